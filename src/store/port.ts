@@ -1,0 +1,256 @@
+/**
+ * The storage port. Everything Dripline persists goes through these interfaces; adapters
+ * (embedded SQLite, MongoDB) implement them and are checked by one contract suite
+ * (test/store/contract.ts).
+ *
+ * Every method that touches tenant data takes the tenant id as its first argument, and adapters
+ * key every row/document by it: a caller bound to one tenant cannot name another tenant's data.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+
+export type TenantId = string;
+
+/** A stored resource always carries an id and meta.versionId / meta.lastUpdated set by the store. */
+export type StoredResource = Resource & { id: string; meta: { versionId: string; lastUpdated: string } };
+
+// ---------------------------------------------------------------------------------------------
+// Search index
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One indexed value of one search parameter of a resource, computed by `indexResource` in
+ * search-index.ts (pure) and stored beside the current version.
+ * - token: `system` (may be undefined) and `value` (the code / identifier value)
+ * - reference: `value` is "Type/id" (relative)
+ * - date: `start`/`end` are ISO instants bounding the value (inclusive start, exclusive end)
+ * - string: `value` lower-cased, accents kept
+ */
+export type IndexEntry =
+  | { readonly code: string; readonly kind: 'token'; readonly system?: string; readonly value: string }
+  | { readonly code: string; readonly kind: 'reference'; readonly value: string }
+  | { readonly code: string; readonly kind: 'date'; readonly start: string; readonly end: string }
+  | { readonly code: string; readonly kind: 'string'; readonly value: string };
+
+/** Comparison for date filters, as FHIR prefixes. */
+export type DatePrefix = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'sa' | 'eb';
+
+/**
+ * A normalized filter. Multiple `values` inside one filter are OR-ed; filters are AND-ed.
+ * - token: matches when an entry of that code has value equal to one of `values`, and (when a
+ *   value carries `system`) the same system. `system: null` means "|code" (no system).
+ * - reference: exact match on "Type/id".
+ * - date: the entry's [start, end) range compared with the value's [start, end) per prefix
+ *   (eq: entry within value range; lt: entry starts before value start; gt: entry ends after value end;
+ *   le/ge inclusive versions; ne: not eq; sa: starts after value end; eb: ends before value start).
+ * - string: entry value starts with the lower-cased value (`exact`: equals, case-sensitive original).
+ * - `_id` and `_lastUpdated` are filters on the store's own columns, expressed with code `_id`
+ *   (token) and `_lastUpdated` (date).
+ */
+export type StoreFilter =
+  | { readonly code: string; readonly kind: 'token'; readonly values: readonly { system?: string | null; value: string }[]; readonly not?: boolean }
+  | { readonly code: string; readonly kind: 'reference'; readonly values: readonly string[] }
+  | { readonly code: string; readonly kind: 'date'; readonly prefix: DatePrefix; readonly start: string; readonly end: string }
+  | { readonly code: string; readonly kind: 'string'; readonly values: readonly string[]; readonly exact?: boolean };
+
+export interface StoreSort {
+  /** A date or string/token search parameter code, or `_lastUpdated` / `_id`. */
+  readonly code: string;
+  readonly descending: boolean;
+}
+
+export interface StoreQuery {
+  readonly resourceType: string;
+  readonly filters: readonly StoreFilter[];
+  readonly sort: readonly StoreSort[];
+  /** Page size, 0..1000. 0 means "count only". */
+  readonly count: number;
+  readonly offset: number;
+  /** When true the adapter also returns the total number of matches. */
+  readonly total: boolean;
+}
+
+export interface StoreSearchResult {
+  readonly resources: StoredResource[];
+  readonly total?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource store
+// ---------------------------------------------------------------------------------------------
+
+export interface CreateOptions {
+  /**
+   * Conditional create (FHIR `If-None-Exist` by identifier): when a current resource of the same
+   * type in the tenant has an identifier with this system and value, nothing is written and that
+   * resource is returned with `created: false`. Atomic with the insert.
+   */
+  readonly ifNoneExistIdentifier?: { readonly system?: string; readonly value: string };
+  /** Use this id instead of generating one (used for stable ids derived from inputs). */
+  readonly id?: string;
+}
+
+export interface UpdateOptions {
+  /** Optimistic concurrency: the update succeeds only if the current versionId equals this. */
+  readonly ifMatchVersion?: string;
+  /** When false (default true) an update of a missing id fails with not-found instead of creating. */
+  readonly upsert?: boolean;
+}
+
+export interface WriteResult {
+  readonly resource: StoredResource;
+  /** true when a new resource (or version) was written; false for a conditional-create hit. */
+  readonly created: boolean;
+}
+
+/**
+ * Errors: adapters throw OperationOutcomeError from @medplum/core with
+ * - notFound (404) for missing resources/versions,
+ * - preconditionFailed (412) for If-Match mismatch,
+ * - badRequest (400) for a resource without resourceType / invalid id.
+ */
+export interface ResourceStore {
+  create(tenant: TenantId, resource: Resource, options?: CreateOptions): Promise<WriteResult>;
+  read(tenant: TenantId, resourceType: string, id: string): Promise<StoredResource>;
+  vread(tenant: TenantId, resourceType: string, id: string, versionId: string): Promise<StoredResource>;
+  update(tenant: TenantId, resource: Resource & { id: string }, options?: UpdateOptions): Promise<WriteResult>;
+  /** Versions newest first. */
+  history(
+    tenant: TenantId,
+    resourceType: string,
+    id: string,
+    options?: { count?: number; offset?: number; since?: string },
+  ): Promise<{ resources: StoredResource[]; total: number }>;
+  search(tenant: TenantId, query: StoreQuery): Promise<StoreSearchResult>;
+  /**
+   * Several writes that must agree: all are applied or none is (one SQLite transaction / one
+   * MongoDB multi-document transaction). Used e.g. to store a resource and the job that processes it.
+   */
+  writeBatch(tenant: TenantId, operations: readonly BatchOperation[]): Promise<BatchResult[]>;
+}
+
+export type BatchOperation =
+  | { readonly op: 'create'; readonly resource: Resource; readonly options?: CreateOptions }
+  | { readonly op: 'update'; readonly resource: Resource & { id: string }; readonly options?: UpdateOptions }
+  | { readonly op: 'enqueue'; readonly job: EnqueueRequest };
+
+export type BatchResult =
+  | { readonly op: 'create' | 'update'; readonly result: WriteResult }
+  | { readonly op: 'enqueue'; readonly result: EnqueueResult };
+
+// ---------------------------------------------------------------------------------------------
+// Durable job queue
+// ---------------------------------------------------------------------------------------------
+
+export interface EnqueueRequest {
+  readonly queue: string;
+  /** Idempotency key, unique per (tenant, queue): enqueueing the same key twice yields one job. */
+  readonly key: string;
+  readonly payload: unknown;
+  /** Not leased before this instant (ISO). Default: now. */
+  readonly runAt?: string;
+  /** Attempts before dead-letter. Default 8. */
+  readonly maxAttempts?: number;
+}
+
+export interface EnqueueResult {
+  readonly jobId: string;
+  /** false when a job with this key already existed (in any state). */
+  readonly created: boolean;
+}
+
+export type JobState = 'ready' | 'leased' | 'done' | 'dead';
+
+export interface Job {
+  readonly id: string;
+  readonly tenant: TenantId;
+  readonly queue: string;
+  readonly key: string;
+  readonly payload: unknown;
+  readonly state: JobState;
+  /** Attempts started so far, including the current lease. */
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly runAt: string;
+  /** Opaque token of the current lease; ack/fail must present it (a stale lease cannot ack). */
+  readonly leaseToken?: string;
+  readonly leaseExpiresAt?: string;
+  readonly lastError?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface LeaseOptions {
+  readonly queue: string;
+  /** How long the lease lasts; an expired lease makes the job leasable again (worker crash). */
+  readonly leaseMs: number;
+  readonly limit: number;
+  /** Current time, passed in so tests and workers control the clock. */
+  readonly now: Date;
+}
+
+export interface JobQueue {
+  enqueue(tenant: TenantId, request: EnqueueRequest): Promise<EnqueueResult>;
+  /**
+   * Atomically leases up to `limit` jobs of the queue, across all tenants, that are `ready` with
+   * runAt <= now, or `leased` with an expired lease. Each increments attempts and gets a new
+   * leaseToken. Two concurrent callers never lease the same job.
+   */
+  lease(options: LeaseOptions): Promise<Job[]>;
+  /** Marks done. Returns false (and changes nothing) when the lease token is stale. */
+  ack(jobId: string, leaseToken: string): Promise<boolean>;
+  /**
+   * Records a failed attempt. If attempts < maxAttempts and `retryable`, the job becomes ready at
+   * now + backoff (exponential from 1 s, doubling, capped at 1 h, ±20% jitter unless `retryAt`
+   * is given); otherwise it is dead-lettered. Returns false when the lease token is stale.
+   */
+  fail(
+    jobId: string,
+    leaseToken: string,
+    failure: { error: string; retryable: boolean; now: Date; retryAt?: string },
+  ): Promise<boolean>;
+  getJob(jobId: string): Promise<Job | undefined>;
+  /** Jobs of a queue in a state (for dead-letter inspection and tests), oldest first. */
+  listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// OAuth client registry and server keys
+// ---------------------------------------------------------------------------------------------
+
+export interface ClientRecord {
+  readonly clientId: string;
+  readonly tenant: TenantId;
+  readonly name?: string;
+  /** Space-separated SMART scopes the client may be granted. */
+  readonly scope: string;
+  /** Public JWK Set used to verify private_key_jwt client assertions. */
+  readonly jwks: { keys: Record<string, unknown>[] };
+  readonly createdAt: string;
+  readonly disabled?: boolean;
+}
+
+export interface AuthStore {
+  createClient(client: ClientRecord): Promise<void>;
+  getClient(clientId: string): Promise<ClientRecord | undefined>;
+  /**
+   * Records a client-assertion jti until `expiresAt`. Returns true when it was not seen before
+   * (fresh), false on replay. Expired entries may be purged.
+   */
+  recordJti(clientId: string, jti: string, expiresAt: string, now: Date): Promise<boolean>;
+  /** Small shared settings (e.g. the server's token signing key), set once: first writer wins. */
+  getOrInitSetting(key: string, init: () => string): Promise<string>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole store
+// ---------------------------------------------------------------------------------------------
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+  readonly resources: ResourceStore;
+  readonly jobs: JobQueue;
+  readonly auth: AuthStore;
+  /** Resolves when the store answers (for /readyz); rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

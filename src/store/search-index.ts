@@ -1,0 +1,2 @@
+// placeholder: implemented in the next commit (indexResource, SEARCH_PARAMETERS)
+export {};
