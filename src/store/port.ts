@@ -31,6 +31,19 @@ export type IndexEntry =
   | { readonly code: string; readonly kind: 'date'; readonly start: string; readonly end: string }
   | { readonly code: string; readonly kind: 'string'; readonly value: string };
 
+/** What `indexResource` (search-index.ts) derives from a resource; adapters store it with the current version. */
+export interface IndexedResource {
+  readonly entries: readonly IndexEntry[];
+  /**
+   * One lexicographically comparable key per sortable parameter code (date: earliest start; string
+   * or token: smallest value). A resource without a key sorts first ascending, last descending
+   * (SQLite's and MongoDB's null ordering). Adapters always add `id` ascending as the last tie-breaker.
+   */
+  readonly sortKeys: Readonly<Record<string, string>>;
+  /** Business identifiers, for conditional create (`CreateOptions.ifNoneExistIdentifier`). */
+  readonly identifiers: readonly { readonly system?: string; readonly value: string }[];
+}
+
 /** Comparison for date filters, as FHIR prefixes. */
 export type DatePrefix = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'sa' | 'eb';
 
@@ -39,10 +52,15 @@ export type DatePrefix = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'sa' | 'eb';
  * - token: matches when an entry of that code has value equal to one of `values`, and (when a
  *   value carries `system`) the same system. `system: null` means "|code" (no system).
  * - reference: exact match on "Type/id".
- * - date: the entry's [start, end) range compared with the value's [start, end) per prefix
- *   (eq: entry within value range; lt: entry starts before value start; gt: entry ends after value end;
- *   le/ge inclusive versions; ne: not eq; sa: starts after value end; eb: ends before value start).
- * - string: entry value starts with the lower-cased value (`exact`: equals, case-sensitive original).
+ * - date: half-open ranges; entry [es, ee), value [vs, ve) (FHIR R4 search 3.1.1.4.5 prefixes):
+ *   eq: es >= vs && ee <= ve     ne: !(eq)
+ *   lt: es < vs                  gt: ee > ve
+ *   le: es < ve                  ge: ee > vs
+ *   sa: es >= ve                 eb: ee <= vs
+ *   A resource matches when any of its entries for that code matches.
+ * - string: both sides normalized by `normalizeString` (lower-case, accents removed); the entry
+ *   value starts with the search value, or equals it when `exact`.
+ * - token `not: true`: the resource has no entry of that code matching any of the values.
  * - `_id` and `_lastUpdated` are filters on the store's own columns, expressed with code `_id`
  *   (token) and `_lastUpdated` (date).
  */

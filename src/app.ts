@@ -1,0 +1,139 @@
+/**
+ * The HTTP application: middleware order, capability routers, and the one error path.
+ * Everything it needs is passed in (config, store, token service, logger), so tests build it with a
+ * temp-dir store and talk to it over real HTTP.
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import express from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import { createTokenRouter } from './auth/token-route.ts';
+import type { TokenService } from './auth/token-service.ts';
+import type { DriplineConfig } from './config/config.ts';
+import { createFhirRoutes } from './fhir/routes.ts';
+import { errorHandler, notFoundHandler, outcome, sendOutcome } from './http/outcomes.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './ops/metrics.ts';
+import { routeTemplate } from './ops/metrics.ts';
+import type { Store } from './store/port.ts';
+
+export const VERSION = '0.1.0';
+
+export interface AppDeps {
+  readonly config: DriplineConfig;
+  readonly store: Store;
+  readonly tokenService: TokenService;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => Date;
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Constant-time comparison of two secrets of any length (hash first so lengths do not leak). */
+export function secretsEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a).digest();
+  const db = createHash('sha256').update(b).digest();
+  return timingSafeEqual(da, db);
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxy);
+  // Plain key=value query parsing: no nested objects from `a[b]=c`.
+  app.set('query parser', 'simple');
+
+  // Request id, access log and metrics. Only method, path, status and timing are logged: never
+  // bodies or query strings (search parameters can carry PHI).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.set('X-Request-Id', requestId);
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = routeTemplate(req.path);
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      const auth = res.locals.auth as { tenant?: string; clientId?: string } | undefined;
+      logger.info(
+        {
+          requestId,
+          method: req.method,
+          route,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1000 * 10) / 10,
+          ...(auth ? { tenant: auth.tenant, clientId: auth.clientId } : {}),
+        },
+        'request',
+      );
+    });
+    next();
+  });
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      crossOriginResourcePolicy: { policy: 'same-site' },
+    }),
+  );
+  app.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: config.http.rateLimitPerMinute,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      handler: (_req, res) => {
+        sendOutcome(res, 429, outcome('throttled', 'Too many requests'));
+      },
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.store.ping();
+      res.json({ status: 'ready', store: deps.store.kind });
+    } catch {
+      res.status(503).json({ status: 'unavailable', store: deps.store.kind });
+    }
+  });
+  app.get('/metrics', async (req, res) => {
+    const presented = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!config.metricsToken || presented === undefined || !secretsEqual(presented, config.metricsToken)) {
+      res.set('WWW-Authenticate', 'Bearer realm="dripline-metrics"');
+      sendOutcome(res, 401, outcome('login', 'The metrics endpoint needs METRICS_TOKEN as a bearer token'));
+      return;
+    }
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use(
+    '/oauth2',
+    createTokenRouter({
+      authStore: deps.store.auth,
+      tokenService: deps.tokenService,
+      tokenUrl: `${config.publicUrl}/oauth2/token`,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+  );
+  app.use(
+    '/fhir',
+    createFhirRoutes({
+      config,
+      store: deps.store,
+      tokenService: deps.tokenService,
+      version: VERSION,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+  );
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

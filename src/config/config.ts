@@ -1,0 +1,209 @@
+/**
+ * The one place that reads the environment. Configuration is loaded and validated once at boot
+ * (ajv) from environment variables plus an optional JSON file (`DRIPLINE_CONFIG`) for tenants and
+ * their connections; everything else receives the typed result.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface TenantConfig {
+  /** Lower-case slug; every stored record is bound to it. */
+  readonly id: string;
+  readonly name: string;
+}
+
+export interface DriplineConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Base URL clients use to reach this server (no trailing slash); token `aud`/`iss` derive from it. */
+  readonly publicUrl: string;
+  readonly dataDir: string;
+  /** When set, MongoDB is the store; otherwise the embedded SQLite store in dataDir. */
+  readonly mongodbUrl?: string;
+  readonly mongodbDatabase: string;
+  readonly logLevel: LogLevel;
+  /** Sandbox mode: the `sandbox` tenant exists and simulators run inside the server. */
+  readonly sandbox: boolean;
+  readonly tenants: readonly TenantConfig[];
+  readonly http: {
+    readonly maxBodyBytes: number;
+    readonly maxJsonDepth: number;
+    readonly rateLimitPerMinute: number;
+    readonly trustProxy: boolean;
+  };
+  readonly auth: {
+    /** Access token lifetime; SMART Backend Services recommends at most 5 minutes. */
+    readonly accessTokenSeconds: number;
+  };
+  readonly shutdownTimeoutMs: number;
+  /** Bearer secret Prometheus presents to /metrics; unset means /metrics always answers 401. */
+  readonly metricsToken?: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Where each field may come from in the environment (also used to name the field in errors). */
+const ENV_VARS = {
+  port: 'PORT',
+  host: 'HOST',
+  publicUrl: 'PUBLIC_URL',
+  dataDir: 'DATA_DIR',
+  mongodbUrl: 'MONGODB_URL',
+  mongodbDatabase: 'MONGODB_DATABASE',
+  logLevel: 'LOG_LEVEL',
+  sandbox: 'SANDBOX',
+  'http.maxBodyBytes': 'MAX_BODY_BYTES',
+  'http.maxJsonDepth': 'MAX_JSON_DEPTH',
+  'http.rateLimitPerMinute': 'RATE_LIMIT_PER_MINUTE',
+  'http.trustProxy': 'TRUST_PROXY',
+  'auth.accessTokenSeconds': 'ACCESS_TOKEN_SECONDS',
+  shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+  metricsToken: 'METRICS_TOKEN',
+} as const;
+
+const CONFIG_FILE_VAR = 'DRIPLINE_CONFIG';
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['port', 'host', 'dataDir', 'logLevel', 'sandbox', 'tenants', 'http', 'auth', 'shutdownTimeoutMs'],
+  properties: {
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+    host: { type: 'string', minLength: 1, default: '0.0.0.0' },
+    publicUrl: { type: 'string', pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' },
+    dataDir: { type: 'string', minLength: 1, default: './data' },
+    mongodbUrl: { type: 'string', pattern: '^mongodb(\\+srv)?://' },
+    mongodbDatabase: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,63}$', default: 'dripline' },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    sandbox: { type: 'boolean' },
+    tenants: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name'],
+        properties: {
+          id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+          name: { type: 'string', minLength: 1 },
+        },
+      },
+      default: [],
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 100_000_000, default: 5_000_000 },
+        maxJsonDepth: { type: 'integer', minimum: 4, maximum: 1000, default: 64 },
+        rateLimitPerMinute: { type: 'integer', minimum: 1, default: 6000 },
+        trustProxy: { type: 'boolean', default: false },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        accessTokenSeconds: { type: 'integer', minimum: 30, maximum: 300, default: 300 },
+      },
+    },
+    shutdownTimeoutMs: { type: 'integer', minimum: 0, default: 10_000 },
+    metricsToken: { type: 'string', minLength: 16 },
+  },
+} as const;
+
+const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: false });
+const validate = ajv.compile(schema);
+
+const SANDBOX_TENANT: TenantConfig = { id: 'sandbox', name: 'Sandbox infusion center' };
+
+/**
+ * Loads the configuration from `env` (default: process.env) and the optional file it names.
+ * Throws ConfigError whose message names the offending field (and its environment variable).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig {
+  const file = env[CONFIG_FILE_VAR];
+  const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
+  for (const [field, variable] of Object.entries(ENV_VARS)) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') {
+      setPath(raw, field, value);
+    }
+  }
+  // With no config file, the server starts as the sandbox: one tenant, simulators on.
+  if (raw.sandbox === undefined) {
+    raw.sandbox = !file;
+  }
+  if (!validate(raw)) {
+    const error = validate.errors?.[0];
+    const field = error ? fieldName(error.instancePath, error.params) : '(unknown)';
+    const variable = (ENV_VARS as Record<string, string>)[field];
+    const source = variable ? ` (environment variable ${variable})` : file ? ` (in ${file})` : '';
+    throw new ConfigError(`Invalid configuration: ${field}${source} ${error?.message ?? 'is invalid'}`);
+  }
+  const config = raw as unknown as Omit<DriplineConfig, 'publicUrl'> & { publicUrl?: string };
+  const tenants = [...config.tenants];
+  if (config.sandbox && !tenants.some((t) => t.id === SANDBOX_TENANT.id)) {
+    tenants.push(SANDBOX_TENANT);
+  }
+  const ids = new Set<string>();
+  for (const tenant of tenants) {
+    if (ids.has(tenant.id)) {
+      throw new ConfigError(`Invalid configuration: tenants has a duplicate id "${tenant.id}"`);
+    }
+    ids.add(tenant.id);
+  }
+  const publicUrl = (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
+  return Object.freeze({
+    ...config,
+    publicUrl,
+    dataDir: path.resolve(config.dataDir),
+    tenants: Object.freeze(tenants),
+  });
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read ${CONFIG_FILE_VAR} file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new Error('the top level must be a JSON object');
+    }
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`Invalid ${CONFIG_FILE_VAR} file ${file}: ${(err as Error).message}`);
+  }
+}
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const child = node[part];
+    if (typeof child !== 'object' || child === null) {
+      node[part] = {};
+    }
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+function fieldName(instancePath: string, params: Record<string, unknown>): string {
+  const base = instancePath.replace(/^\//, '').replaceAll('/', '.');
+  const extra =
+    typeof params.missingProperty === 'string'
+      ? params.missingProperty
+      : typeof params.additionalProperty === 'string'
+        ? params.additionalProperty
+        : '';
+  return [base, extra].filter(Boolean).join('.') || '(root)';
+}

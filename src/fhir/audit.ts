@@ -1,0 +1,86 @@
+/**
+ * AuditEvents for every read and write of PHI (HIPAA §164.312(b)), shaped after the FHIR R4
+ * AuditEvent "RESTful interaction" pattern (https://hl7.org/fhir/R4/auditevent.html): type `rest`,
+ * subtype = the interaction, one entity per resource touched and one per patient it concerns, so
+ * `AuditEvent?patient=Patient/x` answers "who saw this patient's data".
+ */
+import type { AuditEvent, AuditEventEntity } from '@medplum/fhirtypes';
+
+export type AuditedInteraction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update';
+
+const ACTION: Record<AuditedInteraction, 'C' | 'R' | 'U' | 'E'> = {
+  read: 'R',
+  vread: 'R',
+  'history-instance': 'R',
+  'search-type': 'E',
+  create: 'C',
+  update: 'U',
+};
+
+export interface AuditInput {
+  readonly id: string;
+  readonly now: Date;
+  readonly interaction: AuditedInteraction;
+  /** Outcome per the AuditEvent outcome code system: 0 success, 4 minor failure, 8 serious failure. */
+  readonly outcome: '0' | '4' | '8';
+  readonly clientId: string;
+  readonly requestId?: string;
+  /** Resources touched, as "Type/id" (or "Type/id/_history/v"). */
+  readonly resources: readonly string[];
+  /** Patients the resources belong to, as "Patient/id". */
+  readonly patients: readonly string[];
+  /** For searches: the query string, kept as the entity's query (base64 per the R4 datatype). */
+  readonly query?: string;
+  readonly publicUrl: string;
+}
+
+export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } {
+  const entities: AuditEventEntity[] = [
+    ...input.resources.map(
+      (reference): AuditEventEntity => ({
+        what: { reference },
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      }),
+    ),
+    ...[...new Set(input.patients)].map(
+      (reference): AuditEventEntity => ({
+        what: { reference },
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
+        role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+      }),
+    ),
+  ];
+  if (input.query !== undefined) {
+    entities.push({
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },
+      query: Buffer.from(input.query, 'utf8').toString('base64'),
+    });
+  }
+  return {
+    resourceType: 'AuditEvent',
+    id: input.id,
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: input.interaction }],
+    action: ACTION[input.interaction],
+    recorded: input.now.toISOString(),
+    outcome: input.outcome,
+    agent: [
+      {
+        type: {
+          coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }],
+        },
+        who: { identifier: { system: `${input.publicUrl}/oauth2/clients`, value: input.clientId } },
+        requestor: true,
+      },
+    ],
+    source: {
+      observer: { display: 'Dripline' },
+      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+    },
+    entity: entities,
+    ...(input.requestId
+      ? { extension: [{ url: 'https://dripline.dev/fhir/StructureDefinition/request-id', valueString: input.requestId }] }
+      : {}),
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * The FHIR REST API at /fhir: public metadata and SMART configuration, then bearer-protected
+ * interactions dispatched by @medplum/fhir-router to a repository bound to the caller.
+ */
+import { getStatus, OperationOutcomeError } from '@medplum/core';
+import { FhirRouter } from '@medplum/fhir-router';
+import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
+import type { Resource } from '@medplum/fhirtypes';
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import type { AuthContext } from '../auth/bearer.ts';
+import { getAuthContext, requireBearer, requireScope } from '../auth/bearer.ts';
+import { smartConfiguration } from '../auth/token-route.ts';
+import type { TokenService } from '../auth/token-service.ts';
+import type { DriplineConfig } from '../config/config.ts';
+import { FHIR_JSON, HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
+import { strictJsonBody } from '../http/json-body.ts';
+import type { Store } from '../store/port.ts';
+import { buildCapabilityStatement, SUPPORTED_INTERACTIONS } from './capability.ts';
+import type { TypeInteraction } from './capability.ts';
+import type { AccessPolicy } from './repository.ts';
+import { DriplineRepository } from './repository.ts';
+
+export interface FhirRoutesDeps {
+  readonly config: DriplineConfig;
+  readonly store: Store;
+  readonly tokenService: TokenService;
+  readonly version: string;
+  readonly now?: () => Date;
+}
+
+/** fhir-router interactions we expose, mapped to the CapabilityStatement's codes. */
+const ROUTER_INTERACTIONS: Readonly<Record<string, TypeInteraction>> = {
+  read: 'read',
+  vread: 'vread',
+  'search-type': 'search-type',
+  'history-instance': 'history-instance',
+  create: 'create',
+  update: 'update',
+};
+
+const SCOPE_FOR: Readonly<Record<TypeInteraction, 'create' | 'read' | 'update' | 'search'>> = {
+  read: 'read',
+  vread: 'read',
+  'history-instance': 'read',
+  'search-type': 'search',
+  create: 'create',
+  update: 'update',
+};
+
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
+
+function accessPolicy(auth: AuthContext): AccessPolicy {
+  return {
+    tenant: auth.tenant,
+    clientId: auth.clientId,
+    assert: (resourceType, interaction) => requireScope(auth, resourceType, interaction),
+  };
+}
+
+export function createFhirRoutes(deps: FhirRoutesDeps): Router {
+  const { config } = deps;
+  const now = deps.now ?? (() => new Date());
+  const fhirBaseUrl = `${config.publicUrl}/fhir`;
+  const fhirRouter = new FhirRouter();
+  const capabilityStatement = buildCapabilityStatement(config, { version: deps.version });
+  const smart = smartConfiguration({ issuer: config.publicUrl, tokenUrl: `${config.publicUrl}/oauth2/token` });
+
+  const router = Router();
+  router.get('/metadata', (_req, res) => {
+    res.type(FHIR_JSON).send(JSON.stringify(capabilityStatement));
+  });
+  router.get('/.well-known/smart-configuration', (_req, res) => {
+    res.json(smart);
+  });
+
+  router.use(requireBearer(deps.tokenService, { now }));
+  router.use(strictJsonBody({ maxBytes: config.http.maxBodyBytes, maxDepth: config.http.maxJsonDepth }));
+
+  router.use(async (req: Request, res: Response) => {
+    const method = req.method.toUpperCase() as HttpMethod;
+    const pathname = req.path.replace(/^\/+/, '');
+    const route = METHODS.includes(method) ? fhirRouter.find(method, pathname) : undefined;
+    if (!route) {
+      const allowed = METHODS.filter((m) => fhirRouter.find(m, pathname) && isExposed(fhirRouter, m, pathname));
+      if (allowed.length > 0) {
+        res.set('Allow', allowed.join(', '));
+        sendOutcome(res, 405, outcome('not-supported', `${req.method} is not allowed on /fhir/${pathname}`));
+        return;
+      }
+      sendOutcome(res, 404, outcome('not-found', `No FHIR route for ${req.method} /fhir/${pathname}`));
+      return;
+    }
+    const interaction = ROUTER_INTERACTIONS[route.data?.interaction ?? ''];
+    const resourceType = route.params.resourceType;
+    if (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]) {
+      sendOutcome(res, 404, outcome('not-supported', `Resource type ${resourceType} is not supported by this server`));
+      return;
+    }
+    if (!interaction || (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]?.includes(interaction))) {
+      sendOutcome(
+        res,
+        405,
+        outcome('not-supported', `${route.data?.interaction} is not supported${resourceType ? ` for ${resourceType}` : ''}`),
+      );
+      return;
+    }
+    if ((method === 'POST' || method === 'PUT') && !isResourceBody(req.body)) {
+      throw new HttpError(400, outcome('structure', 'Body must be a FHIR resource (a JSON object with resourceType)'));
+    }
+    const auth = getAuthContext(res);
+    const repo = new DriplineRepository({
+      store: deps.store,
+      access: accessPolicy(auth),
+      fhirBaseUrl,
+      publicUrl: config.publicUrl,
+      requestId: String(res.locals.requestId ?? ''),
+      now,
+    });
+    // Scope check here as well as in the repository: here it can answer with RFC 6750's
+    // WWW-Authenticate naming the missing scope (fhir-router turns thrown errors into bare outcomes).
+    if (resourceType !== undefined) {
+      requireScope(auth, resourceType, SCOPE_FOR[interaction]);
+    }
+    const search = req.originalUrl.indexOf('?');
+    const fhirRequest: FhirRequest = {
+      method,
+      // fhir-router routes on `url` (path without the /fhir base, plus query) and insists pathname is empty.
+      url: pathname + (search >= 0 ? req.originalUrl.slice(search) : ''),
+      pathname: '',
+      params: {},
+      query: {},
+      body: req.body as unknown,
+      headers: req.headers,
+    };
+    const [result, resource] = await fhirRouter.handleRequest(fhirRequest, repo);
+    const status = getStatus(result);
+    if (status >= 400 || !resource) {
+      throw new OperationOutcomeError(result);
+    }
+    sendResource(res, status, resource, fhirBaseUrl);
+  });
+  return router;
+}
+
+function isExposed(fhirRouter: FhirRouter, method: HttpMethod, pathname: string): boolean {
+  const route = fhirRouter.find(method, pathname);
+  return route !== undefined && ROUTER_INTERACTIONS[route.data?.interaction ?? ''] !== undefined;
+}
+
+function isResourceBody(body: unknown): body is Resource {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    typeof (body as { resourceType?: unknown }).resourceType === 'string'
+  );
+}
+
+function sendResource(res: Response, status: number, resource: Resource, fhirBaseUrl: string): void {
+  const meta = resource.meta;
+  if (meta?.versionId && resource.resourceType !== 'Bundle') {
+    res.set('ETag', `W/"${meta.versionId}"`);
+    if (meta.lastUpdated) {
+      res.set('Last-Modified', new Date(meta.lastUpdated).toUTCString());
+    }
+    if (status === 201) {
+      res.set('Location', `${fhirBaseUrl}/${resource.resourceType}/${resource.id}/_history/${meta.versionId}`);
+    }
+  }
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
+}

@@ -1,0 +1,42 @@
+/** `npm start`: load config once, start the server, stop gracefully on SIGTERM/SIGINT. */
+import { ConfigError, loadConfig } from './config/config.ts';
+import { createLogger } from './logger.ts';
+import { startServer } from './server.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`dripline: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const running = await startServer(config, logger);
+  if (config.sandbox) {
+    logger.info(
+      { tenant: 'sandbox' },
+      'sandbox mode: register a client with `npm run cli -- client create --tenant sandbox --scope "system/*.cruds"`',
+    );
+  }
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`dripline: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

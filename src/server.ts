@@ -1,0 +1,61 @@
+/**
+ * Boots Dripline: store, token service, HTTP app, and a graceful stop that lets in-flight
+ * requests finish before the store closes.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import { createTokenService } from './auth/token-service.ts';
+import type { DriplineConfig } from './config/config.ts';
+import { loadFhirDefinitions } from './fhir/definitions.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics } from './ops/metrics.ts';
+import { openStore } from './store/open.ts';
+import type { Store } from './store/port.ts';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly store: Store;
+  readonly server: Server;
+  /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: DriplineConfig, logger: Logger, options: { store?: Store } = {}): Promise<RunningServer> {
+  loadFhirDefinitions();
+  const store = options.store ?? (await openStore(config));
+  const tokenService = await createTokenService({
+    authStore: store.auth,
+    issuer: config.publicUrl,
+    audience: `${config.publicUrl}/fhir`,
+    lifetimeSeconds: config.auth.accessTokenSeconds,
+  });
+  const app = createApp({ config, store, tokenService, logger, metrics: createMetrics() });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 5_000;
+  server.requestTimeout = 60_000;
+  const address = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, publicUrl: config.publicUrl, store: store.kind, tenants: config.tenants.map((t) => t.id) }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      if (!options.store) {
+        await store.close();
+      }
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { url, store, server, stop };
+}
