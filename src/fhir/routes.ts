@@ -81,28 +81,21 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     const method = req.method.toUpperCase() as HttpMethod;
     const pathname = req.path.replace(/^\/+/, '');
     const route = METHODS.includes(method) ? fhirRouter.find(method, pathname) : undefined;
-    if (!route) {
-      const allowed = METHODS.filter((m) => fhirRouter.find(m, pathname) && isExposed(fhirRouter, m, pathname));
-      if (allowed.length > 0) {
-        res.set('Allow', allowed.join(', '));
-        sendOutcome(res, 405, outcome('not-supported', `${req.method} is not allowed on /fhir/${pathname}`));
-        return;
-      }
-      sendOutcome(res, 404, outcome('not-found', `No FHIR route for ${req.method} /fhir/${pathname}`));
-      return;
-    }
-    const interaction = ROUTER_INTERACTIONS[route.data?.interaction ?? ''];
-    const resourceType = route.params.resourceType;
+    const resourceType = route?.params.resourceType;
     if (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]) {
       sendOutcome(res, 404, outcome('not-supported', `Resource type ${resourceType} is not supported by this server`));
       return;
     }
-    if (!interaction || (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]?.includes(interaction))) {
-      sendOutcome(
-        res,
-        405,
-        outcome('not-supported', `${route.data?.interaction} is not supported${resourceType ? ` for ${resourceType}` : ''}`),
-      );
+    const interaction = route ? ROUTER_INTERACTIONS[route.data?.interaction ?? ''] : undefined;
+    if (!route || !interaction || (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]?.includes(interaction))) {
+      const allowed = allowedMethods(fhirRouter, pathname);
+      if (allowed.length === 0 && !route) {
+        sendOutcome(res, 404, outcome('not-found', `No FHIR route for ${req.method} /fhir/${pathname}`));
+        return;
+      }
+      res.set('Allow', allowed.join(', '));
+      const what = route?.data?.interaction ?? req.method;
+      sendOutcome(res, 405, outcome('not-supported', `${what} is not supported on /fhir/${pathname}`));
       return;
     }
     if ((method === 'POST' || method === 'PUT') && !isResourceBody(req.body)) {
@@ -143,9 +136,14 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   return router;
 }
 
-function isExposed(fhirRouter: FhirRouter, method: HttpMethod, pathname: string): boolean {
-  const route = fhirRouter.find(method, pathname);
-  return route !== undefined && ROUTER_INTERACTIONS[route.data?.interaction ?? ''] !== undefined;
+/** Methods whose route on this path is an interaction Dripline supports for the type. */
+function allowedMethods(fhirRouter: FhirRouter, pathname: string): HttpMethod[] {
+  return METHODS.filter((m) => {
+    const route = fhirRouter.find(m, pathname);
+    const interaction = route ? ROUTER_INTERACTIONS[route.data?.interaction ?? ''] : undefined;
+    const type = route?.params.resourceType;
+    return interaction !== undefined && type !== undefined && SUPPORTED_INTERACTIONS[type]?.includes(interaction) === true;
+  });
 }
 
 function isResourceBody(body: unknown): body is Resource {

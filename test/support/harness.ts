@@ -1,0 +1,119 @@
+/**
+ * Starts a real Dripline server (embedded store in a temp dir, real HTTP on an ephemeral port) and
+ * obtains tokens the way any SMART Backend Services client would (openid-client).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { registerBackendClient } from '../../src/auth/client-registration.ts';
+import type { RegisteredBackendClient } from '../../src/auth/client-registration.ts';
+import { requestBackendToken } from '../../src/cli/token-command.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import type { DriplineConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startServer } from '../../src/server.ts';
+import type { RunningServer } from '../../src/server.ts';
+
+export interface TestServer {
+  readonly url: string;
+  readonly fhir: string;
+  readonly config: DriplineConfig;
+  readonly running: RunningServer;
+  /** Every log line the server wrote, for "no PHI in logs" checks. */
+  readonly logs: string[];
+  /** Registers a client and returns a fresh access token for it. */
+  token(tenant: string, scope: string): Promise<string>;
+  client(tenant: string, scope: string): Promise<RegisteredBackendClient>;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dripline-test-'));
+  const configFile = path.join(dir, 'dripline.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      sandbox: true,
+      tenants: [{ id: 'clinic-b', name: 'Second clinic' }],
+    }),
+  );
+  // Port 0 first to learn a free port, then PUBLIC_URL must match it: bind, read, restart is racy,
+  // so PUBLIC_URL uses 127.0.0.1 and the port the OS gave a throwaway listener.
+  const port = await freePort();
+  const config = loadConfig({
+    DRIPLINE_CONFIG: configFile,
+    DATA_DIR: path.join(dir, 'data'),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_PER_MINUTE: '100000',
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const running = await startServer(config, createLogger(config.logLevel, sink));
+  const client = (tenant: string, scope: string): Promise<RegisteredBackendClient> =>
+    registerBackendClient(running.store.auth, { tenant, scope, now: new Date(), publicUrl: config.publicUrl });
+  return {
+    url: config.publicUrl,
+    fhir: `${config.publicUrl}/fhir`,
+    config,
+    running,
+    logs,
+    client,
+    async token(tenant, scope) {
+      const registered = await client(tenant, scope);
+      return (await requestBackendToken(registered)).access_token;
+    },
+    async stop() {
+      await running.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** fetch with a bearer token and FHIR JSON; returns status, headers and parsed body. */
+export async function fhirFetch(
+  url: string,
+  token: string | undefined,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const headers: Record<string, string> = { accept: 'application/fhir+json', ...(init.headers ?? {}) };
+  if (token) {
+    headers.authorization = `Bearer ${token}`;
+  }
+  let body: string | undefined = init.rawBody;
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/fhir+json';
+  }
+  const response = await fetch(url, { method: init.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}) });
+  const text = await response.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // leave as text
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
