@@ -56,7 +56,8 @@ export function createApp(deps: AppDeps): Express {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = routeTemplate(req.path);
+      // originalUrl: nested routers rewrite req.url while they run.
+      const route = routeTemplate(req.originalUrl.split('?')[0] ?? '');
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       const auth = res.locals.auth as { tenant?: string; clientId?: string } | undefined;
       logger.info(

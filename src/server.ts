@@ -46,9 +46,13 @@ export async function startServer(config: DriplineConfig, logger: Logger, option
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle as their in-flight request completes; close them as
+      // they do, and cut whatever is left once the timeout passes.
       server.closeIdleConnections();
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
+      clearInterval(sweeper);
       clearTimeout(timer);
       if (!options.store) {
         await store.close();

@@ -1,0 +1,80 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
+
+function file(content: unknown): string {
+  const p = path.join(mkdtempSync(path.join(tmpdir(), 'dripline-config-')), 'config.json');
+  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+  return p;
+}
+
+describe('loadConfig', () => {
+  test('defaults: sandbox mode with the sandbox tenant on port 8080 and ./data', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.publicUrl).toBe('http://localhost:8080');
+    expect(config.dataDir).toBe(path.resolve('./data'));
+    expect(config.mongodbUrl).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+    expect(config.sandbox).toBe(true);
+    expect(config.tenants.map((t) => t.id)).toEqual(['sandbox']);
+    expect(config.auth.accessTokenSeconds).toBe(300);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test('environment variables are typed and validated', () => {
+    const config = loadConfig({
+      PORT: '9090',
+      HOST: '127.0.0.1',
+      PUBLIC_URL: 'https://billing.example.org/',
+      MONGODB_URL: 'mongodb://db:27017/?replicaSet=rs0',
+      LOG_LEVEL: 'debug',
+      SANDBOX: 'false',
+    });
+    expect(config.port).toBe(9090);
+    expect(config.publicUrl).toBe('https://billing.example.org');
+    expect(config.mongodbUrl).toBe('mongodb://db:27017/?replicaSet=rs0');
+    expect(config.sandbox).toBe(false);
+    expect(config.tenants).toEqual([]);
+  });
+
+  test.each([
+    [{ PORT: '70000' }, /port \(environment variable PORT\)/],
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ LOG_LEVEL: 'loud' }, /logLevel \(environment variable LOG_LEVEL\)/],
+    [{ PUBLIC_URL: 'not a url' }, /PUBLIC_URL/],
+    [{ MONGODB_URL: 'postgres://x' }, /MONGODB_URL/],
+    [{ ACCESS_TOKEN_SECONDS: '3600' }, /ACCESS_TOKEN_SECONDS/],
+    [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
+  ])('a bad value stops the boot naming the field: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  test('tenants come from the config file; sandbox is off unless asked for', () => {
+    const config = loadConfig({ DRIPLINE_CONFIG: file({ tenants: [{ id: 'mercy-infusion', name: 'Mercy Infusion' }] }) });
+    expect(config.sandbox).toBe(false);
+    expect(config.tenants.map((t) => t.id)).toEqual(['mercy-infusion']);
+    const both = loadConfig({
+      DRIPLINE_CONFIG: file({ sandbox: true, tenants: [{ id: 'mercy-infusion', name: 'Mercy' }] }),
+    });
+    expect(both.tenants.map((t) => t.id)).toEqual(['mercy-infusion', 'sandbox']);
+  });
+
+  test.each([
+    ['{ not json', /Invalid DRIPLINE_CONFIG file/],
+    ['[]', /top level must be a JSON object/],
+    [{ tenants: [{ id: 'Bad Id', name: 'x' }] }, /tenants\.0\.id/],
+    [{ tenants: [{ id: 'a', name: 'x' }, { id: 'a', name: 'y' }] }, /duplicate id "a"/],
+    [{ tenants: [], colour: 'blue' }, /colour/],
+  ])('a bad config file stops the boot: %j', (content, message) => {
+    expect(() => loadConfig({ DRIPLINE_CONFIG: file(content) })).toThrow(message);
+  });
+
+  test('a missing config file is reported', () => {
+    expect(() => loadConfig({ DRIPLINE_CONFIG: '/nonexistent/dripline.json' })).toThrow(/Cannot read DRIPLINE_CONFIG/);
+  });
+});
