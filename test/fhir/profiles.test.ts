@@ -1,0 +1,89 @@
+/** Dripline's own profiles in profiles/ are current and enforced on incoming resources that claim them. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { buildAll } from '../../scripts/profiles/build.ts';
+import { PROFILES_DIR } from '../../src/fhir/definitions.ts';
+import { fhirFetch, startTestServer } from '../support/harness.ts';
+import type { TestServer } from '../support/harness.ts';
+import { administration, encounter, patient } from './fixtures.ts';
+
+const CHARGE_ITEM_PROFILE = 'https://dripline.dev/fhir/StructureDefinition/dripline-chargeitem';
+
+test('committed profiles match scripts/profiles/definitions.ts (run npm run profiles:build)', () => {
+  for (const [name, text] of buildAll()) {
+    expect(readFileSync(path.join(PROFILES_DIR, name), 'utf8')).toBe(text);
+  }
+});
+
+describe('profile validation over HTTP', () => {
+  let server: TestServer;
+  let token: string;
+  let patientId: string;
+  let encounterId: string;
+  beforeAll(async () => {
+    server = await startTestServer();
+    token = await server.token('sandbox', 'system/*.cruds');
+    patientId = (await fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', body: patient('PROF-1') })).body.id;
+    encounterId = (
+      await fhirFetch(`${server.fhir}/Encounter`, token, {
+        method: 'POST',
+        body: encounter(patientId, '2026-11-26T09:00:00Z', '2026-11-26T11:00:00Z'),
+      })
+    ).body.id;
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const chargeItem = (extra: Record<string, unknown>): any => ({
+    resourceType: 'ChargeItem',
+    meta: { profile: [CHARGE_ITEM_PROFILE] },
+    status: 'billable',
+    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
+    subject: { reference: `Patient/${patientId}` },
+    ...extra,
+  });
+
+  test('a ChargeItem claiming the profile without encounter, date or units is refused', async () => {
+    const res = await fhirFetch(`${server.fhir}/ChargeItem`, token, { method: 'POST', body: chargeItem({}) });
+    expect(res.status).toBe(400);
+    const missing = res.body.issue.map((i: any) => `${i.details.text}: ${i.expression[0]}`);
+    expect(missing).toEqual([
+      'Missing required property: ChargeItem.context',
+      'Missing required property: ChargeItem.occurrence[x]',
+      'Missing required property: ChargeItem.quantity',
+    ]);
+  });
+
+  test('a conforming ChargeItem is accepted', async () => {
+    const res = await fhirFetch(`${server.fhir}/ChargeItem`, token, {
+      method: 'POST',
+      body: chargeItem({
+        context: { reference: `Encounter/${encounterId}` },
+        occurrenceDateTime: '2026-11-26T09:00:00Z',
+        quantity: { value: 1 },
+      }),
+    });
+    expect(res.status).toBe(201);
+  });
+
+  test('the same ChargeItem without the profile claim is only checked against base R4', async () => {
+    const { meta: _meta, ...plain } = chargeItem({});
+    const res = await fhirFetch(`${server.fhir}/ChargeItem`, token, { method: 'POST', body: plain });
+    expect(res.status).toBe(201);
+  });
+
+  test('MedicationAdministration carries the discarded-amount extension', async () => {
+    const body = administration(patientId, encounterId, '2026-11-26T09:10:00Z', '2026-11-26T10:40:00Z');
+    body.extension = [
+      {
+        url: 'https://dripline.dev/fhir/StructureDefinition/discarded-amount',
+        valueQuantity: { value: 20, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+      },
+    ];
+    const res = await fhirFetch(`${server.fhir}/MedicationAdministration`, token, { method: 'POST', body });
+    expect(res.status).toBe(201);
+    expect(res.body.extension[0].valueQuantity.value).toBe(20);
+  });
+});
