@@ -50,7 +50,8 @@ export function createApp(deps: AppDeps): Express {
   // bodies or query strings (search parameters can carry PHI).
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    const requestId =
+      typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.set('X-Request-Id', requestId);
     const start = process.hrtime.bigint();

@@ -21,7 +21,11 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: DriplineConfig, logger: Logger, options: { store?: Store } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: DriplineConfig,
+  logger: Logger,
+  options: { store?: Store } = {},
+): Promise<RunningServer> {
   loadFhirDefinitions();
   const store = options.store ?? (await openStore(config));
   const tokenService = await createTokenService({
@@ -40,7 +44,10 @@ export async function startServer(config: DriplineConfig, logger: Logger, option
   const address = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, publicUrl: config.publicUrl, store: store.kind, tenants: config.tenants.map((t) => t.id) }, 'listening');
+  logger.info(
+    { url, publicUrl: config.publicUrl, store: store.kind, tenants: config.tenants.map((t) => t.id) },
+    'listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

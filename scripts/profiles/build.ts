@@ -24,7 +24,13 @@ function baseDefinition(type: string): StructureDefinition {
   throw new Error(`no base StructureDefinition for ${type}`);
 }
 
-function header(id: string, title: string, description: string, type: string, kind: 'resource' | 'complex-type'): StructureDefinition {
+function header(
+  id: string,
+  title: string,
+  description: string,
+  type: string,
+  kind: 'resource' | 'complex-type',
+): StructureDefinition {
   return {
     resourceType: 'StructureDefinition',
     id,
@@ -65,7 +71,7 @@ function buildProfile(spec: ProfileSpec): StructureDefinition {
       ...(constraint.min !== undefined ? { min: constraint.min } : {}),
       ...(constraint.max !== undefined ? { max: constraint.max } : {}),
       ...(constraint.short !== undefined ? { short: constraint.short } : {}),
-    } as ElementDefinition);
+    });
     return changed;
   });
   const missing = Object.keys(spec.constraints).filter((p) => !differential.some((d) => d.path === p));

@@ -40,6 +40,8 @@ export async function requestBackendToken(
     ),
   );
   if (tokenUrl.protocol === 'http:') {
+    // Plain HTTP only for a local server (the sandbox); openid-client marks this opt-in as deprecated to make it stand out.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     oidc.allowInsecureRequests(config);
   }
   const response = await oidc.clientCredentialsGrant(config, { scope: scope ?? client.scope });

@@ -69,7 +69,17 @@ const CONFIG_FILE_VAR = 'DRIPLINE_CONFIG';
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['port', 'host', 'dataDir', 'logLevel', 'sandbox', 'tenants', 'http', 'auth', 'shutdownTimeoutMs'],
+  required: [
+    'port',
+    'host',
+    'dataDir',
+    'logLevel',
+    'sandbox',
+    'tenants',
+    'http',
+    'auth',
+    'shutdownTimeoutMs',
+  ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
     host: { type: 'string', minLength: 1, default: '0.0.0.0' },

@@ -36,23 +36,31 @@ export interface AuditInput {
 
 export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } {
   const entities: AuditEventEntity[] = [
-    ...input.resources.map(
-      (reference): AuditEventEntity => ({
-        what: { reference },
-        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-      }),
-    ),
-    ...[...new Set(input.patients)].map(
-      (reference): AuditEventEntity => ({
-        what: { reference },
-        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
-        role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
-      }),
-    ),
+    ...input.resources.map((reference): AuditEventEntity => ({
+      what: { reference },
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '2',
+        display: 'System Object',
+      },
+    })),
+    ...[...new Set(input.patients)].map((reference): AuditEventEntity => ({
+      what: { reference },
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '1',
+        display: 'Person',
+      },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+    })),
   ];
   if (input.query !== undefined) {
     entities.push({
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '2',
+        display: 'System Object',
+      },
       role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },
       query: Buffer.from(input.query, 'utf8').toString('base64'),
     });
@@ -60,7 +68,11 @@ export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } 
   return {
     resourceType: 'AuditEvent',
     id: input.id,
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    type: {
+      system: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+      code: 'rest',
+      display: 'RESTful Operation',
+    },
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: input.interaction }],
     action: ACTION[input.interaction],
     recorded: input.now.toISOString(),
@@ -68,7 +80,13 @@ export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } 
     agent: [
       {
         type: {
-          coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }],
+          coding: [
+            {
+              system: 'http://dicom.nema.org/resources/ontology/DCM',
+              code: '110150',
+              display: 'Application',
+            },
+          ],
         },
         who: { identifier: { system: `${input.publicUrl}/oauth2/clients`, value: input.clientId } },
         requestor: true,
@@ -76,11 +94,21 @@ export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } 
     ],
     source: {
       observer: { display: 'Dripline' },
-      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+      type: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+          code: '4',
+          display: 'Application Server',
+        },
+      ],
     },
     entity: entities,
     ...(input.requestId
-      ? { extension: [{ url: 'https://dripline.dev/fhir/StructureDefinition/request-id', valueString: input.requestId }] }
+      ? {
+          extension: [
+            { url: 'https://dripline.dev/fhir/StructureDefinition/request-id', valueString: input.requestId },
+          ],
+        }
       : {}),
   };
 }

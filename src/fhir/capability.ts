@@ -43,7 +43,12 @@ export const SUPPORTED_INTERACTIONS: Readonly<Record<string, readonly TypeIntera
  * Resource types that are not protected health information on their own. Reads of every other type
  * are audited (HIPAA §164.312(b) audit controls).
  */
-export const NON_PHI_TYPES: ReadonlySet<string> = new Set(['Organization', 'Practitioner', 'Medication', 'AuditEvent']);
+export const NON_PHI_TYPES: ReadonlySet<string> = new Set([
+  'Organization',
+  'Practitioner',
+  'Medication',
+  'AuditEvent',
+]);
 
 export function isSupported(resourceType: string, interaction: TypeInteraction): boolean {
   return SUPPORTED_INTERACTIONS[resourceType]?.includes(interaction) ?? false;
@@ -61,7 +66,10 @@ const FHIR_SEARCH_TYPE: Record<string, 'token' | 'reference' | 'date' | 'string'
   string: 'string',
 };
 
-export function buildCapabilityStatement(config: DriplineConfig, software: { version: string }): CapabilityStatement {
+export function buildCapabilityStatement(
+  config: DriplineConfig,
+  software: { version: string },
+): CapabilityStatement {
   const resources: CapabilityStatementRestResource[] = Object.entries(SUPPORTED_INTERACTIONS).map(
     ([type, interactions]) => {
       const params = [...COMMON_SEARCH_PARAMETERS, ...(SEARCH_PARAMETERS[type] ?? [])];

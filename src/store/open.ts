@@ -5,7 +5,9 @@ import type { DriplineConfig } from '../config/config.ts';
 import type { Store } from './port.ts';
 import { openSqliteStore } from './sqlite/index.ts';
 
-export async function openStore(config: Pick<DriplineConfig, 'dataDir' | 'mongodbUrl' | 'mongodbDatabase'>): Promise<Store> {
+export async function openStore(
+  config: Pick<DriplineConfig, 'dataDir' | 'mongodbUrl' | 'mongodbDatabase'>,
+): Promise<Store> {
   if (config.mongodbUrl) {
     // Imported lazily so the embedded default never loads the driver.
     const { openMongoStore } = await import('./mongo/index.ts');

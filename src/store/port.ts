@@ -65,10 +65,26 @@ export type DatePrefix = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'sa' | 'eb';
  *   (token) and `_lastUpdated` (date).
  */
 export type StoreFilter =
-  | { readonly code: string; readonly kind: 'token'; readonly values: readonly { system?: string | null; value: string }[]; readonly not?: boolean }
+  | {
+      readonly code: string;
+      readonly kind: 'token';
+      readonly values: readonly { system?: string | null; value: string }[];
+      readonly not?: boolean;
+    }
   | { readonly code: string; readonly kind: 'reference'; readonly values: readonly string[] }
-  | { readonly code: string; readonly kind: 'date'; readonly prefix: DatePrefix; readonly start: string; readonly end: string }
-  | { readonly code: string; readonly kind: 'string'; readonly values: readonly string[]; readonly exact?: boolean };
+  | {
+      readonly code: string;
+      readonly kind: 'date';
+      readonly prefix: DatePrefix;
+      readonly start: string;
+      readonly end: string;
+    }
+  | {
+      readonly code: string;
+      readonly kind: 'string';
+      readonly values: readonly string[];
+      readonly exact?: boolean;
+    };
 
 export interface StoreSort {
   /** A date or string/token search parameter code, or `_lastUpdated` / `_id`. */
@@ -130,7 +146,11 @@ export interface ResourceStore {
   create(tenant: TenantId, resource: Resource, options?: CreateOptions): Promise<WriteResult>;
   read(tenant: TenantId, resourceType: string, id: string): Promise<StoredResource>;
   vread(tenant: TenantId, resourceType: string, id: string, versionId: string): Promise<StoredResource>;
-  update(tenant: TenantId, resource: Resource & { id: string }, options?: UpdateOptions): Promise<WriteResult>;
+  update(
+    tenant: TenantId,
+    resource: Resource & { id: string },
+    options?: UpdateOptions,
+  ): Promise<WriteResult>;
   /** Versions newest first. */
   history(
     tenant: TenantId,

@@ -29,22 +29,39 @@ const identifier = (type: string): SearchParamDefinition => ({
   kind: 'token',
   expression: `${type}.identifier`,
 });
-const status = (type: string): SearchParamDefinition => ({ code: 'status', kind: 'token', expression: `${type}.status` });
-const ref = (code: string, expression: string, targets?: readonly string[], note?: string): SearchParamDefinition => ({
+const status = (type: string): SearchParamDefinition => ({
+  code: 'status',
+  kind: 'token',
+  expression: `${type}.status`,
+});
+const ref = (
+  code: string,
+  expression: string,
+  targets?: readonly string[],
+  note?: string,
+): SearchParamDefinition => ({
   code,
   kind: 'reference',
   expression,
   ...(targets ? { targets } : {}),
   ...(note ? { note } : {}),
 });
-const token = (code: string, expression: string): SearchParamDefinition => ({ code, kind: 'token', expression });
+const token = (code: string, expression: string): SearchParamDefinition => ({
+  code,
+  kind: 'token',
+  expression,
+});
 const date = (code: string, expression: string, note?: string): SearchParamDefinition => ({
   code,
   kind: 'date',
   expression,
   ...(note ? { note } : {}),
 });
-const str = (code: string, expression: string): SearchParamDefinition => ({ code, kind: 'string', expression });
+const str = (code: string, expression: string): SearchParamDefinition => ({
+  code,
+  kind: 'string',
+  expression,
+});
 
 const PATIENT = ['Patient'] as const;
 
@@ -233,7 +250,8 @@ export const KEPT_RESOURCE_TYPES: readonly string[] = Object.keys(SEARCH_PARAMET
 
 export function getSearchParameter(resourceType: string, code: string): SearchParamDefinition | undefined {
   return (
-    COMMON_SEARCH_PARAMETERS.find((p) => p.code === code) ?? SEARCH_PARAMETERS[resourceType]?.find((p) => p.code === code)
+    COMMON_SEARCH_PARAMETERS.find((p) => p.code === code) ??
+    SEARCH_PARAMETERS[resourceType]?.find((p) => p.code === code)
   );
 }
 
@@ -273,7 +291,11 @@ export function dateRange(value: string): { start: string; end: string } | undef
   if (month > 11 || day < 1 || new Date(Date.UTC(year, month, day)).getUTCDate() !== day) {
     return undefined;
   }
-  if ((h !== undefined && Number(h) > 23) || (mi !== undefined && Number(mi) > 59) || (s !== undefined && Number(s) > 59)) {
+  if (
+    (h !== undefined && Number(h) > 23) ||
+    (mi !== undefined && Number(mi) > 59) ||
+    (s !== undefined && Number(s) > 59)
+  ) {
     return undefined;
   }
   let startMs: number;
@@ -345,7 +367,8 @@ function tokenValues(value: FhirValue): { system?: string; value: string }[] {
     return (Array.isArray(value.coding) ? value.coding : []).flatMap(tokenValues);
   }
   // Coding or Identifier
-  const code = typeof value.code === 'string' ? value.code : typeof value.value === 'string' ? value.value : undefined;
+  const code =
+    typeof value.code === 'string' ? value.code : typeof value.value === 'string' ? value.value : undefined;
   if (code === undefined) {
     return [];
   }
@@ -408,7 +431,12 @@ export function indexResource(resource: Resource): IndexedResource {
       switch (definition.kind) {
         case 'token':
           for (const t of tokenValues(value)) {
-            push({ code: definition.code, kind: 'token', value: t.value, ...(t.system ? { system: t.system } : {}) });
+            push({
+              code: definition.code,
+              kind: 'token',
+              value: t.value,
+              ...(t.system ? { system: t.system } : {}),
+            });
             keepSmallest(definition.code, t.value);
           }
           break;

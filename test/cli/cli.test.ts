@@ -11,9 +11,14 @@ import type { TestServer } from '../support/harness.ts';
 const run = promisify(execFile);
 const CLI = path.resolve('src/cli/main.ts');
 
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (err: any) {
     return { code: err.code as number, stdout: err.stdout as string, stderr: err.stderr as string };
@@ -35,7 +40,10 @@ describe('dripline CLI', () => {
   });
 
   test('client create prints a usable SMART Backend Services client; token gets a token with it', async () => {
-    const created = await cli(['client', 'create', '--tenant', 'sandbox', '--scope', 'system/Patient.rs'], env);
+    const created = await cli(
+      ['client', 'create', '--tenant', 'sandbox', '--scope', 'system/Patient.rs'],
+      env,
+    );
     expect(created.code).toBe(0);
     const client = JSON.parse(created.stdout);
     expect(client).toMatchObject({
@@ -58,7 +66,10 @@ describe('dripline CLI', () => {
   });
 
   test('usage errors exit 2 with a message', async () => {
-    const unknownTenant = await cli(['client', 'create', '--tenant', 'nobody', '--scope', 'system/*.rs'], env);
+    const unknownTenant = await cli(
+      ['client', 'create', '--tenant', 'nobody', '--scope', 'system/*.rs'],
+      env,
+    );
     expect(unknownTenant.code).toBe(2);
     expect(unknownTenant.stderr).toMatch(/unknown tenant "nobody"/);
     const badScope = await cli(['client', 'create', '--tenant', 'sandbox', '--scope', 'patient/*.rs'], env);
@@ -69,7 +80,10 @@ describe('dripline CLI', () => {
   });
 
   test('a bad configuration exits 78 naming the field', async () => {
-    const res = await cli(['client', 'create', '--tenant', 'sandbox', '--scope', 'system/*.rs'], { ...env, PORT: 'x' });
+    const res = await cli(['client', 'create', '--tenant', 'sandbox', '--scope', 'system/*.rs'], {
+      ...env,
+      PORT: 'x',
+    });
     expect(res.code).toBe(78);
     expect(res.stderr).toMatch(/PORT/);
   });

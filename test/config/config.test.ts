@@ -55,7 +55,9 @@ describe('loadConfig', () => {
   });
 
   test('tenants come from the config file; sandbox is off unless asked for', () => {
-    const config = loadConfig({ DRIPLINE_CONFIG: file({ tenants: [{ id: 'mercy-infusion', name: 'Mercy Infusion' }] }) });
+    const config = loadConfig({
+      DRIPLINE_CONFIG: file({ tenants: [{ id: 'mercy-infusion', name: 'Mercy Infusion' }] }),
+    });
     expect(config.sandbox).toBe(false);
     expect(config.tenants.map((t) => t.id)).toEqual(['mercy-infusion']);
     const both = loadConfig({
@@ -68,13 +70,23 @@ describe('loadConfig', () => {
     ['{ not json', /Invalid DRIPLINE_CONFIG file/],
     ['[]', /top level must be a JSON object/],
     [{ tenants: [{ id: 'Bad Id', name: 'x' }] }, /tenants\.0\.id/],
-    [{ tenants: [{ id: 'a', name: 'x' }, { id: 'a', name: 'y' }] }, /duplicate id "a"/],
+    [
+      {
+        tenants: [
+          { id: 'a', name: 'x' },
+          { id: 'a', name: 'y' },
+        ],
+      },
+      /duplicate id "a"/,
+    ],
     [{ tenants: [], colour: 'blue' }, /colour/],
   ])('a bad config file stops the boot: %j', (content, message) => {
     expect(() => loadConfig({ DRIPLINE_CONFIG: file(content) })).toThrow(message);
   });
 
   test('a missing config file is reported', () => {
-    expect(() => loadConfig({ DRIPLINE_CONFIG: '/nonexistent/dripline.json' })).toThrow(/Cannot read DRIPLINE_CONFIG/);
+    expect(() => loadConfig({ DRIPLINE_CONFIG: '/nonexistent/dripline.json' })).toThrow(
+      /Cannot read DRIPLINE_CONFIG/,
+    );
   });
 });

@@ -32,19 +32,81 @@ async function countPatients(): Promise<number> {
 
 describe('bad bodies', () => {
   test.each([
-    ['malformed JSON', { rawBody: '{"resourceType": "Patient",', headers: { 'content-type': 'application/fhir+json' } }, 400, /Malformed JSON/],
-    ['wrong content type', { rawBody: '<Patient/>', headers: { 'content-type': 'application/fhir+xml' } }, 415, /Content-Type/],
+    [
+      'malformed JSON',
+      { rawBody: '{"resourceType": "Patient",', headers: { 'content-type': 'application/fhir+json' } },
+      400,
+      /Malformed JSON/,
+    ],
+    [
+      'wrong content type',
+      { rawBody: '<Patient/>', headers: { 'content-type': 'application/fhir+xml' } },
+      415,
+      /Content-Type/,
+    ],
     ['no content type', { rawBody: '{}', headers: {} }, 415, /Content-Type/],
     ['empty body', { rawBody: '', headers: { 'content-type': 'application/fhir+json' } }, 400, /empty/],
-    ['oversize body', { body: { ...patient('BIG'), text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(30000)}</div>` } } }, 413, /too large/],
-    ['deep nesting', { rawBody: `{"resourceType":"Patient","extension":${'['.repeat(40)}${']'.repeat(40)}}`, headers: { 'content-type': 'application/json' } }, 400, /nesting/],
-    ['__proto__ key', { rawBody: '{"resourceType":"Patient","__proto__":{"admin":true}}', headers: { 'content-type': 'application/json' } }, 400, /__proto__/],
-    ['escaped __proto__ key', { rawBody: '{"resourceType":"Patient","name":[{"\\u005f_proto__":{"x":1}}]}', headers: { 'content-type': 'application/json' } }, 400, /__proto__/],
+    [
+      'oversize body',
+      {
+        body: {
+          ...patient('BIG'),
+          text: {
+            status: 'generated',
+            div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(30000)}</div>`,
+          },
+        },
+      },
+      413,
+      /too large/,
+    ],
+    [
+      'deep nesting',
+      {
+        rawBody: `{"resourceType":"Patient","extension":${'['.repeat(40)}${']'.repeat(40)}}`,
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      /nesting/,
+    ],
+    [
+      '__proto__ key',
+      {
+        rawBody: '{"resourceType":"Patient","__proto__":{"admin":true}}',
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      /__proto__/,
+    ],
+    [
+      'escaped __proto__ key',
+      {
+        rawBody: '{"resourceType":"Patient","name":[{"\\u005f_proto__":{"x":1}}]}',
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      /__proto__/,
+    ],
     ['a JSON array', { rawBody: '[]', headers: { 'content-type': 'application/json' } }, 400, /resourceType/],
     ['no resourceType', { body: { name: [{ family: 'X' }] } }, 400, /resourceType/],
-    ['invalid resource (unknown property)', { body: { resourceType: 'Patient', nickname: 'x' } }, 400, /nickname/],
-    ['invalid resource (bad date)', { body: { resourceType: 'Patient', birthDate: '1958-02-30' } }, 400, /date/i],
-    ['type mismatch with URL', { body: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' } } }, 400, /resource type/i],
+    [
+      'invalid resource (unknown property)',
+      { body: { resourceType: 'Patient', nickname: 'x' } },
+      400,
+      /nickname/,
+    ],
+    [
+      'invalid resource (bad date)',
+      { body: { resourceType: 'Patient', birthDate: '1958-02-30' } },
+      400,
+      /date/i,
+    ],
+    [
+      'type mismatch with URL',
+      { body: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' } } },
+      400,
+      /resource type/i,
+    ],
   ])('%s', async (_name, init, status, text) => {
     const before = await countPatients();
     const res = await fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', ...(init as any) });
@@ -53,7 +115,10 @@ describe('bad bodies', () => {
   });
 
   test('PUT with an id that differs from the URL', async () => {
-    const created = await fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', body: patient('PUT-1') });
+    const created = await fhirFetch(`${server.fhir}/Patient`, token, {
+      method: 'POST',
+      body: patient('PUT-1'),
+    });
     const res = await fhirFetch(`${server.fhir}/Patient/${created.body.id}`, token, {
       method: 'PUT',
       body: { ...created.body, id: 'someone-else' },

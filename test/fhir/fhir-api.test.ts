@@ -15,7 +15,10 @@ afterAll(async () => {
 });
 
 async function create(resource: any): Promise<any> {
-  const res = await fhirFetch(`${server.fhir}/${resource.resourceType}`, token, { method: 'POST', body: resource });
+  const res = await fhirFetch(`${server.fhir}/${resource.resourceType}`, token, {
+    method: 'POST',
+    body: resource,
+  });
   expect(res.status).toBe(201);
   return res.body;
 }
@@ -27,11 +30,15 @@ describe('public endpoints', () => {
     expect(res.headers.get('content-type')).toContain('application/fhir+json');
     const rest = res.body.rest[0];
     const types = rest.resource.map((r: any) => r.type);
-    expect(types).toEqual(expect.arrayContaining(['Patient', 'Claim', 'ChargeItem', 'AuditEvent', 'Provenance']));
+    expect(types).toEqual(
+      expect.arrayContaining(['Patient', 'Claim', 'ChargeItem', 'AuditEvent', 'Provenance']),
+    );
     const audit = rest.resource.find((r: any) => r.type === 'AuditEvent');
     expect(audit.interaction.map((i: any) => i.code)).toEqual(['read', 'vread', 'search-type']);
     const ma = rest.resource.find((r: any) => r.type === 'MedicationAdministration');
-    expect(ma.searchParam.map((p: any) => p.name)).toEqual(expect.arrayContaining(['patient', 'encounter', 'status', 'date']));
+    expect(ma.searchParam.map((p: any) => p.name)).toEqual(
+      expect.arrayContaining(['patient', 'encounter', 'status', 'date']),
+    );
     expect(rest.security.service[0].coding[0].code).toBe('SMART-on-FHIR');
   });
 
@@ -92,8 +99,16 @@ describe('CRUD and versioning', () => {
   test('conditional create by identifier returns the existing resource', async () => {
     const body = patient('MRN-COND-1');
     const ifNoneExist = { 'if-none-exist': `identifier=${body.identifier[0].system}|MRN-COND-1` };
-    const first = await fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', body, headers: ifNoneExist });
-    const second = await fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', body, headers: ifNoneExist });
+    const first = await fhirFetch(`${server.fhir}/Patient`, token, {
+      method: 'POST',
+      body,
+      headers: ifNoneExist,
+    });
+    const second = await fhirFetch(`${server.fhir}/Patient`, token, {
+      method: 'POST',
+      body,
+      headers: ifNoneExist,
+    });
     expect(first.status).toBe(201);
     expect(second.status).toBe(200);
     expect(second.body.id).toBe(first.body.id);
@@ -135,7 +150,10 @@ describe('search', () => {
   });
 
   test('_count, _sort and paging links', async () => {
-    const page1 = await fhirFetch(`${server.fhir}/Encounter?patient=${patientId}&_sort=-date&_count=2`, token);
+    const page1 = await fhirFetch(
+      `${server.fhir}/Encounter?patient=${patientId}&_sort=-date&_count=2`,
+      token,
+    );
     expect(page1.body.entry).toHaveLength(2);
     expect(page1.body.entry[0].resource.period.start).toBe('2026-11-23T13:00:00Z');
     const next = page1.body.link.find((l: any) => l.relation === 'next');
@@ -159,13 +177,22 @@ describe('search', () => {
       `${server.fhir}/Encounter?_id=${encounterIds[2]}&_revinclude=MedicationAdministration:encounter`,
       token,
     );
-    expect(rev.body.entry.map((e: any) => e.resource.resourceType)).toEqual(['Encounter', 'MedicationAdministration']);
+    expect(rev.body.entry.map((e: any) => e.resource.resourceType)).toEqual([
+      'Encounter',
+      'MedicationAdministration',
+    ]);
   });
 
   test('_lastUpdated', async () => {
-    const res = await fhirFetch(`${server.fhir}/Encounter?patient=${patientId}&_lastUpdated=gt2020-01-01`, token);
+    const res = await fhirFetch(
+      `${server.fhir}/Encounter?patient=${patientId}&_lastUpdated=gt2020-01-01`,
+      token,
+    );
     expect(res.body.total).toBe(4);
-    const none = await fhirFetch(`${server.fhir}/Encounter?patient=${patientId}&_lastUpdated=lt2020-01-01`, token);
+    const none = await fhirFetch(
+      `${server.fhir}/Encounter?patient=${patientId}&_lastUpdated=lt2020-01-01`,
+      token,
+    );
     expect(none.body.total).toBe(0);
   });
 });

@@ -9,7 +9,12 @@ export function patient(mrn: string, family = 'Alvarez'): any {
   };
 }
 
-export function encounter(patientId: string, start: string, end: string | undefined, status = 'finished'): any {
+export function encounter(
+  patientId: string,
+  start: string,
+  end: string | undefined,
+  status = 'finished',
+): any {
   return {
     resourceType: 'Encounter',
     status,
@@ -24,13 +29,17 @@ export function administration(patientId: string, encounterId: string, start: st
     resourceType: 'MedicationAdministration',
     status: 'completed',
     medicationCodeableConcept: {
-      coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01', display: 'infliximab 100 mg vial' }],
+      coding: [
+        { system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01', display: 'infliximab 100 mg vial' },
+      ],
     },
     subject: { reference: `Patient/${patientId}` },
     context: { reference: `Encounter/${encounterId}` },
     effectivePeriod: { start, end },
     dosage: {
-      route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008', display: 'Intravenous route' }] },
+      route: {
+        coding: [{ system: 'http://snomed.info/sct', code: '47625008', display: 'Intravenous route' }],
+      },
       dose: { value: 400, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
     },
   };

@@ -24,7 +24,9 @@ describe('profile validation over HTTP', () => {
   beforeAll(async () => {
     server = await startTestServer();
     token = await server.token('sandbox', 'system/*.cruds');
-    patientId = (await fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', body: patient('PROF-1') })).body.id;
+    patientId = (
+      await fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', body: patient('PROF-1') })
+    ).body.id;
     encounterId = (
       await fhirFetch(`${server.fhir}/Encounter`, token, {
         method: 'POST',

@@ -48,12 +48,18 @@ describe('authentication', () => {
 
 describe('scopes', () => {
   test('read-only Patient client can read and search Patients but not create them or touch Claims', async () => {
-    const created = await fhirFetch(`${server.fhir}/Patient`, sandbox, { method: 'POST', body: patient('SCOPE-1') });
+    const created = await fhirFetch(`${server.fhir}/Patient`, sandbox, {
+      method: 'POST',
+      body: patient('SCOPE-1'),
+    });
     const readOnly = await server.token('sandbox', 'system/Patient.rs');
     expect((await fhirFetch(`${server.fhir}/Patient/${created.body.id}`, readOnly)).status).toBe(200);
     expect((await fhirFetch(`${server.fhir}/Patient?identifier=SCOPE-1`, readOnly)).status).toBe(200);
 
-    const write = await fhirFetch(`${server.fhir}/Patient`, readOnly, { method: 'POST', body: patient('SCOPE-2') });
+    const write = await fhirFetch(`${server.fhir}/Patient`, readOnly, {
+      method: 'POST',
+      body: patient('SCOPE-2'),
+    });
     expect(write.status).toBe(403);
     expect(write.headers.get('www-authenticate')).toBe(
       'Bearer realm="dripline", error="insufficient_scope", scope="system/Patient.c"',
@@ -72,14 +78,20 @@ describe('scopes', () => {
       method: 'POST',
       body: encounter(p.body.id, '2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z'),
     });
-    const res2 = await fhirFetch(`${server.fhir}/Encounter?patient=${p.body.id}&_include=Encounter:patient`, encOnly);
+    const res2 = await fhirFetch(
+      `${server.fhir}/Encounter?patient=${p.body.id}&_include=Encounter:patient`,
+      encOnly,
+    );
     expect([res.status, res2.status]).toEqual([200, 403]);
   });
 });
 
 describe('tenant isolation', () => {
   test('a client of one tenant never sees or changes another tenant’s data', async () => {
-    const created = await fhirFetch(`${server.fhir}/Patient`, sandbox, { method: 'POST', body: patient('TENANT-A-1') });
+    const created = await fhirFetch(`${server.fhir}/Patient`, sandbox, {
+      method: 'POST',
+      body: patient('TENANT-A-1'),
+    });
     const id = created.body.id;
 
     expect((await fhirFetch(`${server.fhir}/Patient/${id}`, clinicB)).status).toBe(404);
@@ -106,14 +118,21 @@ describe('audit trail', () => {
     const registered = await server.client('sandbox', 'system/*.cruds');
     const { requestBackendToken } = await import('../../src/cli/token-command.ts');
     const token = (await requestBackendToken(registered)).access_token;
-    const created = await fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', body: patient('AUDIT-1') });
+    const created = await fhirFetch(`${server.fhir}/Patient`, token, {
+      method: 'POST',
+      body: patient('AUDIT-1'),
+    });
     const id = created.body.id;
     await fhirFetch(`${server.fhir}/Patient/${id}`, token);
     await fhirFetch(`${server.fhir}/Patient?identifier=AUDIT-1`, token);
 
     const audits = await fhirFetch(`${server.fhir}/AuditEvent?patient=Patient/${id}&_sort=date`, token);
     const events = audits.body.entry.map((e: any) => e.resource);
-    expect(events.map((e: any) => `${e.action}:${e.subtype[0].code}`)).toEqual(['C:create', 'R:read', 'E:search-type']);
+    expect(events.map((e: any) => `${e.action}:${e.subtype[0].code}`)).toEqual([
+      'C:create',
+      'R:read',
+      'E:search-type',
+    ]);
     for (const e of events) {
       expect(e.agent[0].who.identifier.value).toBe(registered.client_id);
       expect(e.outcome).toBe('0');

@@ -23,12 +23,17 @@ describe('operations endpoints', () => {
   });
 
   test('/metrics needs the metrics token, compared exactly', async () => {
-    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     expect(
-      (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } })).status,
+      (await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } }))
+        .status,
     ).toBe(401);
     await fetch(`${server.fhir}/metadata`);
-    const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const res = await fetch(`${server.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('dripline_http_request_duration_seconds_bucket');
@@ -41,7 +46,10 @@ describe('graceful shutdown', () => {
   test('an in-flight request finishes and is stored before the server stops; new connections are refused', async () => {
     const server = await startTestServer();
     const token = await server.token('sandbox', 'system/*.cruds');
-    const body = JSON.stringify({ resourceType: 'Patient', identifier: [{ system: 'urn:test', value: 'SHUTDOWN-1' }] });
+    const body = JSON.stringify({
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:test', value: 'SHUTDOWN-1' }],
+    });
     const { port } = new URL(server.url);
 
     // Send headers and half the body, then begin stopping, then send the rest.

@@ -60,7 +60,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const running = await startServer(config, createLogger(config.logLevel, sink));
   const client = (tenant: string, scope: string): Promise<RegisteredBackendClient> =>
-    registerBackendClient(running.store.auth, { tenant, scope, now: new Date(), publicUrl: config.publicUrl });
+    registerBackendClient(running.store.auth, {
+      tenant,
+      scope,
+      now: new Date(),
+      publicUrl: config.publicUrl,
+    });
   return {
     url: config.publicUrl,
     fhir: `${config.publicUrl}/fhir`,
@@ -107,7 +112,11 @@ export async function fhirFetch(
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/fhir+json';
   }
-  const response = await fetch(url, { method: init.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}) });
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await response.text();
   let parsed: any = text;
   try {

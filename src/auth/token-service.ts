@@ -1,0 +1,227 @@
+/**
+ * Dripline's access tokens: short-lived JWTs (RFC 9068 profile, `typ: at+jwt`) signed with the
+ * server's own EC key. The key is generated once and kept in the store's shared settings
+ * (`AuthStore.getOrInitSetting`, first writer wins), so every server process sharing the store
+ * signs and verifies with the same key.
+ */
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import type { CryptoKey, JWK, JWTPayload } from 'jose';
+import { calculateJwkThumbprint, errors, importJWK, jwtVerify, SignJWT } from 'jose';
+import type { AuthStore } from '../store/port.ts';
+import type { ParsedScope } from './scopes.ts';
+import { parseGrantedScopes } from './scopes.ts';
+
+export const TOKEN_SIGNING_KEY_SETTING = 'token-signing-key';
+/** SMART Backend Services: access tokens SHOULD NOT live longer than five minutes. */
+export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 300;
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export type TokenSigningAlg = 'ES256' | 'ES384';
+
+export interface TokenServiceOptions {
+  readonly authStore: AuthStore;
+  /** `iss` of the tokens: the server's public base URL (also the OAuth issuer identifier). */
+  readonly issuer: string;
+  /** `aud` of the tokens: the FHIR base URL. */
+  readonly audience: string;
+  /** 1..300, default 300. */
+  readonly lifetimeSeconds?: number;
+  /** Algorithm of a newly generated key (default ES384); an existing stored key keeps its own. */
+  readonly alg?: TokenSigningAlg;
+  /** Tolerance when verifying exp/iat, default 5 s (tokens come from peer processes). */
+  readonly clockSkewSeconds?: number;
+}
+
+export interface IssueAccessTokenInput {
+  readonly clientId: string;
+  readonly tenant: string;
+  /** The granted scopes, space-separated. */
+  readonly scope: string;
+  readonly now: Date;
+}
+
+export interface IssuedAccessToken {
+  readonly accessToken: string;
+  /** Seconds, for the token response's `expires_in`. */
+  readonly expiresIn: number;
+  readonly expiresAt: Date;
+  readonly scope: string;
+  readonly jti: string;
+}
+
+export interface VerifiedAccessToken {
+  readonly clientId: string;
+  readonly tenant: string;
+  readonly scopes: ParsedScope[];
+  readonly scope: string;
+  readonly expiresAt: Date;
+  readonly jti: string;
+}
+
+/** Thrown by verifyAccessToken; `message` is safe to return to the client (it never contains the token). */
+export class InvalidAccessTokenError extends Error {
+  readonly reason: 'expired' | 'invalid';
+  constructor(reason: 'expired' | 'invalid', message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidAccessTokenError';
+    this.reason = reason;
+  }
+}
+
+export interface TokenService {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly lifetimeSeconds: number;
+  readonly alg: TokenSigningAlg;
+  readonly kid: string;
+  issueAccessToken(input: IssueAccessTokenInput): Promise<IssuedAccessToken>;
+  /** Throws InvalidAccessTokenError. `now` defaults to the current time. */
+  verifyAccessToken(token: string, now?: Date): Promise<VerifiedAccessToken>;
+  /** The public key set (for a `jwks_uri`, if the lead wants to publish one). */
+  publicJwks(): { keys: JWK[] };
+}
+
+interface StoredSigningKey {
+  readonly alg: TokenSigningAlg;
+  /** Private JWK (kty EC, crv, x, y, d). */
+  readonly jwk: JWK;
+}
+
+const CURVES: Readonly<Record<TokenSigningAlg, string>> = { ES256: 'P-256', ES384: 'P-384' };
+
+function generateSigningKey(alg: TokenSigningAlg): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: CURVES[alg] });
+  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+  const stored: StoredSigningKey = { alg, jwk };
+  return JSON.stringify(stored);
+}
+
+function parseStoredKey(text: string): StoredSigningKey {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new Error(`setting ${TOKEN_SIGNING_KEY_SETTING} is not valid JSON`, { cause });
+  }
+  const v = value as Partial<StoredSigningKey> | null;
+  if (
+    !v ||
+    (v.alg !== 'ES256' && v.alg !== 'ES384') ||
+    typeof v.jwk !== 'object' ||
+    v.jwk.kty !== 'EC' ||
+    v.jwk.crv !== CURVES[v.alg] ||
+    typeof v.jwk.d !== 'string'
+  ) {
+    throw new Error(`setting ${TOKEN_SIGNING_KEY_SETTING} does not hold an EC private JWK`);
+  }
+  return { alg: v.alg, jwk: v.jwk };
+}
+
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'exp', 'iat', 'jti', 'tenant', 'scope'];
+
+/** Loads (or, for the first process, generates and stores) the signing key and returns the service. */
+export async function createTokenService(options: TokenServiceOptions): Promise<TokenService> {
+  const lifetimeSeconds = options.lifetimeSeconds ?? MAX_ACCESS_TOKEN_LIFETIME_SECONDS;
+  if (
+    !Number.isInteger(lifetimeSeconds) ||
+    lifetimeSeconds < 1 ||
+    lifetimeSeconds > MAX_ACCESS_TOKEN_LIFETIME_SECONDS
+  ) {
+    throw new RangeError(
+      `access token lifetime must be an integer in 1..${MAX_ACCESS_TOKEN_LIFETIME_SECONDS} seconds`,
+    );
+  }
+  const clockSkewSeconds = options.clockSkewSeconds ?? 5;
+  const requestedAlg = options.alg ?? 'ES384';
+  const stored = parseStoredKey(
+    await options.authStore.getOrInitSetting(TOKEN_SIGNING_KEY_SETTING, () =>
+      generateSigningKey(requestedAlg),
+    ),
+  );
+  const { alg } = stored;
+  const { kty, crv, x, y } = stored.jwk;
+  const kid = await calculateJwkThumbprint({ kty, crv, x, y }, 'sha256');
+  const publicJwk: JWK = { kty, crv, x, y, kid, alg, use: 'sig' };
+  const privateKey = (await importJWK({ ...stored.jwk, alg }, alg)) as CryptoKey;
+  const publicKey = (await importJWK(publicJwk, alg)) as CryptoKey;
+  const { issuer, audience } = options;
+
+  return {
+    issuer,
+    audience,
+    lifetimeSeconds,
+    alg,
+    kid,
+
+    async issueAccessToken(input: IssueAccessTokenInput): Promise<IssuedAccessToken> {
+      const iat = Math.floor(input.now.getTime() / 1000);
+      const exp = iat + lifetimeSeconds;
+      const jti = randomUUID();
+      const accessToken = await new SignJWT({
+        tenant: input.tenant,
+        scope: input.scope,
+        client_id: input.clientId,
+      })
+        .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setSubject(input.clientId)
+        .setJti(jti)
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .sign(privateKey);
+      return {
+        accessToken,
+        expiresIn: lifetimeSeconds,
+        expiresAt: new Date(exp * 1000),
+        scope: input.scope,
+        jti,
+      };
+    },
+
+    async verifyAccessToken(token: string, now: Date = new Date()): Promise<VerifiedAccessToken> {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, publicKey, {
+          algorithms: [alg],
+          issuer,
+          audience,
+          typ: ACCESS_TOKEN_TYPE,
+          currentDate: now,
+          clockTolerance: clockSkewSeconds,
+          requiredClaims: REQUIRED_CLAIMS,
+          maxTokenAge: MAX_ACCESS_TOKEN_LIFETIME_SECONDS + clockSkewSeconds,
+        }));
+      } catch (cause) {
+        if (cause instanceof errors.JWTExpired) {
+          throw new InvalidAccessTokenError('expired', 'the access token expired', { cause });
+        }
+        throw new InvalidAccessTokenError('invalid', 'the access token is invalid', { cause });
+      }
+      const { sub, tenant, scope, jti, exp } = payload;
+      if (
+        typeof sub !== 'string' ||
+        typeof tenant !== 'string' ||
+        typeof scope !== 'string' ||
+        typeof jti !== 'string' ||
+        typeof exp !== 'number' ||
+        sub === '' ||
+        tenant === ''
+      ) {
+        throw new InvalidAccessTokenError('invalid', 'the access token is invalid');
+      }
+      return {
+        clientId: sub,
+        tenant,
+        scopes: parseGrantedScopes(scope),
+        scope,
+        expiresAt: new Date(exp * 1000),
+        jti,
+      };
+    },
+
+    publicJwks(): { keys: JWK[] } {
+      return { keys: [{ ...publicJwk }] };
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/** OAuth client registry, client-assertion jti replay cache and shared settings over SQLite. */
+/* eslint-disable @typescript-eslint/require-await -- node:sqlite is synchronous: these async methods exist to
+   satisfy the port and turn throws into rejections; no transaction ever spans an await. */
+import { conflict, OperationOutcomeError } from '@medplum/core';
+import type { AuthStore, ClientRecord } from '../port.ts';
+import type { SqliteConnection } from './db.ts';
+import { requireInstant } from './values.ts';
+
+/** Expired jtis are purged table-wide on every PURGE_EVERY-th recordJti call. */
+const PURGE_EVERY = 256;
+
+const SQL = {
+  insertClient:
+    'INSERT INTO oauth_clients (client_id, tenant, json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING',
+  getClient: 'SELECT json FROM oauth_clients WHERE client_id = ?',
+  dropExpiredJti: 'DELETE FROM jti_seen WHERE client_id = ? AND jti = ? AND expires_at <= ?',
+  insertJti: 'INSERT INTO jti_seen (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  purgeJtis: 'DELETE FROM jti_seen WHERE expires_at <= ?',
+  getSetting: 'SELECT value FROM settings WHERE key = ?',
+  insertSetting: 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+} as const;
+
+export class SqliteAuthStore implements AuthStore {
+  readonly #conn: SqliteConnection;
+  #jtiCalls = 0;
+
+  constructor(conn: SqliteConnection) {
+    this.#conn = conn;
+  }
+
+  async createClient(client: ClientRecord): Promise<void> {
+    const { changes } = this.#conn.transaction(() =>
+      this.#conn.run(
+        SQL.insertClient,
+        client.clientId,
+        client.tenant,
+        JSON.stringify(client),
+        client.createdAt,
+      ),
+    );
+    if (changes !== 1) {
+      throw new OperationOutcomeError(conflict(`Client ${client.clientId} already exists`));
+    }
+  }
+
+  async getClient(clientId: string): Promise<ClientRecord | undefined> {
+    const row = this.#conn.get(SQL.getClient, clientId);
+    return row ? (JSON.parse(String(row['json'])) as ClientRecord) : undefined;
+  }
+
+  async recordJti(clientId: string, jti: string, expiresAt: string, now: Date): Promise<boolean> {
+    const expires = requireInstant(expiresAt, 'jti expiry');
+    const nowIso = now.toISOString();
+    const purge = ++this.#jtiCalls % PURGE_EVERY === 0;
+    return this.#conn.transaction(() => {
+      if (purge) {
+        this.#conn.run(SQL.purgeJtis, nowIso);
+      } else {
+        // An entry that has expired no longer blocks its jti.
+        this.#conn.run(SQL.dropExpiredJti, clientId, jti, nowIso);
+      }
+      return this.#conn.run(SQL.insertJti, clientId, jti, expires).changes === 1;
+    });
+  }
+
+  async getOrInitSetting(key: string, init: () => string): Promise<string> {
+    const existing = this.#conn.get(SQL.getSetting, key);
+    if (existing) {
+      return String(existing['value']);
+    }
+    const candidate = init();
+    return this.#conn.transaction(() => {
+      this.#conn.run(SQL.insertSetting, key, candidate);
+      return String(this.#conn.get(SQL.getSetting, key)?.['value']);
+    });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * A thin wrapper over one `node:sqlite` connection: pragmas, a prepared-statement cache keyed by
+ * SQL text, and synchronous transactions.
+ *
+ * `DatabaseSync` is synchronous, so every transaction here runs to completion (COMMIT or
+ * ROLLBACK) inside one synchronous call: no transaction can ever span an `await`, and the async
+ * port methods are thin wrappers around these calls.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import type { SQLInputValue, StatementSync } from 'node:sqlite';
+
+export type SqlParam = SQLInputValue;
+export type Row = Record<string, unknown>;
+
+export type SynchronousMode = 'NORMAL' | 'FULL';
+
+export interface SqliteConnectionOptions {
+  readonly path: string;
+  /**
+   * `NORMAL` (default): in WAL mode a commit is durable against a process crash (including
+   * kill -9) because the WAL frames are already written to the OS when COMMIT returns; only the
+   * fsync is deferred to checkpoints. An OS crash or power loss can lose the last transactions
+   * (never corrupt the database). `FULL` fsyncs the WAL on every commit: needed only when
+   * acknowledged writes must survive power loss, at a large cost in write throughput.
+   */
+  readonly synchronous?: SynchronousMode;
+  /** How long a writer waits for another connection's lock before SQLITE_BUSY (ms). */
+  readonly busyTimeoutMs?: number;
+}
+
+const STATEMENT_CACHE_SIZE = 512;
+
+export class SqliteConnection {
+  readonly db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  #closed = false;
+
+  constructor(options: SqliteConnectionOptions) {
+    const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+    this.db = new DatabaseSync(options.path, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(`PRAGMA busy_timeout = ${String(Math.trunc(busyTimeoutMs))}`);
+    this.db.exec('PRAGMA foreign_keys = ON');
+    this.db.exec('PRAGMA temp_store = MEMORY'); this.db.exec('PRAGMA wal_autocheckpoint = 10000');
+    this.db.exec('PRAGMA wal_autocheckpoint = 10000');
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A prepared statement for this SQL text, cached (bounded, oldest evicted first). */
+  statement(sql: string): StatementSync {
+    const cached = this.#statements.get(sql);
+    if (cached) {
+      return cached;
+    }
+    const prepared = this.db.prepare(sql);
+    if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
+      const oldest = this.#statements.keys().next();
+      if (!oldest.done) {
+        this.#statements.delete(oldest.value);
+      }
+    }
+    this.#statements.set(sql, prepared);
+    return prepared;
+  }
+
+  get(sql: string, ...params: SqlParam[]): Row | undefined {
+    return this.statement(sql).get(...params);
+  }
+
+  all(sql: string, ...params: SqlParam[]): Row[] {
+    return this.statement(sql).all(...params);
+  }
+
+  run(sql: string, ...params: SqlParam[]): { changes: number; lastInsertRowid: number } {
+    const result = this.statement(sql).run(...params);
+    return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
+  }
+
+  /**
+   * Runs `fn` in one transaction. `IMMEDIATE` takes the write lock up front (waiting up to the
+   * busy timeout), so a read-then-write sequence can never hit SQLITE_BUSY_SNAPSHOT half-way and
+   * two connections never interleave their check-and-insert. Any throw rolls back and rethrows;
+   * returning means committed.
+   */
+  transaction<T>(fn: () => T, mode: 'IMMEDIATE' | 'DEFERRED' = 'IMMEDIATE'): T {
+    if (this.db.isTransaction) {
+      // Defensive: callers never nest; an open transaction here would be a bug.
+      throw new Error('SQLite transaction already open on this connection');
+    }
+    this.db.exec(mode === 'IMMEDIATE' ? 'BEGIN IMMEDIATE' : 'BEGIN DEFERRED');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.isTransaction) {
+        this.db.exec('ROLLBACK');
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#statements.clear();
+    this.db.close();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The embedded default store: one SQLite file through Node's built-in `node:sqlite`.
+ *
+ * Durability: WAL journal; every write is one transaction and a method resolves only after
+ * COMMIT, so an acknowledged write is committed. See SqliteConnectionOptions.synchronous for
+ * what NORMAL (default) vs FULL protects against.
+ */
+/* eslint-disable @typescript-eslint/require-await -- node:sqlite is synchronous: these async methods exist to
+   satisfy the port and turn throws into rejections; no transaction ever spans an await. */
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../port.ts';
+import { SqliteAuthStore } from './auth.ts';
+import { SqliteConnection } from './db.ts';
+import type { SynchronousMode } from './db.ts';
+import { SqliteJobQueue } from './jobs.ts';
+import { SqliteResourceStore } from './resources.ts';
+import { migrate } from './schema.ts';
+
+export interface SqliteStoreOptions {
+  /** Database file path (created if missing). */
+  readonly path: string;
+  /** Clock for meta.lastUpdated and job timestamps. Default: the system clock. */
+  readonly now?: () => Date;
+  /** Resource id generator. Default: crypto.randomUUID (uuid v4). */
+  readonly generateId?: () => string;
+  /** Default 'NORMAL' (survives process crash / kill -9); 'FULL' also survives power loss. */
+  readonly synchronous?: SynchronousMode;
+  /** Busy timeout in ms when another connection holds the write lock. Default 10 s. */
+  readonly busyTimeoutMs?: number;
+}
+
+export interface SqliteStore extends Store {
+  readonly kind: 'sqlite';
+  readonly resources: SqliteResourceStore;
+  readonly jobs: SqliteJobQueue;
+  readonly auth: SqliteAuthStore;
+  /** The underlying connection (for diagnostics such as PRAGMA integrity_check). */
+  readonly connection: SqliteConnection;
+}
+
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  const conn = new SqliteConnection({
+    path: options.path,
+    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+  });
+  try {
+    migrate(conn);
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+  const now = options.now ?? ((): Date => new Date());
+  const jobs = new SqliteJobQueue(conn, now);
+  const resources = new SqliteResourceStore({
+    conn,
+    jobs,
+    now,
+    generateId: options.generateId ?? ((): string => randomUUID()),
+  });
+  const auth = new SqliteAuthStore(conn);
+  return {
+    kind: 'sqlite',
+    resources,
+    jobs,
+    auth,
+    connection: conn,
+    async ping(): Promise<void> {
+      conn.get('SELECT 1 AS ok');
+    },
+    async close(): Promise<void> {
+      conn.close();
+    },
+  };
+}
+
+export { retryDelayMs } from './jobs.ts';
+export type { SynchronousMode } from './db.ts';

@@ -1,0 +1,186 @@
+/** Durable job queue over SQLite. */
+/* eslint-disable @typescript-eslint/require-await -- node:sqlite is synchronous: these async methods exist to
+   satisfy the port and turn throws into rejections; no transaction ever spans an await. */
+import { randomUUID } from 'node:crypto';
+import { badRequest, OperationOutcomeError } from '@medplum/core';
+import type {
+  EnqueueRequest,
+  EnqueueResult,
+  Job,
+  JobQueue,
+  JobState,
+  LeaseOptions,
+  TenantId,
+} from '../port.ts';
+import type { Row, SqliteConnection } from './db.ts';
+import { requireInstant } from './values.ts';
+
+const DEFAULT_MAX_ATTEMPTS = 8;
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 3_600_000;
+
+/**
+ * Delay before retry number `attempts + 1`: 1 s after the first failed attempt, doubling, with
+ * ±20% jitter, never above 1 h.
+ */
+export function retryDelayMs(attempts: number, random: () => number = Math.random): number {
+  const exponent = Math.min(Math.max(attempts - 1, 0), 32);
+  const base = Math.min(BACKOFF_BASE_MS * 2 ** exponent, BACKOFF_CAP_MS);
+  const jittered = base * (0.8 + 0.4 * random());
+  return Math.round(Math.min(jittered, BACKOFF_CAP_MS));
+}
+
+const SQL = {
+  insert:
+    'INSERT INTO jobs (id, tenant, queue, key, payload, state, attempts, max_attempts, run_at, created_at, updated_at) ' +
+    "VALUES (?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?, ?) ON CONFLICT (tenant, queue, key) DO NOTHING",
+  byKey: 'SELECT id FROM jobs WHERE tenant = ? AND queue = ? AND key = ?',
+  // A lease that expired on the job's last allowed attempt dead-letters it instead of re-leasing.
+  deadExpired:
+    "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_expires_at = NULL, updated_at = ?, " +
+    "last_error = coalesce(last_error, 'lease expired on the final attempt') " +
+    "WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ? AND attempts >= max_attempts",
+  lease:
+    "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = lower(hex(randomblob(16))), " +
+    'lease_expires_at = ?, updated_at = ? ' +
+    'WHERE id IN (SELECT id FROM (' +
+    "  SELECT id, run_at FROM jobs WHERE queue = ? AND state = 'ready' AND run_at <= ? " +
+    '  UNION ALL ' +
+    "  SELECT id, lease_expires_at AS run_at FROM jobs WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ? " +
+    '  ORDER BY run_at, id LIMIT ?)) ' +
+    'RETURNING *',
+  get: 'SELECT * FROM jobs WHERE id = ?',
+  ack:
+    "UPDATE jobs SET state = 'done', lease_token = NULL, lease_expires_at = NULL, updated_at = ? " +
+    "WHERE id = ? AND lease_token = ? AND state = 'leased'",
+  leased: "SELECT attempts, max_attempts FROM jobs WHERE id = ? AND lease_token = ? AND state = 'leased'",
+  retry:
+    "UPDATE jobs SET state = 'ready', run_at = ?, lease_token = NULL, lease_expires_at = NULL, last_error = ?, " +
+    'updated_at = ? WHERE id = ?',
+  dead:
+    "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ? " +
+    'WHERE id = ?',
+  list: 'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? ORDER BY created_at, rowid LIMIT ?',
+} as const;
+
+export class SqliteJobQueue implements JobQueue {
+  readonly #conn: SqliteConnection;
+  readonly #now: () => Date;
+
+  constructor(conn: SqliteConnection, now: () => Date) {
+    this.#conn = conn;
+    this.#now = now;
+  }
+
+  async enqueue(tenant: TenantId, request: EnqueueRequest): Promise<EnqueueResult> {
+    return this.#conn.transaction(() => this.enqueueInTx(tenant, request));
+  }
+
+  enqueueInTx(tenant: TenantId, request: EnqueueRequest): EnqueueResult {
+    const maxAttempts = request.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+      throw new OperationOutcomeError(badRequest(`Invalid maxAttempts: ${String(maxAttempts)}`));
+    }
+    const now = this.#now().toISOString();
+    const runAt = request.runAt === undefined ? now : requireInstant(request.runAt, 'runAt');
+    const payload = JSON.stringify(request.payload ?? null);
+    const id = randomUUID();
+    const { changes } = this.#conn.run(
+      SQL.insert,
+      id,
+      tenant,
+      request.queue,
+      request.key,
+      payload,
+      maxAttempts,
+      runAt,
+      now,
+      now,
+    );
+    if (changes === 1) {
+      return { jobId: id, created: true };
+    }
+    const existing = this.#conn.get(SQL.byKey, tenant, request.queue, request.key);
+    return { jobId: String(existing?.['id']), created: false };
+  }
+
+  async lease(options: LeaseOptions): Promise<Job[]> {
+    if (!Number.isInteger(options.limit) || options.limit < 1) {
+      return [];
+    }
+    const now = options.now.toISOString();
+    const expires = new Date(options.now.getTime() + options.leaseMs).toISOString();
+    // IMMEDIATE: the write lock is held from the first read, so another connection (or process)
+    // sharing the file cannot select the same rows in between; UPDATE ... RETURNING is one statement.
+    const rows = this.#conn.transaction(() => {
+      this.#conn.run(SQL.deadExpired, now, options.queue, now);
+      return this.#conn.all(SQL.lease, expires, now, options.queue, now, options.queue, now, options.limit);
+    });
+    return rows.map(toJob).sort((a, b) => (a.runAt < b.runAt ? -1 : a.runAt > b.runAt ? 1 : 0));
+  }
+
+  async ack(jobId: string, leaseToken: string): Promise<boolean> {
+    const { changes } = this.#conn.transaction(() =>
+      this.#conn.run(SQL.ack, this.#now().toISOString(), jobId, leaseToken),
+    );
+    return changes === 1;
+  }
+
+  async fail(
+    jobId: string,
+    leaseToken: string,
+    failure: { error: string; retryable: boolean; now: Date; retryAt?: string },
+  ): Promise<boolean> {
+    const retryAt = failure.retryAt === undefined ? undefined : requireInstant(failure.retryAt, 'retryAt');
+    const now = failure.now.toISOString();
+    return this.#conn.transaction(() => {
+      const job = this.#conn.get(SQL.leased, jobId, leaseToken);
+      if (!job) {
+        return false;
+      }
+      const attempts = Number(job['attempts']);
+      if (failure.retryable && attempts < Number(job['max_attempts'])) {
+        const runAt = retryAt ?? new Date(failure.now.getTime() + retryDelayMs(attempts)).toISOString();
+        this.#conn.run(SQL.retry, runAt, failure.error, now, jobId);
+      } else {
+        this.#conn.run(SQL.dead, failure.error, now, jobId);
+      }
+      return true;
+    });
+  }
+
+  async getJob(jobId: string): Promise<Job | undefined> {
+    const row = this.#conn.get(SQL.get, jobId);
+    return row ? toJob(row) : undefined;
+  }
+
+  async listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]> {
+    return this.#conn.all(SQL.list, tenant, queue, state, limit).map(toJob);
+  }
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function toJob(row: Row): Job {
+  const leaseToken = optionalString(row['lease_token']);
+  const leaseExpiresAt = optionalString(row['lease_expires_at']);
+  const lastError = optionalString(row['last_error']);
+  return {
+    id: String(row['id']),
+    tenant: String(row['tenant']),
+    queue: String(row['queue']),
+    key: String(row['key']),
+    payload: JSON.parse(String(row['payload'])) as unknown,
+    state: String(row['state']) as JobState,
+    attempts: Number(row['attempts']),
+    maxAttempts: Number(row['max_attempts']),
+    runAt: String(row['run_at']),
+    ...(leaseToken === undefined ? {} : { leaseToken }),
+    ...(leaseExpiresAt === undefined ? {} : { leaseExpiresAt }),
+    ...(lastError === undefined ? {} : { lastError }),
+    createdAt: String(row['created_at']),
+    updatedAt: String(row['updated_at']),
+  };
+}

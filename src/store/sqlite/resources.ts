@@ -1,0 +1,279 @@
+/** ResourceStore over SQLite: current rows, append-only history, search index rows. */
+/* eslint-disable @typescript-eslint/require-await -- node:sqlite is synchronous: these async methods exist to
+   satisfy the port and turn throws into rejections; no transaction ever spans an await. */
+import { badRequest, conflict, notFound, OperationOutcomeError, preconditionFailed } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import type {
+  BatchOperation,
+  BatchResult,
+  CreateOptions,
+  IndexedResource,
+  ResourceStore,
+  StoredResource,
+  StoreQuery,
+  StoreSearchResult,
+  TenantId,
+  UpdateOptions,
+  WriteResult,
+} from '../port.ts';
+import { indexResource, normalizeString } from '../search-index.ts';
+import type { SqliteConnection } from './db.ts';
+import type { SqliteJobQueue } from './jobs.ts';
+import { compileSearch } from './search-sql.ts';
+import { assertValidId, assertValidResourceType, canonicalInstant } from './values.ts';
+
+export interface ResourceStoreDeps {
+  readonly conn: SqliteConnection;
+  readonly jobs: SqliteJobQueue;
+  readonly now: () => Date;
+  readonly generateId: () => string;
+}
+
+interface CurrentRow {
+  readonly pk: number;
+  readonly version: number;
+}
+
+const SQL = {
+  current: 'SELECT pk, version FROM resources WHERE tenant = ? AND type = ? AND id = ?',
+  read: 'SELECT json FROM resources WHERE tenant = ? AND type = ? AND id = ?',
+  vread: 'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND version = ?',
+  insertCurrent:
+    'INSERT INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?) RETURNING pk',
+  updateCurrent: 'UPDATE resources SET version = ?, last_updated = ?, json = ? WHERE pk = ?',
+  insertHistory:
+    'INSERT INTO history (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?)',
+  findByIdentifierWithSystem:
+    'SELECT r.json AS json FROM identifiers i JOIN resources r ON r.pk = i.res ' +
+    'WHERE i.tenant = ? AND i.type = ? AND i.value = ? AND i.system = ? ORDER BY r.id LIMIT 1',
+  findByIdentifierAnySystem:
+    'SELECT r.json AS json FROM identifiers i JOIN resources r ON r.pk = i.res ' +
+    'WHERE i.tenant = ? AND i.type = ? AND i.value = ? ORDER BY r.id LIMIT 1',
+  insertToken:
+    'INSERT OR IGNORE INTO idx_token (tenant, type, code, system, value, res) VALUES (?, ?, ?, ?, ?, ?)',
+  insertReference:
+    'INSERT OR IGNORE INTO idx_reference (tenant, type, code, value, res) VALUES (?, ?, ?, ?, ?)',
+  insertDate:
+    'INSERT OR IGNORE INTO idx_date (tenant, type, code, start_at, end_at, res) VALUES (?, ?, ?, ?, ?, ?)',
+  insertString: 'INSERT OR IGNORE INTO idx_string (tenant, type, code, value, res) VALUES (?, ?, ?, ?, ?)',
+  insertSortKey: 'INSERT OR REPLACE INTO sort_keys (res, code, key) VALUES (?, ?, ?)',
+  insertIdentifier:
+    'INSERT OR IGNORE INTO identifiers (tenant, type, system, value, res) VALUES (?, ?, ?, ?, ?)',
+  deleteIndex: [
+    'DELETE FROM idx_token WHERE res = ?',
+    'DELETE FROM idx_reference WHERE res = ?',
+    'DELETE FROM idx_date WHERE res = ?',
+    'DELETE FROM idx_string WHERE res = ?',
+    'DELETE FROM sort_keys WHERE res = ?',
+    'DELETE FROM identifiers WHERE res = ?',
+  ],
+  historyCount:
+    'SELECT count(*) AS n FROM history WHERE tenant = ? AND type = ? AND id = ? AND last_updated >= ?',
+  historyPage:
+    'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND last_updated >= ? ' +
+    'ORDER BY version DESC LIMIT ? OFFSET ?',
+} as const;
+
+export class SqliteResourceStore implements ResourceStore {
+  readonly #conn: SqliteConnection;
+  readonly #jobs: SqliteJobQueue;
+  readonly #now: () => Date;
+  readonly #generateId: () => string;
+
+  constructor(deps: ResourceStoreDeps) {
+    this.#conn = deps.conn;
+    this.#jobs = deps.jobs;
+    this.#now = deps.now;
+    this.#generateId = deps.generateId;
+  }
+
+  async create(tenant: TenantId, resource: Resource, options?: CreateOptions): Promise<WriteResult> {
+    return this.#conn.transaction(() => this.createInTx(tenant, resource, options));
+  }
+
+  async read(tenant: TenantId, resourceType: string, id: string): Promise<StoredResource> {
+    const row = this.#conn.get(SQL.read, tenant, resourceType, id);
+    if (!row) {
+      throw new OperationOutcomeError(notFound);
+    }
+    return parse(row['json']);
+  }
+
+  async vread(
+    tenant: TenantId,
+    resourceType: string,
+    id: string,
+    versionId: string,
+  ): Promise<StoredResource> {
+    const version = /^[1-9][0-9]{0,15}$/.test(versionId) ? Number(versionId) : undefined;
+    const row =
+      version === undefined ? undefined : this.#conn.get(SQL.vread, tenant, resourceType, id, version);
+    if (!row) {
+      throw new OperationOutcomeError(notFound);
+    }
+    return parse(row['json']);
+  }
+
+  async update(
+    tenant: TenantId,
+    resource: Resource & { id: string },
+    options?: UpdateOptions,
+  ): Promise<WriteResult> {
+    return this.#conn.transaction(() => this.updateInTx(tenant, resource, options));
+  }
+
+  async history(
+    tenant: TenantId,
+    resourceType: string,
+    id: string,
+    options?: { count?: number; offset?: number; since?: string },
+  ): Promise<{ resources: StoredResource[]; total: number }> {
+    const since = options?.since === undefined ? '' : canonicalInstant(options.since);
+    if (since === undefined) {
+      throw new OperationOutcomeError(badRequest(`Invalid _since: ${String(options?.since)}`));
+    }
+    const count = options?.count ?? -1; // LIMIT -1: no limit
+    const offset = options?.offset ?? 0;
+    return this.#conn.transaction(() => {
+      if (!this.#conn.get(SQL.current, tenant, resourceType, id)) {
+        throw new OperationOutcomeError(notFound);
+      }
+      const total = Number(this.#conn.get(SQL.historyCount, tenant, resourceType, id, since)?.['n'] ?? 0);
+      const rows = this.#conn.all(SQL.historyPage, tenant, resourceType, id, since, count, offset);
+      return { resources: rows.map((r) => parse(r['json'])), total };
+    }, 'DEFERRED');
+  }
+
+  async search(tenant: TenantId, query: StoreQuery): Promise<StoreSearchResult> {
+    const compiled = compileSearch(tenant, query);
+    const run = (): StoreSearchResult => {
+      const resources =
+        query.count === 0
+          ? []
+          : this.#conn.all(compiled.selectSql, ...compiled.selectParams).map((r) => parse(r['json']));
+      if (!query.total) {
+        return { resources };
+      }
+      const total = Number(this.#conn.get(compiled.countSql, ...compiled.countParams)?.['n'] ?? 0);
+      return { resources, total };
+    };
+    // Page and total from one snapshot when both are read.
+    return query.total && query.count > 0 ? this.#conn.transaction(run, 'DEFERRED') : run();
+  }
+
+  async writeBatch(tenant: TenantId, operations: readonly BatchOperation[]): Promise<BatchResult[]> {
+    return this.#conn.transaction(() =>
+      operations.map((operation): BatchResult => {
+        switch (operation.op) {
+          case 'create':
+            return { op: 'create', result: this.createInTx(tenant, operation.resource, operation.options) };
+          case 'update':
+            return { op: 'update', result: this.updateInTx(tenant, operation.resource, operation.options) };
+          case 'enqueue':
+            return { op: 'enqueue', result: this.#jobs.enqueueInTx(tenant, operation.job) };
+        }
+      }),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Inside a transaction
+  // -------------------------------------------------------------------------------------------
+
+  createInTx(tenant: TenantId, resource: Resource, options?: CreateOptions): WriteResult {
+    assertValidResourceType(resource.resourceType);
+    const type = resource.resourceType;
+    const wanted = options?.ifNoneExistIdentifier;
+    if (wanted) {
+      const hit =
+        wanted.system === undefined
+          ? this.#conn.get(SQL.findByIdentifierAnySystem, tenant, type, wanted.value)
+          : this.#conn.get(SQL.findByIdentifierWithSystem, tenant, type, wanted.value, wanted.system);
+      if (hit) {
+        return { resource: parse(hit['json']), created: false };
+      }
+    }
+    const id = options?.id ?? this.#generateId();
+    assertValidId(id);
+    if (this.#conn.get(SQL.current, tenant, type, id)) {
+      throw new OperationOutcomeError(conflict(`${type}/${id} already exists`));
+    }
+    const stored = this.#stamp(resource, id, 1);
+    const json = JSON.stringify(stored);
+    const inserted = this.#conn.get(SQL.insertCurrent, tenant, type, id, 1, stored.meta.lastUpdated, json);
+    const pk = Number(inserted?.['pk']);
+    this.#conn.run(SQL.insertHistory, tenant, type, id, 1, stored.meta.lastUpdated, json);
+    this.#writeIndex(tenant, type, pk, indexResource(stored));
+    return { resource: stored, created: true };
+  }
+
+  updateInTx(tenant: TenantId, resource: Resource & { id: string }, options?: UpdateOptions): WriteResult {
+    assertValidResourceType(resource.resourceType);
+    assertValidId(resource.id);
+    const type = resource.resourceType;
+    const current = this.#conn.get(SQL.current, tenant, type, resource.id) as CurrentRow | undefined;
+    if (!current) {
+      if (options?.upsert === false) {
+        throw new OperationOutcomeError(notFound);
+      }
+      if (options?.ifMatchVersion !== undefined) {
+        throw new OperationOutcomeError(preconditionFailed);
+      }
+      return this.createInTx(tenant, resource, { id: resource.id });
+    }
+    if (options?.ifMatchVersion !== undefined && options.ifMatchVersion !== String(current.version)) {
+      throw new OperationOutcomeError(preconditionFailed);
+    }
+    const version = current.version + 1;
+    const stored = this.#stamp(resource, resource.id, version);
+    const json = JSON.stringify(stored);
+    const pk = current.pk;
+    this.#conn.run(SQL.updateCurrent, version, stored.meta.lastUpdated, json, pk);
+    this.#conn.run(SQL.insertHistory, tenant, type, resource.id, version, stored.meta.lastUpdated, json);
+    for (const sql of SQL.deleteIndex) {
+      this.#conn.run(sql, pk);
+    }
+    this.#writeIndex(tenant, type, pk, indexResource(stored));
+    return { resource: stored, created: true };
+  }
+
+  #stamp(resource: Resource, id: string, version: number): StoredResource {
+    const meta = { ...resource.meta, versionId: String(version), lastUpdated: this.#now().toISOString() };
+    return { ...resource, id, meta };
+  }
+
+  #writeIndex(tenant: TenantId, type: string, pk: number, indexed: IndexedResource): void {
+    const conn = this.#conn;
+    for (const entry of indexed.entries) {
+      switch (entry.kind) {
+        case 'token':
+          conn.run(SQL.insertToken, tenant, type, entry.code, entry.system ?? '', entry.value, pk);
+          break;
+        case 'reference':
+          conn.run(SQL.insertReference, tenant, type, entry.code, entry.value, pk);
+          break;
+        case 'date': {
+          const start = canonicalInstant(entry.start);
+          const end = canonicalInstant(entry.end);
+          if (start !== undefined && end !== undefined) {
+            conn.run(SQL.insertDate, tenant, type, entry.code, start, end, pk);
+          }
+          break;
+        }
+        case 'string':
+          conn.run(SQL.insertString, tenant, type, entry.code, normalizeString(entry.value), pk);
+          break;
+      }
+    }
+    for (const [code, key] of Object.entries(indexed.sortKeys)) {
+      conn.run(SQL.insertSortKey, pk, code, key);
+    }
+    for (const identifier of indexed.identifiers) {
+      conn.run(SQL.insertIdentifier, tenant, type, identifier.system ?? '', identifier.value, pk);
+    }
+  }
+}
+
+function parse(json: unknown): StoredResource {
+  return JSON.parse(json as string) as StoredResource;
+}

@@ -1,0 +1,158 @@
+/**
+ * Schema of the embedded store, created / migrated at open. `meta.schema_version` records the
+ * number of migrations applied; each migration runs in the same IMMEDIATE transaction as the
+ * version bump, so two processes opening a fresh file at once cannot both apply it.
+ */
+import type { SqliteConnection } from './db.ts';
+
+export const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: readonly string[] = [
+  // 1: initial schema
+  `
+  -- Current version of every resource. pk is an internal rowid that index rows point at.
+  CREATE TABLE resources (
+    pk           INTEGER PRIMARY KEY,
+    tenant       TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    last_updated TEXT NOT NULL,
+    json         TEXT NOT NULL,
+    UNIQUE (tenant, type, id)
+  );
+  CREATE INDEX resources_last_updated ON resources (tenant, type, last_updated);
+
+  -- Every version ever written; append-only (triggers below refuse UPDATE and DELETE).
+  CREATE TABLE history (
+    tenant       TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    last_updated TEXT NOT NULL,
+    json         TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX history_key ON history (tenant, type, id, version);
+  CREATE TRIGGER history_no_update BEFORE UPDATE ON history
+    BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+  CREATE TRIGGER history_no_delete BEFORE DELETE ON history
+    BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+
+  -- Search index of the current version (rows replaced on every write). tenant/type are
+  -- denormalized so a filter can drive the lookup from the index alone.
+  CREATE TABLE idx_token (
+    tenant TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL,
+    system TEXT NOT NULL,            -- '' when the token has no system
+    value  TEXT NOT NULL,
+    res    INTEGER NOT NULL REFERENCES resources (pk),
+    PRIMARY KEY (tenant, type, code, value, system, res)
+  ) WITHOUT ROWID;
+  CREATE INDEX idx_token_res ON idx_token (res, code);
+
+  CREATE TABLE idx_reference (
+    tenant TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL,
+    value  TEXT NOT NULL,            -- "Type/id"
+    res    INTEGER NOT NULL REFERENCES resources (pk),
+    PRIMARY KEY (tenant, type, code, value, res)
+  ) WITHOUT ROWID;
+  CREATE INDEX idx_reference_res ON idx_reference (res, code);
+
+  CREATE TABLE idx_date (
+    tenant   TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL,
+    start_at TEXT NOT NULL,          -- inclusive, canonical ISO instant (ms, Z)
+    end_at   TEXT NOT NULL,          -- exclusive
+    res      INTEGER NOT NULL REFERENCES resources (pk),
+    PRIMARY KEY (tenant, type, code, start_at, end_at, res)
+  ) WITHOUT ROWID;
+  CREATE INDEX idx_date_res ON idx_date (res, code);
+  CREATE INDEX idx_date_end ON idx_date (tenant, type, code, end_at);
+
+  CREATE TABLE idx_string (
+    tenant TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL,
+    value  TEXT NOT NULL,            -- normalizeString(value)
+    res    INTEGER NOT NULL REFERENCES resources (pk),
+    PRIMARY KEY (tenant, type, code, value, res)
+  ) WITHOUT ROWID;
+  CREATE INDEX idx_string_res ON idx_string (res, code);
+
+  CREATE TABLE sort_keys (
+    res  INTEGER NOT NULL REFERENCES resources (pk),
+    code TEXT NOT NULL,
+    key  TEXT NOT NULL,
+    PRIMARY KEY (res, code)
+  ) WITHOUT ROWID;
+
+  -- Business identifiers of the current version, for conditional create.
+  CREATE TABLE identifiers (
+    tenant TEXT NOT NULL, type TEXT NOT NULL,
+    system TEXT NOT NULL,            -- '' when absent
+    value  TEXT NOT NULL,
+    res    INTEGER NOT NULL REFERENCES resources (pk),
+    PRIMARY KEY (tenant, type, value, system, res)
+  ) WITHOUT ROWID;
+  CREATE INDEX identifiers_res ON identifiers (res);
+
+  CREATE TABLE jobs (
+    id               TEXT PRIMARY KEY,
+    tenant           TEXT NOT NULL,
+    queue            TEXT NOT NULL,
+    key              TEXT NOT NULL,
+    payload          TEXT NOT NULL,  -- JSON
+    state            TEXT NOT NULL CHECK (state IN ('ready', 'leased', 'done', 'dead')),
+    attempts         INTEGER NOT NULL,
+    max_attempts     INTEGER NOT NULL,
+    run_at           TEXT NOT NULL,
+    lease_token      TEXT,
+    lease_expires_at TEXT,
+    last_error       TEXT,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    UNIQUE (tenant, queue, key)
+  );
+  CREATE INDEX jobs_ready ON jobs (queue, state, run_at);
+  CREATE INDEX jobs_leased ON jobs (queue, state, lease_expires_at);
+  CREATE INDEX jobs_list ON jobs (tenant, queue, state, created_at);
+
+  CREATE TABLE oauth_clients (
+    client_id  TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,
+    json       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE jti_seen (
+    client_id  TEXT NOT NULL,
+    jti        TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (client_id, jti)
+  ) WITHOUT ROWID;
+  CREATE INDEX jti_seen_expires ON jti_seen (expires_at);
+
+  CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];
+
+export function migrate(conn: SqliteConnection): void {
+  conn.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+  conn.transaction(() => {
+    const row = conn.get("SELECT value FROM meta WHERE key = 'schema_version'");
+    const current = row ? Number(row['value']) : 0;
+    if (!Number.isInteger(current) || current > MIGRATIONS.length) {
+      throw new Error(
+        `Database schema version ${String(row?.['value'])} is newer than this server supports (${String(MIGRATIONS.length)})`,
+      );
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      conn.db.exec(MIGRATIONS[v] ?? '');
+    }
+    if (current < MIGRATIONS.length) {
+      conn.run(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        String(MIGRATIONS.length),
+      );
+    }
+  });
+}
