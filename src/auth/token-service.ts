@@ -145,6 +145,11 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
   const privateKey = (await importJWK({ ...stored.jwk, alg }, alg)) as CryptoKey;
   const publicKey = (await importJWK(publicJwk, alg)) as CryptoKey;
   const { issuer, audience } = options;
+  // Verified tokens by their exact text. An ES384 signature check costs ~1 ms of CPU; a client
+  // reuses its token for up to 5 minutes, so each token is verified once. Entries are bounded and
+  // the expiry is still checked on every use.
+  const verified = new Map<string, VerifiedAccessToken>();
+  const MAX_CACHED_TOKENS = 10_000;
 
   return {
     issuer,
@@ -180,6 +185,14 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     },
 
     async verifyAccessToken(token: string, now: Date = new Date()): Promise<VerifiedAccessToken> {
+      const cached = verified.get(token);
+      if (cached) {
+        if (now.getTime() < cached.expiresAt.getTime() + clockSkewSeconds * 1000) {
+          return cached;
+        }
+        verified.delete(token);
+        throw new InvalidAccessTokenError('expired', 'the access token expired');
+      }
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, publicKey, {
@@ -210,7 +223,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       ) {
         throw new InvalidAccessTokenError('invalid', 'the access token is invalid');
       }
-      return {
+      const result: VerifiedAccessToken = {
         clientId: sub,
         tenant,
         scopes: parseGrantedScopes(scope),
@@ -218,6 +231,14 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
         expiresAt: new Date(exp * 1000),
         jti,
       };
+      if (verified.size >= MAX_CACHED_TOKENS) {
+        const oldest = verified.keys().next().value;
+        if (oldest !== undefined) {
+          verified.delete(oldest);
+        }
+      }
+      verified.set(token, result);
+      return result;
     },
 
     publicJwks(): { keys: JWK[] } {

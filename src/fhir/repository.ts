@@ -22,6 +22,7 @@ import type { Bundle, BundleEntry, OperationOutcome, Reference, Resource } from 
 import type { Store, StoredResource } from '../store/port.ts';
 import { getSearchParameter, normalizeReference, SEARCH_PARAMETERS } from '../store/search-index.ts';
 import { buildAuditEvent } from './audit.ts';
+import type { AuditWriter } from './audit-writer.ts';
 import type { AuditedInteraction } from './audit.ts';
 import { isSupported, NON_PHI_TYPES } from './capability.ts';
 import type { TypeInteraction } from './capability.ts';
@@ -40,6 +41,8 @@ export interface AccessPolicy {
 
 export interface RepositoryContext {
   readonly store: Store;
+  /** Durable, group-committed AuditEvents for reads. */
+  readonly audit: AuditWriter;
   readonly access: AccessPolicy;
   /** FHIR base URL, for fullUrl and paging links. */
   readonly fhirBaseUrl: string;
@@ -439,7 +442,7 @@ export class DriplineRepository extends FhirRepository {
     }
     const patients = phi.flatMap((r) => this.patientsOf(r));
     const event = this.auditEvent(interaction, references, patients, query);
-    await this.ctx.store.resources.create(this.ctx.access.tenant, event, { id: event.id });
+    await this.ctx.audit.write(this.ctx.access.tenant, event);
   }
 
   private auditEvent(

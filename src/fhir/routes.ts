@@ -20,6 +20,7 @@ import { buildCapabilityStatement, SUPPORTED_INTERACTIONS } from './capability.t
 import type { TypeInteraction } from './capability.ts';
 import type { AccessPolicy } from './repository.ts';
 import { DriplineRepository } from './repository.ts';
+import { AuditWriter } from './audit-writer.ts';
 
 export interface FhirRoutesDeps {
   readonly config: DriplineConfig;
@@ -63,6 +64,7 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   const now = deps.now ?? (() => new Date());
   const fhirBaseUrl = `${config.publicUrl}/fhir`;
   const fhirRouter = new FhirRouter();
+  const audit = new AuditWriter(deps.store);
   const capabilityStatement = buildCapabilityStatement(config, { version: deps.version });
   const smart = smartConfiguration({
     issuer: config.publicUrl,
@@ -118,6 +120,7 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     const auth = getAuthContext(res);
     const repo = new DriplineRepository({
       store: deps.store,
+      audit,
       access: accessPolicy(auth),
       fhirBaseUrl,
       publicUrl: config.publicUrl,

@@ -42,8 +42,7 @@ export class SqliteConnection {
     this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(`PRAGMA busy_timeout = ${String(Math.trunc(busyTimeoutMs))}`);
     this.db.exec('PRAGMA foreign_keys = ON');
-    this.db.exec('PRAGMA temp_store = MEMORY'); this.db.exec('PRAGMA wal_autocheckpoint = 10000');
-    this.db.exec('PRAGMA wal_autocheckpoint = 10000');
+    this.db.exec('PRAGMA temp_store = MEMORY');
   }
 
   get closed(): boolean {

@@ -1,0 +1,478 @@
+/**
+ * `npm run bench:http`: HTTP throughput and latency of Dripline's FHIR API against bare express
+ * baselines measured in the same run, on the same machine, with the same load generator.
+ *
+ * Phases (each: a short warm-up, then BENCH_SECONDS of measurement at BENCH_CONNECTIONS):
+ *   1. express hello world        GET /            → {"ok":true}
+ *   2. express JSON POST          parse the Patient body, answer with a JSON object the size of Dripline's 201
+ *   3. express JSON GET           answer with a JSON object the size of Dripline's read
+ *   4. Dripline create            POST /fhir/Patient (bearer token, validation, SQLite write, audit)
+ *   5. Dripline read              GET /fhir/Patient/{id}, rotating over patients created beforehand
+ *
+ * Dripline runs in this process (startServer) on SQLite in a temp DATA_DIR with LOG_LEVEL=silent and
+ * a rate limit far above what the run can reach. autocannon runs in a worker thread by default so the
+ * load generator does not share the servers' event loop (BENCH_WORKERS=0 runs it on the main thread).
+ *
+ * Environment: BENCH_SECONDS (10), BENCH_CONNECTIONS (32), BENCH_WARMUP_SECONDS (2),
+ * BENCH_WORKERS (1), BENCH_READ_IDS (256). Exits 1 if any phase saw a non-2xx response or an error.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import express from 'express';
+import { registerBackendClient } from '../../src/auth/client-registration.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { requestBackendToken } from '../../src/cli/token-command.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startServer } from '../../src/server.ts';
+import type { RunningServer } from '../../src/server.ts';
+
+const FHIR_JSON = 'application/fhir+json';
+
+function intEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${name} must be an integer >= ${min} (got "${raw}")`);
+  }
+  return value;
+}
+
+const SECONDS = intEnv('BENCH_SECONDS', 10, 1);
+const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 32, 1);
+const WARMUP_SECONDS = intEnv('BENCH_WARMUP_SECONDS', 2, 0);
+const WORKERS = intEnv('BENCH_WORKERS', 1, 0);
+const READ_IDS = intEnv('BENCH_READ_IDS', 256, 1);
+/** Access tokens live at most 300 s; a fresh one is fetched before each Dripline phase. */
+const TOKEN_SECONDS = 300;
+
+const startedAt = Date.now();
+function progress(message: string): void {
+  const t = ((Date.now() - startedAt) / 1000).toFixed(1).padStart(6);
+  console.log(`[${t}s] ${message}`);
+}
+
+/**
+ * A realistic US Core-flavoured Patient (~1 KB). `[<id>]` is replaced by autocannon with a fresh
+ * random id per request, so every created patient has its own MRN.
+ */
+function patientBody(mrn: string): string {
+  return JSON.stringify({
+    resourceType: 'Patient',
+    identifier: [
+      {
+        use: 'usual',
+        type: {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/v2-0203',
+              code: 'MR',
+              display: 'Medical record number',
+            },
+          ],
+        },
+        system: 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14',
+        value: mrn,
+      },
+      { system: 'http://payer.example.org/fhir/sid/member-id', value: 'MBR-00481516' },
+    ],
+    active: true,
+    name: [
+      { use: 'official', family: 'Nguyen', given: ['Anh', 'Thi'] },
+      { use: 'nickname', given: ['Annie'] },
+    ],
+    telecom: [
+      { system: 'phone', value: '+1 217 555 0142', use: 'mobile' },
+      { system: 'email', value: 'anh.nguyen@example.org', use: 'home' },
+    ],
+    gender: 'female',
+    birthDate: '1968-04-12',
+    address: [
+      {
+        use: 'home',
+        type: 'physical',
+        line: ['1200 Infusion Way', 'Apt 4B'],
+        city: 'Springfield',
+        state: 'IL',
+        postalCode: '62704',
+        country: 'US',
+      },
+    ],
+    maritalStatus: {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M', display: 'Married' },
+      ],
+    },
+    communication: [
+      {
+        language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'vi', display: 'Vietnamese' }] },
+        preferred: true,
+      },
+    ],
+  });
+}
+
+async function freePort(host: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, host, resolve);
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) =>
+    probe.close(() => {
+      resolve();
+    }),
+  );
+  return port;
+}
+
+async function listen(app: express.Express): Promise<{ url: string; server: Server }> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', () => {
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+async function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
+  server.closeAllConnections();
+  await closed;
+}
+
+interface Phase {
+  readonly name: string;
+  readonly options: autocannon.Options;
+  /** Called before warm-up: refreshes per-phase state (a new bearer token) and returns headers to add. */
+  readonly prepare?: () => Promise<Record<string, string>>;
+}
+
+interface PhaseResult {
+  readonly name: string;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly total: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly statusCodes: string;
+  readonly warmupFailures: number;
+}
+
+function statusSummary(result: autocannon.Result): string {
+  const stats = result.statusCodeStats ?? {};
+  return Object.entries(stats)
+    .map(([code, s]) => `${code}×${s.count ?? 0}`)
+    .join(' ');
+}
+
+async function runPhase(phase: Phase): Promise<PhaseResult> {
+  const extraHeaders = phase.prepare ? await phase.prepare() : {};
+  const options: autocannon.Options = {
+    connections: CONNECTIONS,
+    ...(WORKERS > 0 ? { workers: WORKERS } : {}),
+    ...phase.options,
+    headers: { ...phase.options.headers, ...extraHeaders },
+  };
+  let warmupFailures = 0;
+  if (WARMUP_SECONDS > 0) {
+    progress(`${phase.name}: warm-up ${WARMUP_SECONDS}s`);
+    const warm = await autocannon({ ...options, duration: WARMUP_SECONDS });
+    warmupFailures = warm.non2xx + warm.errors;
+    if (warmupFailures > 0) {
+      progress(
+        `${phase.name}: warm-up had ${warm.non2xx} non-2xx, ${warm.errors} errors (${statusSummary(warm)})`,
+      );
+    }
+  }
+  progress(`${phase.name}: measuring ${SECONDS}s at ${CONNECTIONS} connections`);
+  const result = await autocannon({ ...options, duration: SECONDS, title: phase.name });
+  const out: PhaseResult = {
+    name: phase.name,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result['2xx'] + result.non2xx,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    statusCodes: statusSummary(result),
+    warmupFailures,
+  };
+  progress(
+    `${phase.name}: ${out.rps.toFixed(0)} req/s, p50 ${out.p50.toFixed(2)} ms, p99 ${out.p99.toFixed(2)} ms, ` +
+      `${out.non2xx} non-2xx, ${out.errors} errors`,
+  );
+  return out;
+}
+
+function ratio(value: number, base: number): string {
+  return base > 0 ? `${(value / base).toFixed(2)}x` : 'n/a';
+}
+
+function printTable(results: readonly PhaseResult[], hello: PhaseResult): void {
+  const header = [
+    'phase',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'requests',
+    'non-2xx',
+    'errors',
+    'req/s vs hello',
+    'p50 vs hello',
+    'p99 vs hello',
+  ];
+  const rows = results.map((r) => [
+    r.name,
+    r.rps.toFixed(0),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+    String(r.total),
+    String(r.non2xx),
+    String(r.errors),
+    ratio(r.rps, hello.rps),
+    ratio(r.p50, hello.p50),
+    ratio(r.p99, hello.p99),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    '| ' +
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ') +
+    ' |';
+  console.log('');
+  console.log(line(header));
+  console.log(
+    '|' + widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|') + '|',
+  );
+  for (const row of rows) {
+    console.log(line(row));
+  }
+  console.log('autocannon records latency in whole milliseconds; ratios divide by the hello-world row.');
+  console.log('');
+}
+
+async function main(): Promise<void> {
+  const host = '127.0.0.1';
+  const dataDir = mkdtempSync(join(tmpdir(), 'dripline-bench-'));
+  // PORT=0 cannot be used as is: the server derives its public URL, and so the token endpoint URL
+  // that client assertions must name as `aud`, from the configured port. So take a free ephemeral
+  // port first and configure it (and PUBLIC_URL) explicitly.
+  const port = await freePort(host);
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: host,
+    PUBLIC_URL: `http://${host}:${port}`,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_MINUTE: String(1_000_000_000),
+    ACCESS_TOKEN_SECONDS: String(TOKEN_SECONDS),
+  });
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+  progress(
+    `node ${process.version}, ${availableParallelism()} CPU (${cpuModel}); ${CONNECTIONS} connections, ` +
+      `${WARMUP_SECONDS}s warm-up + ${SECONDS}s per phase; autocannon ${WORKERS > 0 ? `in ${WORKERS} worker thread(s)` : 'on the main thread'}`,
+  );
+  const [load1 = 0] = loadavg();
+  if (load1 > availableParallelism() / 2) {
+    progress(
+      `warning: load average ${load1.toFixed(2)} on ${availableParallelism()} CPU: other work on this machine will skew the figures`,
+    );
+  }
+  if (WARMUP_SECONDS + SECONDS > TOKEN_SECONDS - 10) {
+    progress(
+      `warning: a phase (${WARMUP_SECONDS + SECONDS}s) outlives the ${TOKEN_SECONDS}s access token; expect 401s`,
+    );
+  }
+
+  const toClose: Server[] = [];
+  let dripline: RunningServer | undefined;
+  let failed = false;
+  try {
+    progress(`starting Dripline (SQLite in ${dataDir})`);
+    dripline = await startServer(config, createLogger('silent'));
+    const base = dripline.url;
+    const client = await registerBackendClient(dripline.store.auth, {
+      tenant: 'sandbox',
+      scope: 'system/*.cruds',
+      name: 'bench',
+      now: new Date(),
+      publicUrl: config.publicUrl,
+    });
+    const freshToken = async (): Promise<Record<string, string>> => {
+      const { access_token } = await requestBackendToken(client);
+      return { authorization: `Bearer ${access_token}` };
+    };
+    const auth = await freshToken();
+    progress(`Dripline at ${base}; client ${client.client_id} (sandbox, system/*.cruds) has a token`);
+
+    // Sanity check and samples: one create and one read, whose response bodies size the baselines.
+    const createRes = await fetch(`${base}/fhir/Patient`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': FHIR_JSON, accept: FHIR_JSON },
+      body: patientBody('MRN-SAMPLE'),
+    });
+    const createText = await createRes.text();
+    if (createRes.status !== 201) {
+      throw new Error(`POST /fhir/Patient answered ${createRes.status}: ${createText.slice(0, 500)}`);
+    }
+    const created = JSON.parse(createText) as { id: string };
+    const readRes = await fetch(`${base}/fhir/Patient/${created.id}`, {
+      headers: { ...auth, accept: FHIR_JSON },
+    });
+    const readText = await readRes.text();
+    if (readRes.status !== 200) {
+      throw new Error(
+        `GET /fhir/Patient/${created.id} answered ${readRes.status}: ${readText.slice(0, 500)}`,
+      );
+    }
+
+    progress(`creating ${READ_IDS} patients for the read phase`);
+    const ids: string[] = [];
+    const batch = 16;
+    for (let i = 0; i < READ_IDS; i += batch) {
+      const chunk = await Promise.all(
+        Array.from({ length: Math.min(batch, READ_IDS - i) }, async (_, j) => {
+          const res = await fetch(`${base}/fhir/Patient`, {
+            method: 'POST',
+            headers: { ...auth, 'content-type': FHIR_JSON },
+            body: patientBody(`MRN-READ-${i + j}`),
+          });
+          const body = (await res.json()) as { id?: string };
+          if (res.status !== 201 || typeof body.id !== 'string') {
+            throw new Error(`seeding POST /fhir/Patient answered ${res.status}`);
+          }
+          return body.id;
+        }),
+      );
+      ids.push(...chunk);
+    }
+    // Shuffled, so that connections walking the same list do not read in lock-step order.
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      const a = ids[i];
+      const b = ids[j];
+      if (a !== undefined && b !== undefined) {
+        ids[i] = b;
+        ids[j] = a;
+      }
+    }
+
+    // Baselines: plain express 5 on other ephemeral ports in this same process.
+    const createSample: unknown = JSON.parse(createText);
+    const readSample: unknown = JSON.parse(readText);
+    const helloApp = express();
+    helloApp.get('/', (_req, res) => {
+      res.json({ ok: true });
+    });
+    const jsonApp = express();
+    jsonApp.post(
+      '/fhir/Patient',
+      express.json({ type: [FHIR_JSON, 'application/json'], limit: config.http.maxBodyBytes }),
+      (req, res) => {
+        if (typeof (req.body as { resourceType?: unknown }).resourceType !== 'string') {
+          res.status(400).end();
+          return;
+        }
+        res.status(201).type(FHIR_JSON).send(JSON.stringify(createSample));
+      },
+    );
+    jsonApp.get('/fhir/Patient/:id', (_req, res) => {
+      res.type(FHIR_JSON).send(JSON.stringify(readSample));
+    });
+    const hello = await listen(helloApp);
+    const json = await listen(jsonApp);
+    toClose.push(hello.server, json.server);
+    progress(
+      `baselines: hello world at ${hello.url}, JSON echo at ${json.url} ` +
+        `(bodies: request ${patientBody('MRN-0000000000').length} B, create response ${createText.length} B, read response ${readText.length} B)`,
+    );
+
+    const postOptions = {
+      method: 'POST' as const,
+      headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON },
+      body: patientBody('MRN-[<id>]'),
+      idReplacement: true,
+    };
+    const readRequests: autocannon.Request[] = ids.map((id) => ({
+      method: 'GET',
+      path: `/fhir/Patient/${id}`,
+    }));
+    const phases: Phase[] = [
+      { name: 'express hello world (GET /)', options: { url: `${hello.url}/` } },
+      {
+        name: 'express JSON POST (parse + same-size 201)',
+        options: { url: `${json.url}/fhir/Patient`, ...postOptions },
+      },
+      {
+        name: 'express JSON GET (same-size body)',
+        options: { url: json.url, headers: { accept: FHIR_JSON }, requests: readRequests },
+      },
+      {
+        name: 'Dripline create (POST /fhir/Patient)',
+        options: { url: `${base}/fhir/Patient`, ...postOptions },
+        prepare: freshToken,
+      },
+      {
+        name: `Dripline read (GET /fhir/Patient/{id}, ${ids.length} ids)`,
+        options: { url: base, headers: { accept: FHIR_JSON }, requests: readRequests },
+        prepare: freshToken,
+      },
+    ];
+
+    const results: PhaseResult[] = [];
+    for (const phase of phases) {
+      results.push(await runPhase(phase));
+    }
+    const [helloResult, jsonPost, jsonGet, create, read] = results as [
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+    ];
+    printTable(results, helloResult);
+    console.log(
+      `Dripline create vs express JSON POST: req/s ${ratio(create.rps, jsonPost.rps)}, p50 ${ratio(create.p50, jsonPost.p50)}, p99 ${ratio(create.p99, jsonPost.p99)}`,
+    );
+    console.log(
+      `Dripline read   vs express JSON GET:  req/s ${ratio(read.rps, jsonGet.rps)}, p50 ${ratio(read.p50, jsonGet.p50)}, p99 ${ratio(read.p99, jsonGet.p99)}`,
+    );
+    for (const r of results) {
+      if (r.non2xx > 0 || r.errors > 0 || r.warmupFailures > 0) {
+        failed = true;
+        console.error(
+          `FAIL ${r.name}: ${r.non2xx} non-2xx, ${r.errors} errors in measurement, ${r.warmupFailures} in warm-up (status codes: ${r.statusCodes})`,
+        );
+      }
+    }
+  } finally {
+    progress('stopping servers');
+    await Promise.all(toClose.map(closeServer));
+    await dripline?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  if (failed) {
+    process.exitCode = 1;
+  } else {
+    progress('done: no non-2xx responses, no errors');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench:http failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+});

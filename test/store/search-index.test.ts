@@ -1,0 +1,188 @@
+import { evalFhirPath } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import { describe, expect, test } from '@jest/globals';
+import {
+  compileExpression,
+  dateRange,
+  indexResource,
+  normalizeReference,
+  normalizeString,
+  SEARCH_PARAMETERS,
+} from '../../src/store/search-index.ts';
+
+/** One rich example per kept type, touching the elements its search parameters read. */
+const EXAMPLES = [
+  {
+    resourceType: 'Patient',
+    identifier: [{ system: 'urn:mrn', value: 'A1' }],
+    name: [{ family: 'Ñúñez', given: ['Ana', 'María'], text: 'Ana María Ñúñez' }],
+    birthDate: '1961-07',
+    gender: 'female',
+    active: true,
+  },
+  {
+    resourceType: 'Encounter',
+    identifier: [{ value: 'E1' }],
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    type: [{ coding: [{ system: 'http://snomed.info/sct', code: '11429006' }], text: 'Consultation' }],
+    subject: { reference: 'https://ehr.example.org/fhir/Patient/p1' },
+    period: { start: '2026-11-26T09:00:00-05:00' },
+    location: [{ location: { reference: 'Location/chair-3' } }],
+    partOf: { reference: 'Encounter/episode-1' },
+    serviceProvider: { reference: 'Organization/o1' },
+  },
+  {
+    resourceType: 'MedicationAdministration',
+    status: 'completed',
+    medicationCodeableConcept: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '0069-0809-01' }] },
+    subject: { reference: 'Patient/p1' },
+    context: { reference: 'Encounter/e1' },
+    effectivePeriod: { start: '2026-11-26T09:10:00Z', end: '2026-11-26T10:05:00Z' },
+    request: { reference: 'MedicationRequest/r1' },
+  },
+  {
+    resourceType: 'MedicationAdministration',
+    status: 'in-progress',
+    medicationReference: { reference: 'Medication/m1' },
+    subject: { reference: 'Group/g1' },
+    effectiveDateTime: '2026-11-26T09:10:00Z',
+  },
+  {
+    resourceType: 'ChargeItem',
+    status: 'billable',
+    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
+    subject: { reference: 'Patient/p1' },
+    context: { reference: 'Encounter/e1' },
+    occurrencePeriod: { start: '2026-11-26T09:10:00Z', end: '2026-11-26T10:05:00Z' },
+    enteredDate: '2026-11-26T12:00:00Z',
+  },
+  {
+    resourceType: 'Claim',
+    status: 'active',
+    use: 'claim',
+    type: { coding: [{ code: 'professional' }] },
+    patient: { reference: 'Patient/p1' },
+    created: '2026-11-27',
+    provider: { reference: 'Organization/o1' },
+    insurer: { reference: 'Organization/payer' },
+    priority: { coding: [{ code: 'normal' }] },
+    insurance: [{ sequence: 1, focal: true, coverage: { reference: 'Coverage/c1' } }],
+    billablePeriod: { start: '2026-11-26', end: '2026-11-26' },
+    item: [
+      { sequence: 1, productOrService: { text: 'x' }, encounter: [{ reference: 'Encounter/e1' }] },
+      { sequence: 2, productOrService: { text: 'y' }, encounter: [{ reference: 'Encounter/e2' }] },
+    ],
+  },
+  {
+    resourceType: 'Task',
+    status: 'requested',
+    intent: 'order',
+    for: { reference: 'Patient/p1' },
+    focus: { reference: 'Claim/c1' },
+    owner: { reference: 'Practitioner/biller' },
+    businessStatus: { text: 'waiting' },
+    authoredOn: '2026-11-26T12:00:00Z',
+  },
+  {
+    resourceType: 'AuditEvent',
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+    recorded: '2026-11-26T12:00:00.123Z',
+    agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
+    source: { observer: { display: 'x' } },
+    entity: [{ what: { reference: 'Patient/p1' } }, { what: { reference: 'Encounter/e1' } }],
+  },
+] as unknown as Resource[];
+
+describe('compiled search expressions', () => {
+  test('every definition uses the fast path', () => {
+    for (const [type, definitions] of Object.entries(SEARCH_PARAMETERS)) {
+      for (const d of definitions) {
+        expect({ type, code: d.code, fast: compileExpression(d.expression).fastPath }).toEqual({
+          type,
+          code: d.code,
+          fast: true,
+        });
+      }
+    }
+  });
+
+  test('the fast path returns exactly what @medplum/core FHIRPath returns', () => {
+    let compared = 0;
+    for (const resource of EXAMPLES) {
+      for (const d of SEARCH_PARAMETERS[resource.resourceType] ?? []) {
+        expect(compileExpression(d.expression)(resource)).toEqual(evalFhirPath(d.expression, resource));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(60);
+  });
+
+  test('an expression outside the simple subset falls back to FHIRPath', () => {
+    const fn = compileExpression("Encounter.subject.where(reference.contains('/Patient/'))");
+    expect(fn.fastPath).toBe(false);
+    expect(fn(EXAMPLES[1]!)).toEqual([{ reference: 'https://ehr.example.org/fhir/Patient/p1' }]);
+  });
+});
+
+describe('indexResource', () => {
+  test('references are normalized to Type/id and typed parameters keep only their targets', () => {
+    const entries = indexResource(EXAMPLES[1]!).entries;
+    expect(entries).toContainEqual({ code: 'patient', kind: 'reference', value: 'Patient/p1' });
+    const groupSubject = indexResource(EXAMPLES[3]!).entries;
+    expect(groupSubject).toContainEqual({ code: 'subject', kind: 'reference', value: 'Group/g1' });
+    expect(groupSubject.some((e) => e.code === 'patient')).toBe(false);
+  });
+
+  test('open periods run to the end of time; zones are applied', () => {
+    const date = indexResource(EXAMPLES[1]!).entries.find((e) => e.code === 'date');
+    expect(date).toEqual({
+      code: 'date',
+      kind: 'date',
+      start: '2026-11-26T14:00:00.000Z',
+      end: '9999-12-31T23:59:59.999Z',
+    });
+  });
+
+  test('strings are case and accent folded; sort keys take the smallest value', () => {
+    const index = indexResource(EXAMPLES[0]!);
+    expect(index.entries.filter((e) => e.code === 'family')).toEqual([
+      { code: 'family', kind: 'string', value: 'nunez' },
+    ]);
+    expect(index.sortKeys.name).toBe('ana');
+    expect(index.sortKeys.birthdate).toBe('1961-07-01T00:00:00.000Z');
+    expect(index.identifiers).toEqual([{ system: 'urn:mrn', value: 'A1' }]);
+  });
+
+  test('each entry appears once', () => {
+    const entries = indexResource(EXAMPLES[7]!).entries.map((e) => JSON.stringify(e));
+    expect(new Set(entries).size).toBe(entries.length);
+  });
+});
+
+describe('value helpers', () => {
+  test.each([
+    ['2026', '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z'],
+    ['2026-02', '2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'],
+    ['2026-12-31', '2026-12-31T00:00:00.000Z', '2027-01-01T00:00:00.000Z'],
+    ['2026-11-26T10:00', '2026-11-26T10:00:00.000Z', '2026-11-26T10:01:00.000Z'],
+    ['2026-11-26T10:00:00+01:00', '2026-11-26T09:00:00.000Z', '2026-11-26T09:00:01.000Z'],
+    ['2026-11-26T10:00:00.25Z', '2026-11-26T10:00:00.250Z', '2026-11-26T10:00:00.251Z'],
+  ])('dateRange(%s)', (value, start, end) => {
+    expect(dateRange(value)).toEqual({ start, end });
+  });
+
+  test.each(['2026-02-30', '2026-13', '2026-11-26T24:00:00Z', 'yesterday', '26/11/2026'])(
+    'dateRange(%s) is invalid',
+    (v) => {
+      expect(dateRange(v)).toBeUndefined();
+    },
+  );
+
+  test('normalizeReference and normalizeString', () => {
+    expect(normalizeReference('Patient/1')).toBe('Patient/1');
+    expect(normalizeReference('https://x/fhir/Patient/1/_history/4')).toBe('Patient/1');
+    expect(normalizeReference('#contained')).toBeUndefined();
+    expect(normalizeString('  Ærø Ñúñez ')).toBe('ærø nunez');
+  });
+});

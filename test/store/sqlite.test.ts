@@ -1,0 +1,170 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import type { Patient } from '@medplum/fhirtypes';
+import { openSqliteStore, retryDelayMs } from '../../src/store/sqlite/index.ts';
+import { describeStoreContract } from './contract.ts';
+import { patient } from './fixtures.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'dripline-sqlite-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let counter = 0;
+function freshPath(): string {
+  counter += 1;
+  return join(dir, `store-${counter}.db`);
+}
+
+describeStoreContract('SQLite', () => openSqliteStore({ path: freshPath() }));
+
+describe('SQLite store specifics', () => {
+  test('data persists across close and reopen; schema_version is recorded', async () => {
+    const path = freshPath();
+    const first = await openSqliteStore({ path });
+    const { resource } = await first.resources.create('t1', patient({ mrn: 'P-1', family: 'Durable' }));
+    const { jobId } = await first.jobs.enqueue('t1', { queue: 'q', key: 'k', payload: { a: 1 } });
+    await first.auth.getOrInitSetting('signing-key', () => 'secret-1');
+    await first.close();
+
+    const second = await openSqliteStore({ path });
+    const read = (await second.resources.read('t1', 'Patient', resource.id)) as Patient;
+    expect(read.name?.[0]?.family).toBe('Durable');
+    expect((await second.jobs.getJob(jobId))?.payload).toEqual({ a: 1 });
+    expect(await second.auth.getOrInitSetting('signing-key', () => 'secret-2')).toBe('secret-1');
+    expect(second.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe('1');
+    expect(second.connection.get('PRAGMA journal_mode')?.['journal_mode']).toBe('wal');
+    expect(second.connection.get('PRAGMA foreign_keys')?.['foreign_keys']).toBe(1);
+    expect(second.connection.get('PRAGMA synchronous')?.['synchronous']).toBe(1); // NORMAL
+    await second.close();
+
+    const full = await openSqliteStore({ path, synchronous: 'FULL' });
+    expect(full.connection.get('PRAGMA synchronous')?.['synchronous']).toBe(2);
+    await full.close();
+  });
+
+  test('uses the injected clock and id generator', async () => {
+    let n = 0;
+    const store = await openSqliteStore({
+      path: freshPath(),
+      now: () => new Date('2025-01-02T03:04:05.678Z'),
+      generateId: () => `fixed-${++n}`,
+    });
+    const { resource } = await store.resources.create('t', patient({ mrn: 'X' }));
+    expect(resource.id).toBe('fixed-1');
+    expect(resource.meta.lastUpdated).toBe('2025-01-02T03:04:05.678Z');
+    const { jobId } = await store.jobs.enqueue('t', { queue: 'q', key: 'k', payload: null });
+    expect((await store.jobs.getJob(jobId))?.runAt).toBe('2025-01-02T03:04:05.678Z');
+    await store.close();
+  });
+
+  test('history rows cannot be updated or deleted', async () => {
+    const store = await openSqliteStore({ path: freshPath() });
+    await store.resources.create('t', patient({ mrn: 'H' }));
+    expect(() => store.connection.run("UPDATE history SET json = '{}'")).toThrow(/append-only/);
+    expect(() => store.connection.run('DELETE FROM history')).toThrow(/append-only/);
+    await store.close();
+  });
+
+  test('a database from a newer schema is refused', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore({ path });
+    store.connection.run("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+    await store.close();
+    await expect(openSqliteStore({ path })).rejects.toThrow(/newer/);
+  });
+
+  test('two Store instances on the same file see each other and never lease the same job', async () => {
+    const path = freshPath();
+    const a = await openSqliteStore({ path });
+    const b = await openSqliteStore({ path });
+    const created = await a.resources.create('t', patient({ mrn: 'SHARED' }));
+    expect((await b.resources.read('t', 'Patient', created.resource.id)).id).toBe(created.resource.id);
+    const total = 200;
+    for (let i = 0; i < total; i++) {
+      await (i % 2 === 0 ? a : b).jobs.enqueue('t', {
+        queue: 'shared',
+        key: `k${i}`,
+        payload: i,
+        runAt: '2020-01-01T00:00:00.000Z',
+      });
+    }
+    const seen: string[] = [];
+    const now = new Date();
+    // Interleave lease calls from both instances until the queue is drained.
+    for (;;) {
+      const [fromA, fromB] = await Promise.all([
+        a.jobs.lease({ queue: 'shared', leaseMs: 60_000, limit: 7, now }),
+        b.jobs.lease({ queue: 'shared', leaseMs: 60_000, limit: 7, now }),
+      ]);
+      if (fromA.length + fromB.length === 0) {
+        break;
+      }
+      seen.push(...fromA.map((j) => j.id), ...fromB.map((j) => j.id));
+    }
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+    await a.close();
+    await b.close();
+  });
+
+  test('three processes leasing from one file never lease the same job', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore({ path });
+    const total = 600;
+    await store.resources.writeBatch(
+      't',
+      Array.from({ length: total }, (_, i) => ({
+        op: 'enqueue' as const,
+        job: { queue: 'mp', key: `k${i}`, payload: i, runAt: '2020-01-01T00:00:00.000Z' },
+      })),
+    );
+    const worker = fileURLToPath(new URL('./lease-worker.ts', import.meta.url));
+    const runs = Array.from(
+      { length: 3 },
+      () =>
+        new Promise<string[]>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--no-warnings', worker, path, 'mp'], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+          child.on('exit', (code) => {
+            if (code === 0) {
+              resolve(
+                out
+                  .split('\n')
+                  .filter((l) => l.startsWith('L '))
+                  .map((l) => l.slice(2)),
+              );
+            } else {
+              reject(new Error(`lease-worker exited ${String(code)}: ${err}`));
+            }
+          });
+        }),
+    );
+    const perWorker = await Promise.all(runs);
+    const all = perWorker.flat();
+    expect(all).toHaveLength(total);
+    expect(new Set(all).size).toBe(total);
+    expect(await store.jobs.listJobs('t', 'mp', 'done', 1000)).toHaveLength(total);
+    // Sanity: the work was actually shared.
+    expect(perWorker.filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
+    await store.close();
+  }, 60_000);
+
+  test('retryDelayMs: 1 s doubling, ±20 %, capped at 1 h', () => {
+    expect(retryDelayMs(1, () => 0.5)).toBe(1000);
+    expect(retryDelayMs(2, () => 0.5)).toBe(2000);
+    expect(retryDelayMs(3, () => 0)).toBe(3200);
+    expect(retryDelayMs(3, () => 1)).toBe(4800);
+    expect(retryDelayMs(13, () => 0.5)).toBe(3_600_000);
+    expect(retryDelayMs(40, () => 1)).toBe(3_600_000);
+  });
+});
