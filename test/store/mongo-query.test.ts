@@ -13,7 +13,7 @@ import {
   toMongoSort,
   toSearchFields,
 } from '../../src/store/mongo/query.ts';
-import { backoffMs, clientOptions, supportsTransactions, uriHasOption } from '../../src/store/mongo/index.ts';
+import { clientOptions, supportsTransactions, uriHasOption } from '../../src/store/mongo/index.ts';
 import type { StoreFilter, StoreQuery } from '../../src/store/port.ts';
 
 const upper = (s: string) => `N(${s})`;
@@ -364,15 +364,5 @@ describe('adapter helpers', () => {
     expect(overridden.writeConcern).toBeUndefined();
     expect(overridden.readConcern).toBeUndefined();
     expect(overridden.retryWrites).toBeUndefined();
-  });
-
-  test('backoff: 1 s doubling, capped at 1 h, ±20% jitter', () => {
-    expect(backoffMs(1, 0.5)).toBe(1000);
-    expect(backoffMs(2, 0.5)).toBe(2000);
-    expect(backoffMs(4, 0.5)).toBe(8000);
-    expect(backoffMs(1, 0)).toBe(800);
-    expect(backoffMs(1, 0.999999)).toBe(1200);
-    expect(backoffMs(13, 0.5)).toBe(3_600_000);
-    expect(backoffMs(100, 0)).toBe(2_880_000);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Patient } from '@medplum/fhirtypes';
-import { openSqliteStore, retryDelayMs } from '../../src/store/sqlite/index.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { describeStoreContract } from './contract.ts';
 import { patient } from './fixtures.ts';
 
@@ -158,13 +158,4 @@ describe('SQLite store specifics', () => {
     expect(perWorker.filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
     await store.close();
   }, 60_000);
-
-  test('retryDelayMs: 1 s doubling, ±20 %, capped at 1 h', () => {
-    expect(retryDelayMs(1, () => 0.5)).toBe(1000);
-    expect(retryDelayMs(2, () => 0.5)).toBe(2000);
-    expect(retryDelayMs(3, () => 0)).toBe(3200);
-    expect(retryDelayMs(3, () => 1)).toBe(4800);
-    expect(retryDelayMs(13, () => 0.5)).toBe(3_600_000);
-    expect(retryDelayMs(40, () => 1)).toBe(3_600_000);
-  });
 });

@@ -42,6 +42,7 @@ import type {
   MongoClientOptions,
   TransactionOptions,
 } from 'mongodb';
+import { DEFAULT_MAX_ATTEMPTS, retryDelayMs } from '../job-policy.ts';
 import type {
   AuthStore,
   BatchOperation,
@@ -220,11 +221,6 @@ const RESOURCE_TYPE_PATTERN = /^[A-Z][A-Za-z]{0,63}$/;
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
 
-const DEFAULT_MAX_ATTEMPTS = 8;
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_CAP_MS = 3_600_000;
-const BACKOFF_JITTER = 0.2;
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
@@ -264,16 +260,6 @@ export function clientOptions(url: string): MongoClientOptions {
 /** True when a `hello` reply comes from a replica-set member or a mongos (transactions available). */
 export function supportsTransactions(hello: Document): boolean {
   return typeof hello['setName'] === 'string' || hello['msg'] === 'isdbgrid';
-}
-
-/**
- * Retry delay after a failed attempt (attempts >= 1): 1 s doubling per attempt, capped at 1 h,
- * then ±20% jitter. `random` is in [0, 1).
- */
-export function backoffMs(attempts: number, random: number): number {
-  const exponent = Math.max(0, attempts - 1);
-  const base = Math.min(BACKOFF_BASE_MS * 2 ** Math.min(exponent, 32), BACKOFF_CAP_MS);
-  return Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random));
 }
 
 function resourceTypeOf(resource: Resource): string {
@@ -878,7 +864,7 @@ class MongoStore implements Store, ResourceStore, JobQueue, AuthStore {
       ? undefined
       : failure.retryAt !== undefined
         ? isoInstant(failure.retryAt, 'retryAt')
-        : new Date(failure.now.getTime() + backoffMs(job.attempts, Math.random()));
+        : new Date(failure.now.getTime() + retryDelayMs(job.attempts));
     const result = await this.#c.jobs.updateOne(filter, {
       $set: {
         state: retry ? 'ready' : 'dead',

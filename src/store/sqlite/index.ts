@@ -74,5 +74,4 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   };
 }
 
-export { retryDelayMs } from './jobs.ts';
 export type { SynchronousMode } from './db.ts';

@@ -14,21 +14,7 @@ import type {
 } from '../port.ts';
 import type { Row, SqliteConnection } from './db.ts';
 import { requireInstant } from './values.ts';
-
-const DEFAULT_MAX_ATTEMPTS = 8;
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_CAP_MS = 3_600_000;
-
-/**
- * Delay before retry number `attempts + 1`: 1 s after the first failed attempt, doubling, with
- * ±20% jitter, never above 1 h.
- */
-export function retryDelayMs(attempts: number, random: () => number = Math.random): number {
-  const exponent = Math.min(Math.max(attempts - 1, 0), 32);
-  const base = Math.min(BACKOFF_BASE_MS * 2 ** exponent, BACKOFF_CAP_MS);
-  const jittered = base * (0.8 + 0.4 * random());
-  return Math.round(Math.min(jittered, BACKOFF_CAP_MS));
-}
+import { DEFAULT_MAX_ATTEMPTS, retryDelayMs } from '../job-policy.ts';
 
 const SQL = {
   insert:
