@@ -9,10 +9,38 @@ import { Ajv } from 'ajv';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+export type EhrConnectionMode = 'backport' | 'r5' | 'rest-hook' | 'poll';
+
+/** A tenant's EHR: where Dripline subscribes, receives notifications, and fetches back from. */
+export interface EhrConnectionConfig {
+  /** Slug, unique across all tenants: notifications arrive at /ehr/{id}/notify. */
+  readonly id: string;
+  /** The EHR's FHIR base; the only base Dripline ever fetches from for this connection. */
+  readonly fhirBaseUrl: string;
+  /** SMART Backend Services token endpoint; discovered from {fhirBaseUrl}/.well-known/smart-configuration when absent. */
+  readonly tokenUrl?: string;
+  readonly clientId: string;
+  /** Private JWK (RS384 or ES384, with kid) for the client assertion. */
+  readonly privateKeyJwk: Readonly<Record<string, unknown>>;
+  readonly scope: string;
+  readonly mode: EhrConnectionMode;
+  /** Payload content Dripline asks for in its Subscriptions. */
+  readonly payload: 'full-resource' | 'id-only' | 'empty';
+  /** Location references (e.g. "Location/infusion-suite") the Subscriptions filter on; empty = all. */
+  readonly locations: readonly string[];
+  /** Heartbeat period Dripline asks for, seconds. */
+  readonly heartbeatSeconds: number;
+  /** Poll interval for `poll` mode, and the catch-up cadence for the others, seconds. */
+  readonly pollIntervalSeconds: number;
+  /** When set, notifications must carry X-Signature = hex HMAC-SHA256(body) with this secret (Medplum style). */
+  readonly hmacSecret?: string;
+}
+
 export interface TenantConfig {
   /** Lower-case slug; every stored record is bound to it. */
   readonly id: string;
   readonly name: string;
+  readonly connections: readonly EhrConnectionConfig[];
 }
 
 export interface DriplineConfig {
@@ -98,6 +126,37 @@ const schema = {
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
           name: { type: 'string', minLength: 1 },
+          connections: {
+            type: 'array',
+            default: [],
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['id', 'fhirBaseUrl', 'clientId', 'privateKeyJwk', 'mode'],
+              properties: {
+                id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+                fhirBaseUrl: { type: 'string', pattern: '^https?://[^\\s]+[^/\\s]$' },
+                tokenUrl: { type: 'string', pattern: '^https?://\\S+$' },
+                clientId: { type: 'string', minLength: 1 },
+                privateKeyJwk: {
+                  type: 'object',
+                  required: ['kty', 'd'],
+                  properties: { alg: { enum: ['RS384', 'ES384'] } },
+                },
+                scope: { type: 'string', minLength: 1, default: 'system/*.rs' },
+                mode: { enum: ['backport', 'r5', 'rest-hook', 'poll'] },
+                payload: { enum: ['full-resource', 'id-only', 'empty'], default: 'id-only' },
+                locations: {
+                  type: 'array',
+                  items: { type: 'string', pattern: '^Location/\\S+$' },
+                  default: [],
+                },
+                heartbeatSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 300 },
+                pollIntervalSeconds: { type: 'integer', minimum: 5, maximum: 86400, default: 300 },
+                hmacSecret: { type: 'string', minLength: 16 },
+              },
+            },
+          },
         },
       },
       default: [],
@@ -129,7 +188,7 @@ const schema = {
 const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: false });
 const validate = ajv.compile(schema);
 
-const SANDBOX_TENANT: TenantConfig = { id: 'sandbox', name: 'Sandbox infusion center' };
+const SANDBOX_TENANT: TenantConfig = { id: 'sandbox', name: 'Sandbox infusion center', connections: [] };
 
 /**
  * Loads the configuration from `env` (default: process.env) and the optional file it names.
@@ -161,11 +220,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
     tenants.push(SANDBOX_TENANT);
   }
   const ids = new Set<string>();
+  const connectionIds = new Set<string>();
   for (const tenant of tenants) {
     if (ids.has(tenant.id)) {
       throw new ConfigError(`Invalid configuration: tenants has a duplicate id "${tenant.id}"`);
     }
     ids.add(tenant.id);
+    for (const connection of tenant.connections) {
+      if (connectionIds.has(connection.id)) {
+        throw new ConfigError(`Invalid configuration: connection id "${connection.id}" is used twice`);
+      }
+      connectionIds.add(connection.id);
+    }
   }
   const publicUrl = (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   return Object.freeze({
