@@ -4,7 +4,8 @@
  * subtype = the interaction, one entity per resource touched and one per patient it concerns, so
  * `AuditEvent?patient=Patient/x` answers "who saw this patient's data".
  */
-import type { AuditEvent, AuditEventEntity } from '@medplum/fhirtypes';
+import type { AuditEvent, AuditEventEntity, Reference, Resource } from '@medplum/fhirtypes';
+import { compileExpression, getSearchParameter, normalizeReference } from '../store/search-index.ts';
 
 export type AuditedInteraction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update';
 
@@ -111,4 +112,18 @@ export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } 
         }
       : {}),
   };
+}
+
+/** Patients a resource concerns, from its `patient` search parameter (or itself). */
+export function patientsOf(resource: Resource & { id?: string }): string[] {
+  if (resource.resourceType === 'Patient') {
+    return resource.id ? [`Patient/${resource.id}`] : [];
+  }
+  const definition = getSearchParameter(resource.resourceType, 'patient');
+  if (!definition) {
+    return [];
+  }
+  return compileExpression(definition.expression)(resource)
+    .map((v) => normalizeReference((v as Reference | undefined)?.reference ?? ''))
+    .filter((r): r is string => r?.startsWith('Patient/') === true);
 }

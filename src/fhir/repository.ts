@@ -8,7 +8,6 @@ import {
   allOk,
   badRequest,
   created,
-  evalFhirPath,
   formatSearchQuery,
   normalizeErrorString,
   notFound,
@@ -20,8 +19,13 @@ import { FhirRepository } from '@medplum/fhir-router';
 import type { ReadHistoryOptions, UpdateResourceOptions } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, OperationOutcome, Reference, Resource } from '@medplum/fhirtypes';
 import type { Store, StoredResource } from '../store/port.ts';
-import { getSearchParameter, normalizeReference, SEARCH_PARAMETERS } from '../store/search-index.ts';
-import { buildAuditEvent } from './audit.ts';
+import {
+  compileExpression,
+  getSearchParameter,
+  normalizeReference,
+  SEARCH_PARAMETERS,
+} from '../store/search-index.ts';
+import { buildAuditEvent, patientsOf } from './audit.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { AuditedInteraction } from './audit.ts';
 import { isSupported, NON_PHI_TYPES } from './capability.ts';
@@ -86,7 +90,7 @@ export class DriplineRepository extends FhirRepository {
     const id = this.generateId();
     const results = await this.ctx.store.resources.writeBatch(this.ctx.access.tenant, [
       { op: 'create', resource: prepared, options: { id } },
-      ...this.auditOps('create', [`${resource.resourceType}/${id}`], this.patientsOf({ ...prepared, id })),
+      ...this.auditOps('create', [`${resource.resourceType}/${id}`], patientsOf({ ...prepared, id })),
     ]);
     const first = results[0];
     if (first?.op !== 'create') {
@@ -132,7 +136,7 @@ export class DriplineRepository extends FhirRepository {
             : { value: identifier.value },
         },
       },
-      ...this.auditOps('create', [`${resource.resourceType}/${id}`], this.patientsOf({ ...prepared, id })),
+      ...this.auditOps('create', [`${resource.resourceType}/${id}`], patientsOf({ ...prepared, id })),
     ]);
     const first = results[0];
     if (first?.op !== 'create') {
@@ -155,7 +159,7 @@ export class DriplineRepository extends FhirRepository {
         resource: prepared,
         options: { upsert: false, ...(options?.ifMatch ? { ifMatchVersion: options.ifMatch } : {}) },
       },
-      ...this.auditOps('update', [`${resource.resourceType}/${resource.id}`], this.patientsOf(prepared)),
+      ...this.auditOps('update', [`${resource.resourceType}/${resource.id}`], patientsOf(prepared)),
     ]);
     const first = results[0];
     if (first?.op !== 'update') {
@@ -264,7 +268,7 @@ export class DriplineRepository extends FhirRepository {
       const definition = getSearchParameter(target.resourceType, target.searchParam);
       const refs = new Set<string>();
       for (const r of result.resources) {
-        for (const value of evalFhirPath(definition?.expression ?? '', r)) {
+        for (const value of definition ? compileExpression(definition.expression)(r) : []) {
           const ref = (value as Reference | undefined)?.reference;
           const normalized = ref ? normalizeReference(ref) : undefined;
           if (normalized && (!target.targetType || normalized.startsWith(`${target.targetType}/`))) {
@@ -403,20 +407,6 @@ export class DriplineRepository extends FhirRepository {
     return copy;
   }
 
-  /** Patients a resource concerns, from its `patient` search parameter (or itself). */
-  private patientsOf(resource: Resource & { id?: string }): string[] {
-    if (resource.resourceType === 'Patient') {
-      return resource.id ? [`Patient/${resource.id}`] : [];
-    }
-    const definition = getSearchParameter(resource.resourceType, 'patient');
-    if (!definition) {
-      return [];
-    }
-    return evalFhirPath(definition.expression, resource)
-      .map((v) => normalizeReference((v as Reference | undefined)?.reference ?? ''))
-      .filter((r): r is string => r?.startsWith('Patient/') === true);
-  }
-
   private auditOps(
     interaction: 'create' | 'update',
     resources: string[],
@@ -440,7 +430,7 @@ export class DriplineRepository extends FhirRepository {
     if (phi.length === 0 && (query === undefined || NON_PHI_TYPES.has(query.split('?')[0] ?? ''))) {
       return;
     }
-    const patients = phi.flatMap((r) => this.patientsOf(r));
+    const patients = phi.flatMap((r) => patientsOf(r));
     const event = this.auditEvent(interaction, references, patients, query);
     await this.ctx.audit.write(this.ctx.access.tenant, event);
   }

@@ -1,0 +1,196 @@
+/**
+ * Versioned copies of EHR resources in the tenant's store. A copy keeps the EHR's id, records its
+ * source (`meta.source` = the EHR URL of the exact version) and the EHR's own version and
+ * lastUpdated, and is only ever replaced by a newer EHR version: duplicates and out-of-order
+ * retries change nothing. Each write is audited in the same transaction.
+ */
+import { OperationOutcomeError } from '@medplum/core';
+import type { Extension, Resource } from '@medplum/fhirtypes';
+import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
+import { NON_PHI_TYPES } from '../fhir/capability.ts';
+import type { BatchOperation, Store, StoredResource, TenantId } from '../store/port.ts';
+
+export const EXT_SOURCE_VERSION = 'https://dripline.dev/fhir/StructureDefinition/source-version-id';
+export const EXT_SOURCE_LAST_UPDATED = 'https://dripline.dev/fhir/StructureDefinition/source-last-updated';
+/** Tag on a copy whose resource the EHR deleted (Dripline never deletes: history is evidence). */
+export const DELETED_AT_SOURCE = {
+  system: 'https://dripline.dev/fhir/CodeSystem/source-status',
+  code: 'deleted',
+};
+
+export interface SourceVersion {
+  readonly versionId?: string;
+  readonly lastUpdated?: string;
+}
+
+/**
+ * Orders two EHR versions of one resource: numeric versionIds compare as numbers, otherwise
+ * lastUpdated decides; equal or unknowable counts as "same" (do not overwrite).
+ */
+export function compareSourceVersions(incoming: SourceVersion, existing: SourceVersion): -1 | 0 | 1 {
+  const a = incoming.versionId;
+  const b = existing.versionId;
+  if (a !== undefined && b !== undefined && /^\d+$/.test(a) && /^\d+$/.test(b)) {
+    const diff = BigInt(a) - BigInt(b);
+    return diff > 0n ? 1 : diff < 0n ? -1 : 0;
+  }
+  if (incoming.lastUpdated && existing.lastUpdated) {
+    const diff = Date.parse(incoming.lastUpdated) - Date.parse(existing.lastUpdated);
+    if (Number.isFinite(diff) && diff !== 0) {
+      return diff > 0 ? 1 : -1;
+    }
+  }
+  if (a !== undefined && b !== undefined && a !== b) {
+    // Different opaque versions with no usable timestamps: trust the newer delivery.
+    return 1;
+  }
+  return 0;
+}
+
+export function sourceVersionOf(copy: Resource): SourceVersion {
+  const ext = copy.meta?.extension ?? [];
+  const versionId = ext.find((e) => e.url === EXT_SOURCE_VERSION)?.valueString;
+  const lastUpdated = ext.find((e) => e.url === EXT_SOURCE_LAST_UPDATED)?.valueInstant;
+  return { ...(versionId ? { versionId } : {}), ...(lastUpdated ? { lastUpdated } : {}) };
+}
+
+/** The EHR resource as Dripline stores it: same content, EHR version recorded in meta. */
+export function toCopy(resource: Resource, fhirBaseUrl: string): Resource {
+  const versionId = resource.meta?.versionId;
+  const lastUpdated = resource.meta?.lastUpdated;
+  const extension: Extension[] = (resource.meta?.extension ?? []).filter(
+    (e) => e.url !== EXT_SOURCE_VERSION && e.url !== EXT_SOURCE_LAST_UPDATED,
+  );
+  if (versionId) {
+    extension.push({ url: EXT_SOURCE_VERSION, valueString: versionId });
+  }
+  if (lastUpdated) {
+    extension.push({ url: EXT_SOURCE_LAST_UPDATED, valueInstant: lastUpdated });
+  }
+  const source = `${fhirBaseUrl}/${resource.resourceType}/${resource.id ?? ''}${versionId ? `/_history/${versionId}` : ''}`;
+  const { versionId: _v, lastUpdated: _l, ...meta } = resource.meta ?? {};
+  return { ...resource, meta: { ...meta, source, ...(extension.length > 0 ? { extension } : {}) } };
+}
+
+export type CopyOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
+
+export interface CopyContext {
+  readonly store: Store;
+  readonly tenant: TenantId;
+  readonly connectionId: string;
+  readonly fhirBaseUrl: string;
+  readonly publicUrl: string;
+  readonly now: () => Date;
+  readonly generateId: () => string;
+}
+
+async function readCopy(ctx: CopyContext, type: string, id: string): Promise<StoredResource | undefined> {
+  try {
+    return await ctx.store.resources.read(ctx.tenant, type, id);
+  } catch (err) {
+    if (err instanceof OperationOutcomeError && err.outcome.id === 'not-found') {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+function isConflict(err: unknown): boolean {
+  return (
+    err instanceof OperationOutcomeError &&
+    (err.outcome.id === 'precondition-failed' || err.outcome.id === 'conflict')
+  );
+}
+
+/** Stores (or keeps) the copy of one EHR resource; safe to call twice or out of order. */
+export async function storeCopy(
+  ctx: CopyContext,
+  resource: Resource & { id: string },
+): Promise<{ outcome: CopyOutcome; copy?: StoredResource }> {
+  return writeCopy<'stale' | 'unchanged'>(ctx, resource.resourceType, resource.id, (existing) => {
+    const next = toCopy(resource, ctx.fhirBaseUrl);
+    if (existing) {
+      const order = compareSourceVersions(sourceVersionOf(next), sourceVersionOf(existing));
+      if (order <= 0) {
+        return order < 0 ? 'stale' : 'unchanged';
+      }
+    }
+    return next;
+  });
+}
+
+/** Tags the stored copy as deleted at the EHR (404/410 on fetch-back, or a delete notification). */
+export async function markDeletedAtSource(
+  ctx: CopyContext,
+  resourceType: string,
+  id: string,
+): Promise<{ outcome: CopyOutcome | 'absent'; copy?: StoredResource }> {
+  const result = await writeCopy<'absent' | 'unchanged'>(ctx, resourceType, id, (existing) => {
+    if (!existing) {
+      return 'absent';
+    }
+    if (
+      existing.meta.tag?.some(
+        (t) => t.system === DELETED_AT_SOURCE.system && t.code === DELETED_AT_SOURCE.code,
+      )
+    ) {
+      return 'unchanged';
+    }
+    const { versionId: _v, lastUpdated: _l, ...meta } = existing.meta;
+    return { ...existing, meta: { ...meta, tag: [...(meta.tag ?? []), DELETED_AT_SOURCE] } };
+  });
+  return result;
+}
+
+/**
+ * Read, decide, write with optimistic concurrency and an AuditEvent in the same transaction;
+ * `decide` is re-run on the fresh copy when another writer got there first.
+ */
+async function writeCopy<O extends string>(
+  ctx: CopyContext,
+  resourceType: string,
+  id: string,
+  decide: (existing: StoredResource | undefined) => Resource | O,
+): Promise<{ outcome: CopyOutcome | O; copy?: StoredResource }> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const existing = await readCopy(ctx, resourceType, id);
+    const next = decide(existing);
+    if (typeof next === 'string') {
+      return { outcome: next, ...(existing ? { copy: existing } : {}) };
+    }
+    const resource = { ...next, id };
+    const operations: BatchOperation[] = [
+      existing
+        ? {
+            op: 'update',
+            resource,
+            options: { ifMatchVersion: existing.meta.versionId, upsert: false },
+          }
+        : { op: 'create', resource, options: { id } },
+    ];
+    if (!NON_PHI_TYPES.has(resourceType)) {
+      const event = buildAuditEvent({
+        id: ctx.generateId(),
+        now: ctx.now(),
+        interaction: existing ? 'update' : 'create',
+        outcome: '0',
+        clientId: `ehr-connection/${ctx.connectionId}`,
+        resources: [`${resourceType}/${id}`],
+        patients: patientsOf(resource),
+        publicUrl: ctx.publicUrl,
+      });
+      operations.push({ op: 'create', resource: event, options: { id: event.id } });
+    }
+    try {
+      const [first] = await ctx.store.resources.writeBatch(ctx.tenant, operations);
+      const copy = first && first.op !== 'enqueue' ? first.result.resource : undefined;
+      return { outcome: existing ? 'updated' : 'created', ...(copy ? { copy } : {}) };
+    } catch (err) {
+      if (!isConflict(err)) {
+        throw err;
+      }
+      // Another worker wrote this resource in between: look again.
+    }
+  }
+  throw new Error(`could not store ${resourceType}/${id}: too many concurrent writers`);
+}

@@ -1,0 +1,88 @@
+/**
+ * Ingest work items, as written to the durable queue by the receiver (one per event, so duplicates
+ * collapse on the idempotency key) and by the scheduler. Pure: payload shapes and key rules.
+ */
+import { createHash } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import type { IngestTopic } from './records.ts';
+
+export const INGEST_QUEUE = 'ingest';
+/** Domain events for charge capture: "this encounter's documentation changed". */
+export const ENCOUNTER_CHANGED_QUEUE = 'encounter-changed';
+
+export type IngestJob =
+  | {
+      readonly kind: 'status';
+      readonly connectionId: string;
+      readonly topic: IngestTopic;
+      readonly type: 'handshake' | 'heartbeat' | 'query-status';
+      readonly status?: string;
+      readonly eventsSinceSubscriptionStart?: number;
+      readonly receivedAt: string;
+    }
+  | {
+      readonly kind: 'event';
+      readonly connectionId: string;
+      readonly topic: IngestTopic;
+      readonly eventNumber: number;
+      readonly eventsSinceSubscriptionStart?: number;
+      /** Focus as sent (absolute or relative); absent for `empty` content. */
+      readonly focus?: string;
+      readonly additionalContext: readonly string[];
+      /** Resources the notification carried (full-resource content). */
+      readonly resources: readonly Resource[];
+      readonly receivedAt: string;
+    }
+  | {
+      readonly kind: 'classic';
+      readonly connectionId: string;
+      readonly topic?: IngestTopic;
+      readonly interaction: 'create' | 'update' | 'delete';
+      readonly target: { readonly resourceType: string; readonly id: string; readonly versionId?: string };
+      readonly resource?: Resource;
+      readonly receivedAt: string;
+    }
+  | {
+      /** Re-query the EHR for what changed since the last sync (empty payloads, pings, polls, recovery). */
+      readonly kind: 'catch-up';
+      readonly connectionId: string;
+      readonly topics: readonly IngestTopic[];
+      readonly reason: string;
+      /** Recovering a gap in event numbers: try $events for this range first. */
+      readonly eventRange?: { readonly topic: IngestTopic; readonly from: number; readonly to: number };
+    }
+  | {
+      /** Make sure Subscriptions exist and are healthy; check heartbeats and gaps. */
+      readonly kind: 'maintain';
+      readonly connectionId: string;
+    };
+
+export interface EncounterChangedEvent {
+  readonly encounter: string;
+  /** The resource versions whose arrival caused this event ("Type/id/_history/v"). */
+  readonly causes: readonly string[];
+}
+
+export function hashText(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** Idempotency keys: the same event delivered twice maps to one job. */
+export const jobKeys = {
+  event: (connectionId: string, topic: IngestTopic, eventNumber: number): string =>
+    `${connectionId}|${topic}|event|${eventNumber}`,
+  /** A status carries no identity of its own; keep them all (they are cheap and order-independent). */
+  status: (connectionId: string, topic: IngestTopic, type: string, id: string): string =>
+    `${connectionId}|${topic}|${type}|${id}`,
+  /** Classic bodies: the resource version and interaction identify the change. */
+  classic: (
+    connectionId: string,
+    target: { resourceType: string; id: string; versionId?: string },
+    interaction: string,
+    body: string,
+  ): string =>
+    `${connectionId}|classic|${target.resourceType}/${target.id}|${target.versionId ?? hashText(body)}|${interaction}`,
+  catchUp: (connectionId: string, id: string): string => `${connectionId}|catch-up|${id}`,
+  /** One maintenance pass per connection per time bucket, whichever process enqueues it first. */
+  maintain: (connectionId: string, bucket: number): string => `${connectionId}|maintain|${bucket}`,
+};

@@ -1,0 +1,304 @@
+/**
+ * The notification receiver: `POST /ehr/{connectionId}/notify` (plus `PUT`/`DELETE
+ * /ehr/{connectionId}/notify/{type}/{id}` for classic senders that address the resource).
+ *
+ * In the request path it only authenticates, parses, checks the subscription belongs to the
+ * connection, and writes the work durably (one queue job per event, keyed for idempotency, all in
+ * one transaction) before answering 200. Everything slow — fetch-back, storing copies, recovery —
+ * happens in the worker. See ../shared/research/subscriptions-smart.md §1.4 and §2.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import express, { Router } from 'express';
+import type { Request, Response } from 'express';
+import type { EhrConnectionConfig } from '../config/config.ts';
+import { HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
+import type { Logger } from '../logger.ts';
+import type { BatchOperation, Store, TenantId } from '../store/port.ts';
+import type { IngestJob } from './jobs.ts';
+import { INGEST_QUEUE, jobKeys } from './jobs.ts';
+import type { ParsedNotification } from './notification.ts';
+import { parseNotification } from './notification-parser.ts';
+import type { IngestTopic, SubscriptionRecord } from './records.ts';
+import { INGEST_TOPICS, loadRecord, secretMatches } from './records.ts';
+
+export interface ConnectionBinding {
+  readonly tenant: TenantId;
+  readonly connection: EhrConnectionConfig;
+}
+
+export interface ReceiverDeps {
+  readonly store: Store;
+  readonly directory: SubscriptionDirectory;
+  readonly connections: ReadonlyMap<string, ConnectionBinding>;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /** Called after work was enqueued (wakes the in-process worker). */
+  readonly onEnqueued?: () => void;
+}
+
+const ACCEPTED_TYPES = new Set(['application/fhir+json', 'application/json']);
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
+const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Subscription records by connection, cached: the hot path must not read the store to
+ * authenticate. A miss (e.g. a subscription just created by another process) reloads, at most
+ * once a second per connection.
+ */
+export class SubscriptionDirectory {
+  readonly #store: Store;
+  readonly #cache = new Map<string, { records: SubscriptionRecord[]; loadedAt: number }>();
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  async find(binding: ConnectionBinding, secret: string): Promise<SubscriptionRecord | undefined> {
+    const cached = this.#cache.get(binding.connection.id);
+    const hit = cached?.records.find((r) => secretMatches(secret, r.secretSha256));
+    if (hit) {
+      return hit;
+    }
+    if (cached && Date.now() - cached.loadedAt < 1000) {
+      return undefined;
+    }
+    const records = await this.reload(binding);
+    return records.find((r) => secretMatches(secret, r.secretSha256));
+  }
+
+  async reload(binding: ConnectionBinding): Promise<SubscriptionRecord[]> {
+    const records: SubscriptionRecord[] = [];
+    for (const topic of INGEST_TOPICS) {
+      const record = await loadRecord(this.#store, binding.tenant, binding.connection.id, topic);
+      if (record) {
+        records.push(record);
+      }
+    }
+    this.#cache.set(binding.connection.id, { records, loadedAt: Date.now() });
+    return records;
+  }
+
+  invalidate(connectionId: string): void {
+    this.#cache.delete(connectionId);
+  }
+}
+
+function mediaType(header: string | undefined): string | undefined {
+  return header?.split(';')[0]?.trim().toLowerCase();
+}
+
+function bearerSecret(req: Request): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return match?.[1];
+}
+
+function signatureValid(body: Buffer, secret: string, presented: string | undefined): boolean {
+  if (!presented || !/^[0-9a-fA-F]{64}$/.test(presented)) {
+    return false;
+  }
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(presented, 'hex'));
+}
+
+function headersOf(req: Request): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+/** The jobs one parsed notification becomes. */
+export function jobsFor(
+  parsed: ParsedNotification,
+  record: SubscriptionRecord,
+  body: string,
+  receivedAt: string,
+): { key: string; job: IngestJob }[] {
+  const connectionId = record.connectionId;
+  const topic: IngestTopic = record.topic;
+  switch (parsed.shape) {
+    case 'backport':
+    case 'r5': {
+      if (parsed.type === 'event-notification' || parsed.type === 'query-event') {
+        return parsed.events.map((event, index) => {
+          // Every event needs a number to be idempotent; the parser guarantees one for backport.
+          const eventNumber =
+            event.eventNumber ??
+            (parsed.eventsSinceSubscriptionStart ?? 0) - (parsed.events.length - 1 - index);
+          const related = new Set(
+            [event.focus, ...event.additionalContext].filter((r): r is string => r !== undefined),
+          );
+          const resources = parsed.resources
+            .filter((r) => {
+              const relative = `${r.resource.resourceType}/${r.resource.id ?? ''}`;
+              return [...related].some(
+                (ref) => ref === r.fullUrl || ref === relative || ref.endsWith(`/${relative}`),
+              );
+            })
+            .map((r) => r.resource);
+          const job: IngestJob = {
+            kind: 'event',
+            connectionId,
+            topic,
+            eventNumber,
+            ...(parsed.eventsSinceSubscriptionStart !== undefined
+              ? { eventsSinceSubscriptionStart: parsed.eventsSinceSubscriptionStart }
+              : {}),
+            ...(event.focus ? { focus: event.focus } : {}),
+            additionalContext: event.additionalContext,
+            resources,
+            receivedAt,
+          };
+          return { key: jobKeys.event(connectionId, topic, eventNumber), job };
+        });
+      }
+      const job: IngestJob = {
+        kind: 'status',
+        connectionId,
+        topic,
+        type: parsed.type,
+        ...(parsed.status ? { status: parsed.status } : {}),
+        ...(parsed.eventsSinceSubscriptionStart !== undefined
+          ? { eventsSinceSubscriptionStart: parsed.eventsSinceSubscriptionStart }
+          : {}),
+        receivedAt,
+      };
+      return [{ key: jobKeys.status(connectionId, topic, parsed.type, randomUUID()), job }];
+    }
+    case 'classic': {
+      const job: IngestJob = {
+        kind: 'classic',
+        connectionId,
+        topic,
+        interaction: parsed.interaction,
+        target: parsed.target,
+        ...(parsed.resource ? { resource: parsed.resource } : {}),
+        receivedAt,
+      };
+      return [{ key: jobKeys.classic(connectionId, parsed.target, parsed.interaction, body), job }];
+    }
+    case 'ping': {
+      const job: IngestJob = { kind: 'catch-up', connectionId, topics: [topic], reason: 'ping' };
+      return [{ key: jobKeys.catchUp(connectionId, randomUUID()), job }];
+    }
+    default:
+      parsed satisfies never;
+      return [];
+  }
+}
+
+export function createReceiverRouter(deps: ReceiverDeps): Router {
+  const now = deps.now ?? (() => new Date());
+  const { directory } = deps;
+  const router = Router();
+  const readBody = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+
+  const handle = async (req: Request, res: Response): Promise<void> => {
+    const connectionId = String(req.params.connectionId);
+    const binding = deps.connections.get(connectionId);
+    if (!binding) {
+      throw new HttpError(404, outcome('not-found', `Unknown EHR connection "${connectionId}"`));
+    }
+    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (body.length > 0) {
+      const type = mediaType(req.headers['content-type']);
+      if (!type || !ACCEPTED_TYPES.has(type)) {
+        throw new HttpError(
+          415,
+          outcome(
+            'not-supported',
+            `Content-Type must be application/fhir+json or application/json, not ${type ?? 'missing'}`,
+          ),
+        );
+      }
+    }
+
+    // Authenticate before looking at the body: the per-subscription secret from channel.header.
+    const secret = bearerSecret(req);
+    const record = secret ? await directory.find(binding, secret) : undefined;
+    if (!record) {
+      res.set('WWW-Authenticate', 'Bearer realm="dripline-notifications"');
+      throw new HttpError(401, outcome('login', 'Missing or unknown subscription secret'));
+    }
+    const { hmacSecret } = binding.connection;
+    if (hmacSecret && !signatureValid(body, hmacSecret, req.headers['x-signature'] as string | undefined)) {
+      throw new HttpError(401, outcome('login', 'X-Signature does not match the body'));
+    }
+
+    const text = body.toString('utf8');
+    const type = req.params.type === undefined ? undefined : String(req.params.type);
+    const id = req.params.id === undefined ? undefined : String(req.params.id);
+    if (type !== undefined && (!RESOURCE_TYPE.test(type) || id === undefined || !RESOURCE_ID.test(id))) {
+      throw new HttpError(400, outcome('invalid', 'The path must be /notify/{ResourceType}/{id}'));
+    }
+    const parsed = parseNotification({
+      method: req.method as 'POST' | 'PUT' | 'DELETE',
+      ...(type !== undefined && id !== undefined ? { pathTarget: { resourceType: type, id } } : {}),
+      headers: headersOf(req),
+      body: text,
+    });
+
+    // The notification must be about the subscription the secret belongs to. (While Dripline is
+    // still creating it, the EHR's id is not yet recorded; the secret alone then identifies it:
+    // only that EHR was ever sent it.)
+    const named = parsed.subscriptionId;
+    if (named !== undefined && record.ehrSubscriptionId !== undefined && named !== record.ehrSubscriptionId) {
+      deps.logger.warn(
+        { connectionId, subscription: named, expected: record.ehrSubscriptionId },
+        'notification names a subscription that does not belong to its credential',
+      );
+      throw new HttpError(
+        403,
+        outcome('forbidden', 'The notification names a subscription this credential does not own'),
+      );
+    }
+
+    const receivedAt = now().toISOString();
+    const jobs = jobsFor(parsed, record, text, receivedAt);
+    if (jobs.length > 0) {
+      const operations: BatchOperation[] = jobs.map(({ key, job }) => ({
+        op: 'enqueue',
+        job: { queue: INGEST_QUEUE, key, payload: job },
+      }));
+      try {
+        await deps.store.resources.writeBatch(binding.tenant, operations);
+      } catch (err) {
+        // Could not make it durable: tell the sender to retry rather than acknowledging.
+        deps.logger.error({ connectionId, err: (err as Error).message }, 'could not enqueue notification');
+        throw new HttpError(503, outcome('transient', 'Temporarily unable to accept notifications'), {
+          'Retry-After': '5',
+        });
+      }
+      deps.onEnqueued?.();
+    }
+    deps.logger.info(
+      {
+        connectionId,
+        shape: parsed.shape,
+        type: parsed.shape === 'backport' || parsed.shape === 'r5' ? parsed.type : parsed.shape,
+        events: jobs.length,
+      },
+      'notification accepted',
+    );
+    res
+      .status(200)
+      .type('application/fhir+json')
+      .send(
+        JSON.stringify({
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
+        }),
+      );
+  };
+
+  router.post('/:connectionId/notify', readBody, handle);
+  router.put('/:connectionId/notify/:type/:id', readBody, handle);
+  router.delete('/:connectionId/notify/:type/:id', readBody, handle);
+  router.all(['/:connectionId/notify', '/:connectionId/notify/:type/:id'], (req, res) => {
+    res.set('Allow', req.params.type ? 'PUT, DELETE' : 'POST');
+    sendOutcome(res, 405, outcome('not-supported', `${req.method} is not supported here`));
+  });
+  return router;
+}

@@ -1,0 +1,172 @@
+/**
+ * Dripline's record of each Subscription it keeps on an EHR: one per (connection, topic), stored in
+ * the tenant's store as a `Subscription` resource (not exposed through the FHIR API) with a stable
+ * id, the EHR's subscription id, a SHA-256 of the per-subscription secret (the secret itself lives
+ * only on the EHR, in channel.header), and the event tracker state.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { OperationOutcomeError } from '@medplum/core';
+import type { Extension, Subscription } from '@medplum/fhirtypes';
+import type { EhrConnectionConfig } from '../config/config.ts';
+import type { Store, TenantId } from '../store/port.ts';
+import type { EventTrackerState } from './event-tracker.ts';
+import { INITIAL_TRACKER } from './event-tracker.ts';
+
+const EXT = 'https://dripline.dev/fhir/StructureDefinition';
+export const EXT_EHR_SUBSCRIPTION = `${EXT}/ehr-subscription-id`;
+export const EXT_CONNECTION = `${EXT}/ehr-connection`;
+export const EXT_SECRET_HASH = `${EXT}/channel-secret-sha256`;
+export const EXT_TRACKER = `${EXT}/event-tracker`;
+export const EXT_TOPIC = `${EXT}/ingest-topic`;
+
+/** What Dripline subscribes to. */
+export type IngestTopic = 'MedicationAdministration' | 'Encounter';
+export const INGEST_TOPICS: readonly IngestTopic[] = ['MedicationAdministration', 'Encounter'];
+
+/** Topic canonicals Dripline asks backport/R5 EHRs for (the sandbox EHR offers these). */
+export const TOPIC_URLS: Readonly<Record<IngestTopic, string>> = {
+  MedicationAdministration: 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration',
+  Encounter: 'https://dripline.dev/fhir/SubscriptionTopic/encounter',
+};
+
+export interface SubscriptionRecord {
+  readonly recordId: string;
+  readonly connectionId: string;
+  readonly topic: IngestTopic;
+  /** The Subscription's id on the EHR (undefined until created there). */
+  readonly ehrSubscriptionId?: string;
+  readonly secretSha256?: string;
+  /** Status last seen on the EHR. */
+  readonly status: Subscription['status'];
+  readonly tracker: EventTrackerState;
+  /** Store version, for optimistic concurrency. */
+  readonly versionId?: string;
+}
+
+export function recordIdFor(connectionId: string, topic: IngestTopic): string {
+  return `${connectionId}--${topic === 'MedicationAdministration' ? 'ma' : 'enc'}`;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Constant-time check of a presented secret against a stored SHA-256. */
+export function secretMatches(presented: string, storedSha256: string | undefined): boolean {
+  if (!storedSha256) {
+    return false;
+  }
+  const a = Buffer.from(sha256Hex(presented), 'hex');
+  const b = Buffer.from(storedSha256, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function ext(resource: Subscription, url: string): Extension | undefined {
+  return resource.extension?.find((e) => e.url === url);
+}
+
+export function toRecord(resource: Subscription & { id: string }): SubscriptionRecord {
+  const trackerText = ext(resource, EXT_TRACKER)?.valueString;
+  let tracker = INITIAL_TRACKER;
+  if (trackerText) {
+    try {
+      tracker = JSON.parse(trackerText) as EventTrackerState;
+    } catch {
+      tracker = INITIAL_TRACKER;
+    }
+  }
+  const ehrSubscriptionId = ext(resource, EXT_EHR_SUBSCRIPTION)?.valueString;
+  const secretSha256 = ext(resource, EXT_SECRET_HASH)?.valueString;
+  return {
+    recordId: resource.id,
+    connectionId: ext(resource, EXT_CONNECTION)?.valueString ?? '',
+    topic: (ext(resource, EXT_TOPIC)?.valueCode ?? 'MedicationAdministration') as IngestTopic,
+    status: resource.status,
+    tracker,
+    ...(ehrSubscriptionId ? { ehrSubscriptionId } : {}),
+    ...(secretSha256 ? { secretSha256 } : {}),
+    ...(resource.meta?.versionId ? { versionId: resource.meta.versionId } : {}),
+  };
+}
+
+export function toResource(
+  record: SubscriptionRecord,
+  connection: Pick<EhrConnectionConfig, 'mode'>,
+  endpoint: string,
+): Subscription & { id: string } {
+  const extension: Extension[] = [
+    { url: EXT_CONNECTION, valueString: record.connectionId },
+    { url: EXT_TOPIC, valueCode: record.topic },
+    { url: EXT_TRACKER, valueString: JSON.stringify(record.tracker) },
+  ];
+  if (record.ehrSubscriptionId) {
+    extension.push({ url: EXT_EHR_SUBSCRIPTION, valueString: record.ehrSubscriptionId });
+  }
+  if (record.secretSha256) {
+    extension.push({ url: EXT_SECRET_HASH, valueString: record.secretSha256 });
+  }
+  return {
+    resourceType: 'Subscription',
+    id: record.recordId,
+    status: record.status,
+    reason: `Dripline ingest of ${record.topic}`,
+    criteria: connection.mode === 'rest-hook' ? record.topic : TOPIC_URLS[record.topic],
+    channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json' },
+    extension,
+  };
+}
+
+export async function loadRecord(
+  store: Store,
+  tenant: TenantId,
+  connectionId: string,
+  topic: IngestTopic,
+): Promise<SubscriptionRecord | undefined> {
+  try {
+    const resource = await store.resources.read(tenant, 'Subscription', recordIdFor(connectionId, topic));
+    return toRecord(resource as Subscription & { id: string });
+  } catch (err) {
+    if (err instanceof OperationOutcomeError && err.outcome.id === 'not-found') {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/**
+ * Read-modify-write of a record with optimistic concurrency; `change` is re-applied to the fresh
+ * record when another worker got there first.
+ */
+export async function updateRecord(
+  store: Store,
+  tenant: TenantId,
+  connection: Pick<EhrConnectionConfig, 'id' | 'mode'>,
+  topic: IngestTopic,
+  endpoint: string,
+  change: (record: SubscriptionRecord) => SubscriptionRecord,
+): Promise<SubscriptionRecord> {
+  for (let attempt = 0; ; attempt++) {
+    const current = (await loadRecord(store, tenant, connection.id, topic)) ?? {
+      recordId: recordIdFor(connection.id, topic),
+      connectionId: connection.id,
+      topic,
+      status: 'requested' as const,
+      tracker: INITIAL_TRACKER,
+    };
+    const next = change(current);
+    const resource = toResource(next, connection, endpoint);
+    try {
+      const result = current.versionId
+        ? await store.resources.update(tenant, resource, { ifMatchVersion: current.versionId })
+        : await store.resources.create(tenant, resource, { id: resource.id });
+      return toRecord(result.resource as Subscription & { id: string });
+    } catch (err) {
+      const conflict =
+        err instanceof OperationOutcomeError &&
+        (err.outcome.id === 'precondition-failed' || err.outcome.id === 'conflict');
+      if (!conflict || attempt >= 8) {
+        throw err;
+      }
+    }
+  }
+}

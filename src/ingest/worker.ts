@@ -1,0 +1,722 @@
+/**
+ * The ingest worker: takes notification jobs from the durable queue and turns them into stored,
+ * versioned copies of the EHR's resources, fetching back whatever the notification did not carry
+ * (only from the connection's own FHIR base), tracking event numbers to find and recover gaps, and
+ * emitting an `encounter-changed` domain event for charge capture when documentation changed.
+ *
+ * Every step is idempotent: a job that is retried after a crash redoes work that compares equal
+ * and changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, Reference, Resource } from '@medplum/fhirtypes';
+import type { EhrConnectionConfig } from '../config/config.ts';
+import type { Logger } from '../logger.ts';
+import type { Job, Store, TenantId } from '../store/port.ts';
+import { normalizeReference } from '../store/search-index.ts';
+import type { CopyContext, CopyOutcome } from './copies.ts';
+import { markDeletedAtSource, storeCopy } from './copies.ts';
+import {
+  gapNeedsRecovery,
+  heard,
+  heartbeatOverdue,
+  missingRanges,
+  recordEvent,
+  recordRecovered,
+  recordReported,
+  recordSynced,
+} from './event-tracker.ts';
+import type { EncounterChangedEvent, IngestJob } from './jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, hashText, INGEST_QUEUE, jobKeys } from './jobs.ts';
+import { parseNotification } from './notification-parser.ts';
+import type { TopicNotification } from './notification.ts';
+import type { ConnectionBinding } from './receiver.ts';
+import type { IngestTopic, SubscriptionRecord } from './records.ts';
+import { INGEST_TOPICS, loadRecord, updateRecord } from './records.ts';
+
+/** What the worker needs from an EHR (implemented by src/ehr/ehr-client.ts over SMART Backend Services). */
+export interface EhrPort {
+  /** A relative "Type/id" or an absolute URL under the connection's FHIR base; anything else is refused without a request. */
+  readUrl(reference: string): Promise<Resource>;
+  /** Every match, following `next` links (bounded). */
+  searchAll(resourceType: string, params: Record<string, string>): Promise<Resource[]>;
+  operation(
+    path: string,
+    options: { method: 'GET' | 'POST'; params?: Record<string, string> },
+  ): Promise<Resource>;
+}
+
+export interface SubscriptionMaintainer {
+  /** Creates missing Subscriptions on the EHR and repairs ones in error/off. */
+  ensure(binding: ConnectionBinding): Promise<void>;
+  /** Re-requests a subscription the EHR reports in error/off. */
+  repair(binding: ConnectionBinding, topic: IngestTopic): Promise<void>;
+}
+
+export interface IngestWorkerDeps {
+  readonly store: Store;
+  readonly connections: ReadonlyMap<string, ConnectionBinding>;
+  readonly ehrFor: (connection: EhrConnectionConfig) => EhrPort;
+  readonly maintainer: SubscriptionMaintainer;
+  readonly publicUrl: string;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /** How long a gap in event numbers may stay open before recovery (out-of-order arrivals close most). */
+  readonly gapGraceMs?: number;
+  /** Overlap subtracted from the last sync when catching up, for clock skew between EHR and us. */
+  readonly catchUpOverlapMs?: number;
+  readonly leaseMs?: number;
+  readonly batchSize?: number;
+}
+
+/** How an EHR error should be handled. */
+type ErrorClass = 'gone' | 'foreign' | 'terminal' | 'retryable';
+
+export function classifyEhrError(err: unknown): ErrorClass {
+  const e = err as { name?: string; retryable?: unknown; status?: unknown };
+  if (e.name === 'ForeignReferenceError') {
+    return 'foreign';
+  }
+  if (e.name === 'EhrNotFoundError' || e.status === 404 || e.status === 410) {
+    return 'gone';
+  }
+  if (e.retryable === false) {
+    return 'terminal';
+  }
+  return 'retryable';
+}
+
+/** References whose targets Dripline needs to bill a resource, fetched when not yet stored. */
+function relatedReferences(resource: Resource): string[] {
+  const refs: (Reference | undefined)[] = [];
+  switch (resource.resourceType) {
+    case 'MedicationAdministration':
+      refs.push(resource.context, resource.subject, resource.medicationReference, resource.request);
+      break;
+    case 'Encounter':
+      refs.push(
+        resource.subject,
+        resource.serviceProvider,
+        resource.partOf,
+        ...(resource.reasonReference ?? []),
+        ...(resource.diagnosis ?? []).map((d) => d.condition),
+        ...(resource.location ?? []).map((l) => l.location),
+      );
+      break;
+    case 'MedicationRequest':
+      refs.push(
+        resource.medicationReference,
+        resource.subject,
+        resource.encounter,
+        ...(resource.reasonReference ?? []),
+      );
+      break;
+    case 'Coverage':
+      refs.push(...(resource.payor ?? []));
+      break;
+    default:
+      break;
+  }
+  return refs.map((r) => r?.reference).filter((r): r is string => typeof r === 'string' && r !== '');
+}
+
+/** The encounter a resource's billing belongs to. */
+function encounterOf(resource: Resource): string | undefined {
+  const ref =
+    resource.resourceType === 'Encounter'
+      ? `Encounter/${resource.id ?? ''}`
+      : resource.resourceType === 'MedicationAdministration'
+        ? resource.context?.reference
+        : resource.resourceType === 'MedicationRequest'
+          ? resource.encounter?.reference
+          : undefined;
+  const normalized = ref ? normalizeReference(ref) : undefined;
+  return normalized?.startsWith('Encounter/') ? normalized : undefined;
+}
+
+export class IngestWorker {
+  readonly #deps: IngestWorkerDeps;
+  readonly #now: () => Date;
+  readonly #workerId = randomUUID();
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(deps: IngestWorkerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  start(): void {
+    if (this.#running) {
+      return;
+    }
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** Finishes the job in hand, then stops. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  /** Nudge: new work was enqueued in this process. */
+  notify(): void {
+    this.#wake?.();
+  }
+
+  /** Leases and processes one batch; returns how many jobs it handled (for tests and the loop). */
+  async runOnce(): Promise<number> {
+    const jobs = await this.#deps.store.jobs.lease({
+      queue: INGEST_QUEUE,
+      leaseMs: this.#deps.leaseMs ?? 60_000,
+      limit: this.#deps.batchSize ?? 16,
+      now: this.#now(),
+    });
+    for (const job of jobs) {
+      await this.#handle(job);
+    }
+    return jobs.length;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      let handled = 0;
+      try {
+        handled = await this.runOnce();
+      } catch (err) {
+        this.#deps.logger.error(
+          { err: (err as Error).message, worker: this.#workerId },
+          'ingest worker batch failed',
+        );
+      }
+      if (handled === 0 && this.#running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 250);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
+      }
+    }
+  }
+
+  async #handle(job: Job): Promise<void> {
+    const payload = job.payload as IngestJob;
+    const token = job.leaseToken ?? '';
+    try {
+      await this.process(job.tenant, payload);
+      await this.#deps.store.jobs.ack(job.id, token);
+    } catch (err) {
+      const kind = classifyEhrError(err);
+      const message = (err as Error).message;
+      this.#deps.logger.warn(
+        {
+          job: job.id,
+          kind: payload.kind,
+          connectionId: payload.connectionId,
+          attempts: job.attempts,
+          err: message,
+          class: kind,
+        },
+        'ingest job failed',
+      );
+      await this.#deps.store.jobs.fail(job.id, token, {
+        error: message,
+        retryable: kind === 'retryable',
+        now: this.#now(),
+      });
+    }
+  }
+
+  /** Processes one job's payload (exposed for tests). Throws to ask for a retry. */
+  async process(tenant: TenantId, job: IngestJob): Promise<void> {
+    const binding = this.#deps.connections.get(job.connectionId);
+    if (!binding || binding.tenant !== tenant) {
+      this.#deps.logger.warn({ connectionId: job.connectionId }, 'job for an unknown connection dropped');
+      return;
+    }
+    switch (job.kind) {
+      case 'status':
+        return this.#status(binding, job);
+      case 'event':
+        return this.#event(binding, job);
+      case 'classic':
+        return this.#classic(binding, job);
+      case 'catch-up':
+        return this.#catchUp(binding, job);
+      case 'maintain':
+        return this.#maintain(binding);
+      default:
+        job satisfies never;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #endpoint(binding: ConnectionBinding): string {
+    return `${this.#deps.publicUrl}/ehr/${binding.connection.id}/notify`;
+  }
+
+  #update(
+    binding: ConnectionBinding,
+    topic: IngestTopic,
+    change: (r: SubscriptionRecord) => SubscriptionRecord,
+  ): Promise<SubscriptionRecord> {
+    return updateRecord(
+      this.#deps.store,
+      binding.tenant,
+      binding.connection,
+      topic,
+      this.#endpoint(binding),
+      change,
+    );
+  }
+
+  #copyContext(binding: ConnectionBinding): CopyContext {
+    return {
+      store: this.#deps.store,
+      tenant: binding.tenant,
+      connectionId: binding.connection.id,
+      fhirBaseUrl: binding.connection.fhirBaseUrl,
+      publicUrl: this.#deps.publicUrl,
+      now: this.#now,
+      generateId: randomUUID,
+    };
+  }
+
+  async #status(binding: ConnectionBinding, job: Extract<IngestJob, { kind: 'status' }>): Promise<void> {
+    const now = this.#now().toISOString();
+    const record = await this.#update(binding, job.topic, (r) => {
+      const tracked =
+        job.eventsSinceSubscriptionStart !== undefined
+          ? recordReported(r.tracker, job.eventsSinceSubscriptionStart, now)
+          : undefined;
+      const status =
+        job.type === 'handshake' ? 'active' : ((job.status as SubscriptionRecord['status']) ?? r.status);
+      return { ...r, status, tracker: tracked ? tracked.state : heard(r.tracker, now) };
+    });
+    if (job.status === 'error' || job.status === 'off') {
+      await this.#deps.maintainer.repair(binding, job.topic);
+    }
+    await this.#recoverIfGap(binding, record);
+  }
+
+  async #event(binding: ConnectionBinding, job: Extract<IngestJob, { kind: 'event' }>): Promise<void> {
+    const now = this.#now().toISOString();
+    if (job.focus === undefined) {
+      // `empty` content: something changed for this subscription; ask the EHR what.
+      await this.#catchUp(binding, {
+        kind: 'catch-up',
+        connectionId: binding.connection.id,
+        topics: [job.topic],
+        reason: 'empty-notification',
+      });
+    } else {
+      const carried = new Map(job.resources.map((r) => [`${r.resourceType}/${r.id ?? ''}`, r]));
+      const focusRef = normalizeReference(job.focus);
+      const focus = focusRef ? carried.get(focusRef) : undefined;
+      await this.#ingestResources(binding, focus ? [focus] : [], focus ? [] : [job.focus], carried);
+    }
+    let reset = false;
+    await this.#update(binding, job.topic, (r) => {
+      let tracker = r.tracker;
+      if (job.eventsSinceSubscriptionStart !== undefined) {
+        const reported = recordReported(tracker, job.eventsSinceSubscriptionStart, now);
+        reset ||= reported.reset;
+        tracker = reported.state;
+      }
+      const outcome = recordEvent(tracker, job.eventNumber, now);
+      reset ||= outcome.kind === 'reset';
+      return { ...r, tracker: outcome.state };
+    });
+    if (reset) {
+      // The sender's counter went backwards: whatever happened in between is unknown. Resync.
+      await this.#enqueueCatchUp(binding, [job.topic], 'counter-reset');
+    }
+  }
+
+  async #classic(binding: ConnectionBinding, job: Extract<IngestJob, { kind: 'classic' }>): Promise<void> {
+    const ctx = this.#copyContext(binding);
+    const reference = `${job.target.resourceType}/${job.target.id}`;
+    if (job.interaction === 'delete') {
+      const result = await markDeletedAtSource(ctx, job.target.resourceType, job.target.id);
+      if (result.outcome === 'absent') {
+        this.#deps.logger.info(
+          { connectionId: binding.connection.id },
+          'delete of a resource Dripline never stored',
+        );
+      } else if (result.copy) {
+        await this.#emit(binding, [result.copy], [result.outcome]);
+      }
+      return;
+    }
+    const carried = new Map<string, Resource>();
+    if (job.resource) {
+      carried.set(reference, job.resource);
+    }
+    // Classic bodies may come from a sender that does not version; fetch when nothing was carried.
+    await this.#ingestResources(
+      binding,
+      job.resource ? [job.resource] : [],
+      job.resource ? [] : [reference],
+      carried,
+    );
+    if (job.topic) {
+      const now = this.#now().toISOString();
+      await this.#update(binding, job.topic, (r) => ({ ...r, tracker: heard(r.tracker, now) }));
+    }
+  }
+
+  /**
+   * Stores the given resources and those referenced by `references` (fetched from the EHR), plus
+   * what they reference that is not stored yet (two levels: administration → encounter → condition),
+   * then emits encounter-changed for what changed.
+   */
+  async #ingestResources(
+    binding: ConnectionBinding,
+    resources: Resource[],
+    references: string[],
+    carried: ReadonlyMap<string, Resource>,
+  ): Promise<void> {
+    const ctx = this.#copyContext(binding);
+    const ehr = this.#deps.ehrFor(binding.connection);
+    const stored: Resource[] = [];
+    const outcomes: CopyOutcome[] = [];
+    const seen = new Set<string>();
+
+    const fetch = async (reference: string): Promise<Resource | undefined> => {
+      const normalized = normalizeReference(reference);
+      const local = normalized ? carried.get(normalized) : undefined;
+      if (local) {
+        return local;
+      }
+      try {
+        return await ehr.readUrl(reference);
+      } catch (err) {
+        const kind = classifyEhrError(err);
+        if (kind === 'foreign') {
+          this.#deps.logger.warn(
+            { connectionId: binding.connection.id, reference: 'outside the connection base' },
+            'reference not followed',
+          );
+          return undefined;
+        }
+        if (kind === 'gone') {
+          // Recorded, not retried: the EHR says it does not exist (any more).
+          this.#deps.logger.info(
+            { connectionId: binding.connection.id, reference: normalized },
+            'fetch-back: not found at the EHR',
+          );
+          if (normalized) {
+            const [type, id] = normalized.split('/') as [string, string];
+            await markDeletedAtSource(ctx, type, id);
+          }
+          return undefined;
+        }
+        throw err;
+      }
+    };
+
+    const store = async (resource: Resource, depth: number): Promise<void> => {
+      if (!resource.id) {
+        return;
+      }
+      const key = `${resource.resourceType}/${resource.id}`;
+      if (seen.has(key)) {
+        return;
+      }
+      seen.add(key);
+      const result = await storeCopy(ctx, resource as Resource & { id: string });
+      stored.push(resource);
+      outcomes.push(result.outcome);
+      if (depth >= 2) {
+        return;
+      }
+      for (const reference of relatedReferences(resource)) {
+        const normalized = normalizeReference(reference);
+        if (!normalized || seen.has(normalized)) {
+          continue;
+        }
+        const [type, id] = normalized.split('/') as [string, string];
+        if (await this.#isStored(binding.tenant, type, id)) {
+          continue;
+        }
+        const related = await fetch(reference);
+        if (related) {
+          await store(related, depth + 1);
+        }
+      }
+      if (resource.resourceType === 'Patient' && result.outcome === 'created') {
+        // A new patient: bring their coverage, which the EHR does not reference from clinical data.
+        const coverages = await ehr
+          .searchAll('Coverage', { patient: `Patient/${resource.id}` })
+          .catch((err: unknown) => {
+            if (classifyEhrError(err) === 'retryable') {
+              throw err;
+            }
+            return [] as Resource[];
+          });
+        for (const coverage of coverages) {
+          await store(coverage, depth + 1);
+        }
+      }
+    };
+
+    for (const resource of resources) {
+      await store(resource, 0);
+    }
+    for (const reference of references) {
+      const resource = await fetch(reference);
+      if (resource) {
+        await store(resource, 0);
+      }
+    }
+    await this.#emit(binding, stored, outcomes);
+  }
+
+  async #isStored(tenant: TenantId, type: string, id: string): Promise<boolean> {
+    try {
+      await this.#deps.store.resources.read(tenant, type, id);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Domain events: one per encounter whose documentation changed, keyed by the versions that changed it. */
+  async #emit(
+    binding: ConnectionBinding,
+    resources: Resource[],
+    outcomes: (CopyOutcome | 'absent')[],
+  ): Promise<void> {
+    const byEncounter = new Map<string, string[]>();
+    resources.forEach((resource, i) => {
+      const outcome = outcomes[i];
+      if (outcome !== 'created' && outcome !== 'updated') {
+        return;
+      }
+      const encounter = encounterOf(resource);
+      if (encounter) {
+        const cause = `${resource.resourceType}/${resource.id ?? ''}/_history/${resource.meta?.versionId ?? hashText(JSON.stringify(resource))}`;
+        byEncounter.set(encounter, [...(byEncounter.get(encounter) ?? []), cause]);
+      }
+    });
+    if (byEncounter.size === 0) {
+      return;
+    }
+    await this.#deps.store.resources.writeBatch(
+      binding.tenant,
+      [...byEncounter].map(([encounter, causes]) => {
+        const event: EncounterChangedEvent = { encounter, causes };
+        return {
+          op: 'enqueue' as const,
+          job: {
+            queue: ENCOUNTER_CHANGED_QUEUE,
+            key: `${encounter}|${hashText(causes.sort().join(','))}`,
+            payload: event,
+          },
+        };
+      }),
+    );
+  }
+
+  async #enqueueCatchUp(
+    binding: ConnectionBinding,
+    topics: IngestTopic[],
+    reason: string,
+    eventRange?: { topic: IngestTopic; from: number; to: number },
+  ): Promise<void> {
+    const job: IngestJob = {
+      kind: 'catch-up',
+      connectionId: binding.connection.id,
+      topics,
+      reason,
+      ...(eventRange ? { eventRange } : {}),
+    };
+    const id = eventRange ? `${eventRange.topic}|${eventRange.from}-${eventRange.to}` : randomUUID();
+    await this.#deps.store.jobs.enqueue(binding.tenant, {
+      queue: INGEST_QUEUE,
+      key: jobKeys.catchUp(binding.connection.id, id),
+      payload: job,
+    });
+  }
+
+  async #recoverIfGap(binding: ConnectionBinding, record: SubscriptionRecord): Promise<void> {
+    if (!gapNeedsRecovery(record.tracker, this.#now(), this.#deps.gapGraceMs ?? 10_000)) {
+      return;
+    }
+    for (const range of missingRanges(record.tracker)) {
+      await this.#enqueueCatchUp(binding, [record.topic], 'event-gap', { topic: record.topic, ...range });
+    }
+  }
+
+  async #catchUp(binding: ConnectionBinding, job: Extract<IngestJob, { kind: 'catch-up' }>): Promise<void> {
+    const ehr = this.#deps.ehrFor(binding.connection);
+    const startedAt = this.#now().toISOString();
+    if (job.eventRange) {
+      // Preferred recovery: ask the EHR to resend exactly the missing events.
+      const record = await loadRecord(
+        this.#deps.store,
+        binding.tenant,
+        binding.connection.id,
+        job.eventRange.topic,
+      );
+      if (
+        record?.ehrSubscriptionId &&
+        (await this.#recoverWithEvents(binding, record, job.eventRange, ehr))
+      ) {
+        return;
+      }
+    }
+    for (const topic of job.topics) {
+      const record = await loadRecord(this.#deps.store, binding.tenant, binding.connection.id, topic);
+      const lastSync = record?.tracker.lastSync;
+      const params: Record<string, string> = { _count: '100' };
+      if (lastSync) {
+        const since = new Date(Date.parse(lastSync) - (this.#deps.catchUpOverlapMs ?? 5 * 60_000));
+        params._lastUpdated = `gt${since.toISOString()}`;
+      }
+      const changed = await ehr.searchAll(topic, params);
+      await this.#ingestResources(binding, changed, [], new Map());
+      await this.#update(binding, topic, (r) => {
+        const synced = recordSynced(r.tracker, startedAt);
+        // A catch-up covers every event the sender had reported when it started.
+        return { ...r, tracker: recordRecovered(synced, synced.reported, startedAt) };
+      });
+    }
+  }
+
+  /** $events for a range; false when the EHR does not offer it (fall back to a query). */
+  async #recoverWithEvents(
+    binding: ConnectionBinding,
+    record: SubscriptionRecord,
+    range: { topic: IngestTopic; from: number; to: number },
+    ehr: EhrPort,
+  ): Promise<boolean> {
+    let bundle: Resource;
+    try {
+      bundle = await ehr.operation(`Subscription/${record.ehrSubscriptionId ?? ''}/$events`, {
+        method: 'GET',
+        params: { eventsSinceNumber: String(range.from), eventsUntilNumber: String(range.to) },
+      });
+    } catch (err) {
+      if (classifyEhrError(err) === 'retryable') {
+        throw err;
+      }
+      return false;
+    }
+    let parsed: TopicNotification;
+    try {
+      const result = parseNotification({
+        method: 'POST',
+        headers: {},
+        body: JSON.stringify(bundle as Bundle),
+      });
+      if (result.shape !== 'backport' && result.shape !== 'r5') {
+        return false;
+      }
+      parsed = result;
+    } catch {
+      return false;
+    }
+    const carried = new Map(
+      parsed.resources.map((r) => [`${r.resource.resourceType}/${r.resource.id ?? ''}`, r.resource]),
+    );
+    const focuses = parsed.events.map((e) => e.focus).filter((f): f is string => f !== undefined);
+    const carriedFocus = focuses
+      .map((f) => carried.get(normalizeReference(f) ?? ''))
+      .filter((r): r is Resource => r !== undefined);
+    const toFetch = focuses.filter((f) => !carried.has(normalizeReference(f) ?? ''));
+    await this.#ingestResources(binding, carriedFocus, toFetch, carried);
+    const now = this.#now().toISOString();
+    await this.#update(binding, range.topic, (r) => {
+      let tracker = r.tracker;
+      for (const event of parsed.events) {
+        if (event.eventNumber !== undefined) {
+          tracker = recordEvent(tracker, event.eventNumber, now).state;
+        }
+      }
+      // Numbers the EHR no longer has (or never matched) are as recovered as they will get.
+      return { ...r, tracker: recordRecovered(tracker, range.to, now) };
+    });
+    return true;
+  }
+
+  async #maintain(binding: ConnectionBinding): Promise<void> {
+    const { connection } = binding;
+    const now = this.#now();
+    if (connection.mode === 'poll') {
+      await this.#catchUp(binding, {
+        kind: 'catch-up',
+        connectionId: connection.id,
+        topics: [...INGEST_TOPICS],
+        reason: 'poll',
+      });
+      return;
+    }
+    await this.#deps.maintainer.ensure(binding);
+    const ehr = this.#deps.ehrFor(connection);
+    for (const topic of INGEST_TOPICS) {
+      const record = await loadRecord(this.#deps.store, binding.tenant, connection.id, topic);
+      if (!record?.ehrSubscriptionId) {
+        continue;
+      }
+      if (
+        connection.mode !== 'rest-hook' &&
+        heartbeatOverdue(record.tracker, now, connection.heartbeatSeconds)
+      ) {
+        // Silence past the heartbeat period: ask the EHR how the subscription is doing.
+        const status = await this.#subscriptionStatus(ehr, record.ehrSubscriptionId);
+        const iso = now.toISOString();
+        const updated = await this.#update(binding, topic, (r) => {
+          const tracked =
+            status.eventsSinceSubscriptionStart !== undefined
+              ? recordReported(r.tracker, status.eventsSinceSubscriptionStart, iso)
+              : undefined;
+          return {
+            ...r,
+            status: (status.status as SubscriptionRecord['status']) ?? r.status,
+            tracker: tracked?.state ?? heard(r.tracker, iso),
+          };
+        });
+        if (status.status === 'error' || status.status === 'off') {
+          await this.#deps.maintainer.repair(binding, topic);
+          await this.#enqueueCatchUp(binding, [topic], 'subscription-repaired');
+        }
+        await this.#recoverIfGap(binding, updated);
+      } else {
+        await this.#recoverIfGap(binding, record);
+      }
+    }
+  }
+
+  async #subscriptionStatus(
+    ehr: EhrPort,
+    ehrSubscriptionId: string,
+  ): Promise<{ status?: string; eventsSinceSubscriptionStart?: number }> {
+    try {
+      const bundle = await ehr.operation(`Subscription/${ehrSubscriptionId}/$status`, { method: 'GET' });
+      const parsed = parseNotification({ method: 'POST', headers: {}, body: JSON.stringify(bundle) });
+      if (parsed.shape === 'backport' || parsed.shape === 'r5') {
+        return {
+          ...(parsed.status ? { status: parsed.status } : {}),
+          ...(parsed.eventsSinceSubscriptionStart !== undefined
+            ? { eventsSinceSubscriptionStart: parsed.eventsSinceSubscriptionStart }
+            : {}),
+        };
+      }
+    } catch (err) {
+      if (classifyEhrError(err) === 'retryable') {
+        throw err;
+      }
+      if (classifyEhrError(err) === 'gone') {
+        return { status: 'off' };
+      }
+    }
+    return {};
+  }
+}
