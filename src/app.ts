@@ -27,6 +27,8 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => Date;
+  /** Capability routers with their own authentication (e.g. the EHR notification receiver at /ehr). */
+  readonly routers?: readonly { readonly path: string; readonly router: express.Router }[];
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -134,6 +136,10 @@ export function createApp(deps: AppDeps): Express {
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );
+
+  for (const { path, router } of deps.routers ?? []) {
+    app.use(path, router);
+  }
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -6,10 +6,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/token-service.ts';
-import type { DriplineConfig } from './config/config.ts';
+import type { DriplineConfig, EhrConnectionConfig } from './config/config.ts';
 import { loadFhirDefinitions } from './fhir/definitions.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './ops/metrics.ts';
+import { ehrClientCache } from './ehr/ingest-port.ts';
+import type { EhrClientPort, Ingest } from './ingest/index.ts';
+import { createIngest } from './ingest/index.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/port.ts';
 
@@ -17,14 +20,26 @@ export interface RunningServer {
   readonly url: string;
   readonly store: Store;
   readonly server: Server;
+  readonly ingest: Ingest;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Use this store instead of opening one from config (the caller closes it). */
+  readonly store?: Store;
+  /** EHR connections added at run time (e.g. the in-process sandbox EHR). */
+  readonly extraConnections?: readonly { tenant: string; connection: EhrConnectionConfig }[];
+  /** Replace the SMART Backend Services EHR client (tests). */
+  readonly ehrFor?: (connection: EhrConnectionConfig) => EhrClientPort;
+  /** Start the ingest worker and scheduler (default true). */
+  readonly ingest?: boolean;
 }
 
 export async function startServer(
   config: DriplineConfig,
   logger: Logger,
-  options: { store?: Store } = {},
+  options: StartOptions = {},
 ): Promise<RunningServer> {
   loadFhirDefinitions();
   const store = options.store ?? (await openStore(config));
@@ -34,7 +49,21 @@ export async function startServer(
     audience: `${config.publicUrl}/fhir`,
     lifetimeSeconds: config.auth.accessTokenSeconds,
   });
-  const app = createApp({ config, store, tokenService, logger, metrics: createMetrics() });
+  const ingest = createIngest({
+    config,
+    store,
+    logger,
+    ehrFor: options.ehrFor ?? ehrClientCache(),
+    ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
+  });
+  const app = createApp({
+    config,
+    store,
+    tokenService,
+    logger,
+    metrics: createMetrics(),
+    routers: [{ path: '/ehr', router: ingest.router }],
+  });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -61,6 +90,8 @@ export async function startServer(
       await closed;
       clearInterval(sweeper);
       clearTimeout(timer);
+      // The worker finishes the job in hand; its lease would expire and be retried anyway.
+      await ingest.stop();
       if (!options.store) {
         await store.close();
       }
@@ -68,5 +99,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, stop };
+  return { url, store, server, ingest, stop };
 }

@@ -55,6 +55,15 @@ export interface DriplineConfig {
   readonly logLevel: LogLevel;
   /** Sandbox mode: the `sandbox` tenant exists and simulators run inside the server. */
   readonly sandbox: boolean;
+  /** The in-process sandbox EHR (sandbox mode only). */
+  readonly sandboxEhr: {
+    /** Port on 127.0.0.1; 0 picks a free one. */
+    readonly port: number;
+    /** Replay speed of the seeded day: 60 = an hour a minute; 0 = all at once; negative = no replay. */
+    readonly replaySpeed: number;
+    /** Patients in the seeded day. */
+    readonly patients: number;
+  };
   readonly tenants: readonly TenantConfig[];
   readonly http: {
     readonly maxBodyBytes: number;
@@ -83,6 +92,9 @@ const ENV_VARS = {
   mongodbDatabase: 'MONGODB_DATABASE',
   logLevel: 'LOG_LEVEL',
   sandbox: 'SANDBOX',
+  'sandboxEhr.port': 'SANDBOX_EHR_PORT',
+  'sandboxEhr.replaySpeed': 'SANDBOX_REPLAY_SPEED',
+  'sandboxEhr.patients': 'SANDBOX_PATIENTS',
   'http.maxBodyBytes': 'MAX_BODY_BYTES',
   'http.maxJsonDepth': 'MAX_JSON_DEPTH',
   'http.rateLimitPerMinute': 'RATE_LIMIT_PER_MINUTE',
@@ -117,6 +129,16 @@ const schema = {
     mongodbDatabase: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,63}$', default: 'dripline' },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     sandbox: { type: 'boolean' },
+    sandboxEhr: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
+        replaySpeed: { type: 'number', minimum: -1, maximum: 100000, default: 60 },
+        patients: { type: 'integer', minimum: 1, maximum: 500, default: 36 },
+      },
+    },
     tenants: {
       type: 'array',
       items: {

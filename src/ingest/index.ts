@@ -35,6 +35,8 @@ export interface Ingest {
   readonly router: Router;
   readonly worker: IngestWorker;
   readonly connections: ReadonlyMap<string, ConnectionBinding>;
+  /** Subscription secrets by connection, as the receiver sees them. */
+  readonly directory: SubscriptionDirectory;
   /** Enqueues a maintenance pass for every connection now (subscriptions, heartbeats, gaps, polling). */
   maintainNow(): Promise<void>;
   start(): void;
@@ -83,6 +85,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     directory,
     connections,
     maxBodyBytes: deps.config.http.maxBodyBytes,
+    maxJsonDepth: deps.config.http.maxJsonDepth,
     logger: deps.logger,
     now,
     onEnqueued: () => worker.notify(),
@@ -111,6 +114,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     router,
     worker,
     connections,
+    directory,
     maintainNow: () => enqueueMaintenance(true),
     start() {
       worker.start();

@@ -11,6 +11,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { Router } from 'express';
 import type { Request, Response } from 'express';
 import type { EhrConnectionConfig } from '../config/config.ts';
+import { jsonDepth } from '../http/json-body.ts';
 import { HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Logger } from '../logger.ts';
 import type { BatchOperation, Store, TenantId } from '../store/port.ts';
@@ -31,6 +32,7 @@ export interface ReceiverDeps {
   readonly directory: SubscriptionDirectory;
   readonly connections: ReadonlyMap<string, ConnectionBinding>;
   readonly maxBodyBytes: number;
+  readonly maxJsonDepth: number;
   readonly logger: Logger;
   readonly now?: () => Date;
   /** Called after work was enqueued (wakes the in-process worker). */
@@ -228,6 +230,9 @@ export function createReceiverRouter(deps: ReceiverDeps): Router {
     }
 
     const text = body.toString('utf8');
+    if (jsonDepth(text) > deps.maxJsonDepth) {
+      throw new HttpError(400, outcome('too-costly', `JSON nesting deeper than ${deps.maxJsonDepth} levels`));
+    }
     const type = req.params.type === undefined ? undefined : String(req.params.type);
     const id = req.params.id === undefined ? undefined : String(req.params.id);
     if (type !== undefined && (!RESOURCE_TYPE.test(type) || id === undefined || !RESOURCE_ID.test(id))) {

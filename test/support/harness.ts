@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
-import type { RunningServer } from '../../src/server.ts';
+import type { RunningServer, StartOptions } from '../../src/server.ts';
 
 export interface TestServer {
   readonly url: string;
@@ -28,7 +28,10 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-test-'));
   const configFile = path.join(dir, 'dripline.json');
   writeFileSync(
@@ -58,7 +61,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       cb();
     },
   });
-  const running = await startServer(config, createLogger(config.logLevel, sink));
+  const running = await startServer(config, createLogger(config.logLevel, sink), options);
   const client = (tenant: string, scope: string): Promise<RegisteredBackendClient> =>
     registerBackendClient(running.store.auth, {
       tenant,
