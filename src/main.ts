@@ -1,6 +1,7 @@
 /** `npm start`: load config once, start the server, stop gracefully on SIGTERM/SIGINT. */
 import { ConfigError, loadConfig } from './config/config.ts';
 import { createLogger } from './logger.ts';
+import { runSandbox } from './sandbox/index.ts';
 import { startServer } from './server.ts';
 
 async function main(): Promise<void> {
@@ -15,12 +16,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const running = await startServer(config, logger);
+  let running: { stop(): Promise<void> };
   if (config.sandbox) {
+    running = await runSandbox(config, logger);
     logger.info(
       { tenant: 'sandbox' },
       'sandbox mode: register a client with `npm run cli -- client create --tenant sandbox --scope "system/*.cruds"`',
     );
+  } else {
+    running = await startServer(config, logger);
   }
   const shutdown = (signal: string): void => {
     logger.info({ signal }, 'shutting down');

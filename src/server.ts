@@ -77,6 +77,9 @@ export async function startServer(
     { url, publicUrl: config.publicUrl, store: store.kind, tenants: config.tenants.map((t) => t.id) },
     'listening',
   );
+  if (options.ingest !== false) {
+    ingest.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

@@ -8,7 +8,7 @@
  * and changes nothing.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, Reference, Resource } from '@medplum/fhirtypes';
+import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { Job, Store, TenantId } from '../store/port.ts';
@@ -433,6 +433,24 @@ export class IngestWorker {
       const result = await storeCopy(ctx, resource as Resource & { id: string });
       stored.push(resource);
       outcomes.push(result.outcome);
+      if (
+        resource.resourceType === 'Patient' &&
+        (result.outcome === 'created' || !(await this.#hasCoverage(binding.tenant, resource.id)))
+      ) {
+        // Bring the patient's coverage, which the EHR does not reference from clinical data. Checking
+        // the store (not just "patient newly created") keeps this right when a retry follows a crash.
+        const coverages = await ehr
+          .searchAll('Coverage', { patient: `Patient/${resource.id}` })
+          .catch((err: unknown) => {
+            if (classifyEhrError(err) === 'retryable') {
+              throw err;
+            }
+            return [] as Resource[];
+          });
+        for (const coverage of coverages) {
+          await store(coverage, 2);
+        }
+      }
       if (depth >= 2) {
         return;
       }
@@ -450,20 +468,6 @@ export class IngestWorker {
           await store(related, depth + 1);
         }
       }
-      if (resource.resourceType === 'Patient' && result.outcome === 'created') {
-        // A new patient: bring their coverage, which the EHR does not reference from clinical data.
-        const coverages = await ehr
-          .searchAll('Coverage', { patient: `Patient/${resource.id}` })
-          .catch((err: unknown) => {
-            if (classifyEhrError(err) === 'retryable') {
-              throw err;
-            }
-            return [] as Resource[];
-          });
-        for (const coverage of coverages) {
-          await store(coverage, depth + 1);
-        }
-      }
     };
 
     for (const resource of resources) {
@@ -476,6 +480,18 @@ export class IngestWorker {
       }
     }
     await this.#emit(binding, stored, outcomes);
+  }
+
+  async #hasCoverage(tenant: TenantId, patientId: string): Promise<boolean> {
+    const result = await this.#deps.store.resources.search(tenant, {
+      resourceType: 'Coverage',
+      filters: [{ code: 'patient', kind: 'reference', values: [`Patient/${patientId}`] }],
+      sort: [],
+      count: 1,
+      offset: 0,
+      total: false,
+    });
+    return result.resources.length > 0;
   }
 
   async #isStored(tenant: TenantId, type: string, id: string): Promise<boolean> {
@@ -614,7 +630,7 @@ export class IngestWorker {
       const result = parseNotification({
         method: 'POST',
         headers: {},
-        body: JSON.stringify(bundle as Bundle),
+        body: JSON.stringify(bundle),
       });
       if (result.shape !== 'backport' && result.shape !== 'r5') {
         return false;

@@ -22,6 +22,9 @@ export function createMetrics(): Metrics {
 /** Collapses ids so the route label has bounded cardinality: /fhir/Patient/123 → /fhir/Patient/:id. */
 export function routeTemplate(path: string): string {
   const parts = path.split('/');
+  if (parts[1] === 'ehr' && parts[3] === 'notify') {
+    return parts.length > 4 ? '/ehr/:connection/notify/:type/:id' : '/ehr/:connection/notify';
+  }
   if (parts[1] !== 'fhir') {
     return ['/healthz', '/readyz', '/metrics', '/oauth2/token'].includes(path) ? path : 'other';
   }

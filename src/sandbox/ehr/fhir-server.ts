@@ -1,0 +1,365 @@
+/**
+ * The sandbox EHR's HTTP surface: its own SMART Backend Services token endpoint (`/oauth2/token`),
+ * public `/fhir/metadata` and `/fhir/.well-known/smart-configuration`, and the bearer-protected
+ * FHIR R4 REST API (read, vread, search, history, create, update for every type, plus
+ * `Subscription/{id}/$status` and `$events`) dispatched by @medplum/fhir-router to the
+ * notifying in-memory repository.
+ */
+import { allOk, badRequest, getStatus, OperationOutcomeError } from '@medplum/core';
+import { FhirRouter } from '@medplum/fhir-router';
+import type { FhirRequest, FhirResponse, HttpMethod } from '@medplum/fhir-router';
+import type { Bundle, BundleLink, CapabilityStatement, Parameters, Resource } from '@medplum/fhirtypes';
+import express from 'express';
+import type { Express, Request, Response } from 'express';
+import { getAuthContext, requireBearer, requireScope } from '../../auth/bearer.ts';
+import type { Interaction } from '../../auth/scopes.ts';
+import { createTokenRouter, smartConfiguration } from '../../auth/token-route.ts';
+import type { TokenService } from '../../auth/token-service.ts';
+import { strictJsonBody } from '../../http/json-body.ts';
+import { errorHandler, FHIR_JSON, notFoundHandler, outcome, sendOutcome } from '../../http/outcomes.ts';
+import type { AuthStore } from '../../store/port.ts';
+import type { SubscriptionEngine } from './engine.ts';
+import type { NotifyingRepository } from './repository.ts';
+import { BACKPORT_SD, BACKPORT_SUBSCRIPTION_PROFILE, TOPICS } from './subscriptions.ts';
+
+export interface SandboxFhirAppDeps {
+  readonly repo: NotifyingRepository;
+  readonly engine: SubscriptionEngine;
+  readonly authStore: AuthStore;
+  readonly tokenService: TokenService;
+  readonly publicUrl: string;
+  readonly fhirBaseUrl: string;
+  readonly tokenUrl: string;
+  readonly now: () => Date;
+  readonly logger: { warn(obj: object, msg?: string): void };
+}
+
+/** fhir-router interactions the sandbox serves, and the SMART permission each needs. */
+const INTERACTION_SCOPE: Readonly<Record<string, Interaction>> = {
+  read: 'read',
+  vread: 'read',
+  'history-instance': 'read',
+  'search-type': 'search',
+  create: 'create',
+  update: 'update',
+};
+/** The operations we add (`Subscription/:id/$status|$events`) need read on Subscription. */
+const OPERATION_SCOPE: Interaction = 'read';
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
+
+/** Types the CapabilityStatement lists (every type is served; these are the ones the seed uses). */
+export const LISTED_TYPES = [
+  'Condition',
+  'Coverage',
+  'Encounter',
+  'Location',
+  'Medication',
+  'MedicationAdministration',
+  'MedicationRequest',
+  'Organization',
+  'Patient',
+  'Practitioner',
+  'Subscription',
+] as const;
+
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+const MAX_JSON_DEPTH = 64;
+
+export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
+  const fhirRouter = createFhirRouter(deps.engine);
+  const capability = buildCapabilityStatement(deps.fhirBaseUrl, deps.tokenUrl, deps.now());
+  const smart = smartConfiguration({ issuer: deps.publicUrl, tokenUrl: deps.tokenUrl });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    '/oauth2',
+    createTokenRouter({
+      authStore: deps.authStore,
+      tokenService: deps.tokenService,
+      tokenUrl: deps.tokenUrl,
+      now: deps.now,
+    }),
+  );
+  app.get(['/fhir/.well-known/smart-configuration', '/.well-known/smart-configuration'], (_req, res) => {
+    res.json(smart);
+  });
+  app.get('/fhir/metadata', (_req, res) => {
+    res.type(FHIR_JSON).send(JSON.stringify(capability));
+  });
+
+  const fhir = express.Router();
+  fhir.use(requireBearer(deps.tokenService, { now: deps.now }));
+  fhir.use(strictJsonBody({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_JSON_DEPTH }));
+  fhir.use(async (req: Request, res: Response) => {
+    const method = req.method.toUpperCase() as HttpMethod;
+    const pathname = req.path.replace(/^\/+/, '');
+    const route = METHODS.includes(method) ? fhirRouter.find(method, pathname) : undefined;
+    if (!route) {
+      sendOutcome(res, 404, outcome('not-found', `No FHIR route for ${req.method} /fhir/${pathname}`));
+      return;
+    }
+    const routeInteraction = route.data?.interaction ?? '';
+    const isOperation = routeInteraction === 'operation' && pathname.startsWith('Subscription/');
+    const scopeInteraction = isOperation ? OPERATION_SCOPE : INTERACTION_SCOPE[routeInteraction];
+    if (scopeInteraction === undefined) {
+      sendOutcome(
+        res,
+        405,
+        outcome('not-supported', `${routeInteraction || req.method} is not supported by the sandbox EHR`),
+      );
+      return;
+    }
+    const resourceType = isOperation ? 'Subscription' : route.params.resourceType;
+    if (resourceType === undefined) {
+      sendOutcome(res, 404, outcome('not-found', `No FHIR route for ${req.method} /fhir/${pathname}`));
+      return;
+    }
+    requireScope(getAuthContext(res), resourceType, scopeInteraction);
+    if ((method === 'POST' || method === 'PUT') && !isOperation && !isResourceBody(req.body)) {
+      sendOutcome(
+        res,
+        400,
+        outcome('structure', 'Body must be a FHIR resource (a JSON object with resourceType)'),
+      );
+      return;
+    }
+    const search = req.originalUrl.indexOf('?');
+    let query = search >= 0 ? req.originalUrl.slice(search + 1) : '';
+    const paged = routeInteraction === 'search-type' && method === 'GET';
+    if (paged) {
+      query = pageQuery(query);
+    }
+    const fhirRequest: FhirRequest = {
+      method,
+      // fhir-router routes on `url` (path without the /fhir base, plus query) and insists pathname is empty.
+      url: pathname + (query === '' ? '' : `?${query}`),
+      pathname: '',
+      params: {},
+      query: {},
+      body: req.body as unknown,
+      headers: req.headers,
+    };
+    const [result, resource] = await fhirRouter.handleRequest(fhirRequest, deps.repo);
+    const status = getStatus(result);
+    if (status >= 400 || !resource) {
+      throw new OperationOutcomeError(result);
+    }
+    const body =
+      paged && resource.resourceType === 'Bundle'
+        ? decorateSearchBundle(resource, deps.fhirBaseUrl, resourceType, query)
+        : resource;
+    sendResource(res, status, body, deps.fhirBaseUrl);
+  });
+  app.use('/fhir', fhir);
+  app.use(notFoundHandler);
+  app.use(errorHandler({ error: (obj, msg) => deps.logger.warn(obj, msg) }));
+  return app;
+}
+
+function createFhirRouter(engine: SubscriptionEngine): FhirRouter {
+  const router = new FhirRouter();
+  const status = (req: FhirRequest): Promise<FhirResponse> =>
+    Promise.resolve([allOk, engine.status(req.params.id ?? '')]);
+  const events = (req: FhirRequest): Promise<FhirResponse> => {
+    const input = { ...queryParams(req.query), ...bodyParams(req.body) };
+    const since = integerParam(input, 'eventsSinceNumber');
+    const until = integerParam(input, 'eventsUntilNumber');
+    return Promise.resolve([allOk, engine.events(req.params.id ?? '', since, until)]);
+  };
+  for (const method of ['GET', 'POST'] as const) {
+    router.add(method, 'Subscription/:id/$status', status, 'operation');
+    router.add(method, 'Subscription/:id/$events', events, 'operation');
+  }
+  return router;
+}
+
+/** Like real servers, the sandbox pages searches: `_count` defaults to DEFAULT_PAGE_SIZE, at most MAX_PAGE_SIZE. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
+
+function pageQuery(query: string): string {
+  const params = new URLSearchParams(query);
+  const count = Number.parseInt(params.get('_count') ?? '', 10);
+  params.set(
+    '_count',
+    String(Number.isNaN(count) ? DEFAULT_PAGE_SIZE : Math.min(Math.max(count, 0), MAX_PAGE_SIZE)),
+  );
+  return params.toString();
+}
+
+/** Adds what the in-memory repository leaves out of a searchset: entry fullUrls and self/next/previous links. */
+function decorateSearchBundle(
+  bundle: Bundle,
+  fhirBaseUrl: string,
+  resourceType: string,
+  query: string,
+): Bundle {
+  const params = new URLSearchParams(query);
+  const count = Number.parseInt(params.get('_count') ?? '', 10) || 0;
+  const offset = Math.max(0, Number.parseInt(params.get('_offset') ?? '', 10) || 0);
+  const total = bundle.total ?? 0;
+  const pageUrl = (at: number): string => {
+    const p = new URLSearchParams(params);
+    p.set('_offset', String(at));
+    return `${fhirBaseUrl}/${resourceType}?${p.toString()}`;
+  };
+  const link: BundleLink[] = [
+    { relation: 'self', url: `${fhirBaseUrl}/${resourceType}?${params.toString()}` },
+  ];
+  if (count > 0 && offset + count < total) {
+    link.push({ relation: 'next', url: pageUrl(offset + count) });
+  }
+  if (count > 0 && offset > 0) {
+    link.push({ relation: 'previous', url: pageUrl(Math.max(0, offset - count)) });
+  }
+  return {
+    ...bundle,
+    link,
+    ...(bundle.entry
+      ? {
+          entry: bundle.entry.map((e) =>
+            e.resource?.id
+              ? { fullUrl: `${fhirBaseUrl}/${e.resource.resourceType}/${e.resource.id}`, ...e }
+              : e,
+          ),
+        }
+      : {}),
+  };
+}
+
+function queryParams(query: FhirRequest['query']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query)) {
+    const v = Array.isArray(value) ? value.at(-1) : value;
+    if (typeof v === 'string') {
+      out[name] = v;
+    }
+  }
+  return out;
+}
+
+/** Simple (string/integer) parameters of a Parameters body; anything else in the body is ignored. */
+function bodyParams(body: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const params = body as Parameters | undefined;
+  if (params?.resourceType !== 'Parameters') {
+    return out;
+  }
+  for (const p of params.parameter ?? []) {
+    const v = p.valueInteger ?? p.valueUnsignedInt ?? p.valuePositiveInt ?? p.valueString;
+    if (p.name && v !== undefined) {
+      out[p.name] = String(v);
+    }
+  }
+  return out;
+}
+
+function integerParam(input: Record<string, string>, name: string): number | undefined {
+  const raw = input[name];
+  if (raw === undefined || raw === '') {
+    return undefined;
+  }
+  if (!/^\d{1,15}$/.test(raw)) {
+    throw new OperationOutcomeError(badRequest(`${name} must be a non-negative integer`));
+  }
+  return Number(raw);
+}
+
+function isResourceBody(body: unknown): body is Resource {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    typeof (body as { resourceType?: unknown }).resourceType === 'string'
+  );
+}
+
+function sendResource(res: Response, status: number, resource: Resource, fhirBaseUrl: string): void {
+  const meta = resource.meta;
+  if (meta?.versionId && resource.resourceType !== 'Bundle') {
+    res.set('ETag', `W/"${meta.versionId}"`);
+    if (meta.lastUpdated) {
+      res.set('Last-Modified', new Date(meta.lastUpdated).toUTCString());
+    }
+    if (status === 201) {
+      res.set(
+        'Location',
+        `${fhirBaseUrl}/${resource.resourceType}/${resource.id ?? ''}/_history/${meta.versionId}`,
+      );
+    }
+  }
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
+}
+
+/** CapabilityStatement: SMART security, the listed types, and Subscription with the backport profile and operations. */
+export function buildCapabilityStatement(
+  fhirBaseUrl: string,
+  tokenUrl: string,
+  now: Date,
+): CapabilityStatement {
+  const interactions = ['read', 'vread', 'search-type', 'history-instance', 'create', 'update'] as const;
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: now.toISOString(),
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    software: { name: 'Dripline sandbox EHR', version: '0.1.0' },
+    implementation: {
+      description: 'Sandbox EHR for Dripline integration tests (in-memory)',
+      url: fhirBaseUrl,
+    },
+    instantiates: [
+      `${BACKPORT_SD.replace('/StructureDefinition', '')}/CapabilityStatement/backport-subscription-server-r4`,
+    ],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          extension: [
+            {
+              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+              extension: [{ url: 'token', valueUri: tokenUrl }],
+            },
+          ],
+          service: [
+            {
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                  code: 'SMART-on-FHIR',
+                },
+              ],
+            },
+          ],
+        },
+        resource: LISTED_TYPES.map((type) => ({
+          type,
+          interaction: interactions.map((code) => ({ code })),
+          ...(type === 'Subscription'
+            ? {
+                supportedProfile: [BACKPORT_SUBSCRIPTION_PROFILE],
+                extension: TOPICS.map((t) => ({
+                  url: `${BACKPORT_SD}/capabilitystatement-subscriptiontopic-canonical`,
+                  valueCanonical: t.url,
+                })),
+                operation: [
+                  {
+                    name: 'status',
+                    definition: `${BACKPORT_SD.replace('/StructureDefinition', '')}/OperationDefinition/backport-subscription-status`,
+                  },
+                  {
+                    name: 'events',
+                    definition: `${BACKPORT_SD.replace('/StructureDefinition', '')}/OperationDefinition/backport-subscription-events`,
+                  },
+                ],
+              }
+            : {}),
+        })),
+      },
+    ],
+  };
+}

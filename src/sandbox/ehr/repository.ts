@@ -1,0 +1,63 @@
+/**
+ * The sandbox EHR's data: @medplum/fhir-router's in-memory repository, with one write path that
+ * every create and update takes (HTTP through FhirRouter, and direct calls from tests and replay)
+ * so each write can be checked before it is stored and notified after.
+ */
+import type { WithId } from '@medplum/core';
+import { MemoryRepository } from '@medplum/fhir-router';
+import type { CreateResourceOptions } from '@medplum/fhir-router';
+import type { Resource } from '@medplum/fhirtypes';
+import type { WriteInteraction } from './subscriptions.ts';
+
+export interface WriteHooks {
+  /** May adjust the resource (e.g. set a Subscription's status) or throw OperationOutcomeError to refuse it. */
+  beforeWrite(resource: Resource, interaction: WriteInteraction, previous: Resource | undefined): Resource;
+  /** Runs after the write is stored, before the write returns; must not deliver anything itself. */
+  afterWrite(written: WithId<Resource>, interaction: WriteInteraction): Promise<void>;
+}
+
+export class NotifyingRepository extends MemoryRepository {
+  #hooks: WriteHooks | undefined;
+
+  setHooks(hooks: WriteHooks): void {
+    this.#hooks = hooks;
+  }
+
+  /** MemoryRepository.updateResource also ends up here (with `update` true). */
+  override async createResource<T extends Resource>(
+    resource: T,
+    options?: CreateResourceOptions,
+    update = false,
+  ): Promise<WithId<T>> {
+    const hooks = this.#hooks;
+    if (!hooks) {
+      return super.createResource(resource, options, update);
+    }
+    const previous = resource.id ? await this.readCurrent(resource.resourceType, resource.id) : undefined;
+    const interaction: WriteInteraction = previous ? 'update' : 'create';
+    const prepared = hooks.beforeWrite(resource, interaction, previous) as T;
+    const written = await super.createResource(prepared, options, update);
+    await hooks.afterWrite(written, interaction);
+    return written;
+  }
+
+  /** Stores without checks or notifications: seed data and the server's own status changes. */
+  writeQuietly<T extends Resource>(resource: T): Promise<WithId<T>> {
+    return super.createResource(resource, undefined, true);
+  }
+
+  /** The current version, or undefined when there is none. */
+  async readCurrent(resourceType: string, id: string): Promise<Resource | undefined> {
+    try {
+      return await this.readResource(resourceType, id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every current resource of a type, in insertion order. */
+  async listAll(resourceType: string): Promise<Resource[]> {
+    const bundle = await this.search({ resourceType: resourceType as Resource['resourceType'] });
+    return (bundle.entry ?? []).map((e) => e.resource).filter((r): r is WithId<Resource> => r !== undefined);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * An honest sandbox EHR over real HTTP: FHIR R4 REST behind its own SMART Backend Services
+ * authorization server, R4 Subscriptions Backport IG (plus classic rest-hook and R5-shaped)
+ * notifications delivered asynchronously with retries, heartbeats and injectable faults, and a
+ * seeded infusion day that `replay()` writes through the same notifying path as HTTP writes.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Resource } from '@medplum/fhirtypes';
+import { validateRegisteredScopes } from '../../auth/scopes.ts';
+import { createTokenService } from '../../auth/token-service.ts';
+import { loadFhirDefinitions } from '../../fhir/definitions.ts';
+import { createSandboxAuthStore, SANDBOX_EHR_TENANT } from './auth-store.ts';
+import type { FaultOptions, RetryOptions } from './delivery.ts';
+import { SubscriptionEngine } from './engine.ts';
+import type { SubscriptionInfo } from './engine.ts';
+import { createSandboxFhirApp } from './fhir-server.ts';
+import { NotifyingRepository } from './repository.ts';
+import { generateInfusionDay } from './seed.ts';
+import type { TimelineStep } from './seed.ts';
+
+export type { FaultOptions, RetryOptions } from './delivery.ts';
+export type { SubscriptionInfo } from './engine.ts';
+
+export interface SandboxEhrLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface SandboxEhrOptions {
+  /** 0 = ephemeral (default). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Base URL the EHR names itself by (token `iss`/`aud`, references); default http://host:port. */
+  publicUrl?: string;
+  /** A seeded infusion day (reference data loaded at start; `replay()` applies its timeline). */
+  seed?: { date: string; patients?: number; seed?: number } | false;
+  now?: () => Date;
+  logger?: SandboxEhrLogger;
+  /** Delivery retries (default 4 attempts, 500 ms doubling, 10 s timeout). */
+  retry?: RetryOptions;
+}
+
+export interface SandboxEhr {
+  readonly url: string;
+  readonly fhirBaseUrl: string;
+  readonly tokenUrl: string;
+  /** Registers a SMART Backend Services client (public JWKS) and returns its client_id. */
+  registerClient(input: { jwks: { keys: object[] }; scope: string; clientId?: string }): Promise<string>;
+  /** Direct data access for tests and replay: writes go through the same path as HTTP writes and trigger notifications. */
+  createResource<T extends Resource>(r: T): Promise<T>;
+  updateResource<T extends Resource>(r: T): Promise<T>;
+  readResource(type: string, id: string): Promise<Resource>;
+  /** All current resources of a type (for "stored copies equal the EHR's" checks). */
+  listResources(type: string): Promise<Resource[]>;
+  /** Applies the seeded day's timeline at `speed` (1 = real time, 0 = as fast as possible), or the first `limit` steps. */
+  replay(options: { speed: number; limit?: number }): Promise<void>;
+  setFaults(faults: FaultOptions): void;
+  /** Resolves when every queued notification delivery has been attempted (incl. retries currently scheduled). */
+  idle(): Promise<void>;
+  /** Server-side state of a Subscription (status, event counter), or undefined. */
+  subscriptionInfo(id: string): SubscriptionInfo | undefined;
+  stop(): Promise<void>;
+}
+
+const noopLogger: SandboxEhrLogger = { info: () => undefined, warn: () => undefined };
+
+export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<SandboxEhr> {
+  loadFhirDefinitions();
+  const host = options.host ?? '127.0.0.1';
+  const now = options.now ?? ((): Date => new Date());
+  const logger = options.logger ?? noopLogger;
+
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = (options.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  const fhirBaseUrl = `${url}/fhir`;
+  const tokenUrl = `${url}/oauth2/token`;
+
+  const authStore = createSandboxAuthStore();
+  const tokenService = await createTokenService({ authStore, issuer: url, audience: fhirBaseUrl });
+  const repo = new NotifyingRepository();
+  const engine = new SubscriptionEngine({
+    repo,
+    fhirBaseUrl,
+    now,
+    logger,
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+
+  let timeline: TimelineStep[] = [];
+  if (options.seed) {
+    const day = generateInfusionDay({
+      date: options.seed.date,
+      ...(options.seed.patients !== undefined ? { patients: options.seed.patients } : {}),
+      ...(options.seed.seed !== undefined ? { seed: options.seed.seed } : {}),
+    });
+    for (const resource of day.reference) {
+      await repo.writeQuietly(resource); // reference data: no notifications
+    }
+    timeline = day.timeline;
+  }
+  repo.setHooks(engine);
+
+  server.on(
+    'request',
+    createSandboxFhirApp({
+      repo,
+      engine,
+      authStore,
+      tokenService,
+      publicUrl: url,
+      fhirBaseUrl,
+      tokenUrl,
+      now,
+      logger,
+    }),
+  );
+  logger.info({ url, fhirBaseUrl, seeded: timeline.length > 0 }, 'sandbox EHR listening');
+
+  let replayed = 0;
+  let stopped = false;
+  const replayTimers = new Set<NodeJS.Timeout>();
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        replayTimers.delete(timer);
+        resolve();
+      }, ms);
+      replayTimers.add(timer);
+    });
+
+  return {
+    url,
+    fhirBaseUrl,
+    tokenUrl,
+
+    async registerClient(input) {
+      const scopes = validateRegisteredScopes(input.scope);
+      if (!scopes.ok) {
+        throw new Error(`invalid scope: ${scopes.message}`);
+      }
+      if (!Array.isArray(input.jwks.keys) || input.jwks.keys.length === 0) {
+        throw new Error('jwks must hold at least one public key');
+      }
+      if (input.jwks.keys.some((k) => 'd' in k)) {
+        throw new Error('jwks must hold public keys only');
+      }
+      const clientId = input.clientId ?? randomUUID();
+      await authStore.createClient({
+        clientId,
+        tenant: SANDBOX_EHR_TENANT,
+        scope: scopes.scope,
+        jwks: { keys: input.jwks.keys.map((k) => ({ ...k })) },
+        createdAt: now().toISOString(),
+      });
+      return clientId;
+    },
+
+    createResource: <T extends Resource>(r: T): Promise<T> => repo.createResource(r),
+    updateResource: <T extends Resource>(r: T): Promise<T> => repo.updateResource(r),
+    readResource: (type: string, id: string): Promise<Resource> => repo.readResource(type, id),
+    listResources: (type: string): Promise<Resource[]> => repo.listAll(type),
+
+    async replay({ speed, limit }) {
+      const end = Math.min(timeline.length, limit === undefined ? timeline.length : replayed + limit);
+      while (replayed < end && !stopped) {
+        const step = timeline[replayed];
+        const previous = timeline[replayed - 1];
+        if (!step) {
+          break;
+        }
+        if (previous && speed > 0) {
+          const gap = Date.parse(step.at) - Date.parse(previous.at);
+          if (gap > 0) {
+            await sleep(gap / speed);
+          }
+        }
+        if (stopped) {
+          break;
+        }
+        replayed++;
+        if (step.action === 'create') {
+          await repo.createResource(structuredClone(step.resource));
+        } else {
+          await repo.updateResource(structuredClone(step.resource));
+        }
+        logger.info(
+          { step: replayed, action: step.action, type: step.resource.resourceType, id: step.resource.id },
+          step.note ?? 'replayed',
+        );
+      }
+    },
+
+    setFaults: (faults) => engine.queue.setFaults(faults),
+    idle: () => engine.queue.idle(),
+    subscriptionInfo: (id) => engine.info(id),
+
+    async stop() {
+      stopped = true;
+      for (const timer of replayTimers) {
+        clearTimeout(timer);
+      }
+      replayTimers.clear();
+      await engine.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

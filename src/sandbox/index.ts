@@ -1,0 +1,107 @@
+/**
+ * Sandbox mode: an honest sandbox EHR runs in the same process on loopback, with its own SMART
+ * Backend Services authorization server; Dripline registers as its client, subscribes like it
+ * would to any EHR, and the EHR replays a seeded infusion-center day so data flows at once.
+ */
+import { exportJWK, generateKeyPair } from 'jose';
+import type { DriplineConfig, EhrConnectionConfig } from '../config/config.ts';
+import type { Logger } from '../logger.ts';
+import type { RunningServer, StartOptions } from '../server.ts';
+import { startServer } from '../server.ts';
+import { INGEST_TOPICS, loadRecord } from '../ingest/records.ts';
+import { startSandboxEhr } from './ehr/server.ts';
+import type { SandboxEhr } from './ehr/server.ts';
+
+export const SANDBOX_TENANT = 'sandbox';
+export const SANDBOX_CONNECTION_ID = 'sandbox-ehr';
+
+export interface SandboxRun {
+  readonly server: RunningServer;
+  readonly ehr: SandboxEhr;
+  /** Resolves when the seeded day has been replayed (immediately when replay is off). */
+  readonly replayed: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Registers Dripline at the sandbox EHR as a SMART Backend Services client. */
+export async function sandboxConnection(ehr: SandboxEhr): Promise<EhrConnectionConfig> {
+  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
+  const kid = 'dripline-sandbox-1';
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
+  const scope = 'system/*.rs system/Subscription.cruds';
+  const clientId = await ehr.registerClient({ jwks: { keys: [publicJwk] }, scope });
+  return {
+    id: SANDBOX_CONNECTION_ID,
+    fhirBaseUrl: ehr.fhirBaseUrl,
+    tokenUrl: ehr.tokenUrl,
+    clientId,
+    privateKeyJwk: privateJwk,
+    scope,
+    mode: 'backport',
+    payload: 'id-only',
+    locations: [],
+    heartbeatSeconds: 60,
+    pollIntervalSeconds: 60,
+  };
+}
+
+async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const records = await Promise.all(
+      INGEST_TOPICS.map((topic) => loadRecord(server.store, SANDBOX_TENANT, SANDBOX_CONNECTION_ID, topic)),
+    );
+    if (records.every((r) => r?.status === 'active')) {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+export async function runSandbox(
+  config: DriplineConfig,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<SandboxRun> {
+  const today = new Date().toISOString().slice(0, 10);
+  const ehr = await startSandboxEhr({
+    port: config.sandboxEhr.port,
+    host: '127.0.0.1',
+    seed: { date: today, patients: config.sandboxEhr.patients },
+    logger: logger.child({ component: 'sandbox-ehr' }),
+  });
+  const connection = await sandboxConnection(ehr);
+  const server = await startServer(config, logger, {
+    ...options,
+    extraConnections: [...(options.extraConnections ?? []), { tenant: SANDBOX_TENANT, connection }],
+  });
+  logger.info({ sandboxEhr: ehr.fhirBaseUrl }, 'sandbox EHR running');
+
+  const replayed = (async () => {
+    if (config.sandboxEhr.replaySpeed < 0) {
+      return;
+    }
+    if (!(await waitForActiveSubscriptions(server, 15_000))) {
+      logger.warn(
+        'sandbox subscriptions did not become active; replaying anyway (catch-up will find the data)',
+      );
+    }
+    logger.info({ speed: config.sandboxEhr.replaySpeed }, 'sandbox EHR: replaying the seeded day');
+    await ehr.replay({ speed: config.sandboxEhr.replaySpeed });
+    logger.info('sandbox EHR: day replayed');
+  })().catch((err: unknown) => {
+    logger.error({ err: (err as Error).message }, 'sandbox replay failed');
+  });
+
+  return {
+    server,
+    ehr,
+    replayed,
+    async stop() {
+      await server.stop();
+      await ehr.stop();
+    },
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * End to end over real HTTP: the sandbox EHR (its own FHIR server and SMART authorization server)
+ * and Dripline. Dripline subscribes like it would to any EHR, the EHR replays a seeded infusion
+ * day, and Dripline's stored copies end up equal to the EHR's resources, with fetch-back of what
+ * the notifications did not carry and an encounter-changed event per changed encounter.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Resource } from '@medplum/fhirtypes';
+import { sourceVersionOf } from '../../src/ingest/copies.ts';
+import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
+import { sandboxConnection } from '../../src/sandbox/index.ts';
+import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import { startTestServer } from '../support/harness.ts';
+import type { TestServer } from '../support/harness.ts';
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function drained(server: TestServer, ehr: SandboxEhr): Promise<boolean> {
+  await ehr.idle();
+  const store = server.running.store;
+  const ready = await store.jobs.listJobs('sandbox', INGEST_QUEUE, 'ready', 1);
+  const leased = await store.jobs.listJobs('sandbox', INGEST_QUEUE, 'leased', 1);
+  return ready.length === 0 && leased.length === 0;
+}
+
+/** Stored copy equals the EHR's current version: same EHR version and same content. */
+function sameAsEhr(copy: Resource, original: Resource): boolean {
+  const strip = (r: Resource): unknown => ({ ...r, meta: undefined });
+  return (
+    sourceVersionOf(copy).versionId === original.meta?.versionId &&
+    JSON.stringify(strip(copy)) === JSON.stringify(strip(original))
+  );
+}
+
+describe.each([
+  ['id-only', 'backport'],
+  ['full-resource', 'backport'],
+  ['empty', 'backport'],
+] as const)('sandbox day with %s payloads (%s)', (payload, mode) => {
+  let ehr: SandboxEhr;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    ehr = await startSandboxEhr({ port: 0, seed: { date: '2026-11-26', patients: 16 } });
+    const connection = { ...(await sandboxConnection(ehr)), payload, mode };
+    server = await startTestServer(
+      { LOG_LEVEL: 'warn' },
+      { extraConnections: [{ tenant: 'sandbox', connection }] },
+    );
+    await waitFor('active subscriptions', async () => {
+      const records = await Promise.all(
+        INGEST_TOPICS.map((t) => loadRecord(server.running.store, 'sandbox', connection.id, t)),
+      );
+      return records.every((r) => r?.status === 'active');
+    });
+    await ehr.replay({ speed: 0 });
+    await waitFor('ingest to drain', () => drained(server, ehr), 60_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    await server.stop();
+    await ehr.stop();
+  });
+
+  test('every administration and encounter is stored at the EHR’s current version', async () => {
+    for (const type of ['MedicationAdministration', 'Encounter']) {
+      const originals = await ehr.listResources(type);
+      expect(originals.length).toBeGreaterThan(10);
+      const mismatched: string[] = [];
+      for (const original of originals) {
+        try {
+          const copy = await server.running.store.resources.read('sandbox', type, original.id!);
+          if (!sameAsEhr(copy, original)) {
+            mismatched.push(
+              `${type}/${original.id} ours=${sourceVersionOf(copy).versionId} ehr=${original.meta?.versionId}`,
+            );
+          }
+        } catch {
+          mismatched.push(`${type}/${original.id} missing`);
+        }
+      }
+      expect(mismatched).toEqual([]);
+    }
+  });
+
+  test('what the notifications referenced was fetched back: patients, medications, orders, coverage', async () => {
+    const administrations = await ehr.listResources('MedicationAdministration');
+    const patients = new Set(administrations.map((a: any) => a.subject.reference as string));
+    for (const ref of patients) {
+      const [type, id] = ref.split('/');
+      await expect(server.running.store.resources.read('sandbox', type!, id!)).resolves.toBeTruthy();
+    }
+    const coverages = await server.running.store.resources.search('sandbox', {
+      resourceType: 'Coverage',
+      filters: [],
+      sort: [],
+      count: 0,
+      offset: 0,
+      total: true,
+    });
+    expect(coverages.total).toBeGreaterThanOrEqual(patients.size);
+  });
+
+  test('every changed encounter produced a domain event for charge capture', async () => {
+    const events = await server.running.store.jobs.listJobs(
+      'sandbox',
+      ENCOUNTER_CHANGED_QUEUE,
+      'ready',
+      10_000,
+    );
+    const encounters = new Set(events.map((j: any) => j.payload.encounter));
+    const administrations = await ehr.listResources('MedicationAdministration');
+    for (const a of administrations as any[]) {
+      expect(encounters.has(a.context.reference)).toBe(true);
+    }
+  });
+
+  test('nothing is dead-lettered', async () => {
+    expect(await server.running.store.jobs.listJobs('sandbox', INGEST_QUEUE, 'dead', 10)).toEqual([]);
+  });
+});
