@@ -17,6 +17,7 @@ import type { Logger } from './logger.ts';
 import type { Metrics } from './ops/metrics.ts';
 import { routeTemplate } from './ops/metrics.ts';
 import type { Store } from './store/port.ts';
+import type { CodingTables } from './coding/tables/types.ts';
 
 export const VERSION = '0.1.0';
 
@@ -26,6 +27,7 @@ export interface AppDeps {
   readonly tokenService: TokenService;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly codingTables: CodingTables;
   readonly now?: () => Date;
   /** Capability routers with their own authentication (e.g. the EHR notification receiver at /ehr). */
   readonly routers?: readonly { readonly path: string; readonly router: express.Router }[];
@@ -132,6 +134,7 @@ export function createApp(deps: AppDeps): Express {
       config,
       store: deps.store,
       tokenService: deps.tokenService,
+      codingTables: deps.codingTables,
       version: VERSION,
       ...(deps.now ? { now: deps.now } : {}),
     }),

@@ -13,6 +13,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { ehrClientCache } from './ehr/ingest-port.ts';
 import type { EhrClientPort, Ingest } from './ingest/index.ts';
 import { createIngest } from './ingest/index.ts';
+import { loadCodingTables } from './coding/tables/load.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/port.ts';
 
@@ -34,6 +35,8 @@ export interface StartOptions {
   readonly ehrFor?: (connection: EhrConnectionConfig) => EhrClientPort;
   /** Start the ingest worker and scheduler (default true). */
   readonly ingest?: boolean;
+  /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
+  readonly gapGraceMs?: number;
 }
 
 export async function startServer(
@@ -55,6 +58,7 @@ export async function startServer(
     logger,
     ehrFor: options.ehrFor ?? ehrClientCache(),
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
+    ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
   });
   const app = createApp({
     config,
@@ -62,6 +66,7 @@ export async function startServer(
     tokenService,
     logger,
     metrics: createMetrics(),
+    codingTables: loadCodingTables(),
     routers: [{ path: '/ehr', router: ingest.router }],
   });
   const server = await new Promise<Server>((resolve, reject) => {

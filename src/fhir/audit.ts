@@ -7,7 +7,7 @@
 import type { AuditEvent, AuditEventEntity, Reference, Resource } from '@medplum/fhirtypes';
 import { compileExpression, getSearchParameter, normalizeReference } from '../store/search-index.ts';
 
-export type AuditedInteraction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update';
+export type AuditedInteraction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update' | 'operation';
 
 const ACTION: Record<AuditedInteraction, 'C' | 'R' | 'U' | 'E'> = {
   read: 'R',
@@ -16,6 +16,7 @@ const ACTION: Record<AuditedInteraction, 'C' | 'R' | 'U' | 'E'> = {
   'search-type': 'E',
   create: 'C',
   update: 'U',
+  operation: 'E',
 };
 
 export interface AuditInput {

@@ -20,10 +20,16 @@ import { buildCapabilityStatement, SUPPORTED_INTERACTIONS } from './capability.t
 import type { TypeInteraction } from './capability.ts';
 import type { AccessPolicy } from './repository.ts';
 import { DriplineRepository } from './repository.ts';
+import { infusionCharges, parseInfusionChargesParameters } from '../coding/operation.ts';
+import type { InfusionChargesRequest } from '../coding/operation.ts';
+import type { CodingTables } from '../coding/tables/types.ts';
+import { randomUUID } from 'node:crypto';
+import { buildAuditEvent } from './audit.ts';
 import { AuditWriter } from './audit-writer.ts';
 
 export interface FhirRoutesDeps {
   readonly config: DriplineConfig;
+  readonly codingTables: CodingTables;
   readonly store: Store;
   readonly tokenService: TokenService;
   readonly version: string;
@@ -85,6 +91,21 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   router.use(async (req: Request, res: Response) => {
     const method = req.method.toUpperCase() as HttpMethod;
     const pathname = req.path.replace(/^\/+/, '');
+    if (pathname === 'Encounter/$infusion-charges') {
+      if (method !== 'POST') {
+        res.set('Allow', 'POST');
+        sendOutcome(res, 405, outcome('not-supported', '$infusion-charges is invoked with POST'));
+        return;
+      }
+      const auth = getAuthContext(res);
+      requireScope(auth, 'Encounter', 'read');
+      const request = parseInfusionChargesParameters(req.body);
+      const result = infusionCharges(request, deps.codingTables, now());
+      // The bundle is PHI: record who ran the operation on which patient.
+      await audit.write(auth.tenant, operationAudit(auth.clientId, request, now(), config.publicUrl, res.locals.requestId));
+      res.status(200).type(FHIR_JSON).send(JSON.stringify(result));
+      return;
+    }
     const route = METHODS.includes(method) ? fhirRouter.find(method, pathname) : undefined;
     const resourceType = route?.params.resourceType;
     if (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]) {
@@ -191,4 +212,32 @@ function sendResource(res: Response, status: number, resource: Resource, fhirBas
     }
   }
   res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
+}
+
+function operationAudit(
+  clientId: string,
+  request: InfusionChargesRequest,
+  now: Date,
+  publicUrl: string,
+  requestId: unknown,
+): Resource & { id: string } {
+  const patients = [
+    ...new Set(
+      request.resources
+        .flatMap((r) => ('subject' in r ? [(r.subject as { reference?: string } | undefined)?.reference] : []))
+        .filter((ref): ref is string => ref?.startsWith('Patient/') === true),
+    ),
+  ];
+  return buildAuditEvent({
+    id: randomUUID(),
+    now,
+    interaction: 'operation',
+    outcome: '0',
+    clientId,
+    resources: [],
+    patients,
+    query: 'Encounter/$infusion-charges',
+    publicUrl,
+    ...(typeof requestId === 'string' && requestId !== '' ? { requestId } : {}),
+  });
 }

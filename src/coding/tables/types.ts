@@ -3,7 +3,7 @@
  * (`*.json`), each with its source and effective date, validated by `loadCodingTables()` (ajv) at
  * boot. Rules live in data; the engine reads them.
  */
-import type { AdministrationFamily, PayerKind } from '../types.ts';
+import type { AdministrationFamily, PayerKind, Route } from '../types.ts';
 
 /** Every table file starts with where its values come from and from when they apply. */
 export interface TableHeader {
@@ -70,6 +70,8 @@ export interface DrugEntry {
   readonly hitCategory?: 1 | 2 | 3;
   readonly verification: Verification;
   readonly source: string;
+  /** Caveats: labeler-specific codes, default per diem chosen, unverified parts. */
+  readonly notes?: string;
 }
 
 export interface DrugCatalog extends TableHeader {
@@ -97,6 +99,10 @@ export interface AdministrationCode {
   readonly addOn: boolean;
   /** 96376: no payment on the physician fee schedule (R5.2). */
   readonly facilityOnly?: boolean;
+  /** Routes the code is for (IV 96365 vs SC 96369; SC/IM 96372, 96401, 96402); absent = not route-specific. */
+  readonly routes?: readonly Route[];
+  /** 96401 (false) vs 96402 (true): SC/IM chemo injection of a non-hormonal / hormonal antineoplastic (R6.1). */
+  readonly hormonalAntineoplastic?: boolean;
   readonly rule: string;
 }
 
@@ -130,7 +136,13 @@ export interface MueEntry {
   readonly units: number;
   /** MUE adjudication indicator 1 line / 2 policy DOS / 3 clinical DOS (R13.1). */
   readonly mai: 1 | 2 | 3;
+  /** Certainty of `units`. */
   readonly verification: Verification;
+  /** Certainty of `mai` when it differs from `verification`. */
+  readonly maiVerification?: Verification;
+  /** Source key for this value. */
+  readonly source?: string;
+  readonly notes?: string;
 }
 
 export interface MueTable extends TableHeader {
@@ -145,6 +157,9 @@ export interface NcciPair {
   /** 0 never bypassed, 1 bypassed with 59/X{EPSU} when documented, 9 not applicable (R13.3). */
   readonly modifierIndicator: '0' | '1' | '9';
   readonly verification: Verification;
+  /** Rule the pair follows from (e.g. "R2.5"). */
+  readonly rule?: string;
+  readonly notes?: string;
 }
 
 export interface NcciTable extends TableHeader {
@@ -158,6 +173,8 @@ export interface HomeInfusionTable extends TableHeader {
     readonly label: string;
     readonly therapyClass: string;
     readonly frequency?: string;
+    readonly verification?: Verification;
+    readonly notes?: string;
   }[];
   /** Nursing visit codes: 99601 first 2 h, 99602 each additional hour (R15.2). */
   readonly nursing: {
@@ -170,18 +187,24 @@ export interface HomeInfusionTable extends TableHeader {
     readonly category: 1 | 2 | 3;
     readonly firstVisit: string;
     readonly subsequentVisit: string;
+    readonly verification?: Verification;
   }[];
   /** Supplies / pump codes some payers pay outside the per diem. */
   readonly supplies: readonly {
     readonly code: string;
     readonly label: string;
     readonly per: 'day' | 'week' | 'bag' | 'month';
+    readonly verification?: Verification;
+    /** Which payers pay it outside the per diem, and other caveats. */
+    readonly notes?: string;
   }[];
 }
 
 export interface RevenueCodeTable extends TableHeader {
   /** Revenue code by line kind for institutional claims (R14). */
   readonly byKind: Readonly<Record<string, string>>;
+  /** Certainty of each `byKind` entry (same keys); absent key = UNVERIFIED. */
+  readonly verification?: Readonly<Record<string, Verification>>;
 }
 
 /** All tables, loaded and validated. */

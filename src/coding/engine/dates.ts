@@ -1,0 +1,130 @@
+/**
+ * Time arithmetic in whole minutes and dates of service in the clinic's fixed offset (R3.7).
+ * Instants become epoch minutes (floored), so every duration the engine compares is an integer.
+ */
+
+/** A half-open interval [start, end) in epoch minutes. */
+export interface Interval {
+  readonly start: number;
+  readonly end: number;
+}
+
+const OFFSET = /^([+-])(\d{2}):?(\d{2})$/;
+
+/** "+05:30" → 330, "-05:00" → −300; "Z", absent or malformed → 0. */
+export function offsetMinutes(offset: string | undefined): number {
+  if (!offset) {
+    return 0;
+  }
+  const m = OFFSET.exec(offset.trim());
+  if (!m) {
+    return 0;
+  }
+  const value = Number(m[2]) * 60 + Number(m[3]);
+  return m[1] === '-' ? -value : value;
+}
+
+/** ISO instant → epoch minutes, or undefined when absent / unparseable. */
+export function epochMinutes(iso: string | undefined): number | undefined {
+  if (!iso) {
+    return undefined;
+  }
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? Math.floor(ms / 60_000) : undefined;
+}
+
+/** The local calendar day index (days since epoch in the clinic's offset) of an epoch minute. */
+export function dayIndex(minute: number, offset: number): number {
+  return Math.floor((minute + offset) / 1440);
+}
+
+/** YYYY-MM-DD of a local day index. */
+export function dayString(day: number): string {
+  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** YYYY-MM-DD, in the clinic's offset, of an epoch minute. */
+export function localDate(minute: number, offset: number): string {
+  return dayString(dayIndex(minute, offset));
+}
+
+/** Sorted, merged union of intervals (empty ones dropped). */
+export function union(intervals: readonly Interval[]): Interval[] {
+  const sorted = intervals.filter((i) => i.end > i.start).sort((a, b) => a.start - b.start || a.end - b.end);
+  const out: Interval[] = [];
+  for (const i of sorted) {
+    const last = out.at(-1);
+    if (last && i.start <= last.end) {
+      out[out.length - 1] = { start: last.start, end: Math.max(last.end, i.end) };
+    } else {
+      out.push(i);
+    }
+  }
+  return out;
+}
+
+/** `from` minus every interval of `remove` (R4.4: only hydration time that does not overlap counts). */
+export function subtract(from: readonly Interval[], remove: readonly Interval[]): Interval[] {
+  const cut = union(remove);
+  const out: Interval[] = [];
+  for (const i of union(from)) {
+    let pieces: Interval[] = [i];
+    for (const c of cut) {
+      pieces = pieces.flatMap((p) => {
+        if (c.end <= p.start || c.start >= p.end) {
+          return [p];
+        }
+        const parts: Interval[] = [];
+        if (c.start > p.start) {
+          parts.push({ start: p.start, end: c.start });
+        }
+        if (c.end < p.end) {
+          parts.push({ start: c.end, end: p.end });
+        }
+        return parts;
+      });
+    }
+    out.push(...pieces);
+  }
+  return out;
+}
+
+export function totalMinutes(intervals: readonly Interval[]): number {
+  return intervals.reduce((sum, i) => sum + (i.end - i.start), 0);
+}
+
+export function overlaps(a: Interval, b: Interval): boolean {
+  return a.start < b.end && b.start < a.end;
+}
+
+/**
+ * Splits a service's time for facility dating (R3.7, CH4-230.2): the first `firstMinutes` minutes
+ * (the initial/sequential code's "first hour") belong to the day the service began; the remaining
+ * minutes are counted per local day on which they were provided.
+ */
+export function splitAfterFirst(
+  intervals: readonly Interval[],
+  firstMinutes: number,
+  offset: number,
+): { readonly firstDay: number; readonly restByDay: ReadonlyMap<number, number> } {
+  const sorted = union(intervals);
+  const firstDay = dayIndex(sorted[0]?.start ?? 0, offset);
+  const restByDay = new Map<number, number>();
+  let toSkip = firstMinutes;
+  for (const i of sorted) {
+    let start = i.start;
+    if (toSkip > 0) {
+      const used = Math.min(toSkip, i.end - i.start);
+      toSkip -= used;
+      start += used;
+    }
+    while (start < i.end) {
+      const day = dayIndex(start, offset);
+      const dayEnd = (day + 1) * 1440 - offset;
+      const end = Math.min(i.end, dayEnd);
+      restByDay.set(day, (restByDay.get(day) ?? 0) + (end - start));
+      start = end;
+    }
+  }
+  return { firstDay, restByDay };
+}

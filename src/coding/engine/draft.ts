@@ -1,0 +1,141 @@
+/**
+ * Draft lines (before keys, revenue codes and merging) and their finishing: lines with the same
+ * encounter, kind, code, modifiers and date are merged (units summed, administrations joined), then
+ * each gets its stable key (keys.ts) and, on institutional claims, its revenue code (R14).
+ */
+import type { ChargeLine, LineRationale, NdcLine } from '../types.ts';
+import type { CodingTables } from '../tables/types.ts';
+import { lineKey } from './keys.ts';
+
+export interface DraftLine {
+  readonly kind: ChargeLine['kind'];
+  readonly system: 'CPT' | 'HCPCS';
+  readonly code: string;
+  readonly label: string;
+  readonly units: number;
+  modifiers: string[];
+  readonly dateOfService: string;
+  readonly encounterId: string;
+  readonly administrationIds: readonly string[];
+  readonly ndc?: NdcLine;
+  readonly diagnoses: readonly string[];
+  readonly rationale: LineRationale;
+  /** An initial administration code (R2.1) — at most one per encounter / site without a distinct modifier. */
+  readonly initial?: boolean;
+  /** Revenue-code lookup refinement, e.g. the drug's therapy class ("drug:hydration"). */
+  readonly revenueHint?: string;
+  /** Sort anchor (epoch minutes) so lines come out in clinical order. */
+  readonly at: number;
+}
+
+function mergeRationale(a: LineRationale, b: LineRationale): LineRationale {
+  const minutes =
+    a.minutes !== undefined || b.minutes !== undefined ? (a.minutes ?? 0) + (b.minutes ?? 0) : undefined;
+  let amounts: Record<string, number> | undefined;
+  if (a.amounts || b.amounts) {
+    amounts = { ...a.amounts };
+    for (const [k, v] of Object.entries(b.amounts ?? {})) {
+      amounts[k] = (amounts[k] ?? 0) + v;
+    }
+  }
+  return {
+    rule: a.rule,
+    sources: [...new Set([...a.sources, ...b.sources])],
+    text: `${a.text}; ${b.text}`,
+    ...(minutes !== undefined ? { minutes } : {}),
+    ...(amounts ? { amounts } : {}),
+  };
+}
+
+function mergeKey(l: DraftLine): string {
+  // Initial codes are never merged: two initials (separate sites / encounters) stay two lines even
+  // when the payer uses the same distinct-service modifier for both (59).
+  const own = l.initial ? [...l.administrationIds].sort().join() : '';
+  return JSON.stringify([
+    l.encounterId,
+    l.kind,
+    l.system,
+    l.code,
+    [...l.modifiers].sort(),
+    l.dateOfService,
+    own,
+  ]);
+}
+
+/** Merges same-identity lines, drops zero-unit lines, adds revenue codes (institutional) and keys. */
+export function finishLines(
+  drafts: readonly DraftLine[],
+  tables: CodingTables,
+  institutional: boolean,
+): ChargeLine[] {
+  const merged = new Map<string, DraftLine>();
+  for (const d of drafts) {
+    if (d.units <= 0) {
+      continue;
+    }
+    const k = mergeKey(d);
+    const prev = merged.get(k);
+    if (!prev) {
+      merged.set(k, d);
+      continue;
+    }
+    merged.set(k, {
+      ...prev,
+      units: prev.units + d.units,
+      administrationIds: [...new Set([...prev.administrationIds, ...d.administrationIds])],
+      diagnoses: prev.diagnoses,
+      rationale: mergeRationale(prev.rationale, d.rationale),
+      ...(prev.ndc && d.ndc && prev.ndc.ndc11 === d.ndc.ndc11 && prev.ndc.unit === d.ndc.unit
+        ? { ndc: { ...prev.ndc, quantity: Math.round((prev.ndc.quantity + d.ndc.quantity) * 1000) / 1000 } }
+        : {}),
+      at: Math.min(prev.at, d.at),
+    });
+  }
+  const byKind = tables.revenueCodes.byKind;
+  const lines = [...merged.values()].sort(
+    (a, b) =>
+      a.dateOfService.localeCompare(b.dateOfService) ||
+      a.encounterId.localeCompare(b.encounterId) ||
+      kindOrder(a.kind) - kindOrder(b.kind) ||
+      a.at - b.at ||
+      a.code.localeCompare(b.code) ||
+      a.modifiers.join().localeCompare(b.modifiers.join()),
+  );
+  return lines.map((d) => {
+    const administrationIds = [...d.administrationIds].sort();
+    const base = {
+      kind: d.kind,
+      code: { system: d.system, code: d.code, label: d.label },
+      units: d.units,
+      modifiers: [...d.modifiers],
+      dateOfService: d.dateOfService,
+      encounterId: d.encounterId,
+      administrationIds,
+    };
+    const revenueCode = institutional
+      ? ((d.revenueHint ? byKind[d.revenueHint] : undefined) ?? byKind[d.kind])
+      : undefined;
+    return {
+      key: lineKey(base),
+      ...base,
+      ...(d.ndc ? { ndc: d.ndc } : {}),
+      ...(revenueCode ? { revenueCode } : {}),
+      diagnoses: d.diagnoses,
+      rationale: d.rationale,
+    };
+  });
+}
+
+const KIND_ORDER: readonly ChargeLine['kind'][] = [
+  'administration',
+  'home-professional',
+  'home-nursing',
+  'home-per-diem',
+  'drug',
+  'drug-waste',
+  'supply',
+];
+
+function kindOrder(kind: ChargeLine['kind']): number {
+  return KIND_ORDER.indexOf(kind);
+}

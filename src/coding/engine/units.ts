@@ -1,0 +1,97 @@
+/**
+ * Dose unit conversion for drug units (R9.1–R9.2): mass (kg/g/mg/mcg/ng), volume (L/mL/uL),
+ * activity units ([iU], U, units). mL ↔ mass only through a known package concentration.
+ */
+
+type Dimension = 'mass' | 'volume' | 'unit';
+
+interface UnitDef {
+  readonly dimension: Dimension;
+  /** Factor to the dimension's base (mg, mL, unit). */
+  readonly factor: number;
+}
+
+const UNITS: Readonly<Record<string, UnitDef>> = {
+  kg: { dimension: 'mass', factor: 1e6 },
+  g: { dimension: 'mass', factor: 1000 },
+  gm: { dimension: 'mass', factor: 1000 },
+  gram: { dimension: 'mass', factor: 1000 },
+  mg: { dimension: 'mass', factor: 1 },
+  mcg: { dimension: 'mass', factor: 1e-3 },
+  ug: { dimension: 'mass', factor: 1e-3 },
+  µg: { dimension: 'mass', factor: 1e-3 },
+  ng: { dimension: 'mass', factor: 1e-6 },
+  l: { dimension: 'volume', factor: 1000 },
+  dl: { dimension: 'volume', factor: 100 },
+  ml: { dimension: 'volume', factor: 1 },
+  cc: { dimension: 'volume', factor: 1 },
+  ul: { dimension: 'volume', factor: 1e-3 },
+  '[iu]': { dimension: 'unit', factor: 1 },
+  iu: { dimension: 'unit', factor: 1 },
+  u: { dimension: 'unit', factor: 1 },
+  unit: { dimension: 'unit', factor: 1 },
+  units: { dimension: 'unit', factor: 1 },
+  '[u]': { dimension: 'unit', factor: 1 },
+  'k[iu]': { dimension: 'unit', factor: 1000 },
+  ku: { dimension: 'unit', factor: 1000 },
+};
+
+export function unitDef(unit: string): UnitDef | undefined {
+  return UNITS[unit.trim().toLowerCase()];
+}
+
+export interface Amount {
+  readonly value: number;
+  readonly unit: string;
+}
+
+/** A package's concentration: `contains` per `volume` mL, used to convert mL ↔ mass/units. */
+export interface Concentration {
+  readonly contains: Amount;
+  readonly volumeMl: number;
+}
+
+/**
+ * Converts `amount` into `target`'s unit, or undefined when the dimensions differ and no
+ * concentration bridges them.
+ */
+export function convert(
+  amount: Amount,
+  targetUnit: string,
+  concentration?: Concentration,
+): number | undefined {
+  const from = unitDef(amount.unit);
+  const to = unitDef(targetUnit);
+  if (!from || !to || !Number.isFinite(amount.value)) {
+    return undefined;
+  }
+  if (from.dimension === to.dimension) {
+    return (amount.value * from.factor) / to.factor;
+  }
+  if (!concentration || concentration.volumeMl <= 0) {
+    return undefined;
+  }
+  const c = unitDef(concentration.contains.unit);
+  if (!c) {
+    return undefined;
+  }
+  // Amount per mL in the concentration's own dimension.
+  const perMl = (concentration.contains.value * c.factor) / concentration.volumeMl;
+  if (from.dimension === 'volume' && to.dimension === c.dimension) {
+    return (amount.value * from.factor * perMl) / to.factor;
+  }
+  if (from.dimension === c.dimension && to.dimension === 'volume') {
+    return (amount.value * from.factor) / perMl / to.factor;
+  }
+  return undefined;
+}
+
+/** ceil that forgives floating-point noise (3.0000000001 → 3). */
+export function ceilUnits(x: number): number {
+  return Math.ceil(x - 1e-9);
+}
+
+/** Rounds to 3 decimals (NDC quantities). */
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

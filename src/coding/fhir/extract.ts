@@ -1,0 +1,327 @@
+/**
+ * FHIR → engine input: reads one patient's Encounters, MedicationAdministrations, Medications and
+ * Conditions (a collection Bundle, or resources from the store) and produces the engine's
+ * CodingInput. Pure. The mapping is Dripline's FHIR contract (README "Coding contract"):
+ *
+ * - drug: NDC (http://hl7.org/fhir/sid/ndc), RxNorm or HCPCS coding on Medication.code or
+ *   MedicationAdministration.medicationCodeableConcept; package size from Medication.amount;
+ * - route from dosage.route (SNOMED 47625008 IV, 34206005 SC, 78421000 IM); technique from
+ *   dosage.method when present (Dripline's administration-technique codes, or the words push /
+ *   infusion / injection), else derived by the engine from the duration;
+ * - site from dosage.site; dose from dosage.dose (UCUM); times from effectivePeriod / effectiveDateTime;
+ * - documented waste in extension discarded-amount (Quantity); the office's primary service in
+ *   extension primary-service (boolean);
+ * - diagnoses (ICD-10-CM) from the administration's reasonReference, then the Encounter's
+ *   reasonReference and diagnosis Conditions.
+ */
+import type {
+  Bundle,
+  CodeableConcept,
+  Condition,
+  Coverage,
+  Encounter,
+  Medication,
+  MedicationAdministration,
+  Organization,
+  Reference,
+  Resource,
+} from '@medplum/fhirtypes';
+import { normalizeReference } from '../../store/search-index.ts';
+import type {
+  CareSetting,
+  CodingInput,
+  DocumentedAdministration,
+  EncounterContext,
+  PayerKind,
+  Quantity,
+  Route,
+  Technique,
+  TenantCodingOptions,
+} from '../types.ts';
+
+export const SYSTEMS = {
+  ndc: 'http://hl7.org/fhir/sid/ndc',
+  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+  hcpcs: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  hcpcsAlt: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  cpt: 'http://www.ama-assn.org/go/cpt',
+  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
+  snomed: 'http://snomed.info/sct',
+  technique: 'https://dripline.dev/fhir/CodeSystem/administration-technique',
+  careSetting: 'https://dripline.dev/fhir/CodeSystem/care-setting',
+  sourceOfPayment: 'urn:oid:2.16.840.1.113883.3.221.5',
+} as const;
+
+export const EXT_DISCARDED = 'https://dripline.dev/fhir/StructureDefinition/discarded-amount';
+export const EXT_PRIMARY = 'https://dripline.dev/fhir/StructureDefinition/primary-service';
+
+const ROUTES: Readonly<Record<string, Route>> = {
+  '47625008': 'intravenous',
+  '34206005': 'subcutaneous',
+  '78421000': 'intramuscular',
+};
+
+function codings(concept: CodeableConcept | undefined, ...systems: string[]): string[] {
+  return (concept?.coding ?? [])
+    .filter((c) => c.system !== undefined && systems.includes(c.system) && typeof c.code === 'string')
+    .map((c) => c.code as string);
+}
+
+function ref(reference: Reference | undefined): string | undefined {
+  return reference?.reference ? normalizeReference(reference.reference) : undefined;
+}
+
+function quantity(q: { value?: number; code?: string; unit?: string } | undefined): Quantity | undefined {
+  if (q?.value === undefined || !Number.isFinite(q.value)) {
+    return undefined;
+  }
+  const unit = q.code ?? q.unit;
+  return unit ? { value: q.value, unit } : undefined;
+}
+
+function technique(concept: CodeableConcept | undefined): Technique | undefined {
+  const code = codings(concept, SYSTEMS.technique)[0];
+  if (code === 'push' || code === 'infusion' || code === 'injection') {
+    return code;
+  }
+  const text = [concept?.text, ...(concept?.coding ?? []).map((c) => c.display)].join(' ').toLowerCase();
+  if (/\bpush\b/.test(text)) {
+    return 'push';
+  }
+  if (/\binfusion\b/.test(text)) {
+    return 'infusion';
+  }
+  if (/\binjection\b/.test(text)) {
+    return 'injection';
+  }
+  return undefined;
+}
+
+function route(concept: CodeableConcept | undefined): Route | undefined {
+  if (!concept) {
+    return undefined;
+  }
+  for (const code of codings(concept, SYSTEMS.snomed)) {
+    const r = ROUTES[code];
+    if (r) {
+      return r;
+    }
+  }
+  return 'other';
+}
+
+/** Index of resources by "Type/id". */
+export class ResourceIndex {
+  readonly #byRef = new Map<string, Resource>();
+
+  constructor(resources: readonly Resource[]) {
+    for (const r of resources) {
+      if (r.id) {
+        this.#byRef.set(`${r.resourceType}/${r.id}`, r);
+      }
+    }
+  }
+
+  get<T extends Resource>(reference: Reference | string | undefined): T | undefined {
+    const key = typeof reference === 'string' ? normalizeReference(reference) : ref(reference);
+    return key ? (this.#byRef.get(key) as T | undefined) : undefined;
+  }
+
+  all<T extends Resource>(type: T['resourceType']): T[] {
+    return [...this.#byRef.values()].filter((r): r is T => r.resourceType === type);
+  }
+}
+
+function icd10(index: ResourceIndex, references: readonly (Reference | undefined)[]): string[] {
+  const codes: string[] = [];
+  for (const reference of references) {
+    const condition = index.get<Condition>(reference);
+    for (const code of codings(condition?.code, SYSTEMS.icd10cm)) {
+      if (!codes.includes(code)) {
+        codes.push(code);
+      }
+    }
+  }
+  return codes;
+}
+
+/** Care setting from Encounter.type (Dripline care-setting codes or CMS place of service 11/22/12). */
+export function settingOf(encounter: Encounter): CareSetting | undefined {
+  for (const type of encounter.type ?? []) {
+    for (const c of type.coding ?? []) {
+      if (c.system === SYSTEMS.careSetting && (c.code === 'office' || c.code === 'hospital-outpatient' || c.code === 'home')) {
+        return c.code;
+      }
+      if (c.code === '11') {
+        return 'office';
+      }
+      if (c.code === '22' || c.code === '19') {
+        return 'hospital-outpatient';
+      }
+      if (c.code === '12') {
+        return 'home';
+      }
+    }
+  }
+  return encounter.class?.code === 'HH' ? 'home' : undefined;
+}
+
+/**
+ * Payer kind from the patient's primary Coverage: Source of Payment Typology (1 Medicare,
+ * 2 Medicaid, others commercial), else the payor organization's name.
+ */
+export function payerOf(index: ResourceIndex, patient: string | undefined): PayerKind | undefined {
+  const coverages = index
+    .all<Coverage>('Coverage')
+    .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
+    .filter((c) => !patient || ref(c.beneficiary) === patient)
+    .sort((a, b) => (a.order ?? 99) - (b.order ?? 99));
+  const primary = coverages[0];
+  if (!primary) {
+    return undefined;
+  }
+  const sopt = codings(primary.type, SYSTEMS.sourceOfPayment)[0];
+  if (sopt?.startsWith('1')) {
+    return 'medicare';
+  }
+  if (sopt?.startsWith('2')) {
+    return 'medicaid';
+  }
+  const payor = index.get<Organization>(primary.payor?.[0]);
+  const name = `${payor?.name ?? ''} ${primary.payor?.[0]?.display ?? ''}`.toLowerCase();
+  if (name.includes('medicare')) {
+    return 'medicare';
+  }
+  if (name.includes('medicaid')) {
+    return 'medicaid';
+  }
+  return 'commercial';
+}
+
+function administrationOf(index: ResourceIndex, ma: MedicationAdministration & { id: string }): DocumentedAdministration | undefined {
+  const encounterId = ref(ma.context)?.split('/')[1];
+  if (!encounterId) {
+    return undefined;
+  }
+  const medication = index.get<Medication>(ma.medicationReference);
+  const concept = medication?.code ?? ma.medicationCodeableConcept;
+  const ndc = codings(concept, SYSTEMS.ndc)[0];
+  const rxnorm = codings(concept, SYSTEMS.rxnorm)[0];
+  const hcpcs = codings(concept, SYSTEMS.hcpcs, SYSTEMS.hcpcsAlt)[0];
+  const text = concept?.text ?? concept?.coding?.[0]?.display;
+  const packageSize = quantity(medication?.amount?.numerator);
+  const discarded = quantity(ma.extension?.find((e) => e.url === EXT_DISCARDED)?.valueQuantity);
+  const primary = ma.extension?.find((e) => e.url === EXT_PRIMARY)?.valueBoolean;
+  const site = ma.dosage?.site;
+  const siteKey = codings(site, SYSTEMS.snomed)[0] ?? site?.text;
+  const methodCode = technique(ma.dosage?.method);
+  const routeCode = route(ma.dosage?.route);
+  const dose = quantity(ma.dosage?.dose);
+  const start = ma.effectivePeriod?.start ?? ma.effectiveDateTime;
+  const end = ma.effectivePeriod?.end;
+  return {
+    id: ma.id,
+    encounterId,
+    status: ma.status,
+    drug: {
+      ...(ndc ? { ndc } : {}),
+      ...(rxnorm ? { rxnorm } : {}),
+      ...(hcpcs ? { hcpcs } : {}),
+      ...(text ? { text } : {}),
+    },
+    ...(routeCode ? { route: routeCode } : {}),
+    ...(methodCode ? { method: methodCode } : {}),
+    ...(siteKey ? { site: siteKey } : {}),
+    ...(dose ? { dose } : {}),
+    ...(packageSize ? { packageSize } : {}),
+    ...(discarded ? { discarded } : {}),
+    ...(start ? { start } : {}),
+    ...(end ? { end } : {}),
+    ordered: ma.request?.reference !== undefined,
+    ...(primary !== undefined ? { primary } : {}),
+  };
+}
+
+export interface ExtractOptions {
+  readonly setting?: CareSetting;
+  readonly payer?: PayerKind;
+  readonly options?: TenantCodingOptions;
+}
+
+export interface Extracted {
+  readonly input: CodingInput;
+  /** Why the input could not be built (missing setting or payer), for a 400. */
+  readonly problems: readonly string[];
+  readonly patient?: string;
+  readonly index: ResourceIndex;
+}
+
+/** Builds the engine input from a patient's resources for one day or one home-infusion episode. */
+export function extractCodingInput(resources: readonly Resource[], options: ExtractOptions = {}): Extracted {
+  const index = new ResourceIndex(resources);
+  const encounters = index.all<Encounter>('Encounter').filter((e) => e.status !== 'entered-in-error');
+  const administrations = index.all<MedicationAdministration>('MedicationAdministration');
+  const patient = ref(encounters[0]?.subject) ?? ref(administrations[0]?.subject);
+  const problems: string[] = [];
+
+  const setting = options.setting ?? encounters.map(settingOf).find((s) => s !== undefined);
+  if (!setting) {
+    problems.push('setting is required (office, hospital-outpatient or home) and could not be derived from Encounter.type');
+  }
+  const payer = options.payer ?? payerOf(index, patient) ?? 'commercial';
+
+  const episodeIds = new Set(encounters.map((e) => ref(e.partOf)).filter((r): r is string => r !== undefined));
+  const contexts: EncounterContext[] = encounters
+    .filter((e): e is Encounter & { id: string } => e.id !== undefined)
+    .map((e) => {
+      const partOf = ref(e.partOf)?.split('/')[1];
+      const kind: EncounterContext['kind'] = partOf
+        ? 'home-nursing-visit'
+        : episodeIds.has(`Encounter/${e.id}`) || (setting === 'home' && e.class?.code === 'HH' && !e.period?.end)
+          ? 'home-episode'
+          : 'visit';
+      return {
+        id: e.id,
+        kind,
+        ...(partOf ? { partOf } : {}),
+        ...(e.period?.start ? { start: e.period.start } : {}),
+        ...(e.period?.end ? { end: e.period.end } : {}),
+        diagnoses: icd10(index, [...(e.reasonReference ?? []), ...(e.diagnosis ?? []).map((d) => d.condition)]),
+      };
+    });
+
+  const documented = administrations
+    .filter((ma): ma is MedicationAdministration & { id: string } => ma.id !== undefined)
+    .map((ma) => {
+      const doc = administrationOf(index, ma);
+      if (!doc) {
+        return undefined;
+      }
+      // An administration's own reasons come first, then its encounter's.
+      const own = icd10(index, ma.reasonReference ?? []);
+      const context = contexts.find((c) => c.id === doc.encounterId);
+      if (context && own.length > 0) {
+        const merged = [...own, ...context.diagnoses.filter((d) => !own.includes(d))];
+        contexts.splice(contexts.indexOf(context), 1, { ...context, diagnoses: merged });
+      }
+      return doc;
+    })
+    .filter((d): d is DocumentedAdministration => d !== undefined);
+
+  return {
+    input: {
+      setting: setting ?? 'office',
+      payer,
+      encounters: contexts,
+      administrations: documented,
+      ...(options.options ? { options: options.options } : {}),
+    },
+    problems,
+    ...(patient ? { patient } : {}),
+    index,
+  };
+}
+
+export function bundleResources(bundle: Bundle): Resource[] {
+  return (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined);
+}
