@@ -1,0 +1,68 @@
+/**
+ * Child process of kill9.test.ts: Dripline as `npm start` runs it (configuration from the
+ * environment and the DRIPLINE_CONFIG file, embedded store in DATA_DIR), printing one line once it
+ * listens, so the test can SIGKILL it mid-burst and start it again on the same port and data.
+ *
+ *   node test/ingest/kill9-server.ts
+ *
+ * Prints `LISTENING <url>` on stdout. Logs (pino JSON) go to stderr.
+ *
+ * One test knob, KILL9_LEASE_MS: when set, the ingest worker is the production IngestWorker, wired
+ * exactly as createIngest wires it, but with that lease length instead of the built-in 60 s (which
+ * no configuration reaches yet). A worker killed mid-job leaves its jobs leased until the lease
+ * expires; with 60 s, the proof would spend a minute waiting for them. Unset, the server starts
+ * exactly as src/main.ts starts it.
+ */
+import { loadConfig } from '../../src/config/config.ts';
+import { ehrClientCache } from '../../src/ehr/ingest-port.ts';
+import { SubscriptionManager } from '../../src/ingest/subscription-manager.ts';
+import { IngestWorker } from '../../src/ingest/worker.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startServer } from '../../src/server.ts';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel, process.stderr);
+const leaseMs = process.env['KILL9_LEASE_MS'] ? Number(process.env['KILL9_LEASE_MS']) : undefined;
+if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 100)) {
+  throw new Error(`KILL9_LEASE_MS must be an integer >= 100 (got ${String(leaseMs)})`);
+}
+
+const running = await startServer(config, logger, leaseMs === undefined ? {} : { ingest: false });
+let stopWorker = (): Promise<void> => Promise.resolve();
+if (leaseMs !== undefined) {
+  // What createIngest builds, with the lease length set.
+  const ehrFor = ehrClientCache();
+  const worker = new IngestWorker({
+    store: running.store,
+    connections: running.ingest.connections,
+    ehrFor,
+    maintainer: new SubscriptionManager({
+      store: running.store,
+      directory: running.ingest.directory,
+      ehrFor,
+      publicUrl: config.publicUrl,
+      logger,
+    }),
+    publicUrl: config.publicUrl,
+    logger,
+    leaseMs,
+  });
+  worker.start();
+  stopWorker = () => worker.stop();
+  // The receiver (mounted by startServer) wakes the built-in worker after each enqueue; forward
+  // that to this one, as production would (otherwise it would only poll, every 250 ms when idle).
+  running.ingest.worker.notify = () => worker.notify();
+  // As Ingest.start(): one maintenance pass per connection now (subscriptions, gaps).
+  await running.ingest.maintainNow();
+}
+process.stdout.write(`LISTENING ${running.url}\n`);
+
+process.once('SIGTERM', () => {
+  // The replacement worker first (it finishes the job in hand), then the server closes the store.
+  stopWorker()
+    .then(() => running.stop())
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+});

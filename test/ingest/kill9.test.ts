@@ -1,0 +1,774 @@
+/**
+ * kill -9 proof for ingest: "Kill -9 the server in the middle of a burst of 1,000 notifications
+ * with duplicates and reordering, restart: every acknowledged event is processed exactly once, and
+ * the stored resources equal the EHR's."
+ *
+ * - The sandbox EHR runs in this process; Dripline runs as a child process (kill9-server.ts: config
+ *   from the environment and a DRIPLINE_CONFIG file, SQLite in a temp DATA_DIR) and subscribes to it
+ *   for real (backport, handshake, per-subscription secrets).
+ * - Dripline's PUBLIC_URL points at a wiretap: a loopback pass-through proxy in this process that
+ *   forwards every notification to the child and records what the child answered. An event is
+ *   "acknowledged" when the wiretap saw the child answer 200 to a notification carrying it.
+ * - The burst: 1,000 writes (MedicationAdministration creates and updates, some Encounter updates)
+ *   make the EHR number and deliver 1,000 events, with injected duplicates (20%) and reordering,
+ *   seeded. After KILL_AFTER_ACKS acknowledgements the child is SIGKILLed; the writes go on while
+ *   it is down (deliveries fail and the EHR retries them with backoff); it is restarted on the same
+ *   port and data; everything drains.
+ * - Then: every acknowledged event has exactly one job, done; nothing dead or pending; every EHR
+ *   resource's stored copy equals it (content and EHR version); no EHR version was stored twice;
+ *   every copy version was audited once; no change caused two encounter-changed domain events.
+ *
+ * Run per payload: full-resource (the notification carries the version) and id-only (fetch-back).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Bundle, Encounter, MedicationAdministration, Parameters, Resource } from '@medplum/fhirtypes';
+import type { EhrConnectionConfig } from '../../src/config/config.ts';
+import { NON_PHI_TYPES } from '../../src/fhir/capability.ts';
+import { sourceVersionOf } from '../../src/ingest/copies.ts';
+import type { EncounterChangedEvent } from '../../src/ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE, jobKeys } from '../../src/ingest/jobs.ts';
+import type { IngestTopic } from '../../src/ingest/records.ts';
+import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
+import { sandboxConnection } from '../../src/sandbox/index.ts';
+import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import type { Job, JobState } from '../../src/store/port.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const TENANT = 'kill9';
+const CONNECTION_ID = 'kill9-ehr';
+const WRITES = 1000;
+const KILL_AFTER_ACKS = 300;
+/** The writer holds here until the kill, so the rest of the burst is written while Dripline is down. */
+const HOLD_WRITES_AT = 600;
+const PATIENTS = 20;
+const MEDICATIONS = 5;
+const MAX_ADMINISTRATIONS = 400;
+/** Lease of the child's worker (KILL9_LEASE_MS; see kill9-server.ts). */
+const LEASE_MS = 3000;
+const SEED = 0x9e3779b9;
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `promise`, or `onTimeout()` after `ms`; the timer never outlives the race. */
+async function within<T>(promise: Promise<T>, ms: number, onTimeout: () => T | Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve, reject) => {
+    timer = setTimeout(() => {
+      Promise.resolve().then(onTimeout).then(resolve, reject);
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await sleep(50);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wiretap: EHR → wiretap → Dripline, recording every answer
+// ---------------------------------------------------------------------------------------------
+
+interface Exchange {
+  readonly seq: number;
+  /** HTTP status the child answered; 502 when the connection failed (child down or killed). */
+  readonly status: number;
+  /** "Subscription/<id>" the notification names. */
+  readonly subscription?: string;
+  readonly type?: string;
+  readonly events: readonly number[];
+}
+
+function describeNotification(body: Buffer): Pick<Exchange, 'subscription' | 'type' | 'events'> {
+  try {
+    const bundle = JSON.parse(body.toString('utf8')) as Bundle;
+    const status = bundle.entry?.[0]?.resource as Parameters | undefined;
+    const params = status?.parameter ?? [];
+    const reference = params.find((p) => p.name === 'subscription')?.valueReference?.reference ?? '';
+    const match = /Subscription\/([^/]+)$/.exec(reference);
+    const type = params.find((p) => p.name === 'type')?.valueCode;
+    const events = params
+      .filter((p) => p.name === 'notification-event')
+      .map((p) => Number(p.part?.find((q) => q.name === 'event-number')?.valueString))
+      .filter((n) => Number.isInteger(n));
+    return {
+      ...(match ? { subscription: `Subscription/${match[1]}` } : {}),
+      ...(type ? { type } : {}),
+      events,
+    };
+  } catch {
+    return { events: [] };
+  }
+}
+
+interface Wiretap {
+  readonly url: string;
+  readonly exchanges: Exchange[];
+  /** Called after each exchange is recorded (the kill trigger). */
+  onExchange: (exchange: Exchange) => void;
+  close(): Promise<void>;
+}
+
+async function startWiretap(targetPort: number): Promise<Wiretap> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const exchanges: Exchange[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const record = (status: number): void => {
+        const exchange: Exchange = { seq: exchanges.length, status, ...describeNotification(body) };
+        exchanges.push(exchange);
+        tap.onExchange(exchange);
+      };
+      const headers: IncomingHttpHeaders = { ...req.headers, host: `127.0.0.1:${targetPort}` };
+      const upstream = request(
+        { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers, agent },
+        (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => parts.push(chunk));
+          answer.on('end', () => {
+            // Recorded before the EHR hears it: what the child answered is what counts.
+            record(answer.statusCode ?? 502);
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.end(Buffer.concat(parts));
+          });
+          answer.on('error', () => {
+            record(502);
+            res.writeHead(502).end();
+          });
+        },
+      );
+      upstream.on('error', () => {
+        if (!res.headersSent) {
+          record(502);
+          res.writeHead(502).end();
+        }
+      });
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const tap: Wiretap = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    exchanges,
+    onExchange: () => undefined,
+    async close() {
+      agent.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+  return tap;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The child
+// ---------------------------------------------------------------------------------------------
+
+interface Child {
+  readonly process: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+async function startChild(env: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, ['--no-warnings', join(here, 'kill9-server.ts')], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-20_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const listening = new Promise<void>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      if (line.startsWith('LISTENING ')) {
+        resolve();
+      }
+    });
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`Dripline exited before listening (${String(code ?? signal)}): ${stderr}`)),
+    );
+  });
+  await within(listening, 20_000, () => {
+    child.kill('SIGKILL');
+    throw new Error(`Dripline did not start within 20 s: ${stderr}`);
+  });
+  return { process: child, exited, stderr: () => stderr };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EHR data and the burst
+// ---------------------------------------------------------------------------------------------
+
+async function seedReferenceData(ehr: SandboxEhr): Promise<void> {
+  await ehr.createResource({ resourceType: 'Organization', id: 'payer-1', name: 'Payer One' });
+  for (let m = 0; m < MEDICATIONS; m++) {
+    await ehr.createResource({
+      resourceType: 'Medication',
+      id: `med-${m}`,
+      code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: String(1000 + m) }] },
+    });
+  }
+  for (let p = 0; p < PATIENTS; p++) {
+    await ehr.createResource({
+      resourceType: 'Patient',
+      id: `pat-${p}`,
+      name: [{ family: `Family${p}`, given: ['Test'] }],
+      birthDate: '1960-01-01',
+    });
+    await ehr.createResource({
+      resourceType: 'Coverage',
+      id: `cov-${p}`,
+      status: 'active',
+      beneficiary: { reference: `Patient/pat-${p}` },
+      payor: [{ reference: 'Organization/payer-1' }],
+    });
+    await ehr.createResource({
+      resourceType: 'Encounter',
+      id: `enc-${p}`,
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: `Patient/pat-${p}` },
+      period: { start: '2026-11-26T08:00:00Z' },
+    });
+  }
+}
+
+function administration(i: number, random: () => number): MedicationAdministration {
+  const patient = Math.floor(random() * PATIENTS);
+  return {
+    resourceType: 'MedicationAdministration',
+    id: `ma-${i}`,
+    status: 'in-progress',
+    medicationReference: { reference: `Medication/med-${Math.floor(random() * MEDICATIONS)}` },
+    subject: { reference: `Patient/pat-${patient}` },
+    context: { reference: `Encounter/enc-${patient}` },
+    effectivePeriod: { start: '2026-11-26T09:00:00Z' },
+    dosage: { dose: { value: 100, unit: 'mL', system: 'http://unitsofmeasure.org', code: 'mL' } },
+  };
+}
+
+/**
+ * 1,000 writes, each one event for one subscription. In rounds of distinct resources a few
+ * milliseconds apart: the sandbox EHR's versionIds are opaque, so its versions of one resource are
+ * ordered by lastUpdated, which has millisecond resolution (see the report on this test).
+ */
+async function burst(ehr: SandboxEhr, random: () => number, hold: Promise<void>): Promise<void> {
+  const administrations: MedicationAdministration[] = [];
+  let written = 0;
+  while (written < WRITES) {
+    const touched = new Set<string>();
+    for (let k = 0; k < 20 && written < WRITES; k++) {
+      if (written === HOLD_WRITES_AT) {
+        await hold;
+      }
+      const roll = random();
+      if (administrations.length < MAX_ADMINISTRATIONS && (roll < 0.45 || administrations.length < 20)) {
+        const created = await ehr.createResource(administration(administrations.length, random));
+        administrations.push(created);
+        touched.add(`MedicationAdministration/${created.id ?? ''}`);
+      } else if (roll > 0.95) {
+        const id = `enc-${Math.floor(random() * PATIENTS)}`;
+        if (touched.has(`Encounter/${id}`)) {
+          continue;
+        }
+        const current = (await ehr.readResource('Encounter', id)) as Encounter;
+        await ehr.updateResource<Encounter>({
+          ...current,
+          period: { ...current.period, end: new Date(Date.UTC(2026, 10, 26, 10, 0, written)).toISOString() },
+        });
+        touched.add(`Encounter/${id}`);
+      } else {
+        const index = Math.floor(random() * administrations.length);
+        const id = `ma-${index}`;
+        if (touched.has(`MedicationAdministration/${id}`)) {
+          continue;
+        }
+        const current = (await ehr.readResource('MedicationAdministration', id)) as MedicationAdministration;
+        await ehr.updateResource<MedicationAdministration>({
+          ...current,
+          status: random() < 0.5 ? 'completed' : 'in-progress',
+          note: [{ text: `write ${written}` }],
+        });
+        touched.add(`MedicationAdministration/${id}`);
+      }
+      written++;
+    }
+    await sleep(3);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+// ---------------------------------------------------------------------------------------------
+
+async function allJobs(store: SqliteStore, queue: string, state: JobState): Promise<Job[]> {
+  return store.jobs.listJobs(TENANT, queue, state, 1_000_000);
+}
+
+/** Stored copy equals the EHR's current version: same EHR version and same content. */
+function sameAsEhr(copy: Resource, original: Resource): boolean {
+  const strip = (r: Resource): unknown => ({ ...r, meta: undefined });
+  return (
+    sourceVersionOf(copy).versionId === original.meta?.versionId &&
+    JSON.stringify(strip(copy)) === JSON.stringify(strip(original))
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
+
+interface RunResult {
+  readonly exchanges: readonly Exchange[];
+  /** Index in `exchanges` of the last exchange recorded before the kill. */
+  readonly killedAfter: number;
+  readonly killSignal: NodeJS.Signals | null;
+  /** Queue state in the database file right after the kill. */
+  readonly atKill: { ready: number; leased: number; done: number; integrity: string };
+  /** Events the EHR numbered while Dripline was down. */
+  readonly eventsWhileDown: number;
+  readonly topicOf: ReadonlyMap<string, IngestTopic>;
+  readonly eventCounts: ReadonlyMap<IngestTopic, number>;
+  readonly subscriptionStatus: ReadonlyMap<IngestTopic, string | undefined>;
+  readonly timings: Record<string, number>;
+}
+
+describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payloads', (payload) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dripline-kill9-'));
+  const dataDir = join(dir, 'data');
+  let ehr: SandboxEhr | undefined;
+  let tap: Wiretap | undefined;
+  let child: Child | undefined;
+  let store: SqliteStore | undefined;
+  let result: RunResult;
+  /** The sandbox EHR's subscription status changes and deliveries that failed for good. */
+  const ehrLog: string[] = [];
+
+  const openStore = (): Promise<SqliteStore> => openSqliteStore({ path: join(dataDir, 'dripline.sqlite') });
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    const timings: Record<string, number> = {};
+    const random = prng(SEED);
+    ehr = await startSandboxEhr({
+      port: 0,
+      seed: false,
+      logger: {
+        info: (obj, msg) => {
+          if (msg?.startsWith('subscription')) {
+            ehrLog.push(`${msg} ${JSON.stringify(obj)}`);
+          }
+        },
+        warn: (obj, msg) => {
+          const o = obj as { attempt?: number; maxAttempts?: number };
+          if (o.attempt !== undefined && o.attempt === o.maxAttempts) {
+            ehrLog.push(`${msg ?? ''} (final) ${JSON.stringify(obj)}`);
+          }
+        },
+      },
+      // Enough attempts to outlast the restart: 100 ms doubling, about 50 s in all.
+      retry: { attempts: 10, baseDelayMs: 100, timeoutMs: 5000 },
+    });
+    await seedReferenceData(ehr);
+    const connection: EhrConnectionConfig = { ...(await sandboxConnection(ehr)), id: CONNECTION_ID, payload };
+    const configFile = join(dir, 'dripline.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({ tenants: [{ id: TENANT, name: 'Kill -9 clinic', connections: [connection] }] }),
+    );
+    const port = await freePort();
+    tap = await startWiretap(port);
+    const env = {
+      DRIPLINE_CONFIG: configFile,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: tap.url,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: '10000000',
+      KILL9_LEASE_MS: String(LEASE_MS),
+    };
+    child = await startChild(env);
+    timings.started = Date.now() - t0;
+    store = await openStore();
+    const records = async () =>
+      Promise.all(INGEST_TOPICS.map((topic) => loadRecord(store!, TENANT, CONNECTION_ID, topic)));
+    await waitFor(
+      'both subscriptions active',
+      async () => (await records()).every((r) => r?.status === 'active'),
+      20_000,
+    );
+    const topicOf = new Map<string, IngestTopic>();
+    for (const record of await records()) {
+      topicOf.set(`Subscription/${record?.ehrSubscriptionId ?? ''}`, record!.topic);
+    }
+    timings.subscribed = Date.now() - t0;
+
+    // The burst, with duplicates and reordering from the same seeded source.
+    ehr.setFaults({ duplicateRate: 0.2, reorder: true, random });
+    let acks = 0;
+    let killedAfter = -1;
+    let killed!: () => void;
+    const killedSignal = new Promise<void>((resolve) => {
+      killed = resolve;
+    });
+    const first = child;
+    // Past the threshold, kill at the first answer after which the child's queue shows a job leased
+    // (a job in hand) or waiting, so the crash lands mid-processing when it can.
+    let sinceThreshold = 0;
+    const workInHand = (): boolean =>
+      Number(
+        store!.connection.get(
+          "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')",
+          INGEST_QUEUE,
+        )?.['n'] ?? 0,
+      ) > 0;
+    tap.onExchange = (exchange) => {
+      if (exchange.status === 200 && exchange.type === 'event-notification') {
+        acks++;
+      }
+      if (acks >= KILL_AFTER_ACKS && killedAfter < 0 && (workInHand() || ++sinceThreshold > 200)) {
+        killedAfter = exchange.seq;
+        first.process.kill('SIGKILL');
+        killed();
+      }
+    };
+    const eventTotal = (): number =>
+      [...topicOf.keys()].reduce(
+        (sum, ref) => sum + (ehr?.subscriptionInfo(ref.split('/')[1] ?? '')?.eventCount ?? 0),
+        0,
+      );
+    const writing = burst(ehr, random, killedSignal);
+    await within(killedSignal, 30_000, () => undefined);
+    if (killedAfter < 0) {
+      throw new Error(`only ${acks} acknowledgements in 30 s: the kill never happened`);
+    }
+    const eventsAtKill = eventTotal();
+    const { signal } = await first.exited;
+    timings.killed = Date.now() - t0;
+    // What the kill left behind, read from the file before anything touches it again.
+    const inspect = await openStore();
+    const count = async (state: JobState): Promise<number> =>
+      (await allJobs(inspect, INGEST_QUEUE, state)).length;
+    const atKill = {
+      ready: await count('ready'),
+      leased: await count('leased'),
+      done: await count('done'),
+      integrity: String(inspect.connection.get('PRAGMA integrity_check')?.['integrity_check']),
+    };
+    await inspect.close();
+    // Restart on the same port and data; the writer has been going on meanwhile.
+    child = await startChild(env);
+    const eventsWhileDown = eventTotal() - eventsAtKill;
+    timings.restarted = Date.now() - t0;
+    await writing;
+    timings.written = Date.now() - t0;
+
+    // Quiescence: the EHR has nothing left to deliver or retry, and Dripline's queue has nothing
+    // ready or leased (twice in a row, 300 ms apart).
+    const quiet = async (): Promise<boolean> => {
+      await ehr!.idle();
+      const pending =
+        (await allJobs(store!, INGEST_QUEUE, 'ready')).length +
+        (await allJobs(store!, INGEST_QUEUE, 'leased')).length;
+      return pending === 0;
+    };
+    await waitFor(
+      'ingest to drain',
+      async () => (await quiet()) && (await sleep(300), await quiet()),
+      45_000,
+    );
+    timings.drained = Date.now() - t0;
+
+    const eventCounts = new Map<IngestTopic, number>();
+    const subscriptionStatus = new Map<IngestTopic, string | undefined>();
+    for (const [ref, topic] of topicOf) {
+      const info = ehr.subscriptionInfo(ref.split('/')[1] ?? '');
+      eventCounts.set(topic, info?.eventCount ?? 0);
+      subscriptionStatus.set(topic, info?.status);
+    }
+    result = {
+      exchanges: [...tap.exchanges],
+      killedAfter,
+      killSignal: signal,
+      atKill,
+      eventsWhileDown,
+      topicOf,
+      eventCounts,
+      subscriptionStatus,
+      timings,
+    };
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child && child.process.exitCode === null && child.process.signalCode === null) {
+      child.process.kill('SIGTERM');
+      await within(child.exited, 10_000, () => undefined);
+      if (child.process.exitCode === null && child.process.signalCode === null) {
+        child.process.kill('SIGKILL');
+      }
+    }
+    await store?.close();
+    await tap?.close();
+    await ehr?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Acknowledged event numbers by topic, and how often each was delivered with a 200. */
+  const acknowledged = (): Map<IngestTopic, Map<number, number>> => {
+    const out = new Map<IngestTopic, Map<number, number>>(INGEST_TOPICS.map((t) => [t, new Map()]));
+    for (const e of result.exchanges) {
+      const topic = e.subscription ? result.topicOf.get(e.subscription) : undefined;
+      if (e.status !== 200 || e.type !== 'event-notification' || !topic) {
+        continue;
+      }
+      for (const n of e.events) {
+        out.get(topic)!.set(n, (out.get(topic)!.get(n) ?? 0) + 1);
+      }
+    }
+    return out;
+  };
+
+  test('the kill landed mid-burst, with duplicates, reordering and redelivery around it', () => {
+    const { exchanges, killedAfter, atKill } = result;
+    const events = exchanges.filter((e) => e.type === 'event-notification');
+    const before = events.filter((e) => e.seq <= killedAfter && e.status === 200).length;
+    const after = events.filter((e) => e.seq > killedAfter && e.status === 200).length;
+    const failed = events.filter((e) => e.status !== 200).length;
+    const total = [...result.eventCounts.values()].reduce((a, b) => a + b, 0);
+    const acked = acknowledged();
+    const duplicates = [...acked.values()].reduce(
+      (sum, m) => sum + [...m.values()].filter((c) => c > 1).length,
+      0,
+    );
+    // Arrival order of MedicationAdministration event numbers (first 200 acknowledgement).
+    const order: number[] = [];
+    for (const e of events) {
+      if (
+        e.status === 200 &&
+        e.subscription &&
+        result.topicOf.get(e.subscription) === 'MedicationAdministration'
+      ) {
+        order.push(...e.events);
+      }
+    }
+    const inversions = order.filter((n, i) => i > 0 && n < (order[i - 1] ?? 0)).length;
+    console.log(
+      `[${payload}] ${total} events; ${events.length} deliveries: ${before} acknowledged before the kill, ` +
+        `${after} after the restart, ${failed} failed (child down); ${duplicates} events acknowledged more than once; ` +
+        `${inversions} out-of-order arrivals; at the kill the queue held ${atKill.ready} ready, ${atKill.leased} leased, ` +
+        `${atKill.done} done jobs; ${result.eventsWhileDown} events numbered while Dripline was down; ` +
+        `timings (ms since start) ${JSON.stringify(result.timings)}`,
+    );
+    expect(result.killSignal).toBe('SIGKILL');
+    expect(total).toBe(WRITES);
+    expect(before).toBeGreaterThanOrEqual(KILL_AFTER_ACKS);
+    expect(after).toBeGreaterThan(0);
+    expect(failed).toBeGreaterThan(0);
+    expect(duplicates).toBeGreaterThan(0);
+    expect(inversions).toBeGreaterThan(0);
+    expect(result.eventsWhileDown).toBeGreaterThan(0);
+    expect(atKill.integrity).toBe('ok');
+    // The EHR kept the subscriptions active throughout: every delivery succeeded within its retries.
+    expect(
+      ehrLog.filter((line) => !line.includes('"status":"active"') && !line.includes('"status":"requested"')),
+    ).toEqual([]);
+    expect([...result.subscriptionStatus.values()]).toEqual(INGEST_TOPICS.map(() => 'active'));
+  });
+
+  test('every event was acknowledged, and every acknowledged event has exactly one job, done', async () => {
+    const acked = acknowledged();
+    const done = await allJobs(store!, INGEST_QUEUE, 'done');
+    const keys = new Map<string, number>();
+    for (const job of done) {
+      keys.set(job.key, (keys.get(job.key) ?? 0) + 1);
+    }
+    const problems: string[] = [];
+    for (const topic of INGEST_TOPICS) {
+      const count = result.eventCounts.get(topic) ?? 0;
+      for (let n = 1; n <= count; n++) {
+        if (!acked.get(topic)!.has(n)) {
+          const tries = result.exchanges
+            .filter(
+              (e) => e.events.includes(n) && e.subscription && result.topicOf.get(e.subscription) === topic,
+            )
+            .map((e) => `#${e.seq}:${e.status}`);
+          problems.push(`${topic} event ${n} never acknowledged (deliveries ${tries.join(' ') || 'none'})`);
+        }
+      }
+      for (const n of acked.get(topic)!.keys()) {
+        const jobs = keys.get(jobKeys.event(CONNECTION_ID, topic, n)) ?? 0;
+        if (jobs !== 1) {
+          problems.push(`${topic} event ${n}: ${jobs} done jobs`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // No event job beyond those: nothing processed that was not an event the EHR numbered.
+    const eventJobs = done.filter((j) => (j.payload as { kind?: string }).kind === 'event');
+    expect(eventJobs.length).toBe(WRITES);
+    // Jobs leased when the process died were redone after their lease expired (at-least-once
+    // processing; the checks below show the effects happened once).
+    const redone = done.filter((j) => j.attempts > 1).length;
+    console.log(
+      `[${payload}] ${done.length} ingest jobs done, ${redone} of them on a second or later attempt`,
+    );
+    expect(await allJobs(store!, INGEST_QUEUE, 'dead')).toEqual([]);
+    expect(await allJobs(store!, INGEST_QUEUE, 'ready')).toEqual([]);
+    expect(await allJobs(store!, INGEST_QUEUE, 'leased')).toEqual([]);
+  });
+
+  test('every stored copy equals the EHR’s current resource', async () => {
+    const mismatched: string[] = [];
+    let compared = 0;
+    for (const type of ['MedicationAdministration', 'Encounter', 'Patient', 'Coverage', 'Medication']) {
+      for (const original of await ehr!.listResources(type)) {
+        compared++;
+        try {
+          const copy = await store!.resources.read(TENANT, type, original.id!);
+          if (!sameAsEhr(copy, original)) {
+            mismatched.push(
+              `${type}/${original.id} ours=${sourceVersionOf(copy).versionId} ehr=${original.meta?.versionId}`,
+            );
+          }
+        } catch {
+          mismatched.push(`${type}/${original.id} missing`);
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(MAX_ADMINISTRATIONS);
+    expect(mismatched).toEqual([]);
+  });
+
+  test('exactly once in effect: no EHR version stored twice, every copy version audited once, one domain event per change', async () => {
+    const problems: string[] = [];
+    let versions = 0;
+    let phiVersions = 0;
+    const copyVersions = new Set<string>();
+    for (const type of [
+      'MedicationAdministration',
+      'Encounter',
+      'Patient',
+      'Coverage',
+      'Medication',
+      'Organization',
+    ]) {
+      for (const original of await ehr!.listResources(type)) {
+        const history = await store!.resources
+          .history(TENANT, type, original.id!, { count: 1000 })
+          .catch(() => undefined);
+        if (!history) {
+          continue; // not needed for billing (e.g. a payer Organization two references away)
+        }
+        const { resources } = history;
+        const sources = resources.map((r) => sourceVersionOf(r).versionId ?? '?');
+        if (new Set(sources).size !== sources.length) {
+          problems.push(`${type}/${original.id} stores an EHR version twice: ${sources.join(',')}`);
+        }
+        versions += resources.length;
+        if (!NON_PHI_TYPES.has(type)) {
+          phiVersions += resources.length;
+        }
+        if (type === 'MedicationAdministration' || type === 'Encounter') {
+          for (const v of sources) {
+            copyVersions.add(`${type}/${original.id}/_history/${v}`);
+          }
+        }
+      }
+    }
+    const audits = await store!.resources.search(TENANT, {
+      resourceType: 'AuditEvent',
+      filters: [],
+      sort: [],
+      count: 0,
+      offset: 0,
+      total: true,
+    });
+    expect(audits.total).toBe(phiVersions);
+
+    const events: Job[] = [];
+    for (const state of ['ready', 'leased', 'done', 'dead'] as const) {
+      events.push(...(await allJobs(store!, ENCOUNTER_CHANGED_QUEUE, state)));
+    }
+    const byCause = new Map<string, number>();
+    for (const job of events) {
+      for (const cause of (job.payload as EncounterChangedEvent).causes) {
+        byCause.set(cause, (byCause.get(cause) ?? 0) + 1);
+      }
+    }
+    for (const [cause, count] of byCause) {
+      if (count > 1) {
+        problems.push(`${cause} caused ${count} encounter-changed events`);
+      }
+    }
+    // Every administration/encounter version Dripline stored was announced to charge capture.
+    for (const version of copyVersions) {
+      if (!byCause.has(version)) {
+        problems.push(`${version} stored but no encounter-changed event names it`);
+      }
+    }
+    console.log(
+      `[${payload}] ${versions} stored copy versions (${phiVersions} audited), ${events.length} encounter-changed events, ` +
+        `${byCause.size} causes`,
+    );
+    expect(problems).toEqual([]);
+  });
+});
