@@ -14,6 +14,8 @@ import { ehrClientCache } from './ehr/ingest-port.ts';
 import type { EhrClientPort, Ingest } from './ingest/index.ts';
 import { createIngest } from './ingest/index.ts';
 import { loadCodingTables } from './coding/tables/load.ts';
+import { ChargeCaptureWorker, notifyOnEnqueue } from './charges/capture.ts';
+import { ENCOUNTER_CHANGED_QUEUE } from './ingest/jobs.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/port.ts';
 
@@ -22,6 +24,7 @@ export interface RunningServer {
   readonly store: Store;
   readonly server: Server;
   readonly ingest: Ingest;
+  readonly chargeCapture: ChargeCaptureWorker;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -35,6 +38,8 @@ export interface StartOptions {
   readonly ehrFor?: (connection: EhrConnectionConfig) => EhrClientPort;
   /** Start the ingest worker and scheduler (default true). */
   readonly ingest?: boolean;
+  /** Start the charge capture worker (default true). */
+  readonly chargeCapture?: boolean;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;
 }
@@ -52,9 +57,17 @@ export async function startServer(
     audience: `${config.publicUrl}/fhir`,
     lifetimeSeconds: config.auth.accessTokenSeconds,
   });
+  const codingTables = loadCodingTables();
+  const chargeCapture = new ChargeCaptureWorker({
+    store,
+    tables: codingTables,
+    logger: logger.child({ component: 'charge-capture' }),
+    publicUrl: config.publicUrl,
+  });
   const ingest = createIngest({
     config,
-    store,
+    // Ingest's encounter-changed events wake charge capture at once.
+    store: notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
     logger,
     ehrFor: options.ehrFor ?? ehrClientCache(),
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
@@ -66,7 +79,7 @@ export async function startServer(
     tokenService,
     logger,
     metrics: createMetrics(),
-    codingTables: loadCodingTables(),
+    codingTables,
     routers: [{ path: '/ehr', router: ingest.router }],
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -85,6 +98,9 @@ export async function startServer(
   if (options.ingest !== false) {
     ingest.start();
   }
+  if (options.chargeCapture !== false) {
+    chargeCapture.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -100,6 +116,7 @@ export async function startServer(
       clearTimeout(timer);
       // The worker finishes the job in hand; its lease would expire and be retried anyway.
       await ingest.stop();
+      await chargeCapture.stop();
       if (!options.store) {
         await store.close();
       }
@@ -107,5 +124,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, ingest, stop };
+  return { url, store, server, ingest, chargeCapture, stop };
 }

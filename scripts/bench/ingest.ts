@@ -519,7 +519,7 @@ async function main(): Promise<void> {
     baselineStore = await openSqliteStore({ path: join(dir, 'baseline.sqlite') });
     const bareStore = baselineStore;
     const sampleJob = (i: number): { key: string; payload: unknown } => ({
-      key: jobKeys.event('baseline', 'MedicationAdministration', i),
+      key: jobKeys.event('baseline', 'MedicationAdministration', i, 'baseline-subscription'),
       payload: {
         kind: 'event',
         connectionId: 'baseline',

@@ -106,8 +106,9 @@ function isConflict(err: unknown): boolean {
 export async function storeCopy(
   ctx: CopyContext,
   resource: Resource & { id: string },
+  alsoWrite: (copy: Resource) => readonly BatchOperation[] = () => [],
 ): Promise<{ outcome: CopyOutcome; copy?: StoredResource }> {
-  return writeCopy<'stale' | 'unchanged'>(ctx, resource.resourceType, resource.id, (existing) => {
+  return writeCopy<'stale' | 'unchanged'>(ctx, resource.resourceType, resource.id, alsoWrite, (existing) => {
     const next = toCopy(resource, ctx.fhirBaseUrl);
     if (existing) {
       const order = compareSourceVersions(sourceVersionOf(next), sourceVersionOf(existing));
@@ -124,8 +125,9 @@ export async function markDeletedAtSource(
   ctx: CopyContext,
   resourceType: string,
   id: string,
+  alsoWrite: (copy: Resource) => readonly BatchOperation[] = () => [],
 ): Promise<{ outcome: CopyOutcome | 'absent'; copy?: StoredResource }> {
-  const result = await writeCopy<'absent' | 'unchanged'>(ctx, resourceType, id, (existing) => {
+  const result = await writeCopy<'absent' | 'unchanged'>(ctx, resourceType, id, alsoWrite, (existing) => {
     if (!existing) {
       return 'absent';
     }
@@ -143,13 +145,15 @@ export async function markDeletedAtSource(
 }
 
 /**
- * Read, decide, write with optimistic concurrency and an AuditEvent in the same transaction;
- * `decide` is re-run on the fresh copy when another writer got there first.
+ * Read, decide, write with optimistic concurrency, an AuditEvent and whatever `alsoWrite` adds
+ * (the domain event) in the same transaction — so a crash can never leave a copy written without
+ * its consequences. `decide` is re-run on the fresh copy when another writer got there first.
  */
 async function writeCopy<O extends string>(
   ctx: CopyContext,
   resourceType: string,
   id: string,
+  alsoWrite: (copy: Resource) => readonly BatchOperation[],
   decide: (existing: StoredResource | undefined) => Resource | O,
 ): Promise<{ outcome: CopyOutcome | O; copy?: StoredResource }> {
   for (let attempt = 0; attempt < 8; attempt++) {
@@ -168,6 +172,7 @@ async function writeCopy<O extends string>(
           }
         : { op: 'create', resource, options: { id } },
     ];
+    operations.push(...alsoWrite(resource));
     if (!NON_PHI_TYPES.has(resourceType)) {
       const event = buildAuditEvent({
         id: ctx.generateId(),

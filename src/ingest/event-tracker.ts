@@ -19,6 +19,11 @@ export interface EventTrackerState {
   readonly lastHeard?: string;
   /** Start of the last successful catch-up query (ISO): the next one asks for changes since then. */
   readonly lastSync?: string;
+  /**
+   * Bumped whenever event numbers start again (the sender's counter was reset, or the subscription
+   * was recreated): the same number in another epoch is another event. Absent = 0.
+   */
+  readonly epoch?: number;
 }
 
 export const INITIAL_TRACKER: EventTrackerState = { contiguous: 0, ahead: [], reported: 0 };
@@ -48,7 +53,14 @@ export function recordEvent(state: EventTrackerState, n: number, now: string): T
     if (n === 1 && state.contiguous > 1 && state.reported > 1) {
       return {
         kind: 'reset',
-        state: { ...keepSync(state), contiguous: 1, ahead: [], reported: 1, lastHeard: now },
+        state: {
+          ...keepSync(state),
+          ...nextEpoch(state),
+          contiguous: 1,
+          ahead: [],
+          reported: 1,
+          lastHeard: now,
+        },
       };
     }
     return { kind: 'duplicate', state: { ...state, lastHeard: now } };
@@ -73,7 +85,14 @@ export function recordReported(
   if (reported < state.contiguous) {
     return {
       reset: true,
-      state: { ...keepSync(state), contiguous: reported, ahead: [], reported, lastHeard: now },
+      state: {
+        ...keepSync(state),
+        ...nextEpoch(state),
+        contiguous: reported,
+        ahead: [],
+        reported,
+        lastHeard: now,
+      },
     };
   }
   const next = { ...state, reported: Math.max(state.reported, reported), lastHeard: now };
@@ -101,8 +120,30 @@ export function recordSynced(state: EventTrackerState, startedAt: string): Event
   return { ...state, lastSync: startedAt };
 }
 
-function keepSync(state: EventTrackerState): { lastSync?: string } {
-  return state.lastSync ? { lastSync: state.lastSync } : {};
+/** What survives a reset: the last sync (catch-ups still start from it) and the epoch. */
+function keepSync(state: EventTrackerState): { lastSync?: string; epoch?: number } {
+  return {
+    ...(state.lastSync ? { lastSync: state.lastSync } : {}),
+    ...(state.epoch !== undefined ? { epoch: state.epoch } : {}),
+  };
+}
+
+function nextEpoch(state: EventTrackerState): { epoch: number } {
+  return { epoch: (state.epoch ?? 0) + 1 };
+}
+
+/**
+ * Tracking for a subscription that was just (re)created on the EHR: its events count from 1 again.
+ * Keeps `lastSync` (set to `syncedAt` when there is none: the new subscription notifies what
+ * happens from now on, so a later catch-up need not reach further back) and starts a new epoch.
+ */
+export function restartTracking(state: EventTrackerState, syncedAt: string): EventTrackerState {
+  return {
+    ...INITIAL_TRACKER,
+    lastSync: state.lastSync ?? syncedAt,
+    ...nextEpoch(state),
+    ...(state.lastHeard ? { lastHeard: state.lastHeard } : {}),
+  };
 }
 
 export function heard(state: EventTrackerState, now: string): EventTrackerState {

@@ -69,6 +69,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     ehrFor: deps.ehrFor,
     publicUrl: deps.config.publicUrl,
     logger: deps.logger,
+    now,
   });
   const worker = new IngestWorker({
     store: deps.store,

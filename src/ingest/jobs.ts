@@ -63,14 +63,23 @@ export interface EncounterChangedEvent {
   readonly causes: readonly string[];
 }
 
+/** One domain event per changed copy version, written in the same transaction as the copy. */
+export function encounterChangedKey(encounter: string, cause: string): string {
+  return `${encounter}|${cause}`;
+}
+
 export function hashText(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 32);
 }
 
 /** Idempotency keys: the same event delivered twice maps to one job. */
 export const jobKeys = {
-  event: (connectionId: string, topic: IngestTopic, eventNumber: number): string =>
-    `${connectionId}|${topic}|event|${eventNumber}`,
+  /**
+   * Event numbers count per EHR subscription: a recreated subscription starts again at 1, so its
+   * id is part of the key (`scope`), or its first events would collide with long-finished jobs.
+   */
+  event: (connectionId: string, topic: IngestTopic, eventNumber: number, scope: string): string =>
+    `${connectionId}|${topic}|${scope}|event|${eventNumber}`,
   /** A status carries no identity of its own; keep them all (they are cheap and order-independent). */
   status: (connectionId: string, topic: IngestTopic, type: string, id: string): string =>
     `${connectionId}|${topic}|${type}|${id}`,

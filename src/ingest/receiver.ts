@@ -111,6 +111,15 @@ function headersOf(req: Request): Record<string, string | undefined> {
   return headers;
 }
 
+/**
+ * What event numbers count within: the EHR subscription. (A counter reset on the same subscription
+ * is caught by the worker, which resyncs with a catch-up query; the receiver's cached record cannot
+ * know about it in time, so the tracker's epoch is deliberately not part of the key.)
+ */
+export function eventScope(record: Pick<SubscriptionRecord, 'ehrSubscriptionId'>): string {
+  return record.ehrSubscriptionId ?? 'pending';
+}
+
 /** The jobs one parsed notification becomes. */
 export function jobsFor(
   parsed: ParsedNotification,
@@ -153,7 +162,7 @@ export function jobsFor(
             resources,
             receivedAt,
           };
-          return { key: jobKeys.event(connectionId, topic, eventNumber), job };
+          return { key: jobKeys.event(connectionId, topic, eventNumber, eventScope(record)), job };
         });
       }
       const job: IngestJob = {

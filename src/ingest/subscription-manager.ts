@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import type { Store } from '../store/port.ts';
 import type { ConnectionBinding, SubscriptionDirectory } from './receiver.ts';
 import type { IngestTopic, SubscriptionRecord } from './records.ts';
+import { restartTracking } from './event-tracker.ts';
 import { INGEST_TOPICS, loadRecord, sha256Hex, TOPIC_URLS, updateRecord } from './records.ts';
 import { classifyEhrError } from './worker.ts';
 import type { SubscriptionMaintainer } from './worker.ts';
@@ -33,6 +34,7 @@ export interface SubscriptionManagerDeps {
   readonly ehrFor: (connection: EhrConnectionConfig) => EhrSubscriptionsPort;
   readonly publicUrl: string;
   readonly logger: Logger;
+  readonly now?: () => Date;
 }
 
 /** Filter values for a topic: Encounter by location, administrations by their encounter's location. */
@@ -132,9 +134,11 @@ export class SubscriptionManager implements SubscriptionMaintainer {
     return `${this.#deps.publicUrl}/ehr/${connectionId}/notify`;
   }
 
-  async ensure(binding: ConnectionBinding): Promise<void> {
+  /** Returns the topics whose subscription was recreated or repaired (the caller catches them up). */
+  async ensure(binding: ConnectionBinding): Promise<IngestTopic[]> {
+    const rebuilt: IngestTopic[] = [];
     if (binding.connection.mode === 'poll') {
-      return;
+      return rebuilt;
     }
     for (const topic of INGEST_TOPICS) {
       const record = await loadRecord(this.#deps.store, binding.tenant, binding.connection.id, topic);
@@ -159,8 +163,10 @@ export class SubscriptionManager implements SubscriptionMaintainer {
           'subscription gone from the EHR: recreating',
         );
         await this.#create(binding, topic);
+        rebuilt.push(topic);
       } else if (status === 'error' || status === 'off') {
         await this.repair(binding, topic, remote);
+        rebuilt.push(topic);
       } else if (status !== record.status) {
         await this.#setRecord(binding, topic, (r) => ({
           ...r,
@@ -168,6 +174,7 @@ export class SubscriptionManager implements SubscriptionMaintainer {
         }));
       }
     }
+    return rebuilt;
   }
 
   async repair(binding: ConnectionBinding, topic: IngestTopic, current?: Resource): Promise<void> {
@@ -177,7 +184,18 @@ export class SubscriptionManager implements SubscriptionMaintainer {
       return;
     }
     const ehr = this.#deps.ehrFor(binding.connection);
-    const remote = current ?? (await ehr.readUrl(`Subscription/${record.ehrSubscriptionId}`));
+    let remote = current;
+    try {
+      remote ??= await ehr.readUrl(`Subscription/${record.ehrSubscriptionId}`);
+    } catch (err) {
+      if (classifyEhrError(err) !== 'gone') {
+        throw err;
+      }
+      // Fix: a subscription deleted on the EHR made repair throw a terminal error (the job was
+      // dead-lettered and nothing was repaired); there is nothing to repair, so recreate it.
+      await this.#create(binding, topic);
+      return;
+    }
     const secret = randomBytes(32).toString('base64url');
     // Record the new secret first: the EHR handshakes as soon as it sees the update.
     await this.#setRecord(binding, topic, (r) => ({
@@ -205,9 +223,19 @@ export class SubscriptionManager implements SubscriptionMaintainer {
 
   async #create(binding: ConnectionBinding, topic: IngestTopic): Promise<void> {
     const secret = randomBytes(32).toString('base64url');
+    const now = (this.#deps.now ?? (() => new Date()))().toISOString();
     await this.#setRecord(binding, topic, (r) => {
       const { ehrSubscriptionId: _old, ...rest } = r;
-      return { ...rest, secretSha256: sha256Hex(secret), status: 'requested' };
+      // Fix: the previous subscription's tracker was kept, but the new one counts from 1 again: its
+      // numbers up to the old high-water mark passed for duplicates (or a reset) and its gaps were
+      // invisible. Tracking restarts in a new epoch; `lastSync` (set now if there was none) bounds
+      // later catch-ups to what this subscription could have missed.
+      return {
+        ...rest,
+        secretSha256: sha256Hex(secret),
+        status: 'requested',
+        tracker: restartTracking(r.tracker, now),
+      };
     });
     const created = await this.#deps
       .ehrFor(binding.connection)

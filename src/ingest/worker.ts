@@ -11,10 +11,11 @@ import { randomUUID } from 'node:crypto';
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
-import type { Job, Store, TenantId } from '../store/port.ts';
+import { retryDelayMs } from '../store/job-policy.ts';
+import type { BatchOperation, Job, Store, TenantId } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
-import type { CopyContext, CopyOutcome } from './copies.ts';
-import { markDeletedAtSource, storeCopy } from './copies.ts';
+import type { CopyContext } from './copies.ts';
+import { markDeletedAtSource, sourceVersionOf, storeCopy } from './copies.ts';
 import {
   gapNeedsRecovery,
   heard,
@@ -26,7 +27,7 @@ import {
   recordSynced,
 } from './event-tracker.ts';
 import type { EncounterChangedEvent, IngestJob } from './jobs.ts';
-import { ENCOUNTER_CHANGED_QUEUE, hashText, INGEST_QUEUE, jobKeys } from './jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey, hashText, INGEST_QUEUE, jobKeys } from './jobs.ts';
 import { parseNotification } from './notification-parser.ts';
 import type { TopicNotification } from './notification.ts';
 import type { ConnectionBinding } from './receiver.ts';
@@ -46,8 +47,12 @@ export interface EhrPort {
 }
 
 export interface SubscriptionMaintainer {
-  /** Creates missing Subscriptions on the EHR and repairs ones in error/off. */
-  ensure(binding: ConnectionBinding): Promise<void>;
+  /**
+   * Creates missing Subscriptions on the EHR and repairs ones in error/off. Returns the topics whose
+   * subscription was recreated (gone from the EHR) or repaired: what changed while it was broken
+   * was never notified, so the caller catches them up.
+   */
+  ensure(binding: ConnectionBinding): Promise<readonly IngestTopic[]>;
   /** Re-requests a subscription the EHR reports in error/off. */
   repair(binding: ConnectionBinding, topic: IngestTopic): Promise<void>;
 }
@@ -83,6 +88,19 @@ export function classifyEhrError(err: unknown): ErrorClass {
     return 'terminal';
   }
   return 'retryable';
+}
+
+const RETRY_SUFFIX = /\|retry-(\d+)$/;
+
+/** Attempts made by the jobs a continuation replaced (0 for an original job). */
+function priorAttempts(key: string): number {
+  const match = RETRY_SUFFIX.exec(key);
+  return match ? Number(match[1]) : 0;
+}
+
+/** The EHR (or its token endpoint) said "not now" (429/5xx/network), as opposed to an unknown failure. */
+function ehrSaidLater(err: unknown): boolean {
+  return (err as { retryable?: unknown } | undefined)?.retryable === true;
 }
 
 /** References whose targets Dripline needs to bill a resource, fetched when not yet stored. */
@@ -174,10 +192,59 @@ export class IngestWorker {
       limit: this.#deps.batchSize ?? 16,
       now: this.#now(),
     });
+    const processed: Job[] = [];
     for (const job of jobs) {
-      await this.#handle(job);
+      if (await this.#handle(job)) {
+        processed.push(job);
+      }
+      // The store is synchronous: without a turn of the event loop between jobs, a batch would
+      // keep the receiver from answering notifications until it is done.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // Event-number bookkeeping of the whole batch in one write per subscription, then the acks: a
+    // crash in between redoes the batch, whose effects compare equal.
+    await this.#flushTrackers();
+    for (const job of processed) {
+      await this.#deps.store.jobs.ack(job.id, job.leaseToken ?? '');
     }
     return jobs.length;
+  }
+
+  #pendingTrackers = new Map<
+    string,
+    {
+      binding: ConnectionBinding;
+      topic: IngestTopic;
+      changes: ((r: SubscriptionRecord, flags: { reset: boolean }) => SubscriptionRecord)[];
+    }
+  >();
+
+  /** Queues a tracker change for the end of the batch (one record write per subscription per batch). */
+  #deferTracker(
+    binding: ConnectionBinding,
+    topic: IngestTopic,
+    change: (r: SubscriptionRecord, flags: { reset: boolean }) => SubscriptionRecord,
+  ): void {
+    const key = `${binding.tenant}|${binding.connection.id}|${topic}`;
+    const pending = this.#pendingTrackers.get(key) ?? { binding, topic, changes: [] };
+    pending.changes.push(change);
+    this.#pendingTrackers.set(key, pending);
+  }
+
+  async #flushTrackers(): Promise<void> {
+    const pending = [...this.#pendingTrackers.values()];
+    this.#pendingTrackers = new Map();
+    for (const { binding, topic, changes } of pending) {
+      let flags = { reset: false };
+      await this.#update(binding, topic, (r) => {
+        flags = { reset: false }; // re-applied from scratch when the write has to be retried
+        return changes.reduce((record, change) => change(record, flags), r);
+      });
+      if (flags.reset) {
+        // The sender's counter went backwards: whatever happened in between is unknown. Resync.
+        await this.#enqueueCatchUp(binding, [topic], 'counter-reset');
+      }
+    }
   }
 
   async #run(): Promise<void> {
@@ -204,12 +271,13 @@ export class IngestWorker {
     }
   }
 
-  async #handle(job: Job): Promise<void> {
+  /** Processes a job; true when it succeeded (the caller acks after the batch's bookkeeping). */
+  async #handle(job: Job): Promise<boolean> {
     const payload = job.payload as IngestJob;
     const token = job.leaseToken ?? '';
     try {
       await this.process(job.tenant, payload);
-      await this.#deps.store.jobs.ack(job.id, token);
+      return true;
     } catch (err) {
       const kind = classifyEhrError(err);
       const message = (err as Error).message;
@@ -224,15 +292,64 @@ export class IngestWorker {
         },
         'ingest job failed',
       );
+      const retryable = kind === 'retryable';
+      // Attempts across this job and the continuations it replaced (see below).
+      const total = priorAttempts(job.key) + job.attempts;
+      if (retryable && ehrSaidLater(err) && job.attempts >= job.maxAttempts) {
+        await this.#continueLater(job, payload, total, message);
+        return false;
+      }
       await this.#deps.store.jobs.fail(job.id, token, {
         error: message,
-        retryable: kind === 'retryable',
+        retryable,
         now: this.#now(),
+        // A continuation keeps backing off from where the chain was, not from 1 s again.
+        ...(retryable && total > job.attempts
+          ? { retryAt: new Date(this.#now().getTime() + retryDelayMs(total)).toISOString() }
+          : {}),
       });
+      return false;
     }
   }
 
-  /** Processes one job's payload (exposed for tests). Throws to ask for a retry. */
+  /**
+   * Fix: the queue dead-letters a job after maxAttempts (8, about two minutes of backoff), so an
+   * EHR down for longer than that lost every notification Dripline had already acknowledged. Work
+   * the EHR could not take *yet* is never dead-lettered: it continues in a fresh job (same payload,
+   * key `<original>|retry-<attempts so far>`, backoff continuing, capped at 1 h by the policy).
+   * Enqueue first, then ack: a crash in between leaves both, and processing is idempotent.
+   * Failures that are not the EHR's "try later" (bugs, refusals) still dead-letter as before.
+   */
+  async #continueLater(job: Job, payload: IngestJob, total: number, error: string): Promise<void> {
+    const runAt = new Date(this.#now().getTime() + retryDelayMs(total)).toISOString();
+    await this.#deps.store.jobs.enqueue(job.tenant, {
+      queue: job.queue,
+      key: `${job.key.replace(RETRY_SUFFIX, '')}|retry-${total}`,
+      payload,
+      runAt,
+      maxAttempts: job.maxAttempts,
+    });
+    await this.#deps.store.jobs.ack(job.id, job.leaseToken ?? '');
+    this.#deps.logger.warn(
+      {
+        job: job.id,
+        kind: payload.kind,
+        connectionId: payload.connectionId,
+        attempts: total,
+        runAt,
+        err: error,
+      },
+      'ingest job still failing: EHR unavailable; continuing later',
+    );
+  }
+
+  /** Processes one job's payload and its bookkeeping (for tests). Throws to ask for a retry. */
+  async processNow(tenant: TenantId, job: IngestJob): Promise<void> {
+    await this.process(tenant, job);
+    await this.#flushTrackers();
+  }
+
+  /** Processes one job's payload; event bookkeeping is deferred to the end of the batch. */
   async process(tenant: TenantId, job: IngestJob): Promise<void> {
     const binding = this.#deps.connections.get(job.connectionId);
     if (!binding || binding.tenant !== tenant) {
@@ -290,19 +407,35 @@ export class IngestWorker {
 
   async #status(binding: ConnectionBinding, job: Extract<IngestJob, { kind: 'status' }>): Promise<void> {
     const now = this.#now().toISOString();
+    let reset = false;
     const record = await this.#update(binding, job.topic, (r) => {
       const tracked =
         job.eventsSinceSubscriptionStart !== undefined
           ? recordReported(r.tracker, job.eventsSinceSubscriptionStart, now)
           : undefined;
+      reset = tracked?.reset ?? false;
       const status =
         job.type === 'handshake' ? 'active' : ((job.status as SubscriptionRecord['status']) ?? r.status);
       return { ...r, status, tracker: tracked ? tracked.state : heard(r.tracker, now) };
     });
+    if (reset) {
+      // Fix: a heartbeat reporting fewer events than were processed (the EHR restarted its
+      // counter) reset the tracker but never resynced, so what changed around the restart was lost.
+      await this.#enqueueCatchUp(binding, [job.topic], 'counter-reset');
+    }
     if (job.status === 'error' || job.status === 'off') {
-      await this.#deps.maintainer.repair(binding, job.topic);
+      await this.#repair(binding, job.topic);
     }
     await this.#recoverIfGap(binding, record);
+  }
+
+  /**
+   * Re-requests a subscription the EHR reports in error/off, then catches up: while it was broken
+   * the EHR notified nothing (fix: the heartbeat path repaired without catching up).
+   */
+  async #repair(binding: ConnectionBinding, topic: IngestTopic): Promise<void> {
+    await this.#deps.maintainer.repair(binding, topic);
+    await this.#enqueueCatchUp(binding, [topic], 'subscription-repaired');
   }
 
   async #event(binding: ConnectionBinding, job: Extract<IngestJob, { kind: 'event' }>): Promise<void> {
@@ -321,36 +454,31 @@ export class IngestWorker {
       const focus = focusRef ? carried.get(focusRef) : undefined;
       await this.#ingestResources(binding, focus ? [focus] : [], focus ? [] : [job.focus], carried);
     }
-    let reset = false;
-    await this.#update(binding, job.topic, (r) => {
+    this.#deferTracker(binding, job.topic, (r, flags) => {
       let tracker = r.tracker;
       if (job.eventsSinceSubscriptionStart !== undefined) {
         const reported = recordReported(tracker, job.eventsSinceSubscriptionStart, now);
-        reset ||= reported.reset;
+        flags.reset ||= reported.reset;
         tracker = reported.state;
       }
       const outcome = recordEvent(tracker, job.eventNumber, now);
-      reset ||= outcome.kind === 'reset';
+      flags.reset ||= outcome.kind === 'reset';
       return { ...r, tracker: outcome.state };
     });
-    if (reset) {
-      // The sender's counter went backwards: whatever happened in between is unknown. Resync.
-      await this.#enqueueCatchUp(binding, [job.topic], 'counter-reset');
-    }
   }
 
   async #classic(binding: ConnectionBinding, job: Extract<IngestJob, { kind: 'classic' }>): Promise<void> {
     const ctx = this.#copyContext(binding);
     const reference = `${job.target.resourceType}/${job.target.id}`;
     if (job.interaction === 'delete') {
-      const result = await markDeletedAtSource(ctx, job.target.resourceType, job.target.id);
+      const result = await markDeletedAtSource(ctx, job.target.resourceType, job.target.id, (copy) =>
+        this.#domainEvent(copy),
+      );
       if (result.outcome === 'absent') {
         this.#deps.logger.info(
           { connectionId: binding.connection.id },
           'delete of a resource Dripline never stored',
         );
-      } else if (result.copy) {
-        await this.#emit(binding, [result.copy], [result.outcome]);
       }
       return;
     }
@@ -367,7 +495,7 @@ export class IngestWorker {
     );
     if (job.topic) {
       const now = this.#now().toISOString();
-      await this.#update(binding, job.topic, (r) => ({ ...r, tracker: heard(r.tracker, now) }));
+      this.#deferTracker(binding, job.topic, (r) => ({ ...r, tracker: heard(r.tracker, now) }));
     }
   }
 
@@ -384,8 +512,6 @@ export class IngestWorker {
   ): Promise<void> {
     const ctx = this.#copyContext(binding);
     const ehr = this.#deps.ehrFor(binding.connection);
-    const stored: Resource[] = [];
-    const outcomes: CopyOutcome[] = [];
     const seen = new Set<string>();
 
     const fetch = async (reference: string): Promise<Resource | undefined> => {
@@ -413,7 +539,7 @@ export class IngestWorker {
           );
           if (normalized) {
             const [type, id] = normalized.split('/') as [string, string];
-            await markDeletedAtSource(ctx, type, id);
+            await markDeletedAtSource(ctx, type, id, (copy) => this.#domainEvent(copy));
           }
           return undefined;
         }
@@ -430,9 +556,9 @@ export class IngestWorker {
         return;
       }
       seen.add(key);
-      const result = await storeCopy(ctx, resource as Resource & { id: string });
-      stored.push(resource);
-      outcomes.push(result.outcome);
+      const result = await storeCopy(ctx, resource as Resource & { id: string }, (copy) =>
+        this.#domainEvent(copy),
+      );
       if (
         resource.resourceType === 'Patient' &&
         (result.outcome === 'created' || !(await this.#hasCoverage(binding.tenant, resource.id)))
@@ -479,7 +605,6 @@ export class IngestWorker {
         await store(resource, 0);
       }
     }
-    await this.#emit(binding, stored, outcomes);
   }
 
   async #hasCoverage(tenant: TenantId, patientId: string): Promise<boolean> {
@@ -503,57 +628,45 @@ export class IngestWorker {
     }
   }
 
-  /** Domain events: one per encounter whose documentation changed, keyed by the versions that changed it. */
-  async #emit(
-    binding: ConnectionBinding,
-    resources: Resource[],
-    outcomes: (CopyOutcome | 'absent')[],
-  ): Promise<void> {
-    const byEncounter = new Map<string, string[]>();
-    resources.forEach((resource, i) => {
-      const outcome = outcomes[i];
-      if (outcome !== 'created' && outcome !== 'updated') {
-        return;
-      }
-      const encounter = encounterOf(resource);
-      if (encounter) {
-        const cause = `${resource.resourceType}/${resource.id ?? ''}/_history/${resource.meta?.versionId ?? hashText(JSON.stringify(resource))}`;
-        byEncounter.set(encounter, [...(byEncounter.get(encounter) ?? []), cause]);
-      }
-    });
-    if (byEncounter.size === 0) {
-      return;
+  /**
+   * The domain event for one changed copy, written in the copy's own transaction: charge capture
+   * recomputes the encounter. Keyed by the EHR version that changed it, so a retry after a crash
+   * neither loses nor duplicates it.
+   */
+  #domainEvent(copy: Resource): BatchOperation[] {
+    const encounter = encounterOf(copy);
+    if (!encounter) {
+      return [];
     }
-    await this.#deps.store.resources.writeBatch(
-      binding.tenant,
-      [...byEncounter].map(([encounter, causes]) => {
-        const event: EncounterChangedEvent = { encounter, causes };
-        return {
-          op: 'enqueue' as const,
-          job: {
-            queue: ENCOUNTER_CHANGED_QUEUE,
-            key: `${encounter}|${hashText(causes.sort().join(','))}`,
-            payload: event,
-          },
-        };
-      }),
-    );
+    const version = sourceVersionOf(copy).versionId ?? hashText(JSON.stringify({ ...copy, meta: undefined }));
+    const cause = `${copy.resourceType}/${copy.id ?? ''}/_history/${version}`;
+    const event: EncounterChangedEvent = { encounter, causes: [cause] };
+    return [
+      {
+        op: 'enqueue',
+        job: { queue: ENCOUNTER_CHANGED_QUEUE, key: encounterChangedKey(encounter, cause), payload: event },
+      },
+    ];
   }
 
   async #enqueueCatchUp(
     binding: ConnectionBinding,
     topics: IngestTopic[],
     reason: string,
-    eventRange?: { topic: IngestTopic; from: number; to: number },
+    eventRange?: { topic: IngestTopic; from: number; to: number; epoch?: string },
   ): Promise<void> {
     const job: IngestJob = {
       kind: 'catch-up',
       connectionId: binding.connection.id,
       topics,
       reason,
-      ...(eventRange ? { eventRange } : {}),
+      ...(eventRange
+        ? { eventRange: { topic: eventRange.topic, from: eventRange.from, to: eventRange.to } }
+        : {}),
     };
-    const id = eventRange ? `${eventRange.topic}|${eventRange.from}-${eventRange.to}` : randomUUID();
+    const id = eventRange
+      ? `${eventRange.topic}|${eventRange.from}-${eventRange.to}|${eventRange.epoch ?? 'e0'}`
+      : randomUUID();
     await this.#deps.store.jobs.enqueue(binding.tenant, {
       queue: INGEST_QUEUE,
       key: jobKeys.catchUp(binding.connection.id, id),
@@ -565,8 +678,16 @@ export class IngestWorker {
     if (!gapNeedsRecovery(record.tracker, this.#now(), this.#deps.gapGraceMs ?? 10_000)) {
       return;
     }
+    // Fix: the key was topic|from-to only, and idempotency keys outlive finished jobs, so the same
+    // range missing again after a counter reset or on a recreated subscription was never recovered.
+    // The EHR subscription and the tracker's epoch make it another range.
+    const epoch = `${record.ehrSubscriptionId ?? '-'}|e${record.tracker.epoch ?? 0}`;
     for (const range of missingRanges(record.tracker)) {
-      await this.#enqueueCatchUp(binding, [record.topic], 'event-gap', { topic: record.topic, ...range });
+      await this.#enqueueCatchUp(binding, [record.topic], 'event-gap', {
+        topic: record.topic,
+        ...range,
+        epoch,
+      });
     }
   }
 
@@ -674,7 +795,12 @@ export class IngestWorker {
       });
       return;
     }
-    await this.#deps.maintainer.ensure(binding);
+    const rebuilt = await this.#deps.maintainer.ensure(binding);
+    if (rebuilt.length > 0) {
+      // Fix: a subscription recreated (gone from the EHR) or repaired here was not caught up, so
+      // whatever changed while there was none was never stored.
+      await this.#enqueueCatchUp(binding, [...rebuilt], 'subscription-rebuilt');
+    }
     const ehr = this.#deps.ehrFor(connection);
     for (const topic of INGEST_TOPICS) {
       const record = await loadRecord(this.#deps.store, binding.tenant, connection.id, topic);
@@ -688,20 +814,24 @@ export class IngestWorker {
         // Silence past the heartbeat period: ask the EHR how the subscription is doing.
         const status = await this.#subscriptionStatus(ehr, record.ehrSubscriptionId);
         const iso = now.toISOString();
+        let reset = false;
         const updated = await this.#update(binding, topic, (r) => {
           const tracked =
             status.eventsSinceSubscriptionStart !== undefined
               ? recordReported(r.tracker, status.eventsSinceSubscriptionStart, iso)
               : undefined;
+          reset = tracked?.reset ?? false;
           return {
             ...r,
             status: (status.status as SubscriptionRecord['status']) ?? r.status,
             tracker: tracked?.state ?? heard(r.tracker, iso),
           };
         });
+        if (reset) {
+          await this.#enqueueCatchUp(binding, [topic], 'counter-reset'); // as in #status
+        }
         if (status.status === 'error' || status.status === 'off') {
-          await this.#deps.maintainer.repair(binding, topic);
-          await this.#enqueueCatchUp(binding, [topic], 'subscription-repaired');
+          await this.#repair(binding, topic);
         }
         await this.#recoverIfGap(binding, updated);
       } else {

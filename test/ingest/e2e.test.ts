@@ -128,9 +128,10 @@ describe.each([
     );
     const encounters = new Set(events.map((j: any) => j.payload.encounter));
     const administrations = await ehr.listResources('MedicationAdministration');
-    for (const a of administrations as any[]) {
-      expect(encounters.has(a.context.reference)).toBe(true);
-    }
+    const missing = (administrations as any[])
+      .filter((a) => !encounters.has(a.context.reference))
+      .map((a) => a.context.reference);
+    expect({ missing, events: events.length }).toEqual({ missing: [], events: events.length });
   });
 
   test('nothing is dead-lettered', async () => {

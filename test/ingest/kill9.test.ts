@@ -654,8 +654,10 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
           problems.push(`${topic} event ${n} never acknowledged (deliveries ${tries.join(' ') || 'none'})`);
         }
       }
+      // Event numbers count per EHR subscription (its id scopes the job key).
+      const scope = [...result.topicOf].find(([, t]) => t === topic)?.[0].split('/')[1] ?? '';
       for (const n of acked.get(topic)!.keys()) {
-        const jobs = keys.get(jobKeys.event(CONNECTION_ID, topic, n)) ?? 0;
+        const jobs = keys.get(jobKeys.event(CONNECTION_ID, topic, n, scope)) ?? 0;
         if (jobs !== 1) {
           problems.push(`${topic} event ${n}: ${jobs} done jobs`);
         }

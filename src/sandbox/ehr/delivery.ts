@@ -45,6 +45,12 @@ export interface FaultOptions {
   delayMs?: [number, number];
   /** Source of randomness in [0, 1) (deterministic tests). Default Math.random. */
   random?: () => number;
+  /**
+   * A network partition between the EHR and its subscribers: every attempt fails as if the
+   * endpoint could not be reached (nothing is sent), so retries run out and the subscription goes
+   * to `error` like it would on a real server.
+   */
+  unreachable?: boolean;
 }
 
 export interface RetryOptions {
@@ -271,6 +277,9 @@ export class DeliveryQueue {
   }
 
   async #send(request: DeliveryRequest): Promise<{ status?: number; error?: string }> {
+    if (this.#faults.unreachable) {
+      return { error: 'fault: endpoint unreachable' };
+    }
     try {
       const response = await fetch(request.url, {
         method: 'POST',

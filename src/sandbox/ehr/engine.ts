@@ -91,6 +91,23 @@ export class SubscriptionEngine implements WriteHooks {
     return s ? { id: s.id, status: s.status, eventCount: s.eventCount, shape: s.spec.shape } : undefined;
   }
 
+  /** The Subscription was deleted: no more deliveries, and `$status`/`$events` answer 404. */
+  forget(id: string): void {
+    this.#heartbeats.cancel(id);
+    this.#subs.delete(id); // queued deliveries find no state and are cancelled
+  }
+
+  /**
+   * What an EHR restart does to servers that keep counters in memory (HAPI): every
+   * subscription's event counter and event log start again from 0; statuses are kept.
+   */
+  resetEventCounters(): void {
+    for (const state of this.#subs.values()) {
+      state.eventCount = 0;
+      state.events.length = 0;
+    }
+  }
+
   async stop(): Promise<void> {
     this.#heartbeats.stop();
     await this.queue.stop();

@@ -32,6 +32,12 @@ export interface SandboxFhirAppDeps {
   readonly tokenUrl: string;
   readonly now: () => Date;
   readonly logger: { warn(obj: object, msg?: string): void };
+  /** Serve `Subscription/{id}/$events` (default true); without it the route answers 404, like EHRs that lack it. */
+  readonly eventsOperation?: boolean;
+  /** When it returns a status (e.g. 503), every request is answered with it: the EHR is down. */
+  readonly unavailable?: () => number | undefined;
+  /** Sees every request (method, path with query) before anything else: tests check what was asked. */
+  readonly onRequest?: (method: string, path: string) => void;
 }
 
 /** fhir-router interactions the sandbox serves, and the SMART permission each needs. */
@@ -66,13 +72,25 @@ const MAX_BODY_BYTES = 5 * 1024 * 1024;
 const MAX_JSON_DEPTH = 64;
 
 export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
-  const fhirRouter = createFhirRouter(deps.engine);
-  const capability = buildCapabilityStatement(deps.fhirBaseUrl, deps.tokenUrl, deps.now());
+  const eventsOperation = deps.eventsOperation ?? true;
+  const fhirRouter = createFhirRouter(deps.engine, eventsOperation);
+  const capability = buildCapabilityStatement(deps.fhirBaseUrl, deps.tokenUrl, deps.now(), {
+    eventsOperation,
+  });
   const smart = smartConfiguration({ issuer: deps.publicUrl, tokenUrl: deps.tokenUrl });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use((req, res, next) => {
+    deps.onRequest?.(req.method, req.originalUrl);
+    const down = deps.unavailable?.();
+    if (down === undefined) {
+      next();
+      return;
+    }
+    sendOutcome(res, down, outcome('transient', 'The sandbox EHR is unavailable (injected fault)'));
+  });
   app.use(
     '/oauth2',
     createTokenRouter({
@@ -158,7 +176,7 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
   return app;
 }
 
-function createFhirRouter(engine: SubscriptionEngine): FhirRouter {
+function createFhirRouter(engine: SubscriptionEngine, eventsOperation: boolean): FhirRouter {
   const router = new FhirRouter();
   const status = (req: FhirRequest): Promise<FhirResponse> =>
     Promise.resolve([allOk, engine.status(req.params.id ?? '')]);
@@ -170,7 +188,9 @@ function createFhirRouter(engine: SubscriptionEngine): FhirRouter {
   };
   for (const method of ['GET', 'POST'] as const) {
     router.add(method, 'Subscription/:id/$status', status, 'operation');
-    router.add(method, 'Subscription/:id/$events', events, 'operation');
+    if (eventsOperation) {
+      router.add(method, 'Subscription/:id/$events', events, 'operation');
+    }
   }
   return router;
 }
@@ -298,6 +318,7 @@ export function buildCapabilityStatement(
   fhirBaseUrl: string,
   tokenUrl: string,
   now: Date,
+  options: { eventsOperation?: boolean } = {},
 ): CapabilityStatement {
   const interactions = ['read', 'vread', 'search-type', 'history-instance', 'create', 'update'] as const;
   return {
@@ -351,10 +372,14 @@ export function buildCapabilityStatement(
                     name: 'status',
                     definition: `${BACKPORT_SD.replace('/StructureDefinition', '')}/OperationDefinition/backport-subscription-status`,
                   },
-                  {
-                    name: 'events',
-                    definition: `${BACKPORT_SD.replace('/StructureDefinition', '')}/OperationDefinition/backport-subscription-events`,
-                  },
+                  ...(options.eventsOperation === false
+                    ? []
+                    : [
+                        {
+                          name: 'events',
+                          definition: `${BACKPORT_SD.replace('/StructureDefinition', '')}/OperationDefinition/backport-subscription-events`,
+                        },
+                      ]),
                 ],
               }
             : {}),

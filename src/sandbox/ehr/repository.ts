@@ -3,6 +3,7 @@
  * every create and update takes (HTTP through FhirRouter, and direct calls from tests and replay)
  * so each write can be checked before it is stored and notified after.
  */
+import { gone, OperationOutcomeError } from '@medplum/core';
 import type { WithId } from '@medplum/core';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { CreateResourceOptions } from '@medplum/fhir-router';
@@ -18,6 +19,8 @@ export interface WriteHooks {
 
 export class NotifyingRepository extends MemoryRepository {
   #hooks: WriteHooks | undefined;
+  /** "Type/id" of resources deleted through `deleteQuietly`: reads answer 410 Gone, like HAPI. */
+  readonly #deleted = new Set<string>();
 
   setHooks(hooks: WriteHooks): void {
     this.#hooks = hooks;
@@ -37,8 +40,22 @@ export class NotifyingRepository extends MemoryRepository {
     const interaction: WriteInteraction = previous ? 'update' : 'create';
     const prepared = hooks.beforeWrite(resource, interaction, previous) as T;
     const written = await super.createResource(prepared, options, update);
+    this.#deleted.delete(`${written.resourceType}/${written.id}`);
     await hooks.afterWrite(written, interaction);
     return written;
+  }
+
+  override async readResource<T extends Resource>(resourceType: string, id: string): Promise<T> {
+    if (this.#deleted.has(`${resourceType}/${id}`)) {
+      throw new OperationOutcomeError(gone);
+    }
+    return super.readResource<T>(resourceType, id);
+  }
+
+  /** Deletes without notifications (the topics trigger on create/update only); later reads answer 410. */
+  async deleteQuietly(resourceType: string, id: string): Promise<void> {
+    await super.deleteResource(resourceType, id);
+    this.#deleted.add(`${resourceType}/${id}`);
   }
 
   /** Stores without checks or notifications: seed data and the server's own status changes. */

@@ -42,6 +42,10 @@ export interface SandboxEhrOptions {
   logger?: SandboxEhrLogger;
   /** Delivery retries (default 4 attempts, 500 ms doubling, 10 s timeout). */
   retry?: RetryOptions;
+  /** Offer `Subscription/{id}/$events` (default true); false makes it answer 404, as on EHRs without it. */
+  eventsOperation?: boolean;
+  /** Sees every HTTP request the EHR receives (method, path with query), e.g. to assert what was never asked. */
+  onRequest?: (method: string, path: string) => void;
 }
 
 export interface SandboxEhr {
@@ -59,6 +63,12 @@ export interface SandboxEhr {
   /** Applies the seeded day's timeline at `speed` (1 = real time, 0 = as fast as possible), or the first `limit` steps. */
   replay(options: { speed: number; limit?: number }): Promise<void>;
   setFaults(faults: FaultOptions): void;
+  /** The EHR is down: every HTTP request (FHIR and token) is answered with `status` (e.g. 503) until set to false. */
+  setUnavailable(status: number | false): void;
+  /** Deletes a resource (no notification); reads then answer 410 Gone. A deleted Subscription stops notifying. */
+  deleteResource(type: string, id: string): Promise<void>;
+  /** Simulates a restart of an EHR that keeps event counters in memory: every counter starts again from 0. */
+  resetEventCounters(): void;
   /** Resolves when every queued notification delivery has been attempted (incl. retries currently scheduled). */
   idle(): Promise<void>;
   /** Server-side state of a Subscription (status, event counter), or undefined. */
@@ -114,6 +124,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     timeline = day.timeline;
   }
   repo.setHooks(engine);
+  let unavailable: number | undefined;
 
   server.on(
     'request',
@@ -127,6 +138,9 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       tokenUrl,
       now,
       logger,
+      unavailable: () => unavailable,
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+      ...(options.eventsOperation !== undefined ? { eventsOperation: options.eventsOperation } : {}),
     }),
   );
   logger.info({ url, fhirBaseUrl, seeded: timeline.length > 0 }, 'sandbox EHR listening');
@@ -206,6 +220,16 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     },
 
     setFaults: (faults) => engine.queue.setFaults(faults),
+    setUnavailable(status) {
+      unavailable = status === false ? undefined : status;
+    },
+    async deleteResource(type, id) {
+      await repo.deleteQuietly(type, id);
+      if (type === 'Subscription') {
+        engine.forget(id);
+      }
+    },
+    resetEventCounters: () => engine.resetEventCounters(),
     idle: () => engine.queue.idle(),
     subscriptionInfo: (id) => engine.info(id),
 
