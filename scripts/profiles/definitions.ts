@@ -5,13 +5,33 @@
  */
 export const CANONICAL_BASE = 'https://dripline.dev/fhir/StructureDefinition';
 
+export type ExtensionValueType = 'Quantity' | 'boolean' | 'string' | 'code' | 'Coding' | 'decimal';
+
+/**
+ * A sub-extension of a complex extension: a slice of Extension.extension by its (local) url. With a
+ * valueType it is simple; without, it is itself complex and `definition` describes its parts (not
+ * sliced: one level of slicing keeps the definitions portable across validators).
+ */
+export interface SubExtensionSpec {
+  readonly url: string;
+  readonly short: string;
+  readonly definition?: string;
+  readonly min: number;
+  readonly max: string;
+  readonly valueType?: ExtensionValueType;
+}
+
 export interface ExtensionSpec {
   readonly id: string;
   readonly title: string;
   readonly description: string;
   /** Resource paths the extension may appear on. */
   readonly context: readonly string[];
-  readonly valueType: 'Quantity' | 'boolean' | 'string' | 'code';
+  /** A simple extension's value type; a complex extension has `parts` instead (and no value). */
+  readonly valueType?: ExtensionValueType;
+  readonly parts?: readonly SubExtensionSpec[];
+  /** How many times the extension may repeat on one element (default "1"). */
+  readonly max?: string;
 }
 
 export interface ProfileSpec {
@@ -41,6 +61,66 @@ export const EXTENSIONS: readonly ExtensionSpec[] = [
       'administration code under CPT guidelines for physician/office reporting.',
     context: ['MedicationAdministration'],
     valueType: 'boolean',
+  },
+  {
+    id: 'charge-line-key',
+    title: 'Charge line key',
+    description:
+      'Stable identity of a charge line Dripline coded: a hash of encounter, code, modifiers, the administrations ' +
+      'involved, date of service and line kind. The same documentation always gives the same key, so recomputed ' +
+      'charges replace, never duplicate, earlier ones.',
+    context: ['ChargeItem', 'Claim.item'],
+    valueType: 'string',
+  },
+  {
+    id: 'charge-modifier',
+    title: 'Charge modifier',
+    description:
+      'A CPT / HCPCS Level II modifier on the charge (e.g. JW, JZ, XE, XS, 59, JG, TB), in the order billed. ' +
+      'R4 ChargeItem has no modifier element; on a Claim the modifiers are in Claim.item.modifier.',
+    context: ['ChargeItem'],
+    valueType: 'Coding',
+    max: '*',
+  },
+  {
+    id: 'ndc-quantity',
+    title: 'NDC quantity',
+    description:
+      'Quantity of the drug in NDC units for the claim line NDC detail: value and the unit qualifier ' +
+      '(UN, ML, GR, F2, ME) as code. The NDC itself is ChargeItem.productCodeableConcept.',
+    context: ['ChargeItem'],
+    valueType: 'Quantity',
+  },
+  {
+    id: 'revenue-code',
+    title: 'Revenue code',
+    description: 'NUBC revenue code of the charge on an institutional (UB-04 / 837I) claim.',
+    context: ['ChargeItem'],
+    valueType: 'Coding',
+  },
+  {
+    id: 'coding-rationale',
+    title: 'Coding rationale',
+    description:
+      'Why Dripline coded the charge this way: the coding rule applied, the sources that state it, a ' +
+      'plain-language explanation with the numbers, the minutes counted and any named amounts (billing units, ' +
+      'waste, days).',
+    context: ['ChargeItem', 'Claim.item'],
+    parts: [
+      { url: 'rule', short: 'Rule id, e.g. R3.3', min: 1, max: '1', valueType: 'string' },
+      { url: 'source', short: 'Source key, e.g. CH12-30.5', min: 0, max: '*', valueType: 'string' },
+      { url: 'text', short: 'Plain-language explanation', min: 1, max: '1', valueType: 'string' },
+      { url: 'minutes', short: 'Minutes counted', min: 0, max: '1', valueType: 'decimal' },
+      {
+        url: 'amount',
+        short: 'A named amount',
+        definition:
+          'A named amount behind the charge, as two sub-extensions: "name" (valueString, e.g. billingUnits, ' +
+          'wasteBillingUnits, jwUnits, days) and "value" (valueDecimal).',
+        min: 0,
+        max: '*',
+      },
+    ],
   },
   {
     id: 'request-id',

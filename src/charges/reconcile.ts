@@ -10,7 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Annotation, ChargeItem, Claim, CodeableConcept, Task, TaskInput } from '@medplum/fhirtypes';
-import { EXT_LINE_KEY, EXT_MODIFIER, EXT_RATIONALE } from '../coding/fhir/emit.ts';
+import {
+  EXT_LINE_KEY,
+  EXT_MODIFIER,
+  EXT_NDC_QUANTITY,
+  EXT_RATIONALE,
+  EXT_REVENUE_CODE,
+} from '../coding/fhir/emit.ts';
 import type { ChargeLine, CodingIssue } from '../coding/types.ts';
 import type { StoredResource } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
@@ -151,6 +157,31 @@ export function describeCharge(item: ChargeItem): string {
   return `${code} ×${units}${modifiers.length > 0 ? ` ${modifiers.join('-')}` : ''}`;
 }
 
+/** Which parts of a charge differ, in billing words ("units", "diagnoses", ...). */
+export function changedParts(previous: ChargeItem, next: ChargeItem): string[] {
+  const ext = (item: ChargeItem, url: string): string =>
+    canonicalJson((item.extension ?? []).filter((e) => e.url === url));
+  const parts: [string, (item: ChargeItem) => unknown][] = [
+    ['status', (i) => i.status],
+    ['code', (i) => i.code],
+    ['units', (i) => i.quantity],
+    ['modifiers', (i) => ext(i, EXT_MODIFIER)],
+    ['NDC', (i) => [i.productCodeableConcept, ext(i, EXT_NDC_QUANTITY)]],
+    ['revenue code', (i) => ext(i, EXT_REVENUE_CODE)],
+    ['diagnoses', (i) => i.reason],
+    ['administrations', (i) => i.service],
+    ['date of service', (i) => i.occurrenceDateTime ?? i.occurrencePeriod],
+    ['patient', (i) => i.subject],
+    ['rationale', (i) => ext(i, EXT_RATIONALE)],
+  ];
+  const changed = parts
+    .filter(([, get]) => canonicalJson(get(previous)) !== canonicalJson(get(next)))
+    .map(([n]) => n);
+  return changed.length > 0 || billingContent(previous) === billingContent(next)
+    ? changed
+    : ['other content'];
+}
+
 export function ruleOf(item: ChargeItem): string | undefined {
   return item.extension?.find((e) => e.url === EXT_RATIONALE)?.extension?.find((e) => e.url === 'rule')
     ?.valueString;
@@ -161,7 +192,7 @@ function describeChange(change: ChargeChange): string {
     case 'create':
       return `add ${describeCharge(change.resource)} (rule ${change.line.rationale.rule}: ${change.line.rationale.text})`;
     case 'update':
-      return `change ChargeItem/${change.resource.id} from ${describeCharge(change.previous)} to ${describeCharge(change.resource)} (rule ${change.line.rationale.rule}: ${change.line.rationale.text})`;
+      return `change ${changedParts(change.previous, change.resource).join(', ')} of ChargeItem/${change.resource.id}: ${describeCharge(change.previous)} → ${describeCharge(change.resource)} (rule ${change.line.rationale.rule}: ${change.line.rationale.text})`;
     case 'void':
       return `void ChargeItem/${change.resource.id} ${describeCharge(change.previous)}: ${change.reason}`;
     default:

@@ -4,12 +4,14 @@
  *
  *   client create --tenant <id> --scope "<scopes>" [--name <n>] [--alg ES384|RS384]
  *   token --client <client.json> [--scope "<scopes>"]
+ *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { registerBackendClient } from '../auth/client-registration.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
+import { BundleError, runCharges } from './charges-command.ts';
 import { parseClientCreateArgs, UsageError } from './client-command.ts';
 import { requestBackendToken } from './token-command.ts';
 
@@ -19,7 +21,9 @@ Commands:
   client create --tenant <id> --scope "<scopes>" [--name <name>] [--alg ES384|RS384]
       Register a SMART Backend Services client; prints client_id, token_url, fhir_base_url and the private jwk.
   token --client <client.json> [--scope "<scopes>"]
-      Get an access token with a client file printed by "client create" (a standard SMART client flow).`;
+      Get an access token with a client file printed by "client create" (a standard SMART client flow).
+  charges <bundle.json> [--setting office|hospital-outpatient|home] [--payer medicare|medicaid|commercial]
+      Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.`;
 
 async function clientCreate(argv: string[]): Promise<void> {
   const args = parseClientCreateArgs(argv);
@@ -63,6 +67,9 @@ async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   if (command === 'client' && sub === 'create') {
     await clientCreate(rest);
+  } else if (command === 'charges') {
+    const output = runCharges(sub === undefined ? rest : [sub, ...rest]);
+    process.stdout.write(JSON.stringify(output, null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -76,6 +83,10 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(err.help ? `${err.message}\n` : `dripline: ${err.message}\n\n${USAGE}\n`);
     process.exit(err.help ? 0 : 2);
+  }
+  if (err instanceof BundleError) {
+    process.stderr.write(`dripline: ${err.message}\n`);
+    process.exit(2);
   }
   if (err instanceof ConfigError) {
     process.stderr.write(`dripline: ${err.message}\n`);

@@ -7,13 +7,21 @@
  * OperationOutcome). Nothing is stored.
  */
 import { badRequest, OperationOutcomeError } from '@medplum/core';
-import type { Bundle, Coverage, Parameters, ParametersParameter, Reference, Resource } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  Coverage,
+  Parameters,
+  ParametersParameter,
+  Reference,
+  Resource,
+} from '@medplum/fhirtypes';
 import { codeEncounters } from './engine/index.ts';
 import { bundleResources, extractCodingInput } from './fhir/extract.ts';
 import { toChargeItems, toDraftClaim, toOutcome } from './fhir/emit.ts';
 import type { EmitContext } from './fhir/emit.ts';
 import type { CodingTables } from './tables/types.ts';
-import type { CareSetting, PayerKind, TenantCodingOptions } from './types.ts';
+import { normalizeReference } from '../store/search-index.ts';
+import type { CareSetting, CodingResult, PayerKind, TenantCodingOptions } from './types.ts';
 
 const SETTINGS: readonly CareSetting[] = ['office', 'hospital-outpatient', 'home'];
 const PAYERS: readonly PayerKind[] = ['medicare', 'medicaid', 'commercial'];
@@ -67,6 +75,10 @@ export function parseInfusionChargesParameters(body: unknown): InfusionChargesRe
   };
 }
 
+function normalized(reference: string | undefined): string | undefined {
+  return reference ? normalizeReference(reference) : undefined;
+}
+
 /** Runs the engine on a request and renders the output Parameters (pure apart from `now`). */
 export function infusionCharges(
   request: InfusionChargesRequest,
@@ -74,9 +86,11 @@ export function infusionCharges(
   now: Date,
   options?: TenantCodingOptions,
 ): Parameters {
+  // References may be relative or absolute ("https://ehr/fhir/Patient/1" is Patient/1).
   const patients = new Set(
     request.resources
       .flatMap((r) => ('subject' in r && r.subject ? [(r.subject as Reference).reference] : []))
+      .map((ref) => (ref ? normalizeReference(ref) : undefined))
       .filter((ref) => ref?.startsWith('Patient/')),
   );
   if (patients.size > 1) {
@@ -90,19 +104,24 @@ export function infusionCharges(
   if (extracted.problems.length > 0) {
     throw new OperationOutcomeError(badRequest(extracted.problems.join('; '), 'setting'));
   }
-  const result = codeEncounters(extracted.input, tables);
+  const coded = codeEncounters(extracted.input, tables);
+  const result: CodingResult = {
+    ...coded,
+    held: [...extracted.held, ...coded.held],
+    issues: [...extracted.issues, ...coded.issues],
+  };
   const coverage = extracted.index
     .all<Coverage>('Coverage')
-    .filter((c) => !extracted.patient || c.beneficiary?.reference === extracted.patient)
+    .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
+    .filter((c) => !extracted.patient || normalized(c.beneficiary?.reference) === extracted.patient)
     .sort((a, b) => (a.order ?? 99) - (b.order ?? 99))[0];
+  const insurer = normalized(coverage?.payor?.[0]?.reference);
   const ctx: EmitContext = {
     patient: { reference: extracted.patient ?? 'Patient/unknown' },
     setting: extracted.input.setting,
     now,
     ...(coverage?.id ? { coverage: { reference: `Coverage/${coverage.id}` } } : {}),
-    ...(coverage?.payor?.[0]?.reference?.startsWith('Organization/')
-      ? { insurer: { reference: coverage.payor[0].reference } }
-      : {}),
+    ...(insurer?.startsWith('Organization/') ? { insurer: { reference: insurer } } : {}),
   };
   const chargeItems = toChargeItems(result, ctx);
   return {

@@ -7,7 +7,8 @@
 import type { AuditEvent, AuditEventEntity, Reference, Resource } from '@medplum/fhirtypes';
 import { compileExpression, getSearchParameter, normalizeReference } from '../store/search-index.ts';
 
-export type AuditedInteraction = 'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update' | 'operation';
+export type AuditedInteraction =
+  'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update' | 'operation';
 
 const ACTION: Record<AuditedInteraction, 'C' | 'R' | 'U' | 'E'> = {
   read: 'R',

@@ -25,6 +25,7 @@ import type { InfusionChargesRequest } from '../coding/operation.ts';
 import type { CodingTables } from '../coding/tables/types.ts';
 import { randomUUID } from 'node:crypto';
 import { buildAuditEvent } from './audit.ts';
+import { normalizeReference } from '../store/search-index.ts';
 import { AuditWriter } from './audit-writer.ts';
 
 export interface FhirRoutesDeps {
@@ -102,7 +103,10 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
       const request = parseInfusionChargesParameters(req.body);
       const result = infusionCharges(request, deps.codingTables, now());
       // The bundle is PHI: record who ran the operation on which patient.
-      await audit.write(auth.tenant, operationAudit(auth.clientId, request, now(), config.publicUrl, res.locals.requestId));
+      await audit.write(
+        auth.tenant,
+        operationAudit(auth.clientId, request, now(), config.publicUrl, res.locals.requestId),
+      );
       res.status(200).type(FHIR_JSON).send(JSON.stringify(result));
       return;
     }
@@ -224,7 +228,10 @@ function operationAudit(
   const patients = [
     ...new Set(
       request.resources
-        .flatMap((r) => ('subject' in r ? [(r.subject as { reference?: string } | undefined)?.reference] : []))
+        .flatMap((r) =>
+          'subject' in r ? [(r.subject as { reference?: string } | undefined)?.reference] : [],
+        )
+        .map((ref) => (ref ? normalizeReference(ref) : undefined))
         .filter((ref): ref is string => ref?.startsWith('Patient/') === true),
     ),
   ];

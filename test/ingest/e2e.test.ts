@@ -120,12 +120,14 @@ describe.each([
   });
 
   test('every changed encounter produced a domain event for charge capture', async () => {
-    const events = await server.running.store.jobs.listJobs(
-      'sandbox',
-      ENCOUNTER_CHANGED_QUEUE,
-      'ready',
-      10_000,
-    );
+    // Charge capture consumes these as they come: look at every state.
+    const events = (
+      await Promise.all(
+        (['ready', 'leased', 'done'] as const).map((state) =>
+          server.running.store.jobs.listJobs('sandbox', ENCOUNTER_CHANGED_QUEUE, state, 10_000),
+        ),
+      )
+    ).flat();
     const encounters = new Set(events.map((j: any) => j.payload.encounter));
     const administrations = await ehr.listResources('MedicationAdministration');
     const missing = (administrations as any[])

@@ -39,7 +39,11 @@ export function chargeItemId(line: Pick<ChargeLine, 'key'>): string {
 }
 
 function codeCoding(line: ChargeLine): Coding {
-  return { system: line.code.system === 'CPT' ? SYSTEMS.cpt : SYSTEMS.hcpcs, code: line.code.code, display: line.code.label };
+  return {
+    system: line.code.system === 'CPT' ? SYSTEMS.cpt : SYSTEMS.hcpcs,
+    code: line.code.code,
+    display: line.code.label,
+  };
 }
 
 export function rationaleExtension(r: LineRationale): Extension {
@@ -69,11 +73,23 @@ function lineExtensions(line: ChargeLine): Extension[] {
       ? [
           {
             url: EXT_NDC_QUANTITY,
-            valueQuantity: { value: line.ndc.quantity, unit: line.ndc.unit, system: NDC_UNIT_SYSTEM, code: line.ndc.unit },
+            valueQuantity: {
+              value: line.ndc.quantity,
+              unit: line.ndc.unit,
+              system: NDC_UNIT_SYSTEM,
+              code: line.ndc.unit,
+            },
           },
         ]
       : []),
-    ...(line.revenueCode ? [{ url: EXT_REVENUE_CODE, valueCoding: { system: 'https://www.nubc.org/CodeSystem/RevenueCodes', code: line.revenueCode } }] : []),
+    ...(line.revenueCode
+      ? [
+          {
+            url: EXT_REVENUE_CODE,
+            valueCoding: { system: 'https://www.nubc.org/CodeSystem/RevenueCodes', code: line.revenueCode },
+          },
+        ]
+      : []),
     rationaleExtension(line.rationale),
   ];
 }
@@ -100,7 +116,9 @@ export function toChargeItems(result: CodingResult, ctx: EmitContext): (ChargeIt
     occurrenceDateTime: line.dateOfService,
     quantity: { value: line.units },
     enteredDate: ctx.now.toISOString(),
-    ...(line.ndc ? { productCodeableConcept: { coding: [{ system: SYSTEMS.ndc, code: line.ndc.ndc11 }] } } : {}),
+    ...(line.ndc
+      ? { productCodeableConcept: { coding: [{ system: SYSTEMS.ndc, code: line.ndc.ndc11 }] } }
+      : {}),
     ...(line.diagnoses.length > 0
       ? { reason: line.diagnoses.map((code) => ({ coding: [{ system: SYSTEMS.icd10cm, code }] })) }
       : {}),
@@ -122,9 +140,15 @@ export function toDraftClaim(result: CodingResult, ctx: EmitContext): Claim {
   const items: ClaimItem[] = result.lines.map((line, i) => ({
     sequence: i + 1,
     extension: [{ url: EXT_LINE_KEY, valueString: line.key }, rationaleExtension(line.rationale)],
-    ...(line.diagnoses.length > 0 ? { diagnosisSequence: line.diagnoses.slice(0, 4).map((d) => diagnoses.indexOf(d) + 1) } : {}),
+    ...(line.diagnoses.length > 0
+      ? { diagnosisSequence: line.diagnoses.slice(0, 4).map((d) => diagnoses.indexOf(d) + 1) }
+      : {}),
     ...(institutional && line.revenueCode
-      ? { revenue: { coding: [{ system: 'https://www.nubc.org/CodeSystem/RevenueCodes', code: line.revenueCode }] } }
+      ? {
+          revenue: {
+            coding: [{ system: 'https://www.nubc.org/CodeSystem/RevenueCodes', code: line.revenueCode }],
+          },
+        }
       : {}),
     productOrService: { coding: [codeCoding(line)], text: line.code.label },
     ...(line.modifiers.length > 0
@@ -139,7 +163,12 @@ export function toDraftClaim(result: CodingResult, ctx: EmitContext): Claim {
             {
               sequence: 1,
               productOrService: { coding: [{ system: SYSTEMS.ndc, code: line.ndc.ndc11 }] },
-              quantity: { value: line.ndc.quantity, unit: line.ndc.unit, system: NDC_UNIT_SYSTEM, code: line.ndc.unit },
+              quantity: {
+                value: line.ndc.quantity,
+                unit: line.ndc.unit,
+                system: NDC_UNIT_SYSTEM,
+                code: line.ndc.unit,
+              },
             },
           ],
         }
@@ -162,7 +191,9 @@ export function toDraftClaim(result: CodingResult, ctx: EmitContext): Claim {
     ...(dates.length > 0 ? { billablePeriod: { start: dates[0], end: dates[dates.length - 1] } } : {}),
     provider: ctx.provider ?? { display: 'Billing provider (from tenant configuration)' },
     ...(ctx.insurer ? { insurer: ctx.insurer } : {}),
-    priority: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }] },
+    priority: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }],
+    },
     diagnosis: diagnoses.map((code, i) => ({
       sequence: i + 1,
       diagnosisCodeableConcept: { coding: [{ system: SYSTEMS.icd10cm, code }] },
@@ -195,6 +226,9 @@ export function toOutcome(result: CodingResult): OperationOutcome {
   }));
   return {
     resourceType: 'OperationOutcome',
-    issue: issue.length > 0 ? issue : [{ severity: 'information', code: 'informational', details: { text: 'No documentation issues' } }],
+    issue:
+      issue.length > 0
+        ? issue
+        : [{ severity: 'information', code: 'informational', details: { text: 'No documentation issues' } }],
   };
 }

@@ -12,7 +12,10 @@
  * - documented waste in extension discarded-amount (Quantity); the office's primary service in
  *   extension primary-service (boolean);
  * - diagnoses (ICD-10-CM) from the administration's reasonReference, then the Encounter's
- *   reasonReference and diagnosis Conditions.
+ *   reasonReference and diagnosis Conditions;
+ * - the clinic's UTC offset for dates of service, when the tenant configures none, from the offset
+ *   the EHR wrote on the first Encounter.period.start (else administration start): EHRs record
+ *   local times, and 22:00-05:00 is a service on that local day, not the next UTC day.
  */
 import type {
   Bundle,
@@ -30,6 +33,7 @@ import { normalizeReference } from '../../store/search-index.ts';
 import type {
   CareSetting,
   CodingInput,
+  CodingIssue,
   DocumentedAdministration,
   EncounterContext,
   PayerKind,
@@ -122,6 +126,8 @@ export class ResourceIndex {
     }
   }
 
+  /** The resource a reference points at; callers name the type the reference is documented to target. */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller states the expected type
   get<T extends Resource>(reference: Reference | string | undefined): T | undefined {
     const key = typeof reference === 'string' ? normalizeReference(reference) : ref(reference);
     return key ? (this.#byRef.get(key) as T | undefined) : undefined;
@@ -149,7 +155,10 @@ function icd10(index: ResourceIndex, references: readonly (Reference | undefined
 export function settingOf(encounter: Encounter): CareSetting | undefined {
   for (const type of encounter.type ?? []) {
     for (const c of type.coding ?? []) {
-      if (c.system === SYSTEMS.careSetting && (c.code === 'office' || c.code === 'hospital-outpatient' || c.code === 'home')) {
+      if (
+        c.system === SYSTEMS.careSetting &&
+        (c.code === 'office' || c.code === 'hospital-outpatient' || c.code === 'home')
+      ) {
         return c.code;
       }
       if (c.code === '11') {
@@ -198,7 +207,10 @@ export function payerOf(index: ResourceIndex, patient: string | undefined): Paye
   return 'commercial';
 }
 
-function administrationOf(index: ResourceIndex, ma: MedicationAdministration & { id: string }): DocumentedAdministration | undefined {
+function administrationOf(
+  index: ResourceIndex,
+  ma: MedicationAdministration & { id: string },
+): DocumentedAdministration | undefined {
   const encounterId = ref(ma.context)?.split('/')[1];
   if (!encounterId) {
     return undefined;
@@ -242,6 +254,32 @@ function administrationOf(index: ResourceIndex, ma: MedicationAdministration & {
   };
 }
 
+const INSTANT_OFFSET = /T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The UTC offset written on an instant ("Z" → "+00:00"), or undefined for a date or no offset. */
+export function offsetOf(instant: string | undefined): string | undefined {
+  const m = instant ? INSTANT_OFFSET.exec(instant) : null;
+  if (!m?.[1]) {
+    return undefined;
+  }
+  return m[1] === 'Z' ? '+00:00' : m[1];
+}
+
+/** The clinic's offset as documented: the earliest Encounter start's offset, else the earliest administration start's. */
+export function documentedOffset(
+  encounters: readonly Encounter[],
+  administrations: readonly MedicationAdministration[],
+): string | undefined {
+  const earliest = (instants: (string | undefined)[]): string | undefined =>
+    instants
+      .filter((i): i is string => offsetOf(i) !== undefined && Number.isFinite(Date.parse(i as string)))
+      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+  const instant =
+    earliest(encounters.map((e) => e.period?.start)) ??
+    earliest(administrations.map((a) => a.effectivePeriod?.start ?? a.effectiveDateTime));
+  return offsetOf(instant);
+}
+
 export interface ExtractOptions {
   readonly setting?: CareSetting;
   readonly payer?: PayerKind;
@@ -254,6 +292,9 @@ export interface Extracted {
   readonly problems: readonly string[];
   readonly patient?: string;
   readonly index: ResourceIndex;
+  /** Administrations that could not be handed to the engine at all (no encounter): held, with an error issue each. */
+  readonly issues: readonly CodingIssue[];
+  readonly held: readonly string[];
 }
 
 /** Builds the engine input from a patient's resources for one day or one home-infusion episode. */
@@ -266,18 +307,26 @@ export function extractCodingInput(resources: readonly Resource[], options: Extr
 
   const setting = options.setting ?? encounters.map(settingOf).find((s) => s !== undefined);
   if (!setting) {
-    problems.push('setting is required (office, hospital-outpatient or home) and could not be derived from Encounter.type');
+    problems.push(
+      'setting is required (office, hospital-outpatient or home) and could not be derived from Encounter.type',
+    );
   }
   const payer = options.payer ?? payerOf(index, patient) ?? 'commercial';
+  const utcOffset = options.options?.utcOffset ?? documentedOffset(encounters, administrations);
+  const tenantOptions: TenantCodingOptions | undefined =
+    options.options || utcOffset ? { ...options.options, ...(utcOffset ? { utcOffset } : {}) } : undefined;
 
-  const episodeIds = new Set(encounters.map((e) => ref(e.partOf)).filter((r): r is string => r !== undefined));
+  const episodeIds = new Set(
+    encounters.map((e) => ref(e.partOf)).filter((r): r is string => r !== undefined),
+  );
   const contexts: EncounterContext[] = encounters
     .filter((e): e is Encounter & { id: string } => e.id !== undefined)
     .map((e) => {
       const partOf = ref(e.partOf)?.split('/')[1];
       const kind: EncounterContext['kind'] = partOf
         ? 'home-nursing-visit'
-        : episodeIds.has(`Encounter/${e.id}`) || (setting === 'home' && e.class?.code === 'HH' && !e.period?.end)
+        : episodeIds.has(`Encounter/${e.id}`) ||
+            (setting === 'home' && e.class?.code === 'HH' && !e.period?.end)
           ? 'home-episode'
           : 'visit';
       return {
@@ -286,15 +335,30 @@ export function extractCodingInput(resources: readonly Resource[], options: Extr
         ...(partOf ? { partOf } : {}),
         ...(e.period?.start ? { start: e.period.start } : {}),
         ...(e.period?.end ? { end: e.period.end } : {}),
-        diagnoses: icd10(index, [...(e.reasonReference ?? []), ...(e.diagnosis ?? []).map((d) => d.condition)]),
+        diagnoses: icd10(index, [
+          ...(e.reasonReference ?? []),
+          ...(e.diagnosis ?? []).map((d) => d.condition),
+        ]),
       };
     });
 
+  const issues: CodingIssue[] = [];
+  const held: string[] = [];
   const documented = administrations
     .filter((ma): ma is MedicationAdministration & { id: string } => ma.id !== undefined)
     .map((ma) => {
       const doc = administrationOf(index, ma);
       if (!doc) {
+        // Without an encounter there is no visit to code it in: say so rather than drop a charge silently.
+        if (ma.status !== 'entered-in-error' && ma.status !== 'not-done') {
+          held.push(ma.id);
+          issues.push({
+            severity: 'error',
+            code: 'missing-encounter',
+            message: `MedicationAdministration ${ma.id} has no context Encounter: not coded`,
+            administrationId: ma.id,
+          });
+        }
         return undefined;
       }
       // An administration's own reasons come first, then its encounter's.
@@ -314,14 +378,56 @@ export function extractCodingInput(resources: readonly Resource[], options: Extr
       payer,
       encounters: contexts,
       administrations: documented,
-      ...(options.options ? { options: options.options } : {}),
+      ...(tenantOptions ? { options: tenantOptions } : {}),
     },
     problems,
     ...(patient ? { patient } : {}),
     index,
+    issues,
+    held,
   };
 }
 
+const URN_UUID = /^urn:uuid:([0-9a-fA-F-]{36})$/;
+
+/**
+ * The resources of a Bundle, with references by fullUrl (urn:uuid:… or absolute URLs, as EHRs
+ * write collection Bundles) rewritten to "Type/id" so the rest of the mapping resolves them; a
+ * resource with a urn:uuid fullUrl and no id takes the uuid as its id.
+ */
 export function bundleResources(bundle: Bundle): Resource[] {
-  return (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined);
+  const entries = (bundle.entry ?? []).filter(
+    (e): e is typeof e & { resource: Resource } => e.resource !== undefined,
+  );
+  const byFullUrl = new Map<string, string>();
+  const resources = entries.map((e) => {
+    const uuid = e.fullUrl ? URN_UUID.exec(e.fullUrl)?.[1] : undefined;
+    const resource =
+      e.resource.id || !uuid ? e.resource : ({ ...e.resource, id: uuid.toLowerCase() } as Resource);
+    if (e.fullUrl && resource.id) {
+      byFullUrl.set(e.fullUrl, `${resource.resourceType}/${resource.id}`);
+    }
+    return resource;
+  });
+  if (byFullUrl.size === 0 || ![...byFullUrl.keys()].some((u) => u.includes(':'))) {
+    return resources;
+  }
+  return resources.map((r) => rewriteReferences(r, byFullUrl) as Resource);
+}
+
+function rewriteReferences(value: unknown, byFullUrl: ReadonlyMap<string, string>): unknown {
+  if (Array.isArray(value)) {
+    return value.map((v) => rewriteReferences(v, byFullUrl));
+  }
+  if (typeof value !== 'object' || value === null) {
+    return value;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] =
+      key === 'reference' && typeof v === 'string'
+        ? (byFullUrl.get(v) ?? v)
+        : rewriteReferences(v, byFullUrl);
+  }
+  return out;
 }
