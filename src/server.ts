@@ -63,6 +63,7 @@ export async function startServer(
     tables: codingTables,
     logger: logger.child({ component: 'charge-capture' }),
     publicUrl: config.publicUrl,
+    codingOptions: (tenant) => config.tenants.find((t) => t.id === tenant)?.coding,
   });
   const ingest = createIngest({
     config,

@@ -36,11 +36,19 @@ export interface EhrConnectionConfig {
   readonly hmacSecret?: string;
 }
 
+export interface TenantCodingConfig {
+  /** 340B-acquired drugs: the modifier this provider type reports (coding-rules R12.1), if any. */
+  readonly modifier340B?: 'JG' | 'TB';
+  /** Fixed offset for dates of service, e.g. "-05:00"; default: the offset the EHR wrote on the encounter. */
+  readonly utcOffset?: string;
+}
+
 export interface TenantConfig {
   /** Lower-case slug; every stored record is bound to it. */
   readonly id: string;
   readonly name: string;
   readonly connections: readonly EhrConnectionConfig[];
+  readonly coding: TenantCodingConfig;
 }
 
 export interface DriplineConfig {
@@ -148,6 +156,15 @@ const schema = {
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
           name: { type: 'string', minLength: 1 },
+          coding: {
+            type: 'object',
+            additionalProperties: false,
+            default: {},
+            properties: {
+              modifier340B: { enum: ['JG', 'TB'] },
+              utcOffset: { type: 'string', pattern: '^[+-](0\\d|1[0-4]):[0-5]\\d$' },
+            },
+          },
           connections: {
             type: 'array',
             default: [],
@@ -210,7 +227,12 @@ const schema = {
 const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: false });
 const validate = ajv.compile(schema);
 
-const SANDBOX_TENANT: TenantConfig = { id: 'sandbox', name: 'Sandbox infusion center', connections: [] };
+const SANDBOX_TENANT: TenantConfig = {
+  id: 'sandbox',
+  name: 'Sandbox infusion center',
+  connections: [],
+  coding: {},
+};
 
 /**
  * Loads the configuration from `env` (default: process.env) and the optional file it names.

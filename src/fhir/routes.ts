@@ -101,7 +101,8 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
       const auth = getAuthContext(res);
       requireScope(auth, 'Encounter', 'read');
       const request = parseInfusionChargesParameters(req.body);
-      const result = infusionCharges(request, deps.codingTables, now());
+      const coding = config.tenants.find((t) => t.id === auth.tenant)?.coding;
+      const result = infusionCharges(request, deps.codingTables, now(), coding);
       // The bundle is PHI: record who ran the operation on which patient.
       await audit.write(
         auth.tenant,

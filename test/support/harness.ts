@@ -38,7 +38,8 @@ export async function startTestServer(
     configFile,
     JSON.stringify({
       sandbox: true,
-      tenants: [{ id: 'clinic-b', name: 'Second clinic' }],
+      // A 340B hospital outpatient department (coding-rules R12.1), to exercise tenant coding options.
+      tenants: [{ id: 'clinic-b', name: 'Second clinic', coding: { modifier340B: 'JG' } }],
     }),
   );
   // Port 0 first to learn a free port, then PUBLIC_URL must match it: bind, read, restart is racy,
