@@ -2,35 +2,11 @@
  * Drug resolution against the catalog: the NDC of the package actually used first (the HCPCS code
  * follows the NDC, drug-table notes; R11.1), then RxNorm, then a documented HCPCS code.
  */
+import { normalizeNdc } from '../ndc.ts';
 import type { CodingTables, DrugEntry, DrugPackage } from '../tables/types.ts';
 
-/**
- * 11-digit 5-4-2 NDC without hyphens (R11.1): 4-4-2 → 0xxxx-xxxx-xx, 5-3-2 → xxxxx-0xxx-xx,
- * 5-4-1 → xxxxx-xxxx-0x. Unhyphenated 11 digits pass through; anything else → undefined (an
- * unhyphenated 10-digit code is ambiguous and is matched against the catalog's printed forms).
- */
-export function ndc11(ndc: string): string | undefined {
-  const s = ndc.trim();
-  const parts = s.split('-');
-  if (parts.length === 3 && parts.every((p) => /^\d+$/.test(p))) {
-    const [a = '', b = '', c = ''] = parts;
-    if (a.length === 5 && b.length === 4 && c.length === 2) {
-      return a + b + c;
-    }
-    if (a.length === 4 && b.length === 4 && c.length === 2) {
-      return `0${a}${b}${c}`;
-    }
-    if (a.length === 5 && b.length === 3 && c.length === 2) {
-      return `${a}0${b}${c}`;
-    }
-    if (a.length === 5 && b.length === 4 && c.length === 1) {
-      return `${a}${b}0${c}`;
-    }
-    return undefined;
-  }
-  const digits = s.replace(/\s/g, '');
-  return /^\d{11}$/.test(digits) ? digits : undefined;
-}
+/** The engine's name for the shared NDC normalization (R11.1). */
+export { normalizeNdc as ndc11 } from '../ndc.ts';
 
 export interface ResolvedDrug {
   readonly drug: DrugEntry;
@@ -79,7 +55,7 @@ export function lookupNdc(
   ndc: string,
 ): { drug: DrugEntry; pkg: DrugPackage } | undefined {
   const index = indexOf(tables);
-  const n = ndc11(ndc);
+  const n = normalizeNdc(ndc);
   return (n ? index.byNdc.get(n) : undefined) ?? index.byNdc.get(`raw:${ndc.replace(/[-\s]/g, '')}`);
 }
 

@@ -21,6 +21,7 @@ import {
   payerRuleSetSchema,
   revenueCodeTableSchema,
 } from './schemas.ts';
+import { normalizeNdc } from '../ndc.ts';
 import type {
   AdministrationCodeTable,
   CodingTables,
@@ -118,39 +119,8 @@ export class CodingTableError extends Error {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// NDC normalization (R11.1)
-// ---------------------------------------------------------------------------------------------
-
-/**
- * The 11-digit 5-4-2 form (no hyphens) of an NDC as printed on a package: 10-digit 4-4-2, 5-3-2 or
- * 5-4-1 with hyphens get a leading zero in the short segment; 11 digits with or without hyphens
- * (5-4-2) pass through. Anything else — including 10 digits without hyphens, whose layout cannot
- * be known — gives undefined.
- */
-export function normalizeNdc(printed: string): string | undefined {
-  const s = printed.trim();
-  if (/^[0-9]{11}$/.test(s)) {
-    return s;
-  }
-  const m = /^([0-9]{4,5})-([0-9]{3,4})-([0-9]{1,2})$/.exec(s);
-  if (!m) {
-    return undefined;
-  }
-  const [, a = '', b = '', c = ''] = m;
-  switch (`${a.length}-${b.length}-${c.length}`) {
-    case '5-4-2':
-      return a + b + c;
-    case '4-4-2':
-      return `0${a}${b}${c}`;
-    case '5-3-2':
-      return `${a}0${b}${c}`;
-    case '5-4-1':
-      return `${a}${b}0${c}`;
-    default:
-      return undefined;
-  }
-}
+/** NDC normalization (R11.1) lives in ../ndc.ts, shared with the engine. */
+export { normalizeNdc };
 
 // ---------------------------------------------------------------------------------------------
 // Loading
