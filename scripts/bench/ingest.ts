@@ -404,6 +404,8 @@ async function main(): Promise<void> {
     });
     dripline = await startServer(config, createLogger('silent'), {
       ingest: false,
+      // Ingest alone: charge capture consumes the domain events downstream and is measured apart.
+      chargeCapture: false,
       extraConnections: Object.values(connections).map((connection) => ({ tenant: TENANT, connection })),
     });
     const store = dripline.store as SqliteStore;
