@@ -22,6 +22,7 @@
  * empty, writes are optimistic (If-Match / create-with-id) and each group's writes go in one batch;
  * after writing, the inputs are read again and the group recomputed if they moved meanwhile.
  */
+import { WorkerLoop } from '../store/worker-loop.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type {
@@ -199,39 +200,36 @@ export class ChargeCaptureWorker {
   readonly #deps: ChargeCaptureDeps;
   readonly #now: () => Date;
   readonly #workerId = randomUUID();
-  #running = false;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #pendingWake = false;
+  readonly #loop: WorkerLoop;
 
   constructor(deps: ChargeCaptureDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#loop = new WorkerLoop({
+      runOnce: () => this.runOnce(),
+      onError: (err) => {
+        this.#deps.logger.error(
+          { err: (err as Error).message, worker: this.#workerId },
+          'charge capture batch failed',
+        );
+      },
+      ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+    });
     loadFhirDefinitions();
   }
 
   start(): void {
-    if (this.#running) {
-      return;
-    }
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   /** Finishes the group in hand, then stops. */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#wake?.();
-    await this.#loop;
+    await this.#loop.stop();
   }
 
   /** Nudge: an encounter-changed job was enqueued in this process. */
   notify(): void {
-    if (this.#wake) {
-      this.#wake();
-    } else {
-      this.#pendingWake = true;
-    }
+    this.#loop.notify();
   }
 
   /** Leases and processes one batch; returns how many jobs it handled. */
@@ -253,35 +251,6 @@ export class ChargeCaptureWorker {
       await this.#handle(group);
     }
     return jobs.length;
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      let handled = 0;
-      try {
-        handled = await this.runOnce();
-      } catch (err) {
-        this.#deps.logger.error(
-          { err: (err as Error).message, worker: this.#workerId },
-          'charge capture batch failed',
-        );
-      }
-      if (handled === 0 && this.#running) {
-        if (this.#pendingWake) {
-          this.#pendingWake = false;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#deps.pollMs ?? 250);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = undefined;
-        this.#pendingWake = false;
-      }
-    }
   }
 
   async #handle(jobs: readonly Job[]): Promise<void> {

@@ -7,6 +7,7 @@
  * Every step is idempotent: a job that is retried after a crash redoes work that compares equal
  * and changes nothing.
  */
+import { WorkerLoop } from '../store/worker-loop.ts';
 import { randomUUID } from 'node:crypto';
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../config/config.ts';
@@ -155,33 +156,34 @@ export class IngestWorker {
   readonly #deps: IngestWorkerDeps;
   readonly #now: () => Date;
   readonly #workerId = randomUUID();
-  #running = false;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #loop: WorkerLoop;
 
   constructor(deps: IngestWorkerDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#loop = new WorkerLoop({
+      runOnce: () => this.runOnce(),
+      onError: (err) => {
+        this.#deps.logger.error(
+          { err: (err as Error).message, worker: this.#workerId },
+          'ingest worker batch failed',
+        );
+      },
+    });
   }
 
   start(): void {
-    if (this.#running) {
-      return;
-    }
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   /** Finishes the job in hand, then stops. */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#wake?.();
-    await this.#loop;
+    await this.#loop.stop();
   }
 
   /** Nudge: new work was enqueued in this process. */
   notify(): void {
-    this.#wake?.();
+    this.#loop.notify();
   }
 
   /** Leases and processes one batch; returns how many jobs it handled (for tests and the loop). */
@@ -243,30 +245,6 @@ export class IngestWorker {
       if (flags.reset) {
         // The sender's counter went backwards: whatever happened in between is unknown. Resync.
         await this.#enqueueCatchUp(binding, [topic], 'counter-reset');
-      }
-    }
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      let handled = 0;
-      try {
-        handled = await this.runOnce();
-      } catch (err) {
-        this.#deps.logger.error(
-          { err: (err as Error).message, worker: this.#workerId },
-          'ingest worker batch failed',
-        );
-      }
-      if (handled === 0 && this.#running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 250);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = undefined;
       }
     }
   }
