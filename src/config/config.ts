@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
+import type { BillingProvider, PayerEndpoint } from '../claims/types.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -49,6 +50,10 @@ export interface TenantConfig {
   readonly name: string;
   readonly connections: readonly EhrConnectionConfig[];
   readonly coding: TenantCodingConfig;
+  /** The billing provider on the tenant's claims (required to build claims). */
+  readonly billing?: BillingProvider;
+  /** Payers the tenant submits claims to. */
+  readonly payers: readonly PayerEndpoint[];
 }
 
 export interface DriplineConfig {
@@ -156,6 +161,51 @@ const schema = {
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
           name: { type: 'string', minLength: 1 },
+          billing: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'npi', 'taxonomy', 'taxId', 'address'],
+            properties: {
+              name: { type: 'string', minLength: 1 },
+              npi: { type: 'string', pattern: '^[0-9]{10}$' },
+              taxonomy: { type: 'string', pattern: '^[0-9A-Z]{9}X$' },
+              taxId: { type: 'string', pattern: '^[0-9]{9}$' },
+              phone: { type: 'string' },
+              address: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['line', 'city', 'state', 'postalCode'],
+                properties: {
+                  line: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+                  city: { type: 'string', minLength: 1 },
+                  state: { type: 'string', pattern: '^[A-Z]{2}$' },
+                  postalCode: { type: 'string', pattern: '^[0-9]{5}([0-9]{4})?$' },
+                },
+              },
+            },
+          },
+          payers: {
+            type: 'array',
+            default: [],
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['id', 'name', 'payerId', 'kind', 'channel'],
+              properties: {
+                id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+                name: { type: 'string', minLength: 1 },
+                payerId: { type: 'string', minLength: 1, maxLength: 80 },
+                kind: { enum: ['medicare', 'medicaid', 'commercial'] },
+                channel: { enum: ['fhir', 'x12'] },
+                fhirBaseUrl: { type: 'string', pattern: '^https?://\\S+[^/]$' },
+                tokenUrl: { type: 'string', pattern: '^https?://\\S+$' },
+                clientId: { type: 'string', minLength: 1 },
+                privateKeyJwk: { type: 'object', required: ['kty', 'd'] },
+                scope: { type: 'string', minLength: 1 },
+                timelyFilingDays: { type: 'integer', minimum: 1, maximum: 3650, default: 365 },
+              },
+            },
+          },
           coding: {
             type: 'object',
             additionalProperties: false,
@@ -232,6 +282,15 @@ const SANDBOX_TENANT: TenantConfig = {
   name: 'Sandbox infusion center',
   connections: [],
   coding: {},
+  // A fictional provider for the sandbox's claims (valid NPI check digit, EIN format).
+  billing: {
+    name: 'Sandbox Infusion Center',
+    npi: '1234567893',
+    taxonomy: '261QI0500X',
+    taxId: '123456789',
+    address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '43215' },
+  },
+  payers: [],
 };
 
 /**
