@@ -5,7 +5,7 @@
  */
 export const CANONICAL_BASE = 'https://dripline.dev/fhir/StructureDefinition';
 
-export type ExtensionValueType = 'Quantity' | 'boolean' | 'string' | 'code' | 'Coding' | 'decimal';
+export type ExtensionValueType = 'Quantity' | 'boolean' | 'string' | 'code' | 'Coding' | 'decimal' | 'Reference';
 
 /**
  * A sub-extension of a complex extension: a slice of Extension.extension by its (local) url. With a
@@ -123,6 +123,24 @@ export const EXTENSIONS: readonly ExtensionSpec[] = [
     ],
   },
   {
+    id: 'charge-item',
+    title: 'Charge item of a claim line',
+    description:
+      'The ChargeItem a Claim line was built from (Reference(ChargeItem)), so findings, corrections and ' +
+      'remittance can be traced back to the charge and the documentation behind it.',
+    context: ['Claim.item'],
+    valueType: 'Reference',
+  },
+  {
+    id: 'claim-frequency',
+    title: 'Claim frequency code',
+    description:
+      'Claim frequency type code (X12 837 CLM05-3; the last digit of the UB-04 type of bill): 1 original, ' +
+      '7 replacement of a prior claim, 8 void of a prior claim.',
+    context: ['Claim'],
+    valueType: 'code',
+  },
+  {
     id: 'request-id',
     title: 'Request id',
     description: 'The HTTP request id (X-Request-Id) an AuditEvent records, to join audit and logs.',
@@ -144,6 +162,25 @@ export const PROFILES: readonly ProfileSpec[] = [
       'ChargeItem.context': { min: 1, short: 'The encounter the service belongs to' },
       'ChargeItem.occurrence[x]': { min: 1, short: 'Date of service' },
       'ChargeItem.quantity': { min: 1, short: 'Units billed' },
+    },
+  },
+  {
+    id: 'dripline-claim',
+    title: 'Dripline Claim',
+    description:
+      'A claim Dripline built from billable charges: patient, billing provider, payer, coverage, diagnoses and ' +
+      'at least one line, each line with its date of service and units, so it can be scrubbed, rendered as ' +
+      'X12 837P/837I and submitted.',
+    type: 'Claim',
+    constraints: {
+      'Claim.patient': { short: 'The patient' },
+      'Claim.provider': { short: 'The billing provider (NPI, tax id)' },
+      'Claim.insurer': { min: 1, short: 'The payer (identifier = payer id)' },
+      'Claim.insurance': { short: 'Coverages in order, primary focal' },
+      'Claim.diagnosis': { min: 1, short: 'ICD-10-CM diagnoses, principal first' },
+      'Claim.item': { min: 1, short: 'Claim lines, one per charge' },
+      'Claim.item.serviced[x]': { min: 1, short: 'Date of service (servicedDate)' },
+      'Claim.item.quantity': { min: 1, short: 'Units billed' },
     },
   },
 ];

@@ -1,0 +1,447 @@
+/**
+ * An honest sandbox payer over real HTTP: FHIR R4 `Claim/$submit` behind its own SMART Backend
+ * Services authorization server (its own signing key and in-memory client registry), adjudicating
+ * from its own fee schedule and rules (./adjudicate.ts, ./tables.ts) and answering with a
+ * ClaimResponse that carries adjudication amounts and CARC/RARC reason codes.
+ *
+ * Which payer it behaves as (the rules differ: Medicare wants JW/JZ, Medicaid an NDC, Medicaid
+ * and commercial prior authorization...):
+ * - `{url}/medicare/fhir`, `{url}/medicaid/fhir`, `{url}/commercial/fhir`: that kind, always;
+ * - `{url}/fhir`: the kind named by the Claim's `insurer.identifier.value` in `payerIds`
+ *   (default SBX-MEDICARE, SBX-MEDICAID, SBX-COMMERCIAL), else `defaultKind` (default medicare).
+ * One authorization server serves all of them (tokens are for `{url}/fhir`, accepted on every base).
+ *
+ * Endpoints (each base): `GET metadata` and `.well-known/smart-configuration` (public);
+ * `POST Claim/$submit` (scope Claim create: `system/Claim.c`, `system/*.*`...), `GET Claim/{id}`,
+ * `GET ClaimResponse/{id}`, `GET ClaimResponse?request=Claim/{id}` (read / search on the type).
+ *
+ * Idempotency: a submission is identified by the Claim (its first identifier, else its id) plus
+ * the `Idempotency-Key` header. The same pair answers the same ClaimResponse again (header
+ * `Idempotent-Replayed: true`) without adjudicating twice; the same pair with a different Claim
+ * body is refused (422). A new key for an already paid claim is adjudicated again — and its lines
+ * are denied as duplicates (CARC 18) unless it is a corrected claim (`Claim.related`).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Bundle, CapabilityStatement, Claim, ClaimResponse } from '@medplum/fhirtypes';
+import express from 'express';
+import type { Request, Response, Router } from 'express';
+import { getAuthContext, requireBearer, requireScope } from '../../auth/bearer.ts';
+import { validateRegisteredScopes } from '../../auth/scopes.ts';
+import { createTokenRouter, smartConfiguration } from '../../auth/token-route.ts';
+import { createTokenService } from '../../auth/token-service.ts';
+import { loadFhirDefinitions } from '../../fhir/definitions.ts';
+import { strictJsonBody } from '../../http/json-body.ts';
+import { errorHandler, FHIR_JSON, notFoundHandler, outcome, sendOutcome } from '../../http/outcomes.ts';
+import { createSandboxAuthStore } from '../ehr/auth-store.ts';
+import { adjudicate, toClaimResponse } from './adjudicate.ts';
+import type { CostSharing, PayerKind } from './tables.ts';
+import { buildPayerTables } from './tables.ts';
+import { parseSubmitBody } from './validate.ts';
+
+export type { PayerKind } from './tables.ts';
+
+/** Tenant recorded on every client of the sandbox payer. */
+export const SANDBOX_PAYER_TENANT = 'sandbox-payer';
+
+/** Payer ids (Claim.insurer.identifier.value) the `/fhir` base recognizes. */
+export const DEFAULT_PAYER_IDS: Readonly<Record<string, PayerKind>> = {
+  'SBX-MEDICARE': 'medicare',
+  'SBX-MEDICAID': 'medicaid',
+  'SBX-COMMERCIAL': 'commercial',
+};
+
+export interface SandboxPayerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface SandboxPayerOptions {
+  /** 0 = ephemeral (default). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Base URL the payer names itself by (token iss/aud); default http://host:port. */
+  publicUrl?: string;
+  now?: () => Date;
+  logger?: SandboxPayerLogger;
+  /** Kind at `/fhir` when the insurer identifier names none (default medicare). */
+  defaultKind?: PayerKind;
+  /** Insurer identifier value → kind, for `/fhir` (default DEFAULT_PAYER_IDS). */
+  payerIds?: Readonly<Record<string, PayerKind>>;
+  costSharing?: Partial<Record<PayerKind, Partial<CostSharing>>>;
+  timelyFilingDays?: Partial<Record<PayerKind, number>>;
+}
+
+export interface SandboxPayerBehaviour {
+  /** HTTP status every request (FHIR and token) is answered with, e.g. 503; absent = up. */
+  unavailable?: number;
+  /** Delay before every answer, in ms. */
+  delayMs?: number;
+}
+
+export interface SandboxPayer {
+  readonly url: string;
+  /** The `/fhir` base (kind from the insurer identifier); `{url}/{kind}/fhir` force a kind. */
+  readonly fhirBaseUrl: string;
+  readonly tokenUrl: string;
+  /** Registers a SMART Backend Services client (public JWKS) and returns its client_id. */
+  registerClient(input: { jwks: { keys: object[] }; scope: string; clientId?: string }): Promise<string>;
+  /** Every ClaimResponse issued, oldest first. */
+  claimResponses(): Promise<ClaimResponse[]>;
+  /** Replaces the current behaviour (`{}` = normal service). */
+  setBehaviour(behaviour: SandboxPayerBehaviour): void;
+  stop(): Promise<void>;
+}
+
+const noopLogger: SandboxPayerLogger = { info: () => undefined, warn: () => undefined };
+const KINDS: readonly PayerKind[] = ['medicare', 'medicaid', 'commercial'];
+const FHIR_ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+const MAX_JSON_DEPTH = 64;
+const MAX_IDEMPOTENCY_KEY = 255;
+/** ClaimResponse search parameters served (`identifier` also matches the Claim's identifier in `request`). */
+const SEARCH_PARAMS = new Set(['request', 'identifier', 'request.identifier', '_count', '_format']);
+
+interface Submission {
+  readonly hash: string;
+  readonly responseId: string;
+}
+
+export async function startSandboxPayer(options: SandboxPayerOptions = {}): Promise<SandboxPayer> {
+  loadFhirDefinitions();
+  const host = options.host ?? '127.0.0.1';
+  const now = options.now ?? ((): Date => new Date());
+  const logger = options.logger ?? noopLogger;
+  const defaultKind = options.defaultKind ?? 'medicare';
+  const payerIds = options.payerIds ?? DEFAULT_PAYER_IDS;
+  const tables = buildPayerTables({
+    ...(options.costSharing ? { costSharing: options.costSharing } : {}),
+    ...(options.timelyFilingDays ? { timelyFilingDays: options.timelyFilingDays } : {}),
+  });
+
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = (options.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  const fhirBaseUrl = `${url}/fhir`;
+  const tokenUrl = `${url}/oauth2/token`;
+  const authStore = createSandboxAuthStore();
+  const tokenService = await createTokenService({ authStore, issuer: url, audience: fhirBaseUrl });
+
+  const claims = new Map<string, Claim>();
+  const responses = new Map<string, ClaimResponse>();
+  const submissions = new Map<string, Submission>();
+  const paidLines = new Set<string>();
+  let behaviour: SandboxPayerBehaviour = {};
+  let controlCounter = 0;
+
+  const kindFor = (forced: PayerKind | undefined, claim: Claim): PayerKind => {
+    if (forced) {
+      return forced;
+    }
+    const id = claim.insurer?.identifier?.value;
+    return (id !== undefined && Object.hasOwn(payerIds, id) ? payerIds[id] : undefined) ?? defaultKind;
+  };
+
+  const submit = (req: Request, res: Response, forced: PayerKind | undefined): void => {
+    requireScope(getAuthContext(res), 'Claim', 'create');
+    const parsed = parseSubmitBody(req.body);
+    if (!parsed.ok) {
+      res.status(400).type(FHIR_JSON).send(JSON.stringify(parsed.outcome));
+      return;
+    }
+    const { claim, resources } = parsed;
+    const header = req.get('idempotency-key') ?? '';
+    if (header.length > MAX_IDEMPOTENCY_KEY) {
+      sendOutcome(res, 400, outcome('invalid', `Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY}`));
+      return;
+    }
+    const kind = kindFor(forced, claim);
+    const ident = claim.identifier?.find((i) => i.value);
+    const claimKey = ident
+      ? `identifier:${ident.system ?? ''}|${ident.value ?? ''}`
+      : claim.id
+        ? `id:${claim.id}`
+        : '';
+    const hash = createHash('sha256')
+      .update(`${kind}\u0000${JSON.stringify(req.body)}`)
+      .digest('hex');
+    const key = `${claimKey || `body:${hash}`}\u0000${header}`;
+    const previous = submissions.get(key);
+    if (previous) {
+      if (previous.hash !== hash) {
+        sendOutcome(
+          res,
+          422,
+          outcome('conflict', 'This Idempotency-Key was already used for this claim with a different body'),
+        );
+        return;
+      }
+      const stored = responses.get(previous.responseId);
+      res.set('Idempotent-Replayed', 'true').status(200).type(FHIR_JSON).send(JSON.stringify(stored));
+      return;
+    }
+
+    const receivedAt = now();
+    const claimId = claim.id && FHIR_ID_RE.test(claim.id) ? claim.id : randomUUID();
+    claims.set(claimId, { ...structuredClone(claim), id: claimId });
+    const result = adjudicate({
+      claim,
+      resources,
+      kind,
+      tables,
+      receivedDate: receivedAt.toISOString().slice(0, 10),
+      paidLines,
+    });
+    for (const line of result.lines) {
+      if (line.denials.length === 0) {
+        paidLines.add(line.fingerprint);
+      }
+    }
+    controlCounter++;
+    const response = toClaimResponse(claim, result, {
+      id: randomUUID(),
+      request: `Claim/${claimId}`,
+      created: receivedAt.toISOString(),
+      controlNumber: `SBX${receivedAt.toISOString().slice(0, 10).replace(/-/g, '')}${String(controlCounter).padStart(6, '0')}`,
+      controlNumberSystem: `${url}/claim-control-number`,
+      payerName: `Sandbox ${kind} payer`,
+    });
+    responses.set(response.id ?? '', response);
+    submissions.set(key, { hash, responseId: response.id ?? '' });
+    logger.info(
+      { claim: claimId, kind, outcome: result.outcome, benefit: result.totals.benefit },
+      'sandbox payer adjudicated a claim',
+    );
+    res.status(200).type(FHIR_JSON).send(JSON.stringify(response));
+  };
+
+  const fhirRouter = (forced: PayerKind | undefined, base: string): Router => {
+    const router = express.Router();
+    const capability = buildPayerCapabilityStatement(base, tokenUrl, now(), forced);
+    const smart = smartConfiguration({ issuer: url, tokenUrl });
+    router.get('/metadata', (_req, res) => {
+      res.type(FHIR_JSON).send(JSON.stringify(capability));
+    });
+    router.get('/.well-known/smart-configuration', (_req, res) => {
+      res.json(smart);
+    });
+    router.use(requireBearer(tokenService, { now }));
+    router.use(strictJsonBody({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_JSON_DEPTH }));
+    router.post('/Claim/\\$submit', (req, res) => submit(req, res, forced));
+    router.get('/Claim/:id', (req, res) => {
+      requireScope(getAuthContext(res), 'Claim', 'read');
+      const claim = claims.get(req.params['id'] ?? '');
+      if (!claim) {
+        sendOutcome(res, 404, outcome('not-found', 'Claim not found'));
+        return;
+      }
+      res.type(FHIR_JSON).send(JSON.stringify(claim));
+    });
+    router.get('/ClaimResponse/:id', (req, res) => {
+      requireScope(getAuthContext(res), 'ClaimResponse', 'read');
+      const found = responses.get(req.params['id'] ?? '');
+      if (!found) {
+        sendOutcome(res, 404, outcome('not-found', 'ClaimResponse not found'));
+        return;
+      }
+      res.type(FHIR_JSON).send(JSON.stringify(found));
+    });
+    router.get('/ClaimResponse', (req, res) => {
+      requireScope(getAuthContext(res), 'ClaimResponse', 'search');
+      const params = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.split('?')[1] : '');
+      const unknown = [...params.keys()].filter((k) => !SEARCH_PARAMS.has(k));
+      if (unknown.length > 0) {
+        sendOutcome(
+          res,
+          400,
+          outcome('not-supported', `Unsupported search parameter(s): ${unknown.join(', ')}`),
+        );
+        return;
+      }
+      const request = params.get('request') ?? undefined;
+      const wanted = request === undefined ? undefined : request.includes('/') ? request : `Claim/${request}`;
+      const identifier = params.get('identifier') ?? params.get('request.identifier') ?? undefined;
+      const matchesIdentifier = (r: ClaimResponse): boolean => {
+        if (identifier === undefined) {
+          return true;
+        }
+        const [system, value] = identifier.includes('|') ? identifier.split('|', 2) : [undefined, identifier];
+        const ids = [...(r.identifier ?? []), ...(r.request?.identifier ? [r.request.identifier] : [])];
+        return ids.some(
+          (i) => i.value === value && (system === undefined || system === '' || i.system === system),
+        );
+      };
+      const matches = [...responses.values()].filter(
+        (r) =>
+          (wanted === undefined ||
+            r.request?.reference === wanted ||
+            (wanted.startsWith('http') && wanted.endsWith(`/${r.request?.reference ?? ''}`))) &&
+          matchesIdentifier(r),
+      );
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: matches.length,
+        link: [
+          {
+            relation: 'self',
+            url: `${base}/ClaimResponse${req.originalUrl.includes('?') ? `?${req.originalUrl.split('?')[1] ?? ''}` : ''}`,
+          },
+        ],
+        entry: matches.map((r) => ({
+          fullUrl: `${base}/ClaimResponse/${r.id ?? ''}`,
+          resource: r,
+          search: { mode: 'match' },
+        })),
+      };
+      res.type(FHIR_JSON).send(JSON.stringify(bundle));
+    });
+    router.use((req, res) => {
+      sendOutcome(
+        res,
+        404,
+        outcome('not-found', `The sandbox payer has no route for ${req.method} ${req.path}`),
+      );
+    });
+    return router;
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(async (_req, res, next) => {
+    const { delayMs, unavailable } = behaviour;
+    if (delayMs !== undefined && delayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+    if (unavailable === undefined) {
+      next();
+      return;
+    }
+    if (unavailable === 503 || unavailable === 429) {
+      res.set('Retry-After', '1');
+    }
+    sendOutcome(res, unavailable, outcome('transient', 'The sandbox payer is unavailable (injected fault)'));
+  });
+  app.use('/oauth2', createTokenRouter({ authStore, tokenService, tokenUrl, now }));
+  app.get('/.well-known/smart-configuration', (_req, res) => {
+    res.json(smartConfiguration({ issuer: url, tokenUrl }));
+  });
+  app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));
+  for (const kind of KINDS) {
+    app.use(`/${kind}/fhir`, fhirRouter(kind, `${url}/${kind}/fhir`));
+  }
+  app.use(notFoundHandler);
+  app.use(errorHandler({ error: (obj, msg) => logger.warn(obj, msg) }));
+  server.on('request', app);
+  logger.info({ url, fhirBaseUrl }, 'sandbox payer listening');
+
+  return {
+    url,
+    fhirBaseUrl,
+    tokenUrl,
+    async registerClient(input) {
+      const scopes = validateRegisteredScopes(input.scope);
+      if (!scopes.ok) {
+        throw new Error(`invalid scope: ${scopes.message}`);
+      }
+      if (!Array.isArray(input.jwks.keys) || input.jwks.keys.length === 0) {
+        throw new Error('jwks must hold at least one public key');
+      }
+      if (input.jwks.keys.some((k) => 'd' in k)) {
+        throw new Error('jwks must hold public keys only');
+      }
+      const clientId = input.clientId ?? randomUUID();
+      await authStore.createClient({
+        clientId,
+        tenant: SANDBOX_PAYER_TENANT,
+        scope: scopes.scope,
+        jwks: { keys: input.jwks.keys.map((k) => ({ ...k })) },
+        createdAt: now().toISOString(),
+      });
+      return clientId;
+    },
+    claimResponses: () => Promise.resolve([...responses.values()].map((r) => structuredClone(r))),
+    setBehaviour(next) {
+      behaviour = { ...next };
+    },
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** CapabilityStatement: SMART security, Claim with `$submit`, ClaimResponse read/search. */
+export function buildPayerCapabilityStatement(
+  fhirBaseUrl: string,
+  tokenUrl: string,
+  now: Date,
+  kind?: PayerKind,
+): CapabilityStatement {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: now.toISOString(),
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    software: { name: 'Dripline sandbox payer', version: '0.1.0' },
+    implementation: {
+      description: `Sandbox payer (${kind ?? 'kind from Claim.insurer.identifier'}) for Dripline integration tests (in-memory)`,
+      url: fhirBaseUrl,
+    },
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          extension: [
+            {
+              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+              extension: [{ url: 'token', valueUri: tokenUrl }],
+            },
+          ],
+          service: [
+            {
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                  code: 'SMART-on-FHIR',
+                },
+              ],
+            },
+          ],
+        },
+        resource: [
+          {
+            type: 'Claim',
+            interaction: [{ code: 'read' }],
+            operation: [
+              { name: 'submit', definition: 'http://hl7.org/fhir/OperationDefinition/Claim-submit' },
+            ],
+          },
+          {
+            type: 'ClaimResponse',
+            interaction: [{ code: 'read' }, { code: 'search-type' }],
+            searchParam: [{ name: 'request', type: 'reference' }],
+          },
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,352 @@
+/** Claim scrubber: a clean claim has no errors; each seeded error is caught with the right rule. */
+import { describe, expect, test } from '@jest/globals';
+import type { Claim } from '@medplum/fhirtypes';
+import { buildClaim } from '../../src/claims/build.ts';
+import { RULE_IDS, hasBlockingErrors, loadClaimRules, scrubClaim } from '../../src/claims/scrub.ts';
+import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
+import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import type { CodingTables } from '../../src/coding/tables/types.ts';
+import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { contextOf, fixture } from './fixtures.ts';
+import type { Fixture } from './fixtures.ts';
+
+const tables = loadCodingTables();
+
+function verifiedNcci(t: CodingTables, indicator: '0' | '1'): CodingTables {
+  return {
+    ...t,
+    ncci: {
+      ...t.ncci,
+      pairs: [{ column1: '96365', column2: '96366', modifierIndicator: indicator, verification: 'V' }],
+    },
+  };
+}
+
+function withClaim(ctx: ClaimContext, edit: (claim: Claim & { id: string }) => void): ClaimContext {
+  const claim = structuredClone(ctx.claim);
+  edit(claim);
+  return { ...ctx, claim };
+}
+
+interface Case {
+  readonly name: string;
+  readonly ruleId: string;
+  readonly severity?: ScrubFinding['severity'];
+  readonly overridable?: boolean;
+  readonly kind?: 'commercial' | 'medicare' | 'medicaid';
+  readonly edit?: (f: Fixture) => void;
+  readonly after?: (ctx: ClaimContext) => ClaimContext;
+  readonly tables?: CodingTables;
+}
+
+const cases: readonly Case[] = [
+  {
+    name: 'no coverage',
+    ruleId: 'coverage-missing',
+    overridable: false,
+    edit: (f) => void f.input.coverages.splice(0),
+  },
+  {
+    name: 'coverage cancelled',
+    ruleId: 'coverage-inactive',
+    overridable: false,
+    edit: (f) => (f.input.coverages[0]!.status = 'cancelled'),
+  },
+  {
+    name: 'coverage ended before the date of service',
+    ruleId: 'coverage-period',
+    overridable: false,
+    edit: (f) => (f.input.coverages[0]!.period = { start: '2024-01-01', end: '2025-02-28' }),
+  },
+  {
+    name: 'coverage starts after the date of service',
+    ruleId: 'coverage-period',
+    edit: (f) => (f.input.coverages[0]!.period = { start: '2025-04-01' }),
+  },
+  {
+    name: 'member id missing',
+    ruleId: 'member-id-missing',
+    overridable: false,
+    edit: (f) => delete f.input.coverages[0]!.subscriberId,
+  },
+  {
+    name: 'NCCI pair indicator 1 without modifier (verified entry)',
+    ruleId: 'ncci-ptp',
+    overridable: true,
+    tables: verifiedNcci(tables, '1'),
+  },
+  {
+    name: 'NCCI pair indicator 0 (verified entry)',
+    ruleId: 'ncci-ptp',
+    overridable: false,
+    tables: verifiedNcci(tables, '0'),
+    edit: (f) =>
+      f.input.chargeItems[1]!.extension!.push({
+        url: 'https://dripline.dev/fhir/StructureDefinition/charge-modifier',
+        valueCoding: { code: '59' },
+      }),
+  },
+  {
+    name: 'MUE exceeded (J1745, verified 150)',
+    ruleId: 'mue',
+    edit: (f) => (f.input.chargeItems[2]!.quantity = { value: 160 }),
+  },
+  {
+    name: 'administration not on file',
+    ruleId: 'doc-administration-missing',
+    edit: (f) => void f.administrations.splice(0),
+  },
+  {
+    name: 'administration not completed',
+    ruleId: 'doc-status',
+    edit: (f) => (f.administrations[0]!.status = 'in-progress'),
+  },
+  {
+    name: 'no start time',
+    ruleId: 'doc-start-time',
+    edit: (f) => {
+      delete f.administrations[0]!.effectivePeriod;
+      f.administrations[0]!.effectivePeriod = { end: '2025-03-10T11:00:00-05:00' };
+    },
+  },
+  {
+    name: 'no stop time on a timed infusion',
+    ruleId: 'doc-stop-time',
+    edit: (f) => (f.administrations[0]!.effectivePeriod = { start: '2025-03-10T09:10:00-05:00' }),
+  },
+  { name: 'no dose', ruleId: 'doc-dose', edit: (f) => delete f.administrations[0]!.dosage!.dose },
+  { name: 'no order', ruleId: 'doc-order', edit: (f) => delete f.administrations[0]!.request },
+  { name: 'no performer', ruleId: 'doc-signature', edit: (f) => delete f.administrations[0]!.performer },
+  {
+    name: 'diagnosis does not support the drug',
+    ruleId: 'med-necessity',
+    overridable: true,
+    edit: (f) => {
+      f.input.conditions[0]!.code = { coding: [{ system: SYSTEMS.icd10cm, code: 'I10' }] };
+      f.input.chargeItems.forEach(
+        (c) => (c.reason = [{ coding: [{ system: SYSTEMS.icd10cm, code: 'I10' }] }]),
+      );
+    },
+  },
+  { name: 'prior auth missing', ruleId: 'prior-auth', edit: (f) => void f.input.preAuthRefs.splice(0) },
+  {
+    name: 'timely filing passed',
+    ruleId: 'timely-filing',
+    overridable: false,
+    edit: (f) => (f.today = '2025-07-01'),
+  },
+  {
+    name: 'timely filing near',
+    ruleId: 'timely-filing-near',
+    severity: 'warning',
+    edit: (f) => (f.today = '2025-05-20'),
+  },
+  {
+    name: 'NDC required (commercial) and missing',
+    ruleId: 'payer-ndc-required',
+    edit: (f) => delete f.input.chargeItems[2]!.productCodeableConcept,
+  },
+  {
+    name: 'refused code',
+    ruleId: 'payer-refused-code',
+    tables: {
+      ...tables,
+      payers: { ...tables.payers, commercial: { ...tables.payers.commercial, refusedCodes: ['96366'] } },
+    },
+  },
+  {
+    name: 'Medicare single-dose drug without JW/JZ',
+    ruleId: 'payer-jw-jz',
+    kind: 'medicare',
+    edit: (f) =>
+      (f.input.chargeItems[2]!.extension = f.input.chargeItems[2]!.extension!.filter(
+        (e) => e.valueCoding?.code !== 'JZ',
+      )),
+  },
+  {
+    name: 'duplicate of another active claim',
+    ruleId: 'duplicate-claim',
+    after: (ctx) => ({ ...ctx, otherClaims: [{ ...structuredClone(ctx.claim), id: 'claim-0' }] }),
+  },
+  {
+    name: 'wrong place of service',
+    ruleId: 'place-of-service',
+    after: (ctx) =>
+      withClaim(
+        ctx,
+        (c) =>
+          (c.item![0]!.locationCodeableConcept = {
+            coding: [
+              {
+                system:
+                  'https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set',
+                code: '12',
+              },
+            ],
+          }),
+      ),
+  },
+  {
+    name: 'line without diagnosis pointer',
+    ruleId: 'diagnosis-missing',
+    after: (ctx) => withClaim(ctx, (c) => delete c.item![1]!.diagnosisSequence),
+  },
+  {
+    name: 'zero units',
+    ruleId: 'units-invalid',
+    edit: (f) => (f.input.chargeItems[1]!.quantity = { value: 0 }),
+  },
+];
+
+function run(c: Pick<Case, 'kind' | 'edit' | 'after' | 'tables'>): ScrubFinding[] {
+  const f = fixture(c.kind);
+  c.edit?.(f);
+  let ctx = contextOf(f);
+  if (c.after) {
+    ctx = c.after(ctx);
+  }
+  return scrubClaim(ctx, c.tables ?? tables);
+}
+
+describe('scrubClaim', () => {
+  test.each(['commercial', 'medicare', 'medicaid'] as const)('a clean %s claim has no errors', (kind) => {
+    const findings = run({ kind });
+    expect(findings.filter((x) => x.severity === 'error')).toEqual([]);
+    expect(hasBlockingErrors(findings)).toBe(false);
+  });
+
+  test('clean claim: the only findings are UNVERIFIED table warnings', () => {
+    for (const x of run({})) {
+      expect(x.severity).toBe('warning');
+      expect(x.message).toMatch(/UNVERIFIED/);
+    }
+  });
+
+  test.each(cases)('seeded: $name → $ruleId', (c) => {
+    const findings = run(c);
+    const hit = findings.filter((x) => x.ruleId === c.ruleId);
+    expect(hit.length).toBeGreaterThan(0);
+    const first = hit[0]!;
+    expect(first.severity).toBe(c.severity ?? 'error');
+    if (c.overridable !== undefined) {
+      expect(first.overridable).toBe(c.overridable);
+    }
+    expect(first.source.length).toBeGreaterThan(0);
+    expect(first.fix.length).toBeGreaterThan(0);
+    expect(first.message.length).toBeGreaterThan(0);
+  });
+
+  test('every rule id has a seeded case and a rule entry', () => {
+    const rules = loadClaimRules();
+    for (const id of RULE_IDS) {
+      expect(rules.rules[id]).toBeDefined();
+      if (id !== 'doc-site') {
+        expect(cases.some((c) => c.ruleId === id)).toBe(true);
+      }
+    }
+  });
+
+  test('missing site is a warning on the administration lines', () => {
+    const findings = run({ edit: (f) => delete f.administrations[0]!.dosage!.site });
+    const site = findings.filter((x) => x.ruleId === 'doc-site');
+    expect(site.map((x) => x.itemSequence)).toEqual([1, 2]);
+    expect(site.every((x) => x.severity === 'warning')).toBe(true);
+  });
+
+  test('UNVERIFIED NCCI / MUE entries warn, never error', () => {
+    const findings = run({
+      edit: (f) => {
+        f.input.chargeItems[0]!.quantity = { value: 2 };
+        f.input.chargeItems.push({
+          ...structuredClone(f.input.chargeItems[0]!),
+          id: 'ci-iv',
+          code: { coding: [{ system: SYSTEMS.cpt, code: '36000' }] },
+          quantity: { value: 1 },
+        });
+      },
+    });
+    const ncci = findings.find((x) => x.ruleId === 'ncci-ptp');
+    const mue = findings.find((x) => x.ruleId === 'mue');
+    expect(ncci).toMatchObject({ severity: 'warning', overridable: true });
+    expect(mue).toMatchObject({ severity: 'warning', itemSequence: 2 });
+    expect(mue?.message).toMatch(/^96365: 2 units/);
+  });
+
+  test('NCCI indicator 1 is bypassed by a distinct-service modifier on the column 2 line', () => {
+    const findings = run({
+      tables: verifiedNcci(tables, '1'),
+      edit: (f) =>
+        f.input.chargeItems[1]!.extension!.push({
+          url: 'https://dripline.dev/fhir/StructureDefinition/charge-modifier',
+          valueCoding: { code: 'XU' },
+        }),
+    });
+    expect(findings.filter((x) => x.ruleId === 'ncci-ptp')).toEqual([]);
+  });
+
+  test('a replacement claim is not a duplicate of the claim it replaces; voided and other patients are ignored', () => {
+    const f = fixture();
+    f.input.frequency = '7';
+    f.input.replaces = { claimId: 'claim-0' };
+    const ctx = contextOf(f);
+    const original = { ...structuredClone(ctx.claim), id: 'claim-0' };
+    const cancelled = { ...structuredClone(ctx.claim), id: 'claim-x', status: 'cancelled' as const };
+    const otherPatient = {
+      ...structuredClone(ctx.claim),
+      id: 'claim-y',
+      patient: { reference: 'Patient/pat-2' },
+    };
+    const findings = scrubClaim({ ...ctx, otherClaims: [original, cancelled, otherPatient] }, tables);
+    expect(findings.filter((x) => x.ruleId === 'duplicate-claim')).toEqual([]);
+  });
+
+  test('Medicare needs no prior auth or NDC by default; JW/JZ not required before 2023-07-01', () => {
+    const f = fixture('medicare');
+    f.input.preAuthRefs.splice(0);
+    delete f.input.chargeItems[2]!.productCodeableConcept;
+    f.input.chargeItems[2]!.extension = f.input.chargeItems[2]!.extension!.filter(
+      (e) => e.valueCoding?.code !== 'JZ',
+    );
+    f.input.chargeItems.forEach((c) => (c.occurrenceDateTime = '2023-06-30'));
+    f.today = '2023-07-05';
+    f.input.coverages[0]!.period = { start: '2020-01-01' };
+    const ids = scrubClaim(contextOf(f), tables).map((x) => x.ruleId);
+    expect(ids).not.toContain('prior-auth');
+    expect(ids).not.toContain('payer-ndc-required');
+    expect(ids).not.toContain('payer-jw-jz');
+  });
+
+  test('med-necessity: a line pointing at the wrong diagnosis when a supporting one is on the claim', () => {
+    const findings = run({
+      edit: (f) => {
+        f.input.conditions.push({
+          resourceType: 'Condition',
+          id: 'cond-2',
+          subject: { reference: 'Patient/pat-1' },
+          code: { coding: [{ system: SYSTEMS.icd10cm, code: 'I10' }] },
+        });
+        f.input.chargeItems[2]!.reason = [{ coding: [{ system: SYSTEMS.icd10cm, code: 'I10' }] }];
+      },
+    });
+    const hit = findings.find((x) => x.ruleId === 'med-necessity');
+    expect(hit?.message).toMatch(/K50\.90/);
+    expect(hit?.itemSequence).toBe(3);
+  });
+
+  test('deterministic and pure: same context, same findings; the context is not changed', () => {
+    const ctx = contextOf(fixture());
+    const before = JSON.stringify(ctx);
+    const a = scrubClaim({ ...ctx, today: '2025-07-01' }, tables);
+    const b = scrubClaim({ ...ctx, today: '2025-07-01' }, tables);
+    expect(b).toEqual(a);
+    expect(JSON.stringify(ctx)).toBe(before);
+  });
+
+  test('institutional claims are scrubbed too', () => {
+    const f = fixture();
+    f.input.setting = 'hospital-outpatient';
+    const claim = buildClaim(f.input);
+    const findings = scrubClaim({ ...contextOf(f), claim }, tables);
+    expect(findings.filter((x) => x.severity === 'error')).toEqual([]);
+  });
+});

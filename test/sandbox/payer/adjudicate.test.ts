@@ -1,0 +1,81 @@
+/**
+ * The sandbox payer's pure parts: fee-schedule arithmetic, rounding, tables and body parsing.
+ */
+import { describe, expect, test } from '@jest/globals';
+import { adjudicate, round2 } from '../../../src/sandbox/payer/adjudicate.ts';
+import { buildPayerTables, drugAllowedPerUnit, DRUG_RATES } from '../../../src/sandbox/payer/tables.ts';
+import { parseSubmitBody } from '../../../src/sandbox/payer/validate.ts';
+import { loadFhirDefinitions } from '../../../src/fhir/definitions.ts';
+import { claim } from './helpers.ts';
+
+const tables = buildPayerTables();
+const today = new Date().toISOString().slice(0, 10);
+
+describe('fee schedule', () => {
+  test('cited rates are payment limits (already ASP + 6 %); sandbox rates are ASP × 1.06', () => {
+    const j1745 = DRUG_RATES.find((r) => r.hcpcs === 'J1745');
+    expect(j1745?.basis).toBe('payment-limit');
+    expect(drugAllowedPerUnit(j1745!)).toBe(31.479);
+    const j9271 = DRUG_RATES.find((r) => r.hcpcs === 'J9271');
+    expect(j9271?.source).toMatch(/SANDBOX/);
+    expect(round2(drugAllowedPerUnit(j9271!))).toBe(60.42);
+    expect(new Set(DRUG_RATES.map((r) => r.hcpcs)).size).toBe(DRUG_RATES.length);
+  });
+
+  test('round2 rounds half up on the decimal value', () => {
+    expect(round2(1101.765)).toBe(1101.77);
+    expect(round2(0.005)).toBe(0.01);
+    expect(round2(2.675)).toBe(2.68);
+  });
+
+  test('a sandbox-rate drug: 200 mg pembrolizumab = 200 × 57 × 1.06', () => {
+    const result = adjudicate({
+      claim: claim({ lines: [{ code: 'J9271', units: 200, modifiers: ['JZ'] }], dx: ['C34.90'] }),
+      kind: 'medicare',
+      tables,
+      receivedDate: today,
+    });
+    expect(result.outcome).toBe('complete');
+    expect(result.lines[0]?.eligible).toBe(12084);
+    expect(result.lines[0]?.benefit).toBe(9667.2);
+    expect(result.totals.memberLiability).toBe(2416.8);
+  });
+
+  test('a code off the fee schedule is denied CARC 96', () => {
+    const result = adjudicate({
+      claim: claim({ lines: [{ code: '99213', units: 1 }] }),
+      kind: 'medicare',
+      tables,
+      receivedDate: today,
+    });
+    expect(result.lines[0]?.denials.map((d) => d.carc)).toEqual(['96']);
+  });
+});
+
+describe('parseSubmitBody', () => {
+  loadFhirDefinitions();
+  test('accepts a Claim, a Bundle with the Claim first, and Parameters holding either', () => {
+    const c = claim();
+    expect(parseSubmitBody(c).ok).toBe(true);
+    const bundle = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: c }] };
+    expect(parseSubmitBody(bundle).ok).toBe(true);
+    expect(
+      parseSubmitBody({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: bundle }] }).ok,
+    ).toBe(true);
+  });
+
+  test('names every problem of an unsubmittable claim', () => {
+    const c = claim({ lines: [{ code: '96365', units: 0 }] });
+    c.item[0].diagnosisSequence = [9];
+    c.use = 'preauthorization';
+    const parsed = parseSubmitBody(c);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) {
+      expect(parsed.outcome.issue?.map((i) => i.expression?.[0])).toEqual([
+        'Claim.use',
+        'Claim.item[0].quantity',
+        'Claim.item[0].diagnosisSequence[0]',
+      ]);
+    }
+  });
+});
