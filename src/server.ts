@@ -17,6 +17,11 @@ import { loadCodingTables } from './coding/tables/load.ts';
 import { ChargeCaptureWorker, notifyOnEnqueue } from './charges/capture.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from './ingest/jobs.ts';
 import { openStore } from './store/open.ts';
+import { buildClaim } from './claims/build.ts';
+import { createClaimRoutes } from './claims/routes.ts';
+import { scrubClaim } from './claims/scrub.ts';
+import { ClaimWorkflowWorker } from './claims/workflow.ts';
+import type { ClaimWorkflowDeps } from './claims/workflow.ts';
 import type { Store } from './store/port.ts';
 
 export interface RunningServer {
@@ -25,6 +30,7 @@ export interface RunningServer {
   readonly server: Server;
   readonly ingest: Ingest;
   readonly chargeCapture: ChargeCaptureWorker;
+  readonly claims: ClaimWorkflowWorker;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -40,6 +46,12 @@ export interface StartOptions {
   readonly ingest?: boolean;
   /** Start the charge capture worker (default true). */
   readonly chargeCapture?: boolean;
+  /** Start the claim workflow worker (build, scrub, submit; default true — idle for tenants without payers). */
+  readonly claims?: boolean;
+  /** Claim workflow tuning (tests): hold after an encounter ends, sweep period, retry backoff. */
+  readonly claimWorkflow?: Partial<
+    Pick<ClaimWorkflowDeps, 'holdMs' | 'sweepMs' | 'retryDelayMs' | 'pollMs' | 'payerPort'>
+  >;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;
 }
@@ -74,6 +86,16 @@ export async function startServer(
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
     ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
   });
+  const claims = new ClaimWorkflowWorker({
+    store,
+    tables: codingTables,
+    logger: logger.child({ component: 'claims' }),
+    publicUrl: config.publicUrl,
+    tenants: config.tenants,
+    buildClaim,
+    scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
+    ...options.claimWorkflow,
+  });
   const app = createApp({
     config,
     store,
@@ -81,7 +103,10 @@ export async function startServer(
     logger,
     metrics: createMetrics(),
     codingTables,
-    routers: [{ path: '/ehr', router: ingest.router }],
+    routers: [
+      { path: '/ehr', router: ingest.router },
+      { path: '/api/claims', router: createClaimRoutes({ store, tokenService, workflow: claims }) },
+    ],
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -102,6 +127,9 @@ export async function startServer(
   if (options.chargeCapture !== false) {
     chargeCapture.start();
   }
+  if (options.claims !== false) {
+    claims.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -118,6 +146,7 @@ export async function startServer(
       // The worker finishes the job in hand; its lease would expire and be retried anyway.
       await ingest.stop();
       await chargeCapture.stop();
+      await claims.stop();
       if (!options.store) {
         await store.close();
       }
@@ -125,5 +154,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, ingest, chargeCapture, stop };
+  return { url, store, server, ingest, chargeCapture, claims, stop };
 }

@@ -28,10 +28,20 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+export interface TestConfigFile {
+  /** Tenants added to (or, same id, replacing) the default test tenants, e.g. `sandbox` with `payers`/`billing`. */
+  readonly tenants?: readonly Record<string, unknown>[];
+}
+
 export async function startTestServer(
   env: Record<string, string> = {},
   options: StartOptions = {},
+  file: TestConfigFile = {},
 ): Promise<TestServer> {
+  const extraTenants = file.tenants ?? [];
+  const baseTenants = [{ id: 'clinic-b', name: 'Second clinic', coding: { modifier340B: 'JG' } }].filter(
+    (t) => !extraTenants.some((x) => x['id'] === t.id),
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-test-'));
   const configFile = path.join(dir, 'dripline.json');
   writeFileSync(
@@ -39,7 +49,7 @@ export async function startTestServer(
     JSON.stringify({
       sandbox: true,
       // A 340B hospital outpatient department (coding-rules R12.1), to exercise tenant coding options.
-      tenants: [{ id: 'clinic-b', name: 'Second clinic', coding: { modifier340B: 'JG' } }],
+      tenants: [...baseTenants, ...extraTenants],
     }),
   );
   // Port 0 first to learn a free port, then PUBLIC_URL must match it: bind, read, restart is racy,

@@ -1,0 +1,118 @@
+/**
+ * How the claim workflow talks to a FHIR-channel payer: `Claim/$submit` through the SMART Backend
+ * Services client of src/ehr/ehr-client.ts (Dripline is the payer's client).
+ *
+ * Idempotency: `createEhrClient`'s `operation()` cannot send extra request headers (its
+ * OperationOptions carry method, body and params only), so no `Idempotency-Key` header goes out.
+ * Instead the submission key (claim id + the version that became `ready`) travels in the Claim
+ * itself as `Claim.identifier` (system SUBMISSION_KEY_SYSTEM), and before any re-submission the
+ * workflow asks the payer for a ClaimResponse to that claim (`ClaimResponse?request=Claim/{id}`,
+ * then `?identifier=system|key`). Payers that key idempotency on the Claim's identifier (the
+ * sandbox payer does: first identifier + Idempotency-Key, the header being empty here) answer a
+ * resent identical body with the same ClaimResponse.
+ * The client makes one attempt per call: retries are the job queue's (with backoff), so a
+ * timed-out POST is never blindly repeated in-process.
+ */
+import type { Bundle, Claim, ClaimResponse, Resource } from '@medplum/fhirtypes';
+import { createEhrClient, EhrRequestError } from '../ehr/ehr-client.ts';
+import type { EhrClient } from '../ehr/ehr-client.ts';
+import type { PayerEndpoint } from './types.ts';
+
+export const SUBMISSION_KEY_SYSTEM = 'https://dripline.dev/fhir/sid/claim-submission';
+
+export interface PayerPort {
+  /**
+   * POST Claim/$submit; resolves with the payer's ClaimResponse. Throws EhrError subclasses. With
+   * `resources` (Patient, Coverages) the body is a PAS-style collection Bundle, the Claim first.
+   */
+  submit(claim: Claim, idempotencyKey: string, resources?: readonly Resource[]): Promise<ClaimResponse>;
+  /** The payer's ClaimResponse to an earlier submission with this key, if the payer has one. */
+  findSubmitted(claim: Claim, idempotencyKey: string): Promise<ClaimResponse | undefined>;
+}
+
+export interface FhirPayerPortOptions {
+  /** Per-attempt timeout (default 15 s). */
+  readonly timeoutMs?: number;
+}
+
+/** A PayerPort over SMART Backend Services + fhir-kit-client; throws when the payer has no FHIR endpoint. */
+export function createFhirPayerPort(payer: PayerEndpoint, options: FhirPayerPortOptions = {}): PayerPort {
+  if (!payer.fhirBaseUrl || !payer.clientId || !payer.privateKeyJwk) {
+    throw new TypeError(`payer ${payer.id}: the FHIR channel needs fhirBaseUrl, clientId and privateKeyJwk`);
+  }
+  const client: EhrClient = createEhrClient({
+    connection: {
+      id: `payer-${payer.id}`,
+      fhirBaseUrl: payer.fhirBaseUrl,
+      ...(payer.tokenUrl ? { tokenUrl: payer.tokenUrl } : {}),
+      clientId: payer.clientId,
+      privateKeyJwk: payer.privateKeyJwk,
+      scope: payer.scope ?? 'system/Claim.c system/ClaimResponse.rs',
+    },
+    maxAttempts: 1,
+    timeoutMs: options.timeoutMs ?? 15_000,
+  });
+  return {
+    async submit(claim, _key, resources = []) {
+      const body: Claim | Bundle =
+        resources.length === 0
+          ? claim
+          : {
+              resourceType: 'Bundle',
+              type: 'collection',
+              entry: [claim, ...resources].map((resource) => ({
+                fullUrl: `urn:uuid:${resource.resourceType}-${resource.id ?? ''}`,
+                resource,
+              })),
+            };
+      const answer = await client.operation<ClaimResponse>('Claim/$submit', { method: 'POST', body });
+      return responseOf(answer);
+    },
+    async findSubmitted(claim, key) {
+      const searches: Record<string, string>[] = [
+        ...(claim.id ? [{ request: `Claim/${claim.id}` }] : []),
+        { identifier: `${SUBMISSION_KEY_SYSTEM}|${key}` },
+      ];
+      for (const params of searches) {
+        try {
+          const bundle = await client.search<ClaimResponse>('ClaimResponse', params);
+          const found = (bundle.entry ?? [])
+            .map((e) => e.resource)
+            .find((r): r is ClaimResponse => r?.resourceType === 'ClaimResponse');
+          if (found) {
+            return found;
+          }
+        } catch (err) {
+          // A payer that does not support the search says 4xx: try the next form, then "none".
+          // Unavailability (5xx, timeout) propagates: the job is retried and nothing is resubmitted.
+          if (!(err instanceof EhrRequestError) && (err as { status?: number }).status !== 404) {
+            throw err;
+          }
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The ClaimResponse in a $submit answer (the resource itself, or the first one in a Bundle). */
+export function responseOf(answer: unknown): ClaimResponse {
+  const resource = answer as { resourceType?: string; entry?: { resource?: { resourceType?: string } }[] };
+  if (resource?.resourceType === 'ClaimResponse') {
+    return resource as ClaimResponse;
+  }
+  if (resource?.resourceType === 'Bundle') {
+    const found = (resource.entry ?? [])
+      .map((e) => e.resource)
+      .find((r) => r?.resourceType === 'ClaimResponse');
+    if (found) {
+      return found as ClaimResponse;
+    }
+  }
+  throw new EhrRequestError({
+    connectionId: 'payer',
+    status: 0,
+    request: 'POST Claim/$submit',
+    message: `the payer answered Claim/$submit with ${resource?.resourceType ?? 'something'} instead of a ClaimResponse`,
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * Claim work queue HTTP API, for the lead to mount at `/api/claims` (bearer-protected, SMART scopes):
+ *
+ * - `GET /worklist[?state=held&state=...]` (scope `system/Claim.rs`): "what is waiting, on whom,
+ *   for how long" — counts by state, and per state the claims with their age (now − the last
+ *   state change), payer, patient, and the open Task (id, owner, status) when there is one.
+ * - `POST /:claimId/override` (scope `system/Claim.u`), body `{ "reason": "..." }`: re-scrubs the
+ *   held claim and releases it to `ready` when every remaining error is overridable; an
+ *   AuditEvent names the client and the reason. 409 with the blocking findings otherwise.
+ */
+import express from 'express';
+import type { Request, Response, Router } from 'express';
+import type { Claim, Task } from '@medplum/fhirtypes';
+import { getAuthContext, requireBearer, requireScope } from '../auth/bearer.ts';
+import type { TokenService } from '../auth/token-service.ts';
+import { strictJsonBody } from '../http/json-body.ts';
+import { outcome, sendOutcome } from '../http/outcomes.ts';
+import type { Store, StoredResource, TenantId } from '../store/port.ts';
+import type { ClaimState } from './types.ts';
+import { claimPayerOf, claimStateOf, claimStateSince, claimTaskId } from './workflow.ts';
+import type { ClaimWorkflowWorker } from './workflow.ts';
+
+export interface ClaimRoutesDeps {
+  readonly store: Store;
+  readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
+  readonly workflow: Pick<ClaimWorkflowWorker, 'override'>;
+  readonly now?: () => Date;
+}
+
+export interface WorklistEntry {
+  readonly claim: string;
+  readonly state: ClaimState | 'untracked';
+  readonly since?: string;
+  readonly ageSeconds?: number;
+  readonly payer?: string;
+  readonly patient?: string;
+  readonly total?: number;
+  readonly task?: {
+    readonly id: string;
+    readonly status: string;
+    readonly owner?: string;
+    readonly focus?: string;
+  };
+}
+
+export interface Worklist {
+  readonly now: string;
+  readonly counts: Readonly<Record<string, number>>;
+  /** Per state, oldest first. */
+  readonly byState: Readonly<Record<string, readonly WorklistEntry[]>>;
+}
+
+const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** The worklist of a tenant (also usable without HTTP). */
+export async function claimWorklist(
+  store: Store,
+  tenant: TenantId,
+  now: Date,
+  states?: readonly string[],
+): Promise<Worklist> {
+  const claims: (Claim & StoredResource)[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = await store.resources.search(tenant, {
+      resourceType: 'Claim',
+      filters: [],
+      sort: [{ code: '_id', descending: false }],
+      count: 1000,
+      offset,
+      total: false,
+    });
+    claims.push(...(page.resources as (Claim & StoredResource)[]));
+    if (page.resources.length < 1000) {
+      break;
+    }
+  }
+  const tasks = new Map<string, Task & StoredResource>();
+  for (let offset = 0; ; offset += 1000) {
+    const page = await store.resources.search(tenant, {
+      resourceType: 'Task',
+      filters: [
+        {
+          code: 'status',
+          kind: 'token',
+          values: [{ value: 'completed' }, { value: 'cancelled' }],
+          not: true,
+        },
+      ],
+      sort: [{ code: '_id', descending: false }],
+      count: 1000,
+      offset,
+      total: false,
+    });
+    for (const task of page.resources as (Task & StoredResource)[]) {
+      const focus = task.focus?.reference;
+      if (focus?.startsWith('Claim/')) {
+        tasks.set(focus.slice('Claim/'.length), task);
+      }
+    }
+    if (page.resources.length < 1000) {
+      break;
+    }
+  }
+  const byState: Record<string, WorklistEntry[]> = {};
+  const counts: Record<string, number> = {};
+  for (const claim of claims) {
+    const state = claimStateOf(claim) ?? 'untracked';
+    if (states && states.length > 0 && !states.includes(state)) {
+      continue;
+    }
+    const since = claimStateSince(claim);
+    const sinceMs = since ? Date.parse(since) : Number.NaN;
+    const task = tasks.get(claim.id) ?? undefined;
+    const payer = claimPayerOf(claim);
+    const entry: WorklistEntry = {
+      claim: `Claim/${claim.id}`,
+      state,
+      ...(since ? { since } : {}),
+      ...(Number.isFinite(sinceMs)
+        ? { ageSeconds: Math.max(0, Math.round((now.getTime() - sinceMs) / 1000)) }
+        : {}),
+      ...(payer ? { payer } : {}),
+      ...(claim.patient?.reference ? { patient: claim.patient.reference } : {}),
+      ...(claim.total?.value !== undefined ? { total: claim.total.value } : {}),
+      ...(task
+        ? {
+            task: {
+              id: `Task/${task.id}`,
+              status: task.status,
+              ...(task.owner?.reference || task.owner?.display
+                ? { owner: task.owner.reference ?? task.owner.display ?? '' }
+                : {}),
+              ...(task.focus?.reference ? { focus: task.focus.reference } : {}),
+            },
+          }
+        : {}),
+    };
+    (byState[state] ??= []).push(entry);
+    counts[state] = (counts[state] ?? 0) + 1;
+  }
+  for (const list of Object.values(byState)) {
+    list.sort((a, b) => (b.ageSeconds ?? 0) - (a.ageSeconds ?? 0));
+  }
+  return { now: now.toISOString(), counts, byState };
+}
+
+export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
+  const router = express.Router();
+  const now = deps.now ?? ((): Date => new Date());
+  router.use(requireBearer(deps.tokenService, { now }));
+
+  router.get('/worklist', async (req: Request, res: Response) => {
+    const auth = getAuthContext(res);
+    requireScope(auth, 'Claim', 'search');
+    requireScope(auth, 'Claim', 'read');
+    const raw = req.query['state'];
+    const states = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
+      .flatMap((s) => (typeof s === 'string' ? s.split(',') : []))
+      .filter((s) => s !== '');
+    res.json(await claimWorklist(deps.store, auth.tenant, now(), states));
+  });
+
+  router.post(
+    '/:claimId/override',
+    strictJsonBody({ maxBytes: 64 * 1024, maxDepth: 8 }),
+    async (req: Request, res: Response) => {
+      const auth = getAuthContext(res);
+      requireScope(auth, 'Claim', 'update');
+      const rawId = req.params['claimId'];
+      const claimId = typeof rawId === 'string' ? rawId : '';
+      const reason = (req.body as { reason?: unknown } | undefined)?.reason;
+      if (!ID_RE.test(claimId)) {
+        sendOutcome(res, 400, outcome('invalid', 'Invalid claim id'));
+        return;
+      }
+      if (typeof reason !== 'string' || reason.trim().length < 3 || reason.length > 2000) {
+        sendOutcome(res, 400, outcome('required', 'An override needs a reason (3 to 2000 characters)'));
+        return;
+      }
+      const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+      const result = await deps.workflow.override(auth.tenant, claimId, {
+        clientId: auth.clientId,
+        reason: reason.trim(),
+        ...(requestId ? { requestId } : {}),
+      });
+      res.status(result.status).json({
+        claim: `Claim/${claimId}`,
+        task: `Task/${claimTaskId(claimId)}`,
+        ok: result.ok,
+        ...(result.state ? { state: result.state } : {}),
+        message: result.message,
+        blocking: result.blocking,
+      });
+    },
+  );
+  return router;
+}

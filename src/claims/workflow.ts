@@ -1,0 +1,1165 @@
+/**
+ * The claim workflow: from final charges to a submitted, tracked claim.
+ *
+ * - Trigger. Charge capture does not announce "charges final", so the worker sweeps: finished
+ *   encounters (after a configurable hold) with billable ChargeItems and no Claim yet, while the
+ *   tenant's charge-capture queue is idle, become `claim-ready` jobs keyed by the claim's stable id
+ *   (so each happens once). A patient's same-day office or hospital-outpatient encounters make one
+ *   claim (one setting = one claim form); a home-infusion encounter makes its own. An encounter
+ *   that finishes after its day's claim was built gets a claim of its own.
+ * - Build → store (state `built`) → scrub → `held` (+ a "claim needs attention" Task with every
+ *   finding) or `ready` (+ a `claim-submit` job for FHIR-channel payers; X12-channel claims stay
+ *   `ready` for the batch export).
+ * - Submit: `ready` → `submitting` (persisted first, with the submission key in Claim.identifier)
+ *   → payer `Claim/$submit` → ClaimResponse stored → `adjudicated` (or `rejected` for an error
+ *   outcome). A retried job finds the claim `submitting` and asks the payer for a response to that
+ *   key before sending again, so a crash or a timeout never double-submits; a claim already past
+ *   `submitting` is never sent again. 5xx / timeouts / network → the job is retried with backoff
+ *   (the claim stays `submitting`); a 4xx → `rejected` with a Task, not retried.
+ * - Every transition is a new version of the Claim (store history) with a Provenance naming the
+ *   transition; extension claim-state holds the state, claim-state-since when it was entered.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type {
+  ChargeItem,
+  Claim,
+  ClaimResponse,
+  Condition,
+  Coverage,
+  Encounter,
+  Extension,
+  Medication,
+  MedicationAdministration,
+  Organization,
+  Patient,
+  Provenance,
+  Reference,
+  Resource,
+  Task,
+  TaskInput,
+} from '@medplum/fhirtypes';
+import { settingOf } from '../coding/fhir/extract.ts';
+import type { CodingTables } from '../coding/tables/types.ts';
+import type { CareSetting } from '../coding/types.ts';
+import type { TenantConfig } from '../config/config.ts';
+import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
+import { ENCOUNTER_CHANGED_QUEUE } from '../ingest/jobs.ts';
+import type { Logger } from '../logger.ts';
+import { retryDelayMs } from '../store/job-policy.ts';
+import type { BatchOperation, Job, Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
+import { normalizeReference } from '../store/search-index.ts';
+import { WorkerLoop } from '../store/worker-loop.ts';
+import type { BuildClaimInput, ClaimFrequency } from './build.ts';
+import type { PayerPort } from './payer-port.ts';
+import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
+import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
+import { EXT_CLAIM_STATE } from './types.ts';
+
+/** Queue of claims to build and scrub (payload ClaimReadyJob, key `build|{claimId}`). */
+export const CLAIM_READY_QUEUE = 'claim-ready';
+/** Queue of claims to submit to a FHIR-channel payer (payload ClaimSubmitJob). */
+export const CLAIM_SUBMIT_QUEUE = 'claim-submit';
+export const CLAIMS_CLIENT = 'dripline/claims';
+export const EXT_CLAIM_STATE_SINCE = 'https://dripline.dev/fhir/StructureDefinition/claim-state-since';
+/** The tenant payer (config `payers[].id`) a claim goes to. */
+export const EXT_CLAIM_PAYER = 'https://dripline.dev/fhir/StructureDefinition/claim-payer';
+/** One scrub finding on a Task input (complex: severity, ruleId, source, fix, overridable, itemSequence). */
+export const EXT_SCRUB_FINDING = 'https://dripline.dev/fhir/StructureDefinition/scrub-finding';
+export const TASK_CODE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/task-code';
+export const CLAIM_TASK_CODE = 'claim-attention';
+const AGENT_SYSTEM = 'https://dripline.dev/fhir/sid/agent';
+const PAYER_ID_SYSTEM_HINT = 'payer-id';
+
+export interface ClaimReadyJob {
+  readonly encounters: readonly string[];
+  readonly frequency?: ClaimFrequency;
+}
+
+export interface ClaimSubmitJob {
+  readonly claim: string;
+  /** The version of the claim that became `ready`: claim id + this = the submission key. */
+  readonly version: string;
+}
+
+export type { BuildClaimInput } from './build.ts';
+
+export type BuildClaimFn = (input: BuildClaimInput) => Claim;
+export type ScrubClaimFn = (ctx: ClaimContext, tables: CodingTables) => ScrubFinding[];
+
+export interface ClaimWorkflowDeps {
+  readonly store: Store;
+  readonly tables: CodingTables;
+  readonly logger: Logger;
+  readonly publicUrl: string;
+  readonly tenants: readonly TenantConfig[];
+  readonly buildClaim: BuildClaimFn;
+  readonly scrubClaim: ScrubClaimFn;
+  /** Transport to a FHIR-channel payer (default: SMART Backend Services, createFhirPayerPort). */
+  readonly payerPort?: (tenant: TenantId, payer: PayerEndpoint) => PayerPort;
+  readonly now?: () => Date;
+  /** How long after an encounter ends before its claim is built (default 0). */
+  readonly holdMs?: number;
+  /** How often the worker looks for encounters to bill (default 5 s). */
+  readonly sweepMs?: number;
+  /** Delay before retrying a submission after `attempts` failed ones (default the store's backoff). */
+  readonly retryDelayMs?: (attempts: number) => number;
+  readonly leaseMs?: number;
+  readonly batchSize?: number;
+  readonly pollMs?: number;
+}
+
+/** What happened to one claim (for logs and tests). */
+export interface ClaimStepResult {
+  readonly claim?: string;
+  readonly state?: ClaimState;
+  readonly note?: string;
+}
+
+/** The payer could not take it now (5xx, timeout, network): retry later; the claim is not lost. */
+class RetryLaterError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Small pure helpers (exported for the routes and tests)
+
+function sha(text: string, length = 32): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, length);
+}
+
+/** The stable id of the claim of these encounters (any order) at this frequency code. */
+export function claimIdFor(encounters: readonly string[], frequency = '1'): string {
+  const refs = [...new Set(encounters.map((e) => normalizeReference(e) ?? e))].sort();
+  return `claim-${sha(`${refs.join(',')}|${frequency}`)}`;
+}
+
+export function claimTaskId(claimId: string): string {
+  return `task-${sha(`claim-attention|Claim/${claimId}`)}`;
+}
+
+export function claimStateOf(claim: Claim): ClaimState | undefined {
+  return claim.extension?.find((e) => e.url === EXT_CLAIM_STATE)?.valueCode as ClaimState | undefined;
+}
+
+export function claimStateSince(claim: Claim & { meta?: { lastUpdated?: string } }): string | undefined {
+  return (
+    claim.extension?.find((e) => e.url === EXT_CLAIM_STATE_SINCE)?.valueInstant ?? claim.meta?.lastUpdated
+  );
+}
+
+export function claimPayerOf(claim: Claim): string | undefined {
+  return claim.extension?.find((e) => e.url === EXT_CLAIM_PAYER)?.valueString;
+}
+
+/** Claim.status that goes with a workflow state: not yet sent = draft; sent = active (charge capture then defers changes). */
+function statusFor(state: ClaimState): Claim['status'] {
+  switch (state) {
+    case 'built':
+    case 'held':
+    case 'ready':
+      return 'draft';
+    case 'void':
+      return 'cancelled';
+    default:
+      return 'active';
+  }
+}
+
+function withState<T extends Claim>(claim: T, state: ClaimState, now: Date): T {
+  const others = (claim.extension ?? []).filter(
+    (e) => e.url !== EXT_CLAIM_STATE && e.url !== EXT_CLAIM_STATE_SINCE,
+  );
+  return {
+    ...claim,
+    status: statusFor(state),
+    extension: [
+      ...others,
+      { url: EXT_CLAIM_STATE, valueCode: state },
+      { url: EXT_CLAIM_STATE_SINCE, valueInstant: now.toISOString() },
+    ],
+  };
+}
+
+function withoutMeta<T extends Resource>(resource: T): T {
+  const copy = { ...resource };
+  delete copy.meta;
+  return copy;
+}
+
+function refOf(reference: Reference | undefined): string | undefined {
+  return reference?.reference ? normalizeReference(reference.reference) : undefined;
+}
+
+/** A finding as a Task input (readable text, and every field in an extension). */
+export function findingInput(finding: ScrubFinding): TaskInput {
+  const ext: Extension[] = [
+    { url: 'severity', valueCode: finding.severity },
+    { url: 'ruleId', valueString: finding.ruleId },
+    { url: 'source', valueString: finding.source },
+    { url: 'fix', valueString: finding.fix },
+    { url: 'overridable', valueBoolean: finding.overridable },
+    ...(finding.itemSequence !== undefined
+      ? [{ url: 'itemSequence', valueInteger: finding.itemSequence } as Extension]
+      : []),
+  ];
+  return {
+    extension: [{ url: EXT_SCRUB_FINDING, extension: ext }],
+    type: {
+      coding: [{ system: 'https://dripline.dev/fhir/CodeSystem/scrub-rule', code: finding.ruleId }],
+      text: `${finding.severity}: ${finding.ruleId}`,
+    },
+    valueString: `${finding.message} Fix: ${finding.fix} (source: ${finding.source}${
+      finding.itemSequence !== undefined ? `; line ${finding.itemSequence}` : ''
+    })`,
+  };
+}
+
+/** The findings a Task carries (inverse of findingInput). */
+export function findingsOfTask(task: Task): ScrubFinding[] {
+  const findings: ScrubFinding[] = [];
+  for (const input of task.input ?? []) {
+    const ext = input.extension?.find((e) => e.url === EXT_SCRUB_FINDING)?.extension;
+    if (!ext) {
+      continue;
+    }
+    const get = (url: string): Extension | undefined => ext.find((e) => e.url === url);
+    const sequence = get('itemSequence')?.valueInteger;
+    findings.push({
+      severity: (get('severity')?.valueCode ?? 'error') as ScrubFinding['severity'],
+      ruleId: get('ruleId')?.valueString ?? '?',
+      source: get('source')?.valueString ?? '',
+      fix: get('fix')?.valueString ?? '',
+      message: (input.valueString ?? '').split(' Fix: ')[0] ?? '',
+      overridable: get('overridable')?.valueBoolean === true,
+      ...(sequence !== undefined ? { itemSequence: sequence } : {}),
+    });
+  }
+  return findings;
+}
+
+/** A claim is denied (for first-pass acceptance) when the payer's outcome is error or partial (some lines denied), or a line is adjudicated as denied. */
+export function isDenial(response: ClaimResponse): boolean {
+  if (response.outcome === 'error' || response.outcome === 'partial' || (response.error ?? []).length > 0) {
+    return true;
+  }
+  for (const item of response.item ?? []) {
+    for (const adjudication of item.adjudication ?? []) {
+      const category = adjudication.category?.coding?.[0]?.code;
+      if (category === 'denied' || category === 'denial') {
+        return true;
+      }
+      if (
+        adjudication.reason &&
+        (category === 'benefit' || category === 'eligible') &&
+        adjudication.amount?.value === 0
+      ) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Gathered {
+  readonly encounters: (Encounter & StoredResource)[];
+  readonly chargeItems: (ChargeItem & StoredResource)[];
+  readonly patient?: Patient & StoredResource;
+  readonly coverages: (Coverage & StoredResource)[];
+  readonly payer?: PayerEndpoint;
+  readonly payerOrganization?: Organization & StoredResource;
+  readonly conditions: (Condition & StoredResource)[];
+  readonly administrations: (MedicationAdministration & StoredResource)[];
+  readonly medications: (Medication & StoredResource)[];
+  readonly otherClaims: (Claim & StoredResource)[];
+  readonly setting?: CareSetting;
+}
+
+export class ClaimWorkflowWorker {
+  readonly #deps: ClaimWorkflowDeps;
+  readonly #now: () => Date;
+  readonly #loop: WorkerLoop;
+  readonly #workerId = randomUUID();
+  readonly #ports = new Map<string, PayerPort>();
+  #lastSweep = 0;
+
+  constructor(deps: ClaimWorkflowDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+    this.#loop = new WorkerLoop({
+      runOnce: () => this.runOnce(),
+      onError: (err) => {
+        this.#deps.logger.error(
+          { err: (err as Error).message, worker: this.#workerId },
+          'claim workflow batch failed',
+        );
+      },
+      ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+    });
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+  }
+
+  notify(): void {
+    this.#loop.notify();
+  }
+
+  /** Sweeps when due, then leases and processes one batch of each queue; returns the jobs handled. */
+  async runOnce(): Promise<number> {
+    const now = this.#now();
+    if (now.getTime() - this.#lastSweep >= (this.#deps.sweepMs ?? 5_000)) {
+      this.#lastSweep = now.getTime();
+      for (const tenant of this.#deps.tenants) {
+        await this.sweep(tenant.id);
+      }
+    }
+    let handled = 0;
+    for (const queue of [CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE]) {
+      const jobs = await this.#deps.store.jobs.lease({
+        queue,
+        leaseMs: this.#deps.leaseMs ?? 120_000,
+        limit: this.#deps.batchSize ?? 16,
+        now: this.#now(),
+      });
+      for (const job of jobs) {
+        await this.#handle(job);
+      }
+      handled += jobs.length;
+    }
+    return handled;
+  }
+
+  #tenant(tenant: TenantId): TenantConfig | undefined {
+    return this.#deps.tenants.find((t) => t.id === tenant);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sweep
+
+  /**
+   * Enqueues a build job for every group of finished, billable encounters without a claim, once
+   * the tenant's charge capture is idle. Returns the number of jobs newly enqueued.
+   */
+  async sweep(tenant: TenantId): Promise<number> {
+    const config = this.#tenant(tenant);
+    if (!config?.billing || config.payers.length === 0) {
+      return 0;
+    }
+    const store = this.#deps.store;
+    for (const state of ['ready', 'leased'] as const) {
+      if ((await store.jobs.listJobs(tenant, ENCOUNTER_CHANGED_QUEUE, state, 1)).length > 0) {
+        return 0; // charges are being (re)computed: not final yet
+      }
+    }
+    const now = this.#now().getTime();
+    const hold = this.#deps.holdMs ?? 0;
+    const billable = new Set<string>();
+    for (const item of await this.#searchAll<ChargeItem>(tenant, 'ChargeItem', [
+      { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
+    ])) {
+      const ref = refOf(item.context);
+      if (ref) {
+        billable.add(ref);
+      }
+    }
+    const claimed = new Set<string>();
+    for (const claim of await this.#searchAll<Claim>(tenant, 'Claim', [])) {
+      if (claim.status === 'entered-in-error') {
+        continue;
+      }
+      for (const item of claim.item ?? []) {
+        for (const e of item.encounter ?? []) {
+          const ref = refOf(e);
+          if (ref) {
+            claimed.add(ref);
+          }
+        }
+      }
+    }
+    const groups = new Map<string, string[]>();
+    for (const encounter of await this.#searchAll<Encounter>(tenant, 'Encounter', [
+      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
+    ])) {
+      const ref = `Encounter/${encounter.id}`;
+      const setting = settingOf(encounter);
+      if (!setting || !billable.has(ref) || claimed.has(ref)) {
+        continue;
+      }
+      const ended = Date.parse(encounter.period?.end ?? encounter.meta.lastUpdated);
+      if (Number.isFinite(ended) && ended + hold > now) {
+        continue;
+      }
+      const patient = refOf(encounter.subject) ?? '?';
+      const key =
+        setting === 'home'
+          ? ref
+          : `${patient}|${setting}|${(encounter.period?.start ?? encounter.period?.end ?? '').slice(0, 10)}`;
+      groups.set(key, [...(groups.get(key) ?? []), ref]);
+    }
+    let created = 0;
+    for (const encounters of groups.values()) {
+      const claimId = claimIdFor(encounters);
+      const job: ClaimReadyJob = { encounters: [...encounters].sort(), frequency: '1' };
+      const result = await store.jobs.enqueue(tenant, {
+        queue: CLAIM_READY_QUEUE,
+        key: `build|${claimId}`,
+        payload: job,
+      });
+      if (result.created) {
+        created += 1;
+      }
+    }
+    return created;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Jobs
+
+  async #handle(job: Job): Promise<void> {
+    const store = this.#deps.store;
+    try {
+      const result =
+        job.queue === CLAIM_READY_QUEUE
+          ? await this.buildAndScrub(job.tenant, job.payload as ClaimReadyJob)
+          : await this.submit(job.tenant, job.payload as ClaimSubmitJob);
+      this.#deps.logger.debug({ job: job.id, queue: job.queue, ...result }, 'claim step done');
+      await store.jobs.ack(job.id, job.leaseToken ?? '');
+    } catch (err) {
+      const message = (err as Error).message;
+      const delay = this.#deps.retryDelayMs?.(job.attempts) ?? retryDelayMs(job.attempts);
+      this.#deps.logger.warn(
+        { job: job.id, queue: job.queue, attempts: job.attempts, err: message },
+        'claim step failed; retrying',
+      );
+      await store.jobs.fail(job.id, job.leaseToken ?? '', {
+        error: message,
+        retryable: true,
+        now: this.#now(),
+        retryAt: new Date(this.#now().getTime() + delay).toISOString(),
+      });
+    }
+  }
+
+  /** Builds (if not yet stored), scrubs and holds or readies the claim of these encounters. */
+  async buildAndScrub(tenant: TenantId, job: ClaimReadyJob): Promise<ClaimStepResult> {
+    const config = this.#tenant(tenant);
+    if (!config?.billing) {
+      return { note: 'tenant has no billing provider' };
+    }
+    const frequency: ClaimFrequency = job.frequency ?? '1';
+    const claimId = claimIdFor(job.encounters, frequency);
+    let stored = await this.#read<Claim>(tenant, 'Claim', claimId);
+    const gathered = await this.#gather(tenant, config, job.encounters, stored);
+    if (!stored) {
+      if (!gathered.patient || !gathered.setting || gathered.encounters.length === 0) {
+        return { note: 'encounters or patient not stored' };
+      }
+      if (!gathered.payer) {
+        await this.#noPayerTask(tenant, gathered, claimId);
+        return { claim: claimId, note: 'no configured payer matches the coverage' };
+      }
+      const built = this.#deps.buildClaim({
+        setting: gathered.setting,
+        encounters: gathered.encounters,
+        chargeItems: gathered.chargeItems,
+        patient: gathered.patient,
+        coverages: gathered.coverages,
+        payer: gathered.payer,
+        provider: config.billing,
+        conditions: gathered.conditions,
+        now: this.#now(),
+        id: claimId,
+        frequency,
+      });
+      const claim = withState(
+        {
+          ...withoutMeta(built),
+          id: claimId,
+          extension: [
+            ...(built.extension ?? []).filter((e) => e.url !== EXT_CLAIM_PAYER),
+            { url: EXT_CLAIM_PAYER, valueString: gathered.payer.id },
+          ],
+        },
+        'built',
+        this.#now(),
+      );
+      const [result] = await this.#deps.store.resources.writeBatch(tenant, [
+        { op: 'create', resource: claim, options: { id: claimId } },
+        ...this.#transitionRecords(claim, '1', undefined, 'built', 'claim built from final charges'),
+      ]);
+      stored = (
+        result?.op === 'create' ? result.result.resource : await this.#read(tenant, 'Claim', claimId)
+      ) as (Claim & StoredResource) | undefined;
+      if (!stored) {
+        throw new Error(`claim ${claimId} not readable after create`);
+      }
+    }
+    const state = claimStateOf(stored);
+    if (state !== 'built') {
+      return { claim: claimId, ...(state ? { state } : {}), note: 'already past scrubbing' };
+    }
+    const payer = config.payers.find((p) => p.id === claimPayerOf(stored)) ?? gathered.payer;
+    if (!payer || !gathered.patient || !gathered.setting) {
+      return { claim: claimId, note: 'claim inputs gone' };
+    }
+    const findings = this.#scrub(config, stored, gathered, payer);
+    const errors = findings.filter((f) => f.severity === 'error');
+    const next: ClaimState = errors.length > 0 ? 'held' : 'ready';
+    await this.#move(tenant, stored, next, {
+      reason:
+        next === 'held'
+          ? `scrubber found ${errors.length} error(s): ${[...new Set(errors.map((e) => e.ruleId))].join(', ')}`
+          : `scrubbed clean${findings.length > 0 ? ` (${findings.length} warning/information finding(s))` : ''}`,
+      findings,
+      payer,
+    });
+    return { claim: claimId, state: next };
+  }
+
+  #scrub(
+    config: TenantConfig,
+    claim: Claim & StoredResource,
+    gathered: Gathered,
+    payer: PayerEndpoint,
+  ): ScrubFinding[] {
+    if (!gathered.patient || !gathered.setting || !config.billing) {
+      return [];
+    }
+    const ctx: ClaimContext = {
+      claim,
+      setting: gathered.setting,
+      patient: gathered.patient,
+      coverages: gathered.coverages,
+      payer,
+      ...(gathered.payerOrganization ? { payerOrganization: gathered.payerOrganization } : {}),
+      provider: config.billing,
+      encounters: gathered.encounters,
+      chargeItems: gathered.chargeItems,
+      administrations: gathered.administrations,
+      medications: gathered.medications,
+      conditions: gathered.conditions,
+      otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
+      today: this.#now().toISOString().slice(0, 10),
+    };
+    return this.#deps.scrubClaim(ctx, this.#deps.tables);
+  }
+
+  /**
+   * Writes the next version of the claim in `state`, with its Provenance and AuditEvent, the Task
+   * when held (or the Task completed when it leaves held), and the submit job when ready for a
+   * FHIR payer — all in one transaction. Throws on a concurrent change (the job is retried).
+   */
+  async #move(
+    tenant: TenantId,
+    stored: Claim & StoredResource,
+    state: ClaimState,
+    detail: {
+      reason: string;
+      findings?: readonly ScrubFinding[];
+      payer?: PayerEndpoint;
+      extra?: BatchOperation[];
+      mutate?: (claim: Claim & { id: string }) => Claim & { id: string };
+      task?: { text: string; findings?: readonly ScrubFinding[]; note?: string };
+    },
+  ): Promise<Claim & StoredResource> {
+    const now = this.#now();
+    const from = claimStateOf(stored);
+    let next = withState(withoutMeta(stored), state, now) as Claim & { id: string };
+    next = detail.mutate ? detail.mutate(next) : next;
+    const version = String(Number(stored.meta.versionId) + 1);
+    const operations: BatchOperation[] = [
+      { op: 'update', resource: next, options: { ifMatchVersion: stored.meta.versionId, upsert: false } },
+      ...this.#transitionRecords(next, version, from, state, detail.reason),
+      ...(detail.extra ?? []),
+    ];
+    const taskId = claimTaskId(stored.id);
+    const existingTask = await this.#read<Task>(tenant, 'Task', taskId);
+    const taskText =
+      state === 'held'
+        ? { text: 'claim needs attention', findings: detail.findings ?? [], note: detail.reason }
+        : detail.task;
+    if (taskText) {
+      operations.push(this.#taskWrite(tenant, stored, taskText, existingTask, now));
+    } else if (existingTask && existingTask.status !== 'completed' && existingTask.status !== 'cancelled') {
+      operations.push({
+        op: 'update',
+        resource: {
+          ...withoutMeta(existingTask),
+          status: 'completed',
+          lastModified: now.toISOString(),
+          note: [
+            ...(existingTask.note ?? []),
+            { time: now.toISOString(), text: `claim ${state}: ${detail.reason}` },
+          ],
+        },
+        options: { ifMatchVersion: existingTask.meta.versionId, upsert: false },
+      });
+    }
+    if (state === 'ready' && detail.payer?.channel === 'fhir') {
+      const job: ClaimSubmitJob = { claim: stored.id, version };
+      operations.push({
+        op: 'enqueue',
+        job: {
+          queue: CLAIM_SUBMIT_QUEUE,
+          key: `submit|${stored.id}|${version}`,
+          payload: job,
+          maxAttempts: 100,
+        },
+      });
+    }
+    const results = await this.#deps.store.resources.writeBatch(tenant, operations);
+    const first = results[0];
+    if (state === 'ready') {
+      this.#loop.notify();
+    }
+    return (first && first.op !== 'enqueue' ? first.result.resource : stored) as Claim & StoredResource;
+  }
+
+  #taskWrite(
+    tenant: TenantId,
+    claim: Claim & StoredResource,
+    content: { text: string; findings?: readonly ScrubFinding[]; note?: string },
+    existing: (Task & StoredResource) | undefined,
+    now: Date,
+  ): BatchOperation {
+    this.#deps.logger.trace({ tenant, claim: claim.id }, 'claim task written');
+    const task: Task & { id: string } = {
+      resourceType: 'Task',
+      id: claimTaskId(claim.id),
+      status: 'requested',
+      intent: 'order',
+      priority: 'routine',
+      code: { coding: [{ system: TASK_CODE_SYSTEM, code: CLAIM_TASK_CODE }], text: content.text },
+      focus: { reference: `Claim/${claim.id}` },
+      ...(claim.patient ? { for: claim.patient } : {}),
+      authoredOn: existing?.authoredOn ?? now.toISOString(),
+      lastModified: now.toISOString(),
+      ...(existing?.owner ? { owner: existing.owner } : {}),
+      ...(content.findings && content.findings.length > 0
+        ? { input: content.findings.map(findingInput) }
+        : {}),
+      note: [
+        ...(existing?.note ?? []),
+        ...(content.note ? [{ time: now.toISOString(), text: content.note }] : []),
+        ...(content.findings ?? [])
+          .filter((f) => f.severity === 'error')
+          .map((f) => ({ time: now.toISOString(), text: `${f.ruleId}: ${f.message} Fix: ${f.fix}` })),
+      ],
+    };
+    return existing
+      ? { op: 'update', resource: task, options: { ifMatchVersion: existing.meta.versionId, upsert: false } }
+      : { op: 'create', resource: task, options: { id: task.id } };
+  }
+
+  /** Provenance + AuditEvent of a claim version. */
+  #transitionRecords(
+    claim: Claim & { id: string },
+    version: string,
+    from: ClaimState | undefined,
+    to: ClaimState,
+    reason: string,
+    clientId = CLAIMS_CLIENT,
+  ): BatchOperation[] {
+    const now = this.#now();
+    const target = `Claim/${claim.id}/_history/${version}`;
+    const provenance: Provenance & { id: string } = {
+      resourceType: 'Provenance',
+      id: `prov-${sha(target, 40)}`,
+      target: [{ reference: target }],
+      recorded: now.toISOString(),
+      activity: {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation',
+            code: from ? 'UPDATE' : 'CREATE',
+          },
+        ],
+        text: `claim ${from ?? 'new'} → ${to}`,
+      },
+      reason: [{ text: reason }],
+      agent: [
+        {
+          who: {
+            identifier: { system: AGENT_SYSTEM, value: clientId === CLAIMS_CLIENT ? 'claims' : clientId },
+            display: clientId === CLAIMS_CLIENT ? 'Dripline claim workflow' : clientId,
+          },
+        },
+      ],
+      ...(from
+        ? {
+            entity: [
+              { role: 'revision', what: { reference: `Claim/${claim.id}/_history/${Number(version) - 1}` } },
+            ],
+          }
+        : {}),
+    };
+    const audit = buildAuditEvent({
+      id: randomUUID(),
+      now,
+      interaction: from ? 'update' : 'create',
+      outcome: '0',
+      clientId,
+      resources: [target, `Provenance/${provenance.id}`],
+      patients: patientsOf(claim),
+      publicUrl: this.#deps.publicUrl,
+    });
+    return [
+      { op: 'create', resource: provenance, options: { id: provenance.id } },
+      { op: 'create', resource: audit, options: { id: audit.id } },
+    ];
+  }
+
+  async #noPayerTask(tenant: TenantId, gathered: Gathered, claimId: string): Promise<void> {
+    const id = claimTaskId(claimId);
+    if (await this.#read(tenant, 'Task', id)) {
+      return;
+    }
+    const now = this.#now().toISOString();
+    const task: Task & { id: string } = {
+      resourceType: 'Task',
+      id,
+      status: 'requested',
+      intent: 'order',
+      code: { coding: [{ system: TASK_CODE_SYSTEM, code: CLAIM_TASK_CODE }], text: 'claim needs attention' },
+      focus: { reference: `Encounter/${gathered.encounters[0]?.id ?? '?'}` },
+      ...(gathered.patient ? { for: { reference: `Patient/${gathered.patient.id}` } } : {}),
+      authoredOn: now,
+      lastModified: now,
+      note: [
+        {
+          time: now,
+          text: "No configured payer matches the patient's primary coverage: add the payer to the tenant's payers (payerId = the payor organization's payer id) or fix the Coverage.",
+        },
+      ],
+    };
+    await this.#deps.store.resources.create(tenant, task, { id });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Submission
+
+  #port(tenant: TenantId, payer: PayerEndpoint): PayerPort {
+    const key = `${tenant}|${payer.id}`;
+    let port = this.#ports.get(key);
+    if (!port) {
+      port = this.#deps.payerPort?.(tenant, payer) ?? createFhirPayerPort(payer);
+      this.#ports.set(key, port);
+    }
+    return port;
+  }
+
+  /** Submits a ready claim (or finishes an interrupted submission) to its FHIR payer. */
+  async submit(tenant: TenantId, job: ClaimSubmitJob): Promise<ClaimStepResult> {
+    const config = this.#tenant(tenant);
+    const found = await this.#read<Claim>(tenant, 'Claim', job.claim);
+    if (!found || !config) {
+      return { claim: job.claim, note: 'claim gone' };
+    }
+    let stored: Claim & StoredResource = found;
+    const state = claimStateOf(stored);
+    if (state !== 'ready' && state !== 'submitting') {
+      // Already submitted (or moved on): never sent twice.
+      return { claim: stored.id, ...(state ? { state } : {}), note: 'not submittable; skipped' };
+    }
+    const current = stored;
+    const payer = config.payers.find((p) => p.id === claimPayerOf(current));
+    if (!payer) {
+      return { claim: stored.id, note: 'payer no longer configured' };
+    }
+    if (payer.channel !== 'fhir') {
+      return { claim: stored.id, state: 'ready', note: 'X12 channel: left for the batch export' };
+    }
+    const key = `${stored.id}-v${job.version}`;
+    const port = this.#port(tenant, payer);
+    let response: ClaimResponse | undefined;
+    if (state === 'ready') {
+      stored = await this.#move(tenant, stored, 'submitting', {
+        reason: `submitting to ${payer.name} (submission ${key})`,
+        mutate: (claim) => ({
+          ...claim,
+          identifier: [
+            ...(claim.identifier ?? []).filter((i) => i.system !== SUBMISSION_KEY_SYSTEM),
+            { system: SUBMISSION_KEY_SYSTEM, value: key },
+          ],
+        }),
+      });
+    } else {
+      const submittedKey = stored.identifier?.find((i) => i.system === SUBMISSION_KEY_SYSTEM)?.value;
+      try {
+        response = await port.findSubmitted(stored, submittedKey ?? key);
+      } catch (err) {
+        throw this.#classify(err);
+      }
+    }
+    if (!response) {
+      try {
+        response = await port.submit(this.#outgoing(stored), key, await this.#supporting(tenant, stored));
+      } catch (err) {
+        const classified = this.#classify(err);
+        if (classified instanceof RetryLaterError) {
+          throw classified;
+        }
+        await this.#move(tenant, stored, 'rejected', {
+          reason: `payer refused the submission: ${classified.message}`,
+          task: {
+            text: 'claim needs attention',
+            note: `${payer.name} refused claim submission ${key}: ${classified.message}`,
+          },
+        });
+        return { claim: stored.id, state: 'rejected', note: classified.message };
+      }
+    }
+    return this.#record(tenant, stored, response, payer);
+  }
+
+  /** The Patient and Coverages a payer needs beside the Claim (member id, subscriber), as stored. */
+  async #supporting(tenant: TenantId, claim: Claim): Promise<Resource[]> {
+    const refs = [refOf(claim.patient), ...(claim.insurance ?? []).map((i) => refOf(i.coverage))].filter(
+      (r): r is string => r !== undefined && /^(Patient|Coverage)\//.test(r),
+    );
+    const out: Resource[] = [];
+    for (const ref of [...new Set(refs)]) {
+      const [type, id] = ref.split('/') as [string, string];
+      const resource = await this.#read(tenant, type as 'Patient', id);
+      if (resource) {
+        out.push(withoutMeta(resource));
+      }
+    }
+    return out;
+  }
+
+  /** The Claim as sent: our state extensions stay home. */
+  #outgoing(claim: Claim & StoredResource): Claim {
+    const copy = withoutMeta(claim);
+    const extension = (copy.extension ?? []).filter(
+      (e) => e.url !== EXT_CLAIM_STATE && e.url !== EXT_CLAIM_STATE_SINCE && e.url !== EXT_CLAIM_PAYER,
+    );
+    if (extension.length > 0) {
+      copy.extension = extension;
+    } else {
+      delete copy.extension;
+    }
+    return { ...copy, status: 'active' };
+  }
+
+  #classify(err: unknown): Error {
+    const e = err as { retryable?: unknown; message?: string; outcomeText?: string; status?: number };
+    if (e?.retryable === true || e?.retryable === undefined) {
+      return new RetryLaterError(e?.message ?? String(err));
+    }
+    return new Error(e.outcomeText ? (e.message ?? '').trim() : (e.message ?? 'refused'));
+  }
+
+  async #record(
+    tenant: TenantId,
+    stored: Claim & StoredResource,
+    answer: ClaimResponse,
+    payer: PayerEndpoint,
+  ): Promise<ClaimStepResult> {
+    const responseId = `cr-${sha(`Claim/${stored.id}|${answer.id ?? ''}|${stored.meta.versionId}`)}`;
+    const response: ClaimResponse & { id: string } = {
+      ...withoutMeta(answer),
+      id: responseId,
+      request: { reference: `Claim/${stored.id}` },
+      ...(answer.patient ? {} : stored.patient ? { patient: stored.patient } : {}),
+      identifier: [
+        ...(answer.identifier ?? []),
+        ...(answer.id
+          ? [{ system: `https://dripline.dev/fhir/sid/payer-claim-response/${payer.id}`, value: answer.id }]
+          : []),
+      ],
+    };
+    const rejected = answer.outcome === 'error';
+    const next: ClaimState = rejected ? 'rejected' : 'adjudicated';
+    const denied = isDenial(answer);
+    const existing = await this.#read(tenant, 'ClaimResponse', responseId);
+    await this.#move(tenant, stored, next, {
+      reason: `${payer.name} answered ${answer.outcome ?? '?'}${denied ? ' (denial)' : ''}: ClaimResponse/${responseId}`,
+      extra: existing ? [] : [{ op: 'create', resource: response, options: { id: responseId } }],
+      ...(rejected
+        ? {
+            task: {
+              text: 'claim needs attention',
+              note: `${payer.name} rejected the claim: ${(answer.error ?? [])
+                .map((x) => x.code?.coding?.[0]?.code ?? x.code?.text ?? '?')
+                .join(', ')} ${answer.disposition ?? ''}`.trim(),
+            },
+          }
+        : {}),
+    });
+    return { claim: stored.id, state: next, ...(denied ? { note: 'denial' } : {}) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Override
+
+  /**
+   * A person overrides a held claim's errors with a reason: re-scrubs it (fixed data releases it
+   * too); moves it to `ready` when every remaining error is overridable. Records an AuditEvent
+   * naming the client and the reason.
+   */
+  async override(
+    tenant: TenantId,
+    claimId: string,
+    input: { clientId: string; reason: string; requestId?: string },
+  ): Promise<{ ok: boolean; state?: ClaimState; blocking: ScrubFinding[]; status: number; message: string }> {
+    const config = this.#tenant(tenant);
+    const stored = await this.#read<Claim>(tenant, 'Claim', claimId);
+    if (!stored || !config) {
+      return { ok: false, blocking: [], status: 404, message: `Claim/${claimId} not found` };
+    }
+    const state = claimStateOf(stored);
+    if (state !== 'held') {
+      return {
+        ok: false,
+        ...(state ? { state } : {}),
+        blocking: [],
+        status: 409,
+        message: `Claim/${claimId} is ${state ?? 'untracked'}, not held`,
+      };
+    }
+    const encounters = [
+      ...new Set((stored.item ?? []).flatMap((i) => (i.encounter ?? []).map((e) => refOf(e) ?? ''))),
+    ].filter((r) => r !== '');
+    const gathered = await this.#gather(tenant, config, encounters, stored);
+    const held = stored;
+    const payer = config.payers.find((p) => p.id === claimPayerOf(held));
+    const findings = payer ? this.#scrub(config, stored, gathered, payer) : [];
+    const errors = findings.filter((f) => f.severity === 'error');
+    const blocking = errors.filter((f) => !f.overridable);
+    const now = this.#now();
+    const audit = buildAuditEvent({
+      id: randomUUID(),
+      now,
+      interaction: 'operation',
+      outcome: blocking.length > 0 ? '4' : '0',
+      clientId: input.clientId,
+      ...(input.requestId ? { requestId: input.requestId } : {}),
+      resources: [`Claim/${claimId}`, `Task/${claimTaskId(claimId)}`],
+      patients: patientsOf(stored),
+      publicUrl: this.#deps.publicUrl,
+    });
+    audit.subtype = [
+      ...(audit.subtype ?? []),
+      { system: 'https://dripline.dev/fhir/CodeSystem/operation', code: 'claim-override' },
+    ];
+    audit.purposeOfEvent = [{ text: input.reason }];
+    const first = audit.entity?.[0];
+    if (first) {
+      first.detail = [
+        { type: 'override-reason', valueString: input.reason },
+        { type: 'overridden-rules', valueString: errors.map((e) => e.ruleId).join(',') || '(none)' },
+      ];
+    }
+    if (blocking.length > 0 || !payer) {
+      await this.#deps.store.resources.create(this.#tenantOf(tenant), audit, { id: audit.id });
+      return {
+        ok: false,
+        state: 'held',
+        blocking,
+        status: 409,
+        message: payer
+          ? `errors that cannot be overridden remain: ${blocking.map((b) => b.ruleId).join(', ')}`
+          : "the claim's payer is no longer configured",
+      };
+    }
+    await this.#move(tenant, stored, 'ready', {
+      reason: `override by ${input.clientId}: ${input.reason}${
+        errors.length > 0 ? ` (rules ${errors.map((e) => e.ruleId).join(', ')})` : ''
+      }`,
+      payer,
+      extra: [{ op: 'create', resource: audit, options: { id: audit.id } }],
+    });
+    return { ok: true, state: 'ready', blocking: [], status: 200, message: 'claim released to ready' };
+  }
+
+  #tenantOf(tenant: TenantId): TenantId {
+    return tenant;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  async #read<T extends Resource>(
+    tenant: TenantId,
+    type: T['resourceType'],
+    id: string,
+  ): Promise<(T & StoredResource) | undefined> {
+    try {
+      return (await this.#deps.store.resources.read(tenant, type, id)) as T & StoredResource;
+    } catch (err) {
+      if ((err as { outcome?: { id?: string } }).outcome?.id === 'not-found') {
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  async #searchAll<T extends Resource>(
+    tenant: TenantId,
+    resourceType: T['resourceType'],
+    filters: StoreFilter[],
+  ): Promise<(T & StoredResource)[]> {
+    const out: (T & StoredResource)[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await this.#deps.store.resources.search(tenant, {
+        resourceType,
+        filters,
+        sort: [{ code: '_id', descending: false }],
+        count: 1000,
+        offset,
+        total: false,
+      });
+      out.push(...(page.resources as (T & StoredResource)[]));
+      if (page.resources.length < 1000) {
+        return out;
+      }
+    }
+  }
+
+  #byRef(code: string, value: string): StoreFilter[] {
+    return [{ code, kind: 'reference', values: [value] }];
+  }
+
+  async #gather(
+    tenant: TenantId,
+    config: TenantConfig,
+    encounterRefs: readonly string[],
+    claim: (Claim & StoredResource) | undefined,
+  ): Promise<Gathered> {
+    const encounters: (Encounter & StoredResource)[] = [];
+    for (const ref of encounterRefs) {
+      const id = (normalizeReference(ref) ?? ref).split('/')[1] ?? '';
+      const encounter = await this.#read<Encounter>(tenant, 'Encounter', id);
+      if (encounter) {
+        encounters.push(encounter);
+      }
+    }
+    const chargeItems: (ChargeItem & StoredResource)[] = [];
+    const administrations: (MedicationAdministration & StoredResource)[] = [];
+    const conditionRefs = new Set<string>();
+    for (const encounter of encounters) {
+      const ref = `Encounter/${encounter.id}`;
+      chargeItems.push(
+        ...(await this.#searchAll<ChargeItem>(tenant, 'ChargeItem', this.#byRef('encounter', ref))).filter(
+          (c) => c.status === 'billable',
+        ),
+      );
+      administrations.push(
+        ...(await this.#searchAll<MedicationAdministration>(
+          tenant,
+          'MedicationAdministration',
+          this.#byRef('encounter', ref),
+        )),
+      );
+      for (const d of encounter.diagnosis ?? []) {
+        const c = refOf(d.condition);
+        if (c) {
+          conditionRefs.add(c);
+        }
+      }
+      for (const r of encounter.reasonReference ?? []) {
+        const c = refOf(r);
+        if (c?.startsWith('Condition/')) {
+          conditionRefs.add(c);
+        }
+      }
+    }
+    const patientRef = refOf(encounters[0]?.subject) ?? refOf(claim?.patient);
+    const patient = patientRef
+      ? await this.#read<Patient>(tenant, 'Patient', patientRef.split('/')[1] ?? '')
+      : undefined;
+    const conditions: (Condition & StoredResource)[] = [];
+    for (const ref of conditionRefs) {
+      const c = await this.#read<Condition>(tenant, 'Condition', ref.split('/')[1] ?? '');
+      if (c) {
+        conditions.push(c);
+      }
+    }
+    if (patientRef) {
+      for (const c of await this.#searchAll<Condition>(
+        tenant,
+        'Condition',
+        this.#byRef('patient', patientRef),
+      )) {
+        if (!conditions.some((x) => x.id === c.id)) {
+          conditions.push(c);
+        }
+      }
+    }
+    const medicationIds = new Set(
+      administrations
+        .map((a) => refOf(a.medicationReference))
+        .filter((r): r is string => r?.startsWith('Medication/') === true),
+    );
+    const medications: (Medication & StoredResource)[] = [];
+    for (const ref of medicationIds) {
+      const m = await this.#read<Medication>(tenant, 'Medication', ref.split('/')[1] ?? '');
+      if (m) {
+        medications.push(m);
+      }
+    }
+    const coverages = patientRef
+      ? (await this.#searchAll<Coverage>(tenant, 'Coverage', this.#byRef('beneficiary', patientRef)))
+          .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
+          .sort((a, b) => (a.order ?? 99) - (b.order ?? 99) || a.id.localeCompare(b.id))
+      : [];
+    const otherClaims = patientRef
+      ? await this.#searchAll<Claim>(tenant, 'Claim', this.#byRef('patient', patientRef))
+      : [];
+    const { payer, organization } = await this.#payerOf(tenant, config, coverages, claim);
+    const setting = encounters.map((e) => settingOf(e)).find((s) => s !== undefined);
+    return {
+      encounters,
+      chargeItems,
+      ...(patient ? { patient } : {}),
+      coverages,
+      ...(payer ? { payer } : {}),
+      ...(organization ? { payerOrganization: organization } : {}),
+      conditions,
+      administrations,
+      medications,
+      otherClaims,
+      ...(setting ? { setting } : {}),
+    };
+  }
+
+  /** The configured payer of the primary coverage: by payer id (an identifier of the payor Organization or reference), else by name (the Organization's, or the payor reference's display). */
+  async #payerOf(
+    tenant: TenantId,
+    config: TenantConfig,
+    coverages: readonly (Coverage & StoredResource)[],
+    claim: Claim | undefined,
+  ): Promise<{ payer?: PayerEndpoint; organization?: Organization & StoredResource }> {
+    const fromClaim = claim ? config.payers.find((p) => p.id === claimPayerOf(claim)) : undefined;
+    const primary = coverages[0];
+    const orgRef = primary?.payor?.map((p) => refOf(p)).find((r) => r?.startsWith('Organization/'));
+    const organization = orgRef
+      ? await this.#read<Organization>(tenant, 'Organization', orgRef.split('/')[1] ?? '')
+      : undefined;
+    if (fromClaim) {
+      return { payer: fromClaim, ...(organization ? { organization } : {}) };
+    }
+    const identifiers = [
+      ...(organization?.identifier ?? []),
+      ...(primary?.payor ?? []).flatMap((p) => (p.identifier ? [p.identifier] : [])),
+    ];
+    const byId =
+      config.payers.find((p) =>
+        identifiers.some((i) => i.value === p.payerId && (i.system?.includes(PAYER_ID_SYSTEM_HINT) ?? true)),
+      ) ?? config.payers.find((p) => identifiers.some((i) => i.value === p.payerId));
+    const byName =
+      byId ??
+      config.payers.find((p) =>
+        [organization?.name, ...(primary?.payor ?? []).map((x) => x.display)].some(
+          (name) => name !== undefined && p.name.toLowerCase() === name.toLowerCase(),
+        ),
+      );
+    return { ...(byName ? { payer: byName } : {}), ...(organization ? { organization } : {}) };
+  }
+}

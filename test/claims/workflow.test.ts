@@ -1,0 +1,414 @@
+/**
+ * The claim workflow end to end over real HTTP: the sandbox EHR's day flows in, charge capture
+ * prices it, claims are built, scrubbed (held with a Task, or ready), and submitted to the sandbox
+ * payer (Dripline is its SMART Backend Services client) — first while the payer answers 503 (claims
+ * stay queued), then after it recovers (every claim adjudicated or rejected, none lost, none sent
+ * twice). Prints the first-pass acceptance rate of the day.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
+import { exportJWK, generateKeyPair } from 'jose';
+import {
+  CLAIM_READY_QUEUE,
+  CLAIM_SUBMIT_QUEUE,
+  claimStateOf,
+  claimTaskId,
+  EXT_CLAIM_STATE_SINCE,
+  findingsOfTask,
+  isDenial,
+} from '../../src/claims/workflow.ts';
+import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
+import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
+import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
+import { sandboxConnection } from '../../src/sandbox/index.ts';
+import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
+import type { SandboxPayer } from '../../src/sandbox/payer/server.ts';
+import type { StoredResource } from '../../src/store/port.ts';
+import { fhirFetch, startTestServer } from '../support/harness.ts';
+import type { TestServer } from '../support/harness.ts';
+
+const TENANT = 'sandbox';
+const DAY = { date: '2026-11-26', patients: 16 };
+const SEED_PAYERS = [
+  { id: 'medicare', name: 'Medicare Part B', payerId: 'MCR-B-J15', kind: 'medicare' },
+  { id: 'medicaid-oh', name: 'Ohio Department of Medicaid', payerId: 'OH-MCD', kind: 'medicaid' },
+  { id: 'lakeshore', name: 'Lakeshore Mutual Health (PPO)', payerId: 'LSM01', kind: 'commercial' },
+  { id: 'cardinal', name: 'Cardinal HealthPartners (HMO)', payerId: 'CHP22', kind: 'commercial' },
+  { id: 'sycamore', name: 'Sycamore Benefit Trust (self-funded)', payerId: 'SBT07', kind: 'commercial' },
+] as const;
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let ehr: SandboxEhr;
+let payer: SandboxPayer;
+let server: TestServer;
+
+async function queueIdle(queue: string): Promise<boolean> {
+  const store = server.running.store;
+  const ready = await store.jobs.listJobs(TENANT, queue, 'ready', 1);
+  const leased = await store.jobs.listJobs(TENANT, queue, 'leased', 1);
+  return ready.length === 0 && leased.length === 0;
+}
+
+async function all<T>(type: string): Promise<(T & StoredResource)[]> {
+  const result = await server.running.store.resources.search(TENANT, {
+    resourceType: type,
+    filters: [],
+    sort: [{ code: '_id', descending: false }],
+    count: 1000,
+    offset: 0,
+    total: false,
+  });
+  return result.resources as (T & StoredResource)[];
+}
+
+const claims = (): Promise<(Claim & StoredResource)[]> => all<Claim>('Claim');
+const stateCounts = async (): Promise<Record<string, number>> => {
+  const counts: Record<string, number> = {};
+  for (const c of await claims()) {
+    const s = claimStateOf(c) ?? '?';
+    counts[s] = (counts[s] ?? 0) + 1;
+  }
+  return counts;
+};
+
+/** Ingest, charge capture and claim building are idle, and the claim count is stable. */
+async function claimsSettled(): Promise<boolean> {
+  let last = -1;
+  for (let i = 0; i < 3; i++) {
+    await ehr.idle();
+    for (const q of [INGEST_QUEUE, ENCOUNTER_CHANGED_QUEUE, CLAIM_READY_QUEUE]) {
+      if (!(await queueIdle(q))) {
+        return false;
+      }
+    }
+    const n = (await claims()).length;
+    if (n === 0 || (last >= 0 && n !== last)) {
+      return false;
+    }
+    last = n;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const counts = await stateCounts();
+  return (counts['built'] ?? 0) === 0;
+}
+
+beforeAll(async () => {
+  loadFhirDefinitions();
+  ehr = await startSandboxEhr({ port: 0, seed: DAY });
+  const connection = await sandboxConnection(ehr);
+  payer = await startSandboxPayer({
+    port: 0,
+    payerIds: Object.fromEntries(SEED_PAYERS.map((p) => [p.payerId, p.kind])),
+  });
+  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
+  const kid = 'dripline-payer-1';
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
+  const scope = 'system/Claim.crs system/ClaimResponse.rs';
+  const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
+  // The payer is down while the day flows in: claims must wait, not be lost.
+  payer.setBehaviour({ unavailable: 503 });
+  server = await startTestServer(
+    { LOG_LEVEL: 'warn' },
+    {
+      extraConnections: [{ tenant: TENANT, connection }],
+      claimWorkflow: {
+        holdMs: 0,
+        sweepMs: 300,
+        retryDelayMs: (attempts) => Math.min(150 * 2 ** Math.max(attempts - 1, 0), 1_000),
+      },
+    },
+    {
+      tenants: [
+        {
+          id: TENANT,
+          name: 'Sandbox infusion center',
+          billing: {
+            name: 'Sandbox Infusion Center',
+            npi: '1234567893',
+            taxonomy: '261QI0500X',
+            taxId: '123456789',
+            address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '43215' },
+          },
+          payers: SEED_PAYERS.map((p) => ({
+            id: p.id,
+            name: p.name,
+            payerId: p.payerId,
+            kind: p.kind,
+            channel: 'fhir',
+            fhirBaseUrl: payer.fhirBaseUrl,
+            tokenUrl: payer.tokenUrl,
+            clientId,
+            privateKeyJwk: privateJwk,
+            scope,
+          })),
+        },
+      ],
+    },
+  );
+  await waitFor('active subscriptions', async () => {
+    const records = await Promise.all(
+      INGEST_TOPICS.map((t) => loadRecord(server.running.store, TENANT, connection.id, t)),
+    );
+    return records.every((r) => r?.status === 'active');
+  });
+  await ehr.replay({ speed: 0 });
+  try {
+    await waitFor('claims built and scrubbed', claimsSettled, Number(process.env['WF_WAIT'] ?? 120_000));
+  } catch (err) {
+    const store = server.running.store;
+    console.error(
+      JSON.stringify({
+        counts: await stateCounts(),
+        ready: await store.jobs.listJobs(TENANT, CLAIM_READY_QUEUE, 'ready', 3),
+        dead: await store.jobs.listJobs(TENANT, CLAIM_READY_QUEUE, 'dead', 3),
+        logs: server.logs.slice(-15),
+        encounters: (await all<{ status: string }>('Encounter')).map((e) => e.status).join(','),
+
+        ecq: await store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, 'ready', 2),
+        ecql: await store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, 'leased', 2),
+        sweep: await server.running.claims.sweep(TENANT),
+        done: await Promise.all(
+          (await store.jobs.listJobs(TENANT, CLAIM_READY_QUEUE, 'done', 3)).map(async (j) => [
+            j.payload,
+            await server.running.claims
+              .buildAndScrub(TENANT, j.payload as never)
+              .catch((e: unknown) => (e as Error).stack),
+          ]),
+        ),
+      }).slice(0, 6000),
+    );
+    throw err;
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await payer?.stop();
+  await ehr?.stop();
+});
+
+describe('claim workflow over the sandbox day', () => {
+  test('while the payer answers 503, ready claims wait in submitting with their job queued', async () => {
+    const counts = await stateCounts();
+    expect((counts['submitting'] ?? 0) + (counts['ready'] ?? 0)).toBeGreaterThan(0);
+    expect(counts['adjudicated'] ?? 0).toBe(0);
+    expect(await payer.claimResponses()).toHaveLength(0);
+    const store = server.running.store;
+    const pending = [
+      ...(await store.jobs.listJobs(TENANT, CLAIM_SUBMIT_QUEUE, 'ready', 1000)),
+      ...(await store.jobs.listJobs(TENANT, CLAIM_SUBMIT_QUEUE, 'leased', 1000)),
+    ];
+    expect(pending.length).toBe((counts['submitting'] ?? 0) + (counts['ready'] ?? 0));
+    expect(await store.jobs.listJobs(TENANT, CLAIM_SUBMIT_QUEUE, 'dead', 10)).toHaveLength(0);
+  });
+
+  test('after the payer recovers every ready claim is submitted once and adjudicated (or rejected)', async () => {
+    payer.setBehaviour({});
+    await waitFor(
+      'submissions to finish',
+      async () => {
+        const counts = await stateCounts();
+        return (
+          (counts['ready'] ?? 0) + (counts['submitting'] ?? 0) === 0 && (await queueIdle(CLAIM_SUBMIT_QUEUE))
+        );
+      },
+      60_000,
+    );
+    const list = await claims();
+    const responses = await payer.claimResponses();
+    const submitted = list.filter((c) => ['adjudicated', 'rejected'].includes(claimStateOf(c) ?? ''));
+    expect(submitted.length).toBeGreaterThan(0);
+    // One payer ClaimResponse per submitted claim: nothing sent twice.
+    const perClaim = new Map<string, number>();
+    for (const r of responses) {
+      perClaim.set(r.request?.reference ?? '', (perClaim.get(r.request?.reference ?? '') ?? 0) + 1);
+    }
+    expect([...perClaim.values()].every((n) => n === 1)).toBe(true);
+    expect(responses).toHaveLength(submitted.length);
+    // Each submitted claim has its stored ClaimResponse, and its history shows every transition.
+    const stored = await all<ClaimResponse>('ClaimResponse');
+    for (const claim of submitted) {
+      expect(stored.some((r) => r.request?.reference === `Claim/${claim.id}`)).toBe(true);
+      const history = await server.running.store.resources.history(TENANT, 'Claim', claim.id);
+      const states = history.resources.map((v) => claimStateOf(v as Claim)).reverse();
+      expect(states.slice(0, 4)).toEqual(['built', 'ready', 'submitting', claimStateOf(claim)]);
+      expect(claim.status).toBe('active');
+      expect(claim.extension?.some((e) => e.url === EXT_CLAIM_STATE_SINCE)).toBe(true);
+    }
+
+    const accepted = stored.filter((r) => !isDenial(r)).length;
+    const rate = submitted.length > 0 ? accepted / submitted.length : 0;
+    const counts = await stateCounts();
+    console.log(
+      `claim workflow (sandbox day, ${DAY.patients} patients): ${list.length} claims ${JSON.stringify(counts)}; ` +
+        `first-pass acceptance ${accepted}/${submitted.length} = ${(rate * 100).toFixed(1)}% ` +
+        `(adjudicated without denial / submitted)`,
+    );
+    const reasons = stored.flatMap((r) =>
+      (r.item ?? []).flatMap((i) =>
+        (i.adjudication ?? []).flatMap((a) => (a.reason?.coding ?? []).map((c) => c.code)),
+      ),
+    );
+    const tasks = (await all<Task>('Task')).filter((t) => t.code?.text === 'claim needs attention');
+    console.log(
+      `payer reason codes: ${JSON.stringify(reasons)}; attention tasks: ${tasks.length} (${tasks
+        .map((t) => t.focus?.reference?.split('/')[0])
+        .join(',')}); held findings: ${JSON.stringify(
+        tasks.flatMap((t) =>
+          findingsOfTask(t)
+            .filter((f) => f.severity === 'error')
+            .map((f) => f.ruleId),
+        ),
+      )}`,
+    );
+  });
+
+  test('every held claim has a "claim needs attention" Task listing its findings', async () => {
+    const held = (await claims()).filter((c) => claimStateOf(c) === 'held');
+    for (const claim of held) {
+      const task = (await server.running.store.resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
+      expect(task.status).toBe('requested');
+      expect(task.code?.text).toBe('claim needs attention');
+      expect(task.focus?.reference).toBe(`Claim/${claim.id}`);
+      const findings = findingsOfTask(task);
+      expect(findings.some((f) => f.severity === 'error')).toBe(true);
+      for (const f of findings) {
+        expect(f.ruleId).not.toBe('');
+        expect(f.fix).not.toBe('');
+        expect(f.source).not.toBe('');
+      }
+      expect(claim.status).toBe('draft');
+    }
+    console.log(`held claims: ${held.length}`);
+  });
+
+  test('resubmitting the same claim version (a duplicate job, or a crash after sending) never double-submits', async () => {
+    const claim = (await claims()).find((c) => claimStateOf(c) === 'adjudicated');
+    if (!claim) {
+      console.warn('skipped: no adjudicated claim in the day');
+      return;
+    }
+    const before = (await payer.claimResponses()).filter((r) => r.request?.reference === `Claim/${claim.id}`);
+    expect(before).toHaveLength(1);
+    const store = server.running.store;
+    const history = await store.resources.history(TENANT, 'Claim', claim.id);
+    const readyVersion =
+      history.resources.find((v) => claimStateOf(v as Claim) === 'ready')?.meta.versionId ?? '2';
+    // A duplicate job for the same version: the claim is past submitting, nothing is sent.
+    await store.jobs.enqueue(TENANT, {
+      queue: CLAIM_SUBMIT_QUEUE,
+      key: `dup|${claim.id}`,
+      payload: { claim: claim.id, version: readyVersion },
+    });
+    // A crash after the payer got it but before we recorded: the claim is back in `submitting`.
+    const crashed = {
+      ...claim,
+      extension: (claim.extension ?? []).map((e) =>
+        e.url === EXT_CLAIM_STATE ? { ...e, valueCode: 'submitting' } : e,
+      ),
+    };
+    delete (crashed as { meta?: unknown }).meta;
+    await store.resources.update(TENANT, crashed, {
+      ifMatchVersion: claim.meta.versionId,
+    });
+    await store.jobs.enqueue(TENANT, {
+      queue: CLAIM_SUBMIT_QUEUE,
+      key: `crash|${claim.id}`,
+      payload: { claim: claim.id, version: readyVersion },
+    });
+    server.running.claims.notify();
+    await waitFor(
+      'the interrupted submission to be recovered',
+      async () =>
+        claimStateOf((await store.resources.read(TENANT, 'Claim', claim.id)) as Claim) === 'adjudicated' &&
+        (await queueIdle(CLAIM_SUBMIT_QUEUE)),
+      20_000,
+    );
+    const after = (await payer.claimResponses()).filter((r) => r.request?.reference === `Claim/${claim.id}`);
+    expect(after).toHaveLength(1);
+  });
+
+  test('the worklist answers what is waiting, on whom, for how long', async () => {
+    const token = await server.token(TENANT, 'system/Claim.rs');
+    const { status, body } = await fhirFetch(`${server.url}/api/claims/worklist`, token);
+    expect(status).toBe(200);
+    const total = Object.values(body.counts as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(total).toBe((await claims()).length);
+    for (const entry of body.byState.held ?? []) {
+      expect(entry.task?.focus).toBe(entry.claim);
+      expect(typeof entry.ageSeconds).toBe('number');
+    }
+    const unauthorized = await fhirFetch(`${server.url}/api/claims/worklist`, undefined);
+    expect(unauthorized.status).toBe(401);
+    const wrongScope = await fhirFetch(
+      `${server.url}/api/claims/worklist`,
+      await server.token(TENANT, 'system/Patient.rs'),
+    );
+    expect(wrongScope.status).toBe(403);
+  });
+
+  test('an override is audited with the client and the reason, and releases a claim whose errors are all overridable', async () => {
+    const held = (await claims()).filter((c) => claimStateOf(c) === 'held');
+    const token = await server.token(TENANT, 'system/Claim.u');
+    const noReason = await fhirFetch(`${server.url}/api/claims/x/override`, token, {
+      method: 'POST',
+      body: {},
+    });
+    expect(noReason.status).toBe(400);
+    if (held.length === 0) {
+      console.warn('skipped: no held claim in the day');
+      return;
+    }
+    const [claim] = held as [Claim & StoredResource];
+    const reason = 'Reviewed with the payer rep: bill as is (test)';
+    const { status, body } = await fhirFetch(`${server.url}/api/claims/${claim.id}/override`, token, {
+      method: 'POST',
+      body: { reason },
+      headers: { 'content-type': 'application/json' },
+    });
+    expect([200, 409]).toContain(status);
+    const audits = await all<{
+      purposeOfEvent?: { text?: string }[];
+      agent?: { who?: { identifier?: { value?: string } } }[];
+    }>('AuditEvent');
+    const audit = audits.find((a) => a.purposeOfEvent?.[0]?.text === reason);
+    expect(audit).toBeDefined();
+    expect(audit?.agent?.[0]?.who?.identifier?.value).toMatch(/.+/);
+    if (status === 200) {
+      expect(body.state).toBe('ready');
+      await waitFor(
+        'the overridden claim to be submitted',
+        async () =>
+          ['adjudicated', 'rejected'].includes(
+            claimStateOf((await server.running.store.resources.read(TENANT, 'Claim', claim.id)) as Claim) ??
+              '',
+          ),
+        20_000,
+      );
+    } else {
+      expect(body.blocking.length).toBeGreaterThan(0);
+      expect(body.blocking.every((b: { overridable: boolean }) => !b.overridable)).toBe(true);
+    }
+  });
+});
