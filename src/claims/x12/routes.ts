@@ -1,0 +1,184 @@
+/**
+ * X12 export over HTTP (mounted by the FHIR routes behind the bearer check):
+ *
+ *   GET /Claim/{id}/$x12[?kind=837P|837I]      one claim as a whole interchange
+ *   GET /Claim/$x12?kind=837P|837I[&payer=slug][&state=ready][&id=a,b,...]
+ *                                             a batch: every listed claim of that kind, streamed
+ *
+ * Both answer `Content-Type: application/edi-x12`. A single claim that cannot be rendered answers
+ * 422 with an OperationOutcome. A batch streams claim by claim (contexts loaded lazily, one at a
+ * time); claims it cannot render, or of the other kind, are left out of the file and named in the
+ * `X-Dripline-Skipped-Claims` trailer (`id:reason` pairs, comma-separated); if nothing could be
+ * listed at all the answer is 404.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { getAuthContext, requireScope } from '../../auth/bearer.ts';
+import { outcome, sendOutcome } from '../../http/outcomes.ts';
+import type { ClaimContext, ClaimState } from '../types.ts';
+import { X12Error } from './encode.ts';
+import { kindFor, write837, write837ToString } from './write837.ts';
+import type { Write837Options, X12Kind, X12Party } from './write837.ts';
+
+export const EDI_X12 = 'application/edi-x12';
+
+export interface X12BatchFilter {
+  readonly kind: X12Kind;
+  /** PayerEndpoint.id (slug). */
+  readonly payer?: string;
+  readonly state?: ClaimState;
+  readonly ids?: readonly string[];
+}
+
+/** The envelope of one interchange; control numbers must be fresh for each call. */
+export interface X12Envelope {
+  readonly sender: Write837Options['sender'];
+  readonly receiver: X12Party;
+  readonly controlNumbers: { readonly isa: number; readonly gs: number };
+  readonly usage: 'T' | 'P';
+}
+
+export interface X12RouterDeps {
+  /** The claim and everything it needs, or undefined when the tenant has no such claim. */
+  readonly loadClaimContext: (tenant: string, claimId: string) => Promise<ClaimContext | undefined>;
+  readonly listClaimIds: (tenant: string, filter: X12BatchFilter) => Promise<readonly string[]>;
+  /** Submitter / receiver and the next interchange and group control numbers of the tenant. */
+  readonly envelope: (tenant: string, kind: X12Kind) => Promise<X12Envelope>;
+  /** Default: the bearer's tenant, after checking it may read Claims. */
+  readonly authorize?: (req: Request, res: Response) => string;
+  readonly now?: () => Date;
+}
+
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+function defaultAuthorize(_req: Request, res: Response): string {
+  const auth = getAuthContext(res);
+  requireScope(auth, 'Claim', 'read');
+  return auth.tenant;
+}
+
+function parseKind(value: unknown): X12Kind | undefined | 'invalid' {
+  if (value === undefined) {
+    return undefined;
+  }
+  return value === '837P' || value === '837I' ? value : 'invalid';
+}
+
+function single(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function createX12Router(deps: X12RouterDeps): Router {
+  const authorize = deps.authorize ?? defaultAuthorize;
+  const now = deps.now ?? (() => new Date());
+  const router = Router();
+
+  router.get('/Claim/:id/:operation', async (req, res, next) => {
+    if (req.params.operation !== '$x12') {
+      next();
+      return;
+    }
+    const tenant = authorize(req, res);
+    const claimId = req.params.id;
+    const kindParam = parseKind(req.query['kind']);
+    if (!ID.test(claimId) || kindParam === 'invalid') {
+      sendOutcome(
+        res,
+        400,
+        outcome('invalid', 'Expected a Claim id and, optionally, kind=837P or kind=837I'),
+      );
+      return;
+    }
+    const ctx = await deps.loadClaimContext(tenant, claimId);
+    if (!ctx) {
+      sendOutcome(res, 404, outcome('not-found', `Claim/${claimId} not found`));
+      return;
+    }
+    const kind = kindParam ?? kindFor(ctx);
+    const envelope = await deps.envelope(tenant, kind);
+    try {
+      const body = await write837ToString([ctx], { ...envelope, kind, now: now() });
+      res
+        .status(200)
+        .type(EDI_X12)
+        .set('Content-Disposition', `attachment; filename="claim-${claimId}.x12"`)
+        .send(body);
+    } catch (e) {
+      if (e instanceof X12Error) {
+        sendOutcome(res, 422, outcome('business-rule', e.message, `Claim/${claimId}`));
+        return;
+      }
+      throw e;
+    }
+  });
+
+  router.get('/Claim/:operation', async (req, res, next) => {
+    if (req.params.operation !== '$x12') {
+      next();
+      return;
+    }
+    const tenant = authorize(req, res);
+    const kind = parseKind(req.query['kind']);
+    const payer = single(req.query['payer']);
+    const state = single(req.query['state']);
+    const idsParam = single(req.query['id']);
+    const ids = idsParam?.split(',').filter((s) => s.length > 0);
+    if (kind === undefined || kind === 'invalid' || (ids && !ids.every((i) => ID.test(i)))) {
+      sendOutcome(
+        res,
+        400,
+        outcome('invalid', 'A batch export needs kind=837P or kind=837I (and valid ids)'),
+      );
+      return;
+    }
+    const claimIds = await deps.listClaimIds(tenant, {
+      kind,
+      ...(payer ? { payer } : {}),
+      ...(state ? { state: state as ClaimState } : {}),
+      ...(ids ? { ids } : {}),
+    });
+    if (claimIds.length === 0) {
+      sendOutcome(res, 404, outcome('not-found', 'No claims match the batch filter'));
+      return;
+    }
+    const skipped: string[] = [];
+    const skip = (id: string, reason: string): void => {
+      skipped.push(`${id}:${reason}`);
+    };
+    async function* contexts(): AsyncGenerator<ClaimContext> {
+      for (const id of claimIds) {
+        const ctx = await deps.loadClaimContext(tenant, id);
+        if (!ctx) {
+          skip(id, 'not-found');
+        } else if (kindFor(ctx) !== kind) {
+          skip(id, 'other-kind');
+        } else {
+          yield ctx;
+        }
+      }
+    }
+    const envelope = await deps.envelope(tenant, kind);
+    const stream = Readable.from(
+      write837(contexts(), {
+        ...envelope,
+        kind,
+        now: now(),
+        chunkSize: 64 * 1024,
+        onError: (id) => skip(id, 'invalid'),
+      }),
+    );
+    res
+      .status(200)
+      .type(EDI_X12)
+      .set('Content-Disposition', `attachment; filename="claims-${envelope.controlNumbers.isa}.x12"`)
+      .set('Trailer', 'X-Dripline-Skipped-Claims');
+    stream.on('end', () => {
+      res.addTrailers({ 'X-Dripline-Skipped-Claims': skipped.join(',') });
+    });
+    await pipeline(stream, res);
+  });
+
+  return router;
+}
