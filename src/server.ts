@@ -48,9 +48,12 @@ export interface StartOptions {
   readonly chargeCapture?: boolean;
   /** Start the claim workflow worker (build, scrub, submit; default true — idle for tenants without payers). */
   readonly claims?: boolean;
-  /** Claim workflow tuning (tests): hold after an encounter ends, sweep period, retry backoff. */
+  /**
+   * Claim workflow tuning (tests): hold after an encounter ends, sweep period, retry backoff; and
+   * `tenants` with payers added at run time (the in-process sandbox payer).
+   */
   readonly claimWorkflow?: Partial<
-    Pick<ClaimWorkflowDeps, 'holdMs' | 'sweepMs' | 'retryDelayMs' | 'pollMs' | 'payerPort'>
+    Pick<ClaimWorkflowDeps, 'holdMs' | 'sweepMs' | 'retryDelayMs' | 'pollMs' | 'payerPort' | 'tenants'>
   >;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;

@@ -11,6 +11,11 @@ import { startServer } from '../server.ts';
 import { INGEST_TOPICS, loadRecord } from '../ingest/records.ts';
 import { startSandboxEhr } from './ehr/server.ts';
 import type { SandboxEhr } from './ehr/server.ts';
+import { startSandboxPayer } from './payer/server.ts';
+import type { SandboxPayer } from './payer/server.ts';
+import type { PayerEndpoint } from '../claims/types.ts';
+import type { Organization } from '@medplum/fhirtypes';
+import type { PayerKind } from '../coding/types.ts';
 
 export const SANDBOX_TENANT = 'sandbox';
 export const SANDBOX_CONNECTION_ID = 'sandbox-ehr';
@@ -18,6 +23,7 @@ export const SANDBOX_CONNECTION_ID = 'sandbox-ehr';
 export interface SandboxRun {
   readonly server: RunningServer;
   readonly ehr: SandboxEhr;
+  readonly payer: SandboxPayer;
   /** Resolves when the seeded day has been replayed (immediately when replay is off). */
   readonly replayed: Promise<void>;
   stop(): Promise<void>;
@@ -46,6 +52,48 @@ export async function sandboxConnection(ehr: SandboxEhr): Promise<EhrConnectionC
   };
 }
 
+const PAYER_ID_SYSTEM = 'https://sandbox.dripline.dev/ehr/sid/payer-id';
+
+function payerKindOf(name: string): PayerKind {
+  const lower = name.toLowerCase();
+  return lower.includes('medicare') ? 'medicare' : lower.includes('medicaid') ? 'medicaid' : 'commercial';
+}
+
+/**
+ * Registers Dripline as a SMART Backend Services client of the sandbox payer and describes every
+ * payer of the seeded day (the EHR's payer Organizations) as a FHIR-channel payer endpoint.
+ */
+export async function sandboxPayers(ehr: SandboxEhr, payer: SandboxPayer): Promise<PayerEndpoint[]> {
+  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
+  const kid = 'dripline-sandbox-payer-1';
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
+  const scope = 'system/Claim.crs system/ClaimResponse.rs';
+  const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
+  const organizations = (await ehr.listResources('Organization')) as Organization[];
+  return organizations.flatMap((org) => {
+    const payerId = org.identifier?.find((i) => i.system === PAYER_ID_SYSTEM)?.value;
+    if (!payerId || !org.id) {
+      return [];
+    }
+    return [
+      {
+        id: org.id.toLowerCase().replace(/[^a-z0-9-]/g, '-'),
+        name: org.name ?? payerId,
+        payerId,
+        kind: payerKindOf(org.name ?? ''),
+        channel: 'fhir' as const,
+        fhirBaseUrl: payer.fhirBaseUrl,
+        tokenUrl: payer.tokenUrl,
+        clientId,
+        privateKeyJwk: privateJwk,
+        scope,
+        timelyFilingDays: 365,
+      },
+    ];
+  });
+}
+
 async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -66,6 +114,7 @@ export async function runSandbox(
   options: StartOptions = {},
 ): Promise<SandboxRun> {
   const today = new Date().toISOString().slice(0, 10);
+  let payer!: SandboxPayer;
   const ehr = await startSandboxEhr({
     port: config.sandboxEhr.port,
     host: '127.0.0.1',
@@ -73,11 +122,28 @@ export async function runSandbox(
     logger: logger.child({ component: 'sandbox-ehr' }),
   });
   const connection = await sandboxConnection(ehr);
+  const payers = await sandboxPayers(
+    ehr,
+    await (async () => {
+      payer = await startSandboxPayer({
+        host: '127.0.0.1',
+        logger: logger.child({ component: 'sandbox-payer' }),
+      });
+      return payer;
+    })(),
+  );
+  const seededPayerKinds = Object.fromEntries(payers.map((p) => [p.payerId, p.kind]));
+  logger.info({ payers: Object.keys(seededPayerKinds).length }, 'sandbox payer running');
+  // The sandbox tenant bills the sandbox payer for every payer of the seeded day.
+  const tenants = config.tenants.map((t) =>
+    t.id === SANDBOX_TENANT ? { ...t, payers: [...t.payers, ...payers] } : t,
+  );
   const server = await startServer(config, logger, {
     ...options,
     extraConnections: [...(options.extraConnections ?? []), { tenant: SANDBOX_TENANT, connection }],
+    claimWorkflow: { ...(options.claimWorkflow ?? {}), tenants },
   });
-  logger.info({ sandboxEhr: ehr.fhirBaseUrl }, 'sandbox EHR running');
+  logger.info({ sandboxEhr: ehr.fhirBaseUrl, sandboxPayer: payer.fhirBaseUrl }, 'sandbox EHR running');
 
   const replayed = (async () => {
     if (config.sandboxEhr.replaySpeed < 0) {
@@ -98,10 +164,12 @@ export async function runSandbox(
   return {
     server,
     ehr,
+    payer,
     replayed,
     async stop() {
       await server.stop();
       await ehr.stop();
+      await payer.stop();
     },
   };
 }
