@@ -31,6 +31,8 @@ export interface AppDeps {
   readonly now?: () => Date;
   /** Capability routers with their own authentication (e.g. the EHR notification receiver at /ehr). */
   readonly routers?: readonly { readonly path: string; readonly router: express.Router }[];
+  /** FHIR operation routers mounted inside /fhir behind bearer auth. */
+  readonly fhirOperations?: readonly express.Router[];
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -135,6 +137,7 @@ export function createApp(deps: AppDeps): Express {
       store: deps.store,
       tokenService: deps.tokenService,
       codingTables: deps.codingTables,
+      ...(deps.fhirOperations ? { operations: deps.fhirOperations } : {}),
       version: VERSION,
       ...(deps.now ? { now: deps.now } : {}),
     }),

@@ -21,6 +21,8 @@ import { buildClaim } from './claims/build.ts';
 import { createClaimRoutes } from './claims/routes.ts';
 import { scrubClaim } from './claims/scrub.ts';
 import { ClaimWorkflowWorker } from './claims/workflow.ts';
+import { createX12Router } from './claims/x12/routes.ts';
+import { x12RouterDeps } from './claims/x12/wiring.ts';
 import type { ClaimWorkflowDeps } from './claims/workflow.ts';
 import type { Store } from './store/port.ts';
 
@@ -106,6 +108,15 @@ export async function startServer(
     logger,
     metrics: createMetrics(),
     codingTables,
+    fhirOperations: [
+      createX12Router(
+        x12RouterDeps({
+          store,
+          tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+          loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
+        }),
+      ),
+    ],
     routers: [
       { path: '/ehr', router: ingest.router },
       { path: '/api/claims', router: createClaimRoutes({ store, tokenService, workflow: claims }) },

@@ -527,10 +527,20 @@ export class ClaimWorkflowWorker {
     gathered: Gathered,
     payer: PayerEndpoint,
   ): ScrubFinding[] {
+    const ctx = this.#context(config, claim, gathered, payer);
+    return ctx ? this.#deps.scrubClaim(ctx, this.#deps.tables) : [];
+  }
+
+  #context(
+    config: TenantConfig,
+    claim: Claim & StoredResource,
+    gathered: Gathered,
+    payer: PayerEndpoint,
+  ): ClaimContext | undefined {
     if (!gathered.patient || !gathered.setting || !config.billing) {
-      return [];
+      return undefined;
     }
-    const ctx: ClaimContext = {
+    return {
       claim,
       setting: gathered.setting,
       patient: gathered.patient,
@@ -546,7 +556,21 @@ export class ClaimWorkflowWorker {
       otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
       today: this.#now().toISOString().slice(0, 10),
     };
-    return this.#deps.scrubClaim(ctx, this.#deps.tables);
+  }
+
+  /** Everything a stored claim's X12 rendering needs (the same context the scrubber reads). */
+  async loadContext(tenant: TenantId, claimId: string): Promise<ClaimContext | undefined> {
+    const config = this.#tenant(tenant);
+    const stored = await this.#read<Claim>(tenant, 'Claim', claimId);
+    if (!stored || !config) {
+      return undefined;
+    }
+    const encounters = [
+      ...new Set((stored.item ?? []).flatMap((i) => (i.encounter ?? []).map((e) => refOf(e) ?? ''))),
+    ].filter((r) => r !== '');
+    const gathered = await this.#gather(tenant, config, encounters, stored);
+    const payer = config.payers.find((p) => p.id === claimPayerOf(stored));
+    return payer ? this.#context(config, stored, gathered, payer) : undefined;
   }
 
   /**

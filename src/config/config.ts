@@ -288,7 +288,9 @@ const SANDBOX_TENANT: TenantConfig = {
     npi: '1234567893',
     taxonomy: '261QI0500X',
     taxId: '123456789',
-    address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '43215' },
+    phone: '6145550100',
+    // 837 loop 2010AA wants the ZIP+4 of the billing provider.
+    address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '432151234' },
   },
   payers: [],
 };

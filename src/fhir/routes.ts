@@ -29,6 +29,8 @@ import { normalizeReference } from '../store/search-index.ts';
 import { AuditWriter } from './audit-writer.ts';
 
 export interface FhirRoutesDeps {
+  /** Operation routers mounted behind bearer auth, before the FHIR router (e.g. Claim $x12). */
+  readonly operations?: readonly Router[];
   readonly config: DriplineConfig;
   readonly codingTables: CodingTables;
   readonly store: Store;
@@ -88,6 +90,9 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
 
   router.use(requireBearer(deps.tokenService, { now }));
   router.use(strictJsonBody({ maxBytes: config.http.maxBodyBytes, maxDepth: config.http.maxJsonDepth }));
+  for (const operation of deps.operations ?? []) {
+    router.use(operation);
+  }
 
   router.use(async (req: Request, res: Response) => {
     const method = req.method.toUpperCase() as HttpMethod;

@@ -28,6 +28,8 @@ import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../src/sandbox/payer/server.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
+import { X12parser } from 'x12-parser';
+import { Readable } from 'node:stream';
 import type { TestServer } from '../support/harness.ts';
 
 const TENANT = 'sandbox';
@@ -148,7 +150,8 @@ beforeAll(async () => {
             npi: '1234567893',
             taxonomy: '261QI0500X',
             taxId: '123456789',
-            address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '43215' },
+            phone: '6145550100',
+            address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '432151234' },
           },
           payers: SEED_PAYERS.map((p) => ({
             id: p.id,
@@ -410,5 +413,50 @@ describe('claim workflow over the sandbox day', () => {
       expect(body.blocking.length).toBeGreaterThan(0);
       expect(body.blocking.every((b: { overridable: boolean }) => !b.overridable)).toBe(true);
     }
+  });
+});
+
+describe('X12 export of the day’s claims', () => {
+  async function parseX12(text: string): Promise<{ name: string; [element: string]: unknown }[]> {
+    const parser = new X12parser();
+    const out: { name: string }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      parser.on('data', (s: { name: string }) => out.push(s));
+      parser.on('end', resolve);
+      parser.on('error', reject);
+      Readable.from([Buffer.from(text, 'ascii')]).pipe(parser);
+    });
+    return out;
+  }
+
+  test('GET /fhir/Claim/{id}/$x12 renders a stored claim that an independent parser reads back', async () => {
+    const token = await server.token(TENANT, 'system/Claim.rs');
+    const claims = await server.running.store.resources.search(TENANT, {
+      resourceType: 'Claim',
+      filters: [],
+      sort: [],
+      count: 100,
+      offset: 0,
+      total: false,
+    });
+    const claim = claims.resources.find((c: any) => claimStateOf(c) === 'adjudicated') as any;
+    expect(claim).toBeDefined();
+    const res = await fetch(`${server.fhir}/Claim/${claim.id}/$x12`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/edi-x12');
+    const segments = await parseX12(await res.text());
+    const names = segments.map((s) => s.name);
+    expect(names[0]).toBe('ISA');
+    expect(names.at(-1)).toBe('IEA');
+    const clm = segments.find((s) => s.name === 'CLM') as any;
+    expect(clm['1']).toBe(claim.id);
+    // Another tenant's client cannot read it.
+    const other = await server.token('clinic-b', 'system/Claim.rs');
+    const denied = await fetch(`${server.fhir}/Claim/${claim.id}/$x12`, {
+      headers: { authorization: `Bearer ${other}` },
+    });
+    expect(denied.status).toBe(404);
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * Connects the X12 routes to the store: claims of the tenant by filter, their context from the
+ * claim workflow, and envelopes from the tenant's billing provider.
+ */
+import type { Claim } from '@medplum/fhirtypes';
+import type { TenantConfig } from '../../config/config.ts';
+import type { Store } from '../../store/port.ts';
+import type { ClaimContext } from '../types.ts';
+import { claimPayerOf, claimStateOf } from '../workflow.ts';
+import type { X12Envelope, X12RouterDeps } from './routes.ts';
+
+export interface X12WiringDeps {
+  readonly store: Store;
+  readonly tenants: () => readonly TenantConfig[];
+  readonly loadContext: (tenant: string, claimId: string) => Promise<ClaimContext | undefined>;
+  readonly now?: () => Date;
+}
+
+/**
+ * Interchange and group control numbers: the last nine digits of the time in milliseconds, so two
+ * exports never share one (X12 asks for uniqueness per sender; a clearinghouse sees at most one
+ * export per millisecond from a tenant).
+ */
+function controlNumber(now: Date): number {
+  return Number(String(now.getTime()).slice(-9)) || 1;
+}
+
+export function x12RouterDeps(deps: X12WiringDeps): X12RouterDeps {
+  const now = deps.now ?? (() => new Date());
+  return {
+    loadClaimContext: deps.loadContext,
+    async listClaimIds(tenant, filter) {
+      const result = await deps.store.resources.search(tenant, {
+        resourceType: 'Claim',
+        filters: filter.ids
+          ? [{ code: '_id', kind: 'token', values: filter.ids.map((value) => ({ value })) }]
+          : [],
+        sort: [{ code: '_lastUpdated', descending: false }],
+        count: 1000,
+        offset: 0,
+        total: false,
+      });
+      const wantInstitutional = filter.kind === '837I';
+      return result.resources
+        .map((r) => r as Claim & { id: string })
+        .filter((claim) => {
+          const institutional = claim.type?.coding?.some((c) => c.code === 'institutional') === true;
+          return (
+            institutional === wantInstitutional &&
+            (!filter.state || claimStateOf(claim) === filter.state) &&
+            (!filter.payer || claimPayerOf(claim) === filter.payer)
+          );
+        })
+        .map((claim) => claim.id);
+    },
+    envelope(tenant): Promise<X12Envelope> {
+      const config = deps.tenants().find((t) => t.id === tenant);
+      const at = now();
+      const number = controlNumber(at);
+      return Promise.resolve({
+        sender: {
+          id: config?.billing?.taxId ?? tenant.slice(0, 15),
+          name: config?.billing?.name ?? tenant,
+          ...(config?.billing?.phone
+            ? { contact: { name: config.billing.name, phone: config.billing.phone } }
+            : {}),
+        },
+        receiver: { id: 'CLEARINGHOUSE', name: 'CLEARINGHOUSE' },
+        controlNumbers: { isa: number, gs: number },
+        usage: 'T',
+      });
+    },
+  };
+}
