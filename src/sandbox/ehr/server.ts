@@ -4,12 +4,10 @@
  * notifications delivered asynchronously with retries, heartbeats and injectable faults, and a
  * seeded infusion day that `replay()` writes through the same notifying path as HTTP writes.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
-import { validateRegisteredScopes } from '../../auth/scopes.ts';
 import { createTokenService } from '../../auth/token-service.ts';
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
 import { createSandboxAuthStore, SANDBOX_EHR_TENANT } from './auth-store.ts';
@@ -20,6 +18,7 @@ import { createSandboxFhirApp } from './fhir-server.ts';
 import { NotifyingRepository } from './repository.ts';
 import { generateInfusionDay } from './seed.ts';
 import type { TimelineStep } from './seed.ts';
+import { registerSandboxClient } from '../register-client.ts';
 
 export type { FaultOptions, RetryOptions } from './delivery.ts';
 export type { SubscriptionInfo } from './engine.ts';
@@ -162,26 +161,8 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     fhirBaseUrl,
     tokenUrl,
 
-    async registerClient(input) {
-      const scopes = validateRegisteredScopes(input.scope);
-      if (!scopes.ok) {
-        throw new Error(`invalid scope: ${scopes.message}`);
-      }
-      if (!Array.isArray(input.jwks.keys) || input.jwks.keys.length === 0) {
-        throw new Error('jwks must hold at least one public key');
-      }
-      if (input.jwks.keys.some((k) => 'd' in k)) {
-        throw new Error('jwks must hold public keys only');
-      }
-      const clientId = input.clientId ?? randomUUID();
-      await authStore.createClient({
-        clientId,
-        tenant: SANDBOX_EHR_TENANT,
-        scope: scopes.scope,
-        jwks: { keys: input.jwks.keys.map((k) => ({ ...k })) },
-        createdAt: now().toISOString(),
-      });
-      return clientId;
+    registerClient(input) {
+      return registerSandboxClient(authStore, SANDBOX_EHR_TENANT, input, now());
     },
 
     createResource: <T extends Resource>(r: T): Promise<T> => repo.createResource(r),

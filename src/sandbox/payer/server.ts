@@ -29,7 +29,6 @@ import type { Bundle, CapabilityStatement, Claim, ClaimResponse } from '@medplum
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { getAuthContext, requireBearer, requireScope } from '../../auth/bearer.ts';
-import { validateRegisteredScopes } from '../../auth/scopes.ts';
 import { createTokenRouter, smartConfiguration } from '../../auth/token-route.ts';
 import { createTokenService } from '../../auth/token-service.ts';
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
@@ -40,6 +39,7 @@ import { adjudicate, toClaimResponse } from './adjudicate.ts';
 import type { CostSharing, PayerKind } from './tables.ts';
 import { buildPayerTables } from './tables.ts';
 import { parseSubmitBody } from './validate.ts';
+import { registerSandboxClient } from '../register-client.ts';
 
 export type { PayerKind } from './tables.ts';
 
@@ -353,26 +353,8 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     url,
     fhirBaseUrl,
     tokenUrl,
-    async registerClient(input) {
-      const scopes = validateRegisteredScopes(input.scope);
-      if (!scopes.ok) {
-        throw new Error(`invalid scope: ${scopes.message}`);
-      }
-      if (!Array.isArray(input.jwks.keys) || input.jwks.keys.length === 0) {
-        throw new Error('jwks must hold at least one public key');
-      }
-      if (input.jwks.keys.some((k) => 'd' in k)) {
-        throw new Error('jwks must hold public keys only');
-      }
-      const clientId = input.clientId ?? randomUUID();
-      await authStore.createClient({
-        clientId,
-        tenant: SANDBOX_PAYER_TENANT,
-        scope: scopes.scope,
-        jwks: { keys: input.jwks.keys.map((k) => ({ ...k })) },
-        createdAt: now().toISOString(),
-      });
-      return clientId;
+    registerClient(input) {
+      return registerSandboxClient(authStore, SANDBOX_PAYER_TENANT, input, now());
     },
     claimResponses: () => Promise.resolve([...responses.values()].map((r) => structuredClone(r))),
     setBehaviour(next) {
