@@ -59,39 +59,45 @@ function payerKindOf(name: string): PayerKind {
   return lower.includes('medicare') ? 'medicare' : lower.includes('medicaid') ? 'medicaid' : 'commercial';
 }
 
-/**
- * Registers Dripline as a SMART Backend Services client of the sandbox payer and describes every
- * payer of the seeded day (the EHR's payer Organizations) as a FHIR-channel payer endpoint.
- */
-export async function sandboxPayers(ehr: SandboxEhr, payer: SandboxPayer): Promise<PayerEndpoint[]> {
-  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
-  const kid = 'dripline-sandbox-payer-1';
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
-  const scope = 'system/Claim.crs system/ClaimResponse.rs';
-  const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
+/** The payers of the seeded day: the EHR's payer Organizations, with their payer ids and kinds. */
+export async function seededPayers(
+  ehr: SandboxEhr,
+): Promise<{ id: string; name: string; payerId: string; kind: PayerKind }[]> {
   const organizations = (await ehr.listResources('Organization')) as Organization[];
   return organizations.flatMap((org) => {
     const payerId = org.identifier?.find((i) => i.system === PAYER_ID_SYSTEM)?.value;
     if (!payerId || !org.id) {
       return [];
     }
-    return [
-      {
-        id: org.id.toLowerCase().replace(/[^a-z0-9-]/g, '-'),
-        name: org.name ?? payerId,
-        payerId,
-        kind: payerKindOf(org.name ?? ''),
-        channel: 'fhir' as const,
-        fhirBaseUrl: payer.fhirBaseUrl,
-        tokenUrl: payer.tokenUrl,
-        clientId,
-        privateKeyJwk: privateJwk,
-        scope,
-        timelyFilingDays: 365,
-      },
-    ];
+    const name = org.name ?? payerId;
+    return [{ id: org.id.toLowerCase().replace(/[^a-z0-9-]/g, '-'), name, payerId, kind: payerKindOf(name) }];
   });
+}
+
+/**
+ * Registers Dripline as a SMART Backend Services client of the sandbox payer and describes each
+ * seeded payer as a FHIR-channel payer endpoint.
+ */
+export async function sandboxPayers(
+  payer: SandboxPayer,
+  payers: readonly { id: string; name: string; payerId: string; kind: PayerKind }[],
+): Promise<PayerEndpoint[]> {
+  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
+  const kid = 'dripline-sandbox-payer-1';
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
+  const scope = 'system/Claim.crs system/ClaimResponse.rs';
+  const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
+  return payers.map((p) => ({
+    ...p,
+    channel: 'fhir' as const,
+    fhirBaseUrl: payer.fhirBaseUrl,
+    tokenUrl: payer.tokenUrl,
+    clientId,
+    privateKeyJwk: privateJwk,
+    scope,
+    timelyFilingDays: 365,
+  }));
 }
 
 async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: number): Promise<boolean> {
@@ -113,25 +119,24 @@ export async function runSandbox(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<SandboxRun> {
-  const today = new Date().toISOString().slice(0, 10);
-  let payer!: SandboxPayer;
+  // Yesterday's day: every visit has ended, so charges and claims flow at once (the claim sweep
+  // never bills an encounter whose end is still in the future).
+  const seedDate = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   const ehr = await startSandboxEhr({
     port: config.sandboxEhr.port,
     host: '127.0.0.1',
-    seed: { date: today, patients: config.sandboxEhr.patients },
+    seed: { date: seedDate, patients: config.sandboxEhr.patients },
     logger: logger.child({ component: 'sandbox-ehr' }),
   });
   const connection = await sandboxConnection(ehr);
-  const payers = await sandboxPayers(
-    ehr,
-    await (async () => {
-      payer = await startSandboxPayer({
-        host: '127.0.0.1',
-        logger: logger.child({ component: 'sandbox-payer' }),
-      });
-      return payer;
-    })(),
-  );
+  const seeded = await seededPayers(ehr);
+  // The sandbox payer adjudicates each claim as the kind of payer its insurer id names.
+  const payer = await startSandboxPayer({
+    host: '127.0.0.1',
+    payerIds: Object.fromEntries(seeded.map((p) => [p.payerId, p.kind])),
+    logger: logger.child({ component: 'sandbox-payer' }),
+  });
+  const payers = await sandboxPayers(payer, seeded);
   const seededPayerKinds = Object.fromEntries(payers.map((p) => [p.payerId, p.kind]));
   logger.info({ payers: Object.keys(seededPayerKinds).length }, 'sandbox payer running');
   // The sandbox tenant bills the sandbox payer for every payer of the seeded day.
