@@ -19,28 +19,11 @@ import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TENANT = 'sandbox';
 const DAY = { date: '2026-11-26', patients: 16 };
 const seeded = generateInfusionDay(DAY);
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 let ehr: SandboxEhr;
 let server: TestServer;

@@ -31,6 +31,7 @@ import { fhirFetch, startTestServer } from '../support/harness.ts';
 import { X12parser } from 'x12-parser';
 import { Readable } from 'node:stream';
 import type { TestServer } from '../support/harness.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TENANT = 'sandbox';
 const DAY = { date: '2026-11-26', patients: 16 };
@@ -41,24 +42,6 @@ const SEED_PAYERS = [
   { id: 'cardinal', name: 'Cardinal HealthPartners (HMO)', payerId: 'CHP22', kind: 'commercial' },
   { id: 'sycamore', name: 'Sycamore Benefit Trust (self-funded)', payerId: 'SBT07', kind: 'commercial' },
 ] as const;
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 let ehr: SandboxEhr;
 let payer: SandboxPayer;

@@ -32,6 +32,7 @@ import { renderNotification } from '../../src/sandbox/ehr/subscriptions.ts';
 import type { Job } from '../../src/store/port.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
+import { waitFor as waitForShared } from '../support/wait.ts';
 
 const TENANT = 'sandbox';
 const MA_TOPIC_URL = 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration';
@@ -50,22 +51,12 @@ function seeded(seed: number): () => number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor<T>(
+function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await sleep(25);
-  }
+  return waitForShared(what, fn, timeoutMs, 25);
 }
 
 /** What Dripline asked the EHR, as "read Type/id", "search Type?query", "op GET path", "create Type", "update Type/id". */
