@@ -11,6 +11,13 @@ if (!path || !queue) {
   throw new Error('usage: lease-worker.ts <db path> <queue>');
 }
 const store = await openSqliteStore({ path });
+// Start together: say we are ready, then wait for the parent's go (one line on stdin), so a slow
+// process start-up cannot leave one worker to do all the work before the others begin.
+process.stdout.write('READY\n');
+await new Promise<void>((resolve) => {
+  process.stdin.once('data', () => resolve());
+});
+process.stdin.pause();
 let idle = 0;
 while (idle < 20) {
   const jobs = await store.jobs.lease({ queue, leaseMs: 600_000, limit: 3, now: new Date() });

@@ -124,16 +124,28 @@ describe('SQLite store specifics', () => {
       })),
     );
     const worker = fileURLToPath(new URL('./lease-worker.ts', import.meta.url));
+    const ready: Promise<void>[] = [];
+    const children: ReturnType<typeof spawn>[] = [];
     const runs = Array.from(
       { length: 3 },
       () =>
         new Promise<string[]>((resolve, reject) => {
           const child = spawn(process.execPath, ['--no-warnings', worker, path, 'mp'], {
-            stdio: ['ignore', 'pipe', 'pipe'],
+            stdio: ['pipe', 'pipe', 'pipe'],
           });
+          children.push(child);
           let out = '';
           let err = '';
-          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          ready.push(
+            new Promise<void>((resolveReady) => {
+              child.stdout.on('data', (c: Buffer) => {
+                out += c.toString();
+                if (out.includes('READY\n')) {
+                  resolveReady();
+                }
+              });
+            }),
+          );
           child.stderr.on('data', (c: Buffer) => (err += c.toString()));
           child.on('exit', (code) => {
             if (code === 0) {
@@ -149,6 +161,12 @@ describe('SQLite store specifics', () => {
           });
         }),
     );
+    // All three have opened the file before any leases: the race is real even on a busy machine.
+    await Promise.all(ready);
+    for (const child of children) {
+      child.stdin?.write('go\n');
+      child.stdin?.end();
+    }
     const perWorker = await Promise.all(runs);
     const all = perWorker.flat();
     expect(all).toHaveLength(total);
