@@ -64,6 +64,7 @@ import {
   correctedClaimTaskId,
   describeCharge,
   documentationTaskId,
+  isBeingReplaced,
   planCapture,
   ruleOf,
   withoutStamp,
@@ -552,7 +553,12 @@ export class ChargeCaptureWorker {
     for (const member of members) {
       const ref = `Encounter/${member.id}`;
       const active = (await this.#search(tenant, 'Claim', this.#byReference('encounter', ref)))
-        .filter((c): c is Claim & StoredResource => (c as Claim).status === 'active')
+        // A submitted claim holds its charges, until the claim workflow takes it over for a
+        // corrected claim (extension claim-replaced-by): then the changes are applied.
+        .filter(
+          (c): c is Claim & StoredResource =>
+            (c as Claim).status === 'active' && !isBeingReplaced(c as Claim),
+        )
         .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.id.localeCompare(b.id));
       active.forEach(note);
       if (active[0]) {

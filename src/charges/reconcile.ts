@@ -24,6 +24,16 @@ import { normalizeReference } from '../store/search-index.ts';
 export const TASK_CODE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/work-item';
 export const CORRECTED_CLAIM_TASK = { code: 'corrected-claim', text: 'corrected claim needed' } as const;
 export const DOCUMENTATION_TASK = { code: 'documentation-issues', text: 'documentation issues' } as const;
+/**
+ * On a submitted Claim the claim workflow is replacing with a corrected (frequency 7) claim:
+ * valueReference = the replacement. Charge capture no longer holds that claim's charges.
+ */
+export const EXT_CLAIM_REPLACED_BY = 'https://dripline.dev/fhir/StructureDefinition/claim-replaced-by';
+
+/** Whether the claim workflow has taken this claim over for a corrected (replacement) claim. */
+export function isBeingReplaced(claim: Claim): boolean {
+  return (claim.extension ?? []).some((e) => e.url === EXT_CLAIM_REPLACED_BY);
+}
 
 export type StoredChargeItem = ChargeItem & StoredResource;
 export type StoredTask = Task & StoredResource;

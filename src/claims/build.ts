@@ -10,7 +10,9 @@
  * - ICD-10-CM diagnoses, principal first (encounter diagnoses by rank, then the lines' reasons, then
  *   the other given conditions), and up to 4 pointers per line;
  * - one item per ChargeItem: code, modifiers, units, date, CMS place of service, revenue code
- *   (institutional), encounter, NDC detail, and an extension pointing back at the ChargeItem.
+ *   (institutional), encounter, NDC detail, and an extension pointing back at the ChargeItem;
+ * - charges from the tenant chargemaster (./chargemaster.ts): `item.unitPrice` (per unit of the
+ *   code) and `item.net` (unit price × units, cents) in USD, and `Claim.total` = the sum of the nets.
  *
  * Pure and deterministic: the same input gives the same Claim, whatever the order of the charges.
  */
@@ -38,6 +40,8 @@ import {
 } from '../coding/fhir/emit.ts';
 import { SYSTEMS } from '../coding/fhir/extract.ts';
 import type { CareSetting } from '../coding/types.ts';
+import { loadChargemaster } from './chargemaster.ts';
+import type { Chargemaster } from './chargemaster.ts';
 import type { BillingProvider, PayerEndpoint } from './types.ts';
 
 const SD = 'https://dripline.dev/fhir/StructureDefinition';
@@ -98,7 +102,11 @@ export interface BuildClaimInput {
   readonly frequency?: ClaimFrequency;
   /** The claim a replacement (7) or void (8) refers to: our id and the payer's claim number (ICN). */
   readonly replaces?: { readonly claimId: string; readonly payerClaimNumber?: string };
+  /** The tenant's chargemaster (default: the shipped illustrative one, src/claims/chargemaster.json). */
+  readonly chargemaster?: Chargemaster;
 }
+
+const CURRENCY = 'USD';
 
 function dateOf(item: ChargeItem): string {
   const raw = item.occurrenceDateTime ?? item.occurrencePeriod?.start ?? '';
@@ -214,7 +222,7 @@ function providerOrganization(provider: BillingProvider): Organization {
 function buildItem(
   item: ChargeItem,
   sequence: number,
-  ctx: { diagnoses: readonly string[]; institutional: boolean; pos: string },
+  ctx: { diagnoses: readonly string[]; institutional: boolean; pos: string; chargemaster: Chargemaster },
 ): ClaimItem {
   const code = codeOf(item.code);
   const modifiers = modifiersOf(item);
@@ -235,6 +243,9 @@ function buildItem(
   const ndcQuantity = extensionOf(item, EXT_NDC_QUANTITY)?.valueQuantity;
   const lineKey = extensionOf(item, EXT_LINE_KEY);
   const rationale = extensionOf(item, EXT_RATIONALE);
+  const units = item.quantity?.value ?? 0;
+  const unitPrice = ctx.chargemaster.unitPrice(code?.code);
+  const net = ctx.chargemaster.priceOf(code?.code, units);
   return {
     extension: [
       { url: EXT_CHARGE_ITEM, valueReference: { reference: `ChargeItem/${item.id ?? ''}` } },
@@ -255,7 +266,9 @@ function buildItem(
       : {}),
     servicedDate: dateOf(item),
     locationCodeableConcept: { coding: [{ system: CLAIM_SYSTEMS.placeOfService, code: ctx.pos }] },
-    quantity: { value: item.quantity?.value ?? 0 },
+    quantity: { value: units },
+    unitPrice: { value: unitPrice, currency: CURRENCY },
+    net: { value: net, currency: CURRENCY },
     ...(item.context?.reference ? { encounter: [{ reference: item.context.reference }] } : {}),
     ...(ndc
       ? {
@@ -281,7 +294,10 @@ export function buildClaim(input: BuildClaimInput): Claim & { id: string } {
   const maxDiagnoses = institutional ? 25 : 12;
   const diagnoses = claimDiagnoses(input.encounters, charges, input.conditions).slice(0, maxDiagnoses);
   const pos = PLACE_OF_SERVICE[input.setting];
-  const items = charges.map((c, i) => buildItem(c, i + 1, { diagnoses, institutional, pos }));
+  const chargemaster = input.chargemaster ?? loadChargemaster();
+  const items = charges.map((c, i) => buildItem(c, i + 1, { diagnoses, institutional, pos, chargemaster }));
+  // Sum in whole cents so the total is exactly the sum of the 2-decimal nets.
+  const totalCents = items.reduce((sum, item) => sum + Math.round((item.net?.value ?? 0) * 100), 0);
   const dates = charges
     .map(dateOf)
     .filter((d) => d !== '')
@@ -347,5 +363,6 @@ export function buildClaim(input: BuildClaimInput): Claim & { id: string } {
     ...(diagnosis.length > 0 ? { diagnosis } : {}),
     insurance,
     item: items,
+    total: { value: totalCents / 100, currency: CURRENCY },
   };
 }

@@ -16,6 +16,15 @@
  *   key before sending again, so a crash or a timeout never double-submits; a claim already past
  *   `submitting` is never sent again. 5xx / timeouts / network → the job is retried with backoff
  *   (the claim stays `submitting`); a 4xx → `rejected` with a Task, not retried.
+ * - Corrected claims (frequency 7). Charge capture never changes the charges of a submitted claim;
+ *   it opens a "corrected claim needed" Task instead. Once that claim is `adjudicated`, the sweep
+ *   marks it replaced (extension claim-replaced-by → the corrected claim's stable id,
+ *   `correctionIdFor`; it stays `adjudicated`) and enqueues encounter-changed jobs for its
+ *   encounters, in one transaction; charge capture no longer holds a claim so marked and applies the
+ *   changes. When capture is idle again, the sweep enqueues the corrected claim's build (`replaces`
+ *   = the original; `related` prior + the payer's claim number from the stored ClaimResponse),
+ *   which completes the Task (naming the new claim) in the same transaction as the create; it is
+ *   then scrubbed and submitted like any claim.
  * - Every transition is a new version of the Claim (store history) with a Provenance naming the
  *   transition; extension claim-state holds the state, claim-state-since when it was entered.
  */
@@ -38,12 +47,19 @@ import type {
   Task,
   TaskInput,
 } from '@medplum/fhirtypes';
+import {
+  CORRECTED_CLAIM_TASK,
+  EXT_CLAIM_REPLACED_BY,
+  isBeingReplaced,
+  TASK_CODE_SYSTEM as WORK_ITEM_SYSTEM,
+} from '../charges/reconcile.ts';
 import { settingOf } from '../coding/fhir/extract.ts';
 import type { CodingTables } from '../coding/tables/types.ts';
 import type { CareSetting } from '../coding/types.ts';
 import type { TenantConfig } from '../config/config.ts';
 import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
-import { ENCOUNTER_CHANGED_QUEUE } from '../ingest/jobs.ts';
+import type { EncounterChangedEvent } from '../ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import type { BatchOperation, Job, Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
@@ -73,6 +89,8 @@ const PAYER_ID_SYSTEM_HINT = 'payer-id';
 export interface ClaimReadyJob {
   readonly encounters: readonly string[];
   readonly frequency?: ClaimFrequency;
+  /** A corrected claim (frequency 7): the id of the submitted claim it replaces. */
+  readonly replaces?: string;
 }
 
 export interface ClaimSubmitJob {
@@ -129,6 +147,36 @@ function sha(text: string, length = 32): string {
 export function claimIdFor(encounters: readonly string[], frequency = '1'): string {
   const refs = [...new Set(encounters.map((e) => normalizeReference(e) ?? e))].sort();
   return `claim-${sha(`${refs.join(',')}|${frequency}`)}`;
+}
+
+/**
+ * The stable id of the corrected (frequency 7) claim that replaces `original`: the encounters'
+ * frequency-7 id when it replaces their original claim, else one tied to the claim it replaces (a
+ * correction of a correction).
+ */
+export function correctionIdFor(encounters: readonly string[], original: string): string {
+  return original === claimIdFor(encounters, '1')
+    ? claimIdFor(encounters, '7')
+    : claimIdFor(encounters, `7|Claim/${original}`);
+}
+
+/** The claim that replaces this one (extension claim-replaced-by), as an id. */
+export function replacedByOf(claim: Claim): string | undefined {
+  const ref = claim.extension?.find((e) => e.url === EXT_CLAIM_REPLACED_BY)?.valueReference?.reference;
+  return ref?.startsWith('Claim/') ? ref.slice('Claim/'.length) : undefined;
+}
+
+/** The encounters a claim's lines name ("Encounter/id", sorted, distinct). */
+export function encountersOfClaim(claim: Claim): string[] {
+  return [
+    ...new Set(
+      (claim.item ?? []).flatMap((i) =>
+        (i.encounter ?? []).map((e) => (e.reference ? (normalizeReference(e.reference) ?? '') : '')),
+      ),
+    ),
+  ]
+    .filter((r) => r.startsWith('Encounter/'))
+    .sort();
 }
 
 export function claimTaskId(claimId: string): string {
@@ -356,6 +404,10 @@ export class ClaimWorkflowWorker {
         return 0; // charges are being (re)computed: not final yet
       }
     }
+    const takenOver = await this.#takeOverCorrections(tenant);
+    if (takenOver > 0) {
+      return takenOver; // charge capture recomputes those encounters first
+    }
     const now = this.#now().getTime();
     const hold = this.#deps.holdMs ?? 0;
     const billable = new Set<string>();
@@ -368,9 +420,15 @@ export class ClaimWorkflowWorker {
       }
     }
     const claimed = new Set<string>();
+    const claimIds = new Set<string>();
+    const replaced: (Claim & StoredResource)[] = [];
     for (const claim of await this.#searchAll<Claim>(tenant, 'Claim', [])) {
+      claimIds.add(claim.id);
       if (claim.status === 'entered-in-error') {
         continue;
+      }
+      if (replacedByOf(claim) !== undefined && claimStateOf(claim) === 'adjudicated') {
+        replaced.push(claim);
       }
       for (const item of claim.item ?? []) {
         for (const e of item.encounter ?? []) {
@@ -402,6 +460,22 @@ export class ClaimWorkflowWorker {
       groups.set(key, [...(groups.get(key) ?? []), ref]);
     }
     let created = 0;
+    for (const original of replaced) {
+      const encounters = encountersOfClaim(original);
+      const replacement = replacedByOf(original);
+      if (!replacement || claimIds.has(replacement) || encounters.length === 0) {
+        continue;
+      }
+      const job: ClaimReadyJob = { encounters, frequency: '7', replaces: original.id };
+      const result = await store.jobs.enqueue(tenant, {
+        queue: CLAIM_READY_QUEUE,
+        key: `build|${replacement}`,
+        payload: job,
+      });
+      if (result.created) {
+        created += 1;
+      }
+    }
     for (const encounters of groups.values()) {
       const claimId = claimIdFor(encounters);
       const job: ClaimReadyJob = { encounters: [...encounters].sort(), frequency: '1' };
@@ -415,6 +489,103 @@ export class ClaimWorkflowWorker {
       }
     }
     return created;
+  }
+
+  /** Open "corrected claim needed" Tasks (charge capture's), by the Claim they focus on. */
+  async #openCorrectionTasks(tenant: TenantId, claim?: string): Promise<(Task & StoredResource)[]> {
+    return (
+      await this.#searchAll<Task>(tenant, 'Task', [
+        { code: 'code', kind: 'token', values: [{ value: CORRECTED_CLAIM_TASK.code }] },
+        ...(claim ? this.#byRef('focus', `Claim/${claim}`) : []),
+      ])
+    ).filter(
+      (t) =>
+        (t.status === 'requested' || t.status === 'ready' || t.status === 'in-progress') &&
+        (t.code?.coding ?? []).some(
+          (c) => c.system === WORK_ITEM_SYSTEM && c.code === CORRECTED_CLAIM_TASK.code,
+        ),
+    );
+  }
+
+  /**
+   * Corrected claims, step 1: for every adjudicated claim with an open "corrected claim needed"
+   * Task, marks the claim as replaced by its corrected claim (extension claim-replaced-by; it stays
+   * `adjudicated`) and asks charge capture to recompute its encounters (encounter-changed jobs keyed
+   * by that claim version), in one transaction. Charge capture no longer holds a claim so marked, so
+   * the pending changes are applied; the next sweep (charge capture idle) builds the corrected claim.
+   * Returns the number of claims taken over.
+   */
+  async #takeOverCorrections(tenant: TenantId): Promise<number> {
+    const focused = new Set<string>();
+    for (const task of await this.#openCorrectionTasks(tenant)) {
+      const ref = refOf(task.focus);
+      if (ref?.startsWith('Claim/')) {
+        focused.add(ref.slice('Claim/'.length));
+      }
+    }
+    let marked = 0;
+    for (const id of [...focused].sort()) {
+      const claim = await this.#read<Claim>(tenant, 'Claim', id);
+      if (!claim || claimStateOf(claim) !== 'adjudicated' || isBeingReplaced(claim)) {
+        continue; // not adjudicated yet (the Task waits), or already taken over
+      }
+      const encounters = encountersOfClaim(claim);
+      if (encounters.length === 0) {
+        continue;
+      }
+      const replacement = correctionIdFor(encounters, claim.id);
+      const version = String(Number(claim.meta.versionId) + 1);
+      const next: Claim & { id: string } = {
+        ...withoutMeta(claim),
+        extension: [
+          ...(claim.extension ?? []),
+          { url: EXT_CLAIM_REPLACED_BY, valueReference: { reference: `Claim/${replacement}` } },
+        ],
+      };
+      const cause = `Claim/${claim.id}/_history/${version}`;
+      try {
+        await this.#deps.store.resources.writeBatch(tenant, [
+          { op: 'update', resource: next, options: { ifMatchVersion: claim.meta.versionId, upsert: false } },
+          ...this.#transitionRecords(
+            next,
+            version,
+            'adjudicated',
+            'adjudicated',
+            `documentation changed after submission: to be replaced by corrected claim Claim/${replacement}; charges recomputed`,
+          ),
+          ...encounters.map((encounter): BatchOperation => {
+            const event: EncounterChangedEvent = { encounter, causes: [cause] };
+            return {
+              op: 'enqueue',
+              job: {
+                queue: ENCOUNTER_CHANGED_QUEUE,
+                key: encounterChangedKey(encounter, cause),
+                payload: event,
+              },
+            };
+          }),
+        ]);
+        marked += 1;
+      } catch (err) {
+        // A concurrent change: the next sweep tries again.
+        this.#deps.logger.warn(
+          { tenant, claim: id, err: (err as Error).message },
+          'corrected claim: take-over failed',
+        );
+      }
+    }
+    return marked;
+  }
+
+  /** The payer's number of a submitted claim: the first identifier of its stored ClaimResponse. */
+  async #payerClaimNumber(tenant: TenantId, claim: string): Promise<string | undefined> {
+    const responses = await this.#searchAll<ClaimResponse>(
+      tenant,
+      'ClaimResponse',
+      this.#byRef('request', `Claim/${claim}`),
+    );
+    const latest = responses.sort((a, b) => b.meta.lastUpdated.localeCompare(a.meta.lastUpdated))[0];
+    return latest?.identifier?.find((i) => i.value)?.value;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -451,18 +622,26 @@ export class ClaimWorkflowWorker {
     if (!config?.billing) {
       return { note: 'tenant has no billing provider' };
     }
-    const frequency: ClaimFrequency = job.frequency ?? '1';
-    const claimId = claimIdFor(job.encounters, frequency);
+    const frequency: ClaimFrequency = job.replaces ? '7' : (job.frequency ?? '1');
+    const claimId = job.replaces
+      ? correctionIdFor(job.encounters, job.replaces)
+      : claimIdFor(job.encounters, frequency);
     let stored = await this.#read<Claim>(tenant, 'Claim', claimId);
     const gathered = await this.#gather(tenant, config, job.encounters, stored);
     if (!stored) {
       if (!gathered.patient || !gathered.setting || gathered.encounters.length === 0) {
         return { note: 'encounters or patient not stored' };
       }
+      const original = job.replaces ? await this.#read<Claim>(tenant, 'Claim', job.replaces) : undefined;
+      if (job.replaces && !original) {
+        return { claim: claimId, note: `Claim/${job.replaces} to replace not found` };
+      }
       if (!gathered.payer) {
         await this.#noPayerTask(tenant, gathered, claimId);
         return { claim: claimId, note: 'no configured payer matches the coverage' };
       }
+      const payerClaimNumber = original ? await this.#payerClaimNumber(tenant, original.id) : undefined;
+      const completions = original ? await this.#completeCorrectionTasks(tenant, original.id, claimId) : [];
       const built = this.#deps.buildClaim({
         setting: gathered.setting,
         encounters: gathered.encounters,
@@ -475,6 +654,9 @@ export class ClaimWorkflowWorker {
         now: this.#now(),
         id: claimId,
         frequency,
+        ...(original
+          ? { replaces: { claimId: original.id, ...(payerClaimNumber ? { payerClaimNumber } : {}) } }
+          : {}),
       });
       const claim = withState(
         {
@@ -490,7 +672,16 @@ export class ClaimWorkflowWorker {
       );
       const [result] = await this.#deps.store.resources.writeBatch(tenant, [
         { op: 'create', resource: claim, options: { id: claimId } },
-        ...this.#transitionRecords(claim, '1', undefined, 'built', 'claim built from final charges'),
+        ...this.#transitionRecords(
+          claim,
+          '1',
+          undefined,
+          'built',
+          original
+            ? `corrected claim (frequency 7) built from the recomputed charges, replacing Claim/${original.id}`
+            : 'claim built from final charges',
+        ),
+        ...completions,
       ]);
       stored = (
         result?.op === 'create' ? result.result.resource : await this.#read(tenant, 'Claim', claimId)
@@ -519,6 +710,31 @@ export class ClaimWorkflowWorker {
       payer,
     });
     return { claim: claimId, state: next };
+  }
+
+  /** Completes the open "corrected claim needed" Tasks of `original`, naming its corrected claim. */
+  async #completeCorrectionTasks(
+    tenant: TenantId,
+    original: string,
+    replacement: string,
+  ): Promise<BatchOperation[]> {
+    const now = this.#now().toISOString();
+    return (await this.#openCorrectionTasks(tenant, original)).map((task): BatchOperation => ({
+      op: 'update',
+      resource: {
+        ...withoutMeta(task),
+        status: 'completed',
+        lastModified: now,
+        note: [
+          ...(task.note ?? []),
+          {
+            time: now,
+            text: `Charges recomputed; corrected claim Claim/${replacement} (frequency 7) built to replace Claim/${original}.`,
+          },
+        ],
+      },
+      options: { ifMatchVersion: task.meta.versionId, upsert: false },
+    }));
   }
 
   #scrub(

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { validateResource } from '@medplum/core';
 import type { Claim } from '@medplum/fhirtypes';
+import { createChargemaster, loadChargemaster } from '../../src/claims/chargemaster.ts';
 import {
   CLAIM_PROFILE,
   CLAIM_SYSTEMS,
@@ -16,6 +17,22 @@ import { DOS, PROVIDER, fixture } from './fixtures.ts';
 beforeAll(() => {
   loadFhirDefinitions();
 });
+
+/** Every line's net is its unit price × units (2-decimal USD) and the total is the sum of the nets. */
+function expectPriced(claim: Claim): void {
+  const cm = loadChargemaster();
+  let cents = 0;
+  for (const item of claim.item ?? []) {
+    const code = item.productOrService.coding?.[0]?.code;
+    const units = item.quantity?.value ?? 0;
+    expect(item.unitPrice).toEqual({ value: cm.unitPrice(code), currency: 'USD' });
+    expect(item.net).toEqual({ value: cm.priceOf(code, units), currency: 'USD' });
+    expect(item.net?.value).toBeCloseTo((item.unitPrice?.value ?? 0) * units, 2);
+    expect(item.net?.value).toBeGreaterThan(0);
+    cents += Math.round((item.net?.value ?? 0) * 100);
+  }
+  expect(claim.total).toEqual({ value: cents / 100, currency: 'USD' });
+}
 
 function validate(claim: Claim): void {
   const profile = getOwnProfile(CLAIM_PROFILE);
@@ -77,6 +94,7 @@ describe('buildClaim', () => {
     expect(drug?.extension?.find((e) => e.url === EXT_CHARGE_ITEM)?.valueReference).toEqual({
       reference: 'ChargeItem/ci-drug',
     });
+    expectPriced(claim);
     validate(claim);
   });
 
@@ -88,6 +106,7 @@ describe('buildClaim', () => {
     expect(claim.subType?.coding?.[0]).toEqual({ system: CLAIM_SYSTEMS.typeOfBill, code: '0131' });
     expect(claim.item?.map((i) => i.revenue?.coding?.[0]?.code)).toEqual(['0260', '0260', '0636']);
     expect(claim.item?.[0]?.locationCodeableConcept?.coding?.[0]?.code).toBe('22');
+    expectPriced(claim);
     validate(claim);
   });
 
@@ -155,10 +174,39 @@ describe('buildClaim', () => {
     validate(claim);
   });
 
+  test('charges: shipped chargemaster by default, a tenant chargemaster when given', () => {
+    const shipped = buildClaim(fixture().input);
+    const cm = loadChargemaster();
+    expect(shipped.item?.map((i) => i.net?.value)).toEqual([
+      cm.priceOf('96365', 1),
+      cm.priceOf('96366', 1),
+      cm.priceOf('J1745', 40),
+    ]);
+    const f = fixture();
+    f.input.chargemaster = createChargemaster({
+      ...cm.data,
+      default: { price: 10 },
+      charges: [
+        { code: '96365', label: 'IV infusion', kind: 'administration', per: 'service', price: 412.35 },
+        { code: 'J1745', label: 'Infliximab', kind: 'drug', per: '10 mg', price: 31.48 },
+      ],
+    });
+    const claim = buildClaim(f.input);
+    expect(claim.item?.map((i) => [i.unitPrice?.value, i.net?.value])).toEqual([
+      [412.35, 412.35],
+      [10, 10],
+      [31.48, 1259.2],
+    ]);
+    expect(claim.total).toEqual({ value: 1681.55, currency: 'USD' });
+    validate(claim);
+  });
+
   test('only billable charges become lines', () => {
     const f = fixture();
     f.input.chargeItems[1]!.status = 'entered-in-error';
-    expect(buildClaim(f.input).item).toHaveLength(2);
+    const claim = buildClaim(f.input);
+    expect(claim.item).toHaveLength(2);
+    expectPriced(claim);
   });
 
   test('deterministic: same input, same claim, whatever the order of charges and conditions', () => {

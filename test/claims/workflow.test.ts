@@ -6,17 +6,23 @@
  * twice). Prints the first-pass acceptance rate of the day.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, MedicationAdministration, Task } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import {
   CLAIM_READY_QUEUE,
   CLAIM_SUBMIT_QUEUE,
   claimStateOf,
   claimTaskId,
+  correctionIdFor,
+  encountersOfClaim,
   EXT_CLAIM_STATE_SINCE,
   findingsOfTask,
   isDenial,
+  replacedByOf,
 } from '../../src/claims/workflow.ts';
+import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
+import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
+import { normalizeReference } from '../../src/store/search-index.ts';
 import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
@@ -442,4 +448,104 @@ describe('X12 export of the day’s claims', () => {
     });
     expect(denied.status).toBe(404);
   });
+});
+
+describe('corrected claims (frequency 7)', () => {
+  const TIMED = new Set(['96360', '96365', '96413', '96366', '96361', '96415', '96367']);
+
+  test('a documentation change after adjudication is billed as a corrected claim replacing the original', async () => {
+    const store = server.running.store;
+    const administrations = await all<MedicationAdministration>('MedicationAdministration');
+    // An original claim that scrubbed clean and was adjudicated, with a timed infusion to lengthen.
+    let pick: { claim: Claim & StoredResource; ma: MedicationAdministration } | undefined;
+    for (const claim of await claims()) {
+      if (claimStateOf(claim) !== 'adjudicated' || (claim.related ?? []).length > 0) {
+        continue;
+      }
+      const codes = (claim.item ?? []).flatMap((i) => (i.productOrService.coding ?? []).map((c) => c.code));
+      if (!codes.some((c) => c !== undefined && TIMED.has(c))) {
+        continue;
+      }
+      const history = await store.resources.history(TENANT, 'Claim', claim.id);
+      if (claimStateOf(history.resources.at(-2) as Claim) !== 'ready') {
+        continue; // was held
+      }
+      const encounters = new Set(encountersOfClaim(claim));
+      const ma = administrations.find((m) => {
+        const start = Date.parse(m.effectivePeriod?.start ?? '');
+        const end = Date.parse(m.effectivePeriod?.end ?? '');
+        return (
+          m.status === 'completed' &&
+          encounters.has(normalizeReference(m.context?.reference ?? '') ?? '') &&
+          end - start >= 16 * 60_000
+        );
+      });
+      if (ma) {
+        pick = { claim, ma };
+        break;
+      }
+    }
+    expect(pick).toBeDefined();
+    const { claim: original, ma } = pick!;
+    const encounters = encountersOfClaim(original);
+    const correctionId = correctionIdFor(encounters, original.id);
+    const responsesBefore = (await payer.claimResponses()).length;
+
+    // The nurse corrects the stop time: two hours longer, so the add-on units change.
+    const current = (await ehr.readResource('MedicationAdministration', ma.id!)) as MedicationAdministration;
+    const end = new Date(Date.parse(current.effectivePeriod!.end!) + 120 * 60_000).toISOString();
+    await ehr.updateResource({ ...current, effectivePeriod: { ...current.effectivePeriod, end } });
+
+    const corrected = await waitFor(
+      'the corrected claim to be adjudicated',
+      async () => {
+        const c = (await claims()).find((x) => x.id === correctionId);
+        return c && claimStateOf(c) === 'adjudicated' ? c : undefined;
+      },
+      25_000,
+    );
+    // Frequency 7, related → the original (prior), with the payer's claim number when it gave one.
+    expect(corrected.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode).toBe('7');
+    const related = corrected.related?.[0];
+    expect(related?.claim?.reference).toBe(`Claim/${original.id}`);
+    expect(related?.relationship?.coding?.[0]?.code).toBe('prior');
+    const originalResponse = (await all<ClaimResponse>('ClaimResponse')).find(
+      (r) => r.request?.reference === `Claim/${original.id}`,
+    );
+    const payerNumber = originalResponse?.identifier?.find((i) => i.value)?.value;
+    expect(payerNumber).toBeDefined();
+    expect(related?.reference?.value).toBe(payerNumber);
+    // Its lines are the recomputed charges: they differ from what the original billed.
+    const lines = (c: Claim): string =>
+      JSON.stringify((c.item ?? []).map((i) => [i.productOrService.coding?.[0]?.code, i.quantity?.value]));
+    expect(lines(corrected)).not.toBe(lines(original));
+    const history = await store.resources.history(TENANT, 'Claim', corrected.id);
+    expect(history.resources.map((v) => claimStateOf(v as Claim)).reverse()).toEqual([
+      'built',
+      'ready',
+      'submitting',
+      'adjudicated',
+    ]);
+
+    // The original stays adjudicated, marked replaced by the corrected claim.
+    const after = (await store.resources.read(TENANT, 'Claim', original.id)) as Claim;
+    expect(claimStateOf(after)).toBe('adjudicated');
+    expect(replacedByOf(after)).toBe(corrected.id);
+
+    // The corrected-claim Task is completed, naming the corrected claim.
+    const taskIds = encounters.map((e) => correctedClaimTaskId(`Claim/${original.id}`, e));
+    const tasks = (await all<Task>('Task')).filter((t) => taskIds.includes(t.id));
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const task of tasks) {
+      expect(task.status).toBe('completed');
+      expect(task.note?.at(-1)?.text).toContain(`Claim/${corrected.id}`);
+    }
+
+    // Submitted once; a further sweep builds nothing more.
+    expect((await payer.claimResponses()).length).toBe(responsesBefore + 1);
+    const count = (await claims()).length;
+    await server.running.claims.sweep(TENANT);
+    await waitFor('claim building idle', () => queueIdle(CLAIM_READY_QUEUE));
+    expect((await claims()).length).toBe(count);
+  }, 30_000);
 });

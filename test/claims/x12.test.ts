@@ -491,6 +491,70 @@ describe('claims from buildClaim (src/claims/build.ts)', () => {
     ]);
     expect(one(segs, 'LIN')['3']).toBe('50242013401');
     expect([one(segs, 'CTP')['4'], one(segs, 'CTP')['5']]).toEqual(['2.5', 'ML']);
+    // Chargemaster amounts: SV203 = item.net, CLM02 = Claim.total = their sum.
+    expect(all(segs, 'SV2').map((s) => Number(s['3']))).toEqual(claim.item?.map((i) => i.net?.value));
+    expect(Number(one(segs, 'CLM')['2'])).toBe(claim.total?.value);
+  });
+
+  function officeClaim(id: string) {
+    const sample = officeInfusionContext(1);
+    const claim = buildClaim({
+      id,
+      setting: 'office',
+      encounters: [],
+      chargeItems: [
+        charge(1, '96413', 1),
+        charge(2, '96415', 2),
+        charge(3, 'J9355', 42, { ndc: '50242013401' }),
+        charge(4, 'J2405', 8),
+      ],
+      patient: sample.patient,
+      coverages: sample.coverages,
+      payer: sample.payer,
+      provider: sample.provider,
+      conditions: [],
+      now: ENVELOPE.now,
+    });
+    return { ...sample, claim };
+  }
+
+  it('prices a built 837P claim from the chargemaster: CLM02 = the sum of the SV102 charges', async () => {
+    const ctx = officeClaim('clm-built-2');
+    const segs = await parse(await write837ToString([ctx], opts('837P')));
+    const charges = all(segs, 'SV1').map((s) => Number(s['2']));
+    expect(charges).toEqual(ctx.claim.item?.map((i) => i.net?.value));
+    expect(charges.every((c) => c > 0)).toBe(true);
+    const clm02 = one(segs, 'CLM')['2'];
+    const sumCents = charges.reduce((sum, c) => sum + Math.round(c * 100), 0);
+    expect(Math.round(Number(clm02) * 100)).toBe(sumCents);
+    expect(Number(clm02)).toBe(ctx.claim.total?.value);
+  });
+
+  it('refuses a Claim.total that does not balance; still reads a total-charge extension', async () => {
+    const ctx = officeClaim('clm-built-3');
+    const unbalanced: ClaimContext = {
+      ...ctx,
+      claim: { ...ctx.claim, total: { value: (ctx.claim.total?.value ?? 0) + 1, currency: 'USD' } },
+    };
+    await expect(write837ToString([unbalanced], opts('837P'))).rejects.toThrow(
+      /does not equal the sum of the line charges/,
+    );
+    const { total: _total, ...rest } = ctx.claim;
+    const viaExtension: ClaimContext = {
+      ...ctx,
+      claim: {
+        ...rest,
+        extension: [
+          ...(rest.extension ?? []),
+          {
+            url: 'https://dripline.dev/fhir/StructureDefinition/total-charge',
+            valueMoney: { value: 1234.5 },
+          },
+        ],
+      },
+    };
+    const segs = await parse(await write837ToString([viaExtension], opts('837P')));
+    expect(one(segs, 'CLM')['2']).toBe('1234.5');
   });
 });
 

@@ -151,6 +151,13 @@ function relatedWith(
 
 /** The claim-frequency extension of src/claims/build.ts (1 original, 7 replacement, 8 void). */
 const EXT_CLAIM_FREQUENCY = 'https://dripline.dev/fhir/StructureDefinition/claim-frequency';
+/** A line charge carried as an item extension (valueMoney), as the sandbox payer also accepts. */
+const EXT_CHARGE_AMOUNT = 'https://dripline.dev/fhir/StructureDefinition/charge-amount';
+
+/** Whole cents of a money amount (half away from zero, without binary-float drift). */
+function cents(value: number): number {
+  return Math.sign(value) * Math.round(Math.abs(value) * 100 + 1e-7);
+}
 
 /**
  * CLM05-3: the claim-frequency extension when present; else void 8 (a related claim it voids),
@@ -273,8 +280,14 @@ function lineOf(
   if (units === undefined || !(units > 0)) {
     throw new X12Error(`${at} has no units (quantity)`, claimId);
   }
+  // SV102 / SV203: Claim.item.net (the chargemaster line charge of src/claims/build.ts), else a
+  // charge-amount extension, else unitPrice × factor × units; rounded to cents so CLM02 balances.
   const unitPrice = item.unitPrice?.value;
-  const charge = item.net?.value ?? (unitPrice !== undefined ? unitPrice * (item.factor ?? 1) * units : 0);
+  const chargeExt = item.extension?.find((e) => e.url === EXT_CHARGE_AMOUNT)?.valueMoney?.value;
+  const charge =
+    cents(
+      item.net?.value ?? chargeExt ?? (unitPrice !== undefined ? unitPrice * (item.factor ?? 1) * units : 0),
+    ) / 100;
   const start = item.servicedDate ?? item.servicedPeriod?.start ?? ctx.claim.billablePeriod?.start;
   const end = item.servicedPeriod?.end;
   const date = d8(start, `${at} date of service`, claimId);
@@ -631,9 +644,17 @@ export function transactionSegments(
 
   // 2300 claim.
   const frequency = claimFrequency(claim);
-  const lineTotal = lines.reduce((s, l) => s + l.charge, 0);
+  // CLM02: Claim.total when present (it must balance to the sum of the line charges, TR3), else a
+  // total-charge extension, else the sum of the line charges.
+  const lineCents = lines.reduce((s, l) => s + cents(l.charge), 0);
   const totalExt = claim.extension?.find((e) => e.url.includes('total-charge'))?.valueMoney?.value;
-  const total = decimal(claim.total?.value ?? totalExt ?? lineTotal, 'total charge', 2, claimId);
+  if (claim.total?.value !== undefined && cents(claim.total.value) !== lineCents) {
+    throw new X12Error(
+      `total charge ${claim.total.value} (Claim.total) does not equal the sum of the line charges ${(lineCents / 100).toFixed(2)}`,
+      claimId,
+    );
+  }
+  const total = decimal(claim.total?.value ?? totalExt ?? lineCents / 100, 'total charge', 2, claimId);
   const tob = typeOfBill(claim);
   const claimPos = kind === '837P' ? (lines[0]?.pos ?? POS_BY_SETTING[ctx.setting] ?? '11') : '';
   if (kind === '837P') {
