@@ -366,3 +366,48 @@ export function buildClaim(input: BuildClaimInput): Claim & { id: string } {
     total: { value: totalCents / 100, currency: CURRENCY },
   };
 }
+
+/** Our workflow extensions on a stored Claim: not part of what a void copies from its original. */
+const NOT_COPIED_TO_VOID = /\/(claim-state|claim-state-since|claim-payer|claim-replaced-by|claim-frequency)$/;
+
+/**
+ * The void (frequency 8) of a submitted claim whose charges are all gone (e.g. the encounter was
+ * entered-in-error in the EHR): the original's billing content — provider, patient, insurer,
+ * insurance, diagnoses and the same lines (codes, units, dates, charges, ChargeItem links) — so the
+ * payer can match every line it adjudicated, under a new id, with frequency 8 (type of bill 0138
+ * for institutional), `related` → the original (prior, with the payer's claim number) and `created`
+ * = now. Pure: the recomputed (voided) charges are not read.
+ */
+export function buildVoidClaim(
+  original: Claim,
+  input: {
+    readonly id: string;
+    readonly now: Date;
+    readonly replaces: { readonly claimId: string; readonly payerClaimNumber?: string };
+  },
+): Claim & { id: string } {
+  const copy: Claim = { ...original };
+  delete copy.meta;
+  delete copy.related;
+  const institutional = original.type?.coding?.some((c) => c.code === 'institutional') === true;
+  return {
+    ...copy,
+    id: input.id,
+    meta: { profile: [CLAIM_PROFILE] },
+    extension: [
+      ...(original.extension ?? []).filter((e) => !NOT_COPIED_TO_VOID.test(e.url)),
+      { url: EXT_CLAIM_FREQUENCY, valueCode: '8' },
+    ],
+    identifier: [{ system: CLAIM_SYSTEMS.claimId, value: input.id }],
+    status: 'active',
+    ...(institutional ? { subType: { coding: [{ system: CLAIM_SYSTEMS.typeOfBill, code: '0138' }] } } : {}),
+    created: input.now.toISOString(),
+    related: [
+      {
+        claim: { reference: `Claim/${input.replaces.claimId}` },
+        relationship: { coding: [{ system: CLAIM_SYSTEMS.relatedClaim, code: 'prior' }] },
+        ...(input.replaces.payerClaimNumber ? { reference: { value: input.replaces.payerClaimNumber } } : {}),
+      },
+    ],
+  };
+}

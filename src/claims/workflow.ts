@@ -25,6 +25,13 @@
  *   = the original; `related` prior + the payer's claim number from the stored ClaimResponse),
  *   which completes the Task (naming the new claim) in the same transaction as the create; it is
  *   then scrubbed and submitted like any claim.
+ * - Voids (frequency 8). When the recomputed charges of a replaced claim's encounters are all gone
+ *   (no billable ChargeItem left, e.g. the encounter was entered-in-error in the EHR), the build job
+ *   makes a void claim instead (`voidIdFor`; `buildVoidClaim`: the original's lines, unchanged, so
+ *   the payer can match each line it adjudicated; `related` prior + payer claim number, frequency 8)
+ *   and, in the same transaction, points the original's claim-replaced-by at the void (it stays
+ *   `adjudicated`) and completes the Task. A void is not scrubbed (its lines are the original's,
+ *   already accepted; the charges they came from are void): it goes `built` → `ready` → submitted.
  * - Every transition is a new version of the Claim (store history) with a Provenance naming the
  *   transition; extension claim-state holds the state, claim-state-since when it was entered.
  */
@@ -66,6 +73,7 @@ import type { BatchOperation, Job, Store, StoreFilter, StoredResource, TenantId 
 import { normalizeReference } from '../store/search-index.ts';
 import { WorkerLoop } from '../store/worker-loop.ts';
 import type { BuildClaimInput, ClaimFrequency } from './build.ts';
+import { buildVoidClaim, EXT_CLAIM_FREQUENCY } from './build.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
 import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
@@ -158,6 +166,21 @@ export function correctionIdFor(encounters: readonly string[], original: string)
   return original === claimIdFor(encounters, '1')
     ? claimIdFor(encounters, '7')
     : claimIdFor(encounters, `7|Claim/${original}`);
+}
+
+/**
+ * The stable id of the void (frequency 8) claim of `original`: the encounters' frequency-8 id when
+ * it voids their original claim, else one tied to the claim it voids (e.g. a corrected claim).
+ */
+export function voidIdFor(encounters: readonly string[], original: string): string {
+  return original === claimIdFor(encounters, '1')
+    ? claimIdFor(encounters, '8')
+    : claimIdFor(encounters, `8|Claim/${original}`);
+}
+
+/** The claim frequency code of a claim (extension claim-frequency; default 1). */
+export function claimFrequencyOf(claim: Claim): string {
+  return claim.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode ?? '1';
 }
 
 /** The claim that replaces this one (extension claim-replaced-by), as an id. */
@@ -622,11 +645,21 @@ export class ClaimWorkflowWorker {
     if (!config?.billing) {
       return { note: 'tenant has no billing provider' };
     }
-    const frequency: ClaimFrequency = job.replaces ? '7' : (job.frequency ?? '1');
-    const claimId = job.replaces
+    let frequency: ClaimFrequency = job.replaces ? '7' : (job.frequency ?? '1');
+    let claimId = job.replaces
       ? correctionIdFor(job.encounters, job.replaces)
       : claimIdFor(job.encounters, frequency);
     let stored = await this.#read<Claim>(tenant, 'Claim', claimId);
+    if (!stored && job.replaces) {
+      // A retried job whose original became a void (frequency 8) instead.
+      const voidId = voidIdFor(job.encounters, job.replaces);
+      const voided = await this.#read<Claim>(tenant, 'Claim', voidId);
+      if (voided) {
+        stored = voided;
+        claimId = voidId;
+        frequency = '8';
+      }
+    }
     const gathered = await this.#gather(tenant, config, job.encounters, stored);
     if (!stored) {
       if (!gathered.patient || !gathered.setting || gathered.encounters.length === 0) {
@@ -636,35 +669,53 @@ export class ClaimWorkflowWorker {
       if (job.replaces && !original) {
         return { claim: claimId, note: `Claim/${job.replaces} to replace not found` };
       }
-      if (!gathered.payer) {
+      // Every charge of the replaced claim's encounters is void: void the claim (frequency 8).
+      const voiding = original !== undefined && gathered.chargeItems.length === 0;
+      if (original && voiding) {
+        frequency = '8';
+        claimId = voidIdFor(job.encounters, original.id);
+      }
+      const payer =
+        (voiding ? config.payers.find((p) => p.id === claimPayerOf(original)) : undefined) ?? gathered.payer;
+      if (!payer) {
         await this.#noPayerTask(tenant, gathered, claimId);
         return { claim: claimId, note: 'no configured payer matches the coverage' };
       }
       const payerClaimNumber = original ? await this.#payerClaimNumber(tenant, original.id) : undefined;
-      const completions = original ? await this.#completeCorrectionTasks(tenant, original.id, claimId) : [];
-      const built = this.#deps.buildClaim({
-        setting: gathered.setting,
-        encounters: gathered.encounters,
-        chargeItems: gathered.chargeItems,
-        patient: gathered.patient,
-        coverages: gathered.coverages,
-        payer: gathered.payer,
-        provider: config.billing,
-        conditions: gathered.conditions,
-        now: this.#now(),
-        id: claimId,
-        frequency,
-        ...(original
-          ? { replaces: { claimId: original.id, ...(payerClaimNumber ? { payerClaimNumber } : {}) } }
-          : {}),
-      });
+      const completions = original
+        ? await this.#completeCorrectionTasks(tenant, original.id, claimId, frequency)
+        : [];
+      const replaces = original
+        ? { claimId: original.id, ...(payerClaimNumber ? { payerClaimNumber } : {}) }
+        : undefined;
+      const built =
+        original && voiding
+          ? buildVoidClaim(original, {
+              id: claimId,
+              now: this.#now(),
+              replaces: replaces ?? { claimId: original.id },
+            })
+          : this.#deps.buildClaim({
+              setting: gathered.setting,
+              encounters: gathered.encounters,
+              chargeItems: gathered.chargeItems,
+              patient: gathered.patient,
+              coverages: gathered.coverages,
+              payer,
+              provider: config.billing,
+              conditions: gathered.conditions,
+              now: this.#now(),
+              id: claimId,
+              frequency,
+              ...(replaces ? { replaces } : {}),
+            });
       const claim = withState(
         {
           ...withoutMeta(built),
           id: claimId,
           extension: [
             ...(built.extension ?? []).filter((e) => e.url !== EXT_CLAIM_PAYER),
-            { url: EXT_CLAIM_PAYER, valueString: gathered.payer.id },
+            { url: EXT_CLAIM_PAYER, valueString: payer.id },
           ],
         },
         'built',
@@ -677,11 +728,14 @@ export class ClaimWorkflowWorker {
           '1',
           undefined,
           'built',
-          original
-            ? `corrected claim (frequency 7) built from the recomputed charges, replacing Claim/${original.id}`
-            : 'claim built from final charges',
+          original && voiding
+            ? `void claim (frequency 8) built from the lines of Claim/${original.id}: its recomputed charges are all void`
+            : original
+              ? `corrected claim (frequency 7) built from the recomputed charges, replacing Claim/${original.id}`
+              : 'claim built from final charges',
         ),
         ...completions,
+        ...(original && voiding ? this.#markVoided(original, claimId) : []),
       ]);
       stored = (
         result?.op === 'create' ? result.result.resource : await this.#read(tenant, 'Claim', claimId)
@@ -698,25 +752,55 @@ export class ClaimWorkflowWorker {
     if (!payer || !gathered.patient || !gathered.setting) {
       return { claim: claimId, note: 'claim inputs gone' };
     }
-    const findings = this.#scrub(config, stored, gathered, payer);
+    // A void carries the original's (accepted) lines and its charges are void: not scrubbed.
+    const isVoid = claimFrequencyOf(stored) === '8';
+    const findings = isVoid ? [] : this.#scrub(config, stored, gathered, payer);
     const errors = findings.filter((f) => f.severity === 'error');
     const next: ClaimState = errors.length > 0 ? 'held' : 'ready';
     await this.#move(tenant, stored, next, {
       reason:
         next === 'held'
           ? `scrubber found ${errors.length} error(s): ${[...new Set(errors.map((e) => e.ruleId))].join(', ')}`
-          : `scrubbed clean${findings.length > 0 ? ` (${findings.length} warning/information finding(s))` : ''}`,
+          : isVoid
+            ? "void claim (frequency 8): the original's lines, not scrubbed"
+            : `scrubbed clean${findings.length > 0 ? ` (${findings.length} warning/information finding(s))` : ''}`,
       findings,
       payer,
     });
     return { claim: claimId, state: next };
   }
 
-  /** Completes the open "corrected claim needed" Tasks of `original`, naming its corrected claim. */
+  /**
+   * The original's next version when a void replaces it: claim-replaced-by → the void (it stays
+   * `adjudicated`), with its Provenance and AuditEvent.
+   */
+  #markVoided(original: Claim & StoredResource, voidId: string): BatchOperation[] {
+    const next: Claim & { id: string } = {
+      ...withoutMeta(original),
+      extension: [
+        ...(original.extension ?? []).filter((e) => e.url !== EXT_CLAIM_REPLACED_BY),
+        { url: EXT_CLAIM_REPLACED_BY, valueReference: { reference: `Claim/${voidId}` } },
+      ],
+    };
+    const version = String(Number(original.meta.versionId) + 1);
+    return [
+      { op: 'update', resource: next, options: { ifMatchVersion: original.meta.versionId, upsert: false } },
+      ...this.#transitionRecords(
+        next,
+        version,
+        'adjudicated',
+        'adjudicated',
+        `its recomputed charges are all void: voided by Claim/${voidId} (frequency 8)`,
+      ),
+    ];
+  }
+
+  /** Completes the open "corrected claim needed" Tasks of `original`, naming its corrected (or void) claim. */
   async #completeCorrectionTasks(
     tenant: TenantId,
     original: string,
     replacement: string,
+    frequency: ClaimFrequency,
   ): Promise<BatchOperation[]> {
     const now = this.#now().toISOString();
     return (await this.#openCorrectionTasks(tenant, original)).map((task): BatchOperation => ({
@@ -729,7 +813,10 @@ export class ClaimWorkflowWorker {
           ...(task.note ?? []),
           {
             time: now,
-            text: `Charges recomputed; corrected claim Claim/${replacement} (frequency 7) built to replace Claim/${original}.`,
+            text:
+              frequency === '8'
+                ? `Charges recomputed: none left; void claim Claim/${replacement} (frequency 8) built to void Claim/${original}.`
+                : `Charges recomputed; corrected claim Claim/${replacement} (frequency 7) built to replace Claim/${original}.`,
           },
         ],
       },

@@ -6,7 +6,7 @@
  * twice). Prints the first-pass acceptance rate of the day.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Claim, ClaimResponse, MedicationAdministration, Task } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, Encounter, MedicationAdministration, Task } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import {
   CLAIM_READY_QUEUE,
@@ -19,6 +19,7 @@ import {
   findingsOfTask,
   isDenial,
   replacedByOf,
+  voidIdFor,
 } from '../../src/claims/workflow.ts';
 import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
@@ -548,4 +549,74 @@ describe('corrected claims (frequency 7)', () => {
     await waitFor('claim building idle', () => queueIdle(CLAIM_READY_QUEUE));
     expect((await claims()).length).toBe(count);
   }, 30_000);
+});
+
+describe('void claims (frequency 8)', () => {
+  test('an adjudicated claim whose encounter is entered-in-error in the EHR is voided', async () => {
+    const store = server.running.store;
+    const stored = await claims();
+    // An adjudicated original (never replaced) of one encounter that no other claim bills.
+    const original = stored.find((claim) => {
+      const encounters = encountersOfClaim(claim);
+      return (
+        claimStateOf(claim) === 'adjudicated' &&
+        (claim.related ?? []).length === 0 &&
+        replacedByOf(claim) === undefined &&
+        encounters.length === 1 &&
+        stored.filter((c) => c.id !== claim.id && encountersOfClaim(c).includes(encounters[0]!)).length === 0
+      );
+    });
+    expect(original).toBeDefined();
+    const encounters = encountersOfClaim(original!);
+    const voidId = voidIdFor(encounters, original!.id);
+    const responsesBefore = (await payer.claimResponses()).length;
+
+    // The encounter turns out to be entered in error in the EHR: all its charges are void.
+    const encounter = (await ehr.readResource('Encounter', encounters[0]!.split('/')[1]!)) as Encounter;
+    await ehr.updateResource({ ...encounter, status: 'entered-in-error' });
+
+    const voided = await waitFor(
+      'the void claim to be adjudicated',
+      async () => {
+        const c = (await claims()).find((x) => x.id === voidId);
+        return c && claimStateOf(c) === 'adjudicated' ? c : undefined;
+      },
+      18_000,
+    );
+    // Frequency 8, related → the original (prior, with the payer's claim number), the same lines.
+    expect(voided.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode).toBe('8');
+    const related = voided.related?.[0];
+    expect(related?.claim?.reference).toBe(`Claim/${original!.id}`);
+    expect(related?.relationship?.coding?.[0]?.code).toBe('prior');
+    const originalResponse = (await all<ClaimResponse>('ClaimResponse')).find(
+      (r) => r.request?.reference === `Claim/${original!.id}`,
+    );
+    expect(related?.reference?.value).toBe(originalResponse?.identifier?.find((i) => i.value)?.value);
+    expect(voided.item).toEqual(original!.item);
+    expect(voided.total).toEqual(original!.total);
+    const history = await store.resources.history(TENANT, 'Claim', voided.id);
+    expect(history.resources.map((v) => claimStateOf(v as Claim)).reverse()).toEqual([
+      'built',
+      'ready',
+      'submitting',
+      'adjudicated',
+    ]);
+    // No corrected (frequency 7) claim; the original stays adjudicated, marked replaced by the void.
+    expect((await claims()).some((c) => c.id === correctionIdFor(encounters, original!.id))).toBe(false);
+    const after = (await store.resources.read(TENANT, 'Claim', original!.id)) as Claim;
+    expect(claimStateOf(after)).toBe('adjudicated');
+    expect(replacedByOf(after)).toBe(voidId);
+    const taskIds = encounters.map((e) => correctedClaimTaskId(`Claim/${original!.id}`, e));
+    for (const task of (await all<Task>('Task')).filter((t) => taskIds.includes(t.id))) {
+      expect(task.status).toBe('completed');
+      expect(task.note?.at(-1)?.text).toContain(`Claim/${voidId}`);
+    }
+
+    // Submitted once; a further sweep builds nothing more.
+    expect((await payer.claimResponses()).length).toBe(responsesBefore + 1);
+    const count = (await claims()).length;
+    await server.running.claims.sweep(TENANT);
+    await waitFor('claim building idle', () => queueIdle(CLAIM_READY_QUEUE));
+    expect((await claims()).length).toBe(count);
+  }, 20_000);
 });
