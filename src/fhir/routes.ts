@@ -27,6 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { buildAuditEvent } from './audit.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { AuditWriter } from './audit-writer.ts';
+import { isResourceBody, sendResource } from '../http/fhir-response.ts';
 
 export interface FhirRoutesDeps {
   /** Operation routers mounted behind bearer auth, before the FHIR router (e.g. Claim $x12). */
@@ -196,32 +197,6 @@ function allowedMethods(fhirRouter: FhirRouter, pathname: string): HttpMethod[] 
       SUPPORTED_INTERACTIONS[type]?.includes(interaction) === true
     );
   });
-}
-
-function isResourceBody(body: unknown): body is Resource {
-  return (
-    typeof body === 'object' &&
-    body !== null &&
-    !Array.isArray(body) &&
-    typeof (body as { resourceType?: unknown }).resourceType === 'string'
-  );
-}
-
-function sendResource(res: Response, status: number, resource: Resource, fhirBaseUrl: string): void {
-  const meta = resource.meta;
-  if (meta?.versionId && resource.resourceType !== 'Bundle') {
-    res.set('ETag', `W/"${meta.versionId}"`);
-    if (meta.lastUpdated) {
-      res.set('Last-Modified', new Date(meta.lastUpdated).toUTCString());
-    }
-    if (status === 201) {
-      res.set(
-        'Location',
-        `${fhirBaseUrl}/${resource.resourceType}/${resource.id}/_history/${meta.versionId}`,
-      );
-    }
-  }
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
 }
 
 function operationAudit(

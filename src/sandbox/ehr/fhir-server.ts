@@ -8,7 +8,7 @@
 import { allOk, badRequest, getStatus, OperationOutcomeError } from '@medplum/core';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { FhirRequest, FhirResponse, HttpMethod } from '@medplum/fhir-router';
-import type { Bundle, BundleLink, CapabilityStatement, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleLink, CapabilityStatement, Parameters } from '@medplum/fhirtypes';
 import express from 'express';
 import type { Express, Request, Response } from 'express';
 import { getAuthContext, requireBearer, requireScope } from '../../auth/bearer.ts';
@@ -21,6 +21,7 @@ import type { AuthStore } from '../../store/port.ts';
 import type { SubscriptionEngine } from './engine.ts';
 import type { NotifyingRepository } from './repository.ts';
 import { BACKPORT_SD, BACKPORT_SUBSCRIPTION_PROFILE, TOPICS } from './subscriptions.ts';
+import { isResourceBody, sendResource } from '../../http/fhir-response.ts';
 
 export interface SandboxFhirAppDeps {
   readonly repo: NotifyingRepository;
@@ -285,32 +286,6 @@ function integerParam(input: Record<string, string>, name: string): number | und
     throw new OperationOutcomeError(badRequest(`${name} must be a non-negative integer`));
   }
   return Number(raw);
-}
-
-function isResourceBody(body: unknown): body is Resource {
-  return (
-    typeof body === 'object' &&
-    body !== null &&
-    !Array.isArray(body) &&
-    typeof (body as { resourceType?: unknown }).resourceType === 'string'
-  );
-}
-
-function sendResource(res: Response, status: number, resource: Resource, fhirBaseUrl: string): void {
-  const meta = resource.meta;
-  if (meta?.versionId && resource.resourceType !== 'Bundle') {
-    res.set('ETag', `W/"${meta.versionId}"`);
-    if (meta.lastUpdated) {
-      res.set('Last-Modified', new Date(meta.lastUpdated).toUTCString());
-    }
-    if (status === 201) {
-      res.set(
-        'Location',
-        `${fhirBaseUrl}/${resource.resourceType}/${resource.id ?? ''}/_history/${meta.versionId}`,
-      );
-    }
-  }
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
 }
 
 /** CapabilityStatement: SMART security, the listed types, and Subscription with the backport profile and operations. */
