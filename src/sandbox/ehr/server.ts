@@ -4,13 +4,9 @@
  * notifications delivered asynchronously with retries, heartbeats and injectable faults, and a
  * seeded infusion day that `replay()` writes through the same notifying path as HTTP writes.
  */
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
-import { createTokenService } from '../../auth/token-service.ts';
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
-import { createSandboxAuthStore, SANDBOX_EHR_TENANT } from './auth-store.ts';
+import { SANDBOX_EHR_TENANT } from './auth-store.ts';
 import type { FaultOptions, RetryOptions } from './delivery.ts';
 import { SubscriptionEngine } from './engine.ts';
 import type { SubscriptionInfo } from './engine.ts';
@@ -19,6 +15,7 @@ import { NotifyingRepository } from './repository.ts';
 import { generateInfusionDay } from './seed.ts';
 import type { TimelineStep } from './seed.ts';
 import { registerSandboxClient } from '../register-client.ts';
+import { listenSandbox } from '../listen.ts';
 
 export type { FaultOptions, RetryOptions } from './delivery.ts';
 export type { SubscriptionInfo } from './engine.ts';
@@ -83,24 +80,11 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
   const now = options.now ?? ((): Date => new Date());
   const logger = options.logger ?? noopLogger;
 
-  const server: Server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const { server, url, fhirBaseUrl, tokenUrl, authStore, tokenService } = await listenSandbox({
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    host,
+    ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
   });
-  const { port } = server.address() as AddressInfo;
-  const url = (options.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
-    /\/+$/,
-    '',
-  );
-  const fhirBaseUrl = `${url}/fhir`;
-  const tokenUrl = `${url}/oauth2/token`;
-
-  const authStore = createSandboxAuthStore();
-  const tokenService = await createTokenService({ authStore, issuer: url, audience: fhirBaseUrl });
   const repo = new NotifyingRepository();
   const engine = new SubscriptionEngine({
     repo,

@@ -22,24 +22,20 @@
  * are denied as duplicates (CARC 18) unless it is a corrected claim (`Claim.related`).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Bundle, CapabilityStatement, Claim, ClaimResponse } from '@medplum/fhirtypes';
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { getAuthContext, requireBearer, requireScope } from '../../auth/bearer.ts';
 import { createTokenRouter, smartConfiguration } from '../../auth/token-route.ts';
-import { createTokenService } from '../../auth/token-service.ts';
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
 import { errorHandler, FHIR_JSON, notFoundHandler, outcome, sendOutcome } from '../../http/outcomes.ts';
-import { createSandboxAuthStore } from '../ehr/auth-store.ts';
 import { adjudicate, toClaimResponse } from './adjudicate.ts';
 import type { CostSharing, PayerKind } from './tables.ts';
 import { buildPayerTables } from './tables.ts';
 import { parseSubmitBody } from './validate.ts';
 import { registerSandboxClient } from '../register-client.ts';
+import { listenSandbox } from '../listen.ts';
 
 export type { PayerKind } from './tables.ts';
 
@@ -122,23 +118,11 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     ...(options.timelyFilingDays ? { timelyFilingDays: options.timelyFilingDays } : {}),
   });
 
-  const server: Server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const { server, url, fhirBaseUrl, tokenUrl, authStore, tokenService } = await listenSandbox({
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    host,
+    ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
   });
-  const { port } = server.address() as AddressInfo;
-  const url = (options.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
-    /\/+$/,
-    '',
-  );
-  const fhirBaseUrl = `${url}/fhir`;
-  const tokenUrl = `${url}/oauth2/token`;
-  const authStore = createSandboxAuthStore();
-  const tokenService = await createTokenService({ authStore, issuer: url, audience: fhirBaseUrl });
 
   const claims = new Map<string, Claim>();
   const responses = new Map<string, ClaimResponse>();
