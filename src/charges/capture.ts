@@ -64,7 +64,7 @@ import {
   correctedClaimTaskId,
   describeCharge,
   documentationTaskId,
-  isBeingReplaced,
+  holdsCharges,
   planCapture,
   ruleOf,
   withoutStamp,
@@ -554,11 +554,9 @@ export class ChargeCaptureWorker {
       const ref = `Encounter/${member.id}`;
       const active = (await this.#search(tenant, 'Claim', this.#byReference('encounter', ref)))
         // A submitted claim holds its charges, until the claim workflow takes it over for a
-        // corrected claim (extension claim-replaced-by): then the changes are applied.
-        .filter(
-          (c): c is Claim & StoredResource =>
-            (c as Claim).status === 'active' && !isBeingReplaced(c as Claim),
-        )
+        // corrected claim (extension claim-replaced-by) or the payer rejected it: then the changes
+        // are applied.
+        .filter((c): c is Claim & StoredResource => holdsCharges(c as Claim))
         .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.id.localeCompare(b.id));
       active.forEach(note);
       if (active[0]) {

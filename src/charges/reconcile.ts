@@ -17,6 +17,7 @@ import {
   EXT_RATIONALE,
   EXT_REVENUE_CODE,
 } from '../coding/fhir/emit.ts';
+import { EXT_CLAIM_STATE } from '../claims/types.ts';
 import type { ChargeLine, CodingIssue } from '../coding/types.ts';
 import type { StoredResource } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
@@ -33,6 +34,17 @@ export const EXT_CLAIM_REPLACED_BY = 'https://dripline.dev/fhir/StructureDefinit
 /** Whether the claim workflow has taken this claim over for a corrected (replacement) claim. */
 export function isBeingReplaced(claim: Claim): boolean {
   return (claim.extension ?? []).some((e) => e.url === EXT_CLAIM_REPLACED_BY);
+}
+
+/**
+ * Whether a claim holds its encounters' charges (changes wait for a corrected claim): it was sent
+ * (status active) and the payer has it — not rejected (a rejected claim was never accepted for
+ * adjudication: the workflow rebuilds it from the changed charges and sends it again), and not
+ * already taken over for a corrected claim.
+ */
+export function holdsCharges(claim: Claim): boolean {
+  const state = claim.extension?.find((e) => e.url === EXT_CLAIM_STATE)?.valueCode;
+  return claim.status === 'active' && state !== 'rejected' && !isBeingReplaced(claim);
 }
 
 export type StoredChargeItem = ChargeItem & StoredResource;

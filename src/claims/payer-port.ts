@@ -13,12 +13,27 @@
  * The client makes one attempt per call: retries are the job queue's (with backoff), so a
  * timed-out POST is never blindly repeated in-process.
  */
+import { normalizeErrorString, validateResource } from '@medplum/core';
 import type { Bundle, Claim, ClaimResponse, Resource } from '@medplum/fhirtypes';
 import { createEhrClient, EhrRequestError } from '../ehr/ehr-client.ts';
 import type { EhrClient } from '../ehr/ehr-client.ts';
 import type { PayerEndpoint } from './types.ts';
 
 export const SUBMISSION_KEY_SYSTEM = 'https://dripline.dev/fhir/sid/claim-submission';
+
+/**
+ * The payer answered `$submit` successfully (2xx) but not with a valid ClaimResponse (not JSON, another
+ * resource, or a ClaimResponse that fails FHIR validation). Retryable: the payer may well have
+ * taken the claim, and the retry asks it for its ClaimResponse to the submission key before sending
+ * anything again.
+ */
+export class PayerAnswerInvalidError extends Error {
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PayerAnswerInvalidError';
+  }
+}
 
 export interface PayerPort {
   /**
@@ -65,8 +80,19 @@ export function createFhirPayerPort(payer: PayerEndpoint, options: FhirPayerPort
                 resource,
               })),
             };
-      const answer = await client.operation<ClaimResponse>('Claim/$submit', { method: 'POST', body });
-      return responseOf(answer);
+      let answer: unknown;
+      try {
+        answer = await client.operation<ClaimResponse>('Claim/$submit', { method: 'POST', body });
+      } catch (err) {
+        // Status 0: a 2xx whose body could not be used (not JSON); a refusal keeps its own status.
+        if (err instanceof EhrRequestError && err.status === 0) {
+          throw new PayerAnswerInvalidError(
+            `the payer's answer to Claim/$submit is unusable: ${err.message}`,
+          );
+        }
+        throw err;
+      }
+      return validClaimResponse(responseOf(answer));
     },
     async findSubmitted(claim, key) {
       const searches: Record<string, string>[] = [
@@ -80,7 +106,7 @@ export function createFhirPayerPort(payer: PayerEndpoint, options: FhirPayerPort
             .map((e) => e.resource)
             .find((r): r is ClaimResponse => r?.resourceType === 'ClaimResponse');
           if (found) {
-            return found;
+            return validClaimResponse(found);
           }
         } catch (err) {
           // A payer that does not support the search says 4xx: try the next form, then "none".
@@ -93,6 +119,18 @@ export function createFhirPayerPort(payer: PayerEndpoint, options: FhirPayerPort
       return undefined;
     },
   };
+}
+
+/** The ClaimResponse, checked against the FHIR R4 definitions; PayerAnswerInvalidError when it fails. */
+export function validClaimResponse(response: ClaimResponse): ClaimResponse {
+  try {
+    validateResource(response);
+  } catch (err) {
+    throw new PayerAnswerInvalidError(
+      `the payer's ClaimResponse is not valid FHIR: ${normalizeErrorString(err)}`.slice(0, 500),
+    );
+  }
+  return response;
 }
 
 /** The ClaimResponse in a $submit answer (the resource itself, or the first one in a Bundle). */
@@ -109,10 +147,7 @@ export function responseOf(answer: unknown): ClaimResponse {
       return found as ClaimResponse;
     }
   }
-  throw new EhrRequestError({
-    connectionId: 'payer',
-    status: 0,
-    request: 'POST Claim/$submit',
-    message: `the payer answered Claim/$submit with ${resource?.resourceType ?? 'something'} instead of a ClaimResponse`,
-  });
+  throw new PayerAnswerInvalidError(
+    `the payer answered Claim/$submit with ${resource?.resourceType ?? 'something'} instead of a ClaimResponse`,
+  );
 }

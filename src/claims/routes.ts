@@ -7,6 +7,10 @@
  * - `POST /:claimId/override` (scope `system/Claim.u`), body `{ "reason": "..." }`: re-scrubs the
  *   held claim and releases it to `ready` when every remaining error is overridable; an
  *   AuditEvent names the client and the reason. 409 with the blocking findings otherwise.
+ * - `POST /:claimId/resubmit` (scope `system/Claim.u`), body `{ "reason": "..." }`: a rejected claim
+ *   is rebuilt from the current charges, scrubbed and (when clean) sent under a new submission key
+ *   (200 with the state it reached); a claim left `submitting` after its attempts ran out gets a new
+ *   attempt, which asks the payer first (202). 409 in any other state. Audited like an override.
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
@@ -23,7 +27,7 @@ import type { ClaimWorkflowWorker } from './workflow.ts';
 export interface ClaimRoutesDeps {
   readonly store: Store;
   readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
-  readonly workflow: Pick<ClaimWorkflowWorker, 'override'>;
+  readonly workflow: Pick<ClaimWorkflowWorker, 'override' | 'resubmit'>;
   readonly now?: () => Date;
 }
 
@@ -160,38 +164,50 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
     res.json(await claimWorklist(deps.store, auth.tenant, now(), states));
   });
 
-  router.post(
-    '/:claimId/override',
-    strictJsonBody({ maxBytes: 64 * 1024, maxDepth: 8 }),
-    async (req: Request, res: Response) => {
-      const auth = getAuthContext(res);
-      requireScope(auth, 'Claim', 'update');
-      const rawId = req.params['claimId'];
-      const claimId = typeof rawId === 'string' ? rawId : '';
-      const reason = (req.body as { reason?: unknown } | undefined)?.reason;
-      if (!ID_RE.test(claimId)) {
-        sendOutcome(res, 400, outcome('invalid', 'Invalid claim id'));
-        return;
-      }
-      if (typeof reason !== 'string' || reason.trim().length < 3 || reason.length > 2000) {
-        sendOutcome(res, 400, outcome('required', 'An override needs a reason (3 to 2000 characters)'));
-        return;
-      }
-      const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
-      const result = await deps.workflow.override(auth.tenant, claimId, {
-        clientId: auth.clientId,
-        reason: reason.trim(),
-        ...(requestId ? { requestId } : {}),
-      });
-      res.status(result.status).json({
-        claim: `Claim/${claimId}`,
-        task: `Task/${claimTaskId(claimId)}`,
-        ok: result.ok,
-        ...(result.state ? { state: result.state } : {}),
-        message: result.message,
-        blocking: result.blocking,
-      });
-    },
-  );
+  /** A person's action on one claim: the id and a reason, checked; 400 with an OperationOutcome otherwise. */
+  const action = (
+    name: string,
+    run: (
+      tenant: TenantId,
+      claimId: string,
+      input: { clientId: string; reason: string; requestId?: string },
+    ) => Promise<{ status: number; ok: boolean; state?: ClaimState; message: string; blocking?: unknown[] }>,
+  ): void => {
+    router.post(
+      `/:claimId/${name}`,
+      strictJsonBody({ maxBytes: 64 * 1024, maxDepth: 8 }),
+      async (req: Request, res: Response) => {
+        const auth = getAuthContext(res);
+        requireScope(auth, 'Claim', 'update');
+        const rawId = req.params['claimId'];
+        const claimId = typeof rawId === 'string' ? rawId : '';
+        const reason = (req.body as { reason?: unknown } | undefined)?.reason;
+        if (!ID_RE.test(claimId)) {
+          sendOutcome(res, 400, outcome('invalid', 'Invalid claim id'));
+          return;
+        }
+        if (typeof reason !== 'string' || reason.trim().length < 3 || reason.length > 2000) {
+          sendOutcome(res, 400, outcome('required', `A ${name} needs a reason (3 to 2000 characters)`));
+          return;
+        }
+        const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+        const result = await run(auth.tenant, claimId, {
+          clientId: auth.clientId,
+          reason: reason.trim(),
+          ...(requestId ? { requestId } : {}),
+        });
+        res.status(result.status).json({
+          claim: `Claim/${claimId}`,
+          task: `Task/${claimTaskId(claimId)}`,
+          ok: result.ok,
+          ...(result.state ? { state: result.state } : {}),
+          message: result.message,
+          ...(result.blocking ? { blocking: result.blocking } : {}),
+        });
+      },
+    );
+  };
+  action('override', (tenant, id, input) => deps.workflow.override(tenant, id, input));
+  action('resubmit', (tenant, id, input) => deps.workflow.resubmit(tenant, id, input));
   return router;
 }

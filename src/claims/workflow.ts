@@ -37,6 +37,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type {
+  AuditEvent,
   ChargeItem,
   Claim,
   ClaimResponse,
@@ -74,6 +75,7 @@ import { normalizeReference } from '../store/search-index.ts';
 import { WorkerLoop } from '../store/worker-loop.ts';
 import type { BuildClaimInput, ClaimFrequency } from './build.ts';
 import { buildVoidClaim, EXT_CLAIM_FREQUENCY } from './build.ts';
+import { loadChargemaster } from './chargemaster.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
 import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
@@ -87,6 +89,12 @@ export const CLAIMS_CLIENT = 'dripline/claims';
 export const EXT_CLAIM_STATE_SINCE = 'https://dripline.dev/fhir/StructureDefinition/claim-state-since';
 /** The tenant payer (config `payers[].id`) a claim goes to. */
 export const EXT_CLAIM_PAYER = 'https://dripline.dev/fhir/StructureDefinition/claim-payer';
+/**
+ * Fingerprint of what the claim was scrubbed from (the versions of its encounters, charges,
+ * administrations, patient, coverages, conditions, medications): a held, rejected or cancelled
+ * claim whose inputs differ is rebuilt and scrubbed again.
+ */
+export const EXT_CLAIM_INPUTS = 'https://dripline.dev/fhir/StructureDefinition/claim-inputs';
 /** One scrub finding on a Task input (complex: severity, ruleId, source, fix, overridable, itemSequence). */
 export const EXT_SCRUB_FINDING = 'https://dripline.dev/fhir/StructureDefinition/scrub-finding';
 export const TASK_CODE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/task-code';
@@ -99,6 +107,8 @@ export interface ClaimReadyJob {
   readonly frequency?: ClaimFrequency;
   /** A corrected claim (frequency 7): the id of the submitted claim it replaces. */
   readonly replaces?: string;
+  /** Rebuild this stored claim (held, rejected or cancelled) from its encounters' current charges. */
+  readonly rebuild?: string;
 }
 
 export interface ClaimSubmitJob {
@@ -127,6 +137,8 @@ export interface ClaimWorkflowDeps {
   readonly holdMs?: number;
   /** How often the worker looks for encounters to bill (default 5 s). */
   readonly sweepMs?: number;
+  /** How often held, rejected and cancelled claims are checked for changed inputs (default 30 s). */
+  readonly recheckMs?: number;
   /** Delay before retrying a submission after `attempts` failed ones (default the store's backoff). */
   readonly retryDelayMs?: (attempts: number) => number;
   readonly leaseMs?: number;
@@ -234,17 +246,37 @@ function statusFor(state: ClaimState): Claim['status'] {
   }
 }
 
+/** The claim in `state`; entered now, unless it already was in that state (a retry keeps its age). */
 function withState<T extends Claim>(claim: T, state: ClaimState, now: Date): T {
   const others = (claim.extension ?? []).filter(
     (e) => e.url !== EXT_CLAIM_STATE && e.url !== EXT_CLAIM_STATE_SINCE,
   );
+  const since =
+    claimStateOf(claim) === state
+      ? (claim.extension?.find((e) => e.url === EXT_CLAIM_STATE_SINCE)?.valueInstant ?? now.toISOString())
+      : now.toISOString();
   return {
     ...claim,
     status: statusFor(state),
     extension: [
       ...others,
       { url: EXT_CLAIM_STATE, valueCode: state },
-      { url: EXT_CLAIM_STATE_SINCE, valueInstant: now.toISOString() },
+      { url: EXT_CLAIM_STATE_SINCE, valueInstant: since },
+    ],
+  };
+}
+
+/** The inputs fingerprint a claim was last scrubbed from (extension claim-inputs). */
+export function claimInputsOf(claim: Claim): string | undefined {
+  return claim.extension?.find((e) => e.url === EXT_CLAIM_INPUTS)?.valueString;
+}
+
+function withInputs<T extends Claim>(claim: T, fingerprint: string): T {
+  return {
+    ...claim,
+    extension: [
+      ...(claim.extension ?? []).filter((e) => e.url !== EXT_CLAIM_INPUTS),
+      { url: EXT_CLAIM_INPUTS, valueString: fingerprint },
     ],
   };
 }
@@ -345,6 +377,36 @@ interface Gathered {
   readonly setting?: CareSetting;
 }
 
+/**
+ * What a claim is built and scrubbed from, as one hash of resource versions. Other claims (read for
+ * the duplicate check) are left out: their churn is not a change of this claim's inputs.
+ */
+function inputsFingerprint(g: Gathered): string {
+  const resources: (Resource & StoredResource)[] = [
+    ...g.encounters,
+    ...g.chargeItems,
+    ...g.administrations,
+    ...g.conditions,
+    ...g.coverages,
+    ...g.medications,
+    ...(g.patient ? [g.patient] : []),
+    ...(g.payerOrganization ? [g.payerOrganization] : []),
+  ];
+  return sha(
+    resources
+      .map((r) => `${r.resourceType}/${r.id}/${r.meta.versionId}`)
+      .sort()
+      .join(','),
+  );
+}
+
+/** States a claim can be rebuilt in: never accepted by the payer (held, rejected) or cancelled before it was. */
+const REBUILDABLE: ReadonlySet<ClaimState | undefined> = new Set<ClaimState | undefined>([
+  'held',
+  'rejected',
+  'void',
+]);
+
 export class ClaimWorkflowWorker {
   readonly #deps: ClaimWorkflowDeps;
   readonly #now: () => Date;
@@ -352,6 +414,7 @@ export class ClaimWorkflowWorker {
   readonly #workerId = randomUUID();
   readonly #ports = new Map<string, PayerPort>();
   #lastSweep = 0;
+  readonly #lastRecheck = new Map<TenantId, number>();
 
   constructor(deps: ClaimWorkflowDeps) {
     this.#deps = deps;
@@ -445,10 +508,14 @@ export class ClaimWorkflowWorker {
     const claimed = new Set<string>();
     const claimIds = new Set<string>();
     const replaced: (Claim & StoredResource)[] = [];
+    const rebuildable: (Claim & StoredResource)[] = [];
     for (const claim of await this.#searchAll<Claim>(tenant, 'Claim', [])) {
       claimIds.add(claim.id);
       if (claim.status === 'entered-in-error') {
         continue;
+      }
+      if (REBUILDABLE.has(claimStateOf(claim)) && claimFrequencyOf(claim) !== '8') {
+        rebuildable.push(claim);
       }
       if (replacedByOf(claim) !== undefined && claimStateOf(claim) === 'adjudicated') {
         replaced.push(claim);
@@ -505,6 +572,45 @@ export class ClaimWorkflowWorker {
       const result = await store.jobs.enqueue(tenant, {
         queue: CLAIM_READY_QUEUE,
         key: `build|${claimId}`,
+        payload: job,
+      });
+      if (result.created) {
+        created += 1;
+      }
+    }
+    const lastRecheck = this.#lastRecheck.get(tenant) ?? 0;
+    if (now - lastRecheck >= (this.#deps.recheckMs ?? 30_000)) {
+      this.#lastRecheck.set(tenant, now);
+      created += await this.#recheck(tenant, config, rebuildable);
+    }
+    return created;
+  }
+
+  /**
+   * Held, rejected and cancelled claims whose inputs changed since they were scrubbed (the nurse
+   * documented the stop time, the coverage was fixed, a charge was voided ...) get a rebuild job,
+   * keyed by the new inputs so each change is rebuilt once. A fix in the EHR thus releases a held
+   * claim without anyone touching it. Returns the number of jobs newly enqueued.
+   */
+  async #recheck(
+    tenant: TenantId,
+    config: TenantConfig,
+    claims: readonly (Claim & StoredResource)[],
+  ): Promise<number> {
+    let created = 0;
+    for (const claim of claims) {
+      const encounters = encountersOfClaim(claim);
+      if (encounters.length === 0) {
+        continue;
+      }
+      const fingerprint = inputsFingerprint(await this.#gather(tenant, config, encounters, claim));
+      if (fingerprint === claimInputsOf(claim)) {
+        continue;
+      }
+      const job: ClaimReadyJob = { encounters, rebuild: claim.id };
+      const result = await this.#deps.store.jobs.enqueue(tenant, {
+        queue: CLAIM_READY_QUEUE,
+        key: `rebuild|${claim.id}|${fingerprint}`,
         payload: job,
       });
       if (result.created) {
@@ -626,17 +732,55 @@ export class ClaimWorkflowWorker {
     } catch (err) {
       const message = (err as Error).message;
       const delay = this.#deps.retryDelayMs?.(job.attempts) ?? retryDelayMs(job.attempts);
+      const retryAt = new Date(this.#now().getTime() + delay).toISOString();
+      const last = job.attempts >= job.maxAttempts;
       this.#deps.logger.warn(
-        { job: job.id, queue: job.queue, attempts: job.attempts, err: message },
-        'claim step failed; retrying',
+        { job: job.id, queue: job.queue, attempts: job.attempts, last, err: message },
+        last ? 'claim step failed; no attempts left' : 'claim step failed; retrying',
       );
+      if (job.queue === CLAIM_SUBMIT_QUEUE) {
+        await this.#recordSubmitFailure(job, message, last ? undefined : retryAt).catch((e: unknown) => {
+          this.#deps.logger.warn(
+            { job: job.id, err: (e as Error).message },
+            'could not record the failed attempt on the claim',
+          );
+        });
+      }
       await store.jobs.fail(job.id, job.leaseToken ?? '', {
         error: message,
         retryable: true,
         now: this.#now(),
-        retryAt: new Date(this.#now().getTime() + delay).toISOString(),
+        retryAt,
       });
     }
+  }
+
+  /**
+   * A failed submission attempt (payer down, timed out, or an answer that is not a valid
+   * ClaimResponse) goes on the claim's history: a new version, still `submitting` (its age kept),
+   * whose Provenance says what happened and when the next attempt is. After the last attempt a
+   * Task asks a person to resubmit (POST /api/claims/{id}/resubmit) once the payer is reachable.
+   */
+  async #recordSubmitFailure(job: Job, message: string, retryAt: string | undefined): Promise<void> {
+    const payload = job.payload as ClaimSubmitJob;
+    const claim = await this.#read<Claim>(job.tenant, 'Claim', payload.claim);
+    if (!claim || claimStateOf(claim) !== 'submitting') {
+      return; // failed before it was marked submitting: nothing was sent, nothing to record
+    }
+    const attempt = `attempt ${job.attempts} of ${job.maxAttempts}`;
+    await this.#move(job.tenant, claim, 'submitting', {
+      reason: retryAt
+        ? `submission ${attempt} failed: ${message}; next attempt (an inquiry first, so nothing is sent twice) at ${retryAt}`
+        : `submission ${attempt} failed: ${message}; no automatic attempts left`,
+      ...(retryAt
+        ? {}
+        : {
+            task: {
+              text: 'claim needs attention',
+              note: `The payer could not be reached or answered unusably ${job.maxAttempts} times (last: ${message}). When it is reachable again, resubmit: POST /api/claims/${claim.id}/resubmit (the payer is asked first whether it already has the claim).`,
+            },
+          }),
+    });
   }
 
   /** Builds (if not yet stored), scrubs and holds or readies the claim of these encounters. */
@@ -644,6 +788,9 @@ export class ClaimWorkflowWorker {
     const config = this.#tenant(tenant);
     if (!config?.billing) {
       return { note: 'tenant has no billing provider' };
+    }
+    if (job.rebuild !== undefined) {
+      return this.#rebuild(tenant, config, job.rebuild);
     }
     let frequency: ClaimFrequency = job.replaces ? '7' : (job.frequency ?? '1');
     let claimId = job.replaces
@@ -708,6 +855,7 @@ export class ClaimWorkflowWorker {
               id: claimId,
               frequency,
               ...(replaces ? { replaces } : {}),
+              ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
             });
       const claim = withState(
         {
@@ -744,6 +892,17 @@ export class ClaimWorkflowWorker {
         throw new Error(`claim ${claimId} not readable after create`);
       }
     }
+    return this.#scrubAndRoute(tenant, config, stored, gathered);
+  }
+
+  /** Scrubs a `built` claim: `held` with its findings Task, or `ready` (and queued for submission). */
+  async #scrubAndRoute(
+    tenant: TenantId,
+    config: TenantConfig,
+    stored: Claim & StoredResource,
+    gathered: Gathered,
+  ): Promise<ClaimStepResult> {
+    const claimId = stored.id;
     const state = claimStateOf(stored);
     if (state !== 'built') {
       return { claim: claimId, ...(state ? { state } : {}), note: 'already past scrubbing' };
@@ -757,6 +916,7 @@ export class ClaimWorkflowWorker {
     const findings = isVoid ? [] : this.#scrub(config, stored, gathered, payer);
     const errors = findings.filter((f) => f.severity === 'error');
     const next: ClaimState = errors.length > 0 ? 'held' : 'ready';
+    const fingerprint = inputsFingerprint(gathered);
     await this.#move(tenant, stored, next, {
       reason:
         next === 'held'
@@ -766,8 +926,94 @@ export class ClaimWorkflowWorker {
             : `scrubbed clean${findings.length > 0 ? ` (${findings.length} warning/information finding(s))` : ''}`,
       findings,
       payer,
+      mutate: (claim) => withInputs(claim, fingerprint),
     });
     return { claim: claimId, state: next };
+  }
+
+  /**
+   * Rebuilds a claim the payer never accepted (held, rejected) or that was cancelled, from its
+   * encounters' current charges: a new version of the same claim (same id, frequency and
+   * `related`), `built`, then scrubbed again. When no billable charge is left the claim is
+   * cancelled (state `void`, status cancelled) instead: nothing was accepted, so no void claim is
+   * sent. A resubmitted claim gets a new submission key (its new version).
+   */
+  async #rebuild(
+    tenant: TenantId,
+    config: TenantConfig,
+    claimId: string,
+    by?: { clientId: string; reason: string; audit?: AuditEvent & { id: string } },
+  ): Promise<ClaimStepResult> {
+    const stored = await this.#read<Claim>(tenant, 'Claim', claimId);
+    if (!stored) {
+      return { claim: claimId, note: 'claim gone' };
+    }
+    const state = claimStateOf(stored);
+    if (!REBUILDABLE.has(state) || claimFrequencyOf(stored) === '8') {
+      return { claim: claimId, ...(state ? { state } : {}), note: 'not rebuildable in this state' };
+    }
+    const encounters = encountersOfClaim(stored);
+    const gathered = await this.#gather(tenant, config, encounters, stored);
+    const who = by ? ` (${by.clientId}: ${by.reason})` : '';
+    const extra: BatchOperation[] = by?.audit
+      ? [{ op: 'create', resource: by.audit, options: { id: by.audit.id } }]
+      : [];
+    if (gathered.chargeItems.length === 0) {
+      if (state === 'void') {
+        return { claim: claimId, state, note: 'still no billable charge' };
+      }
+      const fingerprint = inputsFingerprint(gathered);
+      await this.#move(tenant, stored, 'void', {
+        reason: `no billable charge is left on its encounters: cancelled before the payer accepted it${who}`,
+        mutate: (claim) => withInputs(claim, fingerprint),
+        extra,
+      });
+      return { claim: claimId, state: 'void' };
+    }
+    const payer = config.payers.find((p) => p.id === claimPayerOf(stored)) ?? gathered.payer;
+    if (!payer || !gathered.patient || !gathered.setting || !config.billing) {
+      return { claim: claimId, note: 'claim inputs gone' };
+    }
+    const related = stored.related?.find((r) => r.claim?.reference?.startsWith('Claim/'));
+    const originalId = related?.claim?.reference?.slice('Claim/'.length);
+    const frequency = claimFrequencyOf(stored) === '7' && originalId ? '7' : '1';
+    const payerClaimNumber = related?.reference?.value;
+    const built = this.#deps.buildClaim({
+      setting: gathered.setting,
+      encounters: gathered.encounters,
+      chargeItems: gathered.chargeItems,
+      patient: gathered.patient,
+      coverages: gathered.coverages,
+      payer,
+      provider: config.billing,
+      conditions: gathered.conditions,
+      now: this.#now(),
+      id: claimId,
+      frequency,
+      ...(frequency === '7' && originalId
+        ? { replaces: { claimId: originalId, ...(payerClaimNumber ? { payerClaimNumber } : {}) } }
+        : {}),
+      ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
+    });
+    const rebuilt = await this.#move(tenant, stored, 'built', {
+      reason: `rebuilt from the current charges (was ${state ?? 'untracked'})${who}`,
+      mutate: (current) => ({
+        ...withoutMeta(built),
+        id: claimId,
+        status: current.status,
+        extension: [
+          ...(built.extension ?? []).filter(
+            (e) => e.url !== EXT_CLAIM_PAYER && e.url !== EXT_CLAIM_STATE && e.url !== EXT_CLAIM_STATE_SINCE,
+          ),
+          { url: EXT_CLAIM_PAYER, valueString: payer.id },
+          ...(current.extension ?? []).filter(
+            (e) => e.url === EXT_CLAIM_STATE || e.url === EXT_CLAIM_STATE_SINCE,
+          ),
+        ],
+      }),
+      extra,
+    });
+    return this.#scrubAndRoute(tenant, config, rebuilt, gathered);
   }
 
   /**
@@ -912,7 +1158,13 @@ export class ClaimWorkflowWorker {
         : detail.task;
     if (taskText) {
       operations.push(this.#taskWrite(tenant, stored, taskText, existingTask, now));
-    } else if (existingTask && existingTask.status !== 'completed' && existingTask.status !== 'cancelled') {
+    } else if (
+      // Rebuilding is not resolving: the Task stays open until the claim is scrubbed again.
+      state !== 'built' &&
+      existingTask &&
+      existingTask.status !== 'completed' &&
+      existingTask.status !== 'cancelled'
+    ) {
       operations.push({
         op: 'update',
         resource: {
@@ -1259,30 +1511,10 @@ export class ClaimWorkflowWorker {
     const findings = payer ? this.#scrub(config, stored, gathered, payer) : [];
     const errors = findings.filter((f) => f.severity === 'error');
     const blocking = errors.filter((f) => !f.overridable);
-    const now = this.#now();
-    const audit = buildAuditEvent({
-      id: randomUUID(),
-      now,
-      interaction: 'operation',
-      outcome: blocking.length > 0 ? '4' : '0',
-      clientId: input.clientId,
-      ...(input.requestId ? { requestId: input.requestId } : {}),
-      resources: [`Claim/${claimId}`, `Task/${claimTaskId(claimId)}`],
-      patients: patientsOf(stored),
-      publicUrl: this.#deps.publicUrl,
-    });
-    audit.subtype = [
-      ...(audit.subtype ?? []),
-      { system: 'https://dripline.dev/fhir/CodeSystem/operation', code: 'claim-override' },
-    ];
-    audit.purposeOfEvent = [{ text: input.reason }];
-    const first = audit.entity?.[0];
-    if (first) {
-      first.detail = [
-        { type: 'override-reason', valueString: input.reason },
-        { type: 'overridden-rules', valueString: errors.map((e) => e.ruleId).join(',') || '(none)' },
-      ];
-    }
+    const audit = this.#actionAudit(stored, input, 'claim-override', blocking.length > 0 ? '4' : '0', [
+      { type: 'override-reason', valueString: input.reason },
+      { type: 'overridden-rules', valueString: errors.map((e) => e.ruleId).join(',') || '(none)' },
+    ]);
     if (blocking.length > 0 || !payer) {
       await this.#deps.store.resources.create(this.#tenantOf(tenant), audit, { id: audit.id });
       return {
@@ -1307,6 +1539,135 @@ export class ClaimWorkflowWorker {
 
   #tenantOf(tenant: TenantId): TenantId {
     return tenant;
+  }
+
+  /** The AuditEvent of a person's action on a claim (override, resubmit): who, why, which claim. */
+  #actionAudit(
+    claim: Claim & StoredResource,
+    input: { clientId: string; reason: string; requestId?: string },
+    code: string,
+    outcome: '0' | '4',
+    detail: { type: string; valueString: string }[],
+  ): AuditEvent & { id: string } {
+    const audit = buildAuditEvent({
+      id: randomUUID(),
+      now: this.#now(),
+      interaction: 'operation',
+      outcome,
+      clientId: input.clientId,
+      ...(input.requestId ? { requestId: input.requestId } : {}),
+      resources: [`Claim/${claim.id}`, `Task/${claimTaskId(claim.id)}`],
+      patients: patientsOf(claim),
+      publicUrl: this.#deps.publicUrl,
+    });
+    audit.subtype = [
+      ...(audit.subtype ?? []),
+      { system: 'https://dripline.dev/fhir/CodeSystem/operation', code },
+    ];
+    audit.purposeOfEvent = [{ text: input.reason }];
+    const first = audit.entity?.[0];
+    if (first) {
+      first.detail = detail;
+    }
+    return audit;
+  }
+
+  /**
+   * A person sends a claim again, with a reason (audited):
+   * - `rejected`: rebuilt from the current charges and scrubbed; `ready` goes out under a new
+   *   submission key, `held` waits on its Task.
+   * - `submitting` with no attempt scheduled (its attempts ran out while the payer was down): a new
+   *   attempt is queued under the same submission key — the payer is asked first whether it
+   *   already has the claim, so it is never sent twice.
+   * Any other state: 409.
+   */
+  async resubmit(
+    tenant: TenantId,
+    claimId: string,
+    input: { clientId: string; reason: string; requestId?: string },
+  ): Promise<{ ok: boolean; state?: ClaimState; status: number; message: string }> {
+    const config = this.#tenant(tenant);
+    const stored = await this.#read<Claim>(tenant, 'Claim', claimId);
+    if (!stored || !config) {
+      return { ok: false, status: 404, message: `Claim/${claimId} not found` };
+    }
+    const state = claimStateOf(stored);
+    if (state === 'rejected') {
+      const audit = this.#actionAudit(stored, input, 'claim-resubmit', '0', [
+        { type: 'resubmit-reason', valueString: input.reason },
+      ]);
+      const result = await this.#rebuild(tenant, config, claimId, { ...input, audit });
+      const next = result.state;
+      return {
+        ok: next === 'ready',
+        ...(next ? { state: next } : {}),
+        status: next ? 200 : 409,
+        message:
+          next === 'ready'
+            ? 'rebuilt from the current charges, scrubbed clean and queued for submission'
+            : next === 'held'
+              ? 'rebuilt from the current charges; the scrubber holds it (see its Task)'
+              : next === 'void'
+                ? 'no billable charge is left: the claim is cancelled'
+                : (result.note ?? 'not resubmitted'),
+      };
+    }
+    if (state === 'submitting') {
+      const pending = await this.#scheduledSubmissions(tenant, claimId);
+      if (pending.length > 0) {
+        return {
+          ok: false,
+          state,
+          status: 409,
+          message: `an attempt is already scheduled (at ${pending[0]?.runAt ?? '?'}); nothing to requeue`,
+        };
+      }
+      const key = stored.identifier?.find((i) => i.system === SUBMISSION_KEY_SYSTEM)?.value ?? '';
+      const version = /-v(\d+)$/.exec(key)?.[1] ?? stored.meta.versionId;
+      const audit = this.#actionAudit(stored, input, 'claim-resubmit', '0', [
+        { type: 'resubmit-reason', valueString: input.reason },
+        { type: 'submission-key', valueString: key || '(none)' },
+      ]);
+      const job: ClaimSubmitJob = { claim: claimId, version };
+      await this.#deps.store.resources.writeBatch(tenant, [
+        { op: 'create', resource: audit, options: { id: audit.id } },
+        {
+          op: 'enqueue',
+          job: {
+            queue: CLAIM_SUBMIT_QUEUE,
+            key: `submit|${claimId}|${version}|resubmit|${audit.id}`,
+            payload: job,
+            maxAttempts: 100,
+          },
+        },
+      ]);
+      this.#loop.notify();
+      return {
+        ok: true,
+        state,
+        status: 202,
+        message: 'submission attempt queued: the payer is asked first whether it already has this claim',
+      };
+    }
+    return {
+      ok: false,
+      ...(state ? { state } : {}),
+      status: 409,
+      message: `Claim/${claimId} is ${state ?? 'untracked'}: only rejected claims, and submitting claims with no attempt scheduled, can be resubmitted`,
+    };
+  }
+
+  /** Submit jobs of a claim that are waiting or running. */
+  async #scheduledSubmissions(tenant: TenantId, claimId: string): Promise<Job[]> {
+    const jobs: Job[] = [];
+    for (const state of ['ready', 'leased'] as const) {
+      jobs.push(
+        ...(await this.#deps.store.jobs.listJobs(tenant, CLAIM_SUBMIT_QUEUE, state, 10_000)).filter(
+          (j) => (j.payload as Partial<ClaimSubmitJob> | undefined)?.claim === claimId,
+        ),
+      );
+    }
+    return jobs;
   }
 
   // -------------------------------------------------------------------------------------------

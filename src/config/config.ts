@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import type { BillingProvider, PayerEndpoint } from '../claims/types.ts';
+import { loadChargemaster } from '../claims/chargemaster.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -54,6 +55,12 @@ export interface TenantConfig {
   readonly billing?: BillingProvider;
   /** Payers the tenant submits claims to. */
   readonly payers: readonly PayerEndpoint[];
+  /**
+   * The tenant's chargemaster (gross charge per unit of each code; see src/claims/chargemaster.ts),
+   * an absolute path once loaded (relative paths resolve against the config file's folder). Unset:
+   * the shipped illustrative defaults.
+   */
+  readonly chargemasterFile?: string;
 }
 
 export interface DriplineConfig {
@@ -161,6 +168,7 @@ const schema = {
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
           name: { type: 'string', minLength: 1 },
+          chargemasterFile: { type: 'string', minLength: 1 },
           billing: {
             type: 'object',
             additionalProperties: false,
@@ -326,7 +334,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
   }
   const ids = new Set<string>();
   const connectionIds = new Set<string>();
-  for (const tenant of tenants) {
+  for (const [index, tenant] of tenants.entries()) {
+    if (tenant.chargemasterFile !== undefined) {
+      tenants[index] = { ...tenant, chargemasterFile: resolveChargemaster(tenant, file) };
+    }
     if (ids.has(tenant.id)) {
       throw new ConfigError(`Invalid configuration: tenants has a duplicate id "${tenant.id}"`);
     }
@@ -345,6 +356,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
     dataDir: path.resolve(config.dataDir),
     tenants: Object.freeze(tenants),
   });
+}
+
+/** The tenant's chargemaster path, resolved against the config file, read and validated now (fail at start, not at the first claim). */
+function resolveChargemaster(tenant: TenantConfig, configFile: string | undefined): string {
+  const given = tenant.chargemasterFile ?? '';
+  const resolved = path.resolve(configFile ? path.dirname(configFile) : process.cwd(), given);
+  try {
+    loadChargemaster(resolved);
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid configuration: tenants[${tenant.id}].chargemasterFile: ${(err as Error).message}`,
+    );
+  }
+  return resolved;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

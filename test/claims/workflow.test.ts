@@ -245,7 +245,8 @@ describe('claim workflow over the sandbox day', () => {
       expect(stored.some((r) => r.request?.reference === `Claim/${claim.id}`)).toBe(true);
       const history = await server.running.store.resources.history(TENANT, 'Claim', claim.id);
       const states = history.resources.map((v) => claimStateOf(v as Claim)).reverse();
-      expect(states.slice(0, 4)).toEqual(['built', 'ready', 'submitting', claimStateOf(claim)]);
+      const distinct = states.filter((s, i) => i === 0 || s !== states[i - 1]);
+      expect(distinct.slice(0, 4)).toEqual(['built', 'ready', 'submitting', claimStateOf(claim)]);
       expect(claim.status).toBe('active');
       expect(claim.extension?.some((e) => e.url === EXT_CLAIM_STATE_SINCE)).toBe(true);
     }
