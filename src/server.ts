@@ -55,7 +55,10 @@ export interface StartOptions {
    * `tenants` with payers added at run time (the in-process sandbox payer).
    */
   readonly claimWorkflow?: Partial<
-    Pick<ClaimWorkflowDeps, 'holdMs' | 'sweepMs' | 'retryDelayMs' | 'pollMs' | 'payerPort' | 'tenants'>
+    Pick<
+      ClaimWorkflowDeps,
+      'holdMs' | 'sweepMs' | 'recheckMs' | 'retryDelayMs' | 'pollMs' | 'payerPort' | 'tenants'
+    >
   >;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;

@@ -6,10 +6,12 @@
  * OperationOptions carry method, body and params only), so no `Idempotency-Key` header goes out.
  * Instead the submission key (claim id + the version that became `ready`) travels in the Claim
  * itself as `Claim.identifier` (system SUBMISSION_KEY_SYSTEM), and before any re-submission the
- * workflow asks the payer for a ClaimResponse to that claim (`ClaimResponse?request=Claim/{id}`,
- * then `?identifier=system|key`). Payers that key idempotency on the Claim's identifier (the
- * sandbox payer does: first identifier + Idempotency-Key, the header being empty here) answer a
- * resent identical body with the same ClaimResponse.
+ * workflow asks the payer for a ClaimResponse to that submission (`ClaimResponse?identifier=system|key`,
+ * then, for payers without that search, `?request=Claim/{id}` minus the answers already recorded for
+ * earlier submissions of the same claim). Payers that key idempotency on the Claim's identifiers
+ * (the sandbox payer does: every identifier + Idempotency-Key, the header being empty here) answer
+ * a resent identical body with the same ClaimResponse, and a fixed claim resubmitted under a new
+ * submission key as a new submission.
  * The client makes one attempt per call: retries are the job queue's (with backoff), so a
  * timed-out POST is never blindly repeated in-process.
  */
@@ -42,7 +44,12 @@ export interface PayerPort {
    */
   submit(claim: Claim, idempotencyKey: string, resources?: readonly Resource[]): Promise<ClaimResponse>;
   /** The payer's ClaimResponse to an earlier submission with this key, if the payer has one. */
-  findSubmitted(claim: Claim, idempotencyKey: string): Promise<ClaimResponse | undefined>;
+  findSubmitted(
+    claim: Claim,
+    idempotencyKey: string,
+    /** Payer ids of ClaimResponses already recorded for earlier submissions of this claim. */
+    answered?: ReadonlySet<string>,
+  ): Promise<ClaimResponse | undefined>;
 }
 
 export interface FhirPayerPortOptions {
@@ -94,17 +101,19 @@ export function createFhirPayerPort(payer: PayerEndpoint, options: FhirPayerPort
       }
       return validClaimResponse(responseOf(answer));
     },
-    async findSubmitted(claim, key) {
+    async findSubmitted(claim, key, answered = new Set<string>()) {
       const searches: Record<string, string>[] = [
-        ...(claim.id ? [{ request: `Claim/${claim.id}` }] : []),
         { identifier: `${SUBMISSION_KEY_SYSTEM}|${key}` },
+        ...(claim.id ? [{ request: `Claim/${claim.id}` }] : []),
       ];
       for (const params of searches) {
         try {
           const bundle = await client.search<ClaimResponse>('ClaimResponse', params);
           const found = (bundle.entry ?? [])
             .map((e) => e.resource)
-            .find((r): r is ClaimResponse => r?.resourceType === 'ClaimResponse');
+            .find(
+              (r): r is ClaimResponse => r?.resourceType === 'ClaimResponse' && !answered.has(r.id ?? ''),
+            );
           if (found) {
             return validClaimResponse(found);
           }

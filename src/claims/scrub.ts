@@ -20,7 +20,10 @@ import { findDrug } from '../coding/tables/load.ts';
 import type { CodingTables, DrugEntry, Verification } from '../coding/tables/types.ts';
 import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
+import { EXT_CLAIM_REPLACED_BY } from '../charges/reconcile.ts';
+import { servicesFor, withinDates } from './authorizations.ts';
 import type { ClaimContext, ScrubFinding } from './types.ts';
+import { EXT_CLAIM_STATE } from './types.ts';
 
 export const RULES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'rules');
 
@@ -104,6 +107,9 @@ export const RULE_IDS = [
   'doc-signature',
   'med-necessity',
   'prior-auth',
+  'prior-auth-service',
+  'prior-auth-dates',
+  'prior-auth-units',
   'timely-filing',
   'timely-filing-near',
   'payer-ndc-required',
@@ -457,27 +463,114 @@ function checkMedicalNecessity(
   }
 }
 
+/**
+ * Prior authorization required, present, and covering these services, dates and units. The
+ * coverage checks run against the authorizations on file (ctx.authorizations) whose numbers the
+ * claim carries; a number not on file cannot be checked here (the payer checks it).
+ */
 function checkPriorAuth(ctx: ClaimContext, rules: ClaimRules, lines: readonly Line[], f: Findings): void {
   const rule = rules.priorAuth[ctx.payer.kind];
   const focal = (ctx.claim.insurance ?? []).find((i) => i.focal);
-  const hasAuth = (focal?.preAuthRef ?? []).some((r) => r.trim() !== '');
-  if (hasAuth) {
+  const numbers = new Set((focal?.preAuthRef ?? []).map((r) => r.trim()).filter((r) => r !== ''));
+  const source = `prior-auth.json ${ctx.payer.kind} [${rule.verification}]`;
+  const required = lines.filter(
+    (line) =>
+      line.drug !== undefined &&
+      !rule.exempt.includes(line.code) &&
+      (rule.hcpcs.includes(line.code) || rule.therapyClasses.includes(line.drug.therapyClass)),
+  );
+  if (numbers.size === 0) {
+    const reported = new Set<string>();
+    for (const line of required) {
+      if (!reported.has(line.code)) {
+        reported.add(line.code);
+        f.add(
+          'prior-auth',
+          `${line.code} (${line.drug?.name ?? ''}) needs prior authorization for ${ctx.payer.name} (${ctx.payer.kind}); the claim carries none.`,
+          { itemSequence: line.sequence, source },
+        );
+      }
+    }
     return;
   }
-  const reported = new Set<string>();
-  for (const line of lines) {
-    if (!line.drug || reported.has(line.code) || rule.exempt.includes(line.code)) {
+  const onFile = (ctx.authorizations ?? []).filter(
+    (a) => numbers.has(a.number) && (a.payerId === undefined || a.payerId === ctx.payer.payerId),
+  );
+  if (onFile.length === 0) {
+    return;
+  }
+  const used = unitsBilledUnder(ctx, numbers);
+  const reportedUnits = new Set<string>();
+  for (const line of required) {
+    const services = onFile.flatMap((a) => servicesFor(a, line.code).map((s) => ({ auth: a, service: s })));
+    const numbersText = onFile.map((a) => a.number).join(', ');
+    if (services.length === 0) {
+      f.add(
+        'prior-auth-service',
+        `Line ${line.sequence} bills ${line.code}; authorization ${numbersText} does not cover it.`,
+        { itemSequence: line.sequence, source: onFile.map((a) => a.source).join(', ') },
+      );
       continue;
     }
-    if (rule.hcpcs.includes(line.code) || rule.therapyClasses.includes(line.drug.therapyClass)) {
-      reported.add(line.code);
+    const covering = services.filter((s) => withinDates(line.date, s.service));
+    if (covering.length === 0) {
+      const ranges = services.map((s) => `${s.service.start ?? '…'} to ${s.service.end ?? '…'}`).join('; ');
       f.add(
-        'prior-auth',
-        `${line.code} (${line.drug.name}) needs prior authorization for ${ctx.payer.name} (${ctx.payer.kind}); the claim carries none.`,
-        { itemSequence: line.sequence, source: `prior-auth.json ${ctx.payer.kind} [${rule.verification}]` },
+        'prior-auth-dates',
+        `Line ${line.sequence} (${line.code}) on ${line.date} is outside the authorized dates (${ranges}) of ${numbersText}.`,
+        { itemSequence: line.sequence, source: onFile.map((a) => a.source).join(', ') },
+      );
+      continue;
+    }
+    if (covering.some((s) => s.service.units === undefined) || reportedUnits.has(line.code)) {
+      continue;
+    }
+    const authorized = covering.reduce((sum, s) => sum + (s.service.units ?? 0), 0);
+    const thisClaim = required.filter((l) => l.code === line.code).reduce((sum, l) => sum + l.units, 0);
+    const earlier = used.get(line.code) ?? 0;
+    if (thisClaim + earlier > authorized) {
+      reportedUnits.add(line.code);
+      f.add(
+        'prior-auth-units',
+        `${line.code}: ${thisClaim} unit(s) on this claim + ${earlier} billed before under ${numbersText} = ${thisClaim + earlier}; ${authorized} authorized.`,
+        { itemSequence: line.sequence, source: covering.map((s) => s.auth.source).join(', ') },
       );
     }
   }
+}
+
+/**
+ * Units per code already billed under these authorization numbers on the patient's other claims
+ * that stand: sent (active), not rejected, not replaced or voided, not voids themselves, and not
+ * the claim this one replaces.
+ */
+function unitsBilledUnder(ctx: ClaimContext, numbers: ReadonlySet<string>): Map<string, number> {
+  const replaced = new Set(
+    (ctx.claim.related ?? []).map((r) => idOf(r.claim?.reference, 'Claim')).filter((id) => id !== undefined),
+  );
+  const used = new Map<string, number>();
+  for (const other of ctx.otherClaims) {
+    const state = other.extension?.find((e) => e.url === EXT_CLAIM_STATE)?.valueCode;
+    if (
+      other.id === ctx.claim.id ||
+      other.status !== 'active' ||
+      state === 'rejected' ||
+      replaced.has(other.id ?? '') ||
+      frequencyOf(other) === '8' ||
+      (other.extension ?? []).some((e) => e.url === EXT_CLAIM_REPLACED_BY)
+    ) {
+      continue;
+    }
+    const refs = (other.insurance ?? []).find((i) => i.focal)?.preAuthRef ?? [];
+    if (!refs.some((r) => numbers.has(r.trim()))) {
+      continue;
+    }
+    for (const item of other.item ?? []) {
+      const code = item.productOrService.coding?.find((c) => c.code !== undefined)?.code ?? '';
+      used.set(code, (used.get(code) ?? 0) + (item.quantity?.value ?? 0));
+    }
+  }
+  return used;
 }
 
 function checkTimelyFiling(ctx: ClaimContext, lines: readonly Line[], f: Findings): void {

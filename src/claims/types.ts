@@ -15,6 +15,7 @@ import type {
   Patient,
 } from '@medplum/fhirtypes';
 import type { CareSetting, PayerKind } from '../coding/types.ts';
+import type { Authorization } from './authorizations.ts';
 
 /** The billing provider of a tenant (config `tenants[].billing`), for Claim.provider and 837 loop 2010AA. */
 export interface BillingProvider {
@@ -73,8 +74,10 @@ export interface ClaimContext {
   readonly administrations: readonly MedicationAdministration[];
   readonly medications: readonly Medication[];
   readonly conditions: readonly Condition[];
-  /** Other claims of the patient (for duplicate detection). */
+  /** Other claims of the patient (for duplicate detection and authorized units used). */
   readonly otherClaims: readonly Claim[];
+  /** Prior authorizations on file for the patient (src/claims/authorizations.ts). */
+  readonly authorizations?: readonly Authorization[];
   /** Today, for timely filing (passed in: the scrubber is pure). */
   readonly today: string;
 }

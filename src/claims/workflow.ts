@@ -75,6 +75,8 @@ import { normalizeReference } from '../store/search-index.ts';
 import { WorkerLoop } from '../store/worker-loop.ts';
 import type { BuildClaimInput, ClaimFrequency } from './build.ts';
 import { buildVoidClaim, EXT_CLAIM_FREQUENCY } from './build.ts';
+import type { Authorization } from './authorizations.ts';
+import { authorizationNumbersFor, authorizationsOf } from './authorizations.ts';
 import { loadChargemaster } from './chargemaster.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
@@ -374,7 +376,18 @@ interface Gathered {
   readonly administrations: (MedicationAdministration & StoredResource)[];
   readonly medications: (Medication & StoredResource)[];
   readonly otherClaims: (Claim & StoredResource)[];
+  /** The patient's stored preauthorization ClaimResponses and the authorizations they grant. */
+  readonly authorizationResponses: (ClaimResponse & StoredResource)[];
+  readonly authorizations: Authorization[];
   readonly setting?: CareSetting;
+}
+
+/** Date and code of each billable charge (what an authorization must cover). */
+function chargeLines(chargeItems: readonly ChargeItem[]): { code: string; date: string }[] {
+  return chargeItems.map((c) => ({
+    code: c.code.coding?.find((x) => x.code)?.code?.toUpperCase() ?? '',
+    date: (c.occurrenceDateTime ?? c.occurrencePeriod?.start ?? '').slice(0, 10),
+  }));
 }
 
 /**
@@ -389,6 +402,7 @@ function inputsFingerprint(g: Gathered): string {
     ...g.conditions,
     ...g.coverages,
     ...g.medications,
+    ...g.authorizationResponses,
     ...(g.patient ? [g.patient] : []),
     ...(g.payerOrganization ? [g.payerOrganization] : []),
   ];
@@ -855,6 +869,11 @@ export class ClaimWorkflowWorker {
               id: claimId,
               frequency,
               ...(replaces ? { replaces } : {}),
+              preAuthRefs: authorizationNumbersFor(
+                gathered.authorizations,
+                payer.payerId,
+                chargeLines(gathered.chargeItems),
+              ),
               ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
             });
       const claim = withState(
@@ -990,6 +1009,11 @@ export class ClaimWorkflowWorker {
       now: this.#now(),
       id: claimId,
       frequency,
+      preAuthRefs: authorizationNumbersFor(
+        gathered.authorizations,
+        payer.payerId,
+        chargeLines(gathered.chargeItems),
+      ),
       ...(frequency === '7' && originalId
         ? { replaces: { claimId: originalId, ...(payerClaimNumber ? { payerClaimNumber } : {}) } }
         : {}),
@@ -1103,6 +1127,7 @@ export class ClaimWorkflowWorker {
       medications: gathered.medications,
       conditions: gathered.conditions,
       otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
+      authorizations: gathered.authorizations,
       today: this.#now().toISOString().slice(0, 10),
     };
   }
@@ -1370,7 +1395,11 @@ export class ClaimWorkflowWorker {
     } else {
       const submittedKey = stored.identifier?.find((i) => i.system === SUBMISSION_KEY_SYSTEM)?.value;
       try {
-        response = await port.findSubmitted(stored, submittedKey ?? key);
+        response = await port.findSubmitted(
+          stored,
+          submittedKey ?? key,
+          await this.#answeredBefore(tenant, stored.id, payer),
+        );
       } catch (err) {
         throw this.#classify(err);
       }
@@ -1394,6 +1423,21 @@ export class ClaimWorkflowWorker {
       }
     }
     return this.#record(tenant, stored, response, payer);
+  }
+
+  /** The payer's ids of the ClaimResponses already recorded for this claim (earlier submissions). */
+  async #answeredBefore(tenant: TenantId, claimId: string, payer: PayerEndpoint): Promise<Set<string>> {
+    const system = `https://dripline.dev/fhir/sid/payer-claim-response/${payer.id}`;
+    const recorded = await this.#searchAll<ClaimResponse>(
+      tenant,
+      'ClaimResponse',
+      this.#byRef('request', `Claim/${claimId}`),
+    );
+    return new Set(
+      recorded.flatMap((r) =>
+        (r.identifier ?? []).filter((i) => i.system === system && i.value).map((i) => i.value ?? ''),
+      ),
+    );
   }
 
   /** The Patient and Coverages a payer needs beside the Claim (member id, subscriber), as stored. */
@@ -1802,7 +1846,24 @@ export class ClaimWorkflowWorker {
       : [];
     const { payer, organization } = await this.#payerOf(tenant, config, coverages, claim);
     const setting = encounters.map((e) => settingOf(e)).find((s) => s !== undefined);
+    const authorizationResponses = patientRef
+      ? (
+          await this.#searchAll<ClaimResponse>(tenant, 'ClaimResponse', this.#byRef('patient', patientRef))
+        ).filter((r) => r.use === 'preauthorization')
+      : [];
+    const requests: Claim[] = [];
+    for (const response of authorizationResponses) {
+      const ref = refOf(response.request);
+      const request = ref?.startsWith('Claim/')
+        ? await this.#read<Claim>(tenant, 'Claim', ref.slice('Claim/'.length))
+        : undefined;
+      if (request) {
+        requests.push(request);
+      }
+    }
     return {
+      authorizationResponses,
+      authorizations: authorizationsOf(authorizationResponses, requests),
       encounters,
       chargeItems,
       ...(patient ? { patient } : {}),

@@ -3,7 +3,10 @@ import { describe, expect, test } from '@jest/globals';
 import type { Claim } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { RULE_IDS, hasBlockingErrors, loadClaimRules, scrubClaim } from '../../src/claims/scrub.ts';
+import type { Authorization } from '../../src/claims/authorizations.ts';
+import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
 import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
+import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
@@ -26,6 +29,32 @@ function withClaim(ctx: ClaimContext, edit: (claim: Claim & { id: string }) => v
   const claim = structuredClone(ctx.claim);
   edit(claim);
   return { ...ctx, claim };
+}
+
+/** An authorization on file under the fixture's number (PA-778899), for the fixture's drug by default. */
+function onFile(over: Partial<Authorization> = {}): Authorization {
+  return {
+    number: 'PA-778899',
+    source: 'ClaimResponse/auth-1',
+    start: '2025-01-01',
+    end: '2025-12-31',
+    services: [
+      { code: 'J1745', units: 200, start: over.start ?? '2025-01-01', end: over.end ?? '2025-12-31' },
+    ],
+    ...over,
+  };
+}
+
+/** An earlier, sent claim of the same patient billing `units` of J1745 under `number`. */
+function earlierClaimUnder(ctx: ClaimContext, number: string, units: number): Claim {
+  const drug = ctx.claim.item?.find((i) => i.productOrService.coding?.[0]?.code === 'J1745');
+  return {
+    ...structuredClone(ctx.claim),
+    id: 'claim-earlier',
+    status: 'active',
+    insurance: (ctx.claim.insurance ?? []).map((i) => ({ ...i, preAuthRef: [number] })),
+    item: drug ? [{ ...drug, servicedDate: '2025-02-11', quantity: { value: units } }] : [],
+  };
 }
 
 interface Case {
@@ -129,6 +158,25 @@ const cases: readonly Case[] = [
     },
   },
   { name: 'prior auth missing', ruleId: 'prior-auth', edit: (f) => void f.input.preAuthRefs.splice(0) },
+  {
+    name: 'authorization on file is for another drug',
+    ruleId: 'prior-auth-service',
+    after: (ctx) => ({ ...ctx, authorizations: [onFile({ services: [{ code: 'J0135', units: 10 }] })] }),
+  },
+  {
+    name: 'date of service after the authorization ended',
+    ruleId: 'prior-auth-dates',
+    after: (ctx) => ({ ...ctx, authorizations: [onFile({ end: '2025-02-28' })] }),
+  },
+  {
+    name: 'units beyond the authorized units (this claim and an earlier one)',
+    ruleId: 'prior-auth-units',
+    after: (ctx) => ({
+      ...ctx,
+      authorizations: [onFile({ services: [{ code: 'J1745', units: 60 }] })],
+      otherClaims: [earlierClaimUnder(ctx, 'PA-778899', 40)],
+    }),
+  },
   {
     name: 'timely filing passed',
     ruleId: 'timely-filing',
@@ -340,6 +388,45 @@ describe('scrubClaim', () => {
     const b = scrubClaim({ ...ctx, today: '2025-07-01' }, tables);
     expect(b).toEqual(a);
     expect(JSON.stringify(ctx)).toBe(before);
+  });
+
+  test('authorizations on file: covered services, dates and units pass; standing claims count, others do not', () => {
+    const base = contextOf(fixture('commercial'));
+    const ids = (ctx: ClaimContext): string[] =>
+      scrubClaim(ctx, tables)
+        .filter((x) => x.ruleId.startsWith('prior-auth'))
+        .map((x) => x.ruleId);
+    // Covered: J1745 40 units of 200, in the dates.
+    expect(ids({ ...base, authorizations: [onFile()] })).toEqual([]);
+    // A number on the claim that is not on file cannot be checked here: no finding.
+    expect(ids({ ...base, authorizations: [onFile({ number: 'PA-OTHER' })] })).toEqual([]);
+    // An authorization that lists no services covers any service in its dates.
+    expect(ids({ ...base, authorizations: [onFile({ services: [] })] })).toEqual([]);
+    // Another payer's authorization under the same number is not this claim's.
+    expect(
+      ids({ ...base, authorizations: [onFile({ payerId: 'ELSEWHERE', services: [{ code: 'J0135' }] })] }),
+    ).toEqual([]);
+    // Exactly at the limit passes; one unit more fails.
+    const at = { ...base, authorizations: [onFile({ services: [{ code: 'J1745', units: 80 }] })] };
+    expect(ids({ ...at, otherClaims: [earlierClaimUnder(base, 'PA-778899', 40)] })).toEqual([]);
+    expect(ids({ ...at, otherClaims: [earlierClaimUnder(base, 'PA-778899', 41)] })).toEqual([
+      'prior-auth-units',
+    ]);
+    // Units billed under another number, on a rejected claim, or on a void do not count.
+    const rejected = earlierClaimUnder(base, 'PA-778899', 41);
+    rejected.extension = [{ url: EXT_CLAIM_STATE, valueCode: 'rejected' }];
+    const voided = earlierClaimUnder(base, 'PA-778899', 41);
+    voided.extension = [{ url: EXT_CLAIM_FREQUENCY, valueCode: '8' }];
+    for (const other of [earlierClaimUnder(base, 'PA-OTHER', 41), rejected, voided]) {
+      expect(ids({ ...at, otherClaims: [other] })).toEqual([]);
+    }
+    // The claim a corrected claim replaces does not count against it.
+    const replacing = withClaim(at, (c) => {
+      c.related = [
+        { claim: { reference: 'Claim/claim-earlier' }, relationship: { coding: [{ code: 'prior' }] } },
+      ];
+    });
+    expect(ids({ ...replacing, otherClaims: [earlierClaimUnder(base, 'PA-778899', 41)] })).toEqual([]);
   });
 
   test('institutional claims are scrubbed too', () => {

@@ -127,6 +127,7 @@ beforeAll(async () => {
       claimWorkflow: {
         holdMs: 0,
         sweepMs: 300,
+        recheckMs: 300,
         retryDelayMs: (attempts) => Math.min(150 * 2 ** Math.max(attempts - 1, 0), 1_000),
       },
     },
@@ -620,4 +621,209 @@ describe('void claims (frequency 8)', () => {
     await waitFor('claim building idle', () => queueIdle(CLAIM_READY_QUEUE));
     expect((await claims()).length).toBe(count);
   }, 20_000);
+});
+
+describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answers checked', () => {
+  const store = (): TestServer['running']['store'] => server.running.store;
+  const read = async (id: string): Promise<Claim & StoredResource> =>
+    (await store().resources.read(TENANT, 'Claim', id)) as Claim & StoredResource;
+  const distinctStates = async (id: string): Promise<string[]> => {
+    const history = await store().resources.history(TENANT, 'Claim', id);
+    const states = history.resources.map((v) => claimStateOf(v as Claim) ?? '?').reverse();
+    return states.filter((s, i) => i === 0 || s !== states[i - 1]);
+  };
+  const reasonsOf = async (id: string): Promise<string[]> =>
+    (await all<{ target?: { reference?: string }[]; reason?: { text?: string }[] }>('Provenance'))
+      .filter((p) => p.target?.[0]?.reference?.startsWith(`Claim/${id}/_history/`))
+      .map((p) => p.reason?.[0]?.text ?? '');
+
+  test('a claim held for prior authorization is released when a biller records the authorization; a garbled payer answer is recovered by inquiry, never by a second submission', async () => {
+    // A held claim whose only errors are missing prior authorization.
+    let pick: { claim: Claim & StoredResource; task: Task } | undefined;
+    for (const claim of (await claims()).filter((c) => claimStateOf(c) === 'held')) {
+      const task = (await store().resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
+      const errors = findingsOfTask(task).filter((f) => f.severity === 'error');
+      if (errors.length > 0 && errors.every((f) => f.ruleId === 'prior-auth')) {
+        pick = { claim, task };
+        break;
+      }
+    }
+    if (!pick) {
+      console.warn('skipped: no claim of the day is held for prior authorization alone');
+      return;
+    }
+    const { claim } = pick;
+    const payerId = claim.insurer?.identifier?.value ?? '';
+    const dates = (claim.item ?? []).map((i) => i.servicedDate ?? i.servicedPeriod?.start ?? '').sort();
+    const number = `PA-${claim.id.slice(-10).toUpperCase()}`;
+    // The payer's answers are garbled on the way back (it adjudicates and records them).
+    payer.setBehaviour({ garbleSubmitAnswers: 'invalid-fhir' });
+    // The biller records the authorization the payer gave by phone: a preauthorization ClaimResponse.
+    const token = await server.token(TENANT, 'system/ClaimResponse.cruds');
+    const created = await fhirFetch(`${server.fhir}/ClaimResponse`, token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: {
+        resourceType: 'ClaimResponse',
+        status: 'active',
+        type: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }],
+        },
+        use: 'preauthorization',
+        patient: claim.patient,
+        created: new Date().toISOString(),
+        insurer: { identifier: { value: payerId } },
+        outcome: 'complete',
+        preAuthRef: number,
+        preAuthPeriod: { start: dates[0]?.slice(0, 10), end: '2027-12-31' },
+      },
+    });
+    expect(created.status).toBe(201);
+
+    // Rebuilt with the number, scrubbed clean, submitted; the garbled answer is on its history.
+    await waitFor(
+      'a failed attempt with an invalid answer on the claim history',
+      async () => (await reasonsOf(claim.id)).some((r) => r.includes('not valid FHIR')),
+      20_000,
+    );
+    expect(claimStateOf(await read(claim.id))).toBe('submitting');
+    payer.setBehaviour({});
+    const done = await waitFor(
+      'the released claim to be adjudicated',
+      async () => {
+        const c = await read(claim.id);
+        return claimStateOf(c) === 'adjudicated' ? c : undefined;
+      },
+      20_000,
+    );
+    expect(done.insurance?.[0]?.preAuthRef).toEqual([number]);
+    const states = await distinctStates(claim.id);
+    expect(states.slice(0, 2)).toEqual(['built', 'held']);
+    expect(states.slice(-4)).toEqual(['built', 'ready', 'submitting', 'adjudicated']);
+    // Sent once: the retry asked the payer (by submission key) and took its real answer.
+    const sent = (await payer.claimResponses()).filter((r) => r.request?.reference === `Claim/${claim.id}`);
+    expect(sent).toHaveLength(1);
+    const reasons = (sent[0]?.item ?? []).flatMap((i) =>
+      (i.adjudication ?? []).flatMap((a) => (a.reason?.coding ?? []).map((c) => c.code)),
+    );
+    expect(reasons).not.toContain('197');
+    const task = (await store().resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
+    expect(task.status).toBe('completed');
+  }, 60_000);
+
+  test('resubmit: a claim left submitting gets one new attempt that asks the payer first; other states answer 409', async () => {
+    const taken = new Set((await payer.claimResponses()).map((r) => r.request?.reference));
+    const claim = (await claims()).find(
+      (c) =>
+        claimStateOf(c) === 'adjudicated' &&
+        (c.related ?? []).length === 0 &&
+        replacedByOf(c) === undefined &&
+        taken.has(`Claim/${c.id}`),
+    );
+    expect(claim).toBeDefined();
+    const token = await server.token(TENANT, 'system/Claim.u');
+    const post = (id: string, body: unknown): ReturnType<typeof fhirFetch> =>
+      fhirFetch(`${server.url}/api/claims/${id}/resubmit`, token, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+    expect((await post(claim!.id, {})).status).toBe(400);
+    expect((await post('bad id!', { reason: 'retry please' })).status).toBe(400);
+    expect((await post('no-such-claim', { reason: 'retry please' })).status).toBe(404);
+    const adjudicated = await post(claim!.id, { reason: 'retry please' });
+    expect(adjudicated.status).toBe(409);
+
+    // Its attempts ran out while the payer was down: stuck in submitting, no job.
+    const stuck = {
+      ...claim!,
+      extension: (claim!.extension ?? []).map((e) =>
+        e.url === EXT_CLAIM_STATE ? { ...e, valueCode: 'submitting' } : e,
+      ),
+    };
+    delete (stuck as { meta?: unknown }).meta;
+    await store().resources.update(TENANT, stuck, { ifMatchVersion: claim!.meta.versionId });
+    const reason = 'Payer portal back up after the outage (test)';
+    const queued = await post(claim!.id, { reason });
+    expect(queued.status).toBe(202);
+    expect(queued.body.ok).toBe(true);
+    await waitFor(
+      'the requeued submission to finish',
+      async () =>
+        claimStateOf(await read(claim!.id)) === 'adjudicated' && (await queueIdle(CLAIM_SUBMIT_QUEUE)),
+      20_000,
+    );
+    expect(
+      (await payer.claimResponses()).filter((r) => r.request?.reference === `Claim/${claim!.id}`),
+    ).toHaveLength(1);
+    const audit = (
+      await all<{ purposeOfEvent?: { text?: string }[]; subtype?: { code?: string }[] }>('AuditEvent')
+    ).find((a) => a.purposeOfEvent?.[0]?.text === reason);
+    expect(audit?.subtype?.some((s) => s.code === 'claim-resubmit')).toBe(true);
+  }, 30_000);
+
+  test('resubmit: a rejected claim is rebuilt, scrubbed and sent under a new submission key', async () => {
+    // An adjudicated original that scrubbed clean the first time (so it scrubs clean again).
+    let claim: (Claim & StoredResource) | undefined;
+    for (const c of await claims()) {
+      if (
+        claimStateOf(c) === 'adjudicated' &&
+        (c.related ?? []).length === 0 &&
+        replacedByOf(c) === undefined
+      ) {
+        if ((await distinctStates(c.id)).slice(0, 2).join() === 'built,ready') {
+          claim = c;
+          break;
+        }
+      }
+    }
+    expect(claim).toBeDefined();
+    const oldKey = claim!.identifier?.find((i) => i.system?.endsWith('claim-submission'))?.value;
+    expect(oldKey).toBeDefined();
+    const before = (await payer.claimResponses()).filter(
+      (r) => r.request?.reference === `Claim/${claim!.id}`,
+    ).length;
+    // The payer rejected it (front-end rejection): recorded as such.
+    const rejected = {
+      ...claim!,
+      extension: (claim!.extension ?? []).map((e) =>
+        e.url === EXT_CLAIM_STATE ? { ...e, valueCode: 'rejected' } : e,
+      ),
+    };
+    delete (rejected as { meta?: unknown }).meta;
+    await store().resources.update(TENANT, rejected, { ifMatchVersion: claim!.meta.versionId });
+    const token = await server.token(TENANT, 'system/Claim.u');
+    const { status, body } = await fhirFetch(`${server.url}/api/claims/${claim!.id}/resubmit`, token, {
+      method: 'POST',
+      body: { reason: 'Corrected the subscriber id with the payer (test)' },
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(status).toBe(200);
+    expect(body.state).toBe('ready');
+    const done = await waitFor(
+      'the resubmitted claim to be answered',
+      async () => {
+        const c = await read(claim!.id);
+        return ['adjudicated', 'rejected'].includes(claimStateOf(c) ?? '') &&
+          (await queueIdle(CLAIM_SUBMIT_QUEUE))
+          ? c
+          : undefined;
+      },
+      20_000,
+    );
+    const newKey = done.identifier?.find((i) => i.system?.endsWith('claim-submission'))?.value;
+    expect(newKey).toBeDefined();
+    expect(newKey).not.toBe(oldKey);
+    expect((await distinctStates(claim!.id)).slice(-5)).toEqual([
+      'rejected',
+      'built',
+      'ready',
+      'submitting',
+      claimStateOf(done),
+    ]);
+    // A new submission: the payer answered it separately.
+    expect(
+      (await payer.claimResponses()).filter((r) => r.request?.reference === `Claim/${claim!.id}`).length,
+    ).toBe(before + 1);
+  }, 30_000);
 });

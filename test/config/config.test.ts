@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
+import { loadChargemaster } from '../../src/claims/chargemaster.ts';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
 
 function file(content: unknown): string {
@@ -88,5 +89,35 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DRIPLINE_CONFIG: '/nonexistent/dripline.json' })).toThrow(
       /Cannot read DRIPLINE_CONFIG/,
     );
+  });
+  test('a tenant chargemaster file resolves against the config file, is validated at start, and prices claims', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dripline-cm-'));
+    writeFileSync(
+      path.join(dir, 'prices.json'),
+      JSON.stringify({
+        title: 'Clinic prices',
+        sources: ['clinic finance, 2026 price list'],
+        currency: 'USD',
+        effective: '2026-01-01',
+        default: { price: 50 },
+        charges: [{ code: 'J1745', label: 'infliximab 10 mg', kind: 'drug', per: '10 mg', price: 12.5 }],
+      }),
+    );
+    const configFile = path.join(dir, 'config.json');
+    const tenant = { id: 'clinic', name: 'Clinic', chargemasterFile: 'prices.json' };
+    writeFileSync(configFile, JSON.stringify({ tenants: [tenant] }));
+    const config = loadConfig({ DRIPLINE_CONFIG: configFile });
+    const resolved = config.tenants[0]?.chargemasterFile ?? '';
+    expect(resolved).toBe(path.join(dir, 'prices.json'));
+    expect(loadChargemaster(resolved).priceOf('J1745', 40)).toBe(500);
+    expect(loadChargemaster(resolved).priceOf('96413', 1)).toBe(50);
+
+    writeFileSync(configFile, JSON.stringify({ tenants: [{ ...tenant, chargemasterFile: 'missing.json' }] }));
+    expect(() => loadConfig({ DRIPLINE_CONFIG: configFile })).toThrow(
+      /tenants\[clinic\]\.chargemasterFile: [^]*file not found/,
+    );
+    writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ charges: [{ code: 'J1745', price: -1 }] }));
+    writeFileSync(configFile, JSON.stringify({ tenants: [{ ...tenant, chargemasterFile: 'bad.json' }] }));
+    expect(() => loadConfig({ DRIPLINE_CONFIG: configFile })).toThrow(ConfigError);
   });
 });

@@ -1,16 +1,21 @@
 /**
  * The sandbox payer's adjudication (pure, table-driven): prices each Claim line from the payer's
  * fee schedule (drugs at ASP + 6 % per billing unit, administration codes at a sandbox schedule),
- * applies its own rules, and produces the ClaimResponse a real payer would send back.
+ * applies its own rules, and produces the ClaimResponse a real payer would send back. What it
+ * remembers of earlier claims (the claims it adjudicated, their paid lines, what replaced or voided
+ * them) is passed in as `knownClaims`; the caller records the result (`priorClaimOf`).
  *
  * Rules, each denying a line with an X12 CARC (group CO unless noted), in this order (a line
- * lists every reason that applies; the first carries the adjustment amount):
+ * lists every reason that applies; the first carries the adjustment amount). "Whole claim" rules
+ * deny every line and are listed in `ClaimResponse.error`; the claim's outcome is then `error`.
  *
  * | rule | CARC (RARC) |
  * |---|---|
- * | member id missing / coverage not found | 31 (whole claim) |
+ * | replacement (7) / void (8) whose `related` names no claim this payer adjudicated, a void, or another patient's claim | 129 (M47) (whole claim) |
+ * | replacement / void of a claim already replaced or voided | 18 (group OA) (whole claim) |
+ * | member id missing / coverage not found (not for voids) | 31 (whole claim) |
  * | date of service older than the timely-filing limit | 29 |
- * | same line already paid on an earlier claim (not for claims with `related`) | 18 (group OA) |
+ * | same line already paid on an earlier claim still in force (a replacement's original is not) | 18 (group OA) |
  * | code not on the payer's fee schedule | 96 |
  * | no diagnosis on the claim | 16 (M76) |
  * | Medicaid drug line without an NDC in `item.detail` | 16 (M119) |
@@ -23,6 +28,38 @@
  *
  * Paid lines: eligible = allowed; deductible, coinsurance (PR-2), copay, then benefit = the rest;
  * a charge above the allowed amount gets a CO-45 adjustment for the difference.
+ *
+ * Claim frequency (X12 837 CLM05-3, UB-04 type of bill 4th digit; read from the Dripline
+ * `claim-frequency` extension, else an institutional claim's type of bill; anything but 7 or 8 is
+ * an original). A replacement (7) or void (8) names its original in `Claim.related` (relationship
+ * `prior`): by the payer's claim number in `related.reference` (the first identifier of this payer's
+ * ClaimResponse to it — the ICN an 837 carries in REF*F8), else by `related.claim.identifier` (any
+ * identifier of the original Claim) or `related.claim.reference` (`Claim/{id}` as stored here);
+ * the latest adjudication of that claim, at the same payer kind, is the original.
+ * - Replacement: adjudicated like an original by every rule above, except that the original's paid
+ *   lines no longer count as paid for CARC 18. Unless it is denied as a whole, it reverses the
+ *   original: the original is marked replaced, and the ClaimResponse carries
+ *   `payment.adjustment` = −(the original's benefit), `payment.adjustmentReason` = "prior payment
+ *   reversal" and `payment.amount` = the new benefit − the original's benefit (negative when money
+ *   is taken back). The original's benefit is what it has in force: the total benefit of its
+ *   lines (for an original that was itself a replacement, not its net payment).
+ * - Void: none of the line rules apply (timely filing, prior authorization, MUE, NCCI, medical
+ *   necessity, member id — a void only takes money back). Every line is adjudicated at zero with no
+ *   CARC, the outcome is `complete`, `payment.amount` = `payment.adjustment` = −(the original's
+ *   benefit), and the original is marked voided; its lines no longer count as paid.
+ * - An X12 835 reports such a reversal as a claim payment loop of its own (CLP02 claim status 22
+ *   "reversal of previous payment", the original's payer claim control number in CLP07, its amounts
+ *   negated) beside the replacement's loop; a ClaimResponse has one payment, so the reversal is its
+ *   `payment.adjustment` (FHIR example code system payment-adjustment-reason, code a001 "Prior
+ *   Payment Reversal") and `payment.amount` is the net. (A negative net on a remittance is carried
+ *   as a provider-level PLB adjustment in an 835; the sandbox has no remittances.)
+ * - Unknown original (or a void, or another patient's claim, named as one): CARC 129 "prior
+ *   processing information appears incorrect", with RARC M47 (missing/incomplete/invalid internal
+ *   or document control number) — the claim number the provider gave is the problem.
+ * - Choice: an original already replaced or voided is not chained to its latest replacement; a
+ *   second replacement or void naming it is denied as a duplicate of the adjustment already made
+ *   (CARC 18, group OA). A provider must name the latest claim number (Dripline does: it corrects
+ *   the claim that is in force), and a payer that silently chained would hide that mistake.
  */
 import type {
   Claim,
@@ -45,6 +82,20 @@ export const GROUP_CODE_SYSTEM = 'https://x12.org/codes/claim-adjustment-group-c
 /** Optional line charge: `item.extension` with valueMoney (also accepted: item.net, unitPrice × quantity). */
 export const EXT_CHARGE_AMOUNT = 'https://dripline.dev/fhir/StructureDefinition/charge-amount';
 const NDC_SYSTEM = 'http://hl7.org/fhir/sid/ndc';
+/**
+ * Claim frequency code on a Claim (valueCode 1, 7 or 8). The same URL as Dripline's
+ * `EXT_CLAIM_FREQUENCY` (src/claims/build.ts; a test checks they agree): the payer reads the wire
+ * format, not its client's code.
+ */
+export const EXT_CLAIM_FREQUENCY = 'https://dripline.dev/fhir/StructureDefinition/claim-frequency';
+/** UB-04 type of bill (institutional `Claim.subType`); its last digit is the frequency. */
+const TYPE_OF_BILL_SYSTEM = 'https://www.nubc.org/CodeSystem/TypeOfBill';
+/** FHIR's example payment adjustment reasons: a001 "Prior Payment Reversal". */
+export const PAYMENT_ADJUSTMENT_REASON_SYSTEM =
+  'http://terminology.hl7.org/CodeSystem/payment-adjustment-reason';
+
+/** X12 837 CLM05-3: 1 original, 7 replacement of a prior claim, 8 void of a prior claim. */
+export type ClaimFrequency = '1' | '7' | '8';
 
 export interface Denial {
   readonly carc: string;
@@ -71,18 +122,58 @@ export interface LineResult {
   readonly fingerprint: string;
 }
 
+/** A prior claim's payment that a replacement or void reverses. */
+export interface Reversal {
+  /** The payer claim number (control number) of the reversed claim. */
+  readonly controlNumber: string;
+  /** Whether the reversing claim replaces (7) or voids (8) it. */
+  readonly frequency: '7' | '8';
+  /** The benefit taken back (the reversed claim's benefit; ≥ 0). */
+  readonly amount: number;
+}
+
+/**
+ * What the payer remembers of a claim it adjudicated (see `priorClaimOf`): enough to find it as
+ * the original of a replacement or void, to reverse its payment and to release its paid lines.
+ */
+export interface PriorClaim {
+  /** The payer claim number: the first identifier of the ClaimResponse to it. */
+  readonly controlNumber: string;
+  /** The Claim's id as the payer stored it (`Claim/{id}`). */
+  readonly claimId: string;
+  /** The Claim's identifiers, `system|value`. */
+  readonly identifiers: readonly string[];
+  readonly kind: PayerKind;
+  /** The Claim's patient (reference, else identifier value). */
+  readonly patient: string;
+  readonly frequency: ClaimFrequency;
+  /** The benefit it has in force: the total benefit of its lines (0 for a void). */
+  readonly benefit: number;
+  /** Fingerprints of its paid lines (none for a void). */
+  readonly paidLines: readonly string[];
+  /** The later replacement (7) or void (8) that reversed it, by its control number. */
+  readonly supersededBy?: { readonly controlNumber: string; readonly frequency: '7' | '8' };
+}
+
 export interface AdjudicationResult {
   readonly kind: PayerKind;
+  readonly frequency: ClaimFrequency;
   readonly outcome: 'complete' | 'partial' | 'error';
   readonly lines: readonly LineResult[];
   /** Problems with the whole claim (also applied to every line). */
   readonly claimDenials: readonly Denial[];
   readonly memberId?: string;
+  /** The Claim's patient (reference, else identifier value). */
+  readonly patient: string;
+  /** Set when this replacement or void reversed a prior claim's payment. */
+  readonly reversal?: Reversal;
   readonly totals: {
     readonly submitted: number;
     readonly eligible: number;
     readonly benefit: number;
     readonly memberLiability: number;
+    /** What is paid for this claim: benefit − the reversed amount (negative when money goes back). */
+    readonly payment: number;
   };
 }
 
@@ -94,7 +185,9 @@ export interface AdjudicateInput {
   readonly tables: PayerTables;
   /** Date the payer received the claim (YYYY-MM-DD), for timely filing. */
   readonly receivedDate: string;
-  /** Fingerprints of lines already paid on earlier claims. */
+  /** Claims the payer adjudicated before, oldest first (originals of replacements and voids; paid lines). */
+  readonly knownClaims?: readonly PriorClaim[];
+  /** Fingerprints of lines already paid on earlier claims beyond those of `knownClaims`. */
   readonly paidLines?: ReadonlySet<string>;
 }
 
@@ -185,22 +278,212 @@ function daysBetween(from: string, to: string): number {
   return Math.floor((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }
 
+/** The claim's frequency: the `claim-frequency` extension, else an institutional type of bill's last digit; else 1. */
+export function claimFrequency(claim: Claim): ClaimFrequency {
+  const code =
+    claim.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode?.trim() ??
+    claim.subType?.coding
+      ?.find((c) => c.system === TYPE_OF_BILL_SYSTEM && /^\d{3,4}$/.test(c.code ?? ''))
+      ?.code?.slice(-1);
+  return code === '7' || code === '8' ? code : '1';
+}
+
+/** `system|value` of each of the claim's identifiers that has a value. */
+export function identifierKeys(claim: Claim): string[] {
+  return [
+    ...new Set((claim.identifier ?? []).flatMap((i) => (i.value ? [`${i.system ?? ''}|${i.value}`] : []))),
+  ];
+}
+
+function patientOf(claim: Claim): string {
+  return claim.patient.reference ?? claim.patient.identifier?.value ?? '';
+}
+
+/**
+ * The original a replacement or void names (module comment: by payer claim number, else by the
+ * original's identifier or reference), or the whole-claim denial when there is none to reverse.
+ */
+export function findOriginal(
+  claim: Claim,
+  kind: PayerKind,
+  knownClaims: readonly PriorClaim[],
+): { readonly original: PriorClaim } | { readonly denial: Denial } {
+  const unknown = (text: string): { denial: Denial } => ({ denial: deny('129', text, { rarc: 'M47' }) });
+  const related = (claim.related ?? []).find(
+    (r) =>
+      (r.relationship?.coding ?? []).length === 0 || r.relationship?.coding?.some((c) => c.code === 'prior'),
+  );
+  const sameKind = knownClaims.filter((k) => k.kind === kind);
+  const claimNumber = related?.reference?.value?.trim();
+  const ident = related?.claim?.identifier;
+  const ref = related?.claim?.reference?.match(/(?:^|\/)Claim\/([^/]+)$/)?.[1];
+  let named: string;
+  let matches: PriorClaim[];
+  if (claimNumber) {
+    named = `claim number ${claimNumber}`;
+    matches = sameKind.filter((k) => k.controlNumber === claimNumber);
+  } else if (ident?.value) {
+    named = `claim ${ident.system ? `${ident.system}|` : ''}${ident.value}`;
+    matches = sameKind.filter((k) =>
+      ident.system
+        ? k.identifiers.includes(`${ident.system}|${ident.value ?? ''}`)
+        : k.identifiers.some((i) => i.endsWith(`|${ident.value ?? ''}`)),
+    );
+  } else if (ref) {
+    named = `Claim/${ref}`;
+    matches = sameKind.filter((k) => k.claimId === ref);
+  } else {
+    return unknown(
+      'A replacement or void must name the prior claim in Claim.related (the payer claim number in related.reference)',
+    );
+  }
+  const original = matches.at(-1);
+  if (!original) {
+    return unknown(`The prior claim (${named}) is not known to this payer`);
+  }
+  if (original.frequency === '8') {
+    return unknown(`The prior claim (${named}) is a void, which cannot be replaced or voided`);
+  }
+  if (original.patient !== patientOf(claim)) {
+    return unknown(`The prior claim (${named}) is for another patient`);
+  }
+  if (original.supersededBy) {
+    const { controlNumber, frequency } = original.supersededBy;
+    return {
+      denial: deny(
+        '18',
+        `The prior claim (${named}) was already ${frequency === '8' ? 'voided' : 'replaced'} by claim ${controlNumber}; name the latest claim number`,
+        { group: 'OA' },
+      ),
+    };
+  }
+  return { original };
+}
+
+/** The record of an adjudicated claim, for `knownClaims` of later adjudications. */
+export function priorClaimOf(
+  claim: Claim,
+  result: AdjudicationResult,
+  ids: { readonly controlNumber: string; readonly claimId: string },
+): PriorClaim {
+  return {
+    controlNumber: ids.controlNumber,
+    claimId: ids.claimId,
+    identifiers: identifierKeys(claim),
+    kind: result.kind,
+    patient: result.patient,
+    frequency: result.frequency,
+    benefit: result.frequency === '8' ? 0 : result.totals.benefit,
+    paidLines:
+      result.frequency === '8'
+        ? []
+        : result.lines.filter((l) => l.denials.length === 0).map((l) => l.fingerprint),
+  };
+}
+
+/** A prior claim marked reversed by a replacement or void (with this control number). */
+export function supersede(prior: PriorClaim, by: string, frequency: '7' | '8'): PriorClaim {
+  return { ...prior, supersededBy: { controlNumber: by, frequency } };
+}
+
+function fingerprintOf(
+  kind: PayerKind,
+  memberId: string | undefined,
+  patient: string,
+  item: ClaimItem,
+): string {
+  return [
+    kind,
+    memberId ?? '',
+    patient,
+    lineCode(item),
+    [...lineModifiers(item)].sort().join(','),
+    lineDate(item),
+    item.quantity?.value ?? 0,
+  ].join('|');
+}
+
+function summarize(
+  base: Omit<AdjudicationResult, 'outcome' | 'totals' | 'reversal'>,
+  reversal: Reversal | undefined,
+): AdjudicationResult {
+  const { lines } = base;
+  const denied = lines.filter((l) => l.denials.length > 0).length;
+  const sum = (f: (l: LineResult) => number): number => round2(lines.reduce((acc, l) => acc + f(l), 0));
+  const benefit = sum((l) => l.benefit);
+  return {
+    ...base,
+    outcome: denied === 0 ? 'complete' : denied === lines.length ? 'error' : 'partial',
+    ...(reversal ? { reversal } : {}),
+    totals: {
+      submitted: sum((l) => l.submitted),
+      eligible: sum((l) => l.eligible),
+      benefit,
+      memberLiability: sum((l) => l.deductible + l.coinsurance + l.copay),
+      payment: round2(benefit - (reversal?.amount ?? 0)),
+    },
+  };
+}
+
 export function adjudicate(input: AdjudicateInput): AdjudicationResult {
   const { claim, kind, tables } = input;
   const items = claim.item ?? [];
   const memberId = memberIdOf(claim, input.resources);
+  const patientRef = patientOf(claim);
+  const frequency = claimFrequency(claim);
+  const knownClaims = input.knownClaims ?? [];
   const claimDenials: Denial[] = [];
+  let original: PriorClaim | undefined;
+  if (frequency !== '1') {
+    const found = findOriginal(claim, kind, knownClaims);
+    if ('denial' in found) {
+      claimDenials.push(found.denial);
+    } else {
+      original = found.original;
+    }
+  }
+
+  if (frequency === '8') {
+    // A void only takes the original's money back: no line rule applies, every line is at zero.
+    const lines: LineResult[] = items.map((item) => ({
+      sequence: item.sequence,
+      code: lineCode(item),
+      units: item.quantity?.value ?? 0,
+      dateOfService: lineDate(item),
+      submitted: lineCharge(item) ?? 0,
+      eligible: 0,
+      deductible: 0,
+      coinsurance: 0,
+      copay: 0,
+      benefit: 0,
+      denials: [...claimDenials],
+      fingerprint: fingerprintOf(kind, memberId, patientRef, item),
+    }));
+    return summarize(
+      { kind, frequency, lines, claimDenials, ...(memberId ? { memberId } : {}), patient: patientRef },
+      original && claimDenials.length === 0
+        ? { controlNumber: original.controlNumber, frequency, amount: original.benefit }
+        : undefined,
+    );
+  }
+
   if (!memberId) {
     claimDenials.push(
       deny('31', 'Patient cannot be identified as our member: no member id / coverage not found'),
     );
   }
+  // A replacement reverses its original unless it is denied as a whole.
+  const reversed = claimDenials.length === 0 ? original : undefined;
+  const released = new Set(reversed?.paidLines ?? []);
+  const paidLines = new Set<string>(input.paidLines ?? []);
+  for (const prior of knownClaims) {
+    if (!prior.supersededBy) {
+      prior.paidLines.forEach((f) => paidLines.add(f));
+    }
+  }
   const diagnoses = diagnosisCodes(claim);
   const insurance = claim.insurance?.find((i) => i.focal) ?? claim.insurance?.[0];
   const preAuthRefs = (insurance?.preAuthRef ?? []).map((r) => r.trim()).filter((r) => r !== '');
-  const patientRef = claim.patient.reference ?? claim.patient.identifier?.value ?? '';
-  const paidLines = input.paidLines ?? new Set<string>();
-  const correcting = (claim.related ?? []).length > 0;
 
   // Codes present per date (for NCCI) and units per code per date (for MUE).
   const codesByDate = new Map<string, Set<string>>();
@@ -237,22 +520,15 @@ export function adjudicate(input: AdjudicateInput): AdjudicationResult {
           ? round2(units * adminRate)
           : undefined;
     const submitted = lineCharge(item) ?? allowed ?? 0;
-    const fingerprint = [
-      kind,
-      memberId ?? '',
-      patientRef,
-      code,
-      [...modifiers].sort().join(','),
-      date,
-      units,
-    ].join('|');
+    const fingerprint = fingerprintOf(kind, memberId, patientRef, item);
 
     const denials: Denial[] = [...claimDenials];
     const limitDays = tables.timelyFilingDays[kind];
     if (date && daysBetween(date, input.receivedDate) > limitDays) {
       denials.push(deny('29', `Received more than ${limitDays} days after the date of service`));
     }
-    if (!correcting && paidLines.has(fingerprint)) {
+    const alreadyDuplicate = denials.some((d) => d.carc === '18'); // the whole claim (a stale replacement)
+    if (paidLines.has(fingerprint) && !released.has(fingerprint) && !alreadyDuplicate) {
       denials.push(deny('18', 'Exact duplicate of a line already paid', { group: 'OA' }));
     }
     if (allowed === undefined) {
@@ -349,25 +625,16 @@ export function adjudicate(input: AdjudicateInput): AdjudicationResult {
     });
   }
 
-  const denied = lines.filter((l) => l.denials.length > 0).length;
-  const sum = (f: (l: LineResult) => number): number => round2(lines.reduce((acc, l) => acc + f(l), 0));
-  return {
-    kind,
-    outcome: denied === 0 ? 'complete' : denied === lines.length ? 'error' : 'partial',
-    lines,
-    claimDenials,
-    ...(memberId ? { memberId } : {}),
-    totals: {
-      submitted: sum((l) => l.submitted),
-      eligible: sum((l) => l.eligible),
-      benefit: sum((l) => l.benefit),
-      memberLiability: sum((l) => l.deductible + l.coinsurance + l.copay),
-    },
-  };
+  return summarize(
+    { kind, frequency, lines, claimDenials, ...(memberId ? { memberId } : {}), patient: patientRef },
+    reversed
+      ? { controlNumber: reversed.controlNumber, frequency: '7', amount: reversed.benefit }
+      : undefined,
+  );
 }
 
 const money = (value: number): { value: number; currency: 'USD' } => ({
-  value: round2(value),
+  value: round2(value) + 0, // + 0: no -0
   currency: 'USD',
 });
 
@@ -387,11 +654,16 @@ function denialAdjudication(d: Denial, amount: number | undefined): ClaimRespons
   };
 }
 
-function lineAdjudications(line: LineResult): ClaimResponseItemAdjudication[] {
+function lineAdjudications(line: LineResult, voided: boolean): ClaimResponseItemAdjudication[] {
   const out: ClaimResponseItemAdjudication[] = [
     { category: category('submitted'), amount: money(line.submitted) },
     { category: category('eligible'), amount: money(line.eligible) },
   ];
+  if (voided && line.denials.length === 0) {
+    // A void's line: nothing is allowed or paid, and nothing is denied either.
+    out.push({ category: category('benefit'), amount: money(0) });
+    return out;
+  }
   if (line.denials.length > 0) {
     out.push({ category: category('benefit'), amount: money(0) });
     line.denials.forEach((d, i) => out.push(denialAdjudication(d, i === 0 ? line.submitted : undefined)));
@@ -434,12 +706,22 @@ export function toClaimResponse(
   ctx: ClaimResponseContext,
 ): ClaimResponse {
   const deniedLines = result.lines.filter((l) => l.denials.length > 0);
-  const disposition =
+  const { reversal } = result;
+  const voided = result.frequency === '8';
+  const lineOutcome =
     result.outcome === 'complete'
       ? 'Claim adjudicated; all lines paid'
       : result.outcome === 'partial'
         ? `Claim adjudicated; ${deniedLines.length} of ${result.lines.length} lines denied`
         : 'Claim adjudicated; all lines denied';
+  const disposition =
+    voided && reversal
+      ? `Void adjudicated; the payment of claim ${reversal.controlNumber} is reversed`
+      : voided
+        ? 'Void denied'
+        : reversal
+          ? `Replacement of claim ${reversal.controlNumber} (its payment reversed). ${lineOutcome}`
+          : lineOutcome;
   const preAuthRef = (claim.insurance?.find((i) => i.focal) ?? claim.insurance?.[0])?.preAuthRef;
   return {
     resourceType: 'ClaimResponse',
@@ -461,7 +743,7 @@ export function toClaimResponse(
     ...(preAuthRef?.length ? { preAuthRef: preAuthRef[0] } : {}),
     item: result.lines.map((line) => ({
       itemSequence: line.sequence,
-      adjudication: lineAdjudications(line),
+      adjudication: lineAdjudications(line, voided),
     })),
     ...(result.claimDenials.length > 0
       ? {
@@ -483,8 +765,23 @@ export function toClaimResponse(
       type: {
         coding: [{ system: 'http://terminology.hl7.org/CodeSystem/ex-paymenttype', code: 'complete' }],
       },
+      ...(reversal
+        ? {
+            adjustment: money(-reversal.amount),
+            adjustmentReason: {
+              coding: [
+                {
+                  system: PAYMENT_ADJUSTMENT_REASON_SYSTEM,
+                  code: 'a001',
+                  display: 'Prior Payment Reversal',
+                },
+              ],
+              text: `Reversal of previous payment of claim ${reversal.controlNumber} (X12 835 CLP02 claim status 22)`,
+            },
+          }
+        : {}),
       date: ctx.created.slice(0, 10),
-      amount: money(result.totals.benefit),
+      amount: money(result.totals.payment),
     },
   };
 }

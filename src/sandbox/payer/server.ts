@@ -13,13 +13,21 @@
  *
  * Endpoints (each base): `GET metadata` and `.well-known/smart-configuration` (public);
  * `POST Claim/$submit` (scope Claim create: `system/Claim.c`, `system/*.*`...), `GET Claim/{id}`,
- * `GET ClaimResponse/{id}`, `GET ClaimResponse?request=Claim/{id}` (read / search on the type).
+ * `GET ClaimResponse/{id}`, `GET ClaimResponse?request=Claim/{id}` / `?identifier=[system|]value`
+ * (read / search on the type; `identifier` matches the ClaimResponse's own identifier — the payer
+ * claim number — and any identifier of the Claim it answers).
  *
- * Idempotency: a submission is identified by the Claim (its first identifier, else its id) plus
- * the `Idempotency-Key` header. The same pair answers the same ClaimResponse again (header
- * `Idempotent-Replayed: true`) without adjudicating twice; the same pair with a different Claim
- * body is refused (422). A new key for an already paid claim is adjudicated again — and its lines
- * are denied as duplicates (CARC 18) unless it is a corrected claim (`Claim.related`).
+ * Idempotency: a submission is identified by the full set of the Claim's identifiers (`system|value`,
+ * sorted; else its id) plus the `Idempotency-Key` header. The same identifiers and header with the
+ * same body answer the same ClaimResponse again (header `Idempotent-Replayed: true`) without
+ * adjudicating twice; with a different body they are refused (422). A new identifier set (Dripline
+ * adds a new submission identifier when it resubmits a claim it fixed, under the same claim id) or
+ * a new key is a new submission, adjudicated anew — and lines already paid on a claim still in
+ * force are denied as duplicates (CARC 18).
+ *
+ * Replacements (frequency 7) and voids (8) reverse the payment of the original they name (see
+ * ./adjudicate.ts); the payer remembers every adjudicated claim for that (`knownClaims`) and marks
+ * the original replaced or voided once reversed, which releases its paid lines.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bundle, CapabilityStatement, Claim, ClaimResponse } from '@medplum/fhirtypes';
@@ -30,7 +38,8 @@ import { createTokenRouter, smartConfiguration } from '../../auth/token-route.ts
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
 import { errorHandler, FHIR_JSON, notFoundHandler, outcome, sendOutcome } from '../../http/outcomes.ts';
-import { adjudicate, toClaimResponse } from './adjudicate.ts';
+import { adjudicate, identifierKeys, priorClaimOf, supersede, toClaimResponse } from './adjudicate.ts';
+import type { PriorClaim } from './adjudicate.ts';
 import type { CostSharing, PayerKind } from './tables.ts';
 import { buildPayerTables } from './tables.ts';
 import { parseSubmitBody } from './validate.ts';
@@ -76,6 +85,12 @@ export interface SandboxPayerBehaviour {
   unavailable?: number;
   /** Delay before every answer, in ms. */
   delayMs?: number;
+  /**
+   * `Claim/$submit` is adjudicated and recorded as usual, but the answer is garbled on the way
+   * back: `not-json` (a 200 with an HTML page) or `invalid-fhir` (a 200 ClaimResponse missing its
+   * required elements). Searching ClaimResponse still finds the real one.
+   */
+  garbleSubmitAnswers?: 'not-json' | 'invalid-fhir';
 }
 
 export interface SandboxPayer {
@@ -127,7 +142,10 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
   const claims = new Map<string, Claim>();
   const responses = new Map<string, ClaimResponse>();
   const submissions = new Map<string, Submission>();
-  const paidLines = new Set<string>();
+  /** Every adjudicated claim, oldest first (originals of replacements and voids; paid lines). */
+  const knownClaims: PriorClaim[] = [];
+  /** ClaimResponse id → the identifiers of the Claim it answers (for `identifier` search). */
+  const requestIdentifiers = new Map<string, readonly string[]>();
   let behaviour: SandboxPayerBehaviour = {};
   let controlCounter = 0;
 
@@ -153,12 +171,13 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
       return;
     }
     const kind = kindFor(forced, claim);
-    const ident = claim.identifier?.find((i) => i.value);
-    const claimKey = ident
-      ? `identifier:${ident.system ?? ''}|${ident.value ?? ''}`
-      : claim.id
-        ? `id:${claim.id}`
-        : '';
+    const identifiers = identifierKeys(claim);
+    const claimKey =
+      identifiers.length > 0
+        ? `identifiers:${[...identifiers].sort().join('\u0001')}`
+        : claim.id
+          ? `id:${claim.id}`
+          : '';
     const hash = createHash('sha256')
       .update(`${kind}\u0000${JSON.stringify(req.body)}`)
       .digest('hex');
@@ -169,7 +188,10 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
         sendOutcome(
           res,
           422,
-          outcome('conflict', 'This Idempotency-Key was already used for this claim with a different body'),
+          outcome(
+            'conflict',
+            'This submission (the Claim identifiers and Idempotency-Key) was already made with a different body',
+          ),
         );
         return;
       }
@@ -187,28 +209,54 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
       kind,
       tables,
       receivedDate: receivedAt.toISOString().slice(0, 10),
-      paidLines,
+      knownClaims,
     });
-    for (const line of result.lines) {
-      if (line.denials.length === 0) {
-        paidLines.add(line.fingerprint);
+    controlCounter++;
+    const controlNumber = `SBX${receivedAt.toISOString().slice(0, 10).replace(/-/g, '')}${String(controlCounter).padStart(6, '0')}`;
+    const { reversal } = result;
+    if (reversal) {
+      const at = knownClaims.findIndex((k) => k.controlNumber === reversal.controlNumber);
+      const prior = knownClaims[at];
+      if (prior) {
+        knownClaims[at] = supersede(prior, controlNumber, reversal.frequency);
       }
     }
-    controlCounter++;
+    knownClaims.push(priorClaimOf(claim, result, { controlNumber, claimId }));
     const response = toClaimResponse(claim, result, {
       id: randomUUID(),
       request: `Claim/${claimId}`,
       created: receivedAt.toISOString(),
-      controlNumber: `SBX${receivedAt.toISOString().slice(0, 10).replace(/-/g, '')}${String(controlCounter).padStart(6, '0')}`,
+      controlNumber,
       controlNumberSystem: `${url}/claim-control-number`,
       payerName: `Sandbox ${kind} payer`,
     });
     responses.set(response.id ?? '', response);
+    requestIdentifiers.set(response.id ?? '', identifiers);
     submissions.set(key, { hash, responseId: response.id ?? '' });
     logger.info(
-      { claim: claimId, kind, outcome: result.outcome, benefit: result.totals.benefit },
+      {
+        claim: claimId,
+        kind,
+        frequency: result.frequency,
+        outcome: result.outcome,
+        benefit: result.totals.benefit,
+        payment: result.totals.payment,
+        ...(reversal ? { reversed: reversal.controlNumber } : {}),
+      },
       'sandbox payer adjudicated a claim',
     );
+    if (behaviour.garbleSubmitAnswers === 'not-json') {
+      res.status(200).type('text/html').send('<html><body>Gateway says hello</body></html>');
+      return;
+    }
+    if (behaviour.garbleSubmitAnswers === 'invalid-fhir') {
+      // status, use, outcome, created, insurer and patient removed: not a valid R4 ClaimResponse.
+      res
+        .status(200)
+        .type(FHIR_JSON)
+        .send(JSON.stringify({ resourceType: 'ClaimResponse', id: response.id, bogus: true }));
+      return;
+    }
     res.status(200).type(FHIR_JSON).send(JSON.stringify(response));
   };
 
@@ -263,7 +311,14 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
           return true;
         }
         const [system, value] = identifier.includes('|') ? identifier.split('|', 2) : [undefined, identifier];
-        const ids = [...(r.identifier ?? []), ...(r.request?.identifier ? [r.request.identifier] : [])];
+        const ids = [
+          ...(r.identifier ?? []),
+          ...(r.request?.identifier ? [r.request.identifier] : []),
+          ...(requestIdentifiers.get(r.id ?? '') ?? []).map((k) => {
+            const bar = k.indexOf('|');
+            return { system: k.slice(0, bar), value: k.slice(bar + 1) };
+          }),
+        ];
         return ids.some(
           (i) => i.value === value && (system === undefined || system === '' || i.system === system),
         );

@@ -2,7 +2,14 @@
  * The sandbox payer's pure parts: fee-schedule arithmetic, rounding, tables and body parsing.
  */
 import { describe, expect, test } from '@jest/globals';
-import { adjudicate, round2 } from '../../../src/sandbox/payer/adjudicate.ts';
+import { EXT_CLAIM_FREQUENCY as DRIPLINE_EXT_CLAIM_FREQUENCY } from '../../../src/claims/build.ts';
+import {
+  adjudicate,
+  claimFrequency,
+  EXT_CLAIM_FREQUENCY,
+  priorClaimOf,
+  round2,
+} from '../../../src/sandbox/payer/adjudicate.ts';
 import { buildPayerTables, drugAllowedPerUnit, DRUG_RATES } from '../../../src/sandbox/payer/tables.ts';
 import { parseSubmitBody } from '../../../src/sandbox/payer/validate.ts';
 import { loadFhirDefinitions } from '../../../src/fhir/definitions.ts';
@@ -49,6 +56,42 @@ describe('fee schedule', () => {
       receivedDate: today,
     });
     expect(result.lines[0]?.denials.map((d) => d.carc)).toEqual(['96']);
+  });
+});
+
+describe('claim frequency, replacements and voids (pure)', () => {
+  test("the payer reads Dripline's claim-frequency extension, else an institutional type of bill", () => {
+    expect(EXT_CLAIM_FREQUENCY).toBe(DRIPLINE_EXT_CLAIM_FREQUENCY);
+    expect(claimFrequency(claim({ frequency: '7' }))).toBe('7');
+    expect(claimFrequency(claim())).toBe('1');
+    const institutional = {
+      ...claim(),
+      subType: { coding: [{ system: 'https://www.nubc.org/CodeSystem/TypeOfBill', code: '0138' }] },
+    };
+    expect(claimFrequency(institutional)).toBe('8');
+    expect(claimFrequency({ ...claim({ frequency: '1' }), subType: institutional.subType })).toBe('1');
+  });
+
+  test('state is passed in and returned, never kept: a void reverses the known original it is given', () => {
+    const original = claim({ patient: 'Patient/pure' });
+    const first = adjudicate({ claim: original, kind: 'medicare', tables, receivedDate: today });
+    const known = [priorClaimOf(original, first, { controlNumber: 'ICN-1', claimId: original.id })];
+    const frozen = structuredClone(known);
+    const voidClaim = claim({ patient: 'Patient/pure', frequency: '8', replaces: { claimNumber: 'ICN-1' } });
+    const result = adjudicate({
+      claim: voidClaim,
+      kind: 'medicare',
+      tables,
+      receivedDate: today,
+      knownClaims: known,
+    });
+    expect(result.outcome).toBe('complete');
+    expect(result.reversal).toEqual({ controlNumber: 'ICN-1', frequency: '8', amount: first.totals.benefit });
+    expect(result.totals.payment).toBe(-first.totals.benefit);
+    expect(known).toEqual(frozen);
+    // Without the known claim, the same void names nothing this payer adjudicated.
+    const unknown = adjudicate({ claim: voidClaim, kind: 'medicare', tables, receivedDate: today });
+    expect(unknown.claimDenials.map((d) => [d.carc, d.rarc])).toEqual([['129', 'M47']]);
   });
 });
 

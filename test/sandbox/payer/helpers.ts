@@ -2,8 +2,9 @@
  * Test helpers for the sandbox payer: a SMART Backend Services client with its own key, FHIR
  * fetch against any base, and a clean infusion Claim to vary.
  */
+import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { requestBackendToken } from '../../../src/cli/token-command.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 
@@ -13,6 +14,10 @@ export const NDC = 'http://hl7.org/fhir/sid/ndc';
 export const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
 export const CARC = 'https://x12.org/codes/claim-adjustment-reason-codes';
 export const RARC = 'https://x12.org/codes/remittance-advice-remark-codes';
+/** Dripline's claim ids and submission keys (src/claims/build.ts CLAIM_SYSTEMS.claimId, payer-port.ts). */
+export const CLAIM_ID_SYSTEM = 'https://dripline.dev/fhir/sid/claim';
+export const SUBMISSION_SYSTEM = 'https://dripline.dev/fhir/sid/claim-submission';
+export const FREQUENCY_EXT = 'https://dripline.dev/fhir/StructureDefinition/claim-frequency';
 
 export async function tokenFor(payer: SandboxPayer, scope: string): Promise<string> {
   const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
@@ -22,6 +27,43 @@ export async function tokenFor(payer: SandboxPayer, scope: string): Promise<stri
   const jwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: 'ES384' };
   const response = await requestBackendToken({ client_id: clientId, token_url: payer.tokenUrl, scope, jwk });
   return response.access_token;
+}
+
+/**
+ * A token from a payer whose clock (`now` option) is not the real one: the client's assertion is
+ * dated `at` as well (a client whose clock agrees with the payer's).
+ */
+export async function tokenAt(payer: SandboxPayer, scope: string, at: Date): Promise<string> {
+  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
+  const kid = `k-${Math.random().toString(36).slice(2)}`;
+  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
+  const iat = Math.floor(at.getTime() / 1000);
+  const assertion = await new SignJWT({})
+    .setProtectedHeader({ alg: 'ES384', kid })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(payer.tokenUrl)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 60)
+    .setJti(randomUUID())
+    .sign(privateKey);
+  const response = await fetch(payer.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+      client_id: clientId,
+    }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) {
+    throw new Error(`no token: ${JSON.stringify(body)}`);
+  }
+  return body.access_token;
 }
 
 export async function call(
@@ -67,7 +109,12 @@ export function claim(
     preAuth?: string[];
     insurer?: string;
     id?: string;
-    related?: boolean;
+    /** Claim.identifier (default: one submission identifier, new per claim). */
+    identifier?: { system: string; value: string }[];
+    /** Claim frequency (extension claim-frequency, as Dripline sends it); absent = none sent. */
+    frequency?: '1' | '7' | '8';
+    /** `Claim.related` to the original (as src/claims/build.ts writes it): payer claim number and/or our claim id. */
+    replaces?: { claimNumber?: string; claimId?: string };
     /** Default: a new patient per claim (so claims are never duplicates of each other). */
     patient?: string;
   } = {},
@@ -83,9 +130,8 @@ export function claim(
   return {
     resourceType: 'Claim',
     id: options.id ?? `claim-${counter}-${Math.random().toString(36).slice(2, 8)}`,
-    identifier: [
-      { system: 'https://dripline.dev/fhir/sid/claim-submission', value: `sub-${counter}-${Date.now()}` },
-    ],
+    ...(options.frequency ? { extension: [{ url: FREQUENCY_EXT, valueCode: options.frequency }] } : {}),
+    identifier: options.identifier ?? [{ system: SUBMISSION_SYSTEM, value: `sub-${counter}-${Date.now()}` }],
     contained: [
       {
         resourceType: 'Coverage',
@@ -106,7 +152,26 @@ export function claim(
     priority: {
       coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }],
     },
-    ...(options.related ? { related: [{ claim: { reference: 'Claim/original' } }] } : {}),
+    ...(options.replaces
+      ? {
+          related: [
+            {
+              ...(options.replaces.claimId
+                ? { claim: { reference: `Claim/${options.replaces.claimId}` } }
+                : {}),
+              relationship: {
+                coding: [
+                  {
+                    system: 'http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship',
+                    code: 'prior',
+                  },
+                ],
+              },
+              ...(options.replaces.claimNumber ? { reference: { value: options.replaces.claimNumber } } : {}),
+            },
+          ],
+        }
+      : {}),
     diagnosis: (options.dx ?? ['K50.00']).map((code, i) => ({
       sequence: i + 1,
       diagnosisCodeableConcept: { coding: [{ system: ICD10, code }] },
@@ -151,6 +216,16 @@ export function claim(
 /** amount of the adjudication with this category code, on a line. */
 export function amount(item: any, category: string): number | undefined {
   return item.adjudication.find((a: any) => a.category.coding[0].code === category)?.amount?.value;
+}
+
+/** A ClaimResponse total by category code. */
+export function total(cr: any, category: string): number | undefined {
+  return cr.total.find((t: any) => t.category.coding[0].code === category)?.amount?.value;
+}
+
+/** The payer claim number (control number): the ClaimResponse's first identifier. */
+export function claimNumber(cr: any): string {
+  return cr.identifier[0].value;
 }
 
 /** CARC codes on a line. */

@@ -1,11 +1,25 @@
 /**
  * The sandbox payer over real HTTP: its own auth, Claim/$submit adjudication with amounts,
- * each denial rule's CARC, idempotency, bad input and injected unavailability.
+ * each denial rule's CARC, idempotency per submission, replacements and voids, bad input and
+ * injected unavailability.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { buildVoidClaim } from '../../../src/claims/build.ts';
 import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
-import { amount, call, carcs, claim, rarcs, tokenFor } from './helpers.ts';
+import {
+  amount,
+  call,
+  carcs,
+  claim,
+  CLAIM_ID_SYSTEM,
+  claimNumber,
+  rarcs,
+  SUBMISSION_SYSTEM,
+  tokenAt,
+  tokenFor,
+  total,
+} from './helpers.ts';
 
 let payer: SandboxPayer;
 let token: string;
@@ -202,7 +216,7 @@ describe('denial rules', () => {
     expect(rarcs(none.body.item[1])).toEqual(['M76']);
   });
 
-  test('duplicate of a paid claim under a new key: CARC 18; a corrected claim (related) is not a duplicate', async () => {
+  test('duplicate of a paid claim under a new key: CARC 18; a replacement (frequency 7) of it is not a duplicate', async () => {
     const lines = [{ code: '96365', units: 1, date: daysAgo(24) }];
     const patient = 'Patient/dup';
     const first = await submit(claim({ lines, patient }));
@@ -213,7 +227,14 @@ describe('denial rules', () => {
       again.body.item[0].adjudication.find((a: any) => a.reason?.coding?.[0]?.code === '18').category
         .coding[0].code,
     ).toBe('OA');
-    const corrected = await submit(claim({ lines, patient, related: true }));
+    // `related` alone does not make a claim a replacement: frequency 1 (or none) is an original.
+    const related = await submit(
+      claim({ lines, patient, replaces: { claimNumber: claimNumber(first.body) } }),
+    );
+    expect(carcs(related.body.item[0])).toEqual(['18']);
+    const corrected = await submit(
+      claim({ lines, patient, frequency: '7', replaces: { claimNumber: claimNumber(first.body) } }),
+    );
     expect(corrected.body.outcome).toBe('complete');
   });
 
@@ -281,6 +302,282 @@ describe('idempotency and storage', () => {
     expect(byIdent.body.entry.map((e: any) => e.resource.id)).toEqual([cr.id]);
     expect((await call(payer.fhirBaseUrl, token, 'ClaimResponse?patient=x')).status).toBe(400);
     expect((await call(payer.fhirBaseUrl, token, 'ClaimResponse/nope')).status).toBe(404);
+  });
+});
+
+describe('idempotency per submission (the Claim identifiers)', () => {
+  /** A claim as Dripline sends it: its claim id and the submission key `<id>-v<version>`. */
+  const dripline = (id: string, version: number, options: Parameters<typeof claim>[0] = {}): any =>
+    claim({
+      ...options,
+      id,
+      identifier: [
+        { system: CLAIM_ID_SYSTEM, value: id },
+        { system: SUBMISSION_SYSTEM, value: `${id}-v${version}` },
+      ],
+    });
+
+  test('the same submission twice is replayed; a fixed resubmission (new submission identifier) is adjudicated anew', async () => {
+    const id = `dl-${Math.random().toString(36).slice(2, 10)}`;
+    const patient = 'Patient/resubmit';
+    const before = (await payer.claimResponses()).length;
+    // Version 1 lacks the member id: denied as a whole (Dripline calls that rejected).
+    const v1 = dripline(id, 1, { patient, memberId: null });
+    const first = await submit(v1);
+    expect(first.status).toBe(200);
+    expect(first.body.outcome).toBe('error');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    // The same submission again (no Idempotency-Key header, as Dripline sends it): replayed.
+    const replay = await submit(v1);
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    // The same identifiers with another body: refused.
+    const conflict = await submit({ ...v1, item: v1.item.slice(0, 1) });
+    expect(conflict.status).toBe(422);
+    expect(conflict.body.resourceType).toBe('OperationOutcome');
+    // Fixed and resubmitted: same claim id, new submission identifier, new body → a new adjudication.
+    const v2 = dripline(id, 2, { patient });
+    const second = await submit(v2);
+    expect(second.status).toBe(200);
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(claimNumber(second.body)).not.toBe(claimNumber(first.body));
+    expect(second.body.outcome).toBe('complete');
+    expect((await payer.claimResponses()).length).toBe(before + 2);
+    // And version 2 again is a replay of version 2.
+    const replay2 = await submit(v2);
+    expect(replay2.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay2.body.id).toBe(second.body.id);
+
+    // Search by any of the claim's identifiers (and by request) finds the right responses.
+    const search = async (query: string): Promise<string[]> =>
+      (await call(payer.fhirBaseUrl, token, `ClaimResponse?${query}`)).body.entry
+        .map((e: any) => e.resource.id)
+        .sort();
+    const both = [first.body.id, second.body.id].sort();
+    expect(await search(`identifier=${encodeURIComponent(`${CLAIM_ID_SYSTEM}|${id}`)}`)).toEqual(both);
+    expect(await search(`identifier=${encodeURIComponent(`${SUBMISSION_SYSTEM}|${id}-v2`)}`)).toEqual([
+      second.body.id,
+    ]);
+    expect(await search(`identifier=${encodeURIComponent(`${SUBMISSION_SYSTEM}|${id}-v1`)}`)).toEqual([
+      first.body.id,
+    ]);
+    expect(await search(`identifier=${encodeURIComponent(claimNumber(second.body))}`)).toEqual([
+      second.body.id,
+    ]);
+    expect(await search(`request=Claim/${id}`)).toEqual(both);
+  });
+});
+
+describe('replacement claims (frequency 7)', () => {
+  test('a replacement reverses the original: the amounts add up and its lines are released for the duplicate check', async () => {
+    const patient = 'Patient/replace-1';
+    const drug = { code: 'J1745', units: 35, modifiers: ['JZ'], ndc: '57894003001' };
+    const original = await submit(claim({ patient }));
+    expect(original.body.outcome).toBe('complete');
+    const paid = original.body.payment.amount.value;
+    expect(paid).toBe(1013.42);
+    expect(original.body.payment.adjustment).toBeUndefined();
+
+    // The corrected claim bills a second hour (96415 × 2) and names the original by its claim number.
+    const lines = [drug, { code: '96413', units: 1 }, { code: '96415', units: 2 }];
+    const replacement = await submit(
+      claim({ patient, lines, frequency: '7', replaces: { claimNumber: claimNumber(original.body) } }),
+    );
+    const cr = replacement.body;
+    expect(cr.outcome).toBe('complete');
+    for (const item of cr.item) {
+      expect(carcs(item)).toEqual([]); // the original's lines are no duplicates
+    }
+    // New benefit 881.42 + 108 + 2 × 24 = 1037.42; the original's 1013.42 is taken back: 24 paid.
+    expect(total(cr, 'benefit')).toBe(1037.42);
+    expect(cr.payment.adjustment.value).toBe(-paid);
+    expect(cr.payment.amount.value).toBe(24);
+    const adjustment: number = cr.payment.adjustment.value;
+    expect(cr.payment.amount.value).toBeCloseTo(total(cr, 'benefit')! + adjustment, 2);
+    expect(cr.payment.adjustmentReason.coding[0].code).toBe('a001');
+    expect(cr.payment.adjustmentReason.text).toContain(claimNumber(original.body));
+    expect(cr.disposition).toContain(claimNumber(original.body));
+
+    // Released: the original's 96415 × 1 is billable again; the replacement's drug line is not.
+    const lateHour = await submit(claim({ patient, lines: [{ code: '96415', units: 1 }] }));
+    expect(lateHour.body.outcome).toBe('complete');
+    const drugAgain = await submit(claim({ patient, lines: [drug] }));
+    expect(carcs(drugAgain.body.item[0])).toEqual(['18']);
+
+    // A second replacement of the (already replaced) original: denied as a duplicate, nothing moves.
+    const second = await submit(
+      claim({ patient, lines, frequency: '7', replaces: { claimNumber: claimNumber(original.body) } }),
+    );
+    expect(second.body.outcome).toBe('error');
+    expect(second.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['18']);
+    for (const item of second.body.item) {
+      expect(carcs(item)).toEqual(['18']);
+    }
+    expect(second.body.payment.adjustment).toBeUndefined();
+    expect(second.body.payment.amount.value).toBe(0);
+
+    // The replacement itself can be replaced (found here by our claim id, no claim number):
+    // without the second hour, 1037.42 is reversed and 989.42 paid: −48.
+    const third = await submit(
+      claim({
+        patient,
+        lines: [drug, { code: '96413', units: 1 }],
+        frequency: '7',
+        replaces: { claimId: replacement.body.request.reference.split('/')[1] },
+      }),
+    );
+    expect(third.body.outcome).toBe('complete');
+    expect(third.body.payment.adjustment.value).toBe(-1037.42);
+    expect(total(third.body, 'benefit')).toBe(989.42);
+    expect(third.body.payment.amount.value).toBe(-48);
+  });
+
+  test('a replacement of a claim the payer does not know is denied as a whole: CARC 129 (M47)', async () => {
+    const res = await submit(claim({ frequency: '7', replaces: { claimNumber: 'SBX-NOT-OURS' } }));
+    expect(res.status).toBe(200);
+    expect(res.body.outcome).toBe('error');
+    expect(res.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['129']);
+    for (const item of res.body.item) {
+      expect(carcs(item)).toEqual(['129']);
+      expect(rarcs(item)).toEqual(['M47']);
+    }
+    expect(res.body.payment.adjustment).toBeUndefined();
+    // Without any `related`, a replacement names nothing: also 129.
+    const none = await submit(claim({ frequency: '7' }));
+    expect(none.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['129']);
+  });
+
+  test("an original of another payer kind or another patient is not this replacement's original", async () => {
+    const original = await submit(claim({ patient: 'Patient/replace-2' }));
+    const number = claimNumber(original.body);
+    const otherKind = await submit(
+      claim({
+        patient: 'Patient/replace-2',
+        frequency: '7',
+        replaces: { claimNumber: number },
+        preAuth: ['PA12345'],
+      }),
+      commercial(),
+    );
+    expect(otherKind.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['129']);
+    const otherPatient = await submit(claim({ frequency: '7', replaces: { claimNumber: number } }));
+    expect(otherPatient.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['129']);
+  });
+});
+
+describe('voids (frequency 8)', () => {
+  test('a void reverses the original: zero on every line, no CARC, the payment taken back; lines released', async () => {
+    const patient = 'Patient/void-1';
+    const body = claim({ patient });
+    const original = await submit(body);
+    const paid = original.body.payment.amount.value;
+    expect(paid).toBe(1013.42);
+    // The void as Dripline builds it: the original's lines, frequency 8, related → the original.
+    const voidClaim = buildVoidClaim(body, {
+      id: `void-${body.id}`,
+      now: new Date(),
+      replaces: { claimId: body.id, payerClaimNumber: claimNumber(original.body) },
+    });
+    const res = await submit(voidClaim);
+    expect(res.status).toBe(200);
+    const cr = res.body;
+    expect(cr.outcome).toBe('complete');
+    expect(cr.error).toBeUndefined();
+    expect(cr.item).toHaveLength(body.item.length);
+    for (const item of cr.item) {
+      expect(amount(item, 'benefit')).toBe(0);
+      expect(amount(item, 'eligible')).toBe(0);
+      expect(item.adjudication.filter((a: any) => a.reason)).toEqual([]);
+    }
+    expect(total(cr, 'benefit')).toBe(0);
+    expect(cr.payment.amount.value).toBe(-paid);
+    expect(cr.payment.adjustment.value).toBe(-paid);
+    expect(cr.payment.adjustmentReason.coding[0].code).toBe('a001');
+    expect(cr.disposition).toContain(claimNumber(original.body));
+
+    // The original's lines no longer count as paid: the service can be billed again.
+    const rebilled = await submit(claim({ patient }));
+    expect(rebilled.body.outcome).toBe('complete');
+
+    // Voiding the voided original again, or replacing it: denied (CARC 18, OA), nothing moves.
+    const again = await submit({
+      ...voidClaim,
+      id: `void2-${body.id}`,
+      identifier: [{ value: `void2-${body.id}` }],
+    });
+    expect(again.body.outcome).toBe('error');
+    expect(again.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['18']);
+    expect(again.body.payment.amount.value).toBe(0);
+    expect(again.body.payment.adjustment).toBeUndefined();
+    const replaced = await submit(
+      claim({ patient, frequency: '7', replaces: { claimNumber: claimNumber(original.body) } }),
+    );
+    expect(replaced.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['18']);
+  });
+
+  test('a void of an unknown claim is denied: CARC 129 (M47)', async () => {
+    const body = claim();
+    const voidClaim = buildVoidClaim(body, {
+      id: `void-${body.id}`,
+      now: new Date(),
+      replaces: { claimId: body.id, payerClaimNumber: 'SBX-NEVER-ISSUED' },
+    });
+    const res = await submit(voidClaim);
+    expect(res.body.outcome).toBe('error');
+    expect(res.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['129']);
+    for (const item of res.body.item) {
+      expect(carcs(item)).toEqual(['129']);
+      expect(rarcs(item)).toEqual(['M47']);
+    }
+    expect(res.body.payment.amount.value).toBe(0);
+    // Named by our claim id only (no claim number): unknown too.
+    const byId = await submit({
+      ...voidClaim,
+      id: `void-b-${body.id}`,
+      identifier: [{ value: `void-b-${body.id}` }],
+      related: [{ claim: { reference: `Claim/${body.id}` } }],
+    });
+    expect(byId.body.error.map((e: any) => e.code.coding[0].code)).toEqual(['129']);
+  });
+
+  test('a void is not denied for what would deny an original: timely filing, prior authorization, member id', async () => {
+    let offsetMs = 0;
+    const clocked = await startSandboxPayer({ now: () => new Date(Date.now() + offsetMs) });
+    try {
+      const scope = 'system/Claim.c';
+      const base = `${clocked.url}/commercial/fhir`;
+      const post = (t: string, body: unknown) => call(base, t, 'Claim/$submit', { method: 'POST', body });
+      const body = claim({ patient: 'Patient/void-late', preAuth: ['PA-2026-0001'] });
+      const original = await post(await tokenFor(clocked, scope), body);
+      expect(original.body.outcome).toBe('complete');
+      const paid = original.body.payment.amount.value;
+      expect(paid).toBeGreaterThan(0);
+
+      // 120 days later (commercial timely filing: 90 days after the date of service).
+      offsetMs = 120 * 86_400_000;
+      const late = await tokenAt(clocked, scope, new Date(Date.now() + offsetMs));
+      const lateOriginal = await post(late, claim({ patient: 'Patient/void-late-2' }));
+      expect(carcs(lateOriginal.body.item[0])).toEqual(['29', '197']);
+
+      // The void: no prior authorization and no member id either; it only takes the money back.
+      const voidClaim = buildVoidClaim(body, {
+        id: `void-${body.id}`,
+        now: new Date(Date.now() + offsetMs),
+        replaces: { claimId: body.id, payerClaimNumber: claimNumber(original.body) },
+      }) as any;
+      delete voidClaim.insurance[0].preAuthRef;
+      delete voidClaim.contained[0].subscriberId;
+      const res = await post(late, voidClaim);
+      expect(res.body.outcome).toBe('complete');
+      for (const item of res.body.item) {
+        expect(carcs(item)).toEqual([]);
+      }
+      expect(res.body.payment.amount.value).toBe(-paid);
+    } finally {
+      await clocked.stop();
+    }
   });
 });
 
