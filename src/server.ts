@@ -104,6 +104,11 @@ export async function startServer(
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
     ...options.claimWorkflow,
   });
+  const x12Deps = x12RouterDeps({
+    store,
+    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
+  });
   const app = createApp({
     config,
     store,
@@ -111,18 +116,23 @@ export async function startServer(
     logger,
     metrics: createMetrics(),
     codingTables,
-    fhirOperations: [
-      createX12Router(
-        x12RouterDeps({
-          store,
-          tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
-          loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
-        }),
-      ),
-    ],
+    fhirOperations: [createX12Router(x12Deps)],
     routers: [
       { path: '/ehr', router: ingest.router },
-      { path: '/api/claims', router: createClaimRoutes({ store, tokenService, workflow: claims }) },
+      {
+        path: '/api/claims',
+        router: createClaimRoutes({
+          store,
+          tokenService,
+          workflow: claims,
+          publicUrl: config.publicUrl,
+          x12Batches: {
+            x12: x12Deps,
+            workflow: claims,
+            tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+          },
+        }),
+      },
     ],
   });
   const server = await new Promise<Server>((resolve, reject) => {

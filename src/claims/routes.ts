@@ -11,16 +11,25 @@
  *   is rebuilt from the current charges, scrubbed and (when clean) sent under a new submission key
  *   (200 with the state it reached); a claim left `submitting` after its attempts ran out gets a new
  *   attempt, which asks the payer first (202). 409 in any other state. Audited like an override.
+ * - `POST /x12-batches` (scope `system/Claim.u`), body `{ "payer": "<payer id>", "kind": "837P" |
+ *   "837I" }`: the ready claims of an X12-channel payer become one 837 file, kept as a
+ *   DocumentReference, and move to `submitted` (201 with the batch and its claims; src/claims/x12/batch.ts).
+ * - `GET /x12-batches/{id}` (scope `system/Claim.r`): the batch file again, byte for byte (audited).
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import type { Claim, Task } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import type { Claim, DocumentReference, Task } from '@medplum/fhirtypes';
+import { buildAuditEvent } from '../fhir/audit.ts';
 import { getAuthContext, requireBearer, requireScope } from '../auth/bearer.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import { strictJsonBody } from '../http/json-body.ts';
 import { outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Store, StoredResource, TenantId } from '../store/port.ts';
 import type { ClaimState } from './types.ts';
+import { batchFileOf, createX12Batch } from './x12/batch.ts';
+import type { X12BatchDeps } from './x12/batch.ts';
+import { EDI_X12 } from './x12/routes.ts';
 import { claimPayerOf, claimStateOf, claimStateSince, claimTaskId } from './workflow.ts';
 import type { ClaimWorkflowWorker } from './workflow.ts';
 
@@ -28,6 +37,9 @@ export interface ClaimRoutesDeps {
   readonly store: Store;
   readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
   readonly workflow: Pick<ClaimWorkflowWorker, 'override' | 'resubmit'>;
+  /** X12 batch hand-over (absent: the x12-batches routes answer 404). */
+  readonly x12Batches?: X12BatchDeps;
+  readonly publicUrl?: string;
   readonly now?: () => Date;
 }
 
@@ -207,6 +219,92 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
       },
     );
   };
+  router.post(
+    '/x12-batches',
+    strictJsonBody({ maxBytes: 16 * 1024, maxDepth: 4 }),
+    async (req: Request, res: Response) => {
+      const auth = getAuthContext(res);
+      requireScope(auth, 'Claim', 'update');
+      requireScope(auth, 'Claim', 'read');
+      const body = (req.body ?? {}) as { payer?: unknown; kind?: unknown };
+      const kind = body.kind ?? '837P';
+      if (typeof body.payer !== 'string' || !ID_RE.test(body.payer) || (kind !== '837P' && kind !== '837I')) {
+        sendOutcome(
+          res,
+          400,
+          outcome('invalid', 'A batch needs "payer" (a payer id) and "kind" 837P or 837I'),
+        );
+        return;
+      }
+      if (!deps.x12Batches) {
+        sendOutcome(res, 404, outcome('not-found', 'X12 batches are not enabled'));
+        return;
+      }
+      const result = await createX12Batch(deps.x12Batches, auth.tenant, {
+        payer: body.payer,
+        kind,
+        clientId: auth.clientId,
+      });
+      if (!result.ok) {
+        sendOutcome(
+          res,
+          result.status,
+          outcome(result.status === 404 ? 'not-found' : 'business-rule', result.message),
+        );
+        return;
+      }
+      const id = result.document.split('/')[1] ?? '';
+      res
+        .status(201)
+        .location(`${deps.publicUrl ?? ''}/api/claims/x12-batches/${id}`)
+        .json({ ...result, file: `/api/claims/x12-batches/${id}` });
+    },
+  );
+
+  router.get('/x12-batches/:id', async (req: Request, res: Response) => {
+    const auth = getAuthContext(res);
+    requireScope(auth, 'Claim', 'read');
+    const id = typeof req.params['id'] === 'string' ? req.params['id'] : '';
+    if (!ID_RE.test(id)) {
+      sendOutcome(res, 400, outcome('invalid', 'Invalid batch id'));
+      return;
+    }
+    let document: DocumentReference | undefined;
+    try {
+      document = (await deps.store.resources.read(auth.tenant, 'DocumentReference', id)) as DocumentReference;
+    } catch (err) {
+      if ((err as { outcome?: { id?: string } }).outcome?.id !== 'not-found') {
+        throw err;
+      }
+    }
+    const file = document ? batchFileOf(document) : undefined;
+    if (!document || !file) {
+      sendOutcome(res, 404, outcome('not-found', `X12 batch ${id} not found`));
+      return;
+    }
+    // The file names patients: its read is audited like any PHI read.
+    const audit = buildAuditEvent({
+      id: randomUUID(),
+      now: now(),
+      interaction: 'read',
+      outcome: '0',
+      clientId: auth.clientId,
+      ...(typeof res.locals.requestId === 'string' ? { requestId: res.locals.requestId } : {}),
+      resources: [
+        `DocumentReference/${id}`,
+        ...(document.context?.related ?? []).flatMap((r) => (r.reference ? [r.reference] : [])),
+      ],
+      patients: [],
+      publicUrl: deps.publicUrl ?? '',
+    });
+    await deps.store.resources.create(auth.tenant, audit, { id: audit.id });
+    res
+      .status(200)
+      .type(EDI_X12)
+      .set('Content-Disposition', `attachment; filename="${file.title.replace(/[^A-Za-z0-9._-]/g, '_')}"`)
+      .send(file.text);
+  });
+
   action('override', (tenant, id, input) => deps.workflow.override(tenant, id, input));
   action('resubmit', (tenant, id, input) => deps.workflow.resubmit(tenant, id, input));
   return router;

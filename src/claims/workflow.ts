@@ -42,6 +42,7 @@ import type {
   Claim,
   ClaimResponse,
   Condition,
+  DocumentReference,
   Coverage,
   Encounter,
   Extension,
@@ -96,6 +97,8 @@ export const EXT_CLAIM_PAYER = 'https://dripline.dev/fhir/StructureDefinition/cl
  * administrations, patient, coverages, conditions, medications): a held, rejected or cancelled
  * claim whose inputs differ is rebuilt and scrubbed again.
  */
+/** X12 channel: the batch file (DocumentReference) a submitted claim was handed over in. */
+export const EXT_CLAIM_X12_BATCH = 'https://dripline.dev/fhir/StructureDefinition/claim-x12-batch';
 export const EXT_CLAIM_INPUTS = 'https://dripline.dev/fhir/StructureDefinition/claim-inputs';
 /** One scrub finding on a Task input (complex: severity, ruleId, source, fix, overridable, itemSequence). */
 export const EXT_SCRUB_FINDING = 'https://dripline.dev/fhir/StructureDefinition/scrub-finding';
@@ -157,6 +160,18 @@ export interface ClaimStepResult {
 
 /** The payer could not take it now (5xx, timeout, network): retry later; the claim is not lost. */
 class RetryLaterError extends Error {}
+
+/** A claim changed under an operation that expected it unchanged: nothing was written; try again. */
+export class ClaimConflictError extends Error {}
+
+interface MoveDetail {
+  readonly reason: string;
+  readonly findings?: readonly ScrubFinding[];
+  readonly payer?: PayerEndpoint;
+  readonly extra?: BatchOperation[];
+  readonly mutate?: (claim: Claim & { id: string }) => Claim & { id: string };
+  readonly task?: { text: string; findings?: readonly ScrubFinding[]; note?: string };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Small pure helpers (exported for the routes and tests)
@@ -1156,15 +1171,24 @@ export class ClaimWorkflowWorker {
     tenant: TenantId,
     stored: Claim & StoredResource,
     state: ClaimState,
-    detail: {
-      reason: string;
-      findings?: readonly ScrubFinding[];
-      payer?: PayerEndpoint;
-      extra?: BatchOperation[];
-      mutate?: (claim: Claim & { id: string }) => Claim & { id: string };
-      task?: { text: string; findings?: readonly ScrubFinding[]; note?: string };
-    },
+    detail: MoveDetail,
   ): Promise<Claim & StoredResource> {
+    const operations = await this.#moveOperations(tenant, stored, state, detail);
+    const results = await this.#deps.store.resources.writeBatch(tenant, operations);
+    const first = results[0];
+    if (state === 'ready') {
+      this.#loop.notify();
+    }
+    return (first && first.op !== 'enqueue' ? first.result.resource : stored) as Claim & StoredResource;
+  }
+
+  /** The operations of #move (for a caller that moves several claims in one transaction). */
+  async #moveOperations(
+    tenant: TenantId,
+    stored: Claim & StoredResource,
+    state: ClaimState,
+    detail: MoveDetail,
+  ): Promise<BatchOperation[]> {
     const now = this.#now();
     const from = claimStateOf(stored);
     let next = withState(withoutMeta(stored), state, now) as Claim & { id: string };
@@ -1216,12 +1240,52 @@ export class ClaimWorkflowWorker {
         },
       });
     }
-    const results = await this.#deps.store.resources.writeBatch(tenant, operations);
-    const first = results[0];
-    if (state === 'ready') {
-      this.#loop.notify();
+    return operations;
+  }
+
+  /**
+   * X12 channel: the claims of a batch file handed to the clearinghouse move `ready` → `submitted`,
+   * in one transaction with the batch document (DocumentReference holding the 837 file), so either
+   * every claim of the file is marked sent and the file is kept, or nothing changed. Throws when a
+   * claim is no longer `ready` or changed meanwhile (the caller builds the batch again).
+   */
+  async markSentInBatch(
+    tenant: TenantId,
+    claimIds: readonly string[],
+    batch: { document: DocumentReference & { id: string }; clientId: string; reason: string },
+  ): Promise<void> {
+    const operations: BatchOperation[] = [
+      { op: 'create', resource: batch.document, options: { id: batch.document.id } },
+    ];
+    for (const id of claimIds) {
+      const stored = await this.#read<Claim>(tenant, 'Claim', id);
+      if (!stored || claimStateOf(stored) !== 'ready') {
+        throw new ClaimConflictError(`Claim/${id} is no longer ready`);
+      }
+      operations.push(
+        ...(await this.#moveOperations(tenant, stored, 'submitted', {
+          reason: `${batch.reason} (DocumentReference/${batch.document.id}, by ${batch.clientId})`,
+          mutate: (claim) => ({
+            ...claim,
+            extension: [
+              ...(claim.extension ?? []).filter((e) => e.url !== EXT_CLAIM_X12_BATCH),
+              {
+                url: EXT_CLAIM_X12_BATCH,
+                valueReference: { reference: `DocumentReference/${batch.document.id}` },
+              },
+            ],
+          }),
+        })),
+      );
     }
-    return (first && first.op !== 'enqueue' ? first.result.resource : stored) as Claim & StoredResource;
+    try {
+      await this.#deps.store.resources.writeBatch(tenant, operations);
+    } catch (err) {
+      if ((err as { outcome?: { id?: string } }).outcome?.id === 'precondition-failed') {
+        throw new ClaimConflictError('a claim of the batch changed while the batch was built');
+      }
+      throw err;
+    }
   }
 
   #taskWrite(

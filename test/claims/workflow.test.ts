@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import {
   CLAIM_READY_QUEUE,
   CLAIM_SUBMIT_QUEUE,
+  claimPayerOf,
   claimStateOf,
   claimTaskId,
   correctionIdFor,
@@ -50,6 +51,8 @@ const SEED_PAYERS = [
   { id: 'sycamore', name: 'Sycamore Benefit Trust (self-funded)', payerId: 'SBT07', kind: 'commercial' },
 ] as const;
 
+const X12_PAYER = 'medicaid-oh';
+
 let ehr: SandboxEhr;
 let payer: SandboxPayer;
 let server: TestServer;
@@ -74,9 +77,15 @@ async function all<T>(type: string): Promise<(T & StoredResource)[]> {
 }
 
 const claims = (): Promise<(Claim & StoredResource)[]> => all<Claim>('Claim');
+/** Claims by state; X12-channel claims (waiting for a batch, not for $submit) apart as `x12:<state>`. */
 const stateCounts = async (): Promise<Record<string, number>> => {
   const counts: Record<string, number> = {};
   for (const c of await claims()) {
+    if (claimPayerOf(c) === X12_PAYER) {
+      const key = `x12:${claimStateOf(c) ?? '?'}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+      continue;
+    }
     const s = claimStateOf(c) ?? '?';
     counts[s] = (counts[s] ?? 0) + 1;
   }
@@ -101,7 +110,19 @@ async function claimsSettled(): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 300));
   }
   const counts = await stateCounts();
-  return (counts['built'] ?? 0) === 0;
+  return (counts['built'] ?? 0) + (counts['x12:built'] ?? 0) === 0;
+}
+
+async function parseX12(text: string): Promise<{ name: string; [element: string]: unknown }[]> {
+  const parser = new X12parser();
+  const out: { name: string }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    parser.on('data', (s: { name: string }) => out.push(s));
+    parser.on('end', resolve);
+    parser.on('error', reject);
+    Readable.from([Buffer.from(text, 'ascii')]).pipe(parser);
+  });
+  return out;
 }
 
 beforeAll(async () => {
@@ -149,7 +170,8 @@ beforeAll(async () => {
             name: p.name,
             payerId: p.payerId,
             kind: p.kind,
-            channel: 'fhir',
+            // Ohio Medicaid takes claims from a clearinghouse (837 batches); the rest by Claim/$submit.
+            channel: p.id === X12_PAYER ? 'x12' : 'fhir',
             fhirBaseUrl: payer.fhirBaseUrl,
             tokenUrl: payer.tokenUrl,
             clientId,
@@ -375,7 +397,21 @@ describe('claim workflow over the sandbox day', () => {
       console.warn('skipped: no held claim in the day');
       return;
     }
-    const [claim] = held as [Claim & StoredResource];
+    // Prefer a claim held for something besides prior authorization (a later test releases one of
+    // those by recording the authorization).
+    const priorAuthOnly = async (c: Claim & StoredResource): Promise<boolean> => {
+      const task = (await server.running.store.resources.read(TENANT, 'Task', claimTaskId(c.id))) as Task;
+      return findingsOfTask(task)
+        .filter((f) => f.severity === 'error')
+        .every((f) => f.ruleId === 'prior-auth');
+    };
+    let claim = held[0]!;
+    for (const c of held) {
+      if (!(await priorAuthOnly(c))) {
+        claim = c;
+        break;
+      }
+    }
     const reason = 'Reviewed with the payer rep: bill as is (test)';
     const { status, body } = await fhirFetch(`${server.url}/api/claims/${claim.id}/override`, token, {
       method: 'POST',
@@ -409,18 +445,6 @@ describe('claim workflow over the sandbox day', () => {
 });
 
 describe('X12 export of the day’s claims', () => {
-  async function parseX12(text: string): Promise<{ name: string; [element: string]: unknown }[]> {
-    const parser = new X12parser();
-    const out: { name: string }[] = [];
-    await new Promise<void>((resolve, reject) => {
-      parser.on('data', (s: { name: string }) => out.push(s));
-      parser.on('end', resolve);
-      parser.on('error', reject);
-      Readable.from([Buffer.from(text, 'ascii')]).pipe(parser);
-    });
-    return out;
-  }
-
   test('GET /fhir/Claim/{id}/$x12 renders a stored claim that an independent parser reads back', async () => {
     const token = await server.token(TENANT, 'system/Claim.rs');
     const claims = await server.running.store.resources.search(TENANT, {
@@ -450,6 +474,95 @@ describe('X12 export of the day’s claims', () => {
       headers: { authorization: `Bearer ${other}` },
     });
     expect(denied.status).toBe(404);
+  });
+});
+
+describe('X12 channel: batches for the clearinghouse', () => {
+  test('the ready claims of an X12 payer are handed over in one 837 batch, kept as a DocumentReference, and marked submitted', async () => {
+    const store = server.running.store;
+    const ours = async (): Promise<(Claim & StoredResource)[]> =>
+      (await claims()).filter((c) => claimPayerOf(c) === X12_PAYER);
+    const x12Claims = await ours();
+    if (x12Claims.length === 0) {
+      console.warn(`skipped: no ${X12_PAYER} patient in the day`);
+      return;
+    }
+    // Nothing of the X12 payer went to a FHIR endpoint.
+    const sentByFhir = new Set((await payer.claimResponses()).map((r) => r.request?.reference));
+    expect(x12Claims.every((c) => !sentByFhir.has(`Claim/${c.id}`))).toBe(true);
+    expect(x12Claims.every((c) => ['ready', 'held'].includes(claimStateOf(c) ?? ''))).toBe(true);
+    // Release held ones whose errors may be overridden, so the batch has something to carry.
+    const overrideToken = await server.token(TENANT, 'system/Claim.u');
+    for (const c of x12Claims.filter((x) => claimStateOf(x) === 'held')) {
+      await fhirFetch(`${server.url}/api/claims/${c.id}/override`, overrideToken, {
+        method: 'POST',
+        body: { reason: 'Reviewed by the billing lead (test)' },
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    const ready = (await ours()).filter((c) => claimStateOf(c) === 'ready');
+    if (ready.length === 0) {
+      console.warn(`skipped: no ${X12_PAYER} claim could be made ready`);
+      return;
+    }
+    const kinds = new Set(
+      ready.map((c) => (c.type?.coding?.[0]?.code === 'institutional' ? '837I' : '837P')),
+    );
+    const kind = kinds.has('837P') ? '837P' : '837I';
+    const inKind = ready.filter(
+      (c) => (c.type?.coding?.[0]?.code === 'institutional' ? '837I' : '837P') === kind,
+    );
+
+    const token = await server.token(TENANT, 'system/Claim.ru');
+    const post = (body: unknown): ReturnType<typeof fhirFetch> =>
+      fhirFetch(`${server.url}/api/claims/x12-batches`, token, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+    expect((await post({ payer: 'nope!' })).status).toBe(400);
+    expect((await post({ payer: X12_PAYER, kind: '835' })).status).toBe(400);
+    expect((await post({ payer: 'medicare' })).status).toBe(409); // a FHIR-channel payer
+    const readOnly = await server.token(TENANT, 'system/Claim.rs');
+    const forbidden = await fhirFetch(`${server.url}/api/claims/x12-batches`, readOnly, {
+      method: 'POST',
+      body: { payer: X12_PAYER, kind },
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(forbidden.status).toBe(403);
+
+    const created = await post({ payer: X12_PAYER, kind });
+    expect(created.status).toBe(201);
+    expect([...created.body.claims].sort()).toEqual(inKind.map((c) => `Claim/${c.id}`).sort());
+    // Every claim of the file is submitted, pointing at the batch; its history says so.
+    for (const c of inKind) {
+      const after = (await store.resources.read(TENANT, 'Claim', c.id)) as Claim;
+      expect(claimStateOf(after)).toBe('submitted');
+      expect(after.extension?.some((e) => e.valueReference?.reference === created.body.document)).toBe(true);
+    }
+    // Nothing left to send: a second batch finds no ready claim.
+    expect((await post({ payer: X12_PAYER, kind })).status).toBe(404);
+
+    // The file again, byte for byte; an independent parser reads one CLM per claim.
+    const file = await fetch(`${server.url}${created.body.file as string}`, {
+      headers: { authorization: `Bearer ${await server.token(TENANT, 'system/Claim.rs')}` },
+    });
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toContain('application/edi-x12');
+    const text = await file.text();
+    expect(Buffer.byteLength(text)).toBe(created.body.bytes);
+    const segments = await parseX12(text);
+    const clms = segments.filter((x) => x.name === 'CLM').map((x) => x['1']);
+    expect([...clms].sort()).toEqual(inKind.map((c) => c.id).sort());
+    const isa = segments.find((x) => x.name === 'ISA') as Record<string, unknown>;
+    expect(String(isa['13'])).toBe(created.body.interchangeControlNumber);
+    // Another tenant cannot fetch it; reading it was audited.
+    const other = await fetch(`${server.url}${created.body.file as string}`, {
+      headers: { authorization: `Bearer ${await server.token('clinic-b', 'system/Claim.rs')}` },
+    });
+    expect(other.status).toBe(404);
+    const audits = await all<{ entity?: { what?: { reference?: string } }[] }>('AuditEvent');
+    expect(audits.some((a) => a.entity?.some((e) => e.what?.reference === created.body.document))).toBe(true);
   });
 });
 
@@ -640,19 +753,18 @@ describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answ
   test('a claim held for prior authorization is released when a biller records the authorization; a garbled payer answer is recovered by inquiry, never by a second submission', async () => {
     // A held claim whose only errors are missing prior authorization.
     let pick: { claim: Claim & StoredResource; task: Task } | undefined;
-    for (const claim of (await claims()).filter((c) => claimStateOf(c) === 'held')) {
+    for (const claim of (await claims()).filter(
+      (c) => claimStateOf(c) === 'held' && claimPayerOf(c) !== X12_PAYER,
+    )) {
       const task = (await store().resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
       const errors = findingsOfTask(task).filter((f) => f.severity === 'error');
-      if (errors.length > 0 && errors.every((f) => f.ruleId === 'prior-auth')) {
+      if (errors.some((f) => f.ruleId === 'prior-auth') && errors.every((f) => f.overridable)) {
         pick = { claim, task };
         break;
       }
     }
-    if (!pick) {
-      console.warn('skipped: no claim of the day is held for prior authorization alone');
-      return;
-    }
-    const { claim } = pick;
+    expect(pick).toBeDefined();
+    const { claim } = pick!;
     const payerId = claim.insurer?.identifier?.value ?? '';
     const dates = (claim.item ?? []).map((i) => i.servicedDate ?? i.servicedPeriod?.start ?? '').sort();
     const number = `PA-${claim.id.slice(-10).toUpperCase()}`;
@@ -680,7 +792,34 @@ describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answ
     });
     expect(created.status).toBe(201);
 
-    // Rebuilt with the number, scrubbed clean, submitted; the garbled answer is on its history.
+    // Rebuilt with the number and scrubbed again: the prior-auth finding is gone.
+    const rebuilt = await waitFor(
+      'the claim to be rebuilt with the authorization number',
+      async () => {
+        const c = await read(claim.id);
+        return c.insurance?.[0]?.preAuthRef?.[0] === number && claimStateOf(c) !== 'built' ? c : undefined;
+      },
+      20_000,
+    );
+    if (claimStateOf(rebuilt) === 'held') {
+      const task = (await store().resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
+      const errors = findingsOfTask(task).filter((f) => f.severity === 'error');
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.some((f) => f.ruleId === 'prior-auth')).toBe(false);
+      // What is left (e.g. JW/JZ) a biller overrides.
+      const overridden = await fhirFetch(
+        `${server.url}/api/claims/${claim.id}/override`,
+        await server.token(TENANT, 'system/Claim.u'),
+        {
+          method: 'POST',
+          body: { reason: 'Waste documented on paper; billing as is (test)' },
+          headers: { 'content-type': 'application/json' },
+        },
+      );
+      expect(overridden.status).toBe(200);
+    }
+
+    // Submitted; the garbled answer is on its history.
     await waitFor(
       'a failed attempt with an invalid answer on the claim history',
       async () => (await reasonsOf(claim.id)).some((r) => r.includes('not valid FHIR')),
@@ -698,8 +837,8 @@ describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answ
     );
     expect(done.insurance?.[0]?.preAuthRef).toEqual([number]);
     const states = await distinctStates(claim.id);
-    expect(states.slice(0, 2)).toEqual(['built', 'held']);
-    expect(states.slice(-4)).toEqual(['built', 'ready', 'submitting', 'adjudicated']);
+    expect(states.slice(0, 3)).toEqual(['built', 'held', 'built']);
+    expect(states.slice(-3)).toEqual(['ready', 'submitting', 'adjudicated']);
     // Sent once: the retry asked the payer (by submission key) and took its real answer.
     const sent = (await payer.claimResponses()).filter((r) => r.request?.reference === `Claim/${claim.id}`);
     expect(sent).toHaveLength(1);
