@@ -139,7 +139,7 @@ export async function createX12Batch(
     });
   } catch (err) {
     if (err instanceof ClaimConflictError) {
-      return { ok: false, status: 409, message: `${(err).message}: build the batch again` };
+      return { ok: false, status: 409, message: `${err.message}: build the batch again` };
     }
     throw err;
   }
