@@ -1,0 +1,170 @@
+/**
+ * `npm run sandbox:day`: the whole flow on one seeded day, then its figures. Starts Dripline in
+ * sandbox mode on a temporary data directory (the sandbox EHR and payer in process), replays the
+ * day at once, waits while ingest, charge capture, claim building and submission run (printing
+ * progress), and prints the funnel: administrations → charges → claims, what the scrubber held and
+ * why, what the payer accepted the first time, denial reasons, billed and paid.
+ *
+ * Environment: SANDBOX_PATIENTS (default 36), SANDBOX_DAY_TIMEOUT_S (default 300).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ChargeItem, Claim, ClaimResponse, Resource, Task } from '@medplum/fhirtypes';
+import { claimFunnel } from '../src/claims/funnel.ts';
+import type { ClaimState } from '../src/claims/types.ts';
+import {
+  CLAIM_READY_QUEUE,
+  CLAIM_SUBMIT_QUEUE,
+  CLAIM_TASK_CODE,
+  claimFrequencyOf,
+  claimStateOf,
+  findingsOfTask,
+  isDenial,
+} from '../src/claims/workflow.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../src/ingest/jobs.ts';
+import { createLogger } from '../src/logger.ts';
+import { runSandbox, SANDBOX_TENANT } from '../src/sandbox/index.ts';
+import type { Store, StoredResource } from '../src/store/port.ts';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function all<T extends Resource>(store: Store, type: string): Promise<(T & StoredResource)[]> {
+  const out: (T & StoredResource)[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = await store.resources.search(SANDBOX_TENANT, {
+      resourceType: type,
+      filters: [],
+      sort: [{ code: '_id', descending: false }],
+      count: 1000,
+      offset,
+      total: false,
+    });
+    out.push(...(page.resources as (T & StoredResource)[]));
+    if (page.resources.length < 1000) {
+      return out;
+    }
+  }
+}
+
+async function pendingJobs(store: Store, queue: string): Promise<number> {
+  const ready = await store.jobs.listJobs(SANDBOX_TENANT, queue, 'ready', 10_000);
+  const leased = await store.jobs.listJobs(SANDBOX_TENANT, queue, 'leased', 10_000);
+  return ready.length + leased.length;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const usd = (x: number): string =>
+  `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+async function main(): Promise<void> {
+  const patients = process.env['SANDBOX_PATIENTS'] ?? '36';
+  const timeoutMs = Number(process.env['SANDBOX_DAY_TIMEOUT_S'] ?? '300') * 1000;
+  const dir = mkdtempSync(path.join(tmpdir(), 'dripline-sandbox-day-'));
+  const port = await freePort();
+  const config = loadConfig({
+    DATA_DIR: dir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'warn',
+    SANDBOX_REPLAY_SPEED: '0',
+    SANDBOX_PATIENTS: patients,
+  });
+  const started = Date.now();
+  console.log(`sandbox day: ${patients} patients, data in ${dir}`);
+  const run = await runSandbox(config, createLogger('warn'));
+  try {
+    await run.replayed;
+    const store = run.server.store;
+    // Settled: every queue idle and the claim count unchanged over three looks, one second apart.
+    let stable = 0;
+    let lastCount = -1;
+    while (stable < 3) {
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(`not settled after ${timeoutMs / 1000} s`);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      const queues = {
+        ingest: await pendingJobs(store, INGEST_QUEUE),
+        charges: await pendingJobs(store, ENCOUNTER_CHANGED_QUEUE),
+        build: await pendingJobs(store, CLAIM_READY_QUEUE),
+        submit: await pendingJobs(store, CLAIM_SUBMIT_QUEUE),
+      };
+      const claims = await all<Claim>(store, 'Claim');
+      const busy =
+        Object.values(queues).some((n) => n > 0) || claims.some((c) => claimStateOf(c) === 'built');
+      stable = !busy && claims.length === lastCount && claims.length > 0 ? stable + 1 : 0;
+      lastCount = claims.length;
+      console.log(
+        `  ${((Date.now() - started) / 1000).toFixed(0)} s: jobs waiting ${JSON.stringify(queues)}; ${claims.length} claims`,
+      );
+    }
+    const elapsed = (Date.now() - started) / 1000;
+
+    const administrations = (await all(store, 'MedicationAdministration')).length;
+    const charges = (await all<ChargeItem>(store, 'ChargeItem')).filter(
+      (c) => c.status === 'billable',
+    ).length;
+    const claims = await all<Claim>(store, 'Claim');
+    const firstScrub = new Map<string, ClaimState>();
+    for (const claim of claims) {
+      const history = await store.resources.history(SANDBOX_TENANT, 'Claim', claim.id);
+      const first = history.resources
+        .map((v) => claimStateOf(v as Claim))
+        .reverse()
+        .find((s) => s === 'held' || s === 'ready');
+      if (first) {
+        firstScrub.set(claim.id, first);
+      }
+    }
+    const responses = (await all<ClaimResponse>(store, 'ClaimResponse'))
+      .filter((r) => r.use !== 'preauthorization')
+      .sort((a, b) => a.meta.lastUpdated.localeCompare(b.meta.lastUpdated));
+    const tasks = (await all<Task>(store, 'Task')).filter((t) =>
+      t.code?.coding?.some((c) => c.code === CLAIM_TASK_CODE),
+    );
+    const funnel = claimFunnel({
+      claims,
+      firstScrub,
+      responses,
+      tasks,
+      stateOf: claimStateOf,
+      frequencyOf: claimFrequencyOf,
+      findingsOf: findingsOfTask,
+      isDenial,
+    });
+    console.log(`\nsettled in ${elapsed.toFixed(1)} s`);
+    console.log(`administrations ${administrations} → billable charges ${charges} → claims ${funnel.claims}`);
+    console.log(`claims by state: ${JSON.stringify(funnel.byState)}`);
+    console.log(
+      `scrub: ${funnel.cleanOnFirstScrub}/${funnel.originals} original claims clean on first scrub (${pct(funnel.rates.scrubPass)}); ` +
+        `errors that held the rest, by rule: ${JSON.stringify(funnel.heldByRule)}`,
+    );
+    console.log(
+      `payer: ${funnel.acceptedFirstPass}/${funnel.answered} answered claims accepted on first pass ` +
+        `(clean-claim rate ${pct(funnel.rates.cleanClaim)}, denial rate ${pct(funnel.rates.denial)}); ` +
+        `denial reasons (CARC → claims): ${JSON.stringify(funnel.deniedByCarc)}`,
+    );
+    console.log(`billed ${usd(funnel.billed)} on original claims; paid ${usd(funnel.paid)}`);
+  } finally {
+    await run.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
