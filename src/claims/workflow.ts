@@ -32,6 +32,18 @@
  *   and, in the same transaction, points the original's claim-replaced-by at the void (it stays
  *   `adjudicated`) and completes the Task. A void is not scrubbed (its lines are the original's,
  *   already accepted; the charges they came from are void): it goes `built` → `ready` → submitted.
+ * - Fixes flow back. A claim the payer has not accepted (held, rejected), a cancelled one, and an
+ *   X12-channel claim waiting for its batch record the fingerprint of their inputs (extension
+ *   claim-inputs: versions of encounters, charges, administrations, patient, coverages, conditions,
+ *   medications, authorizations on file). The sweep (every `recheckMs`) rebuilds those whose inputs
+ *   changed — same id, frequency and `related`, state `built`, scrubbed again — or cancels them
+ *   (state `void`) when no billable charge is left. A person can ask for the same with
+ *   `resubmit` (rejected claims), which also gives a claim whose attempts ran out a new one.
+ * - Failed attempts (payer down, timeout, an answer that is not a valid ClaimResponse) are written
+ *   on the claim's history (a `submitting` version whose Provenance names the failure and the next
+ *   attempt); after the last one a Task asks for a resubmission.
+ * - X12 channel: `markSentInBatch` moves the claims of an 837 batch file to `submitted` in one
+ *   transaction with the file (src/claims/x12/batch.ts).
  * - Every transition is a new version of the Claim (store history) with a Provenance naming the
  *   transition; extension claim-state holds the state, claim-state-since when it was entered.
  */
@@ -497,6 +509,22 @@ export class ClaimWorkflowWorker {
     return handled;
   }
 
+  /**
+   * Whether a claim may be rebuilt from changed inputs: never accepted by the payer (held,
+   * rejected), cancelled, or waiting for an X12 batch (ready for an X12-channel payer: nothing has
+   * left yet). Voids carry their original's lines and are never rebuilt.
+   */
+  #rebuildable(config: TenantConfig, claim: Claim): boolean {
+    if (claimFrequencyOf(claim) === '8') {
+      return false;
+    }
+    const state = claimStateOf(claim);
+    if (REBUILDABLE.has(state)) {
+      return true;
+    }
+    return state === 'ready' && config.payers.find((p) => p.id === claimPayerOf(claim))?.channel === 'x12';
+  }
+
   #tenant(tenant: TenantId): TenantConfig | undefined {
     return this.#deps.tenants.find((t) => t.id === tenant);
   }
@@ -543,7 +571,7 @@ export class ClaimWorkflowWorker {
       if (claim.status === 'entered-in-error') {
         continue;
       }
-      if (REBUILDABLE.has(claimStateOf(claim)) && claimFrequencyOf(claim) !== '8') {
+      if (this.#rebuildable(config, claim)) {
         rebuildable.push(claim);
       }
       if (replacedByOf(claim) !== undefined && claimStateOf(claim) === 'adjudicated') {
@@ -983,7 +1011,7 @@ export class ClaimWorkflowWorker {
       return { claim: claimId, note: 'claim gone' };
     }
     const state = claimStateOf(stored);
-    if (!REBUILDABLE.has(state) || claimFrequencyOf(stored) === '8') {
+    if (!this.#rebuildable(config, stored)) {
       return { claim: claimId, ...(state ? { state } : {}), note: 'not rebuildable in this state' };
     }
     const encounters = encountersOfClaim(stored);

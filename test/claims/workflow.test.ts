@@ -505,6 +505,27 @@ describe('X12 channel: batches for the clearinghouse', () => {
       console.warn(`skipped: no ${X12_PAYER} claim could be made ready`);
       return;
     }
+    // A change in the EHR before the batch is built (here: the registrar adds a visit number to the
+    // encounter): the waiting claim is rebuilt from its new inputs and scrubbed again, still ready.
+    const waiting = ready[0]!;
+    const encounterId = encountersOfClaim(waiting)[0]!.split('/')[1]!;
+    const encounter = (await ehr.readResource('Encounter', encounterId)) as Encounter;
+    await ehr.updateResource({
+      ...encounter,
+      identifier: [...(encounter.identifier ?? []), { system: 'urn:example:visit-number', value: 'V-1001' }],
+    });
+    const rebuilt = await waitFor(
+      'the waiting X12 claim to be rebuilt from its changed inputs',
+      async () => {
+        const c = (await store.resources.read(TENANT, 'Claim', waiting.id)) as Claim & StoredResource;
+        return claimStateOf(c) === 'ready' && c.meta.versionId !== waiting.meta.versionId ? c : undefined;
+      },
+      20_000,
+    );
+    const history = await store.resources.history(TENANT, 'Claim', waiting.id);
+    const states = history.resources.map((v) => claimStateOf(v as Claim)).reverse();
+    expect(states.slice(-3)).toEqual(['ready', 'built', 'ready']);
+    ready.splice(0, 1, rebuilt);
     const kinds = new Set(
       ready.map((c) => (c.type?.coding?.[0]?.code === 'institutional' ? '837I' : '837P')),
     );
