@@ -17,6 +17,7 @@ import {
   EXT_RATIONALE,
   EXT_REVENUE_CODE,
 } from '../coding/fhir/emit.ts';
+import { EXT_CLAIM_FREQUENCY } from '../claims/build.ts';
 import { EXT_CLAIM_STATE } from '../claims/types.ts';
 import type { ChargeLine, CodingIssue } from '../coding/types.ts';
 import type { StoredResource } from '../store/port.ts';
@@ -44,7 +45,9 @@ export function isBeingReplaced(claim: Claim): boolean {
  */
 export function holdsCharges(claim: Claim): boolean {
   const state = claim.extension?.find((e) => e.url === EXT_CLAIM_STATE)?.valueCode;
-  return claim.status === 'active' && state !== 'rejected' && !isBeingReplaced(claim);
+  const frequency = claim.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode;
+  // A void (frequency 8) takes a claim back: it bills nothing, so it holds nothing.
+  return claim.status === 'active' && state !== 'rejected' && frequency !== '8' && !isBeingReplaced(claim);
 }
 
 export type StoredChargeItem = ChargeItem & StoredResource;

@@ -651,7 +651,9 @@ function checkDuplicates(ctx: ClaimContext, lines: readonly Line[], f: Findings)
       other.status !== 'active' ||
       other.patient.reference !== patient ||
       replaced.has(other.id ?? '') ||
-      frequencyOf(other) === '8'
+      frequencyOf(other) === '8' ||
+      // Replaced or voided: its lines no longer stand (its replacement, if any, is checked itself).
+      (other.extension ?? []).some((e) => e.url === EXT_CLAIM_REPLACED_BY)
     ) {
       continue;
     }

@@ -126,6 +126,8 @@ export interface ClaimReadyJob {
   readonly replaces?: string;
   /** Rebuild this stored claim (held, rejected or cancelled) from its encounters' current charges. */
   readonly rebuild?: string;
+  /** The id of a new original (frequency 1) when the encounters' earlier claim was voided. */
+  readonly id?: string;
 }
 
 export interface ClaimSubmitJob {
@@ -566,16 +568,28 @@ export class ClaimWorkflowWorker {
     const claimIds = new Set<string>();
     const replaced: (Claim & StoredResource)[] = [];
     const rebuildable: (Claim & StoredResource)[] = [];
-    for (const claim of await this.#searchAll<Claim>(tenant, 'Claim', [])) {
+    const allClaims = await this.#searchAll<Claim>(tenant, 'Claim', []);
+    // Adjudicated voids, and the claims they voided, no longer bill their encounters: an encounter
+    // billable again (e.g. no longer entered-in-error in the EHR) gets a new original claim.
+    const voids = new Set(
+      allClaims
+        .filter((c) => claimFrequencyOf(c) === '8' && claimStateOf(c) === 'adjudicated')
+        .map((c) => c.id),
+    );
+    for (const claim of allClaims) {
       claimIds.add(claim.id);
       if (claim.status === 'entered-in-error') {
         continue;
       }
+      const standsVoided = voids.has(claim.id) || voids.has(replacedByOf(claim) ?? '');
       if (this.#rebuildable(config, claim)) {
         rebuildable.push(claim);
       }
-      if (replacedByOf(claim) !== undefined && claimStateOf(claim) === 'adjudicated') {
+      if (replacedByOf(claim) !== undefined && claimStateOf(claim) === 'adjudicated' && !standsVoided) {
         replaced.push(claim);
+      }
+      if (standsVoided) {
+        continue;
       }
       for (const item of claim.item ?? []) {
         for (const e of item.encounter ?? []) {
@@ -624,8 +638,16 @@ export class ClaimWorkflowWorker {
       }
     }
     for (const encounters of groups.values()) {
-      const claimId = claimIdFor(encounters);
-      const job: ClaimReadyJob = { encounters: [...encounters].sort(), frequency: '1' };
+      // Deterministic: the encounters' original id, else (it was voided) the first free rebill id.
+      let claimId = claimIdFor(encounters);
+      for (let n = 1; claimIds.has(claimId); n++) {
+        claimId = claimIdFor(encounters, `1|rebill:${n}`);
+      }
+      const job: ClaimReadyJob = {
+        encounters: [...encounters].sort(),
+        frequency: '1',
+        ...(claimId !== claimIdFor(encounters) ? { id: claimId } : {}),
+      };
       const result = await store.jobs.enqueue(tenant, {
         queue: CLAIM_READY_QUEUE,
         key: `build|${claimId}`,
@@ -852,7 +874,7 @@ export class ClaimWorkflowWorker {
     let frequency: ClaimFrequency = job.replaces ? '7' : (job.frequency ?? '1');
     let claimId = job.replaces
       ? correctionIdFor(job.encounters, job.replaces)
-      : claimIdFor(job.encounters, frequency);
+      : (job.id ?? claimIdFor(job.encounters, frequency));
     let stored = await this.#read<Claim>(tenant, 'Claim', claimId);
     if (!stored && job.replaces) {
       // A retried job whose original became a void (frequency 8) instead.

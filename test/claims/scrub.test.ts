@@ -5,6 +5,7 @@ import { buildClaim } from '../../src/claims/build.ts';
 import { RULE_IDS, hasBlockingErrors, loadClaimRules, scrubClaim } from '../../src/claims/scrub.ts';
 import type { Authorization } from '../../src/claims/authorizations.ts';
 import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
+import { EXT_CLAIM_REPLACED_BY } from '../../src/charges/reconcile.ts';
 import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
 import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
@@ -346,6 +347,23 @@ describe('scrubClaim', () => {
     };
     const findings = scrubClaim({ ...ctx, otherClaims: [original, cancelled, otherPatient] }, tables);
     expect(findings.filter((x) => x.ruleId === 'duplicate-claim')).toEqual([]);
+  });
+
+  test('a new original after a void is not a duplicate of the voided claim; a standing claim is', () => {
+    const ctx = contextOf(fixture());
+    const standing = { ...structuredClone(ctx.claim), id: 'claim-0', status: 'active' as const };
+    const voided = {
+      ...standing,
+      extension: [
+        ...(standing.extension ?? []),
+        { url: EXT_CLAIM_REPLACED_BY, valueReference: { reference: 'Claim/claim-void' } },
+      ],
+    };
+    const duplicates = (other: Claim): number =>
+      scrubClaim({ ...ctx, otherClaims: [other] }, tables).filter((x) => x.ruleId === 'duplicate-claim')
+        .length;
+    expect(duplicates(standing)).toBeGreaterThan(0);
+    expect(duplicates(voided)).toBe(0);
   });
 
   test('Medicare needs no prior auth or NDC by default; JW/JZ not required before 2023-07-01', () => {

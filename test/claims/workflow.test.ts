@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import {
   CLAIM_READY_QUEUE,
   CLAIM_SUBMIT_QUEUE,
+  claimIdFor,
   claimPayerOf,
   claimStateOf,
   claimTaskId,
@@ -754,7 +755,52 @@ describe('void claims (frequency 8)', () => {
     await server.running.claims.sweep(TENANT);
     await waitFor('claim building idle', () => queueIdle(CLAIM_READY_QUEUE));
     expect((await claims()).length).toBe(count);
-  }, 20_000);
+
+    // The EHR reverts the mistake: the encounter is finished again. Nothing bills it now (the
+    // original is voided), so it gets a new original claim of its own, which the payer pays (the
+    // void released the lines: no duplicate).
+    const reverted = (await ehr.readResource('Encounter', encounters[0]!.split('/')[1]!)) as Encounter;
+    await ehr.updateResource({ ...reverted, status: 'finished' });
+    const rebillId = claimIdFor(encounters, '1|rebill:1');
+    const rebill = await waitFor(
+      'a new original claim for the reverted encounter',
+      async () => {
+        const c = (await claims()).find((x) => x.id === rebillId);
+        return c && ['adjudicated', 'held', 'rejected'].includes(claimStateOf(c) ?? '') ? c : undefined;
+      },
+      20_000,
+    );
+    expect(rebill.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode).toBe('1');
+    expect(rebill.related ?? []).toEqual([]);
+    expect(encountersOfClaim(rebill)).toEqual(encounters);
+    if (claimStateOf(rebill) === 'held') {
+      // The original was released by an override earlier (JW/JZ): the same person releases this one.
+      const overridden = await fhirFetch(
+        `${server.url}/api/claims/${rebillId}/override`,
+        await server.token(TENANT, 'system/Claim.u'),
+        {
+          method: 'POST',
+          body: { reason: 'Same findings as the voided original, reviewed (test)' },
+          headers: { 'content-type': 'application/json' },
+        },
+      );
+      expect(overridden.status).toBe(200);
+    }
+    const answer = await waitFor(
+      "the payer's answer to the new original",
+      async () => (await payer.claimResponses()).find((r) => r.request?.reference === `Claim/${rebillId}`),
+      20_000,
+    );
+    const reasons = (answer.item ?? []).flatMap((i) =>
+      (i.adjudication ?? []).flatMap((a) => (a.reason?.coding ?? []).map((c) => c.code)),
+    );
+    expect(reasons).not.toContain('18');
+    // No corrected-claim Task was opened against the void.
+    const openOnVoid = (await all<Task>('Task')).filter(
+      (t) => t.focus?.reference === `Claim/${voidId}` && t.status !== 'completed',
+    );
+    expect(openOnVoid).toEqual([]);
+  }, 40_000);
 });
 
 describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answers checked', () => {
