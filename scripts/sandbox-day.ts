@@ -8,7 +8,6 @@
  * Environment: SANDBOX_PATIENTS (default 36), SANDBOX_DAY_TIMEOUT_S (default 300).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChargeItem, Claim, ClaimResponse, Resource, Task } from '@medplum/fhirtypes';
@@ -28,34 +27,11 @@ import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../src/ingest/jobs.ts';
 import { createLogger } from '../src/logger.ts';
 import { runSandbox, SANDBOX_TENANT } from '../src/sandbox/index.ts';
 import type { Store, StoredResource } from '../src/store/port.ts';
+import { searchAll } from '../src/store/search-all.ts';
+import { freePort } from '../src/http/free-port.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function all<T extends Resource>(store: Store, type: string): Promise<(T & StoredResource)[]> {
-  const out: (T & StoredResource)[] = [];
-  for (let offset = 0; ; offset += 1000) {
-    const page = await store.resources.search(SANDBOX_TENANT, {
-      resourceType: type,
-      filters: [],
-      sort: [{ code: '_id', descending: false }],
-      count: 1000,
-      offset,
-      total: false,
-    });
-    out.push(...(page.resources as (T & StoredResource)[]));
-    if (page.resources.length < 1000) {
-      return out;
-    }
-  }
+function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
+  return searchAll<T>(store, SANDBOX_TENANT, type);
 }
 
 async function pendingJobs(store: Store, queue: string): Promise<number> {

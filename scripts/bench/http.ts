@@ -17,7 +17,6 @@
  * BENCH_WORKERS (1), BENCH_READ_IDS (256). Exits 1 if any phase saw a non-2xx response or an error.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -30,6 +29,7 @@ import { requestBackendToken } from '../../src/cli/token-command.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import type { RunningServer } from '../../src/server.ts';
+import { freePort } from '../../src/http/free-port.ts';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -117,21 +117,6 @@ function patientBody(mrn: string): string {
       },
     ],
   });
-}
-
-async function freePort(host: string): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, host, resolve);
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) =>
-    probe.close(() => {
-      resolve();
-    }),
-  );
-  return port;
 }
 
 async function listen(app: express.Express): Promise<{ url: string; server: Server }> {

@@ -49,6 +49,7 @@ import type { EncounterChangedEvent } from '../ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE, hashText } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { BatchOperation, Job, Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
+import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import type {
   AdministrationState,
@@ -390,21 +391,8 @@ export class ChargeCaptureWorker {
   }
 
   async #search(tenant: TenantId, resourceType: string, filters: StoreFilter[]): Promise<StoredResource[]> {
-    const out: StoredResource[] = [];
-    for (let offset = 0; ; offset += 1000) {
-      const page = await this.#deps.store.resources.search(tenant, {
-        resourceType,
-        filters,
-        sort: [{ code: '_id', descending: false }],
-        count: 1000,
-        offset,
-        total: false,
-      });
-      out.push(...page.resources);
-      if (page.resources.length < 1000 || offset >= 20_000) {
-        return out;
-      }
-    }
+    // At most ~21,000 per read: one encounter's related resources never come near it.
+    return searchAll(this.#deps.store, tenant, resourceType as Resource['resourceType'], filters, 21_000);
   }
 
   #byReference(code: string, value: string): StoreFilter[] {

@@ -26,6 +26,7 @@ import type { TokenService } from '../auth/token-service.ts';
 import { strictJsonBody } from '../http/json-body.ts';
 import { outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Store, StoredResource, TenantId } from '../store/port.ts';
+import { searchAll } from '../store/search-all.ts';
 import type { ClaimState } from './types.ts';
 import { batchFileOf, createX12Batch } from './x12/batch.ts';
 import type { X12BatchDeps } from './x12/batch.ts';
@@ -75,46 +76,15 @@ export async function claimWorklist(
   now: Date,
   states?: readonly string[],
 ): Promise<Worklist> {
-  const claims: (Claim & StoredResource)[] = [];
-  for (let offset = 0; ; offset += 1000) {
-    const page = await store.resources.search(tenant, {
-      resourceType: 'Claim',
-      filters: [],
-      sort: [{ code: '_id', descending: false }],
-      count: 1000,
-      offset,
-      total: false,
-    });
-    claims.push(...(page.resources as (Claim & StoredResource)[]));
-    if (page.resources.length < 1000) {
-      break;
-    }
-  }
+  const claims = await searchAll<Claim>(store, tenant, 'Claim');
   const tasks = new Map<string, Task & StoredResource>();
-  for (let offset = 0; ; offset += 1000) {
-    const page = await store.resources.search(tenant, {
-      resourceType: 'Task',
-      filters: [
-        {
-          code: 'status',
-          kind: 'token',
-          values: [{ value: 'completed' }, { value: 'cancelled' }],
-          not: true,
-        },
-      ],
-      sort: [{ code: '_id', descending: false }],
-      count: 1000,
-      offset,
-      total: false,
-    });
-    for (const task of page.resources as (Task & StoredResource)[]) {
-      const focus = task.focus?.reference;
-      if (focus?.startsWith('Claim/')) {
-        tasks.set(focus.slice('Claim/'.length), task);
-      }
-    }
-    if (page.resources.length < 1000) {
-      break;
+  const open = await searchAll<Task>(store, tenant, 'Task', [
+    { code: 'status', kind: 'token', values: [{ value: 'completed' }, { value: 'cancelled' }], not: true },
+  ]);
+  for (const task of open) {
+    const focus = task.focus?.reference;
+    if (focus?.startsWith('Claim/')) {
+      tasks.set(focus.slice('Claim/'.length), task);
     }
   }
   const byState: Record<string, WorklistEntry[]> = {};

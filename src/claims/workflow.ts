@@ -84,6 +84,7 @@ import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../ingest/jobs.ts'
 import type { Logger } from '../logger.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import type { BatchOperation, Job, Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
+import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { WorkerLoop } from '../store/worker-loop.ts';
 import type { BuildClaimInput, ClaimFrequency } from './build.ts';
@@ -921,26 +922,7 @@ export class ClaimWorkflowWorker {
               now: this.#now(),
               replaces: replaces ?? { claimId: original.id },
             })
-          : this.#deps.buildClaim({
-              setting: gathered.setting,
-              encounters: gathered.encounters,
-              chargeItems: gathered.chargeItems,
-              patient: gathered.patient,
-              coverages: gathered.coverages,
-              payer,
-              provider: config.billing,
-              conditions: gathered.conditions,
-              now: this.#now(),
-              id: claimId,
-              frequency,
-              ...(replaces ? { replaces } : {}),
-              preAuthRefs: authorizationNumbersFor(
-                gathered.authorizations,
-                payer.payerId,
-                chargeLines(gathered.chargeItems),
-              ),
-              ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
-            });
+          : this.#build(config, gathered, payer, claimId, frequency, replaces);
       const claim = withState(
         {
           ...withoutMeta(built),
@@ -977,6 +959,43 @@ export class ClaimWorkflowWorker {
       }
     }
     return this.#scrubAndRoute(tenant, config, stored, gathered);
+  }
+
+  /**
+   * The claim of the gathered encounters for `payer`: lines from the billable charges, priced by the
+   * tenant's chargemaster, with the authorization numbers that cover them.
+   */
+  #build(
+    config: TenantConfig,
+    gathered: Gathered,
+    payer: PayerEndpoint,
+    id: string,
+    frequency: ClaimFrequency,
+    replaces: BuildClaimInput['replaces'],
+  ): Claim {
+    if (!gathered.setting || !gathered.patient || !config.billing) {
+      throw new Error(`claim ${id}: setting, patient or billing provider missing`);
+    }
+    return this.#deps.buildClaim({
+      setting: gathered.setting,
+      encounters: gathered.encounters,
+      chargeItems: gathered.chargeItems,
+      patient: gathered.patient,
+      coverages: gathered.coverages,
+      payer,
+      provider: config.billing,
+      conditions: gathered.conditions,
+      now: this.#now(),
+      id,
+      frequency,
+      ...(replaces ? { replaces } : {}),
+      preAuthRefs: authorizationNumbersFor(
+        gathered.authorizations,
+        payer.payerId,
+        chargeLines(gathered.chargeItems),
+      ),
+      ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
+    });
   }
 
   /** Scrubs a `built` claim: `held` with its findings Task, or `ready` (and queued for submission). */
@@ -1062,28 +1081,16 @@ export class ClaimWorkflowWorker {
     const originalId = related?.claim?.reference?.slice('Claim/'.length);
     const frequency = claimFrequencyOf(stored) === '7' && originalId ? '7' : '1';
     const payerClaimNumber = related?.reference?.value;
-    const built = this.#deps.buildClaim({
-      setting: gathered.setting,
-      encounters: gathered.encounters,
-      chargeItems: gathered.chargeItems,
-      patient: gathered.patient,
-      coverages: gathered.coverages,
+    const built = this.#build(
+      config,
+      gathered,
       payer,
-      provider: config.billing,
-      conditions: gathered.conditions,
-      now: this.#now(),
-      id: claimId,
+      claimId,
       frequency,
-      preAuthRefs: authorizationNumbersFor(
-        gathered.authorizations,
-        payer.payerId,
-        chargeLines(gathered.chargeItems),
-      ),
-      ...(frequency === '7' && originalId
-        ? { replaces: { claimId: originalId, ...(payerClaimNumber ? { payerClaimNumber } : {}) } }
-        : {}),
-      ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
-    });
+      frequency === '7' && originalId
+        ? { claimId: originalId, ...(payerClaimNumber ? { payerClaimNumber } : {}) }
+        : undefined,
+    );
     const rebuilt = await this.#move(tenant, stored, 'built', {
       reason: `rebuilt from the current charges (was ${state ?? 'untracked'})${who}`,
       mutate: (current) => ({
@@ -1851,21 +1858,7 @@ export class ClaimWorkflowWorker {
     resourceType: T['resourceType'],
     filters: StoreFilter[],
   ): Promise<(T & StoredResource)[]> {
-    const out: (T & StoredResource)[] = [];
-    for (let offset = 0; ; offset += 1000) {
-      const page = await this.#deps.store.resources.search(tenant, {
-        resourceType,
-        filters,
-        sort: [{ code: '_id', descending: false }],
-        count: 1000,
-        offset,
-        total: false,
-      });
-      out.push(...(page.resources as (T & StoredResource)[]));
-      if (page.resources.length < 1000) {
-        return out;
-      }
-    }
+    return searchAll<T>(this.#deps.store, tenant, resourceType, filters);
   }
 
   #byRef(code: string, value: string): StoreFilter[] {

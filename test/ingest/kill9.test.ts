@@ -45,6 +45,7 @@ import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { Job, JobState } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { freePort } from '../../src/http/free-port.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const TENANT = 'kill9';
@@ -87,17 +88,6 @@ async function within<T>(promise: Promise<T>, ms: number, onTimeout: () => T | P
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {

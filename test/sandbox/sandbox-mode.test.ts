@@ -4,7 +4,6 @@
  * or record numbers in Dripline's logs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,17 +14,7 @@ import { createLogger } from '../../src/logger.ts';
 import { runSandbox } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { waitFor } from '../support/wait.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-    server.on('error', reject);
-  });
-}
+import { freePort } from '../../src/http/free-port.ts';
 
 let run: SandboxRun;
 let dir: string;

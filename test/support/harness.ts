@@ -14,6 +14,7 @@ import type { DriplineConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import type { RunningServer, StartOptions } from '../../src/server.ts';
+import { freePort } from '../../src/http/free-port.ts';
 
 export interface TestServer {
   readonly url: string;
@@ -96,19 +97,6 @@ export async function startTestServer(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** fetch with a bearer token and FHIR JSON; returns status, headers and parsed body. */
