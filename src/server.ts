@@ -62,6 +62,8 @@ export interface StartOptions {
   >;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;
+  /** `_count` of ingest catch-up searches (tests; default 100). */
+  readonly catchUpPageSize?: number;
 }
 
 export async function startServer(
@@ -93,6 +95,7 @@ export async function startServer(
     ehrFor: options.ehrFor ?? ehrClientCache(),
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
     ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
+    ...(options.catchUpPageSize !== undefined ? { catchUpPageSize: options.catchUpPageSize } : {}),
   });
   const claims = new ClaimWorkflowWorker({
     store,

@@ -29,6 +29,8 @@ export interface IngestDeps {
   /** Scheduler tick; maintenance itself runs per connection interval. */
   readonly tickMs?: number;
   readonly gapGraceMs?: number;
+  /** `_count` of catch-up searches (tests; default 100). */
+  readonly catchUpPageSize?: number;
 }
 
 export interface Ingest {
@@ -80,6 +82,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     logger: deps.logger,
     now,
     ...(deps.gapGraceMs !== undefined ? { gapGraceMs: deps.gapGraceMs } : {}),
+    ...(deps.catchUpPageSize !== undefined ? { catchUpPageSize: deps.catchUpPageSize } : {}),
   });
   const router = createReceiverRouter({
     store: deps.store,

@@ -50,6 +50,12 @@ export type IngestJob =
       readonly reason: string;
       /** Recovering a gap in event numbers: try $events for this range first. */
       readonly eventRange?: { readonly topic: IngestTopic; readonly from: number; readonly to: number };
+      /**
+       * Continuing a catch-up that stopped at its page limit: changes at or after this instant (no
+       * overlap), until the catch-up that started it (`startedAt`) is covered.
+       */
+      readonly continueFrom?: string;
+      readonly startedAt?: string;
     }
   | {
       /** Make sure Subscriptions exist and are healthy; check heartbeats and gaps. */

@@ -9,7 +9,7 @@
  */
 import { WorkerLoop } from '../store/worker-loop.ts';
 import { randomUUID } from 'node:crypto';
-import type { Reference, Resource } from '@medplum/fhirtypes';
+import type { Encounter, MedicationAdministration, Reference, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
@@ -40,7 +40,14 @@ export interface EhrPort {
   /** A relative "Type/id" or an absolute URL under the connection's FHIR base; anything else is refused without a request. */
   readUrl(reference: string): Promise<Resource>;
   /** Every match, following `next` links (bounded). */
-  searchAll(resourceType: string, params: Record<string, string>): Promise<Resource[]>;
+  /**
+   * A search with its next pages, up to the port's page limit; `truncated` when the limit stopped
+   * it with pages left (the caller continues from where it got).
+   */
+  searchAll(
+    resourceType: string,
+    params: Record<string, string>,
+  ): Promise<{ resources: Resource[]; truncated: boolean }>;
   operation(
     path: string,
     options: { method: 'GET' | 'POST'; params?: Record<string, string> },
@@ -70,6 +77,8 @@ export interface IngestWorkerDeps {
   readonly gapGraceMs?: number;
   /** Overlap subtracted from the last sync when catching up, for clock skew between EHR and us. */
   readonly catchUpOverlapMs?: number;
+  /** `_count` of catch-up searches (default 100). */
+  readonly catchUpPageSize?: number;
   readonly leaseMs?: number;
   readonly batchSize?: number;
 }
@@ -545,6 +554,7 @@ export class IngestWorker {
         // the store (not just "patient newly created") keeps this right when a retry follows a crash.
         const coverages = await ehr
           .searchAll('Coverage', { patient: `Patient/${resource.id}` })
+          .then((found) => found.resources)
           .catch((err: unknown) => {
             if (classifyEhrError(err) === 'retryable') {
               throw err;
@@ -687,22 +697,119 @@ export class IngestWorker {
         return;
       }
     }
+    const locations = binding.connection.locations;
     for (const topic of job.topics) {
       const record = await loadRecord(this.#deps.store, binding.tenant, binding.connection.id, topic);
       const lastSync = record?.tracker.lastSync;
-      const params: Record<string, string> = { _count: '100' };
-      if (lastSync) {
+      // Oldest change first, so a search stopped at its page limit has covered everything up to
+      // the last change it returned and the next window starts there.
+      const params: Record<string, string> = {
+        _count: String(this.#deps.catchUpPageSize ?? 100),
+        _sort: '_lastUpdated',
+      };
+      if (job.continueFrom) {
+        params._lastUpdated = `ge${job.continueFrom}`;
+      } else if (lastSync) {
         const since = new Date(Date.parse(lastSync) - (this.#deps.catchUpOverlapMs ?? 5 * 60_000));
         params._lastUpdated = `gt${since.toISOString()}`;
       }
-      const changed = await ehr.searchAll(topic, params);
-      await this.#ingestResources(binding, changed, [], new Map());
+      if (topic === 'Encounter' && locations.length > 0) {
+        params.location = locations.join(',');
+      }
+      const { resources: changed, truncated } = await ehr.searchAll(topic, params);
+      await this.#ingestResources(binding, await this.#inLocations(binding, changed), [], new Map());
+      const reached = changed
+        .map((r) => r.meta?.lastUpdated)
+        .filter((t): t is string => t !== undefined && Number.isFinite(Date.parse(t)))
+        .sort((a, b) => Date.parse(a) - Date.parse(b))
+        .at(-1);
+      if (truncated && reached && reached !== job.continueFrom) {
+        // More changed than one catch-up reads: continue from the last change read, in a job of
+        // its own (bounded work per job); recovery is recorded when the last window is done.
+        const next: IngestJob = {
+          kind: 'catch-up',
+          connectionId: binding.connection.id,
+          topics: [topic],
+          reason: `${job.reason} (continued)`,
+          continueFrom: reached,
+          startedAt: job.startedAt ?? startedAt,
+        };
+        await this.#deps.store.jobs.enqueue(binding.tenant, {
+          queue: INGEST_QUEUE,
+          key: jobKeys.catchUp(
+            binding.connection.id,
+            `${topic}|from|${reached}|${job.startedAt ?? startedAt}`,
+          ),
+          payload: next,
+        });
+        this.#deps.logger.info(
+          { connectionId: binding.connection.id, topic, continueFrom: reached },
+          'catch-up continues in another window',
+        );
+        continue;
+      }
+      if (truncated) {
+        this.#deps.logger.warn(
+          { connectionId: binding.connection.id, topic, at: reached },
+          'catch-up window made no progress (one instant holds more changes than a window reads)',
+        );
+      }
+      const coveredFrom = job.startedAt ?? startedAt;
       await this.#update(binding, topic, (r) => {
-        const synced = recordSynced(r.tracker, startedAt);
+        const synced = recordSynced(r.tracker, coveredFrom);
         // A catch-up covers every event the sender had reported when it started.
         return { ...r, tracker: recordRecovered(synced, synced.reported, startedAt) };
       });
     }
+  }
+
+  /**
+   * The resources that belong to the connection's locations (all of them when it names none):
+   * encounters at one of them, administrations whose encounter is. Subscriptions are filtered by
+   * the EHR; catch-up searches are filtered here, since administrations cannot be searched by
+   * location in R4.
+   */
+  async #inLocations(binding: ConnectionBinding, resources: Resource[]): Promise<Resource[]> {
+    const locations = binding.connection.locations;
+    if (locations.length === 0) {
+      return resources;
+    }
+    const allowed = new Set(locations.map((l) => normalizeReference(l) ?? l));
+    const ehr = this.#deps.ehrFor(binding.connection);
+    const verdicts = new Map<string, boolean>();
+    const atAllowed = (encounter: Resource | undefined): boolean =>
+      ((encounter as Encounter | undefined)?.location ?? []).some((l) =>
+        allowed.has(normalizeReference(l.location.reference ?? '') ?? ''),
+      );
+    const out: Resource[] = [];
+    for (const resource of resources) {
+      let encounterRef: string | undefined;
+      if (resource.resourceType === 'Encounter') {
+        encounterRef = `Encounter/${resource.id ?? ''}`;
+        verdicts.set(encounterRef, atAllowed(resource));
+      } else {
+        const context = (resource as MedicationAdministration).context?.reference;
+        encounterRef = context ? normalizeReference(context) : undefined;
+      }
+      if (!encounterRef?.startsWith('Encounter/')) {
+        continue; // not placed at any location: not this connection's to bill
+      }
+      let inside = verdicts.get(encounterRef);
+      if (inside === undefined) {
+        const encounter = await ehr.readUrl(encounterRef).catch((err: unknown) => {
+          if (classifyEhrError(err) === 'retryable') {
+            throw err;
+          }
+          return undefined;
+        });
+        inside = atAllowed(encounter);
+        verdicts.set(encounterRef, inside);
+      }
+      if (inside) {
+        out.push(resource);
+      }
+    }
+    return out;
   }
 
   /** $events for a range; false when the EHR does not offer it (fall back to a query). */

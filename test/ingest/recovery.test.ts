@@ -65,9 +65,10 @@ type CallLog = string[];
 function recordingEhrFor(
   calls: CallLog,
   maxAttempts: number,
+  catchUpMaxPages?: number,
 ): (connection: EhrConnectionConfig) => EhrClientPort {
   // A short client-level retry so that job-level retries (the subject here) show quickly.
-  const clients = ehrClientCache({ maxAttempts });
+  const clients = ehrClientCache({ maxAttempts, ...(catchUpMaxPages ? { catchUpMaxPages } : {}) });
   return (connection) => {
     const port = clients(connection);
     return {
@@ -121,6 +122,8 @@ interface RigOptions {
   readonly clientAttempts?: number;
   /** Create the Subscriptions and wait for them to be active (default true unless poll mode). */
   readonly subscribe?: boolean;
+  /** Catch-up searches: page size and pages per window (defaults 100 and 50). */
+  readonly catchUp?: { readonly pageSize: number; readonly maxPages: number };
 }
 
 const rigs: Rig[] = [];
@@ -153,9 +156,10 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
     { LOG_LEVEL: 'warn' },
     {
       extraConnections: [{ tenant: TENANT, connection }],
-      ehrFor: recordingEhrFor(calls, options.clientAttempts ?? 1),
+      ehrFor: recordingEhrFor(calls, options.clientAttempts ?? 1, options.catchUp?.maxPages),
       ingest: false,
       gapGraceMs: options.gapGraceMs ?? 200,
+      ...(options.catchUp ? { catchUpPageSize: options.catchUp.pageSize } : {}),
     },
   );
   const { store, ingest } = server.running;
@@ -526,6 +530,59 @@ describe('5. poll mode', () => {
     expect(await storedCopy(rig, 'MedicationAdministration', added.id!)).toBeDefined();
     expect(await mismatches(rig, ['MedicationAdministration', 'Encounter'])).toEqual([]);
     expect(rig.ehrRequests.some((r) => r.includes('Subscription'))).toBe(false);
+  });
+});
+
+describe('5b. catch-up in windows, within the connection’s locations', () => {
+  test('more changes than one catch-up reads: it continues from the last change read until all are in', async () => {
+    const rig = await startRig({ connection: { mode: 'poll' }, catchUp: { pageSize: 10, maxPages: 2 } });
+    await rig.ehr.replay({ speed: 0 });
+    const administrations = (await rig.ehr.listResources('MedicationAdministration')).length;
+    expect(administrations).toBeGreaterThan(20); // more than one window of 2 × 10
+    await rig.maintain();
+    expect(await mismatches(rig, ['MedicationAdministration', 'Encounter'])).toEqual([]);
+    const windows = rig.calls.filter((c) => /^search MedicationAdministration\?.*_lastUpdated=ge/.test(c));
+    expect(windows.length).toBeGreaterThanOrEqual(Math.floor(administrations / 20));
+    expect(
+      rig.calls.every(
+        (c) => !c.startsWith('search ') || c.includes('_sort=_lastUpdated') || c.includes('Coverage'),
+      ),
+    ).toBe(true);
+    // Done: the record says synced, and a further poll reads only what changed since.
+    expect((await rig.record('MedicationAdministration')).tracker.lastSync).toBeDefined();
+    expect(await rig.jobs('ready')).toEqual([]);
+    expect(await rig.jobs('dead')).toEqual([]);
+  });
+
+  test('a connection for one location catches up only that location’s encounters and administrations', async () => {
+    const office = 'Location/loc-office-infusion-suite';
+    const rig = await startRig({ connection: { mode: 'poll', locations: [office] } });
+    await rig.ehr.replay({ speed: 0 });
+    await rig.maintain();
+    const encounterSearches = rig.calls.filter((c) => c.startsWith('search Encounter?'));
+    expect(encounterSearches.length).toBeGreaterThan(0);
+    expect(encounterSearches.every((c) => c.includes(`location=${encodeURIComponent(office)}`))).toBe(true);
+    const atOffice = (e: Resource): boolean =>
+      ((e as { location?: { location: { reference?: string } }[] }).location ?? []).some(
+        (l) => l.location.reference === office,
+      );
+    const ehrEncounters = await rig.ehr.listResources('Encounter');
+    const officeIds = new Set(ehrEncounters.filter(atOffice).map((e) => `Encounter/${e.id ?? ''}`));
+    expect(officeIds.size).toBeGreaterThan(0);
+    expect(officeIds.size).toBeLessThan(ehrEncounters.length);
+    // Every office administration is in; none from the hospital outpatient suite or a home visit.
+    for (const ma of (await rig.ehr.listResources(
+      'MedicationAdministration',
+    )) as MedicationAdministration[]) {
+      const inOffice = officeIds.has(ma.context?.reference ?? '');
+      expect([ma.id, (await storedCopy(rig, 'MedicationAdministration', ma.id!)) !== undefined]).toEqual([
+        ma.id,
+        inOffice,
+      ]);
+    }
+    for (const encounter of ehrEncounters.filter((e) => !atOffice(e))) {
+      expect(await storedCopy(rig, 'Encounter', encounter.id!)).toBeUndefined();
+    }
   });
 });
 
