@@ -716,14 +716,29 @@ export class IngestWorker {
       if (topic === 'Encounter' && locations.length > 0) {
         params.location = locations.join(',');
       }
-      const { resources: changed, truncated } = await ehr.searchAll(topic, params);
+      let sorted = true;
+      const { resources: changed, truncated } = await ehr
+        .searchAll(topic, params)
+        .catch(async (err: unknown) => {
+          // An EHR that refuses _sort (4xx) is asked again without it: one window, no continuation.
+          if (classifyEhrError(err) === 'retryable') {
+            throw err;
+          }
+          sorted = false;
+          const { _sort: _ignored, ...unsorted } = params;
+          this.#deps.logger.warn(
+            { connectionId: binding.connection.id, topic },
+            'catch-up: the EHR refused _sort=_lastUpdated; searching unsorted',
+          );
+          return ehr.searchAll(topic, unsorted);
+        });
       await this.#ingestResources(binding, await this.#inLocations(binding, changed), [], new Map());
       const reached = changed
         .map((r) => r.meta?.lastUpdated)
         .filter((t): t is string => t !== undefined && Number.isFinite(Date.parse(t)))
         .sort((a, b) => Date.parse(a) - Date.parse(b))
         .at(-1);
-      if (truncated && reached && reached !== job.continueFrom) {
+      if (truncated && sorted && reached && reached !== job.continueFrom) {
         // More changed than one catch-up reads: continue from the last change read, in a job of
         // its own (bounded work per job); recovery is recorded when the last window is done.
         const next: IngestJob = {
@@ -751,7 +766,9 @@ export class IngestWorker {
       if (truncated) {
         this.#deps.logger.warn(
           { connectionId: binding.connection.id, topic, at: reached },
-          'catch-up window made no progress (one instant holds more changes than a window reads)',
+          sorted
+            ? 'catch-up window made no progress (one instant holds more changes than a window reads)'
+            : 'catch-up stopped at its page limit and the EHR cannot sort by _lastUpdated to continue',
         );
       }
       const coveredFrom = job.startedAt ?? startedAt;

@@ -554,6 +554,23 @@ describe('5b. catch-up in windows, within the connection’s locations', () => {
     expect(await rig.jobs('dead')).toEqual([]);
   });
 
+  test('an EHR that refuses _sort is searched unsorted: everything still comes in when it fits one window', async () => {
+    const rig = await startRig({
+      connection: { mode: 'poll' },
+      ehr: { unsupportedSearchParameters: ['_sort'] },
+    });
+    await rig.ehr.replay({ speed: 0 });
+    await rig.maintain();
+    expect(
+      rig.ehrRequests.some((r) => r.includes('_sort=') && r.startsWith('GET /fhir/MedicationAdministration')),
+    ).toBe(true);
+    expect(
+      rig.calls.some((c) => c.startsWith('search MedicationAdministration?') && !c.includes('_sort')),
+    ).toBe(true);
+    expect(await mismatches(rig, ['MedicationAdministration', 'Encounter'])).toEqual([]);
+    expect(await rig.jobs('dead')).toEqual([]);
+  });
+
   test('a connection for one location catches up only that location’s encounters and administrations', async () => {
     const office = 'Location/loc-office-infusion-suite';
     const rig = await startRig({ connection: { mode: 'poll', locations: [office] } });

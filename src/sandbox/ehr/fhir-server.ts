@@ -39,6 +39,8 @@ export interface SandboxFhirAppDeps {
   readonly unavailable?: () => number | undefined;
   /** Sees every request (method, path with query) before anything else: tests check what was asked. */
   readonly onRequest?: (method: string, path: string) => void;
+  /** Search parameters answered with 400 not-supported (as EHRs that lack e.g. `_sort` do). */
+  readonly unsupportedSearchParameters?: readonly string[];
 }
 
 /** fhir-router interactions the sandbox serves, and the SMART permission each needs. */
@@ -136,6 +138,18 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
       return;
     }
     requireScope(getAuthContext(res), resourceType, scopeInteraction);
+    const refused =
+      routeInteraction === 'search-type'
+        ? Object.keys(req.query).filter((p) => deps.unsupportedSearchParameters?.includes(p))
+        : [];
+    if (refused.length > 0) {
+      sendOutcome(
+        res,
+        400,
+        outcome('not-supported', `Unsupported search parameter(s): ${refused.join(', ')}`),
+      );
+      return;
+    }
     if ((method === 'POST' || method === 'PUT') && !isOperation && !isResourceBody(req.body)) {
       sendOutcome(
         res,

@@ -42,6 +42,8 @@ export interface SandboxEhrOptions {
   eventsOperation?: boolean;
   /** Sees every HTTP request the EHR receives (method, path with query), e.g. to assert what was never asked. */
   onRequest?: (method: string, path: string) => void;
+  /** Search parameters the EHR refuses with 400 (e.g. `['_sort']`, as some EHRs do). */
+  unsupportedSearchParameters?: string[];
 }
 
 export interface SandboxEhr {
@@ -123,6 +125,9 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       logger,
       unavailable: () => unavailable,
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+      ...(options.unsupportedSearchParameters
+        ? { unsupportedSearchParameters: options.unsupportedSearchParameters }
+        : {}),
       ...(options.eventsOperation !== undefined ? { eventsOperation: options.eventsOperation } : {}),
     }),
   );
