@@ -14,6 +14,7 @@ import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import type { BatchOperation, Job, Store, TenantId } from '../store/port.ts';
+import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import type { CopyContext } from './copies.ts';
 import { markDeletedAtSource, sourceVersionOf, storeCopy } from './copies.ts';
@@ -148,6 +149,9 @@ function relatedReferences(resource: Resource): string[] {
 }
 
 /** The encounter a resource's billing belongs to. */
+/** At most this many encounters are recomputed for one late Medication or Coverage. */
+const RECOMPUTE_LIMIT = 500;
+
 function encounterOf(resource: Resource): string | undefined {
   const ref =
     resource.resourceType === 'Encounter'
@@ -543,9 +547,13 @@ export class IngestWorker {
         return;
       }
       seen.add(key);
-      const result = await storeCopy(ctx, resource as Resource & { id: string }, (copy) =>
-        this.#domainEvent(copy),
-      );
+      // Encounters already coded without this resource (a late drug or coverage) are recomputed,
+      // enqueued in the copy's own transaction so a crash cannot lose the trigger.
+      const users = await this.#encountersUsing(binding.tenant, resource);
+      const result = await storeCopy(ctx, resource as Resource & { id: string }, (copy) => [
+        ...this.#domainEvent(copy),
+        ...this.#recomputeFor(copy, users),
+      ]);
       if (
         resource.resourceType === 'Patient' &&
         (result.outcome === 'created' || !(await this.#hasCoverage(binding.tenant, resource.id)))
@@ -621,6 +629,61 @@ export class IngestWorker {
    * recomputes the encounter. Keyed by the EHR version that changed it, so a retry after a crash
    * neither loses nor duplicates it.
    */
+  /**
+   * Encounters whose charges depend on a resource that is not itself an encounter event: the
+   * encounters of the stored administrations of a Medication, and the recent encounters of a
+   * Coverage's beneficiary (charge capture waits a few attempts for these, then codes without them).
+   */
+  async #encountersUsing(tenant: TenantId, resource: Resource): Promise<string[]> {
+    const found = new Set<string>();
+    if (resource.resourceType === 'Medication' && resource.id) {
+      const administrations = await searchAll<MedicationAdministration>(
+        this.#deps.store,
+        tenant,
+        'MedicationAdministration',
+        [{ code: 'medication', kind: 'reference', values: [`Medication/${resource.id}`] }],
+        RECOMPUTE_LIMIT,
+      );
+      for (const administration of administrations) {
+        const encounter = encounterOf(administration);
+        if (encounter) {
+          found.add(encounter);
+        }
+      }
+    } else if (resource.resourceType === 'Coverage') {
+      const patient = normalizeReference(resource.beneficiary.reference ?? '');
+      if (patient?.startsWith('Patient/')) {
+        const page = await this.#deps.store.resources.search(tenant, {
+          resourceType: 'Encounter',
+          filters: [{ code: 'subject', kind: 'reference', values: [patient] }],
+          sort: [{ code: '_lastUpdated', descending: true }],
+          count: RECOMPUTE_LIMIT,
+          offset: 0,
+          total: false,
+        });
+        for (const encounter of page.resources) {
+          found.add(`Encounter/${encounter.id}`);
+        }
+      }
+    }
+    return [...found].sort();
+  }
+
+  #recomputeFor(copy: Resource, encounters: readonly string[]): BatchOperation[] {
+    if (encounters.length === 0) {
+      return [];
+    }
+    const version = sourceVersionOf(copy).versionId ?? hashText(JSON.stringify({ ...copy, meta: undefined }));
+    const cause = `${copy.resourceType}/${copy.id ?? ''}/_history/${version}`;
+    return encounters.map((encounter): BatchOperation => {
+      const event: EncounterChangedEvent = { encounter, causes: [cause] };
+      return {
+        op: 'enqueue',
+        job: { queue: ENCOUNTER_CHANGED_QUEUE, key: encounterChangedKey(encounter, cause), payload: event },
+      };
+    });
+  }
+
   #domainEvent(copy: Resource): BatchOperation[] {
     const encounter = encounterOf(copy);
     if (!encounter) {

@@ -14,13 +14,13 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { MedicationAdministration, Resource, Subscription } from '@medplum/fhirtypes';
+import type { Medication, MedicationAdministration, Resource, Subscription } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { ehrClientCache } from '../../src/ehr/ingest-port.ts';
 import { DELETED_AT_SOURCE, sourceVersionOf } from '../../src/ingest/copies.ts';
 import type { EhrClientPort } from '../../src/ingest/index.ts';
-import type { IngestJob } from '../../src/ingest/jobs.ts';
-import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import type { EncounterChangedEvent, IngestJob } from '../../src/ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import type { IngestTopic, SubscriptionRecord } from '../../src/ingest/records.ts';
 import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
 import { IngestWorker } from '../../src/ingest/worker.ts';
@@ -764,6 +764,46 @@ describe('7. the EHR is down during fetch-back', () => {
     expect(await storedCopy(rig, 'MedicationAdministration', ma.id!)).toBeDefined();
     expect(await rig.jobs('dead')).toEqual([]);
     expect(await rig.jobs('ready')).toEqual([]);
+  });
+});
+
+describe('7b. a drug that arrives late', () => {
+  test('its administrations’ encounters are recomputed once it is stored (the trigger is in the copy’s transaction)', async () => {
+    const rig = await startRig({ connection: { payload: 'full-resource' } });
+    const medication = await rig.ehr.createResource<Medication>({
+      resourceType: 'Medication',
+      code: {
+        coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01' }],
+        text: 'infliximab',
+      },
+    });
+    // The EHR is down for reads while the administration's notification (full resource) arrives.
+    rig.ehr.setUnavailable(503);
+    const encounter = (await rig.ehr.listResources('Encounter'))[0]!;
+    const ma = await newAdministration(rig, {
+      medicationReference: { reference: `Medication/${medication.id}` },
+      context: { reference: `Encounter/${encounter.id}` },
+    });
+    await rig.ehr.idle();
+    await rig.drain();
+    expect(await storedCopy(rig, 'MedicationAdministration', ma.id!)).toBeDefined();
+    expect(await storedCopy(rig, 'Medication', medication.id!)).toBeUndefined();
+
+    rig.ehr.setUnavailable(false);
+    const waiting = await rig.jobs('ready');
+    await sleep(Math.max(0, Math.max(...waiting.map((j) => Date.parse(j.runAt))) - Date.now()) + 20);
+    await rig.drain();
+    expect(await storedCopy(rig, 'Medication', medication.id!)).toBeDefined();
+    const store = rig.server.running.store;
+    const events = [
+      ...(await store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, 'ready', 10_000)),
+      ...(await store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, 'leased', 10_000)),
+      ...(await store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, 'done', 10_000)),
+    ].map((j) => j.payload as EncounterChangedEvent);
+    const byDrug = events.filter((e) =>
+      e.causes.some((c) => c.startsWith(`Medication/${medication.id}/_history/`)),
+    );
+    expect(byDrug.map((e) => e.encounter)).toStrictEqual([`Encounter/${encounter.id}`]);
   });
 });
 
