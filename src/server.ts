@@ -109,6 +109,7 @@ export async function startServer(
   });
   const x12Deps = x12RouterDeps({
     store,
+    publicUrl: config.publicUrl,
     tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
   });

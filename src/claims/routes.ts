@@ -18,9 +18,8 @@
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import { randomUUID } from 'node:crypto';
 import type { Claim, DocumentReference, Task } from '@medplum/fhirtypes';
-import { buildAuditEvent } from '../fhir/audit.ts';
+import { patientsOfClaims, recordAccess } from '../fhir/audit-access.ts';
 import { getAuthContext, requireBearer, requireScope } from '../auth/bearer.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import { strictJsonBody } from '../http/json-body.ts';
@@ -143,7 +142,23 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
     const states = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
       .flatMap((s) => (typeof s === 'string' ? s.split(',') : []))
       .filter((s) => s !== '');
-    res.json(await claimWorklist(deps.store, auth.tenant, now(), states));
+    const worklist = await claimWorklist(deps.store, auth.tenant, now(), states);
+    // The worklist names claims, patients and amounts: its read is audited like a FHIR search.
+    const entries = Object.values(worklist.byState).flat();
+    await recordAccess(
+      deps.store,
+      auth.tenant,
+      {
+        clientId: auth.clientId,
+        ...(typeof res.locals.requestId === 'string' ? { requestId: res.locals.requestId } : {}),
+        interaction: 'search-type',
+        resources: entries.map((e) => e.claim),
+        patients: [...new Set(entries.flatMap((e) => (e.patient ? [e.patient] : [])))],
+        query: `api/claims/worklist${states.length > 0 ? `?state=${states.join(',')}` : ''}`,
+      },
+      { publicUrl: deps.publicUrl ?? '', now: now() },
+    );
+    res.json(worklist);
   });
 
   /** A person's action on one claim: the id and a reason, checked; 400 with an OperationOutcome otherwise. */
@@ -253,21 +268,23 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
       return;
     }
     // The file names patients: its read is audited like any PHI read.
-    const audit = buildAuditEvent({
-      id: randomUUID(),
-      now: now(),
-      interaction: 'read',
-      outcome: '0',
-      clientId: auth.clientId,
-      ...(typeof res.locals.requestId === 'string' ? { requestId: res.locals.requestId } : {}),
-      resources: [
-        `DocumentReference/${id}`,
-        ...(document.context?.related ?? []).flatMap((r) => (r.reference ? [r.reference] : [])),
-      ],
-      patients: [],
-      publicUrl: deps.publicUrl ?? '',
-    });
-    await deps.store.resources.create(auth.tenant, audit, { id: audit.id });
+    const claimRefs = (document.context?.related ?? []).flatMap((r) => (r.reference ? [r.reference] : []));
+    await recordAccess(
+      deps.store,
+      auth.tenant,
+      {
+        clientId: auth.clientId,
+        ...(typeof res.locals.requestId === 'string' ? { requestId: res.locals.requestId } : {}),
+        interaction: 'read',
+        resources: [`DocumentReference/${id}`, ...claimRefs],
+        patients: await patientsOfClaims(
+          deps.store,
+          auth.tenant,
+          claimRefs.filter((r) => r.startsWith('Claim/')).map((r) => r.slice('Claim/'.length)),
+        ),
+      },
+      { publicUrl: deps.publicUrl ?? '', now: now() },
+    );
     res
       .status(200)
       .type(EDI_X12)

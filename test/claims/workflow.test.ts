@@ -6,7 +6,15 @@
  * twice). Prints the first-pass acceptance rate of the day.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Claim, ClaimResponse, Encounter, MedicationAdministration, Task } from '@medplum/fhirtypes';
+import type {
+  AuditEvent,
+  Claim,
+  ClaimResponse,
+  Encounter,
+  MedicationAdministration,
+  Resource,
+  Task,
+} from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import {
   CLAIM_READY_QUEUE,
@@ -36,6 +44,7 @@ import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../src/sandbox/payer/server.ts';
 import type { StoredResource } from '../../src/store/port.ts';
+import { searchAll } from '../../src/store/search-all.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import { X12parser } from 'x12-parser';
 import { Readable } from 'node:stream';
@@ -66,15 +75,8 @@ async function queueIdle(queue: string): Promise<boolean> {
 }
 
 async function all<T>(type: string): Promise<(T & StoredResource)[]> {
-  const result = await server.running.store.resources.search(TENANT, {
-    resourceType: type,
-    filters: [],
-    sort: [{ code: '_id', descending: false }],
-    count: 1000,
-    offset: 0,
-    total: false,
-  });
-  return result.resources as (T & StoredResource)[];
+  return (await searchAll(server.running.store, TENANT, type as Resource['resourceType'])) as (T &
+    StoredResource)[];
 }
 
 const claims = (): Promise<(Claim & StoredResource)[]> => all<Claim>('Claim');
@@ -377,6 +379,19 @@ describe('claim workflow over the sandbox day', () => {
       expect(entry.task?.focus).toBe(entry.claim);
       expect(typeof entry.ageSeconds).toBe('number');
     }
+    // The read is audited: the claims listed and their patients.
+    const audits = await all<AuditEvent>('AuditEvent');
+    const listed = Object.values(
+      body.byState as Record<string, { claim: string; patient?: string }[]>,
+    ).flat();
+    const audit = audits.find(
+      (a) =>
+        a.entity?.some((e) => e.query !== undefined) &&
+        listed.every((l) => a.entity?.some((e) => e.what?.reference === l.claim)),
+    );
+    expect(audit).toBeDefined();
+    const patient = listed.find((l) => l.patient)?.patient;
+    expect(audit?.entity?.some((e) => e.what?.reference === patient)).toBe(true);
     const unauthorized = await fhirFetch(`${server.url}/api/claims/worklist`, undefined);
     expect(unauthorized.status).toBe(401);
     const wrongScope = await fhirFetch(
@@ -469,6 +484,16 @@ describe('X12 export of the day’s claims', () => {
     expect(names.at(-1)).toBe('IEA');
     const clm = segments.find((s) => s.name === 'CLM') as any;
     expect(clm['1']).toBe(claim.id);
+    // Rendering PHI is a read: audited with the claim and its patient.
+    const audits = await all<AuditEvent>('AuditEvent');
+    expect(
+      audits.some(
+        (a) =>
+          a.entity?.some((e) => e.what?.reference === `Claim/${claim.id}`) &&
+          a.entity?.some((e) => e.what?.reference === claim.patient.reference) &&
+          a.entity?.some((e) => e.query !== undefined),
+      ),
+    ).toBe(true);
     // Another tenant's client cannot read it.
     const other = await server.token('clinic-b', 'system/Claim.rs');
     const denied = await fetch(`${server.fhir}/Claim/${claim.id}/$x12`, {

@@ -49,6 +49,14 @@ export interface X12RouterDeps {
   /** Default: the bearer's tenant, after checking it may read Claims. */
   readonly authorize?: (req: Request, res: Response) => string;
   readonly now?: () => Date;
+  /**
+   * Records the read of these claims (PHI) before the X12 leaves: the client, the claims and their
+   * patients. Required in production wiring (src/claims/x12/wiring.ts).
+   */
+  readonly audit?: (
+    tenant: string,
+    access: { clientId: string; requestId?: string; claimIds: readonly string[]; query: string },
+  ) => Promise<void>;
 }
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -64,6 +72,12 @@ function parseKind(value: unknown): X12Kind | undefined | 'invalid' {
     return undefined;
   }
   return value === '837P' || value === '837I' ? value : 'invalid';
+}
+
+/** The client (and request) an audit names. */
+function who(res: Response): { clientId: string; requestId?: string } {
+  const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+  return { clientId: getAuthContext(res).clientId, ...(requestId ? { requestId } : {}) };
 }
 
 function single(value: unknown): string | undefined {
@@ -100,6 +114,11 @@ export function createX12Router(deps: X12RouterDeps): Router {
     const envelope = await deps.envelope(tenant, kind);
     try {
       const body = await write837ToString([ctx], { ...envelope, kind, now: now() });
+      await deps.audit?.(tenant, {
+        ...who(res),
+        claimIds: [claimId],
+        query: `Claim/${claimId}/$x12${kindParam ? `?kind=${kindParam}` : ''}`,
+      });
       res
         .status(200)
         .type(EDI_X12)
@@ -143,6 +162,15 @@ export function createX12Router(deps: X12RouterDeps): Router {
       sendOutcome(res, 404, outcome('not-found', 'No claims match the batch filter'));
       return;
     }
+    await deps.audit?.(tenant, {
+      ...who(res),
+      claimIds,
+      query: `Claim/$x12?${new URLSearchParams(
+        Object.entries({ kind, payer, state, id: idsParam }).filter(
+          (e): e is [string, string] => e[1] !== undefined,
+        ),
+      ).toString()}`,
+    });
     const skipped: string[] = [];
     const skip = (id: string, reason: string): void => {
       skipped.push(`${id}:${reason}`);

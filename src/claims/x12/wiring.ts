@@ -4,6 +4,7 @@
  */
 import type { Claim } from '@medplum/fhirtypes';
 import type { TenantConfig } from '../../config/config.ts';
+import { patientsOfClaims, recordAccess } from '../../fhir/audit-access.ts';
 import type { Store } from '../../store/port.ts';
 import type { ClaimContext } from '../types.ts';
 import { claimPayerOf, claimStateOf } from '../workflow.ts';
@@ -11,6 +12,7 @@ import type { X12Envelope, X12RouterDeps } from './routes.ts';
 
 export interface X12WiringDeps {
   readonly store: Store;
+  readonly publicUrl: string;
   readonly tenants: () => readonly TenantConfig[];
   readonly loadContext: (tenant: string, claimId: string) => Promise<ClaimContext | undefined>;
   readonly now?: () => Date;
@@ -29,6 +31,21 @@ export function x12RouterDeps(deps: X12WiringDeps): X12RouterDeps {
   const now = deps.now ?? (() => new Date());
   return {
     loadClaimContext: deps.loadContext,
+    async audit(tenant, access) {
+      await recordAccess(
+        deps.store,
+        tenant,
+        {
+          clientId: access.clientId,
+          ...(access.requestId ? { requestId: access.requestId } : {}),
+          interaction: 'operation',
+          resources: access.claimIds.map((id) => `Claim/${id}`),
+          patients: await patientsOfClaims(deps.store, tenant, access.claimIds),
+          query: access.query,
+        },
+        { publicUrl: deps.publicUrl, now: now() },
+      );
+    },
     async listClaimIds(tenant, filter) {
       const result = await deps.store.resources.search(tenant, {
         resourceType: 'Claim',
