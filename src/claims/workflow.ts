@@ -159,6 +159,11 @@ export interface ClaimWorkflowDeps {
   readonly sweepMs?: number;
   /** How often held, rejected and cancelled claims are checked for changed inputs (default 30 s). */
   readonly recheckMs?: number;
+  /**
+   * How often a sweep reads all of the tenant's encounters, charges and claims (default 1 h, and at
+   * start); the sweeps between read only what changed since the previous one.
+   */
+  readonly fullScanMs?: number;
   /** Delay before retrying a submission after `attempts` failed ones (default the store's backoff). */
   readonly retryDelayMs?: (attempts: number) => number;
   readonly leaseMs?: number;
@@ -451,6 +456,73 @@ const REBUILDABLE: ReadonlySet<ClaimState | undefined> = new Set<ClaimState | un
   'void',
 ]);
 
+/** What a sweep found to bill (see ClaimWorkflowWorker.#fullScan). */
+interface BillingScan {
+  /** Finished encounters with billable charges that no standing claim bills. */
+  readonly unclaimed: readonly (Encounter & StoredResource)[];
+  /** Ids of existing claims (for picking a rebill id that is free). */
+  readonly claimIds: ReadonlySet<string>;
+  /** Adjudicated claims marked replaced by a corrected claim (whose build may be due). */
+  readonly replaced: readonly (Claim & StoredResource)[];
+  /** The latest meta.lastUpdated among what was read: where the next change scan starts. */
+  readonly latest?: string;
+}
+
+function latestOf(...lists: readonly (readonly StoredResource[])[]): string | undefined {
+  let latest: string | undefined;
+  for (const list of lists) {
+    for (const r of list) {
+      if (latest === undefined || Date.parse(r.meta.lastUpdated) > Date.parse(latest)) {
+        latest = r.meta.lastUpdated;
+      }
+    }
+  }
+  return latest;
+}
+
+/** Changes are re-read from this long before the last sweep: a write stamped just before it may commit after it. */
+const SCAN_OVERLAP_MS = 60_000;
+
+/**
+ * Which encounters these claims bill, which claims exist, and which adjudicated ones are marked
+ * replaced. Adjudicated voids, and the claims they voided, bill nothing: an encounter billable
+ * again (e.g. no longer entered-in-error in the EHR) gets a new original claim.
+ */
+function standingClaims(claims: readonly (Claim & StoredResource)[]): {
+  claimed: Set<string>;
+  claimIds: Set<string>;
+  replaced: (Claim & StoredResource)[];
+} {
+  const voids = new Set(
+    claims.filter((c) => claimFrequencyOf(c) === '8' && claimStateOf(c) === 'adjudicated').map((c) => c.id),
+  );
+  const claimed = new Set<string>();
+  const claimIds = new Set<string>();
+  const replaced: (Claim & StoredResource)[] = [];
+  for (const claim of claims) {
+    claimIds.add(claim.id);
+    if (claim.status === 'entered-in-error') {
+      continue;
+    }
+    const standsVoided = voids.has(claim.id) || voids.has(replacedByOf(claim) ?? '');
+    if (standsVoided) {
+      continue;
+    }
+    if (replacedByOf(claim) !== undefined && claimStateOf(claim) === 'adjudicated') {
+      replaced.push(claim);
+    }
+    for (const item of claim.item ?? []) {
+      for (const e of item.encounter ?? []) {
+        const ref = refOf(e);
+        if (ref) {
+          claimed.add(ref);
+        }
+      }
+    }
+  }
+  return { claimed, claimIds, replaced };
+}
+
 export class ClaimWorkflowWorker {
   readonly #deps: ClaimWorkflowDeps;
   readonly #now: () => Date;
@@ -459,6 +531,8 @@ export class ClaimWorkflowWorker {
   readonly #ports = new Map<string, PayerPort>();
   #lastSweep = 0;
   readonly #lastRecheck = new Map<TenantId, number>();
+  /** Per tenant: when the last sweep started (wall clock), the last full scan, and encounters waiting for their hold. */
+  readonly #scans = new Map<TenantId, { watermark?: string; fullAt: number; pending: Set<string> }>();
 
   constructor(deps: ClaimWorkflowDeps) {
     this.#deps = deps;
@@ -556,62 +630,30 @@ export class ClaimWorkflowWorker {
     }
     const now = this.#now().getTime();
     const hold = this.#deps.holdMs ?? 0;
-    const billable = new Set<string>();
-    for (const item of await this.#searchAll<ChargeItem>(tenant, 'ChargeItem', [
-      { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
-    ])) {
-      const ref = refOf(item.context);
-      if (ref) {
-        billable.add(ref);
-      }
-    }
-    const claimed = new Set<string>();
-    const claimIds = new Set<string>();
-    const replaced: (Claim & StoredResource)[] = [];
-    const rebuildable: (Claim & StoredResource)[] = [];
-    const allClaims = await this.#searchAll<Claim>(tenant, 'Claim', []);
-    // Adjudicated voids, and the claims they voided, no longer bill their encounters: an encounter
-    // billable again (e.g. no longer entered-in-error in the EHR) gets a new original claim.
-    const voids = new Set(
-      allClaims
-        .filter((c) => claimFrequencyOf(c) === '8' && claimStateOf(c) === 'adjudicated')
-        .map((c) => c.id),
-    );
-    for (const claim of allClaims) {
-      claimIds.add(claim.id);
-      if (claim.status === 'entered-in-error') {
-        continue;
-      }
-      const standsVoided = voids.has(claim.id) || voids.has(replacedByOf(claim) ?? '');
-      if (this.#rebuildable(config, claim)) {
-        rebuildable.push(claim);
-      }
-      if (replacedByOf(claim) !== undefined && claimStateOf(claim) === 'adjudicated' && !standsVoided) {
-        replaced.push(claim);
-      }
-      if (standsVoided) {
-        continue;
-      }
-      for (const item of claim.item ?? []) {
-        for (const e of item.encounter ?? []) {
-          const ref = refOf(e);
-          if (ref) {
-            claimed.add(ref);
-          }
-        }
-      }
-    }
+    const previous = this.#scans.get(tenant);
+    const full =
+      previous?.watermark === undefined || now - previous.fullAt >= (this.#deps.fullScanMs ?? 3_600_000);
+    const scan =
+      previous?.watermark === undefined || full
+        ? await this.#fullScan(tenant)
+        : await this.#changedScan(
+            tenant,
+            // Watermarks are the store's own meta.lastUpdated stamps (its clock, not ours).
+            Date.parse(previous.watermark) - SCAN_OVERLAP_MS,
+            previous.pending,
+          );
+    const { claimIds, replaced } = scan;
+    const pending = new Set<string>();
     const groups = new Map<string, string[]>();
-    for (const encounter of await this.#searchAll<Encounter>(tenant, 'Encounter', [
-      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
-    ])) {
+    for (const encounter of scan.unclaimed) {
       const ref = `Encounter/${encounter.id}`;
       const setting = settingOf(encounter);
-      if (!setting || !billable.has(ref) || claimed.has(ref)) {
+      if (!setting) {
         continue;
       }
       const ended = Date.parse(encounter.period?.end ?? encounter.meta.lastUpdated);
       if (Number.isFinite(ended) && ended + hold > now) {
+        pending.add(ref); // looked at again on every sweep until its hold is over
         continue;
       }
       const patient = refOf(encounter.subject) ?? '?';
@@ -621,6 +663,15 @@ export class ClaimWorkflowWorker {
           : `${patient}|${setting}|${(encounter.period?.start ?? encounter.period?.end ?? '').slice(0, 10)}`;
       groups.set(key, [...(groups.get(key) ?? []), ref]);
     }
+    const watermark = [previous?.watermark, scan.latest]
+      .filter((t): t is string => t !== undefined)
+      .sort((x, y) => Date.parse(x) - Date.parse(y))
+      .at(-1);
+    this.#scans.set(tenant, {
+      ...(watermark ? { watermark } : {}),
+      fullAt: full ? now : (previous?.fullAt ?? now),
+      pending,
+    });
     let created = 0;
     for (const original of replaced) {
       const encounters = encountersOfClaim(original);
@@ -661,9 +712,121 @@ export class ClaimWorkflowWorker {
     const lastRecheck = this.#lastRecheck.get(tenant) ?? 0;
     if (now - lastRecheck >= (this.#deps.recheckMs ?? 30_000)) {
       this.#lastRecheck.set(tenant, now);
+      const rebuildable = (await this.#searchAll<Claim>(tenant, 'Claim', [])).filter(
+        (claim) => claim.status !== 'entered-in-error' && this.#rebuildable(config, claim),
+      );
       created += await this.#recheck(tenant, config, rebuildable);
     }
     return created;
+  }
+
+  /**
+   * Every finished encounter with billable charges and no claim standing for it, every claim id,
+   * and the adjudicated claims marked replaced — from all of the tenant's data. Run at start and
+   * then every `fullScanMs` as a safety net; the sweeps between look only at what changed.
+   */
+  async #fullScan(tenant: TenantId): Promise<BillingScan> {
+    const billable = new Set<string>();
+    const items = await this.#searchAll<ChargeItem>(tenant, 'ChargeItem', [
+      { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
+    ]);
+    for (const item of items) {
+      const ref = refOf(item.context);
+      if (ref) {
+        billable.add(ref);
+      }
+    }
+    const claims = await this.#searchAll<Claim>(tenant, 'Claim', []);
+    const { claimed, claimIds, replaced } = standingClaims(claims);
+    const finished = await this.#searchAll<Encounter>(tenant, 'Encounter', [
+      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
+    ]);
+    const unclaimed = finished.filter(
+      (e) => billable.has(`Encounter/${e.id}`) && !claimed.has(`Encounter/${e.id}`),
+    );
+    const latest = latestOf(items, claims, finished);
+    return { unclaimed, claimIds, replaced, ...(latest ? { latest } : {}) };
+  }
+
+  /**
+   * The same as #fullScan, for what changed since `since` (store time, ms): billable charges and
+   * finished encounters written since then, the encounters still waiting for their hold
+   * (`pending`), and the claims of those encounters; claims written since then for the replaced ones.
+   */
+  async #changedScan(tenant: TenantId, since: number, pending: ReadonlySet<string>): Promise<BillingScan> {
+    const from = new Date(since).toISOString();
+    const changed: StoreFilter = {
+      code: '_lastUpdated',
+      kind: 'date',
+      prefix: 'ge',
+      start: from,
+      end: new Date(since + 1).toISOString(),
+    };
+    const candidates = new Set(pending);
+    const billable = new Set<string>();
+    const changedItems = await this.#searchAll<ChargeItem>(tenant, 'ChargeItem', [
+      { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
+      changed,
+    ]);
+    for (const item of changedItems) {
+      const ref = refOf(item.context);
+      if (ref?.startsWith('Encounter/')) {
+        candidates.add(ref);
+        billable.add(ref);
+      }
+    }
+    const changedEncounters = await this.#searchAll<Encounter>(tenant, 'Encounter', [
+      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
+      changed,
+    ]);
+    for (const encounter of changedEncounters) {
+      candidates.add(`Encounter/${encounter.id}`);
+    }
+    const claimIds = new Set<string>();
+    const unclaimed: (Encounter & StoredResource)[] = [];
+    for (const ref of [...candidates].sort()) {
+      const encounter = await this.#read<Encounter>(tenant, 'Encounter', ref.slice('Encounter/'.length));
+      if (encounter?.status !== 'finished') {
+        continue;
+      }
+      if (
+        !billable.has(ref) &&
+        (
+          await this.#deps.store.resources.search(tenant, {
+            resourceType: 'ChargeItem',
+            filters: [
+              ...this.#byRef('encounter', ref),
+              { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
+            ],
+            sort: [],
+            count: 1,
+            offset: 0,
+            total: false,
+          })
+        ).resources.length === 0
+      ) {
+        continue;
+      }
+      const theirs = await this.#searchAll<Claim>(tenant, 'Claim', this.#byRef('encounter', ref));
+      const { claimed, claimIds: ids } = standingClaims(theirs);
+      ids.forEach((id) => claimIds.add(id));
+      if (!claimed.has(ref)) {
+        unclaimed.push(encounter);
+      }
+    }
+    const changedClaims = await this.#searchAll<Claim>(tenant, 'Claim', [changed]);
+    const replaced = standingClaims(changedClaims).replaced.filter(
+      (c) => !claimIds.has(replacedByOf(c) ?? ''),
+    );
+    for (const original of replaced) {
+      // The replacement's existence decides whether its build is still to be enqueued.
+      const replacement = replacedByOf(original);
+      if (replacement && (await this.#read<Claim>(tenant, 'Claim', replacement))) {
+        claimIds.add(replacement);
+      }
+    }
+    const latest = latestOf(changedItems, changedEncounters, changedClaims);
+    return { unclaimed, claimIds, replaced, ...(latest ? { latest } : {}) };
   }
 
   /**
