@@ -99,6 +99,12 @@ export interface StoreQuery {
   /** Page size, 0..1000. 0 means "count only". */
   readonly count: number;
   readonly offset: number;
+  /**
+   * Keyset paging: only resources whose id sorts after this one (byte order). With `sort` by `_id`
+   * ascending, reading page after page by the last id seen costs the same for every page, where
+   * an offset makes each page skip all those before it.
+   */
+  readonly afterId?: string;
   /** When true the adapter also returns the total number of matches. */
   readonly total: boolean;
 }

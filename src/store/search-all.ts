@@ -1,6 +1,7 @@
 /**
- * Every stored resource of a type that matches the filters, read page by page in id order (so a
- * concurrent write cannot make a row appear twice or be skipped between pages of one read).
+ * Every stored resource of a type that matches the filters, read page by page in id order, each
+ * page starting after the last id of the one before (keyset paging: linear in the rows read, and a
+ * concurrent write cannot make a row appear twice or shift another out of the read).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Store, StoreFilter, StoredResource, TenantId } from './port.ts';
@@ -16,17 +17,20 @@ export async function searchAll<T extends Resource = Resource>(
   limit = Number.POSITIVE_INFINITY,
 ): Promise<(T & StoredResource)[]> {
   const out: (T & StoredResource)[] = [];
-  for (let offset = 0; out.length < limit; offset += PAGE) {
+  let afterId: string | undefined;
+  while (out.length < limit) {
     const page = await store.resources.search(tenant, {
       resourceType,
       filters: [...filters],
       sort: [{ code: '_id', descending: false }],
       count: PAGE,
-      offset,
+      offset: 0,
+      ...(afterId !== undefined ? { afterId } : {}),
       total: false,
     });
     out.push(...(page.resources as (T & StoredResource)[]));
-    if (page.resources.length < PAGE) {
+    afterId = page.resources.at(-1)?.id;
+    if (page.resources.length < PAGE || afterId === undefined) {
       break;
     }
   }

@@ -982,6 +982,43 @@ export function describeStoreContract(
         expect(await lu('eq', wide)).toEqual(['a', 'b']);
       });
 
+      it('keyset paging: afterId continues after the last id seen, with filters, to the end', async () => {
+        const store = opened!;
+        const t = newTenant();
+        const ids = ['k-01', 'k-02', 'k-03', 'k-04', 'k-05', 'k-06', 'k-07'];
+        for (const [i, id] of ids.entries()) {
+          await store.resources.create(
+            t,
+            patient({ mrn: `KS${i}`, gender: i % 2 === 0 ? 'female' : 'male' }),
+            {
+              id,
+            },
+          );
+        }
+        const byId = { sort: [{ code: '_id', descending: false }], count: 3 } as const;
+        const pages: string[][] = [];
+        let afterId: string | undefined;
+        for (;;) {
+          const page = await store.resources.search(
+            t,
+            query('Patient', [], { ...byId, ...(afterId !== undefined ? { afterId } : {}) }),
+          );
+          if (page.resources.length === 0) {
+            break;
+          }
+          pages.push(page.resources.map((r) => r.id));
+          afterId = page.resources.at(-1)?.id;
+        }
+        expect(pages).toEqual([['k-01', 'k-02', 'k-03'], ['k-04', 'k-05', 'k-06'], ['k-07']]);
+        const women = await store.resources.search(
+          t,
+          query('Patient', [token('gender', [{ value: 'female' }])], { ...byId, afterId: 'k-03' }),
+        );
+        expect(women.resources.map((r) => r.id)).toEqual(['k-05', 'k-07']);
+        const past = await store.resources.search(t, query('Patient', [], { ...byId, afterId: 'k-07' }));
+        expect(past.resources).toEqual([]);
+      });
+
       it('a type with nothing stored, or an unknown parameter, finds nothing', async () => {
         expect(await find(query('ExplanationOfBenefit', []))).toEqual([]);
         expect(await find(query('Encounter', [token('no-such-param', [{ value: 'x' }])]))).toEqual([]);

@@ -281,6 +281,15 @@ describe('toMongoFilter / toMongoSort', () => {
     expect(toMongoFilter('t1', query({}), upper)).toEqual({ tenant: 't1', type: 'Claim' });
   });
 
+  test('afterId (keyset paging) is a condition on the top-level id, after the filters', () => {
+    const filters: StoreFilter[] = [{ code: 'status', kind: 'token', values: [{ value: 'active' }] }];
+    expect(toMongoFilter('t1', query({ filters, afterId: 'claim-9' }), upper)).toEqual({
+      tenant: 't1',
+      type: 'Claim',
+      $and: [{ tok: { $elemMatch: { c: 'status', v: 'active' } } }, { id: { $gt: 'claim-9' } }],
+    });
+  });
+
   test('filters are AND-ed in order, even two on the same array', () => {
     const filters: StoreFilter[] = [
       { code: 'status', kind: 'token', values: [{ value: 'active' }] },

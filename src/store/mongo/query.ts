@@ -265,6 +265,9 @@ export function toMongoFilter(
       conditions.push(condition);
     }
   }
+  if (query.afterId !== undefined) {
+    conditions.push({ id: { $gt: query.afterId } });
+  }
   if (conditions.length > 0) {
     filter['$and'] = conditions;
   }

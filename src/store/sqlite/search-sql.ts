@@ -61,7 +61,10 @@ export function compileSearch(tenant: TenantId, query: StoreQuery): CompiledSear
   const compiled = query.filters.map(compileFilter);
   const hasIdFilter = compiled.some((c) => c.kind === 'column' && c.byId);
   let driver: IndexCondition | undefined;
-  if (!hasIdFilter) {
+  // Keyset paging in id order walks the (tenant, type, id) index from afterId and stops at the
+  // page; driving from a search index would rebuild the whole match set for every page.
+  const keyset = query.afterId !== undefined && query.sort[0]?.code === '_id' && !query.sort[0].descending;
+  if (!hasIdFilter && !keyset) {
     for (const c of compiled) {
       if (c.kind === 'index' && c.condition.rank !== undefined) {
         if (driver?.rank === undefined || c.condition.rank < driver.rank) {
@@ -77,6 +80,9 @@ export function compileSearch(tenant: TenantId, query: StoreQuery): CompiledSear
       params: [tenant, query.resourceType],
     },
   ];
+  if (query.afterId !== undefined) {
+    where.push({ sql: 'r.id > ?', params: [query.afterId] });
+  }
   for (const c of compiled) {
     if (c.kind === 'column') {
       where.push(c.clause);
