@@ -149,6 +149,9 @@ function relatedReferences(resource: Resource): string[] {
 }
 
 /** The encounter a resource's billing belongs to. */
+/** EHR reads in flight at once when a batch's id-only focuses are read ahead. */
+const PREFETCH_CONCURRENCY = 8;
+
 /** At most this many encounters are recomputed for one late Medication or Coverage. */
 const RECOMPUTE_LIMIT = 500;
 
@@ -208,6 +211,8 @@ export class IngestWorker {
       now: this.#now(),
     });
     const processed: Job[] = [];
+    // The EHR round trips of the batch's id-only events overlap; storing stays one job at a time.
+    await this.#prefetchFocuses(jobs);
     for (const job of jobs) {
       if (await this.#handle(job)) {
         processed.push(job);
@@ -222,7 +227,55 @@ export class IngestWorker {
     for (const job of processed) {
       await this.#deps.store.jobs.ack(job.id, job.leaseToken ?? '');
     }
+    this.#prefetched.clear();
     return jobs.length;
+  }
+
+  /** Focus reads done ahead for this batch (the resource, or how the read failed), by "connection|focus as sent". */
+  readonly #prefetched = new Map<string, { resource: Resource } | { error: unknown }>();
+
+  /**
+   * Reads the focus of every id-only event of the batch from its EHR, a few at a time, before the
+   * batch is processed in order. A failed read is kept as its error: processing handles it as if it
+   * had just made the read (retry, gone, foreign), so each focus is asked for once per attempt.
+   */
+  async #prefetchFocuses(jobs: readonly Job[]): Promise<void> {
+    const wanted: { key: string; binding: ConnectionBinding; focus: string }[] = [];
+    const seen = new Set<string>();
+    for (const job of jobs) {
+      const payload = job.payload as IngestJob;
+      if (payload.kind !== 'event' || payload.focus === undefined) {
+        continue;
+      }
+      const focusRef = normalizeReference(payload.focus);
+      if (payload.resources.some((r) => `${r.resourceType}/${r.id ?? ''}` === focusRef)) {
+        continue; // carried in the notification
+      }
+      const binding = this.#deps.connections.get(payload.connectionId);
+      const key = `${payload.connectionId}|${payload.focus}`;
+      if (!binding || binding.tenant !== job.tenant || seen.has(key)) {
+        continue;
+      }
+      seen.add(key);
+      wanted.push({ key, binding, focus: payload.focus });
+    }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < wanted.length) {
+        const item = wanted[next++];
+        if (!item) {
+          return;
+        }
+        try {
+          this.#prefetched.set(item.key, {
+            resource: await this.#deps.ehrFor(item.binding.connection).readUrl(item.focus),
+          });
+        } catch (error) {
+          this.#prefetched.set(item.key, { error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PREFETCH_CONCURRENCY, wanted.length) }, worker));
   }
 
   #pendingTrackers = new Map<
@@ -442,8 +495,17 @@ export class IngestWorker {
     } else {
       const carried = new Map(job.resources.map((r) => [`${r.resourceType}/${r.id ?? ''}`, r]));
       const focusRef = normalizeReference(job.focus);
+      const prefetched = this.#prefetched.get(`${binding.connection.id}|${job.focus}`);
+      const failed = new Map<string, unknown>();
+      if (focusRef && prefetched && !carried.has(focusRef)) {
+        if ('resource' in prefetched) {
+          carried.set(focusRef, prefetched.resource);
+        } else {
+          failed.set(focusRef, prefetched.error);
+        }
+      }
       const focus = focusRef ? carried.get(focusRef) : undefined;
-      await this.#ingestResources(binding, focus ? [focus] : [], focus ? [] : [job.focus], carried);
+      await this.#ingestResources(binding, focus ? [focus] : [], focus ? [] : [job.focus], carried, failed);
     }
     this.#deferTracker(binding, job.topic, (r, flags) => {
       let tracker = r.tracker;
@@ -500,6 +562,8 @@ export class IngestWorker {
     resources: Resource[],
     references: string[],
     carried: ReadonlyMap<string, Resource>,
+    /** Reads already tried for this attempt (the batch's read-ahead) that failed, by reference. */
+    failed: ReadonlyMap<string, unknown> = new Map(),
   ): Promise<void> {
     const ctx = this.#copyContext(binding);
     const ehr = this.#deps.ehrFor(binding.connection);
@@ -512,6 +576,9 @@ export class IngestWorker {
         return local;
       }
       try {
+        if (normalized && failed.has(normalized)) {
+          throw failed.get(normalized);
+        }
         return await ehr.readUrl(reference);
       } catch (err) {
         const kind = classifyEhrError(err);

@@ -450,6 +450,17 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
     for (const record of await records()) {
       topicOf.set(`Subscription/${record?.ehrSubscriptionId ?? ''}`, record!.topic);
     }
+    // Dripline marks a subscription active when it answers the handshake; the EHR only when it has
+    // read that answer. Events of a subscription the EHR still holds as `requested` are numbered but
+    // not delivered (the flake "event 1 never acknowledged (deliveries none)"): wait for both.
+    await waitFor(
+      'the EHR to hold both subscriptions active',
+      () =>
+        [...topicOf.keys()].every(
+          (ref) => ehr?.subscriptionInfo(ref.split('/')[1] ?? '')?.status === 'active',
+        ),
+      20_000,
+    );
     timings.subscribed = Date.now() - t0;
 
     // The burst, with duplicates and reordering from the same seeded source.
