@@ -22,7 +22,7 @@
  * empty, writes are optimistic (If-Match / create-with-id) and each group's writes go in one batch;
  * after writing, the inputs are read again and the group recomputed if they moved meanwhile.
  */
-import { WorkerLoop } from '../store/worker-loop.ts';
+import { LoopingWorker } from '../store/worker-loop.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type {
@@ -198,40 +198,19 @@ function shortHash(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 40);
 }
 
-export class ChargeCaptureWorker {
+export class ChargeCaptureWorker extends LoopingWorker {
   readonly #deps: ChargeCaptureDeps;
   readonly #now: () => Date;
-  readonly #workerId = randomUUID();
-  readonly #loop: WorkerLoop;
 
   constructor(deps: ChargeCaptureDeps) {
-    this.#deps = deps;
-    this.#now = deps.now ?? (() => new Date());
-    this.#loop = new WorkerLoop({
-      runOnce: () => this.runOnce(),
-      onError: (err) => {
-        this.#deps.logger.error(
-          { err: (err as Error).message, worker: this.#workerId },
-          'charge capture batch failed',
-        );
-      },
+    super({
+      name: 'charge capture',
+      logger: deps.logger,
       ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
     });
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
     loadFhirDefinitions();
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  /** Finishes the group in hand, then stops. */
-  async stop(): Promise<void> {
-    await this.#loop.stop();
-  }
-
-  /** Nudge: an encounter-changed job was enqueued in this process. */
-  notify(): void {
-    this.#loop.notify();
   }
 
   /** Leases and processes one batch; returns how many jobs it handled. */

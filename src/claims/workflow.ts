@@ -86,7 +86,7 @@ import { retryDelayMs } from '../store/job-policy.ts';
 import type { BatchOperation, Job, Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
-import { WorkerLoop } from '../store/worker-loop.ts';
+import { LoopingWorker } from '../store/worker-loop.ts';
 import type { BuildClaimInput, ClaimFrequency } from './build.ts';
 import { buildVoidClaim, EXT_CLAIM_FREQUENCY } from './build.ts';
 import type { Authorization } from './authorizations.ts';
@@ -523,11 +523,9 @@ function standingClaims(claims: readonly (Claim & StoredResource)[]): {
   return { claimed, claimIds, replaced };
 }
 
-export class ClaimWorkflowWorker {
+export class ClaimWorkflowWorker extends LoopingWorker {
   readonly #deps: ClaimWorkflowDeps;
   readonly #now: () => Date;
-  readonly #loop: WorkerLoop;
-  readonly #workerId = randomUUID();
   readonly #ports = new Map<string, PayerPort>();
   #lastSweep = 0;
   readonly #lastRecheck = new Map<TenantId, number>();
@@ -535,30 +533,13 @@ export class ClaimWorkflowWorker {
   readonly #scans = new Map<TenantId, { watermark?: string; fullAt: number; pending: Set<string> }>();
 
   constructor(deps: ClaimWorkflowDeps) {
-    this.#deps = deps;
-    this.#now = deps.now ?? (() => new Date());
-    this.#loop = new WorkerLoop({
-      runOnce: () => this.runOnce(),
-      onError: (err) => {
-        this.#deps.logger.error(
-          { err: (err as Error).message, worker: this.#workerId },
-          'claim workflow batch failed',
-        );
-      },
+    super({
+      name: 'claim workflow',
+      logger: deps.logger,
       ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
     });
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.#loop.stop();
-  }
-
-  notify(): void {
-    this.#loop.notify();
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
   }
 
   /** Sweeps when due, then leases and processes one batch of each queue; returns the jobs handled. */
@@ -1397,7 +1378,7 @@ export class ClaimWorkflowWorker {
     const results = await this.#deps.store.resources.writeBatch(tenant, operations);
     const first = results[0];
     if (state === 'ready') {
-      this.#loop.notify();
+      this.notify();
     }
     return (first && first.op !== 'enqueue' ? first.result.resource : stored) as Claim & StoredResource;
   }
@@ -1969,7 +1950,7 @@ export class ClaimWorkflowWorker {
           },
         },
       ]);
-      this.#loop.notify();
+      this.notify();
       return {
         ok: true,
         state,

@@ -7,7 +7,7 @@
  * Every step is idempotent: a job that is retried after a crash redoes work that compares equal
  * and changes nothing.
  */
-import { WorkerLoop } from '../store/worker-loop.ts';
+import { LoopingWorker } from '../store/worker-loop.ts';
 import { randomUUID } from 'node:crypto';
 import type { Encounter, MedicationAdministration, Reference, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../config/config.ts';
@@ -168,38 +168,14 @@ function encounterOf(resource: Resource): string | undefined {
   return normalized?.startsWith('Encounter/') ? normalized : undefined;
 }
 
-export class IngestWorker {
+export class IngestWorker extends LoopingWorker {
   readonly #deps: IngestWorkerDeps;
   readonly #now: () => Date;
-  readonly #workerId = randomUUID();
-  readonly #loop: WorkerLoop;
 
   constructor(deps: IngestWorkerDeps) {
+    super({ name: 'ingest worker', logger: deps.logger });
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
-    this.#loop = new WorkerLoop({
-      runOnce: () => this.runOnce(),
-      onError: (err) => {
-        this.#deps.logger.error(
-          { err: (err as Error).message, worker: this.#workerId },
-          'ingest worker batch failed',
-        );
-      },
-    });
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  /** Finishes the job in hand, then stops. */
-  async stop(): Promise<void> {
-    await this.#loop.stop();
-  }
-
-  /** Nudge: new work was enqueued in this process. */
-  notify(): void {
-    this.#loop.notify();
   }
 
   /** Leases and processes one batch; returns how many jobs it handled (for tests and the loop). */

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * The run loop every queue worker shares: run batches while there is work; when a batch finds
  * nothing, sleep until `notify()` (work was enqueued in this process) or the poll interval (work
@@ -70,5 +72,45 @@ export class WorkerLoop {
       this.#wake = undefined;
       this.#pendingWake = false;
     }
+  }
+}
+
+/**
+ * A queue worker: a subclass says how to run one batch (`runOnce`); the loop, start/stop and
+ * nudges are this class's. Batch failures are logged with the worker's id and `name`.
+ */
+export abstract class LoopingWorker {
+  readonly #loop: WorkerLoop;
+
+  protected constructor(options: {
+    readonly name: string;
+    readonly logger: { error(obj: object, msg?: string): void };
+    readonly pollMs?: number;
+  }) {
+    const worker = randomUUID();
+    this.#loop = new WorkerLoop({
+      runOnce: () => this.runOnce(),
+      onError: (err) => {
+        options.logger.error({ err: (err as Error).message, worker }, `${options.name} batch failed`);
+      },
+      ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    });
+  }
+
+  /** Leases and processes one batch; returns how many jobs it handled. */
+  abstract runOnce(): Promise<number>;
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  /** Finishes the batch in hand, then stops. */
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+  }
+
+  /** Nudge: work was enqueued in this process. */
+  notify(): void {
+    this.#loop.notify();
   }
 }
