@@ -72,7 +72,12 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   loadFhirDefinitions();
-  const store = options.store ?? (await openStore(config));
+  const store =
+    options.store ??
+    (await openStore(config, (done, total) => {
+      // Only after an upgrade that changed search parameters; one line per 500 resources.
+      logger.info({ done, total }, 'reindexing stored resources for changed search parameters');
+    }));
   const tokenService = await createTokenService({
     authStore: store.auth,
     issuer: config.publicUrl,

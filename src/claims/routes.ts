@@ -75,7 +75,14 @@ export async function claimWorklist(
   now: Date,
   states?: readonly string[],
 ): Promise<Worklist> {
-  const claims = await searchAll<Claim>(store, tenant, 'Claim');
+  const claims = await searchAll<Claim>(
+    store,
+    tenant,
+    'Claim',
+    states && states.length > 0
+      ? [{ code: 'claim-state', kind: 'token', values: states.map((value) => ({ value })) }]
+      : [],
+  );
   const tasks = new Map<string, Task & StoredResource>();
   const open = await searchAll<Task>(store, tenant, 'Task', [
     { code: 'status', kind: 'token', values: [{ value: 'completed' }, { value: 'cancelled' }], not: true },

@@ -693,9 +693,15 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     const lastRecheck = this.#lastRecheck.get(tenant) ?? 0;
     if (now - lastRecheck >= (this.#deps.recheckMs ?? 30_000)) {
       this.#lastRecheck.set(tenant, now);
-      const rebuildable = (await this.#searchAll<Claim>(tenant, 'Claim', [])).filter(
-        (claim) => claim.status !== 'entered-in-error' && this.#rebuildable(config, claim),
-      );
+      const rebuildable = (
+        await this.#searchAll<Claim>(tenant, 'Claim', [
+          {
+            code: 'claim-state',
+            kind: 'token',
+            values: [...REBUILDABLE, 'ready'].filter((s) => s !== undefined).map((value) => ({ value })),
+          },
+        ])
+      ).filter((claim) => claim.status !== 'entered-in-error' && this.#rebuildable(config, claim));
       created += await this.#recheck(tenant, config, rebuildable);
     }
     return created;

@@ -7,12 +7,15 @@ import { openSqliteStore } from './sqlite/index.ts';
 
 export async function openStore(
   config: Pick<DriplineConfig, 'dataDir' | 'mongodbUrl' | 'mongodbDatabase'>,
+  /** Progress of a reindex at open (after an upgrade that changed search parameters). */
+  onReindexProgress?: (done: number, total: number) => void,
 ): Promise<Store> {
+  const progress = onReindexProgress ? { onReindexProgress } : {};
   if (config.mongodbUrl) {
     // Imported lazily so the embedded default never loads the driver.
     const { openMongoStore } = await import('./mongo/index.ts');
-    return openMongoStore({ url: config.mongodbUrl, dbName: config.mongodbDatabase });
+    return openMongoStore({ url: config.mongodbUrl, dbName: config.mongodbDatabase, ...progress });
   }
   mkdirSync(config.dataDir, { recursive: true });
-  return openSqliteStore({ path: path.join(config.dataDir, 'dripline.sqlite') });
+  return openSqliteStore({ path: path.join(config.dataDir, 'dripline.sqlite'), ...progress });
 }

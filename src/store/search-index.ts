@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * Which search parameters Dripline indexes, and the pure function that derives index entries from
  * a resource. Both store adapters persist the output of `indexResource` beside the current version,
@@ -46,11 +47,15 @@ const ref = (
   ...(targets ? { targets } : {}),
   ...(note ? { note } : {}),
 });
-const token = (code: string, expression: string): SearchParamDefinition => ({
+const token = (code: string, expression: string, note?: string): SearchParamDefinition => ({
   code,
   kind: 'token',
   expression,
+  ...(note ? { note } : {}),
 });
+
+/** A Dripline extension's value on a resource (the workflow state of a claim, its payer ...). */
+const extensionValue = (type: string, url: string): string => `${type}.extension.where(url = '${url}').value`;
 const date = (code: string, expression: string, note?: string): SearchParamDefinition => ({
   code,
   kind: 'date',
@@ -164,6 +169,16 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, readonly SearchParamDefi
     ref('insurer', 'Claim.insurer'),
     date('created', 'Claim.created'),
     date('date', 'Claim.billablePeriod', 'Dripline: the service dates of the claim'),
+    token(
+      'claim-state',
+      extensionValue('Claim', 'https://dripline.dev/fhir/StructureDefinition/claim-state'),
+      'Dripline: the claim workflow state (built, held, ready, submitting, submitted, adjudicated, rejected, void)',
+    ),
+    token(
+      'claim-payer',
+      extensionValue('Claim', 'https://dripline.dev/fhir/StructureDefinition/claim-payer'),
+      'Dripline: the tenant payer (config payers[].id) the claim goes to',
+    ),
   ],
   ClaimResponse: [
     identifier('ClaimResponse'),
@@ -409,18 +424,37 @@ function stringValues(value: FhirValue): string[] {
  * Search parameter expressions here are simple FHIRPath: `Type.a.b` paths joined by `|`, where a
  * step may name a choice element (`effective` → effectiveDateTime / effectivePeriod) or narrow one
  * with `.as(Type)`. Those compile to a direct property walk — about 20× faster than the general
- * evaluator, which matters because every write indexes its resource. Anything else falls back to
+ * evaluator, which matters because every write indexes its resource. So does a Dripline extension's
+ * value (`Type.extension.where(url = '…').value`). Anything else falls back to
  * @medplum/core's FHIRPath; a test checks both agree on every definition.
  */
 type Step = { readonly name: string; readonly as?: string };
 type CompiledExpression = ((resource: Resource) => unknown[]) & { readonly fastPath: boolean };
 
 const SIMPLE_PATH = /^[A-Z][A-Za-z]+(\.[a-z][A-Za-z]*(\.as\([A-Z][A-Za-z]*\))?)+$/;
+/** `Type.extension.where(url = '…').value`: the value[x] of the resource's top-level extensions with that url. */
+const EXTENSION_VALUE = /^[A-Z][A-Za-z]+\.extension\.where\(url = '([^']+)'\)\.value$/;
 const compiledExpressions = new Map<string, CompiledExpression>();
 
 export function compileExpression(expression: string): CompiledExpression {
   let fn = compiledExpressions.get(expression);
   if (fn) {
+    return fn;
+  }
+  const extensionUrl = EXTENSION_VALUE.exec(expression)?.[1];
+  if (extensionUrl !== undefined) {
+    fn = Object.assign(
+      (resource: Resource) =>
+        ((resource as { extension?: Record<string, unknown>[] }).extension ?? [])
+          .filter((e) => e['url'] === extensionUrl)
+          .flatMap((e) =>
+            Object.entries(e)
+              .filter(([key, value]) => key.startsWith('value') && value !== undefined)
+              .map(([, value]) => value),
+          ),
+      { fastPath: true },
+    );
+    compiledExpressions.set(expression, fn);
     return fn;
   }
   const alternatives = expression.split('|').map((p) => p.trim());
@@ -494,6 +528,18 @@ function pushFlat(target: unknown[], value: unknown): void {
 function isUpper(code: number): boolean {
   return code >= 65 && code <= 90;
 }
+
+/**
+ * Fingerprint of what the index holds (the search parameter definitions and this module's
+ * derivation version). A store opened on data indexed under another fingerprint re-derives every
+ * resource's index entries, so a search parameter added or changed applies to old data too.
+ * Bump INDEX_DERIVATION when indexResource or normalizeString change what they produce.
+ */
+const INDEX_DERIVATION = 1;
+export const SEARCH_INDEX_VERSION = createHash('sha256')
+  .update(JSON.stringify({ derivation: INDEX_DERIVATION, parameters: SEARCH_PARAMETERS }))
+  .digest('hex')
+  .slice(0, 16);
 
 /** Derives the index entries, sort keys and identifiers of one resource (pure). */
 export function indexResource(resource: Resource): IndexedResource {

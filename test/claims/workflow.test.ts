@@ -392,6 +392,18 @@ describe('claim workflow over the sandbox day', () => {
     expect(audit).toBeDefined();
     const patient = listed.find((l) => l.patient)?.patient;
     expect(audit?.entity?.some((e) => e.what?.reference === patient)).toBe(true);
+    // The workflow state is a search parameter of the FHIR API too (indexed: claim-state).
+    const held = (await claims())
+      .filter((c) => claimStateOf(c) === 'held')
+      .map((c) => c.id)
+      .sort();
+    const searched = await fhirFetch(`${server.fhir}/Claim?claim-state=held&_count=100`, token);
+    expect(searched.status).toBe(200);
+    expect(
+      ((searched.body.entry ?? []) as { resource: { id: string } }[]).map((e) => e.resource.id).sort(),
+    ).toEqual(held);
+    const byState = await fhirFetch(`${server.url}/api/claims/worklist?state=held`, token);
+    expect(Object.keys(byState.body.counts as object)).toEqual(held.length > 0 ? ['held'] : []);
     const unauthorized = await fhirFetch(`${server.url}/api/claims/worklist`, undefined);
     expect(unauthorized.status).toBe(401);
     const wrongScope = await fhirFetch(

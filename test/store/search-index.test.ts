@@ -69,6 +69,12 @@ const EXAMPLES = [
     priority: { coding: [{ code: 'normal' }] },
     insurance: [{ sequence: 1, focal: true, coverage: { reference: 'Coverage/c1' } }],
     billablePeriod: { start: '2026-11-26', end: '2026-11-26' },
+    extension: [
+      { url: 'https://dripline.dev/fhir/StructureDefinition/claim-state', valueCode: 'held' },
+      { url: 'https://dripline.dev/fhir/StructureDefinition/claim-payer', valueString: 'medicare' },
+      { url: 'https://example.org/other', valueCode: 'held-elsewhere' },
+      { url: 'https://dripline.dev/fhir/StructureDefinition/claim-state', extension: [] },
+    ],
     item: [
       { sequence: 1, productOrService: { text: 'x' }, encounter: [{ reference: 'Encounter/e1' }] },
       { sequence: 2, productOrService: { text: 'y' }, encounter: [{ reference: 'Encounter/e2' }] },

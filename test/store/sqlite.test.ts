@@ -177,3 +177,58 @@ describe('SQLite store specifics', () => {
     await store.close();
   }, 60_000);
 });
+
+describe('search index version', () => {
+  test('data indexed under other search parameters is re-indexed at open, once, with progress', async () => {
+    const path = freshPath();
+    const first = await openSqliteStore({ path });
+    for (const [i, family] of ['Okafor', 'Lindqvist', 'Tanaka'].entries()) {
+      await first.resources.create('t', patient({ mrn: `RX${i}`, family }));
+    }
+    const byName = async (store: Awaited<ReturnType<typeof openSqliteStore>>): Promise<number> =>
+      (
+        await store.resources.search('t', {
+          resourceType: 'Patient',
+          filters: [{ code: 'family', kind: 'string', values: ['tanaka'] }],
+          sort: [],
+          count: 10,
+          offset: 0,
+          total: false,
+        })
+      ).resources.length;
+    expect(await byName(first)).toBe(1);
+    // As a store written by a version with other search parameters would look: no index rows for
+    // today's parameters, and another fingerprint.
+    for (const table of [
+      'idx_token',
+      'idx_reference',
+      'idx_date',
+      'idx_string',
+      'sort_keys',
+      'identifiers',
+    ]) {
+      first.connection.run(`DELETE FROM ${table}`);
+    }
+    first.connection.run("UPDATE meta SET value = 'an-older-index' WHERE key = 'search_index'");
+    expect(await byName(first)).toBe(0);
+    await first.close();
+
+    const progress: [number, number][] = [];
+    const reopened = await openSqliteStore({
+      path,
+      onReindexProgress: (done, total) => progress.push([done, total]),
+    });
+    expect(progress).toEqual([[3, 3]]);
+    expect(await byName(reopened)).toBe(1);
+    await reopened.close();
+
+    const again: [number, number][] = [];
+    const third = await openSqliteStore({
+      path,
+      onReindexProgress: (done, total) => again.push([done, total]),
+    });
+    expect(again).toEqual([]);
+    expect(await byName(third)).toBe(1);
+    await third.close();
+  });
+});

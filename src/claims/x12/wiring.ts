@@ -5,7 +5,8 @@
 import type { Claim } from '@medplum/fhirtypes';
 import type { TenantConfig } from '../../config/config.ts';
 import { patientsOfClaims, recordAccess } from '../../fhir/audit-access.ts';
-import type { Store } from '../../store/port.ts';
+import type { Store, StoreFilter } from '../../store/port.ts';
+import { searchAll } from '../../store/search-all.ts';
 import type { ClaimContext } from '../types.ts';
 import { claimPayerOf, claimStateOf } from '../workflow.ts';
 import type { X12Envelope, X12RouterDeps } from './routes.ts';
@@ -47,19 +48,22 @@ export function x12RouterDeps(deps: X12WiringDeps): X12RouterDeps {
       );
     },
     async listClaimIds(tenant, filter) {
-      const result = await deps.store.resources.search(tenant, {
-        resourceType: 'Claim',
-        filters: filter.ids
-          ? [{ code: '_id', kind: 'token', values: filter.ids.map((value) => ({ value })) }]
-          : [],
-        sort: [{ code: '_lastUpdated', descending: false }],
-        count: 1000,
-        offset: 0,
-        total: false,
-      });
+      // State and payer are indexed (search parameters claim-state, claim-payer); the kind is not.
+      const filters: StoreFilter[] = [
+        ...(filter.ids
+          ? [{ code: '_id', kind: 'token', values: filter.ids.map((value) => ({ value })) } as const]
+          : []),
+        ...(filter.state
+          ? [{ code: 'claim-state', kind: 'token', values: [{ value: filter.state }] } as const]
+          : []),
+        ...(filter.payer
+          ? [{ code: 'claim-payer', kind: 'token', values: [{ value: filter.payer }] } as const]
+          : []),
+      ];
+      const claims = await searchAll<Claim>(deps.store, tenant, 'Claim', filters);
       const wantInstitutional = filter.kind === '837I';
-      return result.resources
-        .map((r) => r as Claim & { id: string })
+      return claims
+        .sort((a, b) => a.meta.lastUpdated.localeCompare(b.meta.lastUpdated) || a.id.localeCompare(b.id))
         .filter((claim) => {
           const institutional = claim.type?.coding?.some((c) => c.code === 'institutional') === true;
           return (

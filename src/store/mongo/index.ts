@@ -64,7 +64,7 @@ import type {
   UpdateOptions,
   WriteResult,
 } from '../port.ts';
-import { indexResource, normalizeString } from '../search-index.ts';
+import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
 import { assertPaging, canonicalInstant, toMongoFilter, toMongoSort, toSearchFields } from './query.ts';
 import type { SearchFields } from './query.ts';
 
@@ -77,6 +77,8 @@ export interface MongoStoreOptions {
   readonly now?: () => Date;
   /** Resource id generator. Default `randomUUID`. */
   readonly generateId?: () => string;
+  /** Progress of a reindex at open (search parameters changed since the data was indexed). */
+  readonly onReindexProgress?: (done: number, total: number) => void;
 }
 
 export const REPLICA_SET_REQUIRED =
@@ -337,6 +339,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     }
     const db = client.db(options.dbName ?? 'dripline');
     const collections = await ensureCollections(db);
+    await reindexIfNeeded(collections, options.onReindexProgress);
     return new MongoStore(
       client,
       db,
@@ -348,6 +351,54 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     await client.close();
     throw err;
   }
+}
+
+/**
+ * Re-derives the search fields of every current resource document when they were written under
+ * another SEARCH_INDEX_VERSION (settings `search_index`), 500 documents per bulk write, in _id
+ * order, reporting progress. Idempotent: an interrupted reindex is redone at the next open.
+ */
+async function reindexIfNeeded(
+  c: Collections,
+  onProgress?: (done: number, total: number) => void,
+): Promise<number> {
+  const recorded = await c.settings.findOne({ _id: 'search_index' });
+  if (recorded?.value === SEARCH_INDEX_VERSION) {
+    return 0;
+  }
+  const total = await c.resources.countDocuments({});
+  let done = 0;
+  let after: ObjectId | undefined;
+  for (;;) {
+    const docs = await c.resources
+      .find(after ? { _id: { $gt: after } } : {}, {
+        sort: { _id: 1 },
+        limit: 500,
+        projection: { resource: 1 },
+      })
+      .toArray();
+    if (docs.length === 0) {
+      break;
+    }
+    await c.resources.bulkWrite(
+      docs.map((doc) => ({
+        updateOne: {
+          filter: { _id: doc._id },
+          update: { $set: toSearchFields(indexResource(doc.resource), normalizeString) },
+        },
+      })),
+      { ordered: false },
+    );
+    after = docs.at(-1)?._id;
+    done += docs.length;
+    onProgress?.(done, total);
+  }
+  await c.settings.updateOne(
+    { _id: 'search_index' },
+    { $set: { value: SEARCH_INDEX_VERSION } },
+    { upsert: true },
+  );
+  return done;
 }
 
 /** Creates the collections' indexes (idempotent: same names and specs every time). */

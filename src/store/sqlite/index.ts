@@ -27,6 +27,8 @@ export interface SqliteStoreOptions {
   readonly synchronous?: SynchronousMode;
   /** Busy timeout in ms when another connection holds the write lock. Default 10 s. */
   readonly busyTimeoutMs?: number;
+  /** Progress of a reindex at open (search parameters changed since the data was indexed). */
+  readonly onReindexProgress?: (done: number, total: number) => void;
 }
 
 export interface SqliteStore extends Store {
@@ -58,6 +60,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     now,
     generateId: options.generateId ?? ((): string => randomUUID()),
   });
+  resources.reindexIfNeeded(options.onReindexProgress);
   const auth = new SqliteAuthStore(conn);
   return {
     kind: 'sqlite',

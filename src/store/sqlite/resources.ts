@@ -16,7 +16,7 @@ import type {
   UpdateOptions,
   WriteResult,
 } from '../port.ts';
-import { indexResource, normalizeString } from '../search-index.ts';
+import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
 import type { SqliteConnection } from './db.ts';
 import type { SqliteJobQueue } from './jobs.ts';
 import { compileSearch } from './search-sql.ts';
@@ -240,6 +240,47 @@ export class SqliteResourceStore implements ResourceStore {
   #stamp(resource: Resource, id: string, version: number): StoredResource {
     const meta = { ...resource.meta, versionId: String(version), lastUpdated: this.#now().toISOString() };
     return { ...resource, id, meta };
+  }
+
+  /**
+   * Re-derives the index rows of every current resource when they were written under another
+   * SEARCH_INDEX_VERSION (meta `search_index`), in transactions of 500 resources, reporting
+   * progress. Idempotent: a crash part-way redoes it at the next open.
+   */
+  reindexIfNeeded(onProgress?: (done: number, total: number) => void): number {
+    const conn = this.#conn;
+    const recorded = conn.get("SELECT value FROM meta WHERE key = 'search_index'")?.['value'];
+    if (recorded === SEARCH_INDEX_VERSION) {
+      return 0;
+    }
+    const total = Number(conn.get('SELECT count(*) AS n FROM resources')?.['n'] ?? 0);
+    let done = 0;
+    for (let after = 0; ;) {
+      const rows = conn.all(
+        'SELECT pk, tenant, type, json FROM resources WHERE pk > ? ORDER BY pk LIMIT 500',
+        after,
+      );
+      if (rows.length === 0) {
+        break;
+      }
+      conn.transaction(() => {
+        for (const row of rows) {
+          const pk = Number(row['pk']);
+          for (const sql of SQL.deleteIndex) {
+            conn.run(sql, pk);
+          }
+          this.#writeIndex(String(row['tenant']), String(row['type']), pk, indexResource(parse(row['json'])));
+        }
+      });
+      after = Number(rows.at(-1)?.['pk']);
+      done += rows.length;
+      onProgress?.(done, total);
+    }
+    conn.run(
+      "INSERT INTO meta (key, value) VALUES ('search_index', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      SEARCH_INDEX_VERSION,
+    );
+    return done;
   }
 
   #writeIndex(tenant: TenantId, type: string, pk: number, indexed: IndexedResource): void {
