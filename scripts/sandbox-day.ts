@@ -3,7 +3,9 @@
  * sandbox mode on a temporary data directory (the sandbox EHR and payer in process), replays the
  * day at once, waits while ingest, charge capture, claim building and submission run (printing
  * progress), and prints the funnel: administrations → charges → claims, what the scrubber held and
- * why, what the payer accepted the first time, denial reasons, billed and paid.
+ * why, what the payer accepted the first time, denial reasons, billed and paid. Then it does what a
+ * biller would: records the prior authorizations the payers gave for the claims held for want of
+ * one, waits for the workflow to rebuild, rescrub and send them, and prints the funnel again.
  *
  * Environment: SANDBOX_PATIENTS (default 36), SANDBOX_DAY_TIMEOUT_S (default 300).
  */
@@ -43,6 +45,71 @@ async function pendingJobs(store: Store, queue: string): Promise<number> {
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const usd = (x: number): string =>
   `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** The funnel of the sandbox tenant, printed. */
+async function report(store: Store): Promise<void> {
+  const administrations = (await all(store, 'MedicationAdministration')).length;
+  const charges = (await all<ChargeItem>(store, 'ChargeItem')).filter((c) => c.status === 'billable').length;
+  const claims = await all<Claim>(store, 'Claim');
+  const firstScrub = new Map<string, ClaimState>();
+  for (const claim of claims) {
+    const history = await store.resources.history(SANDBOX_TENANT, 'Claim', claim.id);
+    const first = history.resources
+      .map((v) => claimStateOf(v as Claim))
+      .reverse()
+      .find((s) => s === 'held' || s === 'ready');
+    if (first) {
+      firstScrub.set(claim.id, first);
+    }
+  }
+  const responses = (await all<ClaimResponse>(store, 'ClaimResponse'))
+    .filter((r) => r.use !== 'preauthorization')
+    .sort((a, b) => a.meta.lastUpdated.localeCompare(b.meta.lastUpdated));
+  const tasks = (await all<Task>(store, 'Task')).filter((t) =>
+    t.code?.coding?.some((c) => c.code === CLAIM_TASK_CODE),
+  );
+  const funnel = claimFunnel({
+    claims,
+    firstScrub,
+    responses,
+    tasks,
+    stateOf: claimStateOf,
+    frequencyOf: claimFrequencyOf,
+    findingsOf: findingsOfTask,
+    isDenial,
+  });
+  console.log(`administrations ${administrations} → billable charges ${charges} → claims ${funnel.claims}`);
+  console.log(`claims by state: ${JSON.stringify(funnel.byState)}`);
+  console.log(
+    `scrub: ${funnel.cleanOnFirstScrub}/${funnel.originals} original claims clean on first scrub (${pct(funnel.rates.scrubPass)}); ` +
+      `errors that held the rest, by rule: ${JSON.stringify(funnel.heldByRule)}`,
+  );
+  console.log(
+    `payer: ${funnel.acceptedFirstPass}/${funnel.answered} answered claims accepted on first pass ` +
+      `(clean-claim rate ${pct(funnel.rates.cleanClaim)}, denial rate ${pct(funnel.rates.denial)}); ` +
+      `denial reasons (CARC → claims): ${JSON.stringify(funnel.deniedByCarc)}`,
+  );
+  console.log(`billed ${usd(funnel.billed)} on original claims; paid ${usd(funnel.paid)}`);
+}
+
+/** Held claims whose error findings include this rule. */
+async function claimsHeldFor(store: Store, ruleId: string): Promise<(Claim & StoredResource)[]> {
+  const tasks = (await all<Task>(store, 'Task')).filter((t) =>
+    t.code?.coding?.some((c) => c.code === CLAIM_TASK_CODE),
+  );
+  const out: (Claim & StoredResource)[] = [];
+  for (const claim of await all<Claim>(store, 'Claim')) {
+    const task = tasks.find((t) => t.focus?.reference === `Claim/${claim.id}`);
+    if (
+      claimStateOf(claim) === 'held' &&
+      task &&
+      findingsOfTask(task).some((f) => f.severity === 'error' && f.ruleId === ruleId)
+    ) {
+      out.push(claim);
+    }
+  }
+  return out;
+}
 
 async function main(): Promise<void> {
   const patients = process.env['SANDBOX_PATIENTS'] ?? '36';
@@ -89,51 +156,61 @@ async function main(): Promise<void> {
     }
     const elapsed = (Date.now() - started) / 1000;
 
-    const administrations = (await all(store, 'MedicationAdministration')).length;
-    const charges = (await all<ChargeItem>(store, 'ChargeItem')).filter(
-      (c) => c.status === 'billable',
-    ).length;
-    const claims = await all<Claim>(store, 'Claim');
-    const firstScrub = new Map<string, ClaimState>();
-    for (const claim of claims) {
-      const history = await store.resources.history(SANDBOX_TENANT, 'Claim', claim.id);
-      const first = history.resources
-        .map((v) => claimStateOf(v as Claim))
-        .reverse()
-        .find((s) => s === 'held' || s === 'ready');
-      if (first) {
-        firstScrub.set(claim.id, first);
-      }
-    }
-    const responses = (await all<ClaimResponse>(store, 'ClaimResponse'))
-      .filter((r) => r.use !== 'preauthorization')
-      .sort((a, b) => a.meta.lastUpdated.localeCompare(b.meta.lastUpdated));
-    const tasks = (await all<Task>(store, 'Task')).filter((t) =>
-      t.code?.coding?.some((c) => c.code === CLAIM_TASK_CODE),
-    );
-    const funnel = claimFunnel({
-      claims,
-      firstScrub,
-      responses,
-      tasks,
-      stateOf: claimStateOf,
-      frequencyOf: claimFrequencyOf,
-      findingsOf: findingsOfTask,
-      isDenial,
-    });
     console.log(`\nsettled in ${elapsed.toFixed(1)} s`);
-    console.log(`administrations ${administrations} → billable charges ${charges} → claims ${funnel.claims}`);
-    console.log(`claims by state: ${JSON.stringify(funnel.byState)}`);
-    console.log(
-      `scrub: ${funnel.cleanOnFirstScrub}/${funnel.originals} original claims clean on first scrub (${pct(funnel.rates.scrubPass)}); ` +
-        `errors that held the rest, by rule: ${JSON.stringify(funnel.heldByRule)}`,
-    );
-    console.log(
-      `payer: ${funnel.acceptedFirstPass}/${funnel.answered} answered claims accepted on first pass ` +
-        `(clean-claim rate ${pct(funnel.rates.cleanClaim)}, denial rate ${pct(funnel.rates.denial)}); ` +
-        `denial reasons (CARC → claims): ${JSON.stringify(funnel.deniedByCarc)}`,
-    );
-    console.log(`billed ${usd(funnel.billed)} on original claims; paid ${usd(funnel.paid)}`);
+    await report(store);
+
+    // The biller records the prior authorizations the payers gave (by phone or portal) for the
+    // claims held for want of one: preauthorization ClaimResponses, as POST /fhir/ClaimResponse
+    // would store them. The workflow's recheck rebuilds those claims with the numbers.
+    const heldForAuth = await claimsHeldFor(store, 'prior-auth');
+    if (heldForAuth.length > 0) {
+      for (const [i, claim] of heldForAuth.entries()) {
+        const dates = (claim.item ?? [])
+          .map((it) => it.servicedDate ?? it.servicedPeriod?.start ?? '')
+          .sort();
+        await store.resources.create(SANDBOX_TENANT, {
+          resourceType: 'ClaimResponse',
+          status: 'active',
+          type: {
+            coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }],
+          },
+          use: 'preauthorization',
+          patient: claim.patient,
+          created: new Date().toISOString(),
+          insurer: { identifier: { value: claim.insurer?.identifier?.value ?? '' } },
+          outcome: 'complete',
+          preAuthRef: `PA-SBX-${String(1000 + i)}`,
+          preAuthPeriod: { start: (dates[0] ?? '').slice(0, 10), end: '2027-12-31' },
+        } as ClaimResponse);
+      }
+      console.log(
+        `\nrecorded ${heldForAuth.length} prior authorization(s) for the claims held for want of one; waiting for the recheck (every 30 s)...`,
+      );
+      const before = new Map(heldForAuth.map((c) => [c.id, c.meta.versionId]));
+      const waitStarted = Date.now();
+      for (;;) {
+        if (Date.now() - started > timeoutMs) {
+          throw new Error(`not settled after ${timeoutMs / 1000} s`);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        const claims = await all<Claim>(store, 'Claim');
+        const moved = claims.filter((c) => before.has(c.id) && c.meta.versionId !== before.get(c.id));
+        const inFlight = claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? ''));
+        const submitWaiting = await pendingJobs(store, CLAIM_SUBMIT_QUEUE);
+        console.log(
+          `  ${((Date.now() - waitStarted) / 1000).toFixed(0)} s: ${moved.length}/${before.size} rebuilt; submissions waiting ${submitWaiting}`,
+        );
+        if (
+          moved.length === before.size &&
+          !inFlight &&
+          submitWaiting === 0 &&
+          (await pendingJobs(store, CLAIM_READY_QUEUE)) === 0
+        ) {
+          break;
+        }
+      }
+      await report(store);
+    }
   } finally {
     await run.stop();
     rmSync(dir, { recursive: true, force: true });
