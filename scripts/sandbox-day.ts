@@ -181,7 +181,7 @@ async function main(): Promise<void> {
           outcome: 'complete',
           preAuthRef: `PA-SBX-${String(1000 + i)}`,
           preAuthPeriod: { start: (dates[0] ?? '').slice(0, 10), end: '2027-12-31' },
-        } as ClaimResponse);
+        });
       }
       console.log(
         `\nrecorded ${heldForAuth.length} prior authorization(s) for the claims held for want of one; waiting for the recheck (every 30 s)...`,
