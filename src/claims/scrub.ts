@@ -3,7 +3,7 @@
  * id, source and fix. Pure: the clock is `ctx.today`, the rule data is loaded once (rules/*.json) and
  * may be passed in.
  *
- * Rules (ids and defaults in rules/scrub-rules.json): coverage present, active, covering the dates,
+ * Rules (ids and defaults in rules/scrub-rules.json): the claim valid FHIR for its profile; coverage present, active, covering the dates,
  * with a member id; NCCI PTP pairs and MUE units (src/coding/tables; UNVERIFIED entries only warn);
  * documentation completeness of the administrations behind each charge (status, start, stop for
  * timed codes, dose, site, order, performer); medical necessity (rules/medical-necessity.json);
@@ -12,10 +12,12 @@
  * service; diagnosis pointers; units.
  */
 import { readFileSync } from 'node:fs';
+import { normalizeErrorString, validateResource } from '@medplum/core';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Claim, ClaimItem, Coverage, MedicationAdministration } from '@medplum/fhirtypes';
 import { SYSTEMS } from '../coding/fhir/extract.ts';
+import { getOwnProfile, loadFhirDefinitions } from '../fhir/definitions.ts';
 import { findDrug } from '../coding/tables/load.ts';
 import type { CodingTables, DrugEntry, Verification } from '../coding/tables/types.ts';
 import type { PayerKind } from '../coding/types.ts';
@@ -91,6 +93,7 @@ export function loadClaimRules(): ClaimRules {
 
 /** Every rule id the scrubber can report. */
 export const RULE_IDS = [
+  'claim-invalid',
   'coverage-missing',
   'coverage-inactive',
   'coverage-period',
@@ -638,6 +641,29 @@ function checkPayerRules(ctx: ClaimContext, tables: CodingTables, lines: readonl
   }
 }
 
+/**
+ * A claim that is not valid FHIR R4 for its profiles (dripline-claim) is never sent: an error naming
+ * what failed, not overridable. Definitions are loaded once per process.
+ */
+function checkValidity(ctx: ClaimContext, f: Findings): void {
+  loadFhirDefinitions();
+  const profiles = [
+    undefined,
+    ...(ctx.claim.meta?.profile ?? []).map((url) => getOwnProfile(url)).filter((p) => p !== undefined),
+  ];
+  for (const profile of profiles) {
+    try {
+      validateResource(ctx.claim, profile ? { profile } : undefined);
+    } catch (err) {
+      f.add(
+        'claim-invalid',
+        `${profile ? `Profile ${profile.name ?? profile.url}: ` : ''}${normalizeErrorString(err)}`,
+      );
+      return;
+    }
+  }
+}
+
 function checkDuplicates(ctx: ClaimContext, lines: readonly Line[], f: Findings): void {
   const patient = ctx.claim.patient.reference;
   const replaced = new Set(
@@ -682,6 +708,7 @@ export function scrubClaim(
   rules: ClaimRules = loadClaimRules(),
 ): ScrubFinding[] {
   const f = new Findings(rules);
+  checkValidity(ctx, f);
   const lines = (ctx.claim.item ?? []).map((item) => lineOf(item, tables));
   if (lines.length === 0) {
     f.add('units-invalid', 'The claim has no lines.');

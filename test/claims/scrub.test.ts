@@ -158,6 +158,15 @@ const cases: readonly Case[] = [
       );
     },
   },
+  {
+    name: 'claim not valid FHIR for its profile (a line sequence of 0)',
+    ruleId: 'claim-invalid',
+    overridable: false,
+    after: (ctx) =>
+      withClaim(ctx, (c) => {
+        c.item![0]!.sequence = 0;
+      }),
+  },
   { name: 'prior auth missing', ruleId: 'prior-auth', edit: (f) => void f.input.preAuthRefs.splice(0) },
   {
     name: 'authorization on file is for another drug',
