@@ -531,6 +531,8 @@ export class ClaimWorkflowWorker extends LoopingWorker {
   readonly #lastRecheck = new Map<TenantId, number>();
   /** Per tenant: when the last sweep started (wall clock), the last full scan, and encounters waiting for their hold. */
   readonly #scans = new Map<TenantId, { watermark?: string; fullAt: number; pending: Set<string> }>();
+  /** Per tenant: where the next recheck's change read starts (store time) and the last full one. */
+  readonly #rechecks = new Map<TenantId, { watermark?: string; fullAt: number }>();
 
   constructor(deps: ClaimWorkflowDeps) {
     super({
@@ -702,9 +704,88 @@ export class ClaimWorkflowWorker extends LoopingWorker {
           },
         ])
       ).filter((claim) => claim.status !== 'entered-in-error' && this.#rebuildable(config, claim));
-      created += await this.#recheck(tenant, config, rebuildable);
+      // Only the claims of patients whose data changed since the last recheck can have new inputs;
+      // all of them at start and every `fullScanMs`.
+      const previousRecheck = this.#rechecks.get(tenant);
+      const fullRecheck =
+        previousRecheck?.watermark === undefined ||
+        now - previousRecheck.fullAt >= (this.#deps.fullScanMs ?? 3_600_000);
+      let candidates = rebuildable;
+      let watermark = this.#scans.get(tenant)?.watermark;
+      if (!fullRecheck) {
+        const changed = await this.#patientsChangedSince(
+          tenant,
+          Date.parse(previousRecheck.watermark ?? '') - SCAN_OVERLAP_MS,
+        );
+        candidates = rebuildable.filter((c) => changed.patients.has(refOf(c.patient) ?? ''));
+        watermark = [previousRecheck.watermark, changed.latest]
+          .filter((t): t is string => t !== undefined)
+          .sort((x, y) => Date.parse(x) - Date.parse(y))
+          .at(-1);
+      }
+      this.#rechecks.set(tenant, {
+        ...(watermark ? { watermark } : {}),
+        fullAt: fullRecheck ? now : (previousRecheck?.fullAt ?? now),
+      });
+      created += await this.#recheck(tenant, config, candidates);
     }
     return created;
+  }
+
+  /**
+   * The patients whose claim inputs may have changed since `since` (store time, ms): subjects of
+   * charges, administrations, encounters and conditions, beneficiaries of coverages, patients of
+   * ClaimResponses (authorizations on file), the patients themselves, and the patients given a
+   * Medication that changed. With the latest stamp read.
+   */
+  async #patientsChangedSince(
+    tenant: TenantId,
+    since: number,
+  ): Promise<{ patients: Set<string>; latest?: string }> {
+    const changed: StoreFilter = {
+      code: '_lastUpdated',
+      kind: 'date',
+      prefix: 'ge',
+      start: new Date(since).toISOString(),
+      end: new Date(since + 1).toISOString(),
+    };
+    const patients = new Set<string>();
+    const read: StoredResource[][] = [];
+    const collect = async <T extends Resource>(
+      type: T['resourceType'],
+      patientOf: (r: T & StoredResource) => Reference | undefined,
+    ): Promise<(T & StoredResource)[]> => {
+      const found = await this.#searchAll<T>(tenant, type, [changed]);
+      read.push(found);
+      for (const r of found) {
+        const ref = refOf(patientOf(r));
+        if (ref?.startsWith('Patient/')) {
+          patients.add(ref);
+        }
+      }
+      return found;
+    };
+    await collect<ChargeItem>('ChargeItem', (r) => r.subject);
+    await collect<MedicationAdministration>('MedicationAdministration', (r) => r.subject);
+    await collect<Encounter>('Encounter', (r) => r.subject);
+    await collect<Condition>('Condition', (r) => r.subject);
+    await collect<Coverage>('Coverage', (r) => r.beneficiary);
+    await collect<ClaimResponse>('ClaimResponse', (r) => r.patient);
+    await collect<Patient>('Patient', (r) => ({ reference: `Patient/${r.id}` }));
+    for (const medication of await collect<Medication>('Medication', () => undefined)) {
+      for (const ma of await this.#searchAll<MedicationAdministration>(
+        tenant,
+        'MedicationAdministration',
+        this.#byRef('medication', `Medication/${medication.id}`),
+      )) {
+        const ref = refOf(ma.subject);
+        if (ref?.startsWith('Patient/')) {
+          patients.add(ref);
+        }
+      }
+    }
+    const latest = latestOf(...read);
+    return { patients, ...(latest ? { latest } : {}) };
   }
 
   /**
