@@ -650,11 +650,6 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       .filter((t): t is string => t !== undefined)
       .sort((x, y) => Date.parse(x) - Date.parse(y))
       .at(-1);
-    this.#scans.set(tenant, {
-      ...(watermark ? { watermark } : {}),
-      fullAt: full ? now : (previous?.fullAt ?? now),
-      pending,
-    });
     let created = 0;
     for (const original of replaced) {
       const encounters = encountersOfClaim(original);
@@ -692,6 +687,13 @@ export class ClaimWorkflowWorker extends LoopingWorker {
         created += 1;
       }
     }
+    // Only now that every build is enqueued does the next sweep start after this one's changes (a
+    // failure above leaves the watermark where it was, and the same changes are read again).
+    this.#scans.set(tenant, {
+      ...(watermark ? { watermark } : {}),
+      fullAt: full ? now : (previous?.fullAt ?? now),
+      pending,
+    });
     const lastRecheck = this.#lastRecheck.get(tenant) ?? 0;
     if (now - lastRecheck >= (this.#deps.recheckMs ?? 30_000)) {
       this.#lastRecheck.set(tenant, now);
@@ -723,11 +725,11 @@ export class ClaimWorkflowWorker extends LoopingWorker {
           .sort((x, y) => Date.parse(x) - Date.parse(y))
           .at(-1);
       }
+      created += await this.#recheck(tenant, config, candidates);
       this.#rechecks.set(tenant, {
         ...(watermark ? { watermark } : {}),
         fullAt: fullRecheck ? now : (previousRecheck?.fullAt ?? now),
       });
-      created += await this.#recheck(tenant, config, candidates);
     }
     return created;
   }
