@@ -93,7 +93,10 @@ export async function createX12Batch(
     now: at,
     onError: (id, error) => {
       skipped.push(`${id}:invalid (${error.message})`);
-      included.splice(included.indexOf(id), 1);
+      const at = included.indexOf(id);
+      if (at >= 0) {
+        included.splice(at, 1);
+      }
     },
   })) {
     text += chunk;
