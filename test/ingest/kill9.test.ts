@@ -20,15 +20,12 @@
  *
  * Run per payload: full-resource (the notification carries the version) and id-only (fetch-back).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Bundle, Encounter, MedicationAdministration, Parameters, Resource } from '@medplum/fhirtypes';
@@ -46,6 +43,8 @@ import type { Job, JobState } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { freePort } from '../../src/http/free-port.ts';
+import { startDriplineChild, within } from '../support/child.ts';
+import type { DriplineChild } from '../support/child.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const TENANT = 'kill9';
@@ -74,21 +73,6 @@ function prng(seed: number): () => number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** `promise`, or `onTimeout()` after `ms`; the timer never outlives the race. */
-async function within<T>(promise: Promise<T>, ms: number, onTimeout: () => T | Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve, reject) => {
-    timer = setTimeout(() => {
-      Promise.resolve().then(onTimeout).then(resolve, reject);
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -207,41 +191,10 @@ async function startWiretap(targetPort: number): Promise<Wiretap> {
 // The child
 // ---------------------------------------------------------------------------------------------
 
-interface Child {
-  readonly process: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr(): string;
-}
+type Child = DriplineChild;
 
-async function startChild(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['--no-warnings', join(here, 'kill9-server.ts')], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-20_000);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const listening = new Promise<void>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      if (line.startsWith('LISTENING ')) {
-        resolve();
-      }
-    });
-    void exited.then(({ code, signal }) =>
-      reject(new Error(`Dripline exited before listening (${String(code ?? signal)}): ${stderr}`)),
-    );
-  });
-  await within(listening, 20_000, () => {
-    child.kill('SIGKILL');
-    throw new Error(`Dripline did not start within 20 s: ${stderr}`);
-  });
-  return { process: child, exited, stderr: () => stderr };
-}
+const startChild = (env: Record<string, string>): Promise<Child> =>
+  startDriplineChild(join(here, 'kill9-server.ts'), env);
 
 // ---------------------------------------------------------------------------------------------
 // EHR data and the burst
