@@ -91,6 +91,7 @@ export async function startServer(
     logger: logger.child({ component: 'charge-capture' }),
     publicUrl: config.publicUrl,
     codingOptions: (tenant) => config.tenants.find((t) => t.id === tenant)?.coding,
+    leaseMs: config.jobLeaseMs,
   });
   const ingest = createIngest({
     config,
@@ -110,6 +111,7 @@ export async function startServer(
     tenants: config.tenants,
     buildClaim,
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
+    leaseMs: config.jobLeaseMs,
     ...options.claimWorkflow,
   });
   const x12Deps = x12RouterDeps({

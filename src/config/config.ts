@@ -96,6 +96,11 @@ export interface DriplineConfig {
     readonly accessTokenSeconds: number;
   };
   readonly shutdownTimeoutMs: number;
+  /**
+   * How long a worker holds the jobs it took (ingest, charge capture, claims) before another may
+   * take them: after a crash, that work waits this long. Longer than any one job can take.
+   */
+  readonly jobLeaseMs: number;
   /** Bearer secret Prometheus presents to /metrics; unset means /metrics always answers 401. */
   readonly metricsToken?: string;
 }
@@ -121,6 +126,7 @@ const ENV_VARS = {
   'http.trustProxy': 'TRUST_PROXY',
   'auth.accessTokenSeconds': 'ACCESS_TOKEN_SECONDS',
   shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+  jobLeaseMs: 'JOB_LEASE_MS',
   metricsToken: 'METRICS_TOKEN',
 } as const;
 
@@ -139,6 +145,7 @@ const schema = {
     'http',
     'auth',
     'shutdownTimeoutMs',
+    'jobLeaseMs',
   ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
@@ -278,6 +285,7 @@ const schema = {
       },
     },
     shutdownTimeoutMs: { type: 'integer', minimum: 0, default: 10_000 },
+    jobLeaseMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000, default: 60_000 },
     metricsToken: { type: 'string', minLength: 16 },
   },
 } as const;

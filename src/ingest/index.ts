@@ -81,6 +81,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     publicUrl: deps.config.publicUrl,
     logger: deps.logger,
     now,
+    leaseMs: deps.config.jobLeaseMs,
     ...(deps.gapGraceMs !== undefined ? { gapGraceMs: deps.gapGraceMs } : {}),
     ...(deps.catchUpPageSize !== undefined ? { catchUpPageSize: deps.catchUpPageSize } : {}),
   });

@@ -1,0 +1,271 @@
+/**
+ * Kill -9 proof of the claim workflow. Dripline runs as a child process exactly as `npm start`
+ * runs it (embedded store, its own workers), ingesting a finished day from the sandbox EHR and
+ * sending claims to the sandbox payer (both in this process, over HTTP, each with its own SMART
+ * authorization server). It is SIGKILLed while submissions are in flight — the payer answers
+ * slowly, so some claims are `submitting` — and started again on the same data.
+ *
+ * What must hold after the restart: every finished encounter with charges is billed by exactly one
+ * claim; every claim reached a final state for this flow (held with a Task, or answered by the
+ * payer); no claim was adjudicated twice; no job was dead-lettered; every claim's history is a
+ * legal sequence of states.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { ChargeItem, Claim, Encounter, Task } from '@medplum/fhirtypes';
+import { exportJWK, generateKeyPair } from 'jose';
+import {
+  CLAIM_READY_QUEUE,
+  CLAIM_SUBMIT_QUEUE,
+  claimStateOf,
+  claimTaskId,
+  encountersOfClaim,
+} from '../../src/claims/workflow.ts';
+import { freePort } from '../../src/http/free-port.ts';
+import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import { sandboxConnection } from '../../src/sandbox/index.ts';
+import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
+import type { SandboxPayer } from '../../src/sandbox/payer/server.ts';
+import { searchAll } from '../../src/store/search-all.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import type { StoredResource } from '../../src/store/port.ts';
+import { startDriplineChild } from '../support/child.ts';
+import type { DriplineChild } from '../support/child.ts';
+import { waitFor } from '../support/wait.ts';
+
+const TENANT = 'k9claims';
+const SERVER = fileURLToPath(new URL('../ingest/kill9-server.ts', import.meta.url));
+const PAYERS = [
+  { id: 'medicare', name: 'Medicare Part B', payerId: 'MCR-B-J15', kind: 'medicare' },
+  { id: 'medicaid-oh', name: 'Ohio Department of Medicaid', payerId: 'OH-MCD', kind: 'medicaid' },
+  { id: 'lakeshore', name: 'Lakeshore Mutual Health (PPO)', payerId: 'LSM01', kind: 'commercial' },
+  { id: 'cardinal', name: 'Cardinal HealthPartners (HMO)', payerId: 'CHP22', kind: 'commercial' },
+  { id: 'sycamore', name: 'Sycamore Benefit Trust (self-funded)', payerId: 'SBT07', kind: 'commercial' },
+] as const;
+/** Legal next states of the workflow (a retry may repeat `submitting`). */
+const NEXT: Record<string, readonly string[]> = {
+  built: ['held', 'ready', 'void'],
+  held: ['built', 'ready', 'void'],
+  ready: ['submitting', 'built'],
+  submitting: ['submitting', 'adjudicated', 'rejected'],
+  rejected: ['built', 'void'],
+  adjudicated: ['adjudicated'],
+  void: ['built'],
+};
+
+let dir: string;
+let ehr: SandboxEhr;
+let payer: SandboxPayer;
+let child: DriplineChild | undefined;
+let store: SqliteStore;
+let submittingAtKill = 0;
+let answeredAtKill = 0;
+
+const queueIdle = async (queue: string): Promise<boolean> =>
+  (await store.jobs.listJobs(TENANT, queue, 'ready', 1)).length === 0 &&
+  (await store.jobs.listJobs(TENANT, queue, 'leased', 1)).length === 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dripline-claims-kill9-'));
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  ehr = await startSandboxEhr({ port: 0, seed: { date: yesterday, patients: 16 } });
+  const connection = await sandboxConnection(ehr);
+  payer = await startSandboxPayer({
+    port: 0,
+    payerIds: Object.fromEntries(PAYERS.map((p) => [p.payerId, p.kind])),
+  });
+  // Slow answers: the kill lands while submissions are in flight.
+  payer.setBehaviour({ delayMs: 150 });
+  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
+  const kid = 'k9-payer';
+  const scope = 'system/Claim.crs system/ClaimResponse.rs';
+  const clientId = await payer.registerClient({
+    jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' }] },
+    scope,
+  });
+  const privateKeyJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
+  const configFile = join(dir, 'dripline.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      tenants: [
+        {
+          id: TENANT,
+          name: 'Kill -9 claims clinic',
+          connections: [connection],
+          billing: {
+            name: 'Sandbox Infusion Center',
+            npi: '1234567893',
+            taxonomy: '261QI0500X',
+            taxId: '123456789',
+            address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '432151234' },
+          },
+          payers: PAYERS.map((p) => ({
+            ...p,
+            channel: 'fhir',
+            fhirBaseUrl: payer.fhirBaseUrl,
+            tokenUrl: payer.tokenUrl,
+            clientId,
+            privateKeyJwk,
+            scope,
+          })),
+        },
+      ],
+    }),
+  );
+  const port = await freePort();
+  const env = {
+    DRIPLINE_CONFIG: configFile,
+    DATA_DIR: join(dir, 'data'),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    // A killed worker's jobs are leased; after the restart they wait this long.
+    JOB_LEASE_MS: '2000',
+  };
+  child = await startDriplineChild(SERVER, env);
+  store = await openSqliteStore({ path: join(dir, 'data', 'dripline.sqlite') });
+  await waitFor(
+    'the EHR to hold both subscriptions active',
+    async () => {
+      const subscriptions = await ehr.listResources('Subscription');
+      return (
+        subscriptions.length === 2 &&
+        subscriptions.every((s) => ehr.subscriptionInfo(s.id ?? '')?.status === 'active')
+      );
+    },
+    20_000,
+  );
+  await ehr.replay({ speed: 0 });
+
+  // Kill when the payer has answered some claims and others are being sent.
+  const first = child;
+  await waitFor(
+    'submissions in flight',
+    async () => {
+      const claims = await searchAll<Claim>(store, TENANT, 'Claim');
+      const submitting = claims.filter((c) => claimStateOf(c) === 'submitting').length;
+      if ((await payer.claimResponses()).length >= 2 && submitting > 0) {
+        first.process.kill('SIGKILL');
+        submittingAtKill = submitting;
+        answeredAtKill = (await payer.claimResponses()).length;
+        return true;
+      }
+      return false;
+    },
+    60_000,
+  );
+  await first.exited;
+  child = await startDriplineChild(SERVER, env);
+  payer.setBehaviour({});
+
+  // Settled: every queue idle, nothing built / ready / submitting, three looks in a row.
+  let quiet = 0;
+  await waitFor(
+    'the restarted Dripline to settle',
+    async () => {
+      await ehr.idle();
+      const idle = [INGEST_QUEUE, ENCOUNTER_CHANGED_QUEUE, CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE];
+      const queuesIdle = (await Promise.all(idle.map(queueIdle))).every(Boolean);
+      const claims = await searchAll<Claim>(store, TENANT, 'Claim');
+      const moving = claims.some((c) => ['built', 'ready', 'submitting'].includes(claimStateOf(c) ?? ''));
+      quiet = queuesIdle && !moving && claims.length > 0 ? quiet + 1 : 0;
+      return quiet >= 3;
+    },
+    90_000,
+  );
+}, 240_000);
+
+afterAll(async () => {
+  child?.process.kill('SIGKILL');
+  await child?.exited;
+  await store?.close();
+  await payer?.stop();
+  await ehr?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the kill landed mid-submission', () => {
+  expect(submittingAtKill).toBeGreaterThan(0);
+  expect(answeredAtKill).toBeGreaterThanOrEqual(2);
+});
+
+test('every finished encounter with charges is billed by exactly one claim', async () => {
+  const claims = await searchAll<Claim>(store, TENANT, 'Claim');
+  const billedBy = new Map<string, string[]>();
+  for (const claim of claims) {
+    for (const encounter of encountersOfClaim(claim)) {
+      billedBy.set(encounter, [...(billedBy.get(encounter) ?? []), claim.id ?? '']);
+    }
+  }
+  const billable = new Set(
+    (await searchAll<ChargeItem>(store, TENANT, 'ChargeItem'))
+      .filter((c) => c.status === 'billable')
+      .map((c) => c.context?.reference ?? ''),
+  );
+  const finished = (await searchAll<Encounter>(store, TENANT, 'Encounter')).filter(
+    (e) => e.status === 'finished' && billable.has(`Encounter/${e.id}`),
+  );
+  expect(finished.length).toBeGreaterThan(0);
+  const problems = finished
+    .map((e) => `Encounter/${e.id}`)
+    .filter((ref) => (billedBy.get(ref) ?? []).length !== 1)
+    .map((ref) => `${ref}: ${JSON.stringify(billedBy.get(ref) ?? [])}`);
+  expect(problems).toEqual([]);
+});
+
+test('every claim is held with a Task or answered by the payer, and none was adjudicated twice', async () => {
+  const claims = await searchAll<Claim & StoredResource>(store, TENANT, 'Claim');
+  const states = claims.map((c) => claimStateOf(c));
+  expect(states.every((s) => s === 'held' || s === 'adjudicated' || s === 'rejected')).toBe(true);
+  const answers = new Map<string, number>();
+  for (const response of await payer.claimResponses()) {
+    const ref = response.request?.reference ?? '';
+    answers.set(ref, (answers.get(ref) ?? 0) + 1);
+  }
+  for (const claim of claims.filter((c) => claimStateOf(c) === 'held')) {
+    const task = (await store.resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
+    expect([claim.id, task.status]).toEqual([claim.id, 'requested']);
+  }
+  for (const claim of claims.filter((c) => claimStateOf(c) !== 'held')) {
+    expect([claim.id, answers.get(`Claim/${claim.id}`)]).toEqual([claim.id, 1]);
+  }
+  // No claim the payer answered is missing here, and nothing was dead-lettered.
+  const ours = new Set(claims.map((c) => `Claim/${c.id}`));
+  expect([...answers.keys()].filter((ref) => !ours.has(ref))).toEqual([]);
+  for (const queue of [CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE, ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE]) {
+    expect(await store.jobs.listJobs(TENANT, queue, 'dead', 10)).toEqual([]);
+  }
+  console.log(
+    `claims kill -9: ${claims.length} claims ${JSON.stringify(
+      states.reduce<Record<string, number>>((n, s) => ({ ...n, [s ?? '?']: (n[s ?? '?'] ?? 0) + 1 }), {}),
+    )}; killed with ${submittingAtKill} submitting and ${answeredAtKill} answered`,
+  );
+});
+
+test('every claim history is a legal sequence of workflow states', async () => {
+  const problems: string[] = [];
+  for (const claim of await searchAll<Claim>(store, TENANT, 'Claim')) {
+    const history = await store.resources.history(TENANT, 'Claim', claim.id ?? '');
+    const states = history.resources.map((v) => claimStateOf(v as Claim) ?? '?').reverse();
+    if (states[0] !== 'built') {
+      problems.push(`${claim.id ?? ''} starts ${states[0] ?? '?'}`);
+    }
+    for (let i = 1; i < states.length; i++) {
+      const from = states[i - 1] ?? '?';
+      const to = states[i] ?? '?';
+      if (!(NEXT[from] ?? []).includes(to)) {
+        problems.push(`${claim.id ?? ''}: ${from} → ${to}`);
+      }
+    }
+  }
+  expect(problems).toEqual([]);
+});
