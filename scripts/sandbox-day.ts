@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChargeItem, Claim, ClaimResponse, Resource, Task } from '@medplum/fhirtypes';
+import { authorizationOnFile } from '../src/claims/authorizations.ts';
 import { claimFunnel } from '../src/claims/funnel.ts';
 import type { ClaimState } from '../src/claims/types.ts';
 import {
@@ -168,20 +169,17 @@ async function main(): Promise<void> {
         const dates = (claim.item ?? [])
           .map((it) => it.servicedDate ?? it.servicedPeriod?.start ?? '')
           .sort();
-        await store.resources.create(SANDBOX_TENANT, {
-          resourceType: 'ClaimResponse',
-          status: 'active',
-          type: {
-            coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }],
-          },
-          use: 'preauthorization',
-          patient: claim.patient,
-          created: new Date().toISOString(),
-          insurer: { identifier: { value: claim.insurer?.identifier?.value ?? '' } },
-          outcome: 'complete',
-          preAuthRef: `PA-SBX-${String(1000 + i)}`,
-          preAuthPeriod: { start: (dates[0] ?? '').slice(0, 10), end: '2027-12-31' },
-        });
+        await store.resources.create(
+          SANDBOX_TENANT,
+          authorizationOnFile({
+            patient: claim.patient.reference ?? '',
+            payerId: claim.insurer?.identifier?.value ?? '',
+            number: `PA-SBX-${String(1000 + i)}`,
+            start: (dates[0] ?? '').slice(0, 10),
+            end: '2027-12-31',
+            now: new Date(),
+          }),
+        );
       }
       console.log(
         `\nrecorded ${heldForAuth.length} prior authorization(s) for the claims held for want of one; waiting for the recheck (every 30 s)...`,

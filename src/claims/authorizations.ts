@@ -156,6 +156,43 @@ export function authorizationsOf(
   return out;
 }
 
+/**
+ * The ClaimResponse that records an authorization a payer gave outside PAS (by phone, fax or
+ * portal), as a biller would POST it to `/fhir/ClaimResponse`: the number, the dates, and
+ * optionally the services and units authorized (none listed: any service in the dates).
+ */
+export function authorizationOnFile(input: {
+  readonly patient: string;
+  readonly payerId: string;
+  readonly number: string;
+  readonly start: string;
+  readonly end: string;
+  readonly services?: readonly { readonly code: string; readonly units?: number }[];
+  readonly now: Date;
+}): ClaimResponse {
+  return {
+    resourceType: 'ClaimResponse',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+    use: 'preauthorization',
+    patient: { reference: input.patient },
+    created: input.now.toISOString(),
+    insurer: { identifier: { value: input.payerId } },
+    outcome: 'complete',
+    preAuthRef: input.number,
+    preAuthPeriod: { start: input.start, end: input.end },
+    ...(input.services && input.services.length > 0
+      ? {
+          addItem: input.services.map((s) => ({
+            productOrService: { coding: [{ code: s.code }] },
+            ...(s.units !== undefined ? { quantity: { value: s.units } } : {}),
+            adjudication: [],
+          })),
+        }
+      : {}),
+  };
+}
+
 /** Whether a date (YYYY-MM-DD) is inside [start, end] (open ends allowed). */
 export function withinDates(date: string, range: { start?: string; end?: string }): boolean {
   return (!range.start || date >= range.start) && (!range.end || date <= range.end);

@@ -27,6 +27,7 @@ import {
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
+import { SEED_PAYERS } from '../../src/sandbox/ehr/seed.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
@@ -41,13 +42,7 @@ import { waitFor } from '../support/wait.ts';
 
 const TENANT = 'k9claims';
 const SERVER = fileURLToPath(new URL('../ingest/kill9-server.ts', import.meta.url));
-const PAYERS = [
-  { id: 'medicare', name: 'Medicare Part B', payerId: 'MCR-B-J15', kind: 'medicare' },
-  { id: 'medicaid-oh', name: 'Ohio Department of Medicaid', payerId: 'OH-MCD', kind: 'medicaid' },
-  { id: 'lakeshore', name: 'Lakeshore Mutual Health (PPO)', payerId: 'LSM01', kind: 'commercial' },
-  { id: 'cardinal', name: 'Cardinal HealthPartners (HMO)', payerId: 'CHP22', kind: 'commercial' },
-  { id: 'sycamore', name: 'Sycamore Benefit Trust (self-funded)', payerId: 'SBT07', kind: 'commercial' },
-] as const;
+const PAYERS = SEED_PAYERS;
 /** Legal next states of the workflow (a retry may repeat `submitting`). */
 const NEXT: Record<string, readonly string[]> = {
   built: ['held', 'ready', 'void'],

@@ -32,6 +32,7 @@ import {
   voidIdFor,
 } from '../../src/claims/workflow.ts';
 import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
+import { authorizationOnFile } from '../../src/claims/authorizations.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
 import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
@@ -39,6 +40,7 @@ import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
+import { SEED_PAYERS } from '../../src/sandbox/ehr/seed.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
@@ -53,13 +55,6 @@ import { waitFor } from '../support/wait.ts';
 
 const TENANT = 'sandbox';
 const DAY = { date: '2026-11-26', patients: 16 };
-const SEED_PAYERS = [
-  { id: 'medicare', name: 'Medicare Part B', payerId: 'MCR-B-J15', kind: 'medicare' },
-  { id: 'medicaid-oh', name: 'Ohio Department of Medicaid', payerId: 'OH-MCD', kind: 'medicaid' },
-  { id: 'lakeshore', name: 'Lakeshore Mutual Health (PPO)', payerId: 'LSM01', kind: 'commercial' },
-  { id: 'cardinal', name: 'Cardinal HealthPartners (HMO)', payerId: 'CHP22', kind: 'commercial' },
-  { id: 'sycamore', name: 'Sycamore Benefit Trust (self-funded)', payerId: 'SBT07', kind: 'commercial' },
-] as const;
 
 const X12_PAYER = 'medicaid-oh';
 
@@ -879,20 +874,14 @@ describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answ
     const created = await fhirFetch(`${server.fhir}/ClaimResponse`, token, {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+json' },
-      body: {
-        resourceType: 'ClaimResponse',
-        status: 'active',
-        type: {
-          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }],
-        },
-        use: 'preauthorization',
-        patient: claim.patient,
-        created: new Date().toISOString(),
-        insurer: { identifier: { value: payerId } },
-        outcome: 'complete',
-        preAuthRef: number,
-        preAuthPeriod: { start: dates[0]?.slice(0, 10), end: '2027-12-31' },
-      },
+      body: authorizationOnFile({
+        patient: claim.patient.reference ?? '',
+        payerId,
+        number,
+        start: (dates[0] ?? '').slice(0, 10),
+        end: '2027-12-31',
+        now: new Date(),
+      }),
     });
     expect(created.status).toBe(201);
 

@@ -330,6 +330,19 @@ const PAYERS: Readonly<
   },
 };
 
+/** The seeded payers as a tenant would configure them (config `payers[]` without the channel). */
+export const SEED_PAYERS: readonly {
+  readonly id: string;
+  readonly name: string;
+  readonly payerId: string;
+  readonly kind: 'medicare' | 'medicaid' | 'commercial';
+}[] = Object.values(PAYERS).map((p) => ({
+  id: p.id.replace(/^org-/, ''),
+  name: p.name,
+  payerId: p.payerId,
+  kind: p.sopt[0] === '1' ? 'medicare' : p.sopt[0] === '2' ? 'medicaid' : 'commercial',
+}));
+
 const ORG_PRACTICE = 'org-scioto-infusion';
 const ORG_HOSPITAL = 'org-olentangy-hospital';
 const ORG_HOME = 'org-scioto-home-infusion';
