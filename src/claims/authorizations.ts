@@ -186,7 +186,30 @@ export function authorizationOnFile(input: {
           addItem: input.services.map((s) => ({
             productOrService: { coding: [{ code: s.code }] },
             ...(s.units !== undefined ? { quantity: { value: s.units } } : {}),
-            adjudication: [],
+            // PAS shape: the item was certified in total (X12 306 A1) under this number.
+            adjudication: [
+              {
+                category: {
+                  coding: [
+                    { system: 'http://terminology.hl7.org/CodeSystem/adjudication', code: 'submitted' },
+                  ],
+                },
+                extension: [
+                  {
+                    url: EXT_REVIEW_ACTION,
+                    extension: [
+                      { url: 'number', valueString: input.number },
+                      {
+                        url: EXT_REVIEW_ACTION_CODE,
+                        valueCodeableConcept: {
+                          coding: [{ system: 'https://codesystem.x12.org/005010/306', code: 'A1' }],
+                        },
+                      },
+                    ],
+                  },
+                ],
+              },
+            ],
           })),
         }
       : {}),

@@ -7,8 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import type { Bundle, Claim, ClaimResponse, ClaimResponseItem } from '@medplum/fhirtypes';
+import { validateResource } from '@medplum/core';
+import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import {
   authorizationNumbersFor,
+  authorizationOnFile,
   authorizationsOf,
   EXT_ITEM_PREAUTH_PERIOD,
   EXT_REVIEW_ACTION,
@@ -148,6 +151,33 @@ describe('authorizationsOf', () => {
     expect(
       authorizationsOf([response({ item: [{ itemSequence: 1, adjudication: [reviewed('A1', 'A')] }] })]),
     ).toEqual([]);
+  });
+});
+
+describe('authorizationOnFile', () => {
+  test('an authorization recorded by hand reads back as what was given, and validates as R4', () => {
+    const recorded = authorizationOnFile({
+      patient: 'Patient/p1',
+      payerId: 'LSM01',
+      number: 'PORTAL-123',
+      start: '2026-11-01',
+      end: '2027-04-30',
+      services: [{ code: 'J1745', units: 160 }],
+      now: new Date('2026-11-01T12:00:00Z'),
+    });
+    loadFhirDefinitions();
+    expect(() => validateResource(recorded)).not.toThrow();
+    expect(authorizationsOf([{ ...recorded, id: 'cr-1' }])).toEqual([
+      {
+        number: 'PORTAL-123',
+        source: 'ClaimResponse/cr-1',
+        payerId: 'LSM01',
+        patient: 'Patient/p1',
+        start: '2026-11-01',
+        end: '2027-04-30',
+        services: [{ code: 'J1745', units: 160, start: '2026-11-01', end: '2027-04-30' }],
+      },
+    ]);
   });
 });
 
