@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { describeSchemaError } from '../config/schema-issues.ts';
 
 /** The shipped default chargemaster (beside this module). */
 export const DEFAULT_CHARGEMASTER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'chargemaster.json');
@@ -116,32 +117,6 @@ function validate(data: unknown): readonly ErrorObject[] {
   return validator(data) ? [] : (validator.errors ?? []);
 }
 
-/** `/charges/3/price` → `$.charges[3].price`. */
-function toJsonPath(pointer: string): string {
-  let out = '$';
-  for (const raw of pointer.split('/').slice(1)) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^[0-9]+$/.test(seg) ? `[${seg}]` : /^[A-Za-z_$][\w$]*$/.test(seg) ? `.${seg}` : `['${seg}']`;
-  }
-  return out;
-}
-
-function describe(e: ErrorObject): ChargemasterIssue {
-  let path = toJsonPath(e.instancePath);
-  let message = e.message ?? 'is invalid';
-  const params = e.params as Record<string, unknown>;
-  if (e.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string') {
-    path += `.${params['additionalProperty']}`;
-    message = 'is not an allowed property';
-  } else if (e.keyword === 'required' && typeof params['missingProperty'] === 'string') {
-    path += `.${params['missingProperty']}`;
-    message = 'is required';
-  } else if (e.keyword === 'enum' && Array.isArray(params['allowedValues'])) {
-    message = `must be one of ${params['allowedValues'].map((v) => JSON.stringify(v)).join(', ')}`;
-  }
-  return { path, message };
-}
-
 /** Money: rounded half away from zero to cents, without binary-float drift (1.005 → 1.01). */
 export function roundMoney(value: number): number {
   const cents = Math.round(Math.abs(value) * 100 + 1e-7);
@@ -156,7 +131,7 @@ function isCents(value: number): boolean {
 export function chargemasterIssues(data: unknown): ChargemasterIssue[] {
   const schemaErrors = validate(data);
   if (schemaErrors.length > 0) {
-    return schemaErrors.map(describe);
+    return schemaErrors.map(describeSchemaError);
   }
   const file = data as ChargemasterFile;
   const issues: ChargemasterIssue[] = [];

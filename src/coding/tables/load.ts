@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { describeSchemaError } from '../../config/schema-issues.ts';
 import type { PayerKind } from '../types.ts';
 import {
   administrationCodeTableSchema,
@@ -20,6 +21,7 @@ import {
   ncciTableSchema,
   payerRuleSetSchema,
   revenueCodeTableSchema,
+  THERAPY_CLASSES,
 } from './schemas.ts';
 import { normalizeNdc } from '../ndc.ts';
 import type {
@@ -85,19 +87,7 @@ export const REQUIRED_REVENUE_KINDS = [
   'supply',
 ] as const;
 
-const THERAPY_CLASSES: ReadonlySet<string> = new Set<DrugEntry['therapyClass']>([
-  'biologic',
-  'chemotherapy',
-  'immunotherapy',
-  'supportive',
-  'immune-globulin',
-  'iron',
-  'anti-infective',
-  'hydration',
-  'premedication',
-  'hormonal',
-  'other',
-]);
+const THERAPY_CLASS_SET: ReadonlySet<string> = new Set(THERAPY_CLASSES);
 
 export interface TableIssue {
   readonly file: string;
@@ -144,32 +134,6 @@ function getValidators(): Record<string, ValidateFunction> {
   return validators;
 }
 
-/** `/drugs/3/packages/0` → `$.drugs[3].packages[0]`. */
-function toJsonPath(pointer: string): string {
-  let out = '$';
-  for (const raw of pointer.split('/').slice(1)) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^[0-9]+$/.test(seg) ? `[${seg}]` : /^[A-Za-z_$][\w$]*$/.test(seg) ? `.${seg}` : `['${seg}']`;
-  }
-  return out;
-}
-
-function describe(e: ErrorObject): { path: string; message: string } {
-  let path = toJsonPath(e.instancePath);
-  let message = e.message ?? 'is invalid';
-  const params = e.params as Record<string, unknown>;
-  if (e.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string') {
-    path += `.${params['additionalProperty']}`;
-    message = 'is not an allowed property';
-  } else if (e.keyword === 'required' && typeof params['missingProperty'] === 'string') {
-    path += `.${params['missingProperty']}`;
-    message = 'is required';
-  } else if (e.keyword === 'enum' && Array.isArray(params['allowedValues'])) {
-    message = `must be one of ${params['allowedValues'].map((v) => JSON.stringify(v)).join(', ')}`;
-  }
-  return { path, message };
-}
-
 interface Reader {
   readonly issues: TableIssue[];
   /** The parsed, schema-valid file, or undefined after recording its issues. */
@@ -199,7 +163,7 @@ function reader(dir: string): Reader {
       const validate = getValidators()[validator];
       if (validate && !validate(data)) {
         for (const e of validate.errors ?? []) {
-          issues.push({ file, ...describe(e) });
+          issues.push({ file, ...describeSchemaError(e) });
         }
         return undefined;
       }
@@ -483,7 +447,7 @@ function crossCheck(t: CodingTables): TableIssue[] {
   }
   for (const kind of Object.keys(t.revenueCodes.byKind)) {
     const qualifier = kind.split(':')[1];
-    if (qualifier !== undefined && !THERAPY_CLASSES.has(qualifier)) {
+    if (qualifier !== undefined && !THERAPY_CLASS_SET.has(qualifier)) {
       add(
         R,
         `$.byKind['${kind}']`,

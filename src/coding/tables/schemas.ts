@@ -5,6 +5,21 @@
  * silently ignored by the engine.
  */
 
+/** Drug therapy classes (DrugEntry['therapyClass']); payer rule keys may name them too. */
+export const THERAPY_CLASSES = [
+  'biologic',
+  'chemotherapy',
+  'immunotherapy',
+  'supportive',
+  'immune-globulin',
+  'iron',
+  'anti-infective',
+  'hydration',
+  'premedication',
+  'hormonal',
+  'other',
+] as const;
+
 const verification = { enum: ['V', 'C', 'UNVERIFIED'] } as const;
 const family = { enum: ['chemo-complex', 'therapeutic', 'hydration'] } as const;
 const text = { type: 'string', minLength: 1 } as const;
@@ -78,21 +93,7 @@ const drugEntry = {
     family,
     container: { enum: ['single-dose', 'multi-dose'] },
     hormonalAntineoplastic: { type: 'boolean' },
-    therapyClass: {
-      enum: [
-        'biologic',
-        'chemotherapy',
-        'immunotherapy',
-        'supportive',
-        'immune-globulin',
-        'iron',
-        'anti-infective',
-        'hydration',
-        'premedication',
-        'hormonal',
-        'other',
-      ],
-    },
+    therapyClass: { enum: THERAPY_CLASSES },
     rxnorm: { type: 'array', items: { type: 'string', pattern: '^[0-9]+$' } },
     packages: { type: 'array', items: drugPackage },
     homePerDiem: code,

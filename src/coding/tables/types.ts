@@ -4,6 +4,7 @@
  * boot. Rules live in data; the engine reads them.
  */
 import type { AdministrationFamily, PayerKind, Route } from '../types.ts';
+import type { THERAPY_CLASSES } from './schemas.ts';
 
 /** Every table file starts with where its values come from and from when they apply. */
 export interface TableHeader {
@@ -49,18 +50,7 @@ export interface DrugEntry {
   /** Hormonal antineoplastic → 96402 for SC/IM (R6.1). */
   readonly hormonalAntineoplastic?: boolean;
   /** Therapy class, for medical necessity, home per diem and reporting. */
-  readonly therapyClass:
-    | 'biologic'
-    | 'chemotherapy'
-    | 'immunotherapy'
-    | 'supportive'
-    | 'immune-globulin'
-    | 'iron'
-    | 'anti-infective'
-    | 'hydration'
-    | 'premedication'
-    | 'hormonal'
-    | 'other';
+  readonly therapyClass: (typeof THERAPY_CLASSES)[number];
   /** RxNorm ingredient/product codes that identify the drug when no NDC is documented. */
   readonly rxnorm?: readonly string[];
   readonly packages: readonly DrugPackage[];
