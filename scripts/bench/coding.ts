@@ -34,6 +34,7 @@ import type {
   PayerKind,
 } from '../../src/coding/types.ts';
 import { toFhirBundle } from '../../test/coding/fhir-bundle.ts';
+import { mulberry32 as rng } from '../../src/sandbox/random.ts';
 
 const N = Math.max(200, Number(process.env['BENCH_N'] ?? 10000));
 const WARMUP = Math.max(2000, Math.floor(N / 2));
@@ -44,18 +45,6 @@ const TARGET_P99_MS_AT_5 = 1;
 // ---------------------------------------------------------------------------------------------
 // Workload
 // ---------------------------------------------------------------------------------------------
-
-/** Small deterministic PRNG (mulberry32), so every run codes the same days. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INFUSED = ['J3370', 'J0696', 'J1756', 'J0131', 'J9271', 'J9263', 'J1745', 'J9228', 'J0640'];
 const PUSHED = ['J2405', 'J1100', 'J1200', 'J9250'];

@@ -45,6 +45,7 @@ import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { startDriplineChild, within } from '../support/child.ts';
 import type { DriplineChild } from '../support/child.ts';
+import { mulberry32 as prng } from '../../src/sandbox/random.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const TENANT = 'kill9';
@@ -59,18 +60,6 @@ const MAX_ADMINISTRATIONS = 400;
 /** Lease of the child's worker (KILL9_LEASE_MS; see kill9-server.ts). */
 const LEASE_MS = 3000;
 const SEED = 0x9e3779b9;
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -14,6 +14,7 @@ import {
   parseNotification,
   subscriptionIdFromReference,
 } from '../../src/ingest/notification-parser.ts';
+import { mulberry32 as prng } from '../../src/sandbox/random.ts';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -1050,18 +1051,6 @@ describe('bad inputs', () => {
 // ---------------------------------------------------------------------------------------------
 // 3. robustness: seeded random mutations never throw anything but OperationOutcomeError
 // ---------------------------------------------------------------------------------------------
-
-/** mulberry32: a tiny deterministic PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: unknown[] = [
   null,

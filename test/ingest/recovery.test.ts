@@ -33,21 +33,10 @@ import type { Job } from '../../src/store/port.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor as waitForShared } from '../support/wait.ts';
+import { mulberry32 as seeded } from '../../src/sandbox/random.ts';
 
 const TENANT = 'sandbox';
 const MA_TOPIC_URL = 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration';
-
-/** mulberry32: a small seeded PRNG, so injected drops are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

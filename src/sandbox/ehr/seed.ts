@@ -28,6 +28,7 @@ import type {
   Reference,
   Resource,
 } from '@medplum/fhirtypes';
+import { mulberry32 } from '../random.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -207,14 +208,7 @@ function makeRng(seed: number): {
   pick: <T>(items: readonly T[]) => T;
   shuffle: <T>(items: readonly T[]) => T[];
 } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
   const pick = <T>(items: readonly T[]): T => nth(items, int(0, items.length - 1));
   const shuffle = <T>(items: readonly T[]): T[] => {

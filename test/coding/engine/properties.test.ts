@@ -11,17 +11,7 @@ import type {
   PayerKind,
 } from '../../../src/coding/types.ts';
 import { TABLES } from './helpers.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../src/sandbox/random.ts';
 
 const IV_DRUGS = [
   'J3370',
