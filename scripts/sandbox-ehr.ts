@@ -15,25 +15,11 @@
  * system/Subscription.cruds`) and prints its client file: the same shape `dripline client create`
  * produces, so it can be used as an EHR connection's credentials or with `dripline token`.
  */
-import { writeFileSync } from 'node:fs';
-import type { JWK } from 'jose';
-import { exportJWK, generateKeyPair } from 'jose';
 import { createLogger } from '../src/logger.ts';
 import { startSandboxEhr } from '../src/sandbox/ehr/server.ts';
+import { issueClient, numberEnv, stopOnSignals } from './sandbox-party.ts';
 
 const SCOPE = 'system/*.rs system/Subscription.cruds';
-
-function intEnv(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') {
-    return undefined;
-  }
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new Error(`${name} must be a non-negative number`);
-  }
-  return value;
-}
 
 function today(): string {
   const d = new Date();
@@ -43,11 +29,11 @@ function today(): string {
 
 async function main(): Promise<void> {
   const logger = createLogger('info');
-  const patients = intEnv('SANDBOX_EHR_PATIENTS');
-  const seed = intEnv('SANDBOX_EHR_SEED');
+  const patients = numberEnv('SANDBOX_EHR_PATIENTS', { fractions: true });
+  const seed = numberEnv('SANDBOX_EHR_SEED', { fractions: true });
   const publicUrl = process.env['SANDBOX_EHR_PUBLIC_URL'];
   const ehr = await startSandboxEhr({
-    port: intEnv('SANDBOX_EHR_PORT') ?? 8090,
+    port: numberEnv('SANDBOX_EHR_PORT', { fractions: true }) ?? 8090,
     host: process.env['SANDBOX_EHR_HOST'] ?? '127.0.0.1',
     ...(publicUrl ? { publicUrl } : {}),
     seed: {
@@ -58,55 +44,19 @@ async function main(): Promise<void> {
     logger,
   });
 
-  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
-  const kid = 'sandbox-ehr-client';
-  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-  const clientId = await ehr.registerClient({ jwks: { keys: [publicJwk] }, scope: SCOPE });
-  const clientFile = {
-    client_id: clientId,
-    scope: SCOPE,
-    token_url: ehr.tokenUrl,
-    fhir_base_url: ehr.fhirBaseUrl,
-    alg: 'ES384',
-    jwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' },
-  };
-  const clientPath = process.env['SANDBOX_EHR_CLIENT_FILE'];
-  if (clientPath) {
-    writeFileSync(clientPath, `${JSON.stringify(clientFile, null, 2)}\n`, { mode: 0o600 });
-  }
-
   console.log(`Sandbox EHR listening on ${ehr.url}`);
   console.log(`  FHIR base:     ${ehr.fhirBaseUrl}   (metadata: ${ehr.fhirBaseUrl}/metadata)`);
   console.log(`  Token URL:     ${ehr.tokenUrl}   (SMART Backend Services, private_key_jwt, ES384/RS384)`);
   console.log(`  Seeded day:    ${today()}`);
-  console.log('');
-  console.log(`A client was registered for you (scope "${SCOPE}").`);
-  if (clientPath) {
-    console.log(`Its client file (with the PRIVATE key) is in ${clientPath}.`);
-  } else {
-    console.log('Its client file (with the PRIVATE key; keep it to this machine):');
-    console.log(JSON.stringify(clientFile, null, 2));
-  }
-  console.log('');
-  console.log(
-    'Get a token:   npm run cli -- token --client <that file>   (or any SMART Backend Services client)',
-  );
-  console.log(
-    'Other clients: register in-process with `registerClient({ jwks, scope })` from src/sandbox/ehr/server.ts.',
-  );
+  await issueClient(ehr, {
+    scope: SCOPE,
+    kid: 'sandbox-ehr-client',
+    fileEnv: 'SANDBOX_EHR_CLIENT_FILE',
+    server: 'src/sandbox/ehr/server.ts',
+  });
+  stopOnSignals(() => ehr.stop());
 
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) {
-      return;
-    }
-    stopping = true;
-    void ehr.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-
-  const speed = intEnv('SANDBOX_REPLAY_SPEED');
+  const speed = numberEnv('SANDBOX_REPLAY_SPEED', { fractions: true });
   if (speed !== undefined) {
     console.log(`Replaying the day at speed ${speed}...`);
     await ehr.replay({ speed });
