@@ -4,6 +4,7 @@
  * client authenticated by a `private_key_jwt` assertion (RFC 7523 §2.2), scopes narrowed to the
  * client's registration. Errors follow RFC 6749 §5.2. Assertions and tokens are never logged.
  */
+import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response, Router } from 'express';
 import express from 'express';
 import type { AuthStore } from '../store/port.ts';
@@ -181,6 +182,32 @@ export interface SmartConfigurationOptions {
   readonly tokenUrl: string;
   /** Published if the lead serves `tokenService.publicJwks()`. */
   readonly jwksUri?: string;
+}
+
+/**
+ * The `rest.security` of a CapabilityStatement served by a SMART Backend Services server: the
+ * SMART-on-FHIR service and the token endpoint (extension oauth-uris).
+ */
+export function smartRestSecurity(
+  tokenUrl: string,
+  options: { cors?: boolean } = {},
+): CapabilityStatementRestSecurity {
+  return {
+    ...(options.cors !== undefined ? { cors: options.cors } : {}),
+    service: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' },
+        ],
+      },
+    ],
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [{ url: 'token', valueUri: tokenUrl }],
+      },
+    ],
+  };
 }
 
 /**

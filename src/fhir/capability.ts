@@ -5,6 +5,7 @@
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
 import type { DriplineConfig } from '../config/config.ts';
+import { smartRestSecurity } from '../auth/token-route.ts';
 import { COMMON_SEARCH_PARAMETERS, SEARCH_PARAMETERS } from '../store/search-index.ts';
 
 export type TypeInteraction = 'read' | 'vread' | 'search-type' | 'history-instance' | 'create' | 'update';
@@ -111,25 +112,7 @@ export function buildCapabilityStatement(
     rest: [
       {
         mode: 'server',
-        security: {
-          cors: false,
-          service: [
-            {
-              coding: [
-                {
-                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
-                  code: 'SMART-on-FHIR',
-                },
-              ],
-            },
-          ],
-          extension: [
-            {
-              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-              extension: [{ url: 'token', valueUri: `${config.publicUrl}/oauth2/token` }],
-            },
-          ],
-        },
+        security: smartRestSecurity(`${config.publicUrl}/oauth2/token`, { cors: false }),
         resource: resources,
         searchParam: [
           { name: '_count', type: 'number' },

@@ -13,7 +13,7 @@ import express from 'express';
 import type { Express, Request, Response } from 'express';
 import { getAuthContext, requireBearer, requireScope } from '../../auth/bearer.ts';
 import type { Interaction } from '../../auth/scopes.ts';
-import { createTokenRouter, smartConfiguration } from '../../auth/token-route.ts';
+import { createTokenRouter, smartConfiguration, smartRestSecurity } from '../../auth/token-route.ts';
 import type { TokenService } from '../../auth/token-service.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
 import { errorHandler, FHIR_JSON, notFoundHandler, outcome, sendOutcome } from '../../http/outcomes.ts';
@@ -328,24 +328,7 @@ export function buildCapabilityStatement(
     rest: [
       {
         mode: 'server',
-        security: {
-          extension: [
-            {
-              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-              extension: [{ url: 'token', valueUri: tokenUrl }],
-            },
-          ],
-          service: [
-            {
-              coding: [
-                {
-                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
-                  code: 'SMART-on-FHIR',
-                },
-              ],
-            },
-          ],
-        },
+        security: smartRestSecurity(tokenUrl),
         resource: LISTED_TYPES.map((type) => ({
           type,
           interaction: interactions.map((code) => ({ code })),

@@ -34,7 +34,7 @@ import type { Bundle, CapabilityStatement, Claim, ClaimResponse } from '@medplum
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { getAuthContext, requireBearer, requireScope } from '../../auth/bearer.ts';
-import { createTokenRouter, smartConfiguration } from '../../auth/token-route.ts';
+import { createTokenRouter, smartConfiguration, smartRestSecurity } from '../../auth/token-route.ts';
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
 import { errorHandler, FHIR_JSON, notFoundHandler, outcome, sendOutcome } from '../../http/outcomes.ts';
@@ -430,24 +430,7 @@ export function buildPayerCapabilityStatement(
     rest: [
       {
         mode: 'server',
-        security: {
-          extension: [
-            {
-              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-              extension: [{ url: 'token', valueUri: tokenUrl }],
-            },
-          ],
-          service: [
-            {
-              coding: [
-                {
-                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
-                  code: 'SMART-on-FHIR',
-                },
-              ],
-            },
-          ],
-        },
+        security: smartRestSecurity(tokenUrl),
         resource: [
           {
             type: 'Claim',
