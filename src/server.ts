@@ -2,12 +2,14 @@
  * Boots Dripline: store, token service, HTTP app, and a graceful stop that lets in-flight
  * requests finish before the store closes.
  */
+import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/token-service.ts';
 import type { DriplineConfig, EhrConnectionConfig } from './config/config.ts';
 import { loadFhirDefinitions } from './fhir/definitions.ts';
+import { listen } from './http/listen.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { ehrClientCache } from './ehr/ingest-port.ts';
@@ -146,10 +148,15 @@ export async function startServer(
       },
     ],
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  const server = createServer(app);
+  try {
+    await listen(server, { port: config.port, host: config.host, variable: 'PORT' });
+  } catch (err) {
+    if (!options.store) {
+      await store.close();
+    }
+    throw err;
+  }
   server.keepAliveTimeout = 5_000;
   server.requestTimeout = 60_000;
   const address = server.address() as AddressInfo;

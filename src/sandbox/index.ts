@@ -143,11 +143,19 @@ export async function runSandbox(
   const tenants = config.tenants.map((t) =>
     t.id === SANDBOX_TENANT ? { ...t, payers: [...t.payers, ...payers] } : t,
   );
-  const server = await startServer(config, logger, {
-    ...options,
-    extraConnections: [...(options.extraConnections ?? []), { tenant: SANDBOX_TENANT, connection }],
-    claimWorkflow: { ...(options.claimWorkflow ?? {}), tenants },
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger, {
+      ...options,
+      extraConnections: [...(options.extraConnections ?? []), { tenant: SANDBOX_TENANT, connection }],
+      claimWorkflow: { ...(options.claimWorkflow ?? {}), tenants },
+    });
+  } catch (err) {
+    // Dripline could not start (its port is taken...): the sandbox parties go with it.
+    await ehr.stop();
+    await payer.stop();
+    throw err;
+  }
   logger.info({ sandboxEhr: ehr.fhirBaseUrl, sandboxPayer: payer.fhirBaseUrl }, 'sandbox EHR running');
 
   const replayed = (async () => {

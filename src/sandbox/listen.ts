@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTokenService } from '../auth/token-service.ts';
+import { listen } from '../http/listen.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import type { AuthStore } from '../store/port.ts';
 import { createSandboxAuthStore } from './ehr/auth-store.ts';
@@ -23,15 +24,11 @@ export async function listenSandbox(options: {
   port?: number;
   host: string;
   publicUrl?: string;
+  /** The setting that moves the port, named when it is in use. */
+  portVariable: string;
 }): Promise<SandboxListener> {
   const server: Server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, { port: options.port ?? 0, host: options.host, variable: options.portVariable });
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = (options.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, '');

@@ -86,6 +86,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     ...(options.port !== undefined ? { port: options.port } : {}),
     host,
     ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
+    portVariable: 'SANDBOX_EHR_PORT',
   });
   const repo = new NotifyingRepository();
   const engine = new SubscriptionEngine({

@@ -137,6 +137,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     ...(options.port !== undefined ? { port: options.port } : {}),
     host,
     ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
+    portVariable: 'SANDBOX_PAYER_PORT',
   });
 
   const claims = new Map<string, Claim>();
