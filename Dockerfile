@@ -5,7 +5,12 @@
 # production node_modules, and starts `node src/main.ts`.
 #
 #   docker build -t dripline .
-#   docker run -p 8080:8080 -v dripline-data:/data dripline        (see docs/docker.md)
+#   docker run -p 8080:8080 -v dripline-data:/data \
+#     -v "$PWD/dripline.json:/etc/dripline/dripline.json:ro" \
+#     -e DRIPLINE_CONFIG=/etc/dripline/dripline.json dripline          (see docs/docker.md)
+#
+# The image runs in production mode: no sandbox tenant, no sandbox EHR or payer. The sandbox is an
+# explicit opt-in: docker run -e SANDBOX=true ...
 
 # ---- build: production dependencies only -------------------------------------------------------
 FROM node:24-slim AS build
@@ -25,7 +30,10 @@ COPY profiles/ ./profiles/
 
 # ---- runtime ------------------------------------------------------------------------------------
 FROM node:24-slim AS runtime
+# SANDBOX=false: outside a container, no config file means sandbox mode (a first run should just
+# work); an image is deployed, so it never simulates an EHR and payer unless told to.
 ENV NODE_ENV=production \
+    SANDBOX=false \
     DATA_DIR=/data \
     PORT=8080
 WORKDIR /app

@@ -24,6 +24,11 @@ async function main(): Promise<void> {
       'sandbox mode: register a client with `npm run cli -- client create --tenant sandbox --scope "system/*.cruds"`',
     );
   } else {
+    if (config.tenants.length === 0) {
+      logger.warn(
+        'no tenants configured: name a config file in DRIPLINE_CONFIG (see the README), or set SANDBOX=true to try the sandbox',
+      );
+    }
     running = await startServer(config, logger);
   }
   const shutdown = (signal: string): void => {
