@@ -71,7 +71,10 @@ export type NotificationShape = 'backport' | 'r5' | 'classic';
 export type NotificationType =
   'handshake' | 'heartbeat' | 'event-notification' | 'query-status' | 'query-event';
 
-/** One filter parameter; its values are OR-ed. Clauses are AND-ed, except that clauses with the same code are OR-ed. */
+/**
+ * One filter parameter; its values (comma-separated) are OR-ed and clauses are AND-ed, as the
+ * Backport IG says of backport-filter-criteria ("logical AND") and FHIR search of commas.
+ */
 export interface FilterClause {
   readonly code: string;
   readonly values: readonly string[];
@@ -100,8 +103,19 @@ export type ParseSubscriptionResult =
   { readonly ok: true; readonly spec: SubscriptionSpec } | { readonly ok: false; readonly message: string };
 
 const CONTENT_CODES: readonly string[] = ['empty', 'id-only', 'full-resource'];
-/** Filter codes with sandbox-specific meaning; any other must be a search parameter of the type. */
-const SPECIAL_FILTERS = new Set(['patient', 'subject', 'location', 'encounter', '_id']);
+/** Search parameters FHIR R4 defines for every resource type (R4 search.html §3.1.1.1). */
+const COMMON_SEARCH_PARAMETERS = new Set(['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source']);
+
+/**
+ * Whether FHIR R4 defines `code` (modifier aside) as a search parameter of `resourceType`. Classic
+ * criteria are R4 searches, and the sandbox's topics offer no filter keys of their own, so this is
+ * every filter the sandbox accepts: `MedicationAdministration?location=` is refused, as a strict
+ * EHR does (R4 has no such parameter; an administration's place is its encounter's).
+ */
+export function isR4SearchParameter(resourceType: string, code: string): boolean {
+  const base = code.split(':')[0] ?? code;
+  return COMMON_SEARCH_PARAMETERS.has(base) || getSearchParameter(resourceType, base) !== undefined;
+}
 
 function extensionsOf(element: unknown): Extension[] {
   const ext = (element as { extension?: unknown } | undefined)?.extension;
@@ -158,8 +172,11 @@ export function parseFilterString(
     if (values.length === 0) {
       return { ok: false, message: `filter "${text}" has no value for ${code}` };
     }
-    if (!SPECIAL_FILTERS.has(code) && !getSearchParameter(resourceType, code.split(':')[0] ?? code)) {
-      return { ok: false, message: `unsupported filter parameter "${code}" for ${resourceType}` };
+    if (!isR4SearchParameter(resourceType, code)) {
+      return {
+        ok: false,
+        message: `unsupported filter parameter "${code}": not a FHIR R4 search parameter of ${resourceType}`,
+      };
     }
     clauses.push({ code, values });
   }
@@ -374,9 +391,10 @@ function encounterLocations(encounter: Resource | undefined): string[] {
   return (encounter.location ?? []).map((l) => refOf(l.location)).filter((r) => r !== undefined);
 }
 
-async function clauseMatches(clause: FilterClause, resource: Resource, ctx: MatchContext): Promise<boolean> {
+function clauseMatches(clause: FilterClause, resource: Resource): boolean {
   const wanted = (type: string): string[] => clause.values.map((v) => relativeReference(v, type));
   const r = resource as Resource & { subject?: unknown; patient?: unknown; context?: unknown };
+  // Reference parameters compare by Type/id whatever the form (relative, absolute, versioned).
   switch (clause.code) {
     case '_id':
       return clause.values.includes(resource.id ?? '');
@@ -385,23 +403,14 @@ async function clauseMatches(clause: FilterClause, resource: Resource, ctx: Matc
       const ref = refOf(r.subject) ?? refOf(r.patient);
       return ref !== undefined && wanted('Patient').includes(ref);
     }
-    case 'encounter': {
-      const ref = resource.resourceType === 'Encounter' ? `Encounter/${resource.id ?? ''}` : refOf(r.context);
+    case 'context': {
+      const ref = refOf(r.context);
       return ref !== undefined && wanted('Encounter').includes(ref);
     }
     case 'location': {
-      let locations: string[];
-      if (resource.resourceType === 'Encounter') {
-        locations = encounterLocations(resource);
-      } else {
-        // MedicationAdministration: the location of the Encounter it happened in.
-        const encounterRef = refOf(r.context);
-        locations = encounterRef?.startsWith('Encounter/')
-          ? encounterLocations(await ctx.resolve(encounterRef))
-          : [];
-      }
+      // Encounter-location (an administration has no location parameter in R4: refused at parse).
       const want = wanted('Location');
-      return locations.some((l) => want.includes(l));
+      return encounterLocations(resource).some((l) => want.includes(l));
     }
     default: {
       const search = parseSearchRequest(
@@ -412,36 +421,24 @@ async function clauseMatches(clause: FilterClause, resource: Resource, ctx: Matc
   }
 }
 
-/** Whether a written resource is an event for the subscription (type, trigger and filters). */
-export async function matchesSubscription(
+/**
+ * Whether a written resource is an event for the subscription (type, trigger and filters). `_ctx`
+ * resolves references for filters that need another resource; the R4 parameters accepted today
+ * need none.
+ */
+export function matchesSubscription(
   spec: SubscriptionSpec,
   resource: Resource,
   interaction: WriteInteraction,
-  ctx: MatchContext,
+  _ctx: MatchContext,
 ): Promise<boolean> {
   if (resource.resourceType !== spec.resourceType) {
-    return false;
+    return Promise.resolve(false);
   }
   if (spec.topic && !(topicByUrl(spec.topic)?.triggers.includes(interaction) ?? false)) {
-    return false;
+    return Promise.resolve(false);
   }
-  const byCode = new Map<string, FilterClause[]>();
-  for (const clause of spec.filters) {
-    byCode.set(clause.code, [...(byCode.get(clause.code) ?? []), clause]);
-  }
-  for (const clauses of byCode.values()) {
-    let any = false;
-    for (const clause of clauses) {
-      if (await clauseMatches(clause, resource, ctx)) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) {
-      return false;
-    }
-  }
-  return true;
+  return Promise.resolve(spec.filters.every((clause) => clauseMatches(clause, resource)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ describe('parseSubscription', () => {
       backportSubscription({
         endpoint: 'https://dripline.example/hook',
         content: 'full-resource',
-        filters: ['MedicationAdministration?location=Location/a,Location/b&patient=Patient/1'],
+        filters: ['MedicationAdministration?context=Encounter/a,Encounter/b&patient=Patient/1'],
         heartbeatSeconds: 60,
         maxCount: 20,
         headers: ['Authorization: Bearer a:b'],
@@ -40,7 +40,7 @@ describe('parseSubscription', () => {
         topic: MA_TOPIC,
         resourceType: 'MedicationAdministration',
         filters: [
-          { code: 'location', values: ['Location/a', 'Location/b'] },
+          { code: 'context', values: ['Encounter/a', 'Encounter/b'] },
           { code: 'patient', values: ['Patient/1'] },
         ],
         endpoint: 'https://dripline.example/hook',
@@ -77,6 +77,38 @@ describe('parseSubscription', () => {
       /unsupported filter/,
     );
   });
+
+  test('filters and classic criteria may use only FHIR R4 search parameters of the type', () => {
+    const refuse = (s: any): string => {
+      const r = parseSubscription(s);
+      return r.ok ? 'ok' : r.message;
+    };
+    const classic = (criteria: string): any => ({
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: 'x',
+      criteria,
+      channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1/h' },
+    });
+    // R4 MedicationAdministration has no `location` (nor `encounter`) search parameter.
+    expect(refuse(classic('MedicationAdministration?location=Location/a'))).toMatch(
+      /"location": not a FHIR R4 search parameter of MedicationAdministration/,
+    );
+    expect(refuse(classic('MedicationAdministration?encounter=Encounter/a'))).toMatch(/not a FHIR R4/);
+    expect(
+      refuse(
+        backportSubscription({
+          endpoint: 'http://x/h',
+          filters: ['MedicationAdministration?location=Location/a'],
+        }),
+      ),
+    ).toMatch(/not a FHIR R4 search parameter/);
+    expect(refuse(classic('MedicationAdministration?context=Encounter/a&_lastUpdated=gt2026-01-01'))).toBe(
+      'ok',
+    );
+    expect(refuse(classic('Encounter?location=Location/a,Location/b'))).toBe('ok');
+    expect(refuse(classic('MedicationAdministration?'))).toBe('ok');
+  });
 });
 
 describe('filters', () => {
@@ -102,13 +134,13 @@ describe('filters', () => {
     expect(relativeReference('abc', 'Location')).toBe('Location/abc');
   });
 
-  test('MedicationAdministration location = its encounter location; same code OR-ed, codes AND-ed', async () => {
+  test('values of a filter are OR-ed, filters AND-ed (Backport IG: logical AND)', async () => {
     const encounter: Resource = {
       resourceType: 'Encounter',
       id: 'e1',
       status: 'in-progress',
       class: { code: 'AMB' },
-      location: [{ location: { reference: 'Location/suite' } }],
+      location: [{ location: { reference: 'https://ehr.example/fhir/Location/suite' } }],
     };
     const ma: Resource = {
       resourceType: 'MedicationAdministration',
@@ -119,7 +151,7 @@ describe('filters', () => {
       context: { reference: 'Encounter/e1' },
       effectiveDateTime: '2026-11-26T10:00:00Z',
     };
-    const ctx = { resolve: (ref: string) => Promise.resolve(ref === 'Encounter/e1' ? encounter : undefined) };
+    const ctx = { resolve: () => Promise.resolve(undefined) };
     const spec = (filters: SubscriptionSpec['filters'], topic = MA_TOPIC): SubscriptionSpec => ({
       shape: 'backport',
       topic,
@@ -129,50 +161,38 @@ describe('filters', () => {
       headers: [],
       content: 'empty',
     });
+    const matches = (filters: SubscriptionSpec['filters'], resource = ma, topic = MA_TOPIC) =>
+      matchesSubscription(spec(filters, topic), resource, 'create', ctx);
+    expect(await matches([{ code: 'context', values: ['Encounter/e1'] }])).toBe(true);
+    expect(await matches([{ code: 'context', values: ['Encounter/e2'] }])).toBe(false);
+    expect(await matches([{ code: 'context', values: ['Encounter/e2', 'Encounter/e1'] }])).toBe(true);
     expect(
-      await matchesSubscription(spec([{ code: 'location', values: ['Location/suite'] }]), ma, 'create', ctx),
+      await matches([
+        { code: 'context', values: ['Encounter/e1'] },
+        { code: 'patient', values: ['p1'] },
+      ]),
     ).toBe(true);
     expect(
-      await matchesSubscription(spec([{ code: 'location', values: ['Location/other'] }]), ma, 'create', ctx),
+      await matches([
+        { code: 'context', values: ['Encounter/e1'] },
+        { code: 'patient', values: ['Patient/p2'] },
+      ]),
     ).toBe(false);
+    // Two filters on the same parameter are AND-ed too: one value each means both must hold.
     expect(
-      await matchesSubscription(
-        spec([
-          { code: 'location', values: ['Location/other'] },
-          { code: 'location', values: ['Location/suite'] },
-          { code: 'patient', values: ['p1'] },
-        ]),
-        ma,
-        'update',
-        ctx,
-      ),
-    ).toBe(true);
-    expect(
-      await matchesSubscription(
-        spec([
-          { code: 'location', values: ['Location/suite'] },
-          { code: 'patient', values: ['Patient/p2'] },
-        ]),
-        ma,
-        'update',
-        ctx,
-      ),
+      await matches([
+        { code: 'context', values: ['Encounter/e1'] },
+        { code: 'context', values: ['Encounter/e2'] },
+      ]),
     ).toBe(false);
-    expect(
-      await matchesSubscription(spec([{ code: 'status', values: ['completed'] }]), ma, 'create', ctx),
-    ).toBe(true);
-    expect(
-      await matchesSubscription(spec([{ code: 'status', values: ['stopped'] }]), ma, 'create', ctx),
-    ).toBe(false);
-    expect(await matchesSubscription(spec([], ENCOUNTER_TOPIC), ma, 'create', ctx)).toBe(false);
-    expect(
-      await matchesSubscription(
-        spec([{ code: 'location', values: ['Location/suite'] }], ENCOUNTER_TOPIC),
-        encounter,
-        'create',
-        ctx,
-      ),
-    ).toBe(true);
+    expect(await matches([{ code: 'status', values: ['completed'] }])).toBe(true);
+    expect(await matches([{ code: 'status', values: ['stopped'] }])).toBe(false);
+    expect(await matches([], ma, ENCOUNTER_TOPIC)).toBe(false);
+    const location = (values: string[]) =>
+      matches([{ code: 'location', values }], encounter, ENCOUNTER_TOPIC);
+    expect(await location(['Location/suite'])).toBe(true);
+    expect(await location(['Location/other', 'Location/suite'])).toBe(true);
+    expect(await location(['Location/other'])).toBe(false);
   });
 });
 

@@ -176,19 +176,26 @@ describe('event notifications', () => {
     },
   );
 
-  test('filters: patient and location (through the administration encounter)', async () => {
+  test('filters: patient, encounter (context) and encounter location', async () => {
     const other = await seedWorld(ehr, '-other');
     const byPatient = await subscribe({ filters: [`MedicationAdministration?patient=${world.patient}`] });
-    const byLocation = await subscribe({ filters: [`MedicationAdministration?location=${other.location}`] });
+    const byEncounter = await subscribe({ filters: [`MedicationAdministration?context=${other.encounter}`] });
     const byEither = await subscribe({
+      filters: [`MedicationAdministration?context=${world.encounter},${other.encounter}`],
+    });
+    const byBoth = await subscribe({
       filters: [
-        `MedicationAdministration?location=${world.location}`,
-        `MedicationAdministration?location=${other.location}`,
+        `MedicationAdministration?context=${world.encounter}`,
+        `MedicationAdministration?context=${other.encounter}`,
       ],
     });
     const encounters = await subscribe({
       topic: ENCOUNTER_TOPIC,
       filters: [`Encounter?location=${other.location}`],
+    });
+    const eitherLocation = await subscribe({
+      topic: ENCOUNTER_TOPIC,
+      filters: [`Encounter?location=${world.location},${other.location}`],
     });
     await ehr.createResource(medicationAdministration('ma-filter-1', world));
     await ehr.createResource(medicationAdministration('ma-filter-2', other));
@@ -201,14 +208,37 @@ describe('event notifications', () => {
     const focus = (path: string): string[] =>
       notifications(path).map((b) => statusOf(b).events[0].focus.split('/').pop());
     expect(focus(byPatient.path)).toEqual(['ma-filter-1']);
-    expect(focus(byLocation.path)).toEqual(['ma-filter-2']);
+    expect(focus(byEncounter.path)).toEqual(['ma-filter-2']);
     expect(focus(byEither.path)).toEqual(['ma-filter-1', 'ma-filter-2']);
+    expect(focus(byBoth.path)).toEqual([]);
     expect(focus(encounters.path)).toEqual(['enc-other']);
+    expect(focus(eitherLocation.path)).toEqual(['enc-other', 'enc']);
     // undo for later tests
     await ehr.updateResource({
       ...(await ehr.readResource('Encounter', 'enc')),
       status: 'in-progress',
     } as any);
+  });
+
+  test.each([
+    ['classic criteria', { criteria: 'MedicationAdministration?location=Location/x' }],
+    ['a backport filter', { filters: ['MedicationAdministration?location=Location/x'] }],
+  ])('%s with a search parameter R4 does not define is refused: 400 OperationOutcome', async (_what, ask) => {
+    const endpoint = `${receiver.url}/hook/${++counter}`;
+    const body =
+      'criteria' in ask
+        ? {
+            resourceType: 'Subscription',
+            status: 'requested',
+            reason: 'x',
+            criteria: ask.criteria,
+            channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json' },
+          }
+        : backportSubscription({ endpoint, filters: ask.filters });
+    const res = await fhir(ehr, token, 'Subscription', { method: 'POST', body });
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(JSON.stringify(res.body)).toContain('not a FHIR R4 search parameter of MedicationAdministration');
   });
 
   test('HTTP writes notify too, and channel headers ride on every delivery', async () => {
