@@ -13,6 +13,18 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 export type EhrConnectionMode = 'backport' | 'r5' | 'rest-hook' | 'poll';
 
+export type EhrPayloadContent = 'full-resource' | 'id-only' | 'empty';
+
+/** What Dripline asks an EHR for on one topic (defaults: src/ingest/topics.ts). */
+export interface EhrTopicConfig {
+  /** The EHR's SubscriptionTopic canonical (backport, r5). */
+  readonly url?: string;
+  /** Search-style filters, `Type?code=value[,value]…`, AND-ed; replaces the location default. */
+  readonly filters?: readonly string[];
+  /** Payload content for this topic; default: the connection's `payload`. */
+  readonly payload?: EhrPayloadContent;
+}
+
 /** A tenant's EHR: where Dripline subscribes, receives notifications, and fetches back from. */
 export interface EhrConnectionConfig {
   /** Slug, unique across all tenants: notifications arrive at /ehr/{id}/notify. */
@@ -27,9 +39,19 @@ export interface EhrConnectionConfig {
   readonly scope: string;
   readonly mode: EhrConnectionMode;
   /** Payload content Dripline asks for in its Subscriptions. */
-  readonly payload: 'full-resource' | 'id-only' | 'empty';
-  /** Location references (e.g. "Location/infusion-suite") the Subscriptions filter on; empty = all. */
+  readonly payload: EhrPayloadContent;
+  /**
+   * Location references (e.g. "Location/infusion-suite"): only encounters at one of them (and
+   * their administrations) are ingested and billed; empty = all.
+   */
   readonly locations: readonly string[];
+  /** Topic URLs, filters and payload per topic, where the EHR's differ from the defaults. */
+  readonly topics?: Readonly<Partial<Record<'MedicationAdministration' | 'Encounter', EhrTopicConfig>>>;
+  /**
+   * How long a gap in event numbers may stay open before Dripline recovers it (`$events` or a
+   * catch-up): out-of-order deliveries close most gaps within seconds. Default 10.
+   */
+  readonly gapGraceSeconds?: number;
   /** Heartbeat period Dripline asks for, seconds. */
   readonly heartbeatSeconds: number;
   /** Poll interval for `poll` mode, and the catch-up cadence for the others, seconds. */
@@ -131,6 +153,22 @@ const ENV_VARS = {
 } as const;
 
 const CONFIG_FILE_VAR = 'DRIPLINE_CONFIG';
+
+/** A connection's settings for one topic: canonical URL, search-style filters on that type, payload. */
+function topicSchema(type: 'MedicationAdministration' | 'Encounter'): Record<string, unknown> {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      url: { type: 'string', pattern: '^(https?|urn):\\S+$' },
+      filters: {
+        type: 'array',
+        items: { type: 'string', pattern: `^${type}\\?[^\\s=&?]+=[^\\s&]+(&[^\\s=&?]+=[^\\s&]+)*$` },
+      },
+      payload: { enum: ['full-resource', 'id-only', 'empty'] },
+    },
+  };
+}
 
 const schema = {
   type: 'object',
@@ -255,6 +293,15 @@ const schema = {
                   items: { type: 'string', pattern: '^Location/\\S+$' },
                   default: [],
                 },
+                topics: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    MedicationAdministration: topicSchema('MedicationAdministration'),
+                    Encounter: topicSchema('Encounter'),
+                  },
+                },
+                gapGraceSeconds: { type: 'integer', minimum: 0, maximum: 3600 },
                 heartbeatSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 300 },
                 pollIntervalSeconds: { type: 'integer', minimum: 5, maximum: 86400, default: 300 },
                 hmacSecret: { type: 'string', minLength: 16 },

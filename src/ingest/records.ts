@@ -11,6 +11,7 @@ import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Store, TenantId } from '../store/port.ts';
 import type { EventTrackerState } from './event-tracker.ts';
 import { INITIAL_TRACKER } from './event-tracker.ts';
+import { DEFAULT_TOPIC_URLS } from './topics.ts';
 
 const EXT = 'https://dripline.dev/fhir/StructureDefinition';
 export const EXT_EHR_SUBSCRIPTION = `${EXT}/ehr-subscription-id`;
@@ -22,12 +23,6 @@ export const EXT_TOPIC = `${EXT}/ingest-topic`;
 /** What Dripline subscribes to. */
 export type IngestTopic = 'MedicationAdministration' | 'Encounter';
 export const INGEST_TOPICS: readonly IngestTopic[] = ['MedicationAdministration', 'Encounter'];
-
-/** Topic canonicals Dripline asks backport/R5 EHRs for (the sandbox EHR offers these). */
-export const TOPIC_URLS: Readonly<Record<IngestTopic, string>> = {
-  MedicationAdministration: 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration',
-  Encounter: 'https://dripline.dev/fhir/SubscriptionTopic/encounter',
-};
 
 export interface SubscriptionRecord {
   readonly recordId: string;
@@ -91,7 +86,7 @@ export function toRecord(resource: Subscription & { id: string }): SubscriptionR
 
 export function toResource(
   record: SubscriptionRecord,
-  connection: Pick<EhrConnectionConfig, 'mode'>,
+  connection: Pick<EhrConnectionConfig, 'mode' | 'topics'>,
   endpoint: string,
 ): Subscription & { id: string } {
   const extension: Extension[] = [
@@ -110,7 +105,10 @@ export function toResource(
     id: record.recordId,
     status: record.status,
     reason: `Dripline ingest of ${record.topic}`,
-    criteria: connection.mode === 'rest-hook' ? record.topic : TOPIC_URLS[record.topic],
+    criteria:
+      connection.mode === 'rest-hook'
+        ? record.topic
+        : (connection.topics?.[record.topic]?.url ?? DEFAULT_TOPIC_URLS[record.topic]),
     channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json' },
     extension,
   };
@@ -140,7 +138,7 @@ export async function loadRecord(
 export async function updateRecord(
   store: Store,
   tenant: TenantId,
-  connection: Pick<EhrConnectionConfig, 'id' | 'mode'>,
+  connection: Pick<EhrConnectionConfig, 'id' | 'mode' | 'topics'>,
   topic: IngestTopic,
   endpoint: string,
   change: (record: SubscriptionRecord) => SubscriptionRecord,

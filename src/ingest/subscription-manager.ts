@@ -5,7 +5,8 @@
  *
  * Shapes follow the R4 Subscriptions Backport IG (backport-subscription profile, extensions on
  * criteria and channel), R5 Subscription for `r5` connections, and a classic criteria string for
- * `rest-hook` connections.
+ * `rest-hook` connections. Topic URLs, filters and payload come from the connection's topic plan
+ * (./topics.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
@@ -15,7 +16,8 @@ import type { Store } from '../store/port.ts';
 import type { ConnectionBinding, SubscriptionDirectory } from './receiver.ts';
 import type { IngestTopic, SubscriptionRecord } from './records.ts';
 import { restartTracking } from './event-tracker.ts';
-import { INGEST_TOPICS, loadRecord, sha256Hex, TOPIC_URLS, updateRecord } from './records.ts';
+import { INGEST_TOPICS, loadRecord, sha256Hex, updateRecord } from './records.ts';
+import { r5FilterBy, restHookCriteria, topicPlan } from './topics.ts';
 import { classifyEhrError } from './worker.ts';
 import type { SubscriptionMaintainer } from './worker.ts';
 
@@ -37,11 +39,6 @@ export interface SubscriptionManagerDeps {
   readonly now?: () => Date;
 }
 
-/** Filter values for a topic: Encounter by location, administrations by their encounter's location. */
-function filters(connection: EhrConnectionConfig, topic: IngestTopic): string[] {
-  return connection.locations.map((location) => `${topic}?location=${location}`);
-}
-
 /** The Subscription resource Dripline asks the EHR to create (pure; exported for tests). */
 export function buildSubscription(
   connection: EhrConnectionConfig,
@@ -51,6 +48,7 @@ export function buildSubscription(
 ): Resource {
   const header = `Authorization: Bearer ${secret}`;
   const reason = `Dripline infusion billing: ${topic}`;
+  const plan = topicPlan(connection, topic);
   switch (connection.mode) {
     case 'r5':
       // An R5 Subscription (for R4B/R5 EHRs); sent as JSON, it is not an R4 resource.
@@ -58,12 +56,8 @@ export function buildSubscription(
         resourceType: 'Subscription',
         status: 'requested',
         reason,
-        topic: TOPIC_URLS[topic],
-        filterBy: connection.locations.map((value) => ({
-          resourceType: topic,
-          filterParameter: 'location',
-          value,
-        })),
+        topic: plan.url,
+        ...(plan.filters.length > 0 ? { filterBy: r5FilterBy(plan) } : {}),
         channelType: {
           system: 'http://terminology.hl7.org/CodeSystem/subscription-channel-type',
           code: 'rest-hook',
@@ -73,7 +67,7 @@ export function buildSubscription(
         heartbeatPeriod: connection.heartbeatSeconds,
         timeout: 30,
         contentType: 'application/fhir+json',
-        content: connection.payload,
+        content: plan.payload,
         maxCount: 20,
       } as unknown as Resource;
     case 'rest-hook':
@@ -81,7 +75,7 @@ export function buildSubscription(
         resourceType: 'Subscription',
         status: 'requested',
         reason,
-        criteria: filters(connection, topic)[0] ?? `${topic}?`,
+        criteria: restHookCriteria(plan),
         channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json', header: [header] },
       };
     case 'backport':
@@ -91,11 +85,11 @@ export function buildSubscription(
         meta: { profile: [`${BACKPORT}/backport-subscription`] },
         status: 'requested',
         reason,
-        criteria: TOPIC_URLS[topic],
-        ...(connection.locations.length > 0
+        criteria: plan.url,
+        ...(plan.filters.length > 0
           ? {
               _criteria: {
-                extension: filters(connection, topic).map((valueString) => ({
+                extension: plan.filters.map((valueString) => ({
                   url: `${BACKPORT}/backport-filter-criteria`,
                   valueString,
                 })),
@@ -112,7 +106,7 @@ export function buildSubscription(
           endpoint,
           payload: 'application/fhir+json',
           _payload: {
-            extension: [{ url: `${BACKPORT}/backport-payload-content`, valueCode: connection.payload }],
+            extension: [{ url: `${BACKPORT}/backport-payload-content`, valueCode: plan.payload }],
           },
           header: [header],
         },

@@ -9,7 +9,7 @@
  */
 import { LoopingWorker } from '../store/worker-loop.ts';
 import { randomUUID } from 'node:crypto';
-import type { Encounter, MedicationAdministration, Reference, Resource } from '@medplum/fhirtypes';
+import type { MedicationAdministration, Reference, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
@@ -35,6 +35,7 @@ import type { TopicNotification } from './notification.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { IngestTopic, SubscriptionRecord } from './records.ts';
 import { INGEST_TOPICS, loadRecord, updateRecord } from './records.ts';
+import { keepInLocations, placingEncounter } from './location-filter.ts';
 
 /** What the worker needs from an EHR (implemented by src/ehr/ehr-client.ts over SMART Backend Services). */
 export interface EhrPort {
@@ -74,7 +75,10 @@ export interface IngestWorkerDeps {
   readonly publicUrl: string;
   readonly logger: Logger;
   readonly now?: () => Date;
-  /** How long a gap in event numbers may stay open before recovery (out-of-order arrivals close most). */
+  /**
+   * How long a gap in event numbers may stay open before recovery (out-of-order arrivals close
+   * most), for connections that do not set `gapGraceSeconds`. Default 10 s.
+   */
   readonly gapGraceMs?: number;
   /** Overlap subtracted from the last sync when catching up, for clock skew between EHR and us. */
   readonly catchUpOverlapMs?: number;
@@ -148,25 +152,14 @@ function relatedReferences(resource: Resource): string[] {
   return refs.map((r) => r?.reference).filter((r): r is string => typeof r === 'string' && r !== '');
 }
 
-/** The encounter a resource's billing belongs to. */
 /** EHR reads in flight at once when a batch's id-only focuses are read ahead. */
 const PREFETCH_CONCURRENCY = 8;
 
 /** At most this many encounters are recomputed for one late Medication or Coverage. */
 const RECOMPUTE_LIMIT = 500;
 
-function encounterOf(resource: Resource): string | undefined {
-  const ref =
-    resource.resourceType === 'Encounter'
-      ? `Encounter/${resource.id ?? ''}`
-      : resource.resourceType === 'MedicationAdministration'
-        ? resource.context?.reference
-        : resource.resourceType === 'MedicationRequest'
-          ? resource.encounter?.reference
-          : undefined;
-  const normalized = ref ? normalizeReference(ref) : undefined;
-  return normalized?.startsWith('Encounter/') ? normalized : undefined;
-}
+/** The encounter a resource's billing belongs to (the one that places it, too). */
+const encounterOf = placingEncounter;
 
 export class IngestWorker extends LoopingWorker {
   readonly #deps: IngestWorkerDeps;
@@ -531,7 +524,8 @@ export class IngestWorker extends LoopingWorker {
   /**
    * Stores the given resources and those referenced by `references` (fetched from the EHR), plus
    * what they reference that is not stored yet (two levels: administration → encounter → condition),
-   * then emits encounter-changed for what changed.
+   * then emits encounter-changed for what changed. Every ingest path comes through here, so this is
+   * where the connection's locations apply: what happened elsewhere is neither stored nor billed.
    */
   async #ingestResources(
     binding: ConnectionBinding,
@@ -544,10 +538,12 @@ export class IngestWorker extends LoopingWorker {
     const ctx = this.#copyContext(binding);
     const ehr = this.#deps.ehrFor(binding.connection);
     const seen = new Set<string>();
+    // What came along, plus the encounters the location filter read (fetch-back reuses them).
+    const known = new Map(carried);
 
     const fetch = async (reference: string): Promise<Resource | undefined> => {
       const normalized = normalizeReference(reference);
-      const local = normalized ? carried.get(normalized) : undefined;
+      const local = normalized ? known.get(normalized) : undefined;
       if (local) {
         return local;
       }
@@ -635,14 +631,41 @@ export class IngestWorker extends LoopingWorker {
       }
     };
 
-    for (const resource of resources) {
-      await store(resource, 0);
-    }
+    const given = [...resources];
     for (const reference of references) {
       const resource = await fetch(reference);
       if (resource) {
-        await store(resource, 0);
+        given.push(resource);
       }
+    }
+    const { kept, dropped } = await keepInLocations(
+      given,
+      binding.connection.locations,
+      async (encounter) => {
+        const local = known.get(encounter);
+        if (local) {
+          return local;
+        }
+        try {
+          const read = await ehr.readUrl(encounter);
+          known.set(encounter, read);
+          return read;
+        } catch (err) {
+          if (classifyEhrError(err) === 'retryable') {
+            throw err;
+          }
+          return undefined; // gone or refused: it places nothing at our locations
+        }
+      },
+    );
+    if (dropped > 0) {
+      this.#deps.logger.info(
+        { connectionId: binding.connection.id, dropped },
+        'outside the connection’s locations: not ingested',
+      );
+    }
+    for (const resource of kept) {
+      await store(resource, 0);
     }
   }
 
@@ -769,7 +792,10 @@ export class IngestWorker extends LoopingWorker {
   }
 
   async #recoverIfGap(binding: ConnectionBinding, record: SubscriptionRecord): Promise<void> {
-    if (!gapNeedsRecovery(record.tracker, this.#now(), this.#deps.gapGraceMs ?? 10_000)) {
+    const { gapGraceSeconds } = binding.connection;
+    const graceMs =
+      gapGraceSeconds !== undefined ? gapGraceSeconds * 1000 : (this.#deps.gapGraceMs ?? 10_000);
+    if (!gapNeedsRecovery(record.tracker, this.#now(), graceMs)) {
       return;
     }
     // Fix: the key was topic|from-to only, and idempotency keys outlive finished jobs, so the same
@@ -838,7 +864,7 @@ export class IngestWorker extends LoopingWorker {
           );
           return ehr.searchAll(topic, unsorted);
         });
-      await this.#ingestResources(binding, await this.#inLocations(binding, changed), [], new Map());
+      await this.#ingestResources(binding, changed, [], new Map());
       const reached = changed
         .map((r) => r.meta?.lastUpdated)
         .filter((t): t is string => t !== undefined && Number.isFinite(Date.parse(t)))
@@ -884,55 +910,6 @@ export class IngestWorker extends LoopingWorker {
         return { ...r, tracker: recordRecovered(synced, synced.reported, startedAt) };
       });
     }
-  }
-
-  /**
-   * The resources that belong to the connection's locations (all of them when it names none):
-   * encounters at one of them, administrations whose encounter is. Subscriptions are filtered by
-   * the EHR; catch-up searches are filtered here, since administrations cannot be searched by
-   * location in R4.
-   */
-  async #inLocations(binding: ConnectionBinding, resources: Resource[]): Promise<Resource[]> {
-    const locations = binding.connection.locations;
-    if (locations.length === 0) {
-      return resources;
-    }
-    const allowed = new Set(locations.map((l) => normalizeReference(l) ?? l));
-    const ehr = this.#deps.ehrFor(binding.connection);
-    const verdicts = new Map<string, boolean>();
-    const atAllowed = (encounter: Resource | undefined): boolean =>
-      ((encounter as Encounter | undefined)?.location ?? []).some((l) =>
-        allowed.has(normalizeReference(l.location.reference ?? '') ?? ''),
-      );
-    const out: Resource[] = [];
-    for (const resource of resources) {
-      let encounterRef: string | undefined;
-      if (resource.resourceType === 'Encounter') {
-        encounterRef = `Encounter/${resource.id ?? ''}`;
-        verdicts.set(encounterRef, atAllowed(resource));
-      } else {
-        const context = (resource as MedicationAdministration).context?.reference;
-        encounterRef = context ? normalizeReference(context) : undefined;
-      }
-      if (!encounterRef?.startsWith('Encounter/')) {
-        continue; // not placed at any location: not this connection's to bill
-      }
-      let inside = verdicts.get(encounterRef);
-      if (inside === undefined) {
-        const encounter = await ehr.readUrl(encounterRef).catch((err: unknown) => {
-          if (classifyEhrError(err) === 'retryable') {
-            throw err;
-          }
-          return undefined;
-        });
-        inside = atAllowed(encounter);
-        verdicts.set(encounterRef, inside);
-      }
-      if (inside) {
-        out.push(resource);
-      }
-    }
-    return out;
   }
 
   /** $events for a range; false when the EHR does not offer it (fall back to a query). */

@@ -856,3 +856,26 @@ describe('event job keys are scoped to their EHR subscription', () => {
     expect(await storedCopy(rig, 'MedicationAdministration', first.id!)).toBeDefined();
   });
 });
+
+describe('the gap grace period is the connection’s (gapGraceSeconds)', () => {
+  test.each([
+    [0, 60_000, true],
+    [3600, 0, false],
+  ])(
+    'gapGraceSeconds %d over a default of %d ms: recovered at the next maintenance = %s',
+    async (gapGraceSeconds, defaultMs, recovered) => {
+      const rig = await startRig({ connection: { gapGraceSeconds }, gapGraceMs: defaultMs });
+      rig.ehr.setFaults({ dropRate: 1 });
+      await newAdministration(rig);
+      await rig.ehr.idle();
+      rig.ehr.setFaults({});
+      await newAdministration(rig); // delivered, numbered past the dropped one
+      await rig.drain();
+      expect((await rig.record('MedicationAdministration')).tracker.gapSince).toBeDefined();
+      rig.calls.length = 0;
+      await rig.maintain();
+      expect(rig.calls.some((c) => c.includes('/$events'))).toBe(recovered);
+      expect((await rig.record('MedicationAdministration')).tracker.gapSince === undefined).toBe(recovered);
+    },
+  );
+});

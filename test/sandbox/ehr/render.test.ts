@@ -161,7 +161,7 @@ describe('filters', () => {
       headers: [],
       content: 'empty',
     });
-    const matches = (filters: SubscriptionSpec['filters'], resource = ma, topic = MA_TOPIC) =>
+    const matches = (filters: SubscriptionSpec['filters'], resource: Resource = ma, topic = MA_TOPIC) =>
       matchesSubscription(spec(filters, topic), resource, 'create', ctx);
     expect(await matches([{ code: 'context', values: ['Encounter/e1'] }])).toBe(true);
     expect(await matches([{ code: 'context', values: ['Encounter/e2'] }])).toBe(false);
