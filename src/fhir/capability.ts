@@ -7,6 +7,7 @@ import type { CapabilityStatement, CapabilityStatementRestResource, ResourceType
 import type { DriplineConfig } from '../config/config.ts';
 import { smartRestSecurity } from '../auth/token-route.ts';
 import { COMMON_SEARCH_PARAMETERS, SEARCH_PARAMETERS } from '../store/search-index.ts';
+import { operationsOn } from './operations.ts';
 
 export type TypeInteraction = 'read' | 'vread' | 'search-type' | 'history-instance' | 'create' | 'update';
 
@@ -40,6 +41,8 @@ export const SUPPORTED_INTERACTIONS: Readonly<Record<string, readonly TypeIntera
   DocumentReference: READ_ONLY,
   AuditEvent: ['read', 'vread', 'search-type'],
   Provenance: READ_ONLY,
+  // Definitions of Dripline's operations (./operations.ts): fixed data, read only.
+  OperationDefinition: ['read'],
 };
 
 /**
@@ -51,6 +54,7 @@ export const NON_PHI_TYPES: ReadonlySet<string> = new Set([
   'Practitioner',
   'Medication',
   'AuditEvent',
+  'OperationDefinition',
 ]);
 
 export function isSupported(resourceType: string, interaction: TypeInteraction): boolean {
@@ -78,11 +82,12 @@ export function buildCapabilityStatement(
       const params = [...COMMON_SEARCH_PARAMETERS, ...(SEARCH_PARAMETERS[type] ?? [])];
       const writable = interactions.includes('create');
       const refs = referenceParameters(type);
+      const operation = operationsOn(type);
+      const versioned = interactions.includes('vread');
       return {
         type: type as ResourceType,
         interaction: interactions.map((code) => ({ code })),
-        versioning: 'versioned-update',
-        readHistory: true,
+        ...(versioned ? { versioning: 'versioned-update', readHistory: true } : {}),
         updateCreate: false,
         conditionalCreate: writable,
         conditionalUpdate: false,
@@ -97,6 +102,7 @@ export function buildCapabilityStatement(
               })),
             }
           : {}),
+        ...(operation.length > 0 ? { operation } : {}),
       };
     },
   );

@@ -17,6 +17,7 @@ import { FHIR_JSON, HttpError, outcome, sendOutcome } from '../http/outcomes.ts'
 import { strictJsonBody } from '../http/json-body.ts';
 import type { Store } from '../store/port.ts';
 import { buildCapabilityStatement, SUPPORTED_INTERACTIONS } from './capability.ts';
+import { createOperationDefinitionRouter } from './operations.ts';
 import type { TypeInteraction } from './capability.ts';
 import type { AccessPolicy } from './repository.ts';
 import { DriplineRepository } from './repository.ts';
@@ -94,6 +95,7 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   for (const operation of deps.operations ?? []) {
     router.use(operation);
   }
+  router.use(createOperationDefinitionRouter());
 
   router.use(async (req: Request, res: Response) => {
     const method = req.method.toUpperCase() as HttpMethod;

@@ -236,6 +236,12 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, readonly SearchParamDefi
     date('authored-on', 'Task.authoredOn'),
     date('modified', 'Task.lastModified'),
   ],
+  // X12 claim batch files (src/claims/x12/batch.ts): identifier = the interchange control number.
+  DocumentReference: [
+    identifier('DocumentReference'),
+    status('DocumentReference'),
+    date('date', 'DocumentReference.date'),
+  ],
   AuditEvent: [
     token('type', 'AuditEvent.type'),
     token('subtype', 'AuditEvent.subtype'),
