@@ -651,10 +651,11 @@ export class IngestWorker extends LoopingWorker {
           known.set(encounter, read);
           return read;
         } catch (err) {
-          if (classifyEhrError(err) === 'retryable') {
-            throw err;
+          const kind = classifyEhrError(err);
+          if (kind === 'gone' || kind === 'foreign') {
+            return undefined; // no such encounter here: it places nothing at our locations
           }
-          return undefined; // gone or refused: it places nothing at our locations
+          throw err; // not now, or refused: the job says so rather than dropping the event
         }
       },
     );

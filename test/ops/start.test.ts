@@ -1,10 +1,9 @@
 /**
  * `npm start` as a user runs it: a port already taken is named, with the variable to change, and
  * the process exits non-zero (it used to die on "Cannot read properties of null (reading 'port')").
- * Also: the README's Node requirement is the one package.json declares.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -74,19 +73,4 @@ describe('npm start on a port that is in use', () => {
     },
     90_000,
   );
-});
-
-describe('README', () => {
-  test('states the Node requirement package.json declares in engines', () => {
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-      engines: { node: string };
-    };
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const range = pkg.engines.node;
-    const minimum = /^>=\s*(\d+(?:\.\d+)*)$/.exec(range)?.[1];
-    expect(minimum).toBeDefined();
-    const stated = [...readme.matchAll(/Node(?:\.js)? (\d+(?:\.\d+)*) or newer/g)].map((m) => m[1]);
-    expect(stated.length).toBeGreaterThan(0);
-    expect(stated.every((v) => v === minimum)).toBe(true);
-  });
 });
