@@ -12,6 +12,7 @@ import { createTokenRouter } from './auth/token-route.ts';
 import type { TokenService } from './auth/token-service.ts';
 import type { DriplineConfig } from './config/config.ts';
 import { createFhirRoutes } from './fhir/routes.ts';
+import { unauthorized } from './http/auth-errors.ts';
 import { errorHandler, notFoundHandler, outcome, sendOutcome } from './http/outcomes.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './ops/metrics.ts';
@@ -114,9 +115,10 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', async (req, res) => {
     const presented = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!config.metricsToken || presented === undefined || !secretsEqual(presented, config.metricsToken)) {
-      res.set('WWW-Authenticate', 'Bearer realm="dripline-metrics"');
-      sendOutcome(res, 401, outcome('login', 'The metrics endpoint needs METRICS_TOKEN as a bearer token'));
-      return;
+      throw unauthorized('The metrics endpoint needs METRICS_TOKEN as a bearer token', {
+        realm: 'dripline-metrics',
+        invalidToken: presented !== undefined,
+      });
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
