@@ -16,7 +16,8 @@ import { unauthorized } from './http/auth-errors.ts';
 import { errorHandler, notFoundHandler, outcome, sendOutcome } from './http/outcomes.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './ops/metrics.ts';
-import { routeTemplate } from './ops/metrics.ts';
+import { routeTable } from './http/route-table.ts';
+import type { RouteTable } from './http/route-table.ts';
 import type { Store } from './store/port.ts';
 import type { CodingTables } from './coding/tables/types.ts';
 
@@ -53,8 +54,12 @@ export function createApp(deps: AppDeps): Express {
   // Plain key=value query parsing: no nested objects from `a[b]=c`.
   app.set('query parser', 'simple');
 
-  // Request id, access log and metrics. Only method, path, status and timing are logged: never
-  // bodies or query strings (search parameters can carry PHI).
+  // The app's routes, read once every router is mounted (end of this function): requests are
+  // labelled by the template they match, never by their raw path.
+  const routes: { table?: RouteTable } = {};
+
+  // Request id, access log and metrics. Only method, route template, status and timing are logged:
+  // never bodies, raw paths or query strings (ids and search parameters can carry PHI).
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
     const requestId =
@@ -65,7 +70,7 @@ export function createApp(deps: AppDeps): Express {
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       // originalUrl: nested routers rewrite req.url while they run.
-      const route = routeTemplate(req.originalUrl.split('?')[0] ?? '');
+      const route = routes.table?.match(req.method, req.originalUrl.split('?')[0] ?? '') ?? 'unmatched';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       const auth = res.locals.auth as { tenant?: string; clientId?: string } | undefined;
       logger.info(
@@ -151,5 +156,6 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
+  routes.table = routeTable(app);
   return app;
 }
