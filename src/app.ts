@@ -13,6 +13,7 @@ import type { TokenService } from './auth/token-service.ts';
 import type { DriplineConfig } from './config/config.ts';
 import { createFhirRoutes } from './fhir/routes.ts';
 import { unauthorized } from './http/auth-errors.ts';
+import { percentEncodingGuard } from './http/request-guards.ts';
 import { errorHandler, notFoundHandler, outcome, sendOutcome } from './http/outcomes.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './ops/metrics.ts';
@@ -105,6 +106,9 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+
+  // Before any router: a URL that does not decode is a 400, whichever route it addresses.
+  app.use(percentEncodingGuard);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -8,7 +8,8 @@
  *   state change), payer, patient, and the open Task (id, owner, status) when there is one.
  * - `POST /:claimId/override` (`system/Claim.u`), body `{ "reason": "..." }`: re-scrubs the
  *   held claim and releases it to `ready` when every remaining error is overridable; an
- *   AuditEvent names the client and the reason. 409 with the blocking findings otherwise.
+ *   AuditEvent names the client and the reason. 409 otherwise, an OperationOutcome whose issues
+ *   name the blocking findings (actionOutcome; findingsOfOutcome reads them back).
  * - `POST /:claimId/resubmit` (`system/Claim.u`), body `{ "reason": "..." }`: a rejected claim
  *   is rebuilt from the current charges, scrubbed and (when clean) sent under a new submission key
  *   (200 with the state it reached); a claim left `submitting` after its attempts ran out gets a new
@@ -20,7 +21,7 @@
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import type { Claim, DocumentReference, Task } from '@medplum/fhirtypes';
+import type { Claim, DocumentReference, OperationOutcome, Task } from '@medplum/fhirtypes';
 import { patientsOfClaims, recordAccess } from '../fhir/audit-access.ts';
 import { getAuthContext, requireBearer } from '../auth/bearer.ts';
 import { OPERATION_NEEDS, requireScopes } from '../auth/disclosure.ts';
@@ -29,11 +30,18 @@ import { strictJsonBody } from '../http/json-body.ts';
 import { outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Store, StoredResource, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
-import type { ClaimState } from './types.ts';
+import type { ClaimState, ScrubFinding } from './types.ts';
 import { batchFileOf, createX12Batch } from './x12/batch.ts';
 import type { X12BatchDeps } from './x12/batch.ts';
 import { EDI_X12 } from './x12/routes.ts';
-import { claimPayerOf, claimStateOf, claimStateSince, claimTaskId } from './workflow.ts';
+import {
+  claimPayerOf,
+  claimStateOf,
+  claimStateSince,
+  claimTaskId,
+  findingInput,
+  findingsOfTask,
+} from './workflow.ts';
 import type { ClaimWorkflowWorker } from './workflow.ts';
 
 export interface ClaimRoutesDeps {
@@ -139,6 +147,47 @@ export async function claimWorklist(
   return { now: now.toISOString(), counts, byState };
 }
 
+interface ActionResult {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly state?: ClaimState;
+  readonly message: string;
+  readonly blocking?: readonly ScrubFinding[];
+}
+
+/** A refused action as an OperationOutcome: why, then one issue per blocking scrub finding. */
+export function actionOutcome(claimId: string, result: ActionResult): OperationOutcome {
+  const code = result.status === 404 ? 'not-found' : result.status === 409 ? 'conflict' : 'business-rule';
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      { severity: 'error', code, details: { text: result.message }, expression: [`Claim/${claimId}`] },
+      ...(result.blocking ?? []).map((finding) => {
+        const input = findingInput(finding);
+        return {
+          severity: 'error' as const,
+          code: 'business-rule' as const,
+          details: { ...input.type, text: finding.message },
+          diagnostics: input.valueString ?? finding.message,
+          ...(input.extension ? { extension: input.extension } : {}),
+        };
+      }),
+    ],
+  };
+}
+
+/** The scrub findings an action's OperationOutcome names (inverse of actionOutcome's issues). */
+export function findingsOfOutcome(outcome: OperationOutcome): ScrubFinding[] {
+  return findingsOfTask({
+    resourceType: 'Task',
+    status: 'ready',
+    intent: 'order',
+    input: (outcome.issue ?? []).flatMap((issue) =>
+      issue.extension ? [{ type: {}, valueString: issue.diagnostics ?? '', extension: issue.extension }] : [],
+    ),
+  });
+}
+
 export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
   const router = express.Router();
   const now = deps.now ?? ((): Date => new Date());
@@ -177,7 +226,7 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
       tenant: TenantId,
       claimId: string,
       input: { clientId: string; reason: string; requestId?: string },
-    ) => Promise<{ status: number; ok: boolean; state?: ClaimState; message: string; blocking?: unknown[] }>,
+    ) => Promise<ActionResult>,
   ): void => {
     router.post(
       `/:claimId/${name}`,
@@ -202,13 +251,18 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
           reason: reason.trim(),
           ...(requestId ? { requestId } : {}),
         });
+        if (result.status >= 400) {
+          // Refusals are OperationOutcomes like every other 4xx; the findings that block an override
+          // are issues of their own (the Task's finding extension: rule, fix, overridable).
+          sendOutcome(res, result.status, actionOutcome(claimId, result));
+          return;
+        }
         res.status(result.status).json({
           claim: `Claim/${claimId}`,
           task: `Task/${claimTaskId(claimId)}`,
           ok: result.ok,
           ...(result.state ? { state: result.state } : {}),
           message: result.message,
-          ...(result.blocking ? { blocking: result.blocking } : {}),
         });
       },
     );

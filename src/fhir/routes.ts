@@ -120,7 +120,9 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   });
 
   router.use(requireBearer(deps.tokenService, { now }));
-  router.use(strictJsonBody({ maxBytes: config.http.maxBodyBytes, maxDepth: config.http.maxJsonDepth }));
+  router.use(
+    strictJsonBody({ maxBytes: config.http.maxBodyBytes, maxDepth: config.http.maxJsonDepth, shape: 'fhir' }),
+  );
   for (const operation of deps.operations ?? []) {
     router.use(operation);
   }

@@ -33,6 +33,7 @@ import {
 } from '../../src/claims/workflow.ts';
 import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
 import { authorizationOnFile } from '../../src/claims/authorizations.ts';
+import { findingsOfOutcome } from '../../src/claims/routes.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
 import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
@@ -464,8 +465,10 @@ describe('claim workflow over the sandbox day', () => {
         20_000,
       );
     } else {
-      expect(body.blocking.length).toBeGreaterThan(0);
-      expect(body.blocking.every((b: { overridable: boolean }) => !b.overridable)).toBe(true);
+      expect(body.resourceType).toBe('OperationOutcome');
+      const blocking = findingsOfOutcome(body);
+      expect(blocking.length).toBeGreaterThan(0);
+      expect(blocking.every((b) => !b.overridable)).toBe(true);
     }
   });
 });
