@@ -121,8 +121,9 @@ export function createTokenRouter(deps: TokenRouterDeps): Router {
       const at = now();
 
       let client;
+      let keyId;
       try {
-        ({ client } = await verifyClientAssertion(assertion, {
+        ({ client, keyId } = await verifyClientAssertion(assertion, {
           authStore: deps.authStore,
           tokenUrl: deps.tokenUrl,
           additionalAudiences: [deps.tokenService.issuer],
@@ -149,6 +150,7 @@ export function createTokenRouter(deps: TokenRouterDeps): Router {
         clientId: client.clientId,
         tenant: client.tenant,
         scope: narrowed.scope,
+        clientKeyId: keyId,
         now: at,
       });
       const response: TokenResponseBody = {

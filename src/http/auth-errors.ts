@@ -16,9 +16,13 @@ import { HttpError } from './http-error.ts';
 /** The realm of Dripline's FHIR API and `/api` routes (bearer access tokens). */
 export const BEARER_REALM = 'dripline';
 
-/** A quoted-string auth-param value (RFC 7235 §2.1): quotes and backslashes are dropped, not escaped. */
+/**
+ * A quoted-string auth-param value (RFC 7235 §2.1) in the characters RFC 6750 §3 allows in
+ * `error_description` (printable ASCII without `"` and `\`): anything else is dropped, so no
+ * message can break the header.
+ */
 function quote(value: string): string {
-  return `"${value.replace(/["\\]/g, '')}"`;
+  return `"${value.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '')}"`;
 }
 
 function challenge(realm: string, params: Readonly<Record<string, string | undefined>> = {}): string {

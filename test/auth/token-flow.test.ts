@@ -660,7 +660,7 @@ describe('token service', () => {
     });
     const now = new Date();
     const issued = await short.issueAccessToken({
-      clientId: 'c',
+      clientId: es.client_id,
       tenant: TENANT,
       scope: 'system/Claim.r',
       now,
@@ -671,7 +671,7 @@ describe('token service', () => {
     await expect(
       short.verifyAccessToken(issued.accessToken, new Date(now.getTime() + 59_000)),
     ).resolves.toMatchObject({
-      clientId: 'c',
+      clientId: es.client_id,
       tenant: TENANT,
     });
     await expect(
@@ -691,13 +691,13 @@ describe('token service', () => {
     expect(other.kid).toBe(tokenService.kid);
     expect(other.alg).toBe(tokenService.alg);
     const issued = await other.issueAccessToken({
-      clientId: 'c',
+      clientId: es.client_id,
       tenant: TENANT,
       scope: 'system/Claim.r',
       now: new Date(),
     });
     await expect(tokenService.verifyAccessToken(issued.accessToken)).resolves.toMatchObject({
-      clientId: 'c',
+      clientId: es.client_id,
       tenant: TENANT,
       scope: 'system/Claim.r',
     });
