@@ -111,7 +111,8 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     tokenUrl: `${config.publicUrl}/oauth2/token`,
   });
 
-  const router = Router();
+  // Case-sensitive like FHIR itself: `/fhir/patient/1` is no Patient read, `$INFUSION-CHARGES` no operation.
+  const router = Router({ caseSensitive: true });
   router.get('/metadata', (_req, res) => {
     res.type(FHIR_JSON).send(JSON.stringify(capabilityStatement));
   });
