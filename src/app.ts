@@ -12,10 +12,13 @@ import { createTokenRouter } from './auth/token-route.ts';
 import type { TokenService } from './auth/token-service.ts';
 import type { DriplineConfig } from './config/config.ts';
 import { createFhirRoutes } from './fhir/routes.ts';
+import { unauthorized } from './http/auth-errors.ts';
+import { percentEncodingGuard } from './http/request-guards.ts';
 import { errorHandler, notFoundHandler, outcome, sendOutcome } from './http/outcomes.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './ops/metrics.ts';
-import { routeTemplate } from './ops/metrics.ts';
+import { routeTable } from './http/route-table.ts';
+import type { RouteTable } from './http/route-table.ts';
 import type { Store } from './store/port.ts';
 import type { CodingTables } from './coding/tables/types.ts';
 
@@ -52,8 +55,12 @@ export function createApp(deps: AppDeps): Express {
   // Plain key=value query parsing: no nested objects from `a[b]=c`.
   app.set('query parser', 'simple');
 
-  // Request id, access log and metrics. Only method, path, status and timing are logged: never
-  // bodies or query strings (search parameters can carry PHI).
+  // The app's routes, read once every router is mounted (end of this function): requests are
+  // labelled by the template they match, never by their raw path.
+  const routes: { table?: RouteTable } = {};
+
+  // Request id, access log and metrics. Only method, route template, status and timing are logged:
+  // never bodies, raw paths or query strings (ids and search parameters can carry PHI).
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
     const requestId =
@@ -64,7 +71,7 @@ export function createApp(deps: AppDeps): Express {
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       // originalUrl: nested routers rewrite req.url while they run.
-      const route = routeTemplate(req.originalUrl.split('?')[0] ?? '');
+      const route = routes.table?.match(req.method, req.originalUrl.split('?')[0] ?? '') ?? 'unmatched';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       const auth = res.locals.auth as { tenant?: string; clientId?: string } | undefined;
       logger.info(
@@ -100,6 +107,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  // Before any router: a URL that does not decode is a 400, whichever route it addresses.
+  app.use(percentEncodingGuard);
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -114,9 +124,10 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', async (req, res) => {
     const presented = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!config.metricsToken || presented === undefined || !secretsEqual(presented, config.metricsToken)) {
-      res.set('WWW-Authenticate', 'Bearer realm="dripline-metrics"');
-      sendOutcome(res, 401, outcome('login', 'The metrics endpoint needs METRICS_TOKEN as a bearer token'));
-      return;
+      throw unauthorized('The metrics endpoint needs METRICS_TOKEN as a bearer token', {
+        realm: 'dripline-metrics',
+        invalidToken: presented !== undefined,
+      });
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -149,5 +160,6 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
+  routes.table = routeTable(app);
   return app;
 }

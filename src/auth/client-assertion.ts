@@ -18,7 +18,7 @@
  * Signature comparison is done by WebCrypto through `jose` (no secrets are compared here).
  */
 import type { CryptoKey, JWK, JWTPayload, ProtectedHeaderParameters } from 'jose';
-import { decodeJwt, decodeProtectedHeader, errors, importJWK, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, errors, importJWK, jwtVerify } from 'jose';
 import type { AuthStore, ClientRecord } from '../store/port.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -47,6 +47,17 @@ export interface VerifiedClientAssertion {
   readonly client: ClientRecord;
   readonly jti: string;
   readonly expiresAt: Date;
+  /** Which registered key verified the assertion (clientKeyId): tokens it obtains live as long as that key. */
+  readonly keyId: string;
+}
+
+/** A registered public key's id: its `kid`, else its RFC 7638 thumbprint. */
+export async function clientKeyId(jwk: Readonly<Record<string, unknown>>): Promise<string> {
+  const { kid } = jwk;
+  if (typeof kid === 'string' && kid !== '') {
+    return kid;
+  }
+  return calculateJwkThumbprint(jwk, 'sha256');
 }
 
 /**
@@ -164,6 +175,7 @@ export async function verifyClientAssertion(
   }
 
   let payload: JWTPayload | undefined;
+  let verifiedWith: JWK | undefined;
   for (const jwk of candidates) {
     let key: CryptoKey;
     try {
@@ -180,6 +192,7 @@ export async function verifyClientAssertion(
         clockTolerance: skew,
         requiredClaims: ['exp', 'jti'],
       }));
+      verifiedWith = jwk;
       break;
     } catch (cause) {
       if (cause instanceof errors.JWSSignatureVerificationFailed) {
@@ -194,7 +207,7 @@ export async function verifyClientAssertion(
       fail('client assertion could not be verified', cause);
     }
   }
-  if (!payload) {
+  if (!payload || !verifiedWith) {
     fail('client assertion signature does not verify with the registered keys');
   }
 
@@ -223,5 +236,5 @@ export async function verifyClientAssertion(
   if (!fresh) {
     fail('client assertion jti was already used');
   }
-  return { client, jti, expiresAt: new Date(exp * 1000) };
+  return { client, jti, expiresAt: new Date(exp * 1000), keyId: await clientKeyId(verifiedWith) };
 }

@@ -1,12 +1,12 @@
 /**
- * Registration of a SMART Backend Services client (used by `dripline client create`): Dripline
- * generates the client's key pair, stores only the public JWK Set, and hands the private JWK to
- * the operator once. The private key is never stored.
+ * Registration and lifecycle of a SMART Backend Services client (`dripline client create`,
+ * `rotate-key`, `disable`): Dripline generates the client's key pair, stores only the public JWK
+ * Set, and hands the private JWK to the operator once. The private key is never stored.
  */
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import type { AuthStore, ClientRecord, TenantId } from '../store/port.ts';
+import type { AuthStore, ClientRecord, ClientRegistry, TenantId } from '../store/port.ts';
 import type { ClientAssertionAlg } from './client-assertion.ts';
 import { validateRegisteredScopes } from './scopes.ts';
 
@@ -78,12 +78,7 @@ export async function registerBackendClient(
   if (!scopes.ok) {
     throw new ClientRegistrationError(scopes.message);
   }
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-  const publicJwkRaw = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(publicJwkRaw, 'sha256');
-  const publicJwk: JWK = { ...publicJwkRaw, kid, alg, use: 'sig' };
-  const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
-  const jwks = { keys: [publicJwk] };
+  const { privateJwk, jwks } = await generateClientKey(alg);
 
   const clientId = randomUUID();
   const name = input.name?.trim() || undefined;
@@ -96,16 +91,77 @@ export async function registerBackendClient(
     createdAt: input.now.toISOString(),
   };
   await authStore.createClient(record);
+  return clientFile(record, alg, privateJwk, input);
+}
 
+/** A new key pair for a client: the private JWK for its operator, the public JWK Set to store. */
+async function generateClientKey(
+  alg: ClientAssertionAlg,
+): Promise<{ privateJwk: JWK; jwks: { keys: JWK[] } }> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwkRaw = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwkRaw, 'sha256');
+  const publicJwk: JWK = { ...publicJwkRaw, kid, alg, use: 'sig' };
+  const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
+  return { privateJwk, jwks: { keys: [publicJwk] } };
+}
+
+/** What the operator receives: everything a SMART Backend Services client needs, private key included. */
+function clientFile(
+  record: ClientRecord,
+  alg: ClientAssertionAlg,
+  privateJwk: JWK,
+  urls: Pick<RegisterBackendClientInput, 'publicUrl' | 'tokenUrl' | 'fhirBaseUrl'>,
+): RegisteredBackendClient {
   return {
-    client_id: clientId,
-    tenant: input.tenant,
-    ...(name === undefined ? {} : { name }),
-    scope: scopes.scope,
-    token_url: input.tokenUrl ?? tokenUrlFor(input.publicUrl),
-    fhir_base_url: input.fhirBaseUrl ?? fhirBaseUrlFor(input.publicUrl),
+    client_id: record.clientId,
+    tenant: record.tenant,
+    ...(record.name === undefined ? {} : { name: record.name }),
+    scope: record.scope,
+    token_url: urls.tokenUrl ?? tokenUrlFor(urls.publicUrl),
+    fhir_base_url: urls.fhirBaseUrl ?? fhirBaseUrlFor(urls.publicUrl),
     alg,
     jwk: privateJwk,
-    jwks,
+    jwks: { keys: record.jwks.keys.map((k) => ({ ...k })) },
   };
+}
+
+export interface RotateClientKeyInput {
+  /** Default ES384. */
+  readonly alg?: ClientAssertionAlg;
+  readonly publicUrl: string;
+  readonly tokenUrl?: string;
+  readonly fhirBaseUrl?: string;
+}
+
+/**
+ * Replaces a client's key pair (`dripline client rotate-key`). The old key stops at once: its
+ * assertions are refused, and access tokens it obtained stop working (token-service.ts checks the
+ * key a token was obtained with against the registration on every use); the new key works as soon
+ * as this returns. A disabled client stays disabled. Returns the new client file.
+ */
+export async function rotateClientKey(
+  registry: ClientRegistry,
+  clientId: string,
+  input: RotateClientKeyInput,
+): Promise<RegisteredBackendClient> {
+  const alg = input.alg ?? 'ES384';
+  if (alg !== 'ES384' && alg !== 'RS384') {
+    throw new ClientRegistrationError('alg must be ES384 or RS384');
+  }
+  const { privateJwk, jwks } = await generateClientKey(alg);
+  const updated = await registry.updateClient(clientId, { jwks: { keys: jwks.keys.map((k) => ({ ...k })) } });
+  if (!updated) {
+    throw new ClientRegistrationError(`unknown client "${clientId}"`);
+  }
+  return clientFile(updated, alg, privateJwk, input);
+}
+
+/** Disables a client: no new tokens, and its unexpired access tokens stop working at once. */
+export async function disableClient(registry: ClientRegistry, clientId: string): Promise<ClientRecord> {
+  const updated = await registry.updateClient(clientId, { disabled: true });
+  if (!updated) {
+    throw new ClientRegistrationError(`unknown client "${clientId}"`);
+  }
+  return updated;
 }

@@ -14,6 +14,7 @@ import {
   ClientAssertionError,
   verifyClientAssertion,
 } from './client-assertion.ts';
+import { tokenEndpointChallenge } from '../http/auth-errors.ts';
 import { narrowScopes } from './scopes.ts';
 import type { TokenService } from './token-service.ts';
 
@@ -48,13 +49,21 @@ class OAuthError extends Error {
   constructor(code: OAuthErrorCode, description: string, status?: number) {
     super(description);
     this.code = code;
-    this.status = status ?? (code === 'invalid_client' ? 401 : 400);
+    this.status = status ?? 400;
   }
 }
 
-function sendOAuthError(res: Response, error: OAuthError): void {
+function sendOAuthError(res: Response, error: OAuthError, req?: Request): void {
+  // invalid_client is a 400, or a 401 with a challenge when the client used the Authorization
+  // header (RFC 6749 §5.2; the challenge comes from the one place every 401 does).
+  const challenge =
+    error.code === 'invalid_client' ? tokenEndpointChallenge(req?.headers.authorization) : undefined;
+  if (challenge !== undefined) {
+    res.status(401).set('WWW-Authenticate', challenge);
+  } else {
+    res.status(error.status);
+  }
   res
-    .status(error.status)
     .set('Cache-Control', 'no-store')
     .set('Pragma', 'no-cache')
     .json({ error: error.code, error_description: error.message });
@@ -112,8 +121,9 @@ export function createTokenRouter(deps: TokenRouterDeps): Router {
       const at = now();
 
       let client;
+      let keyId;
       try {
-        ({ client } = await verifyClientAssertion(assertion, {
+        ({ client, keyId } = await verifyClientAssertion(assertion, {
           authStore: deps.authStore,
           tokenUrl: deps.tokenUrl,
           additionalAudiences: [deps.tokenService.issuer],
@@ -140,6 +150,7 @@ export function createTokenRouter(deps: TokenRouterDeps): Router {
         clientId: client.clientId,
         tenant: client.tenant,
         scope: narrowed.scope,
+        clientKeyId: keyId,
         now: at,
       });
       const response: TokenResponseBody = {
@@ -151,7 +162,7 @@ export function createTokenRouter(deps: TokenRouterDeps): Router {
       res.status(200).set('Cache-Control', 'no-store').set('Pragma', 'no-cache').json(response);
     } catch (err) {
       if (err instanceof OAuthError) {
-        sendOAuthError(res, err);
+        sendOAuthError(res, err, req);
         return;
       }
       throw err; // store failures etc.: the app's error handler (express 5 forwards rejections)

@@ -3,11 +3,17 @@
  * server's own EC key. The key is generated once and kept in the store's shared settings
  * (`AuthStore.getOrInitSetting`, first writer wins), so every server process sharing the store
  * signs and verifies with the same key.
+ *
+ * A token is also only as good as its client's registration, read on every use (one keyed read;
+ * the signature check is cached): a client disabled, removed or moved to another tenant stops
+ * working at once, and a token obtained with a client key that has since been replaced
+ * (`dripline client rotate-key`: claim `client_key`, the key's kid or thumbprint) stops with it.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { CryptoKey, JWK, JWTPayload } from 'jose';
 import { calculateJwkThumbprint, errors, importJWK, jwtVerify, SignJWT } from 'jose';
 import type { AuthStore } from '../store/port.ts';
+import { clientKeyId } from './client-assertion.ts';
 import type { ParsedScope } from './scopes.ts';
 import { parseGrantedScopes } from './scopes.ts';
 
@@ -37,6 +43,8 @@ export interface IssueAccessTokenInput {
   readonly tenant: string;
   /** The granted scopes, space-separated. */
   readonly scope: string;
+  /** The registered key that authenticated the client (clientKeyId): the token ends when it is replaced. */
+  readonly clientKeyId?: string;
   readonly now: Date;
 }
 
@@ -56,12 +64,14 @@ export interface VerifiedAccessToken {
   readonly scope: string;
   readonly expiresAt: Date;
   readonly jti: string;
+  /** The client key it was obtained with, when the token names one. */
+  readonly clientKeyId?: string;
 }
 
 /** Thrown by verifyAccessToken; `message` is safe to return to the client (it never contains the token). */
 export class InvalidAccessTokenError extends Error {
-  readonly reason: 'expired' | 'invalid';
-  constructor(reason: 'expired' | 'invalid', message: string, options?: ErrorOptions) {
+  readonly reason: 'expired' | 'invalid' | 'revoked';
+  constructor(reason: 'expired' | 'invalid' | 'revoked', message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'InvalidAccessTokenError';
     this.reason = reason;
@@ -151,6 +161,27 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
   const verified = new Map<string, VerifiedAccessToken>();
   const MAX_CACHED_TOKENS = 10_000;
 
+  /** The token's client as registered now: it must exist, be enabled, and still hold the token's key. */
+  async function checkRegistration(token: VerifiedAccessToken): Promise<void> {
+    const client = await options.authStore.getClient(token.clientId);
+    if (!client || client.tenant !== token.tenant) {
+      throw new InvalidAccessTokenError('revoked', 'the client of the access token is not registered');
+    }
+    if (client.disabled === true) {
+      throw new InvalidAccessTokenError('revoked', 'the client of the access token is disabled');
+    }
+    if (token.clientKeyId !== undefined) {
+      const keys = Array.isArray(client.jwks.keys) ? client.jwks.keys : [];
+      const ids = await Promise.all(keys.map((k) => clientKeyId(k)));
+      if (!ids.includes(token.clientKeyId)) {
+        throw new InvalidAccessTokenError(
+          'revoked',
+          'the client key that obtained the access token was replaced',
+        );
+      }
+    }
+  }
+
   return {
     issuer,
     audience,
@@ -166,6 +197,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
         tenant: input.tenant,
         scope: input.scope,
         client_id: input.clientId,
+        ...(input.clientKeyId !== undefined ? { client_key: input.clientKeyId } : {}),
       })
         .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
         .setIssuer(issuer)
@@ -188,6 +220,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       const cached = verified.get(token);
       if (cached) {
         if (now.getTime() < cached.expiresAt.getTime() + clockSkewSeconds * 1000) {
+          await checkRegistration(cached);
           return cached;
         }
         verified.delete(token);
@@ -211,13 +244,14 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
         }
         throw new InvalidAccessTokenError('invalid', 'the access token is invalid', { cause });
       }
-      const { sub, tenant, scope, jti, exp } = payload;
+      const { sub, tenant, scope, jti, exp, client_key: clientKey } = payload;
       if (
         typeof sub !== 'string' ||
         typeof tenant !== 'string' ||
         typeof scope !== 'string' ||
         typeof jti !== 'string' ||
         typeof exp !== 'number' ||
+        (clientKey !== undefined && typeof clientKey !== 'string') ||
         sub === '' ||
         tenant === ''
       ) {
@@ -230,7 +264,9 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
         scope,
         expiresAt: new Date(exp * 1000),
         jti,
+        ...(typeof clientKey === 'string' ? { clientKeyId: clientKey } : {}),
       };
+      await checkRegistration(result);
       if (verified.size >= MAX_CACHED_TOKENS) {
         const oldest = verified.keys().next().value;
         if (oldest !== undefined) {

@@ -1,36 +1,47 @@
 /**
  * Claim work queue HTTP API, for the lead to mount at `/api/claims` (bearer-protected, SMART scopes):
  *
- * - `GET /worklist[?state=held&state=...]` (scope `system/Claim.rs`): "what is waiting, on whom,
+ * Scopes: what each route discloses (src/auth/disclosure.ts, OPERATION_NEEDS).
+ *
+ * - `GET /worklist[?state=held&state=...]` (`system/Claim.rs system/Task.rs`): "what is waiting, on whom,
  *   for how long" — counts by state, and per state the claims with their age (now − the last
  *   state change), payer, patient, and the open Task (id, owner, status) when there is one.
- * - `POST /:claimId/override` (scope `system/Claim.u`), body `{ "reason": "..." }`: re-scrubs the
+ * - `POST /:claimId/override` (`system/Claim.u`), body `{ "reason": "..." }`: re-scrubs the
  *   held claim and releases it to `ready` when every remaining error is overridable; an
- *   AuditEvent names the client and the reason. 409 with the blocking findings otherwise.
- * - `POST /:claimId/resubmit` (scope `system/Claim.u`), body `{ "reason": "..." }`: a rejected claim
+ *   AuditEvent names the client and the reason. 409 otherwise, an OperationOutcome whose issues
+ *   name the blocking findings (actionOutcome; findingsOfOutcome reads them back).
+ * - `POST /:claimId/resubmit` (`system/Claim.u`), body `{ "reason": "..." }`: a rejected claim
  *   is rebuilt from the current charges, scrubbed and (when clean) sent under a new submission key
  *   (200 with the state it reached); a claim left `submitting` after its attempts ran out gets a new
  *   attempt, which asks the payer first (202). 409 in any other state. Audited like an override.
- * - `POST /x12-batches` (scope `system/Claim.u`), body `{ "payer": "<payer id>", "kind": "837P" |
+ * - `POST /x12-batches` (`system/Claim.rus system/DocumentReference.c`), body `{ "payer": "<payer id>", "kind": "837P" |
  *   "837I" }`: the ready claims of an X12-channel payer become one 837 file, kept as a
  *   DocumentReference, and move to `submitted` (201 with the batch and its claims; src/claims/x12/batch.ts).
- * - `GET /x12-batches/{id}` (scope `system/Claim.r`): the batch file again, byte for byte (audited).
+ * - `GET /x12-batches/{id}` (read on DocumentReference and on every type an 837 carries): the batch file again, byte for byte (audited).
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import type { Claim, DocumentReference, Task } from '@medplum/fhirtypes';
+import type { Claim, DocumentReference, OperationOutcome, Task } from '@medplum/fhirtypes';
 import { patientsOfClaims, recordAccess } from '../fhir/audit-access.ts';
-import { getAuthContext, requireBearer, requireScope } from '../auth/bearer.ts';
+import { getAuthContext, requireBearer } from '../auth/bearer.ts';
+import { OPERATION_NEEDS, requireScopes } from '../auth/disclosure.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import { strictJsonBody } from '../http/json-body.ts';
 import { outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Store, StoredResource, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
-import type { ClaimState } from './types.ts';
+import type { ClaimState, ScrubFinding } from './types.ts';
 import { batchFileOf, createX12Batch } from './x12/batch.ts';
 import type { X12BatchDeps } from './x12/batch.ts';
 import { EDI_X12 } from './x12/routes.ts';
-import { claimPayerOf, claimStateOf, claimStateSince, claimTaskId } from './workflow.ts';
+import {
+  claimPayerOf,
+  claimStateOf,
+  claimStateSince,
+  claimTaskId,
+  findingInput,
+  findingsOfTask,
+} from './workflow.ts';
 import type { ClaimWorkflowWorker } from './workflow.ts';
 
 export interface ClaimRoutesDeps {
@@ -136,6 +147,47 @@ export async function claimWorklist(
   return { now: now.toISOString(), counts, byState };
 }
 
+interface ActionResult {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly state?: ClaimState;
+  readonly message: string;
+  readonly blocking?: readonly ScrubFinding[];
+}
+
+/** A refused action as an OperationOutcome: why, then one issue per blocking scrub finding. */
+export function actionOutcome(claimId: string, result: ActionResult): OperationOutcome {
+  const code = result.status === 404 ? 'not-found' : result.status === 409 ? 'conflict' : 'business-rule';
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      { severity: 'error', code, details: { text: result.message }, expression: [`Claim/${claimId}`] },
+      ...(result.blocking ?? []).map((finding) => {
+        const input = findingInput(finding);
+        return {
+          severity: 'error' as const,
+          code: 'business-rule' as const,
+          details: { ...input.type, text: finding.message },
+          diagnostics: input.valueString ?? finding.message,
+          ...(input.extension ? { extension: input.extension } : {}),
+        };
+      }),
+    ],
+  };
+}
+
+/** The scrub findings an action's OperationOutcome names (inverse of actionOutcome's issues). */
+export function findingsOfOutcome(outcome: OperationOutcome): ScrubFinding[] {
+  return findingsOfTask({
+    resourceType: 'Task',
+    status: 'ready',
+    intent: 'order',
+    input: (outcome.issue ?? []).flatMap((issue) =>
+      issue.extension ? [{ type: {}, valueString: issue.diagnostics ?? '', extension: issue.extension }] : [],
+    ),
+  });
+}
+
 export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
   const router = express.Router();
   const now = deps.now ?? ((): Date => new Date());
@@ -143,8 +195,7 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
 
   router.get('/worklist', async (req: Request, res: Response) => {
     const auth = getAuthContext(res);
-    requireScope(auth, 'Claim', 'search');
-    requireScope(auth, 'Claim', 'read');
+    requireScopes(auth, OPERATION_NEEDS.worklist);
     const raw = req.query['state'];
     const states = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
       .flatMap((s) => (typeof s === 'string' ? s.split(',') : []))
@@ -175,14 +226,14 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
       tenant: TenantId,
       claimId: string,
       input: { clientId: string; reason: string; requestId?: string },
-    ) => Promise<{ status: number; ok: boolean; state?: ClaimState; message: string; blocking?: unknown[] }>,
+    ) => Promise<ActionResult>,
   ): void => {
     router.post(
       `/:claimId/${name}`,
       strictJsonBody({ maxBytes: 64 * 1024, maxDepth: 8 }),
       async (req: Request, res: Response) => {
         const auth = getAuthContext(res);
-        requireScope(auth, 'Claim', 'update');
+        requireScopes(auth, OPERATION_NEEDS.claimAction);
         const rawId = req.params['claimId'];
         const claimId = typeof rawId === 'string' ? rawId : '';
         const reason = (req.body as { reason?: unknown } | undefined)?.reason;
@@ -200,13 +251,18 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
           reason: reason.trim(),
           ...(requestId ? { requestId } : {}),
         });
+        if (result.status >= 400) {
+          // Refusals are OperationOutcomes like every other 4xx; the findings that block an override
+          // are issues of their own (the Task's finding extension: rule, fix, overridable).
+          sendOutcome(res, result.status, actionOutcome(claimId, result));
+          return;
+        }
         res.status(result.status).json({
           claim: `Claim/${claimId}`,
           task: `Task/${claimTaskId(claimId)}`,
           ok: result.ok,
           ...(result.state ? { state: result.state } : {}),
           message: result.message,
-          ...(result.blocking ? { blocking: result.blocking } : {}),
         });
       },
     );
@@ -216,8 +272,7 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
     strictJsonBody({ maxBytes: 16 * 1024, maxDepth: 4 }),
     async (req: Request, res: Response) => {
       const auth = getAuthContext(res);
-      requireScope(auth, 'Claim', 'update');
-      requireScope(auth, 'Claim', 'read');
+      requireScopes(auth, OPERATION_NEEDS.x12BatchCreate);
       const body = (req.body ?? {}) as { payer?: unknown; kind?: unknown };
       const kind = body.kind ?? '837P';
       if (typeof body.payer !== 'string' || !ID_RE.test(body.payer) || (kind !== '837P' && kind !== '837I')) {
@@ -255,7 +310,7 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
 
   router.get('/x12-batches/:id', async (req: Request, res: Response) => {
     const auth = getAuthContext(res);
-    requireScope(auth, 'Claim', 'read');
+    requireScopes(auth, OPERATION_NEEDS.x12BatchFile);
     const id = typeof req.params['id'] === 'string' ? req.params['id'] : '';
     if (!ID_RE.test(id)) {
       sendOutcome(res, 400, outcome('invalid', 'Invalid batch id'));

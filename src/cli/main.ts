@@ -2,50 +2,144 @@
 /**
  * `npm run cli -- <command>` (the `dripline` bin when installed).
  *
- *   client create --tenant <id> --scope "<scopes>" [--name <n>] [--alg ES384|RS384]
+ *   client create --tenant <id> --scope "<scopes>" [--name <n>] [--alg ES384|RS384] [--out <file>]
+ *   client list [--tenant <id>]
+ *   client disable <client_id>
+ *   client rotate-key <client_id> [--alg ES384|RS384] [--out <file>]
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { registerBackendClient } from '../auth/client-registration.ts';
+import type { RegisteredBackendClient } from '../auth/client-registration.ts';
+import {
+  ClientRegistrationError,
+  disableClient,
+  registerBackendClient,
+  rotateClientKey,
+} from '../auth/client-registration.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
+import type { DriplineConfig } from '../config/config.ts';
+import type { ClientRecord, Store } from '../store/port.ts';
 import { openStore } from '../store/open.ts';
 import { BundleError, runCharges } from './charges-command.ts';
-import { parseClientCreateArgs, UsageError } from './client-command.ts';
+import {
+  parseClientCreateArgs,
+  parseClientDisableArgs,
+  parseClientListArgs,
+  parseClientRotateArgs,
+  UsageError,
+} from './client-command.ts';
+import { checkSecretFileTarget, ClientFileError, writeSecretFile } from './client-file.ts';
 import { requestBackendToken } from './token-command.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
 
 Commands:
-  client create --tenant <id> --scope "<scopes>" [--name <name>] [--alg ES384|RS384]
-      Register a SMART Backend Services client; prints client_id, token_url, fhir_base_url and the private jwk.
+  client create --tenant <id> --scope "<scopes>" [--name <name>] [--alg ES384|RS384] [--out <file>]
+      Register a SMART Backend Services client; prints its client file (client_id, token_url,
+      fhir_base_url and the private jwk), or writes it to a new 0600 file outside any git work tree.
+  client list [--tenant <id>]
+      List registered clients (never keys).
+  client disable <client_id>
+      Disable a client: no new tokens, and its unexpired access tokens stop working at once.
+  client rotate-key <client_id> [--alg ES384|RS384] [--out <file>]
+      Replace a client's key; prints the new client file. The old key and its tokens stop at once.
   token --client <client.json> [--scope "<scopes>"]
       Get an access token with a client file printed by "client create" (a standard SMART client flow).
   charges <bundle.json> [--setting office|hospital-outpatient|home] [--payer medicare|medicaid|commercial]
       Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.`;
 
-async function clientCreate(argv: string[]): Promise<void> {
-  const args = parseClientCreateArgs(argv);
-  const config = loadConfig();
-  if (!config.tenants.some((t) => t.id === args.tenant)) {
-    throw new UsageError(
-      `unknown tenant "${args.tenant}"; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`,
-    );
-  }
+async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
   try {
-    const client = await registerBackendClient(store.auth, {
-      tenant: args.tenant,
-      scope: args.scope,
-      alg: args.alg,
-      now: new Date(),
-      publicUrl: config.publicUrl,
-      ...(args.name ? { name: args.name } : {}),
-    });
-    process.stdout.write(JSON.stringify(client, null, 2) + '\n');
+    return await run(store);
   } finally {
     await store.close();
+  }
+}
+
+/** Prints the client file, or writes it where the operator said (./client-file.ts). */
+function emitClientFile(client: RegisteredBackendClient, out: string | undefined): void {
+  const text = JSON.stringify(client, null, 2) + '\n';
+  if (out === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  let file: string;
+  try {
+    file = writeSecretFile(out, text);
+  } catch (err) {
+    // The client is registered (or its key replaced) already: never lose the only copy of its key.
+    process.stderr.write(
+      `dripline: could not write ${out} (${err instanceof Error ? err.message : String(err)}); the client file follows on stdout\n`,
+    );
+    process.stdout.write(text);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(
+    JSON.stringify({ client_id: client.client_id, tenant: client.tenant, file }, null, 2) + '\n',
+  );
+}
+
+/** A client as `client list` shows it: what it is and may do, and its key ids — no key material. */
+function listed(client: ClientRecord): Record<string, unknown> {
+  return {
+    client_id: client.clientId,
+    tenant: client.tenant,
+    ...(client.name !== undefined ? { name: client.name } : {}),
+    scope: client.scope,
+    created_at: client.createdAt,
+    disabled: client.disabled === true,
+    keys: client.jwks.keys.map((k) => ({ kid: k['kid'], alg: k['alg'], kty: k['kty'] })),
+  };
+}
+
+async function clientCommand(sub: string | undefined, argv: string[]): Promise<void> {
+  if (sub === 'create') {
+    const args = parseClientCreateArgs(argv);
+    if (args.out !== undefined) {
+      checkSecretFileTarget(args.out);
+    }
+    const config = loadConfig();
+    if (!config.tenants.some((t) => t.id === args.tenant)) {
+      throw new UsageError(
+        `unknown tenant "${args.tenant}"; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`,
+      );
+    }
+    const client = await withStore(config, (store) =>
+      registerBackendClient(store.auth, {
+        tenant: args.tenant,
+        scope: args.scope,
+        alg: args.alg,
+        now: new Date(),
+        publicUrl: config.publicUrl,
+        ...(args.name ? { name: args.name } : {}),
+      }),
+    );
+    emitClientFile(client, args.out);
+  } else if (sub === 'list') {
+    const args = parseClientListArgs(argv);
+    const config = loadConfig();
+    const clients = await withStore(config, (store) => store.auth.listClients(args.tenant));
+    process.stdout.write(JSON.stringify(clients.map(listed), null, 2) + '\n');
+  } else if (sub === 'disable') {
+    const args = parseClientDisableArgs(argv);
+    const client = await withStore(loadConfig(), (store) => disableClient(store.auth, args.clientId));
+    process.stdout.write(JSON.stringify(listed(client), null, 2) + '\n');
+  } else if (sub === 'rotate-key') {
+    const args = parseClientRotateArgs(argv);
+    if (args.out !== undefined) {
+      checkSecretFileTarget(args.out);
+    }
+    const config = loadConfig();
+    const client = await withStore(config, (store) =>
+      rotateClientKey(store.auth, args.clientId, { alg: args.alg, publicUrl: config.publicUrl }),
+    );
+    emitClientFile(client, args.out);
+  } else {
+    throw new UsageError(`unknown command "client ${sub ?? ''}"`);
   }
 }
 
@@ -59,14 +153,29 @@ async function token(argv: string[]): Promise<void> {
     throw new UsageError('--client <client.json> is required');
   }
   const client = JSON.parse(readFileSync(values.client, 'utf8')) as Parameters<typeof requestBackendToken>[0];
-  const result = await requestBackendToken(client, values.scope);
+  let result;
+  try {
+    result = await requestBackendToken(client, values.scope);
+  } catch (err) {
+    // openid-client's error for an OAuth error response carries the RFC 6749 error and description.
+    const { error, error_description: description } = err as { error?: unknown; error_description?: unknown };
+    if (typeof error === 'string') {
+      throw new Error(
+        `the token endpoint answered ${error}${typeof description === 'string' ? `: ${description}` : ''}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
-  if (command === 'client' && sub === 'create') {
-    await clientCreate(rest);
+  if (command === 'client') {
+    await clientCommand(sub, rest);
   } else if (command === 'charges') {
     const output = runCharges(sub === undefined ? rest : [sub, ...rest]);
     process.stdout.write(JSON.stringify(output, null, 2) + '\n');
@@ -84,7 +193,11 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(err.help ? `${err.message}\n` : `dripline: ${err.message}\n\n${USAGE}\n`);
     process.exit(err.help ? 0 : 2);
   }
-  if (err instanceof BundleError) {
+  if (
+    err instanceof BundleError ||
+    err instanceof ClientFileError ||
+    err instanceof ClientRegistrationError
+  ) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);
   }

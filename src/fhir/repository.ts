@@ -255,6 +255,18 @@ export class DriplineRepository extends FhirRepository {
     const resourceType = searchRequest.resourceType;
     this.checkInteraction(resourceType, 'search-type', 'search');
     const { query, include, revInclude } = toStoreQuery(searchRequest);
+    // What _include and _revinclude may add needs its own scopes, checked before anything is read
+    // so that the answer does not depend on what happens to be stored.
+    for (const target of revInclude) {
+      this.checkInteraction(target.resourceType, 'search-type', 'search');
+    }
+    for (const target of include) {
+      const definition = getSearchParameter(target.resourceType, target.searchParam);
+      const types = target.targetType ? [target.targetType] : (definition?.targets ?? []);
+      for (const type of types.filter((t) => SEARCH_PARAMETERS[t] !== undefined)) {
+        this.checkInteraction(type, 'read', 'read');
+      }
+    }
     const tenant = this.ctx.access.tenant;
     const result = await this.ctx.store.resources.search(tenant, query);
     const entries: BundleEntry[] = result.resources.map((r) => ({
@@ -291,7 +303,6 @@ export class DriplineRepository extends FhirRepository {
     if (revInclude.length > 0 && result.resources.length > 0) {
       const matchRefs = result.resources.map((r) => `${r.resourceType}/${r.id}`);
       for (const target of revInclude) {
-        this.checkInteraction(target.resourceType, 'search-type', 'search');
         const revs = await this.ctx.store.resources.search(tenant, {
           resourceType: target.resourceType,
           filters: [{ code: target.searchParam, kind: 'reference', values: matchRefs }],

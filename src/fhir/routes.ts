@@ -8,8 +8,9 @@ import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
 import type { Resource } from '@medplum/fhirtypes';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import type { AuthContext } from '../auth/bearer.ts';
-import { getAuthContext, requireBearer, requireScope } from '../auth/bearer.ts';
+import type { AuthContext, InsufficientScopeError } from '../auth/bearer.ts';
+import { getAuthContext, requireBearer } from '../auth/bearer.ts';
+import { interactionNeeds, OPERATION_NEEDS, requireScopes } from '../auth/disclosure.ts';
 import { smartConfiguration } from '../auth/token-route.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import type { DriplineConfig } from '../config/config.ts';
@@ -62,12 +63,41 @@ const SCOPE_FOR: Readonly<Record<TypeInteraction, 'create' | 'read' | 'update' |
 
 const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
 
-function accessPolicy(auth: AuthContext): AccessPolicy {
-  return {
+/**
+ * The repository's access policy for one request. fhir-router turns what the repository throws into
+ * a bare OperationOutcome; the policy keeps the scope error itself so the route can answer with its
+ * challenge (`WWW-Authenticate ... insufficient_scope, scope=...`).
+ */
+function accessPolicy(auth: AuthContext): AccessPolicy & { denied?: InsufficientScopeError } {
+  const policy: AccessPolicy & { denied?: InsufficientScopeError } = {
     tenant: auth.tenant,
     clientId: auth.clientId,
-    assert: (resourceType, interaction) => requireScope(auth, resourceType, interaction),
+    assert: (resourceType, interaction) => {
+      try {
+        requireScopes(auth, interactionNeeds(resourceType, interaction));
+      } catch (err) {
+        policy.denied ??= err as InsufficientScopeError;
+        throw err;
+      }
+    },
   };
+  return policy;
+}
+
+/**
+ * The FHIR REST paths, one set per supported type, so express knows each request's route
+ * template (`/Patient/:id`: the label of its metrics and access log, src/http/route-table.ts).
+ */
+function restPaths(): string[] {
+  return [
+    '/',
+    ...Object.keys(SUPPORTED_INTERACTIONS).flatMap((type) => [
+      `/${type}`,
+      `/${type}/:id`,
+      `/${type}/:id/_history`,
+      `/${type}/:id/_history/:vid`,
+    ]),
+  ];
 }
 
 export function createFhirRoutes(deps: FhirRoutesDeps): Router {
@@ -82,7 +112,8 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     tokenUrl: `${config.publicUrl}/oauth2/token`,
   });
 
-  const router = Router();
+  // Case-sensitive like FHIR itself: `/fhir/patient/1` is no Patient read, `$INFUSION-CHARGES` no operation.
+  const router = Router({ caseSensitive: true });
   router.get('/metadata', (_req, res) => {
     res.type(FHIR_JSON).send(JSON.stringify(capabilityStatement));
   });
@@ -91,34 +122,36 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   });
 
   router.use(requireBearer(deps.tokenService, { now }));
-  router.use(strictJsonBody({ maxBytes: config.http.maxBodyBytes, maxDepth: config.http.maxJsonDepth }));
+  router.use(
+    strictJsonBody({ maxBytes: config.http.maxBodyBytes, maxDepth: config.http.maxJsonDepth, shape: 'fhir' }),
+  );
   for (const operation of deps.operations ?? []) {
     router.use(operation);
   }
   router.use(createOperationDefinitionRouter());
 
-  router.use(async (req: Request, res: Response) => {
-    const method = req.method.toUpperCase() as HttpMethod;
-    const pathname = req.path.replace(/^\/+/, '');
-    if (pathname === 'Encounter/$infusion-charges') {
-      if (method !== 'POST') {
-        res.set('Allow', 'POST');
-        sendOutcome(res, 405, outcome('not-supported', '$infusion-charges is invoked with POST'));
-        return;
-      }
-      const auth = getAuthContext(res);
-      requireScope(auth, 'Encounter', 'read');
-      const request = parseInfusionChargesParameters(req.body);
-      const coding = config.tenants.find((t) => t.id === auth.tenant)?.coding;
-      const result = infusionCharges(request, deps.codingTables, now(), coding);
-      // The bundle is PHI: record who ran the operation on which patient.
-      await audit.write(
-        auth.tenant,
-        operationAudit(auth.clientId, request, now(), config.publicUrl, res.locals.requestId),
-      );
-      res.status(200).type(FHIR_JSON).send(JSON.stringify(result));
+  router.all('/Encounter/$infusion-charges', async (req: Request, res: Response) => {
+    if (req.method !== 'POST') {
+      res.set('Allow', 'POST');
+      sendOutcome(res, 405, outcome('not-supported', '$infusion-charges is invoked with POST'));
       return;
     }
+    const auth = getAuthContext(res);
+    requireScopes(auth, OPERATION_NEEDS.infusionCharges);
+    const request = parseInfusionChargesParameters(req.body);
+    const coding = config.tenants.find((t) => t.id === auth.tenant)?.coding;
+    const result = infusionCharges(request, deps.codingTables, now(), coding);
+    // The bundle is PHI: record who ran the operation on which patient.
+    await audit.write(
+      auth.tenant,
+      operationAudit(auth.clientId, request, now(), config.publicUrl, res.locals.requestId),
+    );
+    res.status(200).type(FHIR_JSON).send(JSON.stringify(result));
+  });
+
+  const interactions = async (req: Request, res: Response): Promise<void> => {
+    const method = req.method.toUpperCase() as HttpMethod;
+    const pathname = req.path.replace(/^\/+/, '');
     const route = METHODS.includes(method) ? fhirRouter.find(method, pathname) : undefined;
     const resourceType = route?.params.resourceType;
     if (resourceType !== undefined && !SUPPORTED_INTERACTIONS[resourceType]) {
@@ -152,10 +185,11 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
       );
     }
     const auth = getAuthContext(res);
+    const access = accessPolicy(auth);
     const repo = new DriplineRepository({
       store: deps.store,
       audit,
-      access: accessPolicy(auth),
+      access,
       fhirBaseUrl,
       publicUrl: config.publicUrl,
       requestId: String(res.locals.requestId ?? ''),
@@ -164,7 +198,7 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     // Scope check here as well as in the repository: here it can answer with RFC 6750's
     // WWW-Authenticate naming the missing scope (fhir-router turns thrown errors into bare outcomes).
     if (resourceType !== undefined) {
-      requireScope(auth, resourceType, SCOPE_FOR[interaction]);
+      access.assert(resourceType, SCOPE_FOR[interaction]);
     }
     const search = req.originalUrl.indexOf('?');
     const fhirRequest: FhirRequest = {
@@ -180,10 +214,16 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     const [result, resource] = await fhirRouter.handleRequest(fhirRequest, repo);
     const status = getStatus(result);
     if (status >= 400 || !resource) {
-      throw new OperationOutcomeError(result);
+      throw access.denied ?? new OperationOutcomeError(result);
     }
     sendResource(res, status, resource, fhirBaseUrl);
-  });
+  };
+  // Every supported type's paths are routes of their own (their template labels the request);
+  // any other path reaches the same handler, which answers 404 or 405.
+  for (const path of restPaths()) {
+    router.all(path, interactions);
+  }
+  router.use(interactions);
   return router;
 }
 

@@ -1,11 +1,13 @@
 /**
- * Strict JSON request bodies for the FHIR API: right content type (415 otherwise), size limit
- * (413), well-formed (400), bounded nesting (400, checked before parsing so a hostile body cannot
- * exhaust the stack of anything that walks it later), and no `__proto__` keys (400) so nothing
- * downstream can be tricked into prototype pollution.
+ * Strict JSON request bodies for the FHIR API and the `/api` routes: right content type (415
+ * otherwise), size limit (413), well-formed (400), bounded nesting (400, checked before parsing so a
+ * hostile body cannot exhaust the stack of anything that walks it later), no `__proto__` keys (400)
+ * so nothing downstream can be tricked into prototype pollution, and the shape handlers rely on
+ * (400, ./body-shape.ts).
  */
 import express from 'express';
 import type { Request, RequestHandler } from 'express';
+import { fhirBodyShapeProblem, objectBodyShapeProblem } from './body-shape.ts';
 import { HttpError, outcome } from './outcomes.ts';
 
 const ACCEPTED_TYPES = new Set(['application/fhir+json', 'application/json']);
@@ -66,9 +68,15 @@ export function findForbiddenKey(value: unknown): string | undefined {
 
 /**
  * Body handling for methods that carry one (POST, PUT, PATCH); other methods pass through.
- * On success `req.body` is the parsed JSON value.
+ * On success `req.body` is the parsed JSON value, of the shape `options.shape` names
+ * (./body-shape.ts): `fhir`, a FHIR resource as R4 shapes it; `object` (default), a JSON object.
  */
-export function strictJsonBody(options: { maxBytes: number; maxDepth: number }): RequestHandler {
+export function strictJsonBody(options: {
+  maxBytes: number;
+  maxDepth: number;
+  shape?: 'fhir' | 'object';
+}): RequestHandler {
+  const shapeProblem = options.shape === 'fhir' ? fhirBodyShapeProblem : objectBodyShapeProblem;
   const readRaw = express.raw({ type: () => true, limit: options.maxBytes });
   const parse = (req: Request): HttpError | undefined => {
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
@@ -87,6 +95,10 @@ export function strictJsonBody(options: { maxBytes: number; maxDepth: number }):
     const forbidden = findForbiddenKey(parsed);
     if (forbidden) {
       return new HttpError(400, outcome('security', `Forbidden property name "${forbidden}"`));
+    }
+    const shape = shapeProblem(parsed);
+    if (shape) {
+      return new HttpError(400, outcome('structure', shape.message, shape.expression || undefined));
     }
     req.body = parsed;
     return undefined;

@@ -5,6 +5,8 @@
 import { getStatus, isOperationOutcome, normalizeErrorString, OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { fallbackChallenge } from './auth-errors.ts';
+import { HttpError } from './http-error.ts';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -21,17 +23,7 @@ export function outcome(
   };
 }
 
-/** An error that carries its own HTTP status (for statuses @medplum/core's getStatus cannot derive). */
-export class HttpError extends OperationOutcomeError {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-
-  constructor(status: number, body: OperationOutcome, headers: Record<string, string> = {}) {
-    super(body);
-    this.status = status;
-    this.headers = headers;
-  }
-}
+export { HttpError };
 
 export function sendOutcome(res: Response, status: number, body: OperationOutcome): void {
   res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
@@ -61,6 +53,19 @@ interface BodyParserError {
   expose?: boolean;
 }
 
+/**
+ * Sends an error outcome. A 401 or 403 always carries `WWW-Authenticate` (RFC 7235 §3.1, RFC 6750
+ * §3): those made by ./auth-errors.ts bring their own; one passed up bare by a library gets the
+ * realm's challenge.
+ */
+function sendErrorOutcome(res: Response, status: number, body: OperationOutcome): void {
+  const fallback = fallbackChallenge(status);
+  if (fallback !== undefined && !res.hasHeader('WWW-Authenticate')) {
+    res.set('WWW-Authenticate', fallback);
+  }
+  sendOutcome(res, status, body);
+}
+
 export const notFoundHandler: RequestHandler = (req, res) => {
   sendOutcome(res, 404, outcome('not-found', `No route for ${req.method} ${req.path}`));
 };
@@ -72,21 +77,23 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
       return;
     }
     if (err instanceof HttpError) {
+      // Includes every 401/403 (./auth-errors.ts), whose headers carry the WWW-Authenticate challenge.
       res.set(err.headers);
-      sendOutcome(res, err.status, err.outcome);
+      sendErrorOutcome(res, err.status, err.outcome);
       return;
     }
     if (err instanceof OperationOutcomeError) {
-      // RFC 6750 §3.1: a 403 for missing scope names the scope in WWW-Authenticate.
-      const challenge = (err as { wwwAuthenticate?: unknown }).wwwAuthenticate;
-      if (typeof challenge === 'string') {
-        res.set('WWW-Authenticate', challenge);
-      }
-      sendOutcome(res, statusOf(err.outcome), err.outcome);
+      sendErrorOutcome(res, statusOf(err.outcome), err.outcome);
       return;
     }
     if (isOperationOutcome(err)) {
-      sendOutcome(res, statusOf(err), err);
+      sendErrorOutcome(res, statusOf(err), err);
+      return;
+    }
+    if (err instanceof URIError) {
+      // The router's own path-parameter decoding (src/http/request-guards.ts answers first; this
+      // is the same answer should a route decode something itself).
+      sendOutcome(res, 400, outcome('invalid', 'The request URL has invalid percent-encoding'));
       return;
     }
     const parserError = err as BodyParserError;

@@ -12,6 +12,7 @@ import express, { Router } from 'express';
 import type { Request, Response } from 'express';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import { jsonDepth } from '../http/json-body.ts';
+import { forbidden, unauthorized } from '../http/auth-errors.ts';
 import { HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Logger } from '../logger.ts';
 import type { BatchOperation, Store, TenantId } from '../store/port.ts';
@@ -40,6 +41,8 @@ export interface ReceiverDeps {
 }
 
 const ACCEPTED_TYPES = new Set(['application/fhir+json', 'application/json']);
+/** The realm of the per-subscription secrets EHRs present (channel.header `Authorization: Bearer`). */
+const NOTIFY_REALM = 'dripline-notifications';
 const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -230,12 +233,14 @@ export function createReceiverRouter(deps: ReceiverDeps): Router {
     const secret = bearerSecret(req);
     const record = secret ? await directory.find(binding, secret) : undefined;
     if (!record) {
-      res.set('WWW-Authenticate', 'Bearer realm="dripline-notifications"');
-      throw new HttpError(401, outcome('login', 'Missing or unknown subscription secret'));
+      throw unauthorized('Missing or unknown subscription secret', {
+        realm: NOTIFY_REALM,
+        invalidToken: secret !== undefined,
+      });
     }
     const { hmacSecret } = binding.connection;
     if (hmacSecret && !signatureValid(body, hmacSecret, req.headers['x-signature'] as string | undefined)) {
-      throw new HttpError(401, outcome('login', 'X-Signature does not match the body'));
+      throw unauthorized('X-Signature does not match the body', { realm: NOTIFY_REALM, invalidToken: true });
     }
 
     const text = body.toString('utf8');
@@ -263,10 +268,9 @@ export function createReceiverRouter(deps: ReceiverDeps): Router {
         { connectionId, subscription: named, expected: record.ehrSubscriptionId },
         'notification names a subscription that does not belong to its credential',
       );
-      throw new HttpError(
-        403,
-        outcome('forbidden', 'The notification names a subscription this credential does not own'),
-      );
+      throw forbidden('The notification names a subscription this credential does not own', {
+        realm: NOTIFY_REALM,
+      });
     }
 
     const receivedAt = now().toISOString();

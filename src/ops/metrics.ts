@@ -1,4 +1,8 @@
-/** Prometheus metrics (prom-client): process defaults plus HTTP request duration by route template. */
+/**
+ * Prometheus metrics (prom-client): process defaults plus HTTP request duration by route template.
+ * The `route` label is the template of a route the app serves, or `unmatched`
+ * (src/http/route-table.ts): never a raw path, so no client can add series by inventing paths.
+ */
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
@@ -17,33 +21,4 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   return { registry, httpDuration };
-}
-
-/** Collapses ids so the route label has bounded cardinality: /fhir/Patient/123 → /fhir/Patient/:id. */
-export function routeTemplate(path: string): string {
-  const parts = path.split('/');
-  if (parts[1] === 'ehr' && parts[3] === 'notify') {
-    return parts.length > 4 ? '/ehr/:connection/notify/:type/:id' : '/ehr/:connection/notify';
-  }
-  if (parts[1] !== 'fhir') {
-    return ['/healthz', '/readyz', '/metrics', '/oauth2/token'].includes(path) ? path : 'other';
-  }
-  const [, , type, id, history, vid] = parts;
-  if (!type) {
-    return '/fhir';
-  }
-  if (type === 'metadata' || type === '.well-known') {
-    return path;
-  }
-  let template = `/fhir/${/^[A-Z][A-Za-z]+$/.test(type) ? type : ':unknown'}`;
-  if (id !== undefined) {
-    template += id.startsWith('$') ? `/${id}` : '/:id';
-  }
-  if (history !== undefined) {
-    template += '/_history';
-  }
-  if (vid !== undefined) {
-    template += '/:vid';
-  }
-  return template;
 }

@@ -285,6 +285,21 @@ export interface AuthStore {
   getOrInitSetting(key: string, init: () => string): Promise<string>;
 }
 
+/** What an operator changes on a registered client (`dripline client disable`, `rotate-key`). */
+export interface ClientUpdate {
+  readonly disabled?: boolean;
+  /** Replaces the client's public keys. */
+  readonly jwks?: { keys: Record<string, unknown>[] };
+}
+
+/** Dripline's own client registry: the AuthStore, plus listing and changing clients. */
+export interface ClientRegistry extends AuthStore {
+  /** Registered clients, of one tenant or of all, oldest first. */
+  listClients(tenant?: TenantId): Promise<ClientRecord[]>;
+  /** Applies the change atomically; the client as it now is, or undefined when there is none. */
+  updateClient(clientId: string, update: ClientUpdate): Promise<ClientRecord | undefined>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The whole store
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +308,7 @@ export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
   readonly resources: ResourceStore;
   readonly jobs: JobQueue;
-  readonly auth: AuthStore;
+  readonly auth: ClientRegistry;
   /** Resolves when the store answers (for /readyz); rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

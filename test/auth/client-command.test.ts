@@ -1,9 +1,15 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseClientCreateArgs, UsageError } from '../../src/cli/client-command.ts';
+import {
+  parseClientCreateArgs,
+  parseClientDisableArgs,
+  parseClientListArgs,
+  parseClientRotateArgs,
+  UsageError,
+} from '../../src/cli/client-command.ts';
 
-function usageError(argv: string[]): UsageError {
+function usageError(argv: string[], parse: (argv: string[]) => unknown = parseClientCreateArgs): UsageError {
   try {
-    parseClientCreateArgs(argv);
+    parse(argv);
   } catch (err) {
     if (err instanceof UsageError) {
       return err;
@@ -59,10 +65,41 @@ describe('parseClientCreateArgs', () => {
     expect(err.message).toMatch(message);
     expect(err.help).toBe(false);
     expect(err.usage).toMatch(/^Usage: dripline client create/);
+    expect(err.usage).toMatch(/client rotate-key/);
   });
 
   test('--help', () => {
     const err = usageError(['--help']);
     expect(err.help).toBe(true);
+  });
+});
+
+describe('client create --out, list, disable, rotate-key', () => {
+  test('--out names the client file', () => {
+    expect(parseClientCreateArgs(['--tenant=a', '--scope=system/*.rs', '--out', '/tmp/c.json']).out).toBe(
+      '/tmp/c.json',
+    );
+    expect(usageError(['--tenant=a', '--scope=system/*.rs', '--out', ' ']).message).toMatch(/--out/);
+  });
+
+  test('list takes an optional tenant', () => {
+    expect(parseClientListArgs([])).toEqual({});
+    expect(parseClientListArgs(['--tenant', 'acme'])).toEqual({ tenant: 'acme' });
+    expect(usageError(['acme'], parseClientListArgs).message).toMatch(/acme/);
+  });
+
+  test('disable and rotate-key take exactly one client_id', () => {
+    expect(parseClientDisableArgs(['c-1'])).toEqual({ clientId: 'c-1' });
+    expect(parseClientRotateArgs(['c-1', '--alg', 'rs384', '--out', 'k.json'])).toEqual({
+      clientId: 'c-1',
+      alg: 'RS384',
+      out: 'k.json',
+    });
+    expect(parseClientRotateArgs(['c-1'])).toEqual({ clientId: 'c-1', alg: 'ES384' });
+    for (const argv of [[], ['a', 'b'], ['bad id!']]) {
+      expect(usageError(argv, parseClientDisableArgs).message).toMatch(/client_id/);
+      expect(usageError(argv, parseClientRotateArgs).message).toMatch(/client_id/);
+    }
+    expect(usageError(['c-1', '--alg', 'HS256'], parseClientRotateArgs).message).toMatch(/--alg/);
   });
 });

@@ -12,17 +12,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { CryptoKey, JWK, JWTPayload } from 'jose';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
-import {
-  getAuthContext,
-  InsufficientScopeError,
-  requireBearer,
-  requireScope,
-  sendInsufficientScope,
-} from '../../src/auth/bearer.ts';
+import { getAuthContext, requireBearer, requireScope } from '../../src/auth/bearer.ts';
+import { errorHandler } from '../../src/http/outcomes.ts';
 import { registerBackendClient } from '../../src/auth/client-registration.ts';
 import type { RegisteredBackendClient } from '../../src/auth/client-registration.ts';
 import { createTokenRouter, smartConfiguration } from '../../src/auth/token-route.ts';
@@ -70,13 +65,8 @@ beforeAll(async () => {
     requireScope(auth, String(req.params['type']), 'read');
     res.json({ clientId: auth.clientId, tenant: auth.tenant, scopes: auth.scopes.map((s) => s.raw) });
   });
-  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (err instanceof InsufficientScopeError) {
-      sendInsufficientScope(res, err);
-      return;
-    }
-    next(err);
-  });
+  // Dripline's one error path: every 401/403 the bearer check or a scope check throws gets its challenge there.
+  app.use(errorHandler({ error: () => undefined }));
   server.on('request', app);
 
   const now = new Date();
@@ -156,7 +146,11 @@ interface TokenReply {
   body: Record<string, unknown>;
 }
 
-async function postToken(form: Record<string, string | string[]>, contentType = FORM): Promise<TokenReply> {
+async function postToken(
+  form: Record<string, string | string[]>,
+  contentType = FORM,
+  headers: Record<string, string> = {},
+): Promise<TokenReply> {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(form)) {
     for (const value of Array.isArray(v) ? v : [v]) {
@@ -165,7 +159,7 @@ async function postToken(form: Record<string, string | string[]>, contentType = 
   }
   const res = await fetch(tokenUrl, {
     method: 'POST',
-    headers: { 'content-type': contentType },
+    headers: { 'content-type': contentType, ...headers },
     body: contentType === FORM ? params.toString() : JSON.stringify(form),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
@@ -188,7 +182,10 @@ async function expectOAuthError(
   const r = await reply;
   expect(r.body['error']).toBe(error);
   expect(typeof r.body['error_description']).toBe('string');
-  expect(r.status).toBe(status ?? (error === 'invalid_client' ? 401 : 400));
+  // RFC 6749 §5.2: 400, also for invalid_client when the client did not use the Authorization
+  // header (a 401 must carry a challenge, RFC 7235 §3.1, and private_key_jwt has no scheme).
+  expect(r.status).toBe(status ?? 400);
+  expect(r.headers.get('www-authenticate')).toBeNull();
   expect(r.headers.get('cache-control')).toBe('no-store');
   expect(r.body['access_token']).toBeUndefined();
   return r;
@@ -498,6 +495,18 @@ describe('token endpoint', () => {
     await expectOAuthError(postToken({ ...tokenForm(a), client_secret: 'x' }), 'invalid_client');
   });
 
+  test('client authentication in the Authorization header: 401 challenging with the scheme it used', async () => {
+    const basic = await postToken(tokenForm(await assertion(es)), FORM, {
+      authorization: `Basic ${Buffer.from(`${es.client_id}:secret`).toString('base64')}`,
+    });
+    expect(basic.status).toBe(401);
+    expect(basic.body['error']).toBe('invalid_client');
+    expect(basic.headers.get('www-authenticate')).toBe('Basic realm="dripline"');
+    const odd = await postToken(tokenForm(await assertion(es)), FORM, { authorization: '"x" y' });
+    expect(odd.status).toBe(401);
+    expect(odd.headers.get('www-authenticate')).toBe('Basic realm="dripline"');
+  });
+
   test('unsupported grant type', async () => {
     const a = await assertion(es);
     await expectOAuthError(
@@ -651,7 +660,7 @@ describe('token service', () => {
     });
     const now = new Date();
     const issued = await short.issueAccessToken({
-      clientId: 'c',
+      clientId: es.client_id,
       tenant: TENANT,
       scope: 'system/Claim.r',
       now,
@@ -662,7 +671,7 @@ describe('token service', () => {
     await expect(
       short.verifyAccessToken(issued.accessToken, new Date(now.getTime() + 59_000)),
     ).resolves.toMatchObject({
-      clientId: 'c',
+      clientId: es.client_id,
       tenant: TENANT,
     });
     await expect(
@@ -682,13 +691,13 @@ describe('token service', () => {
     expect(other.kid).toBe(tokenService.kid);
     expect(other.alg).toBe(tokenService.alg);
     const issued = await other.issueAccessToken({
-      clientId: 'c',
+      clientId: es.client_id,
       tenant: TENANT,
       scope: 'system/Claim.r',
       now: new Date(),
     });
     await expect(tokenService.verifyAccessToken(issued.accessToken)).resolves.toMatchObject({
-      clientId: 'c',
+      clientId: es.client_id,
       tenant: TENANT,
       scope: 'system/Claim.r',
     });

@@ -33,6 +33,7 @@ import {
 } from '../../src/claims/workflow.ts';
 import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
 import { authorizationOnFile } from '../../src/claims/authorizations.ts';
+import { findingsOfOutcome } from '../../src/claims/routes.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
 import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
@@ -53,6 +54,9 @@ import { Readable } from 'node:stream';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
 
+/** What rendering an 837 discloses, so what reading one needs (src/auth/disclosure.ts). */
+const X12_READ =
+  'system/Claim.rs system/Patient.r system/Coverage.r system/Organization.r system/Practitioner.r';
 const TENANT = 'sandbox';
 const DAY = { date: '2026-11-26', patients: 16 };
 
@@ -365,7 +369,7 @@ describe('claim workflow over the sandbox day', () => {
   });
 
   test('the worklist answers what is waiting, on whom, for how long', async () => {
-    const token = await server.token(TENANT, 'system/Claim.rs');
+    const token = await server.token(TENANT, 'system/Claim.rs system/Task.rs');
     const { status, body } = await fhirFetch(`${server.url}/api/claims/worklist`, token);
     expect(status).toBe(200);
     const total = Object.values(body.counts as Record<string, number>).reduce((a, b) => a + b, 0);
@@ -461,15 +465,17 @@ describe('claim workflow over the sandbox day', () => {
         20_000,
       );
     } else {
-      expect(body.blocking.length).toBeGreaterThan(0);
-      expect(body.blocking.every((b: { overridable: boolean }) => !b.overridable)).toBe(true);
+      expect(body.resourceType).toBe('OperationOutcome');
+      const blocking = findingsOfOutcome(body);
+      expect(blocking.length).toBeGreaterThan(0);
+      expect(blocking.every((b) => !b.overridable)).toBe(true);
     }
   });
 });
 
 describe('X12 export of the day’s claims', () => {
   test('GET /fhir/Claim/{id}/$x12 renders a stored claim that an independent parser reads back', async () => {
-    const token = await server.token(TENANT, 'system/Claim.rs');
+    const token = await server.token(TENANT, X12_READ);
     const claims = await server.running.store.resources.search(TENANT, {
       resourceType: 'Claim',
       filters: [],
@@ -502,7 +508,7 @@ describe('X12 export of the day’s claims', () => {
       ),
     ).toBe(true);
     // Another tenant's client cannot read it.
-    const other = await server.token('clinic-b', 'system/Claim.rs');
+    const other = await server.token('clinic-b', X12_READ);
     const denied = await fetch(`${server.fhir}/Claim/${claim.id}/$x12`, {
       headers: { authorization: `Bearer ${other}` },
     });
@@ -567,7 +573,7 @@ describe('X12 channel: batches for the clearinghouse', () => {
       (c) => (c.type?.coding?.[0]?.code === 'institutional' ? '837I' : '837P') === kind,
     );
 
-    const token = await server.token(TENANT, 'system/Claim.ru');
+    const token = await server.token(TENANT, 'system/Claim.rus system/DocumentReference.c');
     const post = (body: unknown): ReturnType<typeof fhirFetch> =>
       fhirFetch(`${server.url}/api/claims/x12-batches`, token, {
         method: 'POST',
@@ -599,7 +605,9 @@ describe('X12 channel: batches for the clearinghouse', () => {
 
     // The file again, byte for byte; an independent parser reads one CLM per claim.
     const file = await fetch(`${server.url}${created.body.file as string}`, {
-      headers: { authorization: `Bearer ${await server.token(TENANT, 'system/Claim.rs')}` },
+      headers: {
+        authorization: `Bearer ${await server.token(TENANT, `${X12_READ} system/DocumentReference.r`)}`,
+      },
     });
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toContain('application/edi-x12');
@@ -612,7 +620,9 @@ describe('X12 channel: batches for the clearinghouse', () => {
     expect(String(isa['13'])).toBe(created.body.interchangeControlNumber);
     // Another tenant cannot fetch it; reading it was audited.
     const other = await fetch(`${server.url}${created.body.file as string}`, {
-      headers: { authorization: `Bearer ${await server.token('clinic-b', 'system/Claim.rs')}` },
+      headers: {
+        authorization: `Bearer ${await server.token('clinic-b', `${X12_READ} system/DocumentReference.r`)}`,
+      },
     });
     expect(other.status).toBe(404);
     const audits = await all<{ entity?: { what?: { reference?: string } }[] }>('AuditEvent');

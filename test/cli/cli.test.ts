@@ -1,6 +1,6 @@
 /** The CLI as a user runs it: a child process on the project's Node, against a real data directory. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -63,6 +63,124 @@ describe('dripline CLI', () => {
     expect(search.status).toBe(200);
     const denied = await fhirFetch(`${server.fhir}/Claim`, accessToken);
     expect(denied.status).toBe(403);
+  });
+
+  test('client create --out writes a new 0600 file, never overwrites one, never inside a git work tree', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dripline-out-'));
+    const file = path.join(dir, 'nested', 'billing.json');
+    const count = async (): Promise<number> =>
+      (JSON.parse((await cli(['client', 'list', '--tenant', 'sandbox'], env)).stdout) as unknown[]).length;
+    const before = await count();
+    const created = await cli(
+      ['client', 'create', '--tenant', 'sandbox', '--scope', 'system/Patient.rs', '--out', file],
+      env,
+    );
+    expect(created.code).toBe(0);
+    expect(created.stdout).not.toContain('"d"'); // the key went to the file, not the terminal
+    expect(JSON.parse(created.stdout)).toMatchObject({ tenant: 'sandbox', file });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8')).jwk.d).toBeTruthy();
+
+    const again = await cli(
+      ['client', 'create', '--tenant', 'sandbox', '--scope', 'system/Patient.rs', '--out', file],
+      env,
+    );
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+
+    const repo = mkdtempSync(path.join(tmpdir(), 'dripline-repo-'));
+    mkdirSync(path.join(repo, '.git'));
+    const inRepo = await cli(
+      [
+        'client',
+        'create',
+        '--tenant',
+        'sandbox',
+        '--scope',
+        'system/Patient.rs',
+        '--out',
+        path.join(repo, 'c.json'),
+      ],
+      env,
+    );
+    expect(inRepo.code).toBe(2);
+    expect(inRepo.stderr).toMatch(/git work tree/);
+    expect(existsSync(path.join(repo, 'c.json'))).toBe(false);
+    // Refusals register nothing.
+    expect(await count()).toBe(before + 1);
+  });
+
+  test('client list shows clients without key material; disable stops an unexpired token at once', async () => {
+    const created = JSON.parse(
+      (
+        await cli(
+          ['client', 'create', '--tenant', 'sandbox', '--scope', 'system/Patient.rs', '--name', 'Bot'],
+          env,
+        )
+      ).stdout,
+    );
+    const clientFile = path.join(mkdtempSync(path.join(tmpdir(), 'dripline-client-')), 'client.json');
+    writeFileSync(clientFile, JSON.stringify(created));
+    const accessToken = JSON.parse((await cli(['token', '--client', clientFile], env)).stdout)
+      .access_token as string;
+    expect((await fhirFetch(`${server.fhir}/Patient`, accessToken)).status).toBe(200);
+
+    const listed = await cli(['client', 'list', '--tenant', 'sandbox'], env);
+    expect(listed.code).toBe(0);
+    const entry = JSON.parse(listed.stdout).find((c: any) => c.client_id === created.client_id);
+    expect(entry).toMatchObject({
+      tenant: 'sandbox',
+      name: 'Bot',
+      scope: 'system/Patient.rs',
+      disabled: false,
+    });
+    expect(entry.keys).toEqual([{ kid: created.jwk.kid, alg: 'ES384', kty: 'EC' }]);
+    expect(listed.stdout).not.toMatch(/"d"|"x"|"y"/);
+
+    const disabled = await cli(['client', 'disable', created.client_id], env);
+    expect(disabled.code).toBe(0);
+    expect(JSON.parse(disabled.stdout)).toMatchObject({ client_id: created.client_id, disabled: true });
+    // The same unexpired token, right away: refused.
+    const refused = await fhirFetch(`${server.fhir}/Patient`, accessToken);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(
+      /error="invalid_token", error_description="[^"]*disabled/,
+    );
+    // And no new token.
+    const noToken = await cli(['token', '--client', clientFile], env);
+    expect(noToken.code).not.toBe(0);
+    expect(noToken.stderr).toMatch(/invalid_client: client is disabled/);
+    expect((await cli(['client', 'disable', 'no-such-client'], env)).code).toBe(2);
+  });
+
+  test('client rotate-key: the new key works, the old key and the tokens it obtained stop at once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dripline-rotate-'));
+    const oldFile = path.join(dir, 'old.json');
+    const newFile = path.join(dir, 'new.json');
+    const created = await cli(
+      ['client', 'create', '--tenant', 'sandbox', '--scope', 'system/Patient.rs', '--out', oldFile],
+      env,
+    );
+    const clientId = JSON.parse(created.stdout).client_id as string;
+    const oldToken = JSON.parse((await cli(['token', '--client', oldFile], env)).stdout)
+      .access_token as string;
+    expect((await fhirFetch(`${server.fhir}/Patient`, oldToken)).status).toBe(200);
+
+    const rotated = await cli(['client', 'rotate-key', clientId, '--out', newFile], env);
+    expect(rotated.code).toBe(0);
+    const next = JSON.parse(readFileSync(newFile, 'utf8'));
+    expect(next.client_id).toBe(clientId);
+    expect(next.jwk.kid).not.toBe(JSON.parse(readFileSync(oldFile, 'utf8')).jwk.kid);
+
+    const stale = await fhirFetch(`${server.fhir}/Patient`, oldToken);
+    expect(stale.status).toBe(401);
+    expect(stale.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+    const oldAssertion = await cli(['token', '--client', oldFile], env);
+    expect(oldAssertion.code).not.toBe(0);
+    expect(oldAssertion.stderr).toMatch(/invalid_client: no registered key/);
+    const newToken = JSON.parse((await cli(['token', '--client', newFile], env)).stdout)
+      .access_token as string;
+    expect((await fhirFetch(`${server.fhir}/Patient`, newToken)).status).toBe(200);
   });
 
   test('usage errors exit 2 with a message', async () => {

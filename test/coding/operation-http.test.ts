@@ -191,7 +191,7 @@ const url = (): string => `${server.fhir}/Encounter/$infusion-charges`;
 beforeAll(async () => {
   loadFhirDefinitions();
   server = await startTestServer();
-  token = await server.token('sandbox', 'system/Encounter.r');
+  token = await server.token('sandbox', 'system/Encounter.r system/Claim.r system/ChargeItem.r');
 });
 afterAll(async () => {
   await server?.stop();

@@ -13,7 +13,7 @@ afterAll(async () => {
 });
 
 async function charges(tenant: string): Promise<any[]> {
-  const token = await server.token(tenant, 'system/Encounter.rs');
+  const token = await server.token(tenant, 'system/Encounter.rs system/Claim.r system/ChargeItem.r');
   const bundle = JSON.parse(readFileSync('fixtures/bundles/office-infliximab.json', 'utf8'));
   const res = await fhirFetch(`${server.fhir}/Encounter/$infusion-charges`, token, {
     method: 'POST',

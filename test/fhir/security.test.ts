@@ -69,20 +69,37 @@ describe('scopes', () => {
     expect(claims.headers.get('www-authenticate')).toContain('scope="system/Claim.s"');
   });
 
-  test('_include of a type outside the scopes is refused', async () => {
+  test('_include / _revinclude of a type outside the scopes: 403 naming the scope, whatever is stored', async () => {
     const encOnly = await server.token('sandbox', 'system/Encounter.rs');
-    const res = await fhirFetch(`${server.fhir}/Encounter?_include=Encounter:patient`, encOnly);
-    // Nothing to include yet would still be allowed; create one so the include happens.
+    const challenge = async (url: string): Promise<[number, string | null]> => {
+      const res = await fhirFetch(url, encOnly);
+      return [res.status, res.headers.get('www-authenticate')];
+    };
+    const include = `${server.fhir}/Encounter?_include=Encounter:patient`;
+    const revinclude = `${server.fhir}/Encounter?_revinclude=Claim:encounter`;
+    const refusedInclude = [
+      403,
+      'Bearer realm="dripline", error="insufficient_scope", scope="system/Patient.r"',
+    ];
+    const refusedRevinclude = [
+      403,
+      'Bearer realm="dripline", error="insufficient_scope", scope="system/Claim.s"',
+    ];
+    // Nothing to include yet: still refused (the answer must not depend on what is stored).
+    expect(await challenge(`${include}&_id=nothing-here`)).toEqual(refusedInclude);
+    expect(await challenge(`${revinclude}&_id=nothing-here`)).toEqual(refusedRevinclude);
     const p = await fhirFetch(`${server.fhir}/Patient`, sandbox, { method: 'POST', body: patient('INC-1') });
     await fhirFetch(`${server.fhir}/Encounter`, sandbox, {
       method: 'POST',
       body: encounter(p.body.id, '2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z'),
     });
-    const res2 = await fhirFetch(
-      `${server.fhir}/Encounter?patient=${p.body.id}&_include=Encounter:patient`,
-      encOnly,
-    );
-    expect([res.status, res2.status]).toEqual([200, 403]);
+    expect(await challenge(`${include}&patient=${p.body.id}`)).toEqual(refusedInclude);
+    expect(await challenge(`${revinclude}&patient=${p.body.id}`)).toEqual(refusedRevinclude);
+    // With the scopes, both work.
+    const both = await server.token('sandbox', 'system/Encounter.rs system/Patient.r system/Claim.s');
+    const ok = await fhirFetch(`${include}&patient=${p.body.id}&_revinclude=Claim:encounter`, both);
+    expect(ok.status).toBe(200);
+    expect(ok.body.entry.map((e: any) => e.resource.resourceType).sort()).toEqual(['Encounter', 'Patient']);
   });
 });
 

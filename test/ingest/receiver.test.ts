@@ -162,6 +162,7 @@ describe('authentication and ownership', () => {
       const res = await post('ehr-a', body, headers);
       expect(res.status).toBe(401);
       expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="dripline-notifications"/);
     }
     expect((await jobs()).length).toBe(before);
   });
@@ -173,6 +174,9 @@ describe('authentication and ownership', () => {
       bearer(SECRET_MA),
     );
     expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="dripline-notifications", error="insufficient_scope"/,
+    );
     const foreign = await post(
       'ehr-a',
       notification('https://other-ehr.example/fhir/Subscription/sub-b', 'heartbeat', '0'),

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { getStatus, OperationOutcomeError } from '@medplum/core';
 import type { Encounter, Patient, Resource } from '@medplum/fhirtypes';
 import type {
+  ClientRecord,
   DatePrefix,
   Job,
   StoredResource,
@@ -1474,6 +1475,43 @@ export function describeStoreContract(
         const disabled = { ...client, clientId: `${clientId}-2`, disabled: true };
         await store.auth.createClient(disabled);
         expect(await store.auth.getClient(disabled.clientId)).toEqual(disabled);
+      });
+
+      it('lists clients by tenant, oldest first; updates disable a client and replace its keys', async (store) => {
+        const tenant = newTenant();
+        const key = (kid: string): Record<string, unknown> => ({
+          kty: 'EC',
+          crv: 'P-256',
+          x: 'x',
+          y: 'y',
+          kid,
+        });
+        const make = (n: number): ClientRecord => ({
+          clientId: `client-${n}-${randomUUID()}`,
+          tenant,
+          scope: 'system/Claim.rs',
+          jwks: { keys: [key(`k${n}`)] },
+          createdAt: new Date(Date.UTC(2026, 11, 4, 10, 0, n)).toISOString(),
+        });
+        const [second, first] = [make(2), make(1)];
+        await store.auth.createClient(second);
+        await store.auth.createClient(first);
+        await store.auth.createClient({ ...make(3), tenant: newTenant() });
+        expect((await store.auth.listClients(tenant)).map((c) => c.clientId)).toEqual([
+          first.clientId,
+          second.clientId,
+        ]);
+        const all = (await store.auth.listClients()).map((c) => c.clientId);
+        expect(all).toEqual(expect.arrayContaining([first.clientId, second.clientId]));
+        expect(all.length).toBeGreaterThanOrEqual(3);
+
+        const disabled = await store.auth.updateClient(first.clientId, { disabled: true });
+        expect(disabled).toEqual({ ...first, disabled: true });
+        expect(await store.auth.getClient(first.clientId)).toEqual({ ...first, disabled: true });
+        const rotated = await store.auth.updateClient(first.clientId, { jwks: { keys: [key('k9')] } });
+        expect(rotated).toEqual({ ...first, disabled: true, jwks: { keys: [key('k9')] } });
+        expect(await store.auth.getClient(second.clientId)).toEqual(second);
+        expect(await store.auth.updateClient(`missing-${randomUUID()}`, { disabled: true })).toBeUndefined();
       });
 
       it('recordJti: fresh once, replay false, scoped per client; an expired entry no longer blocks', async (store) => {

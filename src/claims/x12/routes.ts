@@ -15,7 +15,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { getAuthContext, requireScope } from '../../auth/bearer.ts';
+import { getAuthContext } from '../../auth/bearer.ts';
+import { OPERATION_NEEDS, requireScopes } from '../../auth/disclosure.ts';
+import type { ScopeNeed } from '../../auth/disclosure.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import type { ClaimContext, ClaimState } from '../types.ts';
 import { X12Error } from './encode.ts';
@@ -46,8 +48,11 @@ export interface X12RouterDeps {
   readonly listClaimIds: (tenant: string, filter: X12BatchFilter) => Promise<readonly string[]>;
   /** Submitter / receiver and the next interchange and group control numbers of the tenant. */
   readonly envelope: (tenant: string, kind: X12Kind) => Promise<X12Envelope>;
-  /** Default: the bearer's tenant, after checking it may read Claims. */
-  readonly authorize?: (req: Request, res: Response) => string;
+  /**
+   * Default: the bearer's tenant, after checking its scopes allow what the export discloses
+   * (src/auth/disclosure.ts: read on every type an 837 carries; search on Claim for a batch).
+   */
+  readonly authorize?: (req: Request, res: Response, needs: readonly ScopeNeed[]) => string;
   readonly now?: () => Date;
   /**
    * Records the read of these claims (PHI) before the X12 leaves: the client, the claims and their
@@ -61,9 +66,9 @@ export interface X12RouterDeps {
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-function defaultAuthorize(_req: Request, res: Response): string {
+function defaultAuthorize(_req: Request, res: Response, needs: readonly ScopeNeed[]): string {
   const auth = getAuthContext(res);
-  requireScope(auth, 'Claim', 'read');
+  requireScopes(auth, needs);
   return auth.tenant;
 }
 
@@ -89,12 +94,8 @@ export function createX12Router(deps: X12RouterDeps): Router {
   const now = deps.now ?? (() => new Date());
   const router = Router();
 
-  router.get('/Claim/:id/:operation', async (req, res, next) => {
-    if (req.params.operation !== '$x12') {
-      next();
-      return;
-    }
-    const tenant = authorize(req, res);
+  router.get('/Claim/:id/$x12', async (req, res) => {
+    const tenant = authorize(req, res, OPERATION_NEEDS.x12Claim);
     const claimId = req.params.id;
     const kindParam = parseKind(req.query['kind']);
     if (!ID.test(claimId) || kindParam === 'invalid') {
@@ -133,12 +134,8 @@ export function createX12Router(deps: X12RouterDeps): Router {
     }
   });
 
-  router.get('/Claim/:operation', async (req, res, next) => {
-    if (req.params.operation !== '$x12') {
-      next();
-      return;
-    }
-    const tenant = authorize(req, res);
+  router.get('/Claim/$x12', async (req, res) => {
+    const tenant = authorize(req, res, OPERATION_NEEDS.x12Batch);
     const kind = parseKind(req.query['kind']);
     const payer = single(req.query['payer']);
     const state = single(req.query['state']);

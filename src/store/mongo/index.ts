@@ -44,7 +44,8 @@ import type {
 } from 'mongodb';
 import { DEFAULT_MAX_ATTEMPTS, retryDelayMs } from '../job-policy.ts';
 import type {
-  AuthStore,
+  ClientRegistry,
+  ClientUpdate,
   BatchOperation,
   BatchResult,
   ClientRecord,
@@ -440,11 +441,11 @@ async function ensureCollections(db: Db): Promise<Collections> {
 // Store
 // ---------------------------------------------------------------------------------------------
 
-class MongoStore implements Store, ResourceStore, JobQueue, AuthStore {
+class MongoStore implements Store, ResourceStore, JobQueue, ClientRegistry {
   readonly kind = 'mongodb' as const;
   readonly resources: ResourceStore = this;
   readonly jobs: JobQueue = this;
-  readonly auth: AuthStore = this;
+  readonly auth: ClientRegistry = this;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -946,7 +947,7 @@ class MongoStore implements Store, ResourceStore, JobQueue, AuthStore {
     return docs.map(toJob);
   }
 
-  // ----- AuthStore ----------------------------------------------------------------------------
+  // ----- ClientRegistry (AuthStore) -----------------------------------------------------------
 
   async createClient(client: ClientRecord): Promise<void> {
     const doc: ClientDoc = {
@@ -970,6 +971,29 @@ class MongoStore implements Store, ResourceStore, JobQueue, AuthStore {
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
     const doc = await this.#c.clients.findOne({ _id: clientId });
+    return doc ? toClientRecord(doc) : undefined;
+  }
+
+  async listClients(tenant?: TenantId): Promise<ClientRecord[]> {
+    const docs = await this.#c.clients
+      .find(tenant === undefined ? {} : { tenant }, { sort: { createdAt: 1, _id: 1 } })
+      .toArray();
+    return docs.map(toClientRecord);
+  }
+
+  async updateClient(clientId: string, update: ClientUpdate): Promise<ClientRecord | undefined> {
+    const set: Partial<ClientDoc> = {
+      ...(update.disabled !== undefined ? { disabled: update.disabled } : {}),
+      ...(update.jwks !== undefined ? { jwks: { keys: update.jwks.keys.map((k) => ({ ...k })) } } : {}),
+    };
+    const doc =
+      Object.keys(set).length === 0
+        ? await this.#c.clients.findOne({ _id: clientId })
+        : await this.#c.clients.findOneAndUpdate(
+            { _id: clientId },
+            { $set: set },
+            { returnDocument: 'after' },
+          );
     return doc ? toClientRecord(doc) : undefined;
   }
 

@@ -2,7 +2,7 @@
 /* eslint-disable @typescript-eslint/require-await -- node:sqlite is synchronous: these async methods exist to
    satisfy the port and turn throws into rejections; no transaction ever spans an await. */
 import { conflict, OperationOutcomeError } from '@medplum/core';
-import type { AuthStore, ClientRecord } from '../port.ts';
+import type { ClientRecord, ClientRegistry, ClientUpdate, TenantId } from '../port.ts';
 import type { SqliteConnection } from './db.ts';
 import { requireInstant } from './values.ts';
 
@@ -13,6 +13,9 @@ const SQL = {
   insertClient:
     'INSERT INTO oauth_clients (client_id, tenant, json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING',
   getClient: 'SELECT json FROM oauth_clients WHERE client_id = ?',
+  listClients: 'SELECT json FROM oauth_clients ORDER BY created_at, client_id',
+  listTenantClients: 'SELECT json FROM oauth_clients WHERE tenant = ? ORDER BY created_at, client_id',
+  updateClient: 'UPDATE oauth_clients SET json = ? WHERE client_id = ?',
   dropExpiredJti: 'DELETE FROM jti_seen WHERE client_id = ? AND jti = ? AND expires_at <= ?',
   insertJti: 'INSERT INTO jti_seen (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   purgeJtis: 'DELETE FROM jti_seen WHERE expires_at <= ?',
@@ -20,7 +23,7 @@ const SQL = {
   insertSetting: 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
 } as const;
 
-export class SqliteAuthStore implements AuthStore {
+export class SqliteAuthStore implements ClientRegistry {
   readonly #conn: SqliteConnection;
   #jtiCalls = 0;
 
@@ -46,6 +49,29 @@ export class SqliteAuthStore implements AuthStore {
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
     const row = this.#conn.get(SQL.getClient, clientId);
     return row ? (JSON.parse(String(row['json'])) as ClientRecord) : undefined;
+  }
+
+  async listClients(tenant?: TenantId): Promise<ClientRecord[]> {
+    const rows =
+      tenant === undefined ? this.#conn.all(SQL.listClients) : this.#conn.all(SQL.listTenantClients, tenant);
+    return rows.map((row) => JSON.parse(String(row['json'])) as ClientRecord);
+  }
+
+  async updateClient(clientId: string, update: ClientUpdate): Promise<ClientRecord | undefined> {
+    return this.#conn.transaction(() => {
+      const row = this.#conn.get(SQL.getClient, clientId);
+      if (!row) {
+        return undefined;
+      }
+      const current = JSON.parse(String(row['json'])) as ClientRecord;
+      const next: ClientRecord = {
+        ...current,
+        ...(update.disabled !== undefined ? { disabled: update.disabled } : {}),
+        ...(update.jwks !== undefined ? { jwks: { keys: update.jwks.keys.map((k) => ({ ...k })) } } : {}),
+      };
+      this.#conn.run(SQL.updateClient, JSON.stringify(next), clientId);
+      return next;
+    });
   }
 
   async recordJti(clientId: string, jti: string, expiresAt: string, now: Date): Promise<boolean> {

@@ -1,0 +1,102 @@
+/**
+ * What each Dripline operation discloses, and so which SMART scopes it needs (one table, read by
+ * every route that answers with more than the resource type it is called on).
+ *
+ * A scope grants exactly what it names (SMART App Launch 2.x, "Scopes for requesting FHIR
+ * Resources"): `system/Claim.r` reads Claims, nothing else. An operation whose answer carries data
+ * of other types — an 837 names the patient, the subscriber's member id, the payer and the
+ * clinicians — needs read on each of those types, and a 403 `insufficient_scope` names every
+ * scope missing (RFC 6750 §3.1), so the client learns in one answer what to ask for.
+ */
+import { InsufficientScopeError } from '../http/auth-errors.ts';
+import type { AuthContext } from './bearer.ts';
+import type { Interaction } from './scopes.ts';
+import { isAllowed, requiredScopeFor } from './scopes.ts';
+
+/** One thing a request needs the token to allow: an interaction on a resource type. */
+export interface ScopeNeed {
+  readonly resourceType: string;
+  readonly interaction: Interaction;
+}
+
+function needs(interaction: Interaction, ...types: readonly string[]): ScopeNeed[] {
+  return types.map((resourceType) => ({ resourceType, interaction }));
+}
+
+/**
+ * The resource types an X12 837 carries (src/claims/x12/write837.ts): the claim (lines, diagnoses,
+ * the care team's clinicians), the patient and subscriber (names, addresses, birth dates), the
+ * coverage (member id, relationship), the payer organization and the clinicians (NPIs).
+ */
+export const X12_DISCLOSED_TYPES: readonly string[] = [
+  'Claim',
+  'Patient',
+  'Coverage',
+  'Organization',
+  'Practitioner',
+];
+
+/**
+ * Resource types whose content embeds other types' data, so that reading or searching them needs
+ * read on those types too: the DocumentReferences Dripline writes are X12 batch files
+ * (src/claims/x12/batch.ts), the 837 itself as the attachment.
+ */
+export const EMBEDDED_TYPES: Readonly<Record<string, readonly string[]>> = {
+  DocumentReference: X12_DISCLOSED_TYPES,
+};
+
+/** What each operation beyond plain FHIR REST needs. */
+export const OPERATION_NEEDS = {
+  /** `GET /fhir/Claim/{id}/$x12`: one claim rendered as an 837. */
+  x12Claim: needs('read', ...X12_DISCLOSED_TYPES),
+  /** `GET /fhir/Claim/$x12?…`: the claims a filter selects (a search), rendered as one 837. */
+  x12Batch: [...needs('search', 'Claim'), ...needs('read', ...X12_DISCLOSED_TYPES)],
+  /** `GET /api/claims/x12-batches/{id}`: a batch file (a DocumentReference holding an 837). */
+  x12BatchFile: [...needs('read', 'DocumentReference'), ...needs('read', ...X12_DISCLOSED_TYPES)],
+  /**
+   * `POST /api/claims/x12-batches`: selects the ready claims of a payer (search), marks them
+   * submitted (update), writes the batch file (create DocumentReference); the answer lists the claims.
+   */
+  x12BatchCreate: [
+    ...needs('read', 'Claim'),
+    ...needs('search', 'Claim'),
+    ...needs('update', 'Claim'),
+    ...needs('create', 'DocumentReference'),
+  ],
+  /** `GET /api/claims/worklist`: claims by state and the Tasks open on them. */
+  worklist: [...needs('read', 'Claim', 'Task'), ...needs('search', 'Claim', 'Task')],
+  /** `POST /api/claims/{id}/override|resubmit`: a state change of one claim (its answer: the state reached). */
+  claimAction: needs('update', 'Claim'),
+  /**
+   * `POST /fhir/Encounter/$infusion-charges`: invoked on Encounter; answers a draft Claim and
+   * ChargeItems.
+   */
+  infusionCharges: [...needs('read', 'Encounter'), ...needs('read', 'Claim', 'ChargeItem')],
+} as const satisfies Record<string, readonly ScopeNeed[]>;
+
+/**
+ * What one FHIR REST interaction on a type needs: the interaction itself, plus read on the types
+ * its content embeds when it discloses content (read, search).
+ */
+export function interactionNeeds(resourceType: string, interaction: Interaction): ScopeNeed[] {
+  const own: ScopeNeed = { resourceType, interaction };
+  const embedded =
+    interaction === 'read' || interaction === 'search' ? (EMBEDDED_TYPES[resourceType] ?? []) : [];
+  return [own, ...needs('read', ...embedded.filter((type) => type !== resourceType))];
+}
+
+/** The scopes (v2 text, e.g. `system/Patient.r`) the token lacks for these needs, in order, without repeats. */
+export function missingScopes(auth: Pick<AuthContext, 'scopes'>, required: readonly ScopeNeed[]): string[] {
+  const missing = required
+    .filter((need) => !isAllowed(auth.scopes, need.resourceType, need.interaction))
+    .map((need) => requiredScopeFor(need.resourceType, need.interaction));
+  return [...new Set(missing)];
+}
+
+/** Throws one InsufficientScopeError naming every missing scope, unless the token allows all of them. */
+export function requireScopes(auth: Pick<AuthContext, 'scopes'>, required: readonly ScopeNeed[]): void {
+  const missing = missingScopes(auth, required);
+  if (missing.length > 0) {
+    throw new InsufficientScopeError(missing);
+  }
+}
