@@ -8,7 +8,7 @@
  * documentation completeness of the administrations behind each charge (status, start, stop for
  * timed codes, dose, site, order, performer); medical necessity (rules/medical-necessity.json);
  * prior authorization (rules/prior-auth.json); timely filing (payer.timelyFilingDays); payer rules
- * (NDC required, refused codes, JW/JZ on Medicare single-dose drugs); duplicate claims; place of
+ * (NDC required, refused codes, JW/JZ as src/coding/engine/waste-modifiers.ts reads them); duplicate claims; place of
  * service; diagnosis pointers; units.
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import type { Claim, ClaimItem, Coverage, MedicationAdministration } from '@medp
 import { SYSTEMS } from '../coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../fhir/definitions.ts';
 import { findDrug } from '../coding/tables/load.ts';
+import { checkWasteModifiers } from '../coding/engine/waste-modifiers.ts';
 import type { CodingTables, DrugEntry, Verification } from '../coding/tables/types.ts';
 import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
@@ -624,20 +625,29 @@ function checkPayerRules(ctx: ClaimContext, tables: CodingTables, lines: readonl
         at,
       );
     }
-    const from = rules.wasteModifiers.jzRequiredFrom;
-    if (
-      line.drug.container === 'single-dose' &&
-      from !== null &&
-      line.date >= from &&
-      !line.modifiers.includes('JW') &&
-      !line.modifiers.includes('JZ')
-    ) {
-      f.add(
-        'payer-jw-jz',
-        `Single-dose drug line ${line.sequence} (${line.code}) on ${line.date} has neither JW nor JZ (required from ${from}).`,
-        at,
-      );
-    }
+  }
+  // JW/JZ: the reading the coding engine emits (src/coding/engine/waste-modifiers.ts).
+  const waste = checkWasteModifiers(
+    rules.wasteModifiers,
+    lines.map((line) => {
+      const ndc = line.item.detail
+        ?.flatMap((d) => d.productOrService.coding ?? [])
+        .find((c) => c.system === SYSTEMS.ndc)?.code;
+      return {
+        sequence: line.sequence,
+        code: line.code,
+        date: line.date,
+        modifiers: line.modifiers,
+        container: line.drug?.container,
+        ...(ndc ? { ndc } : {}),
+      };
+    }),
+  );
+  for (const finding of waste) {
+    f.add('payer-jw-jz', finding.message, {
+      itemSequence: finding.sequence,
+      source: `payer-${ctx.payer.kind}.json; coding-rules ${finding.rule}`,
+    });
   }
 }
 

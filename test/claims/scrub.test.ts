@@ -11,6 +11,7 @@ import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { EXT_MODIFIER } from '../../src/coding/fhir/emit.ts';
 import { contextOf, fixture } from './fixtures.ts';
 import type { Fixture } from './fixtures.ts';
 
@@ -389,6 +390,32 @@ describe('scrubClaim', () => {
     expect(ids).not.toContain('prior-auth');
     expect(ids).not.toContain('payer-ndc-required');
     expect(ids).not.toContain('payer-jw-jz');
+  });
+
+  test('Medicare: the administered line without a modifier beside its JW line passes; JZ beside it does not', () => {
+    // CMS: administered amount on one line, the discarded amount on its own JW line (R10.1).
+    const split = (administered: string[]) => (f: Fixture) => {
+      const drug = f.input.chargeItems[2]!;
+      const withModifiers = (c: typeof drug, modifiers: string[]) => ({
+        ...structuredClone(c),
+        extension: [
+          ...c.extension!.filter((e) => e.url !== EXT_MODIFIER),
+          ...modifiers.map((m) => ({ url: EXT_MODIFIER, valueCoding: { system: SYSTEMS.hcpcs, code: m } })),
+        ],
+      });
+      f.input.chargeItems[2] = { ...withModifiers(drug, administered), quantity: { value: 35 } };
+      f.input.chargeItems.push({
+        ...withModifiers(drug, ['JW']),
+        id: 'ci-drug-waste',
+        quantity: { value: 5 },
+      });
+    };
+    const jwJz = (edit: (f: Fixture) => void) =>
+      run({ kind: 'medicare', edit }).filter((x) => x.ruleId === 'payer-jw-jz');
+    expect(jwJz(split([]))).toEqual([]);
+    const contradicting = jwJz(split(['JZ']));
+    expect(contradicting).toHaveLength(1);
+    expect(contradicting[0]?.message).toMatch(/JZ/);
   });
 
   test('med-necessity: a line pointing at the wrong diagnosis when a supporting one is on the claim', () => {
