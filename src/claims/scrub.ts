@@ -4,7 +4,8 @@
  * may be passed in.
  *
  * Rules (ids and defaults in rules/scrub-rules.json): the claim valid FHIR for its profile; coverage present, active, covering the dates,
- * with a member id; NCCI PTP pairs and MUE units (src/coding/tables; UNVERIFIED entries only warn);
+ * with a member id and a subscriber the claim can name (./subscriber.ts), the patient's name, birth
+ * date and address; NCCI PTP pairs and MUE units (src/coding/tables; UNVERIFIED entries only warn);
  * documentation completeness of the administrations behind each charge (status, start, stop for
  * timed codes, dose, site, order, performer); medical necessity (rules/medical-necessity.json);
  * prior authorization (rules/prior-auth.json); timely filing (payer.timelyFilingDays); payer rules
@@ -25,6 +26,7 @@ import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
 import { EXT_CLAIM_REPLACED_BY } from '../charges/reconcile.ts';
 import { servicesFor, withinDates } from './authorizations.ts';
+import { readSubscriber } from './subscriber.ts';
 import type { ClaimContext, ScrubFinding } from './types.ts';
 import { EXT_CLAIM_STATE } from './types.ts';
 
@@ -99,6 +101,8 @@ export const RULE_IDS = [
   'coverage-inactive',
   'coverage-period',
   'member-id-missing',
+  'subscriber-missing',
+  'patient-data-missing',
   'ncci-ptp',
   'mue',
   'doc-administration-missing',
@@ -268,6 +272,21 @@ function checkCoverage(ctx: ClaimContext, lines: readonly Line[], f: Findings): 
   const primary = ctx.coverages[0];
   if (!focal || (primary?.id && idOf(focal.coverage.reference, 'Coverage') !== primary.id)) {
     f.add('coverage-missing', 'The focal insurance of the claim is not the primary coverage.');
+  }
+  if (primary) {
+    // Who the insured is, as the 837 writer reads it (src/claims/subscriber.ts).
+    const reading = readSubscriber(primary, ctx.patient, ctx.subscriber);
+    if (!reading.ok) {
+      const label = `Coverage ${primary.id ?? '#1'}`;
+      const of = (party: 'subscriber' | 'patient'): string[] =>
+        reading.missing.filter((g) => g.party === party).map((g) => g.text);
+      if (of('subscriber').length > 0) {
+        f.add('subscriber-missing', `${label}: missing ${of('subscriber').join('; ')}.`);
+      }
+      if (of('patient').length > 0) {
+        f.add('patient-data-missing', `Missing ${of('patient').join('; ')}.`);
+      }
+    }
   }
 }
 

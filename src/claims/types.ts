@@ -13,6 +13,7 @@ import type {
   MedicationAdministration,
   Organization,
   Patient,
+  RelatedPerson,
 } from '@medplum/fhirtypes';
 import type { CareSetting, PayerKind } from '../coding/types.ts';
 import type { Authorization } from './authorizations.ts';
@@ -66,6 +67,8 @@ export interface ClaimContext {
   readonly patient: Patient;
   /** Coverages in claim sequence order (primary first). */
   readonly coverages: readonly Coverage[];
+  /** The resource the primary coverage's `subscriber` names (a RelatedPerson, or a Patient), when on file. */
+  readonly subscriber?: Patient | RelatedPerson;
   readonly payer: PayerEndpoint;
   readonly payerOrganization?: Organization;
   readonly provider: BillingProvider;

@@ -64,6 +64,7 @@ import type {
   Patient,
   Provenance,
   Reference,
+  RelatedPerson,
   Resource,
   Task,
   TaskInput,
@@ -405,6 +406,8 @@ interface Gathered {
   readonly chargeItems: (ChargeItem & StoredResource)[];
   readonly patient?: Patient & StoredResource;
   readonly coverages: (Coverage & StoredResource)[];
+  /** Who the primary coverage's `subscriber` names, when it is not the patient and is on file. */
+  readonly subscriber?: (Patient | RelatedPerson) & StoredResource;
   readonly payer?: PayerEndpoint;
   readonly payerOrganization?: Organization & StoredResource;
   readonly conditions: (Condition & StoredResource)[];
@@ -439,6 +442,7 @@ function inputsFingerprint(g: Gathered): string {
     ...g.medications,
     ...g.authorizationResponses,
     ...(g.patient ? [g.patient] : []),
+    ...(g.subscriber ? [g.subscriber] : []),
     ...(g.payerOrganization ? [g.payerOrganization] : []),
   ];
   return sha(
@@ -772,6 +776,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     await collect<Encounter>('Encounter', (r) => r.subject);
     await collect<Condition>('Condition', (r) => r.subject);
     await collect<Coverage>('Coverage', (r) => r.beneficiary);
+    await collect<RelatedPerson>('RelatedPerson', (r) => r.patient);
     await collect<ClaimResponse>('ClaimResponse', (r) => r.patient);
     await collect<Patient>('Patient', (r) => ({ reference: `Patient/${r.id}` }));
     for (const medication of await collect<Medication>('Medication', () => undefined)) {
@@ -1423,6 +1428,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       setting: gathered.setting,
       patient: gathered.patient,
       coverages: gathered.coverages,
+      ...(gathered.subscriber ? { subscriber: gathered.subscriber } : {}),
       payer,
       ...(gathered.payerOrganization ? { payerOrganization: gathered.payerOrganization } : {}),
       provider: config.billing,
@@ -1794,17 +1800,27 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     );
   }
 
-  /** The Patient and Coverages a payer needs beside the Claim (member id, subscriber), as stored. */
+  /** The Patient, Coverages and their subscribers a payer needs beside the Claim (member id, insured), as stored. */
   async #supporting(tenant: TenantId, claim: Claim): Promise<Resource[]> {
     const refs = [refOf(claim.patient), ...(claim.insurance ?? []).map((i) => refOf(i.coverage))].filter(
       (r): r is string => r !== undefined && /^(Patient|Coverage)\//.test(r),
     );
     const out: Resource[] = [];
-    for (const ref of [...new Set(refs)]) {
+    const seen = new Set<string>();
+    while (refs.length > 0) {
+      const ref = refs.shift() ?? '';
+      if (seen.has(ref)) {
+        continue;
+      }
+      seen.add(ref);
       const [type, id] = ref.split('/') as [string, string];
       const resource = await this.#read(tenant, type as 'Patient', id);
       if (resource) {
         out.push(withoutMeta(resource));
+        const subscriber = resource.resourceType === 'Coverage' ? refOf(resource.subscriber) : undefined;
+        if (subscriber && /^(Patient|RelatedPerson)\//.test(subscriber)) {
+          refs.push(subscriber);
+        }
       }
     }
     return out;
@@ -2181,6 +2197,15 @@ export class ClaimWorkflowWorker extends LoopingWorker {
           .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
           .sort((a, b) => (a.order ?? 99) - (b.order ?? 99) || a.id.localeCompare(b.id))
       : [];
+    const subscriberRef = refOf(coverages[0]?.subscriber);
+    const subscriber =
+      subscriberRef && subscriberRef !== patientRef && /^(Patient|RelatedPerson)\//.test(subscriberRef)
+        ? await this.#read<Patient | RelatedPerson>(
+            tenant,
+            subscriberRef.split('/')[0] as 'RelatedPerson',
+            subscriberRef.split('/')[1] ?? '',
+          )
+        : undefined;
     const otherClaims = patientRef
       ? await this.#searchAll<Claim>(tenant, 'Claim', this.#byRef('patient', patientRef))
       : [];
@@ -2208,6 +2233,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       chargeItems,
       ...(patient ? { patient } : {}),
       coverages,
+      ...(subscriber ? { subscriber } : {}),
       ...(payer ? { payer } : {}),
       ...(organization ? { payerOrganization: organization } : {}),
       conditions,

@@ -201,6 +201,21 @@ const cases: readonly Case[] = [
     edit: (f) => (f.today = '2025-05-20'),
   },
   {
+    name: 'spouse is the subscriber, and the coverage names no one',
+    ruleId: 'subscriber-missing',
+    overridable: false,
+    edit: (f) =>
+      (f.input.coverages[0]!.relationship = {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/subscriber-relationship', code: 'spouse' }],
+      }),
+  },
+  {
+    name: 'patient without a birth date',
+    ruleId: 'patient-data-missing',
+    overridable: false,
+    edit: (f) => delete f.input.patient.birthDate,
+  },
+  {
     name: 'NDC required (commercial) and missing',
     ruleId: 'payer-ndc-required',
     edit: (f) => delete f.input.chargeItems[2]!.productCodeableConcept,
@@ -416,6 +431,37 @@ describe('scrubClaim', () => {
     const contradicting = jwJz(split(['JZ']));
     expect(contradicting).toHaveLength(1);
     expect(contradicting[0]?.message).toMatch(/JZ/);
+  });
+
+  test('a subscriber who is not the patient: held naming what is missing until the RelatedPerson is on file', () => {
+    const spouse = (f: Fixture): void => {
+      f.input.coverages[0]!.relationship = {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/subscriber-relationship', code: 'spouse' }],
+      };
+      f.input.coverages[0]!.subscriber = { reference: 'RelatedPerson/rp-1' };
+    };
+    const subscriberFindings = (ctx: ClaimContext) =>
+      scrubClaim(ctx, tables).filter((x) => x.ruleId === 'subscriber-missing');
+    const f = fixture();
+    spouse(f);
+    const notOnFile = subscriberFindings(contextOf(f));
+    expect(notOnFile).toHaveLength(1);
+    expect(notOnFile[0]?.message).toMatch(/RelatedPerson\/rp-1 is not on file/);
+    const nameless = subscriberFindings({
+      ...contextOf(f),
+      subscriber: { resourceType: 'RelatedPerson', id: 'rp-1', patient: { reference: 'Patient/pat-1' } },
+    });
+    expect(nameless[0]?.message).toMatch(/no family name/);
+    const onFile = subscriberFindings({
+      ...contextOf(f),
+      subscriber: {
+        resourceType: 'RelatedPerson',
+        id: 'rp-1',
+        patient: { reference: 'Patient/pat-1' },
+        name: [{ family: 'Doe', given: ['John'] }],
+      },
+    });
+    expect(onFile).toEqual([]);
   });
 
   test('med-necessity: a line pointing at the wrong diagnosis when a supporting one is on the claim', () => {

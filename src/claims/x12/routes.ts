@@ -6,10 +6,13 @@
  *                                             a batch: every listed claim of that kind, streamed
  *
  * Both answer `Content-Type: application/edi-x12`. A single claim that cannot be rendered answers
- * 422 with an OperationOutcome. A batch streams claim by claim (contexts loaded lazily, one at a
- * time); claims it cannot render, or of the other kind, are left out of the file and named in the
- * `X-Dripline-Skipped-Claims` trailer (`id:reason` pairs, comma-separated); if nothing could be
- * listed at all the answer is 404.
+ * 422 with an OperationOutcome. A batch first tries every listed claim (one at a time, nothing
+ * kept): when any cannot be rendered the answer is 422 with an OperationOutcome naming each of them
+ * and why, so no claim is ever left out silently. Otherwise it streams claim by claim (contexts
+ * loaded lazily); claims of the other kind, or gone, are named in the `X-Dripline-Skipped-Claims`
+ * header (`id:reason` pairs, comma-separated; also sent as a trailer, which adds any claim that
+ * changed and became unrenderable while streaming); if nothing could be listed at all the answer
+ * is 404.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,7 +22,7 @@ import { getAuthContext, requireScope } from '../../auth/bearer.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import type { ClaimContext, ClaimState } from '../types.ts';
 import { X12Error } from './encode.ts';
-import { kindFor, write837, write837ToString } from './write837.ts';
+import { kindFor, transactionSegments, write837, write837ToString } from './write837.ts';
 import type { Write837Options, X12Kind, X12Party } from './write837.ts';
 
 export const EDI_X12 = 'application/edi-x12';
@@ -171,12 +174,51 @@ export function createX12Router(deps: X12RouterDeps): Router {
         ),
       ).toString()}`,
     });
+    const envelope = await deps.envelope(tenant, kind);
+    const at = now();
+    // Every listed claim is tried first: one that cannot be rendered stops the export with its
+    // reason, so a batch never leaves a claim out silently.
     const skipped: string[] = [];
     const skip = (id: string, reason: string): void => {
       skipped.push(`${id}:${reason}`);
     };
+    const invalid: { id: string; reason: string }[] = [];
+    for (const id of claimIds) {
+      const ctx = await deps.loadClaimContext(tenant, id);
+      if (!ctx) {
+        skip(id, 'not-found');
+      } else if (kindFor(ctx) !== kind) {
+        skip(id, 'other-kind');
+      } else {
+        try {
+          transactionSegments(ctx, '0001', { ...envelope, kind, now: at });
+        } catch (e) {
+          if (!(e instanceof X12Error)) {
+            throw e;
+          }
+          invalid.push({ id, reason: e.message });
+        }
+      }
+    }
+    if (invalid.length > 0) {
+      sendOutcome(res, 422, {
+        resourceType: 'OperationOutcome',
+        issue: invalid.map(({ id, reason }) => ({
+          severity: 'error',
+          code: 'business-rule',
+          details: { text: reason },
+          diagnostics: `Claim/${id} cannot be rendered as X12: fix it, or leave it out of the batch (id=...)`,
+          expression: [`Claim/${id}`],
+        })),
+      });
+      return;
+    }
+    const rendered = new Set(skipped.map((s) => s.split(':')[0]));
     async function* contexts(): AsyncGenerator<ClaimContext> {
       for (const id of claimIds) {
+        if (rendered.has(id)) {
+          continue;
+        }
         const ctx = await deps.loadClaimContext(tenant, id);
         if (!ctx) {
           skip(id, 'not-found');
@@ -187,13 +229,14 @@ export function createX12Router(deps: X12RouterDeps): Router {
         }
       }
     }
-    const envelope = await deps.envelope(tenant, kind);
+    const listed = skipped.join(',');
     const stream = Readable.from(
       write837(contexts(), {
         ...envelope,
         kind,
-        now: now(),
+        now: at,
         chunkSize: 64 * 1024,
+        // Only when a claim changed between the check above and now.
         onError: (id) => skip(id, 'invalid'),
       }),
     );
@@ -201,6 +244,7 @@ export function createX12Router(deps: X12RouterDeps): Router {
       .status(200)
       .type(EDI_X12)
       .set('Content-Disposition', `attachment; filename="claims-${envelope.controlNumbers.isa}.x12"`)
+      .set('X-Dripline-Skipped-Claims', listed)
       .set('Trailer', 'X-Dripline-Skipped-Claims');
     stream.on('end', () => {
       res.addTrailers({ 'X-Dripline-Skipped-Claims': skipped.join(',') });
