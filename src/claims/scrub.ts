@@ -5,7 +5,7 @@
  *
  * Rules (ids and defaults in rules/scrub-rules.json): the claim valid FHIR for its profile; coverage present, active, covering the dates,
  * with a member id and a subscriber the claim can name (./subscriber.ts), the patient's name, birth
- * date and address; NCCI PTP pairs and MUE units (src/coding/tables; UNVERIFIED entries only warn);
+ * date and address; an institutional claim's attending (./attending.ts); NCCI PTP pairs and MUE units (src/coding/tables; UNVERIFIED entries only warn);
  * documentation completeness of the administrations behind each charge (status, start, stop for
  * timed codes, dose, site, order, performer); medical necessity (rules/medical-necessity.json);
  * prior authorization (rules/prior-auth.json); timely filing (payer.timelyFilingDays); payer rules
@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { normalizeErrorString, validateResource } from '@medplum/core';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Claim, ClaimItem, Coverage, MedicationAdministration } from '@medplum/fhirtypes';
+import type { Claim, ClaimItem, Coverage, MedicationAdministration, Practitioner } from '@medplum/fhirtypes';
 import { SYSTEMS } from '../coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../fhir/definitions.ts';
 import { findDrug } from '../coding/tables/load.ts';
@@ -27,6 +27,7 @@ import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE }
 import { EXT_CLAIM_REPLACED_BY } from '../charges/reconcile.ts';
 import { servicesFor, withinDates } from './authorizations.ts';
 import { readSubscriber } from './subscriber.ts';
+import { npi } from './x12/encode.ts';
 import type { ClaimContext, ScrubFinding } from './types.ts';
 import { EXT_CLAIM_STATE } from './types.ts';
 
@@ -103,6 +104,7 @@ export const RULE_IDS = [
   'member-id-missing',
   'subscriber-missing',
   'patient-data-missing',
+  'attending-missing',
   'ncci-ptp',
   'mue',
   'doc-administration-missing',
@@ -287,6 +289,39 @@ function checkCoverage(ctx: ClaimContext, lines: readonly Line[], f: Findings): 
         f.add('patient-data-missing', `Missing ${of('patient').join('; ')}.`);
       }
     }
+  }
+}
+
+/** An institutional claim names its attending (837I loop 2310A): a Practitioner with an NPI and a family name. */
+function checkAttending(ctx: ClaimContext, f: Findings): void {
+  const institutional = ctx.claim.type?.coding?.some((c) => c.code === 'institutional') === true;
+  if (!institutional) {
+    return;
+  }
+  const member = ctx.claim.careTeam?.find((m) => m.role?.coding?.some((c) => c.code === 'attending'));
+  const practitioner = ctx.claim.contained?.find(
+    (r): r is Practitioner =>
+      r.resourceType === 'Practitioner' && `#${r.id ?? ''}` === member?.provider.reference,
+  );
+  const npiValue = practitioner?.identifier?.find((i) => i.system === CLAIM_SYSTEMS.npi)?.value;
+  const family = practitioner?.name?.find((n) => n.family?.trim())?.family;
+  let validNpi = false;
+  try {
+    npi(npiValue, 'attending NPI');
+    validNpi = true;
+  } catch {
+    // named below
+  }
+  if (!practitioner) {
+    f.add(
+      'attending-missing',
+      'The institutional claim names no attending provider: the encounter has no ATND participant, and no order of its administrations names a practitioner on file.',
+    );
+  } else if (!validNpi || !family) {
+    f.add(
+      'attending-missing',
+      `The attending provider has ${!family ? 'no family name' : `no valid NPI (${npiValue ?? 'none'})`}.`,
+    );
   }
 }
 
@@ -743,6 +778,7 @@ export function scrubClaim(
     f.add('units-invalid', 'The claim has no lines.');
   }
   checkCoverage(ctx, lines, f);
+  checkAttending(ctx, f);
   checkTimelyFiling(ctx, lines, f);
   checkDiagnoses(ctx, lines, f);
   checkLines(ctx, lines, f);

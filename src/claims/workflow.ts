@@ -60,8 +60,10 @@ import type {
   Extension,
   Medication,
   MedicationAdministration,
+  MedicationRequest,
   Organization,
   Patient,
+  Practitioner,
   Provenance,
   Reference,
   RelatedPerson,
@@ -93,6 +95,7 @@ import { buildVoidClaim, EXT_CLAIM_FREQUENCY } from './build.ts';
 import type { Authorization } from './authorizations.ts';
 import { authorizationNumbersFor, authorizationsOf } from './authorizations.ts';
 import { loadChargemaster } from './chargemaster.ts';
+import { loadAttending } from './attending.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
 import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
@@ -418,6 +421,9 @@ interface Gathered {
   readonly authorizationResponses: (ClaimResponse & StoredResource)[];
   readonly authorizations: Authorization[];
   readonly setting?: CareSetting;
+  /** Institutional claims: the attending practitioner (./attending.ts) and the orders read to find it. */
+  readonly attending?: Practitioner & StoredResource;
+  readonly orders: (MedicationRequest & StoredResource)[];
 }
 
 /** Date and code of each billable charge (what an authorization must cover). */
@@ -443,6 +449,8 @@ function inputsFingerprint(g: Gathered): string {
     ...g.authorizationResponses,
     ...(g.patient ? [g.patient] : []),
     ...(g.subscriber ? [g.subscriber] : []),
+    ...(g.attending ? [g.attending] : []),
+    ...g.orders,
     ...(g.payerOrganization ? [g.payerOrganization] : []),
   ];
   return sha(
@@ -1233,6 +1241,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
         chargeLines(gathered.chargeItems),
       ),
       ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
+      ...(gathered.attending ? { attending: gathered.attending } : {}),
     });
   }
 
@@ -2211,6 +2220,10 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       : [];
     const { payer, organization } = await this.#payerOf(tenant, config, coverages, claim);
     const setting = encounters.map((e) => settingOf(e)).find((s) => s !== undefined);
+    const { attending, requests: orders } =
+      setting === 'hospital-outpatient'
+        ? await loadAttending((type, id) => this.#read(tenant, type, id), encounters, administrations)
+        : { requests: [] };
     const authorizationResponses = patientRef
       ? (
           await this.#searchAll<ClaimResponse>(tenant, 'ClaimResponse', this.#byRef('patient', patientRef))
@@ -2241,6 +2254,8 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       medications,
       otherClaims,
       ...(setting ? { setting } : {}),
+      ...(attending ? { attending: attending as Practitioner & StoredResource } : {}),
+      orders: orders as (MedicationRequest & StoredResource)[],
     };
   }
 

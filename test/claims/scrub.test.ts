@@ -216,6 +216,12 @@ const cases: readonly Case[] = [
     edit: (f) => delete f.input.patient.birthDate,
   },
   {
+    name: 'institutional claim without an attending provider',
+    ruleId: 'attending-missing',
+    overridable: false,
+    edit: (f) => (f.input.setting = 'hospital-outpatient'),
+  },
+  {
     name: 'NDC required (commercial) and missing',
     ruleId: 'payer-ndc-required',
     edit: (f) => delete f.input.chargeItems[2]!.productCodeableConcept,
@@ -532,6 +538,12 @@ describe('scrubClaim', () => {
   test('institutional claims are scrubbed too', () => {
     const f = fixture();
     f.input.setting = 'hospital-outpatient';
+    f.input.attending = {
+      resourceType: 'Practitioner',
+      id: 'dr-1',
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1922334457' }],
+      name: [{ family: 'Lindqvist' }],
+    };
     const claim = buildClaim(f.input);
     const findings = scrubClaim({ ...contextOf(f), claim }, tables);
     expect(findings.filter((x) => x.severity === 'error')).toEqual([]);

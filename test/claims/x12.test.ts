@@ -529,6 +529,12 @@ describe('claims from buildClaim (src/claims/build.ts)', () => {
       preAuthRefs: ['AUTH-1'],
       frequency: '7',
       replaces: { claimId: 'clm-built-0', payerClaimNumber: 'ICN-0001' },
+      attending: {
+        resourceType: 'Practitioner',
+        id: 'dr-1',
+        identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1922334457' }],
+        name: [{ family: 'Lindqvist', given: ['Sofia'] }],
+      },
     });
     const ctx: ClaimContext = { ...sample, claim };
     const x12 = await write837ToString([ctx], opts(kindFor(ctx)));
@@ -543,6 +549,7 @@ describe('claims from buildClaim (src/claims/build.ts)', () => {
       ['0636', 'J9355', '42'],
     ]);
     expect(one(segs, 'LIN')['3']).toBe('50242013401');
+    expect(one(segs, 'NM1', (x) => x['1'] === '71')['9']).toBe('1922334457');
     expect([one(segs, 'CTP')['4'], one(segs, 'CTP')['5']]).toEqual(['2.5', 'ML']);
     // Chargemaster amounts: SV203 = item.net, CLM02 = Claim.total = their sum.
     expect(all(segs, 'SV2').map((s) => Number(s['3']))).toEqual(claim.item?.map((i) => i.net?.value));

@@ -15,8 +15,8 @@
  * Transaction: ST, BHT, 1000A (NM1*41, PER), 1000B (NM1*40), 2000A (HL 20, PRV*BI, 2010AA NM1*85
  * N3 N4 REF*EI), 2000B (HL 22, SBR, 2010BA NM1*IL N3 N4 DMG, 2010BB NM1*PR), 2000C when the patient is
  * not the subscriber (HL 23, PAT, 2010CA NM1*QC N3 N4 DMG; who the subscriber is: ../subscriber.ts), 2300 (CLM, 837I DTP*434 and CL1, REF*G1,
- * REF*F8, HI), 2310A attending (837I) / 2310B rendering (837P) when the Claim's care team has a
- * contained Practitioner with an NPI, 2400 per line (LX, SV1 or SV2, DTP*472, 2410 LIN/CTP for an
+ * REF*F8, HI), 2310A attending (837I, required: ../attending.ts chooses it) / 2310B rendering
+ * (837P, when the Claim's care team has a contained Practitioner with an NPI), 2400 per line (LX, SV1 or SV2, DTP*472, 2410 LIN/CTP for an
  * NDC), SE.
  */
 import type {
@@ -690,6 +690,12 @@ export function transactionSegments(
     claim,
     kind === '837I' ? ['attending', 'primary'] : ['primary', 'performing'],
   );
+  if (!clinician && kind === '837I') {
+    throw new X12Error(
+      'has no attending provider (loop 2310A is required on 837I): a care team member with role attending and a contained Practitioner with an NPI',
+      claimId,
+    );
+  }
   if (clinician) {
     out.push(
       segment(
