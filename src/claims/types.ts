@@ -52,6 +52,11 @@ export interface PayerEndpoint {
   readonly scope?: string;
   /** Days from the date of service the payer accepts a claim (timely filing). */
   readonly timelyFilingDays: number;
+  /**
+   * ISA15 of the X12 interchanges for this payer: P production, T test. Required in the config
+   * for X12-channel payers; absent means P (./x12/interchange.ts). The sandbox payers are T.
+   */
+  readonly usage?: 'P' | 'T';
 }
 
 /** Where a claim is in its life; kept in extension claim-state on the Claim, with history in its versions. */

@@ -155,7 +155,7 @@ describe('MongoDB adapter against a fake wire-protocol server', () => {
     expect(store.kind).toBe('mongodb');
     const created = server.documents.filter((d) => 'create' in d).map((d) => d['create'] as string);
     expect(created.sort()).toEqual(
-      ['history', 'identifiers', 'jobs', 'jti', 'oauth_clients', 'resources', 'settings'].sort(),
+      ['history', 'identifiers', 'jobs', 'jti', 'oauth_clients', 'resources', 'sequences', 'settings'].sort(),
     );
     const indexes = new Map<string, Document[]>(
       server.documents

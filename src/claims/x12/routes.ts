@@ -22,6 +22,7 @@ import { getAuthContext, requireScope } from '../../auth/bearer.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import type { ClaimContext, ClaimState } from '../types.ts';
 import { X12Error } from './encode.ts';
+import { UsageAmbiguousError } from './interchange.ts';
 import { kindFor, transactionSegments, write837, write837ToString } from './write837.ts';
 import type { Write837Options, X12Kind, X12Party } from './write837.ts';
 
@@ -47,8 +48,12 @@ export interface X12RouterDeps {
   /** The claim and everything it needs, or undefined when the tenant has no such claim. */
   readonly loadClaimContext: (tenant: string, claimId: string) => Promise<ClaimContext | undefined>;
   readonly listClaimIds: (tenant: string, filter: X12BatchFilter) => Promise<readonly string[]>;
-  /** Submitter / receiver and the next interchange and group control numbers of the tenant. */
-  readonly envelope: (tenant: string, kind: X12Kind) => Promise<X12Envelope>;
+  /**
+   * Submitter / receiver, the next interchange and group control numbers of the tenant, and the
+   * usage (ISA15) of the payer's connection — or, without a payer, the one all its payers share
+   * (UsageAmbiguousError otherwise).
+   */
+  readonly envelope: (tenant: string, kind: X12Kind, payer?: string) => Promise<X12Envelope>;
   /** Default: the bearer's tenant, after checking it may read Claims. */
   readonly authorize?: (req: Request, res: Response) => string;
   readonly now?: () => Date;
@@ -114,7 +119,7 @@ export function createX12Router(deps: X12RouterDeps): Router {
       return;
     }
     const kind = kindParam ?? kindFor(ctx);
-    const envelope = await deps.envelope(tenant, kind);
+    const envelope = await deps.envelope(tenant, kind, ctx.payer.id);
     try {
       const body = await write837ToString([ctx], { ...envelope, kind, now: now() });
       await deps.audit?.(tenant, {
@@ -174,7 +179,16 @@ export function createX12Router(deps: X12RouterDeps): Router {
         ),
       ).toString()}`,
     });
-    const envelope = await deps.envelope(tenant, kind);
+    let envelope: X12Envelope;
+    try {
+      envelope = await deps.envelope(tenant, kind, payer);
+    } catch (e) {
+      if (e instanceof UsageAmbiguousError) {
+        sendOutcome(res, 400, outcome('invalid', e.message));
+        return;
+      }
+      throw e;
+    }
     const at = now();
     // Every listed claim is tried first: one that cannot be rendered stops the export with its
     // reason, so a batch never leaves a claim out silently.
