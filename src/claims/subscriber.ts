@@ -77,6 +77,23 @@ export function addressGaps(address: Address | undefined): string[] {
   return gaps;
 }
 
+/**
+ * The resource Coverage.subscriber names when it is someone other than the patient (a RelatedPerson
+ * or another Patient) — what a claim must have on file to name the insured.
+ */
+export function otherSubscriberOf(
+  coverage: Coverage | undefined,
+  patientRef: string | undefined,
+): { type: 'Patient' | 'RelatedPerson'; id: string } | undefined {
+  const match = /(?:^|\/)(Patient|RelatedPerson)\/([A-Za-z0-9\-.]{1,64})$/.exec(
+    coverage?.subscriber?.reference ?? '',
+  );
+  if (!match || `${match[1]}/${match[2]}` === patientRef) {
+    return undefined;
+  }
+  return { type: match[1] as 'Patient' | 'RelatedPerson', id: match[2] ?? '' };
+}
+
 /** The patient data every 837 needs (2010BA when the patient is the subscriber, else 2010CA). */
 function patientGaps(patient: Patient): Gap[] {
   const missing: string[] = [];

@@ -96,6 +96,7 @@ import type { Authorization } from './authorizations.ts';
 import { authorizationNumbersFor, authorizationsOf } from './authorizations.ts';
 import { loadChargemaster } from './chargemaster.ts';
 import { loadAttending } from './attending.ts';
+import { otherSubscriberOf } from './subscriber.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
 import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
@@ -1815,20 +1816,15 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       (r): r is string => r !== undefined && /^(Patient|Coverage)\//.test(r),
     );
     const out: Resource[] = [];
-    const seen = new Set<string>();
-    while (refs.length > 0) {
-      const ref = refs.shift() ?? '';
-      if (seen.has(ref)) {
-        continue;
-      }
-      seen.add(ref);
+    for (const ref of [...new Set(refs)]) {
       const [type, id] = ref.split('/') as [string, string];
       const resource = await this.#read(tenant, type as 'Patient', id);
-      if (resource) {
-        out.push(withoutMeta(resource));
-        const subscriber = resource.resourceType === 'Coverage' ? refOf(resource.subscriber) : undefined;
-        if (subscriber && /^(Patient|RelatedPerson)\//.test(subscriber)) {
-          refs.push(subscriber);
+      const insured =
+        resource?.resourceType === 'Coverage' ? otherSubscriberOf(resource, undefined) : undefined;
+      const subscriber = insured ? await this.#read(tenant, insured.type, insured.id) : undefined;
+      for (const r of [resource, subscriber]) {
+        if (r && !out.some((o) => o.resourceType === r.resourceType && o.id === r.id)) {
+          out.push(withoutMeta(r));
         }
       }
     }
@@ -2206,15 +2202,10 @@ export class ClaimWorkflowWorker extends LoopingWorker {
           .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
           .sort((a, b) => (a.order ?? 99) - (b.order ?? 99) || a.id.localeCompare(b.id))
       : [];
-    const subscriberRef = refOf(coverages[0]?.subscriber);
-    const subscriber =
-      subscriberRef && subscriberRef !== patientRef && /^(Patient|RelatedPerson)\//.test(subscriberRef)
-        ? await this.#read<Patient | RelatedPerson>(
-            tenant,
-            subscriberRef.split('/')[0] as 'RelatedPerson',
-            subscriberRef.split('/')[1] ?? '',
-          )
-        : undefined;
+    const insured = otherSubscriberOf(coverages[0], patientRef);
+    const subscriber = insured
+      ? await this.#read<Patient | RelatedPerson>(tenant, insured.type, insured.id)
+      : undefined;
     const otherClaims = patientRef
       ? await this.#searchAll<Claim>(tenant, 'Claim', this.#byRef('patient', patientRef))
       : [];
