@@ -204,7 +204,7 @@ const INDEXES: Readonly<Record<keyof Collections, IndexDescription[]>> = {
     { key: { expiresAt: 1 }, name: 'jti_ttl', expireAfterSeconds: 0 },
   ],
   settings: [],
-  // Keyed by _id ([tenant, name]).
+  // Keyed by _id (the JSON of [tenant, name]).
   sequences: [],
 };
 

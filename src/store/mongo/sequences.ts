@@ -1,5 +1,6 @@
 /**
- * Durable counters over MongoDB: one document per (tenant, name), keyed by `_id` = [tenant, name],
+ * Durable counters over MongoDB: one document per (tenant, name), keyed by `_id` = the JSON of
+ * [tenant, name] (an _id cannot be an array; JSON keeps any tenant and name apart),
  * incremented by one atomic findOneAndUpdate (upsert), so concurrent callers — in one process or
  * several sharing the database — each get their own value.
  */
@@ -8,7 +9,7 @@ import { MongoError } from 'mongodb';
 import type { SequenceStore, TenantId } from '../port.ts';
 
 export interface SequenceDoc {
-  _id: [string, string];
+  _id: string;
   tenant: string;
   name: string;
   value: number;
@@ -28,7 +29,7 @@ export class MongoSequenceStore implements SequenceStore {
     for (let attempt = 1; ; attempt++) {
       try {
         const doc = await this.#collection.findOneAndUpdate(
-          { _id: [tenant, name] },
+          { _id: JSON.stringify([tenant, name]) },
           { $inc: { value: 1 }, $setOnInsert: { tenant, name } },
           { upsert: true, returnDocument: 'after' },
         );
