@@ -3,7 +3,9 @@
  * sandbox mode on a temporary data directory (the sandbox EHR and payer in process), replays the
  * day at once, waits while ingest, charge capture, claim building and submission run (printing
  * progress), and prints the funnel: administrations → charges → claims, what the scrubber held and
- * why, what the payer accepted the first time, denial reasons, billed and paid. Then it does what a
+ * why, what the payer accepted the first time, denial reasons, billed and paid — and, against the
+ * day's declared deliberate errors, the first-pass clean rate of the claims without one and the
+ * share of seeded errors caught by the rule meant for each. Then it does what a
  * biller would: records the prior authorizations the payers gave for the claims held for want of
  * one, waits for the workflow to rebuild, rescrub and send them, and prints the funnel again.
  *
@@ -29,6 +31,8 @@ import { loadConfig } from '../src/config/config.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../src/ingest/jobs.ts';
 import { createLogger } from '../src/logger.ts';
 import { runSandbox, SANDBOX_TENANT } from '../src/sandbox/index.ts';
+import { dayOutcome, observeDay, rates } from '../src/sandbox/day-outcome.ts';
+import type { DayOutcome } from '../src/sandbox/day-outcome.ts';
 import type { Store, StoredResource } from '../src/store/port.ts';
 import { searchAll } from '../src/store/search-all.ts';
 import { freePort } from '../src/http/free-port.ts';
@@ -91,6 +95,26 @@ async function report(store: Store): Promise<void> {
       `denial reasons (CARC → claims): ${JSON.stringify(funnel.deniedByCarc)}`,
   );
   console.log(`billed ${usd(funnel.billed)} on original claims; paid ${usd(funnel.paid)}`);
+}
+
+/**
+ * The day against its declared deliberate errors (src/sandbox/ehr/seed.ts): the first-pass clean
+ * rate of the claims without one, and the share caught by the rule meant for each.
+ */
+function reportOutcome(outcome: DayOutcome): void {
+  const { clean, caught } = rates(outcome);
+  console.log(
+    `first-pass clean rate of claims without a seeded error: ${outcome.clean.passed}/${outcome.clean.total} (${pct(clean)})`,
+  );
+  console.log(
+    `seeded errors caught by the rule meant for each: ${outcome.seeded.caught}/${outcome.seeded.total} (${pct(caught)}); by rule: ${JSON.stringify(outcome.byRule)}`,
+  );
+  for (const missed of outcome.seeded.missed) {
+    console.log(`  missed: ${missed.encounter} ${missed.rule} (${missed.caughtBy}): ${missed.what}`);
+  }
+  for (const held of outcome.unexplained) {
+    console.log(`  held for no seeded error: Claim/${held.claim} by ${held.rules.join(', ')}`);
+  }
 }
 
 /** Held claims whose error findings include this rule. */
@@ -159,6 +183,8 @@ async function main(): Promise<void> {
 
     console.log(`\nsettled in ${elapsed.toFixed(1)} s`);
     await report(store);
+    const observed = await observeDay(store, SANDBOX_TENANT);
+    reportOutcome(dayOutcome(run.ehr.seededErrors, observed.claims, observed.coding));
 
     // The biller records the prior authorizations the payers gave (by phone or portal) for the
     // claims held for want of one: preauthorization ClaimResponses, as POST /fhir/ClaimResponse

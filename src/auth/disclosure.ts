@@ -26,7 +26,8 @@ function needs(interaction: Interaction, ...types: readonly string[]): ScopeNeed
 /**
  * The resource types an X12 837 carries (src/claims/x12/write837.ts): the claim (lines, diagnoses,
  * the care team's clinicians), the patient and subscriber (names, addresses, birth dates), the
- * coverage (member id, relationship), the payer organization and the clinicians (NPIs).
+ * coverage (member id, relationship), the payer organization, the clinicians (NPIs) and a subscriber
+ * who is not the patient (a RelatedPerson: name, address, birth date).
  */
 export const X12_DISCLOSED_TYPES: readonly string[] = [
   'Claim',
@@ -34,6 +35,7 @@ export const X12_DISCLOSED_TYPES: readonly string[] = [
   'Coverage',
   'Organization',
   'Practitioner',
+  'RelatedPerson',
 ];
 
 /**

@@ -4,7 +4,9 @@
  * - professional (CMS-1500 / 837P) for office and home infusion, institutional (UB-04 / 837I) for
  *   hospital outpatient, with the UB-04 type of bill 013x in `subType` (x = frequency: 1 original,
  *   7 replacement, 8 void) and the frequency code in extension `claim-frequency` for both forms;
- * - the billing provider as a contained Organization (NPI, EIN, address; NUCC taxonomy on careTeam);
+ * - the billing provider as a contained Organization (NPI, EIN, address; NUCC taxonomy on careTeam)
+ *   and, on institutional claims, the attending practitioner (./attending.ts) as a contained
+ *   Practitioner on the care team (role attending);
  * - the payer as `insurer` (identifier = payer id), one `insurance` per Coverage (primary focal,
  *   prior authorization numbers on the focal one);
  * - ICD-10-CM diagnoses, principal first (encounter diagnoses by rank, then the lines' reasons, then
@@ -30,6 +32,7 @@ import type {
   Extension,
   Organization,
   Patient,
+  Practitioner,
 } from '@medplum/fhirtypes';
 import {
   EXT_LINE_KEY,
@@ -64,6 +67,8 @@ export const CLAIM_SYSTEMS = {
   careTeamRole: 'http://terminology.hl7.org/CodeSystem/claimcareteamrole',
   processPriority: 'http://terminology.hl7.org/CodeSystem/processpriority',
   payeeType: 'http://terminology.hl7.org/CodeSystem/payeetype',
+  /** Care team roles beyond the base set (attending): CARIN Blue Button's, as US claims use them. */
+  careTeamRoleUs: 'http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBClaimCareTeamRole',
   /** Payer ids on claims (837 NM109 of loop 2010BB). */
   payerId: 'https://dripline.dev/fhir/sid/payer-id',
   /** Dripline's claim ids (also the 837 CLM01 patient control number). */
@@ -104,6 +109,8 @@ export interface BuildClaimInput {
   readonly replaces?: { readonly claimId: string; readonly payerClaimNumber?: string };
   /** The tenant's chargemaster (default: the shipped illustrative one, src/claims/chargemaster.json). */
   readonly chargemaster?: Chargemaster;
+  /** Institutional claims: the attending practitioner (./attending.ts), on the care team as a contained Practitioner. */
+  readonly attending?: Practitioner;
 }
 
 const CURRENCY = 'USD';
@@ -219,6 +226,25 @@ function providerOrganization(provider: BillingProvider): Organization {
   };
 }
 
+/** The attending as the claim carries it: NPI and name only, with its NUCC taxonomy for the care team. */
+function attendingMember(practitioner: Practitioner): {
+  contained: Practitioner;
+  taxonomy?: string;
+} {
+  const taxonomy = practitioner.qualification
+    ?.flatMap((q) => q.code.coding ?? [])
+    .find((c) => c.system === CLAIM_SYSTEMS.nucc && c.code)?.code;
+  return {
+    contained: {
+      resourceType: 'Practitioner',
+      id: 'attending',
+      identifier: (practitioner.identifier ?? []).filter((i) => i.system === CLAIM_SYSTEMS.npi),
+      ...(practitioner.name ? { name: practitioner.name } : {}),
+    },
+    ...(taxonomy ? { taxonomy } : {}),
+  };
+}
+
 function buildItem(
   item: ChargeItem,
   sequence: number,
@@ -308,6 +334,7 @@ export function buildClaim(input: BuildClaimInput): Claim & { id: string } {
     ...(i === 0 ? { type: [{ coding: [{ system: CLAIM_SYSTEMS.diagnosisType, code: 'principal' }] }] } : {}),
   }));
   const preAuthRefs = [...new Set(input.preAuthRefs ?? [])];
+  const attending = institutional && input.attending ? attendingMember(input.attending) : undefined;
   const insurance: ClaimInsurance[] = input.coverages.map((coverage, i) => ({
     sequence: i + 1,
     focal: i === 0,
@@ -318,7 +345,7 @@ export function buildClaim(input: BuildClaimInput): Claim & { id: string } {
     resourceType: 'Claim',
     id: input.id,
     meta: { profile: [CLAIM_PROFILE] },
-    contained: [providerOrganization(input.provider)],
+    contained: [providerOrganization(input.provider), ...(attending ? [attending.contained] : [])],
     extension: [{ url: EXT_CLAIM_FREQUENCY, valueCode: frequency }],
     identifier: [{ system: CLAIM_SYSTEMS.claimId, value: input.id }],
     status: 'active',
@@ -359,6 +386,18 @@ export function buildClaim(input: BuildClaimInput): Claim & { id: string } {
         role: { coding: [{ system: CLAIM_SYSTEMS.careTeamRole, code: 'primary' }] },
         qualification: { coding: [{ system: CLAIM_SYSTEMS.nucc, code: input.provider.taxonomy }] },
       },
+      ...(attending
+        ? [
+            {
+              sequence: 2,
+              provider: { reference: '#attending' },
+              role: { coding: [{ system: CLAIM_SYSTEMS.careTeamRoleUs, code: 'attending' }] },
+              ...(attending.taxonomy
+                ? { qualification: { coding: [{ system: CLAIM_SYSTEMS.nucc, code: attending.taxonomy }] } }
+                : {}),
+            },
+          ]
+        : []),
     ],
     ...(diagnosis.length > 0 ? { diagnosis } : {}),
     insurance,

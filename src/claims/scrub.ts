@@ -4,26 +4,30 @@
  * may be passed in.
  *
  * Rules (ids and defaults in rules/scrub-rules.json): the claim valid FHIR for its profile; coverage present, active, covering the dates,
- * with a member id; NCCI PTP pairs and MUE units (src/coding/tables; UNVERIFIED entries only warn);
+ * with a member id and a subscriber the claim can name (./subscriber.ts), the patient's name, birth
+ * date and address; an institutional claim's attending (./attending.ts); NCCI PTP pairs and MUE units (src/coding/tables; UNVERIFIED entries only warn);
  * documentation completeness of the administrations behind each charge (status, start, stop for
  * timed codes, dose, site, order, performer); medical necessity (rules/medical-necessity.json);
  * prior authorization (rules/prior-auth.json); timely filing (payer.timelyFilingDays); payer rules
- * (NDC required, refused codes, JW/JZ on Medicare single-dose drugs); duplicate claims; place of
+ * (NDC required, refused codes, JW/JZ as src/coding/engine/waste-modifiers.ts reads them); duplicate claims; place of
  * service; diagnosis pointers; units.
  */
 import { readFileSync } from 'node:fs';
 import { normalizeErrorString, validateResource } from '@medplum/core';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Claim, ClaimItem, Coverage, MedicationAdministration } from '@medplum/fhirtypes';
+import type { Claim, ClaimItem, Coverage, MedicationAdministration, Practitioner } from '@medplum/fhirtypes';
 import { SYSTEMS } from '../coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../fhir/definitions.ts';
 import { findDrug } from '../coding/tables/load.ts';
+import { checkWasteModifiers } from '../coding/engine/waste-modifiers.ts';
 import type { CodingTables, DrugEntry, Verification } from '../coding/tables/types.ts';
 import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
 import { EXT_CLAIM_REPLACED_BY } from '../charges/reconcile.ts';
 import { servicesFor, withinDates } from './authorizations.ts';
+import { readSubscriber } from './subscriber.ts';
+import { npi } from './x12/encode.ts';
 import type { ClaimContext, ScrubFinding } from './types.ts';
 import { EXT_CLAIM_STATE } from './types.ts';
 
@@ -98,6 +102,9 @@ export const RULE_IDS = [
   'coverage-inactive',
   'coverage-period',
   'member-id-missing',
+  'subscriber-missing',
+  'patient-data-missing',
+  'attending-missing',
   'ncci-ptp',
   'mue',
   'doc-administration-missing',
@@ -267,6 +274,54 @@ function checkCoverage(ctx: ClaimContext, lines: readonly Line[], f: Findings): 
   const primary = ctx.coverages[0];
   if (!focal || (primary?.id && idOf(focal.coverage.reference, 'Coverage') !== primary.id)) {
     f.add('coverage-missing', 'The focal insurance of the claim is not the primary coverage.');
+  }
+  if (primary) {
+    // Who the insured is, as the 837 writer reads it (src/claims/subscriber.ts).
+    const reading = readSubscriber(primary, ctx.patient, ctx.subscriber);
+    if (!reading.ok) {
+      const label = `Coverage ${primary.id ?? '#1'}`;
+      const of = (party: 'subscriber' | 'patient'): string[] =>
+        reading.missing.filter((g) => g.party === party).map((g) => g.text);
+      if (of('subscriber').length > 0) {
+        f.add('subscriber-missing', `${label}: missing ${of('subscriber').join('; ')}.`);
+      }
+      if (of('patient').length > 0) {
+        f.add('patient-data-missing', `Missing ${of('patient').join('; ')}.`);
+      }
+    }
+  }
+}
+
+/** An institutional claim names its attending (837I loop 2310A): a Practitioner with an NPI and a family name. */
+function checkAttending(ctx: ClaimContext, f: Findings): void {
+  const institutional = ctx.claim.type?.coding?.some((c) => c.code === 'institutional') === true;
+  if (!institutional) {
+    return;
+  }
+  const member = ctx.claim.careTeam?.find((m) => m.role?.coding?.some((c) => c.code === 'attending'));
+  const practitioner = ctx.claim.contained?.find(
+    (r): r is Practitioner =>
+      r.resourceType === 'Practitioner' && `#${r.id ?? ''}` === member?.provider.reference,
+  );
+  const npiValue = practitioner?.identifier?.find((i) => i.system === CLAIM_SYSTEMS.npi)?.value;
+  const family = practitioner?.name?.find((n) => n.family?.trim())?.family;
+  let validNpi = false;
+  try {
+    npi(npiValue, 'attending NPI');
+    validNpi = true;
+  } catch {
+    // named below
+  }
+  if (!practitioner) {
+    f.add(
+      'attending-missing',
+      'The institutional claim names no attending provider: the encounter has no ATND participant, and no order of its administrations names a practitioner on file.',
+    );
+  } else if (!validNpi || !family) {
+    f.add(
+      'attending-missing',
+      `The attending provider has ${!family ? 'no family name' : `no valid NPI (${npiValue ?? 'none'})`}.`,
+    );
   }
 }
 
@@ -624,20 +679,29 @@ function checkPayerRules(ctx: ClaimContext, tables: CodingTables, lines: readonl
         at,
       );
     }
-    const from = rules.wasteModifiers.jzRequiredFrom;
-    if (
-      line.drug.container === 'single-dose' &&
-      from !== null &&
-      line.date >= from &&
-      !line.modifiers.includes('JW') &&
-      !line.modifiers.includes('JZ')
-    ) {
-      f.add(
-        'payer-jw-jz',
-        `Single-dose drug line ${line.sequence} (${line.code}) on ${line.date} has neither JW nor JZ (required from ${from}).`,
-        at,
-      );
-    }
+  }
+  // JW/JZ: the reading the coding engine emits (src/coding/engine/waste-modifiers.ts).
+  const waste = checkWasteModifiers(
+    rules.wasteModifiers,
+    lines.map((line) => {
+      const ndc = line.item.detail
+        ?.flatMap((d) => d.productOrService.coding ?? [])
+        .find((c) => c.system === SYSTEMS.ndc)?.code;
+      return {
+        sequence: line.sequence,
+        code: line.code,
+        date: line.date,
+        modifiers: line.modifiers,
+        container: line.drug?.container,
+        ...(ndc ? { ndc } : {}),
+      };
+    }),
+  );
+  for (const finding of waste) {
+    f.add('payer-jw-jz', finding.message, {
+      itemSequence: finding.sequence,
+      source: `payer-${ctx.payer.kind}.json; coding-rules ${finding.rule}`,
+    });
   }
 }
 
@@ -714,6 +778,7 @@ export function scrubClaim(
     f.add('units-invalid', 'The claim has no lines.');
   }
   checkCoverage(ctx, lines, f);
+  checkAttending(ctx, f);
   checkTimelyFiling(ctx, lines, f);
   checkDiagnoses(ctx, lines, f);
   checkLines(ctx, lines, f);

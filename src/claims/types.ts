@@ -13,6 +13,7 @@ import type {
   MedicationAdministration,
   Organization,
   Patient,
+  RelatedPerson,
 } from '@medplum/fhirtypes';
 import type { CareSetting, PayerKind } from '../coding/types.ts';
 import type { Authorization } from './authorizations.ts';
@@ -51,6 +52,11 @@ export interface PayerEndpoint {
   readonly scope?: string;
   /** Days from the date of service the payer accepts a claim (timely filing). */
   readonly timelyFilingDays: number;
+  /**
+   * ISA15 of the X12 interchanges for this payer: P production, T test. Required in the config
+   * for X12-channel payers; absent means P (./x12/interchange.ts). The sandbox payers are T.
+   */
+  readonly usage?: 'P' | 'T';
 }
 
 /** Where a claim is in its life; kept in extension claim-state on the Claim, with history in its versions. */
@@ -66,6 +72,8 @@ export interface ClaimContext {
   readonly patient: Patient;
   /** Coverages in claim sequence order (primary first). */
   readonly coverages: readonly Coverage[];
+  /** The resource the primary coverage's `subscriber` names (a RelatedPerson, or a Patient), when on file. */
+  readonly subscriber?: Patient | RelatedPerson;
   readonly payer: PayerEndpoint;
   readonly payerOrganization?: Organization;
   readonly provider: BillingProvider;

@@ -60,10 +60,13 @@ import type {
   Extension,
   Medication,
   MedicationAdministration,
+  MedicationRequest,
   Organization,
   Patient,
+  Practitioner,
   Provenance,
   Reference,
+  RelatedPerson,
   Resource,
   Task,
   TaskInput,
@@ -92,6 +95,8 @@ import { buildVoidClaim, EXT_CLAIM_FREQUENCY } from './build.ts';
 import type { Authorization } from './authorizations.ts';
 import { authorizationNumbersFor, authorizationsOf } from './authorizations.ts';
 import { loadChargemaster } from './chargemaster.ts';
+import { loadAttending } from './attending.ts';
+import { otherSubscriberOf } from './subscriber.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
 import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
@@ -405,6 +410,8 @@ interface Gathered {
   readonly chargeItems: (ChargeItem & StoredResource)[];
   readonly patient?: Patient & StoredResource;
   readonly coverages: (Coverage & StoredResource)[];
+  /** Who the primary coverage's `subscriber` names, when it is not the patient and is on file. */
+  readonly subscriber?: (Patient | RelatedPerson) & StoredResource;
   readonly payer?: PayerEndpoint;
   readonly payerOrganization?: Organization & StoredResource;
   readonly conditions: (Condition & StoredResource)[];
@@ -415,6 +422,9 @@ interface Gathered {
   readonly authorizationResponses: (ClaimResponse & StoredResource)[];
   readonly authorizations: Authorization[];
   readonly setting?: CareSetting;
+  /** Institutional claims: the attending practitioner (./attending.ts) and the orders read to find it. */
+  readonly attending?: Practitioner & StoredResource;
+  readonly orders: (MedicationRequest & StoredResource)[];
 }
 
 /** Date and code of each billable charge (what an authorization must cover). */
@@ -439,6 +449,9 @@ function inputsFingerprint(g: Gathered): string {
     ...g.medications,
     ...g.authorizationResponses,
     ...(g.patient ? [g.patient] : []),
+    ...(g.subscriber ? [g.subscriber] : []),
+    ...(g.attending ? [g.attending] : []),
+    ...g.orders,
     ...(g.payerOrganization ? [g.payerOrganization] : []),
   ];
   return sha(
@@ -772,6 +785,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     await collect<Encounter>('Encounter', (r) => r.subject);
     await collect<Condition>('Condition', (r) => r.subject);
     await collect<Coverage>('Coverage', (r) => r.beneficiary);
+    await collect<RelatedPerson>('RelatedPerson', (r) => r.patient);
     await collect<ClaimResponse>('ClaimResponse', (r) => r.patient);
     await collect<Patient>('Patient', (r) => ({ reference: `Patient/${r.id}` }));
     for (const medication of await collect<Medication>('Medication', () => undefined)) {
@@ -1228,6 +1242,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
         chargeLines(gathered.chargeItems),
       ),
       ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
+      ...(gathered.attending ? { attending: gathered.attending } : {}),
     });
   }
 
@@ -1423,6 +1438,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       setting: gathered.setting,
       patient: gathered.patient,
       coverages: gathered.coverages,
+      ...(gathered.subscriber ? { subscriber: gathered.subscriber } : {}),
       payer,
       ...(gathered.payerOrganization ? { payerOrganization: gathered.payerOrganization } : {}),
       provider: config.billing,
@@ -1794,7 +1810,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     );
   }
 
-  /** The Patient and Coverages a payer needs beside the Claim (member id, subscriber), as stored. */
+  /** The Patient, Coverages and their subscribers a payer needs beside the Claim (member id, insured), as stored. */
   async #supporting(tenant: TenantId, claim: Claim): Promise<Resource[]> {
     const refs = [refOf(claim.patient), ...(claim.insurance ?? []).map((i) => refOf(i.coverage))].filter(
       (r): r is string => r !== undefined && /^(Patient|Coverage)\//.test(r),
@@ -1803,8 +1819,13 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     for (const ref of [...new Set(refs)]) {
       const [type, id] = ref.split('/') as [string, string];
       const resource = await this.#read(tenant, type as 'Patient', id);
-      if (resource) {
-        out.push(withoutMeta(resource));
+      const insured =
+        resource?.resourceType === 'Coverage' ? otherSubscriberOf(resource, undefined) : undefined;
+      const subscriber = insured ? await this.#read(tenant, insured.type, insured.id) : undefined;
+      for (const r of [resource, subscriber]) {
+        if (r && !out.some((o) => o.resourceType === r.resourceType && o.id === r.id)) {
+          out.push(withoutMeta(r));
+        }
       }
     }
     return out;
@@ -2181,11 +2202,19 @@ export class ClaimWorkflowWorker extends LoopingWorker {
           .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
           .sort((a, b) => (a.order ?? 99) - (b.order ?? 99) || a.id.localeCompare(b.id))
       : [];
+    const insured = otherSubscriberOf(coverages[0], patientRef);
+    const subscriber = insured
+      ? await this.#read<Patient | RelatedPerson>(tenant, insured.type, insured.id)
+      : undefined;
     const otherClaims = patientRef
       ? await this.#searchAll<Claim>(tenant, 'Claim', this.#byRef('patient', patientRef))
       : [];
     const { payer, organization } = await this.#payerOf(tenant, config, coverages, claim);
     const setting = encounters.map((e) => settingOf(e)).find((s) => s !== undefined);
+    const { attending, requests: orders } =
+      setting === 'hospital-outpatient'
+        ? await loadAttending((type, id) => this.#read(tenant, type, id), encounters, administrations)
+        : { requests: [] };
     const authorizationResponses = patientRef
       ? (
           await this.#searchAll<ClaimResponse>(tenant, 'ClaimResponse', this.#byRef('patient', patientRef))
@@ -2208,6 +2237,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       chargeItems,
       ...(patient ? { patient } : {}),
       coverages,
+      ...(subscriber ? { subscriber } : {}),
       ...(payer ? { payer } : {}),
       ...(organization ? { payerOrganization: organization } : {}),
       conditions,
@@ -2215,6 +2245,8 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       medications,
       otherClaims,
       ...(setting ? { setting } : {}),
+      ...(attending ? { attending: attending as Practitioner & StoredResource } : {}),
+      orders: orders as (MedicationRequest & StoredResource)[],
     };
   }
 

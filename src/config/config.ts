@@ -256,7 +256,11 @@ const schema = {
                 privateKeyJwk: { type: 'object', required: ['kty', 'd'] },
                 scope: { type: 'string', minLength: 1 },
                 timelyFilingDays: { type: 'integer', minimum: 1, maximum: 3650, default: 365 },
+                usage: { enum: ['P', 'T'] },
               },
+              // ISA15 must be chosen for a clearinghouse: never production or test by default.
+              if: { properties: { channel: { const: 'x12' } } },
+              then: { required: ['usage'] },
             },
           },
           coding: {

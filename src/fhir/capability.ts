@@ -26,6 +26,7 @@ export const SUPPORTED_INTERACTIONS: Readonly<Record<string, readonly TypeIntera
   MedicationRequest: READ_WRITE,
   Medication: READ_WRITE,
   Coverage: READ_WRITE,
+  RelatedPerson: READ_WRITE,
   Condition: READ_WRITE,
   Organization: READ_WRITE,
   Practitioner: READ_WRITE,

@@ -133,6 +133,10 @@ function relatedReferences(resource: Resource): string[] {
         ...(resource.reasonReference ?? []),
         ...(resource.diagnosis ?? []).map((d) => d.condition),
         ...(resource.location ?? []).map((l) => l.location),
+        // The attending of an institutional claim (837I loop 2310A).
+        ...(resource.participant ?? [])
+          .map((p) => p.individual)
+          .filter((r) => r?.reference?.includes('Practitioner/')),
       );
       break;
     case 'MedicationRequest':
@@ -141,10 +145,13 @@ function relatedReferences(resource: Resource): string[] {
         resource.subject,
         resource.encounter,
         ...(resource.reasonReference ?? []),
+        // The ordering practitioner: the attending when the encounter names none.
+        resource.requester?.reference?.includes('Practitioner/') ? resource.requester : undefined,
       );
       break;
     case 'Coverage':
-      refs.push(...(resource.payor ?? []));
+      // The subscriber when it is not the patient (a RelatedPerson): 837 loop 2010BA.
+      refs.push(...(resource.payor ?? []), resource.subscriber);
       break;
     default:
       break;
@@ -609,7 +616,8 @@ export class IngestWorker extends LoopingWorker {
             return [] as Resource[];
           });
         for (const coverage of coverages) {
-          await store(coverage, 2);
+          // Depth 1: the coverage's payor and subscriber are fetched too, nothing beyond them.
+          await store(coverage, 1);
         }
       }
       if (depth >= 2) {

@@ -97,6 +97,8 @@ export async function sandboxPayers(
     privateKeyJwk: privateJwk,
     scope,
     timelyFilingDays: 365,
+    // The sandbox payer is a test party: its interchanges say so (ISA15 T).
+    usage: 'T' as const,
   }));
 }
 

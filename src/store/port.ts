@@ -301,6 +301,20 @@ export interface ClientRegistry extends AuthStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sequences
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Durable counters (e.g. X12 interchange control numbers per sender and receiver). `next` adds one
+ * to the tenant's counter `name` and returns the new value: 1 the first time, then 2, 3, … — never
+ * the same value twice for one (tenant, name), whatever the number of concurrent callers or
+ * processes sharing the store, and committed before it resolves (a restart continues after it).
+ */
+export interface SequenceStore {
+  next(tenant: TenantId, name: string): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The whole store
 // ---------------------------------------------------------------------------------------------
 
@@ -309,6 +323,7 @@ export interface Store {
   readonly resources: ResourceStore;
   readonly jobs: JobQueue;
   readonly auth: ClientRegistry;
+  readonly sequences: SequenceStore;
   /** Resolves when the store answers (for /readyz); rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

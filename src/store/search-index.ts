@@ -127,6 +127,14 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, readonly SearchParamDefi
     ref('payor', 'Coverage.payor'),
     token('type', 'Coverage.type'),
   ],
+  // A coverage's subscriber when it is not the patient (spouse, parent…): 837 loop 2010BA.
+  RelatedPerson: [
+    identifier('RelatedPerson'),
+    ref('patient', 'RelatedPerson.patient', PATIENT),
+    str('name', 'RelatedPerson.name.family | RelatedPerson.name.given | RelatedPerson.name.text'),
+    token('relationship', 'RelatedPerson.relationship'),
+    token('active', 'RelatedPerson.active'),
+  ],
   Condition: [
     identifier('Condition'),
     ref('patient', 'Condition.subject', PATIENT),

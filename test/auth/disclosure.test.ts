@@ -29,6 +29,7 @@ const X12_READS = [
   'system/Organization.r',
   'system/Patient.r',
   'system/Practitioner.r',
+  'system/RelatedPerson.r',
 ];
 
 interface Case {

@@ -105,6 +105,9 @@ export function fixture(kind: PayerKind = 'commercial'): Fixture {
     resourceType: 'Patient',
     id: 'pat-1',
     name: [{ family: 'Doe', given: ['Jane'] }],
+    gender: 'female',
+    birthDate: '1961-04-12',
+    address: [{ use: 'home', line: ['12 Elm Street'], city: 'Columbus', state: 'OH', postalCode: '43215' }],
   };
   const conditions: Condition[] = [
     {

@@ -11,6 +11,7 @@ import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { EXT_MODIFIER } from '../../src/coding/fhir/emit.ts';
 import { contextOf, fixture } from './fixtures.ts';
 import type { Fixture } from './fixtures.ts';
 
@@ -198,6 +199,27 @@ const cases: readonly Case[] = [
     ruleId: 'timely-filing-near',
     severity: 'warning',
     edit: (f) => (f.today = '2025-05-20'),
+  },
+  {
+    name: 'spouse is the subscriber, and the coverage names no one',
+    ruleId: 'subscriber-missing',
+    overridable: false,
+    edit: (f) =>
+      (f.input.coverages[0]!.relationship = {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/subscriber-relationship', code: 'spouse' }],
+      }),
+  },
+  {
+    name: 'patient without a birth date',
+    ruleId: 'patient-data-missing',
+    overridable: false,
+    edit: (f) => delete f.input.patient.birthDate,
+  },
+  {
+    name: 'institutional claim without an attending provider',
+    ruleId: 'attending-missing',
+    overridable: false,
+    edit: (f) => (f.input.setting = 'hospital-outpatient'),
   },
   {
     name: 'NDC required (commercial) and missing',
@@ -391,6 +413,63 @@ describe('scrubClaim', () => {
     expect(ids).not.toContain('payer-jw-jz');
   });
 
+  test('Medicare: the administered line without a modifier beside its JW line passes; JZ beside it does not', () => {
+    // CMS: administered amount on one line, the discarded amount on its own JW line (R10.1).
+    const split = (administered: string[]) => (f: Fixture) => {
+      const drug = f.input.chargeItems[2]!;
+      const withModifiers = (c: typeof drug, modifiers: string[]) => ({
+        ...structuredClone(c),
+        extension: [
+          ...c.extension!.filter((e) => e.url !== EXT_MODIFIER),
+          ...modifiers.map((m) => ({ url: EXT_MODIFIER, valueCoding: { system: SYSTEMS.hcpcs, code: m } })),
+        ],
+      });
+      f.input.chargeItems[2] = { ...withModifiers(drug, administered), quantity: { value: 35 } };
+      f.input.chargeItems.push({
+        ...withModifiers(drug, ['JW']),
+        id: 'ci-drug-waste',
+        quantity: { value: 5 },
+      });
+    };
+    const jwJz = (edit: (f: Fixture) => void) =>
+      run({ kind: 'medicare', edit }).filter((x) => x.ruleId === 'payer-jw-jz');
+    expect(jwJz(split([]))).toEqual([]);
+    const contradicting = jwJz(split(['JZ']));
+    expect(contradicting).toHaveLength(1);
+    expect(contradicting[0]?.message).toMatch(/JZ/);
+  });
+
+  test('a subscriber who is not the patient: held naming what is missing until the RelatedPerson is on file', () => {
+    const spouse = (f: Fixture): void => {
+      f.input.coverages[0]!.relationship = {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/subscriber-relationship', code: 'spouse' }],
+      };
+      f.input.coverages[0]!.subscriber = { reference: 'RelatedPerson/rp-1' };
+    };
+    const subscriberFindings = (ctx: ClaimContext) =>
+      scrubClaim(ctx, tables).filter((x) => x.ruleId === 'subscriber-missing');
+    const f = fixture();
+    spouse(f);
+    const notOnFile = subscriberFindings(contextOf(f));
+    expect(notOnFile).toHaveLength(1);
+    expect(notOnFile[0]?.message).toMatch(/RelatedPerson\/rp-1 is not on file/);
+    const nameless = subscriberFindings({
+      ...contextOf(f),
+      subscriber: { resourceType: 'RelatedPerson', id: 'rp-1', patient: { reference: 'Patient/pat-1' } },
+    });
+    expect(nameless[0]?.message).toMatch(/no family name/);
+    const onFile = subscriberFindings({
+      ...contextOf(f),
+      subscriber: {
+        resourceType: 'RelatedPerson',
+        id: 'rp-1',
+        patient: { reference: 'Patient/pat-1' },
+        name: [{ family: 'Doe', given: ['John'] }],
+      },
+    });
+    expect(onFile).toEqual([]);
+  });
+
   test('med-necessity: a line pointing at the wrong diagnosis when a supporting one is on the claim', () => {
     const findings = run({
       edit: (f) => {
@@ -459,6 +538,12 @@ describe('scrubClaim', () => {
   test('institutional claims are scrubbed too', () => {
     const f = fixture();
     f.input.setting = 'hospital-outpatient';
+    f.input.attending = {
+      resourceType: 'Practitioner',
+      id: 'dr-1',
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1922334457' }],
+      name: [{ family: 'Lindqvist' }],
+    };
     const claim = buildClaim(f.input);
     const findings = scrubClaim({ ...contextOf(f), claim }, tables);
     expect(findings.filter((x) => x.severity === 'error')).toEqual([]);

@@ -56,7 +56,7 @@ import { waitFor } from '../support/wait.ts';
 
 /** What rendering an 837 discloses, so what reading one needs (src/auth/disclosure.ts). */
 const X12_READ =
-  'system/Claim.rs system/Patient.r system/Coverage.r system/Organization.r system/Practitioner.r';
+  'system/Claim.rs system/Patient.r system/Coverage.r system/Organization.r system/Practitioner.r system/RelatedPerson.r';
 const TENANT = 'sandbox';
 const DAY = { date: '2026-11-26', patients: 16 };
 
@@ -174,6 +174,8 @@ beforeAll(async () => {
             kind: p.kind,
             // Ohio Medicaid takes claims from a clearinghouse (837 batches); the rest by Claim/$submit.
             channel: p.id === X12_PAYER ? 'x12' : 'fhir',
+            // The clearinghouse connection is a test one (ISA15 T); the rest would default to P.
+            ...(p.id === X12_PAYER ? { usage: 'T' } : {}),
             fhirBaseUrl: payer.fhirBaseUrl,
             tokenUrl: payer.tokenUrl,
             clientId,
@@ -497,6 +499,18 @@ describe('X12 export of the day’s claims', () => {
     expect(names.at(-1)).toBe('IEA');
     const clm = segments.find((s) => s.name === 'CLM') as any;
     expect(clm['1']).toBe(claim.id);
+    // A FHIR-channel payer's claim: production usage unless its connection says otherwise; the
+    // next rendering takes the next interchange control number.
+    const isa = segments.find((s) => s.name === 'ISA') as any;
+    expect(isa['15']).toBe('P');
+    const again = await parseX12(
+      await (
+        await fetch(`${server.fhir}/Claim/${claim.id}/$x12`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).text(),
+    );
+    expect(Number((again.find((s) => s.name === 'ISA') as any)['13'])).toBe(Number(isa['13']) + 1);
     // Rendering PHI is a read: audited with the claim and its patient.
     const audits = await all<AuditEvent>('AuditEvent');
     expect(
@@ -618,6 +632,7 @@ describe('X12 channel: batches for the clearinghouse', () => {
     expect([...clms].sort()).toEqual(inKind.map((c) => c.id).sort());
     const isa = segments.find((x) => x.name === 'ISA') as Record<string, unknown>;
     expect(String(isa['13'])).toBe(created.body.interchangeControlNumber);
+    expect(String(isa['15'])).toBe('T');
     // Another tenant cannot fetch it; reading it was audited.
     const other = await fetch(`${server.url}${created.body.file as string}`, {
       headers: {

@@ -328,7 +328,7 @@ describe('837P (professional)', () => {
     expect(all(segs, 'NM1').some((s) => s['1'] === '71')).toBe(false);
   });
 
-  it('puts the subscriber in 2000B and the patient in 2000C when they differ', async () => {
+  it('puts the subscriber (a RelatedPerson) in 2000B/2010BA and the patient in 2000C/2010CA when they differ', async () => {
     const base = officeInfusionContext(7);
     const [cov] = base.coverages;
     if (!cov) {
@@ -337,19 +337,72 @@ describe('837P (professional)', () => {
     const child: ClaimContext = {
       ...base,
       coverages: [
-        { ...cov, relationship: { coding: [{ code: 'child' }] }, subscriber: { display: 'Kowalski, Adam' } },
+        {
+          ...cov,
+          relationship: { coding: [{ code: 'child' }] },
+          subscriber: { reference: 'RelatedPerson/rp-7', display: 'Adam Kowalski' },
+        },
       ],
+      subscriber: {
+        resourceType: 'RelatedPerson',
+        id: 'rp-7',
+        patient: { reference: 'Patient/pat-7' },
+        name: [{ family: 'Kowalski', given: ['Adam'] }],
+        birthDate: '1971-02-03',
+        address: [{ line: ['9 Birch Lane'], city: 'Springfield', state: 'IL', postalCode: '62704' }],
+      },
     };
-    const segs = await parse(await write837ToString([child], opts('837P')));
-    checkEnvelope(await write837ToString([child], opts('837P')), segs, 1);
+    const x12 = await write837ToString([child], opts('837P'));
+    const segs = await parse(x12);
+    checkEnvelope(x12, segs, 1);
     expect(all(segs, 'HL').map((h) => [h['1'], h['2'] ?? '', h['3'], h['4']])).toEqual([
       ['1', '', '20', '1'],
       ['2', '1', '22', '1'],
       ['3', '2', '23', '0'],
     ]);
+    expect(one(segs, 'SBR')['2'] ?? '').toBe('');
     expect(one(segs, 'PAT')['1']).toBe('19');
-    expect(one(segs, 'NM1', (s) => s['1'] === 'IL')['3']).toBe('KOWALSKI');
+    expect(one(segs, 'NM1', (s) => s['1'] === 'IL')).toMatchObject({
+      '3': 'KOWALSKI',
+      '4': 'ADAM',
+      '8': 'MI',
+    });
     expect(one(segs, 'NM1', (s) => s['1'] === 'QC')['3']).toBe('PATEL');
+    // 2010BA: the subscriber's address, no DMG (only when the patient is the subscriber); 2010CA: the patient's DMG.
+    const names = segs.map((s) => (s.name === 'NM1' ? `NM1*${s['1']}` : s.name));
+    const from = names.indexOf('NM1*IL');
+    expect(names.slice(from, names.indexOf('NM1*PR'))).toEqual(['NM1*IL', 'N3', 'N4']);
+    expect(one(segs, 'N3', (s) => s['1'] === '9 BIRCH LANE')).toBeDefined();
+    const patientLoop = names.slice(names.indexOf('NM1*QC'));
+    expect(patientLoop.slice(0, 4)).toEqual(['NM1*QC', 'N3', 'N4', 'DMG']);
+  });
+
+  it('refuses a claim whose subscriber is not the patient and is not on file, naming what is missing', async () => {
+    const base = officeInfusionContext(8);
+    const [cov] = base.coverages;
+    if (!cov) {
+      throw new Error('no coverage');
+    }
+    const spouse: ClaimContext = {
+      ...base,
+      coverages: [{ ...cov, relationship: { coding: [{ code: 'spouse' }] } }],
+    };
+    await expect(write837ToString([spouse], opts('837P'))).rejects.toThrow(
+      /missing the subscriber \(relationship spouse\): Coverage.subscriber names no one/,
+    );
+    const dangling: ClaimContext = {
+      ...spouse,
+      coverages: [
+        {
+          ...cov,
+          relationship: { coding: [{ code: 'spouse' }] },
+          subscriber: { reference: 'RelatedPerson/x' },
+        },
+      ],
+    };
+    await expect(write837ToString([dangling], opts('837P'))).rejects.toThrow(
+      /RelatedPerson\/x is not on file/,
+    );
   });
 });
 
@@ -476,6 +529,12 @@ describe('claims from buildClaim (src/claims/build.ts)', () => {
       preAuthRefs: ['AUTH-1'],
       frequency: '7',
       replaces: { claimId: 'clm-built-0', payerClaimNumber: 'ICN-0001' },
+      attending: {
+        resourceType: 'Practitioner',
+        id: 'dr-1',
+        identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1922334457' }],
+        name: [{ family: 'Lindqvist', given: ['Sofia'] }],
+      },
     });
     const ctx: ClaimContext = { ...sample, claim };
     const x12 = await write837ToString([ctx], opts(kindFor(ctx)));
@@ -490,6 +549,7 @@ describe('claims from buildClaim (src/claims/build.ts)', () => {
       ['0636', 'J9355', '42'],
     ]);
     expect(one(segs, 'LIN')['3']).toBe('50242013401');
+    expect(one(segs, 'NM1', (x) => x['1'] === '71')['9']).toBe('1922334457');
     expect([one(segs, 'CTP')['4'], one(segs, 'CTP')['5']]).toEqual(['2.5', 'ML']);
     // Chargemaster amounts: SV203 = item.net, CLM02 = Claim.total = their sum.
     expect(all(segs, 'SV2').map((s) => Number(s['3']))).toEqual(claim.item?.map((i) => i.net?.value));
@@ -710,8 +770,8 @@ describe('HTTP: GET /Claim/{id}/$x12 and the batch export', () => {
     expect(JSON.parse(res.body).issue[0].details.text).toMatch(/tax id/);
   });
 
-  it('streams a batch of one kind, leaving out other kinds and invalid claims', async () => {
-    const res = await get('/Claim/$x12?kind=837P');
+  it('streams a batch of one kind, leaving out other kinds', async () => {
+    const res = await get('/Claim/$x12?kind=837P&id=clm-office-1,clm-hopd-3,clm-office-2-c1');
     expect(res.status).toBe(200);
     expect(res.type).toMatch(/^application\/edi-x12/);
     const segs = await parse(res.body);
@@ -720,17 +780,29 @@ describe('HTTP: GET /Claim/{id}/$x12 and the batch export', () => {
     expect(one(segs, 'IEA')['2']).toBe(one(segs, 'ISA')['13']);
   });
 
-  it('names the claims it left out of a batch in the X-Dripline-Skipped-Claims trailer', async () => {
-    const trailers = await new Promise<NodeJS.Dict<string>>((resolve, reject) => {
-      httpGet(`${base}/Claim/$x12?kind=837P&id=clm-office-1,clm-hopd-3,clm-office-9,gone`, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.trailers));
-        res.on('error', reject);
-      }).on('error', reject);
-    });
-    expect(trailers['x-dripline-skipped-claims']).toBe(
-      'clm-hopd-3:other-kind,clm-office-9:invalid,gone:not-found',
+  it('never leaves a claim out silently: a claim that cannot be rendered stops the batch, named with its reason', async () => {
+    const res = await get('/Claim/$x12?kind=837P');
+    expect(res.status).toBe(422);
+    expect(res.type).toMatch(/^application\/fhir\+json/);
+    const outcome = JSON.parse(res.body) as { issue: { expression: string[]; details: { text: string } }[] };
+    expect(outcome.issue.map((i) => i.expression)).toEqual([['Claim/clm-office-9']]);
+    expect(outcome.issue[0]?.details.text).toMatch(/tax id/);
+  });
+
+  it('names the claims of another kind or gone in the X-Dripline-Skipped-Claims header (and trailer)', async () => {
+    const { header, trailers } = await new Promise<{ header: unknown; trailers: NodeJS.Dict<string> }>(
+      (resolve, reject) => {
+        httpGet(`${base}/Claim/$x12?kind=837P&id=clm-office-1,clm-hopd-3,gone`, (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({ header: res.headers['x-dripline-skipped-claims'], trailers: res.trailers }),
+          );
+          res.on('error', reject);
+        }).on('error', reject);
+      },
     );
+    expect(header).toBe('clm-hopd-3:other-kind,gone:not-found');
+    expect(trailers['x-dripline-skipped-claims']).toBe('clm-hopd-3:other-kind,gone:not-found');
   });
 
   it('answers 400 without a kind on the batch', async () => {

@@ -45,7 +45,7 @@ describe('dripline charges', () => {
     expect(res.code).toBe(0);
     const output = JSON.parse(res.stdout) as Parameters;
     expect(output.resourceType).toBe('Parameters');
-    expect(lines(output)).toEqual(['96375x1', '96413x1', '96415x1', 'J1200x1', 'J1745x45', 'J1745x5-JW']);
+    expect(lines(output)).toEqual(['96375x1', '96413x1', '96415x1', 'J1200x1-JZ', 'J1745x45', 'J1745x5-JW']);
     const claim = output.parameter?.find((p) => p.name === 'claim')?.resource as Claim;
     expect(claim).toMatchObject({
       status: 'draft',

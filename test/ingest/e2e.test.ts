@@ -5,7 +5,7 @@
  * the notifications did not carry and an encounter-changed event per changed encounter.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Coverage, Encounter, MedicationRequest, Resource } from '@medplum/fhirtypes';
 import { sourceVersionOf } from '../../src/ingest/copies.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
@@ -100,6 +100,25 @@ describe.each([
       total: true,
     });
     expect(coverages.total).toBeGreaterThanOrEqual(patients.size);
+  });
+
+  test('who a claim names is fetched back too: coverage subscribers (RelatedPerson), encounter participants and order requesters', async () => {
+    const coverages = (await ehr.listResources('Coverage')) as Coverage[];
+    const encounters = (await ehr.listResources('Encounter')) as Encounter[];
+    const requests = (await ehr.listResources('MedicationRequest')) as MedicationRequest[];
+    const wanted = new Set([
+      ...coverages.map((c) => c.subscriber?.reference),
+      ...encounters.flatMap((e) => (e.participant ?? []).map((p) => p.individual?.reference)),
+      ...requests.map((r) => r.requester?.reference),
+    ]);
+    const people = [...wanted].filter((r): r is string => /^(RelatedPerson|Practitioner)\//.test(r ?? ''));
+    expect(people.filter((r) => r.startsWith('RelatedPerson/')).length).toBeGreaterThan(0);
+    const missing: string[] = [];
+    for (const ref of people) {
+      const [type, id] = ref.split('/') as [string, string];
+      await server.running.store.resources.read('sandbox', type, id).catch(() => missing.push(ref));
+    }
+    expect(missing).toEqual([]);
   });
 
   test('every changed encounter produced a domain event for charge capture', async () => {

@@ -8,6 +8,7 @@ import type {
   MedicationAdministration,
   Organization,
   Patient,
+  RelatedPerson,
   Resource,
 } from '@medplum/fhirtypes';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
@@ -22,6 +23,7 @@ import {
 } from '../../src/sandbox/ehr/seed.ts';
 import type { InfusionDay, TherapyClass } from '../../src/sandbox/ehr/seed.ts';
 import { indexResource } from '../../src/store/search-index.ts';
+import { RULE_IDS } from '../../src/claims/scrub.ts';
 
 const DATE = '2026-03-10';
 const key = (r: Resource): string => `${r.resourceType}/${r.id}`;
@@ -496,6 +498,51 @@ describe.each([
     // Every other request points at an order for the same patient.
     for (const a of administrations.filter((x) => x.request)) {
       expect((final.get(a.request!.reference!) as any).subject.reference).toBe(a.subject.reference);
+    }
+  });
+});
+
+describe('deliberate errors and subscribers', () => {
+  test('the seeded errors name encounters of the day and rules that exist (scrubber rule ids, coding issue codes)', () => {
+    const day = generateInfusionDay({ date: DATE });
+    const encounters = new Set(
+      day.timeline.filter((s) => s.resource.resourceType === 'Encounter').map((s) => s.resource.id),
+    );
+    expect(day.seededErrors.length).toBeGreaterThanOrEqual(10);
+    const codingIssues = new Set([
+      'missing-dose',
+      'missing-stop-time',
+      'missing-start-time',
+      'missing-route',
+    ]);
+    for (const e of day.seededErrors) {
+      expect(encounters.has(e.encounter)).toBe(true);
+      if (e.caughtBy === 'scrub') {
+        expect(RULE_IDS as readonly string[]).toContain(e.rule);
+      } else {
+        expect(codingIssues.has(e.rule)).toBe(true);
+      }
+      expect(e.what.length).toBeGreaterThan(10);
+    }
+    // The minimal full-coverage day already holds one of each kind.
+    const small = generateInfusionDay({ date: DATE, patients: MIN_PATIENTS_FOR_FULL_COVERAGE });
+    expect(new Set(small.seededErrors.map((e) => e.rule))).toEqual(
+      new Set(['prior-auth', 'doc-order', 'missing-dose', 'subscriber-missing', 'missing-stop-time']),
+    );
+  });
+
+  test('a spouse who holds a commercial coverage is a RelatedPerson of the patient; one such spouse was never recorded', () => {
+    const day = generateInfusionDay({ date: DATE });
+    const { final } = replay(day);
+    const spouses = [...final.values()].filter((r): r is RelatedPerson => r.resourceType === 'RelatedPerson');
+    const coverages = [...final.values()].filter((r): r is Coverage => r.resourceType === 'Coverage');
+    const spouseCoverages = coverages.filter((c) => c.relationship?.coding?.[0]?.code === 'spouse');
+    expect(spouses.length).toBeGreaterThan(0);
+    expect(spouseCoverages.filter((c) => !c.subscriber)).toHaveLength(1);
+    for (const c of spouseCoverages.filter((x) => x.subscriber)) {
+      const spouse = final.get(c.subscriber?.reference ?? '') as RelatedPerson | undefined;
+      expect(spouse?.patient.reference).toBe(c.beneficiary.reference);
+      expect(spouse?.name?.[0]?.family).toBeTruthy();
     }
   });
 });

@@ -1554,6 +1554,26 @@ export function describeStoreContract(
       });
     });
 
+    describe('sequences', () => {
+      it('next: 1, 2, 3 … per tenant and name', async (store) => {
+        const tenant = newTenant();
+        const other = newTenant();
+        expect(await store.sequences.next(tenant, 'isa|A|B')).toBe(1);
+        expect(await store.sequences.next(tenant, 'isa|A|B')).toBe(2);
+        expect(await store.sequences.next(tenant, 'isa|A|C')).toBe(1);
+        expect(await store.sequences.next(other, 'isa|A|B')).toBe(1);
+        expect(await store.sequences.next(tenant, 'isa|A|B')).toBe(3);
+      });
+
+      it('next: concurrent callers never get the same value, and none is skipped', async (store) => {
+        const tenant = newTenant();
+        const values = await Promise.all(
+          Array.from({ length: 40 }, () => store.sequences.next(tenant, 'gs|A')),
+        );
+        expect([...values].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      });
+    });
+
     describe('lifecycle', () => {
       it('ping resolves', async (store) => {
         await expect(store.ping()).resolves.toBeUndefined();

@@ -23,7 +23,11 @@ interface FakeServer {
 }
 
 /** A server whose every command gets `reply(commandName)`; `hello`/`isMaster` get the hello document. */
-async function fakeServer(hello: Document): Promise<FakeServer> {
+async function fakeServer(
+  hello: Document,
+  /** Answers a command itself (e.g. findAndModify); undefined falls through to the defaults. */
+  reply?: (name: string, command: Document) => Document | undefined,
+): Promise<FakeServer> {
   const commands: string[] = [];
   const documents: Document[] = [];
   const sockets = new Set<net.Socket>();
@@ -49,6 +53,10 @@ async function fakeServer(hello: Document): Promise<FakeServer> {
         readOnly: false,
         ok: 1,
       };
+    }
+    const custom = reply?.(name, command);
+    if (custom) {
+      return custom;
     }
     const ns = `${String(command['$db'])}.${String(command[name])}`;
     if (name === 'find' || name === 'aggregate') {
@@ -155,7 +163,7 @@ describe('MongoDB adapter against a fake wire-protocol server', () => {
     expect(store.kind).toBe('mongodb');
     const created = server.documents.filter((d) => 'create' in d).map((d) => d['create'] as string);
     expect(created.sort()).toEqual(
-      ['history', 'identifiers', 'jobs', 'jti', 'oauth_clients', 'resources', 'settings'].sort(),
+      ['history', 'identifiers', 'jobs', 'jti', 'oauth_clients', 'resources', 'sequences', 'settings'].sort(),
     );
     const indexes = new Map<string, Document[]>(
       server.documents
@@ -250,6 +258,31 @@ describe('MongoDB adapter against a fake wire-protocol server', () => {
     });
     expect((tx[3]?.['documents'] as Document[])[0]).toMatchObject({ id: 'p1', version: 1, resource });
     expect(tx[4]).toMatchObject({ writeConcern: { w: 'majority' } });
+    await store.close();
+  });
+  test('sequences.next: one atomic findAndModify ($inc, upsert, the new value), retried once after a first-insert race', async () => {
+    let calls = 0;
+    server = await fakeServer({ setName: 'rs0' }, (name, command) => {
+      if (name !== 'findAndModify') {
+        return undefined;
+      }
+      calls++;
+      // The first answer is the loser's side of two first upserts racing on the _id.
+      return calls === 1
+        ? { ok: 0, code: 11000, codeName: 'DuplicateKey', errmsg: 'E11000 duplicate key error' }
+        : { value: { _id: (command['query'] as Document)['_id'], value: 42 }, ok: 1 };
+    });
+    const store = await openMongoStore({ url: server.url, dbName: 'dripline_fake' });
+    expect(await store.sequences.next('tenant-1', 'x12-isa13|ZZ:S|ZZ:R')).toBe(42);
+    const sent = server.documents.filter((d) => 'findAndModify' in d);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatchObject({
+      findAndModify: 'sequences',
+      query: { _id: JSON.stringify(['tenant-1', 'x12-isa13|ZZ:S|ZZ:R']) },
+      update: { $inc: { value: 1 }, $setOnInsert: { tenant: 'tenant-1', name: 'x12-isa13|ZZ:S|ZZ:R' } },
+      upsert: true,
+      new: true,
+    });
     await store.close();
   });
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Patient } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts';
 import { describeStoreContract } from './contract.ts';
 import { patient } from './fixtures.ts';
 
@@ -36,7 +37,9 @@ describe('SQLite store specifics', () => {
     expect(read.name?.[0]?.family).toBe('Durable');
     expect((await second.jobs.getJob(jobId))?.payload).toEqual({ a: 1 });
     expect(await second.auth.getOrInitSetting('signing-key', () => 'secret-2')).toBe('secret-1');
-    expect(second.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe('1');
+    expect(second.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe(
+      String(SCHEMA_VERSION),
+    );
     expect(second.connection.get('PRAGMA journal_mode')?.['journal_mode']).toBe('wal');
     expect(second.connection.get('PRAGMA foreign_keys')?.['foreign_keys']).toBe(1);
     expect(second.connection.get('PRAGMA synchronous')?.['synchronous']).toBe(1); // NORMAL
@@ -175,6 +178,86 @@ describe('SQLite store specifics', () => {
     // Sanity: the work was actually shared.
     expect(perWorker.filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
     await store.close();
+  }, 60_000);
+});
+
+describe('sequences on one file', () => {
+  test('a sequence continues after close and reopen, and a store written before sequences existed gets them', async () => {
+    const path = freshPath();
+    const first = await openSqliteStore({ path });
+    expect(await first.sequences.next('t', 'isa|S|R')).toBe(1);
+    expect(await first.sequences.next('t', 'isa|S|R')).toBe(2);
+    // As a file written before migration 2 would look.
+    first.connection.run('DROP TABLE sequences');
+    first.connection.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    await first.close();
+    const migrated = await openSqliteStore({ path });
+    expect(await migrated.sequences.next('t', 'isa|S|R')).toBe(1);
+    expect(await migrated.sequences.next('t', 'isa|S|R')).toBe(2);
+    await migrated.close();
+    const reopened = await openSqliteStore({ path });
+    expect(await reopened.sequences.next('t', 'isa|S|R')).toBe(3);
+    await reopened.close();
+  });
+
+  test('three processes drawing from one sequence at once never get the same number', async () => {
+    const path = freshPath();
+    await (await openSqliteStore({ path })).close();
+    const worker = fileURLToPath(new URL('./sequence-worker.ts', import.meta.url));
+    const perWorker = 150;
+    const children: ReturnType<typeof spawn>[] = [];
+    try {
+      const ready: Promise<void>[] = [];
+      const runs = Array.from({ length: 3 }, () => {
+        const child = spawn(process.execPath, ['--no-warnings', worker, path, 'isa|S|R', String(perWorker)], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        children.push(child);
+        let out = '';
+        let err = '';
+        ready.push(
+          new Promise<void>((resolve) => {
+            child.stdout.on('data', (c: Buffer) => {
+              out += c.toString();
+              if (out.includes('READY\n')) {
+                resolve();
+              }
+            });
+            // A child that dies before it is ready fails the run below instead of hanging here.
+            child.on('exit', () => resolve());
+          }),
+        );
+        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        return new Promise<number[]>((resolve, reject) => {
+          child.on('exit', (code) =>
+            code === 0
+              ? resolve(
+                  out
+                    .split('\n')
+                    .filter((l) => l.startsWith('N '))
+                    .map((l) => Number(l.slice(2))),
+                )
+              : reject(new Error(`sequence-worker exited ${String(code)}: ${err}`)),
+          );
+        });
+      });
+      await Promise.all(ready);
+      for (const child of children) {
+        child.stdin?.write('go\n');
+        child.stdin?.end();
+      }
+      const drawn = (await Promise.all(runs)).flat();
+      expect(drawn).toHaveLength(3 * perWorker);
+      expect([...drawn].sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 3 * perWorker }, (_, i) => i + 1),
+      );
+    } finally {
+      for (const child of children) {
+        if (child.exitCode === null) {
+          child.kill('SIGKILL');
+        }
+      }
+    }
   }, 60_000);
 });
 

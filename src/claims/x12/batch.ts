@@ -84,7 +84,7 @@ export async function createX12Batch(
       }
     }
   }
-  const envelope = await deps.x12.envelope(tenant, request.kind);
+  const envelope = await deps.x12.envelope(tenant, request.kind, payer.id);
   const at = now();
   let text = '';
   for await (const chunk of write837(contexts(), {

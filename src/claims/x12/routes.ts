@@ -6,10 +6,13 @@
  *                                             a batch: every listed claim of that kind, streamed
  *
  * Both answer `Content-Type: application/edi-x12`. A single claim that cannot be rendered answers
- * 422 with an OperationOutcome. A batch streams claim by claim (contexts loaded lazily, one at a
- * time); claims it cannot render, or of the other kind, are left out of the file and named in the
- * `X-Dripline-Skipped-Claims` trailer (`id:reason` pairs, comma-separated); if nothing could be
- * listed at all the answer is 404.
+ * 422 with an OperationOutcome. A batch first tries every listed claim (one at a time, nothing
+ * kept): when any cannot be rendered the answer is 422 with an OperationOutcome naming each of them
+ * and why, so no claim is ever left out silently. Otherwise it streams claim by claim (contexts
+ * loaded lazily); claims of the other kind, or gone, are named in the `X-Dripline-Skipped-Claims`
+ * header (`id:reason` pairs, comma-separated; also sent as a trailer, which adds any claim that
+ * changed and became unrenderable while streaming); if nothing could be listed at all the answer
+ * is 404.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,7 +24,8 @@ import type { ScopeNeed } from '../../auth/disclosure.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import type { ClaimContext, ClaimState } from '../types.ts';
 import { X12Error } from './encode.ts';
-import { kindFor, write837, write837ToString } from './write837.ts';
+import { UsageAmbiguousError } from './interchange.ts';
+import { kindFor, transactionSegments, write837, write837ToString } from './write837.ts';
 import type { Write837Options, X12Kind, X12Party } from './write837.ts';
 
 export const EDI_X12 = 'application/edi-x12';
@@ -46,8 +50,12 @@ export interface X12RouterDeps {
   /** The claim and everything it needs, or undefined when the tenant has no such claim. */
   readonly loadClaimContext: (tenant: string, claimId: string) => Promise<ClaimContext | undefined>;
   readonly listClaimIds: (tenant: string, filter: X12BatchFilter) => Promise<readonly string[]>;
-  /** Submitter / receiver and the next interchange and group control numbers of the tenant. */
-  readonly envelope: (tenant: string, kind: X12Kind) => Promise<X12Envelope>;
+  /**
+   * Submitter / receiver, the next interchange and group control numbers of the tenant, and the
+   * usage (ISA15) of the payer's connection — or, without a payer, the one all its payers share
+   * (UsageAmbiguousError otherwise).
+   */
+  readonly envelope: (tenant: string, kind: X12Kind, payer?: string) => Promise<X12Envelope>;
   /**
    * Default: the bearer's tenant, after checking its scopes allow what the export discloses
    * (src/auth/disclosure.ts: read on every type an 837 carries; search on Claim for a batch).
@@ -112,7 +120,7 @@ export function createX12Router(deps: X12RouterDeps): Router {
       return;
     }
     const kind = kindParam ?? kindFor(ctx);
-    const envelope = await deps.envelope(tenant, kind);
+    const envelope = await deps.envelope(tenant, kind, ctx.payer.id);
     try {
       const body = await write837ToString([ctx], { ...envelope, kind, now: now() });
       await deps.audit?.(tenant, {
@@ -168,12 +176,60 @@ export function createX12Router(deps: X12RouterDeps): Router {
         ),
       ).toString()}`,
     });
+    let envelope: X12Envelope;
+    try {
+      envelope = await deps.envelope(tenant, kind, payer);
+    } catch (e) {
+      if (e instanceof UsageAmbiguousError) {
+        sendOutcome(res, 400, outcome('invalid', e.message));
+        return;
+      }
+      throw e;
+    }
+    const at = now();
+    // Every listed claim is tried first: one that cannot be rendered stops the export with its
+    // reason, so a batch never leaves a claim out silently.
     const skipped: string[] = [];
     const skip = (id: string, reason: string): void => {
       skipped.push(`${id}:${reason}`);
     };
+    const invalid: { id: string; reason: string }[] = [];
+    for (const id of claimIds) {
+      const ctx = await deps.loadClaimContext(tenant, id);
+      if (!ctx) {
+        skip(id, 'not-found');
+      } else if (kindFor(ctx) !== kind) {
+        skip(id, 'other-kind');
+      } else {
+        try {
+          transactionSegments(ctx, '0001', { ...envelope, kind, now: at });
+        } catch (e) {
+          if (!(e instanceof X12Error)) {
+            throw e;
+          }
+          invalid.push({ id, reason: e.message });
+        }
+      }
+    }
+    if (invalid.length > 0) {
+      sendOutcome(res, 422, {
+        resourceType: 'OperationOutcome',
+        issue: invalid.map(({ id, reason }) => ({
+          severity: 'error',
+          code: 'business-rule',
+          details: { text: reason },
+          diagnostics: `Claim/${id} cannot be rendered as X12: fix it, or leave it out of the batch (id=...)`,
+          expression: [`Claim/${id}`],
+        })),
+      });
+      return;
+    }
+    const rendered = new Set(skipped.map((s) => s.split(':')[0]));
     async function* contexts(): AsyncGenerator<ClaimContext> {
       for (const id of claimIds) {
+        if (rendered.has(id)) {
+          continue;
+        }
         const ctx = await deps.loadClaimContext(tenant, id);
         if (!ctx) {
           skip(id, 'not-found');
@@ -184,13 +240,14 @@ export function createX12Router(deps: X12RouterDeps): Router {
         }
       }
     }
-    const envelope = await deps.envelope(tenant, kind);
+    const listed = skipped.join(',');
     const stream = Readable.from(
       write837(contexts(), {
         ...envelope,
         kind,
-        now: now(),
+        now: at,
         chunkSize: 64 * 1024,
+        // Only when a claim changed between the check above and now.
         onError: (id) => skip(id, 'invalid'),
       }),
     );
@@ -198,6 +255,7 @@ export function createX12Router(deps: X12RouterDeps): Router {
       .status(200)
       .type(EDI_X12)
       .set('Content-Disposition', `attachment; filename="claims-${envelope.controlNumbers.isa}.x12"`)
+      .set('X-Dripline-Skipped-Claims', listed)
       .set('Trailer', 'X-Dripline-Skipped-Claims');
     stream.on('end', () => {
       res.addTrailers({ 'X-Dripline-Skipped-Claims': skipped.join(',') });

@@ -1,6 +1,7 @@
 /**
  * Connects the X12 routes to the store: claims of the tenant by filter, their context from the
- * claim workflow, and envelopes from the tenant's billing provider.
+ * claim workflow, and envelopes from the tenant's billing provider, the payer's usage and the
+ * store's control number sequences (./interchange.ts).
  */
 import type { Claim } from '@medplum/fhirtypes';
 import type { TenantConfig } from '../../config/config.ts';
@@ -9,6 +10,7 @@ import type { Store, StoreFilter } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import type { ClaimContext } from '../types.ts';
 import { claimPayerOf, claimStateOf } from '../workflow.ts';
+import { interchangeUsage, nextControlNumbers } from './interchange.ts';
 import type { X12Envelope, X12RouterDeps } from './routes.ts';
 
 export interface X12WiringDeps {
@@ -17,15 +19,6 @@ export interface X12WiringDeps {
   readonly tenants: () => readonly TenantConfig[];
   readonly loadContext: (tenant: string, claimId: string) => Promise<ClaimContext | undefined>;
   readonly now?: () => Date;
-}
-
-/**
- * Interchange and group control numbers: the last nine digits of the time in milliseconds, so two
- * exports never share one (X12 asks for uniqueness per sender; a clearinghouse sees at most one
- * export per millisecond from a tenant).
- */
-function controlNumber(now: Date): number {
-  return Number(String(now.getTime()).slice(-9)) || 1;
 }
 
 export function x12RouterDeps(deps: X12WiringDeps): X12RouterDeps {
@@ -74,22 +67,23 @@ export function x12RouterDeps(deps: X12WiringDeps): X12RouterDeps {
         })
         .map((claim) => claim.id);
     },
-    envelope(tenant): Promise<X12Envelope> {
+    async envelope(tenant, _kind, payerId): Promise<X12Envelope> {
       const config = deps.tenants().find((t) => t.id === tenant);
-      const at = now();
-      const number = controlNumber(at);
-      return Promise.resolve({
-        sender: {
-          id: config?.billing?.taxId ?? tenant.slice(0, 15),
-          name: config?.billing?.name ?? tenant,
-          ...(config?.billing?.phone
-            ? { contact: { name: config.billing.name, phone: config.billing.phone } }
-            : {}),
-        },
-        receiver: { id: 'CLEARINGHOUSE', name: 'CLEARINGHOUSE' },
-        controlNumbers: { isa: number, gs: number },
-        usage: 'T',
-      });
+      const sender = {
+        id: config?.billing?.taxId ?? tenant.slice(0, 15),
+        name: config?.billing?.name ?? tenant,
+        ...(config?.billing?.phone
+          ? { contact: { name: config.billing.name, phone: config.billing.phone } }
+          : {}),
+      };
+      const receiver = { id: 'CLEARINGHOUSE', name: 'CLEARINGHOUSE' };
+      const usage = interchangeUsage(config?.payers ?? [], payerId);
+      return {
+        sender,
+        receiver,
+        controlNumbers: await nextControlNumbers(deps.store.sequences, tenant, sender, receiver),
+        usage,
+      };
     },
   };
 }

@@ -14,9 +14,9 @@
  *
  * Transaction: ST, BHT, 1000A (NM1*41, PER), 1000B (NM1*40), 2000A (HL 20, PRV*BI, 2010AA NM1*85
  * N3 N4 REF*EI), 2000B (HL 22, SBR, 2010BA NM1*IL N3 N4 DMG, 2010BB NM1*PR), 2000C when the patient is
- * not the subscriber (HL 23, PAT, 2010CA NM1*QC N3 N4 DMG), 2300 (CLM, 837I DTP*434 and CL1, REF*G1,
- * REF*F8, HI), 2310A attending (837I) / 2310B rendering (837P) when the Claim's care team has a
- * contained Practitioner with an NPI, 2400 per line (LX, SV1 or SV2, DTP*472, 2410 LIN/CTP for an
+ * not the subscriber (HL 23, PAT, 2010CA NM1*QC N3 N4 DMG; who the subscriber is: ../subscriber.ts), 2300 (CLM, 837I DTP*434 and CL1, REF*G1,
+ * REF*F8, HI), 2310A attending (837I, required: ../attending.ts chooses it) / 2310B rendering
+ * (837P, when the Claim's care team has a contained Practitioner with an NPI), 2400 per line (LX, SV1 or SV2, DTP*472, 2410 LIN/CTP for an
  * NDC), SE.
  */
 import type {
@@ -32,6 +32,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { normalizeNdc } from '../../coding/ndc.ts';
 import type { ClaimContext } from '../types.ts';
+import { preferredAddress, preferredName, readSubscriber } from '../subscriber.ts';
 import {
   composite,
   controlNumber,
@@ -112,9 +113,6 @@ const POS_BY_SETTING: Readonly<Record<string, string>> = {
 /** SBR01 by payer sequence (1 = primary). */
 const RESPONSIBILITY = ['P', 'S', 'T', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
 
-/** Coverage.relationship → individual relationship code (SBR02 / PAT01). */
-const RELATIONSHIP: Readonly<Record<string, string>> = { self: '18', spouse: '01', child: '19', other: 'G8' };
-
 // ---------------------------------------------------------------------------------------------
 // Reading the claim context
 // ---------------------------------------------------------------------------------------------
@@ -182,14 +180,6 @@ export function claimFrequency(claim: Claim): string {
 function originalClaimNumber(claim: Claim): string | undefined {
   const r = relatedWith(claim, VOIDS) ?? relatedWith(claim, REPLACES) ?? claim.related?.[0];
   return r?.reference?.value ?? r?.claim?.identifier?.value ?? r?.claim?.reference?.split('/').pop();
-}
-
-function chooseName(names: readonly HumanName[] | undefined): HumanName | undefined {
-  return names?.find((n) => n.use === 'official') ?? names?.find((n) => n.use === 'usual') ?? names?.[0];
-}
-
-function chooseAddress(addresses: readonly Address[] | undefined): Address | undefined {
-  return addresses?.find((a) => a.use === 'home') ?? addresses?.[0];
 }
 
 function focalCoverage(ctx: ClaimContext): { coverage: Coverage; sequence: number; preAuthRef?: string } {
@@ -435,7 +425,7 @@ function careTeamPractitioner(
       );
       const npi = practitioner?.identifier?.find((i) => i.system === SYS.npi)?.value;
       if (practitioner && npi) {
-        const name = chooseName(practitioner.name);
+        const name = preferredName(practitioner.name);
         const taxonomy = firstCode(member.qualification);
         return { npi, ...(name ? { name } : {}), ...(taxonomy ? { taxonomy } : {}) };
       }
@@ -494,8 +484,12 @@ export function transactionSegments(
   const lines = items.map((item) => lineOf(item, ctx, kind, hiPosition));
 
   const { coverage, sequence, preAuthRef } = focalCoverage(ctx);
-  const relationship = RELATIONSHIP[firstCode(coverage.relationship) ?? 'self'] ?? 'G8';
-  const patientIsSubscriber = relationship === '18';
+  const reading = readSubscriber(coverage, ctx.patient, ctx.subscriber);
+  if (!reading.ok) {
+    throw new X12Error(`missing ${reading.missing.map((g) => g.text).join('; ')}`, claimId);
+  }
+  const insured = reading.insured;
+  const patientIsSubscriber = insured.kind === 'patient';
   const provider = ctx.provider;
 
   // Header and 1000A / 1000B.
@@ -602,23 +596,14 @@ export function transactionSegments(
     ),
   );
   const member = memberId(coverage, claimId);
-  if (patientIsSubscriber) {
-    out.push(nameSegments('IL', chooseName(ctx.patient.name), ['MI', member], claimId));
-    out.push(...addressSegments(chooseAddress(ctx.patient.address), 'patient', claimId, false));
+  if (insured.kind === 'patient') {
+    out.push(nameSegments('IL', preferredName(ctx.patient.name), ['MI', member], claimId));
+    out.push(...addressSegments(preferredAddress(ctx.patient.address), 'patient', claimId, true));
     out.push(demographics(ctx.patient.birthDate, ctx.patient.gender, claimId));
   } else {
-    const display = coverage.subscriber?.display ?? '';
-    const [family, given] = display.includes(',')
-      ? display.split(',', 2)
-      : [display.split(' ').pop(), display.split(' ')[0]];
-    out.push(
-      nameSegments(
-        'IL',
-        { family: family ?? '', given: given ? [given.trim()] : [] },
-        ['MI', member],
-        claimId,
-      ),
-    );
+    // 2010BA names the subscriber; N3/N4 when known, no DMG (required only when the patient is the subscriber).
+    out.push(nameSegments('IL', insured.name, ['MI', member], claimId));
+    out.push(...addressSegments(insured.address, 'subscriber', claimId, false));
   }
   out.push(
     segment(
@@ -634,11 +619,11 @@ export function transactionSegments(
       id(ctx.payer.payerId, 'payer id', 80, claimId),
     ),
   );
-  if (!patientIsSubscriber) {
+  if (insured.kind === 'other') {
     out.push(segment('HL', '3', '2', '23', '0'));
-    out.push(segment('PAT', relationship));
-    out.push(nameSegments('QC', chooseName(ctx.patient.name), [], claimId));
-    out.push(...addressSegments(chooseAddress(ctx.patient.address), 'patient', claimId, true));
+    out.push(segment('PAT', insured.relationship));
+    out.push(nameSegments('QC', preferredName(ctx.patient.name), [], claimId));
+    out.push(...addressSegments(preferredAddress(ctx.patient.address), 'patient', claimId, true));
     out.push(demographics(ctx.patient.birthDate, ctx.patient.gender, claimId));
   }
 
@@ -705,6 +690,12 @@ export function transactionSegments(
     claim,
     kind === '837I' ? ['attending', 'primary'] : ['primary', 'performing'],
   );
+  if (!clinician && kind === '837I') {
+    throw new X12Error(
+      'has no attending provider (loop 2310A is required on 837I): a care team member with role attending and a contained Practitioner with an NPI',
+      claimId,
+    );
+  }
   if (clinician) {
     out.push(
       segment(

@@ -1,9 +1,8 @@
 /**
  * Drug lines (R9–R12): the HCPCS code of the catalog drug matched from the NDC actually used, units
- * = ceil(dose / billing unit) after unit conversion, a JW line for the discarded amount of a
- * single-dose container (documented, else computed from the package size) or JZ when nothing was
- * discarded — only where the payer rule set says so and, for JZ, from `jzRequiredFrom` — no JW line
- * when the waste fits inside the billed unit (R10.4), the 11-digit NDC with its unit qualifier and
+ * = ceil(dose / billing unit) after unit conversion, JW/JZ as ./waste-modifiers.ts plans them from
+ * the discarded amount (documented, else computed from the package size) and the payer's rule —
+ * the reading the claim scrubber checks against — the 11-digit NDC with its unit qualifier and
  * quantity (R11), and the tenant's 340B modifier (R12.1).
  */
 import type { CodingTables, DrugEntry, DrugPackage, PayerRuleSet } from '../tables/types.ts';
@@ -13,6 +12,7 @@ import type { DraftLine } from './draft.ts';
 import { ceilUnits, convert, round3 } from './units.ts';
 import type { Amount, Concentration } from './units.ts';
 import { rationale } from './sources.ts';
+import { planWasteModifiers } from './waste-modifiers.ts';
 
 export interface DrugItem {
   readonly item: Classified;
@@ -225,32 +225,34 @@ export function drugLines(
     const dmeNote = ctx.dmeBenefit
       ? '; Medicare home infusion: the drug is billed under the DME benefit (R15.1)'
       : '';
-    const singleDose = drug.container === 'single-dose';
-    const jzFrom = payer.wasteModifiers.jzRequiredFrom;
-    const jzRequired = singleDose && jzFrom !== null && acc.dateOfService >= jzFrom;
-    const jwApplies = singleDose && payer.wasteModifiers.jw;
     const waste = acc.wasteBilling;
-    const noWaste = waste !== undefined && waste < 1e-9;
-    let jwUnits = 0;
-    if (jwApplies && waste !== undefined && waste > 1e-9) {
-      jwUnits = ceilUnits(acc.doseBilling + waste) - units;
-    }
+    const plan = planWasteModifiers({
+      rule: payer.wasteModifiers,
+      container: drug.container,
+      dateOfService: acc.dateOfService,
+      doseUnits: acc.doseBilling,
+      wasteUnits: waste,
+    });
+    const jwUnits = plan.kind === 'jw-line' ? plan.jwUnits : 0;
+    const jzFrom = payer.wasteModifiers.jzRequiredFrom ?? '';
     const modifiers: string[] = [];
     const rules: string[] = ['R9.1', 'R9.2'];
     let wasteText = '';
-    if (jzRequired && noWaste) {
+    if (plan.kind === 'jz') {
       modifiers.push('JZ');
-      rules.push('R10.2');
-      wasteText = `; nothing discarded from the single-dose container → JZ (required from ${jzFrom ?? ''}, R10.2)`;
-    } else if (jwApplies && waste !== undefined && waste > 1e-9 && jwUnits === 0) {
+      rules.push(plan.rule);
+      wasteText = plan.wasteInsideUnit
+        ? `; the discarded amount fits inside the billed unit: no JW line, the line takes JZ (required from ${jzFrom}, R10.4)`
+        : `; nothing discarded from the single-dose container → JZ (required from ${jzFrom}, R10.2)`;
+    } else if (plan.kind === 'jw-line') {
+      wasteText = `; discarded amount on a separate JW line (R10.1)`;
+    } else if (plan.kind === 'none' && plan.rule === 'R10.4') {
       rules.push('R10.4');
       wasteText = `; the discarded amount fits inside the billed unit: no JW line (R10.4)`;
-    } else if (jwUnits > 0) {
-      wasteText = `; discarded amount on a separate JW line (R10.1)`;
-    } else if (!singleDose && (jwApplies || jzRequired)) {
+    } else if (plan.kind === 'none' && plan.rule === 'R10.3') {
       rules.push('R10.3');
       wasteText = '; multi-dose container: neither JW nor JZ (R10.3)';
-    } else if (singleDose && (jwApplies || jzRequired) && waste === undefined) {
+    } else if (plan.kind === 'unknown-waste') {
       issues.push({
         severity: 'warning',
         code: 'waste-undocumented',

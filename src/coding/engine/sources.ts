@@ -3,6 +3,7 @@
  * line goes through (so no line leaves the engine without a rule and its sources).
  */
 import type { LineRationale } from '../types.ts';
+import { WASTE_INSIDE_UNIT_SOURCE } from './waste-modifiers.ts';
 
 export const RULE_SOURCES: Readonly<Record<string, readonly string[]>> = {
   'R1.2': ['NOR-JF-CHEMO', 'NOR-JF-COMPLEX', 'AMERIHEALTH-CX', 'JANSSEN-REMI'],
@@ -37,7 +38,8 @@ export const RULE_SOURCES: Readonly<Record<string, readonly string[]>> = {
   'R10.1': ['RPM-JW', 'NOR-JWJZ', 'FCSO-JW'],
   'R10.2': ['CGS-JZ', 'NOR-JWJZ', 'NOR-JWJZ-FAQ'],
   'R10.3': ['NOR-JWJZ', 'PH-JWJZ', 'FCSO-JW'],
-  'R10.4': ['MEDLEARN-JW', 'FAC-JW'],
+  // The line's JZ: the CMS FAQ example as Noridian JD DME restates it (src/coding/engine/waste-modifiers.ts).
+  'R10.4': ['MEDLEARN-JW', 'FAC-JW', WASTE_INSIDE_UNIT_SOURCE],
   'R10.5': ['PH-JWJZ'],
   'R11.1': ['ANTHEM-NDC'],
   'R11.4': ['RESDAC-UOM', 'CMS-HPT-144'],

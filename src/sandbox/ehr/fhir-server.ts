@@ -68,6 +68,7 @@ export const LISTED_TYPES = [
   'Organization',
   'Patient',
   'Practitioner',
+  'RelatedPerson',
   'Subscription',
 ] as const;
 

@@ -26,6 +26,7 @@ import type {
   Practitioner,
   Quantity,
   Reference,
+  RelatedPerson,
   Resource,
 } from '@medplum/fhirtypes';
 import { mulberry32 } from '../random.ts';
@@ -57,12 +58,29 @@ export interface TimelineStep {
 export interface InfusionDay {
   /**
    * Static data present at the start of the day: Organization, Location, Practitioner, Patient,
-   * Coverage, Condition, Medication, MedicationRequest, and the home-infusion therapy-episode
+   * RelatedPerson (a spouse holding the coverage), Coverage, Condition, Medication, MedicationRequest, and the home-infusion therapy-episode
    * Encounters that began on an earlier day.
    */
   reference: Resource[];
   /** The EHR's writes during the day, in non-decreasing time order. */
   timeline: TimelineStep[];
+  /** The day's deliberate errors, each with the rule meant to catch it (data, for the day's figures). */
+  seededErrors: SeededError[];
+}
+
+/**
+ * A deliberate error in the seeded day and the rule meant to catch it. `coding`: charge capture
+ * holds the line back with a documentation issue of that code (severity error) on the encounter's
+ * "documentation issues" Task; `scrub`: the claim scrubber holds the encounter's claim at its first
+ * scrub with a finding of that rule id (src/claims/rules/scrub-rules.json). Every other claim of the
+ * day is meant to pass its first scrub.
+ */
+export interface SeededError {
+  /** The encounter (`enc-NNN-1`) whose charges or claim carry it. */
+  readonly encounter: string;
+  readonly caughtBy: 'coding' | 'scrub';
+  readonly rule: string;
+  readonly what: string;
 }
 
 /** The smallest `patients` for which every setting, therapy class, payer type and messy case appears. */
@@ -1094,7 +1112,18 @@ interface PlanEntry {
   night?: boolean;
   mutate?: (admins: AdminSpec[]) => void;
   note?: string;
+  /** The commercial coverage is the spouse's, and the EHR never recorded who the spouse is. */
+  spouseNotRecorded?: boolean;
+  /** The entry's deliberate errors (see SeededError). */
+  seeded?: readonly Omit<SeededError, 'encounter'>[];
 }
+
+/** The payer requires prior authorization for the drug and none is on file (prior-auth.json). */
+const noAuthorization = (drug: string): Omit<SeededError, 'encounter'> => ({
+  caughtBy: 'scrub',
+  rule: 'prior-auth',
+  what: `${drug}: the payer requires prior authorization and none is on file`,
+});
 
 const mutateFirst =
   (product: string, change: (a: AdminSpec) => void): ((admins: AdminSpec[]) => void) =>
@@ -1118,6 +1147,7 @@ const PLAN: readonly PlanEntry[] = [
     setting: 'office',
     payer: 'commercial',
     note: 'concurrent infusions, 5-FU pump with no stop time',
+    seeded: [noAuthorization('oxaliplatin and fluorouracil')],
   },
   {
     regimen: 'infliximab',
@@ -1125,6 +1155,7 @@ const PLAN: readonly PlanEntry[] = [
     payer: 'commercial',
     // Charted stop time mistyped (75 min), corrected hours later to the real 120 min.
     mutate: mutateFirst('infliximab-100mg', (a) => (a.correctEnd = { chartedMinutes: 75, at: 15 * 60 + 30 })),
+    seeded: [noAuthorization('infliximab')],
   },
   {
     regimen: 'rituximab-ra',
@@ -1144,12 +1175,20 @@ const PLAN: readonly PlanEntry[] = [
         noOrder: true,
         note: 'Infusion reaction: rate paused, diphenhydramine given (verbal order)',
       }),
+    seeded: [
+      {
+        caughtBy: 'scrub',
+        rule: 'doc-order',
+        what: 'diphenhydramine given on a verbal order that was never entered',
+      },
+    ],
   },
   {
     regimen: 'vedolizumab',
     setting: 'office',
     payer: 'medicaid',
     mutate: mutateFirst('vedolizumab-300mg', (a) => (a.noDose = true)),
+    seeded: [{ caughtBy: 'coding', rule: 'missing-dose', what: 'vedolizumab charted without a dose' }],
   },
   {
     regimen: 'hydration',
@@ -1161,6 +1200,14 @@ const PLAN: readonly PlanEntry[] = [
       mutateFirst('ns-1000ml', (a) => (a.primary = true))(admins);
       mutateFirst('ondansetron-40mg', (a) => (a.duplicateVoidedAt = 14 * 60 + 10))(admins);
     },
+    spouseNotRecorded: true,
+    seeded: [
+      {
+        caughtBy: 'scrub',
+        rule: 'subscriber-missing',
+        what: "the coverage is the spouse's, and the EHR never recorded who the spouse is",
+      },
+    ],
   },
   {
     regimen: 'leuprolide',
@@ -1178,31 +1225,81 @@ const PLAN: readonly PlanEntry[] = [
     dx: ['C34.90'],
     orderer: 'onc2',
     mutate: mutateFirst('ns-500ml', (a) => (a.dateTimeOnly = true)),
+    seeded: [
+      {
+        caughtBy: 'coding',
+        rule: 'missing-stop-time',
+        what: 'the saline before chemotherapy charted after the fact with a start time only',
+      },
+    ],
   },
   { regimen: 'rituximab-lymphoma', setting: 'hopd', payer: 'medicare' },
   { regimen: 'iron-sucrose', setting: 'hopd', payer: 'medicaid' },
-  { regimen: 'ferric-carboxymaltose', setting: 'office', payer: 'commercial' },
+  {
+    regimen: 'ferric-carboxymaltose',
+    setting: 'office',
+    payer: 'commercial',
+    seeded: [noAuthorization('ferric carboxymaltose')],
+  },
   { regimen: 'ivig', setting: 'office', payer: 'medicare' },
   { regimen: 'denosumab', setting: 'office', payer: 'medicare' },
   // The rest of a full day.
-  { regimen: 'ocrelizumab', setting: 'office', payer: 'commercial' },
-  { regimen: 'methotrexate-sc', setting: 'office', payer: 'commercial' },
+  {
+    regimen: 'ocrelizumab',
+    setting: 'office',
+    payer: 'commercial',
+    seeded: [noAuthorization('ocrelizumab')],
+  },
+  {
+    regimen: 'methotrexate-sc',
+    setting: 'office',
+    payer: 'commercial',
+    seeded: [noAuthorization('methotrexate')],
+  },
   { regimen: 'b12', setting: 'office', payer: 'medicare+medicaid' },
   { regimen: 'ceftriaxone', setting: 'office', payer: 'medicaid' },
   { regimen: 'infliximab-ra', setting: 'office', payer: 'medicare' },
-  { regimen: 'paclitaxel-weekly', setting: 'office', payer: 'commercial' },
-  { regimen: 'vedolizumab', setting: 'hopd', payer: 'commercial', dx: ['K50.90'] },
-  { regimen: 'ivig', setting: 'hopd', payer: 'medicaid', dx: ['D83.9'], orderer: 'im' },
+  {
+    regimen: 'paclitaxel-weekly',
+    setting: 'office',
+    payer: 'commercial',
+    seeded: [noAuthorization('paclitaxel')],
+  },
+  {
+    regimen: 'vedolizumab',
+    setting: 'hopd',
+    payer: 'commercial',
+    dx: ['K50.90'],
+    seeded: [noAuthorization('vedolizumab')],
+  },
+  {
+    regimen: 'ivig',
+    setting: 'hopd',
+    payer: 'medicaid',
+    dx: ['D83.9'],
+    orderer: 'im',
+    seeded: [noAuthorization('immune globulin')],
+  },
   { regimen: 'hydration', setting: 'hopd', payer: 'medicare' },
   { regimen: 'vancomycin', setting: 'hopd', payer: 'commercial' },
   { regimen: 'ocrelizumab', setting: 'hopd', payer: 'medicare' },
-  { regimen: 'ivig', setting: 'home', payer: 'commercial' },
+  { regimen: 'ivig', setting: 'home', payer: 'commercial', seeded: [noAuthorization('immune globulin')] },
   { regimen: 'iron-sucrose', setting: 'office', payer: 'medicare+medicaid', dx: ['N18.4', 'D63.1'] },
   { regimen: 'folfox', setting: 'hopd', payer: 'medicare' },
-  { regimen: 'infliximab-ra', setting: 'hopd', payer: 'commercial' },
+  {
+    regimen: 'infliximab-ra',
+    setting: 'hopd',
+    payer: 'commercial',
+    seeded: [noAuthorization('infliximab')],
+  },
   { regimen: 'denosumab', setting: 'office', payer: 'medicare+commercial' },
-  { regimen: 'rituximab-ra', setting: 'office', payer: 'commercial' },
-  { regimen: 'paclitaxel-carboplatin', setting: 'office', payer: 'commercial' },
+  { regimen: 'rituximab-ra', setting: 'office', payer: 'commercial', seeded: [noAuthorization('rituximab')] },
+  {
+    regimen: 'paclitaxel-carboplatin',
+    setting: 'office',
+    payer: 'commercial',
+    seeded: [noAuthorization('paclitaxel and carboplatin')],
+  },
   { regimen: 'ferric-carboxymaltose', setting: 'office', payer: 'medicare' },
   { regimen: 'paclitaxel-weekly', setting: 'hopd', payer: 'medicaid', dx: ['C50.911'] },
 ];
@@ -1256,6 +1353,27 @@ function mbi(rng: Rng): string {
   ].join('');
 }
 
+/**
+ * The spouse who holds a patient's commercial coverage (Coverage.subscriber), drawn without the PRNG
+ * so adding it changes nothing else of the day: a name from the other list, the same address, an
+ * age near the patient's.
+ */
+function spouseOf(patient: Patient, n: number): RelatedPerson {
+  const gender = patient.gender === 'female' ? 'male' : 'female';
+  const given = nth(GIVEN[gender], (n * 7) % GIVEN[gender].length);
+  return {
+    resourceType: 'RelatedPerson',
+    id: `rp-${pad(n)}`,
+    active: true,
+    patient: ref<Patient>('Patient', patient.id ?? ''),
+    relationship: [coding('http://terminology.hl7.org/CodeSystem/v3-RoleCode', 'SPS', 'spouse')],
+    name: [{ use: 'official', family: patient.name?.[0]?.family ?? '', given: [given] }],
+    gender,
+    birthDate: shiftDate(patient.birthDate ?? '1970-01-01', ((n * 131) % 1461) - 730),
+    ...(patient.address ? { address: structuredClone(patient.address) } : {}),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The generator
 // ---------------------------------------------------------------------------------------------
@@ -1292,6 +1410,7 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
   const order = rng.shuffle(entries.map((_, i) => i));
   const nurseLoad: Record<Setting, number> = { office: 0, hopd: 0, home: 0 };
   const usedNames = new Set<string>();
+  const seededErrors: SeededError[] = [];
 
   order.forEach((planIndex, i) => {
     const entry = nth(entries, planIndex);
@@ -1366,7 +1485,13 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
             : entry.payer === 'medicare+medicaid'
               ? ['medicare', 'medicaid']
               : ['medicare', carrier];
-    const spouseSubscriber = entry.payer === 'commercial' && rng.next() < 0.35;
+    // (The draw is made for every commercial entry, so a forced spouse changes no other draw.)
+    const spouseSubscriber =
+      (entry.payer === 'commercial' && rng.next() < 0.35) || entry.spouseNotRecorded === true;
+    const spouse = spouseSubscriber && !entry.spouseNotRecorded ? spouseOf(patient, n) : undefined;
+    if (spouse) {
+      reference.push(spouse);
+    }
     plans.forEach((payerKey, k) => {
       const payer = PAYERS[payerKey];
       const isCommercial = COMMERCIAL.includes(payerKey);
@@ -1384,7 +1509,11 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
           { system: payerKey === 'medicare' ? SYSTEMS.mbi : SYSTEMS.memberId, value: subscriberId },
         ],
         type: coding(SYSTEMS.payerType, payer.sopt[0], payer.sopt[1]),
-        ...(spouseSubscriber && isCommercial ? {} : { subscriber: ref<Patient>('Patient', pid) }),
+        ...(spouseSubscriber && isCommercial
+          ? spouse
+            ? { subscriber: ref<RelatedPerson>('RelatedPerson', spouse.id ?? '') }
+            : {}
+          : { subscriber: ref<Patient>('Patient', pid) }),
         subscriberId,
         beneficiary: ref<Patient>('Patient', pid),
         relationship: coding(
@@ -1532,6 +1661,7 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
     const where = SETTING_OF[setting];
     const encId = `enc-${pad(n)}-1`;
     const episodeId = `enc-${pad(n)}-ep`;
+    seededErrors.push(...(entry.seeded ?? []).map((e) => ({ encounter: encId, ...e })));
 
     if (setting === 'home') {
       const episode: Encounter = {
@@ -1765,7 +1895,11 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
   });
 
   pending.sort((a, b) => a.minute - b.minute || a.seq - b.seq);
-  return { reference, timeline: pending.map(({ minute, step }) => ({ at: clock(minute), ...step })) };
+  return {
+    reference,
+    timeline: pending.map(({ minute, step }) => ({ at: clock(minute), ...step })),
+    seededErrors,
+  };
 }
 
 function medicationOf(

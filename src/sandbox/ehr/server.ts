@@ -13,7 +13,7 @@ import type { SubscriptionInfo } from './engine.ts';
 import { createSandboxFhirApp } from './fhir-server.ts';
 import { NotifyingRepository } from './repository.ts';
 import { generateInfusionDay } from './seed.ts';
-import type { TimelineStep } from './seed.ts';
+import type { SeededError, TimelineStep } from './seed.ts';
 import { registerSandboxClient } from '../register-client.ts';
 import { listenSandbox } from '../listen.ts';
 
@@ -58,6 +58,8 @@ export interface SandboxEhr {
   readResource(type: string, id: string): Promise<Resource>;
   /** All current resources of a type (for "stored copies equal the EHR's" checks). */
   listResources(type: string): Promise<Resource[]>;
+  /** The seeded day's deliberate errors and the rules meant to catch them (empty without a seed). */
+  readonly seededErrors: readonly SeededError[];
   /** Applies the seeded day's timeline at `speed` (1 = real time, 0 = as fast as possible), or the first `limit` steps. */
   replay(options: { speed: number; limit?: number }): Promise<void>;
   setFaults(faults: FaultOptions): void;
@@ -98,6 +100,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
   });
 
   let timeline: TimelineStep[] = [];
+  let seededErrors: readonly SeededError[] = [];
   if (options.seed) {
     const day = generateInfusionDay({
       date: options.seed.date,
@@ -108,6 +111,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       await repo.writeQuietly(resource); // reference data: no notifications
     }
     timeline = day.timeline;
+    seededErrors = day.seededErrors;
   }
   repo.setHooks(engine);
   let unavailable: number | undefined;
@@ -159,6 +163,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     updateResource: <T extends Resource>(r: T): Promise<T> => repo.updateResource(r),
     readResource: (type: string, id: string): Promise<Resource> => repo.readResource(type, id),
     listResources: (type: string): Promise<Resource[]> => repo.listAll(type),
+    seededErrors,
 
     async replay({ speed, limit }) {
       const end = Math.min(timeline.length, limit === undefined ? timeline.length : replayed + limit);

@@ -19,7 +19,7 @@
  * | code not on the payer's fee schedule | 96 |
  * | no diagnosis on the claim | 16 (M76) |
  * | Medicaid drug line without an NDC in `item.detail` | 16 (M119) |
- * | Medicare single-dose drug without JW/JZ | 4 |
+ * | Medicare single-dose drug without JZ or a JW line of its discarded amount; JW with JZ; JZ beside a JW line | 4 |
  * | drug needs prior authorization and `insurance.preAuthRef` is absent | 197 |
  * | prior-authorization number malformed | 15 |
  * | NCCI column-2 code with its column-1 code the same day, no allowed modifier | 97 (indicator 1) / 234 (indicator 0) |
@@ -485,12 +485,16 @@ export function adjudicate(input: AdjudicateInput): AdjudicationResult {
   const insurance = claim.insurance?.find((i) => i.focal) ?? claim.insurance?.[0];
   const preAuthRefs = (insurance?.preAuthRef ?? []).map((r) => r.trim()).filter((r) => r !== '');
 
-  // Codes present per date (for NCCI) and units per code per date (for MUE).
+  // Codes present per date (for NCCI), units per code per date (for MUE), drugs with a JW line.
   const codesByDate = new Map<string, Set<string>>();
   const unitsByCodeDate = new Map<string, number>();
+  const wasteLines = new Set<string>();
   for (const item of items) {
     const date = lineDate(item);
     const code = lineCode(item);
+    if (lineModifiers(item).includes('JW')) {
+      wasteLines.add(`${code}|${date}`);
+    }
     let set = codesByDate.get(date);
     if (!set) {
       set = new Set();
@@ -540,14 +544,19 @@ export function adjudicate(input: AdjudicateInput): AdjudicationResult {
     if (isDrug && tables.ndcRequired.includes(kind) && !hasNdc(item)) {
       denials.push(deny('16', 'Drug line without an 11-digit NDC', { rarc: 'M119' }));
     }
-    if (
-      kind === 'medicare' &&
-      container === 'single-dose' &&
-      date >= JW_JZ_REQUIRED_FROM &&
-      !modifiers.includes('JW') &&
-      !modifiers.includes('JZ')
-    ) {
-      denials.push(deny('4', 'Single-dose drug billed without the JW or JZ modifier'));
+    if (kind === 'medicare' && container === 'single-dose' && date >= JW_JZ_REQUIRED_FROM) {
+      // CMS: the administered amount on a line of its own (no modifier) beside the JW line of the
+      // discarded amount; JZ alone when nothing was discarded; never both.
+      const jw = modifiers.includes('JW');
+      const jz = modifiers.includes('JZ');
+      const wasteBilled = !jw && wasteLines.has(`${code}|${date}`);
+      if (jw && jz) {
+        denials.push(deny('4', 'JW and JZ on the same line'));
+      } else if (jz && wasteBilled) {
+        denials.push(deny('4', 'JZ (nothing discarded) beside a JW line of the same drug'));
+      } else if (!jw && !jz && !wasteBilled) {
+        denials.push(deny('4', 'Single-dose drug billed without the JW or JZ modifier'));
+      }
     }
     if (tables.priorAuthRequired[kind].includes(code)) {
       if (preAuthRefs.length === 0) {

@@ -24,6 +24,8 @@
  * - jobs:        durable queue, unique on (tenant, queue, key); leased by one atomic
  *                findOneAndUpdate per job, so several Dripline processes can share one database.
  * - oauth_clients, jti (TTL on expiresAt), settings.
+ * - sequences:   durable counters, one document per (tenant, name), incremented by one atomic
+ *                findOneAndUpdate (./sequences.ts).
  *
  * Defaults (each can be overridden in the connection string): writeConcern majority, readConcern
  * majority, retryable reads and writes. Transactions use snapshot read concern, majority writes,
@@ -57,6 +59,7 @@ import type {
   JobState,
   LeaseOptions,
   ResourceStore,
+  SequenceStore,
   Store,
   StoreQuery,
   StoreSearchResult,
@@ -67,6 +70,8 @@ import type {
 } from '../port.ts';
 import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
 import { assertPaging, canonicalInstant, toMongoFilter, toMongoSort, toSearchFields } from './query.ts';
+import { MongoSequenceStore } from './sequences.ts';
+import type { SequenceDoc } from './sequences.ts';
 import type { SearchFields } from './query.ts';
 
 export interface MongoStoreOptions {
@@ -165,6 +170,7 @@ interface SettingDoc {
 }
 
 interface Collections {
+  sequences: Collection<SequenceDoc>;
   resources: Collection<ResourceDoc>;
   history: Collection<HistoryDoc>;
   identifiers: Collection<IdentifierClaimDoc>;
@@ -199,6 +205,8 @@ const INDEXES: Readonly<Record<keyof Collections, IndexDescription[]>> = {
     { key: { expiresAt: 1 }, name: 'jti_ttl', expireAfterSeconds: 0 },
   ],
   settings: [],
+  // Keyed by _id (the JSON of [tenant, name]).
+  sequences: [],
 };
 
 const COLLECTION_NAMES: Readonly<Record<keyof Collections, string>> = {
@@ -209,6 +217,7 @@ const COLLECTION_NAMES: Readonly<Record<keyof Collections, string>> = {
   clients: 'oauth_clients',
   jti: 'jti',
   settings: 'settings',
+  sequences: 'sequences',
 };
 
 const TRANSACTION_OPTIONS: TransactionOptions = {
@@ -412,6 +421,7 @@ async function ensureCollections(db: Db): Promise<Collections> {
     clients: db.collection<ClientDoc>(COLLECTION_NAMES.clients),
     jti: db.collection<JtiDoc>(COLLECTION_NAMES.jti),
     settings: db.collection<SettingDoc>(COLLECTION_NAMES.settings),
+    sequences: db.collection<SequenceDoc>(COLLECTION_NAMES.sequences),
   };
   // Collections must exist before a transaction writes to them (implicit creation inside a
   // transaction needs MongoDB >= 4.4 and is not allowed in every deployment).
@@ -446,6 +456,7 @@ class MongoStore implements Store, ResourceStore, JobQueue, ClientRegistry {
   readonly resources: ResourceStore = this;
   readonly jobs: JobQueue = this;
   readonly auth: ClientRegistry = this;
+  readonly sequences: SequenceStore;
 
   readonly #client: MongoClient;
   readonly #db: Db;
@@ -465,6 +476,7 @@ class MongoStore implements Store, ResourceStore, JobQueue, ClientRegistry {
     this.#c = collections;
     this.#now = now;
     this.#generateId = generateId;
+    this.sequences = new MongoSequenceStore(collections.sequences);
   }
 
   async ping(): Promise<void> {

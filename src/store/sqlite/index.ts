@@ -14,6 +14,7 @@ import { SqliteConnection } from './db.ts';
 import type { SynchronousMode } from './db.ts';
 import { SqliteJobQueue } from './jobs.ts';
 import { SqliteResourceStore } from './resources.ts';
+import { SqliteSequenceStore } from './sequences.ts';
 import { migrate } from './schema.ts';
 
 export interface SqliteStoreOptions {
@@ -36,6 +37,7 @@ export interface SqliteStore extends Store {
   readonly resources: SqliteResourceStore;
   readonly jobs: SqliteJobQueue;
   readonly auth: SqliteAuthStore;
+  readonly sequences: SqliteSequenceStore;
   /** The underlying connection (for diagnostics such as PRAGMA integrity_check). */
   readonly connection: SqliteConnection;
 }
@@ -67,6 +69,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     resources,
     jobs,
     auth,
+    sequences: new SqliteSequenceStore(conn),
     connection: conn,
     async ping(): Promise<void> {
       conn.get('SELECT 1 AS ok');

@@ -5,7 +5,7 @@
  */
 import type { SqliteConnection } from './db.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -131,6 +131,15 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 2: durable counters (X12 control numbers)
+  `
+  CREATE TABLE sequences (
+    tenant TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    value  INTEGER NOT NULL,
+    PRIMARY KEY (tenant, name)
   ) WITHOUT ROWID;
   `,
 ];

@@ -686,11 +686,12 @@ const S: Scenario[] = [
     drugs: ['J1745x40'],
   },
   {
-    name: 'R10.4 waste inside the billed unit: 25 mg of a 50 mg code, no JW line',
+    // The CMS FAQ example (restated by Noridian JD DME, "Modifier JZ"): one unit, with JZ.
+    name: 'R10.4 waste inside the billed unit: 25 mg of a 50 mg code, no JW line, JZ',
     input: input(O, [
       adm('b', { ndc: '63323-664-01' }, '09:00', '09:02', { dose: { value: 25, unit: 'mg' } }),
     ]),
-    drugs: ['J1200x1'],
+    drugs: ['J1200x1-JZ'],
   },
   {
     name: 'R10.3 multi-dose vial: neither JW nor JZ',

@@ -202,6 +202,32 @@ describe('denial rules', () => {
     expect(carcs(res.body.item[0])).toEqual(['4']);
   });
 
+  test('Medicare: the administered amount without a modifier beside its JW line is paid; JW with JZ is not', async () => {
+    // CMS: administered amount on one line, the discarded amount on a separate JW line (JZ only when nothing was discarded).
+    const split = await submit(
+      claim({
+        lines: [
+          { code: 'J1745', units: 35, ndc: '57894003001' },
+          { code: 'J1745', units: 5, modifiers: ['JW'], ndc: '57894003001' },
+          { code: '96413', units: 1 },
+        ],
+      }),
+    );
+    expect(split.body.item.map((i: unknown) => carcs(i))).toEqual([[], [], []]);
+    const both = await submit(claim({ lines: [{ code: 'J1745', units: 35, modifiers: ['JW', 'JZ'] }] }));
+    expect(carcs(both.body.item[0])).toEqual(['4']);
+    const contradicting = await submit(
+      claim({
+        lines: [
+          { code: 'J1745', units: 35, modifiers: ['JZ'] },
+          { code: 'J1745', units: 5, modifiers: ['JW'] },
+        ],
+      }),
+    );
+    expect(carcs(contradicting.body.item[0])).toEqual(['4']);
+    expect(carcs(contradicting.body.item[1])).toEqual([]);
+  });
+
   test('units above the MUE: CARC 151', async () => {
     const res = await submit(claim({ lines: [{ code: 'J1745', units: 151, modifiers: ['JZ'] }] }));
     expect(carcs(res.body.item[0])).toEqual(['151']);
