@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Patient } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { spawnChild, stopChild } from '../support/child.ts';
 import { describeStoreContract } from './contract.ts';
 import { patient } from './fixtures.ts';
 
@@ -125,20 +126,18 @@ describe('SQLite store specifics', () => {
     );
     const worker = fileURLToPath(new URL('./lease-worker.ts', import.meta.url));
     const ready: Promise<void>[] = [];
-    const children: ReturnType<typeof spawn>[] = [];
+    const children: ChildProcess[] = [];
     const runs = Array.from(
       { length: 3 },
       () =>
         new Promise<string[]>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--no-warnings', worker, path, 'mp'], {
-            stdio: ['pipe', 'pipe', 'pipe'],
-          });
+          const child = spawnChild(worker, [path, 'mp'], { stdin: true });
           children.push(child);
           let out = '';
           let err = '';
           ready.push(
             new Promise<void>((resolveReady) => {
-              child.stdout.on('data', (c: Buffer) => {
+              child.stdout?.on('data', (c: Buffer) => {
                 out += c.toString();
                 if (out.includes('READY\n')) {
                   resolveReady();
@@ -146,8 +145,9 @@ describe('SQLite store specifics', () => {
               });
             }),
           );
-          child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-          child.on('exit', (code) => {
+          child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+          // 'close', not 'exit': every line the worker printed has been read by then.
+          child.on('close', (code) => {
             if (code === 0) {
               resolve(
                 out
@@ -161,13 +161,19 @@ describe('SQLite store specifics', () => {
           });
         }),
     );
-    // All three have opened the file before any leases: the race is real even on a busy machine.
-    await Promise.all(ready);
-    for (const child of children) {
-      child.stdin?.write('go\n');
-      child.stdin?.end();
+    let perWorker: string[][];
+    try {
+      // All three have opened the file before any leases: the race is real even on a busy machine.
+      // (A worker that dies before it is ready rejects its run, and the race with it.)
+      await Promise.race([Promise.all(ready), Promise.all(runs)]);
+      for (const child of children) {
+        child.stdin?.write('go\n');
+        child.stdin?.end();
+      }
+      perWorker = await Promise.all(runs);
+    } finally {
+      await Promise.all(children.map((child) => stopChild(child)));
     }
-    const perWorker = await Promise.all(runs);
     const all = perWorker.flat();
     expect(all).toHaveLength(total);
     expect(new Set(all).size).toBe(total);
