@@ -70,7 +70,7 @@ test('without ../shared, the tests that read it are reported as skipped, saying 
       skipped: true,
     });
     for (const name of skipped) {
-      expect(name).toContain(`${dir}`);
+      expect(name).toContain(dir);
       expect(name).toContain('not found');
     }
   }
