@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll } from '@jest/globals';
+import { clockEnv } from './clock.ts';
 
 export interface DriplineChild {
   readonly process: ChildProcess;
@@ -90,12 +91,15 @@ export async function stopChild(child: ChildProcess, ms = 10_000): Promise<void>
   live.delete(child);
 }
 
-/** Starts `script` (a Dripline entry printing `LISTENING <url>`) and waits until it listens. */
+/**
+ * Starts `script` (a Dripline entry printing `LISTENING <url>`) and waits until it listens. The
+ * child runs on the test run's clock (test/support/clock.ts) unless `env` says otherwise.
+ */
 export async function startDriplineChild(
   script: string,
   env: Record<string, string>,
 ): Promise<DriplineChild> {
-  const child = spawnChild(script, [], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+  const child = spawnChild(script, [], { env: { PATH: process.env['PATH'] ?? '', ...clockEnv(), ...env } });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
