@@ -26,12 +26,6 @@ const live = new Set<ChildProcess>();
 afterAll(async () => {
   await Promise.all([...live].map((child) => stopChild(child)));
 });
-// Last resort when the test process itself goes away (a synchronous kill is all `exit` allows).
-process.once('exit', () => {
-  for (const child of live) {
-    child.kill('SIGKILL');
-  }
-});
 
 /** `promise`, or `onTimeout()` after `ms`; the timer never outlives the race. */
 export async function within<T>(

@@ -133,6 +133,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? ((): Date => new Date());
   const timeZone = options.timeZone ?? 'UTC';
+  isoInZone(now(), timeZone); // a zone Intl does not know fails here, not at the first claim
   const logger = options.logger ?? noopLogger;
   const defaultKind = options.defaultKind ?? 'medicare';
   const payerIds = options.payerIds ?? DEFAULT_PAYER_IDS;
