@@ -1,8 +1,8 @@
 /** Time settings in configuration: the tenant's time zone (validated at load) and the clock offset. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect, test } from '@jest/globals';
+import { afterAll, expect, test } from '@jest/globals';
 import {
   ConfigError,
   loadConfig,
@@ -11,8 +11,14 @@ import {
   tenantTimeZone,
 } from '../../src/config/config.ts';
 
+const dir = mkdtempSync(path.join(tmpdir(), 'dripline-config-time-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let files = 0;
 function withTenants(tenants: unknown[]): Record<string, string> {
-  const p = path.join(mkdtempSync(path.join(tmpdir(), 'dripline-config-time-')), 'config.json');
+  const p = path.join(dir, `config-${++files}.json`);
   writeFileSync(p, JSON.stringify({ tenants }));
   return { DRIPLINE_CONFIG: p };
 }
