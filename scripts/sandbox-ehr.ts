@@ -7,6 +7,7 @@
  *   SANDBOX_EHR_PUBLIC_URL  the URL clients use, when not http://host:port
  *   SANDBOX_EHR_PATIENTS    patients with a visit today (default: the seed's own default)
  *   SANDBOX_EHR_SEED        PRNG seed (default 1)
+ *   SANDBOX_EHR_TIME_ZONE   the centre's time zone, whose today is seeded (default America/New_York)
  *   SANDBOX_EHR_CLIENT_FILE where to write the generated client file (default: printed)
  *   SANDBOX_REPLAY_SPEED    when set, replays the day's timeline at this speed
  *                           (1 = real time, 60 = one minute per second, 0 = as fast as possible)
@@ -17,14 +18,19 @@
  */
 import { createLogger } from '../src/logger.ts';
 import { startSandboxEhr } from '../src/sandbox/ehr/server.ts';
+import { isTimeZoneName, localDate } from '../src/time/zone.ts';
 import { issueClient, numberEnv, stopOnSignals } from './sandbox-party.ts';
 
 const SCOPE = 'system/*.rs system/Subscription.cruds';
 
+const TIME_ZONE = process.env['SANDBOX_EHR_TIME_ZONE'] ?? 'America/New_York';
+
+/** Today in the centre's zone (not the machine's). */
 function today(): string {
-  const d = new Date();
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  if (!isTimeZoneName(TIME_ZONE)) {
+    throw new Error(`SANDBOX_EHR_TIME_ZONE "${TIME_ZONE}" is not an IANA time zone name`);
+  }
+  return localDate(new Date(), TIME_ZONE);
 }
 
 async function main(): Promise<void> {
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
       date: today(),
       ...(patients !== undefined ? { patients } : {}),
       ...(seed !== undefined ? { seed } : {}),
+      timeZone: TIME_ZONE,
     },
     logger,
   });
@@ -47,7 +54,7 @@ async function main(): Promise<void> {
   console.log(`Sandbox EHR listening on ${ehr.url}`);
   console.log(`  FHIR base:     ${ehr.fhirBaseUrl}   (metadata: ${ehr.fhirBaseUrl}/metadata)`);
   console.log(`  Token URL:     ${ehr.tokenUrl}   (SMART Backend Services, private_key_jwt, ES384/RS384)`);
-  console.log(`  Seeded day:    ${today()}`);
+  console.log(`  Seeded day:    ${today()} (${TIME_ZONE})`);
   await issueClient(ehr, {
     scope: SCOPE,
     kid: 'sandbox-ehr-client',

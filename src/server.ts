@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/token-service.ts';
 import type { DriplineConfig, EhrConnectionConfig } from './config/config.ts';
+import { tenantCodingOptions } from './config/config.ts';
 import { loadFhirDefinitions } from './fhir/definitions.ts';
 import { listen } from './http/listen.ts';
 import type { Logger } from './logger.ts';
@@ -27,6 +28,8 @@ import { createX12Router } from './claims/x12/routes.ts';
 import { x12RouterDeps } from './claims/x12/wiring.ts';
 import type { ClaimWorkflowDeps } from './claims/workflow.ts';
 import type { Store } from './store/port.ts';
+import { systemClock } from './time/clock.ts';
+import type { Clock } from './time/clock.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -40,6 +43,8 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
+  /** The clock (default: the system clock moved by `config.clockOffsetMs`). */
+  readonly now?: Clock;
   /** Use this store instead of opening one from config (the caller closes it). */
   readonly store?: Store;
   /** EHR connections added at run time (e.g. the in-process sandbox EHR). */
@@ -74,12 +79,18 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   loadFhirDefinitions();
+  // One clock for everything this server runs: the store's stamps and leases, tokens, workers.
+  const now = options.now ?? systemClock(config.clockOffsetMs);
   const store =
     options.store ??
-    (await openStore(config, (done, total) => {
-      // Only after an upgrade that changed search parameters; one line per 500 resources.
-      logger.info({ done, total }, 'reindexing stored resources for changed search parameters');
-    }));
+    (await openStore(
+      config,
+      (done, total) => {
+        // Only after an upgrade that changed search parameters; one line per 500 resources.
+        logger.info({ done, total }, 'reindexing stored resources for changed search parameters');
+      },
+      now,
+    ));
   const tokenService = await createTokenService({
     authStore: store.auth,
     issuer: config.publicUrl,
@@ -92,15 +103,20 @@ export async function startServer(
     tables: codingTables,
     logger: logger.child({ component: 'charge-capture' }),
     publicUrl: config.publicUrl,
-    codingOptions: (tenant) => config.tenants.find((t) => t.id === tenant)?.coding,
+    codingOptions: (tenant) => {
+      const found = config.tenants.find((t) => t.id === tenant);
+      return found ? tenantCodingOptions(found) : undefined;
+    },
     leaseMs: config.jobLeaseMs,
+    now,
   });
   const ingest = createIngest({
     config,
     // Ingest's encounter-changed events wake charge capture at once.
     store: notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
     logger,
-    ehrFor: options.ehrFor ?? ehrClientCache(),
+    ehrFor: options.ehrFor ?? ehrClientCache({ now }),
+    now,
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
     ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
     ...(options.catchUpPageSize !== undefined ? { catchUpPageSize: options.catchUpPageSize } : {}),
@@ -114,6 +130,7 @@ export async function startServer(
     buildClaim,
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
     leaseMs: config.jobLeaseMs,
+    now,
     ...options.claimWorkflow,
   });
   const x12Deps = x12RouterDeps({
@@ -121,6 +138,7 @@ export async function startServer(
     publicUrl: config.publicUrl,
     tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
+    now,
   });
   const app = createApp({
     config,
@@ -129,6 +147,7 @@ export async function startServer(
     logger,
     metrics: createMetrics(),
     codingTables,
+    now,
     fhirOperations: [createX12Router(x12Deps)],
     routers: [
       { path: '/ehr', router: ingest.router },
@@ -139,10 +158,12 @@ export async function startServer(
           tokenService,
           workflow: claims,
           publicUrl: config.publicUrl,
+          now,
           x12Batches: {
             x12: x12Deps,
             workflow: claims,
             tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+            now,
           },
         }),
       },

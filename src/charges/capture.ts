@@ -51,6 +51,7 @@ import type { Logger } from '../logger.ts';
 import type { BatchOperation, Job, Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
+import { addDays, localDate, startOfDay } from '../time/zone.ts';
 import type {
   AdministrationState,
   CapturePlan,
@@ -80,7 +81,7 @@ export interface ChargeCaptureDeps {
   readonly logger: Logger;
   /** Base URL of this server (AuditEvent agent identifiers). */
   readonly publicUrl: string;
-  /** Per-tenant coding options (340B modifier, clinic UTC offset). */
+  /** Per-tenant coding options (340B modifier, the clinic's time zone or fixed UTC offset). */
   readonly codingOptions?: (tenant: TenantId) => TenantCodingOptions | undefined;
   readonly now?: () => Date;
   readonly leaseMs?: number;
@@ -183,8 +184,18 @@ function offsetOf(instant: string | undefined): string | undefined {
   return m[1] === 'Z' ? '+00:00' : m[1];
 }
 
-/** The local calendar day containing an instant written with an offset, as a UTC half-open range. */
-function localDay(instant: string): { start: string; end: string } | undefined {
+/**
+ * The calendar day containing an instant, as a UTC half-open range: the day in the clinic's zone
+ * when one is configured, else the day of the offset the instant was written with.
+ */
+function localDay(instant: string, zone: string | undefined): { start: string; end: string } | undefined {
+  if (zone && Number.isFinite(Date.parse(instant))) {
+    const date = localDate(instant, zone);
+    return {
+      start: new Date(startOfDay(date, zone)).toISOString(),
+      end: new Date(startOfDay(addDays(date, 1), zone)).toISOString(),
+    };
+  }
   const offset = offsetOf(instant) ?? '+00:00';
   const date = instant.slice(0, 10);
   const start = Date.parse(`${date}T00:00:00${offset}`);
@@ -400,7 +411,9 @@ export class ChargeCaptureWorker extends LoopingWorker {
     }
     const setting = settingOf(root) ?? settingOf(encounter);
     const patient = refOf(encounter.subject);
-    const day = encounter.period?.start ? localDay(encounter.period.start) : undefined;
+    const coding = this.#deps.codingOptions?.(tenant);
+    const zone = coding?.timeZone ?? coding?.utcOffset;
+    const day = encounter.period?.start ? localDay(encounter.period.start, zone) : undefined;
     if (setting !== undefined && setting !== 'home' && !parent && patient && day) {
       // The patient's other visits in this setting that day (left and came back): coded together.
       const sameDay = await this.#search(tenant, 'Encounter', [
@@ -606,6 +619,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
     if (ready.length > 0) {
       const configured = this.#deps.codingOptions?.(tenant);
       const firstStart = gathered.members.find((m) => m.period?.start)?.period?.start;
+      // Without a configured zone, dates of service follow the offset the EHR wrote on the visit.
       const utcOffset = configured?.utcOffset ?? offsetOf(firstStart);
       const options: TenantCodingOptions = { ...configured, ...(utcOffset ? { utcOffset } : {}) };
       const extracted = extractCodingInput(gathered.resources, {

@@ -55,6 +55,8 @@ export interface PayerPort {
 export interface FhirPayerPortOptions {
   /** Per-attempt timeout (default 15 s). */
   readonly timeoutMs?: number;
+  /** Clock for the SMART client's assertions and token expiry (default: the system clock). */
+  readonly now?: () => Date;
 }
 
 /** A PayerPort over SMART Backend Services + fhir-kit-client; throws when the payer has no FHIR endpoint. */
@@ -73,6 +75,7 @@ export function createFhirPayerPort(payer: PayerEndpoint, options: FhirPayerPort
     },
     maxAttempts: 1,
     timeoutMs: options.timeoutMs ?? 15_000,
+    ...(options.now ? { now: options.now } : {}),
   });
   return {
     async submit(claim, _key, resources = []) {

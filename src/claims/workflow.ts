@@ -81,6 +81,7 @@ import { settingOf } from '../coding/fhir/extract.ts';
 import type { CodingTables } from '../coding/tables/types.ts';
 import type { CareSetting } from '../coding/types.ts';
 import type { TenantConfig } from '../config/config.ts';
+import { tenantCalendarZone, tenantTimeZone } from '../config/config.ts';
 import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
 import type { EncounterChangedEvent } from '../ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../ingest/jobs.ts';
@@ -101,6 +102,7 @@ import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
 import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
 import { EXT_CLAIM_STATE } from './types.ts';
+import { localDate, serviceDate } from '../time/zone.ts';
 
 /** Queue of claims to build and scrub (payload ClaimReadyJob, key `build|{claimId}`). */
 export const CLAIM_READY_QUEUE = 'claim-ready';
@@ -653,10 +655,9 @@ export class ClaimWorkflowWorker extends LoopingWorker {
         continue;
       }
       const patient = refOf(encounter.subject) ?? '?';
-      const key =
-        setting === 'home'
-          ? ref
-          : `${patient}|${setting}|${(encounter.period?.start ?? encounter.period?.end ?? '').slice(0, 10)}`;
+      // Visits of one patient, setting and day of service (in the facility's zone) bill together.
+      const day = serviceDate(encounter.period?.start ?? encounter.period?.end ?? '', tenantTimeZone(config));
+      const key = setting === 'home' ? ref : `${patient}|${setting}|${day}`;
       groups.set(key, [...(groups.get(key) ?? []), ref]);
     }
     const watermark = [previous?.watermark, scan.latest]
@@ -1449,7 +1450,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       conditions: gathered.conditions,
       otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
       authorizations: gathered.authorizations,
-      today: this.#now().toISOString().slice(0, 10),
+      today: localDate(this.#now(), tenantCalendarZone(config)),
     };
   }
 
@@ -1721,7 +1722,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     const key = `${tenant}|${payer.id}`;
     let port = this.#ports.get(key);
     if (!port) {
-      port = this.#deps.payerPort?.(tenant, payer) ?? createFhirPayerPort(payer);
+      port = this.#deps.payerPort?.(tenant, payer) ?? createFhirPayerPort(payer, { now: this.#now });
       this.#ports.set(key, port);
     }
     return port;

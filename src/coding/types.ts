@@ -73,7 +73,9 @@ export interface EncounterContext {
 export interface TenantCodingOptions {
   /** 340B-acquired drugs: which modifier this provider type uses (R12.1), or none. */
   readonly modifier340B?: 'JG' | 'TB';
-  /** IANA-less fixed offset for dates of service, e.g. "-05:00" (dates are local to the clinic). Default "+00:00". */
+  /** The clinic's IANA time zone for dates of service, e.g. "America/New_York" (DST-aware); wins over `utcOffset`. */
+  readonly timeZone?: string;
+  /** Fixed offset for dates of service, e.g. "-05:00" (no DST), when no `timeZone` is given. Default "+00:00". */
   readonly utcOffset?: string;
 }
 

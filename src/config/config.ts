@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import type { BillingProvider, PayerEndpoint } from '../claims/types.ts';
 import { loadChargemaster } from '../claims/chargemaster.ts';
+import { isTimeZoneName } from '../time/zone.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -63,7 +64,10 @@ export interface EhrConnectionConfig {
 export interface TenantCodingConfig {
   /** 340B-acquired drugs: the modifier this provider type reports (coding-rules R12.1), if any. */
   readonly modifier340B?: 'JG' | 'TB';
-  /** Fixed offset for dates of service, e.g. "-05:00"; default: the offset the EHR wrote on the encounter. */
+  /**
+   * Fixed offset for dates of service, e.g. "-05:00" (no DST): the older form of the tenant's
+   * `timeZone`, used only when that is not set.
+   */
   readonly utcOffset?: string;
 }
 
@@ -71,6 +75,12 @@ export interface TenantConfig {
   /** Lower-case slug; every stored record is bound to it. */
   readonly id: string;
   readonly name: string;
+  /**
+   * The facility's time zone, an IANA name ("America/New_York") or "UTC": dates of service, the
+   * claim's day of service grouping, and the calendar days of the clock ("today" for timely
+   * filing) are computed in it. See `tenantTimeZone`.
+   */
+  readonly timeZone?: string;
   readonly connections: readonly EhrConnectionConfig[];
   readonly coding: TenantCodingConfig;
   /** The billing provider on the tenant's claims (required to build claims). */
@@ -125,6 +135,12 @@ export interface DriplineConfig {
   readonly jobLeaseMs: number;
   /** Bearer secret Prometheus presents to /metrics; unset means /metrics always answers 401. */
   readonly metricsToken?: string;
+  /**
+   * Moves Dripline's clock by this many milliseconds (default 0). For tests and demonstrations
+   * only: e.g. `.ci/run` runs the date-dependent tests at 00:30 and 23:30 UTC. Every process of a
+   * run (and the sandbox parties) gets the same value, so they agree on the time.
+   */
+  readonly clockOffsetMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -150,6 +166,7 @@ const ENV_VARS = {
   shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
   jobLeaseMs: 'JOB_LEASE_MS',
   metricsToken: 'METRICS_TOKEN',
+  clockOffsetMs: 'CLOCK_OFFSET_MS',
 } as const;
 
 const CONFIG_FILE_VAR = 'DRIPLINE_CONFIG';
@@ -184,6 +201,7 @@ const schema = {
     'auth',
     'shutdownTimeoutMs',
     'jobLeaseMs',
+    'clockOffsetMs',
   ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
@@ -213,6 +231,7 @@ const schema = {
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
           name: { type: 'string', minLength: 1 },
+          timeZone: { type: 'string', minLength: 1, maxLength: 64 },
           chargemasterFile: { type: 'string', minLength: 1 },
           billing: {
             type: 'object',
@@ -338,6 +357,8 @@ const schema = {
     shutdownTimeoutMs: { type: 'integer', minimum: 0, default: 10_000 },
     jobLeaseMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000, default: 60_000 },
     metricsToken: { type: 'string', minLength: 16 },
+    // Ten years either way.
+    clockOffsetMs: { type: 'integer', minimum: -315_576_000_000, maximum: 315_576_000_000, default: 0 },
   },
 } as const;
 
@@ -347,6 +368,8 @@ const validate = ajv.compile(schema);
 const SANDBOX_TENANT: TenantConfig = {
   id: 'sandbox',
   name: 'Sandbox infusion center',
+  // The seeded day's clinic is in Columbus, Ohio.
+  timeZone: 'America/New_York',
   connections: [],
   coding: {},
   // A fictional provider for the sandbox's claims (valid NPI check digit, EIN format).
@@ -397,6 +420,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
     if (tenant.chargemasterFile !== undefined) {
       tenants[index] = { ...tenant, chargemasterFile: resolveChargemaster(tenant, file) };
     }
+    if (tenant.timeZone !== undefined && !isTimeZoneName(tenant.timeZone)) {
+      throw new ConfigError(
+        `Invalid configuration: tenants[${tenant.id}].timeZone "${tenant.timeZone}" is not an IANA time zone name (e.g. "America/New_York") or "UTC"`,
+      );
+    }
     if (ids.has(tenant.id)) {
       throw new ConfigError(`Invalid configuration: tenants has a duplicate id "${tenant.id}"`);
     }
@@ -415,6 +443,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
     dataDir: path.resolve(config.dataDir),
     tenants: Object.freeze(tenants),
   });
+}
+
+/**
+ * The zone a tenant's dates are computed in: its `timeZone`, else its older fixed
+ * `coding.utcOffset`; undefined when it names neither (dates of service then follow the offset the
+ * EHR wrote on each instant, and calendar days of the clock are UTC: see `tenantCalendarZone`).
+ */
+export function tenantTimeZone(tenant: Pick<TenantConfig, 'timeZone' | 'coding'>): string | undefined {
+  return tenant.timeZone ?? tenant.coding?.utcOffset;
+}
+
+/** What the coding engine is told about a tenant: its coding settings and its time zone. */
+export function tenantCodingOptions(tenant: Pick<TenantConfig, 'timeZone' | 'coding'>): TenantCodingConfig & {
+  readonly timeZone?: string;
+} {
+  return { ...tenant.coding, ...(tenant.timeZone ? { timeZone: tenant.timeZone } : {}) };
+}
+
+/** The zone "today" and "yesterday" are taken in for a tenant: `tenantTimeZone`, else UTC. */
+export function tenantCalendarZone(tenant: Pick<TenantConfig, 'timeZone' | 'coding'>): string {
+  return tenantTimeZone(tenant) ?? 'UTC';
 }
 
 /** The tenant's chargemaster path, resolved against the config file, read and validated now (fail at start, not at the first claim). */

@@ -236,7 +236,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     const config = new oidc.Configuration(
       { issuer: tokenUrl.origin, token_endpoint: tokenUrl.href },
       options.clientId,
-      {},
+      // openid-client dates its assertions by the system clock; move it to ours (the injected
+      // clock's offset from the system clock is fixed for a run: see src/time/clock.ts).
+      { [oidc.clockSkew]: Math.round((now().getTime() - Date.now()) / 1000) },
       oidc.PrivateKeyJwt(kid === undefined ? { key } : { key, kid }, {
         // SMART Backend Services: aud is the token endpoint URL (openid-client defaults to the issuer).
         [oidc.modifyAssertion]: (_header, payload) => {

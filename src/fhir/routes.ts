@@ -14,6 +14,7 @@ import { interactionNeeds, OPERATION_NEEDS, requireScopes } from '../auth/disclo
 import { smartConfiguration } from '../auth/token-route.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import type { DriplineConfig } from '../config/config.ts';
+import { tenantCodingOptions } from '../config/config.ts';
 import { FHIR_JSON, HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
 import { strictJsonBody } from '../http/json-body.ts';
 import type { Store } from '../store/port.ts';
@@ -139,7 +140,8 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     const auth = getAuthContext(res);
     requireScopes(auth, OPERATION_NEEDS.infusionCharges);
     const request = parseInfusionChargesParameters(req.body);
-    const coding = config.tenants.find((t) => t.id === auth.tenant)?.coding;
+    const tenant = config.tenants.find((t) => t.id === auth.tenant);
+    const coding = tenant ? tenantCodingOptions(tenant) : undefined;
     const result = infusionCharges(request, deps.codingTables, now(), coding);
     // The bundle is PHI: record who ran the operation on which patient.
     await audit.write(

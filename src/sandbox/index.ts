@@ -5,6 +5,10 @@
  */
 import { exportJWK, generateKeyPair } from 'jose';
 import type { DriplineConfig, EhrConnectionConfig } from '../config/config.ts';
+import { tenantTimeZone } from '../config/config.ts';
+import { systemClock } from '../time/clock.ts';
+import { sandboxSeedDay } from './day.ts';
+import { readEhrState, sandboxStateFiles, writeEhrState } from './state.ts';
 import type { Logger } from '../logger.ts';
 import type { RunningServer, StartOptions } from '../server.ts';
 import { startServer } from '../server.ts';
@@ -19,6 +23,8 @@ import type { PayerKind } from '../coding/types.ts';
 
 export const SANDBOX_TENANT = 'sandbox';
 export const SANDBOX_CONNECTION_ID = 'sandbox-ehr';
+/** The seeded day's PRNG seed. */
+const SANDBOX_SEED = 1;
 
 export interface SandboxRun {
   readonly server: RunningServer;
@@ -102,6 +108,12 @@ export async function sandboxPayers(
   }));
 }
 
+/** The sandbox centre's zone: the sandbox tenant's, else the seed's own (Columbus, Ohio). */
+function sandboxTimeZone(config: DriplineConfig): string {
+  const tenant = config.tenants.find((t) => t.id === SANDBOX_TENANT);
+  return (tenant ? tenantTimeZone(tenant) : undefined) ?? 'America/New_York';
+}
+
 async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -121,21 +133,48 @@ export async function runSandbox(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<SandboxRun> {
-  // Yesterday's day: every visit has ended, so charges and claims flow at once (the claim sweep
-  // never bills an encounter whose end is still in the future).
-  const seedDate = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  // One clock for Dripline and both sandbox parties, so they agree on the time (config.clockOffsetMs).
+  const now = options.now ?? systemClock(config.clockOffsetMs);
+  // The parties come back as they were on the same data (src/sandbox/state.ts): the EHR reseeds
+  // the day it seeded, with the same ids, up to where its replay got; the payer reads its journal.
+  const files = sandboxStateFiles(config.dataDir);
+  const saved = readEhrState(files.ehr);
+  // Else a day that has ended in the centre's zone: charges and claims flow at once (the claim
+  // sweep never bills an encounter whose end is still in the future).
+  const timeZone = saved?.timeZone ?? sandboxTimeZone(config);
+  const patients = saved?.patients ?? config.sandboxEhr.patients;
+  const state = saved ?? {
+    day: sandboxSeedDay(now(), { timeZone, patients }),
+    patients,
+    seed: SANDBOX_SEED,
+    timeZone,
+    replayed: 0,
+  };
+  if (saved && saved.patients !== config.sandboxEhr.patients) {
+    logger.warn(
+      { kept: saved.patients, configured: config.sandboxEhr.patients },
+      'sandbox EHR: keeping the day seeded earlier on this data (start on a new data directory for another)',
+    );
+  }
+  writeEhrState(files.ehr, state);
   const ehr = await startSandboxEhr({
     port: config.sandboxEhr.port,
     host: '127.0.0.1',
-    seed: { date: seedDate, patients: config.sandboxEhr.patients },
+    seed: { date: state.day, patients, seed: state.seed, timeZone, replayed: state.replayed },
+    onReplayed: (replayed) => writeEhrState(files.ehr, { ...state, replayed }),
+    now,
     logger: logger.child({ component: 'sandbox-ehr' }),
   });
+  logger.info({ day: state.day, timeZone, restored: state.replayed }, 'sandbox EHR seeded');
   const connection = await sandboxConnection(ehr);
   const seeded = await seededPayers(ehr);
   // The sandbox payer adjudicates each claim as the kind of payer its insurer id names.
   const payer = await startSandboxPayer({
     host: '127.0.0.1',
     payerIds: Object.fromEntries(seeded.map((p) => [p.payerId, p.kind])),
+    now,
+    timeZone,
+    journal: files.payerJournal,
     logger: logger.child({ component: 'sandbox-payer' }),
   });
   const payers = await sandboxPayers(payer, seeded);
@@ -149,6 +188,7 @@ export async function runSandbox(
   try {
     server = await startServer(config, logger, {
       ...options,
+      now,
       extraConnections: [...(options.extraConnections ?? []), { tenant: SANDBOX_TENANT, connection }],
       claimWorkflow: { ...(options.claimWorkflow ?? {}), tenants },
     });

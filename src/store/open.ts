@@ -9,8 +9,10 @@ export async function openStore(
   config: Pick<DriplineConfig, 'dataDir' | 'mongodbUrl' | 'mongodbDatabase'>,
   /** Progress of a reindex at open (after an upgrade that changed search parameters). */
   onReindexProgress?: (done: number, total: number) => void,
+  /** Clock for meta.lastUpdated and job timestamps (default: the system clock). */
+  now?: () => Date,
 ): Promise<Store> {
-  const progress = onReindexProgress ? { onReindexProgress } : {};
+  const progress = { ...(onReindexProgress ? { onReindexProgress } : {}), ...(now ? { now } : {}) };
   if (config.mongodbUrl) {
     // Imported lazily so the embedded default never loads the driver.
     const { openMongoStore } = await import('./mongo/index.ts');

@@ -3,7 +3,7 @@
  * ClaimResponse authorizes, read from hand-written Da Vinci PAS-shaped responses and, when
  * ../shared is present, from the official PAS 2.2.1 IG examples.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import type { Bundle, Claim, ClaimResponse, ClaimResponseItem } from '@medplum/fhirtypes';
@@ -19,6 +19,7 @@ import {
   servicesFor,
   withinDates,
 } from '../../src/claims/authorizations.ts';
+import { describeShared } from '../support/shared.ts';
 
 const X12_306 = 'https://codesystem.x12.org/005010/306';
 
@@ -219,18 +220,12 @@ describe('authorizationNumbersFor and withinDates', () => {
 });
 
 // Official Da Vinci PAS 2.2.1 examples (../shared/conformance/pas, not copied into the repo).
-const PAS_DIR = path.resolve('..', 'shared', 'conformance', 'pas', 'ig-2.2.1');
-
-describe('PAS 2.2.1 IG examples', () => {
-  const read = (file: string): Bundle => JSON.parse(readFileSync(path.join(PAS_DIR, file), 'utf8')) as Bundle;
+describeShared(['conformance', 'pas', 'ig-2.2.1'], 'PAS 2.2.1 IG examples', (pasDir) => {
+  const read = (file: string): Bundle => JSON.parse(readFileSync(path.join(pasDir, file), 'utf8')) as Bundle;
   const first = (bundle: Bundle, type: string): unknown =>
     bundle.entry?.map((e) => e.resource).find((r) => r?.resourceType === type);
 
   test('approved referral → AUTH0001 for the requested service and dates; pended and rejected → none', () => {
-    if (!existsSync(PAS_DIR)) {
-      console.warn(`${PAS_DIR} not found: PAS conformance example test skipped`);
-      return;
-    }
     const requestClaim = first(read('Bundle-ReferralAuthorizationBundleExample.json'), 'Claim') as Claim;
     const approved = first(
       read('Bundle-ReferralAuthorizationResponseBundleExample.json'),

@@ -36,13 +36,16 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { StoredResource } from '../../src/store/port.ts';
+import { sandboxSeedDay } from '../../src/sandbox/day.ts';
 import { startDriplineChild } from '../support/child.ts';
+import { testClock } from '../support/clock.ts';
 import type { DriplineChild } from '../support/child.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 'k9claims';
 const SERVER = fileURLToPath(new URL('../ingest/kill9-server.ts', import.meta.url));
 const PAYERS = SEED_PAYERS;
+const TIME_ZONE = 'America/New_York';
 /** Legal next states of the workflow (a retry may repeat `submitting`). */
 const NEXT: Record<string, readonly string[]> = {
   built: ['held', 'ready', 'void'],
@@ -68,12 +71,20 @@ const queueIdle = async (queue: string): Promise<boolean> =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dripline-claims-kill9-'));
-  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-  ehr = await startSandboxEhr({ port: 0, seed: { date: yesterday, patients: 16 } });
+  // The day the sandbox would seed now (a day that has ended in the clinic's zone), on the run's
+  // clock: .ci/run pins it at 00:30 and 23:30 UTC.
+  const day = sandboxSeedDay(testClock(), { timeZone: TIME_ZONE, patients: 16 });
+  ehr = await startSandboxEhr({
+    port: 0,
+    seed: { date: day, patients: 16, timeZone: TIME_ZONE },
+    now: testClock,
+  });
   const connection = await sandboxConnection(ehr);
   payer = await startSandboxPayer({
     port: 0,
     payerIds: Object.fromEntries(PAYERS.map((p) => [p.payerId, p.kind])),
+    now: testClock,
+    timeZone: TIME_ZONE,
   });
   // Slow answers: the kill lands while submissions are in flight.
   payer.setBehaviour({ delayMs: 150 });
@@ -93,6 +104,7 @@ beforeAll(async () => {
         {
           id: TENANT,
           name: 'Kill -9 claims clinic',
+          timeZone: TIME_ZONE,
           connections: [connection],
           billing: {
             name: 'Sandbox Infusion Center',

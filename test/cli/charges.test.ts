@@ -14,7 +14,11 @@ const dir = mkdtempSync(path.join(tmpdir(), 'dripline-charges-'));
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
+    // A CLI that hangs is killed and fails its test rather than outliving it.
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
     return { code: 0, stdout, stderr };
   } catch (err: any) {
     return { code: err.code as number, stdout: err.stdout as string, stderr: err.stderr as string };

@@ -18,6 +18,9 @@ async function cli(
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
       env: { ...process.env, ...env },
+      // A CLI that hangs is killed and fails its test rather than outliving it.
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
     });
     return { code: 0, stdout, stderr };
   } catch (err: any) {

@@ -190,8 +190,10 @@ const url = (): string => `${server.fhir}/Encounter/$infusion-charges`;
 
 beforeAll(async () => {
   loadFhirDefinitions();
-  server = await startTestServer();
-  token = await server.token('sandbox', 'system/Encounter.r system/Claim.r system/ChargeItem.r');
+  // A tenant that names no time zone: dates of service follow the offsets the bundle was written
+  // in, as the engine reads the scenario (the sandbox tenant would date them in New York).
+  server = await startTestServer({}, {}, { tenants: [{ id: 'scenarios', name: 'Scenario clinic' }] });
+  token = await server.token('scenarios', 'system/Encounter.r system/Claim.r system/ChargeItem.r');
 });
 afterAll(async () => {
   await server?.stop();

@@ -19,6 +19,7 @@ import { SubscriptionManager } from '../../src/ingest/subscription-manager.ts';
 import { IngestWorker } from '../../src/ingest/worker.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
+import { systemClock } from '../../src/time/clock.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, process.stderr);
@@ -30,8 +31,9 @@ if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 100)) {
 const running = await startServer(config, logger, leaseMs === undefined ? {} : { ingest: false });
 let stopWorker = (): Promise<void> => Promise.resolve();
 if (leaseMs !== undefined) {
-  // What createIngest builds, with the lease length set.
-  const ehrFor = ehrClientCache();
+  // What createIngest builds, with the lease length set (and startServer's clock).
+  const now = systemClock(config.clockOffsetMs);
+  const ehrFor = ehrClientCache({ now });
   const worker = new IngestWorker({
     store: running.store,
     connections: running.ingest.connections,
@@ -42,10 +44,12 @@ if (leaseMs !== undefined) {
       ehrFor,
       publicUrl: config.publicUrl,
       logger,
+      now,
     }),
     publicUrl: config.publicUrl,
     logger,
     leaseMs,
+    now,
   });
   worker.start();
   stopWorker = () => worker.stop();

@@ -44,6 +44,7 @@ import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { startDriplineChild, within } from '../support/child.ts';
+import { testClock } from '../support/clock.ts';
 import type { DriplineChild } from '../support/child.ts';
 import { mulberry32 as prng } from '../../src/sandbox/random.ts';
 
@@ -343,6 +344,8 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
     ehr = await startSandboxEhr({
       port: 0,
       seed: false,
+      // The child Dripline runs on the run's clock (test/support/child.ts): so does its EHR.
+      now: testClock,
       logger: {
         info: (obj, msg) => {
           if (msg?.startsWith('subscription')) {

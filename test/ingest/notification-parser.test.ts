@@ -3,7 +3,7 @@
  * classic rest-hooks, empty pings), every bad input as a 400 with a precise message, and a seeded
  * mutation run proving nothing but OperationOutcomeError ever escapes.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { getStatus, OperationOutcomeError } from '@medplum/core';
@@ -15,6 +15,7 @@ import {
   subscriptionIdFromReference,
 } from '../../src/ingest/notification-parser.ts';
 import { mulberry32 as prng } from '../../src/sandbox/random.ts';
+import { describeShared } from '../support/shared.ts';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -178,7 +179,6 @@ function r5Notification(): Record<string, unknown> {
 // 1. conformance examples (../shared/conformance/subscriptions, not copied into the repo)
 // ---------------------------------------------------------------------------------------------
 
-const CONFORMANCE_DIR = path.resolve('..', 'shared', 'conformance', 'subscriptions');
 const ENCOUNTER_FOCUS = 'https://fhirserver.org/fhir/Encounter/86009987-eabe-42bf-8c02-b112b18cb616';
 const TOPIC = 'http://fhirserver.org/topics/patient-admission';
 const INSTANT = '2020-05-29T11:44:13.1882432-05:00';
@@ -297,26 +297,20 @@ const NOT_NOTIFICATIONS = new Set([
   'subscription_resource_example.json',
 ]);
 
-describe('conformance examples', () => {
-  if (!existsSync(CONFORMANCE_DIR)) {
-    console.warn(`${CONFORMANCE_DIR} not found: conformance example tests skipped`);
-    test.skip('conformance examples not present: skipped', () => undefined);
-    return;
-  }
-
+describeShared(['conformance', 'subscriptions'], 'conformance examples', (conformanceDir) => {
   test.each(Object.keys(EXPECTED))('%s', (file) => {
-    const body = readFileSync(path.join(CONFORMANCE_DIR, file), 'utf8');
+    const body = readFileSync(path.join(conformanceDir, file), 'utf8');
     expect(parseNotification(post(body))).toEqual(EXPECTED[file]);
   });
 
   test('every notification file in the directory is covered', () => {
-    const files = readdirSync(CONFORMANCE_DIR).filter((f) => f.endsWith('.json'));
+    const files = readdirSync(conformanceDir).filter((f) => f.endsWith('.json'));
     const uncovered = files.filter((f) => !(f in EXPECTED) && !NOT_NOTIFICATIONS.has(f));
     expect(uncovered).toEqual([]);
   });
 
   test('Content-Type does not matter to the parser (application/json with charset)', () => {
-    const body = readFileSync(path.join(CONFORMANCE_DIR, 'heartbeat_bundle_example.json'), 'utf8');
+    const body = readFileSync(path.join(conformanceDir, 'heartbeat_bundle_example.json'), 'utf8');
     expect(parseNotification(post(body, { 'content-type': 'application/json; charset=utf-8' }))).toEqual(
       EXPECTED['heartbeat_bundle_example.json'],
     );

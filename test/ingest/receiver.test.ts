@@ -4,7 +4,7 @@
  * The worker is off here so the queue shows exactly what the receiver wrote.
  */
 import { createHmac } from 'node:crypto';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
@@ -12,6 +12,7 @@ import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
+import { describeShared } from '../support/shared.ts';
 
 const SECRET_MA = 'ma-secret-0123456789abcdef';
 const SECRET_ENC = 'enc-secret-0123456789abcdef';
@@ -274,13 +275,8 @@ describe('accepted shapes', () => {
     ).toEqual(['catch-up', 'delete:ma-c1', 'update:ma-c1']);
   });
 
-  const conformanceDir = path.resolve('..', 'shared', 'conformance', 'subscriptions');
-  const conformance = existsSync(conformanceDir);
-  (conformance ? test : test.skip)(
-    conformance
-      ? 'the public Backport IG examples are accepted'
-      : 'public Backport IG examples not present: skipped',
-    async () => {
+  describeShared(['conformance', 'subscriptions'], 'public Backport IG examples', (conformanceDir) => {
+    test('the public Backport IG examples are accepted', async () => {
       for (const file of readdirSync(conformanceDir).filter(
         (f) => f.endsWith('_example.json') && /bundle/.test(f),
       )) {
@@ -305,8 +301,8 @@ describe('accepted shapes', () => {
         const res = await post('ehr-a', text, bearer(secret));
         expect({ file, status: res.status }).toEqual({ file, status: 200 });
       }
-    },
-  );
+    });
+  });
 });
 
 describe('bad input', () => {

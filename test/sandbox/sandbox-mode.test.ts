@@ -8,11 +8,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { Patient } from '@medplum/fhirtypes';
+import type { ChargeItem, Claim, Encounter, Patient } from '@medplum/fhirtypes';
+import { encountersOfClaim } from '../../src/claims/workflow.ts';
+import { searchAll } from '../../src/store/search-all.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { runSandbox } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
+import { clockEnv } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 import { freePort } from '../../src/http/free-port.ts';
 
@@ -32,6 +35,8 @@ beforeAll(async () => {
     LOG_LEVEL: 'debug',
     SANDBOX_REPLAY_SPEED: '0',
     SANDBOX_PATIENTS: '16',
+    // The run's clock (.ci/run pins it at 00:30 and 23:30 UTC): the seeded day must bill at any hour.
+    ...clockEnv(),
   });
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -65,6 +70,31 @@ test('the seeded day reaches claims', async () => {
     45_000,
   );
   expect(claims).toBeGreaterThan(0);
+}, 60_000);
+
+test('every finished visit of the seeded day with charges is billed, at any hour', async () => {
+  const store = run.server.store;
+  const unbilled = async (): Promise<string[]> => {
+    const billed = new Set(
+      (await searchAll<Claim>(store, 'sandbox', 'Claim')).flatMap((c) => encountersOfClaim(c)),
+    );
+    const charged = new Set(
+      (await searchAll<ChargeItem>(store, 'sandbox', 'ChargeItem'))
+        .filter((c) => c.status === 'billable')
+        .map((c) => c.context?.reference ?? ''),
+    );
+    return (await searchAll<Encounter>(store, 'sandbox', 'Encounter'))
+      .filter((e) => e.status === 'finished' && charged.has(`Encounter/${e.id}`))
+      .map((e) => `Encounter/${e.id}`)
+      .filter((ref) => !billed.has(ref));
+  };
+  // The claim sweep bills a visit once it has ended: on a day that has ended, all of them.
+  await waitFor(
+    'every charged visit to be on a claim',
+    async () => (await unbilled()).length === 0,
+    45_000,
+  ).catch(() => undefined);
+  expect(await unbilled()).toEqual([]);
 }, 60_000);
 
 test('no patient name or record number reaches the logs', async () => {

@@ -6,6 +6,9 @@
  *
  * Lines: `R <id> <version> <marker>` (resource create/update), `J <key> <jobId>` (enqueued job),
  * `B <id> <key> <jobId>` (writeBatch of a resource and its job).
+ *
+ * It also ends when its stdin closes: the parent (the test) holds the other end, so a writer can
+ * never outlive the test that started it, even one that died without killing it.
  */
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { encounter } from './fixtures.ts';
@@ -14,6 +17,8 @@ const path = process.argv[2];
 if (!path) {
   throw new Error('usage: crash-writer.ts <db path>');
 }
+process.stdin.once('end', () => process.exit(0));
+process.stdin.resume();
 const store = await openSqliteStore({ path });
 const tenant = 'crash-tenant';
 console.log('READY');

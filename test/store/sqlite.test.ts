@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Patient } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts';
+import { spawnChild, stopChild } from '../support/child.ts';
 import { describeStoreContract } from './contract.ts';
 import { patient } from './fixtures.ts';
 
@@ -128,20 +129,18 @@ describe('SQLite store specifics', () => {
     );
     const worker = fileURLToPath(new URL('./lease-worker.ts', import.meta.url));
     const ready: Promise<void>[] = [];
-    const children: ReturnType<typeof spawn>[] = [];
+    const children: ChildProcess[] = [];
     const runs = Array.from(
       { length: 3 },
       () =>
         new Promise<string[]>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--no-warnings', worker, path, 'mp'], {
-            stdio: ['pipe', 'pipe', 'pipe'],
-          });
+          const child = spawnChild(worker, [path, 'mp'], { stdin: true });
           children.push(child);
           let out = '';
           let err = '';
           ready.push(
             new Promise<void>((resolveReady) => {
-              child.stdout.on('data', (c: Buffer) => {
+              child.stdout?.on('data', (c: Buffer) => {
                 out += c.toString();
                 if (out.includes('READY\n')) {
                   resolveReady();
@@ -149,8 +148,9 @@ describe('SQLite store specifics', () => {
               });
             }),
           );
-          child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-          child.on('exit', (code) => {
+          child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+          // 'close', not 'exit': every line the worker printed has been read by then.
+          child.on('close', (code) => {
             if (code === 0) {
               resolve(
                 out
@@ -164,13 +164,19 @@ describe('SQLite store specifics', () => {
           });
         }),
     );
-    // All three have opened the file before any leases: the race is real even on a busy machine.
-    await Promise.all(ready);
-    for (const child of children) {
-      child.stdin?.write('go\n');
-      child.stdin?.end();
+    let perWorker: string[][];
+    try {
+      // All three have opened the file before any leases: the race is real even on a busy machine.
+      // (A worker that dies before it is ready rejects its run, and the race with it.)
+      await Promise.race([Promise.all(ready), Promise.all(runs)]);
+      for (const child of children) {
+        child.stdin?.write('go\n');
+        child.stdin?.end();
+      }
+      perWorker = await Promise.all(runs);
+    } finally {
+      await Promise.all(children.map((child) => stopChild(child)));
     }
-    const perWorker = await Promise.all(runs);
     const all = perWorker.flat();
     expect(all).toHaveLength(total);
     expect(new Set(all).size).toBe(total);
@@ -205,19 +211,17 @@ describe('sequences on one file', () => {
     await (await openSqliteStore({ path })).close();
     const worker = fileURLToPath(new URL('./sequence-worker.ts', import.meta.url));
     const perWorker = 150;
-    const children: ReturnType<typeof spawn>[] = [];
+    const children: ChildProcess[] = [];
     try {
       const ready: Promise<void>[] = [];
       const runs = Array.from({ length: 3 }, () => {
-        const child = spawn(process.execPath, ['--no-warnings', worker, path, 'isa|S|R', String(perWorker)], {
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
+        const child = spawnChild(worker, [path, 'isa|S|R', String(perWorker)], { stdin: true });
         children.push(child);
         let out = '';
         let err = '';
         ready.push(
           new Promise<void>((resolve) => {
-            child.stdout.on('data', (c: Buffer) => {
+            child.stdout?.on('data', (c: Buffer) => {
               out += c.toString();
               if (out.includes('READY\n')) {
                 resolve();
@@ -227,9 +231,10 @@ describe('sequences on one file', () => {
             child.on('exit', () => resolve());
           }),
         );
-        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
         return new Promise<number[]>((resolve, reject) => {
-          child.on('exit', (code) =>
+          // 'close', not 'exit': every line the worker printed has been read by then.
+          child.on('close', (code: number | null) =>
             code === 0
               ? resolve(
                   out
@@ -252,11 +257,7 @@ describe('sequences on one file', () => {
         Array.from({ length: 3 * perWorker }, (_, i) => i + 1),
       );
     } finally {
-      for (const child of children) {
-        if (child.exitCode === null) {
-          child.kill('SIGKILL');
-        }
-      }
+      await Promise.all(children.map((child) => stopChild(child)));
     }
   }, 60_000);
 });

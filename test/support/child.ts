@@ -1,17 +1,31 @@
 /**
- * Dripline in a child process, as `npm start` runs it, for the kill -9 proofs: started with an
- * environment, ready once it prints `LISTENING <url>`, killable with SIGKILL and restartable on the
- * same port and data.
+ * Child processes of tests, and Dripline in a child process as `npm start` runs it (the kill -9
+ * proofs): started with an environment, ready once it prints `LISTENING <url>`, killable with
+ * SIGKILL and restartable on the same port and data.
+ *
+ * Every child started here is ended after its test file whatever happened (a failed assertion, a
+ * timeout, a throw in beforeAll): SIGKILL, then its pipes are destroyed, so neither the process
+ * nor an open pipe outlives the file and keeps Jest waiting. Tests still stop their children
+ * themselves when they are done with them (`stopChild`); this is the net under that.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { afterAll } from '@jest/globals';
+import { clockEnv } from './clock.ts';
 
 export interface DriplineChild {
   readonly process: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
 }
+
+/** Children started through this module that have not been seen to exit. */
+const live = new Set<ChildProcess>();
+
+afterAll(async () => {
+  await Promise.all([...live].map((child) => stopChild(child)));
+});
 
 /** `promise`, or `onTimeout()` after `ms`; the timer never outlives the race. */
 export async function within<T>(
@@ -32,23 +46,66 @@ export async function within<T>(
   }
 }
 
-/** Starts `script` (a Dripline entry printing `LISTENING <url>`) and waits until it listens. */
+/**
+ * Runs `script` on this Node (the project's Node 24) with `args`, its stdout and stderr piped (and
+ * stdin when `stdin` is set). The child is tracked: stopped after the test file at the latest.
+ */
+export function spawnChild(
+  script: string,
+  args: readonly string[] = [],
+  options: { env?: NodeJS.ProcessEnv; stdin?: boolean } = {},
+): ChildProcess {
+  const child = spawn(process.execPath, ['--no-warnings', script, ...args], {
+    ...(options.env ? { env: options.env } : {}),
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** Whether the child is still running (no exit code and no signal seen yet). */
+export function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/**
+ * SIGKILLs the child unless it already exited, waits (up to `ms`) for it to go, and destroys its
+ * pipes so that nothing of it keeps the test process alive. Safe to call more than once.
+ */
+export async function stopChild(child: ChildProcess, ms = 10_000): Promise<void> {
+  if (isRunning(child)) {
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await within(gone, ms, () => undefined);
+  }
+  child.stdin?.destroy();
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  live.delete(child);
+}
+
+/**
+ * Starts `script` (a Dripline entry printing `LISTENING <url>`) and waits until it listens. The
+ * child runs on the test run's clock (test/support/clock.ts) unless `env` says otherwise.
+ */
 export async function startDriplineChild(
   script: string,
   env: Record<string, string>,
 ): Promise<DriplineChild> {
-  const child = spawn(process.execPath, ['--no-warnings', script], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnChild(script, [], { env: { PATH: process.env['PATH'] ?? '', ...clockEnv(), ...env } });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
+  child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   const listening = new Promise<void>((resolve, reject) => {
+    if (!child.stdout) {
+      reject(new Error('no stdout pipe'));
+      return;
+    }
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (line.startsWith('LISTENING ')) {
@@ -59,8 +116,8 @@ export async function startDriplineChild(
       reject(new Error(`Dripline exited before listening (${String(code ?? signal)}): ${stderr}`)),
     );
   });
-  await within(listening, 20_000, () => {
-    child.kill('SIGKILL');
+  await within(listening, 20_000, async () => {
+    await stopChild(child);
     throw new Error(`Dripline did not start within 20 s: ${stderr}`);
   });
   return { process: child, exited, stderr: () => stderr };

@@ -13,8 +13,17 @@
 import type { AdministrationFamily, CodingIssue, EncounterContext } from '../types.ts';
 import type { CodingTables, PayerRuleSet } from '../tables/types.ts';
 import type { Classified, CodedTechnique } from './classify.ts';
-import { dayString, localDate, splitAfterFirst, subtract, totalMinutes, union, overlaps } from './dates.ts';
-import type { Interval } from './dates.ts';
+import {
+  dayString,
+  localDate,
+  minuteOfDay,
+  splitAfterFirst,
+  subtract,
+  totalMinutes,
+  union,
+  overlaps,
+} from './dates.ts';
+import type { DayZone, Interval } from './dates.ts';
 import type { DraftLine } from './draft.ts';
 import { rationale } from './sources.ts';
 
@@ -91,7 +100,7 @@ export interface EncounterAdminContext {
   readonly setting: 'office' | 'hospital-outpatient';
   readonly tables: CodingTables;
   readonly payer: PayerRuleSet;
-  readonly offset: number;
+  readonly zone: DayZone;
   readonly encounterId: string;
   readonly encounter?: EncounterContext;
   readonly diagnoses: readonly string[];
@@ -127,13 +136,13 @@ function compareClinical(a: Service, b: Service): number {
   return a.start - b.start || b.rank - a.rank || (ids(a)[0] ?? '').localeCompare(ids(b)[0] ?? '');
 }
 
-function hhmm(minute: number, offset: number): string {
-  const m = (((minute + offset) % 1440) + 1440) % 1440;
+function hhmm(minute: number, zone: DayZone): string {
+  const m = minuteOfDay(minute, zone);
   return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 }
 
-function span(s: Service, offset: number): string {
-  return s.intervals.map((i) => `${hhmm(i.start, offset)}–${hhmm(i.end, offset)}`).join(', ');
+function span(s: Service, zone: DayZone): string {
+  return s.intervals.map((i) => `${hhmm(i.start, zone)}–${hhmm(i.end, zone)}`).join(', ');
 }
 
 /** Codes one encounter's administrations (office or facility). */
@@ -141,7 +150,7 @@ export function codeEncounterAdministrations(
   ctx: EncounterAdminContext,
   items: readonly Classified[],
 ): EncounterAdminResult {
-  const { setting, offset, tables, encounterId, diagnoses } = ctx;
+  const { setting, zone, tables, encounterId, diagnoses } = ctx;
   const facility = setting === 'hospital-outpatient';
   const lines: DraftLine[] = [];
   const issues: CodingIssue[] = [];
@@ -323,7 +332,7 @@ export function codeEncounterAdministrations(
         at: s.start,
       });
     };
-    const dateOf = (minute: number): string => (facility ? localDate(minute, offset) : ctx.officeDate);
+    const dateOf = (minute: number): string => (facility ? localDate(minute, zone) : ctx.officeDate);
 
     /** Base code (first hour) + add-on hours: office by total time, facility per day provided (R3.3, R3.7). */
     const timed = (
@@ -334,7 +343,7 @@ export function codeEncounterAdministrations(
       rules: readonly string[],
       opts: { initial?: boolean; modifiers?: string[] } = {},
     ): void => {
-      const what = `${drugNames(s)} ${span(s, offset)} = ${s.minutes} min`;
+      const what = `${drugNames(s)} ${span(s, zone)} = ${s.minutes} min`;
       if (!facility) {
         emit(s, base, 1, ctx.officeDate, `${baseText}: ${what}`, rules, { ...opts, minutes: s.minutes });
         const extra = addOnHours(s.minutes);
@@ -351,7 +360,7 @@ export function codeEncounterAdministrations(
         }
         return;
       }
-      const split = splitAfterFirst(s.intervals, 60, offset);
+      const split = splitAfterFirst(s.intervals, 60, zone);
       emit(s, base, 1, dayString(split.firstDay), `${baseText}: ${what}`, rules, {
         ...opts,
         minutes: Math.min(60, s.minutes),

@@ -1,7 +1,10 @@
 /**
- * Time arithmetic in whole minutes and dates of service in the clinic's fixed offset (R3.7).
+ * Time arithmetic in whole minutes and dates of service in the clinic's time zone (R3.7).
  * Instants become epoch minutes (floored), so every duration the engine compares is an integer.
+ * The zone is the tenant's IANA time zone (DST from the tz database) or, in its older form, a
+ * fixed offset.
  */
+import { offsetMinutesAt } from '../../time/zone.ts';
 
 /** A half-open interval [start, end) in epoch minutes. */
 export interface Interval {
@@ -33,9 +36,37 @@ export function epochMinutes(iso: string | undefined): number | undefined {
   return Number.isFinite(ms) ? Math.floor(ms / 60_000) : undefined;
 }
 
-/** The local calendar day index (days since epoch in the clinic's offset) of an epoch minute. */
-export function dayIndex(minute: number, offset: number): number {
-  return Math.floor((minute + offset) / 1440);
+/** The clinic's zone as the engine uses it: the offset (minutes east of UTC) in force at an epoch minute. */
+export interface DayZone {
+  offsetAt(minute: number): number;
+}
+
+/** The zone of the coding options: `timeZone` (IANA), else the fixed `utcOffset`, else UTC. */
+export function dayZone(
+  options: { readonly timeZone?: string; readonly utcOffset?: string } | undefined,
+): DayZone {
+  const timeZone = options?.timeZone;
+  if (timeZone) {
+    return { offsetAt: (minute) => offsetMinutesAt(minute * 60_000, timeZone) };
+  }
+  const fixed = offsetMinutes(options?.utcOffset);
+  return { offsetAt: () => fixed };
+}
+
+/** The local calendar day index (days since epoch in the clinic's zone) of an epoch minute. */
+export function dayIndex(minute: number, zone: DayZone): number {
+  return Math.floor((minute + zone.offsetAt(minute)) / 1440);
+}
+
+/** Minutes since local midnight (wall clock) of an epoch minute. */
+export function minuteOfDay(minute: number, zone: DayZone): number {
+  return (((minute + zone.offsetAt(minute)) % 1440) + 1440) % 1440;
+}
+
+/** The epoch minute at which local day `day` begins (its midnight in the clinic's zone). */
+export function dayStart(day: number, zone: DayZone): number {
+  const guess = day * 1440 - zone.offsetAt(day * 1440);
+  return day * 1440 - zone.offsetAt(guess);
 }
 
 /** YYYY-MM-DD of a local day index. */
@@ -43,9 +74,9 @@ export function dayString(day: number): string {
   return new Date(day * 86_400_000).toISOString().slice(0, 10);
 }
 
-/** YYYY-MM-DD, in the clinic's offset, of an epoch minute. */
-export function localDate(minute: number, offset: number): string {
-  return dayString(dayIndex(minute, offset));
+/** YYYY-MM-DD, in the clinic's zone, of an epoch minute. */
+export function localDate(minute: number, zone: DayZone): string {
+  return dayString(dayIndex(minute, zone));
 }
 
 /** Sorted, merged union of intervals (empty ones dropped). */
@@ -105,10 +136,10 @@ export function overlaps(a: Interval, b: Interval): boolean {
 export function splitAfterFirst(
   intervals: readonly Interval[],
   firstMinutes: number,
-  offset: number,
+  zone: DayZone,
 ): { readonly firstDay: number; readonly restByDay: ReadonlyMap<number, number> } {
   const sorted = union(intervals);
-  const firstDay = dayIndex(sorted[0]?.start ?? 0, offset);
+  const firstDay = dayIndex(sorted[0]?.start ?? 0, zone);
   const restByDay = new Map<number, number>();
   let toSkip = firstMinutes;
   for (const i of sorted) {
@@ -119,8 +150,8 @@ export function splitAfterFirst(
       start += used;
     }
     while (start < i.end) {
-      const day = dayIndex(start, offset);
-      const dayEnd = (day + 1) * 1440 - offset;
+      const day = dayIndex(start, zone);
+      const dayEnd = dayStart(day + 1, zone);
       const end = Math.min(i.end, dayEnd);
       restByDay.set(day, (restByDay.get(day) ?? 0) + (end - start));
       start = end;

@@ -11,6 +11,7 @@ import type { CodingTables, HomeInfusionTable, PayerRuleSet } from '../tables/ty
 import type { CodingIssue, EncounterContext } from '../types.ts';
 import type { Classified } from './classify.ts';
 import { dayIndex, dayString, epochMinutes, overlaps } from './dates.ts';
+import type { DayZone } from './dates.ts';
 import type { DraftLine } from './draft.ts';
 import { rationale } from './sources.ts';
 
@@ -19,7 +20,7 @@ export type NursingHourRule = 'whole-hours' | 'more-than-30-minutes';
 export interface HomeContext {
   readonly tables: CodingTables;
   readonly payer: PayerRuleSet;
-  readonly offset: number;
+  readonly zone: DayZone;
   readonly encounters: ReadonlyMap<string, EncounterContext>;
   readonly nursingHours: NursingHourRule;
 }
@@ -65,7 +66,7 @@ export function homeLines(
   ctx: HomeContext,
   items: readonly Classified[],
 ): { lines: DraftLine[]; issues: CodingIssue[] } {
-  const { tables, payer, offset, encounters } = ctx;
+  const { tables, payer, zone, encounters } = ctx;
   const home = tables.homeInfusion;
   const lines: DraftLine[] = [];
   const issues: CodingIssue[] = [];
@@ -99,16 +100,16 @@ export function homeLines(
         }
         const perDay = new Map<number, number>();
         for (const j of list.filter((x) => x.drugKey === i.drugKey)) {
-          const d = dayIndex(j.start ?? 0, offset);
+          const d = dayIndex(j.start ?? 0, zone);
           perDay.set(d, (perDay.get(d) ?? 0) + 1);
         }
         const code = perDiemFor(home, i.drug.homePerDiem, Math.max(...perDay.values()));
         byCode.set(code, [...(byCode.get(code) ?? []), i]);
       }
       for (const [code, therapy] of byCode) {
-        const adminDays = therapy.map((i) => dayIndex(i.start ?? 0, offset));
-        const first = epStart !== undefined ? dayIndex(epStart, offset) : Math.min(...adminDays);
-        const last = epEnd !== undefined ? dayIndex(epEnd, offset) : Math.max(...adminDays);
+        const adminDays = therapy.map((i) => dayIndex(i.start ?? 0, zone));
+        const first = epStart !== undefined ? dayIndex(epStart, zone) : Math.min(...adminDays);
+        const last = epEnd !== undefined ? dayIndex(epEnd, zone) : Math.max(...adminDays);
         const days = last - first + 1;
         if (days <= 0) {
           continue;
@@ -170,7 +171,7 @@ export function homeLines(
         });
       }
       const given = items.filter((i) => i.adm.encounterId === v.id).map((i) => i.adm.id);
-      const date = dayString(dayIndex(start, offset));
+      const date = dayString(dayIndex(start, zone));
       const dx = dxOf(v.id, encounters);
       lines.push({
         kind: 'home-nursing',
@@ -261,7 +262,7 @@ export function homeLines(
     }
     for (const i of withCategory) {
       const category = i.drug.hitCategory as 1 | 2 | 3;
-      const day = dayIndex(start, offset);
+      const day = dayIndex(start, zone);
       const k = `${episode}|${category}|${day}`;
       const d = days.get(k) ?? {
         category,

@@ -11,7 +11,7 @@ import type { CodingInput, CodingIssue, CodingResult, EncounterContext } from '.
 import { codeEncounterAdministrations, INITIAL_CODES } from './administration.ts';
 import { classifyAdministrations } from './classify.ts';
 import type { Classified } from './classify.ts';
-import { epochMinutes, localDate, offsetMinutes } from './dates.ts';
+import { dayZone, epochMinutes, localDate } from './dates.ts';
 import { finishLines } from './draft.ts';
 import type { DraftLine } from './draft.ts';
 import { drugLines } from './drugs.ts';
@@ -36,7 +36,7 @@ export function codeEncounters(
   tables: CodingTables,
   config: EngineConfig = {},
 ): CodingResult {
-  const offset = offsetMinutes(input.options?.utcOffset);
+  const zone = dayZone(input.options);
   const payer = tables.payers[input.payer];
   const encounters = new Map<string, EncounterContext>(input.encounters.map((e) => [e.id, e]));
   const { classified, held, issues } = classifyAdministrations(input, tables, encounters);
@@ -57,7 +57,7 @@ export function codeEncounters(
 
   if (input.setting === 'home') {
     const home = homeLines(
-      { tables, payer, offset, encounters, nursingHours: config.homeNursingAdditionalHour ?? 'whole-hours' },
+      { tables, payer, zone, encounters, nursingHours: config.homeNursingAdditionalHour ?? 'whole-hours' },
       classified,
     );
     drafts.push(...home.lines);
@@ -65,7 +65,7 @@ export function codeEncounters(
     for (const item of classified) {
       drugItems.push({
         item,
-        dateOfService: localDate(item.start ?? 0, offset),
+        dateOfService: localDate(item.start ?? 0, zone),
         encounterId: item.adm.encounterId,
         diagnoses: diagnosesOf(item.adm.encounterId, encounters),
       });
@@ -83,14 +83,14 @@ export function codeEncounters(
         epochMinutes(encounter?.start) ?? Math.min(...items.map((i) => i.start ?? Number.MAX_SAFE_INTEGER));
       encounterStart.set(encounterId, start);
       // Office: every line carries the encounter's date of service; CPT counts a continuous infusion by total time (R3.7).
-      const officeDate = localDate(start, offset);
+      const officeDate = localDate(start, zone);
       const diagnoses = diagnosesOf(encounterId, encounters);
       const result = codeEncounterAdministrations(
         {
           setting,
           tables,
           payer,
-          offset,
+          zone,
           encounterId,
           ...(encounter ? { encounter } : {}),
           diagnoses,
@@ -107,7 +107,7 @@ export function codeEncounters(
         }
         drugItems.push({
           item,
-          dateOfService: setting === 'office' ? officeDate : localDate(item.start ?? start, offset),
+          dateOfService: setting === 'office' ? officeDate : localDate(item.start ?? start, zone),
           encounterId,
           diagnoses,
         });

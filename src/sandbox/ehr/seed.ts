@@ -30,6 +30,7 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { mulberry32 } from '../random.ts';
+import { zonedIso } from '../../time/zone.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -42,7 +43,11 @@ export interface InfusionDayOptions {
   patients?: number;
   /** PRNG seed (default 1). */
   seed?: number;
-  /** The centre's UTC offset, ±HH:MM (default '-05:00'). */
+  /**
+   * The centre's time zone: an IANA name (the sandbox passes its tenant's, America/New_York: the
+   * centre is in Columbus, Ohio) or a fixed ±HH:MM offset (default '-05:00'). Times are written
+   * with its offset at each instant.
+   */
   timeZone?: string;
 }
 
@@ -283,19 +288,16 @@ const ref = <T extends Resource>(type: T['resourceType'], id: string, display?: 
   ...(display ? { display } : {}),
 });
 
-/** Local wall-clock minutes on `date` (may exceed 1440: the next day) → ISO instant with offset. */
+/**
+ * Local wall-clock minutes on `date` (may exceed 1440: the next day) → ISO instant written with the
+ * centre's offset at that instant (DST-aware for an IANA zone).
+ */
 function makeClock(date: string, timeZone: string): (minutes: number) => string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  const z = /^([+-])(\d{2}):(\d{2})$/.exec(timeZone);
-  if (!m || !z) {
-    throw new Error('date must be YYYY-MM-DD and timeZone ±HH:MM');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+    throw new Error('date must be YYYY-MM-DD');
   }
-  const offset = (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3]));
-  const midnightUtc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - offset * 60_000;
-  return (minutes) => {
-    const local = new Date(midnightUtc + (minutes + offset) * 60_000).toISOString();
-    return `${local.slice(0, 19)}${timeZone}`;
-  };
+  zonedIso(date, 0, timeZone); // throws on a zone Intl does not know
+  return (minutes) => zonedIso(date, minutes, timeZone);
 }
 
 /** `date` shifted by whole days, YYYY-MM-DD. */
@@ -1620,8 +1622,8 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
         // Standing orders were signed days ago; a same-day hydration order that morning.
         authoredOn:
           entry.regimen === 'hydration'
-            ? `${date}T06:${pad(rng.int(0, 11) * 5, 2)}:00${timeZone}`
-            : `${day(-rng.int(2, 20))}T${pad(rng.int(8, 16), 2)}:${pad(rng.int(0, 11) * 5, 2)}:00${timeZone}`,
+            ? zonedIso(date, 6 * 60 + rng.int(0, 11) * 5, timeZone)
+            : zonedIso(day(-rng.int(2, 20)), rng.int(8, 16) * 60 + rng.int(0, 11) * 5, timeZone),
         requester: ordererRef,
         reasonReference: reasons.slice(0, 1),
         dosageInstruction: [
@@ -1677,7 +1679,7 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
           { type: [coding(SYSTEMS.participationType, 'REF', 'referrer')], individual: ordererRef },
         ],
         period: {
-          start: entry.newEpisode ? clock(arrival - 30) : `${day(-rng.int(4, 40))}T10:00:00${timeZone}`,
+          start: entry.newEpisode ? clock(arrival - 30) : zonedIso(day(-rng.int(4, 40)), 10 * 60, timeZone),
         },
         reasonReference: reasons,
         location: [{ location: ref<Location>('Location', LOC_HOME), status: 'active' }],

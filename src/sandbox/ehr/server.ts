@@ -32,8 +32,15 @@ export interface SandboxEhrOptions {
   host?: string;
   /** Base URL the EHR names itself by (token `iss`/`aud`, references); default http://host:port. */
   publicUrl?: string;
-  /** A seeded infusion day (reference data loaded at start; `replay()` applies its timeline). */
-  seed?: { date: string; patients?: number; seed?: number } | false;
+  /**
+   * A seeded infusion day (reference data loaded at start; `replay()` applies its timeline).
+   * `replayed`: steps of the timeline an earlier run of this EHR already applied — written again
+   * at start, quietly, so that a restarted EHR holds what it held (the same ids and contents), and
+   * `replay()` goes on from there.
+   */
+  seed?: { date: string; patients?: number; seed?: number; timeZone?: string; replayed?: number } | false;
+  /** Called after each replayed step with the number of steps applied so far (to remember it). */
+  onReplayed?: (steps: number) => void;
   now?: () => Date;
   logger?: SandboxEhrLogger;
   /** Delivery retries (default 4 attempts, 500 ms doubling, 10 s timeout). */
@@ -101,17 +108,23 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
 
   let timeline: TimelineStep[] = [];
   let seededErrors: readonly SeededError[] = [];
+  let restored = 0;
   if (options.seed) {
     const day = generateInfusionDay({
       date: options.seed.date,
       ...(options.seed.patients !== undefined ? { patients: options.seed.patients } : {}),
       ...(options.seed.seed !== undefined ? { seed: options.seed.seed } : {}),
+      ...(options.seed.timeZone !== undefined ? { timeZone: options.seed.timeZone } : {}),
     });
     for (const resource of day.reference) {
       await repo.writeQuietly(resource); // reference data: no notifications
     }
     timeline = day.timeline;
     seededErrors = day.seededErrors;
+    restored = Math.min(Math.max(0, options.seed.replayed ?? 0), timeline.length);
+    for (const step of timeline.slice(0, restored)) {
+      await repo.writeQuietly(structuredClone(step.resource)); // already notified by the earlier run
+    }
   }
   repo.setHooks(engine);
   let unavailable: number | undefined;
@@ -136,9 +149,9 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       ...(options.eventsOperation !== undefined ? { eventsOperation: options.eventsOperation } : {}),
     }),
   );
-  logger.info({ url, fhirBaseUrl, seeded: timeline.length > 0 }, 'sandbox EHR listening');
+  logger.info({ url, fhirBaseUrl, seeded: timeline.length > 0, restored }, 'sandbox EHR listening');
 
-  let replayed = 0;
+  let replayed = restored;
   let stopped = false;
   const replayTimers = new Set<NodeJS.Timeout>();
   const sleep = (ms: number): Promise<void> =>
@@ -188,6 +201,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
         } else {
           await repo.updateResource(structuredClone(step.resource));
         }
+        options.onReplayed?.(replayed);
         // The step's note can name the (fictional) patient: it stays out of the logs like any PHI.
         logger.info(
           { step: replayed, action: step.action, type: step.resource.resourceType, id: step.resource.id },

@@ -26,8 +26,9 @@
  * force are denied as duplicates (CARC 18).
  *
  * Replacements (frequency 7) and voids (8) reverse the payment of the original they name (see
- * ./adjudicate.ts); the payer remembers every adjudicated claim for that (`knownClaims`) and marks
- * the original replaced or voided once reversed, which releases its paid lines.
+ * ./adjudicate.ts); the payer remembers every adjudicated claim for that (./ledger.ts; across
+ * restarts with `journal`) and marks the original replaced or voided once reversed, which
+ * releases its paid lines.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bundle, CapabilityStatement, Claim, ClaimResponse } from '@medplum/fhirtypes';
@@ -38,13 +39,14 @@ import { createTokenRouter, smartConfiguration, smartRestSecurity } from '../../
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
 import { errorHandler, FHIR_JSON, notFoundHandler, outcome, sendOutcome } from '../../http/outcomes.ts';
-import { adjudicate, identifierKeys, priorClaimOf, supersede, toClaimResponse } from './adjudicate.ts';
-import type { PriorClaim } from './adjudicate.ts';
+import { adjudicate, identifierKeys, priorClaimOf, toClaimResponse } from './adjudicate.ts';
+import { PayerLedger } from './ledger.ts';
 import type { CostSharing, PayerKind } from './tables.ts';
 import { buildPayerTables } from './tables.ts';
 import { parseSubmitBody } from './validate.ts';
 import { registerSandboxClient } from '../register-client.ts';
 import { listenSandbox } from '../listen.ts';
+import { isoInZone } from '../../time/zone.ts';
 
 export type { PayerKind } from './tables.ts';
 
@@ -71,12 +73,22 @@ export interface SandboxPayerOptions {
   /** Base URL the payer names itself by (token iss/aud); default http://host:port. */
   publicUrl?: string;
   now?: () => Date;
+  /**
+   * The payer's time zone (IANA name or "UTC", default "UTC"): its received date (timely filing)
+   * and payment date are calendar days there, and ClaimResponse.created is written with its offset.
+   */
+  timeZone?: string;
   logger?: SandboxPayerLogger;
   /** Kind at `/fhir` when the insurer identifier names none (default medicare). */
   defaultKind?: PayerKind;
   /** Insurer identifier value → kind, for `/fhir` (default DEFAULT_PAYER_IDS). */
   payerIds?: Readonly<Record<string, PayerKind>>;
   costSharing?: Partial<Record<PayerKind, Partial<CostSharing>>>;
+  /**
+   * File the payer journals every adjudication to and reads back at start (./ledger.ts), so it
+   * remembers the claims it adjudicated across restarts; absent, it remembers them in memory only.
+   */
+  journal?: string;
   timelyFilingDays?: Partial<Record<PayerKind, number>>;
 }
 
@@ -116,15 +128,12 @@ const MAX_IDEMPOTENCY_KEY = 255;
 /** ClaimResponse search parameters served (`identifier` also matches the Claim's identifier in `request`). */
 const SEARCH_PARAMS = new Set(['request', 'identifier', 'request.identifier', '_count', '_format']);
 
-interface Submission {
-  readonly hash: string;
-  readonly responseId: string;
-}
-
 export async function startSandboxPayer(options: SandboxPayerOptions = {}): Promise<SandboxPayer> {
   loadFhirDefinitions();
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? ((): Date => new Date());
+  const timeZone = options.timeZone ?? 'UTC';
+  isoInZone(now(), timeZone); // a zone Intl does not know fails here, not at the first claim
   const logger = options.logger ?? noopLogger;
   const defaultKind = options.defaultKind ?? 'medicare';
   const payerIds = options.payerIds ?? DEFAULT_PAYER_IDS;
@@ -140,15 +149,9 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     portVariable: 'SANDBOX_PAYER_PORT',
   });
 
-  const claims = new Map<string, Claim>();
-  const responses = new Map<string, ClaimResponse>();
-  const submissions = new Map<string, Submission>();
-  /** Every adjudicated claim, oldest first (originals of replacements and voids; paid lines). */
-  const knownClaims: PriorClaim[] = [];
-  /** ClaimResponse id → the identifiers of the Claim it answers (for `identifier` search). */
-  const requestIdentifiers = new Map<string, readonly string[]>();
+  const ledger = new PayerLedger(options.journal);
+  const { claims, responses, requestIdentifiers } = ledger;
   let behaviour: SandboxPayerBehaviour = {};
-  let controlCounter = 0;
 
   const kindFor = (forced: PayerKind | undefined, claim: Claim): PayerKind => {
     if (forced) {
@@ -183,7 +186,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
       .update(`${kind}\u0000${JSON.stringify(req.body)}`)
       .digest('hex');
     const key = `${claimKey || `body:${hash}`}\u0000${header}`;
-    const previous = submissions.get(key);
+    const previous = ledger.submissions.get(key);
     if (previous) {
       if (previous.hash !== hash) {
         sendOutcome(
@@ -201,39 +204,41 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
       return;
     }
 
-    const receivedAt = now();
+    // Received (and paid) on the payer's calendar day.
+    const receivedAt = isoInZone(now(), timeZone);
+    const receivedDate = receivedAt.slice(0, 10);
     const claimId = claim.id && FHIR_ID_RE.test(claim.id) ? claim.id : randomUUID();
-    claims.set(claimId, { ...structuredClone(claim), id: claimId });
     const result = adjudicate({
       claim,
       resources,
       kind,
       tables,
-      receivedDate: receivedAt.toISOString().slice(0, 10),
-      knownClaims,
+      receivedDate,
+      knownClaims: ledger.knownClaims,
     });
-    controlCounter++;
-    const controlNumber = `SBX${receivedAt.toISOString().slice(0, 10).replace(/-/g, '')}${String(controlCounter).padStart(6, '0')}`;
+    const controlNumber = `SBX${receivedDate.replace(/-/g, '')}${String(ledger.count + 1).padStart(6, '0')}`;
     const { reversal } = result;
-    if (reversal) {
-      const at = knownClaims.findIndex((k) => k.controlNumber === reversal.controlNumber);
-      const prior = knownClaims[at];
-      if (prior) {
-        knownClaims[at] = supersede(prior, controlNumber, reversal.frequency);
-      }
-    }
-    knownClaims.push(priorClaimOf(claim, result, { controlNumber, claimId }));
+    const responseId = randomUUID();
     const response = toClaimResponse(claim, result, {
-      id: randomUUID(),
+      id: responseId,
       request: `Claim/${claimId}`,
-      created: receivedAt.toISOString(),
+      created: receivedAt,
       controlNumber,
       controlNumberSystem: `${url}/claim-control-number`,
       payerName: `Sandbox ${kind} payer`,
     });
-    responses.set(response.id ?? '', response);
-    requestIdentifiers.set(response.id ?? '', identifiers);
-    submissions.set(key, { hash, responseId: response.id ?? '' });
+    // Journalled before the answer goes out: whatever Dripline hears, the payer remembers.
+    ledger.record({
+      key,
+      hash,
+      claim: { ...structuredClone(claim), id: claimId },
+      response: { ...response, id: responseId },
+      identifiers,
+      prior: priorClaimOf(claim, result, { controlNumber, claimId }),
+      ...(reversal
+        ? { reversal: { controlNumber: reversal.controlNumber, frequency: reversal.frequency } }
+        : {}),
+    });
     logger.info(
       {
         claim: claimId,

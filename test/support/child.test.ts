@@ -1,0 +1,67 @@
+/**
+ * The harness's promise (test/support/child.ts): a child a test started is ended when the test
+ * file ends, even when the test failed or timed out before stopping it, and its pipes do not keep
+ * Jest alive. Proven by running a Jest of its own on a test that abandons a never-ending child.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, test } from '@jest/globals';
+import { within } from './child.ts';
+import { waitFor } from './wait.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'dripline-child-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a child abandoned by a timed-out test is killed and Jest exits', async () => {
+  const pidFile = path.join(dir, 'pid');
+  // Its own process group, so that whatever happens here the whole inner run can be ended.
+  const jest = spawn(
+    process.execPath,
+    [
+      '--experimental-vm-modules',
+      '--no-warnings=ExperimentalWarning',
+      'node_modules/jest/bin/jest.js',
+      '--testMatch',
+      '**/test/support/fixtures/abandoned-child.spec.ts',
+      '--runInBand',
+    ],
+    {
+      env: { ...process.env, ABANDONED_CHILD_PID_FILE: pidFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  let output = '';
+  jest.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  jest.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => jest.once('close', (code) => resolve(code)));
+  let pid = 0;
+  try {
+    pid = await waitFor('the inner test to start its child', () =>
+      existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined,
+    );
+    const code = await within<number | null | 'still running'>(exited, 60_000, () => 'still running');
+    expect({ code, timedOut: /Exceeded timeout/.test(output) }).toEqual({ code: 1, timedOut: true });
+    expect(alive(pid)).toBe(false);
+  } finally {
+    if (jest.exitCode === null && jest.signalCode === null && jest.pid !== undefined) {
+      process.kill(-jest.pid, 'SIGKILL');
+    }
+    if (pid > 0 && alive(pid)) {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+}, 90_000);

@@ -1,0 +1,20 @@
+/**
+ * The clock of a test run: the system clock moved by CLOCK_OFFSET_MS (read through the config
+ * loader, as Dripline reads it). `.ci/run` sets it to run the date-dependent tests at 00:30 and at
+ * 23:30 UTC; unset, it is the system clock. Tests that derive a date from the clock use
+ * `testClock`, hand it to the parties they run in process, and pass `clockEnv()` to the Dripline
+ * processes they start, so every party agrees on the time.
+ */
+import { loadConfig } from '../../src/config/config.ts';
+import { systemClock } from '../../src/time/clock.ts';
+import type { Clock } from '../../src/time/clock.ts';
+
+const offset = process.env['CLOCK_OFFSET_MS'];
+const { clockOffsetMs } = loadConfig(offset === undefined ? {} : { CLOCK_OFFSET_MS: offset });
+
+export const testClock: Clock = systemClock(clockOffsetMs);
+
+/** The environment that gives a child Dripline the same clock. */
+export function clockEnv(): Record<string, string> {
+  return clockOffsetMs === 0 ? {} : { CLOCK_OFFSET_MS: String(clockOffsetMs) };
+}

@@ -1,0 +1,77 @@
+/**
+ * Tests that read ../shared report themselves as skipped when it is missing (test/support/shared.ts):
+ * every test file that reads it goes through `describeShared`, and run against an empty folder
+ * those files report their shared tests as skipped, naming what is missing, and nothing fails.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, test } from '@jest/globals';
+import { within } from './child.ts';
+
+const TEST_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(path.join(tmpdir(), 'dripline-no-shared-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function testFiles(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(folder, entry.name);
+    return entry.isDirectory() ? testFiles(full) : entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+const files = testFiles(TEST_ROOT).filter((f) => !f.endsWith(path.join('support', 'shared.ts')));
+/** Test files that import the helper (this one only talks about it). */
+const readers = files.filter(
+  (f) => f.endsWith('.test.ts') && /from '[./]*\/(support\/)?shared\.ts'/.test(readFileSync(f, 'utf8')),
+);
+
+test('no test builds a path into ../shared by hand (each goes through describeShared)', () => {
+  const byHand = files.filter((f) => /\b(resolve|join)\([^)]*['"]shared['"]/.test(readFileSync(f, 'utf8')));
+  expect(byHand.map((f) => path.relative(TEST_ROOT, f))).toEqual([]);
+  expect(readers.length).toBeGreaterThan(0);
+});
+
+test('without ../shared, the tests that read it are reported as skipped, saying why', async () => {
+  const out = path.join(dir, 'results.json');
+  const jest = spawn(
+    process.execPath,
+    [
+      '--experimental-vm-modules',
+      '--no-warnings=ExperimentalWarning',
+      'node_modules/jest/bin/jest.js',
+      '--json',
+      `--outputFile=${out}`,
+      ...readers,
+    ],
+    { env: { ...process.env, DRIPLINE_SHARED_DIR: dir }, stdio: 'ignore', detached: true },
+  );
+  const exited = new Promise<number | null>((resolve) => jest.once('close', (code) => resolve(code)));
+  try {
+    expect(await within<number | null | 'timed out'>(exited, 120_000, () => 'timed out')).toBe(0);
+  } finally {
+    if (jest.exitCode === null && jest.signalCode === null && jest.pid !== undefined) {
+      process.kill(-jest.pid, 'SIGKILL');
+    }
+  }
+  const results = JSON.parse(readFileSync(out, 'utf8')) as {
+    numFailedTests: number;
+    testResults: { name: string; assertionResults: { status: string; fullName: string }[] }[];
+  };
+  expect(results.numFailedTests).toBe(0);
+  for (const file of results.testResults) {
+    const skipped = file.assertionResults.filter((a) => a.status === 'pending').map((a) => a.fullName);
+    expect({ file: path.relative(TEST_ROOT, file.name), skipped: skipped.length > 0 }).toEqual({
+      file: path.relative(TEST_ROOT, file.name),
+      skipped: true,
+    });
+    for (const name of skipped) {
+      expect(name).toContain(dir);
+      expect(name).toContain('not found');
+    }
+  }
+}, 150_000);
