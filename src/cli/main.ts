@@ -5,6 +5,7 @@
  *   client create --tenant <id> --scope "<scopes>" [--name <n>] [--alg ES384|RS384]
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
+ *   tables import-cms <dir> [--out <tables dir>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,6 +14,8 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
 import { BundleError, runCharges } from './charges-command.ts';
 import { parseClientCreateArgs, UsageError } from './client-command.ts';
+import { CmsImportError } from '../coding/cms/import.ts';
+import { runImportCms } from './tables-command.ts';
 import { requestBackendToken } from './token-command.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
@@ -23,7 +26,10 @@ Commands:
   token --client <client.json> [--scope "<scopes>"]
       Get an access token with a client file printed by "client create" (a standard SMART client flow).
   charges <bundle.json> [--setting office|hospital-outpatient|home] [--payer medicare|medicaid|commercial]
-      Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.`;
+      Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.
+  tables import-cms <dir> [--out <tables dir>]
+      Build one quarter's drug table from the CMS files in <dir> (ASP pricing, NDC-HCPCS crosswalk, HCPCS,
+      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).`;
 
 async function clientCreate(argv: string[]): Promise<void> {
   const args = parseClientCreateArgs(argv);
@@ -70,6 +76,9 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'charges') {
     const output = runCharges(sub === undefined ? rest : [sub, ...rest]);
     process.stdout.write(JSON.stringify(output, null, 2) + '\n');
+  } else if (command === 'tables' && sub === 'import-cms') {
+    const summary = runImportCms(rest, new Date());
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -84,7 +93,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(err.help ? `${err.message}\n` : `dripline: ${err.message}\n\n${USAGE}\n`);
     process.exit(err.help ? 0 : 2);
   }
-  if (err instanceof BundleError) {
+  if (err instanceof BundleError || err instanceof CmsImportError) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);
   }

@@ -312,7 +312,18 @@ describe('scrubClaim', () => {
   });
 
   test('UNVERIFIED NCCI / MUE entries warn, never error', () => {
+    // 96365's MUE is a CMS (V) value now: mark it UNVERIFIED here to test the downgrade.
+    const unverifiedMue: CodingTables = {
+      ...tables,
+      mue: {
+        ...tables.mue,
+        entries: tables.mue.entries.map((e) =>
+          e.code === '96365' ? { ...e, verification: 'UNVERIFIED' } : e,
+        ),
+      },
+    };
     const findings = run({
+      tables: unverifiedMue,
       edit: (f) => {
         f.input.chargeItems[0]!.quantity = { value: 2 };
         f.input.chargeItems.push({
@@ -328,6 +339,15 @@ describe('scrubClaim', () => {
     expect(ncci).toMatchObject({ severity: 'warning', overridable: true });
     expect(mue).toMatchObject({ severity: 'warning', itemSequence: 2 });
     expect(mue?.message).toMatch(/^96365: 2 units/);
+  });
+
+  test('a CMS (V) MUE value exceeded is an error a person may override (MAI 3)', () => {
+    const findings = run({ edit: (f) => (f.input.chargeItems[0]!.quantity = { value: 2 }) });
+    expect(findings.find((x) => x.ruleId === 'mue')).toMatchObject({
+      severity: 'error',
+      overridable: true,
+      itemSequence: 1,
+    });
   });
 
   test('NCCI indicator 1 is bypassed by a distinct-service modifier on the column 2 line', () => {

@@ -10,7 +10,7 @@
  *  - 96368 once per encounter, never hydration (R4.2); 96376 facility only (R5.2); 96416 never timed (R7.2);
  *  - facility lines dated by the day the time was provided (R3.7); office by the encounter.
  */
-import type { AdministrationFamily, CodingIssue, EncounterContext } from '../types.ts';
+import type { AdministrationFamily, CodingIssue, EncounterContext, LineRationale } from '../types.ts';
 import type { CodingTables, PayerRuleSet } from '../tables/types.ts';
 import type { Classified, CodedTechnique } from './classify.ts';
 import { dayString, localDate, splitAfterFirst, subtract, totalMinutes, union, overlaps } from './dates.ts';
@@ -112,6 +112,12 @@ function ids(s: Service): string[] {
 
 function drugNames(s: Service): string {
   return [...new Set(s.items.map((i) => i.drug.name))].join(' + ');
+}
+
+/** The family decision's sources (category.ts) join the line's: every step of R1.2 is cited. */
+function withFamilySources(r: LineRationale, s: Service): LineRationale {
+  const extra = s.items.flatMap((i) => i.familySources);
+  return extra.length === 0 ? r : { ...r, sources: [...new Set([...r.sources, ...extra])] };
 }
 
 function compareForInitial(a: Service, b: Service): number {
@@ -318,7 +324,10 @@ export function codeEncounterAdministrations(
         encounterId,
         administrationIds: ids(s),
         diagnoses,
-        rationale: rationale(rules, text, opts.minutes !== undefined ? { minutes: opts.minutes } : undefined),
+        rationale: withFamilySources(
+          rationale(rules, text, opts.minutes !== undefined ? { minutes: opts.minutes } : undefined),
+          s,
+        ),
         ...(opts.initial ? { initial: true } : {}),
         at: s.start,
       });
@@ -433,7 +442,7 @@ export function codeEncounterAdministrations(
           return;
         }
         case 'injection': {
-          const code = chemo ? (s.items[0]?.drug.hormonalAntineoplastic ? '96402' : '96401') : '96372';
+          const code = chemo ? (s.items[0]?.hormonal ? '96402' : '96401') : '96372';
           emit(
             s,
             code,
