@@ -16,6 +16,7 @@ import { normalizeErrorString, validateResource } from '@medplum/core';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Claim, ClaimItem, Coverage, MedicationAdministration } from '@medplum/fhirtypes';
+import { EXT_RATIONALE } from '../coding/fhir/emit.ts';
 import { SYSTEMS } from '../coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../fhir/definitions.ts';
 import { findDrug } from '../coding/tables/load.ts';
@@ -122,6 +123,7 @@ export const RULE_IDS = [
   'place-of-service',
   'diagnosis-missing',
   'units-invalid',
+  'charge-held',
 ] as const;
 
 export type RuleId = (typeof RULE_IDS)[number];
@@ -701,6 +703,20 @@ function checkDuplicates(ctx: ClaimContext, lines: readonly Line[], f: Findings)
   }
 }
 
+/**
+ * Lines the coding engine holds (ChargeItem `planned`: the drug was given, its code is known, its
+ * units are not) are not on the claim; the claim waits for them rather than go out without them.
+ */
+function checkHeldCharges(ctx: ClaimContext, f: Findings): void {
+  for (const charge of ctx.chargeItems.filter((c) => c.status === 'planned')) {
+    const code = charge.code?.coding?.find((c) => c.code !== undefined)?.code ?? 'a charge';
+    const why = charge.extension
+      ?.find((e) => e.url === EXT_RATIONALE)
+      ?.extension?.find((e) => e.url === 'text')?.valueString;
+    f.add('charge-held', `${code} is held by coding and not on the claim${why ? `: ${why}` : ''}.`);
+  }
+}
+
 /** Scrubs a claim: every finding, in the order of the checks (deterministic). Pure. */
 export function scrubClaim(
   ctx: ClaimContext,
@@ -724,6 +740,7 @@ export function scrubClaim(
   checkPriorAuth(ctx, rules, lines, f);
   checkPayerRules(ctx, tables, lines, f);
   checkDuplicates(ctx, lines, f);
+  checkHeldCharges(ctx, f);
   return f.list;
 }
 

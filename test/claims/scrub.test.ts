@@ -145,6 +145,18 @@ const cases: readonly Case[] = [
     edit: (f) => (f.administrations[0]!.effectivePeriod = { start: '2025-03-10T09:10:00-05:00' }),
   },
   { name: 'no dose', ruleId: 'doc-dose', edit: (f) => delete f.administrations[0]!.dosage!.dose },
+  {
+    name: 'a drug line held by coding (ChargeItem planned) keeps the claim',
+    ruleId: 'charge-held',
+    overridable: false,
+    edit: (f) =>
+      f.input.chargeItems.push({
+        ...structuredClone(f.input.chargeItems[f.input.chargeItems.length - 1]!),
+        id: 'ci-held',
+        status: 'planned',
+        quantity: { value: 0 },
+      }),
+  },
   { name: 'no order', ruleId: 'doc-order', edit: (f) => delete f.administrations[0]!.request },
   { name: 'no performer', ruleId: 'doc-signature', edit: (f) => delete f.administrations[0]!.performer },
   {

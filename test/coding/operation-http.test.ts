@@ -148,7 +148,12 @@ function expectSame(s: Scenario, index: number, output: Output): void {
   const tables = s.tables ?? TABLES;
   const expected = codeEncounters(s.input, tables);
   const institutional = s.input.setting === 'hospital-outpatient';
-  expect(claimView(output.claim)).toEqual(engineView(expected, institutional));
+  // Held lines (units unknown) are planned ChargeItems, not claim lines.
+  const billable = { ...expected, lines: expected.lines.filter((l) => !l.hold) };
+  expect(claimView(output.claim)).toEqual(engineView(billable, institutional));
+  expect(output.chargeItems.map((c) => c.status)).toEqual(
+    expected.lines.map((l) => (l.hold ? 'planned' : 'billable')),
+  );
   expect(output.claim.type.coding?.[0]?.code).toBe(institutional ? 'institutional' : 'professional');
   expect(output.claim.patient.reference).toBe(`Patient/${PATIENT_ID}`);
   expect(output.claim.insurance[0]?.coverage.reference).toBe('Coverage/cov-primary');

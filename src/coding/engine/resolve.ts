@@ -107,39 +107,51 @@ function ndcCount(quarter: CmsQuarter, code: string): number {
 }
 
 /**
- * The HCPCS code whose name keys are all in the text, the longest such name winning (so
- * "irinotecan liposome" beats "irinotecan"); among codes tied on it, a code the ASP file prices,
- * then the one with most NDCs in the crosswalk.
+ * The HCPCS code whose name (every word of one of its name keys) is in the text: lower confidence,
+ * so the caller always raises a coder-confirm finding naming the equally good alternatives.
  */
 export function matchDrugName(quarter: CmsQuarter, text: string): NameHit | undefined {
   const words = nameWords(text);
-  const present = new Set(words);
-  let best = 0;
-  let codes = new Set<string>();
+  const position = new Map(words.map((w, i) => [w, i]));
+  // Per code: the longest name of it found in the text, and where in the text that name starts.
+  const found = new Map<string, { length: number; at: number }>();
   for (const w of words) {
     for (const name of quarter.names.get(w) ?? []) {
-      if (name.words.length < best || !name.words.every((x) => present.has(x))) {
+      if (!name.words.every((x) => position.has(x))) {
         continue;
       }
-      if (name.words.length > best) {
-        best = name.words.length;
-        codes = new Set();
-      }
-      for (const c of name.codes) {
-        codes.add(c);
+      const at = Math.min(...name.words.map((x) => position.get(x) ?? Infinity));
+      for (const code of name.codes) {
+        const prev = found.get(code);
+        if (!prev || name.words.length > prev.length || (name.words.length === prev.length && at < prev.at)) {
+          found.set(code, { length: name.words.length, at });
+        }
       }
     }
   }
-  if (codes.size === 0) {
+  if (found.size === 0) {
     return undefined;
   }
-  const ranked = [...codes].sort(
-    (a, b) =>
-      Number(quarter.drugs.get(b)?.origin === 'asp') - Number(quarter.drugs.get(a)?.origin === 'asp') ||
-      ndcCount(quarter, b) - ndcCount(quarter, a) ||
-      a.localeCompare(b),
-  );
-  return { code: ranked[0] as string, alternatives: ranked.slice(1) };
+  // The longest name wins ("irinotecan liposome" over "irinotecan"), then the one named first in the
+  // text (the drug before its diluent), then a code the ASP file prices, then the most NDCs.
+  const ranked = [...found.entries()]
+    .sort(
+      ([a, x], [b, y]) =>
+        y.length - x.length ||
+        x.at - y.at ||
+        Number(quarter.drugs.get(b)?.origin === 'asp') - Number(quarter.drugs.get(a)?.origin === 'asp') ||
+        ndcCount(quarter, b) - ndcCount(quarter, a) ||
+        a.localeCompare(b),
+    )
+    .map(([code]) => code);
+  const best = found.get(ranked[0] ?? '');
+  return {
+    code: ranked[0] as string,
+    alternatives: ranked.slice(1).filter((c) => {
+      const f = found.get(c);
+      return f?.length === best?.length && f?.at === best?.at;
+    }),
+  };
 }
 
 function describe(drug: DocumentedAdministration['drug']): string {
