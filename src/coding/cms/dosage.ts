@@ -195,6 +195,11 @@ export function parseHcpcsDosage(raw: string): BillingUnit | undefined {
  */
 export function parseDescriptorUnit(longDescriptor: string): BillingUnit | undefined {
   let s = longDescriptor.replace(/[\s\u00a0]+/g, ' ').trim();
+  // "…, per study dose, up to 5 millicuries": the unit is the dose; the amount is its ceiling.
+  const perDose = /\bper (study|therapeutic) dose\b/i.exec(s);
+  if (perDose?.[1]) {
+    return { kind: 'per-administration', per: `${perDose[1].toLowerCase()} dose` };
+  }
   // Drop trailing parentheticals, one at a time.
   for (let i = 0; i < 3; i++) {
     const next = s.replace(/\s*\([^()]*\)\s*$/, '').trim();
@@ -208,10 +213,10 @@ export function parseDescriptorUnit(longDescriptor: string): BillingUnit | undef
   if (direct) {
     return direct;
   }
-  const normalized = last
-    .replace(/^per i\.u\.$/i, 'PER FACTOR VIII IU')
-    .replace(/^(per|up to)\s+i\.u\.$/i, '1 IU')
-    .replace(/^per\s+(?=[a-z])/i, 'PER 1 ');
+  // "per i.u." (of factor activity) is one IU; "per gm" is one gram.
+  const normalized = /^(per|up to)\s+i\.u\.$/i.test(last)
+    ? '1 IU'
+    : last.replace(/^per\s+(?=[a-z])/i, 'PER 1 ');
   // Anything else ("…, 10 mg/ml", "…, 4 ml vial") is not a billing unit Dripline can trust.
   return parseHcpcsDosage(normalized);
 }

@@ -22,6 +22,7 @@ import { cell, parseCsv } from './csv.ts';
 import { parseDescriptorUnit, parseHcpcsDosage } from './dosage.ts';
 import type { BillingUnit } from './dosage.ts';
 import { descriptorNames, nameKey } from './names.ts';
+import { normalizeNdc } from '../ndc.ts';
 
 export type CmsFileKind =
   'asp-pricing' | 'asp-crosswalk' | 'hcpcs' | 'opps-addendum-b' | 'mue-medicare' | 'mue-medicaid';
@@ -339,10 +340,13 @@ export function buildCmsQuarter(files: readonly CmsFile[], imported: string): Cm
     ];
     for (const r of t.rows) {
       const h = cell(r[code]).toUpperCase();
-      const digits = cell(r[ndcCol]).replace(/-/g, '');
+      // CMS prints 5-4-2; a 10-digit form (4-4-2, 5-3-2, 5-4-1) is padded the usual way (R11.1).
+      const digits = normalizeNdc(cell(r[ndcCol]));
       const numbers = [size, qty, bu, bupkg].map((i) => numberOrNull(r[i]));
-      if (!/^\d{11}$/.test(digits)) {
-        skipped.push(`crosswalk: NDC "${cell(r[ndcCol])}" of ${h} is not 11 digits`);
+      if (digits === undefined) {
+        skipped.push(
+          `crosswalk: NDC "${cell(r[ndcCol])}" of ${h} is not an NDC as printed (5-4-2, 4-4-2, 5-3-2, 5-4-1)`,
+        );
         continue;
       }
       if (numbers.some((n) => n === null || !(n > 0))) {

@@ -49,7 +49,7 @@ function hcpcsRuleMatches(rule: CategoryRule, code: string): boolean {
 
 /**
  * What the category rules say about a drug: HCPCS rules first, then name rules on its name keys;
- * the first rule giving a family decides it, likewise the therapy class.
+ * the first rule giving a family decides it, likewise the therapy class and the hormonal flag.
  */
 export function matchCategoryRules(
   rules: CategoryRuleTable,
@@ -62,9 +62,11 @@ export function matchCategoryRules(
   const take = (rule: CategoryRule): void => {
     if (!family && rule.family) {
       family = { value: rule.family, rule };
-      if (rule.hormonalAntineoplastic !== undefined) {
-        hormonal = rule.hormonalAntineoplastic;
-      }
+    }
+    // Hormonal is a property of the drug, whichever rule set its family (J9155 degarelix is in the
+    // J9 range and a hormonal antineoplastic).
+    if (hormonal === undefined && rule.hormonalAntineoplastic !== undefined) {
+      hormonal = rule.hormonalAntineoplastic;
     }
     if (!therapyClass && rule.therapyClass) {
       therapyClass = { value: rule.therapyClass, rule };

@@ -8,6 +8,7 @@
 import type { CodingTables } from '../../../src/coding/tables/types.ts';
 import type { CodingInput } from '../../../src/coding/types.ts';
 import { adm, at, input, TABLES, visit } from './helpers.ts';
+import { CMS_SCENARIOS } from './scenario-table-cms.ts';
 
 export interface Scenario {
   readonly name: string;
@@ -1089,5 +1090,5 @@ S.push({
   tables: REFUSING,
 });
 
-/** Every scenario, in table order. */
-export const SCENARIOS: readonly Scenario[] = S;
+/** Every scenario, in table order, then the ones on drugs the catalog does not list. */
+export const SCENARIOS: readonly Scenario[] = [...S, ...CMS_SCENARIOS];
