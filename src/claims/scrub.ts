@@ -20,6 +20,7 @@ import { EXT_RATIONALE } from '../coding/fhir/emit.ts';
 import { SYSTEMS } from '../coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../fhir/definitions.ts';
 import { findDrug } from '../coding/tables/load.ts';
+import { isPackagedOn } from '../coding/engine/payment.ts';
 import type { CodingTables, DrugEntry, Verification } from '../coding/tables/types.ts';
 import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
@@ -629,6 +630,7 @@ function checkPayerRules(ctx: ClaimContext, tables: CodingTables, lines: readonl
     const from = rules.wasteModifiers.jzRequiredFrom;
     if (
       line.drug.container === 'single-dose' &&
+      !(ctx.setting === 'hospital-outpatient' && isPackagedOn(tables, line.code, line.date)) &&
       from !== null &&
       line.date >= from &&
       !line.modifiers.includes('JW') &&

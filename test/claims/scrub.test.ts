@@ -423,6 +423,20 @@ describe('scrubClaim', () => {
     expect(ids).not.toContain('payer-jw-jz');
   });
 
+  test('hospital outpatient: a drug OPPS packages (status N) needs no JW/JZ (R10.3); a separately payable one does', () => {
+    const ids = (code: string) => {
+      const f = fixture('medicare');
+      f.input.setting = 'hospital-outpatient';
+      const drug = f.input.chargeItems[2]!;
+      drug.code = { coding: [{ system: SYSTEMS.hcpcs, code }] };
+      drug.extension = drug.extension!.filter((e) => e.valueCoding?.code !== 'JZ');
+      return scrubClaim(contextOf(f), tables).map((x) => x.ruleId);
+    };
+    // Dexamethasone J1100 (single-dose in the catalog) is N in OPPS Addendum B; infliximab J1745 is K.
+    expect(ids('J1100')).not.toContain('payer-jw-jz');
+    expect(ids('J1745')).toContain('payer-jw-jz');
+  });
+
   test('med-necessity: a line pointing at the wrong diagnosis when a supporting one is on the claim', () => {
     const findings = run({
       edit: (f) => {

@@ -5,7 +5,8 @@
  * on an institutional claim (R14.2, HCPRO-0636: reported, not paid separately). The remittance check
  * compares what a payer paid with it; commercial contracts differ and are not modelled here.
  */
-import type { CmsDrug } from '../tables/types.ts';
+import { quarterFor } from '../tables/cms.ts';
+import type { CmsDrug, CodingTables } from '../tables/types.ts';
 import type { ExpectedPayment } from '../types.ts';
 
 /** OPPS status indicators of drugs paid only inside the procedure they go with. */
@@ -13,6 +14,14 @@ const PACKAGED = new Set(['N']);
 
 export function isPackaged(cms: CmsDrug | undefined): boolean {
   return cms?.statusIndicator !== undefined && PACKAGED.has(cms.statusIndicator);
+}
+
+/**
+ * Whether OPPS packages `code` on `dateOfService` (the CMS table of that quarter): the engine leaves
+ * JW/JZ off such lines on institutional claims (R10.3), and the scrubber reads the same fact here.
+ */
+export function isPackagedOn(tables: CodingTables, code: string, dateOfService: string): boolean {
+  return isPackaged(quarterFor(tables.cms, dateOfService).quarter.drugs.get(code));
 }
 
 export function expectedPayment(

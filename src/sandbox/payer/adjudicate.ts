@@ -501,6 +501,8 @@ export function adjudicate(input: AdjudicateInput): AdjudicationResult {
     unitsByCodeDate.set(key, (unitsByCodeDate.get(key) ?? 0) + (item.quantity?.value ?? 0));
   }
 
+  // OPPS packages some drugs (status N): on a UB-04 they are reported without JW/JZ (R10.3).
+  const institutional = claim.type?.coding?.some((c) => c.code === 'institutional') === true;
   const sharing = tables.costSharing[kind];
   let deductibleLeft = sharing.deductible;
   const lines: LineResult[] = [];
@@ -543,6 +545,7 @@ export function adjudicate(input: AdjudicateInput): AdjudicationResult {
     if (
       kind === 'medicare' &&
       container === 'single-dose' &&
+      !(institutional && tables.packagedUnderOpps.has(code)) &&
       date >= JW_JZ_REQUIRED_FROM &&
       !modifiers.includes('JW') &&
       !modifiers.includes('JZ')
