@@ -79,6 +79,8 @@ const NOISE = new Set([
   'ea',
   'therapeutic',
   'liquid',
+  'human',
+  'recombinant',
   'e',
   'g.',
   'x',
