@@ -14,8 +14,6 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open.ts';
 import { BundleError, runCharges } from './charges-command.ts';
 import { parseClientCreateArgs, UsageError } from './client-command.ts';
-import { CmsImportError } from '../coding/cms/import.ts';
-import { runImportCms } from './tables-command.ts';
 import { requestBackendToken } from './token-command.ts';
 
 const USAGE = `Usage: npm run cli -- <command>
@@ -77,6 +75,8 @@ async function main(argv: string[]): Promise<void> {
     const output = runCharges(sub === undefined ? rest : [sub, ...rest]);
     process.stdout.write(JSON.stringify(output, null, 2) + '\n');
   } else if (command === 'tables' && sub === 'import-cms') {
+    // Loaded on demand: the importer (CSV reader, parsers) is not needed by any other command.
+    const { runImportCms } = await import('./tables-command.ts');
     const summary = runImportCms(rest, new Date());
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   } else if (command === 'token') {
@@ -93,7 +93,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(err.help ? `${err.message}\n` : `dripline: ${err.message}\n\n${USAGE}\n`);
     process.exit(err.help ? 0 : 2);
   }
-  if (err instanceof BundleError || err instanceof CmsImportError) {
+  if (err instanceof BundleError || (err instanceof Error && err.name === 'CmsImportError')) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);
   }

@@ -23,6 +23,7 @@ import { parseDescriptorUnit, parseHcpcsDosage } from './dosage.ts';
 import type { BillingUnit } from './dosage.ts';
 import { descriptorNames, nameKey } from './names.ts';
 import { normalizeNdc } from '../ndc.ts';
+import { quarterOf } from '../tables/cms.ts';
 
 export type CmsFileKind =
   'asp-pricing' | 'asp-crosswalk' | 'hcpcs' | 'opps-addendum-b' | 'mue-medicare' | 'mue-medicaid';
@@ -211,12 +212,6 @@ function effectivePeriod(preamble: readonly string[]): { from: string; through: 
     }
   }
   return undefined;
-}
-
-/** The calendar quarter of a date: "2026-02-10" → "2026Q1". */
-export function quarterOf(date: string): string {
-  const month = Number(date.slice(5, 7));
-  return `${date.slice(0, 4)}Q${Math.floor((month - 1) / 3) + 1}`;
 }
 
 function periodFromName(name: string): string | undefined {

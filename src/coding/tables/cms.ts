@@ -6,13 +6,58 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CmsNdcRow, CmsQuarterTable } from '../cms/import.ts';
-import { quarterOf } from '../cms/import.ts';
 import type { CmsDrug, CmsQuarter, CmsTables } from './types.ts';
+
+/** The calendar quarter of a date: "2026-02-10" → "2026Q1". */
+export function quarterOf(date: string): string {
+  const month = Number(date.slice(5, 7));
+  return `${date.slice(0, 4)}Q${Math.floor((month - 1) / 3) + 1}`;
+}
 
 export interface CmsLoadIssue {
   readonly file: string;
   readonly path: string;
   readonly message: string;
+}
+
+/**
+ * A map built on first use: the NDC and name indexes are only needed when a drug is looked up by
+ * NDC or by name, so building them (7,000 entries) does not delay the boot.
+ */
+class LazyMap<K, V> implements ReadonlyMap<K, V> {
+  #map: Map<K, V> | undefined;
+  readonly #build: () => Map<K, V>;
+  constructor(build: () => Map<K, V>) {
+    this.#build = build;
+  }
+  #get(): Map<K, V> {
+    this.#map ??= this.#build();
+    return this.#map;
+  }
+  get size(): number {
+    return this.#get().size;
+  }
+  get(key: K): V | undefined {
+    return this.#get().get(key);
+  }
+  has(key: K): boolean {
+    return this.#get().has(key);
+  }
+  forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void): void {
+    this.#get().forEach((v, k) => callback(v, k, this));
+  }
+  entries(): MapIterator<[K, V]> {
+    return this.#get().entries();
+  }
+  keys(): MapIterator<K> {
+    return this.#get().keys();
+  }
+  values(): MapIterator<V> {
+    return this.#get().values();
+  }
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.#get()[Symbol.iterator]();
+  }
 }
 
 function ndcIndex(rows: readonly CmsNdcRow[]): Map<string, CmsNdcRow[]> {
@@ -28,9 +73,29 @@ function ndcIndex(rows: readonly CmsNdcRow[]): Map<string, CmsNdcRow[]> {
   return index;
 }
 
+type NameEntry = { key: string; words: string[]; codes: string[] };
+
+function nameIndex(drugs: ReadonlyMap<string, CmsDrug>): Map<string, NameEntry[]> {
+  const names = new Map<string, NameEntry[]>();
+  for (const drug of drugs.values()) {
+    for (const key of drug.names) {
+      const words = key.split(' ');
+      const first = words[0] ?? '';
+      const list = names.get(first) ?? [];
+      const existing = list.find((n) => n.key === key);
+      if (existing) {
+        existing.codes.push(drug.code);
+      } else {
+        list.push({ key, words, codes: [drug.code] });
+      }
+      names.set(first, list);
+    }
+  }
+  return names;
+}
+
 function indexQuarter(table: CmsQuarterTable): CmsQuarter {
   const drugs = new Map<string, CmsDrug>();
-  const names = new Map<string, { key: string; words: string[]; codes: string[] }[]>();
   for (const row of table.hcpcs) {
     const [code, label, dosage, unit, paymentLimit, coinsurance, si, oppsRate, nameKeys, origin, oral] = row;
     drugs.set(code, {
@@ -46,18 +111,6 @@ function indexQuarter(table: CmsQuarterTable): CmsQuarter {
       origin,
       oral,
     });
-    for (const key of nameKeys) {
-      const words = key.split(' ');
-      const first = words[0] ?? '';
-      const list = names.get(first) ?? [];
-      const existing = list.find((n) => n.key === key);
-      if (existing) {
-        existing.codes.push(code);
-      } else {
-        list.push({ key, words, codes: [code] });
-      }
-      names.set(first, list);
-    }
   }
   return {
     id: table.quarter,
@@ -66,9 +119,9 @@ function indexQuarter(table: CmsQuarterTable): CmsQuarter {
     imported: table.imported,
     sources: table.sources,
     drugs,
-    ndc: ndcIndex(table.ndc),
+    ndc: new LazyMap(() => ndcIndex(table.ndc)),
     mue: table.mue,
-    names,
+    names: new LazyMap(() => nameIndex(drugs)),
   };
 }
 
