@@ -116,8 +116,31 @@ function drugNames(s: Service): string {
 
 /** The family decision's sources (category.ts) join the line's: every step of R1.2 is cited. */
 function withFamilySources(r: LineRationale, s: Service): LineRationale {
-  const extra = s.items.flatMap((i) => i.familySources);
-  return extra.length === 0 ? r : { ...r, sources: [...new Set([...r.sources, ...extra])] };
+  let sources = r.sources;
+  for (const item of s.items) {
+    sources = joinedSources(sources, item.familySources);
+  }
+  return sources === r.sources ? r : { ...r, sources };
+}
+
+/** Joined source lists by identity of both (rule lists and family decisions are shared, read-only arrays). */
+const joined = new WeakMap<readonly string[], WeakMap<readonly string[], readonly string[]>>();
+
+function joinedSources(a: readonly string[], b: readonly string[]): readonly string[] {
+  if (b.length === 0) {
+    return a;
+  }
+  let byB = joined.get(a);
+  if (!byB) {
+    byB = new WeakMap();
+    joined.set(a, byB);
+  }
+  let both = byB.get(b);
+  if (!both) {
+    both = [...new Set([...a, ...b])];
+    byB.set(b, both);
+  }
+  return both;
 }
 
 function compareForInitial(a: Service, b: Service): number {

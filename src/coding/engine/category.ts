@@ -51,11 +51,51 @@ export interface CategoryInput {
 
 const R12 = RULE_SOURCES['R1.2'] ?? [];
 
+/**
+ * Decisions without a documented category or tenant override depend only on the payer rule set,
+ * the code and the drug: cached per rule tables (the same drugs recur all day).
+ */
+const decisions = new WeakMap<CategoryRuleTable, WeakMap<PayerRuleSet, Map<string, CategoryDecision>>>();
+
 export function decideCategory(input: CategoryInput): CategoryDecision {
+  const tenantDecides =
+    input.hcpcs !== undefined &&
+    (input.tenant?.[input.payer]?.[input.hcpcs] !== undefined ||
+      input.tenant?.all?.[input.hcpcs] !== undefined);
+  if (input.documented || tenantDecides) {
+    return decide(input);
+  }
+  let byPayer = decisions.get(input.rules);
+  if (!byPayer) {
+    byPayer = new WeakMap();
+    decisions.set(input.rules, byPayer);
+  }
+  let cache = byPayer.get(input.payerRules);
+  if (!cache) {
+    cache = new Map();
+    byPayer.set(input.payerRules, cache);
+  }
+  // With a code, the drug and its names follow from it; without one, the documented names decide.
+  const key =
+    input.hcpcs !== undefined
+      ? `${input.payer}|${input.hcpcs}|${input.drug.key}`
+      : `${input.payer}||${input.drug.key}|${input.names.join('|')}`;
+  let decision = cache.get(key);
+  if (!decision) {
+    decision = decide(input);
+    if (cache.size < 50_000) {
+      cache.set(key, decision);
+    }
+  }
+  return decision;
+}
+
+function decide(input: CategoryInput): CategoryDecision {
   const { drug, hcpcs, payer } = input;
-  const rules = matchCategoryRules(input.rules, hcpcs, input.names);
+  const rules = (): ReturnType<typeof matchCategoryRules> =>
+    matchCategoryRules(input.rules, hcpcs, input.names);
   const hormonal = (family: AdministrationFamily): boolean =>
-    family === 'chemo-complex' && (drug.hormonalAntineoplastic ?? rules.hormonalAntineoplastic ?? false);
+    family === 'chemo-complex' && (drug.hormonalAntineoplastic ?? rules().hormonalAntineoplastic ?? false);
   const decided = (
     family: AdministrationFamily,
     step: CategoryStep,
@@ -100,11 +140,12 @@ export function decideCategory(input: CategoryInput): CategoryDecision {
   if (input.listed) {
     return decided(drug.family, 'drug-table', 'drug master', ['drugs.json']);
   }
-  if (rules.family) {
-    const rule = rules.family.rule;
+  const matched = rules().family;
+  if (matched) {
+    const rule = matched.rule;
     const step: CategoryStep = rule.pattern !== undefined ? 'name-rule' : 'hcpcs-rule';
     return decided(
-      rules.family.value,
+      matched.value,
       step,
       step === 'hcpcs-rule' ? `${hcpcs ?? ''}: ${rule.class}` : rule.class,
       rule.sources,

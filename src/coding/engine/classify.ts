@@ -114,7 +114,8 @@ export function classifyAdministrations(
     }
 
     // The drug, in the CMS quarter of the date of service (the administration's start, else its encounter's).
-    const dayStart = epochMinutes(adm.start) ?? epochMinutes(encounters.get(adm.encounterId)?.start);
+    const startRaw = epochMinutes(adm.start);
+    const dayStart = startRaw ?? epochMinutes(encounters.get(adm.encounterId)?.start);
     const dateOfService =
       dayStart !== undefined ? localDate(dayStart, offset) : latestQuarter(tables.cms).effective;
     const resolution = resolveAdministrationDrug(tables, adm, dateOfService);
@@ -169,7 +170,7 @@ export function classifyAdministrations(
     /** No administration service to code, but the drug was given: its drug line is still billed. */
     const drugOnlyItem = (code: string, message: string, rule: string): void => {
       issues.push({ severity: 'warning', code, message, ...where, rule });
-      const start = epochMinutes(adm.start) ?? epochMinutes(encounters.get(adm.encounterId)?.start);
+      const start = dayStart;
       if (start === undefined) {
         hold(
           'missing-start-time',
@@ -190,7 +191,6 @@ export function classifyAdministrations(
       continue;
     }
 
-    const startRaw = epochMinutes(adm.start);
     const end = epochMinutes(adm.end);
     if (startRaw !== undefined && end !== undefined && end < startRaw) {
       hold(

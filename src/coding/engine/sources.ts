@@ -48,6 +48,19 @@ export const RULE_SOURCES: Readonly<Record<string, readonly string[]>> = {
   'R15.2': ['NHIA', 'BCBSND-HIT', 'HCPCS-S', 'MCD-99601'],
 };
 
+/** Merged sources by rule list: the same few lists recur on every line, and the arrays are read-only. */
+const merged = new Map<string, readonly string[]>();
+
+function sourcesOf(ids: readonly string[]): readonly string[] {
+  const key = ids.join('|');
+  let sources = merged.get(key);
+  if (!sources) {
+    sources = [...new Set(ids.flatMap((r) => RULE_SOURCES[r] ?? []))];
+    merged.set(key, sources);
+  }
+  return sources;
+}
+
 /** Builds a rationale; the sources of every rule id named are merged (first rule is the deciding one). */
 export function rationale(
   rules: string | readonly string[],
@@ -55,10 +68,9 @@ export function rationale(
   extra?: { minutes?: number; amounts?: Record<string, number> },
 ): LineRationale {
   const ids = typeof rules === 'string' ? [rules] : rules;
-  const sources = [...new Set(ids.flatMap((r) => RULE_SOURCES[r] ?? []))];
   return {
     rule: ids[0] ?? 'R0',
-    sources,
+    sources: sourcesOf(ids),
     text,
     ...(extra?.minutes !== undefined ? { minutes: extra.minutes } : {}),
     ...(extra?.amounts !== undefined ? { amounts: extra.amounts } : {}),

@@ -278,6 +278,23 @@ export interface QuarterChoice {
  * earlier one (or, before the first, the first), with a note saying so.
  */
 export function quarterFor(cms: CmsTables, dateOfService: string): QuarterChoice {
+  let byDate = choices.get(cms);
+  if (!byDate) {
+    byDate = new Map();
+    choices.set(cms, byDate);
+  }
+  let choice = byDate.get(dateOfService);
+  if (!choice) {
+    choice = chooseQuarter(cms, dateOfService);
+    byDate.set(dateOfService, choice);
+  }
+  return choice;
+}
+
+/** Quarter choices by date, per loaded tables (a day's administrations share a handful of dates). */
+const choices = new WeakMap<CmsTables, Map<string, QuarterChoice>>();
+
+function chooseQuarter(cms: CmsTables, dateOfService: string): QuarterChoice {
   const quarters = cms.quarters;
   const exact = quarters.find((q) => q.effective <= dateOfService && dateOfService <= q.through);
   if (exact) {

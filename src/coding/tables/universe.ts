@@ -47,6 +47,9 @@ function hcpcsRuleMatches(rule: CategoryRule, code: string): boolean {
   return rule.from !== undefined && rule.to !== undefined && code >= rule.from && code <= rule.to;
 }
 
+/** Rule matches by code and names, per rule table (the same drugs recur all day). */
+const matches = new WeakMap<CategoryRuleTable, Map<string, RuleMatch>>();
+
 /**
  * What the category rules say about a drug: HCPCS rules first, then name rules on its name keys;
  * the first rule giving a family decides it, likewise the therapy class and the hormonal flag.
@@ -56,6 +59,23 @@ export function matchCategoryRules(
   code: string | undefined,
   names: readonly string[],
 ): RuleMatch {
+  let cache = matches.get(rules);
+  if (!cache) {
+    cache = new Map();
+    matches.set(rules, cache);
+  }
+  const key = `${code ?? ''}|${names.join('|')}`;
+  let match = cache.get(key);
+  if (!match) {
+    match = matchRules(rules, code, names);
+    if (cache.size < 50_000) {
+      cache.set(key, match);
+    }
+  }
+  return match;
+}
+
+function matchRules(rules: CategoryRuleTable, code: string | undefined, names: readonly string[]): RuleMatch {
   let family: RuleMatch['family'];
   let therapyClass: RuleMatch['therapyClass'];
   let hormonal: boolean | undefined;
