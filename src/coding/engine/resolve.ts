@@ -154,6 +154,41 @@ export function matchDrugName(quarter: CmsQuarter, text: string): NameHit | unde
   };
 }
 
+/**
+ * A drug code the quarter's ASP file does not list is not separately priced by Medicare that
+ * quarter — often because CMS replaced it (J3370 vancomycin 500 mg by J3373 per 10 mg in 2026): say
+ * so, naming the priced code that carries the same drug name, so a coder checks before it is billed.
+ */
+function staleCodeFinding(quarter: CmsQuarter, hcpcs: string): ResolutionFinding | undefined {
+  const row = quarter.drugs.get(hcpcs);
+  if (row?.origin === 'asp' || !/^[JQ]\d{4}$/.test(hcpcs)) {
+    return undefined;
+  }
+  // Priced, non-oral codes sharing one of its name keys (candidates, not a verdict).
+  const keys = new Set(row?.names ?? []);
+  const priced = new Set<string>();
+  for (const key of keys) {
+    for (const name of quarter.names.get(key.split(' ')[0] ?? '') ?? []) {
+      if (name.key !== key) {
+        continue;
+      }
+      for (const code of name.codes) {
+        const other = quarter.drugs.get(code);
+        if (code !== hcpcs && other?.origin === 'asp' && !other.oral) {
+          priced.add(code);
+        }
+      }
+    }
+  }
+  const list = [...priced].sort().slice(0, 5);
+  return {
+    severity: 'warning',
+    code: 'hcpcs-not-in-asp',
+    message: `${hcpcs} is not in the CMS ASP pricing file of ${quarter.id} (not separately priced that quarter, or replaced)${list.length > 0 ? `; codes priced for the same drug name: ${list.map((c) => `${c} (${quarter.drugs.get(c)?.label ?? ''})`).join(', ')}` : ''} — check the code`,
+    rule: 'R9.1',
+  };
+}
+
 function describe(drug: DocumentedAdministration['drug']): string {
   return drug.text ?? drug.ndc ?? drug.rxnorm ?? drug.hcpcs ?? '(nothing documented)';
 }
@@ -278,6 +313,12 @@ export function resolveAdministrationDrug(
   }
 
   const text = describe(documented);
+  if (hcpcs) {
+    const stale = staleCodeFinding(q, hcpcs);
+    if (stale) {
+      findings.push(stale);
+    }
+  }
   if (!hcpcs) {
     return { drug: undescribedEntry(tables, undefined, text), quarter, matchedBy, findings };
   }

@@ -125,6 +125,9 @@ describe('units from real billing units (R9.1, rounded up R9.2)', () => {
     expect(units('J2506', { value: 6000, unit: 'mcg' }).units).toBe(12); // 0.5 mg
     expect(units('J2506', { value: 6000, unit: 'ug' }).units).toBe(12);
     expect(units('J9390', { value: 7, unit: 'mg' }).units).toBe(1); // 10 mg
+    // Units written out, as some EHRs send Quantity.unit without a UCUM code.
+    expect(units('J0690', { value: 1000, unit: 'milligrams' }).units).toBe(2);
+    expect(units('J2506', { value: 6000, unit: 'micrograms' }).units).toBe(12);
   });
 
   test('volume-billed solutions in mL; units for biologics billed per unit; mEq; IU for a mcg code that states it', () => {
@@ -188,6 +191,19 @@ describe('units from real billing units (R9.1, rounded up R9.2)', () => {
       ['96413', 1, undefined],
       ['J9998', 0, 'billing-unit-unknown'],
     ]);
+  });
+});
+
+describe('a code the quarter does not price is billed with a warning naming the priced codes', () => {
+  test('J3370 (vancomycin 500 mg) is not in the 2026Q1 ASP file; J3373 (per 10 mg) is', () => {
+    const r = code({ hcpcs: 'J3370' }, { value: 1, unit: 'g' });
+    expect(drugLines(r).map((l) => [l.code.code, l.units])).toEqual([['J3370', 2]]);
+    const warning = r.issues.find((i) => i.code === 'hcpcs-not-in-asp');
+    expect(warning?.severity).toBe('warning');
+    expect(warning?.message).toContain('J3373');
+    expect(issueCodes(code({ hcpcs: 'J9206' }, { value: 100, unit: 'mg' }))).not.toContain(
+      'hcpcs-not-in-asp',
+    );
   });
 });
 
