@@ -2118,7 +2118,6 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     for (const encounter of encounters) {
       const ref = `Encounter/${encounter.id}`;
       chargeItems.push(
-        // Held (planned) lines too: the claim is built from the billable ones and waits for the held.
         ...(await this.#searchAll<ChargeItem>(tenant, 'ChargeItem', this.#byRef('encounter', ref))).filter(
           (c) => c.status === 'billable' || c.status === 'planned',
         ),

@@ -10,13 +10,13 @@
  *  - 96368 once per encounter, never hydration (R4.2); 96376 facility only (R5.2); 96416 never timed (R7.2);
  *  - facility lines dated by the day the time was provided (R3.7); office by the encounter.
  */
-import type { AdministrationFamily, CodingIssue, EncounterContext, LineRationale } from '../types.ts';
+import type { AdministrationFamily, CodingIssue, EncounterContext } from '../types.ts';
 import type { CodingTables, PayerRuleSet } from '../tables/types.ts';
 import type { Classified, CodedTechnique } from './classify.ts';
 import { dayString, localDate, splitAfterFirst, subtract, totalMinutes, union, overlaps } from './dates.ts';
 import type { Interval } from './dates.ts';
 import type { DraftLine } from './draft.ts';
-import { rationale } from './sources.ts';
+import { rationale, withSources } from './sources.ts';
 
 /** Initial service codes (R2.1; 96369 SC infusion is outside the engine's routes). */
 export const INITIAL_CODES: ReadonlySet<string> = new Set(['96360', '96365', '96374', '96409', '96413']);
@@ -112,35 +112,6 @@ function ids(s: Service): string[] {
 
 function drugNames(s: Service): string {
   return [...new Set(s.items.map((i) => i.drug.name))].join(' + ');
-}
-
-/** The family decision's sources (category.ts) join the line's: every step of R1.2 is cited. */
-function withFamilySources(r: LineRationale, s: Service): LineRationale {
-  let sources = r.sources;
-  for (const item of s.items) {
-    sources = joinedSources(sources, item.familySources);
-  }
-  return sources === r.sources ? r : { ...r, sources };
-}
-
-/** Joined source lists by identity of both (rule lists and family decisions are shared, read-only arrays). */
-const joined = new WeakMap<readonly string[], WeakMap<readonly string[], readonly string[]>>();
-
-function joinedSources(a: readonly string[], b: readonly string[]): readonly string[] {
-  if (b.length === 0) {
-    return a;
-  }
-  let byB = joined.get(a);
-  if (!byB) {
-    byB = new WeakMap();
-    joined.set(a, byB);
-  }
-  let both = byB.get(b);
-  if (!both) {
-    both = [...new Set([...a, ...b])];
-    byB.set(b, both);
-  }
-  return both;
 }
 
 function compareForInitial(a: Service, b: Service): number {
@@ -347,9 +318,9 @@ export function codeEncounterAdministrations(
         encounterId,
         administrationIds: ids(s),
         diagnoses,
-        rationale: withFamilySources(
+        rationale: withSources(
           rationale(rules, text, opts.minutes !== undefined ? { minutes: opts.minutes } : undefined),
-          s,
+          s.items.map((i) => i.familySources),
         ),
         ...(opts.initial ? { initial: true } : {}),
         at: s.start,

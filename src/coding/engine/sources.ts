@@ -76,3 +76,34 @@ export function rationale(
     ...(extra?.amounts !== undefined ? { amounts: extra.amounts } : {}),
   };
 }
+
+/**
+ * The rationale with more sources joined (the family decision's, category.ts: every step of R1.2 is
+ * cited on the administration lines). Lists are joined once per pair of shared, read-only arrays.
+ */
+export function withSources(r: LineRationale, more: readonly (readonly string[])[]): LineRationale {
+  let sources = r.sources;
+  for (const extra of more) {
+    sources = joinedSources(sources, extra);
+  }
+  return sources === r.sources ? r : { ...r, sources };
+}
+
+const joined = new WeakMap<readonly string[], WeakMap<readonly string[], readonly string[]>>();
+
+function joinedSources(a: readonly string[], b: readonly string[]): readonly string[] {
+  if (b.length === 0) {
+    return a;
+  }
+  let byB = joined.get(a);
+  if (!byB) {
+    byB = new WeakMap();
+    joined.set(a, byB);
+  }
+  let both = byB.get(b);
+  if (!both) {
+    both = [...new Set([...a, ...b])];
+    byB.set(b, both);
+  }
+  return both;
+}

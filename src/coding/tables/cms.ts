@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CmsNdcRow, CmsQuarterTable } from '../cms/import.ts';
-import type { CmsDrug, CmsQuarter, CmsTables } from './types.ts';
+import type { CmsDrug, CmsQuarter, CmsTables, MueEntry, MueTable } from './types.ts';
 
 /** The calendar quarter of a date: "2026-02-10" → "2026Q1". */
 export function quarterOf(date: string): string {
@@ -311,4 +311,44 @@ function chooseQuarter(cms: CmsTables, dateOfService: string): QuarterChoice {
 /** The latest imported quarter (for code lookups that carry no date, such as the scrubber's). */
 export function latestQuarter(cms: CmsTables): CmsQuarter {
   return cms.quarters[cms.quarters.length - 1] as CmsQuarter;
+}
+
+/**
+ * The MUE table with the CMS practitioner values of the latest quarter: Medicare's (V), else
+ * Medicaid's (UNVERIFIED for other payers, basis medicaid-fallback); they replace hand-entered
+ * entries of the same code. The Medicare file holds only MAI 3 rows (clinical, date of service).
+ */
+export function withCmsMue(table: MueTable, cms: CmsTables): MueTable {
+  const quarter = latestQuarter(cms);
+  const source = (kind: string): string =>
+    quarter.sources.find((s) => s.kind === kind)?.file ?? `CMS ${kind} (${quarter.id} table)`;
+  const fromCms: MueEntry[] = quarter.mue.map(([code, units, basis]) =>
+    basis === 'medicare'
+      ? {
+          code,
+          setting: 'practitioner',
+          units,
+          mai: 3,
+          verification: 'V',
+          basis: 'medicare',
+          source: source('mue-medicare'),
+        }
+      : {
+          code,
+          setting: 'practitioner',
+          units,
+          mai: 3,
+          verification: 'UNVERIFIED',
+          maiVerification: 'UNVERIFIED',
+          basis: 'medicaid-fallback',
+          source: source('mue-medicaid'),
+          notes:
+            'Medicaid practitioner value: the Medicare file has none for this code (fallback, warn only).',
+        },
+  );
+  const replaced = new Set(fromCms.map((e) => `${e.code}|${e.setting}`));
+  return {
+    ...table,
+    entries: [...table.entries.filter((e) => !replaced.has(`${e.code}|${e.setting}`)), ...fromCms],
+  };
 }

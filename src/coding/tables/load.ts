@@ -18,8 +18,8 @@ import { Ajv } from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { describeSchemaError } from '../../config/schema-issues.ts';
 import type { PayerKind } from '../types.ts';
-import { readCmsTables, latestQuarter } from './cms.ts';
-import { drugEntryFor } from './universe.ts';
+import { readCmsTables, withCmsMue } from './cms.ts';
+import { categoryRuleIssues, drugEntryFor } from './universe.ts';
 import {
   administrationCodeTableSchema,
   categoryRuleTableSchema,
@@ -41,7 +41,6 @@ import type {
   DrugEntry,
   DrugPackage,
   HomeInfusionTable,
-  MueEntry,
   MueTable,
   NcciTable,
   PayerRuleSet,
@@ -275,46 +274,6 @@ export function loadCodingTables(dir: string = DEFAULT_TABLES_DIR): CodingTables
   return frozen;
 }
 
-/**
- * The MUE table with the CMS practitioner values of the latest quarter: Medicare's (V), else
- * Medicaid's (UNVERIFIED for other payers, basis medicaid-fallback); they replace hand-entered
- * entries of the same code. The Medicare file holds only MAI 3 rows (clinical, date of service).
- */
-function withCmsMue(table: MueTable, cms: CmsTables): MueTable {
-  const quarter = latestQuarter(cms);
-  const source = (kind: string): string =>
-    quarter.sources.find((s) => s.kind === kind)?.file ?? `CMS ${kind} (${quarter.id} table)`;
-  const fromCms: MueEntry[] = quarter.mue.map(([code, units, basis]) =>
-    basis === 'medicare'
-      ? {
-          code,
-          setting: 'practitioner',
-          units,
-          mai: 3,
-          verification: 'V',
-          basis: 'medicare',
-          source: source('mue-medicare'),
-        }
-      : {
-          code,
-          setting: 'practitioner',
-          units,
-          mai: 3,
-          verification: 'UNVERIFIED',
-          maiVerification: 'UNVERIFIED',
-          basis: 'medicaid-fallback',
-          source: source('mue-medicaid'),
-          notes:
-            'Medicaid practitioner value: the Medicare file has none for this code (fallback, warn only).',
-        },
-  );
-  const replaced = new Set(fromCms.map((e) => `${e.code}|${e.setting}`));
-  return {
-    ...table,
-    entries: [...table.entries.filter((e) => !replaced.has(`${e.code}|${e.setting}`)), ...fromCms],
-  };
-}
-
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -526,52 +485,7 @@ function crossCheck(t: CodingTables): TableIssue[] {
   });
 
   // Category rules.
-  const C = TABLE_FILES.categoryRules;
-  const rulesOf = [
-    ['hcpcsRules', t.categoryRules.hcpcsRules],
-    ['nameRules', t.categoryRules.nameRules],
-  ] as const;
-  for (const [list, rules] of rulesOf) {
-    rules.forEach((rule, i) => {
-      const at = `$.${list}[${i}]`;
-      if (
-        list === 'hcpcsRules' &&
-        rule.codes === undefined &&
-        (rule.from === undefined || rule.to === undefined)
-      ) {
-        add(C, at, 'a HCPCS rule needs codes or from and to');
-      }
-      if (list === 'nameRules') {
-        try {
-          new RegExp(rule.pattern ?? '(?!)');
-        } catch (err) {
-          add(C, `${at}.pattern`, `not a regular expression: ${(err as Error).message}`);
-        }
-        if (rule.pattern === undefined) {
-          add(C, at, 'a name rule needs a pattern');
-        }
-      }
-      if (rule.hormonalAntineoplastic && rule.family !== 'chemo-complex') {
-        add(C, `${at}.hormonalAntineoplastic`, 'a hormonal antineoplastic must have family "chemo-complex"');
-      }
-    });
-  }
-  for (const [therapy, home] of Object.entries(t.categoryRules.homeByTherapyClass)) {
-    if (home.perDiem !== undefined && !perDiemCodes.has(home.perDiem)) {
-      add(
-        C,
-        `$.homeByTherapyClass.${therapy}.perDiem`,
-        `${home.perDiem} is not a per diem code in ${TABLE_FILES.homeInfusion}`,
-      );
-    }
-    if (home.hitCategory !== undefined && !hitCategories.has(home.hitCategory)) {
-      add(
-        C,
-        `$.homeByTherapyClass.${therapy}.hitCategory`,
-        `category ${home.hitCategory} has no Medicare HIT codes`,
-      );
-    }
-  }
+  issues.push(...categoryRuleIssues(t, perDiemCodes, hitCategories, TABLE_FILES.categoryRules));
 
   // Revenue codes.
   const R = TABLE_FILES.revenueCodes;

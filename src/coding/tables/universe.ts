@@ -201,3 +201,63 @@ export function drugEntryFor(tables: CodingTables, hcpcs: string, cms?: CmsDrug)
   }
   return entry;
 }
+
+/** Cross-checks of category-rules.json (run by the loader with the other tables' cross-checks). */
+export function categoryRuleIssues(
+  t: CodingTables,
+  perDiemCodes: ReadonlySet<string>,
+  hitCategories: ReadonlySet<number>,
+  C: string,
+): { file: string; path: string; message: string }[] {
+  const issues: { file: string; path: string; message: string }[] = [];
+  const add = (file: string, path: string, message: string): void => {
+    issues.push({ file, path, message });
+  };
+  const rulesOf = [
+    ['hcpcsRules', t.categoryRules.hcpcsRules],
+    ['nameRules', t.categoryRules.nameRules],
+  ] as const;
+  for (const [list, rules] of rulesOf) {
+    rules.forEach((rule, i) => {
+      const at = `$.${list}[${i}]`;
+      if (
+        list === 'hcpcsRules' &&
+        rule.codes === undefined &&
+        (rule.from === undefined || rule.to === undefined)
+      ) {
+        add(C, at, 'a HCPCS rule needs codes or from and to');
+      }
+      if (list === 'nameRules') {
+        try {
+          new RegExp(rule.pattern ?? '(?!)');
+        } catch (err) {
+          add(C, `${at}.pattern`, `not a regular expression: ${(err as Error).message}`);
+        }
+        if (rule.pattern === undefined) {
+          add(C, at, 'a name rule needs a pattern');
+        }
+      }
+      if (rule.hormonalAntineoplastic && rule.family !== 'chemo-complex') {
+        add(C, `${at}.hormonalAntineoplastic`, 'a hormonal antineoplastic must have family "chemo-complex"');
+      }
+    });
+  }
+  for (const [therapy, home] of Object.entries(t.categoryRules.homeByTherapyClass)) {
+    if (home.perDiem !== undefined && !perDiemCodes.has(home.perDiem)) {
+      add(
+        C,
+        `$.homeByTherapyClass.${therapy}.perDiem`,
+        `${home.perDiem} is not a per diem code in home-infusion.json`,
+      );
+    }
+    if (home.hitCategory !== undefined && !hitCategories.has(home.hitCategory)) {
+      add(
+        C,
+        `$.homeByTherapyClass.${therapy}.hitCategory`,
+        `category ${home.hitCategory} has no Medicare HIT codes`,
+      );
+    }
+  }
+
+  return issues;
+}
