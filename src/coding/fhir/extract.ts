@@ -66,6 +66,13 @@ export const SYSTEMS = {
   sourceOfPayment: 'urn:oid:2.16.840.1.113883.3.221.5',
 } as const;
 
+/** The same code systems by their HL7 OIDs, as some EHRs (C-CDA heritage) write them. */
+const CODE_SYSTEM_OIDS = {
+  ndc: 'urn:oid:2.16.840.1.113883.6.69',
+  rxnorm: 'urn:oid:2.16.840.1.113883.6.88',
+  hcpcs: 'urn:oid:2.16.840.1.113883.6.285',
+} as const;
+
 export const EXT_DISCARDED = 'https://dripline.dev/fhir/StructureDefinition/discarded-amount';
 export const EXT_PRIMARY = 'https://dripline.dev/fhir/StructureDefinition/primary-service';
 export const EXT_ADMINISTRATION_CATEGORY =
@@ -292,9 +299,9 @@ function administrationOf(
   const medication = index.get<Medication>(ma.medicationReference);
   const order = index.get<MedicationRequest>(ma.request);
   const concept = medication?.code ?? ma.medicationCodeableConcept;
-  const ndc = codings(concept, SYSTEMS.ndc)[0];
-  const rxnorm = codings(concept, SYSTEMS.rxnorm)[0];
-  const hcpcs = codings(concept, SYSTEMS.hcpcs, SYSTEMS.hcpcsAlt)[0];
+  const ndc = codings(concept, SYSTEMS.ndc, CODE_SYSTEM_OIDS.ndc)[0];
+  const rxnorm = codings(concept, SYSTEMS.rxnorm, CODE_SYSTEM_OIDS.rxnorm)[0];
+  const hcpcs = codings(concept, SYSTEMS.hcpcs, SYSTEMS.hcpcsAlt, CODE_SYSTEM_OIDS.hcpcs)[0];
   const names = [
     concept?.text,
     ...(concept?.coding ?? []).map((c) => c.display),

@@ -370,6 +370,19 @@ describe('FHIR contract: documented category and strength', () => {
     expect(adm.concentration).toEqual({ contains: { value: 20, unit: 'mg' }, volumeMl: 1 });
   });
 
+  test('drug codes by their HL7 OIDs (NDC, RxNorm, HCPCS), as C-CDA-era EHRs write them', () => {
+    const resources = bundle({});
+    const medication = resources.find((r) => r.resourceType === 'Medication') as any;
+    medication.code = {
+      coding: [
+        { system: 'urn:oid:2.16.840.1.113883.6.285', code: 'J9206' },
+        { system: 'urn:oid:2.16.840.1.113883.6.69', code: '0009-0112-05' },
+        { system: 'urn:oid:2.16.840.1.113883.6.88', code: '1726319' },
+      ],
+    };
+    expect(extracted(resources).drug).toEqual({ hcpcs: 'J9206', ndc: '0009-0112-05', rxnorm: '1726319' });
+  });
+
   test('routes: HL7 v3 codes and words, as EHRs without SNOMED send them', () => {
     const resources = bundle({});
     const ma = resources.find((r) => r.resourceType === 'MedicationAdministration') as any;
