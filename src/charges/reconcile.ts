@@ -430,7 +430,7 @@ export function planCapture(input: PlanInput): CapturePlan {
       !encounter ||
       input.encounters.get(encounter)?.state === 'uncodable' ||
       producedIds.has(previous.id) ||
-      previous.status !== 'billable'
+      (previous.status !== 'billable' && previous.status !== 'planned')
     ) {
       continue;
     }

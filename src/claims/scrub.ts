@@ -21,6 +21,8 @@ import { SYSTEMS } from '../coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../fhir/definitions.ts';
 import { findDrug } from '../coding/tables/load.ts';
 import { checkWasteModifiers } from '../coding/engine/waste-modifiers.ts';
+import { isPackagedOn } from '../coding/engine/payment.ts';
+import { EXT_RATIONALE } from '../coding/fhir/emit.ts';
 import type { CodingTables, DrugEntry, Verification } from '../coding/tables/types.ts';
 import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
@@ -129,6 +131,7 @@ export const RULE_IDS = [
   'place-of-service',
   'diagnosis-missing',
   'units-invalid',
+  'charge-held',
 ] as const;
 
 export type RuleId = (typeof RULE_IDS)[number];
@@ -693,6 +696,8 @@ function checkPayerRules(ctx: ClaimContext, tables: CodingTables, lines: readonl
         date: line.date,
         modifiers: line.modifiers,
         container: line.drug?.container,
+        // OPPS packaged (status N) on an institutional claim: JW/JZ do not apply (R10.3).
+        packaged: ctx.setting === 'hospital-outpatient' && isPackagedOn(tables, line.code, line.date),
         ...(ndc ? { ndc } : {}),
       };
     }),
@@ -765,6 +770,20 @@ function checkDuplicates(ctx: ClaimContext, lines: readonly Line[], f: Findings)
   }
 }
 
+/**
+ * Lines the coding engine holds (ChargeItem `planned`: the drug was given, its code is known, its
+ * units are not) are not on the claim; the claim waits for them rather than go out without them.
+ */
+function checkHeldCharges(ctx: ClaimContext, f: Findings): void {
+  for (const charge of ctx.chargeItems.filter((c) => c.status === 'planned')) {
+    const code = charge.code?.coding?.find((c) => c.code !== undefined)?.code ?? 'a charge';
+    const why = charge.extension
+      ?.find((e) => e.url === EXT_RATIONALE)
+      ?.extension?.find((e) => e.url === 'text')?.valueString;
+    f.add('charge-held', `${code} is held by coding and not on the claim${why ? `: ${why}` : ''}.`);
+  }
+}
+
 /** Scrubs a claim: every finding, in the order of the checks (deterministic). Pure. */
 export function scrubClaim(
   ctx: ClaimContext,
@@ -789,6 +808,7 @@ export function scrubClaim(
   checkPriorAuth(ctx, rules, lines, f);
   checkPayerRules(ctx, tables, lines, f);
   checkDuplicates(ctx, lines, f);
+  checkHeldCharges(ctx, f);
   return f.list;
 }
 

@@ -2141,7 +2141,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       const ref = `Encounter/${encounter.id}`;
       chargeItems.push(
         ...(await this.#searchAll<ChargeItem>(tenant, 'ChargeItem', this.#byRef('encounter', ref))).filter(
-          (c) => c.status === 'billable',
+          (c) => c.status === 'billable' || c.status === 'planned',
         ),
       );
       administrations.push(

@@ -8,6 +8,7 @@
  *   client rotate-key <client_id> [--alg ES384|RS384] [--out <file>]
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
+ *   tables import-cms <dir> [--out <tables dir>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -48,7 +49,10 @@ Commands:
   token --client <client.json> [--scope "<scopes>"]
       Get an access token with a client file printed by "client create" (a standard SMART client flow).
   charges <bundle.json> [--setting office|hospital-outpatient|home] [--payer medicare|medicaid|commercial]
-      Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.`;
+      Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.
+  tables import-cms <dir> [--out <tables dir>]
+      Build one quarter's drug table from the CMS files in <dir> (ASP pricing, NDC-HCPCS crosswalk, HCPCS,
+      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -179,6 +183,11 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'charges') {
     const output = runCharges(sub === undefined ? rest : [sub, ...rest]);
     process.stdout.write(JSON.stringify(output, null, 2) + '\n');
+  } else if (command === 'tables' && sub === 'import-cms') {
+    // Loaded on demand: the importer (CSV reader, parsers) is not needed by any other command.
+    const { runImportCms } = await import('./tables-command.ts');
+    const summary = runImportCms(rest, new Date());
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -196,7 +205,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (
     err instanceof BundleError ||
     err instanceof ClientFileError ||
-    err instanceof ClientRegistrationError
+    err instanceof ClientRegistrationError ||
+    (err instanceof Error && err.name === 'CmsImportError')
   ) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);

@@ -47,6 +47,10 @@ export interface DocumentedAdministration {
   readonly dose?: Quantity;
   /** Package size of the container used (Medication.amount), for computed waste. */
   readonly packageSize?: Quantity;
+  /** Strength of the product (Medication.ingredient.strength, else Medication.amount as a ratio): amount per volume, for doses in mL. */
+  readonly concentration?: { readonly contains: Quantity; readonly volumeMl: number };
+  /** Administration family documented on the order (MedicationRequest) or the Medication (extension administration-category, R1.2). */
+  readonly category?: { readonly family: AdministrationFamily; readonly on: 'order' | 'medication' };
   /** Documented discarded amount (extension discarded-amount). */
   readonly discarded?: Quantity;
   /** ISO instants; `end` absent = no stop time documented. */
@@ -70,6 +74,11 @@ export interface EncounterContext {
   readonly diagnoses: readonly string[];
 }
 
+/** Administration family overrides by HCPCS code: for one payer kind, or for all (R1.2). */
+export type FamilyOverrides = Readonly<
+  Partial<Record<PayerKind | 'all', Readonly<Record<string, AdministrationFamily>>>>
+>;
+
 export interface TenantCodingOptions {
   /** 340B-acquired drugs: which modifier this provider type uses (R12.1), or none. */
   readonly modifier340B?: 'JG' | 'TB';
@@ -77,6 +86,8 @@ export interface TenantCodingOptions {
   readonly timeZone?: string;
   /** Fixed offset for dates of service, e.g. "-05:00" (no DST), when no `timeZone` is given. Default "+00:00". */
   readonly utcOffset?: string;
+  /** The tenant's family overrides (R1.2), before the payer rule set's. */
+  readonly familyOverrides?: FamilyOverrides;
 }
 
 export interface CodingInput {
@@ -104,6 +115,24 @@ export interface NdcLine {
   /** R11.4 unit qualifier. */
   readonly unit: 'UN' | 'ML' | 'GR' | 'F2' | 'ME';
   readonly quantity: number;
+}
+
+/**
+ * What Medicare Part B would pay for a drug line (the reference the remittance check compares with):
+ * the CMS payment limit per unit of the date of service's quarter (ASP + 6%) × units; zero for a drug
+ * OPPS packages (status N) on an institutional claim; unknown when CMS prices no limit.
+ */
+export interface ExpectedPayment {
+  readonly basis: 'asp-limit' | 'opps-packaged' | 'not-priced';
+  /** CMS quarter of the table used ("2026Q1"). */
+  readonly quarter: string;
+  readonly perUnit?: number;
+  /** USD for the line's units (0 when packaged). */
+  readonly amount?: number;
+  /** OPPS status indicator of the code (K, N, G…), when listed. */
+  readonly statusIndicator?: string;
+  /** Beneficiary coinsurance percentage from the ASP file. */
+  readonly coinsurancePercent?: number;
 }
 
 export interface ChargeLine {
@@ -134,6 +163,14 @@ export interface ChargeLine {
   /** ICD-10-CM pointers for the line (codes, principal first). */
   readonly diagnoses: readonly string[];
   readonly rationale: LineRationale;
+  /**
+   * A line that exists but cannot be billed yet (its units are unknown: a dose that does not convert
+   * to the billing unit, a billing unit CMS does not state): `units` is 0, the ChargeItem is
+   * `planned`, and the claim waits until the documentation is fixed. Never silently dropped.
+   */
+  readonly hold?: { readonly code: string; readonly reason: string };
+  /** Drug lines: the Medicare reference payment (see ExpectedPayment). */
+  readonly payment?: ExpectedPayment;
 }
 
 export interface CodingIssue {

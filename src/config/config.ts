@@ -69,6 +69,18 @@ export interface TenantCodingConfig {
    * `timeZone`, used only when that is not set.
    */
   readonly utcOffset?: string;
+  /**
+   * Administration family by HCPCS code, for one payer kind or `all` (coding-rules R1.2), e.g.
+   * `{ "commercial": { "J1745": "therapeutic" } }`: applied before the payer rule set's overrides.
+   */
+  readonly familyOverrides?: Readonly<
+    Partial<
+      Record<
+        'all' | 'medicare' | 'medicaid' | 'commercial',
+        Readonly<Record<string, 'chemo-complex' | 'therapeutic' | 'hydration'>>
+      >
+    >
+  >;
 }
 
 export interface TenantConfig {
@@ -289,6 +301,20 @@ const schema = {
             properties: {
               modifier340B: { enum: ['JG', 'TB'] },
               utcOffset: { type: 'string', pattern: '^[+-](0\\d|1[0-4]):[0-5]\\d$' },
+              familyOverrides: {
+                type: 'object',
+                additionalProperties: false,
+                properties: Object.fromEntries(
+                  ['all', 'medicare', 'medicaid', 'commercial'].map((payer) => [
+                    payer,
+                    {
+                      type: 'object',
+                      propertyNames: { pattern: '^[A-Z][0-9]{4}$|^[0-9]{4}[0-9A-Z]$' },
+                      additionalProperties: { enum: ['chemo-complex', 'therapeutic', 'hydration'] },
+                    },
+                  ]),
+                ),
+              },
             },
           },
           connections: {

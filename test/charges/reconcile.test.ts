@@ -125,6 +125,27 @@ describe('planCapture', () => {
     expect(voided?.resource.meta?.versionId).toBeUndefined();
   });
 
+  test('a held (planned) drug line no longer produced is voided too; one now billable is updated in place', () => {
+    const held = stored(produced('ci-held', 'J9370', 0, ['ma-2']), '1', { status: 'planned' });
+    const voidPlan = planCapture(
+      input({
+        existing: [held],
+        administrations: new Map([
+          ['MedicationAdministration/ma-2', { status: 'entered-in-error', encounter: ENC }],
+        ]),
+      }),
+    );
+    expect(voidPlan.changes.map((c) => [c.kind, c.resource.id, c.resource.status])).toEqual([
+      ['void', 'ci-held', 'entered-in-error'],
+    ]);
+    // The dose is fixed: the same line key (same ChargeItem id) comes back billable with its units.
+    const fixed = produced('ci-held', 'J9370', 2, ['ma-2']);
+    const updatePlan = planCapture(input({ produced: [fixed], existing: [held] }));
+    expect(updatePlan.changes.map((c) => [c.kind, c.resource.status, c.resource.quantity?.value])).toEqual([
+      ['update', 'billable', 2],
+    ]);
+  });
+
   test('an encounter entered in error voids all its charges; an unfinished one is untouched', () => {
     const a = stored(produced('ci-a', '96365', 1));
     const voidPlan = planCapture(

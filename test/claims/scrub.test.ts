@@ -146,6 +146,18 @@ const cases: readonly Case[] = [
     edit: (f) => (f.administrations[0]!.effectivePeriod = { start: '2025-03-10T09:10:00-05:00' }),
   },
   { name: 'no dose', ruleId: 'doc-dose', edit: (f) => delete f.administrations[0]!.dosage!.dose },
+  {
+    name: 'a drug line held by coding (ChargeItem planned) keeps the claim',
+    ruleId: 'charge-held',
+    overridable: false,
+    edit: (f) =>
+      f.input.chargeItems.push({
+        ...structuredClone(f.input.chargeItems[f.input.chargeItems.length - 1]!),
+        id: 'ci-held',
+        status: 'planned',
+        quantity: { value: 0 },
+      }),
+  },
   { name: 'no order', ruleId: 'doc-order', edit: (f) => delete f.administrations[0]!.request },
   { name: 'no performer', ruleId: 'doc-signature', edit: (f) => delete f.administrations[0]!.performer },
   {
@@ -334,7 +346,18 @@ describe('scrubClaim', () => {
   });
 
   test('UNVERIFIED NCCI / MUE entries warn, never error', () => {
+    // 96365's MUE is a CMS (V) value now: mark it UNVERIFIED here to test the downgrade.
+    const unverifiedMue: CodingTables = {
+      ...tables,
+      mue: {
+        ...tables.mue,
+        entries: tables.mue.entries.map((e) =>
+          e.code === '96365' ? { ...e, verification: 'UNVERIFIED' } : e,
+        ),
+      },
+    };
     const findings = run({
+      tables: unverifiedMue,
       edit: (f) => {
         f.input.chargeItems[0]!.quantity = { value: 2 };
         f.input.chargeItems.push({
@@ -350,6 +373,15 @@ describe('scrubClaim', () => {
     expect(ncci).toMatchObject({ severity: 'warning', overridable: true });
     expect(mue).toMatchObject({ severity: 'warning', itemSequence: 2 });
     expect(mue?.message).toMatch(/^96365: 2 units/);
+  });
+
+  test('a CMS (V) MUE value exceeded is an error a person may override (MAI 3)', () => {
+    const findings = run({ edit: (f) => (f.input.chargeItems[0]!.quantity = { value: 2 }) });
+    expect(findings.find((x) => x.ruleId === 'mue')).toMatchObject({
+      severity: 'error',
+      overridable: true,
+      itemSequence: 1,
+    });
   });
 
   test('NCCI indicator 1 is bypassed by a distinct-service modifier on the column 2 line', () => {
@@ -468,6 +500,20 @@ describe('scrubClaim', () => {
       },
     });
     expect(onFile).toEqual([]);
+  });
+
+  test('hospital outpatient: a drug OPPS packages (status N) needs no JW/JZ (R10.3); a separately payable one does', () => {
+    const ids = (code: string) => {
+      const f = fixture('medicare');
+      f.input.setting = 'hospital-outpatient';
+      const drug = f.input.chargeItems[2]!;
+      drug.code = { coding: [{ system: SYSTEMS.hcpcs, code }] };
+      drug.extension = drug.extension!.filter((e) => e.valueCoding?.code !== 'JZ');
+      return scrubClaim(contextOf(f), tables).map((x) => x.ruleId);
+    };
+    // Dexamethasone J1100 (single-dose in the catalog) is N in OPPS Addendum B; infliximab J1745 is K.
+    expect(ids('J1100')).not.toContain('payer-jw-jz');
+    expect(ids('J1745')).toContain('payer-jw-jz');
   });
 
   test('med-necessity: a line pointing at the wrong diagnosis when a supporting one is on the claim', () => {

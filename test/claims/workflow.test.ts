@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type {
   AuditEvent,
+  ChargeItem,
   Claim,
   ClaimResponse,
   Encounter,
@@ -1083,4 +1084,68 @@ describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answ
       (await payer.claimResponses()).filter((r) => r.request?.reference === `Claim/${claim!.id}`).length,
     ).toBe(before + 1);
   }, 30_000);
+});
+
+describe('held drug lines (units unknown) keep their claim', () => {
+  test('a dose documented per kg holds the drug line: the claim is rebuilt and held on it, then released with the line when the dose is fixed', async () => {
+    const store = server.running.store;
+    const charges = await all<ChargeItem>('ChargeItem');
+    // A held (not yet sent) FHIR-channel claim with a drug line whose administration documents a dose.
+    let pick: { claim: Claim & StoredResource; ma: MedicationAdministration; code: string } | undefined;
+    for (const claim of await claims()) {
+      if (claimStateOf(claim) !== 'held' || claimPayerOf(claim) === X12_PAYER) {
+        continue;
+      }
+      const encounters = new Set(encountersOfClaim(claim));
+      const drug = charges.find(
+        (c) =>
+          c.status === 'billable' &&
+          encounters.has(c.context?.reference ?? '') &&
+          /^[JQ]\d{4}$/.test(c.code?.coding?.[0]?.code ?? '') &&
+          (c.service ?? []).length === 1,
+      );
+      const maId = drug?.service?.[0]?.reference?.split('/')[1];
+      if (drug && maId) {
+        const ma = (await ehr.readResource('MedicationAdministration', maId)) as MedicationAdministration;
+        if (ma.dosage?.dose?.value !== undefined) {
+          pick = { claim, ma, code: drug.code?.coding?.[0]?.code ?? '' };
+          break;
+        }
+      }
+    }
+    expect(pick).toBeDefined();
+    const { claim, ma, code } = pick!;
+    const findings = async (): Promise<string[]> => {
+      const task = (await store.resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
+      return findingsOfTask(task).map((f) => f.ruleId);
+    };
+    const billed = async (): Promise<string[]> => {
+      const c = (await store.resources.read(TENANT, 'Claim', claim.id)) as Claim;
+      return (c.item ?? []).map((i) => i.productOrService.coding?.[0]?.code ?? '');
+    };
+    expect(await billed()).toContain(code);
+
+    // The nurse's dose is a dose rate (5 mg/kg): the drug line cannot be counted.
+    const perKg = { ...ma.dosage!.dose!, value: 5, unit: 'mg/kg', code: 'mg/kg' };
+    await ehr.updateResource({ ...ma, dosage: { ...ma.dosage, dose: perKg } });
+    await waitFor(
+      'the claim held on its held drug line',
+      async () => (await findings()).includes('charge-held'),
+      25_000,
+    );
+    expect(await billed()).not.toContain(code);
+    const held = (await all<ChargeItem>('ChargeItem')).filter(
+      (c) => c.status === 'planned' && c.code?.coding?.[0]?.code === code,
+    );
+    expect(held.length).toBeGreaterThan(0);
+
+    // The amount given is documented again: the line is billable, back on the claim, the finding gone.
+    const current = (await ehr.readResource('MedicationAdministration', ma.id!)) as MedicationAdministration;
+    await ehr.updateResource({ ...current, dosage: { ...current.dosage, dose: ma.dosage!.dose } });
+    await waitFor('the drug line back on the claim', async () => (await billed()).includes(code), 25_000);
+    const state = claimStateOf((await store.resources.read(TENANT, 'Claim', claim.id)) as Claim);
+    if (state === 'held') {
+      expect(await findings()).not.toContain('charge-held');
+    }
+  }, 60_000);
 });

@@ -28,7 +28,12 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
-import { EXT_DISCARDED, EXT_PRIMARY, SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import {
+  EXT_ADMINISTRATION_CATEGORY,
+  EXT_DISCARDED,
+  EXT_PRIMARY,
+  SYSTEMS,
+} from '../../src/coding/fhir/extract.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import type {
   CareSetting,
@@ -228,14 +233,35 @@ export function toFhirBundle(input: CodingInput, opts: BundleOptions = {}): Bund
   const medications = new Map<string, Medication & { id: string }>();
   for (const adm of input.administrations) {
     const amount = packageAmount(adm, opts.tables);
-    const identity = JSON.stringify([adm.drug, amount]);
+    const onMedication = adm.category?.on === 'medication' ? adm.category.family : undefined;
+    const identity = JSON.stringify([adm.drug, amount, adm.concentration, onMedication]);
     let medication = medications.get(identity);
-    if (!medication && (adm.drug.ndc || adm.drug.rxnorm || adm.drug.hcpcs)) {
+    if (
+      !medication &&
+      (adm.drug.ndc || adm.drug.rxnorm || adm.drug.hcpcs || adm.concentration || onMedication)
+    ) {
       medication = {
         resourceType: 'Medication',
         id: `med-${slug(identity)}`,
+        ...(onMedication
+          ? { extension: [{ url: EXT_ADMINISTRATION_CATEGORY, valueCode: onMedication }] }
+          : {}),
         code: medicationCode(adm.drug),
         status: 'active',
+        ...(adm.concentration
+          ? {
+              ingredient: [
+                {
+                  itemCodeableConcept: medicationCode(adm.drug),
+                  isActive: true,
+                  strength: {
+                    numerator: quantity(adm.concentration.contains),
+                    denominator: { value: adm.concentration.volumeMl, unit: 'mL', system: UCUM, code: 'mL' },
+                  },
+                },
+              ],
+            }
+          : {}),
         ...(amount
           ? {
               amount: {
@@ -261,6 +287,9 @@ export function toFhirBundle(input: CodingInput, opts: BundleOptions = {}): Bund
       const request: MedicationRequest & { id: string } = {
         resourceType: 'MedicationRequest',
         id: `rx-${adm.id}`,
+        ...(adm.category?.on === 'order'
+          ? { extension: [{ url: EXT_ADMINISTRATION_CATEGORY, valueCode: adm.category.family }] }
+          : {}),
         status: 'completed',
         intent: 'order',
         ...medicationX,

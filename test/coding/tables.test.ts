@@ -1,9 +1,10 @@
 /** The coding rule tables: they load and validate, cross-checks catch bad copies, lookups resolve the sandbox's NDCs. */
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  CMS_DIR,
   CodingTableError,
   DEFAULT_TABLES_DIR,
   UCUM_UNITS,
@@ -37,6 +38,7 @@ function brokenCopy(file: string, mutate: (table: any) => any): string {
   for (const f of readdirSync(DEFAULT_TABLES_DIR).filter((x) => x.endsWith('.json'))) {
     writeFileSync(path.join(dir, f), readFileSync(path.join(DEFAULT_TABLES_DIR, f)));
   }
+  cpSync(path.join(DEFAULT_TABLES_DIR, CMS_DIR), path.join(dir, CMS_DIR), { recursive: true });
   const next = mutate(readTable(file));
   if (next === undefined) {
     unlinkSync(path.join(dir, file));
@@ -193,12 +195,24 @@ describe('shipped tables', () => {
     expect(new Set(selectors).size).toBe(selectors.length);
   });
 
-  test('MUE: seen values carry their verification; the rest are UNVERIFIED placeholders', () => {
-    const get = (c: string) => tables.mue.entries.find((e) => e.code === c);
-    expect(get('96361')).toMatchObject({ units: 8, verification: 'C', setting: 'practitioner' });
-    expect(get('J1745')).toMatchObject({ units: 150, verification: 'V' });
-    for (const e of tables.mue.entries.filter((x) => !['96361', 'J1745'].includes(x.code))) {
-      expect(e.verification).toBe('UNVERIFIED');
+  test('MUE: CMS practitioner values (Medicare, else Medicaid marked as a fallback) replace the placeholders', () => {
+    const get = (c: string) => tables.mue.entries.filter((e) => e.code === c);
+    // Medicare file (MAI 3 rows only): V, MAI 3.
+    expect(get('96361')).toEqual([
+      expect.objectContaining({ units: 8, verification: 'V', mai: 3, basis: 'medicare' }),
+    ]);
+    expect(get('J1745')).toEqual([
+      expect.objectContaining({ units: 150, verification: 'V', basis: 'medicare' }),
+    ]);
+    expect(get('J9206')).toEqual([expect.objectContaining({ units: 42, verification: 'V' })]);
+    // 96368 is not in the Medicare extract: Medicaid's value, UNVERIFIED (warn only) and marked.
+    expect(get('96368')).toEqual([
+      expect.objectContaining({ verification: 'UNVERIFIED', basis: 'medicaid-fallback' }),
+    ]);
+    // 96376 is 0 for Medicare practitioners (not payable, R5.2): no MUE value is taken from CMS.
+    expect(get('96376').every((e) => e.basis === undefined)).toBe(true);
+    for (const e of tables.mue.entries.filter((x) => x.basis === undefined)) {
+      expect(['C', 'UNVERIFIED']).toContain(e.verification);
     }
   });
 
@@ -423,7 +437,7 @@ describe('cross-checks reject a corrupted copy with file and path', () => {
       return t;
     });
     expect(loadError(dir).message).toContain(
-      'payer-commercial.json: $.familyOverrides.J9999: HCPCS J9999 is not in the drug catalog',
+      'payer-commercial.json: $.familyOverrides.J9999: HCPCS J9999 is neither in the drug catalog',
     );
   });
 

@@ -25,7 +25,7 @@ import {
 } from './dates.ts';
 import type { DayZone, Interval } from './dates.ts';
 import type { DraftLine } from './draft.ts';
-import { rationale } from './sources.ts';
+import { rationale, withSources } from './sources.ts';
 
 /** Initial service codes (R2.1; 96369 SC infusion is outside the engine's routes). */
 export const INITIAL_CODES: ReadonlySet<string> = new Set(['96360', '96365', '96374', '96409', '96413']);
@@ -327,7 +327,10 @@ export function codeEncounterAdministrations(
         encounterId,
         administrationIds: ids(s),
         diagnoses,
-        rationale: rationale(rules, text, opts.minutes !== undefined ? { minutes: opts.minutes } : undefined),
+        rationale: withSources(
+          rationale(rules, text, opts.minutes !== undefined ? { minutes: opts.minutes } : undefined),
+          s.items.map((i) => i.familySources),
+        ),
         ...(opts.initial ? { initial: true } : {}),
         at: s.start,
       });
@@ -442,7 +445,7 @@ export function codeEncounterAdministrations(
           return;
         }
         case 'injection': {
-          const code = chemo ? (s.items[0]?.drug.hormonalAntineoplastic ? '96402' : '96401') : '96372';
+          const code = chemo ? (s.items[0]?.hormonal ? '96402' : '96401') : '96372';
           emit(
             s,
             code,

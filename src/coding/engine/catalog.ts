@@ -1,19 +1,12 @@
 /**
- * Drug resolution against the catalog: the NDC of the package actually used first (the HCPCS code
- * follows the NDC, drug-table notes; R11.1), then RxNorm, then a documented HCPCS code.
+ * Lookups in the hand-curated catalog (drugs.json): by NDC package and by RxNorm code. The order in
+ * which documentation is resolved to a HCPCS code is resolve.ts's.
  */
 import { normalizeNdc } from '../ndc.ts';
 import type { CodingTables, DrugEntry, DrugPackage } from '../tables/types.ts';
 
 /** The engine's name for the shared NDC normalization (R11.1). */
 export { normalizeNdc as ndc11 } from '../ndc.ts';
-
-export interface ResolvedDrug {
-  readonly drug: DrugEntry;
-  /** The package matched by NDC, when the NDC was documented and is in the catalog. */
-  readonly pkg?: DrugPackage;
-  readonly matchedBy: 'ndc' | 'rxnorm' | 'hcpcs';
-}
 
 interface CatalogIndex {
   readonly byNdc: ReadonlyMap<string, { drug: DrugEntry; pkg: DrugPackage }>;
@@ -59,32 +52,7 @@ export function lookupNdc(
   return (n ? index.byNdc.get(n) : undefined) ?? index.byNdc.get(`raw:${ndc.replace(/[-\s]/g, '')}`);
 }
 
-/** Resolves the documented drug; `ndcUnmatched` is true when an NDC was documented but is not in the catalog. */
-export function resolveDrug(
-  tables: CodingTables,
-  drug: { readonly ndc?: string; readonly rxnorm?: string; readonly hcpcs?: string },
-): { resolved?: ResolvedDrug; ndcUnmatched: boolean } {
-  const index = indexOf(tables);
-  let ndcUnmatched = false;
-  if (drug.ndc) {
-    const hit = lookupNdc(tables, drug.ndc);
-    if (hit) {
-      return { resolved: { drug: hit.drug, pkg: hit.pkg, matchedBy: 'ndc' }, ndcUnmatched };
-    }
-    ndcUnmatched = true;
-  }
-  if (drug.rxnorm) {
-    const hit = index.byRxnorm.get(drug.rxnorm);
-    if (hit) {
-      return { resolved: { drug: hit, matchedBy: 'rxnorm' }, ndcUnmatched };
-    }
-  }
-  if (drug.hcpcs) {
-    const hits = index.byHcpcs.get(drug.hcpcs.toUpperCase());
-    // Several products under one HCPCS code (e.g. labeler variants) share the billing rules; the first is used.
-    if (hits?.[0]) {
-      return { resolved: { drug: hits[0], matchedBy: 'hcpcs' }, ndcUnmatched };
-    }
-  }
-  return { ndcUnmatched };
+/** The catalog drug an RxNorm code identifies. */
+export function lookupRxnorm(tables: CodingTables, rxnorm: string): DrugEntry | undefined {
+  return indexOf(tables).byRxnorm.get(rxnorm.trim());
 }

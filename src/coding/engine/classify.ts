@@ -1,10 +1,16 @@
 /**
- * Step 1 of the checklist (coding-rules §16): resolve each documented administration to a catalog
- * drug, its family (drug master, payer override R1.2) and technique (documented method, else push
- * when an IV infusion lasts 15 minutes or less R3.1; SC/IM = injection R6.1), with its minutes.
- * Documentation that cannot be coded becomes an issue instead of a guess.
+ * Step 1 of the checklist (coding-rules §16): resolve each documented administration to its drug
+ * (resolve.ts: HCPCS code, CMS quarter row, package), its family (category.ts: documented, tenant
+ * and payer overrides, drug table, HCPCS and name rules, TPD default — R1.2) and technique
+ * (documented method, else push when an IV infusion lasts 15 minutes or less R3.1; SC/IM =
+ * injection R6.1), with its minutes. Documentation that cannot be coded becomes an issue instead of
+ * a guess; a drug Dripline cannot identify still has its administration coded.
  */
-import type { DrugEntry, DrugPackage, CodingTables } from '../tables/types.ts';
+import type { BillingUnit } from '../cms/dosage.ts';
+import { latestQuarter } from '../tables/cms.ts';
+import type { CmsDrug, DrugEntry, DrugPackage, CodingTables } from '../tables/types.ts';
+import { catalogEntry } from '../tables/universe.ts';
+import { nameWords } from '../cms/names.ts';
 import type {
   AdministrationFamily,
   CodingInput,
@@ -12,9 +18,10 @@ import type {
   DocumentedAdministration,
   EncounterContext,
 } from '../types.ts';
-import { resolveDrug } from './catalog.ts';
-import { epochMinutes } from './dates.ts';
-import type { Interval } from './dates.ts';
+import { decideCategory } from './category.ts';
+import { epochMinutes, localDate } from './dates.ts';
+import type { DayZone, Interval } from './dates.ts';
+import { resolveAdministrationDrug } from './resolve.ts';
 
 /** Technique as coded: `pump` = chemo infusion over 8 hours, i.e. a prolonged pump infusion (R7.1/R7.2). */
 export type CodedTechnique = 'infusion' | 'push' | 'injection' | 'pump';
@@ -27,9 +34,20 @@ export const PUSH_MAX_MINUTES = 15;
 export interface Classified {
   readonly adm: DocumentedAdministration;
   readonly drug: DrugEntry;
+  /** The HCPCS code billed for the drug; undefined when the documentation leads to none (drug line: an error issue). */
+  readonly hcpcs?: string;
+  /** The billing unit (CMS, else catalog); undefined = unknown (the drug line is held). */
+  readonly billing?: BillingUnit;
+  /** The code's row in the CMS quarter table of the date of service. */
+  readonly cms?: CmsDrug;
+  readonly quarter: { readonly id: string; readonly note?: string };
   readonly pkg?: DrugPackage;
   readonly family: AdministrationFamily;
   readonly familyNote: string;
+  /** Sources of the family decision (category.ts), added to the administration lines' rationale. */
+  readonly familySources: readonly string[];
+  /** SC/IM chemo injection of a hormonal antineoplastic (96402, R6.1). */
+  readonly hormonal: boolean;
   readonly technique: CodedTechnique;
   readonly techniqueNote: string;
   /** Start..stop in epoch minutes when both are documented. */
@@ -45,6 +63,8 @@ export interface Classified {
 
 export interface ClassifyOutcome {
   readonly classified: Classified[];
+  /** Administrations with no infusion/injection service to code (route not IV/SC/IM, SC infusion): drug line only, with a warning. */
+  readonly drugOnly: Classified[];
   readonly held: string[];
   readonly issues: CodingIssue[];
 }
@@ -55,9 +75,11 @@ export function classifyAdministrations(
   input: CodingInput,
   tables: CodingTables,
   encounters: ReadonlyMap<string, EncounterContext>,
+  zone: DayZone,
 ): ClassifyOutcome {
   const payer = tables.payers[input.payer];
   const classified: Classified[] = [];
+  const drugOnly: Classified[] = [];
   const held: string[] = [];
   const issues: CodingIssue[] = [];
   const facility = input.setting === 'hospital-outpatient';
@@ -91,44 +113,84 @@ export function classifyAdministrations(
       continue;
     }
 
-    const { resolved, ndcUnmatched } = resolveDrug(tables, adm.drug);
-    const described =
-      adm.drug.ndc ?? adm.drug.rxnorm ?? adm.drug.hcpcs ?? adm.drug.text ?? '(nothing documented)';
-    if (!resolved) {
-      // Without the drug neither the HCPCS code nor the family (R1.2) is known: hold both lines.
-      hold(
-        'unknown-drug',
-        `Drug "${described}" of administration ${adm.id} is not in the drug catalog: its family (R1.2) and HCPCS code are unknown, so neither the administration nor the drug line is coded`,
-        'R1.2',
-      );
-      continue;
+    // The drug, in the CMS quarter of the date of service (the administration's start, else its encounter's).
+    const startRaw = epochMinutes(adm.start);
+    const dayStart = startRaw ?? epochMinutes(encounters.get(adm.encounterId)?.start);
+    const dateOfService =
+      dayStart !== undefined ? localDate(dayStart, zone) : latestQuarter(tables.cms).effective;
+    const resolution = resolveAdministrationDrug(tables, adm, dateOfService);
+    for (const f of resolution.findings) {
+      issues.push({ ...f, ...where });
     }
-    if (ndcUnmatched) {
+    const { drug } = resolution;
+    const category = decideCategory({
+      ...(adm.category ? { documented: adm.category } : {}),
+      ...(resolution.hcpcs ? { hcpcs: resolution.hcpcs } : {}),
+      drug,
+      listed: resolution.hcpcs !== undefined && catalogEntry(tables, resolution.hcpcs) === drug,
+      names: resolution.cms?.names ?? [
+        nameWords(adm.drug.text ?? drug.name)
+          .sort()
+          .join(' '),
+      ],
+      payer: input.payer,
+      payerRules: payer,
+      ...(input.options?.familyOverrides ? { tenant: input.options.familyOverrides } : {}),
+      rules: tables.categoryRules,
+    });
+    if (category.confirm) {
       issues.push({
         severity: 'warning',
-        code: 'ndc-not-in-catalog',
-        message: `NDC ${adm.drug.ndc ?? ''} of administration ${adm.id} is not in the catalog; the drug was matched by ${resolved.matchedBy} and the NDC is left off the claim (R11.1)`,
+        code: 'category-unconfirmed',
+        message: category.confirm,
         ...where,
-        rule: 'R11.1',
+        rule: 'R1.2',
       });
     }
-    const { drug } = resolved;
-    const override = payer.familyOverrides[drug.hcpcs];
-    const family = override ?? drug.family;
-    const familyNote = override
-      ? `family ${family} (${input.payer} override of ${drug.family} for ${drug.hcpcs}, R1.2)`
-      : `family ${family} (drug master, R1.2)`;
+    const family = category.family;
+    const familyNote = category.note;
+    const base = {
+      adm,
+      drug,
+      ...(resolution.hcpcs ? { hcpcs: resolution.hcpcs } : {}),
+      ...(resolution.billing ? { billing: resolution.billing } : {}),
+      ...(resolution.cms ? { cms: resolution.cms } : {}),
+      quarter: {
+        id: resolution.quarter.quarter.id,
+        ...(resolution.quarter.note ? { note: resolution.quarter.note } : {}),
+      },
+      ...(resolution.pkg ? { pkg: resolution.pkg } : {}),
+      family,
+      familyNote,
+      familySources: category.sources,
+      hormonal: category.hormonalAntineoplastic,
+      site: adm.site?.trim() ?? '',
+      drugKey: drug.key,
+    };
+    /** No administration service to code, but the drug was given: its drug line is still billed. */
+    const drugOnlyItem = (code: string, message: string, rule: string): void => {
+      issues.push({ severity: 'warning', code, message, ...where, rule });
+      const start = dayStart;
+      if (start === undefined) {
+        hold(
+          'missing-start-time',
+          `Administration ${adm.id} has no start time and its encounter none either: no date of service`,
+          'R3.6',
+        );
+        return;
+      }
+      drugOnly.push({ ...base, technique: 'injection', techniqueNote: message, start });
+    };
 
     if (adm.route === 'other') {
-      hold(
-        'unsupported-route',
-        `Route of administration ${adm.id} is not IV, SC or IM: the rules do not cover it`,
+      drugOnlyItem(
+        'administration-not-coded',
+        `Route of administration ${adm.id} is not IV, SC or IM: the infusion/injection rules give it no administration code (code any procedure by hand); its drug line is billed`,
         'R1.1',
       );
       continue;
     }
 
-    const startRaw = epochMinutes(adm.start);
     const end = epochMinutes(adm.end);
     if (startRaw !== undefined && end !== undefined && end < startRaw) {
       hold(
@@ -146,9 +208,9 @@ export function classifyAdministrations(
     const sc = adm.route === 'subcutaneous' || adm.route === 'intramuscular';
     if (sc) {
       if (adm.method === 'infusion') {
-        hold(
-          'unsupported-route',
-          `Administration ${adm.id} is a ${adm.route} infusion (96369–96371): not covered by the rules`,
+        drugOnlyItem(
+          'administration-not-coded',
+          `Administration ${adm.id} is a ${adm.route} infusion (96369–96371): not covered by Dripline's rules, code it by hand; its drug line is billed`,
           'R2.1',
         );
         continue;
@@ -253,7 +315,7 @@ export function classifyAdministrations(
         rule: 'R3.5',
       });
     }
-    const site = adm.site?.trim() ?? '';
+    const site = base.site;
     if (facility && site === '' && technique !== 'injection') {
       issues.push({
         severity: 'warning',
@@ -265,19 +327,13 @@ export function classifyAdministrations(
     }
 
     classified.push({
-      adm,
-      drug,
-      ...(resolved.pkg ? { pkg: resolved.pkg } : {}),
-      family,
-      familyNote,
+      ...base,
       technique,
       techniqueNote,
       ...(startRaw !== undefined && end !== undefined ? { interval: { start: startRaw, end } } : {}),
       start,
       ...(minutes !== undefined ? { minutes } : {}),
-      site,
-      drugKey: drug.key,
     });
   }
-  return { classified, held, issues };
+  return { classified, drugOnly, held, issues };
 }

@@ -69,9 +69,19 @@ export function dayStart(day: number, zone: DayZone): number {
   return day * 1440 - zone.offsetAt(guess);
 }
 
+/** Day strings by day index: every line asks for one, and a process sees few distinct days. */
+const days = new Map<number, string>();
+
 /** YYYY-MM-DD of a local day index. */
 export function dayString(day: number): string {
-  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+  let s = days.get(day);
+  if (s === undefined) {
+    s = new Date(day * 86_400_000).toISOString().slice(0, 10);
+    if (days.size < 100_000) {
+      days.set(day, s);
+    }
+  }
+  return s;
 }
 
 /** YYYY-MM-DD, in the clinic's zone, of an epoch minute. */

@@ -3,7 +3,7 @@
  * encounter, kind, code, modifiers and date are merged (units summed, administrations joined), then
  * each gets its stable key (keys.ts) and, on institutional claims, its revenue code (R14).
  */
-import type { ChargeLine, LineRationale, NdcLine } from '../types.ts';
+import type { ChargeLine, ExpectedPayment, LineRationale, NdcLine } from '../types.ts';
 import type { CodingTables } from '../tables/types.ts';
 import { lineKey } from './keys.ts';
 
@@ -26,6 +26,9 @@ export interface DraftLine {
   readonly revenueHint?: string;
   /** Sort anchor (epoch minutes) so lines come out in clinical order. */
   readonly at: number;
+  /** A held line (units unknown: 0); kept, never merged with billable ones. */
+  readonly hold?: ChargeLine['hold'];
+  readonly payment?: ExpectedPayment;
 }
 
 function mergeRationale(a: LineRationale, b: LineRationale): LineRationale {
@@ -50,8 +53,9 @@ function mergeRationale(a: LineRationale, b: LineRationale): LineRationale {
 function mergeKey(l: DraftLine): string {
   // Initial codes are never merged: two initials (separate sites / encounters) stay two lines even
   // when the payer uses the same distinct-service modifier for both (59).
-  const own = l.initial ? [...l.administrationIds].sort().join() : '';
+  const own = l.initial || l.hold ? [...l.administrationIds].sort().join() : '';
   return JSON.stringify([
+    l.hold?.code ?? '',
     l.encounterId,
     l.kind,
     l.system,
@@ -62,7 +66,7 @@ function mergeKey(l: DraftLine): string {
   ]);
 }
 
-/** Merges same-identity lines, drops zero-unit lines, adds revenue codes (institutional) and keys. */
+/** Merges same-identity lines, drops zero-unit lines (held lines stay), adds revenue codes (institutional) and keys. */
 export function finishLines(
   drafts: readonly DraftLine[],
   tables: CodingTables,
@@ -70,7 +74,7 @@ export function finishLines(
 ): ChargeLine[] {
   const merged = new Map<string, DraftLine>();
   for (const d of drafts) {
-    if (d.units <= 0) {
+    if (d.units <= 0 && !d.hold) {
       continue;
     }
     const k = mergeKey(d);
@@ -88,6 +92,7 @@ export function finishLines(
       ...(prev.ndc && d.ndc && prev.ndc.ndc11 === d.ndc.ndc11 && prev.ndc.unit === d.ndc.unit
         ? { ndc: { ...prev.ndc, quantity: Math.round((prev.ndc.quantity + d.ndc.quantity) * 1000) / 1000 } }
         : {}),
+      ...(prev.payment && d.payment ? { payment: mergePayment(prev.payment, d.payment) } : {}),
       at: Math.min(prev.at, d.at),
     });
   }
@@ -122,8 +127,16 @@ export function finishLines(
       ...(revenueCode ? { revenueCode } : {}),
       diagnoses: d.diagnoses,
       rationale: d.rationale,
+      ...(d.hold ? { hold: d.hold } : {}),
+      ...(d.payment ? { payment: d.payment } : {}),
     };
   });
+}
+
+function mergePayment(a: ExpectedPayment, b: ExpectedPayment): ExpectedPayment {
+  return a.amount !== undefined && b.amount !== undefined
+    ? { ...a, amount: Math.round((a.amount + b.amount) * 100) / 100 }
+    : a;
 }
 
 const KIND_ORDER: readonly ChargeLine['kind'][] = [

@@ -1,9 +1,13 @@
 /**
- * Drug lines (R9–R12): the HCPCS code of the catalog drug matched from the NDC actually used, units
- * = ceil(dose / billing unit) after unit conversion, JW/JZ as ./waste-modifiers.ts plans them from
- * the discarded amount (documented, else computed from the package size) and the payer's rule —
- * the reading the claim scrubber checks against — the 11-digit NDC with its unit qualifier and
- * quantity (R11), and the tenant's 340B modifier (R12.1).
+ * Drug lines (R9–R12): the HCPCS code resolved for the drug (resolve.ts), units = ceil(dose in
+ * billing units) (billing.ts: conversions, per-administration and per-package codes), JW/JZ as
+ * ./waste-modifiers.ts plans them from the discarded amount (documented, else computed from the
+ * package size) and the payer's rule — the reading the claim scrubber checks against — the 11-digit
+ * NDC with its unit qualifier and quantity (R11), and the tenant's 340B modifier (R12.1). On
+ * institutional claims a drug OPPS packages (status N) is still reported, under revenue code 0250
+ * with an expected payment of zero and without JW/JZ (R14.2, R10.3); every drug line carries its
+ * Medicare reference payment (payment.ts). A drug line whose units cannot be known is held (units
+ * 0, `hold`), not dropped.
  */
 import type { CodingTables, DrugEntry, DrugPackage, PayerRuleSet } from '../tables/types.ts';
 import type { CodingIssue, NdcLine, TenantCodingOptions } from '../types.ts';
@@ -13,6 +17,9 @@ import { ceilUnits, convert, round3 } from './units.ts';
 import type { Amount, Concentration } from './units.ts';
 import { rationale } from './sources.ts';
 import { planWasteModifiers } from './waste-modifiers.ts';
+import { doseInBillingUnits } from './billing.ts';
+import { expectedPayment, isPackaged } from './payment.ts';
+import { describeBillingUnit } from '../cms/dosage.ts';
 
 export interface DrugItem {
   readonly item: Classified;
@@ -27,6 +34,8 @@ export interface DrugContext {
   readonly options: TenantCodingOptions;
   /** Medicare home infusion: the drug goes to the DME benefit (R15.1) — noted on the line. */
   readonly dmeBenefit: boolean;
+  /** Hospital outpatient (UB-04): OPPS packaging applies (R14.2). */
+  readonly institutional: boolean;
 }
 
 function concentrationOf(drug: DrugEntry, pkg: DrugPackage | undefined): Concentration | undefined {
@@ -64,7 +73,11 @@ function containerOf(item: Classified): Amount | undefined {
 }
 
 interface Accumulated {
+  readonly item: Classified;
   readonly drug: DrugEntry;
+  readonly hcpcs: string;
+  /** The billing unit as an amount (amount codes), for the waste arithmetic and the rationale. */
+  readonly bu: Amount | undefined;
   readonly pkg?: DrugPackage;
   readonly encounterId: string;
   readonly dateOfService: string;
@@ -79,6 +92,7 @@ interface Accumulated {
   ndcWaste: number | undefined;
   packagesUsed: number | undefined;
   doseText: string[];
+  notes: string[];
   at: number;
 }
 
@@ -105,87 +119,125 @@ export function drugLines(
   const issues: CodingIssue[] = [];
   const groups = new Map<string, Accumulated>();
 
+  const heldLines: DraftLine[] = [];
   for (const { item, dateOfService, encounterId, diagnoses } of items) {
     const { adm, drug, pkg } = item;
     const where = { encounterId: adm.encounterId, administrationId: adm.id };
-    if (!adm.dose || !(adm.dose.value > 0)) {
+    const hcpcs = item.hcpcs;
+    if (hcpcs === undefined) {
       issues.push({
         severity: 'error',
-        code: 'missing-dose',
-        message: `Administration ${adm.id} (${drug.name}) documents no dose: the drug line is held; the administration is coded`,
+        code: 'unknown-drug',
+        message: `The drug of administration ${adm.id} ("${adm.drug.text ?? adm.drug.ndc ?? adm.drug.rxnorm ?? 'nothing documented'}") has no HCPCS code Dripline can find: document the Medication's HCPCS code or the NDC of the package used (in the CMS crosswalk); the administration is coded, the drug line waits for the code`,
         ...where,
         rule: 'R9.1',
       });
       continue;
     }
-    const conc = concentrationOf(drug, pkg);
-    const inBillingUnit = convert(adm.dose, drug.billingUnit.unit, conc);
-    if (inBillingUnit === undefined) {
+    const conc: Concentration | undefined = adm.concentration ?? concentrationOf(drug, pkg);
+    const container = containerOf(item);
+    const counted = doseInBillingUnits(item, item.billing, conc, container);
+    if (!counted.ok) {
+      // The drug was given and its code is known: the line exists, held until its units are known.
       issues.push({
         severity: 'error',
-        code: 'unconvertible-dose',
-        message: `Dose ${adm.dose.value} ${adm.dose.unit} of ${drug.name} (${adm.id}) cannot be converted to the billing unit ${drug.billingUnit.value} ${drug.billingUnit.unit}: the drug line is held`,
+        code: counted.code,
+        message: `${drug.name} (${hcpcs}), administration ${adm.id}: ${counted.reason} — the drug line is held`,
         ...where,
         rule: 'R9.1',
       });
+      heldLines.push({
+        kind: 'drug',
+        system: 'HCPCS',
+        code: hcpcs,
+        label: item.cms?.label ?? drug.hcpcsLabel,
+        units: 0,
+        modifiers: [],
+        dateOfService,
+        encounterId,
+        administrationIds: [adm.id],
+        diagnoses,
+        rationale: rationale(['R9.1'], `${drug.name}: held — ${counted.reason}`),
+        hold: { code: counted.code, reason: counted.reason },
+        at: item.start ?? 0,
+      });
       continue;
     }
-    const doseBilling = inBillingUnit / drug.billingUnit.value;
+    if (counted.warning) {
+      issues.push({ severity: 'warning', ...counted.warning, ...where, rule: 'R9.1' });
+    }
+    const bu: Amount | undefined =
+      item.billing?.kind === 'amount' ? { value: item.billing.value, unit: item.billing.unit } : undefined;
+    const doseBilling = counted.units;
+    const dose: Amount = adm.dose && adm.dose.value > 0 ? adm.dose : { value: 1, unit: '{administration}' };
 
     // Waste (R10.1): documented, else computed from the container: packages needed × size − dose.
+    // Codes counted per administration or per package have no waste in billing units.
     let wasteBilling: number | undefined;
     let wasteAmount: Amount | undefined;
     let packages: number | undefined;
-    const container = containerOf(item);
-    const containerInDose = container ? convert(container, adm.dose.unit, conc) : undefined;
+    const containerInDose = container ? convert(container, dose.unit, conc) : undefined;
     if (containerInDose && containerInDose > 0) {
-      packages = ceilUnits(adm.dose.value / containerInDose);
+      packages = ceilUnits(dose.value / containerInDose);
     }
-    if (adm.discarded) {
-      const w = convert(adm.discarded, drug.billingUnit.unit, conc);
+    if (counted.counted) {
+      wasteBilling = counted.counted === 'administration' && adm.discarded ? undefined : 0;
+    } else if (adm.discarded && bu) {
+      const w = convert(adm.discarded, bu.unit, conc);
       if (w === undefined) {
         issues.push({
           severity: 'warning',
           code: 'unconvertible-waste',
-          message: `Discarded amount ${adm.discarded.value} ${adm.discarded.unit} of ${adm.id} cannot be converted to ${drug.billingUnit.unit}`,
+          message: `Discarded amount ${adm.discarded.value} ${adm.discarded.unit} of ${adm.id} cannot be converted to ${bu.unit}`,
           ...where,
           rule: 'R10.1',
         });
       } else {
-        wasteBilling = w / drug.billingUnit.value;
+        wasteBilling = w / bu.value;
         wasteAmount = adm.discarded;
         if (containerInDose && containerInDose > 0) {
-          const discardedInDose = convert(adm.discarded, adm.dose.unit, conc);
+          const discardedInDose = convert(adm.discarded, dose.unit, conc);
           if (discardedInDose !== undefined) {
-            packages = ceilUnits((adm.dose.value + discardedInDose) / containerInDose);
+            packages = ceilUnits((dose.value + discardedInDose) / containerInDose);
           }
         }
       }
-    } else if (packages !== undefined && containerInDose) {
-      const w = packages * containerInDose - adm.dose.value;
-      wasteAmount = { value: Math.max(0, w), unit: adm.dose.unit };
-      const wb = convert(wasteAmount, drug.billingUnit.unit, conc);
-      wasteBilling = wb === undefined ? undefined : wb / drug.billingUnit.value;
+    } else if (packages !== undefined && containerInDose && bu) {
+      const w = packages * containerInDose - dose.value;
+      wasteAmount = { value: Math.max(0, w), unit: dose.unit };
+      const wb = convert(wasteAmount, bu.unit, conc);
+      wasteBilling = wb === undefined ? undefined : wb / bu.value;
     }
 
     let ndcDose: number | undefined;
     let ndcWaste: number | undefined;
     if (pkg) {
-      ndcDose = ndcAmount(adm.dose, pkg, conc);
+      ndcDose = ndcAmount(dose, pkg, conc);
       ndcWaste = wasteAmount ? ndcAmount(wasteAmount, pkg, conc) : 0;
       if (pkg.ndcUnit === 'UN') {
-        const pkgInDose = convert(pkg.contains, adm.dose.unit, conc);
-        ndcDose = pkgInDose ? adm.dose.value / pkgInDose : undefined;
+        const pkgInDose = convert(pkg.contains, dose.unit, conc);
+        ndcDose = pkgInDose
+          ? dose.value / pkgInDose
+          : counted.counted === 'package'
+            ? doseBilling
+            : undefined;
         packages ??= ndcDose !== undefined ? ceilUnits(ndcDose) : undefined;
       }
     }
 
-    const key = JSON.stringify([encounterId, dateOfService, drug.key, pkg?.ndc11 ?? '']);
+    const key = JSON.stringify([encounterId, dateOfService, drug.key, hcpcs, pkg?.ndc11 ?? '']);
     const acc = groups.get(key);
-    const doseText = `${adm.dose.value} ${adm.dose.unit}${adm.discarded ? ` (${adm.discarded.value} ${adm.discarded.unit} discarded)` : ''}`;
+    const doseText = `${adm.dose ? `${adm.dose.value} ${adm.dose.unit}` : 'no dose documented'}${adm.discarded ? ` (${adm.discarded.value} ${adm.discarded.unit} discarded)` : ''}`;
+    const notes = [
+      ...(counted.note ? [counted.note] : []),
+      ...(item.quarter.note ? [item.quarter.note] : []),
+    ];
     if (!acc) {
       groups.set(key, {
+        item,
         drug,
+        hcpcs,
+        bu,
         ...(pkg ? { pkg } : {}),
         encounterId,
         dateOfService,
@@ -198,6 +250,7 @@ export function drugLines(
         ndcWaste,
         packagesUsed: packages,
         doseText: [doseText],
+        notes,
         at: item.start ?? 0,
       });
     } else {
@@ -214,17 +267,26 @@ export function drugLines(
       acc.packagesUsed =
         acc.packagesUsed === undefined || packages === undefined ? undefined : acc.packagesUsed + packages;
       acc.doseText.push(doseText);
+      for (const n of notes) {
+        if (!acc.notes.includes(n)) {
+          acc.notes.push(n);
+        }
+      }
     }
   }
 
-  const lines: DraftLine[] = [];
+  const lines: DraftLine[] = [...heldLines];
   for (const acc of groups.values()) {
-    const { drug, pkg } = acc;
-    const bu = `${drug.billingUnit.value} ${drug.billingUnit.unit}`;
+    const { drug, pkg, item } = acc;
+    const bu = item.billing
+      ? describeBillingUnit(item.billing)
+      : `${drug.billingUnit.value} ${drug.billingUnit.unit}`;
     const units = ceilUnits(acc.doseBilling);
     const dmeNote = ctx.dmeBenefit
       ? '; Medicare home infusion: the drug is billed under the DME benefit (R15.1)'
       : '';
+    // OPPS packaged (status N) on an institutional claim: reported, not paid, no JW/JZ (R14.2, R10.3).
+    const packaged = ctx.institutional && isPackaged(item.cms);
     const waste = acc.wasteBilling;
     const plan = planWasteModifiers({
       rule: payer.wasteModifiers,
@@ -232,6 +294,7 @@ export function drugLines(
       dateOfService: acc.dateOfService,
       doseUnits: acc.doseBilling,
       wasteUnits: waste,
+      packaged,
     });
     const jwUnits = plan.kind === 'jw-line' ? plan.jwUnits : 0;
     const jzFrom = payer.wasteModifiers.jzRequiredFrom ?? '';
@@ -249,9 +312,12 @@ export function drugLines(
     } else if (plan.kind === 'none' && plan.rule === 'R10.4') {
       rules.push('R10.4');
       wasteText = `; the discarded amount fits inside the billed unit: no JW line (R10.4)`;
-    } else if (plan.kind === 'none' && plan.rule === 'R10.3') {
+    } else if (plan.kind === 'exempt') {
       rules.push('R10.3');
-      wasteText = '; multi-dose container: neither JW nor JZ (R10.3)';
+      wasteText =
+        plan.reason === 'packaged'
+          ? '; packaged under OPPS (status N): neither JW nor JZ (R10.3)'
+          : '; multi-dose container: neither JW nor JZ (R10.3)';
     } else if (plan.kind === 'unknown-waste') {
       issues.push({
         severity: 'warning',
@@ -260,6 +326,17 @@ export function drugLines(
         encounterId: acc.encounterId,
         ...(acc.ids[0] ? { administrationId: acc.ids[0] } : {}),
         rule: 'R10.1',
+      });
+    }
+    const modifierPlanned = plan.kind === 'jw-line' || plan.kind === 'jz' || plan.kind === 'unknown-waste';
+    if (modifierPlanned && drug.key.startsWith('cms-')) {
+      issues.push({
+        severity: 'warning',
+        code: 'container-assumed',
+        message: `${drug.name} (${acc.hcpcs}): the CMS files do not say whether its container is single- or multi-dose; single-dose was assumed for ${modifiers.includes('JZ') ? 'JZ' : 'JW/JZ'} (R10.1–R10.3) — confirm, or add the drug to the catalog`,
+        encounterId: acc.encounterId,
+        ...(acc.ids[0] ? { administrationId: acc.ids[0] } : {}),
+        rule: 'R10.3',
       });
     }
     const m340 = options.modifier340B;
@@ -308,10 +385,25 @@ export function drugLines(
     if (waste !== undefined) {
       amounts.wasteBillingUnits = round3(waste);
     }
+    const payment = expectedPayment(item.cms, item.quarter.id, units, ctx.institutional);
+    if (payment.amount !== undefined) {
+      amounts.expectedPayment = payment.amount;
+    }
+    const notes = acc.notes.length > 0 ? `; ${acc.notes.join('; ')}` : '';
+    const paymentText = packaged
+      ? '; OPPS status N: packaged, reported under revenue code 0250 with no separate payment (R14.2)'
+      : payment.perUnit !== undefined
+        ? `; Medicare payment limit ${payment.perUnit} per unit (${payment.quarter}) → ${payment.amount ?? 0}`
+        : '';
+    const revenueHint = packaged
+      ? drug.therapyClass === 'hydration'
+        ? 'drug:hydration'
+        : 'drug-packaged'
+      : `drug:${drug.therapyClass}`;
     lines.push({
       kind: 'drug',
       system: 'HCPCS',
-      code: drug.hcpcs,
+      code: acc.hcpcs,
       label: drug.hcpcsLabel,
       units,
       modifiers,
@@ -322,17 +414,19 @@ export function drugLines(
       diagnoses: acc.diagnoses,
       rationale: rationale(
         rules,
-        `${drug.name} ${acc.doseText.join(' + ')} = ${round3(acc.doseBilling)} × ${bu} → ${units} unit(s) (rounded up, R9.2)${wasteText}${ndcText}${dmeNote}`,
+        `${drug.name} ${acc.doseText.join(' + ')} = ${round3(acc.doseBilling)} × ${bu} → ${units} unit(s) (rounded up, R9.2)${notes}${wasteText}${ndcText}${paymentText}${dmeNote}`,
         { amounts },
       ),
-      revenueHint: `drug:${drug.therapyClass}`,
+      revenueHint,
+      payment,
       at: acc.at,
     });
     if (jwUnits > 0) {
+      const wastePayment = expectedPayment(item.cms, item.quarter.id, jwUnits, ctx.institutional);
       lines.push({
         kind: 'drug-waste',
         system: 'HCPCS',
-        code: drug.hcpcs,
+        code: acc.hcpcs,
         label: drug.hcpcsLabel,
         units: jwUnits,
         modifiers: ['JW', ...(m340 ? [m340] : [])],
@@ -344,9 +438,16 @@ export function drugLines(
         rationale: rationale(
           m340 ? ['R10.1', 'R12.1'] : ['R10.1'],
           `${drug.name}: ${round3(waste ?? 0)} × ${bu} ${acc.wasteDocumented ? 'documented as discarded' : 'discarded (computed: packages used × package size − dose)'} from a single-dose container; dose + waste = ${units + jwUnits} unit(s), of which ${jwUnits} discarded → JW line${dmeNote}`,
-          { amounts: { wasteBillingUnits: round3(waste ?? 0), jwUnits } },
+          {
+            amounts: {
+              wasteBillingUnits: round3(waste ?? 0),
+              jwUnits,
+              ...(wastePayment.amount !== undefined ? { expectedPayment: wastePayment.amount } : {}),
+            },
+          },
         ),
         revenueHint: `drug-waste:${drug.therapyClass}`,
+        payment: wastePayment,
         at: acc.at,
       });
     }

@@ -39,7 +39,7 @@ export function codeEncounters(
   const zone = dayZone(input.options);
   const payer = tables.payers[input.payer];
   const encounters = new Map<string, EncounterContext>(input.encounters.map((e) => [e.id, e]));
-  const { classified, held, issues } = classifyAdministrations(input, tables, encounters);
+  const { classified, drugOnly, held, issues } = classifyAdministrations(input, tables, encounters, zone);
   const drafts: DraftLine[] = [];
   const drugItems: DrugItem[] = [];
   const allIssues: CodingIssue[] = [...issues];
@@ -115,6 +115,17 @@ export function codeEncounters(
     }
     applySeparateEncounterModifier(drafts, encounterStart, payer.distinctServiceModifier.separateEncounter);
   }
+  // Drugs given by a route with no administration service to code: the drug line alone.
+  for (const item of drugOnly) {
+    const encounterStart = epochMinutes(encounters.get(item.adm.encounterId)?.start);
+    const at = input.setting === 'office' ? (encounterStart ?? item.start ?? 0) : (item.start ?? 0);
+    drugItems.push({
+      item,
+      dateOfService: localDate(at, zone),
+      encounterId: item.adm.encounterId,
+      diagnoses: diagnosesOf(item.adm.encounterId, encounters),
+    });
+  }
 
   const drug = drugLines(
     {
@@ -122,6 +133,7 @@ export function codeEncounters(
       payer,
       options: input.options ?? {},
       dmeBenefit: input.setting === 'home' && payer.homeInfusion === 'medicare-hit',
+      institutional: input.setting === 'hospital-outpatient',
     },
     drugItems,
   );

@@ -50,6 +50,19 @@ export const RULE_SOURCES: Readonly<Record<string, readonly string[]>> = {
   'R15.2': ['NHIA', 'BCBSND-HIT', 'HCPCS-S', 'MCD-99601'],
 };
 
+/** Merged sources by rule list: the same few lists recur on every line, and the arrays are read-only. */
+const merged = new Map<string, readonly string[]>();
+
+function sourcesOf(ids: readonly string[]): readonly string[] {
+  const key = ids.join('|');
+  let sources = merged.get(key);
+  if (!sources) {
+    sources = [...new Set(ids.flatMap((r) => RULE_SOURCES[r] ?? []))];
+    merged.set(key, sources);
+  }
+  return sources;
+}
+
 /** Builds a rationale; the sources of every rule id named are merged (first rule is the deciding one). */
 export function rationale(
   rules: string | readonly string[],
@@ -57,12 +70,42 @@ export function rationale(
   extra?: { minutes?: number; amounts?: Record<string, number> },
 ): LineRationale {
   const ids = typeof rules === 'string' ? [rules] : rules;
-  const sources = [...new Set(ids.flatMap((r) => RULE_SOURCES[r] ?? []))];
   return {
     rule: ids[0] ?? 'R0',
-    sources,
+    sources: sourcesOf(ids),
     text,
     ...(extra?.minutes !== undefined ? { minutes: extra.minutes } : {}),
     ...(extra?.amounts !== undefined ? { amounts: extra.amounts } : {}),
   };
+}
+
+/**
+ * The rationale with more sources joined (the family decision's, category.ts: every step of R1.2 is
+ * cited on the administration lines). Lists are joined once per pair of shared, read-only arrays.
+ */
+export function withSources(r: LineRationale, more: readonly (readonly string[])[]): LineRationale {
+  let sources = r.sources;
+  for (const extra of more) {
+    sources = joinedSources(sources, extra);
+  }
+  return sources === r.sources ? r : { ...r, sources };
+}
+
+const joined = new WeakMap<readonly string[], WeakMap<readonly string[], readonly string[]>>();
+
+function joinedSources(a: readonly string[], b: readonly string[]): readonly string[] {
+  if (b.length === 0) {
+    return a;
+  }
+  let byB = joined.get(a);
+  if (!byB) {
+    byB = new WeakMap();
+    joined.set(a, byB);
+  }
+  let both = byB.get(b);
+  if (!both) {
+    both = [...new Set([...a, ...b])];
+    byB.set(b, both);
+  }
+  return both;
 }

@@ -1,9 +1,12 @@
 /**
  * Dose unit conversion for drug units (R9.1–R9.2): mass (kg/g/mg/mcg/ng), volume (L/mL/uL),
- * activity units ([iU], U, units). mL ↔ mass only through a known package concentration.
+ * activity units ([iU], U, units — international and USP units are one measure for billing),
+ * milliequivalents, radioactivity (Ci, Bq), area (cm²), plaque-forming units, and counts (vials,
+ * doses, packages). mL ↔ mass only through a known concentration. "mg/kg" or "mg/m2" is a dose
+ * rate, not an amount given: it converts to nothing.
  */
 
-type Dimension = 'mass' | 'volume' | 'unit';
+type Dimension = 'mass' | 'volume' | 'unit' | 'equivalent' | 'radioactivity' | 'area' | 'pfu' | 'count';
 
 interface UnitDef {
   readonly dimension: Dimension;
@@ -16,7 +19,15 @@ const UNITS: Readonly<Record<string, UnitDef>> = {
   g: { dimension: 'mass', factor: 1000 },
   gm: { dimension: 'mass', factor: 1000 },
   gram: { dimension: 'mass', factor: 1000 },
+  grams: { dimension: 'mass', factor: 1000 },
   mg: { dimension: 'mass', factor: 1 },
+  milligram: { dimension: 'mass', factor: 1 },
+  milligrams: { dimension: 'mass', factor: 1 },
+  microgram: { dimension: 'mass', factor: 1e-3 },
+  micrograms: { dimension: 'mass', factor: 1e-3 },
+  milliliter: { dimension: 'volume', factor: 1 },
+  milliliters: { dimension: 'volume', factor: 1 },
+  millilitre: { dimension: 'volume', factor: 1 },
   mcg: { dimension: 'mass', factor: 1e-3 },
   ug: { dimension: 'mass', factor: 1e-3 },
   µg: { dimension: 'mass', factor: 1e-3 },
@@ -34,6 +45,36 @@ const UNITS: Readonly<Record<string, UnitDef>> = {
   '[u]': { dimension: 'unit', factor: 1 },
   'k[iu]': { dimension: 'unit', factor: 1000 },
   ku: { dimension: 'unit', factor: 1000 },
+  '10*3.[iu]': { dimension: 'unit', factor: 1000 },
+  '10*6.[iu]': { dimension: 'unit', factor: 1e6 },
+  "[usp'u]": { dimension: 'unit', factor: 1 },
+  meq: { dimension: 'equivalent', factor: 1 },
+  eq: { dimension: 'equivalent', factor: 1000 },
+  uci: { dimension: 'radioactivity', factor: 1 },
+  µci: { dimension: 'radioactivity', factor: 1 },
+  mci: { dimension: 'radioactivity', factor: 1000 },
+  ci: { dimension: 'radioactivity', factor: 1e6 },
+  bq: { dimension: 'radioactivity', factor: 1 / 37_000 },
+  kbq: { dimension: 'radioactivity', factor: 1 / 37 },
+  mbq: { dimension: 'radioactivity', factor: 1000 / 37 },
+  cm2: { dimension: 'area', factor: 1 },
+  'cm^2': { dimension: 'area', factor: 1 },
+  '[pfu]': { dimension: 'pfu', factor: 1 },
+  '10*6.[pfu]': { dimension: 'pfu', factor: 1e6 },
+  '10*8.[pfu]': { dimension: 'pfu', factor: 1e8 },
+  '1': { dimension: 'count', factor: 1 },
+  '{vial}': { dimension: 'count', factor: 1 },
+  vial: { dimension: 'count', factor: 1 },
+  vials: { dimension: 'count', factor: 1 },
+  '{package}': { dimension: 'count', factor: 1 },
+  '{each}': { dimension: 'count', factor: 1 },
+  each: { dimension: 'count', factor: 1 },
+  ea: { dimension: 'count', factor: 1 },
+  '{dose}': { dimension: 'count', factor: 1 },
+  dose: { dimension: 'count', factor: 1 },
+  '{syringe}': { dimension: 'count', factor: 1 },
+  '{kit}': { dimension: 'count', factor: 1 },
+  '{implant}': { dimension: 'count', factor: 1 },
 };
 
 export function unitDef(unit: string): UnitDef | undefined {

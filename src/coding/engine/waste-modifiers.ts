@@ -13,7 +13,8 @@
  *   service from the payer's `jzRequiredFrom` (R10.2). That the R10.4 line takes JZ is the CMS
  *   FAQ's own example (70 mg given from a 100 mg vial under a 100 mg code: one unit, JZ), as
  *   restated by Noridian JD DME, "Modifier JZ" (WASTE_INSIDE_UNIT_SOURCE);
- * - never JW and JZ on one line (R10.2); neither on a multi-dose container (R10.3);
+ * - never JW and JZ on one line (R10.2); neither on a multi-dose container, nor on a drug that is
+ *   not separately payable — OPPS packaged (status N) on an institutional claim (R10.3);
  * - a payer that uses neither (`jw` false, `jzRequiredFrom` null) gets neither (R10.5).
  */
 import { ceilUnits } from './units.ts';
@@ -50,6 +51,8 @@ export interface WastePlanInput {
   readonly doseUnits: number;
   /** Discarded amount in billing units (not rounded); undefined when unknown. */
   readonly wasteUnits: number | undefined;
+  /** Not separately payable: OPPS packaged (status N) on an institutional claim (R10.3). */
+  readonly packaged?: boolean;
 }
 
 /** What the lines of one drug carry. */
@@ -58,12 +61,14 @@ export type WastePlan =
   | { readonly kind: 'jw-line'; readonly jwUnits: number; readonly rule: 'R10.1' }
   /** One line with JZ: nothing discarded, or the discarded amount inside the billed units (R10.4). */
   | { readonly kind: 'jz'; readonly wasteInsideUnit: boolean; readonly rule: 'R10.2' | 'R10.4' }
-  /** Neither modifier: multi-dose (R10.3), payer does not use them (R10.5), or JZ not yet required (R10.2 / R10.4). */
+  /** Neither modifier: payer does not use them (R10.5), or JZ not yet required (R10.2 / R10.4). */
   | {
       readonly kind: 'none';
       readonly wasteInsideUnit: boolean;
-      readonly rule: 'R10.2' | 'R10.3' | 'R10.4' | 'R10.5';
+      readonly rule: 'R10.2' | 'R10.4' | 'R10.5';
     }
+  /** Neither modifier applies to this drug: a multi-dose container or packaged under OPPS (R10.3). */
+  | { readonly kind: 'exempt'; readonly reason: 'multi-dose' | 'packaged'; readonly rule: 'R10.3' }
   /** Single-dose, the payer uses the modifiers, and the discarded amount is unknown: neither can be attested. */
   | { readonly kind: 'unknown-waste'; readonly rule: 'R10.1' };
 
@@ -74,7 +79,10 @@ export function planWasteModifiers(input: WastePlanInput): WastePlan {
     return { kind: 'none', wasteInsideUnit: false, rule: 'R10.5' };
   }
   if (container !== 'single-dose') {
-    return { kind: 'none', wasteInsideUnit: false, rule: 'R10.3' };
+    return { kind: 'exempt', reason: 'multi-dose', rule: 'R10.3' };
+  }
+  if (input.packaged === true) {
+    return { kind: 'exempt', reason: 'packaged', rule: 'R10.3' };
   }
   if (wasteUnits === undefined) {
     return { kind: 'unknown-waste', rule: 'R10.1' };
@@ -103,6 +111,8 @@ export interface WasteLine {
   readonly container: Container | undefined;
   /** The NDC of the package, when the line carries one. */
   readonly ndc?: string;
+  /** Not separately payable: OPPS packaged (status N) on an institutional claim (R10.3). */
+  readonly packaged?: boolean;
 }
 
 export type WasteProblem =
@@ -138,13 +148,17 @@ export function checkWasteModifiers(rule: WasteModifierRule, lines: readonly Was
   const administered = drugLines.filter((l) => !hasJw(l));
   for (const line of [...drugLines].sort((a, b) => a.sequence - b.sequence)) {
     const what = `Drug line ${line.sequence} (${line.code}) on ${line.date}`;
-    if (line.container === 'multi-dose') {
+    if (line.container === 'multi-dose' || line.packaged === true) {
       if (hasJw(line) || hasJz(line)) {
+        const why =
+          line.container === 'multi-dose'
+            ? 'the drug comes in a multi-dose container'
+            : 'the drug is packaged under OPPS (status N), not separately payable';
         findings.push({
           sequence: line.sequence,
           problem: 'not-single-dose',
           rule: 'R10.3',
-          message: `${what} carries ${hasJw(line) ? 'JW' : 'JZ'}, but the drug comes in a multi-dose container: neither applies.`,
+          message: `${what} carries ${hasJw(line) ? 'JW' : 'JZ'}, but ${why}: neither applies.`,
         });
       }
       continue;

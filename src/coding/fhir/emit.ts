@@ -109,7 +109,8 @@ export function toChargeItems(result: CodingResult, ctx: EmitContext): (ChargeIt
     id: chargeItemId(line),
     meta: { profile: [CHARGE_ITEM_PROFILE] },
     extension: lineExtensions(line),
-    status: 'billable',
+    // A held line (units unknown) is recorded, not billable: the claim waits for it (R9.1).
+    status: line.hold ? 'planned' : 'billable',
     code: { coding: [codeCoding(line)], text: line.code.label },
     subject: ctx.patient,
     context: { reference: `Encounter/${line.encounterId}` },
@@ -137,43 +138,45 @@ export function toDraftClaim(result: CodingResult, ctx: EmitContext): Claim {
   }
   const dates = result.lines.map((l) => l.dateOfService).sort();
   const institutional = ctx.setting === 'hospital-outpatient';
-  const items: ClaimItem[] = result.lines.map((line, i) => ({
-    sequence: i + 1,
-    extension: [{ url: EXT_LINE_KEY, valueString: line.key }, rationaleExtension(line.rationale)],
-    ...(line.diagnoses.length > 0
-      ? { diagnosisSequence: line.diagnoses.slice(0, 4).map((d) => diagnoses.indexOf(d) + 1) }
-      : {}),
-    ...(institutional && line.revenueCode
-      ? {
-          revenue: {
-            coding: [{ system: 'https://www.nubc.org/CodeSystem/RevenueCodes', code: line.revenueCode }],
-          },
-        }
-      : {}),
-    productOrService: { coding: [codeCoding(line)], text: line.code.label },
-    ...(line.modifiers.length > 0
-      ? { modifier: line.modifiers.map((m) => ({ coding: [{ system: MODIFIER_SYSTEM, code: m }] })) }
-      : {}),
-    servicedDate: line.dateOfService,
-    quantity: { value: line.units },
-    encounter: [{ reference: `Encounter/${line.encounterId}` }],
-    ...(line.ndc
-      ? {
-          detail: [
-            {
-              sequence: 1,
-              productOrService: { coding: [{ system: SYSTEMS.ndc, code: line.ndc.ndc11 }] },
-              quantity: {
-                value: line.ndc.quantity,
-                unit: line.ndc.unit,
-                system: NDC_UNIT_SYSTEM,
-                code: line.ndc.unit,
-              },
+  const items: ClaimItem[] = result.lines
+    .filter((line) => !line.hold)
+    .map((line, i) => ({
+      sequence: i + 1,
+      extension: [{ url: EXT_LINE_KEY, valueString: line.key }, rationaleExtension(line.rationale)],
+      ...(line.diagnoses.length > 0
+        ? { diagnosisSequence: line.diagnoses.slice(0, 4).map((d) => diagnoses.indexOf(d) + 1) }
+        : {}),
+      ...(institutional && line.revenueCode
+        ? {
+            revenue: {
+              coding: [{ system: 'https://www.nubc.org/CodeSystem/RevenueCodes', code: line.revenueCode }],
             },
-          ],
-        }
-      : {}),
-  }));
+          }
+        : {}),
+      productOrService: { coding: [codeCoding(line)], text: line.code.label },
+      ...(line.modifiers.length > 0
+        ? { modifier: line.modifiers.map((m) => ({ coding: [{ system: MODIFIER_SYSTEM, code: m }] })) }
+        : {}),
+      servicedDate: line.dateOfService,
+      quantity: { value: line.units },
+      encounter: [{ reference: `Encounter/${line.encounterId}` }],
+      ...(line.ndc
+        ? {
+            detail: [
+              {
+                sequence: 1,
+                productOrService: { coding: [{ system: SYSTEMS.ndc, code: line.ndc.ndc11 }] },
+                quantity: {
+                  value: line.ndc.quantity,
+                  unit: line.ndc.unit,
+                  system: NDC_UNIT_SYSTEM,
+                  code: line.ndc.unit,
+                },
+              },
+            ],
+          }
+        : {}),
+    }));
   return {
     resourceType: 'Claim',
     status: 'draft',

@@ -3,9 +3,15 @@
  * Conditions (a collection Bundle, or resources from the store) and produces the engine's
  * CodingInput. Pure. The mapping is Dripline's FHIR contract (README "Coding contract"):
  *
- * - drug: NDC (http://hl7.org/fhir/sid/ndc), RxNorm or HCPCS coding on Medication.code or
- *   MedicationAdministration.medicationCodeableConcept; package size from Medication.amount;
- * - route from dosage.route (SNOMED 47625008 IV, 34206005 SC, 78421000 IM); technique from
+ * - drug: NDC (http://hl7.org/fhir/sid/ndc, any printed form), RxNorm or HCPCS coding on
+ *   Medication.code or MedicationAdministration.medicationCodeableConcept, and its text (code text,
+ *   displays, ingredient names) for the name fallback; package size from Medication.amount
+ *   (numerator); strength (amount per mL, for doses in mL) from the single active ingredient's
+ *   strength, else Medication.amount as a ratio over mL;
+ * - administration family documented on the order (MedicationRequest), else the Medication:
+ *   extension administration-category (valueCode chemo-complex | therapeutic | hydration, R1.2);
+ * - route from dosage.route (SNOMED 47625008 IV, 34206005 SC, 78421000 IM; HL7 v3
+ *   RouteOfAdministration IV…, SC/SQ…, IM…; else the route's words); technique from
  *   dosage.method when present (Dripline's administration-technique codes, or the words push /
  *   infusion / injection), else derived by the engine from the duration;
  * - site from dosage.site; dose from dosage.dose (UCUM); times from effectivePeriod / effectiveDateTime;
@@ -23,14 +29,18 @@ import type {
   Condition,
   Coverage,
   Encounter,
+  Extension,
   Medication,
   MedicationAdministration,
+  MedicationRequest,
   Organization,
+  Ratio,
   Reference,
   Resource,
 } from '@medplum/fhirtypes';
 import { normalizeReference } from '../../store/search-index.ts';
 import type {
+  AdministrationFamily,
   CareSetting,
   CodingInput,
   CodingIssue,
@@ -56,14 +66,63 @@ export const SYSTEMS = {
   sourceOfPayment: 'urn:oid:2.16.840.1.113883.3.221.5',
 } as const;
 
+/** The same code systems by their HL7 OIDs, as some EHRs (C-CDA heritage) write them. */
+const CODE_SYSTEM_OIDS = {
+  ndc: 'urn:oid:2.16.840.1.113883.6.69',
+  rxnorm: 'urn:oid:2.16.840.1.113883.6.88',
+  hcpcs: 'urn:oid:2.16.840.1.113883.6.285',
+} as const;
+
 export const EXT_DISCARDED = 'https://dripline.dev/fhir/StructureDefinition/discarded-amount';
 export const EXT_PRIMARY = 'https://dripline.dev/fhir/StructureDefinition/primary-service';
+export const EXT_ADMINISTRATION_CATEGORY =
+  'https://dripline.dev/fhir/StructureDefinition/administration-category';
+const V3_ROUTE = 'http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration';
 
 const ROUTES: Readonly<Record<string, Route>> = {
   '47625008': 'intravenous',
   '34206005': 'subcutaneous',
   '78421000': 'intramuscular',
 };
+
+const FAMILIES: ReadonlySet<string> = new Set<AdministrationFamily>([
+  'chemo-complex',
+  'therapeutic',
+  'hydration',
+]);
+
+/** The administration family an order or Medication documents (extension administration-category). */
+function documentedFamily(extensions: readonly Extension[] | undefined): AdministrationFamily | undefined {
+  const ext = extensions?.find((e) => e.url === EXT_ADMINISTRATION_CATEGORY);
+  const code = ext?.valueCode ?? ext?.valueCoding?.code ?? ext?.valueCodeableConcept?.coding?.[0]?.code;
+  return code !== undefined && FAMILIES.has(code) ? (code as AdministrationFamily) : undefined;
+}
+
+const VOLUME_ML: Readonly<Record<string, number>> = { ml: 1, l: 1000, cc: 1 };
+
+/** Amount per mL from a Ratio (e.g. 100 mg / 10 mL), when its denominator is a volume. */
+function perVolume(ratio: Ratio | undefined): { contains: Quantity; volumeMl: number } | undefined {
+  const contains = quantity(ratio?.numerator);
+  const d = ratio?.denominator;
+  const factor = VOLUME_ML[(d?.code ?? d?.unit ?? '').toLowerCase()];
+  if (
+    !contains ||
+    factor === undefined ||
+    !(d?.value && d.value > 0) ||
+    VOLUME_ML[contains.unit.toLowerCase()]
+  ) {
+    return undefined;
+  }
+  return { contains, volumeMl: d.value * factor };
+}
+
+/** Strength: the single active ingredient's, else Medication.amount as a ratio over mL. */
+function strengthOf(
+  medication: Medication | undefined,
+): { contains: Quantity; volumeMl: number } | undefined {
+  const active = (medication?.ingredient ?? []).filter((i) => i.isActive !== false && i.strength);
+  return (active.length === 1 ? perVolume(active[0]?.strength) : undefined) ?? perVolume(medication?.amount);
+}
 
 function codings(concept: CodeableConcept | undefined, ...systems: string[]): string[] {
   return (concept?.coding ?? [])
@@ -110,6 +169,28 @@ function route(concept: CodeableConcept | undefined): Route | undefined {
     if (r) {
       return r;
     }
+  }
+  for (const code of codings(concept, V3_ROUTE)) {
+    if (/^IV/.test(code)) {
+      return 'intravenous';
+    }
+    if (/^(SC|SQ|SUBCUT)/.test(code)) {
+      return 'subcutaneous';
+    }
+    if (/^IM/.test(code)) {
+      return 'intramuscular';
+    }
+  }
+  // Words, as EHRs without a standard route code write them ("Intravenous", "IV push", "Subcut").
+  const words = [concept.text, ...(concept.coding ?? []).map((c) => c.display)].join(' ').toLowerCase();
+  if (/\bintravenous(ly)?\b|\biv\b/.test(words)) {
+    return 'intravenous';
+  }
+  if (/\bsub-?cutaneous(ly)?\b|\bsubcut\b|\bsubq\b|\bsc\b|\bsq\b/.test(words)) {
+    return 'subcutaneous';
+  }
+  if (/\bintramuscular(ly)?\b|\bim\b/.test(words)) {
+    return 'intramuscular';
   }
   return 'other';
 }
@@ -216,12 +297,29 @@ function administrationOf(
     return undefined;
   }
   const medication = index.get<Medication>(ma.medicationReference);
+  const order = index.get<MedicationRequest>(ma.request);
   const concept = medication?.code ?? ma.medicationCodeableConcept;
-  const ndc = codings(concept, SYSTEMS.ndc)[0];
-  const rxnorm = codings(concept, SYSTEMS.rxnorm)[0];
-  const hcpcs = codings(concept, SYSTEMS.hcpcs, SYSTEMS.hcpcsAlt)[0];
-  const text = concept?.text ?? concept?.coding?.[0]?.display;
+  const ndc = codings(concept, SYSTEMS.ndc, CODE_SYSTEM_OIDS.ndc)[0];
+  const rxnorm = codings(concept, SYSTEMS.rxnorm, CODE_SYSTEM_OIDS.rxnorm)[0];
+  const hcpcs = codings(concept, SYSTEMS.hcpcs, SYSTEMS.hcpcsAlt, CODE_SYSTEM_OIDS.hcpcs)[0];
+  const names = [
+    concept?.text,
+    ...(concept?.coding ?? []).map((c) => c.display),
+    ...(medication?.ingredient ?? []).flatMap((i) => [
+      i.itemCodeableConcept?.text,
+      ...(i.itemCodeableConcept?.coding ?? []).map((c) => c.display),
+    ]),
+  ].filter((n): n is string => typeof n === 'string' && n.trim() !== '');
+  const text = names.length > 0 ? [...new Set(names)].join(' / ') : undefined;
   const packageSize = quantity(medication?.amount?.numerator);
+  const concentration = strengthOf(medication);
+  const orderFamily = documentedFamily(order?.extension);
+  const medicationFamily = documentedFamily(medication?.extension);
+  const category = orderFamily
+    ? { family: orderFamily, on: 'order' as const }
+    : medicationFamily
+      ? { family: medicationFamily, on: 'medication' as const }
+      : undefined;
   const discarded = quantity(ma.extension?.find((e) => e.url === EXT_DISCARDED)?.valueQuantity);
   const primary = ma.extension?.find((e) => e.url === EXT_PRIMARY)?.valueBoolean;
   const site = ma.dosage?.site;
@@ -246,6 +344,8 @@ function administrationOf(
     ...(siteKey ? { site: siteKey } : {}),
     ...(dose ? { dose } : {}),
     ...(packageSize ? { packageSize } : {}),
+    ...(concentration ? { concentration } : {}),
+    ...(category ? { category } : {}),
     ...(discarded ? { discarded } : {}),
     ...(start ? { start } : {}),
     ...(end ? { end } : {}),

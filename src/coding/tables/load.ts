@@ -4,7 +4,12 @@
  * directory for the life of the process. A bad table throws a `CodingTableError` naming the file
  * and the JSON path of every problem found.
  *
- * Also: `normalizeNdc` (coding-rules R11.1) and `findDrug` (NDC, then RxNorm, then HCPCS).
+ * The generated CMS quarter tables (`cms/<quarter>.json`) are read by ./cms.ts; their MUE values
+ * replace the hand-entered placeholders of the same codes (Medicare practitioner values, Medicaid's
+ * where Medicare has none, marked as such).
+ *
+ * Also: `normalizeNdc` (coding-rules R11.1) and `findDrug` (NDC, then RxNorm, then HCPCS — any code
+ * of the drug universe, ./universe.ts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,8 +18,11 @@ import { Ajv } from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { describeSchemaError } from '../../config/schema-issues.ts';
 import type { PayerKind } from '../types.ts';
+import { readCmsTables, withCmsMue } from './cms.ts';
+import { categoryRuleIssues, drugEntryFor } from './universe.ts';
 import {
   administrationCodeTableSchema,
+  categoryRuleTableSchema,
   drugCatalogSchema,
   homeInfusionTableSchema,
   mueTableSchema,
@@ -26,6 +34,8 @@ import {
 import { normalizeNdc } from '../ndc.ts';
 import type {
   AdministrationCodeTable,
+  CategoryRuleTable,
+  CmsTables,
   CodingTables,
   DrugCatalog,
   DrugEntry,
@@ -39,6 +49,9 @@ import type {
 
 /** The directory holding the shipped tables (this module's directory). */
 export const DEFAULT_TABLES_DIR = dirname(fileURLToPath(import.meta.url));
+
+/** Sub-directory of a tables directory holding the generated CMS quarter tables (`<quarter>.json`). */
+export const CMS_DIR = 'cms';
 
 export const PAYER_KINDS: readonly PayerKind[] = ['medicare', 'medicaid', 'commercial'];
 
@@ -55,6 +68,7 @@ export const TABLE_FILES = {
   ncci: 'ncci.json',
   homeInfusion: 'home-infusion.json',
   revenueCodes: 'revenue-codes.json',
+  categoryRules: 'category-rules.json',
 } as const;
 
 /**
@@ -62,7 +76,18 @@ export const TABLE_FILES = {
  * only be converted within a dimension. "mcg" is not UCUM: microgram is "ug".
  */
 export const UCUM_UNITS: Readonly<
-  Record<string, 'mass' | 'volume' | 'international-unit' | 'unit' | 'equivalent'>
+  Record<
+    string,
+    | 'mass'
+    | 'volume'
+    | 'international-unit'
+    | 'unit'
+    | 'equivalent'
+    | 'radioactivity'
+    | 'area'
+    | 'plaque-forming-units'
+    | 'count'
+  >
 > = {
   kg: 'mass',
   g: 'mass',
@@ -75,6 +100,13 @@ export const UCUM_UNITS: Readonly<
   '10*6.[iU]': 'international-unit',
   U: 'unit',
   meq: 'equivalent',
+  uCi: 'radioactivity',
+  mCi: 'radioactivity',
+  cm2: 'area',
+  '10*6.[PFU]': 'plaque-forming-units',
+  '{administration}': 'count',
+  '{package}': 'count',
+  '{unknown}': 'count',
 };
 
 /** Revenue code kinds every table must define (R14). */
@@ -129,6 +161,7 @@ function getValidators(): Record<string, ValidateFunction> {
       ncci: ajv.compile(ncciTableSchema),
       homeInfusion: ajv.compile(homeInfusionTableSchema),
       revenueCodes: ajv.compile(revenueCodeTableSchema),
+      categoryRules: ajv.compile(categoryRuleTableSchema),
     };
   }
   return validators;
@@ -199,6 +232,10 @@ export function loadCodingTables(dir: string = DEFAULT_TABLES_DIR): CodingTables
   const ncci = r.read(TABLE_FILES.ncci, 'ncci') as NcciTable | undefined;
   const homeInfusion = r.read(TABLE_FILES.homeInfusion, 'homeInfusion') as HomeInfusionTable | undefined;
   const revenueCodes = r.read(TABLE_FILES.revenueCodes, 'revenueCodes') as RevenueCodeTable | undefined;
+  const categoryRules = r.read(TABLE_FILES.categoryRules, 'categoryRules') as CategoryRuleTable | undefined;
+  const cmsRead = readCmsTables(key, CMS_DIR);
+  r.issues.push(...cmsRead.issues);
+  const cms: CmsTables | undefined = cmsRead.tables;
 
   const { medicare, medicaid, commercial } = payerSets;
   if (
@@ -211,7 +248,9 @@ export function loadCodingTables(dir: string = DEFAULT_TABLES_DIR): CodingTables
     !mue ||
     !ncci ||
     !homeInfusion ||
-    !revenueCodes
+    !revenueCodes ||
+    !categoryRules ||
+    !cms
   ) {
     throw new CodingTableError(r.issues);
   }
@@ -219,10 +258,12 @@ export function loadCodingTables(dir: string = DEFAULT_TABLES_DIR): CodingTables
     drugs,
     administrationCodes,
     payers: { medicare, medicaid, commercial },
-    mue,
+    mue: withCmsMue(mue, cms),
     ncci,
     homeInfusion,
     revenueCodes,
+    categoryRules,
+    cms,
   };
   const issues = crossCheck(tables);
   if (issues.length > 0) {
@@ -255,6 +296,7 @@ function crossCheck(t: CodingTables): TableIssue[] {
 
   // Drug catalog.
   const F = TABLE_FILES.drugs;
+  const cmsCodes = new Set(t.cms.quarters.flatMap((q) => [...q.drugs.keys()]));
   const keys = new Map<string, number>();
   const ndcs = new Map<string, string>();
   const rxnorms = new Map<string, string>();
@@ -399,8 +441,12 @@ function crossCheck(t: CodingTables): TableIssue[] {
       add(P, '$.payer', `file ${P} must hold the "${kind}" rule set, found "${set.payer}"`);
     }
     for (const hcpcs of Object.keys(set.familyOverrides)) {
-      if (!hcpcsCodes.has(hcpcs)) {
-        add(P, `$.familyOverrides.${hcpcs}`, `HCPCS ${hcpcs} is not in the drug catalog (${F})`);
+      if (!hcpcsCodes.has(hcpcs) && !cmsCodes.has(hcpcs)) {
+        add(
+          P,
+          `$.familyOverrides.${hcpcs}`,
+          `HCPCS ${hcpcs} is neither in the drug catalog (${F}) nor in the CMS tables (${CMS_DIR}/)`,
+        );
       }
     }
     set.refusedCodes.forEach((code, i) => {
@@ -419,7 +465,7 @@ function crossCheck(t: CodingTables): TableIssue[] {
       add(M, `$.entries[${i}]`, `duplicate MUE for ${e.code} (${e.setting})`);
     }
     mueSeen.add(k);
-    if (!knownCodes.has(e.code)) {
+    if (e.basis === undefined && !knownCodes.has(e.code)) {
       add(M, `$.entries[${i}].code`, `${e.code} is not a code of any table`);
     }
   });
@@ -437,6 +483,9 @@ function crossCheck(t: CodingTables): TableIssue[] {
     }
     pairSeen.add(k);
   });
+
+  // Category rules.
+  issues.push(...categoryRuleIssues(t, perDiemCodes, hitCategories, TABLE_FILES.categoryRules));
 
   // Revenue codes.
   const R = TABLE_FILES.revenueCodes;
@@ -507,7 +556,8 @@ function indexOf(tables: CodingTables): DrugIndex {
 /**
  * The catalog drug for what was documented: by NDC first (both sides normalized to 11 digits; the
  * matching package is returned too), then by RxNorm code, then by HCPCS code (first catalog entry
- * in file order). Undefined when nothing matches.
+ * in file order, else the entry derived from the CMS tables, ./universe.ts). Undefined when nothing
+ * matches.
  */
 export function findDrug(
   tables: CodingTables,
@@ -528,7 +578,7 @@ export function findDrug(
     }
   }
   if (query.hcpcs !== undefined) {
-    const drug = idx.byHcpcs.get(query.hcpcs.trim().toUpperCase());
+    const drug = idx.byHcpcs.get(query.hcpcs.trim().toUpperCase()) ?? drugEntryFor(tables, query.hcpcs);
     if (drug) {
       return { drug };
     }

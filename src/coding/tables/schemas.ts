@@ -301,3 +301,39 @@ export const revenueCodeTableSchema = table(
   },
   ['byKind'],
 );
+
+const family_ = family;
+const categoryRule = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['class', 'sources'],
+  properties: {
+    from: code,
+    to: code,
+    codes: { type: 'array', minItems: 1, items: code },
+    pattern: text,
+    class: text,
+    family: family_,
+    therapyClass: { enum: THERAPY_CLASSES },
+    hormonalAntineoplastic: { type: 'boolean' },
+    confirm: { type: 'boolean' },
+    sources: { type: 'array', minItems: 1, items: text },
+  },
+} as const;
+
+export const categoryRuleTableSchema = table(
+  {
+    hcpcsRules: { type: 'array', items: categoryRule },
+    nameRules: { type: 'array', items: categoryRule },
+    homeByTherapyClass: {
+      type: 'object',
+      propertyNames: { enum: THERAPY_CLASSES },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { perDiem: code, hitCategory: { enum: [1, 2, 3] } },
+      },
+    },
+  },
+  ['hcpcsRules', 'nameRules', 'homeByTherapyClass'],
+);

@@ -4,7 +4,11 @@
  * boot. Rules live in data; the engine reads them.
  */
 import type { AdministrationFamily, PayerKind, Route } from '../types.ts';
+import type { BillingUnit } from '../cms/dosage.ts';
+import type { CmsMueRow, CmsNdcRow, CmsSource } from '../cms/import.ts';
 import type { THERAPY_CLASSES } from './schemas.ts';
+
+export type TherapyClass = (typeof THERAPY_CLASSES)[number];
 
 /** Every table file starts with where its values come from and from when they apply. */
 export interface TableHeader {
@@ -50,7 +54,7 @@ export interface DrugEntry {
   /** Hormonal antineoplastic → 96402 for SC/IM (R6.1). */
   readonly hormonalAntineoplastic?: boolean;
   /** Therapy class, for medical necessity, home per diem and reporting. */
-  readonly therapyClass: (typeof THERAPY_CLASSES)[number];
+  readonly therapyClass: TherapyClass;
   /** RxNorm ingredient/product codes that identify the drug when no NDC is documented. */
   readonly rxnorm?: readonly string[];
   readonly packages: readonly DrugPackage[];
@@ -130,6 +134,8 @@ export interface MueEntry {
   readonly verification: Verification;
   /** Certainty of `mai` when it differs from `verification`. */
   readonly maiVerification?: Verification;
+  /** Where a value from the CMS files came from: the Medicare table, or Medicaid's where Medicare has none. */
+  readonly basis?: 'medicare' | 'medicaid-fallback';
   /** Source key for this value. */
   readonly source?: string;
   readonly notes?: string;
@@ -197,6 +203,80 @@ export interface RevenueCodeTable extends TableHeader {
   readonly verification?: Readonly<Record<string, Verification>>;
 }
 
+/**
+ * Rules deciding what the drug master does not say, for drugs outside the hand-curated catalog: the
+ * administration family (R1.2) and therapy class from the HCPCS code (ranges, lists) and from the
+ * drug's name (USAN stems), and the home infusion per diem / HIT category of a therapy class.
+ */
+export interface CategoryRule {
+  /** HCPCS range (inclusive) or list the rule covers (HCPCS rules); a regular expression on the drug's name keys (name rules). */
+  readonly from?: string;
+  readonly to?: string;
+  readonly codes?: readonly string[];
+  readonly pattern?: string;
+  /** What the rule recognises, in words ("antineoplastic (HCPCS J9000–J9999)", "monoclonal antibody (-mab)"). */
+  readonly class: string;
+  readonly family?: AdministrationFamily;
+  readonly therapyClass?: TherapyClass;
+  readonly hormonalAntineoplastic?: boolean;
+  /** The rule is a reasonable default, not a definition: the line asks a coder to confirm (R1.2). */
+  readonly confirm?: boolean;
+  readonly sources: readonly string[];
+}
+
+export interface CategoryRuleTable extends TableHeader {
+  readonly hcpcsRules: readonly CategoryRule[];
+  readonly nameRules: readonly CategoryRule[];
+  /** Home infusion by therapy class: the default per diem (R15.2) and Medicare HIT category (R15.1). */
+  readonly homeByTherapyClass: Readonly<
+    Partial<Record<TherapyClass, { readonly perDiem?: string; readonly hitCategory?: 1 | 2 | 3 }>>
+  >;
+}
+
+/** One HCPCS code of a CMS quarter table (src/coding/tables/cms/<quarter>.json), as the engine reads it. */
+export interface CmsDrug {
+  readonly code: string;
+  readonly label: string;
+  /** The billing unit as CMS publishes it ("20 MG", "PER VIAL"). */
+  readonly dosage: string;
+  /** Parsed billing unit; undefined when the dosage string is not understood (lines are held). */
+  readonly unit?: BillingUnit;
+  /** Medicare Part B payment limit per billing unit (ASP + 6%), when priced. */
+  readonly paymentLimit?: number;
+  readonly coinsurance?: number;
+  /** OPPS status indicator (K separately payable, N packaged, G pass-through…). */
+  readonly statusIndicator?: string;
+  readonly oppsRate?: number;
+  /** Drug-name match keys (names.ts). */
+  readonly names: readonly string[];
+  readonly origin: 'asp' | 'crosswalk' | 'hcpcs';
+  /** An oral drug (solid NDC packages count in units). */
+  readonly oral: boolean;
+}
+
+export interface CmsQuarter {
+  /** "2026Q1". */
+  readonly id: string;
+  readonly effective: string;
+  readonly through: string;
+  readonly imported: string;
+  readonly sources: readonly CmsSource[];
+  readonly drugs: ReadonlyMap<string, CmsDrug>;
+  /** 11-digit NDC → the HCPCS code(s) and package data. */
+  readonly ndc: ReadonlyMap<string, readonly CmsNdcRow[]>;
+  readonly mue: readonly CmsMueRow[];
+  /** First word of a name key → the keys starting with it and their HCPCS codes. */
+  readonly names: ReadonlyMap<
+    string,
+    readonly { readonly key: string; readonly words: readonly string[]; readonly codes: readonly string[] }[]
+  >;
+}
+
+export interface CmsTables {
+  /** Imported quarters, oldest first. */
+  readonly quarters: readonly CmsQuarter[];
+}
+
 /** All tables, loaded and validated. */
 export interface CodingTables {
   readonly drugs: DrugCatalog;
@@ -206,4 +286,6 @@ export interface CodingTables {
   readonly ncci: NcciTable;
   readonly homeInfusion: HomeInfusionTable;
   readonly revenueCodes: RevenueCodeTable;
+  readonly categoryRules: CategoryRuleTable;
+  readonly cms: CmsTables;
 }

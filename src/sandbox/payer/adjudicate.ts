@@ -505,6 +505,8 @@ export function adjudicate(input: AdjudicateInput): AdjudicationResult {
     unitsByCodeDate.set(key, (unitsByCodeDate.get(key) ?? 0) + (item.quantity?.value ?? 0));
   }
 
+  // OPPS packages some drugs (status N): on a UB-04 they are reported without JW/JZ (R10.3).
+  const institutional = claim.type?.coding?.some((c) => c.code === 'institutional') === true;
   const sharing = tables.costSharing[kind];
   let deductibleLeft = sharing.deductible;
   const lines: LineResult[] = [];
@@ -544,7 +546,13 @@ export function adjudicate(input: AdjudicateInput): AdjudicationResult {
     if (isDrug && tables.ndcRequired.includes(kind) && !hasNdc(item)) {
       denials.push(deny('16', 'Drug line without an 11-digit NDC', { rarc: 'M119' }));
     }
-    if (kind === 'medicare' && container === 'single-dose' && date >= JW_JZ_REQUIRED_FROM) {
+    if (
+      kind === 'medicare' &&
+      container === 'single-dose' &&
+      !(institutional && tables.packagedUnderOpps.has(code)) &&
+      date >= JW_JZ_REQUIRED_FROM
+    ) {
+      // Not for a drug OPPS packages (status N) on an institutional claim: JW/JZ do not apply (R10.3).
       // CMS: the administered amount on a line of its own (no modifier) beside the JW line of the
       // discarded amount; JZ alone when nothing was discarded; never both.
       const jw = modifiers.includes('JW');

@@ -13,6 +13,8 @@
  */
 import type { CodingTables } from '../../coding/tables/types.ts';
 import { loadCodingTables } from '../../coding/tables/load.ts';
+import { latestQuarter } from '../../coding/tables/cms.ts';
+import { isPackaged } from '../../coding/engine/payment.ts';
 import type { PayerKind } from '../../coding/types.ts';
 
 export type { PayerKind };
@@ -279,6 +281,8 @@ export interface PayerTables {
   readonly administrationRates: Readonly<Record<string, number>>;
   /** HCPCS → container, from the public drug catalog. */
   readonly drugContainers: ReadonlyMap<string, 'single-dose' | 'multi-dose'>;
+  /** Drugs OPPS packages (status N, public Addendum B via the CMS table): no JW/JZ on institutional claims (R10.3). */
+  readonly packagedUnderOpps: ReadonlySet<string>;
   readonly ncci: readonly NcciEdit[];
   /** Code → MUE units per day (practitioner setting). */
   readonly mue: ReadonlyMap<string, { readonly units: number; readonly perLine: boolean }>;
@@ -324,6 +328,9 @@ export function buildPayerTables(
     drugRates: new Map(DRUG_RATES.map((r) => [r.hcpcs, r])),
     administrationRates: ADMINISTRATION_RATES,
     drugContainers,
+    packagedUnderOpps: new Set(
+      [...latestQuarter(coding.cms).drugs.values()].filter((d) => isPackaged(d)).map((d) => d.code),
+    ),
     ncci: coding.ncci.pairs.map((p) => ({
       column1: p.column1,
       column2: p.column2,

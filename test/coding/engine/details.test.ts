@@ -93,14 +93,15 @@ describe('R11 NDC on drug lines', () => {
 });
 
 describe('R14 revenue codes on institutional lines only', () => {
-  test('facility: administration 0260, drug 0636, IV solution 0258; office: none', () => {
+  test('facility: administration 0260, packaged drug (OPPS N) 0250, IV solution 0258; office: none', () => {
     const adms = [
       adm('h', 'J7030', '09:00', '10:00', { site: 'L', dose: { value: 1000, unit: 'mL' } }),
       adm('p', 'J2405', '10:05', '10:07', { site: 'L', dose: { value: 4, unit: 'mg' } }),
     ];
     const f = codeEncounters(input('hospital-outpatient', adms), TABLES);
     const rev = Object.fromEntries(f.lines.map((l) => [l.code.code, l.revenueCode]));
-    expect(rev).toMatchObject({ '96374': '0260', '96361': '0260', J2405: '0636', J7030: '0258' });
+    // Ondansetron is status N under OPPS (packaged): 0250, not 0636 (R14.2); separately payable drugs: see cms-drugs tests.
+    expect(rev).toMatchObject({ '96374': '0260', '96361': '0260', J2405: '0250', J7030: '0258' });
     const o = codeEncounters(input('office', adms), TABLES);
     expect(o.lines.every((l) => l.revenueCode === undefined)).toBe(true);
   });

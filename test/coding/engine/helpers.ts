@@ -85,8 +85,8 @@ export function input(
   };
 }
 
-/** "96366x2", "J1745x5-JW", with "@date" when asked. */
+/** "96366x2", "J1745x5-JW", "J1745x0!held" (a held line), with "@date" when asked. */
 export function show(l: ChargeLine, withDate = false): string {
   const mods = l.modifiers.length > 0 ? `-${l.modifiers.join('-')}` : '';
-  return `${l.code.code}x${l.units}${mods}${withDate ? `@${l.dateOfService}` : ''}`;
+  return `${l.code.code}x${l.units}${mods}${l.hold ? '!held' : ''}${withDate ? `@${l.dateOfService}` : ''}`;
 }

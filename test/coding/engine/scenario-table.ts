@@ -8,6 +8,7 @@
 import type { CodingTables } from '../../../src/coding/tables/types.ts';
 import type { CodingInput } from '../../../src/coding/types.ts';
 import { adm, at, input, TABLES, visit } from './helpers.ts';
+import { CMS_SCENARIOS } from './scenario-table-cms.ts';
 
 export interface Scenario {
   readonly name: string;
@@ -626,7 +627,7 @@ const S: Scenario[] = [
     ),
     admin: ['96365x1', '96365x1'],
   },
-  // ---- R9 units, R10 JW/JZ, R11 NDC, R12 340B, R14 revenue codes
+  // ---- R9 units, R10 JW/JZ, R11 NDC, R12 340B, R14 revenue codes (R14: see details.test.ts)
   {
     name: 'R10.1 infliximab 350 mg from 100 mg vials (Medicare): J1745 x35 + JW x5',
     input: input(O, [
@@ -962,40 +963,40 @@ const S: Scenario[] = [
     issues: ['impossible-period'],
   },
   {
-    name: 'R1.2 unknown drug: administration and drug line held',
+    name: 'R1.2 unknown drug: administration coded as TPD (coder to confirm), drug line waits for its code',
     input: input(O, [
       adm('a', { text: 'mystery infusion' }, '09:00', '10:00'),
       adm('b', 'J2405', '10:05', '10:07'),
     ]),
-    all: ['96374x1', 'J2405x1'],
-    held: ['a'],
-    issues: ['unknown-drug'],
+    all: ['96365x1', '96375x1', 'J2405x1'],
+    held: [],
+    issues: ['unknown-drug', 'category-unconfirmed'],
   },
   {
     name: 'R9.1 unconvertible dose: administration coded, drug line held',
     input: input(O, [adm('a', 'J1745', '09:00', '10:00', { dose: { value: 3, unit: 'mEq' } })]),
-    all: ['96413x1'],
+    all: ['96413x1', 'J1745x0!held'],
     issues: ['unconvertible-dose'],
   },
   {
     name: 'R9.1 missing dose: administration coded, drug line held',
     input: input(O, [adm('a', 'J3370', '09:00', '10:00', { dose: undefined })]),
-    all: ['96365x1'],
+    all: ['96365x1', 'J3370x0!held'],
     issues: ['missing-dose'],
   },
   {
-    name: 'R1.1 route "other" is not covered',
+    name: 'R1.1 route "other" has no administration code: the drug line alone, warned',
     input: input(O, [adm('a', 'J3370', '09:00', '10:00', { route: 'other' })]),
-    all: [],
-    held: ['a'],
-    issues: ['unsupported-route'],
+    all: ['J3370x1-JZ'],
+    held: [],
+    issues: ['administration-not-coded'],
   },
   {
-    name: 'R2.1 SC infusion (96369) is not covered',
+    name: 'R2.1 SC infusion (96369) is not coded by the rules: the drug line alone, warned',
     input: input(O, [adm('a', 'J1569', '09:00', '10:00', { route: 'subcutaneous', method: 'infusion' })]),
-    all: [],
-    held: ['a'],
-    issues: ['unsupported-route'],
+    all: ['J1569x1'],
+    held: [],
+    issues: ['administration-not-coded'],
   },
   {
     name: 'R3.1 neither route nor method documented is held',
@@ -1055,7 +1056,7 @@ const S: Scenario[] = [
       payer: 'commercial',
     }),
     admin: ['96365x1'],
-    issues: ['ndc-not-in-catalog', 'missing-ndc'],
+    issues: ['ndc-not-in-crosswalk', 'missing-ndc'],
   },
   {
     name: 'R11.5 NDC required by the payer but not documented: warning',
@@ -1090,5 +1091,5 @@ S.push({
   tables: REFUSING,
 });
 
-/** Every scenario, in table order. */
-export const SCENARIOS: readonly Scenario[] = S;
+/** Every scenario, in table order, then the ones on drugs the catalog does not list. */
+export const SCENARIOS: readonly Scenario[] = [...S, ...CMS_SCENARIOS];

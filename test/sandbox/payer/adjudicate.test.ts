@@ -48,6 +48,23 @@ describe('fee schedule', () => {
     expect(result.totals.memberLiability).toBe(2416.8);
   });
 
+  test('JW/JZ: required on a single-dose drug, except one OPPS packages (status N) on a UB-04 (R10.3)', () => {
+    const carcsOf = (institutional: boolean): string[] => {
+      const c = claim({ lines: [{ code: 'J1100', units: 8 }], dx: ['C34.90'] });
+      if (institutional) {
+        c.type = {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'institutional' }],
+        };
+      }
+      return adjudicate({ claim: c, kind: 'medicare', tables, receivedDate: today }).lines[0]!.denials.map(
+        (d) => d.carc,
+      );
+    };
+    expect(tables.packagedUnderOpps.has('J1100')).toBe(true);
+    expect(carcsOf(false)).toContain('4');
+    expect(carcsOf(true)).not.toContain('4');
+  });
+
   test('a code off the fee schedule is denied CARC 96', () => {
     const result = adjudicate({
       claim: claim({ lines: [{ code: '99213', units: 1 }] }),
