@@ -76,6 +76,11 @@ export function dayOutcome(
       passed += claim.firstScrub === 'ready' ? 1 : 0;
     }
     const expected = new Set(own.filter((e) => e.caughtBy === 'scrub').map((e) => e.rule));
+    if (own.some((e) => e.caughtBy === 'coding')) {
+      // A line coding held back keeps its claim waiting (scrub rule charge-held): the claim-level
+      // face of the same seeded error, not another one.
+      expected.add('charge-held');
+    }
     const rules = [...new Set(claim.firstErrors.filter((r) => !expected.has(r)))];
     if (rules.length > 0) {
       unexplained.push({ claim: claim.id, rules });

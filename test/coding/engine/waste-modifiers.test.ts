@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { codeEncounters } from '../../../src/coding/engine/index.ts';
+import { isPackagedOn } from '../../../src/coding/engine/payment.ts';
 import {
   checkWasteModifiers,
   planWasteModifiers,
@@ -64,7 +65,18 @@ describe('planWasteModifiers', () => {
         doseUnits: 4,
         wasteUnits: 36,
       }),
-    ).toEqual({ kind: 'none', wasteInsideUnit: false, rule: 'R10.3' });
+    ).toEqual({ kind: 'exempt', reason: 'multi-dose', rule: 'R10.3' });
+    // Not separately payable (OPPS packaged on an institutional claim): neither either (R10.3).
+    expect(
+      planWasteModifiers({
+        rule: MEDICARE,
+        container: 'single-dose',
+        dateOfService: DOS,
+        doseUnits: 4,
+        wasteUnits: 36,
+        packaged: true,
+      }),
+    ).toEqual({ kind: 'exempt', reason: 'packaged', rule: 'R10.3' });
     expect(
       planWasteModifiers({
         rule: COMMERCIAL,
@@ -104,6 +116,11 @@ describe('checkWasteModifiers', () => {
     expect(problems([line(1, 'J1745', ['JZ']), line(2, 'J1745', ['JW'])])).toEqual(['1:jz-with-waste-line']);
     expect(problems([line(1, 'J1745', ['JW'])])).toEqual(['1:waste-line-alone']);
     expect(problems([line(1, 'J2405', ['JZ'], { container: 'multi-dose' })])).toEqual(['1:not-single-dose']);
+  });
+
+  test('a drug OPPS packages on an institutional claim needs neither and carries neither (R10.3)', () => {
+    expect(problems([line(1, 'J1100', [], { packaged: true })])).toEqual([]);
+    expect(problems([line(1, 'J1100', ['JZ'], { packaged: true })])).toEqual(['1:not-single-dose']);
   });
 
   test('a JW line covers only its own drug, date and package', () => {
@@ -187,6 +204,8 @@ describe('engine, scrubber reading and payer agree (seeded)', () => {
         date: l.dateOfService,
         modifiers: l.modifiers,
         container: drug?.container,
+        packaged:
+          input.setting === 'hospital-outpatient' && isPackagedOn(TABLES, l.code.code, l.dateOfService),
         ...(l.ndc ? { ndc: l.ndc.ndc11 } : {}),
       };
     });
@@ -196,17 +215,24 @@ describe('engine, scrubber reading and payer agree (seeded)', () => {
     }
     if (input.payer === 'medicare' && !unknownWaste) {
       // The sandbox payer (its own reading of the CMS rule) denies none of these lines for JW/JZ.
+      const sent = payerClaim({
+        lines: result.lines.map((l) => ({
+          code: l.code.code,
+          units: l.units,
+          modifiers: [...l.modifiers],
+          date: l.dateOfService,
+          ...(l.ndc ? { ndc: l.ndc.ndc11 } : {}),
+        })),
+        dx: ['C18.9'],
+      });
+      if (input.setting === 'hospital-outpatient') {
+        // As a UB-04: the payer reads OPPS packaging on institutional claims only.
+        sent.type = {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'institutional' }],
+        };
+      }
       const adjudicated = adjudicate({
-        claim: payerClaim({
-          lines: result.lines.map((l) => ({
-            code: l.code.code,
-            units: l.units,
-            modifiers: [...l.modifiers],
-            date: l.dateOfService,
-            ...(l.ndc ? { ndc: l.ndc.ndc11 } : {}),
-          })),
-          dx: ['C18.9'],
-        }),
+        claim: sent,
         kind: 'medicare',
         tables: payerTables,
         receivedDate: DOS,
