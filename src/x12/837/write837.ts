@@ -25,14 +25,18 @@ import type {
   Coding,
   CodeableConcept,
   Coverage,
+  Encounter,
   Extension,
   HumanName,
+  Organization,
+  Patient,
   Practitioner,
+  RelatedPerson,
   Address,
 } from '@medplum/fhirtypes';
 import { normalizeNdc } from '../../coding/ndc.ts';
-import type { ClaimContext } from '../types.ts';
-import { preferredAddress, preferredName, readSubscriber } from '../subscriber.ts';
+import type { CareSetting, PayerKind } from '../../coding/types.ts';
+import { preferredAddress, preferredName, readSubscriber } from './subscriber.ts';
 import {
   composite,
   controlNumber,
@@ -47,10 +51,49 @@ import {
   text,
   utcStamp,
   X12Error,
-} from './encode.ts';
-import type { IsaParty } from './encode.ts';
+} from '../encode.ts';
+import type { IsaParty } from '../encode.ts';
 
 export type X12Kind = '837P' | '837I';
+
+/**
+ * What the writer reads of one claim: FHIR resources plus the billing provider and payer as plain
+ * data. Declared here so that X12 needs nothing from the claims capability; a claims ClaimContext
+ * is one (structurally).
+ */
+export interface Claim837Input {
+  readonly claim: Claim & { id: string };
+  readonly setting: CareSetting;
+  readonly patient: Patient;
+  /** Coverages in claim sequence order (primary first). */
+  readonly coverages: readonly Coverage[];
+  /** The resource the primary coverage's `subscriber` names, when on file (./subscriber.ts). */
+  readonly subscriber?: Patient | RelatedPerson;
+  /** The payer: NM1*PR name and id (2010BB), SBR09 from its kind. */
+  readonly payer: { readonly name: string; readonly payerId: string; readonly kind: PayerKind };
+  readonly payerOrganization?: Organization;
+  /** The billing provider (2000A / 2010AA) and the submitter's fallback phone (PER). */
+  readonly provider: BillingProvider837;
+  /** The claim's encounters (837I CL103 patient status from their discharge disposition). */
+  readonly encounters: readonly Encounter[];
+}
+
+/** The billing provider as loop 2010AA needs it. */
+export interface BillingProvider837 {
+  readonly name: string;
+  readonly npi: string;
+  /** NUCC provider taxonomy code (PRV03). */
+  readonly taxonomy: string;
+  /** EIN, 9 digits (REF*EI). */
+  readonly taxId: string;
+  readonly address: {
+    readonly line: readonly string[];
+    readonly city: string;
+    readonly state: string;
+    readonly postalCode: string;
+  };
+  readonly phone?: string;
+}
 
 export const IMPLEMENTATION: Readonly<Record<X12Kind, string>> = {
   '837P': '005010X222A1',
@@ -182,7 +225,7 @@ function originalClaimNumber(claim: Claim): string | undefined {
   return r?.reference?.value ?? r?.claim?.identifier?.value ?? r?.claim?.reference?.split('/').pop();
 }
 
-function focalCoverage(ctx: ClaimContext): { coverage: Coverage; sequence: number; preAuthRef?: string } {
+function focalCoverage(ctx: Claim837Input): { coverage: Coverage; sequence: number; preAuthRef?: string } {
   const insurance = ctx.claim.insurance ?? [];
   const focal = insurance.find((i) => i.focal) ?? insurance[0];
   const ref = focal?.coverage?.reference;
@@ -215,7 +258,7 @@ function groupOf(coverage: Coverage): { number?: string; name?: string } {
 }
 
 /** SBR09 claim filing indicator. */
-function filingIndicator(ctx: ClaimContext, kind: X12Kind): string {
+function filingIndicator(ctx: Claim837Input, kind: X12Kind): string {
   switch (ctx.payer.kind) {
     case 'medicare':
       return kind === '837I' ? 'MA' : 'MB';
@@ -242,7 +285,7 @@ interface Line {
 
 function lineOf(
   item: ClaimItem,
-  ctx: ClaimContext,
+  ctx: Claim837Input,
   kind: X12Kind,
   hiPosition: ReadonlyMap<number, number>,
 ): Line {
@@ -396,7 +439,7 @@ function demographics(birthDate: string | undefined, gender: string | undefined,
 }
 
 /** CL103 patient status (UB-04 FL17): the encounter's discharge disposition when numeric, else 01 (home). */
-function patientStatus(ctx: ClaimContext): string {
+function patientStatus(ctx: Claim837Input): string {
   for (const e of ctx.encounters) {
     const code = firstCode(e.hospitalization?.dischargeDisposition);
     if (code && /^\d{2}$/.test(code)) {
@@ -440,7 +483,7 @@ function careTeamPractitioner(
 
 /** The segments of one claim's transaction set, ST..SE (exported for tests and single-claim use). */
 export function transactionSegments(
-  ctx: ClaimContext,
+  ctx: Claim837Input,
   stControl: string,
   options: Write837Options,
 ): string[] {
@@ -763,7 +806,7 @@ export function transactionSegments(
  * input is consumed lazily, one claim at a time.
  */
 export async function* write837(
-  claims: AsyncIterable<ClaimContext> | Iterable<ClaimContext>,
+  claims: AsyncIterable<Claim837Input> | Iterable<Claim837Input>,
   options: Write837Options,
 ): AsyncGenerator<string, void, undefined> {
   const nl = options.lineBreaks ? '\n' : '';
@@ -822,7 +865,7 @@ export async function* write837(
 
 /** The whole interchange as one string (for one claim or a few; batches should stream). */
 export async function write837ToString(
-  claims: AsyncIterable<ClaimContext> | Iterable<ClaimContext>,
+  claims: AsyncIterable<Claim837Input> | Iterable<Claim837Input>,
   options: Write837Options,
 ): Promise<string> {
   let s = '';
@@ -833,7 +876,7 @@ export async function write837ToString(
 }
 
 /** 837P for professional claims (office, home), 837I for institutional (hospital outpatient). */
-export function kindFor(ctx: Pick<ClaimContext, 'claim' | 'setting'>): X12Kind {
+export function kindFor(ctx: Pick<Claim837Input, 'claim' | 'setting'>): X12Kind {
   const type = firstCode(ctx.claim.type);
   if (type === 'institutional') {
     return '837I';
