@@ -28,7 +28,7 @@ import type { ClaimContext } from '../../src/claims/types.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12-samples.ts';
 import { write837 } from '../../src/x12/837/write837.ts';
-import type { Write837Options } from '../../src/x12/837/write837.ts';
+import type { Write837Options } from '../../src/x12/837/types.ts';
 
 const N = Math.max(1000, Number(process.env['BENCH_CLAIMS'] ?? 10000));
 const BUILD_N = Math.max(500, Number(process.env['BENCH_BUILD'] ?? 5000));

@@ -11,7 +11,7 @@ import type { DocumentReference } from '@medplum/fhirtypes';
 import type { TenantConfig } from '../config/config.ts';
 import type { TenantId } from '../store/port.ts';
 import { kindFor, write837 } from '../x12/837/write837.ts';
-import type { X12Kind } from '../x12/837/write837.ts';
+import type { X12Kind } from '../x12/837/types.ts';
 import type { ClaimContext } from './types.ts';
 import { ClaimConflictError } from './workflow.ts';
 import type { ClaimWorkflowWorker } from './workflow.ts';

@@ -24,8 +24,9 @@ import type { ScopeNeed } from '../auth/disclosure.ts';
 import { outcome, sendOutcome } from '../http/outcomes.ts';
 import { X12Error } from '../x12/encode.ts';
 import { UsageAmbiguousError } from '../x12/interchange.ts';
-import { kindFor, transactionSegments, write837, write837ToString } from '../x12/837/write837.ts';
-import type { Write837Options, X12Kind, X12Party } from '../x12/837/write837.ts';
+import { transactionSegments } from '../x12/837/transaction.ts';
+import type { Write837Options, X12Kind, X12Party } from '../x12/837/types.ts';
+import { kindFor, write837, write837ToString } from '../x12/837/write837.ts';
 import type { ClaimContext, ClaimState } from './types.ts';
 
 export const EDI_X12 = 'application/edi-x12';

@@ -16,7 +16,7 @@
  * numbers they replace, which repeated every ~11.6 days and collided within a millisecond.
  */
 import type { SequenceStore, TenantId } from '../store/port.ts';
-import type { IsaParty } from './encode.ts';
+import type { IsaParty } from './envelope.ts';
 
 export type InterchangeUsage = 'P' | 'T';
 

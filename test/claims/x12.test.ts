@@ -21,7 +21,7 @@ import {
   officeInfusionContext,
 } from '../../src/claims/x12-samples.ts';
 import { kindFor, write837, write837ToString } from '../../src/x12/837/write837.ts';
-import type { Write837Options, X12Kind } from '../../src/x12/837/write837.ts';
+import type { Write837Options, X12Kind } from '../../src/x12/837/types.ts';
 
 type Seg = Record<string, string> & { name: string };
 
