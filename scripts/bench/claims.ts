@@ -9,7 +9,7 @@
  *    buildClaim + scrubClaim (which validates each claim against FHIR R4 and the dripline-claim
  *    profile, ~7 ms of the time), over office infusion encounters (4 charge lines: 96365, 96366,
  *    J1745 with NDC, J1745-JW with NDC), after a warm-up.
- * 2. Batch 837P: write837 of N office-infusion claims (src/claims/x12/samples.ts, generated lazily)
+ * 2. Batch 837P: write837 of N office-infusion claims (src/claims/x12-samples.ts, generated lazily)
  *    streamed through Readable.from → fs.WriteStream into /tmp, timed, with rss and heapUsed sampled
  *    every 100 claims and every 5 ms, in ~64 KiB chunks (chunkSize, as the batch route). Baseline in the same run: the same number of bytes of fixed
  *    text, in chunks of the same average size, through the same kind of stream to the same
@@ -26,9 +26,9 @@ import type * as BuildModule from '../../src/claims/build.ts';
 import type * as ScrubModule from '../../src/claims/scrub.ts';
 import type { ClaimContext } from '../../src/claims/types.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
-import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12/samples.ts';
-import { write837 } from '../../src/claims/x12/write837.ts';
-import type { Write837Options } from '../../src/claims/x12/write837.ts';
+import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12-samples.ts';
+import { write837 } from '../../src/x12/837/write837.ts';
+import type { Write837Options } from '../../src/x12/837/types.ts';
 
 const N = Math.max(1000, Number(process.env['BENCH_CLAIMS'] ?? 10000));
 const BUILD_N = Math.max(500, Number(process.env['BENCH_BUILD'] ?? 5000));

@@ -28,8 +28,8 @@ import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
 import { EXT_CLAIM_REPLACED_BY } from '../charges/reconcile.ts';
 import { servicesFor, withinDates } from './authorizations.ts';
-import { readSubscriber } from './subscriber.ts';
-import { npi } from './x12/encode.ts';
+import { readSubscriber } from '../x12/837/subscriber.ts';
+import { npi } from '../x12/encode.ts';
 import type { ClaimContext, ScrubFinding } from './types.ts';
 import { EXT_CLAIM_STATE } from './types.ts';
 
@@ -279,7 +279,7 @@ function checkCoverage(ctx: ClaimContext, lines: readonly Line[], f: Findings): 
     f.add('coverage-missing', 'The focal insurance of the claim is not the primary coverage.');
   }
   if (primary) {
-    // Who the insured is, as the 837 writer reads it (src/claims/subscriber.ts).
+    // Who the insured is, as the 837 writer reads it (src/x12/837/subscriber.ts).
     const reading = readSubscriber(primary, ctx.patient, ctx.subscriber);
     if (!reading.ok) {
       const label = `Coverage ${primary.id ?? '#1'}`;

@@ -54,7 +54,7 @@ export interface PayerEndpoint {
   readonly timelyFilingDays: number;
   /**
    * ISA15 of the X12 interchanges for this payer: P production, T test. Required in the config
-   * for X12-channel payers; absent means P (./x12/interchange.ts). The sandbox payers are T.
+   * for X12-channel payers; absent means P (src/x12/interchange.ts). The sandbox payers are T.
    */
   readonly usage?: 'P' | 'T';
 }

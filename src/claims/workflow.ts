@@ -97,7 +97,7 @@ import type { Authorization } from './authorizations.ts';
 import { authorizationNumbersFor, authorizationsOf } from './authorizations.ts';
 import { loadChargemaster } from './chargemaster.ts';
 import { loadAttending } from './attending.ts';
-import { otherSubscriberOf } from './subscriber.ts';
+import { otherSubscriberOf } from '../x12/837/subscriber.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
 import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';

@@ -5,7 +5,7 @@
  * OperationDefinition; conformance data, not PHI, so not audited).
  *
  * The operations themselves live with their capability: `$infusion-charges` in src/coding/operation.ts
- * (routed in ./routes.ts), `$x12` in src/claims/x12/routes.ts.
+ * (routed in ./routes.ts), `$x12` in src/claims/x12-routes.ts.
  */
 import type { OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
 import { Router } from 'express';

@@ -244,7 +244,7 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, readonly SearchParamDefi
     date('authored-on', 'Task.authoredOn'),
     date('modified', 'Task.lastModified'),
   ],
-  // X12 claim batch files (src/claims/x12/batch.ts): identifier = the interchange control number.
+  // X12 claim batch files (src/claims/x12-batch.ts): identifier = the interchange control number.
   DocumentReference: [
     identifier('DocumentReference'),
     status('DocumentReference'),

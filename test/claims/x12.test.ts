@@ -12,16 +12,16 @@ import express from 'express';
 import { X12parser } from 'x12-parser';
 import { buildClaim } from '../../src/claims/build.ts';
 import type { ClaimContext } from '../../src/claims/types.ts';
-import { X12Error } from '../../src/claims/x12/encode.ts';
-import { createX12Router, EDI_X12 } from '../../src/claims/x12/routes.ts';
-import type { X12RouterDeps } from '../../src/claims/x12/routes.ts';
+import { X12Error } from '../../src/x12/encode.ts';
+import { createX12Router, EDI_X12 } from '../../src/claims/x12-routes.ts';
+import type { X12RouterDeps } from '../../src/claims/x12-routes.ts';
 import {
   correctedClaimContext,
   hospitalOutpatientContext,
   officeInfusionContext,
-} from '../../src/claims/x12/samples.ts';
-import { kindFor, write837, write837ToString } from '../../src/claims/x12/write837.ts';
-import type { Write837Options, X12Kind } from '../../src/claims/x12/write837.ts';
+} from '../../src/claims/x12-samples.ts';
+import { kindFor, write837, write837ToString } from '../../src/x12/837/write837.ts';
+import type { Write837Options, X12Kind } from '../../src/x12/837/types.ts';
 
 type Seg = Record<string, string> & { name: string };
 

@@ -26,7 +26,7 @@ import {
   CLAIM_SUBMIT_QUEUE,
   encountersOfClaim,
 } from '../../src/claims/workflow.ts';
-import { write837ToString } from '../../src/claims/x12/write837.ts';
+import { write837ToString } from '../../src/x12/837/write837.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';

@@ -1,16 +1,13 @@
 /**
- * X12 005010 text primitives: delimiters, element cleaning and validation, number and date formats,
- * the fixed-width ISA. Pure; nothing here knows about claims.
+ * X12 005010 element encoding: cleaning free text, validating identifiers, number and date formats,
+ * composing segments and composites with the delimiters Dripline writes (./delimiters.ts). Pure;
+ * nothing here knows about claims.
  *
- * Delimiters: segment `~`, element `*`, component `:`, repetition `^`. Data never contains one of
- * them: free text is upper-cased, transliterated to ASCII and stripped of separators; identifiers
- * that would need a separator are rejected instead (an altered id is worse than none).
+ * Data never contains a delimiter: free text is upper-cased, transliterated to ASCII and stripped of
+ * separators; identifiers that would need a separator are rejected instead (an altered id is worse
+ * than none). The patterns below spell the written delimiters ~ * : ^ out.
  */
-
-export const SEGMENT = '~';
-export const ELEMENT = '*';
-export const COMPONENT = ':';
-export const REPETITION = '^';
+import { COMPONENT, ELEMENT, SEGMENT } from './delimiters.ts';
 
 /** A claim (or envelope) the writer cannot render validly; nothing of it is written. */
 export class X12Error extends Error {
@@ -165,45 +162,4 @@ export function controlNumber(value: number, what: string, max: number): number 
     throw new X12Error(`${what} ${value} must be an integer in 1..${max}`);
   }
   return value;
-}
-
-export interface IsaParty {
-  /** ISA05/ISA07 interchange id qualifier (default ZZ, mutually defined). */
-  readonly qualifier?: string;
-  /** ISA06/ISA08, 1..15 characters. */
-  readonly id: string;
-}
-
-/** The fixed-width ISA segment (106 characters with its terminator). */
-export function isaSegment(args: {
-  sender: IsaParty;
-  receiver: IsaParty;
-  now: Date;
-  control: number;
-  usage: 'T' | 'P';
-  ackRequested: boolean;
-}): string {
-  const fixed = (v: string, n: number): string => v.padEnd(n, ' ');
-  const qual = (q: string | undefined): string => fixed(id(q ?? 'ZZ', 'ISA id qualifier', 2), 2);
-  const { ccyymmdd, hhmm } = utcStamp(args.now);
-  const isa = [
-    'ISA',
-    '00',
-    fixed('', 10),
-    '00',
-    fixed('', 10),
-    qual(args.sender.qualifier),
-    fixed(id(args.sender.id, 'ISA06 sender id', 15), 15),
-    qual(args.receiver.qualifier),
-    fixed(id(args.receiver.id, 'ISA08 receiver id', 15), 15),
-    ccyymmdd.slice(2),
-    hhmm,
-    REPETITION,
-    '00501',
-    String(controlNumber(args.control, 'ISA13 control number', 999_999_999)).padStart(9, '0'),
-    args.ackRequested ? '1' : '0',
-    args.usage,
-    COMPONENT,
-  ].join(ELEMENT);
-  return isa + SEGMENT;
 }

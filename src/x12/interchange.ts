@@ -9,17 +9,22 @@
  *   asks for interchange control numbers unique per sender/receiver pair. GS06 comes from one per
  *   (tenant, sender): group control numbers unique per application sender (GS02). Both are
  *   1..999,999,999, wrapping to 1. ST02 numbers the transactions 0001, 0002… within each group
- *   (./write837.ts), unique within the group as the implementation guides ask.
+ *   (./837/write837.ts), unique within the group as the implementation guides ask.
  *
  * The sequences are the store's (port SequenceStore): monotonic, never the same number twice for
  * concurrent callers or several processes, and durable across restarts — unlike the time-derived
  * numbers they replace, which repeated every ~11.6 days and collided within a millisecond.
  */
-import type { SequenceStore, TenantId } from '../../store/port.ts';
-import type { PayerEndpoint } from '../types.ts';
-import type { IsaParty } from './encode.ts';
+import type { SequenceStore, TenantId } from '../store/port.ts';
+import type { IsaParty } from './envelope.ts';
 
 export type InterchangeUsage = 'P' | 'T';
+
+/** What ISA15 reads of a configured payer (config `payers[]`): its slug and usage. */
+export interface UsagePayer {
+  readonly id: string;
+  readonly usage?: InterchangeUsage;
+}
 
 /** The payers of an export disagree on ISA15: the caller must name one. */
 export class UsageAmbiguousError extends Error {}
@@ -34,7 +39,7 @@ export function controlNumberOf(n: number): number {
   return ((n - 1) % MAX_CONTROL) + 1;
 }
 
-function usageOf(payer: Pick<PayerEndpoint, 'usage'>): InterchangeUsage {
+function usageOf(payer: UsagePayer): InterchangeUsage {
   return payer.usage ?? 'P';
 }
 
@@ -42,10 +47,7 @@ function usageOf(payer: Pick<PayerEndpoint, 'usage'>): InterchangeUsage {
  * ISA15 for an interchange of `payerId`'s claims, or — without a payer — the usage every payer
  * of the tenant shares (P when it has none); UsageAmbiguousError when they differ.
  */
-export function interchangeUsage(
-  payers: readonly Pick<PayerEndpoint, 'id' | 'usage'>[],
-  payerId?: string,
-): InterchangeUsage {
+export function interchangeUsage(payers: readonly UsagePayer[], payerId?: string): InterchangeUsage {
   if (payerId !== undefined) {
     const payer = payers.find((p) => p.id === payerId);
     return payer ? usageOf(payer) : 'P';

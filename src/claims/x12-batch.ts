@@ -8,15 +8,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { DocumentReference } from '@medplum/fhirtypes';
-import type { TenantConfig } from '../../config/config.ts';
-import type { TenantId } from '../../store/port.ts';
-import type { ClaimContext } from '../types.ts';
-import { ClaimConflictError } from '../workflow.ts';
-import type { ClaimWorkflowWorker } from '../workflow.ts';
-import { EDI_X12 } from './routes.ts';
-import type { X12RouterDeps } from './routes.ts';
-import { kindFor, write837 } from './write837.ts';
-import type { X12Kind } from './write837.ts';
+import type { TenantConfig } from '../config/config.ts';
+import type { TenantId } from '../store/port.ts';
+import { kindFor, write837 } from '../x12/837/write837.ts';
+import type { X12Kind } from '../x12/837/types.ts';
+import type { ClaimContext } from './types.ts';
+import { ClaimConflictError } from './workflow.ts';
+import type { ClaimWorkflowWorker } from './workflow.ts';
+import { EDI_X12 } from './x12-routes.ts';
+import type { X12RouterDeps } from './x12-routes.ts';
 
 export const X12_INTERCHANGE_SYSTEM = 'https://dripline.dev/fhir/sid/x12-interchange-control-number';
 /** At most this many claims go in one batch file (a later call takes the rest). */

@@ -10,7 +10,8 @@
  *   relationship to the subscriber and 2010CA = the patient (name, address and DMG required).
  *
  * What a claim cannot go without is reported as `missing` (one phrase per gap) so the scrubber can
- * hold the claim naming it, and the writer refuses it with the same words.
+ * hold the claim naming it, and the writer refuses it with the same words. It lives with the 837
+ * writer because these are the 837's loop rules; the scrubber (src/claims) reads them from here.
  */
 import type { Address, Coverage, HumanName, Patient, RelatedPerson } from '@medplum/fhirtypes';
 

@@ -1,17 +1,17 @@
 /**
  * Connects the X12 routes to the store: claims of the tenant by filter, their context from the
  * claim workflow, and envelopes from the tenant's billing provider, the payer's usage and the
- * store's control number sequences (./interchange.ts).
+ * store's control number sequences (src/x12/interchange.ts).
  */
 import type { Claim } from '@medplum/fhirtypes';
-import type { TenantConfig } from '../../config/config.ts';
-import { patientsOfClaims, recordAccess } from '../../fhir/audit-access.ts';
-import type { Store, StoreFilter } from '../../store/port.ts';
-import { searchAll } from '../../store/search-all.ts';
-import type { ClaimContext } from '../types.ts';
-import { claimPayerOf, claimStateOf } from '../workflow.ts';
-import { interchangeUsage, nextControlNumbers } from './interchange.ts';
-import type { X12Envelope, X12RouterDeps } from './routes.ts';
+import type { TenantConfig } from '../config/config.ts';
+import { patientsOfClaims, recordAccess } from '../fhir/audit-access.ts';
+import type { Store, StoreFilter } from '../store/port.ts';
+import { searchAll } from '../store/search-all.ts';
+import { interchangeUsage, nextControlNumbers } from '../x12/interchange.ts';
+import type { ClaimContext } from './types.ts';
+import { claimPayerOf, claimStateOf } from './workflow.ts';
+import type { X12Envelope, X12RouterDeps } from './x12-routes.ts';
 
 export interface X12WiringDeps {
   readonly store: Store;

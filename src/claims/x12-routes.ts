@@ -18,15 +18,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { getAuthContext } from '../../auth/bearer.ts';
-import { OPERATION_NEEDS, requireScopes } from '../../auth/disclosure.ts';
-import type { ScopeNeed } from '../../auth/disclosure.ts';
-import { outcome, sendOutcome } from '../../http/outcomes.ts';
-import type { ClaimContext, ClaimState } from '../types.ts';
-import { X12Error } from './encode.ts';
-import { UsageAmbiguousError } from './interchange.ts';
-import { kindFor, transactionSegments, write837, write837ToString } from './write837.ts';
-import type { Write837Options, X12Kind, X12Party } from './write837.ts';
+import { getAuthContext } from '../auth/bearer.ts';
+import { OPERATION_NEEDS, requireScopes } from '../auth/disclosure.ts';
+import type { ScopeNeed } from '../auth/disclosure.ts';
+import { outcome, sendOutcome } from '../http/outcomes.ts';
+import { X12Error } from '../x12/encode.ts';
+import { UsageAmbiguousError } from '../x12/interchange.ts';
+import { transactionSegments } from '../x12/837/transaction.ts';
+import type { Write837Options, X12Kind, X12Party } from '../x12/837/types.ts';
+import { kindFor, write837, write837ToString } from '../x12/837/write837.ts';
+import type { ClaimContext, ClaimState } from './types.ts';
 
 export const EDI_X12 = 'application/edi-x12';
 
@@ -64,7 +65,7 @@ export interface X12RouterDeps {
   readonly now?: () => Date;
   /**
    * Records the read of these claims (PHI) before the X12 leaves: the client, the claims and their
-   * patients. Required in production wiring (src/claims/x12/wiring.ts).
+   * patients. Required in production wiring (src/claims/x12-wiring.ts).
    */
   readonly audit?: (
     tenant: string,
