@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { expect, test } from '@jest/globals';
-import { generateInfusionDay } from '../../src/sandbox/ehr/seed.ts';
-import type { InfusionDayOptions } from '../../src/sandbox/ehr/seed.ts';
+import { generateInfusionDay } from '../../src/sandbox/ehr/seed/generate.ts';
+import type { InfusionDayOptions } from '../../src/sandbox/ehr/seed/generate.ts';
 
 const NY = 'America/New_York';
 
