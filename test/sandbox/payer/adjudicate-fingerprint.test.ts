@@ -10,13 +10,10 @@
 import { createHash } from 'node:crypto';
 import { expect, test } from '@jest/globals';
 import type { Claim } from '@medplum/fhirtypes';
-import {
-  adjudicate,
-  priorClaimOf,
-  supersede,
-  toClaimResponse,
-} from '../../../src/sandbox/payer/adjudicate.ts';
-import type { PriorClaim } from '../../../src/sandbox/payer/adjudicate.ts';
+import { adjudicate } from '../../../src/sandbox/payer/adjudicate.ts';
+import { toClaimResponse } from '../../../src/sandbox/payer/claim-response.ts';
+import type { PriorClaim } from '../../../src/sandbox/payer/results.ts';
+import { priorClaimOf, supersede } from '../../../src/sandbox/payer/reversals.ts';
 import { buildPayerTables } from '../../../src/sandbox/payer/tables.ts';
 import type { PayerKind } from '../../../src/sandbox/payer/tables.ts';
 import { mulberry32 } from '../../../src/sandbox/random.ts';
