@@ -98,8 +98,8 @@ async function report(store: Store): Promise<void> {
 }
 
 /**
- * The day against its declared deliberate errors (src/sandbox/ehr/seed.ts): the first-pass clean
- * rate of the claims without one, and the share caught by the rule meant for each.
+ * The day against its declared deliberate errors (src/sandbox/ehr/seed-data/plan.ts): the
+ * first-pass clean rate of the claims without one, and the share caught by the rule meant for each.
  */
 function reportOutcome(outcome: DayOutcome): void {
   const { clean, caught } = rates(outcome);

@@ -13,7 +13,7 @@ import { getOwnProfile, loadFhirDefinitions } from '../../src/fhir/definitions.t
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
-import { generateInfusionDay } from '../../src/sandbox/ehr/seed.ts';
+import { generateInfusionDay } from '../../src/sandbox/ehr/seed/generate.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { StoredResource } from '../../src/store/port.ts';

@@ -27,7 +27,7 @@ import {
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
-import { SEED_PAYERS } from '../../src/sandbox/ehr/seed.ts';
+import { SEED_PAYERS } from '../../src/sandbox/ehr/seed-data/cast.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';

@@ -12,16 +12,16 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
+import { MIN_PATIENTS_FOR_FULL_COVERAGE } from '../../src/sandbox/ehr/seed-data/plan.ts';
+import { THERAPIES } from '../../src/sandbox/ehr/seed-data/therapies.ts';
+import { generateInfusionDay } from '../../src/sandbox/ehr/seed/generate.ts';
+import { ndcTo11 } from '../../src/sandbox/ehr/seed/medications.ts';
+import type { InfusionDay, TherapyClass } from '../../src/sandbox/ehr/seed/model.ts';
 import {
   EXTENSION_DISCARDED_AMOUNT,
   EXTENSION_PRIMARY_SERVICE,
-  MIN_PATIENTS_FOR_FULL_COVERAGE,
   SYSTEMS,
-  THERAPIES,
-  generateInfusionDay,
-  ndcTo11,
-} from '../../src/sandbox/ehr/seed.ts';
-import type { InfusionDay, TherapyClass } from '../../src/sandbox/ehr/seed.ts';
+} from '../../src/sandbox/ehr/seed/systems.ts';
 import { indexResource } from '../../src/store/search-index.ts';
 import { RULE_IDS } from '../../src/claims/scrub.ts';
 
