@@ -65,15 +65,8 @@ export function recomputeFor(copy: Resource, encounters: readonly string[]): Bat
   if (encounters.length === 0) {
     return [];
   }
-  const version = sourceVersionOf(copy).versionId ?? hashText(JSON.stringify({ ...copy, meta: undefined }));
-  const cause = `${copy.resourceType}/${copy.id ?? ''}/_history/${version}`;
-  return encounters.map((encounter): BatchOperation => {
-    const event: EncounterChangedEvent = { encounter, causes: [cause] };
-    return {
-      op: 'enqueue',
-      job: { queue: ENCOUNTER_CHANGED_QUEUE, key: encounterChangedKey(encounter, cause), payload: event },
-    };
-  });
+  const cause = causeOf(copy);
+  return encounters.map((encounter) => encounterChanged(encounter, cause));
 }
 
 /**
@@ -86,13 +79,19 @@ export function domainEvent(copy: Resource): BatchOperation[] {
   if (!encounter) {
     return [];
   }
+  return [encounterChanged(encounter, causeOf(copy))];
+}
+
+/** `Type/id/_history/<the EHR's version>`, or a hash of the content when the EHR gave none. */
+function causeOf(copy: Resource): string {
   const version = sourceVersionOf(copy).versionId ?? hashText(JSON.stringify({ ...copy, meta: undefined }));
-  const cause = `${copy.resourceType}/${copy.id ?? ''}/_history/${version}`;
+  return `${copy.resourceType}/${copy.id ?? ''}/_history/${version}`;
+}
+
+function encounterChanged(encounter: string, cause: string): BatchOperation {
   const event: EncounterChangedEvent = { encounter, causes: [cause] };
-  return [
-    {
-      op: 'enqueue',
-      job: { queue: ENCOUNTER_CHANGED_QUEUE, key: encounterChangedKey(encounter, cause), payload: event },
-    },
-  ];
+  return {
+    op: 'enqueue',
+    job: { queue: ENCOUNTER_CHANGED_QUEUE, key: encounterChangedKey(encounter, cause), payload: event },
+  };
 }
