@@ -13,7 +13,7 @@ import type { ConnectionBinding } from './receiver.ts';
 import { createReceiverRouter, SubscriptionDirectory } from './receiver.ts';
 import type { EhrSubscriptionsPort } from './subscription-manager.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
-import type { EhrPort } from './worker.ts';
+import type { EhrPort } from './ehr-port.ts';
 import { IngestWorker } from './worker.ts';
 
 export type EhrClientPort = EhrPort & EhrSubscriptionsPort;

@@ -18,8 +18,8 @@ import type { IngestTopic, SubscriptionRecord } from './records.ts';
 import { restartTracking } from './event-tracker.ts';
 import { INGEST_TOPICS, loadRecord, sha256Hex, updateRecord } from './records.ts';
 import { r5FilterBy, restHookCriteria, topicPlan } from './topics.ts';
-import { classifyEhrError } from './worker.ts';
-import type { SubscriptionMaintainer } from './worker.ts';
+import { classifyEhrError } from './ehr-port.ts';
+import type { SubscriptionMaintainer } from './ehr-port.ts';
 
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 
