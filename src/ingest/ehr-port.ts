@@ -6,7 +6,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { ConnectionBinding } from './receiver.ts';
-import type { IngestTopic } from './records.ts';
+import type { IngestTopic } from './topics.ts';
 
 /** What the worker needs from an EHR (implemented by src/ehr/ehr-client.ts over SMART Backend Services). */
 export interface EhrPort {

@@ -12,6 +12,7 @@ import type { Store, TenantId } from '../store/port.ts';
 import type { EventTrackerState } from './event-tracker.ts';
 import { INITIAL_TRACKER } from './event-tracker.ts';
 import { DEFAULT_TOPIC_URLS } from './topics.ts';
+import type { IngestTopic } from './topics.ts';
 
 const EXT = 'https://dripline.dev/fhir/StructureDefinition';
 export const EXT_EHR_SUBSCRIPTION = `${EXT}/ehr-subscription-id`;
@@ -21,8 +22,6 @@ export const EXT_TRACKER = `${EXT}/event-tracker`;
 export const EXT_TOPIC = `${EXT}/ingest-topic`;
 
 /** What Dripline subscribes to. */
-export type IngestTopic = 'MedicationAdministration' | 'Encounter';
-export const INGEST_TOPICS: readonly IngestTopic[] = ['MedicationAdministration', 'Encounter'];
 
 export interface SubscriptionRecord {
   readonly recordId: string;

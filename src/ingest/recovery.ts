@@ -26,8 +26,10 @@ import { INGEST_QUEUE, jobKeys } from './jobs.ts';
 import { parseNotification } from './notification-parser.ts';
 import type { TopicNotification } from './notification.ts';
 import type { ConnectionBinding } from './receiver.ts';
-import type { IngestTopic, SubscriptionRecord } from './records.ts';
-import { INGEST_TOPICS, loadRecord } from './records.ts';
+import type { SubscriptionRecord } from './records.ts';
+import type { IngestTopic } from './topics.ts';
+import { loadRecord } from './records.ts';
+import { INGEST_TOPICS } from './topics.ts';
 import type { IngestContext } from './worker-context.ts';
 import { updateSubscription } from './worker-context.ts';
 

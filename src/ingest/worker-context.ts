@@ -11,7 +11,8 @@ import type { Store } from '../store/port.ts';
 import type { CopyContext } from './copies.ts';
 import type { EhrPort, SubscriptionMaintainer } from './ehr-port.ts';
 import type { ConnectionBinding } from './receiver.ts';
-import type { IngestTopic, SubscriptionRecord } from './records.ts';
+import type { SubscriptionRecord } from './records.ts';
+import type { IngestTopic } from './topics.ts';
 import { updateRecord } from './records.ts';
 
 export interface IngestWorkerDeps {
