@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
-import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
+import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import {
   CLAIM_READY_QUEUE,
   ClaimWorkflowWorker,

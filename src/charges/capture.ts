@@ -52,6 +52,7 @@ import type { BatchOperation, Job, Store, StoreFilter, StoredResource, TenantId 
 import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { addDays, localDate, startOfDay } from '../time/zone.ts';
+import { holdsCharges } from './claim-hold.ts';
 import type {
   AdministrationState,
   CapturePlan,
@@ -66,7 +67,6 @@ import {
   correctedClaimTaskId,
   describeCharge,
   documentationTaskId,
-  holdsCharges,
   planCapture,
   ruleOf,
   withoutStamp,

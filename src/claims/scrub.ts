@@ -25,13 +25,12 @@ import { isPackagedOn } from '../coding/engine/payment.ts';
 import { EXT_RATIONALE } from '../coding/fhir/emit.ts';
 import type { CodingTables, DrugEntry, Verification } from '../coding/tables/types.ts';
 import type { PayerKind } from '../coding/types.ts';
-import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
-import { EXT_CLAIM_REPLACED_BY } from '../charges/reconcile.ts';
+import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, PLACE_OF_SERVICE } from './build.ts';
+import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../charges/claim-hold.ts';
 import { servicesFor, withinDates } from './authorizations.ts';
 import { readSubscriber } from './subscriber.ts';
 import { npi } from './x12/encode.ts';
 import type { ClaimContext, ScrubFinding } from './types.ts';
-import { EXT_CLAIM_STATE } from './types.ts';
 
 export const RULES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'rules');
 

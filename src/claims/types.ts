@@ -63,8 +63,6 @@ export interface PayerEndpoint {
 export type ClaimState =
   'built' | 'held' | 'ready' | 'submitting' | 'submitted' | 'accepted' | 'rejected' | 'adjudicated' | 'void';
 
-export const EXT_CLAIM_STATE = 'https://dripline.dev/fhir/StructureDefinition/claim-state';
-
 /** Everything about one claim that scrubbing and X12 rendering read (all from the tenant's store). */
 export interface ClaimContext {
   readonly claim: Claim & { id: string };

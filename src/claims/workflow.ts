@@ -71,12 +71,13 @@ import type {
   Task,
   TaskInput,
 } from '@medplum/fhirtypes';
+import { CORRECTED_CLAIM_TASK, TASK_CODE_SYSTEM as WORK_ITEM_SYSTEM } from '../charges/reconcile.ts';
 import {
-  CORRECTED_CLAIM_TASK,
+  EXT_CLAIM_FREQUENCY,
   EXT_CLAIM_REPLACED_BY,
+  EXT_CLAIM_STATE,
   isBeingReplaced,
-  TASK_CODE_SYSTEM as WORK_ITEM_SYSTEM,
-} from '../charges/reconcile.ts';
+} from '../charges/claim-hold.ts';
 import { settingOf } from '../coding/fhir/extract.ts';
 import type { CodingTables } from '../coding/tables/types.ts';
 import type { CareSetting } from '../coding/types.ts';
@@ -92,7 +93,7 @@ import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
 import type { BuildClaimInput, ClaimFrequency } from './build.ts';
-import { buildVoidClaim, EXT_CLAIM_FREQUENCY } from './build.ts';
+import { buildVoidClaim } from './build.ts';
 import type { Authorization } from './authorizations.ts';
 import { authorizationNumbersFor, authorizationsOf } from './authorizations.ts';
 import { loadChargemaster } from './chargemaster.ts';
@@ -101,7 +102,6 @@ import { otherSubscriberOf } from './subscriber.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
 import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
-import { EXT_CLAIM_STATE } from './types.ts';
 import { localDate, serviceDate } from '../time/zone.ts';
 
 /** Queue of claims to build and scrub (payload ClaimReadyJob, key `build|{claimId}`). */

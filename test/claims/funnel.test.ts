@@ -3,7 +3,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
 import { carcsOf, claimFunnel, paidOf } from '../../src/claims/funnel.ts';
 import type { ClaimState } from '../../src/claims/types.ts';
-import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
+import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import {
   claimFrequencyOf,
   claimStateOf,
@@ -11,7 +11,7 @@ import {
   findingsOfTask,
   isDenial,
 } from '../../src/claims/workflow.ts';
-import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
+import { EXT_CLAIM_FREQUENCY } from '../../src/charges/claim-hold.ts';
 
 function claim(id: string, state: ClaimState, total: number, frequency = '1'): Claim {
   return {

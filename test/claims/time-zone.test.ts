@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
-import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
+import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import type { ClaimReadyJob } from '../../src/claims/workflow.ts';
 import { CLAIM_READY_QUEUE, ClaimWorkflowWorker, EXT_CLAIM_PAYER } from '../../src/claims/workflow.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';

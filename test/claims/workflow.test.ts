@@ -32,12 +32,12 @@ import {
   replacedByOf,
   voidIdFor,
 } from '../../src/claims/workflow.ts';
-import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
+import { EXT_CLAIM_FREQUENCY } from '../../src/charges/claim-hold.ts';
 import { authorizationOnFile } from '../../src/claims/authorizations.ts';
 import { findingsOfOutcome } from '../../src/claims/routes.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
-import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
+import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
