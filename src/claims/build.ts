@@ -46,7 +46,7 @@ import type { CareSetting } from '../coding/types.ts';
 import { EXT_CLAIM_FREQUENCY } from '../charges/claim-hold.ts';
 import { loadChargemaster } from './chargemaster.ts';
 import type { Chargemaster } from './chargemaster.ts';
-import type { BillingProvider, PayerEndpoint } from './types.ts';
+import type { BillingProvider, PayerEndpoint } from '../config/billing.ts';
 
 const SD = 'https://dripline.dev/fhir/StructureDefinition';
 export const CLAIM_PROFILE = `${SD}/dripline-claim`;

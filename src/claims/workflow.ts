@@ -101,7 +101,8 @@ import { loadAttending } from './attending.ts';
 import { otherSubscriberOf } from './subscriber.ts';
 import type { PayerPort } from './payer-port.ts';
 import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from './payer-port.ts';
-import type { ClaimContext, ClaimState, PayerEndpoint, ScrubFinding } from './types.ts';
+import type { PayerEndpoint } from '../config/billing.ts';
+import type { ClaimContext, ClaimState, ScrubFinding } from './types.ts';
 import { localDate, serviceDate } from '../time/zone.ts';
 
 /** Queue of claims to build and scrub (payload ClaimReadyJob, key `build|{claimId}`). */

@@ -16,7 +16,7 @@
  * numbers they replace, which repeated every ~11.6 days and collided within a millisecond.
  */
 import type { SequenceStore, TenantId } from '../../store/port.ts';
-import type { PayerEndpoint } from '../types.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
 import type { IsaParty } from './encode.ts';
 
 export type InterchangeUsage = 'P' | 'T';
