@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChargeItem, Claim, ClaimResponse, Resource, Task } from '@medplum/fhirtypes';
-import { authorizationOnFile } from '../src/claims/authorizations.ts';
+import { authorizationOnFile } from '../src/coverage/authorizations.ts';
 import { claimFunnel } from '../src/claims/funnel.ts';
 import type { ClaimState } from '../src/claims/types.ts';
 import {

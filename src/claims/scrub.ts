@@ -27,7 +27,7 @@ import type { CodingTables, DrugEntry, Verification } from '../coding/tables/typ
 import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, PLACE_OF_SERVICE } from './build.ts';
 import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../charges/claim-hold.ts';
-import { servicesFor, withinDates } from './authorizations.ts';
+import { servicesFor, withinDates } from '../coverage/authorizations.ts';
 import { readSubscriber } from './subscriber.ts';
 import { npi } from './x12/encode.ts';
 import type { ClaimContext, ScrubFinding } from './types.ts';

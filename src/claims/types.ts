@@ -17,7 +17,7 @@ import type {
 } from '@medplum/fhirtypes';
 import type { CareSetting } from '../coding/types.ts';
 import type { BillingProvider, PayerEndpoint } from '../config/billing.ts';
-import type { Authorization } from './authorizations.ts';
+import type { Authorization } from '../coverage/authorizations.ts';
 
 /** Where a claim is in its life; kept in extension claim-state on the Claim, with history in its versions. */
 export type ClaimState =
@@ -42,7 +42,7 @@ export interface ClaimContext {
   readonly conditions: readonly Condition[];
   /** Other claims of the patient (for duplicate detection and authorized units used). */
   readonly otherClaims: readonly Claim[];
-  /** Prior authorizations on file for the patient (src/claims/authorizations.ts). */
+  /** Prior authorizations on file for the patient (src/coverage/authorizations.ts). */
   readonly authorizations?: readonly Authorization[];
   /** Today, for timely filing (passed in: the scrubber is pure). */
   readonly today: string;

@@ -3,7 +3,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { Claim } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { RULE_IDS, hasBlockingErrors, loadClaimRules, scrubClaim } from '../../src/claims/scrub.ts';
-import type { Authorization } from '../../src/claims/authorizations.ts';
+import type { Authorization } from '../../src/coverage/authorizations.ts';
 import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';

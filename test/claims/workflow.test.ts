@@ -33,7 +33,7 @@ import {
   voidIdFor,
 } from '../../src/claims/workflow.ts';
 import { EXT_CLAIM_FREQUENCY } from '../../src/charges/claim-hold.ts';
-import { authorizationOnFile } from '../../src/claims/authorizations.ts';
+import { authorizationOnFile } from '../../src/coverage/authorizations.ts';
 import { findingsOfOutcome } from '../../src/claims/routes.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
