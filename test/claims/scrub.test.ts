@@ -2,7 +2,8 @@
 import { describe, expect, test } from '@jest/globals';
 import type { Claim } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
-import { RULE_IDS, hasBlockingErrors, loadClaimRules, scrubClaim } from '../../src/claims/scrub.ts';
+import { hasBlockingErrors, scrubClaim } from '../../src/claims/scrub.ts';
+import { RULE_IDS, loadClaimRules } from '../../src/claims/scrub/rules.ts';
 import type { Authorization } from '../../src/coverage/authorizations.ts';
 import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
