@@ -9,7 +9,8 @@ import { patientsOfClaims, recordAccess } from '../../fhir/audit-access.ts';
 import type { Store, StoreFilter } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import type { ClaimContext } from '../types.ts';
-import { claimPayerOf, claimStateOf } from '../workflow.ts';
+import { claimPayerOf } from '../workflow/identity.ts';
+import { claimStateOf } from '../workflow/state.ts';
 import { interchangeUsage, nextControlNumbers } from './interchange.ts';
 import type { X12Envelope, X12RouterDeps } from './routes.ts';
 
