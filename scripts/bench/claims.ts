@@ -24,6 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ChargeItem, Condition, Encounter, Extension } from '@medplum/fhirtypes';
 import type * as BuildModule from '../../src/claims/build.ts';
 import type * as ScrubModule from '../../src/claims/scrub.ts';
+import type * as ScrubRulesModule from '../../src/claims/scrub/rules.ts';
 import type { ClaimContext } from '../../src/claims/types.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12-samples.ts';
@@ -130,16 +131,18 @@ function encounterInputs(i: number): {
 async function benchBuildAndScrub(): Promise<void> {
   let build: typeof BuildModule;
   let scrub: typeof ScrubModule;
+  let scrubRules: typeof ScrubRulesModule;
   let tables: CodingTables;
   try {
     build = await import('../../src/claims/build.ts');
     scrub = await import('../../src/claims/scrub.ts');
+    scrubRules = await import('../../src/claims/scrub/rules.ts');
     tables = (await import('../../src/coding/tables/load.ts')).loadCodingTables();
   } catch (e) {
     console.log(`build + scrub: skipped (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
     return;
   }
-  const rules = scrub.loadClaimRules();
+  const rules = scrubRules.loadClaimRules();
   const now = new Date('2026-11-03T08:00:00Z');
   const inputs = Array.from({ length: 256 }, (_, i) => {
     const sample = officeInfusionContext(i);

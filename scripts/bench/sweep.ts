@@ -18,13 +18,10 @@ import { performance } from 'node:perf_hooks';
 import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
-import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
-import {
-  CLAIM_READY_QUEUE,
-  ClaimWorkflowWorker,
-  EXT_CLAIM_INPUTS,
-  EXT_CLAIM_PAYER,
-} from '../../src/claims/workflow.ts';
+import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
+import { EXT_CLAIM_INPUTS, EXT_CLAIM_PAYER } from '../../src/claims/workflow/identity.ts';
+import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { TenantConfig } from '../../src/config/config.ts';

@@ -17,8 +17,6 @@ import {
   EXT_RATIONALE,
   EXT_REVENUE_CODE,
 } from '../coding/fhir/emit.ts';
-import { EXT_CLAIM_FREQUENCY } from '../claims/build.ts';
-import { EXT_CLAIM_STATE } from '../claims/types.ts';
 import type { ChargeLine, CodingIssue } from '../coding/types.ts';
 import type { StoredResource } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
@@ -26,29 +24,6 @@ import { normalizeReference } from '../store/search-index.ts';
 export const TASK_CODE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/work-item';
 export const CORRECTED_CLAIM_TASK = { code: 'corrected-claim', text: 'corrected claim needed' } as const;
 export const DOCUMENTATION_TASK = { code: 'documentation-issues', text: 'documentation issues' } as const;
-/**
- * On a submitted Claim the claim workflow is replacing with a corrected (frequency 7) claim:
- * valueReference = the replacement. Charge capture no longer holds that claim's charges.
- */
-export const EXT_CLAIM_REPLACED_BY = 'https://dripline.dev/fhir/StructureDefinition/claim-replaced-by';
-
-/** Whether the claim workflow has taken this claim over for a corrected (replacement) claim. */
-export function isBeingReplaced(claim: Claim): boolean {
-  return (claim.extension ?? []).some((e) => e.url === EXT_CLAIM_REPLACED_BY);
-}
-
-/**
- * Whether a claim holds its encounters' charges (changes wait for a corrected claim): it was sent
- * (status active) and the payer has it — not rejected (a rejected claim was never accepted for
- * adjudication: the workflow rebuilds it from the changed charges and sends it again), and not
- * already taken over for a corrected claim.
- */
-export function holdsCharges(claim: Claim): boolean {
-  const state = claim.extension?.find((e) => e.url === EXT_CLAIM_STATE)?.valueCode;
-  const frequency = claim.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode;
-  // A void (frequency 8) takes a claim back: it bills nothing, so it holds nothing.
-  return claim.status === 'active' && state !== 'rejected' && frequency !== '8' && !isBeingReplaced(claim);
-}
 
 export type StoredChargeItem = ChargeItem & StoredResource;
 export type StoredTask = Task & StoredResource;

@@ -43,16 +43,15 @@ import {
 } from '../coding/fhir/emit.ts';
 import { SYSTEMS } from '../coding/fhir/extract.ts';
 import type { CareSetting } from '../coding/types.ts';
+import { EXT_CLAIM_FREQUENCY } from '../charges/claim-hold.ts';
 import { loadChargemaster } from './chargemaster.ts';
 import type { Chargemaster } from './chargemaster.ts';
-import type { BillingProvider, PayerEndpoint } from './types.ts';
+import type { BillingProvider, PayerEndpoint } from '../config/billing.ts';
 
 const SD = 'https://dripline.dev/fhir/StructureDefinition';
 export const CLAIM_PROFILE = `${SD}/dripline-claim`;
 /** Claim.item → the ChargeItem the line came from (valueReference). */
 export const EXT_CHARGE_ITEM = `${SD}/charge-item`;
-/** Claim frequency code (837 CLM05-3 / UB-04 TOB 4th digit): 1 original, 7 replacement, 8 void. */
-export const EXT_CLAIM_FREQUENCY = `${SD}/claim-frequency`;
 
 export const CLAIM_SYSTEMS = {
   npi: 'http://hl7.org/fhir/sid/us-npi',

@@ -19,7 +19,7 @@ import { normalizeErrorString, validateResource } from '@medplum/core';
 import type { Bundle, Claim, ClaimResponse, Resource } from '@medplum/fhirtypes';
 import { createEhrClient, EhrRequestError } from '../ehr/ehr-client.ts';
 import type { EhrClient } from '../ehr/ehr-client.ts';
-import type { PayerEndpoint } from './types.ts';
+import type { PayerEndpoint } from '../config/billing.ts';
 
 export const SUBMISSION_KEY_SYSTEM = 'https://dripline.dev/fhir/sid/claim-submission';
 

@@ -34,15 +34,10 @@ import type { ClaimState, ScrubFinding } from './types.ts';
 import { batchFileOf, createX12Batch } from './x12-batch.ts';
 import type { X12BatchDeps } from './x12-batch.ts';
 import { EDI_X12 } from './x12-routes.ts';
-import {
-  claimPayerOf,
-  claimStateOf,
-  claimStateSince,
-  claimTaskId,
-  findingInput,
-  findingsOfTask,
-} from './workflow.ts';
-import type { ClaimWorkflowWorker } from './workflow.ts';
+import { claimPayerOf } from './workflow/identity.ts';
+import { claimStateOf, claimStateSince } from './workflow/state.ts';
+import { claimTaskId, findingInput, findingsOfTask } from './workflow/tasks.ts';
+import type { ClaimWorkflowWorker } from './workflow/worker.ts';
 
 export interface ClaimRoutesDeps {
   readonly store: Store;

@@ -13,8 +13,8 @@ import type { TenantId } from '../store/port.ts';
 import { kindFor, write837 } from '../x12/837/write837.ts';
 import type { X12Kind } from '../x12/837/types.ts';
 import type { ClaimContext } from './types.ts';
-import { ClaimConflictError } from './workflow.ts';
-import type { ClaimWorkflowWorker } from './workflow.ts';
+import { ClaimConflictError } from './workflow/submission.ts';
+import type { ClaimWorkflowWorker } from './workflow/worker.ts';
 import { EDI_X12 } from './x12-routes.ts';
 import type { X12RouterDeps } from './x12-routes.ts';
 

@@ -5,7 +5,8 @@
  * is not one claim repeated.
  */
 import type { Claim, ClaimItem, CodeableConcept, Coverage, Patient } from '@medplum/fhirtypes';
-import type { BillingProvider, ClaimContext, PayerEndpoint } from './types.ts';
+import type { BillingProvider, PayerEndpoint } from '../config/billing.ts';
+import type { ClaimContext } from './types.ts';
 
 const CPT = 'http://www.ama-assn.org/go/cpt';
 const HCPCS = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';

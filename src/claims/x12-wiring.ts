@@ -10,7 +10,8 @@ import type { Store, StoreFilter } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import { interchangeUsage, nextControlNumbers } from '../x12/interchange.ts';
 import type { ClaimContext } from './types.ts';
-import { claimPayerOf, claimStateOf } from './workflow.ts';
+import { claimPayerOf } from './workflow/identity.ts';
+import { claimStateOf } from './workflow/state.ts';
 import type { X12Envelope, X12RouterDeps } from './x12-routes.ts';
 
 export interface X12WiringDeps {

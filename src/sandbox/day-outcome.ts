@@ -7,13 +7,9 @@
  */
 import type { Claim, Task } from '@medplum/fhirtypes';
 import { DOCUMENTATION_TASK } from '../charges/reconcile.ts';
-import {
-  claimFrequencyOf,
-  claimStateOf,
-  claimTaskId,
-  encountersOfClaim,
-  findingsOfTask,
-} from '../claims/workflow.ts';
+import { claimFrequencyOf, encountersOfClaim } from '../claims/workflow/identity.ts';
+import { claimStateOf } from '../claims/workflow/state.ts';
+import { claimTaskId, findingsOfTask } from '../claims/workflow/tasks.ts';
 import type { Store, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import type { SeededError } from './ehr/seed/model.ts';

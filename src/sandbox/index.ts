@@ -18,7 +18,7 @@ import { startSandboxEhr } from './ehr/server.ts';
 import type { SandboxEhr } from './ehr/server.ts';
 import { startSandboxPayer } from './payer/server.ts';
 import type { SandboxPayer } from './payer/server.ts';
-import type { PayerEndpoint } from '../claims/types.ts';
+import type { PayerEndpoint } from '../config/billing.ts';
 import type { Organization } from '@medplum/fhirtypes';
 import type { PayerKind } from '../coding/types.ts';
 

@@ -3,13 +3,8 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import { validateResource } from '@medplum/core';
 import type { Claim } from '@medplum/fhirtypes';
 import { createChargemaster, loadChargemaster } from '../../src/claims/chargemaster.ts';
-import {
-  CLAIM_PROFILE,
-  CLAIM_SYSTEMS,
-  EXT_CHARGE_ITEM,
-  EXT_CLAIM_FREQUENCY,
-  buildClaim,
-} from '../../src/claims/build.ts';
+import { CLAIM_PROFILE, CLAIM_SYSTEMS, EXT_CHARGE_ITEM, buildClaim } from '../../src/claims/build.ts';
+import { EXT_CLAIM_FREQUENCY } from '../../src/charges/claim-hold.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { DOS, PROVIDER, fixture } from './fixtures.ts';

@@ -13,7 +13,8 @@ import type {
 } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import type { BuildClaimInput } from '../../src/claims/build.ts';
-import type { BillingProvider, ClaimContext, PayerEndpoint } from '../../src/claims/types.ts';
+import type { BillingProvider, PayerEndpoint } from '../../src/config/billing.ts';
+import type { ClaimContext } from '../../src/claims/types.ts';
 import {
   EXT_LINE_KEY,
   EXT_MODIFIER,

@@ -2,12 +2,11 @@
 import { describe, expect, test } from '@jest/globals';
 import type { Claim } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
-import { RULE_IDS, hasBlockingErrors, loadClaimRules, scrubClaim } from '../../src/claims/scrub.ts';
-import type { Authorization } from '../../src/claims/authorizations.ts';
-import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
-import { EXT_CLAIM_REPLACED_BY } from '../../src/charges/reconcile.ts';
+import { hasBlockingErrors, scrubClaim } from '../../src/claims/scrub.ts';
+import { RULE_IDS, loadClaimRules } from '../../src/claims/scrub/rules.ts';
+import type { Authorization } from '../../src/coverage/authorizations.ts';
+import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
-import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';

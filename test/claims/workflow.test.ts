@@ -18,26 +18,23 @@ import type {
 } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import {
-  CLAIM_READY_QUEUE,
-  CLAIM_SUBMIT_QUEUE,
   claimIdFor,
   claimPayerOf,
-  claimStateOf,
-  claimTaskId,
   correctionIdFor,
   encountersOfClaim,
-  EXT_CLAIM_STATE_SINCE,
-  findingsOfTask,
-  isDenial,
   replacedByOf,
   voidIdFor,
-} from '../../src/claims/workflow.ts';
-import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
-import { authorizationOnFile } from '../../src/claims/authorizations.ts';
+} from '../../src/claims/workflow/identity.ts';
+import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { claimStateOf, EXT_CLAIM_STATE_SINCE } from '../../src/claims/workflow/state.ts';
+import { isDenial } from '../../src/claims/workflow/submission.ts';
+import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
+import { EXT_CLAIM_FREQUENCY } from '../../src/charges/claim-hold.ts';
+import { authorizationOnFile } from '../../src/coverage/authorizations.ts';
 import { findingsOfOutcome } from '../../src/claims/routes.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
-import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
+import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { loadRecord } from '../../src/ingest/records.ts';

@@ -20,12 +20,9 @@ import type {
   Practitioner,
   RelatedPerson,
 } from '@medplum/fhirtypes';
-import {
-  claimStateOf,
-  CLAIM_READY_QUEUE,
-  CLAIM_SUBMIT_QUEUE,
-  encountersOfClaim,
-} from '../../src/claims/workflow.ts';
+import { encountersOfClaim } from '../../src/claims/workflow/identity.ts';
+import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { write837ToString } from '../../src/x12/837/write837.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';

@@ -23,7 +23,7 @@ import {
   SYSTEMS,
 } from '../../src/sandbox/ehr/seed/systems.ts';
 import { indexResource } from '../../src/store/search-index.ts';
-import { RULE_IDS } from '../../src/claims/scrub.ts';
+import { RULE_IDS } from '../../src/claims/scrub/rules.ts';
 
 const DATE = '2026-03-10';
 const key = (r: Resource): string => `${r.resourceType}/${r.id}`;

@@ -2,7 +2,7 @@
  * The sandbox payer's pure parts: fee-schedule arithmetic, rounding, tables and body parsing.
  */
 import { describe, expect, test } from '@jest/globals';
-import { EXT_CLAIM_FREQUENCY as DRIPLINE_EXT_CLAIM_FREQUENCY } from '../../../src/claims/build.ts';
+import { EXT_CLAIM_FREQUENCY as DRIPLINE_EXT_CLAIM_FREQUENCY } from '../../../src/charges/claim-hold.ts';
 import { adjudicate } from '../../../src/sandbox/payer/adjudicate.ts';
 import { claimFrequency, EXT_CLAIM_FREQUENCY } from '../../../src/sandbox/payer/claim-reading.ts';
 import { claimFacts, lineDenials } from '../../../src/sandbox/payer/line-rules.ts';

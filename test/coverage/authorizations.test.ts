@@ -1,5 +1,5 @@
 /**
- * Prior authorizations on file (src/claims/authorizations.ts): what a stored preauthorization
+ * Prior authorizations on file (src/coverage/authorizations.ts): what a stored preauthorization
  * ClaimResponse authorizes, read from hand-written Da Vinci PAS-shaped responses and, when
  * ../shared is present, from the official PAS 2.2.1 IG examples.
  */
@@ -18,7 +18,7 @@ import {
   EXT_REVIEW_ACTION_CODE,
   servicesFor,
   withinDates,
-} from '../../src/claims/authorizations.ts';
+} from '../../src/coverage/authorizations.ts';
 import { describeShared } from '../support/shared.ts';
 
 const X12_306 = 'https://codesystem.x12.org/005010/306';
