@@ -18,8 +18,8 @@ export interface Layer {
 
 export const LAYERS: readonly Layer[] = [
   { name: 'base', paths: ['time', 'config', 'store', 'http', 'ops', 'logger.ts'] },
-  { name: 'x12', paths: ['x12'] },
   { name: 'coding', paths: ['coding'] },
+  { name: 'x12', paths: ['x12'] },
   { name: 'auth', paths: ['auth'] },
   { name: 'fhir', paths: ['fhir'] },
   { name: 'ingest', paths: ['ingest'] },
