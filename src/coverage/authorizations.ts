@@ -104,9 +104,10 @@ function itemPeriod(item: ClaimResponseItem | ClaimResponseAddItem): Period | un
 }
 
 /** What the payer says it authorized on an item (extension-itemAuthorizedDetail). */
-function authorizedDetail(
-  item: ClaimResponseItem | ClaimResponseAddItem,
-): { concept?: CodeableConcept; quantity?: Quantity } {
+function authorizedDetail(item: ClaimResponseItem | ClaimResponseAddItem): {
+  concept?: CodeableConcept;
+  quantity?: Quantity;
+} {
   const parts = item.extension?.find((e) => e.url === EXT_ITEM_AUTHORIZED_DETAIL)?.extension ?? [];
   const concept = parts.find((p) => p.url === 'productOrServiceCode')?.valueCodeableConcept;
   const quantity = parts.find((p) => p.url === 'quantity')?.valueQuantity;
@@ -128,7 +129,8 @@ function amountOf(quantity: Quantity | undefined): { units?: number; visits?: nu
   if (value === undefined || !Number.isFinite(value)) {
     return {};
   }
-  const visits = quantity?.code?.toUpperCase() === X12_VISITS || /^visits?$/i.test(quantity?.unit?.trim() ?? '');
+  const visits =
+    quantity?.code?.toUpperCase() === X12_VISITS || /^visits?$/i.test(quantity?.unit?.trim() ?? '');
   return visits ? { visits: value } : { units: value };
 }
 
@@ -223,8 +225,7 @@ function datesOf(
 ): { start?: string; end?: string } {
   const starts = services.map((s) => s.start);
   const ends = services.map((s) => s.end);
-  const start =
-    period.start ?? (starts.every((s) => s !== undefined) ? starts.sort()[0] : undefined);
+  const start = period.start ?? (starts.every((s) => s !== undefined) ? starts.sort()[0] : undefined);
   const end = period.end ?? (ends.every((e) => e !== undefined) ? ends.sort().at(-1) : undefined);
   return { ...(start ? { start } : {}), ...(end ? { end } : {}) };
 }
