@@ -40,10 +40,15 @@ export interface ClaimContext {
   readonly administrations: readonly MedicationAdministration[];
   readonly medications: readonly Medication[];
   readonly conditions: readonly Condition[];
-  /** Other claims of the patient (for duplicate detection and authorized units used). */
+  /** Other claims of the patient (for duplicate detection, and which claim bills which charge). */
   readonly otherClaims: readonly Claim[];
   /** Prior authorizations on file for the patient (src/coverage/authorizations.ts). */
   readonly authorizations?: readonly Authorization[];
+  /**
+   * The patient's charges on every encounter: what the authorization ledger counts against the
+   * authorizations (./ledger.ts). Absent: the claim's own charges only.
+   */
+  readonly patientCharges?: readonly ChargeItem[];
   /** Today, for timely filing (passed in: the scrubber is pure). */
   readonly today: string;
 }

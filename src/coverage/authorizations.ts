@@ -302,24 +302,3 @@ export function servicesFor(auth: Authorization, code: string): AuthorizedServic
   }
   return auth.services.filter((s) => s.code === code.toUpperCase());
 }
-
-/**
- * The authorization numbers a claim should carry: those of the payer's authorizations that cover
- * at least one of the claim's lines (code authorized, date of service inside the dates).
- */
-export function authorizationNumbersFor(
-  auths: readonly Authorization[],
-  payerId: string,
-  lines: readonly { code: string; date: string }[],
-): string[] {
-  const numbers = new Set<string>();
-  for (const auth of auths) {
-    if (auth.payerId !== undefined && auth.payerId !== payerId) {
-      continue;
-    }
-    if (lines.some((l) => servicesFor(auth, l.code).some((s) => withinDates(l.date, s)))) {
-      numbers.add(auth.number);
-    }
-  }
-  return [...numbers].sort();
-}

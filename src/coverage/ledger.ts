@@ -206,8 +206,8 @@ interface Slot {
 
 function slotOf(auth: Authorization, service: AuthorizedService | undefined, code: string): Slot {
   const authorized = service?.visits ?? service?.units;
-  const start = service ? service.start : auth.start;
-  const end = service ? service.end : auth.end;
+  const start = service?.start ?? auth.start;
+  const end = service?.end ?? auth.end;
   return {
     auth,
     declared: service !== undefined,

@@ -6,11 +6,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import type { Bundle, Claim, ClaimResponse, ClaimResponseItem } from '@medplum/fhirtypes';
+import type { Bundle, ChargeItem, Claim, ClaimResponse, ClaimResponseItem } from '@medplum/fhirtypes';
 import { validateResource } from '@medplum/core';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import {
-  authorizationNumbersFor,
   authorizationOnFile,
   authorizationsOf,
   EXT_AUTHORIZATION_NUMBER,
@@ -21,6 +20,7 @@ import {
   servicesFor,
   withinDates,
 } from '../../src/coverage/authorizations.ts';
+import { authorizationLedger, numbersFor } from '../../src/coverage/ledger.ts';
 import { describeShared } from '../support/shared.ts';
 
 const X12_306 = 'https://codesystem.x12.org/005010/306';
@@ -309,7 +309,7 @@ describe('authorizationOnFile', () => {
   });
 });
 
-describe('authorizationNumbersFor and withinDates', () => {
+describe('the numbers a claim carries (the ledger counts its charges under them), and withinDates', () => {
   const auths = authorizationsOf(
     [
       response({
@@ -327,15 +327,30 @@ describe('authorizationNumbersFor and withinDates', () => {
     [request],
   );
 
-  test('numbers of the payer whose authorizations cover a line (code and date)', () => {
-    expect(authorizationNumbersFor(auths, 'LSM01', [{ code: 'J1745', date: '2026-11-20' }])).toEqual([
-      'PA-LSM',
-    ]);
-    expect(authorizationNumbersFor(auths, 'LSM01', [{ code: 'J0135', date: '2026-11-20' }])).toEqual([]);
-    expect(authorizationNumbersFor(auths, 'CHP22', [{ code: 'J0135', date: '2026-11-20' }])).toEqual([
-      'PA-OTHER-PAYER',
-    ]);
-    expect(authorizationNumbersFor(auths, 'LSM01', [{ code: 'J1745', date: '2027-04-01' }])).toEqual([]);
+  test('numbers of the payer whose authorizations cover a charge (code and date)', () => {
+    const numbers = (payerId: string, code: string, date: string): string[] => {
+      const charge: ChargeItem = {
+        resourceType: 'ChargeItem',
+        id: 'c1',
+        status: 'billable',
+        code: { coding: [{ code }] },
+        subject: { reference: 'Patient/p1' },
+        occurrenceDateTime: date,
+        quantity: { value: 1 },
+      };
+      const ledger = authorizationLedger({
+        authorizations: auths,
+        charges: [charge],
+        claims: [],
+        defaultPayerId: payerId,
+        today: '2026-12-04',
+      });
+      return numbersFor(ledger, ['ChargeItem/c1']);
+    };
+    expect(numbers('LSM01', 'J1745', '2026-11-20')).toEqual(['PA-LSM']);
+    expect(numbers('LSM01', 'J0135', '2026-11-20')).toEqual([]);
+    expect(numbers('CHP22', 'J0135', '2026-11-20')).toEqual(['PA-OTHER-PAYER']);
+    expect(numbers('LSM01', 'J1745', '2027-04-01')).toEqual([]);
   });
 
   test('date ranges are inclusive and open ends are open', () => {

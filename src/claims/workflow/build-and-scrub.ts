@@ -8,18 +8,20 @@
 import type { AuditEvent, Claim } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
-import { authorizationNumbersFor } from '../../coverage/authorizations.ts';
+import { tenantCalendarZone } from '../../config/config.ts';
+import { localDate } from '../../time/zone.ts';
 import { EXT_CLAIM_STATE } from '../../charges/claim-hold.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../../store/port.ts';
 import type { BuildClaimInput, ClaimFrequency } from '../build.ts';
 import { buildVoidClaim } from '../build.ts';
 import { loadChargemaster } from '../chargemaster.ts';
+import { claimAuthorizationNumbers } from '../ledger.ts';
 import type { ClaimState, ScrubFinding } from '../types.ts';
 import type { WorkflowContext } from './context.ts';
 import { withoutMeta } from './context.ts';
 import { completeCorrectionTasks, markVoided, payerClaimNumberOf } from './corrections.ts';
 import type { Gathered } from './gather.ts';
-import { chargeLines, claimContextOf, gatherClaimInputs, inputsFingerprint } from './gather.ts';
+import { claimContextOf, gatherClaimInputs, inputsFingerprint } from './gather.ts';
 import {
   claimFrequencyOf,
   claimIdFor,
@@ -166,11 +168,15 @@ export function buildClaimFor(
     id,
     frequency,
     ...(replaces ? { replaces } : {}),
-    preAuthRefs: authorizationNumbersFor(
-      gathered.authorizations,
-      payer.payerId,
-      chargeLines(gathered.chargeItems),
-    ),
+    // The numbers the authorization ledger counted these charges under (src/coverage/ledger.ts).
+    preAuthRefs: claimAuthorizationNumbers({
+      authorizations: gathered.authorizations,
+      patientCharges: gathered.patientCharges,
+      chargeItems: gathered.chargeItems,
+      claims: gathered.otherClaims,
+      payerId: payer.payerId,
+      today: localDate(ctx.now(), tenantCalendarZone(config)),
+    }),
     ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
     ...(gathered.attending ? { attending: gathered.attending } : {}),
   });

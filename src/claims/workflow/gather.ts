@@ -56,18 +56,12 @@ export interface Gathered {
   /** The patient's stored preauthorization ClaimResponses and the authorizations they grant. */
   readonly authorizationResponses: (ClaimResponse & StoredResource)[];
   readonly authorizations: Authorization[];
+  /** The patient's billable charges on every encounter (the authorization ledger counts them). */
+  readonly patientCharges: (ChargeItem & StoredResource)[];
   readonly setting?: CareSetting;
   /** Institutional claims: the attending practitioner (../attending.ts) and the orders read to find it. */
   readonly attending?: Practitioner & StoredResource;
   readonly orders: (MedicationRequest & StoredResource)[];
-}
-
-/** Date and code of each billable charge (what an authorization must cover). */
-export function chargeLines(chargeItems: readonly ChargeItem[]): { code: string; date: string }[] {
-  return chargeItems.map((c) => ({
-    code: c.code.coding?.find((x) => x.code)?.code?.toUpperCase() ?? '',
-    date: (c.occurrenceDateTime ?? c.occurrencePeriod?.start ?? '').slice(0, 10),
-  }));
 }
 
 /**
@@ -83,6 +77,8 @@ export function inputsFingerprint(g: Gathered): string {
     ...g.coverages,
     ...g.medications,
     ...g.authorizationResponses,
+    // Other visits' charges change what is left of an authorization this claim uses.
+    ...ledgerRelevant(g),
     ...(g.patient ? [g.patient] : []),
     ...(g.subscriber ? [g.subscriber] : []),
     ...(g.attending ? [g.attending] : []),
@@ -94,6 +90,20 @@ export function inputsFingerprint(g: Gathered): string {
       .map((r) => `${r.resourceType}/${r.id}/${r.meta.versionId}`)
       .sort()
       .join(','),
+  );
+}
+
+/** The patient's charges of codes an authorization on file names (all of them when one names no code). */
+function ledgerRelevant(g: Gathered): (ChargeItem & StoredResource)[] {
+  if (g.authorizations.length === 0) {
+    return [];
+  }
+  const own = new Set(g.chargeItems.map((c) => c.id));
+  const anyCode = g.authorizations.some((a) => a.services.length === 0);
+  const codes = new Set(g.authorizations.flatMap((a) => a.services.map((s) => s.code)));
+  return g.patientCharges.filter(
+    (c) =>
+      !own.has(c.id) && (anyCode || codes.has(c.code.coding?.find((x) => x.code)?.code?.toUpperCase() ?? '')),
   );
 }
 
@@ -201,6 +211,11 @@ export async function gatherClaimInputs(
         (r) => r.use === 'preauthorization',
       )
     : [];
+  const patientCharges = patientRef
+    ? (await ctx.searchAll<ChargeItem>(tenant, 'ChargeItem', byRef('patient', patientRef))).filter(
+        (c) => c.status === 'billable',
+      )
+    : [];
   const requests: Claim[] = [];
   for (const response of authorizationResponses) {
     const ref = refOf(response.request);
@@ -214,6 +229,7 @@ export async function gatherClaimInputs(
   return {
     authorizationResponses,
     authorizations: authorizationsOf(authorizationResponses, requests),
+    patientCharges,
     encounters,
     chargeItems,
     ...(patient ? { patient } : {}),
@@ -293,6 +309,7 @@ export function claimContextOf(
     conditions: gathered.conditions,
     otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
     authorizations: gathered.authorizations,
+    patientCharges: gathered.patientCharges,
     today: localDate(now, tenantCalendarZone(config)),
   };
 }

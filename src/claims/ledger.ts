@@ -1,0 +1,70 @@
+/**
+ * The authorization ledger as claims read it (src/coverage/ledger.ts): the one count of what the
+ * patient's authorizations were used for, from which the builder takes the numbers a claim carries
+ * and the scrubber the lines that go beyond an authorization. Pure.
+ */
+import type { ChargeItem, Claim, ClaimItem } from '@medplum/fhirtypes';
+import type { Authorization } from '../coverage/authorizations.ts';
+import type { AuthorizationLedger } from '../coverage/ledger.ts';
+import { authorizationLedger, numbersFor } from '../coverage/ledger.ts';
+import { EXT_CHARGE_ITEM } from './build.ts';
+import type { ClaimContext } from './types.ts';
+
+/** The ChargeItem a claim line was built from ("ChargeItem/{id}"). */
+export function chargeItemOfLine(item: ClaimItem): string | undefined {
+  return item.extension?.find((e) => e.url === EXT_CHARGE_ITEM)?.valueReference?.reference;
+}
+
+/** Every charge once (the claim's own and the rest of the patient's), by id. */
+function distinct(...lists: readonly (readonly ChargeItem[] | undefined)[]): ChargeItem[] {
+  const byId = new Map<string, ChargeItem>();
+  for (const list of lists) {
+    for (const charge of list ?? []) {
+      byId.set(charge.id ?? '', charge);
+    }
+  }
+  return [...byId.values()];
+}
+
+export interface LedgerSource {
+  readonly authorizations?: readonly Authorization[];
+  /** The patient's charges on every encounter. */
+  readonly patientCharges?: readonly ChargeItem[];
+  /** The claim's own charges. */
+  readonly chargeItems: readonly ChargeItem[];
+  /** The patient's claims. */
+  readonly claims: readonly Claim[];
+  /** The payer of charges no claim bills yet. */
+  readonly payerId: string;
+  readonly today: string;
+}
+
+export function ledgerOf(source: LedgerSource): AuthorizationLedger {
+  return authorizationLedger({
+    authorizations: source.authorizations ?? [],
+    charges: distinct(source.patientCharges, source.chargeItems),
+    claims: source.claims,
+    defaultPayerId: source.payerId,
+    today: source.today,
+  });
+}
+
+/** The ledger a claim is scrubbed against: its patient's, with the claim as it stands now. */
+export function claimLedger(ctx: ClaimContext): AuthorizationLedger {
+  return ledgerOf({
+    ...(ctx.authorizations ? { authorizations: ctx.authorizations } : {}),
+    ...(ctx.patientCharges ? { patientCharges: ctx.patientCharges } : {}),
+    chargeItems: ctx.chargeItems,
+    claims: [...ctx.otherClaims.filter((c) => c.id !== ctx.claim.id), ctx.claim],
+    payerId: ctx.payer.payerId,
+    today: ctx.today,
+  });
+}
+
+/** The authorization numbers a claim of these charges carries: those the ledger counted them under. */
+export function claimAuthorizationNumbers(source: LedgerSource): string[] {
+  return numbersFor(
+    ledgerOf(source),
+    source.chargeItems.map((c) => `ChargeItem/${c.id ?? ''}`),
+  );
+}
