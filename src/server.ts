@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/token-service.ts';
-import type { DriplineConfig, EhrConnectionConfig } from './config/config.ts';
+import type { DriplineConfig, EhrConnectionConfig, TenantConfig } from './config/config.ts';
 import { tenantCodingOptions } from './config/config.ts';
 import { loadFhirDefinitions } from './fhir/definitions.ts';
 import { listen } from './http/listen.ts';
@@ -26,8 +26,13 @@ import { createClaimRoutes } from './claims/routes.ts';
 import { scrubClaim } from './claims/scrub.ts';
 import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
 import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
+import { authorizationRequirement } from './claims/ledger.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
+import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
+import { createCoverageRoutes } from './coverage/ledger-routes.ts';
+import type { LedgerWorkerDeps } from './coverage/ledger-worker.ts';
+import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
 import type { Store } from './store/port.ts';
 import { systemClock } from './time/clock.ts';
 import type { Clock } from './time/clock.ts';
@@ -39,6 +44,7 @@ export interface RunningServer {
   readonly ingest: Ingest;
   readonly chargeCapture: ChargeCaptureWorker;
   readonly claims: ClaimWorkflowWorker;
+  readonly authorizationLedger: AuthorizationLedgerWorker;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -68,6 +74,10 @@ export interface StartOptions {
       'holdMs' | 'sweepMs' | 'recheckMs' | 'retryDelayMs' | 'pollMs' | 'payerPort' | 'tenants'
     >
   >;
+  /** Start the authorization ledger worker (its work items; default true). */
+  readonly authorizationLedger?: boolean;
+  /** Authorization ledger worker tuning (tests): how often it reads changes, and does a full pass. */
+  readonly ledgerWorker?: Partial<Pick<LedgerWorkerDeps, 'scanMs' | 'fullScanMs' | 'pollMs'>>;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;
   /** `_count` of ingest catch-up searches (tests; default 100). */
@@ -134,10 +144,23 @@ export async function startServer(
     now,
     ...options.claimWorkflow,
   });
+  const tenants = (): readonly TenantConfig[] => options.claimWorkflow?.tenants ?? config.tenants;
+  // The ledger's "given without an authorization" asks the scrubber's prior authorization rule.
+  const requirement = (tenant: TenantConfig): AuthorizationRequirement =>
+    authorizationRequirement(tenant, codingTables);
+  const authorizationLedger = new AuthorizationLedgerWorker({
+    store,
+    logger: logger.child({ component: 'authorization-ledger' }),
+    publicUrl: config.publicUrl,
+    tenants,
+    requirement,
+    now,
+    ...options.ledgerWorker,
+  });
   const x12Deps = x12RouterDeps({
     store,
     publicUrl: config.publicUrl,
-    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    tenants,
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
@@ -166,6 +189,17 @@ export async function startServer(
             tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
             now,
           },
+        }),
+      },
+      {
+        path: '/api/coverage',
+        router: createCoverageRoutes({
+          store,
+          tokenService,
+          tenants,
+          requirement,
+          publicUrl: config.publicUrl,
+          now,
         }),
       },
     ],
@@ -197,6 +231,9 @@ export async function startServer(
   if (options.claims !== false) {
     claims.start();
   }
+  if (options.authorizationLedger !== false) {
+    authorizationLedger.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -214,6 +251,7 @@ export async function startServer(
       await ingest.stop();
       await chargeCapture.stop();
       await claims.stop();
+      await authorizationLedger.stop();
       if (!options.store) {
         await store.close();
       }
@@ -221,5 +259,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, ingest, chargeCapture, claims, stop };
+  return { url, store, server, ingest, chargeCapture, claims, authorizationLedger, stop };
 }

@@ -74,6 +74,15 @@ export const OPERATION_NEEDS = {
    * ChargeItems.
    */
   infusionCharges: [...needs('read', 'Encounter'), ...needs('read', 'Claim', 'ChargeItem')],
+  /**
+   * `GET /api/coverage/authorizations?patient=`: a patient's authorization ledger — the
+   * authorizations (ClaimResponse), what used them (ChargeItem, and the Claims that bill them), the
+   * booked visits (Encounter) and the ledger's work items (Task).
+   */
+  authorizationLedger: [
+    ...needs('search', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task'),
+    ...needs('read', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task'),
+  ],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

@@ -1,13 +1,20 @@
 /**
  * The authorization ledger as claims read it (src/coverage/ledger.ts): the one count of what the
  * patient's authorizations were used for, from which the builder takes the numbers a claim carries
- * and the scrubber the lines that go beyond an authorization. Pure.
+ * and the scrubber the lines that go beyond an authorization; and the scrubber's prior authorization
+ * rule as the ledger's work items ask it. Pure.
  */
 import type { ChargeItem, Claim, ClaimItem } from '@medplum/fhirtypes';
+import { findDrug } from '../coding/tables/load.ts';
+import type { CodingTables } from '../coding/tables/types.ts';
+import type { TenantConfig } from '../config/config.ts';
 import type { Authorization } from '../coverage/authorizations.ts';
 import type { AuthorizationLedger } from '../coverage/ledger.ts';
 import { authorizationLedger, numbersFor } from '../coverage/ledger.ts';
+import type { AuthorizationRequirement } from '../coverage/ledger-alerts.ts';
 import { EXT_CHARGE_ITEM } from './build.ts';
+import type { ClaimRules } from './scrub/rules.ts';
+import { loadClaimRules, requiresPriorAuth } from './scrub/rules.ts';
 import type { ClaimContext } from './types.ts';
 
 /** The ChargeItem a claim line was built from ("ChargeItem/{id}"). */
@@ -67,4 +74,27 @@ export function claimAuthorizationNumbers(source: LedgerSource): string[] {
     ledgerOf(source),
     source.chargeItems.map((c) => `ChargeItem/${c.id ?? ''}`),
   );
+}
+
+/**
+ * Which codes need authorization for a tenant's payers: the scrubber's rule (rules/prior-auth.json
+ * by payer kind, the drug's therapy class from the coding tables), for the ledger's "given without
+ * an authorization" work items. A payer that is not configured requires nothing Dripline knows of.
+ */
+export function authorizationRequirement(
+  config: Pick<TenantConfig, 'payers'>,
+  tables: CodingTables,
+  rules: ClaimRules = loadClaimRules(),
+): AuthorizationRequirement {
+  return ({ code, payerId }) => {
+    const payer = config.payers.find((p) => p.payerId === payerId);
+    const drug = findDrug(tables, { hcpcs: code })?.drug;
+    if (!payer || !drug) {
+      return undefined;
+    }
+    const rule = rules.priorAuth[payer.kind];
+    return requiresPriorAuth(rule, code, drug.therapyClass)
+      ? `prior-auth.json ${payer.kind} [${rule.verification}]`
+      : undefined;
+  };
 }

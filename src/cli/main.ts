@@ -9,6 +9,7 @@
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
  *   tables import-cms <dir> [--out <tables dir>]
+ *   authorizations <patient> [--tenant <id>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -52,7 +53,11 @@ Commands:
       Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.
   tables import-cms <dir> [--out <tables dir>]
       Build one quarter's drug table from the CMS files in <dir> (ASP pricing, NDC-HCPCS crosswalk, HCPCS,
-      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).`;
+      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).
+  authorizations <patient> [--tenant <id>]
+      A patient's prior authorization ledger (as GET /api/coverage/authorizations?patient=): per
+      authorization the units or visits authorized, used (by which charges, on which claims), left,
+      and when it ends; infusions given without one; booked visits; open work items. Audited.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -188,6 +193,12 @@ async function main(argv: string[]): Promise<void> {
     const { runImportCms } = await import('./tables-command.ts');
     const summary = runImportCms(rest, new Date());
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } else if (command === 'authorizations') {
+    const { parseAuthorizationsArgs, runAuthorizations } = await import('./authorizations-command.ts');
+    const args = parseAuthorizationsArgs(sub === undefined ? rest : [sub, ...rest]);
+    const config = loadConfig();
+    const report = await withStore(config, (store) => runAuthorizations(args, config, store));
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {

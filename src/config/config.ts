@@ -105,6 +105,13 @@ export interface TenantConfig {
    * validated at load (./chargemaster-file.ts). Unset: the shipped illustrative defaults.
    */
   readonly chargemasterFile?: string;
+  /** The authorization ledger's work items (src/coverage/ledger-alerts.ts); see `tenantLedgerSettings`. */
+  readonly authorizations?: {
+    /** How many booked visits ahead an authorization must cover (default 3). */
+    readonly visitsAhead?: number;
+    /** How many days before its last day an authorization is reported expiring (default 14). */
+    readonly expiringDays?: number;
+  };
 }
 
 export interface DriplineConfig {
@@ -245,6 +252,14 @@ const schema = {
           name: { type: 'string', minLength: 1 },
           timeZone: { type: 'string', minLength: 1, maxLength: 64 },
           chargemasterFile: { type: 'string', minLength: 1 },
+          authorizations: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              visitsAhead: { type: 'integer', minimum: 1, maximum: 52 },
+              expiringDays: { type: 'integer', minimum: 0, maximum: 365 },
+            },
+          },
           billing: {
             type: 'object',
             additionalProperties: false,
@@ -485,6 +500,17 @@ export function tenantCodingOptions(tenant: Pick<TenantConfig, 'timeZone' | 'cod
   readonly timeZone?: string;
 } {
   return { ...tenant.coding, ...(tenant.timeZone ? { timeZone: tenant.timeZone } : {}) };
+}
+
+/** The authorization ledger's settings of a tenant, defaults filled in. */
+export function tenantLedgerSettings(tenant: Pick<TenantConfig, 'authorizations'>): {
+  visitsAhead: number;
+  expiringDays: number;
+} {
+  return {
+    visitsAhead: tenant.authorizations?.visitsAhead ?? 3,
+    expiringDays: tenant.authorizations?.expiringDays ?? 14,
+  };
 }
 
 /** The zone "today" and "yesterday" are taken in for a tenant: `tenantTimeZone`, else UTC. */

@@ -13,6 +13,7 @@ import type { ClaimContext } from '../types.ts';
 import type { Findings, Line } from './findings.ts';
 import { daysBetween, idOf } from './findings.ts';
 import type { ClaimRules } from './rules.ts';
+import { requiresPriorAuth } from './rules.ts';
 
 const NEAR_FILING_LIMIT_DAYS = 30;
 
@@ -110,10 +111,7 @@ export function checkPriorAuth(
   const numbers = new Set((focal?.preAuthRef ?? []).map((r) => r.trim()).filter((r) => r !== ''));
   const source = `prior-auth.json ${ctx.payer.kind} [${rule.verification}]`;
   const required = lines.filter(
-    (line) =>
-      line.drug !== undefined &&
-      !rule.exempt.includes(line.code) &&
-      (rule.hcpcs.includes(line.code) || rule.therapyClasses.includes(line.drug.therapyClass)),
+    (line) => line.drug !== undefined && requiresPriorAuth(rule, line.code, line.drug.therapyClass),
   );
   checkAuthorizedUnits(ctx, lines, f);
   if (numbers.size === 0) {

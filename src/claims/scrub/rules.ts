@@ -38,6 +38,18 @@ export interface PriorAuthRule {
   readonly verification: Verification;
 }
 
+/** Whether a drug code (with its catalog therapy class) needs authorization under a rule (prior-auth.json notes). */
+export function requiresPriorAuth(
+  rule: PriorAuthRule,
+  code: string,
+  therapyClass: string | undefined,
+): boolean {
+  return (
+    !rule.exempt.includes(code) &&
+    (rule.hcpcs.includes(code) || (therapyClass !== undefined && rule.therapyClasses.includes(therapyClass)))
+  );
+}
+
 export interface ClaimRules {
   readonly rules: Readonly<Record<string, RuleDefault>>;
   readonly medicalNecessity: readonly MedicalNecessityEntry[];

@@ -27,6 +27,7 @@ import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import type { Authorization } from '../../coverage/authorizations.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
+import { configuredPayerOf, coveragesInOrder } from '../../coverage/payer-match.ts';
 import type { StoredResource, TenantId } from '../../store/port.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import { localDate } from '../../time/zone.ts';
@@ -36,8 +37,6 @@ import type { ClaimContext } from '../types.ts';
 import type { WorkflowContext } from './context.ts';
 import { byRef, refOf } from './context.ts';
 import { claimPayerOf, sha } from './identity.ts';
-
-const PAYER_ID_SYSTEM_HINT = 'payer-id';
 
 /** What a claim is built and scrubbed from (gatherClaimInputs). */
 export interface Gathered {
@@ -189,9 +188,7 @@ export async function gatherClaimInputs(
     }
   }
   const coverages = patientRef
-    ? (await ctx.searchAll<Coverage>(tenant, 'Coverage', byRef('beneficiary', patientRef)))
-        .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
-        .sort((a, b) => (a.order ?? 99) - (b.order ?? 99) || a.id.localeCompare(b.id))
+    ? coveragesInOrder(await ctx.searchAll<Coverage>(tenant, 'Coverage', byRef('beneficiary', patientRef)))
     : [];
   const insured = otherSubscriberOf(coverages[0], patientRef);
   const subscriber = insured
@@ -247,7 +244,7 @@ export async function gatherClaimInputs(
   };
 }
 
-/** The configured payer of the primary coverage: by payer id (an identifier of the payor Organization or reference), else by name (the Organization's, or the payor reference's display). */
+/** The configured payer of the claim, else of the primary coverage (src/coverage/payer-match.ts). */
 export async function payerOf(
   ctx: WorkflowContext,
   tenant: TenantId,
@@ -264,22 +261,8 @@ export async function payerOf(
   if (fromClaim) {
     return { payer: fromClaim, ...(organization ? { organization } : {}) };
   }
-  const identifiers = [
-    ...(organization?.identifier ?? []),
-    ...(primary?.payor ?? []).flatMap((p) => (p.identifier ? [p.identifier] : [])),
-  ];
-  const byId =
-    config.payers.find((p) =>
-      identifiers.some((i) => i.value === p.payerId && (i.system?.includes(PAYER_ID_SYSTEM_HINT) ?? true)),
-    ) ?? config.payers.find((p) => identifiers.some((i) => i.value === p.payerId));
-  const byName =
-    byId ??
-    config.payers.find((p) =>
-      [organization?.name, ...(primary?.payor ?? []).map((x) => x.display)].some(
-        (name) => name !== undefined && p.name.toLowerCase() === name.toLowerCase(),
-      ),
-    );
-  return { ...(byName ? { payer: byName } : {}), ...(organization ? { organization } : {}) };
+  const payer = configuredPayerOf(config.payers, primary, organization);
+  return { ...(payer ? { payer } : {}), ...(organization ? { organization } : {}) };
 }
 
 /** What the scrubber and the X12 writer read about a claim, from its gathered inputs; today in the tenant's zone. */
