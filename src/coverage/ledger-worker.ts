@@ -3,11 +3,13 @@
  * the last scan — charges as charge capture writes them, authorizations (preauthorization
  * ClaimResponses), encounters (visits booked or held), claims, coverages — and re-reads the ledger
  * of each patient concerned (./ledger-store.ts), turning its alerts (./ledger-alerts.ts) into Tasks
- * (./ledger-tasks.ts), written with their AuditEvents in one transaction per patient. A full pass
- * (every patient with a billable charge, an authorization or an open ledger Task) runs at start,
- * every `fullScanMs`, and when the tenant's calendar day changes (what expires within 14 days, and
- * which booked visits are next, move with the day). Writes are idempotent: a Task only changes when
- * what it says changes.
+ * (./ledger-tasks.ts), written with their AuditEvents in one transaction per patient. At start
+ * every patient with a billable charge, an authorization or an open ledger Task is looked at (what
+ * changed while Dripline was down is not known); every `fullScanMs`, and when the tenant's calendar
+ * day changes, every patient with an authorization or an open ledger Task (what expires within 14
+ * days, and which booked visits are next, move with the day; an infusion given without an
+ * authorization stays what it was until its data changes). Writes are idempotent: a Task only
+ * changes when what it says changes.
  */
 import type {
   ChargeItem,
@@ -104,9 +106,18 @@ export class AuthorizationLedgerWorker extends LoopingWorker {
       previous?.watermark === undefined ||
       previous.day !== day ||
       now.getTime() - previous.fullAt >= (this.#deps.fullScanMs ?? 3_600_000);
-    const { patients, latest } = full
-      ? await this.#everyone(tenant)
-      : await this.#changedSince(tenant, Date.parse(previous.watermark ?? '') - SCAN_OVERLAP_MS);
+    // What changed since the last scan is always read (a full pass must not move the watermark
+    // past changes it did not look at); a full pass adds everyone it covers.
+    const changed =
+      previous?.watermark !== undefined
+        ? await this.#changedSince(tenant, Date.parse(previous.watermark) - SCAN_OVERLAP_MS)
+        : undefined;
+    const everyone = full ? await this.#everyone(tenant, previous?.watermark === undefined) : undefined;
+    const patients = new Set([...(changed?.patients ?? []), ...(everyone?.patients ?? [])]);
+    const latest = [changed?.latest, everyone?.latest]
+      .filter((t): t is string => t !== undefined)
+      .sort((a, b) => Date.parse(a) - Date.parse(b))
+      .at(-1);
     let written = 0;
     for (const patient of [...patients].sort()) {
       written += await this.evaluate(config, patient);
@@ -153,8 +164,11 @@ export class AuthorizationLedgerWorker extends LoopingWorker {
     return written;
   }
 
-  /** Patients with a billable charge, a preauthorization on file, or an open ledger Task. */
-  async #everyone(tenant: TenantId): Promise<{ patients: Set<string>; latest?: string }> {
+  /** Patients with a preauthorization on file or an open ledger Task, and (`withCharges`) a billable charge. */
+  async #everyone(
+    tenant: TenantId,
+    withCharges: boolean,
+  ): Promise<{ patients: Set<string>; latest?: string }> {
     const { store } = this.#deps;
     const patients = new Set<string>();
     const add = (reference: string | undefined): void => {
@@ -163,9 +177,11 @@ export class AuthorizationLedgerWorker extends LoopingWorker {
         patients.add(ref);
       }
     };
-    const charges = await searchAll<ChargeItem>(store, tenant, 'ChargeItem', [
-      { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
-    ]);
+    const charges = withCharges
+      ? await searchAll<ChargeItem>(store, tenant, 'ChargeItem', [
+          { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
+        ])
+      : [];
     charges.forEach((c) => add(c.subject.reference));
     const responses = (await searchAll<ClaimResponse>(store, tenant, 'ClaimResponse', [])).filter(
       (r) => r.use === 'preauthorization',

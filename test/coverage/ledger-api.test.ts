@@ -24,6 +24,10 @@ import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import { authorizationOnFile } from '../../src/coverage/authorizations.ts';
 import type { LedgerReport } from '../../src/coverage/ledger-report.ts';
 import { ledgerTaskId } from '../../src/coverage/ledger-tasks.ts';
+import { AuthorizationLedgerWorker } from '../../src/coverage/ledger-worker.ts';
+import { authorizationRequirement } from '../../src/claims/ledger.ts';
+import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import { createLogger } from '../../src/logger.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { addDays, localDate } from '../../src/time/zone.ts';
@@ -321,6 +325,38 @@ describe('the ledger worker’s work items', () => {
     expect(tasks.get('authorization-expiring')?.description).toContain('J1745 0 unit(s) left');
     // Nothing new: nothing written.
     expect(await worker.scan(TENANT)).toBe(0);
+  });
+});
+
+describe('the ledger worker’s passes', () => {
+  test('a pass over the patients with authorizations (hourly, at the day change) still reads what changed since the last scan', async () => {
+    const worker = new AuthorizationLedgerWorker({
+      store: server.running.store,
+      logger: createLogger('silent'),
+      publicUrl: server.url,
+      tenants: () => server.config.tenants,
+      requirement: (tenant) => authorizationRequirement(tenant, loadCodingTables()),
+      now: testClock,
+      // Every scan after the first is a full pass.
+      fullScanMs: 0,
+    });
+    await worker.scan(TENANT);
+    await put({ resourceType: 'Patient', id: 'p2', name: [{ family: 'Lindqvist' }] });
+    await put({
+      resourceType: 'Coverage',
+      id: 'cov-2',
+      status: 'active',
+      beneficiary: { reference: 'Patient/p2' },
+      payor: [{ reference: 'Organization/org-comm' }],
+    });
+    await put({ ...charge('p2-c1', 'J0881', day(-2), 40, 'p2-e1'), subject: { reference: 'Patient/p2' } });
+    expect(await worker.scan(TENANT)).toBe(1);
+    const task = (await server.running.store.resources.read(
+      TENANT,
+      'Task',
+      ledgerTaskId('Patient/p2|authorization-missing|J0881'),
+    )) as Task;
+    expect(task.status).toBe('requested');
   });
 });
 
