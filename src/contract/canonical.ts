@@ -1,45 +1,20 @@
 /**
- * Every canonical URL Dripline defines, declared once, each with what it means: the extensions and
- * profiles of Dripline's FHIR contract, its code systems, identifier systems, subscription topics
- * and operation definitions. No other file spells a `https://dripline.dev/fhir/…` URL (a test
- * checks src/ and scripts/); the StructureDefinitions in profiles/ are generated with these URLs
- * and a test checks each one is declared here (`published`) and each published one has its file.
+ * The core of Dripline's FHIR contract: every canonical URL of ingest, coding, charges and claims,
+ * declared once, each with what it means (extensions and profiles, code systems, identifier systems,
+ * subscription topics, the operation base). Each later capability declares its own in a contract
+ * file beside this one (src/contract/<capability>.ts), listed in src/contract/index.ts. No file
+ * outside src/contract/ spells a `https://dripline.dev/fhir/…` URL (a test checks src/, scripts/
+ * and test/); the StructureDefinitions in profiles/ are generated with these URLs and a test checks
+ * each one is declared (`published`) and each published one has its file.
  *
- * This module sits at the bottom of the layers (it imports nothing), so the coding engine, the X12
- * writer, the sandbox parties and the FHIR server all read the same constants.
+ * The contract sits at the bottom of the layers (it imports nothing outside itself), so the coding
+ * engine, the X12 writer, the sandbox parties and the FHIR server all read the same constants.
  */
 
-/** The canonical base of everything Dripline defines. */
-export const CANONICAL_BASE = 'https://dripline.dev/fhir';
+import { CANONICAL_BASE, define } from './registry.ts';
 
-export type CanonicalKind =
-  'extension' | 'profile' | 'code-system' | 'identifier-system' | 'topic' | 'operation-base';
-
-export interface Canonical {
-  readonly url: string;
-  readonly kind: CanonicalKind;
-  /** One line: what it means and where it appears. */
-  readonly meaning: string;
-  /** Part of the published FHIR contract: a StructureDefinition in profiles/ describes it. */
-  readonly published: boolean;
-}
-
-const registry: Canonical[] = [];
-
-const FOLDER: Readonly<Record<CanonicalKind, string>> = {
-  extension: 'StructureDefinition',
-  profile: 'StructureDefinition',
-  'code-system': 'CodeSystem',
-  'identifier-system': 'sid',
-  topic: 'SubscriptionTopic',
-  'operation-base': 'OperationDefinition',
-};
-
-function define(kind: CanonicalKind, name: string, meaning: string, published = false): string {
-  const url = name === '' ? `${CANONICAL_BASE}/${FOLDER[kind]}` : `${CANONICAL_BASE}/${FOLDER[kind]}/${name}`;
-  registry.push({ url, kind, meaning, published });
-  return url;
-}
+export { CANONICAL_BASE } from './registry.ts';
+export type { Canonical, CanonicalKind } from './registry.ts';
 
 /** Base of Dripline's StructureDefinitions (profiles/ is generated under it). */
 export const STRUCTURE_DEFINITION_BASE = `${CANONICAL_BASE}/StructureDefinition`;
@@ -312,6 +287,3 @@ export const OPERATION_DEFINITION_BASE = define(
   '',
   'Base of the OperationDefinitions Dripline serves ($infusion-charges, $x12)',
 );
-
-/** Every canonical URL above, with its kind and meaning. */
-export const CANONICALS: readonly Canonical[] = registry;
