@@ -12,7 +12,7 @@ import type { Authorization } from '../coverage/authorizations.ts';
 import type { AuthorizationLedger } from '../coverage/ledger.ts';
 import { authorizationLedger, numbersFor } from '../coverage/ledger.ts';
 import type { AuthorizationRequirement } from '../coverage/ledger-alerts.ts';
-import { EXT_CHARGE_ITEM } from './build.ts';
+import { EXT_CHARGE_ITEM } from '../contract/canonical.ts';
 import type { ClaimRules } from './scrub/rules.ts';
 import { loadClaimRules, requiresPriorAuth } from './scrub/rules.ts';
 import type { ClaimContext } from './types.ts';

@@ -16,11 +16,11 @@
  * - `authorization-missing`: an infusion given (a billable charge) of a code the payer requires
  *   authorization for, on a date no authorization on file covers; one alert per code.
  */
+import type { LedgerTaskKind } from '../contract/authorization.ts';
 import { addDays } from '../time/zone.ts';
 import type { AuthorizationLedger, LedgerCharge, LedgerEntry, LedgerService } from './ledger.ts';
 
-export type LedgerAlertKind =
-  'authorization-running-out' | 'authorization-expiring' | 'authorization-missing';
+export type LedgerAlertKind = LedgerTaskKind;
 
 /** A visit the EHR has booked for the patient. */
 export interface ScheduledVisit {

@@ -7,14 +7,15 @@
  * open work items. The same reads and the same counting as the scrubber and the ledger worker.
  */
 import type { Task } from '@medplum/fhirtypes';
+import { LEDGER_TASK_KINDS } from '../contract/authorization.ts';
+import { CS_TASK_CODE } from '../contract/canonical.ts';
 import type { TenantConfig } from '../config/config.ts';
 import type { Store } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import type { LedgerCharge, LedgerEntry } from './ledger.ts';
 import type { AuthorizationRequirement, ScheduledVisit } from './ledger-alerts.ts';
 import { loadPatientLedger } from './ledger-store.ts';
-import { isOpen, LEDGER_TASK_KINDS } from './ledger-tasks.ts';
-import { TASK_CODE_SYSTEM } from './ledger-urls.ts';
+import { isOpen } from './ledger-tasks.ts';
 
 export interface LedgerReport {
   readonly patient: string;
@@ -50,7 +51,7 @@ export async function loadLedgerReport(
       {
         code: 'code',
         kind: 'token',
-        values: LEDGER_TASK_KINDS.map((value) => ({ system: TASK_CODE_SYSTEM, value })),
+        values: LEDGER_TASK_KINDS.map((value) => ({ system: CS_TASK_CODE, value })),
       },
     ])
   ).filter(isOpen);
@@ -73,7 +74,7 @@ export async function loadLedgerReport(
     scheduledVisits: [...view.scheduled].sort((a, b) => a.date.localeCompare(b.date)),
     workItems: tasks.map((t) => ({
       task: `Task/${t.id}`,
-      kind: t.code?.coding?.find((c) => c.system === TASK_CODE_SYSTEM)?.code ?? '',
+      kind: t.code?.coding?.find((c) => c.system === CS_TASK_CODE)?.code ?? '',
       status: t.status,
       ...(t.description ? { description: t.description } : {}),
       ...(t.focus?.reference ? { focus: t.focus.reference } : {}),

@@ -25,7 +25,8 @@ import { authorizationsOf } from './authorizations.ts';
 import type { AuthorizationLedger } from './ledger.ts';
 import { authorizationLedger } from './ledger.ts';
 import type { ScheduledVisit } from './ledger-alerts.ts';
-import { configuredPayerOf, coveragesInOrder } from './payer-match.ts';
+import { coveragesInOrder } from './coverage-order.ts';
+import { matchPayer } from './payer-match.ts';
 
 /** Encounter statuses of a visit still to come (FHIR R4 encounter-status). */
 const BOOKED = ['planned', 'arrived'];
@@ -101,7 +102,7 @@ export async function loadPatientLedger(
   const organization = payorRef
     ? await readOptional<Organization>(store, tenant, 'Organization', payorRef.slice('Organization/'.length))
     : undefined;
-  const payer = configuredPayerOf(config.payers, primary, organization);
+  const payer = matchPayer(config.payers, primary, organization);
   const encounters = await searchAll<Encounter>(store, tenant, 'Encounter', [
     ...byRef('patient', patient),
     { code: 'status', kind: 'token', values: BOOKED.map((value) => ({ value })) },

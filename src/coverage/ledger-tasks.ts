@@ -7,16 +7,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Task, TaskInput } from '@medplum/fhirtypes';
+import { CS_TASK_CODE } from '../contract/canonical.ts';
 import { buildAuditEvent } from '../fhir/audit.ts';
 import type { BatchOperation, StoredResource } from '../store/port.ts';
 import type { LedgerAlert, LedgerAlertKind } from './ledger-alerts.ts';
-import { LEDGER_CLIENT, TASK_CODE_SYSTEM } from './ledger-urls.ts';
 
-export const LEDGER_TASK_KINDS: readonly LedgerAlertKind[] = [
-  'authorization-running-out',
-  'authorization-expiring',
-  'authorization-missing',
-];
+/** Who the ledger's writes are audited as. */
+export const LEDGER_CLIENT = 'dripline/authorization-ledger';
 
 const TITLES: Readonly<Record<LedgerAlertKind, string>> = {
   'authorization-running-out': 'prior authorization running out',
@@ -104,7 +101,7 @@ export function reconcileLedgerTasks(
       status: 'requested',
       intent: 'order',
       priority: alert.kind === 'authorization-expiring' ? 'routine' : 'urgent',
-      code: { coding: [{ system: TASK_CODE_SYSTEM, code: alert.kind }], text: TITLES[alert.kind] },
+      code: { coding: [{ system: CS_TASK_CODE, code: alert.kind }], text: TITLES[alert.kind] },
       description: alert.text,
       focus: { reference: alert.focus },
       for: { reference: alert.patient },

@@ -20,6 +20,8 @@ import type {
   Resource,
   Task,
 } from '@medplum/fhirtypes';
+import { LEDGER_TASK_KINDS } from '../contract/authorization.ts';
+import { CS_TASK_CODE } from '../contract/canonical.ts';
 import type { TenantConfig } from '../config/config.ts';
 import { tenantCalendarZone, tenantLedgerSettings } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
@@ -31,8 +33,7 @@ import { localDate } from '../time/zone.ts';
 import type { AuthorizationRequirement } from './ledger-alerts.ts';
 import { ledgerAlerts } from './ledger-alerts.ts';
 import { loadPatientLedger } from './ledger-store.ts';
-import { isOpen, LEDGER_TASK_KINDS, reconcileLedgerTasks } from './ledger-tasks.ts';
-import { TASK_CODE_SYSTEM } from './ledger-urls.ts';
+import { isOpen, reconcileLedgerTasks } from './ledger-tasks.ts';
 
 /** Changes are re-read from this long before the last scan: a write stamped just before may commit after. */
 const SCAN_OVERLAP_MS = 60_000;
@@ -63,7 +64,7 @@ interface ScanState {
 const ledgerTaskFilter: StoreFilter = {
   code: 'code',
   kind: 'token',
-  values: LEDGER_TASK_KINDS.map((value) => ({ system: TASK_CODE_SYSTEM, value })),
+  values: LEDGER_TASK_KINDS.map((value) => ({ system: CS_TASK_CODE, value })),
 };
 
 export class AuthorizationLedgerWorker extends LoopingWorker {

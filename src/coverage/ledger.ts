@@ -24,7 +24,8 @@
  * a claim beyond or without an authorization gets from the payer.
  */
 import type { ChargeItem, Claim, Reference } from '@medplum/fhirtypes';
-import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_STATE, isBeingReplaced } from '../charges/claim-hold.ts';
+import { isBeingReplaced } from '../charges/claim-hold.ts';
+import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_STATE } from '../contract/canonical.ts';
 import { daysBetween } from '../time/zone.ts';
 import type { Authorization, AuthorizedService } from './authorizations.ts';
 import { withinDates } from './authorizations.ts';

@@ -1,26 +1,28 @@
 /**
- * Which of the tenant's configured payers a patient's coverage is with, and which coverage is the
- * primary one: read by the claim workflow (the payer a claim is built for) and by the authorization
- * ledger (the payer of charges no claim bills yet). Pure.
+ * Which of the tenant's configured payers a Coverage names: by payer id (an identifier of the payor
+ * Organization, or of the payor reference itself; one whose system says "payer-id" first), else by
+ * name (the Organization's, or the payor reference's display). Pure: the caller reads the
+ * Organization. Claims (the payer a claim goes to) and eligibility (the payer asked) read the same
+ * answer from here.
  */
 import type { Coverage, Organization } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../config/billing.ts';
 
 const PAYER_ID_SYSTEM_HINT = 'payer-id';
 
-/** The patient's coverages in claim order: in force (not cancelled or entered in error), by `order`, then id. */
-export function coveragesInOrder<T extends Coverage>(coverages: readonly T[]): T[] {
-  return coverages
-    .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
-    .sort((a, b) => (a.order ?? 99) - (b.order ?? 99) || (a.id ?? '').localeCompare(b.id ?? ''));
+/** The "Organization/id" the coverage's payor names first, when it names one. */
+export function payorOrganizationRef(coverage: Coverage | undefined): string | undefined {
+  for (const payor of coverage?.payor ?? []) {
+    const ref = payor.reference;
+    const at = ref?.lastIndexOf('Organization/') ?? -1;
+    if (ref && at >= 0) {
+      return ref.slice(at);
+    }
+  }
+  return undefined;
 }
 
-/**
- * The configured payer a coverage names: by payer id (an identifier of the payor Organization or of
- * the payor reference; one whose system says payer-id first), else by name (the Organization's, or
- * the payor reference's display).
- */
-export function configuredPayerOf(
+export function matchPayer(
   payers: readonly PayerEndpoint[],
   coverage: Coverage | undefined,
   organization: Organization | undefined,

@@ -20,7 +20,7 @@ import type {
   Resource,
   Task,
 } from '@medplum/fhirtypes';
-import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
+import { EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 import { authorizationOnFile } from '../../src/coverage/authorizations.ts';
 import type { LedgerReport } from '../../src/coverage/ledger-report.ts';
 import { ledgerTaskId } from '../../src/coverage/ledger-tasks.ts';

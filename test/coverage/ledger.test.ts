@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim } from '@medplum/fhirtypes';
-import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
+import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 import type { Authorization } from '../../src/coverage/authorizations.ts';
 import { authorizationLedger, numbersFor } from '../../src/coverage/ledger.ts';
 import type { LedgerInputs } from '../../src/coverage/ledger.ts';

@@ -27,7 +27,8 @@ import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import type { Authorization } from '../../coverage/authorizations.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
-import { configuredPayerOf, coveragesInOrder } from '../../coverage/payer-match.ts';
+import { coveragesInOrder } from '../../coverage/coverage-order.ts';
+import { matchPayer } from '../../coverage/payer-match.ts';
 import type { StoredResource, TenantId } from '../../store/port.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import { localDate } from '../../time/zone.ts';
@@ -244,7 +245,7 @@ export async function gatherClaimInputs(
   };
 }
 
-/** The configured payer of the claim, else of the primary coverage (src/coverage/payer-match.ts). */
+/** The configured payer of the claim, else of the primary coverage (src/coverage/payer-match.ts, coverage-order.ts). */
 export async function payerOf(
   ctx: WorkflowContext,
   tenant: TenantId,
@@ -261,8 +262,8 @@ export async function payerOf(
   if (fromClaim) {
     return { payer: fromClaim, ...(organization ? { organization } : {}) };
   }
-  const payer = configuredPayerOf(config.payers, primary, organization);
-  return { ...(payer ? { payer } : {}), ...(organization ? { organization } : {}) };
+  const byName = matchPayer(config.payers, primary, organization);
+  return { ...(byName ? { payer: byName } : {}), ...(organization ? { organization } : {}) };
 }
 
 /** What the scrubber and the X12 writer read about a claim, from its gathered inputs; today in the tenant's zone. */
