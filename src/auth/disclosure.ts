@@ -77,11 +77,12 @@ export const OPERATION_NEEDS = {
   /**
    * `GET /api/coverage/authorizations?patient=`: a patient's authorization ledger — the
    * authorizations (ClaimResponse), what used them (ChargeItem, and the Claims that bill them), the
-   * booked visits (Encounter) and the ledger's work items (Task).
+   * booked visits (Encounter), the ledger's work items (Task), and the patient's payer (from the
+   * primary Coverage and its payor Organization).
    */
   authorizationLedger: [
-    ...needs('search', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task'),
-    ...needs('read', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task'),
+    ...needs('search', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task', 'Coverage'),
+    ...needs('read', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task', 'Coverage', 'Organization'),
   ],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 

@@ -3,7 +3,8 @@
  *
  * - `GET /authorizations?patient=Patient/{id}` (or `patient={id}`): the patient's ledger
  *   (./ledger-report.ts), one view per authorization. Scopes: read and search on ClaimResponse,
- *   ChargeItem, Claim, Encounter and Task (src/auth/disclosure.ts `authorizationLedger`). The read is
+ *   ChargeItem, Claim, Encounter, Task and Coverage, read on Organization (the payer shown)
+ *   (src/auth/disclosure.ts `authorizationLedger`). The read is
  *   audited like a FHIR search, naming every resource the answer was made from and the patient.
  *   A missing, repeated or malformed `patient`, or any other parameter, is a 400 OperationOutcome; a
  *   patient with nothing on file gets an empty ledger (as a search finds nothing).

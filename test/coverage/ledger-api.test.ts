@@ -40,7 +40,8 @@ const TENANT = 'ledger-a';
 const ZONE = 'America/New_York';
 const PATIENT = 'Patient/p1';
 const SCOPE =
-  'system/ClaimResponse.rs system/ChargeItem.rs system/Claim.rs system/Encounter.rs system/Task.rs';
+  'system/ClaimResponse.rs system/ChargeItem.rs system/Claim.rs system/Encounter.rs system/Task.rs ' +
+  'system/Coverage.rs system/Organization.r';
 const TENANT_CONFIG = {
   id: TENANT,
   name: 'Ledger clinic',
@@ -266,6 +267,16 @@ describe('GET /api/coverage/authorizations', () => {
     const partial = await ledger(await server.token(TENANT, 'system/ClaimResponse.rs'));
     expect(partial.status).toBe(403);
     expect(partial.body.resourceType).toBe('OperationOutcome');
+    // The answer names the patient's payer, read from the Coverage and its payor Organization.
+    const noCoverage = await ledger(
+      await server.token(
+        TENANT,
+        'system/ClaimResponse.rs system/ChargeItem.rs system/Claim.rs system/Encounter.rs system/Task.rs',
+      ),
+    );
+    expect(noCoverage.status).toBe(403);
+    expect(JSON.stringify(noCoverage.body)).toContain('Coverage');
+    expect(JSON.stringify(noCoverage.body)).toContain('Organization');
     const other = await ledger(await server.token('clinic-b', SCOPE));
     expect(other.status).toBe(200);
     expect(other.body).toMatchObject({ authorizations: [], withoutAuthorization: [], scheduledVisits: [] });

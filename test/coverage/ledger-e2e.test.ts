@@ -44,7 +44,8 @@ import { waitFor } from '../support/wait.ts';
 const TENANT = 'sandbox';
 const ZONE = 'America/New_York';
 const LEDGER_SCOPE =
-  'system/ClaimResponse.rs system/ChargeItem.rs system/Claim.rs system/Encounter.rs system/Task.rs';
+  'system/ClaimResponse.rs system/ChargeItem.rs system/Claim.rs system/Encounter.rs system/Task.rs ' +
+  'system/Coverage.rs system/Organization.r';
 /** The infliximab HCPCS code (per 10 mg). */
 const DRUG = 'J1745';
 const WEEK_MS = 7 * 86_400_000;
