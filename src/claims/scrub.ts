@@ -24,11 +24,16 @@ import { checkWasteModifiers } from '../coding/engine/waste-modifiers.ts';
 import { isPackagedOn } from '../coding/engine/payment.ts';
 import { EXT_RATIONALE } from '../coding/fhir/emit.ts';
 import type { CodingTables, DrugEntry, Verification } from '../coding/tables/types.ts';
-import type { PayerKind } from '../coding/types.ts';
 import { CLAIM_SYSTEMS, EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PLACE_OF_SERVICE } from './build.ts';
 import { EXT_CLAIM_REPLACED_BY } from '../charges/reconcile.ts';
 import { servicesFor, withinDates } from './authorizations.ts';
 import { readSubscriber } from './subscriber.ts';
+import {
+  authorizationRuleFor,
+  parsePriorAuthTable,
+  requiresAuthorization,
+} from '../coverage/pas/auth-rules.ts';
+import type { PriorAuthTable, RuleInForce } from '../coverage/pas/auth-rules.ts';
 import { npi } from './x12/encode.ts';
 import type { ClaimContext, ScrubFinding } from './types.ts';
 import { EXT_CLAIM_STATE } from './types.ts';
@@ -53,17 +58,11 @@ export interface MedicalNecessityEntry {
   readonly notes?: string;
 }
 
-export interface PriorAuthRule {
-  readonly therapyClasses: readonly string[];
-  readonly hcpcs: readonly string[];
-  readonly exempt: readonly string[];
-  readonly verification: Verification;
-}
-
 export interface ClaimRules {
   readonly rules: Readonly<Record<string, RuleDefault>>;
   readonly medicalNecessity: readonly MedicalNecessityEntry[];
-  readonly priorAuth: Readonly<Record<PayerKind, PriorAuthRule>>;
+  /** Which drugs need prior authorization, per payer and date (read with authorizationRuleFor). */
+  readonly priorAuth: PriorAuthTable;
 }
 
 let cached: ClaimRules | undefined;
@@ -78,18 +77,13 @@ export function loadClaimRules(): ClaimRules {
     const rules = readRuleFile('scrub-rules.json')['rules'] as ClaimRules['rules'] | undefined;
     const medicalNecessity = readRuleFile('medical-necessity.json')['drugs'] as
       ClaimRules['medicalNecessity'] | undefined;
-    const priorAuth = readRuleFile('prior-auth.json')['payers'] as ClaimRules['priorAuth'] | undefined;
-    if (!rules || !Array.isArray(medicalNecessity) || !priorAuth) {
+    const priorAuth = parsePriorAuthTable(readRuleFile('prior-auth.json'));
+    if (!rules || !Array.isArray(medicalNecessity)) {
       throw new Error(`claim rules in ${RULES_DIR} are incomplete`);
     }
     for (const id of RULE_IDS) {
       if (!rules[id]) {
         throw new Error(`scrub-rules.json: rule ${id} is missing`);
-      }
-    }
-    for (const kind of ['medicare', 'medicaid', 'commercial'] as const) {
-      if (!priorAuth[kind]) {
-        throw new Error(`prior-auth.json: payer kind ${kind} is missing`);
       }
     }
     cached = { rules, medicalNecessity, priorAuth };
@@ -530,15 +524,14 @@ function checkMedicalNecessity(
  * claim carries; a number not on file cannot be checked here (the payer checks it).
  */
 function checkPriorAuth(ctx: ClaimContext, rules: ClaimRules, lines: readonly Line[], f: Findings): void {
-  const rule = rules.priorAuth[ctx.payer.kind];
   const focal = (ctx.claim.insurance ?? []).find((i) => i.focal);
   const numbers = new Set((focal?.preAuthRef ?? []).map((r) => r.trim()).filter((r) => r !== ''));
-  const source = `prior-auth.json ${ctx.payer.kind} [${rule.verification}]`;
+  // The rule in force on each line's date for this payer (src/coverage/pas/auth-rules.ts).
+  const ruleOn = (date: string): RuleInForce =>
+    authorizationRuleFor(rules.priorAuth, ctx.payer, date || ctx.today);
   const required = lines.filter(
     (line) =>
-      line.drug !== undefined &&
-      !rule.exempt.includes(line.code) &&
-      (rule.hcpcs.includes(line.code) || rule.therapyClasses.includes(line.drug.therapyClass)),
+      line.drug !== undefined && requiresAuthorization(ruleOn(line.date), line.code, line.drug.therapyClass),
   );
   if (numbers.size === 0) {
     const reported = new Set<string>();
@@ -548,7 +541,7 @@ function checkPriorAuth(ctx: ClaimContext, rules: ClaimRules, lines: readonly Li
         f.add(
           'prior-auth',
           `${line.code} (${line.drug?.name ?? ''}) needs prior authorization for ${ctx.payer.name} (${ctx.payer.kind}); the claim carries none.`,
-          { itemSequence: line.sequence, source },
+          { itemSequence: line.sequence, source: ruleOn(line.date).source },
         );
       }
     }
@@ -614,6 +607,7 @@ function unitsBilledUnder(ctx: ClaimContext, numbers: ReadonlySet<string>): Map<
     const state = other.extension?.find((e) => e.url === EXT_CLAIM_STATE)?.valueCode;
     if (
       other.id === ctx.claim.id ||
+      other.use === 'preauthorization' ||
       other.status !== 'active' ||
       state === 'rejected' ||
       replaced.has(other.id ?? '') ||
@@ -743,6 +737,8 @@ function checkDuplicates(ctx: ClaimContext, lines: readonly Line[], f: Findings)
   for (const other of ctx.otherClaims) {
     if (
       other.id === ctx.claim.id ||
+      // A prior authorization request (Da Vinci PAS) asks for services; it bills nothing.
+      other.use === 'preauthorization' ||
       other.status !== 'active' ||
       other.patient.reference !== patient ||
       replaced.has(other.id ?? '') ||
