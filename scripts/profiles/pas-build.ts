@@ -44,7 +44,7 @@ function buildPasProfile(spec: PasProfileSpec): StructureDefinition {
       expression: i.expression,
       source: `${PAS_CANONICAL}/${spec.id}`,
     }));
-    const delta: ElementDefinition = {
+    const delta: Omit<ElementDefinition, 'path'> = {
       ...(change?.min !== undefined ? { min: change.min } : {}),
       ...(change?.max !== undefined ? { max: change.max } : {}),
       ...(change?.fixedCode !== undefined ? { fixedCode: change.fixedCode } : {}),
@@ -52,7 +52,7 @@ function buildPasProfile(spec: PasProfileSpec): StructureDefinition {
       ...(change?.fixedUri !== undefined ? { fixedUri: change.fixedUri } : {}),
       ...(constraint.length > 0 ? { constraint } : {}),
     };
-    differential.push({ id, path: element.path ?? id, ...delta });
+    differential.push({ ...delta, id, path: element.path ?? id });
     return {
       ...element,
       ...delta,
