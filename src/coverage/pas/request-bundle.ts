@@ -324,7 +324,8 @@ function assemble(input: PasRequestInput, profile: string): Assembled {
   const role = practitioner
     ? composed(tenant, `role|${practitioner.reference}|${parties.requestor.npi}`, {
         resourceType: 'PractitionerRole',
-        practitioner: ref(practitioner),
+        // From an entry with a urn fullUrl, a relative reference has no base to resolve against.
+        practitioner: { reference: practitioner.fullUrl },
         organization: ref(requestor),
       } satisfies PractitionerRole)
     : undefined;
