@@ -196,7 +196,12 @@ function checkEntries(bundle: Bundle, closure: boolean): OperationOutcomeIssue[]
         ),
       );
     }
-    for (const reference of closure ? referencesIn(entry.resource, []) : []) {
+    // spec-66: the Claim an update relates to is included, but not the one that Claim relates to.
+    const resource =
+      i > 0 && entry.resource?.resourceType === 'Claim'
+        ? { ...entry.resource, related: undefined }
+        : entry.resource;
+    for (const reference of closure ? referencesIn(resource, []) : []) {
       if (!resolveInBundle(bundle, entry.fullUrl, reference)) {
         issues.push(
           issue(`${reference} is referenced but not in the Bundle (spec-13)`, `${at}.resource`, 'not-found'),
