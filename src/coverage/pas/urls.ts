@@ -120,6 +120,8 @@ export const DRIPLINE_PAS = {
   stateExtension: `${DRIPLINE}/StructureDefinition/pas-state`,
   /** On a stored PAS Claim: the order version it was built from ("MedicationRequest/id/_history/v"). */
   sourceExtension: `${DRIPLINE}/StructureDefinition/pas-source`,
+  /** On a stored PAS Claim: the tenant's payer (config id) it was sent to. */
+  payerExtension: `${DRIPLINE}/StructureDefinition/pas-payer`,
   /** DocumentReference identifier of one PAS message as sent or received (exact bytes kept). */
   messageIdentifier: `${DRIPLINE}/sid/pas-message`,
   /** The payer's own ids of its ClaimResponses, kept on Dripline's copy. */
