@@ -9,6 +9,7 @@
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
  *   tables import-cms <dir> [--out <tables dir>]
+ *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -52,7 +53,10 @@ Commands:
       Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.
   tables import-cms <dir> [--out <tables dir>]
       Build one quarter's drug table from the CMS files in <dir> (ASP pricing, NDC-HCPCS crosswalk, HCPCS,
-      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).`;
+      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).
+  prior-auth <MedicationRequest/id> [--tenant <id>] [--cancel] [--wait <seconds>]
+      Ask the order's payer for prior authorization now (Da Vinci PAS), or cancel it; the running server
+      sends it. With --wait, prints the payer's decision once it is in.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -188,6 +192,13 @@ async function main(argv: string[]): Promise<void> {
     const { runImportCms } = await import('./tables-command.ts');
     const summary = runImportCms(rest, new Date());
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } else if (command === 'prior-auth') {
+    const { runPriorAuth } = await import('./prior-auth-command.ts');
+    const config = loadConfig();
+    const result = await withStore(config, (store) =>
+      runPriorAuth(config, store, sub === undefined ? rest : [sub, ...rest]),
+    );
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -206,7 +217,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof BundleError ||
     err instanceof ClientFileError ||
     err instanceof ClientRegistrationError ||
-    (err instanceof Error && err.name === 'CmsImportError')
+    (err instanceof Error && (err.name === 'CmsImportError' || err.name === 'PriorAuthUsageError'))
   ) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);

@@ -18,6 +18,7 @@ import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import type { CopyContext } from './copies.ts';
 import { markDeletedAtSource, sourceVersionOf, storeCopy } from './copies.ts';
+import { priorAuthJobsFor } from '../coverage/pas/jobs.ts';
 import {
   gapNeedsRecovery,
   heard,
@@ -599,6 +600,8 @@ export class IngestWorker extends LoopingWorker {
       const result = await storeCopy(ctx, resource as Resource & { id: string }, (copy) => [
         ...this.#domainEvent(copy),
         ...this.#recomputeFor(copy, users),
+        // An order (each EHR version) starts its prior authorization (src/coverage/pas/worker.ts).
+        ...priorAuthJobsFor(copy),
       ]);
       if (
         resource.resourceType === 'Patient' &&

@@ -6,8 +6,8 @@
  * rule in force (./auth-rules.ts, the scrubber's); units = ceil(dose in billing units) × doses.
  *
  * Infusion mapping (pas.md §1.4, [UNCONFIRMED] by any payer): one item per drug code, the course
- * from today (the tenant's calendar day) for the payer's `courseDays` (or the order's
- * dispenseRequest.validityPeriod), doses from the order's timing count (else its repeats + 1, else 1),
+ * from the order's dispenseRequest.validityPeriod, else from the day it was signed (in the tenant's
+ * zone; today without one) for the payer's `courseDays`, doses from the order's timing count (else its repeats + 1, else 1),
  * place of service from the order's encounter (11 office, 22 outpatient hospital, 12 home; 11 when
  * the order names none), X12 1365 service type 1 (medical care).
  */
@@ -200,8 +200,14 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
     },
     ordered: true,
   };
+  // The course starts when the order says (its validity period), else on the day it was signed.
   const validity = order.dispenseRequest?.validityPeriod;
-  const start = validity?.start && validity.start.slice(0, 10) > today ? validity.start.slice(0, 10) : today;
+  const zone = tenantCalendarZone(deps.tenant);
+  const signed =
+    order.authoredOn && order.authoredOn.length > 10
+      ? localDate(new Date(order.authoredOn), zone)
+      : order.authoredOn;
+  const start = validity?.start?.slice(0, 10) ?? signed ?? today;
   const end = validity?.end?.slice(0, 10) ?? addDays(start, payer.pas.courseDays - 1);
   const drug = resolveAdministrationDrug(deps.tables, documented, start);
   if (!drug.hcpcs) {

@@ -15,20 +15,27 @@
  * - `subscribe`: make sure the tenant's PAS subscription at a payer exists.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, Claim, Resource, Subscription } from '@medplum/fhirtypes';
+import type { Claim } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../claims/types.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
-import { sourceVersionOf } from '../../ingest/copies.ts';
 import type { Logger } from '../../logger.ts';
-import type { BatchOperation, Job, Store, StoredResource, TenantId } from '../../store/port.ts';
-import { searchAll } from '../../store/search-all.ts';
+import type { Job, Store, TenantId } from '../../store/port.ts';
 import { LoopingWorker } from '../../store/worker-loop.ts';
 import type { AnswerContext } from './answers.ts';
 import { applyAnswer } from './answers.ts';
 import type { PriorAuthTable } from './auth-rules.ts';
 import { loadPriorAuthTable } from './auth-rules.ts';
-import { inquiryFromRequest } from './inquiry.ts';
+import {
+  applyNotification,
+  enqueueSubscribe,
+  ensureSubscription,
+  followUp,
+  inquire,
+  payerOfSubmission,
+} from './follow-up.ts';
+import type { FollowUpContext } from './follow-up.ts';
+import type { PriorAuthJob } from './jobs.ts';
 import { planOrder } from './order-plan.ts';
 import type { PasPayerPort } from './payer-client.ts';
 import { createPasPayerPort, PasPayerUnavailable } from './payer-client.ts';
@@ -39,7 +46,6 @@ import {
   caseIdFor,
   messageDocument,
   messageText,
-  payerOf,
   PRIOR_AUTH_QUEUE,
   readOptional,
   requestDocumentId,
@@ -50,23 +56,6 @@ import {
   withState,
 } from './records.ts';
 import { buildPasRequest, buildPasUpdate } from './request-bundle.ts';
-import { readPasInquiry } from './response.ts';
-import {
-  newSecret,
-  notifyPath,
-  parsePasNotification,
-  pasSubscription,
-  readRecord,
-  recordResource,
-  subscriptionRecordId,
-} from './subscription.ts';
-
-export type PriorAuthJob =
-  | { readonly kind: 'order'; readonly order: string; readonly cancel?: boolean; readonly reason: string }
-  | { readonly kind: 'send'; readonly caseId: string; readonly claim: string; readonly document: string }
-  | { readonly kind: 'notification'; readonly payer: string; readonly body: unknown; readonly text: string }
-  | { readonly kind: 'inquire'; readonly caseId: string; readonly round: number }
-  | { readonly kind: 'subscribe'; readonly payer: string };
 
 export interface PriorAuthWorkerDeps {
   readonly store: Store;
@@ -81,38 +70,6 @@ export interface PriorAuthWorkerDeps {
   readonly priorAuth?: PriorAuthTable;
   /** The PAS port of a payer (tests); default SMART Backend Services over HTTP. */
   readonly payerPort?: (payer: PayerEndpoint) => PasPayerPort;
-}
-
-/** The ingest hook: a stored order copy (each EHR version) starts its prior authorization job, in the copy's transaction. */
-export function priorAuthJobsFor(copy: Resource): BatchOperation[] {
-  if (copy.resourceType !== 'MedicationRequest' || !copy.id) {
-    return [];
-  }
-  const version = sourceVersionOf(copy).versionId ?? copy.meta?.versionId ?? 'unversioned';
-  const job: PriorAuthJob = { kind: 'order', order: copy.id, reason: 'order received from the EHR' };
-  return [
-    { op: 'enqueue', job: { queue: PRIOR_AUTH_QUEUE, key: `order|${copy.id}|${version}`, payload: job } },
-  ];
-}
-
-/** Asks for a prior authorization of an order now (API, CLI): one job per order version and ask. */
-export async function enqueueOrder(
-  store: Pick<Store, 'jobs' | 'resources'>,
-  tenant: TenantId,
-  order: string,
-  options: { readonly cancel?: boolean; readonly reason: string },
-): Promise<{ readonly created: boolean; readonly key: string }> {
-  const copy = await readOptional(store, tenant, 'MedicationRequest', order);
-  const version = copy ? (sourceVersionOf(copy).versionId ?? copy.meta.versionId) : 'absent';
-  const key = `order|${order}|${version}${options.cancel ? '|cancel' : ''}`;
-  const job: PriorAuthJob = {
-    kind: 'order',
-    order,
-    ...(options.cancel ? { cancel: true } : {}),
-    reason: options.reason,
-  };
-  const result = await store.jobs.enqueue(tenant, { queue: PRIOR_AUTH_QUEUE, key, payload: job });
-  return { created: result.created, key };
 }
 
 /** Not yet: the job is tried again later (its data has not arrived, or the payer is unavailable). */
@@ -199,6 +156,18 @@ export class PriorAuthWorker extends LoopingWorker {
     return port;
   }
 
+  #followUpContext(): FollowUpContext {
+    return {
+      store: this.#deps.store,
+      publicUrl: this.#deps.publicUrl,
+      now: this.#deps.now,
+      logger: this.#deps.logger,
+      tenant: (id) => this.#tenant(id),
+      port: (payer) => this.#port(payer),
+      answers: (tenant) => this.#context(tenant),
+    };
+  }
+
   #context(tenant: TenantId): AnswerContext {
     return {
       store: this.#deps.store,
@@ -217,11 +186,11 @@ export class PriorAuthWorker extends LoopingWorker {
       case 'send':
         return this.#send(job.tenant, payload);
       case 'notification':
-        return this.#notification(job.tenant, payload);
+        return applyNotification(this.#followUpContext(), job.tenant, payload);
       case 'inquire':
-        return this.#inquire(job.tenant, payload);
+        return inquire(this.#followUpContext(), job.tenant, payload);
       case 'subscribe':
-        return this.#subscribe(job.tenant, payload.payer);
+        return ensureSubscription(this.#followUpContext(), job.tenant, payload.payer);
     }
   }
 
@@ -283,6 +252,10 @@ export class PriorAuthWorker extends LoopingWorker {
         }),
       ]);
       return;
+    }
+    if (plan.payer.pas.subscription !== 'off') {
+      // Subscribed before the first request goes out: the payer notifies only subscriptions it has.
+      await enqueueSubscribe(this.#followUpContext(), tenant, plan.payer);
     }
     const submissions = await submissionsOf(this.#deps.store, tenant, caseId);
     const latest = submissions.at(-1);
@@ -385,15 +358,6 @@ export class PriorAuthWorker extends LoopingWorker {
     });
   }
 
-  #payerOf(tenant: TenantId, claim: Claim): PayerEndpoint {
-    const id = payerOf(claim);
-    const payer = this.#tenant(tenant).payers.find((p) => p.id === id);
-    if (!payer?.pas) {
-      throw new Error(`payer ${id ?? '?'} of ${claim.id ?? '?'} has no PAS endpoint configured`);
-    }
-    return payer;
-  }
-
   async #send(tenant: TenantId, job: Extract<PriorAuthJob, { kind: 'send' }>): Promise<void> {
     const claim = await readOptional<Claim>(this.#deps.store, tenant, 'Claim', job.claim);
     if (!claim || stateOf(claim) !== 'prepared') {
@@ -403,7 +367,7 @@ export class PriorAuthWorker extends LoopingWorker {
     if (!document || document.resourceType !== 'DocumentReference') {
       throw new Error(`the kept request ${job.document} of ${job.claim} is missing`);
     }
-    const payer = this.#payerOf(tenant, claim);
+    const payer = payerOfSubmission(this.#followUpContext(), tenant, claim);
     const answer = await this.#port(payer).submit(messageText(document));
     const outcome = await applyAnswer(
       this.#context(tenant),
@@ -415,265 +379,11 @@ export class PriorAuthWorker extends LoopingWorker {
       'prior authorization answered',
     );
     if (outcome.followUp) {
-      await this.#followUp(tenant, payer, job.caseId);
+      await followUp(this.#followUpContext(), tenant, payer, job.caseId);
     }
-  }
-
-  /** A pended request is followed by the payer's subscription, else by `$inquire` on a slow schedule. */
-  async #followUp(tenant: TenantId, payer: PayerEndpoint, caseId: string, round = 1): Promise<void> {
-    const record = await readOptional<Subscription>(
-      this.#deps.store,
-      tenant,
-      'Subscription',
-      subscriptionRecordId(payer.id),
-    );
-    const unsupported = record ? readRecord(record).unsupported : false;
-    if (payer.pas?.subscription !== 'off' && !unsupported) {
-      await this.#deps.store.jobs.enqueue(tenant, {
-        queue: PRIOR_AUTH_QUEUE,
-        key: `subscribe|${payer.id}|${record ? (readRecord(record).payerSubscriptionId ?? 'new') : 'new'}`,
-        payload: { kind: 'subscribe', payer: payer.id } satisfies PriorAuthJob,
-      });
-      return;
-    }
-    const minutes = payer.pas?.inquireMinutes ?? 240;
-    await this.#deps.store.jobs.enqueue(tenant, {
-      queue: PRIOR_AUTH_QUEUE,
-      key: `inquire|${caseId}|${round}`,
-      payload: { kind: 'inquire', caseId, round } satisfies PriorAuthJob,
-      runAt: new Date(this.#deps.now().getTime() + minutes * 60_000).toISOString(),
-    });
-  }
-
-  async #subscribe(tenant: TenantId, payerId: string): Promise<void> {
-    const config = this.#tenant(tenant);
-    const payer = config.payers.find((p) => p.id === payerId);
-    if (!payer?.pas || !config.billing) {
-      return;
-    }
-    const store = this.#deps.store;
-    const id = subscriptionRecordId(payer.id);
-    const existing = await readOptional<Subscription>(store, tenant, 'Subscription', id);
-    const record = existing ? readRecord(existing) : undefined;
-    if (
-      record &&
-      (record.unsupported ||
-        (record.payerSubscriptionId && record.status !== 'error' && record.status !== 'off'))
-    ) {
-      return;
-    }
-    const secret = newSecret();
-    const sent = pasSubscription({
-      endpoint: `${this.#deps.publicUrl}${notifyPath(tenant, payer.id)}`,
-      senderId: config.billing.npi,
-      secret,
-    });
-    // The secret's hash is kept before the payer can handshake with it.
-    const kept = recordResource({ payer: payer.id, sent, secret, status: 'requested' });
-    const [written] = await store.resources.writeBatch(tenant, [
-      existing
-        ? {
-            op: 'update',
-            resource: kept,
-            options: { ifMatchVersion: existing.meta.versionId, upsert: false },
-          }
-        : { op: 'create', resource: kept, options: { id } },
-    ]);
-    const answer = await this.#port(payer).createSubscription(sent);
-    const version = written && written.op !== 'enqueue' ? written.result.resource.meta.versionId : undefined;
-    const current = (await readOptional<Subscription>(store, tenant, 'Subscription', id)) ?? kept;
-    const payerId2 = (answer.body as { id?: string } | undefined)?.id;
-    const accepted = answer.status >= 200 && answer.status < 300 && payerId2 !== undefined;
-    const next = recordResource({
-      payer: payer.id,
-      sent,
-      ...(readRecord(current).secretSha256 ? { secretSha256: readRecord(current).secretSha256 } : {}),
-      ...(accepted ? { payerSubscriptionId: payerId2 } : {}),
-      // A handshake may already have made it active.
-      status: accepted ? (current.status === 'active' ? 'active' : 'requested') : 'off',
-      unsupported: !accepted,
-    });
-    await store.resources.writeBatch(tenant, [
-      {
-        op: 'update',
-        resource: next,
-        options: {
-          ...(current.meta?.versionId
-            ? { ifMatchVersion: current.meta.versionId }
-            : version
-              ? { ifMatchVersion: version }
-              : {}),
-          upsert: false,
-        },
-      },
-    ]);
-    this.#deps.logger.info(
-      { tenant, payer: payer.id, status: answer.status, subscribed: accepted },
-      'PAS subscription',
-    );
-    if (!accepted) {
-      // No subscription: the pended requests of this payer are followed by $inquire.
-      for (const claim of await searchAll<Claim>(store, tenant, 'Claim', [
-        { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
-      ])) {
-        if (stateOf(claim) === 'pended' && payerOf(claim) === payer.id) {
-          await this.#followUp(tenant, payer, claim.id.slice(0, claim.id.lastIndexOf('-')));
-        }
-      }
-    }
-  }
-
-  async #notification(tenant: TenantId, job: Extract<PriorAuthJob, { kind: 'notification' }>): Promise<void> {
-    const config = this.#tenant(tenant);
-    const payer = config.payers.find((p) => p.id === job.payer);
-    if (!payer) {
-      return;
-    }
-    const now = this.#deps.now();
-    const parsed = parsePasNotification(job.body);
-    const events = parsed.ok && parsed.type === 'event-notification' ? parsed.events : [];
-    if (parsed.ok && parsed.type !== 'event-notification') {
-      return;
-    }
-    const unknown = async (why: string): Promise<void> => {
-      const document = messageDocument({ kind: 'notification', text: job.text, now });
-      const id = `pas-unmatched-${document.id.slice('pasmsg-'.length, 'pasmsg-'.length + 20)}`;
-      const task = await readOptional(this.#deps.store, tenant, 'Task', id);
-      await this.#deps.store.resources.writeBatch(tenant, [
-        ...((await readOptional(this.#deps.store, tenant, 'DocumentReference', document.id))
-          ? []
-          : [{ op: 'create' as const, resource: document, options: { id: document.id } }]),
-        taskWrite({
-          id,
-          code: why.startsWith('not a valid') ? 'invalid-answer' : 'unknown-answer',
-          note: `${payer.name}: ${why} (DocumentReference/${document.id})`,
-          ...(task ? { existing: task as never } : {}),
-          now,
-        }),
-      ]);
-    };
-    if (!parsed.ok) {
-      return unknown(`not a valid PAS notification: ${parsed.reason}`);
-    }
-    for (const event of events) {
-      const focus = event.resource as Bundle | undefined;
-      if (!focus) {
-        await unknown(
-          'not a valid PAS notification: the event carries no full PAS Response Bundle (PAS spec-61/62)',
-        );
-        continue;
-      }
-      const target = await this.#requestNamedBy(tenant, focus, payer);
-      if (!target) {
-        await unknown('the answer names no prior authorization request of this tenant; nothing was changed');
-        continue;
-      }
-      const outcome = await applyAnswer(
-        this.#context(tenant),
-        { ...target, payer },
-        { kind: 'notification', text: JSON.stringify(focus), body: focus },
-      );
-      this.#deps.logger.info(
-        { tenant, submission: target.submission.id, decision: outcome.state },
-        'prior authorization notification applied',
-      );
-    }
-  }
-
-  /** This tenant's submission an answer names: by the Claim identifier it echoes, else by the Claim's URL on Dripline. */
-  async #requestNamedBy(
-    tenant: TenantId,
-    focus: Bundle,
-    payer: PayerEndpoint,
-  ): Promise<{ caseId: string; submission: Claim & StoredResource } | undefined> {
-    const response = focus.entry?.[0]?.resource;
-    if (response?.resourceType !== 'ClaimResponse') {
-      return undefined;
-    }
-    const identifiers = [response.request?.identifier, ...(response.identifier ?? [])].filter(
-      (i) => i?.value,
-    );
-    const base = `${this.#deps.publicUrl}/fhir/Claim/`;
-    const reference = response.request?.reference ?? '';
-    const ids = new Set<string>(reference.startsWith(base) ? [reference.slice(base.length)] : []);
-    for (const identifier of identifiers) {
-      const found = await searchAll<Claim>(this.#deps.store, tenant, 'Claim', [
-        {
-          code: 'identifier',
-          kind: 'token',
-          values: [{ system: identifier?.system ?? null, value: identifier?.value ?? '' }],
-        },
-      ]);
-      found.forEach((c) => ids.add(c.id));
-    }
-    for (const id of ids) {
-      const claim = await readOptional<Claim>(this.#deps.store, tenant, 'Claim', id);
-      if (claim?.use === 'preauthorization' && payerOf(claim) === payer.id) {
-        return { caseId: id.slice(0, id.lastIndexOf('-')), submission: claim };
-      }
-    }
-    return undefined;
-  }
-
-  async #inquire(tenant: TenantId, job: Extract<PriorAuthJob, { kind: 'inquire' }>): Promise<void> {
-    const submissions = await submissionsOf(this.#deps.store, tenant, job.caseId);
-    const latest = submissions.filter((c) => stateOf(c) !== 'superseded').at(-1);
-    if (!latest || stateOf(latest) !== 'pended') {
-      return;
-    }
-    const payer = this.#payerOf(tenant, latest);
-    const kept = await this.#keptRequest(tenant, latest);
-    const response = await readOptional(this.#deps.store, tenant, 'ClaimResponse', job.caseId);
-    const inquiry = inquiryFromRequest(kept, {
-      claimId: `${latest.id}-inq${job.round}`,
-      now: this.#deps.now().toISOString(),
-      ...(response?.resourceType === 'ClaimResponse' ? { response } : {}),
-    });
-    const answer = await this.#port(payer).inquire(inquiry);
-    const now = this.#deps.now();
-    const readings = answer.status < 400 ? readPasInquiry(answer.body) : [];
-    const keys = new Set((latest.identifier ?? []).map((i) => `${i.system ?? ''}|${i.value ?? ''}`));
-    const reading =
-      readings.find((r) =>
-        [r.request?.identifier, ...r.identifiers].some(
-          (i) => i && keys.has(`${i.system ?? ''}|${i.value ?? ''}`),
-        ),
-      ) ?? readings[0];
-    const sent = messageDocument({
-      id: `${latest.id}-inq${job.round}`,
-      kind: 'inquiry',
-      text: JSON.stringify(inquiry),
-      claim: `Claim/${latest.id}`,
-      now,
-    });
-    if (!(await readOptional(this.#deps.store, tenant, 'DocumentReference', sent.id))) {
-      await this.#deps.store.resources.writeBatch(tenant, [
-        { op: 'create', resource: sent, options: { id: sent.id } },
-      ]);
-    }
-    const outcome = await applyAnswer(
-      this.#context(tenant),
-      { caseId: job.caseId, submission: latest, payer },
-      { kind: 'inquiry-answer', text: answer.text, status: answer.status, ...(reading ? { reading } : {}) },
-    );
-    if (outcome.state === 'pended' || (outcome.state === 'unchanged' && stateOf(latest) === 'pended')) {
-      await this.#followUp(tenant, payer, job.caseId, job.round + 1);
-    }
-  }
-
-  /** The request Bundle a submission was sent as. */
-  async #keptRequest(tenant: TenantId, claim: Claim & StoredResource): Promise<Bundle> {
-    const found = await readOptional(
-      this.#deps.store,
-      tenant,
-      'DocumentReference',
-      requestDocumentId(claim.id),
-    );
-    if (found?.resourceType !== 'DocumentReference') {
-      throw new Error(`the kept request of ${claim.id} is missing`);
-    }
-    return JSON.parse(messageText(found)) as Bundle;
   }
 }
 
 export { PasPayerUnavailable };
+export { enqueueOrder, priorAuthJobsFor } from './jobs.ts';
+export type { PriorAuthJob } from './jobs.ts';
