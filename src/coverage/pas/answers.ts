@@ -193,17 +193,28 @@ export async function applyAnswer(
       cancelled: reading.status === 'cancelled',
     });
     const existing = await readOptional<ClaimResponse>(store, tenant, 'ClaimResponse', caseId);
-    operations.push(
-      existing
-        ? {
-            op: 'update',
-            resource: copy,
-            options: { ifMatchVersion: existing.meta.versionId, upsert: false },
-          }
-        : { op: 'create', resource: copy, options: { id: caseId } },
-    );
-    if (stateOf(submission) !== state) {
+    const { meta: _stored, ...before } = existing ?? { meta: undefined };
+    const { meta: _new, ...after } = copy;
+    // The same answer again (a notification delivered twice, an inquiry that learns nothing new) changes nothing.
+    const responseChanged = !existing || canonical({ ...before, id: caseId }) !== canonical(after);
+    if (responseChanged) {
+      operations.push(
+        existing
+          ? {
+              op: 'update',
+              resource: copy,
+              options: { ifMatchVersion: existing.meta.versionId, upsert: false },
+            }
+          : { op: 'create', resource: copy, options: { id: caseId } },
+      );
+    }
+    const stateChanged = stateOf(submission) !== state;
+    if (stateChanged) {
       claimState(submission, state);
+    }
+    if (!responseChanged && !stateChanged) {
+      // Nothing new: no state change, no work item note (the message itself is kept once, by its bytes).
+      return finish();
     }
     for (const earlier of await submissionsOf(store, tenant, caseId)) {
       if (sequenceOf(earlier.id) < sequenceOf(submission.id) && stateOf(earlier) !== 'superseded') {
@@ -231,16 +242,34 @@ export async function applyAnswer(
     }
     followUp = reading.status === 'pended';
   }
-  operations.push(
-    auditWrite({
-      id: ctx.newId(),
-      now,
-      payer: payer.id,
-      created: true,
-      resources: operations.flatMap((o) => (o.op === 'enqueue' ? [] : [o.resource])),
-      publicUrl: ctx.publicUrl,
-    }),
+  return finish();
+
+  async function finish(): Promise<AnswerOutcome> {
+    if (operations.length === 0) {
+      return { state: 'unchanged', reading, followUp: false };
+    }
+    operations.push(
+      auditWrite({
+        id: ctx.newId(),
+        now,
+        payer: payer.id,
+        created: true,
+        resources: operations.flatMap((o) => (o.op === 'enqueue' ? [] : [o.resource])),
+        publicUrl: ctx.publicUrl,
+      }),
+    );
+    await store.resources.writeBatch(tenant, operations);
+    return { state, reading, followUp };
+  }
+}
+
+/** JSON with object keys sorted: two resources with the same content give the same text. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
   );
-  await store.resources.writeBatch(tenant, operations);
-  return { state, reading, followUp };
 }

@@ -243,11 +243,11 @@ export async function applyNotification(
       await unknown('the answer names no prior authorization request of this tenant; nothing was changed');
       continue;
     }
-    const outcome = await applyAnswer(
-      ctx.answers(tenant),
-      { ...target, payer },
-      { kind: 'notification', text: JSON.stringify(focus), body: focus },
-    );
+    const outcome = await applyAnswer(ctx.answers(tenant), target, {
+      kind: 'notification',
+      text: JSON.stringify(focus),
+      body: focus,
+    });
     ctx.logger.info(
       { tenant, submission: target.submission.id, decision: outcome.state },
       'prior authorization notification applied',
@@ -258,11 +258,10 @@ export async function applyNotification(
 /** This tenant's submission an answer names: by the Claim identifier it echoes, else by the Claim's URL on Dripline. */
 async function requestNamedBy(
   ctx: FollowUpContext,
-
   tenant: TenantId,
   focus: Bundle,
   payer: PayerEndpoint,
-): Promise<{ caseId: string; submission: Claim & StoredResource } | undefined> {
+): Promise<{ caseId: string; submission: Claim & StoredResource; payer: PayerEndpoint } | undefined> {
   const response = focus.entry?.[0]?.resource;
   if (response?.resourceType !== 'ClaimResponse') {
     return undefined;
@@ -283,8 +282,11 @@ async function requestNamedBy(
   }
   for (const id of ids) {
     const claim = await readOptional<Claim>(ctx.store, tenant, 'Claim', id);
-    if (claim?.use === 'preauthorization' && payerOf(claim) === payer.id) {
-      return { caseId: id.slice(0, id.lastIndexOf('-')), submission: claim };
+    // A subscription is the PAS endpoint's, not one payer configuration's: payers configured on the
+    // same endpoint share its notifications.
+    const sentTo = claim ? ctx.tenant(tenant).payers.find((p) => p.id === payerOf(claim)) : undefined;
+    if (claim?.use === 'preauthorization' && sentTo && sentTo.pas?.fhirBaseUrl === payer.pas?.fhirBaseUrl) {
+      return { caseId: id.slice(0, id.lastIndexOf('-')), submission: claim, payer: sentTo };
     }
   }
   return undefined;

@@ -269,6 +269,7 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
       requestor: deps.tenant.billing,
       ...(orderer ? { orderer } : {}),
       order,
+      ...(concept ? { medication: concept } : {}),
     },
     diagnoses: [...new Set(diagnoses)],
     services: [

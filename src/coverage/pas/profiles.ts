@@ -73,9 +73,12 @@ function issuesOf(err: unknown, prefix: string | undefined): OperationOutcomeIss
             details: { text: normalizeErrorString(err) },
           },
         ];
+  // Warnings (e.g. @medplum/core's reference type check, which cannot resolve urn:uuid or absolute
+  // references) come with the errors when there are any: only errors make a resource nonconformant.
+  const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
   return prefix === undefined
-    ? issues
-    : issues.map((i) => ({ ...i, expression: (i.expression ?? []).map((e) => `${prefix}.${e}`) }));
+    ? errors
+    : errors.map((i) => ({ ...i, expression: (i.expression ?? []).map((e) => `${prefix}.${e}`) }));
 }
 
 /** Errors of `resource` against one PAS profile (compiled), paths prefixed with `at` when given. */

@@ -66,6 +66,8 @@ export interface PasParties {
   readonly requestor: BillingProvider;
   readonly orderer?: Practitioner & { id: string };
   readonly order: MedicationRequest & { id: string };
+  /** The drug's codes when the order names a Medication (the PAS MedicationRequest carries them itself). */
+  readonly medication?: CodeableConcept;
 }
 
 /** X12 transmission identifiers (ISA06 of the sender is the PAS subscription filter, pas.md §3.1). */
@@ -208,12 +210,14 @@ function insurerOrganization(payer: PasParties['payer']): Organization {
 
 function orderForPas(
   order: MedicationRequest & { id: string },
+  medication: CodeableConcept | undefined,
   patient: Entry,
   requester: Entry | undefined,
   courseDoses: number,
 ): MedicationRequest & { id: string } {
   const dosage = order.dosageInstruction?.[0];
   const dose = dosage?.doseAndRate?.find((d) => d.doseQuantity)?.doseQuantity;
+  const drug = order.medicationCodeableConcept ?? medication;
   return {
     resourceType: 'MedicationRequest',
     id: order.id,
@@ -221,9 +225,7 @@ function orderForPas(
     ...(order.identifier ? { identifier: order.identifier } : {}),
     status: 'active',
     intent: 'order',
-    ...(order.medicationCodeableConcept
-      ? { medicationCodeableConcept: order.medicationCodeableConcept }
-      : {}),
+    ...(drug ? { medicationCodeableConcept: drug } : {}),
     subject: ref(patient),
     ...(order.authoredOn ? { authoredOn: order.authoredOn } : {}),
     ...(requester ? { requester: ref(requester) } : {}),
@@ -329,7 +331,10 @@ function assemble(input: PasRequestInput, profile: string): Assembled {
         organization: ref(requestor),
       } satisfies PractitionerRole)
     : undefined;
-  const order = stored(fhirBase, orderForPas(parties.order, patient, practitioner, Math.max(1, input.doses)));
+  const order = stored(
+    fhirBase,
+    orderForPas(parties.order, parties.medication, patient, practitioner, Math.max(1, input.doses)),
+  );
   const claim: Claim & { id: string } = {
     resourceType: 'Claim',
     id: input.claimId,

@@ -56,7 +56,11 @@ const orderIdOf = (value: unknown): string | undefined => {
 };
 
 /** Where an order's prior authorization stands (the body of GET /api/prior-auth). */
-export async function statusOf(store: Store, tenant: TenantId, order: string): Promise<Record<string, unknown>[]> {
+export async function statusOf(
+  store: Store,
+  tenant: TenantId,
+  order: string,
+): Promise<Record<string, unknown>[]> {
   const claims = (
     await searchAll<Claim>(store, tenant, 'Claim', [
       { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
