@@ -47,6 +47,7 @@ export async function runPriorAuth(
   const queued = await enqueueOrder(store, tenant, order, {
     ...(values.cancel ? { cancel: true } : {}),
     reason: 'asked from the command line',
+    at: now(),
   });
   const deadline = Date.now() + waitSeconds * 1000;
   let cases = await statusOf(store, tenant, order);

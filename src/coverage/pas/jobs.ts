@@ -27,16 +27,20 @@ export function priorAuthJobsFor(copy: Resource): BatchOperation[] {
   ];
 }
 
-/** Asks for a prior authorization of an order now (API, CLI): one job per order version and ask. */
+/**
+ * Asks for a prior authorization of an order now (API, CLI). Each ask is a job (`at`: a person may
+ * ask again, e.g. after fixing what a work item named); what it does stays idempotent: the order
+ * version already asked for is not asked again, an unanswered request is resent as it was kept.
+ */
 export async function enqueueOrder(
   store: Pick<Store, 'jobs' | 'resources'>,
   tenant: TenantId,
   order: string,
-  options: { readonly cancel?: boolean; readonly reason: string },
+  options: { readonly cancel?: boolean; readonly reason: string; readonly at: Date },
 ): Promise<{ readonly created: boolean; readonly key: string }> {
   const copy = await readOptional(store, tenant, 'MedicationRequest', order);
   const version = copy ? (sourceVersionOf(copy).versionId ?? copy.meta.versionId) : 'absent';
-  const key = `order|${order}|${version}${options.cancel ? '|cancel' : ''}`;
+  const key = `order|${order}|${version}|${options.cancel ? 'cancel' : 'ask'}|${options.at.toISOString()}`;
   const job: PriorAuthJob = {
     kind: 'order',
     order,

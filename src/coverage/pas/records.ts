@@ -1,7 +1,8 @@
 /**
  * How prior authorization requests are kept in the tenant's store, with their version history and
  * an AuditEvent for every write:
- * - a *case* per order and payer (id `pas-…`, derived from both: the same order never opens two);
+ * - a *case* per order and payer (id `pas-…`, derived from tenant, payer and order: the same order never
+ *   opens two);
  * - each submission to the payer (the initial request, each Claim Update) is a Claim `{case}-{n}`
  *   with `use = preauthorization`, exactly the Claim sent plus two Dripline extensions — where it
  *   stands (`pas-state`, its versions are its history) and the order version it was built from;
@@ -29,8 +30,9 @@ export type PasState = 'prepared' | PasStatus | 'superseded' | 'unanswered';
 const sha = (text: string, length = 20): string =>
   createHash('sha256').update(text, 'utf8').digest('hex').slice(0, length);
 
-export function caseIdFor(payerId: string, order: string): string {
-  return `pas-${sha(`${payerId}|${order}`)}`;
+/** The case of an order at a payer; the tenant is part of it, so no two tenants' requests share an id (they travel as Bundle and trace ids). */
+export function caseIdFor(tenant: string, payerId: string, order: string): string {
+  return `pas-${sha(`${tenant}|${payerId}|${order}`)}`;
 }
 
 export const submissionId = (caseId: string, n: number): string => `${caseId}-${n}`;

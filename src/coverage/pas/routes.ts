@@ -140,6 +140,7 @@ export function createPriorAuthApi(deps: PriorAuthRoutesDeps): Router {
     const queued = await enqueueOrder(deps.store, auth.tenant, order, {
       ...(body.cancel === true ? { cancel: true } : {}),
       reason: `asked through the API by ${auth.clientId}`,
+      at: deps.now(),
     });
     deps.notify();
     res

@@ -237,7 +237,7 @@ export class PriorAuthWorker extends LoopingWorker {
       );
       return;
     }
-    const caseId = caseIdFor(plan.payer.id, `MedicationRequest/${job.order}`);
+    const caseId = caseIdFor(tenant, plan.payer.id, `MedicationRequest/${job.order}`);
     if (plan.kind === 'cannot') {
       const task = await readOptional(this.#deps.store, tenant, 'Task', `${caseId}-work`);
       await this.#deps.store.resources.writeBatch(tenant, [
@@ -262,6 +262,17 @@ export class PriorAuthWorker extends LoopingWorker {
     if (latest && stateOf(latest) === 'prepared') {
       // Kept but not yet answered (a crash between keeping and sending): send what was kept.
       return this.#enqueueSend(tenant, caseId, latest.id);
+    }
+    if (latest && stateOf(latest) === 'unanswered' && !job.cancel) {
+      // The payer's answer could not be read: the same request goes again, byte for byte.
+      await this.#deps.store.resources.writeBatch(tenant, [
+        {
+          op: 'update',
+          resource: withState(latest, 'prepared'),
+          options: { ifMatchVersion: latest.meta.versionId, upsert: false },
+        },
+      ]);
+      return this.#enqueueSend(tenant, caseId, latest.id, `retry-${latest.meta.versionId}`);
     }
     const cancel = job.cancel === true || plan.withdrawn;
     const live = latest && !CLOSED.has(stateOf(latest) ?? '') ? latest : undefined;
@@ -350,10 +361,10 @@ export class PriorAuthWorker extends LoopingWorker {
     this.notify();
   }
 
-  async #enqueueSend(tenant: TenantId, caseId: string, claim: string): Promise<void> {
+  async #enqueueSend(tenant: TenantId, caseId: string, claim: string, attempt?: string): Promise<void> {
     await this.#deps.store.jobs.enqueue(tenant, {
       queue: PRIOR_AUTH_QUEUE,
-      key: `send|${claim}`,
+      key: `send|${claim}${attempt ? `|${attempt}` : ''}`,
       payload: { kind: 'send', caseId, claim, document: requestDocumentId(claim) } satisfies PriorAuthJob,
     });
   }

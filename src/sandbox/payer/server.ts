@@ -405,6 +405,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     ...(options.pas?.policy ? { policy: options.pas.policy } : {}),
     ...(options.pas?.reviewDelayMs !== undefined ? { reviewDelayMs: options.pas.reviewDelayMs } : {}),
     ...(options.pas?.members ? { members: options.pas.members } : {}),
+    garble: () => behaviour.garbleSubmitAnswers,
   });
   app.use('/pas/fhir', pas.router);
   app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));

@@ -118,4 +118,13 @@ describe('the scrubber reads the same rule', () => {
     expect(found[0]).toContain(`prior-auth.json 15202 from ${DOS} (MA plan bulletin) [V]`);
     expect(priorAuth(later)).toEqual([]);
   });
+
+  test('a prior authorization request (use preauthorization) asking for the same drug on the same day is no duplicate of the claim', () => {
+    const ctx = contextOf(fixture());
+    const request = { ...structuredClone(ctx.claim), id: 'pas-x-1', use: 'preauthorization' as const };
+    const duplicates = scrubClaim({ ...ctx, otherClaims: [request] }, tables).filter(
+      (x) => x.ruleId === 'duplicate-claim',
+    );
+    expect(duplicates).toEqual([]);
+  });
 });

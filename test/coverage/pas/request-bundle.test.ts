@@ -168,9 +168,11 @@ describe('compiled profiles report what @medplum/core reports with the profile p
     try {
       validateResource(broken, { profile });
     } catch (err) {
-      expected = ((err as { outcome: OperationOutcome }).outcome.issue ?? []).map(
-        (i) => i.details?.text ?? '',
-      );
+      // Only errors make a resource nonconformant; @medplum/core's warnings (it cannot resolve
+      // urn:uuid references to check their type) are left out by validateAgainst on purpose.
+      expected = ((err as { outcome: OperationOutcome }).outcome.issue ?? [])
+        .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+        .map((i) => i.details?.text ?? '');
     }
     expect(validateAgainst(broken, url).map((i) => i.details?.text ?? '')).toEqual(expected);
     expect(expected.length).toBeGreaterThan(0);

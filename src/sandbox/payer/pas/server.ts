@@ -64,6 +64,8 @@ export interface PasEndpointOptions {
   readonly policy?: PasPolicy;
   /** How long the payer's review of a pended item takes (default 2 s). */
   readonly reviewDelayMs?: number;
+  /** Faults to inject (the payer's behaviour): answers garbled on the way back, after the decision is kept. */
+  readonly garble?: () => 'not-json' | 'invalid-fhir' | undefined;
   /** The payer's members (member ids); absent, every member id is taken as one of its members. */
   readonly members?: readonly string[];
 }
@@ -208,6 +210,19 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     );
     if (related && errors.length === 0) {
       subscriptions.notify(current.senderId, answer(current));
+    }
+    const garble = options.garble?.();
+    if (garble === 'not-json') {
+      res.status(200).type('text/html').send('<html><body>Gateway says hello</body></html>');
+      return;
+    }
+    if (garble === 'invalid-fhir') {
+      // A ClaimResponse alone, without its Bundle and its required elements: not a PAS answer.
+      res
+        .status(200)
+        .type(FHIR_JSON)
+        .send(JSON.stringify({ resourceType: 'ClaimResponse', id: current.id, bogus: true }));
+      return;
     }
     res.status(200).type(FHIR_JSON).send(body);
   };
