@@ -15,18 +15,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChargeItem, Claim, ClaimResponse, Resource, Task } from '@medplum/fhirtypes';
-import { authorizationOnFile } from '../src/claims/authorizations.ts';
+import { authorizationOnFile } from '../src/coverage/authorizations.ts';
 import { claimFunnel } from '../src/claims/funnel.ts';
 import type { ClaimState } from '../src/claims/types.ts';
-import {
-  CLAIM_READY_QUEUE,
-  CLAIM_SUBMIT_QUEUE,
-  CLAIM_TASK_CODE,
-  claimFrequencyOf,
-  claimStateOf,
-  findingsOfTask,
-  isDenial,
-} from '../src/claims/workflow.ts';
+import { claimFrequencyOf } from '../src/claims/workflow/identity.ts';
+import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../src/claims/workflow/jobs.ts';
+import { claimStateOf } from '../src/claims/workflow/state.ts';
+import { isDenial } from '../src/claims/workflow/submission.ts';
+import { CLAIM_TASK_CODE, findingsOfTask } from '../src/claims/workflow/tasks.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../src/ingest/jobs.ts';
 import { createLogger } from '../src/logger.ts';
@@ -98,8 +94,8 @@ async function report(store: Store): Promise<void> {
 }
 
 /**
- * The day against its declared deliberate errors (src/sandbox/ehr/seed.ts): the first-pass clean
- * rate of the claims without one, and the share caught by the rule meant for each.
+ * The day against its declared deliberate errors (src/sandbox/ehr/seed-data/plan.ts): the
+ * first-pass clean rate of the claims without one, and the share caught by the rule meant for each.
  */
 function reportOutcome(outcome: DayOutcome): void {
   const { clean, caught } = rates(outcome);

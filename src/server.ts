@@ -17,21 +17,23 @@ import { ehrClientCache } from './ehr/ingest-port.ts';
 import type { EhrClientPort, Ingest } from './ingest/index.ts';
 import { createIngest } from './ingest/index.ts';
 import { loadCodingTables } from './coding/tables/load.ts';
-import { ChargeCaptureWorker, notifyOnEnqueue } from './charges/capture.ts';
+import { ChargeCaptureWorker } from './charges/capture.ts';
+import { notifyOnEnqueue } from './charges/notify-on-enqueue.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from './ingest/jobs.ts';
 import { openStore } from './store/open.ts';
 import { buildClaim } from './claims/build.ts';
 import { createClaimRoutes } from './claims/routes.ts';
 import { scrubClaim } from './claims/scrub.ts';
-import { ClaimWorkflowWorker } from './claims/workflow.ts';
-import { createX12Router } from './claims/x12/routes.ts';
-import { x12RouterDeps } from './claims/x12/wiring.ts';
-import type { ClaimWorkflowDeps } from './claims/workflow.ts';
+import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
+import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
+import { createX12Router } from './claims/x12-routes.ts';
+import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { Store } from './store/port.ts';
 import { systemClock } from './time/clock.ts';
 import { PriorAuthWorker } from './coverage/pas/worker.ts';
 import type { PriorAuthWorkerDeps } from './coverage/pas/worker.ts';
 import { PRIOR_AUTH_QUEUE } from './coverage/pas/records.ts';
+import { priorAuthJobsFor } from './coverage/pas/jobs.ts';
 import { createPasNotifyRouter, createPriorAuthApi } from './coverage/pas/routes.ts';
 import type { Clock } from './time/clock.ts';
 
@@ -150,6 +152,8 @@ export async function startServer(
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
     ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
     ...(options.catchUpPageSize !== undefined ? { catchUpPageSize: options.catchUpPageSize } : {}),
+    // An order (each EHR version) starts its prior authorization (src/coverage/pas/worker.ts).
+    jobsForCopy: priorAuthJobsFor,
   });
   const claims = new ClaimWorkflowWorker({
     store,

@@ -9,7 +9,7 @@
  *    buildClaim + scrubClaim (which validates each claim against FHIR R4 and the dripline-claim
  *    profile, ~7 ms of the time), over office infusion encounters (4 charge lines: 96365, 96366,
  *    J1745 with NDC, J1745-JW with NDC), after a warm-up.
- * 2. Batch 837P: write837 of N office-infusion claims (src/claims/x12/samples.ts, generated lazily)
+ * 2. Batch 837P: write837 of N office-infusion claims (src/claims/x12-samples.ts, generated lazily)
  *    streamed through Readable.from → fs.WriteStream into /tmp, timed, with rss and heapUsed sampled
  *    every 100 claims and every 5 ms, in ~64 KiB chunks (chunkSize, as the batch route). Baseline in the same run: the same number of bytes of fixed
  *    text, in chunks of the same average size, through the same kind of stream to the same
@@ -24,11 +24,13 @@ import { pipeline } from 'node:stream/promises';
 import type { ChargeItem, Condition, Encounter, Extension } from '@medplum/fhirtypes';
 import type * as BuildModule from '../../src/claims/build.ts';
 import type * as ScrubModule from '../../src/claims/scrub.ts';
+import type * as ScrubRulesModule from '../../src/claims/scrub/rules.ts';
 import type { ClaimContext } from '../../src/claims/types.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
-import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12/samples.ts';
-import { write837 } from '../../src/claims/x12/write837.ts';
-import type { Write837Options } from '../../src/claims/x12/write837.ts';
+import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12-samples.ts';
+import { write837 } from '../../src/x12/837/write837.ts';
+import type { Write837Options } from '../../src/x12/837/types.ts';
+import { EXT_CHARGE_MODIFIER, EXT_NDC_QUANTITY } from '../../src/contract/canonical.ts';
 
 const N = Math.max(1000, Number(process.env['BENCH_CLAIMS'] ?? 10000));
 const BUILD_N = Math.max(500, Number(process.env['BENCH_BUILD'] ?? 5000));
@@ -44,7 +46,6 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 // ---------------------------------------------------------------------------------------------
 
 const ICD = 'http://hl7.org/fhir/sid/icd-10-cm';
-const SD = 'https://dripline.dev/fhir/StructureDefinition';
 
 function encounterInputs(i: number): {
   encounters: Encounter[];
@@ -80,9 +81,9 @@ function encounterInputs(i: number): {
     extra: { modifiers?: string[]; ndc?: [string, number] } = {},
   ): ChargeItem => {
     const extension: Extension[] = [
-      ...(extra.modifiers ?? []).map((m) => ({ url: `${SD}/charge-modifier`, valueCoding: { code: m } })),
+      ...(extra.modifiers ?? []).map((m) => ({ url: EXT_CHARGE_MODIFIER, valueCoding: { code: m } })),
       ...(extra.ndc
-        ? [{ url: `${SD}/ndc-quantity`, valueQuantity: { value: extra.ndc[1], unit: 'UN', code: 'UN' } }]
+        ? [{ url: EXT_NDC_QUANTITY, valueQuantity: { value: extra.ndc[1], unit: 'UN', code: 'UN' } }]
         : []),
     ];
     return {
@@ -130,16 +131,18 @@ function encounterInputs(i: number): {
 async function benchBuildAndScrub(): Promise<void> {
   let build: typeof BuildModule;
   let scrub: typeof ScrubModule;
+  let scrubRules: typeof ScrubRulesModule;
   let tables: CodingTables;
   try {
     build = await import('../../src/claims/build.ts');
     scrub = await import('../../src/claims/scrub.ts');
+    scrubRules = await import('../../src/claims/scrub/rules.ts');
     tables = (await import('../../src/coding/tables/load.ts')).loadCodingTables();
   } catch (e) {
     console.log(`build + scrub: skipped (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
     return;
   }
-  const rules = scrub.loadClaimRules();
+  const rules = scrubRules.loadClaimRules();
   const now = new Date('2026-11-03T08:00:00Z');
   const inputs = Array.from({ length: 256 }, (_, i) => {
     const sample = officeInfusionContext(i);

@@ -24,7 +24,7 @@ function needs(interaction: Interaction, ...types: readonly string[]): ScopeNeed
 }
 
 /**
- * The resource types an X12 837 carries (src/claims/x12/write837.ts): the claim (lines, diagnoses,
+ * The resource types an X12 837 carries (src/x12/837/): the claim (lines, diagnoses,
  * the care team's clinicians), the patient and subscriber (names, addresses, birth dates), the
  * coverage (member id, relationship), the payer organization, the clinicians (NPIs) and a subscriber
  * who is not the patient (a RelatedPerson: name, address, birth date).
@@ -41,7 +41,7 @@ export const X12_DISCLOSED_TYPES: readonly string[] = [
 /**
  * Resource types whose content embeds other types' data, so that reading or searching them needs
  * read on those types too: the DocumentReferences Dripline writes are X12 batch files
- * (src/claims/x12/batch.ts), the 837 itself as the attachment.
+ * (src/claims/x12-batch.ts), the 837 itself as the attachment.
  */
 export const EMBEDDED_TYPES: Readonly<Record<string, readonly string[]>> = {
   DocumentReference: X12_DISCLOSED_TYPES,

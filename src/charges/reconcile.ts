@@ -10,45 +10,21 @@
  */
 import { createHash } from 'node:crypto';
 import type { Annotation, ChargeItem, Claim, CodeableConcept, Task, TaskInput } from '@medplum/fhirtypes';
-import {
-  EXT_LINE_KEY,
-  EXT_MODIFIER,
-  EXT_NDC_QUANTITY,
-  EXT_RATIONALE,
-  EXT_REVENUE_CODE,
-} from '../coding/fhir/emit.ts';
-import { EXT_CLAIM_FREQUENCY } from '../claims/build.ts';
-import { EXT_CLAIM_STATE } from '../claims/types.ts';
 import type { ChargeLine, CodingIssue } from '../coding/types.ts';
 import type { StoredResource } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
+import {
+  CS_CODING_ISSUE,
+  CS_WORK_ITEM,
+  EXT_CHARGE_LINE_KEY,
+  EXT_CHARGE_MODIFIER,
+  EXT_CODING_RATIONALE,
+  EXT_NDC_QUANTITY,
+  EXT_REVENUE_CODE,
+} from '../contract/canonical.ts';
 
-export const TASK_CODE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/work-item';
 export const CORRECTED_CLAIM_TASK = { code: 'corrected-claim', text: 'corrected claim needed' } as const;
 export const DOCUMENTATION_TASK = { code: 'documentation-issues', text: 'documentation issues' } as const;
-/**
- * On a submitted Claim the claim workflow is replacing with a corrected (frequency 7) claim:
- * valueReference = the replacement. Charge capture no longer holds that claim's charges.
- */
-export const EXT_CLAIM_REPLACED_BY = 'https://dripline.dev/fhir/StructureDefinition/claim-replaced-by';
-
-/** Whether the claim workflow has taken this claim over for a corrected (replacement) claim. */
-export function isBeingReplaced(claim: Claim): boolean {
-  return (claim.extension ?? []).some((e) => e.url === EXT_CLAIM_REPLACED_BY);
-}
-
-/**
- * Whether a claim holds its encounters' charges (changes wait for a corrected claim): it was sent
- * (status active) and the payer has it — not rejected (a rejected claim was never accepted for
- * adjudication: the workflow rebuilds it from the changed charges and sends it again), and not
- * already taken over for a corrected claim.
- */
-export function holdsCharges(claim: Claim): boolean {
-  const state = claim.extension?.find((e) => e.url === EXT_CLAIM_STATE)?.valueCode;
-  const frequency = claim.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode;
-  // A void (frequency 8) takes a claim back: it bills nothing, so it holds nothing.
-  return claim.status === 'active' && state !== 'rejected' && frequency !== '8' && !isBeingReplaced(claim);
-}
 
 export type StoredChargeItem = ChargeItem & StoredResource;
 export type StoredTask = Task & StoredResource;
@@ -140,7 +116,7 @@ export function documentationTaskId(encounter: string): string {
 
 /** ChargeItems charge capture made (it never touches ones entered by people or other software). */
 export function isCaptured(item: ChargeItem): boolean {
-  return (item.extension ?? []).some((e) => e.url === EXT_LINE_KEY);
+  return (item.extension ?? []).some((e) => e.url === EXT_CHARGE_LINE_KEY);
 }
 
 /** JSON with sorted keys: stored resources may come back with another key order. */
@@ -175,7 +151,7 @@ export function withoutStamp<T extends { meta?: StoredResource['meta'] | ChargeI
 export function describeCharge(item: ChargeItem): string {
   const code = item.code?.coding?.[0]?.code ?? item.code?.text ?? 'charge';
   const modifiers = (item.extension ?? [])
-    .filter((e) => e.url === EXT_MODIFIER)
+    .filter((e) => e.url === EXT_CHARGE_MODIFIER)
     .map((e) => e.valueCoding?.code)
     .filter((c): c is string => c !== undefined);
   const units = item.quantity?.value ?? 0;
@@ -190,14 +166,14 @@ export function changedParts(previous: ChargeItem, next: ChargeItem): string[] {
     ['status', (i) => i.status],
     ['code', (i) => i.code],
     ['units', (i) => i.quantity],
-    ['modifiers', (i) => ext(i, EXT_MODIFIER)],
+    ['modifiers', (i) => ext(i, EXT_CHARGE_MODIFIER)],
     ['NDC', (i) => [i.productCodeableConcept, ext(i, EXT_NDC_QUANTITY)]],
     ['revenue code', (i) => ext(i, EXT_REVENUE_CODE)],
     ['diagnoses', (i) => i.reason],
     ['administrations', (i) => i.service],
     ['date of service', (i) => i.occurrenceDateTime ?? i.occurrencePeriod],
     ['patient', (i) => i.subject],
-    ['rationale', (i) => ext(i, EXT_RATIONALE)],
+    ['rationale', (i) => ext(i, EXT_CODING_RATIONALE)],
   ];
   const changed = parts
     .filter(([, get]) => canonicalJson(get(previous)) !== canonicalJson(get(next)))
@@ -208,7 +184,7 @@ export function changedParts(previous: ChargeItem, next: ChargeItem): string[] {
 }
 
 export function ruleOf(item: ChargeItem): string | undefined {
-  return item.extension?.find((e) => e.url === EXT_RATIONALE)?.extension?.find((e) => e.url === 'rule')
+  return item.extension?.find((e) => e.url === EXT_CODING_RATIONALE)?.extension?.find((e) => e.url === 'rule')
     ?.valueString;
 }
 
@@ -293,7 +269,7 @@ function correctedClaimTask(
     intent: 'order',
     priority: 'routine',
     code: {
-      coding: [{ system: TASK_CODE_SYSTEM, code: CORRECTED_CLAIM_TASK.code }],
+      coding: [{ system: CS_WORK_ITEM, code: CORRECTED_CLAIM_TASK.code }],
       text: CORRECTED_CLAIM_TASK.text,
     },
     description: `The documentation of ${encounter} changed after Claim/${claim.id} was submitted; its charges were left as billed. Submit a corrected (replacement) claim with the changes below.`,
@@ -323,7 +299,7 @@ function issueText(issue: CodingIssue, held: ReadonlySet<string>): string {
 
 function issueConcept(issue: CodingIssue): CodeableConcept {
   return {
-    coding: [{ system: 'https://dripline.dev/fhir/CodeSystem/coding-issue', code: issue.code }],
+    coding: [{ system: CS_CODING_ISSUE, code: issue.code }],
     text: `${issue.severity}: ${issue.code}`,
   };
 }
@@ -344,7 +320,7 @@ function documentationTask(
     intent: 'order',
     priority: 'routine',
     code: {
-      coding: [{ system: TASK_CODE_SYSTEM, code: DOCUMENTATION_TASK.code }],
+      coding: [{ system: CS_WORK_ITEM, code: DOCUMENTATION_TASK.code }],
       text: DOCUMENTATION_TASK.text,
     },
     description: open

@@ -7,40 +7,17 @@
  * administration codes and the drugs' HCPCS, drugs priced per HCPCS billing unit) and a `default`
  * price for any other code; a clinic replaces it with its own file (`loadChargemaster(path)`).
  *
- * Loading validates the file against a JSON Schema (ajv) and checks money amounts and duplicate
- * codes; a bad file throws a `ChargemasterError` naming the file and the JSON path of every problem.
+ * The file format and its validation (JSON Schema, money amounts, duplicate codes) are
+ * src/config/chargemaster-file.ts: a tenant's file is validated when the configuration loads, and a
+ * bad file throws a `ChargemasterError` naming the file and the JSON path of every problem.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import { describeSchemaError } from '../config/schema-issues.ts';
+import { readChargemasterFile } from '../config/chargemaster-file.ts';
+import type { ChargemasterFile } from '../config/chargemaster-file.ts';
 
 /** The shipped default chargemaster (beside this module). */
 export const DEFAULT_CHARGEMASTER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'chargemaster.json');
-
-export interface ChargemasterEntry {
-  /** CPT (5 digits, or 4 digits + letter) or HCPCS Level II (letter + 4 digits). */
-  readonly code: string;
-  readonly label: string;
-  readonly kind: 'administration' | 'drug' | 'supply' | 'per-diem' | 'other';
-  /** What one unit is: `service`, or a drug's HCPCS billing unit such as `10 mg`. */
-  readonly per: string;
-  /** Gross charge per unit, USD, at most 2 decimals. */
-  readonly price: number;
-}
-
-export interface ChargemasterFile {
-  readonly title: string;
-  readonly sources: readonly string[];
-  readonly effective: string;
-  readonly notes?: string;
-  readonly currency: 'USD';
-  /** Price per unit for codes the file does not list. */
-  readonly default: { readonly price: number; readonly notes?: string };
-  readonly charges: readonly ChargemasterEntry[];
-}
 
 export interface Chargemaster {
   readonly file: string;
@@ -51,109 +28,10 @@ export interface Chargemaster {
   priceOf(code: string | undefined, units: number): number;
 }
 
-export interface ChargemasterIssue {
-  /** JSONPath into the file, e.g. `$.charges[3].price`. */
-  readonly path: string;
-  readonly message: string;
-}
-
-/** The chargemaster failed to read, parse or validate. The message names the file and every path. */
-export class ChargemasterError extends Error {
-  readonly file: string;
-  readonly issues: readonly ChargemasterIssue[];
-  constructor(file: string, issues: readonly ChargemasterIssue[]) {
-    super(
-      `Invalid chargemaster ${file} (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n  ${issues
-        .map((i) => `${i.path}: ${i.message}`)
-        .join('\n  ')}`,
-    );
-    this.name = 'ChargemasterError';
-    this.file = file;
-    this.issues = issues;
-  }
-}
-
-const text = { type: 'string', minLength: 1 } as const;
-const money = { type: 'number', minimum: 0 } as const;
-
-export const chargemasterSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['title', 'sources', 'effective', 'currency', 'default', 'charges'],
-  properties: {
-    title: text,
-    sources: { type: 'array', minItems: 1, items: text },
-    effective: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
-    notes: text,
-    currency: { const: 'USD' },
-    default: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['price'],
-      properties: { price: money, notes: text },
-    },
-    charges: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['code', 'label', 'kind', 'per', 'price'],
-        properties: {
-          code: { type: 'string', pattern: '^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$' },
-          label: text,
-          kind: { enum: ['administration', 'drug', 'supply', 'per-diem', 'other'] },
-          per: text,
-          price: money,
-        },
-      },
-    },
-  },
-} as const;
-
-let validator: ValidateFunction | undefined;
-
-function validate(data: unknown): readonly ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(chargemasterSchema);
-  return validator(data) ? [] : (validator.errors ?? []);
-}
-
 /** Money: rounded half away from zero to cents, without binary-float drift (1.005 → 1.01). */
 export function roundMoney(value: number): number {
   const cents = Math.round(Math.abs(value) * 100 + 1e-7);
   return (Math.sign(value) * cents) / 100 || 0;
-}
-
-function isCents(value: number): boolean {
-  return Math.abs(value * 100 - Math.round(value * 100)) < 1e-7;
-}
-
-/** Validates parsed chargemaster data; returns every issue found (empty when valid). */
-export function chargemasterIssues(data: unknown): ChargemasterIssue[] {
-  const schemaErrors = validate(data);
-  if (schemaErrors.length > 0) {
-    return schemaErrors.map(describeSchemaError);
-  }
-  const file = data as ChargemasterFile;
-  const issues: ChargemasterIssue[] = [];
-  if (!isCents(file.default.price)) {
-    issues.push({ path: '$.default.price', message: 'must have at most 2 decimals' });
-  }
-  const seen = new Map<string, number>();
-  file.charges.forEach((entry, i) => {
-    if (!isCents(entry.price)) {
-      issues.push({ path: `$.charges[${i}].price`, message: 'must have at most 2 decimals' });
-    }
-    const first = seen.get(entry.code);
-    if (first !== undefined) {
-      issues.push({
-        path: `$.charges[${i}].code`,
-        message: `duplicates ${entry.code} of $.charges[${first}]`,
-      });
-    } else {
-      seen.set(entry.code, i);
-    }
-  });
-  return issues;
 }
 
 /** A chargemaster over already-validated data. */
@@ -181,28 +59,12 @@ const cache = new Map<string, Chargemaster>();
  * the life of the process; throws `ChargemasterError` naming the file and each bad JSON path.
  */
 export function loadChargemaster(file: string = DEFAULT_CHARGEMASTER_FILE): Chargemaster {
-  const path = resolve(file);
+  const { path, data } = readChargemasterFile(file);
   const cached = cache.get(path);
   if (cached) {
     return cached;
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ChargemasterError(path, [
-      {
-        path: '$',
-        message: code === 'ENOENT' ? 'file not found' : `cannot be read or parsed: ${(err as Error).message}`,
-      },
-    ]);
-  }
-  const issues = chargemasterIssues(data);
-  if (issues.length > 0) {
-    throw new ChargemasterError(path, issues);
-  }
-  const chargemaster = createChargemaster(data as ChargemasterFile, path);
+  const chargemaster = createChargemaster(data, path);
   cache.set(path, chargemaster);
   return chargemaster;
 }

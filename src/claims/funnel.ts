@@ -8,8 +8,8 @@
  * - scrub pass rate: original claims (frequency 1) whose first scrub found no error, over original
  *   claims scrubbed (Dripline's own edit step, before anything leaves);
  * - clean-claim rate (first-pass acceptance): claims answered by the payer (adjudicated or
- *   rejected) whose first answer is not a denial (src/claims/workflow.ts isDenial), over claims
- *   answered;
+ *   rejected) whose first answer is not a denial (isDenial, src/claims/workflow/submission.ts),
+ *   over claims answered;
  * - denial rate: claims whose first answer is a denial, over claims answered. Denial reasons count
  *   CARCs other than the contractual and patient-responsibility ones (1, 2, 3, 45).
  */

@@ -16,7 +16,7 @@
  *   attempt, which asks the payer first (202). 409 in any other state. Audited like an override.
  * - `POST /x12-batches` (`system/Claim.rus system/DocumentReference.c`), body `{ "payer": "<payer id>", "kind": "837P" |
  *   "837I" }`: the ready claims of an X12-channel payer become one 837 file, kept as a
- *   DocumentReference, and move to `submitted` (201 with the batch and its claims; src/claims/x12/batch.ts).
+ *   DocumentReference, and move to `submitted` (201 with the batch and its claims; src/claims/x12-batch.ts).
  * - `GET /x12-batches/{id}` (read on DocumentReference and on every type an 837 carries): the batch file again, byte for byte (audited).
  */
 import express from 'express';
@@ -31,18 +31,13 @@ import { outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Store, StoredResource, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import type { ClaimState, ScrubFinding } from './types.ts';
-import { batchFileOf, createX12Batch } from './x12/batch.ts';
-import type { X12BatchDeps } from './x12/batch.ts';
-import { EDI_X12 } from './x12/routes.ts';
-import {
-  claimPayerOf,
-  claimStateOf,
-  claimStateSince,
-  claimTaskId,
-  findingInput,
-  findingsOfTask,
-} from './workflow.ts';
-import type { ClaimWorkflowWorker } from './workflow.ts';
+import { batchFileOf, createX12Batch } from './x12-batch.ts';
+import type { X12BatchDeps } from './x12-batch.ts';
+import { EDI_X12 } from './x12-routes.ts';
+import { claimPayerOf } from './workflow/identity.ts';
+import { claimStateOf, claimStateSince } from './workflow/state.ts';
+import { claimTaskId, findingInput, findingsOfTask } from './workflow/tasks.ts';
+import type { ClaimWorkflowWorker } from './workflow/worker.ts';
 
 export interface ClaimRoutesDeps {
   readonly store: Store;

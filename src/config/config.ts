@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
-import type { BillingProvider, PayerEndpoint } from '../claims/types.ts';
-import { loadChargemaster } from '../claims/chargemaster.ts';
+import type { BillingProvider, PayerEndpoint } from './billing.ts';
+import { readChargemasterFile } from './chargemaster-file.ts';
 import { isTimeZoneName } from '../time/zone.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -101,8 +101,8 @@ export interface TenantConfig {
   readonly payers: readonly PayerEndpoint[];
   /**
    * The tenant's chargemaster (gross charge per unit of each code; see src/claims/chargemaster.ts),
-   * an absolute path once loaded (relative paths resolve against the config file's folder). Unset:
-   * the shipped illustrative defaults.
+   * an absolute path once loaded (relative paths resolve against the config file's folder), read and
+   * validated at load (./chargemaster-file.ts). Unset: the shipped illustrative defaults.
    */
   readonly chargemasterFile?: string;
 }
@@ -512,7 +512,7 @@ function resolveChargemaster(tenant: TenantConfig, configFile: string | undefine
   const given = tenant.chargemasterFile ?? '';
   const resolved = path.resolve(configFile ? path.dirname(configFile) : process.cwd(), given);
   try {
-    loadChargemaster(resolved);
+    readChargemasterFile(resolved);
   } catch (err) {
     throw new ConfigError(
       `Invalid configuration: tenants[${tenant.id}].chargemasterFile: ${(err as Error).message}`,

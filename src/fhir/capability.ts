@@ -38,7 +38,7 @@ export const SUPPORTED_INTERACTIONS: Readonly<Record<string, readonly TypeIntera
   CoverageEligibilityRequest: READ_WRITE,
   CoverageEligibilityResponse: READ_WRITE,
   Task: READ_WRITE,
-  // X12 claim batch files (src/claims/x12/batch.ts): written by Dripline only.
+  // X12 claim batch files (src/claims/x12-batch.ts): written by Dripline only.
   DocumentReference: READ_ONLY,
   AuditEvent: ['read', 'vread', 'search-type'],
   Provenance: READ_ONLY,

@@ -5,16 +5,14 @@
  * OperationDefinition; conformance data, not PHI, so not audited).
  *
  * The operations themselves live with their capability: `$infusion-charges` in src/coding/operation.ts
- * (routed in ./routes.ts), `$x12` in src/claims/x12/routes.ts.
+ * (routed in ./routes.ts), `$x12` in src/claims/x12-routes.ts.
  */
 import type { OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { getAuthContext, requireScope } from '../auth/bearer.ts';
 import { FHIR_JSON, outcome, sendOutcome } from '../http/outcomes.ts';
-
-/** Canonical base of Dripline's OperationDefinitions (beside StructureDefinition/, CodeSystem/ ...). */
-export const OPERATION_DEFINITION_BASE = 'https://dripline.dev/fhir/OperationDefinition';
+import { OPERATION_DEFINITION_BASE } from '../contract/canonical.ts';
 
 const PUBLISHED = '2026-12-04';
 

@@ -18,6 +18,7 @@ import { tenantCodingOptions } from '../config/config.ts';
 import { FHIR_JSON, HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
 import { strictJsonBody } from '../http/json-body.ts';
 import type { Store } from '../store/port.ts';
+import { fhirBodyShapeProblem } from './body-shape.ts';
 import { buildCapabilityStatement, SUPPORTED_INTERACTIONS } from './capability.ts';
 import { createOperationDefinitionRouter } from './operations.ts';
 import type { TypeInteraction } from './capability.ts';
@@ -124,7 +125,11 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
 
   router.use(requireBearer(deps.tokenService, { now }));
   router.use(
-    strictJsonBody({ maxBytes: config.http.maxBodyBytes, maxDepth: config.http.maxJsonDepth, shape: 'fhir' }),
+    strictJsonBody({
+      maxBytes: config.http.maxBodyBytes,
+      maxDepth: config.http.maxJsonDepth,
+      shape: fhirBodyShapeProblem,
+    }),
   );
   for (const operation of deps.operations ?? []) {
     router.use(operation);

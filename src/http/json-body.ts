@@ -7,7 +7,8 @@
  */
 import express from 'express';
 import type { Request, RequestHandler } from 'express';
-import { fhirBodyShapeProblem, objectBodyShapeProblem } from './body-shape.ts';
+import { objectBodyShapeProblem } from './body-shape.ts';
+import type { ShapeCheck } from './body-shape.ts';
 import { HttpError, outcome } from './outcomes.ts';
 
 const ACCEPTED_TYPES = new Set(['application/fhir+json', 'application/json']);
@@ -68,15 +69,15 @@ export function findForbiddenKey(value: unknown): string | undefined {
 
 /**
  * Body handling for methods that carry one (POST, PUT, PATCH); other methods pass through.
- * On success `req.body` is the parsed JSON value, of the shape `options.shape` names
- * (./body-shape.ts): `fhir`, a FHIR resource as R4 shapes it; `object` (default), a JSON object.
+ * On success `req.body` is the parsed JSON value, of the shape `options.shape` checks: a JSON
+ * object by default (./body-shape.ts); the FHIR routes pass the R4 check (src/fhir/body-shape.ts).
  */
 export function strictJsonBody(options: {
   maxBytes: number;
   maxDepth: number;
-  shape?: 'fhir' | 'object';
+  shape?: ShapeCheck;
 }): RequestHandler {
-  const shapeProblem = options.shape === 'fhir' ? fhirBodyShapeProblem : objectBodyShapeProblem;
+  const shapeProblem = options.shape ?? objectBodyShapeProblem;
   const readRaw = express.raw({ type: () => true, limit: options.maxBytes });
   const parse = (req: Request): HttpError | undefined => {
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) {

@@ -7,7 +7,7 @@
  *   first route with a path parameter threw URIError while decoding it: a 500.
  *
  * Bodies are guarded where they are read: every JSON API body goes through strictJsonBody
- * (./json-body.ts: size, depth, forbidden keys, and the shape of ./body-shape.ts); the EHR
+ * (./json-body.ts: size, depth, forbidden keys, and the shape of ./body-shape.ts or, for FHIR routes, src/fhir/body-shape.ts); the EHR
  * notification receiver reads its raw bytes and parses them with its own strict parser
  * (src/ingest/notification-parser.ts); the token endpoint reads a form.
  */

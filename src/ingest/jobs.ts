@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import type { IngestTopic } from './records.ts';
+import type { IngestTopic } from './topics.ts';
 
 export const INGEST_QUEUE = 'ingest';
 /** Domain events for charge capture: "this encounter's documentation changed". */

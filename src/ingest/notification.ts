@@ -48,6 +48,18 @@ export interface TopicNotification {
   readonly errors: readonly string[];
 }
 
+/** The status fields common to the Parameters (backport) and SubscriptionStatus (R4B/R5) forms. */
+export interface StatusFields {
+  readonly type: NotificationType;
+  readonly subscription: string;
+  readonly subscriptionId: string;
+  readonly topic?: string;
+  readonly status?: string;
+  readonly eventsSinceSubscriptionStart?: number;
+  readonly events: readonly NotificationEvent[];
+  readonly errors: readonly string[];
+}
+
 export interface ClassicNotification {
   readonly shape: 'classic';
   readonly interaction: 'create' | 'update' | 'delete';

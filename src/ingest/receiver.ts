@@ -20,8 +20,10 @@ import type { IngestJob } from './jobs.ts';
 import { INGEST_QUEUE, jobKeys } from './jobs.ts';
 import type { ParsedNotification } from './notification.ts';
 import { parseNotification } from './notification-parser.ts';
-import type { IngestTopic, SubscriptionRecord } from './records.ts';
-import { INGEST_TOPICS, loadRecord, secretMatches } from './records.ts';
+import type { SubscriptionRecord } from './records.ts';
+import type { IngestTopic } from './topics.ts';
+import { loadRecord, secretMatches } from './records.ts';
+import { INGEST_TOPICS } from './topics.ts';
 
 export interface ConnectionBinding {
   readonly tenant: TenantId;

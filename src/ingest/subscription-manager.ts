@@ -14,12 +14,14 @@ import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/port.ts';
 import type { ConnectionBinding, SubscriptionDirectory } from './receiver.ts';
-import type { IngestTopic, SubscriptionRecord } from './records.ts';
+import type { SubscriptionRecord } from './records.ts';
+import type { IngestTopic } from './topics.ts';
 import { restartTracking } from './event-tracker.ts';
-import { INGEST_TOPICS, loadRecord, sha256Hex, updateRecord } from './records.ts';
+import { loadRecord, sha256Hex, updateRecord } from './records.ts';
+import { INGEST_TOPICS } from './topics.ts';
 import { r5FilterBy, restHookCriteria, topicPlan } from './topics.ts';
-import { classifyEhrError } from './worker.ts';
-import type { SubscriptionMaintainer } from './worker.ts';
+import { classifyEhrError } from './ehr-port.ts';
+import type { SubscriptionMaintainer } from './ehr-port.ts';
 
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 

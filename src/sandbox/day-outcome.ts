@@ -1,22 +1,18 @@
 /**
  * The seeded day measured against its own declaration of deliberate errors
- * (src/sandbox/ehr/seed.ts `SeededError`): the first-pass clean rate of the claims that carry no
+ * (src/sandbox/ehr/seed/model.ts `SeededError`): the first-pass clean rate of the claims that carry no
  * seeded error (every one should pass its first scrub), the share of seeded errors caught by the
  * rule meant for each, and any hold no seeded error explains. `dayOutcome` is pure; `observeDay`
  * reads what it needs from the store (claims, their first scrub, the Tasks).
  */
 import type { Claim, Task } from '@medplum/fhirtypes';
 import { DOCUMENTATION_TASK } from '../charges/reconcile.ts';
-import {
-  claimFrequencyOf,
-  claimStateOf,
-  claimTaskId,
-  encountersOfClaim,
-  findingsOfTask,
-} from '../claims/workflow.ts';
+import { claimFrequencyOf, encountersOfClaim } from '../claims/workflow/identity.ts';
+import { claimStateOf } from '../claims/workflow/state.ts';
+import { claimTaskId, findingsOfTask } from '../claims/workflow/tasks.ts';
 import type { Store, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
-import type { SeededError } from './ehr/seed.ts';
+import type { SeededError } from './ehr/seed/model.ts';
 
 /** An original claim (frequency 1) and what its first scrub decided. */
 export interface ObservedClaim {

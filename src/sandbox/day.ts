@@ -4,7 +4,7 @@
  * first half hour after local midnight (the seeded day's last visit ends at 00:30 the next day).
  * Every visit of the seeded day has ended, so the claim sweep bills it at once, at any hour.
  */
-import { generateInfusionDay } from './ehr/seed.ts';
+import { generateInfusionDay } from './ehr/seed/generate.ts';
 import { addDays, localDate } from '../time/zone.ts';
 
 export function sandboxSeedDay(

@@ -12,12 +12,13 @@ import { readEhrState, sandboxStateFiles, writeEhrState } from './state.ts';
 import type { Logger } from '../logger.ts';
 import type { RunningServer, StartOptions } from '../server.ts';
 import { startServer } from '../server.ts';
-import { INGEST_TOPICS, loadRecord } from '../ingest/records.ts';
+import { loadRecord } from '../ingest/records.ts';
+import { INGEST_TOPICS } from '../ingest/topics.ts';
 import { startSandboxEhr } from './ehr/server.ts';
 import type { SandboxEhr } from './ehr/server.ts';
 import { startSandboxPayer } from './payer/server.ts';
 import type { SandboxPayer } from './payer/server.ts';
-import type { PayerEndpoint } from '../claims/types.ts';
+import type { PayerEndpoint } from '../config/billing.ts';
 import type { Organization } from '@medplum/fhirtypes';
 import type { PayerKind } from '../coding/types.ts';
 

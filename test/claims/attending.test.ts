@@ -14,7 +14,7 @@ import type {
 import { attendingOf, loadAttending, PARTICIPATION_TYPE } from '../../src/claims/attending.ts';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
-import { write837ToString } from '../../src/claims/x12/write837.ts';
+import { write837ToString } from '../../src/x12/837/write837.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import { contextOf, fixture } from './fixtures.ts';
 

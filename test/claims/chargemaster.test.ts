@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import {
-  ChargemasterError,
   DEFAULT_CHARGEMASTER_FILE,
   createChargemaster,
   loadChargemaster,
   priceOf,
   roundMoney,
 } from '../../src/claims/chargemaster.ts';
-import type { ChargemasterFile } from '../../src/claims/chargemaster.ts';
+import { ChargemasterError } from '../../src/config/chargemaster-file.ts';
+import type { ChargemasterFile } from '../../src/config/chargemaster-file.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-chargemaster-'));

@@ -1,5 +1,5 @@
 /**
- * X12 interchange settings (src/claims/x12/interchange.ts): ISA15 usage per payer connection,
+ * X12 interchange settings (src/x12/interchange.ts): ISA15 usage per payer connection,
  * ISA13/GS06 from durable store sequences (not the clock), and the config rule that an X12 payer
  * names its usage.
  */
@@ -9,8 +9,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { TenantConfig } from '../../src/config/config.ts';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
-import { controlNumberOf, interchangeUsage, UsageAmbiguousError } from '../../src/claims/x12/interchange.ts';
-import { x12RouterDeps } from '../../src/claims/x12/wiring.ts';
+import { controlNumberOf, interchangeUsage, UsageAmbiguousError } from '../../src/x12/interchange.ts';
+import { x12RouterDeps } from '../../src/claims/x12-wiring.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { PROVIDER, payer } from './fixtures.ts';
 

@@ -17,17 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, Encounter, Task } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
-import {
-  CLAIM_READY_QUEUE,
-  CLAIM_SUBMIT_QUEUE,
-  claimStateOf,
-  claimTaskId,
-  encountersOfClaim,
-} from '../../src/claims/workflow.ts';
+import { encountersOfClaim } from '../../src/claims/workflow/identity.ts';
+import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { claimStateOf } from '../../src/claims/workflow/state.ts';
+import { claimTaskId } from '../../src/claims/workflow/tasks.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
-import { SEED_PAYERS } from '../../src/sandbox/ehr/seed.ts';
+import { SEED_PAYERS } from '../../src/sandbox/ehr/seed-data/cast.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';

@@ -18,31 +18,27 @@ import type {
 } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import {
-  CLAIM_READY_QUEUE,
-  CLAIM_SUBMIT_QUEUE,
   claimIdFor,
   claimPayerOf,
-  claimStateOf,
-  claimTaskId,
   correctionIdFor,
   encountersOfClaim,
-  EXT_CLAIM_STATE_SINCE,
-  findingsOfTask,
-  isDenial,
   replacedByOf,
   voidIdFor,
-} from '../../src/claims/workflow.ts';
-import { EXT_CLAIM_FREQUENCY } from '../../src/claims/build.ts';
-import { authorizationOnFile } from '../../src/claims/authorizations.ts';
+} from '../../src/claims/workflow/identity.ts';
+import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { claimStateOf } from '../../src/claims/workflow/state.ts';
+import { isDenial } from '../../src/claims/workflow/submission.ts';
+import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
+import { authorizationOnFile } from '../../src/coverage/authorizations.ts';
 import { findingsOfOutcome } from '../../src/claims/routes.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
-import { EXT_CLAIM_STATE } from '../../src/claims/types.ts';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
-import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
+import { loadRecord } from '../../src/ingest/records.ts';
+import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
-import { SEED_PAYERS } from '../../src/sandbox/ehr/seed.ts';
+import { SEED_PAYERS } from '../../src/sandbox/ehr/seed-data/cast.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
@@ -54,6 +50,7 @@ import { X12parser } from 'x12-parser';
 import { Readable } from 'node:stream';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
+import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE } from '../../src/contract/canonical.ts';
 
 /** What rendering an 837 discloses, so what reading one needs (src/auth/disclosure.ts). */
 const X12_READ =

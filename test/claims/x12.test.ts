@@ -12,16 +12,17 @@ import express from 'express';
 import { X12parser } from 'x12-parser';
 import { buildClaim } from '../../src/claims/build.ts';
 import type { ClaimContext } from '../../src/claims/types.ts';
-import { X12Error } from '../../src/claims/x12/encode.ts';
-import { createX12Router, EDI_X12 } from '../../src/claims/x12/routes.ts';
-import type { X12RouterDeps } from '../../src/claims/x12/routes.ts';
+import { X12Error } from '../../src/x12/encode.ts';
+import { createX12Router, EDI_X12 } from '../../src/claims/x12-routes.ts';
+import type { X12RouterDeps } from '../../src/claims/x12-routes.ts';
 import {
   correctedClaimContext,
   hospitalOutpatientContext,
   officeInfusionContext,
-} from '../../src/claims/x12/samples.ts';
-import { kindFor, write837, write837ToString } from '../../src/claims/x12/write837.ts';
-import type { Write837Options, X12Kind } from '../../src/claims/x12/write837.ts';
+} from '../../src/claims/x12-samples.ts';
+import { kindFor, write837, write837ToString } from '../../src/x12/837/write837.ts';
+import type { Write837Options, X12Kind } from '../../src/x12/837/types.ts';
+import { STRUCTURE_DEFINITION_BASE } from '../../src/contract/canonical.ts';
 
 type Seg = Record<string, string> & { name: string };
 
@@ -463,7 +464,7 @@ describe('837I (institutional)', () => {
 });
 
 describe('claims from buildClaim (src/claims/build.ts)', () => {
-  const SD = 'https://dripline.dev/fhir/StructureDefinition';
+  const SD = STRUCTURE_DEFINITION_BASE;
   function charge(
     k: number,
     code: string,
@@ -607,7 +608,7 @@ describe('claims from buildClaim (src/claims/build.ts)', () => {
         extension: [
           ...(rest.extension ?? []),
           {
-            url: 'https://dripline.dev/fhir/StructureDefinition/total-charge',
+            url: `${STRUCTURE_DEFINITION_BASE}/total-charge`,
             valueMoney: { value: 1234.5 },
           },
         ],

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseCsv } from '../../src/coding/cms/csv.ts';
 import { parseDescriptorUnit, parseHcpcsDosage } from '../../src/coding/cms/dosage.ts';
 import { buildCmsQuarter, CmsImportError, serializeCmsQuarter } from '../../src/coding/cms/import.ts';
-import type { CmsQuarterTable } from '../../src/coding/cms/import.ts';
+import type { CmsQuarterTable } from '../../src/coding/cms/table-format.ts';
 import { descriptorNames, nameKey } from '../../src/coding/cms/names.ts';
 import { codeEncounters } from '../../src/coding/engine/index.ts';
 import { CMS_DIR, DEFAULT_TABLES_DIR, loadCodingTables } from '../../src/coding/tables/load.ts';

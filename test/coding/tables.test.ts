@@ -12,7 +12,9 @@ import {
   loadCodingTables,
   normalizeNdc,
 } from '../../src/coding/tables/load.ts';
-import { SYSTEMS, THERAPIES, generateInfusionDay } from '../../src/sandbox/ehr/seed.ts';
+import { THERAPIES } from '../../src/sandbox/ehr/seed-data/therapies.ts';
+import { generateInfusionDay } from '../../src/sandbox/ehr/seed/generate.ts';
+import { SYSTEMS } from '../../src/sandbox/ehr/seed/systems.ts';
 
 const tables = loadCodingTables();
 

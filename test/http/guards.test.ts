@@ -4,7 +4,8 @@
  * found 500s for both: URIError from path parameters, TypeError in $infusion-charges).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { fhirBodyShapeProblem, objectBodyShapeProblem } from '../../src/http/body-shape.ts';
+import { fhirBodyShapeProblem } from '../../src/fhir/body-shape.ts';
+import { objectBodyShapeProblem } from '../../src/http/body-shape.ts';
 import { percentEncodingValid } from '../../src/http/request-guards.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';

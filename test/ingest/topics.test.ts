@@ -12,7 +12,7 @@ import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { encounterAtLocations, keepInLocations, placingEncounter } from '../../src/ingest/location-filter.ts';
-import { INGEST_TOPICS } from '../../src/ingest/records.ts';
+import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { buildSubscription } from '../../src/ingest/subscription-manager.ts';
 import { DEFAULT_TOPIC_URLS, topicPlan } from '../../src/ingest/topics.ts';
 import { parseSubscription } from '../../src/sandbox/ehr/subscriptions.ts';

@@ -20,17 +20,15 @@ import type {
   Practitioner,
   RelatedPerson,
 } from '@medplum/fhirtypes';
-import {
-  claimStateOf,
-  CLAIM_READY_QUEUE,
-  CLAIM_SUBMIT_QUEUE,
-  encountersOfClaim,
-} from '../../src/claims/workflow.ts';
-import { write837ToString } from '../../src/claims/x12/write837.ts';
+import { encountersOfClaim } from '../../src/claims/workflow/identity.ts';
+import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { claimStateOf } from '../../src/claims/workflow/state.ts';
+import { write837ToString } from '../../src/x12/837/write837.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
-import { INGEST_TOPICS, loadRecord } from '../../src/ingest/records.ts';
+import { loadRecord } from '../../src/ingest/records.ts';
+import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { createLogger } from '../../src/logger.ts';
 import { dayOutcome, observeDay } from '../../src/sandbox/day-outcome.ts';
 import type { DayOutcome } from '../../src/sandbox/day-outcome.ts';

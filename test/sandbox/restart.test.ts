@@ -10,13 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, MedicationAdministration, Resource } from '@medplum/fhirtypes';
-import {
-  CLAIM_READY_QUEUE,
-  CLAIM_SUBMIT_QUEUE,
-  claimStateOf,
-  correctionIdFor,
-  encountersOfClaim,
-} from '../../src/claims/workflow.ts';
+import { correctionIdFor, encountersOfClaim } from '../../src/claims/workflow/identity.ts';
+import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, Encounter, Patient } from '@medplum/fhirtypes';
-import { encountersOfClaim } from '../../src/claims/workflow.ts';
+import { encountersOfClaim } from '../../src/claims/workflow/identity.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';

@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@jest/globals';
 import { sandboxSeedDay } from '../../src/sandbox/day.ts';
-import { generateInfusionDay } from '../../src/sandbox/ehr/seed.ts';
+import { generateInfusionDay } from '../../src/sandbox/ehr/seed/generate.ts';
 
 const NY = 'America/New_York';
 

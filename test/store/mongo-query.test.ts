@@ -13,7 +13,7 @@ import {
   toMongoSort,
   toSearchFields,
 } from '../../src/store/mongo/query.ts';
-import { clientOptions, supportsTransactions, uriHasOption } from '../../src/store/mongo/index.ts';
+import { clientOptions, supportsTransactions, uriHasOption } from '../../src/store/mongo/connection.ts';
 import type { StoreFilter, StoreQuery } from '../../src/store/port.ts';
 
 const upper = (s: string) => `N(${s})`;

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { BSON } from 'mongodb';
 import type { Document } from 'mongodb';
-import { openMongoStore, REPLICA_SET_REQUIRED } from '../../src/store/mongo/index.ts';
+import { REPLICA_SET_REQUIRED } from '../../src/store/mongo/connection.ts';
+import { openMongoStore } from '../../src/store/mongo/index.ts';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
@@ -259,6 +260,53 @@ describe('MongoDB adapter against a fake wire-protocol server', () => {
     expect((tx[3]?.['documents'] as Document[])[0]).toMatchObject({ id: 'p1', version: 1, resource });
     expect(tx[4]).toMatchObject({ writeConcern: { w: 'majority' } });
     await store.close();
+  });
+  test('a batch enqueues its job in the batch transaction; jobs and clients are read from their own collections', async () => {
+    server = await fakeServer({ setName: 'rs0' }, (name, command) =>
+      // The job's upsert inserts (as on a real server the first time a key is enqueued).
+      name === 'update' && command['update'] === 'jobs'
+        ? { n: 1, nModified: 0, upserted: [{ index: 0, _id: 'job-1' }], ok: 1 }
+        : undefined,
+    );
+    const store = await openMongoStore({ url: server.url, dbName: 'batch', generateId: () => 'e1' });
+    try {
+      const start = server.documents.length;
+      const results = await store.resources.writeBatch('tenant-1', [
+        { op: 'create', resource: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' } } },
+        { op: 'enqueue', job: { queue: 'q', key: 'k1', payload: { encounter: 'Encounter/e1' } } },
+      ]);
+      expect(results.map((r) => r.op)).toEqual(['create', 'enqueue']);
+      expect(results[1]).toMatchObject({ op: 'enqueue', result: { created: true } });
+      const tx = server.documents.slice(start).filter((d) => !('hello' in d) && !('ismaster' in d));
+      expect(tx.map((d) => [Object.keys(d)[0], d[Object.keys(d)[0]!] as unknown])).toEqual([
+        ['insert', 'resources'],
+        ['insert', 'history'],
+        ['update', 'jobs'],
+        ['commitTransaction', 1],
+      ]);
+      for (const d of tx) {
+        expect(JSON.stringify(d['lsid'])).toBe(JSON.stringify(tx[0]?.['lsid']));
+        expect(d['txnNumber']).toEqual(tx[0]?.['txnNumber']);
+      }
+      expect(tx[2]?.['updates']).toMatchObject([
+        { q: { tenant: 'tenant-1', queue: 'q', key: 'k1' }, upsert: true },
+      ]);
+
+      const reads = server.documents.length;
+      expect(await store.jobs.getJob('job-1')).toBeUndefined();
+      expect(await store.auth.getClient('client-1')).toBeUndefined();
+      expect(
+        server.documents
+          .slice(reads)
+          .filter((d) => 'find' in d)
+          .map((d) => [d['find'], d['filter']]),
+      ).toEqual([
+        ['jobs', { _id: 'job-1' }],
+        ['oauth_clients', { _id: 'client-1' }],
+      ]);
+    } finally {
+      await store.close();
+    }
   });
   test('sequences.next: one atomic findAndModify ($inc, upsert, the new value), retried once after a first-insert race', async () => {
     let calls = 0;

@@ -11,7 +11,7 @@
  */
 import { hyphenatedNdc, ndc11Candidates } from '../ndc.ts';
 import type { BillingUnit } from '../cms/dosage.ts';
-import type { CmsNdcRow } from '../cms/import.ts';
+import type { CmsNdcRow } from '../cms/table-format.ts';
 import { nameWords } from '../cms/names.ts';
 import { quarterFor } from '../tables/cms.ts';
 import type { QuarterChoice } from '../tables/cms.ts';

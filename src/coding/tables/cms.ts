@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CmsNdcRow, CmsQuarterTable } from '../cms/import.ts';
+import type { CmsNdcRow, CmsQuarterTable } from '../cms/table-format.ts';
 import type { CmsDrug, CmsQuarter, CmsTables, MueEntry, MueTable } from './types.ts';
 
 /** The calendar quarter of a date: "2026-02-10" → "2026Q1". */

@@ -5,7 +5,7 @@
  */
 import type { AdministrationFamily, PayerKind, Route } from '../types.ts';
 import type { BillingUnit } from '../cms/dosage.ts';
-import type { CmsMueRow, CmsNdcRow, CmsSource } from '../cms/import.ts';
+import type { CmsMueRow, CmsNdcRow, CmsSource } from '../cms/table-format.ts';
 import type { THERAPY_CLASSES } from './schemas.ts';
 
 export type TherapyClass = (typeof THERAPY_CLASSES)[number];

@@ -13,7 +13,7 @@
  */
 import type { Claim, ClaimResponse, OperationOutcome, Task } from '@medplum/fhirtypes';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../../store/port.ts';
-import type { PayerEndpoint } from '../../claims/types.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
 import type { MessageKind, PasState } from './records.ts';
 import {
   auditWrite,

@@ -6,7 +6,7 @@
  * payer's slow schedule (spec-9, spec-42: inquiries are not for polling).
  */
 import type { Bundle, Claim, Subscription } from '@medplum/fhirtypes';
-import type { PayerEndpoint } from '../../claims/types.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Logger } from '../../logger.ts';
 import type { Store, StoredResource, TenantId } from '../../store/port.ts';

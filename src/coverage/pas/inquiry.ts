@@ -13,7 +13,7 @@ import type { Bundle, Claim, ClaimResponse, Extension } from '@medplum/fhirtypes
 import { buildPasRequest, stableUuid } from './request-bundle.ts';
 import { readClaimResponse } from './response.ts';
 import type { PasRequestInput } from './request-bundle.ts';
-import { PAS_EXT, PAS_PROFILE } from './urls.ts';
+import { PAS_EXT, PAS_PROFILE } from '../../contract/pas.ts';
 
 /** What the payer said so far about each item, to name it in the inquiry. */
 export interface KnownNumbers {

@@ -23,7 +23,7 @@ import type {
   Practitioner,
   RelatedPerson,
 } from '@medplum/fhirtypes';
-import type { PayerEndpoint } from '../../claims/types.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import { resolveAdministrationDrug } from '../../coding/engine/resolve.ts';
@@ -38,7 +38,7 @@ import { addDays, localDate } from '../../time/zone.ts';
 import type { PriorAuthTable } from './auth-rules.ts';
 import { authorizationRuleFor, requiresAuthorization } from './auth-rules.ts';
 import type { PasParties, RequestedService } from './request-bundle.ts';
-import { SYSTEM } from './urls.ts';
+import { PAS_SYSTEM } from '../../contract/pas.ts';
 
 export interface PlanDeps {
   readonly store: Pick<Store, 'resources'>;
@@ -175,7 +175,7 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
   const today = localDate(deps.now(), tenantCalendarZone(deps.tenant));
   const medication = await read<Medication & StoredResource>(deps, order.medicationReference?.reference);
   const concept = medication?.code ?? order.medicationCodeableConcept;
-  const ndc = codes(concept, SYSTEM.ndc, 'urn:oid:2.16.840.1.113883.6.69');
+  const ndc = codes(concept, PAS_SYSTEM.ndc, 'urn:oid:2.16.840.1.113883.6.69');
   const rxnorm = codes(
     concept,
     'http://www.nlm.nih.gov/research/umls/rxnorm',
@@ -183,7 +183,7 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
   );
   const hcpcs = codes(
     concept,
-    SYSTEM.hcpcs,
+    PAS_SYSTEM.hcpcs,
     'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
     'urn:oid:2.16.840.1.113883.6.285',
   );
@@ -254,8 +254,8 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
     (order.reasonReference ?? []).map((r) => read<Condition & StoredResource>(deps, r.reference)),
   );
   const diagnoses = [
-    ...conditions.map((c) => codes(c?.code, SYSTEM.icd10cm)),
-    ...(order.reasonCode ?? []).map((c) => codes(c, SYSTEM.icd10cm)),
+    ...conditions.map((c) => codes(c?.code, PAS_SYSTEM.icd10cm)),
+    ...(order.reasonCode ?? []).map((c) => codes(c, PAS_SYSTEM.icd10cm)),
   ].filter((c): c is string => c !== undefined);
   const pas = payer.pas;
   return {

@@ -13,7 +13,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { createTokenProvider } from '../../ehr/token-provider.ts';
 import type { TokenProvider } from '../../ehr/token-provider.ts';
-import type { PayerEndpoint } from '../../claims/types.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
 
 export interface PayerAnswer {
   readonly status: number;

@@ -35,11 +35,11 @@ import type {
   StructureDefinition,
 } from '@medplum/fhirtypes';
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
-import { PAS_PROFILE } from './urls.ts';
+import { PAS_PROFILE } from '../../contract/pas.ts';
 
 const PAS_PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../profiles/pas');
-/** Type names the compiled profiles are registered under (never a real FHIR type). */
-const COMPILED = 'https://dripline.dev/fhir/compiled-profile/';
+/** Prefix of the type names the compiled profiles are registered under (never a real FHIR type). */
+const COMPILED = 'DriplineCompiledProfile:';
 
 let definitions: Map<string, StructureDefinition> | undefined;
 

@@ -20,7 +20,14 @@ import type { Claim, ClaimResponse, DocumentReference, Resource, Task } from '@m
 import { buildAuditEvent, patientsOf } from '../../fhir/audit.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../../store/port.ts';
 import type { PasStatus } from './response.ts';
-import { DRIPLINE_PAS } from './urls.ts';
+import {
+  CS_PRIOR_AUTH_TASK,
+  EXT_PAS_PAYER,
+  EXT_PAS_SOURCE,
+  EXT_PAS_STATE,
+  ID_PAS_MESSAGE,
+  ID_PAS_PAYER_RESPONSE,
+} from '../../contract/pas.ts';
 
 export const PRIOR_AUTH_QUEUE = 'prior-auth';
 
@@ -37,23 +44,18 @@ export function caseIdFor(tenant: string, payerId: string, order: string): strin
 
 export const submissionId = (caseId: string, n: number): string => `${caseId}-${n}`;
 
-const OWN = new Set<string>([
-  DRIPLINE_PAS.stateExtension,
-  DRIPLINE_PAS.sourceExtension,
-  DRIPLINE_PAS.payerExtension,
-]);
+const OWN = new Set<string>([EXT_PAS_STATE, EXT_PAS_SOURCE, EXT_PAS_PAYER]);
 
 export function stateOf(claim: Claim): PasState | undefined {
-  return claim.extension?.find((e) => e.url === DRIPLINE_PAS.stateExtension)?.valueCode as
-    PasState | undefined;
+  return claim.extension?.find((e) => e.url === EXT_PAS_STATE)?.valueCode as PasState | undefined;
 }
 
 export function sourceOf(claim: Claim): string | undefined {
-  return claim.extension?.find((e) => e.url === DRIPLINE_PAS.sourceExtension)?.valueString;
+  return claim.extension?.find((e) => e.url === EXT_PAS_SOURCE)?.valueString;
 }
 
 export function payerOf(claim: Claim): string | undefined {
-  return claim.extension?.find((e) => e.url === DRIPLINE_PAS.payerExtension)?.valueString;
+  return claim.extension?.find((e) => e.url === EXT_PAS_PAYER)?.valueString;
 }
 
 /** The Claim as kept: as sent, with where it stands (and, first time, what it was built from and for whom). */
@@ -63,17 +65,17 @@ export function withState<T extends Claim>(
   origin?: { source: string; payer: string },
 ): T {
   const others = (claim.extension ?? []).filter(
-    (e) => e.url !== DRIPLINE_PAS.stateExtension && (origin === undefined || !OWN.has(e.url)),
+    (e) => e.url !== EXT_PAS_STATE && (origin === undefined || !OWN.has(e.url)),
   );
   return {
     ...claim,
     extension: [
       ...others,
-      { url: DRIPLINE_PAS.stateExtension, valueCode: state },
+      { url: EXT_PAS_STATE, valueCode: state },
       ...(origin
         ? [
-            { url: DRIPLINE_PAS.sourceExtension, valueString: origin.source },
-            { url: DRIPLINE_PAS.payerExtension, valueString: origin.payer },
+            { url: EXT_PAS_SOURCE, valueString: origin.source },
+            { url: EXT_PAS_PAYER, valueString: origin.payer },
           ]
         : []),
     ],
@@ -151,7 +153,7 @@ export function messageDocument(input: {
   return {
     resourceType: 'DocumentReference',
     id,
-    identifier: [{ system: DRIPLINE_PAS.messageIdentifier, value: id }],
+    identifier: [{ system: ID_PAS_MESSAGE, value: id }],
     status: 'current',
     type: { text: KIND_TEXT[input.kind] },
     ...(input.patient ? { subject: { reference: input.patient } } : {}),
@@ -212,7 +214,7 @@ export function taskWrite(input: {
     status: 'requested',
     intent: 'order',
     priority: input.code === 'denied' || input.code === 'more-information' ? 'urgent' : 'routine',
-    code: { coding: [{ system: DRIPLINE_PAS.taskCodes, code: input.code }], text: TASK_TEXT[input.code] },
+    code: { coding: [{ system: CS_PRIOR_AUTH_TASK, code: input.code }], text: TASK_TEXT[input.code] },
     ...(input.focus ? { focus: { reference: input.focus } } : {}),
     ...(input.patient ? { for: { reference: input.patient } } : {}),
     authoredOn: input.existing?.authoredOn ?? now,
@@ -285,9 +287,7 @@ export function responseCopy(input: {
     meta: payerResponse.meta?.profile ? { profile: payerResponse.meta.profile } : {},
     identifier: [
       ...(payerResponse.identifier ?? []),
-      ...(payerResponse.id
-        ? [{ system: DRIPLINE_PAS.payerResponseIdentifier, value: payerResponse.id }]
-        : []),
+      ...(payerResponse.id ? [{ system: ID_PAS_PAYER_RESPONSE, value: payerResponse.id }] : []),
     ],
     status: input.cancelled ? 'cancelled' : 'active',
     patient: { reference: input.patient },

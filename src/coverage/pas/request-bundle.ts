@@ -37,8 +37,8 @@ import type {
   RelatedPerson,
   Resource,
 } from '@medplum/fhirtypes';
-import type { BillingProvider } from '../../claims/types.ts';
-import { DRIPLINE_PAS, PAS_EXT, PAS_PROFILE, SYSTEM, X12 } from './urls.ts';
+import type { BillingProvider } from '../../config/billing.ts';
+import { ID_PAS_TRANSACTION, PAS_EXT, PAS_PROFILE, PAS_SYSTEM, PAS_X12 } from '../../contract/pas.ts';
 
 /** One service asked for: an item of the Claim. Its sequence never changes across updates (spec-34). */
 export interface RequestedService {
@@ -176,12 +176,12 @@ function requestorOrganization(provider: BillingProvider): Organization {
     resourceType: 'Organization',
     meta: { profile: [PAS_PROFILE.requestor] },
     identifier: [
-      { system: SYSTEM.npi, value: provider.npi },
-      { system: SYSTEM.ein, value: provider.taxId },
+      { system: PAS_SYSTEM.npi, value: provider.npi },
+      { system: PAS_SYSTEM.ein, value: provider.taxId },
     ],
     active: true,
     // X12 98 1P: provider (the requester of 278 loop 2010B).
-    type: [coding(X12.entity, '1P')],
+    type: [coding(PAS_X12.entity, '1P')],
     name: provider.name,
     ...(provider.phone ? { telecom: [{ system: 'phone' as const, value: provider.phone }] } : {}),
     address: [
@@ -201,9 +201,9 @@ function insurerOrganization(payer: PasParties['payer']): Organization {
     resourceType: 'Organization',
     meta: { profile: [PAS_PROFILE.insurer] },
     // v2-0203 NIIP: national insurance payor identifier (the payer id claims name).
-    identifier: [{ type: coding(SYSTEM.identifierType, 'NIIP'), value: payer.payerId }],
+    identifier: [{ type: coding(PAS_SYSTEM.identifierType, 'NIIP'), value: payer.payerId }],
     active: true,
-    type: [coding(X12.entity, 'PR')],
+    type: [coding(PAS_X12.entity, 'PR')],
     name: payer.name,
   };
 }
@@ -244,8 +244,8 @@ function orderForPas(
 function itemOf(service: RequestedService, order: Entry, diagnoses: number, careTeam: boolean): ClaimItem {
   return {
     extension: [
-      { url: PAS_EXT.serviceItemRequestType, valueCodeableConcept: coding(X12.requestType, 'HS') },
-      { url: PAS_EXT.certificationType, valueCodeableConcept: coding(X12.certificationType, 'I') },
+      { url: PAS_EXT.serviceItemRequestType, valueCodeableConcept: coding(PAS_X12.requestType, 'HS') },
+      { url: PAS_EXT.certificationType, valueCodeableConcept: coding(PAS_X12.certificationType, 'I') },
       { url: PAS_EXT.requestedService, valueReference: ref(order) },
     ],
     sequence: service.sequence,
@@ -253,10 +253,10 @@ function itemOf(service: RequestedService, order: Entry, diagnoses: number, care
     ...(diagnoses > 0
       ? { diagnosisSequence: Array.from({ length: Math.min(diagnoses, 4) }, (_, i) => i + 1) }
       : {}),
-    category: coding(X12.serviceType, service.serviceType),
-    productOrService: coding(service.codeSystem === 'cpt' ? SYSTEM.cpt : SYSTEM.hcpcs, service.code),
+    category: coding(PAS_X12.serviceType, service.serviceType),
+    productOrService: coding(service.codeSystem === 'cpt' ? PAS_SYSTEM.cpt : PAS_SYSTEM.hcpcs, service.code),
     servicedPeriod: { start: service.start, end: service.end },
-    locationCodeableConcept: coding(SYSTEM.placeOfService, service.placeOfService),
+    locationCodeableConcept: coding(PAS_SYSTEM.placeOfService, service.placeOfService),
     // prof-2: value with unit text; prof-3: no code unless it is an X12 673 code (pas.md §1.4).
     ...(service.units !== undefined ? { quantity: { value: service.units, unit: 'units' } } : {}),
   };
@@ -293,7 +293,7 @@ function assemble(input: PasRequestInput, profile: string): Assembled {
     resourceType: 'Coverage',
     id: parties.coverage.id,
     meta: { profile: [PAS_PROFILE.coverage] },
-    ...(memberId ? { identifier: [{ type: coding(SYSTEM.identifierType, 'MB'), value: memberId }] } : {}),
+    ...(memberId ? { identifier: [{ type: coding(PAS_SYSTEM.identifierType, 'MB'), value: memberId }] } : {}),
     status: 'active',
     ...(parties.coverage.subscriberId ? { subscriberId: parties.coverage.subscriberId } : {}),
     ...(subscriber ? { subscriber: ref(subscriber) } : {}),
@@ -302,8 +302,8 @@ function assemble(input: PasRequestInput, profile: string): Assembled {
       ? {
           relationship: {
             coding: [
-              { system: SYSTEM.subscriberRelationship, code: 'self' },
-              { system: X12.relationship, code: '18' },
+              { system: PAS_SYSTEM.subscriberRelationship, code: 'self' },
+              { system: PAS_X12.relationship, code: '18' },
             ],
           },
         }
@@ -354,13 +354,13 @@ function assemble(input: PasRequestInput, profile: string): Assembled {
     ],
     identifier: [{ system: `urn:trnorg:${input.transmission.interchangeSenderId}`, value: input.trace }],
     status: 'active',
-    type: coding(SYSTEM.claimType, input.claimType),
+    type: coding(PAS_SYSTEM.claimType, input.claimType),
     use: 'preauthorization',
     patient: ref(patient),
     created: input.now,
     insurer: ref(insurer),
     provider: ref(requestor),
-    priority: coding(SYSTEM.processPriority, 'normal'),
+    priority: coding(PAS_SYSTEM.processPriority, 'normal'),
     ...(role
       ? {
           careTeam: [
@@ -376,7 +376,7 @@ function assemble(input: PasRequestInput, profile: string): Assembled {
       ? {
           diagnosis: input.diagnoses.slice(0, 12).map((code, i) => ({
             sequence: i + 1,
-            diagnosisCodeableConcept: coding(SYSTEM.icd10cm, code),
+            diagnosisCodeableConcept: coding(PAS_SYSTEM.icd10cm, code),
           })),
         }
       : {}),
@@ -406,7 +406,7 @@ function bundleOf(input: PasRequestInput, claim: Claim & { id: string }, entries
   return {
     resourceType: 'Bundle',
     meta: { profile: [PAS_PROFILE.requestBundle] },
-    identifier: { system: DRIPLINE_PAS.transaction, value: input.transactionId },
+    identifier: { system: ID_PAS_TRANSACTION, value: input.transactionId },
     type: 'collection',
     timestamp: input.now,
     entry,
@@ -469,7 +469,7 @@ export function buildPasUpdate(input: PasUpdateInput): Bundle {
           ...base,
           {
             url: PAS_EXT.certificationType,
-            valueCodeableConcept: coding(X12.certificationType, cancel ? '3' : 'I'),
+            valueCodeableConcept: coding(PAS_X12.certificationType, cancel ? '3' : 'I'),
           },
           ...change,
         ],
@@ -481,13 +481,13 @@ export function buildPasUpdate(input: PasUpdateInput): Bundle {
     extension: [
       ...(claim.extension ?? []),
       ...(input.cancel === 'all'
-        ? [{ url: PAS_EXT.certificationType, valueCodeableConcept: coding(X12.certificationType, '3') }]
+        ? [{ url: PAS_EXT.certificationType, valueCodeableConcept: coding(PAS_X12.certificationType, '3') }]
         : []),
     ],
     related: [
       {
         claim: { reference: `Claim/${input.prior.id}` },
-        relationship: coding(SYSTEM.relatedClaim, 'prior'),
+        relationship: coding(PAS_SYSTEM.relatedClaim, 'prior'),
       },
     ],
     item: items,

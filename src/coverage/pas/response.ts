@@ -26,7 +26,7 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import { validatePasResponseBundle } from './profiles.ts';
-import { PAS_EXT, X12 } from './urls.ts';
+import { PAS_EXT, PAS_X12 } from '../../contract/pas.ts';
 
 /** Where a request stands after an answer. */
 export type PasStatus =
@@ -140,7 +140,7 @@ function reviewOf(holder: ClaimResponseItem | ClaimResponseAddItem): {
     const code =
       codeOf(
         parts.find((p) => p.url === PAS_EXT.reviewActionCode || p.url === 'code')?.valueCodeableConcept,
-        X12.reviewAction,
+        PAS_X12.reviewAction,
       ) ??
       action.valueCode ??
       action.valueString;

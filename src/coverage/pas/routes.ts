@@ -23,6 +23,7 @@ import type { TenantConfig } from '../../config/config.ts';
 import { recordAccess } from '../../fhir/audit-access.ts';
 import { unauthorized } from '../../http/auth-errors.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
+import { fhirBodyShapeProblem } from '../../fhir/body-shape.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { secretMatches } from '../../ingest/records.ts';
 import type { Store, TenantId } from '../../store/port.ts';
@@ -191,7 +192,7 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
   const router = express.Router();
   router.post(
     '/:tenant/:payer/notify',
-    strictJsonBody({ maxBytes: deps.maxBodyBytes, maxDepth: deps.maxJsonDepth, shape: 'fhir' }),
+    strictJsonBody({ maxBytes: deps.maxBodyBytes, maxDepth: deps.maxJsonDepth, shape: fhirBodyShapeProblem }),
     async (req, res) => {
       const tenant = deps.tenants().find((t) => t.id === req.params['tenant']);
       const payer = tenant?.payers.find((p) => p.id === req.params['payer'] && p.pas);

@@ -11,13 +11,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Bundle, Extension, Parameters, Subscription } from '@medplum/fhirtypes';
 import { sha256Hex } from '../../ingest/records.ts';
-import { BACKPORT, PAS_PROFILE, PAS_TOPIC } from './urls.ts';
-
-const EXT = 'https://dripline.dev/fhir/StructureDefinition';
-export const EXT_PAYER_SUBSCRIPTION = `${EXT}/pas-payer-subscription-id`;
-export const EXT_SECRET_SHA256 = `${EXT}/channel-secret-sha256`;
-/** valueBoolean true: the payer offers no PAS subscription (pended requests are followed by `$inquire`). */
-export const EXT_UNSUPPORTED = `${EXT}/pas-subscription-unsupported`;
+import { EXT_CHANNEL_SECRET_HASH } from '../../contract/canonical.ts';
+import {
+  EXT_PAS_PAYER_SUBSCRIPTION,
+  EXT_PAS_SUBSCRIPTION_UNSUPPORTED,
+  PAS_BACKPORT,
+  PAS_PROFILE,
+  PAS_TOPIC,
+} from '../../contract/pas.ts';
 
 export const subscriptionRecordId = (payer: string): string => `pas-sub-${payer}`;
 
@@ -37,14 +38,14 @@ export function pasSubscription(input: {
 }): Subscription {
   return {
     resourceType: 'Subscription',
-    meta: { profile: [BACKPORT.subscription, PAS_PROFILE.subscription] },
+    meta: { profile: [PAS_BACKPORT.subscription, PAS_PROFILE.subscription] },
     status: 'requested',
     reason: 'Prior authorization results for Dripline requests',
     criteria: PAS_TOPIC,
     // The filter sits on the primitive `criteria` (pas.md §3.1: org-identifier, as Inferno 2.2.1 checks).
     ...({
       _criteria: {
-        extension: [{ url: BACKPORT.filterCriteria, valueString: `org-identifier=${input.senderId}` }],
+        extension: [{ url: PAS_BACKPORT.filterCriteria, valueString: `org-identifier=${input.senderId}` }],
       },
     } as object),
     channel: {
@@ -52,7 +53,7 @@ export function pasSubscription(input: {
       endpoint: input.endpoint,
       payload: 'application/fhir+json',
       ...({
-        _payload: { extension: [{ url: BACKPORT.payloadContent, valueCode: 'full-resource' }] },
+        _payload: { extension: [{ url: PAS_BACKPORT.payloadContent, valueCode: 'full-resource' }] },
       } as object),
       header: [`Authorization: Bearer ${input.secret}`],
     },
@@ -69,13 +70,13 @@ export interface SubscriptionRecord {
 
 export function readRecord(resource: Subscription & { meta?: { versionId?: string } }): SubscriptionRecord {
   const ext = (url: string): Extension | undefined => resource.extension?.find((e) => e.url === url);
-  const id = ext(EXT_PAYER_SUBSCRIPTION)?.valueString;
-  const hash = ext(EXT_SECRET_SHA256)?.valueString;
+  const id = ext(EXT_PAS_PAYER_SUBSCRIPTION)?.valueString;
+  const hash = ext(EXT_CHANNEL_SECRET_HASH)?.valueString;
   return {
     ...(id ? { payerSubscriptionId: id } : {}),
     ...(hash ? { secretSha256: hash } : {}),
     status: resource.status,
-    unsupported: ext(EXT_UNSUPPORTED)?.valueBoolean === true,
+    unsupported: ext(EXT_PAS_SUBSCRIPTION_UNSUPPORTED)?.valueBoolean === true,
     ...(resource.meta?.versionId ? { versionId: resource.meta.versionId } : {}),
   };
 }
@@ -98,11 +99,11 @@ export function recordResource(input: {
     status: input.status,
     channel,
     extension: [
-      ...(hash ? [{ url: EXT_SECRET_SHA256, valueString: hash }] : []),
+      ...(hash ? [{ url: EXT_CHANNEL_SECRET_HASH, valueString: hash }] : []),
       ...(input.payerSubscriptionId
-        ? [{ url: EXT_PAYER_SUBSCRIPTION, valueString: input.payerSubscriptionId }]
+        ? [{ url: EXT_PAS_PAYER_SUBSCRIPTION, valueString: input.payerSubscriptionId }]
         : []),
-      ...(input.unsupported ? [{ url: EXT_UNSUPPORTED, valueBoolean: true }] : []),
+      ...(input.unsupported ? [{ url: EXT_PAS_SUBSCRIPTION_UNSUPPORTED, valueBoolean: true }] : []),
     ],
   };
 }

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Claim } from '@medplum/fhirtypes';
-import type { PayerEndpoint } from '../../claims/types.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
 import type { Logger } from '../../logger.ts';

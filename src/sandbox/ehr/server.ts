@@ -12,8 +12,8 @@ import { SubscriptionEngine } from './engine.ts';
 import type { SubscriptionInfo } from './engine.ts';
 import { createSandboxFhirApp } from './fhir-server.ts';
 import { NotifyingRepository } from './repository.ts';
-import { generateInfusionDay } from './seed.ts';
-import type { SeededError, TimelineStep } from './seed.ts';
+import { generateInfusionDay } from './seed/generate.ts';
+import type { SeededError, TimelineStep } from './seed/model.ts';
 import { registerSandboxClient } from '../register-client.ts';
 import { listenSandbox } from '../listen.ts';
 

@@ -10,8 +10,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Claim, ClaimResponse } from '@medplum/fhirtypes';
-import type { PriorClaim } from './adjudicate.ts';
-import { supersede } from './adjudicate.ts';
+import type { PriorClaim } from './results.ts';
+import { supersede } from './reversals.ts';
 
 export interface Submission {
   /** Hash of the payer kind and the request body: the same submission must carry the same body. */

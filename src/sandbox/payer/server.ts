@@ -39,7 +39,10 @@ import { createTokenRouter, smartConfiguration, smartRestSecurity } from '../../
 import { loadFhirDefinitions } from '../../fhir/definitions.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
 import { errorHandler, FHIR_JSON, notFoundHandler, outcome, sendOutcome } from '../../http/outcomes.ts';
-import { adjudicate, identifierKeys, priorClaimOf, toClaimResponse } from './adjudicate.ts';
+import { adjudicate } from './adjudicate.ts';
+import { identifierKeys } from './claim-reading.ts';
+import { toClaimResponse } from './claim-response.ts';
+import { priorClaimOf } from './reversals.ts';
 import { PayerLedger } from './ledger.ts';
 import type { CostSharing, PayerKind } from './tables.ts';
 import { buildPayerTables } from './tables.ts';

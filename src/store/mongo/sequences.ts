@@ -5,8 +5,8 @@
  * several sharing the database — each get their own value.
  */
 import type { Collection } from 'mongodb';
-import { MongoError } from 'mongodb';
 import type { SequenceStore, TenantId } from '../port.ts';
+import { isDuplicateKeyError } from './connection.ts';
 
 export interface SequenceDoc {
   _id: string;
@@ -38,8 +38,7 @@ export class MongoSequenceStore implements SequenceStore {
         }
         return doc.value;
       } catch (err) {
-        const duplicate = err instanceof MongoError && (err.code === 11000 || err.code === 11001);
-        if (!duplicate || attempt >= UPSERT_RETRIES) {
+        if (!isDuplicateKeyError(err) || attempt >= UPSERT_RETRIES) {
           throw err;
         }
       }

@@ -6,7 +6,8 @@ import {
   parsePriorAuthTable,
   requiresAuthorization,
 } from '../../../src/coverage/pas/auth-rules.ts';
-import { loadClaimRules, scrubClaim } from '../../../src/claims/scrub.ts';
+import { scrubClaim } from '../../../src/claims/scrub.ts';
+import { loadClaimRules } from '../../../src/claims/scrub/rules.ts';
 import { loadCodingTables } from '../../../src/coding/tables/load.ts';
 import { contextOf, DOS, fixture } from '../../claims/fixtures.ts';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, DocumentReference, Subscription } from '@medplum/fhirtypes';
-import { authorizationsOf } from '../../../src/claims/authorizations.ts';
+import { authorizationsOf } from '../../../src/coverage/authorizations.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 import { PRIOR_AUTH_QUEUE, sourceOf, stateOf } from '../../../src/coverage/pas/records.ts';
 import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';

@@ -14,7 +14,7 @@ import {
   validatePasRequestBundle,
 } from '../../../src/coverage/pas/profiles.ts';
 import { buildPasRequest, buildPasUpdate } from '../../../src/coverage/pas/request-bundle.ts';
-import { PAS_EXT, PAS_PROFILE } from '../../../src/coverage/pas/urls.ts';
+import { PAS_EXT, PAS_PROFILE } from '../../../src/contract/pas.ts';
 import { describeShared } from '../../support/shared.ts';
 import { requestInput, services } from './fixtures.ts';
 

@@ -10,7 +10,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { Bundle, ClaimResponse } from '@medplum/fhirtypes';
 import { readPasInquiry, readPasResponse } from '../../../src/coverage/pas/response.ts';
 import type { PasReading } from '../../../src/coverage/pas/response.ts';
-import { PAS_EXT, X12 } from '../../../src/coverage/pas/urls.ts';
+import { PAS_EXT, PAS_X12 } from '../../../src/contract/pas.ts';
 import { describeShared } from '../../support/shared.ts';
 
 const summary = (r: PasReading): unknown => ({
@@ -140,7 +140,7 @@ describe('forms no example shows', () => {
         extension: [
           {
             url: PAS_EXT.reviewActionCode,
-            valueCodeableConcept: { coding: [{ system: X12.reviewAction, code }] },
+            valueCodeableConcept: { coding: [{ system: PAS_X12.reviewAction, code }] },
           },
           ...extra,
         ],
@@ -214,7 +214,7 @@ describe('forms no example shows', () => {
               review('A3', [
                 {
                   url: 'reasonCode',
-                  valueCodeableConcept: { coding: [{ system: X12.decisionReason, code: 'MN' }] },
+                  valueCodeableConcept: { coding: [{ system: PAS_X12.decisionReason, code: 'MN' }] },
                 },
               ]),
             ] as never,

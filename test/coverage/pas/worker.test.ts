@@ -15,15 +15,15 @@ import type {
   Resource,
   Task,
 } from '@medplum/fhirtypes';
-import { authorizationsOf } from '../../../src/claims/authorizations.ts';
-import type { PayerEndpoint } from '../../../src/claims/types.ts';
+import { authorizationsOf } from '../../../src/coverage/authorizations.ts';
+import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import { PRIOR_AUTH_QUEUE, requestDocumentId, stateOf } from '../../../src/coverage/pas/records.ts';
 import {
   recordResource,
   subscriptionRecordId,
   pasSubscription,
 } from '../../../src/coverage/pas/subscription.ts';
-import { PAS_TOPIC } from '../../../src/coverage/pas/urls.ts';
+import { PAS_TOPIC } from '../../../src/contract/pas.ts';
 import { sandboxPayers } from '../../../src/sandbox/index.ts';
 import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';

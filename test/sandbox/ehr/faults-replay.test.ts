@@ -3,7 +3,7 @@
  * deterministic with a given `random`; the seeded day replays through the notifying write path.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { generateInfusionDay } from '../../../src/sandbox/ehr/seed.ts';
+import { generateInfusionDay } from '../../../src/sandbox/ehr/seed/generate.ts';
 import { startSandboxEhr } from '../../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/server.ts';
 import type { Receiver } from './helpers.ts';

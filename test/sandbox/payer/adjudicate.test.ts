@@ -2,18 +2,19 @@
  * The sandbox payer's pure parts: fee-schedule arithmetic, rounding, tables and body parsing.
  */
 import { describe, expect, test } from '@jest/globals';
-import { EXT_CLAIM_FREQUENCY as DRIPLINE_EXT_CLAIM_FREQUENCY } from '../../../src/claims/build.ts';
-import {
-  adjudicate,
-  claimFrequency,
-  EXT_CLAIM_FREQUENCY,
-  priorClaimOf,
-  round2,
-} from '../../../src/sandbox/payer/adjudicate.ts';
+import { adjudicate } from '../../../src/sandbox/payer/adjudicate.ts';
+import { claimFrequency } from '../../../src/sandbox/payer/claim-reading.ts';
+import { claimFacts, lineDenials } from '../../../src/sandbox/payer/line-rules.ts';
+import { round2 } from '../../../src/sandbox/payer/pricing.ts';
+import { priorClaimOf } from '../../../src/sandbox/payer/reversals.ts';
 import { buildPayerTables, drugAllowedPerUnit, DRUG_RATES } from '../../../src/sandbox/payer/tables.ts';
 import { parseSubmitBody } from '../../../src/sandbox/payer/validate.ts';
 import { loadFhirDefinitions } from '../../../src/fhir/definitions.ts';
 import { claim } from './helpers.ts';
+import {
+  EXT_CLAIM_FREQUENCY,
+  EXT_CLAIM_FREQUENCY as DRIPLINE_EXT_CLAIM_FREQUENCY,
+} from '../../../src/contract/canonical.ts';
 
 const tables = buildPayerTables();
 const today = new Date().toISOString().slice(0, 10);
@@ -137,5 +138,32 @@ describe('parseSubmitBody', () => {
         'Claim.item[0].diagnosisSequence[0]',
       ]);
     }
+  });
+});
+
+describe('line rules (pure)', () => {
+  test("a line lists every reason that applies, in the rule order, after the whole claim's", () => {
+    const c = claim({
+      lines: [{ code: 'J1745', units: 500, date: '2024-01-02' }],
+      dx: [],
+      memberId: null,
+    });
+    const facts = claimFacts({
+      claim: c,
+      kind: 'medicaid',
+      tables,
+      receivedDate: '2026-11-20',
+      claimDenials: [{ carc: '31', group: 'CO', text: 'no member' }],
+      reversed: undefined,
+      knownClaims: [],
+      paidLines: new Set(['fp']),
+    });
+    const reasons = lineDenials(c.item[0], { allowed: 1, fingerprint: 'fp' }, facts).map((d) =>
+      d.rarc ? `${d.carc}/${d.rarc}` : d.carc,
+    );
+    expect(reasons).toEqual(['31', '29', '18', '16/M76', '16/M119', '197', '151']);
+    expect(lineDenials(c.item[0], { allowed: undefined, fingerprint: 'other' }, facts)).toContainEqual(
+      expect.objectContaining({ carc: '96' }),
+    );
   });
 });

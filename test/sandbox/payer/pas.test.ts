@@ -17,7 +17,7 @@ import { validatePasResponseBundle } from '../../../src/coverage/pas/profiles.ts
 import { buildPasRequest, buildPasUpdate } from '../../../src/coverage/pas/request-bundle.ts';
 import type { RequestedService } from '../../../src/coverage/pas/request-bundle.ts';
 import { readPasInquiry, readPasResponse } from '../../../src/coverage/pas/response.ts';
-import { BACKPORT, PAS_TOPIC } from '../../../src/coverage/pas/urls.ts';
+import { PAS_BACKPORT, PAS_TOPIC } from '../../../src/contract/pas.ts';
 import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import { describeShared } from '../../support/shared.ts';
@@ -90,12 +90,12 @@ const subscription = (filter: string): object => ({
   status: 'requested',
   reason: 'Dripline prior authorization results',
   criteria: PAS_TOPIC,
-  _criteria: { extension: [{ url: BACKPORT.filterCriteria, valueString: filter }] },
+  _criteria: { extension: [{ url: PAS_BACKPORT.filterCriteria, valueString: filter }] },
   channel: {
     type: 'rest-hook',
     endpoint: hookUrl,
     payload: 'application/fhir+json',
-    _payload: { extension: [{ url: BACKPORT.payloadContent, valueCode: 'full-resource' }] },
+    _payload: { extension: [{ url: PAS_BACKPORT.payloadContent, valueCode: 'full-resource' }] },
     header: ['Authorization: Bearer hook-secret-1'],
   },
 });

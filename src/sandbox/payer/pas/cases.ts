@@ -18,7 +18,7 @@ import type {
   Reference,
 } from '@medplum/fhirtypes';
 import { resolveInBundle } from '../../../coverage/pas/profiles.ts';
-import { PAS_EXT, PAS_PROFILE, SYSTEM, X12 } from '../../../coverage/pas/urls.ts';
+import { PAS_EXT, PAS_PROFILE, PAS_SYSTEM, PAS_X12 } from '../../../contract/pas.ts';
 import type { FinalAction, PasPolicy, PolicyAction } from './policy.ts';
 import { policyFor } from './policy.ts';
 
@@ -189,7 +189,7 @@ function itemsOf(claim: Claim): (Omit<PayerItem, 'review'> & { cancelled: boolea
     return {
       sequence: item.sequence,
       code: code?.code ?? '',
-      system: code?.system ?? SYSTEM.hcpcs,
+      system: code?.system ?? PAS_SYSTEM.hcpcs,
       ...(item.quantity?.value !== undefined ? { units: item.quantity.value } : {}),
       ...((item.servicedPeriod?.start ?? item.servicedDate)
         ? { start: item.servicedPeriod?.start ?? item.servicedDate }
@@ -320,13 +320,13 @@ const reviewAction = (code: ReviewCode, number?: string): Extension => ({
   url: PAS_EXT.reviewAction,
   extension: [
     ...(number ? [{ url: 'number', valueString: number }] : []),
-    { url: PAS_EXT.reviewActionCode, valueCodeableConcept: coding(X12.reviewAction, code) },
+    { url: PAS_EXT.reviewActionCode, valueCodeableConcept: coding(PAS_X12.reviewAction, code) },
   ],
 });
 
 const submitted = (code: ReviewCode, number?: string): ClaimResponseItem['adjudication'][number] => ({
   extension: [reviewAction(code, number)],
-  category: coding(SYSTEM.adjudication, 'submitted'),
+  category: coding(PAS_SYSTEM.adjudication, 'submitted'),
 });
 
 const issueDate = (iso: string): string => iso.slice(0, 10);
@@ -397,7 +397,7 @@ export function responseBundle(
           extension: [{ url: PAS_EXT.serviceLineNumber, valuePositiveInt: i.sequence }],
           status: 'active',
           // X12 755 (PWK01) 09: progress report.
-          category: [coding(X12.reportType, '09')],
+          category: [coding(PAS_X12.reportType, '09')],
           payload: [{ contentString: i.needs }],
         });
       }
@@ -463,9 +463,9 @@ export function responseBundle(
           error: errors.map((e) => ({
             extension: [
               { url: PAS_EXT.errorPath, valueString: e.path },
-              { url: PAS_EXT.errorFollowupAction, valueCodeableConcept: coding(X12.followupAction, 'C') },
+              { url: PAS_EXT.errorFollowupAction, valueCodeableConcept: coding(PAS_X12.followupAction, 'C') },
             ],
-            code: coding(X12.rejectReason, e.code),
+            code: coding(PAS_X12.rejectReason, e.code),
           })),
         }
       : {}),

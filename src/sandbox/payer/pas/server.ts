@@ -37,7 +37,7 @@ import {
   validatePasInquiryBundle,
   validatePasRequestBundle,
 } from '../../../coverage/pas/profiles.ts';
-import { PAS_EXT, PAS_PROFILE } from '../../../coverage/pas/urls.ts';
+import { PAS_EXT, PAS_PROFILE } from '../../../contract/pas.ts';
 import type { BusinessError, Numbering, PayerCase, Received } from './cases.ts';
 import {
   applyUpdate,

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Extension, OperationOutcome, Subscription } from '@medplum/fhirtypes';
 import { validateAgainst } from '../../../coverage/pas/profiles.ts';
-import { BACKPORT, PAS_PROFILE, PAS_TOPIC } from '../../../coverage/pas/urls.ts';
+import { PAS_BACKPORT, PAS_PROFILE, PAS_TOPIC } from '../../../contract/pas.ts';
 import { renderStatusParameters } from '../../ehr/subscriptions.ts';
 
 const FILTER = /^(org-identifier|orgIdentifier)=(\S+)$/;
@@ -53,7 +53,7 @@ export function parsePasSubscription(
   }
   // The filter sits on the primitive `criteria` (`_criteria`), which the R4 types do not spell.
   const criteria = (s as { _criteria?: { extension?: Extension[] } })._criteria;
-  const filters = (criteria?.extension ?? []).filter((e) => e.url === BACKPORT.filterCriteria);
+  const filters = (criteria?.extension ?? []).filter((e) => e.url === PAS_BACKPORT.filterCriteria);
   const match = filters.length === 1 ? FILTER.exec(filters[0]?.valueString ?? '') : null;
   if (!match) {
     return {

@@ -1,0 +1,298 @@
+/**
+ * An encounter group and everything its charges depend on, read from the store: the encounters
+ * coded together (a home-infusion episode with its visits, or a patient's same-day visits in one
+ * setting), how each is treated (recomputed, voided, not yet), the engine's inputs, the submitted
+ * claims that hold charges, and the version of everything read (the group's fingerprint).
+ * Separate from the worker so that reading is one story and coding/writing another.
+ */
+import { OperationOutcomeError } from '@medplum/core';
+import type {
+  Claim,
+  Coverage,
+  Encounter,
+  MedicationAdministration,
+  Reference,
+  Resource,
+} from '@medplum/fhirtypes';
+import { settingOf } from '../coding/fhir/extract.ts';
+import type { CareSetting } from '../coding/types.ts';
+import { DELETED_AT_SOURCE } from '../ingest/copies.ts';
+import { hashText } from '../ingest/jobs.ts';
+import type { Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
+import { searchAll } from '../store/search-all.ts';
+import { normalizeReference } from '../store/search-index.ts';
+import { addDays, localDate, startOfDay } from '../time/zone.ts';
+import { holdsCharges } from './claim-hold.ts';
+import type { EncounterScope } from './reconcile.ts';
+
+/** Everything a group's charges depend on, read from the store. */
+export interface GroupInputs {
+  readonly members: readonly (Encounter & StoredResource)[];
+  readonly scopes: ReadonlyMap<string, EncounterScope>;
+  readonly setting?: CareSetting;
+  readonly patient?: string;
+  /** Inputs to the engine (ready encounters, their administrations and what those reference). */
+  readonly resources: readonly StoredResource[];
+  /** Stored version of every resource read, by "Type/id". */
+  readonly versions: ReadonlyMap<string, string>;
+  readonly claims: ReadonlyMap<string, Claim & { id: string }>;
+  /** Changes whenever an input does. */
+  readonly fingerprint: string;
+  /** References the inputs make that are not stored (yet): ingest stores a resource before what it references. */
+  readonly missing: readonly string[];
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof OperationOutcomeError && err.outcome.id === 'not-found';
+}
+
+export function refOf(reference: Reference | undefined): string | undefined {
+  return reference?.reference ? normalizeReference(reference.reference) : undefined;
+}
+
+export function deletedAtSource(resource: Resource): boolean {
+  return (resource.meta?.tag ?? []).some(
+    (t) => t.system === DELETED_AT_SOURCE.system && t.code === DELETED_AT_SOURCE.code,
+  );
+}
+
+/** The clinic's offset, as the EHR wrote it on the encounter's start ("…-05:00"), for dates of service. */
+export function offsetOf(instant: string | undefined): string | undefined {
+  const m = instant ? /([+-]\d{2}:\d{2}|Z)$/.exec(instant) : null;
+  if (!m?.[1]) {
+    return undefined;
+  }
+  return m[1] === 'Z' ? '+00:00' : m[1];
+}
+
+/**
+ * The calendar day containing an instant, as a UTC half-open range: the day in the clinic's zone
+ * when one is configured, else the day of the offset the instant was written with.
+ */
+function localDay(instant: string, zone: string | undefined): { start: string; end: string } | undefined {
+  if (zone && Number.isFinite(Date.parse(instant))) {
+    const date = localDate(instant, zone);
+    return {
+      start: new Date(startOfDay(date, zone)).toISOString(),
+      end: new Date(startOfDay(addDays(date, 1), zone)).toISOString(),
+    };
+  }
+  const offset = offsetOf(instant) ?? '+00:00';
+  const date = instant.slice(0, 10);
+  const start = Date.parse(`${date}T00:00:00${offset}`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(date) || !Number.isFinite(start)) {
+    return undefined;
+  }
+  return { start: new Date(start).toISOString(), end: new Date(start + 86_400_000).toISOString() };
+}
+
+export function byReference(code: string, value: string): StoreFilter[] {
+  return [{ code, kind: 'reference', values: [value] }];
+}
+
+/** One tenant's reads for charge capture, and the clinic's zone (or fixed offset) for its days. */
+export interface GroupReader {
+  readonly zone?: string;
+  read(reference: string | undefined): Promise<StoredResource | undefined>;
+  search(resourceType: string, filters: StoreFilter[]): Promise<StoredResource[]>;
+}
+
+export function groupReader(store: Store, tenant: TenantId, zone: string | undefined): GroupReader {
+  return {
+    ...(zone ? { zone } : {}),
+    async read(reference) {
+      const normalized = reference ? normalizeReference(reference) : undefined;
+      if (!normalized) {
+        return undefined;
+      }
+      const [type, id] = normalized.split('/') as [string, string];
+      try {
+        return await store.resources.read(tenant, type, id);
+      } catch (err) {
+        if (isNotFound(err)) {
+          return undefined;
+        }
+        throw err;
+      }
+    },
+    async search(resourceType, filters) {
+      // At most ~21,000 per read: one encounter's related resources never come near it.
+      return searchAll(store, tenant, resourceType as Resource['resourceType'], filters, 21_000);
+    },
+  };
+}
+
+/** The encounters coded together with `encounter`. */
+async function groupOf(
+  reader: GroupReader,
+  encounter: Encounter & StoredResource,
+): Promise<{
+  members: (Encounter & StoredResource)[];
+  root: Encounter & StoredResource;
+  setting?: CareSetting;
+}> {
+  const parent = refOf(encounter.partOf);
+  const root = ((parent ? await reader.read(parent) : undefined) ?? encounter) as Encounter & StoredResource;
+  const rootRef = parent ?? `Encounter/${encounter.id}`;
+  const byId = new Map<string, Encounter & StoredResource>([
+    [root.id, root],
+    [encounter.id, encounter],
+  ]);
+  for (const child of await reader.search('Encounter', byReference('part-of', rootRef))) {
+    byId.set(child.id, child as Encounter & StoredResource);
+  }
+  const setting = settingOf(root) ?? settingOf(encounter);
+  const patient = refOf(encounter.subject);
+  const day = encounter.period?.start ? localDay(encounter.period.start, reader.zone) : undefined;
+  if (setting !== undefined && setting !== 'home' && !parent && patient && day) {
+    // The patient's other visits in this setting that day (left and came back): coded together.
+    const sameDay = await reader.search('Encounter', [
+      ...byReference('patient', patient),
+      { code: 'date', kind: 'date', prefix: 'ge', start: day.start, end: day.end },
+      { code: 'date', kind: 'date', prefix: 'le', start: day.start, end: day.end },
+    ]);
+    for (const other of sameDay as (Encounter & StoredResource)[]) {
+      if (!other.partOf && settingOf(other) === setting) {
+        byId.set(other.id, other);
+      }
+    }
+  }
+  const members = [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  return { members, root, ...(setting ? { setting } : {}) };
+}
+
+/** How this run treats one member of the group; undefined: not finished yet (coded when it is). */
+function scopeOf(
+  member: Encounter & StoredResource,
+  root: Encounter & StoredResource,
+  setting: CareSetting | undefined,
+): EncounterScope | undefined {
+  if (deletedAtSource(member)) {
+    return { state: 'void', reason: `Encounter/${member.id} was deleted in the EHR` };
+  }
+  if (member.status === 'entered-in-error' || member.status === 'cancelled') {
+    return { state: 'void', reason: `Encounter/${member.id} is ${member.status} in the EHR` };
+  }
+  if (member.status === 'finished') {
+    return { state: 'ready' };
+  }
+  // A home-infusion episode is open while the therapy runs; its per diems follow its finished visits.
+  if (member.id === root.id && setting === 'home' && member.status !== 'planned') {
+    return { state: 'ready' };
+  }
+  return undefined; // not finished yet: coded when it is
+}
+
+/**
+ * The group of `reference` (undefined when that encounter is not stored yet: its arrival emits
+ * another event) and everything its charges depend on.
+ */
+export async function gatherGroup(reader: GroupReader, reference: string): Promise<GroupInputs | undefined> {
+  const encounter = (await reader.read(reference)) as (Encounter & StoredResource) | undefined;
+  if (!encounter) {
+    return undefined; // not stored (yet): its arrival emits another event
+  }
+  const { members, root, setting } = await groupOf(reader, encounter);
+  const versions = new Map<string, string>();
+  const note = (r: StoredResource): void => {
+    versions.set(`${r.resourceType}/${r.id}`, r.meta.versionId);
+  };
+  members.forEach(note);
+
+  const scopes = new Map<string, EncounterScope>();
+  for (const member of members) {
+    const scope = scopeOf(member, root, setting);
+    if (scope) {
+      scopes.set(`Encounter/${member.id}`, scope);
+    }
+  }
+  const ready = members.filter((m) => scopes.get(`Encounter/${m.id}`)?.state === 'ready');
+  const resources: StoredResource[] = [...ready];
+  const seen = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
+  const keep = (r: StoredResource | undefined): void => {
+    if (r && !seen.has(`${r.resourceType}/${r.id}`)) {
+      seen.add(`${r.resourceType}/${r.id}`);
+      resources.push(r);
+      note(r);
+    }
+  };
+  const missing: string[] = [];
+  /** `required`: coding is wrong without it (drug, diagnoses, patient); else only nice to have. */
+  const follow = async (refs: (Reference | undefined)[], required = true): Promise<void> => {
+    for (const ref of refs) {
+      const normalized = refOf(ref);
+      if (normalized && !seen.has(normalized)) {
+        const found = await reader.read(normalized);
+        if (found) {
+          keep(found);
+        } else if (required) {
+          missing.push(normalized);
+        }
+      }
+    }
+  };
+
+  for (const member of ready) {
+    for (const found of await reader.search(
+      'MedicationAdministration',
+      byReference('encounter', `Encounter/${member.id}`),
+    )) {
+      const ma = found as MedicationAdministration & StoredResource;
+      // A copy the EHR deleted is treated like an administration entered in error.
+      keep(deletedAtSource(ma) ? { ...ma, status: 'entered-in-error' } : ma);
+    }
+    await follow([...(member.reasonReference ?? []), ...(member.diagnosis ?? []).map((d) => d.condition)]);
+  }
+  for (const ma of resources.filter(
+    (r): r is MedicationAdministration & StoredResource => r.resourceType === 'MedicationAdministration',
+  )) {
+    await follow([ma.medicationReference, ...(ma.reasonReference ?? [])]);
+    await follow([ma.request], false); // only whether there is an order matters
+  }
+  const patient = refOf(encounter.subject) ?? refOf(root.subject);
+  if (patient) {
+    await follow([{ reference: patient }]);
+    const coverages = await reader.search('Coverage', byReference('patient', patient));
+    for (const coverage of coverages) {
+      keep(coverage);
+      // Payor organizations only help when the coverage type does not say Medicare / Medicaid.
+      await follow((coverage as Coverage).payor ?? [], false);
+    }
+    if (coverages.length === 0 && ready.length > 0) {
+      missing.push(`Coverage?patient=${patient}`); // ingest brings coverage after the patient
+    }
+  }
+
+  const claims = new Map<string, Claim & { id: string }>();
+  for (const member of members) {
+    const ref = `Encounter/${member.id}`;
+    const active = (await reader.search('Claim', byReference('encounter', ref)))
+      // A submitted claim holds its charges, until the claim workflow takes it over for a
+      // corrected claim (extension claim-replaced-by) or the payer rejected it: then the changes
+      // are applied.
+      .filter((c): c is Claim & StoredResource => holdsCharges(c as Claim))
+      .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.id.localeCompare(b.id));
+    active.forEach(note);
+    if (active[0]) {
+      claims.set(ref, active[0]);
+    }
+  }
+
+  const fingerprint = hashText(
+    [...versions]
+      .map(([ref, v]) => `${ref}/${v}`)
+      .sort()
+      .join(','),
+  );
+  return {
+    members,
+    scopes,
+    ...(setting ? { setting } : {}),
+    ...(patient ? { patient } : {}),
+    resources,
+    versions,
+    claims,
+    fingerprint,
+    missing: ready.length > 0 ? missing : [],
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Waking a worker in the same process: a view of the store that calls back after a job of one
+ * queue is enqueued through it. Ingest writes through it so its encounter-changed events start
+ * charge capture at once instead of at its next poll.
+ */
+import type { BatchOperation, Store, TenantId } from '../store/port.ts';
+
+/**
+ * A view of `store` that calls `onEnqueue` after a job of `queue` was enqueued through it (single
+ * enqueue or inside a batch): ingest's encounter-changed events wake charge capture in the same
+ * process instead of waiting for its poll.
+ */
+export function notifyOnEnqueue(store: Store, queue: string, onEnqueue: () => void): Store {
+  const resources = new Proxy(store.resources, {
+    get(target, prop) {
+      if (prop === 'writeBatch') {
+        return async (tenant: TenantId, operations: readonly BatchOperation[]) => {
+          const result = await target.writeBatch(tenant, operations);
+          if (operations.some((o) => o.op === 'enqueue' && o.job.queue === queue)) {
+            onEnqueue();
+          }
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const jobs = new Proxy(store.jobs, {
+    get(target, prop) {
+      if (prop === 'enqueue') {
+        return async (...args: Parameters<Store['jobs']['enqueue']>) => {
+          const result = await target.enqueue(...args);
+          if (args[1].queue === queue) {
+            onEnqueue();
+          }
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'resources') {
+        return resources;
+      }
+      if (prop === 'jobs') {
+        return jobs;
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,317 @@
+/**
+ * Gathering a claim's inputs: everything a claim of some encounters is built and scrubbed from, read
+ * from the tenant's store; its fingerprint (the versions read: a claim whose inputs changed is
+ * rebuilt); the configured payer of the primary coverage; and the ClaimContext the scrubber and the
+ * X12 writer read.
+ */
+import type {
+  ChargeItem,
+  Claim,
+  ClaimResponse,
+  Condition,
+  Coverage,
+  Encounter,
+  Medication,
+  MedicationAdministration,
+  MedicationRequest,
+  Organization,
+  Patient,
+  Practitioner,
+  RelatedPerson,
+  Resource,
+} from '@medplum/fhirtypes';
+import { settingOf } from '../../coding/fhir/extract.ts';
+import type { CareSetting } from '../../coding/types.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
+import type { TenantConfig } from '../../config/config.ts';
+import { tenantCalendarZone } from '../../config/config.ts';
+import type { Authorization } from '../../coverage/authorizations.ts';
+import { authorizationsOf } from '../../coverage/authorizations.ts';
+import type { StoredResource, TenantId } from '../../store/port.ts';
+import { normalizeReference } from '../../store/search-index.ts';
+import { localDate } from '../../time/zone.ts';
+import { loadAttending } from '../attending.ts';
+import { otherSubscriberOf } from '../../x12/837/subscriber.ts';
+import type { ClaimContext } from '../types.ts';
+import type { WorkflowContext } from './context.ts';
+import { byRef, refOf } from './context.ts';
+import { claimPayerOf, sha } from './identity.ts';
+
+const PAYER_ID_SYSTEM_HINT = 'payer-id';
+
+/** What a claim is built and scrubbed from (gatherClaimInputs). */
+export interface Gathered {
+  readonly encounters: (Encounter & StoredResource)[];
+  readonly chargeItems: (ChargeItem & StoredResource)[];
+  readonly patient?: Patient & StoredResource;
+  readonly coverages: (Coverage & StoredResource)[];
+  /** Who the primary coverage's `subscriber` names, when it is not the patient and is on file. */
+  readonly subscriber?: (Patient | RelatedPerson) & StoredResource;
+  readonly payer?: PayerEndpoint;
+  readonly payerOrganization?: Organization & StoredResource;
+  readonly conditions: (Condition & StoredResource)[];
+  readonly administrations: (MedicationAdministration & StoredResource)[];
+  readonly medications: (Medication & StoredResource)[];
+  readonly otherClaims: (Claim & StoredResource)[];
+  /** The patient's stored preauthorization ClaimResponses and the authorizations they grant. */
+  readonly authorizationResponses: (ClaimResponse & StoredResource)[];
+  readonly authorizations: Authorization[];
+  readonly setting?: CareSetting;
+  /** Institutional claims: the attending practitioner (../attending.ts) and the orders read to find it. */
+  readonly attending?: Practitioner & StoredResource;
+  readonly orders: (MedicationRequest & StoredResource)[];
+}
+
+/** Date and code of each billable charge (what an authorization must cover). */
+export function chargeLines(chargeItems: readonly ChargeItem[]): { code: string; date: string }[] {
+  return chargeItems.map((c) => ({
+    code: c.code.coding?.find((x) => x.code)?.code?.toUpperCase() ?? '',
+    date: (c.occurrenceDateTime ?? c.occurrencePeriod?.start ?? '').slice(0, 10),
+  }));
+}
+
+/**
+ * What a claim is built and scrubbed from, as one hash of resource versions. Other claims (read for
+ * the duplicate check) are left out: their churn is not a change of this claim's inputs.
+ */
+export function inputsFingerprint(g: Gathered): string {
+  const resources: (Resource & StoredResource)[] = [
+    ...g.encounters,
+    ...g.chargeItems,
+    ...g.administrations,
+    ...g.conditions,
+    ...g.coverages,
+    ...g.medications,
+    ...g.authorizationResponses,
+    ...(g.patient ? [g.patient] : []),
+    ...(g.subscriber ? [g.subscriber] : []),
+    ...(g.attending ? [g.attending] : []),
+    ...g.orders,
+    ...(g.payerOrganization ? [g.payerOrganization] : []),
+  ];
+  return sha(
+    resources
+      .map((r) => `${r.resourceType}/${r.id}/${r.meta.versionId}`)
+      .sort()
+      .join(','),
+  );
+}
+
+/**
+ * Everything a claim of these encounters is built and scrubbed from, as stored now: the encounters,
+ * their billable (and held) charges and administrations, the patient, coverages and the insured,
+ * the payer (the claim's, else the one matching the primary coverage), diagnoses, medications, the
+ * patient's other claims, prior authorizations on file, and for hospital claims the attending.
+ */
+export async function gatherClaimInputs(
+  ctx: WorkflowContext,
+  tenant: TenantId,
+  config: TenantConfig,
+  encounterRefs: readonly string[],
+  claim: (Claim & StoredResource) | undefined,
+): Promise<Gathered> {
+  const encounters: (Encounter & StoredResource)[] = [];
+  for (const ref of encounterRefs) {
+    const id = (normalizeReference(ref) ?? ref).split('/')[1] ?? '';
+    const encounter = await ctx.read<Encounter>(tenant, 'Encounter', id);
+    if (encounter) {
+      encounters.push(encounter);
+    }
+  }
+  const chargeItems: (ChargeItem & StoredResource)[] = [];
+  const administrations: (MedicationAdministration & StoredResource)[] = [];
+  const conditionRefs = new Set<string>();
+  for (const encounter of encounters) {
+    const ref = `Encounter/${encounter.id}`;
+    chargeItems.push(
+      ...(await ctx.searchAll<ChargeItem>(tenant, 'ChargeItem', byRef('encounter', ref))).filter(
+        (c) => c.status === 'billable' || c.status === 'planned',
+      ),
+    );
+    administrations.push(
+      ...(await ctx.searchAll<MedicationAdministration>(
+        tenant,
+        'MedicationAdministration',
+        byRef('encounter', ref),
+      )),
+    );
+    for (const d of encounter.diagnosis ?? []) {
+      const c = refOf(d.condition);
+      if (c) {
+        conditionRefs.add(c);
+      }
+    }
+    for (const r of encounter.reasonReference ?? []) {
+      const c = refOf(r);
+      if (c?.startsWith('Condition/')) {
+        conditionRefs.add(c);
+      }
+    }
+  }
+  const patientRef = refOf(encounters[0]?.subject) ?? refOf(claim?.patient);
+  const patient = patientRef
+    ? await ctx.read<Patient>(tenant, 'Patient', patientRef.split('/')[1] ?? '')
+    : undefined;
+  const conditions: (Condition & StoredResource)[] = [];
+  for (const ref of conditionRefs) {
+    const c = await ctx.read<Condition>(tenant, 'Condition', ref.split('/')[1] ?? '');
+    if (c) {
+      conditions.push(c);
+    }
+  }
+  if (patientRef) {
+    for (const c of await ctx.searchAll<Condition>(tenant, 'Condition', byRef('patient', patientRef))) {
+      if (!conditions.some((x) => x.id === c.id)) {
+        conditions.push(c);
+      }
+    }
+  }
+  const medicationIds = new Set(
+    administrations
+      .map((a) => refOf(a.medicationReference))
+      .filter((r): r is string => r?.startsWith('Medication/') === true),
+  );
+  const medications: (Medication & StoredResource)[] = [];
+  for (const ref of medicationIds) {
+    const m = await ctx.read<Medication>(tenant, 'Medication', ref.split('/')[1] ?? '');
+    if (m) {
+      medications.push(m);
+    }
+  }
+  const coverages = patientRef
+    ? (await ctx.searchAll<Coverage>(tenant, 'Coverage', byRef('beneficiary', patientRef)))
+        .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
+        .sort((a, b) => (a.order ?? 99) - (b.order ?? 99) || a.id.localeCompare(b.id))
+    : [];
+  const insured = otherSubscriberOf(coverages[0], patientRef);
+  const subscriber = insured
+    ? await ctx.read<Patient | RelatedPerson>(tenant, insured.type, insured.id)
+    : undefined;
+  const otherClaims = patientRef
+    ? await ctx.searchAll<Claim>(tenant, 'Claim', byRef('patient', patientRef))
+    : [];
+  const { payer, organization } = await payerOf(ctx, tenant, config, coverages, claim);
+  const setting = encounters.map((e) => settingOf(e)).find((s) => s !== undefined);
+  const { attending, requests: orders } =
+    setting === 'hospital-outpatient'
+      ? await loadAttending((type, id) => ctx.read(tenant, type, id), encounters, administrations)
+      : { requests: [] };
+  const authorizationResponses = patientRef
+    ? (await ctx.searchAll<ClaimResponse>(tenant, 'ClaimResponse', byRef('patient', patientRef))).filter(
+        (r) => r.use === 'preauthorization',
+      )
+    : [];
+  const requests: Claim[] = [];
+  for (const response of authorizationResponses) {
+    const ref = refOf(response.request);
+    const request = ref?.startsWith('Claim/')
+      ? await ctx.read<Claim>(tenant, 'Claim', ref.slice('Claim/'.length))
+      : undefined;
+    if (request) {
+      requests.push(request);
+    }
+  }
+  return {
+    authorizationResponses,
+    authorizations: authorizationsOf(authorizationResponses, requests),
+    encounters,
+    chargeItems,
+    ...(patient ? { patient } : {}),
+    coverages,
+    ...(subscriber ? { subscriber } : {}),
+    ...(payer ? { payer } : {}),
+    ...(organization ? { payerOrganization: organization } : {}),
+    conditions,
+    administrations,
+    medications,
+    otherClaims,
+    ...(setting ? { setting } : {}),
+    ...(attending ? { attending: attending as Practitioner & StoredResource } : {}),
+    orders: orders as (MedicationRequest & StoredResource)[],
+  };
+}
+
+/** The configured payer of the primary coverage: by payer id (an identifier of the payor Organization or reference), else by name (the Organization's, or the payor reference's display). */
+export async function payerOf(
+  ctx: WorkflowContext,
+  tenant: TenantId,
+  config: TenantConfig,
+  coverages: readonly (Coverage & StoredResource)[],
+  claim: Claim | undefined,
+): Promise<{ payer?: PayerEndpoint; organization?: Organization & StoredResource }> {
+  const fromClaim = claim ? config.payers.find((p) => p.id === claimPayerOf(claim)) : undefined;
+  const primary = coverages[0];
+  const orgRef = primary?.payor?.map((p) => refOf(p)).find((r) => r?.startsWith('Organization/'));
+  const organization = orgRef
+    ? await ctx.read<Organization>(tenant, 'Organization', orgRef.split('/')[1] ?? '')
+    : undefined;
+  if (fromClaim) {
+    return { payer: fromClaim, ...(organization ? { organization } : {}) };
+  }
+  const identifiers = [
+    ...(organization?.identifier ?? []),
+    ...(primary?.payor ?? []).flatMap((p) => (p.identifier ? [p.identifier] : [])),
+  ];
+  const byId =
+    config.payers.find((p) =>
+      identifiers.some((i) => i.value === p.payerId && (i.system?.includes(PAYER_ID_SYSTEM_HINT) ?? true)),
+    ) ?? config.payers.find((p) => identifiers.some((i) => i.value === p.payerId));
+  const byName =
+    byId ??
+    config.payers.find((p) =>
+      [organization?.name, ...(primary?.payor ?? []).map((x) => x.display)].some(
+        (name) => name !== undefined && p.name.toLowerCase() === name.toLowerCase(),
+      ),
+    );
+  return { ...(byName ? { payer: byName } : {}), ...(organization ? { organization } : {}) };
+}
+
+/** What the scrubber and the X12 writer read about a claim, from its gathered inputs; today in the tenant's zone. */
+export function claimContextOf(
+  config: TenantConfig,
+  claim: Claim & StoredResource,
+  gathered: Gathered,
+  payer: PayerEndpoint,
+  now: Date,
+): ClaimContext | undefined {
+  if (!gathered.patient || !gathered.setting || !config.billing) {
+    return undefined;
+  }
+  return {
+    claim,
+    setting: gathered.setting,
+    patient: gathered.patient,
+    coverages: gathered.coverages,
+    ...(gathered.subscriber ? { subscriber: gathered.subscriber } : {}),
+    payer,
+    ...(gathered.payerOrganization ? { payerOrganization: gathered.payerOrganization } : {}),
+    provider: config.billing,
+    encounters: gathered.encounters,
+    chargeItems: gathered.chargeItems,
+    administrations: gathered.administrations,
+    medications: gathered.medications,
+    conditions: gathered.conditions,
+    otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
+    authorizations: gathered.authorizations,
+    today: localDate(now, tenantCalendarZone(config)),
+  };
+}
+
+/** Everything a stored claim's X12 rendering needs (the same context the scrubber reads). */
+export async function loadClaimContext(
+  ctx: WorkflowContext,
+  tenant: TenantId,
+  claimId: string,
+): Promise<ClaimContext | undefined> {
+  const config = ctx.tenant(tenant);
+  const stored = await ctx.read<Claim>(tenant, 'Claim', claimId);
+  if (!stored || !config) {
+    return undefined;
+  }
+  const encounters = [
+    ...new Set((stored.item ?? []).flatMap((i) => (i.encounter ?? []).map((e) => refOf(e) ?? ''))),
+  ].filter((r) => r !== '');
+  const gathered = await gatherClaimInputs(ctx, tenant, config, encounters, stored);
+  const payer = config.payers.find((p) => p.id === claimPayerOf(stored));
+  return payer ? claimContextOf(config, stored, gathered, payer, ctx.now()) : undefined;
+}

@@ -1,0 +1,305 @@
+/**
+ * The sweep: charge capture does not announce "charges final", so every `sweepMs` the worker looks
+ * for finished encounters with billable charges that no standing claim bills (after a hold, while
+ * the tenant's charge capture is idle) and enqueues their build, one claim per patient, setting and
+ * day of service in the facility's zone (a home-infusion encounter alone). It also takes adjudicated
+ * claims over for correction and enqueues the corrected claims' builds, then runs the held-claim
+ * recheck (./recheck.ts). A full scan runs at start and every `fullScanMs`; the sweeps between read
+ * only what changed since the previous one (./watermarks.ts).
+ */
+import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
+import { settingOf } from '../../coding/fhir/extract.ts';
+import { tenantTimeZone } from '../../config/config.ts';
+import { ENCOUNTER_CHANGED_QUEUE } from '../../ingest/jobs.ts';
+import type { StoreFilter, StoredResource, TenantId } from '../../store/port.ts';
+import { serviceDate } from '../../time/zone.ts';
+import type { WorkflowContext } from './context.ts';
+import { byRef, refOf } from './context.ts';
+import { takeOverCorrections } from './corrections.ts';
+import { claimFrequencyOf, claimIdFor, encountersOfClaim, replacedByOf } from './identity.ts';
+import type { ClaimReadyJob } from './jobs.ts';
+import { CLAIM_READY_QUEUE } from './jobs.ts';
+import { HeldClaimRecheck } from './recheck.ts';
+import { claimStateOf } from './state.ts';
+import { latestOf, SCAN_OVERLAP_MS } from './watermarks.ts';
+
+/** What a sweep found to bill (see BillingSweep.#fullScan). */
+interface BillingScan {
+  /** Finished encounters with billable charges that no standing claim bills. */
+  readonly unclaimed: readonly (Encounter & StoredResource)[];
+  /** Ids of existing claims (for picking a rebill id that is free). */
+  readonly claimIds: ReadonlySet<string>;
+  /** Adjudicated claims marked replaced by a corrected claim (whose build may be due). */
+  readonly replaced: readonly (Claim & StoredResource)[];
+  /** The latest meta.lastUpdated among what was read: where the next change scan starts. */
+  readonly latest?: string;
+}
+
+/**
+ * Which encounters these claims bill, which claims exist, and which adjudicated ones are marked
+ * replaced. Adjudicated voids, and the claims they voided, bill nothing: an encounter billable
+ * again (e.g. no longer entered-in-error in the EHR) gets a new original claim.
+ */
+export function standingClaims(claims: readonly (Claim & StoredResource)[]): {
+  claimed: Set<string>;
+  claimIds: Set<string>;
+  replaced: (Claim & StoredResource)[];
+} {
+  const voids = new Set(
+    claims.filter((c) => claimFrequencyOf(c) === '8' && claimStateOf(c) === 'adjudicated').map((c) => c.id),
+  );
+  const claimed = new Set<string>();
+  const claimIds = new Set<string>();
+  const replaced: (Claim & StoredResource)[] = [];
+  for (const claim of claims) {
+    claimIds.add(claim.id);
+    if (claim.status === 'entered-in-error') {
+      continue;
+    }
+    const standsVoided = voids.has(claim.id) || voids.has(replacedByOf(claim) ?? '');
+    if (standsVoided) {
+      continue;
+    }
+    if (replacedByOf(claim) !== undefined && claimStateOf(claim) === 'adjudicated') {
+      replaced.push(claim);
+    }
+    for (const item of claim.item ?? []) {
+      for (const e of item.encounter ?? []) {
+        const ref = refOf(e);
+        if (ref) {
+          claimed.add(ref);
+        }
+      }
+    }
+  }
+  return { claimed, claimIds, replaced };
+}
+
+export class BillingSweep {
+  readonly #ctx: WorkflowContext;
+  readonly #recheck: HeldClaimRecheck;
+  /** Per tenant: when the last sweep started (wall clock), the last full scan, and encounters waiting for their hold. */
+  readonly #scans = new Map<TenantId, { watermark?: string; fullAt: number; pending: Set<string> }>();
+
+  constructor(ctx: WorkflowContext) {
+    this.#ctx = ctx;
+    this.#recheck = new HeldClaimRecheck(ctx);
+  }
+
+  /**
+   * Enqueues a build job for every group of finished, billable encounters without a claim, once
+   * the tenant's charge capture is idle. Returns the number of jobs newly enqueued.
+   */
+  async sweep(tenant: TenantId): Promise<number> {
+    const ctx = this.#ctx;
+    const config = ctx.tenant(tenant);
+    if (!config?.billing || config.payers.length === 0) {
+      return 0;
+    }
+    const store = ctx.store;
+    for (const state of ['ready', 'leased'] as const) {
+      if ((await store.jobs.listJobs(tenant, ENCOUNTER_CHANGED_QUEUE, state, 1)).length > 0) {
+        return 0; // charges are being (re)computed: not final yet
+      }
+    }
+    const takenOver = await takeOverCorrections(ctx, tenant);
+    if (takenOver > 0) {
+      return takenOver; // charge capture recomputes those encounters first
+    }
+    const now = ctx.now().getTime();
+    const hold = ctx.deps.holdMs ?? 0;
+    const previous = this.#scans.get(tenant);
+    const full =
+      previous?.watermark === undefined || now - previous.fullAt >= (ctx.deps.fullScanMs ?? 3_600_000);
+    const scan =
+      previous?.watermark === undefined || full
+        ? await this.#fullScan(tenant)
+        : await this.#changedScan(
+            tenant,
+            // Watermarks are the store's own meta.lastUpdated stamps (its clock, not ours).
+            Date.parse(previous.watermark) - SCAN_OVERLAP_MS,
+            previous.pending,
+          );
+    const { claimIds, replaced } = scan;
+    const pending = new Set<string>();
+    const groups = new Map<string, string[]>();
+    for (const encounter of scan.unclaimed) {
+      const ref = `Encounter/${encounter.id}`;
+      const setting = settingOf(encounter);
+      if (!setting) {
+        continue;
+      }
+      const ended = Date.parse(encounter.period?.end ?? encounter.meta.lastUpdated);
+      if (Number.isFinite(ended) && ended + hold > now) {
+        pending.add(ref); // looked at again on every sweep until its hold is over
+        continue;
+      }
+      const patient = refOf(encounter.subject) ?? '?';
+      // Visits of one patient, setting and day of service (in the facility's zone) bill together.
+      const day = serviceDate(encounter.period?.start ?? encounter.period?.end ?? '', tenantTimeZone(config));
+      const key = setting === 'home' ? ref : `${patient}|${setting}|${day}`;
+      groups.set(key, [...(groups.get(key) ?? []), ref]);
+    }
+    const watermark = [previous?.watermark, scan.latest]
+      .filter((t): t is string => t !== undefined)
+      .sort((x, y) => Date.parse(x) - Date.parse(y))
+      .at(-1);
+    let created = 0;
+    for (const original of replaced) {
+      const encounters = encountersOfClaim(original);
+      const replacement = replacedByOf(original);
+      if (!replacement || claimIds.has(replacement) || encounters.length === 0) {
+        continue;
+      }
+      const job: ClaimReadyJob = { encounters, frequency: '7', replaces: original.id };
+      const result = await store.jobs.enqueue(tenant, {
+        queue: CLAIM_READY_QUEUE,
+        key: `build|${replacement}`,
+        payload: job,
+      });
+      if (result.created) {
+        created += 1;
+      }
+    }
+    for (const encounters of groups.values()) {
+      // Deterministic: the encounters' original id, else (it was voided) the first free rebill id.
+      let claimId = claimIdFor(encounters);
+      for (let n = 1; claimIds.has(claimId); n++) {
+        claimId = claimIdFor(encounters, `1|rebill:${n}`);
+      }
+      const job: ClaimReadyJob = {
+        encounters: [...encounters].sort(),
+        frequency: '1',
+        ...(claimId !== claimIdFor(encounters) ? { id: claimId } : {}),
+      };
+      const result = await store.jobs.enqueue(tenant, {
+        queue: CLAIM_READY_QUEUE,
+        key: `build|${claimId}`,
+        payload: job,
+      });
+      if (result.created) {
+        created += 1;
+      }
+    }
+    // Only now that every build is enqueued does the next sweep start after this one's changes (a
+    // failure above leaves the watermark where it was, and the same changes are read again).
+    this.#scans.set(tenant, {
+      ...(watermark ? { watermark } : {}),
+      fullAt: full ? now : (previous?.fullAt ?? now),
+      pending,
+    });
+    created += await this.#recheck.runIfDue(tenant, config, now, watermark);
+    return created;
+  }
+
+  /**
+   * Every finished encounter with billable charges and no claim standing for it, every claim id,
+   * and the adjudicated claims marked replaced — from all of the tenant's data. Run at start and
+   * then every `fullScanMs` as a safety net; the sweeps between look only at what changed.
+   */
+  async #fullScan(tenant: TenantId): Promise<BillingScan> {
+    const ctx = this.#ctx;
+    const billable = new Set<string>();
+    const items = await ctx.searchAll<ChargeItem>(tenant, 'ChargeItem', [
+      { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
+    ]);
+    for (const item of items) {
+      const ref = refOf(item.context);
+      if (ref) {
+        billable.add(ref);
+      }
+    }
+    const claims = await ctx.searchAll<Claim>(tenant, 'Claim', []);
+    const { claimed, claimIds, replaced } = standingClaims(claims);
+    const finished = await ctx.searchAll<Encounter>(tenant, 'Encounter', [
+      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
+    ]);
+    const unclaimed = finished.filter(
+      (e) => billable.has(`Encounter/${e.id}`) && !claimed.has(`Encounter/${e.id}`),
+    );
+    const latest = latestOf(items, claims, finished);
+    return { unclaimed, claimIds, replaced, ...(latest ? { latest } : {}) };
+  }
+
+  /**
+   * The same as #fullScan, for what changed since `since` (store time, ms): billable charges and
+   * finished encounters written since then, the encounters still waiting for their hold
+   * (`pending`), and the claims of those encounters; claims written since then for the replaced ones.
+   */
+  async #changedScan(tenant: TenantId, since: number, pending: ReadonlySet<string>): Promise<BillingScan> {
+    const ctx = this.#ctx;
+    const from = new Date(since).toISOString();
+    const changed: StoreFilter = {
+      code: '_lastUpdated',
+      kind: 'date',
+      prefix: 'ge',
+      start: from,
+      end: new Date(since + 1).toISOString(),
+    };
+    const candidates = new Set(pending);
+    const billable = new Set<string>();
+    const changedItems = await ctx.searchAll<ChargeItem>(tenant, 'ChargeItem', [
+      { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
+      changed,
+    ]);
+    for (const item of changedItems) {
+      const ref = refOf(item.context);
+      if (ref?.startsWith('Encounter/')) {
+        candidates.add(ref);
+        billable.add(ref);
+      }
+    }
+    const changedEncounters = await ctx.searchAll<Encounter>(tenant, 'Encounter', [
+      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
+      changed,
+    ]);
+    for (const encounter of changedEncounters) {
+      candidates.add(`Encounter/${encounter.id}`);
+    }
+    const claimIds = new Set<string>();
+    const unclaimed: (Encounter & StoredResource)[] = [];
+    for (const ref of [...candidates].sort()) {
+      const encounter = await ctx.read<Encounter>(tenant, 'Encounter', ref.slice('Encounter/'.length));
+      if (encounter?.status !== 'finished') {
+        continue;
+      }
+      if (
+        !billable.has(ref) &&
+        (
+          await ctx.store.resources.search(tenant, {
+            resourceType: 'ChargeItem',
+            filters: [
+              ...byRef('encounter', ref),
+              { code: 'status', kind: 'token', values: [{ value: 'billable' }] },
+            ],
+            sort: [],
+            count: 1,
+            offset: 0,
+            total: false,
+          })
+        ).resources.length === 0
+      ) {
+        continue;
+      }
+      const theirs = await ctx.searchAll<Claim>(tenant, 'Claim', byRef('encounter', ref));
+      const { claimed, claimIds: ids } = standingClaims(theirs);
+      ids.forEach((id) => claimIds.add(id));
+      if (!claimed.has(ref)) {
+        unclaimed.push(encounter);
+      }
+    }
+    const changedClaims = await ctx.searchAll<Claim>(tenant, 'Claim', [changed]);
+    const replaced = standingClaims(changedClaims).replaced.filter(
+      (c) => !claimIds.has(replacedByOf(c) ?? ''),
+    );
+    for (const original of replaced) {
+      // The replacement's existence decides whether its build is still to be enqueued.
+      const replacement = replacedByOf(original);
+      if (replacement && (await ctx.read<Claim>(tenant, 'Claim', replacement))) {
+        claimIds.add(replacement);
+      }
+    }
+    const latest = latestOf(changedItems, changedEncounters, changedClaims);
+    return { unclaimed, claimIds, replaced, ...(latest ? { latest } : {}) };
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * Fetch-back: storing what an event is about together with what Dripline needs to bill it. The
+ * resources a notification carried are used as they are; the rest is read from the connection's
+ * EHR (only from its FHIR base), along the references a claim will need, two levels deep, plus a
+ * new patient's coverage. Every ingest path (events, classic bodies, catch-ups, $events) stores
+ * through here, so this is where the connection's locations are applied.
+ */
+import type { Reference, Resource } from '@medplum/fhirtypes';
+import type { Store, TenantId } from '../store/port.ts';
+import { normalizeReference } from '../store/search-index.ts';
+import { markDeletedAtSource, storeCopy } from './copies.ts';
+import { classifyEhrError } from './ehr-port.ts';
+import { domainEvent, encountersUsing, recomputeFor } from './encounter-events.ts';
+import { keepInLocations } from './location-filter.ts';
+import type { ConnectionBinding } from './receiver.ts';
+import type { IngestContext } from './worker-context.ts';
+import { copyContextFor } from './worker-context.ts';
+
+/** References whose targets Dripline needs to bill a resource, fetched when not yet stored. */
+function relatedReferences(resource: Resource): string[] {
+  const refs: (Reference | undefined)[] = [];
+  switch (resource.resourceType) {
+    case 'MedicationAdministration':
+      refs.push(resource.context, resource.subject, resource.medicationReference, resource.request);
+      break;
+    case 'Encounter':
+      refs.push(
+        resource.subject,
+        resource.serviceProvider,
+        resource.partOf,
+        ...(resource.reasonReference ?? []),
+        ...(resource.diagnosis ?? []).map((d) => d.condition),
+        ...(resource.location ?? []).map((l) => l.location),
+        // The attending of an institutional claim (837I loop 2310A).
+        ...(resource.participant ?? [])
+          .map((p) => p.individual)
+          .filter((r) => r?.reference?.includes('Practitioner/')),
+      );
+      break;
+    case 'MedicationRequest':
+      refs.push(
+        resource.medicationReference,
+        resource.subject,
+        resource.encounter,
+        ...(resource.reasonReference ?? []),
+        // The ordering practitioner: the attending when the encounter names none.
+        resource.requester?.reference?.includes('Practitioner/') ? resource.requester : undefined,
+      );
+      break;
+    case 'Coverage':
+      // The subscriber when it is not the patient (a RelatedPerson): 837 loop 2010BA.
+      refs.push(...(resource.payor ?? []), resource.subscriber);
+      break;
+    default:
+      break;
+  }
+  return refs.map((r) => r?.reference).filter((r): r is string => typeof r === 'string' && r !== '');
+}
+
+/**
+ * Stores the given resources and those referenced by `references` (fetched from the EHR), plus
+ * what they reference that is not stored yet (two levels: administration → encounter → condition),
+ * then emits encounter-changed for what changed. Every ingest path comes through here, so this is
+ * where the connection's locations apply: what happened elsewhere is neither stored nor billed.
+ */
+export async function ingestResources(
+  ctx: IngestContext,
+  binding: ConnectionBinding,
+  resources: Resource[],
+  references: string[],
+  carried: ReadonlyMap<string, Resource>,
+  /** Reads already tried for this attempt (the batch's read-ahead) that failed, by reference. */
+  failed: ReadonlyMap<string, unknown> = new Map(),
+): Promise<void> {
+  const copies = copyContextFor(ctx, binding);
+  const ehr = ctx.deps.ehrFor(binding.connection);
+  const seen = new Set<string>();
+  // What came along, plus the encounters the location filter read (fetch-back reuses them).
+  const known = new Map(carried);
+
+  const fetch = async (reference: string): Promise<Resource | undefined> => {
+    const normalized = normalizeReference(reference);
+    const local = normalized ? known.get(normalized) : undefined;
+    if (local) {
+      return local;
+    }
+    try {
+      if (normalized && failed.has(normalized)) {
+        throw failed.get(normalized);
+      }
+      return await ehr.readUrl(reference);
+    } catch (err) {
+      const kind = classifyEhrError(err);
+      if (kind === 'foreign') {
+        ctx.deps.logger.warn(
+          { connectionId: binding.connection.id, reference: 'outside the connection base' },
+          'reference not followed',
+        );
+        return undefined;
+      }
+      if (kind === 'gone') {
+        // Recorded, not retried: the EHR says it does not exist (any more).
+        ctx.deps.logger.info(
+          { connectionId: binding.connection.id, reference: normalized },
+          'fetch-back: not found at the EHR',
+        );
+        if (normalized) {
+          const [type, id] = normalized.split('/') as [string, string];
+          await markDeletedAtSource(copies, type, id, (copy) => domainEvent(copy));
+        }
+        return undefined;
+      }
+      throw err;
+    }
+  };
+
+  const store = async (resource: Resource, depth: number): Promise<void> => {
+    if (!resource.id) {
+      return;
+    }
+    const key = `${resource.resourceType}/${resource.id}`;
+    if (seen.has(key)) {
+      return;
+    }
+    seen.add(key);
+    // Encounters already coded without this resource (a late drug or coverage) are recomputed,
+    // enqueued in the copy's own transaction so a crash cannot lose the trigger.
+    const users = await encountersUsing(ctx.deps.store, binding.tenant, resource);
+    const result = await storeCopy(copies, resource as Resource & { id: string }, (copy) => [
+      ...domainEvent(copy),
+      ...recomputeFor(copy, users),
+      ...(ctx.deps.jobsForCopy?.(copy) ?? []),
+    ]);
+    if (
+      resource.resourceType === 'Patient' &&
+      (result.outcome === 'created' || !(await hasCoverage(ctx.deps.store, binding.tenant, resource.id)))
+    ) {
+      // Bring the patient's coverage, which the EHR does not reference from clinical data. Checking
+      // the store (not just "patient newly created") keeps this right when a retry follows a crash.
+      const coverages = await ehr
+        .searchAll('Coverage', { patient: `Patient/${resource.id}` })
+        .then((found) => found.resources)
+        .catch((err: unknown) => {
+          if (classifyEhrError(err) === 'retryable') {
+            throw err;
+          }
+          return [] as Resource[];
+        });
+      for (const coverage of coverages) {
+        // Depth 1: the coverage's payor and subscriber are fetched too, nothing beyond them.
+        await store(coverage, 1);
+      }
+    }
+    if (depth >= 2) {
+      return;
+    }
+    for (const reference of relatedReferences(resource)) {
+      const normalized = normalizeReference(reference);
+      if (!normalized || seen.has(normalized)) {
+        continue;
+      }
+      const [type, id] = normalized.split('/') as [string, string];
+      if (await isStored(ctx.deps.store, binding.tenant, type, id)) {
+        continue;
+      }
+      const related = await fetch(reference);
+      if (related) {
+        await store(related, depth + 1);
+      }
+    }
+  };
+
+  const given = [...resources];
+  for (const reference of references) {
+    const resource = await fetch(reference);
+    if (resource) {
+      given.push(resource);
+    }
+  }
+  const { kept, dropped } = await keepInLocations(given, binding.connection.locations, async (encounter) => {
+    const local = known.get(encounter);
+    if (local) {
+      return local;
+    }
+    try {
+      const read = await ehr.readUrl(encounter);
+      known.set(encounter, read);
+      return read;
+    } catch (err) {
+      const kind = classifyEhrError(err);
+      if (kind === 'gone' || kind === 'foreign') {
+        return undefined; // no such encounter here: it places nothing at our locations
+      }
+      throw err; // not now, or refused: the job says so rather than dropping the event
+    }
+  });
+  if (dropped > 0) {
+    ctx.deps.logger.info(
+      { connectionId: binding.connection.id, dropped },
+      'outside the connection’s locations: not ingested',
+    );
+  }
+  for (const resource of kept) {
+    await store(resource, 0);
+  }
+}
+
+async function hasCoverage(store: Store, tenant: TenantId, patientId: string): Promise<boolean> {
+  const result = await store.resources.search(tenant, {
+    resourceType: 'Coverage',
+    filters: [{ code: 'patient', kind: 'reference', values: [`Patient/${patientId}`] }],
+    sort: [],
+    count: 1,
+    offset: 0,
+    total: false,
+  });
+  return result.resources.length > 0;
+}
+
+async function isStored(store: Store, tenant: TenantId, type: string, id: string): Promise<boolean> {
+  try {
+    await store.resources.read(tenant, type, id);
+    return true;
+  } catch {
+    return false;
+  }
+}

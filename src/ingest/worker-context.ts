@@ -1,0 +1,83 @@
+/**
+ * What the parts of the ingest worker share: its dependencies, its clock, and the two things every
+ * part does with a connection — write its subscription record, and store copies under it. The
+ * worker (./worker.ts) builds one context; the job handlers (./notification-jobs.ts), fetch-back
+ * (./fetch-back.ts) and recovery (./recovery.ts) take it as their first argument.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EhrConnectionConfig } from '../config/config.ts';
+import type { Logger } from '../logger.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import type { BatchOperation, Store } from '../store/port.ts';
+import type { CopyContext } from './copies.ts';
+import type { EhrPort, SubscriptionMaintainer } from './ehr-port.ts';
+import type { ConnectionBinding } from './receiver.ts';
+import type { SubscriptionRecord } from './records.ts';
+import type { IngestTopic } from './topics.ts';
+import { updateRecord } from './records.ts';
+
+export interface IngestWorkerDeps {
+  readonly store: Store;
+  readonly connections: ReadonlyMap<string, ConnectionBinding>;
+  readonly ehrFor: (connection: EhrConnectionConfig) => EhrPort;
+  readonly maintainer: SubscriptionMaintainer;
+  readonly publicUrl: string;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /**
+   * How long a gap in event numbers may stay open before recovery (out-of-order arrivals close
+   * most), for connections that do not set `gapGraceSeconds`. Default 10 s.
+   */
+  readonly gapGraceMs?: number;
+  /** Overlap subtracted from the last sync when catching up, for clock skew between EHR and us. */
+  readonly catchUpOverlapMs?: number;
+  /** `_count` of catch-up searches (default 100). */
+  readonly catchUpPageSize?: number;
+  readonly leaseMs?: number;
+  readonly batchSize?: number;
+  /**
+   * Jobs of the capabilities above ingest that a stored copy starts (e.g. an order's prior
+   * authorization), written in the copy's own transaction so a crash cannot lose them.
+   */
+  readonly jobsForCopy?: (copy: Resource) => BatchOperation[];
+}
+
+export interface IngestContext {
+  readonly deps: IngestWorkerDeps;
+  /** `deps.now`, or the system clock. */
+  readonly now: () => Date;
+}
+
+function endpoint(ctx: IngestContext, binding: ConnectionBinding): string {
+  return `${ctx.deps.publicUrl}/ehr/${binding.connection.id}/notify`;
+}
+
+/** Applies `change` to the connection's subscription record of `topic` (./records.ts updateRecord). */
+export function updateSubscription(
+  ctx: IngestContext,
+  binding: ConnectionBinding,
+  topic: IngestTopic,
+  change: (r: SubscriptionRecord) => SubscriptionRecord,
+): Promise<SubscriptionRecord> {
+  return updateRecord(
+    ctx.deps.store,
+    binding.tenant,
+    binding.connection,
+    topic,
+    endpoint(ctx, binding),
+    change,
+  );
+}
+
+/** Where and how copies of this connection's resources are stored (./copies.ts). */
+export function copyContextFor(ctx: IngestContext, binding: ConnectionBinding): CopyContext {
+  return {
+    store: ctx.deps.store,
+    tenant: binding.tenant,
+    connectionId: binding.connection.id,
+    fhirBaseUrl: binding.connection.fhirBaseUrl,
+    publicUrl: ctx.deps.publicUrl,
+    now: ctx.now,
+    generateId: randomUUID,
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * Streaming X12 segment parser: text in (any chunking, strings or bytes), segments out, one at a
+ * time, so an 835 or 271 of any size is read in bounded memory. It reads each interchange's
+ * delimiters from its ISA (./delimiters.ts), tolerates line breaks after segment terminators, and
+ * refuses what is not an interchange: no ISA, a malformed ISA, a segment id that is not 2-3
+ * letters or digits, an empty segment, data after the last terminator, input that ends before the
+ * IEA. Several interchanges may follow each other, each with its own delimiters.
+ *
+ * It only tokenizes: loops, envelopes and transaction rules belong to the readers built on it.
+ * Element values come as written (ISA fields keep their padding). X12 005010 TR3s Appendix B
+ * (B.1.1.2.5 delimiters); X12.5 (ISA/IEA). x12-parser, used by the tests as an independent reader
+ * of our 837s, is not used here: it trims values, drops repetitions and validates nothing.
+ */
+import type { Delimiters } from './delimiters.ts';
+import { delimitersOfIsa, ISA_LENGTH } from './delimiters.ts';
+
+export interface X12Segment {
+  /** Segment id: ISA, GS, ST, CLP, EB... */
+  readonly id: string;
+  /** The elements after the id as written: `elements[0]` is XX01. */
+  readonly elements: readonly string[];
+  /** The delimiters of the interchange it belongs to (to split composites and repetitions). */
+  readonly delimiters: Delimiters;
+  /** 1-based number of the segment in the input (across interchanges), for messages. */
+  readonly position: number;
+  /** Character offset in the input of the segment's first character. */
+  readonly offset: number;
+}
+
+/** Input that is not a well-formed sequence of X12 interchanges. */
+export class X12SyntaxError extends Error {
+  /** Character offset in the input where the problem is. */
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super(`X12 syntax at character ${offset}: ${message}`);
+    this.name = 'X12SyntaxError';
+    this.offset = offset;
+  }
+}
+
+/** Element XXnn (1-based), '' when the segment stops before it. */
+export function element(segment: X12Segment, n: number): string {
+  return segment.elements[n - 1] ?? '';
+}
+
+/** The components of element XXnn (XXnn-1, XXnn-2...); one when it is not a composite. */
+export function components(segment: X12Segment, n: number): string[] {
+  return element(segment, n).split(segment.delimiters.component);
+}
+
+/** The repetitions of element XXnn; one when it does not repeat or the interchange has no separator. */
+export function repetitions(segment: X12Segment, n: number): string[] {
+  const value = element(segment, n);
+  const separator = segment.delimiters.repetition;
+  return separator === undefined ? [value] : value.split(separator);
+}
+
+const SEGMENT_ID = /^[A-Z0-9]{2,3}$/;
+/** What may stand between segments (after a terminator) or around interchanges. */
+const LINE_BREAK = new Set(['\r', '\n']);
+const BYTE_ORDER_MARK = '\uFEFF';
+
+/**
+ * The push parser under parseX12: `push` text as it arrives and iterate the segments it completes
+ * (lazily: a syntax error is thrown when iteration reaches it, after the segments before it); `end`
+ * when the input is over (it throws when the input stopped inside an interchange).
+ */
+export class X12Tokenizer {
+  #buffer = '';
+  /** Where the next segment (or line break) starts in #buffer. */
+  #at = 0;
+  /** Characters of the input before #buffer[0]. */
+  #dropped = 0;
+  #delimiters: Delimiters | undefined;
+  #position = 0;
+
+  *push(text: string): Generator<X12Segment, void, undefined> {
+    this.#dropped += this.#at;
+    this.#buffer = this.#buffer.slice(this.#at) + text;
+    this.#at = 0;
+    for (;;) {
+      const at = this.#skipBreaks(this.#at);
+      this.#at = at;
+      if (at >= this.#buffer.length) {
+        return;
+      }
+      if (this.#delimiters === undefined) {
+        const available = this.#buffer.length - at;
+        if (!this.#buffer.startsWith('ISA'.slice(0, Math.min(3, available)), at)) {
+          throw new X12SyntaxError('an interchange must begin with an ISA segment', this.#dropped + at);
+        }
+        if (available < ISA_LENGTH) {
+          return;
+        }
+        const isa = this.#header(at);
+        this.#at = at + ISA_LENGTH;
+        yield isa;
+        continue;
+      }
+      const end = this.#buffer.indexOf(this.#delimiters.segment, at);
+      if (end < 0) {
+        return;
+      }
+      const segment = this.#segment(at, end);
+      this.#at = end + 1;
+      yield segment;
+    }
+  }
+
+  end(): void {
+    const rest = this.#skipBreaks(this.#at);
+    const offset = this.#dropped + rest;
+    if (rest < this.#buffer.length) {
+      throw new X12SyntaxError(
+        this.#delimiters === undefined
+          ? 'the input ends inside an ISA (an ISA has 106 characters)'
+          : 'the input ends inside a segment (no segment terminator)',
+        offset,
+      );
+    }
+    if (this.#delimiters !== undefined) {
+      throw new X12SyntaxError('the input ends before the IEA that closes the interchange', offset);
+    }
+    if (this.#position === 0) {
+      throw new X12SyntaxError('the input holds no interchange', offset);
+    }
+  }
+
+  /** The index of the first character at or after `at` that is not a line break (nor, first, a BOM). */
+  #skipBreaks(at: number): number {
+    const terminator = this.#delimiters?.segment;
+    let i = at;
+    if (this.#dropped + i === 0 && this.#buffer[0] === BYTE_ORDER_MARK) {
+      i++;
+    }
+    while (i < this.#buffer.length) {
+      const c = this.#buffer.charAt(i);
+      if (!LINE_BREAK.has(c) || c === terminator) {
+        break;
+      }
+      i++;
+    }
+    return i;
+  }
+
+  #header(at: number): X12Segment {
+    const isa = this.#buffer.slice(at, at + ISA_LENGTH);
+    const read = delimitersOfIsa(isa);
+    if (!read.ok) {
+      throw new X12SyntaxError(read.problem, this.#dropped + at);
+    }
+    this.#delimiters = read.delimiters;
+    // The ISA's last element (ISA16) is the component separator itself: split on elements only.
+    return this.#emit('ISA', isa.slice(4, ISA_LENGTH - 1).split(read.delimiters.element), at);
+  }
+
+  #segment(at: number, end: number): X12Segment {
+    const delimiters = this.#delimiters as Delimiters;
+    let text = this.#buffer.slice(at, end);
+    if (delimiters.segment === '\n' && text.endsWith('\r')) {
+      text = text.slice(0, -1);
+    }
+    const elements = text.split(delimiters.element);
+    const id = elements.shift() ?? '';
+    if (!SEGMENT_ID.test(id)) {
+      throw new X12SyntaxError(
+        text.length === 0
+          ? 'an empty segment (two terminators in a row)'
+          : `"${id.slice(0, 20)}" is not a segment id (2-3 upper-case letters or digits)`,
+        this.#dropped + at,
+      );
+    }
+    if (id === 'ISA') {
+      throw new X12SyntaxError('an ISA inside an interchange (its IEA is missing)', this.#dropped + at);
+    }
+    if (id === 'IEA') {
+      this.#delimiters = undefined;
+    }
+    return this.#emit(id, elements, at, delimiters);
+  }
+
+  #emit(id: string, elements: string[], at: number, delimiters = this.#delimiters as Delimiters): X12Segment {
+    this.#position++;
+    return { id, elements, delimiters, position: this.#position, offset: this.#dropped + at };
+  }
+}
+
+/**
+ * The segments of an X12 input, as they complete. Bytes are read as UTF-8 (X12's basic and extended
+ * character sets are ASCII); chunks may split anything, a multi-byte character included. Throws
+ * X12SyntaxError where the input stops being X12 — after yielding every segment before that point.
+ */
+export async function* parseX12(
+  input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+): AsyncGenerator<X12Segment, void, undefined> {
+  const tokenizer = new X12Tokenizer();
+  const decoder = new TextDecoder('utf-8');
+  for await (const chunk of input) {
+    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    yield* tokenizer.push(text);
+  }
+  yield* tokenizer.push(decoder.decode());
+  tokenizer.end();
+}
