@@ -24,6 +24,7 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import type { DriplineConfig } from '../config/config.ts';
 import type { ClientRecord, Store } from '../store/port.ts';
 import { openStore } from '../store/open.ts';
+import { systemClock } from '../time/clock.ts';
 import { BundleError, runCharges } from './charges-command.ts';
 import {
   parseClientCreateArgs,
@@ -196,7 +197,12 @@ async function main(argv: string[]): Promise<void> {
     const { runPriorAuth } = await import('./prior-auth-command.ts');
     const config = loadConfig();
     const result = await withStore(config, (store) =>
-      runPriorAuth(config, store, sub === undefined ? rest : [sub, ...rest]),
+      runPriorAuth(
+        config,
+        store,
+        sub === undefined ? rest : [sub, ...rest],
+        systemClock(config.clockOffsetMs),
+      ),
     );
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'token') {

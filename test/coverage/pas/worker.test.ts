@@ -17,6 +17,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { authorizationsOf } from '../../../src/coverage/authorizations.ts';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
+import { PriorAuthUsageError, runPriorAuth } from '../../../src/cli/prior-auth-command.ts';
 import { PRIOR_AUTH_QUEUE, requestDocumentId, stateOf } from '../../../src/coverage/pas/records.ts';
 import {
   recordResource,
@@ -196,6 +197,11 @@ beforeAll(async () => {
       drugOrder('mr-2', 'pat-1', { hcpcs: 'J2350' }, 600, 1),
       drugOrder('mr-3', 'pat-1', { hcpcs: 'J3380' }, 300, 1),
       drugOrder('mr-4', 'pat-2', { ndc: '57894-0030-01' }, 400, 1),
+      // Ferric carboxymaltose (J1439, 1 mg units): two 750 mg doses, approved as asked.
+      drugOrder('mr-5', 'pat-1', { hcpcs: 'J1439' }, 750, 2),
+      // Rituximab (J9312): the sandbox plan denies it; immune globulin (J1459): it asks for more.
+      drugOrder('mr-6', 'pat-1', { hcpcs: 'J9312' }, 100, 1),
+      drugOrder('mr-7', 'pat-1', { hcpcs: 'J1459' }, 500, 1),
     ]);
   }
 }, 60_000);
@@ -290,6 +296,72 @@ describe('asked through the API', () => {
     const refused = await ask('mr-1', {}, weak);
     expect(refused.status).toBe(403);
     expect(refused.body.resourceType).toBe('OperationOutcome');
+  });
+});
+
+describe('what a person has to act on', () => {
+  const caseOf = (claim: Claim & StoredResource): string => claim.id.slice(0, claim.id.lastIndexOf('-'));
+
+  test('a denial: the ClaimResponse on file authorizes nothing; an urgent work item names the payer’s reason', async () => {
+    await ask('mr-6');
+    const denied = await stateReached(A, 'mr-6', 1, 'denied');
+    const response = (await server.running.store.resources.read(
+      A,
+      'ClaimResponse',
+      caseOf(denied),
+    )) as ClaimResponse;
+    expect(authorizationsOf([response], [denied])).toEqual([]);
+    const task = (await server.running.store.resources.read(A, 'Task', `${caseOf(denied)}-work`)) as Task;
+    expect(task.code?.coding?.[0]?.code).toBe('denied');
+    expect(task.priority).toBe('urgent');
+    expect(task.note?.at(-1)?.text).toMatch(/no documented trial of a conventional DMARD/);
+  });
+
+  test('a request for more information: a work item naming what the payer needs, closed when the payer decides', async () => {
+    await ask('mr-7');
+    const pended = await stateReached(A, 'mr-7', 1, 'pended');
+    const taskId = `${caseOf(pended)}-work`;
+    const task = (await server.running.store.resources.read(A, 'Task', taskId)) as Task;
+    expect(task.code?.coding?.[0]?.code).toBe('more-information');
+    expect(task.status).toBe('requested');
+    expect(task.note?.at(-1)?.text).toMatch(/Serum IgG level and infection history/);
+    await stateReached(A, 'mr-7', 1, 'certified');
+    const done = await waitFor('the work item closed', async () => {
+      const t = (await server.running.store.resources.read(A, 'Task', taskId)) as Task;
+      return t.status === 'completed' ? t : undefined;
+    });
+    expect(done.note?.at(-1)?.text).toMatch(/decided .*: certified/);
+  });
+});
+
+describe('asked from the command line (npm run cli -- prior-auth)', () => {
+  test('queued on the store the server runs on; --wait answers where the order stands', async () => {
+    const result = await runPriorAuth(server.config, server.running.store, [
+      'MedicationRequest/mr-5',
+      '--tenant',
+      A,
+      '--wait',
+      '20',
+    ]);
+    expect(result).toMatchObject({ order: 'MedicationRequest/mr-5', tenant: A, queued: true });
+    expect(result['cases']).toEqual([
+      expect.objectContaining({
+        payer: 'buckeye',
+        status: 'certified',
+        items: [expect.objectContaining({ authorized: { code: 'J1439', units: 1500 } })],
+      }),
+    ]);
+  });
+
+  test('usage errors name what is wrong; nothing is queued', async () => {
+    const before = (await server.running.store.jobs.listJobs(A, PRIOR_AUTH_QUEUE, 'ready', 100)).length;
+    const run = (argv: string[]): Promise<unknown> => runPriorAuth(server.config, server.running.store, argv);
+    await expect(run([])).rejects.toThrow(PriorAuthUsageError);
+    await expect(run(['mr-5'])).rejects.toThrow(/name the tenant/);
+    await expect(run(['mr-5', '--tenant', 'nobody'])).rejects.toThrow(/name the tenant/);
+    await expect(run(['nope', '--tenant', A])).rejects.toThrow(/not on file/);
+    await expect(run(['mr-5', '--tenant', A, '--wait', 'soon'])).rejects.toThrow(/--wait/);
+    expect((await server.running.store.jobs.listJobs(A, PRIOR_AUTH_QUEUE, 'ready', 100)).length).toBe(before);
   });
 });
 
