@@ -23,7 +23,6 @@ import {
   parseStructureDefinition,
   normalizeErrorString,
   OperationOutcomeError,
-  validateResource,
   validateTypedValue,
 } from '@medplum/core';
 import type {
@@ -109,16 +108,6 @@ export function validateAgainst(
     );
   } catch (err) {
     return issuesOf(err, at);
-  }
-}
-
-/** Base R4 validation (every resource of a Bundle against its type). */
-function validateBase(resource: Resource): OperationOutcomeIssue[] {
-  try {
-    validateResource(resource);
-    return [];
-  } catch (err) {
-    return issuesOf(err, undefined);
   }
 }
 
@@ -312,12 +301,13 @@ function validateBundleShape(bundle: Bundle, profile: string, closure: boolean):
   if ((bundle as Resource).resourceType !== 'Bundle') {
     return [issue(`a ${(bundle as Resource).resourceType ?? 'non-resource'} is not a Bundle`, 'Bundle')];
   }
-  pasProfiles(); // loads the base R4 definitions too
-  const base = validateBase(bundle);
-  if (base.length > 0) {
-    return base;
+  // The profile's snapshot is base R4 Bundle plus PAS's rules, and its entries' resources are
+  // validated against their base types with it: no separate base pass (it cost a third of the time).
+  const shaped = validateAgainst(bundle, profile);
+  if (shaped.length > 0) {
+    return shaped;
   }
-  return [...validateAgainst(bundle, profile), ...checkEntries(bundle, closure)];
+  return checkEntries(bundle, closure);
 }
 
 /** Why a PAS Request Bundle (initial or update) does not conform; undefined when it does. */

@@ -132,6 +132,17 @@ describe('validatePasRequestBundle refuses what PAS forbids', () => {
     expect(found).toMatch(/gender/);
   });
 
+  test('an entry that is not valid R4 is reported at its path (the Bundle profile checks its entries against their base types)', () => {
+    const b = fresh();
+    const org = b.entry![1]!.resource as Resource & Record<string, unknown>;
+    org['active'] = 'yes';
+    org['bogus'] = 1;
+    expect(texts(validatePasRequestBundle(b))).toEqual([
+      'Invalid JSON type: expected boolean, but got string @ Bundle.entry[1].resource.active',
+      'Invalid additional property "bogus" @ Bundle.entry[1].resource.bogus',
+    ]);
+  });
+
   test('a fullUrl that names another resource, a Bundle of the wrong type', () => {
     const b = fresh();
     b.entry![4]!.fullUrl = 'http://dripline.test/fhir/Patient/someone-else';
