@@ -35,6 +35,11 @@ import type { LedgerWorkerDeps } from './coverage/ledger-worker.ts';
 import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
 import type { Store } from './store/port.ts';
 import { systemClock } from './time/clock.ts';
+import { PriorAuthWorker } from './coverage/pas/worker.ts';
+import type { PriorAuthWorkerDeps } from './coverage/pas/worker.ts';
+import { PRIOR_AUTH_QUEUE } from './coverage/pas/records.ts';
+import { priorAuthJobsFor } from './coverage/pas/jobs.ts';
+import { createPasNotifyRouter, createPriorAuthApi } from './coverage/pas/routes.ts';
 import type { Clock } from './time/clock.ts';
 
 export interface RunningServer {
@@ -45,6 +50,8 @@ export interface RunningServer {
   readonly chargeCapture: ChargeCaptureWorker;
   readonly claims: ClaimWorkflowWorker;
   readonly authorizationLedger: AuthorizationLedgerWorker;
+  /** Prior authorization by Da Vinci PAS (src/coverage/pas). */
+  readonly priorAuth: PriorAuthWorker;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -78,6 +85,15 @@ export interface StartOptions {
   readonly authorizationLedger?: boolean;
   /** Authorization ledger worker tuning (tests): how often it reads changes, and does a full pass. */
   readonly ledgerWorker?: Partial<Pick<LedgerWorkerDeps, 'scanMs' | 'fullScanMs' | 'pollMs'>>;
+  /** Start the prior authorization worker (default true — idle for tenants whose payers take no PAS). */
+  readonly priorAuth?: boolean;
+  /**
+   * Sandbox mode only: the sandbox payers also take prior authorization requests (Da Vinci PAS at
+   * the sandbox payer's `/pas/fhir`), its review of pended requests taking `reviewDelayMs`.
+   */
+  readonly sandboxPriorAuth?: { readonly reviewDelayMs?: number };
+  /** Prior authorization tuning (tests): the payer port, the poll period. */
+  readonly priorAuthWorker?: Partial<Pick<PriorAuthWorkerDeps, 'payerPort' | 'pollMs'>>;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;
   /** `_count` of ingest catch-up searches (tests; default 100). */
@@ -121,16 +137,33 @@ export async function startServer(
     leaseMs: config.jobLeaseMs,
     now,
   });
+  const tenantsNow = (): DriplineConfig['tenants'] => options.claimWorkflow?.tenants ?? config.tenants;
+  const priorAuth = new PriorAuthWorker({
+    store,
+    tenants: tenantsNow,
+    tables: codingTables,
+    logger: logger.child({ component: 'prior-auth' }),
+    publicUrl: config.publicUrl,
+    now,
+    leaseMs: config.jobLeaseMs,
+    ...options.priorAuthWorker,
+  });
   const ingest = createIngest({
     config,
-    // Ingest's encounter-changed events wake charge capture at once.
-    store: notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+    // Ingest's encounter-changed events wake charge capture at once, its orders prior authorization.
+    store: notifyOnEnqueue(
+      notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+      PRIOR_AUTH_QUEUE,
+      () => priorAuth.notify(),
+    ),
     logger,
     ehrFor: options.ehrFor ?? ehrClientCache({ now }),
     now,
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
     ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
     ...(options.catchUpPageSize !== undefined ? { catchUpPageSize: options.catchUpPageSize } : {}),
+    // An order (each EHR version) starts its prior authorization (src/coverage/pas/worker.ts).
+    jobsForCopy: priorAuthJobsFor,
   });
   const claims = new ClaimWorkflowWorker({
     store,
@@ -164,6 +197,16 @@ export async function startServer(
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
+  const priorAuthRoutes = {
+    store,
+    tokenService,
+    tenants: tenantsNow,
+    notify: () => priorAuth.notify(),
+    publicUrl: config.publicUrl,
+    now,
+    maxBodyBytes: config.http.maxBodyBytes,
+    maxJsonDepth: config.http.maxJsonDepth,
+  };
   const app = createApp({
     config,
     store,
@@ -175,6 +218,8 @@ export async function startServer(
     fhirOperations: [createX12Router(x12Deps)],
     routers: [
       { path: '/ehr', router: ingest.router },
+      { path: '/pas', router: createPasNotifyRouter(priorAuthRoutes) },
+      { path: '/api/prior-auth', router: createPriorAuthApi(priorAuthRoutes) },
       {
         path: '/api/claims',
         router: createClaimRoutes({
@@ -234,6 +279,9 @@ export async function startServer(
   if (options.authorizationLedger !== false) {
     authorizationLedger.start();
   }
+  if (options.priorAuth !== false) {
+    priorAuth.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -252,6 +300,7 @@ export async function startServer(
       await chargeCapture.stop();
       await claims.stop();
       await authorizationLedger.stop();
+      await priorAuth.stop();
       if (!options.store) {
         await store.close();
       }
@@ -259,5 +308,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, ingest, chargeCapture, claims, authorizationLedger, stop };
+  return { url, store, server, ingest, chargeCapture, claims, authorizationLedger, priorAuth, stop };
 }

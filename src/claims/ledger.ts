@@ -14,7 +14,8 @@ import { authorizationLedger, numbersFor } from '../coverage/ledger.ts';
 import type { AuthorizationRequirement } from '../coverage/ledger-alerts.ts';
 import { EXT_CHARGE_ITEM } from '../contract/canonical.ts';
 import type { ClaimRules } from './scrub/rules.ts';
-import { loadClaimRules, requiresPriorAuth } from './scrub/rules.ts';
+import { authorizationRuleFor, requiresAuthorization } from '../coverage/pas/auth-rules.ts';
+import { loadClaimRules } from './scrub/rules.ts';
 import type { ClaimContext } from './types.ts';
 
 /** The ChargeItem a claim line was built from ("ChargeItem/{id}"). */
@@ -78,7 +79,8 @@ export function claimAuthorizationNumbers(source: LedgerSource): string[] {
 
 /**
  * Which codes need authorization for a tenant's payers: the scrubber's rule (rules/prior-auth.json
- * by payer kind, the drug's therapy class from the coding tables), for the ledger's "given without
+ * for the payer on the date, src/coverage/pas/auth-rules.ts; the drug's therapy class from the
+ * coding tables), for the ledger's "given without
  * an authorization" work items. A payer that is not configured requires nothing Dripline knows of.
  */
 export function authorizationRequirement(
@@ -86,15 +88,13 @@ export function authorizationRequirement(
   tables: CodingTables,
   rules: ClaimRules = loadClaimRules(),
 ): AuthorizationRequirement {
-  return ({ code, payerId }) => {
+  return ({ code, date, payerId }) => {
     const payer = config.payers.find((p) => p.payerId === payerId);
     const drug = findDrug(tables, { hcpcs: code })?.drug;
     if (!payer || !drug) {
       return undefined;
     }
-    const rule = rules.priorAuth[payer.kind];
-    return requiresPriorAuth(rule, code, drug.therapyClass)
-      ? `prior-auth.json ${payer.kind} [${rule.verification}]`
-      : undefined;
+    const rule = authorizationRuleFor(rules.priorAuth, payer, date);
+    return requiresAuthorization(rule, code, drug.therapyClass) ? rule.source : undefined;
   };
 }

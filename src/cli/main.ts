@@ -10,6 +10,7 @@
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
  *   tables import-cms <dir> [--out <tables dir>]
  *   authorizations <patient> [--tenant <id>]
+ *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import type { DriplineConfig } from '../config/config.ts';
 import type { ClientRecord, Store } from '../store/port.ts';
 import { openStore } from '../store/open.ts';
+import { systemClock } from '../time/clock.ts';
 import { BundleError, runCharges } from './charges-command.ts';
 import {
   parseClientCreateArgs,
@@ -57,7 +59,10 @@ Commands:
   authorizations <patient> [--tenant <id>]
       A patient's prior authorization ledger (as GET /api/coverage/authorizations?patient=): per
       authorization the units or visits authorized, used (by which charges, on which claims), left,
-      and when it ends; infusions given without one; booked visits; open work items. Audited.`;
+      and when it ends; infusions given without one; booked visits; open work items. Audited.
+  prior-auth <MedicationRequest/id> [--tenant <id>] [--cancel] [--wait <seconds>]
+      Ask the order's payer for prior authorization now (Da Vinci PAS), or cancel it; the running server
+      sends it. With --wait, prints the payer's decision once it is in.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -199,6 +204,18 @@ async function main(argv: string[]): Promise<void> {
     const config = loadConfig();
     const report = await withStore(config, (store) => runAuthorizations(args, config, store));
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  } else if (command === 'prior-auth') {
+    const { runPriorAuth } = await import('./prior-auth-command.ts');
+    const config = loadConfig();
+    const result = await withStore(config, (store) =>
+      runPriorAuth(
+        config,
+        store,
+        sub === undefined ? rest : [sub, ...rest],
+        systemClock(config.clockOffsetMs),
+      ),
+    );
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -217,7 +234,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof BundleError ||
     err instanceof ClientFileError ||
     err instanceof ClientRegistrationError ||
-    (err instanceof Error && err.name === 'CmsImportError')
+    (err instanceof Error && (err.name === 'CmsImportError' || err.name === 'PriorAuthUsageError'))
   ) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);

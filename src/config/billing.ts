@@ -44,4 +44,23 @@ export interface PayerEndpoint {
    * for X12-channel payers; absent means P (the X12 interchange writer). The sandbox payers are T.
    */
   readonly usage?: 'P' | 'T';
+  /** Prior authorization by Da Vinci PAS 2.2.1 (src/coverage/pas), when the payer offers it. */
+  readonly pas?: PayerPasEndpoint;
+}
+
+/** A payer's PAS endpoint (config `tenants[].payers[].pas`); its credentials are the payer's. */
+export interface PayerPasEndpoint {
+  /** The payer's PAS FHIR base (one per IG version: PAS 2.2.1). */
+  readonly fhirBaseUrl: string;
+  /** Token endpoint when it is not the payer's `tokenUrl` (else discovered from the base). */
+  readonly tokenUrl?: string;
+  readonly scope?: string;
+  /** The payer's id in X12 terms (TransmissionIdentifiers receiver); default the payer id. */
+  readonly receiverId?: string;
+  /** `auto`: subscribe to the PAS topic for pended answers, `$inquire` only if the payer offers no subscription; `off`: `$inquire` only. */
+  readonly subscription: 'auto' | 'off';
+  /** The slow schedule of `$inquire` for a pended request, minutes (default 240). */
+  readonly inquireMinutes: number;
+  /** Days a request's course covers from its first day (default 180). */
+  readonly courseDays: number;
 }

@@ -303,6 +303,21 @@ const schema = {
                 scope: { type: 'string', minLength: 1 },
                 timelyFilingDays: { type: 'integer', minimum: 1, maximum: 3650, default: 365 },
                 usage: { enum: ['P', 'T'] },
+                // Prior authorization by Da Vinci PAS 2.2.1 (src/coverage/pas).
+                pas: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['fhirBaseUrl'],
+                  properties: {
+                    fhirBaseUrl: { type: 'string', pattern: '^https?://\\S+[^/]$' },
+                    tokenUrl: { type: 'string', pattern: '^https?://\\S+$' },
+                    scope: { type: 'string', minLength: 1 },
+                    receiverId: { type: 'string', minLength: 1, maxLength: 80 },
+                    subscription: { enum: ['auto', 'off'], default: 'auto' },
+                    inquireMinutes: { type: 'integer', minimum: 5, maximum: 10080, default: 240 },
+                    courseDays: { type: 'integer', minimum: 1, maximum: 366, default: 180 },
+                  },
+                },
               },
               // ISA15 must be chosen for a clearinghouse: never production or test by default.
               if: { properties: { channel: { const: 'x12' } } },

@@ -88,12 +88,13 @@ export async function seededPayers(
 export async function sandboxPayers(
   payer: SandboxPayer,
   payers: readonly { id: string; name: string; payerId: string; kind: PayerKind }[],
+  options: { readonly priorAuth?: boolean } = {},
 ): Promise<PayerEndpoint[]> {
   const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
   const kid = 'dripline-sandbox-payer-1';
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
-  const scope = 'system/Claim.crs system/ClaimResponse.rs';
+  const scope = 'system/Claim.crs system/ClaimResponse.rs system/Subscription.cruds';
   const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
   return payers.map((p) => ({
     ...p,
@@ -106,6 +107,18 @@ export async function sandboxPayers(
     timelyFilingDays: 365,
     // The sandbox payer is a test party: its interchanges say so (ISA15 T).
     usage: 'T' as const,
+    // Prior authorization (Da Vinci PAS) at the sandbox payer's PAS endpoint, when asked for.
+    ...(options.priorAuth
+      ? {
+          pas: {
+            fhirBaseUrl: payer.pasFhirBaseUrl,
+            tokenUrl: payer.tokenUrl,
+            subscription: 'auto' as const,
+            inquireMinutes: 240,
+            courseDays: 180,
+          },
+        }
+      : {}),
   }));
 }
 
@@ -177,8 +190,11 @@ export async function runSandbox(
     timeZone,
     journal: files.payerJournal,
     logger: logger.child({ component: 'sandbox-payer' }),
+    ...(options.sandboxPriorAuth?.reviewDelayMs !== undefined
+      ? { pas: { reviewDelayMs: options.sandboxPriorAuth.reviewDelayMs } }
+      : {}),
   });
-  const payers = await sandboxPayers(payer, seeded);
+  const payers = await sandboxPayers(payer, seeded, { priorAuth: options.sandboxPriorAuth !== undefined });
   const seededPayerKinds = Object.fromEntries(payers.map((p) => [p.payerId, p.kind]));
   logger.info({ payers: Object.keys(seededPayerKinds).length }, 'sandbox payer running');
   // The sandbox tenant bills the sandbox payer for every payer of the seeded day.

@@ -7,13 +7,14 @@
  */
 import type { Coverage } from '@medplum/fhirtypes';
 import { servicesFor, withinDates } from '../../coverage/authorizations.ts';
+import { authorizationRuleFor, requiresAuthorization } from '../../coverage/pas/auth-rules.ts';
+import type { RuleInForce } from '../../coverage/pas/auth-rules.ts';
 import { readSubscriber } from '../../x12/837/subscriber.ts';
 import { chargeItemOfLine, claimLedger } from '../ledger.ts';
 import type { ClaimContext } from '../types.ts';
 import type { Findings, Line } from './findings.ts';
 import { daysBetween, idOf } from './findings.ts';
 import type { ClaimRules } from './rules.ts';
-import { requiresPriorAuth } from './rules.ts';
 
 const NEAR_FILING_LIMIT_DAYS = 30;
 
@@ -106,12 +107,14 @@ export function checkPriorAuth(
   lines: readonly Line[],
   f: Findings,
 ): void {
-  const rule = rules.priorAuth[ctx.payer.kind];
   const focal = (ctx.claim.insurance ?? []).find((i) => i.focal);
   const numbers = new Set((focal?.preAuthRef ?? []).map((r) => r.trim()).filter((r) => r !== ''));
-  const source = `prior-auth.json ${ctx.payer.kind} [${rule.verification}]`;
+  // The rule in force on each line's date for this payer (src/coverage/pas/auth-rules.ts).
+  const ruleOn = (date: string): RuleInForce =>
+    authorizationRuleFor(rules.priorAuth, ctx.payer, date || ctx.today);
   const required = lines.filter(
-    (line) => line.drug !== undefined && requiresPriorAuth(rule, line.code, line.drug.therapyClass),
+    (line) =>
+      line.drug !== undefined && requiresAuthorization(ruleOn(line.date), line.code, line.drug.therapyClass),
   );
   checkAuthorizedUnits(ctx, lines, f);
   if (numbers.size === 0) {
@@ -122,7 +125,7 @@ export function checkPriorAuth(
         f.add(
           'prior-auth',
           `${line.code} (${line.drug?.name ?? ''}) needs prior authorization for ${ctx.payer.name} (${ctx.payer.kind}); the claim carries none.`,
-          { itemSequence: line.sequence, source },
+          { itemSequence: line.sequence, source: ruleOn(line.date).source },
         );
       }
     }

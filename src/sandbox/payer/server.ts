@@ -50,6 +50,9 @@ import { parseSubmitBody } from './validate.ts';
 import { registerSandboxClient } from '../register-client.ts';
 import { listenSandbox } from '../listen.ts';
 import { isoInZone } from '../../time/zone.ts';
+import { createPasEndpoint } from './pas/server.ts';
+import type { PasEndpoint } from './pas/server.ts';
+import type { PasPolicy } from './pas/policy.ts';
 
 export type { PayerKind } from './tables.ts';
 
@@ -93,6 +96,8 @@ export interface SandboxPayerOptions {
    */
   journal?: string;
   timelyFilingDays?: Partial<Record<PayerKind, number>>;
+  /** Prior authorization (Da Vinci PAS 2.2.1 at `{url}/pas/fhir`, ./pas/server.ts): policy and review delay. */
+  pas?: { policy?: PasPolicy; reviewDelayMs?: number; members?: readonly string[] };
 }
 
 export interface SandboxPayerBehaviour {
@@ -113,6 +118,10 @@ export interface SandboxPayer {
   /** The `/fhir` base (kind from the insurer identifier); `{url}/{kind}/fhir` force a kind. */
   readonly fhirBaseUrl: string;
   readonly tokenUrl: string;
+  /** The Da Vinci PAS endpoint (`{url}/pas/fhir`): prior authorization `$submit`, `$inquire`, Subscription. */
+  readonly pasFhirBaseUrl: string;
+  /** The PAS endpoint's cases, and a way to end its pending reviews now. */
+  readonly pas: Pick<PasEndpoint, 'cases' | 'finishReviews'>;
   /** Registers a SMART Backend Services client (public JWKS) and returns its client_id. */
   registerClient(input: { jwks: { keys: object[] }; scope: string; clientId?: string }): Promise<string>;
   /** Every ClaimResponse issued, oldest first. */
@@ -388,6 +397,20 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
   app.get('/.well-known/smart-configuration', (_req, res) => {
     res.json(smartConfiguration({ issuer: url, tokenUrl }));
   });
+  const pasFhirBaseUrl = `${url}/pas/fhir`;
+  const pas = createPasEndpoint({
+    base: pasFhirBaseUrl,
+    issuer: url,
+    tokenUrl,
+    tokenService,
+    now,
+    log: logger,
+    ...(options.pas?.policy ? { policy: options.pas.policy } : {}),
+    ...(options.pas?.reviewDelayMs !== undefined ? { reviewDelayMs: options.pas.reviewDelayMs } : {}),
+    ...(options.pas?.members ? { members: options.pas.members } : {}),
+    garble: () => behaviour.garbleSubmitAnswers,
+  });
+  app.use('/pas/fhir', pas.router);
   app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));
   for (const kind of KINDS) {
     app.use(`/${kind}/fhir`, fhirRouter(kind, `${url}/${kind}/fhir`));
@@ -401,6 +424,8 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     url,
     fhirBaseUrl,
     tokenUrl,
+    pasFhirBaseUrl,
+    pas,
     registerClient(input) {
       return registerSandboxClient(authStore, SANDBOX_PAYER_TENANT, input, now());
     },
@@ -409,6 +434,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
       behaviour = { ...next };
     },
     async stop() {
+      pas.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
