@@ -47,6 +47,7 @@ import { EXT_CLAIM_FREQUENCY } from '../charges/claim-hold.ts';
 import { loadChargemaster } from './chargemaster.ts';
 import type { Chargemaster } from './chargemaster.ts';
 import type { BillingProvider, PayerEndpoint } from '../config/billing.ts';
+import { PAYER_ID_SYSTEM } from '../config/billing.ts';
 
 const SD = 'https://dripline.dev/fhir/StructureDefinition';
 export const CLAIM_PROFILE = `${SD}/dripline-claim`;
@@ -69,7 +70,7 @@ export const CLAIM_SYSTEMS = {
   /** Care team roles beyond the base set (attending): CARIN Blue Button's, as US claims use them. */
   careTeamRoleUs: 'http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBClaimCareTeamRole',
   /** Payer ids on claims (837 NM109 of loop 2010BB). */
-  payerId: 'https://dripline.dev/fhir/sid/payer-id',
+  payerId: PAYER_ID_SYSTEM,
   /** Dripline's claim ids (also the 837 CLM01 patient control number). */
   claimId: 'https://dripline.dev/fhir/sid/claim',
   ndc: SYSTEMS.ndc,

@@ -16,9 +16,10 @@ import type { ClaimContext } from './types.ts';
 import { ClaimConflictError } from './workflow/submission.ts';
 import type { ClaimWorkflowWorker } from './workflow/worker.ts';
 import { EDI_X12 } from './x12-routes.ts';
+import { X12_INTERCHANGE_SYSTEM } from '../x12/interchange.ts';
 import type { X12RouterDeps } from './x12-routes.ts';
 
-export const X12_INTERCHANGE_SYSTEM = 'https://dripline.dev/fhir/sid/x12-interchange-control-number';
+export { X12_INTERCHANGE_SYSTEM };
 /** At most this many claims go in one batch file (a later call takes the rest). */
 export const MAX_BATCH_CLAIMS = 1000;
 

@@ -21,6 +21,9 @@ export interface BillingProvider {
   readonly phone?: string;
 }
 
+/** Identifier system of payer ids (837 NM109 of loop 2010BB, 270 2100A): Claim.insurer, CoverageEligibilityRequest.insurer. */
+export const PAYER_ID_SYSTEM = 'https://dripline.dev/fhir/sid/payer-id';
+
 /** A payer the tenant bills (config `tenants[].payers`). */
 export interface PayerEndpoint {
   /** Slug, unique in the tenant. */
@@ -44,4 +47,23 @@ export interface PayerEndpoint {
    * for X12-channel payers; absent means P (the X12 interchange writer). The sandbox payers are T.
    */
   readonly usage?: 'P' | 'T';
+  /**
+   * Where eligibility is asked (src/coverage/eligibility), when not the FHIR claim endpoint: a
+   * payer on X12 answers a 270 with a 271 in real time.
+   */
+  readonly eligibility?: PayerEligibilityEndpoint;
+}
+
+/** A payer's eligibility endpoint (config `payers[].eligibility`); credentials default to the payer's. */
+export interface PayerEligibilityEndpoint {
+  /** `fhir`: CoverageEligibilityRequest/$submit; `x12`: a 005010X279A1 270 POSTed, a 271 answered. */
+  readonly channel: 'fhir' | 'x12';
+  /** FHIR: the payer's FHIR base (default `fhirBaseUrl`); X12: the URL a 270 is POSTed to. */
+  readonly url?: string;
+  readonly tokenUrl?: string;
+  readonly clientId?: string;
+  readonly privateKeyJwk?: Readonly<Record<string, unknown>>;
+  readonly scope?: string;
+  /** X12: the payer's id as interchange receiver (ISA08, GS03) and in loop 2100A; default `payerId`. */
+  readonly receiverId?: string;
 }

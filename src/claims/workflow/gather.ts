@@ -27,6 +27,7 @@ import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import type { Authorization } from '../../coverage/authorizations.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
+import { matchPayer } from '../../coverage/payer-match.ts';
 import type { StoredResource, TenantId } from '../../store/port.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import { localDate } from '../../time/zone.ts';
@@ -36,8 +37,6 @@ import type { ClaimContext } from '../types.ts';
 import type { WorkflowContext } from './context.ts';
 import { byRef, refOf } from './context.ts';
 import { claimPayerOf, sha } from './identity.ts';
-
-const PAYER_ID_SYSTEM_HINT = 'payer-id';
 
 /** What a claim is built and scrubbed from (gatherClaimInputs). */
 export interface Gathered {
@@ -248,21 +247,7 @@ export async function payerOf(
   if (fromClaim) {
     return { payer: fromClaim, ...(organization ? { organization } : {}) };
   }
-  const identifiers = [
-    ...(organization?.identifier ?? []),
-    ...(primary?.payor ?? []).flatMap((p) => (p.identifier ? [p.identifier] : [])),
-  ];
-  const byId =
-    config.payers.find((p) =>
-      identifiers.some((i) => i.value === p.payerId && (i.system?.includes(PAYER_ID_SYSTEM_HINT) ?? true)),
-    ) ?? config.payers.find((p) => identifiers.some((i) => i.value === p.payerId));
-  const byName =
-    byId ??
-    config.payers.find((p) =>
-      [organization?.name, ...(primary?.payor ?? []).map((x) => x.display)].some(
-        (name) => name !== undefined && p.name.toLowerCase() === name.toLowerCase(),
-      ),
-    );
+  const byName = matchPayer(config.payers, primary, organization);
   return { ...(byName ? { payer: byName } : {}), ...(organization ? { organization } : {}) };
 }
 
