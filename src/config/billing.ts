@@ -21,9 +21,6 @@ export interface BillingProvider {
   readonly phone?: string;
 }
 
-/** Identifier system of payer ids (837 NM109 of loop 2010BB, 270 2100A): Claim.insurer, CoverageEligibilityRequest.insurer. */
-export const PAYER_ID_SYSTEM = 'https://dripline.dev/fhir/sid/payer-id';
-
 /** A payer the tenant bills (config `tenants[].payers`). */
 export interface PayerEndpoint {
   /** Slug, unique in the tenant. */

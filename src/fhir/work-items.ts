@@ -9,11 +9,7 @@
 import type { Extension, OperationOutcome, Task, TaskInput } from '@medplum/fhirtypes';
 import type { BatchOperation, StoredResource } from '../store/port.ts';
 
-export const TASK_CODE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/task-code';
-/** One finding on a Task input (complex: severity, ruleId, source, fix, overridable, itemSequence). */
-export const EXT_SCRUB_FINDING = 'https://dripline.dev/fhir/StructureDefinition/scrub-finding';
-/** The code system of the findings' rule ids (scrubber rules, eligibility rules). */
-export const FINDING_RULE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/scrub-rule';
+import { CS_SCRUB_RULE, CS_TASK_CODE, EXT_SCRUB_FINDING } from '../contract/canonical.ts';
 
 /** Something a rule found that a person must look at (a scrub finding has exactly this shape). */
 export interface WorkFinding {
@@ -44,7 +40,7 @@ export function findingInput(finding: WorkFinding): TaskInput {
   return {
     extension: [{ url: EXT_SCRUB_FINDING, extension: ext }],
     type: {
-      coding: [{ system: FINDING_RULE_SYSTEM, code: finding.ruleId }],
+      coding: [{ system: CS_SCRUB_RULE, code: finding.ruleId }],
       text: `${finding.severity}: ${finding.ruleId}`,
     },
     valueString: `${finding.message} Fix: ${finding.fix} (source: ${finding.source}${
@@ -78,7 +74,7 @@ export function findingsOfTask(task: Task): WorkFinding[] {
 
 /** What a work item says. */
 export interface WorkItemContent {
-  /** Code in TASK_CODE_SYSTEM (claim-attention, eligibility-attention...). */
+  /** Code in CS_TASK_CODE (claim-attention, eligibility-attention...). */
   readonly code: string;
   /** Its title. */
   readonly text: string;
@@ -124,7 +120,7 @@ export function workItemWrite(
     status: 'requested',
     intent: 'order',
     priority: content.priority ?? 'routine',
-    code: { coding: [{ system: TASK_CODE_SYSTEM, code: content.code }], text: content.text },
+    code: { coding: [{ system: CS_TASK_CODE, code: content.code }], text: content.text },
     focus: { reference: content.focus },
     ...(content.patient ? { for: { reference: content.patient } } : {}),
     authoredOn: existing?.authoredOn ?? at,

@@ -23,9 +23,6 @@ export type InterchangeUsage = 'P' | 'T';
 /** The media type of X12 interchanges (RFC 1767), in files Dripline keeps and on the wire. */
 export const EDI_X12 = 'application/edi-x12';
 
-/** Identifier system of an X12 interchange Dripline kept (a DocumentReference): ISA13, as written. */
-export const X12_INTERCHANGE_SYSTEM = 'https://dripline.dev/fhir/sid/x12-interchange-control-number';
-
 /** What ISA15 reads of a configured payer (config `payers[]`): its slug and usage. */
 export interface UsagePayer {
   readonly id: string;

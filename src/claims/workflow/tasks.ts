@@ -8,15 +8,15 @@ import type { Claim, Task } from '@medplum/fhirtypes';
 import type { BatchOperation, StoredResource } from '../../store/port.ts';
 import type { ClaimState, ScrubFinding } from '../types.ts';
 import { sha } from './identity.ts';
+import { CS_TASK_CODE } from '../../contract/canonical.ts';
 import {
   findingsOfTask as workFindingsOf,
-  TASK_CODE_SYSTEM,
   workItemCompletion,
   workItemWrite,
 } from '../../fhir/work-items.ts';
 
 // The work-item style is shared by every capability (src/fhir/work-items.ts).
-export { EXT_SCRUB_FINDING, findingInput, TASK_CODE_SYSTEM } from '../../fhir/work-items.ts';
+export { findingInput } from '../../fhir/work-items.ts';
 export const CLAIM_TASK_CODE = 'claim-attention';
 
 /** What a claim's Task says: its title, the findings (as inputs; errors also as notes), a note. */
@@ -78,7 +78,7 @@ export function noPayerTask(
     id: claimTaskId(claimId),
     status: 'requested',
     intent: 'order',
-    code: { coding: [{ system: TASK_CODE_SYSTEM, code: CLAIM_TASK_CODE }], text: 'claim needs attention' },
+    code: { coding: [{ system: CS_TASK_CODE, code: CLAIM_TASK_CODE }], text: 'claim needs attention' },
     focus: { reference: `Encounter/${encounterId ?? '?'}` },
     ...(patientId ? { for: { reference: `Patient/${patientId}` } } : {}),
     authoredOn: at,

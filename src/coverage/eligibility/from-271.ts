@@ -20,6 +20,8 @@
  * - EB01 R with a 2120 NM1 (PR or another payer) → another `insurance` entry, its contained
  *   Coverage naming that payer.
  */
+import { ID_PAYER_ID } from '../../contract/canonical.ts';
+import { ID_ELIGIBILITY_TRACE } from '../../contract/eligibility.ts';
 import type {
   Coverage,
   CoverageEligibilityRequest,
@@ -31,7 +33,6 @@ import type {
   Reference,
 } from '@medplum/fhirtypes';
 import { SYSTEMS } from '../../coding/fhir/extract.ts';
-import { PAYER_ID_SYSTEM } from '../../config/billing.ts';
 import {
   ACTIVE_CODES,
   BENEFIT_CODES,
@@ -43,7 +44,7 @@ import {
 } from '../../x12/271/codes.ts';
 import type { Benefit271, Date271, Level271, Rejection271, Response271 } from '../../x12/271/types.ts';
 import { serviceTypeLabel } from './service-types.ts';
-import { ELIGIBILITY_URLS, HL7_SYSTEMS, X12_CODE_SYSTEMS } from './urls.ts';
+import { HL7_SYSTEMS, X12_CODE_SYSTEMS } from './code-systems.ts';
 
 /** X12 EB06 periods that are a year of some kind (HL7 benefit-term `annual`). */
 const YEARLY = new Set(['21', '22', '23', '25']);
@@ -57,7 +58,7 @@ const GENERAL = '30';
 
 /** The request's trace number (its identifier in Dripline's trace system). */
 export function traceOf(request: CoverageEligibilityRequest): string | undefined {
-  return request.identifier?.find((i) => i.system === ELIGIBILITY_URLS.traceSystem)?.value;
+  return request.identifier?.find((i) => i.system === ID_ELIGIBILITY_TRACE)?.value;
 }
 
 /** The level (2000C/2000D) that answers this trace; undefined when none does. */
@@ -209,7 +210,7 @@ function insuranceOf(
           payor: [
             {
               display: entity.name,
-              ...(entity.id ? { identifier: { system: PAYER_ID_SYSTEM, value: entity.id } } : {}),
+              ...(entity.id ? { identifier: { system: ID_PAYER_ID, value: entity.id } } : {}),
             },
           ],
         });
@@ -300,7 +301,7 @@ export function responseFrom271(input: From271Input): CoverageEligibilityRespons
     id: input.id,
     ...(contained.length > 0 ? { contained } : {}),
     identifier: [
-      ...(trace ? [{ system: ELIGIBILITY_URLS.traceSystem, value: trace }] : []),
+      ...(trace ? [{ system: ID_ELIGIBILITY_TRACE, value: trace }] : []),
     ],
     status: 'active',
     purpose: request.purpose,
@@ -313,7 +314,7 @@ export function responseFrom271(input: From271Input): CoverageEligibilityRespons
     disposition,
     insurer: payer
       ? {
-          ...(payer.id ? { identifier: { system: PAYER_ID_SYSTEM, value: payer.id } } : {}),
+          ...(payer.id ? { identifier: { system: ID_PAYER_ID, value: payer.id } } : {}),
           display: payer.name,
         }
       : request.insurer,

@@ -8,6 +8,8 @@
  * - the work item: one eligibility Task per coverage (or per patient when there is none), refreshed
  *   while the answer has findings, completed when a later answer has none.
  */
+import { ID_X12_INTERCHANGE } from '../../contract/canonical.ts';
+import { CS_X12_MESSAGE } from '../../contract/eligibility.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import type {
   CoverageEligibilityRequest,
@@ -20,10 +22,8 @@ import { buildAuditEvent, patientsOf } from '../../fhir/audit.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import { normalizeReference } from '../../store/search-index.ts';
-import { X12_INTERCHANGE_SYSTEM } from '../../x12/interchange.ts';
 import type { EligibilitySummary } from './summary.ts';
 import { summarize } from './summary.ts';
-import { ELIGIBILITY_URLS } from './urls.ts';
 
 export const ELIGIBILITY_QUEUE = 'eligibility';
 export const ELIGIBILITY_TASK_CODE = 'eligibility-attention';
@@ -107,10 +107,10 @@ export function messageDocument(input: {
     id: input.id,
     status: 'current',
     docStatus: 'final',
-    ...(input.interchange ? { identifier: [{ system: X12_INTERCHANGE_SYSTEM, value: input.interchange }] } : {}),
+    ...(input.interchange ? { identifier: [{ system: ID_X12_INTERCHANGE, value: input.interchange }] } : {}),
     type: {
       ...(input.kind !== 'fhir'
-        ? { coding: [{ system: ELIGIBILITY_URLS.x12Message, code: input.kind }] }
+        ? { coding: [{ system: CS_X12_MESSAGE, code: input.kind }] }
         : {}),
       text:
         input.kind === '270'

@@ -9,6 +9,8 @@
  * is the subscriber (relationship `self`, or none) or names no one else; otherwise the named
  * subscriber goes in 2000C and the patient as their dependent (2000D).
  */
+import { ID_PAYER_ID } from '../../contract/canonical.ts';
+import { ID_ELIGIBILITY_TRACE } from '../../contract/eligibility.ts';
 import type {
   CoverageEligibilityRequest,
   Coverage,
@@ -18,10 +20,9 @@ import type {
 } from '@medplum/fhirtypes';
 import { SYSTEMS } from '../../coding/fhir/extract.ts';
 import type { BillingProvider, PayerEndpoint } from '../../config/billing.ts';
-import { PAYER_ID_SYSTEM } from '../../config/billing.ts';
 import type { EligibilityPerson, Inquiry270 } from '../../x12/270/types.ts';
 import { serviceTypeLabel } from './service-types.ts';
-import { ELIGIBILITY_URLS, HL7_SYSTEMS, X12_CODE_SYSTEMS } from './urls.ts';
+import { HL7_SYSTEMS, X12_CODE_SYSTEMS } from './code-systems.ts';
 
 export interface EligibilityAsk {
   /** The request's id (stable for one check, so a retry keeps it). */
@@ -53,7 +54,7 @@ export function eligibilityRequest(ask: EligibilityAsk): CoverageEligibilityRequ
   return {
     resourceType: 'CoverageEligibilityRequest',
     id: ask.id,
-    identifier: [{ system: ELIGIBILITY_URLS.traceSystem, value: ask.trace }],
+    identifier: [{ system: ID_ELIGIBILITY_TRACE, value: ask.trace }],
     status: 'active',
     priority: { coding: [{ system: HL7_SYSTEMS.processPriority, code: 'normal' }] },
     purpose: ['validation', 'benefits'],
@@ -64,7 +65,7 @@ export function eligibilityRequest(ask: EligibilityAsk): CoverageEligibilityRequ
       identifier: { system: HL7_SYSTEMS.npi, value: ask.provider.npi },
       display: ask.provider.name,
     },
-    insurer: { identifier: { system: PAYER_ID_SYSTEM, value: ask.payer.payerId }, display: ask.payer.name },
+    insurer: { identifier: { system: ID_PAYER_ID, value: ask.payer.payerId }, display: ask.payer.name },
     insurance: [{ focal: true, coverage: { reference: `Coverage/${ask.coverage.id}` } }],
     item: [
       ...ask.serviceTypes.map((code) => ({

@@ -16,7 +16,7 @@ import type {
   CoverageEligibilityResponseInsuranceItem,
 } from '@medplum/fhirtypes';
 import { REMAINING_PERIODS } from '../../x12/271/codes.ts';
-import { HL7_SYSTEMS, X12_CODE_SYSTEMS } from './urls.ts';
+import { HL7_SYSTEMS, X12_CODE_SYSTEMS } from './code-systems.ts';
 
 export interface MoneyBalance {
   readonly total?: number;

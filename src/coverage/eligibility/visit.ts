@@ -5,7 +5,8 @@
  * the encounter and the order that started the check; the store reads are the caller's.
  */
 import type { CodeableConcept, Encounter, Medication, MedicationRequest } from '@medplum/fhirtypes';
-import { EXT_ADMINISTRATION_CATEGORY, settingOf, SYSTEMS } from '../../coding/fhir/extract.ts';
+import { settingOf, SYSTEMS } from '../../coding/fhir/extract.ts';
+import { EXT_ADMINISTRATION_CATEGORY } from '../../contract/canonical.ts';
 import { findDrug } from '../../coding/tables/load.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
 import type { CareSetting } from '../../coding/types.ts';

@@ -1,23 +1,8 @@
 /**
- * The canonical URLs and code systems eligibility and the patient estimate use: X12's code systems
- * (as Da Vinci PAS names them, https://codesystem.x12.org/005010/<element>), HL7's, and the few
- * Dripline defines. Dripline's own are kept in this one module until the project's contract module
- * gathers them.
+ * The code systems others define that eligibility and the patient estimate use: X12's (as Da Vinci
+ * PAS names them, https://codesystem.x12.org/005010/<element>) and HL7's. Dripline's own URLs are
+ * in src/contract/eligibility.ts.
  */
-
-const DRIPLINE = 'https://dripline.dev/fhir';
-
-/** Dripline's definitions for eligibility and estimates, one line of meaning each. */
-export const ELIGIBILITY_URLS = {
-  /** Identifier system of a CoverageEligibilityRequest's trace number (270 TRN02, echoed by the payer). */
-  traceSystem: `${DRIPLINE}/sid/eligibility-trace`,
-  /** Identifier system of Dripline's patient estimates (ExplanationOfBenefit, use predetermination). */
-  estimateSystem: `${DRIPLINE}/sid/patient-estimate`,
-  /** Extension (valueString) on an estimate's adjudication or item: the input it came from, in words. */
-  estimateBasis: `${DRIPLINE}/StructureDefinition/estimate-basis`,
-  /** Code system of the X12 messages Dripline keeps as DocumentReferences (codes 270, 271). */
-  x12Message: `${DRIPLINE}/CodeSystem/x12-message`,
-} as const;
 
 /** X12 code lists, by the element they are defined for. */
 export const X12_CODE_SYSTEMS = {
