@@ -6,7 +6,6 @@
  * answers another inquiry, is an `invalid` answer with an OperationOutcome.
  */
 import { describe, expect, test } from '@jest/globals';
-import type { CoverageEligibilityRequest } from '@medplum/fhirtypes';
 import { readFhirAnswer, readX12Answer } from '../../src/coverage/eligibility/answers.ts';
 import { eligibilityFindings } from '../../src/coverage/eligibility/findings.ts';
 import { eligibilityRequest, inquiryOf } from '../../src/coverage/eligibility/request.ts';
@@ -28,7 +27,7 @@ const ASK: EligibilityAsk = {
   procedures: ['J9045'],
   now: NOW,
 };
-const REQUEST = eligibilityRequest(ASK) as CoverageEligibilityRequest & { id: string };
+const REQUEST = eligibilityRequest(ASK);
 
 const answer271 = (body: readonly string[], reference = 'elig-1'): string =>
   [
