@@ -29,6 +29,10 @@ import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { Store } from './store/port.ts';
+import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
+import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
+import type { EligibilityWorkerDeps } from './coverage/eligibility/worker.ts';
+import { EligibilityWorker } from './coverage/eligibility/worker.ts';
 import { systemClock } from './time/clock.ts';
 import type { Clock } from './time/clock.ts';
 
@@ -39,6 +43,7 @@ export interface RunningServer {
   readonly ingest: Ingest;
   readonly chargeCapture: ChargeCaptureWorker;
   readonly claims: ClaimWorkflowWorker;
+  readonly eligibility: EligibilityWorker;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -68,6 +73,10 @@ export interface StartOptions {
       'holdMs' | 'sweepMs' | 'recheckMs' | 'retryDelayMs' | 'pollMs' | 'payerPort' | 'tenants'
     >
   >;
+  /** Start the eligibility worker (default true — idle for tenants without payers). */
+  readonly eligibility?: boolean;
+  /** Eligibility worker tuning (tests): its payer port, poll period. */
+  readonly eligibilityWorker?: Partial<Pick<EligibilityWorkerDeps, 'payerPort' | 'pollMs'>>;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;
   /** `_count` of ingest catch-up searches (tests; default 100). */
@@ -111,10 +120,28 @@ export async function startServer(
     leaseMs: config.jobLeaseMs,
     now,
   });
+  // The tenants with their payers (the in-process sandbox adds its payers at run time).
+  const tenantsWithPayers = (): DriplineConfig['tenants'] => options.claimWorkflow?.tenants ?? config.tenants;
+  const eligibility = new EligibilityWorker({
+    store,
+    tables: codingTables,
+    logger: logger.child({ component: 'eligibility' }),
+    publicUrl: config.publicUrl,
+    now,
+    tenants: tenantsWithPayers,
+    leaseMs: config.jobLeaseMs,
+    ...options.eligibilityWorker,
+  });
   const ingest = createIngest({
     config,
-    // Ingest's encounter-changed events wake charge capture at once.
-    store: notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+    // Ingest's encounter-changed events wake charge capture at once; orders, visits and coverages
+    // it stores start eligibility checks in the same transaction.
+    store: withEligibilityTriggers(
+      notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+      tenantsWithPayers,
+      now,
+      () => eligibility.notify(),
+    ),
     logger,
     ehrFor: options.ehrFor ?? ehrClientCache({ now }),
     now,
@@ -152,6 +179,16 @@ export async function startServer(
     fhirOperations: [createX12Router(x12Deps)],
     routers: [
       { path: '/ehr', router: ingest.router },
+      {
+        path: '/api/eligibility',
+        router: createEligibilityRoutes({
+          store,
+          tokenService,
+          worker: eligibility,
+          publicUrl: config.publicUrl,
+          now,
+        }),
+      },
       {
         path: '/api/claims',
         router: createClaimRoutes({
@@ -197,6 +234,9 @@ export async function startServer(
   if (options.claims !== false) {
     claims.start();
   }
+  if (options.eligibility !== false) {
+    eligibility.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -214,6 +254,7 @@ export async function startServer(
       await ingest.stop();
       await chargeCapture.stop();
       await claims.stop();
+      await eligibility.stop();
       if (!options.store) {
         await store.close();
       }
@@ -221,5 +262,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, ingest, chargeCapture, claims, stop };
+  return { url, store, server, ingest, chargeCapture, claims, eligibility, stop };
 }

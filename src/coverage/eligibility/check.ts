@@ -251,7 +251,8 @@ export function isFresh(
   if (!known?.created || input.mode === 'now') {
     return false;
   }
-  if (known.created < coverage.meta.lastUpdated) {
+  // Instants compare as instants: a payer writes `created` with its own offset.
+  if (Date.parse(known.created) < Date.parse(coverage.meta.lastUpdated)) {
     return false;
   }
   const answered = localDate(known.created, input.zone);

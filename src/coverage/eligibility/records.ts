@@ -169,7 +169,9 @@ export async function latestAnswers(
       continue;
     }
     const known = out.get(coverage);
-    if (!known || (known.response.created ?? '') < (response.created ?? '')) {
+    // Instants compare as instants: a payer writes `created` with its own offset.
+    const instant = (r: CoverageEligibilityResponse): number => Date.parse(r.created ?? '') || 0;
+    if (!known || instant(known.response) < instant(response)) {
       out.set(coverage, { response, summary: summarize(response) });
     }
   }
