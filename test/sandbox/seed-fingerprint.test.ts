@@ -3,8 +3,8 @@
  * `generateInfusionDay`'s JSON for a few inputs, recorded from the generator as it stood before its
  * data was moved out of the code (issue 12). A change to the seed data or to how it becomes FHIR
  * shows here; when the change is meant, record the new fingerprints in the same commit and say why.
- * Issue 13 added `payerEnrollment` (coverages a payer ended that the EHR shows active); the FHIR
- * timeline and the seeded errors were unchanged by it.
+ * Issue 13 added `payerEnrollment` (coverages a payer ended that the EHR shows active) and the
+ * seeded error it makes (eligibility-inactive); the FHIR timeline was unchanged by them.
  */
 import { createHash } from 'node:crypto';
 import { expect, test } from '@jest/globals';
@@ -17,26 +17,26 @@ const CASES: readonly { readonly options: InfusionDayOptions; readonly sha256: s
   // The smallest full day, on the day summer time begins in New York (a 23-hour day).
   {
     options: { date: '2026-03-08', patients: 16, timeZone: NY },
-    sha256: '8b98f5fc2147f32de37a83ff5cb88015341d5554b4bd0d21f2a3330e444ffc2b',
+    sha256: '7928e0cfaaa2dbbacb987dd05f4bfef38be9f3c9c98ddd504f2ecb3ee477dc6d',
   },
   // The sandbox's default day size, on the day summer time ends (a 25-hour day).
   {
     options: { date: '2026-11-01', patients: 36, timeZone: NY },
-    sha256: '09ef93a488710e044b62597cdb21295269b2c114023827b33966f4e25a23cb34',
+    sha256: 'd400b5227f17d97915ab8c2cbb51674468e06d06d3d74b6ea9fdcdddf8c655db',
   },
   // An ordinary day, 16 and 36 patients, in the fixed default offset.
   {
     options: { date: '2026-12-03', patients: 16 },
-    sha256: '5680652e69a39b5067a28f78b4b989ecd2fce2a23047326bf581bac66bc9c9a2',
+    sha256: 'b9c1b81637cbc883ef17758543d467dcd3feb5f213875e0b5d6ee9a6ea29ac64',
   },
   {
     options: { date: '2026-12-03', patients: 36 },
-    sha256: 'ff77ff6553643ee635f1886f16ef86d4f5709604a46eecc57280bb7294c69823',
+    sha256: '5895a37d2be4e695126602e8cf8aa43eb0ade66d5e66f36d421db30543d6cd02',
   },
   // Another seed, more patients than the plan (its visit mix cycles), a year's last day.
   {
     options: { date: '2026-12-31', patients: 80, seed: 3, timeZone: '-08:00' },
-    sha256: 'd3a8dcf4d566a6cd7d12ac1c85f735ab5f70ef79f51171f6de4e38c596267009',
+    sha256: '404ae7258db679015a6eeeb3350d6448dcd3392d6152edf986b4939f5068f701',
   },
 ];
 

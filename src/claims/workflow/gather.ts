@@ -28,6 +28,8 @@ import { tenantCalendarZone } from '../../config/config.ts';
 import type { Authorization } from '../../coverage/authorizations.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
 import { matchPayer } from '../../coverage/payer-match.ts';
+import type { EligibilityAnswer } from '../../coverage/eligibility/records.ts';
+import { latestAnswers } from '../../coverage/eligibility/records.ts';
 import type { StoredResource, TenantId } from '../../store/port.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import { localDate } from '../../time/zone.ts';
@@ -55,6 +57,8 @@ export interface Gathered {
   /** The patient's stored preauthorization ClaimResponses and the authorizations they grant. */
   readonly authorizationResponses: (ClaimResponse & StoredResource)[];
   readonly authorizations: Authorization[];
+  /** The latest eligibility answer per coverage of the patient ("Coverage/id"), when one was asked. */
+  readonly eligibility: ReadonlyMap<string, EligibilityAnswer>;
   readonly setting?: CareSetting;
   /** Institutional claims: the attending practitioner (../attending.ts) and the orders read to find it. */
   readonly attending?: Practitioner & StoredResource;
@@ -82,6 +86,7 @@ export function inputsFingerprint(g: Gathered): string {
     ...g.coverages,
     ...g.medications,
     ...g.authorizationResponses,
+    ...[...g.eligibility.values()].map((a) => a.response),
     ...(g.patient ? [g.patient] : []),
     ...(g.subscriber ? [g.subscriber] : []),
     ...(g.attending ? [g.attending] : []),
@@ -210,9 +215,11 @@ export async function gatherClaimInputs(
       requests.push(request);
     }
   }
+  const eligibility = patientRef ? await latestAnswers(ctx.store, tenant, patientRef) : new Map();
   return {
     authorizationResponses,
     authorizations: authorizationsOf(authorizationResponses, requests),
+    eligibility,
     encounters,
     chargeItems,
     ...(patient ? { patient } : {}),
@@ -278,6 +285,11 @@ export function claimContextOf(
     conditions: gathered.conditions,
     otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
     authorizations: gathered.authorizations,
+    eligibility: new Map([...gathered.eligibility].map(([coverage, answer]) => [coverage, answer.summary])),
+    payersOnFile: gathered.coverages.flatMap((c) => {
+      const payer = matchPayer(config.payers, c, undefined);
+      return payer ? [payer.payerId] : [];
+    }),
     today: localDate(now, tenantCalendarZone(config)),
   };
 }

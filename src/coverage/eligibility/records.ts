@@ -144,12 +144,18 @@ export function messageText(document: DocumentReference): string {
   return data === undefined ? '' : Buffer.from(data, 'base64').toString('utf8');
 }
 
+/** A kept answer and what it says. */
+export interface EligibilityAnswer {
+  readonly response: CoverageEligibilityResponse & StoredResource;
+  readonly summary: EligibilitySummary;
+}
+
 /** The stored answers about a patient's coverages: the latest per "Coverage/id", with its summary. */
 export async function latestAnswers(
   store: Pick<Store, 'resources'>,
   tenant: TenantId,
   patient: string,
-): Promise<Map<string, { response: CoverageEligibilityResponse & StoredResource; summary: EligibilitySummary }>> {
+): Promise<Map<string, EligibilityAnswer>> {
   const filter = [{ code: 'patient', kind: 'reference' as const, values: [patient] }];
   const requests = await searchAll<CoverageEligibilityRequest>(store, tenant, 'CoverageEligibilityRequest', filter);
   const coverageOf = new Map(
@@ -159,10 +165,7 @@ export async function latestAnswers(
     ]),
   );
   const responses = await searchAll<CoverageEligibilityResponse>(store, tenant, 'CoverageEligibilityResponse', filter);
-  const out = new Map<
-    string,
-    { response: CoverageEligibilityResponse & StoredResource; summary: EligibilitySummary }
-  >();
+  const out = new Map<string, EligibilityAnswer>();
   for (const response of responses) {
     const coverage = coverageOf.get(normalizeReference(response.request.reference ?? '') ?? '');
     if (!coverage) {

@@ -135,6 +135,13 @@ export const PLAN: readonly PlanEntry[] = [
     payer: 'commercial',
     night: true,
     coverageEndedAtPayer: true,
+    seeded: [
+      {
+        caughtBy: 'scrub',
+        rule: 'eligibility-inactive',
+        what: 'the payer ended the coverage last month (a job change); the EHR still shows it active',
+      },
+    ],
   },
   { regimen: 'ceftriaxone', setting: 'home', payer: 'medicaid', dx: ['A41.9'], newEpisode: true },
   {
