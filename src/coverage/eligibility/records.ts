@@ -184,3 +184,33 @@ export async function latestAnswers(
 export function openTask(task: (Task & StoredResource) | undefined): (Task & StoredResource) | undefined {
   return task && task.status !== 'completed' && task.status !== 'cancelled' ? task : undefined;
 }
+
+/**
+ * Whether an eligibility check of the patient is under way: a job due now (not a pre-visit check
+ * waiting for its day), created within the last `withinMs`. A claim about to be scrubbed waits for
+ * it a short while, so the scrubber reads the answer it is about to get; an older one (a payer that
+ * has been down) no longer holds anything up.
+ */
+export async function eligibilityUnderWay(
+  store: Pick<Store, 'jobs'>,
+  tenant: TenantId,
+  patient: string,
+  now: Date,
+  withinMs = 30_000,
+): Promise<boolean> {
+  const since = now.getTime() - withinMs;
+  for (const state of ['leased', 'ready'] as const) {
+    const jobs = await store.jobs.listJobs(tenant, ELIGIBILITY_QUEUE, state, 1000);
+    if (
+      jobs.some(
+        (j) =>
+          (j.payload as { patient?: unknown } | undefined)?.patient === patient &&
+          Date.parse(j.runAt) <= now.getTime() &&
+          Date.parse(j.createdAt) >= since,
+      )
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
