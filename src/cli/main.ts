@@ -8,7 +8,9 @@
  *   client rotate-key <client_id> [--alg ES384|RS384] [--out <file>]
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
- *   tables import-cms <dir> [--out <tables dir>]
+ *   eligibility <patient id> --client <client.json> [--url <base>] [--json]
+      Check the patient's coverage with every payer now (POST /api/eligibility/check); prints what each said.
+  tables import-cms <dir> [--out <tables dir>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -188,6 +190,9 @@ async function main(argv: string[]): Promise<void> {
     const { runImportCms } = await import('./tables-command.ts');
     const summary = runImportCms(rest, new Date());
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } else if (command === 'eligibility') {
+    const { runEligibility } = await import('./eligibility-command.ts');
+    process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {

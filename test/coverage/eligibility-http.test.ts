@@ -7,6 +7,9 @@
  * a work item holding an OperationOutcome; nothing else changes. Orders and visits stored through
  * the ingest view of the store start checks in the same transaction (the day before a visit).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type {
   Coverage,
@@ -19,6 +22,7 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
+import { runEligibility } from '../../src/cli/eligibility-command.ts';
 import { ID_PAYER_ID } from '../../src/contract/canonical.ts';
 import { ELIGIBILITY_QUEUE, eligibilityTaskId, messageText } from '../../src/coverage/eligibility/records.ts';
 import { withEligibilityTriggers } from '../../src/coverage/eligibility/store-triggers.ts';
@@ -274,6 +278,30 @@ describe('on demand (API)', () => {
     });
     expect(refused.status).toBe(403);
     expect(refused.body.resourceType).toBe('OperationOutcome');
+  });
+});
+
+describe('command line', () => {
+  test('npm run cli -- eligibility <patient> --client <file>: what each payer said, and the findings', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dripline-elig-cli-'));
+    try {
+      const file = path.join(dir, 'client.json');
+      const client = await server.client(
+        TENANT,
+        'system/CoverageEligibilityRequest.c system/Patient.r system/Coverage.r system/CoverageEligibilityResponse.rs',
+      );
+      writeFileSync(file, JSON.stringify(client));
+      const text = await runEligibility(['p-ended', '--client', file]);
+      expect(text).toContain('Coverage/c-ended (commercial): NOT ACTIVE');
+      expect(text).toContain(`to ${endedLastWeek}`);
+      expect(text).toContain('ERROR eligibility-inactive');
+      const active = await runEligibility(['Patient/p-medicare', '--client', file]);
+      expect(active).toMatch(/Coverage\/c-medicare \(medicare\): ACTIVE/);
+      expect(active).toContain('co-insurance 20%');
+      await expect(runEligibility(['--client', file])).rejects.toThrow(/patient/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
