@@ -34,6 +34,10 @@ import { createCoverageRoutes } from './coverage/ledger-routes.ts';
 import type { LedgerWorkerDeps } from './coverage/ledger-worker.ts';
 import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
 import type { Store } from './store/port.ts';
+import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
+import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
+import type { EligibilityWorkerDeps } from './coverage/eligibility/worker.ts';
+import { EligibilityWorker } from './coverage/eligibility/worker.ts';
 import { systemClock } from './time/clock.ts';
 import { PriorAuthWorker } from './coverage/pas/worker.ts';
 import type { PriorAuthWorkerDeps } from './coverage/pas/worker.ts';
@@ -52,6 +56,7 @@ export interface RunningServer {
   readonly authorizationLedger: AuthorizationLedgerWorker;
   /** Prior authorization by Da Vinci PAS (src/coverage/pas). */
   readonly priorAuth: PriorAuthWorker;
+  readonly eligibility: EligibilityWorker;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -94,6 +99,10 @@ export interface StartOptions {
   readonly sandboxPriorAuth?: { readonly reviewDelayMs?: number };
   /** Prior authorization tuning (tests): the payer port, the poll period. */
   readonly priorAuthWorker?: Partial<Pick<PriorAuthWorkerDeps, 'payerPort' | 'pollMs'>>;
+  /** Start the eligibility worker (default true — idle for tenants without payers). */
+  readonly eligibility?: boolean;
+  /** Eligibility worker tuning (tests): its payer port, poll period. */
+  readonly eligibilityWorker?: Partial<Pick<EligibilityWorkerDeps, 'payerPort' | 'pollMs'>>;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;
   /** `_count` of ingest catch-up searches (tests; default 100). */
@@ -137,6 +146,7 @@ export async function startServer(
     leaseMs: config.jobLeaseMs,
     now,
   });
+  // The tenants with their payers (the in-process sandbox adds its payers at run time).
   const tenantsNow = (): DriplineConfig['tenants'] => options.claimWorkflow?.tenants ?? config.tenants;
   const priorAuth = new PriorAuthWorker({
     store,
@@ -148,13 +158,29 @@ export async function startServer(
     leaseMs: config.jobLeaseMs,
     ...options.priorAuthWorker,
   });
+  const eligibility = new EligibilityWorker({
+    store,
+    tables: codingTables,
+    logger: logger.child({ component: 'eligibility' }),
+    publicUrl: config.publicUrl,
+    now,
+    tenants: tenantsNow,
+    leaseMs: config.jobLeaseMs,
+    ...options.eligibilityWorker,
+  });
   const ingest = createIngest({
     config,
-    // Ingest's encounter-changed events wake charge capture at once, its orders prior authorization.
-    store: notifyOnEnqueue(
-      notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
-      PRIOR_AUTH_QUEUE,
-      () => priorAuth.notify(),
+    // Ingest's encounter-changed events wake charge capture at once, its orders prior authorization;
+    // orders, visits and coverages it stores start eligibility checks in the same transaction.
+    store: withEligibilityTriggers(
+      notifyOnEnqueue(
+        notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+        PRIOR_AUTH_QUEUE,
+        () => priorAuth.notify(),
+      ),
+      tenantsNow,
+      now,
+      () => eligibility.notify(),
     ),
     logger,
     ehrFor: options.ehrFor ?? ehrClientCache({ now }),
@@ -221,6 +247,16 @@ export async function startServer(
       { path: '/pas', router: createPasNotifyRouter(priorAuthRoutes) },
       { path: '/api/prior-auth', router: createPriorAuthApi(priorAuthRoutes) },
       {
+        path: '/api/eligibility',
+        router: createEligibilityRoutes({
+          store,
+          tokenService,
+          worker: eligibility,
+          publicUrl: config.publicUrl,
+          now,
+        }),
+      },
+      {
         path: '/api/claims',
         router: createClaimRoutes({
           store,
@@ -282,6 +318,9 @@ export async function startServer(
   if (options.priorAuth !== false) {
     priorAuth.start();
   }
+  if (options.eligibility !== false) {
+    eligibility.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -301,6 +340,7 @@ export async function startServer(
       await claims.stop();
       await authorizationLedger.stop();
       await priorAuth.stop();
+      await eligibility.stop();
       if (!options.store) {
         await store.close();
       }
@@ -308,5 +348,16 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, ingest, chargeCapture, claims, authorizationLedger, priorAuth, stop };
+  return {
+    url,
+    store,
+    server,
+    ingest,
+    chargeCapture,
+    claims,
+    authorizationLedger,
+    priorAuth,
+    eligibility,
+    stop,
+  };
 }

@@ -11,6 +11,7 @@
  *   tables import-cms <dir> [--out <tables dir>]
  *   authorizations <patient> [--tenant <id>]
  *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
+ *   eligibility <patient id> --client <client.json> [--url <base>] [--json]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -62,7 +63,9 @@ Commands:
       and when it ends; infusions given without one; booked visits; open work items. Audited.
   prior-auth <MedicationRequest/id> [--tenant <id>] [--cancel] [--wait <seconds>]
       Ask the order's payer for prior authorization now (Da Vinci PAS), or cancel it; the running server
-      sends it. With --wait, prints the payer's decision once it is in.`;
+      sends it. With --wait, prints the payer's decision once it is in.
+  eligibility <patient id> --client <client.json> [--url <base>] [--json]
+      Check the patient's coverage with every payer now (POST /api/eligibility/check); prints what each said.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -216,6 +219,9 @@ async function main(argv: string[]): Promise<void> {
       ),
     );
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } else if (command === 'eligibility') {
+    const { runEligibility } = await import('./eligibility-command.ts');
+    process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {

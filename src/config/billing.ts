@@ -46,6 +46,11 @@ export interface PayerEndpoint {
   readonly usage?: 'P' | 'T';
   /** Prior authorization by Da Vinci PAS 2.2.1 (src/coverage/pas), when the payer offers it. */
   readonly pas?: PayerPasEndpoint;
+  /**
+   * Where eligibility is asked (src/coverage/eligibility), when not the FHIR claim endpoint: a
+   * payer on X12 answers a 270 with a 271 in real time.
+   */
+  readonly eligibility?: PayerEligibilityEndpoint;
 }
 
 /** A payer's PAS endpoint (config `tenants[].payers[].pas`); its credentials are the payer's. */
@@ -63,4 +68,18 @@ export interface PayerPasEndpoint {
   readonly inquireMinutes: number;
   /** Days a request's course covers from its first day (default 180). */
   readonly courseDays: number;
+}
+
+/** A payer's eligibility endpoint (config `payers[].eligibility`); credentials default to the payer's. */
+export interface PayerEligibilityEndpoint {
+  /** `fhir`: CoverageEligibilityRequest/$submit; `x12`: a 005010X279A1 270 POSTed, a 271 answered. */
+  readonly channel: 'fhir' | 'x12';
+  /** FHIR: the payer's FHIR base (default `fhirBaseUrl`); X12: the URL a 270 is POSTed to. */
+  readonly url?: string;
+  readonly tokenUrl?: string;
+  readonly clientId?: string;
+  readonly privateKeyJwk?: Readonly<Record<string, unknown>>;
+  readonly scope?: string;
+  /** X12: the payer's id as interchange receiver (ISA08, GS03) and in loop 2100A; default `payerId`. */
+  readonly receiverId?: string;
 }

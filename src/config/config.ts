@@ -112,6 +112,18 @@ export interface TenantConfig {
     /** How many days before its last day an authorization is reported expiring (default 14). */
     readonly expiringDays?: number;
   };
+  /** Eligibility checks (src/coverage/eligibility): how long an answer stays fresh. */
+  readonly eligibility?: TenantEligibilityConfig;
+}
+
+export interface TenantEligibilityConfig {
+  /** Days an eligibility answer counts as fresh; an order or visit with none fresher asks again (default 30). */
+  readonly freshDays: number;
+}
+
+/** Days an eligibility answer stays fresh for a tenant (config `eligibility.freshDays`, default 30). */
+export function eligibilityFreshDays(tenant: Pick<TenantConfig, 'eligibility'>): number {
+  return tenant.eligibility?.freshDays ?? 30;
 }
 
 export interface DriplineConfig {
@@ -260,6 +272,11 @@ const schema = {
               expiringDays: { type: 'integer', minimum: 0, maximum: 365 },
             },
           },
+          eligibility: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { freshDays: { type: 'integer', minimum: 1, maximum: 365, default: 30 } },
+          },
           billing: {
             type: 'object',
             additionalProperties: false,
@@ -317,6 +334,23 @@ const schema = {
                     inquireMinutes: { type: 'integer', minimum: 5, maximum: 10080, default: 240 },
                     courseDays: { type: 'integer', minimum: 1, maximum: 366, default: 180 },
                   },
+                },
+                eligibility: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['channel'],
+                  properties: {
+                    channel: { enum: ['fhir', 'x12'] },
+                    url: { type: 'string', pattern: '^https?://\\S+[^/]$' },
+                    tokenUrl: { type: 'string', pattern: '^https?://\\S+$' },
+                    clientId: { type: 'string', minLength: 1 },
+                    privateKeyJwk: { type: 'object', required: ['kty', 'd'] },
+                    scope: { type: 'string', minLength: 1 },
+                    receiverId: { type: 'string', minLength: 1, maxLength: 15 },
+                  },
+                  // A 270 goes to an endpoint of its own: it must be named.
+                  if: { properties: { channel: { const: 'x12' } } },
+                  then: { required: ['url'] },
                 },
               },
               // ISA15 must be chosen for a clearinghouse: never production or test by default.

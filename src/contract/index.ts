@@ -7,6 +7,7 @@ import { registry, type Canonical } from './registry.ts';
 export * from './canonical.ts';
 export * from './authorization.ts';
 export * from './pas.ts';
+export * from './eligibility.ts';
 
 /** Every canonical URL Dripline defines, with its kind and meaning. */
 export const CANONICALS: readonly Canonical[] = registry;

@@ -19,7 +19,9 @@ import type { SandboxEhr } from './ehr/server.ts';
 import { startSandboxPayer } from './payer/server.ts';
 import type { SandboxPayer } from './payer/server.ts';
 import type { PayerEndpoint } from '../config/billing.ts';
-import type { Organization } from '@medplum/fhirtypes';
+import type { Coverage, Organization, Patient } from '@medplum/fhirtypes';
+import type { SandboxMember } from './payer/eligibility/enrollment.ts';
+import { enrollmentFrom } from './payer/eligibility/enrollment.ts';
 import type { PayerKind } from '../coding/types.ts';
 
 export const SANDBOX_TENANT = 'sandbox';
@@ -82,8 +84,26 @@ export async function seededPayers(
 }
 
 /**
+ * The sandbox payers' members: every Coverage the sandbox EHR holds (member id, payer, beneficiary),
+ * as a payer's enrollment file would list them, with the coverages the payers ended since.
+ */
+export async function sandboxEnrollment(ehr: SandboxEhr): Promise<SandboxMember[]> {
+  return enrollmentFrom({
+    coverages: (await ehr.listResources('Coverage')) as Coverage[],
+    patients: (await ehr.listResources('Patient')) as Patient[],
+    organizations: (await ehr.listResources('Organization')) as Organization[],
+    payerIdSystem: PAYER_ID_SYSTEM,
+    ended: ehr.payerEnrollment,
+  });
+}
+
+/** The kind of payer that answers eligibility on X12 (270/271) in the sandbox; the others on FHIR. */
+export const SANDBOX_X12_ELIGIBILITY_KIND: PayerKind = 'medicaid';
+
+/**
  * Registers Dripline as a SMART Backend Services client of the sandbox payer and describes each
- * seeded payer as a FHIR-channel payer endpoint.
+ * seeded payer as a FHIR-channel payer endpoint; the Medicaid payer answers eligibility by X12
+ * (a 270 POSTed to its real-time endpoint, a 271 back), the others by CoverageEligibilityRequest.
  */
 export async function sandboxPayers(
   payer: SandboxPayer,
@@ -94,10 +114,14 @@ export async function sandboxPayers(
   const kid = 'dripline-sandbox-payer-1';
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
-  const scope = 'system/Claim.crs system/ClaimResponse.rs system/Subscription.cruds';
+  const scope =
+    'system/Claim.crs system/ClaimResponse.rs system/Subscription.cruds system/CoverageEligibilityRequest.c';
   const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
   return payers.map((p) => ({
     ...p,
+    ...(p.kind === SANDBOX_X12_ELIGIBILITY_KIND
+      ? { eligibility: { channel: 'x12' as const, url: payer.x12EligibilityUrl, tokenUrl: payer.tokenUrl } }
+      : {}),
     channel: 'fhir' as const,
     fhirBaseUrl: payer.fhirBaseUrl,
     tokenUrl: payer.tokenUrl,
@@ -193,6 +217,7 @@ export async function runSandbox(
     ...(options.sandboxPriorAuth?.reviewDelayMs !== undefined
       ? { pas: { reviewDelayMs: options.sandboxPriorAuth.reviewDelayMs } }
       : {}),
+    members: await sandboxEnrollment(ehr),
   });
   const payers = await sandboxPayers(payer, seeded, { priorAuth: options.sandboxPriorAuth !== undefined });
   const seededPayerKinds = Object.fromEntries(payers.map((p) => [p.payerId, p.kind]));

@@ -5,6 +5,7 @@ import { buildClaim } from '../../src/claims/build.ts';
 import { hasBlockingErrors, scrubClaim } from '../../src/claims/scrub.ts';
 import { RULE_IDS, loadClaimRules } from '../../src/claims/scrub/rules.ts';
 import type { Authorization } from '../../src/coverage/authorizations.ts';
+import type { EligibilitySummary } from '../../src/coverage/eligibility/summary.ts';
 import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
@@ -632,5 +633,52 @@ describe('scrubClaim', () => {
     const claim = buildClaim(f.input);
     const findings = scrubClaim({ ...contextOf(f), claim }, tables);
     expect(findings.filter((x) => x.severity === 'error')).toEqual([]);
+  });
+});
+
+describe('what the payer said about the coverage (eligibility answers, src/coverage/eligibility)', () => {
+  const answer = (over: Partial<EligibilitySummary>): ReadonlyMap<string, EligibilitySummary> =>
+    new Map([
+      [
+        'Coverage/cov-1',
+        {
+          response: 'CoverageEligibilityResponse/elig-1-r',
+          outcome: 'complete',
+          coverage: 'Coverage/cov-1',
+          errors: [],
+          otherPayers: [],
+          benefits: [],
+          authorizationRequiredFor: [],
+          ...over,
+        },
+      ],
+    ]);
+
+  test('coverage the payer ended before the date of service: eligibility-inactive, an error no one may override', () => {
+    const ctx = contextOf(fixture());
+    const findings = scrubClaim(
+      { ...ctx, eligibility: answer({ inforce: false, planStart: '2024-01-01', planEnd: '2025-02-28' }) },
+      tables,
+    );
+    const found = findings.filter((x) => x.ruleId === 'eligibility-inactive');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ severity: 'error', overridable: false });
+    expect(found[0]?.message).toContain('2025-03-10');
+    expect(found[0]?.source).toContain('CoverageEligibilityResponse/elig-1-r');
+    expect(hasBlockingErrors(findings)).toBe(true);
+  });
+
+  test('another payer answered or is named: eligibility-payer-differs (overridable); an active answer says nothing', () => {
+    const ctx = contextOf(fixture());
+    const differs = scrubClaim(
+      {
+        ...ctx,
+        eligibility: answer({ inforce: true, otherPayers: [{ name: 'Other Plan', payerId: '99999' }] }),
+      },
+      tables,
+    ).filter((x) => x.ruleId.startsWith('eligibility-'));
+    expect(differs.map((x) => [x.ruleId, x.overridable])).toEqual([['eligibility-payer-differs', true]]);
+    const clean = scrubClaim({ ...ctx, eligibility: answer({ inforce: true }) }, tables);
+    expect(clean.filter((x) => x.ruleId.startsWith('eligibility-'))).toEqual([]);
   });
 });

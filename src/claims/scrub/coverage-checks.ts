@@ -9,6 +9,7 @@ import type { Coverage } from '@medplum/fhirtypes';
 import { servicesFor, withinDates } from '../../coverage/authorizations.ts';
 import { authorizationRuleFor, requiresAuthorization } from '../../coverage/pas/auth-rules.ts';
 import type { RuleInForce } from '../../coverage/pas/auth-rules.ts';
+import { eligibilityFindings } from '../../coverage/eligibility/findings.ts';
 import { readSubscriber } from '../../x12/837/subscriber.ts';
 import { chargeItemOfLine, claimLedger } from '../ledger.ts';
 import type { ClaimContext } from '../types.ts';
@@ -48,6 +49,7 @@ export function checkCoverage(ctx: ClaimContext, lines: readonly Line[], f: Find
       f.add('member-id-missing', `${label} has no member id (subscriberId or identifier).`);
     }
   });
+  checkEligibility(ctx, dates, f);
   const focal = insurance.find((ins) => ins.focal);
   const primary = ctx.coverages[0];
   if (!focal || (primary?.id && idOf(focal.coverage.reference, 'Coverage') !== primary.id)) {
@@ -67,6 +69,34 @@ export function checkCoverage(ctx: ClaimContext, lines: readonly Line[], f: Find
         f.add('patient-data-missing', `Missing ${of('patient').join('; ')}.`);
       }
     }
+  }
+}
+
+/**
+ * What the payers last said about the claim's coverages, on its dates of service: not in force,
+ * answered by or naming another payer, member not found. The findings and their rules are the
+ * eligibility work item's (src/coverage/eligibility/findings.ts and rules.json): one rule, one place.
+ */
+function checkEligibility(ctx: ClaimContext, dates: readonly string[], f: Findings): void {
+  if (!ctx.eligibility || dates.length === 0) {
+    return;
+  }
+  for (const [i, coverage] of ctx.coverages.entries()) {
+    const summary = coverage.id ? ctx.eligibility.get(`Coverage/${coverage.id}`) : undefined;
+    if (!summary) {
+      continue;
+    }
+    f.include(
+      eligibilityFindings({
+        summary,
+        coverageLabel: `Coverage ${coverage.id ?? `#${i + 1}`} (sequence ${i + 1})`,
+        ...(i === 0 && ctx.payer.payerId
+          ? { expectedPayer: { payerId: ctx.payer.payerId, name: ctx.payer.name } }
+          : {}),
+        payersOnFile: ctx.payersOnFile ?? [],
+        dates,
+      }),
+    );
   }
 }
 

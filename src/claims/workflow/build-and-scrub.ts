@@ -10,6 +10,7 @@ import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import { localDate } from '../../time/zone.ts';
+import { eligibilityUnderWay } from '../../coverage/eligibility/records.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../../store/port.ts';
 import type { BuildClaimInput, ClaimFrequency } from '../build.ts';
 import { buildVoidClaim } from '../build.ts';
@@ -68,6 +69,10 @@ export async function buildAndScrub(
   if (!stored) {
     if (!gathered.patient || !gathered.setting || gathered.encounters.length === 0) {
       return { note: 'encounters or patient not stored' };
+    }
+    if (await eligibilityUnderWay(ctx.store, tenant, `Patient/${gathered.patient.id}`, ctx.now())) {
+      // The payer is being asked about the coverage right now: scrub with its answer (retried shortly).
+      throw new Error('an eligibility check of the patient is under way; the claim waits for its answer');
     }
     const original = job.replaces ? await ctx.read<Claim>(tenant, 'Claim', job.replaces) : undefined;
     if (job.replaces && !original) {

@@ -29,6 +29,8 @@ import type { Authorization } from '../../coverage/authorizations.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
 import { coveragesInOrder } from '../../coverage/coverage-order.ts';
 import { matchPayer } from '../../coverage/payer-match.ts';
+import type { EligibilityAnswer } from '../../coverage/eligibility/records.ts';
+import { latestAnswers } from '../../coverage/eligibility/records.ts';
 import type { StoredResource, TenantId } from '../../store/port.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import { localDate } from '../../time/zone.ts';
@@ -58,6 +60,8 @@ export interface Gathered {
   readonly authorizations: Authorization[];
   /** The patient's billable charges on every encounter (the authorization ledger counts them). */
   readonly patientCharges: (ChargeItem & StoredResource)[];
+  /** The latest eligibility answer per coverage of the patient ("Coverage/id"), when one was asked. */
+  readonly eligibility: ReadonlyMap<string, EligibilityAnswer>;
   readonly setting?: CareSetting;
   /** Institutional claims: the attending practitioner (../attending.ts) and the orders read to find it. */
   readonly attending?: Practitioner & StoredResource;
@@ -79,6 +83,7 @@ export function inputsFingerprint(g: Gathered): string {
     ...g.authorizationResponses,
     // Other visits' charges change what is left of an authorization this claim uses.
     ...ledgerRelevant(g),
+    ...[...g.eligibility.values()].map((a) => a.response),
     ...(g.patient ? [g.patient] : []),
     ...(g.subscriber ? [g.subscriber] : []),
     ...(g.attending ? [g.attending] : []),
@@ -224,10 +229,12 @@ export async function gatherClaimInputs(
       requests.push(request);
     }
   }
+  const eligibility = patientRef ? await latestAnswers(ctx.store, tenant, patientRef) : new Map();
   return {
     authorizationResponses,
     authorizations: authorizationsOf(authorizationResponses, requests),
     patientCharges,
+    eligibility,
     encounters,
     chargeItems,
     ...(patient ? { patient } : {}),
@@ -294,6 +301,11 @@ export function claimContextOf(
     otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
     authorizations: gathered.authorizations,
     patientCharges: gathered.patientCharges,
+    eligibility: new Map([...gathered.eligibility].map(([coverage, answer]) => [coverage, answer.summary])),
+    payersOnFile: gathered.coverages.flatMap((c) => {
+      const payer = matchPayer(config.payers, c, undefined);
+      return payer ? [payer.payerId] : [];
+    }),
     today: localDate(now, tenantCalendarZone(config)),
   };
 }

@@ -53,6 +53,8 @@ import { isoInZone } from '../../time/zone.ts';
 import { createPasEndpoint } from './pas/server.ts';
 import type { PasEndpoint } from './pas/server.ts';
 import type { PasPolicy } from './pas/policy.ts';
+import type { SandboxMember } from './eligibility/enrollment.ts';
+import { createEligibilityService } from './eligibility/routes.ts';
 
 export type { PayerKind } from './tables.ts';
 
@@ -98,6 +100,8 @@ export interface SandboxPayerOptions {
   timelyFilingDays?: Partial<Record<PayerKind, number>>;
   /** Prior authorization (Da Vinci PAS 2.2.1 at `{url}/pas/fhir`, ./pas/server.ts): policy and review delay. */
   pas?: { policy?: PasPolicy; reviewDelayMs?: number; members?: readonly string[] };
+  /** The members eligibility answers for (./eligibility/enrollment.ts); setEnrollment replaces them. */
+  members?: readonly SandboxMember[];
 }
 
 export interface SandboxPayerBehaviour {
@@ -111,6 +115,8 @@ export interface SandboxPayerBehaviour {
    * required elements). Searching ClaimResponse still finds the real one.
    */
   garbleSubmitAnswers?: 'not-json' | 'invalid-fhir';
+  /** The 271s of the X12 eligibility endpoint are garbled: a segment no 271 has, or no IEA. */
+  garbleEligibility?: 'unknown-segment' | 'broken-envelope';
 }
 
 export interface SandboxPayer {
@@ -122,6 +128,12 @@ export interface SandboxPayer {
   readonly pasFhirBaseUrl: string;
   /** The PAS endpoint's cases, and a way to end its pending reviews now. */
   readonly pas: Pick<PasEndpoint, 'cases' | 'finishReviews'>;
+  /** The X12 eligibility endpoint: a 270 POSTed (application/edi-x12) is answered with a 271. */
+  readonly x12EligibilityUrl: string;
+  /** Replaces the members eligibility answers for. */
+  setEnrollment(members: readonly SandboxMember[]): void;
+  /** Eligibility inquiries answered so far, by channel. */
+  eligibilityCounts(): { fhir: number; x12: number };
   /** Registers a SMART Backend Services client (public JWKS) and returns its client_id. */
   registerClient(input: { jwks: { keys: object[] }; scope: string; clientId?: string }): Promise<string>;
   /** Every ClaimResponse issued, oldest first. */
@@ -164,6 +176,14 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
   const ledger = new PayerLedger(options.journal);
   const { claims, responses, requestIdentifiers } = ledger;
   let behaviour: SandboxPayerBehaviour = {};
+  const eligibility = createEligibilityService({
+    now,
+    timeZone,
+    payerIds,
+    tokenService,
+    ...(options.members ? { members: options.members } : {}),
+    garble: () => behaviour.garbleEligibility,
+  });
 
   const kindFor = (forced: PayerKind | undefined, claim: Claim): PayerKind => {
     if (forced) {
@@ -291,6 +311,9 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     router.use(requireBearer(tokenService, { now }));
     router.use(strictJsonBody({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_JSON_DEPTH }));
     router.post('/Claim/\\$submit', (req, res) => submit(req, res, forced));
+    router.post('/CoverageEligibilityRequest/\\$submit', (req, res) =>
+      eligibility.fhirSubmit(req, res, forced),
+    );
     router.get('/Claim/:id', (req, res) => {
       requireScope(getAuthContext(res), 'Claim', 'read');
       const claim = claims.get(req.params['id'] ?? '');
@@ -412,6 +435,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
   });
   app.use('/pas/fhir', pas.router);
   app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));
+  app.use('/x12/eligibility', eligibility.x12);
   for (const kind of KINDS) {
     app.use(`/${kind}/fhir`, fhirRouter(kind, `${url}/${kind}/fhir`));
   }
@@ -426,6 +450,9 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     tokenUrl,
     pasFhirBaseUrl,
     pas,
+    x12EligibilityUrl: `${url}/x12/eligibility`,
+    setEnrollment: (members) => eligibility.setEnrollment(members),
+    eligibilityCounts: () => ({ ...eligibility.counts }),
     registerClient(input) {
       return registerSandboxClient(authStore, SANDBOX_PAYER_TENANT, input, now());
     },
@@ -472,6 +499,15 @@ export function buildPayerCapabilityStatement(
             interaction: [{ code: 'read' }],
             operation: [
               { name: 'submit', definition: 'http://hl7.org/fhir/OperationDefinition/Claim-submit' },
+            ],
+          },
+          {
+            type: 'CoverageEligibilityRequest',
+            operation: [
+              {
+                name: 'submit',
+                definition: 'http://hl7.org/fhir/OperationDefinition/CoverageEligibilityRequest-submit',
+              },
             ],
           },
           {
