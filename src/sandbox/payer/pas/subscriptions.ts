@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, Extension, OperationOutcome, Subscription } from '@medplum/fhirtypes';
 import { validateAgainst } from '../../../coverage/pas/profiles.ts';
 import { PAS_BACKPORT, PAS_PROFILE, PAS_TOPIC } from '../../../contract/pas.ts';
-import { renderStatusParameters } from '../../ehr/subscriptions.ts';
+import { renderStatusParameters } from '../../ehr/notification-render.ts';
 
 const FILTER = /^(org-identifier|orgIdentifier)=(\S+)$/;
 
