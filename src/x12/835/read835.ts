@@ -358,7 +358,7 @@ class TransactionReader implements FindingSink {
     if (!this.#payment || !this.#trace) {
       return undefined;
     }
-    const party = (p: PartyDraft | undefined): Party835 => (p ?? emptyParty());
+    const party = (p: PartyDraft | undefined): Party835 => p ?? emptyParty();
     return {
       transaction: this.number,
       controlNumber: element(this.#st, 2),
