@@ -1,7 +1,8 @@
 /**
  * Loop 2400, the service lines: reading each Claim.item as an 837 line (procedure and modifiers,
  * revenue code on 837I, units, charge, dates, diagnosis pointers, place of service, the NDC of
- * loop 2410) and writing LX, SV1 (837P) or SV2 (837I), DTP*472 and LIN/CTP.
+ * loop 2410) and writing LX, SV1 (837P) or SV2 (837I), DTP*472, REF*6R (the line item control
+ * number every line carries, for matching remittances) and LIN/CTP.
  *
  * 005010X222A1 / X223A2 loop 2400: at most 4 modifiers; SV107 diagnosis pointers required on 837P
  * (at most 4, each within the first 12 diagnoses); SV201 revenue code required on 837I.
@@ -25,6 +26,23 @@ const NDC_UNITS: Readonly<Record<string, string>> = {
 
 /** A line charge carried as an item extension (valueMoney), as the sandbox payer also accepts. */
 const EXT_CHARGE_AMOUNT = 'https://dripline.dev/fhir/StructureDefinition/charge-amount';
+/** A Claim.item's own line item control number (valueString), when the claim brings one. */
+export const EXT_LINE_ITEM_CONTROL_NUMBER =
+  'https://dripline.dev/fhir/StructureDefinition/line-item-control-number';
+
+/**
+ * The line item control number of an item (837 loop 2400 REF*6R, which payers echo in the 835's
+ * loop 2110 REF*6R so the payment of each line can be matched to it): the item's own
+ * (extension line-item-control-number), else `<claim id>.<item sequence>` — unique across claims
+ * and within 50 characters (REF02). 005010X222A1 / X223A2 loop 2400 REF (line item control number).
+ */
+export function lineItemControlNumber(
+  claimId: string,
+  item: Pick<ClaimItem, 'sequence' | 'extension'>,
+): string {
+  const own = item.extension?.find((e) => e.url === EXT_LINE_ITEM_CONTROL_NUMBER)?.valueString?.trim();
+  return own || `${claimId}.${item.sequence}`;
+}
 
 /** One Claim.item as an 837 service line. */
 export interface Line {
@@ -180,6 +198,18 @@ export function writeServiceLines(
       l.dateEnd
         ? segment('DTP', '472', 'RD8', `${l.date}-${l.dateEnd}`)
         : segment('DTP', '472', 'D8', l.date),
+    );
+    out.push(
+      segment(
+        'REF',
+        '6R',
+        id(
+          lineItemControlNumber(claimId, l.item),
+          `item ${l.item.sequence} line item control number`,
+          50,
+          claimId,
+        ),
+      ),
     );
     if (l.ndc) {
       out.push(segment('LIN', '', 'N4', l.ndc.code));
