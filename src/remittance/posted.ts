@@ -43,8 +43,8 @@ export interface PostedLine {
   readonly position: number;
   /** The Claim.item.sequence it was matched to (REF*6R, else code and charge); undefined when none matched. */
   readonly itemSequence?: number;
-  /** How it was matched: the line item control number, the code and charge, the FHIR itemSequence. */
-  readonly matchedBy?: 'line-item-control-number' | 'code-and-charge' | 'item-sequence';
+  /** How it was matched: the line item control number, the code and charge, the code alone, the FHIR itemSequence. */
+  readonly matchedBy?: 'line-item-control-number' | 'code-and-charge' | 'code' | 'item-sequence';
   /** The procedure as adjudicated (SVC01): qualifier (HC, NU, N4...), code, modifiers. */
   readonly procedure: {
     readonly qualifier: string;

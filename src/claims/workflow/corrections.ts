@@ -6,7 +6,7 @@
  * left (markVoided), and completes the Task in the same transaction (completeCorrectionTasks),
  * naming the payer's number of the claim it replaces (payerClaimNumberOf).
  */
-import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, ExplanationOfBenefit, Task } from '@medplum/fhirtypes';
 import { EXT_CLAIM_REPLACED_BY, isBeingReplaced } from '../../charges/claim-hold.ts';
 import { CORRECTED_CLAIM_TASK, TASK_CODE_SYSTEM as WORK_ITEM_SYSTEM } from '../../charges/reconcile.ts';
 import type { EncounterChangedEvent } from '../../ingest/jobs.ts';
@@ -110,7 +110,17 @@ export async function takeOverCorrections(ctx: WorkflowContext, tenant: TenantId
   return marked;
 }
 
-/** The payer's number of a submitted claim: the first identifier of its stored ClaimResponse. */
+/**
+ * Identifier system, per tenant payer (`${PAYER_CLAIM_NUMBER_SYSTEM}/{payer}`), of the payer's claim
+ * number (835 CLP07) on the ExplanationOfBenefits remittance posting writes (src/remittance).
+ */
+export const PAYER_CLAIM_NUMBER_SYSTEM = 'https://dripline.dev/fhir/sid/payer-claim-number';
+
+/**
+ * The payer's number of a submitted claim: the first identifier of its latest stored ClaimResponse
+ * (FHIR channel), or the payer claim number of its latest posted ExplanationOfBenefit (an 835's
+ * CLP07), whichever came last.
+ */
 export async function payerClaimNumberOf(
   ctx: WorkflowContext,
   tenant: TenantId,
@@ -121,8 +131,22 @@ export async function payerClaimNumberOf(
     'ClaimResponse',
     byRef('request', `Claim/${claim}`),
   );
-  const latest = responses.sort((a, b) => b.meta.lastUpdated.localeCompare(a.meta.lastUpdated))[0];
-  return latest?.identifier?.find((i) => i.value)?.value;
+  const explanations = (
+    await ctx.searchAll<ExplanationOfBenefit>(
+      tenant,
+      'ExplanationOfBenefit',
+      byRef('claim', `Claim/${claim}`),
+    )
+  ).filter((e) => e.status === 'active');
+  const numbered = [
+    ...responses.map((r) => ({ at: r.meta.lastUpdated, number: r.identifier?.find((i) => i.value)?.value })),
+    ...explanations.map((e) => ({
+      at: e.meta.lastUpdated,
+      number: e.identifier?.find((i) => i.system?.startsWith(`${PAYER_CLAIM_NUMBER_SYSTEM}/`) && i.value)
+        ?.value,
+    })),
+  ].filter((n) => n.number !== undefined);
+  return numbered.sort((a, b) => b.at.localeCompare(a.at))[0]?.number;
 }
 
 /**
