@@ -42,12 +42,12 @@ import {
   GROUP_CODE_SYSTEM,
   HCPCS_SYSTEM,
   NPI_SYSTEM,
-  PATIENT_CONTROL_NUMBER_SYSTEM,
-  PAYER_CLAIM_NUMBER_SYSTEM,
-  PAYMENT_TRACE_SYSTEM,
+  ID_PATIENT_CONTROL_NUMBER,
+  payerClaimNumberSystem,
+  ID_PAYMENT_TRACE,
   RARC_SYSTEM,
-  TENANT_PAYER_SYSTEM,
-} from './urls.ts';
+  ID_TENANT_PAYER,
+} from '../contract/remittance.ts';
 
 const REVENUE_SYSTEM = 'https://www.nubc.org/CodeSystem/RevenueCodes';
 const RELATED_CLAIM_SYSTEM = 'http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship';
@@ -186,7 +186,7 @@ function describe(input: EobInput): string {
 export function buildExplanationOfBenefit(input: EobInput): ExplanationOfBenefit & { id: string } {
   const { draft, claim } = input;
   const insurer: Reference<Organization> = {
-    identifier: { system: TENANT_PAYER_SYSTEM, value: input.payer.id },
+    identifier: { system: ID_TENANT_PAYER, value: input.payer.id },
     display: input.payer.name,
   };
   const focal = claim?.insurance?.find((i) => i.focal) ?? claim?.insurance?.[0];
@@ -233,9 +233,9 @@ export function buildExplanationOfBenefit(input: EobInput): ExplanationOfBenefit
       ...remarks(draft.remarks),
     ],
     identifier: [
-      { system: PATIENT_CONTROL_NUMBER_SYSTEM, value: draft.patientControlNumber },
+      { system: ID_PATIENT_CONTROL_NUMBER, value: draft.patientControlNumber },
       ...(draft.payerClaimNumber
-        ? [{ system: `${PAYER_CLAIM_NUMBER_SYSTEM}/${input.payer.id}`, value: draft.payerClaimNumber }]
+        ? [{ system: payerClaimNumberSystem(input.payer.id), value: draft.payerClaimNumber }]
         : []),
     ],
     status: claim ? 'active' : 'draft',
@@ -260,7 +260,7 @@ export function buildExplanationOfBenefit(input: EobInput): ExplanationOfBenefit
             {
               relationship: concept(RELATED_CLAIM_SYSTEM, 'prior'),
               reference: {
-                system: `${PAYER_CLAIM_NUMBER_SYSTEM}/${input.payer.id}`,
+                system: payerClaimNumberSystem(input.payer.id),
                 value: draft.payerClaimNumber,
               },
             },
@@ -294,7 +294,7 @@ export function buildExplanationOfBenefit(input: EobInput): ExplanationOfBenefit
       ...(draft.paymentDate ? { date: draft.paymentDate } : {}),
       amount: money(draft.paid),
       ...(input.remittance
-        ? { identifier: { system: PAYMENT_TRACE_SYSTEM, value: input.remittance.trace } }
+        ? { identifier: { system: ID_PAYMENT_TRACE, value: input.remittance.trace } }
         : {}),
     },
     ...(notes.length > 0

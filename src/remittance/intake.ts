@@ -28,7 +28,7 @@ import { X12SyntaxError } from '../x12/parse.ts';
 import { amountsKey, identifyPayer, payeeProblem, reconciliationId, remittanceKey } from './identity.ts';
 import { REMITTANCE_POST_QUEUE, remittancePostKey } from './jobs.ts';
 import type { RemittancePostJob } from './jobs.ts';
-import { REMITTANCE_AMOUNTS_SYSTEM, REMITTANCE_FILE_SYSTEM, REMITTANCE_KEY_SYSTEM } from './urls.ts';
+import { ID_REMITTANCE_AMOUNTS, ID_REMITTANCE_FILE, ID_REMITTANCE } from '../contract/remittance.ts';
 
 export const EDI_X12 = 'application/edi-x12';
 
@@ -110,7 +110,7 @@ export function reportOf(document: DocumentReference): RemittanceReport | undefi
 async function receivedBefore(store: Store, tenant: TenantId, key: string): Promise<string[]> {
   const found = await store.resources.search(tenant, {
     resourceType: 'DocumentReference',
-    filters: [{ code: 'identifier', kind: 'token', values: [{ system: REMITTANCE_KEY_SYSTEM, value: key }] }],
+    filters: [{ code: 'identifier', kind: 'token', values: [{ system: ID_REMITTANCE, value: key }] }],
     sort: [],
     count: 100,
     offset: 0,
@@ -118,7 +118,7 @@ async function receivedBefore(store: Store, tenant: TenantId, key: string): Prom
   });
   return found.resources.flatMap((d) =>
     ((d as DocumentReference).identifier ?? [])
-      .filter((i) => i.system === REMITTANCE_AMOUNTS_SYSTEM && i.value?.startsWith(`${key}|`))
+      .filter((i) => i.system === ID_REMITTANCE_AMOUNTS && i.value?.startsWith(`${key}|`))
       .map((i) => (i.value ?? '').slice(key.length + 1)),
   );
 }
@@ -306,10 +306,10 @@ export async function receiveRemittance(
     status: 'current',
     docStatus: 'final',
     identifier: [
-      { system: REMITTANCE_FILE_SYSTEM, value: report.sha256 },
+      { system: ID_REMITTANCE_FILE, value: report.sha256 },
       ...toPost.flatMap((v) => [
-        { system: REMITTANCE_KEY_SYSTEM, value: v.key ?? '' },
-        { system: REMITTANCE_AMOUNTS_SYSTEM, value: `${v.key ?? ''}|${v.amountsKey ?? ''}` },
+        { system: ID_REMITTANCE, value: v.key ?? '' },
+        { system: ID_REMITTANCE_AMOUNTS, value: `${v.key ?? ''}|${v.amountsKey ?? ''}` },
       ]),
     ],
     type: { text: 'X12 005010X221A1 835 remittance' },

@@ -15,6 +15,9 @@ export interface RemittancePostJob {
   readonly from?: { readonly transaction: number; readonly position: number };
 }
 
+/** Work item (Task) code of the unmatched-remittance queue: payments no claim of Dripline's matched. */
+export const UNMATCHED_TASK = { code: 'remittance-unmatched', text: 'remittance to match' } as const;
+
 export function remittancePostKey(job: RemittancePostJob): string {
   return `post|${job.document}|${job.from?.transaction ?? 1}|${job.from?.position ?? 1}`;
 }

@@ -24,7 +24,6 @@ import { claimPayerOf } from '../claims/workflow/identity.ts';
 import { claimStateOf, transitionWrites } from '../claims/workflow/state.ts';
 import { claimTaskId } from '../claims/workflow/tasks.ts';
 import type { PayerEndpoint } from '../config/billing.ts';
-import { TASK_CODE_SYSTEM as WORK_ITEM_SYSTEM } from '../charges/reconcile.ts';
 import { buildAuditEvent } from '../fhir/audit.ts';
 import type { Logger } from '../logger.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../store/port.ts';
@@ -37,9 +36,10 @@ import { onClaimPaymentPosted } from './posted-hooks.ts';
 import {
   EXT_CLAIM_PAYMENT_STATUS,
   EXT_CLAIM_STATUS_CODE,
-  PAYER_CLAIM_NUMBER_SYSTEM,
-  UNMATCHED_TASK,
-} from './urls.ts';
+  payerClaimNumberSystem,
+} from '../contract/remittance.ts';
+import { CS_WORK_ITEM as WORK_ITEM_SYSTEM } from '../contract/canonical.ts';
+import { UNMATCHED_TASK } from './jobs.ts';
 
 export const REMITTANCE_CLIENT = 'dripline/remittance';
 
@@ -158,7 +158,7 @@ async function reversedPayment(
       {
         code: 'identifier',
         kind: 'token',
-        values: [{ system: `${PAYER_CLAIM_NUMBER_SYSTEM}/${payer}`, value: payerClaimNumber }],
+        values: [{ system: payerClaimNumberSystem(payer), value: payerClaimNumber }],
       },
       { code: 'claim', kind: 'reference', values: [`Claim/${claim}`] },
     ],

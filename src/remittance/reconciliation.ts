@@ -11,13 +11,13 @@ import type { PaymentReconciliation, PaymentReconciliationDetail } from '@medplu
 import type { Header835, ProviderAdjustment835 } from '../x12/835/types.ts';
 import {
   EXT_PAYMENT_METHOD,
-  PATIENT_CONTROL_NUMBER_SYSTEM,
-  PAYMENT_TRACE_SYSTEM,
+  ID_PATIENT_CONTROL_NUMBER,
+  ID_PAYMENT_TRACE,
   PAYMENT_TYPE_SYSTEM,
-  REMITTANCE_AMOUNTS_SYSTEM,
-  REMITTANCE_KEY_SYSTEM,
-  TENANT_PAYER_SYSTEM,
-} from './urls.ts';
+  ID_REMITTANCE_AMOUNTS,
+  ID_REMITTANCE,
+  ID_TENANT_PAYER,
+} from '../contract/remittance.ts';
 
 /** What the reconciliation lists of one claim payment. */
 export interface ClaimPaymentDetail {
@@ -51,7 +51,7 @@ export function buildPaymentReconciliation(
   const signed = payment.creditDebit === 'D' ? -payment.amount : payment.amount;
   const details: PaymentReconciliationDetail[] = [
     ...input.claims.map((c): PaymentReconciliationDetail => ({
-      identifier: { system: PATIENT_CONTROL_NUMBER_SYSTEM, value: c.patientControlNumber },
+      identifier: { system: ID_PATIENT_CONTROL_NUMBER, value: c.patientControlNumber },
       type: { coding: [{ system: PAYMENT_TYPE_SYSTEM, code: 'payment' }] },
       response: { reference: `ExplanationOfBenefit/${c.eob}` },
       ...(payment.date ? { date: payment.date } : {}),
@@ -74,20 +74,20 @@ export function buildPaymentReconciliation(
       },
     ],
     identifier: [
-      { system: REMITTANCE_KEY_SYSTEM, value: input.key },
-      { system: REMITTANCE_AMOUNTS_SYSTEM, value: `${input.key}|${input.amountsKey}` },
+      { system: ID_REMITTANCE, value: input.key },
+      { system: ID_REMITTANCE_AMOUNTS, value: `${input.key}|${input.amountsKey}` },
     ],
     status: 'active',
     created: input.created,
     paymentIssuer: {
-      identifier: { system: TENANT_PAYER_SYSTEM, value: input.payer.id },
+      identifier: { system: ID_TENANT_PAYER, value: input.payer.id },
       display: input.header.payer.name ?? input.payer.name,
     },
     outcome: 'complete',
     disposition: `${input.claims.length} claim payment(s), ${input.providerAdjustments.length} provider adjustment(s)${input.file ? `; from DocumentReference/${input.file}` : ''}`,
     paymentDate: payment.date,
     paymentAmount: money(signed),
-    paymentIdentifier: { system: PAYMENT_TRACE_SYSTEM, value: trace.number },
+    paymentIdentifier: { system: ID_PAYMENT_TRACE, value: trace.number },
     ...(details.length > 0 ? { detail: details } : {}),
   };
 }

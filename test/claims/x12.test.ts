@@ -20,9 +20,10 @@ import {
   hospitalOutpatientContext,
   officeInfusionContext,
 } from '../../src/claims/x12-samples.ts';
-import { EXT_LINE_ITEM_CONTROL_NUMBER } from '../../src/x12/837/lines-2400.ts';
+import { EXT_LINE_ITEM_CONTROL_NUMBER } from '../../src/contract/remittance.ts';
 import { kindFor, write837, write837ToString } from '../../src/x12/837/write837.ts';
 import type { Write837Options, X12Kind } from '../../src/x12/837/types.ts';
+import { STRUCTURE_DEFINITION_BASE } from '../../src/contract/canonical.ts';
 
 type Seg = Record<string, string> & { name: string };
 
@@ -490,7 +491,7 @@ describe('837I (institutional)', () => {
 });
 
 describe('claims from buildClaim (src/claims/build.ts)', () => {
-  const SD = 'https://dripline.dev/fhir/StructureDefinition';
+  const SD = STRUCTURE_DEFINITION_BASE;
   function charge(
     k: number,
     code: string,
@@ -634,7 +635,7 @@ describe('claims from buildClaim (src/claims/build.ts)', () => {
         extension: [
           ...(rest.extension ?? []),
           {
-            url: 'https://dripline.dev/fhir/StructureDefinition/total-charge',
+            url: `${STRUCTURE_DEFINITION_BASE}/total-charge`,
             valueMoney: { value: 1234.5 },
           },
         ],

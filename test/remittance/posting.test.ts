@@ -13,10 +13,10 @@ import type { Claim, ExplanationOfBenefit, PaymentReconciliation, Task } from '@
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { receiveRemittance } from '../../src/remittance/intake.ts';
-import { REMITTANCE_POST_QUEUE } from '../../src/remittance/jobs.ts';
+import { REMITTANCE_POST_QUEUE, UNMATCHED_TASK } from '../../src/remittance/jobs.ts';
 import { postRemittanceFile } from '../../src/remittance/post-file.ts';
 import { RemittanceWorker } from '../../src/remittance/worker.ts';
-import { EXT_CLAIM_PAYMENT_STATUS, UNMATCHED_TASK } from '../../src/remittance/urls.ts';
+import { EXT_CLAIM_PAYMENT_STATUS } from '../../src/contract/remittance.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { write835ToString } from '../../src/x12/835/write835.ts';

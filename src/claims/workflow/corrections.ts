@@ -7,8 +7,8 @@
  * naming the payer's number of the claim it replaces (payerClaimNumberOf).
  */
 import type { Claim, ClaimResponse, ExplanationOfBenefit, Task } from '@medplum/fhirtypes';
-import { EXT_CLAIM_REPLACED_BY, isBeingReplaced } from '../../charges/claim-hold.ts';
-import { CORRECTED_CLAIM_TASK, TASK_CODE_SYSTEM as WORK_ITEM_SYSTEM } from '../../charges/reconcile.ts';
+import { isBeingReplaced } from '../../charges/claim-hold.ts';
+import { CORRECTED_CLAIM_TASK } from '../../charges/reconcile.ts';
 import type { EncounterChangedEvent } from '../../ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../../ingest/jobs.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../../store/port.ts';
@@ -18,6 +18,8 @@ import { byRef, refOf, withoutMeta } from './context.ts';
 import { correctionIdFor, encountersOfClaim } from './identity.ts';
 import { recordsOf } from './move.ts';
 import { claimStateOf } from './state.ts';
+import { CS_WORK_ITEM as WORK_ITEM_SYSTEM, EXT_CLAIM_REPLACED_BY } from '../../contract/canonical.ts';
+import { ID_PAYER_CLAIM_NUMBER } from '../../contract/remittance.ts';
 
 /** Open "corrected claim needed" Tasks (charge capture's), by the Claim they focus on. */
 export async function openCorrectionTasks(
@@ -111,12 +113,6 @@ export async function takeOverCorrections(ctx: WorkflowContext, tenant: TenantId
 }
 
 /**
- * Identifier system, per tenant payer (`${PAYER_CLAIM_NUMBER_SYSTEM}/{payer}`), of the payer's claim
- * number (835 CLP07) on the ExplanationOfBenefits remittance posting writes (src/remittance).
- */
-export const PAYER_CLAIM_NUMBER_SYSTEM = 'https://dripline.dev/fhir/sid/payer-claim-number';
-
-/**
  * The payer's number of a submitted claim: the first identifier of its latest stored ClaimResponse
  * (FHIR channel), or the payer claim number of its latest posted ExplanationOfBenefit (an 835's
  * CLP07), whichever came last.
@@ -142,8 +138,7 @@ export async function payerClaimNumberOf(
     ...responses.map((r) => ({ at: r.meta.lastUpdated, number: r.identifier?.find((i) => i.value)?.value })),
     ...explanations.map((e) => ({
       at: e.meta.lastUpdated,
-      number: e.identifier?.find((i) => i.system?.startsWith(`${PAYER_CLAIM_NUMBER_SYSTEM}/`) && i.value)
-        ?.value,
+      number: e.identifier?.find((i) => i.system?.startsWith(`${ID_PAYER_CLAIM_NUMBER}/`) && i.value)?.value,
     })),
   ].filter((n) => n.number !== undefined);
   return numbered.sort((a, b) => b.at.localeCompare(a.at))[0]?.number;

@@ -12,6 +12,8 @@ import { normalizeNdc } from '../../coding/ndc.ts';
 import { composite, d8, decimal, digits, id, segment, X12Error } from '../encode.ts';
 import { cents, firstCode, SYS } from './claim-reading.ts';
 import type { Claim837Input, X12Kind } from './types.ts';
+import { EXT_CHARGE_AMOUNT } from '../../contract/canonical.ts';
+import { EXT_LINE_ITEM_CONTROL_NUMBER } from '../../contract/remittance.ts';
 
 /** Unit qualifiers for CTP05-01 (coding-rules R11.4); GM and MG are accepted as their X12 spellings. */
 const NDC_UNITS: Readonly<Record<string, string>> = {
@@ -23,12 +25,6 @@ const NDC_UNITS: Readonly<Record<string, string>> = {
   ME: 'ME',
   MG: 'ME',
 };
-
-/** A line charge carried as an item extension (valueMoney), as the sandbox payer also accepts. */
-const EXT_CHARGE_AMOUNT = 'https://dripline.dev/fhir/StructureDefinition/charge-amount';
-/** A Claim.item's own line item control number (valueString), when the claim brings one. */
-export const EXT_LINE_ITEM_CONTROL_NUMBER =
-  'https://dripline.dev/fhir/StructureDefinition/line-item-control-number';
 
 /**
  * The line item control number of an item (837 loop 2400 REF*6R, which payers echo in the 835's
