@@ -28,6 +28,8 @@ import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
 import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
+import { createRemittance } from './remittance/wiring.ts';
+import type { Remittance } from './remittance/wiring.ts';
 import type { Store } from './store/port.ts';
 import { systemClock } from './time/clock.ts';
 import type { Clock } from './time/clock.ts';
@@ -39,6 +41,7 @@ export interface RunningServer {
   readonly ingest: Ingest;
   readonly chargeCapture: ChargeCaptureWorker;
   readonly claims: ClaimWorkflowWorker;
+  readonly remittance: Remittance;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -58,6 +61,10 @@ export interface StartOptions {
   readonly chargeCapture?: boolean;
   /** Start the claim workflow worker (build, scrub, submit; default true — idle for tenants without payers). */
   readonly claims?: boolean;
+  /** Run the remittance posting worker (default true). */
+  readonly remittance?: boolean;
+  /** The largest 835 accepted, bytes (tests; default MAX_REMITTANCE_BYTES). */
+  readonly remittanceMaxBytes?: number;
   /**
    * Claim workflow tuning (tests): hold after an encounter ends, sweep period, retry backoff; and
    * `tenants` with payers added at run time (the in-process sandbox payer).
@@ -141,6 +148,17 @@ export async function startServer(
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
+  const remittance = createRemittance({
+    store,
+    logger,
+    publicUrl: config.publicUrl,
+    dataDir: config.dataDir,
+    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    tokenService,
+    leaseMs: config.jobLeaseMs,
+    now,
+    ...(options.remittanceMaxBytes !== undefined ? { maxBytes: options.remittanceMaxBytes } : {}),
+  });
   const app = createApp({
     config,
     store,
@@ -168,6 +186,7 @@ export async function startServer(
           },
         }),
       },
+      { path: '/api/remittance', router: remittance.router },
     ],
   });
   const server = createServer(app);
@@ -197,6 +216,9 @@ export async function startServer(
   if (options.claims !== false) {
     claims.start();
   }
+  if (options.remittance !== false) {
+    remittance.worker.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -214,6 +236,7 @@ export async function startServer(
       await ingest.stop();
       await chargeCapture.stop();
       await claims.stop();
+      await remittance.worker.stop();
       if (!options.store) {
         await store.close();
       }
@@ -221,5 +244,5 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, ingest, chargeCapture, claims, stop };
+  return { url, store, server, ingest, chargeCapture, claims, remittance, stop };
 }

@@ -74,6 +74,14 @@ export const OPERATION_NEEDS = {
    * ChargeItems.
    */
   infusionCharges: [...needs('read', 'Encounter'), ...needs('read', 'Claim', 'ChargeItem')],
+  /**
+   * `POST /api/remittance/835`: keeps the file (create DocumentReference) whose posting writes
+   * ExplanationOfBenefits and PaymentReconciliations and moves Claims; answers only its report.
+   */
+  remittanceReceive: [
+    ...needs('create', 'DocumentReference', 'ExplanationOfBenefit', 'PaymentReconciliation'),
+    ...needs('update', 'Claim'),
+  ],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/logger.ts';
 import type { ClaimPaymentPostedHook } from '../../src/remittance/posted.ts';
 import type { IntakeDeps } from '../../src/remittance/intake.ts';
 import type { FilePostingContext } from '../../src/remittance/post-file.ts';
-import type { StoredResource } from '../../src/store/port.ts';
+import type { Store, StoredResource } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { ClaimPaymentInput, RemittanceInput, Write835Options } from '../../src/x12/835/write835.ts';
@@ -105,7 +105,7 @@ export async function openPostingFixture(
 
 /** Stores office-infusion claims 1..n of the sample payer, `submitted` (in an X12 batch). */
 export async function seedSubmittedClaims(
-  store: SqliteStore,
+  store: Pick<Store, 'resources'>,
   n: number,
   from = 1,
 ): Promise<(Claim & StoredResource)[]> {
