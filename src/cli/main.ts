@@ -9,6 +9,7 @@
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
  *   tables import-cms <dir> [--out <tables dir>]
+ *   remit [--tenant <id>] <file.835>...
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,6 +24,8 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import type { DriplineConfig } from '../config/config.ts';
 import type { ClientRecord, Store } from '../store/port.ts';
 import { openStore } from '../store/open.ts';
+import { loadFhirDefinitions } from '../fhir/definitions.ts';
+import { createLogger } from '../logger.ts';
 import { BundleError, runCharges } from './charges-command.ts';
 import {
   parseClientCreateArgs,
@@ -52,7 +55,10 @@ Commands:
       Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.
   tables import-cms <dir> [--out <tables dir>]
       Build one quarter's drug table from the CMS files in <dir> (ASP pricing, NDC-HCPCS crosswalk, HCPCS,
-      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).`;
+      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).
+  remit [--tenant <id>] <file.835>...
+      Receive and post payers' 835 remittance files (as POST /api/remittance/835); progress on stderr,
+      a JSON summary per file on stdout; exit 4 when a file was rejected.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -176,6 +182,21 @@ async function token(argv: string[]): Promise<void> {
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 
+async function remit(argv: string[]): Promise<void> {
+  const { parseRemitArgs, runRemit } = await import('./remit-command.ts');
+  const args = parseRemitArgs(argv);
+  const config = loadConfig();
+  loadFhirDefinitions();
+  const logger = createLogger('warn', process.stderr);
+  const summaries = await withStore(config, (store) =>
+    runRemit(args, config, store, logger, (line) => process.stderr.write(`${line}\n`)),
+  );
+  process.stdout.write(JSON.stringify(summaries, null, 2) + '\n');
+  if (summaries.some((s) => s.outcome === 'rejected' || s.outcome === 'refused')) {
+    process.exitCode = 4;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   if (command === 'client') {
@@ -188,6 +209,8 @@ async function main(argv: string[]): Promise<void> {
     const { runImportCms } = await import('./tables-command.ts');
     const summary = runImportCms(rest, new Date());
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } else if (command === 'remit') {
+    await remit(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {

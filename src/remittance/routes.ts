@@ -104,13 +104,11 @@ export function createRemittanceRoutes(deps: RemittanceRoutesDeps): Router {
     }
     switch (result.outcome) {
       case 'accepted':
-        res
-          .status(202)
-          .json({
-            outcome: 'accepted',
-            document: `DocumentReference/${result.document}`,
-            report: result.report,
-          });
+        res.status(202).json({
+          outcome: 'accepted',
+          document: `DocumentReference/${result.document}`,
+          report: result.report,
+        });
         return;
       case 'duplicate':
         res.status(200).json({ outcome: 'duplicate', report: result.report });

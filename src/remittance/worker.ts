@@ -37,6 +37,24 @@ export class RemittanceWorker extends LoopingWorker {
     return jobs.length;
   }
 
+  /**
+   * Leases and runs one posting job (the command line posts in its own process this way): its
+   * result, `undefined` when no job was waiting; throws when the step failed (the job is kept
+   * for a retry).
+   */
+  async runStep(): Promise<FilePostingResult | undefined> {
+    const { store, now, leaseMs } = this.#deps;
+    const [job] = await store.jobs.lease({ queue: REMITTANCE_POST_QUEUE, leaseMs, limit: 1, now: now() });
+    if (!job) {
+      return undefined;
+    }
+    const result = await this.#handle(job);
+    if (!result) {
+      throw new Error(`posting ${(job.payload as RemittancePostJob).document} failed; it will be retried`);
+    }
+    return result;
+  }
+
   async #handle(job: Job): Promise<FilePostingResult | undefined> {
     const { store, logger, now } = this.#deps;
     try {
