@@ -61,7 +61,7 @@ export interface StartOptions {
   readonly chargeCapture?: boolean;
   /** Start the claim workflow worker (build, scrub, submit; default true — idle for tenants without payers). */
   readonly claims?: boolean;
-  /** Run the remittance posting worker (default true). */
+  /** Run the remittance posting worker and watch the tenants' inboxes (default true). */
   readonly remittance?: boolean;
   /** The largest 835 accepted, bytes (tests; default MAX_REMITTANCE_BYTES). */
   readonly remittanceMaxBytes?: number;
@@ -218,6 +218,7 @@ export async function startServer(
   }
   if (options.remittance !== false) {
     remittance.worker.start();
+    remittance.inbox.start();
   }
 
   let stopping: Promise<void> | undefined;
@@ -236,6 +237,7 @@ export async function startServer(
       await ingest.stop();
       await chargeCapture.stop();
       await claims.stop();
+      await remittance.inbox.stop();
       await remittance.worker.stop();
       if (!options.store) {
         await store.close();

@@ -219,6 +219,7 @@ async function main(): Promise<void> {
           sort: [],
           count: 1,
           offset: 0,
+          total: false,
         })
       ).resources[0] as ExplanationOfBenefit | undefined;
       started = performance.now();

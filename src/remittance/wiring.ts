@@ -1,7 +1,7 @@
 /**
  * Remittance as the server runs it: the intake (files kept under `{dataDir}/remittance`), the
- * posting worker it wakes, and the HTTP routes (./routes.ts) for the server to mount at
- * `/api/remittance`.
+ * posting worker it wakes, the per-tenant inbox watcher (`{dataDir}/remittance/{tenant}/inbox/`,
+ * ./inbox.ts) and the HTTP routes (./routes.ts) for the server to mount at `/api/remittance`.
  */
 import path from 'node:path';
 import type { Router } from 'express';
@@ -9,6 +9,7 @@ import type { TokenService } from '../auth/token-service.ts';
 import type { TenantConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/port.ts';
+import { RemittanceInbox } from './inbox.ts';
 import type { IntakeDeps } from './intake.ts';
 import { createRemittanceRoutes } from './routes.ts';
 import { RemittanceWorker } from './worker.ts';
@@ -34,6 +35,7 @@ export interface RemittanceWiringDeps {
 export interface Remittance {
   readonly intake: IntakeDeps;
   readonly worker: RemittanceWorker;
+  readonly inbox: RemittanceInbox;
   readonly router: Router;
 }
 
@@ -57,5 +59,10 @@ export function createRemittance(deps: RemittanceWiringDeps): Remittance {
     notify: () => worker.notify(),
   };
   const router = createRemittanceRoutes({ intake, tokenService: deps.tokenService, now: deps.now });
-  return { intake, worker, router };
+  const inbox = new RemittanceInbox({
+    intake,
+    tenants: deps.tenants,
+    logger: deps.logger.child({ component: 'remittance-inbox' }),
+  });
+  return { intake, worker, inbox, router };
 }
