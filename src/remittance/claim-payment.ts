@@ -1,6 +1,6 @@
 /**
  * One claim payment as the payer sent it, channel-neutral and not yet matched to a claim: what an
- * 835 CLP loop (`fromClaimPayment835`) or a FHIR payer's answer (./fhir-answer.ts) becomes before
+ * 835 CLP loop (`fromClaimPayment835`) or — not built yet — a FHIR payer's answer becomes before
  * posting, and the outcome rule both share. Pure.
  *
  * Outcome (what the payment did to the claim): a reversal (CLP02 22) reverses; a claim the payer
