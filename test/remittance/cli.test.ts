@@ -148,5 +148,5 @@ describe('npm run cli -- remit', () => {
     } finally {
       await after.close();
     }
-  });
+  }, 180_000); // three child processes, each loading the FHIR definitions: slow on a loaded machine
 });
