@@ -33,6 +33,8 @@ import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
 import { createCoverageRoutes } from './coverage/ledger-routes.ts';
 import type { LedgerWorkerDeps } from './coverage/ledger-worker.ts';
 import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
+import { createRemittance } from './remittance/wiring.ts';
+import type { Remittance } from './remittance/wiring.ts';
 import type { Store } from './store/port.ts';
 import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
 import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
@@ -57,6 +59,7 @@ export interface RunningServer {
   /** Prior authorization by Da Vinci PAS (src/coverage/pas). */
   readonly priorAuth: PriorAuthWorker;
   readonly eligibility: EligibilityWorker;
+  readonly remittance: Remittance;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -76,6 +79,10 @@ export interface StartOptions {
   readonly chargeCapture?: boolean;
   /** Start the claim workflow worker (build, scrub, submit; default true — idle for tenants without payers). */
   readonly claims?: boolean;
+  /** Run the remittance posting worker and watch the tenants' inboxes (default true). */
+  readonly remittance?: boolean;
+  /** The largest 835 accepted, bytes (tests; default MAX_REMITTANCE_BYTES). */
+  readonly remittanceMaxBytes?: number;
   /**
    * Claim workflow tuning (tests): hold after an encounter ends, sweep period, retry backoff; and
    * `tenants` with payers added at run time (the in-process sandbox payer).
@@ -233,6 +240,17 @@ export async function startServer(
     maxBodyBytes: config.http.maxBodyBytes,
     maxJsonDepth: config.http.maxJsonDepth,
   };
+  const remittance = createRemittance({
+    store,
+    logger,
+    publicUrl: config.publicUrl,
+    dataDir: config.dataDir,
+    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    tokenService,
+    leaseMs: config.jobLeaseMs,
+    now,
+    ...(options.remittanceMaxBytes !== undefined ? { maxBytes: options.remittanceMaxBytes } : {}),
+  });
   const app = createApp({
     config,
     store,
@@ -283,6 +301,7 @@ export async function startServer(
           now,
         }),
       },
+      { path: '/api/remittance', router: remittance.router },
     ],
   });
   const server = createServer(app);
@@ -321,6 +340,10 @@ export async function startServer(
   if (options.eligibility !== false) {
     eligibility.start();
   }
+  if (options.remittance !== false) {
+    remittance.worker.start();
+    remittance.inbox.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -341,6 +364,8 @@ export async function startServer(
       await authorizationLedger.stop();
       await priorAuth.stop();
       await eligibility.stop();
+      await remittance.inbox.stop();
+      await remittance.worker.stop();
       if (!options.store) {
         await store.close();
       }
@@ -358,6 +383,7 @@ export async function startServer(
     authorizationLedger,
     priorAuth,
     eligibility,
+    remittance,
     stop,
   };
 }

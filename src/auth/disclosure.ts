@@ -84,6 +84,14 @@ export const OPERATION_NEEDS = {
     ...needs('search', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task', 'Coverage'),
     ...needs('read', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task', 'Coverage', 'Organization'),
   ],
+  /**
+   * `POST /api/remittance/835`: keeps the file (create DocumentReference) whose posting writes
+   * ExplanationOfBenefits and PaymentReconciliations and moves Claims; answers only its report.
+   */
+  remittanceReceive: [
+    ...needs('create', 'DocumentReference', 'ExplanationOfBenefit', 'PaymentReconciliation'),
+    ...needs('update', 'Claim'),
+  ],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

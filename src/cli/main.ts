@@ -12,6 +12,7 @@
  *   authorizations <patient> [--tenant <id>]
  *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
  *   eligibility <patient id> --client <client.json> [--url <base>] [--json]
+ *   remit [--tenant <id>] <file.835>...
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,6 +28,8 @@ import type { DriplineConfig } from '../config/config.ts';
 import type { ClientRecord, Store } from '../store/port.ts';
 import { openStore } from '../store/open.ts';
 import { systemClock } from '../time/clock.ts';
+import { loadFhirDefinitions } from '../fhir/definitions.ts';
+import { createLogger } from '../logger.ts';
 import { BundleError, runCharges } from './charges-command.ts';
 import {
   parseClientCreateArgs,
@@ -65,7 +68,10 @@ Commands:
       Ask the order's payer for prior authorization now (Da Vinci PAS), or cancel it; the running server
       sends it. With --wait, prints the payer's decision once it is in.
   eligibility <patient id> --client <client.json> [--url <base>] [--json]
-      Check the patient's coverage with every payer now (POST /api/eligibility/check); prints what each said.`;
+      Check the patient's coverage with every payer now (POST /api/eligibility/check); prints what each said.
+  remit [--tenant <id>] <file.835>...
+      Receive and post payers' 835 remittance files (as POST /api/remittance/835); progress on stderr,
+      a JSON summary per file on stdout; exit 4 when a file was rejected.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -189,6 +195,21 @@ async function token(argv: string[]): Promise<void> {
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 
+async function remit(argv: string[]): Promise<void> {
+  const { parseRemitArgs, runRemit } = await import('./remit-command.ts');
+  const args = parseRemitArgs(argv);
+  const config = loadConfig();
+  loadFhirDefinitions();
+  const logger = createLogger('warn', process.stderr);
+  const summaries = await withStore(config, (store) =>
+    runRemit(args, config, store, logger, (line) => process.stderr.write(`${line}\n`)),
+  );
+  process.stdout.write(JSON.stringify(summaries, null, 2) + '\n');
+  if (summaries.some((s) => s.outcome === 'rejected' || s.outcome === 'refused')) {
+    process.exitCode = 4;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   if (command === 'client') {
@@ -222,6 +243,8 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'eligibility') {
     const { runEligibility } = await import('./eligibility-command.ts');
     process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
+  } else if (command === 'remit') {
+    await remit(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {

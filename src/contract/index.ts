@@ -8,6 +8,7 @@ export * from './canonical.ts';
 export * from './authorization.ts';
 export * from './pas.ts';
 export * from './eligibility.ts';
+export * from './remittance.ts';
 
 /** Every canonical URL Dripline defines, with its kind and meaning. */
 export const CANONICALS: readonly Canonical[] = registry;
