@@ -9,6 +9,8 @@
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
  *   tables import-cms <dir> [--out <tables dir>]
+ *   tables import-x12-codes <dir> [--out <codes dir>]
+ *   tables import-opps-rates <dir> [--out <dir>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -52,7 +54,13 @@ Commands:
       Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.
   tables import-cms <dir> [--out <tables dir>]
       Build one quarter's drug table from the CMS files in <dir> (ASP pricing, NDC-HCPCS crosswalk, HCPCS,
-      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).`;
+      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).
+  tables import-x12-codes <dir> [--out <codes dir>]
+      Build the CARC and RARC tables from the public X12 code lists in <dir> and Dripline's notes
+      (src/remittance/codes/*-notes.json); writes carc-table.json and rarc-table.json.
+  tables import-opps-rates <dir> [--out <dir>]
+      Build the OPPS reference rates of the infusion administration and access codes (contracts priced
+      as a percentage of OPPS) from the OPPS Addendum B file in <dir>; writes opps-<quarter>.json.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -188,6 +196,12 @@ async function main(argv: string[]): Promise<void> {
     const { runImportCms } = await import('./tables-command.ts');
     const summary = runImportCms(rest, new Date());
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } else if (command === 'tables' && sub === 'import-x12-codes') {
+    const { runImportX12Codes } = await import('./remittance-tables-command.ts');
+    process.stdout.write(JSON.stringify(runImportX12Codes(rest, new Date()), null, 2) + '\n');
+  } else if (command === 'tables' && sub === 'import-opps-rates') {
+    const { runImportOppsRates } = await import('./remittance-tables-command.ts');
+    process.stdout.write(JSON.stringify(runImportOppsRates(rest, new Date()), null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -206,7 +220,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof BundleError ||
     err instanceof ClientFileError ||
     err instanceof ClientRegistrationError ||
-    (err instanceof Error && err.name === 'CmsImportError')
+    (err instanceof Error && ['CmsImportError', 'CodeImportError', 'ReferenceImportError'].includes(err.name))
   ) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);

@@ -44,4 +44,14 @@ export interface PayerEndpoint {
    * for X12-channel payers; absent means P (the X12 interchange writer). The sandbox payers are T.
    */
   readonly usage?: 'P' | 'T';
+  /**
+   * Days after the payer's decision (the remittance date) to appeal a denial; default by kind
+   * (src/remittance/triage/deadlines.ts: Medicare 120, Medicaid 90, commercial 180).
+   */
+  readonly appealDays?: number;
+  /**
+   * How the payer takes a fixed denied claim: `replacement` (frequency 7 naming its claim number,
+   * the default) or `new-claim` (a new original claim).
+   */
+  readonly correctedClaim?: 'replacement' | 'new-claim';
 }
