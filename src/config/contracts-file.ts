@@ -166,7 +166,6 @@ export const contractsSchema = {
                   type: 'object',
                   additionalProperties: false,
                   required: ['id', 'kind'],
-                  anyOf: [{ required: ['rates'] }, { required: ['ratesFile'] }],
                   properties: {
                     ...termCommon,
                     kind: { const: 'fee-schedule' },
@@ -270,6 +269,9 @@ export function contractsIssues(
         issues.push({ path: `${path}.id`, message: `"${term.id}" is used twice in the contract` });
       }
       termIds.add(term.id);
+      if (term.kind === 'fee-schedule' && term.ratesFile === undefined && term.rates === undefined) {
+        issues.push({ path, message: 'a fee-schedule term needs rates or a ratesFile' });
+      }
       for (const range of term.match?.codes ?? []) {
         const [from, to] = range.split('-');
         if (to !== undefined && (from === undefined || from.length !== to.length || from > to)) {
@@ -280,7 +282,7 @@ export function contractsIssues(
         }
       }
       if (term.kind !== 'fee-schedule' || term.ratesFile === undefined) {
-        return term;
+        return term.kind === 'fee-schedule' ? { ...term, rates: term.rates ?? {} } : term;
       }
       const file = resolve(dir, term.ratesFile);
       let text: string;
@@ -292,7 +294,7 @@ export function contractsIssues(
       }
       const parsed = parseRatesCsv(text);
       parsed.issues.forEach((message) => issues.push({ path: `${path}.ratesFile (${file})`, message }));
-      return { ...term, ratesFile: file, rates: { ...parsed.rates, ...term.rates } };
+      return { ...term, ratesFile: file, rates: { ...parsed.rates, ...(term.rates ?? {}) } };
     });
     // Overlapping contracts of one payer would make "the contract in force" ambiguous.
     return { ...contract, terms };
