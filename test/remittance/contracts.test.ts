@@ -18,7 +18,8 @@ import { buildOppsRates, serializeReferenceRates } from '../../src/remittance/co
 import { createReferenceRates, REFERENCE_DIR } from '../../src/remittance/contracts/references.ts';
 import { totalsByPayerAndMonth } from '../../src/remittance/contracts/totals.ts';
 import { evaluatePayment } from '../../src/remittance/contracts/variance.ts';
-import type { PostedClaimPayment, PostedLine } from '../../src/remittance/posted-payment.ts';
+import type { PostedLine } from '../../src/remittance/posted.ts';
+import { paidLine, payment, postedLine } from './fixtures.ts';
 import { describeShared } from '../support/shared.ts';
 
 const references = createReferenceRates(loadCodingTables().cms);
@@ -188,55 +189,11 @@ describe('expectedAllowed: the contract term that prices a line', () => {
   });
 });
 
-function paidLine(
-  code: string,
-  units: number,
-  submitted: number,
-  allowed: number,
-  paid: number,
-  extra: Partial<PostedLine> = {},
-): PostedLine {
-  const coinsurance = Math.round((allowed - paid) * 100) / 100;
-  return {
-    sequence: 1,
-    code,
-    modifiers: [],
-    units,
-    serviceDate: DOS,
-    submitted,
-    allowed,
-    paid,
-    adjustments: [
-      { group: 'CO', carc: '45', amount: Math.round((submitted - allowed) * 100) / 100 },
-      ...(coinsurance > 0 ? [{ group: 'PR' as const, carc: '2', amount: coinsurance }] : []),
-    ],
-    remarks: [],
-    ...extra,
-  };
-}
-
-function payment(lines: PostedLine[], extra: Partial<PostedClaimPayment> = {}): PostedClaimPayment {
-  return {
-    source: 'ClaimResponse/cr-1',
-    claim: 'claim-1',
-    patient: 'Patient/p1',
-    payer: 'lakeshore',
-    claimStatus: '1',
-    decided: '2026-03-20',
-    submitted: lines.reduce((s, l) => s + l.submitted, 0),
-    paid: lines.reduce((s, l) => s + l.paid, 0),
-    patientResponsibility: 0,
-    adjustments: [],
-    remarks: [],
-    lines,
-    ...extra,
-  };
-}
-
 describe('a payment against the contract', () => {
   test('a line paid below the contract beyond the tolerance is underpaid, with the term and the variance', () => {
     // Contract: 96413 at $150. Payer allowed $135, 80 % paid = 108; expected payment 150 − 27 = 123.
     const evaluation = evaluatePayment({
+      decided: '2026-03-20',
       payment: payment([paidLine('96413', 1, 400, 135, 108)]),
       contracts,
       payerKind: 'commercial',
@@ -250,6 +207,7 @@ describe('a payment against the contract', () => {
 
   test('within the tolerance (dollars and percent) a short payment is as expected', () => {
     const evaluation = evaluatePayment({
+      decided: '2026-03-20',
       payment: payment([paidLine('96413', 1, 400, 149.5, 119.6)]),
       contracts,
       payerKind: 'commercial',
@@ -258,6 +216,7 @@ describe('a payment against the contract', () => {
     });
     expect(evaluation.lines[0]?.status).toBe('as-expected');
     const strict = evaluatePayment({
+      decided: '2026-03-20',
       payment: payment([paidLine('96413', 1, 400, 149.5, 119.6)]),
       contracts,
       payerKind: 'commercial',
@@ -271,23 +230,24 @@ describe('a payment against the contract', () => {
     const allowed = Math.round(J1745_LIMIT * 40 * 100) / 100; // 1296.92
     const coinsurance = Math.round(allowed * 0.2 * 100) / 100;
     const seq = Math.round((allowed - coinsurance) * 0.02 * 100) / 100;
-    const make = (taken: number): PostedLine => ({
-      sequence: 1,
-      code: 'J1745',
-      modifiers: ['JZ'],
-      units: 40,
-      serviceDate: DOS,
-      submitted: 4000,
-      allowed,
-      paid: Math.round((allowed - coinsurance - taken) * 100) / 100,
-      adjustments: [
-        { group: 'CO', carc: '45', amount: Math.round((4000 - allowed) * 100) / 100 },
-        { group: 'PR', carc: '2', amount: coinsurance },
-        { group: 'CO', carc: '253', amount: taken },
-      ],
-      remarks: [],
-    });
+    const make = (taken: number): PostedLine =>
+      postedLine({
+        sequence: 1,
+        code: 'J1745',
+        modifiers: ['JZ'],
+        units: 40,
+        date: DOS,
+        submitted: 4000,
+        allowed,
+        paid: Math.round((allowed - coinsurance - taken) * 100) / 100,
+        adjustments: [
+          { group: 'CO', carc: '45', amount: Math.round((4000 - allowed) * 100) / 100 },
+          { group: 'PR', carc: '2', amount: coinsurance },
+          { group: 'CO', carc: '253', amount: taken },
+        ],
+      });
     const ok = evaluatePayment({
+      decided: '2026-03-20',
       payment: payment([make(seq)], { payer: 'medicare' }),
       contracts,
       payerKind: 'medicare',
@@ -295,6 +255,7 @@ describe('a payment against the contract', () => {
     });
     expect(ok.lines[0]).toMatchObject({ status: 'as-expected', sequestration: { taken: seq } });
     const greedy = evaluatePayment({
+      decided: '2026-03-20',
       payment: payment([make(seq * 4)], { payer: 'medicare' }),
       contracts,
       payerKind: 'medicare',
@@ -305,28 +266,31 @@ describe('a payment against the contract', () => {
   });
 
   test('a denied line is left to triage; a partial denial reduction is not counted as an underpayment', () => {
-    const denied: PostedLine = {
+    const denied = postedLine({
       sequence: 2,
       code: 'J1745',
-      modifiers: [],
       units: 40,
-      serviceDate: DOS,
       submitted: 4000,
       allowed: 0,
       paid: 0,
       adjustments: [{ group: 'CO', carc: '197', amount: 4000 }],
-      remarks: [],
-    };
+    });
     // 96415 × 2 billed, the payer paid one unit (CO-151 on the other): contract $33 × 2 = 66.
-    const cut: PostedLine = {
-      ...paidLine('96415', 2, 200, 33, 26.4),
+    const cut = postedLine({
+      sequence: 3,
+      code: '96415',
+      units: 2,
+      submitted: 200,
+      allowed: 33,
+      paid: 26.4,
       adjustments: [
         { group: 'CO', carc: '45', amount: 134 },
         { group: 'CO', carc: '151', amount: 33 },
         { group: 'PR', carc: '2', amount: 6.6 },
       ],
-    };
+    });
     const evaluation = evaluatePayment({
+      decided: '2026-03-20',
       payment: payment([denied, cut]),
       contracts,
       payerKind: 'commercial',
@@ -342,7 +306,8 @@ describe('a payment against the contract', () => {
 
   test('secondary claims and reversals are not evaluated; lines no term prices say why', () => {
     const secondary = evaluatePayment({
-      payment: payment([paidLine('96413', 1, 400, 135, 20)], { claimStatus: '2' }),
+      decided: '2026-03-20',
+      payment: payment([paidLine('96413', 1, 400, 135, 20)], { status: '2' }),
       contracts,
       payerKind: 'commercial',
       references,
@@ -352,6 +317,7 @@ describe('a payment against the contract', () => {
       reason: expect.stringMatching(/secondary/),
     });
     const unpriced = evaluatePayment({
+      decided: '2026-03-20',
       payment: payment([paidLine('99601', 1, 200, 100, 80)], { payer: 'medicare' }),
       contracts,
       payerKind: 'medicare',
@@ -365,13 +331,15 @@ describe('a payment against the contract', () => {
 
   test('totals per payer and month', () => {
     const march = evaluatePayment({
+      decided: '2026-03-20',
       payment: payment([paidLine('96413', 1, 400, 135, 108), paidLine('96415', 1, 100, 33, 26.4)]),
       contracts,
       payerKind: 'commercial',
       references,
     });
     const april = evaluatePayment({
-      payment: payment([paidLine('96413', 1, 400, 150, 120)], { claim: 'claim-2', decided: '2026-04-02' }),
+      decided: '2026-04-02',
+      payment: payment([paidLine('96413', 1, 400, 150, 120)], { claim: 'claim-2' }),
       contracts,
       payerKind: 'commercial',
       references,

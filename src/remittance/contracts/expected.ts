@@ -9,7 +9,7 @@
  * patient will owe before the service.
  */
 import type { Contract, ContractTerm, TermMatch } from '../../config/contracts-file.ts';
-import { round2 } from '../posted-payment.ts';
+import { round2 } from '../amounts.ts';
 import type { ReferenceRates } from './references.ts';
 
 export interface ExpectedLineInput {

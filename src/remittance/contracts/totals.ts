@@ -2,7 +2,7 @@
  * Underpayment totals per payer over time: evaluated payments (./variance.ts) summed by payer and
  * calendar month of the payer's decision. Pure.
  */
-import { round2 } from '../posted-payment.ts';
+import { round2 } from '../amounts.ts';
 import type { PaymentEvaluation } from './variance.ts';
 
 export interface PayerPeriodTotals {

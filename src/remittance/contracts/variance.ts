@@ -17,8 +17,8 @@
  */
 import type { Contract } from '../../config/contracts-file.ts';
 import { carcInfo } from '../codes.ts';
-import type { Adjustment, PostedClaimPayment, PostedLine } from '../posted-payment.ts';
-import { CLAIM_STATUS, patientShare, round2, sumOf } from '../posted-payment.ts';
+import { amountOfCarc, billedProcedure, billedUnits, CLAIM_STATUS, round2, sumOf } from '../amounts.ts';
+import type { PostedAdjustment, PostedClaimPayment } from '../posted.ts';
 import type { ExpectedAllowed } from './expected.ts';
 import { contractFor, expectedAllowed } from './expected.ts';
 import type { ReferenceRates } from './references.ts';
@@ -43,7 +43,7 @@ export interface LineVariance {
   readonly serviceDate: string;
   readonly submitted: number;
   readonly paid: number;
-  /** As the payer states it, else paid + patient share + sequestration + prior payer. */
+  /** As the payer states it (AMT*B6, `eligible`), else paid + patient share + sequestration + prior payer. */
   readonly actualAllowed: number;
   readonly patientResponsibility: number;
   /** CARC 253 taken, and how much of it the contract expects. */
@@ -69,19 +69,17 @@ export interface PaymentEvaluation {
 }
 
 /** An adjustment that is a denial (neither the patient's share nor a routine adjustment). */
-export function isDenialAdjustment(adjustment: Adjustment): boolean {
+export function isDenialAdjustment(adjustment: PostedAdjustment): boolean {
   return adjustment.group !== 'PR' && !carcInfo(adjustment.carc).routine;
 }
 
 const SEQUESTRATION = '253';
 const PRIOR_PAYER = '23';
 
-function amountOf(line: PostedLine, carc: string): number {
-  return sumOf(line.adjustments.filter((a) => a.carc === carc).map((a) => a.amount));
-}
-
 export interface EvaluateInput {
   readonly payment: PostedClaimPayment;
+  /** The payer's decision date (YYYY-MM-DD): dates lines without one, and totals by month. */
+  readonly decided: string;
   readonly contracts: readonly Contract[];
   readonly payerKind: 'medicare' | 'medicaid' | 'commercial';
   readonly references: ReferenceRates;
@@ -90,42 +88,46 @@ export interface EvaluateInput {
 
 /** Every line of a posted payment against the payer's contract. */
 export function evaluatePayment(input: EvaluateInput): PaymentEvaluation {
-  const { payment, references } = input;
+  const { payment, references, decided } = input;
   const tolerance = input.tolerance ?? DEFAULT_TOLERANCE;
   const skip = ((): string | undefined => {
-    if (payment.claimStatus === CLAIM_STATUS.reversal) {
+    if (payment.status === CLAIM_STATUS.reversal || payment.outcome === 'reversed') {
       return 'a reversal of an earlier payment';
     }
-    if (payment.claimStatus === CLAIM_STATUS.notOurs) {
+    if (payment.status === CLAIM_STATUS.notOurs) {
       return 'the payer says this is not its claim';
     }
-    if ((CLAIM_STATUS.secondary as readonly string[]).includes(payment.claimStatus)) {
+    if ((CLAIM_STATUS.secondary as readonly string[]).includes(payment.status)) {
       return "processed as secondary or tertiary: its payment depends on the primary payer's";
     }
     return undefined;
   })();
   const lines = payment.lines.map((line): LineVariance => {
-    const serviceDate = line.serviceDate ?? payment.decided;
-    const patientResponsibility = patientShare(line);
-    const taken = amountOf(line, SEQUESTRATION);
-    const priorPayer = sumOf(line.adjustments.filter((a) => a.carc === PRIOR_PAYER).map((a) => a.amount));
+    const serviceDate = line.serviceDate ?? decided;
+    const patientResponsibility = line.patientResponsibility.total;
+    const taken = amountOfCarc(line.adjustments, SEQUESTRATION);
+    const priorPayer = amountOfCarc(line.adjustments, PRIOR_PAYER);
     const deniedAmount = sumOf(line.adjustments.filter(isDenialAdjustment).map((a) => a.amount));
+    const { code, modifiers } = billedProcedure(line);
+    const units = billedUnits(line);
     const base = {
-      ...(line.sequence !== undefined ? { sequence: line.sequence } : {}),
-      code: line.code,
-      modifiers: line.modifiers,
-      units: line.units,
+      ...(line.itemSequence !== undefined ? { sequence: line.itemSequence } : {}),
+      code,
+      modifiers,
+      units,
       serviceDate,
       submitted: line.submitted,
       paid: line.paid,
-      actualAllowed: line.allowed ?? round2(line.paid + patientResponsibility + taken + priorPayer),
+      actualAllowed: line.allowedReported
+        ? line.allowed
+        : round2(line.paid + patientResponsibility + taken + priorPayer),
       patientResponsibility,
       deniedAmount,
     };
     if (skip) {
       return { ...base, sequestration: { taken, expected: 0 }, status: 'not-evaluated', reason: skip };
     }
-    const denied = payment.claimStatus === CLAIM_STATUS.denied || (line.paid === 0 && deniedAmount > 0);
+    const denied = payment.status === CLAIM_STATUS.denied || (line.paid === 0 && deniedAmount > 0);
     if (denied) {
       return {
         ...base,
@@ -137,13 +139,7 @@ export function evaluatePayment(input: EvaluateInput): PaymentEvaluation {
     const expected = expectedAllowed({
       contracts: input.contracts,
       payer: payment.payer,
-      line: {
-        code: line.code,
-        modifiers: line.modifiers,
-        units: line.units,
-        charge: line.submitted,
-        date: serviceDate,
-      },
+      line: { code, modifiers, units, charge: line.submitted, date: serviceDate },
       references,
     });
     if (!expected) {
@@ -153,7 +149,7 @@ export function evaluatePayment(input: EvaluateInput): PaymentEvaluation {
         sequestration: { taken, expected: 0 },
         status: 'not-priced',
         reason: contract
-          ? `no term of contract "${contract.id}" prices ${line.code}`
+          ? `no term of contract "${contract.id}" prices ${code}`
           : `no contract with payer "${payment.payer}" is in force on ${serviceDate}`,
       };
     }
@@ -187,10 +183,10 @@ export function evaluatePayment(input: EvaluateInput): PaymentEvaluation {
     };
   });
   return {
-    source: payment.source,
+    source: payment.id,
     claim: payment.claim,
     payer: payment.payer,
-    decided: payment.decided,
+    decided,
     lines,
     underpaid: sumOf(lines.filter((l) => l.status === 'underpaid').map((l) => l.variance ?? 0)),
   };
