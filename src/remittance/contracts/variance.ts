@@ -16,9 +16,9 @@
  * denied lines (paid nothing, with a denial CARC) go to denial triage instead.
  */
 import type { Contract } from '../../config/contracts-file.ts';
-import { carcInfo } from '../codes.ts';
 import { amountOfCarc, billedProcedure, billedUnits, CLAIM_STATUS, round2, sumOf } from '../amounts.ts';
-import type { PostedAdjustment, PostedClaimPayment } from '../posted.ts';
+import type { PostedClaimPayment } from '../posted.ts';
+import { isDenialAdjustment } from '../triage/denials.ts';
 import type { ExpectedAllowed } from './expected.ts';
 import { contractFor, expectedAllowed } from './expected.ts';
 import type { ReferenceRates } from './references.ts';
@@ -66,11 +66,6 @@ export interface PaymentEvaluation {
   readonly lines: readonly LineVariance[];
   /** Σ variance of the underpaid lines. */
   readonly underpaid: number;
-}
-
-/** An adjustment that is a denial (neither the patient's share nor a routine adjustment). */
-export function isDenialAdjustment(adjustment: PostedAdjustment): boolean {
-  return adjustment.group !== 'PR' && !carcInfo(adjustment.carc).routine;
 }
 
 const SEQUESTRATION = '253';

@@ -11,7 +11,13 @@
  * as PR for CARCs 1–3 and CO otherwise. `ClaimResponse.error` codes are whole-claim reasons;
  * outcome `error` is a denied claim (835 CLP02 4).
  */
-import type { Claim, ClaimItem, ClaimResponse, ClaimResponseItemAdjudication, Coding } from '@medplum/fhirtypes';
+import type {
+  Claim,
+  ClaimItem,
+  ClaimResponse,
+  ClaimResponseItemAdjudication,
+  Coding,
+} from '@medplum/fhirtypes';
 import { sumOf } from '../amounts.ts';
 import type { PostedAdjustment, PostedClaimPayment, PostedLine } from '../posted.ts';
 import { patientShareOf } from '../posted.ts';
@@ -24,7 +30,10 @@ const GROUPS: readonly string[] = ['CO', 'PR', 'OA', 'PI', 'CR'];
 const PATIENT_SHARE: Readonly<Record<string, string>> = { deductible: '1', coinsurance: '2', copay: '3' };
 
 const codeOf = (codings: readonly Coding[] | undefined, system: string): string | undefined =>
-  codings?.find((c) => c.system === system && c.code)?.code?.trim().toUpperCase();
+  codings
+    ?.find((c) => c.system === system && c.code)
+    ?.code?.trim()
+    .toUpperCase();
 
 function categoryOf(adjudication: ClaimResponseItemAdjudication): string {
   return adjudication.category.coding?.find((c) => c.code)?.code ?? '';
