@@ -2,10 +2,10 @@
  * Work items as FHIR Tasks: a denial (one per claim and queue) or an underpayment (one per claim),
  * written and read back. Pure.
  *
- * - `code`: work-item `denial` | `underpayment`, and the queue (WORK_QUEUE_SYSTEM: the denial
+ * - `code`: work-item `denial` | `underpayment`, and the queue (CS_WORK_QUEUE: the denial
  *   category, or `underpayment`);
  * - `status` ready (to work) / in-progress (a corrected claim is out) / completed, with
- *   `businessStatus` saying where the item is (WORK_ITEM_STATE_SYSTEM);
+ *   `businessStatus` saying where the item is (CS_WORK_ITEM_STATE);
  * - `focus` the claim the payer denied or underpaid, `for` the patient, `identifier` every claim of
  *   the chain (the denied claim and each corrected claim sent for it), `output` the corrected claims;
  * - `owner` the person or team the queue is assigned to; `restriction.period.end` the payer's appeal
@@ -15,18 +15,18 @@
  *   sub-extensions), and every posted payment that has updated it (`source`).
  */
 import type { Extension, Task, TaskInput, TaskOutput } from '@medplum/fhirtypes';
-import { TASK_CODE_SYSTEM } from '../../charges/reconcile.ts';
+import { CS_WORK_ITEM } from '../../contract/canonical.ts';
 import type { DenialCategory } from '../codes.ts';
 import { carcInfo, DENIAL_CATEGORIES, rarcInfo } from '../codes.ts';
 import { CARC_SYSTEM, RARC_SYSTEM } from '../sources/claim-response.ts';
 import type { RecommendedFix } from '../triage/fixes.ts';
 import {
+  CS_WORK_ITEM_INPUT,
+  CS_WORK_ITEM_STATE,
+  CS_WORK_QUEUE,
   EXT_WORK_ITEM_DETAIL,
-  WORK_ITEM_CLAIM_SYSTEM,
-  WORK_ITEM_INPUT_SYSTEM,
-  WORK_ITEM_STATE_SYSTEM,
-  WORK_QUEUE_SYSTEM,
-} from './urls.ts';
+  ID_WORK_ITEM_CLAIM,
+} from '../../contract/recovery.ts';
 
 export type WorkItemKind = 'denial' | 'underpayment';
 export type WorkQueue = Exclude<DenialCategory, 'patient-responsibility'> | 'underpayment';
@@ -112,11 +112,11 @@ export function readDetail(
 }
 
 const type = (code: string): TaskInput['type'] => ({
-  coding: [{ system: WORK_ITEM_INPUT_SYSTEM, code }],
+  coding: [{ system: CS_WORK_ITEM_INPUT, code }],
   text: code,
 });
 export const inputCode = (input: TaskInput | TaskOutput): string | undefined =>
-  input.type.coding?.find((c) => c.system === WORK_ITEM_INPUT_SYSTEM)?.code;
+  input.type.coding?.find((c) => c.system === CS_WORK_ITEM_INPUT)?.code;
 
 export function stringInput(code: string, value: string, detail?: Detail): TaskInput {
   return {
@@ -188,15 +188,15 @@ export function newWorkItem(
   return {
     resourceType: 'Task',
     id: header.id,
-    identifier: header.claims.map((c) => ({ system: WORK_ITEM_CLAIM_SYSTEM, value: c })),
+    identifier: header.claims.map((c) => ({ system: ID_WORK_ITEM_CLAIM, value: c })),
     status: taskStatusOf(header.state),
     businessStatus: stateConcept(header.state),
     intent: 'order',
     priority: header.priority,
     code: {
       coding: [
-        { system: TASK_CODE_SYSTEM, code: header.kind },
-        { system: WORK_QUEUE_SYSTEM, code: header.queue, display: label },
+        { system: CS_WORK_ITEM, code: header.kind },
+        { system: CS_WORK_QUEUE, code: header.queue, display: label },
       ],
       text: header.kind === 'denial' ? `Denial: ${label}` : 'Underpayment',
     },
@@ -215,7 +215,7 @@ export function newWorkItem(
 }
 
 export function stateConcept(state: WorkItemState): NonNullable<Task['businessStatus']> {
-  return { coding: [{ system: WORK_ITEM_STATE_SYSTEM, code: state }], text: STATE_TEXT[state] };
+  return { coding: [{ system: CS_WORK_ITEM_STATE, code: state }], text: STATE_TEXT[state] };
 }
 
 /** The item moved to another state, with a note (and more inputs, outputs or identifiers). */
@@ -232,7 +232,7 @@ export function withState(
 ): Task & { id: string } {
   const identifiers = [...(task.identifier ?? [])];
   if (change.correctedClaim && !identifiers.some((i) => i.value === change.correctedClaim)) {
-    identifiers.push({ system: WORK_ITEM_CLAIM_SYSTEM, value: change.correctedClaim });
+    identifiers.push({ system: ID_WORK_ITEM_CLAIM, value: change.correctedClaim });
   }
   const outputs = [...(task.output ?? [])];
   if (
@@ -257,19 +257,19 @@ export function withState(
 }
 
 export function stateOf(task: Task): WorkItemState | undefined {
-  return task.businessStatus?.coding?.find((c) => c.system === WORK_ITEM_STATE_SYSTEM)?.code as
+  return task.businessStatus?.coding?.find((c) => c.system === CS_WORK_ITEM_STATE)?.code as
     WorkItemState | undefined;
 }
 export function kindOf(task: Task): WorkItemKind | undefined {
-  const code = task.code?.coding?.find((c) => c.system === TASK_CODE_SYSTEM)?.code;
+  const code = task.code?.coding?.find((c) => c.system === CS_WORK_ITEM)?.code;
   return code === 'denial' || code === 'underpayment' ? code : undefined;
 }
 export function queueOf(task: Task): WorkQueue | undefined {
-  return task.code?.coding?.find((c) => c.system === WORK_QUEUE_SYSTEM)?.code as WorkQueue | undefined;
+  return task.code?.coding?.find((c) => c.system === CS_WORK_QUEUE)?.code as WorkQueue | undefined;
 }
 export function chainOf(task: Task): string[] {
   return (task.identifier ?? [])
-    .filter((i) => i.system === WORK_ITEM_CLAIM_SYSTEM && i.value)
+    .filter((i) => i.system === ID_WORK_ITEM_CLAIM && i.value)
     .map((i) => i.value ?? '');
 }
 export function sourcesOf(task: Task): string[] {
