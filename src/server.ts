@@ -28,6 +28,10 @@ import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
 import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
+import { createReferenceRates } from './remittance/contracts/references.ts';
+import { createRemittanceRoutes } from './remittance/routes.ts';
+import type { WorkEngineDeps } from './remittance/work/engine.ts';
+import { claimResponseWrites } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
 import { systemClock } from './time/clock.ts';
 import type { Clock } from './time/clock.ts';
@@ -122,6 +126,11 @@ export async function startServer(
     ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
     ...(options.catchUpPageSize !== undefined ? { catchUpPageSize: options.catchUpPageSize } : {}),
   });
+  const remittanceWork: WorkEngineDeps = {
+    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    references: createReferenceRates(codingTables.cms),
+    publicUrl: config.publicUrl,
+  };
   const claims = new ClaimWorkflowWorker({
     store,
     tables: codingTables,
@@ -132,6 +141,7 @@ export async function startServer(
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
     leaseMs: config.jobLeaseMs,
     now,
+    onAnswer: (input) => claimResponseWrites(remittanceWork, input),
     ...options.claimWorkflow,
   });
   const x12Deps = x12RouterDeps({
@@ -166,6 +176,17 @@ export async function startServer(
             tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
             now,
           },
+        }),
+      },
+      {
+        path: '/api/remittance',
+        router: createRemittanceRoutes({
+          store,
+          tokenService,
+          publicUrl: config.publicUrl,
+          now,
+          tenants: remittanceWork.tenants,
+          resubmit: (tenant, claimId, input) => claims.resubmit(tenant, claimId, input),
         }),
       },
     ],
