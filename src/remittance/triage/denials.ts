@@ -57,6 +57,9 @@ export function denialsOf(payment: PostedClaimPayment): DenialGroup[] {
   }
   const wholeClaim = payment.status === CLAIM_STATUS.denied;
   const lines: DeniedLine[] = [];
+  // A whole-claim denial whose reasons are only at claim level puts them on each unpaid line; the
+  // claim-level amount is then those lines' dollars, not counted again.
+  let claimReasonsOnLines = false;
   for (const line of payment.lines) {
     const denials = line.adjustments.filter(isDenialAdjustment).sort(byAmount);
     const amount = sumOf(denials.map((a) => a.amount));
@@ -65,6 +68,7 @@ export function denialsOf(payment: PostedClaimPayment): DenialGroup[] {
       continue;
     }
     const { code, modifiers } = billedProcedure(line);
+    claimReasonsOnLines ||= amount <= 0;
     lines.push({
       position: line.position,
       ...(line.itemSequence !== undefined ? { itemSequence: line.itemSequence } : {}),
@@ -81,7 +85,7 @@ export function denialsOf(payment: PostedClaimPayment): DenialGroup[] {
   }
   const claimDenials = payment.adjustments.filter(isDenialAdjustment).sort(byAmount);
   const claimAmount = sumOf(claimDenials.map((a) => a.amount));
-  if (claimAmount > 0 || (wholeClaim && lines.length === 0)) {
+  if ((claimAmount > 0 && !claimReasonsOnLines) || (wholeClaim && lines.length === 0)) {
     lines.push({
       position: 0,
       code: '',
