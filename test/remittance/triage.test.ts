@@ -145,7 +145,7 @@ function stored(ops: readonly BatchOperation[]): (Task & StoredResource)[] {
           {
             ...(op.resource as Task & { id: string }),
             meta: { versionId: '1', lastUpdated: NOW.toISOString() },
-          } as Task & StoredResource,
+          },
         ]
       : [],
   );
