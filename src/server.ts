@@ -35,6 +35,10 @@ import type { LedgerWorkerDeps } from './coverage/ledger-worker.ts';
 import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
 import { createRemittance } from './remittance/wiring.ts';
 import type { Remittance } from './remittance/wiring.ts';
+import { createReferenceRates } from './remittance/contracts/references.ts';
+import { createWorkItemRoutes } from './remittance/work/routes.ts';
+import type { WorkEngineDeps } from './remittance/work/engine.ts';
+import { claimResponseWrites } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
 import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
 import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
@@ -198,6 +202,11 @@ export async function startServer(
     // An order (each EHR version) starts its prior authorization (src/coverage/pas/worker.ts).
     jobsForCopy: priorAuthJobsFor,
   });
+  const remittanceWork: WorkEngineDeps = {
+    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    references: createReferenceRates(codingTables.cms),
+    publicUrl: config.publicUrl,
+  };
   const claims = new ClaimWorkflowWorker({
     store,
     tables: codingTables,
@@ -208,6 +217,7 @@ export async function startServer(
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
     leaseMs: config.jobLeaseMs,
     now,
+    onAnswer: (input) => claimResponseWrites(remittanceWork, input),
     ...options.claimWorkflow,
   });
   const tenants = (): readonly TenantConfig[] => options.claimWorkflow?.tenants ?? config.tenants;
@@ -302,6 +312,17 @@ export async function startServer(
         }),
       },
       { path: '/api/remittance', router: remittance.router },
+      {
+        path: '/api/remittance',
+        router: createWorkItemRoutes({
+          store,
+          tokenService,
+          publicUrl: config.publicUrl,
+          now,
+          tenants: remittanceWork.tenants,
+          resubmit: (tenant, claimId, input) => claims.resubmit(tenant, claimId, input),
+        }),
+      },
     ],
   });
   const server = createServer(app);

@@ -92,6 +92,10 @@ export const OPERATION_NEEDS = {
     ...needs('create', 'DocumentReference', 'ExplanationOfBenefit', 'PaymentReconciliation'),
     ...needs('update', 'Claim'),
   ],
+  /** `GET /api/remittance/work-items|underpayments`: denial and underpayment work items (Tasks naming claims). */
+  workItems: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
+  /** `POST /api/remittance/work-items/{id}/assign|correct|close`: a work item changes (and a corrected claim is asked for). */
+  workItemAction: [...needs('update', 'Task'), ...needs('update', 'Claim')],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

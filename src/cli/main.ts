@@ -13,6 +13,8 @@
  *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
  *   eligibility <patient id> --client <client.json> [--url <base>] [--json]
  *   remit [--tenant <id>] <file.835>...
+ *   tables import-x12-codes <dir> [--out <codes dir>]
+ *   tables import-opps-rates <dir> [--out <dir>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -71,7 +73,13 @@ Commands:
       Check the patient's coverage with every payer now (POST /api/eligibility/check); prints what each said.
   remit [--tenant <id>] <file.835>...
       Receive and post payers' 835 remittance files (as POST /api/remittance/835); progress on stderr,
-      a JSON summary per file on stdout; exit 4 when a file was rejected.`;
+      a JSON summary per file on stdout; exit 4 when a file was rejected.
+  tables import-x12-codes <dir> [--out <codes dir>]
+      Build the CARC and RARC tables from the public X12 code lists in <dir> and Dripline's notes
+      (src/remittance/codes/*-notes.json); writes carc-table.json and rarc-table.json.
+  tables import-opps-rates <dir> [--out <dir>]
+      Build the OPPS reference rates of the infusion administration and access codes (contracts priced
+      as a percentage of OPPS) from the OPPS Addendum B file in <dir>; writes opps-<quarter>.json.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -245,6 +253,12 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
   } else if (command === 'remit') {
     await remit(sub === undefined ? rest : [sub, ...rest]);
+  } else if (command === 'tables' && sub === 'import-x12-codes') {
+    const { runImportX12Codes } = await import('./remittance-tables-command.ts');
+    process.stdout.write(JSON.stringify(runImportX12Codes(rest, new Date()), null, 2) + '\n');
+  } else if (command === 'tables' && sub === 'import-opps-rates') {
+    const { runImportOppsRates } = await import('./remittance-tables-command.ts');
+    process.stdout.write(JSON.stringify(runImportOppsRates(rest, new Date()), null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -263,7 +277,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof BundleError ||
     err instanceof ClientFileError ||
     err instanceof ClientRegistrationError ||
-    (err instanceof Error && (err.name === 'CmsImportError' || err.name === 'PriorAuthUsageError'))
+    (err instanceof Error &&
+      ['CmsImportError', 'PriorAuthUsageError', 'CodeImportError', 'ReferenceImportError'].includes(err.name))
   ) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);

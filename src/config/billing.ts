@@ -51,6 +51,16 @@ export interface PayerEndpoint {
    * payer on X12 answers a 270 with a 271 in real time.
    */
   readonly eligibility?: PayerEligibilityEndpoint;
+  /**
+   * Days after the payer's decision (the remittance date) to appeal a denial; default by kind
+   * (src/remittance/triage/deadlines.ts: Medicare 120, Medicaid 90, commercial 180).
+   */
+  readonly appealDays?: number;
+  /**
+   * How the payer takes a fixed denied claim: `replacement` (frequency 7 naming its claim number,
+   * the default) or `new-claim` (a new original claim).
+   */
+  readonly correctedClaim?: 'replacement' | 'new-claim';
 }
 
 /** A payer's PAS endpoint (config `tenants[].payers[].pas`); its credentials are the payer's. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import type { BillingProvider, PayerEndpoint } from './billing.ts';
 import { readChargemasterFile } from './chargemaster-file.ts';
+import { readContractsFile } from './contracts-file.ts';
 import { isTimeZoneName } from '../time/zone.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -114,6 +115,21 @@ export interface TenantConfig {
   };
   /** Eligibility checks (src/coverage/eligibility): how long an answer stays fresh. */
   readonly eligibility?: TenantEligibilityConfig;
+  /**
+   * The tenant's payer contracts (./contracts-file.ts; an absolute path once loaded, relative paths
+   * resolve against the config file's folder; read and validated at load) and how far below what a
+   * contract expects a payment may fall before it is an underpayment: more than `amount` dollars
+   * and more than `percent` % of the expected payment (default $1.00 and 1 %).
+   */
+  readonly contracts?: {
+    readonly file: string;
+    readonly underpaymentTolerance: { readonly amount: number; readonly percent: number };
+  };
+  /**
+   * Who works each remittance work queue: a person or team per denial category
+   * (src/remittance/codes/format.ts), `underpayment`, and `default` for the rest.
+   */
+  readonly workQueues?: { readonly assignees: Readonly<Record<string, string>> };
 }
 
 export interface TenantEligibilityConfig {
@@ -277,6 +293,49 @@ const schema = {
             additionalProperties: false,
             properties: { freshDays: { type: 'integer', minimum: 1, maximum: 365, default: 30 } },
           },
+          contracts: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['file'],
+            properties: {
+              file: { type: 'string', minLength: 1 },
+              underpaymentTolerance: {
+                type: 'object',
+                additionalProperties: false,
+                default: {},
+                properties: {
+                  amount: { type: 'number', minimum: 0, default: 1 },
+                  percent: { type: 'number', minimum: 0, maximum: 100, default: 1 },
+                },
+              },
+            },
+          },
+          workQueues: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['assignees'],
+            properties: {
+              assignees: {
+                type: 'object',
+                propertyNames: {
+                  enum: [
+                    'eligibility',
+                    'authorization',
+                    'coding',
+                    'documentation',
+                    'medical-necessity',
+                    'bundling',
+                    'timely-filing',
+                    'duplicate',
+                    'other',
+                    'underpayment',
+                    'default',
+                  ],
+                },
+                additionalProperties: { type: 'string', minLength: 1, maxLength: 200 },
+              },
+            },
+          },
           billing: {
             type: 'object',
             additionalProperties: false,
@@ -352,6 +411,8 @@ const schema = {
                   if: { properties: { channel: { const: 'x12' } } },
                   then: { required: ['url'] },
                 },
+                appealDays: { type: 'integer', minimum: 1, maximum: 3650 },
+                correctedClaim: { enum: ['replacement', 'new-claim'] },
               },
               // ISA15 must be chosen for a clearinghouse: never production or test by default.
               if: { properties: { channel: { const: 'x12' } } },
@@ -510,6 +571,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
     if (tenant.chargemasterFile !== undefined) {
       tenants[index] = { ...tenant, chargemasterFile: resolveChargemaster(tenant, file) };
     }
+    if (tenant.contracts !== undefined) {
+      tenants[index] = { ...(tenants[index] ?? tenant), contracts: resolveContracts(tenant, file) };
+    }
     if (tenant.timeZone !== undefined && !isTimeZoneName(tenant.timeZone)) {
       throw new ConfigError(
         `Invalid configuration: tenants[${tenant.id}].timeZone "${tenant.timeZone}" is not an IANA time zone name (e.g. "America/New_York") or "UTC"`,
@@ -579,6 +643,34 @@ function resolveChargemaster(tenant: TenantConfig, configFile: string | undefine
     );
   }
   return resolved;
+}
+
+/**
+ * The tenant's contracts file, resolved against the config file, read and validated now; every
+ * contract must name one of the tenant's payers.
+ */
+function resolveContracts(tenant: TenantConfig, configFile: string | undefined): TenantConfig['contracts'] {
+  const contracts = tenant.contracts as NonNullable<TenantConfig['contracts']>;
+  const resolved = path.resolve(configFile ? path.dirname(configFile) : process.cwd(), contracts.file);
+  let read;
+  try {
+    read = readContractsFile(resolved);
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid configuration: tenants[${tenant.id}].contracts.file: ${(err as Error).message}`,
+    );
+  }
+  const unknown = read.contracts.filter((c) => !tenant.payers.some((p) => p.id === c.payer));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration: tenants[${tenant.id}].contracts.file: ${unknown
+        .map((c) => `contract "${c.id}" names payer "${c.payer}"`)
+        .join(
+          ', ',
+        )}, which is not one of the tenant's payers (${tenant.payers.map((p) => p.id).join(', ') || 'none'})`,
+    );
+  }
+  return { ...contracts, file: resolved };
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

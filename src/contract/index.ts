@@ -9,6 +9,7 @@ export * from './authorization.ts';
 export * from './pas.ts';
 export * from './eligibility.ts';
 export * from './remittance.ts';
+export * from './recovery.ts';
 
 /** Every canonical URL Dripline defines, with its kind and meaning. */
 export const CANONICALS: readonly Canonical[] = registry;
