@@ -38,7 +38,7 @@ import type { Remittance } from './remittance/wiring.ts';
 import { createReferenceRates } from './remittance/contracts/references.ts';
 import { createWorkItemRoutes } from './remittance/work/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
-import { claimResponseWrites } from './remittance/work/engine.ts';
+import { claimResponseWrites, createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
 import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
 import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
@@ -260,6 +260,8 @@ export async function startServer(
     leaseMs: config.jobLeaseMs,
     now,
     ...(options.remittanceMaxBytes !== undefined ? { maxBytes: options.remittanceMaxBytes } : {}),
+    // Each posted claim payment is checked against the contracts and its denials triaged.
+    hooks: [createRemittanceWorkHook(remittanceWork)],
   });
   const app = createApp({
     config,

@@ -3,7 +3,8 @@
  * the engines that act on posted payments register here, in the order they run. Posting takes
  * this list by default (src/remittance/post-claim-payment.ts); tests pass their own.
  *
- * Empty today; the underpayment and denial-triage engines add themselves.
+ * Empty by default: the server passes the denial and underpayment work hook
+ * (src/remittance/work/engine.ts) through src/remittance/wiring.ts.
  */
 import type { BatchOperation } from '../store/port.ts';
 import type { ClaimPaymentPostedContext, ClaimPaymentPostedHook } from './posted.ts';

@@ -13,6 +13,7 @@ import { RemittanceInbox } from './inbox.ts';
 import type { IntakeDeps } from './intake.ts';
 import { createRemittanceRoutes } from './routes.ts';
 import { RemittanceWorker } from './worker.ts';
+import type { ClaimPaymentPostedHook } from './posted.ts';
 
 /**
  * The largest 835 accepted (bytes). A 100,000-claim remittance is about 60 MB; 1 GiB leaves room
@@ -30,6 +31,8 @@ export interface RemittanceWiringDeps {
   readonly leaseMs: number;
   readonly now: () => Date;
   readonly maxBytes?: number;
+  /** What runs for each posted claim payment, in its posting transaction (denial and underpayment work). */
+  readonly hooks?: readonly ClaimPaymentPostedHook[];
 }
 
 export interface Remittance {
@@ -49,6 +52,7 @@ export function createRemittance(deps: RemittanceWiringDeps): Remittance {
     remittanceDir,
     tenants: deps.tenants,
     leaseMs: deps.leaseMs,
+    ...(deps.hooks ? { hooks: deps.hooks } : {}),
   });
   const intake: IntakeDeps = {
     store: deps.store,

@@ -6,7 +6,8 @@
  * content type 415); no token 401, a token without the scopes 403.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Claim, ExplanationOfBenefit, PaymentReconciliation } from '@medplum/fhirtypes';
+import type { Claim, ExplanationOfBenefit, PaymentReconciliation, Task } from '@medplum/fhirtypes';
+import { CS_WORK_QUEUE } from '../../src/contract/recovery.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { write835ToString } from '../../src/x12/835/write835.ts';
@@ -92,6 +93,29 @@ describe('POST /api/remittance/835', () => {
     expect(again.status).toBe(200);
     expect(again.body.outcome).toBe('duplicate');
     expect(await searchAll<ExplanationOfBenefit>(store, TENANT, 'ExplanationOfBenefit')).toHaveLength(2);
+  });
+
+  test('a line the payer denies in the 835 (CO-4 on the JW line) becomes a coding work item in the posting', async () => {
+    const store = server.running.store;
+    const [claim] = await seedSubmittedClaims(store, 1, 301);
+    if (!claim) {
+      throw new Error('no claim seeded');
+    }
+    const text = await write835ToString(
+      [remittance([paymentOf(claim, { denyWaste: true })], { trace: 'API-DENIED-JW' })],
+      WRITE_OPTIONS,
+    );
+    expect((await post(text)).status).toBe(202);
+    const items = await waitFor('the denial work item', async () => {
+      const found = (await searchAll<Task>(store, TENANT, 'Task')).filter(
+        (t) => t.focus?.reference === `Claim/${claim.id}`,
+      );
+      return found.length > 0 ? found : undefined;
+    });
+    expect(items).toHaveLength(1);
+    const queue = items[0]?.code?.coding?.find((c) => c.system === CS_WORK_QUEUE)?.code;
+    expect(queue).toBe('coding');
+    expect(items[0]?.status).not.toBe('completed');
   });
 
   test('a transaction set that does not balance: 422 naming the rule, the segment and the amounts', async () => {
