@@ -9,9 +9,10 @@ import { parseArgs } from 'node:util';
 import type { DriplineConfig } from '../config/config.ts';
 import { recordAccess } from '../fhir/audit-access.ts';
 import { enqueueOrder } from '../coverage/pas/jobs.ts';
-import { readOptional } from '../coverage/pas/records.ts';
+import {} from '../coverage/pas/records.ts';
 import { statusOf } from '../coverage/pas/routes.ts';
 import type { Store } from '../store/port.ts';
+import { readOptional } from '../store/read-optional.ts';
 
 export class PriorAuthUsageError extends Error {
   override readonly name = 'PriorAuthUsageError';

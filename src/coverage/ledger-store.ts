@@ -5,19 +5,11 @@
  * `arrived` from today on, in the tenant's zone). The same reads for the API, the CLI and the
  * ledger worker; the counting is ./ledger.ts's.
  */
-import type {
-  ChargeItem,
-  Claim,
-  ClaimResponse,
-  Coverage,
-  Encounter,
-  Organization,
-  Resource,
-} from '@medplum/fhirtypes';
+import type { ChargeItem, Claim, ClaimResponse, Coverage, Encounter, Organization } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../config/billing.ts';
 import type { TenantConfig } from '../config/config.ts';
 import { tenantCalendarZone, tenantTimeZone } from '../config/config.ts';
-import type { Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
+import type { Store, StoreFilter, StoredResource } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { localDate, serviceDate } from '../time/zone.ts';
@@ -27,6 +19,7 @@ import { authorizationLedger } from './ledger.ts';
 import type { ScheduledVisit } from './ledger-alerts.ts';
 import { coveragesInOrder } from './coverage-order.ts';
 import { matchPayer } from './payer-match.ts';
+import { readOptional } from '../store/read-optional.ts';
 
 /** Encounter statuses of a visit still to come (FHIR R4 encounter-status). */
 const BOOKED = ['planned', 'arrived'];
@@ -44,22 +37,6 @@ export interface PatientLedger {
 }
 
 const byRef = (code: string, value: string): StoreFilter[] => [{ code, kind: 'reference', values: [value] }];
-
-async function readOptional<T extends Resource>(
-  store: Pick<Store, 'resources'>,
-  tenant: TenantId,
-  type: T['resourceType'],
-  id: string,
-): Promise<(T & StoredResource) | undefined> {
-  try {
-    return (await store.resources.read(tenant, type, id)) as T & StoredResource;
-  } catch (err) {
-    if ((err as { outcome?: { id?: string } }).outcome?.id === 'not-found') {
-      return undefined;
-    }
-    throw err;
-  }
-}
 
 /** "Patient/{id}" from what a person typed ("Patient/x" or "x"), or undefined when it is not an id. */
 export function patientReference(input: string): string | undefined {

@@ -40,6 +40,7 @@ import {
 } from '../contract/remittance.ts';
 import { CS_WORK_ITEM as WORK_ITEM_SYSTEM } from '../contract/canonical.ts';
 import { UNMATCHED_TASK } from './jobs.ts';
+import { isNotFound } from '../store/read-optional.ts';
 
 export const REMITTANCE_CLIENT = 'dripline/remittance';
 
@@ -106,7 +107,7 @@ async function readOrUndefined<T extends StoredResource>(
   try {
     return (await store.resources.read(tenant, type, id)) as T;
   } catch (err) {
-    if ((err as { outcome?: { id?: string } }).outcome?.id === 'not-found') {
+    if (isNotFound(err)) {
       return undefined;
     }
     throw err;

@@ -23,6 +23,7 @@ import type { PaymentSource, PostingContext, PostResult } from './post-claim-pay
 import { ClaimPaymentWriter } from './post-claim-payment.ts';
 import type { ClaimPaymentDetail } from './reconciliation.ts';
 import { buildPaymentReconciliation } from './reconciliation.ts';
+import { isNotFound } from '../store/read-optional.ts';
 
 export interface FilePostingContext extends PostingContext {
   readonly remittanceDir: string;
@@ -48,7 +49,7 @@ async function exists(ctx: PostingContext, tenant: TenantId, type: string, id: s
     await ctx.store.resources.read(tenant, type, id);
     return true;
   } catch (err) {
-    if ((err as { outcome?: { id?: string } }).outcome?.id === 'not-found') {
+    if (isNotFound(err)) {
       return false;
     }
     throw err;

@@ -15,6 +15,7 @@ import { normalizeReference } from '../../store/search-index.ts';
 import type { BuildClaimInput } from '../build.ts';
 import type { PayerPort } from '../payer-port.ts';
 import type { ClaimContext, ScrubFinding } from '../types.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 export type BuildClaimFn = (input: BuildClaimInput) => Claim;
 export type ScrubClaimFn = (ctx: ClaimContext, tables: CodingTables) => ScrubFinding[];
@@ -91,20 +92,9 @@ export function createWorkflowContext(deps: ClaimWorkflowDeps, notify: () => voi
     now: deps.now ?? (() => new Date()),
     notify,
     tenant: (tenant) => deps.tenants.find((t) => t.id === tenant),
-    async read<T extends Resource>(
-      tenant: TenantId,
-      type: T['resourceType'],
-      id: string,
-    ): Promise<(T & StoredResource) | undefined> {
-      try {
-        return (await store.resources.read(tenant, type, id)) as T & StoredResource;
-      } catch (err) {
-        if ((err as { outcome?: { id?: string } }).outcome?.id === 'not-found') {
-          return undefined;
-        }
-        throw err;
-      }
-    },
+    read: <T extends Resource>(tenant: TenantId, type: T['resourceType'], id: string) =>
+      readOptional<T>(store, tenant, type, id),
+
     async searchAll<T extends Resource>(
       tenant: TenantId,
       resourceType: T['resourceType'],

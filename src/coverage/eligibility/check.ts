@@ -48,7 +48,6 @@ import {
   messageDocument,
   messageIdFor,
   messageText,
-  readOptional,
   requestIdFor,
   responseIdFor,
   writeWithAudit,
@@ -60,6 +59,7 @@ import type { EligibilitySummary } from './summary.ts';
 import { summarize } from './summary.ts';
 import type { VisitContext } from './visit.ts';
 import { visitContext } from './visit.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 export type CheckMode = 'if-stale' | 'pre-visit' | 'now';
 

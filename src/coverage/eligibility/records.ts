@@ -41,22 +41,6 @@ export function eligibilityTaskId(subject: string): string {
   return `task-${sha(`${ELIGIBILITY_TASK_CODE}|${subject}`, 20)}`;
 }
 
-export async function readOptional<T extends Resource>(
-  store: Pick<Store, 'resources'>,
-  tenant: TenantId,
-  type: T['resourceType'],
-  id: string,
-): Promise<(T & StoredResource) | undefined> {
-  try {
-    return (await store.resources.read(tenant, type, id)) as T & StoredResource;
-  } catch (err) {
-    if ((err as { outcome?: { id?: string } }).outcome?.id === 'not-found') {
-      return undefined;
-    }
-    throw err;
-  }
-}
-
 /** The create (or update, when `existing`) of a resource, with its AuditEvent. */
 export function writeWithAudit(
   resource: Resource & { id: string },

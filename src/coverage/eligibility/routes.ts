@@ -18,7 +18,8 @@ import { strictJsonBody } from '../../http/json-body.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import type { CheckResult } from './check.ts';
-import { latestAnswers, readOptional } from './records.ts';
+import { latestAnswers } from './records.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 const PATIENT_RE = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
 

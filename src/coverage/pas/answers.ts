@@ -18,7 +18,6 @@ import type { MessageKind, PasState } from './records.ts';
 import {
   auditWrite,
   messageDocument,
-  readOptional,
   responseCopy,
   stateOf,
   submissionsOf,
@@ -28,6 +27,7 @@ import {
 } from './records.ts';
 import type { PasReading } from './response.ts';
 import { readPasResponse } from './response.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 export interface AnswerContext {
   readonly store: Pick<Store, 'resources'>;

@@ -21,7 +21,6 @@ import {
   messageText,
   payerOf,
   PRIOR_AUTH_QUEUE,
-  readOptional,
   requestDocumentId,
   stateOf,
   submissionsOf,
@@ -37,6 +36,7 @@ import {
   recordResource,
   subscriptionRecordId,
 } from './subscription.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 export interface FollowUpContext {
   readonly store: Store;

@@ -6,7 +6,8 @@
 import type { BatchOperation, Store, TenantId } from '../../store/port.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { sourceVersionOf } from '../../ingest/copies.ts';
-import { PRIOR_AUTH_QUEUE, readOptional } from './records.ts';
+import { PRIOR_AUTH_QUEUE } from './records.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 export type PriorAuthJob =
   | { readonly kind: 'order'; readonly order: string; readonly cancel?: boolean; readonly reason: string }

@@ -111,19 +111,6 @@ export async function submissionsOf(
   }
 }
 
-export async function readOptional<T extends Resource>(
-  store: Pick<Store, 'resources'>,
-  tenant: TenantId,
-  type: T['resourceType'],
-  id: string,
-): Promise<(T & StoredResource) | undefined> {
-  try {
-    return (await store.resources.read(tenant, type, id)) as T & StoredResource;
-  } catch {
-    return undefined;
-  }
-}
-
 export type MessageKind = 'request' | 'answer' | 'notification' | 'inquiry' | 'inquiry-answer';
 
 const KIND_TEXT: Readonly<Record<MessageKind, string>> = {

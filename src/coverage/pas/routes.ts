@@ -28,11 +28,12 @@ import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { secretMatches } from '../../ingest/records.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
-import { PRIOR_AUTH_QUEUE, payerOf, readOptional, sourceOf, stateOf } from './records.ts';
+import { PRIOR_AUTH_QUEUE, payerOf, sourceOf, stateOf } from './records.ts';
 import { readClaimResponse } from './response.ts';
 import { parsePasNotification, readRecord, recordResource, subscriptionRecordId } from './subscription.ts';
 import type { PriorAuthJob } from './jobs.ts';
 import { enqueueOrder } from './jobs.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 export interface PriorAuthRoutesDeps {
   readonly store: Store;

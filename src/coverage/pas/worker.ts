@@ -47,7 +47,6 @@ import {
   messageDocument,
   messageText,
   PRIOR_AUTH_QUEUE,
-  readOptional,
   requestDocumentId,
   stateOf,
   submissionId,
@@ -56,6 +55,7 @@ import {
   withState,
 } from './records.ts';
 import { buildPasRequest, buildPasUpdate } from './request-bundle.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 export interface PriorAuthWorkerDeps {
   readonly store: Store;
