@@ -52,6 +52,8 @@ export const TENANTS: readonly TenantConfig[] = [
   },
 ];
 
+// One instant for every party of a fixture, the store included: a payment is posted only to a
+// claim stored before it, so a store on the real clock made posting fail after 15:00 UTC.
 export const NOW = new Date('2026-12-04T15:00:00Z');
 
 export interface PostingFixture {
@@ -72,7 +74,7 @@ export async function openPostingFixture(
   } = {},
 ): Promise<PostingFixture> {
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-remit-'));
-  const store = await openSqliteStore({ path: path.join(dir, 'store.sqlite') });
+  const store = await openSqliteStore({ path: path.join(dir, 'store.sqlite'), now: () => NOW });
   const hookCalls: Parameters<ClaimPaymentPostedHook>[0][] = [];
   const recorder: ClaimPaymentPostedHook = (ctx) => {
     hookCalls.push(ctx);
