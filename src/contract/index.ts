@@ -10,6 +10,7 @@ export * from './pas.ts';
 export * from './eligibility.ts';
 export * from './remittance.ts';
 export * from './recovery.ts';
+export * from './appeals.ts';
 
 /** Every canonical URL Dripline defines, with its kind and meaning. */
 export const CANONICALS: readonly Canonical[] = registry;
