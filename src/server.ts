@@ -38,7 +38,7 @@ import type { Remittance } from './remittance/wiring.ts';
 import { createReferenceRates } from './remittance/contracts/references.ts';
 import { createWorkItemRoutes } from './remittance/work/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
-import { claimResponseWrites, createRemittanceWorkHook } from './remittance/work/engine.ts';
+import { createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
 import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
 import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
@@ -217,7 +217,6 @@ export async function startServer(
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
     leaseMs: config.jobLeaseMs,
     now,
-    onAnswer: (input) => claimResponseWrites(remittanceWork, input),
     ...options.claimWorkflow,
   });
   const tenants = (): readonly TenantConfig[] => options.claimWorkflow?.tenants ?? config.tenants;

@@ -1,6 +1,6 @@
 /**
  * One claim payment as the payer sent it, channel-neutral and not yet matched to a claim: what an
- * 835 CLP loop (`fromClaimPayment835`) or — not built yet — a FHIR payer's answer becomes before
+ * 835 CLP loop (`fromClaimPayment835`) or a FHIR payer's answer (./sources/claim-response.ts) becomes before
  * posting, and the outcome rule both share. Pure.
  *
  * Outcome (what the payment did to the claim): a reversal (CLP02 22) reverses; a claim the payer
@@ -15,8 +15,11 @@ import { toCents } from '../x12/835/values.ts';
 import type { PatientShare, PaymentOutcome, PostedAdjustment, PostedLine } from './posted.ts';
 import { patientShareOf } from './posted.ts';
 
-/** A line before matching: the posted line without the claim item it matches. */
-export type LineDraft = Omit<PostedLine, 'itemSequence' | 'matchedBy'>;
+/**
+ * A line before matching: the posted line without the claim item it matches. A FHIR answer names
+ * the claim item it answers (`answersItem`, ClaimResponse.item.itemSequence); an 835 line does not.
+ */
+export type LineDraft = Omit<PostedLine, 'itemSequence' | 'matchedBy'> & { readonly answersItem?: number };
 
 export interface ClaimPaymentDraft {
   readonly channel: 'x12-835' | 'fhir';

@@ -1,5 +1,6 @@
 /**
- * Which claim line each paid line is (pure). The line item control number the payer echoes (835
+ * Which claim line each paid line is (pure). A FHIR answer's item sequence decides when given;
+ * the line item control number the payer echoes (835
  * loop 2110 REF*6R, ours from 837 loop 2400: src/x12/837/lines-2400.ts) decides when present;
  * payers that do not echo it are matched by procedure code and charge, then by code alone,
  * greedily in order, never using a claim line twice (the fallback Ottehr's ERA posting uses:
@@ -38,7 +39,14 @@ export function matchLines(claim: Claim & { id: string }, lines: readonly LineDr
   const used = new Set<number>();
   const out: LineMatch[] = lines.map(() => ({}));
   const byControl = new Map(items.map((i) => [lineItemControlNumber(claim.id, i), i]));
+  const bySequence = new Map(items.map((i) => [i.sequence, i]));
   lines.forEach((line, at) => {
+    const answered = line.answersItem !== undefined ? bySequence.get(line.answersItem) : undefined;
+    if (answered && !used.has(answered.sequence)) {
+      used.add(answered.sequence);
+      out[at] = { itemSequence: answered.sequence, matchedBy: 'item-sequence' };
+      return;
+    }
     const item = line.lineItemControlNumber ? byControl.get(line.lineItemControlNumber) : undefined;
     if (item && !used.has(item.sequence)) {
       used.add(item.sequence);

@@ -245,7 +245,7 @@ async function prepare(
       ? `Claim/${stored.id} is ${state ?? 'untracked'}, not awaiting payment`
       : undefined;
   if (!stored || unmatched) {
-    const lines: PostedLine[] = draft.lines.map((l) => ({ ...l }));
+    const lines: PostedLine[] = draft.lines.map(({ answersItem: _answersItem, ...l }) => ({ ...l }));
     const eob = buildExplanationOfBenefit({
       id: eobId,
       draft,
@@ -268,7 +268,10 @@ async function prepare(
     };
   }
   const matches = matchLines(stored, draft.lines);
-  const lines: PostedLine[] = draft.lines.map((l, i) => ({ ...l, ...matches[i] }));
+  const lines: PostedLine[] = draft.lines.map(({ answersItem: _answersItem, ...l }, i) => ({
+    ...l,
+    ...matches[i],
+  }));
   const reverses =
     draft.outcome === 'reversed'
       ? await reversedPayment(store, tenant, payer.id, stored.id, draft.payerClaimNumber, chain)

@@ -1,14 +1,20 @@
 /**
  * The remittance worker: runs the posting jobs of received 835 files (./post-file.ts) on its
- * durable queue, one job at a time per lease, retried with backoff when a step fails.
+ * durable queue, one job at a time per lease, and the FHIR payers' answers the claim workflow
+ * enqueued (CLAIM_ANSWER_QUEUE, ./post-answer.ts), a few per lease; retried with backoff when a
+ * step fails.
  */
 import { retryDelayMs } from '../store/job-policy.ts';
+import type { ClaimAnswerJob } from '../claims/workflow/jobs.ts';
+import { CLAIM_ANSWER_QUEUE } from '../claims/workflow/jobs.ts';
 import type { Job } from '../store/port.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
 import type { RemittancePostJob } from './jobs.ts';
 import { REMITTANCE_POST_QUEUE } from './jobs.ts';
 import type { FilePostingContext, FilePostingResult } from './post-file.ts';
 import { postRemittanceFile } from './post-file.ts';
+import type { AnswerPostResult } from './post-answer.ts';
+import { postClaimAnswer } from './post-answer.ts';
 
 export interface RemittanceWorkerDeps extends FilePostingContext {
   readonly leaseMs: number;
@@ -27,14 +33,49 @@ export class RemittanceWorker extends LoopingWorker {
     this.#deps = deps;
   }
 
-  /** Leases and runs one posting job; returns the number of jobs handled. */
+  /** Leases and runs one file posting job and up to 16 answers to post; returns the number of jobs handled. */
   async runOnce(): Promise<number> {
     const { store, now, leaseMs } = this.#deps;
     const jobs = await store.jobs.lease({ queue: REMITTANCE_POST_QUEUE, leaseMs, limit: 1, now: now() });
     for (const job of jobs) {
       await this.#handle(job);
     }
-    return jobs.length;
+    const answers = await store.jobs.lease({ queue: CLAIM_ANSWER_QUEUE, leaseMs, limit: 16, now: now() });
+    for (const job of answers) {
+      await this.#handleAnswer(job);
+    }
+    return jobs.length + answers.length;
+  }
+
+  async #handleAnswer(job: Job): Promise<AnswerPostResult | undefined> {
+    const { store, logger, now } = this.#deps;
+    try {
+      const result = await postClaimAnswer(this.#deps, job.tenant, job.payload as ClaimAnswerJob);
+      logger.info(
+        {
+          tenant: job.tenant,
+          job: job.id,
+          kind: result.kind,
+          ...(result.kind === 'skipped' ? { reason: result.reason } : { eob: result.eob }),
+        },
+        "payer's answer posted",
+      );
+      await store.jobs.ack(job.id, job.leaseToken ?? '');
+      return result;
+    } catch (err) {
+      const message = (err as Error).message;
+      logger.warn(
+        { tenant: job.tenant, job: job.id, attempts: job.attempts, err: message },
+        "posting a payer's answer failed; retrying",
+      );
+      await store.jobs.fail(job.id, job.leaseToken ?? '', {
+        error: message,
+        retryable: true,
+        now: now(),
+        retryAt: new Date(now().getTime() + retryDelayMs(job.attempts)).toISOString(),
+      });
+      return undefined;
+    }
   }
 
   /**

@@ -12,6 +12,7 @@ import type {
   Claim,
   ClaimResponse,
   Encounter,
+  ExplanationOfBenefit,
   MedicationAdministration,
   Resource,
   Task,
@@ -25,7 +26,7 @@ import {
   replacedByOf,
   voidIdFor,
 } from '../../src/claims/workflow/identity.ts';
-import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { CLAIM_ANSWER_QUEUE, CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { isDenial } from '../../src/claims/workflow/submission.ts';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
@@ -51,6 +52,7 @@ import { Readable } from 'node:stream';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
 import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE } from '../../src/contract/canonical.ts';
+import { EXT_CLAIM_PAYMENT_STATUS } from '../../src/contract/remittance.ts';
 
 /** What rendering an 837 discloses, so what reading one needs (src/auth/disclosure.ts). */
 const X12_READ =
@@ -301,6 +303,32 @@ describe('claim workflow over the sandbox day', () => {
         ),
       )}`,
     );
+  });
+
+  test("every adjudicated answer is posted by remittance as an ExplanationOfBenefit, the claim's payment status set", async () => {
+    const answers = (await all<ClaimResponse>('ClaimResponse')).filter(
+      (r) => r.use === 'claim' && r.outcome !== 'error',
+    );
+    expect(answers.length).toBeGreaterThan(0);
+    // Posting is the remittance worker's job (CLAIM_ANSWER_QUEUE), enqueued with each answer.
+    await waitFor(
+      'an ExplanationOfBenefit for every adjudicated answer',
+      async () => (await all<ExplanationOfBenefit>('ExplanationOfBenefit')).length >= answers.length,
+    );
+    const eobs = await all<ExplanationOfBenefit>('ExplanationOfBenefit');
+    const byClaim = await claims();
+    for (const answer of answers) {
+      const claimRef = normalizeReference(answer.request?.reference ?? '');
+      const mine = eobs.filter((e) => e.claim?.reference === claimRef);
+      expect(mine.map((e) => e.status)).toEqual(['active']);
+      const claim = byClaim.find((c) => `Claim/${c.id}` === claimRef);
+      const status = claim?.extension?.find((e) => e.url === EXT_CLAIM_PAYMENT_STATUS)?.valueCode;
+      expect(['paid', 'partially-paid', 'denied']).toContain(status);
+      // A claim posted as (partially) denied is one the payer's answer denied something on.
+      if (status !== 'paid') {
+        expect(isDenial(answer)).toBe(true);
+      }
+    }
   });
 
   test('every denial the payer answered is a remittance work item in its queue, listed over /api/remittance/work-items and assignable', async () => {
@@ -842,7 +870,9 @@ describe('void claims (frequency 8)', () => {
     expect(voided.item).toEqual(original!.item);
     expect(voided.total).toEqual(original!.total);
     const history = await store.resources.history(TENANT, 'Claim', voided.id);
-    expect(history.resources.map((v) => claimStateOf(v as Claim)).reverse()).toEqual([
+    // Remittance's posting of the answer adds an `adjudicated` version (the payment status).
+    const states = history.resources.map((v) => claimStateOf(v as Claim)).reverse();
+    expect(states.filter((s, i) => s !== states[i - 1])).toEqual([
       'built',
       'ready',
       'submitting',
@@ -1023,6 +1053,8 @@ describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answ
 
   test('resubmit: a claim left submitting gets one new attempt that asks the payer first; other states answer 409', async () => {
     const taken = new Set((await payer.claimResponses()).map((r) => r.request?.reference));
+    // Remittance posts each answer on its claim (a new version): let it finish before editing a claim.
+    await waitFor('the answers to be posted', () => queueIdle(CLAIM_ANSWER_QUEUE));
     const claim = (await claims()).find(
       (c) =>
         claimStateOf(c) === 'adjudicated' &&

@@ -4,12 +4,12 @@
  * worker, and the store reads every step makes (a read that answers undefined for a missing
  * resource, a full search). The worker builds one; the steps are functions of it.
  */
-import type { Claim, ClaimResponse, Reference, Resource } from '@medplum/fhirtypes';
+import type { Claim, Reference, Resource } from '@medplum/fhirtypes';
 import type { CodingTables } from '../../coding/tables/types.ts';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Logger } from '../../logger.ts';
-import type { BatchOperation, Store, StoreFilter, StoredResource, TenantId } from '../../store/port.ts';
+import type { Store, StoreFilter, StoredResource, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import type { BuildClaimInput } from '../build.ts';
@@ -44,19 +44,6 @@ export interface ClaimWorkflowDeps {
   readonly fullScanMs?: number;
   /** Delay before retrying a submission after `attempts` failed ones (default the store's backoff). */
   readonly retryDelayMs?: (attempts: number) => number;
-  /**
-   * Called once when a payer's answer to a submitted claim is first recorded (the remittance work
-   * engine, passed in by the server: it sits above claims); its operations are written in the same
-   * transaction as the answer and the claim's new state.
-   */
-  readonly onAnswer?: (input: {
-    readonly tenant: TenantId;
-    readonly claim: Claim & { id: string };
-    readonly response: ClaimResponse & { id: string };
-    readonly payer: PayerEndpoint;
-    readonly store: Pick<Store, 'resources'>;
-    readonly now: Date;
-  }) => Promise<readonly BatchOperation[]>;
   readonly leaseMs?: number;
   readonly batchSize?: number;
   readonly pollMs?: number;

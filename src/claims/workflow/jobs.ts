@@ -11,6 +11,21 @@ export const CLAIM_READY_QUEUE = 'claim-ready';
 /** Queue of claims to submit to a FHIR-channel payer (payload ClaimSubmitJob). */
 export const CLAIM_SUBMIT_QUEUE = 'claim-submit';
 
+/**
+ * Queue of FHIR payers' adjudicated answers to post (payload ClaimAnswerJob, key
+ * `answer|{ClaimResponse id}`): enqueued with the stored answer, in its transaction; remittance's
+ * worker posts them as it posts 835 claim payments (claims sits below remittance, so it only emits).
+ */
+export const CLAIM_ANSWER_QUEUE = 'claim-answer-post';
+
+export interface ClaimAnswerJob {
+  readonly claim: string;
+  /** The stored answer: `ClaimResponse/{id}` (or `ExplanationOfBenefit/{id}`). */
+  readonly answer: string;
+  /** The tenant payer (config `payers[].id`) that answered. */
+  readonly payer: string;
+}
+
 export interface ClaimReadyJob {
   readonly encounters: readonly string[];
   readonly frequency?: ClaimFrequency;

@@ -1,7 +1,8 @@
 /**
  * Submission. FHIR channel: a ready claim goes `submitting` (persisted first, with the submission
  * key in Claim.identifier) → the payer's `Claim/$submit` behind the payer port → its ClaimResponse
- * stored → `adjudicated` (or `rejected` for an error outcome). A retried job finds the claim
+ * stored → `adjudicated` (or `rejected` for an error outcome), with a job for remittance to post the
+ * adjudication (CLAIM_ANSWER_QUEUE: ExplanationOfBenefit, payment status, work items). A retried job finds the claim
  * `submitting` and asks the payer for a response to that key before sending again, so a crash or a
  * timeout never double-submits; a claim past `submitting` is never sent again. 5xx / timeouts /
  * network: the job is retried with backoff, each failed attempt written on the claim's history
@@ -18,7 +19,8 @@ import { otherSubscriberOf } from '../../x12/837/subscriber.ts';
 import type { WorkflowContext } from './context.ts';
 import { byRef, refOf, withoutMeta } from './context.ts';
 import { claimPayerOf, sha } from './identity.ts';
-import type { ClaimStepResult, ClaimSubmitJob } from './jobs.ts';
+import type { ClaimAnswerJob, ClaimStepResult, ClaimSubmitJob } from './jobs.ts';
+import { CLAIM_ANSWER_QUEUE } from './jobs.ts';
 import { moveClaim, moveOperations } from './move.ts';
 import type { ClaimState } from '../types.ts';
 import { claimStateOf } from './state.ts';
@@ -30,6 +32,7 @@ import {
   ID_CLAIM_SUBMISSION,
   payerClaimResponseSystem,
 } from '../../contract/canonical.ts';
+import { EXT_CLAIM_PAYMENT_STATUS } from '../../contract/remittance.ts';
 
 /** The payer could not take it now (5xx, timeout, network): retry later; the claim is not lost. */
 class RetryLaterError extends Error {}
@@ -205,8 +208,14 @@ async function supportingResources(
 /** The Claim as sent: our state extensions stay home. */
 export function outgoingClaim(claim: Claim & StoredResource): Claim {
   const copy = withoutMeta(claim);
+  // The payment status remittance posts on an adjudicated claim is ours too: a claim sent again
+  // (an inquiry after a crash) must be the same body the payer first got.
   const extension = (copy.extension ?? []).filter(
-    (e) => e.url !== EXT_CLAIM_STATE && e.url !== EXT_CLAIM_STATE_SINCE && e.url !== EXT_CLAIM_PAYER,
+    (e) =>
+      e.url !== EXT_CLAIM_STATE &&
+      e.url !== EXT_CLAIM_STATE_SINCE &&
+      e.url !== EXT_CLAIM_PAYER &&
+      e.url !== EXT_CLAIM_PAYMENT_STATUS,
   );
   if (extension.length > 0) {
     copy.extension = extension;
@@ -248,10 +257,11 @@ async function recordResponse(
   const next: ClaimState = rejected ? 'rejected' : 'adjudicated';
   const denied = isDenial(answer);
   const existing = await ctx.read(tenant, 'ClaimResponse', responseId);
-  const followUp =
-    existing || !ctx.deps.onAnswer
-      ? []
-      : await ctx.deps.onAnswer({ tenant, claim: stored, response, payer, store: ctx.store, now: ctx.now() });
+  // An adjudication is posted by remittance (EOB, payment status, work items) from this job.
+  const post: ClaimAnswerJob = { claim: stored.id, answer: `ClaimResponse/${responseId}`, payer: payer.id };
+  const followUp: BatchOperation[] = rejected
+    ? []
+    : [{ op: 'enqueue', job: { queue: CLAIM_ANSWER_QUEUE, key: `answer|${responseId}`, payload: post } }];
   await moveClaim(ctx, tenant, stored, next, {
     reason: `${payer.name} answered ${answer.outcome ?? '?'}${denied ? ' (denial)' : ''}: ClaimResponse/${responseId}`,
     extra: existing ? [] : [{ op: 'create', resource: response, options: { id: responseId } }, ...followUp],

@@ -1,6 +1,6 @@
 /**
- * A FHIR payer's answer as a posted claim payment (../posted.ts): a ClaimResponse to one of
- * our claims, read with the claim it answers (the lines' codes, modifiers, units, dates and charges
+ * A FHIR payer's answer as a claim payment (../claim-payment.ts, ../posted.ts): a ClaimResponse
+ * (or an ExplanationOfBenefit) to one of our claims, read with the claim it answers (the lines' codes, modifiers, units, dates and charges
  * are the claim's). Pure.
  *
  * Adjudication entries are read by category (../../shared/research/market.md §1.2–1.3):
@@ -16,9 +16,14 @@ import type {
   ClaimItem,
   ClaimResponse,
   ClaimResponseItemAdjudication,
+  CodeableConcept,
   Coding,
+  ExplanationOfBenefit,
 } from '@medplum/fhirtypes';
+import { EXT_CLAIM_FREQUENCY } from '../../contract/canonical.ts';
 import { sumOf } from '../amounts.ts';
+import type { ClaimPaymentDraft, LineDraft } from '../claim-payment.ts';
+import { outcomeOf } from '../claim-payment.ts';
 import type { PostedAdjustment, PostedClaimPayment, PostedLine } from '../posted.ts';
 import { patientShareOf } from '../posted.ts';
 
@@ -110,25 +115,83 @@ export interface ClaimResponseContext {
   readonly paymentDate: string;
 }
 
-/** The posted payment a ClaimResponse (use `claim`) makes; undefined for other uses (preauthorizations). */
-export function postedPaymentOfClaimResponse(
-  response: ClaimResponse & { id: string },
+/** A FHIR payer's adjudicated answer: its ClaimResponse, or the ExplanationOfBenefit it sent instead. */
+export type FhirPayerAnswer = (ClaimResponse | ExplanationOfBenefit) & { id: string };
+
+/** The parts of a ClaimResponse and an ExplanationOfBenefit that carry the adjudication (same shapes in R4). */
+interface AnswerParts {
+  readonly use?: string;
+  readonly outcome?: string;
+  readonly items: readonly { sequence: number; adjudication: readonly ClaimResponseItemAdjudication[] }[];
+  readonly adjudication: readonly ClaimResponseItemAdjudication[];
+  readonly errors: readonly CodeableConcept[];
+  readonly payerClaimNumber?: string;
+}
+
+function partsOf(answer: FhirPayerAnswer): AnswerParts {
+  const payerClaimNumber = answer.identifier?.find((i) => i.value)?.value;
+  if (answer.resourceType === 'ClaimResponse') {
+    return {
+      ...(answer.use ? { use: answer.use } : {}),
+      ...(answer.outcome ? { outcome: answer.outcome } : {}),
+      items: (answer.item ?? []).map((i) => ({ sequence: i.itemSequence, adjudication: i.adjudication })),
+      adjudication: answer.adjudication ?? [],
+      errors: (answer.error ?? []).map((e) => e.code),
+      ...(payerClaimNumber ? { payerClaimNumber } : {}),
+    };
+  }
+  // ExplanationOfBenefit.item.adjudication has the ClaimResponse's shape (category, reason, amount).
+  return {
+    use: answer.use,
+    outcome: answer.outcome,
+    items: (answer.item ?? []).map((i) => ({
+      sequence: i.sequence,
+      adjudication: i.adjudication ?? [],
+    })),
+    adjudication: answer.adjudication ?? [],
+    errors: [],
+    ...(payerClaimNumber ? { payerClaimNumber } : {}),
+  };
+}
+
+/**
+ * Whether an answer is a claim adjudication to post: use `claim` (not a preauthorization or a
+ * predetermination) with adjudicated lines or claim-level adjudication. A rejection (outcome
+ * `error` with nothing adjudicated) is not: the claim workflow puts it on the claim's worklist.
+ */
+export function isPostableAnswer(answer: FhirPayerAnswer): boolean {
+  const parts = partsOf(answer);
+  return (
+    (parts.use === 'claim' || parts.use === undefined) &&
+    (parts.items.some((i) => i.adjudication.length > 0) || parts.adjudication.length > 0)
+  );
+}
+
+/**
+ * The claim payment a FHIR answer makes, before matching: each answered line names its claim item
+ * (`answersItem`), whose code, modifiers, units, date and charge it takes. The outcome follows the
+ * 835's rule (../claim-payment.ts `outcomeOf`), with outcome `error` as a denied claim (CLP02 4)
+ * and the answer to a void (frequency 8) as a reversal (CLP02 22).
+ * Undefined when the answer is not a claim adjudication (`isPostableAnswer`).
+ */
+export function draftOfFhirAnswer(
+  answer: FhirPayerAnswer,
   ctx: ClaimResponseContext,
-): PostedClaimPayment | undefined {
-  if (response.use !== 'claim' && response.use !== undefined) {
+): ClaimPaymentDraft | undefined {
+  if (!isPostableAnswer(answer)) {
     return undefined;
   }
+  const parts = partsOf(answer);
   const items = new Map((ctx.claim.item ?? []).map((i) => [i.sequence, i]));
-  const lines: PostedLine[] = (response.item ?? []).map((answer, i) => {
-    const billed = claimLine(items.get(answer.itemSequence));
-    const { amounts, adjustments, remarks } = readAdjudications(answer.adjudication);
+  const lines: LineDraft[] = parts.items.map((answered, i) => {
+    const billed = claimLine(items.get(answered.sequence));
+    const { amounts, adjustments, remarks } = readAdjudications(answered.adjudication);
     const paid = amounts['benefit'] ?? 0;
     const patientResponsibility = patientShareOf(adjustments);
     const reported = amounts['eligible'];
     return {
       position: i + 1,
-      itemSequence: answer.itemSequence,
-      matchedBy: 'item-sequence',
+      answersItem: answered.sequence,
       procedure: { qualifier: 'HC', code: billed.code, modifiers: billed.modifiers },
       units: billed.units,
       ...(billed.serviceDate ? { serviceDate: billed.serviceDate } : {}),
@@ -141,34 +204,68 @@ export function postedPaymentOfClaimResponse(
       remarks,
     };
   });
-  const claimLevel = readAdjudications(response.adjudication ?? []);
-  const errors = (response.error ?? []).flatMap((e): PostedAdjustment[] => {
-    const carc = codeOf(e.code.coding, CARC_SYSTEM);
+  const claimLevel = readAdjudications(parts.adjudication);
+  const errors = parts.errors.flatMap((code): PostedAdjustment[] => {
+    const carc = codeOf(code.coding, CARC_SYSTEM);
     return carc ? [{ group: 'CO', carc, amount: 0 }] : [];
   });
-  const errorRemarks = (response.error ?? []).flatMap((e) =>
-    (e.code.coding ?? []).filter((c) => c.system === RARC_SYSTEM && c.code).map((c) => c.code ?? ''),
+  const errorRemarks = parts.errors.flatMap((code) =>
+    (code.coding ?? []).filter((c) => c.system === RARC_SYSTEM && c.code).map((c) => c.code ?? ''),
   );
-  const payerClaimNumber = response.identifier?.find((i) => i.value)?.value;
-  const denied = response.outcome === 'error';
-  const someDenied = lines.some(
-    (l) => l.paid === 0 && l.adjustments.some((a) => a.group !== 'PR' && a.amount > 0),
-  );
+  // A void (frequency 8) adjudicated takes the original's payment back: the 835 sends it as a
+  // reversal (CLP02 22), never as a denial of the void.
+  const voids = ctx.claim.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode === '8';
+  const status = voids ? '22' : parts.outcome === 'error' ? '4' : '1';
+  const paid = sumOf(lines.map((l) => l.paid));
+  const patientResponsibility = patientShareOf([
+    ...claimLevel.adjustments,
+    ...lines.flatMap((l) => l.adjustments),
+  ]);
+  return {
+    channel: 'fhir',
+    position: 1,
+    patientControlNumber: ctx.claim.identifier?.find((i) => i.value)?.value ?? ctx.claim.id,
+    ...(parts.payerClaimNumber ? { payerClaimNumber: parts.payerClaimNumber } : {}),
+    status,
+    outcome: outcomeOf({ status, paid, patientResponsibility: patientResponsibility.total, lines }),
+    submitted: sumOf(lines.map((l) => l.submitted)),
+    paid,
+    patientResponsibility,
+    adjustments: [...claimLevel.adjustments, ...errors],
+    remarks: [...new Set([...claimLevel.remarks, ...errorRemarks])],
+    lines,
+    paymentDate: ctx.paymentDate,
+  };
+}
+
+/** The posted payment a ClaimResponse (use `claim`) makes, lines matched by item sequence; undefined for other uses. */
+export function postedPaymentOfClaimResponse(
+  response: ClaimResponse & { id: string },
+  ctx: ClaimResponseContext,
+): PostedClaimPayment | undefined {
+  const draft = draftOfFhirAnswer(response, ctx);
+  if (!draft) {
+    return undefined;
+  }
+  const lines: PostedLine[] = draft.lines.map(({ answersItem, ...line }) => ({
+    ...line,
+    ...(answersItem !== undefined ? { itemSequence: answersItem, matchedBy: 'item-sequence' as const } : {}),
+  }));
   return {
     id: `ClaimResponse/${response.id}`,
     channel: 'fhir',
     claim: ctx.claim.id,
     payer: ctx.payer,
-    patientControlNumber: ctx.claim.identifier?.find((i) => i.value)?.value ?? ctx.claim.id,
-    ...(payerClaimNumber ? { payerClaimNumber } : {}),
-    status: denied ? '4' : '1',
-    outcome: denied ? 'denied' : someDenied ? 'partially-paid' : 'paid',
-    submitted: sumOf(lines.map((l) => l.submitted)),
-    paid: sumOf(lines.map((l) => l.paid)),
-    patientResponsibility: patientShareOf(lines.flatMap((l) => l.adjustments)),
-    adjustments: [...claimLevel.adjustments, ...errors],
-    remarks: [...new Set([...claimLevel.remarks, ...errorRemarks])],
+    patientControlNumber: draft.patientControlNumber,
+    ...(draft.payerClaimNumber ? { payerClaimNumber: draft.payerClaimNumber } : {}),
+    status: draft.status,
+    outcome: draft.outcome,
+    submitted: draft.submitted,
+    paid: draft.paid,
+    patientResponsibility: draft.patientResponsibility,
+    adjustments: draft.adjustments,
+    remarks: draft.remarks,
     lines,
-    paymentDate: ctx.paymentDate,
+    ...(draft.paymentDate ? { paymentDate: draft.paymentDate } : {}),
   };
 }

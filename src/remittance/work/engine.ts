@@ -2,24 +2,23 @@
  * The remittance work engine: for each posted claim payment, whichever channel it came through,
  * the contract evaluation (underpayments), the denial triage and the work items they create or move
  * (./plan.ts), as operations written in the posting's own transaction. Registered on the posting
- * hook (../posted-hooks.ts) for 835s; the FHIR channel's ClaimResponses reach it through
- * `claimResponseWrites` (the claim workflow calls it when it records a payer's answer).
+ * hook (../posted-hooks.ts), which 835 claim payments and FHIR payers' answers (../post-answer.ts)
+ * both go through.
  */
-import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
+import type { Claim, Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import type { Contract } from '../../config/contracts-file.ts';
 import { readContractsFile } from '../../config/contracts-file.ts';
 import { ID_WORK_ITEM_CLAIM } from '../../contract/recovery.ts';
-import type { BatchOperation, Store, TenantId } from '../../store/port.ts';
+import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import { localDate } from '../../time/zone.ts';
 import type { PaymentEvaluation } from '../contracts/variance.ts';
 import { evaluatePayment } from '../contracts/variance.ts';
 import type { ReferenceRates } from '../contracts/references.ts';
 import type { ClaimPaymentPostedHook, PostedClaimPayment } from '../posted.ts';
-import { postedPaymentOfClaimResponse } from '../sources/claim-response.ts';
 import { gatherTriageFacts } from './facts.ts';
 import type { Plan } from './plan.ts';
 import { planWorkItems } from './plan.ts';
@@ -133,45 +132,4 @@ export function createRemittanceWorkHook(deps: WorkEngineDeps): ClaimPaymentPost
         now: ctx.now,
       })
     ).writes;
-}
-
-/**
- * The FHIR channel: a payer's ClaimResponse to a submitted claim, recorded by the claim workflow
- * (`responseId` is the id it is stored under), through the same engine. Preauthorization answers
- * and rejections (outcome error with no adjudication) give no payment and write nothing.
- */
-export async function claimResponseWrites(
-  deps: WorkEngineDeps,
-  input: {
-    readonly tenant: TenantId;
-    readonly claim: Claim & { id: string };
-    readonly response: ClaimResponse & { id: string };
-    readonly payer: PayerEndpoint;
-    readonly store: Pick<Store, 'resources'>;
-    readonly now: Date;
-  },
-): Promise<BatchOperation[]> {
-  const config = deps.tenants().find((t) => t.id === input.tenant);
-  if (!config) {
-    return [];
-  }
-  const zone = tenantCalendarZone(config);
-  const paymentDate = (input.response.payment?.date ?? '').slice(0, 10) || localDate(input.now, zone);
-  const payment = postedPaymentOfClaimResponse(input.response, {
-    claim: input.claim,
-    payer: input.payer.id,
-    paymentDate,
-  });
-  if (!payment) {
-    return [];
-  }
-  const plan = await workItemWrites(deps, {
-    tenant: input.tenant,
-    payment,
-    claim: input.claim,
-    payerEndpoint: input.payer,
-    store: input.store,
-    now: input.now,
-  });
-  return plan.writes;
 }
