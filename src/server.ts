@@ -38,7 +38,7 @@ import type { Remittance } from './remittance/wiring.ts';
 import { createReferenceRates } from './remittance/contracts/references.ts';
 import { createWorkItemRoutes } from './remittance/work/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
-import { createRemittanceWorkHook } from './remittance/work/engine.ts';
+import { createPaymentEvaluator, createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
 import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
 import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
@@ -261,6 +261,7 @@ export async function startServer(
     ...(options.remittanceMaxBytes !== undefined ? { maxBytes: options.remittanceMaxBytes } : {}),
     // Each posted claim payment is checked against the contracts and its denials triaged.
     hooks: [createRemittanceWorkHook(remittanceWork)],
+    evaluate: createPaymentEvaluator(remittanceWork),
   });
   const app = createApp({
     config,

@@ -16,6 +16,10 @@ import type { Store } from '../store/port.ts';
 import type { IntakeResult } from '../remittance/intake.ts';
 import { receiveRemittance } from '../remittance/intake.ts';
 import { createRemittance } from '../remittance/wiring.ts';
+import { loadCodingTables } from '../coding/tables/load.ts';
+import { createReferenceRates } from '../remittance/contracts/references.ts';
+import type { WorkEngineDeps } from '../remittance/work/engine.ts';
+import { createPaymentEvaluator, createRemittanceWorkHook } from '../remittance/work/engine.ts';
 import { UsageError } from './client-command.ts';
 
 export const REMIT_USAGE = `Usage: dripline remit [--tenant <id>] <file.835>...
@@ -85,6 +89,12 @@ export async function runRemit(
         : 'several tenants are configured: name one with --tenant',
     );
   }
+  // Posted as the server posts: work items (denials, underpayments) and expected vs paid on each EOB.
+  const work: WorkEngineDeps = {
+    tenants: () => config.tenants,
+    references: createReferenceRates(loadCodingTables().cms),
+    publicUrl: config.publicUrl,
+  };
   const remittance = createRemittance({
     store,
     logger,
@@ -94,6 +104,8 @@ export async function runRemit(
     tokenService: { verifyAccessToken: () => Promise.reject(new Error('no HTTP here')) },
     leaseMs: config.jobLeaseMs,
     now,
+    hooks: [createRemittanceWorkHook(work)],
+    evaluate: createPaymentEvaluator(work),
   });
   const summaries: RemitSummary[] = [];
   for (const file of args.files) {

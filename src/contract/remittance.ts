@@ -55,6 +55,20 @@ export const EXT_PAYMENT_METHOD = define(
   'PaymentReconciliation: the 835 BPR01 handling and BPR04 payment method codes',
 );
 
+// ----- Code systems ------------------------------------------------------------------------------
+
+/**
+ * ExplanationOfBenefit.item.adjudication and .total categories of the contract evaluation (expected
+ * vs paid): `expected-allowed`, `expected-payment`, `variance` (expected payment − paid); on the
+ * line's `variance` entry the reason is the line's status: `underpaid`, `overpaid`, `as-expected`,
+ * `not-priced`, `denied`, `not-evaluated`.
+ */
+export const CS_CONTRACT_ADJUDICATION = define(
+  'code-system',
+  'contract-adjudication',
+  "ExplanationOfBenefit adjudication categories of the contract's expected allowed and payment, the variance, and each line's variance status",
+);
+
 // ----- Identifier systems ------------------------------------------------------------------------
 
 export const ID_REMITTANCE = define(

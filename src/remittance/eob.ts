@@ -8,7 +8,9 @@
  * with the X12 RARC code system. Totals repeat the claim's: submitted (CLP03), eligible, benefit
  * (CLP04), memberliability. `payment` carries the date, the amount and the check/EFT trace, and
  * CARIN's payment status (paid, partiallypaid, denied). A reversal (CLP02 22) names the payment
- * it takes back (related + extension). Unmatched payments are written as `draft` EOBs naming the
+ * it takes back (related + extension). When the tenant has contracts, every line also carries the
+ * contract's expected allowed and payment and the variance (code system contract-adjudication),
+ * and the totals their sums over the priced lines. Unmatched payments are written as `draft` EOBs naming the
  * patient by the payer's member id, until a person matches them.
  */
 import type {
@@ -23,6 +25,7 @@ import type {
   Reference,
 } from '@medplum/fhirtypes';
 import type { ClaimPaymentDraft } from './claim-payment.ts';
+import type { LineVariance, PaymentEvaluation } from './contracts/variance.ts';
 import type { PaymentOutcome, PostedAdjustment, PostedLine } from './posted.ts';
 import {
   ADJUDICATION_SYSTEM,
@@ -32,6 +35,7 @@ import {
   CLAIM_STATUS_SYSTEM,
   CLAIM_TYPE_SYSTEM,
   CPT_SYSTEM,
+  CS_CONTRACT_ADJUDICATION,
   EXT_CLAIM_STATUS_CODE,
   EXT_CROSSOVER,
   EXT_LINE_ITEM_CONTROL_NUMBER,
@@ -68,6 +72,8 @@ export interface EobInput {
   readonly reverses?: string;
   /** Instant of posting. */
   readonly created: string;
+  /** The payment against the payer's contract (expected vs paid per line and in total), when the tenant has contracts. */
+  readonly evaluation?: PaymentEvaluation;
 }
 
 const money = (value: number): { value: number; currency: 'USD' } => ({
@@ -117,6 +123,54 @@ function lineAdjudications(line: PostedLine): ExplanationOfBenefitItemAdjudicati
   ];
 }
 
+/**
+ * The contract's side of a line: expected allowed (reason: the contract and term used), expected
+ * payment, and the variance with the line's status as its reason; a line not priced, denied or not
+ * evaluated says only that, and why.
+ */
+function contractEntries(variance: LineVariance | undefined): ExplanationOfBenefitItemAdjudication[] {
+  if (!variance) {
+    return [];
+  }
+  const status = {
+    coding: [{ system: CS_CONTRACT_ADJUDICATION, code: variance.status }],
+    text: variance.reason,
+  };
+  if (!variance.expected || variance.expectedPayment === undefined || variance.variance === undefined) {
+    return [{ category: concept(CS_CONTRACT_ADJUDICATION, 'variance'), reason: status }];
+  }
+  return [
+    {
+      ...amount(concept(CS_CONTRACT_ADJUDICATION, 'expected-allowed'), variance.expected.amount),
+      reason: { text: `contract "${variance.expected.contract.id}": ${variance.expected.term.description}` },
+    },
+    amount(concept(CS_CONTRACT_ADJUDICATION, 'expected-payment'), variance.expectedPayment),
+    { ...amount(concept(CS_CONTRACT_ADJUDICATION, 'variance'), variance.variance), reason: status },
+  ];
+}
+
+/** Totals of the priced lines: expected allowed, expected payment, variance (none when no line was priced). */
+function contractTotals(
+  evaluation: PaymentEvaluation | undefined,
+): (ExplanationOfBenefitItemAdjudication & { amount: { value: number; currency: 'USD' } })[] {
+  const priced = (evaluation?.lines ?? []).filter((l) => l.expected && l.expectedPayment !== undefined);
+  if (priced.length === 0) {
+    return [];
+  }
+  const sum = (xs: readonly number[]): number => xs.reduce((s, x) => s + Math.round(x * 100), 0) / 100;
+  return [
+    amount(
+      concept(CS_CONTRACT_ADJUDICATION, 'expected-allowed'),
+      sum(priced.map((l) => l.expected?.amount ?? 0)),
+    ),
+    amount(
+      concept(CS_CONTRACT_ADJUDICATION, 'expected-payment'),
+      sum(priced.map((l) => l.expectedPayment ?? 0)),
+    ),
+    amount(concept(CS_CONTRACT_ADJUDICATION, 'variance'), sum(priced.map((l) => l.variance ?? 0))),
+  ];
+}
+
 function productOf(line: PostedLine): CodeableConcept {
   const { qualifier, code } = line.procedure;
   if (qualifier === 'NU') {
@@ -127,7 +181,11 @@ function productOf(line: PostedLine): CodeableConcept {
   return concept(system, code);
 }
 
-function itemOf(line: PostedLine, claim: Claim | undefined): ExplanationOfBenefitItem {
+function itemOf(
+  line: PostedLine,
+  claim: Claim | undefined,
+  variance: LineVariance | undefined,
+): ExplanationOfBenefitItem {
   const claimItem = claim?.item?.find((i) => i.sequence === line.itemSequence);
   return {
     extension: [
@@ -152,7 +210,7 @@ function itemOf(line: PostedLine, claim: Claim | undefined): ExplanationOfBenefi
           : {}),
     ...(line.units !== undefined ? { quantity: { value: line.units } } : {}),
     ...(claimItem?.encounter ? { encounter: claimItem.encounter } : {}),
-    adjudication: lineAdjudications(line),
+    adjudication: [...lineAdjudications(line), ...contractEntries(variance)],
   };
 }
 
@@ -279,13 +337,15 @@ export function buildExplanationOfBenefit(input: EobInput): ExplanationOfBenefit
         },
       },
     ],
-    item: input.lines.map((line) => itemOf(line, claim)),
+    // The evaluation has one line per posted line, in the same order.
+    item: input.lines.map((line, i) => itemOf(line, claim, input.evaluation?.lines[i])),
     ...(draft.adjustments.length > 0 ? { adjudication: adjustmentEntries(draft.adjustments) } : {}),
     total: [
       amount(concept(ADJUDICATION_SYSTEM, 'submitted'), draft.submitted),
       amount(concept(ADJUDICATION_SYSTEM, 'eligible'), totalAllowed),
       amount(concept(C4BB_ADJUDICATION_SYSTEM, 'memberliability'), draft.patientResponsibility.total),
       amount(concept(ADJUDICATION_SYSTEM, 'benefit'), draft.paid),
+      ...contractTotals(input.evaluation),
     ],
     payment: {
       ...(paymentStatus

@@ -28,6 +28,7 @@ import { buildAuditEvent } from '../fhir/audit.ts';
 import type { Logger } from '../logger.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../store/port.ts';
 import type { ClaimPaymentDraft } from './claim-payment.ts';
+import type { PaymentEvaluation } from './contracts/variance.ts';
 import { buildExplanationOfBenefit } from './eob.ts';
 import { shortHash } from './identity.ts';
 import { matchLines } from './match-lines.ts';
@@ -53,7 +54,16 @@ export interface PostingContext {
   readonly now: () => Date;
   readonly logger: Logger;
   readonly hooks?: readonly ClaimPaymentPostedHook[];
+  /** The payment against the tenant's contracts, recorded on the EOB's lines (expected vs paid). */
+  readonly evaluate?: PaymentEvaluator;
 }
+
+/** Evaluates a posted payment against the tenant's contracts (undefined without contracts). */
+export type PaymentEvaluator = (
+  tenant: TenantId,
+  payment: PostedClaimPayment,
+  now: Date,
+) => PaymentEvaluation | undefined;
 
 /** Where a payment comes from: the tenant, the payer that paid, the remittance it came in. */
 export interface PaymentSource {
@@ -276,6 +286,27 @@ async function prepare(
     draft.outcome === 'reversed'
       ? await reversedPayment(store, tenant, payer.id, stored.id, draft.payerClaimNumber, chain)
       : undefined;
+  const payment: PostedClaimPayment = {
+    id: eobId,
+    channel: draft.channel,
+    claim: stored.id,
+    payer: payer.id,
+    patientControlNumber: draft.patientControlNumber,
+    ...(draft.payerClaimNumber ? { payerClaimNumber: draft.payerClaimNumber } : {}),
+    status: draft.status,
+    outcome: draft.outcome,
+    submitted: draft.submitted,
+    paid: draft.paid,
+    patientResponsibility: draft.patientResponsibility,
+    adjustments: draft.adjustments,
+    remarks: draft.remarks,
+    lines,
+    ...(draft.paymentDate ? { paymentDate: draft.paymentDate } : {}),
+    ...(source.remittance ? { remittance: source.remittance } : {}),
+    ...(reverses ? { reverses } : {}),
+    ...(draft.crossover ? { crossover: draft.crossover } : {}),
+  };
+  const evaluation = ctx.evaluate?.(tenant, payment, now);
   const eob = buildExplanationOfBenefit({
     id: eobId,
     draft,
@@ -284,6 +315,7 @@ async function prepare(
     payer: { id: payer.id, name: payer.name },
     ...(source.remittance ? { remittance: source.remittance } : {}),
     ...(reverses ? { reverses } : {}),
+    ...(evaluation ? { evaluation } : {}),
     created,
   });
   const ownPayer = claimPayerOf(stored) === payer.id;
@@ -331,26 +363,6 @@ async function prepare(
       now,
     ),
   );
-  const payment: PostedClaimPayment = {
-    id: eobId,
-    channel: draft.channel,
-    claim: stored.id,
-    payer: payer.id,
-    patientControlNumber: draft.patientControlNumber,
-    ...(draft.payerClaimNumber ? { payerClaimNumber: draft.payerClaimNumber } : {}),
-    status: draft.status,
-    outcome: draft.outcome,
-    submitted: draft.submitted,
-    paid: draft.paid,
-    patientResponsibility: draft.patientResponsibility,
-    adjustments: draft.adjustments,
-    remarks: draft.remarks,
-    lines,
-    ...(draft.paymentDate ? { paymentDate: draft.paymentDate } : {}),
-    ...(source.remittance ? { remittance: source.remittance } : {}),
-    ...(reverses ? { reverses } : {}),
-    ...(draft.crossover ? { crossover: draft.crossover } : {}),
-  };
   operations.push(
     ...(await onClaimPaymentPosted(
       {

@@ -14,6 +14,7 @@ import type { IntakeDeps } from './intake.ts';
 import { createRemittanceRoutes } from './routes.ts';
 import { RemittanceWorker } from './worker.ts';
 import type { ClaimPaymentPostedHook } from './posted.ts';
+import type { PaymentEvaluator } from './post-claim-payment.ts';
 
 /**
  * The largest 835 accepted (bytes). A 100,000-claim remittance is about 60 MB; 1 GiB leaves room
@@ -33,6 +34,8 @@ export interface RemittanceWiringDeps {
   readonly maxBytes?: number;
   /** What runs for each posted claim payment, in its posting transaction (denial and underpayment work). */
   readonly hooks?: readonly ClaimPaymentPostedHook[];
+  /** The payment against the tenant's contracts, recorded on each EOB line (expected vs paid). */
+  readonly evaluate?: PaymentEvaluator;
 }
 
 export interface Remittance {
@@ -53,6 +56,7 @@ export function createRemittance(deps: RemittanceWiringDeps): Remittance {
     tenants: deps.tenants,
     leaseMs: deps.leaseMs,
     ...(deps.hooks ? { hooks: deps.hooks } : {}),
+    ...(deps.evaluate ? { evaluate: deps.evaluate } : {}),
   });
   const intake: IntakeDeps = {
     store: deps.store,

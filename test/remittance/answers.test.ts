@@ -3,7 +3,8 @@
  * claim workflow stores a payer's ClaimResponse and enqueues CLAIM_ANSWER_QUEUE in one
  * transaction; the remittance worker posts it as an ExplanationOfBenefit with the 835's
  * adjudication categories and CARC reasons, the claim's payment status, the patient's share and
- * the posting hooks (denial work items) — once, however often the answer comes.
+ * the posting hooks (denial work items) — once, however often the answer comes. And, for both
+ * channels, the contract's expected allowed and payment against what was paid on every EOB line.
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { validateResource } from '@medplum/core';
@@ -32,7 +33,21 @@ import { RemittanceWorker } from '../../src/remittance/worker.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import type { PostingFixture } from './support.ts';
-import { openPostingFixture, seedSubmittedClaims, TENANT, TENANTS } from './support.ts';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { TenantConfig } from '../../src/config/config.ts';
+import { receiveRemittance } from '../../src/remittance/intake.ts';
+import { createPaymentEvaluator } from '../../src/remittance/work/engine.ts';
+import { write835ToString } from '../../src/x12/835/write835.ts';
+import {
+  openPostingFixture,
+  paymentOf,
+  remittance,
+  seedSubmittedClaims,
+  TENANT,
+  TENANTS,
+  WRITE_OPTIONS,
+} from './support.ts';
 
 loadFhirDefinitions();
 const references = createReferenceRates(loadCodingTables().cms);
@@ -155,8 +170,8 @@ async function recordAnswer(
   ]);
 }
 
-async function drain(): Promise<void> {
-  const worker = new RemittanceWorker({ ...fx.posting, leaseMs: 60_000 });
+async function drain(evaluate?: ReturnType<typeof createPaymentEvaluator>): Promise<void> {
+  const worker = new RemittanceWorker({ ...fx.posting, leaseMs: 60_000, ...(evaluate ? { evaluate } : {}) });
   while ((await worker.runOnce()) > 0) {
     // next job
   }
@@ -321,5 +336,110 @@ describe("a FHIR payer's ClaimResponse", () => {
     await drain();
     expect(await eobs()).toEqual([]);
     expect(fx.hookCalls).toHaveLength(0);
+  });
+});
+
+describe('expected vs paid on every EOB line', () => {
+  /**
+   * Acme's contract: 96365 at 250.00 (the payer allows 200.00: underpaid by 50.00), J1745 carved
+   * out at 99.00 per unit (allowed 3,168.40 of 3,960.00: underpaid), 80 % of billed for the rest
+   * (96366: as expected); the JW line is denied (worked as a denial, not priced).
+   */
+  function withContract(): ReturnType<typeof createPaymentEvaluator> {
+    const file = path.join(fx.dir, 'contracts.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        title: 'test contracts',
+        contracts: [
+          {
+            id: 'acme-2026',
+            payer: SAMPLE_PAYER.id,
+            name: 'Acme PPO',
+            effective: '2026-01-01',
+            source: 'Agreement Exhibit A',
+            terms: [
+              { id: 'admin', kind: 'fee-schedule', rates: { '96365': 250 } },
+              { id: 'infliximab', kind: 'fee-schedule', carveOut: true, rates: { J1745: 99 } },
+              { id: 'rest', kind: 'percent-of-billed', percent: 80 },
+            ],
+          },
+        ],
+      }),
+    );
+    const tenants: TenantConfig[] = TENANTS.map((t) =>
+      t.id === TENANT ? { ...t, contracts: { file, underpaymentTolerance: { amount: 1, percent: 1 } } } : t,
+    );
+    return createPaymentEvaluator({ tenants: () => tenants, references });
+  }
+
+  const contractEntry = (
+    item: NonNullable<ExplanationOfBenefit['item']>[number] | undefined,
+    code: string,
+  ): { amount?: number; reason?: string; text?: string } | undefined => {
+    const found = item?.adjudication?.find(
+      (a) =>
+        a.category.coding?.[0]?.system?.endsWith('/contract-adjudication') &&
+        a.category.coding[0].code === code,
+    );
+    return found
+      ? {
+          ...(found.amount ? { amount: found.amount.value } : {}),
+          ...(found.reason?.coding?.[0]?.code ? { reason: found.reason.coding[0].code } : {}),
+          ...(found.reason?.text ? { text: found.reason.text } : {}),
+        }
+      : undefined;
+  };
+
+  function expectContractFigures(eob: ExplanationOfBenefit | undefined): void {
+    const line = (sequence: number) => eob?.item?.find((i) => i.sequence === sequence);
+    // 96365: expected 250.00 allowed, 200.00 payment (less the 50.00 deductible); paid 150.00.
+    expect(contractEntry(line(1), 'expected-allowed')).toMatchObject({ amount: 250 });
+    expect(contractEntry(line(1), 'expected-allowed')?.text).toContain('acme-2026');
+    expect(contractEntry(line(1), 'expected-payment')).toMatchObject({ amount: 200 });
+    expect(contractEntry(line(1), 'variance')).toMatchObject({ amount: 50, reason: 'underpaid' });
+    // 96366: 80 % of 140.00 billed, paid so.
+    expect(contractEntry(line(2), 'expected-payment')).toMatchObject({ amount: 112 });
+    expect(contractEntry(line(2), 'variance')).toMatchObject({ amount: 0, reason: 'as-expected' });
+    // J1745 carve-out: 40 × 99.00 = 3,960.00 expected; paid 3,168.40.
+    expect(contractEntry(line(3), 'expected-allowed')).toMatchObject({ amount: 3960 });
+    expect(contractEntry(line(3), 'variance')).toMatchObject({ amount: 791.6, reason: 'underpaid' });
+    // The denied JW line: no expectation, only why.
+    expect(contractEntry(line(4), 'expected-allowed')).toBeUndefined();
+    expect(contractEntry(line(4), 'variance')).toMatchObject({ reason: 'denied' });
+    // Totals over the priced lines.
+    expect(totalOf(eob!, 'expected-allowed')).toBe(4322);
+    expect(totalOf(eob!, 'expected-payment')).toBe(4272);
+    expect(totalOf(eob!, 'variance')).toBe(841.6);
+  }
+
+  test('an 835 claim payment', async () => {
+    const evaluate = withContract();
+    const [claim] = await seedSubmittedClaims(fx.store, 1);
+    const text = await write835ToString(
+      [remittance([paymentOf(claim!, { denyWaste: true })])],
+      WRITE_OPTIONS,
+    );
+    await receiveRemittance(fx.intake, TENANT, [text], { source: 'test' });
+    await drain(evaluate);
+    const [eob] = await eobs();
+    expectContractFigures(eob);
+  });
+
+  test("a FHIR payer's ClaimResponse", async () => {
+    const evaluate = withContract();
+    const [claim] = await seedSubmittedClaims(fx.store, 1);
+    await recordAnswer(claim!, answerTo(claim!, 'A-6006'));
+    await drain(evaluate);
+    const [eob] = await eobs();
+    expectContractFigures(eob);
+  });
+
+  test('without contracts the EOB carries no contract figures', async () => {
+    const [claim] = await seedSubmittedClaims(fx.store, 1);
+    await recordAnswer(claim!, answerTo(claim!, 'A-7007'));
+    await drain(createPaymentEvaluator({ tenants: () => TENANTS, references }));
+    const [eob] = await eobs();
+    expect(JSON.stringify(eob)).not.toContain('contract-adjudication');
   });
 });

@@ -18,6 +18,7 @@ import { localDate } from '../../time/zone.ts';
 import type { PaymentEvaluation } from '../contracts/variance.ts';
 import { evaluatePayment } from '../contracts/variance.ts';
 import type { ReferenceRates } from '../contracts/references.ts';
+import type { PaymentEvaluator } from '../post-claim-payment.ts';
 import type { ClaimPaymentPostedHook, PostedClaimPayment } from '../posted.ts';
 import { gatherTriageFacts } from './facts.ts';
 import type { Plan } from './plan.ts';
@@ -65,6 +66,23 @@ export function evaluationOf(
     references: deps.references,
     ...(config.contracts ? { tolerance: config.contracts.underpaymentTolerance } : {}),
   });
+}
+
+/**
+ * The evaluator posting records on each EOB (expected vs paid per line): the payment against the
+ * tenant's contracts, decided on its payment date (else today in the tenant's zone).
+ */
+export function createPaymentEvaluator(
+  deps: Pick<WorkEngineDeps, 'tenants' | 'references'>,
+): PaymentEvaluator {
+  return (tenant, payment, now) => {
+    const config = deps.tenants().find((t) => t.id === tenant);
+    if (!config) {
+      return undefined;
+    }
+    const decided = payment.paymentDate ?? localDate(now, tenantCalendarZone(config));
+    return evaluationOf(deps, config, payment, decided);
+  };
 }
 
 export interface PaymentWorkInput {
