@@ -13,6 +13,8 @@
  *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
  *   eligibility <patient id> --client <client.json> [--url <base>] [--json]
  *   remit [--tenant <id>] <file.835>...
+ *   work-items list [--tenant <id>] [--queue <q>]... [--state <s>]... [--all]
+ *   work-items assign|resolve <id> ...
  *   tables import-x12-codes <dir> [--out <codes dir>]
  *   tables import-opps-rates <dir> [--out <dir>]
  */
@@ -74,6 +76,11 @@ Commands:
   remit [--tenant <id>] <file.835>...
       Receive and post payers' 835 remittance files (as POST /api/remittance/835); progress on stderr,
       a JSON summary per file on stdout; exit 4 when a file was rejected.
+  work-items list [--tenant <id>] [--queue <q>]... [--state <s>]... [--all]
+  work-items assign <id> <person or team> [--reason <text>] | resolve <id> <state> --reason <text>
+      Remittance work items (denials, underpayments) as /api/remittance/work-items lists and changes
+      them, audited; resolve closes a denial as upheld|written-off, an underpayment as
+      recovered|accepted|written-off; exit 4 when refused.
   tables import-x12-codes <dir> [--out <codes dir>]
       Build the CARC and RARC tables from the public X12 code lists in <dir> and Dripline's notes
       (src/remittance/codes/*-notes.json); writes carc-table.json and rarc-table.json.
@@ -253,6 +260,16 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
   } else if (command === 'remit') {
     await remit(sub === undefined ? rest : [sub, ...rest]);
+  } else if (command === 'work-items') {
+    const { parseWorkItemsArgs, runWorkItems } = await import('./work-items-command.ts');
+    const args = parseWorkItemsArgs(sub === undefined ? rest : [sub, ...rest]);
+    const config = loadConfig();
+    loadFhirDefinitions();
+    const result = await withStore(config, (store) => runWorkItems(args, config, store));
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if ('status' in result && result.status >= 400) {
+      process.exitCode = 4;
+    }
   } else if (command === 'tables' && sub === 'import-x12-codes') {
     const { runImportX12Codes } = await import('./remittance-tables-command.ts');
     process.stdout.write(JSON.stringify(runImportX12Codes(rest, new Date()), null, 2) + '\n');

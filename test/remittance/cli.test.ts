@@ -1,14 +1,16 @@
 /**
  * `npm run cli -- remit <file>...` as an operator runs it (a child process on a real data
  * directory): the files are received and posted in that process, with progress on stderr and a JSON
- * summary per file on stdout; an unbalanced file exits 4 naming the rule and segment.
+ * summary per file on stdout; an unbalanced file exits 4 naming the rule and segment. A denial
+ * posted from the command line opens its work item as the server's posting does, and
+ * `work-items list|assign|resolve` works the queue.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Claim, ExplanationOfBenefit } from '@medplum/fhirtypes';
+import type { AuditEvent, Claim, ExplanationOfBenefit, Task } from '@medplum/fhirtypes';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { searchAll } from '../../src/store/search-all.ts';
@@ -149,4 +151,69 @@ describe('npm run cli -- remit', () => {
       await after.close();
     }
   }, 180_000); // three child processes, each loading the FHIR definitions: slow on a loaded machine
+});
+
+describe('npm run cli -- work-items', () => {
+  test('a denial posted by remit is a work item: listed, assigned, resolved as upheld', async () => {
+    mkdirSync(path.join(dir, 'data'), { recursive: true });
+    const dataStore = path.join(dir, 'data', 'dripline.sqlite');
+    const store = await openSqliteStore({ path: dataStore });
+    let claim: Claim & { id: string };
+    try {
+      [claim] = (await seedSubmittedClaims(store, 1, 401)) as [Claim & { id: string }];
+    } finally {
+      await store.close();
+    }
+    const file = path.join(dir, 'denied.835');
+    writeFileSync(
+      file,
+      await write835ToString(
+        [remittance([paymentOf(claim, { denyWaste: true })], { trace: 'CLI-DENIED' })],
+        WRITE_OPTIONS,
+      ),
+    );
+    const posted = await cli(['remit', '--tenant', TENANT, file]);
+    expect({ code: posted.code, stderr: posted.code === 0 ? '' : posted.stderr }).toEqual({
+      code: 0,
+      stderr: '',
+    });
+
+    const list = await cli(['work-items', 'list', '--tenant', TENANT, '--queue', 'coding']);
+    expect({ code: list.code, stderr: list.code === 0 ? '' : list.stderr }).toEqual({ code: 0, stderr: '' });
+    const items = (JSON.parse(list.stdout) as { items: { id: string; claim: string; queue: string }[] })
+      .items;
+    const item = items.find((i) => i.claim === claim.id);
+    expect(item?.queue).toBe('coding');
+
+    const assigned = await cli(['work-items', 'assign', item!.id, 'coding-team', '--reason', 'JW rule']);
+    expect(assigned.code).toBe(0);
+    expect(JSON.parse(assigned.stdout)).toMatchObject({ status: 200, message: 'assigned to coding-team' });
+
+    const resolved = await cli([
+      'work-items',
+      'resolve',
+      item!.id,
+      'upheld',
+      '--reason',
+      'waste not billable',
+    ]);
+    expect(resolved.code).toBe(0);
+    expect(JSON.parse(resolved.stdout)).toMatchObject({ status: 200, message: 'closed as upheld' });
+
+    const after = await openSqliteStore({ path: dataStore });
+    try {
+      const task = (await after.resources.read(TENANT, 'Task', item!.id)) as Task;
+      expect(task.owner?.display).toBe('coding-team');
+      expect(task.status).toBe('completed');
+      // The list's read and both changes are audited with the operator as the agent.
+      const audits = (await searchAll<AuditEvent>(after, TENANT, 'AuditEvent')).filter((a) =>
+        (a.agent ?? []).some((g) =>
+          (g.who?.identifier?.value ?? g.who?.display ?? '').startsWith('dripline-cli:'),
+        ),
+      );
+      expect(audits.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await after.close();
+    }
+  }, 240_000);
 });
