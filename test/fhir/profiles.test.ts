@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { buildAll } from '../../scripts/profiles/build.ts';
 import { OperationOutcomeError, validateResource } from '@medplum/core';
-import type { Resource } from '@medplum/fhirtypes';
+import type { ChargeItem, Resource } from '@medplum/fhirtypes';
 import { officeInfusionContext } from '../../src/claims/x12-samples.ts';
 import {
   getOwnProfile,
@@ -124,7 +124,7 @@ describe('compiled profiles (parsed once) judge as @medplum/core parsing the pro
         status: 'billable',
         code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
         subject: { reference: 'Patient/p1' },
-      },
+      } satisfies ChargeItem,
     ],
   ];
   test.each(cases)('%s', (_name, resource) => {
