@@ -15,6 +15,11 @@ import { NotifyingRepository } from './repository.ts';
 import { generateInfusionDay } from './seed/generate.ts';
 import type { SeededError, TimelineStep } from './seed/model.ts';
 import { registerSandboxClient } from '../register-client.ts';
+import { appLaunchConfiguration, createAppLaunchRouter, createIdTokenKey } from './app-launch/routes.ts';
+import { AppLaunchRegistry } from './app-launch/registry.ts';
+import type { AppRegistration } from './app-launch/registry.ts';
+import { staffResources } from './app-launch/staff.ts';
+import type { Practitioner } from '@medplum/fhirtypes';
 import { listenSandbox } from '../listen.ts';
 
 export type { FaultOptions, RetryOptions } from './delivery.ts';
@@ -51,12 +56,18 @@ export interface SandboxEhrOptions {
   onRequest?: (method: string, path: string) => void;
   /** Search parameters the EHR refuses with 400 (e.g. `['_sort']`, as some EHRs do). */
   unsupportedSearchParameters?: string[];
+  /** `fhirUser` in id_tokens: absolute URL (default) or relative `Practitioner/<id>`. */
+  fhirUserForm?: 'absolute' | 'relative';
 }
 
 export interface SandboxEhr {
   readonly url: string;
   readonly fhirBaseUrl: string;
   readonly tokenUrl: string;
+  /** The chart page: sign in as one of the EHR's practitioners, then open an encounter's billing. */
+  readonly chartUrl: string;
+  /** Registers a SMART app (confidential asymmetric client) the chart's "Billing" button launches. */
+  registerApp(input: AppRegistration & { jwks: { keys: object[] } }): Promise<void>;
   /** Registers a SMART Backend Services client (public JWKS) and returns its client_id. */
   registerClient(input: { jwks: { keys: object[] }; scope: string; clientId?: string }): Promise<string>;
   /** Direct data access for tests and replay: writes go through the same path as HTTP writes and trigger notifications. */
@@ -126,7 +137,30 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       await repo.writeQuietly(structuredClone(step.resource)); // already notified by the earlier run
     }
   }
+  // The office staff who sign in to launch apps, and the nurses' roles (reference data, quiet).
+  const nurses = ((await repo.listAll('Practitioner')) as Practitioner[])
+    .filter((p) => p.name?.[0]?.suffix?.includes('RN'))
+    .map((p) => p.id ?? '');
+  for (const resource of staffResources(nurses)) {
+    await repo.writeQuietly(resource);
+  }
   repo.setHooks(engine);
+  const registry = new AppLaunchRegistry(authStore, now);
+  const launchDeps = {
+    repo,
+    authStore,
+    tokenService,
+    registry,
+    publicUrl: url,
+    fhirBaseUrl,
+    tokenUrl,
+    now,
+    ...(options.fhirUserForm ? { fhirUserForm: options.fhirUserForm } : {}),
+  };
+  const appLaunch = {
+    router: createAppLaunchRouter(launchDeps, await createIdTokenKey()),
+    configuration: appLaunchConfiguration(launchDeps),
+  };
   let unavailable: number | undefined;
 
   server.on(
@@ -142,6 +176,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       now,
       logger,
       unavailable: () => unavailable,
+      appLaunch,
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
       ...(options.unsupportedSearchParameters
         ? { unsupportedSearchParameters: options.unsupportedSearchParameters }
@@ -167,6 +202,9 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     url,
     fhirBaseUrl,
     tokenUrl,
+    chartUrl: `${url}/chart`,
+
+    registerApp: (input) => registry.register(input),
 
     registerClient(input) {
       return registerSandboxClient(authStore, SANDBOX_EHR_TENANT, input, now());
