@@ -29,6 +29,8 @@ import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { Store } from './store/port.ts';
+import { createWebApp } from './web/routes.ts';
+import { crossSiteCookies } from './web/security.ts';
 import { systemClock } from './time/clock.ts';
 import type { Clock } from './time/clock.ts';
 
@@ -141,6 +143,23 @@ export async function startServer(
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
+  const tenantsNow = (): readonly DriplineConfig['tenants'][number][] =>
+    options.claimWorkflow?.tenants ?? config.tenants;
+  const web = createWebApp({
+    store,
+    publicUrl: config.publicUrl,
+    tenants: tenantsNow,
+    now,
+    logger,
+    workflow: claims,
+    x12: { loadClaimContext: x12Deps.loadClaimContext, envelope: x12Deps.envelope },
+  });
+  if (!crossSiteCookies(config.publicUrl)) {
+    logger.warn(
+      { publicUrl: config.publicUrl },
+      "PUBLIC_URL is plain http on a non-loopback address: the billers' app works only when opened on its own, not inside an EHR (its cookies cannot be Secure; serve it over https)",
+    );
+  }
   const app = createApp({
     config,
     store,
@@ -152,6 +171,7 @@ export async function startServer(
     fhirOperations: [createX12Router(x12Deps)],
     routers: [
       { path: '/ehr', router: ingest.router },
+      { path: '/app', router: web.router },
       {
         path: '/api/claims',
         router: createClaimRoutes({

@@ -207,7 +207,10 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
  * EHR has no per-user restrictions beyond them, so `user/Type.rs` counts like `system/Type.rs`.
  */
 function asUserOfEhr(auth: AuthContext): AuthContext {
-  return { ...auth, scopes: auth.scopes.map((s) => (s.context === 'user' ? { ...s, context: 'system' } : s)) };
+  return {
+    ...auth,
+    scopes: auth.scopes.map((s) => (s.context === 'user' ? { ...s, context: 'system' } : s)),
+  };
 }
 
 function createFhirRouter(engine: SubscriptionEngine, eventsOperation: boolean): FhirRouter {

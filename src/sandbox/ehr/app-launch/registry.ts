@@ -139,8 +139,6 @@ export function grantScopes(requested: string, registered: string): string {
   const granted = requested
     .split(/\s+/)
     .filter(Boolean)
-    .filter(
-      (s) => allowed.has(s) || (wildcardRead && /^user\/[A-Za-z*]+\.(rs|r|s|read)$/.test(s)),
-    );
+    .filter((s) => allowed.has(s) || (wildcardRead && /^user\/[A-Za-z*]+\.(rs|r|s|read)$/.test(s)));
   return [...new Set(granted)].join(' ');
 }

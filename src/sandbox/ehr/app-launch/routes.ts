@@ -13,7 +13,11 @@ import express from 'express';
 import type { Request, Response, Router } from 'express';
 import type { CryptoKey, JWK } from 'jose';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { ClientAssertionError, CLIENT_ASSERTION_TYPE, verifyClientAssertion } from '../../../auth/client-assertion.ts';
+import {
+  ClientAssertionError,
+  CLIENT_ASSERTION_TYPE,
+  verifyClientAssertion,
+} from '../../../auth/client-assertion.ts';
 import type { TokenService } from '../../../auth/token-service.ts';
 import type { AuthStore } from '../../../store/port.ts';
 import { SANDBOX_EHR_TENANT } from '../auth-store.ts';
@@ -144,9 +148,9 @@ export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Rou
   router.get('/chart', async (req: Request, res: Response) => {
     const user = signedIn(req);
     if (!user) {
-      res.type('html').send(
-        signInPage(await people(), { action: '/chart/login', heading: 'Sign in to the chart' }),
-      );
+      res
+        .type('html')
+        .send(signInPage(await people(), { action: '/chart/login', heading: 'Sign in to the chart' }));
       return;
     }
     const who = nameOf(await practitioner(user.split('/')[1]));
@@ -155,7 +159,10 @@ export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Rou
       ((await deps.repo.listAll('Patient')) as Patient[]).map((p) => [`Patient/${p.id ?? ''}`, p]),
     );
     const locations = new Map(
-      ((await deps.repo.listAll('Location')) as Location[]).map((l) => [`Location/${l.id ?? ''}`, l.name ?? '']),
+      ((await deps.repo.listAll('Location')) as Location[]).map((l) => [
+        `Location/${l.id ?? ''}`,
+        l.name ?? '',
+      ]),
     );
     const rows: EncounterRow[] = encounters
       .map((e) => ({
@@ -187,14 +194,19 @@ export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Rou
     if (id) {
       sessions.delete(id);
     }
-    res.set('Set-Cookie', `${USER_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`).redirect(303, '/chart');
+    res
+      .set('Set-Cookie', `${USER_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`)
+      .redirect(303, '/chart');
   });
 
   router.post('/chart/billing', formParser, async (req: Request, res: Response) => {
     const user = signedIn(req);
     const app = deps.registry.apps()[0];
     if (!user || !app) {
-      res.status(user ? 409 : 401).type('html').send(errorPage(user ? 'No app is registered.' : 'Sign in first.'));
+      res
+        .status(user ? 409 : 401)
+        .type('html')
+        .send(errorPage(user ? 'No app is registered.' : 'Sign in first.'));
       return;
     }
     const encounterId = single(req.body as Record<string, unknown>, 'encounter');
@@ -253,7 +265,11 @@ export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Rou
       return;
     }
     const challenge = single(params, 'code_challenge');
-    if (single(params, 'code_challenge_method') !== 'S256' || !challenge || !/^[A-Za-z0-9_-]{43}$/.test(challenge)) {
+    if (
+      single(params, 'code_challenge_method') !== 'S256' ||
+      !challenge ||
+      !/^[A-Za-z0-9_-]{43}$/.test(challenge)
+    ) {
       fail('invalid_request', 'PKCE is required: code_challenge with code_challenge_method S256');
       return;
     }
@@ -319,10 +335,7 @@ export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Rou
       return;
     }
     const oauthError = (status: number, error: string, description: string): void => {
-      res
-        .status(status)
-        .set('Cache-Control', 'no-store')
-        .json({ error, error_description: description });
+      res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
     };
     const assertion = single(body, 'client_assertion');
     if (single(body, 'client_assertion_type') !== CLIENT_ASSERTION_TYPE || !assertion) {
@@ -364,8 +377,7 @@ export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Rou
       scope: userScopes.join(' '),
       now: at,
     });
-    const fhirUser =
-      deps.fhirUserForm === 'relative' ? grant.user : `${deps.fhirBaseUrl}/${grant.user}`;
+    const fhirUser = deps.fhirUserForm === 'relative' ? grant.user : `${deps.fhirBaseUrl}/${grant.user}`;
     const scopes = grant.scope.split(' ');
     const idToken = scopes.includes('openid')
       ? await new SignJWT({
