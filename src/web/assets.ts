@@ -21,6 +21,9 @@ export async function buildAppBundle(): Promise<AppBundle> {
     bundle: true,
     minify: true,
     format: 'esm',
+    // Chart.js is loaded with the analytics view only: the worklist's first paint does not wait for it.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     target: ['chrome110', 'firefox110', 'safari16'],
     write: false,
     outdir: '/bundle',
@@ -39,7 +42,7 @@ export async function buildAppBundle(): Promise<AppBundle> {
         ? 'text/javascript; charset=utf-8'
         : 'text/plain; charset=utf-8';
     files.set(name, { body: file.contents, type });
-    if (name.endsWith('.js')) {
+    if (name.startsWith('app-') && name.endsWith('.js')) {
       script = name;
     } else if (name.endsWith('.css')) {
       stylesheet = name;

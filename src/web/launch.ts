@@ -296,7 +296,7 @@ export class SmartLaunchClient {
         },
       }),
     );
-    config[oidc.customFetch] = (url, init) => this.#fetch(url, init as RequestInit);
+    config[oidc.customFetch] = (url, init) => this.#fetch(url, init);
     // Verify the id_token's signature against the EHR's JWKS (openid-client otherwise trusts TLS).
     oidc.enableNonRepudiationChecks(config);
     const endpoints = [iss, metadata.authorization_endpoint, tokenEndpoint, metadata.jwks_uri].map(

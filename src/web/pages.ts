@@ -8,7 +8,7 @@ import type { AppBundle } from './assets.ts';
 function document(bundle: AppBundle, title: string, body: string, withScript: boolean): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)}</title><link rel="stylesheet" href="/app/assets/${escapeHtml(bundle.stylesheet)}">
+<title>${escapeHtml(title)}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/app/assets/${escapeHtml(bundle.stylesheet)}">
 </head><body>${body}${
     withScript ? `<script type="module" src="/app/assets/${escapeHtml(bundle.script)}"></script>` : ''
   }</body></html>`;

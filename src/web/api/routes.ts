@@ -10,6 +10,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type { TenantConfig } from '../../config/config.ts';
 import { readAssignment, readClaimAction } from '../../claims/routes.ts';
 import { assignClaimTask } from '../../claims/workflow/assign.ts';
+import type { AssignResult } from '../../claims/workflow/assign.ts';
 import type { ClaimWorkflowWorker } from '../../claims/workflow/worker.ts';
 import type { ClaimContext } from '../../claims/types.ts';
 import type { X12Envelope } from '../../claims/x12-routes.ts';
@@ -299,7 +300,11 @@ export function createAppApi(deps: AppApiDeps): Router {
   claimAction('override', 'override');
   claimAction('resubmit', 'resubmit');
 
-  const assign = async (res: Response, claimId: string, owner: { reference: string; display?: string }) => {
+  const assign = async (
+    res: Response,
+    claimId: string,
+    owner: { reference: string; display?: string },
+  ): Promise<AssignResult> => {
     const session = sessionOf(res);
     const requestId = requestIdOf(res);
     return assignClaimTask(deps.store, session.tenant, claimId, {

@@ -7,7 +7,6 @@ import { ApiError, get, post, useCsrf } from './api.ts';
 import type { Session } from './api.ts';
 import type { ViewContext } from './context.ts';
 import { h, replace } from './dom.ts';
-import { analyticsView } from './views/analytics.ts';
 import { auditView } from './views/audit.ts';
 import { claimView } from './views/claim.ts';
 import { encounterView } from './views/encounter.ts';
@@ -126,6 +125,7 @@ async function start(): Promise<void> {
       } else if (view === 'claim' && id) {
         await claimView(ctx, id);
       } else if (view === 'analytics') {
+        const { analyticsView } = await import('./views/analytics.ts');
         await analyticsView(ctx);
       } else if (view === 'audit' && id) {
         await auditView(ctx, id);

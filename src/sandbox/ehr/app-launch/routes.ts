@@ -24,7 +24,8 @@ import { SANDBOX_EHR_TENANT } from '../auth-store.ts';
 import type { NotifyingRepository } from '../repository.ts';
 import { appFramePage, chartPage, errorPage, signInPage } from './pages.ts';
 import type { EncounterRow, PersonRow } from './pages.ts';
-import { AppLaunchRegistry, grantScopes } from './registry.ts';
+import type { AppLaunchRegistry } from './registry.ts';
+import { grantScopes } from './registry.ts';
 
 export interface AppLaunchDeps {
   readonly repo: NotifyingRepository;
