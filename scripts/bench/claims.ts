@@ -30,6 +30,7 @@ import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12-samples.ts';
 import { write837 } from '../../src/x12/837/write837.ts';
 import type { Write837Options } from '../../src/x12/837/types.ts';
+import { EXT_CHARGE_MODIFIER, EXT_NDC_QUANTITY } from '../../src/contract/canonical.ts';
 
 const N = Math.max(1000, Number(process.env['BENCH_CLAIMS'] ?? 10000));
 const BUILD_N = Math.max(500, Number(process.env['BENCH_BUILD'] ?? 5000));
@@ -45,7 +46,6 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 // ---------------------------------------------------------------------------------------------
 
 const ICD = 'http://hl7.org/fhir/sid/icd-10-cm';
-const SD = 'https://dripline.dev/fhir/StructureDefinition';
 
 function encounterInputs(i: number): {
   encounters: Encounter[];
@@ -81,9 +81,9 @@ function encounterInputs(i: number): {
     extra: { modifiers?: string[]; ndc?: [string, number] } = {},
   ): ChargeItem => {
     const extension: Extension[] = [
-      ...(extra.modifiers ?? []).map((m) => ({ url: `${SD}/charge-modifier`, valueCoding: { code: m } })),
+      ...(extra.modifiers ?? []).map((m) => ({ url: EXT_CHARGE_MODIFIER, valueCoding: { code: m } })),
       ...(extra.ndc
-        ? [{ url: `${SD}/ndc-quantity`, valueQuantity: { value: extra.ndc[1], unit: 'UN', code: 'UN' } }]
+        ? [{ url: EXT_NDC_QUANTITY, valueQuantity: { value: extra.ndc[1], unit: 'UN', code: 'UN' } }]
         : []),
     ];
     return {

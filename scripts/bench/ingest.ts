@@ -49,9 +49,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Bundle, MedicationAdministration } from '@medplum/fhirtypes';
+import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 
 const TENANT = 'bench';
-const TOPIC_URL = 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration';
 const PATIENTS = 50;
 const MEDICATIONS = 10;
 
@@ -134,7 +134,7 @@ function notificationBody(spec: LoadSpec, i: number): string {
           resourceType: 'Parameters',
           parameter: [
             { name: 'subscription', valueReference: { reference: spec.subscriptionUrl } },
-            { name: 'topic', valueCanonical: TOPIC_URL },
+            { name: 'topic', valueCanonical: TOPIC_MEDICATION_ADMINISTRATION },
             { name: 'status', valueCode: 'active' },
             { name: 'type', valueCode: 'event-notification' },
             { name: 'events-since-subscription-start', valueString: String(eventNumber) },

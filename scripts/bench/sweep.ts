@@ -18,8 +18,6 @@ import { performance } from 'node:perf_hooks';
 import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
-import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
-import { EXT_CLAIM_INPUTS, EXT_CLAIM_PAYER } from '../../src/claims/workflow/identity.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
@@ -29,6 +27,7 @@ import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { BatchOperation } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { EXT_CLAIM_INPUTS, EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 
 const N = Math.max(100, Number(process.env['BENCH_SWEEP'] ?? 5000));
 const TENANT = 'bench';

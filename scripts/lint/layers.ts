@@ -17,7 +17,7 @@ export interface Layer {
 }
 
 export const LAYERS: readonly Layer[] = [
-  { name: 'base', paths: ['time', 'config', 'store', 'http', 'ops', 'logger.ts'] },
+  { name: 'base', paths: ['contract', 'time', 'config', 'store', 'http', 'ops', 'logger.ts'] },
   { name: 'coding', paths: ['coding'] },
   { name: 'x12', paths: ['x12'] },
   { name: 'auth', paths: ['auth'] },
@@ -46,6 +46,15 @@ const upward: IForbiddenRuleType[] = LAYERS.slice(0, -1).map((layer, i) => ({
   to: { path: pattern(LAYERS.slice(i + 1).flatMap((l) => l.paths)) },
 }));
 
+/** Every module of src/ belongs to a layer: a new top-level folder is placed in LAYERS first. */
+const unlisted: IForbiddenRuleType = {
+  name: 'layer-unlisted',
+  comment: 'src/ files belong to a layer: add a new top-level folder to LAYERS in scripts/lint/layers.ts',
+  severity: 'error',
+  from: { path: '^src/', pathNot: pattern(LAYERS.flatMap((l) => l.paths)) },
+  to: {},
+};
+
 /** The rules `forbidden` (dependency-cruiser's rule set). */
 export const FORBIDDEN: IForbiddenRuleType[] = [
   {
@@ -57,6 +66,7 @@ export const FORBIDDEN: IForbiddenRuleType[] = [
     to: { circular: true },
   },
   ...upward,
+  unlisted,
   {
     name: 'src-not-to-test',
     comment: 'Production code never imports tests, fixtures or scripts.',

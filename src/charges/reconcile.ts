@@ -10,18 +10,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { Annotation, ChargeItem, Claim, CodeableConcept, Task, TaskInput } from '@medplum/fhirtypes';
-import {
-  EXT_LINE_KEY,
-  EXT_MODIFIER,
-  EXT_NDC_QUANTITY,
-  EXT_RATIONALE,
-  EXT_REVENUE_CODE,
-} from '../coding/fhir/emit.ts';
 import type { ChargeLine, CodingIssue } from '../coding/types.ts';
 import type { StoredResource } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
+import {
+  CS_CODING_ISSUE,
+  CS_WORK_ITEM,
+  EXT_CHARGE_LINE_KEY,
+  EXT_CHARGE_MODIFIER,
+  EXT_CODING_RATIONALE,
+  EXT_NDC_QUANTITY,
+  EXT_REVENUE_CODE,
+} from '../contract/canonical.ts';
 
-export const TASK_CODE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/work-item';
 export const CORRECTED_CLAIM_TASK = { code: 'corrected-claim', text: 'corrected claim needed' } as const;
 export const DOCUMENTATION_TASK = { code: 'documentation-issues', text: 'documentation issues' } as const;
 
@@ -115,7 +116,7 @@ export function documentationTaskId(encounter: string): string {
 
 /** ChargeItems charge capture made (it never touches ones entered by people or other software). */
 export function isCaptured(item: ChargeItem): boolean {
-  return (item.extension ?? []).some((e) => e.url === EXT_LINE_KEY);
+  return (item.extension ?? []).some((e) => e.url === EXT_CHARGE_LINE_KEY);
 }
 
 /** JSON with sorted keys: stored resources may come back with another key order. */
@@ -150,7 +151,7 @@ export function withoutStamp<T extends { meta?: StoredResource['meta'] | ChargeI
 export function describeCharge(item: ChargeItem): string {
   const code = item.code?.coding?.[0]?.code ?? item.code?.text ?? 'charge';
   const modifiers = (item.extension ?? [])
-    .filter((e) => e.url === EXT_MODIFIER)
+    .filter((e) => e.url === EXT_CHARGE_MODIFIER)
     .map((e) => e.valueCoding?.code)
     .filter((c): c is string => c !== undefined);
   const units = item.quantity?.value ?? 0;
@@ -165,14 +166,14 @@ export function changedParts(previous: ChargeItem, next: ChargeItem): string[] {
     ['status', (i) => i.status],
     ['code', (i) => i.code],
     ['units', (i) => i.quantity],
-    ['modifiers', (i) => ext(i, EXT_MODIFIER)],
+    ['modifiers', (i) => ext(i, EXT_CHARGE_MODIFIER)],
     ['NDC', (i) => [i.productCodeableConcept, ext(i, EXT_NDC_QUANTITY)]],
     ['revenue code', (i) => ext(i, EXT_REVENUE_CODE)],
     ['diagnoses', (i) => i.reason],
     ['administrations', (i) => i.service],
     ['date of service', (i) => i.occurrenceDateTime ?? i.occurrencePeriod],
     ['patient', (i) => i.subject],
-    ['rationale', (i) => ext(i, EXT_RATIONALE)],
+    ['rationale', (i) => ext(i, EXT_CODING_RATIONALE)],
   ];
   const changed = parts
     .filter(([, get]) => canonicalJson(get(previous)) !== canonicalJson(get(next)))
@@ -183,7 +184,7 @@ export function changedParts(previous: ChargeItem, next: ChargeItem): string[] {
 }
 
 export function ruleOf(item: ChargeItem): string | undefined {
-  return item.extension?.find((e) => e.url === EXT_RATIONALE)?.extension?.find((e) => e.url === 'rule')
+  return item.extension?.find((e) => e.url === EXT_CODING_RATIONALE)?.extension?.find((e) => e.url === 'rule')
     ?.valueString;
 }
 
@@ -268,7 +269,7 @@ function correctedClaimTask(
     intent: 'order',
     priority: 'routine',
     code: {
-      coding: [{ system: TASK_CODE_SYSTEM, code: CORRECTED_CLAIM_TASK.code }],
+      coding: [{ system: CS_WORK_ITEM, code: CORRECTED_CLAIM_TASK.code }],
       text: CORRECTED_CLAIM_TASK.text,
     },
     description: `The documentation of ${encounter} changed after Claim/${claim.id} was submitted; its charges were left as billed. Submit a corrected (replacement) claim with the changes below.`,
@@ -298,7 +299,7 @@ function issueText(issue: CodingIssue, held: ReadonlySet<string>): string {
 
 function issueConcept(issue: CodingIssue): CodeableConcept {
   return {
-    coding: [{ system: 'https://dripline.dev/fhir/CodeSystem/coding-issue', code: issue.code }],
+    coding: [{ system: CS_CODING_ISSUE, code: issue.code }],
     text: `${issue.severity}: ${issue.code}`,
   };
 }
@@ -319,7 +320,7 @@ function documentationTask(
     intent: 'order',
     priority: 'routine',
     code: {
-      coding: [{ system: TASK_CODE_SYSTEM, code: DOCUMENTATION_TASK.code }],
+      coding: [{ system: CS_WORK_ITEM, code: DOCUMENTATION_TASK.code }],
       text: DOCUMENTATION_TASK.text,
     },
     description: open

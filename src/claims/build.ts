@@ -34,24 +34,23 @@ import type {
   Patient,
   Practitioner,
 } from '@medplum/fhirtypes';
-import {
-  EXT_LINE_KEY,
-  EXT_MODIFIER,
-  EXT_NDC_QUANTITY,
-  EXT_RATIONALE,
-  EXT_REVENUE_CODE,
-} from '../coding/fhir/emit.ts';
 import { SYSTEMS } from '../coding/fhir/extract.ts';
 import type { CareSetting } from '../coding/types.ts';
-import { EXT_CLAIM_FREQUENCY } from '../charges/claim-hold.ts';
 import { loadChargemaster } from './chargemaster.ts';
 import type { Chargemaster } from './chargemaster.ts';
 import type { BillingProvider, PayerEndpoint } from '../config/billing.ts';
-
-const SD = 'https://dripline.dev/fhir/StructureDefinition';
-export const CLAIM_PROFILE = `${SD}/dripline-claim`;
-/** Claim.item → the ChargeItem the line came from (valueReference). */
-export const EXT_CHARGE_ITEM = `${SD}/charge-item`;
+import {
+  EXT_CHARGE_ITEM,
+  EXT_CHARGE_LINE_KEY,
+  EXT_CHARGE_MODIFIER,
+  EXT_CLAIM_FREQUENCY,
+  EXT_CODING_RATIONALE,
+  EXT_NDC_QUANTITY,
+  EXT_REVENUE_CODE,
+  ID_CLAIM,
+  ID_PAYER_ID,
+  PROFILE_CLAIM,
+} from '../contract/canonical.ts';
 
 export const CLAIM_SYSTEMS = {
   npi: 'http://hl7.org/fhir/sid/us-npi',
@@ -69,9 +68,9 @@ export const CLAIM_SYSTEMS = {
   /** Care team roles beyond the base set (attending): CARIN Blue Button's, as US claims use them. */
   careTeamRoleUs: 'http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBClaimCareTeamRole',
   /** Payer ids on claims (837 NM109 of loop 2010BB). */
-  payerId: 'https://dripline.dev/fhir/sid/payer-id',
+  payerId: ID_PAYER_ID,
   /** Dripline's claim ids (also the 837 CLM01 patient control number). */
-  claimId: 'https://dripline.dev/fhir/sid/claim',
+  claimId: ID_CLAIM,
   ndc: SYSTEMS.ndc,
   icd10cm: SYSTEMS.icd10cm,
 } as const;
@@ -131,7 +130,7 @@ function icd10Codes(concept: CodeableConcept | undefined): string[] {
 
 function modifiersOf(item: ChargeItem): string[] {
   return (item.extension ?? [])
-    .filter((e) => e.url === EXT_MODIFIER && e.valueCoding?.code !== undefined)
+    .filter((e) => e.url === EXT_CHARGE_MODIFIER && e.valueCoding?.code !== undefined)
     .map((e) => e.valueCoding?.code as string);
 }
 
@@ -266,8 +265,8 @@ function buildItem(
   const revenue = extensionOf(item, EXT_REVENUE_CODE)?.valueCoding?.code;
   const ndc = item.productCodeableConcept?.coding?.find((c) => c.system === SYSTEMS.ndc)?.code;
   const ndcQuantity = extensionOf(item, EXT_NDC_QUANTITY)?.valueQuantity;
-  const lineKey = extensionOf(item, EXT_LINE_KEY);
-  const rationale = extensionOf(item, EXT_RATIONALE);
+  const lineKey = extensionOf(item, EXT_CHARGE_LINE_KEY);
+  const rationale = extensionOf(item, EXT_CODING_RATIONALE);
   const units = item.quantity?.value ?? 0;
   const unitPrice = ctx.chargemaster.unitPrice(code?.code);
   const net = ctx.chargemaster.priceOf(code?.code, units);
@@ -343,7 +342,7 @@ export function buildClaim(input: BuildClaimInput): Claim & { id: string } {
   return {
     resourceType: 'Claim',
     id: input.id,
-    meta: { profile: [CLAIM_PROFILE] },
+    meta: { profile: [PROFILE_CLAIM] },
     contained: [providerOrganization(input.provider), ...(attending ? [attending.contained] : [])],
     extension: [{ url: EXT_CLAIM_FREQUENCY, valueCode: frequency }],
     identifier: [{ system: CLAIM_SYSTEMS.claimId, value: input.id }],
@@ -431,7 +430,7 @@ export function buildVoidClaim(
   return {
     ...copy,
     id: input.id,
-    meta: { profile: [CLAIM_PROFILE] },
+    meta: { profile: [PROFILE_CLAIM] },
     extension: [
       ...(original.extension ?? []).filter((e) => !NOT_COPIED_TO_VOID.test(e.url)),
       { url: EXT_CLAIM_FREQUENCY, valueCode: '8' },

@@ -5,7 +5,7 @@
  * Idempotency: `createEhrClient`'s `operation()` cannot send extra request headers (its
  * OperationOptions carry method, body and params only), so no `Idempotency-Key` header goes out.
  * Instead the submission key (claim id + the version that became `ready`) travels in the Claim
- * itself as `Claim.identifier` (system SUBMISSION_KEY_SYSTEM), and before any re-submission the
+ * itself as `Claim.identifier` (system ID_CLAIM_SUBMISSION), and before any re-submission the
  * workflow asks the payer for a ClaimResponse to that submission (`ClaimResponse?identifier=system|key`,
  * then, for payers without that search, `?request=Claim/{id}` minus the answers already recorded for
  * earlier submissions of the same claim). Payers that key idempotency on the Claim's identifiers
@@ -20,8 +20,7 @@ import type { Bundle, Claim, ClaimResponse, Resource } from '@medplum/fhirtypes'
 import { createEhrClient, EhrRequestError } from '../ehr/ehr-client.ts';
 import type { EhrClient } from '../ehr/ehr-client.ts';
 import type { PayerEndpoint } from '../config/billing.ts';
-
-export const SUBMISSION_KEY_SYSTEM = 'https://dripline.dev/fhir/sid/claim-submission';
+import { ID_CLAIM_SUBMISSION } from '../contract/canonical.ts';
 
 /**
  * The payer answered `$submit` successfully (2xx) but not with a valid ClaimResponse (not JSON, another
@@ -106,7 +105,7 @@ export function createFhirPayerPort(payer: PayerEndpoint, options: FhirPayerPort
     },
     async findSubmitted(claim, key, answered = new Set<string>()) {
       const searches: Record<string, string>[] = [
-        { identifier: `${SUBMISSION_KEY_SYSTEM}|${key}` },
+        { identifier: `${ID_CLAIM_SUBMISSION}|${key}` },
         ...(claim.id ? [{ request: `Claim/${claim.id}` }] : []),
       ];
       for (const params of searches) {

@@ -17,8 +17,8 @@ import { ClaimConflictError } from './workflow/submission.ts';
 import type { ClaimWorkflowWorker } from './workflow/worker.ts';
 import { EDI_X12 } from './x12-routes.ts';
 import type { X12RouterDeps } from './x12-routes.ts';
+import { ID_X12_INTERCHANGE } from '../contract/canonical.ts';
 
-export const X12_INTERCHANGE_SYSTEM = 'https://dripline.dev/fhir/sid/x12-interchange-control-number';
 /** At most this many claims go in one batch file (a later call takes the rest). */
 export const MAX_BATCH_CLAIMS = 1000;
 
@@ -116,7 +116,7 @@ export async function createX12Batch(
     id,
     status: 'current',
     docStatus: 'final',
-    identifier: [{ system: X12_INTERCHANGE_SYSTEM, value: isa }],
+    identifier: [{ system: ID_X12_INTERCHANGE, value: isa }],
     type: { text: `X12 005010 ${request.kind} claim batch` },
     date: at.toISOString(),
     description: `${included.length} claim(s) for ${payer.name} (payer id ${payer.payerId}), handed to the clearinghouse`,

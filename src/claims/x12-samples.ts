@@ -7,12 +7,12 @@
 import type { Claim, ClaimItem, CodeableConcept, Coverage, Patient } from '@medplum/fhirtypes';
 import type { BillingProvider, PayerEndpoint } from '../config/billing.ts';
 import type { ClaimContext } from './types.ts';
+import { CS_NDC_UNIT_QUALIFIER } from '../contract/canonical.ts';
 
 const CPT = 'http://www.ama-assn.org/go/cpt';
 const HCPCS = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
 const ICD = 'http://hl7.org/fhir/sid/icd-10-cm';
 const NDC = 'http://hl7.org/fhir/sid/ndc';
-const NDC_UNIT = 'https://dripline.dev/fhir/CodeSystem/ndc-unit-qualifier';
 const REV = 'https://www.nubc.org/CodeSystem/RevenueCodes';
 
 export const SAMPLE_PROVIDER: BillingProvider = {
@@ -106,7 +106,12 @@ function item(
             {
               sequence: 1,
               productOrService: { coding: [{ system: NDC, code: ndc.code }] },
-              quantity: { value: ndc.quantity, unit: ndc.unit, system: NDC_UNIT, code: ndc.unit },
+              quantity: {
+                value: ndc.quantity,
+                unit: ndc.unit,
+                system: CS_NDC_UNIT_QUALIFIER,
+                code: ndc.unit,
+              },
             },
           ],
         }

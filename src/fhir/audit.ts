@@ -6,6 +6,7 @@
  */
 import type { AuditEvent, AuditEventEntity, Reference, Resource } from '@medplum/fhirtypes';
 import { compileExpression, getSearchParameter, normalizeReference } from '../store/search-index.ts';
+import { EXT_REQUEST_ID } from '../contract/canonical.ts';
 
 export type AuditedInteraction =
   'read' | 'vread' | 'history-instance' | 'search-type' | 'create' | 'update' | 'operation';
@@ -133,9 +134,7 @@ export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } 
     entity: entities,
     ...(input.requestId
       ? {
-          extension: [
-            { url: 'https://dripline.dev/fhir/StructureDefinition/request-id', valueString: input.requestId },
-          ],
+          extension: [{ url: EXT_REQUEST_ID, valueString: input.requestId }],
         }
       : {}),
   };

@@ -12,9 +12,7 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { getAuthContext, requireScope } from '../auth/bearer.ts';
 import { FHIR_JSON, outcome, sendOutcome } from '../http/outcomes.ts';
-
-/** Canonical base of Dripline's OperationDefinitions (beside StructureDefinition/, CodeSystem/ ...). */
-export const OPERATION_DEFINITION_BASE = 'https://dripline.dev/fhir/OperationDefinition';
+import { OPERATION_DEFINITION_BASE } from '../contract/canonical.ts';
 
 const PUBLISHED = '2026-12-04';
 

@@ -9,12 +9,11 @@ import type { Extension, Resource } from '@medplum/fhirtypes';
 import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
 import { NON_PHI_TYPES } from '../fhir/capability.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../store/port.ts';
+import { CS_SOURCE_STATUS, EXT_SOURCE_LAST_UPDATED, EXT_SOURCE_VERSION } from '../contract/canonical.ts';
 
-export const EXT_SOURCE_VERSION = 'https://dripline.dev/fhir/StructureDefinition/source-version-id';
-export const EXT_SOURCE_LAST_UPDATED = 'https://dripline.dev/fhir/StructureDefinition/source-last-updated';
 /** Tag on a copy whose resource the EHR deleted (Dripline never deletes: history is evidence). */
 export const DELETED_AT_SOURCE = {
-  system: 'https://dripline.dev/fhir/CodeSystem/source-status',
+  system: CS_SOURCE_STATUS,
   code: 'deleted',
 };
 

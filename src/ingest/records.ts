@@ -13,13 +13,13 @@ import type { EventTrackerState } from './event-tracker.ts';
 import { INITIAL_TRACKER } from './event-tracker.ts';
 import { DEFAULT_TOPIC_URLS } from './topics.ts';
 import type { IngestTopic } from './topics.ts';
-
-const EXT = 'https://dripline.dev/fhir/StructureDefinition';
-export const EXT_EHR_SUBSCRIPTION = `${EXT}/ehr-subscription-id`;
-export const EXT_CONNECTION = `${EXT}/ehr-connection`;
-export const EXT_SECRET_HASH = `${EXT}/channel-secret-sha256`;
-export const EXT_TRACKER = `${EXT}/event-tracker`;
-export const EXT_TOPIC = `${EXT}/ingest-topic`;
+import {
+  EXT_CHANNEL_SECRET_HASH,
+  EXT_EHR_CONNECTION,
+  EXT_EHR_SUBSCRIPTION,
+  EXT_EVENT_TRACKER,
+  EXT_INGEST_TOPIC,
+} from '../contract/canonical.ts';
 
 /** What Dripline subscribes to. */
 
@@ -60,7 +60,7 @@ function ext(resource: Subscription, url: string): Extension | undefined {
 }
 
 export function toRecord(resource: Subscription & { id: string }): SubscriptionRecord {
-  const trackerText = ext(resource, EXT_TRACKER)?.valueString;
+  const trackerText = ext(resource, EXT_EVENT_TRACKER)?.valueString;
   let tracker = INITIAL_TRACKER;
   if (trackerText) {
     try {
@@ -70,11 +70,11 @@ export function toRecord(resource: Subscription & { id: string }): SubscriptionR
     }
   }
   const ehrSubscriptionId = ext(resource, EXT_EHR_SUBSCRIPTION)?.valueString;
-  const secretSha256 = ext(resource, EXT_SECRET_HASH)?.valueString;
+  const secretSha256 = ext(resource, EXT_CHANNEL_SECRET_HASH)?.valueString;
   return {
     recordId: resource.id,
-    connectionId: ext(resource, EXT_CONNECTION)?.valueString ?? '',
-    topic: (ext(resource, EXT_TOPIC)?.valueCode ?? 'MedicationAdministration') as IngestTopic,
+    connectionId: ext(resource, EXT_EHR_CONNECTION)?.valueString ?? '',
+    topic: (ext(resource, EXT_INGEST_TOPIC)?.valueCode ?? 'MedicationAdministration') as IngestTopic,
     status: resource.status,
     tracker,
     ...(ehrSubscriptionId ? { ehrSubscriptionId } : {}),
@@ -89,15 +89,15 @@ export function toResource(
   endpoint: string,
 ): Subscription & { id: string } {
   const extension: Extension[] = [
-    { url: EXT_CONNECTION, valueString: record.connectionId },
-    { url: EXT_TOPIC, valueCode: record.topic },
-    { url: EXT_TRACKER, valueString: JSON.stringify(record.tracker) },
+    { url: EXT_EHR_CONNECTION, valueString: record.connectionId },
+    { url: EXT_INGEST_TOPIC, valueCode: record.topic },
+    { url: EXT_EVENT_TRACKER, valueString: JSON.stringify(record.tracker) },
   ];
   if (record.ehrSubscriptionId) {
     extension.push({ url: EXT_EHR_SUBSCRIPTION, valueString: record.ehrSubscriptionId });
   }
   if (record.secretSha256) {
-    extension.push({ url: EXT_SECRET_HASH, valueString: record.secretSha256 });
+    extension.push({ url: EXT_CHANNEL_SECRET_HASH, valueString: record.secretSha256 });
   }
   return {
     resourceType: 'Subscription',

@@ -18,6 +18,7 @@
  * EHR ignores or cannot express costs traffic, never a wrong bill.
  */
 import type { EhrConnectionConfig, EhrPayloadContent } from '../config/config.ts';
+import { TOPIC_ENCOUNTER, TOPIC_MEDICATION_ADMINISTRATION } from '../contract/canonical.ts';
 
 /** Topic canonicals asked for when the connection names none (the sandbox EHR offers these). */
 /** The resource types Dripline subscribes to, one subscription (topic) each. */
@@ -25,8 +26,8 @@ export type IngestTopic = 'MedicationAdministration' | 'Encounter';
 export const INGEST_TOPICS: readonly IngestTopic[] = ['MedicationAdministration', 'Encounter'];
 
 export const DEFAULT_TOPIC_URLS: Readonly<Record<IngestTopic, string>> = {
-  MedicationAdministration: 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration',
-  Encounter: 'https://dripline.dev/fhir/SubscriptionTopic/encounter',
+  MedicationAdministration: TOPIC_MEDICATION_ADMINISTRATION,
+  Encounter: TOPIC_ENCOUNTER,
 };
 
 export interface TopicPlan {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { evalFhirPathTyped, parseFhirPath, toTypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import type { IndexEntry, IndexedResource } from './port.ts';
+import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../contract/canonical.ts';
 
 export type SearchParamKind = 'token' | 'reference' | 'date' | 'string';
 
@@ -179,12 +180,12 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, readonly SearchParamDefi
     date('date', 'Claim.billablePeriod', 'Dripline: the service dates of the claim'),
     token(
       'claim-state',
-      extensionValue('Claim', 'https://dripline.dev/fhir/StructureDefinition/claim-state'),
+      extensionValue('Claim', EXT_CLAIM_STATE),
       'Dripline: the claim workflow state (built, held, ready, submitting, submitted, adjudicated, rejected, void)',
     ),
     token(
       'claim-payer',
-      extensionValue('Claim', 'https://dripline.dev/fhir/StructureDefinition/claim-payer'),
+      extensionValue('Claim', EXT_CLAIM_PAYER),
       'Dripline: the tenant payer (config payers[].id) the claim goes to',
     ),
   ],

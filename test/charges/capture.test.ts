@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { validateResource } from '@medplum/core';
 import type { Claim, Encounter, MedicationAdministration, Resource } from '@medplum/fhirtypes';
-import { CHARGE_ITEM_PROFILE } from '../../src/coding/fhir/emit.ts';
 import { settingOf } from '../../src/coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
@@ -21,6 +20,7 @@ import type { StoredResource } from '../../src/store/port.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
+import { PROFILE_CHARGE_ITEM } from '../../src/contract/canonical.ts';
 
 const TENANT = 'sandbox';
 const DAY = { date: '2026-11-26', patients: 16 };
@@ -148,12 +148,12 @@ describe('charge capture of the seeded day', () => {
   });
 
   test('each ChargeItem validates against the dripline-chargeitem profile and is readable over the FHIR API', async () => {
-    const profile = getOwnProfile(CHARGE_ITEM_PROFILE);
+    const profile = getOwnProfile(PROFILE_CHARGE_ITEM);
     expect(profile).toBeDefined();
     const items = await all('ChargeItem');
     expect(items.length).toBeGreaterThan(40);
     for (const item of items) {
-      expect(item.meta.profile).toContain(CHARGE_ITEM_PROFILE);
+      expect(item.meta.profile).toContain(PROFILE_CHARGE_ITEM);
       expect(() => validateResource(item, { profile: profile! })).not.toThrow();
     }
     const encounters = [...new Set(items.map((i) => i.context.reference as string))];

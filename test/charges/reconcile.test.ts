@@ -3,8 +3,12 @@ import { describe, expect, test } from '@jest/globals';
 import type { Claim } from '@medplum/fhirtypes';
 import { correctedClaimTaskId, documentationTaskId, planCapture } from '../../src/charges/reconcile.ts';
 import type { PlanInput, ProducedCharge, StoredChargeItem, StoredTask } from '../../src/charges/reconcile.ts';
-import { CHARGE_ITEM_PROFILE, EXT_LINE_KEY, EXT_RATIONALE } from '../../src/coding/fhir/emit.ts';
 import type { ChargeLine, CodingIssue } from '../../src/coding/types.ts';
+import {
+  EXT_CHARGE_LINE_KEY,
+  EXT_CODING_RATIONALE,
+  PROFILE_CHARGE_ITEM,
+} from '../../src/contract/canonical.ts';
 
 const ENC = 'Encounter/enc-1';
 const NOW = new Date('2026-11-26T20:00:00Z');
@@ -31,10 +35,10 @@ function produced(id: string, code: string, units: number, administrations = ['m
     resource: {
       resourceType: 'ChargeItem',
       id,
-      meta: { profile: [CHARGE_ITEM_PROFILE] },
+      meta: { profile: [PROFILE_CHARGE_ITEM] },
       extension: [
-        { url: EXT_LINE_KEY, valueString: l.key },
-        { url: EXT_RATIONALE, extension: [{ url: 'rule', valueString: 'R3.3' }] },
+        { url: EXT_CHARGE_LINE_KEY, valueString: l.key },
+        { url: EXT_CODING_RATIONALE, extension: [{ url: 'rule', valueString: 'R3.3' }] },
       ],
       status: 'billable',
       code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code }] },

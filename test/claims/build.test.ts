@@ -3,11 +3,11 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import { validateResource } from '@medplum/core';
 import type { Claim } from '@medplum/fhirtypes';
 import { createChargemaster, loadChargemaster } from '../../src/claims/chargemaster.ts';
-import { CLAIM_PROFILE, CLAIM_SYSTEMS, EXT_CHARGE_ITEM, buildClaim } from '../../src/claims/build.ts';
-import { EXT_CLAIM_FREQUENCY } from '../../src/charges/claim-hold.ts';
+import { CLAIM_SYSTEMS, buildClaim } from '../../src/claims/build.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { DOS, PROVIDER, fixture } from './fixtures.ts';
+import { EXT_CHARGE_ITEM, EXT_CLAIM_FREQUENCY, PROFILE_CLAIM } from '../../src/contract/canonical.ts';
 
 beforeAll(() => {
   loadFhirDefinitions();
@@ -30,7 +30,7 @@ function expectPriced(claim: Claim): void {
 }
 
 function validate(claim: Claim): void {
-  const profile = getOwnProfile(CLAIM_PROFILE);
+  const profile = getOwnProfile(PROFILE_CLAIM);
   expect(profile).toBeDefined();
   expect(() => validateResource(claim)).not.toThrow();
   expect(() => validateResource(claim, { profile: profile! })).not.toThrow();
@@ -215,7 +215,7 @@ describe('buildClaim', () => {
 
   test('the profile rejects a claim without lines or insurer', () => {
     const claim = buildClaim(fixture().input);
-    const profile = getOwnProfile(CLAIM_PROFILE)!;
+    const profile = getOwnProfile(PROFILE_CLAIM)!;
     expect(() => validateResource({ ...claim, item: [] }, { profile })).toThrow();
     const { insurer: _insurer, ...noInsurer } = claim;
     expect(() => validateResource(noInsurer as Claim, { profile })).toThrow();

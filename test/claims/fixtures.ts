@@ -15,14 +15,14 @@ import { buildClaim } from '../../src/claims/build.ts';
 import type { BuildClaimInput } from '../../src/claims/build.ts';
 import type { BillingProvider, PayerEndpoint } from '../../src/config/billing.ts';
 import type { ClaimContext } from '../../src/claims/types.ts';
-import {
-  EXT_LINE_KEY,
-  EXT_MODIFIER,
-  EXT_NDC_QUANTITY,
-  EXT_REVENUE_CODE,
-} from '../../src/coding/fhir/emit.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import type { PayerKind } from '../../src/coding/types.ts';
+import {
+  EXT_CHARGE_LINE_KEY,
+  EXT_CHARGE_MODIFIER,
+  EXT_NDC_QUANTITY,
+  EXT_REVENUE_CODE,
+} from '../../src/contract/canonical.ts';
 
 export const DOS = '2025-03-10';
 export const TODAY = '2025-03-20';
@@ -73,9 +73,9 @@ function charge(
     id,
     status: 'billable',
     extension: [
-      { url: EXT_LINE_KEY, valueString: `key-${id}` },
+      { url: EXT_CHARGE_LINE_KEY, valueString: `key-${id}` },
       ...(opts.modifiers ?? []).map((m) => ({
-        url: EXT_MODIFIER,
+        url: EXT_CHARGE_MODIFIER,
         valueCoding: { system: SYSTEMS.hcpcs, code: m },
       })),
       ...(opts.ndc

@@ -3,12 +3,11 @@ import { describe, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
 import { carcsOf, claimFunnel, paidOf } from '../../src/claims/funnel.ts';
 import type { ClaimState } from '../../src/claims/types.ts';
-import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import { claimFrequencyOf } from '../../src/claims/workflow/identity.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { isDenial } from '../../src/claims/workflow/submission.ts';
 import { findingInput, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
-import { EXT_CLAIM_FREQUENCY } from '../../src/charges/claim-hold.ts';
+import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 
 function claim(id: string, state: ClaimState, total: number, frequency = '1'): Claim {
   return {

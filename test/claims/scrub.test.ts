@@ -5,14 +5,18 @@ import { buildClaim } from '../../src/claims/build.ts';
 import { hasBlockingErrors, scrubClaim } from '../../src/claims/scrub.ts';
 import { RULE_IDS, loadClaimRules } from '../../src/claims/scrub/rules.ts';
 import type { Authorization } from '../../src/coverage/authorizations.ts';
-import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
-import { EXT_MODIFIER } from '../../src/coding/fhir/emit.ts';
 import { contextOf, fixture } from './fixtures.ts';
 import type { Fixture } from './fixtures.ts';
+import {
+  EXT_CHARGE_MODIFIER,
+  EXT_CLAIM_FREQUENCY,
+  EXT_CLAIM_REPLACED_BY,
+  EXT_CLAIM_STATE,
+} from '../../src/contract/canonical.ts';
 
 const tables = loadCodingTables();
 
@@ -112,7 +116,7 @@ const cases: readonly Case[] = [
     tables: verifiedNcci(tables, '0'),
     edit: (f) =>
       f.input.chargeItems[1]!.extension!.push({
-        url: 'https://dripline.dev/fhir/StructureDefinition/charge-modifier',
+        url: EXT_CHARGE_MODIFIER,
         valueCoding: { code: '59' },
       }),
   },
@@ -388,7 +392,7 @@ describe('scrubClaim', () => {
       tables: verifiedNcci(tables, '1'),
       edit: (f) =>
         f.input.chargeItems[1]!.extension!.push({
-          url: 'https://dripline.dev/fhir/StructureDefinition/charge-modifier',
+          url: EXT_CHARGE_MODIFIER,
           valueCoding: { code: 'XU' },
         }),
     });
@@ -451,8 +455,11 @@ describe('scrubClaim', () => {
       const withModifiers = (c: typeof drug, modifiers: string[]) => ({
         ...structuredClone(c),
         extension: [
-          ...c.extension!.filter((e) => e.url !== EXT_MODIFIER),
-          ...modifiers.map((m) => ({ url: EXT_MODIFIER, valueCoding: { system: SYSTEMS.hcpcs, code: m } })),
+          ...c.extension!.filter((e) => e.url !== EXT_CHARGE_MODIFIER),
+          ...modifiers.map((m) => ({
+            url: EXT_CHARGE_MODIFIER,
+            valueCoding: { system: SYSTEMS.hcpcs, code: m },
+          })),
         ],
       });
       f.input.chargeItems[2] = { ...withModifiers(drug, administered), quantity: { value: 35 } };

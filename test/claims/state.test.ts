@@ -5,7 +5,6 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import type { Claim, Provenance, Task } from '@medplum/fhirtypes';
-import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import type { PayerEndpoint } from '../../src/config/billing.ts';
 import type { BatchOperation, StoredResource } from '../../src/store/port.ts';
 import type { ClaimState, ScrubFinding } from '../../src/claims/types.ts';
@@ -13,13 +12,11 @@ import {
   claimIdFor,
   correctionIdFor,
   encountersOfClaim,
-  EXT_CLAIM_PAYER,
   voidIdFor,
 } from '../../src/claims/workflow/identity.ts';
 import {
   claimStateOf,
   claimStateSince,
-  EXT_CLAIM_STATE_SINCE,
   IllegalTransitionError,
   isLegalTransition,
   isRebuildable,
@@ -30,6 +27,13 @@ import {
 } from '../../src/claims/workflow/state.ts';
 import { standingClaims } from '../../src/claims/workflow/sweep.ts';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
+import {
+  EXT_CLAIM_FREQUENCY,
+  EXT_CLAIM_PAYER,
+  EXT_CLAIM_REPLACED_BY,
+  EXT_CLAIM_STATE,
+  EXT_CLAIM_STATE_SINCE,
+} from '../../src/contract/canonical.ts';
 
 const NOW = new Date('2026-12-04T15:00:00Z');
 const EARLIER = '2026-12-03T09:00:00.000Z';

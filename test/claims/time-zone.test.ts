@@ -10,8 +10,6 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
-import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
-import { EXT_CLAIM_PAYER } from '../../src/claims/workflow/identity.ts';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
@@ -22,6 +20,7 @@ import { createLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { payer, PROVIDER } from './fixtures.ts';
+import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 
 const NY = 'America/New_York';
 const tables = loadCodingTables();

@@ -26,15 +26,13 @@ import {
   voidIdFor,
 } from '../../src/claims/workflow/identity.ts';
 import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
-import { claimStateOf, EXT_CLAIM_STATE_SINCE } from '../../src/claims/workflow/state.ts';
+import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { isDenial } from '../../src/claims/workflow/submission.ts';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
-import { EXT_CLAIM_FREQUENCY } from '../../src/charges/claim-hold.ts';
 import { authorizationOnFile } from '../../src/coverage/authorizations.ts';
 import { findingsOfOutcome } from '../../src/claims/routes.ts';
 import { correctedClaimTaskId } from '../../src/charges/reconcile.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
-import { EXT_CLAIM_STATE } from '../../src/charges/claim-hold.ts';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { loadRecord } from '../../src/ingest/records.ts';
@@ -52,6 +50,7 @@ import { X12parser } from 'x12-parser';
 import { Readable } from 'node:stream';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
+import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE } from '../../src/contract/canonical.ts';
 
 /** What rendering an 837 discloses, so what reading one needs (src/auth/disclosure.ts). */
 const X12_READ =

@@ -22,6 +22,7 @@ import {
 } from '../../src/claims/x12-samples.ts';
 import { kindFor, write837, write837ToString } from '../../src/x12/837/write837.ts';
 import type { Write837Options, X12Kind } from '../../src/x12/837/types.ts';
+import { STRUCTURE_DEFINITION_BASE } from '../../src/contract/canonical.ts';
 
 type Seg = Record<string, string> & { name: string };
 
@@ -463,7 +464,7 @@ describe('837I (institutional)', () => {
 });
 
 describe('claims from buildClaim (src/claims/build.ts)', () => {
-  const SD = 'https://dripline.dev/fhir/StructureDefinition';
+  const SD = STRUCTURE_DEFINITION_BASE;
   function charge(
     k: number,
     code: string,
@@ -607,7 +608,7 @@ describe('claims from buildClaim (src/claims/build.ts)', () => {
         extension: [
           ...(rest.extension ?? []),
           {
-            url: 'https://dripline.dev/fhir/StructureDefinition/total-charge',
+            url: `${STRUCTURE_DEFINITION_BASE}/total-charge`,
             valueMoney: { value: 1234.5 },
           },
         ],

@@ -28,12 +28,7 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
-import {
-  EXT_ADMINISTRATION_CATEGORY,
-  EXT_DISCARDED,
-  EXT_PRIMARY,
-  SYSTEMS,
-} from '../../src/coding/fhir/extract.ts';
+import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import type {
   CareSetting,
@@ -44,6 +39,11 @@ import type {
   Quantity,
   Route,
 } from '../../src/coding/types.ts';
+import {
+  EXT_ADMINISTRATION_CATEGORY,
+  EXT_DISCARDED_AMOUNT,
+  EXT_PRIMARY_SERVICE,
+} from '../../src/contract/canonical.ts';
 
 export const EHR_BASE = 'https://ehr.example.org/fhir';
 export const PATIENT_ID = 'pat-4471';
@@ -299,8 +299,8 @@ export function toFhirBundle(input: CodingInput, opts: BundleOptions = {}): Bund
       resources.push(request);
     }
     const extension: Extension[] = [
-      ...(adm.discarded ? [{ url: EXT_DISCARDED, valueQuantity: quantity(adm.discarded) }] : []),
-      ...(adm.primary !== undefined ? [{ url: EXT_PRIMARY, valueBoolean: adm.primary }] : []),
+      ...(adm.discarded ? [{ url: EXT_DISCARDED_AMOUNT, valueQuantity: quantity(adm.discarded) }] : []),
+      ...(adm.primary !== undefined ? [{ url: EXT_PRIMARY_SERVICE, valueBoolean: adm.primary }] : []),
     ];
     const site = adm.site ? (SITES[adm.site] ?? { text: adm.site }) : undefined;
     const administration: MedicationAdministration & { id: string } = {

@@ -19,13 +19,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { codeEncounters } from '../../src/coding/engine/index.ts';
 import { bundleResources, extractCodingInput } from '../../src/coding/fhir/extract.ts';
-import {
-  CHARGE_ITEM_PROFILE,
-  chargeItemId,
-  EXT_LINE_KEY,
-  EXT_MODIFIER,
-  EXT_RATIONALE,
-} from '../../src/coding/fhir/emit.ts';
+import { chargeItemId } from '../../src/coding/fhir/emit.ts';
 import { infusionCharges, parseInfusionChargesParameters } from '../../src/coding/operation.ts';
 import type { CodingInput, CodingResult } from '../../src/coding/types.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../../src/fhir/definitions.ts';
@@ -35,6 +29,13 @@ import { SCENARIOS } from './engine/scenario-table.ts';
 import type { Scenario } from './engine/scenario-table.ts';
 import { TABLES } from './engine/helpers.ts';
 import { EHR_BASE, PATIENT_ID, toFhirBundle } from './fhir-bundle.ts';
+import {
+  EXT_CHARGE_LINE_KEY,
+  EXT_CHARGE_MODIFIER,
+  EXT_CODING_RATIONALE,
+  PROFILE_CHARGE_ITEM,
+  STRUCTURE_DEFINITION_BASE,
+} from '../../src/contract/canonical.ts';
 
 const NOW = new Date('2025-03-12T06:00:00Z');
 
@@ -73,7 +74,7 @@ function claimView(claim: Claim): LineView[] {
     const coding = item.productOrService.coding?.[0];
     const detail = item.detail?.[0];
     return {
-      key: item.extension?.find((e) => e.url === EXT_LINE_KEY)?.valueString ?? '?',
+      key: item.extension?.find((e) => e.url === EXT_CHARGE_LINE_KEY)?.valueString ?? '?',
       code: `${coding?.system === 'http://www.ama-assn.org/go/cpt' ? 'cpt' : 'hcpcs'}:${coding?.code}`,
       units: item.quantity?.value ?? NaN,
       modifiers: (item.modifier ?? []).map((m) => m.coding?.[0]?.code ?? '?'),
@@ -166,7 +167,7 @@ function expectSame(s: Scenario, index: number, output: Output): void {
     output.chargeItems.map((c) => [
       c.code.coding?.[0]?.code,
       c.quantity?.value,
-      (c.extension ?? []).filter((e) => e.url === EXT_MODIFIER).map((e) => e.valueCoding?.code),
+      (c.extension ?? []).filter((e) => e.url === EXT_CHARGE_MODIFIER).map((e) => e.valueCoding?.code),
       c.occurrenceDateTime,
       (c.service ?? []).map((r) => r.reference),
     ]),
@@ -321,8 +322,8 @@ describe('what the operation emits conforms', () => {
     expect(res.status).toBe(200);
     const out = split(res.body as Parameters);
     for (const item of out.chargeItems) {
-      expect(item.meta?.profile).toEqual([CHARGE_ITEM_PROFILE]);
-      expect(validated(item, CHARGE_ITEM_PROFILE)).toEqual([]);
+      expect(item.meta?.profile).toEqual([PROFILE_CHARGE_ITEM]);
+      expect(validated(item, PROFILE_CHARGE_ITEM)).toEqual([]);
       expect(validated(item)).toEqual([]);
     }
     expect(validated(out.claim)).toEqual([]);
@@ -340,22 +341,13 @@ describe('what the operation emits conforms', () => {
     const urls = new Set<string>();
     for (const r of [out.claim, ...out.chargeItems]) {
       JSON.stringify(r, (k, v: unknown) => {
-        if (
-          k === 'url' &&
-          typeof v === 'string' &&
-          v.startsWith('https://dripline.dev/fhir/StructureDefinition/')
-        ) {
+        if (k === 'url' && typeof v === 'string' && v.startsWith(`${STRUCTURE_DEFINITION_BASE}/`)) {
           urls.add(v);
         }
         return v;
       });
     }
-    expect([...urls].sort()).toEqual(
-      expect.arrayContaining([
-        'https://dripline.dev/fhir/StructureDefinition/charge-line-key',
-        'https://dripline.dev/fhir/StructureDefinition/coding-rationale',
-      ]),
-    );
+    expect([...urls].sort()).toEqual(expect.arrayContaining([EXT_CHARGE_LINE_KEY, EXT_CODING_RATIONALE]));
     for (const u of urls) {
       expect([u, getOwnProfile(u)?.url]).toEqual([u, u]);
     }
@@ -376,11 +368,11 @@ describe('what the operation emits conforms', () => {
 
   test('the extension definitions are enforced: a rationale without its rule fails', () => {
     const bad: Extension = {
-      url: EXT_RATIONALE,
+      url: EXT_CODING_RATIONALE,
       extension: [{ url: 'text', valueString: 'no rule' }],
     };
     expect(extensionProblems(bad).join()).toMatch(/rule/);
-    const twoKeys: Extension = { url: EXT_LINE_KEY };
+    const twoKeys: Extension = { url: EXT_CHARGE_LINE_KEY };
     expect(extensionProblems(twoKeys).length).toBeGreaterThan(0);
   });
 });

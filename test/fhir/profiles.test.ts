@@ -7,8 +7,9 @@ import { PROFILES_DIR } from '../../src/fhir/definitions.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { administration, encounter, patient } from './fixtures.ts';
+import { EXT_DISCARDED_AMOUNT, PROFILE_CHARGE_ITEM } from '../../src/contract/canonical.ts';
 
-const CHARGE_ITEM_PROFILE = 'https://dripline.dev/fhir/StructureDefinition/dripline-chargeitem';
+const CHARGE_ITEM_PROFILE = PROFILE_CHARGE_ITEM;
 
 test('committed profiles match scripts/profiles/definitions.ts (run npm run profiles:build)', () => {
   for (const [name, text] of buildAll()) {
@@ -80,7 +81,7 @@ describe('profile validation over HTTP', () => {
     const body = administration(patientId, encounterId, '2026-11-26T09:10:00Z', '2026-11-26T10:40:00Z');
     body.extension = [
       {
-        url: 'https://dripline.dev/fhir/StructureDefinition/discarded-amount',
+        url: EXT_DISCARDED_AMOUNT,
         valueQuantity: { value: 20, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
       },
     ];

@@ -21,6 +21,7 @@ import { mulberry32 } from '../../src/sandbox/random.ts';
 import { encounter, patient } from '../fhir/fixtures.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
+import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261204);
 const REQUESTS = Number(process.env['FUZZ_REQUESTS'] ?? 5000);
@@ -222,7 +223,7 @@ function notification(): unknown {
             { name: 'subscription', valueReference: { reference: 'Subscription/sub-fuzz' } },
             {
               name: 'topic',
-              valueCanonical: 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration',
+              valueCanonical: TOPIC_MEDICATION_ADMINISTRATION,
             },
             { name: 'status', valueCode: 'active' },
             { name: 'type', valueCode: 'event-notification' },

@@ -13,6 +13,7 @@ import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { describeShared } from '../support/shared.ts';
+import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 
 const SECRET_MA = 'ma-secret-0123456789abcdef';
 const SECRET_ENC = 'enc-secret-0123456789abcdef';
@@ -46,7 +47,7 @@ function statusParameters(subscription: string, type: string, count: string, eve
       { name: 'subscription', valueReference: { reference: subscription } },
       {
         name: 'topic',
-        valueCanonical: 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration',
+        valueCanonical: TOPIC_MEDICATION_ADMINISTRATION,
       },
       { name: 'status', valueCode: 'active' },
       { name: 'type', valueCode: type },

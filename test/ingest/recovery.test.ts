@@ -36,9 +36,10 @@ import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor as waitForShared } from '../support/wait.ts';
 import { mulberry32 as seeded } from '../../src/sandbox/random.ts';
+import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 
 const TENANT = 'sandbox';
-const MA_TOPIC_URL = 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration';
+const MA_TOPIC_URL = TOPIC_MEDICATION_ADMINISTRATION;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

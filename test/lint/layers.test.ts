@@ -91,4 +91,11 @@ test('downward imports are clean; an upward import and a circle are each reporte
       'no-circular: src/claims/build.ts -> src/claims/scrub.ts',
     ]),
   );
+  // A folder no layer names is refused too.
+  write({
+    'src/widgets/w.ts': "import { capture } from '../charges/capture.ts';\nexport const w = capture;\n",
+  });
+  expect(await violations()).toEqual(
+    expect.arrayContaining(['layer-unlisted: src/widgets/w.ts -> src/charges/capture.ts']),
+  );
 });

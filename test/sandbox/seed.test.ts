@@ -17,13 +17,10 @@ import { THERAPIES } from '../../src/sandbox/ehr/seed-data/therapies.ts';
 import { generateInfusionDay } from '../../src/sandbox/ehr/seed/generate.ts';
 import { ndcTo11 } from '../../src/sandbox/ehr/seed/medications.ts';
 import type { InfusionDay, TherapyClass } from '../../src/sandbox/ehr/seed/model.ts';
-import {
-  EXTENSION_DISCARDED_AMOUNT,
-  EXTENSION_PRIMARY_SERVICE,
-  SYSTEMS,
-} from '../../src/sandbox/ehr/seed/systems.ts';
+import { SYSTEMS } from '../../src/sandbox/ehr/seed/systems.ts';
 import { indexResource } from '../../src/store/search-index.ts';
 import { RULE_IDS } from '../../src/claims/scrub/rules.ts';
+import { EXT_DISCARDED_AMOUNT, EXT_PRIMARY_SERVICE } from '../../src/contract/canonical.ts';
 
 const DATE = '2026-03-10';
 const key = (r: Resource): string => `${r.resourceType}/${r.id}`;
@@ -280,19 +277,17 @@ describe('default day', () => {
       administrations.some((a) => a.medicationCodeableConcept?.coding?.[0]?.system === SYSTEMS.ndc),
     ).toBe(true);
     // Documented waste on single-dose products only, in UCUM.
-    const waste = administrations.filter((a) =>
-      a.extension?.some((e) => e.url === EXTENSION_DISCARDED_AMOUNT),
-    );
+    const waste = administrations.filter((a) => a.extension?.some((e) => e.url === EXT_DISCARDED_AMOUNT));
     expect(waste.length).toBeGreaterThanOrEqual(3);
     for (const ma of waste) {
-      const q = ma.extension?.find((e) => e.url === EXTENSION_DISCARDED_AMOUNT)?.valueQuantity;
+      const q = ma.extension?.find((e) => e.url === EXT_DISCARDED_AMOUNT)?.valueQuantity;
       expect(q?.system).toBe(SYSTEMS.ucum);
       expect(q?.value).toBeGreaterThan(0);
       expect(productOf(ma)?.singleDose).toBe(true);
     }
     // One primary-service flag, on an office visit.
     const primary = administrations.filter((a) =>
-      a.extension?.some((e) => e.url === EXTENSION_PRIMARY_SERVICE && e.valueBoolean === true),
+      a.extension?.some((e) => e.url === EXT_PRIMARY_SERVICE && e.valueBoolean === true),
     );
     expect(primary).toHaveLength(1);
     expect(settingOf(final.get(primary[0]!.context!.reference!) as Encounter)).toBe('office');

@@ -9,6 +9,7 @@ import {
   normalizeString,
   SEARCH_PARAMETERS,
 } from '../../src/store/search-index.ts';
+import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 
 /** One rich example per kept type, touching the elements its search parameters read. */
 const EXAMPLES = [
@@ -70,10 +71,10 @@ const EXAMPLES = [
     insurance: [{ sequence: 1, focal: true, coverage: { reference: 'Coverage/c1' } }],
     billablePeriod: { start: '2026-11-26', end: '2026-11-26' },
     extension: [
-      { url: 'https://dripline.dev/fhir/StructureDefinition/claim-state', valueCode: 'held' },
-      { url: 'https://dripline.dev/fhir/StructureDefinition/claim-payer', valueString: 'medicare' },
+      { url: EXT_CLAIM_STATE, valueCode: 'held' },
+      { url: EXT_CLAIM_PAYER, valueString: 'medicare' },
       { url: 'https://example.org/other', valueCode: 'held-elsewhere' },
-      { url: 'https://dripline.dev/fhir/StructureDefinition/claim-state', extension: [] },
+      { url: EXT_CLAIM_STATE, extension: [] },
     ],
     item: [
       { sequence: 1, productOrService: { text: 'x' }, encounter: [{ reference: 'Encounter/e1' }] },

@@ -5,13 +5,13 @@
  */
 import { normalizeErrorString, validateResource } from '@medplum/core';
 import type { Practitioner } from '@medplum/fhirtypes';
-import { EXT_CLAIM_REPLACED_BY } from '../../charges/claim-hold.ts';
 import { getOwnProfile, loadFhirDefinitions } from '../../fhir/definitions.ts';
 import { CLAIM_SYSTEMS, PLACE_OF_SERVICE } from '../build.ts';
 import type { ClaimContext } from '../types.ts';
 import { npi } from '../../x12/encode.ts';
 import type { Findings, Line } from './findings.ts';
 import { claimDiagnosisCodes, frequencyOf, idOf } from './findings.ts';
+import { EXT_CLAIM_REPLACED_BY } from '../../contract/canonical.ts';
 
 /**
  * A claim that is not valid FHIR R4 for its profiles (dripline-claim) is never sent: an error naming

@@ -6,13 +6,13 @@
  */
 import { isPackagedOn } from '../../coding/engine/payment.ts';
 import { checkWasteModifiers } from '../../coding/engine/waste-modifiers.ts';
-import { EXT_RATIONALE } from '../../coding/fhir/emit.ts';
 import { SYSTEMS } from '../../coding/fhir/extract.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
 import type { ClaimContext } from '../types.ts';
 import type { Findings, Line } from './findings.ts';
 import { claimDiagnosisCodes } from './findings.ts';
 import type { ClaimRules } from './rules.ts';
+import { EXT_CODING_RATIONALE } from '../../contract/canonical.ts';
 
 /** Distinct-service modifiers that bypass an NCCI indicator-1 edit (R13.3). */
 const NCCI_BYPASS = new Set(['59', 'XE', 'XS', 'XP', 'XU']);
@@ -179,7 +179,7 @@ export function checkHeldCharges(ctx: ClaimContext, f: Findings): void {
   for (const charge of ctx.chargeItems.filter((c) => c.status === 'planned')) {
     const code = charge.code?.coding?.find((c) => c.code !== undefined)?.code ?? 'a charge';
     const why = charge.extension
-      ?.find((e) => e.url === EXT_RATIONALE)
+      ?.find((e) => e.url === EXT_CODING_RATIONALE)
       ?.extension?.find((e) => e.url === 'text')?.valueString;
     f.add('charge-held', `${code} is held by coding and not on the claim${why ? `: ${why}` : ''}.`);
   }

@@ -5,13 +5,13 @@
  * and units (rules/prior-auth.json, the authorizations on file: src/coverage/authorizations.ts).
  */
 import type { Coverage } from '@medplum/fhirtypes';
-import { EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../charges/claim-hold.ts';
 import { servicesFor, withinDates } from '../../coverage/authorizations.ts';
 import { readSubscriber } from '../../x12/837/subscriber.ts';
 import type { ClaimContext } from '../types.ts';
 import type { Findings, Line } from './findings.ts';
 import { daysBetween, frequencyOf, idOf } from './findings.ts';
 import type { ClaimRules } from './rules.ts';
+import { EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../contract/canonical.ts';
 
 const NEAR_FILING_LIMIT_DAYS = 30;
 

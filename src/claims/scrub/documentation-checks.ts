@@ -4,10 +4,10 @@
  */
 import type { MedicationAdministration } from '@medplum/fhirtypes';
 import type { CodingTables } from '../../coding/tables/types.ts';
-import { EXT_CHARGE_ITEM } from '../build.ts';
 import type { ClaimContext } from '../types.ts';
 import type { Findings, Line } from './findings.ts';
 import { idOf } from './findings.ts';
+import { EXT_CHARGE_ITEM } from '../../contract/canonical.ts';
 
 /** Administration roles whose code depends on duration: they need a stop time. */
 const TIMED_ROLES = new Set([

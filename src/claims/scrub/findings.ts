@@ -4,12 +4,12 @@
  * reads them (code, modifiers, date, units, the drug behind a HCPCS code).
  */
 import type { Claim, ClaimItem } from '@medplum/fhirtypes';
-import { EXT_CLAIM_FREQUENCY } from '../../charges/claim-hold.ts';
 import { SYSTEMS } from '../../coding/fhir/extract.ts';
 import { findDrug } from '../../coding/tables/load.ts';
 import type { CodingTables, DrugEntry, Verification } from '../../coding/tables/types.ts';
 import type { ScrubFinding } from '../types.ts';
 import type { ClaimRules, RuleId } from './rules.ts';
+import { EXT_CLAIM_FREQUENCY } from '../../contract/canonical.ts';
 
 const DAY_MS = 86_400_000;
 

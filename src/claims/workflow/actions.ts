@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEvent, Claim } from '@medplum/fhirtypes';
 import { buildAuditEvent, patientsOf } from '../../fhir/audit.ts';
 import type { Job, StoredResource, TenantId } from '../../store/port.ts';
-import { SUBMISSION_KEY_SYSTEM } from '../payer-port.ts';
 import type { ClaimState, ScrubFinding } from '../types.ts';
 import { rebuildClaim, scrubFindings } from './build-and-scrub.ts';
 import type { WorkflowContext } from './context.ts';
@@ -20,6 +19,7 @@ import { CLAIM_SUBMIT_QUEUE } from './jobs.ts';
 import { moveClaim } from './move.ts';
 import { claimStateOf } from './state.ts';
 import { claimTaskId } from './tasks.ts';
+import { CS_OPERATION, ID_CLAIM_SUBMISSION } from '../../contract/canonical.ts';
 
 /** Who acts on a claim and why (the AuditEvent records both). */
 export interface ClaimAction {
@@ -112,10 +112,7 @@ function actionAudit(
     patients: patientsOf(claim),
     publicUrl: ctx.deps.publicUrl,
   });
-  audit.subtype = [
-    ...(audit.subtype ?? []),
-    { system: 'https://dripline.dev/fhir/CodeSystem/operation', code },
-  ];
+  audit.subtype = [...(audit.subtype ?? []), { system: CS_OPERATION, code }];
   audit.purposeOfEvent = [{ text: input.reason }];
   const first = audit.entity?.[0];
   if (first) {
@@ -175,7 +172,7 @@ export async function resubmitClaim(
         message: `an attempt is already scheduled (at ${pending[0]?.runAt ?? '?'}); nothing to requeue`,
       };
     }
-    const key = stored.identifier?.find((i) => i.system === SUBMISSION_KEY_SYSTEM)?.value ?? '';
+    const key = stored.identifier?.find((i) => i.system === ID_CLAIM_SUBMISSION)?.value ?? '';
     const version = /-v(\d+)$/.exec(key)?.[1] ?? stored.meta.versionId;
     const audit = actionAudit(ctx, stored, input, 'claim-resubmit', '0', [
       { type: 'resubmit-reason', valueString: input.reason },

@@ -9,7 +9,6 @@ import type { AuditEvent, Claim } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import { authorizationNumbersFor } from '../../coverage/authorizations.ts';
-import { EXT_CLAIM_STATE } from '../../charges/claim-hold.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../../store/port.ts';
 import type { BuildClaimInput, ClaimFrequency } from '../build.ts';
 import { buildVoidClaim } from '../build.ts';
@@ -26,14 +25,14 @@ import {
   claimPayerOf,
   correctionIdFor,
   encountersOfClaim,
-  EXT_CLAIM_PAYER,
   voidIdFor,
   withInputs,
 } from './identity.ts';
 import type { ClaimReadyJob, ClaimStepResult } from './jobs.ts';
 import { moveClaim, recordsOf } from './move.ts';
-import { claimStateOf, EXT_CLAIM_STATE_SINCE, isRebuildable, withState } from './state.ts';
+import { claimStateOf, isRebuildable, withState } from './state.ts';
 import { claimTaskId, noPayerTask } from './tasks.ts';
+import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE } from '../../contract/canonical.ts';
 
 /** Builds (if not yet stored), scrubs and holds or readies the claim of these encounters. */
 export async function buildAndScrub(

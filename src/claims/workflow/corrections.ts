@@ -7,8 +7,8 @@
  * naming the payer's number of the claim it replaces (payerClaimNumberOf).
  */
 import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
-import { EXT_CLAIM_REPLACED_BY, isBeingReplaced } from '../../charges/claim-hold.ts';
-import { CORRECTED_CLAIM_TASK, TASK_CODE_SYSTEM as WORK_ITEM_SYSTEM } from '../../charges/reconcile.ts';
+import { isBeingReplaced } from '../../charges/claim-hold.ts';
+import { CORRECTED_CLAIM_TASK } from '../../charges/reconcile.ts';
 import type { EncounterChangedEvent } from '../../ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../../ingest/jobs.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../../store/port.ts';
@@ -18,6 +18,7 @@ import { byRef, refOf, withoutMeta } from './context.ts';
 import { correctionIdFor, encountersOfClaim } from './identity.ts';
 import { recordsOf } from './move.ts';
 import { claimStateOf } from './state.ts';
+import { CS_WORK_ITEM as WORK_ITEM_SYSTEM, EXT_CLAIM_REPLACED_BY } from '../../contract/canonical.ts';
 
 /** Open "corrected claim needed" Tasks (charge capture's), by the Claim they focus on. */
 export async function openCorrectionTasks(

@@ -5,19 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { Claim } from '@medplum/fhirtypes';
-import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_REPLACED_BY } from '../../charges/claim-hold.ts';
 import { normalizeReference } from '../../store/search-index.ts';
+import {
+  EXT_CLAIM_FREQUENCY,
+  EXT_CLAIM_INPUTS,
+  EXT_CLAIM_PAYER,
+  EXT_CLAIM_REPLACED_BY,
+} from '../../contract/canonical.ts';
 
-/** The tenant payer (config `payers[].id`) a claim goes to. */
-export const EXT_CLAIM_PAYER = 'https://dripline.dev/fhir/StructureDefinition/claim-payer';
 /**
  * Fingerprint of what the claim was scrubbed from (the versions of its encounters, charges,
  * administrations, patient, coverages, conditions, medications): a held, rejected or cancelled
  * claim whose inputs differ is rebuilt and scrubbed again.
  */
-export const EXT_CLAIM_INPUTS = 'https://dripline.dev/fhir/StructureDefinition/claim-inputs';
-/** X12 channel: the batch file (DocumentReference) a submitted claim was handed over in. */
-export const EXT_CLAIM_X12_BATCH = 'https://dripline.dev/fhir/StructureDefinition/claim-x12-batch';
 
 /** Hex SHA-256 of `text`, cut to `length`: the stable ids the workflow derives. */
 export function sha(text: string, length = 32): string {

@@ -13,7 +13,6 @@
  * no billable charge is left.
  */
 import type { Claim, Provenance, Task } from '@medplum/fhirtypes';
-import { EXT_CLAIM_STATE } from '../../charges/claim-hold.ts';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import { buildAuditEvent, patientsOf } from '../../fhir/audit.ts';
 import type { BatchOperation, StoredResource } from '../../store/port.ts';
@@ -24,10 +23,9 @@ import type { ClaimSubmitJob } from './jobs.ts';
 import { CLAIM_SUBMIT_QUEUE } from './jobs.ts';
 import type { ClaimTaskContent } from './tasks.ts';
 import { claimTaskCompletion, claimTaskWrite } from './tasks.ts';
+import { EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE, ID_AGENT } from '../../contract/canonical.ts';
 
 export const CLAIMS_CLIENT = 'dripline/claims';
-export const EXT_CLAIM_STATE_SINCE = 'https://dripline.dev/fhir/StructureDefinition/claim-state-since';
-const AGENT_SYSTEM = 'https://dripline.dev/fhir/sid/agent';
 
 /**
  * The moves a claim may make, by the state it is in (`new`: not stored yet). A retried failed
@@ -176,7 +174,7 @@ export function transitionRecords(input: TransitionRecordsInput): BatchOperation
     agent: [
       {
         who: {
-          identifier: { system: AGENT_SYSTEM, value: clientId === CLAIMS_CLIENT ? 'claims' : clientId },
+          identifier: { system: ID_AGENT, value: clientId === CLAIMS_CLIENT ? 'claims' : clientId },
           display: clientId === CLAIMS_CLIENT ? 'Dripline claim workflow' : clientId,
         },
       },

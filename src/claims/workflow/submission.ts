@@ -10,19 +10,26 @@
  * the file (src/claims/x12-batch.ts builds it).
  */
 import type { Claim, ClaimResponse, DocumentReference, Resource } from '@medplum/fhirtypes';
-import { EXT_CLAIM_STATE } from '../../charges/claim-hold.ts';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { BatchOperation, Job, StoredResource, TenantId } from '../../store/port.ts';
 import type { PayerPort } from '../payer-port.ts';
-import { createFhirPayerPort, SUBMISSION_KEY_SYSTEM } from '../payer-port.ts';
+import { createFhirPayerPort } from '../payer-port.ts';
 import { otherSubscriberOf } from '../../x12/837/subscriber.ts';
 import type { WorkflowContext } from './context.ts';
 import { byRef, refOf, withoutMeta } from './context.ts';
-import { claimPayerOf, EXT_CLAIM_PAYER, EXT_CLAIM_X12_BATCH, sha } from './identity.ts';
+import { claimPayerOf, sha } from './identity.ts';
 import type { ClaimStepResult, ClaimSubmitJob } from './jobs.ts';
 import { moveClaim, moveOperations } from './move.ts';
 import type { ClaimState } from '../types.ts';
-import { claimStateOf, EXT_CLAIM_STATE_SINCE } from './state.ts';
+import { claimStateOf } from './state.ts';
+import {
+  EXT_CLAIM_PAYER,
+  EXT_CLAIM_STATE,
+  EXT_CLAIM_STATE_SINCE,
+  EXT_CLAIM_X12_BATCH,
+  ID_CLAIM_SUBMISSION,
+  payerClaimResponseSystem,
+} from '../../contract/canonical.ts';
 
 /** The payer could not take it now (5xx, timeout, network): retry later; the claim is not lost. */
 class RetryLaterError extends Error {}
@@ -108,13 +115,13 @@ export async function submitClaim(
       mutate: (claim) => ({
         ...claim,
         identifier: [
-          ...(claim.identifier ?? []).filter((i) => i.system !== SUBMISSION_KEY_SYSTEM),
-          { system: SUBMISSION_KEY_SYSTEM, value: key },
+          ...(claim.identifier ?? []).filter((i) => i.system !== ID_CLAIM_SUBMISSION),
+          { system: ID_CLAIM_SUBMISSION, value: key },
         ],
       }),
     });
   } else {
-    const submittedKey = stored.identifier?.find((i) => i.system === SUBMISSION_KEY_SYSTEM)?.value;
+    const submittedKey = stored.identifier?.find((i) => i.system === ID_CLAIM_SUBMISSION)?.value;
     try {
       response = await port.findSubmitted(
         stored,
@@ -157,7 +164,7 @@ async function answeredBefore(
   claimId: string,
   payer: PayerEndpoint,
 ): Promise<Set<string>> {
-  const system = `https://dripline.dev/fhir/sid/payer-claim-response/${payer.id}`;
+  const system = payerClaimResponseSystem(payer.id);
   const recorded = await ctx.searchAll<ClaimResponse>(
     tenant,
     'ClaimResponse',
@@ -234,9 +241,7 @@ async function recordResponse(
     ...(answer.patient ? {} : stored.patient ? { patient: stored.patient } : {}),
     identifier: [
       ...(answer.identifier ?? []),
-      ...(answer.id
-        ? [{ system: `https://dripline.dev/fhir/sid/payer-claim-response/${payer.id}`, value: answer.id }]
-        : []),
+      ...(answer.id ? [{ system: payerClaimResponseSystem(payer.id), value: answer.id }] : []),
     ],
   };
   const rejected = answer.outcome === 'error';

@@ -9,10 +9,8 @@ import type { BatchOperation, StoredResource } from '../../store/port.ts';
 import type { ClaimState, ScrubFinding } from '../types.ts';
 import { withoutMeta } from './context.ts';
 import { sha } from './identity.ts';
+import { CS_SCRUB_RULE, CS_TASK_CODE, EXT_SCRUB_FINDING } from '../../contract/canonical.ts';
 
-/** One scrub finding on a Task input (complex: severity, ruleId, source, fix, overridable, itemSequence). */
-export const EXT_SCRUB_FINDING = 'https://dripline.dev/fhir/StructureDefinition/scrub-finding';
-export const TASK_CODE_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/task-code';
 export const CLAIM_TASK_CODE = 'claim-attention';
 
 /** What a claim's Task says: its title, the findings (as inputs; errors also as notes), a note. */
@@ -41,7 +39,7 @@ export function findingInput(finding: ScrubFinding): TaskInput {
   return {
     extension: [{ url: EXT_SCRUB_FINDING, extension: ext }],
     type: {
-      coding: [{ system: 'https://dripline.dev/fhir/CodeSystem/scrub-rule', code: finding.ruleId }],
+      coding: [{ system: CS_SCRUB_RULE, code: finding.ruleId }],
       text: `${finding.severity}: ${finding.ruleId}`,
     },
     valueString: `${finding.message} Fix: ${finding.fix} (source: ${finding.source}${
@@ -86,7 +84,7 @@ export function claimTaskWrite(
     status: 'requested',
     intent: 'order',
     priority: 'routine',
-    code: { coding: [{ system: TASK_CODE_SYSTEM, code: CLAIM_TASK_CODE }], text: content.text },
+    code: { coding: [{ system: CS_TASK_CODE, code: CLAIM_TASK_CODE }], text: content.text },
     focus: { reference: `Claim/${claim.id}` },
     ...(claim.patient ? { for: claim.patient } : {}),
     authoredOn: existing?.authoredOn ?? now.toISOString(),
@@ -138,7 +136,7 @@ export function noPayerTask(
     id: claimTaskId(claimId),
     status: 'requested',
     intent: 'order',
-    code: { coding: [{ system: TASK_CODE_SYSTEM, code: CLAIM_TASK_CODE }], text: 'claim needs attention' },
+    code: { coding: [{ system: CS_TASK_CODE, code: CLAIM_TASK_CODE }], text: 'claim needs attention' },
     focus: { reference: `Encounter/${encounterId ?? '?'}` },
     ...(patientId ? { for: { reference: `Patient/${patientId}` } } : {}),
     authoredOn: at,

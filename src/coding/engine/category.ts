@@ -3,7 +3,7 @@
  * (TPD) or hydration), decided by one pure function in a fixed order, each step naming its source:
  *
  * 1. documented on the order (MedicationRequest), else on the Medication — extension
- *    `https://dripline.dev/fhir/StructureDefinition/administration-category`, part of the FHIR
+ *    `EXT_ADMINISTRATION_CATEGORY` (src/contract/canonical.ts), part of the FHIR
  *    contract (R1.2: "the category belongs on the drug master or the order");
  * 2. the tenant's overrides (configuration `coding.familyOverrides`, for this payer kind, then for
  *    all payers), then the payer rule set's `familyOverrides` (R1.2: payers differ on monoclonal

@@ -21,17 +21,19 @@ import type {
 } from '@medplum/fhirtypes';
 import type { CareSetting, ChargeLine, CodingResult, LineRationale } from '../types.ts';
 import { SYSTEMS } from './extract.ts';
+import {
+  CS_CODING_ISSUE,
+  CS_NDC_UNIT_QUALIFIER,
+  EXT_CHARGE_LINE_KEY,
+  EXT_CHARGE_MODIFIER,
+  EXT_CODING_RATIONALE,
+  EXT_NDC_QUANTITY,
+  EXT_REVENUE_CODE,
+  PROFILE_CHARGE_ITEM,
+} from '../../contract/canonical.ts';
 
-const SD = 'https://dripline.dev/fhir/StructureDefinition';
-export const CHARGE_ITEM_PROFILE = `${SD}/dripline-chargeitem`;
-export const EXT_RATIONALE = `${SD}/coding-rationale`;
-export const EXT_MODIFIER = `${SD}/charge-modifier`;
-export const EXT_NDC_QUANTITY = `${SD}/ndc-quantity`;
-export const EXT_REVENUE_CODE = `${SD}/revenue-code`;
-export const EXT_LINE_KEY = `${SD}/charge-line-key`;
 /** Modifiers (CPT Level I and HCPCS Level II) are both in the HCPCS code system. */
 const MODIFIER_SYSTEM = SYSTEMS.hcpcs;
-const NDC_UNIT_SYSTEM = 'https://dripline.dev/fhir/CodeSystem/ndc-unit-qualifier';
 
 /** ChargeItem id for a line: stable across recomputation (charge capture upserts by it). */
 export function chargeItemId(line: Pick<ChargeLine, 'key'>): string {
@@ -48,7 +50,7 @@ function codeCoding(line: ChargeLine): Coding {
 
 export function rationaleExtension(r: LineRationale): Extension {
   return {
-    url: EXT_RATIONALE,
+    url: EXT_CODING_RATIONALE,
     extension: [
       { url: 'rule', valueString: r.rule },
       ...r.sources.map((s) => ({ url: 'source', valueString: s })),
@@ -67,8 +69,11 @@ export function rationaleExtension(r: LineRationale): Extension {
 
 function lineExtensions(line: ChargeLine): Extension[] {
   return [
-    { url: EXT_LINE_KEY, valueString: line.key },
-    ...line.modifiers.map((m) => ({ url: EXT_MODIFIER, valueCoding: { system: MODIFIER_SYSTEM, code: m } })),
+    { url: EXT_CHARGE_LINE_KEY, valueString: line.key },
+    ...line.modifiers.map((m) => ({
+      url: EXT_CHARGE_MODIFIER,
+      valueCoding: { system: MODIFIER_SYSTEM, code: m },
+    })),
     ...(line.ndc
       ? [
           {
@@ -76,7 +81,7 @@ function lineExtensions(line: ChargeLine): Extension[] {
             valueQuantity: {
               value: line.ndc.quantity,
               unit: line.ndc.unit,
-              system: NDC_UNIT_SYSTEM,
+              system: CS_NDC_UNIT_QUALIFIER,
               code: line.ndc.unit,
             },
           },
@@ -107,7 +112,7 @@ export function toChargeItems(result: CodingResult, ctx: EmitContext): (ChargeIt
   return result.lines.map((line) => ({
     resourceType: 'ChargeItem',
     id: chargeItemId(line),
-    meta: { profile: [CHARGE_ITEM_PROFILE] },
+    meta: { profile: [PROFILE_CHARGE_ITEM] },
     extension: lineExtensions(line),
     // A held line (units unknown) is recorded, not billable: the claim waits for it (R9.1).
     status: line.hold ? 'planned' : 'billable',
@@ -142,7 +147,7 @@ export function toDraftClaim(result: CodingResult, ctx: EmitContext): Claim {
     .filter((line) => !line.hold)
     .map((line, i) => ({
       sequence: i + 1,
-      extension: [{ url: EXT_LINE_KEY, valueString: line.key }, rationaleExtension(line.rationale)],
+      extension: [{ url: EXT_CHARGE_LINE_KEY, valueString: line.key }, rationaleExtension(line.rationale)],
       ...(line.diagnoses.length > 0
         ? { diagnosisSequence: line.diagnoses.slice(0, 4).map((d) => diagnoses.indexOf(d) + 1) }
         : {}),
@@ -169,7 +174,7 @@ export function toDraftClaim(result: CodingResult, ctx: EmitContext): Claim {
                 quantity: {
                   value: line.ndc.quantity,
                   unit: line.ndc.unit,
-                  system: NDC_UNIT_SYSTEM,
+                  system: CS_NDC_UNIT_QUALIFIER,
                   code: line.ndc.unit,
                 },
               },
@@ -217,7 +222,7 @@ export function toOutcome(result: CodingResult): OperationOutcome {
     severity: i.severity,
     code: i.severity === 'information' ? 'informational' : 'business-rule',
     details: {
-      coding: [{ system: 'https://dripline.dev/fhir/CodeSystem/coding-issue', code: i.code }],
+      coding: [{ system: CS_CODING_ISSUE, code: i.code }],
       text: i.message,
     },
     ...(i.administrationId

@@ -52,6 +52,13 @@ import type {
   Technique,
   TenantCodingOptions,
 } from '../types.ts';
+import {
+  CS_ADMINISTRATION_TECHNIQUE,
+  CS_CARE_SETTING,
+  EXT_ADMINISTRATION_CATEGORY,
+  EXT_DISCARDED_AMOUNT,
+  EXT_PRIMARY_SERVICE,
+} from '../../contract/canonical.ts';
 
 export const SYSTEMS = {
   ndc: 'http://hl7.org/fhir/sid/ndc',
@@ -61,8 +68,8 @@ export const SYSTEMS = {
   cpt: 'http://www.ama-assn.org/go/cpt',
   icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
   snomed: 'http://snomed.info/sct',
-  technique: 'https://dripline.dev/fhir/CodeSystem/administration-technique',
-  careSetting: 'https://dripline.dev/fhir/CodeSystem/care-setting',
+  technique: CS_ADMINISTRATION_TECHNIQUE,
+  careSetting: CS_CARE_SETTING,
   sourceOfPayment: 'urn:oid:2.16.840.1.113883.3.221.5',
 } as const;
 
@@ -73,10 +80,6 @@ const CODE_SYSTEM_OIDS = {
   hcpcs: 'urn:oid:2.16.840.1.113883.6.285',
 } as const;
 
-export const EXT_DISCARDED = 'https://dripline.dev/fhir/StructureDefinition/discarded-amount';
-export const EXT_PRIMARY = 'https://dripline.dev/fhir/StructureDefinition/primary-service';
-export const EXT_ADMINISTRATION_CATEGORY =
-  'https://dripline.dev/fhir/StructureDefinition/administration-category';
 const V3_ROUTE = 'http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration';
 
 const ROUTES: Readonly<Record<string, Route>> = {
@@ -320,8 +323,8 @@ function administrationOf(
     : medicationFamily
       ? { family: medicationFamily, on: 'medication' as const }
       : undefined;
-  const discarded = quantity(ma.extension?.find((e) => e.url === EXT_DISCARDED)?.valueQuantity);
-  const primary = ma.extension?.find((e) => e.url === EXT_PRIMARY)?.valueBoolean;
+  const discarded = quantity(ma.extension?.find((e) => e.url === EXT_DISCARDED_AMOUNT)?.valueQuantity);
+  const primary = ma.extension?.find((e) => e.url === EXT_PRIMARY_SERVICE)?.valueBoolean;
   const site = ma.dosage?.site;
   const siteKey = codings(site, SYSTEMS.snomed)[0] ?? site?.text;
   const methodCode = technique(ma.dosage?.method);

@@ -8,7 +8,7 @@
  *   `_criteria.extension[backport-filter-criteria]`, content in
  *   `channel._payload.extension[backport-payload-content]`, heartbeat/max-count/timeout as
  *   channel extensions. Notification = Bundle(history) with a status Parameters first.
- * - r5: the same R4 Subscription with the extension SHAPE_EXTENSION valueCode `r5` (or an
+ * - r5: the same R4 Subscription with the extension EXT_SANDBOX_NOTIFICATION_SHAPE valueCode `r5` (or an
  *   R5-shaped Subscription with `topic`/`filterBy`/`content`), notified with
  *   Bundle(subscription-notification) whose first entry is a `SubscriptionStatus` (plain JSON).
  * - classic: R4 rest-hook with a search-string `criteria`; the body is the changed resource
@@ -26,6 +26,11 @@ import type {
   Subscription,
 } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
+import {
+  EXT_SANDBOX_NOTIFICATION_SHAPE,
+  TOPIC_ENCOUNTER,
+  TOPIC_MEDICATION_ADMINISTRATION,
+} from '../../contract/canonical.ts';
 
 export const BACKPORT_SD = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 export const BACKPORT_EXTENSIONS = {
@@ -38,8 +43,6 @@ export const BACKPORT_EXTENSIONS = {
 export const BACKPORT_SUBSCRIPTION_PROFILE = `${BACKPORT_SD}/backport-subscription`;
 export const BACKPORT_STATUS_PROFILE = `${BACKPORT_SD}/backport-subscription-status-r4`;
 export const BACKPORT_NOTIFICATION_PROFILE = `${BACKPORT_SD}/backport-subscription-notification-r4`;
-/** valueCode `r5` on a Subscription selects R5-shaped notifications. */
-export const SHAPE_EXTENSION = 'https://dripline.dev/fhir/StructureDefinition/sandbox-notification-shape';
 export const SUBSCRIPTION_ERROR_SYSTEM = 'http://terminology.hl7.org/CodeSystem/subscription-error';
 
 export interface TopicDefinition {
@@ -51,13 +54,13 @@ export interface TopicDefinition {
 
 export const TOPICS: readonly TopicDefinition[] = [
   {
-    url: 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration',
+    url: TOPIC_MEDICATION_ADMINISTRATION,
     resourceType: 'MedicationAdministration',
     triggers: ['create', 'update'],
     description: 'A MedicationAdministration is created or updated',
   },
   {
-    url: 'https://dripline.dev/fhir/SubscriptionTopic/encounter',
+    url: TOPIC_ENCOUNTER,
     resourceType: 'Encounter',
     triggers: ['create', 'update'],
     description: 'An Encounter is created or updated',
@@ -279,7 +282,7 @@ export function parseSubscription(resource: Subscription): ParseSubscriptionResu
   if (contentCode !== undefined && !CONTENT_CODES.includes(contentCode)) {
     return { ok: false, message: `unknown payload content "${contentCode}"` };
   }
-  const shapeCode = findExtension(resource, SHAPE_EXTENSION)?.valueCode;
+  const shapeCode = findExtension(resource, EXT_SANDBOX_NOTIFICATION_SHAPE)?.valueCode;
   if (shapeCode !== undefined && shapeCode !== 'r5' && shapeCode !== 'backport') {
     return { ok: false, message: `unknown notification shape "${shapeCode}" (r5 or backport)` };
   }

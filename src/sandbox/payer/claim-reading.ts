@@ -8,16 +8,14 @@ import type { Claim, ClaimItem, Coverage, Resource } from '@medplum/fhirtypes';
 import { round2 } from './pricing.ts';
 import type { ClaimFrequency } from './results.ts';
 import type { PayerKind } from './tables.ts';
+import { EXT_CHARGE_AMOUNT, EXT_CLAIM_FREQUENCY } from '../../contract/canonical.ts';
 
-/** Optional line charge: `item.extension` with valueMoney (also accepted: item.net, unitPrice × quantity). */
-export const EXT_CHARGE_AMOUNT = 'https://dripline.dev/fhir/StructureDefinition/charge-amount';
 const NDC_SYSTEM = 'http://hl7.org/fhir/sid/ndc';
 /**
  * Claim frequency code on a Claim (valueCode 1, 7 or 8). The same URL as Dripline's
  * `EXT_CLAIM_FREQUENCY` (src/claims/build.ts; a test checks they agree): the payer reads the wire
  * format, not its client's code.
  */
-export const EXT_CLAIM_FREQUENCY = 'https://dripline.dev/fhir/StructureDefinition/claim-frequency';
 /** UB-04 type of bill (institutional `Claim.subType`); its last digit is the frequency. */
 const TYPE_OF_BILL_SYSTEM = 'https://www.nubc.org/CodeSystem/TypeOfBill';
 

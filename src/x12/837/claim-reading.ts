@@ -16,6 +16,7 @@ import type {
 import { id, text, X12Error } from '../encode.ts';
 import { preferredName } from './subscriber.ts';
 import type { Claim837Input, X12Kind } from './types.ts';
+import { EXT_CLAIM_FREQUENCY } from '../../contract/canonical.ts';
 
 /** Code systems the writer picks codes by. */
 export const SYS = {
@@ -53,9 +54,6 @@ function relatedWith(
 ): NonNullable<Claim['related']>[number] | undefined {
   return claim.related?.find((r) => (r.relationship?.coding ?? []).some((c) => codes.has(c.code ?? '')));
 }
-
-/** The claim-frequency extension of src/claims/build.ts (1 original, 7 replacement, 8 void). */
-const EXT_CLAIM_FREQUENCY = 'https://dripline.dev/fhir/StructureDefinition/claim-frequency';
 
 /** Whole cents of a money amount (half away from zero, without binary-float drift). */
 export function cents(value: number): number {

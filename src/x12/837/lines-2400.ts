@@ -11,6 +11,7 @@ import { normalizeNdc } from '../../coding/ndc.ts';
 import { composite, d8, decimal, digits, id, segment, X12Error } from '../encode.ts';
 import { cents, firstCode, SYS } from './claim-reading.ts';
 import type { Claim837Input, X12Kind } from './types.ts';
+import { EXT_CHARGE_AMOUNT } from '../../contract/canonical.ts';
 
 /** Unit qualifiers for CTP05-01 (coding-rules R11.4); GM and MG are accepted as their X12 spellings. */
 const NDC_UNITS: Readonly<Record<string, string>> = {
@@ -22,9 +23,6 @@ const NDC_UNITS: Readonly<Record<string, string>> = {
   ME: 'ME',
   MG: 'ME',
 };
-
-/** A line charge carried as an item extension (valueMoney), as the sandbox payer also accepts. */
-const EXT_CHARGE_AMOUNT = 'https://dripline.dev/fhir/StructureDefinition/charge-amount';
 
 /** One Claim.item as an 837 service line. */
 export interface Line {

@@ -10,10 +10,15 @@ import type { JWK } from 'jose';
 import { exportJWK, generateKeyPair } from 'jose';
 import { requestBackendToken } from '../../../src/cli/token-command.ts';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/server.ts';
+import {
+  EXT_SANDBOX_NOTIFICATION_SHAPE,
+  TOPIC_ENCOUNTER,
+  TOPIC_MEDICATION_ADMINISTRATION,
+} from '../../../src/contract/canonical.ts';
 
 export const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
-export const MA_TOPIC = 'https://dripline.dev/fhir/SubscriptionTopic/medication-administration';
-export const ENCOUNTER_TOPIC = 'https://dripline.dev/fhir/SubscriptionTopic/encounter';
+export const MA_TOPIC = TOPIC_MEDICATION_ADMINISTRATION;
+export const ENCOUNTER_TOPIC = TOPIC_ENCOUNTER;
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -138,7 +143,7 @@ export function backportSubscription(input: BackportSubscriptionInput): any {
       ? {
           extension: [
             {
-              url: 'https://dripline.dev/fhir/StructureDefinition/sandbox-notification-shape',
+              url: EXT_SANDBOX_NOTIFICATION_SHAPE,
               valueCode: input.shape,
             },
           ],

@@ -2,9 +2,8 @@
  * The sandbox payer's pure parts: fee-schedule arithmetic, rounding, tables and body parsing.
  */
 import { describe, expect, test } from '@jest/globals';
-import { EXT_CLAIM_FREQUENCY as DRIPLINE_EXT_CLAIM_FREQUENCY } from '../../../src/charges/claim-hold.ts';
 import { adjudicate } from '../../../src/sandbox/payer/adjudicate.ts';
-import { claimFrequency, EXT_CLAIM_FREQUENCY } from '../../../src/sandbox/payer/claim-reading.ts';
+import { claimFrequency } from '../../../src/sandbox/payer/claim-reading.ts';
 import { claimFacts, lineDenials } from '../../../src/sandbox/payer/line-rules.ts';
 import { round2 } from '../../../src/sandbox/payer/pricing.ts';
 import { priorClaimOf } from '../../../src/sandbox/payer/reversals.ts';
@@ -12,6 +11,10 @@ import { buildPayerTables, drugAllowedPerUnit, DRUG_RATES } from '../../../src/s
 import { parseSubmitBody } from '../../../src/sandbox/payer/validate.ts';
 import { loadFhirDefinitions } from '../../../src/fhir/definitions.ts';
 import { claim } from './helpers.ts';
+import {
+  EXT_CLAIM_FREQUENCY,
+  EXT_CLAIM_FREQUENCY as DRIPLINE_EXT_CLAIM_FREQUENCY,
+} from '../../../src/contract/canonical.ts';
 
 const tables = buildPayerTables();
 const today = new Date().toISOString().slice(0, 10);

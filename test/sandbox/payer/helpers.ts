@@ -7,6 +7,7 @@ import type { JWK } from 'jose';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { requestBackendToken } from '../../../src/cli/token-command.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
+import { EXT_CLAIM_FREQUENCY, ID_CLAIM, ID_CLAIM_SUBMISSION } from '../../../src/contract/canonical.ts';
 
 export const HCPCS = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
 export const CPT = 'http://www.ama-assn.org/go/cpt';
@@ -15,9 +16,9 @@ export const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
 export const CARC = 'https://x12.org/codes/claim-adjustment-reason-codes';
 export const RARC = 'https://x12.org/codes/remittance-advice-remark-codes';
 /** Dripline's claim ids and submission keys (src/claims/build.ts CLAIM_SYSTEMS.claimId, payer-port.ts). */
-export const CLAIM_ID_SYSTEM = 'https://dripline.dev/fhir/sid/claim';
-export const SUBMISSION_SYSTEM = 'https://dripline.dev/fhir/sid/claim-submission';
-export const FREQUENCY_EXT = 'https://dripline.dev/fhir/StructureDefinition/claim-frequency';
+export const CLAIM_ID_SYSTEM = ID_CLAIM;
+export const SUBMISSION_SYSTEM = ID_CLAIM_SUBMISSION;
+export const FREQUENCY_EXT = EXT_CLAIM_FREQUENCY;
 
 export async function tokenFor(payer: SandboxPayer, scope: string): Promise<string> {
   const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });

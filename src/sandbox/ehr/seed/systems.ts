@@ -3,9 +3,7 @@
  * (NPI, NDC, ICD-10-CM, SNOMED CT, UCUM, HL7 v3), Dripline's own, and the sandbox EHR's identifier
  * namespaces (MRN, visit, order, member and payer ids).
  */
-
-export const EXTENSION_DISCARDED_AMOUNT = 'https://dripline.dev/fhir/StructureDefinition/discarded-amount';
-export const EXTENSION_PRIMARY_SERVICE = 'https://dripline.dev/fhir/StructureDefinition/primary-service';
+import { CS_ADMINISTRATION_TECHNIQUE, CS_CARE_SETTING } from '../../../contract/canonical.ts';
 
 /** Code and identifier systems used in the data. */
 export const SYSTEMS = {
@@ -24,9 +22,9 @@ export const SYSTEMS = {
   payerType: 'urn:oid:2.16.840.1.113883.3.221.5',
   nucc: 'http://nucc.org/provider-taxonomy',
   /** Dripline's own codes for the care setting of an encounter. */
-  careSetting: 'https://dripline.dev/fhir/CodeSystem/care-setting',
+  careSetting: CS_CARE_SETTING,
   /** Dripline's own codes for push / infusion / injection technique (dosage.method). */
-  technique: 'https://dripline.dev/fhir/CodeSystem/administration-technique',
+  technique: CS_ADMINISTRATION_TECHNIQUE,
   mrn: 'https://sandbox.dripline.dev/ehr/sid/mrn',
   visitNumber: 'https://sandbox.dripline.dev/ehr/sid/visit-number',
   orderNumber: 'https://sandbox.dripline.dev/ehr/sid/order-number',

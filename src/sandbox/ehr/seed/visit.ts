@@ -26,8 +26,9 @@ import { nurseId, physicianId } from './centre.ts';
 import { ingredientName, medicationOf, therapy } from './medications.ts';
 import type { AdminSpec, DayContext, PatientCtx, Regimen, Setting, SiteKey, Technique } from './model.ts';
 import type { DayPatient } from './patient.ts';
-import { EXTENSION_DISCARDED_AMOUNT, EXTENSION_PRIMARY_SERVICE, SYSTEMS } from './systems.ts';
+import { SYSTEMS } from './systems.ts';
 import { coding, pad, ref } from './values.ts';
+import { EXT_DISCARDED_AMOUNT, EXT_PRIMARY_SERVICE } from '../../../contract/canonical.ts';
 
 /**
  * Charts patient number `n`'s visit: adds its orders (and an episode that began earlier) to the
@@ -320,7 +321,7 @@ function chartAdministration(
   const final: MedicationAdministration = {
     resourceType: 'MedicationAdministration',
     id,
-    ...(a.primary ? { extension: [{ url: EXTENSION_PRIMARY_SERVICE, valueBoolean: true }] } : {}),
+    ...(a.primary ? { extension: [{ url: EXT_PRIMARY_SERVICE, valueBoolean: true }] } : {}),
     status: a.openEnded ? 'in-progress' : 'completed',
     category: coding(
       'http://terminology.hl7.org/CodeSystem/medication-admin-category',
@@ -371,7 +372,7 @@ function chartAdministration(
       ...final,
       status: 'in-progress',
       effectivePeriod: { start: clock(start) },
-      extension: final.extension?.filter((e) => e.url !== EXTENSION_DISCARDED_AMOUNT),
+      extension: final.extension?.filter((e) => e.url !== EXT_DISCARDED_AMOUNT),
     };
     if (!running.extension?.length) {
       delete running.extension;
@@ -430,5 +431,5 @@ function encounterType(code: string, display: string, pos: [string, string]): Co
 }
 
 function discarded(amount: Quantity): Extension {
-  return { url: EXTENSION_DISCARDED_AMOUNT, valueQuantity: amount };
+  return { url: EXT_DISCARDED_AMOUNT, valueQuantity: amount };
 }
