@@ -19,7 +19,7 @@ import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { sandboxAppLaunch } from '../../src/sandbox/index.ts';
 import { startServer } from '../../src/server.ts';
 import type { RunningServer } from '../../src/server.ts';
-import { EXT_CLAIM_PAYER } from '../../src/claims/workflow/identity.ts';
+import { EXT_CLAIM_PAYER } from '../../src/contract/canonical.ts';
 import { withState } from '../../src/claims/workflow/state.ts';
 import { claimTaskWrite } from '../../src/claims/workflow/tasks.ts';
 import { testClock } from '../support/clock.ts';

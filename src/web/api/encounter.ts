@@ -12,7 +12,7 @@ import type {
   Patient,
   Task,
 } from '@medplum/fhirtypes';
-import { EXT_LINE_KEY, EXT_MODIFIER, EXT_RATIONALE } from '../../coding/fhir/emit.ts';
+import { EXT_CHARGE_LINE_KEY, EXT_CHARGE_MODIFIER, EXT_CODING_RATIONALE } from '../../contract/canonical.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
 import { claimPayerOf } from '../../claims/workflow/identity.ts';
 import { claimStateOf } from '../../claims/workflow/state.ts';
@@ -61,7 +61,7 @@ export interface EncounterView {
 function rationale(
   extensions: readonly Extension[] | undefined,
 ): Pick<ChargeLineView, 'rule' | 'text' | 'minutes' | 'amounts' | 'sources'> {
-  const parts = extensions?.find((e) => e.url === EXT_RATIONALE)?.extension ?? [];
+  const parts = extensions?.find((e) => e.url === EXT_CODING_RATIONALE)?.extension ?? [];
   const amounts: Record<string, number> = {};
   for (const a of parts.filter((p) => p.url === 'amount')) {
     const name = a.extension?.find((x) => x.url === 'name')?.valueString;
@@ -143,10 +143,10 @@ export async function encounterView(
           label: coding?.display ?? item.code.text ?? '',
           units: item.quantity?.value ?? 0,
           modifiers: (item.extension ?? [])
-            .filter((e) => e.url === EXT_MODIFIER)
+            .filter((e) => e.url === EXT_CHARGE_MODIFIER)
             .flatMap((e) => (e.valueCoding?.code ? [e.valueCoding.code] : [])),
           status: item.status,
-          key: item.extension?.find((e) => e.url === EXT_LINE_KEY)?.valueString ?? item.id,
+          key: item.extension?.find((e) => e.url === EXT_CHARGE_LINE_KEY)?.valueString ?? item.id,
           ...rationale(item.extension),
         };
       })
