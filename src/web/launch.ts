@@ -16,6 +16,7 @@ import { importJWK } from 'jose';
 import * as oidc from 'openid-client';
 import type { AppRole, EhrLaunchConfig, TenantConfig } from '../config/config.ts';
 import { normalizeFhirUser, roleByConfig, roleByPractitionerRoles } from './roles.ts';
+import { sameSecret } from './security.ts';
 import type { PendingLaunch } from './sessions.ts';
 
 export const DEFAULT_APP_SCOPE =
@@ -147,6 +148,10 @@ export class SmartLaunchClient {
 
   /** The EHR's answer at our redirect URI: checked, exchanged, and turned into a person with a role. */
   async finish(target: LaunchTarget, pending: PendingLaunch, callback: URL): Promise<LaunchedPerson> {
+    // State first, by us: an answer to another browser's launch (or a forged one) goes no further.
+    if (!sameSecret(callback.searchParams.get('state') ?? '', pending.state)) {
+      throw new LaunchError('state', 'The launch does not match this browser (state check failed).');
+    }
     const error = callback.searchParams.get('error');
     if (error !== null) {
       throw new LaunchError(
@@ -193,7 +198,9 @@ export class SmartLaunchClient {
 
   #tokenFailure(cause: unknown): LaunchError {
     const code = (cause as { code?: unknown }).code;
-    const text = cause instanceof Error ? cause.message : '';
+    // openid-client wraps oauth4webapi's error, whose message names the check that failed.
+    const inner = (cause as { cause?: unknown }).cause;
+    const text = [cause, inner].map((e) => (e instanceof Error ? e.message : '')).join(' ');
     if (/state/i.test(text)) {
       return new LaunchError('state', 'The launch does not match this browser (state check failed).', {
         cause,
