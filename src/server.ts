@@ -172,6 +172,7 @@ export async function startServer(
     routers: [
       { path: '/ehr', router: ingest.router },
       { path: '/app', router: web.router },
+      { path: '/', router: web.home },
       {
         path: '/api/claims',
         router: createClaimRoutes({
