@@ -3,13 +3,14 @@
  * 500 rows drawn) in under a second on localhost, nothing but the table scrolling sideways, and 0
  * serious or critical axe-core violations. Dripline runs with its workers off, so the 500 held
  * claims stay exactly as written; the sandbox EHR (unseeded: its staff only) signs the person in
- * through a standalone SMART launch.
+ * through a standalone SMART launch. A second tenant holds a claim of its own: this person can
+ * neither read nor act on it.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Claim } from '@medplum/fhirtypes';
+import type { Claim, Task } from '@medplum/fhirtypes';
 import { loadConfig } from '../../src/config/config.ts';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
@@ -20,13 +21,15 @@ import { sandboxAppLaunch } from '../../src/sandbox/index.ts';
 import { startServer } from '../../src/server.ts';
 import type { RunningServer } from '../../src/server.ts';
 import { EXT_CLAIM_PAYER } from '../../src/contract/canonical.ts';
-import { withState } from '../../src/claims/workflow/state.ts';
-import { claimTaskWrite } from '../../src/claims/workflow/tasks.ts';
+import { claimStateOf, withState } from '../../src/claims/workflow/state.ts';
+import { claimTaskId, claimTaskWrite } from '../../src/claims/workflow/tasks.ts';
 import { testClock } from '../support/clock.ts';
 import type { Browser } from './chromium.ts';
 import { launchChromium, screenshot, seriousViolations } from './chromium.ts';
 
 const TENANT = 'load';
+const OTHER_TENANT = 'other';
+const OTHER_CLAIM = 'other-001';
 const ITEMS = 500;
 let dir: string;
 let ehr: SandboxEhr;
@@ -67,6 +70,14 @@ beforeAll(async () => {
           },
         ],
         ehrLaunch: [await sandboxAppLaunch(ehr, appUrl)],
+      },
+      {
+        id: OTHER_TENANT,
+        name: 'Another clinic',
+        timeZone: 'America/Chicago',
+        connections: [],
+        coding: {},
+        payers: [],
       },
     ],
   };
@@ -137,6 +148,29 @@ beforeAll(async () => {
       task,
     ]);
   }
+  const other = withState<Claim & { id: string }>(
+    {
+      resourceType: 'Claim',
+      id: OTHER_CLAIM,
+      status: 'active',
+      type: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }],
+      },
+      use: 'claim',
+      patient: { reference: 'Patient/p-other' },
+      created: now.toISOString(),
+      provider: { display: 'Another clinic' },
+      priority: { coding: [{ code: 'normal' }] },
+      insurance: [{ sequence: 1, focal: true, coverage: { display: 'Acme' } }],
+      total: { value: 999, currency: 'USD' },
+    },
+    'held',
+    now,
+  );
+  await server.store.resources.writeBatch(OTHER_TENANT, [
+    { op: 'create', resource: other, options: { id: OTHER_CLAIM } },
+    claimTaskWrite(other, { text: 'claim needs attention', findings: [] }, undefined, now),
+  ]);
   browser = await launchChromium({ width: 390, height: 844 });
 }, 120_000);
 
@@ -176,3 +210,29 @@ test(`${ITEMS} work items: usable in under a second, readable at 390 px`, async 
   await screenshot(page, '10-worklist-500-items-390px');
   expect(await seriousViolations(page)).toEqual([]);
 }, 90_000);
+
+test("another tenant's claim: not found for this person, to read or to act on, and unchanged", async () => {
+  // Signed in by the test above (same browser); the app's own token goes with each action.
+  const page = browser.page;
+  const answers = await page.evaluate<number[], string>(async (id) => {
+    const session = (await (await fetch('/app/api/session')).json()) as { csrf: string; owner: string };
+    const action = (path: string, body: object) =>
+      fetch(`/app/api/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf },
+        body: JSON.stringify(body),
+      }).then((r) => r.status);
+    return [
+      (await fetch(`/app/api/claims/${id}`)).status,
+      (await fetch(`/app/api/claims/${id}/x12`)).status,
+      await action(`claims/${id}/override`, { reason: 'Reviewed with the payer.' }),
+      await action(`claims/${id}/resubmit`, { reason: 'Corrected.' }),
+      await action(`claims/${id}/assign`, { owner: { reference: session.owner } }),
+    ];
+  }, OTHER_CLAIM);
+  expect(answers).toEqual([404, 404, 404, 404, 404]);
+  const stored = (await server.store.resources.read(OTHER_TENANT, 'Claim', OTHER_CLAIM)) as Claim;
+  expect(claimStateOf(stored)).toBe('held');
+  const task = (await server.store.resources.read(OTHER_TENANT, 'Task', claimTaskId(OTHER_CLAIM))) as Task;
+  expect(task.owner).toBeUndefined();
+}, 30_000);
