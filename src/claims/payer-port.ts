@@ -17,7 +17,8 @@
  */
 import { normalizeErrorString, validateResource } from '@medplum/core';
 import type { Bundle, Claim, ClaimResponse, Resource } from '@medplum/fhirtypes';
-import { createEhrClient, EhrRequestError } from '../ehr/ehr-client.ts';
+import { createEhrClient } from '../ehr/ehr-client.ts';
+import { EhrRequestError } from '../ehr/errors.ts';
 import type { EhrClient } from '../ehr/ehr-client.ts';
 import type { PayerEndpoint } from '../config/billing.ts';
 import { ID_CLAIM_SUBMISSION } from '../contract/canonical.ts';

@@ -19,14 +19,29 @@
  *   EhrNotFoundError; 403 → EhrForbiddenError; other 4xx → EhrRequestError. Every error has
  *   `retryable`.
  */
-import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import type { FhirResource } from 'fhir-kit-client';
 import type { EhrConnectionConfig } from '../config/config.ts';
-import { createTokenProvider, EhrError, ehrOutcome } from './token-provider.ts';
+import { createTokenProvider, EhrError } from './token-provider.ts';
+import {
+  EhrForbiddenError,
+  EhrNotFoundError,
+  EhrRequestError,
+  EhrUnavailableError,
+  ForeignReferenceError,
+} from './errors.ts';
+import {
+  backoffMs,
+  isConnectionRefused,
+  isKitHttpError,
+  isNetworkError,
+  isTimeout,
+  outcomeTextOf,
+  parseRetryAfter,
+  retryAfterHeader,
+} from './failures.ts';
 import type { TokenProvider } from './token-provider.ts';
-
-export { EhrError, EhrTokenError } from './token-provider.ts';
 
 export type EhrConnection = Pick<
   EhrConnectionConfig,
@@ -106,150 +121,12 @@ export interface EhrClient {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors
-
-interface EhrHttpDetails {
-  readonly connectionId: string;
-  readonly status?: number;
-  /** The request, as METHOD and path relative to the FHIR base, without the query string. */
-  readonly request: string;
-  readonly cause?: unknown;
-}
-
-function errorOptions(cause: unknown): ErrorOptions | undefined {
-  return cause === undefined ? undefined : { cause };
-}
-
-/** 404 or 410 (`gone`). Terminal: the resource is not there (deleted, or never existed). */
-export class EhrNotFoundError extends EhrError {
-  readonly connectionId: string;
-  readonly status: 404 | 410;
-  readonly gone: boolean;
-  readonly request: string;
-  constructor(details: EhrHttpDetails & { status: 404 | 410 }) {
-    super(
-      ehrOutcome(
-        details.status === 410 ? 'deleted' : 'not-found',
-        `EHR ${details.connectionId} answered ${details.status} to ${details.request}`,
-      ),
-      false,
-    );
-    this.name = 'EhrNotFoundError';
-    this.connectionId = details.connectionId;
-    this.status = details.status;
-    this.gone = details.status === 410;
-    this.request = details.request;
-  }
-}
-
-/** 403: the client is not allowed (scopes, consent, EHR policy). Terminal until someone changes that. */
-export class EhrForbiddenError extends EhrError {
-  readonly connectionId: string;
-  readonly status = 403;
-  readonly request: string;
-  readonly outcomeText?: string;
-  constructor(details: EhrHttpDetails & { outcomeText?: string }) {
-    super(
-      ehrOutcome(
-        'forbidden',
-        `EHR ${details.connectionId} answered 403 to ${details.request}${suffix(details.outcomeText)}`,
-      ),
-      false,
-    );
-    this.name = 'EhrForbiddenError';
-    this.connectionId = details.connectionId;
-    this.request = details.request;
-    if (details.outcomeText !== undefined) {
-      this.outcomeText = details.outcomeText;
-    }
-  }
-}
-
-/** Any other refusal (400, 409, 412, 422, a second 401, a malformed answer ...). Terminal. */
-export class EhrRequestError extends EhrError {
-  readonly connectionId: string;
-  /** HTTP status; 0 when the answer was unusable although successful (e.g. not JSON). */
-  readonly status: number;
-  readonly request: string;
-  /** The text of the EHR's OperationOutcome, when it sent one. */
-  readonly outcomeText?: string;
-  constructor(details: EhrHttpDetails & { status: number; outcomeText?: string; message?: string }) {
-    super(
-      ehrOutcome(
-        'processing',
-        details.message ??
-          `EHR ${details.connectionId} answered ${details.status} to ${details.request}${suffix(details.outcomeText)}`,
-      ),
-      false,
-      errorOptions(details.cause),
-    );
-    this.name = 'EhrRequestError';
-    this.connectionId = details.connectionId;
-    this.status = details.status;
-    this.request = details.request;
-    if (details.outcomeText !== undefined) {
-      this.outcomeText = details.outcomeText;
-    }
-  }
-}
-
-/** Retries exhausted (or Retry-After too long) on 429/5xx/network/timeout. Retryable later. */
-export class EhrUnavailableError extends EhrError {
-  readonly connectionId: string;
-  /** Last HTTP status seen; absent for network errors and timeouts. */
-  readonly status?: number;
-  readonly attempts: number;
-  readonly request: string;
-  /** What the EHR asked for in its last Retry-After, when it sent one. */
-  readonly retryAfterMs?: number;
-  constructor(details: EhrHttpDetails & { attempts: number; retryAfterMs?: number; reason: string }) {
-    super(
-      ehrOutcome(
-        'transient',
-        `EHR ${details.connectionId} unavailable for ${details.request} after ${details.attempts} attempt(s): ${details.reason}`,
-      ),
-      true,
-      errorOptions(details.cause),
-    );
-    this.name = 'EhrUnavailableError';
-    this.connectionId = details.connectionId;
-    this.attempts = details.attempts;
-    this.request = details.request;
-    if (details.status !== undefined) {
-      this.status = details.status;
-    }
-    if (details.retryAfterMs !== undefined) {
-      this.retryAfterMs = details.retryAfterMs;
-    }
-  }
-}
-
-/**
- * An absolute URL outside the connection's FHIR base (or not a FHIR reference at all). No request
- * was made. Terminal.
- */
-export class ForeignReferenceError extends EhrError {
-  readonly connectionId: string;
-  constructor(connectionId: string, reason: string) {
-    super(ehrOutcome('security', `EHR ${connectionId}: refusing to follow ${reason}`), false);
-    this.name = 'ForeignReferenceError';
-    this.connectionId = connectionId;
-  }
-}
-
-function suffix(text: string | undefined): string {
-  return text === undefined || text === '' ? '' : `: ${text}`;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Helpers
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 const DEFAULT_MAX_PAGES = 20;
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 10_000;
 
 const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -262,78 +139,6 @@ const defaultSleep = (ms: number): Promise<void> =>
   new Promise((resolve) => {
     setTimeout(resolve, ms);
   });
-
-/** Retry-After as milliseconds from `now`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null | undefined, now: Date): number | undefined {
-  if (value === null || value === undefined) {
-    return undefined;
-  }
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) {
-    return Number(trimmed) * 1000;
-  }
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) {
-    return undefined;
-  }
-  return Math.max(0, date - now.getTime());
-}
-
-/** Delay after `failures` failed attempts: 0.5 s, 1 s, 2 s ... capped at 10 s, half of it jittered. */
-export function backoffMs(failures: number, random: number): number {
-  const base = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(Math.max(failures - 1, 0), 20));
-  return Math.round(base / 2 + (base / 2) * random);
-}
-
-/** The shape of fhir-kit-client's HTTP errors (http-client.js buildResponseError). */
-interface KitHttpError {
-  response: { status: number; data: unknown };
-  config: { headers?: unknown };
-}
-
-function isKitHttpError(err: unknown): err is KitHttpError {
-  if (!(err instanceof Error)) {
-    return false;
-  }
-  const response = (err as Partial<KitHttpError>).response;
-  return typeof response === 'object' && response !== null && typeof response.status === 'number';
-}
-
-function retryAfterHeader(err: KitHttpError): string | null {
-  const headers = err.config.headers;
-  return headers instanceof Headers ? headers.get('retry-after') : null;
-}
-
-function outcomeTextOf(data: unknown): string | undefined {
-  if (typeof data !== 'object' || data === null) {
-    return undefined;
-  }
-  const outcome = data as Partial<OperationOutcome>;
-  if (outcome.resourceType !== 'OperationOutcome' || !Array.isArray(outcome.issue)) {
-    return undefined;
-  }
-  const texts = outcome.issue
-    .map((issue) => issue.details?.text ?? issue.diagnostics)
-    .filter((t): t is string => typeof t === 'string' && t !== '');
-  return texts.length > 0 ? texts.join('; ').slice(0, 500) : undefined;
-}
-
-/** fetch rejects with TypeError('fetch failed', { cause }) when the connection fails or breaks. */
-function isNetworkError(err: unknown): boolean {
-  return err instanceof TypeError && (err.message === 'fetch failed' || err.cause !== undefined);
-}
-
-function isConnectionRefused(err: unknown): boolean {
-  if (!(err instanceof TypeError)) {
-    return false;
-  }
-  const cause: unknown = err.cause;
-  return typeof cause === 'object' && cause !== null && (cause as { code?: unknown }).code === 'ECONNREFUSED';
-}
-
-function isTimeout(err: unknown): boolean {
-  return err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError');
-}
 
 /** A call as fhir-kit-client should make it, given the options carrying the token and signal. */
 type KitCall = (options: { headers: Record<string, string>; signal: AbortSignal }) => Promise<FhirResource>;

@@ -5,7 +5,8 @@
  * `AuditEvent?patient=Patient/x` answers "who saw this patient's data".
  */
 import type { AuditEvent, AuditEventEntity, Reference, Resource } from '@medplum/fhirtypes';
-import { compileExpression, getSearchParameter, normalizeReference } from '../store/search-index.ts';
+import { compileExpression, normalizeReference } from '../store/search-index.ts';
+import { getSearchParameter } from '../store/search-parameters.ts';
 import { EXT_REQUEST_ID } from '../contract/canonical.ts';
 
 export type AuditedInteraction =

@@ -6,7 +6,7 @@
 import type { CapabilityStatement, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
 import type { DriplineConfig } from '../config/config.ts';
 import { smartRestSecurity } from '../auth/token-route.ts';
-import { COMMON_SEARCH_PARAMETERS, SEARCH_PARAMETERS } from '../store/search-index.ts';
+import { COMMON_SEARCH_PARAMETERS, SEARCH_PARAMETERS } from '../store/search-parameters.ts';
 import { operationsOn } from './operations.ts';
 
 export type TypeInteraction = 'read' | 'vread' | 'search-type' | 'history-instance' | 'create' | 'update';

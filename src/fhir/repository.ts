@@ -19,12 +19,8 @@ import { FhirRepository } from '@medplum/fhir-router';
 import type { ReadHistoryOptions, UpdateResourceOptions } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, OperationOutcome, Reference, Resource } from '@medplum/fhirtypes';
 import type { Store, StoredResource } from '../store/port.ts';
-import {
-  compileExpression,
-  getSearchParameter,
-  normalizeReference,
-  SEARCH_PARAMETERS,
-} from '../store/search-index.ts';
+import { compileExpression, normalizeReference } from '../store/search-index.ts';
+import { getSearchParameter, SEARCH_PARAMETERS } from '../store/search-parameters.ts';
 import { buildAuditEvent, patientsOf } from './audit.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { AuditedInteraction } from './audit.ts';

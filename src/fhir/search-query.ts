@@ -7,7 +7,8 @@
 import { badRequest, OperationOutcomeError, splitSearchOnComma } from '@medplum/core';
 import type { Filter, IncludeTarget, SearchRequest } from '@medplum/core';
 import type { DatePrefix, StoreFilter, StoreQuery, StoreSort } from '../store/port.ts';
-import { dateRange, getSearchParameter, normalizeReference, normalizeString } from '../store/search-index.ts';
+import { dateRange, normalizeReference, normalizeString } from '../store/search-index.ts';
+import { getSearchParameter } from '../store/search-parameters.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 1000;

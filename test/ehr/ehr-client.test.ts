@@ -9,16 +9,16 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import type { JWK } from 'jose';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, decodeProtectedHeader } from 'jose';
+import { createEhrClient } from '../../src/ehr/ehr-client.ts';
 import {
-  createEhrClient,
   EhrForbiddenError,
   EhrNotFoundError,
   EhrRequestError,
   EhrTokenError,
   EhrUnavailableError,
   ForeignReferenceError,
-  parseRetryAfter,
-} from '../../src/ehr/ehr-client.ts';
+} from '../../src/ehr/errors.ts';
+import { parseRetryAfter } from '../../src/ehr/failures.ts';
 import type { EhrClientOptions } from '../../src/ehr/ehr-client.ts';
 import { createTokenProvider } from '../../src/ehr/token-provider.ts';
 import { startTestServer } from '../support/harness.ts';

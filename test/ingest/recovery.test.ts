@@ -30,7 +30,7 @@ import { createLogger } from '../../src/logger.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr, SandboxEhrOptions } from '../../src/sandbox/ehr/server.ts';
-import { renderNotification } from '../../src/sandbox/ehr/subscriptions.ts';
+import { renderNotification } from '../../src/sandbox/ehr/notification-render.ts';
 import type { Job } from '../../src/store/port.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';

@@ -7,8 +7,8 @@ import {
   indexResource,
   normalizeReference,
   normalizeString,
-  SEARCH_PARAMETERS,
 } from '../../src/store/search-index.ts';
+import { SEARCH_PARAMETERS } from '../../src/store/search-parameters.ts';
 import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 
 /** One rich example per kept type, touching the elements its search parameters read. */

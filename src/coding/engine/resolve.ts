@@ -16,7 +16,7 @@ import { nameWords } from '../cms/names.ts';
 import { quarterFor } from '../tables/cms.ts';
 import type { QuarterChoice } from '../tables/cms.ts';
 import type { CmsDrug, CmsQuarter, CodingTables, DrugEntry, DrugPackage } from '../tables/types.ts';
-import { catalogUnitOf, drugEntryFor, matchCategoryRules } from '../tables/universe.ts';
+import { drugEntryFor, ruleDerivedEntry } from '../tables/universe.ts';
 import type { DocumentedAdministration } from '../types.ts';
 import { lookupNdc, lookupRxnorm } from './catalog.ts';
 
@@ -195,27 +195,17 @@ function describe(drug: DocumentedAdministration['drug']): string {
 
 /** An entry for a code (or no code) Dripline has no row for: name from the documentation, family from the rules. */
 function undescribedEntry(tables: CodingTables, code: string | undefined, text: string): DrugEntry {
-  const match = matchCategoryRules(tables.categoryRules, code, [nameWords(text).sort().join(' ')]);
-  const therapyClass = match.therapyClass?.value ?? 'other';
-  const home = tables.categoryRules.homeByTherapyClass[therapyClass];
-  return {
-    key: code
-      ? `unlisted-${code.toLowerCase()}`
-      : `undocumented-${nameWords(text).sort().join('-') || 'drug'}`,
+  const words = nameWords(text).sort();
+  return ruleDerivedEntry(tables, {
+    key: code ? `unlisted-${code.toLowerCase()}` : `undocumented-${words.join('-') || 'drug'}`,
     name: text,
     hcpcs: code ?? '',
     hcpcsLabel: code ? `${code} (not in the CMS tables)` : 'HCPCS unknown',
-    billingUnit: catalogUnitOf(undefined),
-    family: match.family?.value ?? 'therapeutic',
-    container: 'single-dose',
-    ...(match.hormonalAntineoplastic ? { hormonalAntineoplastic: true } : {}),
-    therapyClass,
-    packages: [],
-    ...(home?.perDiem ? { homePerDiem: home.perDiem } : {}),
-    ...(home?.hitCategory ? { hitCategory: home.hitCategory } : {}),
+    unit: undefined,
+    names: [words.join(' ')],
     verification: 'UNVERIFIED',
     source: 'documentation only',
-  };
+  });
 }
 
 export function resolveAdministrationDrug(

@@ -127,17 +127,36 @@ export function catalogUnitOf(unit: BillingUnit | undefined): { value: number; u
   }
 }
 
-function deriveEntry(tables: CodingTables, cms: CmsDrug): DrugEntry {
-  const match = matchCategoryRules(tables.categoryRules, cms.code, cms.names);
+/** What identifies a row the category rules complete: code, names, unit and where it came from. */
+export interface RuleDerivedIdentity {
+  readonly key: string;
+  readonly name: string;
+  readonly hcpcs: string;
+  readonly hcpcsLabel: string;
+  readonly unit: BillingUnit | undefined;
+  /** Names matched against the rules' name patterns. */
+  readonly names: readonly string[];
+  readonly verification: DrugEntry['verification'];
+  readonly source: string;
+  readonly notes?: string;
+}
+
+/**
+ * A drug row no one curated: family, therapy class and home-infusion category from
+ * category-rules.json (by code, then names), container assumed single-dose (the engine asks to
+ * confirm JW/JZ). The CMS universe and the engine's rows for undescribed drugs both come from here.
+ */
+export function ruleDerivedEntry(tables: CodingTables, identity: RuleDerivedIdentity): DrugEntry {
+  const code = identity.hcpcs === '' ? undefined : identity.hcpcs;
+  const match = matchCategoryRules(tables.categoryRules, code, identity.names);
   const therapyClass = match.therapyClass?.value ?? 'other';
   const home = tables.categoryRules.homeByTherapyClass[therapyClass];
-  const name = cms.names[0] ?? cms.label;
   return {
-    key: `cms-${cms.code.toLowerCase()}`,
-    name,
-    hcpcs: cms.code,
-    hcpcsLabel: cms.label,
-    billingUnit: catalogUnitOf(cms.unit),
+    key: identity.key,
+    name: identity.name,
+    hcpcs: identity.hcpcs,
+    hcpcsLabel: identity.hcpcsLabel,
+    billingUnit: catalogUnitOf(identity.unit),
     family: match.family?.value ?? 'therapeutic',
     container: 'single-dose',
     ...(match.hormonalAntineoplastic ? { hormonalAntineoplastic: true } : {}),
@@ -145,11 +164,25 @@ function deriveEntry(tables: CodingTables, cms: CmsDrug): DrugEntry {
     packages: [],
     ...(home?.perDiem ? { homePerDiem: home.perDiem } : {}),
     ...(home?.hitCategory ? { hitCategory: home.hitCategory } : {}),
+    verification: identity.verification,
+    source: identity.source,
+    ...(identity.notes !== undefined ? { notes: identity.notes } : {}),
+  };
+}
+
+function deriveEntry(tables: CodingTables, cms: CmsDrug): DrugEntry {
+  return ruleDerivedEntry(tables, {
+    key: `cms-${cms.code.toLowerCase()}`,
+    name: cms.names[0] ?? cms.label,
+    hcpcs: cms.code,
+    hcpcsLabel: cms.label,
+    unit: cms.unit,
+    names: cms.names,
     verification: cms.origin === 'hcpcs' ? 'C' : 'V',
     source: `CMS ${cms.origin === 'asp' ? 'ASP pricing file' : cms.origin === 'crosswalk' ? 'NDC-HCPCS crosswalk' : 'HCPCS Level II file'} (dosage "${cms.dosage}"); category-rules.json`,
     notes:
       'Derived, not curated: container assumed single-dose (CMS files do not say; the engine asks to confirm JW/JZ), family and therapy class from category-rules.json.',
-  };
+  });
 }
 
 interface UniverseCache {

@@ -10,8 +10,9 @@ import type { Bundle, CodeableConcept, Resource, Subscription } from '@medplum/f
 import type { DeliveryLogger, DeliveryRequest, DeliveryResult, RetryOptions } from './delivery.ts';
 import { DeliveryQueue, HeartbeatScheduler } from './delivery.ts';
 import type { NotifyingRepository, WriteHooks } from './repository.ts';
+import type { NotificationEventRecord } from './notification-render.ts';
+import { renderNotification } from './notification-render.ts';
 import type {
-  NotificationEventRecord,
   NotificationType,
   SubscriptionSpec,
   SubscriptionStatusCode,
@@ -21,7 +22,6 @@ import {
   matchesSubscription,
   parseSubscription,
   relativeReference,
-  renderNotification,
   SUBSCRIPTION_ERROR_SYSTEM,
 } from './subscriptions.ts';
 

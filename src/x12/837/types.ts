@@ -7,6 +7,7 @@ import type { Claim, Coverage, Encounter, Organization, Patient, RelatedPerson }
 import type { CareSetting, PayerKind } from '../../coding/types.ts';
 import type { X12Error } from '../encode.ts';
 import type { IsaParty } from '../envelope.ts';
+import type { BillingProvider } from '../../config/billing.ts';
 
 export type X12Kind = '837P' | '837I';
 
@@ -34,22 +35,11 @@ export interface Claim837Input {
   readonly encounters: readonly Encounter[];
 }
 
-/** The billing provider as loop 2010AA needs it. */
-export interface BillingProvider837 {
-  readonly name: string;
-  readonly npi: string;
-  /** NUCC provider taxonomy code (PRV03). */
-  readonly taxonomy: string;
-  /** EIN, 9 digits (REF*EI). */
-  readonly taxId: string;
-  readonly address: {
-    readonly line: readonly string[];
-    readonly city: string;
-    readonly state: string;
-    readonly postalCode: string;
-  };
-  readonly phone?: string;
-}
+/**
+ * The billing provider as loop 2010AA needs it: the tenant's configured billing identity
+ * (src/config/billing.ts), read as it is (NPI, PRV03 taxonomy, REF*EI tax id, N3/N4, PER phone).
+ */
+export type BillingProvider837 = BillingProvider;
 
 export interface X12Party extends IsaParty {
   /** NM103 of loop 1000A / 1000B. */

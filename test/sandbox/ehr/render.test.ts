@@ -5,13 +5,14 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadFhirDefinitions } from '../../../src/fhir/definitions.ts';
-import type { NotificationEventRecord, SubscriptionSpec } from '../../../src/sandbox/ehr/subscriptions.ts';
+import type { NotificationEventRecord } from '../../../src/sandbox/ehr/notification-render.ts';
+import { renderNotification } from '../../../src/sandbox/ehr/notification-render.ts';
+import type { SubscriptionSpec } from '../../../src/sandbox/ehr/subscriptions.ts';
 import {
   matchesSubscription,
   parseFilterString,
   parseSubscription,
   relativeReference,
-  renderNotification,
 } from '../../../src/sandbox/ehr/subscriptions.ts';
 import { backportSubscription, ENCOUNTER_TOPIC, MA_TOPIC } from './helpers.ts';
 

@@ -1,0 +1,203 @@
+/**
+ * bench:ingest's workload and load generator. The generator runs in a worker thread started on this
+ * file (its own event loop, like bench:http's autocannon), with keep-alive HTTP/1.1 connections;
+ * the main thread (./ingest.ts) seeds the EHR with the same administrations.
+ */
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { Bundle, MedicationAdministration } from '@medplum/fhirtypes';
+import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
+
+export const TENANT = 'bench';
+export const PATIENTS = 50;
+export const MEDICATIONS = 10;
+
+export type Payload = 'full-resource' | 'id-only';
+
+export interface LoadSpec {
+  readonly url: string;
+  readonly secret: string;
+  readonly subscriptionUrl: string;
+  readonly fhirBaseUrl: string;
+  readonly payload: Payload;
+  readonly prefix: string;
+  readonly count: number;
+  readonly firstEvent: number;
+  readonly concurrency: number;
+  /** Open loop at this many per second; 0 = closed loop. */
+  readonly rate: number;
+}
+
+export interface LoadResult {
+  /** Date.now() at each send, by index. */
+  readonly sentAt: number[];
+  /** Send → complete response, ms, by index. */
+  readonly latency: number[];
+  readonly statuses: Record<string, number>;
+  readonly errors: string[];
+  readonly firstSend: number;
+  readonly lastAck: number;
+}
+
+export function administration(prefix: string, i: number): MedicationAdministration & { id: string } {
+  const patient = i % PATIENTS;
+  return {
+    resourceType: 'MedicationAdministration',
+    id: `${prefix}-${i}`,
+    meta: { versionId: '1', lastUpdated: '2026-11-26T10:00:00.000Z' },
+    status: 'completed',
+    medicationReference: { reference: `Medication/med-${i % MEDICATIONS}` },
+    subject: { reference: `Patient/pat-${patient}` },
+    context: { reference: `Encounter/enc-${patient}` },
+    effectivePeriod: { start: '2026-11-26T09:00:00Z', end: '2026-11-26T10:00:00Z' },
+    performer: [{ actor: { reference: 'Practitioner/nurse-1' } }],
+    dosage: {
+      route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008', display: 'Intravenous' }] },
+      dose: { value: 250, unit: 'mL', system: 'http://unitsofmeasure.org', code: 'mL' },
+      rateQuantity: { value: 125, unit: 'mL/h', system: 'http://unitsofmeasure.org', code: 'mL/h' },
+    },
+  };
+}
+
+/** A Backport IG event-notification with one event (as the sandbox EHR renders them). */
+export function notificationBody(spec: LoadSpec, i: number): string {
+  const resource = administration(spec.prefix, i);
+  const eventNumber = spec.firstEvent + i;
+  const focus = `${spec.fhirBaseUrl}/MedicationAdministration/${resource.id}`;
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'history',
+    timestamp: '2026-11-26T10:00:00Z',
+    entry: [
+      {
+        fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(eventNumber).padStart(12, '0')}`,
+        resource: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'subscription', valueReference: { reference: spec.subscriptionUrl } },
+            { name: 'topic', valueCanonical: TOPIC_MEDICATION_ADMINISTRATION },
+            { name: 'status', valueCode: 'active' },
+            { name: 'type', valueCode: 'event-notification' },
+            { name: 'events-since-subscription-start', valueString: String(eventNumber) },
+            {
+              name: 'notification-event',
+              part: [
+                { name: 'event-number', valueString: String(eventNumber) },
+                { name: 'timestamp', valueInstant: '2026-11-26T10:00:00Z' },
+                { name: 'focus', valueReference: { reference: focus } },
+              ],
+            },
+          ],
+        },
+        request: { method: 'GET', url: `${spec.subscriptionUrl}/$status` },
+        response: { status: '200' },
+      },
+      {
+        fullUrl: focus,
+        ...(spec.payload === 'full-resource' ? { resource } : {}),
+        request: { method: 'PUT', url: `MedicationAdministration/${resource.id}` },
+        response: { status: '200' },
+      },
+    ],
+  };
+  return JSON.stringify(bundle);
+}
+
+/** The load generator (worker thread): sends spec.count notifications and times each. */
+async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
+  const bodies = Array.from({ length: spec.count }, (_, i) => Buffer.from(notificationBody(spec, i)));
+  const target = new URL(spec.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const sentAt = new Array<number>(spec.count).fill(0);
+  const latency = new Array<number>(spec.count).fill(0);
+  const statuses: Record<string, number> = {};
+  const errors: string[] = [];
+  let lastAck = 0;
+  const send = (i: number): Promise<void> =>
+    new Promise((resolve) => {
+      const body = bodies[i] as Buffer;
+      sentAt[i] = Date.now();
+      const t0 = performance.now();
+      const req = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/fhir+json',
+            'content-length': String(body.length),
+            authorization: `Bearer ${spec.secret}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latency[i] = performance.now() - t0;
+            lastAck = Date.now();
+            const code = String(res.statusCode ?? 0);
+            statuses[code] = (statuses[code] ?? 0) + 1;
+            resolve();
+          });
+        },
+      );
+      req.on('error', (err) => {
+        latency[i] = performance.now() - t0;
+        if (errors.length < 10) {
+          errors.push(err.message);
+        }
+        statuses['error'] = (statuses['error'] ?? 0) + 1;
+        resolve();
+      });
+      req.end(body);
+    });
+
+  const firstSend = Date.now();
+  let next = 0;
+  if (spec.rate <= 0) {
+    const lane = async (): Promise<void> => {
+      while (next < spec.count) {
+        await send(next++);
+      }
+    };
+    await Promise.all(Array.from({ length: spec.concurrency }, lane));
+  } else {
+    // Open loop: notification i is due at i / rate; a due one waits only for a free slot.
+    const start = performance.now();
+    let inFlight = 0;
+    let wake: (() => void) | undefined;
+    const pending: Promise<void>[] = [];
+    while (next < spec.count) {
+      const due = start + (next * 1000) / spec.rate;
+      const wait = due - performance.now();
+      if (wait > 1) {
+        await new Promise((r) => setTimeout(r, wait));
+      }
+      while (inFlight >= spec.concurrency) {
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+      }
+      inFlight++;
+      pending.push(
+        send(next++).then(() => {
+          inFlight--;
+          wake?.();
+        }),
+      );
+    }
+    await Promise.all(pending);
+  }
+  agent.destroy();
+  return { sentAt, latency, statuses, errors, firstSend, lastAck };
+}
+
+if (!isMainThread) {
+  const spec = workerData as LoadSpec;
+  generateLoad(spec).then(
+    (result) => parentPort?.postMessage({ result }),
+    (err: unknown) => parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) }),
+  );
+}
