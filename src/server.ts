@@ -172,7 +172,6 @@ export async function startServer(
     routers: [
       { path: '/ehr', router: ingest.router },
       { path: '/app', router: web.router },
-      { path: '/', router: web.home },
       {
         path: '/api/claims',
         router: createClaimRoutes({

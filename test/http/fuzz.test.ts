@@ -509,7 +509,27 @@ function check(request: FuzzRequest, status: number, headers: Headers, text: str
   if (status >= 500) {
     return `status ${status}: ${text.slice(0, 200)}`;
   }
-  if ((status === 401 || status === 403) && !headers.get('www-authenticate')) {
+  // The billers' app signs people in with a session cookie (no bearer challenge), and its pages
+  // answer a readable HTML page, not JSON; its API (/app/api) answers OperationOutcomes.
+  let pathname = '';
+  try {
+    pathname = new URL(request.path, 'http://x').pathname;
+  } catch {
+    pathname = request.path;
+  }
+  const appPath = /^\/app(\/|$)/.test(pathname);
+  if (
+    appPath &&
+    !pathname.startsWith('/app/api/') &&
+    status >= 400 &&
+    (headers.get('content-type') ?? '').startsWith('text/html')
+  ) {
+    // (A URL the app-level guard refuses before the app sees it is an OperationOutcome: below.)
+    return /<h1[^>]*>[^<]+<\/h1>/.test(text)
+      ? undefined
+      : `${status} app page without a heading: ${text.slice(0, 100)}`;
+  }
+  if ((status === 401 || status === 403) && !appPath && !headers.get('www-authenticate')) {
     return `${status} without WWW-Authenticate`;
   }
   if (status < 400) {
@@ -524,7 +544,7 @@ function check(request: FuzzRequest, status: number, headers: Headers, text: str
   // The token endpoint answers in RFC 6749 §5.2's format; a URL the app-level guard refuses first
   // is an OperationOutcome there too.
   // (The path as sent: fetch resolves dot segments as any client does.)
-  const tokenEndpoint = /^\/oauth2\/token\/?$/.test(new URL(request.path, 'http://x').pathname);
+  const tokenEndpoint = /^\/oauth2\/token\/?$/.test(pathname);
   if (tokenEndpoint && typeof body?.error === 'string') {
     return undefined;
   }

@@ -246,13 +246,6 @@ describe('an administrator', () => {
   }, 60_000);
 });
 
-test("the server's root opens the app", async () => {
-  const response = await fetch(`${appUrl}/`, { redirect: 'manual' });
-  expect(response.status).toBe(303);
-  expect(response.headers.get('location')).toBe('/app/');
-  expect((await fetch(`${appUrl}/nothing-here`)).status).toBe(404);
-});
-
 describe('what is refused, readably', () => {
   test('a launch from an EHR that is not configured', async () => {
     const page = browser.page;
