@@ -14,7 +14,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChargeItem, Claim, ClaimResponse, Resource, Task } from '@medplum/fhirtypes';
+import type {
+  ChargeItem,
+  Claim,
+  ClaimResponse,
+  CoverageEligibilityResponse,
+  Resource,
+  Task,
+} from '@medplum/fhirtypes';
+import { ELIGIBILITY_QUEUE, ELIGIBILITY_TASK_CODE } from '../src/coverage/eligibility/records.ts';
 import { authorizationOnFile } from '../src/coverage/authorizations.ts';
 import { claimFunnel } from '../src/claims/funnel.ts';
 import type { ClaimState } from '../src/claims/types.ts';
@@ -46,6 +54,32 @@ async function pendingJobs(store: Store, queue: string): Promise<number> {
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const usd = (x: number): string =>
   `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** What eligibility found on the day: answers by what they say, and the work items raised. */
+async function reportEligibility(store: Store, asked: { fhir: number; x12: number }): Promise<void> {
+  const answers = await all<CoverageEligibilityResponse>(store, 'CoverageEligibilityResponse');
+  const said = (r: CoverageEligibilityResponse): string =>
+    r.outcome === 'error'
+      ? 'not verified'
+      : r.insurance?.[0]?.inforce === false
+        ? 'not in force'
+        : 'in force';
+  const counts: Record<string, number> = {};
+  for (const r of answers) {
+    counts[said(r)] = (counts[said(r)] ?? 0) + 1;
+  }
+  console.log(
+    `eligibility: ${asked.fhir} FHIR and ${asked.x12} X12 (270/271) inquiries answered; ${answers.length} answers kept ${JSON.stringify(counts)}`,
+  );
+  const tasks = (await all<Task>(store, 'Task')).filter(
+    (t) => t.code?.coding?.some((c) => c.code === ELIGIBILITY_TASK_CODE) && t.status !== 'completed',
+  );
+  for (const task of tasks) {
+    for (const finding of findingsOfTask(task)) {
+      console.log(`  work item ${task.focus?.reference ?? '?'}: ${finding.ruleId}: ${finding.message}`);
+    }
+  }
+}
 
 /** The funnel of the sandbox tenant, printed. */
 async function report(store: Store): Promise<void> {
@@ -165,6 +199,7 @@ async function main(): Promise<void> {
         charges: await pendingJobs(store, ENCOUNTER_CHANGED_QUEUE),
         build: await pendingJobs(store, CLAIM_READY_QUEUE),
         submit: await pendingJobs(store, CLAIM_SUBMIT_QUEUE),
+        eligibility: await pendingJobs(store, ELIGIBILITY_QUEUE),
       };
       const claims = await all<Claim>(store, 'Claim');
       const busy =
@@ -178,6 +213,7 @@ async function main(): Promise<void> {
     const elapsed = (Date.now() - started) / 1000;
 
     console.log(`\nsettled in ${elapsed.toFixed(1)} s`);
+    await reportEligibility(store, run.payer.eligibilityCounts());
     await report(store);
     const observed = await observeDay(store, SANDBOX_TENANT);
     reportOutcome(dayOutcome(run.ehr.seededErrors, observed.claims, observed.coding));

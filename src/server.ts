@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/token-service.ts';
-import type { DriplineConfig, EhrConnectionConfig } from './config/config.ts';
+import type { DriplineConfig, EhrConnectionConfig, TenantConfig } from './config/config.ts';
 import { tenantCodingOptions } from './config/config.ts';
 import { loadFhirDefinitions } from './fhir/definitions.ts';
 import { listen } from './http/listen.ts';
@@ -26,12 +26,32 @@ import { createClaimRoutes } from './claims/routes.ts';
 import { scrubClaim } from './claims/scrub.ts';
 import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
 import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
+import { authorizationRequirement } from './claims/ledger.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
+import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
+import { createCoverageRoutes } from './coverage/ledger-routes.ts';
+import type { LedgerWorkerDeps } from './coverage/ledger-worker.ts';
+import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
+import { createRemittance } from './remittance/wiring.ts';
+import type { Remittance } from './remittance/wiring.ts';
+import { createReferenceRates } from './remittance/contracts/references.ts';
+import { createWorkItemRoutes } from './remittance/work/routes.ts';
+import type { WorkEngineDeps } from './remittance/work/engine.ts';
+import { claimResponseWrites, createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
 import { createWebApp } from './web/routes.ts';
 import { crossSiteCookies } from './web/security.ts';
+import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
+import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
+import type { EligibilityWorkerDeps } from './coverage/eligibility/worker.ts';
+import { EligibilityWorker } from './coverage/eligibility/worker.ts';
 import { systemClock } from './time/clock.ts';
+import { PriorAuthWorker } from './coverage/pas/worker.ts';
+import type { PriorAuthWorkerDeps } from './coverage/pas/worker.ts';
+import { PRIOR_AUTH_QUEUE } from './coverage/pas/records.ts';
+import { priorAuthJobsFor } from './coverage/pas/jobs.ts';
+import { createPasNotifyRouter, createPriorAuthApi } from './coverage/pas/routes.ts';
 import type { Clock } from './time/clock.ts';
 
 export interface RunningServer {
@@ -41,6 +61,11 @@ export interface RunningServer {
   readonly ingest: Ingest;
   readonly chargeCapture: ChargeCaptureWorker;
   readonly claims: ClaimWorkflowWorker;
+  readonly authorizationLedger: AuthorizationLedgerWorker;
+  /** Prior authorization by Da Vinci PAS (src/coverage/pas). */
+  readonly priorAuth: PriorAuthWorker;
+  readonly eligibility: EligibilityWorker;
+  readonly remittance: Remittance;
   /** Stops accepting connections, waits for in-flight requests (up to shutdownTimeoutMs), closes the store. */
   stop(): Promise<void>;
 }
@@ -60,6 +85,10 @@ export interface StartOptions {
   readonly chargeCapture?: boolean;
   /** Start the claim workflow worker (build, scrub, submit; default true — idle for tenants without payers). */
   readonly claims?: boolean;
+  /** Run the remittance posting worker and watch the tenants' inboxes (default true). */
+  readonly remittance?: boolean;
+  /** The largest 835 accepted, bytes (tests; default MAX_REMITTANCE_BYTES). */
+  readonly remittanceMaxBytes?: number;
   /**
    * Claim workflow tuning (tests): hold after an encounter ends, sweep period, retry backoff; and
    * `tenants` with payers added at run time (the in-process sandbox payer).
@@ -70,6 +99,23 @@ export interface StartOptions {
       'holdMs' | 'sweepMs' | 'recheckMs' | 'retryDelayMs' | 'pollMs' | 'payerPort' | 'tenants'
     >
   >;
+  /** Start the authorization ledger worker (its work items; default true). */
+  readonly authorizationLedger?: boolean;
+  /** Authorization ledger worker tuning (tests): how often it reads changes, and does a full pass. */
+  readonly ledgerWorker?: Partial<Pick<LedgerWorkerDeps, 'scanMs' | 'fullScanMs' | 'pollMs'>>;
+  /** Start the prior authorization worker (default true — idle for tenants whose payers take no PAS). */
+  readonly priorAuth?: boolean;
+  /**
+   * Sandbox mode only: the sandbox payers also take prior authorization requests (Da Vinci PAS at
+   * the sandbox payer's `/pas/fhir`), its review of pended requests taking `reviewDelayMs`.
+   */
+  readonly sandboxPriorAuth?: { readonly reviewDelayMs?: number };
+  /** Prior authorization tuning (tests): the payer port, the poll period. */
+  readonly priorAuthWorker?: Partial<Pick<PriorAuthWorkerDeps, 'payerPort' | 'pollMs'>>;
+  /** Start the eligibility worker (default true — idle for tenants without payers). */
+  readonly eligibility?: boolean;
+  /** Eligibility worker tuning (tests): its payer port, poll period. */
+  readonly eligibilityWorker?: Partial<Pick<EligibilityWorkerDeps, 'payerPort' | 'pollMs'>>;
   /** How long a gap in event numbers may stay open before ingest recovers it (default 10 s; tests). */
   readonly gapGraceMs?: number;
   /** `_count` of ingest catch-up searches (tests; default 100). */
@@ -113,17 +159,56 @@ export async function startServer(
     leaseMs: config.jobLeaseMs,
     now,
   });
+  // The tenants with their payers (the in-process sandbox adds its payers at run time).
+  const tenantsNow = (): DriplineConfig['tenants'] => options.claimWorkflow?.tenants ?? config.tenants;
+  const priorAuth = new PriorAuthWorker({
+    store,
+    tenants: tenantsNow,
+    tables: codingTables,
+    logger: logger.child({ component: 'prior-auth' }),
+    publicUrl: config.publicUrl,
+    now,
+    leaseMs: config.jobLeaseMs,
+    ...options.priorAuthWorker,
+  });
+  const eligibility = new EligibilityWorker({
+    store,
+    tables: codingTables,
+    logger: logger.child({ component: 'eligibility' }),
+    publicUrl: config.publicUrl,
+    now,
+    tenants: tenantsNow,
+    leaseMs: config.jobLeaseMs,
+    ...options.eligibilityWorker,
+  });
   const ingest = createIngest({
     config,
-    // Ingest's encounter-changed events wake charge capture at once.
-    store: notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+    // Ingest's encounter-changed events wake charge capture at once, its orders prior authorization;
+    // orders, visits and coverages it stores start eligibility checks in the same transaction.
+    store: withEligibilityTriggers(
+      notifyOnEnqueue(
+        notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+        PRIOR_AUTH_QUEUE,
+        () => priorAuth.notify(),
+      ),
+      tenantsNow,
+      now,
+      () => eligibility.notify(),
+    ),
     logger,
     ehrFor: options.ehrFor ?? ehrClientCache({ now }),
     now,
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
     ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
     ...(options.catchUpPageSize !== undefined ? { catchUpPageSize: options.catchUpPageSize } : {}),
+    // An order (each EHR version) starts its prior authorization (src/coverage/pas/worker.ts).
+    jobsForCopy: priorAuthJobsFor,
   });
+  const remittanceWork: WorkEngineDeps = {
+    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    references: createReferenceRates(codingTables.cms),
+    publicUrl: config.publicUrl,
+  };
   const claims = new ClaimWorkflowWorker({
     store,
     tables: codingTables,
@@ -134,17 +219,29 @@ export async function startServer(
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
     leaseMs: config.jobLeaseMs,
     now,
+    onAnswer: (input) => claimResponseWrites(remittanceWork, input),
     ...options.claimWorkflow,
+  });
+  const tenants = (): readonly TenantConfig[] => options.claimWorkflow?.tenants ?? config.tenants;
+  // The ledger's "given without an authorization" asks the scrubber's prior authorization rule.
+  const requirement = (tenant: TenantConfig): AuthorizationRequirement =>
+    authorizationRequirement(tenant, codingTables);
+  const authorizationLedger = new AuthorizationLedgerWorker({
+    store,
+    logger: logger.child({ component: 'authorization-ledger' }),
+    publicUrl: config.publicUrl,
+    tenants,
+    requirement,
+    now,
+    ...options.ledgerWorker,
   });
   const x12Deps = x12RouterDeps({
     store,
     publicUrl: config.publicUrl,
-    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    tenants,
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
-  const tenantsNow = (): readonly DriplineConfig['tenants'][number][] =>
-    options.claimWorkflow?.tenants ?? config.tenants;
   const web = createWebApp({
     store,
     publicUrl: config.publicUrl,
@@ -160,6 +257,29 @@ export async function startServer(
       "PUBLIC_URL is plain http on a non-loopback address: the billers' app works only when opened on its own, not inside an EHR (its cookies cannot be Secure; serve it over https)",
     );
   }
+  const priorAuthRoutes = {
+    store,
+    tokenService,
+    tenants: tenantsNow,
+    notify: () => priorAuth.notify(),
+    publicUrl: config.publicUrl,
+    now,
+    maxBodyBytes: config.http.maxBodyBytes,
+    maxJsonDepth: config.http.maxJsonDepth,
+  };
+  const remittance = createRemittance({
+    store,
+    logger,
+    publicUrl: config.publicUrl,
+    dataDir: config.dataDir,
+    tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+    tokenService,
+    leaseMs: config.jobLeaseMs,
+    now,
+    ...(options.remittanceMaxBytes !== undefined ? { maxBytes: options.remittanceMaxBytes } : {}),
+    // Each posted claim payment is checked against the contracts and its denials triaged.
+    hooks: [createRemittanceWorkHook(remittanceWork)],
+  });
   const app = createApp({
     config,
     store,
@@ -172,6 +292,18 @@ export async function startServer(
     routers: [
       { path: '/ehr', router: ingest.router },
       { path: '/app', router: web.router },
+      { path: '/pas', router: createPasNotifyRouter(priorAuthRoutes) },
+      { path: '/api/prior-auth', router: createPriorAuthApi(priorAuthRoutes) },
+      {
+        path: '/api/eligibility',
+        router: createEligibilityRoutes({
+          store,
+          tokenService,
+          worker: eligibility,
+          publicUrl: config.publicUrl,
+          now,
+        }),
+      },
       {
         path: '/api/claims',
         router: createClaimRoutes({
@@ -186,6 +318,29 @@ export async function startServer(
             tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
             now,
           },
+        }),
+      },
+      {
+        path: '/api/coverage',
+        router: createCoverageRoutes({
+          store,
+          tokenService,
+          tenants,
+          requirement,
+          publicUrl: config.publicUrl,
+          now,
+        }),
+      },
+      { path: '/api/remittance', router: remittance.router },
+      {
+        path: '/api/remittance',
+        router: createWorkItemRoutes({
+          store,
+          tokenService,
+          publicUrl: config.publicUrl,
+          now,
+          tenants: remittanceWork.tenants,
+          resubmit: (tenant, claimId, input) => claims.resubmit(tenant, claimId, input),
         }),
       },
     ],
@@ -217,6 +372,19 @@ export async function startServer(
   if (options.claims !== false) {
     claims.start();
   }
+  if (options.authorizationLedger !== false) {
+    authorizationLedger.start();
+  }
+  if (options.priorAuth !== false) {
+    priorAuth.start();
+  }
+  if (options.eligibility !== false) {
+    eligibility.start();
+  }
+  if (options.remittance !== false) {
+    remittance.worker.start();
+    remittance.inbox.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -234,6 +402,11 @@ export async function startServer(
       await ingest.stop();
       await chargeCapture.stop();
       await claims.stop();
+      await authorizationLedger.stop();
+      await priorAuth.stop();
+      await eligibility.stop();
+      await remittance.inbox.stop();
+      await remittance.worker.stop();
       if (!options.store) {
         await store.close();
       }
@@ -241,5 +414,17 @@ export async function startServer(
     })();
     return stopping;
   };
-  return { url, store, server, ingest, chargeCapture, claims, stop };
+  return {
+    url,
+    store,
+    server,
+    ingest,
+    chargeCapture,
+    claims,
+    authorizationLedger,
+    priorAuth,
+    eligibility,
+    remittance,
+    stop,
+  };
 }

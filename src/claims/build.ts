@@ -51,6 +51,15 @@ import {
   ID_PAYER_ID,
   PROFILE_CLAIM,
 } from '../contract/canonical.ts';
+import { EXT_MODIFIER_OVERRIDE } from '../contract/recovery.ts';
+
+/** A person's override of one line's modifiers (by the ChargeItem the line comes from), with the reason. */
+export interface LineOverride {
+  /** "ChargeItem/{id}". */
+  readonly chargeItem: string;
+  readonly modifiers: readonly string[];
+  readonly reason: string;
+}
 
 export const CLAIM_SYSTEMS = {
   npi: 'http://hl7.org/fhir/sid/us-npi',
@@ -109,6 +118,8 @@ export interface BuildClaimInput {
   readonly chargemaster?: Chargemaster;
   /** Institutional claims: the attending practitioner (./attending.ts), on the care team as a contained Practitioner. */
   readonly attending?: Practitioner;
+  /** Modifiers a person set on some lines instead of the coding rule's (kept on every rebuild). */
+  readonly lineOverrides?: readonly LineOverride[];
 }
 
 const CURRENCY = 'USD';
@@ -246,10 +257,17 @@ function attendingMember(practitioner: Practitioner): {
 function buildItem(
   item: ChargeItem,
   sequence: number,
-  ctx: { diagnoses: readonly string[]; institutional: boolean; pos: string; chargemaster: Chargemaster },
+  ctx: {
+    diagnoses: readonly string[];
+    institutional: boolean;
+    pos: string;
+    chargemaster: Chargemaster;
+    overrides?: readonly LineOverride[];
+  },
 ): ClaimItem {
   const code = codeOf(item.code);
-  const modifiers = modifiersOf(item);
+  const override = ctx.overrides?.find((o) => o.chargeItem === `ChargeItem/${item.id ?? ''}`);
+  const modifiers = override ? [...override.modifiers] : modifiersOf(item);
   const lineDiagnoses: number[] = [];
   for (const reason of item.reason ?? []) {
     for (const c of icd10Codes(reason)) {
@@ -275,6 +293,7 @@ function buildItem(
       { url: EXT_CHARGE_ITEM, valueReference: { reference: `ChargeItem/${item.id ?? ''}` } },
       ...(lineKey ? [lineKey] : []),
       ...(rationale ? [rationale] : []),
+      ...(override ? [{ url: EXT_MODIFIER_OVERRIDE, valueString: override.reason }] : []),
     ],
     sequence,
     ...(lineDiagnoses.length > 0 ? { diagnosisSequence: lineDiagnoses.slice(0, 4) } : {}),
@@ -319,7 +338,15 @@ export function buildClaim(input: BuildClaimInput): Claim & { id: string } {
   const diagnoses = claimDiagnoses(input.encounters, charges, input.conditions).slice(0, maxDiagnoses);
   const pos = PLACE_OF_SERVICE[input.setting];
   const chargemaster = input.chargemaster ?? loadChargemaster();
-  const items = charges.map((c, i) => buildItem(c, i + 1, { diagnoses, institutional, pos, chargemaster }));
+  const items = charges.map((c, i) =>
+    buildItem(c, i + 1, {
+      diagnoses,
+      institutional,
+      pos,
+      chargemaster,
+      ...(input.lineOverrides ? { overrides: input.lineOverrides } : {}),
+    }),
+  );
   // Sum in whole cents so the total is exactly the sum of the 2-decimal nets.
   const totalCents = items.reduce((sum, item) => sum + Math.round((item.net?.value ?? 0) * 100), 0);
   const dates = charges
@@ -447,4 +474,19 @@ export function buildVoidClaim(
       },
     ],
   };
+}
+
+/** The modifier overrides a built claim carries (to keep them when it is rebuilt or corrected). */
+export function lineOverridesOf(claim: Claim): LineOverride[] {
+  return (claim.item ?? []).flatMap((item) => {
+    const reason = item.extension?.find((e) => e.url === EXT_MODIFIER_OVERRIDE)?.valueString;
+    const chargeItem = item.extension?.find((e) => e.url === EXT_CHARGE_ITEM)?.valueReference?.reference;
+    if (reason === undefined || !chargeItem) {
+      return [];
+    }
+    const modifiers = (item.modifier ?? [])
+      .flatMap((m) => (m.coding ?? []).map((c) => c.code ?? ''))
+      .filter((c) => c !== '');
+    return [{ chargeItem, modifiers, reason }];
+  });
 }

@@ -18,6 +18,7 @@ import type {
 import type { CareSetting } from '../coding/types.ts';
 import type { BillingProvider, PayerEndpoint } from '../config/billing.ts';
 import type { Authorization } from '../coverage/authorizations.ts';
+import type { EligibilitySummary } from '../coverage/eligibility/summary.ts';
 
 /** Where a claim is in its life; kept in extension claim-state on the Claim, with history in its versions. */
 export type ClaimState =
@@ -40,10 +41,19 @@ export interface ClaimContext {
   readonly administrations: readonly MedicationAdministration[];
   readonly medications: readonly Medication[];
   readonly conditions: readonly Condition[];
-  /** Other claims of the patient (for duplicate detection and authorized units used). */
+  /** Other claims of the patient (for duplicate detection, and which claim bills which charge). */
   readonly otherClaims: readonly Claim[];
   /** Prior authorizations on file for the patient (src/coverage/authorizations.ts). */
   readonly authorizations?: readonly Authorization[];
+  /**
+   * The patient's charges on every encounter: what the authorization ledger counts against the
+   * authorizations (./ledger.ts). Absent: the claim's own charges only.
+   */
+  readonly patientCharges?: readonly ChargeItem[];
+  /** What the payers last said about the patient's coverages, by "Coverage/id" (src/coverage/eligibility). */
+  readonly eligibility?: ReadonlyMap<string, EligibilitySummary>;
+  /** Payer ids of every coverage on file (another payer an answer names is expected when among them). */
+  readonly payersOnFile?: readonly string[];
   /** Today, for timely filing (passed in: the scrubber is pure). */
   readonly today: string;
 }

@@ -28,8 +28,9 @@ import { transactionSegments } from '../x12/837/transaction.ts';
 import type { Write837Options, X12Kind, X12Party } from '../x12/837/types.ts';
 import { kindFor, write837, write837ToString } from '../x12/837/write837.ts';
 import type { ClaimContext, ClaimState } from './types.ts';
+import { EDI_X12 } from '../x12/interchange.ts';
 
-export const EDI_X12 = 'application/edi-x12';
+export { EDI_X12 };
 
 export interface X12BatchFilter {
   readonly kind: X12Kind;

@@ -9,6 +9,12 @@
  *   token --client <client.json> [--scope "<scopes>"]
  *   charges <bundle.json> [--setting <setting>] [--payer <payer>]
  *   tables import-cms <dir> [--out <tables dir>]
+ *   authorizations <patient> [--tenant <id>]
+ *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
+ *   eligibility <patient id> --client <client.json> [--url <base>] [--json]
+ *   remit [--tenant <id>] <file.835>...
+ *   tables import-x12-codes <dir> [--out <codes dir>]
+ *   tables import-opps-rates <dir> [--out <dir>]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,6 +29,9 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import type { DriplineConfig } from '../config/config.ts';
 import type { ClientRecord, Store } from '../store/port.ts';
 import { openStore } from '../store/open.ts';
+import { systemClock } from '../time/clock.ts';
+import { loadFhirDefinitions } from '../fhir/definitions.ts';
+import { createLogger } from '../logger.ts';
 import { BundleError, runCharges } from './charges-command.ts';
 import {
   parseClientCreateArgs,
@@ -52,7 +61,25 @@ Commands:
       Code one patient's infusion day offline (as POST /fhir/Encounter/$infusion-charges); prints the output Parameters.
   tables import-cms <dir> [--out <tables dir>]
       Build one quarter's drug table from the CMS files in <dir> (ASP pricing, NDC-HCPCS crosswalk, HCPCS,
-      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).`;
+      OPPS Addendum B, MUE); writes <tables dir>/cms/<quarter>.json (default: the shipped tables).
+  authorizations <patient> [--tenant <id>]
+      A patient's prior authorization ledger (as GET /api/coverage/authorizations?patient=): per
+      authorization the units or visits authorized, used (by which charges, on which claims), left,
+      and when it ends; infusions given without one; booked visits; open work items. Audited.
+  prior-auth <MedicationRequest/id> [--tenant <id>] [--cancel] [--wait <seconds>]
+      Ask the order's payer for prior authorization now (Da Vinci PAS), or cancel it; the running server
+      sends it. With --wait, prints the payer's decision once it is in.
+  eligibility <patient id> --client <client.json> [--url <base>] [--json]
+      Check the patient's coverage with every payer now (POST /api/eligibility/check); prints what each said.
+  remit [--tenant <id>] <file.835>...
+      Receive and post payers' 835 remittance files (as POST /api/remittance/835); progress on stderr,
+      a JSON summary per file on stdout; exit 4 when a file was rejected.
+  tables import-x12-codes <dir> [--out <codes dir>]
+      Build the CARC and RARC tables from the public X12 code lists in <dir> and Dripline's notes
+      (src/remittance/codes/*-notes.json); writes carc-table.json and rarc-table.json.
+  tables import-opps-rates <dir> [--out <dir>]
+      Build the OPPS reference rates of the infusion administration and access codes (contracts priced
+      as a percentage of OPPS) from the OPPS Addendum B file in <dir>; writes opps-<quarter>.json.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -176,6 +203,21 @@ async function token(argv: string[]): Promise<void> {
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 }
 
+async function remit(argv: string[]): Promise<void> {
+  const { parseRemitArgs, runRemit } = await import('./remit-command.ts');
+  const args = parseRemitArgs(argv);
+  const config = loadConfig();
+  loadFhirDefinitions();
+  const logger = createLogger('warn', process.stderr);
+  const summaries = await withStore(config, (store) =>
+    runRemit(args, config, store, logger, (line) => process.stderr.write(`${line}\n`)),
+  );
+  process.stdout.write(JSON.stringify(summaries, null, 2) + '\n');
+  if (summaries.some((s) => s.outcome === 'rejected' || s.outcome === 'refused')) {
+    process.exitCode = 4;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   if (command === 'client') {
@@ -188,6 +230,35 @@ async function main(argv: string[]): Promise<void> {
     const { runImportCms } = await import('./tables-command.ts');
     const summary = runImportCms(rest, new Date());
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } else if (command === 'authorizations') {
+    const { parseAuthorizationsArgs, runAuthorizations } = await import('./authorizations-command.ts');
+    const args = parseAuthorizationsArgs(sub === undefined ? rest : [sub, ...rest]);
+    const config = loadConfig();
+    const report = await withStore(config, (store) => runAuthorizations(args, config, store));
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  } else if (command === 'prior-auth') {
+    const { runPriorAuth } = await import('./prior-auth-command.ts');
+    const config = loadConfig();
+    const result = await withStore(config, (store) =>
+      runPriorAuth(
+        config,
+        store,
+        sub === undefined ? rest : [sub, ...rest],
+        systemClock(config.clockOffsetMs),
+      ),
+    );
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } else if (command === 'eligibility') {
+    const { runEligibility } = await import('./eligibility-command.ts');
+    process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
+  } else if (command === 'remit') {
+    await remit(sub === undefined ? rest : [sub, ...rest]);
+  } else if (command === 'tables' && sub === 'import-x12-codes') {
+    const { runImportX12Codes } = await import('./remittance-tables-command.ts');
+    process.stdout.write(JSON.stringify(runImportX12Codes(rest, new Date()), null, 2) + '\n');
+  } else if (command === 'tables' && sub === 'import-opps-rates') {
+    const { runImportOppsRates } = await import('./remittance-tables-command.ts');
+    process.stdout.write(JSON.stringify(runImportOppsRates(rest, new Date()), null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -206,7 +277,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     err instanceof BundleError ||
     err instanceof ClientFileError ||
     err instanceof ClientRegistrationError ||
-    (err instanceof Error && err.name === 'CmsImportError')
+    (err instanceof Error &&
+      ['CmsImportError', 'PriorAuthUsageError', 'CodeImportError', 'ReferenceImportError'].includes(err.name))
   ) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);

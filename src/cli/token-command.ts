@@ -13,9 +13,15 @@ export interface ClientFile {
   readonly jwk: JWK & { alg?: string; kid?: string };
 }
 
+/**
+ * `clockOffsetMs`: the server's clock offset (config CLOCK_OFFSET_MS, used to replay a day at
+ * another hour): the assertion's iat and exp are moved by it, so a server running on a moved clock
+ * accepts it. 0 (the default) in any real deployment.
+ */
 export async function requestBackendToken(
   client: ClientFile,
   scope?: string,
+  clockOffsetMs = 0,
 ): Promise<{ access_token: string; expires_in?: number; scope?: string; token_type: string }> {
   const alg = client.jwk.alg ?? 'ES384';
   const key = await importJWK(client.jwk, alg);
@@ -27,7 +33,7 @@ export async function requestBackendToken(
   const config = new oidc.Configuration(
     { issuer: issuer.href, token_endpoint: tokenUrl.href },
     client.client_id,
-    {},
+    clockOffsetMs === 0 ? {} : { [oidc.clockSkew]: Math.round(clockOffsetMs / 1000) },
     oidc.PrivateKeyJwt(
       { key, kid: client.jwk.kid },
       {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import type { BillingProvider, PayerEndpoint } from './billing.ts';
 import { readChargemasterFile } from './chargemaster-file.ts';
+import { readContractsFile } from './contracts-file.ts';
 import { isTimeZoneName } from '../time/zone.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -129,6 +130,40 @@ export interface TenantConfig {
   readonly chargemasterFile?: string;
   /** EHRs that launch the billers' app for this tenant. */
   readonly ehrLaunch?: readonly EhrLaunchConfig[];
+  /** The authorization ledger's work items (src/coverage/ledger-alerts.ts); see `tenantLedgerSettings`. */
+  readonly authorizations?: {
+    /** How many booked visits ahead an authorization must cover (default 3). */
+    readonly visitsAhead?: number;
+    /** How many days before its last day an authorization is reported expiring (default 14). */
+    readonly expiringDays?: number;
+  };
+  /** Eligibility checks (src/coverage/eligibility): how long an answer stays fresh. */
+  readonly eligibility?: TenantEligibilityConfig;
+  /**
+   * The tenant's payer contracts (./contracts-file.ts; an absolute path once loaded, relative paths
+   * resolve against the config file's folder; read and validated at load) and how far below what a
+   * contract expects a payment may fall before it is an underpayment: more than `amount` dollars
+   * and more than `percent` % of the expected payment (default $1.00 and 1 %).
+   */
+  readonly contracts?: {
+    readonly file: string;
+    readonly underpaymentTolerance: { readonly amount: number; readonly percent: number };
+  };
+  /**
+   * Who works each remittance work queue: a person or team per denial category
+   * (src/remittance/codes/format.ts), `underpayment`, and `default` for the rest.
+   */
+  readonly workQueues?: { readonly assignees: Readonly<Record<string, string>> };
+}
+
+export interface TenantEligibilityConfig {
+  /** Days an eligibility answer counts as fresh; an order or visit with none fresher asks again (default 30). */
+  readonly freshDays: number;
+}
+
+/** Days an eligibility answer stays fresh for a tenant (config `eligibility.freshDays`, default 30). */
+export function eligibilityFreshDays(tenant: Pick<TenantConfig, 'eligibility'>): number {
+  return tenant.eligibility?.freshDays ?? 30;
 }
 
 export interface DriplineConfig {
@@ -269,6 +304,62 @@ const schema = {
           name: { type: 'string', minLength: 1 },
           timeZone: { type: 'string', minLength: 1, maxLength: 64 },
           chargemasterFile: { type: 'string', minLength: 1 },
+          authorizations: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              visitsAhead: { type: 'integer', minimum: 1, maximum: 52 },
+              expiringDays: { type: 'integer', minimum: 0, maximum: 365 },
+            },
+          },
+          eligibility: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { freshDays: { type: 'integer', minimum: 1, maximum: 365, default: 30 } },
+          },
+          contracts: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['file'],
+            properties: {
+              file: { type: 'string', minLength: 1 },
+              underpaymentTolerance: {
+                type: 'object',
+                additionalProperties: false,
+                default: {},
+                properties: {
+                  amount: { type: 'number', minimum: 0, default: 1 },
+                  percent: { type: 'number', minimum: 0, maximum: 100, default: 1 },
+                },
+              },
+            },
+          },
+          workQueues: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['assignees'],
+            properties: {
+              assignees: {
+                type: 'object',
+                propertyNames: {
+                  enum: [
+                    'eligibility',
+                    'authorization',
+                    'coding',
+                    'documentation',
+                    'medical-necessity',
+                    'bundling',
+                    'timely-filing',
+                    'duplicate',
+                    'other',
+                    'underpayment',
+                    'default',
+                  ],
+                },
+                additionalProperties: { type: 'string', minLength: 1, maxLength: 200 },
+              },
+            },
+          },
           ehrLaunch: {
             type: 'array',
             items: {
@@ -336,6 +427,40 @@ const schema = {
                 scope: { type: 'string', minLength: 1 },
                 timelyFilingDays: { type: 'integer', minimum: 1, maximum: 3650, default: 365 },
                 usage: { enum: ['P', 'T'] },
+                // Prior authorization by Da Vinci PAS 2.2.1 (src/coverage/pas).
+                pas: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['fhirBaseUrl'],
+                  properties: {
+                    fhirBaseUrl: { type: 'string', pattern: '^https?://\\S+[^/]$' },
+                    tokenUrl: { type: 'string', pattern: '^https?://\\S+$' },
+                    scope: { type: 'string', minLength: 1 },
+                    receiverId: { type: 'string', minLength: 1, maxLength: 80 },
+                    subscription: { enum: ['auto', 'off'], default: 'auto' },
+                    inquireMinutes: { type: 'integer', minimum: 5, maximum: 10080, default: 240 },
+                    courseDays: { type: 'integer', minimum: 1, maximum: 366, default: 180 },
+                  },
+                },
+                eligibility: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['channel'],
+                  properties: {
+                    channel: { enum: ['fhir', 'x12'] },
+                    url: { type: 'string', pattern: '^https?://\\S+[^/]$' },
+                    tokenUrl: { type: 'string', pattern: '^https?://\\S+$' },
+                    clientId: { type: 'string', minLength: 1 },
+                    privateKeyJwk: { type: 'object', required: ['kty', 'd'] },
+                    scope: { type: 'string', minLength: 1 },
+                    receiverId: { type: 'string', minLength: 1, maxLength: 15 },
+                  },
+                  // A 270 goes to an endpoint of its own: it must be named.
+                  if: { properties: { channel: { const: 'x12' } } },
+                  then: { required: ['url'] },
+                },
+                appealDays: { type: 'integer', minimum: 1, maximum: 3650 },
+                correctedClaim: { enum: ['replacement', 'new-claim'] },
               },
               // ISA15 must be chosen for a clearinghouse: never production or test by default.
               if: { properties: { channel: { const: 'x12' } } },
@@ -495,6 +620,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
     if (tenant.chargemasterFile !== undefined) {
       tenants[index] = { ...tenant, chargemasterFile: resolveChargemaster(tenant, file) };
     }
+    if (tenant.contracts !== undefined) {
+      tenants[index] = { ...(tenants[index] ?? tenant), contracts: resolveContracts(tenant, file) };
+    }
     if (tenant.timeZone !== undefined && !isTimeZoneName(tenant.timeZone)) {
       throw new ConfigError(
         `Invalid configuration: tenants[${tenant.id}].timeZone "${tenant.timeZone}" is not an IANA time zone name (e.g. "America/New_York") or "UTC"`,
@@ -543,6 +671,17 @@ export function tenantCodingOptions(tenant: Pick<TenantConfig, 'timeZone' | 'cod
   return { ...tenant.coding, ...(tenant.timeZone ? { timeZone: tenant.timeZone } : {}) };
 }
 
+/** The authorization ledger's settings of a tenant, defaults filled in. */
+export function tenantLedgerSettings(tenant: Pick<TenantConfig, 'authorizations'>): {
+  visitsAhead: number;
+  expiringDays: number;
+} {
+  return {
+    visitsAhead: tenant.authorizations?.visitsAhead ?? 3,
+    expiringDays: tenant.authorizations?.expiringDays ?? 14,
+  };
+}
+
 /** The zone "today" and "yesterday" are taken in for a tenant: `tenantTimeZone`, else UTC. */
 export function tenantCalendarZone(tenant: Pick<TenantConfig, 'timeZone' | 'coding'>): string {
   return tenantTimeZone(tenant) ?? 'UTC';
@@ -560,6 +699,34 @@ function resolveChargemaster(tenant: TenantConfig, configFile: string | undefine
     );
   }
   return resolved;
+}
+
+/**
+ * The tenant's contracts file, resolved against the config file, read and validated now; every
+ * contract must name one of the tenant's payers.
+ */
+function resolveContracts(tenant: TenantConfig, configFile: string | undefined): TenantConfig['contracts'] {
+  const contracts = tenant.contracts as NonNullable<TenantConfig['contracts']>;
+  const resolved = path.resolve(configFile ? path.dirname(configFile) : process.cwd(), contracts.file);
+  let read;
+  try {
+    read = readContractsFile(resolved);
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid configuration: tenants[${tenant.id}].contracts.file: ${(err as Error).message}`,
+    );
+  }
+  const unknown = read.contracts.filter((c) => !tenant.payers.some((p) => p.id === c.payer));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration: tenants[${tenant.id}].contracts.file: ${unknown
+        .map((c) => `contract "${c.id}" names payer "${c.payer}"`)
+        .join(
+          ', ',
+        )}, which is not one of the tenant's payers (${tenant.payers.map((p) => p.id).join(', ') || 'none'})`,
+    );
+  }
+  return { ...contracts, file: resolved };
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

@@ -5,6 +5,12 @@
 import { registry, type Canonical } from './registry.ts';
 
 export * from './canonical.ts';
+export * from './authorization.ts';
+export * from './pas.ts';
+export * from './eligibility.ts';
+export * from './remittance.ts';
+export * from './recovery.ts';
+export * from './appeals.ts';
 
 /** Every canonical URL Dripline defines, with its kind and meaning. */
 export const CANONICALS: readonly Canonical[] = registry;

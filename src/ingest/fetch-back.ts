@@ -129,6 +129,7 @@ export async function ingestResources(
     const result = await storeCopy(copies, resource as Resource & { id: string }, (copy) => [
       ...domainEvent(copy),
       ...recomputeFor(copy, users),
+      ...(ctx.deps.jobsForCopy?.(copy) ?? []),
     ]);
     if (
       resource.resourceType === 'Patient' &&

@@ -15,6 +15,7 @@ import type { EhrSubscriptionsPort } from './subscription-manager.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
 import type { EhrPort } from './ehr-port.ts';
 import { IngestWorker } from './worker.ts';
+import type { IngestWorkerDeps } from './worker-context.ts';
 
 export type EhrClientPort = EhrPort & EhrSubscriptionsPort;
 
@@ -31,6 +32,8 @@ export interface IngestDeps {
   readonly gapGraceMs?: number;
   /** `_count` of catch-up searches (tests; default 100). */
   readonly catchUpPageSize?: number;
+  /** Jobs a stored copy starts in capabilities above ingest (the worker's `jobsForCopy`). */
+  readonly jobsForCopy?: IngestWorkerDeps['jobsForCopy'];
 }
 
 export interface Ingest {
@@ -84,6 +87,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     leaseMs: deps.config.jobLeaseMs,
     ...(deps.gapGraceMs !== undefined ? { gapGraceMs: deps.gapGraceMs } : {}),
     ...(deps.catchUpPageSize !== undefined ? { catchUpPageSize: deps.catchUpPageSize } : {}),
+    ...(deps.jobsForCopy ? { jobsForCopy: deps.jobsForCopy } : {}),
   });
   const router = createReceiverRouter({
     store: deps.store,

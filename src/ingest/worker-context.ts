@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
-import type { Store } from '../store/port.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import type { BatchOperation, Store } from '../store/port.ts';
 import type { CopyContext } from './copies.ts';
 import type { EhrPort, SubscriptionMaintainer } from './ehr-port.ts';
 import type { ConnectionBinding } from './receiver.ts';
@@ -34,6 +35,11 @@ export interface IngestWorkerDeps {
   readonly catchUpPageSize?: number;
   readonly leaseMs?: number;
   readonly batchSize?: number;
+  /**
+   * Jobs of the capabilities above ingest that a stored copy starts (e.g. an order's prior
+   * authorization), written in the copy's own transaction so a crash cannot lose them.
+   */
+  readonly jobsForCopy?: (copy: Resource) => BatchOperation[];
 }
 
 export interface IngestContext {

@@ -20,7 +20,9 @@ import type { SandboxEhr } from './ehr/server.ts';
 import { startSandboxPayer } from './payer/server.ts';
 import type { SandboxPayer } from './payer/server.ts';
 import type { PayerEndpoint } from '../config/billing.ts';
-import type { Organization } from '@medplum/fhirtypes';
+import type { Coverage, Organization, Patient } from '@medplum/fhirtypes';
+import type { SandboxMember } from './payer/eligibility/enrollment.ts';
+import { enrollmentFrom } from './payer/eligibility/enrollment.ts';
 import type { PayerKind } from '../coding/types.ts';
 
 export const SANDBOX_TENANT = 'sandbox';
@@ -117,21 +119,44 @@ export async function seededPayers(
 }
 
 /**
+ * The sandbox payers' members: every Coverage the sandbox EHR holds (member id, payer, beneficiary),
+ * as a payer's enrollment file would list them, with the coverages the payers ended since.
+ */
+export async function sandboxEnrollment(ehr: SandboxEhr): Promise<SandboxMember[]> {
+  return enrollmentFrom({
+    coverages: (await ehr.listResources('Coverage')) as Coverage[],
+    patients: (await ehr.listResources('Patient')) as Patient[],
+    organizations: (await ehr.listResources('Organization')) as Organization[],
+    payerIdSystem: PAYER_ID_SYSTEM,
+    ended: ehr.payerEnrollment,
+  });
+}
+
+/** The kind of payer that answers eligibility on X12 (270/271) in the sandbox; the others on FHIR. */
+export const SANDBOX_X12_ELIGIBILITY_KIND: PayerKind = 'medicaid';
+
+/**
  * Registers Dripline as a SMART Backend Services client of the sandbox payer and describes each
- * seeded payer as a FHIR-channel payer endpoint.
+ * seeded payer as a FHIR-channel payer endpoint; the Medicaid payer answers eligibility by X12
+ * (a 270 POSTed to its real-time endpoint, a 271 back), the others by CoverageEligibilityRequest.
  */
 export async function sandboxPayers(
   payer: SandboxPayer,
   payers: readonly { id: string; name: string; payerId: string; kind: PayerKind }[],
+  options: { readonly priorAuth?: boolean } = {},
 ): Promise<PayerEndpoint[]> {
   const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
   const kid = 'dripline-sandbox-payer-1';
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
-  const scope = 'system/Claim.crs system/ClaimResponse.rs';
+  const scope =
+    'system/Claim.crs system/ClaimResponse.rs system/Subscription.cruds system/CoverageEligibilityRequest.c';
   const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
   return payers.map((p) => ({
     ...p,
+    ...(p.kind === SANDBOX_X12_ELIGIBILITY_KIND
+      ? { eligibility: { channel: 'x12' as const, url: payer.x12EligibilityUrl, tokenUrl: payer.tokenUrl } }
+      : {}),
     channel: 'fhir' as const,
     fhirBaseUrl: payer.fhirBaseUrl,
     tokenUrl: payer.tokenUrl,
@@ -141,6 +166,18 @@ export async function sandboxPayers(
     timelyFilingDays: 365,
     // The sandbox payer is a test party: its interchanges say so (ISA15 T).
     usage: 'T' as const,
+    // Prior authorization (Da Vinci PAS) at the sandbox payer's PAS endpoint, when asked for.
+    ...(options.priorAuth
+      ? {
+          pas: {
+            fhirBaseUrl: payer.pasFhirBaseUrl,
+            tokenUrl: payer.tokenUrl,
+            subscription: 'auto' as const,
+            inquireMinutes: 240,
+            courseDays: 180,
+          },
+        }
+      : {}),
   }));
 }
 
@@ -212,8 +249,12 @@ export async function runSandbox(
     timeZone,
     journal: files.payerJournal,
     logger: logger.child({ component: 'sandbox-payer' }),
+    ...(options.sandboxPriorAuth?.reviewDelayMs !== undefined
+      ? { pas: { reviewDelayMs: options.sandboxPriorAuth.reviewDelayMs } }
+      : {}),
+    members: await sandboxEnrollment(ehr),
   });
-  const payers = await sandboxPayers(payer, seeded);
+  const payers = await sandboxPayers(payer, seeded, { priorAuth: options.sandboxPriorAuth !== undefined });
   const seededPayerKinds = Object.fromEntries(payers.map((p) => [p.payerId, p.kind]));
   logger.info({ payers: Object.keys(seededPayerKinds).length }, 'sandbox payer running');
   // The sandbox tenant bills the sandbox payer for every payer of the seeded day.

@@ -22,99 +22,131 @@ function sameNumber(a: string, b: string): boolean {
   return /^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) === Number(b) : a.trim() === b.trim();
 }
 
-/** The segments of `segments`, unchanged, once each envelope they close has checked out. */
-export async function* checkEnvelopes(
-  segments: AsyncIterable<X12Segment> | Iterable<X12Segment>,
-): AsyncGenerator<X12Segment, void, undefined> {
-  let isa: X12Segment | undefined;
-  let gs: X12Segment | undefined;
-  let st: X12Segment | undefined;
-  let groups = 0;
-  let transactions = 0;
-  let inTransaction = 0;
-  let stControls = new Set<string>();
-  let last: X12Segment | undefined;
-  for await (const s of segments) {
+/**
+ * The envelope checks as a state machine fed one segment at a time (synchronous, for readers that
+ * run the tokenizer's segments straight through): `check` throws an X12SyntaxError at the first
+ * fault; `end` when the input is over (it throws when an interchange is still open).
+ */
+export class EnvelopeChecker {
+  #isa: X12Segment | undefined;
+  #gs: X12Segment | undefined;
+  #st: X12Segment | undefined;
+  #groups = 0;
+  #transactions = 0;
+  #inTransaction = 0;
+  #stControls = new Set<string>();
+  #last: X12Segment | undefined;
+
+  check(s: X12Segment): void {
     switch (s.id) {
       case 'ISA':
-        if (isa) {
+        if (this.#isa) {
           throw fault(s, 'an ISA before the IEA of the interchange before it');
         }
-        isa = s;
-        groups = 0;
+        this.#isa = s;
+        this.#groups = 0;
         break;
       case 'GS':
-        if (!isa || gs) {
-          throw fault(s, gs ? 'a GS before the GE of the group before it' : 'a GS outside an interchange');
-        }
-        gs = s;
-        groups++;
-        transactions = 0;
-        stControls = new Set();
-        break;
-      case 'ST':
-        if (!gs || st) {
+        if (!this.#isa || this.#gs) {
           throw fault(
             s,
-            st ? 'an ST before the SE of the transaction before it' : 'an ST outside a functional group',
+            this.#gs ? 'a GS before the GE of the group before it' : 'a GS outside an interchange',
           );
         }
-        if (stControls.has(element(s, 2))) {
+        this.#gs = s;
+        this.#groups++;
+        this.#transactions = 0;
+        this.#stControls = new Set();
+        break;
+      case 'ST':
+        if (!this.#gs || this.#st) {
+          throw fault(
+            s,
+            this.#st
+              ? 'an ST before the SE of the transaction before it'
+              : 'an ST outside a functional group',
+          );
+        }
+        if (this.#stControls.has(element(s, 2))) {
           throw fault(s, `ST02 ${element(s, 2)} is used twice in the group`);
         }
-        stControls.add(element(s, 2));
-        st = s;
-        transactions++;
-        inTransaction = 1;
+        this.#stControls.add(element(s, 2));
+        this.#st = s;
+        this.#transactions++;
+        this.#inTransaction = 1;
         break;
-      case 'SE':
+      case 'SE': {
+        const st = this.#st;
         if (!st) {
           throw fault(s, 'an SE without its ST');
         }
-        inTransaction++;
-        if (element(s, 1) !== String(inTransaction)) {
-          throw fault(s, `SE01 says ${element(s, 1)} segments; the transaction has ${inTransaction}`);
+        this.#inTransaction++;
+        if (element(s, 1) !== String(this.#inTransaction)) {
+          throw fault(s, `SE01 says ${element(s, 1)} segments; the transaction has ${this.#inTransaction}`);
         }
         if (element(s, 2) !== element(st, 2)) {
           throw fault(s, `SE02 ${element(s, 2)} does not match ST02 ${element(st, 2)}`);
         }
-        st = undefined;
+        this.#st = undefined;
         break;
-      case 'GE':
-        if (!gs || st) {
-          throw fault(s, st ? 'a GE before the SE of its last transaction' : 'a GE without its GS');
+      }
+      case 'GE': {
+        const gs = this.#gs;
+        if (!gs || this.#st) {
+          throw fault(s, this.#st ? 'a GE before the SE of its last transaction' : 'a GE without its GS');
         }
-        if (element(s, 1) !== String(transactions)) {
-          throw fault(s, `GE01 says ${element(s, 1)} transactions; the group has ${transactions}`);
+        if (element(s, 1) !== String(this.#transactions)) {
+          throw fault(s, `GE01 says ${element(s, 1)} transactions; the group has ${this.#transactions}`);
         }
         if (!sameNumber(element(s, 2), element(gs, 6))) {
           throw fault(s, `GE02 ${element(s, 2)} does not match GS06 ${element(gs, 6)}`);
         }
-        gs = undefined;
+        this.#gs = undefined;
         break;
-      case 'IEA':
-        if (!isa || gs) {
-          throw fault(s, gs ? 'an IEA before the GE of its last group' : 'an IEA without its ISA');
+      }
+      case 'IEA': {
+        const isa = this.#isa;
+        if (!isa || this.#gs) {
+          throw fault(s, this.#gs ? 'an IEA before the GE of its last group' : 'an IEA without its ISA');
         }
-        if (element(s, 1) !== String(groups)) {
-          throw fault(s, `IEA01 says ${element(s, 1)} groups; the interchange has ${groups}`);
+        if (element(s, 1) !== String(this.#groups)) {
+          throw fault(s, `IEA01 says ${element(s, 1)} groups; the interchange has ${this.#groups}`);
         }
         if (!sameNumber(element(s, 2), element(isa, 13))) {
           throw fault(s, `IEA02 ${element(s, 2)} does not match ISA13 ${element(isa, 13)}`);
         }
-        isa = undefined;
+        this.#isa = undefined;
         break;
+      }
       default:
-        if (st) {
-          inTransaction++;
-        } else if (!(s.id === 'TA1' && isa && !gs)) {
+        if (this.#st) {
+          this.#inTransaction++;
+        } else if (!(s.id === 'TA1' && this.#isa && !this.#gs)) {
           throw fault(s, 'a segment outside a transaction set (ST … SE)');
         }
     }
-    last = s;
+    this.#last = s;
+  }
+
+  /** The input is over: throws when an interchange is still open. */
+  end(): void {
+    if (this.#isa && this.#last) {
+      throw fault(
+        this.#last,
+        `the input ends inside an interchange (no ${this.#st ? 'SE' : this.#gs ? 'GE' : 'IEA'})`,
+      );
+    }
+  }
+}
+
+/** The segments of `segments`, unchanged, once each envelope they close has checked out. */
+export async function* checkEnvelopes(
+  segments: AsyncIterable<X12Segment> | Iterable<X12Segment>,
+): AsyncGenerator<X12Segment, void, undefined> {
+  const checker = new EnvelopeChecker();
+  for await (const s of segments) {
+    checker.check(s);
     yield s;
   }
-  if (isa && last) {
-    throw fault(last, `the input ends inside an interchange (no ${st ? 'SE' : gs ? 'GE' : 'IEA'})`);
-  }
+  checker.end();
 }

@@ -20,6 +20,9 @@ import type { IsaParty } from './envelope.ts';
 
 export type InterchangeUsage = 'P' | 'T';
 
+/** The media type of X12 interchanges (RFC 1767), in files Dripline keeps and on the wire. */
+export const EDI_X12 = 'application/edi-x12';
+
 /** What ISA15 reads of a configured payer (config `payers[]`): its slug and usage. */
 export interface UsagePayer {
   readonly id: string;

@@ -1,7 +1,7 @@
 /**
  * Streaming X12 segment parser: text in (any chunking, strings or bytes), segments out, one at a
  * time, so an 835 or 271 of any size is read in bounded memory. It reads each interchange's
- * delimiters from its ISA (./delimiters.ts), tolerates line breaks after segment terminators, and
+ * delimiters from its ISA (./delimiters.ts), tolerates line breaks and indentation between segments, and
  * refuses what is not an interchange: no ISA, a malformed ISA, a segment id that is not 2-3
  * letters or digits, an empty segment, data after the last terminator, input that ends before the
  * IEA. Several interchanges may follow each other, each with its own delimiters.
@@ -56,8 +56,12 @@ export function repetitions(segment: X12Segment, n: number): string[] {
 }
 
 const SEGMENT_ID = /^[A-Z0-9]{2,3}$/;
-/** What may stand between segments (after a terminator) or around interchanges. */
-const LINE_BREAK = new Set(['\r', '\n']);
+/**
+ * What may stand between segments (after a terminator) or around interchanges: line breaks, and
+ * the spaces and tabs of files indented for reading (no delimiter may be a space; a tab that is
+ * one is never skipped).
+ */
+const LINE_BREAK = new Set(['\r', '\n', ' ', '\t']);
 const BYTE_ORDER_MARK = '\uFEFF';
 
 /**

@@ -1,22 +1,18 @@
 /** Claim scrubber: a clean claim has no errors; each seeded error is caught with the right rule. */
 import { describe, expect, test } from '@jest/globals';
-import type { Claim } from '@medplum/fhirtypes';
+import type { ChargeItem, Claim } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { hasBlockingErrors, scrubClaim } from '../../src/claims/scrub.ts';
 import { RULE_IDS, loadClaimRules } from '../../src/claims/scrub/rules.ts';
 import type { Authorization } from '../../src/coverage/authorizations.ts';
+import type { EligibilitySummary } from '../../src/coverage/eligibility/summary.ts';
 import type { ClaimContext, ScrubFinding } from '../../src/claims/types.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import { contextOf, fixture } from './fixtures.ts';
 import type { Fixture } from './fixtures.ts';
-import {
-  EXT_CHARGE_MODIFIER,
-  EXT_CLAIM_FREQUENCY,
-  EXT_CLAIM_REPLACED_BY,
-  EXT_CLAIM_STATE,
-} from '../../src/contract/canonical.ts';
+import { EXT_CHARGE_MODIFIER, EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 
 const tables = loadCodingTables();
 
@@ -50,15 +46,32 @@ function onFile(over: Partial<Authorization> = {}): Authorization {
   };
 }
 
-/** An earlier, sent claim of the same patient billing `units` of J1745 under `number`. */
-function earlierClaimUnder(ctx: ClaimContext, number: string, units: number): Claim {
+/** An earlier visit's J1745 charge of the same patient (the authorization ledger counts it). */
+function earlierCharge(units: number, over: Partial<ChargeItem> = {}): ChargeItem {
+  return {
+    resourceType: 'ChargeItem',
+    id: `ci-earlier-${units}`,
+    status: 'billable',
+    code: { coding: [{ system: SYSTEMS.hcpcs, code: 'J1745' }] },
+    subject: { reference: 'Patient/pat-1' },
+    context: { reference: 'Encounter/enc-earlier' },
+    occurrenceDateTime: '2025-02-11',
+    quantity: { value: units },
+    ...over,
+  };
+}
+
+/** The claim that billed the earlier visit, with its payer and state. */
+function earlierClaim(ctx: ClaimContext, state: string, payerId = ctx.payer.payerId): Claim {
   const drug = ctx.claim.item?.find((i) => i.productOrService.coding?.[0]?.code === 'J1745');
   return {
     ...structuredClone(ctx.claim),
     id: 'claim-earlier',
-    status: 'active',
-    insurance: (ctx.claim.insurance ?? []).map((i) => ({ ...i, preAuthRef: [number] })),
-    item: drug ? [{ ...drug, servicedDate: '2025-02-11', quantity: { value: units } }] : [],
+    extension: [{ url: EXT_CLAIM_STATE, valueCode: state }],
+    insurer: { identifier: { value: payerId } },
+    item: drug
+      ? [{ ...drug, servicedDate: '2025-02-11', encounter: [{ reference: 'Encounter/enc-earlier' }] }]
+      : [],
   };
 }
 
@@ -195,12 +208,12 @@ const cases: readonly Case[] = [
     after: (ctx) => ({ ...ctx, authorizations: [onFile({ end: '2025-02-28' })] }),
   },
   {
-    name: 'units beyond the authorized units (this claim and an earlier one)',
+    name: 'units beyond the authorized units (this claim and an earlier visit)',
     ruleId: 'prior-auth-units',
     after: (ctx) => ({
       ...ctx,
       authorizations: [onFile({ services: [{ code: 'J1745', units: 60 }] })],
-      otherClaims: [earlierClaimUnder(ctx, 'PA-778899', 40)],
+      patientCharges: [earlierCharge(40)],
     }),
   },
   {
@@ -548,12 +561,11 @@ describe('scrubClaim', () => {
     expect(JSON.stringify(ctx)).toBe(before);
   });
 
-  test('authorizations on file: covered services, dates and units pass; standing claims count, others do not', () => {
+  test('authorizations on file: covered services, dates and units pass; units are counted by the authorization ledger', () => {
     const base = contextOf(fixture('commercial'));
-    const ids = (ctx: ClaimContext): string[] =>
-      scrubClaim(ctx, tables)
-        .filter((x) => x.ruleId.startsWith('prior-auth'))
-        .map((x) => x.ruleId);
+    const findings = (ctx: ClaimContext): ScrubFinding[] =>
+      scrubClaim(ctx, tables).filter((x) => x.ruleId.startsWith('prior-auth'));
+    const ids = (ctx: ClaimContext): string[] => findings(ctx).map((x) => x.ruleId);
     // Covered: J1745 40 units of 200, in the dates.
     expect(ids({ ...base, authorizations: [onFile()] })).toEqual([]);
     // A number on the claim that is not on file cannot be checked here: no finding.
@@ -564,27 +576,49 @@ describe('scrubClaim', () => {
     expect(
       ids({ ...base, authorizations: [onFile({ payerId: 'ELSEWHERE', services: [{ code: 'J0135' }] })] }),
     ).toEqual([]);
-    // Exactly at the limit passes; one unit more fails.
-    const at = { ...base, authorizations: [onFile({ services: [{ code: 'J1745', units: 80 }] })] };
-    expect(ids({ ...at, otherClaims: [earlierClaimUnder(base, 'PA-778899', 40)] })).toEqual([]);
-    expect(ids({ ...at, otherClaims: [earlierClaimUnder(base, 'PA-778899', 41)] })).toEqual([
-      'prior-auth-units',
-    ]);
-    // Units billed under another number, on a rejected claim, or on a void do not count.
-    const rejected = earlierClaimUnder(base, 'PA-778899', 41);
-    rejected.extension = [{ url: EXT_CLAIM_STATE, valueCode: 'rejected' }];
-    const voided = earlierClaimUnder(base, 'PA-778899', 41);
-    voided.extension = [{ url: EXT_CLAIM_FREQUENCY, valueCode: '8' }];
-    for (const other of [earlierClaimUnder(base, 'PA-OTHER', 41), rejected, voided]) {
-      expect(ids({ ...at, otherClaims: [other] })).toEqual([]);
+    // Exactly at the limit passes; one unit more is held, naming the authorization and the units.
+    const at = {
+      ...base,
+      authorizations: [onFile({ payerId: base.payer.payerId, services: [{ code: 'J1745', units: 80 }] })],
+    };
+    expect(ids({ ...at, patientCharges: [earlierCharge(40)] })).toEqual([]);
+    const [beyond, ...more] = findings({ ...at, patientCharges: [earlierCharge(41)] });
+    expect(more).toEqual([]);
+    expect(beyond).toMatchObject({ ruleId: 'prior-auth-units', severity: 'error', itemSequence: 3 });
+    expect(beyond?.message).toBe(
+      'Line 3 (J1745 on 2025-03-10) uses 40 unit(s) after 41 used before under authorization PA-778899, which allows 80 from 2025-01-01 to 2025-12-31: 1 beyond authorization PA-778899.',
+    );
+    expect(beyond?.source).toContain('ClaimResponse/auth-1');
+    // Whether its claim was sent, held or rejected (it will be billed again), an earlier visit's
+    // charge counts; a void one, one outside the authorized dates, or another payer's does not.
+    for (const state of ['adjudicated', 'held', 'rejected']) {
+      expect(
+        ids({ ...at, patientCharges: [earlierCharge(41)], otherClaims: [earlierClaim(base, state)] }),
+      ).toEqual(['prior-auth-units']);
     }
-    // The claim a corrected claim replaces does not count against it.
-    const replacing = withClaim(at, (c) => {
-      c.related = [
-        { claim: { reference: 'Claim/claim-earlier' }, relationship: { coding: [{ code: 'prior' }] } },
-      ];
-    });
-    expect(ids({ ...replacing, otherClaims: [earlierClaimUnder(base, 'PA-778899', 41)] })).toEqual([]);
+    for (const other of [
+      { ...at, patientCharges: [earlierCharge(41, { status: 'entered-in-error' })] },
+      { ...at, patientCharges: [earlierCharge(41, { occurrenceDateTime: '2024-12-31' })] },
+      {
+        ...at,
+        patientCharges: [earlierCharge(41)],
+        otherClaims: [earlierClaim(base, 'adjudicated', 'ELSEWHERE')],
+      },
+    ]) {
+      expect(ids(other)).toEqual([]);
+    }
+    // A later visit does not make this one beyond: the ledger counts in date order.
+    expect(
+      ids({
+        ...at,
+        patientCharges: [
+          earlierCharge(41, {
+            occurrenceDateTime: '2025-04-01',
+            context: { reference: 'Encounter/enc-later' },
+          }),
+        ],
+      }),
+    ).toEqual([]);
   });
 
   test('institutional claims are scrubbed too', () => {
@@ -599,5 +633,52 @@ describe('scrubClaim', () => {
     const claim = buildClaim(f.input);
     const findings = scrubClaim({ ...contextOf(f), claim }, tables);
     expect(findings.filter((x) => x.severity === 'error')).toEqual([]);
+  });
+});
+
+describe('what the payer said about the coverage (eligibility answers, src/coverage/eligibility)', () => {
+  const answer = (over: Partial<EligibilitySummary>): ReadonlyMap<string, EligibilitySummary> =>
+    new Map([
+      [
+        'Coverage/cov-1',
+        {
+          response: 'CoverageEligibilityResponse/elig-1-r',
+          outcome: 'complete',
+          coverage: 'Coverage/cov-1',
+          errors: [],
+          otherPayers: [],
+          benefits: [],
+          authorizationRequiredFor: [],
+          ...over,
+        },
+      ],
+    ]);
+
+  test('coverage the payer ended before the date of service: eligibility-inactive, an error no one may override', () => {
+    const ctx = contextOf(fixture());
+    const findings = scrubClaim(
+      { ...ctx, eligibility: answer({ inforce: false, planStart: '2024-01-01', planEnd: '2025-02-28' }) },
+      tables,
+    );
+    const found = findings.filter((x) => x.ruleId === 'eligibility-inactive');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ severity: 'error', overridable: false });
+    expect(found[0]?.message).toContain('2025-03-10');
+    expect(found[0]?.source).toContain('CoverageEligibilityResponse/elig-1-r');
+    expect(hasBlockingErrors(findings)).toBe(true);
+  });
+
+  test('another payer answered or is named: eligibility-payer-differs (overridable); an active answer says nothing', () => {
+    const ctx = contextOf(fixture());
+    const differs = scrubClaim(
+      {
+        ...ctx,
+        eligibility: answer({ inforce: true, otherPayers: [{ name: 'Other Plan', payerId: '99999' }] }),
+      },
+      tables,
+    ).filter((x) => x.ruleId.startsWith('eligibility-'));
+    expect(differs.map((x) => [x.ruleId, x.overridable])).toEqual([['eligibility-payer-differs', true]]);
+    const clean = scrubClaim({ ...ctx, eligibility: answer({ inforce: true }) }, tables);
+    expect(clean.filter((x) => x.ruleId.startsWith('eligibility-'))).toEqual([]);
   });
 });

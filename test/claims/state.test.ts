@@ -149,6 +149,8 @@ describe('legal moves', () => {
       ['rejected', 'void'],
       ['void', 'built'],
       ['adjudicated', 'adjudicated'],
+      ['submitted', 'adjudicated'],
+      ['accepted', 'adjudicated'],
     ];
     for (const [from, to] of legal) {
       expect([from, to, isLegalTransition(from, to)]).toEqual([from, to, true]);

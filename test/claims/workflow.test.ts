@@ -303,6 +303,61 @@ describe('claim workflow over the sandbox day', () => {
     );
   });
 
+  test('every denial the payer answered is a remittance work item in its queue, listed over /api/remittance/work-items and assignable', async () => {
+    const responses = (await all<ClaimResponse>('ClaimResponse')).filter(
+      (r) => r.use === 'claim' && isDenial(r),
+    );
+    const token = await server.token(TENANT, 'system/Task.rs system/Claim.r');
+    const { status, body } = await fhirFetch(`${server.url}/api/remittance/work-items`, token);
+    expect(status).toBe(200);
+    const items = body.items as {
+      id: string;
+      claim: string;
+      queue: string;
+      dollarsAtStake: number;
+      appealDeadline?: string;
+      recommendedFix?: { rule: string };
+    }[];
+    // Each denied claim has at least one item, with dollars at stake, a deadline and a fix.
+    for (const r of responses) {
+      const claim = (r.request?.reference ?? '').replace('Claim/', '');
+      const mine = items.filter((i) => i.claim === claim);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const item of mine) {
+        expect(item.dollarsAtStake).toBeGreaterThan(0);
+        expect(item.appealDeadline).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+        expect(item.recommendedFix?.rule).toBeTruthy();
+      }
+    }
+    console.log(
+      `remittance work items: ${items.length} for ${responses.length} denied answers; by queue ${JSON.stringify(body.counts)}`,
+    );
+    const first = items[0];
+    if (first) {
+      const write = await server.token(TENANT, 'system/Task.u system/Claim.u');
+      const res = await fetch(`${server.url}/api/remittance/work-items/${first.id}/assign`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${write}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ assignee: 'denials-team-b' }),
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { item: { assignee: string } }).item.assignee).toBe('denials-team-b');
+      // A read-only token cannot assign; another tenant does not see the items.
+      const denied = await fetch(`${server.url}/api/remittance/work-items/${first.id}/assign`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ assignee: 'x' }),
+      });
+      expect(denied.status).toBe(403);
+      const other = await fhirFetch(
+        `${server.url}/api/remittance/work-items`,
+        await server.token('clinic-b', 'system/Task.rs system/Claim.r'),
+      );
+      expect(other.status).toBe(200);
+      expect(other.body.items).toEqual([]);
+    }
+  });
+
   test('every held claim has a "claim needs attention" Task listing its findings', async () => {
     const held = (await claims()).filter((c) => claimStateOf(c) === 'held');
     for (const claim of held) {

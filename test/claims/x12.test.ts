@@ -20,6 +20,7 @@ import {
   hospitalOutpatientContext,
   officeInfusionContext,
 } from '../../src/claims/x12-samples.ts';
+import { EXT_LINE_ITEM_CONTROL_NUMBER } from '../../src/contract/remittance.ts';
 import { kindFor, write837, write837ToString } from '../../src/x12/837/write837.ts';
 import type { Write837Options, X12Kind } from '../../src/x12/837/types.ts';
 import { STRUCTURE_DEFINITION_BASE } from '../../src/contract/canonical.ts';
@@ -460,6 +461,32 @@ describe('837I (institutional)', () => {
     const names = tx.map((s) => s.name);
     expect(names.lastIndexOf('HI')).toBeLessThan(tx.indexOf(attending));
     expect(tx.indexOf(attending)).toBeLessThan(names.indexOf('LX'));
+  });
+
+  it('gives every line a line item control number (REF*6R) for remittance matching, after its date', async () => {
+    const own = structuredClone(hopd);
+    const item = own.claim.item?.[1];
+    if (!item) {
+      throw new Error('no second item');
+    }
+    item.extension = [
+      ...(item.extension ?? []),
+      { url: EXT_LINE_ITEM_CONTROL_NUMBER, valueString: 'CLINIC-LINE-7' },
+    ];
+    for (const [ctx, kind] of [
+      [own, '837I'],
+      [officeInfusionContext(3), '837P'],
+    ] as const) {
+      const [tx] = transactions(await parse(await write837ToString([ctx], opts(kind))));
+      const lines = serviceLines(tx ?? []);
+      expect(lines.map((l) => one(l, 'REF', (s) => s['1'] === '6R')['2'])).toEqual(
+        (ctx.claim.item ?? []).map((i) => (i === item ? 'CLINIC-LINE-7' : `${ctx.claim.id}.${i.sequence}`)),
+      );
+      for (const line of lines) {
+        const names = line.map((x) => x.name);
+        expect(names.indexOf('REF')).toBe(names.indexOf('DTP') + 1);
+      }
+    }
   });
 });
 

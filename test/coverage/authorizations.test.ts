@@ -6,19 +6,21 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import type { Bundle, Claim, ClaimResponse, ClaimResponseItem } from '@medplum/fhirtypes';
+import type { Bundle, ChargeItem, Claim, ClaimResponse, ClaimResponseItem } from '@medplum/fhirtypes';
 import { validateResource } from '@medplum/core';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import {
-  authorizationNumbersFor,
   authorizationOnFile,
   authorizationsOf,
+  EXT_AUTHORIZATION_NUMBER,
+  EXT_ITEM_AUTHORIZED_DETAIL,
   EXT_ITEM_PREAUTH_PERIOD,
   EXT_REVIEW_ACTION,
   EXT_REVIEW_ACTION_CODE,
   servicesFor,
   withinDates,
 } from '../../src/coverage/authorizations.ts';
+import { authorizationLedger, numbersFor } from '../../src/coverage/ledger.ts';
 import { describeShared } from '../support/shared.ts';
 
 const X12_306 = 'https://codesystem.x12.org/005010/306';
@@ -155,6 +157,131 @@ describe('authorizationsOf', () => {
   });
 });
 
+describe('authorizationsOf: what PAS answers carry beyond the review code', () => {
+  const detail = (code: string | undefined, quantity: { value: number; unit?: string; code?: string }) => ({
+    url: EXT_ITEM_AUTHORIZED_DETAIL,
+    extension: [
+      ...(code
+        ? [
+            {
+              url: 'productOrServiceCode',
+              valueCodeableConcept: {
+                coding: [{ system: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code }],
+              },
+            },
+          ]
+        : []),
+      { url: 'quantity', valueQuantity: quantity },
+    ],
+  });
+
+  test('itemAuthorizedDetail says what was authorized: fewer units than requested (A2), another code', () => {
+    const [auth] = authorizationsOf(
+      [
+        response({
+          item: [
+            {
+              itemSequence: 1,
+              adjudication: [reviewed('A2', 'AUTH-9')],
+              extension: [detail(undefined, { value: 120, unit: 'units' })],
+            },
+            {
+              itemSequence: 2,
+              adjudication: [reviewed('A1', 'AUTH-9')],
+              extension: [detail('96365', { value: 4 })],
+            },
+          ],
+        }),
+      ],
+      [request],
+    );
+    expect(auth?.services).toEqual([
+      { code: 'J1745', units: 120, start: '2026-10-01', end: '2027-03-31' },
+      { code: '96365', units: 4, start: '2026-10-01', end: '2027-03-31' },
+    ]);
+  });
+
+  test('items under different numbers are different authorizations; the REF*BB authorizationNumber counts when no certification number is given', () => {
+    const auths = authorizationsOf(
+      [
+        response({
+          item: [
+            { itemSequence: 1, adjudication: [reviewed('A1', 'AUTH-DRUG')] },
+            {
+              itemSequence: 2,
+              adjudication: [reviewed('A1')],
+              extension: [{ url: EXT_AUTHORIZATION_NUMBER, valueString: 'REF-BB-7' }],
+            },
+          ],
+        }),
+      ],
+      [request],
+    );
+    expect(auths.map((a) => [a.number, a.services.map((s) => s.code)])).toEqual([
+      ['AUTH-DRUG', ['J1745']],
+      ['REF-BB-7', ['96413']],
+    ]);
+  });
+
+  test('a quantity in visits (X12 673 VS, or the unit) limits visits, not units; an A6 addItem without a number takes its item’s', () => {
+    const [auth] = authorizationsOf(
+      [
+        response({
+          item: [{ itemSequence: 1, adjudication: [reviewed('A6', 'AUTH-M')] }],
+          addItem: [
+            {
+              itemSequence: [1],
+              productOrService: { coding: [{ code: 'J1745' }] },
+              quantity: { value: 6, code: 'VS', system: 'https://codesystem.x12.org/005010/673' },
+              adjudication: [reviewed('A1')],
+            },
+            {
+              itemSequence: [1],
+              productOrService: { coding: [{ code: '96413' }] },
+              adjudication: [reviewed('A1')],
+              extension: [detail(undefined, { value: 6, unit: 'visits' })],
+            },
+          ],
+        }),
+      ],
+      [request],
+    );
+    expect(auth?.number).toBe('AUTH-M');
+    expect(auth?.services).toEqual([
+      { code: 'J1745', visits: 6, start: '2026-10-01', end: '2027-03-31' },
+      { code: '96413', visits: 6, start: '2026-10-01', end: '2027-03-31' },
+    ]);
+  });
+
+  test('without preAuthPeriod an authorization spans its services’ own periods', () => {
+    const [auth] = authorizationsOf(
+      [
+        response({
+          preAuthPeriod: undefined,
+          item: [
+            {
+              itemSequence: 1,
+              adjudication: [reviewed('A1', 'AUTH-P')],
+              extension: [
+                { url: EXT_ITEM_PREAUTH_PERIOD, valuePeriod: { start: '2026-11-01', end: '2027-01-31' } },
+              ],
+            },
+            {
+              itemSequence: 2,
+              adjudication: [reviewed('A1', 'AUTH-P')],
+              extension: [
+                { url: EXT_ITEM_PREAUTH_PERIOD, valuePeriod: { start: '2026-10-15', end: '2026-12-31' } },
+              ],
+            },
+          ],
+        }),
+      ],
+      [request],
+    );
+    expect([auth?.start, auth?.end]).toEqual(['2026-10-15', '2027-01-31']);
+  });
+});
+
 describe('authorizationOnFile', () => {
   test('an authorization recorded by hand reads back as what was given, and validates as R4', () => {
     const recorded = authorizationOnFile({
@@ -182,7 +309,7 @@ describe('authorizationOnFile', () => {
   });
 });
 
-describe('authorizationNumbersFor and withinDates', () => {
+describe('the numbers a claim carries (the ledger counts its charges under them), and withinDates', () => {
   const auths = authorizationsOf(
     [
       response({
@@ -200,15 +327,30 @@ describe('authorizationNumbersFor and withinDates', () => {
     [request],
   );
 
-  test('numbers of the payer whose authorizations cover a line (code and date)', () => {
-    expect(authorizationNumbersFor(auths, 'LSM01', [{ code: 'J1745', date: '2026-11-20' }])).toEqual([
-      'PA-LSM',
-    ]);
-    expect(authorizationNumbersFor(auths, 'LSM01', [{ code: 'J0135', date: '2026-11-20' }])).toEqual([]);
-    expect(authorizationNumbersFor(auths, 'CHP22', [{ code: 'J0135', date: '2026-11-20' }])).toEqual([
-      'PA-OTHER-PAYER',
-    ]);
-    expect(authorizationNumbersFor(auths, 'LSM01', [{ code: 'J1745', date: '2027-04-01' }])).toEqual([]);
+  test('numbers of the payer whose authorizations cover a charge (code and date)', () => {
+    const numbers = (payerId: string, code: string, date: string): string[] => {
+      const charge: ChargeItem = {
+        resourceType: 'ChargeItem',
+        id: 'c1',
+        status: 'billable',
+        code: { coding: [{ code }] },
+        subject: { reference: 'Patient/p1' },
+        occurrenceDateTime: date,
+        quantity: { value: 1 },
+      };
+      const ledger = authorizationLedger({
+        authorizations: auths,
+        charges: [charge],
+        claims: [],
+        defaultPayerId: payerId,
+        today: '2026-12-04',
+      });
+      return numbersFor(ledger, ['ChargeItem/c1']);
+    };
+    expect(numbers('LSM01', 'J1745', '2026-11-20')).toEqual(['PA-LSM']);
+    expect(numbers('LSM01', 'J0135', '2026-11-20')).toEqual([]);
+    expect(numbers('CHP22', 'J0135', '2026-11-20')).toEqual(['PA-OTHER-PAYER']);
+    expect(numbers('LSM01', 'J1745', '2027-04-01')).toEqual([]);
   });
 
   test('date ranges are inclusive and open ends are open', () => {
@@ -235,7 +377,9 @@ describeShared(['conformance', 'pas', 'ig-2.2.1'], 'PAS 2.2.1 IG examples', (pas
     expect(more).toHaveLength(0);
     expect(auth?.number).toBe('AUTH0001');
     const requested = requestClaim.item?.[0]?.productOrService.coding?.[0]?.code?.toUpperCase();
-    expect(auth?.services).toEqual([{ code: requested, start: '2005-05-02', end: '2005-06-02' }]);
+    // The units are the item's authorizedDetail quantity (1); its code is an X12 service type, so the
+    // requested code stands.
+    expect(auth?.services).toEqual([{ code: requested, units: 1, start: '2005-05-02', end: '2005-06-02' }]);
     for (const file of [
       'Bundle-ReferralPendingAuthorizationResponseBundleExample.json',
       'Bundle-RejectionResponseBundleExample.json',

@@ -24,6 +24,7 @@ import { encountersOfClaim } from '../../src/claims/workflow/identity.ts';
 import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { write837ToString } from '../../src/x12/837/write837.ts';
+import { ELIGIBILITY_QUEUE } from '../../src/coverage/eligibility/records.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
@@ -34,7 +35,13 @@ import { dayOutcome, observeDay } from '../../src/sandbox/day-outcome.ts';
 import type { DayOutcome } from '../../src/sandbox/day-outcome.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
-import { sandboxConnection, sandboxPayers, seededPayers, SANDBOX_TENANT } from '../../src/sandbox/index.ts';
+import {
+  sandboxConnection,
+  sandboxEnrollment,
+  sandboxPayers,
+  seededPayers,
+  SANDBOX_TENANT,
+} from '../../src/sandbox/index.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../src/sandbox/payer/server.ts';
 import { startServer } from '../../src/server.ts';
@@ -75,13 +82,18 @@ beforeAll(async () => {
   const logger = createLogger('warn');
   ehr = await startSandboxEhr({ port: 0, seed: { date: DAY, patients: 36 } });
   const seeded = await seededPayers(ehr);
-  payer = await startSandboxPayer({ payerIds: Object.fromEntries(seeded.map((p) => [p.payerId, p.kind])) });
+  payer = await startSandboxPayer({
+    payerIds: Object.fromEntries(seeded.map((p) => [p.payerId, p.kind])),
+    members: await sandboxEnrollment(ehr),
+  });
   const payers = await sandboxPayers(payer, seeded);
   const connection = await sandboxConnection(ehr);
   server = await startServer(config, logger, {
     extraConnections: [{ tenant: SANDBOX_TENANT, connection }],
     claimWorkflow: {
-      holdMs: 0,
+      // Five seconds after an encounter ends before it is billed: with eligibility checks running beside
+      // ingest, billing at once sometimes raced the charges of the visit's last administrations.
+      holdMs: 5000,
       sweepMs: 300,
       tenants: config.tenants.map((t) => (t.id === SANDBOX_TENANT ? { ...t, payers } : t)),
     },
@@ -98,7 +110,13 @@ beforeAll(async () => {
     'the day to settle: queues idle, no claim between build and answer, the count unchanged',
     async () => {
       await ehr.idle();
-      const queues = [INGEST_QUEUE, ENCOUNTER_CHANGED_QUEUE, CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE];
+      const queues = [
+        INGEST_QUEUE,
+        ENCOUNTER_CHANGED_QUEUE,
+        CLAIM_READY_QUEUE,
+        CLAIM_SUBMIT_QUEUE,
+        ELIGIBILITY_QUEUE,
+      ];
       const busy = !(await Promise.all(queues.map(idle))).every(Boolean);
       const claims = await searchAll<Claim>(server.store, SANDBOX_TENANT, 'Claim');
       const moving = claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? ''));
@@ -131,7 +149,14 @@ describe('the seeded day', () => {
     expect(outcome.seeded.missed).toEqual([]);
     expect(outcome.unexplained).toEqual([]);
     expect(Object.keys(outcome.byRule).sort()).toEqual(
-      ['doc-order', 'missing-dose', 'missing-stop-time', 'prior-auth', 'subscriber-missing'].sort(),
+      [
+        'doc-order',
+        'eligibility-inactive',
+        'missing-dose',
+        'missing-stop-time',
+        'prior-auth',
+        'subscriber-missing',
+      ].sort(),
     );
   });
 

@@ -20,6 +20,7 @@ import type { InfusionDay, TherapyClass } from '../../src/sandbox/ehr/seed/model
 import { SYSTEMS } from '../../src/sandbox/ehr/seed/systems.ts';
 import { indexResource } from '../../src/store/search-index.ts';
 import { RULE_IDS } from '../../src/claims/scrub/rules.ts';
+import { ELIGIBILITY_RULE_IDS } from '../../src/coverage/eligibility/findings.ts';
 import { EXT_DISCARDED_AMOUNT, EXT_PRIMARY_SERVICE } from '../../src/contract/canonical.ts';
 
 const DATE = '2026-03-10';
@@ -513,7 +514,7 @@ describe('deliberate errors and subscribers', () => {
     for (const e of day.seededErrors) {
       expect(encounters.has(e.encounter)).toBe(true);
       if (e.caughtBy === 'scrub') {
-        expect(RULE_IDS as readonly string[]).toContain(e.rule);
+        expect([...RULE_IDS, ...ELIGIBILITY_RULE_IDS] as readonly string[]).toContain(e.rule);
       } else {
         expect(codingIssues.has(e.rule)).toBe(true);
       }
@@ -522,7 +523,14 @@ describe('deliberate errors and subscribers', () => {
     // The minimal full-coverage day already holds one of each kind.
     const small = generateInfusionDay({ date: DATE, patients: MIN_PATIENTS_FOR_FULL_COVERAGE });
     expect(new Set(small.seededErrors.map((e) => e.rule))).toEqual(
-      new Set(['prior-auth', 'doc-order', 'missing-dose', 'subscriber-missing', 'missing-stop-time']),
+      new Set([
+        'prior-auth',
+        'doc-order',
+        'missing-dose',
+        'subscriber-missing',
+        'missing-stop-time',
+        'eligibility-inactive',
+      ]),
     );
   });
 

@@ -90,7 +90,8 @@ export async function startTestServer(
     client,
     async token(tenant, scope) {
       const registered = await client(tenant, scope);
-      return (await requestBackendToken(registered)).access_token;
+      // A server on a moved clock (CLOCK_OFFSET_MS) takes assertions dated by its clock.
+      return (await requestBackendToken(registered, undefined, config.clockOffsetMs)).access_token;
     },
     async stop() {
       await running.stop();

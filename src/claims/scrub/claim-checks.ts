@@ -116,6 +116,8 @@ export function checkDuplicates(ctx: ClaimContext, lines: readonly Line[], f: Fi
   for (const other of ctx.otherClaims) {
     if (
       other.id === ctx.claim.id ||
+      // A prior authorization request (Da Vinci PAS) asks for services; it bills nothing.
+      other.use === 'preauthorization' ||
       other.status !== 'active' ||
       other.patient.reference !== patient ||
       replaced.has(other.id ?? '') ||

@@ -2,16 +2,20 @@
  * Checks of what the payer needs on file: coverage present, active, covering the dates, with a
  * member id and a subscriber the claim can name (../subscriber.ts); timely filing
  * (payer.timelyFilingDays); prior authorization required, present and covering the services, dates
- * and units (rules/prior-auth.json, the authorizations on file: src/coverage/authorizations.ts).
+ * and units (rules/prior-auth.json; the authorizations on file and what they were used for: the
+ * authorization ledger, src/coverage/ledger.ts, via ../ledger.ts).
  */
 import type { Coverage } from '@medplum/fhirtypes';
 import { servicesFor, withinDates } from '../../coverage/authorizations.ts';
+import { authorizationRuleFor, requiresAuthorization } from '../../coverage/pas/auth-rules.ts';
+import type { RuleInForce } from '../../coverage/pas/auth-rules.ts';
+import { eligibilityFindings } from '../../coverage/eligibility/findings.ts';
 import { readSubscriber } from '../../x12/837/subscriber.ts';
+import { chargeItemOfLine, claimLedger } from '../ledger.ts';
 import type { ClaimContext } from '../types.ts';
 import type { Findings, Line } from './findings.ts';
-import { daysBetween, frequencyOf, idOf } from './findings.ts';
+import { daysBetween, idOf } from './findings.ts';
 import type { ClaimRules } from './rules.ts';
-import { EXT_CLAIM_REPLACED_BY, EXT_CLAIM_STATE } from '../../contract/canonical.ts';
 
 const NEAR_FILING_LIMIT_DAYS = 30;
 
@@ -45,6 +49,7 @@ export function checkCoverage(ctx: ClaimContext, lines: readonly Line[], f: Find
       f.add('member-id-missing', `${label} has no member id (subscriberId or identifier).`);
     }
   });
+  checkEligibility(ctx, dates, f);
   const focal = insurance.find((ins) => ins.focal);
   const primary = ctx.coverages[0];
   if (!focal || (primary?.id && idOf(focal.coverage.reference, 'Coverage') !== primary.id)) {
@@ -64,6 +69,34 @@ export function checkCoverage(ctx: ClaimContext, lines: readonly Line[], f: Find
         f.add('patient-data-missing', `Missing ${of('patient').join('; ')}.`);
       }
     }
+  }
+}
+
+/**
+ * What the payers last said about the claim's coverages, on its dates of service: not in force,
+ * answered by or naming another payer, member not found. The findings and their rules are the
+ * eligibility work item's (src/coverage/eligibility/findings.ts and rules.json): one rule, one place.
+ */
+function checkEligibility(ctx: ClaimContext, dates: readonly string[], f: Findings): void {
+  if (!ctx.eligibility || dates.length === 0) {
+    return;
+  }
+  for (const [i, coverage] of ctx.coverages.entries()) {
+    const summary = coverage.id ? ctx.eligibility.get(`Coverage/${coverage.id}`) : undefined;
+    if (!summary) {
+      continue;
+    }
+    f.include(
+      eligibilityFindings({
+        summary,
+        coverageLabel: `Coverage ${coverage.id ?? `#${i + 1}`} (sequence ${i + 1})`,
+        ...(i === 0 && ctx.payer.payerId
+          ? { expectedPayer: { payerId: ctx.payer.payerId, name: ctx.payer.name } }
+          : {}),
+        payersOnFile: ctx.payersOnFile ?? [],
+        dates,
+      }),
+    );
   }
 }
 
@@ -92,9 +125,11 @@ export function checkTimelyFiling(ctx: ClaimContext, lines: readonly Line[], f: 
 }
 
 /**
- * Prior authorization required, present, and covering these services, dates and units. The
- * coverage checks run against the authorizations on file (ctx.authorizations) whose numbers the
- * claim carries; a number not on file cannot be checked here (the payer checks it).
+ * Prior authorization required, present, and covering these services, dates and units. Services and
+ * dates are checked against the authorizations on file (ctx.authorizations) whose numbers the claim
+ * carries (a number not on file cannot be checked here: the payer checks it); units against the
+ * authorization ledger, which counts every billable charge of the patient in date order: a line
+ * whose charge goes beyond what its authorization allows is held, naming the authorization.
  */
 export function checkPriorAuth(
   ctx: ClaimContext,
@@ -102,16 +137,16 @@ export function checkPriorAuth(
   lines: readonly Line[],
   f: Findings,
 ): void {
-  const rule = rules.priorAuth[ctx.payer.kind];
   const focal = (ctx.claim.insurance ?? []).find((i) => i.focal);
   const numbers = new Set((focal?.preAuthRef ?? []).map((r) => r.trim()).filter((r) => r !== ''));
-  const source = `prior-auth.json ${ctx.payer.kind} [${rule.verification}]`;
+  // The rule in force on each line's date for this payer (src/coverage/pas/auth-rules.ts).
+  const ruleOn = (date: string): RuleInForce =>
+    authorizationRuleFor(rules.priorAuth, ctx.payer, date || ctx.today);
   const required = lines.filter(
     (line) =>
-      line.drug !== undefined &&
-      !rule.exempt.includes(line.code) &&
-      (rule.hcpcs.includes(line.code) || rule.therapyClasses.includes(line.drug.therapyClass)),
+      line.drug !== undefined && requiresAuthorization(ruleOn(line.date), line.code, line.drug.therapyClass),
   );
+  checkAuthorizedUnits(ctx, lines, f);
   if (numbers.size === 0) {
     const reported = new Set<string>();
     for (const line of required) {
@@ -120,7 +155,7 @@ export function checkPriorAuth(
         f.add(
           'prior-auth',
           `${line.code} (${line.drug?.name ?? ''}) needs prior authorization for ${ctx.payer.name} (${ctx.payer.kind}); the claim carries none.`,
-          { itemSequence: line.sequence, source },
+          { itemSequence: line.sequence, source: ruleOn(line.date).source },
         );
       }
     }
@@ -132,8 +167,6 @@ export function checkPriorAuth(
   if (onFile.length === 0) {
     return;
   }
-  const used = unitsBilledUnder(ctx, numbers);
-  const reportedUnits = new Set<string>();
   for (const line of required) {
     const services = onFile.flatMap((a) => servicesFor(a, line.code).map((s) => ({ auth: a, service: s })));
     const numbersText = onFile.map((a) => a.number).join(', ');
@@ -145,63 +178,36 @@ export function checkPriorAuth(
       );
       continue;
     }
-    const covering = services.filter((s) => withinDates(line.date, s.service));
-    if (covering.length === 0) {
+    if (!services.some((s) => withinDates(line.date, s.service))) {
       const ranges = services.map((s) => `${s.service.start ?? '…'} to ${s.service.end ?? '…'}`).join('; ');
       f.add(
         'prior-auth-dates',
         `Line ${line.sequence} (${line.code}) on ${line.date} is outside the authorized dates (${ranges}) of ${numbersText}.`,
         { itemSequence: line.sequence, source: onFile.map((a) => a.source).join(', ') },
       );
-      continue;
-    }
-    if (covering.some((s) => s.service.units === undefined) || reportedUnits.has(line.code)) {
-      continue;
-    }
-    const authorized = covering.reduce((sum, s) => sum + (s.service.units ?? 0), 0);
-    const thisClaim = required.filter((l) => l.code === line.code).reduce((sum, l) => sum + l.units, 0);
-    const earlier = used.get(line.code) ?? 0;
-    if (thisClaim + earlier > authorized) {
-      reportedUnits.add(line.code);
-      f.add(
-        'prior-auth-units',
-        `${line.code}: ${thisClaim} unit(s) on this claim + ${earlier} billed before under ${numbersText} = ${thisClaim + earlier}; ${authorized} authorized.`,
-        { itemSequence: line.sequence, source: covering.map((s) => s.auth.source).join(', ') },
-      );
     }
   }
 }
 
 /**
- * Units per code already billed under these authorization numbers on the patient's other claims
- * that stand: sent (active), not rejected, not replaced or voided, not voids themselves, and not
- * the claim this one replaces.
+ * Lines whose charge the authorization ledger counted beyond what its authorization allows: the
+ * units (or visits) before it, under which number, what was authorized in which dates.
  */
-function unitsBilledUnder(ctx: ClaimContext, numbers: ReadonlySet<string>): Map<string, number> {
-  const replaced = new Set(
-    (ctx.claim.related ?? []).map((r) => idOf(r.claim?.reference, 'Claim')).filter((id) => id !== undefined),
-  );
-  const used = new Map<string, number>();
-  for (const other of ctx.otherClaims) {
-    const state = other.extension?.find((e) => e.url === EXT_CLAIM_STATE)?.valueCode;
-    if (
-      other.id === ctx.claim.id ||
-      other.status !== 'active' ||
-      state === 'rejected' ||
-      replaced.has(other.id ?? '') ||
-      frequencyOf(other) === '8' ||
-      (other.extension ?? []).some((e) => e.url === EXT_CLAIM_REPLACED_BY)
-    ) {
+function checkAuthorizedUnits(ctx: ClaimContext, lines: readonly Line[], f: Findings): void {
+  const ledger = claimLedger(ctx);
+  for (const line of lines) {
+    const allocation = ledger.allocations.get(chargeItemOfLine(line.item) ?? '');
+    if (!allocation || allocation.use.beyond <= 0) {
       continue;
     }
-    const refs = (other.insurance ?? []).find((i) => i.focal)?.preAuthRef ?? [];
-    if (!refs.some((r) => numbers.has(r.trim()))) {
-      continue;
-    }
-    for (const item of other.item ?? []) {
-      const code = item.productOrService.coding?.find((c) => c.code !== undefined)?.code ?? '';
-      used.set(code, (used.get(code) ?? 0) + (item.quantity?.value ?? 0));
-    }
+    const { entry, service, use } = allocation;
+    const index = service.uses.indexOf(use);
+    const before = service.uses.slice(0, index).reduce((sum, u) => sum + u.used, 0);
+    const measure = service.measure === 'visits' ? 'visit(s)' : 'unit(s)';
+    f.add(
+      'prior-auth-units',
+      `Line ${line.sequence} (${line.code} on ${line.date}) uses ${use.used} ${measure} after ${before} used before under authorization ${entry.number}, which allows ${service.authorized ?? 0} from ${service.start ?? '…'} to ${service.end ?? '…'}: ${use.beyond} beyond authorization ${entry.number}.`,
+      { itemSequence: line.sequence, source: `${entry.source} (authorization ${entry.number})` },
+    );
   }
-  return used;
 }

@@ -73,6 +73,11 @@ export class Findings {
     this.rules = rules;
   }
 
+  /** Findings of rules kept with another capability (eligibility: src/coverage/eligibility/rules.json). */
+  include(findings: readonly ScrubFinding[]): void {
+    this.list.push(...findings);
+  }
+
   add(
     ruleId: RuleId,
     message: string,

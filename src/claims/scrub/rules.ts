@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Verification } from '../../coding/tables/types.ts';
-import type { PayerKind } from '../../coding/types.ts';
+import { parsePriorAuthTable } from '../../coverage/pas/auth-rules.ts';
+import type { PriorAuthTable } from '../../coverage/pas/auth-rules.ts';
 import type { ScrubFinding } from '../types.ts';
 
 export const RULES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'rules');
@@ -31,17 +32,11 @@ export interface MedicalNecessityEntry {
   readonly notes?: string;
 }
 
-export interface PriorAuthRule {
-  readonly therapyClasses: readonly string[];
-  readonly hcpcs: readonly string[];
-  readonly exempt: readonly string[];
-  readonly verification: Verification;
-}
-
 export interface ClaimRules {
   readonly rules: Readonly<Record<string, RuleDefault>>;
   readonly medicalNecessity: readonly MedicalNecessityEntry[];
-  readonly priorAuth: Readonly<Record<PayerKind, PriorAuthRule>>;
+  /** Which drugs need prior authorization, per payer and date (read with authorizationRuleFor). */
+  readonly priorAuth: PriorAuthTable;
 }
 
 let cached: ClaimRules | undefined;
@@ -56,18 +51,13 @@ export function loadClaimRules(): ClaimRules {
     const rules = readRuleFile('scrub-rules.json')['rules'] as ClaimRules['rules'] | undefined;
     const medicalNecessity = readRuleFile('medical-necessity.json')['drugs'] as
       ClaimRules['medicalNecessity'] | undefined;
-    const priorAuth = readRuleFile('prior-auth.json')['payers'] as ClaimRules['priorAuth'] | undefined;
-    if (!rules || !Array.isArray(medicalNecessity) || !priorAuth) {
+    const priorAuth = parsePriorAuthTable(readRuleFile('prior-auth.json'));
+    if (!rules || !Array.isArray(medicalNecessity)) {
       throw new Error(`claim rules in ${RULES_DIR} are incomplete`);
     }
     for (const id of RULE_IDS) {
       if (!rules[id]) {
         throw new Error(`scrub-rules.json: rule ${id} is missing`);
-      }
-    }
-    for (const kind of ['medicare', 'medicaid', 'commercial'] as const) {
-      if (!priorAuth[kind]) {
-        throw new Error(`prior-auth.json: payer kind ${kind} is missing`);
       }
     }
     cached = { rules, medicalNecessity, priorAuth };

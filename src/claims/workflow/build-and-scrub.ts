@@ -8,17 +8,20 @@
 import type { AuditEvent, Claim } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
-import { authorizationNumbersFor } from '../../coverage/authorizations.ts';
+import { tenantCalendarZone } from '../../config/config.ts';
+import { localDate } from '../../time/zone.ts';
+import { eligibilityUnderWay } from '../../coverage/eligibility/records.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../../store/port.ts';
-import type { BuildClaimInput, ClaimFrequency } from '../build.ts';
-import { buildVoidClaim } from '../build.ts';
+import type { BuildClaimInput, ClaimFrequency, LineOverride } from '../build.ts';
+import { buildVoidClaim, lineOverridesOf } from '../build.ts';
 import { loadChargemaster } from '../chargemaster.ts';
+import { claimAuthorizationNumbers } from '../ledger.ts';
 import type { ClaimState, ScrubFinding } from '../types.ts';
 import type { WorkflowContext } from './context.ts';
 import { withoutMeta } from './context.ts';
 import { completeCorrectionTasks, markVoided, payerClaimNumberOf } from './corrections.ts';
 import type { Gathered } from './gather.ts';
-import { chargeLines, claimContextOf, gatherClaimInputs, inputsFingerprint } from './gather.ts';
+import { claimContextOf, gatherClaimInputs, inputsFingerprint } from './gather.ts';
 import {
   claimFrequencyOf,
   claimIdFor,
@@ -67,6 +70,10 @@ export async function buildAndScrub(
     if (!gathered.patient || !gathered.setting || gathered.encounters.length === 0) {
       return { note: 'encounters or patient not stored' };
     }
+    if (await eligibilityUnderWay(ctx.store, tenant, `Patient/${gathered.patient.id}`, ctx.now())) {
+      // The payer is being asked about the coverage right now: scrub with its answer (retried shortly).
+      throw new Error('an eligibility check of the patient is under way; the claim waits for its answer');
+    }
     const original = job.replaces ? await ctx.read<Claim>(tenant, 'Claim', job.replaces) : undefined;
     if (job.replaces && !original) {
       return { claim: claimId, note: `Claim/${job.replaces} to replace not found` };
@@ -97,7 +104,7 @@ export async function buildAndScrub(
             now: ctx.now(),
             replaces: replaces ?? { claimId: original.id },
           })
-        : buildClaimFor(ctx, config, gathered, payer, claimId, frequency, replaces);
+        : buildClaimFor(ctx, config, gathered, payer, claimId, frequency, replaces, job.lineOverrides);
     const claim = withState(
       {
         ...withoutMeta(built),
@@ -148,6 +155,7 @@ export function buildClaimFor(
   id: string,
   frequency: ClaimFrequency,
   replaces: BuildClaimInput['replaces'],
+  lineOverrides?: readonly LineOverride[],
 ): Claim {
   if (!gathered.setting || !gathered.patient || !config.billing) {
     throw new Error(`claim ${id}: setting, patient or billing provider missing`);
@@ -165,13 +173,18 @@ export function buildClaimFor(
     id,
     frequency,
     ...(replaces ? { replaces } : {}),
-    preAuthRefs: authorizationNumbersFor(
-      gathered.authorizations,
-      payer.payerId,
-      chargeLines(gathered.chargeItems),
-    ),
+    // The numbers the authorization ledger counted these charges under (src/coverage/ledger.ts).
+    preAuthRefs: claimAuthorizationNumbers({
+      authorizations: gathered.authorizations,
+      patientCharges: gathered.patientCharges,
+      chargeItems: gathered.chargeItems,
+      claims: gathered.otherClaims,
+      payerId: payer.payerId,
+      today: localDate(ctx.now(), tenantCalendarZone(config)),
+    }),
     ...(config.chargemasterFile ? { chargemaster: loadChargemaster(config.chargemasterFile) } : {}),
     ...(gathered.attending ? { attending: gathered.attending } : {}),
+    ...(lineOverrides && lineOverrides.length > 0 ? { lineOverrides } : {}),
   });
 }
 
@@ -224,7 +237,15 @@ export async function rebuildClaim(
   tenant: TenantId,
   config: TenantConfig,
   claimId: string,
-  by?: { clientId: string; reason: string; audit?: AuditEvent & { id: string } },
+  by?: {
+    clientId: string;
+    reason: string;
+    audit?: AuditEvent & { id: string };
+    /** Modifiers a person sets on some lines (kept with those the claim already carries). */
+    lineOverrides?: readonly LineOverride[];
+    /** More operations for the rebuild's transaction (a work item's update). */
+    extra?: readonly BatchOperation[];
+  },
 ): Promise<ClaimStepResult> {
   const stored = await ctx.read<Claim>(tenant, 'Claim', claimId);
   if (!stored) {
@@ -237,9 +258,15 @@ export async function rebuildClaim(
   const encounters = encountersOfClaim(stored);
   const gathered = await gatherClaimInputs(ctx, tenant, config, encounters, stored);
   const who = by ? ` (${by.clientId}: ${by.reason})` : '';
-  const extra: BatchOperation[] = by?.audit
-    ? [{ op: 'create', resource: by.audit, options: { id: by.audit.id } }]
-    : [];
+  const extra: BatchOperation[] = [
+    ...(by?.audit ? [{ op: 'create' as const, resource: by.audit, options: { id: by.audit.id } }] : []),
+    ...(by?.extra ?? []),
+  ];
+  // A person's modifier overrides stay with the claim through every rebuild; new ones replace old.
+  const overrides = [
+    ...lineOverridesOf(stored).filter((o) => !by?.lineOverrides?.some((n) => n.chargeItem === o.chargeItem)),
+    ...(by?.lineOverrides ?? []),
+  ];
   if (gathered.chargeItems.length === 0) {
     if (state === 'void') {
       return { claim: claimId, state, note: 'still no billable charge' };
@@ -270,6 +297,7 @@ export async function rebuildClaim(
     frequency === '7' && originalId
       ? { claimId: originalId, ...(payerClaimNumber ? { payerClaimNumber } : {}) }
       : undefined,
+    overrides,
   );
   const rebuilt = await moveClaim(ctx, tenant, stored, 'built', {
     reason: `rebuilt from the current charges (was ${state ?? 'untracked'})${who}`,

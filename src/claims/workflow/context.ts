@@ -4,17 +4,18 @@
  * worker, and the store reads every step makes (a read that answers undefined for a missing
  * resource, a full search). The worker builds one; the steps are functions of it.
  */
-import type { Claim, Reference, Resource } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, Reference, Resource } from '@medplum/fhirtypes';
 import type { CodingTables } from '../../coding/tables/types.ts';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Logger } from '../../logger.ts';
-import type { Store, StoreFilter, StoredResource, TenantId } from '../../store/port.ts';
+import type { BatchOperation, Store, StoreFilter, StoredResource, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import type { BuildClaimInput } from '../build.ts';
 import type { PayerPort } from '../payer-port.ts';
 import type { ClaimContext, ScrubFinding } from '../types.ts';
+import { readOptional } from '../../store/read-optional.ts';
 
 export type BuildClaimFn = (input: BuildClaimInput) => Claim;
 export type ScrubClaimFn = (ctx: ClaimContext, tables: CodingTables) => ScrubFinding[];
@@ -43,6 +44,19 @@ export interface ClaimWorkflowDeps {
   readonly fullScanMs?: number;
   /** Delay before retrying a submission after `attempts` failed ones (default the store's backoff). */
   readonly retryDelayMs?: (attempts: number) => number;
+  /**
+   * Called once when a payer's answer to a submitted claim is first recorded (the remittance work
+   * engine, passed in by the server: it sits above claims); its operations are written in the same
+   * transaction as the answer and the claim's new state.
+   */
+  readonly onAnswer?: (input: {
+    readonly tenant: TenantId;
+    readonly claim: Claim & { id: string };
+    readonly response: ClaimResponse & { id: string };
+    readonly payer: PayerEndpoint;
+    readonly store: Pick<Store, 'resources'>;
+    readonly now: Date;
+  }) => Promise<readonly BatchOperation[]>;
   readonly leaseMs?: number;
   readonly batchSize?: number;
   readonly pollMs?: number;
@@ -78,20 +92,9 @@ export function createWorkflowContext(deps: ClaimWorkflowDeps, notify: () => voi
     now: deps.now ?? (() => new Date()),
     notify,
     tenant: (tenant) => deps.tenants.find((t) => t.id === tenant),
-    async read<T extends Resource>(
-      tenant: TenantId,
-      type: T['resourceType'],
-      id: string,
-    ): Promise<(T & StoredResource) | undefined> {
-      try {
-        return (await store.resources.read(tenant, type, id)) as T & StoredResource;
-      } catch (err) {
-        if ((err as { outcome?: { id?: string } }).outcome?.id === 'not-found') {
-          return undefined;
-        }
-        throw err;
-      }
-    },
+    read: <T extends Resource>(tenant: TenantId, type: T['resourceType'], id: string) =>
+      readOptional<T>(store, tenant, type, id),
+
     async searchAll<T extends Resource>(
       tenant: TenantId,
       resourceType: T['resourceType'],

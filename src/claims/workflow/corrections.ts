@@ -6,7 +6,7 @@
  * left (markVoided), and completes the Task in the same transaction (completeCorrectionTasks),
  * naming the payer's number of the claim it replaces (payerClaimNumberOf).
  */
-import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, ExplanationOfBenefit, Task } from '@medplum/fhirtypes';
 import { isBeingReplaced } from '../../charges/claim-hold.ts';
 import { CORRECTED_CLAIM_TASK } from '../../charges/reconcile.ts';
 import type { EncounterChangedEvent } from '../../ingest/jobs.ts';
@@ -19,6 +19,7 @@ import { correctionIdFor, encountersOfClaim } from './identity.ts';
 import { recordsOf } from './move.ts';
 import { claimStateOf } from './state.ts';
 import { CS_WORK_ITEM as WORK_ITEM_SYSTEM, EXT_CLAIM_REPLACED_BY } from '../../contract/canonical.ts';
+import { ID_PAYER_CLAIM_NUMBER } from '../../contract/remittance.ts';
 
 /** Open "corrected claim needed" Tasks (charge capture's), by the Claim they focus on. */
 export async function openCorrectionTasks(
@@ -111,7 +112,11 @@ export async function takeOverCorrections(ctx: WorkflowContext, tenant: TenantId
   return marked;
 }
 
-/** The payer's number of a submitted claim: the first identifier of its stored ClaimResponse. */
+/**
+ * The payer's number of a submitted claim: the first identifier of its latest stored ClaimResponse
+ * (FHIR channel), or the payer claim number of its latest posted ExplanationOfBenefit (an 835's
+ * CLP07), whichever came last.
+ */
 export async function payerClaimNumberOf(
   ctx: WorkflowContext,
   tenant: TenantId,
@@ -122,8 +127,21 @@ export async function payerClaimNumberOf(
     'ClaimResponse',
     byRef('request', `Claim/${claim}`),
   );
-  const latest = responses.sort((a, b) => b.meta.lastUpdated.localeCompare(a.meta.lastUpdated))[0];
-  return latest?.identifier?.find((i) => i.value)?.value;
+  const explanations = (
+    await ctx.searchAll<ExplanationOfBenefit>(
+      tenant,
+      'ExplanationOfBenefit',
+      byRef('claim', `Claim/${claim}`),
+    )
+  ).filter((e) => e.status === 'active');
+  const numbered = [
+    ...responses.map((r) => ({ at: r.meta.lastUpdated, number: r.identifier?.find((i) => i.value)?.value })),
+    ...explanations.map((e) => ({
+      at: e.meta.lastUpdated,
+      number: e.identifier?.find((i) => i.system?.startsWith(`${ID_PAYER_CLAIM_NUMBER}/`) && i.value)?.value,
+    })),
+  ].filter((n) => n.number !== undefined);
+  return numbered.sort((a, b) => b.at.localeCompare(a.at))[0]?.number;
 }
 
 /**

@@ -27,6 +27,10 @@ import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import type { Authorization } from '../../coverage/authorizations.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
+import { coveragesInOrder } from '../../coverage/coverage-order.ts';
+import { matchPayer } from '../../coverage/payer-match.ts';
+import type { EligibilityAnswer } from '../../coverage/eligibility/records.ts';
+import { latestAnswers } from '../../coverage/eligibility/records.ts';
 import type { StoredResource, TenantId } from '../../store/port.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import { localDate } from '../../time/zone.ts';
@@ -36,8 +40,6 @@ import type { ClaimContext } from '../types.ts';
 import type { WorkflowContext } from './context.ts';
 import { byRef, refOf } from './context.ts';
 import { claimPayerOf, sha } from './identity.ts';
-
-const PAYER_ID_SYSTEM_HINT = 'payer-id';
 
 /** What a claim is built and scrubbed from (gatherClaimInputs). */
 export interface Gathered {
@@ -56,18 +58,14 @@ export interface Gathered {
   /** The patient's stored preauthorization ClaimResponses and the authorizations they grant. */
   readonly authorizationResponses: (ClaimResponse & StoredResource)[];
   readonly authorizations: Authorization[];
+  /** The patient's billable charges on every encounter (the authorization ledger counts them). */
+  readonly patientCharges: (ChargeItem & StoredResource)[];
+  /** The latest eligibility answer per coverage of the patient ("Coverage/id"), when one was asked. */
+  readonly eligibility: ReadonlyMap<string, EligibilityAnswer>;
   readonly setting?: CareSetting;
   /** Institutional claims: the attending practitioner (../attending.ts) and the orders read to find it. */
   readonly attending?: Practitioner & StoredResource;
   readonly orders: (MedicationRequest & StoredResource)[];
-}
-
-/** Date and code of each billable charge (what an authorization must cover). */
-export function chargeLines(chargeItems: readonly ChargeItem[]): { code: string; date: string }[] {
-  return chargeItems.map((c) => ({
-    code: c.code.coding?.find((x) => x.code)?.code?.toUpperCase() ?? '',
-    date: (c.occurrenceDateTime ?? c.occurrencePeriod?.start ?? '').slice(0, 10),
-  }));
 }
 
 /**
@@ -83,6 +81,9 @@ export function inputsFingerprint(g: Gathered): string {
     ...g.coverages,
     ...g.medications,
     ...g.authorizationResponses,
+    // Other visits' charges change what is left of an authorization this claim uses.
+    ...ledgerRelevant(g),
+    ...[...g.eligibility.values()].map((a) => a.response),
     ...(g.patient ? [g.patient] : []),
     ...(g.subscriber ? [g.subscriber] : []),
     ...(g.attending ? [g.attending] : []),
@@ -94,6 +95,20 @@ export function inputsFingerprint(g: Gathered): string {
       .map((r) => `${r.resourceType}/${r.id}/${r.meta.versionId}`)
       .sort()
       .join(','),
+  );
+}
+
+/** The patient's charges of codes an authorization on file names (all of them when one names no code). */
+function ledgerRelevant(g: Gathered): (ChargeItem & StoredResource)[] {
+  if (g.authorizations.length === 0) {
+    return [];
+  }
+  const own = new Set(g.chargeItems.map((c) => c.id));
+  const anyCode = g.authorizations.some((a) => a.services.length === 0);
+  const codes = new Set(g.authorizations.flatMap((a) => a.services.map((s) => s.code)));
+  return g.patientCharges.filter(
+    (c) =>
+      !own.has(c.id) && (anyCode || codes.has(c.code.coding?.find((x) => x.code)?.code?.toUpperCase() ?? '')),
   );
 }
 
@@ -179,9 +194,7 @@ export async function gatherClaimInputs(
     }
   }
   const coverages = patientRef
-    ? (await ctx.searchAll<Coverage>(tenant, 'Coverage', byRef('beneficiary', patientRef)))
-        .filter((c) => c.status !== 'entered-in-error' && c.status !== 'cancelled')
-        .sort((a, b) => (a.order ?? 99) - (b.order ?? 99) || a.id.localeCompare(b.id))
+    ? coveragesInOrder(await ctx.searchAll<Coverage>(tenant, 'Coverage', byRef('beneficiary', patientRef)))
     : [];
   const insured = otherSubscriberOf(coverages[0], patientRef);
   const subscriber = insured
@@ -201,6 +214,11 @@ export async function gatherClaimInputs(
         (r) => r.use === 'preauthorization',
       )
     : [];
+  const patientCharges = patientRef
+    ? (await ctx.searchAll<ChargeItem>(tenant, 'ChargeItem', byRef('patient', patientRef))).filter(
+        (c) => c.status === 'billable',
+      )
+    : [];
   const requests: Claim[] = [];
   for (const response of authorizationResponses) {
     const ref = refOf(response.request);
@@ -211,9 +229,12 @@ export async function gatherClaimInputs(
       requests.push(request);
     }
   }
+  const eligibility = patientRef ? await latestAnswers(ctx.store, tenant, patientRef) : new Map();
   return {
     authorizationResponses,
     authorizations: authorizationsOf(authorizationResponses, requests),
+    patientCharges,
+    eligibility,
     encounters,
     chargeItems,
     ...(patient ? { patient } : {}),
@@ -231,7 +252,7 @@ export async function gatherClaimInputs(
   };
 }
 
-/** The configured payer of the primary coverage: by payer id (an identifier of the payor Organization or reference), else by name (the Organization's, or the payor reference's display). */
+/** The configured payer of the claim, else of the primary coverage (src/coverage/payer-match.ts, coverage-order.ts). */
 export async function payerOf(
   ctx: WorkflowContext,
   tenant: TenantId,
@@ -248,21 +269,7 @@ export async function payerOf(
   if (fromClaim) {
     return { payer: fromClaim, ...(organization ? { organization } : {}) };
   }
-  const identifiers = [
-    ...(organization?.identifier ?? []),
-    ...(primary?.payor ?? []).flatMap((p) => (p.identifier ? [p.identifier] : [])),
-  ];
-  const byId =
-    config.payers.find((p) =>
-      identifiers.some((i) => i.value === p.payerId && (i.system?.includes(PAYER_ID_SYSTEM_HINT) ?? true)),
-    ) ?? config.payers.find((p) => identifiers.some((i) => i.value === p.payerId));
-  const byName =
-    byId ??
-    config.payers.find((p) =>
-      [organization?.name, ...(primary?.payor ?? []).map((x) => x.display)].some(
-        (name) => name !== undefined && p.name.toLowerCase() === name.toLowerCase(),
-      ),
-    );
+  const byName = matchPayer(config.payers, primary, organization);
   return { ...(byName ? { payer: byName } : {}), ...(organization ? { organization } : {}) };
 }
 
@@ -293,6 +300,12 @@ export function claimContextOf(
     conditions: gathered.conditions,
     otherClaims: gathered.otherClaims.filter((c) => c.id !== claim.id),
     authorizations: gathered.authorizations,
+    patientCharges: gathered.patientCharges,
+    eligibility: new Map([...gathered.eligibility].map(([coverage, answer]) => [coverage, answer.summary])),
+    payersOnFile: gathered.coverages.flatMap((c) => {
+      const payer = matchPayer(config.payers, c, undefined);
+      return payer ? [payer.payerId] : [];
+    }),
     today: localDate(now, tenantCalendarZone(config)),
   };
 }

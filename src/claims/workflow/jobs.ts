@@ -3,7 +3,7 @@
  * id (`build|{claimId}`, `rebuild|{claimId}|{inputs}`), submit jobs by the version that became
  * ready (`submit|{claimId}|{version}`), so each step happens once however often it is asked for.
  */
-import type { ClaimFrequency } from '../build.ts';
+import type { ClaimFrequency, LineOverride } from '../build.ts';
 import type { ClaimState } from '../types.ts';
 
 /** Queue of claims to build and scrub (payload ClaimReadyJob, key `build|{claimId}`). */
@@ -18,8 +18,10 @@ export interface ClaimReadyJob {
   readonly replaces?: string;
   /** Rebuild this stored claim (held, rejected or cancelled) from its encounters' current charges. */
   readonly rebuild?: string;
-  /** The id of a new original (frequency 1) when the encounters' earlier claim was voided. */
+  /** The id of a new original (frequency 1) when the encounters' earlier claim was voided (or a denied one is billed anew). */
   readonly id?: string;
+  /** Modifiers a person set on some lines (a denial's correction), with the reason. */
+  readonly lineOverrides?: readonly LineOverride[];
 }
 
 export interface ClaimSubmitJob {

@@ -12,6 +12,7 @@ import type {
   ClaimResponse,
   Condition,
   Coverage,
+  CoverageEligibilityResponse,
   Encounter,
   Medication,
   MedicationAdministration,
@@ -136,6 +137,7 @@ export class HeldClaimRecheck {
     await collect<Coverage>('Coverage', (r) => r.beneficiary);
     await collect<RelatedPerson>('RelatedPerson', (r) => r.patient);
     await collect<ClaimResponse>('ClaimResponse', (r) => r.patient);
+    await collect<CoverageEligibilityResponse>('CoverageEligibilityResponse', (r) => r.patient);
     await collect<Patient>('Patient', (r) => ({ reference: `Patient/${r.id}` }));
     for (const medication of await collect<Medication>('Medication', () => undefined)) {
       for (const ma of await ctx.searchAll<MedicationAdministration>(

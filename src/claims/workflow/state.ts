@@ -6,7 +6,7 @@
  * when a FHIR-channel claim becomes ready. Reading the Task and writing the batch is ./move.ts.
  *
  *   new → built → ready → submitting → adjudicated | rejected     (FHIR channel)
- *                  ready → submitted                               (X12 channel: a batch file)
+ *                  ready → submitted → adjudicated                 (X12 channel: a batch file, then its 835)
  *           built → held → ready                                   (a person overrides)
  * A claim the payer never accepted (held, rejected), a cancelled one (void) and an X12 claim still
  * waiting for its batch are rebuilt (→ built) when their inputs change, or cancelled (→ void) when
@@ -30,7 +30,8 @@ export const CLAIMS_CLIENT = 'dripline/claims';
 /**
  * The moves a claim may make, by the state it is in (`new`: not stored yet). A retried failed
  * submission stays `submitting`; an adjudicated claim taken over for a corrected or void claim stays
- * `adjudicated`. `submitted` (X12) and `accepted` wait for acknowledgments and remittance.
+ * `adjudicated`. `submitted` (X12) and `accepted` wait for acknowledgments and remittance; a
+ * posted 835 claim payment adjudicates them (src/remittance).
  */
 export const TRANSITIONS: Readonly<Record<ClaimState | 'new', readonly ClaimState[]>> = {
   new: ['built'],
@@ -41,8 +42,9 @@ export const TRANSITIONS: Readonly<Record<ClaimState | 'new', readonly ClaimStat
   rejected: ['built', 'void'],
   void: ['built'],
   adjudicated: ['adjudicated'],
-  submitted: [],
-  accepted: [],
+  // Remittance (835) posting adjudicates what went out in an X12 batch.
+  submitted: ['adjudicated'],
+  accepted: ['adjudicated'],
 };
 
 /** A move the state machine does not allow was asked for: nothing was written. */

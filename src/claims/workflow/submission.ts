@@ -248,9 +248,13 @@ async function recordResponse(
   const next: ClaimState = rejected ? 'rejected' : 'adjudicated';
   const denied = isDenial(answer);
   const existing = await ctx.read(tenant, 'ClaimResponse', responseId);
+  const followUp =
+    existing || !ctx.deps.onAnswer
+      ? []
+      : await ctx.deps.onAnswer({ tenant, claim: stored, response, payer, store: ctx.store, now: ctx.now() });
   await moveClaim(ctx, tenant, stored, next, {
     reason: `${payer.name} answered ${answer.outcome ?? '?'}${denied ? ' (denial)' : ''}: ClaimResponse/${responseId}`,
-    extra: existing ? [] : [{ op: 'create', resource: response, options: { id: responseId } }],
+    extra: existing ? [] : [{ op: 'create', resource: response, options: { id: responseId } }, ...followUp],
     ...(rejected
       ? {
           task: {

@@ -13,7 +13,7 @@ import type { SubscriptionInfo } from './engine.ts';
 import { createSandboxFhirApp } from './fhir-server.ts';
 import { NotifyingRepository } from './repository.ts';
 import { generateInfusionDay } from './seed/generate.ts';
-import type { SeededError, TimelineStep } from './seed/model.ts';
+import type { PayerEnrollmentChange, SeededError, TimelineStep } from './seed/model.ts';
 import { registerSandboxClient } from '../register-client.ts';
 import { appLaunchConfiguration, createAppLaunchRouter, createIdTokenKey } from './app-launch/routes.ts';
 import { AppLaunchRegistry } from './app-launch/registry.ts';
@@ -78,6 +78,8 @@ export interface SandboxEhr {
   listResources(type: string): Promise<Resource[]>;
   /** The seeded day's deliberate errors and the rules meant to catch them (empty without a seed). */
   readonly seededErrors: readonly SeededError[];
+  /** Coverages the payers ended that the EHR still shows active (the sandbox payer's enrollment reads them). */
+  readonly payerEnrollment: readonly PayerEnrollmentChange[];
   /** Applies the seeded day's timeline at `speed` (1 = real time, 0 = as fast as possible), or the first `limit` steps. */
   replay(options: { speed: number; limit?: number }): Promise<void>;
   setFaults(faults: FaultOptions): void;
@@ -119,6 +121,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
 
   let timeline: TimelineStep[] = [];
   let seededErrors: readonly SeededError[] = [];
+  let payerEnrollment: readonly PayerEnrollmentChange[] = [];
   let restored = 0;
   if (options.seed) {
     const day = generateInfusionDay({
@@ -132,6 +135,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     }
     timeline = day.timeline;
     seededErrors = day.seededErrors;
+    payerEnrollment = day.payerEnrollment;
     restored = Math.min(Math.max(0, options.seed.replayed ?? 0), timeline.length);
     for (const step of timeline.slice(0, restored)) {
       await repo.writeQuietly(structuredClone(step.resource)); // already notified by the earlier run
@@ -215,6 +219,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     readResource: (type: string, id: string): Promise<Resource> => repo.readResource(type, id),
     listResources: (type: string): Promise<Resource[]> => repo.listAll(type),
     seededErrors,
+    payerEnrollment,
 
     async replay({ speed, limit }) {
       const end = Math.min(timeline.length, limit === undefined ? timeline.length : replayed + limit);

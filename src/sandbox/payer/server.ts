@@ -50,6 +50,11 @@ import { parseSubmitBody } from './validate.ts';
 import { registerSandboxClient } from '../register-client.ts';
 import { listenSandbox } from '../listen.ts';
 import { isoInZone } from '../../time/zone.ts';
+import { createPasEndpoint } from './pas/server.ts';
+import type { PasEndpoint } from './pas/server.ts';
+import type { PasPolicy } from './pas/policy.ts';
+import type { SandboxMember } from './eligibility/enrollment.ts';
+import { createEligibilityService } from './eligibility/routes.ts';
 
 export type { PayerKind } from './tables.ts';
 
@@ -93,6 +98,10 @@ export interface SandboxPayerOptions {
    */
   journal?: string;
   timelyFilingDays?: Partial<Record<PayerKind, number>>;
+  /** Prior authorization (Da Vinci PAS 2.2.1 at `{url}/pas/fhir`, ./pas/server.ts): policy and review delay. */
+  pas?: { policy?: PasPolicy; reviewDelayMs?: number; members?: readonly string[] };
+  /** The members eligibility answers for (./eligibility/enrollment.ts); setEnrollment replaces them. */
+  members?: readonly SandboxMember[];
 }
 
 export interface SandboxPayerBehaviour {
@@ -106,6 +115,8 @@ export interface SandboxPayerBehaviour {
    * required elements). Searching ClaimResponse still finds the real one.
    */
   garbleSubmitAnswers?: 'not-json' | 'invalid-fhir';
+  /** The 271s of the X12 eligibility endpoint are garbled: a segment no 271 has, or no IEA. */
+  garbleEligibility?: 'unknown-segment' | 'broken-envelope';
 }
 
 export interface SandboxPayer {
@@ -113,6 +124,16 @@ export interface SandboxPayer {
   /** The `/fhir` base (kind from the insurer identifier); `{url}/{kind}/fhir` force a kind. */
   readonly fhirBaseUrl: string;
   readonly tokenUrl: string;
+  /** The Da Vinci PAS endpoint (`{url}/pas/fhir`): prior authorization `$submit`, `$inquire`, Subscription. */
+  readonly pasFhirBaseUrl: string;
+  /** The PAS endpoint's cases, and a way to end its pending reviews now. */
+  readonly pas: Pick<PasEndpoint, 'cases' | 'finishReviews'>;
+  /** The X12 eligibility endpoint: a 270 POSTed (application/edi-x12) is answered with a 271. */
+  readonly x12EligibilityUrl: string;
+  /** Replaces the members eligibility answers for. */
+  setEnrollment(members: readonly SandboxMember[]): void;
+  /** Eligibility inquiries answered so far, by channel. */
+  eligibilityCounts(): { fhir: number; x12: number };
   /** Registers a SMART Backend Services client (public JWKS) and returns its client_id. */
   registerClient(input: { jwks: { keys: object[] }; scope: string; clientId?: string }): Promise<string>;
   /** Every ClaimResponse issued, oldest first. */
@@ -155,6 +176,14 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
   const ledger = new PayerLedger(options.journal);
   const { claims, responses, requestIdentifiers } = ledger;
   let behaviour: SandboxPayerBehaviour = {};
+  const eligibility = createEligibilityService({
+    now,
+    timeZone,
+    payerIds,
+    tokenService,
+    ...(options.members ? { members: options.members } : {}),
+    garble: () => behaviour.garbleEligibility,
+  });
 
   const kindFor = (forced: PayerKind | undefined, claim: Claim): PayerKind => {
     if (forced) {
@@ -282,6 +311,9 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     router.use(requireBearer(tokenService, { now }));
     router.use(strictJsonBody({ maxBytes: MAX_BODY_BYTES, maxDepth: MAX_JSON_DEPTH }));
     router.post('/Claim/\\$submit', (req, res) => submit(req, res, forced));
+    router.post('/CoverageEligibilityRequest/\\$submit', (req, res) =>
+      eligibility.fhirSubmit(req, res, forced),
+    );
     router.get('/Claim/:id', (req, res) => {
       requireScope(getAuthContext(res), 'Claim', 'read');
       const claim = claims.get(req.params['id'] ?? '');
@@ -388,7 +420,22 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
   app.get('/.well-known/smart-configuration', (_req, res) => {
     res.json(smartConfiguration({ issuer: url, tokenUrl }));
   });
+  const pasFhirBaseUrl = `${url}/pas/fhir`;
+  const pas = createPasEndpoint({
+    base: pasFhirBaseUrl,
+    issuer: url,
+    tokenUrl,
+    tokenService,
+    now,
+    log: logger,
+    ...(options.pas?.policy ? { policy: options.pas.policy } : {}),
+    ...(options.pas?.reviewDelayMs !== undefined ? { reviewDelayMs: options.pas.reviewDelayMs } : {}),
+    ...(options.pas?.members ? { members: options.pas.members } : {}),
+    garble: () => behaviour.garbleSubmitAnswers,
+  });
+  app.use('/pas/fhir', pas.router);
   app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));
+  app.use('/x12/eligibility', eligibility.x12);
   for (const kind of KINDS) {
     app.use(`/${kind}/fhir`, fhirRouter(kind, `${url}/${kind}/fhir`));
   }
@@ -401,6 +448,11 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     url,
     fhirBaseUrl,
     tokenUrl,
+    pasFhirBaseUrl,
+    pas,
+    x12EligibilityUrl: `${url}/x12/eligibility`,
+    setEnrollment: (members) => eligibility.setEnrollment(members),
+    eligibilityCounts: () => ({ ...eligibility.counts }),
     registerClient(input) {
       return registerSandboxClient(authStore, SANDBOX_PAYER_TENANT, input, now());
     },
@@ -409,6 +461,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
       behaviour = { ...next };
     },
     async stop() {
+      pas.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -446,6 +499,15 @@ export function buildPayerCapabilityStatement(
             interaction: [{ code: 'read' }],
             operation: [
               { name: 'submit', definition: 'http://hl7.org/fhir/OperationDefinition/Claim-submit' },
+            ],
+          },
+          {
+            type: 'CoverageEligibilityRequest',
+            operation: [
+              {
+                name: 'submit',
+                definition: 'http://hl7.org/fhir/OperationDefinition/CoverageEligibilityRequest-submit',
+              },
             ],
           },
           {

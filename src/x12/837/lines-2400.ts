@@ -1,7 +1,8 @@
 /**
  * Loop 2400, the service lines: reading each Claim.item as an 837 line (procedure and modifiers,
  * revenue code on 837I, units, charge, dates, diagnosis pointers, place of service, the NDC of
- * loop 2410) and writing LX, SV1 (837P) or SV2 (837I), DTP*472 and LIN/CTP.
+ * loop 2410) and writing LX, SV1 (837P) or SV2 (837I), DTP*472, REF*6R (the line item control
+ * number every line carries, for matching remittances) and LIN/CTP.
  *
  * 005010X222A1 / X223A2 loop 2400: at most 4 modifiers; SV107 diagnosis pointers required on 837P
  * (at most 4, each within the first 12 diagnoses); SV201 revenue code required on 837I.
@@ -12,6 +13,7 @@ import { composite, d8, decimal, digits, id, segment, X12Error } from '../encode
 import { cents, firstCode, SYS } from './claim-reading.ts';
 import type { Claim837Input, X12Kind } from './types.ts';
 import { EXT_CHARGE_AMOUNT } from '../../contract/canonical.ts';
+import { EXT_LINE_ITEM_CONTROL_NUMBER } from '../../contract/remittance.ts';
 
 /** Unit qualifiers for CTP05-01 (coding-rules R11.4); GM and MG are accepted as their X12 spellings. */
 const NDC_UNITS: Readonly<Record<string, string>> = {
@@ -23,6 +25,20 @@ const NDC_UNITS: Readonly<Record<string, string>> = {
   ME: 'ME',
   MG: 'ME',
 };
+
+/**
+ * The line item control number of an item (837 loop 2400 REF*6R, which payers echo in the 835's
+ * loop 2110 REF*6R so the payment of each line can be matched to it): the item's own
+ * (extension line-item-control-number), else `<claim id>.<item sequence>` — unique across claims
+ * and within 50 characters (REF02). 005010X222A1 / X223A2 loop 2400 REF (line item control number).
+ */
+export function lineItemControlNumber(
+  claimId: string,
+  item: Pick<ClaimItem, 'sequence' | 'extension'>,
+): string {
+  const own = item.extension?.find((e) => e.url === EXT_LINE_ITEM_CONTROL_NUMBER)?.valueString?.trim();
+  return own || `${claimId}.${item.sequence}`;
+}
 
 /** One Claim.item as an 837 service line. */
 export interface Line {
@@ -178,6 +194,18 @@ export function writeServiceLines(
       l.dateEnd
         ? segment('DTP', '472', 'RD8', `${l.date}-${l.dateEnd}`)
         : segment('DTP', '472', 'D8', l.date),
+    );
+    out.push(
+      segment(
+        'REF',
+        '6R',
+        id(
+          lineItemControlNumber(claimId, l.item),
+          `item ${l.item.sequence} line item control number`,
+          50,
+          claimId,
+        ),
+      ),
     );
     if (l.ndc) {
       out.push(segment('LIN', '', 'N4', l.ndc.code));

@@ -33,6 +33,8 @@ export interface PlanEntry {
   note?: string;
   /** The commercial coverage is the spouse's, and the EHR never recorded who the spouse is. */
   spouseNotRecorded?: boolean;
+  /** The payer ended the primary coverage last month; the EHR still shows it active. */
+  coverageEndedAtPayer?: boolean;
   /** The entry's deliberate errors (see SeededError). */
   seeded?: readonly Omit<SeededError, 'encounter'>[];
 }
@@ -127,7 +129,20 @@ export const PLAN: readonly PlanEntry[] = [
     changes: [{ product: 'leuprolide-22.5mg', set: { site: 'none' } }],
   },
   { regimen: 'ivig', setting: 'home', payer: 'medicare', dx: ['D83.9'], orderer: 'im' },
-  { regimen: 'vancomycin', setting: 'home', payer: 'commercial', night: true },
+  {
+    regimen: 'vancomycin',
+    setting: 'home',
+    payer: 'commercial',
+    night: true,
+    coverageEndedAtPayer: true,
+    seeded: [
+      {
+        caughtBy: 'scrub',
+        rule: 'eligibility-inactive',
+        what: 'the payer ended the coverage last month (a job change); the EHR still shows it active',
+      },
+    ],
+  },
   { regimen: 'ceftriaxone', setting: 'home', payer: 'medicaid', dx: ['A41.9'], newEpisode: true },
   {
     regimen: 'paclitaxel-carboplatin',

@@ -21,7 +21,14 @@ import { locations, organizations, practitioners } from './centre.ts';
 import { PLAN } from '../seed-data/plan.ts';
 import { REGIMENS } from '../seed-data/regimens.ts';
 import { medications } from './medications.ts';
-import type { DayContext, InfusionDay, Regimen, SeededError, TimelineStep } from './model.ts';
+import type {
+  DayContext,
+  InfusionDay,
+  PayerEnrollmentChange,
+  Regimen,
+  SeededError,
+  TimelineStep,
+} from './model.ts';
 import { admitPatient } from './patient.ts';
 import { makeClock, makeRng, nth, shiftDate } from './values.ts';
 import { chartVisit } from './visit.ts';
@@ -82,6 +89,9 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
   const entries = Array.from({ length: patients }, (_, i) => nth(PLAN, i % PLAN.length));
   const order = rng.shuffle(entries.map((_, i) => i));
   const seededErrors: SeededError[] = [];
+  const payerEnrollment: PayerEnrollmentChange[] = [];
+  // A coverage a payer ended "last month": its last day is the end of the month before the day's.
+  const lastMonthEnd = shiftDate(`${date.slice(0, 8)}01`, -1);
 
   order.forEach((planIndex, i) => {
     const entry = nth(entries, planIndex);
@@ -90,6 +100,10 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
     const patient = admitPatient(day, entry, entry.dx ?? regimen.dx, n);
     const encounter = chartVisit(day, entry, regimen, n, patient);
     seededErrors.push(...(entry.seeded ?? []).map((e) => ({ encounter, ...e })));
+    const primary = patient.coverages[0];
+    if (entry.coverageEndedAtPayer && primary) {
+      payerEnrollment.push({ coverage: primary, status: 'terminated', ended: lastMonthEnd });
+    }
   });
 
   pending.sort((a, b) => a.minute - b.minute || a.seq - b.seq);
@@ -97,5 +111,6 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
     reference,
     timeline: pending.map(({ minute, step }) => ({ at: clock(minute), ...step })),
     seededErrors,
+    payerEnrollment,
   };
 }

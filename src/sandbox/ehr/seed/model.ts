@@ -30,6 +30,18 @@ export interface InfusionDay {
   timeline: TimelineStep[];
   /** The day's deliberate errors, each with the rule meant to catch it (data, for the day's figures). */
   seededErrors: SeededError[];
+  /**
+   * What the payers know that the EHR does not: coverages (by id) a payer has ended although the
+   * EHR still shows them active. The sandbox payer's enrollment reads it (src/sandbox/payer/eligibility).
+   */
+  payerEnrollment: PayerEnrollmentChange[];
+}
+
+/** A coverage the payer ended: its last day covered, before the seeded day. */
+export interface PayerEnrollmentChange {
+  readonly coverage: string;
+  readonly status: 'terminated';
+  readonly ended: string;
 }
 
 /**

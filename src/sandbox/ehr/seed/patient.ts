@@ -29,6 +29,8 @@ export interface DayPatient {
   readonly bsa: number;
   /** The patient's Conditions, the first being the order's reason. */
   readonly reasons: Reference<Condition>[];
+  /** The patient's Coverage ids, primary first. */
+  readonly coverages: readonly string[];
 }
 
 /**
@@ -43,7 +45,8 @@ export function admitPatient(
 ): DayPatient {
   const { patient, weightKg, bsa } = drawPatient(day, entry, dxCodes, n);
   day.reference.push(patient);
-  day.reference.push(...coverages(day, entry, patient, n));
+  const insurance = coverages(day, entry, patient, n);
+  day.reference.push(...insurance);
   const conditions = diagnoses(day, dxCodes, n);
   day.reference.push(...conditions);
   const name = patient.name?.[0];
@@ -54,6 +57,7 @@ export function admitPatient(
     weightKg,
     bsa,
     reasons: conditions.map((c) => ref<Condition>('Condition', c.id ?? '')),
+    coverages: insurance.filter((r) => r.resourceType === 'Coverage').map((c) => c.id ?? ''),
   };
 }
 

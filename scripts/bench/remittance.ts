@@ -1,0 +1,270 @@
+/**
+ * Remittance benchmark (`npm run bench:remittance`), in one run:
+ *
+ * 1. parse + balance: a BENCH_BIG-claim 835 (default 100,000, about 60 MB) written to disk as a
+ *    stream, then read and balanced as a stream (src/x12/835/read835.ts) — claim payments/s
+ *    (target >= 50,000/s);
+ * 2. intake of the same file as the API and the command line receive it (spooled, balanced,
+ *    verdicts), and — with BENCH_FULL=1 — posted whole, with the peak RSS of the process
+ *    (target < 300 MB: the file is never held in memory whole);
+ * 3. posting into the embedded store: BENCH_POST claims (default 5,000) waiting in `submitted`, one
+ *    remittance paying them, posted by the same jobs the server runs — claims/s (target >= 1,000/s)
+ *    — and the bare store write rate of the same number of ExplanationOfBenefits written in batches
+ *    of the same size, measured in the same run, with the ratio.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import type { Claim, ExplanationOfBenefit } from '@medplum/fhirtypes';
+import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12-samples.ts';
+import type { TenantConfig } from '../../src/config/config.ts';
+import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
+import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
+import { createLogger } from '../../src/logger.ts';
+import { receiveRemittance } from '../../src/remittance/intake.ts';
+import { createRemittance } from '../../src/remittance/wiring.ts';
+import type { BatchOperation } from '../../src/store/port.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { read835 } from '../../src/x12/835/read835.ts';
+import type { ClaimPaymentInput, RemittanceInput } from '../../src/x12/835/write835.ts';
+import { write835 } from '../../src/x12/835/write835.ts';
+import { lineItemControlNumber } from '../../src/x12/837/lines-2400.ts';
+
+const BIG = Math.max(1_000, Number(process.env['BENCH_BIG'] ?? 100_000));
+const POST = Math.max(100, Number(process.env['BENCH_POST'] ?? 5_000));
+const FULL = process.env['BENCH_FULL'] === '1';
+const TENANT = 'bench';
+const NOW = new Date('2026-12-04T15:00:00Z');
+const TENANTS: readonly TenantConfig[] = [
+  {
+    id: TENANT,
+    name: 'Bench infusion center',
+    connections: [],
+    coding: {},
+    billing: SAMPLE_PROVIDER,
+    payers: [{ ...SAMPLE_PAYER, usage: 'T' }],
+  },
+];
+
+const cents = (x: number): number => Math.round(x * 100);
+
+/** A payer's payment of a claim: each line allowed at 80% of its charge, CO-45 the rest. */
+function paymentOf(claim: Claim & { id: string }, pcn: string): ClaimPaymentInput {
+  const services = (claim.item ?? []).map((item) => {
+    const charge = item.net?.value ?? 0;
+    const allowed = cents(charge * 0.8) / 100;
+    return {
+      procedure: {
+        qualifier: 'HC',
+        code: item.productOrService.coding?.[0]?.code ?? '',
+        modifiers: (item.modifier ?? []).map((m) => m.coding?.[0]?.code ?? ''),
+      },
+      charge,
+      paid: allowed,
+      units: item.quantity?.value ?? 1,
+      dates: [{ qualifier: '472', value: item.servicedDate ?? '2026-11-02' }],
+      adjustments: [{ group: 'CO', reason: '45', amount: (cents(charge) - cents(allowed)) / 100 }],
+      references: [{ qualifier: '6R', value: lineItemControlNumber(claim.id, item) }],
+      amounts: [{ qualifier: 'B6', value: allowed }],
+      quantities: [],
+      remarks: [],
+      pharmacyRejects: [],
+    };
+  });
+  return {
+    patientControlNumber: pcn,
+    status: '1',
+    charge: services.reduce((s, l) => s + cents(l.charge), 0) / 100,
+    paid: services.reduce((s, l) => s + cents(l.paid), 0) / 100,
+    patientResponsibility: 0,
+    filingIndicator: 'CI',
+    payerClaimNumber: `ICN-${pcn}`,
+    facilityType: '11',
+    frequency: '1',
+    adjustments: [],
+    names: [{ entity: 'QC', entityType: '1', last: 'DOE', first: 'JANE', idQualifier: 'MI', id: 'M1' }],
+    references: [],
+    dates: [{ qualifier: '232', value: '2026-11-02' }],
+    amounts: [],
+    quantities: [],
+    services,
+  };
+}
+
+/** One remittance paying `claims`; BPR02 (the header is written first) is given up front. */
+function remittance(claims: Iterable<ClaimPaymentInput>, trace: string, amount: number): RemittanceInput {
+  return {
+    header: {
+      payment: { handling: 'I', amount, creditDebit: 'C', method: 'ACH', format: 'CCP', date: '2026-12-03' },
+      trace: { type: '1', number: trace, originator: '1999999999' },
+      references: [],
+      payer: { name: 'ACME', references: [{ qualifier: '2U', value: SAMPLE_PAYER.payerId }], contacts: [] },
+      payee: { name: 'RIVERBEND', idQualifier: 'XX', id: SAMPLE_PROVIDER.npi, references: [], contacts: [] },
+    },
+    claims,
+    providerAdjustments: () => [],
+  };
+}
+
+const OPTIONS = {
+  sender: { id: 'ACMEHEALTH' },
+  receiver: { id: 'RIVERBEND' },
+  controlNumbers: { isa: 1, gs: 1 },
+  now: NOW,
+  usage: 'T' as const,
+};
+
+/** The claims of the big file: office-infusion claims 1..n (never stored: they go unmatched or are only parsed). */
+function* bigClaims(n: number): Generator<ClaimPaymentInput> {
+  const template = officeInfusionContext(1).claim;
+  for (let i = 1; i <= n; i++) {
+    yield paymentOf({ ...template, id: `clm-big-${i}` }, `clm-big-${i}`);
+  }
+}
+
+async function writeFile(file: string, input: RemittanceInput): Promise<void> {
+  const out = createWriteStream(file);
+  for await (const chunk of write835([input], OPTIONS)) {
+    if (!out.write(chunk)) {
+      await once(out, 'drain');
+    }
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+const rssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+
+async function main(): Promise<void> {
+  loadFhirDefinitions();
+  // The FHIR definitions the store validates with are most of a server's baseline: printed apart.
+  const baseline = Math.round(process.memoryUsage().rss / 1024 / 1024);
+  console.log(`baseline RSS with the FHIR definitions loaded: ${baseline} MB`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'dripline-bench-remit-'));
+  const logger = createLogger('warn');
+  try {
+    // 1. parse + balance a BIG-claim file.
+    const bigFile = path.join(dir, 'big.835');
+    const perClaim = paymentOf(officeInfusionContext(1).claim, 'x').paid;
+    await writeFile(bigFile, remittance(bigClaims(BIG), 'BIG-1', (cents(perClaim) * BIG) / 100));
+    const size = statSync(bigFile).size;
+    let started = performance.now();
+    let claims = 0;
+    let errors = 0;
+    for await (const event of read835(createReadStream(bigFile, { highWaterMark: 1 << 20 }))) {
+      if (event.type === 'claim') {
+        claims++;
+      } else if (event.type === 'summary') {
+        errors += event.summary.errorCount;
+      }
+    }
+    const parseSeconds = (performance.now() - started) / 1000;
+    console.log(
+      `parse + balance: ${claims} claim payments (${(size / 1e6).toFixed(1)} MB, ${errors} errors) in ${parseSeconds.toFixed(2)} s = ${Math.round(claims / parseSeconds)} claims/s (target >= 50,000); peak RSS so far ${rssMb()} MB`,
+    );
+
+    // 3. posting BENCH_POST stored claims, and the bare store write rate of as many EOBs.
+    const store = await openSqliteStore({ path: path.join(dir, 'store.sqlite') });
+    try {
+      const template = officeInfusionContext(1).claim;
+      const stored: (Claim & { id: string })[] = [];
+      for (let i = 1; i <= POST; i += 200) {
+        const ops: BatchOperation[] = [];
+        for (let j = i; j < Math.min(i + 200, POST + 1); j++) {
+          const claim: Claim & { id: string } = {
+            ...template,
+            id: `clm-post-${j}`,
+            extension: [
+              { url: EXT_CLAIM_STATE, valueCode: 'submitted' },
+              { url: EXT_CLAIM_PAYER, valueString: SAMPLE_PAYER.id },
+            ],
+          };
+          stored.push(claim);
+          ops.push({ op: 'create', resource: claim, options: { id: claim.id } });
+        }
+        await store.resources.writeBatch(TENANT, ops);
+      }
+      const postFile = path.join(dir, 'post.835');
+      const payments = stored.map((c) => paymentOf(c, c.id));
+      await writeFile(
+        postFile,
+        remittance(payments, 'POST-1', payments.reduce((s, p) => s + cents(p.paid), 0) / 100),
+      );
+      const remit = createRemittance({
+        store,
+        logger,
+        publicUrl: 'http://bench.invalid',
+        dataDir: dir,
+        tenants: () => TENANTS,
+        tokenService: { verifyAccessToken: () => Promise.reject(new Error('unused')) },
+        leaseMs: 600_000,
+        now: () => NOW,
+      });
+      started = performance.now();
+      const received = await receiveRemittance(remit.intake, TENANT, createReadStream(postFile), {
+        source: 'bench',
+      });
+      let posted = 0;
+      for (let step = await remit.worker.runStep(); step; step = await remit.worker.runStep()) {
+        posted += step.posted;
+      }
+      const postSeconds = (performance.now() - started) / 1000;
+      const postRate = posted / postSeconds;
+      // The bare store: as many EOB-sized resources, written in batches of 64 like posting's.
+      const eob = (
+        await store.resources.search(TENANT, {
+          resourceType: 'ExplanationOfBenefit',
+          filters: [],
+          sort: [],
+          count: 1,
+          offset: 0,
+          total: false,
+        })
+      ).resources[0] as ExplanationOfBenefit | undefined;
+      started = performance.now();
+      for (let i = 0; i < POST; i += 64) {
+        const ops: BatchOperation[] = [];
+        for (let j = i; j < Math.min(i + 64, POST); j++) {
+          ops.push({
+            op: 'create',
+            resource: { ...(eob as ExplanationOfBenefit), id: `bare-${j}` },
+            options: { id: `bare-${j}` },
+          });
+        }
+        await store.resources.writeBatch(TENANT, ops);
+      }
+      const bareSeconds = (performance.now() - started) / 1000;
+      const bareRate = POST / bareSeconds;
+      console.log(
+        `posting: ${received.outcome}, ${posted} claims posted in ${postSeconds.toFixed(2)} s = ${Math.round(postRate)} claims/s (target >= 1,000); bare store writes of as many EOBs ${Math.round(bareRate)}/s; ratio posting/bare ${(postRate / bareRate).toFixed(2)}`,
+      );
+
+      // 2. the big file through the intake (and, BENCH_FULL=1, posted whole: its claims go unmatched).
+      started = performance.now();
+      const big = await receiveRemittance(
+        remit.intake,
+        TENANT,
+        createReadStream(bigFile, { highWaterMark: 1 << 20 }),
+        {
+          source: 'bench',
+        },
+      );
+      let bigPosted = 0;
+      if (FULL) {
+        for (let step = await remit.worker.runStep(); step; step = await remit.worker.runStep()) {
+          bigPosted += step.posted + step.unmatched;
+        }
+      }
+      console.log(
+        `${BIG}-claim 835: intake ${big.outcome}${FULL ? `, ${bigPosted} claim payments posted (unmatched queue)` : ' (BENCH_FULL=1 also posts it)'} in ${((performance.now() - started) / 1000).toFixed(2)} s; peak RSS ${rssMb()} MB (target < 300 MB)`,
+      );
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

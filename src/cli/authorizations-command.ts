@@ -1,0 +1,75 @@
+/**
+ * `authorizations <patient> [--tenant <id>]`: a patient's authorization ledger, as
+ * `GET /api/coverage/authorizations?patient=` answers it (src/coverage/ledger-report.ts), read from
+ * the configured store. The read is audited like the API's, with the operator's user name as the
+ * agent. The tenant may be left out when only one is configured.
+ */
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { authorizationRequirement } from '../claims/ledger.ts';
+import { loadCodingTables } from '../coding/tables/load.ts';
+import type { DriplineConfig } from '../config/config.ts';
+import type { LedgerReport } from '../coverage/ledger-report.ts';
+import { loadLedgerReport } from '../coverage/ledger-report.ts';
+import { patientReference } from '../coverage/ledger-store.ts';
+import { recordAccess } from '../fhir/audit-access.ts';
+import type { Store } from '../store/port.ts';
+import { systemClock } from '../time/clock.ts';
+import { UsageError } from './client-command.ts';
+
+export interface AuthorizationsArgs {
+  readonly patient: string;
+  readonly tenant?: string;
+}
+
+export function parseAuthorizationsArgs(argv: readonly string[]): AuthorizationsArgs {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { tenant: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [given, ...extra] = positionals;
+  const patient = given ? patientReference(given) : undefined;
+  if (!patient || extra.length > 0) {
+    throw new UsageError('authorizations needs one patient: Patient/{id} or {id}');
+  }
+  return { patient, ...(values.tenant ? { tenant: values.tenant } : {}) };
+}
+
+export async function runAuthorizations(
+  args: AuthorizationsArgs,
+  config: DriplineConfig,
+  store: Store,
+): Promise<LedgerReport> {
+  const tenants = config.tenants.filter((t) => args.tenant === undefined || t.id === args.tenant);
+  const [tenant, ...others] = tenants;
+  if (!tenant || others.length > 0) {
+    throw new UsageError(
+      args.tenant === undefined
+        ? `--tenant is needed; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`
+        : `unknown tenant "${args.tenant}"; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`,
+    );
+  }
+  const now = systemClock(config.clockOffsetMs)();
+  const { report, read } = await loadLedgerReport(
+    store,
+    tenant,
+    args.patient,
+    now,
+    authorizationRequirement(tenant, loadCodingTables()),
+  );
+  await recordAccess(
+    store,
+    tenant.id,
+    {
+      clientId: `dripline-cli:${userInfo().username}`,
+      interaction: 'search-type',
+      resources: read,
+      patients: [args.patient],
+      query: `cli authorizations ${args.patient}`,
+    },
+    { publicUrl: config.publicUrl, now },
+  );
+  return report;
+}

@@ -1,0 +1,58 @@
+/**
+ * The eligibility triggers in the transaction of the copy that causes them: a view of the store
+ * ingest writes its copies through, which adds to every batch that creates or updates an order,
+ * an Encounter or a Coverage the eligibility jobs that copy starts (./triggers.ts), and wakes the
+ * eligibility worker after. Ingest knows nothing of coverage (it sits below it in the layers); a
+ * copy stored and its jobs enqueued commit together or not at all.
+ */
+import type { TenantConfig } from '../../config/config.ts';
+import type { BatchOperation, Store, TenantId } from '../../store/port.ts';
+import { ELIGIBILITY_QUEUE } from './records.ts';
+import { eligibilityJobsFor } from './triggers.ts';
+
+const TRIGGERING = new Set(['MedicationRequest', 'ServiceRequest', 'Encounter', 'Coverage']);
+
+export function withEligibilityTriggers(
+  store: Store,
+  tenants: () => readonly TenantConfig[],
+  now: () => Date,
+  onEnqueue: () => void = () => undefined,
+): Store {
+  const jobsFor = (tenant: TenantId, operations: readonly BatchOperation[]): BatchOperation[] => {
+    const config = tenants().find((t) => t.id === tenant);
+    if (!config || config.payers.length === 0) {
+      return [];
+    }
+    return operations.flatMap((o) =>
+      (o.op === 'create' || o.op === 'update') && TRIGGERING.has(o.resource.resourceType)
+        ? eligibilityJobsFor(config, o.resource, now())
+        : [],
+    );
+  };
+  const resources = new Proxy(store.resources, {
+    get(target, prop) {
+      if (prop === 'writeBatch') {
+        return async (tenant: TenantId, operations: readonly BatchOperation[]) => {
+          const jobs = jobsFor(tenant, operations);
+          const result = await target.writeBatch(tenant, [...operations, ...jobs]);
+          if (jobs.some((j) => j.op === 'enqueue' && j.job.queue === ELIGIBILITY_QUEUE)) {
+            onEnqueue();
+          }
+          // The caller reads its own operations' results by position: the jobs come after them.
+          return result.slice(0, operations.length);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'resources') {
+        return resources;
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The authorization ledger over HTTP, mounted at `/api/coverage` (bearer-protected, SMART scopes):
+ *
+ * - `GET /authorizations?patient=Patient/{id}` (or `patient={id}`): the patient's ledger
+ *   (./ledger-report.ts), one view per authorization. Scopes: read and search on ClaimResponse,
+ *   ChargeItem, Claim, Encounter, Task and Coverage, read on Organization (the payer shown)
+ *   (src/auth/disclosure.ts `authorizationLedger`). The read is
+ *   audited like a FHIR search, naming every resource the answer was made from and the patient.
+ *   A missing, repeated or malformed `patient`, or any other parameter, is a 400 OperationOutcome; a
+ *   patient with nothing on file gets an empty ledger (as a search finds nothing).
+ */
+import express from 'express';
+import type { Request, Response, Router } from 'express';
+import { getAuthContext, requireBearer } from '../auth/bearer.ts';
+import { OPERATION_NEEDS, requireScopes } from '../auth/disclosure.ts';
+import type { TokenService } from '../auth/token-service.ts';
+import type { TenantConfig } from '../config/config.ts';
+import { recordAccess } from '../fhir/audit-access.ts';
+import { outcome, sendOutcome } from '../http/outcomes.ts';
+import type { Store } from '../store/port.ts';
+import type { AuthorizationRequirement } from './ledger-alerts.ts';
+import { loadLedgerReport } from './ledger-report.ts';
+import { patientReference } from './ledger-store.ts';
+
+export interface CoverageRoutesDeps {
+  readonly store: Store;
+  readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
+  readonly tenants: () => readonly TenantConfig[];
+  readonly requirement: (tenant: TenantConfig) => AuthorizationRequirement;
+  readonly publicUrl: string;
+  readonly now: () => Date;
+}
+
+export function createCoverageRoutes(deps: CoverageRoutesDeps): Router {
+  const router = express.Router();
+  router.use(requireBearer(deps.tokenService, { now: deps.now }));
+
+  router.get('/authorizations', async (req: Request, res: Response) => {
+    const auth = getAuthContext(res);
+    requireScopes(auth, OPERATION_NEEDS.authorizationLedger);
+    const unknown = Object.keys(req.query).filter((name) => name !== 'patient');
+    if (unknown.length > 0) {
+      sendOutcome(res, 400, outcome('not-supported', `Unknown parameter(s): ${unknown.join(', ')}`));
+      return;
+    }
+    const raw = req.query['patient'];
+    const patient = typeof raw === 'string' ? patientReference(raw.trim()) : undefined;
+    if (!patient) {
+      sendOutcome(
+        res,
+        400,
+        outcome('required', 'One "patient" is required: Patient/{id} or {id} (letters, digits, "-", ".")'),
+      );
+      return;
+    }
+    const config = deps.tenants().find((t) => t.id === auth.tenant);
+    if (!config) {
+      sendOutcome(res, 404, outcome('not-found', 'Unknown tenant'));
+      return;
+    }
+    const now = deps.now();
+    const { report, read } = await loadLedgerReport(
+      deps.store,
+      config,
+      patient,
+      now,
+      deps.requirement(config),
+    );
+    await recordAccess(
+      deps.store,
+      auth.tenant,
+      {
+        clientId: auth.clientId,
+        ...(typeof res.locals.requestId === 'string' ? { requestId: res.locals.requestId } : {}),
+        interaction: 'search-type',
+        resources: read,
+        patients: [patient],
+        query: `api/coverage/authorizations?patient=${patient}`,
+      },
+      { publicUrl: deps.publicUrl, now },
+    );
+    res.json(report);
+  });
+  return router;
+}

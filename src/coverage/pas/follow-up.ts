@@ -1,0 +1,356 @@
+/**
+ * Following a prior authorization request after the payer's first answer (Da Vinci PAS 2.2.1,
+ * ../shared/research/pas.md §3): the tenant's PAS subscription at the payer (made before the first
+ * request goes out, one per payer endpoint and sending system), the payer's notifications matched to
+ * this tenant's requests, and — only for payers that offer no subscription — `$inquire` on the
+ * payer's slow schedule (spec-9, spec-42: inquiries are not for polling).
+ */
+import type { Bundle, Claim, Subscription } from '@medplum/fhirtypes';
+import type { PayerEndpoint } from '../../config/billing.ts';
+import type { TenantConfig } from '../../config/config.ts';
+import type { Logger } from '../../logger.ts';
+import type { Store, StoredResource, TenantId } from '../../store/port.ts';
+import { searchAll } from '../../store/search-all.ts';
+import type { AnswerContext } from './answers.ts';
+import { applyAnswer } from './answers.ts';
+import { inquiryFromRequest } from './inquiry.ts';
+import type { PriorAuthJob } from './jobs.ts';
+import type { PasPayerPort } from './payer-client.ts';
+import {
+  messageDocument,
+  messageText,
+  payerOf,
+  PRIOR_AUTH_QUEUE,
+  requestDocumentId,
+  stateOf,
+  submissionsOf,
+  taskWrite,
+} from './records.ts';
+import { readPasInquiry } from './response.ts';
+import {
+  newSecret,
+  notifyPath,
+  parsePasNotification,
+  pasSubscription,
+  readRecord,
+  recordResource,
+  subscriptionRecordId,
+} from './subscription.ts';
+import { readOptional } from '../../store/read-optional.ts';
+
+export interface FollowUpContext {
+  readonly store: Store;
+  readonly publicUrl: string;
+  readonly now: () => Date;
+  readonly logger: Logger;
+  tenant(id: TenantId): TenantConfig;
+  port(payer: PayerEndpoint): PasPayerPort;
+  answers(tenant: TenantId): AnswerContext;
+}
+
+/** One subscribe job per payer and known payer subscription (a repaired one gets a new job). */
+export async function enqueueSubscribe(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  payer: PayerEndpoint,
+): Promise<void> {
+  const record = await readOptional<Subscription>(
+    ctx.store,
+    tenant,
+    'Subscription',
+    subscriptionRecordId(payer.id),
+  );
+  const known = record ? readRecord(record) : undefined;
+  if (
+    known?.unsupported ||
+    (known?.payerSubscriptionId && known.status !== 'error' && known.status !== 'off')
+  ) {
+    return;
+  }
+  await ctx.store.jobs.enqueue(tenant, {
+    queue: PRIOR_AUTH_QUEUE,
+    key: `subscribe|${payer.id}|${known?.payerSubscriptionId ?? 'new'}`,
+    payload: { kind: 'subscribe', payer: payer.id } satisfies PriorAuthJob,
+  });
+}
+
+/** The configured payer (with a PAS endpoint) a kept submission was sent to. */
+export function payerOfSubmission(ctx: FollowUpContext, tenant: TenantId, claim: Claim): PayerEndpoint {
+  const id = payerOf(claim);
+  const payer = ctx.tenant(tenant).payers.find((p) => p.id === id);
+  if (!payer?.pas) {
+    throw new Error(`payer ${id ?? '?'} of ${claim.id ?? '?'} has no PAS endpoint configured`);
+  }
+  return payer;
+}
+
+/** A pended request is followed by the payer's subscription, else by `$inquire` on a slow schedule. */
+export async function followUp(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  payer: PayerEndpoint,
+  caseId: string,
+  round = 1,
+): Promise<void> {
+  const record = await readOptional<Subscription>(
+    ctx.store,
+    tenant,
+    'Subscription',
+    subscriptionRecordId(payer.id),
+  );
+  const unsupported = record ? readRecord(record).unsupported : false;
+  if (payer.pas?.subscription !== 'off' && !unsupported) {
+    await enqueueSubscribe(ctx, tenant, payer);
+    return;
+  }
+  const minutes = payer.pas?.inquireMinutes ?? 240;
+  await ctx.store.jobs.enqueue(tenant, {
+    queue: PRIOR_AUTH_QUEUE,
+    key: `inquire|${caseId}|${round}`,
+    payload: { kind: 'inquire', caseId, round } satisfies PriorAuthJob,
+    runAt: new Date(ctx.now().getTime() + minutes * 60_000).toISOString(),
+  });
+}
+
+export async function ensureSubscription(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  payerId: string,
+): Promise<void> {
+  const config = ctx.tenant(tenant);
+  const payer = config.payers.find((p) => p.id === payerId);
+  if (!payer?.pas || !config.billing) {
+    return;
+  }
+  const store = ctx.store;
+  const id = subscriptionRecordId(payer.id);
+  const existing = await readOptional<Subscription>(store, tenant, 'Subscription', id);
+  const record = existing ? readRecord(existing) : undefined;
+  if (
+    record &&
+    (record.unsupported ||
+      (record.payerSubscriptionId && record.status !== 'error' && record.status !== 'off'))
+  ) {
+    return;
+  }
+  const secret = newSecret();
+  const sent = pasSubscription({
+    endpoint: `${ctx.publicUrl}${notifyPath(tenant, payer.id)}`,
+    senderId: config.billing.npi,
+    secret,
+  });
+  // The secret's hash is kept before the payer can handshake with it.
+  const kept = recordResource({ payer: payer.id, sent, secret, status: 'requested' });
+  const [written] = await store.resources.writeBatch(tenant, [
+    existing
+      ? {
+          op: 'update',
+          resource: kept,
+          options: { ifMatchVersion: existing.meta.versionId, upsert: false },
+        }
+      : { op: 'create', resource: kept, options: { id } },
+  ]);
+  const answer = await ctx.port(payer).createSubscription(sent);
+  const version = written && written.op !== 'enqueue' ? written.result.resource.meta.versionId : undefined;
+  const current = (await readOptional<Subscription>(store, tenant, 'Subscription', id)) ?? kept;
+  const payerId2 = (answer.body as { id?: string } | undefined)?.id;
+  const accepted = answer.status >= 200 && answer.status < 300 && payerId2 !== undefined;
+  const next = recordResource({
+    payer: payer.id,
+    sent,
+    ...(readRecord(current).secretSha256 ? { secretSha256: readRecord(current).secretSha256 } : {}),
+    ...(accepted ? { payerSubscriptionId: payerId2 } : {}),
+    // A handshake may already have made it active.
+    status: accepted ? (current.status === 'active' ? 'active' : 'requested') : 'off',
+    unsupported: !accepted,
+  });
+  await store.resources.writeBatch(tenant, [
+    {
+      op: 'update',
+      resource: next,
+      options: {
+        ...(current.meta?.versionId
+          ? { ifMatchVersion: current.meta.versionId }
+          : version
+            ? { ifMatchVersion: version }
+            : {}),
+        upsert: false,
+      },
+    },
+  ]);
+  ctx.logger.info(
+    { tenant, payer: payer.id, status: answer.status, subscribed: accepted },
+    'PAS subscription',
+  );
+  if (!accepted) {
+    // No subscription: the pended requests of this payer are followed by $inquire.
+    for (const claim of await searchAll<Claim>(store, tenant, 'Claim', [
+      { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
+    ])) {
+      if (stateOf(claim) === 'pended' && payerOf(claim) === payer.id) {
+        await followUp(ctx, tenant, payer, claim.id.slice(0, claim.id.lastIndexOf('-')));
+      }
+    }
+  }
+}
+
+export async function applyNotification(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  job: Extract<PriorAuthJob, { kind: 'notification' }>,
+): Promise<void> {
+  const config = ctx.tenant(tenant);
+  const payer = config.payers.find((p) => p.id === job.payer);
+  if (!payer) {
+    return;
+  }
+  const now = ctx.now();
+  const parsed = parsePasNotification(job.body);
+  const events = parsed.ok && parsed.type === 'event-notification' ? parsed.events : [];
+  if (parsed.ok && parsed.type !== 'event-notification') {
+    return;
+  }
+  const unknown = async (why: string): Promise<void> => {
+    const document = messageDocument({ kind: 'notification', text: job.text, now });
+    const id = `pas-unmatched-${document.id.slice('pasmsg-'.length, 'pasmsg-'.length + 20)}`;
+    const task = await readOptional(ctx.store, tenant, 'Task', id);
+    await ctx.store.resources.writeBatch(tenant, [
+      ...((await readOptional(ctx.store, tenant, 'DocumentReference', document.id))
+        ? []
+        : [{ op: 'create' as const, resource: document, options: { id: document.id } }]),
+      taskWrite({
+        id,
+        code: why.startsWith('not a valid') ? 'invalid-answer' : 'unknown-answer',
+        note: `${payer.name}: ${why} (DocumentReference/${document.id})`,
+        ...(task ? { existing: task as never } : {}),
+        now,
+      }),
+    ]);
+  };
+  if (!parsed.ok) {
+    return unknown(`not a valid PAS notification: ${parsed.reason}`);
+  }
+  for (const event of events) {
+    const focus = event.resource as Bundle | undefined;
+    if (!focus) {
+      await unknown(
+        'not a valid PAS notification: the event carries no full PAS Response Bundle (PAS spec-61/62)',
+      );
+      continue;
+    }
+    const target = await requestNamedBy(ctx, tenant, focus, payer);
+    if (!target) {
+      await unknown('the answer names no prior authorization request of this tenant; nothing was changed');
+      continue;
+    }
+    const outcome = await applyAnswer(ctx.answers(tenant), target, {
+      kind: 'notification',
+      text: JSON.stringify(focus),
+      body: focus,
+    });
+    ctx.logger.info(
+      { tenant, submission: target.submission.id, decision: outcome.state },
+      'prior authorization notification applied',
+    );
+  }
+}
+
+/** This tenant's submission an answer names: by the Claim identifier it echoes, else by the Claim's URL on Dripline. */
+async function requestNamedBy(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  focus: Bundle,
+  payer: PayerEndpoint,
+): Promise<{ caseId: string; submission: Claim & StoredResource; payer: PayerEndpoint } | undefined> {
+  const response = focus.entry?.[0]?.resource;
+  if (response?.resourceType !== 'ClaimResponse') {
+    return undefined;
+  }
+  const identifiers = [response.request?.identifier, ...(response.identifier ?? [])].filter((i) => i?.value);
+  const base = `${ctx.publicUrl}/fhir/Claim/`;
+  const reference = response.request?.reference ?? '';
+  const ids = new Set<string>(reference.startsWith(base) ? [reference.slice(base.length)] : []);
+  for (const identifier of identifiers) {
+    const found = await searchAll<Claim>(ctx.store, tenant, 'Claim', [
+      {
+        code: 'identifier',
+        kind: 'token',
+        values: [{ system: identifier?.system ?? null, value: identifier?.value ?? '' }],
+      },
+    ]);
+    found.forEach((c) => ids.add(c.id));
+  }
+  for (const id of ids) {
+    const claim = await readOptional<Claim>(ctx.store, tenant, 'Claim', id);
+    // A subscription is the PAS endpoint's, not one payer configuration's: payers configured on the
+    // same endpoint share its notifications.
+    const sentTo = claim ? ctx.tenant(tenant).payers.find((p) => p.id === payerOf(claim)) : undefined;
+    if (claim?.use === 'preauthorization' && sentTo && sentTo.pas?.fhirBaseUrl === payer.pas?.fhirBaseUrl) {
+      return { caseId: id.slice(0, id.lastIndexOf('-')), submission: claim, payer: sentTo };
+    }
+  }
+  return undefined;
+}
+
+export async function inquire(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  job: Extract<PriorAuthJob, { kind: 'inquire' }>,
+): Promise<void> {
+  const submissions = await submissionsOf(ctx.store, tenant, job.caseId);
+  const latest = submissions.filter((c) => stateOf(c) !== 'superseded').at(-1);
+  if (!latest || stateOf(latest) !== 'pended') {
+    return;
+  }
+  const payer = payerOfSubmission(ctx, tenant, latest);
+  const kept = await keptRequest(ctx, tenant, latest);
+  const response = await readOptional(ctx.store, tenant, 'ClaimResponse', job.caseId);
+  const inquiry = inquiryFromRequest(kept, {
+    claimId: `${latest.id}-inq${job.round}`,
+    now: ctx.now().toISOString(),
+    ...(response?.resourceType === 'ClaimResponse' ? { response } : {}),
+  });
+  const answer = await ctx.port(payer).inquire(inquiry);
+  const now = ctx.now();
+  const readings = answer.status < 400 ? readPasInquiry(answer.body) : [];
+  const keys = new Set((latest.identifier ?? []).map((i) => `${i.system ?? ''}|${i.value ?? ''}`));
+  const reading =
+    readings.find((r) =>
+      [r.request?.identifier, ...r.identifiers].some(
+        (i) => i && keys.has(`${i.system ?? ''}|${i.value ?? ''}`),
+      ),
+    ) ?? readings[0];
+  const sent = messageDocument({
+    id: `${latest.id}-inq${job.round}`,
+    kind: 'inquiry',
+    text: JSON.stringify(inquiry),
+    claim: `Claim/${latest.id}`,
+    now,
+  });
+  if (!(await readOptional(ctx.store, tenant, 'DocumentReference', sent.id))) {
+    await ctx.store.resources.writeBatch(tenant, [
+      { op: 'create', resource: sent, options: { id: sent.id } },
+    ]);
+  }
+  const outcome = await applyAnswer(
+    ctx.answers(tenant),
+    { caseId: job.caseId, submission: latest, payer },
+    { kind: 'inquiry-answer', text: answer.text, status: answer.status, ...(reading ? { reading } : {}) },
+  );
+  if (outcome.state === 'pended' || (outcome.state === 'unchanged' && stateOf(latest) === 'pended')) {
+    await followUp(ctx, tenant, payer, job.caseId, job.round + 1);
+  }
+}
+
+/** The request Bundle a submission was sent as. */
+async function keptRequest(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  claim: Claim & StoredResource,
+): Promise<Bundle> {
+  const found = await readOptional(ctx.store, tenant, 'DocumentReference', requestDocumentId(claim.id));
+  if (found?.resourceType !== 'DocumentReference') {
+    throw new Error(`the kept request of ${claim.id} is missing`);
+  }
+  return JSON.parse(messageText(found)) as Bundle;
+}

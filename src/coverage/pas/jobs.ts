@@ -1,0 +1,53 @@
+/**
+ * The prior authorization queue's jobs (src/coverage/pas/worker.ts runs them), and how work gets on
+ * it: the ingest hook (an order copy, each EHR version, in the copy's own transaction) and the
+ * API/CLI (an order now, or its cancel). Keys make the same event one job.
+ */
+import type { BatchOperation, Store, TenantId } from '../../store/port.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import { sourceVersionOf } from '../../ingest/copies.ts';
+import { PRIOR_AUTH_QUEUE } from './records.ts';
+import { readOptional } from '../../store/read-optional.ts';
+
+export type PriorAuthJob =
+  | { readonly kind: 'order'; readonly order: string; readonly cancel?: boolean; readonly reason: string }
+  | { readonly kind: 'send'; readonly caseId: string; readonly claim: string; readonly document: string }
+  | { readonly kind: 'notification'; readonly payer: string; readonly body: unknown; readonly text: string }
+  | { readonly kind: 'inquire'; readonly caseId: string; readonly round: number }
+  | { readonly kind: 'subscribe'; readonly payer: string };
+
+/** The ingest hook: a stored order copy (each EHR version) starts its prior authorization job, in the copy's transaction. */
+export function priorAuthJobsFor(copy: Resource): BatchOperation[] {
+  if (copy.resourceType !== 'MedicationRequest' || !copy.id) {
+    return [];
+  }
+  const version = sourceVersionOf(copy).versionId ?? copy.meta?.versionId ?? 'unversioned';
+  const job: PriorAuthJob = { kind: 'order', order: copy.id, reason: 'order received from the EHR' };
+  return [
+    { op: 'enqueue', job: { queue: PRIOR_AUTH_QUEUE, key: `order|${copy.id}|${version}`, payload: job } },
+  ];
+}
+
+/**
+ * Asks for a prior authorization of an order now (API, CLI). Each ask is a job (`at`: a person may
+ * ask again, e.g. after fixing what a work item named); what it does stays idempotent: the order
+ * version already asked for is not asked again, an unanswered request is resent as it was kept.
+ */
+export async function enqueueOrder(
+  store: Pick<Store, 'jobs' | 'resources'>,
+  tenant: TenantId,
+  order: string,
+  options: { readonly cancel?: boolean; readonly reason: string; readonly at: Date },
+): Promise<{ readonly created: boolean; readonly key: string }> {
+  const copy = await readOptional(store, tenant, 'MedicationRequest', order);
+  const version = copy ? (sourceVersionOf(copy).versionId ?? copy.meta.versionId) : 'absent';
+  const key = `order|${order}|${version}|${options.cancel ? 'cancel' : 'ask'}|${options.at.toISOString()}`;
+  const job: PriorAuthJob = {
+    kind: 'order',
+    order,
+    ...(options.cancel ? { cancel: true } : {}),
+    reason: options.reason,
+  };
+  const result = await store.jobs.enqueue(tenant, { queue: PRIOR_AUTH_QUEUE, key, payload: job });
+  return { created: result.created, key };
+}

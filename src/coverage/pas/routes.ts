@@ -1,0 +1,276 @@
+/**
+ * Prior authorization over HTTP:
+ * - `POST /api/prior-auth` `{ "order": "MedicationRequest/{id}" [, "cancel": true] }`: asks for
+ *   (or cancels) the prior authorization of an order now (scopes: read MedicationRequest, create
+ *   Claim); 202, the work is queued (once per order version and ask).
+ * - `GET /api/prior-auth?order=MedicationRequest/{id}`: where the order's requests stand — each
+ *   case, its submissions and their states, the payer's current decision per item, the open work
+ *   item (scopes: read Claim, ClaimResponse, Task); audited as a read of PHI.
+ * - `POST /pas/{tenant}/{payer}/notify`: the receiver of the payer's PAS subscription notifications,
+ *   authenticated by the subscription's own secret (`Authorization: Bearer`, constant-time against
+ *   its SHA-256); a notification naming another subscription than the secret's is 403. A handshake
+ *   or heartbeat marks the subscription active; an event is durably queued, then 200. Anything
+ *   else authenticated is queued too (the worker keeps it with a work item) and answered 400.
+ */
+import { createHash } from 'node:crypto';
+import express from 'express';
+import type { Request, Response, Router } from 'express';
+import type { Claim, ClaimResponse, Subscription, Task } from '@medplum/fhirtypes';
+import { getAuthContext, requireBearer } from '../../auth/bearer.ts';
+import { requireScopes } from '../../auth/disclosure.ts';
+import type { TokenService } from '../../auth/token-service.ts';
+import type { TenantConfig } from '../../config/config.ts';
+import { recordAccess } from '../../fhir/audit-access.ts';
+import { unauthorized } from '../../http/auth-errors.ts';
+import { strictJsonBody } from '../../http/json-body.ts';
+import { fhirBodyShapeProblem } from '../../fhir/body-shape.ts';
+import { outcome, sendOutcome } from '../../http/outcomes.ts';
+import { secretMatches } from '../../ingest/records.ts';
+import type { Store, TenantId } from '../../store/port.ts';
+import { searchAll } from '../../store/search-all.ts';
+import { PRIOR_AUTH_QUEUE, payerOf, sourceOf, stateOf } from './records.ts';
+import { readClaimResponse } from './response.ts';
+import { parsePasNotification, readRecord, recordResource, subscriptionRecordId } from './subscription.ts';
+import type { PriorAuthJob } from './jobs.ts';
+import { enqueueOrder } from './jobs.ts';
+import { readOptional } from '../../store/read-optional.ts';
+
+export interface PriorAuthRoutesDeps {
+  readonly store: Store;
+  readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
+  readonly tenants: () => readonly TenantConfig[];
+  /** Nudges the worker: work was queued in this process. */
+  readonly notify: () => void;
+  readonly publicUrl: string;
+  readonly now: () => Date;
+  readonly maxBodyBytes: number;
+  readonly maxJsonDepth: number;
+}
+
+const NOTIFY_REALM = 'dripline-pas-notify';
+
+const orderIdOf = (value: unknown): string | undefined => {
+  if (typeof value !== 'string') {
+    return undefined;
+  }
+  const id = value.startsWith('MedicationRequest/') ? value.slice('MedicationRequest/'.length) : value;
+  return /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? id : undefined;
+};
+
+/** Where an order's prior authorization stands (the body of GET /api/prior-auth). */
+export async function statusOf(
+  store: Store,
+  tenant: TenantId,
+  order: string,
+): Promise<Record<string, unknown>[]> {
+  const claims = (
+    await searchAll<Claim>(store, tenant, 'Claim', [
+      { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
+    ])
+  ).filter((c) => sourceOf(c)?.startsWith(`MedicationRequest/${order}/`));
+  const cases = new Map<string, Claim[]>();
+  for (const claim of claims) {
+    const caseId = claim.id.slice(0, claim.id.lastIndexOf('-'));
+    cases.set(caseId, [...(cases.get(caseId) ?? []), claim]);
+  }
+  const out: Record<string, unknown>[] = [];
+  for (const [caseId, submissions] of cases) {
+    const response = await readOptional<ClaimResponse>(store, tenant, 'ClaimResponse', caseId);
+    const task = await readOptional<Task>(store, tenant, 'Task', `${caseId}-work`);
+    const reading = response ? readClaimResponse(response) : undefined;
+    out.push({
+      case: caseId,
+      payer: payerOf(submissions[0] as Claim),
+      submissions: submissions
+        .sort((a, b) => Number(a.id?.split('-').at(-1)) - Number(b.id?.split('-').at(-1)))
+        .map((c) => ({
+          claim: `Claim/${c.id ?? ''}`,
+          state: stateOf(c),
+          order: sourceOf(c),
+          created: c.created,
+        })),
+      ...(response && reading
+        ? {
+            response: `ClaimResponse/${caseId}`,
+            status: reading.status,
+            ...(reading.number ? { number: reading.number } : {}),
+            items: reading.items.map((i) => ({
+              sequence: i.sequence,
+              decision: i.status,
+              ...(i.number ? { number: i.number } : {}),
+              ...(i.authorized ? { authorized: i.authorized } : {}),
+              ...(i.period ? { period: i.period } : {}),
+              ...(i.notes.length > 0 ? { notes: i.notes } : {}),
+            })),
+          }
+        : {}),
+      ...(task && task.status === 'requested'
+        ? { task: `Task/${task.id ?? ''}`, work: task.code?.text }
+        : {}),
+    });
+  }
+  return out;
+}
+
+export function createPriorAuthApi(deps: PriorAuthRoutesDeps): Router {
+  const router = express.Router();
+  router.use(requireBearer(deps.tokenService, { now: deps.now }));
+  router.use(strictJsonBody({ maxBytes: deps.maxBodyBytes, maxDepth: deps.maxJsonDepth }));
+  router.post('/', async (req: Request, res: Response) => {
+    const auth = getAuthContext(res);
+    requireScopes(auth, [
+      { resourceType: 'MedicationRequest', interaction: 'read' },
+      { resourceType: 'Claim', interaction: 'create' },
+    ]);
+    const body = req.body as { order?: unknown; cancel?: unknown };
+    const order = orderIdOf(body.order);
+    if (!order || (body.cancel !== undefined && typeof body.cancel !== 'boolean')) {
+      sendOutcome(
+        res,
+        400,
+        outcome(
+          'invalid',
+          'The body is { "order": "MedicationRequest/{id}" } with an optional boolean "cancel"',
+        ),
+      );
+      return;
+    }
+    if (!(await readOptional(deps.store, auth.tenant, 'MedicationRequest', order))) {
+      sendOutcome(res, 404, outcome('not-found', `MedicationRequest/${order} is not on file`));
+      return;
+    }
+    const queued = await enqueueOrder(deps.store, auth.tenant, order, {
+      ...(body.cancel === true ? { cancel: true } : {}),
+      reason: `asked through the API by ${auth.clientId}`,
+      at: deps.now(),
+    });
+    deps.notify();
+    res
+      .status(202)
+      .location(`/api/prior-auth?order=MedicationRequest/${order}`)
+      .json({
+        order: `MedicationRequest/${order}`,
+        queued: queued.created,
+        ...(body.cancel === true ? { cancel: true } : {}),
+      });
+  });
+  router.get('/', async (req: Request, res: Response) => {
+    const auth = getAuthContext(res);
+    requireScopes(auth, [
+      { resourceType: 'Claim', interaction: 'read' },
+      { resourceType: 'ClaimResponse', interaction: 'read' },
+      { resourceType: 'Task', interaction: 'read' },
+    ]);
+    const order = orderIdOf(req.query['order']);
+    if (!order) {
+      sendOutcome(res, 400, outcome('invalid', 'Name the order: ?order=MedicationRequest/{id}'));
+      return;
+    }
+    const cases = await statusOf(deps.store, auth.tenant, order);
+    const order0 = await readOptional(deps.store, auth.tenant, 'MedicationRequest', order);
+    const patient = order0?.resourceType === 'MedicationRequest' ? order0.subject.reference : undefined;
+    await recordAccess(
+      deps.store,
+      auth.tenant,
+      {
+        clientId: auth.clientId,
+        interaction: 'search-type',
+        resources: cases.flatMap((c) => [
+          ...((c['submissions'] as { claim: string }[] | undefined) ?? []).map((s) => s.claim),
+          ...(c['response'] ? [c['response'] as string] : []),
+        ]),
+        patients: patient ? [patient] : [],
+        query: `api/prior-auth?order=MedicationRequest/${order}`,
+      },
+      { publicUrl: deps.publicUrl, now: deps.now() },
+    );
+    res.json({ order: `MedicationRequest/${order}`, cases });
+  });
+  return router;
+}
+
+export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
+  const router = express.Router();
+  router.post(
+    '/:tenant/:payer/notify',
+    strictJsonBody({ maxBytes: deps.maxBodyBytes, maxDepth: deps.maxJsonDepth, shape: fhirBodyShapeProblem }),
+    async (req, res) => {
+      const tenant = deps.tenants().find((t) => t.id === req.params['tenant']);
+      const payer = tenant?.payers.find((p) => p.id === req.params['payer'] && p.pas);
+      if (!tenant || !payer) {
+        sendOutcome(
+          res,
+          404,
+          outcome('not-found', 'No PAS subscription of Dripline answers at this address'),
+        );
+        return;
+      }
+      const existing = await readOptional<Subscription>(
+        deps.store,
+        tenant.id,
+        'Subscription',
+        subscriptionRecordId(payer.id),
+      );
+      const record = existing ? readRecord(existing) : undefined;
+      const presented = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+      if (!presented || !record || !secretMatches(presented, record.secretSha256)) {
+        throw unauthorized('Missing or unknown subscription secret', {
+          realm: NOTIFY_REALM,
+          ...(presented ? { invalidToken: true } : {}),
+        });
+      }
+      const parsed = parsePasNotification(req.body);
+      if (
+        parsed.ok &&
+        record.payerSubscriptionId &&
+        parsed.subscription &&
+        parsed.subscription !== record.payerSubscriptionId
+      ) {
+        sendOutcome(
+          res,
+          403,
+          outcome('forbidden', 'The notification names another subscription than its secret'),
+        );
+        return;
+      }
+      if (parsed.ok && (parsed.type === 'handshake' || parsed.type === 'heartbeat')) {
+        if (existing && existing.status !== 'active') {
+          await deps.store.resources.writeBatch(tenant.id, [
+            {
+              op: 'update',
+              resource: recordResource({
+                payer: payer.id,
+                sent: existing,
+                ...(record.secretSha256 ? { secretSha256: record.secretSha256 } : {}),
+                ...(record.payerSubscriptionId ? { payerSubscriptionId: record.payerSubscriptionId } : {}),
+                status: 'active',
+              }),
+              options: { ifMatchVersion: existing.meta.versionId, upsert: false },
+            },
+          ]);
+        }
+        sendOutcome(res, 200, {
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
+        });
+        return;
+      }
+      const text = JSON.stringify(req.body);
+      const number = parsed.ok ? parsed.events.map((e) => e.number ?? '').join(',') : '';
+      const key = `notify|${payer.id}|${parsed.ok ? (parsed.subscription ?? '') : ''}|${number || createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+      const job: PriorAuthJob = { kind: 'notification', payer: payer.id, body: req.body as unknown, text };
+      // Kept before it is acknowledged: nothing answered 200 is ever lost, and a bad one is recorded too.
+      await deps.store.jobs.enqueue(tenant.id, { queue: PRIOR_AUTH_QUEUE, key, payload: job });
+      deps.notify();
+      if (!parsed.ok) {
+        sendOutcome(res, 400, outcome('invalid', parsed.reason));
+        return;
+      }
+      sendOutcome(res, 200, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
+      });
+    },
+  );
+  return router;
+}

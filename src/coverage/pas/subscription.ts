@@ -1,0 +1,167 @@
+/**
+ * Dripline's PAS subscription at a payer (Da Vinci PAS 2.2.1 §Subscription, Subscriptions R5
+ * Backport IG 1.1; ../shared/research/pas.md §3.1): one per payer endpoint and sending system, on
+ * the PAS topic, rest-hook to `{PUBLIC_URL}/pas/{tenant}/{payer}/notify`, full-resource,
+ * filtered by `org-identifier=<the tenant's billing NPI>` (the interchange sender id Dripline's
+ * requests carry), with its own random secret as `Authorization: Bearer` in `channel.header` —
+ * kept by Dripline only as a SHA-256, checked in constant time. Pure, but for the record helpers.
+ *
+ * The record is a Subscription in the tenant's store (`pas-sub-{payer}`), not served by the FHIR API.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Bundle, Extension, Parameters, Subscription } from '@medplum/fhirtypes';
+import { sha256Hex } from '../../ingest/records.ts';
+import { EXT_CHANNEL_SECRET_HASH } from '../../contract/canonical.ts';
+import {
+  EXT_PAS_PAYER_SUBSCRIPTION,
+  EXT_PAS_SUBSCRIPTION_UNSUPPORTED,
+  PAS_BACKPORT,
+  PAS_PROFILE,
+  PAS_TOPIC,
+} from '../../contract/pas.ts';
+
+export const subscriptionRecordId = (payer: string): string => `pas-sub-${payer}`;
+
+export function notifyPath(tenant: string, payer: string): string {
+  return `/pas/${encodeURIComponent(tenant)}/${encodeURIComponent(payer)}/notify`;
+}
+
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The Subscription Dripline asks a payer for (PAS profile-subscription). */
+export function pasSubscription(input: {
+  readonly endpoint: string;
+  readonly senderId: string;
+  readonly secret: string;
+}): Subscription {
+  return {
+    resourceType: 'Subscription',
+    meta: { profile: [PAS_BACKPORT.subscription, PAS_PROFILE.subscription] },
+    status: 'requested',
+    reason: 'Prior authorization results for Dripline requests',
+    criteria: PAS_TOPIC,
+    // The filter sits on the primitive `criteria` (pas.md §3.1: org-identifier, as Inferno 2.2.1 checks).
+    ...({
+      _criteria: {
+        extension: [{ url: PAS_BACKPORT.filterCriteria, valueString: `org-identifier=${input.senderId}` }],
+      },
+    } as object),
+    channel: {
+      type: 'rest-hook',
+      endpoint: input.endpoint,
+      payload: 'application/fhir+json',
+      ...({
+        _payload: { extension: [{ url: PAS_BACKPORT.payloadContent, valueCode: 'full-resource' }] },
+      } as object),
+      header: [`Authorization: Bearer ${input.secret}`],
+    },
+  };
+}
+
+export interface SubscriptionRecord {
+  readonly payerSubscriptionId?: string;
+  readonly secretSha256?: string;
+  readonly status: Subscription['status'];
+  readonly unsupported: boolean;
+  readonly versionId?: string;
+}
+
+export function readRecord(resource: Subscription & { meta?: { versionId?: string } }): SubscriptionRecord {
+  const ext = (url: string): Extension | undefined => resource.extension?.find((e) => e.url === url);
+  const id = ext(EXT_PAS_PAYER_SUBSCRIPTION)?.valueString;
+  const hash = ext(EXT_CHANNEL_SECRET_HASH)?.valueString;
+  return {
+    ...(id ? { payerSubscriptionId: id } : {}),
+    ...(hash ? { secretSha256: hash } : {}),
+    status: resource.status,
+    unsupported: ext(EXT_PAS_SUBSCRIPTION_UNSUPPORTED)?.valueBoolean === true,
+    ...(resource.meta?.versionId ? { versionId: resource.meta.versionId } : {}),
+  };
+}
+
+/** The record as kept: the Subscription sent (without its secret), the payer's id and the secret's hash. */
+export function recordResource(input: {
+  readonly payer: string;
+  readonly sent: Subscription;
+  readonly secret?: string;
+  readonly secretSha256?: string;
+  readonly payerSubscriptionId?: string;
+  readonly status: Subscription['status'];
+  readonly unsupported?: boolean;
+}): Subscription & { id: string } {
+  const { header: _secret, ...channel } = input.sent.channel;
+  const hash = input.secret !== undefined ? sha256Hex(input.secret) : input.secretSha256;
+  return {
+    ...input.sent,
+    id: subscriptionRecordId(input.payer),
+    status: input.status,
+    channel,
+    extension: [
+      ...(hash ? [{ url: EXT_CHANNEL_SECRET_HASH, valueString: hash }] : []),
+      ...(input.payerSubscriptionId
+        ? [{ url: EXT_PAS_PAYER_SUBSCRIPTION, valueString: input.payerSubscriptionId }]
+        : []),
+      ...(input.unsupported ? [{ url: EXT_PAS_SUBSCRIPTION_UNSUPPORTED, valueBoolean: true }] : []),
+    ],
+  };
+}
+
+export interface NotificationEvent {
+  readonly number?: number;
+  /** The focus reference, and the resource it names in the notification (the PAS Response Bundle). */
+  readonly focus?: string;
+  readonly resource?: unknown;
+}
+
+export type ParsedNotification =
+  | {
+      readonly ok: true;
+      readonly type: string;
+      /** The subscription the notification names (its id). */
+      readonly subscription?: string;
+      readonly events: readonly NotificationEvent[];
+    }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * A Backport notification: a `history` Bundle whose first entry is the SubscriptionStatus
+ * Parameters (type, subscription, notification-event with event-number and focus); with
+ * full-resource content the focus — the PAS Response Bundle — is in the Bundle (spec-61).
+ */
+export function parsePasNotification(body: unknown): ParsedNotification {
+  const bundle = body as Bundle | undefined;
+  if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'history') {
+    return { ok: false, reason: 'A notification is a Bundle of type history (Subscriptions Backport IG)' };
+  }
+  const status = bundle.entry?.[0]?.resource as Parameters | undefined;
+  if (status?.resourceType !== 'Parameters') {
+    return { ok: false, reason: 'The first entry of a notification is the SubscriptionStatus Parameters' };
+  }
+  const param = (name: string): NonNullable<Parameters['parameter']>[number] | undefined =>
+    status.parameter?.find((p) => p.name === name);
+  const type = param('type')?.valueCode;
+  if (!type) {
+    return { ok: false, reason: 'The SubscriptionStatus names no notification type' };
+  }
+  const subscription = param('subscription')?.valueReference?.reference?.split('/').at(-1);
+  const events = (status.parameter ?? [])
+    .filter((p) => p.name === 'notification-event')
+    .map((p): NotificationEvent => {
+      const part = (name: string): NonNullable<typeof p.part>[number] | undefined =>
+        p.part?.find((x) => x.name === name);
+      const raw = part('event-number');
+      const number = Number(raw?.valueString ?? raw?.valueUnsignedInt ?? raw?.valueInteger);
+      const focus = part('focus')?.valueReference?.reference;
+      const resource = focus
+        ? bundle.entry?.find((e) => e.fullUrl === focus || (e.fullUrl ?? '').endsWith(`/${focus}`))?.resource
+        : undefined;
+      return {
+        ...(Number.isInteger(number) ? { number } : {}),
+        ...(focus ? { focus } : {}),
+        ...(resource ? { resource } : {}),
+      };
+    });
+  return { ok: true, type, ...(subscription ? { subscription } : {}), events };
+}

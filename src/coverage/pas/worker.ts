@@ -1,0 +1,400 @@
+/**
+ * The prior authorization worker (queue `prior-auth`): an order received from the EHR, or asked for
+ * through the API or CLI, becomes a PAS request when the payer's rules say its drug needs one; the
+ * request is built and validated against the PAS profiles, kept (Claim + the exact Bundle) and only
+ * then sent, so a retry sends the same bytes and an order version never leads to two different
+ * requests; answers, notifications and inquiries are applied by ./answers.ts.
+ *
+ * Jobs (durable, keyed so the same event twice is one job):
+ * - `order`: plan (./order-plan.ts), then the initial request, a Claim Update (the order's units or
+ *   dates changed) or a cancel (the order was withdrawn, or the API asked); key `order|{id}|{version}`;
+ * - `send`: POST the kept Bundle to the payer's `Claim/$submit` (payer down: retried with backoff);
+ * - `notification`: a payer's subscription notification, matched to this tenant's request;
+ * - `inquire`: `$inquire` for a pended request of a payer that offers no subscription, on the
+ *   payer's slow schedule (`pas.inquireMinutes`);
+ * - `subscribe`: make sure the tenant's PAS subscription at a payer exists.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Claim } from '@medplum/fhirtypes';
+import type { PayerEndpoint } from '../../config/billing.ts';
+import type { TenantConfig } from '../../config/config.ts';
+import type { CodingTables } from '../../coding/tables/types.ts';
+import type { Logger } from '../../logger.ts';
+import type { Job, Store, TenantId } from '../../store/port.ts';
+import { LoopingWorker } from '../../store/worker-loop.ts';
+import type { AnswerContext } from './answers.ts';
+import { applyAnswer } from './answers.ts';
+import type { PriorAuthTable } from './auth-rules.ts';
+import { loadPriorAuthTable } from './auth-rules.ts';
+import {
+  applyNotification,
+  enqueueSubscribe,
+  ensureSubscription,
+  followUp,
+  inquire,
+  payerOfSubmission,
+} from './follow-up.ts';
+import type { FollowUpContext } from './follow-up.ts';
+import type { PriorAuthJob } from './jobs.ts';
+import { planOrder } from './order-plan.ts';
+import type { PasPayerPort } from './payer-client.ts';
+import { createPasPayerPort, PasPayerUnavailable } from './payer-client.ts';
+import { validatePasRequestBundle } from './profiles.ts';
+import {
+  asSent,
+  auditWrite,
+  caseIdFor,
+  messageDocument,
+  messageText,
+  PRIOR_AUTH_QUEUE,
+  requestDocumentId,
+  stateOf,
+  submissionId,
+  submissionsOf,
+  taskWrite,
+  withState,
+} from './records.ts';
+import { buildPasRequest, buildPasUpdate } from './request-bundle.ts';
+import { readOptional } from '../../store/read-optional.ts';
+
+export interface PriorAuthWorkerDeps {
+  readonly store: Store;
+  /** The tenants with their payers (sandbox payers are added at run time). */
+  readonly tenants: () => readonly TenantConfig[];
+  readonly tables: CodingTables;
+  readonly logger: Logger;
+  readonly publicUrl: string;
+  readonly now: () => Date;
+  readonly leaseMs?: number;
+  readonly pollMs?: number;
+  readonly priorAuth?: PriorAuthTable;
+  /** The PAS port of a payer (tests); default SMART Backend Services over HTTP. */
+  readonly payerPort?: (payer: PayerEndpoint) => PasPayerPort;
+}
+
+/** Not yet: the job is tried again later (its data has not arrived, or the payer is unavailable). */
+class NotYet extends Error {
+  readonly retryable = true;
+}
+
+const SAME = (
+  claim: Claim,
+  services: readonly { code: string; units?: number; start: string; end: string }[],
+): boolean =>
+  JSON.stringify(
+    (claim.item ?? [])
+      .filter((i) => !i.modifierExtension?.some((e) => e.valueBoolean === true))
+      .map((i) => [
+        i.productOrService.coding?.[0]?.code,
+        i.quantity?.value,
+        i.servicedPeriod?.start,
+        i.servicedPeriod?.end,
+      ]),
+  ) === JSON.stringify(services.map((s) => [s.code, s.units, s.start, s.end]));
+
+/** States after which a new order version is a new request, not an update (spec-64: no update after a denial). */
+const CLOSED = new Set(['denied', 'rejected', 'error', 'cancelled', 'unanswered']);
+
+export class PriorAuthWorker extends LoopingWorker {
+  readonly #deps: PriorAuthWorkerDeps;
+  readonly #ports = new Map<string, PasPayerPort>();
+
+  constructor(deps: PriorAuthWorkerDeps) {
+    super({
+      name: 'prior authorization worker',
+      logger: deps.logger,
+      ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+    });
+    this.#deps = deps;
+  }
+
+  async runOnce(): Promise<number> {
+    const jobs = await this.#deps.store.jobs.lease({
+      queue: PRIOR_AUTH_QUEUE,
+      leaseMs: this.#deps.leaseMs ?? 60_000,
+      limit: 8,
+      now: this.#deps.now(),
+    });
+    for (const job of jobs) {
+      try {
+        await this.#handle(job);
+        await this.#deps.store.jobs.ack(job.id, job.leaseToken ?? '');
+      } catch (err) {
+        const retryable = (err as { retryable?: unknown }).retryable === true;
+        this.#deps.logger.warn(
+          { job: job.key.split('|')[0], attempts: job.attempts, err: (err as Error).message },
+          'prior authorization job failed',
+        );
+        if (job.attempts >= job.maxAttempts || !retryable) {
+          await this.#gaveUp(job, err as Error).catch(() => undefined);
+        }
+        await this.#deps.store.jobs.fail(job.id, job.leaseToken ?? '', {
+          error: (err as Error).message,
+          retryable,
+          now: this.#deps.now(),
+        });
+      }
+    }
+    return jobs.length;
+  }
+
+  #tenant(id: TenantId): TenantConfig {
+    const tenant = this.#deps.tenants().find((t) => t.id === id);
+    if (!tenant) {
+      throw new Error(`unknown tenant ${id}`);
+    }
+    return tenant;
+  }
+
+  #port(payer: PayerEndpoint): PasPayerPort {
+    const key = `${payer.id}|${payer.pas?.fhirBaseUrl ?? ''}|${payer.clientId ?? ''}`;
+    let port = this.#ports.get(key);
+    if (!port) {
+      port = this.#deps.payerPort?.(payer) ?? createPasPayerPort(payer, { now: this.#deps.now });
+      this.#ports.set(key, port);
+    }
+    return port;
+  }
+
+  #followUpContext(): FollowUpContext {
+    return {
+      store: this.#deps.store,
+      publicUrl: this.#deps.publicUrl,
+      now: this.#deps.now,
+      logger: this.#deps.logger,
+      tenant: (id) => this.#tenant(id),
+      port: (payer) => this.#port(payer),
+      answers: (tenant) => this.#context(tenant),
+    };
+  }
+
+  #context(tenant: TenantId): AnswerContext {
+    return {
+      store: this.#deps.store,
+      tenant,
+      publicUrl: this.#deps.publicUrl,
+      now: this.#deps.now(),
+      newId: randomUUID,
+    };
+  }
+
+  async #handle(job: Job): Promise<void> {
+    const payload = job.payload as PriorAuthJob;
+    switch (payload.kind) {
+      case 'order':
+        return this.#order(job.tenant, payload);
+      case 'send':
+        return this.#send(job.tenant, payload);
+      case 'notification':
+        return applyNotification(this.#followUpContext(), job.tenant, payload);
+      case 'inquire':
+        return inquire(this.#followUpContext(), job.tenant, payload);
+      case 'subscribe':
+        return ensureSubscription(this.#followUpContext(), job.tenant, payload.payer);
+    }
+  }
+
+  /** The last attempt failed: a person is told (the request stays as it was kept). */
+  async #gaveUp(job: Job, err: Error): Promise<void> {
+    const payload = job.payload as PriorAuthJob;
+    if (payload.kind !== 'send') {
+      return;
+    }
+    const now = this.#deps.now();
+    const task = await readOptional(this.#deps.store, job.tenant, 'Task', `${payload.caseId}-work`);
+    await this.#deps.store.resources.writeBatch(job.tenant, [
+      taskWrite({
+        id: `${payload.caseId}-work`,
+        code: 'payer-error',
+        note: `${payload.claim} could not be sent after ${job.attempts} attempts (${err.message}); it is kept and can be sent again.`,
+        focus: `Claim/${payload.claim}`,
+        ...(task ? { existing: task as never } : {}),
+        now,
+      }),
+    ]);
+  }
+
+  async #order(tenant: TenantId, job: Extract<PriorAuthJob, { kind: 'order' }>): Promise<void> {
+    const config = this.#tenant(tenant);
+    const now = this.#deps.now();
+    const plan = await planOrder(
+      {
+        store: this.#deps.store,
+        tenant: config,
+        tables: this.#deps.tables,
+        priorAuth: this.#deps.priorAuth ?? loadPriorAuthTable(),
+        now: this.#deps.now,
+      },
+      job.order,
+    );
+    if (plan.kind === 'waiting') {
+      throw new NotYet(plan.reason);
+    }
+    if (plan.kind === 'not-needed') {
+      this.#deps.logger.debug(
+        { tenant, order: job.order, reason: plan.reason },
+        'no prior authorization request',
+      );
+      return;
+    }
+    const caseId = caseIdFor(tenant, plan.payer.id, `MedicationRequest/${job.order}`);
+    if (plan.kind === 'cannot') {
+      const task = await readOptional(this.#deps.store, tenant, 'Task', `${caseId}-work`);
+      await this.#deps.store.resources.writeBatch(tenant, [
+        taskWrite({
+          id: `${caseId}-work`,
+          code: 'cannot-request',
+          note: plan.reason,
+          focus: `MedicationRequest/${job.order}`,
+          ...(plan.patient ? { patient: plan.patient } : {}),
+          ...(task ? { existing: task as never } : {}),
+          now,
+        }),
+      ]);
+      return;
+    }
+    if (plan.payer.pas.subscription !== 'off') {
+      // Subscribed before the first request goes out: the payer notifies only subscriptions it has.
+      await enqueueSubscribe(this.#followUpContext(), tenant, plan.payer);
+    }
+    const submissions = await submissionsOf(this.#deps.store, tenant, caseId);
+    const latest = submissions.at(-1);
+    if (latest && stateOf(latest) === 'prepared') {
+      // Kept but not yet answered (a crash between keeping and sending): send what was kept.
+      return this.#enqueueSend(tenant, caseId, latest.id);
+    }
+    if (latest && stateOf(latest) === 'unanswered' && !job.cancel) {
+      // The payer's answer could not be read: the same request goes again, byte for byte.
+      await this.#deps.store.resources.writeBatch(tenant, [
+        {
+          op: 'update',
+          resource: withState(latest, 'prepared'),
+          options: { ifMatchVersion: latest.meta.versionId, upsert: false },
+        },
+      ]);
+      return this.#enqueueSend(tenant, caseId, latest.id, `retry-${latest.meta.versionId}`);
+    }
+    const cancel = job.cancel === true || plan.withdrawn;
+    const live = latest && !CLOSED.has(stateOf(latest) ?? '') ? latest : undefined;
+    if (cancel && !live) {
+      return;
+    }
+    if (!cancel && live && SAME(live, plan.services)) {
+      return; // this order version asks for what is already asked
+    }
+    const n = submissions.length + 1;
+    const id = submissionId(caseId, n);
+    const input = {
+      fhirBase: `${this.#deps.publicUrl}/fhir`,
+      tenant,
+      claimId: id,
+      transactionId: id,
+      trace: id,
+      now: now.toISOString(),
+      claimType: plan.claimType,
+      parties: plan.parties,
+      transmission: {
+        applicationSenderCode: 'DRIPLINE',
+        applicationReceiverCode: plan.payer.pas.receiverId ?? plan.payer.payerId,
+        interchangeSenderId: plan.parties.requestor.npi,
+        interchangeReceiverId: plan.payer.pas.receiverId ?? plan.payer.payerId,
+      },
+      diagnoses: plan.diagnoses,
+      services: plan.services,
+      doses: plan.doses,
+    };
+    const bundle = live
+      ? buildPasUpdate({ ...input, prior: asSent(live), cancel: cancel ? 'all' : [] })
+      : buildPasRequest(input);
+    const invalid = validatePasRequestBundle(bundle);
+    const patient = plan.parties.order.subject.reference ?? '';
+    if (invalid) {
+      // Never sent: what the request lacks is a person's to fix (the order, the coverage, the configuration).
+      const task = await readOptional(this.#deps.store, tenant, 'Task', `${caseId}-work`);
+      const why = (invalid.issue ?? [])
+        .map((i) => `${i.details?.text ?? ''} (${i.expression?.[0] ?? ''})`)
+        .join('; ');
+      await this.#deps.store.resources.writeBatch(tenant, [
+        taskWrite({
+          id: `${caseId}-work`,
+          code: 'cannot-request',
+          note: `The PAS request for ${plan.source} does not conform: ${why}`,
+          focus: `MedicationRequest/${job.order}`,
+          patient,
+          ...(task ? { existing: task as never } : {}),
+          now,
+        }),
+      ]);
+      return;
+    }
+    const text = JSON.stringify(bundle);
+    const claim = withState(bundle.entry?.[0]?.resource as Claim & { id: string }, 'prepared', {
+      source: plan.source,
+      payer: plan.payer.id,
+    });
+    const document = messageDocument({
+      id: requestDocumentId(id),
+      kind: 'request',
+      text,
+      claim: `Claim/${id}`,
+      patient,
+      now,
+    });
+    const send: PriorAuthJob = { kind: 'send', caseId, claim: id, document: document.id };
+    await this.#deps.store.resources.writeBatch(tenant, [
+      { op: 'create', resource: claim, options: { id } },
+      { op: 'create', resource: document, options: { id: document.id } },
+      auditWrite({
+        id: randomUUID(),
+        now,
+        payer: plan.payer.id,
+        created: true,
+        resources: [claim, document],
+        publicUrl: this.#deps.publicUrl,
+      }),
+      { op: 'enqueue', job: { queue: PRIOR_AUTH_QUEUE, key: `send|${id}`, payload: send } },
+    ]);
+    this.#deps.logger.info(
+      { tenant, case: caseId, submission: id, update: live !== undefined, cancel, rule: plan.rule },
+      'prior authorization request kept',
+    );
+    this.notify();
+  }
+
+  async #enqueueSend(tenant: TenantId, caseId: string, claim: string, attempt?: string): Promise<void> {
+    await this.#deps.store.jobs.enqueue(tenant, {
+      queue: PRIOR_AUTH_QUEUE,
+      key: `send|${claim}${attempt ? `|${attempt}` : ''}`,
+      payload: { kind: 'send', caseId, claim, document: requestDocumentId(claim) } satisfies PriorAuthJob,
+    });
+  }
+
+  async #send(tenant: TenantId, job: Extract<PriorAuthJob, { kind: 'send' }>): Promise<void> {
+    const claim = await readOptional<Claim>(this.#deps.store, tenant, 'Claim', job.claim);
+    if (!claim || stateOf(claim) !== 'prepared') {
+      return; // answered already
+    }
+    const document = await readOptional(this.#deps.store, tenant, 'DocumentReference', job.document);
+    if (!document || document.resourceType !== 'DocumentReference') {
+      throw new Error(`the kept request ${job.document} of ${job.claim} is missing`);
+    }
+    const payer = payerOfSubmission(this.#followUpContext(), tenant, claim);
+    const answer = await this.#port(payer).submit(messageText(document));
+    const outcome = await applyAnswer(
+      this.#context(tenant),
+      { caseId: job.caseId, submission: claim, payer },
+      { kind: 'answer', ...answer },
+    );
+    this.#deps.logger.info(
+      { tenant, submission: job.claim, status: answer.status, decision: outcome.state },
+      'prior authorization answered',
+    );
+    if (outcome.followUp) {
+      await followUp(this.#followUpContext(), tenant, payer, job.caseId);
+    }
+  }
+}
+
+export { PasPayerUnavailable };
+export { enqueueOrder, priorAuthJobsFor } from './jobs.ts';
+export type { PriorAuthJob } from './jobs.ts';

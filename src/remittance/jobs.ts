@@ -1,0 +1,23 @@
+/**
+ * Remittance's queues and what their jobs carry. A received 835 file is posted by jobs keyed by the
+ * file and where they start (`post|{file}|{transaction}|{position}`): each posts up to a few
+ * thousand claim payments and enqueues the next in the transaction of its last batch, so a large
+ * file is posted in short, resumable steps.
+ */
+
+/** Queue of received 835 files to post (payload RemittancePostJob). */
+export const REMITTANCE_POST_QUEUE = 'remittance-post';
+
+export interface RemittancePostJob {
+  /** The received file's DocumentReference id. */
+  readonly document: string;
+  /** The first claim payment this job posts: its transaction set and position (default: the first). */
+  readonly from?: { readonly transaction: number; readonly position: number };
+}
+
+/** Work item (Task) code of the unmatched-remittance queue: payments no claim of Dripline's matched. */
+export const UNMATCHED_TASK = { code: 'remittance-unmatched', text: 'remittance to match' } as const;
+
+export function remittancePostKey(job: RemittancePostJob): string {
+  return `post|${job.document}|${job.from?.transaction ?? 1}|${job.from?.position ?? 1}`;
+}

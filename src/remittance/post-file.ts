@@ -1,0 +1,190 @@
+/**
+ * Posting a received 835 file (one job, ./jobs.ts): the file is read again as a stream, and the
+ * transaction sets its verdicts say to post (./intake.ts) are posted claim payment by claim
+ * payment (./post-claim-payment.ts), then each as a PaymentReconciliation (./reconciliation.ts)
+ * written with its last batch. A job posts at most `limit` claim payments and enqueues the next
+ * one (starting where it stopped) in the transaction of its last batch: a file of any size is
+ * posted in short steps, each resumable after a crash (payments already posted are found by
+ * their stable ids and skipped). Nothing of a rejected or duplicate transaction set is posted.
+ */
+import { createReadStream } from 'node:fs';
+import type { DocumentReference, PaymentReconciliation } from '@medplum/fhirtypes';
+import type { TenantConfig } from '../config/config.ts';
+import type { BatchOperation, StoredResource, TenantId } from '../store/port.ts';
+import { read835 } from '../x12/835/read835.ts';
+import type { Header835 } from '../x12/835/types.ts';
+import { fromClaimPayment835 } from './claim-payment.ts';
+import { claimPaymentId, reconciliationId } from './identity.ts';
+import { fileOf, reportOf } from './intake.ts';
+import type { TransactionVerdict } from './intake.ts';
+import type { RemittancePostJob } from './jobs.ts';
+import { REMITTANCE_POST_QUEUE, remittancePostKey } from './jobs.ts';
+import type { PaymentSource, PostingContext, PostResult } from './post-claim-payment.ts';
+import { ClaimPaymentWriter } from './post-claim-payment.ts';
+import type { ClaimPaymentDetail } from './reconciliation.ts';
+import { buildPaymentReconciliation } from './reconciliation.ts';
+import { isNotFound } from '../store/read-optional.ts';
+
+export interface FilePostingContext extends PostingContext {
+  readonly remittanceDir: string;
+  readonly tenants: () => readonly TenantConfig[];
+  /** Claim payments per job (default 5,000) and per transaction (default 64). */
+  readonly paymentsPerJob?: number;
+  readonly batchSize?: number;
+  /** Called after each written batch with the claim payments handled so far in this job. */
+  readonly onProgress?: (handled: number) => void;
+}
+
+export interface FilePostingResult {
+  readonly posted: number;
+  readonly unmatched: number;
+  readonly already: number;
+  readonly reconciliations: readonly string[];
+  /** The job that continues the file, when this one stopped before its end. */
+  readonly next?: RemittancePostJob;
+}
+
+async function exists(ctx: PostingContext, tenant: TenantId, type: string, id: string): Promise<boolean> {
+  try {
+    await ctx.store.resources.read(tenant, type, id);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) {
+      return false;
+    }
+    throw err;
+  }
+}
+
+const before = (
+  a: { transaction: number; position: number },
+  b: { transaction: number; position: number },
+): boolean => a.transaction < b.transaction || (a.transaction === b.transaction && a.position < b.position);
+
+/** Runs one posting job of a received file. */
+export async function postRemittanceFile(
+  ctx: FilePostingContext,
+  tenant: TenantId,
+  job: RemittancePostJob,
+): Promise<FilePostingResult> {
+  const document = (await ctx.store.resources.read(
+    tenant,
+    'DocumentReference',
+    job.document,
+  )) as DocumentReference & StoredResource;
+  const report = reportOf(document);
+  if (!report) {
+    throw new Error(`DocumentReference/${job.document} carries no remittance report`);
+  }
+  const config = ctx.tenants().find((t) => t.id === tenant);
+  const verdicts = new Map<number, TransactionVerdict>(report.transactions.map((v) => [v.transaction, v]));
+  const from = job.from ?? { transaction: 1, position: 1 };
+  const limit = ctx.paymentsPerJob ?? 5_000;
+  const writer = new ClaimPaymentWriter(ctx, tenant, ctx.batchSize ?? 64);
+  const reconciliations: string[] = [];
+  let handled = 0;
+  let lastReported = 0;
+  let current:
+    | { verdict: TransactionVerdict; header: Header835; source: PaymentSource; details: ClaimPaymentDetail[] }
+    | undefined;
+  let next: RemittancePostJob | undefined;
+  const progress = (): void => {
+    if (handled - lastReported >= (ctx.batchSize ?? 64)) {
+      lastReported = handled;
+      ctx.onProgress?.(handled);
+    }
+  };
+  for await (const event of read835(createReadStream(fileOf(ctx.remittanceDir, tenant, job.document)))) {
+    if (event.type === 'header') {
+      const verdict = verdicts.get(event.header.transaction);
+      const payer = config?.payers.find((p) => p.id === verdict?.payer);
+      current =
+        verdict?.action === 'post' && verdict.key && payer && event.header.transaction >= from.transaction
+          ? {
+              verdict,
+              header: event.header,
+              details: [],
+              source: {
+                tenant,
+                payer,
+                remittance: { id: reconciliationId(verdict.key), trace: event.header.trace.number },
+                ...(event.header.payee.idQualifier === 'XX' && event.header.payee.id
+                  ? { payeeNpi: event.header.payee.id }
+                  : {}),
+              },
+            }
+          : undefined;
+      if (verdict?.action === 'post' && !payer) {
+        throw new Error(
+          `payer ${verdict.payer ?? '?'} of transaction set ${event.header.transaction} is no longer configured`,
+        );
+      }
+      continue;
+    }
+    if (!current) {
+      continue;
+    }
+    if (event.type === 'claim') {
+      const claim = event.claim;
+      const eob = claimPaymentId(current.verdict.key ?? '', claim.position);
+      current.details.push({ eob, patientControlNumber: claim.patientControlNumber, paid: claim.paid });
+      const at = { transaction: claim.transaction, position: claim.position };
+      if (before(at, from)) {
+        continue; // posted by an earlier job of this file
+      }
+      if (handled >= limit) {
+        next = { document: job.document, from: at };
+        break;
+      }
+      await writer.add(fromClaimPayment835(claim, current.header.payment.date), eob, current.source);
+      handled++;
+      progress();
+      continue;
+    }
+    // The transaction set's summary: its last payments and its PaymentReconciliation together.
+    const { verdict, header, details } = current;
+    const id = reconciliationId(verdict.key ?? '');
+    const extra: BatchOperation[] = [];
+    if (!(await exists(ctx, tenant, 'PaymentReconciliation', id))) {
+      const reconciliation: PaymentReconciliation & { id: string } = buildPaymentReconciliation({
+        id,
+        key: verdict.key ?? '',
+        amountsKey: verdict.amountsKey ?? '',
+        header,
+        payer: { id: current.source.payer.id, name: current.source.payer.name },
+        claims: details,
+        providerAdjustments: event.summary.providerAdjustments,
+        file: job.document,
+        created: ctx.now().toISOString(),
+      });
+      extra.push({ op: 'create', resource: reconciliation, options: { id } });
+    }
+    await writer.flush(extra);
+    reconciliations.push(id);
+    current = undefined;
+  }
+  await writer.flush(
+    next
+      ? [
+          {
+            op: 'enqueue',
+            job: {
+              queue: REMITTANCE_POST_QUEUE,
+              key: remittancePostKey(next),
+              payload: next,
+              maxAttempts: 20,
+            },
+          },
+        ]
+      : [],
+  );
+  ctx.onProgress?.(handled);
+  const count = (kind: PostResult['kind']): number => writer.results.filter((r) => r.kind === kind).length;
+  return {
+    posted: count('posted'),
+    unmatched: count('unmatched'),
+    already: count('already'),
+    reconciliations,
+    ...(next ? { next } : {}),
+  };
+}

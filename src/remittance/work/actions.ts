@@ -1,0 +1,252 @@
+/**
+ * What people do with remittance work items: assign one, send the corrected claim once the cause
+ * is fixed, or close it (a denial upheld or written off; an underpayment recovered, accepted or
+ * written off). Every action writes the item's new version and an AuditEvent in one transaction.
+ *
+ * Correct and resubmit reuses the claim workflow: a claim the payer adjudicated (a line or the
+ * claim denied) gets a "corrected claim needed" Task, as charge capture opens one — the workflow's
+ * sweep then rebuilds the claim from the current charges, authorizations and documentation as a
+ * replacement (frequency 7, REF*F8 with the payer's claim number), scrubs it, submits it and
+ * completes that Task; a claim the payer rejected whole (outcome error) is rebuilt and sent again
+ * under a new submission key (the workflow's resubmit). The corrected claim joins the item's chain
+ * (Task.identifier / output), so the payer's answer to it moves the item: paid → resolved-paid,
+ * denied → denied-again. An item closes only when paid or closed by a person.
+ */
+import { createHash } from 'node:crypto';
+import type { Claim, Task } from '@medplum/fhirtypes';
+import { CORRECTED_CLAIM_TASK } from '../../charges/reconcile.ts';
+import { claimStateOf } from '../../claims/workflow/state.ts';
+import { correctionIdFor, encountersOfClaim } from '../../claims/workflow/identity.ts';
+import { CS_OPERATION, CS_WORK_ITEM } from '../../contract/canonical.ts';
+import { buildAuditEvent } from '../../fhir/audit.ts';
+import type { BatchOperation, Store, StoredResource, TenantId } from '../../store/port.ts';
+import type { WorkItemState } from './items.ts';
+import { chainOf, isOpen, kindOf, stateOf, withState } from './items.ts';
+
+export interface WorkActionDeps {
+  readonly store: Store;
+  readonly publicUrl: string;
+  readonly now: () => Date;
+  /** The claim workflow's resubmit of a rejected claim (src/claims/workflow/actions.ts). */
+  readonly resubmit: (
+    tenant: TenantId,
+    claimId: string,
+    input: { clientId: string; reason: string },
+  ) => Promise<{ ok: boolean; status: number; message: string }>;
+}
+
+export interface WorkActionInput {
+  readonly clientId: string;
+  readonly reason: string;
+  readonly requestId?: string;
+}
+
+export interface WorkActionResult {
+  readonly status: number;
+  readonly message: string;
+  readonly task?: Task & { id: string };
+  readonly correctedClaim?: string;
+}
+
+const CLOSE_STATES: Readonly<Record<'denial' | 'underpayment', readonly WorkItemState[]>> = {
+  denial: ['upheld', 'written-off'],
+  underpayment: ['recovered', 'accepted', 'written-off'],
+};
+
+async function readItem(
+  store: Store,
+  tenant: TenantId,
+  id: string,
+): Promise<(Task & StoredResource) | undefined> {
+  try {
+    const found = await store.resources.read(tenant, 'Task', id);
+    return found.resourceType === 'Task' && kindOf(found) ? found : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function auditOf(
+  deps: WorkActionDeps,
+  task: Task & { id: string },
+  action: string,
+  input: WorkActionInput,
+  extra: readonly string[] = [],
+): BatchOperation {
+  const now = deps.now();
+  const event = buildAuditEvent({
+    id: `audit-${createHash('sha256').update(`${task.id}|${action}|${now.toISOString()}|${input.clientId}`).digest('hex').slice(0, 32)}`,
+    now,
+    interaction: 'update',
+    outcome: '0',
+    clientId: input.clientId,
+    ...(input.requestId ? { requestId: input.requestId } : {}),
+    resources: [`Task/${task.id}`, ...extra],
+    patients: task.for?.reference ? [task.for.reference] : [],
+    publicUrl: deps.publicUrl,
+  });
+  return {
+    op: 'create',
+    resource: {
+      ...event,
+      subtype: [{ system: CS_OPERATION, code: `work-item-${action}` }],
+      ...(input.reason ? { outcome: '0', outcomeDesc: input.reason } : {}),
+    },
+    options: { id: event.id },
+  };
+}
+
+function updateOp(stored: Task & StoredResource, next: Task & { id: string }): BatchOperation {
+  return { op: 'update', resource: next, options: { ifMatchVersion: stored.meta.versionId, upsert: false } };
+}
+
+/** Assigns an item to a person or team. */
+export async function assignWorkItem(
+  deps: WorkActionDeps,
+  tenant: TenantId,
+  id: string,
+  assignee: string,
+  input: WorkActionInput,
+): Promise<WorkActionResult> {
+  const stored = await readItem(deps.store, tenant, id);
+  if (!stored) {
+    return { status: 404, message: `No work item ${id}` };
+  }
+  const state = stateOf(stored) ?? 'open';
+  const next = withState(stored, state, {
+    now: deps.now().toISOString(),
+    note: `Assigned to ${assignee} by ${input.clientId}${input.reason ? `: ${input.reason}` : ''}.`,
+    owner: { display: assignee },
+  });
+  await deps.store.resources.writeBatch(tenant, [
+    updateOp(stored, next),
+    auditOf(deps, next, 'assign', input),
+  ]);
+  return { status: 200, message: `assigned to ${assignee}`, task: next };
+}
+
+/** Closes an item: a denial upheld or written off; an underpayment recovered, accepted or written off. */
+export async function closeWorkItem(
+  deps: WorkActionDeps,
+  tenant: TenantId,
+  id: string,
+  state: string,
+  input: WorkActionInput,
+): Promise<WorkActionResult> {
+  const stored = await readItem(deps.store, tenant, id);
+  if (!stored) {
+    return { status: 404, message: `No work item ${id}` };
+  }
+  const kind = kindOf(stored) ?? 'denial';
+  const allowed = CLOSE_STATES[kind];
+  if (!(allowed as readonly string[]).includes(state)) {
+    return { status: 400, message: `A ${kind} work item closes as ${allowed.join(', ')}` };
+  }
+  if (!isOpen(stored)) {
+    return { status: 409, message: `Work item ${id} is already closed (${stateOf(stored) ?? '?'})` };
+  }
+  const next = withState(stored, state as WorkItemState, {
+    now: deps.now().toISOString(),
+    note: `Closed as ${state} by ${input.clientId}: ${input.reason}`,
+  });
+  await deps.store.resources.writeBatch(tenant, [
+    updateOp(stored, next),
+    auditOf(deps, next, 'close', input),
+  ]);
+  return { status: 200, message: `closed as ${state}`, task: next };
+}
+
+/** Sends the corrected claim of a denial work item (see the module comment). */
+export async function correctWorkItem(
+  deps: WorkActionDeps,
+  tenant: TenantId,
+  id: string,
+  input: WorkActionInput,
+): Promise<WorkActionResult> {
+  const stored = await readItem(deps.store, tenant, id);
+  if (!stored) {
+    return { status: 404, message: `No work item ${id}` };
+  }
+  if (kindOf(stored) !== 'denial') {
+    return { status: 409, message: 'Only a denial is corrected; an underpayment is appealed or closed' };
+  }
+  const state = stateOf(stored);
+  if (!isOpen(stored) || state === 'correction-sent') {
+    return { status: 409, message: `Work item ${id} is ${state ?? '?'}: nothing to correct now` };
+  }
+  const chain = chainOf(stored);
+  const latest = chain[chain.length - 1] ?? '';
+  let claim: (Claim & StoredResource) | undefined;
+  try {
+    const found = await deps.store.resources.read(tenant, 'Claim', latest);
+    claim = found.resourceType === 'Claim' ? found : undefined;
+  } catch {
+    claim = undefined;
+  }
+  if (!claim) {
+    return { status: 409, message: `Claim/${latest} of work item ${id} is not stored` };
+  }
+  const claimState = claimStateOf(claim);
+  const now = deps.now().toISOString();
+  if (claimState === 'rejected') {
+    const sent = await deps.resubmit(tenant, claim.id, { clientId: input.clientId, reason: input.reason });
+    if (!sent.ok) {
+      return { status: sent.status >= 400 ? sent.status : 409, message: sent.message };
+    }
+    const fresh = (await readItem(deps.store, tenant, id)) ?? stored;
+    const next = withState(fresh, 'correction-sent', {
+      now,
+      note: `Claim/${claim.id} rebuilt and sent again by ${input.clientId}: ${input.reason} (${sent.message})`,
+      correctedClaim: claim.id,
+    });
+    await deps.store.resources.writeBatch(tenant, [
+      updateOp(fresh, next),
+      auditOf(deps, next, 'correct', input, [`Claim/${claim.id}`]),
+    ]);
+    return { status: 202, message: sent.message, task: next, correctedClaim: claim.id };
+  }
+  if (claimState !== 'adjudicated') {
+    return {
+      status: 409,
+      message: `Claim/${claim.id} is ${claimState ?? 'untracked'}: a corrected claim replaces an adjudicated claim (or a rejected one is sent again)`,
+    };
+  }
+  const encounters = encountersOfClaim(claim);
+  if (encounters.length === 0) {
+    return { status: 409, message: `Claim/${claim.id} names no encounter to rebuild it from` };
+  }
+  const replacement = correctionIdFor(encounters, claim.id);
+  const correction: Task & { id: string } = {
+    resourceType: 'Task',
+    id: `dl-wc-${createHash('sha256').update(`${id}|Claim/${claim.id}`).digest('hex').slice(0, 32)}`,
+    status: 'requested',
+    intent: 'order',
+    priority: 'routine',
+    code: {
+      coding: [{ system: CS_WORK_ITEM, code: CORRECTED_CLAIM_TASK.code }],
+      text: CORRECTED_CLAIM_TASK.text,
+    },
+    description: `Denial work item Task/${id}: ${input.reason}. Submit a corrected (replacement) claim from the current charges, authorizations and documentation.`,
+    focus: { reference: `Claim/${claim.id}` },
+    ...(claim.patient?.reference ? { for: { reference: claim.patient.reference } } : {}),
+    basedOn: [{ reference: `Task/${id}` }],
+    authoredOn: now,
+    lastModified: now,
+  };
+  const next = withState(stored, 'correction-sent', {
+    now,
+    note: `Corrected claim Claim/${replacement} (frequency 7, replacing Claim/${claim.id}) requested by ${input.clientId}: ${input.reason}`,
+    correctedClaim: replacement,
+  });
+  await deps.store.resources.writeBatch(tenant, [
+    { op: 'create', resource: correction, options: { id: correction.id } },
+    updateOp(stored, next),
+    auditOf(deps, next, 'correct', input, [`Claim/${claim.id}`, `Task/${correction.id}`]),
+  ]);
+  return {
+    status: 202,
+    message: `corrected claim Claim/${replacement} requested`,
+    task: next,
+    correctedClaim: replacement,
+  };
+}

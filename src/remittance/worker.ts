@@ -1,0 +1,95 @@
+/**
+ * The remittance worker: runs the posting jobs of received 835 files (./post-file.ts) on its
+ * durable queue, one job at a time per lease, retried with backoff when a step fails.
+ */
+import { retryDelayMs } from '../store/job-policy.ts';
+import type { Job } from '../store/port.ts';
+import { LoopingWorker } from '../store/worker-loop.ts';
+import type { RemittancePostJob } from './jobs.ts';
+import { REMITTANCE_POST_QUEUE } from './jobs.ts';
+import type { FilePostingContext, FilePostingResult } from './post-file.ts';
+import { postRemittanceFile } from './post-file.ts';
+
+export interface RemittanceWorkerDeps extends FilePostingContext {
+  readonly leaseMs: number;
+  readonly pollMs?: number;
+}
+
+export class RemittanceWorker extends LoopingWorker {
+  readonly #deps: RemittanceWorkerDeps;
+
+  constructor(deps: RemittanceWorkerDeps) {
+    super({
+      name: 'remittance',
+      logger: deps.logger,
+      ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+    });
+    this.#deps = deps;
+  }
+
+  /** Leases and runs one posting job; returns the number of jobs handled. */
+  async runOnce(): Promise<number> {
+    const { store, now, leaseMs } = this.#deps;
+    const jobs = await store.jobs.lease({ queue: REMITTANCE_POST_QUEUE, leaseMs, limit: 1, now: now() });
+    for (const job of jobs) {
+      await this.#handle(job);
+    }
+    return jobs.length;
+  }
+
+  /**
+   * Leases and runs one posting job (the command line posts in its own process this way): its
+   * result, `undefined` when no job was waiting; throws when the step failed (the job is kept
+   * for a retry).
+   */
+  async runStep(): Promise<FilePostingResult | undefined> {
+    const { store, now, leaseMs } = this.#deps;
+    const [job] = await store.jobs.lease({ queue: REMITTANCE_POST_QUEUE, leaseMs, limit: 1, now: now() });
+    if (!job) {
+      return undefined;
+    }
+    const result = await this.#handle(job);
+    if (!result) {
+      throw new Error(`posting ${(job.payload as RemittancePostJob).document} failed; it will be retried`);
+    }
+    return result;
+  }
+
+  async #handle(job: Job): Promise<FilePostingResult | undefined> {
+    const { store, logger, now } = this.#deps;
+    try {
+      const result = await postRemittanceFile(this.#deps, job.tenant, job.payload as RemittancePostJob);
+      logger.info(
+        {
+          tenant: job.tenant,
+          job: job.id,
+          posted: result.posted,
+          unmatched: result.unmatched,
+          already: result.already,
+          reconciliations: result.reconciliations.length,
+          continues: result.next !== undefined,
+        },
+        'remittance posted',
+      );
+      await store.jobs.ack(job.id, job.leaseToken ?? '');
+      if (result.next) {
+        this.notify();
+      }
+      return result;
+    } catch (err) {
+      const message = (err as Error).message;
+      const retryAt = new Date(now().getTime() + retryDelayMs(job.attempts)).toISOString();
+      logger.warn(
+        { tenant: job.tenant, job: job.id, attempts: job.attempts, err: message },
+        'remittance posting failed; retrying',
+      );
+      await store.jobs.fail(job.id, job.leaseToken ?? '', {
+        error: message,
+        retryable: true,
+        now: now(),
+        retryAt,
+      });
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The sandbox payer's PAS subscriptions (Da Vinci PAS 2.2.1 §Subscription, Subscriptions R5 Backport
+ * IG 1.1; ../shared/research/pas.md §3.1): a client creates one Subscription per sending system on
+ * the PAS topic, rest-hook, full-resource, filtered by `org-identifier=<its interchange sender id>`
+ * (the IG's topic and example spell it `orgIdentifier`: both are accepted). The payer handshakes at
+ * once and, when a request's decision changes, POSTs a Backport `history` Bundle — the
+ * SubscriptionStatus Parameters, then the whole PAS Response Bundle (spec-61) — with the client's
+ * channel header. Event numbers count per subscription; a failed delivery is retried with backoff
+ * a few times, then the subscription is marked `error`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, Extension, OperationOutcome, Subscription } from '@medplum/fhirtypes';
+import { validateAgainst } from '../../../coverage/pas/profiles.ts';
+import { PAS_BACKPORT, PAS_PROFILE, PAS_TOPIC } from '../../../contract/pas.ts';
+import { renderStatusParameters } from '../../ehr/notification-render.ts';
+
+const FILTER = /^(org-identifier|orgIdentifier)=(\S+)$/;
+
+export interface PayerSubscription {
+  readonly id: string;
+  /** Organization ids (interchange sender ids) whose requests it hears about. */
+  readonly orgIds: readonly string[];
+  readonly endpoint: string;
+  readonly headers: readonly (readonly [string, string])[];
+  status: 'requested' | 'active' | 'error' | 'off';
+  events: number;
+  resource: Subscription & { id: string };
+}
+
+export interface DeliveryLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+const outcome = (text: string): OperationOutcome => ({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code: 'invalid', details: { text } }],
+});
+
+/** The subscription a PAS client asks for, or why the payer refuses it. */
+export function parsePasSubscription(
+  body: unknown,
+):
+  | { ok: true; orgIds: string[]; endpoint: string; headers: [string, string][] }
+  | { ok: false; outcome: OperationOutcome } {
+  const s = body as Subscription | undefined;
+  if (s?.resourceType !== 'Subscription') {
+    return { ok: false, outcome: outcome('The body is not a Subscription') };
+  }
+  const issues = validateAgainst(s, PAS_PROFILE.subscription);
+  if (issues.length > 0) {
+    return { ok: false, outcome: { resourceType: 'OperationOutcome', issue: issues } };
+  }
+  // The filter sits on the primitive `criteria` (`_criteria`), which the R4 types do not spell.
+  const criteria = (s as { _criteria?: { extension?: Extension[] } })._criteria;
+  const filters = (criteria?.extension ?? []).filter((e) => e.url === PAS_BACKPORT.filterCriteria);
+  const match = filters.length === 1 ? FILTER.exec(filters[0]?.valueString ?? '') : null;
+  if (!match) {
+    return {
+      ok: false,
+      outcome: outcome(
+        'One backport-filter-criteria is required: org-identifier=<sending system id>[,<id>...] (PAS spec-58)',
+      ),
+    };
+  }
+  const headers = (s.channel.header ?? []).flatMap((h): [string, string][] => {
+    const colon = h.indexOf(':');
+    return colon > 0 ? [[h.slice(0, colon).trim(), h.slice(colon + 1).trim()]] : [];
+  });
+  return { ok: true, orgIds: (match[2] ?? '').split(','), endpoint: s.channel.endpoint ?? '', headers };
+}
+
+export class PasSubscriptions {
+  readonly #subscriptions = new Map<string, PayerSubscription>();
+  readonly #base: string;
+  readonly #now: () => Date;
+  readonly #log: DeliveryLog;
+  readonly #retryMs: number;
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  constructor(options: { base: string; now: () => Date; log: DeliveryLog; retryMs?: number }) {
+    this.#base = options.base;
+    this.#now = options.now;
+    this.#log = options.log;
+    this.#retryMs = options.retryMs ?? 500;
+  }
+
+  get(id: string): PayerSubscription | undefined {
+    return this.#subscriptions.get(id);
+  }
+
+  /** Creates (or, with `id`, replaces) a subscription; the handshake goes out at once. */
+  put(
+    body: Subscription,
+    parsed: { orgIds: string[]; endpoint: string; headers: [string, string][] },
+    id: string = randomUUID(),
+  ): PayerSubscription {
+    const previous = this.#subscriptions.get(id);
+    const subscription: PayerSubscription = {
+      id,
+      orgIds: parsed.orgIds,
+      endpoint: parsed.endpoint,
+      headers: parsed.headers,
+      status: 'requested',
+      events: previous?.events ?? 0,
+      resource: { ...body, id, status: 'requested' },
+    };
+    this.#subscriptions.set(id, subscription);
+    void this.#deliver(subscription, 'handshake', undefined, 3);
+    return subscription;
+  }
+
+  delete(id: string): boolean {
+    return this.#subscriptions.delete(id);
+  }
+
+  /** The subscription as the payer shows it (status as it stands, secrets kept back). */
+  view(subscription: PayerSubscription): Subscription {
+    const { header: _header, ...channel } = subscription.resource.channel;
+    return { ...subscription.resource, status: subscription.status, channel };
+  }
+
+  /** A decision changed for a request sent by `senderId`: every matching active subscription is told. */
+  notify(senderId: string | undefined, response: Bundle): number {
+    let sent = 0;
+    for (const subscription of this.#subscriptions.values()) {
+      if (
+        senderId !== undefined &&
+        subscription.status === 'active' &&
+        subscription.orgIds.includes(senderId)
+      ) {
+        subscription.events += 1;
+        void this.#deliver(subscription, 'event-notification', { number: subscription.events, response }, 4);
+        sent += 1;
+      }
+    }
+    return sent;
+  }
+
+  stop(): void {
+    for (const timer of this.#timers) {
+      clearTimeout(timer);
+    }
+    this.#timers.clear();
+  }
+
+  /** The Backport notification: SubscriptionStatus first, then the full PAS Response Bundle. */
+  notification(
+    subscription: PayerSubscription,
+    type: 'handshake' | 'event-notification',
+    event?: { number: number; response: Bundle },
+  ): Bundle {
+    const timestamp = this.#now().toISOString();
+    const focusId = event ? (event.response.id ?? randomUUID()) : undefined;
+    const status = renderStatusParameters(
+      {
+        fhirBaseUrl: this.#base,
+        subscriptionId: subscription.id,
+        topic: PAS_TOPIC,
+        status: type === 'handshake' ? 'requested' : 'active',
+        type,
+        eventsSinceSubscriptionStart: subscription.events,
+        events:
+          event && focusId
+            ? [
+                {
+                  eventNumber: event.number,
+                  timestamp,
+                  interaction: 'update',
+                  focus: { resourceType: 'Bundle', id: focusId },
+                },
+              ]
+            : [],
+        content: 'full-resource',
+        timestamp,
+      },
+      randomUUID(),
+    );
+    return {
+      resourceType: 'Bundle',
+      id: randomUUID(),
+      type: 'history',
+      timestamp,
+      entry: [
+        {
+          fullUrl: `urn:uuid:${status.id ?? randomUUID()}`,
+          resource: status,
+          request: { method: 'GET', url: `${this.#base}/Subscription/${subscription.id}/$status` },
+          response: { status: '200' },
+        },
+        ...(event && focusId
+          ? [
+              {
+                fullUrl: `${this.#base}/Bundle/${focusId}`,
+                resource: { ...event.response, id: focusId },
+                request: { method: 'GET' as const, url: `${this.#base}/Bundle/${focusId}` },
+                response: { status: '200' },
+              },
+            ]
+          : []),
+      ],
+    };
+  }
+
+  async #deliver(
+    subscription: PayerSubscription,
+    type: 'handshake' | 'event-notification',
+    event: { number: number; response: Bundle } | undefined,
+    attemptsLeft: number,
+    delayMs = this.#retryMs,
+  ): Promise<void> {
+    const body = JSON.stringify(this.notification(subscription, type, event));
+    let ok = false;
+    try {
+      const res = await fetch(subscription.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', ...Object.fromEntries(subscription.headers) },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      ok = res.ok;
+      await res.arrayBuffer();
+      this.#log.info(
+        { subscription: subscription.id, type, status: res.status, event: event?.number },
+        'sandbox payer: PAS notification delivered',
+      );
+    } catch (err) {
+      this.#log.warn(
+        { subscription: subscription.id, type, err: (err as Error).message },
+        'sandbox payer: PAS notification failed',
+      );
+    }
+    if (ok) {
+      if (type === 'handshake' && subscription.status === 'requested') {
+        subscription.status = 'active';
+      }
+      return;
+    }
+    if (attemptsLeft <= 1) {
+      subscription.status = 'error';
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.#subscriptions.get(subscription.id) === subscription) {
+        void this.#deliver(subscription, type, event, attemptsLeft - 1, delayMs * 2);
+      }
+    }, delayMs);
+    this.#timers.add(timer);
+  }
+}
