@@ -76,6 +76,11 @@ export interface SandboxEhr {
   readResource(type: string, id: string): Promise<Resource>;
   /** All current resources of a type (for "stored copies equal the EHR's" checks). */
   listResources(type: string): Promise<Resource[]>;
+  /**
+   * The EHR's own office staff (Practitioners and their PractitionerRoles, the nurses' roles too):
+   * written at start apart from the seeded day, whose `reference` they are not part of.
+   */
+  readonly staff: readonly Resource[];
   /** The seeded day's deliberate errors and the rules meant to catch them (empty without a seed). */
   readonly seededErrors: readonly SeededError[];
   /** Coverages the payers ended that the EHR still shows active (the sandbox payer's enrollment reads them). */
@@ -145,7 +150,8 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
   const nurses = ((await repo.listAll('Practitioner')) as Practitioner[])
     .filter((p) => p.name?.[0]?.suffix?.includes('RN'))
     .map((p) => p.id ?? '');
-  for (const resource of staffResources(nurses)) {
+  const staff = staffResources(nurses);
+  for (const resource of staff) {
     await repo.writeQuietly(resource);
   }
   repo.setHooks(engine);
@@ -218,6 +224,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     updateResource: <T extends Resource>(r: T): Promise<T> => repo.updateResource(r),
     readResource: (type: string, id: string): Promise<Resource> => repo.readResource(type, id),
     listResources: (type: string): Promise<Resource[]> => repo.listAll(type),
+    staff,
     seededErrors,
     payerEnrollment,
 
