@@ -292,6 +292,7 @@ export async function startServer(
     routers: [
       { path: '/ehr', router: ingest.router },
       { path: '/app', router: web.router },
+      { path: '/', router: web.home },
       { path: '/pas', router: createPasNotifyRouter(priorAuthRoutes) },
       { path: '/api/prior-auth', router: createPriorAuthApi(priorAuthRoutes) },
       {

@@ -48,6 +48,8 @@ export interface WebDeps {
 export interface WebApp {
   /** Mounted at /app. */
   readonly router: Router;
+  /** Mounted at /: the server's root opens the app (people type the bare address). */
+  readonly home: Router;
   readonly sessions: SessionStore;
 }
 
@@ -239,5 +241,9 @@ export function createWebApp(deps: WebDeps): WebApp {
   router.use(async (_req: Request, res: Response) => {
     await notice(res, 404, { title: 'Not found', message: 'There is no such page in Dripline.' });
   });
-  return { router, sessions };
+  const home = express.Router({ strict: true });
+  home.get('/', (_req: Request, res: Response) => {
+    res.redirect(303, '/app/');
+  });
+  return { router, home, sessions };
 }

@@ -75,10 +75,16 @@ const appFrame = async (page: Page): Promise<Frame> =>
     20_000,
   );
 
-async function heading(frame: Frame | Page): Promise<string> {
-  const h1 = frame.locator('h1');
-  await h1.first().waitFor({ timeout: 15_000 });
-  return (await h1.first().textContent()) ?? '';
+/** Waits (a view draws after its data arrives) until the page's h1 reads `expected`. */
+async function showsHeading(frame: Frame | Page, expected: string | RegExp): Promise<void> {
+  await frame
+    .getByRole('heading', {
+      level: 1,
+      name: expected,
+      ...(typeof expected === 'string' ? { exact: true } : {}),
+    })
+    .first()
+    .waitFor({ timeout: 15_000 });
 }
 
 async function signInToChart(page: Page, person: RegExp): Promise<void> {
@@ -126,7 +132,7 @@ describe('launched from the EHR chart', () => {
     await screenshot(page, '01-ehr-chart');
     await page.locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`).click();
     frame = await appFrame(page);
-    expect(await heading(frame)).toMatch(/— encounter$/);
+    await showsHeading(frame, /— encounter$/);
     await frame.getByRole('heading', { name: 'Charges' }).waitFor();
     // The claim of this encounter, held, with its findings in words.
     await frame.getByText('Held for review').first().waitFor();
@@ -151,7 +157,7 @@ describe('launched from the EHR chart', () => {
 
   test('worklist: names, reasons, dollars, deadlines; filter, sort and bulk assign', async () => {
     await frame.getByRole('link', { name: 'Worklist' }).click();
-    expect(await heading(frame)).toBe('Worklist');
+    await showsHeading(frame, 'Worklist');
     const rows = frame.locator('table.grid tbody tr');
     await rows.first().waitFor();
     const total = await rows.count();
@@ -181,7 +187,7 @@ describe('launched from the EHR chart', () => {
   test('claim: timeline, findings, 837 preview, and an override with a reason', async () => {
     // The app routes by its URL's fragment (a string: the test's types hold no DOM).
     await frame.evaluate(`location.hash = ${JSON.stringify(`#/claim/${target.claim.id}`)}`);
-    expect(await heading(frame)).toMatch(/^Claim .* — Held for review$/);
+    await showsHeading(frame, /^Claim .* — Held for review$/);
     expect(await frame.locator('ol.timeline li').count()).toBeGreaterThan(0);
     await frame.getByRole('button', { name: 'Show the 837' }).click();
     await expect(frame.locator('pre.x12').textContent()).resolves.toMatch(/^ISA\*/);
@@ -216,14 +222,14 @@ describe('launched from the EHR chart', () => {
 
   test('analytics: charts of what waits, each bar drilling into the claims behind it', async () => {
     await frame.getByRole('link', { name: 'Analytics' }).click();
-    expect(await heading(frame)).toBe('Analytics');
+    await showsHeading(frame, 'Analytics');
     expect(await frame.locator('canvas').count()).toBe(2);
     await screenshot(page, '05-analytics');
     expect(await seriousViolations(frame)).toEqual([]);
     const link = frame.locator('.chart table a').first();
     const label = (await link.textContent()) ?? '';
     await link.click();
-    expect(await heading(frame)).toBe('Worklist');
+    await showsHeading(frame, 'Worklist');
     const selected = await frame.getByLabel('State').locator('option:checked').textContent();
     expect(selected).toBe(label);
   }, 60_000);
@@ -237,13 +243,20 @@ describe('an administrator', () => {
       .locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`)
       .click();
     const frame = await appFrame(browser.page);
-    await heading(frame);
+    await showsHeading(frame, /— encounter$/);
     await frame.getByRole('link', { name: 'Audit' }).click();
-    expect(await heading(frame)).toMatch(/^Audit trail — Patient\//);
+    await showsHeading(frame, /^Audit trail — Patient\//);
     await frame.getByText('Avery Okafor').first().waitFor();
     await screenshot(browser.page, '06-audit');
     expect(await seriousViolations(frame)).toEqual([]);
   }, 60_000);
+});
+
+test("the server's root opens the app", async () => {
+  const response = await fetch(`${appUrl}/`, { redirect: 'manual' });
+  expect(response.status).toBe(303);
+  expect(response.headers.get('location')).toBe('/app/');
+  expect((await fetch(`${appUrl}/nothing-here`)).status).toBe(404);
 });
 
 describe('what is refused, readably', () => {
@@ -253,7 +266,7 @@ describe('what is refused, readably', () => {
       `${appUrl}/app/launch?iss=${encodeURIComponent('http://127.0.0.1:9/fhir')}&launch=x`,
     );
     expect(response?.status()).toBe(400);
-    expect(await heading(page)).toBe('Launch failed');
+    await showsHeading(page, 'Launch failed');
     await screenshot(page, '07-launch-failed');
     expect(await seriousViolations(page)).toEqual([]);
   });
@@ -262,7 +275,7 @@ describe('what is refused, readably', () => {
     const page = browser.page;
     const response = await page.goto(`${appUrl}/app/callback?code=abc&state=forged`);
     expect(response?.status()).toBe(400);
-    expect(await heading(page)).toBe('Launch failed');
+    await showsHeading(page, 'Launch failed');
   });
 
   test('a person with no role', async () => {
@@ -274,7 +287,7 @@ describe('what is refused, readably', () => {
     await signInToChart(browser.page, new RegExp(`^${name}$`));
     await browser.page.getByRole('button', { name: 'Open billing (worklist)' }).click();
     const frame = await appFrame(browser.page);
-    expect(await heading(frame)).toBe('No access');
+    await showsHeading(frame, 'No access');
     await screenshot(browser.page, '08-no-access');
   }, 30_000);
 
@@ -283,7 +296,7 @@ describe('what is refused, readably', () => {
     // Standalone launch (top level, no EHR frame): the EHR asks who signs in.
     await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
     await page.getByRole('button', { name: /Jordan Reyes/ }).click();
-    expect(await heading(page)).toBe('Worklist');
+    await showsHeading(page, 'Worklist');
     const target = await heldClaim();
     const status = await page.evaluate(async (id) => {
       const r = await fetch(`/app/api/claims/${id}/override`, {
@@ -303,13 +316,13 @@ describe('what is refused, readably', () => {
     expect(before).toBeDefined();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/app\/signed-out$/);
-    expect(await heading(page)).toBe('Signed out');
+    await showsHeading(page, 'Signed out');
     expect(await topLevel()).toEqual([]);
     // A tab that kept the old cookie: the session ended on the server too.
     await browser.context.addCookies([before!]);
     const response = await page.goto(`${appUrl}/app/`);
     expect(response?.status()).toBe(401);
-    expect(await heading(page)).toBe('Session expired');
+    await showsHeading(page, 'Session expired');
     await screenshot(page, '09-session-expired');
   }, 30_000);
 });
