@@ -250,6 +250,7 @@ export async function startServer(
     logger,
     workflow: claims,
     x12: { loadClaimContext: x12Deps.loadClaimContext, envelope: x12Deps.envelope },
+    requirement,
   });
   if (!crossSiteCookies(config.publicUrl)) {
     logger.warn(

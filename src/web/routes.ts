@@ -5,6 +5,7 @@
  * Content-Security-Policy and may be framed only by the configured EHRs.
  */
 import express from 'express';
+import type { AuthorizationRequirement } from '../coverage/ledger-alerts.ts';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { TenantConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
@@ -43,6 +44,8 @@ export interface WebDeps {
   };
   /** HTTP to EHRs (tests). */
   readonly fetch?: typeof fetch;
+  /** The scrubber's prior authorization rule (the authorization ledger's "given without one"). */
+  readonly requirement: (tenant: TenantConfig) => AuthorizationRequirement;
 }
 
 export interface WebApp {

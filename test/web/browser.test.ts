@@ -10,17 +10,26 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AuditEvent, Claim, Practitioner, Task } from '@medplum/fhirtypes';
+import type { AuditEvent, Claim, ClaimResponse, Practitioner, Task } from '@medplum/fhirtypes';
 import type { Frame, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
 import { runSandbox } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
+import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
-import { clockEnv } from '../support/clock.ts';
+import { carcInfo } from '../../src/remittance/codes.ts';
+import {
+  fixInputs,
+  moneyInput,
+  newWorkItem,
+  reasonCodeOf,
+  stringInput,
+} from '../../src/remittance/work/items.ts';
+import { clockEnv, testClock } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
 import { launchChromium, screenshot, seriousViolations } from './chromium.ts';
@@ -115,6 +124,64 @@ async function heldClaim(): Promise<{
   const chosen = scored.find((s) => s.overridable) ?? scored[0]!;
   const encounter = chosen.claim.item?.[0]?.encounter?.[0]?.reference?.split('/')[1] ?? '';
   return { ...chosen, encounter };
+}
+
+/** A day `days` from today (UTC calendar; the tests only compare it with what the app shows). */
+const dayFrom = (days: number): string =>
+  new Date(testClock().getTime() + days * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * A denial work item on a claim, as the 835 posting's triage writes one (src/remittance/work):
+ * CO-197 with N54, the recommended fix and its evidence, $250 at stake, an appeal deadline.
+ */
+async function seedDenial(id: string, claim: Claim & { id: string }): Promise<void> {
+  const now = testClock().toISOString();
+  const task = newWorkItem(
+    {
+      id,
+      kind: 'denial',
+      queue: 'authorization',
+      state: 'open',
+      claims: [claim.id],
+      ...(claim.patient.reference ? { patient: claim.patient.reference } : {}),
+      deadline: dayFrom(60),
+      priority: 'urgent',
+      source: `ClaimResponse/${id}-source`,
+      description: 'Denied: no authorization on file',
+      reasonCode: reasonCodeOf([{ group: 'CO', carc: '197' }], ['N54']),
+      now,
+    },
+    [
+      moneyInput('dollars-at-stake', 250),
+      stringInput('payer', 'sandbox'),
+      ...fixInputs({
+        rule: 'CO-197-auth-on-file',
+        action: 'correct',
+        text: 'An authorization is on file for this service: send a corrected claim that names it.',
+        source: 'Dripline denial triage (src/remittance/triage/fixes.ts)',
+        evidence: ['Authorization AUTH-BROWSER-1 covers the date of service.'],
+      }),
+    ],
+    'Opened by the test.',
+  );
+  await run.server.store.resources.writeBatch(TENANT, [{ op: 'create', resource: task, options: { id } }]);
+}
+
+/** A prior authorization a biller recorded by hand: AUTH-BROWSER-1, any service, 30 days. */
+async function seedAuthorization(patient: string): Promise<void> {
+  const authorization: ClaimResponse = {
+    resourceType: 'ClaimResponse',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+    use: 'preauthorization',
+    patient: { reference: patient },
+    created: testClock().toISOString(),
+    insurer: { display: 'Sandbox payer' },
+    outcome: 'complete',
+    preAuthRef: 'AUTH-BROWSER-1',
+    preAuthPeriod: { start: dayFrom(-10), end: dayFrom(20) },
+  };
+  await run.server.store.resources.create(TENANT, authorization);
 }
 
 describe('launched from the EHR chart', () => {
@@ -220,6 +287,85 @@ describe('launched from the EHR chart', () => {
     ).toBe(true);
   }, 60_000);
 
+  test("denials and underpayments: the payer's reasons in words, the recommended fix; reassign, correct and resubmit", async () => {
+    // A denial on an adjudicated claim (a corrected claim replaces an adjudicated one).
+    const adjudicated = await waitFor(
+      'an adjudicated claim',
+      async () =>
+        (
+          await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
+            { code: 'claim-state', kind: 'token', values: [{ value: 'adjudicated' }] },
+          ])
+        )[0],
+      90_000,
+      500,
+    );
+    await seedDenial('wi-browser-denial', adjudicated);
+    await frame.getByRole('link', { name: 'Denials' }).click();
+    await showsHeading(frame, 'Denials and underpayments');
+    const card = frame.locator('article.work-item', { hasText: adjudicated.id.slice(0, 12) }).filter({
+      hasText: '$250.00',
+    });
+    await card.waitFor();
+    // CARC and RARC in words (our own labels), the fix, its evidence, the deadline.
+    await expect(card.locator('.reason').textContent()).resolves.toContain(carcInfo('197').label);
+    await expect(card.locator('.fix').textContent()).resolves.toMatch(
+      /send a corrected claim.*AUTH-BROWSER-1/s,
+    );
+    await expect(card.textContent()).resolves.toContain(dayFrom(60));
+    await screenshot(page, '11-denials');
+    expect(await seriousViolations(frame)).toEqual([]);
+
+    // Reassign: the same checks as /api/remittance/work-items/{id}/assign (a blank assignee is refused there).
+    await card.getByLabel('Reassign to').fill('denials-team-b');
+    await card.getByRole('button', { name: 'Reassign' }).click();
+    await frame.getByText('Reassign: assigned to denials-team-b').waitFor();
+    const assigned = (await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-denial')) as Task;
+    expect(assigned.owner?.display).toBe('denials-team-b');
+    expect(assigned.note?.at(-1)?.text).toMatch(/by Avery Okafor/);
+
+    // Correct and resubmit: the corrected claim is requested, the item waits for it.
+    const again = frame
+      .locator('article.work-item', { hasText: adjudicated.id.slice(0, 12) })
+      .filter({ hasText: '$250.00' });
+    await again.getByLabel('Correct and resubmit: reason').fill('Authorization AUTH-BROWSER-1 added.');
+    await again.getByRole('button', { name: 'Correct and resubmit' }).click();
+    await frame.getByText(/^Correct and resubmit: corrected claim Claim\/.* requested$/).waitFor();
+    const corrected = (await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-denial')) as Task;
+    expect(corrected.businessStatus?.coding?.[0]?.code).toBe('correction-sent');
+    const audits = await searchAll<AuditEvent>(run.server.store, TENANT, 'AuditEvent', [
+      { code: 'entity', kind: 'reference', values: ['Task/wi-browser-denial'] },
+    ]);
+    expect(
+      audits.filter((a) => a.agent.some((g) => g.requestor && g.who?.display === 'Avery Okafor')).length,
+    ).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  test('prior authorization and eligibility of the patient in context: the ledger and what the payer said', async () => {
+    const patient = target.claim.patient.reference ?? '';
+    await seedAuthorization(patient);
+    await frame.getByRole('link', { name: 'Authorizations' }).click();
+    await showsHeading(frame, /^Prior authorization and eligibility — /);
+    const authorization = frame.locator('article.authorization', { hasText: 'AUTH-BROWSER-1' });
+    await authorization.waitFor();
+    await expect(authorization.textContent()).resolves.toContain(`${dayFrom(-10)} to ${dayFrom(20)}`);
+    await expect(authorization.locator('h3').textContent()).resolves.toMatch(/Active$/);
+    await frame.getByRole('heading', { name: 'Eligibility', exact: true }).waitFor();
+    await screenshot(page, '12-authorizations');
+    expect(await seriousViolations(frame)).toEqual([]);
+    // The read is audited with the person as the agent.
+    const audits = await searchAll<AuditEvent>(run.server.store, TENANT, 'AuditEvent', [
+      { code: 'patient', kind: 'reference', values: [patient] },
+    ]);
+    expect(
+      audits.some(
+        (a) =>
+          a.entity?.some((e) => e.what?.reference?.startsWith('ClaimResponse/')) &&
+          a.agent.some((g) => g.requestor && g.who?.display === 'Avery Okafor'),
+      ),
+    ).toBe(true);
+  }, 60_000);
+
   test('analytics: charts of what waits, each bar drilling into the claims behind it', async () => {
     await frame.getByRole('link', { name: 'Analytics' }).click();
     await showsHeading(frame, 'Analytics');
@@ -290,6 +436,63 @@ describe('what is refused, readably', () => {
     await showsHeading(frame, 'No access');
     await screenshot(browser.page, '08-no-access');
   }, 30_000);
+
+  test('a coder reads the denials but may not reassign or resubmit; a clinician may not read them', async () => {
+    const page = browser.page;
+    await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
+    await page.getByRole('button', { name: /Jordan Reyes/ }).click();
+    await showsHeading(page, 'Worklist');
+    await seedDenial('wi-browser-refusal', (await heldClaim()).claim);
+    await page.evaluate(`location.hash = '#/recovery'`);
+    await showsHeading(page, 'Denials and underpayments');
+    await page.locator('article.work-item').first().waitFor();
+    expect(await page.getByRole('button', { name: 'Reassign' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Correct and resubmit' }).count()).toBe(0);
+    const before = (await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal')) as Task &
+      StoredResource;
+    const statuses = await page.evaluate(async () => {
+      const session = (await (await fetch('/app/api/session')).json()) as { csrf: string };
+      const act = (action: string, body: object) =>
+        fetch(`/app/api/work-items/wi-browser-refusal/${action}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf },
+          body: JSON.stringify(body),
+        }).then((r) => r.status);
+      return [
+        await act('assign', { assignee: 'someone-else' }),
+        await act('correct', { reason: 'Try again.' }),
+      ];
+    });
+    expect(statuses).toEqual([403, 403]);
+    const after = await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal');
+    expect(after.meta.versionId).toBe(before.meta.versionId);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/app\/signed-out$/);
+
+    // A nurse (clinician) sees the encounter in context only.
+    const nurse = ((await run.ehr.listResources('Practitioner')) as Practitioner[]).find((p) =>
+      p.name?.[0]?.suffix?.includes('RN'),
+    )!;
+    await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
+    await page
+      .getByRole('button', { name: new RegExp(`^${nurse.name![0]!.given![0]} ${nurse.name![0]!.family}`) })
+      .click();
+    await page.locator('h1').first().waitFor();
+    const patient = (await heldClaim()).claim.patient.reference?.split('/')[1] ?? '';
+    const reads = await page.evaluate(
+      async (id) => [
+        (await fetch('/app/api/work-items')).status,
+        (await fetch('/app/api/underpayments')).status,
+        (await fetch(`/app/api/patients/${id}/coverage`)).status,
+      ],
+      patient,
+    );
+    expect(reads).toEqual([403, 403, 403]);
+    await page.evaluate(`location.hash = '#/recovery'`);
+    await showsHeading(page, 'No access');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/app\/signed-out$/);
+  }, 60_000);
 
   test('an action without the CSRF token, and one after signing out', async () => {
     const page = browser.page;

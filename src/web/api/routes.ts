@@ -27,6 +27,8 @@ import { ROLE_PERMISSIONS, can } from '../roles.ts';
 import { SESSION_COOKIE, readCookie, sameSecret } from '../security.ts';
 import type { SessionStore, WebSession } from '../sessions.ts';
 import { patientAudit } from './audit.ts';
+import type { RecoveryApiDeps } from './recovery.ts';
+import { addRecoveryRoutes } from './recovery.ts';
 import { claimView } from './claim.ts';
 import { encounterView } from './encounter.ts';
 import { ID_RE } from './lookup.ts';
@@ -45,6 +47,8 @@ export interface AppApiDeps {
     readonly envelope: (tenant: string, kind: '837P' | '837I', payer?: string) => Promise<X12Envelope>;
   };
   readonly clearSession: (res: Response) => void;
+  /** The scrubber's prior authorization rule (the ledger's "given without one"). */
+  readonly requirement: RecoveryApiDeps['requirement'];
 }
 
 /** The client id the app's audits name beside the person. */
@@ -268,6 +272,19 @@ export function createAppApi(deps: AppApiDeps): Router {
   });
 
   const json = strictJsonBody({ maxBytes: 64 * 1024, maxDepth: 8 });
+
+  addRecoveryRoutes(
+    router,
+    {
+      store: deps.store,
+      publicUrl: deps.publicUrl,
+      tenants: deps.tenants,
+      now: deps.now,
+      requirement: deps.requirement,
+      resubmit: (tenant, claimId, input) => deps.workflow.resubmit(tenant, claimId, input),
+    },
+    { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
+  );
 
   const claimAction = (name: 'override' | 'resubmit', permission: Permission): void => {
     router.post(`/claims/:id/${name}`, json, allow(permission), async (req: Request, res: Response) => {

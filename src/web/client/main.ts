@@ -1,6 +1,7 @@
 /**
  * The billers' app in the browser: reads the session, draws the header, and routes
- * `#/worklist`, `#/encounter/{id}`, `#/claim/{id}`, `#/analytics`, `#/audit/{patient id}`.
+ * `#/worklist`, `#/encounter/{id}`, `#/claim/{id}`, `#/recovery` (denials and underpayments),
+ * `#/coverage/{patient id}` (prior authorization and eligibility), `#/analytics`, `#/audit/{patient id}`.
  */
 import './app.css';
 import { ApiError, get, post, useCsrf } from './api.ts';
@@ -9,7 +10,9 @@ import type { ViewContext } from './context.ts';
 import { h, replace } from './dom.ts';
 import { auditView } from './views/audit.ts';
 import { claimView } from './views/claim.ts';
+import { coverageView } from './views/coverage.ts';
 import { encounterView } from './views/encounter.ts';
+import { recoveryView } from './views/recovery.ts';
 import { worklistView } from './views/worklist.ts';
 
 const root = document.getElementById('app');
@@ -59,8 +62,12 @@ async function start(): Promise<void> {
     ...(can('read')
       ? ([
           ['#/worklist', 'Worklist'],
+          ['#/recovery', 'Denials'],
           ['#/analytics', 'Analytics'],
         ] as [string, string][])
+      : []),
+    ...(session.patient && can('read')
+      ? [[`#/coverage/${session.patient.split('/')[1] ?? ''}`, 'Authorizations'] as [string, string]]
       : []),
     ...(session.patient && can('audit')
       ? [[`#/audit/${session.patient.split('/')[1] ?? ''}`, 'Audit'] as [string, string]]
@@ -127,6 +134,10 @@ async function start(): Promise<void> {
       } else if (view === 'analytics') {
         const { analyticsView } = await import('./views/analytics.ts');
         await analyticsView(ctx);
+      } else if (view === 'recovery') {
+        await recoveryView(ctx);
+      } else if (view === 'coverage' && id) {
+        await coverageView(ctx, id);
       } else if (view === 'audit' && id) {
         await auditView(ctx, id);
       } else {
