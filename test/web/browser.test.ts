@@ -10,7 +10,14 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AuditEvent, Claim, ClaimResponse, Practitioner, Task } from '@medplum/fhirtypes';
+import type {
+  AuditEvent,
+  Claim,
+  ClaimResponse,
+  ExplanationOfBenefit,
+  Practitioner,
+  Task,
+} from '@medplum/fhirtypes';
 import type { Frame, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
@@ -21,7 +28,14 @@ import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
-import { carcInfo } from '../../src/remittance/codes.ts';
+import {
+  ADJUDICATION_SYSTEM,
+  CARC_SYSTEM,
+  EXT_REMARK,
+  GROUP_CODE_SYSTEM,
+  RARC_SYSTEM,
+} from '../../src/contract/remittance.ts';
+import { carcInfo, rarcInfo } from '../../src/remittance/codes.ts';
 import {
   fixInputs,
   moneyInput,
@@ -184,6 +198,43 @@ async function seedAuthorization(patient: string): Promise<void> {
   await run.server.store.resources.create(TENANT, authorization);
 }
 
+/** A payment posted on a claim (as an 835 posts one): line 1 paid $80, CO-45 $20, remark N54. */
+async function seedPayment(claim: Claim & { id: string }): Promise<void> {
+  const eob: ExplanationOfBenefit = {
+    resourceType: 'ExplanationOfBenefit',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+    use: 'claim',
+    patient: claim.patient,
+    created: testClock().toISOString(),
+    insurer: { display: 'Sandbox payer' },
+    provider: { display: 'Sandbox infusion center' },
+    outcome: 'complete',
+    claim: { reference: `Claim/${claim.id}` },
+    insurance: [{ focal: true, coverage: { display: 'Primary coverage' } }],
+    payment: { date: dayFrom(0), amount: { value: 80, currency: 'USD' } },
+    item: [
+      {
+        sequence: 1,
+        productOrService: { coding: [{ code: '96365' }] },
+        extension: [{ url: EXT_REMARK, valueCoding: { system: RARC_SYSTEM, code: 'N54' } }],
+        adjudication: [
+          {
+            category: { coding: [{ system: ADJUDICATION_SYSTEM, code: 'benefit' }] },
+            amount: { value: 80, currency: 'USD' },
+          },
+          {
+            category: { coding: [{ system: GROUP_CODE_SYSTEM, code: 'CO' }] },
+            reason: { coding: [{ system: CARC_SYSTEM, code: '45' }] },
+            amount: { value: 20, currency: 'USD' },
+          },
+        ],
+      },
+    ],
+  };
+  await run.server.store.resources.create(TENANT, eob);
+}
+
 describe('launched from the EHR chart', () => {
   let page: Page;
   let frame: Frame;
@@ -341,6 +392,24 @@ describe('launched from the EHR chart', () => {
     ).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
+  test("claim: the posted payment's lines, each adjustment and remark in words", async () => {
+    const paid = (
+      await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
+        { code: 'claim-state', kind: 'token', values: [{ value: 'adjudicated' }] },
+      ])
+    )[0]!;
+    await seedPayment(paid);
+    await frame.evaluate(`location.hash = ${JSON.stringify(`#/claim/${paid.id}`)}`);
+    await showsHeading(frame, /^Claim /);
+    const payment = frame.locator('section.eob').filter({ hasText: 'paid $80.00' });
+    await payment.waitFor();
+    const row = payment.locator('tbody tr').first();
+    await expect(row.textContent()).resolves.toContain(`CO-45 ($20.00): ${carcInfo('45').label}`);
+    await expect(row.textContent()).resolves.toContain(`N54: ${rarcInfo('N54').label ?? ''}`);
+    await screenshot(page, '13-claim-payment');
+    expect(await seriousViolations(frame)).toEqual([]);
+  }, 60_000);
+
   test('prior authorization and eligibility of the patient in context: the ledger and what the payer said', async () => {
     const patient = target.claim.patient.reference ?? '';
     await seedAuthorization(patient);
@@ -478,16 +547,17 @@ describe('what is refused, readably', () => {
       .getByRole('button', { name: new RegExp(`^${nurse.name![0]!.given![0]} ${nurse.name![0]!.family}`) })
       .click();
     await page.locator('h1').first().waitFor();
-    const patient = (await heldClaim()).claim.patient.reference?.split('/')[1] ?? '';
+    const { claim } = await heldClaim();
     const reads = await page.evaluate(
-      async (id) => [
+      async ([patient, id]) => [
         (await fetch('/app/api/work-items')).status,
         (await fetch('/app/api/underpayments')).status,
-        (await fetch(`/app/api/patients/${id}/coverage`)).status,
+        (await fetch(`/app/api/patients/${patient}/coverage`)).status,
+        (await fetch(`/app/api/claims/${id}`)).status, // with its payments (EOB lines)
       ],
-      patient,
+      [claim.patient.reference?.split('/')[1] ?? '', claim.id] as const,
     );
-    expect(reads).toEqual([403, 403, 403]);
+    expect(reads).toEqual([403, 403, 403, 403]);
     await page.evaluate(`location.hash = '#/recovery'`);
     await showsHeading(page, 'No access');
     await page.getByRole('button', { name: 'Sign out' }).click();

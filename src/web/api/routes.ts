@@ -31,6 +31,7 @@ import type { RecoveryApiDeps } from './recovery.ts';
 import { addRecoveryRoutes } from './recovery.ts';
 import { claimView } from './claim.ts';
 import { encounterView } from './encounter.ts';
+import { eobsOfClaim } from './eob-lines.ts';
 import { ID_RE } from './lookup.ts';
 import { workItems } from './worklist.ts';
 
@@ -227,8 +228,14 @@ export function createAppApi(deps: AppApiDeps): Router {
       sendOutcome(res, 404, outcome('not-found', `Claim/${id} not found`));
       return;
     }
-    await audit(res, 'read', [`Claim/${id}`], [view.patient.reference]);
-    res.json(view);
+    const eobs = await eobsOfClaim(deps.store, session.tenant, id);
+    await audit(
+      res,
+      'read',
+      [`Claim/${id}`, ...eobs.map((e) => `ExplanationOfBenefit/${e.id}`)],
+      [view.patient.reference],
+    );
+    res.json({ ...view, eobs });
   });
 
   router.get('/claims/:id/x12', allow('read'), async (req: Request, res: Response) => {

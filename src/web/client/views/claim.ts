@@ -1,6 +1,7 @@
 /**
  * One claim: state, actions (override with a reason, resubmit, assign to me), findings, lines,
- * the timeline of states and payer answers, the payer's adjudication, and the 837 preview.
+ * the timeline of states and payer answers, the payer's adjudication, the posted payments (EOB
+ * lines with CARC/RARC in words), and the 837 preview.
  */
 import { get, getText, post } from '../api.ts';
 import type { ViewContext } from '../context.ts';
@@ -34,6 +35,19 @@ interface ClaimData {
   }[];
   readonly task?: { id: string; status: string; owner?: string; ownerName?: string };
   readonly timeline: readonly { at: string; kind: string; state?: string; text: string }[];
+  readonly eobs: readonly {
+    id: string;
+    paymentDate?: string;
+    paid?: number;
+    remarks: readonly { code: string; words: string }[];
+    lines: readonly {
+      sequence: number;
+      service: string;
+      paid?: number;
+      adjustments: readonly { code: string; words: string; amount?: number }[];
+      remarks: readonly { code: string; words: string }[];
+    }[];
+  }[];
   readonly answers: readonly {
     id: string;
     outcome: string;
@@ -232,6 +246,69 @@ export async function claimView(ctx: ViewContext, id: string): Promise<void> {
                         `${x.category}${x.amount !== undefined ? ` ${dollars(x.amount)}` : ''}${x.reason ? ` (reason ${x.reason})` : ''}`,
                     )
                     .join('; '),
+                ),
+              ),
+            ),
+          ),
+        ),
+    h('h2', {}, 'Payments (EOB)'),
+    data.eobs.length === 0
+      ? h('p', {}, 'No payment posted yet.')
+      : data.eobs.map((e) =>
+          h(
+            'section',
+            { class: 'card eob', 'aria-label': `Payment ${e.id}` },
+            h(
+              'p',
+              {},
+              `${e.paymentDate ?? 'undated'} · paid ${dollars(e.paid ?? 0)}`,
+              e.remarks.length ? ` · ${e.remarks.map((r) => `${r.code}: ${r.words}`).join('; ')}` : '',
+            ),
+            h(
+              'div',
+              { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': `Lines of payment ${e.id}` },
+              h(
+                'table',
+                { class: 'grid' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    ['Line', 'Service', 'Paid', 'Adjustments', 'Remarks'].map((c) =>
+                      h('th', { scope: 'col' }, c),
+                    ),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  e.lines.map((l) =>
+                    h(
+                      'tr',
+                      {},
+                      h('td', { class: 'num' }, l.sequence),
+                      h('td', {}, l.service),
+                      h('td', { class: 'num' }, l.paid !== undefined ? dollars(l.paid) : ''),
+                      h(
+                        'td',
+                        { class: 'reason' },
+                        l.adjustments.map((a) =>
+                          h(
+                            'p',
+                            {},
+                            `${a.code}${a.amount !== undefined ? ` (${dollars(a.amount)})` : ''}: ${a.words}`,
+                          ),
+                        ),
+                      ),
+                      h(
+                        'td',
+                        { class: 'reason' },
+                        l.remarks.map((r) => h('p', {}, `${r.code}: ${r.words}`)),
+                      ),
+                    ),
+                  ),
                 ),
               ),
             ),
