@@ -251,6 +251,7 @@ export async function startServer(
     workflow: claims,
     x12: { loadClaimContext: x12Deps.loadClaimContext, envelope: x12Deps.envelope },
     requirement,
+    eligibility,
   });
   if (!crossSiteCookies(config.publicUrl)) {
     logger.warn(

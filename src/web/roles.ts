@@ -15,6 +15,8 @@ export type Permission =
   | 'resubmit'
   | 'assign'
   | 'record-authorization'
+  /** Ask the payers about a patient's coverage again (eligibility). */
+  | 'request-coverage'
   /** A patient's audit trail. */
   | 'audit';
 
@@ -22,8 +24,25 @@ export const ROLE_PERMISSIONS: Readonly<Record<AppRole, readonly Permission[]>> 
   viewer: ['read', 'read-encounter'],
   clinician: ['read-encounter'],
   coder: ['read', 'read-encounter', 'override'],
-  biller: ['read', 'read-encounter', 'override', 'resubmit', 'assign', 'record-authorization'],
-  admin: ['read', 'read-encounter', 'override', 'resubmit', 'assign', 'record-authorization', 'audit'],
+  biller: [
+    'read',
+    'read-encounter',
+    'override',
+    'resubmit',
+    'assign',
+    'record-authorization',
+    'request-coverage',
+  ],
+  admin: [
+    'read',
+    'read-encounter',
+    'override',
+    'resubmit',
+    'assign',
+    'record-authorization',
+    'request-coverage',
+    'audit',
+  ],
 };
 
 /** When several PractitionerRoles map to roles, the one granting most wins (this order). */

@@ -6,6 +6,7 @@
  */
 import express from 'express';
 import type { AuthorizationRequirement } from '../coverage/ledger-alerts.ts';
+import type { EligibilityRoutesDeps } from '../coverage/eligibility/routes.ts';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { TenantConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
@@ -46,6 +47,8 @@ export interface WebDeps {
   readonly fetch?: typeof fetch;
   /** The scrubber's prior authorization rule (the authorization ledger's "given without one"). */
   readonly requirement: (tenant: TenantConfig) => AuthorizationRequirement;
+  /** The eligibility worker (a person asks the payers again from the app). */
+  readonly eligibility: EligibilityRoutesDeps['worker'];
 }
 
 export interface WebApp {

@@ -420,6 +420,19 @@ describe('launched from the EHR chart', () => {
     await expect(authorization.textContent()).resolves.toContain(`${dayFrom(-10)} to ${dayFrom(20)}`);
     await expect(authorization.locator('h3').textContent()).resolves.toMatch(/Active$/);
     await frame.getByRole('heading', { name: 'Eligibility', exact: true }).waitFor();
+    // Ask the payers now: the eligibility worker asks (as POST /api/eligibility/check does).
+    const asked = async (): Promise<number> =>
+      (
+        await searchAll(run.server.store, TENANT, 'CoverageEligibilityRequest', [
+          { code: 'patient', kind: 'reference', values: [patient] },
+        ])
+      ).length;
+    const before = await asked();
+    await frame.getByRole('button', { name: 'Ask the payers now' }).click();
+    await frame.getByText(/^Eligibility: (\d+ payer answer|asked;)/).waitFor({ timeout: 20_000 });
+    expect(await asked()).toBeGreaterThan(before);
+    await showsHeading(frame, /^Prior authorization and eligibility — /);
+    await frame.locator('article.authorization', { hasText: 'AUTH-BROWSER-1' }).waitFor();
     await screenshot(page, '12-authorizations');
     expect(await seriousViolations(frame)).toEqual([]);
     // The read is audited with the person as the agent.
@@ -506,7 +519,7 @@ describe('what is refused, readably', () => {
     await screenshot(browser.page, '08-no-access');
   }, 30_000);
 
-  test('a coder reads the denials but may not reassign or resubmit; a clinician may not read them', async () => {
+  test('a coder reads the denials but may not reassign, resubmit or ask the payers; a clinician may not read them', async () => {
     const page = browser.page;
     await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
     await page.getByRole('button', { name: /Jordan Reyes/ }).click();
@@ -519,7 +532,8 @@ describe('what is refused, readably', () => {
     expect(await page.getByRole('button', { name: 'Correct and resubmit' }).count()).toBe(0);
     const before = (await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal')) as Task &
       StoredResource;
-    const statuses = await page.evaluate(async () => {
+    const refusalPatient = (await heldClaim()).claim.patient.reference?.split('/')[1] ?? '';
+    const statuses = await page.evaluate(async (patient) => {
       const session = (await (await fetch('/app/api/session')).json()) as { csrf: string };
       const act = (action: string, body: object) =>
         fetch(`/app/api/work-items/wi-browser-refusal/${action}`, {
@@ -527,12 +541,18 @@ describe('what is refused, readably', () => {
           headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf },
           body: JSON.stringify(body),
         }).then((r) => r.status);
+      const ask = await fetch(`/app/api/patients/${patient}/eligibility`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf },
+        body: '{}',
+      });
       return [
         await act('assign', { assignee: 'someone-else' }),
         await act('correct', { reason: 'Try again.' }),
+        ask.status,
       ];
-    });
-    expect(statuses).toEqual([403, 403]);
+    }, refusalPatient);
+    expect(statuses).toEqual([403, 403, 403]);
     const after = await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal');
     expect(after.meta.versionId).toBe(before.meta.versionId);
     await page.getByRole('button', { name: 'Sign out' }).click();

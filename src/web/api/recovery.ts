@@ -12,6 +12,7 @@ import type { TenantConfig } from '../../config/config.ts';
 import type { AuthorizationRequirement } from '../../coverage/ledger-alerts.ts';
 import { loadLedgerReport } from '../../coverage/ledger-report.ts';
 import { latestAnswers } from '../../coverage/eligibility/records.ts';
+import type { EligibilityRoutesDeps } from '../../coverage/eligibility/routes.ts';
 import type { AuditedInteraction } from '../../fhir/audit.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { carcInfo, rarcInfo } from '../../remittance/codes.ts';
@@ -32,6 +33,8 @@ export interface RecoveryApiDeps {
   readonly requirement: (tenant: TenantConfig) => AuthorizationRequirement;
   /** The claim workflow's resubmit (a rejected claim of a work item is sent again). */
   readonly resubmit: WorkActionDeps['resubmit'];
+  /** The eligibility worker's ask, as `POST /api/eligibility/check` uses it. */
+  readonly eligibility: EligibilityRoutesDeps['worker'];
 }
 
 /** What the app API's routes share (src/web/api/routes.ts makes them). */
@@ -187,4 +190,45 @@ export function addRecoveryRoutes(router: Router, deps: RecoveryApiDeps, kit: Ap
     );
     res.json({ ...report, name: (await names(session.tenant, [patient]))[patient] ?? patient, eligibility });
   });
+
+  /**
+   * Ask every payer of the patient about their coverage now (as `POST /api/eligibility/check`:
+   * the same worker, the same wait); 200 with what each payer said, or 202 while they answer.
+   */
+  router.post(
+    '/patients/:id/eligibility',
+    kit.json,
+    kit.allow('request-coverage'),
+    async (req: Request, res: Response) => {
+      const id = req.params['id'];
+      if (typeof id !== 'string' || !ID_RE.test(id)) {
+        sendOutcome(res, 400, outcome('invalid', 'Invalid id'));
+        return;
+      }
+      const session = kit.sessionOf(res);
+      const patient = `Patient/${id}`;
+      if (!(await readOrUndefined(deps.store, session.tenant, 'Patient', id))) {
+        sendOutcome(res, 404, outcome('not-found', `${patient} not found`));
+        return;
+      }
+      const { jobId, result } = await deps.eligibility.ask(
+        session.tenant,
+        patient,
+        `asked by ${kit.person(session).display} in the billers' app`,
+        10_000,
+      );
+      if (!result) {
+        res.status(202).json({ patient, job: jobId, done: false });
+        return;
+      }
+      await kit.audit(
+        res,
+        'operation',
+        result.outcomes.flatMap((o) => [o.request, o.response].filter((r): r is string => r !== undefined)),
+        [patient],
+        `app/api/patients/${id}/eligibility`,
+      );
+      res.json({ job: jobId, done: true, ...result });
+    },
+  );
 }

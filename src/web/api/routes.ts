@@ -50,6 +50,7 @@ export interface AppApiDeps {
   readonly clearSession: (res: Response) => void;
   /** The scrubber's prior authorization rule (the ledger's "given without one"). */
   readonly requirement: RecoveryApiDeps['requirement'];
+  readonly eligibility: RecoveryApiDeps['eligibility'];
 }
 
 /** The client id the app's audits name beside the person. */
@@ -288,6 +289,7 @@ export function createAppApi(deps: AppApiDeps): Router {
       tenants: deps.tenants,
       now: deps.now,
       requirement: deps.requirement,
+      eligibility: deps.eligibility,
       resubmit: (tenant, claimId, input) => deps.workflow.resubmit(tenant, claimId, input),
     },
     { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },

@@ -4,7 +4,7 @@
  * visits authorized, used and left (the authorization ledger, the same as
  * `/api/coverage/authorizations`); infusions given without one; the ledger's open work items.
  */
-import { get } from '../api.ts';
+import { get, post } from '../api.ts';
 import type { ViewContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import type { Child } from '../dom.ts';
@@ -122,6 +122,32 @@ function authorizationCard(entry: Entry): HTMLElement {
   );
 }
 
+/** Asks every payer of the patient now (as `POST /api/eligibility/check`), then redraws. */
+function askButton(ctx: ViewContext, patientId: string): HTMLElement {
+  const button = h('button', { type: 'button' }, 'Ask the payers now');
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    void post<{ done: boolean; outcomes?: readonly unknown[]; note?: string }>(
+      `patients/${encodeURIComponent(patientId)}/eligibility`,
+      {},
+    ).then(
+      (answer) => {
+        ctx.announce(
+          answer.done
+            ? `Eligibility: ${answer.outcomes?.length ?? 0} payer answer(s) received${answer.note ? ` (${answer.note})` : ''}.`
+            : 'Eligibility: asked; the payers are still answering.',
+        );
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+      },
+      (err: unknown) => {
+        button.disabled = false;
+        ctx.announce(`Eligibility refused: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
+  });
+  return button;
+}
+
 export async function coverageView(ctx: ViewContext, patientId: string): Promise<void> {
   const answer = await get<CoverageAnswer>(`patients/${encodeURIComponent(patientId)}/coverage`);
   replace(
@@ -132,6 +158,7 @@ export async function coverageView(ctx: ViewContext, patientId: string): Promise
       'section',
       { 'aria-labelledby': 'eligibility' },
       h('h2', { id: 'eligibility' }, 'Eligibility'),
+      ctx.can('request-coverage') ? askButton(ctx, patientId) : null,
       answer.eligibility.length
         ? table(
             'Eligibility answers',
