@@ -40,6 +40,8 @@ import { createWorkItemRoutes } from './remittance/work/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
 import { createPaymentEvaluator, createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
+import { createWebApp } from './web/routes.ts';
+import { crossSiteCookies } from './web/security.ts';
 import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
 import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
 import type { EligibilityWorkerDeps } from './coverage/eligibility/worker.ts';
@@ -239,6 +241,23 @@ export async function startServer(
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
+  const web = createWebApp({
+    store,
+    publicUrl: config.publicUrl,
+    tenants: tenantsNow,
+    now,
+    logger,
+    workflow: claims,
+    x12: { loadClaimContext: x12Deps.loadClaimContext, envelope: x12Deps.envelope },
+    requirement,
+    eligibility,
+  });
+  if (!crossSiteCookies(config.publicUrl)) {
+    logger.warn(
+      { publicUrl: config.publicUrl },
+      "PUBLIC_URL is plain http on a non-loopback address: the billers' app works only when opened on its own, not inside an EHR (its cookies cannot be Secure; serve it over https)",
+    );
+  }
   const priorAuthRoutes = {
     store,
     tokenService,
@@ -274,6 +293,8 @@ export async function startServer(
     fhirOperations: [createX12Router(x12Deps)],
     routers: [
       { path: '/ehr', router: ingest.router },
+      { path: '/app', router: web.router },
+      { path: '/', router: web.home },
       { path: '/pas', router: createPasNotifyRouter(priorAuthRoutes) },
       { path: '/api/prior-auth', router: createPriorAuthApi(priorAuthRoutes) },
       {

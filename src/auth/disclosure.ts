@@ -69,6 +69,8 @@ export const OPERATION_NEEDS = {
   worklist: [...needs('read', 'Claim', 'Task'), ...needs('search', 'Claim', 'Task')],
   /** `POST /api/claims/{id}/override|resubmit`: a state change of one claim (its answer: the state reached). */
   claimAction: needs('update', 'Claim'),
+  /** `POST /api/claims/{id}/assign`: the owner of the claim's work item (a Task). */
+  taskAssign: [...needs('read', 'Task'), ...needs('update', 'Task')],
   /**
    * `POST /fhir/Encounter/$infusion-charges`: invoked on Encounter; answers a draft Claim and
    * ChargeItems.

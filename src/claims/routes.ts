@@ -17,6 +17,8 @@
  * - `POST /x12-batches` (`system/Claim.rus system/DocumentReference.c`), body `{ "payer": "<payer id>", "kind": "837P" |
  *   "837I" }`: the ready claims of an X12-channel payer become one 837 file, kept as a
  *   DocumentReference, and move to `submitted` (201 with the batch and its claims; src/claims/x12-batch.ts).
+ * - `POST /:claimId/assign` (`system/Task.ru`), body `{ "owner": { "reference", "display"? } }`: the
+ *   claim's open work item (Task) gets that owner (audited; 404 without one, 409 when it is closed).
  * - `GET /x12-batches/{id}` (read on DocumentReference and on every type an 837 carries): the batch file again, byte for byte (audited).
  */
 import express from 'express';
@@ -34,6 +36,7 @@ import type { ClaimState, ScrubFinding } from './types.ts';
 import { batchFileOf, createX12Batch } from './x12-batch.ts';
 import type { X12BatchDeps } from './x12-batch.ts';
 import { EDI_X12 } from './x12-routes.ts';
+import { assignClaimTask } from './workflow/assign.ts';
 import { claimPayerOf } from './workflow/identity.ts';
 import { claimStateOf, claimStateSince } from './workflow/state.ts';
 import { claimTaskId, findingInput, findingsOfTask } from './workflow/tasks.ts';
@@ -183,6 +186,64 @@ export function findingsOfOutcome(outcome: OperationOutcome): ScrubFinding[] {
   });
 }
 
+/**
+ * The input of a person's action on one claim, checked the same way for every caller (this API,
+ * the billers' app): a claim id and a reason of 3 to 2000 characters.
+ */
+export function readClaimAction(
+  name: string,
+  rawId: unknown,
+  body: unknown,
+): { ok: true; claimId: string; reason: string } | { ok: false; outcome: OperationOutcome } {
+  const claimId = typeof rawId === 'string' ? rawId : '';
+  const reason = (body as { reason?: unknown } | undefined)?.reason;
+  if (!ID_RE.test(claimId)) {
+    return { ok: false, outcome: outcome('invalid', 'Invalid claim id') };
+  }
+  if (typeof reason !== 'string' || reason.trim().length < 3 || reason.length > 2000) {
+    return { ok: false, outcome: outcome('required', `A ${name} needs a reason (3 to 2000 characters)`) };
+  }
+  return { ok: true, claimId, reason: reason.trim() };
+}
+
+/**
+ * The input of an assignment: a claim id and an owner, a FHIR reference (`Practitioner/123`, or an
+ * absolute URL to the person at their EHR) with an optional name to show.
+ */
+export function readAssignment(
+  rawId: unknown,
+  body: unknown,
+):
+  | { ok: true; claimId: string; owner: { reference: string; display?: string } }
+  | { ok: false; outcome: OperationOutcome } {
+  const claimId = typeof rawId === 'string' ? rawId : '';
+  const owner = (body as { owner?: unknown } | undefined)?.owner as
+    { reference?: unknown; display?: unknown } | undefined;
+  if (!ID_RE.test(claimId)) {
+    return { ok: false, outcome: outcome('invalid', 'Invalid claim id') };
+  }
+  const reference = owner?.reference;
+  const display = owner?.display;
+  if (
+    typeof reference !== 'string' ||
+    !/^([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}|https?:\/\/\S{1,500})$/.test(reference) ||
+    (display !== undefined && (typeof display !== 'string' || display.length > 200))
+  ) {
+    return {
+      ok: false,
+      outcome: outcome(
+        'required',
+        'An assignment needs "owner": { "reference": "Practitioner/…", "display"? }',
+      ),
+    };
+  }
+  return {
+    ok: true,
+    claimId,
+    owner: { reference, ...(typeof display === 'string' && display !== '' ? { display } : {}) },
+  };
+}
+
 export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
   const router = express.Router();
   const now = deps.now ?? ((): Date => new Date());
@@ -229,21 +290,16 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
       async (req: Request, res: Response) => {
         const auth = getAuthContext(res);
         requireScopes(auth, OPERATION_NEEDS.claimAction);
-        const rawId = req.params['claimId'];
-        const claimId = typeof rawId === 'string' ? rawId : '';
-        const reason = (req.body as { reason?: unknown } | undefined)?.reason;
-        if (!ID_RE.test(claimId)) {
-          sendOutcome(res, 400, outcome('invalid', 'Invalid claim id'));
+        const input = readClaimAction(name, req.params['claimId'], req.body);
+        if (!input.ok) {
+          sendOutcome(res, 400, input.outcome);
           return;
         }
-        if (typeof reason !== 'string' || reason.trim().length < 3 || reason.length > 2000) {
-          sendOutcome(res, 400, outcome('required', `A ${name} needs a reason (3 to 2000 characters)`));
-          return;
-        }
+        const { claimId, reason } = input;
         const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
         const result = await run(auth.tenant, claimId, {
           clientId: auth.clientId,
-          reason: reason.trim(),
+          reason,
           ...(requestId ? { requestId } : {}),
         });
         if (result.status >= 400) {
@@ -348,6 +404,37 @@ export function createClaimRoutes(deps: ClaimRoutesDeps): Router {
       .set('Content-Disposition', `attachment; filename="${file.title.replace(/[^A-Za-z0-9._-]/g, '_')}"`)
       .send(file.text);
   });
+
+  router.post(
+    '/:claimId/assign',
+    strictJsonBody({ maxBytes: 16 * 1024, maxDepth: 4 }),
+    async (req: Request, res: Response) => {
+      const auth = getAuthContext(res);
+      requireScopes(auth, OPERATION_NEEDS.taskAssign);
+      const input = readAssignment(req.params['claimId'], req.body);
+      if (!input.ok) {
+        sendOutcome(res, 400, input.outcome);
+        return;
+      }
+      const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+      const result = await assignClaimTask(deps.store, auth.tenant, input.claimId, {
+        clientId: auth.clientId,
+        owner: input.owner,
+        publicUrl: deps.publicUrl ?? '',
+        now: now(),
+        ...(requestId ? { requestId } : {}),
+      });
+      if (result.status !== 200) {
+        sendOutcome(
+          res,
+          result.status,
+          outcome(result.status === 404 ? 'not-found' : 'conflict', result.message),
+        );
+        return;
+      }
+      res.json(result);
+    },
+  );
 
   action('override', (tenant, id, input) => deps.workflow.override(tenant, id, input));
   action('resubmit', (tenant, id, input) => deps.workflow.resubmit(tenant, id, input));

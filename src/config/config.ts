@@ -84,6 +84,28 @@ export interface TenantCodingConfig {
   >;
 }
 
+/** What a person may do in the billers' app (src/web/roles.ts says what each role grants). */
+export type AppRole = 'biller' | 'coder' | 'clinician' | 'viewer' | 'admin';
+export const APP_ROLES: readonly AppRole[] = ['biller', 'coder', 'clinician', 'viewer', 'admin'];
+
+/**
+ * An EHR that launches the billers' app (SMART App Launch 2.x): its FHIR base (`iss`), Dripline's
+ * registration there (a confidential asymmetric client), and who gets which role.
+ */
+export interface EhrLaunchConfig {
+  /** The EHR's FHIR base URL exactly as it sends it in `iss`; it names this tenant. */
+  readonly iss: string;
+  readonly clientId: string;
+  /** Private JWK (RS384 or ES384) for private_key_jwt at the EHR's token endpoint. */
+  readonly privateKeyJwk: Readonly<Record<string, unknown>>;
+  /** Scopes asked for (default: launch openid fhirUser and user-level reads of the person's roles). */
+  readonly scope?: string;
+  /** Role by person: `fhirUser` references ("Practitioner/123", relative to `iss`, or absolute). */
+  readonly roles?: Readonly<Record<string, AppRole>>;
+  /** Role by the person's PractitionerRole codes at the EHR, keyed "system|code". */
+  readonly roleCodes?: Readonly<Record<string, AppRole>>;
+}
+
 export interface TenantConfig {
   /** Lower-case slug; every stored record is bound to it. */
   readonly id: string;
@@ -106,6 +128,8 @@ export interface TenantConfig {
    * validated at load (./chargemaster-file.ts). Unset: the shipped illustrative defaults.
    */
   readonly chargemasterFile?: string;
+  /** EHRs that launch the billers' app for this tenant. */
+  readonly ehrLaunch?: readonly EhrLaunchConfig[];
   /** The authorization ledger's work items (src/coverage/ledger-alerts.ts); see `tenantLedgerSettings`. */
   readonly authorizations?: {
     /** How many booked visits ahead an authorization must cover (default 3). */
@@ -333,6 +357,30 @@ const schema = {
                   ],
                 },
                 additionalProperties: { type: 'string', minLength: 1, maxLength: 200 },
+              },
+            },
+          },
+          ehrLaunch: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['iss', 'clientId', 'privateKeyJwk'],
+              properties: {
+                iss: { type: 'string', pattern: '^https?://[^\\s]+[^/\\s]$' },
+                clientId: { type: 'string', minLength: 1 },
+                privateKeyJwk: {
+                  type: 'object',
+                  required: ['kty', 'd'],
+                  properties: { alg: { enum: ['RS384', 'ES384'] } },
+                },
+                scope: { type: 'string', minLength: 1 },
+                roles: { type: 'object', additionalProperties: { enum: APP_ROLES } },
+                roleCodes: {
+                  type: 'object',
+                  propertyNames: { pattern: '^\\S+\\|\\S+$' },
+                  additionalProperties: { enum: APP_ROLES },
+                },
               },
             },
           },
@@ -567,6 +615,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
   }
   const ids = new Set<string>();
   const connectionIds = new Set<string>();
+  const launchIssuers = new Set<string>();
   for (const [index, tenant] of tenants.entries()) {
     if (tenant.chargemasterFile !== undefined) {
       tenants[index] = { ...tenant, chargemasterFile: resolveChargemaster(tenant, file) };
@@ -588,6 +637,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
         throw new ConfigError(`Invalid configuration: connection id "${connection.id}" is used twice`);
       }
       connectionIds.add(connection.id);
+    }
+    for (const launch of tenant.ehrLaunch ?? []) {
+      // One iss names one tenant: a launch must never be able to land in two.
+      if (launchIssuers.has(launch.iss)) {
+        throw new ConfigError(`Invalid configuration: ehrLaunch iss "${launch.iss}" is used twice`);
+      }
+      launchIssuers.add(launch.iss);
     }
   }
   const publicUrl = (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');

@@ -12,6 +12,8 @@ import { buildAuditEvent } from './audit.ts';
 
 export interface AccessRecord {
   readonly clientId: string;
+  /** The person (the billers' app): see AuditInput.user. */
+  readonly user?: { readonly reference: string; readonly display?: string };
   readonly requestId?: string;
   readonly interaction: AuditedInteraction;
   /** Resources read, as "Type/id". */
@@ -34,6 +36,7 @@ export async function recordAccess(
     interaction: access.interaction,
     outcome: '0',
     clientId: access.clientId,
+    ...(access.user ? { user: access.user } : {}),
     ...(access.requestId ? { requestId: access.requestId } : {}),
     resources: access.resources,
     patients: access.patients,

@@ -29,6 +29,11 @@ export interface AuditInput {
   /** Outcome per the AuditEvent outcome code system: 0 success, 4 minor failure, 8 serious failure. */
   readonly outcome: '0' | '4' | '8';
   readonly clientId: string;
+  /**
+   * The person behind the client (the billers' app): their `fhirUser` as an absolute URL at their
+   * EHR, and their name. They become the requesting agent; the app is recorded beside them.
+   */
+  readonly user?: { readonly reference: string; readonly display?: string };
   readonly requestId?: string;
   /** Resources touched, as "Type/id" (or "Type/id/_history/v"). */
   readonly resources: readonly string[];
@@ -94,8 +99,28 @@ export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } 
           ],
         },
         who: { identifier: { system: `${input.publicUrl}/oauth2/clients`, value: input.clientId } },
-        requestor: true,
+        requestor: input.user === undefined,
       },
+      ...(input.user
+        ? [
+            {
+              type: {
+                coding: [
+                  {
+                    system: 'http://terminology.hl7.org/CodeSystem/extra-security-role-type',
+                    code: 'humanuser',
+                    display: 'human user',
+                  },
+                ],
+              },
+              who: {
+                reference: input.user.reference,
+                ...(input.user.display ? { display: input.user.display } : {}),
+              },
+              requestor: true,
+            },
+          ]
+        : []),
     ],
     source: {
       observer: { display: 'Dripline' },

@@ -4,7 +4,8 @@
  * would to any EHR, and the EHR replays a seeded infusion-center day so data flows at once.
  */
 import { exportJWK, generateKeyPair } from 'jose';
-import type { DriplineConfig, EhrConnectionConfig } from '../config/config.ts';
+import type { DriplineConfig, EhrConnectionConfig, EhrLaunchConfig } from '../config/config.ts';
+import { STAFF_ROLE_SYSTEM } from './ehr/app-launch/staff.ts';
 import { tenantTimeZone } from '../config/config.ts';
 import { systemClock } from '../time/clock.ts';
 import { sandboxSeedDay } from './day.ts';
@@ -58,6 +59,40 @@ export async function sandboxConnection(ehr: SandboxEhr): Promise<EhrConnectionC
     locations: [],
     heartbeatSeconds: 60,
     pollIntervalSeconds: 60,
+  };
+}
+
+/**
+ * Registers Dripline's billers' app at the sandbox EHR (a confidential asymmetric client whose
+ * redirect URI and launch URL are Dripline's) and describes it as the sandbox tenant's `ehrLaunch`:
+ * roles come from the EHR staff's PractitionerRole codes.
+ */
+export async function sandboxAppLaunch(ehr: SandboxEhr, publicUrl: string): Promise<EhrLaunchConfig> {
+  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
+  const kid = 'dripline-sandbox-app-1';
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
+  const clientId = 'dripline-billing';
+  await ehr.registerApp({
+    clientId,
+    name: 'Dripline billing',
+    jwks: { keys: [publicJwk] },
+    redirectUris: [`${publicUrl}/app/callback`],
+    launchUrl: `${publicUrl}/app/launch`,
+    scope: 'launch openid fhirUser user/*.rs',
+  });
+  const code = (c: string): string => `${STAFF_ROLE_SYSTEM}|${c}`;
+  return {
+    iss: ehr.fhirBaseUrl,
+    clientId,
+    privateKeyJwk: privateJwk,
+    roleCodes: {
+      [code('biller')]: 'biller',
+      [code('coder')]: 'coder',
+      [code('admin')]: 'admin',
+      [code('viewer')]: 'viewer',
+      [code('nurse')]: 'clinician',
+    },
   };
 }
 
@@ -223,8 +258,11 @@ export async function runSandbox(
   const seededPayerKinds = Object.fromEntries(payers.map((p) => [p.payerId, p.kind]));
   logger.info({ payers: Object.keys(seededPayerKinds).length }, 'sandbox payer running');
   // The sandbox tenant bills the sandbox payer for every payer of the seeded day.
+  const appLaunch = await sandboxAppLaunch(ehr, config.publicUrl);
   const tenants = config.tenants.map((t) =>
-    t.id === SANDBOX_TENANT ? { ...t, payers: [...t.payers, ...payers] } : t,
+    t.id === SANDBOX_TENANT
+      ? { ...t, payers: [...t.payers, ...payers], ehrLaunch: [...(t.ehrLaunch ?? []), appLaunch] }
+      : t,
   );
   let server: RunningServer;
   try {
@@ -241,6 +279,10 @@ export async function runSandbox(
     throw err;
   }
   logger.info({ sandboxEhr: ehr.fhirBaseUrl, sandboxPayer: payer.fhirBaseUrl }, 'sandbox EHR running');
+  logger.info(
+    { chart: ehr.chartUrl },
+    `billers' app: open ${ehr.chartUrl} (the sandbox EHR's chart), sign in, and press Billing on an encounter`,
+  );
 
   const replayed = (async () => {
     if (config.sandboxEhr.replaySpeed < 0) {

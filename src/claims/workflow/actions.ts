@@ -24,6 +24,8 @@ import { CS_OPERATION, ID_CLAIM_SUBMISSION } from '../../contract/canonical.ts';
 /** Who acts on a claim and why (the AuditEvent records both). */
 export interface ClaimAction {
   readonly clientId: string;
+  /** The person acting through the billers' app (AuditInput.user). */
+  readonly user?: { readonly reference: string; readonly display?: string };
   readonly reason: string;
   readonly requestId?: string;
 }
@@ -104,6 +106,7 @@ function actionAudit(
     interaction: 'operation',
     outcome,
     clientId: input.clientId,
+    ...(input.user ? { user: input.user } : {}),
     ...(input.requestId ? { requestId: input.requestId } : {}),
     resources: [`Claim/${claim.id}`, `Task/${claimTaskId(claim.id)}`],
     patients: patientsOf(claim),

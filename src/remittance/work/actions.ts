@@ -39,7 +39,12 @@ export interface WorkActionInput {
   readonly clientId: string;
   readonly reason: string;
   readonly requestId?: string;
+  /** The person acting through an app (the billers' app), named in the audit and the item's notes. */
+  readonly user?: { readonly reference: string; readonly display?: string };
 }
+
+/** Who acted, in an item's notes: the person when an app acted for one, else the client. */
+const actorOf = (input: WorkActionInput): string => input.user?.display ?? input.clientId;
 
 export interface WorkActionResult {
   readonly status: number;
@@ -80,6 +85,7 @@ function auditOf(
     interaction: 'update',
     outcome: '0',
     clientId: input.clientId,
+    ...(input.user ? { user: input.user } : {}),
     ...(input.requestId ? { requestId: input.requestId } : {}),
     resources: [`Task/${task.id}`, ...extra],
     patients: task.for?.reference ? [task.for.reference] : [],
@@ -115,7 +121,7 @@ export async function assignWorkItem(
   const state = stateOf(stored) ?? 'open';
   const next = withState(stored, state, {
     now: deps.now().toISOString(),
-    note: `Assigned to ${assignee} by ${input.clientId}${input.reason ? `: ${input.reason}` : ''}.`,
+    note: `Assigned to ${assignee} by ${actorOf(input)}${input.reason ? `: ${input.reason}` : ''}.`,
     owner: { display: assignee },
   });
   await deps.store.resources.writeBatch(tenant, [
@@ -147,7 +153,7 @@ export async function closeWorkItem(
   }
   const next = withState(stored, state as WorkItemState, {
     now: deps.now().toISOString(),
-    note: `Closed as ${state} by ${input.clientId}: ${input.reason}`,
+    note: `Closed as ${state} by ${actorOf(input)}: ${input.reason}`,
   });
   await deps.store.resources.writeBatch(tenant, [
     updateOp(stored, next),
@@ -196,7 +202,7 @@ export async function correctWorkItem(
     const fresh = (await readItem(deps.store, tenant, id)) ?? stored;
     const next = withState(fresh, 'correction-sent', {
       now,
-      note: `Claim/${claim.id} rebuilt and sent again by ${input.clientId}: ${input.reason} (${sent.message})`,
+      note: `Claim/${claim.id} rebuilt and sent again by ${actorOf(input)}: ${input.reason} (${sent.message})`,
       correctedClaim: claim.id,
     });
     await deps.store.resources.writeBatch(tenant, [
@@ -235,7 +241,7 @@ export async function correctWorkItem(
   };
   const next = withState(stored, 'correction-sent', {
     now,
-    note: `Corrected claim Claim/${replacement} (frequency 7, replacing Claim/${claim.id}) requested by ${input.clientId}: ${input.reason}`,
+    note: `Corrected claim Claim/${replacement} (frequency 7, replacing Claim/${claim.id}) requested by ${actorOf(input)}: ${input.reason}`,
     correctedClaim: replacement,
   });
   await deps.store.resources.writeBatch(tenant, [

@@ -12,7 +12,7 @@
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import type { Task } from '@medplum/fhirtypes';
+import type { OperationOutcome, Task } from '@medplum/fhirtypes';
 import { getAuthContext, requireBearer } from '../../auth/bearer.ts';
 import { OPERATION_NEEDS, requireScopes } from '../../auth/disclosure.ts';
 import type { TokenService } from '../../auth/token-service.ts';
@@ -26,7 +26,7 @@ import type { TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import { localDate } from '../../time/zone.ts';
 import { round2 } from '../amounts.ts';
-import type { WorkActionDeps, WorkActionResult } from './actions.ts';
+import type { WorkActionDeps, WorkActionInput, WorkActionResult } from './actions.ts';
 import { assignWorkItem, closeWorkItem, correctWorkItem } from './actions.ts';
 import type { WorkItemView } from './items.ts';
 import { workItemView } from './items.ts';
@@ -107,6 +107,90 @@ export function underpaymentTotals(
   );
 }
 
+export const WORK_ITEM_ACTIONS = ['assign', 'correct', 'close'] as const;
+export type WorkItemActionName = (typeof WORK_ITEM_ACTIONS)[number];
+
+export type WorkItemActionAnswer =
+  | { readonly status: number; readonly outcome: OperationOutcome }
+  | { readonly status: number; readonly body: Readonly<Record<string, unknown>> };
+
+/**
+ * One work item action from its raw input (`POST /work-items/{id}/{name}`'s id and body), checked
+ * and run: the answer to send. The billers' app (src/web) calls it too, so both check alike.
+ */
+export async function workItemAction(
+  deps: Omit<WorkItemRoutesDeps, 'tokenService'>,
+  name: WorkItemActionName,
+  tenant: TenantId,
+  rawId: unknown,
+  rawBody: unknown,
+  actor: { clientId: string; requestId?: string; user?: WorkActionInput['user'] },
+): Promise<WorkItemActionAnswer> {
+  const id = typeof rawId === 'string' ? rawId : '';
+  if (!ID_RE.test(id)) {
+    return { status: 400, outcome: outcome('invalid', 'Invalid work item id') };
+  }
+  const body = (
+    rawBody !== null && typeof rawBody === 'object' && !Array.isArray(rawBody) ? rawBody : {}
+  ) as Record<string, unknown>;
+  const reasonRequired = name !== 'assign';
+  const reason = body['reason'];
+  if (
+    (reason !== undefined || reasonRequired) &&
+    (typeof reason !== 'string' || reason.trim().length < 3 || reason.length > 2000)
+  ) {
+    return {
+      status: 400,
+      outcome: outcome('required', `"reason" is ${reasonRequired ? 'required: ' : ''}3 to 2000 characters`),
+    };
+  }
+  const input: WorkActionInput = { ...actor, reason: typeof reason === 'string' ? reason.trim() : '' };
+  let result: WorkActionResult;
+  if (name === 'assign') {
+    const assignee = body['assignee'];
+    if (typeof assignee !== 'string' || assignee.trim() === '' || assignee.length > 200) {
+      return {
+        status: 400,
+        outcome: outcome('invalid', '"assignee" is required (a person or team, up to 200 characters)'),
+      };
+    }
+    result = await assignWorkItem(deps, tenant, id, assignee.trim(), input);
+  } else if (name === 'correct') {
+    result = await correctWorkItem(deps, tenant, id, input);
+  } else {
+    const state = body['state'];
+    if (typeof state !== 'string') {
+      return {
+        status: 400,
+        outcome: outcome(
+          'invalid',
+          '"state" is required: upheld or written-off (a denial); recovered, accepted or written-off (an underpayment)',
+        ),
+      };
+    }
+    result = await closeWorkItem(deps, tenant, id, state, input);
+  }
+  if (result.status >= 400) {
+    return {
+      status: result.status,
+      outcome: outcome(
+        result.status === 404 ? 'not-found' : result.status === 409 ? 'conflict' : 'invalid',
+        result.message,
+      ),
+    };
+  }
+  const config = deps.tenants().find((t) => t.id === tenant);
+  const today = localDate(deps.now(), config ? tenantCalendarZone(config) : 'UTC');
+  return {
+    status: result.status,
+    body: {
+      message: result.message,
+      ...(result.correctedClaim ? { correctedClaim: `Claim/${result.correctedClaim}` } : {}),
+      ...(result.task ? { item: workItemView(result.task, today) } : {}),
+    },
+  };
+}
+
 export function createWorkItemRoutes(deps: WorkItemRoutesDeps): Router {
   const router = express.Router();
   router.use(requireBearer(deps.tokenService, { now: deps.now }));
@@ -158,94 +242,25 @@ export function createWorkItemRoutes(deps: WorkItemRoutesDeps): Router {
     res.json({ today: list.today, totals: underpaymentTotals(list.items), items: list.items });
   });
 
-  const action = (
-    name: string,
-    run: (
-      tenant: TenantId,
-      id: string,
-      body: Record<string, unknown>,
-      input: { clientId: string; reason: string; requestId?: string },
-    ) => Promise<WorkActionResult | string>,
-    reasonRequired: boolean,
-  ): void => {
+  for (const name of WORK_ITEM_ACTIONS) {
     router.post(
       `/work-items/:id/${name}`,
       strictJsonBody({ maxBytes: 16 * 1024, maxDepth: 4 }),
       async (req: Request, res: Response) => {
         const auth = getAuthContext(res);
         requireScopes(auth, OPERATION_NEEDS.workItemAction);
-        const rawId = req.params['id'];
-        const id = typeof rawId === 'string' ? rawId : '';
-        if (!ID_RE.test(id)) {
-          sendOutcome(res, 400, outcome('invalid', 'Invalid work item id'));
-          return;
-        }
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        const reason = body['reason'];
-        if (
-          (reason !== undefined || reasonRequired) &&
-          (typeof reason !== 'string' || reason.trim().length < 3 || reason.length > 2000)
-        ) {
-          sendOutcome(
-            res,
-            400,
-            outcome('required', `"reason" is ${reasonRequired ? 'required: ' : ''}3 to 2000 characters`),
-          );
-          return;
-        }
         const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
-        const result = await run(auth.tenant, id, body, {
+        const answer = await workItemAction(deps, name, auth.tenant, req.params['id'], req.body, {
           clientId: auth.clientId,
-          reason: typeof reason === 'string' ? reason.trim() : '',
           ...(requestId ? { requestId } : {}),
         });
-        if (typeof result === 'string') {
-          sendOutcome(res, 400, outcome('invalid', result));
+        if ('outcome' in answer) {
+          sendOutcome(res, answer.status, answer.outcome);
           return;
         }
-        if (result.status >= 400) {
-          sendOutcome(
-            res,
-            result.status,
-            outcome(
-              result.status === 404 ? 'not-found' : result.status === 409 ? 'conflict' : 'invalid',
-              result.message,
-            ),
-          );
-          return;
-        }
-        const config = deps.tenants().find((t) => t.id === auth.tenant);
-        const today = localDate(deps.now(), config ? tenantCalendarZone(config) : 'UTC');
-        res.status(result.status).json({
-          message: result.message,
-          ...(result.correctedClaim ? { correctedClaim: `Claim/${result.correctedClaim}` } : {}),
-          ...(result.task ? { item: workItemView(result.task, today) } : {}),
-        });
+        res.status(answer.status).json(answer.body);
       },
     );
-  };
-  action(
-    'assign',
-    async (tenant, id, body, input) => {
-      const assignee = body['assignee'];
-      if (typeof assignee !== 'string' || assignee.trim() === '' || assignee.length > 200) {
-        return '"assignee" is required (a person or team, up to 200 characters)';
-      }
-      return assignWorkItem(deps, tenant, id, assignee.trim(), input);
-    },
-    false,
-  );
-  action('correct', (tenant, id, _body, input) => correctWorkItem(deps, tenant, id, input), true);
-  action(
-    'close',
-    async (tenant, id, body, input) => {
-      const state = body['state'];
-      if (typeof state !== 'string') {
-        return '"state" is required: upheld or written-off (a denial); recovered, accepted or written-off (an underpayment)';
-      }
-      return closeWorkItem(deps, tenant, id, state, input);
-    },
-    true,
-  );
+  }
   return router;
 }

@@ -12,6 +12,7 @@ import type { Bundle, BundleLink, CapabilityStatement, Parameters } from '@medpl
 import express from 'express';
 import type { Express, Request, Response } from 'express';
 import { getAuthContext, requireBearer, requireScope } from '../../auth/bearer.ts';
+import type { AuthContext } from '../../auth/bearer.ts';
 import type { Interaction } from '../../auth/scopes.ts';
 import { createTokenRouter, smartConfiguration, smartRestSecurity } from '../../auth/token-route.ts';
 import type { TokenService } from '../../auth/token-service.ts';
@@ -41,6 +42,8 @@ export interface SandboxFhirAppDeps {
   readonly onRequest?: (method: string, path: string) => void;
   /** Search parameters answered with 400 not-supported (as EHRs that lack e.g. `_sort` do). */
   readonly unsupportedSearchParameters?: readonly string[];
+  /** SMART App Launch: authorize, the authorization_code grant, JWKS and the chart page. */
+  readonly appLaunch?: { readonly router: express.Router; readonly configuration: Record<string, unknown> };
 }
 
 /** fhir-router interactions the sandbox serves, and the SMART permission each needs. */
@@ -68,6 +71,7 @@ export const LISTED_TYPES = [
   'Organization',
   'Patient',
   'Practitioner',
+  'PractitionerRole',
   'RelatedPerson',
   'Subscription',
 ] as const;
@@ -81,7 +85,10 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
   const capability = buildCapabilityStatement(deps.fhirBaseUrl, deps.tokenUrl, deps.now(), {
     eventsOperation,
   });
-  const smart = smartConfiguration({ issuer: deps.publicUrl, tokenUrl: deps.tokenUrl });
+  const smart = {
+    ...smartConfiguration({ issuer: deps.publicUrl, tokenUrl: deps.tokenUrl }),
+    ...(deps.appLaunch?.configuration ?? {}),
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -95,6 +102,9 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
     }
     sendOutcome(res, down, outcome('transient', 'The sandbox EHR is unavailable (injected fault)'));
   });
+  if (deps.appLaunch) {
+    app.use(deps.appLaunch.router);
+  }
   app.use(
     '/oauth2',
     createTokenRouter({
@@ -138,7 +148,7 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
       sendOutcome(res, 404, outcome('not-found', `No FHIR route for ${req.method} /fhir/${pathname}`));
       return;
     }
-    requireScope(getAuthContext(res), resourceType, scopeInteraction);
+    requireScope(asUserOfEhr(getAuthContext(res)), resourceType, scopeInteraction);
     const refused =
       routeInteraction === 'search-type'
         ? Object.keys(req.query).filter((p) => deps.unsupportedSearchParameters?.includes(p))
@@ -190,6 +200,17 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler({ error: (obj, msg) => deps.logger.warn(obj, msg) }));
   return app;
+}
+
+/**
+ * A person's token (`user/` scopes, from an app launch) reads what its scopes name: the sandbox
+ * EHR has no per-user restrictions beyond them, so `user/Type.rs` counts like `system/Type.rs`.
+ */
+function asUserOfEhr(auth: AuthContext): AuthContext {
+  return {
+    ...auth,
+    scopes: auth.scopes.map((s) => (s.context === 'user' ? { ...s, context: 'system' } : s)),
+  };
 }
 
 function createFhirRouter(engine: SubscriptionEngine, eventsOperation: boolean): FhirRouter {

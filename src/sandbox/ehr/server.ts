@@ -15,6 +15,11 @@ import { NotifyingRepository } from './repository.ts';
 import { generateInfusionDay } from './seed/generate.ts';
 import type { PayerEnrollmentChange, SeededError, TimelineStep } from './seed/model.ts';
 import { registerSandboxClient } from '../register-client.ts';
+import { appLaunchConfiguration, createAppLaunchRouter, createIdTokenKey } from './app-launch/routes.ts';
+import { AppLaunchRegistry } from './app-launch/registry.ts';
+import type { AppRegistration } from './app-launch/registry.ts';
+import { staffResources } from './app-launch/staff.ts';
+import type { Practitioner } from '@medplum/fhirtypes';
 import { listenSandbox } from '../listen.ts';
 
 export type { FaultOptions, RetryOptions } from './delivery.ts';
@@ -51,12 +56,18 @@ export interface SandboxEhrOptions {
   onRequest?: (method: string, path: string) => void;
   /** Search parameters the EHR refuses with 400 (e.g. `['_sort']`, as some EHRs do). */
   unsupportedSearchParameters?: string[];
+  /** `fhirUser` in id_tokens: absolute URL (default) or relative `Practitioner/<id>`. */
+  fhirUserForm?: 'absolute' | 'relative';
 }
 
 export interface SandboxEhr {
   readonly url: string;
   readonly fhirBaseUrl: string;
   readonly tokenUrl: string;
+  /** The chart page: sign in as one of the EHR's practitioners, then open an encounter's billing. */
+  readonly chartUrl: string;
+  /** Registers a SMART app (confidential asymmetric client) the chart's "Billing" button launches. */
+  registerApp(input: AppRegistration & { jwks: { keys: object[] } }): Promise<void>;
   /** Registers a SMART Backend Services client (public JWKS) and returns its client_id. */
   registerClient(input: { jwks: { keys: object[] }; scope: string; clientId?: string }): Promise<string>;
   /** Direct data access for tests and replay: writes go through the same path as HTTP writes and trigger notifications. */
@@ -65,6 +76,11 @@ export interface SandboxEhr {
   readResource(type: string, id: string): Promise<Resource>;
   /** All current resources of a type (for "stored copies equal the EHR's" checks). */
   listResources(type: string): Promise<Resource[]>;
+  /**
+   * The EHR's own office staff (Practitioners and their PractitionerRoles, the nurses' roles too):
+   * written at start apart from the seeded day, whose `reference` they are not part of.
+   */
+  readonly staff: readonly Resource[];
   /** The seeded day's deliberate errors and the rules meant to catch them (empty without a seed). */
   readonly seededErrors: readonly SeededError[];
   /** Coverages the payers ended that the EHR still shows active (the sandbox payer's enrollment reads them). */
@@ -130,7 +146,31 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       await repo.writeQuietly(structuredClone(step.resource)); // already notified by the earlier run
     }
   }
+  // The office staff who sign in to launch apps, and the nurses' roles (reference data, quiet).
+  const nurses = ((await repo.listAll('Practitioner')) as Practitioner[])
+    .filter((p) => p.name?.[0]?.suffix?.includes('RN'))
+    .map((p) => p.id ?? '');
+  const staff = staffResources(nurses);
+  for (const resource of staff) {
+    await repo.writeQuietly(resource);
+  }
   repo.setHooks(engine);
+  const registry = new AppLaunchRegistry(authStore, now);
+  const launchDeps = {
+    repo,
+    authStore,
+    tokenService,
+    registry,
+    publicUrl: url,
+    fhirBaseUrl,
+    tokenUrl,
+    now,
+    ...(options.fhirUserForm ? { fhirUserForm: options.fhirUserForm } : {}),
+  };
+  const appLaunch = {
+    router: createAppLaunchRouter(launchDeps, await createIdTokenKey()),
+    configuration: appLaunchConfiguration(launchDeps),
+  };
   let unavailable: number | undefined;
 
   server.on(
@@ -146,6 +186,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       now,
       logger,
       unavailable: () => unavailable,
+      appLaunch,
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
       ...(options.unsupportedSearchParameters
         ? { unsupportedSearchParameters: options.unsupportedSearchParameters }
@@ -171,6 +212,9 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     url,
     fhirBaseUrl,
     tokenUrl,
+    chartUrl: `${url}/chart`,
+
+    registerApp: (input) => registry.register(input),
 
     registerClient(input) {
       return registerSandboxClient(authStore, SANDBOX_EHR_TENANT, input, now());
@@ -180,6 +224,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     updateResource: <T extends Resource>(r: T): Promise<T> => repo.updateResource(r),
     readResource: (type: string, id: string): Promise<Resource> => repo.readResource(type, id),
     listResources: (type: string): Promise<Resource[]> => repo.listAll(type),
+    staff,
     seededErrors,
     payerEnrollment,
 

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { generateInfusionDay } from '../../../src/sandbox/ehr/seed/generate.ts';
 import { startSandboxEhr } from '../../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/server.ts';
+import type { Resource } from '@medplum/fhirtypes';
 import type { Receiver } from './helpers.ts';
 import {
   backportSubscription,
@@ -161,10 +162,13 @@ describe('replay of the seeded day', () => {
   });
 
   test('reference data is there before the day starts, without notifications', async () => {
-    const types = new Set(day.reference.map((r) => r.resourceType));
-    for (const type of types) {
-      expect((await ehr.listResources(type)).length).toBe(
-        day.reference.filter((r) => r.resourceType === type).length,
+    // The day's reference data and the EHR's own office staff (seeded apart), and nothing else.
+    const expected = [...day.reference, ...ehr.staff];
+    expect(ehr.staff.length).toBeGreaterThan(0);
+    const idsOf = (resources: readonly Resource[]): string[] => resources.map((r) => r.id ?? '').sort();
+    for (const type of new Set(expected.map((r) => r.resourceType))) {
+      expect(idsOf(await ehr.listResources(type))).toEqual(
+        idsOf(expected.filter((r) => r.resourceType === type)),
       );
     }
     expect(await ehr.listResources('MedicationAdministration')).toEqual([]);

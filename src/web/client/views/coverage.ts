@@ -1,0 +1,212 @@
+/**
+ * A patient's prior authorizations and eligibility: what each payer last said about each coverage,
+ * and per authorization its number, dates, status and days left, and per service the units or
+ * visits authorized, used and left (the authorization ledger, the same as
+ * `/api/coverage/authorizations`); infusions given without one; the ledger's open work items.
+ */
+import { get, post } from '../api.ts';
+import type { ViewContext } from '../context.ts';
+import { h, replace } from '../dom.ts';
+import type { Child } from '../dom.ts';
+
+interface Service {
+  readonly code: string;
+  readonly measure: 'units' | 'visits';
+  readonly authorized?: number;
+  readonly used: number;
+  readonly remaining?: number;
+  readonly beyond: number;
+}
+
+interface Entry {
+  readonly number: string;
+  readonly payerId?: string;
+  readonly start?: string;
+  readonly end?: string;
+  readonly status: string;
+  readonly daysLeft?: number;
+  readonly anyService: boolean;
+  readonly services: readonly Service[];
+}
+
+interface CoverageAnswer {
+  readonly patient: string;
+  readonly name: string;
+  readonly today: string;
+  readonly payer?: { readonly name: string };
+  readonly authorizations: readonly Entry[];
+  readonly withoutAuthorization: readonly { code: string; date: string; units: number; rule: string }[];
+  readonly workItems: readonly { task: string; kind: string; status: string; description?: string }[];
+  readonly eligibility: readonly {
+    coverage: string;
+    created?: string;
+    outcome?: string;
+    payerName?: string;
+    inforce?: boolean;
+    planStart?: string;
+    planEnd?: string;
+    errors: readonly { code: string; text: string }[];
+    authorizationRequiredFor: readonly string[];
+  }[];
+}
+
+const STATUS_WORDS: Readonly<Record<string, string>> = {
+  active: 'Active',
+  'not-started': 'Not started yet',
+  expired: 'Expired',
+  'used-up': 'Used up',
+};
+
+function table(label: string, head: readonly string[], rows: readonly (readonly Child[])[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': label },
+    h(
+      'table',
+      { class: 'grid' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          head.map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((cells) =>
+          h(
+            'tr',
+            {},
+            cells.map((c) => h('td', {}, c)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function authorizationCard(entry: Entry): HTMLElement {
+  return h(
+    'article',
+    { class: 'card authorization', 'aria-labelledby': `auth-${entry.number}` },
+    h(
+      'h3',
+      { id: `auth-${entry.number}` },
+      `Authorization ${entry.number} · ${STATUS_WORDS[entry.status] ?? entry.status}`,
+    ),
+    h(
+      'p',
+      { class: entry.daysLeft !== undefined && entry.daysLeft < 15 ? 'urgent' : undefined },
+      `${entry.start ?? '?'} to ${entry.end ?? '?'}`,
+      entry.daysLeft !== undefined
+        ? entry.daysLeft >= 0
+          ? ` · ${entry.daysLeft} days left`
+          : ` · expired ${-entry.daysLeft} days ago`
+        : '',
+      entry.anyService ? ' · any service in its dates' : '',
+    ),
+    table(
+      `Services of authorization ${entry.number}`,
+      ['Service', 'Authorized', 'Used', 'Left', 'Beyond'],
+      entry.services.map((s) => [
+        s.code,
+        s.authorized === undefined ? 'not limited' : `${s.authorized} ${s.measure}`,
+        `${s.used} ${s.measure}`,
+        s.remaining === undefined ? '—' : `${s.remaining} ${s.measure}`,
+        s.beyond ? `${s.beyond} ${s.measure}` : '—',
+      ]),
+    ),
+  );
+}
+
+/** Asks every payer of the patient now (as `POST /api/eligibility/check`), then redraws. */
+function askButton(ctx: ViewContext, patientId: string): HTMLElement {
+  const button = h('button', { type: 'button' }, 'Ask the payers now');
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    void post<{ done: boolean; outcomes?: readonly unknown[]; note?: string }>(
+      `patients/${encodeURIComponent(patientId)}/eligibility`,
+      {},
+    ).then(
+      (answer) => {
+        ctx.announce(
+          answer.done
+            ? `Eligibility: ${answer.outcomes?.length ?? 0} payer answer(s) received${answer.note ? ` (${answer.note})` : ''}.`
+            : 'Eligibility: asked; the payers are still answering.',
+        );
+        window.dispatchEvent(new HashChangeEvent('hashchange'));
+      },
+      (err: unknown) => {
+        button.disabled = false;
+        ctx.announce(`Eligibility refused: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
+  });
+  return button;
+}
+
+export async function coverageView(ctx: ViewContext, patientId: string): Promise<void> {
+  const answer = await get<CoverageAnswer>(`patients/${encodeURIComponent(patientId)}/coverage`);
+  replace(
+    ctx.main,
+    h('h1', { tabindex: -1 }, `Prior authorization and eligibility — ${answer.name}`),
+    h('p', { class: 'summary' }, `Payer: ${answer.payer?.name ?? 'none on file'} · as of ${answer.today}`),
+    h(
+      'section',
+      { 'aria-labelledby': 'eligibility' },
+      h('h2', { id: 'eligibility' }, 'Eligibility'),
+      ctx.can('request-coverage') ? askButton(ctx, patientId) : null,
+      answer.eligibility.length
+        ? table(
+            'Eligibility answers',
+            ['Coverage', 'Payer', 'Answer', 'Plan dates', 'Asked', 'Needs authorization'],
+            answer.eligibility.map((e) => [
+              e.coverage,
+              e.payerName ?? '—',
+              e.errors.length
+                ? `Rejected: ${e.errors.map((x) => x.text).join('; ')}`
+                : e.inforce === false
+                  ? 'Not active'
+                  : e.inforce
+                    ? 'Active'
+                    : (e.outcome ?? '—'),
+              `${e.planStart ?? '?'} to ${e.planEnd ?? '…'}`,
+              e.created?.slice(0, 10) ?? '—',
+              e.authorizationRequiredFor.join(', ') || '—',
+            ]),
+          )
+        : h('p', {}, 'No eligibility answer on file.'),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'authorizations' },
+      h('h2', { id: 'authorizations' }, 'Prior authorizations'),
+      answer.authorizations.length
+        ? answer.authorizations.map(authorizationCard)
+        : h('p', {}, 'No authorization on file.'),
+      answer.withoutAuthorization.length
+        ? [
+            h('h3', {}, 'Given without an authorization'),
+            table(
+              'Given without an authorization',
+              ['Service', 'Date', 'Units', 'Why one is needed'],
+              answer.withoutAuthorization.map((c) => [c.code, c.date, c.units, c.rule]),
+            ),
+          ]
+        : null,
+      answer.workItems.length
+        ? [
+            h('h3', {}, 'Open work items'),
+            h(
+              'ul',
+              {},
+              answer.workItems.map((w) => h('li', {}, w.description ?? w.kind)),
+            ),
+          ]
+        : null,
+    ),
+  );
+}

@@ -1,0 +1,621 @@
+/**
+ * The billers' app in real headless Chromium, launched the way people launch it: from the sandbox
+ * EHR's chart page, as a cross-site iframe (the EHR on 127.0.0.1, Dripline on localhost), through
+ * SMART App Launch with PKCE, an id_token and partitioned cookies. Each view is checked, acted in,
+ * screenshot (test-output/screenshots) and checked with axe-core (0 serious or critical); then the
+ * failures: unknown iss, replayed state, a person without a role, an action without the CSRF
+ * token, an ended session. (500 work items at 390 px: worklist-load.test.ts.)
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type {
+  AuditEvent,
+  Claim,
+  ClaimResponse,
+  ExplanationOfBenefit,
+  Practitioner,
+  Task,
+} from '@medplum/fhirtypes';
+import type { Frame, Page } from 'playwright-core';
+import { loadConfig } from '../../src/config/config.ts';
+import { freePort } from '../../src/http/free-port.ts';
+import { createLogger } from '../../src/logger.ts';
+import { runSandbox } from '../../src/sandbox/index.ts';
+import type { SandboxRun } from '../../src/sandbox/index.ts';
+import type { StoredResource } from '../../src/store/port.ts';
+import { searchAll } from '../../src/store/search-all.ts';
+import { claimStateOf } from '../../src/claims/workflow/state.ts';
+import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
+import {
+  ADJUDICATION_SYSTEM,
+  CARC_SYSTEM,
+  EXT_REMARK,
+  GROUP_CODE_SYSTEM,
+  RARC_SYSTEM,
+} from '../../src/contract/remittance.ts';
+import { carcInfo, rarcInfo } from '../../src/remittance/codes.ts';
+import {
+  fixInputs,
+  moneyInput,
+  newWorkItem,
+  reasonCodeOf,
+  stringInput,
+} from '../../src/remittance/work/items.ts';
+import { clockEnv, testClock } from '../support/clock.ts';
+import { waitFor } from '../support/wait.ts';
+import type { Browser } from './chromium.ts';
+import { launchChromium, screenshot, seriousViolations } from './chromium.ts';
+
+const TENANT = 'sandbox';
+let run: SandboxRun;
+let dir: string;
+let browser: Browser;
+let appUrl: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'dripline-web-'));
+  const port = await freePort();
+  // Dripline on "localhost", the EHR on 127.0.0.1: two sites, so the app is a cross-site iframe.
+  appUrl = `http://localhost:${port}`;
+  const config = loadConfig({
+    DATA_DIR: dir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: appUrl,
+    LOG_LEVEL: 'silent',
+    SANDBOX_REPLAY_SPEED: '0',
+    SANDBOX_PATIENTS: '16',
+    ...clockEnv(),
+  });
+  run = await runSandbox(config, createLogger('silent'));
+  await run.replayed;
+  await waitFor(
+    'held claims with their Tasks',
+    async () => {
+      const held = await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
+        { code: 'claim-state', kind: 'token', values: [{ value: 'held' }] },
+      ]);
+      return held.length > 0 ? held : undefined;
+    },
+    60_000,
+    250,
+  );
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await run?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const appFrame = async (page: Page): Promise<Frame> =>
+  waitFor(
+    'the app in the EHR iframe',
+    () => page.frames().find((f) => f.url().startsWith(`${appUrl}/app/`)),
+    20_000,
+  );
+
+/** Waits (a view draws after its data arrives) until the page's h1 reads `expected`. */
+async function showsHeading(frame: Frame | Page, expected: string | RegExp): Promise<void> {
+  await frame
+    .getByRole('heading', {
+      level: 1,
+      name: expected,
+      ...(typeof expected === 'string' ? { exact: true } : {}),
+    })
+    .first()
+    .waitFor({ timeout: 15_000 });
+}
+
+async function signInToChart(page: Page, person: RegExp): Promise<void> {
+  await page.goto(run.ehr.chartUrl);
+  if ((await page.getByRole('button', { name: 'Sign out' }).count()) > 0) {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+  }
+  await page.getByRole('button', { name: person }).click();
+  await page.getByRole('heading', { name: /Encounters of/ }).waitFor();
+}
+
+/** A held claim's encounter, and the claim (one whose errors may all be overridden when there is one). */
+async function heldClaim(): Promise<{
+  claim: Claim & { id: string };
+  encounter: string;
+  overridable: boolean;
+}> {
+  const held = await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
+    { code: 'claim-state', kind: 'token', values: [{ value: 'held' }] },
+  ]);
+  const scored = await Promise.all(
+    held.map(async (claim) => {
+      const task = (await run.server.store.resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
+      const errors = findingsOfTask(task).filter((f) => f.severity === 'error');
+      return { claim, overridable: errors.length > 0 && errors.every((f) => f.overridable) };
+    }),
+  );
+  const chosen = scored.find((s) => s.overridable) ?? scored[0]!;
+  const encounter = chosen.claim.item?.[0]?.encounter?.[0]?.reference?.split('/')[1] ?? '';
+  return { ...chosen, encounter };
+}
+
+/** A day `days` from today (UTC calendar; the tests only compare it with what the app shows). */
+const dayFrom = (days: number): string =>
+  new Date(testClock().getTime() + days * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * A denial work item on a claim, as the 835 posting's triage writes one (src/remittance/work):
+ * CO-197 with N54, the recommended fix and its evidence, $250 at stake, an appeal deadline.
+ */
+async function seedDenial(id: string, claim: Claim & { id: string }): Promise<void> {
+  const now = testClock().toISOString();
+  const task = newWorkItem(
+    {
+      id,
+      kind: 'denial',
+      queue: 'authorization',
+      state: 'open',
+      claims: [claim.id],
+      ...(claim.patient.reference ? { patient: claim.patient.reference } : {}),
+      deadline: dayFrom(60),
+      priority: 'urgent',
+      source: `ClaimResponse/${id}-source`,
+      description: 'Denied: no authorization on file',
+      reasonCode: reasonCodeOf([{ group: 'CO', carc: '197' }], ['N54']),
+      now,
+    },
+    [
+      moneyInput('dollars-at-stake', 250),
+      stringInput('payer', 'sandbox'),
+      ...fixInputs({
+        rule: 'CO-197-auth-on-file',
+        action: 'correct',
+        text: 'An authorization is on file for this service: send a corrected claim that names it.',
+        source: 'Dripline denial triage (src/remittance/triage/fixes.ts)',
+        evidence: ['Authorization AUTH-BROWSER-1 covers the date of service.'],
+      }),
+    ],
+    'Opened by the test.',
+  );
+  await run.server.store.resources.writeBatch(TENANT, [{ op: 'create', resource: task, options: { id } }]);
+}
+
+/** A prior authorization a biller recorded by hand: AUTH-BROWSER-1, any service, 30 days. */
+async function seedAuthorization(patient: string): Promise<void> {
+  const authorization: ClaimResponse = {
+    resourceType: 'ClaimResponse',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+    use: 'preauthorization',
+    patient: { reference: patient },
+    created: testClock().toISOString(),
+    insurer: { display: 'Sandbox payer' },
+    outcome: 'complete',
+    preAuthRef: 'AUTH-BROWSER-1',
+    preAuthPeriod: { start: dayFrom(-10), end: dayFrom(20) },
+  };
+  await run.server.store.resources.create(TENANT, authorization);
+}
+
+/** A payment posted on a claim (as an 835 posts one): line 1 paid $80, CO-45 $20, remark N54. */
+async function seedPayment(claim: Claim & { id: string }): Promise<void> {
+  const eob: ExplanationOfBenefit = {
+    resourceType: 'ExplanationOfBenefit',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+    use: 'claim',
+    patient: claim.patient,
+    created: testClock().toISOString(),
+    insurer: { display: 'Sandbox payer' },
+    provider: { display: 'Sandbox infusion center' },
+    outcome: 'complete',
+    claim: { reference: `Claim/${claim.id}` },
+    insurance: [{ focal: true, coverage: { display: 'Primary coverage' } }],
+    payment: { date: dayFrom(0), amount: { value: 80, currency: 'USD' } },
+    item: [
+      {
+        sequence: 1,
+        productOrService: { coding: [{ code: '96365' }] },
+        extension: [{ url: EXT_REMARK, valueCoding: { system: RARC_SYSTEM, code: 'N54' } }],
+        adjudication: [
+          {
+            category: { coding: [{ system: ADJUDICATION_SYSTEM, code: 'benefit' }] },
+            amount: { value: 80, currency: 'USD' },
+          },
+          {
+            category: { coding: [{ system: GROUP_CODE_SYSTEM, code: 'CO' }] },
+            reason: { coding: [{ system: CARC_SYSTEM, code: '45' }] },
+            amount: { value: 20, currency: 'USD' },
+          },
+        ],
+      },
+    ],
+  };
+  await run.server.store.resources.create(TENANT, eob);
+}
+
+describe('launched from the EHR chart', () => {
+  let page: Page;
+  let frame: Frame;
+  let target: Awaited<ReturnType<typeof heldClaim>>;
+
+  beforeAll(async () => {
+    page = browser.page;
+    target = await heldClaim();
+  });
+
+  test('the Billing button opens the encounter in context inside the EHR (SMART EHR launch)', async () => {
+    await signInToChart(page, /Avery Okafor/);
+    await screenshot(page, '01-ehr-chart');
+    await page.locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`).click();
+    frame = await appFrame(page);
+    await showsHeading(frame, /— encounter$/);
+    await frame.getByRole('heading', { name: 'Charges' }).waitFor();
+    // The claim of this encounter, held, with its findings in words.
+    await frame.getByText('Held for review').first().waitFor();
+    expect(await frame.locator('.findings li').count()).toBeGreaterThan(0);
+    expect(await frame.locator('table.grid tbody tr').count()).toBeGreaterThan(0);
+    await screenshot(page, '02-encounter-in-context');
+    expect(await seriousViolations(frame)).toEqual([]);
+    // The session cookie is partitioned under the EHR's site (CHIPS), Secure on loopback http.
+    const cookies = await browser.context.cookies();
+    const session = cookies.find((c) => c.name === 'dripline_session');
+    expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'None', path: '/app' });
+    expect(session?.partitionKey).toBeDefined();
+    // Its read is audited with the person as the requesting agent.
+    const audits = await searchAll<AuditEvent>(run.server.store, TENANT, 'AuditEvent', [
+      { code: 'entity', kind: 'reference', values: [`Encounter/${target.encounter}`] },
+    ]);
+    const byPerson = audits.filter((a) =>
+      a.agent.some((g) => g.requestor && g.who?.reference?.endsWith('/Practitioner/staff-biller')),
+    );
+    expect(byPerson.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  test('worklist: names, reasons, dollars, deadlines; filter, sort and bulk assign', async () => {
+    await frame.getByRole('link', { name: 'Worklist' }).click();
+    await showsHeading(frame, 'Worklist');
+    const rows = frame.locator('table.grid tbody tr');
+    await rows.first().waitFor();
+    const total = await rows.count();
+    expect(total).toBeGreaterThan(0);
+    expect(await frame.locator('.summary').textContent()).toMatch(/work items · \$/);
+    // Filter by state, then sort by amount (the column header says how it is sorted).
+    await frame.getByLabel('State').selectOption('held');
+    expect(await rows.count()).toBeLessThanOrEqual(total);
+    await frame.getByRole('button', { name: 'At stake' }).click();
+    expect(await frame.locator('th[aria-sort="ascending"]').textContent()).toBe('At stake');
+    // Bulk: the first two rows to me.
+    const boxes = frame.getByRole('checkbox', { name: /^Select claim/ });
+    const picked = Math.min(2, await boxes.count());
+    for (let i = 0; i < picked; i++) {
+      await boxes.nth(i).check();
+    }
+    await frame.getByRole('button', { name: 'Assign selected to me' }).click();
+    await frame.getByText(`${picked} of ${picked} work items assigned to you.`).waitFor();
+    const owned = (await searchAll<Task>(run.server.store, TENANT, 'Task')).filter((t) =>
+      t.owner?.reference?.endsWith('/Practitioner/staff-biller'),
+    );
+    expect(owned.length).toBe(picked);
+    await screenshot(page, '03-worklist');
+    expect(await seriousViolations(frame)).toEqual([]);
+  }, 60_000);
+
+  test('claim: timeline, findings, 837 preview, and an override with a reason', async () => {
+    // The app routes by its URL's fragment (a string: the test's types hold no DOM).
+    await frame.evaluate(`location.hash = ${JSON.stringify(`#/claim/${target.claim.id}`)}`);
+    await showsHeading(frame, /^Claim .* — Held for review$/);
+    expect(await frame.locator('ol.timeline li').count()).toBeGreaterThan(0);
+    await frame.getByRole('button', { name: 'Show the 837' }).click();
+    await expect(frame.locator('pre.x12').textContent()).resolves.toMatch(/^ISA\*/);
+    await screenshot(page, '04-claim');
+    expect(await seriousViolations(frame)).toEqual([]);
+    await frame.getByLabel('Override: reason').fill('Reviewed with the payer; documentation is on file.');
+    await frame.getByRole('button', { name: 'Override', exact: true }).click();
+    const answer = await waitFor('the override answer', async () => {
+      const text = (await frame.locator('.live').textContent()) ?? '';
+      return text.startsWith('Override') ? text : undefined;
+    });
+    const stored = (await run.server.store.resources.read(TENANT, 'Claim', target.claim.id)) as Claim;
+    if (target.overridable) {
+      expect(answer).not.toMatch(/refused/);
+      expect(claimStateOf(stored)).not.toBe('held');
+    } else {
+      expect(answer).toMatch(/Override refused/);
+      expect(claimStateOf(stored)).toBe('held');
+    }
+    // The action's AuditEvent names the person and the reason.
+    const audits = await searchAll<AuditEvent>(run.server.store, TENANT, 'AuditEvent', [
+      { code: 'entity', kind: 'reference', values: [`Claim/${target.claim.id}`] },
+    ]);
+    expect(
+      audits.some(
+        (a) =>
+          a.purposeOfEvent?.[0]?.text === 'Reviewed with the payer; documentation is on file.' &&
+          a.agent.some((g) => g.requestor && g.who?.display === 'Avery Okafor'),
+      ),
+    ).toBe(true);
+  }, 60_000);
+
+  test("denials and underpayments: the payer's reasons in words, the recommended fix; reassign, correct and resubmit", async () => {
+    // A denial on an adjudicated claim (a corrected claim replaces an adjudicated one).
+    const adjudicated = await waitFor(
+      'an adjudicated claim',
+      async () =>
+        (
+          await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
+            { code: 'claim-state', kind: 'token', values: [{ value: 'adjudicated' }] },
+          ])
+        )[0],
+      90_000,
+      500,
+    );
+    await seedDenial('wi-browser-denial', adjudicated);
+    await frame.getByRole('link', { name: 'Denials' }).click();
+    await showsHeading(frame, 'Denials and underpayments');
+    const card = frame.locator('article.work-item', { hasText: adjudicated.id.slice(0, 12) }).filter({
+      hasText: '$250.00',
+    });
+    await card.waitFor();
+    // CARC and RARC in words (our own labels), the fix, its evidence, the deadline.
+    await expect(card.locator('.reason').textContent()).resolves.toContain(carcInfo('197').label);
+    await expect(card.locator('.fix').textContent()).resolves.toMatch(
+      /send a corrected claim.*AUTH-BROWSER-1/s,
+    );
+    await expect(card.textContent()).resolves.toContain(dayFrom(60));
+    await screenshot(page, '11-denials');
+    expect(await seriousViolations(frame)).toEqual([]);
+
+    // Reassign: the same checks as /api/remittance/work-items/{id}/assign (a blank assignee is refused there).
+    await card.getByLabel('Reassign to').fill('denials-team-b');
+    await card.getByRole('button', { name: 'Reassign' }).click();
+    await frame.getByText('Reassign: assigned to denials-team-b').waitFor();
+    const assigned = (await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-denial')) as Task;
+    expect(assigned.owner?.display).toBe('denials-team-b');
+    expect(assigned.note?.at(-1)?.text).toMatch(/by Avery Okafor/);
+
+    // Correct and resubmit: the corrected claim is requested, the item waits for it.
+    const again = frame
+      .locator('article.work-item', { hasText: adjudicated.id.slice(0, 12) })
+      .filter({ hasText: '$250.00' });
+    await again.getByLabel('Correct and resubmit: reason').fill('Authorization AUTH-BROWSER-1 added.');
+    await again.getByRole('button', { name: 'Correct and resubmit' }).click();
+    await frame.getByText(/^Correct and resubmit: corrected claim Claim\/.* requested$/).waitFor();
+    const corrected = (await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-denial')) as Task;
+    expect(corrected.businessStatus?.coding?.[0]?.code).toBe('correction-sent');
+    const audits = await searchAll<AuditEvent>(run.server.store, TENANT, 'AuditEvent', [
+      { code: 'entity', kind: 'reference', values: ['Task/wi-browser-denial'] },
+    ]);
+    expect(
+      audits.filter((a) => a.agent.some((g) => g.requestor && g.who?.display === 'Avery Okafor')).length,
+    ).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  test("claim: the posted payment's lines, each adjustment and remark in words", async () => {
+    const paid = (
+      await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
+        { code: 'claim-state', kind: 'token', values: [{ value: 'adjudicated' }] },
+      ])
+    )[0]!;
+    await seedPayment(paid);
+    await frame.evaluate(`location.hash = ${JSON.stringify(`#/claim/${paid.id}`)}`);
+    await showsHeading(frame, /^Claim /);
+    const payment = frame.locator('section.eob').filter({ hasText: 'paid $80.00' });
+    await payment.waitFor();
+    const row = payment.locator('tbody tr').first();
+    await expect(row.textContent()).resolves.toContain(`CO-45 ($20.00): ${carcInfo('45').label}`);
+    await expect(row.textContent()).resolves.toContain(`N54: ${rarcInfo('N54').label ?? ''}`);
+    await screenshot(page, '13-claim-payment');
+    expect(await seriousViolations(frame)).toEqual([]);
+  }, 60_000);
+
+  test('prior authorization and eligibility of the patient in context: the ledger and what the payer said', async () => {
+    const patient = target.claim.patient.reference ?? '';
+    await seedAuthorization(patient);
+    await frame.getByRole('link', { name: 'Authorizations' }).click();
+    await showsHeading(frame, /^Prior authorization and eligibility — /);
+    const authorization = frame.locator('article.authorization', { hasText: 'AUTH-BROWSER-1' });
+    await authorization.waitFor();
+    await expect(authorization.textContent()).resolves.toContain(`${dayFrom(-10)} to ${dayFrom(20)}`);
+    await expect(authorization.locator('h3').textContent()).resolves.toMatch(/Active$/);
+    await frame.getByRole('heading', { name: 'Eligibility', exact: true }).waitFor();
+    // Ask the payers now: the eligibility worker asks (as POST /api/eligibility/check does).
+    const asked = async (): Promise<number> =>
+      (
+        await searchAll(run.server.store, TENANT, 'CoverageEligibilityRequest', [
+          { code: 'patient', kind: 'reference', values: [patient] },
+        ])
+      ).length;
+    const before = await asked();
+    await frame.getByRole('button', { name: 'Ask the payers now' }).click();
+    await frame.getByText(/^Eligibility: (\d+ payer answer|asked;)/).waitFor({ timeout: 20_000 });
+    expect(await asked()).toBeGreaterThan(before);
+    await showsHeading(frame, /^Prior authorization and eligibility — /);
+    await frame.locator('article.authorization', { hasText: 'AUTH-BROWSER-1' }).waitFor();
+    await screenshot(page, '12-authorizations');
+    expect(await seriousViolations(frame)).toEqual([]);
+    // The read is audited with the person as the agent.
+    const audits = await searchAll<AuditEvent>(run.server.store, TENANT, 'AuditEvent', [
+      { code: 'patient', kind: 'reference', values: [patient] },
+    ]);
+    expect(
+      audits.some(
+        (a) =>
+          a.entity?.some((e) => e.what?.reference?.startsWith('ClaimResponse/')) &&
+          a.agent.some((g) => g.requestor && g.who?.display === 'Avery Okafor'),
+      ),
+    ).toBe(true);
+  }, 60_000);
+
+  test('analytics: charts of what waits, each bar drilling into the claims behind it', async () => {
+    await frame.getByRole('link', { name: 'Analytics' }).click();
+    await showsHeading(frame, 'Analytics');
+    expect(await frame.locator('canvas').count()).toBe(2);
+    await screenshot(page, '05-analytics');
+    expect(await seriousViolations(frame)).toEqual([]);
+    const link = frame.locator('.chart table a').first();
+    const label = (await link.textContent()) ?? '';
+    await link.click();
+    await showsHeading(frame, 'Worklist');
+    const selected = await frame.getByLabel('State').locator('option:checked').textContent();
+    expect(selected).toBe(label);
+  }, 60_000);
+});
+
+describe('an administrator', () => {
+  test("reads a patient's audit trail, with who saw it", async () => {
+    const target = await heldClaim();
+    await signInToChart(browser.page, /Sam Whitfield/);
+    await browser.page
+      .locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`)
+      .click();
+    const frame = await appFrame(browser.page);
+    await showsHeading(frame, /— encounter$/);
+    await frame.getByRole('link', { name: 'Audit' }).click();
+    await showsHeading(frame, /^Audit trail — Patient\//);
+    await frame.getByText('Avery Okafor').first().waitFor();
+    await screenshot(browser.page, '06-audit');
+    expect(await seriousViolations(frame)).toEqual([]);
+  }, 60_000);
+});
+
+test("the server's root opens the app", async () => {
+  const response = await fetch(`${appUrl}/`, { redirect: 'manual' });
+  expect(response.status).toBe(303);
+  expect(response.headers.get('location')).toBe('/app/');
+  expect((await fetch(`${appUrl}/nothing-here`)).status).toBe(404);
+});
+
+describe('what is refused, readably', () => {
+  test('a launch from an EHR that is not configured', async () => {
+    const page = browser.page;
+    const response = await page.goto(
+      `${appUrl}/app/launch?iss=${encodeURIComponent('http://127.0.0.1:9/fhir')}&launch=x`,
+    );
+    expect(response?.status()).toBe(400);
+    await showsHeading(page, 'Launch failed');
+    await screenshot(page, '07-launch-failed');
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  test('a callback whose state is unknown or replayed', async () => {
+    const page = browser.page;
+    const response = await page.goto(`${appUrl}/app/callback?code=abc&state=forged`);
+    expect(response?.status()).toBe(400);
+    await showsHeading(page, 'Launch failed');
+  });
+
+  test('a person with no role', async () => {
+    // A physician: the sandbox gives physicians no PractitionerRole, so Dripline gives them no role.
+    const physician = ((await run.ehr.listResources('Practitioner')) as Practitioner[]).find((p) =>
+      p.name?.[0]?.suffix?.includes('MD'),
+    )!;
+    const name = `${physician.name![0]!.given![0]} ${physician.name![0]!.family}`;
+    await signInToChart(browser.page, new RegExp(`^${name}$`));
+    await browser.page.getByRole('button', { name: 'Open billing (worklist)' }).click();
+    const frame = await appFrame(browser.page);
+    await showsHeading(frame, 'No access');
+    await screenshot(browser.page, '08-no-access');
+  }, 30_000);
+
+  test('a coder reads the denials but may not reassign, resubmit or ask the payers; a clinician may not read them', async () => {
+    const page = browser.page;
+    await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
+    await page.getByRole('button', { name: /Jordan Reyes/ }).click();
+    await showsHeading(page, 'Worklist');
+    await seedDenial('wi-browser-refusal', (await heldClaim()).claim);
+    await page.evaluate(`location.hash = '#/recovery'`);
+    await showsHeading(page, 'Denials and underpayments');
+    await page.locator('article.work-item').first().waitFor();
+    expect(await page.getByRole('button', { name: 'Reassign' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Correct and resubmit' }).count()).toBe(0);
+    const before = (await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal')) as Task &
+      StoredResource;
+    const refusalPatient = (await heldClaim()).claim.patient.reference?.split('/')[1] ?? '';
+    const statuses = await page.evaluate(async (patient) => {
+      const session = (await (await fetch('/app/api/session')).json()) as { csrf: string };
+      const act = (action: string, body: object) =>
+        fetch(`/app/api/work-items/wi-browser-refusal/${action}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf },
+          body: JSON.stringify(body),
+        }).then((r) => r.status);
+      const ask = await fetch(`/app/api/patients/${patient}/eligibility`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf },
+        body: '{}',
+      });
+      return [
+        await act('assign', { assignee: 'someone-else' }),
+        await act('correct', { reason: 'Try again.' }),
+        ask.status,
+      ];
+    }, refusalPatient);
+    expect(statuses).toEqual([403, 403, 403]);
+    const after = await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal');
+    expect(after.meta.versionId).toBe(before.meta.versionId);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/app\/signed-out$/);
+
+    // A nurse (clinician) sees the encounter in context only.
+    const nurse = ((await run.ehr.listResources('Practitioner')) as Practitioner[]).find((p) =>
+      p.name?.[0]?.suffix?.includes('RN'),
+    )!;
+    await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
+    await page
+      .getByRole('button', { name: new RegExp(`^${nurse.name![0]!.given![0]} ${nurse.name![0]!.family}`) })
+      .click();
+    await page.locator('h1').first().waitFor();
+    const { claim } = await heldClaim();
+    const reads = await page.evaluate(
+      async ([patient, id]) => [
+        (await fetch('/app/api/work-items')).status,
+        (await fetch('/app/api/underpayments')).status,
+        (await fetch(`/app/api/patients/${patient}/coverage`)).status,
+        (await fetch(`/app/api/claims/${id}`)).status, // with its payments (EOB lines)
+      ],
+      [claim.patient.reference?.split('/')[1] ?? '', claim.id] as const,
+    );
+    expect(reads).toEqual([403, 403, 403, 403]);
+    await page.evaluate(`location.hash = '#/recovery'`);
+    await showsHeading(page, 'No access');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/app\/signed-out$/);
+  }, 60_000);
+
+  test('an action without the CSRF token, and one after signing out', async () => {
+    const page = browser.page;
+    // Standalone launch (top level, no EHR frame): the EHR asks who signs in.
+    await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
+    await page.getByRole('button', { name: /Jordan Reyes/ }).click();
+    await showsHeading(page, 'Worklist');
+    const target = await heldClaim();
+    const status = await page.evaluate(async (id) => {
+      const r = await fetch(`/app/api/claims/${id}/override`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'no token' }),
+      });
+      return r.status;
+    }, target.claim.id);
+    expect(status).toBe(403);
+    // The iframe launches above left cookies in the EHR site's partition; this one is top level.
+    const topLevel = async () =>
+      (await browser.context.cookies()).filter(
+        (c) => c.name === 'dripline_session' && c.partitionKey === 'http://localhost',
+      );
+    const [before] = await topLevel();
+    expect(before).toBeDefined();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/app\/signed-out$/);
+    await showsHeading(page, 'Signed out');
+    expect(await topLevel()).toEqual([]);
+    // A tab that kept the old cookie: the session ended on the server too.
+    await browser.context.addCookies([before!]);
+    const response = await page.goto(`${appUrl}/app/`);
+    expect(response?.status()).toBe(401);
+    await showsHeading(page, 'Session expired');
+    await screenshot(page, '09-session-expired');
+  }, 30_000);
+});

@@ -1,0 +1,87 @@
+/**
+ * Debian's Chromium, driven by playwright-core, for the browser tests. They never skip: without
+ * Chromium they fail at load, saying how to install it (`.ci/run` installs it when missing).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Frame, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+if (!existsSync(CHROMIUM)) {
+  throw new Error(
+    `The browser tests need Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; .ci/run installs it). Set CHROMIUM_PATH to use another.`,
+  );
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Screenshots of every view (git-ignored). */
+export const SCREENSHOTS = path.join(REPO_ROOT, 'test-output', 'screenshots');
+
+export interface Browser {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  close(): Promise<void>;
+}
+
+/** A fresh profile each time; the flags Chromium needs on this machine (no network beyond loopback). */
+export async function launchChromium(viewport = { width: 1280, height: 900 }): Promise<Browser> {
+  const profile = mkdtempSync(path.join(tmpdir(), 'dripline-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+const AXE = readFileSync(path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly nodes: readonly { target: readonly string[] }[];
+}
+
+/** axe-core's serious and critical violations in a page or frame (WCAG 2.x A/AA rules). */
+export async function seriousViolations(target: Page | Frame): Promise<AxeViolation[]> {
+  await target.evaluate(AXE);
+  // Runs in the page (a string: the test's types hold no DOM).
+  const violations = await target.evaluate<AxeViolation[]>(`axe
+    .run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    })
+    .then((result) =>
+      result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })),
+    )`);
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
