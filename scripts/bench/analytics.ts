@@ -27,7 +27,6 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import { MEASURES } from '../../src/analytics/measures.ts';
-import type { MeasureName } from '../../src/analytics/measures.ts';
 import { AnalyticsService } from '../../src/analytics/service.ts';
 import type { TenantConfig } from '../../src/config/config.ts';
 import { CS_APPEAL_LEVEL, CS_APPEAL_OUTCOME, CS_APPEAL_OUTPUT } from '../../src/contract/appeals.ts';
