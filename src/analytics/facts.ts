@@ -87,6 +87,8 @@ export interface WorkItemFact {
   readonly state: string;
   readonly dollarsAtStake: number;
   readonly authored: string;
+  /** The tenant's local date it was opened. */
+  readonly day: string;
 }
 
 export interface AppealFact {
@@ -96,6 +98,8 @@ export interface AppealFact {
   readonly outcome: string;
   readonly recovered: number;
   readonly authored: string;
+  /** The tenant's local date it was filed. */
+  readonly day: string;
 }
 
 export interface AuthorizationFact {
@@ -198,7 +202,7 @@ export function paymentFact(
 const claimOfFocus = (task: Task): string => (task.focus?.reference ?? '').replace(/^Claim\//, '');
 
 /** A denial or underpayment work item (src/remittance/work/items.ts), else undefined. */
-export function workItemFact(task: Task & { id: string }): WorkItemFact | undefined {
+export function workItemFact(task: Task & { id: string }, zone: string): WorkItemFact | undefined {
   const kind = task.code?.coding?.find((c) => c.system === CS_WORK_ITEM)?.code;
   if (kind !== 'denial' && kind !== 'underpayment') {
     return undefined;
@@ -211,11 +215,12 @@ export function workItemFact(task: Task & { id: string }): WorkItemFact | undefi
     state: task.businessStatus?.coding?.find((c) => c.system === CS_WORK_ITEM_STATE)?.code ?? 'open',
     dollarsAtStake: money(atStake?.valueMoney?.value),
     authored: task.authoredOn ?? '',
+    day: task.authoredOn ? localDate(task.authoredOn, zone) : '',
   };
 }
 
 /** An appeal (src/contract/appeals.ts), else undefined. */
-export function appealFact(task: Task & { id: string }): AppealFact | undefined {
+export function appealFact(task: Task & { id: string }, zone: string): AppealFact | undefined {
   const level = task.code?.coding?.find((c) => c.system === CS_APPEAL_LEVEL)?.code;
   if (!level) {
     return undefined;
@@ -230,6 +235,7 @@ export function appealFact(task: Task & { id: string }): AppealFact | undefined 
     outcome: task.businessStatus?.coding?.find((c) => c.system === CS_APPEAL_OUTCOME)?.code ?? 'open',
     recovered: money(recovered?.valueMoney?.value),
     authored: task.authoredOn ?? '',
+    day: task.authoredOn ? localDate(task.authoredOn, zone) : '',
   };
 }
 

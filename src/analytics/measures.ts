@@ -14,7 +14,7 @@
  *   slice of a code it bills, so slices by code need not add up to the total.
  */
 import { carcInfo } from '../remittance/codes.ts';
-import { addDays, daysBetween } from '../time/zone.ts';
+import { daysBetween } from '../time/zone.ts';
 import type {
   AdjustmentFact,
   AppealFact,
@@ -100,13 +100,26 @@ export function sliceKeys(claim: ClaimFact | undefined, by: Dimension | undefine
 
 // ----- Reading adjustments -----------------------------------------------------------------------
 
+/** Each CARC's category and whether it is routine, read once from the table (a hot path). */
+const CARC_CLASS = new Map<string, { routine: boolean; category: string }>();
+function carcClass(carc: string): { routine: boolean; category: string } {
+  let known = CARC_CLASS.get(carc);
+  if (!known) {
+    const info = carcInfo(carc);
+    known = { routine: info.routine, category: info.category };
+    CARC_CLASS.set(carc, known);
+  }
+  return known;
+}
+export function carcCategory(carc: string): string {
+  return carcClass(carc).category;
+}
 export function isDenialAdjustment(a: AdjustmentFact): boolean {
-  return a.group !== 'PR' && a.carc !== '' && !carcInfo(a.carc).routine;
+  return a.group !== 'PR' && a.carc !== '' && !carcClass(a.carc).routine;
 }
 export function isContractualAdjustment(a: AdjustmentFact): boolean {
-  return (
-    a.group === 'CO' && carcInfo(a.carc).routine && carcInfo(a.carc).category !== 'patient-responsibility'
-  );
+  const c = carcClass(a.carc);
+  return a.group === 'CO' && c.routine && c.category !== 'patient-responsibility';
 }
 export function isDenial(payment: PaymentFact): boolean {
   return payment.outcome === 'denied' || payment.adjustments.some(isDenialAdjustment);
@@ -244,7 +257,7 @@ export function denialRate(data: AnalyticsData, q: MeasureQuery): MeasureResult 
       const seenCarc = new Set<string>();
       const seenCategory = new Set<string>();
       for (const a of denials) {
-        const category = carcInfo(a.carc).category;
+        const category = carcCategory(a.carc);
         acc.deniedDollars = cents(acc.deniedDollars + a.amount);
         const carc = (acc.byCarc[a.carc] ??= { claims: 0, dollars: 0 });
         carc.dollars = cents(carc.dollars + a.amount);
@@ -313,7 +326,7 @@ export function arAging(data: AnalyticsData, q: MeasureQuery): MeasureResult {
   const day = asOfDay(q);
   const by = q.by ?? 'payer';
   const claims = [...data.claims.values()].filter(
-    (c) => c.serviceDate <= day && c.serviceDate >= addDays(day, -3660) && inAr(c, data.payments.get(c.id)),
+    (c) => c.serviceDate <= day && inAr(c, data.payments.get(c.id)),
   );
   const init = (): Record<string, number> => Object.fromEntries(BUCKETS.map((b) => [b, 0]));
   const parts = sliced(claims, by, init, (acc, claim) => {
@@ -491,12 +504,8 @@ function byTaskSlices<T extends { claim: string }>(
  * Underpayments found (underpayment work items opened in the range: count and dollars below the
  * contract) and recovered (those closed as recovered: count and dollars).
  */
-export function underpayments(
-  data: AnalyticsData,
-  q: MeasureQuery,
-  zoneDay: (i: string) => string,
-): MeasureResult {
-  const items = data.workItems.filter((w) => w.kind === 'underpayment' && inRange(zoneDay(w.authored), q));
+export function underpayments(data: AnalyticsData, q: MeasureQuery): MeasureResult {
+  const items = data.workItems.filter((w) => w.kind === 'underpayment' && inRange(w.day, q));
   const parts = byTaskSlices(data, items, q.by);
   const row = (key: string, list: readonly WorkItemFact[]): MeasureRow => {
     const recovered = list.filter((w) => w.state === 'recovered');
@@ -518,8 +527,8 @@ const OVERTURNED = new Set(['overturned', 'partly-overturned']);
  * Appeals filed in the range (appeal Tasks by authoredOn) by outcome; overturn rate = overturned
  * (fully or partly) / decided (overturned, partly, upheld); recovered = Σ `recovered` outputs.
  */
-export function appeals(data: AnalyticsData, q: MeasureQuery, zoneDay: (i: string) => string): MeasureResult {
-  const items = data.appeals.filter((a) => inRange(zoneDay(a.authored), q));
+export function appeals(data: AnalyticsData, q: MeasureQuery): MeasureResult {
+  const items = data.appeals.filter((a) => inRange(a.day, q));
   const parts = byTaskSlices(data, items, q.by);
   const row = (key: string, list: readonly AppealFact[]): MeasureRow => {
     const byOutcome: Record<string, number> = {};
@@ -566,7 +575,7 @@ export function authorizations(data: AnalyticsData, q: MeasureQuery): MeasureRes
       const first = firstDecision(data.payments.get(claim.id)) as PaymentFact;
       acc.d += 1;
       const authDenial = first.adjustments.some(
-        (a) => isDenialAdjustment(a) && carcInfo(a.carc).category === 'authorization',
+        (a) => isDenialAdjustment(a) && carcCategory(a.carc) === 'authorization',
       );
       acc.v += authDenial ? 0 : 1;
     },
@@ -697,13 +706,8 @@ export function isMeasureName(name: string): name is MeasureName {
   return (MEASURES as readonly string[]).includes(name);
 }
 
-/** One measure over the data; `zoneDay` turns an instant into the tenant's local date. */
-export function computeMeasure(
-  name: MeasureName,
-  data: AnalyticsData,
-  q: MeasureQuery,
-  zoneDay: (instant: string) => string,
-): MeasureResult {
+/** One measure over the data. */
+export function computeMeasure(name: MeasureName, data: AnalyticsData, q: MeasureQuery): MeasureResult {
   switch (name) {
     case 'clean-claim-rate':
       return cleanClaimRate(data, q);
@@ -718,9 +722,9 @@ export function computeMeasure(
     case 'first-pass-resolution-rate':
       return firstPassResolutionRate(data, q);
     case 'underpayments':
-      return underpayments(data, q, zoneDay);
+      return underpayments(data, q);
     case 'appeals':
-      return appeals(data, q, zoneDay);
+      return appeals(data, q);
     case 'authorizations':
       return authorizations(data, q);
     case 'drug-units':

@@ -54,7 +54,6 @@ export class AnalyticsService {
     const stored = await this.reader.data(tenant.id, zone);
     const inventory = this.#deps.inventory?.(tenant, query.from, query.to);
     const data = inventory ? { ...stored, inventory } : stored;
-    const zoneDay = (instant: string): string => (instant === '' ? '' : localDate(instant, zone));
-    return names.map((name) => computeMeasure(name, data, query, zoneDay));
+    return names.map((name) => computeMeasure(name, data, query));
   }
 }
