@@ -13,6 +13,9 @@ import { loadFhirDefinitions } from './fhir/definitions.ts';
 import { listen } from './http/listen.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './ops/metrics.ts';
+import { registerAnalyticsGauges } from './analytics/gauges.ts';
+import { createAnalyticsRoutes } from './analytics/routes.ts';
+import { AnalyticsService } from './analytics/service.ts';
 import { ehrClientCache } from './ehr/ingest-port.ts';
 import type { EhrClientPort, Ingest } from './ingest/index.ts';
 import { createIngest } from './ingest/index.ts';
@@ -282,12 +285,15 @@ export async function startServer(
     hooks: [createRemittanceWorkHook(remittanceWork)],
     evaluate: createPaymentEvaluator(remittanceWork),
   });
+  const metrics = createMetrics();
+  const analytics = new AnalyticsService({ store, now });
+  registerAnalyticsGauges(metrics.registry, analytics, tenants);
   const app = createApp({
     config,
     store,
     tokenService,
     logger,
-    metrics: createMetrics(),
+    metrics,
     codingTables,
     now,
     fhirOperations: [createX12Router(x12Deps)],
@@ -335,6 +341,17 @@ export async function startServer(
         }),
       },
       { path: '/api/remittance', router: remittance.router },
+      {
+        path: '/api/analytics',
+        router: createAnalyticsRoutes({
+          store,
+          service: analytics,
+          tokenService,
+          tenants,
+          publicUrl: config.publicUrl,
+          now,
+        }),
+      },
       {
         path: '/api/remittance',
         router: createWorkItemRoutes({

@@ -98,6 +98,14 @@ export const OPERATION_NEEDS = {
   workItems: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
   /** `POST /api/remittance/work-items/{id}/assign|correct|close`: a work item changes (and a corrected claim is asked for). */
   workItemAction: [...needs('update', 'Task'), ...needs('update', 'Claim')],
+  /**
+   * `GET /api/analytics/{measure}`: aggregates computed from the tenant's claims, payments, work
+   * items and appeals, authorizations and charges (src/analytics); the answer names no patient.
+   */
+  analytics: [
+    ...needs('search', 'Claim', 'ExplanationOfBenefit', 'Task', 'ClaimResponse', 'ChargeItem'),
+    ...needs('read', 'Claim', 'ExplanationOfBenefit', 'Task', 'ClaimResponse', 'ChargeItem'),
+  ],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

@@ -17,6 +17,7 @@
  *   work-items assign|resolve <id> ...
  *   tables import-x12-codes <dir> [--out <codes dir>]
  *   tables import-opps-rates <dir> [--out <dir>]
+ *   report [--tenant <id>] [--from <date>] [--to <date>] [--by payer|location|drug|code] [--json]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -86,7 +87,10 @@ Commands:
       (src/remittance/codes/*-notes.json); writes carc-table.json and rarc-table.json.
   tables import-opps-rates <dir> [--out <dir>]
       Build the OPPS reference rates of the infusion administration and access codes (contracts priced
-      as a percentage of OPPS) from the OPPS Addendum B file in <dir>; writes opps-<quarter>.json.`;
+      as a percentage of OPPS) from the OPPS Addendum B file in <dir>; writes opps-<quarter>.json.
+  report [--tenant <id>] [--from <date>] [--to <date>] [--by payer|location|drug|code] [--json]
+      Revenue analytics of a tenant (as GET /api/analytics/{measure}): every measure over the range (the
+      tenant's local dates, both included; default the last 30 days), as a table, or JSON. Audited.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -258,6 +262,15 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'eligibility') {
     const { runEligibility } = await import('./eligibility-command.ts');
     process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
+  } else if (command === 'report') {
+    const { formatReport, parseReportArgs, runReport } = await import('./report-command.ts');
+    const args = parseReportArgs(sub === undefined ? rest : [sub, ...rest]);
+    const config = loadConfig();
+    const results = await withStore(config, (store) =>
+      runReport(args, config, store, systemClock(config.clockOffsetMs)),
+    );
+    const name = config.tenants.find((t) => args.tenant === undefined || t.id === args.tenant)?.name ?? '';
+    process.stdout.write((args.json ? JSON.stringify(results, null, 2) : formatReport(name, results)) + '\n');
   } else if (command === 'remit') {
     await remit(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === 'work-items') {

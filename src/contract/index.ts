@@ -11,6 +11,7 @@ export * from './eligibility.ts';
 export * from './remittance.ts';
 export * from './recovery.ts';
 export * from './appeals.ts';
+export * from './analytics.ts';
 
 /** Every canonical URL Dripline defines, with its kind and meaning. */
 export const CANONICALS: readonly Canonical[] = registry;

@@ -8,7 +8,7 @@
 export const CANONICAL_BASE = 'https://dripline.dev/fhir';
 
 export type CanonicalKind =
-  'extension' | 'profile' | 'code-system' | 'identifier-system' | 'topic' | 'operation-base';
+  'extension' | 'profile' | 'code-system' | 'identifier-system' | 'topic' | 'operation-base' | 'measure';
 
 export interface Canonical {
   readonly url: string;
@@ -28,6 +28,7 @@ const FOLDER: Readonly<Record<CanonicalKind, string>> = {
   'identifier-system': 'sid',
   topic: 'SubscriptionTopic',
   'operation-base': 'OperationDefinition',
+  measure: 'Measure',
 };
 
 export function define(kind: CanonicalKind, name: string, meaning: string, published = false): string {

@@ -1,0 +1,135 @@
+/**
+ * `npm run cli -- report` as an operator runs it (a child process on a real data directory): every
+ * measure of the tenant over the range as a table (or JSON), the numbers the API gives; a backwards
+ * range or an unknown slice is a usage error (exit 2) and prints no report.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Resource } from '@medplum/fhirtypes';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { spawnChild, stopChild, within } from '../support/child.ts';
+import { claim, payment } from './fixtures.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'dripline-report-cli-'));
+  const config = path.join(dir, 'dripline.json');
+  writeFileSync(
+    config,
+    JSON.stringify({ tenants: [{ id: 'metro', name: 'Metro infusion', timeZone: 'America/New_York' }] }),
+  );
+  env = {
+    PATH: process.env['PATH'] ?? '',
+    DRIPLINE_CONFIG: config,
+    DATA_DIR: path.join(dir, 'data'),
+    PUBLIC_URL: 'http://127.0.0.1:1',
+  };
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const store = await openSqliteStore({ path: path.join(dir, 'data', 'dripline.sqlite') });
+  const paid = claim('c1', {
+    payer: 'medicare',
+    date: '2026-11-02',
+    lines: [{ code: 'J1745', units: 10, net: 1000 }],
+  });
+  const denied = claim('c2', {
+    payer: 'aetna',
+    date: '2026-11-05',
+    lines: [{ code: 'J9035', units: 20, net: 2000 }],
+  });
+  const resources: Resource[] = [
+    paid,
+    denied,
+    payment('e1', paid, {
+      date: '2026-11-20',
+      lines: [
+        {
+          code: 'J1745',
+          units: 10,
+          submitted: 1000,
+          paid: 800,
+          adjustments: [{ group: 'CO', carc: '45', amount: 200 }],
+        },
+      ],
+    }),
+    payment('e2', denied, {
+      date: '2026-11-25',
+      lines: [
+        {
+          code: 'J9035',
+          units: 20,
+          submitted: 2000,
+          paid: 0,
+          adjustments: [{ group: 'CO', carc: '50', amount: 2000 }],
+        },
+      ],
+    }),
+  ];
+  try {
+    for (const r of resources) {
+      await store.resources.create('metro', r, { id: r.id as string });
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnChild(path.join(ROOT, 'src/cli/main.ts'), args, { env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  try {
+    const code = await within(
+      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
+      60_000,
+      () => {
+        throw new Error(`report did not finish: ${stderr}`);
+      },
+    );
+    return { code, stdout, stderr };
+  } finally {
+    await stopChild(child);
+  }
+}
+
+describe('npm run cli -- report', () => {
+  test('prints every measure of the range as a table, sliced by payer', async () => {
+    const r = await cli(['report', '--from', '2026-11-01', '--to', '2026-11-30', '--by', 'payer']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^Revenue analytics, Metro infusion: 2026-11-01 to 2026-11-30$/m);
+    expect(r.stdout).toMatch(/^Clean-claim rate \(first-pass acceptance\)\s+50\.0% \(1\/2\)$/m);
+    expect(r.stdout).toMatch(/^ {2}payer aetna\s+0\.0% \(0\/1\)$/m);
+    expect(r.stdout).toMatch(
+      /^Initial denial rate\s+50\.0% \(1\/2 claims; \$2,000\.00, 66\.7% of billed\)$/m,
+    );
+    expect(r.stdout).toMatch(/^Drug units bought, given, billed and paid\s+given 0, billed 30, paid 10$/m);
+  });
+
+  test('--json gives the API’s results', async () => {
+    const r = await cli(['report', '--from', '2026-11-01', '--to', '2026-11-30', '--json']);
+    expect(r.code).toBe(0);
+    const results = JSON.parse(r.stdout) as { measure: string; total: { value: number } }[];
+    expect(results.find((m) => m.measure === 'net-collection-rate')?.total.value).toBe(0.2857);
+  });
+
+  test('a backwards range or an unknown slice is a usage error', async () => {
+    const backwards = await cli(['report', '--from', '2026-11-30', '--to', '2026-11-01']);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toMatch(/backwards/);
+    expect(backwards.stdout).toBe('');
+    const slice = await cli(['report', '--by', 'patient']);
+    expect(slice.code).toBe(2);
+    expect(slice.stderr).toMatch(/"by" is one of/);
+  });
+});
