@@ -96,6 +96,22 @@ export const OPERATION_NEEDS = {
   workItems: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
   /** `POST /api/remittance/work-items/{id}/assign|correct|close`: a work item changes (and a corrected claim is asked for). */
   workItemAction: [...needs('update', 'Task'), ...needs('update', 'Claim')],
+  /** `GET /api/remittance/appeals[/{id}]`: appeals (Tasks naming the claim, the patient and the amounts). */
+  appeals: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
+  /** `POST /api/remittance/appeals`: reads the work item, creates the appeal Task. */
+  appealOpen: [...needs('read', 'Task', 'Claim'), ...needs('create', 'Task')],
+  /** `POST /api/remittance/appeals/{id}/outcome|sweep`: an appeal changes (and an escalation Task may be created). */
+  appealUpdate: [...needs('read', 'Task'), ...needs('update', 'Task'), ...needs('create', 'Task')],
+  /** `GET /api/remittance/appeals/{id}/packet`: the letter names the patient, coverage, claim, remittances and authorizations. */
+  appealPacket: needs(
+    'read',
+    'Task',
+    'Claim',
+    'Patient',
+    'Coverage',
+    'ExplanationOfBenefit',
+    'ClaimResponse',
+  ),
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

@@ -412,6 +412,7 @@ const schema = {
                   then: { required: ['url'] },
                 },
                 appealDays: { type: 'integer', minimum: 1, maximum: 3650 },
+                secondAppealDays: { type: 'integer', minimum: 1, maximum: 3650 },
                 correctedClaim: { enum: ['replacement', 'new-claim'] },
               },
               // ISA15 must be chosen for a clearinghouse: never production or test by default.
