@@ -39,6 +39,7 @@ import { createReferenceRates } from './remittance/contracts/references.ts';
 import { createWorkItemRoutes } from './remittance/work/routes.ts';
 import { createAppealOutcomeHook } from './remittance/appeals/posted-hook.ts';
 import { createAppealRoutes } from './remittance/appeals/routes.ts';
+import { createStatementRoutes } from './remittance/statements/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
 import { claimResponseWrites, createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
@@ -339,6 +340,17 @@ export async function startServer(
           publicUrl: config.publicUrl,
           now,
           tenants: remittanceWork.tenants,
+        }),
+      },
+      {
+        path: '/api/remittance',
+        router: createStatementRoutes({
+          store,
+          tokenService,
+          publicUrl: config.publicUrl,
+          now,
+          tenants: remittanceWork.tenants,
+          dataDir: config.dataDir,
         }),
       },
     ],

@@ -112,6 +112,16 @@ export const OPERATION_NEEDS = {
     'ExplanationOfBenefit',
     'ClaimResponse',
   ),
+  /** `POST /api/remittance/statements/run`: reads the EOBs, writes Accounts and the cycle's Invoices (and refund Tasks). */
+  statementRun: [
+    ...needs('read', 'ExplanationOfBenefit', 'Patient'),
+    ...needs('create', 'Invoice', 'Task'),
+    ...needs('update', 'Account'),
+  ],
+  /** `GET /api/remittance/accounts?patient=`, `GET /statements/{id}[/pdf]`: a patient's balance and statements. */
+  statementRead: [...needs('read', 'Account', 'Invoice', 'ExplanationOfBenefit', 'Patient')],
+  /** `POST /api/remittance/patient-payments`: a payment or adjustment on a patient's Account. */
+  patientPayment: [...needs('read', 'Account'), ...needs('create', 'PaymentNotice')],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

@@ -79,6 +79,9 @@ Commands:
       (src/remittance/codes/*-notes.json); writes carc-table.json and rarc-table.json.
   appeal open|outcome|list|sweep|packet ... [--tenant <id>]
       Appeals of denied or underpaid claims (as /api/remittance/appeals); "appeal --help" for details.
+  statements run|balance|pay ... [--tenant <id>]
+      Patient statements: the cycle's run (PDFs under DATA_DIR/statements), a balance, a payment or
+      adjustment (once per --key); "statements --help" for details.
   tables import-opps-rates <dir> [--out <dir>]
       Build the OPPS reference rates of the infusion administration and access codes (contracts priced
       as a percentage of OPPS) from the OPPS Addendum B file in <dir>; writes opps-<quarter>.json.`;
@@ -266,6 +269,18 @@ async function main(argv: string[]): Promise<void> {
     const config = loadConfig();
     const result = await withStore(config, (store) =>
       runAppeal(sub === undefined ? rest : [sub, ...rest], config, store, systemClock(config.clockOffsetMs)),
+    );
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } else if (command === 'statements') {
+    const { runStatementsCommand } = await import('./statements-command.ts');
+    const config = loadConfig();
+    const result = await withStore(config, (store) =>
+      runStatementsCommand(
+        sub === undefined ? rest : [sub, ...rest],
+        config,
+        store,
+        systemClock(config.clockOffsetMs),
+      ),
     );
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'token') {

@@ -130,6 +130,21 @@ export interface TenantConfig {
    * (src/remittance/codes/format.ts), `underpayment`, and `default` for the rest.
    */
   readonly workQueues?: { readonly assignees: Readonly<Record<string, string>> };
+  /** Patient statements (src/remittance/statements/rules.ts has the defaults and their reasons). */
+  readonly statements?: TenantStatementsConfig;
+}
+
+export interface TenantStatementsConfig {
+  /** Days between statement runs; cycles count from `anchor` (YYYY-MM-DD). */
+  readonly cycleDays?: number;
+  readonly anchor?: string;
+  /** Days from the statement date to its due date. */
+  readonly dueDays?: number;
+  /** How to pay, and whom to ask, as printed on the statement. */
+  readonly payTo?: string;
+  readonly contact?: string;
+  /** Days since the oldest unpaid charge was billed to the patient at which each dunning step starts. */
+  readonly dunning?: { readonly reminder?: number; readonly finalNotice?: number; readonly hold?: number };
 }
 
 export interface TenantEligibilityConfig {
@@ -306,6 +321,26 @@ const schema = {
                 properties: {
                   amount: { type: 'number', minimum: 0, default: 1 },
                   percent: { type: 'number', minimum: 0, maximum: 100, default: 1 },
+                },
+              },
+            },
+          },
+          statements: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              cycleDays: { type: 'integer', minimum: 7, maximum: 120 },
+              anchor: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+              dueDays: { type: 'integer', minimum: 1, maximum: 120 },
+              payTo: { type: 'string', minLength: 1, maxLength: 500 },
+              contact: { type: 'string', minLength: 1, maxLength: 500 },
+              dunning: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  reminder: { type: 'integer', minimum: 1, maximum: 3650 },
+                  finalNotice: { type: 'integer', minimum: 1, maximum: 3650 },
+                  hold: { type: 'integer', minimum: 1, maximum: 3650 },
                 },
               },
             },
