@@ -176,7 +176,7 @@ export async function runStatements(
   const refunds: { patient: string; credit: number; task: string }[] = [];
   for (const b of balances) {
     const writes: BatchOperation[] = [
-      { op: 'update', resource: accountOf(b.patient, 'patient', b.status), options: { upsert: true } },
+      { op: 'update', resource: accountOf(b.patient, b.status), options: { upsert: true } },
     ];
     if (b.status === 'refund-due') {
       const task: Task & { id: string } = {

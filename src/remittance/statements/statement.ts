@@ -29,17 +29,13 @@ export function statementId(key: string): string {
   return `st-${hash(key)}`;
 }
 
-export function accountOf(
-  patient: string,
-  name: string,
-  status: CollectionsStatus,
-): Account & { id: string } {
+export function accountOf(patient: string, status: CollectionsStatus): Account & { id: string } {
   return {
     resourceType: 'Account',
     id: accountId(patient),
     extension: [{ url: EXT_COLLECTIONS_STATUS, valueCode: status }],
     status: 'active',
-    name: `Patient balance: ${name}`,
+    name: 'Patient balance',
     subject: [{ reference: patient }],
     guarantor: [{ party: { reference: patient } }],
   };
