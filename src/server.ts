@@ -40,6 +40,9 @@ import { createRemittance } from './remittance/wiring.ts';
 import type { Remittance } from './remittance/wiring.ts';
 import { createReferenceRates } from './remittance/contracts/references.ts';
 import { createWorkItemRoutes } from './remittance/work/routes.ts';
+import { createAppealOutcomeHook } from './remittance/appeals/posted-hook.ts';
+import { createAppealRoutes } from './remittance/appeals/routes.ts';
+import { createStatementRoutes } from './remittance/statements/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
 import { createPaymentEvaluator, createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
@@ -282,7 +285,11 @@ export async function startServer(
     now,
     ...(options.remittanceMaxBytes !== undefined ? { maxBytes: options.remittanceMaxBytes } : {}),
     // Each posted claim payment is checked against the contracts and its denials triaged.
-    hooks: [createRemittanceWorkHook(remittanceWork)],
+    // An appealed claim paid again decides its appeal (src/remittance/appeals/posted-hook.ts).
+    hooks: [
+      createRemittanceWorkHook(remittanceWork),
+      createAppealOutcomeHook({ publicUrl: config.publicUrl, tenants: remittanceWork.tenants }),
+    ],
     evaluate: createPaymentEvaluator(remittanceWork),
   });
   const metrics = createMetrics();
@@ -361,6 +368,27 @@ export async function startServer(
           now,
           tenants: remittanceWork.tenants,
           resubmit: (tenant, claimId, input) => claims.resubmit(tenant, claimId, input),
+        }),
+      },
+      {
+        path: '/api/remittance',
+        router: createAppealRoutes({
+          store,
+          tokenService,
+          publicUrl: config.publicUrl,
+          now,
+          tenants: remittanceWork.tenants,
+        }),
+      },
+      {
+        path: '/api/remittance',
+        router: createStatementRoutes({
+          store,
+          tokenService,
+          publicUrl: config.publicUrl,
+          now,
+          tenants: remittanceWork.tenants,
+          dataDir: config.dataDir,
         }),
       },
     ],

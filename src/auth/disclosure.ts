@@ -106,6 +106,32 @@ export const OPERATION_NEEDS = {
     ...needs('search', 'Claim', 'ExplanationOfBenefit', 'Task', 'ClaimResponse', 'ChargeItem'),
     ...needs('read', 'Claim', 'ExplanationOfBenefit', 'Task', 'ClaimResponse', 'ChargeItem'),
   ],
+  /** `GET /api/remittance/appeals[/{id}]`: appeals (Tasks naming the claim, the patient and the amounts). */
+  appeals: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
+  /** `POST /api/remittance/appeals`: reads the work item, creates the appeal Task. */
+  appealOpen: [...needs('read', 'Task', 'Claim'), ...needs('create', 'Task')],
+  /** `POST /api/remittance/appeals/{id}/outcome|sweep`: an appeal changes (and an escalation Task may be created). */
+  appealUpdate: [...needs('read', 'Task'), ...needs('update', 'Task'), ...needs('create', 'Task')],
+  /** `GET /api/remittance/appeals/{id}/packet`: the letter names the patient, coverage, claim, remittances and authorizations. */
+  appealPacket: needs(
+    'read',
+    'Task',
+    'Claim',
+    'Patient',
+    'Coverage',
+    'ExplanationOfBenefit',
+    'ClaimResponse',
+  ),
+  /** `POST /api/remittance/statements/run`: reads the EOBs, writes Accounts and the cycle's Invoices (and refund Tasks). */
+  statementRun: [
+    ...needs('read', 'ExplanationOfBenefit', 'Patient'),
+    ...needs('create', 'Invoice', 'Task'),
+    ...needs('update', 'Account'),
+  ],
+  /** `GET /api/remittance/accounts?patient=`, `GET /statements/{id}[/pdf]`: a patient's balance and statements. */
+  statementRead: [...needs('read', 'Account', 'Invoice', 'ExplanationOfBenefit', 'Patient')],
+  /** `POST /api/remittance/patient-payments`: a payment or adjustment on a patient's Account. */
+  patientPayment: [...needs('read', 'Account'), ...needs('create', 'PaymentNotice')],
 } as const satisfies Record<string, readonly ScopeNeed[]>;
 
 /**

@@ -85,6 +85,11 @@ Commands:
   tables import-x12-codes <dir> [--out <codes dir>]
       Build the CARC and RARC tables from the public X12 code lists in <dir> and Dripline's notes
       (src/remittance/codes/*-notes.json); writes carc-table.json and rarc-table.json.
+  appeal open|outcome|list|sweep|packet ... [--tenant <id>]
+      Appeals of denied or underpaid claims (as /api/remittance/appeals); "appeal --help" for details.
+  statements run|balance|pay ... [--tenant <id>]
+      Patient statements: the cycle's run (PDFs under DATA_DIR/statements), a balance, a payment or
+      adjustment (once per --key); "statements --help" for details.
   tables import-opps-rates <dir> [--out <dir>]
       Build the OPPS reference rates of the infusion administration and access codes (contracts priced
       as a percentage of OPPS) from the OPPS Addendum B file in <dir>; writes opps-<quarter>.json.
@@ -289,6 +294,25 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'tables' && sub === 'import-opps-rates') {
     const { runImportOppsRates } = await import('./remittance-tables-command.ts');
     process.stdout.write(JSON.stringify(runImportOppsRates(rest, new Date()), null, 2) + '\n');
+  } else if (command === 'appeal') {
+    const { runAppeal } = await import('./appeal-command.ts');
+    const config = loadConfig();
+    const result = await withStore(config, (store) =>
+      runAppeal(sub === undefined ? rest : [sub, ...rest], config, store, systemClock(config.clockOffsetMs)),
+    );
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } else if (command === 'statements') {
+    const { runStatementsCommand } = await import('./statements-command.ts');
+    const config = loadConfig();
+    const result = await withStore(config, (store) =>
+      runStatementsCommand(
+        sub === undefined ? rest : [sub, ...rest],
+        config,
+        store,
+        systemClock(config.clockOffsetMs),
+      ),
+    );
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'token') {
     await token(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === undefined || command === 'help' || command === '--help') {
@@ -302,6 +326,10 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(err.help ? `${err.message}\n` : `dripline: ${err.message}\n\n${USAGE}\n`);
     process.exit(err.help ? 0 : 2);
+  }
+  if (err instanceof Error && err.name === 'AppealRefused') {
+    process.stderr.write(`dripline: ${err.message}\n`);
+    process.exit(4);
   }
   if (
     err instanceof BundleError ||

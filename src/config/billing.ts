@@ -56,6 +56,8 @@ export interface PayerEndpoint {
    * (src/remittance/triage/deadlines.ts: Medicare 120, Medicaid 90, commercial 180).
    */
   readonly appealDays?: number;
+  /** Days to file the second appeal level (src/remittance/appeals/deadlines.ts; default 60 commercial, 180 Medicare). */
+  readonly secondAppealDays?: number;
   /**
    * How the payer takes a fixed denied claim: `replacement` (frequency 7 naming its claim number,
    * the default) or `new-claim` (a new original claim).

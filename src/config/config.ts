@@ -154,6 +154,21 @@ export interface TenantConfig {
    * (src/remittance/codes/format.ts), `underpayment`, and `default` for the rest.
    */
   readonly workQueues?: { readonly assignees: Readonly<Record<string, string>> };
+  /** Patient statements (src/remittance/statements/rules.ts has the defaults and their reasons). */
+  readonly statements?: TenantStatementsConfig;
+}
+
+export interface TenantStatementsConfig {
+  /** Days between statement runs; cycles count from `anchor` (YYYY-MM-DD). */
+  readonly cycleDays?: number;
+  readonly anchor?: string;
+  /** Days from the statement date to its due date. */
+  readonly dueDays?: number;
+  /** How to pay, and whom to ask, as printed on the statement. */
+  readonly payTo?: string;
+  readonly contact?: string;
+  /** Days since the oldest unpaid charge was billed to the patient at which each dunning step starts. */
+  readonly dunning?: { readonly reminder?: number; readonly finalNotice?: number; readonly hold?: number };
 }
 
 export interface TenantEligibilityConfig {
@@ -334,6 +349,26 @@ const schema = {
               },
             },
           },
+          statements: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              cycleDays: { type: 'integer', minimum: 7, maximum: 120 },
+              anchor: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+              dueDays: { type: 'integer', minimum: 1, maximum: 120 },
+              payTo: { type: 'string', minLength: 1, maxLength: 500 },
+              contact: { type: 'string', minLength: 1, maxLength: 500 },
+              dunning: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  reminder: { type: 'integer', minimum: 1, maximum: 3650 },
+                  finalNotice: { type: 'integer', minimum: 1, maximum: 3650 },
+                  hold: { type: 'integer', minimum: 1, maximum: 3650 },
+                },
+              },
+            },
+          },
           workQueues: {
             type: 'object',
             additionalProperties: false,
@@ -460,6 +495,7 @@ const schema = {
                   then: { required: ['url'] },
                 },
                 appealDays: { type: 'integer', minimum: 1, maximum: 3650 },
+                secondAppealDays: { type: 'integer', minimum: 1, maximum: 3650 },
                 correctedClaim: { enum: ['replacement', 'new-claim'] },
               },
               // ISA15 must be chosen for a clearinghouse: never production or test by default.

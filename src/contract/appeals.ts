@@ -46,3 +46,13 @@ export const EXT_COLLECTIONS_STATUS = define(
   'collections-status',
   'Account: where a patient balance stands in the dunning schedule (current, reminder, final-notice, hold, refund-due)',
 );
+export const ID_PATIENT_PAYMENT = define(
+  'identifier-system',
+  'patient-payment',
+  'PaymentNotice.identifier of a patient payment or adjustment: the caller’s idempotency key, so a retried request records it once',
+);
+export const CS_PATIENT_CREDIT = define(
+  'code-system',
+  'patient-credit',
+  'PaymentNotice.paymentStatus of a patient credit: payment (money from the patient) or adjustment (taken off the balance)',
+);

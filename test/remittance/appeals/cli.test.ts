@@ -1,0 +1,146 @@
+/**
+ * `npm run cli -- appeal …` as a biller runs it (a child process on a real data directory, its
+ * clock moved to the fixture's day): open from a work item (and again: the same appeal), a claim
+ * that is not denied exits 4, an outcome above the amount appealed exits 4, a valid one is recorded,
+ * and the packet is written as a PDF.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { officeInfusionContext } from '../../../src/claims/x12-samples.ts';
+import { dateInput, moneyInput, newWorkItem, stringInput } from '../../../src/remittance/work/items.ts';
+import { openSqliteStore } from '../../../src/store/sqlite/index.ts';
+import { spawnChild, stopChild, within } from '../../support/child.ts';
+import { TENANT, TENANTS } from '../support.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'dripline-appeal-cli-'));
+  const config = path.join(dir, 'dripline.json');
+  const tenant = TENANTS[0];
+  writeFileSync(
+    config,
+    JSON.stringify({
+      tenants: [
+        {
+          id: TENANT,
+          name: tenant?.name,
+          timeZone: 'America/Chicago',
+          billing: {
+            ...tenant?.billing,
+            phone: '2175550100',
+            address: { ...tenant?.billing?.address, postalCode: '627011234' },
+          },
+          payers: tenant?.payers,
+        },
+      ],
+    }),
+  );
+  env = {
+    PATH: process.env['PATH'] ?? '',
+    DRIPLINE_CONFIG: config,
+    DATA_DIR: path.join(dir, 'data'),
+    PUBLIC_URL: 'http://127.0.0.1:1',
+    CLOCK_OFFSET_MS: String(Date.parse('2026-12-04T15:00:00Z') - Date.now()),
+  };
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const store = await openSqliteStore({ path: path.join(dir, 'data', 'dripline.sqlite') });
+  try {
+    const claim = officeInfusionContext(5).claim;
+    await store.resources.create(TENANT, claim, { id: claim.id });
+    const item = newWorkItem(
+      {
+        id: 'wi-cli',
+        kind: 'denial',
+        queue: 'authorization',
+        state: 'open',
+        claims: [claim.id ?? ''],
+        deadline: '2027-06-01',
+        priority: 'routine',
+        source: 'ExplanationOfBenefit/e1',
+        description: 'denied',
+        reasonCode: undefined,
+        now: '2026-12-03T15:00:00Z',
+      },
+      [stringInput('payer', 'acme'), dateInput('decided', '2026-12-03'), moneyInput('dollars-at-stake', 250)],
+      'opened',
+    );
+    await store.resources.create(TENANT, item, { id: item.id });
+  } finally {
+    await store.close();
+  }
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnChild(path.join(ROOT, 'src/cli/main.ts'), args, { env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  try {
+    const code = await within(
+      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
+      60_000,
+      () => {
+        throw new Error(`appeal did not finish: ${stderr}`);
+      },
+    );
+    return { code, stdout, stderr };
+  } finally {
+    await stopChild(child);
+  }
+}
+
+describe('npm run cli -- appeal', () => {
+  test('open, open again, refusals exit 4, an outcome, the packet', async () => {
+    const opened = await cli(['appeal', 'open', 'wi-cli', '--reason', 'authorization on file']);
+    expect(opened.stderr).toBe('');
+    expect(opened.code).toBe(0);
+    const appeal = JSON.parse(opened.stdout).appeal;
+    expect(appeal).toMatchObject({ level: 'first-level', deadline: '2027-06-01', denied: 250 });
+    const again = await cli(['appeal', 'open', 'wi-cli']);
+    expect(JSON.parse(again.stdout).appeal.id).toBe(appeal.id);
+
+    const notDenied = await cli(['appeal', 'open', '--claim', 'clm-not-denied']);
+    expect(notDenied.code).toBe(4);
+    expect(notDenied.stderr).toMatch(/422: Claim\/clm-not-denied is not denied or underpaid/);
+    const tooMuch = await cli([
+      'appeal',
+      'outcome',
+      appeal.id,
+      '--outcome',
+      'partly-overturned',
+      '--recovered',
+      '900',
+    ]);
+    expect(tooMuch.code).toBe(4);
+    expect(tooMuch.stderr).toMatch(/400: "recovered" is 0 to 250\.00/);
+
+    const out = path.join(dir, 'packet.pdf');
+    const packet = await cli(['appeal', 'packet', appeal.id, '--out', out]);
+    expect(packet.code).toBe(0);
+    expect(existsSync(out) && readFileSync(out).subarray(0, 5).toString()).toBe('%PDF-');
+
+    const won = await cli([
+      'appeal',
+      'outcome',
+      appeal.id,
+      '--outcome',
+      'overturned',
+      '--decided',
+      '2026-12-04',
+    ]);
+    expect(won.code).toBe(0);
+    expect(JSON.parse(won.stdout).appeal).toMatchObject({ outcome: 'overturned', recovered: 250 });
+    // Six processes, each opening the store (and one loading the coding tables): a loaded machine is slow.
+  }, 180_000);
+});
