@@ -12,7 +12,11 @@
  *   authorizations <patient> [--tenant <id>]
  *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
  *   eligibility <patient id> --client <client.json> [--url <base>] [--json]
- *   remit [--tenant <id>] <file.835>...
+ *   estimate <order or encounter> --client <client.json> [--url <base>] [--json]
+ *   estimate <MedicationRequest/id|ServiceRequest/id|Encounter/id> --client <client.json> [--url <base>] [--json]
+      The patient estimate of an order or coded encounter (GET /api/coverage/estimate): allowed amount
+      and patient share per line, each figure naming its input.
+  remit [--tenant <id>] <file.835>...
  *   tables import-x12-codes <dir> [--out <codes dir>]
  *   tables import-opps-rates <dir> [--out <dir>]
  */
@@ -251,6 +255,9 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'eligibility') {
     const { runEligibility } = await import('./eligibility-command.ts');
     process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
+  } else if (command === 'estimate') {
+    const { runEstimate } = await import('./estimate-command.ts');
+    process.stdout.write((await runEstimate(sub === undefined ? rest : [sub, ...rest])) + '\n');
   } else if (command === 'remit') {
     await remit(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === 'tables' && sub === 'import-x12-codes') {

@@ -126,7 +126,7 @@ function codes(concept: CodeableConcept | undefined, ...systems: string[]): stri
 const POS: Readonly<Record<string, string>> = { office: '11', 'hospital-outpatient': '22', home: '12' };
 
 /** Billing units of one dose, when the order's dose converts to the code's billing unit. */
-function unitsPerDose(
+export function unitsPerDose(
   billing: ReturnType<typeof resolveAdministrationDrug>['billing'],
   dose: { value: number; unit: string } | undefined,
 ): number | undefined {
@@ -141,6 +141,44 @@ function unitsPerDose(
   }
   const amount = convert(dose, billing.unit);
   return amount === undefined ? undefined : ceilUnits(amount / billing.value);
+}
+
+/** The order's drug as a documented administration, for the coding engine to resolve (billing's resolution). */
+export function documentedOrderDrug(
+  order: MedicationRequest & { id: string },
+  concept: CodeableConcept | undefined,
+): DocumentedAdministration {
+  const ndc = codes(concept, PAS_SYSTEM.ndc, 'urn:oid:2.16.840.1.113883.6.69');
+  const rxnorm = codes(
+    concept,
+    'http://www.nlm.nih.gov/research/umls/rxnorm',
+    'urn:oid:2.16.840.1.113883.6.88',
+  );
+  const hcpcs = codes(
+    concept,
+    PAS_SYSTEM.hcpcs,
+    'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+    'urn:oid:2.16.840.1.113883.6.285',
+  );
+  const text = concept?.text ?? concept?.coding?.find((c) => c.display)?.display;
+  return {
+    id: order.id,
+    encounterId: '',
+    status: 'completed',
+    drug: {
+      ...(ndc ? { ndc } : {}),
+      ...(rxnorm ? { rxnorm } : {}),
+      ...(hcpcs ? { hcpcs } : {}),
+      ...(text ? { text } : {}),
+    },
+    ordered: true,
+  };
+}
+
+/** The first dose of an order's first dosage instruction, as a value and unit. */
+export function orderDose(order: MedicationRequest): { value: number; unit: string } | undefined {
+  const dose = order.dosageInstruction?.[0]?.doseAndRate?.find((d) => d.doseQuantity)?.doseQuantity;
+  return dose?.value !== undefined ? { value: dose.value, unit: dose.code ?? dose.unit ?? '' } : undefined;
 }
 
 /** The plan for one order (stored MedicationRequest id). */
@@ -175,31 +213,6 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
   const today = localDate(deps.now(), tenantCalendarZone(deps.tenant));
   const medication = await read<Medication & StoredResource>(deps, order.medicationReference?.reference);
   const concept = medication?.code ?? order.medicationCodeableConcept;
-  const ndc = codes(concept, PAS_SYSTEM.ndc, 'urn:oid:2.16.840.1.113883.6.69');
-  const rxnorm = codes(
-    concept,
-    'http://www.nlm.nih.gov/research/umls/rxnorm',
-    'urn:oid:2.16.840.1.113883.6.88',
-  );
-  const hcpcs = codes(
-    concept,
-    PAS_SYSTEM.hcpcs,
-    'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
-    'urn:oid:2.16.840.1.113883.6.285',
-  );
-  const text = concept?.text ?? concept?.coding?.find((c) => c.display)?.display;
-  const documented: DocumentedAdministration = {
-    id: order.id,
-    encounterId: '',
-    status: 'completed',
-    drug: {
-      ...(ndc ? { ndc } : {}),
-      ...(rxnorm ? { rxnorm } : {}),
-      ...(hcpcs ? { hcpcs } : {}),
-      ...(text ? { text } : {}),
-    },
-    ordered: true,
-  };
   // The course starts when the order says (its validity period), else on the day it was signed.
   const validity = order.dispenseRequest?.validityPeriod;
   const zone = tenantCalendarZone(deps.tenant);
@@ -209,7 +222,7 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
       : order.authoredOn;
   const start = validity?.start?.slice(0, 10) ?? signed ?? today;
   const end = validity?.end?.slice(0, 10) ?? addDays(start, payer.pas.courseDays - 1);
-  const drug = resolveAdministrationDrug(deps.tables, documented, start);
+  const drug = resolveAdministrationDrug(deps.tables, documentedOrderDrug(order, concept), start);
   if (!drug.hcpcs) {
     return {
       kind: 'not-needed',
@@ -233,12 +246,8 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
     };
   }
   const dosage = order.dosageInstruction?.[0];
-  const dose = dosage?.doseAndRate?.find((d) => d.doseQuantity)?.doseQuantity;
   const doses = dosage?.timing?.repeat?.count ?? (order.dispenseRequest?.numberOfRepeatsAllowed ?? 0) + 1;
-  const perDose = unitsPerDose(
-    drug.billing,
-    dose?.value !== undefined ? { value: dose.value, unit: dose.code ?? dose.unit ?? '' } : undefined,
-  );
+  const perDose = unitsPerDose(drug.billing, orderDose(order));
   const encounter = await read<Encounter & StoredResource>(deps, order.encounter?.reference);
   const setting = encounter ? settingOf(encounter) : undefined;
   const placeOfService = POS[setting ?? 'office'] ?? '11';
