@@ -43,7 +43,7 @@ async function put(resource: Resource & { id: string }): Promise<void> {
   await server.running.store.resources.create(TENANT, resource, { id: resource.id });
 }
 
-const money = (value: number) => ({ value, currency: 'USD' });
+const money = (value: number) => ({ value, currency: 'USD' as const });
 type Benefit = { kind: string; money?: number; used?: number; percent?: number; remaining?: boolean };
 function item(category: string, benefits: Benefit[]): CoverageEligibilityResponseInsuranceItem[] {
   return benefits.map((b) => ({
