@@ -25,6 +25,7 @@ import { ID_PAYER_ID } from '../../src/contract/canonical.ts';
 import { enrollmentFrom } from '../../src/sandbox/payer/eligibility/enrollment.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
 import { write270 } from '../../src/x12/270/write270.ts';
+import { recordFigure } from './results.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 4);
@@ -163,6 +164,16 @@ async function eligibilitySection(): Promise<{ ok: boolean; rows: Awaited<Return
 }
 
 const eligibility = await eligibilitySection();
+const [refused, answered] = eligibility.rows;
+if (refused !== undefined && answered !== undefined) {
+  recordFigure({
+    bench: 'eligibility',
+    figure: `270 → 271 round trips, ${CONCURRENCY} in flight`,
+    value: answered.perSecond,
+    unit: 'round trips/s',
+    baseline: { name: 'POST refused at once by the payer', value: refused.perSecond },
+  });
+}
 console.log(
   JSON.stringify(
     {

@@ -30,6 +30,7 @@ import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import type { RunningServer } from '../../src/server.ts';
 import { freePort } from '../../src/http/free-port.ts';
+import { recordFigure } from './results.ts';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -436,6 +437,25 @@ async function main(): Promise<void> {
     console.log(
       `Dripline read   vs express JSON GET:  req/s ${ratio(read.rps, jsonGet.rps)}, p50 ${ratio(read.p50, jsonGet.p50)}, p99 ${ratio(read.p99, jsonGet.p99)}`,
     );
+    // Issue 17's FHIR API targets, against the hello world at the same concurrency.
+    recordFigure({
+      bench: 'http',
+      figure: `FHIR read, ${CONNECTIONS} connections`,
+      value: Math.round(read.rps),
+      unit: 'req/s',
+      baseline: { name: 'express hello world', value: Math.round(helloResult.rps) },
+      target: '≥ 0.5 × hello world',
+      met: read.rps >= 0.5 * helloResult.rps,
+    });
+    recordFigure({
+      bench: 'http',
+      figure: `FHIR create, ${CONNECTIONS} connections`,
+      value: Math.round(create.rps),
+      unit: 'req/s',
+      baseline: { name: 'express hello world', value: Math.round(helloResult.rps) },
+      target: '≥ 0.25 × hello world',
+      met: create.rps >= 0.25 * helloResult.rps,
+    });
     for (const r of results) {
       if (r.non2xx > 0 || r.errors > 0 || r.warmupFailures > 0) {
         failed = true;

@@ -32,6 +32,7 @@ import { sandboxPayers } from '../../src/sandbox/index.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
 import { mulberry32 as rng } from '../../src/sandbox/random.ts';
 import { requestInput } from '../../test/coverage/pas/fixtures.ts';
+import { recordFigure } from './results.ts';
 
 const N = Math.max(200, Number(process.env['BENCH_N'] ?? 2000));
 const WARMUP = Math.max(100, Math.floor(N / 4));
@@ -180,6 +181,13 @@ async function main(): Promise<void> {
   row('validate (compiled)', validate, baseline);
   row('build + validate', both, baseline);
   row('validate uncompiled', uncompiled, baseline);
+  recordFigure({
+    bench: 'pas',
+    figure: 'PAS request bundle build + validate (compiled profiles)',
+    value: Math.round(both.perSecond),
+    unit: 'bundles/s',
+    baseline: { name: 'JSON round-trip of the bundle', value: Math.round(baseline.perSecond) },
+  });
 
   const payer = await startSandboxPayer({ pas: { reviewDelayMs: 60_000 } });
   try {

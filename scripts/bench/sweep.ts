@@ -28,6 +28,7 @@ import { createLogger } from '../../src/logger.ts';
 import type { BatchOperation } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { EXT_CLAIM_INPUTS, EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
+import { recordFigure } from './results.ts';
 
 const N = Math.max(100, Number(process.env['BENCH_SWEEP'] ?? 5000));
 const TENANT = 'bench';
@@ -179,6 +180,13 @@ async function main(): Promise<void> {
     const recheckFull = await timed(() => rechecking.sweep(TENANT));
     const recheckChanged = await timed(() => rechecking.sweep(TENANT));
 
+    recordFigure({
+      bench: 'sweep',
+      figure: `claim sweep, change scan with ${NEW} new encounters`,
+      value: Number(withNew.ms.toFixed(1)),
+      unit: 'ms',
+      baseline: { name: 'full scan of the same data', value: Number(baseline.ms.toFixed(1)) },
+    });
     const row = (name: string, r: { ms: number; value: number }): void => {
       console.log(`${name.padEnd(40)} ${r.ms.toFixed(1).padStart(9)} ms   builds enqueued ${r.value}`);
     };

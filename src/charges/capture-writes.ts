@@ -4,7 +4,6 @@
  * apart from the AuditEvent ids; the worker hands the operations to the store.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { validateResource } from '@medplum/core';
 import type {
   ChargeItem,
   MedicationAdministration,
@@ -13,7 +12,7 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
-import { getOwnProfile } from '../fhir/definitions.ts';
+import { validateWithOwnProfiles } from '../fhir/definitions.ts';
 import type { BatchOperation } from '../store/port.ts';
 import type { GroupInputs } from './group.ts';
 import { refOf } from './group.ts';
@@ -42,7 +41,7 @@ export function captureOperations(
   for (const change of plan.changes) {
     const version = change.kind === 'create' ? '1' : String(Number(change.previous.meta.versionId) + 1);
     const resource = withoutStamp(change.resource);
-    validate(resource);
+    validateWithOwnProfiles(resource);
     operations.push(
       change.kind === 'create'
         ? { op: 'create', resource, options: { id: resource.id } }
@@ -53,7 +52,7 @@ export function captureOperations(
           },
     );
     const provenance = provenanceOf(gathered, change, version, now);
-    validate(provenance);
+    validateWithOwnProfiles(provenance);
     operations.push({ op: 'create', resource: provenance, options: { id: provenance.id } });
     operations.push(
       audit(
@@ -73,7 +72,7 @@ export function captureOperations(
 
 function taskOperations(write: TaskWrite, now: Date, publicUrl: string): BatchOperation[] {
   const resource = withoutStamp(write.resource);
-  validate(resource);
+  validateWithOwnProfiles(resource);
   const version = write.previous ? String(Number(write.previous.meta.versionId) + 1) : '1';
   return [
     write.previous
@@ -111,16 +110,6 @@ function audit(
     publicUrl,
   });
   return { op: 'create', resource: event, options: { id: event.id } };
-}
-
-function validate(resource: Resource): void {
-  validateResource(resource);
-  for (const url of resource.meta?.profile ?? []) {
-    const profile = getOwnProfile(url);
-    if (profile) {
-      validateResource(resource, { profile });
-    }
-  }
 }
 
 /** Where a ChargeItem version came from: the exact stored versions of its sources, and the rule. */

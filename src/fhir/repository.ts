@@ -12,7 +12,6 @@ import {
   normalizeErrorString,
   notFound,
   OperationOutcomeError,
-  validateResource,
 } from '@medplum/core';
 import type { SearchRequest, WithId } from '@medplum/core';
 import { FhirRepository } from '@medplum/fhir-router';
@@ -26,7 +25,7 @@ import type { AuditWriter } from './audit-writer.ts';
 import type { AuditedInteraction } from './audit.ts';
 import { isSupported, NON_PHI_TYPES } from './capability.ts';
 import type { TypeInteraction } from './capability.ts';
-import { getOwnProfile } from './definitions.ts';
+import { validateWithOwnProfiles } from './definitions.ts';
 import { toStoreQuery } from './search-query.ts';
 
 /** SMART scope interactions (the letters of v2 scopes: c r u d s). */
@@ -390,13 +389,7 @@ export class DriplineRepository extends FhirRepository {
   private prepareWrite<T extends Resource>(resource: T, interaction: 'create' | 'update'): T {
     this.checkInteraction(resource.resourceType, interaction, interaction);
     try {
-      validateResource(resource);
-      for (const url of resource.meta?.profile ?? []) {
-        const profile = getOwnProfile(url);
-        if (profile) {
-          validateResource(resource, { profile });
-        }
-      }
+      validateWithOwnProfiles(resource);
     } catch (err) {
       if (err instanceof OperationOutcomeError) {
         throw err;

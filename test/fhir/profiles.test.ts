@@ -3,11 +3,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { buildAll } from '../../scripts/profiles/build.ts';
-import { PROFILES_DIR } from '../../src/fhir/definitions.ts';
+import { OperationOutcomeError, validateResource } from '@medplum/core';
+import type { ChargeItem, Resource } from '@medplum/fhirtypes';
+import { officeInfusionContext } from '../../src/claims/x12-samples.ts';
+import {
+  getOwnProfile,
+  loadFhirDefinitions,
+  PROFILES_DIR,
+  validateAgainstProfile,
+} from '../../src/fhir/definitions.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { administration, encounter, patient } from './fixtures.ts';
-import { EXT_DISCARDED_AMOUNT, PROFILE_CHARGE_ITEM } from '../../src/contract/canonical.ts';
+import { EXT_DISCARDED_AMOUNT, PROFILE_CHARGE_ITEM, PROFILE_CLAIM } from '../../src/contract/canonical.ts';
 
 const CHARGE_ITEM_PROFILE = PROFILE_CHARGE_ITEM;
 
@@ -88,5 +96,52 @@ describe('profile validation over HTTP', () => {
     const res = await fhirFetch(`${server.fhir}/MedicationAdministration`, token, { method: 'POST', body });
     expect(res.status).toBe(201);
     expect(res.body.extension[0].valueQuantity.value).toBe(20);
+  });
+});
+
+describe('compiled profiles (parsed once) judge as @medplum/core parsing the profile on every call', () => {
+  const outcome = (run: () => void): unknown => {
+    try {
+      run();
+      return 'valid';
+    } catch (err) {
+      return err instanceof OperationOutcomeError ? err.outcome.issue : String(err);
+    }
+  };
+  const claim: Resource = { ...officeInfusionContext(1).claim, meta: { profile: [PROFILE_CLAIM] } };
+  const cases: [string, Resource][] = [
+    ['a built claim', claim],
+    [
+      'a claim with a line sequence of 0',
+      { ...claim, item: [{ ...officeInfusionContext(1).claim.item![0]!, sequence: 0 }] },
+    ],
+    ['a claim without a patient', { ...claim, patient: undefined as never }],
+    [
+      'a ChargeItem without encounter, date or units',
+      {
+        resourceType: 'ChargeItem',
+        meta: { profile: [CHARGE_ITEM_PROFILE] },
+        status: 'billable',
+        code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
+        subject: { reference: 'Patient/p1' },
+      } satisfies ChargeItem,
+    ],
+  ];
+  test.each(cases)('%s', (_name, resource) => {
+    loadFhirDefinitions();
+    const urls = resource.meta?.profile ?? [];
+    expect(urls.length).toBeGreaterThan(0);
+    for (const url of urls) {
+      const profile = getOwnProfile(url);
+      expect(profile).toBeDefined();
+      const compiled = outcome(() => validateAgainstProfile(resource, profile!));
+      expect(compiled).toEqual(outcome(() => validateResource(resource, { profile: profile! })));
+    }
+  });
+  test('the invalid cases are refused (the comparison is not between two passes)', () => {
+    const refused = cases
+      .slice(1)
+      .map(([, r]) => outcome(() => validateAgainstProfile(r, getOwnProfile(r.meta!.profile![0]!)!)));
+    expect(refused.every((o) => o !== 'valid')).toBe(true);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { normalizeErrorString, validateResource } from '@medplum/core';
 import type { Practitioner } from '@medplum/fhirtypes';
-import { getOwnProfile, loadFhirDefinitions } from '../../fhir/definitions.ts';
+import { getOwnProfile, loadFhirDefinitions, validateAgainstProfile } from '../../fhir/definitions.ts';
 import { CLAIM_SYSTEMS, PLACE_OF_SERVICE } from '../build.ts';
 import type { ClaimContext } from '../types.ts';
 import { npi } from '../../x12/encode.ts';
@@ -25,7 +25,11 @@ export function checkValidity(ctx: ClaimContext, f: Findings): void {
   ];
   for (const profile of profiles) {
     try {
-      validateResource(ctx.claim, profile ? { profile } : undefined);
+      if (profile) {
+        validateAgainstProfile(ctx.claim, profile);
+      } else {
+        validateResource(ctx.claim);
+      }
     } catch (err) {
       f.add(
         'claim-invalid',
