@@ -34,6 +34,11 @@ import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
 import { createCoverageRoutes } from './coverage/ledger-routes.ts';
+import { createEstimateRoutes } from './coverage/estimate/routes.ts';
+import type { AllowedAmountsFor } from './coverage/estimate/inputs.ts';
+import { loadChargemaster } from './claims/chargemaster.ts';
+import { expectedAllowed } from './remittance/contracts/expected.ts';
+import { tenantContracts } from './remittance/work/engine.ts';
 import type { LedgerWorkerDeps } from './coverage/ledger-worker.ts';
 import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
 import { createRemittance } from './remittance/wiring.ts';
@@ -240,6 +245,29 @@ export async function startServer(
     now,
     ...options.ledgerWorker,
   });
+  // A patient estimate prices a line by the payer's contract when one prices it (remittance's
+  // expectedAllowed), else by the tenant's chargemaster (its gross charge, named as such).
+  const allowedAmounts: AllowedAmountsFor = (tenant, payer) => (line) => {
+    const expected = expectedAllowed({
+      contracts: tenantContracts(tenant),
+      payer: payer.id,
+      line,
+      references: remittanceWork.references,
+    });
+    if (expected) {
+      return {
+        amount: expected.amount,
+        source: `contract "${expected.contract.id}" term "${expected.term.id}" (${expected.term.description}): ${expected.basis}`,
+      };
+    }
+    const chargemaster = tenant.chargemasterFile
+      ? loadChargemaster(tenant.chargemasterFile)
+      : loadChargemaster();
+    return {
+      amount: chargemaster.priceOf(line.code, line.units),
+      source: `chargemaster ${tenant.chargemasterFile ? 'of the tenant' : '(shipped defaults)'}: ${chargemaster.unitPrice(line.code)} per unit × ${line.units} (no payer contract prices ${line.code})`,
+    };
+  };
   const x12Deps = x12RouterDeps({
     store,
     publicUrl: config.publicUrl,
@@ -343,6 +371,18 @@ export async function startServer(
           tokenService,
           tenants,
           requirement,
+          publicUrl: config.publicUrl,
+          now,
+        }),
+      },
+      {
+        path: '/api/coverage',
+        router: createEstimateRoutes({
+          store,
+          tokenService,
+          tenants,
+          tables: codingTables,
+          allowedAmounts,
           publicUrl: config.publicUrl,
           now,
         }),

@@ -297,6 +297,32 @@ export const PAS_PROFILES: readonly PasProfileSpec[] = [
     ],
   },
   {
+    id: 'profile-servicerequest',
+    title: 'PAS ServiceRequest',
+    type: 'ServiceRequest',
+    source:
+      'PAS 2.2.1 StructureDefinition-profile-servicerequest; pas.md §1.3 (requestedService) and §1.4 (prof-1, prof-2)',
+    elements: {
+      'ServiceRequest.status': { fixedCode: 'active' },
+      'ServiceRequest.intent': { fixedCode: 'order' },
+      'ServiceRequest.code': { min: 1 },
+    },
+    invariants: [
+      {
+        key: 'prof-2',
+        human: 'A PAS quantity has a value and a unit or a code',
+        expression: 'quantity.ofType(Quantity).all(value.exists() and (unit.exists() or code.exists()))',
+      },
+      {
+        key: 'prof-1',
+        human: 'A PAS Timing has repeat.count, or frequency with period and periodUnit, or an X12 calendar/delivery pattern',
+        expression:
+          "occurrence.ofType(Timing).all(repeat.count.exists() or (repeat.frequency.exists() and repeat.period.exists() and repeat.periodUnit.exists()) or extension.where(url = '" +
+          `${EXT}/extension-timingcalendarpattern' or url = '${EXT}/extension-timingdeliverypattern').exists())`,
+      },
+    ],
+  },
+  {
     id: 'profile-subscription',
     title: 'PAS Subscription',
     type: 'Subscription',

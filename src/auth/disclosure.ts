@@ -94,6 +94,23 @@ export const OPERATION_NEEDS = {
     ...needs('create', 'DocumentReference', 'ExplanationOfBenefit', 'PaymentReconciliation'),
     ...needs('update', 'Claim'),
   ],
+  /**
+   * `GET|POST /api/coverage/estimate`: a patient estimate (an ExplanationOfBenefit, use
+   * predetermination) made from the subject (read on its own type, checked by the route), the
+   * encounter's charges, the patient's coverage and payer, and the latest eligibility answer.
+   */
+  patientEstimate: [
+    ...needs(
+      'read',
+      'ExplanationOfBenefit',
+      'ChargeItem',
+      'Coverage',
+      'Organization',
+      'CoverageEligibilityRequest',
+      'CoverageEligibilityResponse',
+    ),
+    ...needs('search', 'ChargeItem', 'Coverage', 'CoverageEligibilityRequest', 'CoverageEligibilityResponse'),
+  ],
   /** `GET /api/remittance/work-items|underpayments`: denial and underpayment work items (Tasks naming claims). */
   workItems: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
   /** `POST /api/remittance/work-items/{id}/assign|correct|close`: a work item changes (and a corrected claim is asked for). */

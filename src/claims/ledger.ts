@@ -78,7 +78,7 @@ export function claimAuthorizationNumbers(source: LedgerSource): string[] {
 }
 
 /**
- * Which codes need authorization for a tenant's payers: the scrubber's rule (rules/prior-auth.json
+ * Which codes need authorization for a tenant's payers: the scrubber's rule (src/coverage/rules/prior-auth.json
  * for the payer on the date, src/coverage/pas/auth-rules.ts; the drug's therapy class from the
  * coding tables), for the ledger's "given without
  * an authorization" work items. A payer that is not configured requires nothing Dripline knows of.

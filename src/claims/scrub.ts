@@ -8,7 +8,7 @@
  * date and address; an institutional claim's attending (./attending.ts); NCCI PTP pairs and MUE units (src/coding/tables; UNVERIFIED entries only warn);
  * documentation completeness of the administrations behind each charge (status, start, stop for
  * timed codes, dose, site, order, performer); medical necessity (rules/medical-necessity.json);
- * prior authorization (rules/prior-auth.json); timely filing (payer.timelyFilingDays); payer rules
+ * prior authorization (coverage's rules/prior-auth.json); timely filing (payer.timelyFilingDays); payer rules
  * (NDC required, refused codes, JW/JZ as src/coding/engine/waste-modifiers.ts reads them); duplicate claims; place of
  * service; diagnosis pointers; units.
  *

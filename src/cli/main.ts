@@ -12,9 +12,12 @@
  *   authorizations <patient> [--tenant <id>]
  *   prior-auth <order> [--tenant <id>] [--cancel] [--wait <seconds>]
  *   eligibility <patient id> --client <client.json> [--url <base>] [--json]
+ *   estimate <MedicationRequest/id|ServiceRequest/id|Encounter/id> --client <client.json> [--url <base>] [--json]
  *   remit [--tenant <id>] <file.835>...
  *   work-items list [--tenant <id>] [--queue <q>]... [--state <s>]... [--all]
  *   work-items assign|resolve <id> ...
+ *   appeal open|outcome|list|sweep|packet ... [--tenant <id>]
+ *   statements run|balance|pay ... [--tenant <id>]
  *   tables import-x12-codes <dir> [--out <codes dir>]
  *   tables import-opps-rates <dir> [--out <dir>]
  *   report [--tenant <id>] [--from <date>] [--to <date>] [--by payer|location|drug|code] [--json]
@@ -276,6 +279,9 @@ async function main(argv: string[]): Promise<void> {
     );
     const name = config.tenants.find((t) => args.tenant === undefined || t.id === args.tenant)?.name ?? '';
     process.stdout.write((args.json ? JSON.stringify(results, null, 2) : formatReport(name, results)) + '\n');
+  } else if (command === 'estimate') {
+    const { runEstimate } = await import('./estimate-command.ts');
+    process.stdout.write((await runEstimate(sub === undefined ? rest : [sub, ...rest])) + '\n');
   } else if (command === 'remit') {
     await remit(sub === undefined ? rest : [sub, ...rest]);
   } else if (command === 'work-items') {

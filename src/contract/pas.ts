@@ -27,6 +27,7 @@ export const PAS_PROFILE = {
   requestor: `${PAS_SD}/profile-requestor`,
   practitioner: `${PAS_SD}/profile-practitioner`,
   medicationRequest: `${PAS_SD}/profile-medicationrequest`,
+  serviceRequest: `${PAS_SD}/profile-servicerequest`,
   subscription: `${PAS_SD}/profile-subscription`,
   task: `${PAS_SD}/profile-task`,
   communicationRequest: `${PAS_SD}/profile-communicationrequest`,

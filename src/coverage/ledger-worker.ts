@@ -44,7 +44,7 @@ export interface LedgerWorkerDeps {
   readonly publicUrl: string;
   /** The tenants (read on every scan: the sandbox adds payers at run time). */
   readonly tenants: () => readonly TenantConfig[];
-  /** Which codes need authorization, per tenant (the claim scrubber's rule: src/claims/rules/prior-auth.json). */
+  /** Which codes need authorization, per tenant (the claim scrubber's rule: src/coverage/rules/prior-auth.json). */
   readonly requirement: (tenant: TenantConfig) => AuthorizationRequirement;
   readonly now: () => Date;
   /** How often changes are read (default 30 s). */

@@ -2,7 +2,7 @@
  * Checks of what the payer needs on file: coverage present, active, covering the dates, with a
  * member id and a subscriber the claim can name (../subscriber.ts); timely filing
  * (payer.timelyFilingDays); prior authorization required, present and covering the services, dates
- * and units (rules/prior-auth.json; the authorizations on file and what they were used for: the
+ * and units (src/coverage/rules/prior-auth.json; the authorizations on file and what they were used for: the
  * authorization ledger, src/coverage/ledger.ts, via ../ledger.ts).
  */
 import type { Coverage } from '@medplum/fhirtypes';

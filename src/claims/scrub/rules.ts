@@ -1,14 +1,15 @@
 /**
  * The scrubber's rule table: every rule id it can report, with its default severity, whether a
  * person may override it, its source and its fix (rules/scrub-rules.json), and the data the medical
- * necessity and prior authorization checks read (rules/medical-necessity.json, rules/prior-auth.json).
+ * necessity and prior authorization checks read (rules/medical-necessity.json; prior authorization:
+ * coverage's table, src/coverage/rules/prior-auth.json, through src/coverage/pas/auth-rules.ts).
  * Loaded once per process; a structural check throws on a bad file.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Verification } from '../../coding/tables/types.ts';
-import { parsePriorAuthTable } from '../../coverage/pas/auth-rules.ts';
+import { loadPriorAuthTable } from '../../coverage/pas/auth-rules.ts';
 import type { PriorAuthTable } from '../../coverage/pas/auth-rules.ts';
 import type { ScrubFinding } from '../types.ts';
 
@@ -51,7 +52,7 @@ export function loadClaimRules(): ClaimRules {
     const rules = readRuleFile('scrub-rules.json')['rules'] as ClaimRules['rules'] | undefined;
     const medicalNecessity = readRuleFile('medical-necessity.json')['drugs'] as
       ClaimRules['medicalNecessity'] | undefined;
-    const priorAuth = parsePriorAuthTable(readRuleFile('prior-auth.json'));
+    const priorAuth = loadPriorAuthTable();
     if (!rules || !Array.isArray(medicalNecessity)) {
       throw new Error(`claim rules in ${RULES_DIR} are incomplete`);
     }

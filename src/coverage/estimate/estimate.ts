@@ -105,7 +105,10 @@ export function patientEstimate(input: EstimateInput): ExplanationOfBenefit & { 
     const share = shares[i];
     return {
       sequence: line.sequence,
-      productOrService: { coding: [{ system: SYSTEMS.hcpcs, code: line.code }] },
+      // CPT (five digits) or HCPCS Level II (a letter and four digits).
+      productOrService: {
+        coding: [{ system: /^\d{5}$/.test(line.code) ? SYSTEMS.cpt : SYSTEMS.hcpcs, code: line.code }],
+      },
       servicedDate: line.date,
       quantity: { value: line.units },
       adjudication: [

@@ -1,6 +1,6 @@
 /**
  * Which services need prior authorization, per payer and date of service: one table
- * (src/claims/rules/prior-auth.json), read here by the prior authorization trigger and by the claim
+ * (src/coverage/rules/prior-auth.json), read here by the prior authorization trigger and by the claim
  * scrubber alike, so an order that needs a PAS request and a claim that needs an authorization
  * number are the same rule. Pure once loaded.
  *
@@ -43,7 +43,7 @@ export interface RuleInForce extends PriorAuthRule {
   readonly source: string;
 }
 
-const TABLE_FILE = join(dirname(fileURLToPath(import.meta.url)), '../../claims/rules/prior-auth.json');
+const TABLE_FILE = join(dirname(fileURLToPath(import.meta.url)), '../rules/prior-auth.json');
 const KINDS: readonly PayerKind[] = ['medicare', 'medicaid', 'commercial'];
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 

@@ -10,22 +10,39 @@ import { PRIOR_AUTH_QUEUE } from './records.ts';
 import { readOptional } from '../../store/read-optional.ts';
 
 export type PriorAuthJob =
-  | { readonly kind: 'order'; readonly order: string; readonly cancel?: boolean; readonly reason: string }
+  | {
+      readonly kind: 'order';
+      readonly order: string;
+      /** The order's type; absent: a MedicationRequest (jobs written before service orders). */
+      readonly orderType?: 'ServiceRequest';
+      readonly cancel?: boolean;
+      readonly reason: string;
+    }
   | { readonly kind: 'send'; readonly caseId: string; readonly claim: string; readonly document: string }
   | { readonly kind: 'notification'; readonly payer: string; readonly body: unknown; readonly text: string }
   | { readonly kind: 'inquire'; readonly caseId: string; readonly round: number }
   | { readonly kind: 'subscribe'; readonly payer: string };
 
-/** The ingest hook: a stored order copy (each EHR version) starts its prior authorization job, in the copy's transaction. */
+/**
+ * The ingest hook: a stored order copy (each EHR version) starts its prior authorization job, in
+ * the copy's transaction: a drug order (MedicationRequest) or a service order (ServiceRequest:
+ * hydration, home nursing), asked for when the payer's rule names its code.
+ */
 export function priorAuthJobsFor(copy: Resource): BatchOperation[] {
-  if (copy.resourceType !== 'MedicationRequest' || !copy.id) {
+  if ((copy.resourceType !== 'MedicationRequest' && copy.resourceType !== 'ServiceRequest') || !copy.id) {
     return [];
   }
   const version = sourceVersionOf(copy).versionId ?? copy.meta?.versionId ?? 'unversioned';
-  const job: PriorAuthJob = { kind: 'order', order: copy.id, reason: 'order received from the EHR' };
-  return [
-    { op: 'enqueue', job: { queue: PRIOR_AUTH_QUEUE, key: `order|${copy.id}|${version}`, payload: job } },
-  ];
+  const service = copy.resourceType === 'ServiceRequest';
+  const job: PriorAuthJob = {
+    kind: 'order',
+    order: copy.id,
+    ...(service ? { orderType: 'ServiceRequest' as const } : {}),
+    reason: 'order received from the EHR',
+  };
+  // Drug orders keep their key as before; service orders carry their type (ids are per type).
+  const key = service ? `order|ServiceRequest/${copy.id}|${version}` : `order|${copy.id}|${version}`;
+  return [{ op: 'enqueue', job: { queue: PRIOR_AUTH_QUEUE, key, payload: job } }];
 }
 
 /**

@@ -22,6 +22,7 @@ import type {
   Patient,
   Practitioner,
   RelatedPerson,
+  ServiceRequest,
 } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
@@ -126,7 +127,7 @@ function codes(concept: CodeableConcept | undefined, ...systems: string[]): stri
 const POS: Readonly<Record<string, string>> = { office: '11', 'hospital-outpatient': '22', home: '12' };
 
 /** Billing units of one dose, when the order's dose converts to the code's billing unit. */
-function unitsPerDose(
+export function unitsPerDose(
   billing: ReturnType<typeof resolveAdministrationDrug>['billing'],
   dose: { value: number; unit: string } | undefined,
 ): number | undefined {
@@ -143,11 +144,140 @@ function unitsPerDose(
   return amount === undefined ? undefined : ceilUnits(amount / billing.value);
 }
 
-/** The plan for one order (stored MedicationRequest id). */
-export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderPlan> {
-  const order = await read<MedicationRequest & StoredResource>(deps, `MedicationRequest/${orderId}`);
+/** The order's drug as a documented administration, for the coding engine to resolve (billing's resolution). */
+export function documentedOrderDrug(
+  order: MedicationRequest & { id: string },
+  concept: CodeableConcept | undefined,
+): DocumentedAdministration {
+  const ndc = codes(concept, PAS_SYSTEM.ndc, 'urn:oid:2.16.840.1.113883.6.69');
+  const rxnorm = codes(
+    concept,
+    'http://www.nlm.nih.gov/research/umls/rxnorm',
+    'urn:oid:2.16.840.1.113883.6.88',
+  );
+  const hcpcs = codes(
+    concept,
+    PAS_SYSTEM.hcpcs,
+    'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+    'urn:oid:2.16.840.1.113883.6.285',
+  );
+  const text = concept?.text ?? concept?.coding?.find((c) => c.display)?.display;
+  return {
+    id: order.id,
+    encounterId: '',
+    status: 'completed',
+    drug: {
+      ...(ndc ? { ndc } : {}),
+      ...(rxnorm ? { rxnorm } : {}),
+      ...(hcpcs ? { hcpcs } : {}),
+      ...(text ? { text } : {}),
+    },
+    ordered: true,
+  };
+}
+
+/** The first dose of an order's first dosage instruction, as a value and unit. */
+export function orderDose(order: MedicationRequest): { value: number; unit: string } | undefined {
+  const dose = order.dosageInstruction?.[0]?.doseAndRate?.find((d) => d.doseQuantity)?.doseQuantity;
+  return dose?.value !== undefined ? { value: dose.value, unit: dose.code ?? dose.unit ?? '' } : undefined;
+}
+
+/** What an order asks the payer for (one service). */
+export interface AskedService {
+  readonly code: string;
+  readonly codeSystem: 'hcpcs' | 'cpt';
+  readonly therapyClass?: string;
+  /** The drug's codes (a drug order). */
+  readonly concept?: CodeableConcept;
+  readonly start: string;
+  readonly end: string;
+  readonly units?: number;
+  readonly doses: number;
+}
+
+/** What a drug order asks for: the drug's HCPCS code by the coding engine, course and units (its doses × units per dose). */
+async function drugOrderService(
+  deps: PlanDeps,
+  order: MedicationRequest & StoredResource,
+  signed: string | undefined,
+  today: string,
+  courseDays: number,
+): Promise<AskedService | undefined> {
+  const medication = await read<Medication & StoredResource>(deps, order.medicationReference?.reference);
+  const concept = medication?.code ?? order.medicationCodeableConcept;
+  // The course starts when the order says (its validity period), else on the day it was signed.
+  const validity = order.dispenseRequest?.validityPeriod;
+  const start = validity?.start?.slice(0, 10) ?? signed ?? today;
+  const end = validity?.end?.slice(0, 10) ?? addDays(start, courseDays - 1);
+  const drug = resolveAdministrationDrug(deps.tables, documentedOrderDrug(order, concept), start);
+  if (!drug.hcpcs) {
+    return undefined;
+  }
+  const dosage = order.dosageInstruction?.[0];
+  const doses = dosage?.timing?.repeat?.count ?? (order.dispenseRequest?.numberOfRepeatsAllowed ?? 0) + 1;
+  const perDose = unitsPerDose(drug.billing, orderDose(order));
+  return {
+    code: drug.hcpcs,
+    codeSystem: 'hcpcs',
+    ...(drug.drug.therapyClass ? { therapyClass: drug.drug.therapyClass } : {}),
+    ...(concept ? { concept } : {}),
+    start,
+    end,
+    ...(perDose !== undefined ? { units: perDose * Math.max(1, doses) } : {}),
+    doses,
+  };
+}
+
+/** The orders that can start a prior authorization: a drug order, or a service order (hydration, home nursing). */
+export type PasOrderType = 'MedicationRequest' | 'ServiceRequest';
+
+const SERVICE_CODE_SYSTEMS = new Set<string>([
+  PAS_SYSTEM.hcpcs,
+  PAS_SYSTEM.cpt,
+  'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  'urn:oid:2.16.840.1.113883.6.285',
+  'urn:oid:2.16.840.1.113883.6.12',
+]);
+
+/** What a service order asks for: its HCPCS/CPT code, course and units (pure). */
+export function serviceOrderService(
+  order: ServiceRequest,
+  signed: string | undefined,
+  today: string,
+  courseDays: number,
+): AskedService | undefined {
+  const code = order.code?.coding?.find(
+    (c) => c.system !== undefined && SERVICE_CODE_SYSTEMS.has(c.system) && c.code,
+  )?.code;
+  if (!code) {
+    return undefined;
+  }
+  const start =
+    order.occurrencePeriod?.start?.slice(0, 10) ?? order.occurrenceDateTime?.slice(0, 10) ?? signed ?? today;
+  const end =
+    order.occurrencePeriod?.end?.slice(0, 10) ??
+    (order.occurrenceDateTime ? start : addDays(start, courseDays - 1));
+  const units = order.quantityQuantity?.value;
+  return {
+    code: code.toUpperCase(),
+    // CPT is five digits; HCPCS Level II a letter and four digits.
+    codeSystem: /^\d{5}$/.test(code) ? 'cpt' : 'hcpcs',
+    start,
+    end,
+    ...(units !== undefined && units > 0 ? { units } : {}),
+    doses: order.occurrenceTiming?.repeat?.count ?? 1,
+  };
+}
+
+/** The plan for one order (a stored MedicationRequest id, or a ServiceRequest id with `type`). */
+export async function planOrder(
+  deps: PlanDeps,
+  orderId: string,
+  type: PasOrderType = 'MedicationRequest',
+): Promise<OrderPlan> {
+  const order = await read<(MedicationRequest | ServiceRequest) & StoredResource>(deps, `${type}/${orderId}`);
   if (!order) {
-    return { kind: 'not-needed', reason: `MedicationRequest/${orderId} is not on file` };
+    return { kind: 'not-needed', reason: `${type}/${orderId} is not on file` };
   }
   const patientRef = order.subject.reference;
   const patient = await read<Patient & StoredResource>(deps, patientRef);
@@ -173,55 +303,27 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
     return { kind: 'not-needed', reason: `${payer.name} takes no PAS requests (no pas endpoint configured)` };
   }
   const today = localDate(deps.now(), tenantCalendarZone(deps.tenant));
-  const medication = await read<Medication & StoredResource>(deps, order.medicationReference?.reference);
-  const concept = medication?.code ?? order.medicationCodeableConcept;
-  const ndc = codes(concept, PAS_SYSTEM.ndc, 'urn:oid:2.16.840.1.113883.6.69');
-  const rxnorm = codes(
-    concept,
-    'http://www.nlm.nih.gov/research/umls/rxnorm',
-    'urn:oid:2.16.840.1.113883.6.88',
-  );
-  const hcpcs = codes(
-    concept,
-    PAS_SYSTEM.hcpcs,
-    'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
-    'urn:oid:2.16.840.1.113883.6.285',
-  );
-  const text = concept?.text ?? concept?.coding?.find((c) => c.display)?.display;
-  const documented: DocumentedAdministration = {
-    id: order.id,
-    encounterId: '',
-    status: 'completed',
-    drug: {
-      ...(ndc ? { ndc } : {}),
-      ...(rxnorm ? { rxnorm } : {}),
-      ...(hcpcs ? { hcpcs } : {}),
-      ...(text ? { text } : {}),
-    },
-    ordered: true,
-  };
-  // The course starts when the order says (its validity period), else on the day it was signed.
-  const validity = order.dispenseRequest?.validityPeriod;
   const zone = tenantCalendarZone(deps.tenant);
   const signed =
     order.authoredOn && order.authoredOn.length > 10
       ? localDate(new Date(order.authoredOn), zone)
       : order.authoredOn;
-  const start = validity?.start?.slice(0, 10) ?? signed ?? today;
-  const end = validity?.end?.slice(0, 10) ?? addDays(start, payer.pas.courseDays - 1);
-  const drug = resolveAdministrationDrug(deps.tables, documented, start);
-  if (!drug.hcpcs) {
+  const asked =
+    order.resourceType === 'MedicationRequest'
+      ? await drugOrderService(deps, order, signed, today, payer.pas.courseDays)
+      : serviceOrderService(order, signed, today, payer.pas.courseDays);
+  if (!asked) {
     return {
       kind: 'not-needed',
-      reason:
-        'the order’s drug has no HCPCS code Dripline can find: whether it needs authorization is unknown',
+      reason: `the order names no HCPCS or CPT code Dripline can find: whether it needs authorization is unknown`,
     };
   }
+  const { start, end } = asked;
   const rule = authorizationRuleFor(deps.priorAuth, payer, start);
-  if (!requiresAuthorization(rule, drug.hcpcs, drug.drug.therapyClass)) {
+  if (!requiresAuthorization(rule, asked.code, asked.therapyClass)) {
     return {
       kind: 'not-needed',
-      reason: `${drug.hcpcs} needs no authorization from ${payer.name} (${rule.source})`,
+      reason: `${asked.code} needs no authorization from ${payer.name} (${rule.source})`,
     };
   }
   if (!deps.tenant.billing) {
@@ -232,13 +334,6 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
       payer,
     };
   }
-  const dosage = order.dosageInstruction?.[0];
-  const dose = dosage?.doseAndRate?.find((d) => d.doseQuantity)?.doseQuantity;
-  const doses = dosage?.timing?.repeat?.count ?? (order.dispenseRequest?.numberOfRepeatsAllowed ?? 0) + 1;
-  const perDose = unitsPerDose(
-    drug.billing,
-    dose?.value !== undefined ? { value: dose.value, unit: dose.code ?? dose.unit ?? '' } : undefined,
-  );
   const encounter = await read<Encounter & StoredResource>(deps, order.encounter?.reference);
   const setting = encounter ? settingOf(encounter) : undefined;
   const placeOfService = POS[setting ?? 'office'] ?? '11';
@@ -269,24 +364,24 @@ export async function planOrder(deps: PlanDeps, orderId: string): Promise<OrderP
       requestor: deps.tenant.billing,
       ...(orderer ? { orderer } : {}),
       order,
-      ...(concept ? { medication: concept } : {}),
+      ...(asked.concept ? { medication: asked.concept } : {}),
     },
     diagnoses: [...new Set(diagnoses)],
     services: [
       {
         sequence: 1,
-        code: drug.hcpcs,
-        codeSystem: 'hcpcs',
-        ...(perDose !== undefined ? { units: perDose * Math.max(1, doses) } : {}),
+        code: asked.code,
+        codeSystem: asked.codeSystem,
+        ...(asked.units !== undefined ? { units: asked.units } : {}),
         start,
         end,
         placeOfService,
         serviceType: '1',
       },
     ],
-    doses: Math.max(1, doses),
+    doses: Math.max(1, asked.doses),
     claimType: placeOfService === '22' ? 'institutional' : 'professional',
-    source: `MedicationRequest/${order.id}/_history/${sourceVersionOf(order).versionId ?? order.meta.versionId}`,
+    source: `${order.resourceType}/${order.id}/_history/${sourceVersionOf(order).versionId ?? order.meta.versionId}`,
     withdrawn: WITHDRAWN.has(order.status),
     rule: rule.source,
   };

@@ -243,6 +243,8 @@ function requestRoles(bundle: Bundle): Map<number, string> {
       role(i, PAS_PROFILE.practitioner);
     } else if (type === 'MedicationRequest') {
       role(i, PAS_PROFILE.medicationRequest);
+    } else if (type === 'ServiceRequest') {
+      role(i, PAS_PROFILE.serviceRequest);
     }
   });
   return roles;

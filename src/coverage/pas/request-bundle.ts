@@ -29,6 +29,7 @@ import type {
   Coverage,
   Extension,
   MedicationRequest,
+  ServiceRequest,
   Organization,
   Patient,
   Practitioner,
@@ -65,7 +66,8 @@ export interface PasParties {
   readonly payer: { readonly id: string; readonly name: string; readonly payerId: string };
   readonly requestor: BillingProvider;
   readonly orderer?: Practitioner & { id: string };
-  readonly order: MedicationRequest & { id: string };
+  /** The order asked for: a drug order, or a service order (hydration, home nursing). */
+  readonly order: (MedicationRequest | ServiceRequest) & { id: string };
   /** The drug's codes when the order names a Medication (the PAS MedicationRequest carries them itself). */
   readonly medication?: CodeableConcept;
 }
@@ -208,6 +210,34 @@ function insurerOrganization(payer: PasParties['payer']): Organization {
   };
 }
 
+/** A service order as PAS carries it (profile-servicerequest): code, quantity and period as asked. */
+function serviceOrderForPas(
+  order: ServiceRequest & { id: string },
+  patient: Entry,
+  requester: Entry | undefined,
+): ServiceRequest & { id: string } {
+  const units = order.quantityQuantity?.value;
+  return {
+    resourceType: 'ServiceRequest',
+    id: order.id,
+    meta: { profile: [PAS_PROFILE.serviceRequest] },
+    ...(order.identifier ? { identifier: order.identifier } : {}),
+    status: 'active',
+    intent: 'order',
+    ...(order.category ? { category: order.category } : {}),
+    ...(order.code ? { code: order.code } : {}),
+    // prof-2: a quantity has a value and a unit (text; no X12 673 code, pas.md §1.4).
+    ...(units !== undefined
+      ? { quantityQuantity: { value: units, unit: order.quantityQuantity?.unit ?? 'units' } }
+      : {}),
+    subject: ref(patient),
+    ...(order.occurrencePeriod ? { occurrencePeriod: order.occurrencePeriod } : {}),
+    ...(order.occurrenceDateTime ? { occurrenceDateTime: order.occurrenceDateTime } : {}),
+    ...(order.authoredOn ? { authoredOn: order.authoredOn } : {}),
+    ...(requester ? { requester: ref(requester) } : {}),
+  };
+}
+
 function orderForPas(
   order: MedicationRequest & { id: string },
   medication: CodeableConcept | undefined,
@@ -333,7 +363,9 @@ function assemble(input: PasRequestInput, profile: string): Assembled {
     : undefined;
   const order = stored(
     fhirBase,
-    orderForPas(parties.order, parties.medication, patient, practitioner, Math.max(1, input.doses)),
+    parties.order.resourceType === 'ServiceRequest'
+      ? serviceOrderForPas(parties.order, patient, practitioner)
+      : orderForPas(parties.order, parties.medication, patient, practitioner, Math.max(1, input.doses)),
   );
   const claim: Claim & { id: string } = {
     resourceType: 'Claim',

@@ -226,7 +226,9 @@ export class PriorAuthWorker extends LoopingWorker {
         now: this.#deps.now,
       },
       job.order,
+      job.orderType ?? 'MedicationRequest',
     );
+    const orderRef = `${job.orderType ?? 'MedicationRequest'}/${job.order}`;
     if (plan.kind === 'waiting') {
       throw new NotYet(plan.reason);
     }
@@ -237,7 +239,7 @@ export class PriorAuthWorker extends LoopingWorker {
       );
       return;
     }
-    const caseId = caseIdFor(tenant, plan.payer.id, `MedicationRequest/${job.order}`);
+    const caseId = caseIdFor(tenant, plan.payer.id, orderRef);
     if (plan.kind === 'cannot') {
       const task = await readOptional(this.#deps.store, tenant, 'Task', `${caseId}-work`);
       await this.#deps.store.resources.writeBatch(tenant, [
@@ -245,7 +247,7 @@ export class PriorAuthWorker extends LoopingWorker {
           id: `${caseId}-work`,
           code: 'cannot-request',
           note: plan.reason,
-          focus: `MedicationRequest/${job.order}`,
+          focus: orderRef,
           ...(plan.patient ? { patient: plan.patient } : {}),
           ...(task ? { existing: task as never } : {}),
           now,
@@ -319,7 +321,7 @@ export class PriorAuthWorker extends LoopingWorker {
           id: `${caseId}-work`,
           code: 'cannot-request',
           note: `The PAS request for ${plan.source} does not conform: ${why}`,
-          focus: `MedicationRequest/${job.order}`,
+          focus: orderRef,
           patient,
           ...(task ? { existing: task as never } : {}),
           now,

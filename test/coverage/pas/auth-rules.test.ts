@@ -1,4 +1,6 @@
 /** Payer rules for prior authorization: per payer kind and per payer, by effective date; one table for the trigger and the scrubber. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import {
   authorizationRuleFor,
@@ -97,6 +99,17 @@ describe('authorizationRuleFor', () => {
 
 describe('the scrubber reads the same rule', () => {
   const tables = loadCodingTables();
+  test("one table, coverage's: the scrubber's prior authorization rule is the table coverage loads", () => {
+    // The table lives in src/coverage/rules/; claims reads it through coverage's module, not by path.
+    expect(loadClaimRules().priorAuth).toBe(loadPriorAuthTable());
+    expect(
+      existsSync(fileURLToPath(new URL('../../../src/coverage/rules/prior-auth.json', import.meta.url))),
+    ).toBe(true);
+    expect(
+      existsSync(fileURLToPath(new URL('../../../src/claims/rules/prior-auth.json', import.meta.url))),
+    ).toBe(false);
+  });
+
   test('a per-payer entry in force on the date of service makes the claim need an authorization', () => {
     const rules = loadClaimRules();
     const f = fixture('medicare');

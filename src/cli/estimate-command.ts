@@ -1,0 +1,102 @@
+/**
+ * `dripline estimate <MedicationRequest/id|ServiceRequest/id|Encounter/id> --client <client.json> [--url <base>] [--json]`
+ *
+ * Asks Dripline for a patient estimate as any API client would: a token from the client file (SMART
+ * Backend Services), then `GET /api/coverage/estimate?subject=`. Prints per line the expected
+ * allowed amount and the patient's share (co-payment, deductible, co-insurance) with the input each
+ * figure came from; the ExplanationOfBenefit itself with `--json`.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { ExplanationOfBenefit } from '@medplum/fhirtypes';
+import { UsageError } from './client-command.ts';
+import { requestBackendToken } from './token-command.ts';
+
+export const ESTIMATE_USAGE = `Usage: npm run cli -- estimate <MedicationRequest/id|ServiceRequest/id|Encounter/id> --client <client.json> [--url <base>] [--json]
+
+The patient estimate of an order or a coded encounter (GET /api/coverage/estimate): per line the
+expected allowed amount and the patient's share, each figure with the input it came from.
+The client needs system/ExplanationOfBenefit.r system/ChargeItem.rs system/Coverage.rs
+system/Organization.r system/CoverageEligibilityRequest.rs system/CoverageEligibilityResponse.rs
+and read on the subject's type (an order: also system/Medication.r system/Encounter.r).`;
+
+const money = (n: number | undefined): string => (n === undefined ? '?' : `$${n.toFixed(2)}`);
+
+/** The estimate in words: the lines, then the totals, then where each figure came from. */
+export function describeEstimate(eob: ExplanationOfBenefit): string {
+  const out = [eob.disposition ?? 'Estimate'];
+  for (const item of eob.item ?? []) {
+    const code = item.productOrService.coding?.[0]?.code ?? '?';
+    const parts = (item.adjudication ?? []).map(
+      (a) => `${a.category.text ?? a.category.coding?.[0]?.code ?? '?'} ${money(a.amount?.value)}`,
+    );
+    out.push(
+      `  ${item.sequence}. ${code} × ${item.quantity?.value ?? '?'} on ${item.servicedDate ?? '?'}: ${parts.join(', ')}`,
+    );
+    for (const a of item.adjudication ?? []) {
+      const basis = a.extension?.[0]?.valueString;
+      if (basis) {
+        out.push(`       ${a.category.text ?? '?'}: ${basis}`);
+      }
+    }
+  }
+  for (const total of eob.total ?? []) {
+    out.push(
+      `  total ${total.category.text ?? total.category.coding?.[0]?.code ?? '?'}: ${money(total.amount.value)}`,
+    );
+  }
+  return out.join('\n');
+}
+
+export async function runEstimate(argv: string[]): Promise<string> {
+  let parsed: {
+    values: { client?: string; url?: string; json?: boolean; help?: boolean };
+    positionals: string[];
+  };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        client: { type: 'string' },
+        url: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (parsed.values.help) {
+    throw new UsageError(ESTIMATE_USAGE, true);
+  }
+  const [subject, ...extra] = parsed.positionals;
+  if (!subject || extra.length > 0 || !parsed.values.client) {
+    throw new UsageError(
+      'estimate needs one <MedicationRequest/id|ServiceRequest/id|Encounter/id> and --client <client.json>',
+    );
+  }
+  const client = JSON.parse(readFileSync(parsed.values.client, 'utf8')) as Parameters<
+    typeof requestBackendToken
+  >[0] & { token_url?: string };
+  const base = (parsed.values.url ?? client.token_url?.replace(/\/oauth2\/token$/, '') ?? '').replace(
+    /\/+$/,
+    '',
+  );
+  if (!/^https?:\/\//.test(base)) {
+    throw new UsageError('give --url <Dripline base URL> (the client file names no token_url)');
+  }
+  const { access_token: token } = await requestBackendToken(client);
+  const res = await fetch(`${base}/api/coverage/estimate?subject=${encodeURIComponent(subject)}`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' },
+  });
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (res.status >= 400) {
+    const issue = (body['issue'] as { details?: { text?: string } }[] | undefined)?.[0]?.details?.text;
+    throw new Error(`Dripline answered ${res.status}${issue ? `: ${issue}` : ''}`);
+  }
+  return parsed.values.json
+    ? JSON.stringify(body, null, 2)
+    : describeEstimate(body as unknown as ExplanationOfBenefit);
+}

@@ -1,0 +1,202 @@
+/**
+ * Issue 13's one end-to-end proof, over real HTTP between three servers (the sandbox EHR, the
+ * sandbox payer, Dripline): an infliximab order comes in from the EHR (Backport subscription, SMART
+ * reads) → the patient's eligibility is asked and answered by the payer → the order becomes a Da
+ * Vinci PAS request (`Claim/$submit`) that the payer pends → the payer's review ends and its PAS
+ * subscription notification (Backport) reaches Dripline → the request is certified and the approval
+ * kept as the preauthorization ClaimResponse → the authorization ledger
+ * (`GET /api/coverage/authorizations`) shows its number, code and units → the visit's claim is built
+ * carrying the number, submitted to the payer and adjudicated there, and the ledger counts the
+ * visit's units against the authorization. Every step is read through Dripline's own HTTP API where
+ * one exists; waits are conditions with deadlines.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { Claim, ClaimResponse, MedicationRequest } from '@medplum/fhirtypes';
+import { registerBackendClient } from '../../src/auth/client-registration.ts';
+import { authorizationsOf } from '../../src/coverage/authorizations.ts';
+import { claimStateOf } from '../../src/claims/workflow/state.ts';
+import { requestBackendToken } from '../../src/cli/token-command.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import type { DriplineConfig } from '../../src/config/config.ts';
+import type { LedgerReport } from '../../src/coverage/ledger-report.ts';
+import { PRIOR_AUTH_QUEUE, sourceOf, stateOf } from '../../src/coverage/pas/records.ts';
+import type { EligibilitySummary } from '../../src/coverage/eligibility/summary.ts';
+import { freePort } from '../../src/http/free-port.ts';
+import { createLogger } from '../../src/logger.ts';
+import { runSandbox } from '../../src/sandbox/index.ts';
+import type { SandboxRun } from '../../src/sandbox/index.ts';
+import { fhirFetch } from '../support/harness.ts';
+import { clockEnv } from '../support/clock.ts';
+import { waitFor } from '../support/wait.ts';
+
+const TENANT = 'sandbox';
+/** The infliximab HCPCS code (per 10 mg): the sandbox payer's rules put it under authorization. */
+const DRUG = 'J1745';
+const SCOPE =
+  'system/MedicationRequest.rs system/Claim.rs system/ClaimResponse.rs system/ChargeItem.rs ' +
+  'system/Encounter.rs system/Task.rs system/Coverage.rs system/Organization.r system/Patient.r ' +
+  'system/CoverageEligibilityResponse.rs system/DocumentReference.rs system/Practitioner.r system/RelatedPerson.r';
+
+let run: SandboxRun;
+let config: DriplineConfig;
+let dir: string;
+let token: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'dripline-coverage-e2e-'));
+  const port = await freePort();
+  config = loadConfig({
+    DATA_DIR: dir,
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    SANDBOX_REPLAY_SPEED: '0',
+    SANDBOX_PATIENTS: '16',
+    ...clockEnv(),
+  });
+  run = await runSandbox(config, createLogger('silent'), {
+    sandboxPriorAuth: { reviewDelayMs: 1_500 },
+    claimWorkflow: { recheckMs: 1_000 },
+    priorAuthWorker: { pollMs: 100 },
+  });
+  // A biller's client of Dripline, registered and authenticated as any SMART Backend Services client.
+  const client = await registerBackendClient(run.server.store.auth, {
+    tenant: TENANT,
+    scope: SCOPE,
+    now: new Date(),
+    publicUrl: config.publicUrl,
+  });
+  token = (await requestBackendToken(client, undefined, config.clockOffsetMs)).access_token;
+  await run.replayed;
+}, 60_000);
+
+afterAll(async () => {
+  await run?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function get(pathAndQuery: string): Promise<any> {
+  const { status, body } = await fhirFetch(`${config.publicUrl}${pathAndQuery}`, token);
+  expect({ pathAndQuery, status, body: status === 200 ? 'ok' : body }).toEqual({
+    pathAndQuery,
+    status: 200,
+    body: 'ok',
+  });
+  return body;
+}
+const entries = <T>(bundle: any): T[] => (bundle.entry ?? []).map((e: { resource: T }) => e.resource);
+const drugOf = (claim: Claim): string | undefined => claim.item?.[0]?.productOrService.coding?.[0]?.code;
+const ledger = async (patient: string): Promise<LedgerReport> =>
+  (await get(`/api/coverage/authorizations?patient=${patient}`)) as LedgerReport;
+
+test('order → eligibility → PAS pended → subscription notification → approved → ledger → claim with the number, adjudicated', async () => {
+  // 1. The order came in from the EHR and became a PAS request the payer pended.
+  const request = await waitFor(
+    'a PAS request for infliximab',
+    async () => entries<Claim>(await get('/fhir/Claim?use=preauthorization')).find((c) => drugOf(c) === DRUG),
+    45_000,
+  );
+  const patient = request.patient.reference!;
+  const order = sourceOf(request)!;
+  expect(order).toMatch(/^MedicationRequest\/mr-\d+-infliximab-[^/]+\/_history\/[0-9a-f-]+$/);
+  const orderId = order.split('/')[1]!;
+  const copy = (await get(`/fhir/MedicationRequest/${orderId}`)) as MedicationRequest;
+  expect(copy.subject.reference).toBe(patient);
+  // The order is the EHR's: the same resource the sandbox EHR holds.
+  const atEhr = (await run.ehr.listResources('MedicationRequest')).find((r) => r.id === orderId);
+  expect(atEhr).toBeDefined();
+
+  // 2. Eligibility: the patient's coverage was asked about and the payer's answer kept.
+  const eligibility = await waitFor(
+    'the eligibility answer',
+    async () => {
+      const body = (await get(`/api/eligibility/${patient}`)) as {
+        coverages: (EligibilitySummary & { coverage: string })[];
+      };
+      return body.coverages.length > 0 ? body.coverages : undefined;
+    },
+    45_000,
+  );
+  const [answer] = eligibility;
+  expect(answer).toMatchObject({ outcome: 'complete', inforce: true });
+  expect(answer!.payerId).toBeDefined();
+
+  // 3. Pended, then certified: the decision came by the payer's subscription notification.
+  const certified = await waitFor(
+    'the approval',
+    async () => {
+      const claim = (await get(`/fhir/Claim/${request.id!}`)) as Claim;
+      return stateOf(claim) === 'certified' ? claim : undefined;
+    },
+    30_000,
+  );
+  const states = entries<Claim>(await get(`/fhir/Claim/${certified.id!}/_history`))
+    .map((v) => stateOf(v))
+    .reverse();
+  expect(states).toEqual(['prepared', 'pended', 'certified']);
+  const notifications = entries<{
+    type?: { text?: string };
+    context?: { related?: { reference?: string }[] };
+  }>(await get(`/fhir/DocumentReference?_count=1000`)).filter((d) =>
+    d.context?.related?.some((r) => r.reference === `Claim/${certified.id!}`),
+  );
+  expect(notifications.map((d) => d.type?.text)).toContain('PAS subscription notification received');
+
+  // 4. The approval is the preauthorization ClaimResponse on file, and the ledger shows it.
+  const caseId = request.id!.slice(0, request.id!.lastIndexOf('-'));
+  const response = (await get(`/fhir/ClaimResponse/${caseId}`)) as ClaimResponse;
+  expect(response.use).toBe('preauthorization');
+  // The certification number, where PAS puts it (the item's review action), read as claims read it.
+  const [authorization] = authorizationsOf([response], [certified]);
+  const number = authorization!.number;
+  expect(number).toMatch(/^AUTH\d{6}$/);
+  const onFile = await waitFor('the ledger to show the authorization', async () => {
+    const r = await ledger(patient);
+    return r.authorizations.find((a) => a.number === number);
+  });
+  expect(onFile).toMatchObject({ patient, payerId: answer!.payerId });
+  const service = onFile.services.find((s) => s.code === DRUG);
+  expect(service?.authorized).toBeGreaterThan(0);
+
+  // 5. The visit's claim is built carrying the number, and the payer adjudicates it.
+  const billed = await waitFor(
+    'the claim carrying the number, adjudicated',
+    async () =>
+      entries<Claim>(await get(`/fhir/Claim?patient=${patient}&use=claim`)).find(
+        (c) =>
+          (c.insurance ?? []).some((i) => i.focal && (i.preAuthRef ?? []).includes(number)) &&
+          claimStateOf(c) === 'adjudicated',
+      ),
+    90_000,
+  );
+  expect(billed.item?.some((i) => i.productOrService.coding?.some((c) => c.code === DRUG))).toBe(true);
+  // Paid: the payer adjudicated it once, and Dripline keeps the payer's answer on the claim.
+  const answered = (await run.payer.claimResponses()).filter(
+    (r) => r.request?.reference === `Claim/${billed.id!}`,
+  );
+  expect(answered).toHaveLength(1);
+  const kept = entries<ClaimResponse>(await get(`/fhir/ClaimResponse?request=Claim/${billed.id!}`));
+  expect(kept).toHaveLength(1);
+  expect(kept[0]).toMatchObject({ use: 'claim', outcome: 'complete' });
+  expect(kept[0]!.payment?.amount?.value).toBeGreaterThan(0);
+  expect(kept[0]!.payment?.amount?.value).toBe(answered[0]!.payment?.amount?.value);
+
+  // 6. The ledger counts the visit's units against the authorization, the claim adjudicated.
+  const counted = await waitFor('the ledger to count the adjudicated claim', async () => {
+    const entry = (await ledger(patient)).authorizations.find((a) => a.number === number);
+    const uses = entry?.services.find((s) => s.code === DRUG)?.uses ?? [];
+    return uses.some((u) => u.claim === `Claim/${billed.id!}` && u.billing === 'adjudicated')
+      ? entry
+      : undefined;
+  });
+  const used = counted.services.find((s) => s.code === DRUG)!;
+  expect(used.used).toBeGreaterThan(0);
+  expect(used.used + (used.remaining ?? 0) - used.beyond).toBe(used.authorized);
+
+  // Nothing left on the prior-auth queue: every job ran.
+  expect(await run.server.store.jobs.listJobs(TENANT, PRIOR_AUTH_QUEUE, 'dead', 10)).toEqual([]);
+}, 180_000);
