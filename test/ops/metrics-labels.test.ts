@@ -107,7 +107,8 @@ describe('the route table', () => {
     ['HEAD', '/healthz', '/healthz'],
     ['PUT', '/ehr/abc/notify/Patient/1', '/ehr/:connectionId/notify/:type/:id'],
     ['GET', '/fhir/Spaceship/1', undefined],
-    ['GET', '/', undefined],
+    ['GET', '/', '/'], // opens the billers' app (303 to /app/)
+    ['GET', '/nowhere', undefined],
   ])('%s %s → %s', (method, path, template) => {
     expect(routeTable(app()).match(method, path)).toBe(template);
   });
