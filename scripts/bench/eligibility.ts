@@ -1,5 +1,5 @@
 /**
- * `npm run bench:eligibility`: eligibility round trips against the sandbox payer over real HTTP, each
+ * `npm run bench:coverage` (after pas.ts; alone: `node scripts/bench/eligibility.ts`): eligibility round trips against the sandbox payer over real HTTP, each
  * section with its baseline measured in the same run on the same machine.
  *
  * Eligibility (X12): Dripline's whole 270/271 path as the eligibility check runs it — write the 270

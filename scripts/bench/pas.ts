@@ -1,10 +1,10 @@
 /**
- * Prior authorization benchmark (`npm run bench:pas`): how fast
+ * Prior authorization benchmark (`npm run bench:coverage`, which runs eligibility.ts after it): how fast
  * Dripline builds and validates a PAS Request Bundle, against a baseline in the same run, and how
  * many `Claim/$submit` round trips a second the sandbox payer answers over HTTP.
  *
- *   npm run bench:pas                # BENCH_N=2000 timed bundles per phase, BENCH_HTTP=300 submits
- *   BENCH_N=5000 BENCH_HTTP=1000 npm run bench:pas
+ *   node scripts/bench/pas.ts        # BENCH_N=2000 timed bundles per phase, BENCH_HTTP=300 submits
+ *   BENCH_N=5000 BENCH_HTTP=1000 node scripts/bench/pas.ts
  *
  * Workload: 64 distinct initial requests (an infusion order of 1–6 doses, one of six drugs, one or
  * two requested items, two diagnoses), built by the code Dripline sends with.
