@@ -17,6 +17,8 @@ export type Permission =
   | 'record-authorization'
   /** Ask the payers about a patient's coverage again (eligibility). */
   | 'request-coverage'
+  /** Open an appeal of a denial or underpayment and download its packet. */
+  | 'appeal'
   /** A patient's audit trail. */
   | 'audit';
 
@@ -32,6 +34,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<AppRole, readonly Permission[]>> 
     'assign',
     'record-authorization',
     'request-coverage',
+    'appeal',
   ],
   admin: [
     'read',
@@ -41,6 +44,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<AppRole, readonly Permission[]>> 
     'assign',
     'record-authorization',
     'request-coverage',
+    'appeal',
     'audit',
   ],
 };

@@ -22,7 +22,7 @@ import type { Frame, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
-import { runSandbox } from '../../src/sandbox/index.ts';
+import { runSandbox, seededPayers } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
@@ -37,6 +37,7 @@ import {
 } from '../../src/contract/remittance.ts';
 import { carcInfo, rarcInfo } from '../../src/remittance/codes.ts';
 import {
+  dateInput,
   fixInputs,
   moneyInput,
   newWorkItem,
@@ -146,9 +147,10 @@ const dayFrom = (days: number): string =>
 
 /**
  * A denial work item on a claim, as the 835 posting's triage writes one (src/remittance/work):
- * CO-197 with N54, the recommended fix and its evidence, $250 at stake, an appeal deadline.
+ * CO-197 with N54, the recommended fix and its evidence, $250 at stake, the payer's decision
+ * 5 days ago, an appeal deadline.
  */
-async function seedDenial(id: string, claim: Claim & { id: string }): Promise<void> {
+async function seedDenial(id: string, claim: Claim & { id: string }, payer = 'sandbox'): Promise<void> {
   const now = testClock().toISOString();
   const task = newWorkItem(
     {
@@ -167,7 +169,8 @@ async function seedDenial(id: string, claim: Claim & { id: string }): Promise<vo
     },
     [
       moneyInput('dollars-at-stake', 250),
-      stringInput('payer', 'sandbox'),
+      stringInput('payer', payer),
+      dateInput('decided', dayFrom(-5)),
       ...fixInputs({
         rule: 'CO-197-auth-on-file',
         action: 'correct',
@@ -392,6 +395,53 @@ describe('launched from the EHR chart', () => {
     ).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
+  test('denials: open an appeal from a work item and download its packet', async () => {
+    const adjudicated = (
+      await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
+        { code: 'claim-state', kind: 'token', values: [{ value: 'adjudicated' }] },
+      ])
+    )[0]!;
+    // The tenant payer the claim names (whose appeal levels and deadlines apply).
+    const payer = (await seededPayers(run.ehr)).find(
+      (p) => p.payerId === adjudicated.insurer?.identifier?.value,
+    )!;
+    await seedDenial('wi-browser-appeal', adjudicated, payer.id);
+    await frame.getByRole('link', { name: 'Denials' }).click();
+    await showsHeading(frame, 'Denials and underpayments');
+    await frame.evaluate(`window.dispatchEvent(new HashChangeEvent('hashchange'))`);
+    const card = frame.locator('article[aria-labelledby="wi-wi-browser-appeal"]');
+    await card.waitFor();
+    await card
+      .getByLabel('Open an appeal: reason (optional)')
+      .fill('Authorization AUTH-BROWSER-1 was on file.');
+    await card.getByRole('button', { name: 'Open an appeal' }).click();
+    const said = frame.locator('.live[role=status]', { hasText: /^Open an appeal/ });
+    await said.waitFor();
+    await expect(said.textContent()).resolves.toMatch(/^Open an appeal: /);
+    const link = card.getByRole('link', { name: /^Download the .* packet/ });
+    await link.waitFor();
+    await screenshot(page, '11b-appeal-opened');
+    expect(await seriousViolations(frame)).toEqual([]);
+    // The packet the link names: a PDF, as GET /api/remittance/appeals/{id}/packet renders it.
+    const href = (await link.getAttribute('href'))!;
+    const appealId = decodeURIComponent(/\/appeals\/([^/]+)\/packet$/.exec(href)![1]!);
+    const download = await frame.evaluate(async (url) => {
+      const r = await fetch(url);
+      return [r.status, r.headers.get('content-type'), (await r.text()).slice(0, 5)];
+    }, href);
+    expect(download).toEqual([200, 'application/pdf', '%PDF-']);
+    const appeal = (await run.server.store.resources.read(TENANT, 'Task', appealId)) as Task;
+    expect(appeal.focus?.reference).toBe(`Claim/${adjudicated.id}`);
+    const audits = await searchAll<AuditEvent>(run.server.store, TENANT, 'AuditEvent', [
+      { code: 'entity', kind: 'reference', values: [`Task/${appealId}`] },
+    ]);
+    const byPerson = audits.filter((a) =>
+      a.agent.some((g) => g.requestor && g.who?.display === 'Avery Okafor'),
+    );
+    // The opening (create) and the packet's read, each with the person as the agent.
+    expect(byPerson.map((a) => a.action).sort()).toEqual(['C', 'R']);
+  }, 60_000);
+
   test("claim: the posted payment's lines, each adjustment and remark in words", async () => {
     const paid = (
       await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
@@ -550,9 +600,12 @@ describe('what is refused, readably', () => {
         await act('assign', { assignee: 'someone-else' }),
         await act('correct', { reason: 'Try again.' }),
         ask.status,
+        await act('appeal', { reason: 'Appeal it.' }),
+        (await fetch('/app/api/appeals/any-appeal/packet')).status,
       ];
     }, refusalPatient);
-    expect(statuses).toEqual([403, 403, 403]);
+    expect(statuses).toEqual([403, 403, 403, 403, 403]);
+    expect(await page.getByRole('button', { name: 'Open an appeal' }).count()).toBe(0);
     const after = await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal');
     expect(after.meta.versionId).toBe(before.meta.versionId);
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -40,6 +40,8 @@ export interface AppealDeps {
 
 export interface AppealActor {
   readonly clientId: string;
+  /** The person acting through the billers' app (the audit's requesting agent beside the client). */
+  readonly user?: { readonly reference: string; readonly display?: string };
   readonly requestId?: string;
   readonly reason?: string;
 }
@@ -72,6 +74,7 @@ export function appealAudit(
     interaction,
     outcome: '0',
     clientId: actor.clientId,
+    ...(actor.user ? { user: actor.user } : {}),
     ...(actor.requestId ? { requestId: actor.requestId } : {}),
     resources: [`Task/${task.id}`, ...(task.focus?.reference ? [task.focus.reference] : [])],
     patients: task.for?.reference ? [task.for.reference] : [],

@@ -49,6 +49,28 @@ export async function listAppeals(
     .sort((a, b) => a.deadline.localeCompare(b.deadline) || a.id.localeCompare(b.id));
 }
 
+/** An appeal's optional reason: 3 to 2000 characters (false when given but not so). */
+export function appealReasonOf(body: Record<string, unknown>): string | undefined | false {
+  const reason = body['reason'];
+  if (reason === undefined) {
+    return undefined;
+  }
+  return typeof reason === 'string' && reason.trim().length >= 3 && reason.length <= 2000
+    ? reason.trim()
+    : false;
+}
+
+/** The OperationOutcome code of an appeal action's refusal. */
+export function appealIssueCode(status: number): 'not-found' | 'conflict' | 'business-rule' | 'invalid' {
+  return status === 404
+    ? 'not-found'
+    : status === 409
+      ? 'conflict'
+      : status === 422
+        ? 'business-rule'
+        : 'invalid';
+}
+
 export function createAppealRoutes(deps: AppealRoutesDeps): Router {
   const router = express.Router();
   router.use(requireBearer(deps.tokenService, { now: deps.now }));
@@ -77,15 +99,7 @@ export function createAppealRoutes(deps: AppealRoutesDeps): Router {
     );
   const answer = (res: Response, result: AppealResult): void => {
     if (result.status >= 400) {
-      const code =
-        result.status === 404
-          ? 'not-found'
-          : result.status === 409
-            ? 'conflict'
-            : result.status === 422
-              ? 'business-rule'
-              : 'invalid';
-      sendOutcome(res, result.status, outcome(code, result.message));
+      sendOutcome(res, result.status, outcome(appealIssueCode(result.status), result.message));
       return;
     }
     res
@@ -100,22 +114,13 @@ export function createAppealRoutes(deps: AppealRoutesDeps): Router {
     }
     return id;
   };
-  const reasonOf = (body: Record<string, unknown>): string | undefined | false => {
-    const reason = body['reason'];
-    if (reason === undefined) {
-      return undefined;
-    }
-    return typeof reason === 'string' && reason.trim().length >= 3 && reason.length <= 2000
-      ? reason.trim()
-      : false;
-  };
   const json = strictJsonBody({ maxBytes: 16 * 1024, maxDepth: 4 });
 
   router.post('/appeals', json, async (req: Request, res: Response) => {
     const auth = getAuthContext(res);
     requireScopes(auth, OPERATION_NEEDS.appealOpen);
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const reason = reasonOf(body);
+    const reason = appealReasonOf(body);
     if (reason === false) {
       sendOutcome(res, 400, outcome('invalid', '"reason" is 3 to 2000 characters'));
       return;
@@ -253,7 +258,7 @@ export function createAppealRoutes(deps: AppealRoutesDeps): Router {
       return;
     }
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const reason = reasonOf(body);
+    const reason = appealReasonOf(body);
     const recovered = body['recovered'];
     const decided = body['decided'];
     if (

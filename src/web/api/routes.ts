@@ -26,6 +26,7 @@ import type { Permission } from '../roles.ts';
 import { ROLE_PERMISSIONS, can } from '../roles.ts';
 import { SESSION_COOKIE, readCookie, sameSecret } from '../security.ts';
 import type { SessionStore, WebSession } from '../sessions.ts';
+import { addAppealRoutes } from './appeals.ts';
 import { patientAudit } from './audit.ts';
 import type { RecoveryApiDeps } from './recovery.ts';
 import { addRecoveryRoutes } from './recovery.ts';
@@ -292,6 +293,12 @@ export function createAppApi(deps: AppApiDeps): Router {
       eligibility: deps.eligibility,
       resubmit: (tenant, claimId, input) => deps.workflow.resubmit(tenant, claimId, input),
     },
+    { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
+  );
+
+  addAppealRoutes(
+    router,
+    { store: deps.store, publicUrl: deps.publicUrl, tenants: deps.tenants, now: deps.now },
     { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
   );
 

@@ -50,6 +50,53 @@ interface Underpayments {
 
 const claimId = (reference: string): string => reference.replace(/^Claim\//, '');
 
+interface AppealAnswer {
+  readonly message: string;
+  readonly appeal?: { readonly id: string; readonly level: string; readonly deadline: string };
+}
+
+/**
+ * Open the next appeal of an item (as `POST /api/remittance/appeals`); once open, the link to its
+ * packet (PDF) appears beside the form.
+ */
+function appealForm(ctx: ViewContext, item: WorkItem): HTMLElement {
+  const reason = h('textarea', { id: `appeal-${item.id}`, rows: 2, minlength: 3, maxlength: 2000 });
+  const packet = h('p', { class: 'packet', 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    { class: 'action' },
+    h('label', { for: reason.id }, 'Open an appeal: reason (optional)'),
+    reason,
+    h('button', { type: 'submit' }, 'Open an appeal'),
+    packet,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const body = reason.value.trim() ? { reason: reason.value.trim() } : {};
+    void post<AppealAnswer>(`work-items/${encodeURIComponent(item.id)}/appeal`, body).then(
+      (answer) => {
+        ctx.announce(`Open an appeal: ${answer.message}`);
+        if (answer.appeal) {
+          replace(
+            packet,
+            h(
+              'a',
+              {
+                href: `/app/api/appeals/${encodeURIComponent(answer.appeal.id)}/packet`,
+                download: `appeal-${answer.appeal.id}.pdf`,
+              },
+              `Download the ${answer.appeal.level} packet (due ${answer.appeal.deadline})`,
+            ),
+          );
+        }
+      },
+      (err: unknown) =>
+        ctx.announce(`Open an appeal refused: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  });
+  return form;
+}
+
 function actionForm(
   ctx: ViewContext,
   item: WorkItem,
@@ -149,6 +196,7 @@ function itemCard(ctx: ViewContext, item: WorkItem, names: Readonly<Record<strin
     ctx.can('resubmit') && item.kind === 'denial'
       ? actionForm(ctx, item, 'correct', 'Correct and resubmit', reason, () => ({ reason: reason.value }))
       : null,
+    ctx.can('appeal') ? appealForm(ctx, item) : null,
   );
 }
 
