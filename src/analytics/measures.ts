@@ -706,28 +706,21 @@ export function isMeasureName(name: string): name is MeasureName {
   return (MEASURES as readonly string[]).includes(name);
 }
 
+/** Each measure's pure function over the data. */
+const COMPUTE: Readonly<Record<MeasureName, (data: AnalyticsData, q: MeasureQuery) => MeasureResult>> = {
+  'clean-claim-rate': cleanClaimRate,
+  'denial-rate': denialRate,
+  'days-in-ar': daysInAr,
+  'ar-aging': arAging,
+  'net-collection-rate': netCollectionRate,
+  'first-pass-resolution-rate': firstPassResolutionRate,
+  underpayments,
+  appeals,
+  authorizations,
+  'drug-units': drugUnits,
+};
+
 /** One measure over the data. */
 export function computeMeasure(name: MeasureName, data: AnalyticsData, q: MeasureQuery): MeasureResult {
-  switch (name) {
-    case 'clean-claim-rate':
-      return cleanClaimRate(data, q);
-    case 'denial-rate':
-      return denialRate(data, q);
-    case 'days-in-ar':
-      return daysInAr(data, q);
-    case 'ar-aging':
-      return arAging(data, q);
-    case 'net-collection-rate':
-      return netCollectionRate(data, q);
-    case 'first-pass-resolution-rate':
-      return firstPassResolutionRate(data, q);
-    case 'underpayments':
-      return underpayments(data, q);
-    case 'appeals':
-      return appeals(data, q);
-    case 'authorizations':
-      return authorizations(data, q);
-    case 'drug-units':
-      return drugUnits(data, q);
-  }
+  return COMPUTE[name](data, q);
 }
