@@ -311,6 +311,8 @@ describe('launched from the EHR chart', () => {
     await showsHeading(frame, /^Claim .* — Held for review$/);
     expect(await frame.locator('ol.timeline li').count()).toBeGreaterThan(0);
     await frame.getByRole('button', { name: 'Show the 837' }).click();
+    // The preview appears once the 837 has arrived.
+    await frame.locator('pre.x12').waitFor({ state: 'visible', timeout: 15_000 });
     await expect(frame.locator('pre.x12').textContent()).resolves.toMatch(/^ISA\*/);
     await screenshot(page, '04-claim');
     expect(await seriousViolations(frame)).toEqual([]);
@@ -496,6 +498,36 @@ describe('launched from the EHR chart', () => {
           a.agent.some((g) => g.requestor && g.who?.display === 'Avery Okafor'),
       ),
     ).toBe(true);
+  }, 60_000);
+
+  test('a view still waiting for its data never draws over the one asked for after it', async () => {
+    // The claim's data is held back until the person has already moved on to Analytics.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let asked = false;
+    const claimData = `${appUrl}/app/api/claims/${target.claim.id}`;
+    await page.route(claimData, async (route) => {
+      asked = true;
+      await gate;
+      await route.continue();
+    });
+    try {
+      await frame.evaluate(`location.hash = ${JSON.stringify(`#/claim/${target.claim.id}`)}`);
+      await waitFor('the claim view asking for its data', () => asked || undefined);
+      await frame.getByRole('link', { name: 'Analytics' }).click();
+      await showsHeading(frame, 'Analytics');
+      const answered = page.waitForResponse((response) => response.url() === claimData);
+      release();
+      await answered;
+      // The older view has had its turn: it drew nothing.
+      await frame.evaluate('new Promise((resolve) => setTimeout(resolve, 300))');
+      expect(await frame.getByRole('heading', { level: 1 }).allTextContents()).toEqual(['Analytics']);
+    } finally {
+      release();
+      await page.unroute(claimData);
+    }
   }, 60_000);
 
   test('analytics: charts of what waits, each bar drilling into the claims behind it', async () => {

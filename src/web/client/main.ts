@@ -105,7 +105,19 @@ async function start(): Promise<void> {
   );
   replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), header, main, live);
 
+  // Routes overlap (a click while a view still waits for its data, a refresh after an action):
+  // each draws on its own stage, and only the newest is put on the page, so a slow older view
+  // can never draw over the one the person asked for last.
+  let newest = 0;
   const route = async (): Promise<void> => {
+    const mine = ++newest;
+    const stage = h('div', { class: 'view' });
+    const show = (): void => {
+      if (mine === newest) {
+        replace(main, stage);
+        main.querySelector('h1')?.focus();
+      }
+    };
     const hash = window.location.hash.replace(/^#\/?/, '');
     const [path = '', queryText = ''] = hash.split('?');
     const [view = '', id = ''] = path.split('/');
@@ -118,7 +130,7 @@ async function start(): Promise<void> {
     }
     const ctx: ViewContext = {
       session,
-      main,
+      main: stage,
       query: new URLSearchParams(queryText),
       can,
       announce: (message) => {
@@ -143,9 +155,10 @@ async function start(): Promise<void> {
       } else {
         await worklistView(ctx);
       }
-      main.querySelector('h1')?.focus();
+      show();
     } catch (err) {
-      showError(main, err);
+      showError(stage, err);
+      show();
     }
   };
   window.addEventListener('hashchange', () => void route());
