@@ -5,7 +5,10 @@
  * progress), and prints the funnel: administrations → charges → claims, what the scrubber held and
  * why, what the payer accepted the first time, denial reasons, billed and paid — and, against the
  * day's declared deliberate errors, the first-pass clean rate of the claims without one and the
- * share of seeded errors caught by the rule meant for each. Then it does what a
+ * share of seeded errors caught by the rule meant for each. The day starts with coverage
+ * (src/sandbox/day-coverage.ts): eligibility for every patient and Da Vinci PAS for the orders that
+ * need it, before the claim workflow starts; the claims an authorization obtained that day saved
+ * from a denial are listed after the funnel. Then it does what a
  * biller would: records the prior authorizations the payers gave for the claims held for want of
  * one, waits for the workflow to rebuild, rescrub and send them, and prints the funnel again.
  *
@@ -34,12 +37,15 @@ import { CLAIM_TASK_CODE, findingsOfTask } from '../src/claims/workflow/tasks.ts
 import { loadConfig } from '../src/config/config.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../src/ingest/jobs.ts';
 import { createLogger } from '../src/logger.ts';
-import { runSandbox, SANDBOX_TENANT } from '../src/sandbox/index.ts';
+import { runSandbox, SANDBOX_TENANT, seededPayers } from '../src/sandbox/index.ts';
 import { dayOutcome, observeDay, rates } from '../src/sandbox/day-outcome.ts';
 import type { DayOutcome } from '../src/sandbox/day-outcome.ts';
 import type { Store, StoredResource } from '../src/store/port.ts';
 import { searchAll } from '../src/store/search-all.ts';
 import { freePort } from '../src/http/free-port.ts';
+import { loadCodingTables } from '../src/coding/tables/load.ts';
+import { PRIOR_AUTH_QUEUE } from '../src/coverage/pas/records.ts';
+import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbox/day-coverage.ts';
 
 function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
   return searchAll<T>(store, SANDBOX_TENANT, type);
@@ -182,10 +188,26 @@ async function main(): Promise<void> {
   });
   const started = Date.now();
   console.log(`sandbox day: ${patients} patients, data in ${dir}`);
-  const run = await runSandbox(config, createLogger('warn'));
+  // The payers take PAS; billing waits until the day's coverage work is done (below).
+  const run = await runSandbox(config, createLogger('warn'), { claims: false, sandboxPriorAuth: {} });
   try {
     await run.replayed;
     const store = run.server.store;
+    await run.ehr.idle();
+    await coverageSettled(store, SANDBOX_TENANT, {
+      timeoutMs,
+      pollMs: 1000,
+      onLook: (underWay) =>
+        console.log(
+          `  ${((Date.now() - started) / 1000).toFixed(0)} s: coverage under way ${JSON.stringify(underWay)}`,
+        ),
+    });
+    const front = await coverageFigures(store, SANDBOX_TENANT);
+    console.log(
+      `coverage first: eligibility checked for ${front.eligibilityChecked} patients (${front.active} active, ${front.inactive} inactive, ${front.unverified} not verified); ` +
+        `PAS ${JSON.stringify(front.pas)}; now billing`,
+    );
+    run.server.claims.start();
     // Settled: every queue idle and the claim count unchanged over three looks, one second apart.
     let stable = 0;
     let lastCount = -1;
@@ -200,6 +222,7 @@ async function main(): Promise<void> {
         build: await pendingJobs(store, CLAIM_READY_QUEUE),
         submit: await pendingJobs(store, CLAIM_SUBMIT_QUEUE),
         eligibility: await pendingJobs(store, ELIGIBILITY_QUEUE),
+        priorAuth: await pendingJobs(store, PRIOR_AUTH_QUEUE),
       };
       const claims = await all<Claim>(store, 'Claim');
       const busy =
@@ -216,7 +239,37 @@ async function main(): Promise<void> {
     await reportEligibility(store, run.payer.eligibilityCounts());
     await report(store);
     const observed = await observeDay(store, SANDBOX_TENANT);
-    reportOutcome(dayOutcome(run.ehr.seededErrors, observed.claims, observed.coding));
+    const outcome = dayOutcome(run.ehr.seededErrors, observed.claims, observed.coding);
+    reportOutcome(outcome);
+    const saved = await savedFromDenial({
+      store,
+      tenant: SANDBOX_TENANT,
+      payers: await seededPayers(run.ehr),
+      tables: loadCodingTables(),
+      since: new Date(started),
+      stateOf: claimStateOf,
+    });
+    console.log(
+      `claims saved from an authorization denial (a line needing prior auth, a number PAS obtained today): ${saved.length}`,
+    );
+    for (const claim of saved) {
+      console.log(
+        `  ${claim.claim} ${claim.codes.join('+')} under ${claim.numbers.join(', ')}: ${claim.state ?? '?'}`,
+      );
+    }
+    // A seeded "missing prior auth" error on a saved claim was prevented, not missed.
+    const savedEncounters = new Set(
+      observed.claims
+        .filter((c) => saved.some((x) => x.claim === `Claim/${c.id}`))
+        .flatMap((c) => c.encounters),
+    );
+    const prevented = outcome.seeded.missed.filter(
+      (e) => e.rule === 'prior-auth' && savedEncounters.has(`Encounter/${e.encounter}`),
+    ).length;
+    console.log(
+      `of the seeded errors missed above, ${prevented} are missing authorizations PAS obtained before billing; ` +
+        `seeded errors caught or prevented: ${outcome.seeded.caught + prevented}/${outcome.seeded.total}`,
+    );
 
     // The biller records the prior authorizations the payers gave (by phone or portal) for the
     // claims held for want of one: preauthorization ClaimResponses, as POST /fhir/ClaimResponse

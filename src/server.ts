@@ -121,8 +121,8 @@ export interface StartOptions {
    * the sandbox payer's `/pas/fhir`), its review of pended requests taking `reviewDelayMs`.
    */
   readonly sandboxPriorAuth?: { readonly reviewDelayMs?: number };
-  /** Prior authorization tuning (tests): the payer port, the poll period. */
-  readonly priorAuthWorker?: Partial<Pick<PriorAuthWorkerDeps, 'payerPort' | 'pollMs'>>;
+  /** Prior authorization tuning (tests): the payer port, the poll period, the prior-auth rule table. */
+  readonly priorAuthWorker?: Partial<Pick<PriorAuthWorkerDeps, 'payerPort' | 'pollMs' | 'priorAuth'>>;
   /** Start the eligibility worker (default: when WORKERS names it — idle for tenants without payers). */
   readonly eligibility?: boolean;
   /** Eligibility worker tuning (tests): its payer port, poll period. */

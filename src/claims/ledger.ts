@@ -7,7 +7,7 @@
 import type { ChargeItem, Claim, ClaimItem } from '@medplum/fhirtypes';
 import { findDrug } from '../coding/tables/load.ts';
 import type { CodingTables } from '../coding/tables/types.ts';
-import type { TenantConfig } from '../config/config.ts';
+import type { PayerEndpoint } from '../config/billing.ts';
 import type { Authorization } from '../coverage/authorizations.ts';
 import type { AuthorizationLedger } from '../coverage/ledger.ts';
 import { authorizationLedger, numbersFor } from '../coverage/ledger.ts';
@@ -84,7 +84,7 @@ export function claimAuthorizationNumbers(source: LedgerSource): string[] {
  * an authorization" work items. A payer that is not configured requires nothing Dripline knows of.
  */
 export function authorizationRequirement(
-  config: Pick<TenantConfig, 'payers'>,
+  config: { readonly payers: readonly Pick<PayerEndpoint, 'payerId' | 'kind'>[] },
   tables: CodingTables,
   rules: ClaimRules = loadClaimRules(),
 ): AuthorizationRequirement {

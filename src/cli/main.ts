@@ -72,7 +72,7 @@ Commands:
       A patient's prior authorization ledger (as GET /api/coverage/authorizations?patient=): per
       authorization the units or visits authorized, used (by which charges, on which claims), left,
       and when it ends; infusions given without one; booked visits; open work items. Audited.
-  prior-auth <MedicationRequest/id> [--tenant <id>] [--cancel] [--wait <seconds>]
+  prior-auth <MedicationRequest/id|ServiceRequest/id> [--tenant <id>] [--cancel] [--wait <seconds>]
       Ask the order's payer for prior authorization now (Da Vinci PAS), or cancel it; the running server
       sends it. With --wait, prints the payer's decision once it is in.
   eligibility <patient id> --client <client.json> [--url <base>] [--json]

@@ -7,8 +7,11 @@
  * kept as the preauthorization ClaimResponse → the authorization ledger
  * (`GET /api/coverage/authorizations`) shows its number, code and units → the visit's claim is built
  * carrying the number, submitted to the payer and adjudicated there, and the ledger counts the
- * visit's units against the authorization. Every step is read through Dripline's own HTTP API where
- * one exists; waits are conditions with deadlines.
+ * visit's units against the authorization → the EHR charts a follow-up infusion a week later, past
+ * the units the payer certified: its claim carries the same number and the scrubber holds it, naming
+ * the number. Every step is read through Dripline's own HTTP API where one exists; waits are
+ * conditions with deadlines. The sandbox was seeded ten days before the run's today (the state a
+ * restarted sandbox reads), so the follow-up is in the past too and bills at any hour.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,14 +30,22 @@ import type { EligibilitySummary } from '../../src/coverage/eligibility/summary.
 import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
 import { runSandbox } from '../../src/sandbox/index.ts';
+import { sandboxStateFiles, writeEhrState } from '../../src/sandbox/state.ts';
+import type { Task } from '@medplum/fhirtypes';
+import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
+import { addDays, localDate } from '../../src/time/zone.ts';
+import { chartFollowUpVisit } from './follow-up-visit.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { fhirFetch } from '../support/harness.ts';
-import { clockEnv } from '../support/clock.ts';
+import { clockEnv, testClock } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 'sandbox';
 /** The infliximab HCPCS code (per 10 mg): the sandbox payer's rules put it under authorization. */
 const DRUG = 'J1745';
+const ZONE = 'America/New_York';
+const PATIENTS = 16;
+const WEEK_MS = 7 * 86_400_000;
 const SCOPE =
   'system/MedicationRequest.rs system/Claim.rs system/ClaimResponse.rs system/ChargeItem.rs ' +
   'system/Encounter.rs system/Task.rs system/Coverage.rs system/Organization.r system/Patient.r ' +
@@ -55,8 +66,17 @@ beforeAll(async () => {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: '16',
+    SANDBOX_PATIENTS: String(PATIENTS),
     ...clockEnv(),
+  });
+  // The day the sandbox EHR seeds: ten days ago in the centre's zone, so a follow-up a week later
+  // has ended too (a sandbox restarted on this data directory reseeds the day its state names).
+  writeEhrState(sandboxStateFiles(dir).ehr, {
+    day: addDays(localDate(testClock(), ZONE), -10),
+    patients: PATIENTS,
+    seed: 1,
+    timeZone: ZONE,
+    replayed: 0,
   });
   run = await runSandbox(config, createLogger('silent'), {
     sandboxPriorAuth: { reviewDelayMs: 1_500 },
@@ -93,7 +113,7 @@ const drugOf = (claim: Claim): string | undefined => claim.item?.[0]?.productOrS
 const ledger = async (patient: string): Promise<LedgerReport> =>
   (await get(`/api/coverage/authorizations?patient=${patient}`)) as LedgerReport;
 
-test('order → eligibility → PAS pended → subscription notification → approved → ledger → claim with the number, adjudicated', async () => {
+test('order → eligibility → PAS pended → subscription notification → approved → ledger → claim with the number, adjudicated → a follow-up past the units held naming it', async () => {
   // 1. The order came in from the EHR and became a PAS request the payer pended.
   const request = await waitFor(
     'a PAS request for infliximab',
@@ -196,6 +216,44 @@ test('order → eligibility → PAS pended → subscription notification → app
   const used = counted.services.find((s) => s.code === DRUG)!;
   expect(used.used).toBeGreaterThan(0);
   expect(used.used + (used.remaining ?? 0) - used.beyond).toBe(used.authorized);
+
+  // 7. A follow-up infusion a week later, past the certified units: its claim carries the same
+  // number and is held, the scrubber's finding naming the number.
+  expect(used.remaining ?? 0).toBeLessThan(used.used);
+  const followUp = await chartFollowUpVisit(run.ehr, patient, { id: 'enc-follow-up', shiftMs: WEEK_MS });
+  expect(followUp.administrations).toBeGreaterThan(0);
+  const held = await waitFor(
+    'the follow-up claim to be held',
+    async () =>
+      entries<Claim>(await get(`/fhir/Claim?patient=${patient}&use=claim`)).find(
+        (c) =>
+          (c.item ?? []).some((i) => i.encounter?.some((e) => e.reference === followUp.encounter)) &&
+          claimStateOf(c) === 'held',
+      ),
+    90_000,
+  );
+  expect(held.id).not.toBe(billed.id);
+  expect(held.insurance?.find((i) => i.focal)?.preAuthRef).toEqual([number]);
+  const task = (await get(`/fhir/Task/${claimTaskId(held.id!)}`)) as Task;
+  const findings = findingsOfTask(task);
+  const beyond = findings.find((f) => f.ruleId === 'prior-auth-units');
+  expect(beyond?.message).toContain(`beyond authorization ${number}`);
+  expect(findings.some((f) => f.ruleId === 'prior-auth')).toBe(false);
+  // Nothing was sent for it: the payer answered the first claim only.
+  expect(
+    (await run.payer.claimResponses()).filter((r) => r.request?.reference === `Claim/${held.id!}`),
+  ).toEqual([]);
+  // The ledger counts the follow-up's units on the held claim, those past the number as beyond.
+  const past = await waitFor('the ledger to count the follow-up', async () => {
+    const entry = (await ledger(patient)).authorizations.find((a) => a.number === number);
+    const service = entry?.services.find((s) => s.code === DRUG);
+    return service?.uses.some((u) => u.claim === `Claim/${held.id!}`) ? service : undefined;
+  });
+  const last = past.uses.find((u) => u.encounter === followUp.encounter);
+  expect(last).toMatchObject({ claim: `Claim/${held.id!}`, billing: 'on-claim' });
+  expect(last!.beyond).toBeGreaterThan(0);
+  expect(past.remaining ?? 0).toBe(0);
+  expect(past.beyond).toBe(past.used - (past.authorized ?? 0));
 
   // Nothing left on the prior-auth queue: every job ran.
   expect(await run.server.store.jobs.listJobs(TENANT, PRIOR_AUTH_QUEUE, 'dead', 10)).toEqual([]);

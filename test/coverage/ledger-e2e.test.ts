@@ -10,14 +10,7 @@
  * the "running out" work item. Dates are relative to the run's clock (any hour passes).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type {
-  ChargeItem,
-  Claim,
-  Encounter,
-  MedicationAdministration,
-  Resource,
-  Task,
-} from '@medplum/fhirtypes';
+import type { ChargeItem, Claim, Resource, Task } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
@@ -40,6 +33,7 @@ import { clockEnv, testClock } from '../support/clock.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
+import { chartFollowUpVisit } from './follow-up-visit.ts';
 
 const TENANT = 'sandbox';
 const ZONE = 'America/New_York';
@@ -250,49 +244,8 @@ describe('the authorization ledger over the sandbox day', () => {
 
   test('a follow-up infusion a week later is past the units: its claim carries the number and is held naming it; the ledger opens "running out"', async () => {
     // The EHR charts the same visit a week later (new encounter and administrations).
-    const encounters = (await ehr.listResources('Encounter')) as Encounter[];
-    const visit = encounters.find(
-      (e) => e.subject?.reference === patient && e.status === 'finished' && !e.partOf,
-    );
-    expect(visit).toBeDefined();
-    const shift = (iso: string | undefined): string | undefined =>
-      iso === undefined ? undefined : new Date(Date.parse(iso) + WEEK_MS).toISOString();
-    const followUp: Encounter = {
-      ...structuredClone(visit!),
-      id: 'enc-follow-up',
-      identifier: [{ system: 'https://sandbox.example/visit', value: 'FOLLOWUP1' }],
-      period: { start: shift(visit!.period?.start)!, end: shift(visit!.period?.end)! },
-      statusHistory: [],
-      location: (visit!.location ?? []).map((l) => ({
-        ...l,
-        period: { start: shift(visit!.period?.start)!, end: shift(visit!.period?.end)! },
-      })),
-    };
-    delete followUp.meta;
-    await ehr.createResource(followUp);
-    const given = (
-      (await ehr.listResources('MedicationAdministration')) as MedicationAdministration[]
-    ).filter((a) => a.context?.reference === `Encounter/${visit!.id}` && a.status === 'completed');
-    expect(given.length).toBeGreaterThan(0);
-    for (const [i, a] of given.entries()) {
-      const copy: MedicationAdministration = {
-        ...structuredClone(a),
-        id: `ma-follow-up-${i + 1}`,
-        context: { reference: 'Encounter/enc-follow-up' },
-        ...(a.effectivePeriod
-          ? {
-              effectivePeriod: {
-                start: shift(a.effectivePeriod.start)!,
-                ...(a.effectivePeriod.end ? { end: shift(a.effectivePeriod.end)! } : {}),
-              },
-            }
-          : {}),
-        ...(a.effectiveDateTime ? { effectiveDateTime: shift(a.effectiveDateTime)! } : {}),
-      };
-      delete copy.meta;
-      delete copy.identifier;
-      await ehr.createResource(copy);
-    }
+    const followUp = await chartFollowUpVisit(ehr, patient, { id: 'enc-follow-up', shiftMs: WEEK_MS });
+    expect(followUp.administrations).toBeGreaterThan(0);
     const held = await waitFor(
       'the follow-up claim to be held',
       async () => {

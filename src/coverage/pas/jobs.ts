@@ -45,6 +45,26 @@ export function priorAuthJobsFor(copy: Resource): BatchOperation[] {
   return [{ op: 'enqueue', job: { queue: PRIOR_AUTH_QUEUE, key, payload: job } }];
 }
 
+/** The orders prior authorization is asked for: drug orders and service orders. */
+export type OrderType = 'MedicationRequest' | 'ServiceRequest';
+
+/**
+ * An order named by a person (API body or query, CLI argument): "MedicationRequest/{id}",
+ * "ServiceRequest/{id}", or a bare id (a MedicationRequest, as before service orders).
+ */
+export function parseOrderReference(
+  value: unknown,
+): { readonly type: OrderType; readonly id: string } | undefined {
+  if (typeof value !== 'string') {
+    return undefined;
+  }
+  const match = /^(?:(MedicationRequest|ServiceRequest)\/)?([A-Za-z0-9\-.]{1,64})$/.exec(value);
+  if (!match) {
+    return undefined;
+  }
+  return { type: (match[1] as OrderType | undefined) ?? 'MedicationRequest', id: match[2] ?? '' };
+}
+
 /**
  * Asks for a prior authorization of an order now (API, CLI). Each ask is a job (`at`: a person may
  * ask again, e.g. after fixing what a work item named); what it does stays idempotent: the order
@@ -54,14 +74,23 @@ export async function enqueueOrder(
   store: Pick<Store, 'jobs' | 'resources'>,
   tenant: TenantId,
   order: string,
-  options: { readonly cancel?: boolean; readonly reason: string; readonly at: Date },
+  options: {
+    readonly cancel?: boolean;
+    readonly reason: string;
+    readonly at: Date;
+    /** The order's type (default MedicationRequest). */
+    readonly orderType?: OrderType;
+  },
 ): Promise<{ readonly created: boolean; readonly key: string }> {
-  const copy = await readOptional(store, tenant, 'MedicationRequest', order);
+  const service = options.orderType === 'ServiceRequest';
+  const copy = await readOptional(store, tenant, service ? 'ServiceRequest' : 'MedicationRequest', order);
   const version = copy ? (sourceVersionOf(copy).versionId ?? copy.meta.versionId) : 'absent';
-  const key = `order|${order}|${version}|${options.cancel ? 'cancel' : 'ask'}|${options.at.toISOString()}`;
+  // As the ingest hook's keys: drug orders by id alone, service orders with their type.
+  const key = `order|${service ? `ServiceRequest/${order}` : order}|${version}|${options.cancel ? 'cancel' : 'ask'}|${options.at.toISOString()}`;
   const job: PriorAuthJob = {
     kind: 'order',
     order,
+    ...(service ? { orderType: 'ServiceRequest' as const } : {}),
     ...(options.cancel ? { cancel: true } : {}),
     reason: options.reason,
   };

@@ -1,9 +1,11 @@
 /**
  * Prior authorization over HTTP:
  * - `POST /api/prior-auth` `{ "order": "MedicationRequest/{id}" [, "cancel": true] }`: asks for
- *   (or cancels) the prior authorization of an order now (scopes: read MedicationRequest, create
- *   Claim); 202, the work is queued (once per order version and ask).
- * - `GET /api/prior-auth?order=MedicationRequest/{id}`: where the order's requests stand — each
+ *   (or cancels) the prior authorization of an order now (scopes: read the order's type, create
+ *   Claim); 202, the work is queued (once per order version and ask). The order is a drug order
+ *   (`MedicationRequest/{id}`, or a bare id) or a service order (`ServiceRequest/{id}`: hydration,
+ *   home nursing), as ingest starts PAS for both.
+ * - `GET /api/prior-auth?order=MedicationRequest/{id}` (or `ServiceRequest/{id}`): where the order's requests stand — each
  *   case, its submissions and their states, the payer's current decision per item, the open work
  *   item (scopes: read Claim, ClaimResponse, Task); audited as a read of PHI.
  * - `POST /pas/{tenant}/{payer}/notify`: the receiver of the payer's PAS subscription notifications,
@@ -32,7 +34,8 @@ import { PRIOR_AUTH_QUEUE, payerOf, sourceOf, stateOf } from './records.ts';
 import { readClaimResponse } from './response.ts';
 import { parsePasNotification, readRecord, recordResource, subscriptionRecordId } from './subscription.ts';
 import type { PriorAuthJob } from './jobs.ts';
-import { enqueueOrder } from './jobs.ts';
+import type { OrderType } from './jobs.ts';
+import { enqueueOrder, parseOrderReference } from './jobs.ts';
 import { readOptional } from '../../store/read-optional.ts';
 
 export interface PriorAuthRoutesDeps {
@@ -49,25 +52,18 @@ export interface PriorAuthRoutesDeps {
 
 const NOTIFY_REALM = 'dripline-pas-notify';
 
-const orderIdOf = (value: unknown): string | undefined => {
-  if (typeof value !== 'string') {
-    return undefined;
-  }
-  const id = value.startsWith('MedicationRequest/') ? value.slice('MedicationRequest/'.length) : value;
-  return /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? id : undefined;
-};
-
 /** Where an order's prior authorization stands (the body of GET /api/prior-auth). */
 export async function statusOf(
   store: Store,
   tenant: TenantId,
   order: string,
+  type: OrderType = 'MedicationRequest',
 ): Promise<Record<string, unknown>[]> {
   const claims = (
     await searchAll<Claim>(store, tenant, 'Claim', [
       { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
     ])
-  ).filter((c) => sourceOf(c)?.startsWith(`MedicationRequest/${order}/`));
+  ).filter((c) => sourceOf(c)?.startsWith(`${type}/${order}/`));
   const cases = new Map<string, Claim[]>();
   for (const claim of claims) {
     const caseId = claim.id.slice(0, claim.id.lastIndexOf('-'));
@@ -118,38 +114,38 @@ export function createPriorAuthApi(deps: PriorAuthRoutesDeps): Router {
   router.use(strictJsonBody({ maxBytes: deps.maxBodyBytes, maxDepth: deps.maxJsonDepth }));
   router.post('/', async (req: Request, res: Response) => {
     const auth = getAuthContext(res);
-    requireScopes(auth, [
-      { resourceType: 'MedicationRequest', interaction: 'read' },
-      { resourceType: 'Claim', interaction: 'create' },
-    ]);
+    requireScopes(auth, [{ resourceType: 'Claim', interaction: 'create' }]);
     const body = req.body as { order?: unknown; cancel?: unknown };
-    const order = orderIdOf(body.order);
+    const order = parseOrderReference(body.order);
     if (!order || (body.cancel !== undefined && typeof body.cancel !== 'boolean')) {
       sendOutcome(
         res,
         400,
         outcome(
           'invalid',
-          'The body is { "order": "MedicationRequest/{id}" } with an optional boolean "cancel"',
+          'The body is { "order": "MedicationRequest/{id}" } (or "ServiceRequest/{id}") with an optional boolean "cancel"',
         ),
       );
       return;
     }
-    if (!(await readOptional(deps.store, auth.tenant, 'MedicationRequest', order))) {
-      sendOutcome(res, 404, outcome('not-found', `MedicationRequest/${order} is not on file`));
+    requireScopes(auth, [{ resourceType: order.type, interaction: 'read' }]);
+    const reference = `${order.type}/${order.id}`;
+    if (!(await readOptional(deps.store, auth.tenant, order.type, order.id))) {
+      sendOutcome(res, 404, outcome('not-found', `${reference} is not on file`));
       return;
     }
-    const queued = await enqueueOrder(deps.store, auth.tenant, order, {
+    const queued = await enqueueOrder(deps.store, auth.tenant, order.id, {
       ...(body.cancel === true ? { cancel: true } : {}),
+      ...(order.type === 'ServiceRequest' ? { orderType: order.type } : {}),
       reason: `asked through the API by ${auth.clientId}`,
       at: deps.now(),
     });
     deps.notify();
     res
       .status(202)
-      .location(`/api/prior-auth?order=MedicationRequest/${order}`)
+      .location(`/api/prior-auth?order=${reference}`)
       .json({
-        order: `MedicationRequest/${order}`,
+        order: reference,
         queued: queued.created,
         ...(body.cancel === true ? { cancel: true } : {}),
       });
@@ -161,14 +157,22 @@ export function createPriorAuthApi(deps: PriorAuthRoutesDeps): Router {
       { resourceType: 'ClaimResponse', interaction: 'read' },
       { resourceType: 'Task', interaction: 'read' },
     ]);
-    const order = orderIdOf(req.query['order']);
+    const order = parseOrderReference(req.query['order']);
     if (!order) {
-      sendOutcome(res, 400, outcome('invalid', 'Name the order: ?order=MedicationRequest/{id}'));
+      sendOutcome(
+        res,
+        400,
+        outcome('invalid', 'Name the order: ?order=MedicationRequest/{id} (or ServiceRequest/{id})'),
+      );
       return;
     }
-    const cases = await statusOf(deps.store, auth.tenant, order);
-    const order0 = await readOptional(deps.store, auth.tenant, 'MedicationRequest', order);
-    const patient = order0?.resourceType === 'MedicationRequest' ? order0.subject.reference : undefined;
+    const reference = `${order.type}/${order.id}`;
+    const cases = await statusOf(deps.store, auth.tenant, order.id, order.type);
+    const order0 = await readOptional(deps.store, auth.tenant, order.type, order.id);
+    const patient =
+      order0?.resourceType === 'MedicationRequest' || order0?.resourceType === 'ServiceRequest'
+        ? order0.subject.reference
+        : undefined;
     await recordAccess(
       deps.store,
       auth.tenant,
@@ -180,11 +184,11 @@ export function createPriorAuthApi(deps: PriorAuthRoutesDeps): Router {
           ...(c['response'] ? [c['response'] as string] : []),
         ]),
         patients: patient ? [patient] : [],
-        query: `api/prior-auth?order=MedicationRequest/${order}`,
+        query: `api/prior-auth?order=${reference}`,
       },
       { publicUrl: deps.publicUrl, now: deps.now() },
     );
-    res.json({ order: `MedicationRequest/${order}`, cases });
+    res.json({ order: reference, cases });
   });
   return router;
 }
