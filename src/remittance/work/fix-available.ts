@@ -16,7 +16,7 @@ import type { Claim, Task } from '@medplum/fhirtypes';
 import type { TenantConfig } from '../../config/config.ts';
 import { CS_WORK_ITEM } from '../../contract/canonical.ts';
 import { buildAuditEvent } from '../../fhir/audit.ts';
-import type { Store, StoredResource, TenantId } from '../../store/port.ts';
+import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import type { TriageFacts } from '../triage/fixes.ts';
 import { gatherTriageFacts } from './facts.ts';
@@ -98,7 +98,7 @@ export async function sweepFixAvailable(deps: FixSweepDeps, tenant: TenantId): P
     // The item names the tenant's payer (its slug), as posting recorded it.
     const slug = (item.input ?? []).find((i) => inputCode(i) === 'payer')?.valueString;
     const payer = config?.payers.find((p) => p.id === slug);
-    const facts = await gatherTriageFacts(deps.store, tenant, claim as Claim & StoredResource, payer);
+    const facts = await gatherTriageFacts(deps.store, tenant, claim, payer);
     const note = decideFixAvailable(item, claim, facts);
     if (!note) {
       continue;
