@@ -40,6 +40,7 @@ import type { DayOutcome } from '../src/sandbox/day-outcome.ts';
 import type { Store, StoredResource } from '../src/store/port.ts';
 import { searchAll } from '../src/store/search-all.ts';
 import { freePort } from '../src/http/free-port.ts';
+import { reportRemittance } from './sandbox-day-remittance.ts';
 
 function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
   return searchAll<T>(store, SANDBOX_TENANT, type);
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
   });
   const started = Date.now();
   console.log(`sandbox day: ${patients} patients, data in ${dir}`);
-  const run = await runSandbox(config, createLogger('warn'));
+  const run = await runSandbox(config, createLogger('warn'), { sandboxX12Payer: { delayMs: 2000 } });
   try {
     await run.replayed;
     const store = run.server.store;
@@ -267,6 +268,7 @@ async function main(): Promise<void> {
       }
       await report(store);
     }
+    await reportRemittance(run, started, timeoutMs);
   } finally {
     await run.stop();
     rmSync(dir, { recursive: true, force: true });
