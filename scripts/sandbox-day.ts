@@ -46,6 +46,7 @@ import { freePort } from '../src/http/free-port.ts';
 import { loadCodingTables } from '../src/coding/tables/load.ts';
 import { PRIOR_AUTH_QUEUE } from '../src/coverage/pas/records.ts';
 import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbox/day-coverage.ts';
+import { reportRemittance } from './sandbox-day-remittance.ts';
 
 function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
   return searchAll<T>(store, SANDBOX_TENANT, type);
@@ -189,7 +190,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log(`sandbox day: ${patients} patients, data in ${dir}`);
   // The payers take PAS; billing waits until the day's coverage work is done (below).
-  const run = await runSandbox(config, createLogger('warn'), { claims: false, sandboxPriorAuth: {} });
+  const run = await runSandbox(config, createLogger('warn'), {
+    claims: false,
+    sandboxPriorAuth: {},
+    sandboxX12Payer: { delayMs: 2000 },
+  });
   try {
     await run.replayed;
     const store = run.server.store;
@@ -320,6 +325,7 @@ async function main(): Promise<void> {
       }
       await report(store);
     }
+    await reportRemittance(run, started, timeoutMs);
   } finally {
     await run.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -15,14 +15,18 @@ import type { FilePostingContext, FilePostingResult } from './post-file.ts';
 import { postRemittanceFile } from './post-file.ts';
 import type { AnswerPostResult } from './post-answer.ts';
 import { postClaimAnswer } from './post-answer.ts';
+import { sweepFixAvailable } from './work/fix-available.ts';
 
 export interface RemittanceWorkerDeps extends FilePostingContext {
   readonly leaseMs: number;
   readonly pollMs?: number;
+  /** How often denial work items are looked at for a fix now available (./work/fix-available.ts); default 60 s. */
+  readonly fixSweepMs?: number;
 }
 
 export class RemittanceWorker extends LoopingWorker {
   readonly #deps: RemittanceWorkerDeps;
+  #lastFixSweep = 0;
 
   constructor(deps: RemittanceWorkerDeps) {
     super({
@@ -44,7 +48,33 @@ export class RemittanceWorker extends LoopingWorker {
     for (const job of answers) {
       await this.#handleAnswer(job);
     }
+    await this.#sweepFixesIfDue();
     return jobs.length + answers.length;
+  }
+
+  /** The fix-available sweep of every tenant, at most every `fixSweepMs`. */
+  async #sweepFixesIfDue(): Promise<void> {
+    const at = this.#deps.now().getTime();
+    if (at - this.#lastFixSweep < (this.#deps.fixSweepMs ?? 60_000)) {
+      return;
+    }
+    this.#lastFixSweep = at;
+    for (const tenant of this.#deps.tenants()) {
+      try {
+        const { moved } = await sweepFixAvailable(this.#deps, tenant.id);
+        if (moved.length > 0) {
+          this.#deps.logger.info(
+            { tenant: tenant.id, moved: moved.length },
+            'denial work items: fix available',
+          );
+        }
+      } catch (err) {
+        this.#deps.logger.warn(
+          { tenant: tenant.id, err: (err as Error).message },
+          'fix-available sweep failed',
+        );
+      }
+    }
   }
 
   async #handleAnswer(job: Job): Promise<AnswerPostResult | undefined> {

@@ -23,6 +23,8 @@ import type { PayerEndpoint } from '../config/billing.ts';
 import type { Coverage, Organization, Patient } from '@medplum/fhirtypes';
 import type { SandboxMember } from './payer/eligibility/enrollment.ts';
 import { enrollmentFrom } from './payer/eligibility/enrollment.ts';
+import { startSandboxX12Payer } from './x12-payer.ts';
+import type { SandboxX12Payer } from './x12-payer.ts';
 import type { PayerKind } from '../coding/types.ts';
 
 export const SANDBOX_TENANT = 'sandbox';
@@ -36,6 +38,8 @@ export interface SandboxRun {
   readonly payer: SandboxPayer;
   /** Resolves when the seeded day has been replayed (immediately when replay is off). */
   readonly replayed: Promise<void>;
+  /** The sandbox X12 payer, when asked for (`sandboxX12Payer`). */
+  readonly x12Payer?: SandboxX12Payer;
   stop(): Promise<void>;
 }
 
@@ -143,7 +147,7 @@ export const SANDBOX_X12_ELIGIBILITY_KIND: PayerKind = 'medicaid';
 export async function sandboxPayers(
   payer: SandboxPayer,
   payers: readonly { id: string; name: string; payerId: string; kind: PayerKind }[],
-  options: { readonly priorAuth?: boolean } = {},
+  options: { readonly priorAuth?: boolean; readonly x12Claims?: boolean } = {},
 ): Promise<PayerEndpoint[]> {
   const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
   const kid = 'dripline-sandbox-payer-1';
@@ -157,7 +161,10 @@ export async function sandboxPayers(
     ...(p.kind === SANDBOX_X12_ELIGIBILITY_KIND
       ? { eligibility: { channel: 'x12' as const, url: payer.x12EligibilityUrl, tokenUrl: payer.tokenUrl } }
       : {}),
-    channel: 'fhir' as const,
+    // With x12Claims, the payer that answers eligibility on X12 takes its claims as 837s too
+    // (picked up by the sandbox X12 payer, ./x12-payer.ts); the others by Claim/$submit.
+    channel:
+      options.x12Claims && p.kind === SANDBOX_X12_ELIGIBILITY_KIND ? ('x12' as const) : ('fhir' as const),
     fhirBaseUrl: payer.fhirBaseUrl,
     tokenUrl: payer.tokenUrl,
     clientId,
@@ -204,7 +211,10 @@ async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: numb
 export async function runSandbox(
   config: DriplineConfig,
   logger: Logger,
-  options: StartOptions = {},
+  options: StartOptions & {
+    /** The Medicaid payer takes claims as 837s and answers with 835s after `delayMs` (./x12-payer.ts). */
+    readonly sandboxX12Payer?: { readonly delayMs: number };
+  } = {},
 ): Promise<SandboxRun> {
   // One clock for Dripline and both sandbox parties, so they agree on the time (config.clockOffsetMs).
   const now = options.now ?? systemClock(config.clockOffsetMs);
@@ -254,7 +264,10 @@ export async function runSandbox(
       : {}),
     members: await sandboxEnrollment(ehr),
   });
-  const payers = await sandboxPayers(payer, seeded, { priorAuth: options.sandboxPriorAuth !== undefined });
+  const payers = await sandboxPayers(payer, seeded, {
+    priorAuth: options.sandboxPriorAuth !== undefined,
+    x12Claims: options.sandboxX12Payer !== undefined,
+  });
   const seededPayerKinds = Object.fromEntries(payers.map((p) => [p.payerId, p.kind]));
   logger.info({ payers: Object.keys(seededPayerKinds).length }, 'sandbox payer running');
   // The sandbox tenant bills the sandbox payer for every payer of the seeded day.
@@ -278,6 +291,19 @@ export async function runSandbox(
     await payer.stop();
     throw err;
   }
+  const sandboxTenant = tenants.find((t) => t.id === SANDBOX_TENANT);
+  const x12Payer =
+    options.sandboxX12Payer && sandboxTenant
+      ? await startSandboxX12Payer({
+          server,
+          publicUrl: config.publicUrl,
+          tenant: sandboxTenant,
+          now,
+          timeZone,
+          delayMs: options.sandboxX12Payer.delayMs,
+          log: (obj, msg) => logger.warn(obj, msg),
+        })
+      : undefined;
   logger.info({ sandboxEhr: ehr.fhirBaseUrl, sandboxPayer: payer.fhirBaseUrl }, 'sandbox EHR running');
   logger.info(
     { chart: ehr.chartUrl },
@@ -305,7 +331,9 @@ export async function runSandbox(
     ehr,
     payer,
     replayed,
+    ...(x12Payer ? { x12Payer } : {}),
     async stop() {
+      await x12Payer?.stop();
       await server.stop();
       await ehr.stop();
       await payer.stop();

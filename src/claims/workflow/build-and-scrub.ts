@@ -90,13 +90,21 @@ export async function buildAndScrub(
       await createNoPayerTask(ctx, tenant, gathered, claimId);
       return { claim: claimId, note: 'no configured payer matches the coverage' };
     }
-    const payerClaimNumber = original ? await payerClaimNumberOf(ctx, tenant, original.id) : undefined;
+    // A payer that takes a fixed claim as a new claim (config payers[].correctedClaim) gets an
+    // original (frequency 1) naming no prior claim; else a replacement (7) with its claim number.
+    const asNewClaim = original !== undefined && !voiding && payer.correctedClaim === 'new-claim';
+    if (asNewClaim) {
+      frequency = '1';
+    }
+    const payerClaimNumber =
+      original && !asNewClaim ? await payerClaimNumberOf(ctx, tenant, original.id) : undefined;
     const completions = original
       ? await completeCorrectionTasks(ctx, tenant, original.id, claimId, frequency)
       : [];
-    const replaces = original
-      ? { claimId: original.id, ...(payerClaimNumber ? { payerClaimNumber } : {}) }
-      : undefined;
+    const replaces =
+      original && !asNewClaim
+        ? { claimId: original.id, ...(payerClaimNumber ? { payerClaimNumber } : {}) }
+        : undefined;
     const built =
       original && voiding
         ? buildVoidClaim(original, {
@@ -128,7 +136,9 @@ export async function buildAndScrub(
         original && voiding
           ? `void claim (frequency 8) built from the lines of Claim/${original.id}: its recomputed charges are all void`
           : original
-            ? `corrected claim (frequency 7) built from the recomputed charges, replacing Claim/${original.id}`
+            ? asNewClaim
+              ? `corrected claim built as a new claim (frequency 1, as the payer takes them) from the recomputed charges, in place of Claim/${original.id}`
+              : `corrected claim (frequency 7) built from the recomputed charges, replacing Claim/${original.id}`
             : 'claim built from final charges',
       ),
       ...completions,

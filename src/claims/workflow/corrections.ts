@@ -196,7 +196,9 @@ export async function completeCorrectionTasks(
           text:
             frequency === '8'
               ? `Charges recomputed: none left; void claim Claim/${replacement} (frequency 8) built to void Claim/${original}.`
-              : `Charges recomputed; corrected claim Claim/${replacement} (frequency 7) built to replace Claim/${original}.`,
+              : frequency === '1'
+                ? `Charges recomputed; corrected claim Claim/${replacement} built as a new claim (frequency 1, as the payer takes them) in place of Claim/${original}.`
+                : `Charges recomputed; corrected claim Claim/${replacement} (frequency 7) built to replace Claim/${original}.`,
         },
       ],
     },

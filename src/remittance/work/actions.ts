@@ -6,7 +6,8 @@
  * Correct and resubmit reuses the claim workflow: a claim the payer adjudicated (a line or the
  * claim denied) gets a "corrected claim needed" Task, as charge capture opens one — the workflow's
  * sweep then rebuilds the claim from the current charges, authorizations and documentation as a
- * replacement (frequency 7, REF*F8 with the payer's claim number), scrubs it, submits it and
+ * replacement (frequency 7, REF*F8 with the payer's claim number; a new claim, frequency 1, for a
+ * payer whose `correctedClaim` is `new-claim`), scrubs it, submits it and
  * completes that Task; a claim the payer rejected whole (outcome error) is rebuilt and sent again
  * under a new submission key (the workflow's resubmit). The corrected claim joins the item's chain
  * (Task.identifier / output), so the payer's answer to it moves the item: paid → resolved-paid,
@@ -241,7 +242,7 @@ export async function correctWorkItem(
   };
   const next = withState(stored, 'correction-sent', {
     now,
-    note: `Corrected claim Claim/${replacement} (frequency 7, replacing Claim/${claim.id}) requested by ${actorOf(input)}: ${input.reason}`,
+    note: `Corrected claim Claim/${replacement} (in place of Claim/${claim.id}: a replacement, or a new claim where the payer takes them so) requested by ${actorOf(input)}: ${input.reason}`,
     correctedClaim: replacement,
   });
   await deps.store.resources.writeBatch(tenant, [
