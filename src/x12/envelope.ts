@@ -88,13 +88,23 @@ export interface InterchangeOptions<T> {
   readonly chunkSize?: number | undefined;
   /** An item whose transaction cannot be rendered is skipped (not counted in GE01) instead of thrown. */
   readonly onError?: ((item: T, error: X12Error) => void) | undefined;
+  /**
+   * Transactions per functional group before the next group begins (default and most: 999,999,
+   * GE01's six digits). Lower only to exercise group changes with a few items.
+   */
+  readonly maxTransactionsPerGroup?: number | undefined;
 }
 
+/** GE01 (number of transaction sets included) is N0 1/6 (X12.5; 005010 TR3s, Appendix B). */
+export const MAX_GROUP_TRANSACTIONS = 999_999;
+
 /**
- * One interchange of one functional group: ISA+GS first, then each item's transaction set as
- * `render` gives it (ST02 = 0001, 0002… in the group), then GE+IEA. Items are consumed lazily, one
- * at a time; every yielded string is whole segments. `render` raises X12Error for an item it cannot
- * write; nothing of that item is yielded.
+ * One interchange: ISA+GS first, then each item's transaction set as `render` gives it (ST02 =
+ * 0001, 0002… in the group), then GE+IEA. Items are consumed lazily, one at a time; every yielded
+ * string is whole segments. `render` raises X12Error for an item it cannot write; nothing of that
+ * item is yielded. A group holds at most 999,999 transactions (GE01's six digits): past that the
+ * group is closed and the next one opened with the next GS06 (controlNumbers.gs + 1, …), ST02
+ * restarting at 0001, and IEA01 counts the groups.
  */
 export async function* writeInterchange<T>(
   items: AsyncIterable<T> | Iterable<T>,
@@ -105,7 +115,12 @@ export async function* writeInterchange<T>(
   const join = (segments: readonly string[]): string =>
     nl ? segments.map((s) => s + nl).join('') : segments.join('');
   const isaControl = String(controlNumber(options.controlNumbers.isa, 'ISA13', 999_999_999)).padStart(9, '0');
-  const gsControl = String(controlNumber(options.controlNumbers.gs, 'GS06', 999_999_999));
+  const gsControlOf = (group: number): string =>
+    String(controlNumber(options.controlNumbers.gs + group, 'GS06', 999_999_999));
+  const maxInGroup = Math.min(
+    MAX_GROUP_TRANSACTIONS,
+    Math.max(1, Math.floor(options.maxTransactionsPerGroup ?? MAX_GROUP_TRANSACTIONS)),
+  );
   const { ccyymmdd, hhmm } = utcStamp(options.now);
   const isa = isaSegment({
     sender: options.sender,
@@ -115,35 +130,45 @@ export async function* writeInterchange<T>(
     usage: options.usage,
     ackRequested: options.ackRequested ?? false,
   });
-  const gs = segment(
-    'GS',
-    options.functionalId,
-    id(options.sender.id, 'GS02 sender code', 15),
-    id(options.receiver.id, 'GS03 receiver code', 15),
-    ccyymmdd,
-    hhmm,
-    gsControl,
-    'X',
-    options.version,
-  );
+  const gsSegment = (group: number): string =>
+    segment(
+      'GS',
+      options.functionalId,
+      id(options.sender.id, 'GS02 sender code', 15),
+      id(options.receiver.id, 'GS03 receiver code', 15),
+      ccyymmdd,
+      hhmm,
+      gsControlOf(group),
+      'X',
+      options.version,
+    );
   const chunkSize = Math.max(0, options.chunkSize ?? 0);
-  let pending = join([isa, gs]);
+  let pending = join([isa, gsSegment(0)]);
   if (chunkSize === 0) {
     yield pending;
     pending = '';
   }
 
+  let group = 0;
   let count = 0;
   for await (const item of items) {
+    // The group is full: this item opens the next one (only once it has rendered, so no group is
+    // left empty).
+    const full = count === maxInGroup;
     let segments: string[];
     try {
-      segments = render(item, String(count + 1).padStart(4, '0'));
+      segments = render(item, String(full ? 1 : count + 1).padStart(4, '0'));
     } catch (e) {
       if (e instanceof X12Error && options.onError) {
         options.onError(item, e);
         continue;
       }
       throw e;
+    }
+    if (full) {
+      pending += join([segment('GE', String(count), gsControlOf(group)), gsSegment(group + 1)]);
+      group++;
+      count = 0;
     }
     count++;
     pending += join(segments);
@@ -152,5 +177,8 @@ export async function* writeInterchange<T>(
       pending = '';
     }
   }
-  yield pending + join([segment('GE', String(count), gsControl), segment('IEA', '1', isaControl)]);
+  yield (
+    pending +
+    join([segment('GE', String(count), gsControlOf(group)), segment('IEA', String(group + 1), isaControl)])
+  );
 }

@@ -52,8 +52,17 @@ const LABELS: Readonly<Record<string, string>> = {
   '96417': 'Chemo IV infusion, sequential new drug',
 };
 
+/** Administration code labels by code, indexed once per loaded tables. */
+const labelIndexes = new WeakMap<CodingTables, ReadonlyMap<string, string>>();
+
 export function codeLabel(tables: CodingTables, code: string): string {
-  return tables.administrationCodes.codes.find((c) => c.code === code)?.label ?? LABELS[code] ?? code;
+  let labels = labelIndexes.get(tables);
+  if (!labels) {
+    // The first row of a code wins, as a find() over the list did.
+    labels = new Map([...tables.administrationCodes.codes].reverse().map((c) => [c.code, c.label]));
+    labelIndexes.set(tables, labels);
+  }
+  return labels.get(code) ?? LABELS[code] ?? code;
 }
 
 const FAMILY_RANK: Readonly<Record<AdministrationFamily, number>> = {

@@ -12,7 +12,11 @@ interface CatalogIndex {
   readonly byNdc: ReadonlyMap<string, { drug: DrugEntry; pkg: DrugPackage }>;
   readonly byRxnorm: ReadonlyMap<string, DrugEntry>;
   readonly byHcpcs: ReadonlyMap<string, DrugEntry[]>;
+  /** Printed NDCs already looked up (null: none), so each is normalized once per process. */
+  readonly lookups: Map<string, { drug: DrugEntry; pkg: DrugPackage } | null>;
 }
+
+const MAX_LOOKUPS = 50_000;
 
 const indexes = new WeakMap<CodingTables, CatalogIndex>();
 
@@ -38,7 +42,7 @@ function indexOf(tables: CodingTables): CatalogIndex {
     list.push(drug);
     byHcpcs.set(drug.hcpcs.toUpperCase(), list);
   }
-  const index = { byNdc, byRxnorm, byHcpcs };
+  const index = { byNdc, byRxnorm, byHcpcs, lookups: new Map() };
   indexes.set(tables, index);
   return index;
 }
@@ -48,8 +52,17 @@ export function lookupNdc(
   ndc: string,
 ): { drug: DrugEntry; pkg: DrugPackage } | undefined {
   const index = indexOf(tables);
+  const known = index.lookups.get(ndc);
+  if (known !== undefined) {
+    return known ?? undefined;
+  }
   const n = normalizeNdc(ndc);
-  return (n ? index.byNdc.get(n) : undefined) ?? index.byNdc.get(`raw:${ndc.replace(/[-\s]/g, '')}`);
+  const hit = (n ? index.byNdc.get(n) : undefined) ?? index.byNdc.get(`raw:${ndc.replace(/[-\s]/g, '')}`);
+  if (index.lookups.size >= MAX_LOOKUPS) {
+    index.lookups.clear();
+  }
+  index.lookups.set(ndc, hit ?? null);
+  return hit;
 }
 
 /** The catalog drug an RxNorm code identifies. */

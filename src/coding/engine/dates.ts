@@ -27,13 +27,25 @@ export function offsetMinutes(offset: string | undefined): number {
   return m[1] === '-' ? -value : value;
 }
 
+/** Parsed instants: the same instant is read by several steps of an encounter (classify, codes, drugs). */
+const parsedMinutes = new Map<string, number | undefined>();
+const MAX_PARSED = 50_000;
+
 /** ISO instant → epoch minutes, or undefined when absent / unparseable. */
 export function epochMinutes(iso: string | undefined): number | undefined {
   if (!iso) {
     return undefined;
   }
+  if (parsedMinutes.has(iso)) {
+    return parsedMinutes.get(iso);
+  }
   const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? Math.floor(ms / 60_000) : undefined;
+  const minutes = Number.isFinite(ms) ? Math.floor(ms / 60_000) : undefined;
+  if (parsedMinutes.size >= MAX_PARSED) {
+    parsedMinutes.clear();
+  }
+  parsedMinutes.set(iso, minutes);
+  return minutes;
 }
 
 /** The clinic's zone as the engine uses it: the offset (minutes east of UTC) in force at an epoch minute. */
@@ -47,10 +59,39 @@ export function dayZone(
 ): DayZone {
   const timeZone = options?.timeZone;
   if (timeZone) {
-    return { offsetAt: (minute) => offsetMinutesAt(minute * 60_000, timeZone) };
+    return { offsetAt: (minute) => zoneOffsetAt(minute, timeZone) };
   }
   const fixed = offsetMinutes(options?.utcOffset);
   return { offsetAt: () => fixed };
+}
+
+/**
+ * Offsets by zone and UTC hour (epoch minute / 60): an offset read through Intl costs more than
+ * coding the rest of an administration, and a process codes few distinct hours. An hour whose first
+ * and last minute have the same offset has it throughout (the tz database never puts two
+ * transitions within an hour of each other); an hour holding a transition is stored as null and
+ * read minute by minute.
+ */
+const hourOffsets = new Map<string, Map<number, number | null>>();
+const MAX_CACHED_HOURS = 200_000;
+
+function zoneOffsetAt(minute: number, timeZone: string): number {
+  let hours = hourOffsets.get(timeZone);
+  if (!hours) {
+    hours = new Map();
+    hourOffsets.set(timeZone, hours);
+  }
+  const hour = Math.floor(minute / 60);
+  let offset = hours.get(hour);
+  if (offset === undefined) {
+    const first = offsetMinutesAt(hour * 3_600_000, timeZone);
+    const last = offsetMinutesAt((hour * 60 + 59) * 60_000, timeZone);
+    offset = first === last ? first : null;
+    if (hours.size < MAX_CACHED_HOURS) {
+      hours.set(hour, offset);
+    }
+  }
+  return offset ?? offsetMinutesAt(minute * 60_000, timeZone);
 }
 
 /** The local calendar day index (days since epoch in the clinic's zone) of an epoch minute. */

@@ -54,16 +54,9 @@ function mergeKey(l: DraftLine): string {
   // Initial codes are never merged: two initials (separate sites / encounters) stay two lines even
   // when the payer uses the same distinct-service modifier for both (59).
   const own = l.initial || l.hold ? [...l.administrationIds].sort().join() : '';
-  return JSON.stringify([
-    l.hold?.code ?? '',
-    l.encounterId,
-    l.kind,
-    l.system,
-    l.code,
-    [...l.modifiers].sort(),
-    l.dateOfService,
-    own,
-  ]);
+  const modifiers = l.modifiers.length > 1 ? [...l.modifiers].sort().join() : (l.modifiers[0] ?? '');
+  // A map key only (never stored): fields joined by a separator no code, id or date contains.
+  return `${l.hold?.code ?? ''}\u0000${l.encounterId}\u0000${l.kind}\u0000${l.system}\u0000${l.code}\u0000${modifiers}\u0000${l.dateOfService}\u0000${own}`;
 }
 
 /** Merges same-identity lines, drops zero-unit lines (held lines stay), adds revenue codes (institutional) and keys. */

@@ -225,7 +225,7 @@ export function drugLines(
       }
     }
 
-    const key = JSON.stringify([encounterId, dateOfService, drug.key, hcpcs, pkg?.ndc11 ?? '']);
+    const key = `${encounterId}\u0000${dateOfService}\u0000${drug.key}\u0000${hcpcs}\u0000${pkg?.ndc11 ?? ''}`;
     const acc = groups.get(key);
     const doseText = `${adm.dose ? `${adm.dose.value} ${adm.dose.unit}` : 'no dose documented'}${adm.discarded ? ` (${adm.discarded.value} ${adm.discarded.unit} discarded)` : ''}`;
     const notes = [

@@ -6,7 +6,7 @@
  * (administration.ts; home: home.ts) → distinct-service modifier for a second encounter the same
  * day (R2.4) → drug lines (drugs.ts) → payer-refused codes → merge, revenue codes, keys (draft.ts).
  */
-import type { CodingTables } from '../tables/types.ts';
+import type { CodingTables, PayerRuleSet } from '../tables/types.ts';
 import type { CodingInput, CodingIssue, CodingResult, EncounterContext } from '../types.ts';
 import { codeEncounterAdministrations, INITIAL_CODES } from './administration.ts';
 import { classifyAdministrations } from './classify.ts';
@@ -141,7 +141,7 @@ export function codeEncounters(
   allIssues.push(...drug.issues);
 
   // Codes this payer does not accept (e.g. 96376 for some commercial payers).
-  const refused = new Set(payer.refusedCodes);
+  const refused = refusedCodes(payer);
   const kept = drafts.filter((d) => {
     if (!refused.has(d.code)) {
       return true;
@@ -167,6 +167,18 @@ export function codeEncounters(
     }
   }
   return { lines, held: [...new Set(held)], issues: allIssues };
+}
+
+/** Each payer rule set's refused codes as a set, built once per loaded rule set. */
+const refusedSets = new WeakMap<PayerRuleSet, ReadonlySet<string>>();
+
+function refusedCodes(payer: PayerRuleSet): ReadonlySet<string> {
+  let refused = refusedSets.get(payer);
+  if (!refused) {
+    refused = new Set(payer.refusedCodes);
+    refusedSets.set(payer, refused);
+  }
+  return refused;
 }
 
 function diagnosesOf(

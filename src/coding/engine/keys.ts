@@ -3,7 +3,7 @@
  * administration ids, date of service and kind — never array positions. The same inputs give the
  * same keys, and correcting one administration only changes the keys of lines it is part of.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ChargeLine } from '../types.ts';
 
 export function lineKey(
@@ -21,5 +21,6 @@ export function lineKey(
     line.dateOfService,
     line.kind,
   ]);
-  return createHash('sha256').update(material).digest('hex').slice(0, 32);
+  // One-shot hash: the same digest as createHash().update().digest() without a Hash object per line.
+  return hash('sha256', material, 'hex').slice(0, 32);
 }

@@ -67,6 +67,8 @@ export interface Write837Options {
    * larger writes for files and sockets; memory stays bounded by it). Default 0: one chunk per claim.
    */
   readonly chunkSize?: number;
+  /** Claims per functional group (default and most 999,999: GE01's six digits); see ../envelope.ts. */
+  readonly maxTransactionsPerGroup?: number;
   /** Skip a claim that cannot be rendered (instead of throwing). */
   readonly onError?: (claimId: string, error: X12Error) => void;
 }

@@ -24,6 +24,9 @@
  * (with 2310), ./lines-2400.ts (with 2410), ./claim-reading.ts (what they read of the FHIR Claim),
  * ./party.ts (NM1/N3/N4/DMG); the envelope and its streaming are ../envelope.ts.
  */
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { writeInterchange } from '../envelope.ts';
 import { firstCode } from './claim-reading.ts';
 import { transactionSegments } from './transaction.ts';
@@ -50,6 +53,7 @@ export async function* write837(
     version: IMPLEMENTATION[options.kind],
     lineBreaks: options.lineBreaks,
     chunkSize: options.chunkSize,
+    maxTransactionsPerGroup: options.maxTransactionsPerGroup,
     onError: onError ? (ctx, error) => onError(ctx.claim.id, error) : undefined,
   });
 }
@@ -65,6 +69,26 @@ export async function write837ToString(
   }
   return s;
 }
+
+/**
+ * The interchange written to `file` as it is built: chunks of `chunkSize` characters (default
+ * 64 KiB) go through a file stream that is waited on when its buffer is full, so memory holds one
+ * chunk and one claim whatever the number of claims. Resolves to the bytes written.
+ */
+export async function write837ToFile(
+  claims: AsyncIterable<Claim837Input> | Iterable<Claim837Input>,
+  options: Write837Options,
+  file: string,
+): Promise<number> {
+  const out = createWriteStream(file, { flags: 'wx' });
+  await pipeline(
+    Readable.from(write837(claims, { ...options, chunkSize: options.chunkSize ?? DEFAULT_FILE_CHUNK })),
+    out,
+  );
+  return out.bytesWritten;
+}
+
+const DEFAULT_FILE_CHUNK = 64 * 1024;
 
 /** 837P for professional claims (office, home), 837I for institutional (hospital outpatient). */
 export function kindFor(ctx: Pick<Claim837Input, 'claim' | 'setting'>): X12Kind {

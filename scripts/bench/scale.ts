@@ -1,0 +1,353 @@
+/**
+ * Scale benchmark (issue 17, FHIR API target): the embedded SQLite store loaded with 1,000,000
+ * resources — search p95 ≤ 50 ms for the searches the app and workers run, and write throughput at
+ * 1,000,000 within 20% of that at 10,000.
+ *
+ *   npm run bench:scale                         # BENCH_SCALE_N=1000000
+ *   BENCH_SCALE_N=200000 npm run bench:scale    # a shorter run (the figures say which N)
+ *
+ * Data: one tenant of synthetic patients, 20 resources each — the Patient, 4 Encounters (a visit
+ * a week), 6 MedicationAdministrations, 6 ChargeItems and 3 Claims with extension claim-state
+ * (70% adjudicated, 15% submitted, 5% each held, ready, built) — written through the port's
+ * writeBatch (what ingest and the workers use: each batch one transaction, every resource indexed
+ * and given its history row) in batches of 500, default synchronous mode (NORMAL, WAL), in a
+ * temporary file. Progress every 100,000.
+ *
+ * Write throughput: resources/s over the first 10,000 and over the last 10,000 written.
+ * Searches, each 200 times with random arguments, as the store is asked them (StoreQuery, a page of
+ * 50 as the FHIR API's default; keyset pages of 1,000 as searchAll reads them for the workers):
+ * - Encounter?patient=…                 (charge capture gathers a patient's visits)
+ * - ChargeItem?patient=…                (a patient's charges: claims build, ledger)
+ * - Claim?claim-state=held              (worklist, FHIR API; first page and a keyset page 2)
+ * - Claim?claim-state=built,held,ready  (the recheck's rebuildable claims, keyset pages of 1,000)
+ * - Encounter?date=ge…&date=lt…         (one day's visits)
+ * measured at 10,000 resources (the baseline, same run) and at N; p50 / p95 / max printed.
+ */
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { ChargeItem, Resource } from '@medplum/fhirtypes';
+import { EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
+import type { BatchOperation, Store, StoreQuery } from '../../src/store/port.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { peakRssMb, recordFigure } from './results.ts';
+
+const N = Math.max(20_000, Number(process.env['BENCH_SCALE_N'] ?? 1_000_000));
+const PER_PATIENT = 20;
+const BATCH = 500;
+const WINDOW = 10_000;
+const SEARCHES = 200;
+const TENANT = 'scale';
+const DAY_MS = 86_400_000;
+const BASE_MS = Date.UTC(2025, 0, 6, 14);
+const TARGET_P95_MS = 50;
+
+const STATES = [
+  ...Array<string>(14).fill('adjudicated'),
+  'submitted',
+  'submitted',
+  'submitted',
+  'held',
+  'ready',
+  'built',
+];
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The 20 resources of patient `p` (ids derived from p, so a rerun writes the same data). */
+function patientResources(p: number): Resource[] {
+  const patient = `Patient/p${p}`;
+  const out: Resource[] = [
+    {
+      resourceType: 'Patient',
+      id: `p${p}`,
+      identifier: [{ system: 'urn:mrn', value: `M${p}` }],
+      name: [{ family: `F${p % 997}` }],
+    },
+  ];
+  for (let v = 0; v < 4; v++) {
+    // Visits spread over two years, a week apart per patient.
+    const start = BASE_MS + ((p * 7 + v * 7) % 730) * DAY_MS + (p % 8) * 3_600_000;
+    out.push({
+      resourceType: 'Encounter',
+      id: `e${p}-${v}`,
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: patient },
+      period: { start: iso(start), end: iso(start + 3 * 3_600_000) },
+    });
+    if (v < 3) {
+      out.push({
+        resourceType: 'Claim',
+        id: `c${p}-${v}`,
+        status: 'active',
+        extension: [{ url: EXT_CLAIM_STATE, valueCode: STATES[(p * 3 + v) % STATES.length] ?? 'built' }],
+        type: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }],
+        },
+        use: 'claim',
+        patient: { reference: patient },
+        created: iso(start + DAY_MS),
+        billablePeriod: { start: iso(start).slice(0, 10), end: iso(start).slice(0, 10) },
+        provider: { display: 'Scale Infusion' },
+        priority: { coding: [{ code: 'normal' }] },
+        insurance: [{ sequence: 1, focal: true, coverage: { reference: `Coverage/cov${p}` } }],
+      });
+    }
+    for (let k = 0; k < (v < 2 ? 2 : 1); k++) {
+      out.push({
+        resourceType: 'MedicationAdministration',
+        id: `ma${p}-${v}-${k}`,
+        status: 'completed',
+        medicationCodeableConcept: {
+          coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01' }],
+        },
+        subject: { reference: patient },
+        context: { reference: `Encounter/e${p}-${v}` },
+        effectivePeriod: { start: iso(start + k * 3_600_000), end: iso(start + (k + 1) * 3_600_000) },
+      });
+      const charge: ChargeItem = {
+        resourceType: 'ChargeItem',
+        id: `ci${p}-${v}-${k}`,
+        status: 'billable',
+        code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: k === 0 ? '96365' : '96366' }] },
+        subject: { reference: patient },
+        context: { reference: `Encounter/e${p}-${v}` },
+        occurrenceDateTime: iso(start).slice(0, 10),
+        quantity: { value: 1 },
+      };
+      out.push(charge);
+    }
+  }
+  return out;
+}
+
+interface Percentiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly max: number;
+}
+
+function percentiles(samples: number[]): Percentiles {
+  samples.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
+  return { p50: at(0.5), p95: at(0.95), max: samples.at(-1) ?? Number.NaN };
+}
+
+type SearchCase = {
+  readonly name: string;
+  readonly query: (patients: number) => StoreQuery | Promise<StoreQuery>;
+};
+
+function searchCases(store: Store): SearchCase[] {
+  const page = (
+    resourceType: string,
+    filters: StoreQuery['filters'],
+    extra: Partial<StoreQuery> = {},
+  ): StoreQuery => ({
+    resourceType,
+    filters,
+    sort: [],
+    count: 50,
+    offset: 0,
+    total: false,
+    ...extra,
+  });
+  const held = [{ code: 'claim-state', kind: 'token', values: [{ value: 'held' }] }] as const;
+  const rebuildable = [
+    { code: 'claim-state', kind: 'token', values: ['built', 'held', 'ready'].map((value) => ({ value })) },
+  ] as const;
+  const keysetPage2 = async (filters: StoreQuery['filters']): Promise<StoreQuery> => {
+    const first = await store.resources.search(TENANT, {
+      resourceType: 'Claim',
+      filters,
+      sort: [{ code: '_id', descending: false }],
+      count: 1000,
+      offset: 0,
+      total: false,
+    });
+    return {
+      resourceType: 'Claim',
+      filters,
+      sort: [{ code: '_id', descending: false }],
+      count: 1000,
+      offset: 0,
+      total: false,
+      ...(first.resources.at(-1)?.id ? { afterId: first.resources.at(-1)?.id } : {}),
+    };
+  };
+  return [
+    {
+      name: 'Encounter?patient= (page of 50)',
+      query: (n) =>
+        page('Encounter', [{ code: 'patient', kind: 'reference', values: [`Patient/p${randomInt(n)}`] }]),
+    },
+    {
+      name: 'ChargeItem?patient= (page of 50)',
+      query: (n) =>
+        page('ChargeItem', [{ code: 'patient', kind: 'reference', values: [`Patient/p${randomInt(n)}`] }]),
+    },
+    { name: 'Claim?claim-state=held (page of 50)', query: () => page('Claim', [...held]) },
+    {
+      name: 'Claim?claim-state=held, keyset page 2 of 1,000',
+      query: async () => keysetPage2([...held]),
+    },
+    {
+      name: 'Claim?claim-state=built,held,ready (first 1,000)',
+      query: () =>
+        page('Claim', [...rebuildable], { sort: [{ code: '_id', descending: false }], count: 1000 }),
+    },
+    {
+      name: 'Encounter?date=ge…&date=lt… one day (page of 50)',
+      query: () => {
+        const day = BASE_MS + randomInt(730) * DAY_MS;
+        const d = (ms: number): string => iso(ms - 14 * 3_600_000).slice(0, 10);
+        return page('Encounter', [
+          {
+            code: 'date',
+            kind: 'date',
+            prefix: 'ge',
+            start: `${d(day)}T00:00:00.000Z`,
+            end: `${d(day + DAY_MS)}T00:00:00.000Z`,
+          },
+          {
+            code: 'date',
+            kind: 'date',
+            prefix: 'lt',
+            start: `${d(day + DAY_MS)}T00:00:00.000Z`,
+            end: `${d(day + 2 * DAY_MS)}T00:00:00.000Z`,
+          },
+        ]);
+      },
+    },
+  ];
+}
+
+async function measureSearches(
+  store: Store,
+  patients: number,
+): Promise<Map<string, Percentiles & { rows: number }>> {
+  const out = new Map<string, Percentiles & { rows: number }>();
+  for (const c of searchCases(store)) {
+    const samples: number[] = [];
+    let rows = 0;
+    for (let i = 0; i < SEARCHES; i++) {
+      const query = await c.query(patients);
+      const t = performance.now();
+      const result = await store.resources.search(TENANT, query);
+      samples.push(performance.now() - t);
+      rows += result.resources.length;
+    }
+    out.set(c.name, { ...percentiles(samples), rows: rows / SEARCHES });
+  }
+  return out;
+}
+
+const ms = (v: number): string => `${v.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dripline-bench-scale-'));
+  const path = join(dir, 'scale.sqlite');
+  const store = await openSqliteStore({ path });
+  const patientsTotal = Math.ceil(N / PER_PATIENT);
+  console.log(
+    `scale bench: ${N.toLocaleString('en-US')} resources (${patientsTotal.toLocaleString('en-US')} patients × ${PER_PATIENT}), batches of ${BATCH}, into a temporary SQLite file`,
+  );
+  try {
+    let written = 0;
+    let pending: BatchOperation[] = [];
+    let windowStart = performance.now();
+    let firstRate = Number.NaN;
+    let lastRate = Number.NaN;
+    let searchesAt10k: Map<string, Percentiles & { rows: number }> | undefined;
+    const began = performance.now();
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) {
+        return;
+      }
+      await store.resources.writeBatch(TENANT, pending);
+      written += pending.length;
+      pending = [];
+    };
+    for (let p = 0; p < patientsTotal && written + pending.length < N; p++) {
+      for (const resource of patientResources(p)) {
+        pending.push({ op: 'create', resource, options: { id: resource.id ?? '' } });
+        if (pending.length === BATCH) {
+          await flush();
+          if (written === WINDOW) {
+            firstRate = WINDOW / ((performance.now() - windowStart) / 1000);
+            console.log(
+              `  ${written.toLocaleString('en-US')} written: ${Math.round(firstRate).toLocaleString('en-US')} resources/s; searches at 10,000…`,
+            );
+            searchesAt10k = await measureSearches(store, p + 1);
+          }
+          if (written === N - WINDOW) {
+            windowStart = performance.now();
+          }
+          if (written % 100_000 === 0) {
+            console.log(
+              `  ${written.toLocaleString('en-US')} written, ${((performance.now() - began) / 1000).toFixed(0)} s, ${(statSync(path).size / 1024 / 1024).toFixed(0)} MB file`,
+            );
+          }
+        }
+      }
+    }
+    await flush();
+    lastRate = WINDOW / ((performance.now() - windowStart) / 1000);
+    const loadS = (performance.now() - began) / 1000;
+    console.log(
+      `loaded ${written.toLocaleString('en-US')} resources in ${loadS.toFixed(0)} s; last ${WINDOW.toLocaleString('en-US')}: ${Math.round(lastRate).toLocaleString('en-US')} resources/s (first ${WINDOW.toLocaleString('en-US')}: ${Math.round(firstRate).toLocaleString('en-US')}/s)`,
+    );
+    const atN = await measureSearches(store, patientsTotal);
+    console.log('');
+    console.log(
+      `search (${SEARCHES} each, random arguments)             at 10,000: p50 / p95        at ${written.toLocaleString('en-US')}: p50 / p95 / max   rows`,
+    );
+    let worstP95 = 0;
+    for (const [name, r] of atN) {
+      const base = searchesAt10k?.get(name);
+      worstP95 = Math.max(worstP95, r.p95);
+      console.log(
+        `  ${name.padEnd(50)} ${base ? `${ms(base.p50)} / ${ms(base.p95)}` : '—'}`.padEnd(80) +
+          `${ms(r.p50)} / ${ms(r.p95)} / ${ms(r.max)}   ${r.rows.toFixed(0)}`,
+      );
+      recordFigure({
+        bench: 'scale',
+        figure: `${name} p95 at ${written.toLocaleString('en-US')} resources`,
+        value: Number(r.p95.toFixed(1)),
+        unit: 'ms',
+        ...(base
+          ? { baseline: { name: 'p95 at 10,000 resources', value: Number(base.p95.toFixed(1)) } }
+          : {}),
+        target: `≤ ${TARGET_P95_MS} ms at 1,000,000`,
+        met: written >= 1_000_000 && r.p95 <= TARGET_P95_MS,
+      });
+    }
+    const ratio = lastRate / firstRate;
+    console.log('');
+    console.log(
+      `worst search p95 at ${written.toLocaleString('en-US')}: ${ms(worstP95)} (target ≤ ${TARGET_P95_MS} ms at 1,000,000)`,
+    );
+    console.log(
+      `write rate at ${written.toLocaleString('en-US')} / at 10,000: ${ratio.toFixed(2)} (target ≥ 0.80)`,
+    );
+    recordFigure({
+      bench: 'scale',
+      figure: `write rate over the last 10,000 of ${written.toLocaleString('en-US')} resources`,
+      value: Math.round(lastRate),
+      unit: 'resources/s',
+      baseline: { name: 'write rate over the first 10,000', value: Math.round(firstRate) },
+      target: 'within 20% of the rate at 10,000',
+      met: written >= 1_000_000 && ratio >= 0.8,
+    });
+    console.log(`file ${(statSync(path).size / 1024 / 1024).toFixed(0)} MB, peak RSS ${peakRssMb()} MB`);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
