@@ -285,6 +285,7 @@ export async function startServer(
     x12: { loadClaimContext: x12Deps.loadClaimContext, envelope: x12Deps.envelope },
     requirement,
     eligibility,
+    notifyPriorAuth: () => priorAuth.notify(),
   });
   if (!crossSiteCookies(config.publicUrl)) {
     logger.warn(

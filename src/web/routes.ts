@@ -49,6 +49,8 @@ export interface WebDeps {
   readonly requirement: (tenant: TenantConfig) => AuthorizationRequirement;
   /** The eligibility worker (a person asks the payers again from the app). */
   readonly eligibility: EligibilityRoutesDeps['worker'];
+  /** Nudges the prior authorization worker (a person asks for an order's authorization). */
+  readonly notifyPriorAuth: () => void;
 }
 
 export interface WebApp {

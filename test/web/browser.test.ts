@@ -48,6 +48,7 @@ import { clockEnv, testClock } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
 import { launchChromium, screenshot, seriousViolations } from './chromium.ts';
+import { showsHeading } from './app-helpers.ts';
 
 const TENANT = 'sandbox';
 let run: SandboxRun;
@@ -98,18 +99,6 @@ const appFrame = async (page: Page): Promise<Frame> =>
     () => page.frames().find((f) => f.url().startsWith(`${appUrl}/app/`)),
     20_000,
   );
-
-/** Waits (a view draws after its data arrives) until the page's h1 reads `expected`. */
-async function showsHeading(frame: Frame | Page, expected: string | RegExp): Promise<void> {
-  await frame
-    .getByRole('heading', {
-      level: 1,
-      name: expected,
-      ...(typeof expected === 'string' ? { exact: true } : {}),
-    })
-    .first()
-    .waitFor({ timeout: 15_000 });
-}
 
 async function signInToChart(page: Page, person: RegExp): Promise<void> {
   await page.goto(run.ehr.chartUrl);

@@ -27,9 +27,11 @@ import { ROLE_PERMISSIONS, can } from '../roles.ts';
 import { SESSION_COOKIE, readCookie, sameSecret } from '../security.ts';
 import type { SessionStore, WebSession } from '../sessions.ts';
 import { addAppealRoutes } from './appeals.ts';
+import { addCoverageActionRoutes } from './coverage-actions.ts';
 import { patientAudit } from './audit.ts';
 import type { RecoveryApiDeps } from './recovery.ts';
 import { addRecoveryRoutes } from './recovery.ts';
+import { addStatementRoutes } from './statements.ts';
 import { claimView } from './claim.ts';
 import { encounterView } from './encounter.ts';
 import { eobsOfClaim } from './eob-lines.ts';
@@ -52,6 +54,8 @@ export interface AppApiDeps {
   /** The scrubber's prior authorization rule (the ledger's "given without one"). */
   readonly requirement: RecoveryApiDeps['requirement'];
   readonly eligibility: RecoveryApiDeps['eligibility'];
+  /** Nudges the prior authorization worker after an order is queued. */
+  readonly notifyPriorAuth: () => void;
 }
 
 /** The client id the app's audits name beside the person. */
@@ -299,6 +303,24 @@ export function createAppApi(deps: AppApiDeps): Router {
   addAppealRoutes(
     router,
     { store: deps.store, publicUrl: deps.publicUrl, tenants: deps.tenants, now: deps.now },
+    { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
+  );
+
+  addCoverageActionRoutes(
+    router,
+    {
+      store: deps.store,
+      publicUrl: deps.publicUrl,
+      tenants: deps.tenants,
+      now: deps.now,
+      notifyPriorAuth: deps.notifyPriorAuth,
+    },
+    { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
+  );
+
+  addStatementRoutes(
+    router,
+    { store: deps.store, tenants: deps.tenants, now: deps.now },
     { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
   );
 
