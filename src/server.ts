@@ -275,6 +275,7 @@ export async function startServer(
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
+  const analytics = new AnalyticsService({ store, now });
   const web = createWebApp({
     store,
     publicUrl: config.publicUrl,
@@ -286,6 +287,7 @@ export async function startServer(
     requirement,
     eligibility,
     notifyPriorAuth: () => priorAuth.notify(),
+    analytics,
   });
   if (!crossSiteCookies(config.publicUrl)) {
     logger.warn(
@@ -322,7 +324,6 @@ export async function startServer(
     evaluate: createPaymentEvaluator(remittanceWork),
   });
   const metrics = createMetrics();
-  const analytics = new AnalyticsService({ store, now });
   registerAnalyticsGauges(metrics.registry, analytics, tenants);
   const app = createApp({
     config,

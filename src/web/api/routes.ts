@@ -7,6 +7,7 @@
  */
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
+import type { AnalyticsService } from '../../analytics/service.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import { readAssignment, readClaimAction } from '../../claims/routes.ts';
 import { assignClaimTask } from '../../claims/workflow/assign.ts';
@@ -26,6 +27,7 @@ import type { Permission } from '../roles.ts';
 import { ROLE_PERMISSIONS, can } from '../roles.ts';
 import { SESSION_COOKIE, readCookie, sameSecret } from '../security.ts';
 import type { SessionStore, WebSession } from '../sessions.ts';
+import { addAnalyticsRoutes } from './analytics.ts';
 import { addAppealRoutes } from './appeals.ts';
 import { addCoverageActionRoutes } from './coverage-actions.ts';
 import { patientAudit } from './audit.ts';
@@ -56,6 +58,8 @@ export interface AppApiDeps {
   readonly eligibility: RecoveryApiDeps['eligibility'];
   /** Nudges the prior authorization worker after an order is queued. */
   readonly notifyPriorAuth: () => void;
+  /** The revenue measures (the same service as `/api/analytics`). */
+  readonly analytics: AnalyticsService;
 }
 
 /** The client id the app's audits name beside the person. */
@@ -315,6 +319,12 @@ export function createAppApi(deps: AppApiDeps): Router {
       now: deps.now,
       notifyPriorAuth: deps.notifyPriorAuth,
     },
+    { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
+  );
+
+  addAnalyticsRoutes(
+    router,
+    { store: deps.store, tenants: deps.tenants, analytics: deps.analytics },
     { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
   );
 
