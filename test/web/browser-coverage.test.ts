@@ -257,6 +257,17 @@ describe('what a coder may not do', () => {
   test('no form, no button; the API refuses recording, asking, and any action without the CSRF token', async () => {
     const target = await patientWithOrder();
     const page = browser.page;
+    // At phone width (390 px), top level: nothing but the tables scrolls sideways, and the strict
+    // Content-Security-Policy refuses nothing the app does (charts included).
+    await page.setViewportSize({ width: 390, height: 844 });
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) {
+        refused.push(message.text());
+      }
+    });
+    const overflow = (): Promise<number> =>
+      page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
     await page.getByRole('button', { name: /Jordan Reyes/ }).click();
     await showsHeading(page, 'Worklist');
@@ -264,6 +275,10 @@ describe('what a coder may not do', () => {
     await page.evaluate(`location.hash = '#/coverage/${patientId}'`);
     await showsHeading(page, /^Prior authorization and eligibility — /);
     await page.getByRole('heading', { name: 'Orders and prior authorization requests' }).waitFor();
+    await page.locator('h2#statements').waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await screenshot(page, '17-patient-page-390px');
+    expect(await seriousViolations(page)).toEqual([]);
     expect(await page.locator('form.record-authorization').count()).toBe(0);
     expect(await page.getByRole('button', { name: /^Request prior authorization/ }).count()).toBe(0);
     const before = (await searchAll(run.server.store, TENANT, 'ClaimResponse')).length;
@@ -289,7 +304,17 @@ describe('what a coder may not do', () => {
     // Recording and asking: 403 for the role (and without the token); reading statements: allowed.
     expect(statuses).toEqual([403, 403, 403, 200]);
     expect((await searchAll(run.server.store, TENANT, 'ClaimResponse')).length).toBe(before);
+
+    // The analytics a coder reads, at 390 px.
+    await page.evaluate(`location.hash = '#/analytics'`);
+    await showsHeading(page, 'Analytics');
+    await page.getByRole('heading', { name: 'A/R aging', exact: true }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await screenshot(page, '18-analytics-390px');
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(refused).toEqual([]);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/app\/signed-out$/);
+    await page.setViewportSize({ width: 1280, height: 900 });
   }, 60_000);
 });
