@@ -275,6 +275,7 @@ export async function startServer(
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
+  const analytics = new AnalyticsService({ store, now });
   const web = createWebApp({
     store,
     publicUrl: config.publicUrl,
@@ -285,6 +286,8 @@ export async function startServer(
     x12: { loadClaimContext: x12Deps.loadClaimContext, envelope: x12Deps.envelope },
     requirement,
     eligibility,
+    notifyPriorAuth: () => priorAuth.notify(),
+    analytics,
   });
   if (!crossSiteCookies(config.publicUrl)) {
     logger.warn(
@@ -321,7 +324,6 @@ export async function startServer(
     evaluate: createPaymentEvaluator(remittanceWork),
   });
   const metrics = createMetrics();
-  const analytics = new AnalyticsService({ store, now });
   registerAnalyticsGauges(metrics.registry, analytics, tenants);
   registerWorkerJobs(metrics.registry, {
     ingest: ingest.worker,

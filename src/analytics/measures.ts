@@ -131,7 +131,11 @@ export function firstDecision(payments: readonly PaymentFact[] | undefined): Pay
 // ----- A generic claim-based measure ---------------------------------------------------------------
 
 /** The claims of the range, each with its slices. */
-function claimsInRange(data: AnalyticsData, q: MeasureQuery, keep: (c: ClaimFact) => boolean): ClaimFact[] {
+export function claimsInRange(
+  data: AnalyticsData,
+  q: MeasureQuery,
+  keep: (c: ClaimFact) => boolean,
+): ClaimFact[] {
   const out: ClaimFact[] = [];
   for (const claim of data.claims.values()) {
     if (inRange(claim.serviceDate, q) && keep(claim)) {
@@ -186,7 +190,7 @@ function result(
   };
 }
 
-const isOriginal = (c: ClaimFact): boolean => c.frequency === '1';
+export const isOriginal = (c: ClaimFact): boolean => c.frequency === '1';
 
 // ----- The measures ------------------------------------------------------------------------------
 
@@ -303,7 +307,7 @@ export function balanceOn(
 
 /** Billed to a payer (in A/R): sent, answered or paid; not replaced, not a void. */
 const BILLED_STATES = new Set(['submitting', 'submitted', 'adjudicated', 'rejected']);
-function inAr(claim: ClaimFact, payments: readonly PaymentFact[] | undefined): boolean {
+export function inAr(claim: ClaimFact, payments: readonly PaymentFact[] | undefined): boolean {
   return (
     claim.frequency !== '8' &&
     !claim.replaced &&
@@ -312,11 +316,11 @@ function inAr(claim: ClaimFact, payments: readonly PaymentFact[] | undefined): b
 }
 
 const BUCKETS = ['0-30', '31-60', '61-90', '91-120', '120+'] as const;
-function bucketOf(days: number): (typeof BUCKETS)[number] {
+export function bucketOf(days: number): (typeof BUCKETS)[number] {
   return days <= 30 ? '0-30' : days <= 60 ? '31-60' : days <= 90 ? '61-90' : days <= 120 ? '91-120' : '120+';
 }
 
-const asOfDay = (q: MeasureQuery): string => (q.to < q.asOf ? q.to : q.asOf);
+export const asOfDay = (q: MeasureQuery): string => (q.to < q.asOf ? q.to : q.asOf);
 
 /**
  * A/R aging: the open insurance balance on min(to, today) of claims served up to that day, by age

@@ -8,6 +8,9 @@
  *   audited like a FHIR search, naming every resource the answer was made from and the patient.
  *   A missing, repeated or malformed `patient`, or any other parameter, is a 400 OperationOutcome; a
  *   patient with nothing on file gets an empty ledger (as a search finds nothing).
+ * - `POST /authorizations` (./record-authorization.ts): records an authorization a payer gave by
+ *   phone, fax or portal (scope: create ClaimResponse): 201 recorded, 200 already on file, 400 a bad
+ *   body, 404 an unknown patient, 409 the number on file with other dates or services.
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
@@ -21,6 +24,8 @@ import type { Store } from '../store/port.ts';
 import type { AuthorizationRequirement } from './ledger-alerts.ts';
 import { loadLedgerReport } from './ledger-report.ts';
 import { patientReference } from './ledger-store.ts';
+import { readAuthorizationInput, recordAuthorization } from './record-authorization.ts';
+import { strictJsonBody } from '../http/json-body.ts';
 
 export interface CoverageRoutesDeps {
   readonly store: Store;
@@ -81,5 +86,37 @@ export function createCoverageRoutes(deps: CoverageRoutesDeps): Router {
     );
     res.json(report);
   });
+
+  router.post(
+    '/authorizations',
+    strictJsonBody({ maxBytes: 16 * 1024, maxDepth: 4 }),
+    async (req: Request, res: Response) => {
+      const auth = getAuthContext(res);
+      requireScopes(auth, [{ resourceType: 'ClaimResponse', interaction: 'create' }]);
+      const config = deps.tenants().find((t) => t.id === auth.tenant);
+      if (!config) {
+        sendOutcome(res, 404, outcome('not-found', 'Unknown tenant'));
+        return;
+      }
+      const input = readAuthorizationInput(req.body, config);
+      if (!input.ok) {
+        sendOutcome(res, 400, outcome('invalid', input.message));
+        return;
+      }
+      const result = await recordAuthorization(deps, auth.tenant, input.input, {
+        clientId: auth.clientId,
+        ...(typeof res.locals.requestId === 'string' ? { requestId: res.locals.requestId } : {}),
+      });
+      if (result.status >= 400) {
+        sendOutcome(
+          res,
+          result.status,
+          outcome(result.status === 404 ? 'not-found' : 'conflict', result.message),
+        );
+        return;
+      }
+      res.status(result.status).json(result);
+    },
+  );
   return router;
 }

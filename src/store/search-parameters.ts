@@ -242,6 +242,15 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, readonly SearchParamDefi
     date('authored-on', 'Task.authoredOn'),
     date('modified', 'Task.lastModified'),
   ],
+  // Patient statements (src/remittance/statements/): a patient's are listed by subject.
+  Invoice: [
+    identifier('Invoice'),
+    status('Invoice'),
+    ref('patient', 'Invoice.subject', PATIENT),
+    ref('subject', 'Invoice.subject'),
+    ref('account', 'Invoice.account'),
+    date('date', 'Invoice.date'),
+  ],
   // X12 claim batch files (src/claims/x12-batch.ts): identifier = the interchange control number.
   DocumentReference: [
     identifier('DocumentReference'),

@@ -5,6 +5,7 @@
  * Content-Security-Policy and may be framed only by the configured EHRs.
  */
 import express from 'express';
+import type { AnalyticsService } from '../analytics/service.ts';
 import type { AuthorizationRequirement } from '../coverage/ledger-alerts.ts';
 import type { EligibilityRoutesDeps } from '../coverage/eligibility/routes.ts';
 import type { NextFunction, Request, Response, Router } from 'express';
@@ -49,6 +50,10 @@ export interface WebDeps {
   readonly requirement: (tenant: TenantConfig) => AuthorizationRequirement;
   /** The eligibility worker (a person asks the payers again from the app). */
   readonly eligibility: EligibilityRoutesDeps['worker'];
+  /** Nudges the prior authorization worker (a person asks for an order's authorization). */
+  readonly notifyPriorAuth: () => void;
+  /** The revenue measures of the analytics view (the same service as `/api/analytics`). */
+  readonly analytics: AnalyticsService;
 }
 
 export interface WebApp {

@@ -48,6 +48,7 @@ import { clockEnv, testClock } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
 import { launchChromium, screenshot, seriousViolations } from './chromium.ts';
+import { showsHeading } from './app-helpers.ts';
 
 const TENANT = 'sandbox';
 let run: SandboxRun;
@@ -98,18 +99,6 @@ const appFrame = async (page: Page): Promise<Frame> =>
     () => page.frames().find((f) => f.url().startsWith(`${appUrl}/app/`)),
     20_000,
   );
-
-/** Waits (a view draws after its data arrives) until the page's h1 reads `expected`. */
-async function showsHeading(frame: Frame | Page, expected: string | RegExp): Promise<void> {
-  await frame
-    .getByRole('heading', {
-      level: 1,
-      name: expected,
-      ...(typeof expected === 'string' ? { exact: true } : {}),
-    })
-    .first()
-    .waitFor({ timeout: 15_000 });
-}
 
 async function signInToChart(page: Page, person: RegExp): Promise<void> {
   await page.goto(run.ehr.chartUrl);
@@ -530,19 +519,63 @@ describe('launched from the EHR chart', () => {
     }
   }, 60_000);
 
-  test('analytics: charts of what waits, each bar drilling into the claims behind it', async () => {
+  test('analytics: the revenue measures charted with their figures; a bar opens the claims behind it', async () => {
     await frame.getByRole('link', { name: 'Analytics' }).click();
     await showsHeading(frame, 'Analytics');
-    expect(await frame.locator('canvas').count()).toBe(2);
+    for (const title of [
+      /^Clean-claim rate .* by payer$/,
+      /^Initial denial rate by payer$/,
+      'Denials by category',
+      'Days in A/R by payer',
+      'A/R aging',
+      'Net collection rate (insurance) by payer',
+      'Underpayments found and recovered',
+      'Work waiting',
+    ]) {
+      await frame
+        .getByRole('heading', { name: title, ...(typeof title === 'string' ? { exact: true } : {}) })
+        .waitFor();
+    }
+    expect(await frame.locator('canvas').count()).toBeGreaterThanOrEqual(8);
     await screenshot(page, '05-analytics');
     expect(await seriousViolations(frame)).toEqual([]);
-    const link = frame.locator('.chart table a').first();
+
+    // A payer's clean-claim bar: the claims behind it are as many as the payer's decided claims.
+    const row = frame.locator('#clean-claims tbody tr').first();
+    await row.waitFor();
+    const decided = Number((await row.locator('td').nth(2).textContent()) ?? 'NaN');
+    await row.locator('a').click();
+    await showsHeading(frame, 'Claims behind the figure');
+    const claims = frame.locator('table.claims-behind tbody tr');
+    if (decided > 0) {
+      await claims.first().waitFor();
+    }
+    expect(await claims.count()).toBe(decided);
+    await screenshot(page, '05b-claims-behind');
+    expect(await seriousViolations(frame)).toEqual([]);
+    if (decided > 0) {
+      await claims.first().locator('a').click();
+      await showsHeading(frame, /^Claim /);
+    }
+
+    // The range: the measures of another month, in the address.
+    await frame.getByRole('link', { name: 'Analytics' }).click();
+    await showsHeading(frame, 'Analytics');
+    const to = testClock().toISOString().slice(0, 10);
+    const from = new Date(testClock().getTime() - 89 * 86_400_000).toISOString().slice(0, 10);
+    await frame.getByLabel('From').fill(from);
+    await frame.getByLabel('To').fill(to);
+    await frame.getByRole('button', { name: 'Show' }).click();
+    await frame.getByText(`Claims served ${from} to ${to}`, { exact: false }).waitFor();
+
+    // The work waiting still leads into the worklist.
+    const link = frame.locator('#work-by-state table a').first();
     const label = (await link.textContent()) ?? '';
     await link.click();
     await showsHeading(frame, 'Worklist');
     const selected = await frame.getByLabel('State').locator('option:checked').textContent();
     expect(selected).toBe(label);
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('an administrator', () => {

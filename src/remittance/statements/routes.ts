@@ -19,8 +19,8 @@ import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { todayFor } from '../appeals/actions.ts';
 import { recordPatientCredit } from './payments.ts';
 import type { StatementDeps } from './run.ts';
-import { patientBalances, runStatements, statementPdf } from './run.ts';
-import { cycleOf } from './rules.ts';
+import { patientBalances, runStatements } from './run.ts';
+import { issuedStatementPdf, readStatementInvoice } from './download.ts';
 
 export interface StatementRoutesDeps extends StatementDeps {
   readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
@@ -88,8 +88,8 @@ export function createStatementRoutes(deps: StatementRoutesDeps): Router {
       sendOutcome(res, 400, outcome('invalid', 'Invalid statement id'));
       return undefined;
     }
-    const found = await deps.store.resources.read(auth.tenant, 'Invoice', id).catch(() => undefined);
-    if (!found || found.resourceType !== 'Invoice') {
+    const found = await readStatementInvoice(deps, auth.tenant, id);
+    if (!found) {
       sendOutcome(res, 404, outcome('not-found', `No statement ${id}`));
       return undefined;
     }
@@ -117,28 +117,12 @@ export function createStatementRoutes(deps: StatementRoutesDeps): Router {
     if (!invoice) {
       return;
     }
-    const auth = getAuthContext(res);
-    const patient = invoice.subject?.reference ?? '';
-    const [balance] = await patientBalances(deps, auth.tenant, patient);
-    const date = (invoice.date ?? '').slice(0, 10);
-    const config = deps.tenants().find((t) => t.id === auth.tenant);
-    const cycle = cycleOf(date, config?.statements);
-    if (!balance) {
-      sendOutcome(res, 409, outcome('conflict', `${patient} has no balance`));
+    const rendered = await issuedStatementPdf(deps, getAuthContext(res).tenant, invoice);
+    if (!rendered.ok) {
+      sendOutcome(res, rendered.status, outcome('conflict', rendered.message));
       return;
     }
-    // The statement as issued: its lines and amount due as stored, today's aging.
-    const pdf = await statementPdf(
-      deps,
-      auth.tenant,
-      invoice,
-      {
-        ...balance,
-        totals: { ...balance.totals, balance: invoice.totalNet?.value ?? balance.totals.balance },
-      },
-      { start: cycle.start, due: (invoice.paymentTerms ?? '').replace('Due by ', '') || cycle.due, date },
-    );
-    res.status(200).type('application/pdf').send(pdf);
+    res.status(200).type('application/pdf').send(rendered.pdf);
   });
 
   router.post('/patient-payments', json, async (req: Request, res: Response) => {

@@ -188,7 +188,13 @@ export function addRecoveryRoutes(router: Router, deps: RecoveryApiDeps, kit: Ap
       [patient],
       `app/api/patients/${id}/coverage`,
     );
-    res.json({ ...report, name: (await names(session.tenant, [patient]))[patient] ?? patient, eligibility });
+    res.json({
+      ...report,
+      name: (await names(session.tenant, [patient]))[patient] ?? patient,
+      eligibility,
+      // The tenant's payers, for recording an authorization by hand.
+      payers: config.payers.map((p) => ({ id: p.id, name: p.name })),
+    });
   });
 
   /**

@@ -7,6 +7,7 @@
  */
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
+import type { AnalyticsService } from '../../analytics/service.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import { readAssignment, readClaimAction } from '../../claims/routes.ts';
 import { assignClaimTask } from '../../claims/workflow/assign.ts';
@@ -26,10 +27,13 @@ import type { Permission } from '../roles.ts';
 import { ROLE_PERMISSIONS, can } from '../roles.ts';
 import { SESSION_COOKIE, readCookie, sameSecret } from '../security.ts';
 import type { SessionStore, WebSession } from '../sessions.ts';
+import { addAnalyticsRoutes } from './analytics.ts';
 import { addAppealRoutes } from './appeals.ts';
+import { addCoverageActionRoutes } from './coverage-actions.ts';
 import { patientAudit } from './audit.ts';
 import type { RecoveryApiDeps } from './recovery.ts';
 import { addRecoveryRoutes } from './recovery.ts';
+import { addStatementRoutes } from './statements.ts';
 import { claimView } from './claim.ts';
 import { encounterView } from './encounter.ts';
 import { eobsOfClaim } from './eob-lines.ts';
@@ -52,6 +56,10 @@ export interface AppApiDeps {
   /** The scrubber's prior authorization rule (the ledger's "given without one"). */
   readonly requirement: RecoveryApiDeps['requirement'];
   readonly eligibility: RecoveryApiDeps['eligibility'];
+  /** Nudges the prior authorization worker after an order is queued. */
+  readonly notifyPriorAuth: () => void;
+  /** The revenue measures (the same service as `/api/analytics`). */
+  readonly analytics: AnalyticsService;
 }
 
 /** The client id the app's audits name beside the person. */
@@ -299,6 +307,30 @@ export function createAppApi(deps: AppApiDeps): Router {
   addAppealRoutes(
     router,
     { store: deps.store, publicUrl: deps.publicUrl, tenants: deps.tenants, now: deps.now },
+    { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
+  );
+
+  addCoverageActionRoutes(
+    router,
+    {
+      store: deps.store,
+      publicUrl: deps.publicUrl,
+      tenants: deps.tenants,
+      now: deps.now,
+      notifyPriorAuth: deps.notifyPriorAuth,
+    },
+    { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
+  );
+
+  addAnalyticsRoutes(
+    router,
+    { store: deps.store, tenants: deps.tenants, analytics: deps.analytics },
+    { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
+  );
+
+  addStatementRoutes(
+    router,
+    { store: deps.store, tenants: deps.tenants, now: deps.now },
     { clientId: APP_CLIENT_ID, allow, sessionOf, person, requestIdOf, audit, json },
   );
 

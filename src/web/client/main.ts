@@ -1,7 +1,8 @@
 /**
  * The billers' app in the browser: reads the session, draws the header, and routes
  * `#/worklist`, `#/encounter/{id}`, `#/claim/{id}`, `#/recovery` (denials and underpayments),
- * `#/coverage/{patient id}` (prior authorization and eligibility), `#/analytics`, `#/audit/{patient id}`.
+ * `#/coverage/{patient id}` (prior authorization and eligibility), `#/analytics` (and the claims
+ * behind a figure, `#/claims?…`), `#/audit/{patient id}`.
  */
 import './app.css';
 import { ApiError, get, post, useCsrf } from './api.ts';
@@ -146,6 +147,9 @@ async function start(): Promise<void> {
       } else if (view === 'analytics') {
         const { analyticsView } = await import('./views/analytics.ts');
         await analyticsView(ctx);
+      } else if (view === 'claims') {
+        const { claimsView } = await import('./views/claims.ts');
+        await claimsView(ctx);
       } else if (view === 'recovery') {
         await recoveryView(ctx);
       } else if (view === 'coverage' && id) {

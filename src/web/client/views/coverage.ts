@@ -2,12 +2,16 @@
  * A patient's prior authorizations and eligibility: what each payer last said about each coverage,
  * and per authorization its number, dates, status and days left, and per service the units or
  * visits authorized, used and left (the authorization ledger, the same as
- * `/api/coverage/authorizations`); infusions given without one; the ledger's open work items.
+ * `/api/coverage/authorizations`); infusions given without one; the ledger's open work items; the
+ * patient's statements, each downloadable as the PDF the patient was sent.
  */
 import { get, post } from '../api.ts';
 import type { ViewContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import type { Child } from '../dom.ts';
+import { dollars } from '../format.ts';
+import type { Order } from './coverage-actions.ts';
+import { askPriorAuthButton, priorAuthWords, recordAuthorizationForm } from './coverage-actions.ts';
 
 interface Service {
   readonly code: string;
@@ -31,9 +35,10 @@ interface Entry {
 
 interface CoverageAnswer {
   readonly patient: string;
+  readonly payers: readonly { id: string; name: string }[];
   readonly name: string;
   readonly today: string;
-  readonly payer?: { readonly name: string };
+  readonly payer?: { readonly id: string; readonly name: string };
   readonly authorizations: readonly Entry[];
   readonly withoutAuthorization: readonly { code: string; date: string; units: number; rule: string }[];
   readonly workItems: readonly { task: string; kind: string; status: string; description?: string }[];
@@ -47,6 +52,16 @@ interface CoverageAnswer {
     planEnd?: string;
     errors: readonly { code: string; text: string }[];
     authorizationRequiredFor: readonly string[];
+  }[];
+}
+
+interface Statements {
+  readonly statements: readonly {
+    id: string;
+    date: string;
+    due?: string;
+    amountDue: number;
+    status: string;
   }[];
 }
 
@@ -148,8 +163,62 @@ function askButton(ctx: ViewContext, patientId: string): HTMLElement {
   return button;
 }
 
+/** The patient's statements (as `GET /api/remittance/statements/{id}/pdf` serves them). */
+function statementsSection(list: Statements): HTMLElement {
+  return h(
+    'section',
+    { 'aria-labelledby': 'statements' },
+    h('h2', { id: 'statements' }, 'Patient statements'),
+    list.statements.length
+      ? table(
+          'Patient statements',
+          ['Statement date', 'Due by', 'Amount due', 'Download'],
+          list.statements.map((s) => [
+            s.date,
+            s.due ?? '—',
+            dollars(s.amountDue),
+            h(
+              'a',
+              {
+                href: `/app/api/statements/${encodeURIComponent(s.id)}/pdf`,
+                download: `statement-${s.id}.pdf`,
+              },
+              `Statement of ${s.date} (PDF)`,
+            ),
+          ]),
+        )
+      : h('p', {}, 'No statement sent to this patient.'),
+  );
+}
+
+/** The patient's infusion orders: where each one's prior authorization stands; ask now. */
+function ordersSection(ctx: ViewContext, orders: readonly Order[]): HTMLElement {
+  return h(
+    'section',
+    { 'aria-labelledby': 'orders' },
+    h('h2', { id: 'orders' }, 'Orders and prior authorization requests'),
+    orders.length
+      ? table(
+          'Orders and prior authorization requests',
+          ['Medication', 'Ordered', 'Prior authorization', ...(ctx.can('request-coverage') ? ['Ask'] : [])],
+          orders.map((o) => [
+            o.medication,
+            o.authoredOn ?? '—',
+            priorAuthWords(o),
+            ...(ctx.can('request-coverage') ? [askPriorAuthButton(ctx, o)] : []),
+          ]),
+        )
+      : h('p', {}, 'No infusion order on file.'),
+  );
+}
+
 export async function coverageView(ctx: ViewContext, patientId: string): Promise<void> {
-  const answer = await get<CoverageAnswer>(`patients/${encodeURIComponent(patientId)}/coverage`);
+  const patient = encodeURIComponent(patientId);
+  const [answer, statements, orders] = await Promise.all([
+    get<CoverageAnswer>(`patients/${patient}/coverage`),
+    get<Statements>(`patients/${patient}/statements`),
+    get<{ orders: readonly Order[] }>(`patients/${patient}/orders`),
+  ]);
   replace(
     ctx.main,
     h('h1', { tabindex: -1 }, `Prior authorization and eligibility — ${answer.name}`),
@@ -187,6 +256,9 @@ export async function coverageView(ctx: ViewContext, patientId: string): Promise
       answer.authorizations.length
         ? answer.authorizations.map(authorizationCard)
         : h('p', {}, 'No authorization on file.'),
+      ctx.can('record-authorization') && answer.payers.length
+        ? recordAuthorizationForm(ctx, patientId, answer.payers, answer.today, answer.payer?.id)
+        : null,
       answer.withoutAuthorization.length
         ? [
             h('h3', {}, 'Given without an authorization'),
@@ -208,5 +280,7 @@ export async function coverageView(ctx: ViewContext, patientId: string): Promise
           ]
         : null,
     ),
+    ordersSection(ctx, orders.orders),
+    statementsSection(statements),
   );
 }

@@ -1,0 +1,43 @@
+/**
+ * What the browser tests of the billers' app share: waiting for a view's heading, finding the app
+ * in the EHR's iframe, and signing a person in to the sandbox EHR's chart.
+ */
+import type { Frame, Page } from 'playwright-core';
+import { waitFor } from '../support/wait.ts';
+
+/** Waits (a view draws after its data arrives) until the page's h1 reads `expected`. */
+export async function showsHeading(frame: Frame | Page, expected: string | RegExp): Promise<void> {
+  await frame
+    .getByRole('heading', {
+      level: 1,
+      name: expected,
+      ...(typeof expected === 'string' ? { exact: true } : {}),
+    })
+    .first()
+    .waitFor({ timeout: 15_000 });
+}
+
+/** The app's frame inside the EHR's page (Dripline at `appUrl`). */
+export const appFrame = async (page: Page, appUrl: string): Promise<Frame> =>
+  waitFor(
+    'the app in the EHR iframe',
+    () => page.frames().find((f) => f.url().startsWith(`${appUrl}/app/`)),
+    20_000,
+  );
+
+/** Signs `person` (a button on the EHR's sign-in list) in to the EHR's chart page. */
+export async function signInToChart(page: Page, chartUrl: string, person: RegExp): Promise<void> {
+  await page.goto(chartUrl);
+  if ((await page.getByRole('button', { name: 'Sign out' }).count()) > 0) {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+  }
+  await page.getByRole('button', { name: person }).click();
+  await page.getByRole('heading', { name: /Encounters of/ }).waitFor();
+}
+
+/** What the live region said last, once it starts with `prefix`. */
+export async function said(frame: Frame | Page, prefix: string | RegExp): Promise<string> {
+  const region = frame.locator('.live[role=status]', { hasText: prefix });
+  await region.waitFor({ timeout: 20_000 });
+  return (await region.textContent()) ?? '';
+}
