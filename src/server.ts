@@ -220,6 +220,7 @@ export async function startServer(
     references: createReferenceRates(codingTables.cms),
     publicUrl: config.publicUrl,
   };
+  const analytics = new AnalyticsService({ store, now });
   const claims = new ClaimWorkflowWorker({
     store,
     tables: codingTables,
@@ -228,6 +229,8 @@ export async function startServer(
     tenants: config.tenants,
     buildClaim,
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
+    // The denial forecast counts the tenant's posted payments (analytics sits above claims).
+    denialModel: (tenant) => analytics.denialModel(tenant),
     leaseMs: config.jobLeaseMs,
     now,
     ...options.claimWorkflow,
@@ -321,7 +324,6 @@ export async function startServer(
     evaluate: createPaymentEvaluator(remittanceWork),
   });
   const metrics = createMetrics();
-  const analytics = new AnalyticsService({ store, now });
   registerAnalyticsGauges(metrics.registry, analytics, tenants);
   const app = createApp({
     config,

@@ -22,6 +22,7 @@ import type { TenantConfig } from '../config/config.ts';
 import { recordAccess } from '../fhir/audit-access.ts';
 import { FHIR_JSON, outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Store } from '../store/port.ts';
+import { denialRiskHandler } from './denial-risk-route.ts';
 import { measureReport, STANDARD_MEASURES } from './measure-report.ts';
 import { isMeasureName, MEASURES, TITLES } from './measures.ts';
 import { AnalyticsQueryError } from './query.ts';
@@ -83,6 +84,8 @@ export function createAnalyticsRoutes(deps: AnalyticsRoutesDeps): Router {
       })),
     });
   });
+
+  router.get('/denial-risk', denialRiskHandler(deps));
 
   router.get('/:measure', async (req: Request, res: Response) => {
     const auth = getAuthContext(res);

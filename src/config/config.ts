@@ -156,6 +156,11 @@ export interface TenantConfig {
   readonly workQueues?: { readonly assignees: Readonly<Record<string, string>> };
   /** Patient statements (src/remittance/statements/rules.ts has the defaults and their reasons). */
   readonly statements?: TenantStatementsConfig;
+  /**
+   * Denial forecast (src/claims/risk/denial-model.ts): the scrubber holds a claim whose risk is
+   * above `holdAbove` (0..1; unset: never held, the score is information only).
+   */
+  readonly denialRisk?: { readonly holdAbove?: number };
 }
 
 export interface TenantStatementsConfig {

@@ -118,6 +118,11 @@ export const CONFIG_SCHEMA = {
               },
             },
           },
+          denialRisk: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { holdAbove: { type: 'number', exclusiveMinimum: 0, maximum: 1 } },
+          },
           workQueues: {
             type: 'object',
             additionalProperties: false,
