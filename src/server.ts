@@ -395,6 +395,7 @@ export async function startServer(
         router: createAnalyticsRoutes({
           store,
           service: analytics,
+          references: remittanceWork.references,
           tokenService,
           tenants,
           publicUrl: config.publicUrl,

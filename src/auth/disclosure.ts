@@ -131,6 +131,8 @@ export const OPERATION_NEEDS = {
     ...needs('read', 'Claim', 'ExplanationOfBenefit'),
     ...needs('search', 'Claim', 'ExplanationOfBenefit'),
   ],
+  /** `GET /api/analytics/what-if`: the lines of the tenant's claims (codes, units, charges, payers), priced. */
+  whatIf: [...needs('read', 'Claim'), ...needs('search', 'Claim')],
   /** `GET /api/remittance/appeals[/{id}]`: appeals (Tasks naming the claim, the patient and the amounts). */
   appeals: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
   /** `POST /api/remittance/appeals`: reads the work item, creates the appeal Task. */
