@@ -47,6 +47,7 @@ import { createReferenceRates } from './remittance/contracts/references.ts';
 import { createWorkItemRoutes } from './remittance/work/routes.ts';
 import { createAppealOutcomeHook } from './remittance/appeals/posted-hook.ts';
 import { createAppealRoutes } from './remittance/appeals/routes.ts';
+import { AppealSweepTimer } from './remittance/appeals/timer.ts';
 import { createStatementRoutes } from './remittance/statements/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
 import { createPaymentEvaluator, createRemittanceWorkHook } from './remittance/work/engine.ts';
@@ -323,6 +324,12 @@ export async function startServer(
     ],
     evaluate: createPaymentEvaluator(remittanceWork),
   });
+  // Appeal deadlines are swept on a timer too, not only when asked (src/remittance/appeals/timer.ts).
+  const appealSweep = new AppealSweepTimer(
+    { store, publicUrl: config.publicUrl, now, tenants: remittanceWork.tenants },
+    config.appealSweepMs,
+    logger.child({ component: 'appeal-sweep' }),
+  );
   const metrics = createMetrics();
   registerAnalyticsGauges(metrics.registry, analytics, tenants);
   const app = createApp({
@@ -475,7 +482,13 @@ export async function startServer(
   if (options.remittance !== false) {
     remittance.worker.start();
     remittance.inbox.start();
+    appealSweep.start();
   }
+  // Analytics reads each tenant's history once at start, so the first answer (and the first
+  // claim's denial forecast) does not wait for the full scan.
+  const warming = Promise.all(tenants().map((t) => analytics.denialModel(t))).catch((err: unknown) =>
+    logger.warn({ err }, 'analytics warm-up failed; the first answer reads the store'),
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -498,6 +511,8 @@ export async function startServer(
       await eligibility.stop();
       await remittance.inbox.stop();
       await remittance.worker.stop();
+      await appealSweep.stop();
+      await warming;
       if (!options.store) {
         await store.close();
       }

@@ -224,6 +224,11 @@ export interface DriplineConfig {
    * take them: after a crash, that work waits this long. Longer than any one job can take.
    */
   readonly jobLeaseMs: number;
+  /**
+   * How often the server sweeps appeal deadlines (warnings at 30 and 7 days, missed ones escalated:
+   * src/remittance/appeals/sweep.ts) without anyone asking; 0 turns the timer off. Default 1 h.
+   */
+  readonly appealSweepMs: number;
   /** Bearer secret Prometheus presents to /metrics; unset means /metrics always answers 401. */
   readonly metricsToken?: string;
   /**
@@ -256,6 +261,7 @@ const ENV_VARS = {
   'auth.accessTokenSeconds': 'ACCESS_TOKEN_SECONDS',
   shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
   jobLeaseMs: 'JOB_LEASE_MS',
+  appealSweepMs: 'APPEAL_SWEEP_MS',
   metricsToken: 'METRICS_TOKEN',
   clockOffsetMs: 'CLOCK_OFFSET_MS',
 } as const;
