@@ -7,12 +7,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/token-service.ts';
-import type { DriplineConfig, EhrConnectionConfig, TenantConfig } from './config/config.ts';
+import type { DriplineConfig, EhrConnectionConfig, TenantConfig, WorkerName } from './config/config.ts';
 import { tenantCodingOptions } from './config/config.ts';
 import { loadFhirDefinitions } from './fhir/definitions.ts';
 import { listen } from './http/listen.ts';
 import type { Logger } from './logger.ts';
-import { createMetrics } from './ops/metrics.ts';
+import { createMetrics, registerWorkerJobs } from './ops/metrics.ts';
 import { registerAnalyticsGauges } from './analytics/gauges.ts';
 import { createAnalyticsRoutes } from './analytics/routes.ts';
 import { AnalyticsService } from './analytics/service.ts';
@@ -91,13 +91,13 @@ export interface StartOptions {
   readonly extraConnections?: readonly { tenant: string; connection: EhrConnectionConfig }[];
   /** Replace the SMART Backend Services EHR client (tests). */
   readonly ehrFor?: (connection: EhrConnectionConfig) => EhrClientPort;
-  /** Start the ingest worker and scheduler (default true). */
+  /** Start the ingest worker and scheduler (default: when WORKERS names it; all do by default). */
   readonly ingest?: boolean;
-  /** Start the charge capture worker (default true). */
+  /** Start the charge capture worker (default: when WORKERS names it; all do by default). */
   readonly chargeCapture?: boolean;
-  /** Start the claim workflow worker (build, scrub, submit; default true — idle for tenants without payers). */
+  /** Start the claim workflow worker (build, scrub, submit; default: when WORKERS names it — idle for tenants without payers). */
   readonly claims?: boolean;
-  /** Run the remittance posting worker and watch the tenants' inboxes (default true). */
+  /** Run the remittance posting worker and watch the tenants' inboxes (default: when WORKERS names it; all do by default). */
   readonly remittance?: boolean;
   /** The largest 835 accepted, bytes (tests; default MAX_REMITTANCE_BYTES). */
   readonly remittanceMaxBytes?: number;
@@ -111,11 +111,11 @@ export interface StartOptions {
       'holdMs' | 'sweepMs' | 'recheckMs' | 'retryDelayMs' | 'pollMs' | 'payerPort' | 'tenants'
     >
   >;
-  /** Start the authorization ledger worker (its work items; default true). */
+  /** Start the authorization ledger worker (its work items; default: when WORKERS names it). */
   readonly authorizationLedger?: boolean;
   /** Authorization ledger worker tuning (tests): how often it reads changes, and does a full pass. */
   readonly ledgerWorker?: Partial<Pick<LedgerWorkerDeps, 'scanMs' | 'fullScanMs' | 'pollMs'>>;
-  /** Start the prior authorization worker (default true — idle for tenants whose payers take no PAS). */
+  /** Start the prior authorization worker (default: when WORKERS names it — idle for tenants whose payers take no PAS). */
   readonly priorAuth?: boolean;
   /**
    * Sandbox mode only: the sandbox payers also take prior authorization requests (Da Vinci PAS at
@@ -124,7 +124,7 @@ export interface StartOptions {
   readonly sandboxPriorAuth?: { readonly reviewDelayMs?: number };
   /** Prior authorization tuning (tests): the payer port, the poll period. */
   readonly priorAuthWorker?: Partial<Pick<PriorAuthWorkerDeps, 'payerPort' | 'pollMs'>>;
-  /** Start the eligibility worker (default true — idle for tenants without payers). */
+  /** Start the eligibility worker (default: when WORKERS names it — idle for tenants without payers). */
   readonly eligibility?: boolean;
   /** Eligibility worker tuning (tests): its payer port, poll period. */
   readonly eligibilityWorker?: Partial<Pick<EligibilityWorkerDeps, 'payerPort' | 'pollMs'>>;
@@ -332,6 +332,15 @@ export async function startServer(
   );
   const metrics = createMetrics();
   registerAnalyticsGauges(metrics.registry, analytics, tenants);
+  registerWorkerJobs(metrics.registry, {
+    ingest: ingest.worker,
+    'charge-capture': chargeCapture,
+    claims,
+    'authorization-ledger': authorizationLedger,
+    'prior-auth': priorAuth,
+    eligibility,
+    remittance: remittance.worker,
+  });
   const app = createApp({
     config,
     store,
@@ -461,25 +470,29 @@ export async function startServer(
     { url, publicUrl: config.publicUrl, store: store.kind, tenants: config.tenants.map((t) => t.id) },
     'listening',
   );
-  if (options.ingest !== false) {
+  // Which workers run here: the option (tests) or else WORKERS (config), so a receiver process
+  // (WORKERS=none) only acknowledges and enqueues, and worker processes share the queues by lease.
+  const runs = (name: WorkerName, option: boolean | undefined): boolean =>
+    option ?? config.workers.includes(name);
+  if (runs('ingest', options.ingest)) {
     ingest.start();
   }
-  if (options.chargeCapture !== false) {
+  if (runs('charge-capture', options.chargeCapture)) {
     chargeCapture.start();
   }
-  if (options.claims !== false) {
+  if (runs('claims', options.claims)) {
     claims.start();
   }
-  if (options.authorizationLedger !== false) {
+  if (runs('authorization-ledger', options.authorizationLedger)) {
     authorizationLedger.start();
   }
-  if (options.priorAuth !== false) {
+  if (runs('prior-auth', options.priorAuth)) {
     priorAuth.start();
   }
-  if (options.eligibility !== false) {
+  if (runs('eligibility', options.eligibility)) {
     eligibility.start();
   }
-  if (options.remittance !== false) {
+  if (runs('remittance', options.remittance)) {
     remittance.worker.start();
     remittance.inbox.start();
     appealSweep.start();

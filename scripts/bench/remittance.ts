@@ -188,7 +188,8 @@ async function main(): Promise<void> {
     );
 
     // 3. posting BENCH_POST stored claims, and the bare store write rate of as many EOBs.
-    const store = await openSqliteStore({ path: path.join(dir, 'store.sqlite') });
+    // The store keeps the bench's clock: claims stored "now" precede the payment dated NOW.
+    const store = await openSqliteStore({ path: path.join(dir, 'store.sqlite'), now: () => NOW });
     try {
       const template = officeInfusionContext(1).claim;
       const stored: (Claim & { id: string })[] = [];

@@ -50,6 +50,15 @@ export interface PasProfileSpec {
 const fullDate = (path: string): string => `(${path}.exists() implies ${path}.toString().length() = 10)`;
 const hasExt = (url: string, count = '= 1'): string => `extension.where(url = '${EXT}/${url}').count() ${count}`;
 
+/** What every PAS Bundle profile requires: an identified, timestamped collection of full entries. */
+const PAS_BUNDLE = {
+  'Bundle.identifier': { min: 1 },
+  'Bundle.type': { fixedCode: 'collection' },
+  'Bundle.timestamp': { min: 1 },
+  'Bundle.entry.fullUrl': { min: 1 },
+  'Bundle.entry.resource': { min: 1 },
+} as const;
+
 export const PAS_PROFILES: readonly PasProfileSpec[] = [
   {
     id: 'profile-pas-request-bundle',
@@ -57,12 +66,8 @@ export const PAS_PROFILES: readonly PasProfileSpec[] = [
     type: 'Bundle',
     source: 'PAS 2.2.1 StructureDefinition-profile-pas-request-bundle; pas.md §1.2',
     elements: {
-      'Bundle.identifier': { min: 1 },
-      'Bundle.type': { fixedCode: 'collection' },
-      'Bundle.timestamp': { min: 1 },
+      ...PAS_BUNDLE,
       'Bundle.entry': { min: 1 },
-      'Bundle.entry.fullUrl': { min: 1 },
-      'Bundle.entry.resource': { min: 1 },
       'Bundle.entry.search': { max: '0' },
       'Bundle.entry.request': { max: '0' },
       'Bundle.entry.response': { max: '0' },
@@ -83,12 +88,8 @@ export const PAS_PROFILES: readonly PasProfileSpec[] = [
     type: 'Bundle',
     source: 'PAS 2.2.1 StructureDefinition-profile-pas-response-bundle; pas.md §2',
     elements: {
-      'Bundle.identifier': { min: 1 },
-      'Bundle.type': { fixedCode: 'collection' },
-      'Bundle.timestamp': { min: 1 },
+      ...PAS_BUNDLE,
       'Bundle.entry': { min: 1 },
-      'Bundle.entry.fullUrl': { min: 1 },
-      'Bundle.entry.resource': { min: 1 },
     },
     invariants: [
       {
@@ -109,11 +110,7 @@ export const PAS_PROFILES: readonly PasProfileSpec[] = [
     type: 'Bundle',
     source: 'PAS 2.2.1 StructureDefinition-profile-pas-inquiry-request-bundle; pas.md §3.2',
     elements: {
-      'Bundle.identifier': { min: 1 },
-      'Bundle.type': { fixedCode: 'collection' },
-      'Bundle.timestamp': { min: 1 },
-      'Bundle.entry.fullUrl': { min: 1 },
-      'Bundle.entry.resource': { min: 1 },
+      ...PAS_BUNDLE,
     },
     invariants: [
       { key: 'ClaimFirst', human: 'The first entry is the Claim Inquiry', expression: 'entry.first().resource is Claim' },

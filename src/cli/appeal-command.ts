@@ -14,6 +14,7 @@ import { renderAppealPacket } from '../remittance/appeals/render.ts';
 import { listAppeals } from '../remittance/appeals/routes.ts';
 import { sweepAppealDeadlines } from '../remittance/appeals/sweep.ts';
 import { UsageError } from './client-command.ts';
+import { chosenTenant } from './tenant-option.ts';
 
 export const APPEAL_USAGE = `Usage: dripline appeal <command> [--tenant <id>]
   open <work-item id> | open --claim <claim id> [--reason <text>]   open the next appeal level
@@ -27,16 +28,6 @@ export const CLI_ACTOR = 'cli:appeal';
 /** Thrown for a request the rules refuse (exit 4). */
 export class AppealRefused extends Error {
   override readonly name = 'AppealRefused';
-}
-
-function tenantOf(config: DriplineConfig, named: string | undefined): string {
-  const tenant = named ?? (config.tenants.length === 1 ? config.tenants[0]?.id : undefined);
-  if (!tenant || !config.tenants.some((t) => t.id === tenant)) {
-    throw new UsageError(
-      named ? `unknown tenant "${named}"` : 'several tenants are configured: name one with --tenant',
-    );
-  }
-  return tenant;
 }
 
 function settled(result: AppealResult): unknown {
@@ -77,7 +68,7 @@ export async function runAppeal(
   if (values.help || command === undefined) {
     throw new UsageError(APPEAL_USAGE, values.help === true);
   }
-  const tenant = tenantOf(config, values.tenant);
+  const tenant = chosenTenant(config, values.tenant).id;
   const deps: AppealDeps = { store, publicUrl: config.publicUrl, now, tenants: () => config.tenants };
   const actor = { clientId: CLI_ACTOR, ...(values.reason ? { reason: values.reason } : {}) };
   switch (command) {

@@ -16,6 +16,7 @@ import { recordAccess } from '../fhir/audit-access.ts';
 import type { Store } from '../store/port.ts';
 import { systemClock } from '../time/clock.ts';
 import { UsageError } from './client-command.ts';
+import { chosenTenant } from './tenant-option.ts';
 
 export interface AuthorizationsArgs {
   readonly patient: string;
@@ -42,15 +43,7 @@ export async function runAuthorizations(
   config: DriplineConfig,
   store: Store,
 ): Promise<LedgerReport> {
-  const tenants = config.tenants.filter((t) => args.tenant === undefined || t.id === args.tenant);
-  const [tenant, ...others] = tenants;
-  if (!tenant || others.length > 0) {
-    throw new UsageError(
-      args.tenant === undefined
-        ? `--tenant is needed; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`
-        : `unknown tenant "${args.tenant}"; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`,
-    );
-  }
+  const tenant = chosenTenant(config, args.tenant);
   const now = systemClock(config.clockOffsetMs)();
   const { report, read } = await loadLedgerReport(
     store,

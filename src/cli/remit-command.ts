@@ -21,6 +21,7 @@ import { createReferenceRates } from '../remittance/contracts/references.ts';
 import type { WorkEngineDeps } from '../remittance/work/engine.ts';
 import { createPaymentEvaluator, createRemittanceWorkHook } from '../remittance/work/engine.ts';
 import { UsageError } from './client-command.ts';
+import { chosenTenant } from './tenant-option.ts';
 
 export const REMIT_USAGE = `Usage: dripline remit [--tenant <id>] <file.835>...
 
@@ -81,14 +82,7 @@ export async function runRemit(
   progress: (line: string) => void,
   now: () => Date = () => new Date(),
 ): Promise<RemitSummary[]> {
-  const tenant = args.tenant ?? (config.tenants.length === 1 ? config.tenants[0]?.id : undefined);
-  if (!tenant || !config.tenants.some((t) => t.id === tenant)) {
-    throw new UsageError(
-      args.tenant
-        ? `unknown tenant "${args.tenant}"`
-        : 'several tenants are configured: name one with --tenant',
-    );
-  }
+  const tenant = chosenTenant(config, args.tenant).id;
   // Posted as the server posts: work items (denials, underpayments) and expected vs paid on each EOB.
   const work: WorkEngineDeps = {
     tenants: () => config.tenants,

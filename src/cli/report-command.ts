@@ -15,6 +15,7 @@ import { recordAccess } from '../fhir/audit-access.ts';
 import type { Store } from '../store/port.ts';
 import type { Clock } from '../time/clock.ts';
 import { UsageError } from './client-command.ts';
+import { chosenTenant } from './tenant-option.ts';
 
 export interface ReportArgs {
   readonly tenant?: string;
@@ -55,15 +56,7 @@ export async function runReport(
   store: Store,
   clock: Clock,
 ): Promise<MeasureResult[]> {
-  const tenants = config.tenants.filter((t) => args.tenant === undefined || t.id === args.tenant);
-  const [tenant, ...others] = tenants;
-  if (!tenant || others.length > 0) {
-    throw new UsageError(
-      args.tenant === undefined
-        ? `--tenant is needed; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`
-        : `unknown tenant "${args.tenant}"; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`,
-    );
-  }
+  const tenant = chosenTenant(config, args.tenant);
   const service = new AnalyticsService({ store, now: clock });
   let results: MeasureResult[];
   try {

@@ -12,6 +12,7 @@ import type { StatementDeps } from '../remittance/statements/run.ts';
 import { patientBalances, runStatements } from '../remittance/statements/run.ts';
 import { AppealRefused } from './appeal-command.ts';
 import { UsageError } from './client-command.ts';
+import { chosenTenant } from './tenant-option.ts';
 
 export const STATEMENTS_USAGE = `Usage: dripline statements <command> [--tenant <id>]
   run                                                           the statement run of the current cycle
@@ -49,14 +50,7 @@ export async function runStatementsCommand(
   if (values.help || command === undefined) {
     throw new UsageError(STATEMENTS_USAGE, values.help === true);
   }
-  const tenant = values.tenant ?? (config.tenants.length === 1 ? config.tenants[0]?.id : undefined);
-  if (!tenant || !config.tenants.some((t) => t.id === tenant)) {
-    throw new UsageError(
-      values.tenant
-        ? `unknown tenant "${values.tenant}"`
-        : 'several tenants are configured: name one with --tenant',
-    );
-  }
+  const tenant = chosenTenant(config, values.tenant).id;
   const deps: StatementDeps = {
     store,
     publicUrl: config.publicUrl,

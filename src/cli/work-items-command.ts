@@ -11,7 +11,7 @@
  */
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { DriplineConfig, TenantConfig } from '../config/config.ts';
+import type { DriplineConfig } from '../config/config.ts';
 import { recordAccess } from '../fhir/audit-access.ts';
 import type { Store } from '../store/port.ts';
 import { systemClock } from '../time/clock.ts';
@@ -20,6 +20,7 @@ import { assignWorkItem, closeWorkItem } from '../remittance/work/actions.ts';
 import type { WorkItemList } from '../remittance/work/routes.ts';
 import { listWorkItems } from '../remittance/work/routes.ts';
 import { UsageError } from './client-command.ts';
+import { chosenTenant } from './tenant-option.ts';
 
 export type WorkItemsArgs =
   | {
@@ -87,19 +88,6 @@ export function parseWorkItemsArgs(argv: readonly string[]): WorkItemsArgs {
   );
 }
 
-function tenantOf(config: DriplineConfig, id: string | undefined): TenantConfig {
-  const tenants = config.tenants.filter((t) => id === undefined || t.id === id);
-  const [tenant, ...others] = tenants;
-  if (!tenant || others.length > 0) {
-    throw new UsageError(
-      id === undefined
-        ? `--tenant is needed; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`
-        : `unknown tenant "${id}"; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`,
-    );
-  }
-  return tenant;
-}
-
 /** Runs the command: the list, or the action's result (status as the API would answer it). */
 export async function runWorkItems(
   args: WorkItemsArgs,
@@ -107,7 +95,7 @@ export async function runWorkItems(
   store: Store,
   now: () => Date = systemClock(config.clockOffsetMs),
 ): Promise<WorkItemList | WorkActionResult> {
-  const tenant = tenantOf(config, args.tenant);
+  const tenant = chosenTenant(config, args.tenant);
   const clientId = `dripline-cli:${userInfo().username}`;
   if (args.action === 'list') {
     const list = await listWorkItems({ store, tenants: () => config.tenants, now }, tenant.id, {

@@ -11,7 +11,11 @@ import { readChargemasterFile } from './chargemaster-file.ts';
 import { readContractsFile } from './contracts-file.ts';
 import { isTimeZoneName } from '../time/zone.ts';
 import type { AppRole } from './app-roles.ts';
-import { CONFIG_SCHEMA } from './schema.ts';
+import { CONFIG_SCHEMA, WORKER_NAMES } from './schema.ts';
+import type { WorkerName } from './schema.ts';
+
+export { WORKER_NAMES };
+export type { WorkerName };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -237,6 +241,12 @@ export interface DriplineConfig {
    * run (and the sandbox parties) gets the same value, so they agree on the time.
    */
   readonly clockOffsetMs: number;
+  /**
+   * The queue workers this process runs (`WORKERS`: `all`, `none`, or names separated by commas).
+   * Every worker takes its jobs by lease from the shared store, so several processes can share one
+   * database: receivers (`none`: they acknowledge and enqueue) and workers.
+   */
+  readonly workers: readonly WorkerName[];
 }
 
 export class ConfigError extends Error {}
@@ -264,6 +274,7 @@ const ENV_VARS = {
   appealSweepMs: 'APPEAL_SWEEP_MS',
   metricsToken: 'METRICS_TOKEN',
   clockOffsetMs: 'CLOCK_OFFSET_MS',
+  workers: 'WORKERS',
 } as const;
 
 const CONFIG_FILE_VAR = 'DRIPLINE_CONFIG';
@@ -315,7 +326,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
     const source = variable ? ` (environment variable ${variable})` : file ? ` (in ${file})` : '';
     throw new ConfigError(`Invalid configuration: ${field}${source} ${error?.message ?? 'is invalid'}`);
   }
-  const config = raw as unknown as Omit<DriplineConfig, 'publicUrl'> & { publicUrl?: string };
+  const config = raw as unknown as Omit<DriplineConfig, 'publicUrl' | 'workers'> & {
+    publicUrl?: string;
+    workers: string;
+  };
   const tenants = [...config.tenants];
   if (config.sandbox && !tenants.some((t) => t.id === SANDBOX_TENANT.id)) {
     tenants.push(SANDBOX_TENANT);
@@ -356,10 +370,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
   const publicUrl = (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   return Object.freeze({
     ...config,
+    workers: workersNamed(config.workers),
     publicUrl,
     dataDir: path.resolve(config.dataDir),
     tenants: Object.freeze(tenants),
   });
+}
+
+/** `WORKERS` (already checked against the schema's pattern) as the list of worker names. */
+function workersNamed(text: string): readonly WorkerName[] {
+  const said = text.split(',').map((name) => name.trim());
+  if (said.includes('all')) {
+    return WORKER_NAMES;
+  }
+  return Object.freeze(WORKER_NAMES.filter((name) => said.includes(name)));
 }
 
 /**

@@ -21,6 +21,19 @@ function topicSchema(type: 'MedicationAdministration' | 'Encounter'): Record<str
   };
 }
 
+/** Dripline's queue workers, by the name `WORKERS` uses. */
+export const WORKER_NAMES = [
+  'ingest',
+  'charge-capture',
+  'claims',
+  'authorization-ledger',
+  'prior-auth',
+  'eligibility',
+  'remittance',
+] as const;
+export type WorkerName = (typeof WORKER_NAMES)[number];
+const WORKER_PATTERN = WORKER_NAMES.join('|');
+
 /** The configuration's JSON Schema: what loadConfig (config.ts) accepts, with its defaults. */
 export const CONFIG_SCHEMA = {
   type: 'object',
@@ -351,5 +364,11 @@ export const CONFIG_SCHEMA = {
     metricsToken: { type: 'string', minLength: 16 },
     // Ten years either way.
     clockOffsetMs: { type: 'integer', minimum: -315_576_000_000, maximum: 315_576_000_000, default: 0 },
+    // Which queue workers run in this process (config.ts WORKER_NAMES): all, none, or a list.
+    workers: {
+      type: 'string',
+      pattern: `^(all|none|(${WORKER_PATTERN})(,(${WORKER_PATTERN}))*)$`,
+      default: 'all',
+    },
   },
 } as const;

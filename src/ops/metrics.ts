@@ -3,7 +3,7 @@
  * The `route` label is the template of a route the app serves, or `unmatched`
  * (src/http/route-table.ts): never a raw path, so no client can add series by inventing paths.
  */
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -21,4 +21,27 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   return { registry, httpDuration };
+}
+
+/**
+ * `dripline_worker_jobs_total{worker}`: jobs each queue worker of this process has handled, read
+ * from the workers when scraped. With several processes sharing one store, each one's figure shows
+ * the share of the work it took (a receiver's stay 0). The label is the worker's fixed name.
+ */
+export function registerWorkerJobs(
+  registry: Registry,
+  workers: Readonly<Record<string, { readonly handled: number }>>,
+): void {
+  new Counter({
+    name: 'dripline_worker_jobs_total',
+    help: 'Jobs handled by each queue worker of this process',
+    labelNames: ['worker'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [worker, { handled }] of Object.entries(workers)) {
+        this.inc({ worker }, handled);
+      }
+    },
+  });
 }

@@ -81,6 +81,7 @@ export class WorkerLoop {
  */
 export abstract class LoopingWorker {
   readonly #loop: WorkerLoop;
+  #handled = 0;
 
   protected constructor(options: {
     readonly name: string;
@@ -89,7 +90,11 @@ export abstract class LoopingWorker {
   }) {
     const worker = randomUUID();
     this.#loop = new WorkerLoop({
-      runOnce: () => this.runOnce(),
+      runOnce: async () => {
+        const handled = await this.runOnce();
+        this.#handled += handled;
+        return handled;
+      },
       onError: (err) => {
         options.logger.error({ err: (err as Error).message, worker }, `${options.name} batch failed`);
       },
@@ -112,5 +117,10 @@ export abstract class LoopingWorker {
   /** Nudge: work was enqueued in this process. */
   notify(): void {
     this.#loop.notify();
+  }
+
+  /** Jobs this worker's loop has handled since the process started (the jobs metric). */
+  get handled(): number {
+    return this.#handled;
   }
 }

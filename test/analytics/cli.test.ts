@@ -6,14 +6,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Resource } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { spawnChild, stopChild, within } from '../support/child.ts';
+import { runCli } from '../support/child.ts';
+import type { CliRun } from '../support/child.ts';
 import { claim, payment } from './fixtures.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
@@ -117,25 +116,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnChild(path.join(ROOT, 'src/cli/main.ts'), args, { env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  try {
-    const code = await within(
-      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
-      60_000,
-      () => {
-        throw new Error(`report did not finish: ${stderr}`);
-      },
-    );
-    return { code, stdout, stderr };
-  } finally {
-    await stopChild(child);
-  }
-}
+const cli = async (args: string[]): Promise<CliRun> => runCli(args, env);
 
 describe('npm run cli -- report', () => {
   test('prints every measure of the range as a table, sliced by payer', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { loadChargemaster } from '../../src/claims/chargemaster.ts';
-import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { ConfigError, loadConfig, WORKER_NAMES } from '../../src/config/config.ts';
 
 function file(content: unknown): string {
   const p = path.join(mkdtempSync(path.join(tmpdir(), 'dripline-config-')), 'config.json');
@@ -119,5 +119,20 @@ describe('loadConfig', () => {
     writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ charges: [{ code: 'J1745', price: -1 }] }));
     writeFileSync(configFile, JSON.stringify({ tenants: [{ ...tenant, chargemasterFile: 'bad.json' }] }));
     expect(() => loadConfig({ DRIPLINE_CONFIG: configFile })).toThrow(ConfigError);
+  });
+});
+
+describe('WORKERS: the queue workers this process runs', () => {
+  test('all by default, none for a receiver, or the ones named', () => {
+    expect(loadConfig({}).workers).toEqual(WORKER_NAMES);
+    expect(loadConfig({ WORKERS: 'all' }).workers).toEqual(WORKER_NAMES);
+    expect(loadConfig({ WORKERS: 'none' }).workers).toEqual([]);
+    expect(loadConfig({ WORKERS: 'remittance,ingest' }).workers).toEqual(['ingest', 'remittance']);
+  });
+  test('an unknown name is refused, naming the variable', () => {
+    expect(() => loadConfig({ WORKERS: 'ingest,billing' })).toThrow(
+      /workers \(environment variable WORKERS\)/,
+    );
+    expect(() => loadConfig({ WORKERS: 'ingest,' })).toThrow(ConfigError);
   });
 });

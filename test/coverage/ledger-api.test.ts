@@ -31,7 +31,8 @@ import { createLogger } from '../../src/logger.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { addDays, localDate } from '../../src/time/zone.ts';
-import { spawnChild, stopChild, within } from '../support/child.ts';
+import { runCli } from '../support/child.ts';
+import type { CliRun } from '../support/child.ts';
 import { clockEnv, testClock } from '../support/clock.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
@@ -378,29 +379,15 @@ describe('npm run cli -- authorizations <patient>', () => {
       configFile,
       JSON.stringify({ sandbox: false, tenants: [TENANT_CONFIG, { id: 'clinic-b', name: 'B' }] }),
     );
-    const run = async (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-      const child = spawnChild(path.resolve('src/cli/main.ts'), args, {
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          DRIPLINE_CONFIG: configFile,
-          DATA_DIR: server.config.dataDir,
-          PUBLIC_URL: server.url,
-          LOG_LEVEL: 'silent',
-          ...clockEnv(),
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-      const code = await within(
-        new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
-        60_000,
-        () => -1,
-      );
-      await stopChild(child);
-      return { code, stdout, stderr };
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      DRIPLINE_CONFIG: configFile,
+      DATA_DIR: server.config.dataDir,
+      PUBLIC_URL: server.url,
+      LOG_LEVEL: 'silent',
+      ...clockEnv(),
     };
+    const run = async (args: string[]): Promise<CliRun> => runCli(args, env);
     const printed = await run(['authorizations', PATIENT, '--tenant', TENANT]);
     expect([printed.code, printed.stderr]).toEqual([0, '']);
     const fromCli = JSON.parse(printed.stdout) as LedgerReport;

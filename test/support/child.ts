@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll } from '@jest/globals';
 import { clockEnv } from './clock.ts';
 
@@ -121,4 +122,37 @@ export async function startDriplineChild(
     throw new Error(`Dripline did not start within 20 s: ${stderr}`);
   });
   return { process: child, exited, stderr: () => stderr };
+}
+
+/** What a finished CLI run printed, and its exit code. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/**
+ * `npm run cli -- <args>` as a person runs it: Dripline's CLI in a child process with `env`,
+ * waited for (a CLI that hangs past `ms` fails the test rather than outliving it) and stopped.
+ */
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv, ms = 60_000): Promise<CliRun> {
+  const child = spawnChild(CLI_MAIN, args, { env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  try {
+    const code = await within(
+      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
+      ms,
+      () => {
+        throw new Error(`cli ${args[0] ?? ''} did not finish within ${ms} ms: ${stderr}`);
+      },
+    );
+    return { code, stdout, stderr };
+  } finally {
+    await stopChild(child);
+  }
 }

@@ -7,15 +7,14 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { officeInfusionContext } from '../../../src/claims/x12-samples.ts';
 import { dateInput, moneyInput, newWorkItem, stringInput } from '../../../src/remittance/work/items.ts';
 import { openSqliteStore } from '../../../src/store/sqlite/index.ts';
-import { spawnChild, stopChild, within } from '../../support/child.ts';
+import { runCli } from '../../support/child.ts';
+import type { CliRun } from '../../support/child.ts';
 import { TENANT, TENANTS } from '../support.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
@@ -80,25 +79,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnChild(path.join(ROOT, 'src/cli/main.ts'), args, { env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  try {
-    const code = await within(
-      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
-      60_000,
-      () => {
-        throw new Error(`appeal did not finish: ${stderr}`);
-      },
-    );
-    return { code, stdout, stderr };
-  } finally {
-    await stopChild(child);
-  }
-}
+const cli = async (args: string[]): Promise<CliRun> => runCli(args, env);
 
 describe('npm run cli -- appeal', () => {
   test('open, open again, refusals exit 4, an outcome, the packet', async () => {

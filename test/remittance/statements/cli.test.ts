@@ -7,14 +7,13 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openSqliteStore } from '../../../src/store/sqlite/index.ts';
 import { write835ToString } from '../../../src/x12/835/write835.ts';
-import { spawnChild, stopChild, within } from '../../support/child.ts';
+import { runCli } from '../../support/child.ts';
+import type { CliRun } from '../../support/child.ts';
 import { paymentOf, remittance, seedSubmittedClaims, TENANT, TENANTS, WRITE_OPTIONS } from '../support.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
@@ -76,25 +75,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnChild(path.join(ROOT, 'src/cli/main.ts'), args, { env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  try {
-    const code = await within(
-      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
-      60_000,
-      () => {
-        throw new Error(`statements did not finish: ${stderr}`);
-      },
-    );
-    return { code, stdout, stderr };
-  } finally {
-    await stopChild(child);
-  }
-}
+const cli = async (args: string[]): Promise<CliRun> => runCli(args, env);
 
 describe('npm run cli -- statements', () => {
   test('run writes the PDF and finds it again; pay refuses more than the balance, records once per key', async () => {
