@@ -47,6 +47,7 @@ import { createReferenceRates } from './remittance/contracts/references.ts';
 import { createWorkItemRoutes } from './remittance/work/routes.ts';
 import { createAppealOutcomeHook } from './remittance/appeals/posted-hook.ts';
 import { createAppealRoutes } from './remittance/appeals/routes.ts';
+import { AppealSweepTimer } from './remittance/appeals/timer.ts';
 import { createStatementRoutes } from './remittance/statements/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
 import { createPaymentEvaluator, createRemittanceWorkHook } from './remittance/work/engine.ts';
@@ -220,6 +221,7 @@ export async function startServer(
     references: createReferenceRates(codingTables.cms),
     publicUrl: config.publicUrl,
   };
+  const analytics = new AnalyticsService({ store, now });
   const claims = new ClaimWorkflowWorker({
     store,
     tables: codingTables,
@@ -228,6 +230,8 @@ export async function startServer(
     tenants: config.tenants,
     buildClaim,
     scrubClaim: (ctx, tables) => scrubClaim(ctx, tables),
+    // The denial forecast counts the tenant's posted payments (analytics sits above claims).
+    denialModel: (tenant) => analytics.denialModel(tenant),
     leaseMs: config.jobLeaseMs,
     now,
     ...options.claimWorkflow,
@@ -323,6 +327,12 @@ export async function startServer(
     ],
     evaluate: createPaymentEvaluator(remittanceWork),
   });
+  // Appeal deadlines are swept on a timer too, not only when asked (src/remittance/appeals/timer.ts).
+  const appealSweep = new AppealSweepTimer(
+    { store, publicUrl: config.publicUrl, now, tenants: remittanceWork.tenants },
+    config.appealSweepMs,
+    logger.child({ component: 'appeal-sweep' }),
+  );
   const metrics = createMetrics();
   registerAnalyticsGauges(metrics.registry, analytics, tenants);
   registerWorkerJobs(metrics.registry, {
@@ -404,6 +414,7 @@ export async function startServer(
         router: createAnalyticsRoutes({
           store,
           service: analytics,
+          references: remittanceWork.references,
           tokenService,
           tenants,
           publicUrl: config.publicUrl,
@@ -487,7 +498,13 @@ export async function startServer(
   if (runs('remittance', options.remittance)) {
     remittance.worker.start();
     remittance.inbox.start();
+    appealSweep.start();
   }
+  // Analytics reads each tenant's history once at start, so the first answer (and the first
+  // claim's denial forecast) does not wait for the full scan.
+  const warming = Promise.all(tenants().map((t) => analytics.denialModel(t))).catch((err: unknown) =>
+    logger.warn({ err }, 'analytics warm-up failed; the first answer reads the store'),
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -510,6 +527,8 @@ export async function startServer(
       await eligibility.stop();
       await remittance.inbox.stop();
       await remittance.worker.stop();
+      await appealSweep.stop();
+      await warming;
       if (!options.store) {
         await store.close();
       }

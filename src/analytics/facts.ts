@@ -11,6 +11,7 @@ import type {
   Claim,
   ClaimResponse,
   ExplanationOfBenefit,
+  ExplanationOfBenefitItemAdjudication,
   Extension,
   Task,
 } from '@medplum/fhirtypes';
@@ -76,8 +77,16 @@ export interface PaymentFact {
   readonly allowed: number;
   readonly patientResponsibility: number;
   readonly adjustments: readonly AdjustmentFact[];
-  /** Per line: code, units, paid. */
-  readonly lines: readonly { readonly code: string; readonly units: number; readonly paid: number }[];
+  /** Per line: code, modifiers, units, paid and the line's own adjustments. */
+  readonly lines: readonly PaymentLineFact[];
+}
+
+export interface PaymentLineFact {
+  readonly code: string;
+  readonly modifiers: readonly string[];
+  readonly units: number;
+  readonly paid: number;
+  readonly adjustments: readonly AdjustmentFact[];
 }
 
 export interface WorkItemFact {
@@ -163,6 +172,17 @@ function totalOf(eob: ExplanationOfBenefit, code: string): number {
   return money(eob.total?.find((t) => codeOf(t.category) === code)?.amount?.value);
 }
 
+/** The CAS adjustments (group, CARC, amount) among adjudications. */
+function adjustmentsOf(adjudications: ExplanationOfBenefitItemAdjudication[]): AdjustmentFact[] {
+  return adjudications
+    .filter((a) => a.category?.coding?.some((c) => c.system === GROUP_CODE_SYSTEM))
+    .map((a): AdjustmentFact => ({
+      group: a.category?.coding?.find((c) => c.system === GROUP_CODE_SYSTEM)?.code ?? '',
+      carc: a.reason?.coding?.find((c) => c.system === CARC_SYSTEM)?.code ?? '',
+      amount: money(a.amount?.value),
+    }));
+}
+
 /** A posted payment, or undefined for an unmatched (draft) one: it names no claim yet. */
 export function paymentFact(
   eob: ExplanationOfBenefit & { id: string },
@@ -174,13 +194,10 @@ export function paymentFact(
   }
   const reversal = eob.extension?.some((e) => e.url === EXT_REVERSES) ?? false;
   const status = eob.payment?.type?.coding?.find((c) => c.system === C4BB_PAYMENT_STATUS_SYSTEM)?.code;
-  const adjustments = [...(eob.item ?? []).flatMap((i) => i.adjudication ?? []), ...(eob.adjudication ?? [])]
-    .filter((a) => a.category?.coding?.some((c) => c.system === GROUP_CODE_SYSTEM))
-    .map((a): AdjustmentFact => ({
-      group: a.category?.coding?.find((c) => c.system === GROUP_CODE_SYSTEM)?.code ?? '',
-      carc: a.reason?.coding?.find((c) => c.system === CARC_SYSTEM)?.code ?? '',
-      amount: money(a.amount?.value),
-    }));
+  const adjustments = adjustmentsOf([
+    ...(eob.item ?? []).flatMap((i) => i.adjudication ?? []),
+    ...(eob.adjudication ?? []),
+  ]);
   return {
     id: eob.id,
     claim,
@@ -193,7 +210,9 @@ export function paymentFact(
     adjustments,
     lines: (eob.item ?? []).map((item) => ({
       code: codeOf(item.productOrService),
+      modifiers: (item.modifier ?? []).map(codeOf).filter((m) => m !== ''),
       units: item.quantity?.value ?? 0,
+      adjustments: adjustmentsOf(item.adjudication ?? []),
       paid: money(item.adjudication?.find((a) => codeOf(a.category) === 'benefit')?.amount?.value),
     })),
   };

@@ -21,7 +21,10 @@ import type { TokenService } from '../auth/token-service.ts';
 import type { TenantConfig } from '../config/config.ts';
 import { recordAccess } from '../fhir/audit-access.ts';
 import { FHIR_JSON, outcome, sendOutcome } from '../http/outcomes.ts';
+import type { ReferenceRates } from '../remittance/contracts/references.ts';
 import type { Store } from '../store/port.ts';
+import { denialRiskHandler } from './denial-risk-route.ts';
+import { whatIfHandler } from './what-if-route.ts';
 import { measureReport, STANDARD_MEASURES } from './measure-report.ts';
 import { isMeasureName, MEASURES, TITLES } from './measures.ts';
 import { AnalyticsQueryError } from './query.ts';
@@ -34,6 +37,8 @@ export interface AnalyticsRoutesDeps {
   readonly tenants: () => readonly TenantConfig[];
   readonly publicUrl: string;
   readonly now: () => Date;
+  /** Reference rates the contracts price by (what-if); absent: /what-if answers 404. */
+  readonly references?: ReferenceRates;
 }
 
 const PARAMETERS = ['from', 'to', 'by'];
@@ -83,6 +88,9 @@ export function createAnalyticsRoutes(deps: AnalyticsRoutesDeps): Router {
       })),
     });
   });
+
+  router.get('/denial-risk', denialRiskHandler(deps));
+  router.get('/what-if', whatIfHandler(deps));
 
   router.get('/:measure', async (req: Request, res: Response) => {
     const auth = getAuthContext(res);

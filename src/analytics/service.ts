@@ -7,6 +7,9 @@ import type { TenantConfig } from '../config/config.ts';
 import { tenantCalendarZone } from '../config/config.ts';
 import type { Store } from '../store/port.ts';
 import { localDate } from '../time/zone.ts';
+import type { DenialModel } from '../claims/risk/denial-model.ts';
+import { buildDenialModel } from '../claims/risk/denial-model.ts';
+import { lineOutcomes } from './denial-history.ts';
 import type { MeasureName, MeasureResult } from './measures.ts';
 import { computeMeasure, MEASURES } from './measures.ts';
 import type { RawQuery } from './query.ts';
@@ -22,11 +25,15 @@ export interface AnalyticsServiceDeps {
     from: string,
     to: string,
   ) => ReadonlyMap<string, number> | undefined;
+  /** How long a tenant's denial forecast model is reused before it is counted again (default 60 s). */
+  readonly denialModelMaxAgeMs?: number;
 }
 
 export class AnalyticsService {
   readonly reader: AnalyticsReader;
   readonly #deps: AnalyticsServiceDeps;
+  /** Per tenant and zone: the model and when (clock ms) it was counted. */
+  readonly #models = new Map<string, { model: DenialModel; at: number }>();
 
   constructor(deps: AnalyticsServiceDeps) {
     this.#deps = deps;
@@ -55,5 +62,23 @@ export class AnalyticsService {
     const inventory = this.#deps.inventory?.(tenant, query.from, query.to);
     const data = inventory ? { ...stored, inventory } : stored;
     return names.map((name) => computeMeasure(name, data, query));
+  }
+
+  /**
+   * The tenant's denial forecast model (src/claims/risk/denial-model.ts) over its whole stored
+   * history, counted again when older than `denialModelMaxAgeMs` (history moves by remittances,
+   * not by the second; the scrubber asks once per claim). `fresh` counts it now.
+   */
+  async denialModel(tenant: TenantConfig, options: { fresh?: boolean } = {}): Promise<DenialModel> {
+    const zone = tenantCalendarZone(tenant);
+    const key = `${tenant.id}\u0000${zone}`;
+    const now = this.#deps.now().getTime();
+    const cached = this.#models.get(key);
+    if (cached && !options.fresh && now - cached.at < (this.#deps.denialModelMaxAgeMs ?? 60_000)) {
+      return cached.model;
+    }
+    const model = buildDenialModel(lineOutcomes(await this.reader.data(tenant.id, zone)));
+    this.#models.set(key, { model, at: now });
+    return model;
   }
 }

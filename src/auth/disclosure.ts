@@ -123,6 +123,16 @@ export const OPERATION_NEEDS = {
     ...needs('search', 'Claim', 'ExplanationOfBenefit', 'Task', 'ClaimResponse', 'ChargeItem'),
     ...needs('read', 'Claim', 'ExplanationOfBenefit', 'Task', 'ClaimResponse', 'ChargeItem'),
   ],
+  /**
+   * `GET /api/analytics/denial-risk?claim=`: one claim's lines and payer, scored from the tenant's
+   * adjudicated history (claims and their payments); names no patient.
+   */
+  denialRisk: [
+    ...needs('read', 'Claim', 'ExplanationOfBenefit'),
+    ...needs('search', 'Claim', 'ExplanationOfBenefit'),
+  ],
+  /** `GET /api/analytics/what-if`: the lines of the tenant's claims (codes, units, charges, payers), priced. */
+  whatIf: [...needs('read', 'Claim'), ...needs('search', 'Claim')],
   /** `GET /api/remittance/appeals[/{id}]`: appeals (Tasks naming the claim, the patient and the amounts). */
   appeals: [...needs('read', 'Task', 'Claim'), ...needs('search', 'Task')],
   /** `POST /api/remittance/appeals`: reads the work item, creates the appeal Task. */

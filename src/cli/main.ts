@@ -21,6 +21,7 @@
  *   tables import-x12-codes <dir> [--out <codes dir>]
  *   tables import-opps-rates <dir> [--out <dir>]
  *   report [--tenant <id>] [--from <date>] [--to <date>] [--by payer|location|drug|code] [--json]
+ *   what-if [--tenant <id>] (--encounter <id> | --month <YYYY-MM>) [--mix p:share,...] [--contract p:id,...] [--json]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -98,7 +99,10 @@ Commands:
       as a percentage of OPPS) from the OPPS Addendum B file in <dir>; writes opps-<quarter>.json.
   report [--tenant <id>] [--from <date>] [--to <date>] [--by payer|location|drug|code] [--json]
       Revenue analytics of a tenant (as GET /api/analytics/{measure}): every measure over the range (the
-      tenant's local dates, both included; default the last 30 days), as a table, or JSON. Audited.`;
+      tenant's local dates, both included; default the last 30 days), as a table, or JSON. Audited.
+  what-if [--tenant <id>] (--encounter <id> | --month <YYYY-MM>) [--mix payer:share,...] [--contract payer:contractId,...] [--json]
+      What the claims of an encounter or a month would be allowed under another payer mix (shares
+      summing to 1) or another contract of the tenant's contracts file, beside what they are now.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -279,6 +283,14 @@ async function main(argv: string[]): Promise<void> {
     );
     const name = config.tenants.find((t) => args.tenant === undefined || t.id === args.tenant)?.name ?? '';
     process.stdout.write((args.json ? JSON.stringify(results, null, 2) : formatReport(name, results)) + '\n');
+  } else if (command === 'what-if') {
+    const { formatWhatIf, parseWhatIfArgs, runWhatIfCommand } = await import('./what-if-command.ts');
+    const args = parseWhatIfArgs(sub === undefined ? rest : [sub, ...rest]);
+    const config = loadConfig();
+    const result = await withStore(config, (store) =>
+      runWhatIfCommand(args, config, store, systemClock(config.clockOffsetMs)),
+    );
+    process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatWhatIf(result)) + '\n');
   } else if (command === 'estimate') {
     const { runEstimate } = await import('./estimate-command.ts');
     process.stdout.write((await runEstimate(sub === undefined ? rest : [sub, ...rest])) + '\n');

@@ -160,6 +160,11 @@ export interface TenantConfig {
   readonly workQueues?: { readonly assignees: Readonly<Record<string, string>> };
   /** Patient statements (src/remittance/statements/rules.ts has the defaults and their reasons). */
   readonly statements?: TenantStatementsConfig;
+  /**
+   * Denial forecast (src/claims/risk/denial-model.ts): the scrubber holds a claim whose risk is
+   * above `holdAbove` (0..1; unset: never held, the score is information only).
+   */
+  readonly denialRisk?: { readonly holdAbove?: number };
 }
 
 export interface TenantStatementsConfig {
@@ -223,6 +228,11 @@ export interface DriplineConfig {
    * take them: after a crash, that work waits this long. Longer than any one job can take.
    */
   readonly jobLeaseMs: number;
+  /**
+   * How often the server sweeps appeal deadlines (warnings at 30 and 7 days, missed ones escalated:
+   * src/remittance/appeals/sweep.ts) without anyone asking; 0 turns the timer off. Default 1 h.
+   */
+  readonly appealSweepMs: number;
   /** Bearer secret Prometheus presents to /metrics; unset means /metrics always answers 401. */
   readonly metricsToken?: string;
   /**
@@ -261,6 +271,7 @@ const ENV_VARS = {
   'auth.accessTokenSeconds': 'ACCESS_TOKEN_SECONDS',
   shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
   jobLeaseMs: 'JOB_LEASE_MS',
+  appealSweepMs: 'APPEAL_SWEEP_MS',
   metricsToken: 'METRICS_TOKEN',
   clockOffsetMs: 'CLOCK_OFFSET_MS',
   workers: 'WORKERS',

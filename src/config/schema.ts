@@ -49,6 +49,7 @@ export const CONFIG_SCHEMA = {
     'auth',
     'shutdownTimeoutMs',
     'jobLeaseMs',
+    'appealSweepMs',
     'clockOffsetMs',
   ],
   properties: {
@@ -130,6 +131,11 @@ export const CONFIG_SCHEMA = {
                 },
               },
             },
+          },
+          denialRisk: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { holdAbove: { type: 'number', exclusiveMinimum: 0, maximum: 1 } },
           },
           workQueues: {
             type: 'object',
@@ -353,6 +359,8 @@ export const CONFIG_SCHEMA = {
     },
     shutdownTimeoutMs: { type: 'integer', minimum: 0, default: 10_000 },
     jobLeaseMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000, default: 60_000 },
+    // 0: no timer (the sweep then runs only when asked, API or CLI).
+    appealSweepMs: { type: 'integer', minimum: 0, maximum: 86_400_000, default: 3_600_000 },
     metricsToken: { type: 'string', minLength: 16 },
     // Ten years either way.
     clockOffsetMs: { type: 'integer', minimum: -315_576_000_000, maximum: 315_576_000_000, default: 0 },

@@ -19,9 +19,43 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dripline-report-cli-'));
   const config = path.join(dir, 'dripline.json');
+  // Contracts for what-if: medicare J1745 $20/unit, aetna J9035 $50/unit (fee schedules).
+  const contracts = path.join(dir, 'contracts.json');
+  const contract = (payer: string, code: string, rate: number) => ({
+    id: `${payer}-2026`,
+    payer,
+    name: payer,
+    effective: '2026-01-01',
+    source: 'test',
+    terms: [{ id: 'fees', kind: 'fee-schedule', rates: { [code]: rate } }],
+  });
+  writeFileSync(
+    contracts,
+    JSON.stringify({
+      title: 'test',
+      contracts: [contract('medicare', 'J1745', 20), contract('aetna', 'J9035', 50)],
+    }),
+  );
+  const payer = (id: string, kind: string) => ({
+    id,
+    name: id,
+    payerId: id.toUpperCase(),
+    kind,
+    channel: 'fhir',
+  });
   writeFileSync(
     config,
-    JSON.stringify({ tenants: [{ id: 'metro', name: 'Metro infusion', timeZone: 'America/New_York' }] }),
+    JSON.stringify({
+      tenants: [
+        {
+          id: 'metro',
+          name: 'Metro infusion',
+          timeZone: 'America/New_York',
+          payers: [payer('medicare', 'medicare'), payer('aetna', 'commercial')],
+          contracts: { file: contracts },
+        },
+      ],
+    }),
   );
   env = {
     PATH: process.env['PATH'] ?? '',
@@ -112,5 +146,29 @@ describe('npm run cli -- report', () => {
     const slice = await cli(['report', '--by', 'patient']);
     expect(slice.code).toBe(2);
     expect(slice.stderr).toMatch(/"by" is one of/);
+  });
+});
+
+describe('npm run cli -- what-if', () => {
+  // As billed: c1 medicare J1745×10 = $200, c2 aetna J9035×20 = $1,000 → $1,200. All to medicare:
+  // J1745 $200, J9035 not priced by medicare's contract → $200, difference −$1,000.
+  test('prints the month as contracted now and under another payer mix', async () => {
+    const r = await cli(['what-if', '--month', '2026-11', '--mix', 'medicare:1']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^2 claim\(s\), 2 line\(s\), billed \$3,000\.00$/m);
+    expect(r.stdout).toMatch(
+      /^as contracted now: allowed \$1,200\.00 — aetna 50\.0 % \$1,000\.00; medicare 50\.0 % \$200\.00$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^under the scenario: allowed \$200\.00 — medicare 100\.0 % \$200\.00 \(1 not priced\)$/m,
+    );
+    expect(r.stdout).toMatch(/^difference: −\$1,000\.00$/m);
+  });
+
+  test('a mix that does not add up is a usage error', async () => {
+    const r = await cli(['what-if', '--month', '2026-11', '--mix', 'medicare:0.5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/add up to 0\.5/);
+    expect(r.stdout).toBe('');
   });
 });

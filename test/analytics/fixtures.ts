@@ -75,6 +75,7 @@ export function claim(id: string, spec: ClaimSpec): Claim & { id: string } {
 
 export interface PaidLineSpec {
   readonly code: string;
+  readonly modifiers?: string[];
   readonly units: number;
   readonly submitted: number;
   readonly paid: number;
@@ -92,6 +93,7 @@ export function payment(
       {
         sequence: i + 1,
         code: l.code,
+        ...(l.modifiers ? { modifiers: l.modifiers } : {}),
         units: l.units,
         submitted: l.submitted,
         paid: l.paid,

@@ -56,7 +56,7 @@ export function loadClaimRules(): ClaimRules {
     if (!rules || !Array.isArray(medicalNecessity)) {
       throw new Error(`claim rules in ${RULES_DIR} are incomplete`);
     }
-    for (const id of RULE_IDS) {
+    for (const id of [...RULE_IDS, ...RISK_RULE_IDS]) {
       if (!rules[id]) {
         throw new Error(`scrub-rules.json: rule ${id} is missing`);
       }
@@ -103,4 +103,10 @@ export const RULE_IDS = [
   'charge-held',
 ] as const;
 
-export type RuleId = (typeof RULE_IDS)[number];
+/**
+ * The denial forecast's rules (src/claims/risk/): reported beside the checks above from the
+ * tenant's history, not from the claim alone, so no seeded claim shows them.
+ */
+export const RISK_RULE_IDS = ['denial-risk', 'denial-risk-hold'] as const;
+
+export type RuleId = (typeof RULE_IDS)[number] | (typeof RISK_RULE_IDS)[number];

@@ -21,6 +21,7 @@ import type { WorkflowContext } from './context.ts';
 import { withoutMeta } from './context.ts';
 import { completeCorrectionTasks, markVoided, payerClaimNumberOf } from './corrections.ts';
 import type { Gathered } from './gather.ts';
+import { denialRiskOf } from './denial-risk.ts';
 import { claimContextOf, gatherClaimInputs, inputsFingerprint } from './gather.ts';
 import {
   claimFrequencyOf,
@@ -217,7 +218,12 @@ export async function scrubAndRoute(
   }
   // A void carries the original's (accepted) lines and its charges are void: not scrubbed.
   const isVoid = claimFrequencyOf(stored) === '8';
-  const findings = isVoid ? [] : scrubFindings(ctx, config, stored, gathered, payer);
+  const findings = isVoid
+    ? []
+    : [
+        ...scrubFindings(ctx, config, stored, gathered, payer),
+        ...(await denialRiskOf(ctx, config, stored, payer.id)),
+      ];
   const errors = findings.filter((f) => f.severity === 'error');
   const next: ClaimState = errors.length > 0 ? 'held' : 'ready';
   const fingerprint = inputsFingerprint(gathered);

@@ -14,6 +14,7 @@ import { searchAll } from '../../store/search-all.ts';
 import { normalizeReference } from '../../store/search-index.ts';
 import type { BuildClaimInput } from '../build.ts';
 import type { PayerPort } from '../payer-port.ts';
+import type { DenialModel } from '../risk/denial-model.ts';
 import type { ClaimContext, ScrubFinding } from '../types.ts';
 import { readOptional } from '../../store/read-optional.ts';
 
@@ -28,6 +29,11 @@ export interface ClaimWorkflowDeps {
   readonly tenants: readonly TenantConfig[];
   readonly buildClaim: BuildClaimFn;
   readonly scrubClaim: ScrubClaimFn;
+  /**
+   * The tenant's denial forecast model (src/claims/risk/denial-model.ts), built from its posted
+   * payments by a higher layer; absent: claims are not scored.
+   */
+  readonly denialModel?: (tenant: TenantConfig) => Promise<DenialModel | undefined>;
   /** Transport to a FHIR-channel payer (default: SMART Backend Services, createFhirPayerPort). */
   readonly payerPort?: (tenant: TenantId, payer: PayerEndpoint) => PayerPort;
   readonly now?: () => Date;

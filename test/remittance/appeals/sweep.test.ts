@@ -12,6 +12,9 @@ import type { Task } from '@medplum/fhirtypes';
 import type { TenantConfig } from '../../../src/config/config.ts';
 import { openAppeal } from '../../../src/remittance/appeals/actions.ts';
 import { sweepAppealDeadlines } from '../../../src/remittance/appeals/sweep.ts';
+import { AppealSweepTimer } from '../../../src/remittance/appeals/timer.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { waitFor } from '../../support/wait.ts';
 import { dateInput, moneyInput, newWorkItem, stringInput } from '../../../src/remittance/work/items.ts';
 import type { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { openSqliteStore } from '../../../src/store/sqlite/index.ts';
@@ -122,5 +125,43 @@ describe('the appeal deadline sweep', () => {
     const late = await openAppeal(deps(), TENANT, 'wi-late', { clientId: 'biller' });
     expect(late.status).toBe(422);
     expect(late.message).toMatch(/passed on 2026-10-04 .*405\.942/);
+  });
+});
+
+describe('the appeal deadline sweep on a timer', () => {
+  test('warns and escalates without anyone asking, once per change; off at 0', async () => {
+    clock = new Date('2026-12-04T15:00:00Z');
+    await seedItem('wi-timer', '2026-12-02');
+    const opened = await openAppeal(deps(), TENANT, 'wi-timer', { clientId: 'biller' });
+    expect(opened.appeal?.deadline).toBe('2027-04-06');
+    const logger = createLogger('silent');
+    const off = new AppealSweepTimer(deps(), 0, logger);
+    off.start();
+    clock = new Date('2027-03-07T18:00:00Z'); // 30 days left in Chicago
+    await off.stop();
+    expect(off.sweeps).toBe(0);
+    const timer = new AppealSweepTimer(deps(), 50, logger);
+    try {
+      timer.start();
+      const warned = await waitFor('the 30-day warning', async () => {
+        const task = (await store.resources.read(TENANT, 'Task', opened.appeal?.id ?? '')) as Task;
+        return task.priority === 'asap' ? task : undefined;
+      });
+      expect(warned.priority).toBe('asap');
+      clock = new Date('2027-04-07T18:00:00Z'); // the day after the deadline
+      const missed = await waitFor('the missed appeal', async () => {
+        const task = (await store.resources.read(TENANT, 'Task', opened.appeal?.id ?? '')) as Task;
+        return task.status === 'failed' ? task : undefined;
+      });
+      expect(missed.businessStatus?.coding?.[0]?.code).toBe('missed');
+      const sweeps = timer.sweeps;
+      await waitFor('two more sweeps', () => timer.sweeps >= sweeps + 2);
+    } finally {
+      await timer.stop();
+    }
+    const escalations = (await searchAll<Task>(store, TENANT, 'Task')).filter((t) =>
+      t.basedOn?.some((b) => b.reference === `Task/${opened.appeal?.id}`),
+    );
+    expect(escalations).toHaveLength(1);
   });
 });
