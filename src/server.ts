@@ -279,7 +279,6 @@ export async function startServer(
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
-  const analytics = new AnalyticsService({ store, now });
   const web = createWebApp({
     store,
     publicUrl: config.publicUrl,
