@@ -6,10 +6,15 @@
  * and asks for the corrected claim (`POST /api/remittance/work-items/{id}/correct`) → the claim
  * workflow takes the original over, charge capture recomputes its encounter, the corrected claim
  * (frequency 7, the payer's claim number, the authorization) is built, scrubbed and batched → the
- * payer pays it on the next 835 → the work item ends `resolved-paid` with the chain linked.
+ * payer pays it on the next 835 (reversing the original's payment) → the work item ends
+ * `resolved-paid` with the chain linked; the lines paid below the tenant's contract are an
+ * underpayment item, and the PaymentReconciliations add up to what the corrected claim was paid.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Claim, ExplanationOfBenefit } from '@medplum/fhirtypes';
+import type { Claim, ExplanationOfBenefit, PaymentReconciliation } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import { claimIdFor, correctionIdFor } from '../../src/claims/workflow/identity.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
@@ -41,6 +46,28 @@ const X12_PAYER: PayerEndpoint = {
   usage: 'T',
   timelyFilingDays: 3650,
 };
+/**
+ * The tenant's contract with the payer: the infusion codes at a fee schedule well above what the
+ * sandbox payer allows, so every paid administration line is an underpayment.
+ */
+const contractsDir = mkdtempSync(path.join(tmpdir(), 'dripline-e2e-contracts-'));
+const CONTRACTS_FILE = path.join(contractsDir, 'contracts.json');
+writeFileSync(
+  CONTRACTS_FILE,
+  JSON.stringify({
+    title: 'Lakeside contracts',
+    contracts: [
+      {
+        id: 'lakeside-mutual-ppo',
+        payer: 'lakeside-x12',
+        name: 'Lakeside Mutual PPO',
+        effective: '2020-01-01',
+        source: 'Agreement Exhibit A (test)',
+        terms: [{ id: 'infusion', kind: 'fee-schedule', rates: { '96365': 900, '96366': 300 } }],
+      },
+    ],
+  }),
+);
 const TENANTS = [
   {
     id: TENANT,
@@ -50,6 +77,7 @@ const TENANTS = [
     coding: {},
     billing: PROVIDER,
     payers: [X12_PAYER],
+    contracts: { file: CONTRACTS_FILE, underpaymentTolerance: { amount: 1, percent: 1 } },
   },
 ];
 /** The fixture's visit moved to a week ago in the tenant's zone (the payer denies stale claims CO-29). */
@@ -74,6 +102,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await server?.stop();
+  rmSync(contractsDir, { recursive: true, force: true });
 });
 
 /**
@@ -135,6 +164,8 @@ async function seedReadyClaim(): Promise<void> {
 }
 
 const cents = (x: number | undefined): number => Math.round((x ?? 0) * 100);
+const sumCents = (xs: readonly (number | undefined)[]): number =>
+  xs.reduce<number>((sum, x) => sum + cents(x), 0);
 
 describe('a denied claim corrected and paid, over HTTP', () => {
   test('835 CO-197 → denial work item → authorization recorded → corrected claim → paid → resolved-paid', async () => {
@@ -257,6 +288,36 @@ describe('a denied claim corrected and paid, over HTTP', () => {
     );
     const open = await fhirFetch(`${server.url}/api/remittance/work-items?queue=authorization`, biller);
     expect((open.body.items as { id: string }[]).map((i) => i.id)).not.toContain(item.id);
+    // The contract: the corrected claim's paid administration lines are underpayments, priced by
+    // the contract's term, with the variance per line.
+    const under = await fhirFetch(`${server.url}/api/remittance/underpayments`, biller);
+    expect(under.status).toBe(200);
+    type Line = {
+      code: string;
+      term: string;
+      expectedAllowed: number;
+      expectedPayment: number;
+      paid: number;
+      variance: number;
+    };
+    const underpaid = (under.body.items as { claim: string; lines: Line[] }[]).find(
+      (i) => i.claim === CORRECTED,
+    );
+    expect(underpaid?.lines.map((l) => [l.code, l.term, l.expectedAllowed])).toEqual([
+      ['96365', 'infusion', 900],
+      ['96366', 'infusion', 300],
+    ]);
+    for (const line of underpaid?.lines ?? []) {
+      expect(line.variance).toBeGreaterThan(0);
+      expect(cents(line.variance)).toBe(cents(line.expectedPayment) - cents(line.paid));
+    }
+    // Money in: the second remittance took the original's payment back (reversal) and paid the
+    // corrected claim, so the two PaymentReconciliations add up to the corrected claim's payment.
+    const reconciliations = await searchAll<PaymentReconciliation>(store, TENANT, 'PaymentReconciliation');
+    expect(reconciliations).toHaveLength(2);
+    expect(sumCents(reconciliations.map((r) => r.paymentAmount.value))).toBe(
+      cents(paid.payment?.amount?.value),
+    );
     console.log(`denied → corrected → paid → resolved-paid in ${Date.now() - started} ms`);
   }, 60_000);
 });
