@@ -12,7 +12,10 @@
  * biller would: records the prior authorizations the payers gave for the claims held for want of
  * one, waits for the workflow to rebuild, rescrub and send them, and prints the funnel again.
  *
- * Environment: SANDBOX_PATIENTS (default 36), SANDBOX_DAY_TIMEOUT_S (default 300).
+ * It ends with appeals due, a statement run and the day's analytics (./sandbox-day-recovery.ts).
+ *
+ * Environment: SANDBOX_PATIENTS (default 36), SANDBOX_DAY_TIMEOUT_S (default 300),
+ * SANDBOX_DAY_KEEP=1 (or --keep) keeps the data folder.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +50,7 @@ import { loadCodingTables } from '../src/coding/tables/load.ts';
 import { PRIOR_AUTH_QUEUE } from '../src/coverage/pas/records.ts';
 import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbox/day-coverage.ts';
 import { reportRemittance } from './sandbox-day-remittance.ts';
+import { keepDataFolder, reportRecovery } from './sandbox-day-recovery.ts';
 
 function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
   return searchAll<T>(store, SANDBOX_TENANT, type);
@@ -326,9 +330,12 @@ async function main(): Promise<void> {
       await report(store);
     }
     await reportRemittance(run, started, timeoutMs);
+    await reportRecovery(run, config, dir);
   } finally {
     await run.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (!keepDataFolder()) {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 

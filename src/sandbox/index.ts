@@ -4,10 +4,11 @@
  * would to any EHR, and the EHR replays a seeded infusion-center day so data flows at once.
  */
 import { exportJWK, generateKeyPair } from 'jose';
-import type { DriplineConfig, EhrConnectionConfig, EhrLaunchConfig } from '../config/config.ts';
+import type { DriplineConfig, EhrConnectionConfig, EhrLaunchConfig, TenantConfig } from '../config/config.ts';
 import { STAFF_ROLE_SYSTEM } from './ehr/app-launch/staff.ts';
 import { tenantTimeZone } from '../config/config.ts';
 import { systemClock } from '../time/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import { sandboxSeedDay } from './day.ts';
 import { readEhrState, sandboxStateFiles, writeEhrState } from './state.ts';
 import type { Logger } from '../logger.ts';
@@ -40,6 +41,10 @@ export interface SandboxRun {
   readonly replayed: Promise<void>;
   /** The sandbox X12 payer, when asked for (`sandboxX12Payer`). */
   readonly x12Payer?: SandboxX12Payer;
+  /** The tenants as the server runs them (the sandbox tenant with its seeded payers). */
+  readonly tenants: readonly TenantConfig[];
+  /** The clock Dripline and the sandbox parties share. */
+  readonly now: Clock;
   stop(): Promise<void>;
 }
 
@@ -332,6 +337,8 @@ export async function runSandbox(
     payer,
     replayed,
     ...(x12Payer ? { x12Payer } : {}),
+    tenants,
+    now,
     async stop() {
       await x12Payer?.stop();
       await server.stop();

@@ -16,7 +16,7 @@
  * The day is a week back (any hour of the day, every visit is over); the sandbox EHR, payer and
  * Dripline run in process as `npm start` wires them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -24,6 +24,7 @@ import type {
   Claim,
   Coverage,
   Encounter,
+  ExplanationOfBenefit,
   MedicationRequest,
   Practitioner,
   RelatedPerson,
@@ -40,6 +41,8 @@ import { DEFAULT_PAS_POLICY, policyFor } from '../../src/sandbox/payer/pas/polic
 import type { SeededError } from '../../src/sandbox/ehr/seed/model.ts';
 import { ELIGIBILITY_QUEUE } from '../../src/coverage/eligibility/records.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import type { DriplineConfig, TenantConfig } from '../../src/config/config.ts';
+import { dayRecovery, openDenialItems } from '../../src/sandbox/day-recovery.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { loadRecord } from '../../src/ingest/records.ts';
@@ -72,6 +75,8 @@ const ENVELOPE = {
 };
 
 let dir: string;
+let dayConfig: DriplineConfig;
+let tenants: TenantConfig[];
 let ehr: SandboxEhr;
 let payer: SandboxPayer;
 let server: RunningServer;
@@ -127,6 +132,8 @@ beforeAll(async () => {
   });
   const payers = await sandboxPayers(payer, seeded, { priorAuth: true });
   const connection = await sandboxConnection(ehr);
+  tenants = config.tenants.map((t) => (t.id === SANDBOX_TENANT ? { ...t, payers } : t));
+  dayConfig = config;
   const dayBegan = new Date();
   server = await startServer(config, logger, {
     extraConnections: [{ tenant: SANDBOX_TENANT, connection }],
@@ -137,7 +144,7 @@ beforeAll(async () => {
       // ingest, billing at once sometimes raced the charges of the visit's last administrations.
       holdMs: 5000,
       sweepMs: 300,
-      tenants: config.tenants.map((t) => (t.id === SANDBOX_TENANT ? { ...t, payers } : t)),
+      tenants,
     },
   });
   await waitFor('active subscriptions', async () =>
@@ -334,4 +341,52 @@ describe('the seeded day', () => {
       expect(x12).toContain(`*XX*${npi ?? '?'}~PRV*AT*PXC*`);
     }
   });
+});
+
+describe("the day's ending (npm run sandbox:day): appeals due, a statement run, the analytics report", () => {
+  test('an appeal opened with its deadline for each open denial work item; a statement and its PDF for each patient who owes; the report counts the appeals', async () => {
+    const now = new Date();
+    const denials = await openDenialItems(server.store, SANDBOX_TENANT);
+    // The seeded day's payers deny some claims (the funnel's denial reasons): each is a work item.
+    expect(denials.length).toBeGreaterThan(0);
+    // What each patient owes, from the posted payments alone: Σ member liability (CAS group PR).
+    const owed = new Map<string, number>();
+    for (const eob of await searchAll<ExplanationOfBenefit>(
+      server.store,
+      SANDBOX_TENANT,
+      'ExplanationOfBenefit',
+    )) {
+      if (eob.status !== 'active') {
+        continue;
+      }
+      for (const item of eob.item ?? []) {
+        for (const a of item.adjudication ?? []) {
+          if (a.category.coding?.some((c) => c.code === 'memberliability')) {
+            const p = eob.patient.reference ?? '';
+            owed.set(p, (owed.get(p) ?? 0) + Math.round((a.amount?.value ?? 0) * 100));
+          }
+        }
+      }
+    }
+    const owing = [...owed].filter(([, c]) => c > 0).map(([p]) => p);
+    expect(owing.length).toBeGreaterThan(0);
+
+    const { appeals, statements, report } = await dayRecovery(
+      { store: server.store, config: dayConfig, tenants, now: () => now, dataDir: dir },
+      SANDBOX_TENANT,
+    );
+    expect(appeals.map((a) => a.workItem)).toEqual(denials.map((d) => d.id));
+    const today = now.toISOString().slice(0, 10);
+    for (const appeal of appeals) {
+      expect(appeal.status).toBe(201);
+      expect(appeal.deadline! > today).toBe(true);
+    }
+    expect(statements.statements.map((s) => s.patient).sort()).toEqual(owing.sort());
+    for (const statement of statements.statements) {
+      expect(statement.amountDue).toBeCloseTo((owed.get(statement.patient) ?? 0) / 100, 2);
+      expect(statement.pdf !== undefined && existsSync(statement.pdf)).toBe(true);
+    }
+    const filed = report.find((r) => r.measure === 'appeals')?.total['filed'];
+    expect(filed).toBe(appeals.length);
+  }, 60_000);
 });
