@@ -12,7 +12,6 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, CoverageEligibilityResponse, Resource } from '@medplum/fhirtypes';
-import { exportJWK, generateKeyPair } from 'jose';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { ELIGIBILITY_QUEUE } from '../../src/coverage/eligibility/records.ts';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
@@ -20,6 +19,7 @@ import { loadRecord } from '../../src/ingest/records.ts';
 import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { sandboxConnection, sandboxEnrollment } from '../../src/sandbox/index.ts';
 import { SEED_PAYERS } from '../../src/sandbox/ehr/seed-data/cast.ts';
+import { payerClientOf, SANDBOX_BILLING, seededTenantPayers } from '../support/sandbox-payers.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
@@ -121,12 +121,10 @@ beforeAll(async () => {
     members: await sandboxEnrollment(ehr),
   });
   gate = await startGate(payer.fhirBaseUrl.replace(/\/+$/, ''));
-  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
-  const kid = 'dripline-payer-1';
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
-  const scope = 'system/Claim.crs system/ClaimResponse.rs system/CoverageEligibilityRequest.c';
-  const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
+  const client = await payerClientOf(
+    payer,
+    'system/Claim.crs system/ClaimResponse.rs system/CoverageEligibilityRequest.c',
+  );
   server = await startTestServer(
     { LOG_LEVEL: 'warn', ...clockEnv() },
     {
@@ -140,26 +138,9 @@ beforeAll(async () => {
           id: TENANT,
           name: 'Sandbox infusion center',
           timeZone: ZONE,
-          billing: {
-            name: 'Sandbox Infusion Center',
-            npi: '1234567893',
-            taxonomy: '261QI0500X',
-            taxId: '123456789',
-            phone: '6145550100',
-            address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '432151234' },
-          },
-          payers: SEED_PAYERS.map((p) => ({
-            id: p.id,
-            name: p.name,
-            payerId: p.payerId,
-            kind: p.kind,
-            channel: 'fhir',
-            fhirBaseUrl: payer.fhirBaseUrl,
-            tokenUrl: payer.tokenUrl,
-            clientId,
-            privateKeyJwk: privateJwk,
-            scope,
-            // Eligibility is asked through the gate; claims go to the payer directly.
+          billing: SANDBOX_BILLING,
+          // Eligibility is asked through the gate; claims go to the payer directly.
+          payers: seededTenantPayers(payer, client, () => ({
             eligibility: { channel: 'fhir', url: gate.url, tokenUrl: payer.tokenUrl },
           })),
         },

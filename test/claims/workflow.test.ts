@@ -17,7 +17,6 @@ import type {
   Resource,
   Task,
 } from '@medplum/fhirtypes';
-import { exportJWK, generateKeyPair } from 'jose';
 import {
   claimIdFor,
   claimPayerOf,
@@ -40,6 +39,7 @@ import { loadRecord } from '../../src/ingest/records.ts';
 import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { SEED_PAYERS } from '../../src/sandbox/ehr/seed-data/cast.ts';
+import { payerClientOf, SANDBOX_BILLING, seededTenantPayers } from '../support/sandbox-payers.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
@@ -135,12 +135,7 @@ beforeAll(async () => {
     port: 0,
     payerIds: Object.fromEntries(SEED_PAYERS.map((p) => [p.payerId, p.kind])),
   });
-  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
-  const kid = 'dripline-payer-1';
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
-  const scope = 'system/Claim.crs system/ClaimResponse.rs';
-  const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
+  const client = await payerClientOf(payer, 'system/Claim.crs system/ClaimResponse.rs');
   // The payer is down while the day flows in: claims must wait, not be lost.
   payer.setBehaviour({ unavailable: 503 });
   server = await startTestServer(
@@ -159,29 +154,12 @@ beforeAll(async () => {
         {
           id: TENANT,
           name: 'Sandbox infusion center',
-          billing: {
-            name: 'Sandbox Infusion Center',
-            npi: '1234567893',
-            taxonomy: '261QI0500X',
-            taxId: '123456789',
-            phone: '6145550100',
-            address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '432151234' },
-          },
-          payers: SEED_PAYERS.map((p) => ({
-            id: p.id,
-            name: p.name,
-            payerId: p.payerId,
-            kind: p.kind,
-            // Ohio Medicaid takes claims from a clearinghouse (837 batches); the rest by Claim/$submit.
-            channel: p.id === X12_PAYER ? 'x12' : 'fhir',
-            // The clearinghouse connection is a test one (ISA15 T); the rest would default to P.
-            ...(p.id === X12_PAYER ? { usage: 'T' } : {}),
-            fhirBaseUrl: payer.fhirBaseUrl,
-            tokenUrl: payer.tokenUrl,
-            clientId,
-            privateKeyJwk: privateJwk,
-            scope,
-          })),
+          billing: SANDBOX_BILLING,
+          // Ohio Medicaid takes claims from a clearinghouse (837 batches, a test connection: ISA15
+          // T); the rest by Claim/$submit.
+          payers: seededTenantPayers(payer, client, (p) =>
+            p.id === X12_PAYER ? { channel: 'x12', usage: 'T' } : {},
+          ),
         },
       ],
     },

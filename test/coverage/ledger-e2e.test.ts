@@ -11,7 +11,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, Resource, Task } from '@medplum/fhirtypes';
-import { exportJWK, generateKeyPair } from 'jose';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
 import { authorizationOnFile } from '../../src/coverage/authorizations.ts';
@@ -22,6 +21,7 @@ import { loadRecord } from '../../src/ingest/records.ts';
 import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { SEED_PAYERS } from '../../src/sandbox/ehr/seed-data/cast.ts';
+import { payerClientOf, SANDBOX_BILLING, seededTenantPayers } from '../support/sandbox-payers.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { startSandboxPayer } from '../../src/sandbox/payer/server.ts';
@@ -86,12 +86,7 @@ beforeAll(async () => {
     payerIds: Object.fromEntries(SEED_PAYERS.map((p) => [p.payerId, p.kind])),
     now: testClock,
   });
-  const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
-  const kid = 'dripline-payer-1';
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
-  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES384', use: 'sig' };
-  const scope = 'system/Claim.crs system/ClaimResponse.rs';
-  const clientId = await payer.registerClient({ jwks: { keys: [publicJwk] }, scope });
+  const client = await payerClientOf(payer, 'system/Claim.crs system/ClaimResponse.rs');
   server = await startTestServer(
     { LOG_LEVEL: 'warn', ...clockEnv() },
     {
@@ -105,26 +100,8 @@ beforeAll(async () => {
           id: TENANT,
           name: 'Sandbox infusion center',
           timeZone: ZONE,
-          billing: {
-            name: 'Sandbox Infusion Center',
-            npi: '1234567893',
-            taxonomy: '261QI0500X',
-            taxId: '123456789',
-            phone: '6145550100',
-            address: { line: ['100 Main Street'], city: 'Columbus', state: 'OH', postalCode: '432151234' },
-          },
-          payers: SEED_PAYERS.map((p) => ({
-            id: p.id,
-            name: p.name,
-            payerId: p.payerId,
-            kind: p.kind,
-            channel: 'fhir',
-            fhirBaseUrl: payer.fhirBaseUrl,
-            tokenUrl: payer.tokenUrl,
-            clientId,
-            privateKeyJwk: privateJwk,
-            scope,
-          })),
+          billing: SANDBOX_BILLING,
+          payers: seededTenantPayers(payer, client),
         },
       ],
     },
