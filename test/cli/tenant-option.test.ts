@@ -1,11 +1,14 @@
 /** `--tenant` of the single-tenant commands (appeal, statements, remit, work-items, report, authorizations). */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { loadConfig } from '../../src/config/config.ts';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import { chosenTenant } from '../../src/cli/tenant-option.ts';
 import { UsageError } from '../../src/cli/client-command.ts';
 
-const base = loadConfig({ DATA_DIR: '/tmp/unused', LOG_LEVEL: 'silent' });
+// The data folder is never opened: only the tenants matter here.
+const base = loadConfig({ DATA_DIR: path.join(tmpdir(), 'dripline-tenant-option'), LOG_LEVEL: 'silent' });
 const configWith = (ids: string[]): DriplineConfig => ({
   ...base,
   tenants: ids.map((id) => ({ ...base.tenants[0]!, id, name: id.toUpperCase() })),
