@@ -37,7 +37,11 @@ export interface ClaimWorkflowDeps {
   /** Transport to a FHIR-channel payer (default: SMART Backend Services, createFhirPayerPort). */
   readonly payerPort?: (tenant: TenantId, payer: PayerEndpoint) => PayerPort;
   readonly now?: () => Date;
-  /** How long after an encounter ends before its claim is built (default 0). */
+  /**
+   * How long after an encounter ends before its claim is built (default 0): time for the EHR to
+   * send the visit's last notifications. Billing also waits until every notification received
+   * before then has been fetched back (./sweep.ts).
+   */
   readonly holdMs?: number;
   /** How often the worker looks for encounters to bill (default 5 s). */
   readonly sweepMs?: number;

@@ -1,7 +1,8 @@
 /**
  * The sweep: charge capture does not announce "charges final", so every `sweepMs` the worker looks
- * for finished encounters with billable charges that no standing claim bills (after a hold, while
- * the tenant's charge capture is idle) and enqueues their build, one claim per patient, setting and
+ * for finished encounters with billable charges that no standing claim bills (after a hold, once
+ * ingest has caught up with what the EHR sent until then, while the tenant's charge capture is
+ * idle) and enqueues their build, one claim per patient, setting and
  * day of service in the facility's zone (a home-infusion encounter alone). It also takes adjudicated
  * claims over for correction and enqueues the corrected claims' builds, then runs the held-claim
  * recheck (./recheck.ts). A full scan runs at start and every `fullScanMs`; the sweeps between read
@@ -10,7 +11,7 @@
 import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
 import { settingOf } from '../../coding/fhir/extract.ts';
 import { tenantTimeZone } from '../../config/config.ts';
-import { ENCOUNTER_CHANGED_QUEUE } from '../../ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../ingest/jobs.ts';
 import type { StoreFilter, StoredResource, TenantId } from '../../store/port.ts';
 import { serviceDate } from '../../time/zone.ts';
 import type { WorkflowContext } from './context.ts';
@@ -75,6 +76,25 @@ export function standingClaims(claims: readonly (Claim & StoredResource)[]): {
   return { claimed, claimIds, replaced };
 }
 
+/**
+ * When the oldest notification the tenant's ingest has not finished was received (epoch ms), or
+ * +Infinity when ingest has caught up. Encounters that ended (plus the hold) before it are
+ * complete as far as the EHR has told us; later ones wait. Keyed on the receipt time rather than
+ * "is the queue empty" so that a steady stream of new notifications never starves billing.
+ * Dead-lettered jobs don't count (they are in the operator's dead-letter view).
+ */
+async function oldestPendingIngest(ctx: WorkflowContext, tenant: TenantId): Promise<number> {
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const state of ['ready', 'leased'] as const) {
+    const [job] = await ctx.store.jobs.listJobs(tenant, INGEST_QUEUE, state, 1);
+    const created = job ? Date.parse(job.createdAt) : Number.NaN;
+    if (Number.isFinite(created) && created < oldest) {
+      oldest = created;
+    }
+  }
+  return oldest;
+}
+
 export class BillingSweep {
   readonly #ctx: WorkflowContext;
   readonly #recheck: HeldClaimRecheck;
@@ -108,6 +128,7 @@ export class BillingSweep {
     }
     const now = ctx.now().getTime();
     const hold = ctx.deps.holdMs ?? 0;
+    const ingestBacklogSince = await oldestPendingIngest(ctx, tenant);
     const previous = this.#scans.get(tenant);
     const full =
       previous?.watermark === undefined || now - previous.fullAt >= (ctx.deps.fullScanMs ?? 3_600_000);
@@ -130,8 +151,11 @@ export class BillingSweep {
         continue;
       }
       const ended = Date.parse(encounter.period?.end ?? encounter.meta.lastUpdated);
-      if (Number.isFinite(ended) && ended + hold > now) {
-        pending.add(ref); // looked at again on every sweep until its hold is over
+      if (Number.isFinite(ended) && (ended + hold > now || ended + hold >= ingestBacklogSince)) {
+        // Looked at again on every sweep until its hold is over and every notification received
+        // before then has been fetched back and stored (id-only notifications don't say which
+        // encounter they belong to, so any of them may carry this visit's last administration).
+        pending.add(ref);
         continue;
       }
       const patient = refOf(encounter.subject) ?? '?';

@@ -1,0 +1,148 @@
+/**
+ * Billing waits for ingest to catch up: an encounter's claim is not built while a notification
+ * the EHR sent before the visit ended (plus the hold) is still waiting to be fetched back — it may
+ * carry the visit's last administration. Notifications received later never hold it, so a steady
+ * stream of new ones cannot starve billing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
+import { buildClaim } from '../../src/claims/build.ts';
+import { scrubClaim } from '../../src/claims/scrub.ts';
+import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
+import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
+import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import type { TenantConfig } from '../../src/config/config.ts';
+import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import { createLogger } from '../../src/logger.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { payer, PROVIDER } from './fixtures.ts';
+
+const tables = loadCodingTables();
+const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-ingest-wait-'));
+const HOLD_MS = 10 * 60_000;
+/** One clock for the store (job receipt times) and the worker. */
+let clock = new Date('2026-12-04T15:00:00Z');
+let store: SqliteStore;
+
+beforeAll(async () => {
+  store = await openSqliteStore({ path: path.join(dir, 'store.db'), now: () => clock });
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function worker(tenant: string): ClaimWorkflowWorker {
+  const config: TenantConfig = {
+    id: tenant,
+    name: tenant,
+    timeZone: 'America/New_York',
+    connections: [],
+    coding: {},
+    billing: PROVIDER,
+    payers: [payer('commercial')],
+  };
+  return new ClaimWorkflowWorker({
+    store,
+    tables,
+    logger: createLogger('silent'),
+    publicUrl: 'http://dripline.test',
+    tenants: [config],
+    buildClaim,
+    scrubClaim: (ctx, t) => scrubClaim(ctx, t),
+    now: () => clock,
+    holdMs: HOLD_MS,
+  });
+}
+
+async function finishedVisit(tenant: string, id: string, start: string, end: string): Promise<void> {
+  const encounter: Encounter = {
+    resourceType: 'Encounter',
+    id,
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
+    subject: { reference: `Patient/pat-${id}` },
+    period: { start, end },
+  };
+  const charge: ChargeItem = {
+    resourceType: 'ChargeItem',
+    id: `charge-${id}`,
+    status: 'billable',
+    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
+    subject: { reference: `Patient/pat-${id}` },
+    context: { reference: `Encounter/${id}` },
+    occurrenceDateTime: start.slice(0, 10),
+  };
+  await store.resources.create(tenant, encounter, { id });
+  await store.resources.create(tenant, charge, { id: charge.id });
+}
+
+/** An id-only notification as the receiver writes it, received at the clock's current time. */
+async function notificationReceived(tenant: string, key: string): Promise<void> {
+  await store.jobs.enqueue(tenant, { queue: INGEST_QUEUE, key, payload: { kind: 'event', key } });
+}
+
+async function builtEncounters(tenant: string): Promise<string[]> {
+  const jobs = await store.jobs.listJobs(tenant, CLAIM_READY_QUEUE, 'ready', 100);
+  return jobs.flatMap((j) => (j.payload as ClaimReadyJob).encounters).sort();
+}
+
+async function fetchAllBack(): Promise<void> {
+  for (const job of await store.jobs.lease({
+    queue: INGEST_QUEUE,
+    leaseMs: 60_000,
+    limit: 100,
+    now: clock,
+  })) {
+    await store.jobs.ack(job.id, job.leaseToken!);
+  }
+}
+
+test('a visit waits while a notification received before it ended (plus the hold) is not fetched back', async () => {
+  const tenant = 'waits';
+  clock = new Date('2026-12-04T15:00:00Z');
+  await notificationReceived(tenant, 'ma-1'); // the visit's last administration, in the queue
+  await finishedVisit(tenant, 'enc-1', '2026-12-04T13:00:00Z', '2026-12-04T14:55:00Z');
+  clock = new Date('2026-12-04T16:00:00Z'); // the hold (10 min after 14:55) is long over
+  const sweeper = worker(tenant);
+  expect(await sweeper.sweep(tenant)).toBe(0);
+  expect(await builtEncounters(tenant)).toEqual([]);
+
+  await fetchAllBack();
+  expect(await sweeper.sweep(tenant)).toBe(1);
+  expect(await builtEncounters(tenant)).toEqual(['Encounter/enc-1']);
+});
+
+test('notifications received after a visit ended and its hold passed do not hold it (no starvation)', async () => {
+  const tenant = 'streams';
+  clock = new Date('2026-12-04T15:00:00Z');
+  await finishedVisit(tenant, 'enc-2', '2026-12-04T13:00:00Z', '2026-12-04T14:00:00Z');
+  clock = new Date('2026-12-04T14:10:01Z'); // just after the hold of the visit
+  await notificationReceived(tenant, 'other-patient-1');
+  clock = new Date('2026-12-04T16:00:00Z');
+  await notificationReceived(tenant, 'other-patient-2');
+  expect(await worker(tenant).sweep(tenant)).toBe(1);
+  expect(await builtEncounters(tenant)).toEqual(['Encounter/enc-2']);
+});
+
+test('a notification being fetched (leased) holds the visit as a waiting one does', async () => {
+  const tenant = 'leased';
+  clock = new Date('2026-12-04T15:00:00Z');
+  await notificationReceived(tenant, 'ma-3');
+  const leases = await store.jobs.lease({ queue: INGEST_QUEUE, leaseMs: 3_600_000, limit: 100, now: clock });
+  const leased = leases.find((job) => job.tenant === tenant);
+  expect(leased).toBeDefined();
+  await finishedVisit(tenant, 'enc-3', '2026-12-04T13:00:00Z', '2026-12-04T14:59:00Z');
+  clock = new Date('2026-12-04T16:00:00Z');
+  const sweeper = worker(tenant);
+  expect(await sweeper.sweep(tenant)).toBe(0);
+  await store.jobs.ack(leased!.id, leased!.leaseToken!);
+  expect(await sweeper.sweep(tenant)).toBe(1);
+});
