@@ -4,7 +4,6 @@
  * (src/remittance/appeals/). Prints JSON; a refused request exits 4 with the reason on stderr.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { DriplineConfig } from '../config/config.ts';
 import { recordAccess } from '../fhir/audit-access.ts';
 import type { Store } from '../store/port.ts';
@@ -15,6 +14,7 @@ import { listAppeals } from '../remittance/appeals/routes.ts';
 import { sweepAppealDeadlines } from '../remittance/appeals/sweep.ts';
 import { UsageError } from './client-command.ts';
 import { chosenTenant } from './tenant-option.ts';
+import { parseCommandLine } from './args.ts';
 
 export const APPEAL_USAGE = `Usage: dripline appeal <command> [--tenant <id>]
   open <work-item id> | open --claim <claim id> [--reason <text>]   open the next appeal level
@@ -43,30 +43,22 @@ export async function runAppeal(
   store: Store,
   now: () => Date,
 ): Promise<unknown> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        tenant: { type: 'string' },
-        claim: { type: 'string' },
-        reason: { type: 'string' },
-        outcome: { type: 'string' },
-        recovered: { type: 'string' },
-        decided: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
+      tenant: { type: 'string' },
+      claim: { type: 'string' },
+      reason: { type: 'string' },
+      outcome: { type: 'string' },
+      recovered: { type: 'string' },
+      decided: { type: 'string' },
+      out: { type: 'string' },
+    },
+    APPEAL_USAGE,
+  );
   const [command, target] = positionals;
-  if (values.help || command === undefined) {
-    throw new UsageError(APPEAL_USAGE, values.help === true);
+  if (command === undefined) {
+    throw new UsageError(APPEAL_USAGE);
   }
   const tenant = chosenTenant(config, values.tenant).id;
   const deps: AppealDeps = { store, publicUrl: config.publicUrl, now, tenants: () => config.tenants };

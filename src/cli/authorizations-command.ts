@@ -5,7 +5,6 @@
  * agent. The tenant may be left out when only one is configured.
  */
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { authorizationRequirement } from '../claims/ledger.ts';
 import { loadCodingTables } from '../coding/tables/load.ts';
 import type { DriplineConfig } from '../config/config.ts';
@@ -17,6 +16,9 @@ import type { Store } from '../store/port.ts';
 import { systemClock } from '../time/clock.ts';
 import { UsageError } from './client-command.ts';
 import { chosenTenant } from './tenant-option.ts';
+import { parseCommandLine } from './args.ts';
+
+export const AUTHORIZATIONS_USAGE = 'Usage: npm run cli -- authorizations <Patient/id|id> [--tenant <id>]';
 
 export interface AuthorizationsArgs {
   readonly patient: string;
@@ -24,12 +26,11 @@ export interface AuthorizationsArgs {
 }
 
 export function parseAuthorizationsArgs(argv: readonly string[]): AuthorizationsArgs {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { tenant: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseCommandLine(
+    argv,
+    { tenant: { type: 'string' } },
+    AUTHORIZATIONS_USAGE,
+  );
   const [given, ...extra] = positionals;
   const patient = given ? patientReference(given) : undefined;
   if (!patient || extra.length > 0) {

@@ -7,12 +7,12 @@
  * chargeItem*, issues). No server, no store.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { normalizeOperationOutcome, operationOutcomeToString } from '@medplum/core';
 import type { Parameters } from '@medplum/fhirtypes';
 import { infusionCharges, parseInfusionChargesParameters } from '../coding/operation.ts';
 import { loadCodingTables } from '../coding/tables/load.ts';
 import { UsageError } from './client-command.ts';
+import { parseCommandLine } from './args.ts';
 
 export const CHARGES_USAGE = `Usage: dripline charges <bundle.json> [--setting <setting>] [--payer <payer>]
 
@@ -38,24 +38,14 @@ export interface ChargesArgs {
 }
 
 export function parseChargesArgs(argv: string[]): ChargesArgs {
-  let parsed: { values: { setting?: string; payer?: string; help?: boolean }; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        setting: { type: 'string' },
-        payer: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  if (parsed.values.help) {
-    throw new UsageError(CHARGES_USAGE, true);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      setting: { type: 'string' },
+      payer: { type: 'string' },
+    },
+    CHARGES_USAGE,
+  );
   const [file, ...extra] = parsed.positionals;
   if (!file) {
     throw new UsageError('a bundle file is required');

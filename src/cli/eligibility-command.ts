@@ -7,9 +7,9 @@
  * authorization) and the findings a person must act on; the full answer with `--json`.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { UsageError } from './client-command.ts';
 import { requestBackendToken } from './token-command.ts';
+import { parseCommandLine } from './args.ts';
 
 export const ELIGIBILITY_USAGE = `Usage: npm run cli -- eligibility <patient id> --client <client.json> [--url <base>] [--json]
 
@@ -78,28 +78,15 @@ export function describeCheck(body: {
 }
 
 export async function runEligibility(argv: string[]): Promise<string> {
-  let parsed: {
-    values: { client?: string; url?: string; json?: boolean; help?: boolean };
-    positionals: string[];
-  };
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        client: { type: 'string' },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  if (parsed.values.help) {
-    throw new UsageError(ELIGIBILITY_USAGE, true);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      client: { type: 'string' },
+      url: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    ELIGIBILITY_USAGE,
+  );
   const [patient, ...extra] = parsed.positionals;
   if (!patient || extra.length > 0 || !parsed.values.client) {
     throw new UsageError('eligibility needs one <patient id> and --client <client.json>');

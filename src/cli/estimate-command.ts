@@ -7,10 +7,10 @@
  * figure came from; the ExplanationOfBenefit itself with `--json`.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { ExplanationOfBenefit } from '@medplum/fhirtypes';
 import { UsageError } from './client-command.ts';
 import { requestBackendToken } from './token-command.ts';
+import { parseCommandLine } from './args.ts';
 
 export const ESTIMATE_USAGE = `Usage: npm run cli -- estimate <MedicationRequest/id|ServiceRequest/id|Encounter/id> --client <client.json> [--url <base>] [--json]
 
@@ -49,28 +49,15 @@ export function describeEstimate(eob: ExplanationOfBenefit): string {
 }
 
 export async function runEstimate(argv: string[]): Promise<string> {
-  let parsed: {
-    values: { client?: string; url?: string; json?: boolean; help?: boolean };
-    positionals: string[];
-  };
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        client: { type: 'string' },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  if (parsed.values.help) {
-    throw new UsageError(ESTIMATE_USAGE, true);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      client: { type: 'string' },
+      url: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    ESTIMATE_USAGE,
+  );
   const [subject, ...extra] = parsed.positionals;
   if (!subject || extra.length > 0 || !parsed.values.client) {
     throw new UsageError(

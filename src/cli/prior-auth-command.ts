@@ -6,7 +6,6 @@
  * worker takes it. With `--wait`, prints where the order's requests stand once the payer has
  * answered (or the time is up). The read is audited (client `cli`).
  */
-import { parseArgs } from 'node:util';
 import type { DriplineConfig } from '../config/config.ts';
 import { recordAccess } from '../fhir/audit-access.ts';
 import { enqueueOrder, parseOrderReference } from '../coverage/pas/jobs.ts';
@@ -14,6 +13,10 @@ import {} from '../coverage/pas/records.ts';
 import { statusOf } from '../coverage/pas/routes.ts';
 import type { Store } from '../store/port.ts';
 import { readOptional } from '../store/read-optional.ts';
+import { parseCommandLine } from './args.ts';
+
+export const PRIOR_AUTH_USAGE =
+  'Usage: npm run cli -- prior-auth <MedicationRequest/id|ServiceRequest/id> [--tenant <id>] [--cancel] [--wait <seconds>]';
 
 export class PriorAuthUsageError extends Error {
   override readonly name = 'PriorAuthUsageError';
@@ -25,11 +28,11 @@ export async function runPriorAuth(
   argv: readonly string[],
   now: () => Date = () => new Date(),
 ): Promise<Record<string, unknown>> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: { tenant: { type: 'string' }, cancel: { type: 'boolean' }, wait: { type: 'string' } },
-  });
+  const { values, positionals } = parseCommandLine(
+    argv,
+    { tenant: { type: 'string' }, cancel: { type: 'boolean' }, wait: { type: 'string' } },
+    PRIOR_AUTH_USAGE,
+  );
   const parsed = parseOrderReference(positionals[0]);
   if (!parsed || positionals.length > 1) {
     throw new PriorAuthUsageError(

@@ -9,7 +9,6 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { DriplineConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/port.ts';
@@ -22,6 +21,7 @@ import type { WorkEngineDeps } from '../remittance/work/engine.ts';
 import { createPaymentEvaluator, createRemittanceWorkHook } from '../remittance/work/engine.ts';
 import { UsageError } from './client-command.ts';
 import { chosenTenant } from './tenant-option.ts';
+import { parseCommandLine } from './args.ts';
 
 export const REMIT_USAGE = `Usage: dripline remit [--tenant <id>] <file.835>...
 
@@ -34,20 +34,7 @@ export interface RemitArgs {
 }
 
 export function parseRemitArgs(argv: string[]): RemitArgs {
-  let parsed: { values: { tenant?: string; help?: boolean }; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { tenant: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  if (parsed.values.help) {
-    throw new UsageError(REMIT_USAGE, true);
-  }
+  const parsed = parseCommandLine(argv, { tenant: { type: 'string' } }, REMIT_USAGE);
   if (parsed.positionals.length === 0) {
     throw new UsageError('remit needs at least one 835 file');
   }

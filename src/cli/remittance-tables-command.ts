@@ -11,12 +11,15 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { CarcNote, RarcNote } from '../remittance/codes/import.ts';
 import { buildCarcTable, buildRarcTable, serializeCodeTable } from '../remittance/codes/import.ts';
 import { buildOppsRates, serializeReferenceRates } from '../remittance/contracts/reference-import.ts';
 import { quarterOf } from '../coding/tables/cms.ts';
 import { UsageError } from './client-command.ts';
+import { parseCommandLine } from './args.ts';
+
+export const OPPS_RATES_USAGE = 'Usage: npm run cli -- tables import-opps-rates <dir> [--out <dir>]';
+export const X12_CODES_USAGE = 'Usage: npm run cli -- tables import-x12-codes <dir> [--out <codes dir>]';
 
 export const CODES_DIR = fileURLToPath(new URL('../remittance/codes/', import.meta.url));
 export const REFERENCE_DIR = fileURLToPath(new URL('../remittance/contracts/reference/', import.meta.url));
@@ -27,12 +30,7 @@ export interface ImportX12CodesSummary {
 }
 
 export function runImportX12Codes(argv: readonly string[], now: Date): ImportX12CodesSummary {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { out: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseCommandLine(argv, { out: { type: 'string' } }, X12_CODES_USAGE);
   const dir = positionals[0];
   if (!dir || positionals.length > 1) {
     throw new UsageError('usage: tables import-x12-codes <dir with the X12 code lists> [--out <codes dir>]');
@@ -72,12 +70,7 @@ export function runImportOppsRates(
   argv: readonly string[],
   now: Date,
 ): { file: string; quarter: string; rates: number; source: string } {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { out: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseCommandLine(argv, { out: { type: 'string' } }, OPPS_RATES_USAGE);
   const dir = positionals[0];
   if (!dir || positionals.length > 1) {
     throw new UsageError('usage: tables import-opps-rates <dir with the OPPS Addendum B file> [--out <dir>]');

@@ -6,7 +6,6 @@
  * is a usage error (exit 2).
  */
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import type { MeasureResult, MeasureRow } from '../analytics/measures.ts';
 import { AnalyticsQueryError } from '../analytics/query.ts';
 import { AnalyticsService } from '../analytics/service.ts';
@@ -16,6 +15,10 @@ import type { Store } from '../store/port.ts';
 import type { Clock } from '../time/clock.ts';
 import { UsageError } from './client-command.ts';
 import { chosenTenant } from './tenant-option.ts';
+import { parseCommandLine } from './args.ts';
+
+export const REPORT_USAGE =
+  'Usage: npm run cli -- report [--tenant <id>] [--from <date>] [--to <date>] [--by payer|location|drug|code] [--json]';
 
 export interface ReportArgs {
   readonly tenant?: string;
@@ -26,18 +29,17 @@ export interface ReportArgs {
 }
 
 export function parseReportArgs(argv: readonly string[]): ReportArgs {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
       tenant: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
       by: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
-    allowPositionals: true,
-    strict: true,
-  });
+    REPORT_USAGE,
+  );
   if (positionals.length > 0) {
     throw new UsageError(`report takes options only, not "${positionals.join(' ')}"`);
   }

@@ -4,7 +4,6 @@
  * `run` writes the cycle's statement PDFs under `{DATA_DIR}/statements/{tenant}/{cycle}/`. A refused
  * payment exits 4 with the reason on stderr.
  */
-import { parseArgs } from 'node:util';
 import type { DriplineConfig } from '../config/config.ts';
 import type { Store } from '../store/port.ts';
 import { recordPatientCredit } from '../remittance/statements/payments.ts';
@@ -13,6 +12,7 @@ import { patientBalances, runStatements } from '../remittance/statements/run.ts'
 import { AppealRefused } from './appeal-command.ts';
 import { UsageError } from './client-command.ts';
 import { chosenTenant } from './tenant-option.ts';
+import { parseCommandLine } from './args.ts';
 
 export const STATEMENTS_USAGE = `Usage: dripline statements <command> [--tenant <id>]
   run                                                           the statement run of the current cycle
@@ -27,28 +27,20 @@ export async function runStatementsCommand(
   store: Store,
   now: () => Date,
 ): Promise<unknown> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        tenant: { type: 'string' },
-        amount: { type: 'string' },
-        key: { type: 'string' },
-        date: { type: 'string' },
-        adjustment: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
+      tenant: { type: 'string' },
+      amount: { type: 'string' },
+      key: { type: 'string' },
+      date: { type: 'string' },
+      adjustment: { type: 'boolean' },
+    },
+    STATEMENTS_USAGE,
+  );
   const [command, patient] = positionals;
-  if (values.help || command === undefined) {
-    throw new UsageError(STATEMENTS_USAGE, values.help === true);
+  if (command === undefined) {
+    throw new UsageError(STATEMENTS_USAGE);
   }
   const tenant = chosenTenant(config, values.tenant).id;
   const deps: StatementDeps = {

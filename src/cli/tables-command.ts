@@ -6,10 +6,12 @@
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildCmsQuarter, serializeCmsQuarter } from '../coding/cms/import.ts';
 import { CMS_DIR, DEFAULT_TABLES_DIR } from '../coding/tables/load.ts';
 import { UsageError } from './client-command.ts';
+import { parseCommandLine } from './args.ts';
+
+export const CMS_TABLES_USAGE = 'Usage: npm run cli -- tables import-cms <dir> [--out <tables dir>]';
 
 export interface ImportCmsSummary {
   readonly quarter: string;
@@ -23,12 +25,7 @@ export interface ImportCmsSummary {
 }
 
 export function runImportCms(argv: readonly string[], now: Date): ImportCmsSummary {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { out: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseCommandLine(argv, { out: { type: 'string' } }, CMS_TABLES_USAGE);
   const dir = positionals[0];
   if (!dir || positionals.length > 1) {
     throw new UsageError('usage: tables import-cms <dir with the CMS files> [--out <tables dir>]');

@@ -6,7 +6,6 @@
  * store; audited with the operator's user name. A bad option is a usage error (exit 2).
  */
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { AnalyticsService } from '../analytics/service.ts';
 import { parseWhatIfQuery, runWhatIf } from '../analytics/what-if.ts';
 import { loadCodingTables } from '../coding/tables/load.ts';
@@ -18,6 +17,10 @@ import { WhatIfError } from '../remittance/contracts/what-if.ts';
 import type { Store } from '../store/port.ts';
 import type { Clock } from '../time/clock.ts';
 import { UsageError } from './client-command.ts';
+import { parseCommandLine } from './args.ts';
+
+export const WHAT_IF_USAGE =
+  'Usage: npm run cli -- what-if [--tenant <id>] (--encounter <id> | --month <YYYY-MM>) [--mix payer:share,...] [--contract payer:contractId,...] [--json]';
 
 export interface WhatIfArgs {
   readonly tenant?: string;
@@ -26,9 +29,9 @@ export interface WhatIfArgs {
 }
 
 export function parseWhatIfArgs(argv: readonly string[]): WhatIfArgs {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
       tenant: { type: 'string' },
       encounter: { type: 'string' },
       month: { type: 'string' },
@@ -36,9 +39,8 @@ export function parseWhatIfArgs(argv: readonly string[]): WhatIfArgs {
       contract: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
-    allowPositionals: true,
-    strict: true,
-  });
+    WHAT_IF_USAGE,
+  );
   if (positionals.length > 0) {
     throw new UsageError(`what-if takes options only, not "${positionals.join(' ')}"`);
   }

@@ -10,7 +10,6 @@
  *   work-items resolve <item id> <upheld|written-off|recovered|accepted> --reason <text> [--tenant <id>]
  */
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import type { DriplineConfig } from '../config/config.ts';
 import { recordAccess } from '../fhir/audit-access.ts';
 import type { Store } from '../store/port.ts';
@@ -21,6 +20,10 @@ import type { WorkItemList } from '../remittance/work/routes.ts';
 import { listWorkItems } from '../remittance/work/routes.ts';
 import { UsageError } from './client-command.ts';
 import { chosenTenant } from './tenant-option.ts';
+import { parseCommandLine } from './args.ts';
+
+export const WORK_ITEMS_USAGE = `Usage: npm run cli -- work-items list [--tenant <id>] [--queue <q>]... [--state <s>]... [--all]
+       npm run cli -- work-items assign <id> <person or team> [--reason <text>] | resolve <id> <state> --reason <text>`;
 
 export type WorkItemsArgs =
   | {
@@ -48,18 +51,17 @@ export type WorkItemsArgs =
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function parseWorkItemsArgs(argv: readonly string[]): WorkItemsArgs {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
+  const { values, positionals } = parseCommandLine(
+    argv,
+    {
       tenant: { type: 'string' },
       queue: { type: 'string', multiple: true },
       state: { type: 'string', multiple: true },
       all: { type: 'boolean' },
       reason: { type: 'string' },
     },
-    allowPositionals: true,
-    strict: true,
-  });
+    WORK_ITEMS_USAGE,
+  );
   const [action, id, value, ...extra] = positionals;
   const tenant = values.tenant ? { tenant: values.tenant } : {};
   if (action === 'list' && id === undefined) {
