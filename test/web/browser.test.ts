@@ -71,8 +71,7 @@ beforeAll(async () => {
     SANDBOX_PATIENTS: '16',
     ...clockEnv(),
   });
-  // The billing sweep every 250 ms instead of every 5 s: the held claims appear when the day's work is done.
-  run = await runSandbox(config, createLogger('silent'), { claimWorkflow: { sweepMs: 250 } });
+  run = await runSandbox(config, createLogger('silent'));
   await run.replayed;
   await waitFor(
     'held claims with their Tasks',
