@@ -52,10 +52,7 @@ async function start(clockOffsetMs: number): Promise<SandboxRun> {
     SANDBOX_PATIENTS: '16',
     CLOCK_OFFSET_MS: String(clockOffsetMs),
   });
-  // The billing sweep every 250 ms instead of every 5 s: each run settles (and the corrected claim
-  // is billed) when the work is done rather than at the next 5 s tick. A run that sweeps more often
-  // has more chances to bill twice, so the "nothing billed again" check is no weaker.
-  const started = await runSandbox(config, createLogger('silent'), { claimWorkflow: { sweepMs: 250 } });
+  const started = await runSandbox(config, createLogger('silent'));
   await started.replayed;
   return started;
 }
