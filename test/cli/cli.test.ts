@@ -4,11 +4,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 
 const run = promisify(execFile);
+// A test runs up to five CLI processes, each about a CPU-second of module loading: past jest's
+// 30 s on two cores shared with another jest worker (three tests timed out there). A deadline only.
+jest.setTimeout(120_000);
 const CLI = path.resolve('src/cli/main.ts');
 
 async function cli(

@@ -338,6 +338,8 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
 
   const openStore = (): Promise<SqliteStore> => openSqliteStore({ path: join(dataDir, 'dripline.sqlite') });
 
+  // A deadline, as in test/claims/kill9.test.ts: two Dripline starts and the burst, on two cores
+  // shared with another jest worker, passed 120 s at load ~18.
   beforeAll(async () => {
     const t0 = Date.now();
     const timings: Record<string, number> = {};
@@ -503,7 +505,7 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
       subscriptionStatus,
       timings,
     };
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     if (child && child.process.exitCode === null && child.process.signalCode === null) {

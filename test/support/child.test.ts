@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, expect, test } from '@jest/globals';
-import { within } from './child.ts';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { startDriplineChild, within } from './child.ts';
 import { waitFor } from './wait.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-child-'));
@@ -65,3 +65,20 @@ test('a child abandoned by a timed-out test is killed and Jest exits', async () 
     }
   }
 }, 90_000);
+
+describe('a Dripline child that does not listen', () => {
+  const fixtures = path.join(import.meta.dirname, 'fixtures');
+
+  test('one still running at the deadline is stopped and reported as late, not as a crash', async () => {
+    // ticker.ts runs forever and never prints LISTENING.
+    await expect(startDriplineChild(path.join(fixtures, 'ticker.ts'), {}, 1_000)).rejects.toThrow(
+      /did not start within 1000 ms/,
+    );
+  });
+
+  test('one that exits first is reported with its exit code', async () => {
+    await expect(startDriplineChild(path.join(fixtures, 'no-such-script.ts'), {}, 30_000)).rejects.toThrow(
+      /exited before listening \(1\)/,
+    );
+  });
+});
