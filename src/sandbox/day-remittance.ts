@@ -3,12 +3,14 @@
  * posted: the 835 remittances posted (PaymentReconciliations) and what they paid (BPR02, PLB
  * included), the claim payments posted (EOBs, both channels) and their paid dollars, the denied
  * lines (paid nothing for a reason other than the patient's share or the contractual write-down),
- * the underpayments found against the contracts, and the work items opened, by queue.
+ * the underpayments found against the contracts, and the work items opened, by queue (not those a
+ * reversal superseded: the replacing claim's items count).
  */
 import type { ExplanationOfBenefit, PaymentReconciliation, Task } from '@medplum/fhirtypes';
-import { CS_WORK_QUEUE } from '../contract/recovery.ts';
+import { CS_WORK_ITEM_STATE, CS_WORK_QUEUE } from '../contract/recovery.ts';
 import { CS_WORK_ITEM } from '../contract/canonical.ts';
 import { CARC_SYSTEM, GROUP_CODE_SYSTEM } from '../remittance/sources/claim-response.ts';
+import { countsInTotals } from '../remittance/work/items.ts';
 import type { Store, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 
@@ -56,7 +58,8 @@ export async function remittanceFigures(store: Store, tenant: TenantId): Promise
   for (const task of tasks) {
     const kind = task.code?.coding?.find((c) => c.system === CS_WORK_ITEM)?.code;
     const queue = task.code?.coding?.find((c) => c.system === CS_WORK_QUEUE)?.code;
-    if ((kind !== 'denial' && kind !== 'underpayment') || !queue) {
+    const state = task.businessStatus?.coding?.find((c) => c.system === CS_WORK_ITEM_STATE)?.code;
+    if ((kind !== 'denial' && kind !== 'underpayment') || !queue || !countsInTotals(state)) {
       continue;
     }
     workItemsByQueue[queue] = (workItemsByQueue[queue] ?? 0) + 1;
