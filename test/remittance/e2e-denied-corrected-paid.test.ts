@@ -344,6 +344,14 @@ describe('a denied claim corrected and paid, over HTTP', () => {
     // corrected claim, so the two PaymentReconciliations add up to the corrected claim's payment.
     const reconciliations = await searchAll<PaymentReconciliation>(store, TENANT, 'PaymentReconciliation');
     expect(reconciliations).toHaveLength(2);
+    // Each claim payment's detail names the Claim it pays: the original (paid, then reversed) and the corrected.
+    expect(
+      reconciliations
+        .flatMap((r) => r.detail ?? [])
+        .filter((d) => d.type.coding?.[0]?.code === 'payment')
+        .map((d) => d.request?.reference)
+        .sort(),
+    ).toEqual([`Claim/${ORIGINAL}`, `Claim/${ORIGINAL}`, `Claim/${CORRECTED}`].sort());
     expect(sumCents(reconciliations.map((r) => r.paymentAmount.value))).toBe(
       cents(paid.payment?.amount?.value),
     );
