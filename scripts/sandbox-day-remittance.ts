@@ -46,7 +46,7 @@ export async function reportRemittance(run: SandboxRun, started: number, timeout
     `remittance: X12 payer took ${counts?.claims ?? 0} claims in ${counts?.batches ?? 0} batch(es); ` +
       `${f.remittances} 835 remittance(s) posted paying ${usd(f.remitted)}; ` +
       `${f.claimPayments} claim payments posted (both channels), paid ${usd(f.paid)}; ` +
-      `${f.deniedLines} denied lines; underpayments found ${f.underpayments.count} (${usd(f.underpayments.dollars)}); ` +
+      `${f.deniedLines} denied lines ${JSON.stringify(f.deniedByCategory)}; underpayments found ${f.underpayments.count} (${usd(f.underpayments.dollars)}); ` +
       `work items by queue ${JSON.stringify(f.workItemsByQueue)}`,
   );
 }

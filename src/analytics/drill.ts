@@ -24,6 +24,7 @@ import {
   isOriginal,
   sliceKeys,
 } from './measures.ts';
+import { countsInTotals } from '../remittance/work/items.ts';
 import { daysBetween } from '../time/zone.ts';
 
 export interface DrillQuery extends MeasureQuery {
@@ -128,6 +129,7 @@ export function claimsBehind(data: AnalyticsData, measure: MeasureName, q: Drill
         const claim = data.claims.get(item.claim);
         if (
           item.kind !== 'underpayment' ||
+          !countsInTotals(item.state) ||
           !inRange(item.day, q) ||
           !claim ||
           !inSlice(claim, q) ||

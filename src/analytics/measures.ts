@@ -14,6 +14,7 @@
  *   slice of a code it bills, so slices by code need not add up to the total.
  */
 import { carcInfo } from '../remittance/codes.ts';
+import { countsInTotals } from '../remittance/work/items.ts';
 import { daysBetween } from '../time/zone.ts';
 import type {
   AdjustmentFact,
@@ -506,10 +507,13 @@ function byTaskSlices<T extends { claim: string }>(
 
 /**
  * Underpayments found (underpayment work items opened in the range: count and dollars below the
- * contract) and recovered (those closed as recovered: count and dollars).
+ * contract; not those a reversal superseded, whose replacing claim's item counts instead) and
+ * recovered (those closed as recovered: count and dollars).
  */
 export function underpayments(data: AnalyticsData, q: MeasureQuery): MeasureResult {
-  const items = data.workItems.filter((w) => w.kind === 'underpayment' && inRange(w.day, q));
+  const items = data.workItems.filter(
+    (w) => w.kind === 'underpayment' && countsInTotals(w.state) && inRange(w.day, q),
+  );
   const parts = byTaskSlices(data, items, q.by);
   const row = (key: string, list: readonly WorkItemFact[]): MeasureRow => {
     const recovered = list.filter((w) => w.state === 'recovered');

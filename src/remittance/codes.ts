@@ -5,6 +5,14 @@
  * that is not a denial). Lookups by date say whether the code was in effect: a code the list marks
  * deactivated, or outside its known dates, is still read (old remittances carry old codes) but
  * reported as not in effect.
+ *
+ * Categories (./codes/carc-notes.json) follow the usual fix ../shared/research/market.md §2 gives
+ * for the codes it lists: the queue is the team that does that fix — e.g. 197/198/15 authorization,
+ * 16 documentation (the RARC says what is missing), 4/5 coding, 11/50/151 medical necessity (151:
+ * units beyond what the records support), 97/234 bundling, 29 timely filing, 18 duplicate, and
+ * 96/204/26/27/31/22/109 eligibility (check the member's coverage and benefits, route to the right
+ * payer: the sandbox payers' CO-96 for a code off their fee schedule lands there); codes it does not
+ * list are placed by their X12 meaning the same way.
  */
 import { readFileSync } from 'node:fs';
 import type { CarcRow, CodeStatus, CodeTable, DenialCategory, RarcRow } from './codes/format.ts';

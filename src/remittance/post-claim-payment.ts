@@ -82,7 +82,8 @@ export type PostResult =
       readonly outcome: PaymentOutcome;
     }
   | { readonly kind: 'unmatched'; readonly eob: string; readonly reason: string }
-  | { readonly kind: 'already'; readonly eob: string };
+  /** Posted before: `claim` is the Claim its EOB was matched to, when it was. */
+  | { readonly kind: 'already'; readonly eob: string; readonly claim?: string };
 
 /** What one payment writes, and the claim version it leaves (for the next payment of the same claim). */
 interface Prepared {
@@ -240,8 +241,17 @@ async function prepare(
 ): Promise<Prepared> {
   const { store } = ctx;
   const { tenant, payer } = source;
-  if (chain.eobs.has(eobId) || (await readOrUndefined(store, tenant, 'ExplanationOfBenefit', eobId))) {
-    return { operations: [], result: { kind: 'already', eob: eobId } };
+  const posted = chain.eobs.has(eobId)
+    ? undefined
+    : await readOrUndefined<ExplanationOfBenefit & StoredResource>(
+        store,
+        tenant,
+        'ExplanationOfBenefit',
+        eobId,
+      );
+  if (chain.eobs.has(eobId) || posted) {
+    const claim = posted?.claim?.reference?.replace(/^Claim\//, '');
+    return { operations: [], result: { kind: 'already', eob: eobId, ...(claim ? { claim } : {}) } };
   }
   const now = ctx.now();
   const created = now.toISOString();
@@ -418,19 +428,20 @@ export class ClaimPaymentWriter {
     return this.#entries.length;
   }
 
-  /** Prepares a payment; writes the batch when full. */
+  /** Prepares a payment (what it will post, and the claim it matched); writes the batch when full. */
   async add(
     draft: ClaimPaymentDraft,
     eobId: string,
     source: PaymentSource,
     claimHint?: string,
-  ): Promise<void> {
+  ): Promise<PostResult> {
     const entry: Entry = { draft, eobId, source, ...(claimHint ? { claimHint } : {}) };
     const prepared = await prepare(this.#ctx, draft, eobId, source, this.#chain, claimHint);
     this.#remember(entry, prepared);
     if (this.#entries.length >= this.#batchSize) {
       await this.flush();
     }
+    return prepared.result;
   }
 
   #remember(entry: Entry, prepared: Prepared): void {

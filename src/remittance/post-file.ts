@@ -56,6 +56,45 @@ async function exists(ctx: PostingContext, tenant: TenantId, type: string, id: s
   }
 }
 
+/**
+ * The Claim each detail pays, for the payments an earlier job of this file posted (their EOBs say
+ * which claim they were matched to; an unmatched one names none). Read at the transaction set's
+ * end only, a few at a time.
+ */
+async function claimsOfEarlierPayments(
+  ctx: PostingContext,
+  tenant: TenantId,
+  details: ClaimPaymentDetail[],
+  earlier: ReadonlySet<number>,
+): Promise<void> {
+  const indexes = [...earlier];
+  for (let i = 0; i < indexes.length; i += 32) {
+    await Promise.all(
+      indexes.slice(i, i + 32).map(async (index) => {
+        const detail = details[index];
+        if (!detail) {
+          return;
+        }
+        const eob = await ctx.store.resources
+          .read(tenant, 'ExplanationOfBenefit', detail.eob)
+          .catch((err: unknown) => {
+            if (isNotFound(err)) {
+              return undefined;
+            }
+            throw err;
+          });
+        const claim =
+          eob?.resourceType === 'ExplanationOfBenefit'
+            ? eob.claim?.reference?.replace(/^Claim\//, '')
+            : undefined;
+        if (claim) {
+          details[index] = { ...detail, claim };
+        }
+      }),
+    );
+  }
+}
+
 const before = (
   a: { transaction: number; position: number },
   b: { transaction: number; position: number },
@@ -85,7 +124,14 @@ export async function postRemittanceFile(
   let handled = 0;
   let lastReported = 0;
   let current:
-    | { verdict: TransactionVerdict; header: Header835; source: PaymentSource; details: ClaimPaymentDetail[] }
+    | {
+        verdict: TransactionVerdict;
+        header: Header835;
+        source: PaymentSource;
+        details: ClaimPaymentDetail[];
+        /** Indexes of the details an earlier job posted (their claims are read at the end). */
+        earlier: Set<number>;
+      }
     | undefined;
   let next: RemittancePostJob | undefined;
   const progress = (): void => {
@@ -104,6 +150,7 @@ export async function postRemittanceFile(
               verdict,
               header: event.header,
               details: [],
+              earlier: new Set(),
               source: {
                 tenant,
                 payer,
@@ -127,16 +174,28 @@ export async function postRemittanceFile(
     if (event.type === 'claim') {
       const claim = event.claim;
       const eob = claimPaymentId(current.verdict.key ?? '', claim.position);
-      current.details.push({ eob, patientControlNumber: claim.patientControlNumber, paid: claim.paid });
+      const detail: ClaimPaymentDetail = {
+        eob,
+        patientControlNumber: claim.patientControlNumber,
+        paid: claim.paid,
+      };
       const at = { transaction: claim.transaction, position: claim.position };
       if (before(at, from)) {
+        current.earlier.add(current.details.length);
+        current.details.push(detail);
         continue; // posted by an earlier job of this file
       }
       if (handled >= limit) {
         next = { document: job.document, from: at };
         break;
       }
-      await writer.add(fromClaimPayment835(claim, current.header.payment.date), eob, current.source);
+      const posted = await writer.add(
+        fromClaimPayment835(claim, current.header.payment.date),
+        eob,
+        current.source,
+      );
+      const matched = posted.kind === 'unmatched' ? undefined : posted.claim;
+      current.details.push(matched ? { ...detail, claim: matched } : detail);
       handled++;
       progress();
       continue;
@@ -146,6 +205,7 @@ export async function postRemittanceFile(
     const id = reconciliationId(verdict.key ?? '');
     const extra: BatchOperation[] = [];
     if (!(await exists(ctx, tenant, 'PaymentReconciliation', id))) {
+      await claimsOfEarlierPayments(ctx, tenant, details, current.earlier);
       const reconciliation: PaymentReconciliation & { id: string } = buildPaymentReconciliation({
         id,
         key: verdict.key ?? '',

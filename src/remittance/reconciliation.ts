@@ -2,7 +2,8 @@
  * A remittance as a FHIR R4 PaymentReconciliation (pure): the payment (BPR02, negative for a
  * debit; BPR16 date; BPR04 method and BPR01 handling as an extension), the check or EFT trace
  * number (TRN02) as `paymentIdentifier`, the payer as `paymentIssuer`, one `detail` per claim payment
- * (type payment: the CLP01 it was sent under, CLP04, the ExplanationOfBenefit it was posted as)
+ * (type payment: the CLP01 it was sent under, CLP04, the Claim it pays as `request` when it was
+ * matched to one, the ExplanationOfBenefit it was posted as `response`)
  * and one per provider-level adjustment (type adjustment: the PLB reason and reference, its amount
  * negated — a PLB amount reduces the payment, a detail amount adds to it — so that
  * paymentAmount = Σ detail.amount). ../shared/research/market.md §1.4.
@@ -22,6 +23,8 @@ import {
 /** What the reconciliation lists of one claim payment. */
 export interface ClaimPaymentDetail {
   readonly eob: string;
+  /** The Claim it pays, when the payment was matched to one (an unmatched payment names none). */
+  readonly claim?: string;
   readonly patientControlNumber: string;
   readonly paid: number;
 }
@@ -53,6 +56,7 @@ export function buildPaymentReconciliation(
     ...input.claims.map((c): PaymentReconciliationDetail => ({
       identifier: { system: ID_PATIENT_CONTROL_NUMBER, value: c.patientControlNumber },
       type: { coding: [{ system: PAYMENT_TYPE_SYSTEM, code: 'payment' }] },
+      ...(c.claim ? { request: { reference: `Claim/${c.claim}` } } : {}),
       response: { reference: `ExplanationOfBenefit/${c.eob}` },
       ...(payment.date ? { date: payment.date } : {}),
       amount: money(c.paid),

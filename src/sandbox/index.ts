@@ -3,12 +3,14 @@
  * Backend Services authorization server; Dripline registers as its client, subscribes like it
  * would to any EHR, and the EHR replays a seeded infusion-center day so data flows at once.
  */
+import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { DriplineConfig, EhrConnectionConfig, EhrLaunchConfig, TenantConfig } from '../config/config.ts';
 import { STAFF_ROLE_SYSTEM } from './ehr/app-launch/staff.ts';
 import { tenantTimeZone } from '../config/config.ts';
 import { systemClock } from '../time/clock.ts';
 import type { Clock } from '../time/clock.ts';
+import { SANDBOX_WORK_QUEUES, writeSandboxContracts } from './contracts.ts';
 import { sandboxSeedDay } from './day.ts';
 import { readEhrState, sandboxStateFiles, writeEhrState } from './state.ts';
 import type { Logger } from '../logger.ts';
@@ -279,7 +281,14 @@ export async function runSandbox(
   const appLaunch = await sandboxAppLaunch(ehr, config.publicUrl);
   const tenants = config.tenants.map((t) =>
     t.id === SANDBOX_TENANT
-      ? { ...t, payers: [...t.payers, ...payers], ehrLaunch: [...(t.ehrLaunch ?? []), appLaunch] }
+      ? {
+          ...t,
+          payers: [...t.payers, ...payers],
+          ehrLaunch: [...(t.ehrLaunch ?? []), appLaunch],
+          // The centre's contracts with the sandbox payers and its queues, unless configured.
+          contracts: t.contracts ?? writeSandboxContracts(path.dirname(files.ehr), payers),
+          workQueues: t.workQueues ?? SANDBOX_WORK_QUEUES,
+        }
       : t,
   );
   let server: RunningServer;

@@ -26,6 +26,7 @@ import {
   EXT_CLAIM_REPLACED_BY,
   EXT_CLAIM_STATE,
 } from '../../src/contract/canonical.ts';
+import { remittanceFigures } from '../../src/sandbox/day-remittance.ts';
 import { X12Adjudicator } from '../../src/sandbox/payer/x12/adjudicator.ts';
 import { SandboxClearinghouse } from '../../src/sandbox/payer/x12/clearinghouse.ts';
 import { buildPayerTables } from '../../src/sandbox/payer/tables.ts';
@@ -311,10 +312,46 @@ describe('a denied claim corrected and paid, over HTTP', () => {
       expect(line.variance).toBeGreaterThan(0);
       expect(cents(line.variance)).toBe(cents(line.expectedPayment) - cents(line.paid));
     }
+    // Counted once: the original's paid lines were underpaid too, but the second 835 reversed that
+    // payment (CLP02 = 22), so the original's underpayment item is closed as superseded (naming the
+    // reversal and the corrected claim); only the live claim's item counts in the queue, the
+    // per-payer totals, analytics' "underpayments found" and the sandbox day's figures.
+    const liveCents = sumCents(underpaid?.lines.map((l) => l.variance) ?? []);
+    const openUnder = await fhirFetch(`${server.url}/api/remittance/work-items?queue=underpayment`, biller);
+    expect((openUnder.body.items as { claim: string }[]).map((i) => i.claim)).toEqual([CORRECTED]);
+    expect(cents(openUnder.body.counts.underpayment.dollars)).toBe(liveCents);
+    const superseded = (
+      under.body.items as { claim: string; state: string; status: string; notes: { text: string }[] }[]
+    ).find((i) => i.claim === ORIGINAL);
+    expect(superseded).toMatchObject({ state: 'superseded', status: 'completed' });
+    expect(superseded?.notes.at(-1)?.text).toContain(`Claim/${CORRECTED}`);
+    expect(superseded?.notes.at(-1)?.text).toMatch(/revers/);
+    expect(sumCents((under.body.totals as { underpaid: number }[]).map((t) => t.underpaid))).toBe(liveCents);
+    const analyst = await server.token(
+      TENANT,
+      'system/Claim.rs system/ExplanationOfBenefit.rs system/Task.rs system/ClaimResponse.rs system/ChargeItem.rs',
+    );
+    const found = await fhirFetch(`${server.url}/api/analytics/underpayments`, analyst, {
+      headers: { accept: 'application/json' },
+    });
+    expect(found.status).toBe(200);
+    expect(found.body.total.found).toEqual({ count: 1, dollars: liveCents / 100 });
+    const figures = await remittanceFigures(store, TENANT);
+    expect(figures.underpayments).toEqual({ count: 1, dollars: liveCents / 100 });
+    // The denial item of the original is not counted twice either: it followed the correction.
+    expect(figures.workItemsByQueue).toEqual({ authorization: 1, underpayment: 1 });
     // Money in: the second remittance took the original's payment back (reversal) and paid the
     // corrected claim, so the two PaymentReconciliations add up to the corrected claim's payment.
     const reconciliations = await searchAll<PaymentReconciliation>(store, TENANT, 'PaymentReconciliation');
     expect(reconciliations).toHaveLength(2);
+    // Each claim payment's detail names the Claim it pays: the original (paid, then reversed) and the corrected.
+    expect(
+      reconciliations
+        .flatMap((r) => r.detail ?? [])
+        .filter((d) => d.type.coding?.[0]?.code === 'payment')
+        .map((d) => d.request?.reference)
+        .sort(),
+    ).toEqual([`Claim/${ORIGINAL}`, `Claim/${ORIGINAL}`, `Claim/${CORRECTED}`].sort());
     expect(sumCents(reconciliations.map((r) => r.paymentAmount.value))).toBe(
       cents(paid.payment?.amount?.value),
     );

@@ -135,6 +135,11 @@ describe('a remittance for claims in an X12 batch', () => {
       'adjustment',
     ]);
     expect(details.reduce((s, d) => s + Math.round((d.amount?.value ?? 0) * 100), 0) / 100).toBe(total);
+    // Each claim payment's detail names the Claim it pays (request) beside the EOB (response).
+    expect(details.map((d) => d.request?.reference)).toEqual([
+      ...claims.map((c) => `Claim/${c.id}`),
+      undefined,
+    ]);
     expect(() => validateResource(reconciliation as PaymentReconciliation)).not.toThrow();
 
     const stored = await all<Claim>('Claim');
@@ -262,6 +267,11 @@ describe('matching', () => {
     expect(tasks).toHaveLength(1);
     expect(tasks[0]?.focus?.reference).toBe(`ExplanationOfBenefit/${eob?.id ?? ''}`);
     expect(tasks[0]?.description).toContain('NOT-OURS-42');
+    // Its reconciliation detail names no claim (none was matched), only the EOB.
+    const [reconciliation] = await all<PaymentReconciliation>('PaymentReconciliation');
+    expect(reconciliation?.detail?.map((d) => [d.request, d.response?.reference])).toEqual([
+      [undefined, `ExplanationOfBenefit/${eob?.id ?? ''}`],
+    ]);
     expect(claimStateOf((await all<Claim>('Claim'))[0] as Claim)).toBe('submitted');
     expect(fx.hookCalls).toEqual([]);
   });
@@ -370,6 +380,10 @@ describe('durability', () => {
       expect(await all<ExplanationOfBenefit>('ExplanationOfBenefit', small)).toHaveLength(10);
       const [reconciliation] = await all<PaymentReconciliation>('PaymentReconciliation', small);
       expect(reconciliation?.detail).toHaveLength(10);
+      // Payments posted by an earlier step, or already posted, still name their claims.
+      expect(reconciliation?.detail?.map((d) => d.request?.reference)).toEqual(
+        claims.map((c) => `Claim/${c.id}`),
+      );
       expect(small.hookCalls).toHaveLength(10);
       expect((await all<Claim>('Claim', small)).every((c) => c.meta.versionId === '2')).toBe(true);
     } finally {

@@ -229,6 +229,37 @@ describe('work items planned from a posted payment', () => {
     ]);
   });
 
+  test("a reversal of a replaced claim supersedes its open items; a correction's item is left to its answer", () => {
+    const denial = stored(planWorkItems(base(deniedPayment)).writes)[0] as Task & StoredResource;
+    const other = {
+      ...withState({ ...denial, id: 'wi-other' }, 'correction-sent', {
+        now: NOW.toISOString(),
+        note: 'sent',
+        correctedClaim: 'claim-1c',
+      }),
+      meta: { versionId: '2', lastUpdated: NOW.toISOString() },
+    } as Task & StoredResource;
+    const reversal = payment([paidLine('96413', 1, -300, -150, -120, { sequence: 2 })], {
+      id: 'eob-9',
+      status: '22',
+      outcome: 'reversed',
+      reverses: 'eob-1',
+    });
+    const plan = planWorkItems({ ...base(reversal, [denial, other]), replacedBy: 'claim-1c' });
+    expect(plan.changed).toEqual([{ id: denial.id, state: 'superseded' }]);
+    expect(plan.created).toEqual([]);
+    const next = plan.writes.find((w) => w.op === 'update')?.resource as Task & { id: string };
+    expect(workItemView(next)).toMatchObject({ state: 'superseded', status: 'completed' });
+    expect(next.note?.at(-1)?.text).toContain('Claim/claim-1c replaces it');
+    expect(next.note?.at(-1)?.text).toContain('ExplanationOfBenefit/eob-1');
+    // Not replaced (the payer reprocessing the claim): the claim's next payment settles its items.
+    expect(planWorkItems(base(reversal, [denial])).writes).toEqual([]);
+    // A reversal of another payment than the one the item came from leaves it.
+    expect(
+      planWorkItems({ ...base({ ...reversal, reverses: 'eob-0' }, [denial]), replacedBy: 'claim-1c' }).writes,
+    ).toEqual([]);
+  });
+
   test('underpaid lines become one underpayment item with the variance and the contract term', () => {
     const p = payment([paidLine('96413', 1, 300, 120, 96)]);
     const evaluation = {

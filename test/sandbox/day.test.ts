@@ -22,6 +22,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type {
   Claim,
+  ClaimResponse,
   Coverage,
   Encounter,
   ExplanationOfBenefit,
@@ -43,6 +44,12 @@ import { ELIGIBILITY_QUEUE } from '../../src/coverage/eligibility/records.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { DriplineConfig, TenantConfig } from '../../src/config/config.ts';
 import { dayRecovery, openDenialItems } from '../../src/sandbox/day-recovery.ts';
+import { remittanceFigures } from '../../src/sandbox/day-remittance.ts';
+import { SANDBOX_WORK_QUEUES, writeSandboxContracts } from '../../src/sandbox/contracts.ts';
+import { ADMINISTRATION_RATES, RAISES_NOT_LOADED } from '../../src/sandbox/payer/tables.ts';
+import { CARC_SYSTEM, GROUP_CODE_SYSTEM } from '../../src/sandbox/payer/claim-response.ts';
+import { carcInfo } from '../../src/remittance/codes.ts';
+import { CLAIM_ANSWER_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { loadRecord } from '../../src/ingest/records.ts';
@@ -132,7 +139,17 @@ beforeAll(async () => {
   });
   const payers = await sandboxPayers(payer, seeded, { priorAuth: true });
   const connection = await sandboxConnection(ehr);
-  tenants = config.tenants.map((t) => (t.id === SANDBOX_TENANT ? { ...t, payers } : t));
+  // The centre's contracts with the payers and its work queues, as `npm run sandbox:day` seeds them.
+  tenants = config.tenants.map((t) =>
+    t.id === SANDBOX_TENANT
+      ? {
+          ...t,
+          payers,
+          contracts: writeSandboxContracts(path.join(dir, 'sandbox'), payers),
+          workQueues: SANDBOX_WORK_QUEUES,
+        }
+      : t,
+  );
   dayConfig = config;
   const dayBegan = new Date();
   server = await startServer(config, logger, {
@@ -341,6 +358,90 @@ describe('the seeded day', () => {
       expect(x12).toContain(`*XX*${npi ?? '?'}~PRV*AT*PXC*`);
     }
   });
+});
+
+describe("the day's remittance (what npm run sandbox:day prints), from the payer's own answers", () => {
+  test('paid, denied lines by category, underpaid dollars against the seeded contracts, work items by queue', async () => {
+    // The payer's answers: the latest ClaimResponse it issued for each claim.
+    const latest = new Map<string, ClaimResponse>();
+    for (const r of await payer.claimResponses()) {
+      if (r.use === 'claim' && r.request?.reference) {
+        latest.set(r.request.reference, r);
+      }
+    }
+    const cents = (x: number | undefined): number => Math.round((x ?? 0) * 100);
+    let paid = 0;
+    let underpaidCents = 0;
+    let underpaidClaims = 0;
+    const deniedByCategory: Record<string, number> = {};
+    const byQueue: Record<string, number> = {};
+    for (const [reference, response] of latest) {
+      paid += cents(response.payment?.amount?.value);
+      const claim = (await server.store.resources.read(
+        SANDBOX_TENANT,
+        'Claim',
+        reference.replace(/^Claim\//, ''),
+      )) as Claim;
+      const queues = new Set<string>();
+      let short = 0;
+      for (const item of response.item ?? []) {
+        const line = claim.item?.find((i) => i.sequence === item.itemSequence);
+        const code = line?.productOrService.coding?.[0]?.code ?? '';
+        const benefit = item.adjudication?.find((a) => a.category.coding?.[0]?.code === 'benefit');
+        const denial = item.adjudication?.find(
+          (a) =>
+            a.category.coding?.[0]?.system === GROUP_CODE_SYSTEM &&
+            a.category.coding[0].code !== 'PR' &&
+            cents(a.amount?.value) > 0 &&
+            a.reason?.coding?.some((c) => c.system === CARC_SYSTEM && c.code !== '45'),
+        );
+        if (cents(benefit?.amount?.value) === 0 && denial) {
+          // Triage's queue for the line: the category of its CARC in the public code table.
+          const carc = denial.reason?.coding?.find((c) => c.system === CARC_SYSTEM)?.code ?? '';
+          const category = carcInfo(carc).category;
+          deniedByCategory[category] = (deniedByCategory[category] ?? 0) + 1;
+          queues.add(category);
+        } else if (cents(benefit?.amount?.value) > 0 && RAISES_NOT_LOADED[code] !== undefined) {
+          // Paid at last year's rate: short by the raise the payer's system never loaded, per unit.
+          const raise = (RAISES_NOT_LOADED[code] ?? 0) - (ADMINISTRATION_RATES[code] ?? 0);
+          short += Math.round(raise * (line?.quantity?.value ?? 0) * 100);
+        }
+      }
+      for (const queue of queues) {
+        byQueue[queue] = (byQueue[queue] ?? 0) + 1;
+      }
+      if (short > 0) {
+        underpaidCents += short;
+        underpaidClaims += 1;
+        byQueue['underpayment'] = (byQueue['underpayment'] ?? 0) + 1;
+      }
+    }
+    // The seeded contracts find underpayments: at least one claim paid at last year's rate.
+    expect(underpaidClaims).toBeGreaterThan(0);
+    const figures = await waitFor(
+      'every answer posted and worked',
+      async () => {
+        const f = await remittanceFigures(server.store, SANDBOX_TENANT);
+        return f.claimPayments >= latest.size && (await idle(CLAIM_ANSWER_QUEUE)) ? f : undefined;
+      },
+      60_000,
+      500,
+    );
+    expect({
+      paid: Math.round(figures.paid * 100),
+      deniedByCategory: figures.deniedByCategory,
+      underpayments: {
+        count: figures.underpayments.count,
+        cents: Math.round(figures.underpayments.dollars * 100),
+      },
+      workItemsByQueue: figures.workItemsByQueue,
+    }).toEqual({
+      paid,
+      deniedByCategory,
+      underpayments: { count: underpaidClaims, cents: underpaidCents },
+      workItemsByQueue: byQueue,
+    });
+  }, 90_000);
 });
 
 describe("the day's ending (npm run sandbox:day): appeals due, a statement run, the analytics report", () => {

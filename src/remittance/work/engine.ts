@@ -11,6 +11,7 @@ import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import type { Contract } from '../../config/contracts-file.ts';
 import { readContractsFile } from '../../config/contracts-file.ts';
+import { EXT_CLAIM_REPLACED_BY } from '../../contract/canonical.ts';
 import { ID_WORK_ITEM_CLAIM } from '../../contract/recovery.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
@@ -117,6 +118,9 @@ export async function workItemWrites(
       values: chain.map((value) => ({ system: ID_WORK_ITEM_CLAIM, value })),
     },
   ]);
+  const replacedBy = input.claim.extension
+    ?.find((e) => e.url === EXT_CLAIM_REPLACED_BY)
+    ?.valueReference?.reference?.replace(/^Claim\//, '');
   const facts = await gatherTriageFacts(input.store, input.tenant, input.claim, payer);
   const plan = planWorkItems({
     payment: input.payment,
@@ -128,6 +132,7 @@ export async function workItemWrites(
       ...(payer?.appealDays !== undefined ? { appealDays: payer.appealDays } : {}),
     },
     ...(config.workQueues ? { assignees: config.workQueues.assignees } : {}),
+    ...(replacedBy ? { replacedBy } : {}),
     ...(evaluation ? { evaluation } : {}),
     facts,
     existing,

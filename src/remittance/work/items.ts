@@ -35,7 +35,9 @@ export type WorkQueue = Exclude<DenialCategory, 'patient-responsibility'> | 'und
  * open: to be worked; fix-available: the cause looks fixed, a corrected claim can go; correction-sent:
  * a corrected claim is out; denied-again: the corrected claim was denied too; resolved-paid: paid;
  * upheld: the denial stands (closed by a person); recovered / accepted / written-off: an
- * underpayment's end.
+ * underpayment's end; superseded: the payer reversed the payment the item came from (CLP02 = 22),
+ * so the claim that replaced it (its own answer, its own items) is the one that counts — closed by
+ * the reversal, never by a person, and left out of the totals.
  */
 export type WorkItemState =
   | 'open'
@@ -46,7 +48,8 @@ export type WorkItemState =
   | 'upheld'
   | 'recovered'
   | 'accepted'
-  | 'written-off';
+  | 'written-off'
+  | 'superseded';
 
 export const CLOSED_STATES: readonly WorkItemState[] = [
   'resolved-paid',
@@ -54,7 +57,13 @@ export const CLOSED_STATES: readonly WorkItemState[] = [
   'recovered',
   'accepted',
   'written-off',
+  'superseded',
 ];
+
+/** Whether an item counts in the dollars found (every item but one whose payment was reversed). */
+export function countsInTotals(state: string | undefined): boolean {
+  return state !== 'superseded';
+}
 
 const STATE_TEXT: Readonly<Record<WorkItemState, string>> = {
   open: 'to be worked',
@@ -66,6 +75,7 @@ const STATE_TEXT: Readonly<Record<WorkItemState, string>> = {
   recovered: 'closed: the underpaid amount was recovered',
   accepted: 'closed: the payment was accepted as is',
   'written-off': 'closed: written off',
+  superseded: 'closed: the payer reversed the payment it came from; the replacing claim counts',
 };
 
 export function taskStatusOf(state: WorkItemState): Task['status'] {

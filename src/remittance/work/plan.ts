@@ -10,6 +10,14 @@
  * - An open item of the claim's chain (a corrected claim answers for the claim it replaced, or a
  *   resubmitted claim answers again) follows the answer: paid → resolved; denied again in its
  *   queue → denied-again (back to be worked); an underpayment paid as expected → recovered.
+ * - A reversal (CLP02 = 22) of a claim Dripline has replaced (a corrected or void claim: its
+ *   replaced-by link) takes back the payment its items came from: the open items whose chain ends
+ *   with it (no correction of theirs is out) close as `superseded`, naming the reversal and the
+ *   replacing claim, whose answer (and its own items) is the one counted — underpaid dollars are
+ *   not counted twice after a correction (005010X221A1 §1.10.2.8: a reversal and the correction
+ *   that follows it are two claim payments). An item whose corrected claim is out is left to that
+ *   claim's answer; a reversal of a claim not replaced (the payer reprocessing it) leaves the items
+ *   to the claim's next payment.
  * - Idempotent: a payment an item already records as a source changes nothing, so the same
  *   remittance posted twice (or the same answer read from two places) writes nothing new.
  */
@@ -62,6 +70,8 @@ export interface PlanInput {
   /** The payment against the contract; undefined when the tenant has no contracts. */
   readonly evaluation?: PaymentEvaluation;
   readonly facts?: TriageFacts;
+  /** The claim that replaced this one (its replaced-by link), named when a reversal supersedes its items. */
+  readonly replacedBy?: string;
   /** Stored work items whose chain names this claim or a claim it corrects. */
   readonly existing: readonly (Task & StoredResource)[];
   readonly now: Date;
@@ -161,15 +171,53 @@ function linesKey(group: DenialGroup): string {
     .join('\n');
 }
 
+/**
+ * A reversal's effect on a replaced claim: its open items (chain ending with it) superseded. When
+ * the reversal names the payment it takes back, only the items that payment fed are.
+ */
+function supersedeReversed(
+  input: PlanInput,
+  sourceRef: string,
+  at: string,
+  update: (stored: Task & StoredResource, next: Task & { id: string }, state: WorkItemState) => void,
+): void {
+  const { payment, replacedBy } = input;
+  if (!replacedBy) {
+    return;
+  }
+  const reversed = payment.reverses
+    ? payment.reverses.includes('/')
+      ? payment.reverses
+      : `ExplanationOfBenefit/${payment.reverses}`
+    : undefined;
+  for (const item of input.existing) {
+    const sources = sourcesOf(item);
+    if (
+      !isOpen(item) ||
+      chainOf(item).at(-1) !== payment.claim ||
+      sources.includes(sourceRef) ||
+      (reversed !== undefined && !sources.includes(reversed))
+    ) {
+      continue;
+    }
+    update(
+      item,
+      withState(item, 'superseded', {
+        now: at,
+        note: `The payer reversed the payment of Claim/${payment.claim}${reversed ? ` (${reversed})` : ''} in ${sourceRef}; Claim/${replacedBy} replaces it, and its answer counts: superseded.`,
+        inputs: [referenceInput('source', sourceRef)],
+      }),
+      'superseded',
+    );
+  }
+}
+
 export function planWorkItems(input: PlanInput): Plan {
   const { payment, now } = input;
   const at = now.toISOString();
   const writes: BatchOperation[] = [];
   const created: { id: string; queue: WorkQueue }[] = [];
   const changed: { id: string; state: WorkItemState }[] = [];
-  if (payment.outcome === 'reversed' || payment.status === '22') {
-    return { writes, created, changed };
-  }
   const deadline = appealDeadline(input.decided, input.payer);
   const priority: Task['priority'] = daysLeft(deadline.date, input.today) <= 14 ? 'urgent' : 'routine';
   const assigneeOf = (queue: WorkQueue): string | undefined =>
@@ -198,6 +246,10 @@ export function planWorkItems(input: PlanInput): Plan {
     changed.push({ id: next.id, state });
   };
   const sourceRef = payment.id.includes('/') ? payment.id : `ExplanationOfBenefit/${payment.id}`;
+  if (payment.outcome === 'reversed' || payment.status === '22') {
+    supersedeReversed(input, sourceRef, at, update);
+    return { writes, created, changed };
+  }
   const commonInputs = (): TaskInput[] => [
     stringInput('payer', payment.payer),
     ...(payment.payerClaimNumber ? [stringInput('payer-claim-number', payment.payerClaimNumber)] : []),

@@ -29,7 +29,7 @@ import { round2 } from '../amounts.ts';
 import type { WorkActionDeps, WorkActionInput, WorkActionResult } from './actions.ts';
 import { assignWorkItem, closeWorkItem, correctWorkItem } from './actions.ts';
 import type { WorkItemView } from './items.ts';
-import { workItemView } from './items.ts';
+import { countsInTotals, workItemView } from './items.ts';
 
 export interface WorkItemRoutesDeps extends WorkActionDeps {
   readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
@@ -84,7 +84,10 @@ export async function listWorkItems(
   return { today, counts, items };
 }
 
-/** Underpaid dollars per payer and month of the payer's decision (from the underpayment items). */
+/**
+ * Underpaid dollars per payer and month of the payer's decision (from the underpayment items; an
+ * item superseded by a reversal is not counted: the replacing claim's item is).
+ */
 export function underpaymentTotals(
   items: readonly WorkItemView[],
 ): { payer: string; month: string; items: number; underpaid: number; open: number }[] {
@@ -92,7 +95,7 @@ export function underpaymentTotals(
     string,
     { payer: string; month: string; items: number; underpaid: number; open: number }
   >();
-  for (const item of items) {
+  for (const item of items.filter((i) => countsInTotals(i.state))) {
     const payer = item.payer ?? '?';
     const month = (item.decided ?? item.authoredOn ?? '').slice(0, 7);
     const key = `${payer}|${month}`;

@@ -156,6 +156,24 @@ export const ADMINISTRATION_RATES: Readonly<Record<string, number>> = {
   '99602': 50,
 };
 
+/**
+ * SANDBOX: the administration rates the sandbox payers agreed with the sandbox centre from this
+ * year (the contract the centre's billing office holds: src/sandbox/contracts.ts). The payers'
+ * claim systems never loaded the raise for these codes and still pay last year's rate
+ * (ADMINISTRATION_RATES) — a fee-schedule load error, the most common cause of underpayment, seeded
+ * on purpose (as the EHR seeds its documentation errors) so that the day's remittances find it.
+ */
+export const RAISES_NOT_LOADED: Readonly<Record<string, number>> = {
+  '96365': 75,
+  '96413': 140,
+};
+
+/** What the sandbox payers' contracts say they pay for the administration and access codes. */
+export const CONTRACTED_ADMINISTRATION_RATES: Readonly<Record<string, number>> = {
+  ...ADMINISTRATION_RATES,
+  ...RAISES_NOT_LOADED,
+};
+
 export interface CostSharing {
   /** Share of the allowed amount (after deductible) the patient pays, 0..1. Medicare Part B: 0.2. */
   readonly coinsurance: number;

@@ -135,6 +135,10 @@ describe('the sandbox X12 payer as a clearinghouse of Dripline', () => {
     const cents = (x: number | undefined): number => Math.round((x ?? 0) * 100);
     // BPR02 = the claim's payment + the 1.50 interest (PLB L6 −1.50).
     expect(cents(reconciliation?.paymentAmount.value)).toBe(cents(eob.payment?.amount?.value) + 150);
+    // The claim payment's detail names the Claim it pays and the EOB it was posted as.
+    const payment = reconciliation?.detail?.find((d) => d.type.coding?.[0]?.code === 'payment');
+    expect(payment?.request?.reference).toBe(`Claim/${claimId}`);
+    expect(payment?.response?.reference).toBe(`ExplanationOfBenefit/${eob.id ?? ''}`);
 
     // Next round: no ready claim, nothing pending, nothing sent again.
     await clearinghouse.runOnce();
