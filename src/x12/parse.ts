@@ -70,6 +70,17 @@ function isSegmentId(text: string, from: number, to: number): boolean {
   return true;
 }
 /**
+ * The value cut from the buffer, as a string of its own. V8 makes a slice of 13 characters or more
+ * a view that keeps the whole string it was cut from alive: a reader that kept one claim number
+ * per claim (posting keeps each claim's for the PaymentReconciliation) kept every chunk of the
+ * file, i.e. the whole file. Concatenating and slicing again copies the characters into a new
+ * short string (shorter values are copied by V8 already).
+ */
+function detached(value: string): string {
+  return value.length < 13 ? value : (' ' + value).slice(1);
+}
+
+/**
  * What may stand between segments (after a terminator) or around interchanges: line breaks, and
  * the spaces and tabs of files indented for reading (no delimiter may be a space; a tab that is
  * one is never skipped).
@@ -215,7 +226,19 @@ export class X12Tokenizer {
     if (id === 'IEA') {
       this.#delimiters = undefined;
     }
-    const elements = idEnd === stop ? [] : buffer.slice(idEnd + 1, stop).split(delimiters.element);
+    // Cut from the buffer element by element (a slice then split allocates the segment twice).
+    const elements: string[] = [];
+    if (idEnd < stop) {
+      for (let from = idEnd + 1; ;) {
+        const next = buffer.indexOf(delimiters.element, from);
+        if (next < 0 || next >= stop) {
+          elements.push(detached(buffer.slice(from, stop)));
+          break;
+        }
+        elements.push(detached(buffer.slice(from, next)));
+        from = next + 1;
+      }
+    }
     return this.#emit(id, elements, at, delimiters);
   }
 
