@@ -11,6 +11,13 @@
  *    remittance paying them, posted by the same jobs the server runs — claims/s (target >= 1,000/s)
  *    — and the bare store write rate of the same number of ExplanationOfBenefits written in batches
  *    of the same size, measured in the same run, with the ratio.
+ *
+ * Memory: posting writes through the store port, which indexes without @medplum's FHIR
+ * definitions (the same index rows either way), so the bench no longer loads them; the server
+ * loads them for its FHIR API (about 280 MB of its baseline): BENCH_DEFINITIONS=1 loads them here
+ * too. Each phase prints its peak heap (V8 objects) and peak external memory (buffers, outside
+ * the heap) sampled every 100 ms, and the CPU seconds it took (wall time is shared with whatever
+ * else runs on the machine; CPU time much less).
  */
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +42,7 @@ import { recordFigure } from './results.ts';
 const BIG = Math.max(1_000, Number(process.env['BENCH_BIG'] ?? 100_000));
 const POST = Math.max(100, Number(process.env['BENCH_POST'] ?? 5_000));
 const FULL = process.env['BENCH_FULL'] === '1';
+const DEFINITIONS = process.env['BENCH_DEFINITIONS'] === '1';
 const TENANT = 'bench';
 const NOW = new Date('2026-12-04T15:00:00Z');
 const TENANTS: readonly TenantConfig[] = [
@@ -136,12 +144,38 @@ async function writeFile(file: string, input: RemittanceInput): Promise<void> {
 }
 
 const rssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
+
+/** Peak heap and external memory over a phase (sampled), and its CPU seconds. */
+function phase(): { end: () => string } {
+  let heap = 0;
+  let external = 0;
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    heap = Math.max(heap, m.heapUsed);
+    external = Math.max(external, m.external + m.arrayBuffers);
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  const cpu = process.cpuUsage();
+  return {
+    end: () => {
+      clearInterval(timer);
+      sample();
+      const used = process.cpuUsage(cpu);
+      return `CPU ${((used.user + used.system) / 1e6).toFixed(2)} s; peak heap ${mb(heap)} MB, external ${mb(external)} MB, RSS so far ${rssMb()} MB`;
+    },
+  };
+}
 
 async function main(): Promise<void> {
-  loadFhirDefinitions();
-  // The FHIR definitions the store validates with are most of a server's baseline: printed apart.
+  if (DEFINITIONS) {
+    loadFhirDefinitions();
+  }
   const baseline = Math.round(process.memoryUsage().rss / 1024 / 1024);
-  console.log(`baseline RSS with the FHIR definitions loaded: ${baseline} MB`);
+  console.log(
+    `baseline RSS ${DEFINITIONS ? 'with' : 'without'} the FHIR definitions loaded: ${baseline} MB${DEFINITIONS ? '' : ' (BENCH_DEFINITIONS=1 loads them, as the server does)'}`,
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-bench-remit-'));
   const logger = createLogger('warn');
   try {
@@ -150,6 +184,7 @@ async function main(): Promise<void> {
     const perClaim = paymentOf(officeInfusionContext(1).claim, 'x').paid;
     await writeFile(bigFile, remittance(bigClaims(BIG), 'BIG-1', (cents(perClaim) * BIG) / 100));
     const size = statSync(bigFile).size;
+    let measured = phase();
     let started = performance.now();
     let claims = 0;
     let errors = 0;
@@ -161,6 +196,7 @@ async function main(): Promise<void> {
       }
     }
     const parseSeconds = (performance.now() - started) / 1000;
+    const parseMemory = measured.end();
     // Baseline: the least work that touches every segment — read the file and count terminators.
     started = performance.now();
     let segments = 0;
@@ -184,7 +220,7 @@ async function main(): Promise<void> {
       met: claims / parseSeconds >= 50_000,
     });
     console.log(
-      `parse + balance: ${claims} claim payments (${(size / 1e6).toFixed(1)} MB, ${errors} errors) in ${parseSeconds.toFixed(2)} s = ${Math.round(claims / parseSeconds)} claims/s (target >= 50,000); peak RSS so far ${rssMb()} MB`,
+      `parse + balance: ${claims} claim payments (${(size / 1e6).toFixed(1)} MB, ${errors} errors) in ${parseSeconds.toFixed(2)} s = ${Math.round(claims / parseSeconds)} claims/s (target >= 50,000); ${parseMemory}`,
     );
 
     // 3. posting BENCH_POST stored claims, and the bare store write rate of as many EOBs.
@@ -225,6 +261,7 @@ async function main(): Promise<void> {
         leaseMs: 600_000,
         now: () => NOW,
       });
+      measured = phase();
       started = performance.now();
       const received = await receiveRemittance(remit.intake, TENANT, createReadStream(postFile), {
         source: 'bench',
@@ -234,6 +271,7 @@ async function main(): Promise<void> {
         posted += step.posted;
       }
       const postSeconds = (performance.now() - started) / 1000;
+      const postMemory = measured.end();
       const postRate = posted / postSeconds;
       // The bare store: as many EOB-sized resources, written in batches of 64 like posting's.
       const eob = (
@@ -261,7 +299,7 @@ async function main(): Promise<void> {
       const bareSeconds = (performance.now() - started) / 1000;
       const bareRate = POST / bareSeconds;
       console.log(
-        `posting: ${received.outcome}, ${posted} claims posted in ${postSeconds.toFixed(2)} s = ${Math.round(postRate)} claims/s (target >= 1,000); bare store writes of as many EOBs ${Math.round(bareRate)}/s; ratio posting/bare ${(postRate / bareRate).toFixed(2)}`,
+        `posting: ${received.outcome}, ${posted} claims posted in ${postSeconds.toFixed(2)} s = ${Math.round(postRate)} claims/s (target >= 1,000); bare store writes of as many EOBs ${Math.round(bareRate)}/s; ratio posting/bare ${(postRate / bareRate).toFixed(2)}; posting ${postMemory}`,
       );
 
       recordFigure({
@@ -275,6 +313,7 @@ async function main(): Promise<void> {
       });
 
       // 2. the big file through the intake (and, BENCH_FULL=1, posted whole: its claims go unmatched).
+      measured = phase();
       started = performance.now();
       const big = await receiveRemittance(
         remit.intake,
@@ -291,7 +330,7 @@ async function main(): Promise<void> {
         }
       }
       console.log(
-        `${BIG}-claim 835: intake ${big.outcome}${FULL ? `, ${bigPosted} claim payments posted (unmatched queue)` : ' (BENCH_FULL=1 also posts it)'} in ${((performance.now() - started) / 1000).toFixed(2)} s; peak RSS ${rssMb()} MB (target < 300 MB)`,
+        `${BIG}-claim 835: intake ${big.outcome}${FULL ? `, ${bigPosted} claim payments posted (unmatched queue)` : ' (BENCH_FULL=1 also posts it)'} in ${((performance.now() - started) / 1000).toFixed(2)} s; ${measured.end()}; peak RSS ${rssMb()} MB (target < 300 MB)`,
       );
     } finally {
       await store.close();

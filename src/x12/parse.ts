@@ -55,19 +55,45 @@ export function repetitions(segment: X12Segment, n: number): string[] {
   return separator === undefined ? [value] : value.split(separator);
 }
 
-const SEGMENT_ID = /^[A-Z0-9]{2,3}$/;
+/** Whether `text[from, to)` is a segment id: 2-3 upper-case letters or digits. */
+function isSegmentId(text: string, from: number, to: number): boolean {
+  const length = to - from;
+  if (length < 2 || length > 3) {
+    return false;
+  }
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39))) {
+      return false;
+    }
+  }
+  return true;
+}
+/**
+ * The value cut from the buffer, as a string of its own. V8 makes a slice of 13 characters or more
+ * a view that keeps the whole string it was cut from alive: a reader that kept one claim number
+ * per claim (posting keeps each claim's for the PaymentReconciliation) kept every chunk of the
+ * file, i.e. the whole file. Concatenating and slicing again copies the characters into a new
+ * short string (shorter values are copied by V8 already).
+ */
+function detached(value: string): string {
+  return value.length < 13 ? value : (' ' + value).slice(1);
+}
+
 /**
  * What may stand between segments (after a terminator) or around interchanges: line breaks, and
  * the spaces and tabs of files indented for reading (no delimiter may be a space; a tab that is
  * one is never skipped).
  */
-const LINE_BREAK = new Set(['\r', '\n', ' ', '\t']);
-const BYTE_ORDER_MARK = '\uFEFF';
+const isLineBreak = (c: number): boolean => c === 0x0d || c === 0x0a || c === 0x20 || c === 0x09;
+const BYTE_ORDER_MARK = 0xfeff;
 
 /**
  * The push parser under parseX12: `push` text as it arrives and iterate the segments it completes
  * (lazily: a syntax error is thrown when iteration reaches it, after the segments before it); `end`
- * when the input is over (it throws when the input stopped inside an interchange).
+ * when the input is over (it throws when the input stopped inside an interchange). `feed` does
+ * what `push` does with a callback per segment instead of an iterator (the 835 reader's hot path:
+ * no generator step per segment).
  */
 export class X12Tokenizer {
   #buffer = '';
@@ -79,36 +105,52 @@ export class X12Tokenizer {
   #position = 0;
 
   *push(text: string): Generator<X12Segment, void, undefined> {
-    this.#dropped += this.#at;
-    this.#buffer = this.#buffer.slice(this.#at) + text;
-    this.#at = 0;
-    for (;;) {
-      const at = this.#skipBreaks(this.#at);
-      this.#at = at;
-      if (at >= this.#buffer.length) {
-        return;
-      }
-      if (this.#delimiters === undefined) {
-        const available = this.#buffer.length - at;
-        if (!this.#buffer.startsWith('ISA'.slice(0, Math.min(3, available)), at)) {
-          throw new X12SyntaxError('an interchange must begin with an ISA segment', this.#dropped + at);
-        }
-        if (available < ISA_LENGTH) {
-          return;
-        }
-        const isa = this.#header(at);
-        this.#at = at + ISA_LENGTH;
-        yield isa;
-        continue;
-      }
-      const end = this.#buffer.indexOf(this.#delimiters.segment, at);
-      if (end < 0) {
-        return;
-      }
-      const segment = this.#segment(at, end);
-      this.#at = end + 1;
+    this.#append(text);
+    for (let segment = this.#next(); segment !== undefined; segment = this.#next()) {
       yield segment;
     }
+  }
+
+  /** `push` with a callback: each segment the text completes, in order; throws where `push` would. */
+  feed(text: string, each: (segment: X12Segment) => void): void {
+    this.#append(text);
+    for (let segment = this.#next(); segment !== undefined; segment = this.#next()) {
+      each(segment);
+    }
+  }
+
+  #append(text: string): void {
+    this.#dropped += this.#at;
+    this.#buffer = this.#at === this.#buffer.length ? text : this.#buffer.slice(this.#at) + text;
+    this.#at = 0;
+  }
+
+  /** The next complete segment of the buffer, or undefined when it needs more input. */
+  #next(): X12Segment | undefined {
+    const at = this.#skipBreaks(this.#at);
+    this.#at = at;
+    if (at >= this.#buffer.length) {
+      return undefined;
+    }
+    if (this.#delimiters === undefined) {
+      const available = this.#buffer.length - at;
+      if (!this.#buffer.startsWith('ISA'.slice(0, Math.min(3, available)), at)) {
+        throw new X12SyntaxError('an interchange must begin with an ISA segment', this.#dropped + at);
+      }
+      if (available < ISA_LENGTH) {
+        return undefined;
+      }
+      const isa = this.#header(at);
+      this.#at = at + ISA_LENGTH;
+      return isa;
+    }
+    const end = this.#buffer.indexOf(this.#delimiters.segment, at);
+    if (end < 0) {
+      return undefined;
+    }
+    const segment = this.#segment(at, end);
+    this.#at = end + 1;
+    return segment;
   }
 
   end(): void {
@@ -132,14 +174,15 @@ export class X12Tokenizer {
 
   /** The index of the first character at or after `at` that is not a line break (nor, first, a BOM). */
   #skipBreaks(at: number): number {
-    const terminator = this.#delimiters?.segment;
+    const buffer = this.#buffer;
     let i = at;
-    if (this.#dropped + i === 0 && this.#buffer[0] === BYTE_ORDER_MARK) {
+    if (this.#dropped + i === 0 && buffer.charCodeAt(0) === BYTE_ORDER_MARK) {
       i++;
     }
-    while (i < this.#buffer.length) {
-      const c = this.#buffer.charAt(i);
-      if (!LINE_BREAK.has(c) || c === terminator) {
+    const terminator = this.#delimiters?.segment.charCodeAt(0);
+    while (i < buffer.length) {
+      const c = buffer.charCodeAt(i);
+      if (!isLineBreak(c) || c === terminator) {
         break;
       }
       i++;
@@ -160,25 +203,41 @@ export class X12Tokenizer {
 
   #segment(at: number, end: number): X12Segment {
     const delimiters = this.#delimiters as Delimiters;
-    let text = this.#buffer.slice(at, end);
-    if (delimiters.segment === '\n' && text.endsWith('\r')) {
-      text = text.slice(0, -1);
+    const buffer = this.#buffer;
+    let stop = end;
+    if (delimiters.segment === '\n' && stop > at && buffer.charCodeAt(stop - 1) === 0x0d) {
+      stop--;
     }
-    const elements = text.split(delimiters.element);
-    const id = elements.shift() ?? '';
-    if (!SEGMENT_ID.test(id)) {
+    const separator = buffer.indexOf(delimiters.element, at);
+    const idEnd = separator < 0 || separator > stop ? stop : separator;
+    if (!isSegmentId(buffer, at, idEnd)) {
+      const id = buffer.slice(at, idEnd);
       throw new X12SyntaxError(
-        text.length === 0
+        stop === at
           ? 'an empty segment (two terminators in a row)'
           : `"${id.slice(0, 20)}" is not a segment id (2-3 upper-case letters or digits)`,
         this.#dropped + at,
       );
     }
+    const id = buffer.slice(at, idEnd);
     if (id === 'ISA') {
       throw new X12SyntaxError('an ISA inside an interchange (its IEA is missing)', this.#dropped + at);
     }
     if (id === 'IEA') {
       this.#delimiters = undefined;
+    }
+    // Cut from the buffer element by element (a slice then split allocates the segment twice).
+    const elements: string[] = [];
+    if (idEnd < stop) {
+      for (let from = idEnd + 1; ;) {
+        const next = buffer.indexOf(delimiters.element, from);
+        if (next < 0 || next >= stop) {
+          elements.push(detached(buffer.slice(from, stop)));
+          break;
+        }
+        elements.push(detached(buffer.slice(from, next)));
+        from = next + 1;
+      }
     }
     return this.#emit(id, elements, at, delimiters);
   }

@@ -679,12 +679,13 @@ export async function* read835(
   const reader = new Reader835();
   const decoder = new TextDecoder('utf-8');
   const out: Event835[] = [];
+  const segment = (s: X12Segment): void => {
+    checker.check(s);
+    reader.push(s, out);
+  };
   const feed = function* (text: string): Generator<Event835> {
     try {
-      for (const s of tokenizer.push(text)) {
-        checker.check(s);
-        reader.push(s, out);
-      }
+      tokenizer.feed(text, segment);
     } finally {
       // The events completed before a syntax fault still go out, before the fault.
       yield* out;

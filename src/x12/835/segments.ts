@@ -257,22 +257,40 @@ export function readClp(e: Elements):
   };
 }
 
-/** NM1: a name with its identification. */
+/** NM1: a name with its identification (absent elements leave their key out). */
 export function readNm1(e: Elements): Name835 {
-  const entity = e.required(1, 'entity identifier code') ?? '';
-  const parts: Record<string, string | undefined> = {
-    entityType: e.text(2),
-    last: e.text(3),
-    first: e.text(4),
-    middle: e.text(5),
-    suffix: e.text(7),
-    idQualifier: e.text(8),
-    id: e.text(9),
+  const name: { -readonly [K in keyof Name835]: Name835[K] } = {
+    entity: e.required(1, 'entity identifier code') ?? '',
   };
-  return {
-    entity,
-    ...Object.fromEntries(Object.entries(parts).filter(([, v]) => v !== undefined)),
-  };
+  const entityType = e.text(2);
+  const last = e.text(3);
+  const first = e.text(4);
+  const middle = e.text(5);
+  const suffix = e.text(7);
+  const idQualifier = e.text(8);
+  const id = e.text(9);
+  if (entityType !== undefined) {
+    name.entityType = entityType;
+  }
+  if (last !== undefined) {
+    name.last = last;
+  }
+  if (first !== undefined) {
+    name.first = first;
+  }
+  if (middle !== undefined) {
+    name.middle = middle;
+  }
+  if (suffix !== undefined) {
+    name.suffix = suffix;
+  }
+  if (idQualifier !== undefined) {
+    name.idQualifier = idQualifier;
+  }
+  if (id !== undefined) {
+    name.id = id;
+  }
+  return name;
 }
 
 /** Remark codes found in the given elements (MIA, MOA). */

@@ -15,44 +15,119 @@ export interface FindingSink {
   add(finding: Finding835): void;
 }
 
-const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)$/;
-const D8 = /^(\d{4})(\d{2})(\d{2})$/;
-
 /** Whole cents of an amount read by `amount` (exact: such amounts have at most two decimals). */
 export function toCents(amount: number): number {
   return Math.round(amount * 100);
 }
 
-/** "12.3" → 1230 cents, or undefined when the text is not an X12 decimal with at most two decimals. */
+/**
+ * "12.3" → 1230 cents, or undefined when the text is not an X12 decimal (an optional minus, digits
+ * with an optional point) with at most two decimals and at most 18 digits. One pass over the
+ * characters: this runs for every amount of every segment of a remittance.
+ */
 export function parseCents(text: string): number | undefined {
-  if (!DECIMAL.test(text) || text.replace(/[-.]/g, '').length > 18) {
+  const length = text.length;
+  let i = text.charCodeAt(0) === 0x2d ? 1 : 0;
+  const negative = i === 1;
+  let whole = 0;
+  let wholeDigits = 0;
+  for (; i < length; i++) {
+    const c = text.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) {
+      break;
+    }
+    whole = whole * 10 + c;
+    wholeDigits++;
+  }
+  let fraction = 0;
+  let fractionDigits = 0;
+  if (i < length) {
+    if (text.charCodeAt(i) !== 0x2e) {
+      return undefined;
+    }
+    for (i++; i < length; i++) {
+      const c = text.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) {
+        return undefined;
+      }
+      fraction = fraction * 10 + c;
+      fractionDigits++;
+    }
+    if (wholeDigits === 0 && fractionDigits === 0) {
+      return undefined;
+    }
+  } else if (wholeDigits === 0) {
     return undefined;
   }
-  const negative = text.startsWith('-');
-  const [whole = '', fraction = ''] = (negative ? text.slice(1) : text).split('.');
-  if (fraction.length > 2) {
+  if (fractionDigits > 2 || wholeDigits + fractionDigits > 18) {
     return undefined;
   }
-  const cents = Number(whole || '0') * 100 + Number(fraction.padEnd(2, '0') || '0');
+  if (wholeDigits > 15) {
+    // Past 2^53 digit by digit may round differently from Number(): read the digits as Number does.
+    whole = Number(text.slice(negative ? 1 : 0, (negative ? 1 : 0) + wholeDigits));
+  }
+  const cents = whole * 100 + (fractionDigits === 1 ? fraction * 10 : fraction);
   return negative ? -cents : cents;
 }
 
-/** A D8 date (CCYYMMDD) that exists, as YYYY-MM-DD; undefined otherwise. */
+/** Whether the text is an X12 decimal (R): an optional minus, digits with an optional point. */
+function isDecimal(text: string): boolean {
+  const length = text.length;
+  let i = text.charCodeAt(0) === 0x2d ? 1 : 0;
+  let digits = 0;
+  let points = 0;
+  for (; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (++points > 1) {
+        return false;
+      }
+    } else if (c >= 0x30 && c <= 0x39) {
+      digits++;
+    } else {
+      return false;
+    }
+  }
+  return digits > 0;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** The last D8 read and its reading: a remittance repeats the same few dates on every claim. */
+let lastD8: { text: string; date: string | undefined } = { text: '', date: undefined };
+
+/**
+ * A D8 date (CCYYMMDD) that exists, as YYYY-MM-DD; undefined otherwise (years before 0100 too,
+ * as JavaScript dates read them as 19xx).
+ */
 export function parseD8(text: string): string | undefined {
-  const m = D8.exec(text);
-  if (!m) {
+  if (text === lastD8.text) {
+    return lastD8.date;
+  }
+  const date = readD8(text);
+  lastD8 = { text, date };
+  return date;
+}
+
+function readD8(text: string): string | undefined {
+  if (text.length !== 8) {
     return undefined;
   }
-  const [, y, mo, d] = m as unknown as [string, string, string, string];
-  const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  if (
-    date.getUTCFullYear() !== Number(y) ||
-    date.getUTCMonth() !== Number(mo) - 1 ||
-    date.getUTCDate() !== Number(d)
-  ) {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = text.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) {
+      return undefined;
+    }
+    value = value * 10 + c;
+  }
+  const y = Math.floor(value / 10_000);
+  const mo = Math.floor(value / 100) % 100;
+  const d = value % 100;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && leap ? 29 : (DAYS_IN_MONTH[mo - 1] ?? 0))) {
     return undefined;
   }
-  return `${y}-${mo}-${d}`;
+  return `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}`;
 }
 
 /** The elements of one segment, read with findings. */
@@ -143,7 +218,7 @@ export class Elements {
       }
       return undefined;
     }
-    if (!DECIMAL.test(value)) {
+    if (!isDecimal(value)) {
       this.fault('number', `${this.name(n)} (${what}) "${value.slice(0, 30)}" is not a number`, {
         element: this.name(n),
       });
