@@ -4,7 +4,7 @@
  *
  * In the request path it only authenticates, parses, checks the subscription belongs to the
  * connection, and writes the work durably (one queue job per event, keyed for idempotency, all in
- * one transaction, grouped with the notifications that arrived with it: ./group-commit.ts) before
+ * one transaction, grouped with the notifications that arrived with it: ../store/group-commit.ts) before
  * answering 200. Everything slow — fetch-back, storing copies, recovery —
  * happens in the worker. See ../shared/research/subscriptions-smart.md §1.4 and §2.
  */
@@ -16,8 +16,8 @@ import { jsonDepth } from '../http/json-body.ts';
 import { forbidden, unauthorized } from '../http/auth-errors.ts';
 import { HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Logger } from '../logger.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, Store, TenantId } from '../store/port.ts';
-import { GroupCommit } from './group-commit.ts';
 import type { IngestJob } from './jobs.ts';
 import { INGEST_QUEUE, jobKeys } from './jobs.ts';
 import type { ParsedNotification } from './notification.ts';

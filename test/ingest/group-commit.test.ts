@@ -1,5 +1,5 @@
 /**
- * Group commit of the receiver's acknowledgements (src/ingest/group-commit.ts), through the
+ * Group commit of the receiver's acknowledgements (src/store/group-commit.ts), through the
  * receiver over real HTTP and through GroupCommit on a real SQLite store: notifications that
  * arrive while a commit is in flight share the next transaction, each is answered only after its
  * job committed, one bad write never fails the writes grouped with it, the same event twice in a
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import express from 'express';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
-import { GroupCommit } from '../../src/ingest/group-commit.ts';
+import { GroupCommit } from '../../src/store/group-commit.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { errorHandler } from '../../src/http/outcomes.ts';
 import { createReceiverRouter, SubscriptionDirectory } from '../../src/ingest/receiver.ts';

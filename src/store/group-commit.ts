@@ -1,27 +1,29 @@
 /**
- * Group commit for the receiver's acknowledgements: the durable writes of notifications that arrive
- * together go to the store in one transaction per tenant, and each sender is answered once that
- * transaction has committed.
+ * Group commit: independent writes of requests that arrive together (the receiver's notification
+ * jobs, the FHIR API's creates and updates with their AuditEvents) go to the store in one
+ * transaction per tenant, and each caller is answered once that transaction has committed, with
+ * its own operations' results.
  *
- * Why: an acknowledgement may only be sent once its job is durable (nothing acknowledged is ever
- * lost), so every notification costs a commit. With the embedded store shared by a receiver and
- * worker processes, each commit also has to take the database's write lock from the workers; one
- * lock and one commit per group instead of per notification is what lets the receiver keep up
- * (bench:ingest profiles the receiver's time in `transaction`).
+ * Why: a request may only be answered once its write is durable (nothing acknowledged is ever
+ * lost), so every request costs a commit. With the embedded store shared by a receiver and worker
+ * processes, each commit also has to take the database's write lock from the others; one lock and
+ * one commit per group instead of per request is what lets a receiver keep up (bench:ingest and
+ * bench:http profile the time in `transaction`).
  *
  * How: the first write of a group schedules a flush after the current turn of the event loop
  * (`setImmediate`: every request parsed in this turn joins); while a flush is in flight, new
  * writes gather for the next one, so at most one group commit per tenant is outstanding and
  * groups grow with the load. A group that fails is retried one request at a time, so one bad
  * request never fails the others; each request whose write did not commit gets the error (the
- * receiver answers 503 and the sender retries). Idempotency is the jobs' keys, unchanged: the same
- * event twice in one group is one job.
+ * receiver answers 503 and the sender retries; the API answers the store's error). A group is the
+ * same as its writes committed one after another in arrival order: idempotency keys, If-Match
+ * versions and identifiers behave as they would alone (the same event twice in one group is one job).
  */
-import type { BatchOperation, Store, TenantId } from '../store/port.ts';
+import type { BatchOperation, BatchResult, Store, TenantId } from './port.ts';
 
 interface Pending {
   readonly operations: readonly BatchOperation[];
-  readonly resolve: () => void;
+  readonly resolve: (results: BatchResult[]) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -39,9 +41,12 @@ export class GroupCommit {
     this.#maxOperations = maxOperations;
   }
 
-  /** Resolves once `operations` are committed (with those of the writes grouped with them). */
-  write(tenant: TenantId, operations: readonly BatchOperation[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /**
+   * Resolves once `operations` are committed (with those of the writes grouped with them), with
+   * their results, as `store.resources.writeBatch(tenant, operations)` would.
+   */
+  write(tenant: TenantId, operations: readonly BatchOperation[]): Promise<BatchResult[]> {
+    return new Promise<BatchResult[]>((resolve, reject) => {
       const waiting = this.#waiting.get(tenant);
       if (waiting) {
         waiting.push({ operations, resolve, reject });
@@ -63,19 +68,20 @@ export class GroupCommit {
         return;
       }
       try {
-        await this.#store.resources.writeBatch(
+        const results = await this.#store.resources.writeBatch(
           tenant,
           group.flatMap((p) => p.operations),
         );
+        let offset = 0;
         for (const pending of group) {
-          pending.resolve();
+          pending.resolve(results.slice(offset, offset + pending.operations.length));
+          offset += pending.operations.length;
         }
       } catch {
         // Alone, each write commits or fails on its own merits.
         for (const pending of group) {
           try {
-            await this.#store.resources.writeBatch(tenant, pending.operations);
-            pending.resolve();
+            pending.resolve(await this.#store.resources.writeBatch(tenant, pending.operations));
           } catch (err) {
             pending.reject(err);
           }
