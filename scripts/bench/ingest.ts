@@ -3,15 +3,18 @@
  * and latency at concurrency 50, time from notification to stored copy, and bare store writes of
  * the same count measured in the same run, as ratios.
  *
- * Setup: the sandbox EHR (in this process, loopback HTTP, its own SMART server) holds the patients,
- * encounters, medications, coverage and — for id-only — the MedicationAdministrations the
- * notifications point at. Dripline runs in this process (startServer, LOG_LEVEL silent, SQLite in
- * a temp DATA_DIR) with two backport connections to that EHR, one per payload, whose subscription
- * records are seeded with known secrets (as test/ingest/receiver.test.ts does), so the bench posts
- * the notifications itself. The ingest worker runs (the scheduler does not: maintenance would
- * subscribe at the EHR and replace the seeded secrets). The load generator (./ingest-load.ts) runs
- * in a worker thread (its own event loop, like bench:http's autocannon) with keep-alive HTTP/1.1
- * connections.
+ * Setup, as README "Running several processes" lays Dripline out for load, each party in its own
+ * process: the sandbox EHR (./ingest-ehr.ts: loopback HTTP, its own SMART server) holds the
+ * patients, encounters, medications, coverage and — for id-only — the MedicationAdministrations
+ * the notifications point at; a Dripline receiver (./ingest-node.ts receiver, `WORKERS=none`: it
+ * authenticates, writes the job durably and acknowledges) and one Dripline worker process
+ * (./ingest-node.ts worker: the ingest worker — fetch-back, copies) share the embedded SQLite file
+ * in a temp DATA_DIR. Two backport connections to the EHR, one per payload, have subscription
+ * records seeded with known secrets before either process starts (as
+ * test/ingest/receiver.test.ts does), so the bench posts the notifications itself; the scheduler
+ * does not run (maintenance would subscribe at the EHR and replace the seeded secrets). The load
+ * generator (./ingest-load.ts) runs in a worker thread of this process with keep-alive HTTP/1.1
+ * connections. BENCH_CPU_PROF=<dir> writes the receiver's and the worker's CPU profiles there.
  *
  * Each notification is a Backport IG event-notification Bundle with one event and a unique event
  * number, about a MedicationAdministration never seen before (so every one is a new stored copy):
@@ -39,16 +42,20 @@
  *                  stored copy requires. ratio = stored/s ÷ this.
  *
  * Environment: BENCH_N (3000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
- * (saturation,paced). Exits 1 if a notification was not acknowledged with 200 or anything else
+ * (saturation,paced), BENCH_CPU_PROF. Exits 1 if a notification was not acknowledged with 200 or anything else
  * failed; a missed target is reported, not an error.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { EhrConnectionConfig } from '../../src/config/config.ts';
+import { freePort } from '../../src/http/free-port.ts';
 import { administration, MEDICATIONS, PATIENTS, TENANT } from './ingest-load.ts';
 import type { LoadResult, LoadSpec, Payload } from './ingest-load.ts';
 import { recordFigure } from './results.ts';
@@ -78,6 +85,59 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[rank] as number;
 }
 
+/**
+ * Starts `script` on this Node as a child process and waits for the stdout line starting with
+ * `marker` (the rest of the line is returned). The child is added to `children` at once, so the
+ * caller's `finally` stops it whatever happens.
+ */
+async function startChild(
+  name: string,
+  script: URL,
+  args: readonly string[],
+  env: Record<string, string>,
+  marker: string,
+  children: ChildProcess[],
+  nodeArgs: readonly string[] = [],
+): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, ['--no-warnings', ...nodeArgs, fileURLToPath(script), ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-5000);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: not ready within 120 s: ${stderr}`)), 120_000);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      if (line.startsWith(marker)) {
+        clearTimeout(timer);
+        resolve({ child, line: line.slice(marker.length) });
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${String(code ?? signal)}): ${stderr}`));
+    });
+  });
+}
+
+/** SIGTERM (a graceful stop writes a --cpu-prof profile), SIGKILL after 15 s. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await gone;
+  clearTimeout(timer);
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+}
+
 async function main(): Promise<void> {
   const N = intEnv('BENCH_N', 3000, 50);
   const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 50, 1);
@@ -93,11 +153,7 @@ async function main(): Promise<void> {
   }
 
   // Imported here so the load-generator thread stays light.
-  const { loadConfig } = await import('../../src/config/config.ts');
-  const { createLogger } = await import('../../src/logger.ts');
-  const { startServer } = await import('../../src/server.ts');
-  const { sandboxConnection } = await import('../../src/sandbox/index.ts');
-  const { startSandboxEhr } = await import('../../src/sandbox/ehr/server.ts');
+  const { openStore } = await import('../../src/store/open.ts');
   const { sha256Hex, updateRecord } = await import('../../src/ingest/records.ts');
   const { INGEST_QUEUE, jobKeys } = await import('../../src/ingest/jobs.ts');
   const { openSqliteStore } = await import('../../src/store/sqlite/index.ts');
@@ -111,13 +167,7 @@ async function main(): Promise<void> {
 
   const host = '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'dripline-bench-ingest-'));
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, host, resolve);
-  });
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await freePort(host);
 
   progress(
     `node ${process.version}, ${availableParallelism()} CPU (${cpus()[0]?.model ?? 'unknown CPU'}); ` +
@@ -130,85 +180,68 @@ async function main(): Promise<void> {
     );
   }
 
-  const ehr = await startSandboxEhr({ port: 0, seed: false });
-  let dripline: Awaited<ReturnType<typeof startServer>> | undefined;
+  const children: ChildProcess[] = [];
+  let store: SqliteStore | undefined;
   let baselineStore: SqliteStore | undefined;
   let failed = false;
   try {
-    // ---- The EHR's data ---------------------------------------------------------------------
+    // ---- The EHR, in its own process ---------------------------------------------------------
     const phaseSpecs: { name: string; payload: Payload; rate: number }[] = [];
     for (const phase of PHASES) {
       for (const payload of ['full-resource', 'id-only'] as const) {
         phaseSpecs.push({ name: `${payload} ${phase}`, payload, rate: phase === 'paced' ? RATE : 0 });
       }
     }
+    const administrations = [
+      { prefix: 'ma-warm-idonly', count: PATIENTS },
+      ...phaseSpecs.flatMap((spec, index) =>
+        spec.payload === 'id-only' ? [{ prefix: `ma-p${index}`, count: N }] : [],
+      ),
+    ];
     progress(
-      `sandbox EHR at ${ehr.fhirBaseUrl}: ${PATIENTS} patients with coverage and encounters, ${MEDICATIONS} medications` +
+      `sandbox EHR (own process): ${PATIENTS} patients with coverage and encounters, ${MEDICATIONS} medications` +
         `, ${N} administrations per id-only phase`,
     );
-    await ehr.createResource({ resourceType: 'Organization', id: 'payer-1', name: 'Payer One' });
-    await ehr.createResource({ resourceType: 'Practitioner', id: 'nurse-1', name: [{ family: 'Nurse' }] });
-    for (let m = 0; m < MEDICATIONS; m++) {
-      await ehr.createResource({
-        resourceType: 'Medication',
-        id: `med-${m}`,
-        code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: String(1000 + m) }] },
-      });
-    }
-    for (let p = 0; p < PATIENTS; p++) {
-      await ehr.createResource({
-        resourceType: 'Patient',
-        id: `pat-${p}`,
-        name: [{ family: `Family${p}`, given: ['Bench'] }],
-        birthDate: '1960-01-01',
-      });
-      await ehr.createResource({
-        resourceType: 'Coverage',
-        id: `cov-${p}`,
-        status: 'active',
-        beneficiary: { reference: `Patient/pat-${p}` },
-        payor: [{ reference: 'Organization/payer-1' }],
-      });
-      await ehr.createResource({
-        resourceType: 'Encounter',
-        id: `enc-${p}`,
-        status: 'finished',
-        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-        subject: { reference: `Patient/pat-${p}` },
-        period: { start: '2026-11-26T08:00:00Z', end: '2026-11-26T12:00:00Z' },
-      });
-    }
-    // No Subscription exists at the EHR, so these writes notify nobody.
-    for (const [index, spec] of phaseSpecs.entries()) {
-      if (spec.payload === 'id-only') {
-        for (let i = 0; i < N; i++) {
-          const { meta: _meta, ...resource } = administration(`ma-p${index}`, i);
-          await ehr.createResource(resource);
-        }
-      }
-    }
-
-    // ---- Dripline ----------------------------------------------------------------------------
-    const base = await sandboxConnection(ehr);
+    const ehrChild = await startChild(
+      'ehr',
+      new URL('./ingest-ehr.ts', import.meta.url),
+      [JSON.stringify(administrations)],
+      { PATH: process.env['PATH'] ?? '' },
+      'READY ',
+      children,
+    );
+    const base = (JSON.parse(ehrChild.line) as { connection: EhrConnectionConfig }).connection;
     const connections = {
       'full-resource': { ...base, id: 'bench-full', payload: 'full-resource' as const },
       'id-only': { ...base, id: 'bench-idonly', payload: 'id-only' as const },
     };
-    const config = loadConfig({
-      PORT: String(port),
+    const ehrBaseUrl = base.fhirBaseUrl;
+
+    // ---- Dripline: a receiver and a worker process sharing one SQLite file ----------------------
+    const configFile = join(dir, 'dripline.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        tenants: [{ id: TENANT, name: 'Bench clinic', connections: Object.values(connections) }],
+        sandbox: false,
+      }),
+    );
+    const dataDir = join(dir, 'data');
+    const publicUrl = `http://${host}:${port}`;
+    const env = (listen: number): Record<string, string> => ({
+      PATH: process.env['PATH'] ?? '',
+      DRIPLINE_CONFIG: configFile,
+      DATA_DIR: dataDir,
+      PORT: String(listen),
       HOST: host,
-      PUBLIC_URL: `http://${host}:${port}`,
-      DATA_DIR: join(dir, 'data'),
+      PUBLIC_URL: publicUrl,
       LOG_LEVEL: 'silent',
       RATE_LIMIT_PER_MINUTE: String(1_000_000_000),
+      WORKERS: 'none',
     });
-    dripline = await startServer(config, createLogger('silent'), {
-      ingest: false,
-      // Ingest alone: charge capture consumes the domain events downstream and is measured apart.
-      chargeCapture: false,
-      extraConnections: Object.values(connections).map((connection) => ({ tenant: TENANT, connection })),
-    });
-    const store = dripline.store as SqliteStore;
+    // The subscription records with known secrets, written before either process starts (as
+    // test/ingest/receiver.test.ts seeds them), so the bench posts the notifications itself.
+    store = (await openStore({ dataDir, mongodbDatabase: 'unused' })) as SqliteStore;
     const secrets = {
       'full-resource': 'bench-secret-full-0123456789',
       'id-only': 'bench-secret-idonly-0123456789',
@@ -219,7 +252,7 @@ async function main(): Promise<void> {
         TENANT,
         connections[payload],
         'MedicationAdministration',
-        `${config.publicUrl}/ehr/${connections[payload].id}/notify`,
+        `${publicUrl}/ehr/${connections[payload].id}/notify`,
         (r) => ({
           ...r,
           ehrSubscriptionId: `sub-${payload}`,
@@ -228,19 +261,44 @@ async function main(): Promise<void> {
         }),
       );
     }
-    dripline.ingest.worker.start();
-    progress(`Dripline at ${dripline.url} (SQLite in ${dir}); ingest worker running, scheduler off`);
+    const profile = process.env['BENCH_CPU_PROF'];
+    const profileArgs = (name: string): string[] =>
+      profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    await startChild(
+      'receiver',
+      new URL('./ingest-node.ts', import.meta.url),
+      ['receiver'],
+      env(port),
+      'LISTENING ',
+      children,
+      profileArgs('receiver'),
+    );
+    await startChild(
+      'worker',
+      new URL('./ingest-node.ts', import.meta.url),
+      ['worker'],
+      env(await freePort(host)),
+      'LISTENING ',
+      children,
+      profileArgs('worker'),
+    );
+    const driplineUrl = publicUrl;
+    const opened = store;
+    progress(
+      `Dripline receiver (WORKERS=none) at ${driplineUrl} and an ingest worker process (scheduler off), ` +
+        `sharing SQLite in ${dir}`,
+    );
 
     const pendingJobs = (): number =>
       Number(
-        store.connection.get(
+        opened.connection.get(
           "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')",
           INGEST_QUEUE,
         )?.['n'] ?? 0,
       );
     const deadJobs = (): number =>
       Number(
-        store.connection.get(
+        opened.connection.get(
           "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state = 'dead'",
           INGEST_QUEUE,
         )?.['n'] ?? 0,
@@ -251,10 +309,10 @@ async function main(): Promise<void> {
     const nextEvent = { 'full-resource': 1, 'id-only': 1 };
     const specFor = (payload: Payload, prefix: string, count: number, rate: number): LoadSpec => {
       const spec: LoadSpec = {
-        url: `${dripline!.url}/ehr/${connections[payload].id}/notify`,
+        url: `${driplineUrl}/ehr/${connections[payload].id}/notify`,
         secret: secrets[payload],
-        subscriptionUrl: `${ehr.fhirBaseUrl}/Subscription/sub-${payload}`,
-        fhirBaseUrl: ehr.fhirBaseUrl,
+        subscriptionUrl: `${ehrBaseUrl}/Subscription/sub-${payload}`,
+        fhirBaseUrl: ehrBaseUrl,
         payload,
         prefix,
         count,
@@ -299,13 +357,6 @@ async function main(): Promise<void> {
 
     progress('warm-up: one notification per connection, fetch-back of patients, coverage, encounters');
     for (const payload of ['full-resource', 'id-only'] as const) {
-      // Warm-up administrations for id-only must exist at the EHR too.
-      if (payload === 'id-only') {
-        for (let i = 0; i < PATIENTS; i++) {
-          const { meta: _meta, ...resource } = administration('ma-warm-idonly', i);
-          await ehr.createResource(resource);
-        }
-      }
       const warm = await runLoad(
         specFor(payload, `ma-warm-${payload === 'id-only' ? 'idonly' : 'full'}`, PATIENTS, 0),
       );
@@ -328,7 +379,7 @@ async function main(): Promise<void> {
         topic: 'MedicationAdministration',
         eventNumber: i,
         eventsSinceSubscriptionStart: i,
-        focus: `${ehr.fhirBaseUrl}/MedicationAdministration/b-${i}`,
+        focus: `${ehrBaseUrl}/MedicationAdministration/b-${i}`,
         additionalContext: [],
         resources: [administration('b', i)],
         receivedAt: new Date().toISOString(),
@@ -439,7 +490,7 @@ async function main(): Promise<void> {
       let missing = 0;
       for (let i = 0; i < N; i++) {
         try {
-          const copy = await store.resources.read(TENANT, 'MedicationAdministration', `${prefix}-${i}`);
+          const copy = await opened.resources.read(TENANT, 'MedicationAdministration', `${prefix}-${i}`);
           const stored = Date.parse(copy.meta.lastUpdated);
           e2e.push(stored - (load.sentAt[i] ?? 0));
           lastStored = Math.max(lastStored, stored);
@@ -604,8 +655,9 @@ async function main(): Promise<void> {
   } finally {
     progress('stopping');
     await baselineStore?.close();
-    await dripline?.stop();
-    await ehr.stop();
+    // Gracefully (so a --cpu-prof profile is written), then SIGKILL whatever is left.
+    await Promise.all(children.map((child) => stopProcess(child)));
+    await store?.close();
     rmSync(dir, { recursive: true, force: true });
   }
   if (failed) {

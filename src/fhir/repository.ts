@@ -17,7 +17,8 @@ import type { SearchRequest, WithId } from '@medplum/core';
 import { FhirRepository } from '@medplum/fhir-router';
 import type { ReadHistoryOptions, UpdateResourceOptions } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, OperationOutcome, Reference, Resource } from '@medplum/fhirtypes';
-import type { Store, StoredResource } from '../store/port.ts';
+import type { GroupCommit } from '../store/group-commit.ts';
+import type { BatchOperation, BatchResult, Store, StoredResource } from '../store/port.ts';
 import { compileExpression, normalizeReference } from '../store/search-index.ts';
 import { getSearchParameter, SEARCH_PARAMETERS } from '../store/search-parameters.ts';
 import { buildAuditEvent, patientsOf } from './audit.ts';
@@ -42,6 +43,11 @@ export interface RepositoryContext {
   readonly store: Store;
   /** Durable, group-committed AuditEvents for reads. */
   readonly audit: AuditWriter;
+  /**
+   * Group commit for creates and updates (each with its AuditEvent): writes of concurrent requests
+   * share one transaction; without it each write is its own.
+   */
+  readonly commits?: GroupCommit;
   readonly access: AccessPolicy;
   /** FHIR base URL, for fullUrl and paging links. */
   readonly fhirBaseUrl: string;
@@ -83,7 +89,7 @@ export class DriplineRepository extends FhirRepository {
   async createResource<T extends Resource>(resource: T): Promise<WithId<T>> {
     const prepared = this.prepareWrite(resource, 'create');
     const id = this.generateId();
-    const results = await this.ctx.store.resources.writeBatch(this.ctx.access.tenant, [
+    const results = await this.writeBatch([
       { op: 'create', resource: prepared, options: { id } },
       ...this.auditOps('create', [`${resource.resourceType}/${id}`], patientsOf({ ...prepared, id })),
     ]);
@@ -148,7 +154,7 @@ export class DriplineRepository extends FhirRepository {
       throw new OperationOutcomeError(badRequest('Missing id', 'id'));
     }
     const prepared = this.prepareWrite(resource, 'update') as WithIdResource;
-    const results = await this.ctx.store.resources.writeBatch(this.ctx.access.tenant, [
+    const results = await this.writeBatch([
       {
         op: 'update',
         resource: prepared,
@@ -405,6 +411,13 @@ export class DriplineRepository extends FhirRepository {
       delete copy.id;
     }
     return copy;
+  }
+
+  /** A write and its AuditEvent: group-committed with concurrent requests' writes when configured. */
+  private writeBatch(operations: readonly BatchOperation[]): Promise<BatchResult[]> {
+    return this.ctx.commits
+      ? this.ctx.commits.write(this.ctx.access.tenant, operations)
+      : this.ctx.store.resources.writeBatch(this.ctx.access.tenant, operations);
   }
 
   private auditOps(

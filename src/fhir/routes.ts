@@ -30,6 +30,7 @@ import type { CodingTables } from '../coding/tables/types.ts';
 import { randomUUID } from 'node:crypto';
 import { buildAuditEvent } from './audit.ts';
 import { normalizeReference } from '../store/search-index.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import { AuditWriter } from './audit-writer.ts';
 import { isResourceBody, sendResource } from '../http/fhir-response.ts';
 
@@ -108,6 +109,7 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   const fhirBaseUrl = `${config.publicUrl}/fhir`;
   const fhirRouter = new FhirRouter();
   const audit = new AuditWriter(deps.store);
+  const commits = new GroupCommit(deps.store);
   const capabilityStatement = buildCapabilityStatement(config, { version: deps.version });
   const smart = smartConfiguration({
     issuer: config.publicUrl,
@@ -196,6 +198,7 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     const repo = new DriplineRepository({
       store: deps.store,
       audit,
+      commits,
       access,
       fhirBaseUrl,
       publicUrl: config.publicUrl,

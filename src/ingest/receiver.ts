@@ -4,7 +4,8 @@
  *
  * In the request path it only authenticates, parses, checks the subscription belongs to the
  * connection, and writes the work durably (one queue job per event, keyed for idempotency, all in
- * one transaction) before answering 200. Everything slow — fetch-back, storing copies, recovery —
+ * one transaction, grouped with the notifications that arrived with it: ../store/group-commit.ts) before
+ * answering 200. Everything slow — fetch-back, storing copies, recovery —
  * happens in the worker. See ../shared/research/subscriptions-smart.md §1.4 and §2.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -15,6 +16,7 @@ import { jsonDepth } from '../http/json-body.ts';
 import { forbidden, unauthorized } from '../http/auth-errors.ts';
 import { HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Logger } from '../logger.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, Store, TenantId } from '../store/port.ts';
 import type { IngestJob } from './jobs.ts';
 import { INGEST_QUEUE, jobKeys } from './jobs.ts';
@@ -208,6 +210,7 @@ export function jobsFor(
 export function createReceiverRouter(deps: ReceiverDeps): Router {
   const now = deps.now ?? (() => new Date());
   const { directory } = deps;
+  const commits = new GroupCommit(deps.store);
   const router = Router();
   const readBody = express.raw({ type: () => true, limit: deps.maxBodyBytes });
 
@@ -283,7 +286,7 @@ export function createReceiverRouter(deps: ReceiverDeps): Router {
         job: { queue: INGEST_QUEUE, key, payload: job },
       }));
       try {
-        await deps.store.resources.writeBatch(binding.tenant, operations);
+        await commits.write(binding.tenant, operations);
       } catch (err) {
         // Could not make it durable: tell the sender to retry rather than acknowledging.
         deps.logger.error({ connectionId, err: (err as Error).message }, 'could not enqueue notification');
