@@ -8,7 +8,8 @@
  * 1. Build + scrub (when src/claims/build.ts and src/claims/scrub.ts are present, imported
  *    dynamically; otherwise reported as skipped): claims per second of buildClaim alone and of
  *    buildClaim + scrubClaim (which validates each claim against FHIR R4 and the dripline-claim
- *    profile, ~7 ms of the time), over office infusion encounters (4 charge lines: 96365, 96366,
+ *    profile: the compiled fast check of src/fhir/fast-conformance.ts, @medplum/core's validator
+ *    only when it is not sure), over office infusion encounters (4 charge lines: 96365, 96366,
  *    J1745 with NDC, J1745-JW with NDC), after a warm-up.
  * 2. Batch 837P: write837 of N office-infusion claims (src/claims/x12-samples.ts, generated lazily)
  *    streamed through Readable.from → fs.WriteStream into /tmp, timed, with rss and heapUsed sampled
