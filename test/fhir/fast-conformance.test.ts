@@ -23,7 +23,8 @@ import {
   validateAgainstProfile,
   validateR4,
 } from '../../src/fhir/definitions.ts';
-import { conformsFast, fastCovers, NATIVE_INVARIANTS } from '../../src/fhir/fast-conformance.ts';
+import { conformsFast, fastCovers } from '../../src/fhir/fast-conformance.ts';
+import { NATIVE_INVARIANTS } from '../../src/fhir/fast-invariants.ts';
 import { PROFILE_CLAIM } from '../../src/contract/canonical.ts';
 import { contextOf, fixture } from '../claims/fixtures.ts';
 
