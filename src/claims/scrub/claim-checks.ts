@@ -3,9 +3,15 @@
  * setting's place of service, diagnoses and pointers, an institutional claim's attending, and no
  * other standing claim of the patient billing the same service.
  */
-import { normalizeErrorString, validateResource } from '@medplum/core';
+import { normalizeErrorString } from '@medplum/core';
 import type { Practitioner } from '@medplum/fhirtypes';
-import { getOwnProfile, loadFhirDefinitions, validateAgainstProfile } from '../../fhir/definitions.ts';
+import {
+  conformsFastToProfiles,
+  getOwnProfile,
+  loadFhirDefinitions,
+  validateAgainstProfile,
+  validateR4,
+} from '../../fhir/definitions.ts';
 import { CLAIM_SYSTEMS, PLACE_OF_SERVICE } from '../build.ts';
 import type { ClaimContext } from '../types.ts';
 import { npi } from '../../x12/encode.ts';
@@ -19,16 +25,17 @@ import { EXT_CLAIM_REPLACED_BY } from '../../contract/canonical.ts';
  */
 export function checkValidity(ctx: ClaimContext, f: Findings): void {
   loadFhirDefinitions();
-  const profiles = [
-    undefined,
-    ...(ctx.claim.meta?.profile ?? []).map((url) => getOwnProfile(url)).filter((p) => p !== undefined),
-  ];
-  for (const profile of profiles) {
+  const own = (ctx.claim.meta?.profile ?? []).map((url) => getOwnProfile(url)).filter((p) => p !== undefined);
+  // A conforming claim is settled by the compiled checks; anything else by @medplum/core, in order.
+  if (conformsFastToProfiles(ctx.claim, own)) {
+    return;
+  }
+  for (const profile of [undefined, ...own]) {
     try {
       if (profile) {
         validateAgainstProfile(ctx.claim, profile);
       } else {
-        validateResource(ctx.claim);
+        validateR4(ctx.claim);
       }
     } catch (err) {
       f.add(

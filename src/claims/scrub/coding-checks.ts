@@ -7,7 +7,7 @@
 import { isPackagedOn } from '../../coding/engine/payment.ts';
 import { checkWasteModifiers } from '../../coding/engine/waste-modifiers.ts';
 import { SYSTEMS } from '../../coding/fhir/extract.ts';
-import type { CodingTables } from '../../coding/tables/types.ts';
+import type { CodingTables, MueEntry } from '../../coding/tables/types.ts';
 import type { ClaimContext } from '../types.ts';
 import type { Findings, Line } from './findings.ts';
 import { claimDiagnosisCodes } from './findings.ts';
@@ -50,13 +50,33 @@ export function checkNcci(tables: CodingTables, lines: readonly Line[], f: Findi
   }
 }
 
+/** MUE entries by setting and code, in table order; built once per loaded table. */
+const mueIndexes = new WeakMap<CodingTables['mue'], Map<string, { entry: MueEntry; order: number }[]>>();
+
+/** The table's entries for the setting and any of the codes, in table order (the order of findings). */
+function mueEntriesFor(tables: CodingTables, setting: string, codes: Iterable<string>): MueEntry[] {
+  let index = mueIndexes.get(tables.mue);
+  if (!index) {
+    const built = new Map<string, { entry: MueEntry; order: number }[]>();
+    tables.mue.entries.forEach((entry, order) => {
+      const key = `${entry.setting}|${entry.code}`;
+      built.set(key, [...(built.get(key) ?? []), { entry, order }]);
+    });
+    index = built;
+    mueIndexes.set(tables.mue, index);
+  }
+  const found = [...new Set(codes)].flatMap((code) => index.get(`${setting}|${code}`) ?? []);
+  return found.sort((a, b) => a.order - b.order).map((x) => x.entry);
+}
+
 export function checkMue(ctx: ClaimContext, tables: CodingTables, lines: readonly Line[], f: Findings): void {
   const setting = ctx.setting === 'hospital-outpatient' ? 'outpatient-hospital' : 'practitioner';
-  for (const entry of tables.mue.entries.filter((e) => e.setting === setting)) {
+  for (const entry of mueEntriesFor(
+    tables,
+    setting,
+    lines.map((l) => l.code),
+  )) {
     const matching = lines.filter((l) => l.code === entry.code);
-    if (matching.length === 0) {
-      continue;
-    }
     const groups =
       entry.mai === 1
         ? matching.map((l) => ({ key: `line ${l.sequence}`, lines: [l] }))
