@@ -4,8 +4,9 @@
  */
 import { daysBetween } from '../time/zone.ts';
 import type { AnalyticsData, MeasureQuery, MeasureResult, MeasureRow } from './measure-model.ts';
-import { asOfDay, balanceOn, BUCKETS, bucketOf, inAr, isContractualAdjustment } from './adjudication.ts';
-import { add, cents, claimsInRange, ratio, result, sliced } from './measure-kit.ts';
+import { asOfDay, BUCKETS, bucketOf } from './adjudication.ts';
+import { rowBalanceOn } from './claim-rows.ts';
+import { add, cents, ratio, result, rowsInRange, sliced } from './measure-kit.ts';
 
 /**
  * A/R aging: the open insurance balance on min(to, today) of claims served up to that day, by age
@@ -14,14 +15,19 @@ import { add, cents, claimsInRange, ratio, result, sliced } from './measure-kit.
 export function arAging(data: AnalyticsData, q: MeasureQuery): MeasureResult {
   const day = asOfDay(q);
   const by = q.by ?? 'payer';
-  const claims = [...data.claims.values()].filter(
-    (c) => c.serviceDate <= day && inAr(c, data.payments.get(c.id)),
-  );
+  const claims = data.rows.filter((r) => r.claim.serviceDate <= day && r.inAr);
   const init = (): Record<string, number> => Object.fromEntries(BUCKETS.map((b) => [b, 0]));
-  const parts = sliced(claims, by, init, (acc, claim) => {
-    const balance = balanceOn(claim, data.payments.get(claim.id), day);
+  /** Service date → its bucket on `day` (many claims share a day). */
+  const buckets = new Map<string, string>();
+  const parts = sliced(claims, by, init, (acc, r) => {
+    const balance = rowBalanceOn(r, day);
     if (balance > 0) {
-      add(acc, bucketOf(daysBetween(claim.serviceDate, day)), balance);
+      let bucket = buckets.get(r.claim.serviceDate);
+      if (bucket === undefined) {
+        bucket = bucketOf(daysBetween(r.claim.serviceDate, day));
+        buckets.set(r.claim.serviceDate, bucket);
+      }
+      add(acc, bucket, balance);
     }
   });
   const row = (key: string, acc: Record<string, number>): MeasureRow => {
@@ -46,24 +52,22 @@ export function arAging(data: AnalyticsData, q: MeasureQuery): MeasureResult {
 export function daysInAr(data: AnalyticsData, q: MeasureQuery): MeasureResult {
   const day = asOfDay(q);
   const days = daysBetween(q.from, q.to) + 1;
-  const open = [...data.claims.values()].filter(
-    (c) => c.serviceDate <= day && inAr(c, data.payments.get(c.id)),
-  );
-  const charged = claimsInRange(data, q, (c) => c.frequency === '1');
+  const open = data.rows.filter((r) => r.claim.serviceDate <= day && r.inAr);
+  const charged = rowsInRange(data, q, (r) => r.claim.frequency === '1');
   const balances = sliced(
     open,
     q.by,
     () => ({ v: 0 }),
-    (acc, claim) => {
-      acc.v = cents(acc.v + balanceOn(claim, data.payments.get(claim.id), day));
+    (acc, r) => {
+      acc.v = cents(acc.v + rowBalanceOn(r, day));
     },
   );
   const charges = sliced(
     charged,
     q.by,
     () => ({ v: 0 }),
-    (acc, claim) => {
-      acc.v = cents(acc.v + claim.billed);
+    (acc, r) => {
+      acc.v = cents(acc.v + r.claim.billed);
     },
   );
   const row = (key: string, ar: number, billed: number): MeasureRow => {
@@ -94,25 +98,24 @@ export function daysInAr(data: AnalyticsData, q: MeasureQuery): MeasureResult {
  * netted) / (their charges less contractual adjustments and the patients' share).
  */
 export function netCollectionRate(data: AnalyticsData, q: MeasureQuery): MeasureResult {
-  const claims = claimsInRange(data, q, (c) => c.frequency !== '8');
+  const claims = rowsInRange(data, q, (r) => r.claim.frequency !== '8');
   const parts = sliced(
     claims,
     q.by,
     () => ({ paid: 0, expected: 0 }),
-    (acc, claim) => {
-      const payments = data.payments.get(claim.id) ?? [];
+    (acc, r) => {
+      const claim = r.claim;
       // A replaced claim's charges are billed again by its replacement: count them once.
       if (!claim.replaced) {
         acc.expected += claim.billed;
       }
-      for (const p of payments) {
+      r.payments.forEach((p, i) => {
         const sign = p.outcome === 'reversed' ? -1 : 1;
-        const contractual = p.adjustments.filter(isContractualAdjustment).reduce((s, a) => s + a.amount, 0);
         acc.paid += p.paid;
         if (!claim.replaced) {
-          acc.expected -= sign * Math.abs(contractual) + p.patientResponsibility;
+          acc.expected -= sign * Math.abs(r.contractual[i] ?? 0) + p.patientResponsibility;
         }
-      }
+      });
     },
   );
   const row = (key: string, acc: { paid: number; expected: number }): MeasureRow => ({

@@ -1,9 +1,8 @@
 /**
  * Drug units bought, given, billed and paid per HCPCS drug code (pure). Conventions: ./measures.ts.
  */
-import { isDrugCode } from './facts.ts';
 import type { AnalyticsData, MeasureQuery, MeasureResult, MeasureRow } from './measure-model.ts';
-import { claimsInRange, inRange, ratio, result } from './measure-kit.ts';
+import { inRange, ratio, result, rowsInRange } from './measure-kit.ts';
 
 /**
  * Drug units per HCPCS drug code: bought (the clinic's inventory, when given), given (drug
@@ -30,19 +29,12 @@ export function drugUnits(data: AnalyticsData, q: MeasureQuery): MeasureResult {
       get(d.code).given += d.units;
     }
   }
-  for (const claim of claimsInRange(data, q, (c) => c.frequency !== '8' && !c.replaced)) {
-    for (const line of claim.lines) {
-      if (isDrugCode(line.code)) {
-        get(line.code).billed += line.units;
-      }
+  for (const claim of rowsInRange(data, q, (r) => r.claim.frequency !== '8' && !r.claim.replaced)) {
+    for (const line of claim.drugLines) {
+      get(line.code).billed += line.units;
     }
-    for (const p of data.payments.get(claim.id) ?? []) {
-      const sign = p.outcome === 'reversed' ? -1 : 1;
-      for (const line of p.lines) {
-        if (isDrugCode(line.code) && line.paid !== 0) {
-          get(line.code).paid += sign * line.units;
-        }
-      }
+    for (const line of claim.paidDrugUnits) {
+      get(line.code).paid += line.units;
     }
   }
   for (const [code, bought] of data.inventory ?? []) {

@@ -4,23 +4,19 @@
  */
 import type { PaymentFact } from './facts.ts';
 import type { AnalyticsData, MeasureQuery, MeasureResult, MeasureRow } from './measure-model.ts';
-import { carcCategory, firstDecision, isDenial, isDenialAdjustment } from './adjudication.ts';
-import { cents, claimsInRange, inRange, isOriginal, ratio, result, sliced } from './measure-kit.ts';
+import { carcCategory, isDenialAdjustment } from './adjudication.ts';
+import { cents, inRange, ratio, result, rowsInRange, sliced } from './measure-kit.ts';
 
 /** Clean-claim rate: decided originals whose first decision is not a denial / decided originals. */
 export function cleanClaimRate(data: AnalyticsData, q: MeasureQuery): MeasureResult {
-  const claims = claimsInRange(
-    data,
-    q,
-    (c) => isOriginal(c) && firstDecision(data.payments.get(c.id)) !== undefined,
-  );
+  const claims = rowsInRange(data, q, (r) => r.decidedOriginal);
   const parts = sliced(
     claims,
     q.by,
     () => ({ n: 0, d: 0 }),
-    (acc, claim) => {
+    (acc, r) => {
       acc.d += 1;
-      acc.n += isDenial(firstDecision(data.payments.get(claim.id)) as PaymentFact) ? 0 : 1;
+      acc.n += r.firstDenied ? 0 : 1;
     },
   );
   const row = (key: string, acc: { n: number; d: number }): MeasureRow => ({
@@ -53,20 +49,16 @@ interface DenialAcc {
  * charges. By category and CARC: claims (each counted once per CARC) and dollars.
  */
 export function denialRate(data: AnalyticsData, q: MeasureQuery): MeasureResult {
-  const claims = claimsInRange(
-    data,
-    q,
-    (c) => isOriginal(c) && firstDecision(data.payments.get(c.id)) !== undefined,
-  );
+  const claims = rowsInRange(data, q, (r) => r.decidedOriginal);
   const parts = sliced<DenialAcc>(
     claims,
     q.by,
     () => ({ claims: 0, denied: 0, billed: 0, deniedDollars: 0, byCategory: {}, byCarc: {} }),
-    (acc, claim) => {
-      const first = firstDecision(data.payments.get(claim.id)) as PaymentFact;
+    (acc, r) => {
+      const first = r.first as PaymentFact;
       acc.claims += 1;
-      acc.billed = cents(acc.billed + claim.billed);
-      if (!isDenial(first)) {
+      acc.billed = cents(acc.billed + r.claim.billed);
+      if (!r.firstDenied) {
         return;
       }
       acc.denied += 1;
@@ -105,25 +97,20 @@ export function denialRate(data: AnalyticsData, q: MeasureQuery): MeasureResult 
  */
 export function firstPassResolutionRate(data: AnalyticsData, q: MeasureQuery): MeasureResult {
   const worked = new Set(data.workItems.map((w) => w.claim));
-  const claims = claimsInRange(
-    data,
-    q,
-    (c) => isOriginal(c) && firstDecision(data.payments.get(c.id)) !== undefined,
-  );
+  const claims = rowsInRange(data, q, (r) => r.decidedOriginal);
   const parts = sliced(
     claims,
     q.by,
     () => ({ n: 0, d: 0 }),
-    (acc, claim) => {
-      const payments = data.payments.get(claim.id) ?? [];
-      const first = firstDecision(payments) as PaymentFact;
+    (acc, r) => {
+      const first = r.first as PaymentFact;
       acc.d += 1;
       const settled =
-        payments.length === 1 &&
+        r.payments.length === 1 &&
         first.outcome === 'paid' &&
-        !isDenial(first) &&
-        !worked.has(claim.id) &&
-        !claim.replaced;
+        !r.firstDenied &&
+        !worked.has(r.claim.id) &&
+        !r.claim.replaced;
       acc.n += settled ? 1 : 0;
     },
   );
@@ -149,17 +136,13 @@ export function firstPassResolutionRate(data: AnalyticsData, q: MeasureQuery): M
  */
 export function authorizations(data: AnalyticsData, q: MeasureQuery): MeasureResult {
   const obtained = data.authorizations.filter((a) => a.approved && inRange(a.date, q));
-  const claims = claimsInRange(
-    data,
-    q,
-    (c) => c.preAuth && firstDecision(data.payments.get(c.id)) !== undefined,
-  );
+  const claims = rowsInRange(data, q, (r) => r.claim.preAuth && r.first !== undefined);
   const avoided = sliced(
     claims,
     q.by,
     () => ({ v: 0, d: 0 }),
-    (acc, claim) => {
-      const first = firstDecision(data.payments.get(claim.id)) as PaymentFact;
+    (acc, r) => {
+      const first = r.first as PaymentFact;
       acc.d += 1;
       const authDenial = first.adjustments.some(
         (a) => isDenialAdjustment(a) && carcCategory(a.carc) === 'authorization',

@@ -5,7 +5,7 @@
 import type { ClaimFact } from './facts.ts';
 import { isDrugCode } from './facts.ts';
 import type { Dimension, MeasureName, MeasureQuery, MeasureResult, MeasureRow } from './measure-model.ts';
-import type { AnalyticsData } from './measure-model.ts';
+import type { AnalyticsData, ClaimRow } from './measure-model.ts';
 import { TITLES } from './measure-model.ts';
 
 export const cents = (x: number): number => Math.round(x * 100) / 100 + 0;
@@ -52,24 +52,40 @@ export function claimsInRange(
   return out;
 }
 
+/** The rows (./claim-rows.ts) of the claims of the range that `keep` keeps, in the claims' order. */
+export function rowsInRange(
+  data: AnalyticsData,
+  q: MeasureQuery,
+  keep: (row: ClaimRow) => boolean,
+): ClaimRow[] {
+  const out: ClaimRow[] = [];
+  for (const row of data.rows) {
+    if (row.claim.serviceDate >= q.from && row.claim.serviceDate <= q.to && keep(row)) {
+      out.push(row);
+    }
+  }
+  return out;
+}
+
+/** `step` over every row into the total and into each of the row's slices of `by`. */
 export function sliced<A>(
-  claims: readonly ClaimFact[],
+  rows: readonly ClaimRow[],
   by: Dimension | undefined,
   init: () => A,
-  step: (acc: A, claim: ClaimFact) => void,
+  step: (acc: A, row: ClaimRow) => void,
 ): { total: A; slices: Map<string, A> } {
   const total = init();
   const slices = new Map<string, A>();
-  for (const claim of claims) {
-    step(total, claim);
+  for (const row of rows) {
+    step(total, row);
     if (by) {
-      for (const key of sliceKeys(claim, by)) {
+      for (const key of row.keys[by]) {
         let acc = slices.get(key);
         if (!acc) {
           acc = init();
           slices.set(key, acc);
         }
-        step(acc, claim);
+        step(acc, row);
       }
     }
   }

@@ -8,6 +8,7 @@ import type {
   AuthorizationFact,
   ClaimFact,
   DrugChargeFact,
+  LineFact,
   PaymentFact,
   WorkItemFact,
 } from './facts.ts';
@@ -15,10 +16,37 @@ import type {
 export type Dimension = 'payer' | 'location' | 'drug' | 'code';
 export const DIMENSIONS: readonly Dimension[] = ['payer', 'location', 'drug', 'code'];
 
+/**
+ * What the measures read of one claim and its payments, derived once when either changes
+ * (./claim-rows.ts) rather than by every measure on every question.
+ */
+export interface ClaimRow {
+  readonly claim: ClaimFact;
+  /** Its payments, oldest first (none: empty). */
+  readonly payments: readonly PaymentFact[];
+  /** Per payment (same order): the sum of its contractual adjustments (./adjudication.ts). */
+  readonly contractual: readonly number[];
+  /** Its first decision (./adjudication.ts `firstDecision`) and whether it denied. */
+  readonly first: PaymentFact | undefined;
+  readonly firstDenied: boolean;
+  /** An original (frequency 1) with a first decision: what the first-pass measures count. */
+  readonly decidedOriginal: boolean;
+  /** ./adjudication.ts `inAr`. */
+  readonly inAr: boolean;
+  /** Its slice keys per dimension (./measure-kit.ts `sliceKeys`). */
+  readonly keys: Readonly<Record<Dimension, readonly string[]>>;
+  /** Its lines with a drug code. */
+  readonly drugLines: readonly LineFact[];
+  /** Drug units of its payments' lines paid something, reversals negative, in payment order. */
+  readonly paidDrugUnits: readonly { readonly code: string; readonly units: number }[];
+}
+
 export interface AnalyticsData {
   readonly claims: ReadonlyMap<string, ClaimFact>;
   /** Per claim id, oldest first (payment date, then posting instant). */
   readonly payments: ReadonlyMap<string, readonly PaymentFact[]>;
+  /** One per claim of `claims`, in the same order. */
+  readonly rows: readonly ClaimRow[];
   readonly workItems: readonly WorkItemFact[];
   readonly appeals: readonly AppealFact[];
   readonly authorizations: readonly AuthorizationFact[];

@@ -27,6 +27,7 @@ import { appeals, underpayments } from './recovery-measures.ts';
 
 export type {
   AnalyticsData,
+  ClaimRow,
   Dimension,
   MeasureName,
   MeasureQuery,

@@ -32,7 +32,8 @@ import {
   paymentFact,
   workItemFact,
 } from './facts.ts';
-import type { AnalyticsData } from './measures.ts';
+import { claimRow } from './claim-rows.ts';
+import type { AnalyticsData, ClaimRow } from './measures.ts';
 
 /** Changes are re-read from this long before the latest stamp seen. */
 export const SCAN_OVERLAP_MS = 60_000;
@@ -46,6 +47,10 @@ interface TenantFacts {
   readonly payments: Map<string, PaymentFact>;
   /** Claim id → its payments, oldest first (kept up to date with `payments`). */
   readonly paymentsByClaim: Map<string, PaymentFact[]>;
+  /** Claim id → its row (./claim-rows.ts), derived again when the claim or its payments change. */
+  readonly rows: Map<string, ClaimRow>;
+  /** `rows` as a list, in the claims' order (rebuilt when a claim comes or goes). */
+  rowList?: ClaimRow[];
   readonly workItems: Map<string, WorkItemFact>;
   readonly appeals: Map<string, AppealFact>;
   readonly authorizations: Map<string, AuthorizationFact>;
@@ -100,7 +105,8 @@ export class AnalyticsReader {
       authorizations: [...f.authorizations.values()],
       drugCharges: [...f.drugCharges.values()],
     };
-    return { claims: f.claims, payments: f.paymentsByClaim, ...f.lists };
+    f.rowList ??= [...f.rows.values()];
+    return { claims: f.claims, payments: f.paymentsByClaim, rows: f.rowList, ...f.lists };
   }
 
   async #refresh(tenant: TenantId, key: string, zone: string): Promise<ReadStats> {
@@ -110,6 +116,7 @@ export class AnalyticsReader {
         claims: new Map(),
         payments: new Map(),
         paymentsByClaim: new Map(),
+        rows: new Map(),
         workItems: new Map(),
         appeals: new Map(),
         authorizations: new Map(),
@@ -179,10 +186,42 @@ export class AnalyticsReader {
         map.delete(id);
       }
     };
-    await scan<Claim>('Claim', (claim) => put(f.claims, claim.id, claimFact(claim)));
-    await scan<ExplanationOfBenefit>('ExplanationOfBenefit', (eob) =>
-      this.#putPayment(f, eob.id, paymentFact(eob, zone)),
-    );
+    /** Claims whose row must be derived again: the claim or one of its payments changed. */
+    const touched = new Set<string>();
+    await scan<Claim>('Claim', (claim) => {
+      put(f.claims, claim.id, claimFact(claim));
+      touched.add(claim.id);
+    });
+    await scan<ExplanationOfBenefit>('ExplanationOfBenefit', (eob) => {
+      const before = f.payments.get(eob.id)?.claim;
+      if (before !== undefined) {
+        touched.add(before);
+      }
+      const fact = paymentFact(eob, zone);
+      this.#putPayment(f, eob.id, fact);
+      if (fact) {
+        touched.add(fact.claim);
+      }
+    });
+    if (touched.size > 64) {
+      delete f.rowList;
+    }
+    for (const id of touched) {
+      const claim = f.claims.get(id);
+      const had = f.rows.has(id);
+      if (claim) {
+        f.rows.set(id, claimRow(claim, f.paymentsByClaim.get(id)));
+      } else {
+        f.rows.delete(id);
+      }
+      if (had !== (claim !== undefined)) {
+        delete f.rowList;
+      } else if (claim && f.rowList) {
+        // Same claims, same order: replace the row in place.
+        const at = f.rowList.findIndex((r) => r.claim.id === id);
+        f.rowList[at] = f.rows.get(id) as ClaimRow;
+      }
+    }
     let listsChanged = false;
     await scan<Task>('Task', (task) => {
       put(f.workItems, task.id, workItemFact(task, zone));
