@@ -59,6 +59,8 @@ interface TenantFacts {
   readonly versions: Map<string, string>;
   /** Latest meta.lastUpdated read, per resource type (store time). */
   readonly watermarks: Map<string, number>;
+  /** Counts the refreshes that changed a fact: what was derived from the facts at one is still good. */
+  generation: number;
   lists?: Pick<AnalyticsData, 'workItems' | 'appeals' | 'authorizations' | 'drugCharges'>;
 }
 
@@ -83,6 +85,14 @@ export class AnalyticsReader {
 
   get lastStats(): ReadStats {
     return this.#lastStats;
+  }
+
+  /**
+   * How many times the tenant's facts changed (as of the last `data`): equal numbers, same facts.
+   * Something computed from `data` can be kept until it moves.
+   */
+  generation(tenant: TenantId, zone: string): number {
+    return this.#tenants.get(`${tenant}\u0000${zone}`)?.generation ?? -1;
   }
 
   /**
@@ -123,6 +133,7 @@ export class AnalyticsReader {
         drugCharges: new Map(),
         versions: new Map(),
         watermarks: new Map(),
+        generation: 0,
       };
       this.#tenants.set(key, facts);
     }
@@ -238,6 +249,9 @@ export class AnalyticsReader {
     });
     if (listsChanged) {
       delete f.lists;
+    }
+    if (changed > 0) {
+      f.generation += 1;
     }
     return { read, changed, full };
   }
