@@ -32,7 +32,8 @@ import {
   paymentFact,
   workItemFact,
 } from './facts.ts';
-import type { AnalyticsData } from './measures.ts';
+import { claimRow } from './claim-rows.ts';
+import type { AnalyticsData, ClaimRow } from './measures.ts';
 
 /** Changes are re-read from this long before the latest stamp seen. */
 export const SCAN_OVERLAP_MS = 60_000;
@@ -46,6 +47,10 @@ interface TenantFacts {
   readonly payments: Map<string, PaymentFact>;
   /** Claim id → its payments, oldest first (kept up to date with `payments`). */
   readonly paymentsByClaim: Map<string, PaymentFact[]>;
+  /** Claim id → its row (./claim-rows.ts), derived again when the claim or its payments change. */
+  readonly rows: Map<string, ClaimRow>;
+  /** `rows` as a list, in the claims' order (rebuilt when a claim comes or goes). */
+  rowList?: ClaimRow[];
   readonly workItems: Map<string, WorkItemFact>;
   readonly appeals: Map<string, AppealFact>;
   readonly authorizations: Map<string, AuthorizationFact>;
@@ -54,6 +59,8 @@ interface TenantFacts {
   readonly versions: Map<string, string>;
   /** Latest meta.lastUpdated read, per resource type (store time). */
   readonly watermarks: Map<string, number>;
+  /** Counts the refreshes that changed a fact: what was derived from the facts at one is still good. */
+  generation: number;
   lists?: Pick<AnalyticsData, 'workItems' | 'appeals' | 'authorizations' | 'drugCharges'>;
 }
 
@@ -81,6 +88,14 @@ export class AnalyticsReader {
   }
 
   /**
+   * How many times the tenant's facts changed (as of the last `data`): equal numbers, same facts.
+   * Something computed from `data` can be kept until it moves.
+   */
+  generation(tenant: TenantId, zone: string): number {
+    return this.#tenants.get(`${tenant}\u0000${zone}`)?.generation ?? -1;
+  }
+
+  /**
    * The tenant's facts as stored now. `zone` dates payments, work items and charges. The maps are
    * live (a later refresh changes them): read them synchronously, as the measures do.
    */
@@ -100,7 +115,8 @@ export class AnalyticsReader {
       authorizations: [...f.authorizations.values()],
       drugCharges: [...f.drugCharges.values()],
     };
-    return { claims: f.claims, payments: f.paymentsByClaim, ...f.lists };
+    f.rowList ??= [...f.rows.values()];
+    return { claims: f.claims, payments: f.paymentsByClaim, rows: f.rowList, ...f.lists };
   }
 
   async #refresh(tenant: TenantId, key: string, zone: string): Promise<ReadStats> {
@@ -110,12 +126,14 @@ export class AnalyticsReader {
         claims: new Map(),
         payments: new Map(),
         paymentsByClaim: new Map(),
+        rows: new Map(),
         workItems: new Map(),
         appeals: new Map(),
         authorizations: new Map(),
         drugCharges: new Map(),
         versions: new Map(),
         watermarks: new Map(),
+        generation: 0,
       };
       this.#tenants.set(key, facts);
     }
@@ -179,10 +197,42 @@ export class AnalyticsReader {
         map.delete(id);
       }
     };
-    await scan<Claim>('Claim', (claim) => put(f.claims, claim.id, claimFact(claim)));
-    await scan<ExplanationOfBenefit>('ExplanationOfBenefit', (eob) =>
-      this.#putPayment(f, eob.id, paymentFact(eob, zone)),
-    );
+    /** Claims whose row must be derived again: the claim or one of its payments changed. */
+    const touched = new Set<string>();
+    await scan<Claim>('Claim', (claim) => {
+      put(f.claims, claim.id, claimFact(claim));
+      touched.add(claim.id);
+    });
+    await scan<ExplanationOfBenefit>('ExplanationOfBenefit', (eob) => {
+      const before = f.payments.get(eob.id)?.claim;
+      if (before !== undefined) {
+        touched.add(before);
+      }
+      const fact = paymentFact(eob, zone);
+      this.#putPayment(f, eob.id, fact);
+      if (fact) {
+        touched.add(fact.claim);
+      }
+    });
+    if (touched.size > 64) {
+      delete f.rowList;
+    }
+    for (const id of touched) {
+      const claim = f.claims.get(id);
+      const had = f.rows.has(id);
+      if (claim) {
+        f.rows.set(id, claimRow(claim, f.paymentsByClaim.get(id)));
+      } else {
+        f.rows.delete(id);
+      }
+      if (had !== (claim !== undefined)) {
+        delete f.rowList;
+      } else if (claim && f.rowList) {
+        // Same claims, same order: replace the row in place.
+        const at = f.rowList.findIndex((r) => r.claim.id === id);
+        f.rowList[at] = f.rows.get(id) as ClaimRow;
+      }
+    }
     let listsChanged = false;
     await scan<Task>('Task', (task) => {
       put(f.workItems, task.id, workItemFact(task, zone));
@@ -199,6 +249,9 @@ export class AnalyticsReader {
     });
     if (listsChanged) {
       delete f.lists;
+    }
+    if (changed > 0) {
+      f.generation += 1;
     }
     return { read, changed, full };
   }

@@ -32,8 +32,8 @@ export interface AnalyticsServiceDeps {
 export class AnalyticsService {
   readonly reader: AnalyticsReader;
   readonly #deps: AnalyticsServiceDeps;
-  /** Per tenant and zone: the model and when (clock ms) it was counted. */
-  readonly #models = new Map<string, { model: DenialModel; at: number }>();
+  /** Per tenant and zone: the model, when (clock ms) it was last checked, and the facts' generation. */
+  readonly #models = new Map<string, { model: DenialModel; at: number; generation: number }>();
 
   constructor(deps: AnalyticsServiceDeps) {
     this.#deps = deps;
@@ -67,7 +67,8 @@ export class AnalyticsService {
   /**
    * The tenant's denial forecast model (src/claims/risk/denial-model.ts) over its whole stored
    * history, counted again when older than `denialModelMaxAgeMs` (history moves by remittances,
-   * not by the second; the scrubber asks once per claim). `fresh` counts it now.
+   * not by the second; the scrubber asks once per claim). `fresh` reads the changes now and counts
+   * the model again only if a fact changed since it was counted (the reader's generation).
    */
   async denialModel(tenant: TenantConfig, options: { fresh?: boolean } = {}): Promise<DenialModel> {
     const zone = tenantCalendarZone(tenant);
@@ -77,8 +78,14 @@ export class AnalyticsService {
     if (cached && !options.fresh && now - cached.at < (this.#deps.denialModelMaxAgeMs ?? 60_000)) {
       return cached.model;
     }
-    const model = buildDenialModel(lineOutcomes(await this.reader.data(tenant.id, zone)));
-    this.#models.set(key, { model, at: now });
+    const data = await this.reader.data(tenant.id, zone);
+    const generation = this.reader.generation(tenant.id, zone);
+    if (cached && cached.generation === generation) {
+      this.#models.set(key, { ...cached, at: now });
+      return cached.model;
+    }
+    const model = buildDenialModel(lineOutcomes(data));
+    this.#models.set(key, { model, at: now, generation });
     return model;
   }
 }

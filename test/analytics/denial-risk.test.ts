@@ -181,6 +181,32 @@ describe('GET /api/analytics/denial-risk', () => {
     expect(audits.some((a) => a.entity?.some((e) => e.what?.reference === 'Claim/new'))).toBe(true);
   });
 
+  test('the model is counted again once a payment is posted or taken back: the next answer counts it', async () => {
+    const json = { headers: { accept: 'application/json' } };
+    const history = async (): Promise<[number, number]> => {
+      const res = await fhirFetch(url('?claim=new'), token, json);
+      expect(res.status).toBe(200);
+      const all = res.body.lines[0].basis[0] as { lines: number; denied: number };
+      return [res.body.historyLines, all.denied];
+    };
+    expect(await history()).toEqual([8, 2]);
+    const late = claim('late', {
+      payer: 'acme',
+      date: '2026-10-25',
+      lines: [{ code: 'J1745', units: 10, net: 1000 }],
+    });
+    const denied = payment('late-e', late, {
+      date: '2026-11-05',
+      lines: [{ code: 'J1745', units: 10, submitted: 1000, paid: 0, adjustments: [co('197', 1000)] }],
+    });
+    const store = server.running.store;
+    await store.resources.create(TENANT, late, { id: 'late' });
+    await store.resources.create(TENANT, denied, { id: 'late-e' });
+    expect(await history()).toEqual([9, 3]);
+    await store.resources.update(TENANT, { ...denied, status: 'entered-in-error' });
+    expect(await history()).toEqual([8, 2]);
+  });
+
   test('bad input: 400 without or with a bad claim, unknown parameter; 404 unknown claim; other tenant sees nothing', async () => {
     const json = { headers: { accept: 'application/json' } };
     for (const q of ['', '?claim=', '?claim=a&claim=b', '?claim=new&x=1', '?claim=%2F..']) {

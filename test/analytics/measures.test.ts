@@ -18,6 +18,7 @@ import { AnalyticsService } from '../../src/analytics/service.ts';
 import type { TenantConfig } from '../../src/config/config.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import type { ClaimSpec } from './fixtures.ts';
 import { appeal, claim, drugCharge, payment, preauthorization, workItem } from './fixtures.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-analytics-'));
@@ -66,13 +67,14 @@ const c4 = claim('c4', {
   state: 'submitted',
   lines: [{ code: '96365', units: 1, net: 200 }],
 });
-const c5 = claim('c5', {
+const c5Spec: ClaimSpec = {
   payer: 'aetna',
   location: 'south',
   date: '2026-10-15',
   state: 'submitted',
   lines: [{ code: '96365', units: 1, net: 200 }],
-});
+};
+const c5 = claim('c5', c5Spec);
 const c6 = claim('c6', {
   payer: 'medicare',
   location: 'north',
@@ -339,6 +341,40 @@ describe('slices and ranges', () => {
     await store.resources.update('t', { ...c4paid, status: 'entered-in-error' });
     const undone = await service.measure(NY, 'clean-claim-rate', NOV);
     expect(undone.total.denominator).toBe(4);
+  });
+
+  test("a claim's kept row follows writes to the claim: another payer moves its balance, a replacement takes it out of A/R", async () => {
+    const aging = async (): Promise<[number, (string | number | null)[][]]> => {
+      const r = await service.measure(NY, 'ar-aging', NOV);
+      return [r.total.value as number, r.slices.map((s) => [s.key, s.value])];
+    };
+    expect(await aging()).toEqual([
+      2900,
+      [
+        ['aetna', 900],
+        ['medicare', 2000],
+      ],
+    ]);
+    // c5 (Aetna, $200 open, 31-60 days) is billed to Medicare instead.
+    await store.resources.update('t', claim('c5', { ...c5Spec, payer: 'medicare' }));
+    expect(await aging()).toEqual([
+      2900,
+      [
+        ['aetna', 700],
+        ['medicare', 2200],
+      ],
+    ]);
+    // Then replaced by a corrected claim: its balance leaves A/R.
+    await store.resources.update('t', claim('c5', { ...c5Spec, replacedBy: 'c9' }));
+    expect(await aging()).toEqual([
+      2700,
+      [
+        ['aetna', 700],
+        ['medicare', 2000],
+      ],
+    ]);
+    await store.resources.update('t', c5);
+    expect((await aging())[0]).toBe(2900);
   });
 
   test('a backwards, a too long or an impossible range, or an unknown slice, is refused', async () => {
