@@ -365,8 +365,13 @@ async function main(): Promise<void> {
       name: 'writing the same bytes of fixed text',
       value: Number((baseline.ms / 1000).toFixed(1)),
     },
-    target: '1,000,000 claims < 60 s, peak RSS < 256 MB',
-    met: N >= 1_000_000 && seconds < 60 && batch.peakRss < 256 * 1024 * 1024,
+    // The 1,000,000-claim target is bench:837's; a smaller batch here has none to meet.
+    ...(N >= 1_000_000
+      ? {
+          target: '1,000,000 claims < 60 s, peak RSS < 256 MB',
+          met: seconds < 60 && batch.peakRss < 256 * 1024 * 1024,
+        }
+      : {}),
   });
   const ratio = batch.peakHeapAbove / Math.max(1, batchSmall.peakHeapAbove);
   console.log(
