@@ -11,5 +11,9 @@ export default {
     ],
   },
   testTimeout: 30000,
+  // Two test files at once on a two-core machine: the files start their servers and child
+  // processes on ephemeral ports with their own temp folders, so they don't interfere; the
+  // deadlines of the process-heavy files allow for the shared cores (test/support/child.ts).
+  maxWorkers: 2,
   testEnvironmentOptions: { globalsCleanup: 'on' },
 };
