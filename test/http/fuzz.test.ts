@@ -13,7 +13,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Express } from 'express';
-import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { routeTable } from '../../src/http/route-table.ts';
 import type { RouteEntry } from '../../src/http/route-table.ts';
 import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
@@ -22,6 +21,7 @@ import { encounter, patient } from '../fhir/fixtures.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
+import { unreachableEhrConnection } from '../support/ehr-connection.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261204);
 const REQUESTS = Number(process.env['FUZZ_REQUESTS'] ?? 5000);
@@ -30,18 +30,7 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 const SECRET = 'fuzz-subscription-secret-0123456789';
 const METRICS_TOKEN = 'metrics-secret-0123456789';
 
-const connection: EhrConnectionConfig = {
-  id: 'fuzz-ehr',
-  fhirBaseUrl: 'http://127.0.0.1:9/fhir',
-  clientId: 'dripline',
-  privateKeyJwk: { kty: 'EC', crv: 'P-384', d: 'x', x: 'x', y: 'y', alg: 'ES384' },
-  scope: 'system/*.rs',
-  mode: 'backport',
-  payload: 'id-only',
-  locations: [],
-  heartbeatSeconds: 60,
-  pollIntervalSeconds: 60,
-};
+const connection = unreachableEhrConnection('fuzz-ehr');
 
 interface FuzzRequest {
   readonly route: RouteEntry;

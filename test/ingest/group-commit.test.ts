@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import express from 'express';
-import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 import { GroupCommit } from '../../src/store/group-commit.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
@@ -22,22 +21,12 @@ import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { BatchOperation, Store } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { unreachableEhrConnection } from '../support/ehr-connection.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 'group';
 const SECRET = 'group-commit-secret-0123456789';
-const connection: EhrConnectionConfig = {
-  id: 'group-ehr',
-  fhirBaseUrl: 'http://127.0.0.1:9/fhir',
-  clientId: 'dripline',
-  privateKeyJwk: { kty: 'EC', crv: 'P-384', d: 'x', x: 'x', y: 'y', alg: 'ES384' },
-  scope: 'system/*.rs',
-  mode: 'backport',
-  payload: 'id-only',
-  locations: [],
-  heartbeatSeconds: 60,
-  pollIntervalSeconds: 60,
-};
+const connection = unreachableEhrConnection('group-ehr');
 
 function notification(eventNumber: number): string {
   const focus = `http://127.0.0.1:9/fhir/MedicationAdministration/ma-${eventNumber}`;

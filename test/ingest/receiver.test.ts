@@ -14,25 +14,14 @@ import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { describeShared } from '../support/shared.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
+import { unreachableEhrConnection } from '../support/ehr-connection.ts';
 
 const SECRET_MA = 'ma-secret-0123456789abcdef';
 const SECRET_ENC = 'enc-secret-0123456789abcdef';
 const SECRET_OTHER = 'other-connection-secret-0123';
 const HMAC_SECRET = 'hmac-secret-0123456789abcdef';
 
-const connection = (id: string, extra: Partial<EhrConnectionConfig> = {}): EhrConnectionConfig => ({
-  id,
-  fhirBaseUrl: 'http://127.0.0.1:9/fhir',
-  clientId: 'dripline',
-  privateKeyJwk: { kty: 'EC', crv: 'P-384', d: 'x', x: 'x', y: 'y', alg: 'ES384' },
-  scope: 'system/*.rs',
-  mode: 'backport',
-  payload: 'id-only',
-  locations: [],
-  heartbeatSeconds: 60,
-  pollIntervalSeconds: 60,
-  ...extra,
-});
+const connection = unreachableEhrConnection;
 
 let server: TestServer;
 
