@@ -7,6 +7,7 @@
  */
 import { loadConfig } from '../../src/config/config.ts';
 import { systemClock } from '../../src/time/clock.ts';
+import { addDays, localDate } from '../../src/time/zone.ts';
 import type { Clock } from '../../src/time/clock.ts';
 
 const offset = process.env['CLOCK_OFFSET_MS'];
@@ -17,4 +18,13 @@ export const testClock: Clock = systemClock(clockOffsetMs);
 /** The environment that gives a child Dripline the same clock. */
 export function clockEnv(): Record<string, string> {
   return clockOffsetMs === 0 ? {} : { CLOCK_OFFSET_MS: String(clockOffsetMs) };
+}
+
+/**
+ * The calendar date in `zone` `days` from the test clock's today: the date a tenant's pages and
+ * APIs call today (a date input's `max`, a default range), which is not the UTC date in the
+ * evening of the Americas.
+ */
+export function testToday(zone: string, days = 0): string {
+  return addDays(localDate(testClock(), zone), days);
 }

@@ -27,7 +27,7 @@ import { runStatements } from '../../src/remittance/statements/run.ts';
 import { runSandbox } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { searchAll } from '../../src/store/search-all.ts';
-import { clockEnv, testClock } from '../support/clock.ts';
+import { clockEnv, testClock, testToday } from '../support/clock.ts';
 import { pdfText } from '../support/pdf-text.ts';
 import { waitFor } from '../support/wait.ts';
 import { appFrame, said, showsHeading, signInToChart } from './app-helpers.ts';
@@ -61,6 +61,10 @@ beforeAll(async () => {
   await run.replayed;
   browser = await launchChromium();
 }, 120_000);
+
+/** A day `days` from the sandbox tenant's today, in its time zone (as the app's pages date things). */
+const tenantToday = (days: number): string =>
+  testToday(run.tenants.find((t) => t.id === TENANT)?.timeZone ?? 'UTC', days);
 
 afterAll(async () => {
   await browser?.close();
@@ -99,7 +103,7 @@ async function patientWithOrder(): Promise<{
  * the cycle's statement run (as `POST /api/remittance/statements/run` runs it).
  */
 async function seedStatement(patient: string): Promise<void> {
-  const today = testClock().toISOString().slice(0, 10);
+  const today = tenantToday(0);
   const amount = (code: string, value: number) => ({
     category: { coding: [{ system: ADJUDICATION, code }] },
     amount: { value, currency: 'USD' as const },
@@ -188,8 +192,8 @@ describe("the patient's page, launched from the EHR chart by a biller", () => {
     const summary = (await frame.locator('p.summary').first().textContent()) ?? '';
     const payerName = /^Payer: (.*) · as of/.exec(summary)?.[1];
     await expect(form.getByLabel('Payer').locator('option:checked').textContent()).resolves.toBe(payerName);
-    const today = testClock().toISOString().slice(0, 10);
-    const later = new Date(testClock().getTime() + 40 * 86_400_000).toISOString().slice(0, 10);
+    const today = tenantToday(0);
+    const later = tenantToday(40);
     // Refused as the API refuses it: an end before the start; nothing written.
     await form.getByLabel('Authorization number').fill('AUTH-APP-9');
     await form.getByLabel('From').fill(later);

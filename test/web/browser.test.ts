@@ -44,7 +44,7 @@ import {
   reasonCodeOf,
   stringInput,
 } from '../../src/remittance/work/items.ts';
-import { clockEnv, testClock } from '../support/clock.ts';
+import { clockEnv, testClock, testToday } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
 import { launchChromium, screenshot, seriousViolations } from './chromium.ts';
@@ -130,9 +130,9 @@ async function heldClaim(): Promise<{
   return { ...chosen, encounter };
 }
 
-/** A day `days` from today (UTC calendar; the tests only compare it with what the app shows). */
-const dayFrom = (days: number): string =>
-  new Date(testClock().getTime() + days * 86_400_000).toISOString().slice(0, 10);
+/** A day `days` from the sandbox tenant's today (its time zone, as the app's date inputs). */
+const dayFrom = (days: number): string => testToday(tenantZone(), days);
+const tenantZone = (): string => run.tenants.find((t) => t.id === TENANT)?.timeZone ?? 'UTC';
 
 /**
  * A denial work item on a claim, as the 835 posting's triage writes one (src/remittance/work):
@@ -561,8 +561,9 @@ describe('launched from the EHR chart', () => {
     // The range: the measures of another month, in the address.
     await frame.getByRole('link', { name: 'Analytics' }).click();
     await showsHeading(frame, 'Analytics');
-    const to = testClock().toISOString().slice(0, 10);
-    const from = new Date(testClock().getTime() - 89 * 86_400_000).toISOString().slice(0, 10);
+    // The tenant's today (the date input's max): not the UTC date in the Americas' evening.
+    const to = dayFrom(0);
+    const from = dayFrom(-89);
     await frame.getByLabel('From').fill(from);
     await frame.getByLabel('To').fill(to);
     await frame.getByRole('button', { name: 'Show' }).click();
