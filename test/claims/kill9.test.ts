@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, Encounter, Task } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair } from 'jose';
-import { encountersOfClaim } from '../../src/claims/workflow/identity.ts';
+import { claimFrequencyOf, encountersOfClaim, replacedByOf } from '../../src/claims/workflow/identity.ts';
 import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { claimTaskId } from '../../src/claims/workflow/tasks.ts';
@@ -38,6 +38,7 @@ import { startDriplineChild } from '../support/child.ts';
 import { testClock } from '../support/clock.ts';
 import type { DriplineChild } from '../support/child.ts';
 import { waitFor } from '../support/wait.ts';
+import { billingSettled } from '../support/billing-settled.ts';
 
 const TENANT = 'k9claims';
 const SERVER = fileURLToPath(new URL('../ingest/kill9-server.ts', import.meta.url));
@@ -61,10 +62,6 @@ let child: DriplineChild | undefined;
 let store: SqliteStore;
 let submittingAtKill = 0;
 let answeredAtKill = 0;
-
-const queueIdle = async (queue: string): Promise<boolean> =>
-  (await store.jobs.listJobs(TENANT, queue, 'ready', 1)).length === 0 &&
-  (await store.jobs.listJobs(TENANT, queue, 'leased', 1)).length === 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dripline-claims-kill9-'));
@@ -171,21 +168,9 @@ beforeAll(async () => {
   child = await startDriplineChild(SERVER, env);
   payer.setBehaviour({});
 
-  // Settled: every queue idle, nothing built / ready / submitting, three looks in a row.
-  let quiet = 0;
-  await waitFor(
-    'the restarted Dripline to settle',
-    async () => {
-      await ehr.idle();
-      const idle = [INGEST_QUEUE, ENCOUNTER_CHANGED_QUEUE, CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE];
-      const queuesIdle = (await Promise.all(idle.map(queueIdle))).every(Boolean);
-      const claims = await searchAll<Claim>(store, TENANT, 'Claim');
-      const moving = claims.some((c) => ['built', 'ready', 'submitting'].includes(claimStateOf(c) ?? ''));
-      quiet = queuesIdle && !moving && claims.length > 0 ? quiet + 1 : 0;
-      return quiet >= 3;
-    },
-    90_000,
-  );
+  // Settled: every queue idle, nothing built / ready / submitting, every finished encounter with
+  // charges billed (the sweep runs on a timer), three looks in a row.
+  await billingSettled(store, TENANT, { timeoutMs: 90_000, beforeLook: () => ehr.idle() });
 }, 240_000);
 
 afterAll(async () => {
@@ -202,10 +187,24 @@ test('the kill landed mid-submission', () => {
   expect(answeredAtKill).toBeGreaterThanOrEqual(2);
 });
 
-test('every finished encounter with charges is billed by exactly one claim', async () => {
+test('every finished encounter with charges is billed by exactly one standing claim', async () => {
   const claims = await searchAll<Claim>(store, TENANT, 'Claim');
+  const byId = new Map(claims.map((c) => [c.id ?? '', c]));
+  // An original replaced by its corrected claim (frequency 7, the same encounters) no longer stands:
+  // charges that change after adjudication — an administration the EHR sent while Dripline was
+  // down arrives after the restart — are billed by a correction, never by a second original.
+  const replaced = claims.filter((c) => byId.has(replacedByOf(c) ?? ''));
+  expect(
+    replaced.filter((c) => {
+      const correction = byId.get(replacedByOf(c) ?? '')!;
+      return (
+        claimFrequencyOf(correction) !== '7' ||
+        encountersOfClaim(correction).join() !== encountersOfClaim(c).join()
+      );
+    }),
+  ).toEqual([]);
   const billedBy = new Map<string, string[]>();
-  for (const claim of claims) {
+  for (const claim of claims.filter((c) => !replaced.includes(c))) {
     for (const encounter of encountersOfClaim(claim)) {
       billedBy.set(encounter, [...(billedBy.get(encounter) ?? []), claim.id ?? '']);
     }
@@ -222,7 +221,17 @@ test('every finished encounter with charges is billed by exactly one claim', asy
   const problems = finished
     .map((e) => `Encounter/${e.id}`)
     .filter((ref) => (billedBy.get(ref) ?? []).length !== 1)
-    .map((ref) => `${ref}: ${JSON.stringify(billedBy.get(ref) ?? [])}`);
+    .map((ref) => {
+      // Each claim with what it bills, its state, frequency and creation: enough to tell a rebuild
+      // of another encounter group from a double build of the same one.
+      const billing = (billedBy.get(ref) ?? []).map((id) => {
+        const claim = claims.find((c) => c.id === id);
+        return claim
+          ? `${id} (${claimStateOf(claim) ?? '?'}, ${claim.status}, frequency ${claimFrequencyOf(claim)}, replaced by ${replacedByOf(claim) ?? '-'}, ${encountersOfClaim(claim).join('+')}, created ${claim.created})`
+          : id;
+      });
+      return `${ref}: ${JSON.stringify(billing)}`;
+    });
   expect(problems).toEqual([]);
 });
 

@@ -11,11 +11,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, MedicationAdministration, Resource } from '@medplum/fhirtypes';
 import { correctionIdFor, encountersOfClaim } from '../../src/claims/workflow/identity.ts';
-import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
-import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import { runSandbox, SANDBOX_TENANT } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
@@ -24,6 +22,7 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { normalizeReference } from '../../src/store/search-index.ts';
 import { testClock } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
+import { billingSettled } from '../support/billing-settled.ts';
 
 const DAY_MS = 86_400_000;
 const TIMED = new Set(['96360', '96365', '96413', '96366', '96361', '96415', '96367']);
@@ -72,28 +71,13 @@ async function holdings(): Promise<Holdings> {
   return out;
 }
 
-/** Nothing queued, nothing built / ready / submitting, three looks in a row. */
+/** Nothing queued, nothing moving, every finished encounter with charges billed (three looks). */
 async function settled(): Promise<void> {
-  let quiet = 0;
-  await waitFor(
-    'the sandbox day to settle',
-    async () => {
-      await run!.ehr.idle();
-      const store = run!.server.store;
-      let idle = true;
-      for (const queue of [INGEST_QUEUE, ENCOUNTER_CHANGED_QUEUE, CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE]) {
-        for (const state of ['ready', 'leased'] as const) {
-          idle &&= (await store.jobs.listJobs(SANDBOX_TENANT, queue, state, 1)).length === 0;
-        }
-      }
-      const claims = await all<Claim>('Claim');
-      const moving = claims.some((c) => ['built', 'ready', 'submitting'].includes(claimStateOf(c) ?? ''));
-      quiet = idle && !moving && claims.length > 0 ? quiet + 1 : 0;
-      return quiet >= 3;
-    },
-    90_000,
-    200,
-  );
+  await billingSettled(run!.server.store, SANDBOX_TENANT, {
+    timeoutMs: 90_000,
+    intervalMs: 200,
+    beforeLook: () => run!.ehr.idle(),
+  });
 }
 
 beforeAll(async () => {

@@ -95,6 +95,25 @@ async function oldestPendingIngest(ctx: WorkflowContext, tenant: TenantId): Prom
   return oldest;
 }
 
+/**
+ * The encounters whose claim build is queued or running (claim-ready jobs ready or leased): not
+ * unclaimed, although their claim is not stored yet. Without this a sweep that sees one more of the
+ * patient's visits that day (or the full scan after a restart) groups such an encounter again under
+ * another claim id, and it is billed twice. Read before the scan reads the claims, so a build that
+ * finishes in between is seen as its stored claim.
+ */
+async function encountersBeingBuilt(ctx: WorkflowContext, tenant: TenantId): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const state of ['ready', 'leased'] as const) {
+    for (const job of await ctx.store.jobs.listJobs(tenant, CLAIM_READY_QUEUE, state, 1_000_000)) {
+      for (const encounter of (job.payload as Partial<ClaimReadyJob>).encounters ?? []) {
+        out.add(encounter);
+      }
+    }
+  }
+  return out;
+}
+
 export class BillingSweep {
   readonly #ctx: WorkflowContext;
   readonly #recheck: HeldClaimRecheck;
@@ -129,6 +148,7 @@ export class BillingSweep {
     const now = ctx.now().getTime();
     const hold = ctx.deps.holdMs ?? 0;
     const ingestBacklogSince = await oldestPendingIngest(ctx, tenant);
+    const building = await encountersBeingBuilt(ctx, tenant);
     const previous = this.#scans.get(tenant);
     const full =
       previous?.watermark === undefined || now - previous.fullAt >= (ctx.deps.fullScanMs ?? 3_600_000);
@@ -148,6 +168,10 @@ export class BillingSweep {
       const ref = `Encounter/${encounter.id}`;
       const setting = settingOf(encounter);
       if (!setting) {
+        continue;
+      }
+      if (building.has(ref)) {
+        pending.add(ref); // looked at again once its build has stored the claim (or given up)
         continue;
       }
       const ended = Date.parse(encounter.period?.end ?? encounter.meta.lastUpdated);
