@@ -35,14 +35,12 @@ import {
   readTrn,
 } from './segments.ts';
 import type {
-  Adjustment835,
   ClaimPayment835,
   Envelope835,
   Event835,
   Finding835,
   Header835,
   InpatientAdjudication835,
-  Name835,
   OutpatientAdjudication835,
   Party835,
   Payment835,
@@ -80,12 +78,6 @@ interface PartyDraft {
 type ClaimDraft = {
   -readonly [K in keyof ClaimPayment835]: ClaimPayment835[K];
 } & {
-  adjustments: Adjustment835[];
-  names: Name835[];
-  references: Qualified<string>[];
-  dates: Qualified<string>[];
-  amounts: Qualified<number>[];
-  quantities: Qualified<number>[];
   services: ServicePayment835[];
   inpatient?: InpatientAdjudication835;
   outpatient?: OutpatientAdjudication835;
@@ -93,15 +85,22 @@ type ClaimDraft = {
 
 type ServiceDraft = {
   -readonly [K in keyof ServicePayment835]: ServicePayment835[K];
-} & {
-  dates: Qualified<string>[];
-  adjustments: Adjustment835[];
-  references: Qualified<string>[];
-  amounts: Qualified<number>[];
-  quantities: Qualified<number>[];
-  remarks: string[];
-  pharmacyRejects: string[];
 };
+
+/**
+ * The list every claim payment and line starts with, shared until something is added (`added`):
+ * most of a claim's dozen lists stay empty, and a 100,000-claim file allocated them all.
+ */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `list` with `items` added: a new array when `list` is the shared empty one. */
+function added<T>(list: readonly T[], ...items: T[]): readonly T[] {
+  if (list === NONE) {
+    return items;
+  }
+  (list as T[]).push(...items);
+  return list;
+}
 
 const emptyParty = (): PartyDraft => ({ references: [], contacts: [] });
 
@@ -414,34 +413,39 @@ class TransactionReader implements FindingSink {
     switch (id) {
       case 'CAS': {
         const adjustments = readCas(e);
-        (service ?? claim).adjustments.push(...adjustments);
+        const to = service ?? claim;
+        to.adjustments = added(to.adjustments, ...adjustments);
         return;
       }
       case 'REF': {
         const ref = readRef(e);
         if (ref) {
-          (service ?? claim).references.push(ref);
+          const to = service ?? claim;
+          to.references = added(to.references, ref);
         }
         return;
       }
       case 'DTM': {
         const dtm = readDtm(e);
         if (dtm) {
-          (service ?? claim).dates.push(dtm);
+          const to = service ?? claim;
+          to.dates = added(to.dates, dtm);
         }
         return;
       }
       case 'AMT': {
         const amt = readAmt(e);
         if (amt) {
-          (service ?? claim).amounts.push(amt);
+          const to = service ?? claim;
+          to.amounts = added(to.amounts, amt);
         }
         return;
       }
       case 'QTY': {
         const qty = readQty(e);
         if (qty) {
-          (service ?? claim).quantities.push(qty);
+          const to = service ?? claim;
+          to.quantities = added(to.quantities, qty);
         }
         return;
       }
@@ -449,8 +453,10 @@ class TransactionReader implements FindingSink {
         const lq = readLq(e);
         if (!service) {
           e.fault('segment-order', 'LQ (remark codes) belongs to a service line (after SVC)');
+        } else if (lq?.qualifier === 'HE') {
+          service.remarks = added(service.remarks, lq.code);
         } else if (lq) {
-          (lq.qualifier === 'HE' ? service.remarks : service.pharmacyRejects).push(lq.code);
+          service.pharmacyRejects = added(service.pharmacyRejects, lq.code);
         }
         return;
       }
@@ -463,7 +469,7 @@ class TransactionReader implements FindingSink {
           return;
         }
         if (id === 'NM1') {
-          claim.names.push(readNm1(e));
+          claim.names = added(claim.names, readNm1(e));
         } else if (id === 'MIA') {
           claim.inpatient = readMia(e);
         } else if (id === 'MOA') {
@@ -482,24 +488,30 @@ class TransactionReader implements FindingSink {
     const clp = readClp(e);
     this.#phase = 'claim';
     this.#claims++;
-    this.#claim = {
+    // Built by assignment, not spreads: a spread of each optional part is an object per part.
+    const claim: ClaimDraft = {
       transaction: this.number,
       position: this.#claims,
       segment: e.segment.position,
-      ...(this.#lx !== undefined ? { headerNumber: this.#lx } : {}),
       patientControlNumber: clp?.patientControlNumber ?? e.raw(1),
       status: clp?.status ?? e.raw(2),
       charge: clp?.charge ?? 0,
       paid: clp?.paid ?? 0,
-      ...(clp ?? {}),
-      adjustments: [],
-      names: [],
-      references: [],
-      dates: [],
-      amounts: [],
-      quantities: [],
+      adjustments: NONE,
+      names: NONE,
+      references: NONE,
+      dates: NONE,
+      amounts: NONE,
+      quantities: NONE,
       services: [],
     };
+    if (this.#lx !== undefined) {
+      claim.headerNumber = this.#lx;
+    }
+    if (clp) {
+      Object.assign(claim, clp);
+    }
+    this.#claim = claim;
     // Unreadable: counted, never balanced (its amounts are unknown); the set is rejected anyway.
     this.#claimReadable = clp !== undefined;
   }
@@ -507,22 +519,25 @@ class TransactionReader implements FindingSink {
   #openService(e: Elements, claim: ClaimDraft): void {
     const svc = readSvc(e);
     this.#phase = 'service';
-    this.#service = {
+    const service: ServiceDraft = {
       position: claim.services.length + 1,
       segment: e.segment.position,
       procedure: svc?.procedure ?? { qualifier: '', code: '', modifiers: [] },
       charge: svc?.charge ?? Number.NaN,
       paid: svc?.paid ?? Number.NaN,
-      ...(svc ?? {}),
-      dates: [],
-      adjustments: [],
-      references: [],
-      amounts: [],
-      quantities: [],
-      remarks: [],
-      pharmacyRejects: [],
+      dates: NONE,
+      adjustments: NONE,
+      references: NONE,
+      amounts: NONE,
+      quantities: NONE,
+      remarks: NONE,
+      pharmacyRejects: NONE,
     };
-    claim.services.push(this.#service);
+    if (svc) {
+      Object.assign(service, svc);
+    }
+    this.#service = service;
+    claim.services.push(service);
   }
 
   /** Closes the open claim payment: its balancing, the running sums, and the event. */
@@ -533,9 +548,10 @@ class TransactionReader implements FindingSink {
     }
     this.#claim = undefined;
     this.#service = undefined;
-    const readable =
-      this.#claimReadable &&
-      claim.services.every((s) => Number.isFinite(s.charge) && Number.isFinite(s.paid));
+    let readable = this.#claimReadable;
+    for (const s of claim.services) {
+      readable &&= Number.isFinite(s.charge) && Number.isFinite(s.paid);
+    }
     this.#paidCents += toCents(claim.paid);
     this.#chargeCents += toCents(claim.charge);
     if (readable) {
@@ -543,10 +559,10 @@ class TransactionReader implements FindingSink {
         this.add(finding);
       }
       if (claim.patientResponsibility !== undefined) {
-        const pr = [claim.adjustments, ...claim.services.map((s) => s.adjustments)].reduce(
-          (sum, list) => sum + adjustmentCents(list.filter((a) => a.group === 'PR')),
-          0,
-        );
+        let pr = adjustmentCents(claim.adjustments, 'PR');
+        for (const s of claim.services) {
+          pr += adjustmentCents(s.adjustments, 'PR');
+        }
         if (pr !== toCents(claim.patientResponsibility)) {
           this.add({
             severity: 'warning',
