@@ -105,28 +105,33 @@ export class X12Tokenizer {
   #position = 0;
 
   *push(text: string): Generator<X12Segment, void, undefined> {
-    this.#append(text);
-    for (let segment = this.#next(); segment !== undefined; segment = this.#next()) {
+    this.write(text);
+    for (let segment = this.read(); segment !== undefined; segment = this.read()) {
       yield segment;
     }
   }
 
   /** `push` with a callback: each segment the text completes, in order; throws where `push` would. */
   feed(text: string, each: (segment: X12Segment) => void): void {
-    this.#append(text);
-    for (let segment = this.#next(); segment !== undefined; segment = this.#next()) {
+    this.write(text);
+    for (let segment = this.read(); segment !== undefined; segment = this.read()) {
       each(segment);
     }
   }
 
-  #append(text: string): void {
+  /** Adds text to what `read` reads from. */
+  write(text: string): void {
     this.#dropped += this.#at;
     this.#buffer = this.#at === this.#buffer.length ? text : this.#buffer.slice(this.#at) + text;
     this.#at = 0;
   }
 
-  /** The next complete segment of the buffer, or undefined when it needs more input. */
-  #next(): X12Segment | undefined {
+  /**
+   * The next complete segment of the text written so far, or undefined when it needs more input
+   * (the pull form of `push`: a reader that hands out what each segment completes at once, not
+   * per chunk, keeps no chunk's worth of results alive).
+   */
+  read(): X12Segment | undefined {
     const at = this.#skipBreaks(this.#at);
     this.#at = at;
     if (at >= this.#buffer.length) {

@@ -14,10 +14,13 @@ import type { Adjustment835, ClaimPayment835, Finding835, ServicePayment835 } fr
 
 const dollars = (cents: number): number => cents / 100;
 
-export function adjustmentCents(adjustments: readonly Adjustment835[]): number {
+/** Σ of the adjustments (of one group when `group` is given), in cents. */
+export function adjustmentCents(adjustments: readonly Adjustment835[], group?: string): number {
   let sum = 0;
   for (const a of adjustments) {
-    sum += toCents(a.amount);
+    if (group === undefined || a.group === group) {
+      sum += toCents(a.amount);
+    }
   }
   return sum;
 }

@@ -35,14 +35,12 @@ import {
   readTrn,
 } from './segments.ts';
 import type {
-  Adjustment835,
   ClaimPayment835,
   Envelope835,
   Event835,
   Finding835,
   Header835,
   InpatientAdjudication835,
-  Name835,
   OutpatientAdjudication835,
   Party835,
   Payment835,
@@ -61,6 +59,8 @@ const KNOWN = new Set([
 
 /** The implementation guide this reader follows (GS08 / ST03). */
 export const IMPLEMENTATION_835 = '005010X221A1';
+/** Bytes of input decoded at a time (texts this size stay in the young generation). */
+const DECODE_PIECE = 64 * 1024;
 /** Findings kept per transaction set (the rest are counted). */
 const MAX_FINDINGS = 200;
 
@@ -78,12 +78,6 @@ interface PartyDraft {
 type ClaimDraft = {
   -readonly [K in keyof ClaimPayment835]: ClaimPayment835[K];
 } & {
-  adjustments: Adjustment835[];
-  names: Name835[];
-  references: Qualified<string>[];
-  dates: Qualified<string>[];
-  amounts: Qualified<number>[];
-  quantities: Qualified<number>[];
   services: ServicePayment835[];
   inpatient?: InpatientAdjudication835;
   outpatient?: OutpatientAdjudication835;
@@ -91,15 +85,22 @@ type ClaimDraft = {
 
 type ServiceDraft = {
   -readonly [K in keyof ServicePayment835]: ServicePayment835[K];
-} & {
-  dates: Qualified<string>[];
-  adjustments: Adjustment835[];
-  references: Qualified<string>[];
-  amounts: Qualified<number>[];
-  quantities: Qualified<number>[];
-  remarks: string[];
-  pharmacyRejects: string[];
 };
+
+/**
+ * The list every claim payment and line starts with, shared until something is added (`added`):
+ * most of a claim's dozen lists stay empty, and a 100,000-claim file allocated them all.
+ */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `list` with `items` added: a new array when `list` is the shared empty one. */
+function added<T>(list: readonly T[], ...items: T[]): readonly T[] {
+  if (list === NONE) {
+    return items;
+  }
+  (list as T[]).push(...items);
+  return list;
+}
 
 const emptyParty = (): PartyDraft => ({ references: [], contacts: [] });
 
@@ -412,34 +413,39 @@ class TransactionReader implements FindingSink {
     switch (id) {
       case 'CAS': {
         const adjustments = readCas(e);
-        (service ?? claim).adjustments.push(...adjustments);
+        const to = service ?? claim;
+        to.adjustments = added(to.adjustments, ...adjustments);
         return;
       }
       case 'REF': {
         const ref = readRef(e);
         if (ref) {
-          (service ?? claim).references.push(ref);
+          const to = service ?? claim;
+          to.references = added(to.references, ref);
         }
         return;
       }
       case 'DTM': {
         const dtm = readDtm(e);
         if (dtm) {
-          (service ?? claim).dates.push(dtm);
+          const to = service ?? claim;
+          to.dates = added(to.dates, dtm);
         }
         return;
       }
       case 'AMT': {
         const amt = readAmt(e);
         if (amt) {
-          (service ?? claim).amounts.push(amt);
+          const to = service ?? claim;
+          to.amounts = added(to.amounts, amt);
         }
         return;
       }
       case 'QTY': {
         const qty = readQty(e);
         if (qty) {
-          (service ?? claim).quantities.push(qty);
+          const to = service ?? claim;
+          to.quantities = added(to.quantities, qty);
         }
         return;
       }
@@ -447,8 +453,10 @@ class TransactionReader implements FindingSink {
         const lq = readLq(e);
         if (!service) {
           e.fault('segment-order', 'LQ (remark codes) belongs to a service line (after SVC)');
+        } else if (lq?.qualifier === 'HE') {
+          service.remarks = added(service.remarks, lq.code);
         } else if (lq) {
-          (lq.qualifier === 'HE' ? service.remarks : service.pharmacyRejects).push(lq.code);
+          service.pharmacyRejects = added(service.pharmacyRejects, lq.code);
         }
         return;
       }
@@ -461,7 +469,7 @@ class TransactionReader implements FindingSink {
           return;
         }
         if (id === 'NM1') {
-          claim.names.push(readNm1(e));
+          claim.names = added(claim.names, readNm1(e));
         } else if (id === 'MIA') {
           claim.inpatient = readMia(e);
         } else if (id === 'MOA') {
@@ -480,24 +488,30 @@ class TransactionReader implements FindingSink {
     const clp = readClp(e);
     this.#phase = 'claim';
     this.#claims++;
-    this.#claim = {
+    // Built by assignment, not spreads: a spread of each optional part is an object per part.
+    const claim: ClaimDraft = {
       transaction: this.number,
       position: this.#claims,
       segment: e.segment.position,
-      ...(this.#lx !== undefined ? { headerNumber: this.#lx } : {}),
       patientControlNumber: clp?.patientControlNumber ?? e.raw(1),
       status: clp?.status ?? e.raw(2),
       charge: clp?.charge ?? 0,
       paid: clp?.paid ?? 0,
-      ...(clp ?? {}),
-      adjustments: [],
-      names: [],
-      references: [],
-      dates: [],
-      amounts: [],
-      quantities: [],
+      adjustments: NONE,
+      names: NONE,
+      references: NONE,
+      dates: NONE,
+      amounts: NONE,
+      quantities: NONE,
       services: [],
     };
+    if (this.#lx !== undefined) {
+      claim.headerNumber = this.#lx;
+    }
+    if (clp) {
+      Object.assign(claim, clp);
+    }
+    this.#claim = claim;
     // Unreadable: counted, never balanced (its amounts are unknown); the set is rejected anyway.
     this.#claimReadable = clp !== undefined;
   }
@@ -505,22 +519,25 @@ class TransactionReader implements FindingSink {
   #openService(e: Elements, claim: ClaimDraft): void {
     const svc = readSvc(e);
     this.#phase = 'service';
-    this.#service = {
+    const service: ServiceDraft = {
       position: claim.services.length + 1,
       segment: e.segment.position,
       procedure: svc?.procedure ?? { qualifier: '', code: '', modifiers: [] },
       charge: svc?.charge ?? Number.NaN,
       paid: svc?.paid ?? Number.NaN,
-      ...(svc ?? {}),
-      dates: [],
-      adjustments: [],
-      references: [],
-      amounts: [],
-      quantities: [],
-      remarks: [],
-      pharmacyRejects: [],
+      dates: NONE,
+      adjustments: NONE,
+      references: NONE,
+      amounts: NONE,
+      quantities: NONE,
+      remarks: NONE,
+      pharmacyRejects: NONE,
     };
-    claim.services.push(this.#service);
+    if (svc) {
+      Object.assign(service, svc);
+    }
+    this.#service = service;
+    claim.services.push(service);
   }
 
   /** Closes the open claim payment: its balancing, the running sums, and the event. */
@@ -531,9 +548,10 @@ class TransactionReader implements FindingSink {
     }
     this.#claim = undefined;
     this.#service = undefined;
-    const readable =
-      this.#claimReadable &&
-      claim.services.every((s) => Number.isFinite(s.charge) && Number.isFinite(s.paid));
+    let readable = this.#claimReadable;
+    for (const s of claim.services) {
+      readable &&= Number.isFinite(s.charge) && Number.isFinite(s.paid);
+    }
     this.#paidCents += toCents(claim.paid);
     this.#chargeCents += toCents(claim.charge);
     if (readable) {
@@ -541,10 +559,10 @@ class TransactionReader implements FindingSink {
         this.add(finding);
       }
       if (claim.patientResponsibility !== undefined) {
-        const pr = [claim.adjustments, ...claim.services.map((s) => s.adjustments)].reduce(
-          (sum, list) => sum + adjustmentCents(list.filter((a) => a.group === 'PR')),
-          0,
-        );
+        let pr = adjustmentCents(claim.adjustments, 'PR');
+        for (const s of claim.services) {
+          pr += adjustmentCents(s.adjustments, 'PR');
+        }
         if (pr !== toCents(claim.patientResponsibility)) {
           this.add({
             severity: 'warning',
@@ -679,21 +697,31 @@ export async function* read835(
   const reader = new Reader835();
   const decoder = new TextDecoder('utf-8');
   const out: Event835[] = [];
-  const segment = (s: X12Segment): void => {
-    checker.check(s);
-    reader.push(s, out);
-  };
+  // Each event goes out as soon as its segment completes it, not once per chunk: a chunk of a
+  // megabyte holds ~2,000 claim payments, and holding them all until the chunk was read kept them
+  // alive past the young generation (half the reading time was garbage collection). The events
+  // before a syntax fault go out before it.
   const feed = function* (text: string): Generator<Event835> {
-    try {
-      tokenizer.feed(text, segment);
-    } finally {
-      // The events completed before a syntax fault still go out, before the fault.
-      yield* out;
-      out.length = 0;
+    tokenizer.write(text);
+    for (let s = tokenizer.read(); s !== undefined; s = tokenizer.read()) {
+      checker.check(s);
+      reader.push(s, out);
+      if (out.length > 0) {
+        yield* out;
+        out.length = 0;
+      }
     }
   };
   for await (const chunk of input) {
-    yield* feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    if (typeof chunk === 'string') {
+      yield* feed(chunk);
+      continue;
+    }
+    // Decoded a piece at a time: a text of a megabyte (a file read's chunk) is allocated in the
+    // old generation at once, and a few of them trigger full collections.
+    for (let at = 0; at < chunk.length; at += DECODE_PIECE) {
+      yield* feed(decoder.decode(chunk.subarray(at, at + DECODE_PIECE), { stream: true }));
+    }
   }
   yield* feed(decoder.decode());
   tokenizer.end();

@@ -188,23 +188,24 @@ export function readCas(e: Elements): Adjustment835[] {
   return out;
 }
 
+/** CLP's own elements (absent elements leave their key out). */
+interface Clp {
+  patientControlNumber: string;
+  status: string;
+  charge: number;
+  paid: number;
+  patientResponsibility?: number;
+  filingIndicator?: string;
+  payerClaimNumber?: string;
+  facilityType?: string;
+  frequency?: string;
+  drg?: string;
+  drgWeight?: number;
+  dischargeFraction?: number;
+}
+
 /** CLP: the claim payment's own elements. */
-export function readClp(e: Elements):
-  | {
-      patientControlNumber: string;
-      status: string;
-      charge: number;
-      paid: number;
-      patientResponsibility?: number;
-      filingIndicator?: string;
-      payerClaimNumber?: string;
-      facilityType?: string;
-      frequency?: string;
-      drg?: string;
-      drgWeight?: number;
-      dischargeFraction?: number;
-    }
-  | undefined {
+export function readClp(e: Elements): Clp | undefined {
   const patientControlNumber = e.required(1, 'patient control number');
   const status = e.code(2, 'claim status code', CLAIM_STATUSES);
   const charge = e.amount(3, 'total claim charge amount', true);
@@ -241,20 +242,33 @@ export function readClp(e: Elements):
   ) {
     return undefined;
   }
-  return {
-    patientControlNumber,
-    status,
-    charge,
-    paid,
-    ...(patientResponsibility !== undefined ? { patientResponsibility } : {}),
-    ...(filingIndicator ? { filingIndicator } : {}),
-    ...(payerClaimNumber ? { payerClaimNumber } : {}),
-    ...(facilityType ? { facilityType } : {}),
-    ...(frequency ? { frequency } : {}),
-    ...(drg ? { drg } : {}),
-    ...(drgWeight !== undefined ? { drgWeight } : {}),
-    ...(dischargeFraction !== undefined ? { dischargeFraction } : {}),
-  };
+  // Assigned, not spread: a spread of each optional part is an object per part, per claim.
+  const clp: Clp = { patientControlNumber, status, charge, paid };
+  if (patientResponsibility !== undefined) {
+    clp.patientResponsibility = patientResponsibility;
+  }
+  if (filingIndicator) {
+    clp.filingIndicator = filingIndicator;
+  }
+  if (payerClaimNumber) {
+    clp.payerClaimNumber = payerClaimNumber;
+  }
+  if (facilityType) {
+    clp.facilityType = facilityType;
+  }
+  if (frequency) {
+    clp.frequency = frequency;
+  }
+  if (drg) {
+    clp.drg = drg;
+  }
+  if (drgWeight !== undefined) {
+    clp.drgWeight = drgWeight;
+  }
+  if (dischargeFraction !== undefined) {
+    clp.dischargeFraction = dischargeFraction;
+  }
+  return clp;
 }
 
 /** NM1: a name with its identification (absent elements leave their key out). */
@@ -370,23 +384,29 @@ function readProcedure(e: Elements, n: number, required: boolean): Procedure835 
   if (code === '') {
     e.fault('required', `${e.name(n)}-2 (procedure code) is required`, { element: `${e.name(n)}-2` });
   }
-  const modifiers = rest.slice(0, 4).filter((m) => m !== '');
+  const modifiers: string[] = [];
+  for (let i = 0; i < 4 && i < rest.length; i++) {
+    if (rest[i] !== '') {
+      modifiers.push(rest[i] as string);
+    }
+  }
   const description = rest[4];
-  return { qualifier, code, modifiers, ...(description ? { description } : {}) };
+  return description ? { qualifier, code, modifiers, description } : { qualifier, code, modifiers };
+}
+
+/** SVC's own elements (absent elements leave their key out). */
+interface Svc {
+  procedure: Procedure835;
+  charge: number;
+  paid: number;
+  revenueCode?: string;
+  units?: number;
+  billedProcedure?: Procedure835;
+  billedUnits?: number;
 }
 
 /** SVC: the service line's own elements. */
-export function readSvc(e: Elements):
-  | {
-      procedure: Procedure835;
-      charge: number;
-      paid: number;
-      revenueCode?: string;
-      units?: number;
-      billedProcedure?: Procedure835;
-      billedUnits?: number;
-    }
-  | undefined {
+export function readSvc(e: Elements): Svc | undefined {
   const procedure = readProcedure(e, 1, true);
   const charge = e.amount(2, 'line item charge amount', true);
   const paid = e.amount(3, 'line item provider payment amount', true);
@@ -404,15 +424,20 @@ export function readSvc(e: Elements):
   if (procedure === undefined || charge === undefined || paid === undefined) {
     return undefined;
   }
-  return {
-    procedure,
-    charge,
-    paid,
-    ...(revenueCode ? { revenueCode } : {}),
-    ...(units !== undefined ? { units } : {}),
-    ...(billedProcedure ? { billedProcedure } : {}),
-    ...(billedUnits !== undefined ? { billedUnits } : {}),
-  };
+  const svc: Svc = { procedure, charge, paid };
+  if (revenueCode) {
+    svc.revenueCode = revenueCode;
+  }
+  if (units !== undefined) {
+    svc.units = units;
+  }
+  if (billedProcedure) {
+    svc.billedProcedure = billedProcedure;
+  }
+  if (billedUnits !== undefined) {
+    svc.billedUnits = billedUnits;
+  }
+  return svc;
 }
 
 /** LQ: HE remark code (RARC) or RX NCPDP reject code. */
