@@ -25,7 +25,19 @@ export type PrefetchedFocus = { resource: Resource } | { error: unknown };
 /** A tracker change; sets `flags.reset` when the sender's counter went backwards. */
 export type TrackerChange = (r: SubscriptionRecord, flags: { reset: boolean }) => SubscriptionRecord;
 
-export class BatchBookkeeping {
+/** What one job's handler sees of its batch: the read-ahead, and where its tracker changes go. */
+export interface JobBookkeeping {
+  prefetched(connectionId: string, focus: string): PrefetchedFocus | undefined;
+  deferTracker(binding: ConnectionBinding, topic: IngestTopic, change: TrackerChange): void;
+}
+
+interface DeferredChange {
+  /** The job's place in its batch: changes apply in this order, whatever order the jobs finish in. */
+  readonly position: number;
+  readonly change: TrackerChange;
+}
+
+export class BatchBookkeeping implements JobBookkeeping {
   readonly #ctx: IngestContext;
   /** Focus reads done ahead for this batch (the resource, or how the read failed), by "connection|focus as sent". */
   readonly #prefetched = new Map<string, PrefetchedFocus>();
@@ -35,7 +47,7 @@ export class BatchBookkeeping {
     {
       binding: ConnectionBinding;
       topic: IngestTopic;
-      changes: TrackerChange[];
+      changes: DeferredChange[];
     }
   >();
 
@@ -99,9 +111,24 @@ export class BatchBookkeeping {
 
   /** Queues a tracker change for the end of the batch (one record write per subscription per batch). */
   deferTracker(binding: ConnectionBinding, topic: IngestTopic, change: TrackerChange): void {
+    this.#defer(Number.MAX_SAFE_INTEGER, binding, topic, change);
+  }
+
+  /**
+   * The batch as the job at `position` sees it. Jobs of a batch are processed side by side, so
+   * their tracker changes are applied in the jobs' order (the lease order), not as they finish.
+   */
+  forJob(position: number): JobBookkeeping {
+    return {
+      prefetched: (connectionId, focus) => this.prefetched(connectionId, focus),
+      deferTracker: (binding, topic, change) => this.#defer(position, binding, topic, change),
+    };
+  }
+
+  #defer(position: number, binding: ConnectionBinding, topic: IngestTopic, change: TrackerChange): void {
     const key = `${binding.tenant}|${binding.connection.id}|${topic}`;
     const pending = this.#pendingTrackers.get(key) ?? { binding, topic, changes: [] };
-    pending.changes.push(change);
+    pending.changes.push({ position, change });
     this.#pendingTrackers.set(key, pending);
   }
 
@@ -112,7 +139,10 @@ export class BatchBookkeeping {
       let flags = { reset: false };
       await updateSubscription(this.#ctx, binding, topic, (r) => {
         flags = { reset: false }; // re-applied from scratch when the write has to be retried
-        return changes.reduce((record, change) => change(record, flags), r);
+        // A stable sort: a job's own changes keep the order it made them in.
+        return changes
+          .toSorted((a, b) => a.position - b.position)
+          .reduce((record, { change }) => change(record, flags), r);
       });
       if (flags.reset) {
         // The sender's counter went backwards: whatever happened in between is unknown. Resync.

@@ -8,7 +8,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { Extension, Resource } from '@medplum/fhirtypes';
 import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
 import { NON_PHI_TYPES } from '../fhir/capability.ts';
-import type { BatchOperation, Store, StoredResource, TenantId } from '../store/port.ts';
+import type { BatchOperation, BatchResult, Store, StoredResource, TenantId } from '../store/port.ts';
 import { CS_SOURCE_STATUS, EXT_SOURCE_LAST_UPDATED, EXT_SOURCE_VERSION } from '../contract/canonical.ts';
 
 /** Tag on a copy whose resource the EHR deleted (Dripline never deletes: history is evidence). */
@@ -81,6 +81,11 @@ export interface CopyContext {
   readonly publicUrl: string;
   readonly now: () => Date;
   readonly generateId: () => string;
+  /**
+   * How a copy's transaction is committed: `store.resources.writeBatch` by default; the worker
+   * passes a group commit, so the copies of a batch's jobs (processed side by side) share one.
+   */
+  readonly write?: (tenant: TenantId, operations: readonly BatchOperation[]) => Promise<BatchResult[]>;
 }
 
 async function readCopy(ctx: CopyContext, type: string, id: string): Promise<StoredResource | undefined> {
@@ -186,7 +191,9 @@ async function writeCopy<O extends string>(
       operations.push({ op: 'create', resource: event, options: { id: event.id } });
     }
     try {
-      const [first] = await ctx.store.resources.writeBatch(ctx.tenant, operations);
+      const [first] = ctx.write
+        ? await ctx.write(ctx.tenant, operations)
+        : await ctx.store.resources.writeBatch(ctx.tenant, operations);
       const copy = first && first.op !== 'enqueue' ? first.result.resource : undefined;
       return { outcome: existing ? 'updated' : 'created', ...(copy ? { copy } : {}) };
     } catch (err) {

@@ -6,7 +6,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { normalizeReference } from '../store/search-index.ts';
-import type { BatchBookkeeping } from './batch-bookkeeping.ts';
+import type { JobBookkeeping } from './batch-bookkeeping.ts';
 import { markDeletedAtSource } from './copies.ts';
 import { domainEvent } from './encounter-events.ts';
 import { heard, recordEvent, recordReported } from './event-tracker.ts';
@@ -48,7 +48,7 @@ export async function handleStatus(
 
 export async function handleEvent(
   ctx: IngestContext,
-  batch: BatchBookkeeping,
+  batch: JobBookkeeping,
   binding: ConnectionBinding,
   job: Extract<IngestJob, { kind: 'event' }>,
 ): Promise<void> {
@@ -91,7 +91,7 @@ export async function handleEvent(
 
 export async function handleClassic(
   ctx: IngestContext,
-  batch: BatchBookkeeping,
+  batch: JobBookkeeping,
   binding: ConnectionBinding,
   job: Extract<IngestJob, { kind: 'classic' }>,
 ): Promise<void> {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import type { Resource } from '@medplum/fhirtypes';
+import type { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, Store } from '../store/port.ts';
 import type { CopyContext } from './copies.ts';
 import type { EhrPort, SubscriptionMaintainer } from './ehr-port.ts';
@@ -46,6 +47,8 @@ export interface IngestContext {
   readonly deps: IngestWorkerDeps;
   /** `deps.now`, or the system clock. */
   readonly now: () => Date;
+  /** Commits copies (./copies.ts `CopyContext.write`); without it each copy commits alone. */
+  readonly copyWrites?: GroupCommit;
 }
 
 function endpoint(ctx: IngestContext, binding: ConnectionBinding): string {
@@ -79,5 +82,6 @@ export function copyContextFor(ctx: IngestContext, binding: ConnectionBinding): 
     publicUrl: ctx.deps.publicUrl,
     now: ctx.now,
     generateId: randomUUID,
+    ...(ctx.copyWrites ? { write: ctx.copyWrites.write.bind(ctx.copyWrites) } : {}),
   };
 }

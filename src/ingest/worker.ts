@@ -16,7 +16,9 @@
 import type { Job, TenantId } from '../store/port.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import { BatchBookkeeping } from './batch-bookkeeping.ts';
+import type { JobBookkeeping } from './batch-bookkeeping.ts';
 import { classifyEhrError, ehrSaidLater } from './ehr-port.ts';
 import type { IngestJob } from './jobs.ts';
 import { INGEST_QUEUE } from './jobs.ts';
@@ -32,6 +34,12 @@ function priorAttempts(key: string): number {
   return match ? Number(match[1]) : 0;
 }
 
+/** Jobs whose work is storing copies (events about a resource, classic bodies): run side by side. */
+function storesCopies(job: Job): boolean {
+  const payload = job.payload as IngestJob;
+  return payload.kind === 'classic' || (payload.kind === 'event' && payload.focus !== undefined);
+}
+
 export class IngestWorker extends LoopingWorker {
   readonly #deps: IngestWorkerDeps;
   readonly #now: () => Date;
@@ -42,7 +50,7 @@ export class IngestWorker extends LoopingWorker {
     super({ name: 'ingest worker', logger: deps.logger });
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
-    this.#ctx = { deps, now: this.#now };
+    this.#ctx = { deps, now: this.#now, copyWrites: new GroupCommit(deps.store) };
     this.#batch = new BatchBookkeeping(this.#ctx);
   }
 
@@ -54,33 +62,51 @@ export class IngestWorker extends LoopingWorker {
       limit: this.#deps.batchSize ?? 16,
       now: this.#now(),
     });
-    const processed: Job[] = [];
-    // The EHR round trips of the batch's id-only events overlap; storing stays one job at a time.
+    const succeeded = new Set<Job>();
+    // The EHR round trips of the batch's id-only events overlap.
     await this.#batch.prefetchFocuses(jobs);
-    for (const job of jobs) {
-      if (await this.#handle(job)) {
-        processed.push(job);
+    // Jobs that store what a notification is about run side by side, so their copies reach the
+    // group commit together: one transaction for the batch's copies instead of one per job.
+    // Copies are written with optimistic concurrency, so two jobs about the same resource still
+    // end with the newer EHR version (the loser of a conflict reads again and decides again).
+    // Tracker changes are applied in the jobs' order whatever order they finish in.
+    await Promise.all(
+      jobs.map(async (job, position) => {
+        if (storesCopies(job) && (await this.#handle(job, this.#batch.forJob(position)))) {
+          succeeded.add(job);
+        }
+      }),
+    );
+    // The rest (subscription status, catch-ups, maintenance) one at a time, in order.
+    for (const [position, job] of jobs.entries()) {
+      if (storesCopies(job)) {
+        continue;
+      }
+      if (await this.#handle(job, this.#batch.forJob(position))) {
+        succeeded.add(job);
       }
       // The store is synchronous: without a turn of the event loop between jobs, a batch would
-      // keep the receiver from answering notifications until it is done.
+      // keep a receiver in this process from answering notifications until it is done.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    // Event-number bookkeeping of the whole batch in one write per subscription, then the acks: a
-    // crash in between redoes the batch, whose effects compare equal.
+    // Event-number bookkeeping of the whole batch in one write per subscription, then the acks in
+    // one transaction: a crash in between redoes the batch, whose effects compare equal.
     await this.#batch.flushTrackers();
-    for (const job of processed) {
-      await this.#deps.store.jobs.ack(job.id, job.leaseToken ?? '');
-    }
+    await this.#deps.store.jobs.ackMany(
+      jobs
+        .filter((job) => succeeded.has(job))
+        .map((job) => ({ jobId: job.id, leaseToken: job.leaseToken ?? '' })),
+    );
     this.#batch.clearPrefetched();
     return jobs.length;
   }
 
   /** Processes a job; true when it succeeded (the caller acks after the batch's bookkeeping). */
-  async #handle(job: Job): Promise<boolean> {
+  async #handle(job: Job, batch: JobBookkeeping): Promise<boolean> {
     const payload = job.payload as IngestJob;
     const token = job.leaseToken ?? '';
     try {
-      await this.process(job.tenant, payload);
+      await this.process(job.tenant, payload, batch);
       return true;
     } catch (err) {
       const kind = classifyEhrError(err);
@@ -154,7 +180,7 @@ export class IngestWorker extends LoopingWorker {
   }
 
   /** Processes one job's payload; event bookkeeping is deferred to the end of the batch. */
-  async process(tenant: TenantId, job: IngestJob): Promise<void> {
+  async process(tenant: TenantId, job: IngestJob, batch: JobBookkeeping = this.#batch): Promise<void> {
     const binding = this.#deps.connections.get(job.connectionId);
     if (!binding || binding.tenant !== tenant) {
       this.#deps.logger.warn({ connectionId: job.connectionId }, 'job for an unknown connection dropped');
@@ -164,9 +190,9 @@ export class IngestWorker extends LoopingWorker {
       case 'status':
         return handleStatus(this.#ctx, binding, job);
       case 'event':
-        return handleEvent(this.#ctx, this.#batch, binding, job);
+        return handleEvent(this.#ctx, batch, binding, job);
       case 'classic':
-        return handleClassic(this.#ctx, this.#batch, binding, job);
+        return handleClassic(this.#ctx, batch, binding, job);
       case 'catch-up':
         return catchUp(this.#ctx, binding, job);
       case 'maintain':

@@ -232,6 +232,12 @@ export interface LeaseOptions {
   readonly now: Date;
 }
 
+/** A job as its current lease holder names it (for `JobQueue.ackMany`). */
+export interface JobLease {
+  readonly jobId: string;
+  readonly leaseToken: string;
+}
+
 export interface JobQueue {
   enqueue(tenant: TenantId, request: EnqueueRequest): Promise<EnqueueResult>;
   /**
@@ -242,6 +248,13 @@ export interface JobQueue {
   lease(options: LeaseOptions): Promise<Job[]>;
   /** Marks done. Returns false (and changes nothing) when the lease token is stale. */
   ack(jobId: string, leaseToken: string): Promise<boolean>;
+  /**
+   * Marks done every job whose lease token is current, as `ack` would one by one, in one call: one
+   * transaction on SQLite, one round trip on MongoDB (each ack atomic on its own; none depends on
+   * another). A worker acks a whole batch this way instead of committing once per job. Stale
+   * tokens change nothing. Resolves with how many jobs were acked.
+   */
+  ackMany(leases: readonly JobLease[]): Promise<number>;
   /**
    * Records a failed attempt. If attempts < maxAttempts and `retryable`, the job becomes ready at
    * now + backoff (exponential from 1 s, doubling, capped at 1 h, ±20% jitter unless `retryAt`

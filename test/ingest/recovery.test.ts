@@ -882,3 +882,60 @@ describe('the gap grace period is the connection’s (gapGraceSeconds)', () => {
     },
   );
 });
+
+describe('9. a batch of notifications', () => {
+  test('its copies commit in one transaction and its jobs are acknowledged together', async () => {
+    const rig = await startRig();
+    // The references (patient, encounter, drug, order) stored first, so the batch below only adds administrations.
+    await newAdministration(rig);
+    await rig.ehr.idle();
+    await rig.drain();
+    const store = rig.server.running.store;
+    const administrations = [];
+    for (let i = 0; i < 8; i++) {
+      administrations.push(await newAdministration(rig));
+    }
+    await rig.ehr.idle();
+    expect((await rig.jobs('ready')).length).toBe(8);
+
+    // Observe what reaches the store (the real writes still happen).
+    const resources = store.resources as { writeBatch: typeof store.resources.writeBatch };
+    const jobs = store.jobs as { ack: typeof store.jobs.ack; ackMany: typeof store.jobs.ackMany };
+    const { writeBatch } = resources;
+    const { ack, ackMany } = jobs;
+    const administrationsPerTransaction: number[] = [];
+    let singleAcks = 0;
+    const ackedTogether: number[] = [];
+    resources.writeBatch = (tenant, operations) => {
+      administrationsPerTransaction.push(
+        operations.filter((o) => o.op !== 'enqueue' && o.resource.resourceType === 'MedicationAdministration')
+          .length,
+      );
+      return writeBatch.call(store.resources, tenant, operations);
+    };
+    jobs.ack = (jobId, token) => {
+      singleAcks++;
+      return ack.call(store.jobs, jobId, token);
+    };
+    jobs.ackMany = (leases) => {
+      ackedTogether.push(leases.length);
+      return ackMany.call(store.jobs, leases);
+    };
+    try {
+      await rig.drain();
+    } finally {
+      resources.writeBatch = writeBatch;
+      jobs.ack = ack;
+      jobs.ackMany = ackMany;
+    }
+    for (const ma of administrations) {
+      expect(await storedCopy(rig, 'MedicationAdministration', ma.id!)).toBeDefined();
+    }
+    expect(administrationsPerTransaction.filter((n) => n > 0)).toEqual([8]);
+    expect(singleAcks).toBe(0);
+    expect(ackedTogether.filter((n) => n > 0)).toEqual([8]);
+    expect(await rig.jobs('ready')).toEqual([]);
+    expect(await rig.jobs('leased')).toEqual([]);
+    expect(await mismatches(rig, ['MedicationAdministration'])).toEqual([]);
+  });
+});

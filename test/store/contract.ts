@@ -1182,6 +1182,56 @@ export function describeStoreContract(
         expect(await store.jobs.getJob('00000000-0000-4000-8000-000000000000')).toBeUndefined();
       });
 
+      it('ackMany acks every job with a current lease in one call; stale tokens and other states change nothing', async (store) => {
+        const tenant = newTenant();
+        const queue = newQueue();
+        const ids: string[] = [];
+        for (const key of ['a', 'b', 'c', 'd', 'e']) {
+          ids.push((await store.jobs.enqueue(tenant, { queue, key, payload: { key }, runAt: past() })).jobId);
+        }
+        const t0 = new Date();
+        const leased = await store.jobs.lease({ queue, leaseMs: 1000, limit: 5, now: t0 });
+        expect(leased.map((j) => j.id).sort()).toEqual([...ids].sort());
+        const byId = new Map(leased.map((j) => [j.id, j]));
+        const token = (id: string): string => byId.get(id)!.leaseToken!;
+        const [a, b, c, d, e] = ids as [string, string, string, string, string];
+        expect(await store.jobs.ack(a, token(a))).toBe(true); // done before ackMany names it
+        expect(await store.jobs.ackMany([])).toBe(0);
+        expect(
+          await store.jobs.ackMany([
+            { jobId: a, leaseToken: token(a) },
+            { jobId: b, leaseToken: token(b) },
+            { jobId: c, leaseToken: 'not-the-token' },
+            { jobId: e, leaseToken: token(e) },
+            { jobId: '00000000-0000-4000-8000-000000000000', leaseToken: token(b) },
+          ]),
+        ).toBe(2);
+        expect((await store.jobs.getJob(a))?.state).toBe('done');
+        expect(await store.jobs.getJob(b)).toMatchObject({ state: 'done', attempts: 1 });
+        expect((await store.jobs.getJob(b))?.leaseToken).toBeUndefined();
+        expect(await store.jobs.getJob(c)).toMatchObject({ state: 'leased', leaseToken: token(c) });
+        expect((await store.jobs.getJob(e))?.state).toBe('done');
+        expect((await store.jobs.getJob(d))?.state).toBe('leased');
+        // c and d are still leased; once their leases expire, another worker takes them: the first tokens are stale.
+        const retaken = await store.jobs.lease({
+          queue,
+          leaseMs: 1000,
+          limit: 5,
+          now: new Date(t0.getTime() + 5000),
+        });
+        expect(retaken.map((j) => j.id).sort()).toEqual([c, d].sort());
+        const stale = retaken.map((j) => ({ jobId: j.id, leaseToken: token(j.id) }));
+        expect(await store.jobs.ackMany(stale)).toBe(0);
+        expect(
+          await store.jobs.ackMany(retaken.map((j) => ({ jobId: j.id, leaseToken: j.leaseToken! }))),
+        ).toBe(2);
+        expect(await store.jobs.listJobs(tenant, queue, 'done', 10)).toHaveLength(5);
+        // Acked twice: nothing more.
+        expect(
+          await store.jobs.ackMany(retaken.map((j) => ({ jobId: j.id, leaseToken: j.leaseToken! }))),
+        ).toBe(0);
+      });
+
       it('an expired lease is leased again with attempts+1 and a new token; the old token is stale', async (store) => {
         const tenant = newTenant();
         const queue = newQueue();

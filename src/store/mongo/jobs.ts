@@ -12,6 +12,7 @@ import type {
   EnqueueRequest,
   EnqueueResult,
   Job,
+  JobLease,
   JobQueue,
   JobState,
   LeaseOptions,
@@ -182,6 +183,28 @@ export class MongoJobQueue implements JobQueue {
       { $set: { state: 'done', updatedAt: this.#now() }, $unset: { leaseToken: '', leaseExpiresAt: '' } },
     );
     return result.modifiedCount === 1;
+  }
+
+  async ackMany(leases: readonly JobLease[]): Promise<number> {
+    if (leases.length === 0) {
+      return 0;
+    }
+    const updatedAt = this.#now();
+    // One unordered bulk write: one round trip; each update is atomic on its own document, and a
+    // stale token (the filter matches nothing) does not stop the others.
+    const result = await this.#jobs.bulkWrite(
+      leases.map((lease) => ({
+        updateOne: {
+          filter: { _id: lease.jobId, state: 'leased' as const, leaseToken: lease.leaseToken },
+          update: {
+            $set: { state: 'done' as const, updatedAt },
+            $unset: { leaseToken: '', leaseExpiresAt: '' },
+          },
+        },
+      })),
+      { ordered: false },
+    );
+    return result.modifiedCount;
   }
 
   async fail(

@@ -7,6 +7,7 @@ import type {
   EnqueueRequest,
   EnqueueResult,
   Job,
+  JobLease,
   JobQueue,
   JobState,
   LeaseOptions,
@@ -110,6 +111,19 @@ export class SqliteJobQueue implements JobQueue {
       this.#conn.run(SQL.ack, this.#now().toISOString(), jobId, leaseToken),
     );
     return changes === 1;
+  }
+
+  async ackMany(leases: readonly JobLease[]): Promise<number> {
+    if (leases.length === 0) {
+      return 0;
+    }
+    const now = this.#now().toISOString();
+    return this.#conn.transaction(() =>
+      leases.reduce(
+        (acked, lease) => acked + this.#conn.run(SQL.ack, now, lease.jobId, lease.leaseToken).changes,
+        0,
+      ),
+    );
   }
 
   async fail(
