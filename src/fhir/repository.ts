@@ -21,7 +21,7 @@ import type { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, BatchResult, Store, StoredResource } from '../store/port.ts';
 import { compileExpression, normalizeReference } from '../store/search-index.ts';
 import { getSearchParameter, SEARCH_PARAMETERS } from '../store/search-parameters.ts';
-import { buildAuditEvent, patientsOf } from './audit.ts';
+import { buildAuditEvent, newAuditEventId, patientsOf } from './audit.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { AuditedInteraction } from './audit.ts';
 import { isSupported, NON_PHI_TYPES } from './capability.ts';
@@ -455,7 +455,7 @@ export class DriplineRepository extends FhirRepository {
     query?: string,
   ): Resource & { id: string } {
     return buildAuditEvent({
-      id: this.generateId(),
+      id: newAuditEventId(),
       now: this.ctx.now(),
       interaction,
       outcome: '0',
