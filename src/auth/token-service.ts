@@ -4,9 +4,9 @@
  * (`AuthStore.getOrInitSetting`, first writer wins), so every server process sharing the store
  * signs and verifies with the same key.
  *
- * A token is also only as good as its client's registration, read on every use (one keyed read;
- * the signature check is cached): a client disabled, removed or moved to another tenant stops
- * working at once, and a token obtained with a client key that has since been replaced
+ * A token is also only as good as its client's registration, checked on every use (the signature
+ * check is cached; the registration is re-read whenever the store's client registry version moves):
+ * a client disabled, removed or moved to another tenant stops working at once, and a token obtained with a client key that has since been replaced
  * (`dripline client rotate-key`: claim `client_key`, the key's kid or thumbprint) stops with it.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -129,6 +129,15 @@ function parseStoredKey(text: string): StoredSigningKey {
 
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'exp', 'iat', 'jti', 'tenant', 'scope'];
 
+/** What a token check needs of its client's registration (tenant absent: not registered). */
+interface Registration {
+  readonly version: string | undefined;
+  readonly tenant?: string;
+  readonly disabled?: boolean;
+  /** clientKeyId of each registered key. */
+  readonly keyIds: ReadonlySet<string>;
+}
+
 /** Loads (or, for the first process, generates and stores) the signing key and returns the service. */
 export async function createTokenService(options: TokenServiceOptions): Promise<TokenService> {
   const lifetimeSeconds = options.lifetimeSeconds ?? MAX_ACCESS_TOKEN_LIFETIME_SECONDS;
@@ -161,24 +170,55 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
   const verified = new Map<string, VerifiedAccessToken>();
   const MAX_CACHED_TOKENS = 10_000;
 
+  // Registrations as last read, with the store's client registry version they were read under
+  // (AuthStore.clientRegistryVersion): reused while that version is unchanged, so a request costs
+  // one cheap version read instead of reading and parsing the registration. Any change to a client,
+  // from this process or another, moves the version, and the next request reads it again: a
+  // disabled or re-keyed client's tokens still stop at once.
+  const registrations = new Map<string, Registration>();
+  const MAX_CACHED_REGISTRATIONS = 10_000;
+
+  async function registration(clientId: string): Promise<Registration> {
+    // The version first: a registration read after it is at least as new as it.
+    const version = await options.authStore.clientRegistryVersion();
+    const cached = version === undefined ? undefined : registrations.get(clientId);
+    if (cached && cached.version === version) {
+      return cached;
+    }
+    const client = await options.authStore.getClient(clientId);
+    const keys = client && Array.isArray(client.jwks.keys) ? client.jwks.keys : [];
+    const read: Registration = {
+      version,
+      ...(client ? { tenant: client.tenant, disabled: client.disabled === true } : {}),
+      keyIds: new Set(await Promise.all(keys.map((k) => clientKeyId(k)))),
+    };
+    if (version !== undefined) {
+      registrations.delete(clientId);
+      if (registrations.size >= MAX_CACHED_REGISTRATIONS) {
+        const oldest = registrations.keys().next().value;
+        if (oldest !== undefined) {
+          registrations.delete(oldest);
+        }
+      }
+      registrations.set(clientId, read);
+    }
+    return read;
+  }
+
   /** The token's client as registered now: it must exist, be enabled, and still hold the token's key. */
   async function checkRegistration(token: VerifiedAccessToken): Promise<void> {
-    const client = await options.authStore.getClient(token.clientId);
-    if (!client || client.tenant !== token.tenant) {
+    const client = await registration(token.clientId);
+    if (client.tenant === undefined || client.tenant !== token.tenant) {
       throw new InvalidAccessTokenError('revoked', 'the client of the access token is not registered');
     }
     if (client.disabled === true) {
       throw new InvalidAccessTokenError('revoked', 'the client of the access token is disabled');
     }
-    if (token.clientKeyId !== undefined) {
-      const keys = Array.isArray(client.jwks.keys) ? client.jwks.keys : [];
-      const ids = await Promise.all(keys.map((k) => clientKeyId(k)));
-      if (!ids.includes(token.clientKeyId)) {
-        throw new InvalidAccessTokenError(
-          'revoked',
-          'the client key that obtained the access token was replaced',
-        );
-      }
+    if (token.clientKeyId !== undefined && !client.keyIds.has(token.clientKeyId)) {
+      throw new InvalidAccessTokenError(
+        'revoked',
+        'the client key that obtained the access token was replaced',
+      );
     }
   }
 

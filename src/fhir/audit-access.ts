@@ -2,13 +2,12 @@
  * AuditEvents for PHI read outside the FHIR repository (work queues, X12 renderings, batch files):
  * the same shape as the repository's (src/fhir/audit.ts), written before the answer leaves.
  */
-import { randomUUID } from 'node:crypto';
 import type { Claim } from '@medplum/fhirtypes';
 import type { Store, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import type { AuditedInteraction } from './audit.ts';
-import { buildAuditEvent } from './audit.ts';
+import { buildAuditEvent, newAuditEventId } from './audit.ts';
 
 export interface AccessRecord {
   readonly clientId: string;
@@ -31,7 +30,7 @@ export async function recordAccess(
   options: { publicUrl: string; now?: Date },
 ): Promise<void> {
   const audit = buildAuditEvent({
-    id: randomUUID(),
+    id: newAuditEventId(),
     now: options.now ?? new Date(),
     interaction: access.interaction,
     outcome: '0',

@@ -21,7 +21,7 @@ import type { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, BatchResult, Store, StoredResource } from '../store/port.ts';
 import { compileExpression, normalizeReference } from '../store/search-index.ts';
 import { getSearchParameter, SEARCH_PARAMETERS } from '../store/search-parameters.ts';
-import { buildAuditEvent, patientsOf } from './audit.ts';
+import { buildAuditEvent, newAuditEventId, patientsOf } from './audit.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { AuditedInteraction } from './audit.ts';
 import { isSupported, NON_PHI_TYPES } from './capability.ts';
@@ -391,7 +391,13 @@ export class DriplineRepository extends FhirRepository {
     this.ctx.access.assert(resourceType, scope);
   }
 
-  /** Scope and support checks, then base R4 (and Dripline profile) validation; returns a copy safe to store. */
+  /**
+   * Scope and support checks, then base R4 (and Dripline profile) validation; returns what to
+   * store: the resource without the server-assigned id (on create), versionId and lastUpdated.
+   * The copy is shallow (a new top level and meta; nested values are the caller's): the repository
+   * is driven by the FHIR routes with the request's own parsed body, which nothing else holds, and a
+   * deep copy (structuredClone) of every written resource cost more than its validation.
+   */
   private prepareWrite<T extends Resource>(resource: T, interaction: 'create' | 'update'): T {
     this.checkInteraction(resource.resourceType, interaction, interaction);
     try {
@@ -402,10 +408,10 @@ export class DriplineRepository extends FhirRepository {
       }
       throw new OperationOutcomeError(badRequest(normalizeErrorString(err)));
     }
-    const copy = structuredClone(resource);
+    const copy = { ...resource };
     if (copy.meta) {
-      delete copy.meta.versionId;
-      delete copy.meta.lastUpdated;
+      const { versionId: _versionId, lastUpdated: _lastUpdated, ...meta } = copy.meta;
+      copy.meta = meta;
     }
     if (interaction === 'create') {
       delete copy.id;
@@ -455,7 +461,7 @@ export class DriplineRepository extends FhirRepository {
     query?: string,
   ): Resource & { id: string } {
     return buildAuditEvent({
-      id: this.generateId(),
+      id: newAuditEventId(),
       now: this.ctx.now(),
       interaction,
       outcome: '0',

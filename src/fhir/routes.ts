@@ -27,8 +27,7 @@ import { DriplineRepository } from './repository.ts';
 import { infusionCharges, parseInfusionChargesParameters } from '../coding/operation.ts';
 import type { InfusionChargesRequest } from '../coding/operation.ts';
 import type { CodingTables } from '../coding/tables/types.ts';
-import { randomUUID } from 'node:crypto';
-import { buildAuditEvent } from './audit.ts';
+import { buildAuditEvent, newAuditEventId } from './audit.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { AuditWriter } from './audit-writer.ts';
@@ -269,7 +268,7 @@ function operationAudit(
     ),
   ];
   return buildAuditEvent({
-    id: randomUUID(),
+    id: newAuditEventId(),
     now,
     interaction: 'operation',
     outcome: '0',

@@ -290,6 +290,13 @@ export interface AuthStore {
   createClient(client: ClientRecord): Promise<void>;
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   /**
+   * A value that changes whenever a client registration may have changed (created, disabled,
+   * re-keyed), by this process or by any other sharing the store; undefined when the store has no
+   * signal cheaper than reading the registration. Read it before the registration: a copy kept
+   * with the value it was read under is current while the value is unchanged.
+   */
+  clientRegistryVersion(): Promise<string | undefined>;
+  /**
    * Records a client-assertion jti until `expiresAt`. Returns true when it was not seen before
    * (fresh), false on replay. Expired entries may be purged.
    */

@@ -1564,6 +1564,34 @@ export function describeStoreContract(
         expect(await store.auth.updateClient(`missing-${randomUUID()}`, { disabled: true })).toBeUndefined();
       });
 
+      it('clientRegistryVersion: steady without changes, new after every client change (or undefined)', async (store) => {
+        const client: ClientRecord = {
+          clientId: `client-${randomUUID()}`,
+          tenant: newTenant(),
+          scope: 'system/Patient.rs',
+          jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] },
+          createdAt: new Date().toISOString(),
+        };
+        const before = await store.auth.clientRegistryVersion();
+        await store.auth.getClient(client.clientId);
+        const steady = await store.auth.clientRegistryVersion();
+        await store.auth.createClient(client);
+        const created = await store.auth.clientRegistryVersion();
+        await store.auth.updateClient(client.clientId, { disabled: true });
+        const disabled = await store.auth.clientRegistryVersion();
+        await store.auth.updateClient(client.clientId, {
+          jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k2' }] },
+        });
+        const rekeyed = await store.auth.clientRegistryVersion();
+        if (before === undefined) {
+          // A store without the signal: every value is undefined, callers always read.
+          expect([steady, created, disabled, rekeyed]).toEqual([undefined, undefined, undefined, undefined]);
+          return;
+        }
+        expect(steady).toBe(before);
+        expect(new Set([before, created, disabled, rekeyed]).size).toBe(4);
+      });
+
       it('recordJti: fresh once, replay false, scoped per client; an expired entry no longer blocks', async (store) => {
         const clientId = `client-${randomUUID()}`;
         const jti = randomUUID();

@@ -26,6 +26,11 @@ export function createSandboxAuthStore(): AuthStore {
       return Promise.resolve(client ? structuredClone(client) : undefined);
     },
 
+    // No change signal: token checks read the registration every time.
+    clientRegistryVersion(): Promise<undefined> {
+      return Promise.resolve(undefined);
+    },
+
     recordJti(clientId: string, jti: string, expiresAt: string, now: Date): Promise<boolean> {
       const nowMs = now.getTime();
       for (const [key, expires] of jtis) {

@@ -49,6 +49,11 @@ export class MongoClientRegistry implements ClientRegistry {
     return doc ? toClientRecord(doc) : undefined;
   }
 
+  /** No cheap change signal here: every check reads the registration (one keyed find). */
+  clientRegistryVersion(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+
   async listClients(tenant?: TenantId): Promise<ClientRecord[]> {
     const docs = await this.#c.clients
       .find(tenant === undefined ? {} : { tenant }, { sort: { createdAt: 1, _id: 1 } })

@@ -13,6 +13,7 @@ const SQL = {
   insertClient:
     'INSERT INTO oauth_clients (client_id, tenant, json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING',
   getClient: 'SELECT json FROM oauth_clients WHERE client_id = ?',
+  dataVersion: 'PRAGMA data_version',
   listClients: 'SELECT json FROM oauth_clients ORDER BY created_at, client_id',
   listTenantClients: 'SELECT json FROM oauth_clients WHERE tenant = ? ORDER BY created_at, client_id',
   updateClient: 'UPDATE oauth_clients SET json = ? WHERE client_id = ?',
@@ -26,12 +27,15 @@ const SQL = {
 export class SqliteAuthStore implements ClientRegistry {
   readonly #conn: SqliteConnection;
   #jtiCalls = 0;
+  /** Client changes made through this connection (PRAGMA data_version does not count them). */
+  #ownClientChanges = 0;
 
   constructor(conn: SqliteConnection) {
     this.#conn = conn;
   }
 
   async createClient(client: ClientRecord): Promise<void> {
+    this.#ownClientChanges++;
     const { changes } = this.#conn.transaction(() =>
       this.#conn.run(
         SQL.insertClient,
@@ -57,7 +61,20 @@ export class SqliteAuthStore implements ClientRegistry {
     return rows.map((row) => JSON.parse(String(row['json'])) as ClientRecord);
   }
 
+  /**
+   * `PRAGMA data_version` (https://sqlite.org/pragma.html#pragma_data_version) changes whenever
+   * another connection, e.g. `dripline client disable` in another process, commits anything; this
+   * connection's own client changes are counted beside it. A single server process thus keeps its
+   * clients' registrations between requests; with other writers on the file the value moves with
+   * every commit of theirs and registrations are simply read again.
+   */
+  async clientRegistryVersion(): Promise<string> {
+    const dataVersion = this.#conn.get(SQL.dataVersion)?.['data_version'];
+    return `${String(dataVersion)}:${String(this.#ownClientChanges)}`;
+  }
+
   async updateClient(clientId: string, update: ClientUpdate): Promise<ClientRecord | undefined> {
+    this.#ownClientChanges++;
     return this.#conn.transaction(() => {
       const row = this.#conn.get(SQL.getClient, clientId);
       if (!row) {
