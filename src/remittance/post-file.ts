@@ -145,7 +145,7 @@ export async function postRemittanceFile(
   };
   const file = fileOf(ctx.remittanceDir, tenant, job.document);
   const open = (start: number): AsyncIterable<Uint8Array> =>
-    createReadStream(file, { start, highWaterMark: 1 << 20 });
+    createReadStream(file, { start, highWaterMark: 16 * 1024 });
   for await (const event of read835Resumable(open, from.resume)) {
     if (event.type === 'header') {
       const verdict = verdicts.get(event.header.transaction);
