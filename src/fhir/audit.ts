@@ -23,6 +23,15 @@ const ACTION: Record<AuditedInteraction, 'C' | 'R' | 'U' | 'E'> = {
   operation: 'E',
 };
 
+/**
+ * What the event did to a resource it names, when one event covers a transaction that creates some
+ * resources and changes others (AuditEvent.entity.lifecycle, ObjectLifecycleEvents: ISO TS
+ * 21089-2017 record lifecycle events, https://hl7.org/fhir/R4/codesystem-iso-21089-lifecycle.html).
+ */
+export type AuditLifecycle = 'originate' | 'amend';
+
+const LIFECYCLE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle';
+
 export interface AuditInput {
   readonly id: string;
   readonly now: Date;
@@ -40,6 +49,8 @@ export interface AuditInput {
   readonly resources: readonly string[];
   /** Patients the resources belong to, as "Patient/id". */
   readonly patients: readonly string[];
+  /** Per resource (as in `resources`), what the event did to it; recorded as the entity's lifecycle. */
+  readonly lifecycles?: Readonly<Record<string, AuditLifecycle>>;
   /** For searches: the query string, kept as the entity's query (base64 per the R4 datatype). */
   readonly query?: string;
   readonly publicUrl: string;
@@ -59,14 +70,18 @@ export function newAuditEventId(): string {
 
 export function buildAuditEvent(input: AuditInput): AuditEvent & { id: string } {
   const entities: AuditEventEntity[] = [
-    ...input.resources.map((reference): AuditEventEntity => ({
-      what: { reference },
-      type: {
-        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
-        code: '2',
-        display: 'System Object',
-      },
-    })),
+    ...input.resources.map((reference): AuditEventEntity => {
+      const lifecycle = input.lifecycles?.[reference];
+      return {
+        what: { reference },
+        type: {
+          system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+          code: '2',
+          display: 'System Object',
+        },
+        ...(lifecycle ? { lifecycle: { system: LIFECYCLE_SYSTEM, code: lifecycle } } : {}),
+      };
+    }),
     ...[...new Set(input.patients)].map((reference): AuditEventEntity => ({
       what: { reference },
       type: {

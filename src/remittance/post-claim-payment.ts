@@ -3,8 +3,9 @@
  * claim id, else a Claim identifier), its lines to the claim's lines (./match-lines.ts), written
  * as an ExplanationOfBenefit (./eob.ts) in one transaction with the claim's next state
  * (`adjudicated`, extension claim-payment-status paid / partially-paid / denied / reversed, through
- * the claim state machine with its Provenance and AuditEvent), an AuditEvent for the EOB, and what
- * the posted-payment hooks return (./posted-hooks.ts). A payment whose claim is unknown — or not
+ * the claim state machine with its Provenance), one AuditEvent naming the EOB, the claim version and
+ * the Provenance (the move's, each entity with its lifecycle: the EOB's own when the claim does not
+ * move), and what the posted-payment hooks return (./posted-hooks.ts): four resources per posting. A payment whose claim is unknown — or not
  * in a state that awaits payment — becomes a `draft` EOB and a Task in the unmatched queue in the
  * same way: never dropped.
  *
@@ -350,11 +351,14 @@ async function prepare(
             { url: EXT_CLAIM_PAYMENT_STATUS, valueCode: draft.outcome },
           ],
         }),
+        // One AuditEvent for the posting: the claim's move names the EOB it writes with it.
+        alsoCreated: [`ExplanationOfBenefit/${eobId}`],
       },
       ...(existingTask ? { existingTask } : {}),
       now,
       publicUrl: ctx.publicUrl,
       auditId: randomUUID(),
+      clientId: REMITTANCE_CLIENT,
     });
     operations.push(...moved.operations);
     const update = moved.operations[0];
@@ -365,14 +369,17 @@ async function prepare(
       };
     }
   }
-  operations.push(
-    audit(
-      ctx,
-      [`ExplanationOfBenefit/${eobId}`],
-      stored.patient.reference ? [stored.patient.reference] : [],
-      now,
-    ),
-  );
+  if (!ownPayer) {
+    // The claim does not move (another payer's payment): the EOB is audited on its own.
+    operations.push(
+      audit(
+        ctx,
+        [`ExplanationOfBenefit/${eobId}`],
+        stored.patient.reference ? [stored.patient.reference] : [],
+        now,
+      ),
+    );
+  }
   operations.push(
     ...(await onClaimPaymentPosted(
       {

@@ -3,15 +3,18 @@
  * transaction sets its verdicts say to post (./intake.ts) are posted claim payment by claim
  * payment (./post-claim-payment.ts), then each as a PaymentReconciliation (./reconciliation.ts)
  * written with its last batch. A job posts at most `limit` claim payments and enqueues the next
- * one (starting where it stopped) in the transaction of its last batch: a file of any size is
- * posted in short steps, each resumable after a crash (payments already posted are found by
- * their stable ids and skipped). Nothing of a rejected or duplicate transaction set is posted.
+ * one (starting where it stopped, with the point in the file to resume reading at:
+ * src/x12/835/resume835.ts) in the transaction of its last batch: a file of any size is posted in
+ * short steps, parsed once in all, each step resumable after a crash (payments already posted are
+ * found by their stable ids and skipped). The reconciliation's details of payments an earlier job
+ * posted are read back from their EOBs. Nothing of a rejected or duplicate transaction set is
+ * posted.
  */
 import { createReadStream } from 'node:fs';
 import type { DocumentReference, PaymentReconciliation } from '@medplum/fhirtypes';
 import type { TenantConfig } from '../config/config.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../store/port.ts';
-import { read835 } from '../x12/835/read835.ts';
+import { read835Resumable } from '../x12/835/resume835.ts';
 import type { Header835 } from '../x12/835/types.ts';
 import { fromClaimPayment835 } from './claim-payment.ts';
 import { claimPaymentId, reconciliationId } from './identity.ts';
@@ -24,6 +27,7 @@ import { ClaimPaymentWriter } from './post-claim-payment.ts';
 import type { ClaimPaymentDetail } from './reconciliation.ts';
 import { buildPaymentReconciliation } from './reconciliation.ts';
 import { isNotFound } from '../store/read-optional.ts';
+import { ID_PATIENT_CONTROL_NUMBER } from '../contract/remittance.ts';
 
 export interface FilePostingContext extends PostingContext {
   readonly remittanceDir: string;
@@ -57,42 +61,40 @@ async function exists(ctx: PostingContext, tenant: TenantId, type: string, id: s
 }
 
 /**
- * The Claim each detail pays, for the payments an earlier job of this file posted (their EOBs say
- * which claim they were matched to; an unmatched one names none). Read at the transaction set's
- * end only, a few at a time.
+ * The details of the first `count` payments of a transaction set, which earlier jobs of this file
+ * posted: read back from their EOBs (the patient control number, the amount, the Claim it was
+ * matched to; an unmatched one names none). Read at the transaction set's end only, a few at a time.
  */
-async function claimsOfEarlierPayments(
+async function earlierDetails(
   ctx: PostingContext,
   tenant: TenantId,
-  details: ClaimPaymentDetail[],
-  earlier: ReadonlySet<number>,
-): Promise<void> {
-  const indexes = [...earlier];
-  for (let i = 0; i < indexes.length; i += 32) {
-    await Promise.all(
-      indexes.slice(i, i + 32).map(async (index) => {
-        const detail = details[index];
-        if (!detail) {
-          return;
-        }
-        const eob = await ctx.store.resources
-          .read(tenant, 'ExplanationOfBenefit', detail.eob)
-          .catch((err: unknown) => {
-            if (isNotFound(err)) {
-              return undefined;
-            }
-            throw err;
-          });
-        const claim =
-          eob?.resourceType === 'ExplanationOfBenefit'
-            ? eob.claim?.reference?.replace(/^Claim\//, '')
-            : undefined;
-        if (claim) {
-          details[index] = { ...detail, claim };
-        }
-      }),
+  key: string,
+  count: number,
+): Promise<ClaimPaymentDetail[]> {
+  const details: ClaimPaymentDetail[] = [];
+  for (let first = 1; first <= count; first += 32) {
+    const positions = Array.from({ length: Math.min(32, count - first + 1) }, (_, i) => first + i);
+    details.push(
+      ...(await Promise.all(
+        positions.map(async (position): Promise<ClaimPaymentDetail> => {
+          const id = claimPaymentId(key, position);
+          const eob = await ctx.store.resources.read(tenant, 'ExplanationOfBenefit', id);
+          if (eob.resourceType !== 'ExplanationOfBenefit') {
+            throw new Error(`ExplanationOfBenefit/${id} is not an ExplanationOfBenefit`);
+          }
+          const claim = eob.claim?.reference?.replace(/^Claim\//, '');
+          return {
+            eob: id,
+            ...(claim ? { claim } : {}),
+            patientControlNumber:
+              eob.identifier?.find((i) => i.system === ID_PATIENT_CONTROL_NUMBER)?.value ?? '',
+            paid: eob.payment?.amount?.value ?? 0,
+          };
+        }),
+      )),
     );
   }
+  return details;
 }
 
 const before = (
@@ -128,9 +130,10 @@ export async function postRemittanceFile(
         verdict: TransactionVerdict;
         header: Header835;
         source: PaymentSource;
+        /** The details of the payments this job read. */
         details: ClaimPaymentDetail[];
-        /** Indexes of the details an earlier job posted (their claims are read at the end). */
-        earlier: Set<number>;
+        /** Payments of the set an earlier job posted (its first ones; read back at the end). */
+        earlier: number;
       }
     | undefined;
   let next: RemittancePostJob | undefined;
@@ -140,7 +143,10 @@ export async function postRemittanceFile(
       ctx.onProgress?.(handled);
     }
   };
-  for await (const event of read835(createReadStream(fileOf(ctx.remittanceDir, tenant, job.document)))) {
+  const file = fileOf(ctx.remittanceDir, tenant, job.document);
+  const open = (start: number): AsyncIterable<Uint8Array> =>
+    createReadStream(file, { start, highWaterMark: 16 * 1024 });
+  for await (const event of read835Resumable(open, from.resume)) {
     if (event.type === 'header') {
       const verdict = verdicts.get(event.header.transaction);
       const payer = config?.payers.find((p) => p.id === verdict?.payer);
@@ -150,7 +156,8 @@ export async function postRemittanceFile(
               verdict,
               header: event.header,
               details: [],
-              earlier: new Set(),
+              // A resumed read starts after the payments of this set an earlier job posted.
+              earlier: from.resume && event.header.transaction === from.transaction ? from.position - 1 : 0,
               source: {
                 tenant,
                 payer,
@@ -173,22 +180,21 @@ export async function postRemittanceFile(
     }
     if (event.type === 'claim') {
       const claim = event.claim;
+      const at = { transaction: claim.transaction, position: claim.position };
+      if (before(at, from)) {
+        current.earlier++;
+        continue; // posted by an earlier job of this file (read from the start: no resume point)
+      }
+      if (handled >= limit) {
+        next = { document: job.document, from: { ...at, ...(event.resume ? { resume: event.resume } : {}) } };
+        break;
+      }
       const eob = claimPaymentId(current.verdict.key ?? '', claim.position);
       const detail: ClaimPaymentDetail = {
         eob,
         patientControlNumber: claim.patientControlNumber,
         paid: claim.paid,
       };
-      const at = { transaction: claim.transaction, position: claim.position };
-      if (before(at, from)) {
-        current.earlier.add(current.details.length);
-        current.details.push(detail);
-        continue; // posted by an earlier job of this file
-      }
-      if (handled >= limit) {
-        next = { document: job.document, from: at };
-        break;
-      }
       const posted = await writer.add(
         fromClaimPayment835(claim, current.header.payment.date),
         eob,
@@ -205,14 +211,14 @@ export async function postRemittanceFile(
     const id = reconciliationId(verdict.key ?? '');
     const extra: BatchOperation[] = [];
     if (!(await exists(ctx, tenant, 'PaymentReconciliation', id))) {
-      await claimsOfEarlierPayments(ctx, tenant, details, current.earlier);
+      const earlier = await earlierDetails(ctx, tenant, verdict.key ?? '', current.earlier);
       const reconciliation: PaymentReconciliation & { id: string } = buildPaymentReconciliation({
         id,
         key: verdict.key ?? '',
         amountsKey: verdict.amountsKey ?? '',
         header,
         payer: { id: current.source.payer.id, name: current.source.payer.name },
-        claims: details,
+        claims: earlier.concat(details),
         providerAdjustments: event.summary.providerAdjustments,
         file: job.document,
         created: ctx.now().toISOString(),

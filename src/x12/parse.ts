@@ -111,12 +111,29 @@ export class X12Tokenizer {
     }
   }
 
-  /** `push` with a callback: each segment the text completes, in order; throws where `push` would. */
-  feed(text: string, each: (segment: X12Segment) => void): void {
+  /**
+   * `push` with a callback: each segment the text completes, in order; throws where `push` would.
+   * A callback that returns `false` stops the tokenizer there (the rest stays buffered, unread).
+   */
+  feed(text: string, each: (segment: X12Segment) => unknown): void {
     this.write(text);
     for (let segment = this.read(); segment !== undefined; segment = this.read()) {
-      each(segment);
+      if (each(segment) === false) {
+        return;
+      }
     }
+  }
+
+  /**
+   * The input continues at character `offset` of the same input, with segment number `position`
+   * (a reader resuming mid-file, after the segments that set its context): what is buffered is
+   * dropped; the interchange's delimiters stay.
+   */
+  skipTo(offset: number, position: number): void {
+    this.#buffer = '';
+    this.#at = 0;
+    this.#dropped = offset;
+    this.#position = position - 1;
   }
 
   /** Adds text to what `read` reads from. */

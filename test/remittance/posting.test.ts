@@ -12,7 +12,8 @@ import { validateResource } from '@medplum/core';
 import type { Claim, ExplanationOfBenefit, PaymentReconciliation, Task } from '@medplum/fhirtypes';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
-import { receiveRemittance } from '../../src/remittance/intake.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileOf, receiveRemittance } from '../../src/remittance/intake.ts';
 import { REMITTANCE_POST_QUEUE, UNMATCHED_TASK } from '../../src/remittance/jobs.ts';
 import { postRemittanceFile } from '../../src/remittance/post-file.ts';
 import { RemittanceWorker } from '../../src/remittance/worker.ts';
@@ -372,7 +373,14 @@ describe('durability', () => {
       const first = await postRemittanceFile(small.posting, TENANT, { document: result.document });
       expect([first.posted, first.next]).toEqual([
         4,
-        { document: result.document, from: { transaction: 1, position: 5 } },
+        {
+          document: result.document,
+          from: {
+            transaction: 1,
+            position: 5,
+            resume: expect.objectContaining({ transaction: 1, claims: 4 }),
+          },
+        },
       ]);
       const again = await postRemittanceFile(small.posting, TENANT, { document: result.document });
       expect([again.posted, again.already]).toEqual([0, 4]);
@@ -386,6 +394,40 @@ describe('durability', () => {
       );
       expect(small.hookCalls).toHaveLength(10);
       expect((await all<Claim>('Claim', small)).every((c) => c.meta.versionId === '2')).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('each step reads the file from where the one before stopped, not from its start', async () => {
+    const small = await openPostingFixture({ paymentsPerJob: 4, batchSize: 3 });
+    try {
+      const claims = await seedSubmittedClaims(small.store, 10);
+      const text = await write835ToString([remittance(claims.map((c) => paymentOf(c)))], WRITE_OPTIONS);
+      const result = await receive(text, small);
+      if (result.outcome !== 'accepted') {
+        throw new Error(result.outcome);
+      }
+      const first = await postRemittanceFile(small.posting, TENANT, { document: result.document });
+      const resume = first.next?.from?.resume;
+      expect(resume).toMatchObject({ transaction: 1, claims: 4 });
+      // The payments the first step posted are spoiled in the kept file: a step that read the file
+      // from its start again would meet them (a syntax error) and fail.
+      const file = fileOf(small.intake.remittanceDir, TENANT, result.document);
+      const bytes = readFileSync(file);
+      const second = bytes.indexOf('CLP*', bytes.indexOf('CLP*') + 1);
+      expect(second).toBeGreaterThan(0);
+      bytes.fill('~', second, resume?.at);
+      writeFileSync(file, bytes);
+      await drain(small);
+      expect(await all<ExplanationOfBenefit>('ExplanationOfBenefit', small)).toHaveLength(10);
+      const [reconciliation] = await all<PaymentReconciliation>('PaymentReconciliation', small);
+      // The details of the payments earlier steps posted are read back from their EOBs.
+      expect(
+        reconciliation?.detail?.map((d) => [d.request?.reference, d.identifier?.value, d.amount?.value]),
+      ).toEqual(
+        claims.map((c, i) => [`Claim/${c.id}`, c.id, paymentOf(claims[i] as Claim & { id: string }).paid]),
+      );
     } finally {
       await small.close();
     }

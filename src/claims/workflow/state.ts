@@ -15,6 +15,7 @@
 import type { Claim, Provenance, Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import { buildAuditEvent, patientsOf } from '../../fhir/audit.ts';
+import type { AuditLifecycle } from '../../fhir/audit.ts';
 import type { BatchOperation, StoredResource } from '../../store/port.ts';
 import type { ClaimState, ScrubFinding } from '../types.ts';
 import { withoutMeta } from './context.ts';
@@ -130,6 +131,11 @@ export interface MoveDetail {
   readonly mutate?: (claim: Claim & { id: string }) => Claim & { id: string };
   /** A Task to write although the claim is not held (refused, attempts ran out). */
   readonly task?: ClaimTaskContent;
+  /**
+   * Resources the caller creates in the same transaction ("Type/id"), named in the move's
+   * AuditEvent so that one event audits the whole transaction (a posted payment's EOB).
+   */
+  readonly alsoCreated?: readonly string[];
 }
 
 export interface TransitionRecordsInput {
@@ -145,6 +151,8 @@ export interface TransitionRecordsInput {
   /** The AuditEvent's id. */
   readonly auditId: string;
   readonly clientId?: string;
+  /** Resources created in the same transaction, named in the AuditEvent too (MoveDetail.alsoCreated). */
+  readonly alsoCreated?: readonly string[];
 }
 
 /**
@@ -189,15 +197,26 @@ export function transitionRecords(input: TransitionRecordsInput): BatchOperation
         }
       : {}),
   };
+  const alsoCreated = input.alsoCreated ?? [];
   const audit = buildAuditEvent({
     id: input.auditId,
     now,
     interaction: from ? 'update' : 'create',
     outcome: '0',
     clientId,
-    resources: [target, `Provenance/${provenance.id}`],
+    resources: [target, `Provenance/${provenance.id}`, ...alsoCreated],
     patients: patientsOf(claim),
     publicUrl: input.publicUrl,
+    // One event for resources created and one changed: each entity says which.
+    ...(alsoCreated.length > 0
+      ? {
+          lifecycles: Object.fromEntries([
+            [target, from ? 'amend' : 'originate'],
+            [`Provenance/${provenance.id}`, 'originate'],
+            ...alsoCreated.map((r) => [r, 'originate']),
+          ]) as Record<string, AuditLifecycle>,
+        }
+      : {}),
   });
   return [
     { op: 'create', resource: provenance, options: { id: provenance.id } },
@@ -215,6 +234,8 @@ export interface TransitionInput {
   readonly now: Date;
   readonly publicUrl: string;
   readonly auditId: string;
+  /** Who moves the claim (Provenance agent, AuditEvent client); default the claim workflow. */
+  readonly clientId?: string;
 }
 
 /**
@@ -245,6 +266,8 @@ export function transitionWrites(input: TransitionInput): {
       now,
       publicUrl: input.publicUrl,
       auditId: input.auditId,
+      ...(input.clientId ? { clientId: input.clientId } : {}),
+      ...(detail.alsoCreated ? { alsoCreated: detail.alsoCreated } : {}),
     }),
     ...(detail.extra ?? []),
   ];

@@ -134,11 +134,23 @@ class TransactionReader implements FindingSink {
   #paidCents = 0;
   #chargeCents = 0;
   #plb: ProviderAdjustment835[] = [];
+  /** Character offsets of the interchange's ISA and the group's GS (header events carry them). */
+  readonly #outer: { readonly isa: number; readonly gs: number };
+  /** Character offset of the open claim payment's CLP. */
+  #claimOffset = 0;
+  /** Resumed after its first claim payments (./resume835.ts): its sums are partial, never balanced. */
+  #partial = false;
 
-  constructor(number: number, st: X12Segment, envelope: Envelope835) {
+  constructor(
+    number: number,
+    st: X12Segment,
+    envelope: Envelope835,
+    outer: { readonly isa: number; readonly gs: number },
+  ) {
     this.number = number;
     this.#st = st;
     this.#envelope = envelope;
+    this.#outer = outer;
     const e = new Elements(st, this);
     let skip = false;
     if (element(st, 1) !== '835') {
@@ -350,8 +362,19 @@ class TransactionReader implements FindingSink {
     }
     const header = this.header();
     if (header) {
-      out.push({ type: 'header', header });
+      out.push({ type: 'header', header, offsets: { ...this.#outer, st: this.#st.offset } });
     }
+  }
+
+  /**
+   * Resuming a read (./resume835.ts): the header is complete, and the claim payments go on after
+   * `claims` of them, in header number loop `lx`; the sums are partial, so nothing is balanced.
+   */
+  resume(claims: number, lx: string | undefined, out: Event835[]): void {
+    this.#finishHeader(out);
+    this.#claims = claims;
+    this.#lx = lx;
+    this.#partial = true;
   }
 
   /** The header as read (undefined when its payment or trace could not be read). */
@@ -488,6 +511,7 @@ class TransactionReader implements FindingSink {
     const clp = readClp(e);
     this.#phase = 'claim';
     this.#claims++;
+    this.#claimOffset = e.segment.offset;
     // Built by assignment, not spreads: a spread of each optional part is an object per part.
     const claim: ClaimDraft = {
       transaction: this.number,
@@ -575,7 +599,7 @@ class TransactionReader implements FindingSink {
         }
       }
     }
-    out.push({ type: 'claim', claim });
+    out.push({ type: 'claim', claim, offset: this.#claimOffset });
   }
 
   /** SE: the last claim closes, the transaction balances (or not), and the summary goes out. */
@@ -585,7 +609,7 @@ class TransactionReader implements FindingSink {
       if (!this.#headerDone) {
         this.#finishHeader(out);
       }
-      if (this.#payment && this.#bpr) {
+      if (this.#payment && this.#bpr && !this.#partial) {
         const plbCents = this.#plb.reduce((sum, p) => sum + toCents(p.amount), 0);
         const fault = balanceTransaction({
           payment: this.#payment,
@@ -597,7 +621,13 @@ class TransactionReader implements FindingSink {
           this.add(fault);
         }
       }
-      if (this.#claims === 0 && this.#payment && this.#payment.amount !== 0 && this.#plb.length === 0) {
+      if (
+        this.#claims === 0 &&
+        this.#payment &&
+        this.#payment.amount !== 0 &&
+        this.#plb.length === 0 &&
+        !this.#partial
+      ) {
         this.add({
           severity: 'warning',
           rule: 'required',
@@ -641,6 +671,16 @@ export class Reader835 {
     return this.#count;
   }
 
+  /** Resuming mid-file (./resume835.ts): the next ST is transaction set `number` of the input. */
+  startAt(number: number): void {
+    this.#count = number - 1;
+  }
+
+  /** Resuming: the open transaction set's claim payments go on after `claims` (TransactionReader.resume). */
+  resumeClaims(claims: number, lx: string | undefined, out: Event835[]): void {
+    this.#transaction?.resume(claims, lx, out);
+  }
+
   push(s: X12Segment, out: Event835[]): void {
     switch (s.id) {
       case 'ISA':
@@ -651,7 +691,10 @@ export class Reader835 {
         return;
       case 'ST':
         this.#count++;
-        this.#transaction = new TransactionReader(this.#count, s, this.#envelope());
+        this.#transaction = new TransactionReader(this.#count, s, this.#envelope(), {
+          isa: this.#isa?.offset ?? 0,
+          gs: this.#gs?.offset ?? 0,
+        });
         return;
       case 'SE':
         this.#transaction?.finish(s, out);

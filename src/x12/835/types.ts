@@ -264,6 +264,12 @@ export interface TransactionSummary835 {
 
 /** What the streaming reader hands out, in input order. */
 export type Event835 =
-  | { readonly type: 'header'; readonly header: Header835 }
-  | { readonly type: 'claim'; readonly claim: ClaimPayment835 }
+  | {
+      readonly type: 'header';
+      readonly header: Header835;
+      /** Character offsets in the input of its interchange's ISA, its group's GS and its ST (for a resume point). */
+      readonly offsets: { readonly isa: number; readonly gs: number; readonly st: number };
+    }
+  /** `offset`: the character offset of its CLP in the input. */
+  | { readonly type: 'claim'; readonly claim: ClaimPayment835; readonly offset: number }
   | { readonly type: 'summary'; readonly summary: TransactionSummary835 };
