@@ -92,11 +92,11 @@ export function finishLines(
   const byKind = tables.revenueCodes.byKind;
   const lines = [...merged.values()].sort(
     (a, b) =>
-      a.dateOfService.localeCompare(b.dateOfService) ||
-      a.encounterId.localeCompare(b.encounterId) ||
+      collate(a.dateOfService, b.dateOfService) ||
+      collate(a.encounterId, b.encounterId) ||
       kindOrder(a.kind) - kindOrder(b.kind) ||
       a.at - b.at ||
-      a.code.localeCompare(b.code) ||
+      collate(a.code, b.code) ||
       a.modifiers.join().localeCompare(b.modifiers.join()),
   );
   return lines.map((d) => {
@@ -144,4 +144,9 @@ const KIND_ORDER: readonly ChargeLine['kind'][] = [
 
 function kindOrder(kind: ChargeLine['kind']): number {
   return KIND_ORDER.indexOf(kind);
+}
+
+/** localeCompare, skipped for equal strings (most lines of an encounter share its date and id). */
+function collate(a: string, b: string): number {
+  return a === b ? 0 : a.localeCompare(b);
 }
