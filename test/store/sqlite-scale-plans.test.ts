@@ -2,7 +2,8 @@
  * The embedded store's plans for searches at scale (bench:scale): a date range reads only the
  * index rows that can overlap it (rows filed by span class, schema migration 3), and a page in id
  * order whose filter matches many resources walks the id index instead of sorting every match —
- * with the same results as the plain plan, including when the walk finds too few and falls back.
+ * with the same results as the plain plan, including when the walk finds too few and falls back —
+ * and a keyset page whose filter matches few resources sorts them instead of walking.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -245,6 +246,31 @@ describe('pages in id order over a large match set', () => {
         (e) => Date.parse(e.period?.end ?? '') + 1 > late,
         true,
       );
+      // Keyset pages: by the index when the whole match set is smaller than the walk would read
+      // (2,500 planned < 20 × 1,000), by the walk otherwise (2,500 finished ≥ 20 × 50).
+      const keyset = async (
+        value: string,
+        count: number,
+        afterId: string,
+        fromIndex: boolean,
+      ): Promise<void> => {
+        const query = page([status(value)], { count, afterId, sort: [{ code: '_id', descending: false }] });
+        const want = resources
+          .filter((e) => e.status === value && (e.id ?? '') > afterId)
+          .map((e) => e.id ?? '')
+          .sort()
+          .slice(0, count);
+        expect(await ids(store, query)).toEqual(want);
+        const plan = compileSearch(TENANT, query).keysetDriver;
+        expect(
+          Number(store.connection.get(plan?.probeSql ?? '', ...(plan?.probeParams ?? []))?.['n']) <
+            (plan?.limit ?? 0),
+        ).toBe(fromIndex);
+      };
+      await keyset('planned', 1000, 'b00700', true);
+      await keyset('planned', 1000, 'a00010', true);
+      await keyset('finished', 50, 'a01234', false);
+      await keyset('finished', 50, 'a02480', false);
       // A total is still the count of every match.
       const withTotal = await store.resources.search(TENANT, page([status('planned')], { total: true }));
       expect(withTotal.total).toBe(n);

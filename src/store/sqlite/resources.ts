@@ -21,7 +21,7 @@ import type { Row, SqliteConnection } from './db.ts';
 import { spanClass } from './date-spans.ts';
 import type { SqliteJobQueue } from './jobs.ts';
 import { compileSearch, LARGE_MATCH_SET } from './search-sql.ts';
-import type { IdWalk } from './search-sql.ts';
+import type { IdWalk, KeysetDriver } from './search-sql.ts';
 import { assertValidId, assertValidResourceType, canonicalInstant } from './values.ts';
 
 export interface ResourceStoreDeps {
@@ -153,6 +153,7 @@ export class SqliteResourceStore implements ResourceStore {
         query.count === 0
           ? []
           : (this.#walkPage(compiled.walk, query.count) ??
+            this.#keysetDriverPage(compiled.keysetDriver) ??
             this.#conn.all(compiled.selectSql, ...compiled.selectParams));
       const resources = rows.map((r) => parse(r['json']));
       if (!query.total) {
@@ -161,10 +162,18 @@ export class SqliteResourceStore implements ResourceStore {
       const total = Number(this.#conn.get(compiled.countSql, ...compiled.countParams)?.['n'] ?? 0);
       return { resources, total };
     };
-    // Page and total (or the walk's probes and page) from one snapshot.
-    return (query.total || compiled.walk) && query.count > 0
+    // Page and total (or the probes and the page) from one snapshot.
+    return (query.total || compiled.walk || compiled.keysetDriver) && query.count > 0
       ? this.#conn.transaction(run, 'DEFERRED')
       : run();
+  }
+
+  /** A keyset page from the search index when its match set is small (see KeysetDriver). */
+  #keysetDriverPage(plan: KeysetDriver | undefined): Row[] | undefined {
+    if (!plan || Number(this.#conn.get(plan.probeSql, ...plan.probeParams)?.['n'] ?? 0) >= plan.limit) {
+      return undefined;
+    }
+    return this.#conn.all(plan.selectSql, ...plan.selectParams);
   }
 
   /** The page by an id walk when the driver matches many resources and the walk fills it (see IdWalk). */
