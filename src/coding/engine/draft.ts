@@ -101,21 +101,28 @@ export function finishLines(
   );
   return lines.map((d) => {
     const administrationIds = [...d.administrationIds].sort();
-    const base = {
-      kind: d.kind,
-      code: { system: d.system, code: d.code, label: d.label },
-      units: d.units,
-      modifiers: [...d.modifiers],
-      dateOfService: d.dateOfService,
-      encounterId: d.encounterId,
-      administrationIds,
-    };
+    const code = { system: d.system, code: d.code, label: d.label };
+    const modifiers = [...d.modifiers];
     const revenueCode = institutional
       ? ((d.revenueHint ? byKind[d.revenueHint] : undefined) ?? byKind[d.kind])
       : undefined;
+    // One object per line, its fields in the order ChargeLine has always been written in.
     return {
-      key: lineKey(base),
-      ...base,
+      key: lineKey({
+        kind: d.kind,
+        code,
+        modifiers,
+        dateOfService: d.dateOfService,
+        encounterId: d.encounterId,
+        administrationIds,
+      }),
+      kind: d.kind,
+      code,
+      units: d.units,
+      modifiers,
+      dateOfService: d.dateOfService,
+      encounterId: d.encounterId,
+      administrationIds,
       ...(d.ndc ? { ndc: d.ndc } : {}),
       ...(revenueCode ? { revenueCode } : {}),
       diagnoses: d.diagnoses,
