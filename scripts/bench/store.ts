@@ -28,6 +28,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { Encounter } from '@medplum/fhirtypes';
 import type { Store, StoreQuery } from '../../src/store/port.ts';
 import { indexResource } from '../../src/store/search-index.ts';
+import { spanClass } from '../../src/store/sqlite/date-spans.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { compileSearch } from '../../src/store/sqlite/search-sql.ts';
 import { recordFigure } from './results.ts';
@@ -252,8 +253,8 @@ async function engineSqliteOps(path: string): Promise<BenchOps> {
             ).run(TENANT, 'Encounter', e.code, e.value, pk);
           } else if (e.kind === 'date') {
             stmt(
-              'INSERT OR IGNORE INTO idx_date (tenant, type, code, start_at, end_at, res) VALUES (?, ?, ?, ?, ?, ?)',
-            ).run(TENANT, 'Encounter', e.code, e.start, e.end, pk);
+              'INSERT OR IGNORE INTO idx_date (tenant, type, code, span, start_at, end_at, res) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            ).run(TENANT, 'Encounter', e.code, spanClass(e.start, e.end), e.start, e.end, pk);
           } else {
             stmt(
               'INSERT OR IGNORE INTO idx_string (tenant, type, code, value, res) VALUES (?, ?, ?, ?, ?)',

@@ -132,17 +132,19 @@ function drugNames(s: Service): string {
   return [...new Set(s.items.map((i) => i.drug.name))].join(' + ');
 }
 
+/** The first administration id of a service (the comparators' tie-break), without copying the list. */
+function firstId(s: Service): string {
+  return s.items[0]?.adm.id ?? '';
+}
+
 function compareForInitial(a: Service, b: Service): number {
   return (
-    b.rank - a.rank ||
-    a.start - b.start ||
-    b.minutes - a.minutes ||
-    (ids(a)[0] ?? '').localeCompare(ids(b)[0] ?? '')
+    b.rank - a.rank || a.start - b.start || b.minutes - a.minutes || firstId(a).localeCompare(firstId(b))
   );
 }
 
 function compareClinical(a: Service, b: Service): number {
-  return a.start - b.start || b.rank - a.rank || (ids(a)[0] ?? '').localeCompare(ids(b)[0] ?? '');
+  return a.start - b.start || b.rank - a.rank || firstId(a).localeCompare(firstId(b));
 }
 
 function hhmm(minute: number, zone: DayZone): string {

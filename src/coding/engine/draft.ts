@@ -92,30 +92,37 @@ export function finishLines(
   const byKind = tables.revenueCodes.byKind;
   const lines = [...merged.values()].sort(
     (a, b) =>
-      a.dateOfService.localeCompare(b.dateOfService) ||
-      a.encounterId.localeCompare(b.encounterId) ||
+      collate(a.dateOfService, b.dateOfService) ||
+      collate(a.encounterId, b.encounterId) ||
       kindOrder(a.kind) - kindOrder(b.kind) ||
       a.at - b.at ||
-      a.code.localeCompare(b.code) ||
+      collate(a.code, b.code) ||
       a.modifiers.join().localeCompare(b.modifiers.join()),
   );
   return lines.map((d) => {
     const administrationIds = [...d.administrationIds].sort();
-    const base = {
-      kind: d.kind,
-      code: { system: d.system, code: d.code, label: d.label },
-      units: d.units,
-      modifiers: [...d.modifiers],
-      dateOfService: d.dateOfService,
-      encounterId: d.encounterId,
-      administrationIds,
-    };
+    const code = { system: d.system, code: d.code, label: d.label };
+    const modifiers = [...d.modifiers];
     const revenueCode = institutional
       ? ((d.revenueHint ? byKind[d.revenueHint] : undefined) ?? byKind[d.kind])
       : undefined;
+    // One object per line, its fields in the order ChargeLine has always been written in.
     return {
-      key: lineKey(base),
-      ...base,
+      key: lineKey({
+        kind: d.kind,
+        code,
+        modifiers,
+        dateOfService: d.dateOfService,
+        encounterId: d.encounterId,
+        administrationIds,
+      }),
+      kind: d.kind,
+      code,
+      units: d.units,
+      modifiers,
+      dateOfService: d.dateOfService,
+      encounterId: d.encounterId,
+      administrationIds,
       ...(d.ndc ? { ndc: d.ndc } : {}),
       ...(revenueCode ? { revenueCode } : {}),
       diagnoses: d.diagnoses,
@@ -144,4 +151,9 @@ const KIND_ORDER: readonly ChargeLine['kind'][] = [
 
 function kindOrder(kind: ChargeLine['kind']): number {
   return KIND_ORDER.indexOf(kind);
+}
+
+/** localeCompare, skipped for equal strings (most lines of an encounter share its date and id). */
+function collate(a: string, b: string): number {
+  return a === b ? 0 : a.localeCompare(b);
 }

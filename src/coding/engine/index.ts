@@ -74,7 +74,12 @@ export function codeEncounters(
     const setting = input.setting;
     const byEncounter = new Map<string, Classified[]>();
     for (const c of classified) {
-      byEncounter.set(c.adm.encounterId, [...(byEncounter.get(c.adm.encounterId) ?? []), c]);
+      const list = byEncounter.get(c.adm.encounterId);
+      if (list) {
+        list.push(c);
+      } else {
+        byEncounter.set(c.adm.encounterId, [c]);
+      }
     }
     const encounterStart = new Map<string, number>();
     for (const [encounterId, items] of byEncounter) {
@@ -205,7 +210,12 @@ function applySeparateEncounterModifier(
   const byDate = new Map<string, DraftLine[]>();
   for (const d of drafts) {
     if (d.initial && INITIAL_CODES.has(d.code) && d.modifiers.length === 0) {
-      byDate.set(d.dateOfService, [...(byDate.get(d.dateOfService) ?? []), d]);
+      const list = byDate.get(d.dateOfService);
+      if (list) {
+        list.push(d);
+      } else {
+        byDate.set(d.dateOfService, [d]);
+      }
     }
   }
   for (const list of byDate.values()) {

@@ -43,8 +43,25 @@ export interface DrugResolution {
   readonly findings: readonly ResolutionFinding[];
 }
 
-/** A package from the crosswalk row: amount per item in the code's billing unit; solutions in mL. */
+/** Packages by crosswalk row and CMS drug: loaded tables are read-only, and the same rows recur all day. */
+const packages = new WeakMap<CmsNdcRow, WeakMap<CmsDrug, DrugPackage | null>>();
+
 function crosswalkPackage(row: CmsNdcRow, cms: CmsDrug): DrugPackage | undefined {
+  let byDrug = packages.get(row);
+  if (!byDrug) {
+    byDrug = new WeakMap();
+    packages.set(row, byDrug);
+  }
+  let pkg = byDrug.get(cms);
+  if (pkg === undefined) {
+    pkg = packageOfRow(row, cms) ?? null;
+    byDrug.set(cms, pkg);
+  }
+  return pkg ?? undefined;
+}
+
+/** A package from the crosswalk row: amount per item in the code's billing unit; solutions in mL. */
+function packageOfRow(row: CmsNdcRow, cms: CmsDrug): DrugPackage | undefined {
   const [ndc11, , pkgSize, , billUnits] = row;
   const unit = cms.unit;
   if (!unit) {

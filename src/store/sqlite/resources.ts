@@ -17,9 +17,11 @@ import type {
   WriteResult,
 } from '../port.ts';
 import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
-import type { SqliteConnection } from './db.ts';
+import type { Row, SqliteConnection } from './db.ts';
+import { spanClass } from './date-spans.ts';
 import type { SqliteJobQueue } from './jobs.ts';
-import { compileSearch } from './search-sql.ts';
+import { compileSearch, LARGE_MATCH_SET } from './search-sql.ts';
+import type { IdWalk, KeysetDriver } from './search-sql.ts';
 import { assertValidId, assertValidResourceType, canonicalInstant } from './values.ts';
 
 export interface ResourceStoreDeps {
@@ -54,7 +56,7 @@ const SQL = {
   insertReference:
     'INSERT OR IGNORE INTO idx_reference (tenant, type, code, value, res) VALUES (?, ?, ?, ?, ?)',
   insertDate:
-    'INSERT OR IGNORE INTO idx_date (tenant, type, code, start_at, end_at, res) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT OR IGNORE INTO idx_date (tenant, type, code, span, start_at, end_at, res) VALUES (?, ?, ?, ?, ?, ?, ?)',
   insertString: 'INSERT OR IGNORE INTO idx_string (tenant, type, code, value, res) VALUES (?, ?, ?, ?, ?)',
   insertSortKey: 'INSERT OR REPLACE INTO sort_keys (res, code, key) VALUES (?, ?, ?)',
   insertIdentifier:
@@ -147,18 +149,48 @@ export class SqliteResourceStore implements ResourceStore {
   async search(tenant: TenantId, query: StoreQuery): Promise<StoreSearchResult> {
     const compiled = compileSearch(tenant, query);
     const run = (): StoreSearchResult => {
-      const resources =
+      const rows =
         query.count === 0
           ? []
-          : this.#conn.all(compiled.selectSql, ...compiled.selectParams).map((r) => parse(r['json']));
+          : (this.#walkPage(compiled.walk, query.count) ??
+            this.#keysetDriverPage(compiled.keysetDriver) ??
+            this.#conn.all(compiled.selectSql, ...compiled.selectParams));
+      const resources = rows.map((r) => parse(r['json']));
       if (!query.total) {
         return { resources };
       }
       const total = Number(this.#conn.get(compiled.countSql, ...compiled.countParams)?.['n'] ?? 0);
       return { resources, total };
     };
-    // Page and total from one snapshot when both are read.
-    return query.total && query.count > 0 ? this.#conn.transaction(run, 'DEFERRED') : run();
+    // Page and total (or the probes and the page) from one snapshot.
+    return (query.total || compiled.walk || compiled.keysetDriver) && query.count > 0
+      ? this.#conn.transaction(run, 'DEFERRED')
+      : run();
+  }
+
+  /** A keyset page from the search index when its match set is small (see KeysetDriver). */
+  #keysetDriverPage(plan: KeysetDriver | undefined): Row[] | undefined {
+    if (!plan || Number(this.#conn.get(plan.probeSql, ...plan.probeParams)?.['n'] ?? 0) >= plan.limit) {
+      return undefined;
+    }
+    return this.#conn.all(plan.selectSql, ...plan.selectParams);
+  }
+
+  /** The page by an id walk when the driver matches many resources and the walk fills it (see IdWalk). */
+  #walkPage(walk: IdWalk | undefined, count: number): Row[] | undefined {
+    if (!walk) {
+      return undefined;
+    }
+    const conn = this.#conn;
+    if (Number(conn.get(walk.probeSql, ...walk.probeParams)?.['n'] ?? 0) < LARGE_MATCH_SET) {
+      return undefined;
+    }
+    const bound = conn.get(walk.boundSql, ...walk.boundParams)?.['id'];
+    if (typeof bound !== 'string') {
+      return conn.all(walk.selectAllSql, ...walk.whereParams, ...walk.pageParams);
+    }
+    const rows = conn.all(walk.selectSql, ...walk.whereParams, bound, ...walk.pageParams);
+    return rows.length === count ? rows : undefined;
   }
 
   async writeBatch(tenant: TenantId, operations: readonly BatchOperation[]): Promise<BatchResult[]> {
@@ -297,7 +329,7 @@ export class SqliteResourceStore implements ResourceStore {
           const start = canonicalInstant(entry.start);
           const end = canonicalInstant(entry.end);
           if (start !== undefined && end !== undefined) {
-            conn.run(SQL.insertDate, tenant, type, entry.code, start, end, pk);
+            conn.run(SQL.insertDate, tenant, type, entry.code, spanClass(start, end), start, end, pk);
           }
           break;
         }

@@ -4,8 +4,9 @@
  * version bump, so two processes opening a fresh file at once cannot both apply it.
  */
 import type { SqliteConnection } from './db.ts';
+import { spanClassSql } from './date-spans.ts';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -141,6 +142,23 @@ const MIGRATIONS: readonly string[] = [
     value  INTEGER NOT NULL,
     PRIMARY KEY (tenant, name)
   ) WITHOUT ROWID;
+  `,
+  // 3: date index rows filed by span class (./date-spans.ts), so a date range reads only the rows
+  // that can overlap it; the end_at index, which served one-sided bounds only, is dropped.
+  `
+  CREATE TABLE idx_date_by_span (
+    tenant   TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL,
+    span     INTEGER NOT NULL,       -- span class of [start_at, end_at)
+    start_at TEXT NOT NULL,          -- inclusive, canonical ISO instant (ms, Z)
+    end_at   TEXT NOT NULL,          -- exclusive
+    res      INTEGER NOT NULL REFERENCES resources (pk),
+    PRIMARY KEY (tenant, type, code, span, start_at, end_at, res)
+  ) WITHOUT ROWID;
+  INSERT INTO idx_date_by_span (tenant, type, code, span, start_at, end_at, res)
+    SELECT tenant, type, code, ${spanClassSql('start_at', 'end_at')}, start_at, end_at, res FROM idx_date;
+  DROP TABLE idx_date;
+  ALTER TABLE idx_date_by_span RENAME TO idx_date;
+  CREATE INDEX idx_date_res ON idx_date (res, code);
   `,
 ];
 
