@@ -5,8 +5,9 @@
  *    stream, then read and balanced as a stream (src/x12/835/read835.ts) — claim payments/s
  *    (target >= 50,000/s);
  * 2. intake of the same file as the API and the command line receive it (spooled, balanced,
- *    verdicts), and — with BENCH_FULL=1 — posted whole, with the peak RSS of the process
- *    (target < 300 MB: the file is never held in memory whole);
+ *    verdicts), and — with BENCH_FULL=1 — posted whole, in a process of its own (this script with
+ *    BENCH_INTAKE_ONLY=<file>), with that process's peak RSS (target < 300 MB: the file is never
+ *    held in memory whole);
  * 3. posting into the embedded store: BENCH_POST claims (default 5,000) waiting in `submitted`, one
  *    remittance paying them, posted by the same jobs the server runs — claims/s (target >= 1,000/s)
  *    — and the bare store write rate of the same number of ExplanationOfBenefits written in batches
@@ -19,9 +20,11 @@
  * the heap) sampled every 100 ms, and the CPU seconds it took (wall time is shared with whatever
  * else runs on the machine; CPU time much less).
  */
+import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import type { Claim, ExplanationOfBenefit } from '@medplum/fhirtypes';
 import { officeInfusionContext, SAMPLE_PAYER, SAMPLE_PROVIDER } from '../../src/claims/x12-samples.ts';
@@ -312,26 +315,31 @@ async function main(): Promise<void> {
         met: postRate >= 1000,
       });
 
-      // 2. the big file through the intake (and, BENCH_FULL=1, posted whole: its claims go unmatched).
-      measured = phase();
-      started = performance.now();
-      const big = await receiveRemittance(
-        remit.intake,
-        TENANT,
-        createReadStream(bigFile, { highWaterMark: 1 << 20 }),
-        {
-          source: 'bench',
-        },
-      );
-      let bigPosted = 0;
-      if (FULL) {
-        for (let step = await remit.worker.runStep(); step; step = await remit.worker.runStep()) {
-          bigPosted += step.posted + step.unmatched;
-        }
-      }
+      // 2. the big file through the intake, in a process of its own: the figure is the intake's
+      // peak RSS, not the high-water mark phases 1 and 3 left in this one.
+      const child = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+        env: { ...process.env, BENCH_INTAKE_ONLY: bigFile, BENCH_RESULTS: '' },
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      });
+      const intake = JSON.parse(
+        child
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .at(-1) ?? '{}',
+      ) as IntakeReport;
       console.log(
-        `${BIG}-claim 835: intake ${big.outcome}${FULL ? `, ${bigPosted} claim payments posted (unmatched queue)` : ' (BENCH_FULL=1 also posts it)'} in ${((performance.now() - started) / 1000).toFixed(2)} s; ${measured.end()}; peak RSS ${rssMb()} MB (target < 300 MB)`,
+        `${BIG}-claim 835 in a process of its own: intake ${intake.outcome}${FULL ? `, ${intake.posted} claim payments posted (unmatched queue)` : ' (BENCH_FULL=1 also posts it)'} in ${intake.seconds.toFixed(2)} s; CPU ${intake.cpuSeconds.toFixed(2)} s; RSS ${intake.startRssMb} MB before the file, peak ${intake.peakRssMb} MB (target < 300 MB)`,
       );
+      recordFigure({
+        bench: 'remittance',
+        figure: `835 intake of ${BIG.toLocaleString('en-US')} claims${FULL ? ' and its posting' : ''}, peak RSS of its own process`,
+        value: intake.peakRssMb,
+        unit: 'MB',
+        baseline: { name: 'the same process before reading the file', value: intake.startRssMb },
+        target: '< 300 MB',
+        met: intake.peakRssMb < 300,
+      });
     } finally {
       await store.close();
     }
@@ -340,4 +348,60 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+interface IntakeReport {
+  readonly outcome: string;
+  readonly posted: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly startRssMb: number;
+  readonly peakRssMb: number;
+}
+
+/** Phase 2 alone (BENCH_INTAKE_ONLY=<file>): the file through the intake into a fresh store; one JSON line. */
+async function intakeOnly(file: string): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dripline-bench-intake-'));
+  const store = await openSqliteStore({ path: path.join(dir, 'store.sqlite'), now: () => NOW });
+  try {
+    const remit = createRemittance({
+      store,
+      logger: createLogger('warn'),
+      publicUrl: 'http://bench.invalid',
+      dataDir: dir,
+      tenants: () => TENANTS,
+      tokenService: { verifyAccessToken: () => Promise.reject(new Error('unused')) },
+      leaseMs: 600_000,
+      now: () => NOW,
+    });
+    const startRssMb = rssMb();
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const received = await receiveRemittance(
+      remit.intake,
+      TENANT,
+      createReadStream(file, { highWaterMark: 1 << 20 }),
+      { source: 'bench' },
+    );
+    let posted = 0;
+    if (FULL) {
+      for (let step = await remit.worker.runStep(); step; step = await remit.worker.runStep()) {
+        posted += step.posted + step.unmatched;
+      }
+    }
+    const used = process.cpuUsage(cpu);
+    const report: IntakeReport = {
+      outcome: received.outcome,
+      posted,
+      seconds: (performance.now() - started) / 1000,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      startRssMb,
+      peakRssMb: rssMb(),
+    };
+    console.log(JSON.stringify(report));
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const intakeFile = process.env['BENCH_INTAKE_ONLY'];
+await (intakeFile ? intakeOnly(intakeFile) : main());
