@@ -9,21 +9,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
-import { buildClaim } from '../../src/claims/build.ts';
-import { scrubClaim } from '../../src/claims/scrub.ts';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
-import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
-import type { TenantConfig } from '../../src/config/config.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
-import { createLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
-import { payer, PROVIDER } from './fixtures.ts';
+import { sweepWorker } from './sweep-worker.ts';
 
-const tables = loadCodingTables();
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-ingest-wait-'));
 const HOLD_MS = 10 * 60_000;
 /** One clock for the store (job receipt times) and the worker. */
@@ -38,28 +31,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function worker(tenant: string): ClaimWorkflowWorker {
-  const config: TenantConfig = {
-    id: tenant,
-    name: tenant,
-    timeZone: 'America/New_York',
-    connections: [],
-    coding: {},
-    billing: PROVIDER,
-    payers: [payer('commercial')],
-  };
-  return new ClaimWorkflowWorker({
-    store,
-    tables,
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    tenants: [config],
-    buildClaim,
-    scrubClaim: (ctx, t) => scrubClaim(ctx, t),
-    now: () => clock,
-    holdMs: HOLD_MS,
-  });
-}
+/** A worker as a (re)started process makes it: its first sweep is a full scan. */
+const worker = (tenant: string) => sweepWorker(store, tenant, () => clock, HOLD_MS);
 
 async function finishedVisit(tenant: string, id: string, start: string, end: string): Promise<void> {
   const encounter: Encounter = {

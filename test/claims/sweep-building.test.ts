@@ -9,20 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
-import { buildClaim } from '../../src/claims/build.ts';
-import { scrubClaim } from '../../src/claims/scrub.ts';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
-import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
-import type { TenantConfig } from '../../src/config/config.ts';
-import { createLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
-import { payer, PROVIDER } from './fixtures.ts';
+import { sweepWorker } from './sweep-worker.ts';
 
-const tables = loadCodingTables();
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-sweep-building-'));
 let clock = new Date('2026-12-04T15:00:00Z');
 let store: SqliteStore;
@@ -36,28 +29,7 @@ afterAll(async () => {
 });
 
 /** A worker as a (re)started process makes it: its first sweep is a full scan. */
-function worker(tenant: string): ClaimWorkflowWorker {
-  const config: TenantConfig = {
-    id: tenant,
-    name: tenant,
-    timeZone: 'America/New_York',
-    connections: [],
-    coding: {},
-    billing: PROVIDER,
-    payers: [payer('commercial')],
-  };
-  return new ClaimWorkflowWorker({
-    store,
-    tables,
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    tenants: [config],
-    buildClaim,
-    scrubClaim: (ctx, t) => scrubClaim(ctx, t),
-    now: () => clock,
-    holdMs: 10 * 60_000,
-  });
-}
+const worker = (tenant: string) => sweepWorker(store, tenant, () => clock, 10 * 60_000);
 
 /** A visit of `patient`; finished ones get a billable charge (as charge capture writes it). */
 async function visit(
