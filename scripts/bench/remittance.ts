@@ -34,7 +34,7 @@ import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { createLogger } from '../../src/logger.ts';
 import { receiveRemittance } from '../../src/remittance/intake.ts';
 import { createRemittance } from '../../src/remittance/wiring.ts';
-import type { BatchOperation } from '../../src/store/port.ts';
+import type { BatchOperation, Store } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { read835 } from '../../src/x12/835/read835.ts';
 import type { ClaimPaymentInput, RemittanceInput } from '../../src/x12/835/write835.ts';
@@ -171,6 +171,20 @@ function phase(): { end: () => string } {
   };
 }
 
+/** The remittance capability as the server wires it, on the bench's store, clock and tenant. */
+function remittanceOn(store: Store, dir: string): ReturnType<typeof createRemittance> {
+  return createRemittance({
+    store,
+    logger: createLogger('warn'),
+    publicUrl: 'http://bench.invalid',
+    dataDir: dir,
+    tenants: () => TENANTS,
+    tokenService: { verifyAccessToken: () => Promise.reject(new Error('unused')) },
+    leaseMs: 600_000,
+    now: () => NOW,
+  });
+}
+
 async function main(): Promise<void> {
   if (DEFINITIONS) {
     loadFhirDefinitions();
@@ -180,7 +194,6 @@ async function main(): Promise<void> {
     `baseline RSS ${DEFINITIONS ? 'with' : 'without'} the FHIR definitions loaded: ${baseline} MB${DEFINITIONS ? '' : ' (BENCH_DEFINITIONS=1 loads them, as the server does)'}`,
   );
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-bench-remit-'));
-  const logger = createLogger('warn');
   try {
     // 1. parse + balance a BIG-claim file.
     const bigFile = path.join(dir, 'big.835');
@@ -254,16 +267,7 @@ async function main(): Promise<void> {
         postFile,
         remittance(payments, 'POST-1', payments.reduce((s, p) => s + cents(p.paid), 0) / 100),
       );
-      const remit = createRemittance({
-        store,
-        logger,
-        publicUrl: 'http://bench.invalid',
-        dataDir: dir,
-        tenants: () => TENANTS,
-        tokenService: { verifyAccessToken: () => Promise.reject(new Error('unused')) },
-        leaseMs: 600_000,
-        now: () => NOW,
-      });
+      const remit = remittanceOn(store, dir);
       measured = phase();
       started = performance.now();
       const received = await receiveRemittance(remit.intake, TENANT, createReadStream(postFile), {
@@ -362,16 +366,7 @@ async function intakeOnly(file: string): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-bench-intake-'));
   const store = await openSqliteStore({ path: path.join(dir, 'store.sqlite'), now: () => NOW });
   try {
-    const remit = createRemittance({
-      store,
-      logger: createLogger('warn'),
-      publicUrl: 'http://bench.invalid',
-      dataDir: dir,
-      tenants: () => TENANTS,
-      tokenService: { verifyAccessToken: () => Promise.reject(new Error('unused')) },
-      leaseMs: 600_000,
-      now: () => NOW,
-    });
+    const remit = remittanceOn(store, dir);
     const startRssMb = rssMb();
     const cpu = process.cpuUsage();
     const started = performance.now();
