@@ -94,15 +94,23 @@ export async function runRemit(
     const size = statSync(file).size;
     let read = 0;
     let reported = 0;
-    const stream = createReadStream(file, { highWaterMark: 1 << 20 });
-    stream.on('data', (chunk) => {
-      read += chunk.length;
-      if (read - reported >= Math.max(size / 20, 1 << 20) || read === size) {
-        reported = read;
-        progress(`${name}: read ${Math.round((read / Math.max(size, 1)) * 100)}% (${read} of ${size} bytes)`);
+    // Progress counted as the intake takes each chunk: a 'data' listener would set the stream
+    // flowing before the intake iterates it, and a small file's only chunk was lost (refused as
+    // an empty interchange) whenever it came first.
+    const counted = async function* (): AsyncGenerator<Buffer> {
+      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+        const bytes = chunk as Buffer;
+        read += bytes.length;
+        if (read - reported >= Math.max(size / 20, 1 << 20) || read === size) {
+          reported = read;
+          progress(
+            `${name}: read ${Math.round((read / Math.max(size, 1)) * 100)}% (${read} of ${size} bytes)`,
+          );
+        }
+        yield bytes;
       }
-    });
-    const result = await receiveRemittance(remittance.intake, tenant, stream, { source: 'cli', name });
+    };
+    const result = await receiveRemittance(remittance.intake, tenant, counted(), { source: 'cli', name });
     let posted = 0;
     let unmatched = 0;
     if (result.outcome === 'accepted') {
