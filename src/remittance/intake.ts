@@ -32,9 +32,6 @@ import { ID_REMITTANCE_AMOUNTS, ID_REMITTANCE_FILE, ID_REMITTANCE } from '../con
 
 export const EDI_X12 = 'application/edi-x12';
 
-/** Bytes handed to the 835 reader at a time (see the tee in receiveRemittance). */
-const READ_PIECE = 16 * 1024;
-
 /** What was concluded of one transaction set. */
 export interface TransactionVerdict {
   readonly transaction: number;
@@ -250,11 +247,9 @@ export async function receiveRemittance(
         hash.update(buffer);
         sha1.update(buffer);
         await handle.write(buffer);
-        // In pieces of at most READ_PIECE: the reader hands out a piece's claim payments together,
-        // and those of a 1 MB chunk (~2,000) outlived the young generation and filled the old one.
-        for (let at = 0; at < buffer.length; at += READ_PIECE) {
-          yield buffer.subarray(at, at + READ_PIECE);
-        }
+        // Handed to the reader whole: it decodes a piece at a time and hands out each claim
+        // payment as its segments complete it (test/remittance/intake-memory.test.ts).
+        yield buffer;
       }
     };
     try {

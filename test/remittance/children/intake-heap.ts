@@ -1,0 +1,45 @@
+/**
+ * A child process for test/remittance/intake-memory.test.ts, started with a small heap
+ * (NODE_OPTIONS=--max-old-space-size): writes an 835 of CLAIMS claim payments, then either takes
+ * it in through the intake as one buffer (`intake`) or reads every event of it into one array
+ * (`hold`, what not streaming costs). Prints one JSON line: the claims read and the heap at the end.
+ * Running out of heap ends the process with a fatal error, which is what the test looks for.
+ */
+import { officeInfusionContext } from '../../../src/claims/x12-samples.ts';
+import { receiveRemittance } from '../../../src/remittance/intake.ts';
+import { read835 } from '../../../src/x12/835/read835.ts';
+import type { Event835 } from '../../../src/x12/835/types.ts';
+import { write835ToString } from '../../../src/x12/835/write835.ts';
+import { openPostingFixture, paymentOf, remittance, TENANT, WRITE_OPTIONS } from '../support.ts';
+
+const mode = process.argv[2];
+const claims = Number(process.argv[3]);
+
+const template = officeInfusionContext(1).claim;
+const payment = paymentOf(template);
+const payments = Array.from({ length: claims }, (_, i) => ({
+  ...payment,
+  patientControlNumber: `clm-mem-${i + 1}`,
+}));
+const bytes = Buffer.from(await write835ToString([remittance(payments)], WRITE_OPTIONS), 'utf8');
+payments.length = 0;
+
+let read = 0;
+if (mode === 'hold') {
+  const events: Event835[] = [];
+  for await (const event of read835([bytes])) {
+    events.push(event);
+  }
+  read = events.filter((e) => e.type === 'claim').length;
+} else {
+  const fixture = await openPostingFixture();
+  try {
+    const result = await receiveRemittance(fixture.intake, TENANT, [bytes], { source: 'test' });
+    read = result.report.transactions[0]?.claims ?? 0;
+  } finally {
+    await fixture.close();
+  }
+}
+process.stdout.write(
+  `${JSON.stringify({ mode, bytes: bytes.length, claims: read, heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20 })}\n`,
+);
