@@ -6,13 +6,13 @@
  * by tenant and payer only.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { AuditEvent, MeasureReport, Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, MeasureReport } from '@medplum/fhirtypes';
 import { MEASURE_CLEAN_CLAIM_RATE } from '../../src/contract/analytics.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { localDate } from '../../src/time/zone.ts';
 import type { TestServer } from '../support/harness.ts';
 import { startTestServer } from '../support/harness.ts';
-import { claim, payment } from './fixtures.ts';
+import { paidAndDenied } from './fixtures.ts';
 
 const SCOPE =
   'system/Claim.rs system/ExplanationOfBenefit.rs system/Task.rs system/ClaimResponse.rs system/ChargeItem.rs';
@@ -52,84 +52,20 @@ beforeAll(async () => {
       ],
     },
   );
-  const paid = claim('c1', {
-    payer: 'medicare',
-    date: '2026-11-02',
-    lines: [{ code: 'J1745', units: 10, net: 1000 }],
-  });
-  const denied = claim('c2', {
-    payer: 'aetna',
-    date: '2026-11-05',
-    lines: [{ code: 'J9035', units: 20, net: 2000 }],
-  });
-  const resources: Resource[] = [
-    paid,
-    denied,
-    payment('e1', paid, {
-      date: '2026-11-20',
-      lines: [
-        {
-          code: 'J1745',
-          units: 10,
-          submitted: 1000,
-          paid: 800,
-          adjustments: [{ group: 'CO', carc: '45', amount: 200 }],
-        },
-      ],
-    }),
-    payment('e2', denied, {
-      date: '2026-11-25',
-      lines: [
-        {
-          code: 'J9035',
-          units: 20,
-          submitted: 2000,
-          paid: 0,
-          adjustments: [{ group: 'CO', carc: '50', amount: 2000 }],
-        },
-      ],
-    }),
-  ];
+  const resources = paidAndDenied(
+    { paid: 'c1', denied: 'c2', paidEob: 'e1', deniedEob: 'e2' },
+    { served: ['2026-11-02', '2026-11-05'], remitted: ['2026-11-20', '2026-11-25'] },
+  );
   for (const r of resources) {
     await server.running.store.resources.create(TENANT, r, { id: r.id as string });
   }
   token = await server.token(TENANT, SCOPE);
   // The gauges cover the last 30 days, whatever day the test runs: these were served two days ago.
   const recent = localDate(Date.now() - 2 * 86_400_000, 'America/Chicago');
-  const g1 = claim('g1', {
-    payer: 'medicare',
-    date: recent,
-    lines: [{ code: 'J1745', units: 10, net: 1000 }],
-  });
-  const g2 = claim('g2', { payer: 'aetna', date: recent, lines: [{ code: 'J9035', units: 20, net: 2000 }] });
-  const gauges: Resource[] = [
-    g1,
-    g2,
-    payment('ge1', g1, {
-      date: recent,
-      lines: [
-        {
-          code: 'J1745',
-          units: 10,
-          submitted: 1000,
-          paid: 800,
-          adjustments: [{ group: 'CO', carc: '45', amount: 200 }],
-        },
-      ],
-    }),
-    payment('ge2', g2, {
-      date: recent,
-      lines: [
-        {
-          code: 'J9035',
-          units: 20,
-          submitted: 2000,
-          paid: 0,
-          adjustments: [{ group: 'CO', carc: '50', amount: 2000 }],
-        },
-      ],
-    }),
-  ];
+  const gauges = paidAndDenied(
+    { paid: 'g1', denied: 'g2', paidEob: 'ge1', deniedEob: 'ge2' },
+    { served: [recent, recent], remitted: [recent, recent] },
+  );
   for (const r of gauges) {
     await server.running.store.resources.create('rural', r, { id: r.id as string });
   }

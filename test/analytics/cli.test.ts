@@ -7,11 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Resource } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { runCli } from '../support/child.ts';
 import type { CliRun } from '../support/child.ts';
-import { claim, payment } from './fixtures.ts';
+import { paidAndDenied } from './fixtures.ts';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -65,44 +64,10 @@ beforeAll(async () => {
   };
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   const store = await openSqliteStore({ path: path.join(dir, 'data', 'dripline.sqlite') });
-  const paid = claim('c1', {
-    payer: 'medicare',
-    date: '2026-11-02',
-    lines: [{ code: 'J1745', units: 10, net: 1000 }],
-  });
-  const denied = claim('c2', {
-    payer: 'aetna',
-    date: '2026-11-05',
-    lines: [{ code: 'J9035', units: 20, net: 2000 }],
-  });
-  const resources: Resource[] = [
-    paid,
-    denied,
-    payment('e1', paid, {
-      date: '2026-11-20',
-      lines: [
-        {
-          code: 'J1745',
-          units: 10,
-          submitted: 1000,
-          paid: 800,
-          adjustments: [{ group: 'CO', carc: '45', amount: 200 }],
-        },
-      ],
-    }),
-    payment('e2', denied, {
-      date: '2026-11-25',
-      lines: [
-        {
-          code: 'J9035',
-          units: 20,
-          submitted: 2000,
-          paid: 0,
-          adjustments: [{ group: 'CO', carc: '50', amount: 2000 }],
-        },
-      ],
-    }),
-  ];
+  const resources = paidAndDenied(
+    { paid: 'c1', denied: 'c2', paidEob: 'e1', deniedEob: 'e2' },
+    { served: ['2026-11-02', '2026-11-05'], remitted: ['2026-11-20', '2026-11-25'] },
+  );
   try {
     for (const r of resources) {
       await store.resources.create('metro', r, { id: r.id as string });

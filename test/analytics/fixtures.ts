@@ -3,7 +3,14 @@
  * payer, frequency extensions), posted payments written by remittance's own EOB builder, work items
  * and appeals as Tasks of their contracts, preauthorizations and drug ChargeItems.
  */
-import type { ChargeItem, Claim, ClaimResponse, ExplanationOfBenefit, Task } from '@medplum/fhirtypes';
+import type {
+  ChargeItem,
+  Claim,
+  ClaimResponse,
+  ExplanationOfBenefit,
+  Resource,
+  Task,
+} from '@medplum/fhirtypes';
 import { CS_APPEAL_LEVEL, CS_APPEAL_OUTCOME, CS_APPEAL_OUTPUT } from '../../src/contract/appeals.ts';
 import {
   CS_WORK_ITEM,
@@ -134,6 +141,54 @@ export function payment(
     ...(spec.reverses ? { reverses: spec.reverses } : {}),
     created: `${spec.date}T16:00:00Z`,
   });
+}
+
+/**
+ * Two claims and their payments, the analytics API and CLI tests' day: Medicare paid J1745 (10
+ * units, $1,000 billed, $800 paid, CO-45 $200), Aetna denied J9035 (20 units, $2,000, CO-50).
+ */
+export function paidAndDenied(
+  ids: { paid: string; denied: string; paidEob: string; deniedEob: string },
+  dates: { served: [string, string]; remitted: [string, string] },
+): Resource[] {
+  const paid = claim(ids.paid, {
+    payer: 'medicare',
+    date: dates.served[0],
+    lines: [{ code: 'J1745', units: 10, net: 1000 }],
+  });
+  const denied = claim(ids.denied, {
+    payer: 'aetna',
+    date: dates.served[1],
+    lines: [{ code: 'J9035', units: 20, net: 2000 }],
+  });
+  return [
+    paid,
+    denied,
+    payment(ids.paidEob, paid, {
+      date: dates.remitted[0],
+      lines: [
+        {
+          code: 'J1745',
+          units: 10,
+          submitted: 1000,
+          paid: 800,
+          adjustments: [{ group: 'CO', carc: '45', amount: 200 }],
+        },
+      ],
+    }),
+    payment(ids.deniedEob, denied, {
+      date: dates.remitted[1],
+      lines: [
+        {
+          code: 'J9035',
+          units: 20,
+          submitted: 2000,
+          paid: 0,
+          adjustments: [{ group: 'CO', carc: '50', amount: 2000 }],
+        },
+      ],
+    }),
+  ];
 }
 
 export function workItem(
