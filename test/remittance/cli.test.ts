@@ -5,8 +5,7 @@
  * posted from the command line opens its work item as the server's posting does, and
  * `work-items list|assign|resolve` works the queue.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AuditEvent, Claim, ExplanationOfBenefit, Task } from '@medplum/fhirtypes';
@@ -16,51 +15,24 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { write835ToString } from '../../src/x12/835/write835.ts';
 import { runCli } from '../support/child.ts';
 import type { CliRun } from '../support/child.ts';
-import { paymentOf, remittance, seedSubmittedClaims, TENANT, TENANTS, WRITE_OPTIONS } from './support.ts';
+import { cliDataDir, paymentOf, remittance, seedSubmittedClaims, TENANT, WRITE_OPTIONS } from './support.ts';
+import type { CliDataDir } from './support.ts';
 
-let dir: string;
-let env: NodeJS.ProcessEnv;
+let data: CliDataDir;
 
 beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'dripline-remit-cli-'));
-  const config = path.join(dir, 'dripline.json');
-  const tenant = TENANTS[0];
-  writeFileSync(
-    config,
-    JSON.stringify({
-      tenants: [
-        {
-          id: TENANT,
-          name: tenant?.name,
-          // The config file spells the ZIP+4 and phone as digits only.
-          billing: {
-            ...tenant?.billing,
-            phone: '2175550100',
-            address: { ...tenant?.billing?.address, postalCode: '627011234' },
-          },
-          payers: tenant?.payers,
-        },
-      ],
-    }),
-  );
-  env = {
-    PATH: process.env['PATH'] ?? '',
-    DRIPLINE_CONFIG: config,
-    DATA_DIR: path.join(dir, 'data'),
-    PUBLIC_URL: 'http://127.0.0.1:1',
-  };
+  data = cliDataDir('dripline-remit-cli-');
 });
 
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  data.remove();
 });
 
-const cli = async (args: string[]): Promise<CliRun> => runCli(args, env);
+const cli = async (args: string[]): Promise<CliRun> => runCli(args, data.env);
 
 describe('npm run cli -- remit', () => {
   test('receives and posts 835 files with progress; an unbalanced one exits 4 naming rule and segment', async () => {
-    mkdirSync(path.join(dir, 'data'), { recursive: true });
-    const dataStore = path.join(dir, 'data', 'dripline.sqlite');
+    const dataStore = data.storePath;
     const store = await openSqliteStore({ path: dataStore });
     let claims: (Claim & { id: string })[];
     try {
@@ -68,7 +40,7 @@ describe('npm run cli -- remit', () => {
     } finally {
       await store.close();
     }
-    const good = path.join(dir, 'good.835');
+    const good = path.join(data.dir, 'good.835');
     writeFileSync(
       good,
       await write835ToString(
@@ -82,7 +54,7 @@ describe('npm run cli -- remit', () => {
       ),
     );
     const third = paymentOf(claims[2] as Claim & { id: string });
-    const bad = path.join(dir, 'bad.835');
+    const bad = path.join(data.dir, 'bad.835');
     writeFileSync(
       bad,
       await write835ToString(
@@ -136,8 +108,7 @@ describe('npm run cli -- remit', () => {
 
 describe('npm run cli -- work-items', () => {
   test('a denial posted by remit is a work item: listed, assigned, resolved as upheld', async () => {
-    mkdirSync(path.join(dir, 'data'), { recursive: true });
-    const dataStore = path.join(dir, 'data', 'dripline.sqlite');
+    const dataStore = data.storePath;
     const store = await openSqliteStore({ path: dataStore });
     let claim: Claim & { id: string };
     try {
@@ -145,7 +116,7 @@ describe('npm run cli -- work-items', () => {
     } finally {
       await store.close();
     }
-    const file = path.join(dir, 'denied.835');
+    const file = path.join(data.dir, 'denied.835');
     writeFileSync(
       file,
       await write835ToString(

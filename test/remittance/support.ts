@@ -3,7 +3,7 @@
  * in `submitted`, an 835 paying them (written with the 835 writer, every line echoing its line item
  * control number), and the posting context.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Claim } from '@medplum/fhirtypes';
@@ -302,3 +302,59 @@ export const WRITE_OPTIONS: Write835Options = {
   now: NOW,
   usage: 'T',
 };
+
+export interface CliDataDir {
+  readonly dir: string;
+  /** The environment of a CLI child on this directory (its config, its data folder). */
+  readonly env: NodeJS.ProcessEnv;
+  /** The embedded store the CLI opens. */
+  readonly storePath: string;
+  remove(): void;
+}
+
+/**
+ * A data directory and config file for `npm run cli -- …` children, with the posting tests'
+ * tenant as an operator's config file spells it (ZIP+4 and phone as digits only), `tenant` merged
+ * over it; the CLI's clock at `clockAt` when given.
+ */
+export function cliDataDir(
+  prefix: string,
+  options: { tenant?: Record<string, unknown>; clockAt?: Date } = {},
+): CliDataDir {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const config = path.join(dir, 'dripline.json');
+  const tenant = TENANTS[0];
+  writeFileSync(
+    config,
+    JSON.stringify({
+      tenants: [
+        {
+          id: TENANT,
+          name: tenant?.name,
+          billing: {
+            ...tenant?.billing,
+            phone: '2175550100',
+            address: { ...tenant?.billing?.address, postalCode: '627011234' },
+          },
+          payers: tenant?.payers,
+          ...options.tenant,
+        },
+      ],
+    }),
+  );
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  return {
+    dir,
+    storePath: path.join(dir, 'data', 'dripline.sqlite'),
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      DRIPLINE_CONFIG: config,
+      DATA_DIR: path.join(dir, 'data'),
+      PUBLIC_URL: 'http://127.0.0.1:1',
+      ...(options.clockAt ? { CLOCK_OFFSET_MS: String(options.clockAt.getTime() - Date.now()) } : {}),
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

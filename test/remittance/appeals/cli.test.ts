@@ -4,8 +4,7 @@
  * that is not denied exits 4, an outcome above the amount appealed exits 4, a valid one is recorded,
  * and the packet is written as a PDF.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { officeInfusionContext } from '../../../src/claims/x12-samples.ts';
@@ -13,42 +12,17 @@ import { dateInput, moneyInput, newWorkItem, stringInput } from '../../../src/re
 import { openSqliteStore } from '../../../src/store/sqlite/index.ts';
 import { runCli } from '../../support/child.ts';
 import type { CliRun } from '../../support/child.ts';
-import { TENANT, TENANTS } from '../support.ts';
+import { cliDataDir, NOW, TENANT } from '../support.ts';
+import type { CliDataDir } from '../support.ts';
 
-let dir: string;
-let env: NodeJS.ProcessEnv;
+let data: CliDataDir;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'dripline-appeal-cli-'));
-  const config = path.join(dir, 'dripline.json');
-  const tenant = TENANTS[0];
-  writeFileSync(
-    config,
-    JSON.stringify({
-      tenants: [
-        {
-          id: TENANT,
-          name: tenant?.name,
-          timeZone: 'America/Chicago',
-          billing: {
-            ...tenant?.billing,
-            phone: '2175550100',
-            address: { ...tenant?.billing?.address, postalCode: '627011234' },
-          },
-          payers: tenant?.payers,
-        },
-      ],
-    }),
-  );
-  env = {
-    PATH: process.env['PATH'] ?? '',
-    DRIPLINE_CONFIG: config,
-    DATA_DIR: path.join(dir, 'data'),
-    PUBLIC_URL: 'http://127.0.0.1:1',
-    CLOCK_OFFSET_MS: String(Date.parse('2026-12-04T15:00:00Z') - Date.now()),
-  };
-  mkdirSync(path.join(dir, 'data'), { recursive: true });
-  const store = await openSqliteStore({ path: path.join(dir, 'data', 'dripline.sqlite') });
+  data = cliDataDir('dripline-appeal-cli-', {
+    tenant: { timeZone: 'America/Chicago' },
+    clockAt: NOW,
+  });
+  const store = await openSqliteStore({ path: data.storePath });
   try {
     const claim = officeInfusionContext(5).claim;
     await store.resources.create(TENANT, claim, { id: claim.id });
@@ -76,10 +50,10 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  data.remove();
 });
 
-const cli = async (args: string[]): Promise<CliRun> => runCli(args, env);
+const cli = async (args: string[]): Promise<CliRun> => runCli(args, data.env);
 
 describe('npm run cli -- appeal', () => {
   test('open, open again, refusals exit 4, an outcome, the packet', async () => {
@@ -106,7 +80,7 @@ describe('npm run cli -- appeal', () => {
     expect(tooMuch.code).toBe(4);
     expect(tooMuch.stderr).toMatch(/400: "recovered" is 0 to 250\.00/);
 
-    const out = path.join(dir, 'packet.pdf');
+    const out = path.join(data.dir, 'packet.pdf');
     const packet = await cli(['appeal', 'packet', appeal.id, '--out', out]);
     expect(packet.code).toBe(0);
     expect(existsSync(out) && readFileSync(out).subarray(0, 5).toString()).toBe('%PDF-');

@@ -4,58 +4,42 @@
  * statement PDF into the data folder, again finds it; `statements pay` above the balance exits 4, a
  * payment is recorded once per key.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openSqliteStore } from '../../../src/store/sqlite/index.ts';
 import { write835ToString } from '../../../src/x12/835/write835.ts';
 import { runCli } from '../../support/child.ts';
 import type { CliRun } from '../../support/child.ts';
-import { paymentOf, remittance, seedSubmittedClaims, TENANT, TENANTS, WRITE_OPTIONS } from '../support.ts';
+import {
+  cliDataDir,
+  NOW,
+  paymentOf,
+  remittance,
+  seedSubmittedClaims,
+  TENANT,
+  WRITE_OPTIONS,
+} from '../support.ts';
+import type { CliDataDir } from '../support.ts';
 
-let dir: string;
-let env: NodeJS.ProcessEnv;
+let data: CliDataDir;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'dripline-statements-cli-'));
-  const config = path.join(dir, 'dripline.json');
-  const tenant = TENANTS[0];
-  writeFileSync(
-    config,
-    JSON.stringify({
-      tenants: [
-        {
-          id: TENANT,
-          name: tenant?.name,
-          timeZone: 'America/Chicago',
-          billing: {
-            ...tenant?.billing,
-            phone: '2175550100',
-            address: { ...tenant?.billing?.address, postalCode: '627011234' },
-          },
-          payers: tenant?.payers,
-          statements: {
-            contact: 'Call Dana in billing, 217-555-0199',
-            payTo: 'Pay online at pay.example or by phone',
-          },
-        },
-      ],
-    }),
-  );
-  env = {
-    PATH: process.env['PATH'] ?? '',
-    DRIPLINE_CONFIG: config,
-    DATA_DIR: path.join(dir, 'data'),
-    PUBLIC_URL: 'http://127.0.0.1:1',
-    CLOCK_OFFSET_MS: String(Date.parse('2026-12-04T15:00:00Z') - Date.now()),
-  };
-  mkdirSync(path.join(dir, 'data'), { recursive: true });
-  const store = await openSqliteStore({ path: path.join(dir, 'data', 'dripline.sqlite') });
+  data = cliDataDir('dripline-statements-cli-', {
+    tenant: {
+      timeZone: 'America/Chicago',
+      statements: {
+        contact: 'Call Dana in billing, 217-555-0199',
+        payTo: 'Pay online at pay.example or by phone',
+      },
+    },
+    clockAt: NOW,
+  });
+  const store = await openSqliteStore({ path: data.storePath });
   try {
     const claims = await seedSubmittedClaims(store, 1, 1201);
     writeFileSync(
-      path.join(dir, 'paid.835'),
+      path.join(data.dir, 'paid.835'),
       await write835ToString(
         [
           remittance(
@@ -72,21 +56,21 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  data.remove();
 });
 
-const cli = async (args: string[]): Promise<CliRun> => runCli(args, env);
+const cli = async (args: string[]): Promise<CliRun> => runCli(args, data.env);
 
 describe('npm run cli -- statements', () => {
   test('run writes the PDF and finds it again; pay refuses more than the balance, records once per key', async () => {
-    expect((await cli(['remit', path.join(dir, 'paid.835')])).code).toBe(0);
+    expect((await cli(['remit', path.join(data.dir, 'paid.835')])).code).toBe(0);
     const run = await cli(['statements', 'run']);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.statements).toEqual([
       expect.objectContaining({ patient: 'Patient/pat-1201', amountDue: 50, created: true }),
     ]);
-    expect(report.statements[0].pdf.startsWith(path.join(dir, 'data', 'statements', TENANT))).toBe(true);
+    expect(report.statements[0].pdf.startsWith(path.join(data.dir, 'data', 'statements', TENANT))).toBe(true);
     expect(existsSync(report.statements[0].pdf)).toBe(true);
     const again = JSON.parse((await cli(['statements', 'run'])).stdout);
     expect(again.statements[0]).toMatchObject({ invoice: report.statements[0].invoice, created: false });
