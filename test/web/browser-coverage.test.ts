@@ -7,9 +7,6 @@
  * the person as the agent. (The other views and failures: browser.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type {
   AuditEvent,
   Claim,
@@ -18,48 +15,31 @@ import type {
   MedicationRequest,
 } from '@medplum/fhirtypes';
 import type { Frame, Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/config.ts';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import { PRIOR_AUTH_QUEUE } from '../../src/coverage/pas/records.ts';
-import { freePort } from '../../src/http/free-port.ts';
-import { createLogger } from '../../src/logger.ts';
 import { runStatements } from '../../src/remittance/statements/run.ts';
-import { runSandbox } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { searchAll } from '../../src/store/search-all.ts';
-import { clockEnv, testClock, testToday } from '../support/clock.ts';
+import { testClock, testToday } from '../support/clock.ts';
 import { pdfText } from '../support/pdf-text.ts';
 import { waitFor } from '../support/wait.ts';
 import { appFrame, said, showsHeading, signInToChart } from './app-helpers.ts';
+import { startSandboxApp } from './sandbox-app.ts';
+import type { SandboxApp } from './sandbox-app.ts';
 import type { Browser } from './chromium.ts';
-import { launchChromium, screenshot, seriousViolations } from './chromium.ts';
+import { screenshot, seriousViolations } from './chromium.ts';
 
 const TENANT = 'sandbox';
 const ADJUDICATION = 'http://terminology.hl7.org/CodeSystem/adjudication';
+let app: SandboxApp | undefined;
 let config: DriplineConfig;
 let run: SandboxRun;
-let dir: string;
 let browser: Browser;
 let appUrl: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'dripline-web-coverage-'));
-  const port = await freePort();
-  // Dripline on "localhost", the EHR on 127.0.0.1: two sites, so the app is a cross-site iframe.
-  appUrl = `http://localhost:${port}`;
-  config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: appUrl,
-    LOG_LEVEL: 'silent',
-    SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: '8',
-    ...clockEnv(),
-  });
-  run = await runSandbox(config, createLogger('silent'));
-  await run.replayed;
-  browser = await launchChromium();
+  app = await startSandboxApp('dripline-web-coverage-', 8);
+  ({ config, run, browser, appUrl } = app);
 }, 120_000);
 
 /** A day `days` from the sandbox tenant's today, in its time zone (as the app's pages date things). */
@@ -67,9 +47,7 @@ const tenantToday = (days: number): string =>
   testToday(run.tenants.find((t) => t.id === TENANT)?.timeZone ?? 'UTC', days);
 
 afterAll(async () => {
-  await browser?.close();
-  await run?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await app?.stop();
 });
 
 /** A patient of the day with an infusion order on file, and one of their encounters. */

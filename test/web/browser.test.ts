@@ -7,9 +7,6 @@
  * token, an ended session. (500 work items at 390 px: worklist-load.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type {
   AuditEvent,
   Claim,
@@ -19,10 +16,7 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import type { Frame, Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/config.ts';
-import { freePort } from '../../src/http/free-port.ts';
-import { createLogger } from '../../src/logger.ts';
-import { runSandbox, seededPayers } from '../../src/sandbox/index.ts';
+import { seededPayers } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
@@ -44,35 +38,23 @@ import {
   reasonCodeOf,
   stringInput,
 } from '../../src/remittance/work/items.ts';
-import { clockEnv, testClock, testToday } from '../support/clock.ts';
+import { testClock, testToday } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
-import { launchChromium, screenshot, seriousViolations } from './chromium.ts';
-import { showsHeading } from './app-helpers.ts';
+import { screenshot, seriousViolations } from './chromium.ts';
+import { appFrame, showsHeading, signInToChart } from './app-helpers.ts';
+import { startSandboxApp } from './sandbox-app.ts';
+import type { SandboxApp } from './sandbox-app.ts';
 
 const TENANT = 'sandbox';
+let app: SandboxApp | undefined;
 let run: SandboxRun;
-let dir: string;
 let browser: Browser;
 let appUrl: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'dripline-web-'));
-  const port = await freePort();
-  // Dripline on "localhost", the EHR on 127.0.0.1: two sites, so the app is a cross-site iframe.
-  appUrl = `http://localhost:${port}`;
-  const config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: appUrl,
-    LOG_LEVEL: 'silent',
-    SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: '16',
-    ...clockEnv(),
-  });
-  run = await runSandbox(config, createLogger('silent'));
-  await run.replayed;
+  app = await startSandboxApp('dripline-web-', 16);
+  ({ run, browser, appUrl } = app);
   await waitFor(
     'held claims with their Tasks',
     async () => {
@@ -84,30 +66,11 @@ beforeAll(async () => {
     60_000,
     250,
   );
-  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await run?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await app?.stop();
 });
-
-const appFrame = async (page: Page): Promise<Frame> =>
-  waitFor(
-    'the app in the EHR iframe',
-    () => page.frames().find((f) => f.url().startsWith(`${appUrl}/app/`)),
-    20_000,
-  );
-
-async function signInToChart(page: Page, person: RegExp): Promise<void> {
-  await page.goto(run.ehr.chartUrl);
-  if ((await page.getByRole('button', { name: 'Sign out' }).count()) > 0) {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-  }
-  await page.getByRole('button', { name: person }).click();
-  await page.getByRole('heading', { name: /Encounters of/ }).waitFor();
-}
 
 /** A held claim's encounter, and the claim (one whose errors may all be overridden when there is one). */
 async function heldClaim(): Promise<{
@@ -238,10 +201,10 @@ describe('launched from the EHR chart', () => {
   });
 
   test('the Billing button opens the encounter in context inside the EHR (SMART EHR launch)', async () => {
-    await signInToChart(page, /Avery Okafor/);
+    await signInToChart(page, run.ehr.chartUrl, /Avery Okafor/);
     await screenshot(page, '01-ehr-chart');
     await page.locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`).click();
-    frame = await appFrame(page);
+    frame = await appFrame(page, appUrl);
     await showsHeading(frame, /— encounter$/);
     await frame.getByRole('heading', { name: 'Charges' }).waitFor();
     // The claim of this encounter, held, with its findings in words.
@@ -582,11 +545,11 @@ describe('launched from the EHR chart', () => {
 describe('an administrator', () => {
   test("reads a patient's audit trail, with who saw it", async () => {
     const target = await heldClaim();
-    await signInToChart(browser.page, /Sam Whitfield/);
+    await signInToChart(browser.page, run.ehr.chartUrl, /Sam Whitfield/);
     await browser.page
       .locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`)
       .click();
-    const frame = await appFrame(browser.page);
+    const frame = await appFrame(browser.page, appUrl);
     await showsHeading(frame, /— encounter$/);
     await frame.getByRole('link', { name: 'Audit' }).click();
     await showsHeading(frame, /^Audit trail — Patient\//);
@@ -628,9 +591,9 @@ describe('what is refused, readably', () => {
       p.name?.[0]?.suffix?.includes('MD'),
     )!;
     const name = `${physician.name![0]!.given![0]} ${physician.name![0]!.family}`;
-    await signInToChart(browser.page, new RegExp(`^${name}$`));
+    await signInToChart(browser.page, run.ehr.chartUrl, new RegExp(`^${name}$`));
     await browser.page.getByRole('button', { name: 'Open billing (worklist)' }).click();
-    const frame = await appFrame(browser.page);
+    const frame = await appFrame(browser.page, appUrl);
     await showsHeading(frame, 'No access');
     await screenshot(browser.page, '08-no-access');
   }, 30_000);

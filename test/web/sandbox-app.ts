@@ -1,0 +1,59 @@
+/**
+ * The browser tests' world: the sandbox (EHR, payers, Dripline) on this test run's clock with its
+ * day replayed at once, Dripline on "localhost" and the EHR on 127.0.0.1 — two sites, so the app
+ * is a cross-site iframe as in a real EHR — and a Chromium to drive it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/config.ts';
+import type { DriplineConfig } from '../../src/config/config.ts';
+import { freePort } from '../../src/http/free-port.ts';
+import { createLogger } from '../../src/logger.ts';
+import { runSandbox } from '../../src/sandbox/index.ts';
+import type { SandboxRun } from '../../src/sandbox/index.ts';
+import { clockEnv } from '../support/clock.ts';
+import type { Browser } from './chromium.ts';
+import { launchChromium } from './chromium.ts';
+
+export interface SandboxApp {
+  readonly config: DriplineConfig;
+  readonly run: SandboxRun;
+  readonly browser: Browser;
+  /** Where Dripline (and so the app) answers. */
+  readonly appUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the sandbox with `patients` patients in a temporary data folder and waits for its day. */
+export async function startSandboxApp(prefix: string, patients: number): Promise<SandboxApp> {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const port = await freePort();
+  const appUrl = `http://localhost:${port}`;
+  const config = loadConfig({
+    DATA_DIR: dir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: appUrl,
+    LOG_LEVEL: 'silent',
+    SANDBOX_REPLAY_SPEED: '0',
+    SANDBOX_PATIENTS: String(patients),
+    ...clockEnv(),
+  });
+  let run: SandboxRun | undefined;
+  let browser: Browser | undefined;
+  const stop = async (): Promise<void> => {
+    await browser?.close();
+    await run?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    run = await runSandbox(config, createLogger('silent'));
+    await run.replayed;
+    browser = await launchChromium();
+    return { config, run, browser, appUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
