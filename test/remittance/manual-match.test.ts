@@ -23,8 +23,10 @@ import { officeInfusionContext, SAMPLE_PAYER } from '../../src/claims/x12-sample
 import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 import { CS_WORK_QUEUE } from '../../src/contract/recovery.ts';
 import { EXT_CLAIM_PAYMENT_STATUS } from '../../src/contract/remittance.ts';
+import { createLogger } from '../../src/logger.ts';
 import { UNMATCHED_TASK } from '../../src/remittance/jobs.ts';
-import type { StoredResource } from '../../src/store/port.ts';
+import { matchUnmatchedPayment } from '../../src/remittance/manual-match.ts';
+import type { Store, StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { write835ToString } from '../../src/x12/835/write835.ts';
 import type { ClaimPaymentInput } from '../../src/x12/835/write835.ts';
@@ -267,6 +269,53 @@ describe('POST /api/remittance/unmatched/{task}/match', () => {
     ]);
     expect(a.status).toBe(200);
     expect(b).toEqual(a);
+    expect(Number((await read<Claim>('Claim', claim.id)).meta.versionId)).toBe(before + 1);
+    expect((await store().resources.history(TENANT, 'ExplanationOfBenefit', eob)).total).toBe(2);
+  });
+
+  test('a match that meets a concurrent one at its write looks again and answers what that one posted', async () => {
+    const [claim] = await seedSubmittedClaims(store(), 1, 426);
+    if (!claim) {
+      throw new Error('no claim seeded');
+    }
+    await receive([garbled(claim, 'GARBLED-426')], 'MATCH-3B');
+    const task = await unmatchedTask('GARBLED-426');
+    const eob = task.focus?.reference?.split('/')[1] ?? '';
+    const before = Number((await read<Claim>('Claim', claim.id)).meta.versionId);
+    const real = store();
+    const deps = {
+      store: real,
+      publicUrl: server.url,
+      now: () => new Date(),
+      logger: createLogger('silent'),
+      tenants: () => TENANTS,
+    };
+    // The first match is held at its write until a second one has matched and written.
+    let other: Awaited<ReturnType<typeof matchUnmatchedPayment>> | undefined;
+    const writeBatch: Store['resources']['writeBatch'] = async (...args) => {
+      other ??= await matchUnmatchedPayment(deps, TENANT, task.id, { claim: claim.id }, { clientId: 'b' });
+      return real.resources.writeBatch(...args);
+    };
+    const racing: Pick<Store, 'resources'> = {
+      resources: new Proxy(real.resources, {
+        get: (target, name) => {
+          if (name === 'writeBatch') {
+            return writeBatch;
+          }
+          const value: unknown = Reflect.get(target, name, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+    };
+    const first = await matchUnmatchedPayment(
+      { ...deps, store: racing as Store },
+      TENANT,
+      task.id,
+      { claim: claim.id },
+      { clientId: 'a' },
+    );
+    expect(other?.status).toBe(200);
+    expect(first).toEqual(other);
     expect(Number((await read<Claim>('Claim', claim.id)).meta.versionId)).toBe(before + 1);
     expect((await store().resources.history(TENANT, 'ExplanationOfBenefit', eob)).total).toBe(2);
   });
