@@ -7,7 +7,8 @@
  * the Provenance (the move's, each entity with its lifecycle: the EOB's own when the claim does not
  * move), and what the posted-payment hooks return (./posted-hooks.ts): four resources per posting. A payment whose claim is unknown — or not
  * in a state that awaits payment — becomes a `draft` EOB and a Task in the unmatched queue in the
- * same way: never dropped.
+ * same way: never dropped. Its Task keeps the payment as received; a person's match
+ * (./manual-match.ts) posts it through the same preparation, over the draft.
  *
  * Idempotent: the EOB's id is derived from the remittance and the payment's position in it (or the
  * FHIR answer's id), so a payment already posted is found and nothing is written again. Several
