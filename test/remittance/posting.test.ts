@@ -269,6 +269,11 @@ describe('matching', () => {
     expect(tasks).toHaveLength(1);
     expect(tasks[0]?.focus?.reference).toBe(`ExplanationOfBenefit/${eob?.id ?? ''}`);
     expect(tasks[0]?.description).toContain('NOT-OURS-42');
+    // It keeps the payment as received (for a person to match it later), as valid FHIR.
+    expect(tasks[0]?.input?.map((i) => i.valueAttachment?.contentType).filter(Boolean)).toEqual([
+      'application/json',
+    ]);
+    expect(() => validateResource(tasks[0] as Task)).not.toThrow();
     // Its reconciliation detail names no claim (none was matched), only the EOB.
     const [reconciliation] = await all<PaymentReconciliation>('PaymentReconciliation');
     expect(reconciliation?.detail?.map((d) => [d.request, d.response?.reference])).toEqual([
