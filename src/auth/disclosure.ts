@@ -116,6 +116,15 @@ export const OPERATION_NEEDS = {
   /** `POST /api/remittance/work-items/{id}/assign|correct|close`: a work item changes (and a corrected claim is asked for). */
   workItemAction: [...needs('update', 'Task'), ...needs('update', 'Claim')],
   /**
+   * `POST /api/remittance/unmatched/{task}/match`: the work item action's scopes, and the payment
+   * it posts: the draft ExplanationOfBenefit posted over, the remittance's PaymentReconciliation
+   * pointed at the claim.
+   */
+  unmatchedMatch: [
+    ...needs('read', 'Task', 'Claim', 'ExplanationOfBenefit'),
+    ...needs('update', 'Task', 'Claim', 'ExplanationOfBenefit', 'PaymentReconciliation'),
+  ],
+  /**
    * `GET /api/analytics/{measure}`: aggregates computed from the tenant's claims, payments, work
    * items and appeals, authorizations and charges (src/analytics); the answer names no patient.
    */

@@ -7,7 +7,8 @@
  * the Provenance (the move's, each entity with its lifecycle: the EOB's own when the claim does not
  * move), and what the posted-payment hooks return (./posted-hooks.ts): four resources per posting. A payment whose claim is unknown — or not
  * in a state that awaits payment — becomes a `draft` EOB and a Task in the unmatched queue in the
- * same way: never dropped.
+ * same way: never dropped. Its Task keeps the payment as received; a person's match
+ * (./manual-match.ts) posts it through the same preparation, over the draft.
  *
  * Idempotent: the EOB's id is derived from the remittance and the payment's position in it (or the
  * FHIR answer's id), so a payment already posted is found and nothing is written again. Several
@@ -86,6 +87,20 @@ export type PostResult =
   /** Posted before: `claim` is the Claim its EOB was matched to, when it was. */
   | { readonly kind: 'already'; readonly eob: string; readonly claim?: string };
 
+/**
+ * A person matching an unmatched payment to a claim (./manual-match.ts): the draft EOB is posted
+ * over (If-Match its version) instead of being taken for a payment already posted, by this client,
+ * with the other resources the match changes in the same transaction named in its AuditEvent.
+ */
+export interface ManualMatch {
+  readonly clientId: string;
+  /** "Type/id" of the other resources the transaction changes (the Task, the reconciliation). */
+  readonly alsoChanged: readonly string[];
+}
+
+/** Task.input type of an unmatched payment: the payment as received, for a person to match later. */
+export const UNMATCHED_PAYMENT_INPUT = 'claim payment as received';
+
 /** What one payment writes, and the claim version it leaves (for the next payment of the same claim). */
 interface Prepared {
   readonly operations: BatchOperation[];
@@ -104,7 +119,8 @@ interface Chain {
 
 const newChain = (): Chain => ({ claims: new Map(), paid: new Map(), eobs: new Set() });
 
-function isConflict(err: unknown): boolean {
+/** Whether a write failed on a concurrent change (a version or id another writer took first). */
+export function isConflict(err: unknown): boolean {
   const id = (err as { outcome?: { id?: string } }).outcome?.id;
   const text = (err as Error).message ?? '';
   return id === 'precondition-failed' || id === 'conflict' || /already exists|precondition/i.test(text);
@@ -213,20 +229,37 @@ function unmatchedTask(
         : []),
       { type: { text: 'payer' }, valueString: payer.id },
       { type: { text: 'paid' }, valueMoney: { value: draft.paid, currency: 'USD' } },
+      // Everything the payer said, so a manual match posts exactly what a matched payment would
+      // have (the EOB does not keep the billed code and units, nor whether allowed was reported).
+      {
+        type: { text: UNMATCHED_PAYMENT_INPUT },
+        valueAttachment: {
+          contentType: 'application/json',
+          data: Buffer.from(JSON.stringify(draft), 'utf8').toString('base64'),
+        },
+      },
     ],
   };
 }
 
-function audit(ctx: PostingContext, resources: string[], patients: string[], now: Date): BatchOperation {
+function audit(
+  ctx: PostingContext,
+  resources: string[],
+  patients: string[],
+  now: Date,
+  match?: ManualMatch,
+): BatchOperation {
+  const changed = match ? [...resources, ...match.alsoChanged] : resources;
   const event = buildAuditEvent({
     id: randomUUID(),
     now,
-    interaction: 'create',
+    interaction: match ? 'update' : 'create',
     outcome: '0',
-    clientId: REMITTANCE_CLIENT,
-    resources,
+    clientId: match?.clientId ?? REMITTANCE_CLIENT,
+    resources: changed,
     patients,
     publicUrl: ctx.publicUrl,
+    ...(match ? { lifecycles: Object.fromEntries(changed.map((r) => [r, 'amend' as const])) } : {}),
   });
   return { op: 'create', resource: event, options: { id: event.id } };
 }
@@ -239,6 +272,7 @@ async function prepare(
   source: PaymentSource,
   chain: Chain,
   claimHint?: string,
+  match?: ManualMatch,
 ): Promise<Prepared> {
   const { store } = ctx;
   const { tenant, payer } = source;
@@ -250,7 +284,9 @@ async function prepare(
         'ExplanationOfBenefit',
         eobId,
       );
-  if (chain.eobs.has(eobId) || posted) {
+  // A manual match posts over its draft; anything else stored under the id is a payment posted.
+  const replacing = match && posted?.status === 'draft' ? posted : undefined;
+  if (chain.eobs.has(eobId) || (posted && !replacing)) {
     const claim = posted?.claim?.reference?.replace(/^Claim\//, '');
     return { operations: [], result: { kind: 'already', eob: eobId, ...(claim ? { claim } : {}) } };
   }
@@ -265,6 +301,13 @@ async function prepare(
     : !PAYABLE_STATES.has(state ?? '')
       ? `Claim/${stored.id} is ${state ?? 'untracked'}, not awaiting payment`
       : undefined;
+  if (match && (!stored || unmatched)) {
+    // A person named the claim: it cannot take the payment. Nothing is written; they are told why.
+    return {
+      operations: [],
+      result: { kind: 'unmatched', eob: eobId, reason: unmatched ?? 'unknown claim' },
+    };
+  }
   if (!stored || unmatched) {
     const lines: PostedLine[] = draft.lines.map(({ answersItem: _answersItem, ...l }) => ({ ...l }));
     const eob = buildExplanationOfBenefit({
@@ -330,7 +373,11 @@ async function prepare(
     created,
   });
   const ownPayer = claimPayerOf(stored) === payer.id;
-  const operations: BatchOperation[] = [{ op: 'create', resource: eob, options: { id: eobId } }];
+  const operations: BatchOperation[] = [
+    replacing
+      ? { op: 'update', resource: eob, options: { ifMatchVersion: replacing.meta.versionId, upsert: false } }
+      : { op: 'create', resource: eob, options: { id: eobId } },
+  ];
   let claimAfter: (Claim & StoredResource) | undefined;
   if (ownPayer) {
     const existingTask = await readOrUndefined<Task & StoredResource>(
@@ -352,13 +399,15 @@ async function prepare(
           ],
         }),
         // One AuditEvent for the posting: the claim's move names the EOB it writes with it.
-        alsoCreated: [`ExplanationOfBenefit/${eobId}`],
+        ...(replacing
+          ? { alsoChanged: [`ExplanationOfBenefit/${eobId}`, ...(match?.alsoChanged ?? [])] }
+          : { alsoCreated: [`ExplanationOfBenefit/${eobId}`] }),
       },
       ...(existingTask ? { existingTask } : {}),
       now,
       publicUrl: ctx.publicUrl,
       auditId: randomUUID(),
-      clientId: REMITTANCE_CLIENT,
+      clientId: match?.clientId ?? REMITTANCE_CLIENT,
     });
     operations.push(...moved.operations);
     const update = moved.operations[0];
@@ -377,6 +426,7 @@ async function prepare(
         [`ExplanationOfBenefit/${eobId}`],
         stored.patient.reference ? [stored.patient.reference] : [],
         now,
+        match,
       ),
     );
   }
@@ -403,6 +453,23 @@ async function prepare(
       ? { payerClaimNumber: draft.payerClaimNumber }
       : {}),
   };
+}
+
+/**
+ * What posting a manually matched payment writes (./manual-match.ts): the same preparation as a
+ * matched payment's, the draft EOB posted over. Nothing is written here; an `unmatched` result
+ * says why the claim cannot take it.
+ */
+export async function prepareManualMatch(
+  ctx: PostingContext,
+  draft: ClaimPaymentDraft,
+  eobId: string,
+  source: PaymentSource,
+  claim: string,
+  match: ManualMatch,
+): Promise<{ readonly operations: readonly BatchOperation[]; readonly result: PostResult }> {
+  const { operations, result } = await prepare(ctx, draft, eobId, source, newChain(), claim, match);
+  return { operations, result };
 }
 
 interface Entry {

@@ -11,7 +11,7 @@
  * posted.
  */
 import { createReadStream } from 'node:fs';
-import type { DocumentReference, PaymentReconciliation } from '@medplum/fhirtypes';
+import type { DocumentReference, ExplanationOfBenefit, PaymentReconciliation } from '@medplum/fhirtypes';
 import type { TenantConfig } from '../config/config.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../store/port.ts';
 import { read835Resumable } from '../x12/835/resume835.ts';
@@ -26,7 +26,7 @@ import type { PaymentSource, PostingContext, PostResult } from './post-claim-pay
 import { ClaimPaymentWriter } from './post-claim-payment.ts';
 import type { ClaimPaymentDetail } from './reconciliation.ts';
 import { buildPaymentReconciliation } from './reconciliation.ts';
-import { isNotFound } from '../store/read-optional.ts';
+import { isNotFound, readOptional } from '../store/read-optional.ts';
 import { ID_PATIENT_CONTROL_NUMBER } from '../contract/remittance.ts';
 
 export interface FilePostingContext extends PostingContext {
@@ -212,6 +212,18 @@ export async function postRemittanceFile(
     const extra: BatchOperation[] = [];
     if (!(await exists(ctx, tenant, 'PaymentReconciliation', id))) {
       const earlier = await earlierDetails(ctx, tenant, verdict.key ?? '', current.earlier);
+      // An unmatched payment of this job a biller has matched since (./manual-match.ts) names its
+      // claim now; those of the batch not yet written cannot have been matched.
+      for (const [i, detail] of details.entries()) {
+        const eob =
+          detail.claim === undefined
+            ? await readOptional<ExplanationOfBenefit>(ctx.store, tenant, 'ExplanationOfBenefit', detail.eob)
+            : undefined;
+        const claim = eob?.claim?.reference?.replace(/^Claim\//, '');
+        if (claim) {
+          details[i] = { ...detail, claim };
+        }
+      }
       const reconciliation: PaymentReconciliation & { id: string } = buildPaymentReconciliation({
         id,
         key: verdict.key ?? '',

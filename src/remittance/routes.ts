@@ -12,6 +12,11 @@
  *   - 400: not well-formed X12, or its envelopes do not check out: nothing was kept;
  *   - 413: larger than the limit; 415: another content type.
  *   Every 4xx is an OperationOutcome whose issues name the rule, the segment and its position.
+ * - `POST /unmatched/{task}/match`, body `{ "claim": "<Claim id>" }`: a payment no claim matched
+ *   (the Task of the unmatched queue) posted onto that claim (./manual-match.ts): 200 with what
+ *   was posted (the same again: the same answer); 404 no such task; 409 matched to another claim
+ *   already, or the claim cannot take the payment (its state, paid by this remittance already);
+ *   422 no such claim; 400 bad JSON or no claim named.
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
@@ -19,13 +24,18 @@ import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes
 import { getAuthContext, requireBearer } from '../auth/bearer.ts';
 import { OPERATION_NEEDS, requireScopes } from '../auth/disclosure.ts';
 import type { TokenService } from '../auth/token-service.ts';
+import { strictJsonBody } from '../http/json-body.ts';
 import { outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Finding835 } from '../x12/835/types.ts';
 import type { IntakeDeps, RemittanceReport } from './intake.ts';
 import { receiveRemittance, RemittanceTooLargeError } from './intake.ts';
+import type { ManualMatchDeps } from './manual-match.ts';
+import { matchUnmatchedPayment } from './manual-match.ts';
 
 export interface RemittanceRoutesDeps {
   readonly intake: IntakeDeps;
+  /** Posting a manually matched payment (the posting worker's context). */
+  readonly matching: ManualMatchDeps;
   readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
   readonly now?: () => Date;
 }
@@ -121,5 +131,22 @@ export function createRemittanceRoutes(deps: RemittanceRoutesDeps): Router {
         return;
     }
   });
+
+  router.post(
+    '/unmatched/:task/match',
+    strictJsonBody({ maxBytes: 16 * 1024, maxDepth: 4 }),
+    async (req: Request, res: Response) => {
+      const auth = getAuthContext(res);
+      requireScopes(auth, OPERATION_NEEDS.unmatchedMatch);
+      const answer = await matchUnmatchedPayment(deps.matching, auth.tenant, req.params['task'], req.body, {
+        clientId: auth.clientId,
+      });
+      if ('outcome' in answer) {
+        sendOutcome(res, answer.status, answer.outcome);
+        return;
+      }
+      res.status(answer.status).json(answer.body);
+    },
+  );
   return router;
 }

@@ -66,7 +66,21 @@ export function createRemittance(deps: RemittanceWiringDeps): Remittance {
     maxBytes: deps.maxBytes ?? MAX_REMITTANCE_BYTES,
     notify: () => worker.notify(),
   };
-  const router = createRemittanceRoutes({ intake, tokenService: deps.tokenService, now: deps.now });
+  const router = createRemittanceRoutes({
+    intake,
+    // A manually matched payment is posted as the worker posts (the same hooks and contracts).
+    matching: {
+      store: deps.store,
+      publicUrl: deps.publicUrl,
+      now: deps.now,
+      logger: deps.logger.child({ component: 'remittance-match' }),
+      tenants: deps.tenants,
+      ...(deps.hooks ? { hooks: deps.hooks } : {}),
+      ...(deps.evaluate ? { evaluate: deps.evaluate } : {}),
+    },
+    tokenService: deps.tokenService,
+    now: deps.now,
+  });
   const inbox = new RemittanceInbox({
     intake,
     tenants: deps.tenants,

@@ -28,6 +28,8 @@ import { EXT_CLAIM_PAYMENT_STATUS } from '../../src/contract/remittance.ts';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.ts';
 import { createReferenceRates } from '../../src/remittance/contracts/references.ts';
 import { fhirAnswerId } from '../../src/remittance/identity.ts';
+import { UNMATCHED_TASK } from '../../src/remittance/jobs.ts';
+import { matchUnmatchedPayment } from '../../src/remittance/manual-match.ts';
 import { createRemittanceWorkHook } from '../../src/remittance/work/engine.ts';
 import { RemittanceWorker } from '../../src/remittance/worker.ts';
 import type { StoredResource } from '../../src/store/port.ts';
@@ -323,6 +325,61 @@ describe("a FHIR payer's ClaimResponse", () => {
         (t) => t.focus?.reference === `Claim/${claim!.id}`,
       ),
     ).toEqual([]);
+  });
+
+  test('an answer to a claim not awaiting payment waits unmatched; matched by a biller, it posts as it would have, lines by item sequence', async () => {
+    const [submitted] = await seedSubmittedClaims(fx.store, 1);
+    // The answer comes while the claim is being rebuilt (built: not awaiting payment).
+    const built = (
+      await fx.store.resources.update(TENANT, {
+        ...submitted!,
+        extension: [
+          ...(submitted!.extension ?? []).filter((e) => e.url !== EXT_CLAIM_STATE),
+          { url: EXT_CLAIM_STATE, valueCode: 'built' },
+        ],
+      })
+    ).resource as Claim & StoredResource;
+    const answer = answerTo(built, 'A-3001');
+    await fx.store.resources.writeBatch(TENANT, [
+      { op: 'create', resource: answer, options: { id: answer.id } },
+      {
+        op: 'enqueue',
+        job: {
+          queue: CLAIM_ANSWER_QUEUE,
+          key: `answer|${answer.id}`,
+          payload: { claim: built.id, answer: `ClaimResponse/${answer.id}`, payer: SAMPLE_PAYER.id },
+        },
+      },
+    ]);
+    await drain();
+    const [draft] = await eobs();
+    expect(draft?.status).toBe('draft');
+    const task = (await searchAll<Task>(fx.store, TENANT, 'Task')).find(
+      (t) => t.code?.coding?.[0]?.code === UNMATCHED_TASK.code,
+    );
+    expect(task?.businessStatus?.text).toContain('built');
+    expect(fx.hookCalls).toEqual([]);
+
+    await fx.store.resources.update(TENANT, { ...built, extension: submitted!.extension ?? [] });
+    const matched = await matchUnmatchedPayment(
+      { ...fx.posting, tenants: () => TENANTS },
+      TENANT,
+      task?.id,
+      { claim: built.id },
+      { clientId: 'biller' },
+    );
+    expect(matched).toMatchObject({ status: 200, body: { outcome: 'partially-paid' } });
+    expect(matched).not.toHaveProperty('body.reconciliation');
+    const [eob] = await eobs();
+    expect(eob?.status).toBe('active');
+    expect(totalOf(eob!, 'benefit')).toBe(3430.4);
+    expect(fx.hookCalls.map((c) => c.payment.lines.map((l) => l.matchedBy))).toEqual([
+      ['item-sequence', 'item-sequence', 'item-sequence', 'item-sequence'],
+    ]);
+    const stored = (await fx.store.resources.read(TENANT, 'Claim', built.id)) as Claim;
+    expect(stored.extension?.find((e) => e.url === EXT_CLAIM_PAYMENT_STATUS)?.valueCode).toBe(
+      'partially-paid',
+    );
   });
 
   test('a rejection (outcome error, nothing adjudicated) posts nothing', async () => {

@@ -15,6 +15,7 @@ import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileOf, receiveRemittance } from '../../src/remittance/intake.ts';
 import { REMITTANCE_POST_QUEUE, UNMATCHED_TASK } from '../../src/remittance/jobs.ts';
+import { matchUnmatchedPayment } from '../../src/remittance/manual-match.ts';
 import { postRemittanceFile } from '../../src/remittance/post-file.ts';
 import { RemittanceWorker } from '../../src/remittance/worker.ts';
 import { EXT_CLAIM_PAYMENT_STATUS } from '../../src/contract/remittance.ts';
@@ -268,6 +269,11 @@ describe('matching', () => {
     expect(tasks).toHaveLength(1);
     expect(tasks[0]?.focus?.reference).toBe(`ExplanationOfBenefit/${eob?.id ?? ''}`);
     expect(tasks[0]?.description).toContain('NOT-OURS-42');
+    // It keeps the payment as received (for a person to match it later), as valid FHIR.
+    expect(tasks[0]?.input?.map((i) => i.valueAttachment?.contentType).filter(Boolean)).toEqual([
+      'application/json',
+    ]);
+    expect(() => validateResource(tasks[0] as Task)).not.toThrow();
     // Its reconciliation detail names no claim (none was matched), only the EOB.
     const [reconciliation] = await all<PaymentReconciliation>('PaymentReconciliation');
     expect(reconciliation?.detail?.map((d) => [d.request, d.response?.reference])).toEqual([
@@ -275,6 +281,53 @@ describe('matching', () => {
     ]);
     expect(claimStateOf((await all<Claim>('Claim'))[0] as Claim)).toBe('submitted');
     expect(fx.hookCalls).toEqual([]);
+  });
+
+  test('a payment a biller matches while its remittance is still being posted: the reconciliation names the claim', async () => {
+    // The biller matches the first payment (unmatched, already written) while the posting job
+    // prepares the second one (the hook runs then), before the transaction set's end.
+    let match: (() => Promise<unknown>) | undefined;
+    const f = await openPostingFixture({
+      batchSize: 1,
+      hooks: [
+        async () => {
+          const run = match;
+          match = undefined;
+          await run?.();
+          return [];
+        },
+      ],
+    });
+    try {
+      const [lost, paid] = await seedSubmittedClaims(f.store, 2);
+      if (!lost || !paid) {
+        throw new Error('no claims seeded');
+      }
+      let answer: unknown;
+      match = async () => {
+        const [task] = (await all<Task>('Task', f)).filter(
+          (t) => t.code?.coding?.[0]?.code === UNMATCHED_TASK.code,
+        );
+        answer = await matchUnmatchedPayment(
+          { ...f.posting, hooks: [] },
+          TENANT,
+          task?.id,
+          { claim: lost.id },
+          { clientId: 'biller' },
+        );
+      };
+      const garbled = { ...paymentOf(lost), patientControlNumber: 'GARBLED-1' };
+      await receive(await write835ToString([remittance([garbled, paymentOf(paid)])], WRITE_OPTIONS), f);
+      await drain(f);
+      expect(answer).toMatchObject({ status: 200 });
+      const [reconciliation] = await all<PaymentReconciliation>('PaymentReconciliation', f);
+      expect(reconciliation?.detail?.map((d) => d.request?.reference)).toEqual([
+        `Claim/${lost.id}`,
+        `Claim/${paid.id}`,
+      ]);
+    } finally {
+      await f.close();
+    }
   });
 
   test('claims that share a CLP01 in one remittance are told apart by position', async () => {

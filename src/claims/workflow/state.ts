@@ -136,6 +136,8 @@ export interface MoveDetail {
    * AuditEvent so that one event audits the whole transaction (a posted payment's EOB).
    */
   readonly alsoCreated?: readonly string[];
+  /** Resources the caller changes in the same transaction (a manually matched payment's draft EOB, its Task). */
+  readonly alsoChanged?: readonly string[];
 }
 
 export interface TransitionRecordsInput {
@@ -153,6 +155,8 @@ export interface TransitionRecordsInput {
   readonly clientId?: string;
   /** Resources created in the same transaction, named in the AuditEvent too (MoveDetail.alsoCreated). */
   readonly alsoCreated?: readonly string[];
+  /** Resources changed in the same transaction, named in the AuditEvent too (MoveDetail.alsoChanged). */
+  readonly alsoChanged?: readonly string[];
 }
 
 /**
@@ -198,22 +202,24 @@ export function transitionRecords(input: TransitionRecordsInput): BatchOperation
       : {}),
   };
   const alsoCreated = input.alsoCreated ?? [];
+  const alsoChanged = input.alsoChanged ?? [];
   const audit = buildAuditEvent({
     id: input.auditId,
     now,
     interaction: from ? 'update' : 'create',
     outcome: '0',
     clientId,
-    resources: [target, `Provenance/${provenance.id}`, ...alsoCreated],
+    resources: [target, `Provenance/${provenance.id}`, ...alsoCreated, ...alsoChanged],
     patients: patientsOf(claim),
     publicUrl: input.publicUrl,
     // One event for resources created and one changed: each entity says which.
-    ...(alsoCreated.length > 0
+    ...(alsoCreated.length + alsoChanged.length > 0
       ? {
           lifecycles: Object.fromEntries([
             [target, from ? 'amend' : 'originate'],
             [`Provenance/${provenance.id}`, 'originate'],
             ...alsoCreated.map((r) => [r, 'originate']),
+            ...alsoChanged.map((r) => [r, 'amend']),
           ]) as Record<string, AuditLifecycle>,
         }
       : {}),
@@ -268,6 +274,7 @@ export function transitionWrites(input: TransitionInput): {
       auditId: input.auditId,
       ...(input.clientId ? { clientId: input.clientId } : {}),
       ...(detail.alsoCreated ? { alsoCreated: detail.alsoCreated } : {}),
+      ...(detail.alsoChanged ? { alsoChanged: detail.alsoChanged } : {}),
     }),
     ...(detail.extra ?? []),
   ];
