@@ -51,6 +51,7 @@ import { PRIOR_AUTH_QUEUE } from '../src/coverage/pas/records.ts';
 import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbox/day-coverage.ts';
 import { reportRemittance } from './sandbox-day-remittance.ts';
 import { keepDataFolder, reportRecovery } from './sandbox-day-recovery.ts';
+import { DayPhases } from './sandbox-day-phases.ts';
 
 function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
   return searchAll<T>(store, SANDBOX_TENANT, type);
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
     SANDBOX_PATIENTS: patients,
   });
   const started = Date.now();
+  const phases = new DayPhases();
   console.log(`sandbox day: ${patients} patients, data in ${dir}`);
   // The payers take PAS; billing waits until the day's coverage work is done (below).
   const run = await runSandbox(config, createLogger('warn'), {
@@ -199,18 +201,19 @@ async function main(): Promise<void> {
     sandboxPriorAuth: {},
     sandboxX12Payer: { delayMs: 2000 },
   });
+  phases.end('start: sandbox EHR, payers, Dripline');
   try {
     await run.replayed;
     const store = run.server.store;
     await run.ehr.idle();
+    phases.end('replay: the EHR sends the day');
     await coverageSettled(store, SANDBOX_TENANT, {
       timeoutMs,
       pollMs: 1000,
       onLook: (underWay) =>
-        console.log(
-          `  ${((Date.now() - started) / 1000).toFixed(0)} s: coverage under way ${JSON.stringify(underWay)}`,
-        ),
+        console.log(`  ${phases.elapsedS()} s: coverage under way ${JSON.stringify(underWay)}`),
     });
+    phases.end('ingest and coverage: copies, charges, eligibility, PAS');
     const front = await coverageFigures(store, SANDBOX_TENANT);
     console.log(
       `coverage first: eligibility checked for ${front.eligibilityChecked} patients (${front.active} active, ${front.inactive} inactive, ${front.unverified} not verified); ` +
@@ -239,12 +242,11 @@ async function main(): Promise<void> {
       stable = !busy && claims.length === lastCount && claims.length > 0 ? stable + 1 : 0;
       lastCount = claims.length;
       console.log(
-        `  ${((Date.now() - started) / 1000).toFixed(0)} s: jobs waiting ${JSON.stringify(queues)}; ${claims.length} claims`,
+        `  ${phases.elapsedS()} s: jobs waiting ${JSON.stringify(queues)}; ${claims.length} claims`,
       );
     }
-    const elapsed = (Date.now() - started) / 1000;
-
-    console.log(`\nsettled in ${elapsed.toFixed(1)} s`);
+    phases.end('billing: build, scrub, submit, FHIR answers');
+    console.log(`\nsettled in ${phases.elapsedS()} s`);
     await reportEligibility(store, run.payer.eligibilityCounts());
     await report(store);
     const observed = await observeDay(store, SANDBOX_TENANT);
@@ -279,6 +281,8 @@ async function main(): Promise<void> {
       `of the seeded errors missed above, ${prevented} are missing authorizations PAS obtained before billing; ` +
         `seeded errors caught or prevented: ${outcome.seeded.caught + prevented}/${outcome.seeded.total}`,
     );
+
+    phases.end('figures: funnel, outcome, saved claims');
 
     // The biller records the prior authorizations the payers gave (by phone or portal) for the
     // claims held for want of one: preauthorization ClaimResponses, as POST /fhir/ClaimResponse
@@ -329,14 +333,19 @@ async function main(): Promise<void> {
       }
       await report(store);
     }
+    phases.end("the biller's authorizations: recheck, rebuild, resubmit");
     await reportRemittance(run, started, timeoutMs);
+    phases.end('remittance: 837 batches to the X12 payer, its 835s posted');
     await reportRecovery(run, config, dir);
+    phases.end('ending: appeals, statement run, analytics');
   } finally {
     await run.stop();
     if (!keepDataFolder()) {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  phases.end('stop');
+  console.log(`\n${phases.summary()}`);
 }
 
 main().catch((err: unknown) => {
