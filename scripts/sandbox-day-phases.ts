@@ -11,13 +11,16 @@ export interface DayPhase {
 }
 
 export class DayPhases {
-  readonly #started = Date.now();
-  #phaseStarted = this.#started;
+  readonly #started: number;
+  #phaseStarted: number;
   readonly #done: DayPhase[] = [];
   readonly #print: (line: string) => void;
 
-  constructor(print: (line: string) => void = (line) => console.log(line)) {
-    this.#print = print;
+  /** `since`: when the day began (epoch ms; default now); `print`: where the lines go. */
+  constructor(options: { readonly since?: number; readonly print?: (line: string) => void } = {}) {
+    this.#started = options.since ?? Date.now();
+    this.#phaseStarted = this.#started;
+    this.#print = options.print ?? ((line) => console.log(line));
   }
 
   /** Seconds since the day started, for progress lines ("12 s: ..."). */
@@ -56,3 +59,24 @@ export class DayPhases {
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * Resolves with what `look` found once it finds something (not undefined), looking every `pollMs`;
+ * throws at `deadline` (epoch ms) naming `what` it was waiting for.
+ */
+export async function waitUntil<T>(
+  what: string,
+  look: () => Promise<T | undefined> | T | undefined,
+  options: { readonly deadline: number; readonly pollMs?: number },
+): Promise<T> {
+  for (;;) {
+    const found = await look();
+    if (found !== undefined) {
+      return found;
+    }
+    if (Date.now() > options.deadline) {
+      throw new Error(`the sandbox day gave up waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+  }
+}

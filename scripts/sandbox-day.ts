@@ -41,6 +41,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../src/ingest/jobs.ts';
 import { createLogger } from '../src/logger.ts';
 import { runSandbox, SANDBOX_TENANT, seededPayers } from '../src/sandbox/index.ts';
+import type { SandboxRun } from '../src/sandbox/index.ts';
 import { dayOutcome, observeDay, rates } from '../src/sandbox/day-outcome.ts';
 import type { DayOutcome } from '../src/sandbox/day-outcome.ts';
 import type { Store, StoredResource } from '../src/store/port.ts';
@@ -49,9 +50,12 @@ import { freePort } from '../src/http/free-port.ts';
 import { loadCodingTables } from '../src/coding/tables/load.ts';
 import { PRIOR_AUTH_QUEUE } from '../src/coverage/pas/records.ts';
 import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbox/day-coverage.ts';
-import { reportRemittance } from './sandbox-day-remittance.ts';
+import { reportRemittance, X12PayerWait } from './sandbox-day-remittance.ts';
 import { keepDataFolder, reportRecovery } from './sandbox-day-recovery.ts';
-import { DayPhases } from './sandbox-day-phases.ts';
+import { DayPhases, waitUntil } from './sandbox-day-phases.ts';
+import { advancingClock } from '../src/time/clock.ts';
+import type { AdvancingClock } from '../src/time/clock.ts';
+import { DEFAULT_RECHECK_MS, DEFAULT_SWEEP_MS } from '../src/claims/workflow/context.ts';
 
 function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
   return searchAll<T>(store, SANDBOX_TENANT, type);
@@ -178,6 +182,29 @@ async function claimsHeldFor(store: Store, ruleId: string): Promise<(Claim & Sto
   return out;
 }
 
+/** The sandbox X12 payer's processing time before its 835 (on the day's clock). */
+const X12_PAYER_DELAY_MS = 2000;
+
+/**
+ * Moves the day's clock forward by `ms` (default the sweep interval) and waits until the claim
+ * worker has finished a sweep (with the held-claim recheck when that is due): nothing was going to
+ * happen before it.
+ */
+async function nextSweep(
+  run: SandboxRun,
+  clock: AdvancingClock,
+  deadline: number,
+  ms = DEFAULT_SWEEP_MS,
+): Promise<void> {
+  const before = run.server.claims.sweeps;
+  clock.advance(ms);
+  run.server.claims.notify();
+  await waitUntil('the claim sweep', () => (run.server.claims.sweeps > before ? true : undefined), {
+    deadline,
+    pollMs: 20,
+  });
+}
+
 async function main(): Promise<void> {
   const patients = process.env['SANDBOX_PATIENTS'] ?? '36';
   const timeoutMs = Number(process.env['SANDBOX_DAY_TIMEOUT_S'] ?? '300') * 1000;
@@ -193,13 +220,22 @@ async function main(): Promise<void> {
     SANDBOX_PATIENTS: patients,
   });
   const started = Date.now();
-  const phases = new DayPhases();
+  const deadline = started + timeoutMs;
+  // From the process start: loading the modules and the FHIR definitions is part of the day's time.
+  const phases = new DayPhases({ since: performance.timeOrigin });
+  phases.end('load: modules, FHIR definitions');
   console.log(`sandbox day: ${patients} patients, data in ${dir}`);
+  // The day's clock, shared by Dripline and the sandbox parties: the day moves it forward over the
+  // intervals in which nothing happens but waiting for a timer (the claim sweep, the held-claim
+  // recheck, the X12 payer's processing time), so the day runs faster than real time and does
+  // the same things in the same order.
+  const clock = advancingClock(config.clockOffsetMs);
   // The payers take PAS; billing waits until the day's coverage work is done (below).
   const run = await runSandbox(config, createLogger('warn'), {
+    now: clock.now,
     claims: false,
     sandboxPriorAuth: {},
-    sandboxX12Payer: { delayMs: 2000 },
+    sandboxX12Payer: { delayMs: X12_PAYER_DELAY_MS, roundMs: 500 },
   });
   phases.end('start: sandbox EHR, payers, Dripline');
   try {
@@ -208,8 +244,8 @@ async function main(): Promise<void> {
     await run.ehr.idle();
     phases.end('replay: the EHR sends the day');
     await coverageSettled(store, SANDBOX_TENANT, {
-      timeoutMs,
-      pollMs: 1000,
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      pollMs: 250,
       onLook: (underWay) =>
         console.log(`  ${phases.elapsedS()} s: coverage under way ${JSON.stringify(underWay)}`),
     });
@@ -220,14 +256,14 @@ async function main(): Promise<void> {
         `PAS ${JSON.stringify(front.pas)}; now billing`,
     );
     run.server.claims.start();
-    // Settled: every queue idle and the claim count unchanged over three looks, one second apart.
+    // Settled: every queue idle, no claim between build and answer (the X12 payer's included), and
+    // the claim count unchanged over three sweeps in a row. While something works, look every
+    // 250 ms; once only the next sweep is left, move the clock to it (the sweep interval) and wait
+    // until the worker has made it.
+    const x12Payer = new X12PayerWait(run, clock, X12_PAYER_DELAY_MS);
     let stable = 0;
     let lastCount = -1;
-    while (stable < 3) {
-      if (Date.now() - started > timeoutMs) {
-        throw new Error(`not settled after ${timeoutMs / 1000} s`);
-      }
-      await new Promise((r) => setTimeout(r, 1000));
+    for (;;) {
       const queues = {
         ingest: await pendingJobs(store, INGEST_QUEUE),
         charges: await pendingJobs(store, ENCOUNTER_CHANGED_QUEUE),
@@ -238,12 +274,25 @@ async function main(): Promise<void> {
       };
       const claims = await all<Claim>(store, 'Claim');
       const busy =
-        Object.values(queues).some((n) => n > 0) || claims.some((c) => claimStateOf(c) === 'built');
+        Object.values(queues).some((n) => n > 0) ||
+        claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? '')) ||
+        (await x12Payer.outstanding(claims)) > 0;
       stable = !busy && claims.length === lastCount && claims.length > 0 ? stable + 1 : 0;
       lastCount = claims.length;
       console.log(
-        `  ${phases.elapsedS()} s: jobs waiting ${JSON.stringify(queues)}; ${claims.length} claims`,
+        `  ${phases.elapsedS()} s (clock +${(clock.advancedMs() / 1000).toFixed(0)} s): jobs waiting ${JSON.stringify(queues)}; ${claims.length} claims`,
       );
+      if (stable >= 3) {
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`not settled after ${timeoutMs / 1000} s`);
+      }
+      if (busy) {
+        await new Promise((r) => setTimeout(r, 250));
+      } else {
+        await nextSweep(run, clock, deadline);
+      }
     }
     phases.end('billing: build, scrub, submit, FHIR answers');
     console.log(`\nsettled in ${phases.elapsedS()} s`);
@@ -301,40 +350,41 @@ async function main(): Promise<void> {
             number: `PA-SBX-${String(1000 + i)}`,
             start: (dates[0] ?? '').slice(0, 10),
             end: '2027-12-31',
-            now: new Date(),
+            now: run.now(),
           }),
         );
       }
       console.log(
-        `\nrecorded ${heldForAuth.length} prior authorization(s) for the claims held for want of one; waiting for the recheck (every 30 s)...`,
+        `\nrecorded ${heldForAuth.length} prior authorization(s) for the claims held for want of one; waiting for the recheck (every ${DEFAULT_RECHECK_MS / 1000} s of the day's clock)...`,
       );
       const before = new Map(heldForAuth.map((c) => [c.id, c.meta.versionId]));
-      const waitStarted = Date.now();
       for (;;) {
-        if (Date.now() - started > timeoutMs) {
-          throw new Error(`not settled after ${timeoutMs / 1000} s`);
-        }
-        await new Promise((r) => setTimeout(r, 1000));
         const claims = await all<Claim>(store, 'Claim');
         const moved = claims.filter((c) => before.has(c.id) && c.meta.versionId !== before.get(c.id));
         const inFlight = claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? ''));
         const submitWaiting = await pendingJobs(store, CLAIM_SUBMIT_QUEUE);
+        const buildWaiting = await pendingJobs(store, CLAIM_READY_QUEUE);
         console.log(
-          `  ${((Date.now() - waitStarted) / 1000).toFixed(0)} s: ${moved.length}/${before.size} rebuilt; submissions waiting ${submitWaiting}`,
+          `  ${phases.elapsedS()} s (clock +${(clock.advancedMs() / 1000).toFixed(0)} s): ${moved.length}/${before.size} rebuilt; submissions waiting ${submitWaiting}`,
         );
-        if (
-          moved.length === before.size &&
-          !inFlight &&
-          submitWaiting === 0 &&
-          (await pendingJobs(store, CLAIM_READY_QUEUE)) === 0
-        ) {
+        const idle = !inFlight && submitWaiting === 0 && buildWaiting === 0;
+        if (moved.length === before.size && idle) {
           break;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`not settled after ${timeoutMs / 1000} s`);
+        }
+        if (idle) {
+          // Nothing happens before the next recheck: move the clock to it.
+          await nextSweep(run, clock, deadline, DEFAULT_RECHECK_MS);
+        } else {
+          await new Promise((r) => setTimeout(r, 250));
         }
       }
       await report(store);
     }
     phases.end("the biller's authorizations: recheck, rebuild, resubmit");
-    await reportRemittance(run, started, timeoutMs);
+    await reportRemittance(run, x12Payer, deadline);
     phases.end('remittance: 837 batches to the X12 payer, its 835s posted');
     await reportRecovery(run, config, dir);
     phases.end('ending: appeals, statement run, analytics');
