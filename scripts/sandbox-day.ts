@@ -14,6 +14,12 @@
  *
  * It ends with appeals due, a statement run and the day's analytics (./sandbox-day-recovery.ts).
  *
+ * The day runs on an accelerated clock (`advancingClock`, src/time/clock.ts) that Dripline and the
+ * sandbox parties share: whenever all that is left is a timer — the next claim sweep, the
+ * held-claim recheck, the X12 payer's processing time — the day moves the clock over it instead of
+ * sleeping, and otherwise waits on conditions. Each phase's wall time is printed as it ends, and
+ * the breakdown at the end (./sandbox-day-phases.ts); `npm run bench:day` runs the same day.
+ *
  * Environment: SANDBOX_PATIENTS (default 36), SANDBOX_DAY_TIMEOUT_S (default 300),
  * SANDBOX_DAY_KEEP=1 (or --keep) keeps the data folder.
  */
@@ -205,9 +211,16 @@ async function nextSweep(
   });
 }
 
-async function main(): Promise<void> {
-  const patients = process.env['SANDBOX_PATIENTS'] ?? '36';
-  const timeoutMs = Number(process.env['SANDBOX_DAY_TIMEOUT_S'] ?? '300') * 1000;
+/**
+ * Runs the day and prints it; resolves with its phases once everything is stopped. `since`: when
+ * the day's time starts (epoch ms), default now; from the process start (`performance.timeOrigin`)
+ * it counts loading the modules as the day's first phase.
+ */
+export async function runSandboxDay(
+  options: { readonly patients?: string; readonly timeoutMs?: number; readonly since?: number } = {},
+): Promise<DayPhases> {
+  const patients = options.patients ?? '36';
+  const timeoutMs = options.timeoutMs ?? 300_000;
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-sandbox-day-'));
   const port = await freePort();
   const config = loadConfig({
@@ -221,9 +234,10 @@ async function main(): Promise<void> {
   });
   const started = Date.now();
   const deadline = started + timeoutMs;
-  // From the process start: loading the modules and the FHIR definitions is part of the day's time.
-  const phases = new DayPhases({ since: performance.timeOrigin });
-  phases.end('load: modules, FHIR definitions');
+  const phases = new DayPhases(options.since !== undefined ? { since: options.since } : {});
+  if (options.since !== undefined) {
+    phases.end('load: modules, FHIR definitions');
+  }
   console.log(`sandbox day: ${patients} patients, data in ${dir}`);
   // The day's clock, shared by Dripline and the sandbox parties: the day moves it forward over the
   // intervals in which nothing happens but waiting for a timer (the claim sweep, the held-claim
@@ -396,9 +410,17 @@ async function main(): Promise<void> {
   }
   phases.end('stop');
   console.log(`\n${phases.summary()}`);
+  return phases;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // From the process start: loading the modules and the FHIR definitions is part of the day's time.
+  runSandboxDay({
+    patients: process.env['SANDBOX_PATIENTS'] ?? '36',
+    timeoutMs: Number(process.env['SANDBOX_DAY_TIMEOUT_S'] ?? '300') * 1000,
+    since: performance.timeOrigin,
+  }).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

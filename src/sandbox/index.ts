@@ -201,7 +201,8 @@ function sandboxTimeZone(config: DriplineConfig): string {
   return (tenant ? tenantTimeZone(tenant) : undefined) ?? 'America/New_York';
 }
 
-async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: number): Promise<boolean> {
+/** Whether Dripline's subscriptions at the sandbox EHR became active within `timeoutMs` (polled). */
+export async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const records = await Promise.all(
