@@ -21,7 +21,8 @@
  * the breakdown at the end (./sandbox-day-phases.ts); `npm run bench:day` runs the same day.
  *
  * Environment: SANDBOX_PATIENTS (default 36), SANDBOX_DAY_TIMEOUT_S (default 300),
- * SANDBOX_DAY_KEEP=1 (or --keep) keeps the data folder.
+ * SANDBOX_DAY_KEEP=1 (or --keep) keeps the data folder, SANDBOX_DAY_REAL_TIME=1 (or --real-time)
+ * runs the day on the system clock, sleeping through every timer (the same figures, slower).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,7 +60,7 @@ import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbo
 import { reportRemittance, X12PayerWait } from './sandbox-day-remittance.ts';
 import { keepDataFolder, reportRecovery } from './sandbox-day-recovery.ts';
 import { DayPhases, waitUntil } from './sandbox-day-phases.ts';
-import { advancingClock } from '../src/time/clock.ts';
+import { advancingClock, systemClock } from '../src/time/clock.ts';
 import type { AdvancingClock } from '../src/time/clock.ts';
 import { DEFAULT_RECHECK_MS, DEFAULT_SWEEP_MS } from '../src/claims/workflow/context.ts';
 
@@ -217,7 +218,13 @@ async function nextSweep(
  * it counts loading the modules as the day's first phase.
  */
 export async function runSandboxDay(
-  options: { readonly patients?: string; readonly timeoutMs?: number; readonly since?: number } = {},
+  options: {
+    readonly patients?: string;
+    readonly timeoutMs?: number;
+    readonly since?: number;
+    /** Never move the clock: sleep through every timer, as a real day would (to compare results). */
+    readonly realTime?: boolean;
+  } = {},
 ): Promise<DayPhases> {
   const patients = options.patients ?? '36';
   const timeoutMs = options.timeoutMs ?? 300_000;
@@ -243,7 +250,10 @@ export async function runSandboxDay(
   // intervals in which nothing happens but waiting for a timer (the claim sweep, the held-claim
   // recheck, the X12 payer's processing time), so the day runs faster than real time and does
   // the same things in the same order.
-  const clock = advancingClock(config.clockOffsetMs);
+  const clock: AdvancingClock = options.realTime
+    ? { now: systemClock(config.clockOffsetMs), advance: () => undefined, advancedMs: () => 0 }
+    : advancingClock(config.clockOffsetMs);
+  console.log(options.realTime ? 'clock: real time' : 'clock: accelerated (moved over idle timers)');
   // The payers take PAS; billing waits until the day's coverage work is done (below).
   const run = await runSandbox(config, createLogger('warn'), {
     now: clock.now,
@@ -419,6 +429,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     patients: process.env['SANDBOX_PATIENTS'] ?? '36',
     timeoutMs: Number(process.env['SANDBOX_DAY_TIMEOUT_S'] ?? '300') * 1000,
     since: performance.timeOrigin,
+    realTime: process.env['SANDBOX_DAY_REAL_TIME'] === '1' || process.argv.includes('--real-time'),
   }).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
