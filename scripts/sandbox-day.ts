@@ -14,8 +14,15 @@
  *
  * It ends with appeals due, a statement run and the day's analytics (./sandbox-day-recovery.ts).
  *
+ * The day runs on an accelerated clock (`advancingClock`, src/time/clock.ts) that Dripline and the
+ * sandbox parties share: whenever all that is left is a timer — the next claim sweep, the
+ * held-claim recheck, the X12 payer's processing time — the day moves the clock over it instead of
+ * sleeping, and otherwise waits on conditions. Each phase's wall time is printed as it ends, and
+ * the breakdown at the end (./sandbox-day-phases.ts); `npm run bench:day` runs the same day.
+ *
  * Environment: SANDBOX_PATIENTS (default 36), SANDBOX_DAY_TIMEOUT_S (default 300),
- * SANDBOX_DAY_KEEP=1 (or --keep) keeps the data folder.
+ * SANDBOX_DAY_KEEP=1 (or --keep) keeps the data folder, SANDBOX_DAY_REAL_TIME=1 (or --real-time)
+ * runs the day on the system clock, sleeping through every timer (the same figures, slower).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +48,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../src/ingest/jobs.ts';
 import { createLogger } from '../src/logger.ts';
 import { runSandbox, SANDBOX_TENANT, seededPayers } from '../src/sandbox/index.ts';
+import type { SandboxRun } from '../src/sandbox/index.ts';
 import { dayOutcome, observeDay, rates } from '../src/sandbox/day-outcome.ts';
 import type { DayOutcome } from '../src/sandbox/day-outcome.ts';
 import type { Store, StoredResource } from '../src/store/port.ts';
@@ -49,8 +57,12 @@ import { freePort } from '../src/http/free-port.ts';
 import { loadCodingTables } from '../src/coding/tables/load.ts';
 import { PRIOR_AUTH_QUEUE } from '../src/coverage/pas/records.ts';
 import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbox/day-coverage.ts';
-import { reportRemittance } from './sandbox-day-remittance.ts';
+import { reportRemittance, X12PayerWait } from './sandbox-day-remittance.ts';
 import { keepDataFolder, reportRecovery } from './sandbox-day-recovery.ts';
+import { DayPhases, waitUntil } from './sandbox-day-phases.ts';
+import { advancingClock, systemClock } from '../src/time/clock.ts';
+import type { AdvancingClock } from '../src/time/clock.ts';
+import { DEFAULT_RECHECK_MS, DEFAULT_SWEEP_MS } from '../src/claims/workflow/context.ts';
 
 function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
   return searchAll<T>(store, SANDBOX_TENANT, type);
@@ -177,9 +189,45 @@ async function claimsHeldFor(store: Store, ruleId: string): Promise<(Claim & Sto
   return out;
 }
 
-async function main(): Promise<void> {
-  const patients = process.env['SANDBOX_PATIENTS'] ?? '36';
-  const timeoutMs = Number(process.env['SANDBOX_DAY_TIMEOUT_S'] ?? '300') * 1000;
+/** The sandbox X12 payer's processing time before its 835 (on the day's clock). */
+const X12_PAYER_DELAY_MS = 2000;
+
+/**
+ * Moves the day's clock forward by `ms` (default the sweep interval) and waits until the claim
+ * worker has finished a sweep (with the held-claim recheck when that is due): nothing was going to
+ * happen before it.
+ */
+async function nextSweep(
+  run: SandboxRun,
+  clock: AdvancingClock,
+  deadline: number,
+  ms = DEFAULT_SWEEP_MS,
+): Promise<void> {
+  const before = run.server.claims.sweeps;
+  clock.advance(ms);
+  run.server.claims.notify();
+  await waitUntil('the claim sweep', () => (run.server.claims.sweeps > before ? true : undefined), {
+    deadline,
+    pollMs: 20,
+  });
+}
+
+/**
+ * Runs the day and prints it; resolves with its phases once everything is stopped. `since`: when
+ * the day's time starts (epoch ms), default now; from the process start (`performance.timeOrigin`)
+ * it counts loading the modules as the day's first phase.
+ */
+export async function runSandboxDay(
+  options: {
+    readonly patients?: string;
+    readonly timeoutMs?: number;
+    readonly since?: number;
+    /** Never move the clock: sleep through every timer, as a real day would (to compare results). */
+    readonly realTime?: boolean;
+  } = {},
+): Promise<DayPhases> {
+  const patients = options.patients ?? '36';
+  const timeoutMs = options.timeoutMs ?? 300_000;
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-sandbox-day-'));
   const port = await freePort();
   const config = loadConfig({
@@ -192,39 +240,54 @@ async function main(): Promise<void> {
     SANDBOX_PATIENTS: patients,
   });
   const started = Date.now();
+  const deadline = started + timeoutMs;
+  const phases = new DayPhases(options.since !== undefined ? { since: options.since } : {});
+  if (options.since !== undefined) {
+    phases.end('load: modules, FHIR definitions');
+  }
   console.log(`sandbox day: ${patients} patients, data in ${dir}`);
+  // The day's clock, shared by Dripline and the sandbox parties: the day moves it forward over the
+  // intervals in which nothing happens but waiting for a timer (the claim sweep, the held-claim
+  // recheck, the X12 payer's processing time), so the day runs faster than real time and does
+  // the same things in the same order.
+  const clock: AdvancingClock = options.realTime
+    ? { now: systemClock(config.clockOffsetMs), advance: () => undefined, advancedMs: () => 0 }
+    : advancingClock(config.clockOffsetMs);
+  console.log(options.realTime ? 'clock: real time' : 'clock: accelerated (moved over idle timers)');
   // The payers take PAS; billing waits until the day's coverage work is done (below).
   const run = await runSandbox(config, createLogger('warn'), {
+    now: clock.now,
     claims: false,
     sandboxPriorAuth: {},
-    sandboxX12Payer: { delayMs: 2000 },
+    sandboxX12Payer: { delayMs: X12_PAYER_DELAY_MS, roundMs: 500 },
   });
+  phases.end('start: sandbox EHR, payers, Dripline');
   try {
     await run.replayed;
     const store = run.server.store;
     await run.ehr.idle();
+    phases.end('replay: the EHR sends the day');
     await coverageSettled(store, SANDBOX_TENANT, {
-      timeoutMs,
-      pollMs: 1000,
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      pollMs: 250,
       onLook: (underWay) =>
-        console.log(
-          `  ${((Date.now() - started) / 1000).toFixed(0)} s: coverage under way ${JSON.stringify(underWay)}`,
-        ),
+        console.log(`  ${phases.elapsedS()} s: coverage under way ${JSON.stringify(underWay)}`),
     });
+    phases.end('ingest and coverage: copies, charges, eligibility, PAS');
     const front = await coverageFigures(store, SANDBOX_TENANT);
     console.log(
       `coverage first: eligibility checked for ${front.eligibilityChecked} patients (${front.active} active, ${front.inactive} inactive, ${front.unverified} not verified); ` +
         `PAS ${JSON.stringify(front.pas)}; now billing`,
     );
     run.server.claims.start();
-    // Settled: every queue idle and the claim count unchanged over three looks, one second apart.
+    // Settled: every queue idle, no claim between build and answer (the X12 payer's included), and
+    // the claim count unchanged over three sweeps in a row. While something works, look every
+    // 250 ms; once only the next sweep is left, move the clock to it (the sweep interval) and wait
+    // until the worker has made it.
+    const x12Payer = new X12PayerWait(run, clock, X12_PAYER_DELAY_MS);
     let stable = 0;
     let lastCount = -1;
-    while (stable < 3) {
-      if (Date.now() - started > timeoutMs) {
-        throw new Error(`not settled after ${timeoutMs / 1000} s`);
-      }
-      await new Promise((r) => setTimeout(r, 1000));
+    for (;;) {
       const queues = {
         ingest: await pendingJobs(store, INGEST_QUEUE),
         charges: await pendingJobs(store, ENCOUNTER_CHANGED_QUEUE),
@@ -235,16 +298,28 @@ async function main(): Promise<void> {
       };
       const claims = await all<Claim>(store, 'Claim');
       const busy =
-        Object.values(queues).some((n) => n > 0) || claims.some((c) => claimStateOf(c) === 'built');
+        Object.values(queues).some((n) => n > 0) ||
+        claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? '')) ||
+        (await x12Payer.outstanding(claims)) > 0;
       stable = !busy && claims.length === lastCount && claims.length > 0 ? stable + 1 : 0;
       lastCount = claims.length;
       console.log(
-        `  ${((Date.now() - started) / 1000).toFixed(0)} s: jobs waiting ${JSON.stringify(queues)}; ${claims.length} claims`,
+        `  ${phases.elapsedS()} s (clock +${(clock.advancedMs() / 1000).toFixed(0)} s): jobs waiting ${JSON.stringify(queues)}; ${claims.length} claims`,
       );
+      if (stable >= 3) {
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`not settled after ${timeoutMs / 1000} s`);
+      }
+      if (busy) {
+        await new Promise((r) => setTimeout(r, 250));
+      } else {
+        await nextSweep(run, clock, deadline);
+      }
     }
-    const elapsed = (Date.now() - started) / 1000;
-
-    console.log(`\nsettled in ${elapsed.toFixed(1)} s`);
+    phases.end('billing: build, scrub, submit, FHIR answers');
+    console.log(`\nsettled in ${phases.elapsedS()} s`);
     await reportEligibility(store, run.payer.eligibilityCounts());
     await report(store);
     const observed = await observeDay(store, SANDBOX_TENANT);
@@ -280,6 +355,8 @@ async function main(): Promise<void> {
         `seeded errors caught or prevented: ${outcome.seeded.caught + prevented}/${outcome.seeded.total}`,
     );
 
+    phases.end('figures: funnel, outcome, saved claims');
+
     // The biller records the prior authorizations the payers gave (by phone or portal) for the
     // claims held for want of one: preauthorization ClaimResponses, as POST /fhir/ClaimResponse
     // would store them. The workflow's recheck rebuilds those claims with the numbers.
@@ -297,49 +374,64 @@ async function main(): Promise<void> {
             number: `PA-SBX-${String(1000 + i)}`,
             start: (dates[0] ?? '').slice(0, 10),
             end: '2027-12-31',
-            now: new Date(),
+            now: run.now(),
           }),
         );
       }
       console.log(
-        `\nrecorded ${heldForAuth.length} prior authorization(s) for the claims held for want of one; waiting for the recheck (every 30 s)...`,
+        `\nrecorded ${heldForAuth.length} prior authorization(s) for the claims held for want of one; waiting for the recheck (every ${DEFAULT_RECHECK_MS / 1000} s of the day's clock)...`,
       );
       const before = new Map(heldForAuth.map((c) => [c.id, c.meta.versionId]));
-      const waitStarted = Date.now();
       for (;;) {
-        if (Date.now() - started > timeoutMs) {
-          throw new Error(`not settled after ${timeoutMs / 1000} s`);
-        }
-        await new Promise((r) => setTimeout(r, 1000));
         const claims = await all<Claim>(store, 'Claim');
         const moved = claims.filter((c) => before.has(c.id) && c.meta.versionId !== before.get(c.id));
         const inFlight = claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? ''));
         const submitWaiting = await pendingJobs(store, CLAIM_SUBMIT_QUEUE);
+        const buildWaiting = await pendingJobs(store, CLAIM_READY_QUEUE);
         console.log(
-          `  ${((Date.now() - waitStarted) / 1000).toFixed(0)} s: ${moved.length}/${before.size} rebuilt; submissions waiting ${submitWaiting}`,
+          `  ${phases.elapsedS()} s (clock +${(clock.advancedMs() / 1000).toFixed(0)} s): ${moved.length}/${before.size} rebuilt; submissions waiting ${submitWaiting}`,
         );
-        if (
-          moved.length === before.size &&
-          !inFlight &&
-          submitWaiting === 0 &&
-          (await pendingJobs(store, CLAIM_READY_QUEUE)) === 0
-        ) {
+        const idle = !inFlight && submitWaiting === 0 && buildWaiting === 0;
+        if (moved.length === before.size && idle) {
           break;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`not settled after ${timeoutMs / 1000} s`);
+        }
+        if (idle) {
+          // Nothing happens before the next recheck: move the clock to it.
+          await nextSweep(run, clock, deadline, DEFAULT_RECHECK_MS);
+        } else {
+          await new Promise((r) => setTimeout(r, 250));
         }
       }
       await report(store);
     }
-    await reportRemittance(run, started, timeoutMs);
+    phases.end("the biller's authorizations: recheck, rebuild, resubmit");
+    await reportRemittance(run, x12Payer, deadline);
+    phases.end('remittance: 837 batches to the X12 payer, its 835s posted');
     await reportRecovery(run, config, dir);
+    phases.end('ending: appeals, statement run, analytics');
   } finally {
     await run.stop();
     if (!keepDataFolder()) {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  phases.end('stop');
+  console.log(`\n${phases.summary()}`);
+  return phases;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // From the process start: loading the modules and the FHIR definitions is part of the day's time.
+  runSandboxDay({
+    patients: process.env['SANDBOX_PATIENTS'] ?? '36',
+    timeoutMs: Number(process.env['SANDBOX_DAY_TIMEOUT_S'] ?? '300') * 1000,
+    since: performance.timeOrigin,
+    realTime: process.env['SANDBOX_DAY_REAL_TIME'] === '1' || process.argv.includes('--real-time'),
+  }).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -51,6 +51,24 @@ export interface VerifiedClientAssertion {
   readonly keyId: string;
 }
 
+/**
+ * Dates a client assertion's claims (`iat`, `nbf`, `exp`) by `now`, keeping the lifetime its
+ * builder gave it: for a client whose clock is not the system clock (openid-client dates by the
+ * system clock). Claims the builder left out stay out.
+ */
+export function datedBy(payload: JWTPayload, now: Date): void {
+  const seconds = Math.floor(now.getTime() / 1000);
+  const lifetime =
+    typeof payload.exp === 'number' && typeof payload.iat === 'number' ? payload.exp - payload.iat : 60;
+  if (payload.iat !== undefined) {
+    payload.iat = seconds;
+  }
+  if (payload.nbf !== undefined) {
+    payload.nbf = seconds;
+  }
+  payload.exp = seconds + lifetime;
+}
+
 /** A registered public key's id: its `kid`, else its RFC 7638 thumbprint. */
 export async function clientKeyId(jwk: Readonly<Record<string, unknown>>): Promise<string> {
   const { kid } = jwk;

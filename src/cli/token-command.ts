@@ -5,6 +5,7 @@
 import * as oidc from 'openid-client';
 import type { JWK } from 'jose';
 import { importJWK } from 'jose';
+import { datedBy } from '../auth/client-assertion.ts';
 
 export interface ClientFile {
   readonly client_id: string;
@@ -14,14 +15,14 @@ export interface ClientFile {
 }
 
 /**
- * `clockOffsetMs`: the server's clock offset (config CLOCK_OFFSET_MS, used to replay a day at
- * another hour): the assertion's iat and exp are moved by it, so a server running on a moved clock
- * accepts it. 0 (the default) in any real deployment.
+ * `now`: the server's clock when it is not the system clock (a party of the sandbox day, on its
+ * advancing clock, src/time/clock.ts): the assertion's iat, nbf and exp are dated by it, so the
+ * server accepts it. Absent (any real deployment): the system clock.
  */
 export async function requestBackendToken(
   client: ClientFile,
   scope?: string,
-  clockOffsetMs = 0,
+  now?: () => Date,
 ): Promise<{ access_token: string; expires_in?: number; scope?: string; token_type: string }> {
   const alg = client.jwk.alg ?? 'ES384';
   const key = await importJWK(client.jwk, alg);
@@ -33,7 +34,7 @@ export async function requestBackendToken(
   const config = new oidc.Configuration(
     { issuer: issuer.href, token_endpoint: tokenUrl.href },
     client.client_id,
-    clockOffsetMs === 0 ? {} : { [oidc.clockSkew]: Math.round(clockOffsetMs / 1000) },
+    {},
     oidc.PrivateKeyJwt(
       { key, kid: client.jwk.kid },
       {
@@ -41,6 +42,9 @@ export async function requestBackendToken(
         // (openid-client defaults to the issuer identifier).
         [oidc.modifyAssertion]: (_header, payload) => {
           payload.aud = tokenUrl.href;
+          if (now) {
+            datedBy(payload, now());
+          }
         },
       },
     ),

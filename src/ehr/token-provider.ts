@@ -14,6 +14,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { CryptoKey, JWK } from 'jose';
 import { importJWK } from 'jose';
 import * as oidc from 'openid-client';
+import { datedBy } from '../auth/client-assertion.ts';
 
 export type TokenAssertionAlg = 'RS384' | 'ES384';
 
@@ -236,13 +237,15 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     const config = new oidc.Configuration(
       { issuer: tokenUrl.origin, token_endpoint: tokenUrl.href },
       options.clientId,
-      // openid-client dates its assertions by the system clock; move it to ours (the injected
-      // clock's offset from the system clock is fixed for a run: see src/time/clock.ts).
-      { [oidc.clockSkew]: Math.round((now().getTime() - Date.now()) / 1000) },
+      {},
       oidc.PrivateKeyJwt(kid === undefined ? { key } : { key, kid }, {
-        // SMART Backend Services: aud is the token endpoint URL (openid-client defaults to the issuer).
         [oidc.modifyAssertion]: (_header, payload) => {
+          // SMART Backend Services: aud is the token endpoint URL (openid-client defaults to the issuer).
           payload.aud = tokenUrl.href;
+          // openid-client dates its assertions by the system clock: date each one by ours, read
+          // now, since the injected clock can move against the system one during a run (the
+          // sandbox day's advancing clock, src/time/clock.ts). Its lifetime stays openid-client's.
+          datedBy(payload, now());
         },
       }),
     );

@@ -201,7 +201,8 @@ function sandboxTimeZone(config: DriplineConfig): string {
   return (tenant ? tenantTimeZone(tenant) : undefined) ?? 'America/New_York';
 }
 
-async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: number): Promise<boolean> {
+/** Whether Dripline's subscriptions at the sandbox EHR became active within `timeoutMs` (polled). */
+export async function waitForActiveSubscriptions(server: RunningServer, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const records = await Promise.all(
@@ -219,8 +220,11 @@ export async function runSandbox(
   config: DriplineConfig,
   logger: Logger,
   options: StartOptions & {
-    /** The Medicaid payer takes claims as 837s and answers with 835s after `delayMs` (./x12-payer.ts). */
-    readonly sandboxX12Payer?: { readonly delayMs: number };
+    /**
+     * The Medicaid payer takes claims as 837s and answers with 835s after `delayMs`, looking for
+     * batches every `roundMs` (default 1 s) (./x12-payer.ts).
+     */
+    readonly sandboxX12Payer?: { readonly delayMs: number; readonly roundMs?: number };
   } = {},
 ): Promise<SandboxRun> {
   // One clock for Dripline and both sandbox parties, so they agree on the time (config.clockOffsetMs).
@@ -315,6 +319,9 @@ export async function runSandbox(
           now,
           timeZone,
           delayMs: options.sandboxX12Payer.delayMs,
+          ...(options.sandboxX12Payer.roundMs !== undefined
+            ? { roundMs: options.sandboxX12Payer.roundMs }
+            : {}),
           log: (obj, msg) => logger.warn(obj, msg),
         })
       : undefined;

@@ -24,6 +24,8 @@ import { createTokenRouter, smartConfiguration } from '../../src/auth/token-rout
 import { createTokenService, InvalidAccessTokenError } from '../../src/auth/token-service.ts';
 import type { TokenService } from '../../src/auth/token-service.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { createTokenProvider } from '../../src/ehr/token-provider.ts';
+import { requestBackendToken } from '../../src/cli/token-command.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 
 const TENANT = 'acme';
@@ -255,6 +257,36 @@ describe('openid-client as a standard SMART backend client', () => {
     const res = await getClaim(tokens.access_token);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ clientId: reg().client_id, tenant: TENANT, scopes: scope.split(' ') });
+  });
+
+  test("Dripline's clients date each assertion by their injected clock, read when they ask, so a clock moved forward during a run is followed", async () => {
+    // The sandbox day's parties share a clock that moves forward while they run (src/time/clock.ts);
+    // a server on that clock refuses an assertion dated by the system clock once it is minutes behind.
+    try {
+      const provider = createTokenProvider({
+        clientId: es.client_id,
+        privateKeyJwk: es.jwk,
+        tokenUrl,
+        fhirBaseUrl: fhirBase,
+        scope: 'system/Claim.rs',
+        now: serverNow,
+      });
+      const first = await provider.getToken();
+      expect((await getClaim(first)).status).toBe(200);
+      offsetMs = 10 * 60_000;
+      // The cached token expired on the moved clock: a new one is asked for, with a new assertion.
+      const second = await provider.getToken();
+      expect(second).not.toBe(first);
+      expect((await getClaim(second)).status).toBe(200);
+      const cli = await requestBackendToken(
+        { client_id: es.client_id, token_url: tokenUrl, scope: 'system/Claim.rs', jwk: es.jwk },
+        undefined,
+        serverNow,
+      );
+      expect((await getClaim(cli.access_token)).status).toBe(200);
+    } finally {
+      offsetMs = 0;
+    }
   });
 
   test('the granted scope is narrowed to the registration', async () => {

@@ -90,7 +90,7 @@ beforeAll(async () => {
     now: new Date(),
     publicUrl: config.publicUrl,
   });
-  token = (await requestBackendToken(client, undefined, config.clockOffsetMs)).access_token;
+  token = (await requestBackendToken(client, undefined, run.now)).access_token;
   await run.replayed;
 }, 60_000);
 

@@ -44,9 +44,12 @@ function countingFetch(tokenPath: string): { fetch: typeof fetch; tokenRequests:
 describe('against Dripline as the EHR', () => {
   let server: TestServer;
   let registered: Awaited<ReturnType<TestServer['client']>>;
+  /** How far the server's clock (and the client's, when it shares it) is moved ahead, ms. */
+  let movedMs = 0;
+  const movedClock = (): Date => new Date(Date.now() + movedMs);
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, { now: movedClock });
     registered = await server.client('sandbox', 'system/*.cruds');
   });
   afterAll(async () => {
@@ -69,8 +72,9 @@ describe('against Dripline as the EHR', () => {
 
   test('create, read, vread, search, searchAll with one token, refreshed after expiry', async () => {
     const counter = countingFetch('/oauth2/token');
-    let clock = new Date();
-    const ehr = clientFor({ fetch: counter.fetch, now: () => clock });
+    // The client shares the server's clock, which the test moves (token lifetimes and assertion
+    // dates both follow it); moved back for the other tests.
+    const ehr = clientFor({ fetch: counter.fetch, now: movedClock });
 
     const created = await ehr.create(patient('MRN-EHR-1', 'Okafor'));
     expect(created.resourceType).toBe('Patient');
@@ -108,14 +112,18 @@ describe('against Dripline as the EHR', () => {
 
     expect(counter.tokenRequests()).toBe(1);
 
-    // Dripline issues 300 s tokens; 250 s later the cached one is still used (30 s margin) ...
-    clock = new Date(clock.getTime() + 250_000);
-    await ehr.read('Patient', id);
-    expect(counter.tokenRequests()).toBe(1);
-    // ... 280 s in, it is inside the refresh margin and a new token is fetched.
-    clock = new Date(clock.getTime() + 30_000);
-    await ehr.read('Patient', id);
-    expect(counter.tokenRequests()).toBe(2);
+    try {
+      // Dripline issues 300 s tokens; 250 s later the cached one is still used (30 s margin) ...
+      movedMs += 250_000;
+      await ehr.read('Patient', id);
+      expect(counter.tokenRequests()).toBe(1);
+      // ... 280 s in, it is inside the refresh margin and a new token is fetched.
+      movedMs += 30_000;
+      await ehr.read('Patient', id);
+      expect(counter.tokenRequests()).toBe(2);
+    } finally {
+      movedMs = 0;
+    }
   });
 
   test('concurrent calls share one token request (single-flight)', async () => {

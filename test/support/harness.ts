@@ -15,6 +15,7 @@ import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import type { RunningServer, StartOptions } from '../../src/server.ts';
 import { freePort } from '../../src/http/free-port.ts';
+import { systemClock } from '../../src/time/clock.ts';
 
 export interface TestServer {
   readonly url: string;
@@ -90,8 +91,10 @@ export async function startTestServer(
     client,
     async token(tenant, scope) {
       const registered = await client(tenant, scope);
-      // A server on a moved clock (CLOCK_OFFSET_MS) takes assertions dated by its clock.
-      return (await requestBackendToken(registered, undefined, config.clockOffsetMs)).access_token;
+      // A server on a moved clock (CLOCK_OFFSET_MS, an injected one) takes assertions dated by its clock.
+      return (
+        await requestBackendToken(registered, undefined, options.now ?? systemClock(config.clockOffsetMs))
+      ).access_token;
     },
     async stop() {
       await running.stop();

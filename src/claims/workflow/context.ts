@@ -59,6 +59,11 @@ export interface ClaimWorkflowDeps {
   readonly pollMs?: number;
 }
 
+/** How often the worker looks for encounters to bill, unless `sweepMs` says otherwise. */
+export const DEFAULT_SWEEP_MS = 5_000;
+/** How often held, rejected and cancelled claims are rechecked, unless `recheckMs` says otherwise. */
+export const DEFAULT_RECHECK_MS = 30_000;
+
 export interface WorkflowContext {
   readonly deps: ClaimWorkflowDeps;
   readonly store: Store;

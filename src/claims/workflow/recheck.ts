@@ -24,7 +24,7 @@ import type {
 import type { TenantConfig } from '../../config/config.ts';
 import type { StoreFilter, StoredResource, TenantId } from '../../store/port.ts';
 import type { WorkflowContext } from './context.ts';
-import { byRef, refOf } from './context.ts';
+import { byRef, DEFAULT_RECHECK_MS, refOf } from './context.ts';
 import { gatherClaimInputs, inputsFingerprint } from './gather.ts';
 import { claimInputsOf, encountersOfClaim } from './identity.ts';
 import type { ClaimReadyJob } from './jobs.ts';
@@ -56,7 +56,7 @@ export class HeldClaimRecheck {
   ): Promise<number> {
     const ctx = this.#ctx;
     const lastRecheck = this.#lastRecheck.get(tenant) ?? 0;
-    if (now - lastRecheck < (ctx.deps.recheckMs ?? 30_000)) {
+    if (now - lastRecheck < (ctx.deps.recheckMs ?? DEFAULT_RECHECK_MS)) {
       return 0;
     }
     this.#lastRecheck.set(tenant, now);

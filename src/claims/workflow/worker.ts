@@ -24,7 +24,7 @@ import type { ClaimAction } from './actions.ts';
 import { overrideClaim, resubmitClaim } from './actions.ts';
 import { buildAndScrub } from './build-and-scrub.ts';
 import type { ClaimWorkflowDeps, WorkflowContext } from './context.ts';
-import { createWorkflowContext } from './context.ts';
+import { createWorkflowContext, DEFAULT_SWEEP_MS } from './context.ts';
 import { loadClaimContext } from './gather.ts';
 import type { ClaimReadyJob, ClaimStepResult, ClaimSubmitJob } from './jobs.ts';
 import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from './jobs.ts';
@@ -36,6 +36,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
   readonly #sweep: BillingSweep;
   readonly #ports: PayerPorts;
   #lastSweep = 0;
+  #sweeps = 0;
 
   constructor(deps: ClaimWorkflowDeps) {
     super({
@@ -48,15 +49,24 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     this.#ports = new PayerPorts(this.#ctx);
   }
 
+  /**
+   * Sweeps of every tenant this worker's loop has finished (the sandbox day, once its queues are
+   * idle, waits for the next one rather than for the sweep interval to pass).
+   */
+  get sweeps(): number {
+    return this.#sweeps;
+  }
+
   /** Sweeps when due, then leases and processes one batch of each queue; returns the jobs handled. */
   async runOnce(): Promise<number> {
     const { deps, now } = this.#ctx;
     const started = now();
-    if (started.getTime() - this.#lastSweep >= (deps.sweepMs ?? 5_000)) {
+    if (started.getTime() - this.#lastSweep >= (deps.sweepMs ?? DEFAULT_SWEEP_MS)) {
       this.#lastSweep = started.getTime();
       for (const tenant of deps.tenants) {
         await this.sweep(tenant.id);
       }
+      this.#sweeps += 1;
     }
     let handled = 0;
     for (const queue of [CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE]) {

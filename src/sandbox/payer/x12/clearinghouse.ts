@@ -33,9 +33,10 @@ export interface ClearinghouseOptions {
   readonly adjudicator: X12Adjudicator;
   /** The payee of its 835s (the tenant's billing provider). */
   readonly payee: { readonly name: string; readonly npi: string };
+  /** The payer's clock (Dripline's): dates, when an 835 is due, how long a token lasts. */
   readonly now: () => Date;
   readonly timeZone: string;
-  /** How long after pick-up the 835 goes (the payer's processing time), ms. */
+  /** How long after pick-up the 835 goes (the payer's processing time, on `now`), ms. */
   readonly delayMs: number;
   /**
    * What the payer does besides answering, per remittance (the sandbox day's variety): claims to
@@ -86,9 +87,9 @@ export class SandboxClearinghouse {
   }
 
   async #bearer(): Promise<string> {
-    const at = Date.now();
+    const at = this.#o.now().getTime();
     if (!this.#token || this.#token.until <= at) {
-      const token = await requestBackendToken(this.#o.client);
+      const token = await requestBackendToken(this.#o.client, undefined, this.#o.now);
       this.#token = { value: token.access_token, until: at + ((token.expires_in ?? 300) - 30) * 1000 };
     }
     return this.#token.value;
@@ -142,14 +143,14 @@ export class SandboxClearinghouse {
     this.#sequence += 1;
     this.#pending.push({
       payer,
-      due: Date.now() + this.#o.delayMs,
+      due: this.#o.now().getTime() + this.#o.delayMs,
       trace: `SBX835${today.replaceAll('-', '')}${String(this.#sequence).padStart(4, '0')}`,
       payments,
     });
   }
 
   async #sendDue(): Promise<void> {
-    const now = Date.now();
+    const now = this.#o.now().getTime();
     for (let i = 0; i < this.#pending.length;) {
       const item = this.#pending[i] as Pending;
       if (item.due > now) {
