@@ -259,7 +259,7 @@ async function main(argv: string[]): Promise<void> {
     await clientCommand(sub, rest);
   } else if (command === 'charges') {
     const { runCharges } = await import('./charges-command.ts');
-    const output = runCharges(sub === undefined ? rest : [sub, ...rest]);
+    const output = await runCharges(sub === undefined ? rest : [sub, ...rest]);
     process.stdout.write(JSON.stringify(output, null, 2) + '\n');
   } else if (command === 'tables' && sub === 'import-cms') {
     // Loaded on demand: the importer (CSV reader, parsers) is not needed by any other command.
