@@ -7,10 +7,7 @@
  * chargeItem*, issues). No server, no store.
  */
 import { readFileSync } from 'node:fs';
-import { normalizeOperationOutcome, operationOutcomeToString } from '@medplum/core';
 import type { Parameters } from '@medplum/fhirtypes';
-import { infusionCharges, parseInfusionChargesParameters } from '../coding/operation.ts';
-import { loadCodingTables } from '../coding/tables/load.ts';
 import { UsageError } from './client-command.ts';
 import { parseCommandLine } from './args.ts';
 
@@ -87,7 +84,7 @@ export function chargesParameters(content: unknown, args: Omit<ChargesArgs, 'fil
 }
 
 /** Runs the command; returns the output Parameters (the caller prints them). */
-export function runCharges(argv: string[], now = new Date()): Parameters {
+export async function runCharges(argv: string[], now = new Date()): Promise<Parameters> {
   const args = parseChargesArgs(argv);
   let text: string;
   try {
@@ -102,8 +99,20 @@ export function runCharges(argv: string[], now = new Date()): Parameters {
     throw new BundleError(`${args.file} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   const { file: _file, ...flags } = args;
+  const parameters = chargesParameters(content, flags);
+  // The coding engine, its tables and @medplum/core (about a third of a CPU-second to load) only for
+  // a file worth coding: a usage error or a file that is not even a Bundle answers without them.
+  const [
+    { normalizeOperationOutcome, operationOutcomeToString },
+    { infusionCharges, parseInfusionChargesParameters },
+    { loadCodingTables },
+  ] = await Promise.all([
+    import('@medplum/core'),
+    import('../coding/operation.ts'),
+    import('../coding/tables/load.ts'),
+  ]);
   try {
-    const request = parseInfusionChargesParameters(chargesParameters(content, flags));
+    const request = parseInfusionChargesParameters(parameters);
     return infusionCharges(request, loadCodingTables(), now);
   } catch (err) {
     if (err instanceof BundleError) {

@@ -26,20 +26,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { RegisteredBackendClient } from '../auth/client-registration.ts';
-import {
-  ClientRegistrationError,
-  disableClient,
-  registerBackendClient,
-  rotateClientKey,
-} from '../auth/client-registration.ts';
-import { ConfigError, loadConfig } from '../config/config.ts';
 import type { DriplineConfig } from '../config/config.ts';
 import type { ClientRecord, Store } from '../store/port.ts';
-import { openStore } from '../store/open.ts';
-import { systemClock } from '../time/clock.ts';
-import { loadFhirDefinitions } from '../fhir/definitions.ts';
-import { createLogger } from '../logger.ts';
-import { BundleError, runCharges } from './charges-command.ts';
+import type { Clock } from '../time/clock.ts';
 import {
   parseClientCreateArgs,
   parseClientDisableArgs,
@@ -47,8 +36,24 @@ import {
   parseClientRotateArgs,
   UsageError,
 } from './client-command.ts';
-import { checkSecretFileTarget, ClientFileError, writeSecretFile } from './client-file.ts';
-import { requestBackendToken } from './token-command.ts';
+import { checkSecretFileTarget, writeSecretFile } from './client-file.ts';
+
+// Every other module is imported by the command that needs it: the store, the configuration's
+// schema, the FHIR definitions, the coding engine, jose and openid-client together cost a process
+// about half a CPU-second to load, which a usage error, `--help` or a command that needs only some
+// of them should not pay (the tests start a few hundred CLI processes).
+
+/** The operator's configuration (loaded on demand: see above). */
+async function loadConfig(): Promise<DriplineConfig> {
+  const { loadConfig: load } = await import('../config/config.ts');
+  return load();
+}
+
+/** The system clock with the configured offset (loaded on demand: see above). */
+async function clockOf(config: DriplineConfig): Promise<Clock> {
+  const { systemClock } = await import('../time/clock.ts');
+  return systemClock(config.clockOffsetMs);
+}
 
 const USAGE = `Usage: npm run cli -- <command>
 
@@ -105,6 +110,7 @@ Commands:
       summing to 1) or another contract of the tenant's contracts file, beside what they are now.`;
 
 async function withStore<T>(config: DriplineConfig, run: (store: Store) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../store/open.ts');
   const store = await openStore(config);
   try {
     return await run(store);
@@ -156,12 +162,13 @@ async function clientCommand(sub: string | undefined, argv: string[]): Promise<v
     if (args.out !== undefined) {
       checkSecretFileTarget(args.out);
     }
-    const config = loadConfig();
+    const config = await loadConfig();
     if (!config.tenants.some((t) => t.id === args.tenant)) {
       throw new UsageError(
         `unknown tenant "${args.tenant}"; configured tenants: ${config.tenants.map((t) => t.id).join(', ') || '(none)'}`,
       );
     }
+    const { registerBackendClient } = await import('../auth/client-registration.ts');
     const client = await withStore(config, (store) =>
       registerBackendClient(store.auth, {
         tenant: args.tenant,
@@ -175,19 +182,21 @@ async function clientCommand(sub: string | undefined, argv: string[]): Promise<v
     emitClientFile(client, args.out);
   } else if (sub === 'list') {
     const args = parseClientListArgs(argv);
-    const config = loadConfig();
+    const config = await loadConfig();
     const clients = await withStore(config, (store) => store.auth.listClients(args.tenant));
     process.stdout.write(JSON.stringify(clients.map(listed), null, 2) + '\n');
   } else if (sub === 'disable') {
     const args = parseClientDisableArgs(argv);
-    const client = await withStore(loadConfig(), (store) => disableClient(store.auth, args.clientId));
+    const { disableClient } = await import('../auth/client-registration.ts');
+    const client = await withStore(await loadConfig(), (store) => disableClient(store.auth, args.clientId));
     process.stdout.write(JSON.stringify(listed(client), null, 2) + '\n');
   } else if (sub === 'rotate-key') {
     const args = parseClientRotateArgs(argv);
     if (args.out !== undefined) {
       checkSecretFileTarget(args.out);
     }
-    const config = loadConfig();
+    const config = await loadConfig();
+    const { rotateClientKey } = await import('../auth/client-registration.ts');
     const client = await withStore(config, (store) =>
       rotateClientKey(store.auth, args.clientId, { alg: args.alg, publicUrl: config.publicUrl }),
     );
@@ -206,6 +215,7 @@ async function token(argv: string[]): Promise<void> {
   if (!values.client) {
     throw new UsageError('--client <client.json> is required');
   }
+  const { requestBackendToken } = await import('./token-command.ts');
   const client = JSON.parse(readFileSync(values.client, 'utf8')) as Parameters<typeof requestBackendToken>[0];
   let result;
   try {
@@ -229,8 +239,10 @@ async function token(argv: string[]): Promise<void> {
 async function remit(argv: string[]): Promise<void> {
   const { parseRemitArgs, runRemit } = await import('./remit-command.ts');
   const args = parseRemitArgs(argv);
-  const config = loadConfig();
+  const config = await loadConfig();
+  const { loadFhirDefinitions } = await import('../fhir/definitions.ts');
   loadFhirDefinitions();
+  const { createLogger } = await import('../logger.ts');
   const logger = createLogger('warn', process.stderr);
   const summaries = await withStore(config, (store) =>
     runRemit(args, config, store, logger, (line) => process.stderr.write(`${line}\n`)),
@@ -246,7 +258,8 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'client') {
     await clientCommand(sub, rest);
   } else if (command === 'charges') {
-    const output = runCharges(sub === undefined ? rest : [sub, ...rest]);
+    const { runCharges } = await import('./charges-command.ts');
+    const output = await runCharges(sub === undefined ? rest : [sub, ...rest]);
     process.stdout.write(JSON.stringify(output, null, 2) + '\n');
   } else if (command === 'tables' && sub === 'import-cms') {
     // Loaded on demand: the importer (CSV reader, parsers) is not needed by any other command.
@@ -256,19 +269,15 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'authorizations') {
     const { parseAuthorizationsArgs, runAuthorizations } = await import('./authorizations-command.ts');
     const args = parseAuthorizationsArgs(sub === undefined ? rest : [sub, ...rest]);
-    const config = loadConfig();
+    const config = await loadConfig();
     const report = await withStore(config, (store) => runAuthorizations(args, config, store));
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } else if (command === 'prior-auth') {
     const { runPriorAuth } = await import('./prior-auth-command.ts');
-    const config = loadConfig();
+    const config = await loadConfig();
+    const clock = await clockOf(config);
     const result = await withStore(config, (store) =>
-      runPriorAuth(
-        config,
-        store,
-        sub === undefined ? rest : [sub, ...rest],
-        systemClock(config.clockOffsetMs),
-      ),
+      runPriorAuth(config, store, sub === undefined ? rest : [sub, ...rest], clock),
     );
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'eligibility') {
@@ -277,19 +286,17 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'report') {
     const { formatReport, parseReportArgs, runReport } = await import('./report-command.ts');
     const args = parseReportArgs(sub === undefined ? rest : [sub, ...rest]);
-    const config = loadConfig();
-    const results = await withStore(config, (store) =>
-      runReport(args, config, store, systemClock(config.clockOffsetMs)),
-    );
+    const config = await loadConfig();
+    const clock = await clockOf(config);
+    const results = await withStore(config, (store) => runReport(args, config, store, clock));
     const name = config.tenants.find((t) => args.tenant === undefined || t.id === args.tenant)?.name ?? '';
     process.stdout.write((args.json ? JSON.stringify(results, null, 2) : formatReport(name, results)) + '\n');
   } else if (command === 'what-if') {
     const { formatWhatIf, parseWhatIfArgs, runWhatIfCommand } = await import('./what-if-command.ts');
     const args = parseWhatIfArgs(sub === undefined ? rest : [sub, ...rest]);
-    const config = loadConfig();
-    const result = await withStore(config, (store) =>
-      runWhatIfCommand(args, config, store, systemClock(config.clockOffsetMs)),
-    );
+    const config = await loadConfig();
+    const clock = await clockOf(config);
+    const result = await withStore(config, (store) => runWhatIfCommand(args, config, store, clock));
     process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatWhatIf(result)) + '\n');
   } else if (command === 'estimate') {
     const { runEstimate } = await import('./estimate-command.ts');
@@ -299,7 +306,8 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'work-items') {
     const { parseWorkItemsArgs, runWorkItems } = await import('./work-items-command.ts');
     const args = parseWorkItemsArgs(sub === undefined ? rest : [sub, ...rest]);
-    const config = loadConfig();
+    const config = await loadConfig();
+    const { loadFhirDefinitions } = await import('../fhir/definitions.ts');
     loadFhirDefinitions();
     const result = await withStore(config, (store) => runWorkItems(args, config, store));
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
@@ -314,21 +322,18 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify(runImportOppsRates(rest, new Date()), null, 2) + '\n');
   } else if (command === 'appeal') {
     const { runAppeal } = await import('./appeal-command.ts');
-    const config = loadConfig();
+    const config = await loadConfig();
+    const clock = await clockOf(config);
     const result = await withStore(config, (store) =>
-      runAppeal(sub === undefined ? rest : [sub, ...rest], config, store, systemClock(config.clockOffsetMs)),
+      runAppeal(sub === undefined ? rest : [sub, ...rest], config, store, clock),
     );
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'statements') {
     const { runStatementsCommand } = await import('./statements-command.ts');
-    const config = loadConfig();
+    const config = await loadConfig();
+    const clock = await clockOf(config);
     const result = await withStore(config, (store) =>
-      runStatementsCommand(
-        sub === undefined ? rest : [sub, ...rest],
-        config,
-        store,
-        systemClock(config.clockOffsetMs),
-      ),
+      runStatementsCommand(sub === undefined ? rest : [sub, ...rest], config, store, clock),
     );
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'token') {
@@ -349,17 +354,23 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(4);
   }
+  // By name: the modules that define these errors are loaded only by the commands that throw them.
   if (
-    err instanceof BundleError ||
-    err instanceof ClientFileError ||
-    err instanceof ClientRegistrationError ||
-    (err instanceof Error &&
-      ['CmsImportError', 'PriorAuthUsageError', 'CodeImportError', 'ReferenceImportError'].includes(err.name))
+    err instanceof Error &&
+    [
+      'BundleError',
+      'ClientFileError',
+      'ClientRegistrationError',
+      'CmsImportError',
+      'PriorAuthUsageError',
+      'CodeImportError',
+      'ReferenceImportError',
+    ].includes(err.name)
   ) {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof ConfigError) {
+  if (err instanceof Error && err.name === 'ConfigError') {
     process.stderr.write(`dripline: ${err.message}\n`);
     process.exit(78);
   }

@@ -249,7 +249,12 @@ export interface DriplineConfig {
   readonly workers: readonly WorkerName[];
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError'; // how the CLI tells it apart without loading this module (src/cli/main.ts)
+  }
+}
 
 /** Where each field may come from in the environment (also used to name the field in errors). */
 const ENV_VARS = {

@@ -55,10 +55,15 @@ export async function launchChromium(viewport = { width: 1280, height: 900 }): P
   };
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * The whole page, or (`fullPage: false`) the screenful a person sees first: for a view hundreds of
+ * rows long, the full page is a very tall image that takes seconds to render and shows nothing the
+ * first screen and the test's assertions don't.
+ */
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }
 
