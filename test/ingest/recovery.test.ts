@@ -51,7 +51,7 @@ function waitFor<T>(
   return waitForShared(what, fn, timeoutMs, 25);
 }
 
-/** What Dripline asked the EHR, as "read Type/id", "search Type?query", "op GET path", "create Type", "update Type/id". */
+/** What Dripline asked the EHR, as "read Type/id", "search Type?query", "metadata", "op GET path", "create Type", "update Type/id". */
 type CallLog = string[];
 
 function recordingEhrFor(
@@ -71,6 +71,10 @@ function recordingEhrFor(
       searchAll: (type, params) => {
         calls.push(`search ${type}?${new URLSearchParams(params).toString()}`);
         return port.searchAll(type, params);
+      },
+      capabilities: () => {
+        calls.push('metadata');
+        return port.capabilities();
       },
       operation: (path, options) => {
         calls.push(`op ${options.method} ${path}`);
