@@ -14,10 +14,10 @@ import type { ConnectionBinding } from './receiver.ts';
 import type { SubscriptionRecord } from './records.ts';
 import type { IngestTopic } from './topics.ts';
 import { classifyEhrError } from './ehr-port.ts';
-import { IdSearchSupport, plainTarget, readByIds } from './id-search.ts';
+import { plainTarget, readByIds } from './id-search.ts';
 import { enqueueCatchUp } from './recovery.ts';
 import type { IngestContext } from './worker-context.ts';
-import { updateSubscription } from './worker-context.ts';
+import { refusedIdSearch, updateSubscription } from './worker-context.ts';
 
 /** EHR reads in flight at once when a batch's id-only focuses are read ahead. */
 const PREFETCH_CONCURRENCY = 8;
@@ -54,8 +54,6 @@ interface DeferredChange {
 
 export class BatchBookkeeping implements JobBookkeeping {
   readonly #ctx: IngestContext;
-  /** Which connections' EHRs take `_id` searches, for which types. */
-  readonly #idSearch: IdSearchSupport;
   /** Focus reads done ahead for this batch (the resource, or how the read failed), by "connection|focus as sent". */
   readonly #prefetched = new Map<string, PrefetchedFocus>();
   /** Tracker changes of the batch's jobs, by subscription (tenant|connection|topic). */
@@ -70,7 +68,6 @@ export class BatchBookkeeping implements JobBookkeeping {
 
   constructor(ctx: IngestContext) {
     this.#ctx = ctx;
-    this.#idSearch = new IdSearchSupport(ctx.now);
   }
 
   /**
@@ -147,7 +144,8 @@ export class BatchBookkeeping implements JobBookkeeping {
       [...groups.values()].map(async ({ binding, resourceType, items }) => {
         const { connection } = binding;
         const ehr = this.#ctx.deps.ehrFor(connection);
-        if (items.length < 2 || !(await this.#idSearch.supports(connection.id, ehr, resourceType))) {
+        const idSearch = this.#ctx.idSearch;
+        if (items.length < 2 || !idSearch || !(await idSearch.supports(connection.id, ehr, resourceType))) {
           reads.push(...items);
           return;
         }
@@ -165,11 +163,7 @@ export class BatchBookkeeping implements JobBookkeeping {
             }
             return;
           }
-          this.#idSearch.refused(connection.id, resourceType);
-          this.#ctx.deps.logger.warn(
-            { connectionId: connection.id, resourceType, err: (error as Error).message },
-            'EHR refused an _id search it declares: reading one at a time',
-          );
+          refusedIdSearch(this.#ctx, connection.id, resourceType, error);
           reads.push(...items);
           return;
         }

@@ -3,12 +3,13 @@
  * one `GET MedicationAdministration?_id=a,b,…` for a batch's administrations when the EHR's
  * CapabilityStatement declares `_id` (read once per connection), reads one at a time when it does
  * not, the same stored copies, domain events and charges either way, and an id the search does not
- * return (deleted at the EHR) read on its own and ending as a 410 always has.
+ * return (deleted at the EHR) read on its own and ending as a 410 always has; several missing
+ * references of one type (an encounter's conditions) read the same way.
  *
  * Dripline runs with `ingest: false` and `chargeCapture: false`: each test drives the workers itself.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { MedicationAdministration, Resource } from '@medplum/fhirtypes';
+import type { Condition, MedicationAdministration, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { DELETED_AT_SOURCE, sourceVersionOf } from '../../src/ingest/copies.ts';
 import type { IngestJob } from '../../src/ingest/jobs.ts';
@@ -206,6 +207,49 @@ describe('id-only focuses of a batch', () => {
     expect(await rig.jobs(INGEST_QUEUE, 'ready')).toEqual([]);
     expect(await rig.jobs(INGEST_QUEUE, 'dead')).toEqual([]);
   });
+});
+
+describe('references a copy needs', () => {
+  test.each([true, false])(
+    'several of one type (an encounter’s conditions) are read with one _id search when declared (%s)',
+    async (declared) => {
+      const rig = await startRig(declared);
+      const template = (await rig.ehr.listResources('Encounter'))[0] as any;
+      const conditions: Condition[] = [];
+      for (const code of ['C50.911', 'D63.0', 'E86.0']) {
+        conditions.push(
+          await rig.ehr.createResource<Condition>({
+            resourceType: 'Condition',
+            subject: template.subject,
+            code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code }] },
+          }),
+        );
+      }
+      const { id: _id, meta: _meta, ...rest } = template;
+      const encounter = await rig.ehr.createResource({
+        ...rest,
+        reasonReference: conditions.map((c) => ({ reference: `Condition/${c.id}` })),
+      });
+      await rig.ehr.idle();
+      rig.ehrRequests.length = 0;
+      await rig.drainIngest();
+
+      expect(await storedCopy(rig, 'Encounter', encounter.id)).toBeDefined();
+      for (const condition of conditions) {
+        const copy = await storedCopy(rig, 'Condition', condition.id!);
+        expect(sourceVersionOf(copy!).versionId).toBe(condition.meta?.versionId);
+      }
+      const conditionReads = reads(rig, 'Condition');
+      if (declared) {
+        expect(idSearches(rig, 'Condition')).toHaveLength(1);
+        expect(conditionReads).toEqual([]);
+      } else {
+        expect(idSearches(rig, 'Condition')).toEqual([]);
+        expect(conditionReads.sort()).toEqual(conditions.map((c) => `GET /fhir/Condition/${c.id}`).sort());
+      }
+      expect(await rig.jobs(INGEST_QUEUE, 'dead')).toEqual([]);
+    },
+  );
 });
 
 /** What ingest and charge capture left in the store, without what differs run to run (ids, instants, versions). */
