@@ -19,7 +19,7 @@
  *   EhrNotFoundError; 403 → EhrForbiddenError; other 4xx → EhrRequestError. Every error has
  *   `retryable`.
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import type { FhirResource } from 'fhir-kit-client';
 import type { EhrConnectionConfig } from '../config/config.ts';
@@ -116,6 +116,8 @@ export interface EhrClient {
   create<T extends Resource>(resource: T, options?: { ifNoneExist?: string }): Promise<T>;
   /** PUT {type}/{id}; `resource.id` is required. */
   update<T extends Resource>(resource: T): Promise<T>;
+  /** The server's CapabilityStatement (`GET [base]/metadata`): what it supports, e.g. which search parameters. */
+  capabilities(): Promise<CapabilityStatement>;
   /** A FHIR operation, e.g. `Subscription/123/$status` or `Subscription/123/$events`. */
   operation<T extends Resource = Resource>(path: string, options: OperationOptions): Promise<T>;
 }
@@ -480,6 +482,11 @@ export function createEhrClient(options: EhrClientOptions): EhrClient {
           }),
       };
       return checkType(await execute(spec), resource.resourceType, spec) as T;
+    },
+
+    async capabilities(): Promise<CapabilityStatement> {
+      const spec = getPath('metadata', 'GET metadata');
+      return checkType(await execute(spec), 'CapabilityStatement', spec) as CapabilityStatement;
     },
 
     async operation<T extends Resource>(path: string, op: OperationOptions): Promise<T> {

@@ -24,6 +24,7 @@ export function toIngestPort(client: EhrClient, options: { readonly maxPages?: n
         truncated: found.truncated,
       };
     },
+    capabilities: () => client.capabilities(),
     operation: (path, options) => client.operation(path, options),
     create: (resource) => client.create(resource),
     update: (resource) => client.update(resource),

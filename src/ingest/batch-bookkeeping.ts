@@ -1,6 +1,7 @@
 /**
  * What the ingest worker carries across the jobs of a batch: the focuses of its id-only events,
- * read from the EHR ahead of processing (a few at a time, so the round trips overlap), and the
+ * read from the EHR ahead of processing (by `_id` search where the EHR takes it, else a few reads
+ * at a time, so the round trips overlap), and the
  * event-number tracker changes its jobs make, written once per subscription at the batch's end.
  * Separate from the job handlers because it spans jobs; the worker decides when a batch starts
  * and ends.
@@ -12,12 +13,26 @@ import type { IngestJob } from './jobs.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { SubscriptionRecord } from './records.ts';
 import type { IngestTopic } from './topics.ts';
+import { classifyEhrError } from './ehr-port.ts';
+import { plainTarget, readByIds } from './id-search.ts';
 import { enqueueCatchUp } from './recovery.ts';
 import type { IngestContext } from './worker-context.ts';
-import { updateSubscription } from './worker-context.ts';
+import { refusedIdSearch, updateSubscription } from './worker-context.ts';
 
 /** EHR reads in flight at once when a batch's id-only focuses are read ahead. */
 const PREFETCH_CONCURRENCY = 8;
+
+/** An id-only event's focus to read ahead, keyed by "connection|focus as sent". */
+interface Wanted {
+  readonly key: string;
+  readonly binding: ConnectionBinding;
+  readonly focus: string;
+}
+
+/** A focus that is a plain "Type/id" at its connection's EHR. */
+interface Targeted extends Wanted {
+  readonly id: string;
+}
 
 /** A focus read ahead: the resource, or how the read failed. */
 export type PrefetchedFocus = { resource: Resource } | { error: unknown };
@@ -56,12 +71,14 @@ export class BatchBookkeeping implements JobBookkeeping {
   }
 
   /**
-   * Reads the focus of every id-only event of the batch from its EHR, a few at a time, before the
-   * batch is processed in order. A failed read is kept as its error: processing handles it as if it
-   * had just made the read (retry, gone, foreign), so each focus is asked for once per attempt.
+   * Reads the focus of every id-only event of the batch from its EHR before the batch is processed
+   * in order: those of one connection and type together by `_id` search when the EHR declares it
+   * (./id-search.ts), the rest (and whatever the search did not return) one read each, a few at a
+   * time. A failed read is kept as its error: processing handles it as if it had just made the read
+   * (retry, gone, foreign), so each focus is asked for once per attempt.
    */
   async prefetchFocuses(jobs: readonly Job[]): Promise<void> {
-    const wanted: { key: string; binding: ConnectionBinding; focus: string }[] = [];
+    const wanted: Wanted[] = [];
     const seen = new Set<string>();
     for (const job of jobs) {
       const payload = job.payload as IngestJob;
@@ -80,10 +97,11 @@ export class BatchBookkeeping implements JobBookkeeping {
       seen.add(key);
       wanted.push({ key, binding, focus: payload.focus });
     }
+    const reads = await this.#searchByIds(wanted);
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < wanted.length) {
-        const item = wanted[next++];
+      while (next < reads.length) {
+        const item = reads[next++];
         if (!item) {
           return;
         }
@@ -96,7 +114,70 @@ export class BatchBookkeeping implements JobBookkeeping {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PREFETCH_CONCURRENCY, wanted.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(PREFETCH_CONCURRENCY, reads.length) }, worker));
+  }
+
+  /**
+   * Reads by `_id` search the focuses that share a connection and type with another one, where the
+   * EHR declares it; returns the focuses left to read one at a time. A search the EHR could not take
+   * now fails each of its focuses with its error; one it refused (or ignored) leaves them to reads.
+   */
+  async #searchByIds(wanted: readonly Wanted[]): Promise<Wanted[]> {
+    const groups = new Map<string, { binding: ConnectionBinding; resourceType: string; items: Targeted[] }>();
+    const reads: Wanted[] = [];
+    for (const item of wanted) {
+      const target = plainTarget(item.focus, item.binding.connection.fhirBaseUrl);
+      if (!target) {
+        reads.push(item); // versioned, foreign or odd: the read decides
+        continue;
+      }
+      const groupKey = `${item.binding.connection.id}|${target.resourceType}`;
+      const group = groups.get(groupKey) ?? {
+        binding: item.binding,
+        resourceType: target.resourceType,
+        items: [],
+      };
+      group.items.push({ ...item, id: target.id });
+      groups.set(groupKey, group);
+    }
+    await Promise.all(
+      [...groups.values()].map(async ({ binding, resourceType, items }) => {
+        const { connection } = binding;
+        const ehr = this.#ctx.deps.ehrFor(connection);
+        const idSearch = this.#ctx.idSearch;
+        if (items.length < 2 || !idSearch || !(await idSearch.supports(connection.id, ehr, resourceType))) {
+          reads.push(...items);
+          return;
+        }
+        let found: Map<string, Resource>;
+        try {
+          found = await readByIds(
+            ehr,
+            resourceType,
+            items.map((i) => i.id),
+          );
+        } catch (error) {
+          if (classifyEhrError(error) === 'retryable') {
+            for (const item of items) {
+              this.#prefetched.set(item.key, { error });
+            }
+            return;
+          }
+          refusedIdSearch(this.#ctx, connection.id, resourceType, error);
+          reads.push(...items);
+          return;
+        }
+        for (const item of items) {
+          const resource = found.get(item.id);
+          if (resource) {
+            this.#prefetched.set(item.key, { resource });
+          } else {
+            reads.push(item); // deleted, never there or not visible: the read says which (404, 410, 403)
+          }
+        }
+      }),
+    );
+    return reads;
   }
 
   /** The focus read ahead for this connection and focus (as sent), if it was. */

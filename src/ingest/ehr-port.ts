@@ -4,7 +4,7 @@
  * (gone, foreign, refused, or "try later"). Separate from the worker so that its implementations
  * (src/ehr, ./subscription-manager.ts) depend on the contract, not on the worker.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import type { ConnectionBinding } from './receiver.ts';
 import type { IngestTopic } from './topics.ts';
 
@@ -20,6 +20,8 @@ export interface EhrPort {
     resourceType: string,
     params: Record<string, string>,
   ): Promise<{ resources: Resource[]; truncated: boolean }>;
+  /** The EHR's CapabilityStatement (`GET [base]/metadata`). */
+  capabilities(): Promise<CapabilityStatement>;
   operation(
     path: string,
     options: { method: 'GET' | 'POST'; params?: Record<string, string> },

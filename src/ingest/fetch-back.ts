@@ -2,7 +2,8 @@
  * Fetch-back: storing what an event is about together with what Dripline needs to bill it. The
  * resources a notification carried are used as they are; the rest is read from the connection's
  * EHR (only from its FHIR base), along the references a claim will need, two levels deep, plus a
- * new patient's coverage. Every ingest path (events, classic bodies, catch-ups, $events) stores
+ * new patient's coverage; several missing references of one type by one `_id` search where the EHR
+ * declares it. Every ingest path (events, classic bodies, catch-ups, $events) stores
  * through here, so this is where the connection's locations are applied.
  */
 import type { Reference, Resource } from '@medplum/fhirtypes';
@@ -11,10 +12,11 @@ import { normalizeReference } from '../store/search-index.ts';
 import { markDeletedAtSource, storeCopy } from './copies.ts';
 import { classifyEhrError } from './ehr-port.ts';
 import { domainEvent, encountersUsing, recomputeFor } from './encounter-events.ts';
+import { plainTarget, readByIds } from './id-search.ts';
 import { keepInLocations } from './location-filter.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { IngestContext } from './worker-context.ts';
-import { copyContextFor } from './worker-context.ts';
+import { copyContextFor, refusedIdSearch } from './worker-context.ts';
 
 /** References whose targets Dripline needs to bill a resource, fetched when not yet stored. */
 function relatedReferences(resource: Resource): string[] {
@@ -154,18 +156,59 @@ export async function ingestResources(
     if (depth >= 2) {
       return;
     }
+    const missing: string[] = [];
     for (const reference of relatedReferences(resource)) {
       const normalized = normalizeReference(reference);
       if (!normalized || seen.has(normalized)) {
         continue;
       }
       const [type, id] = normalized.split('/') as [string, string];
-      if (await isStored(ctx.deps.store, binding.tenant, type, id)) {
-        continue;
+      if (!(await isStored(ctx.deps.store, binding.tenant, type, id))) {
+        missing.push(reference);
+      }
+    }
+    await readAheadByIds(missing);
+    for (const reference of missing) {
+      if (seen.has(normalizeReference(reference) ?? '')) {
+        continue; // stored meanwhile by an earlier reference's own references
       }
       const related = await fetch(reference);
       if (related) {
         await store(related, depth + 1);
+      }
+    }
+  };
+
+  /**
+   * Several missing references of one type (an encounter's conditions, locations, practitioners)
+   * read with one `_id` search where the EHR declares it (./id-search.ts); what it returns is used
+   * as read, the rest is read one at a time by `fetch` (so 404/410 and refusals end as they do).
+   */
+  const readAheadByIds = async (references: readonly string[]): Promise<void> => {
+    const idSearch = ctx.idSearch;
+    if (!idSearch || references.length < 2) {
+      return;
+    }
+    const byType = new Map<string, Set<string>>();
+    for (const reference of references) {
+      const target = plainTarget(reference, binding.connection.fhirBaseUrl);
+      if (target && !known.has(`${target.resourceType}/${target.id}`)) {
+        byType.set(target.resourceType, (byType.get(target.resourceType) ?? new Set()).add(target.id));
+      }
+    }
+    for (const [type, ids] of byType) {
+      if (ids.size < 2 || !(await idSearch.supports(binding.connection.id, ehr, type))) {
+        continue;
+      }
+      try {
+        for (const [id, found] of await readByIds(ehr, type, [...ids])) {
+          known.set(`${type}/${id}`, found);
+        }
+      } catch (err) {
+        if (classifyEhrError(err) !== 'retryable') {
+          refusedIdSearch(ctx, binding.connection.id, type, err);
+        }
+        // Either way the reads decide, as without the search.
       }
     }
   };

@@ -12,6 +12,7 @@ import type { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, Store } from '../store/port.ts';
 import type { CopyContext } from './copies.ts';
 import type { EhrPort, SubscriptionMaintainer } from './ehr-port.ts';
+import type { IdSearchSupport } from './id-search.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { SubscriptionRecord } from './records.ts';
 import type { IngestTopic } from './topics.ts';
@@ -49,6 +50,8 @@ export interface IngestContext {
   readonly now: () => Date;
   /** Commits copies (./copies.ts `CopyContext.write`); without it each copy commits alone. */
   readonly copyWrites?: GroupCommit;
+  /** Which EHRs take `_id` searches (./id-search.ts); without it everything is read one at a time. */
+  readonly idSearch?: IdSearchSupport;
 }
 
 function endpoint(ctx: IngestContext, binding: ConnectionBinding): string {
@@ -84,4 +87,18 @@ export function copyContextFor(ctx: IngestContext, binding: ConnectionBinding): 
     generateId: randomUUID,
     ...(ctx.copyWrites ? { write: ctx.copyWrites.write.bind(ctx.copyWrites) } : {}),
   };
+}
+
+/** An `_id` search the EHR declares was refused or ignored: said once, and reads for that type for a while. */
+export function refusedIdSearch(
+  ctx: IngestContext,
+  connectionId: string,
+  resourceType: string,
+  error: unknown,
+): void {
+  ctx.idSearch?.refused(connectionId, resourceType);
+  ctx.deps.logger.warn(
+    { connectionId, resourceType, err: (error as Error).message },
+    'EHR refused an _id search it declares: reading one at a time',
+  );
 }

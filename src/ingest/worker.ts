@@ -20,6 +20,7 @@ import { GroupCommit } from '../store/group-commit.ts';
 import { BatchBookkeeping } from './batch-bookkeeping.ts';
 import type { JobBookkeeping } from './batch-bookkeeping.ts';
 import { classifyEhrError, ehrSaidLater } from './ehr-port.ts';
+import { IdSearchSupport } from './id-search.ts';
 import type { IngestJob } from './jobs.ts';
 import { INGEST_QUEUE } from './jobs.ts';
 import { handleClassic, handleEvent, handleStatus } from './notification-jobs.ts';
@@ -50,7 +51,12 @@ export class IngestWorker extends LoopingWorker {
     super({ name: 'ingest worker', logger: deps.logger });
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
-    this.#ctx = { deps, now: this.#now, copyWrites: new GroupCommit(deps.store) };
+    this.#ctx = {
+      deps,
+      now: this.#now,
+      copyWrites: new GroupCommit(deps.store),
+      idSearch: new IdSearchSupport(this.#now),
+    };
     this.#batch = new BatchBookkeeping(this.#ctx);
   }
 

@@ -84,6 +84,7 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
   const fhirRouter = createFhirRouter(deps.engine, eventsOperation);
   const capability = buildCapabilityStatement(deps.fhirBaseUrl, deps.tokenUrl, deps.now(), {
     eventsOperation,
+    idSearch: !(deps.unsupportedSearchParameters ?? []).includes('_id'),
   });
   const smart = {
     ...smartConfiguration({ issuer: deps.publicUrl, tokenUrl: deps.tokenUrl }),
@@ -161,6 +162,11 @@ export function createSandboxFhirApp(deps: SandboxFhirAppDeps): Express {
       );
       return;
     }
+    const badIds = routeInteraction === 'search-type' ? invalidIdList(req.query['_id']) : undefined;
+    if (badIds !== undefined) {
+      sendOutcome(res, 400, outcome('value', badIds));
+      return;
+    }
     if ((method === 'POST' || method === 'PUT') && !isOperation && !isResourceBody(req.body)) {
       sendOutcome(
         res,
@@ -211,6 +217,24 @@ function asUserOfEhr(auth: AuthContext): AuthContext {
     ...auth,
     scopes: auth.scopes.map((s) => (s.context === 'user' ? { ...s, context: 'system' } : s)),
   };
+}
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Why an `_id` search value is not a comma-separated list of FHIR ids (R4 3.1.1.4.6, 2.1.0.2 id),
+ * or undefined when it is (or absent). Real servers refuse such a list rather than match nothing.
+ */
+function invalidIdList(value: unknown): string | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  for (const list of Array.isArray(value) ? value : [value]) {
+    if (typeof list !== 'string' || !list.split(',').every((id) => FHIR_ID.test(id))) {
+      return '_id must be a comma-separated list of resource ids (1-64 of A-Z a-z 0-9 - .)';
+    }
+  }
+  return undefined;
 }
 
 function createFhirRouter(engine: SubscriptionEngine, eventsOperation: boolean): FhirRouter {
@@ -329,7 +353,8 @@ export function buildCapabilityStatement(
   fhirBaseUrl: string,
   tokenUrl: string,
   now: Date,
-  options: { eventsOperation?: boolean } = {},
+  /** `idSearch`: declare the `_id` search parameter on every listed type (default true). */
+  options: { eventsOperation?: boolean; idSearch?: boolean } = {},
 ): CapabilityStatement {
   const interactions = ['read', 'vread', 'search-type', 'history-instance', 'create', 'update'] as const;
   return {
@@ -354,6 +379,17 @@ export function buildCapabilityStatement(
         resource: LISTED_TYPES.map((type) => ({
           type,
           interaction: interactions.map((code) => ({ code })),
+          ...(options.idSearch === false
+            ? {}
+            : {
+                searchParam: [
+                  {
+                    name: '_id',
+                    definition: 'http://hl7.org/fhir/SearchParameter/Resource-id',
+                    type: 'token' as const,
+                  },
+                ],
+              }),
           ...(type === 'Subscription'
             ? {
                 supportedProfile: [BACKPORT_SUBSCRIPTION_PROFILE],

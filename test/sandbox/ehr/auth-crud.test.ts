@@ -107,6 +107,63 @@ describe('FHIR REST', () => {
     expect(seen).toEqual(all);
   });
 
+  test('_id takes a comma-separated list (any of them), with other parameters and paging', async () => {
+    const all = (await ehr.listResources('Practitioner')).map((r) => r.id!);
+    const [a, b, c] = all as [string, string, string];
+    const found = await fhir(ehr, reader, `Practitioner?_id=${a},${c},no-such-id`);
+    expect(found.status).toBe(200);
+    expect(found.body.total).toBe(2);
+    expect(found.body.entry.map((e: any) => e.resource.id).sort()).toEqual([a, c].sort());
+    expect(found.body.entry[0].fullUrl).toMatch(new RegExp(`${ehr.fhirBaseUrl}/Practitioner/(${a}|${c})$`));
+    // The comma as a URL-encoded %2C is the same list.
+    expect((await fhir(ehr, reader, `Practitioner?_id=${a}%2C${b}`)).body.total).toBe(2);
+    // Combined with another parameter (AND), and paged with next links.
+    const family = (await ehr.readResource('Practitioner', a)) as any;
+    const narrowed = await fhir(
+      ehr,
+      reader,
+      `Practitioner?_id=${a},${b}&family=${encodeURIComponent(family.name[0].family)}`,
+    );
+    expect(narrowed.body.entry.map((e: any) => e.resource.id)).toContain(a);
+    const first = await fhir(ehr, reader, `Practitioner?_id=${a},${b},${c}&_count=2`);
+    expect(first.body.entry).toHaveLength(2);
+    const next = first.body.link.find((l: any) => l.relation === 'next')?.url as string;
+    const second = await fhir(ehr, reader, next.slice(ehr.fhirBaseUrl.length + 1));
+    expect([...first.body.entry, ...second.body.entry].map((e: any) => e.resource.id).sort()).toEqual(
+      [a, b, c].sort(),
+    );
+  });
+
+  test('an _id list that is not ids is a 400 with an OperationOutcome', async () => {
+    const [a] = (await ehr.listResources('Practitioner')).map((r) => r.id!);
+    for (const list of [`${a},,x`, `${a},`, '', 'a%20b', 'x'.repeat(65), 'a%5C,b']) {
+      const res = await fhir(ehr, reader, `Practitioner?_id=${list}`);
+      expect({ list, status: res.status }).toEqual({ list, status: 400 });
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(res.body.issue[0].details.text).toMatch(/_id/);
+    }
+  });
+
+  test('metadata declares the _id search parameter, and leaves it out when _id is unsupported', async () => {
+    const declared = (await fhir(ehr, undefined, 'metadata')).body.rest[0].resource;
+    for (const type of ['MedicationAdministration', 'Encounter', 'Patient']) {
+      expect(declared.find((r: any) => r.type === type).searchParam).toContainEqual(
+        expect.objectContaining({ name: '_id', type: 'token' }),
+      );
+    }
+    const without = await startSandboxEhr({ seed: false, unsupportedSearchParameters: ['_id'] });
+    try {
+      const resources = (await fhir(without, undefined, 'metadata')).body.rest[0].resource;
+      expect(resources.some((r: any) => (r.searchParam ?? []).some((p: any) => p.name === '_id'))).toBe(
+        false,
+      );
+      const token = await tokenFor(without, 'system/*.rs');
+      expect((await fhir(without, token, 'Patient?_id=a,b')).status).toBe(400);
+    } finally {
+      await without.stop();
+    }
+  });
+
   test('create, update, read, vread, history and search', async () => {
     const created = await fhir(ehr, writer, 'Patient', {
       method: 'POST',
