@@ -44,7 +44,6 @@ import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../src/claims/workflow/jo
 import { claimStateOf } from '../src/claims/workflow/state.ts';
 import { isDenial } from '../src/claims/workflow/submission.ts';
 import { CLAIM_TASK_CODE, findingsOfTask } from '../src/claims/workflow/tasks.ts';
-import { loadConfig } from '../src/config/config.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../src/ingest/jobs.ts';
 import { createLogger } from '../src/logger.ts';
 import { runSandbox, SANDBOX_TENANT, seededPayers } from '../src/sandbox/index.ts';
@@ -63,6 +62,7 @@ import { DayPhases, waitUntil } from './sandbox-day-phases.ts';
 import { advancingClock, systemClock } from '../src/time/clock.ts';
 import type { AdvancingClock } from '../src/time/clock.ts';
 import { DEFAULT_RECHECK_MS, DEFAULT_SWEEP_MS } from '../src/claims/workflow/context.ts';
+import { localSandboxConfig } from '../src/sandbox/local-config.ts';
 
 function all<T extends Resource>(store: Store, type: T['resourceType']): Promise<(T & StoredResource)[]> {
   return searchAll<T>(store, SANDBOX_TENANT, type);
@@ -230,15 +230,7 @@ export async function runSandboxDay(
   const timeoutMs = options.timeoutMs ?? 300_000;
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-sandbox-day-'));
   const port = await freePort();
-  const config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: patients,
-  });
+  const config = localSandboxConfig({ dataDir: dir, port, patients: Number(patients) });
   const started = Date.now();
   const deadline = started + timeoutMs;
   const phases = new DayPhases(options.since !== undefined ? { since: options.since } : {});

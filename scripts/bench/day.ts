@@ -13,12 +13,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
 import { runSandbox, waitForActiveSubscriptions } from '../../src/sandbox/index.ts';
 import { runSandboxDay } from '../sandbox-day.ts';
 import { recordFigure } from './results.ts';
+import { localSandboxConfig } from '../../src/sandbox/local-config.ts';
 
 const TARGET_MS = 120_000;
 
@@ -29,15 +29,7 @@ const TARGET_MS = 120_000;
 async function partiesAlone(patients: string): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-bench-day-'));
   const port = await freePort();
-  const config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    SANDBOX_REPLAY_SPEED: '-1',
-    SANDBOX_PATIENTS: patients,
-  });
+  const config = localSandboxConfig({ dataDir: dir, port, patients: Number(patients), replaySpeed: -1 });
   const started = performance.now();
   try {
     const run = await runSandbox(config, createLogger('warn'), {

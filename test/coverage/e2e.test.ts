@@ -22,7 +22,6 @@ import { registerBackendClient } from '../../src/auth/client-registration.ts';
 import { authorizationsOf } from '../../src/coverage/authorizations.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { requestBackendToken } from '../../src/cli/token-command.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import type { LedgerReport } from '../../src/coverage/ledger-report.ts';
 import { PRIOR_AUTH_QUEUE, sourceOf, stateOf } from '../../src/coverage/pas/records.ts';
@@ -39,6 +38,7 @@ import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { fhirFetch } from '../support/harness.ts';
 import { clockEnv, testClock } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
+import { localSandboxConfig } from '../../src/sandbox/local-config.ts';
 
 const TENANT = 'sandbox';
 /** The infliximab HCPCS code (per 10 mg): the sandbox payer's rules put it under authorization. */
@@ -58,16 +58,12 @@ let token: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dripline-coverage-e2e-'));
-  const port = await freePort();
-  config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: String(PATIENTS),
-    ...clockEnv(),
+  config = localSandboxConfig({
+    dataDir: dir,
+    port: await freePort(),
+    patients: PATIENTS,
+    logLevel: 'silent',
+    env: clockEnv(),
   });
   // The day the sandbox EHR seeds: ten days ago in the centre's zone, so a follow-up a week later
   // has ended too (a sandbox restarted on this data directory reseeds the day its state names).

@@ -12,7 +12,6 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, MedicationAdministration, Resource } from '@medplum/fhirtypes';
 import { correctionIdFor, encountersOfClaim } from '../../src/claims/workflow/identity.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
 import { runSandbox, SANDBOX_TENANT } from '../../src/sandbox/index.ts';
@@ -23,6 +22,7 @@ import { normalizeReference } from '../../src/store/search-index.ts';
 import { testClock } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 import { billingSettled } from '../support/billing-settled.ts';
+import { localSandboxConfig } from '../../src/sandbox/local-config.ts';
 
 const DAY_MS = 86_400_000;
 const TIMED = new Set(['96360', '96365', '96413', '96366', '96361', '96415', '96367']);
@@ -41,15 +41,12 @@ let firstRun: {
 };
 
 async function start(clockOffsetMs: number): Promise<SandboxRun> {
-  const config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: '16',
-    CLOCK_OFFSET_MS: String(clockOffsetMs),
+  const config = localSandboxConfig({
+    dataDir: dir,
+    port,
+    patients: 16,
+    logLevel: 'silent',
+    env: { CLOCK_OFFSET_MS: String(clockOffsetMs) },
   });
   const started = await runSandbox(config, createLogger('silent'));
   await started.replayed;

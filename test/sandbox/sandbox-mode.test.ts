@@ -11,13 +11,13 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, Encounter, Patient } from '@medplum/fhirtypes';
 import { encountersOfClaim } from '../../src/claims/workflow/identity.ts';
 import { searchAll } from '../../src/store/search-all.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { runSandbox } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { clockEnv } from '../support/clock.ts';
 import { waitFor } from '../support/wait.ts';
 import { freePort } from '../../src/http/free-port.ts';
+import { localSandboxConfig } from '../../src/sandbox/local-config.ts';
 
 let run: SandboxRun;
 let dir: string;
@@ -25,18 +25,13 @@ const logs: string[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dripline-sandbox-mode-'));
-  // The sandbox EHR notifies PUBLIC_URL, so it must name the real port.
-  const port = await freePort();
-  const config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'debug',
-    SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: '16',
+  const config = localSandboxConfig({
+    dataDir: dir,
+    port: await freePort(),
+    patients: 16,
+    logLevel: 'debug',
     // The run's clock (.ci/run pins it at 00:30 and 23:30 UTC): the seeded day must bill at any hour.
-    ...clockEnv(),
+    env: clockEnv(),
   });
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {

@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/config.ts';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -15,6 +14,7 @@ import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { clockEnv } from '../support/clock.ts';
 import type { Browser } from './chromium.ts';
 import { launchChromium } from './chromium.ts';
+import { localSandboxConfig } from '../../src/sandbox/local-config.ts';
 
 export interface SandboxApp {
   readonly config: DriplineConfig;
@@ -30,15 +30,13 @@ export async function startSandboxApp(prefix: string, patients: number): Promise
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const port = await freePort();
   const appUrl = `http://localhost:${port}`;
-  const config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: appUrl,
-    LOG_LEVEL: 'silent',
-    SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: String(patients),
-    ...clockEnv(),
+  const config = localSandboxConfig({
+    dataDir: dir,
+    port,
+    patients,
+    logLevel: 'silent',
+    publicHost: 'localhost',
+    env: clockEnv(),
   });
   let run: SandboxRun | undefined;
   let browser: Browser | undefined;

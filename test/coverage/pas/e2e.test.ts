@@ -12,7 +12,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, DocumentReference, Subscription } from '@medplum/fhirtypes';
 import { authorizationsOf } from '../../../src/coverage/authorizations.ts';
-import { loadConfig } from '../../../src/config/config.ts';
 import { PRIOR_AUTH_QUEUE, sourceOf, stateOf } from '../../../src/coverage/pas/records.ts';
 import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
 import { freePort } from '../../../src/http/free-port.ts';
@@ -22,6 +21,7 @@ import type { SandboxRun } from '../../../src/sandbox/index.ts';
 import { searchAll } from '../../../src/store/search-all.ts';
 import { clockEnv } from '../../support/clock.ts';
 import { waitFor } from '../../support/wait.ts';
+import { localSandboxConfig } from '../../../src/sandbox/local-config.ts';
 
 const TENANT = 'sandbox';
 let run: SandboxRun;
@@ -29,16 +29,12 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dripline-pas-e2e-'));
-  const port = await freePort();
-  const config = loadConfig({
-    DATA_DIR: dir,
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    SANDBOX_REPLAY_SPEED: '0',
-    SANDBOX_PATIENTS: '16',
-    ...clockEnv(),
+  const config = localSandboxConfig({
+    dataDir: dir,
+    port: await freePort(),
+    patients: 16,
+    logLevel: 'silent',
+    env: clockEnv(),
   });
   run = await runSandbox(config, createLogger('silent'), {
     sandboxPriorAuth: { reviewDelayMs: 1_500 },
