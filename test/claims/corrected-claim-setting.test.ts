@@ -10,25 +10,21 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
-import { scrubClaim } from '../../src/claims/scrub.ts';
 import { claimIdFor, correctionIdFor } from '../../src/claims/workflow/identity.ts';
-import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
+import type { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { PayerEndpoint } from '../../src/config/billing.ts';
-import type { TenantConfig } from '../../src/config/config.ts';
 import {
   EXT_CLAIM_FREQUENCY,
   EXT_CLAIM_PAYER,
   EXT_CLAIM_REPLACED_BY,
   EXT_CLAIM_STATE,
 } from '../../src/contract/canonical.ts';
-import { createLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
-import { fixture, payer, PROVIDER } from './fixtures.ts';
+import { fixture, payer } from './fixtures.ts';
+import { officeTenant, sweepWorker } from './sweep-worker.ts';
 
-const tables = loadCodingTables();
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-corrected-setting-'));
 let store: SqliteStore;
 const ENCOUNTERS = ['Encounter/enc-1'];
@@ -50,15 +46,7 @@ async function adjudicatedOriginal(
   correctedClaim: PayerEndpoint['correctedClaim'],
 ): Promise<{ worker: ClaimWorkflowWorker; original: string }> {
   const endpoint: PayerEndpoint = { ...payer('commercial'), ...(correctedClaim ? { correctedClaim } : {}) };
-  const config: TenantConfig = {
-    id: tenant,
-    name: tenant,
-    timeZone: 'America/New_York',
-    connections: [],
-    coding: {},
-    billing: PROVIDER,
-    payers: [endpoint],
-  };
+  const config = officeTenant(tenant, { payers: [endpoint] });
   const f = fixture('commercial');
   const coverage = {
     ...f.input.coverages[0]!,
@@ -108,16 +96,7 @@ async function adjudicatedOriginal(
     request: { reference: `Claim/${original}` },
   };
   await store.resources.create(tenant, answer);
-  const worker = new ClaimWorkflowWorker({
-    store,
-    tables,
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    tenants: [config],
-    buildClaim,
-    scrubClaim: (ctx, t) => scrubClaim(ctx, t),
-    now: () => new Date('2025-03-20T15:00:00Z'),
-  });
+  const worker = sweepWorker(store, config, () => new Date('2025-03-20T15:00:00Z'));
   return { worker, original };
 }
 

@@ -7,16 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { buildClaim } from '../../src/claims/build.ts';
-import { scrubClaim } from '../../src/claims/scrub.ts';
 import { DEFAULT_SWEEP_MS } from '../../src/claims/workflow/context.ts';
-import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
-import { createLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { advancingClock } from '../../src/time/clock.ts';
-import { payer, PROVIDER } from './fixtures.ts';
+import { officeTenant, sweepWorker } from './sweep-worker.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-sweep-clock-'));
 let store: SqliteStore;
@@ -31,26 +26,7 @@ afterAll(async () => {
 
 test('a sweep is due when the sweep interval has passed on the injected clock, and each finished sweep is counted', async () => {
   const clock = advancingClock();
-  const worker = new ClaimWorkflowWorker({
-    store,
-    tables: loadCodingTables(),
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    tenants: [
-      {
-        id: 'clinic',
-        name: 'Clinic',
-        timeZone: 'America/New_York',
-        connections: [],
-        coding: {},
-        billing: PROVIDER,
-        payers: [payer('commercial')],
-      },
-    ],
-    buildClaim,
-    scrubClaim: (ctx, t) => scrubClaim(ctx, t),
-    now: clock.now,
-  });
+  const worker = sweepWorker(store, officeTenant('clinic'), clock.now);
   expect(worker.sweeps).toBe(0);
   await worker.runOnce();
   expect(worker.sweeps).toBe(1);

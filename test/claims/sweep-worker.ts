@@ -1,12 +1,14 @@
 /**
- * A claim workflow worker for the billing-sweep tests (ingest-wait, sweep-building): one office
- * tenant in New York with the fixtures' provider and a commercial payer, on the test's store and
- * clock. A new one is what a (re)started process makes: its first sweep is a full scan.
+ * A claim workflow worker for the claims tests that drive it directly (sweeps, the claim's time
+ * zone, corrected-claim settings): an office tenant with the fixtures' provider and a commercial
+ * payer unless told otherwise, on the test's store and clock. A new one is what a (re)started
+ * process makes: its first sweep is a full scan.
  */
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
 import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import type { PayerEndpoint } from '../../src/config/billing.ts';
 import type { TenantConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Store } from '../../src/store/port.ts';
@@ -14,30 +16,38 @@ import { payer, PROVIDER } from './fixtures.ts';
 
 const tables = loadCodingTables();
 
-export function sweepWorker(
-  store: Store,
-  tenant: string,
-  now: () => Date,
-  holdMs: number,
-): ClaimWorkflowWorker {
-  const config: TenantConfig = {
-    id: tenant,
-    name: tenant,
-    timeZone: 'America/New_York',
+/** An office tenant: New York unless `timeZone` says another zone or `null` (none configured). */
+export function officeTenant(
+  id: string,
+  options: { timeZone?: string | null; payers?: PayerEndpoint[] } = {},
+): TenantConfig {
+  const timeZone = options.timeZone === undefined ? 'America/New_York' : options.timeZone;
+  return {
+    id,
+    name: id,
+    ...(timeZone !== null ? { timeZone } : {}),
     connections: [],
     coding: {},
     billing: PROVIDER,
-    payers: [payer('commercial')],
+    payers: options.payers ?? [payer('commercial')],
   };
+}
+
+export function sweepWorker(
+  store: Store,
+  tenant: string | TenantConfig,
+  now: () => Date,
+  holdMs?: number,
+): ClaimWorkflowWorker {
   return new ClaimWorkflowWorker({
     store,
     tables,
     logger: createLogger('silent'),
     publicUrl: 'http://dripline.test',
-    tenants: [config],
+    tenants: [typeof tenant === 'string' ? officeTenant(tenant) : tenant],
     buildClaim,
     scrubClaim: (ctx, t) => scrubClaim(ctx, t),
     now,
-    holdMs,
+    ...(holdMs !== undefined ? { holdMs } : {}),
   });
 }

@@ -8,22 +8,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
-import { buildClaim } from '../../src/claims/build.ts';
-import { scrubClaim } from '../../src/claims/scrub.ts';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
-import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
-import type { TenantConfig } from '../../src/config/config.ts';
-import { createLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { payer, PROVIDER } from './fixtures.ts';
+import { officeTenant, sweepWorker } from './sweep-worker.ts';
 import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 
 const NY = 'America/New_York';
-const tables = loadCodingTables();
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-zone-'));
 let store: SqliteStore;
 
@@ -34,31 +28,6 @@ afterAll(async () => {
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function tenant(id: string, timeZone: string | undefined): TenantConfig {
-  return {
-    id,
-    name: id,
-    ...(timeZone ? { timeZone } : {}),
-    connections: [],
-    coding: {},
-    billing: PROVIDER,
-    payers: [payer('commercial')],
-  };
-}
-
-function worker(config: TenantConfig, now: string): ClaimWorkflowWorker {
-  return new ClaimWorkflowWorker({
-    store,
-    tables,
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    tenants: [config],
-    buildClaim,
-    scrubClaim: (ctx, t) => scrubClaim(ctx, t),
-    now: () => new Date(now),
-  });
-}
 
 /** A finished office visit of `patient` and a billable charge for it. */
 async function visit(t: string, id: string, patient: string, start: string, end: string): Promise<void> {
@@ -96,14 +65,24 @@ const EVENING = ['2026-12-04T01:00:00Z', '2026-12-04T02:30:00Z'] as const;
 test('two visits on one New York day bill on one claim, whatever offset the EHR wrote', async () => {
   await visit('zoned', 'enc-a', 'pat-1', ...AFTERNOON);
   await visit('zoned', 'enc-b', 'pat-1', ...EVENING);
-  expect(await worker(tenant('zoned', NY), '2026-12-04T12:00:00Z').sweep('zoned')).toBe(1);
+  expect(
+    await sweepWorker(
+      store,
+      officeTenant('zoned', { timeZone: NY }),
+      () => new Date('2026-12-04T12:00:00Z'),
+    ).sweep('zoned'),
+  ).toBe(1);
   expect(await builds('zoned')).toEqual([['Encounter/enc-a', 'Encounter/enc-b']]);
 });
 
 test('without a time zone, days are as the EHR wrote them (the documented fallback)', async () => {
   await visit('unzoned', 'enc-a', 'pat-1', ...AFTERNOON);
   await visit('unzoned', 'enc-b', 'pat-1', ...EVENING);
-  await worker(tenant('unzoned', undefined), '2026-12-04T12:00:00Z').sweep('unzoned');
+  await sweepWorker(
+    store,
+    officeTenant('unzoned', { timeZone: null }),
+    () => new Date('2026-12-04T12:00:00Z'),
+  ).sweep('unzoned');
   expect(await builds('unzoned')).toEqual([['Encounter/enc-a'], ['Encounter/enc-b']]);
 });
 
@@ -139,6 +118,10 @@ test.each([
     ],
   };
   await store.resources.create(t, claim, { id: 'claim-t' });
-  const ctx = await worker(tenant(t, timeZone), now).loadContext(t, 'claim-t');
+  const ctx = await sweepWorker(
+    store,
+    officeTenant(t, { timeZone: timeZone ?? null }),
+    () => new Date(now),
+  ).loadContext(t, 'claim-t');
   expect(ctx?.today).toBe(today);
 });
