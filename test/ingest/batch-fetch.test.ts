@@ -23,6 +23,7 @@ import type { Job } from '../../src/store/port.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
+import { newAdministration } from './administrations.ts';
 
 const TENANT = 'sandbox';
 const DAY = { date: '2026-11-26', patients: 16, seed: 11 };
@@ -97,20 +98,6 @@ async function startRig(idSearch: boolean): Promise<Rig> {
   return rig;
 }
 
-/** A new in-progress administration in one of the seeded encounters (an event for the MA topic). */
-async function newAdministration(rig: Rig): Promise<MedicationAdministration> {
-  const template = (await rig.ehr.listResources('MedicationRequest'))[0] as any;
-  return rig.ehr.createResource<MedicationAdministration>({
-    resourceType: 'MedicationAdministration',
-    status: 'in-progress',
-    subject: template.subject,
-    context: template.encounter,
-    medicationReference: template.medicationReference,
-    request: { reference: `MedicationRequest/${template.id}` },
-    effectivePeriod: { start: '2026-11-26T09:00:00-05:00' },
-  });
-}
-
 const idSearches = (rig: Rig, type: string): string[] =>
   rig.ehrRequests.filter((r) => r.startsWith(`GET /fhir/${type}?`) && /[?&]_id=/.test(r));
 const reads = (rig: Rig, type: string): string[] =>
@@ -123,11 +110,11 @@ async function storedCopy(rig: Rig, type: string, id: string): Promise<Resource 
 
 /** Eight new administrations notified, their references (patient, encounter, drug, order) already stored. */
 async function eightNotified(rig: Rig): Promise<MedicationAdministration[]> {
-  await newAdministration(rig);
+  await newAdministration(rig.ehr);
   await rig.drainIngest();
   const administrations: MedicationAdministration[] = [];
   for (let i = 0; i < 8; i++) {
-    administrations.push(await newAdministration(rig));
+    administrations.push(await newAdministration(rig.ehr));
   }
   await rig.ehr.idle();
   expect((await rig.jobs(INGEST_QUEUE, 'ready')).length).toBe(8);
@@ -156,7 +143,7 @@ describe('id-only focuses of a batch', () => {
     const before = metadataReads(rig).length;
     expect(before).toBeLessThanOrEqual(1);
     for (let i = 0; i < 3; i++) {
-      await newAdministration(rig);
+      await newAdministration(rig.ehr);
     }
     await rig.drainIngest();
     expect(metadataReads(rig)).toHaveLength(before);

@@ -37,6 +37,7 @@ import type { TestServer } from '../support/harness.ts';
 import { waitFor as waitForShared } from '../support/wait.ts';
 import { mulberry32 as seeded } from '../../src/sandbox/random.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
+import { newAdministration } from './administrations.ts';
 
 const TENANT = 'sandbox';
 const MA_TOPIC_URL = TOPIC_MEDICATION_ADMINISTRATION;
@@ -249,21 +250,6 @@ async function noGap(rig: Rig, topic: IngestTopic): Promise<SubscriptionRecord> 
   return record;
 }
 
-/** A new in-progress administration in one of the seeded encounters (an event for the MA topic). */
-async function newAdministration(rig: Rig, overrides: Partial<MedicationAdministration> = {}) {
-  const template = (await rig.ehr.listResources('MedicationRequest'))[0] as any;
-  return rig.ehr.createResource<MedicationAdministration>({
-    resourceType: 'MedicationAdministration',
-    status: 'in-progress',
-    subject: template.subject,
-    context: template.encounter,
-    medicationReference: template.medicationReference,
-    request: { reference: `MedicationRequest/${template.id}` },
-    effectivePeriod: { start: '2026-11-26T09:00:00-05:00' },
-    ...overrides,
-  });
-}
-
 async function touch<T extends Resource>(rig: Rig, resource: T): Promise<T> {
   return rig.ehr.updateResource({ ...resource, note: [{ text: `touched ${Date.now()}` }] });
 }
@@ -299,7 +285,7 @@ describe('1. dropped notifications are recovered with $events', () => {
     await rig.ehr.idle();
     rig.ehr.setFaults({});
     // One more event per topic that gets through: its number is past the dropped ones.
-    const last = await newAdministration(rig);
+    const last = await newAdministration(rig.ehr);
     await touch(rig, (await rig.ehr.listResources('Encounter')).at(-1)!);
     await rig.drain();
 
@@ -329,8 +315,8 @@ describe('1. dropped notifications are recovered with $events', () => {
   test('a gap at the tail, seen from a heartbeat’s events-since-subscription-start', async () => {
     const rig = await startRig({ connection: { heartbeatSeconds: 1 } });
     rig.ehr.setFaults({ dropRate: 1 }); // everything, heartbeats included
-    const a = await newAdministration(rig);
-    const b = await newAdministration(rig);
+    const a = await newAdministration(rig.ehr);
+    const b = await newAdministration(rig.ehr);
     await rig.ehr.idle();
     rig.ehr.setFaults({});
     await rig.drain();
@@ -369,7 +355,7 @@ describe('2. without $events, recovery falls back to the _lastUpdated catch-up',
     await rig.ehr.replay({ speed: 0, limit: 60 });
     await rig.ehr.idle();
     rig.ehr.setFaults({});
-    await newAdministration(rig);
+    await newAdministration(rig.ehr);
     await touch(rig, (await rig.ehr.listResources('Encounter')).at(-1)!);
     await rig.drain();
     expect(missing(await rig.record('MedicationAdministration')).length).toBeGreaterThan(0);
@@ -399,7 +385,7 @@ describe('3. silence past the heartbeat period: $status, repair, catch-up', () =
 
     // Partition: the EHR cannot reach Dripline; its heartbeat/notification retries run out.
     rig.ehr.setFaults({ unreachable: true });
-    const during = await newAdministration(rig);
+    const during = await newAdministration(rig.ehr);
     await waitFor('the EHR to put both subscriptions in error', async () =>
       (await Promise.all(INGEST_TOPICS.map((t) => rig.record(t)))).every(
         (r) => rig.ehr.subscriptionInfo(r.ehrSubscriptionId!)?.status === 'error',
@@ -433,7 +419,7 @@ describe('3. silence past the heartbeat period: $status, repair, catch-up', () =
     await noGap(rig, 'MedicationAdministration');
 
     // And notifications flow again on the repaired channel.
-    const next = await newAdministration(rig);
+    const next = await newAdministration(rig.ehr);
     await rig.drain();
     expect(await storedCopy(rig, 'MedicationAdministration', next.id!)).toBeDefined();
   });
@@ -443,14 +429,14 @@ describe('4. a counter that goes down means a resync', () => {
   test('the EHR restarts its counters; the next heartbeat reports less than processed', async () => {
     const rig = await startRig({ connection: { heartbeatSeconds: 1 } });
     for (let i = 0; i < 3; i++) {
-      await newAdministration(rig);
+      await newAdministration(rig.ehr);
     }
     await rig.drain();
     expect((await rig.record('MedicationAdministration')).tracker.contiguous).toBe(3);
 
     rig.ehr.resetEventCounters();
     // Written on the EHR while its counter restarted: event 1 of the new count.
-    const afterRestart = await newAdministration(rig);
+    const afterRestart = await newAdministration(rig.ehr);
     rig.calls.length = 0;
     await waitFor('a resync catch-up to store what changed', async () => {
       await rig.drain();
@@ -471,7 +457,7 @@ describe('4. a counter that goes down means a resync', () => {
   test('a notification with a lower events-since-subscription-start enqueues and runs a resync', async () => {
     const rig = await startRig();
     for (let i = 0; i < 4; i++) {
-      await newAdministration(rig);
+      await newAdministration(rig.ehr);
     }
     await rig.drain();
     const record = await rig.record('MedicationAdministration');
@@ -479,7 +465,7 @@ describe('4. a counter that goes down means a resync', () => {
     // Something changes on the EHR and its notification never reaches Dripline; then the EHR
     // restarts with its counters at 0.
     rig.ehr.setFaults({ dropRate: 1 });
-    const unseen = await newAdministration(rig);
+    const unseen = await newAdministration(rig.ehr);
     await rig.ehr.idle();
     rig.ehr.setFaults({});
     rig.ehr.resetEventCounters();
@@ -515,7 +501,7 @@ describe('5. poll mode', () => {
     // What changes next is picked up by the next poll, asked with _lastUpdated.
     const administrations = await rig.ehr.listResources('MedicationAdministration');
     const changed = await touch(rig, administrations[0]!);
-    const added = await newAdministration(rig);
+    const added = await newAdministration(rig.ehr);
     rig.calls.length = 0;
     await rig.maintain();
     const searches = rig.calls.filter((c) => /^search (MedicationAdministration|Encounter)\?/.test(c));
@@ -608,7 +594,7 @@ describe('5b. catch-up in windows, within the connection’s locations', () => {
 describe('6. fetch-back answers that are final', () => {
   test('410 on the focus: recorded, copy tagged deleted-at-source, job done and not retried', async () => {
     const rig = await startRig();
-    const ma = await newAdministration(rig);
+    const ma = await newAdministration(rig.ehr);
     await rig.drain();
     expect(await storedCopy(rig, 'MedicationAdministration', ma.id!)).toBeDefined();
 
@@ -633,7 +619,9 @@ describe('6. fetch-back answers that are final', () => {
 
   test('404 on a referenced resource: recorded, the administration stored, job done', async () => {
     const rig = await startRig();
-    const ma = await newAdministration(rig, { request: { reference: 'MedicationRequest/never-existed' } });
+    const ma = await newAdministration(rig.ehr, {
+      request: { reference: 'MedicationRequest/never-existed' },
+    });
     await rig.drain();
     expect(await storedCopy(rig, 'MedicationAdministration', ma.id!)).toBeDefined();
     expect(rig.calls.filter((c) => c === 'read MedicationRequest/never-existed')).toHaveLength(1);
@@ -698,8 +686,8 @@ describe('7. the EHR is down during fetch-back', () => {
   test('jobs are retried with backoff, never dead, and stored once the EHR is back', async () => {
     const rig = await startRig();
     rig.ehr.setUnavailable(503);
-    const first = await newAdministration(rig);
-    const second = await newAdministration(rig);
+    const first = await newAdministration(rig.ehr);
+    const second = await newAdministration(rig.ehr);
     await rig.ehr.idle(); // both notifications were acknowledged by Dripline (200) while the EHR is down
     await rig.drain();
 
@@ -734,7 +722,7 @@ describe('7. the EHR is down during fetch-back', () => {
   test('a long outage does not dead-letter acknowledged notifications', async () => {
     const rig = await startRig();
     rig.ehr.setUnavailable(503);
-    const ma = await newAdministration(rig);
+    const ma = await newAdministration(rig.ehr);
     await rig.ehr.idle();
     // A worker on a simulated clock: hours of outage in a few seconds.
     let clock = Date.now();
@@ -782,7 +770,7 @@ describe('7b. a drug that arrives late', () => {
     // The EHR is down for reads while the administration's notification (full resource) arrives.
     rig.ehr.setUnavailable(503);
     const encounter = (await rig.ehr.listResources('Encounter'))[0]!;
-    const ma = await newAdministration(rig, {
+    const ma = await newAdministration(rig.ehr, {
       medicationReference: { reference: `Medication/${medication.id}` },
       context: { reference: `Encounter/${encounter.id}` },
     });
@@ -813,12 +801,12 @@ describe('8. a Subscription deleted on the EHR', () => {
   test('is recreated by maintenance, and what happened meanwhile is caught up', async () => {
     const rig = await startRig({ connection: { heartbeatSeconds: 1 } });
     for (let i = 0; i < 3; i++) {
-      await newAdministration(rig);
+      await newAdministration(rig.ehr);
     }
     await rig.drain();
     const before = await rig.record('MedicationAdministration');
     await rig.ehr.deleteResource('Subscription', before.ehrSubscriptionId!);
-    const meanwhile = await newAdministration(rig); // no subscription: nobody is told
+    const meanwhile = await newAdministration(rig.ehr); // no subscription: nobody is told
 
     await rig.maintain();
     const recreated = await waitFor('the subscription to be recreated and active', async () => {
@@ -831,7 +819,7 @@ describe('8. a Subscription deleted on the EHR', () => {
     expect(await storedCopy(rig, 'MedicationAdministration', meanwhile.id!)).toBeDefined();
 
     // Events on the new subscription (numbered from 1 again) reach Dripline's store.
-    const after = await newAdministration(rig);
+    const after = await newAdministration(rig.ehr);
     await waitFor(
       'the new subscription’s first event to be stored',
       async () => {
@@ -854,7 +842,7 @@ describe('event job keys are scoped to their EHR subscription', () => {
   // Marked `failing` until the key carries the EHR subscription id (and an epoch): then flip it.
   test('the first event of a recreated subscription is stored when its notification arrives', async () => {
     const rig = await startRig(); // heartbeat 60 s: nothing else reveals the event within the test
-    await newAdministration(rig);
+    await newAdministration(rig.ehr);
     await rig.drain();
     const before = await rig.record('MedicationAdministration');
     await rig.ehr.deleteResource('Subscription', before.ehrSubscriptionId!);
@@ -864,7 +852,7 @@ describe('event job keys are scoped to their EHR subscription', () => {
       const r = await rig.record('MedicationAdministration');
       return r.ehrSubscriptionId !== before.ehrSubscriptionId && r.status === 'active';
     });
-    const first = await newAdministration(rig); // event 1 of the new subscription
+    const first = await newAdministration(rig.ehr); // event 1 of the new subscription
     await rig.drain();
     expect(await storedCopy(rig, 'MedicationAdministration', first.id!)).toBeDefined();
   });
@@ -879,10 +867,10 @@ describe('the gap grace period is the connection’s (gapGraceSeconds)', () => {
     async (gapGraceSeconds, defaultMs, recovered) => {
       const rig = await startRig({ connection: { gapGraceSeconds }, gapGraceMs: defaultMs });
       rig.ehr.setFaults({ dropRate: 1 });
-      await newAdministration(rig);
+      await newAdministration(rig.ehr);
       await rig.ehr.idle();
       rig.ehr.setFaults({});
-      await newAdministration(rig); // delivered, numbered past the dropped one
+      await newAdministration(rig.ehr); // delivered, numbered past the dropped one
       await rig.drain();
       expect((await rig.record('MedicationAdministration')).tracker.gapSince).toBeDefined();
       rig.calls.length = 0;
@@ -897,13 +885,13 @@ describe('9. a batch of notifications', () => {
   test('its copies commit in one transaction and its jobs are acknowledged together', async () => {
     const rig = await startRig();
     // The references (patient, encounter, drug, order) stored first, so the batch below only adds administrations.
-    await newAdministration(rig);
+    await newAdministration(rig.ehr);
     await rig.ehr.idle();
     await rig.drain();
     const store = rig.server.running.store;
     const administrations = [];
     for (let i = 0; i < 8; i++) {
-      administrations.push(await newAdministration(rig));
+      administrations.push(await newAdministration(rig.ehr));
     }
     await rig.ehr.idle();
     expect((await rig.jobs('ready')).length).toBe(8);
