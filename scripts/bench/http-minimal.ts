@@ -1,0 +1,158 @@
+/**
+ * The least work Dripline's FHIR read and create must do, as plain express apps over node:sqlite:
+ * the baselines that say how much of the FHIR API's cost is the requirement and how much is ours.
+ *
+ * - read: bearer token (ES384 JWT, verified once with jose and then found in a map, as Dripline
+ *   caches verified tokens), the resource's JSON by (tenant, type, id), an AuditEvent row for the
+ *   read made durable before answering (group-committed per event-loop turn, as Dripline's audit
+ *   writer does), the JSON sent.
+ * - create: the same token check, the body parsed, id and meta stamped, the resource row and its
+ *   AuditEvent row in one group-committed transaction, 201 with the stored JSON.
+ *
+ * What they leave out is what Dripline adds on purpose: FHIR validation, search index rows and
+ * version history, scopes, tenants' isolation checks, rate limiting, security headers, metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
+
+export interface MinimalFhirApp {
+  readonly app: express.Express;
+  /** A bearer token the app accepts. */
+  readonly token: string;
+  /** Stores resources the read phase reads back, under these ids. */
+  seed(resources: readonly { resourceType: string; id: string }[]): void;
+  close(): void;
+}
+
+const FHIR_JSON = 'application/fhir+json';
+const TENANT = 'bench';
+
+export async function minimalFhirApp(dir: string): Promise<MinimalFhirApp> {
+  const db = new DatabaseSync(join(dir, 'minimal.sqlite'));
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec(`
+    CREATE TABLE resources (tenant TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+      json TEXT NOT NULL, PRIMARY KEY (tenant, type, id)) WITHOUT ROWID;
+    CREATE TABLE audit (pk INTEGER PRIMARY KEY, tenant TEXT NOT NULL, json TEXT NOT NULL);
+  `);
+  const readRow = db.prepare('SELECT json FROM resources WHERE tenant = ? AND type = ? AND id = ?');
+  const insertRow = db.prepare('INSERT INTO resources (tenant, type, id, json) VALUES (?, ?, ?, ?)');
+  const insertAudit = db.prepare('INSERT INTO audit (tenant, json) VALUES (?, ?)');
+
+  // One transaction per event-loop turn for every write queued in it; callers wait for its commit.
+  let queued: { rows: (() => void)[]; done: (() => void)[] } | undefined;
+  function durably(write: () => void): Promise<void> {
+    return new Promise((resolve) => {
+      if (!queued) {
+        const batch = { rows: [] as (() => void)[], done: [] as (() => void)[] };
+        queued = batch;
+        setImmediate(() => {
+          queued = undefined;
+          db.exec('BEGIN IMMEDIATE');
+          for (const row of batch.rows) {
+            row();
+          }
+          db.exec('COMMIT');
+          for (const d of batch.done) {
+            d();
+          }
+        });
+      }
+      queued.rows.push(write);
+      queued.done.push(resolve);
+    });
+  }
+
+  const { publicKey, privateKey } = await generateKeyPair('ES384');
+  const verifyKey = await importJWK(await exportJWK(publicKey), 'ES384');
+  const token = await new SignJWT({ scope: 'system/*.cruds', tenant: TENANT })
+    .setProtectedHeader({ alg: 'ES384' })
+    .setExpirationTime('10m')
+    .sign(privateKey);
+  const verified = new Set<string>();
+  const authenticate = (req: Request, res: Response, next: NextFunction): void => {
+    const header = req.headers.authorization ?? '';
+    const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (verified.has(presented)) {
+      next();
+      return;
+    }
+    jwtVerify(presented, verifyKey, { algorithms: ['ES384'] }).then(
+      () => {
+        verified.add(presented);
+        next();
+      },
+      () => res.status(401).end(),
+    );
+  };
+  const audit = (action: string, reference: string): string =>
+    JSON.stringify({
+      resourceType: 'AuditEvent',
+      id: randomUUID(),
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+      action,
+      recorded: new Date().toISOString(),
+      outcome: '0',
+      agent: [{ who: { reference: 'Device/bench' }, requestor: true }],
+      source: { observer: { display: 'minimal' } },
+      entity: [{ what: { reference } }],
+    });
+
+  const app = express();
+  app.get('/fhir/:type/:id', authenticate, (req, res) => {
+    const { type, id } = req.params as { type: string; id: string };
+    const row = readRow.get(TENANT, type, id);
+    if (!row) {
+      res.status(404).end();
+      return;
+    }
+    void durably(() => insertAudit.run(TENANT, audit('R', `${type}/${id}`))).then(() => {
+      res.type(FHIR_JSON).send(row['json']);
+    });
+  });
+  app.post(
+    '/fhir/:type',
+    authenticate,
+    express.json({ type: [FHIR_JSON, 'application/json'] }),
+    (req, res) => {
+      const type = (req.params as { type: string }).type;
+      const body = req.body as { resourceType?: unknown };
+      if (body.resourceType !== type) {
+        res.status(400).end();
+        return;
+      }
+      const id = randomUUID();
+      const json = JSON.stringify({
+        ...body,
+        id,
+        meta: { versionId: '1', lastUpdated: new Date().toISOString() },
+      });
+      void durably(() => {
+        insertRow.run(TENANT, type, id, json);
+        insertAudit.run(TENANT, audit('C', `${type}/${id}`));
+      }).then(() => {
+        res.status(201).type(FHIR_JSON).location(`/fhir/${type}/${id}`).send(json);
+      });
+    },
+  );
+
+  return {
+    app,
+    token,
+    seed(resources) {
+      db.exec('BEGIN');
+      for (const r of resources) {
+        insertRow.run(TENANT, r.resourceType, r.id, JSON.stringify(r));
+      }
+      db.exec('COMMIT');
+    },
+    close() {
+      db.close();
+    },
+  };
+}
