@@ -274,6 +274,90 @@ export function describeStoreContract(
       it('of a missing resource is a 404', async (store) => {
         await expectStatus(store.resources.history(newTenant(), 'Patient', 'missing'), 404);
       });
+
+      it('pages across the current version and the superseded ones; vread finds every version', async (store) => {
+        const tenant = newTenant();
+        const v1 = (await store.resources.create(tenant, patient({ mrn: 'HP', family: 'V1' }))).resource;
+        let latest: StoredResource = v1;
+        for (let i = 2; i <= 4; i++) {
+          await sleep(3);
+          latest = (
+            await store.resources.update(tenant, {
+              ...(latest as Patient & StoredResource),
+              name: [{ family: `V${i}` }],
+            })
+          ).resource;
+        }
+        const versions = async (options: {
+          count?: number;
+          offset?: number;
+          since?: string;
+        }): Promise<string[]> =>
+          (await store.resources.history(tenant, 'Patient', v1.id, options)).resources.map(
+            (r) => r.meta.versionId,
+          );
+        expect(await versions({ count: 1 })).toEqual(['4']);
+        expect(await versions({ count: 1, offset: 1 })).toEqual(['3']);
+        expect(await versions({ count: 3, offset: 2 })).toEqual(['2', '1']);
+        expect(await versions({ offset: 3 })).toEqual(['1']);
+        expect(await versions({ offset: 4 })).toEqual([]);
+        const none = await store.resources.history(tenant, 'Patient', v1.id, { count: 0 });
+        expect(none).toEqual({ resources: [], total: 4 });
+        const future = await store.resources.history(tenant, 'Patient', v1.id, {
+          since: '2999-01-01T00:00:00Z',
+        });
+        expect(future).toEqual({ resources: [], total: 0 });
+        for (const v of ['1', '2', '3', '4']) {
+          expect((await store.resources.vread(tenant, 'Patient', v1.id, v)).meta.versionId).toBe(v);
+        }
+        expect((await store.resources.vread(tenant, 'Patient', v1.id, '4')).meta.lastUpdated).toBe(
+          latest.meta.lastUpdated,
+        );
+        await expectStatus(store.resources.vread(tenant, 'Patient', v1.id, '5'), 404);
+      });
+    });
+
+    describe('append-only types', () => {
+      it('an AuditEvent or Provenance that exists is never replaced (409); its index still answers searches', async (store) => {
+        const tenant = newTenant();
+        const event = {
+          resourceType: 'AuditEvent' as const,
+          id: 'ae-1',
+          type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+          recorded: '2026-03-01T10:00:00.000Z',
+          agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
+          source: { observer: { display: 'test' } },
+          entity: [{ what: { reference: 'Patient/p-ae' } }],
+        };
+        const created = await store.resources.update(tenant, event);
+        expect(created.resource.meta.versionId).toBe('1');
+        await expectStatus(store.resources.update(tenant, { ...event, outcome: '8' }), 409);
+        await expectStatus(
+          store.resources.writeBatch(tenant, [{ op: 'update', resource: { ...event, outcome: '8' } }]),
+          409,
+        );
+        const provenance = (
+          await store.resources.create(tenant, {
+            resourceType: 'Provenance',
+            target: [{ reference: 'Patient/p-ae' }],
+            recorded: '2026-03-01T10:00:00.000Z',
+            agent: [{ who: { reference: 'Device/d1' } }],
+          })
+        ).resource;
+        await expectStatus(
+          store.resources.update(tenant, { ...provenance, policy: ['urn:x'] } as typeof provenance),
+          409,
+        );
+        const read = await store.resources.read(tenant, 'AuditEvent', 'ae-1');
+        expect(read.meta.versionId).toBe('1');
+        expect((read as { outcome?: string }).outcome).toBeUndefined();
+        expect((await store.resources.history(tenant, 'AuditEvent', 'ae-1')).total).toBe(1);
+        const found = await store.resources.search(
+          tenant,
+          query('AuditEvent', [{ code: 'patient', kind: 'reference', values: ['Patient/p-ae'] }]),
+        );
+        expect(found.resources.map((r) => r.id)).toEqual(['ae-1']);
+      });
     });
 
     describe('conditional create (ifNoneExistIdentifier)', () => {

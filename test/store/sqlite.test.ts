@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import type { Patient } from '@medplum/fhirtypes';
+import type { AuditEvent, Patient } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts';
+import { MUTABLE_TYPES_SQL, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts';
 import { spawnChild, stopChild } from '../support/child.ts';
 import { describeStoreContract } from './contract.ts';
 import { patient } from './fixtures.ts';
@@ -68,7 +68,9 @@ describe('SQLite store specifics', () => {
 
   test('history rows cannot be updated or deleted', async () => {
     const store = await openSqliteStore({ path: freshPath() });
-    await store.resources.create('t', patient({ mrn: 'H' }));
+    const { resource } = await store.resources.create('t', patient({ mrn: 'H' }));
+    await store.resources.update('t', { ...(resource as Patient & { id: string }), active: false });
+    expect(Number(store.connection.get('SELECT count(*) AS n FROM history')?.['n'])).toBe(1);
     expect(() => store.connection.run("UPDATE history SET json = '{}'")).toThrow(/append-only/);
     expect(() => store.connection.run('DELETE FROM history')).toThrow(/append-only/);
     await store.close();
@@ -314,5 +316,114 @@ describe('search index version', () => {
     expect(again).toEqual([]);
     expect(await byName(third)).toBe(1);
     await third.close();
+  });
+});
+
+describe('lean writes (schema 4)', () => {
+  const event = (id: string, patientId: string): AuditEvent & { id: string } => ({
+    resourceType: 'AuditEvent',
+    id,
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+    recorded: '2026-03-01T10:00:00.000Z',
+    agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
+    source: { observer: { display: 'test' } },
+    entity: [{ what: { reference: `Patient/${patientId}` } }],
+  });
+  const count = (
+    store: { connection: { get: (sql: string) => Record<string, unknown> | undefined } },
+    sql: string,
+  ): number => Number(store.connection.get(sql)?.['n']);
+
+  test('a create writes no history row and an AuditEvent no per-resource index rows; an update moves the old version to history', async () => {
+    const store = await openSqliteStore({ path: freshPath() });
+    const { resource } = await store.resources.create('t', patient({ mrn: 'LEAN' }));
+    await store.resources.create('t', event('ae-lean', resource.id), { id: 'ae-lean' });
+    expect(count(store, 'SELECT count(*) AS n FROM history')).toBe(0);
+    const tokenRows = count(store, "SELECT count(*) AS n FROM idx_token WHERE type = 'AuditEvent'");
+    expect(tokenRows).toBeGreaterThan(0);
+    // The partial per-resource tree holds the Patient's rows only.
+    expect(
+      count(
+        store,
+        'SELECT count(*) AS n FROM idx_token INDEXED BY idx_token_res WHERE res > 0 AND ' + MUTABLE_TYPES_SQL,
+      ),
+    ).toBe(count(store, "SELECT count(*) AS n FROM idx_token WHERE type = 'Patient'"));
+    await store.resources.update('t', { ...(resource as Patient & { id: string }), active: false });
+    const history = store.connection.all('SELECT version, json FROM history');
+    expect(history.map((r) => r['version'])).toEqual([1]);
+    expect(JSON.parse(String(history[0]?.['json']))).toEqual(resource);
+    // The update replaced the Patient's index rows through the per-resource trees.
+    for (const table of ['idx_token', 'idx_reference', 'idx_date', 'idx_string', 'identifiers']) {
+      const plan = store.connection
+        .all(`EXPLAIN QUERY PLAN DELETE FROM ${table} WHERE res = 1 AND ${MUTABLE_TYPES_SQL}`)
+        .map((r) => String(r['detail']));
+      expect(plan.join(' ')).toMatch(new RegExp(`USING COVERING INDEX ${table}_res`));
+    }
+    await store.close();
+  });
+
+  test('a file written before schema 4 (current versions also in history) migrates: history and vread list each version once', async () => {
+    const path = freshPath();
+    const first = await openSqliteStore({ path });
+    const { resource } = await first.resources.create('t', patient({ mrn: 'OLD' }));
+    const v2 = (
+      await first.resources.update('t', { ...(resource as Patient & { id: string }), active: false })
+    ).resource;
+    await first.resources.create('t', event('ae-old', resource.id), { id: 'ae-old' });
+    // As schema 3 wrote it: every version in history, the current one included, and full trees.
+    first.connection.run(
+      'INSERT INTO history (tenant, type, id, version, last_updated, json) SELECT tenant, type, id, version, last_updated, json FROM resources',
+    );
+    for (const [table, columns] of [
+      ['idx_token', 'res, code'],
+      ['idx_reference', 'res, code'],
+      ['idx_date', 'res, code'],
+      ['idx_string', 'res, code'],
+      ['identifiers', 'res'],
+    ] as const) {
+      first.connection.run(`DROP INDEX ${table}_res`);
+      first.connection.run(`CREATE INDEX ${table}_res ON ${table} (${columns})`);
+    }
+    first.connection.run("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+    await first.close();
+
+    const migrated = await openSqliteStore({ path });
+    expect(migrated.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe(
+      String(SCHEMA_VERSION),
+    );
+    const partial = migrated.connection.get("SELECT sql FROM sqlite_schema WHERE name = 'idx_token_res'")?.[
+      'sql'
+    ];
+    expect(String(partial)).toContain(MUTABLE_TYPES_SQL);
+    const listed = await migrated.resources.history('t', 'Patient', resource.id);
+    expect(listed.total).toBe(2);
+    expect(listed.resources.map((r) => r.meta.versionId)).toEqual(['2', '1']);
+    expect(await migrated.resources.vread('t', 'Patient', resource.id, '2')).toEqual(v2);
+    const v3 = (await migrated.resources.update('t', { ...(v2 as Patient & { id: string }), active: true }))
+      .resource;
+    const after = await migrated.resources.history('t', 'Patient', resource.id);
+    expect(after.resources.map((r) => r.meta.versionId)).toEqual(['3', '2', '1']);
+    expect(after.resources[0]).toEqual(v3);
+    expect((await migrated.resources.history('t', 'AuditEvent', 'ae-old')).total).toBe(1);
+    await migrated.close();
+  });
+
+  test("re-deriving the index at open replaces the append-only types' rows too (none stale, none lost)", async () => {
+    const path = freshPath();
+    const first = await openSqliteStore({ path });
+    await first.resources.create('t', event('ae-re', 'p-re'), { id: 'ae-re' });
+    // A row an older derivation wrote that today's does not, and one today's writes but was lost.
+    first.connection.run(
+      "INSERT INTO idx_reference (tenant, type, code, value, res) SELECT tenant, type, 'patient', 'Patient/stale', pk FROM resources WHERE id = 'ae-re'",
+    );
+    first.connection.run("DELETE FROM idx_reference WHERE type = 'AuditEvent' AND value = 'Patient/p-re'");
+    first.connection.run("UPDATE meta SET value = 'an-older-index' WHERE key = 'search_index'");
+    await first.close();
+    const reopened = await openSqliteStore({ path });
+    const values = reopened.connection
+      .all("SELECT code, value FROM idx_reference WHERE type = 'AuditEvent' ORDER BY code, value")
+      .map((r) => `${String(r['code'])}=${String(r['value'])}`);
+    expect(values).toEqual(['agent=Device/d1', 'entity=Patient/p-re', 'patient=Patient/p-re']);
+    await reopened.close();
   });
 });

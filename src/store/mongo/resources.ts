@@ -18,6 +18,7 @@ import type {
   UpdateOptions,
   WriteResult,
 } from '../port.ts';
+import { appendOnlyConflict, isAppendOnlyType } from '../append-only.ts';
 import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
 import type { Collections, ResourceDoc } from './collections.ts';
 import { runTransaction } from './connection.ts';
@@ -214,6 +215,9 @@ export class MongoResourceStore implements ResourceStore {
     }
     if (options?.ifMatchVersion !== undefined && options.ifMatchVersion !== String(current.version)) {
       throw new OperationOutcomeError(preconditionFailed);
+    }
+    if (isAppendOnlyType(type)) {
+      throw appendOnlyConflict(type, resource.id);
     }
     const stored = await this.#write(
       session,

@@ -1,4 +1,15 @@
-/** ResourceStore over SQLite: current rows, append-only history, search index rows. */
+/**
+ * ResourceStore over SQLite: current rows, append-only history, search index rows.
+ *
+ * The current version of a resource lives only in `resources`; `history` receives a version when
+ * an update supersedes it (copied inside the update's transaction), so a create — most writes, and
+ * every AuditEvent — writes its JSON once. Databases written before schema 4 also hold the current
+ * version in `history`; readers take the current version from `resources` and skip that copy.
+ *
+ * Append-only types (../append-only.ts: AuditEvent, Provenance) are never updated, so their index
+ * rows are never looked up by resource: the per-resource index trees leave them out (schema 4), and
+ * an update of one that exists is refused.
+ */
 /* eslint-disable @typescript-eslint/require-await -- node:sqlite is synchronous: these async methods exist to
    satisfy the port and turn throws into rejections; no transaction ever spans an await. */
 import { badRequest, conflict, notFound, OperationOutcomeError, preconditionFailed } from '@medplum/core';
@@ -16,9 +27,11 @@ import type {
   UpdateOptions,
   WriteResult,
 } from '../port.ts';
+import { appendOnlyConflict, isAppendOnlyType } from '../append-only.ts';
 import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
 import type { Row, SqliteConnection } from './db.ts';
 import { spanClass } from './date-spans.ts';
+import { MUTABLE_TYPES_SQL } from './schema.ts';
 import type { SqliteJobQueue } from './jobs.ts';
 import { compileSearch, LARGE_MATCH_SET } from './search-sql.ts';
 import type { IdWalk, KeysetDriver } from './search-sql.ts';
@@ -40,11 +53,15 @@ const SQL = {
   current: 'SELECT pk, version FROM resources WHERE tenant = ? AND type = ? AND id = ?',
   read: 'SELECT json FROM resources WHERE tenant = ? AND type = ? AND id = ?',
   vread: 'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND version = ?',
+  currentWithJson:
+    'SELECT version, last_updated, json FROM resources WHERE tenant = ? AND type = ? AND id = ?',
   insertCurrent:
     'INSERT INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?) RETURNING pk',
   updateCurrent: 'UPDATE resources SET version = ?, last_updated = ?, json = ? WHERE pk = ?',
-  insertHistory:
-    'INSERT INTO history (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?)',
+  /** The superseded version into history; a database from before schema 4 may already hold it. */
+  supersede:
+    'INSERT OR IGNORE INTO history (tenant, type, id, version, last_updated, json) ' +
+    'SELECT tenant, type, id, version, last_updated, json FROM resources WHERE pk = ?',
   findByIdentifierWithSystem:
     'SELECT r.json AS json FROM identifiers i JOIN resources r ON r.pk = i.res ' +
     'WHERE i.tenant = ? AND i.type = ? AND i.value = ? AND i.system = ? ORDER BY r.id LIMIT 1',
@@ -61,18 +78,30 @@ const SQL = {
   insertSortKey: 'INSERT OR REPLACE INTO sort_keys (res, code, key) VALUES (?, ?, ?)',
   insertIdentifier:
     'INSERT OR IGNORE INTO identifiers (tenant, type, system, value, res) VALUES (?, ?, ?, ?, ?)',
+  // A mutable resource's index rows, found through the per-resource index trees; the predicate is
+  // theirs, word for word, so SQLite can use those partial indexes (schema.ts, migration 4).
   deleteIndex: [
-    'DELETE FROM idx_token WHERE res = ?',
-    'DELETE FROM idx_reference WHERE res = ?',
-    'DELETE FROM idx_date WHERE res = ?',
-    'DELETE FROM idx_string WHERE res = ?',
+    `DELETE FROM idx_token WHERE res = ? AND ${MUTABLE_TYPES_SQL}`,
+    `DELETE FROM idx_reference WHERE res = ? AND ${MUTABLE_TYPES_SQL}`,
+    `DELETE FROM idx_date WHERE res = ? AND ${MUTABLE_TYPES_SQL}`,
+    `DELETE FROM idx_string WHERE res = ? AND ${MUTABLE_TYPES_SQL}`,
     'DELETE FROM sort_keys WHERE res = ?',
-    'DELETE FROM identifiers WHERE res = ?',
+    `DELETE FROM identifiers WHERE res = ? AND ${MUTABLE_TYPES_SQL}`,
   ],
+  /** Every index row of the append-only types (re-derivation only: a full pass over the tables). */
+  deleteAppendOnlyIndex: [
+    `DELETE FROM idx_token WHERE NOT ${MUTABLE_TYPES_SQL}`,
+    `DELETE FROM idx_reference WHERE NOT ${MUTABLE_TYPES_SQL}`,
+    `DELETE FROM idx_date WHERE NOT ${MUTABLE_TYPES_SQL}`,
+    `DELETE FROM idx_string WHERE NOT ${MUTABLE_TYPES_SQL}`,
+    `DELETE FROM sort_keys WHERE res IN (SELECT pk FROM resources WHERE NOT ${MUTABLE_TYPES_SQL})`,
+    `DELETE FROM identifiers WHERE NOT ${MUTABLE_TYPES_SQL}`,
+  ],
+  // Superseded versions only: the current one is read from `resources` (see the header).
   historyCount:
-    'SELECT count(*) AS n FROM history WHERE tenant = ? AND type = ? AND id = ? AND last_updated >= ?',
+    'SELECT count(*) AS n FROM history WHERE tenant = ? AND type = ? AND id = ? AND version < ? AND last_updated >= ?',
   historyPage:
-    'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND last_updated >= ? ' +
+    'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND version < ? AND last_updated >= ? ' +
     'ORDER BY version DESC LIMIT ? OFFSET ?',
 } as const;
 
@@ -108,12 +137,21 @@ export class SqliteResourceStore implements ResourceStore {
     versionId: string,
   ): Promise<StoredResource> {
     const version = /^[1-9][0-9]{0,15}$/.test(versionId) ? Number(versionId) : undefined;
-    const row =
-      version === undefined ? undefined : this.#conn.get(SQL.vread, tenant, resourceType, id, version);
-    if (!row) {
+    if (version === undefined) {
       throw new OperationOutcomeError(notFound);
     }
-    return parse(row['json']);
+    // One snapshot: an update between the two reads would move this version into history.
+    const json = this.#conn.transaction(() => {
+      const current = this.#conn.get(SQL.currentWithJson, tenant, resourceType, id);
+      if (current && Number(current['version']) === version) {
+        return current['json'];
+      }
+      return this.#conn.get(SQL.vread, tenant, resourceType, id, version)?.['json'];
+    }, 'DEFERRED');
+    if (json === undefined) {
+      throw new OperationOutcomeError(notFound);
+    }
+    return parse(json);
   }
 
   async update(
@@ -137,12 +175,41 @@ export class SqliteResourceStore implements ResourceStore {
     const count = options?.count ?? -1; // LIMIT -1: no limit
     const offset = options?.offset ?? 0;
     return this.#conn.transaction(() => {
-      if (!this.#conn.get(SQL.current, tenant, resourceType, id)) {
+      const current = this.#conn.get(SQL.currentWithJson, tenant, resourceType, id);
+      if (!current) {
         throw new OperationOutcomeError(notFound);
       }
-      const total = Number(this.#conn.get(SQL.historyCount, tenant, resourceType, id, since)?.['n'] ?? 0);
-      const rows = this.#conn.all(SQL.historyPage, tenant, resourceType, id, since, count, offset);
-      return { resources: rows.map((r) => parse(r['json'])), total };
+      // Newest first: the current version (when within _since), then the superseded ones.
+      const version = Number(current['version']);
+      const currentListed = String(current['last_updated']) >= since;
+      const older = Number(
+        this.#conn.get(SQL.historyCount, tenant, resourceType, id, version, since)?.['n'] ?? 0,
+      );
+      const listed: StoredResource[] = [];
+      let olderOffset = offset;
+      let olderCount = count;
+      if (currentListed && offset === 0) {
+        if (count !== 0) {
+          listed.push(parse(current['json']));
+          olderCount = count < 0 ? count : count - 1;
+        }
+      } else if (currentListed) {
+        olderOffset = offset - 1;
+      }
+      if (olderCount !== 0) {
+        const rows = this.#conn.all(
+          SQL.historyPage,
+          tenant,
+          resourceType,
+          id,
+          version,
+          since,
+          olderCount,
+          olderOffset,
+        );
+        listed.push(...rows.map((r) => parse(r['json'])));
+      }
+      return { resources: listed, total: (currentListed ? 1 : 0) + older };
     }, 'DEFERRED');
   }
 
@@ -234,7 +301,6 @@ export class SqliteResourceStore implements ResourceStore {
     const json = JSON.stringify(stored);
     const inserted = this.#conn.get(SQL.insertCurrent, tenant, type, id, 1, stored.meta.lastUpdated, json);
     const pk = Number(inserted?.['pk']);
-    this.#conn.run(SQL.insertHistory, tenant, type, id, 1, stored.meta.lastUpdated, json);
     this.#writeIndex(tenant, type, pk, indexResource(stored));
     return { resource: stored, created: true };
   }
@@ -256,12 +322,15 @@ export class SqliteResourceStore implements ResourceStore {
     if (options?.ifMatchVersion !== undefined && options.ifMatchVersion !== String(current.version)) {
       throw new OperationOutcomeError(preconditionFailed);
     }
+    if (isAppendOnlyType(type)) {
+      throw appendOnlyConflict(type, resource.id);
+    }
     const version = current.version + 1;
     const stored = this.#stamp(resource, resource.id, version);
     const json = JSON.stringify(stored);
     const pk = current.pk;
+    this.#conn.run(SQL.supersede, pk);
     this.#conn.run(SQL.updateCurrent, version, stored.meta.lastUpdated, json, pk);
-    this.#conn.run(SQL.insertHistory, tenant, type, resource.id, version, stored.meta.lastUpdated, json);
     for (const sql of SQL.deleteIndex) {
       this.#conn.run(sql, pk);
     }
@@ -286,6 +355,13 @@ export class SqliteResourceStore implements ResourceStore {
       return 0;
     }
     const total = Number(conn.get('SELECT count(*) AS n FROM resources')?.['n'] ?? 0);
+    // The append-only types' rows cannot be found by resource (no per-resource trees): clear them
+    // all first. A crash part-way leaves 'search_index' as it was, so the next open starts over.
+    conn.transaction(() => {
+      for (const sql of SQL.deleteAppendOnlyIndex) {
+        conn.run(sql);
+      }
+    });
     let done = 0;
     for (let after = 0; ;) {
       const rows = conn.all(

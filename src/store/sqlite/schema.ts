@@ -4,9 +4,16 @@
  * version bump, so two processes opening a fresh file at once cannot both apply it.
  */
 import type { SqliteConnection } from './db.ts';
+import { APPEND_ONLY_TYPES } from '../append-only.ts';
 import { spanClassSql } from './date-spans.ts';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
+
+/**
+ * The predicate of the partial per-resource index trees (append-only types: ../append-only.ts). Statements that delete through them repeat
+ * it word for word: SQLite uses a partial index only when the query's WHERE contains its WHERE.
+ */
+export const MUTABLE_TYPES_SQL = `type NOT IN (${APPEND_ONLY_TYPES.map((t) => `'${t}'`).join(', ')})`;
 
 const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -159,6 +166,25 @@ const MIGRATIONS: readonly string[] = [
   DROP TABLE idx_date;
   ALTER TABLE idx_date_by_span RENAME TO idx_date;
   CREATE INDEX idx_date_res ON idx_date (res, code);
+  `,
+  // 4: leaner writes. (a) `history` receives a version when an update supersedes it; the current
+  // version lives only in `resources` (./resources.ts). No rows move: copies of current versions
+  // written before stay and readers skip them; the version bump keeps an older server (which reads
+  // the current version from history) from opening a database written this way. (b) The
+  // per-resource index trees, used only to delete a resource's index rows when it is updated, leave
+  // out the append-only types, which are never updated: an AuditEvent (one per audited read)
+  // touched 4 of these trees per write.
+  `
+  DROP INDEX idx_token_res;
+  CREATE INDEX idx_token_res ON idx_token (res, code) WHERE ${MUTABLE_TYPES_SQL};
+  DROP INDEX idx_reference_res;
+  CREATE INDEX idx_reference_res ON idx_reference (res, code) WHERE ${MUTABLE_TYPES_SQL};
+  DROP INDEX idx_date_res;
+  CREATE INDEX idx_date_res ON idx_date (res, code) WHERE ${MUTABLE_TYPES_SQL};
+  DROP INDEX idx_string_res;
+  CREATE INDEX idx_string_res ON idx_string (res, code) WHERE ${MUTABLE_TYPES_SQL};
+  DROP INDEX identifiers_res;
+  CREATE INDEX identifiers_res ON identifiers (res) WHERE ${MUTABLE_TYPES_SQL};
   `,
 ];
 
