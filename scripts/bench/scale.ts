@@ -10,7 +10,7 @@
  * a week), 6 MedicationAdministrations, 6 ChargeItems and 3 Claims with extension claim-state
  * (70% adjudicated, 15% submitted, 5% each held, ready, built) — written through the port's
  * writeBatch (what ingest and the workers use: each batch one transaction, every resource indexed
- * and given its history row) in batches of 500, default synchronous mode (NORMAL, WAL), in a
+ * (history rows come with updates only: none here)) in batches of 500, default synchronous mode (NORMAL, WAL), in a
  * temporary file. Progress every 100,000.
  *
  * Write throughput: resources/s over the first 10,000 and over the last 10,000 written.
