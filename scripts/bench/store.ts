@@ -15,7 +15,7 @@
  * - "engine": the identical rows and SQL on the adapter's own schema, issued directly with
  *   node:sqlite (index entries computed before the clock starts; the search runs the very SQL the
  *   adapter compiles). port/engine is the cost of the port itself: the target is >= 0.7.
- * - "minimal": a hand-tuned single-purpose schema (JSON row, history row, one (patient, start, end)
+ * - "minimal": a hand-tuned single-purpose schema (JSON row, one (patient, start, end)
  *   index row). port/minimal is the price of generic FHIR search indexing over every parameter.
  */
 /* eslint-disable @typescript-eslint/require-await -- the node:sqlite baseline is synchronous behind
@@ -132,16 +132,11 @@ function directSqliteOps(path: string): BenchOps {
   db.exec(`
     CREATE TABLE resources (tenant TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
       last_updated TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (tenant, type, id));
-    CREATE TABLE history (tenant TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
-      last_updated TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (tenant, type, id, version));
     CREATE TABLE encounter_idx (tenant TEXT NOT NULL, patient TEXT NOT NULL, start_at TEXT NOT NULL,
       end_at TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tenant, patient, start_at, id)) WITHOUT ROWID;
   `);
   const insertResource = db.prepare(
     "INSERT INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, 'Encounter', ?, 1, ?, ?)",
-  );
-  const insertHistory = db.prepare(
-    "INSERT INTO history (tenant, type, id, version, last_updated, json) VALUES (?, 'Encounter', ?, 1, ?, ?)",
   );
   const insertIndex = db.prepare(
     'INSERT INTO encounter_idx (tenant, patient, start_at, end_at, id) VALUES (?, ?, ?, ?, ?)',
@@ -161,7 +156,6 @@ function directSqliteOps(path: string): BenchOps {
       db.exec('BEGIN IMMEDIATE');
       try {
         insertResource.run(TENANT, id, lastUpdated, json);
-        insertHistory.run(TENANT, id, lastUpdated, json);
         insertIndex.run(
           TENANT,
           resource.subject?.reference ?? '',
@@ -239,9 +233,6 @@ async function engineSqliteOps(path: string): Promise<BenchOps> {
           'INSERT INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, 1, ?, ?) RETURNING pk',
         ).get(TENANT, 'Encounter', id, lastUpdated, json);
         const pk = Number(row?.['pk']);
-        stmt(
-          'INSERT INTO history (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, 1, ?, ?)',
-        ).run(TENANT, 'Encounter', id, lastUpdated, json);
         for (const e of indexed.entries) {
           if (e.kind === 'token') {
             stmt(
