@@ -291,14 +291,14 @@ async function main(): Promise<void> {
 
     const pendingJobs = (): number =>
       Number(
-        opened.connection.get(
+        opened.inboxConnection.get(
           "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')",
           INGEST_QUEUE,
         )?.['n'] ?? 0,
       );
     const deadJobs = (): number =>
       Number(
-        opened.connection.get(
+        opened.inboxConnection.get(
           "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state = 'dead'",
           INGEST_QUEUE,
         )?.['n'] ?? 0,
