@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Encounter } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 import { freePort } from '../../src/http/free-port.ts';
@@ -228,7 +229,7 @@ describe('kill -9 between a copy and its ack; jobs left in the main file by an o
     // An encounter for the administration (the seeded day has none until it is replayed), stored
     // first, so its copy makes the administration's copy an encounter-changed event.
     const [patient] = await ehr!.listResources('Patient');
-    const encounter = await ehr!.createResource({
+    const encounter = await ehr!.createResource<Encounter>({
       resourceType: 'Encounter',
       status: 'in-progress',
       class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
@@ -236,7 +237,7 @@ describe('kill -9 between a copy and its ack; jobs left in the main file by an o
       period: { start: '2026-11-26T08:00:00-05:00' },
     });
     await waitFor('the encounter stored', () =>
-      store!.resources.read(TENANT, 'Encounter', encounter.id).then(
+      store!.resources.read(TENANT, 'Encounter', encounter.id!).then(
         () => true,
         () => false,
       ),
