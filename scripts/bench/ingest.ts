@@ -8,8 +8,8 @@
  * patients, encounters, medications, coverage and — for id-only — the MedicationAdministrations
  * the notifications point at; a Dripline receiver (./ingest-node.ts receiver, `WORKERS=none`: it
  * authenticates, writes the job durably and acknowledges) and one Dripline worker process
- * (./ingest-node.ts worker: the ingest worker — fetch-back, copies) share the embedded SQLite file
- * in a temp DATA_DIR. Two backport connections to the EHR, one per payload, have subscription
+ * (./ingest-node.ts worker: the ingest worker — fetch-back, copies) share the embedded store in a
+ * temp DATA_DIR (the main file, and the inbox file the receiver writes the jobs to). Two backport connections to the EHR, one per payload, have subscription
  * records seeded with known secrets before either process starts (as
  * test/ingest/receiver.test.ts does), so the bench posts the notifications itself; the scheduler
  * does not run (maintenance would subscribe at the EHR and replace the seeded secrets). The load
@@ -42,7 +42,11 @@
  *                  stored copy requires. ratio = stored/s ÷ this.
  *
  * Environment: BENCH_N (3000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
- * (saturation,paced), BENCH_CPU_PROF. Exits 1 if a notification was not acknowledged with 200 or anything else
+ * (saturation,paced), BENCH_CPU_PROF. BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
+ * while each phase sends and resumes it to drain: the acks then have the machine without the
+ * worker, which tells the worker's CPU and locks apart from the receiver's own cost (stored/s and
+ * e2e are then meaningless). The worker is idle when stopped (the previous phase drained), so it
+ * holds no lock. Exits 1 if a notification was not acknowledged with 200 or anything else
  * failed; a missed target is reported, not an error.
  */
 import { spawn } from 'node:child_process';
@@ -142,6 +146,7 @@ async function main(): Promise<void> {
   const N = intEnv('BENCH_N', 3000, 50);
   const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 50, 1);
   const RATE = intEnv('BENCH_RATE', 500, 1);
+  const PAUSE_WORKER = process.env['BENCH_PAUSE_WORKER'] === '1';
   const PHASES = (process.env['BENCH_PHASES'] ?? 'saturation,paced')
     .split(',')
     .map((p) => p.trim())
@@ -217,7 +222,7 @@ async function main(): Promise<void> {
     };
     const ehrBaseUrl = base.fhirBaseUrl;
 
-    // ---- Dripline: a receiver and a worker process sharing one SQLite file ----------------------
+    // ---- Dripline: a receiver and a worker process sharing the SQLite files ---------------------
     const configFile = join(dir, 'dripline.json');
     writeFileSync(
       configFile,
@@ -273,7 +278,7 @@ async function main(): Promise<void> {
       children,
       profileArgs('receiver'),
     );
-    await startChild(
+    const { child: workerChild } = await startChild(
       'worker',
       new URL('./ingest-node.ts', import.meta.url),
       ['worker'],
@@ -291,14 +296,14 @@ async function main(): Promise<void> {
 
     const pendingJobs = (): number =>
       Number(
-        opened.connection.get(
+        opened.inboxConnection.get(
           "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')",
           INGEST_QUEUE,
         )?.['n'] ?? 0,
       );
     const deadJobs = (): number =>
       Number(
-        opened.connection.get(
+        opened.inboxConnection.get(
           "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state = 'dead'",
           INGEST_QUEUE,
         )?.['n'] ?? 0,
@@ -471,10 +476,16 @@ async function main(): Promise<void> {
       }, 2000);
       let load: LoadResult;
       try {
+        if (PAUSE_WORKER) {
+          workerChild.kill('SIGSTOP');
+        }
         load = await runLoad(spec);
       } finally {
         sending = false;
         clearInterval(ticker);
+        if (PAUSE_WORKER) {
+          workerChild.kill('SIGCONT');
+        }
       }
       const acked = load.statuses['200'] ?? 0;
       const acksPerSecond = N / ((load.lastAck - load.firstSend) / 1000);

@@ -4,9 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
+import { INBOX_QUEUE } from '../store/port.ts';
 import type { IngestTopic } from './topics.ts';
 
-export const INGEST_QUEUE = 'ingest';
+/** The store's inbox queue: the embedded store keeps it in a file of its own (src/store/sqlite/inbox.ts). */
+export const INGEST_QUEUE = INBOX_QUEUE;
 /** Domain events for charge capture: "this encounter's documentation changed". */
 export const ENCOUNTER_CHANGED_QUEUE = 'encounter-changed';
 

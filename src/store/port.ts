@@ -168,9 +168,18 @@ export interface ResourceStore {
   /**
    * Several writes that must agree: all are applied or none is (one SQLite transaction / one
    * MongoDB multi-document transaction). Used e.g. to store a resource and the job that processes it.
+   * Jobs of INBOX_QUEUE can be batched only with each other (on SQLite they are in another file).
    */
   writeBatch(tenant: TenantId, operations: readonly BatchOperation[]): Promise<BatchResult[]>;
 }
+
+/**
+ * The queue receivers write to while the sender waits for their acknowledgement: ingest's
+ * notification jobs (INGEST_QUEUE is this name). An adapter may keep it apart from everything else
+ * so that an acknowledgement never waits for a worker's write: the embedded store keeps it in a
+ * file of its own, so in `writeBatch` its jobs can be batched only with each other.
+ */
+export const INBOX_QUEUE = 'ingest';
 
 export type BatchOperation =
   | { readonly op: 'create'; readonly resource: Resource; readonly options?: CreateOptions }

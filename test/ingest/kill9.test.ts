@@ -425,7 +425,7 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
     let sinceThreshold = 0;
     const workInHand = (): boolean =>
       Number(
-        store!.connection.get(
+        store!.inboxConnection.get(
           "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')",
           INGEST_QUEUE,
         )?.['n'] ?? 0,

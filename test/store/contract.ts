@@ -25,6 +25,7 @@ import type {
   StoreSearchResult,
   TenantId,
 } from '../../src/store/port.ts';
+import { INBOX_QUEUE } from '../../src/store/port.ts';
 import {
   ACT_CODE_SYSTEM,
   claim,
@@ -1578,6 +1579,49 @@ export function describeStoreContract(
         expect([...leased].sort()).toEqual([...all].sort());
         const tokens = [...a, ...b, ...c].map((j) => j.leaseToken);
         expect(new Set(tokens).size).toBe(30);
+      });
+
+      it('the inbox queue is a queue like any other; its jobs batch with each other', async (store) => {
+        // The only test on INBOX_QUEUE (lease() is cross-tenant): the embedded store keeps it in a
+        // file of its own, and everything a receiver and an ingest worker do with it must still hold.
+        const tenant = newTenant();
+        const results = await store.resources.writeBatch(tenant, [
+          { op: 'enqueue', job: { queue: INBOX_QUEUE, key: 'n1', payload: { n: 1 }, runAt: past() } },
+          { op: 'enqueue', job: { queue: INBOX_QUEUE, key: 'n2', payload: { n: 2 }, runAt: past() } },
+          { op: 'enqueue', job: { queue: INBOX_QUEUE, key: 'n1', payload: { n: 'again' } } },
+        ]);
+        const ids = results.map((r) => (r.op === 'enqueue' ? r.result : undefined));
+        expect(ids.map((r) => r?.created)).toEqual([true, true, false]);
+        expect(ids[2]?.jobId).toBe(ids[0]?.jobId);
+        expect(
+          (await store.jobs.enqueue(tenant, { queue: INBOX_QUEUE, key: 'n2', payload: 0 })).created,
+        ).toBe(false);
+        const leased = (
+          await store.jobs.lease({ queue: INBOX_QUEUE, leaseMs: 60_000, limit: 100, now: new Date() })
+        ).filter((j) => j.tenant === tenant);
+        expect(leased.map((j) => j.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+        const [first, second] = leased;
+        expect((await store.jobs.getJob(first!.id))?.state).toBe('leased');
+        expect(
+          await store.jobs.fail(second!.id, second!.leaseToken!, {
+            error: 'later',
+            retryable: true,
+            now: new Date(),
+          }),
+        ).toBe(true);
+        expect(
+          await store.jobs.ackMany([
+            { jobId: first!.id, leaseToken: first!.leaseToken! },
+            { jobId: second!.id, leaseToken: second!.leaseToken! },
+          ]),
+        ).toBe(1);
+        expect((await store.jobs.listJobs(tenant, INBOX_QUEUE, 'done', 10)).map((j) => j.key)).toEqual([
+          'n1',
+        ]);
+        expect((await store.jobs.listJobs(tenant, INBOX_QUEUE, 'ready', 10)).map((j) => j.key)).toEqual([
+          'n2',
+        ]);
+        expect((await store.jobs.getJob(second!.id))?.lastError).toBe('later');
       });
     });
 

@@ -1,5 +1,6 @@
 /**
- * The embedded default store: one SQLite file through Node's built-in `node:sqlite`.
+ * The embedded default store: a SQLite file through Node's built-in `node:sqlite`, plus the inbox
+ * file beside it for the jobs receivers write (./inbox.ts).
  *
  * Durability: WAL journal; every write is one transaction and a method resolves only after
  * COMMIT, so an acknowledged write is committed. See SqliteConnectionOptions.synchronous for
@@ -12,13 +13,15 @@ import type { Store } from '../port.ts';
 import { SqliteAuthStore } from './auth.ts';
 import { SqliteConnection } from './db.ts';
 import type { SynchronousMode } from './db.ts';
-import { SqliteJobQueue } from './jobs.ts';
+import { inboxPathFor, moveLegacyInboxJobs, openInbox } from './inbox.ts';
+import { SqliteJobQueue } from './job-queue.ts';
+import { SqliteJobTable } from './jobs.ts';
 import { SqliteResourceStore } from './resources.ts';
 import { SqliteSequenceStore } from './sequences.ts';
 import { migrate } from './schema.ts';
 
 export interface SqliteStoreOptions {
-  /** Database file path (created if missing). */
+  /** Database file path (created if missing); the inbox is beside it (`inboxPathFor`). */
   readonly path: string;
   /** Clock for meta.lastUpdated and job timestamps. Default: the system clock. */
   readonly now?: () => Date;
@@ -40,22 +43,29 @@ export interface SqliteStore extends Store {
   readonly sequences: SqliteSequenceStore;
   /** The underlying connection (for diagnostics such as PRAGMA integrity_check). */
   readonly connection: SqliteConnection;
+  /** The inbox file's connection (./inbox.ts). */
+  readonly inboxConnection: SqliteConnection;
 }
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
-  const conn = new SqliteConnection({
-    path: options.path,
+  const connectionOptions = {
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
     ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
-  });
+  };
+  const conn = new SqliteConnection({ path: options.path, ...connectionOptions });
+  let inbox: SqliteConnection | undefined;
   try {
     migrate(conn);
+    inbox = openInbox({ path: inboxPathFor(options.path), ...connectionOptions });
+    moveLegacyInboxJobs(conn, inbox);
   } catch (err) {
+    inbox?.close();
     conn.close();
     throw err;
   }
+  const inboxConnection = inbox;
   const now = options.now ?? ((): Date => new Date());
-  const jobs = new SqliteJobQueue(conn, now);
+  const jobs = new SqliteJobQueue(new SqliteJobTable(conn, now), new SqliteJobTable(inboxConnection, now));
   const resources = new SqliteResourceStore({
     conn,
     jobs,
@@ -71,10 +81,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     auth,
     sequences: new SqliteSequenceStore(conn),
     connection: conn,
+    inboxConnection,
     async ping(): Promise<void> {
       conn.get('SELECT 1 AS ok');
+      inboxConnection.get('SELECT 1 AS ok');
     },
     async close(): Promise<void> {
+      inboxConnection.close();
       conn.close();
     },
   };

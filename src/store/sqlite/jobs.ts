@@ -1,4 +1,8 @@
-/** Durable job queue over SQLite. */
+/**
+ * One SQLite file's `jobs` table: the durable job queue's rows and every operation on them. The
+ * embedded store has two (./job-queue.ts routes between them): the main file's, and the inbox
+ * file's for the queue receivers write while acknowledging (./inbox.ts).
+ */
 /* eslint-disable @typescript-eslint/require-await -- node:sqlite is synchronous: these async methods exist to
    satisfy the port and turn throws into rejections; no transaction ever spans an await. */
 import { randomUUID } from 'node:crypto';
@@ -16,6 +20,30 @@ import type {
 import type { Row, SqliteConnection } from './db.ts';
 import { requireInstant } from './values.ts';
 import { DEFAULT_MAX_ATTEMPTS, retryDelayMs } from '../job-policy.ts';
+
+/** The jobs table and its indexes, the same in the main file (migration 1) and the inbox file. */
+export const JOBS_SCHEMA = `
+  CREATE TABLE jobs (
+    id               TEXT PRIMARY KEY,
+    tenant           TEXT NOT NULL,
+    queue            TEXT NOT NULL,
+    key              TEXT NOT NULL,
+    payload          TEXT NOT NULL,  -- JSON
+    state            TEXT NOT NULL CHECK (state IN ('ready', 'leased', 'done', 'dead')),
+    attempts         INTEGER NOT NULL,
+    max_attempts     INTEGER NOT NULL,
+    run_at           TEXT NOT NULL,
+    lease_token      TEXT,
+    lease_expires_at TEXT,
+    last_error       TEXT,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    UNIQUE (tenant, queue, key)
+  );
+  CREATE INDEX jobs_ready ON jobs (queue, state, run_at);
+  CREATE INDEX jobs_leased ON jobs (queue, state, lease_expires_at);
+  CREATE INDEX jobs_list ON jobs (tenant, queue, state, created_at);
+`;
 
 const SQL = {
   insert:
@@ -48,15 +76,26 @@ const SQL = {
     "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ? " +
     'WHERE id = ?',
   list: 'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? ORDER BY created_at, rowid LIMIT ?',
+  has: 'SELECT 1 AS found FROM jobs WHERE id = ?',
 } as const;
 
-export class SqliteJobQueue implements JobQueue {
+export class SqliteJobTable implements JobQueue {
   readonly #conn: SqliteConnection;
   readonly #now: () => Date;
 
   constructor(conn: SqliteConnection, now: () => Date) {
     this.#conn = conn;
     this.#now = now;
+  }
+
+  /** The connection to the file this table is in. */
+  get connection(): SqliteConnection {
+    return this.#conn;
+  }
+
+  /** Whether this table holds the job (a primary-key read: no lock taken). */
+  has(jobId: string): boolean {
+    return this.#conn.get(SQL.has, jobId) !== undefined;
   }
 
   async enqueue(tenant: TenantId, request: EnqueueRequest): Promise<EnqueueResult> {

@@ -28,11 +28,12 @@ import type {
   WriteResult,
 } from '../port.ts';
 import { appendOnlyConflict, isAppendOnlyType } from '../append-only.ts';
+import { INBOX_QUEUE } from '../port.ts';
 import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
 import type { Row, SqliteConnection } from './db.ts';
 import { spanClass } from './date-spans.ts';
+import type { SqliteJobQueue } from './job-queue.ts';
 import { MUTABLE_TYPES_SQL } from './schema.ts';
-import type { SqliteJobQueue } from './jobs.ts';
 import { compileSearch, LARGE_MATCH_SET } from './search-sql.ts';
 import type { IdWalk, KeysetDriver } from './search-sql.ts';
 import { assertValidId, assertValidResourceType, canonicalInstant } from './values.ts';
@@ -261,6 +262,16 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async writeBatch(tenant: TenantId, operations: readonly BatchOperation[]): Promise<BatchResult[]> {
+    const inbox = operations.flatMap((operation) =>
+      operation.op === 'enqueue' && this.#jobs.inInbox(operation.job.queue) ? [operation.job] : [],
+    );
+    if (inbox.length > 0) {
+      // The inbox is a file of its own (./inbox.ts): one transaction cannot span both files.
+      if (inbox.length < operations.length) {
+        throw new Error(`Jobs of the "${INBOX_QUEUE}" queue can be batched only with each other`);
+      }
+      return this.#jobs.enqueueInbox(tenant, inbox).map((result) => ({ op: 'enqueue', result }));
+    }
     return this.#conn.transaction(() =>
       operations.map((operation): BatchResult => {
         switch (operation.op) {
@@ -269,7 +280,7 @@ export class SqliteResourceStore implements ResourceStore {
           case 'update':
             return { op: 'update', result: this.updateInTx(tenant, operation.resource, operation.options) };
           case 'enqueue':
-            return { op: 'enqueue', result: this.#jobs.enqueueInTx(tenant, operation.job) };
+            return { op: 'enqueue', result: this.#jobs.main.enqueueInTx(tenant, operation.job) };
         }
       }),
     );

@@ -6,6 +6,7 @@
 import type { SqliteConnection } from './db.ts';
 import { APPEND_ONLY_TYPES } from '../append-only.ts';
 import { spanClassSql } from './date-spans.ts';
+import { JOBS_SCHEMA } from './jobs.ts';
 
 export const SCHEMA_VERSION = 4;
 
@@ -100,27 +101,7 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX identifiers_res ON identifiers (res);
 
-  CREATE TABLE jobs (
-    id               TEXT PRIMARY KEY,
-    tenant           TEXT NOT NULL,
-    queue            TEXT NOT NULL,
-    key              TEXT NOT NULL,
-    payload          TEXT NOT NULL,  -- JSON
-    state            TEXT NOT NULL CHECK (state IN ('ready', 'leased', 'done', 'dead')),
-    attempts         INTEGER NOT NULL,
-    max_attempts     INTEGER NOT NULL,
-    run_at           TEXT NOT NULL,
-    lease_token      TEXT,
-    lease_expires_at TEXT,
-    last_error       TEXT,
-    created_at       TEXT NOT NULL,
-    updated_at       TEXT NOT NULL,
-    UNIQUE (tenant, queue, key)
-  );
-  CREATE INDEX jobs_ready ON jobs (queue, state, run_at);
-  CREATE INDEX jobs_leased ON jobs (queue, state, lease_expires_at);
-  CREATE INDEX jobs_list ON jobs (tenant, queue, state, created_at);
-
+${JOBS_SCHEMA}
   CREATE TABLE oauth_clients (
     client_id  TEXT PRIMARY KEY,
     tenant     TEXT NOT NULL,
@@ -188,23 +169,27 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export function migrate(conn: SqliteConnection): void {
+/**
+ * Applies the migrations `conn`'s file has not had yet: the main file's by default, or another
+ * file's own list (the inbox file's, ./inbox.ts).
+ */
+export function migrate(conn: SqliteConnection, migrations: readonly string[] = MIGRATIONS): void {
   conn.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
   conn.transaction(() => {
     const row = conn.get("SELECT value FROM meta WHERE key = 'schema_version'");
     const current = row ? Number(row['value']) : 0;
-    if (!Number.isInteger(current) || current > MIGRATIONS.length) {
+    if (!Number.isInteger(current) || current > migrations.length) {
       throw new Error(
-        `Database schema version ${String(row?.['value'])} is newer than this server supports (${String(MIGRATIONS.length)})`,
+        `Database schema version ${String(row?.['value'])} is newer than this server supports (${String(migrations.length)})`,
       );
     }
-    for (let v = current; v < MIGRATIONS.length; v++) {
-      conn.db.exec(MIGRATIONS[v] ?? '');
+    for (let v = current; v < migrations.length; v++) {
+      conn.db.exec(migrations[v] ?? '');
     }
-    if (current < MIGRATIONS.length) {
+    if (current < migrations.length) {
       conn.run(
         "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        String(MIGRATIONS.length),
+        String(migrations.length),
       );
     }
   });
