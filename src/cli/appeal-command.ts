@@ -14,7 +14,7 @@ import { listAppeals } from '../remittance/appeals/routes.ts';
 import { sweepAppealDeadlines } from '../remittance/appeals/sweep.ts';
 import { UsageError } from './client-command.ts';
 import { chosenTenant } from './tenant-option.ts';
-import { parseCommandLine } from './args.ts';
+import { parseSubcommandLine } from './args.ts';
 
 export const APPEAL_USAGE = `Usage: dripline appeal <command> [--tenant <id>]
   open <work-item id> | open --claim <claim id> [--reason <text>]   open the next appeal level
@@ -43,7 +43,7 @@ export async function runAppeal(
   store: Store,
   now: () => Date,
 ): Promise<unknown> {
-  const { values, positionals } = parseCommandLine(
+  const { values, command, operands } = parseSubcommandLine(
     argv,
     {
       tenant: { type: 'string' },
@@ -56,10 +56,7 @@ export async function runAppeal(
     },
     APPEAL_USAGE,
   );
-  const [command, target] = positionals;
-  if (command === undefined) {
-    throw new UsageError(APPEAL_USAGE);
-  }
+  const [target] = operands;
   const tenant = chosenTenant(config, values.tenant).id;
   const deps: AppealDeps = { store, publicUrl: config.publicUrl, now, tenants: () => config.tenants };
   const actor = { clientId: CLI_ACTOR, ...(values.reason ? { reason: values.reason } : {}) };

@@ -31,3 +31,34 @@ export function parseCommandLine<const O extends ParseArgsOptionsConfig>(
   }
   return parsed;
 }
+
+/**
+ * A command with subcommands (`appeal open …`, `statements pay …`): the command line as above, its
+ * first positional the subcommand (none: the usage, exit 2) and the rest its operands.
+ */
+export function parseSubcommandLine<const O extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: O,
+  usage: string,
+) {
+  const { values, positionals } = parseCommandLine(argv, options, usage);
+  const [command, ...operands] = positionals;
+  if (command === undefined) {
+    throw new UsageError(usage);
+  }
+  return { values, command, operands };
+}
+
+/** A command that takes options only (`report`, `what-if`): any positional is a usage error. */
+export function parseOptionsOnly<const O extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: O,
+  usage: string,
+  command: string,
+) {
+  const { values, positionals } = parseCommandLine(argv, options, usage);
+  if (positionals.length > 0) {
+    throw new UsageError(`${command} takes options only, not "${positionals.join(' ')}"`);
+  }
+  return values;
+}

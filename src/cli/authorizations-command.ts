@@ -4,17 +4,16 @@
  * the configured store. The read is audited like the API's, with the operator's user name as the
  * agent. The tenant may be left out when only one is configured.
  */
-import { userInfo } from 'node:os';
 import { authorizationRequirement } from '../claims/ledger.ts';
 import { loadCodingTables } from '../coding/tables/load.ts';
 import type { DriplineConfig } from '../config/config.ts';
 import type { LedgerReport } from '../coverage/ledger-report.ts';
 import { loadLedgerReport } from '../coverage/ledger-report.ts';
 import { patientReference } from '../coverage/ledger-store.ts';
-import { recordAccess } from '../fhir/audit-access.ts';
 import type { Store } from '../store/port.ts';
 import { systemClock } from '../time/clock.ts';
 import { UsageError } from './client-command.ts';
+import { recordOperatorAccess } from './operator-access.ts';
 import { chosenTenant } from './tenant-option.ts';
 import { parseCommandLine } from './args.ts';
 
@@ -53,17 +52,11 @@ export async function runAuthorizations(
     now,
     authorizationRequirement(tenant, loadCodingTables()),
   );
-  await recordAccess(
-    store,
-    tenant.id,
-    {
-      clientId: `dripline-cli:${userInfo().username}`,
-      interaction: 'search-type',
-      resources: read,
-      patients: [args.patient],
-      query: `cli authorizations ${args.patient}`,
-    },
-    { publicUrl: config.publicUrl, now },
-  );
+  await recordOperatorAccess(store, config, tenant.id, now, {
+    interaction: 'search-type',
+    resources: read,
+    patients: [args.patient],
+    query: `cli authorizations ${args.patient}`,
+  });
   return report;
 }

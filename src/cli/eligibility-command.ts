@@ -6,9 +6,8 @@
  * what each payer said (in force, plan dates, deductible and out-of-pocket left, co-insurance,
  * authorization) and the findings a person must act on; the full answer with `--json`.
  */
-import { readFileSync } from 'node:fs';
 import { UsageError } from './client-command.ts';
-import { requestBackendToken } from './token-command.ts';
+import { API_CLIENT_OPTIONS, requestDriplineApi } from './api-request.ts';
 import { parseCommandLine } from './args.ts';
 
 export const ELIGIBILITY_USAGE = `Usage: npm run cli -- eligibility <patient id> --client <client.json> [--url <base>] [--json]
@@ -78,47 +77,21 @@ export function describeCheck(body: {
 }
 
 export async function runEligibility(argv: string[]): Promise<string> {
-  const parsed = parseCommandLine(
-    argv,
-    {
-      client: { type: 'string' },
-      url: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    ELIGIBILITY_USAGE,
-  );
+  const parsed = parseCommandLine(argv, API_CLIENT_OPTIONS, ELIGIBILITY_USAGE);
   const [patient, ...extra] = parsed.positionals;
   if (!patient || extra.length > 0 || !parsed.values.client) {
     throw new UsageError('eligibility needs one <patient id> and --client <client.json>');
   }
-  const client = JSON.parse(readFileSync(parsed.values.client, 'utf8')) as Parameters<
-    typeof requestBackendToken
-  >[0] & {
-    token_url?: string;
-  };
-  const base = (parsed.values.url ?? client.token_url?.replace(/\/oauth2\/token$/, '') ?? '').replace(
-    /\/+$/,
-    '',
-  );
-  if (!/^https?:\/\//.test(base)) {
-    throw new UsageError('give --url <Dripline base URL> (the client file names no token_url)');
-  }
-  const { access_token: token } = await requestBackendToken(client);
-  const res = await fetch(`${base}/api/eligibility/check`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json',
+  const { status, body } = await requestDriplineApi(
+    { client: parsed.values.client, url: parsed.values.url },
+    '/api/eligibility/check',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ patient: patient.startsWith('Patient/') ? patient : `Patient/${patient}` }),
     },
-    body: JSON.stringify({ patient: patient.startsWith('Patient/') ? patient : `Patient/${patient}` }),
-  });
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (res.status >= 400) {
-    const issue = (body['issue'] as { details?: { text?: string } }[] | undefined)?.[0]?.details?.text;
-    throw new Error(`Dripline answered ${res.status}${issue ? `: ${issue}` : ''}`);
-  }
-  if (res.status === 202) {
+  );
+  if (status === 202) {
     return `The payers are slow: the check goes on (job ${String(body['job'])}); see GET /api/eligibility/${patient.startsWith('Patient/') ? patient : `Patient/${patient}`} later.`;
   }
   return parsed.values.json ? JSON.stringify(body, null, 2) : describeCheck(body);

@@ -6,10 +6,9 @@
  * allowed amount and the patient's share (co-payment, deductible, co-insurance) with the input each
  * figure came from; the ExplanationOfBenefit itself with `--json`.
  */
-import { readFileSync } from 'node:fs';
 import type { ExplanationOfBenefit } from '@medplum/fhirtypes';
 import { UsageError } from './client-command.ts';
-import { requestBackendToken } from './token-command.ts';
+import { API_CLIENT_OPTIONS, requestDriplineApi } from './api-request.ts';
 import { parseCommandLine } from './args.ts';
 
 export const ESTIMATE_USAGE = `Usage: npm run cli -- estimate <MedicationRequest/id|ServiceRequest/id|Encounter/id> --client <client.json> [--url <base>] [--json]
@@ -49,40 +48,18 @@ export function describeEstimate(eob: ExplanationOfBenefit): string {
 }
 
 export async function runEstimate(argv: string[]): Promise<string> {
-  const parsed = parseCommandLine(
-    argv,
-    {
-      client: { type: 'string' },
-      url: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    ESTIMATE_USAGE,
-  );
+  const parsed = parseCommandLine(argv, API_CLIENT_OPTIONS, ESTIMATE_USAGE);
   const [subject, ...extra] = parsed.positionals;
   if (!subject || extra.length > 0 || !parsed.values.client) {
     throw new UsageError(
       'estimate needs one <MedicationRequest/id|ServiceRequest/id|Encounter/id> and --client <client.json>',
     );
   }
-  const client = JSON.parse(readFileSync(parsed.values.client, 'utf8')) as Parameters<
-    typeof requestBackendToken
-  >[0] & { token_url?: string };
-  const base = (parsed.values.url ?? client.token_url?.replace(/\/oauth2\/token$/, '') ?? '').replace(
-    /\/+$/,
-    '',
+  const { body } = await requestDriplineApi(
+    { client: parsed.values.client, url: parsed.values.url },
+    `/api/coverage/estimate?subject=${encodeURIComponent(subject)}`,
+    { headers: { accept: 'application/fhir+json' } },
   );
-  if (!/^https?:\/\//.test(base)) {
-    throw new UsageError('give --url <Dripline base URL> (the client file names no token_url)');
-  }
-  const { access_token: token } = await requestBackendToken(client);
-  const res = await fetch(`${base}/api/coverage/estimate?subject=${encodeURIComponent(subject)}`, {
-    headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' },
-  });
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (res.status >= 400) {
-    const issue = (body['issue'] as { details?: { text?: string } }[] | undefined)?.[0]?.details?.text;
-    throw new Error(`Dripline answered ${res.status}${issue ? `: ${issue}` : ''}`);
-  }
   return parsed.values.json
     ? JSON.stringify(body, null, 2)
     : describeEstimate(body as unknown as ExplanationOfBenefit);

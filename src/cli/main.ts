@@ -255,11 +255,13 @@ async function remit(argv: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
+  // What follows the command: the argv of commands without subcommands.
+  const afterCommand = argv.slice(1);
   if (command === 'client') {
     await clientCommand(sub, rest);
   } else if (command === 'charges') {
     const { runCharges } = await import('./charges-command.ts');
-    const output = await runCharges(sub === undefined ? rest : [sub, ...rest]);
+    const output = await runCharges(afterCommand);
     process.stdout.write(JSON.stringify(output, null, 2) + '\n');
   } else if (command === 'tables' && sub === 'import-cms') {
     // Loaded on demand: the importer (CSV reader, parsers) is not needed by any other command.
@@ -268,7 +270,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   } else if (command === 'authorizations') {
     const { parseAuthorizationsArgs, runAuthorizations } = await import('./authorizations-command.ts');
-    const args = parseAuthorizationsArgs(sub === undefined ? rest : [sub, ...rest]);
+    const args = parseAuthorizationsArgs(afterCommand);
     const config = await loadConfig();
     const report = await withStore(config, (store) => runAuthorizations(args, config, store));
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -276,16 +278,14 @@ async function main(argv: string[]): Promise<void> {
     const { runPriorAuth } = await import('./prior-auth-command.ts');
     const config = await loadConfig();
     const clock = await clockOf(config);
-    const result = await withStore(config, (store) =>
-      runPriorAuth(config, store, sub === undefined ? rest : [sub, ...rest], clock),
-    );
+    const result = await withStore(config, (store) => runPriorAuth(config, store, afterCommand, clock));
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'eligibility') {
     const { runEligibility } = await import('./eligibility-command.ts');
-    process.stdout.write((await runEligibility(sub === undefined ? rest : [sub, ...rest])) + '\n');
+    process.stdout.write((await runEligibility(afterCommand)) + '\n');
   } else if (command === 'report') {
     const { formatReport, parseReportArgs, runReport } = await import('./report-command.ts');
-    const args = parseReportArgs(sub === undefined ? rest : [sub, ...rest]);
+    const args = parseReportArgs(afterCommand);
     const config = await loadConfig();
     const clock = await clockOf(config);
     const results = await withStore(config, (store) => runReport(args, config, store, clock));
@@ -293,19 +293,19 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write((args.json ? JSON.stringify(results, null, 2) : formatReport(name, results)) + '\n');
   } else if (command === 'what-if') {
     const { formatWhatIf, parseWhatIfArgs, runWhatIfCommand } = await import('./what-if-command.ts');
-    const args = parseWhatIfArgs(sub === undefined ? rest : [sub, ...rest]);
+    const args = parseWhatIfArgs(afterCommand);
     const config = await loadConfig();
     const clock = await clockOf(config);
     const result = await withStore(config, (store) => runWhatIfCommand(args, config, store, clock));
     process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatWhatIf(result)) + '\n');
   } else if (command === 'estimate') {
     const { runEstimate } = await import('./estimate-command.ts');
-    process.stdout.write((await runEstimate(sub === undefined ? rest : [sub, ...rest])) + '\n');
+    process.stdout.write((await runEstimate(afterCommand)) + '\n');
   } else if (command === 'remit') {
-    await remit(sub === undefined ? rest : [sub, ...rest]);
+    await remit(afterCommand);
   } else if (command === 'work-items') {
     const { parseWorkItemsArgs, runWorkItems } = await import('./work-items-command.ts');
-    const args = parseWorkItemsArgs(sub === undefined ? rest : [sub, ...rest]);
+    const args = parseWorkItemsArgs(afterCommand);
     const config = await loadConfig();
     const { loadFhirDefinitions } = await import('../fhir/definitions.ts');
     loadFhirDefinitions();
@@ -324,20 +324,18 @@ async function main(argv: string[]): Promise<void> {
     const { runAppeal } = await import('./appeal-command.ts');
     const config = await loadConfig();
     const clock = await clockOf(config);
-    const result = await withStore(config, (store) =>
-      runAppeal(sub === undefined ? rest : [sub, ...rest], config, store, clock),
-    );
+    const result = await withStore(config, (store) => runAppeal(afterCommand, config, store, clock));
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'statements') {
     const { runStatementsCommand } = await import('./statements-command.ts');
     const config = await loadConfig();
     const clock = await clockOf(config);
     const result = await withStore(config, (store) =>
-      runStatementsCommand(sub === undefined ? rest : [sub, ...rest], config, store, clock),
+      runStatementsCommand(afterCommand, config, store, clock),
     );
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   } else if (command === 'token') {
-    await token(sub === undefined ? rest : [sub, ...rest]);
+    await token(afterCommand);
   } else if (command === undefined || command === 'help' || command === '--help') {
     process.stdout.write(USAGE + '\n');
   } else {

@@ -5,17 +5,16 @@
  * audited like the API's answers, with the operator's user name as the agent. A bad range or slice
  * is a usage error (exit 2).
  */
-import { userInfo } from 'node:os';
 import type { MeasureResult, MeasureRow } from '../analytics/measures.ts';
 import { AnalyticsQueryError } from '../analytics/query.ts';
 import { AnalyticsService } from '../analytics/service.ts';
 import type { DriplineConfig } from '../config/config.ts';
-import { recordAccess } from '../fhir/audit-access.ts';
 import type { Store } from '../store/port.ts';
 import type { Clock } from '../time/clock.ts';
 import { UsageError } from './client-command.ts';
+import { recordOperatorAccess } from './operator-access.ts';
 import { chosenTenant } from './tenant-option.ts';
-import { parseCommandLine } from './args.ts';
+import { parseOptionsOnly } from './args.ts';
 
 export const REPORT_USAGE =
   'Usage: npm run cli -- report [--tenant <id>] [--from <date>] [--to <date>] [--by payer|location|drug|code] [--json]';
@@ -29,7 +28,7 @@ export interface ReportArgs {
 }
 
 export function parseReportArgs(argv: readonly string[]): ReportArgs {
-  const { values, positionals } = parseCommandLine(
+  const values = parseOptionsOnly(
     argv,
     {
       tenant: { type: 'string' },
@@ -39,10 +38,8 @@ export function parseReportArgs(argv: readonly string[]): ReportArgs {
       json: { type: 'boolean', default: false },
     },
     REPORT_USAGE,
+    'report',
   );
-  if (positionals.length > 0) {
-    throw new UsageError(`report takes options only, not "${positionals.join(' ')}"`);
-  }
   return {
     ...(values.tenant ? { tenant: values.tenant } : {}),
     ...(values.from ? { from: values.from } : {}),
@@ -69,18 +66,12 @@ export async function runReport(
     }
     throw err;
   }
-  await recordAccess(
-    store,
-    tenant.id,
-    {
-      clientId: `dripline-cli:${userInfo().username}`,
-      interaction: 'search-type',
-      resources: [],
-      patients: [],
-      query: `cli report from=${results[0]?.from ?? ''} to=${results[0]?.to ?? ''}${args.by ? ` by=${args.by}` : ''}`,
-    },
-    { publicUrl: config.publicUrl, now: clock() },
-  );
+  await recordOperatorAccess(store, config, tenant.id, clock(), {
+    interaction: 'search-type',
+    resources: [],
+    patients: [],
+    query: `cli report from=${results[0]?.from ?? ''} to=${results[0]?.to ?? ''}${args.by ? ` by=${args.by}` : ''}`,
+  });
   return results;
 }
 

@@ -12,7 +12,7 @@ import { patientBalances, runStatements } from '../remittance/statements/run.ts'
 import { AppealRefused } from './appeal-command.ts';
 import { UsageError } from './client-command.ts';
 import { chosenTenant } from './tenant-option.ts';
-import { parseCommandLine } from './args.ts';
+import { parseSubcommandLine } from './args.ts';
 
 export const STATEMENTS_USAGE = `Usage: dripline statements <command> [--tenant <id>]
   run                                                           the statement run of the current cycle
@@ -27,7 +27,7 @@ export async function runStatementsCommand(
   store: Store,
   now: () => Date,
 ): Promise<unknown> {
-  const { values, positionals } = parseCommandLine(
+  const { values, command, operands } = parseSubcommandLine(
     argv,
     {
       tenant: { type: 'string' },
@@ -38,10 +38,7 @@ export async function runStatementsCommand(
     },
     STATEMENTS_USAGE,
   );
-  const [command, patient] = positionals;
-  if (command === undefined) {
-    throw new UsageError(STATEMENTS_USAGE);
-  }
+  const [patient] = operands;
   const tenant = chosenTenant(config, values.tenant).id;
   const deps: StatementDeps = {
     store,

@@ -5,19 +5,19 @@
  * `GET /api/analytics/what-if` answers it (src/analytics/what-if.ts). Read from the configured
  * store; audited with the operator's user name. A bad option is a usage error (exit 2).
  */
-import { userInfo } from 'node:os';
 import { AnalyticsService } from '../analytics/service.ts';
 import { parseWhatIfQuery, runWhatIf } from '../analytics/what-if.ts';
 import { loadCodingTables } from '../coding/tables/load.ts';
 import type { DriplineConfig } from '../config/config.ts';
-import { patientsOfClaims, recordAccess } from '../fhir/audit-access.ts';
+import { patientsOfClaims } from '../fhir/audit-access.ts';
 import { createReferenceRates } from '../remittance/contracts/references.ts';
 import type { PayerAmount, WhatIfResult } from '../remittance/contracts/what-if.ts';
 import { WhatIfError } from '../remittance/contracts/what-if.ts';
 import type { Store } from '../store/port.ts';
 import type { Clock } from '../time/clock.ts';
 import { UsageError } from './client-command.ts';
-import { parseCommandLine } from './args.ts';
+import { parseOptionsOnly } from './args.ts';
+import { recordOperatorAccess } from './operator-access.ts';
 
 export const WHAT_IF_USAGE =
   'Usage: npm run cli -- what-if [--tenant <id>] (--encounter <id> | --month <YYYY-MM>) [--mix payer:share,...] [--contract payer:contractId,...] [--json]';
@@ -29,7 +29,7 @@ export interface WhatIfArgs {
 }
 
 export function parseWhatIfArgs(argv: readonly string[]): WhatIfArgs {
-  const { values, positionals } = parseCommandLine(
+  const values = parseOptionsOnly(
     argv,
     {
       tenant: { type: 'string' },
@@ -40,10 +40,8 @@ export function parseWhatIfArgs(argv: readonly string[]): WhatIfArgs {
       json: { type: 'boolean', default: false },
     },
     WHAT_IF_USAGE,
+    'what-if',
   );
-  if (positionals.length > 0) {
-    throw new UsageError(`what-if takes options only, not "${positionals.join(' ')}"`);
-  }
   const query: Record<string, string> = {};
   for (const name of ['encounter', 'month', 'mix', 'contract'] as const) {
     const value = values[name];
@@ -84,18 +82,13 @@ export async function runWhatIfCommand(
     }
     throw err;
   }
-  await recordAccess(
-    store,
-    tenant.id,
-    {
-      clientId: `dripline-cli:${userInfo().username}`,
-      interaction: 'search-type',
-      resources: result.claimIds.map((id) => `Claim/${id}`),
-      patients: await patientsOfClaims(store, tenant.id, result.claimIds),
-      query: `cli what-if ${new URLSearchParams(args.query).toString()}`,
-    },
-    { publicUrl: config.publicUrl, now: clock() },
-  );
+  const patients = await patientsOfClaims(store, tenant.id, result.claimIds);
+  await recordOperatorAccess(store, config, tenant.id, clock(), {
+    interaction: 'search-type',
+    resources: result.claimIds.map((id) => `Claim/${id}`),
+    patients,
+    query: `cli what-if ${new URLSearchParams(args.query).toString()}`,
+  });
   return result;
 }
 

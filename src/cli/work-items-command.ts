@@ -9,9 +9,7 @@
  *   work-items assign <item id> <person or team> [--tenant <id>] [--reason <text>]
  *   work-items resolve <item id> <upheld|written-off|recovered|accepted> --reason <text> [--tenant <id>]
  */
-import { userInfo } from 'node:os';
 import type { DriplineConfig } from '../config/config.ts';
-import { recordAccess } from '../fhir/audit-access.ts';
 import type { Store } from '../store/port.ts';
 import { systemClock } from '../time/clock.ts';
 import type { WorkActionDeps, WorkActionResult } from '../remittance/work/actions.ts';
@@ -19,6 +17,7 @@ import { assignWorkItem, closeWorkItem } from '../remittance/work/actions.ts';
 import type { WorkItemList } from '../remittance/work/routes.ts';
 import { listWorkItems } from '../remittance/work/routes.ts';
 import { UsageError } from './client-command.ts';
+import { operatorClientId, recordOperatorAccess } from './operator-access.ts';
 import { chosenTenant } from './tenant-option.ts';
 import { parseCommandLine } from './args.ts';
 
@@ -98,26 +97,19 @@ export async function runWorkItems(
   now: () => Date = systemClock(config.clockOffsetMs),
 ): Promise<WorkItemList | WorkActionResult> {
   const tenant = chosenTenant(config, args.tenant);
-  const clientId = `dripline-cli:${userInfo().username}`;
   if (args.action === 'list') {
     const list = await listWorkItems({ store, tenants: () => config.tenants, now }, tenant.id, {
       queues: args.queues,
       states: args.states,
       openOnly: !args.all,
     });
-    await recordAccess(
-      store,
-      tenant.id,
-      {
-        clientId,
-        interaction: 'search-type',
-        resources: list.items.map((i) => `Task/${i.id}`),
-        patients: [...new Set(list.items.flatMap((i) => (i.patient ? [i.patient] : [])))],
-        query:
-          `cli work-items list ${[...args.queues.map((q) => `--queue ${q}`), ...args.states.map((s) => `--state ${s}`), args.all ? '--all' : ''].join(' ')}`.trim(),
-      },
-      { publicUrl: config.publicUrl, now: now() },
-    );
+    await recordOperatorAccess(store, config, tenant.id, now(), {
+      interaction: 'search-type',
+      resources: list.items.map((i) => `Task/${i.id}`),
+      patients: [...new Set(list.items.flatMap((i) => (i.patient ? [i.patient] : [])))],
+      query:
+        `cli work-items list ${[...args.queues.map((q) => `--queue ${q}`), ...args.states.map((s) => `--state ${s}`), args.all ? '--all' : ''].join(' ')}`.trim(),
+    });
     return list;
   }
   const deps: WorkActionDeps = {
@@ -128,7 +120,7 @@ export async function runWorkItems(
     resubmit: () =>
       Promise.reject(new Error('correct a claim through the API: the claim workflow is not running here')),
   };
-  const input = { clientId, reason: args.reason };
+  const input = { clientId: operatorClientId(), reason: args.reason };
   return args.action === 'assign'
     ? assignWorkItem(deps, tenant.id, args.id, args.assignee, input)
     : closeWorkItem(deps, tenant.id, args.id, args.state, input);

@@ -12,7 +12,13 @@
  */
 import type { ClaimPayment835, Name835, ServicePayment835 } from '../x12/835/types.ts';
 import { toCents } from '../x12/835/values.ts';
-import type { PatientShare, PaymentOutcome, PostedAdjustment, PostedLine } from './posted.ts';
+import type {
+  ClaimPaymentAsSent,
+  PaymentOutcome,
+  PostedAdjustment,
+  PostedClaimPayment,
+  PostedLine,
+} from './posted.ts';
 import { patientShareOf } from './posted.ts';
 
 /**
@@ -21,29 +27,48 @@ import { patientShareOf } from './posted.ts';
  */
 export type LineDraft = Omit<PostedLine, 'itemSequence' | 'matchedBy'> & { readonly answersItem?: number };
 
-export interface ClaimPaymentDraft {
-  readonly channel: 'x12-835' | 'fhir';
+export interface ClaimPaymentDraft extends ClaimPaymentAsSent {
   /** Position of the payment in its remittance (CLP order in the transaction set); 1 for a FHIR answer. */
   readonly position: number;
-  readonly patientControlNumber: string;
-  readonly payerClaimNumber?: string;
-  readonly status: string;
-  readonly outcome: PaymentOutcome;
-  readonly submitted: number;
-  readonly paid: number;
-  readonly patientResponsibility: PatientShare;
-  readonly adjustments: readonly PostedAdjustment[];
-  readonly remarks: readonly string[];
   readonly lines: readonly LineDraft[];
-  readonly paymentDate?: string;
   /** Statement period (DTM 232/233) as YYYY-MM-DD. */
   readonly period?: { readonly start?: string; readonly end?: string };
   /** The patient and insured as the payer named them (NM1*QC / IL): for unmatched payments. */
   readonly patient?: { readonly name?: string; readonly memberId?: string };
-  readonly crossover?: { readonly name?: string; readonly id?: string };
   /** CLP06 claim filing indicator and CLP09 frequency, as sent. */
   readonly filingIndicator?: string;
   readonly frequency?: string;
+}
+
+/**
+ * The posted payment a draft becomes once matched to a claim: the figures as sent, the lines
+ * matched to the claim's items, and where it was posted (the EOB id, or the ClaimResponse read
+ * as one) and, from an 835, the remittance and the payment a reversal reverses.
+ */
+export function postedClaimPayment(
+  draft: ClaimPaymentDraft,
+  posted: Pick<PostedClaimPayment, 'id' | 'claim' | 'payer' | 'lines' | 'remittance' | 'reverses'>,
+): PostedClaimPayment {
+  return {
+    id: posted.id,
+    channel: draft.channel,
+    claim: posted.claim,
+    payer: posted.payer,
+    patientControlNumber: draft.patientControlNumber,
+    ...(draft.payerClaimNumber ? { payerClaimNumber: draft.payerClaimNumber } : {}),
+    status: draft.status,
+    outcome: draft.outcome,
+    submitted: draft.submitted,
+    paid: draft.paid,
+    patientResponsibility: draft.patientResponsibility,
+    adjustments: draft.adjustments,
+    remarks: draft.remarks,
+    lines: posted.lines,
+    ...(draft.paymentDate ? { paymentDate: draft.paymentDate } : {}),
+    ...(posted.remittance ? { remittance: posted.remittance } : {}),
+    ...(posted.reverses ? { reverses: posted.reverses } : {}),
+    ...(draft.crossover ? { crossover: draft.crossover } : {}),
+  };
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((s, x) => s + toCents(x), 0) / 100;

@@ -29,7 +29,8 @@ import { searchAll } from '../store/search-all.ts';
 import type { ClaimPaymentDraft } from './claim-payment.ts';
 import { UNMATCHED_TASK } from './jobs.ts';
 import type { PostingContext } from './post-claim-payment.ts';
-import { isConflict, prepareManualMatch, UNMATCHED_PAYMENT_INPUT } from './post-claim-payment.ts';
+import { isConflict, prepareManualMatch } from './post-claim-payment.ts';
+import { UNMATCHED_PAYMENT_INPUT } from './unmatched-task.ts';
 import type { PaymentOutcome } from './posted.ts';
 
 export interface ManualMatchDeps extends PostingContext {

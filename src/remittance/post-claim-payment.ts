@@ -30,9 +30,9 @@ import { buildAuditEvent } from '../fhir/audit.ts';
 import type { Logger } from '../logger.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../store/port.ts';
 import type { ClaimPaymentDraft } from './claim-payment.ts';
+import { postedClaimPayment } from './claim-payment.ts';
 import type { PaymentEvaluation } from './contracts/variance.ts';
 import { buildExplanationOfBenefit } from './eob.ts';
-import { shortHash } from './identity.ts';
 import { matchLines } from './match-lines.ts';
 import type { ClaimPaymentPostedHook, PaymentOutcome, PostedClaimPayment, PostedLine } from './posted.ts';
 import { onClaimPaymentPosted } from './posted-hooks.ts';
@@ -41,8 +41,7 @@ import {
   EXT_CLAIM_STATUS_CODE,
   payerClaimNumberSystem,
 } from '../contract/remittance.ts';
-import { CS_WORK_ITEM as WORK_ITEM_SYSTEM } from '../contract/canonical.ts';
-import { UNMATCHED_TASK } from './jobs.ts';
+import { unmatchedTask } from './unmatched-task.ts';
 import { isNotFound } from '../store/read-optional.ts';
 
 export const REMITTANCE_CLIENT = 'dripline/remittance';
@@ -97,9 +96,6 @@ export interface ManualMatch {
   /** "Type/id" of the other resources the transaction changes (the Task, the reconciliation). */
   readonly alsoChanged: readonly string[];
 }
-
-/** Task.input type of an unmatched payment: the payment as received, for a person to match later. */
-export const UNMATCHED_PAYMENT_INPUT = 'claim payment as received';
 
 /** What one payment writes, and the claim version it leaves (for the next payment of the same claim). */
 interface Prepared {
@@ -203,45 +199,6 @@ async function reversedPayment(
   )?.id;
 }
 
-function unmatchedTask(
-  eob: ExplanationOfBenefit & { id: string },
-  draft: ClaimPaymentDraft,
-  reason: string,
-  payer: PayerEndpoint,
-  now: Date,
-): Task & { id: string } {
-  return {
-    resourceType: 'Task',
-    id: `task-${shortHash(`${UNMATCHED_TASK.code}|${eob.id}`)}`,
-    status: 'requested',
-    intent: 'order',
-    priority: 'routine',
-    code: { coding: [{ system: WORK_ITEM_SYSTEM, code: UNMATCHED_TASK.code }], text: UNMATCHED_TASK.text },
-    businessStatus: { text: reason },
-    description: `${payer.name} paid ${draft.paid.toFixed(2)} on patient control number ${draft.patientControlNumber}${draft.payerClaimNumber ? ` (payer claim number ${draft.payerClaimNumber})` : ''}: ${reason}. Match it to a claim: POST /api/remittance/unmatched/{task id}/match.`,
-    focus: { reference: `ExplanationOfBenefit/${eob.id}` },
-    authoredOn: now.toISOString(),
-    lastModified: now.toISOString(),
-    input: [
-      { type: { text: 'patient control number' }, valueString: draft.patientControlNumber },
-      ...(draft.payerClaimNumber
-        ? [{ type: { text: 'payer claim number' }, valueString: draft.payerClaimNumber }]
-        : []),
-      { type: { text: 'payer' }, valueString: payer.id },
-      { type: { text: 'paid' }, valueMoney: { value: draft.paid, currency: 'USD' } },
-      // Everything the payer said, so a manual match posts exactly what a matched payment would
-      // have (the EOB does not keep the billed code and units, nor whether allowed was reported).
-      {
-        type: { text: UNMATCHED_PAYMENT_INPUT },
-        valueAttachment: {
-          contentType: 'application/json',
-          data: Buffer.from(JSON.stringify(draft), 'utf8').toString('base64'),
-        },
-      },
-    ],
-  };
-}
-
 function audit(
   ctx: PostingContext,
   resources: string[],
@@ -340,26 +297,14 @@ async function prepare(
     draft.outcome === 'reversed'
       ? await reversedPayment(store, tenant, payer.id, stored.id, draft.payerClaimNumber, chain)
       : undefined;
-  const payment: PostedClaimPayment = {
+  const payment = postedClaimPayment(draft, {
     id: eobId,
-    channel: draft.channel,
     claim: stored.id,
     payer: payer.id,
-    patientControlNumber: draft.patientControlNumber,
-    ...(draft.payerClaimNumber ? { payerClaimNumber: draft.payerClaimNumber } : {}),
-    status: draft.status,
-    outcome: draft.outcome,
-    submitted: draft.submitted,
-    paid: draft.paid,
-    patientResponsibility: draft.patientResponsibility,
-    adjustments: draft.adjustments,
-    remarks: draft.remarks,
     lines,
-    ...(draft.paymentDate ? { paymentDate: draft.paymentDate } : {}),
-    ...(source.remittance ? { remittance: source.remittance } : {}),
-    ...(reverses ? { reverses } : {}),
-    ...(draft.crossover ? { crossover: draft.crossover } : {}),
-  };
+    remittance: source.remittance,
+    reverses,
+  });
   const evaluation = ctx.evaluate?.(tenant, payment, now);
   const eob = buildExplanationOfBenefit({
     id: eobId,

@@ -87,14 +87,12 @@ export interface PostedLine {
  */
 export type PaymentOutcome = 'paid' | 'partially-paid' | 'denied' | 'reversed';
 
-export interface PostedClaimPayment {
-  /** The ExplanationOfBenefit id it was posted as (stable: a re-post finds it). */
-  readonly id: string;
+/**
+ * A claim payment's figures as the payer sent them: what a payment carries before it is matched
+ * (./claim-payment.ts `ClaimPaymentDraft`) and keeps once posted (`PostedClaimPayment`).
+ */
+export interface ClaimPaymentAsSent {
   readonly channel: 'x12-835' | 'fhir';
-  /** The Claim it was matched to. */
-  readonly claim: string;
-  /** The tenant payer (config `payers[].id`) that paid. */
-  readonly payer: string;
   /** CLP01 as sent (our patient control number). */
   readonly patientControlNumber: string;
   /** CLP07: the payer's claim number (needed on corrected and void claims, REF*F8). */
@@ -110,15 +108,24 @@ export interface PostedClaimPayment {
   readonly adjustments: readonly PostedAdjustment[];
   /** Claim-level RARCs (MOA / MIA). */
   readonly remarks: readonly string[];
-  readonly lines: readonly PostedLine[];
   /** The payment's date (BPR16, or the FHIR answer's payment date), YYYY-MM-DD. */
   readonly paymentDate?: string;
+  /** The payer forwarded the claim to another payer (NM1*TT, or CLP02 19-21). */
+  readonly crossover?: { readonly name?: string; readonly id?: string };
+}
+
+export interface PostedClaimPayment extends ClaimPaymentAsSent {
+  /** The ExplanationOfBenefit id it was posted as (stable: a re-post finds it). */
+  readonly id: string;
+  /** The Claim it was matched to. */
+  readonly claim: string;
+  /** The tenant payer (config `payers[].id`) that paid. */
+  readonly payer: string;
+  readonly lines: readonly PostedLine[];
   /** The remittance it came in: the PaymentReconciliation id and the trace (check / EFT) number. */
   readonly remittance?: { readonly id: string; readonly trace: string };
   /** For a reversal (CLP02 = 22): the EOB it reverses, when Dripline had posted it. */
   readonly reverses?: string;
-  /** The payer forwarded the claim to another payer (NM1*TT, or CLP02 19-21). */
-  readonly crossover?: { readonly name?: string; readonly id?: string };
 }
 
 /** What a hook is given, once per claim payment, while the payment is being posted. */

@@ -4,20 +4,19 @@
  * goes with its AuditEvent in one transaction; opening is idempotent (a conditional create on the
  * appeal identifier: the same claim and level twice finds the first).
  */
-import { createHash } from 'node:crypto';
 import type { Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
-import { CS_OPERATION } from '../../contract/canonical.ts';
 import { ID_APPEAL } from '../../contract/appeals.ts';
 import { ID_WORK_ITEM_CLAIM } from '../../contract/recovery.ts';
-import { buildAuditEvent } from '../../fhir/audit.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import { localDate } from '../../time/zone.ts';
 import { round2 } from '../amounts.ts';
 import { chainOf, inputCode, kindOf, stateOf, workItemView } from '../work/items.ts';
+import type { TaskActor } from '../work/task-writes.ts';
+import { readTask, taskActionAudit, versionCheckedUpdate } from '../work/task-writes.ts';
 import type { AppealLevel } from './deadlines.ts';
 import { deadlineStage, filingDeadline, nextLevel } from './deadlines.ts';
 import type { AppealView, DecidedOutcome } from './task.ts';
@@ -38,13 +37,8 @@ export interface AppealDeps {
   readonly tenants: () => readonly TenantConfig[];
 }
 
-export interface AppealActor {
-  readonly clientId: string;
-  /** The person acting through the billers' app (the audit's requesting agent beside the client). */
-  readonly user?: { readonly reference: string; readonly display?: string };
-  readonly requestId?: string;
-  readonly reason?: string;
-}
+/** Who acts on an appeal (the person acting through the billers' app beside the client). */
+export type AppealActor = TaskActor;
 
 export interface AppealResult {
   readonly status: number;
@@ -67,37 +61,10 @@ export function appealAudit(
   actor: AppealActor,
   interaction: 'create' | 'update' | 'read' = 'update',
 ): BatchOperation {
-  const now = deps.now();
-  const event = buildAuditEvent({
-    id: `audit-${createHash('sha256').update(`${task.id}|${action}|${now.toISOString()}|${actor.clientId}`).digest('hex').slice(0, 32)}`,
-    now,
+  return taskActionAudit(deps, task, { kind: 'appeal', name: action }, actor, {
     interaction,
-    outcome: '0',
-    clientId: actor.clientId,
-    ...(actor.user ? { user: actor.user } : {}),
-    ...(actor.requestId ? { requestId: actor.requestId } : {}),
-    resources: [`Task/${task.id}`, ...(task.focus?.reference ? [task.focus.reference] : [])],
-    patients: task.for?.reference ? [task.for.reference] : [],
-    publicUrl: deps.publicUrl,
+    resources: task.focus?.reference ? [task.focus.reference] : [],
   });
-  return {
-    op: 'create',
-    resource: {
-      ...event,
-      subtype: [{ system: CS_OPERATION, code: `appeal-${action}` }],
-      ...(actor.reason ? { outcomeDesc: actor.reason } : {}),
-    },
-    options: { id: event.id },
-  };
-}
-
-async function readTask(
-  store: Pick<Store, 'resources'>,
-  tenant: TenantId,
-  id: string,
-): Promise<(Task & StoredResource) | undefined> {
-  const found = await store.resources.read(tenant, 'Task', id).catch(() => undefined);
-  return found && found.resourceType === 'Task' ? found : undefined;
 }
 
 export async function readAppeal(
@@ -319,7 +286,7 @@ export async function recordAppealOutcome(
     decidedChange(outcome, round2(recovered), decidedOn),
   );
   await deps.store.resources.writeBatch(tenant, [
-    { op: 'update', resource: next, options: { ifMatchVersion: stored.meta.versionId, upsert: false } },
+    versionCheckedUpdate(stored, next),
     appealAudit(deps, next, 'outcome', actor),
   ]);
   return { status: 200, message: outcome, appeal: appealView(next) as AppealView };

@@ -16,6 +16,7 @@ import { tenantCalendarZone } from '../../config/config.ts';
 import { round2 } from '../amounts.ts';
 import type { ClaimPaymentPostedHook, PostedClaimPayment } from '../posted.ts';
 import { kindOf, workItemView } from '../work/items.ts';
+import { versionCheckedUpdate } from '../work/task-writes.ts';
 import { appealAudit } from './actions.ts';
 import { appealLevels } from './deadlines.ts';
 import type { DecidedOutcome } from './task.ts';
@@ -82,7 +83,7 @@ export function createAppealOutcomeHook(deps: {
         decidedChange(outcome, round2(recovered), decidedOn),
       );
       writes.push(
-        { op: 'update', resource: next, options: { ifMatchVersion: task.meta.versionId, upsert: false } },
+        versionCheckedUpdate(task, next),
         appealAudit({ publicUrl: deps.publicUrl, now: () => ctx.now }, next, 'outcome', {
           clientId: APPEAL_OUTCOME_AGENT,
         }),

@@ -11,6 +11,7 @@ import { CS_WORK_ITEM } from '../../contract/canonical.ts';
 import { CS_APPEAL_LEVEL } from '../../contract/appeals.ts';
 import type { TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
+import { versionCheckedUpdate } from '../work/task-writes.ts';
 import type { AppealDeps } from './actions.ts';
 import { appealAudit, todayFor } from './actions.ts';
 import type { AppealLevel } from './deadlines.ts';
@@ -46,7 +47,6 @@ export async function sweepAppealDeadlines(deps: AppealDeps, tenant: TenantId): 
       continue;
     }
     const { stage, daysLeft } = deadlineStage(view.deadline.slice(0, 10), today);
-    const ifMatch = { ifMatchVersion: task.meta.versionId, upsert: false };
     if (stage === 'missed') {
       const next = changed(
         task,
@@ -76,7 +76,7 @@ export async function sweepAppealDeadlines(deps: AppealDeps, tenant: TenantId): 
         lastModified: now,
       };
       await deps.store.resources.writeBatch(tenant, [
-        { op: 'update', resource: next, options: ifMatch },
+        versionCheckedUpdate(task, next),
         { op: 'create', resource: escalation, options: { id: escalation.id } },
         appealAudit(deps, next, 'missed', actor),
       ]);
@@ -92,7 +92,7 @@ export async function sweepAppealDeadlines(deps: AppealDeps, tenant: TenantId): 
       input: [...(task.input ?? []), warningInput(warning)],
     });
     await deps.store.resources.writeBatch(tenant, [
-      { op: 'update', resource: next, options: ifMatch },
+      versionCheckedUpdate(task, next),
       appealAudit(deps, next, `warning-${warning}`, actor),
     ]);
     warned.push({ appeal: task.id, daysLeft, warning });

@@ -23,7 +23,7 @@ import type {
 import { EXT_CLAIM_FREQUENCY } from '../../contract/canonical.ts';
 import { sumOf } from '../amounts.ts';
 import type { ClaimPaymentDraft, LineDraft } from '../claim-payment.ts';
-import { outcomeOf } from '../claim-payment.ts';
+import { outcomeOf, postedClaimPayment } from '../claim-payment.ts';
 import type { PostedAdjustment, PostedClaimPayment, PostedLine } from '../posted.ts';
 import { patientShareOf } from '../posted.ts';
 
@@ -251,21 +251,10 @@ export function postedPaymentOfClaimResponse(
     ...line,
     ...(answersItem !== undefined ? { itemSequence: answersItem, matchedBy: 'item-sequence' as const } : {}),
   }));
-  return {
+  return postedClaimPayment(draft, {
     id: `ClaimResponse/${response.id}`,
-    channel: 'fhir',
     claim: ctx.claim.id,
     payer: ctx.payer,
-    patientControlNumber: draft.patientControlNumber,
-    ...(draft.payerClaimNumber ? { payerClaimNumber: draft.payerClaimNumber } : {}),
-    status: draft.status,
-    outcome: draft.outcome,
-    submitted: draft.submitted,
-    paid: draft.paid,
-    patientResponsibility: draft.patientResponsibility,
-    adjustments: draft.adjustments,
-    remarks: draft.remarks,
     lines,
-    ...(draft.paymentDate ? { paymentDate: draft.paymentDate } : {}),
-  };
+  });
 }

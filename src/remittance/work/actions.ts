@@ -18,11 +18,11 @@ import type { Claim, Task } from '@medplum/fhirtypes';
 import { CORRECTED_CLAIM_TASK } from '../../charges/reconcile.ts';
 import { claimStateOf } from '../../claims/workflow/state.ts';
 import { correctionIdFor, encountersOfClaim } from '../../claims/workflow/identity.ts';
-import { CS_OPERATION, CS_WORK_ITEM } from '../../contract/canonical.ts';
-import { buildAuditEvent } from '../../fhir/audit.ts';
+import { CS_WORK_ITEM } from '../../contract/canonical.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../../store/port.ts';
 import type { WorkItemState } from './items.ts';
 import { chainOf, isOpen, kindOf, stateOf, withState } from './items.ts';
+import { readTask, taskActionAudit, versionCheckedUpdate } from './task-writes.ts';
 
 export interface WorkActionDeps {
   readonly store: Store;
@@ -64,12 +64,8 @@ async function readItem(
   tenant: TenantId,
   id: string,
 ): Promise<(Task & StoredResource) | undefined> {
-  try {
-    const found = await store.resources.read(tenant, 'Task', id);
-    return found.resourceType === 'Task' && kindOf(found) ? found : undefined;
-  } catch {
-    return undefined;
-  }
+  const found = await readTask(store, tenant, id);
+  return found && kindOf(found) ? found : undefined;
 }
 
 function auditOf(
@@ -79,32 +75,7 @@ function auditOf(
   input: WorkActionInput,
   extra: readonly string[] = [],
 ): BatchOperation {
-  const now = deps.now();
-  const event = buildAuditEvent({
-    id: `audit-${createHash('sha256').update(`${task.id}|${action}|${now.toISOString()}|${input.clientId}`).digest('hex').slice(0, 32)}`,
-    now,
-    interaction: 'update',
-    outcome: '0',
-    clientId: input.clientId,
-    ...(input.user ? { user: input.user } : {}),
-    ...(input.requestId ? { requestId: input.requestId } : {}),
-    resources: [`Task/${task.id}`, ...extra],
-    patients: task.for?.reference ? [task.for.reference] : [],
-    publicUrl: deps.publicUrl,
-  });
-  return {
-    op: 'create',
-    resource: {
-      ...event,
-      subtype: [{ system: CS_OPERATION, code: `work-item-${action}` }],
-      ...(input.reason ? { outcome: '0', outcomeDesc: input.reason } : {}),
-    },
-    options: { id: event.id },
-  };
-}
-
-function updateOp(stored: Task & StoredResource, next: Task & { id: string }): BatchOperation {
-  return { op: 'update', resource: next, options: { ifMatchVersion: stored.meta.versionId, upsert: false } };
+  return taskActionAudit(deps, task, { kind: 'work-item', name: action }, input, { resources: extra });
 }
 
 /** Assigns an item to a person or team. */
@@ -126,7 +97,7 @@ export async function assignWorkItem(
     owner: { display: assignee },
   });
   await deps.store.resources.writeBatch(tenant, [
-    updateOp(stored, next),
+    versionCheckedUpdate(stored, next),
     auditOf(deps, next, 'assign', input),
   ]);
   return { status: 200, message: `assigned to ${assignee}`, task: next };
@@ -157,7 +128,7 @@ export async function closeWorkItem(
     note: `Closed as ${state} by ${actorOf(input)}: ${input.reason}`,
   });
   await deps.store.resources.writeBatch(tenant, [
-    updateOp(stored, next),
+    versionCheckedUpdate(stored, next),
     auditOf(deps, next, 'close', input),
   ]);
   return { status: 200, message: `closed as ${state}`, task: next };
@@ -207,7 +178,7 @@ export async function correctWorkItem(
       correctedClaim: claim.id,
     });
     await deps.store.resources.writeBatch(tenant, [
-      updateOp(fresh, next),
+      versionCheckedUpdate(fresh, next),
       auditOf(deps, next, 'correct', input, [`Claim/${claim.id}`]),
     ]);
     return { status: 202, message: sent.message, task: next, correctedClaim: claim.id };
@@ -247,7 +218,7 @@ export async function correctWorkItem(
   });
   await deps.store.resources.writeBatch(tenant, [
     { op: 'create', resource: correction, options: { id: correction.id } },
-    updateOp(stored, next),
+    versionCheckedUpdate(stored, next),
     auditOf(deps, next, 'correct', input, [`Claim/${claim.id}`, `Task/${correction.id}`]),
   ]);
   return {

@@ -21,6 +21,7 @@ import { searchAll } from '../../store/search-all.ts';
 import type { TriageFacts } from '../triage/fixes.ts';
 import { gatherTriageFacts } from './facts.ts';
 import { chainOf, inputCode, readDetail, stateOf, stringInput, withState } from './items.ts';
+import { versionCheckedUpdate } from './task-writes.ts';
 
 export const FIX_SWEEP_AGENT = 'dripline/fix-available';
 /** The item states a fix can be found for: to be worked. */
@@ -121,7 +122,7 @@ export async function sweepFixAvailable(deps: FixSweepDeps, tenant: TenantId): P
     });
     try {
       await deps.store.resources.writeBatch(tenant, [
-        { op: 'update', resource: next, options: { ifMatchVersion: item.meta.versionId, upsert: false } },
+        versionCheckedUpdate(item, next),
         { op: 'create', resource: event, options: { id: event.id } },
       ]);
       moved.push({ item: item.id, note });

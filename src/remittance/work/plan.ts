@@ -50,6 +50,7 @@ import {
   stringInput,
   withState,
 } from './items.ts';
+import { versionCheckedUpdate } from './task-writes.ts';
 
 export const REMITTANCE_AGENT = 'dripline/remittance';
 
@@ -239,10 +240,7 @@ export function planWorkItems(input: PlanInput): Plan {
     return { op: 'create', resource: event, options: { id: event.id } };
   };
   const update = (stored: Task & StoredResource, next: Task & { id: string }, state: WorkItemState): void => {
-    writes.push(
-      { op: 'update', resource: next, options: { ifMatchVersion: stored.meta.versionId, upsert: false } },
-      audit(next, 'update'),
-    );
+    writes.push(versionCheckedUpdate(stored, next), audit(next, 'update'));
     changed.push({ id: next.id, state });
   };
   const sourceRef = payment.id.includes('/') ? payment.id : `ExplanationOfBenefit/${payment.id}`;

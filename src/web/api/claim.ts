@@ -10,48 +10,8 @@ import { claimStateOf, claimStateSince } from '../../claims/workflow/state.ts';
 import { claimTaskId, findingsOfTask } from '../../claims/workflow/tasks.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
-import type { FindingView } from './lookup.ts';
+import type { ClaimView, TimelineEntry } from '../view-types.ts';
 import { findingView, personName, readOrUndefined } from './lookup.ts';
-
-export interface TimelineEntry {
-  readonly at: string;
-  readonly kind: 'state' | 'payer' | 'note';
-  readonly state?: string;
-  readonly text: string;
-}
-
-export interface ClaimView {
-  readonly id: string;
-  readonly state: string;
-  readonly since?: string;
-  readonly patient: { reference: string; name: string };
-  readonly payer: { id: string; name: string };
-  readonly total: number;
-  readonly kind: string;
-  readonly encounters: readonly string[];
-  readonly lines: readonly {
-    sequence: number;
-    code: string;
-    label: string;
-    units: number;
-    charge: number;
-    date?: string;
-  }[];
-  readonly findings: readonly FindingView[];
-  readonly task?: { id: string; status: string; owner?: string; ownerName?: string };
-  readonly timeline: readonly TimelineEntry[];
-  readonly answers: readonly {
-    id: string;
-    outcome: string;
-    disposition?: string;
-    paid?: number;
-    errors: readonly string[];
-    lines: readonly {
-      sequence: number;
-      adjudication: readonly { category: string; amount?: number; reason?: string }[];
-    }[];
-  }[];
-}
 
 export async function claimView(
   store: Pick<Store, 'resources'>,

@@ -20,7 +20,7 @@ import { claimTaskId, findingsOfTask } from '../../claims/workflow/tasks.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
-import type { FindingView } from './lookup.ts';
+import type { FindingView } from '../view-types.ts';
 import { findingView, personName, readOrUndefined } from './lookup.ts';
 
 export interface ChargeLineView {

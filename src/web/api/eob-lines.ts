@@ -15,27 +15,7 @@ import {
 import { carcInfo, rarcInfo } from '../../remittance/codes.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
-
-export interface ReasonInWords {
-  readonly code: string;
-  readonly words: string;
-  readonly amount?: number;
-}
-
-export interface EobView {
-  readonly id: string;
-  readonly outcome?: string;
-  readonly paymentDate?: string;
-  readonly paid?: number;
-  readonly remarks: readonly ReasonInWords[];
-  readonly lines: readonly {
-    readonly sequence: number;
-    readonly service: string;
-    readonly paid?: number;
-    readonly adjustments: readonly ReasonInWords[];
-    readonly remarks: readonly ReasonInWords[];
-  }[];
-}
+import type { EobView, ReasonInWords } from '../view-types.ts';
 
 const remarksOf = (extensions: readonly Extension[] | undefined): ReasonInWords[] =>
   (extensions ?? [])

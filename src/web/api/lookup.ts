@@ -6,6 +6,7 @@ import type { HumanName, Patient, Resource } from '@medplum/fhirtypes';
 import type { ScrubFinding } from '../../claims/types.ts';
 import type { Store, StoredResource, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
+import type { FindingView } from '../view-types.ts';
 
 export const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -53,17 +54,6 @@ export async function patientNames(
     }
   }
   return names;
-}
-
-/** A finding as the app shows it: what is wrong, what to do, whether a biller may override it. */
-export interface FindingView {
-  readonly severity: ScrubFinding['severity'];
-  readonly rule: string;
-  readonly message: string;
-  readonly fix: string;
-  readonly overridable: boolean;
-  readonly source: string;
-  readonly line?: number;
 }
 
 export function findingView(f: ScrubFinding): FindingView {

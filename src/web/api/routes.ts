@@ -39,6 +39,7 @@ import { encounterView } from './encounter.ts';
 import { eobsOfClaim } from './eob-lines.ts';
 import { ID_RE } from './lookup.ts';
 import { workItems } from './worklist.ts';
+import type { ClaimWithPayments } from '../view-types.ts';
 
 export interface AppApiDeps {
   readonly store: Store;
@@ -245,7 +246,7 @@ export function createAppApi(deps: AppApiDeps): Router {
       [`Claim/${id}`, ...eobs.map((e) => `ExplanationOfBenefit/${e.id}`)],
       [view.patient.reference],
     );
-    res.json({ ...view, eobs });
+    res.json({ ...view, eobs } satisfies ClaimWithPayments);
   });
 
   router.get('/claims/:id/x12', allow('read'), async (req: Request, res: Response) => {

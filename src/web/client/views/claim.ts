@@ -8,58 +8,7 @@ import type { ViewContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import { dateTime, dollars, stateWords } from '../format.ts';
 import { findingList } from './encounter.ts';
-
-interface ClaimData {
-  readonly id: string;
-  readonly state: string;
-  readonly since?: string;
-  readonly patient: { reference: string; name: string };
-  readonly payer: { id: string; name: string };
-  readonly total: number;
-  readonly kind: string;
-  readonly encounters: readonly string[];
-  readonly lines: readonly {
-    sequence: number;
-    code: string;
-    label: string;
-    units: number;
-    charge: number;
-    date?: string;
-  }[];
-  readonly findings: readonly {
-    severity: string;
-    rule: string;
-    message: string;
-    fix: string;
-    overridable: boolean;
-  }[];
-  readonly task?: { id: string; status: string; owner?: string; ownerName?: string };
-  readonly timeline: readonly { at: string; kind: string; state?: string; text: string }[];
-  readonly eobs: readonly {
-    id: string;
-    paymentDate?: string;
-    paid?: number;
-    remarks: readonly { code: string; words: string }[];
-    lines: readonly {
-      sequence: number;
-      service: string;
-      paid?: number;
-      adjustments: readonly { code: string; words: string; amount?: number }[];
-      remarks: readonly { code: string; words: string }[];
-    }[];
-  }[];
-  readonly answers: readonly {
-    id: string;
-    outcome: string;
-    disposition?: string;
-    paid?: number;
-    errors: readonly string[];
-    lines: readonly {
-      sequence: number;
-      adjudication: readonly { category: string; amount?: number; reason?: string }[];
-    }[];
-  }[];
-}
+import type { ClaimWithPayments } from '../../view-types.ts';
 
 function reasonForm(
   ctx: ViewContext,
@@ -100,7 +49,7 @@ function reasonForm(
 }
 
 export async function claimView(ctx: ViewContext, id: string): Promise<void> {
-  const data = await get<ClaimData>(`claims/${encodeURIComponent(id)}`);
+  const data = await get<ClaimWithPayments>(`claims/${encodeURIComponent(id)}`);
   const preview = h('pre', { class: 'x12', tabindex: 0, 'aria-label': '837 preview' }, '');
   preview.hidden = true;
   const showX12 = h('button', { type: 'button' }, 'Show the 837');

@@ -3,14 +3,7 @@ import { get } from '../api.ts';
 import type { ViewContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import { dateTime, dollars, stateWords } from '../format.ts';
-
-interface Finding {
-  readonly severity: string;
-  readonly rule: string;
-  readonly message: string;
-  readonly fix: string;
-  readonly overridable: boolean;
-}
+import type { FindingView } from '../../view-types.ts';
 
 interface EncounterData {
   readonly encounter: { id: string; status: string; start?: string; end?: string; setting?: string };
@@ -34,7 +27,7 @@ interface EncounterData {
     state: string;
     payer: string;
     total: number;
-    findings: readonly Finding[];
+    findings: readonly FindingView[];
     preAuthRefs: readonly string[];
   }[];
   readonly authorizations: readonly {
@@ -45,7 +38,7 @@ interface EncounterData {
   }[];
 }
 
-export function findingList(findings: readonly Finding[]): HTMLElement {
+export function findingList(findings: readonly FindingView[]): HTMLElement {
   return findings.length === 0
     ? h('p', {}, 'No open findings.')
     : h(
