@@ -88,3 +88,40 @@ export interface EobView {
 export interface ClaimWithPayments extends ClaimView {
   readonly eobs: readonly EobView[];
 }
+
+/** A charge line with its rationale in words (GET /api/encounters/:id). */
+export interface ChargeLineView {
+  readonly id: string;
+  readonly code: string;
+  readonly label: string;
+  readonly units: number;
+  readonly modifiers: readonly string[];
+  readonly status: string;
+  readonly rule: string;
+  readonly text: string;
+  readonly minutes?: number;
+  readonly amounts: Readonly<Record<string, number>>;
+  readonly sources: readonly string[];
+}
+
+/** The encounter in context (GET /api/encounters/:id). */
+export interface EncounterView {
+  readonly encounter: { id: string; status: string; start?: string; end?: string; setting?: string };
+  readonly patient: { reference: string; name: string; birthDate?: string };
+  readonly charges: readonly ChargeLineView[];
+  readonly issues: readonly { code: string; text: string }[];
+  readonly claims: readonly {
+    id: string;
+    state: string;
+    payer: string;
+    total: number;
+    findings: readonly FindingView[];
+    preAuthRefs: readonly string[];
+  }[];
+  readonly authorizations: readonly {
+    number: string;
+    start?: string;
+    end?: string;
+    services: readonly { code: string; units?: number }[];
+  }[];
+}

@@ -20,43 +20,8 @@ import { claimTaskId, findingsOfTask } from '../../claims/workflow/tasks.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
-import type { FindingView } from '../view-types.ts';
+import type { ChargeLineView, EncounterView } from '../view-types.ts';
 import { findingView, personName, readOrUndefined } from './lookup.ts';
-
-export interface ChargeLineView {
-  readonly id: string;
-  readonly code: string;
-  readonly label: string;
-  readonly units: number;
-  readonly modifiers: readonly string[];
-  readonly status: string;
-  readonly rule: string;
-  readonly text: string;
-  readonly minutes?: number;
-  readonly amounts: Readonly<Record<string, number>>;
-  readonly sources: readonly string[];
-}
-
-export interface EncounterView {
-  readonly encounter: { id: string; status: string; start?: string; end?: string; setting?: string };
-  readonly patient: { reference: string; name: string; birthDate?: string };
-  readonly charges: readonly ChargeLineView[];
-  readonly issues: readonly { code: string; text: string }[];
-  readonly claims: readonly {
-    id: string;
-    state: string;
-    payer: string;
-    total: number;
-    findings: readonly FindingView[];
-    preAuthRefs: readonly string[];
-  }[];
-  readonly authorizations: readonly {
-    number: string;
-    start?: string;
-    end?: string;
-    services: readonly { code: string; units?: number }[];
-  }[];
-}
 
 function rationale(
   extensions: readonly Extension[] | undefined,

@@ -3,40 +3,7 @@ import { get } from '../api.ts';
 import type { ViewContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import { dateTime, dollars, stateWords } from '../format.ts';
-import type { FindingView } from '../../view-types.ts';
-
-interface EncounterData {
-  readonly encounter: { id: string; status: string; start?: string; end?: string; setting?: string };
-  readonly patient: { reference: string; name: string; birthDate?: string };
-  readonly charges: readonly {
-    id: string;
-    code: string;
-    label: string;
-    units: number;
-    modifiers: readonly string[];
-    status: string;
-    rule: string;
-    text: string;
-    minutes?: number;
-    amounts: Readonly<Record<string, number>>;
-    sources: readonly string[];
-  }[];
-  readonly issues: readonly { code: string; text: string }[];
-  readonly claims: readonly {
-    id: string;
-    state: string;
-    payer: string;
-    total: number;
-    findings: readonly FindingView[];
-    preAuthRefs: readonly string[];
-  }[];
-  readonly authorizations: readonly {
-    number: string;
-    start?: string;
-    end?: string;
-    services: readonly { code: string; units?: number }[];
-  }[];
-}
+import type { EncounterView, FindingView } from '../../view-types.ts';
 
 export function findingList(findings: readonly FindingView[]): HTMLElement {
   return findings.length === 0
@@ -65,7 +32,7 @@ export function findingList(findings: readonly FindingView[]): HTMLElement {
 }
 
 export async function encounterView(ctx: ViewContext, id: string): Promise<void> {
-  const data = await get<EncounterData>(`encounters/${encodeURIComponent(id)}`);
+  const data = await get<EncounterView>(`encounters/${encodeURIComponent(id)}`);
   replace(
     ctx.main,
     h('h1', { tabindex: -1 }, `${data.patient.name} — encounter`),
