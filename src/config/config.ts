@@ -10,9 +10,9 @@ import { readChargemasterFile } from './chargemaster-file.ts';
 import { readContractsFile } from './contracts-file.ts';
 import { isTimeZoneName } from '../time/zone.ts';
 import type { AppRole } from './app-roles.ts';
-// The schema (./schema.ts) compiled ahead of time by ajv (./config-validator-build.ts): compiling
+// The schema (./schema.ts) compiled ahead of time by ajv (./standalone-validators.ts): compiling
 // it here cost every process that reads the configuration ~200 ms of CPU.
-import { validate } from './config-validator.js';
+import { validateConfig as validate } from './config-validator.js';
 import { WORKER_NAMES } from './schema.ts';
 import type { WorkerName } from './schema.ts';
 
