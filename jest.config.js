@@ -13,7 +13,6 @@ export default {
   testTimeout: 30000,
   // Node's compile cache for the Node processes the tests start (test/support/global-setup.ts).
   globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Two test files at once on a two-core machine: the files start their servers and child
   // processes on ephemeral ports with their own temp folders, so they don't interfere; the
   // deadlines of the process-heavy files allow for the shared cores (test/support/child.ts).

@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { spawnChild, startDriplineChild, within } from './child.ts';
 import { waitFor } from './wait.ts';
@@ -82,41 +81,6 @@ test('children start with the compile cache of the run (test/support/global-setu
   // Node keeps each Node version's entries in a folder of their own under the given one.
   expect(path.dirname(out.trim())).toBe(process.env['NODE_COMPILE_CACHE']);
 });
-
-test('the warm-up fills the compile cache with the modules a server child loads', async () => {
-  // A cache of its own, empty: what a server child finds after the warm-up alone.
-  const cache = mkdtempSync(path.join(tmpdir(), 'dripline-compile-cache-'));
-  try {
-    const warmUp = spawnChild(path.join(import.meta.dirname, 'warm-compile-cache.ts'), [], {
-      env: { PATH: process.env['PATH'] ?? '', NODE_COMPILE_CACHE: cache },
-    });
-    expect(await within(once(warmUp, 'exit'), 60_000, () => ['still running'])).toEqual([0, null]);
-
-    const probe = path.join(dir, 'server-probe.ts');
-    const src = path.resolve('src');
-    writeFileSync(
-      probe,
-      `import '${path.join(src, 'server.ts')}';\nimport '${path.join(src, 'sandbox', 'index.ts')}';\n`,
-    );
-    const server = spawnChild(probe, [], {
-      env: { PATH: process.env['PATH'] ?? '', NODE_COMPILE_CACHE: cache, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
-    });
-    let log = '';
-    server.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    await once(server, 'exit');
-    const srcUrl = pathToFileURL(src).href;
-    const found = log.match(
-      new RegExp(`retrieving transpile cache for StrippedTypeScript ${srcUrl}/\\S+\\.\\.\\.success`, 'g'),
-    );
-    const missing = log.match(new RegExp(`no transpile cache for StrippedTypeScript ${srcUrl}/\\S+`, 'g'));
-    expect({ missing: missing ?? [], found: (found ?? []).length > 100 }).toEqual({
-      missing: [],
-      found: true,
-    });
-  } finally {
-    rmSync(cache, { recursive: true, force: true });
-  }
-}, 120_000);
 
 describe('a Dripline child that does not listen', () => {
   const fixtures = path.join(import.meta.dirname, 'fixtures');
