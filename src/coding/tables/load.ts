@@ -14,23 +14,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { describeSchemaError } from '../../config/schema-issues.ts';
 import type { PayerKind } from '../types.ts';
 import { readCmsTables, withCmsMue } from './cms.ts';
 import { categoryRuleIssues, drugEntryFor } from './universe.ts';
-import {
-  administrationCodeTableSchema,
-  categoryRuleTableSchema,
-  drugCatalogSchema,
-  homeInfusionTableSchema,
-  mueTableSchema,
-  ncciTableSchema,
-  payerRuleSetSchema,
-  revenueCodeTableSchema,
-  THERAPY_CLASSES,
-} from './schemas.ts';
+import { THERAPY_CLASSES } from './schemas.ts';
+// The schemas (./schemas.ts) compiled ahead of time by ajv (src/config/standalone-validators.ts):
+// compiling them here cost every process and test file that loads the tables ~150 ms of CPU.
+import * as tableValidators from './table-validators.js';
 import { normalizeNdc } from '../ndc.ts';
 import type {
   AdministrationCodeTable,
@@ -148,24 +140,7 @@ export { normalizeNdc };
 // Loading
 // ---------------------------------------------------------------------------------------------
 
-let validators: Record<string, ValidateFunction> | undefined;
-
-function getValidators(): Record<string, ValidateFunction> {
-  if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: true });
-    validators = {
-      drugs: ajv.compile(drugCatalogSchema),
-      administrationCodes: ajv.compile(administrationCodeTableSchema),
-      payer: ajv.compile(payerRuleSetSchema),
-      mue: ajv.compile(mueTableSchema),
-      ncci: ajv.compile(ncciTableSchema),
-      homeInfusion: ajv.compile(homeInfusionTableSchema),
-      revenueCodes: ajv.compile(revenueCodeTableSchema),
-      categoryRules: ajv.compile(categoryRuleTableSchema),
-    };
-  }
-  return validators;
-}
+const validators: Readonly<Record<string, ValidateFunction>> = tableValidators;
 
 interface Reader {
   readonly issues: TableIssue[];
@@ -193,7 +168,7 @@ function reader(dir: string): Reader {
         });
         return undefined;
       }
-      const validate = getValidators()[validator];
+      const validate = validators[validator];
       if (validate && !validate(data)) {
         for (const e of validate.errors ?? []) {
           issues.push({ file, ...describeSchemaError(e) });
