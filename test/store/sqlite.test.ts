@@ -7,6 +7,8 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import type { AuditEvent, Patient } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { MUTABLE_TYPES_SQL, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts';
+import { compileSearch } from '../../src/store/sqlite/search-sql.ts';
+import type { StoreQuery } from '../../src/store/port.ts';
 import { spawnChild, stopChild } from '../support/child.ts';
 import { describeStoreContract } from './contract.ts';
 import { patient } from './fixtures.ts';
@@ -425,5 +427,52 @@ describe('lean writes (schema 4)', () => {
       .map((r) => `${String(r['code'])}=${String(r['value'])}`);
     expect(values).toEqual(['agent=Device/d1', 'entity=Patient/p-re', 'patient=Patient/p-re']);
     await reopened.close();
+  });
+
+  test("a search's second filter checks each candidate through an index: the partial per-resource tree, or for an append-only type the primary key", async () => {
+    const store = await openSqliteStore({ path: freshPath() });
+    const { resource } = await store.resources.create('t', patient({ mrn: 'PLAN' }));
+    await store.resources.create('t', { ...event('ae-plan', resource.id), action: 'R' }, { id: 'ae-plan' });
+    await store.resources.create(
+      't',
+      { ...event('ae-other', resource.id), action: 'C' },
+      {
+        id: 'ae-other',
+      },
+    );
+    const twoFilters = (
+      type: string,
+      token: string,
+      value: string,
+      reference: string,
+      target: string,
+    ): StoreQuery => ({
+      resourceType: type,
+      filters: [
+        { code: token, kind: 'token', values: [{ value }] },
+        { code: reference, kind: 'reference', values: [target] },
+      ],
+      sort: [],
+      count: 10,
+      offset: 0,
+      total: false,
+    });
+    const planOf = (query: StoreQuery): string => {
+      const compiled = compileSearch('t', query);
+      return store.connection
+        .all(`EXPLAIN QUERY PLAN ${compiled.selectSql}`, ...compiled.selectParams)
+        .map((r) => String(r['detail']))
+        .join(' | ');
+    };
+    const encounters = twoFilters('Encounter', 'status', 'finished', 'patient', `Patient/${resource.id}`);
+    expect(planOf(encounters)).toMatch(
+      /SEARCH idx_token USING COVERING INDEX idx_token_res \(res=\? AND code=\?\)/,
+    );
+    const audits = twoFilters('AuditEvent', 'action', 'R', 'agent', 'Device/d1');
+    expect(planOf(audits)).toMatch(
+      /SEARCH idx_token USING PRIMARY KEY \(tenant=\? AND type=\? AND code=\? AND value=\?\)/,
+    );
+    expect((await store.resources.search('t', audits)).resources.map((r) => r.id)).toEqual(['ae-plan']);
+    await store.close();
   });
 });

@@ -8,6 +8,7 @@
  * as `r.pk IN (SELECT res FROM idx_* WHERE tenant = ? AND type = ? AND code = ? AND ...)`, which
  * SQLite answers from the index table's primary key and then fetches resources by rowid. All other
  * filters are correlated `EXISTS (SELECT 1 FROM idx_* x WHERE x.res = r.pk AND x.code = ? ...)`
+ * (the candidate's rows through the per-resource tree; see whereOf)
  * checks on those few candidates (negated tokens: `NOT EXISTS`). When a driver exists the
  * (tenant, type) index of `resources` is hidden from the planner with unary `+`, because without
  * ANALYZE statistics SQLite would otherwise walk every resource of the type. `_id` filters use the
@@ -15,9 +16,11 @@
  */
 import { badRequest, OperationOutcomeError } from '@medplum/core';
 import type { DatePrefix, StoreFilter, StoreQuery, StoreSort, TenantId } from '../port.ts';
+import { isAppendOnlyType } from '../append-only.ts';
 import { normalizeString } from '../search-index.ts';
 import type { SqlParam } from './db.ts';
 import { earliestStartEndingAfter, SPAN_CLASSES } from './date-spans.ts';
+import { MUTABLE_TYPES_SQL } from './schema.ts';
 import { prefixUpperBound, requireInstant } from './values.ts';
 
 export interface CompiledSearch {
@@ -184,12 +187,18 @@ function whereOf(
       const sub = c.condition.driver(tenant, query.resourceType);
       where.push({ sql: `r.pk IN (${sub.sql})`, params: sub.params });
     } else {
+      // The candidate's own rows: through the per-resource tree (res, code), which leaves out the
+      // append-only types (schema.ts, migration 4) — so the check repeats its predicate word for
+      // word to be allowed to use it — or, for an append-only type, by the primary key's prefix.
+      const own = isAppendOnlyType(query.resourceType)
+        ? { sql: 'tenant = ? AND type = ? AND res = r.pk', params: [tenant, query.resourceType] }
+        : { sql: `res = r.pk AND ${MUTABLE_TYPES_SQL}`, params: [] };
       for (const row of c.condition.rows) {
         where.push({
           sql:
             `${row.negated ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM ${c.condition.table} ` +
-            `WHERE res = r.pk AND code = ? AND ${row.sql})`,
-          params: [c.condition.code, ...row.params],
+            `WHERE ${own.sql} AND code = ? AND ${row.sql})`,
+          params: [...own.params, c.condition.code, ...row.params],
         });
       }
     }
