@@ -50,6 +50,12 @@ interface CurrentRow {
   readonly version: number;
 }
 
+const VERSIONS =
+  'WITH versions AS (' +
+  'SELECT version, last_updated, json FROM resources WHERE tenant = ?1 AND type = ?2 AND id = ?3 ' +
+  'UNION ALL ' +
+  'SELECT version, last_updated, json FROM history WHERE tenant = ?1 AND type = ?2 AND id = ?3 AND version < ?4)';
+
 const SQL = {
   current: 'SELECT pk, version FROM resources WHERE tenant = ? AND type = ? AND id = ?',
   read: 'SELECT json FROM resources WHERE tenant = ? AND type = ? AND id = ?',
@@ -98,12 +104,11 @@ const SQL = {
     `DELETE FROM sort_keys WHERE res IN (SELECT pk FROM resources WHERE NOT ${MUTABLE_TYPES_SQL})`,
     `DELETE FROM identifiers WHERE NOT ${MUTABLE_TYPES_SQL}`,
   ],
-  // Superseded versions only: the current one is read from `resources` (see the header).
-  historyCount:
-    'SELECT count(*) AS n FROM history WHERE tenant = ? AND type = ? AND id = ? AND version < ? AND last_updated >= ?',
-  historyPage:
-    'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND version < ? AND last_updated >= ? ' +
-    'ORDER BY version DESC LIMIT ? OFFSET ?',
+  // Every version of one resource, newest first: the current one from `resources`, the superseded
+  // ones from history (below the current version: schema-3 files also hold the current one there).
+  // Parameters: ?1 tenant, ?2 type, ?3 id, ?4 current version, ?5 _since; the page adds ?6 ?7.
+  historyCount: `${VERSIONS} SELECT count(*) AS n FROM versions WHERE last_updated >= ?5`,
+  historyPage: `${VERSIONS} SELECT json FROM versions WHERE last_updated >= ?5 ORDER BY version DESC LIMIT ?6 OFFSET ?7`,
 } as const;
 
 export class SqliteResourceStore implements ResourceStore {
@@ -176,41 +181,14 @@ export class SqliteResourceStore implements ResourceStore {
     const count = options?.count ?? -1; // LIMIT -1: no limit
     const offset = options?.offset ?? 0;
     return this.#conn.transaction(() => {
-      const current = this.#conn.get(SQL.currentWithJson, tenant, resourceType, id);
+      const current = this.#conn.get(SQL.current, tenant, resourceType, id) as CurrentRow | undefined;
       if (!current) {
         throw new OperationOutcomeError(notFound);
       }
-      // Newest first: the current version (when within _since), then the superseded ones.
-      const version = Number(current['version']);
-      const currentListed = String(current['last_updated']) >= since;
-      const older = Number(
-        this.#conn.get(SQL.historyCount, tenant, resourceType, id, version, since)?.['n'] ?? 0,
-      );
-      const listed: StoredResource[] = [];
-      let olderOffset = offset;
-      let olderCount = count;
-      if (currentListed && offset === 0) {
-        if (count !== 0) {
-          listed.push(parse(current['json']));
-          olderCount = count < 0 ? count : count - 1;
-        }
-      } else if (currentListed) {
-        olderOffset = offset - 1;
-      }
-      if (olderCount !== 0) {
-        const rows = this.#conn.all(
-          SQL.historyPage,
-          tenant,
-          resourceType,
-          id,
-          version,
-          since,
-          olderCount,
-          olderOffset,
-        );
-        listed.push(...rows.map((r) => parse(r['json'])));
-      }
-      return { resources: listed, total: (currentListed ? 1 : 0) + older };
+      const key = [tenant, resourceType, id, current.version, since] as const;
+      const total = Number(this.#conn.get(SQL.historyCount, ...key)?.['n'] ?? 0);
+      const rows = this.#conn.all(SQL.historyPage, ...key, count, offset);
+      return { resources: rows.map((r) => parse(r['json'])), total };
     }, 'DEFERRED');
   }
 
