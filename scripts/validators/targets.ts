@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { CONFIG_SCHEMA } from '../../src/config/schema.ts';
+import { chargemasterSchema, contractsSchema } from '../../src/config/file-schemas.ts';
 import type { StandaloneTarget } from '../../src/config/standalone-validators.ts';
 import {
   administrationCodeTableSchema,
@@ -39,5 +40,11 @@ export const STANDALONE_TARGETS: readonly StandaloneTarget[] = [
       revenueCodes: revenueCodeTableSchema,
       categoryRules: categoryRuleTableSchema,
     },
+  },
+  {
+    // src/config/chargemaster-file.ts and contracts-file.ts: every issue of the file, strict.
+    file: path.join(ROOT, 'src/config/file-validators.js'),
+    options: { allErrors: true, strict: true },
+    schemas: { chargemaster: chargemasterSchema, contracts: contractsSchema },
   },
 ];

@@ -8,8 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+// The schema (./file-schemas.ts) compiled ahead of time (./standalone-validators.ts).
+import { chargemaster as validator } from './file-validators.js';
 import { describeSchemaError } from './schema-issues.ts';
 
 export interface ChargemasterEntry {
@@ -56,47 +57,7 @@ export class ChargemasterError extends Error {
   }
 }
 
-const text = { type: 'string', minLength: 1 } as const;
-const money = { type: 'number', minimum: 0 } as const;
-
-export const chargemasterSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['title', 'sources', 'effective', 'currency', 'default', 'charges'],
-  properties: {
-    title: text,
-    sources: { type: 'array', minItems: 1, items: text },
-    effective: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
-    notes: text,
-    currency: { const: 'USD' },
-    default: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['price'],
-      properties: { price: money, notes: text },
-    },
-    charges: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['code', 'label', 'kind', 'per', 'price'],
-        properties: {
-          code: { type: 'string', pattern: '^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$' },
-          label: text,
-          kind: { enum: ['administration', 'drug', 'supply', 'per-diem', 'other'] },
-          per: text,
-          price: money,
-        },
-      },
-    },
-  },
-} as const;
-
-let validator: ValidateFunction | undefined;
-
 function validate(data: unknown): readonly ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(chargemasterSchema);
   return validator(data) ? [] : (validator.errors ?? []);
 }
 

@@ -20,8 +20,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+// The schema (./file-schemas.ts) compiled ahead of time (./standalone-validators.ts).
+import { contracts as validator } from './file-validators.js';
+import { CODE } from './file-schemas.ts';
 import { describeSchemaError } from './schema-issues.ts';
 
 /** Schedules a `percent-of-reference` term can name (src/remittance/contracts/references.ts). */
@@ -107,106 +109,7 @@ export class ContractsFileError extends Error {
   }
 }
 
-const text = { type: 'string', minLength: 1 } as const;
-const date = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
-const slug = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } as const;
-const CODE = '^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$';
-const percent = { type: 'number', exclusiveMinimum: 0, maximum: 1000 } as const;
-
-const termCommon = {
-  id: slug,
-  carveOut: { type: 'boolean' },
-  note: text,
-  match: {
-    type: 'object',
-    additionalProperties: false,
-    minProperties: 1,
-    properties: {
-      codes: {
-        type: 'array',
-        minItems: 1,
-        items: {
-          type: 'string',
-          pattern: '^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})(?:-(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4}))?$',
-        },
-      },
-      drugs: { type: 'boolean' },
-      modifiers: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9A-Z]{2}$' } },
-    },
-  },
-} as const;
-
-export const contractsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['title', 'contracts'],
-  properties: {
-    title: text,
-    notes: text,
-    contracts: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'payer', 'name', 'effective', 'source', 'terms'],
-        properties: {
-          id: slug,
-          payer: slug,
-          name: text,
-          effective: date,
-          through: date,
-          source: text,
-          sequestrationPercent: { type: 'number', minimum: 0, maximum: 100 },
-          terms: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              oneOf: [
-                {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['id', 'kind'],
-                  properties: {
-                    ...termCommon,
-                    kind: { const: 'fee-schedule' },
-                    rates: {
-                      type: 'object',
-                      propertyNames: { pattern: CODE },
-                      additionalProperties: { type: 'number', minimum: 0 },
-                    },
-                    ratesFile: text,
-                  },
-                },
-                {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['id', 'kind', 'reference', 'percent'],
-                  properties: {
-                    ...termCommon,
-                    kind: { const: 'percent-of-reference' },
-                    reference: { enum: ['medicare-asp', 'opps', 'medicare-physician'] },
-                    percent,
-                  },
-                },
-                {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['id', 'kind', 'percent'],
-                  properties: { ...termCommon, kind: { const: 'percent-of-billed' }, percent },
-                },
-              ],
-            },
-          },
-        },
-      },
-    },
-  },
-} as const;
-
-let validator: ValidateFunction | undefined;
-
 function validate(data: unknown): readonly ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(contractsSchema);
   return validator(data) ? [] : (validator.errors ?? []);
 }
 

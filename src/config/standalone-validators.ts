@@ -1,7 +1,8 @@
 /**
  * JSON Schema validators compiled by ajv ahead of time (its standalone code) into committed ES
  * modules, rather than at every start: the configuration's (./config-validator.js) and the coding
- * tables' (src/coding/tables/table-validators.js). scripts/validators/targets.ts lists them.
+ * tables' (src/coding/tables/table-validators.js) and a tenant's chargemaster and contracts files'
+ * (./file-validators.js). scripts/validators/targets.ts lists them.
  *
  * Why: compiling the configuration's schema took ~200 ms of CPU and the coding tables' eight ~150
  * ms in every process that reads them — `npm start`, each sandbox and CLI child (a third of `client

@@ -12,6 +12,8 @@ import { CONFIG_SCHEMA } from '../../src/config/schema.ts';
 import { standaloneValidatorsSource } from '../../src/config/standalone-validators.ts';
 import * as tableValidators from '../../src/coding/tables/table-validators.js';
 import { mueTableSchema } from '../../src/coding/tables/schemas.ts';
+import * as fileValidators from '../../src/config/file-validators.js';
+import { chargemasterSchema, contractsSchema } from '../../src/config/file-schemas.ts';
 import { STANDALONE_TARGETS } from '../../scripts/validators/targets.ts';
 
 describe('validators compiled ahead of time', () => {
@@ -26,6 +28,7 @@ describe('validators compiled ahead of time', () => {
     expect(STANDALONE_TARGETS.map((t) => Object.keys(t.schemas).sort())).toEqual([
       ['validateConfig'],
       Object.keys(tableValidators),
+      Object.keys(fileValidators).sort(),
     ]);
   });
 
@@ -65,5 +68,25 @@ describe('validators compiled ahead of time', () => {
       ]);
     }
     expect(tableValidators.mue({}) || tableValidators.mue.errors?.length).toBeGreaterThan(1);
+  });
+
+  test('the chargemaster and contracts files: every issue, as their schemas compiled at run time', () => {
+    const cases = [
+      [fileValidators.chargemaster, chargemasterSchema],
+      [fileValidators.contracts, contractsSchema],
+    ] as const;
+    const inputs: unknown[] = [
+      {},
+      { title: '', sources: [], effective: 'x', currency: 'EUR', charges: [{}] },
+      { title: 'T', contracts: [{ payer: '', terms: [{ kind: 'percent-of-billed', percent: 0 }] }] },
+      [],
+    ];
+    for (const [ahead, schema] of cases) {
+      const compiled = new Ajv({ allErrors: true, strict: true }).compile(schema);
+      for (const input of inputs) {
+        expect([ahead(input), ahead.errors ?? null]).toEqual([compiled(input), compiled.errors ?? null]);
+      }
+      expect(ahead({}) || ahead.errors?.length).toBeGreaterThan(1);
+    }
   });
 });
