@@ -233,6 +233,46 @@ describe("the patient's page, launched from the EHR chart by a biller", () => {
     ]);
     expect(byPerson(audits, 'Avery Okafor').length).toBeGreaterThan(0);
   }, 60_000);
+
+  test("a patient route's id: not an id 400, no such patient 404, as OperationOutcomes", async () => {
+    const answers = await frame.evaluate(async () => {
+      const csrf = ((await (await fetch('/app/api/session')).json()) as { csrf: string }).csrf;
+      const ask = async (method: string, path: string) => {
+        const r = await fetch(path, {
+          method,
+          headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' },
+          ...(method === 'POST' ? { body: '{}' } : {}),
+        });
+        const body = (await r.json()) as { resourceType?: string };
+        return `${method} ${path} ${r.status} ${body.resourceType ?? ''}`;
+      };
+      const out: string[] = [];
+      for (const [method, tail] of [
+        ['GET', 'coverage'],
+        ['POST', 'eligibility'],
+        ['GET', 'statements'],
+        ['GET', 'orders'],
+        ['POST', 'authorizations'],
+      ] as const) {
+        for (const id of ['bad!id', 'no-such-patient']) {
+          out.push(await ask(method, `/app/api/patients/${id}/${tail}`));
+        }
+      }
+      return out;
+    });
+    const expected = (['GET coverage', 'POST eligibility', 'GET statements', 'GET orders'] as const).flatMap(
+      (route) => {
+        const [method, tail] = route.split(' ');
+        return [
+          `${method} /app/api/patients/bad!id/${tail} 400 OperationOutcome`,
+          `${method} /app/api/patients/no-such-patient/${tail} 404 OperationOutcome`,
+        ];
+      },
+    );
+    // Recording an authorization checks the id first, then the form (an empty one is a 400 too).
+    expect(answers.slice(0, 8)).toEqual(expected);
+    expect(answers[8]).toBe('POST /app/api/patients/bad!id/authorizations 400 OperationOutcome');
+  }, 60_000);
 });
 
 describe('what a coder may not do', () => {

@@ -11,7 +11,7 @@ import { renderAppealPacket } from '../../remittance/appeals/render.ts';
 import { appealIssueCode, appealReasonOf } from '../../remittance/appeals/routes.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import type { AppApiKit } from './recovery.ts';
-import { ID_RE } from './lookup.ts';
+import { pathId } from './path-params.ts';
 
 export function addAppealRoutes(router: Router, deps: AppealDeps, kit: AppApiKit): void {
   router.post(
@@ -19,9 +19,8 @@ export function addAppealRoutes(router: Router, deps: AppealDeps, kit: AppApiKit
     kit.json,
     kit.allow('appeal'),
     async (req: Request, res: Response) => {
-      const id = req.params['id'];
-      if (typeof id !== 'string' || !ID_RE.test(id)) {
-        sendOutcome(res, 400, outcome('invalid', 'Invalid work item id'));
+      const id = pathId(req, res, 'work item id');
+      if (id === undefined) {
         return;
       }
       const reason = appealReasonOf((req.body ?? {}) as Record<string, unknown>);
@@ -48,9 +47,8 @@ export function addAppealRoutes(router: Router, deps: AppealDeps, kit: AppApiKit
   );
 
   router.get('/appeals/:id/packet', kit.allow('appeal'), async (req: Request, res: Response) => {
-    const id = req.params['id'];
-    if (typeof id !== 'string' || !ID_RE.test(id)) {
-      sendOutcome(res, 400, outcome('invalid', 'Invalid appeal id'));
+    const id = pathId(req, res, 'appeal id');
+    if (id === undefined) {
       return;
     }
     const session = kit.sessionOf(res);

@@ -20,7 +20,8 @@ import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import type { Store } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import type { AppApiKit } from './recovery.ts';
-import { ID_RE, readOrUndefined } from './lookup.ts';
+import { readOrUndefined } from './lookup.ts';
+import { existingPatient, pathId } from './path-params.ts';
 
 export interface CoverageActionDeps {
   readonly store: Store;
@@ -39,15 +40,6 @@ const medicationOf = (order: MedicationRequest): string =>
   order.medicationReference?.display ??
   order.medicationCodeableConcept?.coding?.[0]?.code ??
   'Medication';
-
-function pathId(req: Request, res: Response): string | undefined {
-  const id = req.params['id'];
-  if (typeof id !== 'string' || !ID_RE.test(id)) {
-    sendOutcome(res, 400, outcome('invalid', 'Invalid id'));
-    return undefined;
-  }
-  return id;
-}
 
 export function addCoverageActionRoutes(router: Router, deps: CoverageActionDeps, kit: AppApiKit): void {
   router.post(
@@ -90,16 +82,12 @@ export function addCoverageActionRoutes(router: Router, deps: CoverageActionDeps
   );
 
   router.get('/patients/:id/orders', kit.allow('read'), async (req: Request, res: Response) => {
-    const id = pathId(req, res);
-    if (id === undefined) {
-      return;
-    }
     const session = kit.sessionOf(res);
-    const patient = `Patient/${id}`;
-    if (!(await readOrUndefined(deps.store, session.tenant, 'Patient', id))) {
-      sendOutcome(res, 404, outcome('not-found', `${patient} not found`));
+    const found = await existingPatient(req, res, deps.store, session.tenant);
+    if (found === undefined) {
       return;
     }
+    const { id, reference: patient } = found;
     const orders = await searchAll<MedicationRequest>(
       deps.store,
       session.tenant,

@@ -22,7 +22,8 @@ import { listWorkItems, underpaymentTotals, workItemAction } from '../../remitta
 import type { Store } from '../../store/port.ts';
 import type { Permission } from '../roles.ts';
 import type { WebSession } from '../sessions.ts';
-import { ID_RE, patientNames, readOrUndefined } from './lookup.ts';
+import { patientNames } from './lookup.ts';
+import { existingPatient } from './path-params.ts';
 
 export interface RecoveryApiDeps {
   readonly store: Store;
@@ -155,16 +156,14 @@ export function addRecoveryRoutes(router: Router, deps: RecoveryApiDeps, kit: Ap
 
   /** A patient's prior authorizations (the ledger: used vs authorized, expiry) and eligibility. */
   router.get('/patients/:id/coverage', kit.allow('read'), async (req: Request, res: Response) => {
-    const id = req.params['id'];
-    if (typeof id !== 'string' || !ID_RE.test(id)) {
-      sendOutcome(res, 400, outcome('invalid', 'Invalid id'));
-      return;
-    }
     const session = kit.sessionOf(res);
     const config = deps.tenants().find((t) => t.id === session.tenant);
-    const patient = `Patient/${id}`;
-    const found = await readOrUndefined(deps.store, session.tenant, 'Patient', id);
-    if (!config || !found) {
+    const found = await existingPatient(req, res, deps.store, session.tenant);
+    if (found === undefined) {
+      return;
+    }
+    const { id, reference: patient } = found;
+    if (!config) {
       sendOutcome(res, 404, outcome('not-found', `${patient} not found`));
       return;
     }
@@ -206,17 +205,12 @@ export function addRecoveryRoutes(router: Router, deps: RecoveryApiDeps, kit: Ap
     kit.json,
     kit.allow('request-coverage'),
     async (req: Request, res: Response) => {
-      const id = req.params['id'];
-      if (typeof id !== 'string' || !ID_RE.test(id)) {
-        sendOutcome(res, 400, outcome('invalid', 'Invalid id'));
-        return;
-      }
       const session = kit.sessionOf(res);
-      const patient = `Patient/${id}`;
-      if (!(await readOrUndefined(deps.store, session.tenant, 'Patient', id))) {
-        sendOutcome(res, 404, outcome('not-found', `${patient} not found`));
+      const found = await existingPatient(req, res, deps.store, session.tenant);
+      if (found === undefined) {
         return;
       }
+      const { id, reference: patient } = found;
       const { jobId, result } = await deps.eligibility.ask(
         session.tenant,
         patient,

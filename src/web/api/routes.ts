@@ -37,7 +37,7 @@ import { addStatementRoutes } from './statements.ts';
 import { claimView } from './claim.ts';
 import { encounterView } from './encounter.ts';
 import { eobsOfClaim } from './eob-lines.ts';
-import { ID_RE } from './lookup.ts';
+import { pathId } from './path-params.ts';
 import { workItems } from './worklist.ts';
 import type { ClaimWithPayments } from '../view-types.ts';
 
@@ -155,15 +155,6 @@ export function createAppApi(deps: AppApiDeps): Router {
       next();
     };
 
-  const idParam = (req: Request, res: Response): string | undefined => {
-    const id = req.params['id'];
-    if (typeof id !== 'string' || !ID_RE.test(id)) {
-      sendOutcome(res, 400, outcome('invalid', 'Invalid id'));
-      return undefined;
-    }
-    return id;
-  };
-
   router.get('/session', (_req: Request, res: Response) => {
     const session = sessionOf(res);
     res.json({
@@ -205,7 +196,7 @@ export function createAppApi(deps: AppApiDeps): Router {
   });
 
   router.get('/encounters/:id', allow('read-encounter'), async (req: Request, res: Response) => {
-    const id = idParam(req, res);
+    const id = pathId(req, res);
     if (id === undefined) {
       return;
     }
@@ -229,7 +220,7 @@ export function createAppApi(deps: AppApiDeps): Router {
   });
 
   router.get('/claims/:id', allow('read'), async (req: Request, res: Response) => {
-    const id = idParam(req, res);
+    const id = pathId(req, res);
     if (id === undefined) {
       return;
     }
@@ -250,7 +241,7 @@ export function createAppApi(deps: AppApiDeps): Router {
   });
 
   router.get('/claims/:id/x12', allow('read'), async (req: Request, res: Response) => {
-    const id = idParam(req, res);
+    const id = pathId(req, res);
     if (id === undefined) {
       return;
     }
@@ -279,7 +270,7 @@ export function createAppApi(deps: AppApiDeps): Router {
   });
 
   router.get('/patients/:id/audit', allow('audit'), async (req: Request, res: Response) => {
-    const id = idParam(req, res);
+    const id = pathId(req, res);
     if (id === undefined) {
       return;
     }

@@ -9,7 +9,7 @@ import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { statementPdfById, statementsOfPatient } from '../../remittance/statements/download.ts';
 import type { Store } from '../../store/port.ts';
 import type { AppApiKit } from './recovery.ts';
-import { ID_RE, readOrUndefined } from './lookup.ts';
+import { existingPatient, pathId } from './path-params.ts';
 
 export interface StatementApiDeps {
   readonly store: Store;
@@ -19,17 +19,12 @@ export interface StatementApiDeps {
 
 export function addStatementRoutes(router: Router, deps: StatementApiDeps, kit: AppApiKit): void {
   router.get('/patients/:id/statements', kit.allow('read'), async (req: Request, res: Response) => {
-    const id = req.params['id'];
-    if (typeof id !== 'string' || !ID_RE.test(id)) {
-      sendOutcome(res, 400, outcome('invalid', 'Invalid id'));
-      return;
-    }
     const session = kit.sessionOf(res);
-    const patient = `Patient/${id}`;
-    if (!(await readOrUndefined(deps.store, session.tenant, 'Patient', id))) {
-      sendOutcome(res, 404, outcome('not-found', `${patient} not found`));
+    const found = await existingPatient(req, res, deps.store, session.tenant);
+    if (found === undefined) {
       return;
     }
+    const { id, reference: patient } = found;
     const statements = await statementsOfPatient(deps, session.tenant, patient);
     await kit.audit(
       res,
@@ -42,9 +37,8 @@ export function addStatementRoutes(router: Router, deps: StatementApiDeps, kit: 
   });
 
   router.get('/statements/:id/pdf', kit.allow('read'), async (req: Request, res: Response) => {
-    const id = req.params['id'];
-    if (typeof id !== 'string' || !ID_RE.test(id)) {
-      sendOutcome(res, 400, outcome('invalid', 'Invalid statement id'));
+    const id = pathId(req, res, 'statement id');
+    if (id === undefined) {
       return;
     }
     const session = kit.sessionOf(res);
