@@ -132,6 +132,8 @@ export interface StartOptions {
   readonly gapGraceMs?: number;
   /** `_count` of ingest catch-up searches (tests; default 100). */
   readonly catchUpPageSize?: number;
+  /** How long finished ingest jobs are kept (tests; default: the config's days). */
+  readonly finishedJobRetentionMs?: number;
 }
 
 export async function startServer(
@@ -213,6 +215,9 @@ export async function startServer(
     ...(options.extraConnections ? { extraConnections: options.extraConnections } : {}),
     ...(options.gapGraceMs !== undefined ? { gapGraceMs: options.gapGraceMs } : {}),
     ...(options.catchUpPageSize !== undefined ? { catchUpPageSize: options.catchUpPageSize } : {}),
+    ...(options.finishedJobRetentionMs !== undefined
+      ? { finishedJobRetentionMs: options.finishedJobRetentionMs }
+      : {}),
     // An order (each EHR version) starts its prior authorization (src/coverage/pas/worker.ts).
     jobsForCopy: priorAuthJobsFor,
   });

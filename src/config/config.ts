@@ -231,6 +231,13 @@ export interface DriplineConfig {
    */
   readonly jobLeaseMs: number;
   /**
+   * How long a finished ingest job is kept (`INGEST_JOB_RETENTION_DAYS`, default 14): it is the
+   * key that makes an EHR's redelivery of the same notification a no-op. Ingest maintenance purges
+   * older ones so the inbox does not grow forever; a redelivery later than this re-runs the job,
+   * which compares equal and changes nothing (src/ingest/retention.ts).
+   */
+  readonly ingestJobRetentionDays: number;
+  /**
    * How often the server sweeps appeal deadlines (warnings at 30 and 7 days, missed ones escalated:
    * src/remittance/appeals/sweep.ts) without anyone asking; 0 turns the timer off. Default 1 h.
    */
@@ -278,6 +285,7 @@ const ENV_VARS = {
   'auth.accessTokenSeconds': 'ACCESS_TOKEN_SECONDS',
   shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
   jobLeaseMs: 'JOB_LEASE_MS',
+  ingestJobRetentionDays: 'INGEST_JOB_RETENTION_DAYS',
   appealSweepMs: 'APPEAL_SWEEP_MS',
   metricsToken: 'METRICS_TOKEN',
   clockOffsetMs: 'CLOCK_OFFSET_MS',

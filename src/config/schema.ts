@@ -49,6 +49,7 @@ export const CONFIG_SCHEMA = {
     'auth',
     'shutdownTimeoutMs',
     'jobLeaseMs',
+    'ingestJobRetentionDays',
     'appealSweepMs',
     'clockOffsetMs',
   ],
@@ -359,6 +360,7 @@ export const CONFIG_SCHEMA = {
     },
     shutdownTimeoutMs: { type: 'integer', minimum: 0, default: 10_000 },
     jobLeaseMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000, default: 60_000 },
+    ingestJobRetentionDays: { type: 'integer', minimum: 1, maximum: 3_650, default: 14 },
     // 0: no timer (the sweep then runs only when asked, API or CLI).
     appealSweepMs: { type: 'integer', minimum: 0, maximum: 86_400_000, default: 3_600_000 },
     metricsToken: { type: 'string', minLength: 16 },

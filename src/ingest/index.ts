@@ -15,6 +15,7 @@ import type { EhrSubscriptionsPort } from './subscription-manager.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
 import type { EhrPort } from './ehr-port.ts';
 import { IngestWorker } from './worker.ts';
+import { DAY_MS } from './retention.ts';
 import type { IngestWorkerDeps } from './worker-context.ts';
 
 export type EhrClientPort = EhrPort & EhrSubscriptionsPort;
@@ -32,6 +33,8 @@ export interface IngestDeps {
   readonly gapGraceMs?: number;
   /** `_count` of catch-up searches (tests; default 100). */
   readonly catchUpPageSize?: number;
+  /** How long finished ingest jobs are kept (tests; default the config's `ingestJobRetentionDays`). */
+  readonly finishedJobRetentionMs?: number;
   /** Jobs a stored copy starts in capabilities above ingest (the worker's `jobsForCopy`). */
   readonly jobsForCopy?: IngestWorkerDeps['jobsForCopy'];
 }
@@ -85,6 +88,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     logger: deps.logger,
     now,
     leaseMs: deps.config.jobLeaseMs,
+    finishedJobRetentionMs: deps.finishedJobRetentionMs ?? deps.config.ingestJobRetentionDays * DAY_MS,
     ...(deps.gapGraceMs !== undefined ? { gapGraceMs: deps.gapGraceMs } : {}),
     ...(deps.catchUpPageSize !== undefined ? { catchUpPageSize: deps.catchUpPageSize } : {}),
     ...(deps.jobsForCopy ? { jobsForCopy: deps.jobsForCopy } : {}),

@@ -32,6 +32,7 @@ import { loadRecord } from './records.ts';
 import { INGEST_TOPICS } from './topics.ts';
 import type { IngestContext } from './worker-context.ts';
 import { updateSubscription } from './worker-context.ts';
+import { purgeFinishedJobs } from './retention.ts';
 
 export async function enqueueCatchUp(
   ctx: IngestContext,
@@ -241,6 +242,7 @@ async function recoverWithEvents(
 export async function maintain(ctx: IngestContext, binding: ConnectionBinding): Promise<void> {
   const { connection } = binding;
   const now = ctx.now();
+  await purgeFinishedJobs(ctx, binding.tenant);
   if (connection.mode === 'poll') {
     await catchUp(ctx, binding, {
       kind: 'catch-up',

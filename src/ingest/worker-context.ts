@@ -37,6 +37,8 @@ export interface IngestWorkerDeps {
   readonly catchUpPageSize?: number;
   readonly leaseMs?: number;
   readonly batchSize?: number;
+  /** How long finished ingest jobs are kept before maintenance purges them (./retention.ts). */
+  readonly finishedJobRetentionMs?: number;
   /**
    * Jobs of the capabilities above ingest that a stored copy starts (e.g. an order's prior
    * authorization), written in the copy's own transaction so a crash cannot lose them.

@@ -277,6 +277,13 @@ export interface JobQueue {
   getJob(jobId: string): Promise<Job | undefined>;
   /** Jobs of a queue in a state (for dead-letter inspection and tests), oldest first. */
   listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]>;
+  /**
+   * Deletes up to `limit` of the tenant's `done` jobs of the queue that finished (were last
+   * updated) before `finishedBefore` (an instant), oldest first; resolves with how many. Their keys
+   * are free again: enqueueing one makes a new job. Only for queues whose jobs are safe to run
+   * twice (ingest's: a re-run compares equal). Dead jobs are never purged: people look at them.
+   */
+  purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------

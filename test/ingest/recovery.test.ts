@@ -14,7 +14,14 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { Medication, MedicationAdministration, Resource, Subscription } from '@medplum/fhirtypes';
+import type {
+  Encounter,
+  Medication,
+  MedicationAdministration,
+  MedicationRequest,
+  Resource,
+  Subscription,
+} from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { ehrClientCache } from '../../src/ehr/ingest-port.ts';
 import { DELETED_AT_SOURCE, sourceVersionOf } from '../../src/ingest/copies.ts';
@@ -121,6 +128,8 @@ interface RigOptions {
   readonly subscribe?: boolean;
   /** Catch-up searches: page size and pages per window (defaults 100 and 50). */
   readonly catchUp?: { readonly pageSize: number; readonly maxPages: number };
+  /** How long finished ingest jobs are kept before maintenance purges them (default 14 days). */
+  readonly retentionMs?: number;
 }
 
 const rigs: Rig[] = [];
@@ -157,6 +166,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
       ingest: false,
       gapGraceMs: options.gapGraceMs ?? 200,
       ...(options.catchUp ? { catchUpPageSize: options.catchUp.pageSize } : {}),
+      ...(options.retentionMs !== undefined ? { finishedJobRetentionMs: options.retentionMs } : {}),
     },
   );
   const { store, ingest } = server.running;
@@ -935,5 +945,80 @@ describe('9. a batch of notifications', () => {
     expect(await rig.jobs('ready')).toEqual([]);
     expect(await rig.jobs('leased')).toEqual([]);
     expect(await mismatches(rig, ['MedicationAdministration'])).toEqual([]);
+  });
+});
+
+describe('10. finished jobs are purged after the retention period', () => {
+  test('maintenance purges them; a redelivery after that re-runs the job and stores or bills nothing twice', async () => {
+    // Retention 0: every maintenance pass purges every job finished before it.
+    const rig = await startRig({ retentionMs: 0 });
+    const store = rig.server.running.store;
+    const changes = async () =>
+      (
+        await Promise.all(
+          (['ready', 'leased', 'done'] as const).map((state) =>
+            store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, state, 10_000),
+          ),
+        )
+      ).flat().length;
+    // In an encounter, so that storing it starts charge capture (an encounter-changed job).
+    const order = (await rig.ehr.listResources('MedicationRequest'))[0] as MedicationRequest;
+    const encounter = await rig.ehr.createResource<Encounter>({
+      resourceType: 'Encounter',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: order.subject,
+      period: { start: '2026-11-26T08:45:00-05:00' },
+    });
+    const administration = await newAdministration(rig.ehr, {
+      context: { reference: `Encounter/${encounter.id}` },
+    });
+    await rig.ehr.idle();
+    await rig.drain();
+    const isEventOf = (j: Job) =>
+      (j.payload as IngestJob).kind === 'event' &&
+      JSON.stringify(j.payload).includes(`MedicationAdministration/${administration.id}`);
+    const [first] = (await rig.jobs('done')).filter(isEventOf);
+    expect(first).toBeDefined();
+    const copy = await storedCopy(rig, 'MedicationAdministration', administration.id!);
+    const eventsBefore = await changes();
+    expect(eventsBefore).toBeGreaterThan(0);
+
+    await rig.maintain();
+    expect(await store.jobs.getJob(first!.id)).toBeUndefined();
+    expect((await rig.jobs('done')).filter(isEventOf)).toEqual([]);
+
+    // The EHR delivers the same event again (same subscription, same event number).
+    const payload = first!.payload as Extract<IngestJob, { kind: 'event' }>;
+    const record = await rig.record('MedicationAdministration');
+    const bundle = renderNotification({
+      fhirBaseUrl: rig.ehr.fhirBaseUrl,
+      subscriptionId: record.ehrSubscriptionId!,
+      topic: MA_TOPIC_URL,
+      status: 'active',
+      type: 'event-notification',
+      eventsSinceSubscriptionStart: payload.eventNumber,
+      events: [
+        {
+          eventNumber: payload.eventNumber,
+          timestamp: new Date().toISOString(),
+          interaction: 'create',
+          focus: { resourceType: 'MedicationAdministration', id: administration.id! },
+        },
+      ],
+      content: 'id-only',
+      timestamp: new Date().toISOString(),
+    });
+    expect(await postNotification(rig, record, bundle)).toBe(200);
+    await rig.drain();
+    const again = (await rig.jobs('done')).filter(isEventOf);
+    expect(again).toHaveLength(1);
+    expect(again[0]!.id).not.toBe(first!.id);
+    expect(again[0]!.key).toBe(first!.key);
+    // The copy is the one stored before (same version of ours), and no new charge event.
+    const after = await storedCopy(rig, 'MedicationAdministration', administration.id!);
+    expect(after?.meta?.versionId).toBe(copy?.meta?.versionId);
+    expect(await changes()).toBe(eventsBefore);
+    expect(await rig.jobs('dead')).toEqual([]);
   });
 });

@@ -1622,6 +1622,56 @@ export function describeStoreContract(
           'n2',
         ]);
         expect((await store.jobs.getJob(second!.id))?.lastError).toBe('later');
+        // Finished inbox jobs are purged where they are; the purged key makes a new job.
+        expect(await store.jobs.purgeDone(tenant, INBOX_QUEUE, future(1000).toISOString(), 10)).toBe(1);
+        expect(await store.jobs.getJob(first!.id)).toBeUndefined();
+        expect(
+          (await store.jobs.enqueue(tenant, { queue: INBOX_QUEUE, key: 'n1', payload: 0 })).created,
+        ).toBe(true);
+      });
+
+      it("purgeDone: only the tenant's finished jobs of the queue, finished before the instant, oldest first, up to the limit", async (store) => {
+        const tenant = newTenant();
+        const queue = newQueue();
+        for (const key of ['a', 'b', 'c', 'dead', 'ready']) {
+          await store.jobs.enqueue(tenant, { queue, key, payload: { key }, runAt: past() });
+        }
+        const other = newTenant();
+        await store.jobs.enqueue(other, { queue, key: 'a', payload: {}, runAt: past() });
+        const otherQueue = newQueue();
+        await store.jobs.enqueue(tenant, { queue: otherQueue, key: 'a', payload: {}, runAt: past() });
+        const now = new Date();
+        const leased = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 10, now });
+        const byKey = new Map(leased.filter((j) => j.tenant === tenant).map((j) => [j.key, j]));
+        const leaseOf = (key: string) => ({
+          jobId: byKey.get(key)!.id,
+          leaseToken: byKey.get(key)!.leaseToken!,
+        });
+        expect(await store.jobs.ackMany(['a', 'b', 'c'].map(leaseOf))).toBe(3);
+        const dead = leaseOf('dead');
+        await store.jobs.fail(dead.jobId, dead.leaseToken, { error: 'no', retryable: false, now });
+        const otherTenantJob = leased.find((j) => j.tenant === other)!;
+        await store.jobs.ack(otherTenantJob.id, otherTenantJob.leaseToken!);
+        const [otherQueueJob] = await store.jobs.lease({ queue: otherQueue, leaseMs: 60_000, limit: 1, now });
+        await store.jobs.ack(otherQueueJob!.id, otherQueueJob!.leaseToken!);
+        expect(await store.jobs.purgeDone(tenant, queue, past(), 10)).toBe(0);
+        const later = future(1000).toISOString();
+        expect(await store.jobs.purgeDone(tenant, queue, later, 2)).toBe(2);
+        expect(await store.jobs.purgeDone(tenant, queue, later, 2)).toBe(1);
+        expect(await store.jobs.purgeDone(tenant, queue, later, 2)).toBe(0);
+        for (const key of ['a', 'b', 'c']) {
+          expect(await store.jobs.getJob(byKey.get(key)!.id)).toBeUndefined();
+        }
+        expect((await store.jobs.getJob(dead.jobId))?.state).toBe('dead');
+        expect((await store.jobs.getJob(byKey.get('ready')!.id))?.state).toBe('leased');
+        expect((await store.jobs.getJob(otherTenantJob.id))?.state).toBe('done');
+        expect((await store.jobs.getJob(otherQueueJob!.id))?.state).toBe('done');
+        const again = await store.jobs.enqueue(tenant, { queue, key: 'a', payload: {} });
+        expect(again.created).toBe(true);
+        expect(again.jobId).not.toBe(byKey.get('a')!.id);
+        await expect(store.jobs.purgeDone(tenant, queue, 'yesterday', 10)).rejects.toMatchObject({
+          outcome: { issue: [expect.objectContaining({ code: 'invalid' })] },
+        });
       });
     });
 

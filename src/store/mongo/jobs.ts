@@ -252,4 +252,21 @@ export class MongoJobQueue implements JobQueue {
       .toArray();
     return docs.map(toJob);
   }
+
+  async purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number> {
+    const before = isoInstant(finishedBefore, 'finishedBefore');
+    if (!Number.isInteger(limit) || limit < 1) {
+      return 0;
+    }
+    const filter = { tenant, queue, state: 'done' as const, updatedAt: { $lt: before } };
+    const ids = await this.#jobs
+      .find(filter, { sort: { createdAt: 1, seq: 1 }, limit, projection: { _id: 1 } })
+      .toArray();
+    if (ids.length === 0) {
+      return 0;
+    }
+    // The filter again: a job re-enqueued meanwhile under a purged key is another document.
+    const result = await this.#jobs.deleteMany({ ...filter, _id: { $in: ids.map((doc) => doc._id) } });
+    return result.deletedCount;
+  }
 }

@@ -106,4 +106,13 @@ export class SqliteJobQueue implements JobQueue {
       .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
       .slice(0, limit);
   }
+
+  /** The inbox queue's finished jobs in the inbox file, then those left in the main file. */
+  async purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number> {
+    const purged = await this.#table(queue).purgeDone(tenant, queue, finishedBefore, limit);
+    if (!this.inInbox(queue) || purged >= limit) {
+      return purged;
+    }
+    return purged + (await this.main.purgeDone(tenant, queue, finishedBefore, limit - purged));
+  }
 }

@@ -77,6 +77,11 @@ const SQL = {
     'WHERE id = ?',
   list: 'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? ORDER BY created_at, rowid LIMIT ?',
   has: 'SELECT 1 AS found FROM jobs WHERE id = ?',
+  // Seeks jobs_list (tenant, queue, state, created_at): a job finishes after it is created.
+  purgeDone:
+    'DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs ' +
+    "WHERE tenant = ? AND queue = ? AND state = 'done' AND created_at < ? AND updated_at < ? " +
+    'ORDER BY created_at LIMIT ?)',
 } as const;
 
 export class SqliteJobTable implements JobQueue {
@@ -195,6 +200,16 @@ export class SqliteJobTable implements JobQueue {
 
   async listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]> {
     return this.#conn.all(SQL.list, tenant, queue, state, limit).map(toJob);
+  }
+
+  async purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number> {
+    const before = requireInstant(finishedBefore, 'finishedBefore');
+    if (!Number.isInteger(limit) || limit < 1) {
+      return 0;
+    }
+    return this.#conn.transaction(
+      () => this.#conn.run(SQL.purgeDone, tenant, queue, before, before, limit).changes,
+    );
   }
 }
 

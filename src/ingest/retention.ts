@@ -1,0 +1,34 @@
+/**
+ * Finished ingest jobs are kept for a retention period, then purged by ingest maintenance.
+ *
+ * Why they are kept at all: a job's key (the EHR subscription and event number, or the classic
+ * notification's identity) is what makes an EHR's redelivery of a notification a no-op — enqueueing
+ * the same key again finds the finished job. Why not forever: a network sending tens of thousands
+ * of notifications a day would grow the inbox without bound, and every enqueue pays for the size
+ * of its key index. A redelivery after the retention period makes a new job, which re-runs work
+ * that compares equal (the copy at the same EHR version, the domain event keyed by that version):
+ * nothing is stored or billed twice (test/ingest/recovery.test.ts proves it).
+ *
+ * Dead jobs are never purged: they wait for a person.
+ */
+import type { TenantId } from '../store/port.ts';
+import type { IngestContext } from './worker-context.ts';
+import { INGEST_QUEUE } from './jobs.ts';
+
+export const DAY_MS = 86_400_000;
+
+/** The default retention (the configuration's `ingestJobRetentionDays` default). */
+export const DEFAULT_FINISHED_JOB_RETENTION_MS = 14 * DAY_MS;
+
+/**
+ * How many finished jobs one maintenance pass purges at most: a short transaction, and far more
+ * than a connection finishes between two passes.
+ */
+export const PURGE_BATCH = 5_000;
+
+/** Purges the tenant's finished ingest jobs older than the retention; resolves with how many. */
+export function purgeFinishedJobs(ctx: IngestContext, tenant: TenantId): Promise<number> {
+  const retention = ctx.deps.finishedJobRetentionMs ?? DEFAULT_FINISHED_JOB_RETENTION_MS;
+  const before = new Date(ctx.now().getTime() - retention).toISOString();
+  return ctx.deps.store.jobs.purgeDone(tenant, INGEST_QUEUE, before, PURGE_BATCH);
+}
