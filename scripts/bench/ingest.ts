@@ -46,7 +46,8 @@
  *                  stored copy requires. ratio = stored/s ÷ this.
  *
  * Environment: BENCH_N (3000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
- * (saturation,paced), BENCH_CPU_PROF. BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
+ * (saturation,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
+ * alone keeps a CPU profile to that path), BENCH_CPU_PROF. BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
  * while each phase sends and resumes it to drain: the acks then have the machine without the
  * worker, which tells the worker's CPU and locks apart from the receiver's own cost (stored/s and
  * e2e are then meaningless). The worker is idle when stopped (the previous phase drained), so it
@@ -179,6 +180,15 @@ async function main(): Promise<void> {
       throw new Error(`BENCH_PHASES: unknown phase "${p}" (saturation, paced)`);
     }
   }
+  const PAYLOADS = (process.env['BENCH_PAYLOADS'] ?? 'full-resource,id-only')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  for (const p of PAYLOADS) {
+    if (p !== 'full-resource' && p !== 'id-only') {
+      throw new Error(`BENCH_PAYLOADS: unknown payload "${p}" (full-resource, id-only)`);
+    }
+  }
 
   // Imported here so the load-generator thread stays light.
   const { openStore } = await import('../../src/store/open.ts');
@@ -216,7 +226,7 @@ async function main(): Promise<void> {
     // ---- The EHR, in its own process ---------------------------------------------------------
     const phaseSpecs: { name: string; payload: Payload; rate: number }[] = [];
     for (const phase of PHASES) {
-      for (const payload of ['full-resource', 'id-only'] as const) {
+      for (const payload of PAYLOADS as Payload[]) {
         phaseSpecs.push({ name: `${payload} ${phase}`, payload, rate: phase === 'paced' ? RATE : 0 });
       }
     }
