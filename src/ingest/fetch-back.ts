@@ -133,6 +133,7 @@ export async function ingestResources(
       ...recomputeFor(copy, users),
       ...(ctx.deps.jobsForCopy?.(copy) ?? []),
     ]);
+    ctx.stored?.add(binding.tenant, key);
     if (
       resource.resourceType === 'Patient' &&
       (result.outcome === 'created' || !(await hasCoverage(ctx.deps.store, binding.tenant, resource.id)))
@@ -163,7 +164,7 @@ export async function ingestResources(
         continue;
       }
       const [type, id] = normalized.split('/') as [string, string];
-      if (!(await isStored(ctx.deps.store, binding.tenant, type, id))) {
+      if (!(await isStored(ctx, binding.tenant, type, id))) {
         missing.push(reference);
       }
     }
@@ -260,11 +261,17 @@ async function hasCoverage(store: Store, tenant: TenantId, patientId: string): P
   return result.resources.length > 0;
 }
 
-async function isStored(store: Store, tenant: TenantId, type: string, id: string): Promise<boolean> {
-  try {
-    await store.resources.read(tenant, type, id);
+/** Whether the resource is stored: known to be (./stored-references.ts), else read. */
+async function isStored(ctx: IngestContext, tenant: TenantId, type: string, id: string): Promise<boolean> {
+  const reference = `${type}/${id}`;
+  if (ctx.stored?.has(tenant, reference)) {
     return true;
+  }
+  try {
+    await ctx.deps.store.resources.read(tenant, type, id);
   } catch {
     return false;
   }
+  ctx.stored?.add(tenant, reference);
+  return true;
 }

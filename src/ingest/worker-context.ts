@@ -13,6 +13,7 @@ import type { BatchOperation, Store } from '../store/port.ts';
 import type { CopyContext } from './copies.ts';
 import type { EhrPort, SubscriptionMaintainer } from './ehr-port.ts';
 import type { IdSearchSupport } from './id-search.ts';
+import type { StoredReferences } from './stored-references.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { SubscriptionRecord } from './records.ts';
 import type { IngestTopic } from './topics.ts';
@@ -52,6 +53,8 @@ export interface IngestContext {
   readonly copyWrites?: GroupCommit;
   /** Which EHRs take `_id` searches (./id-search.ts); without it everything is read one at a time. */
   readonly idSearch?: IdSearchSupport;
+  /** Resources known to be stored (./stored-references.ts); without it fetch-back asks the store each time. */
+  readonly stored?: StoredReferences;
 }
 
 function endpoint(ctx: IngestContext, binding: ConnectionBinding): string {

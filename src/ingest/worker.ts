@@ -25,6 +25,7 @@ import type { IngestJob } from './jobs.ts';
 import { INGEST_QUEUE } from './jobs.ts';
 import { handleClassic, handleEvent, handleStatus } from './notification-jobs.ts';
 import { catchUp, maintain } from './recovery.ts';
+import { StoredReferences } from './stored-references.ts';
 import type { IngestContext, IngestWorkerDeps } from './worker-context.ts';
 
 const RETRY_SUFFIX = /\|retry-(\d+)$/;
@@ -64,6 +65,7 @@ export class IngestWorker extends LoopingWorker {
       now: this.#now,
       copyWrites: new GroupCommit(deps.store),
       idSearch: new IdSearchSupport(this.#now),
+      stored: new StoredReferences(),
     };
     this.#batch = new BatchBookkeeping(this.#ctx);
   }

@@ -1,7 +1,8 @@
 /**
  * What one ingest worker batch does, over real HTTP against the sandbox EHR on a real SQLite store:
  * it takes up to 64 notification jobs at once (INGEST_BATCH_SIZE: one lease, one copy transaction,
- * one ack for all of them).
+ * one ack for all of them), and fetch-back does not read the store again for references it already
+ * knows are stored (the patient, encounter and drug every administration of a visit names).
  *
  * Dripline runs with `ingest: false` and `chargeCapture: false`: each test drives the worker itself.
  * The store is the test's, seen through a view that counts resource reads by type.
@@ -10,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { MedicationAdministration } from '@medplum/fhirtypes';
+import type { Encounter, MedicationAdministration, MedicationRequest } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { loadRecord } from '../../src/ingest/records.ts';
@@ -148,5 +149,42 @@ describe('an ingest worker batch', () => {
     expect(await rig.readyJobs()).toBe(3);
     await rig.drainIngest();
     expect(await stored(rig, administrations)).toBe(67);
+  });
+
+  test('does not read the store again for references it knows are stored', async () => {
+    const rig = await startRig();
+    // Administrations of one visit: the first brings its patient, encounter and order.
+    const order = (await rig.ehr.listResources('MedicationRequest'))[0] as MedicationRequest;
+    const visit = await rig.ehr.createResource<Encounter>({
+      resourceType: 'Encounter',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: order.subject,
+      period: { start: '2026-11-26T08:30:00-05:00' },
+    });
+    const inVisit = { context: { reference: `Encounter/${visit.id ?? ''}` } };
+    const first = await newAdministration(rig.ehr, inVisit);
+    await rig.drainIngest();
+    expect(first.subject.reference).toMatch(/^Patient\//);
+    expect(first.context?.reference).toMatch(/^Encounter\/./);
+    expect(first.request?.reference).toMatch(/^MedicationRequest\//);
+
+    rig.reads.clear();
+    const next: MedicationAdministration[] = [];
+    for (let i = 0; i < 8; i++) {
+      next.push(await newAdministration(rig.ehr, inVisit));
+    }
+    await rig.drainIngest();
+    const types = ['MedicationAdministration', 'Patient', 'Encounter', 'Medication', 'MedicationRequest'];
+    const reads = Object.fromEntries(types.map((type) => [type, rig.reads.get(type) ?? 0]));
+    expect(await stored(rig, next)).toBe(8);
+    // Each new administration's own copy is looked up (to compare versions); what it references is not.
+    expect(reads).toEqual({
+      MedicationAdministration: 8,
+      Patient: 0,
+      Encounter: 0,
+      Medication: 0,
+      MedicationRequest: 0,
+    });
   });
 });
