@@ -80,6 +80,7 @@ export interface CopyContext {
   readonly fhirBaseUrl: string;
   readonly publicUrl: string;
   readonly now: () => Date;
+  /** The id of each copy's AuditEvent. */
   readonly generateId: () => string;
   /**
    * How a copy's transaction is committed: `store.resources.writeBatch` by default; the worker

@@ -4,8 +4,8 @@
  * worker (./worker.ts) builds one context; the job handlers (./notification-jobs.ts), fetch-back
  * (./fetch-back.ts) and recovery (./recovery.ts) take it as their first argument.
  */
-import { randomUUID } from 'node:crypto';
 import type { EhrConnectionConfig } from '../config/config.ts';
+import { newAuditEventId } from '../fhir/audit.ts';
 import type { Logger } from '../logger.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import type { GroupCommit } from '../store/group-commit.ts';
@@ -87,7 +87,8 @@ export function copyContextFor(ctx: IngestContext, binding: ConnectionBinding): 
     fhirBaseUrl: binding.connection.fhirBaseUrl,
     publicUrl: ctx.deps.publicUrl,
     now: ctx.now,
-    generateId: randomUUID,
+    // The copies' AuditEvents: time-ordered ids append to the store's id indexes (src/fhir/audit.ts).
+    generateId: newAuditEventId,
     ...(ctx.copyWrites ? { write: ctx.copyWrites.write.bind(ctx.copyWrites) } : {}),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * What one ingest worker batch does, over real HTTP against the sandbox EHR on a real SQLite store:
  * it takes up to 64 notification jobs at once (INGEST_BATCH_SIZE: one lease, one copy transaction,
- * one ack for all of them), and fetch-back does not read the store again for references it already
+ * one ack for all of them; each copy's AuditEvent with a time-ordered id), and fetch-back does not read the store again for references it already
  * knows are stored (the patient, encounter and drug every administration of a visit names).
  *
  * Dripline runs with `ingest: false` and `chargeCapture: false`: each test drives the worker itself.
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { Encounter, MedicationAdministration, MedicationRequest } from '@medplum/fhirtypes';
+import type { AuditEvent, Encounter, MedicationAdministration, MedicationRequest } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { loadRecord } from '../../src/ingest/records.ts';
@@ -20,6 +20,7 @@ import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { Store } from '../../src/store/port.ts';
+import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
@@ -27,6 +28,7 @@ import { waitFor } from '../support/wait.ts';
 import { newAdministration } from './administrations.ts';
 
 const TENANT = 'sandbox';
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const DAY = { date: '2026-11-26', patients: 4, seed: 17 };
 
 interface Rig {
@@ -149,6 +151,16 @@ describe('an ingest worker batch', () => {
     expect(await rig.readyJobs()).toBe(3);
     await rig.drainIngest();
     expect(await stored(rig, administrations)).toBe(67);
+
+    // Each copy's AuditEvent has a time-ordered id (UUID v7), as the FHIR API's do: a batch's
+    // AuditEvents append to the store's id indexes instead of landing on random pages.
+    const audits = (await searchAll<AuditEvent>(rig.server.running.store, TENANT, 'AuditEvent')).filter((a) =>
+      a.entity?.some((e) => e.what?.reference?.startsWith('MedicationAdministration/')),
+    );
+    expect(audits.length).toBeGreaterThanOrEqual(67);
+    for (const audit of audits) {
+      expect(audit.id).toMatch(UUID_V7);
+    }
   });
 
   test('does not read the store again for references it knows are stored', async () => {
