@@ -10,6 +10,7 @@ import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { Store, TenantId } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { markDeletedAtSource, storeCopy } from './copies.ts';
+import type { CopyContext } from './copies.ts';
 import { classifyEhrError } from './ehr-port.ts';
 import { domainEvent, encountersUsing, recomputeFor } from './encounter-events.ts';
 import { plainTarget, readByIds } from './id-search.ts';
@@ -73,8 +74,10 @@ export async function ingestResources(
   carried: ReadonlyMap<string, Resource>,
   /** Reads already tried for this attempt (the batch's read-ahead) that failed, by reference. */
   failed: ReadonlyMap<string, unknown> = new Map(),
+  /** Stored copies the batch read ahead (./copies.ts CopyContext.readAhead). */
+  readAhead?: CopyContext['readAhead'],
 ): Promise<void> {
-  const copies = copyContextFor(ctx, binding);
+  const copies = copyContextFor(ctx, binding, readAhead);
   const ehr = ctx.deps.ehrFor(binding.connection);
   const seen = new Set<string>();
   // What came along, plus the encounters the location filter read (fetch-back reuses them).

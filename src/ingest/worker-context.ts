@@ -79,7 +79,11 @@ export function updateSubscription(
 }
 
 /** Where and how copies of this connection's resources are stored (./copies.ts). */
-export function copyContextFor(ctx: IngestContext, binding: ConnectionBinding): CopyContext {
+export function copyContextFor(
+  ctx: IngestContext,
+  binding: ConnectionBinding,
+  readAhead?: CopyContext['readAhead'],
+): CopyContext {
   return {
     store: ctx.deps.store,
     tenant: binding.tenant,
@@ -90,6 +94,7 @@ export function copyContextFor(ctx: IngestContext, binding: ConnectionBinding): 
     // The copies' AuditEvents: time-ordered ids append to the store's id indexes (src/fhir/audit.ts).
     generateId: newAuditEventId,
     ...(ctx.copyWrites ? { write: ctx.copyWrites.write.bind(ctx.copyWrites) } : {}),
+    ...(readAhead ? { readAhead } : {}),
   };
 }
 

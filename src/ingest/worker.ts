@@ -81,6 +81,8 @@ export class IngestWorker extends LoopingWorker {
     const succeeded = new Set<Job>();
     // The EHR round trips of the batch's id-only events overlap.
     await this.#batch.prefetchFocuses(jobs);
+    // Their stored copies, read with a search per type instead of a read per job.
+    await this.#batch.readCopiesAhead(jobs);
     // Jobs that store what a notification is about run side by side, so their copies reach the
     // group commit together: one transaction for the batch's copies instead of one per job.
     // Copies are written with optimistic concurrency, so two jobs about the same resource still

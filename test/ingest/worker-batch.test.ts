@@ -13,13 +13,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import type { AuditEvent, Encounter, MedicationAdministration, MedicationRequest } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
+import { sourceVersionOf } from '../../src/ingest/copies.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { loadRecord } from '../../src/ingest/records.ts';
 import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
-import type { Store } from '../../src/store/port.ts';
+import type { Store, StoreQuery } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { startTestServer } from '../support/harness.ts';
@@ -34,7 +35,7 @@ const DAY = { date: '2026-11-26', patients: 4, seed: 17 };
 interface Rig {
   readonly ehr: SandboxEhr;
   readonly server: TestServer;
-  /** Resource reads through the store, by type, since the last `reads.clear()`. */
+  /** Resource reads (and searches) through the store, by type, since the last `reads.clear()`. */
   readonly reads: Map<string, number>;
   /** Runs the ingest worker until nothing is ready and the EHR has nothing left to deliver. */
   drainIngest(): Promise<void>;
@@ -49,7 +50,7 @@ afterEach(async () => {
   }
 });
 
-/** The store, with every `resources.read` counted by type. */
+/** The store, with every `resources.read` counted by type (and every search, as "search <type>"). */
 function countingReads(store: Store, reads: Map<string, number>): Store {
   const resources = new Proxy(store.resources, {
     get(target, prop) {
@@ -58,6 +59,13 @@ function countingReads(store: Store, reads: Map<string, number>): Store {
         return (tenant: string, type: string, id: string) => {
           reads.set(type, (reads.get(type) ?? 0) + 1);
           return target.read(tenant, type, id);
+        };
+      }
+      if (prop === 'search') {
+        return (tenant: string, query: StoreQuery) => {
+          const key = `search ${query.resourceType}`;
+          reads.set(key, (reads.get(key) ?? 0) + 1);
+          return target.search(tenant, query);
         };
       }
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -187,16 +195,47 @@ describe('an ingest worker batch', () => {
       next.push(await newAdministration(rig.ehr, inVisit));
     }
     await rig.drainIngest();
-    const types = ['MedicationAdministration', 'Patient', 'Encounter', 'Medication', 'MedicationRequest'];
+    const types = ['Patient', 'Encounter', 'Medication', 'MedicationRequest'];
     const reads = Object.fromEntries(types.map((type) => [type, rig.reads.get(type) ?? 0]));
     expect(await stored(rig, next)).toBe(8);
-    // Each new administration's own copy is looked up (to compare versions); what it references is not.
-    expect(reads).toEqual({
-      MedicationAdministration: 8,
-      Patient: 0,
-      Encounter: 0,
-      Medication: 0,
-      MedicationRequest: 0,
+    expect(reads).toEqual({ Patient: 0, Encounter: 0, Medication: 0, MedicationRequest: 0 });
+  });
+
+  test('reads the stored copies of its focuses with one search, new and updated alike', async () => {
+    const rig = await startRig();
+    await newAdministration(rig.ehr);
+    await rig.drainIngest();
+    const created: MedicationAdministration[] = [];
+    for (let i = 0; i < 8; i++) {
+      created.push(await newAdministration(rig.ehr));
+    }
+    rig.reads.clear();
+    await rig.drainIngest();
+    const newOnes = {
+      reads: rig.reads.get('MedicationAdministration') ?? 0,
+      searches: rig.reads.get('search MedicationAdministration') ?? 0,
+    };
+    expect(await stored(rig, created)).toBe(8);
+
+    const updated: MedicationAdministration[] = [];
+    for (const ma of created) {
+      updated.push(await rig.ehr.updateResource({ ...ma, status: 'completed' }));
+    }
+    rig.reads.clear();
+    await rig.drainIngest();
+    const updates = {
+      reads: rig.reads.get('MedicationAdministration') ?? 0,
+      searches: rig.reads.get('search MedicationAdministration') ?? 0,
+    };
+    // One search per batch for the copies to compare with, none read one by one.
+    expect({ newOnes, updates }).toEqual({
+      newOnes: { reads: 0, searches: 1 },
+      updates: { reads: 0, searches: 1 },
     });
+    for (const ma of updated) {
+      const copy = await rig.server.running.store.resources.read(TENANT, 'MedicationAdministration', ma.id!);
+      expect(copy).toMatchObject({ status: 'completed', meta: { versionId: '2' } });
+      expect(sourceVersionOf(copy).versionId).toBe(ma.meta?.versionId);
+    }
   });
 });
