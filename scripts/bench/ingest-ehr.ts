@@ -54,6 +54,12 @@ for (const { prefix, count } of batches) {
 }
 const connection = await sandboxConnection(ehr);
 process.stdout.write(`READY ${JSON.stringify({ connection })}\n`);
+// bench:ingest asks for this process's CPU time over the IPC channel (all threads, µs).
+process.on('message', (message) => {
+  if (message === 'cpu') {
+    process.send?.({ cpu: process.cpuUsage() });
+  }
+});
 process.once('SIGTERM', () => {
   ehr.stop().then(
     () => process.exit(0),

@@ -27,6 +27,12 @@ if (role === 'worker') {
   running.ingest.worker.start();
 }
 process.stdout.write(`LISTENING ${running.url}\n`);
+// bench:ingest asks for this process's CPU time over the IPC channel (all threads, µs).
+process.on('message', (message) => {
+  if (message === 'cpu') {
+    process.send?.({ cpu: process.cpuUsage() });
+  }
+});
 process.once('SIGTERM', () => {
   running.stop().then(
     () => process.exit(0),

@@ -33,6 +33,10 @@
  *   stored/s          BENCH_N / (last copy stored − first send): what the whole pipeline sustains
  *   e2e p50/p95       per notification, send → the stored copy's meta.lastUpdated (the commit
  *                     that made it readable; same clock, millisecond resolution)
+ *   CPU/notification  each process's CPU time (user + system, all threads, reported over an IPC
+ *                     channel) from the phase's first send until its queue drained, ÷ BENCH_N:
+ *                     what the work costs whatever else shares the machine. The worker's is set
+ *                     against the CPU of one bare create (below) in the same run.
  *
  * Baselines (same run, a fresh SQLite file with the store's default settings, BENCH_N each,
  * sequentially and with 50 in flight):
@@ -42,7 +46,8 @@
  *                  stored copy requires. ratio = stored/s ÷ this.
  *
  * Environment: BENCH_N (3000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
- * (saturation,paced), BENCH_CPU_PROF. BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
+ * (saturation,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
+ * alone keeps a CPU profile to that path), BENCH_CPU_PROF. BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
  * while each phase sends and resumes it to drain: the acks then have the machine without the
  * worker, which tells the worker's CPU and locks apart from the receiver's own cost (stored/s and
  * e2e are then meaningless). The worker is idle when stopped (the previous phase drained), so it
@@ -105,7 +110,8 @@ async function startChild(
 ): Promise<{ child: ChildProcess; line: string }> {
   const child = spawn(process.execPath, ['--no-warnings', ...nodeArgs, fileURLToPath(script), ...args], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel answers `cpuSeconds` (./ingest-node.ts, ./ingest-ehr.ts).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.push(child);
   let stderr = '';
@@ -125,6 +131,24 @@ async function startChild(
       clearTimeout(timer);
       reject(new Error(`${name} exited (${String(code ?? signal)}): ${stderr}`));
     });
+  });
+}
+
+/**
+ * The child's CPU time so far (user + system, all its threads), in seconds, as it reports it over
+ * the IPC channel: the cost of its work whatever else runs on the machine.
+ */
+function cpuSeconds(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('child did not report its CPU time within 60 s')),
+      60_000,
+    );
+    child.once('message', (message: { cpu?: { user: number; system: number } }) => {
+      clearTimeout(timer);
+      resolve(((message.cpu?.user ?? Number.NaN) + (message.cpu?.system ?? Number.NaN)) / 1e6);
+    });
+    child.send('cpu');
   });
 }
 
@@ -154,6 +178,15 @@ async function main(): Promise<void> {
   for (const p of PHASES) {
     if (p !== 'saturation' && p !== 'paced') {
       throw new Error(`BENCH_PHASES: unknown phase "${p}" (saturation, paced)`);
+    }
+  }
+  const PAYLOADS = (process.env['BENCH_PAYLOADS'] ?? 'full-resource,id-only')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  for (const p of PAYLOADS) {
+    if (p !== 'full-resource' && p !== 'id-only') {
+      throw new Error(`BENCH_PAYLOADS: unknown payload "${p}" (full-resource, id-only)`);
     }
   }
 
@@ -193,7 +226,7 @@ async function main(): Promise<void> {
     // ---- The EHR, in its own process ---------------------------------------------------------
     const phaseSpecs: { name: string; payload: Payload; rate: number }[] = [];
     for (const phase of PHASES) {
-      for (const payload of ['full-resource', 'id-only'] as const) {
+      for (const payload of PAYLOADS as Payload[]) {
         phaseSpecs.push({ name: `${payload} ${phase}`, payload, rate: phase === 'paced' ? RATE : 0 });
       }
     }
@@ -269,7 +302,7 @@ async function main(): Promise<void> {
     const profile = process.env['BENCH_CPU_PROF'];
     const profileArgs = (name: string): string[] =>
       profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-    await startChild(
+    const { child: receiverChild } = await startChild(
       'receiver',
       new URL('./ingest-node.ts', import.meta.url),
       ['receiver'],
@@ -395,6 +428,8 @@ async function main(): Promise<void> {
       opsPerSecond: number;
       p50: number;
       p99: number;
+      /** This process's CPU time per operation, µs (nothing else runs in it meanwhile). */
+      cpuMicros: number;
     }
     const baseline = async (
       name: string,
@@ -403,6 +438,7 @@ async function main(): Promise<void> {
     ): Promise<Baseline> => {
       const latency = new Array<number>(N).fill(0);
       let next = 0;
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const lane = async (): Promise<void> => {
         while (next < N) {
@@ -414,14 +450,17 @@ async function main(): Promise<void> {
       };
       await Promise.all(Array.from({ length: concurrency }, lane));
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
       const result = {
         name,
         opsPerSecond: N / seconds,
         p50: percentile(latency, 50),
         p99: percentile(latency, 99),
+        cpuMicros: (cpu.user + cpu.system) / N,
       };
       progress(
-        `${name}: ${result.opsPerSecond.toFixed(0)} ops/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms`,
+        `${name}: ${result.opsPerSecond.toFixed(0)} ops/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ` +
+          `${result.cpuMicros.toFixed(0)} µs CPU each`,
       );
       return result;
     };
@@ -459,7 +498,10 @@ async function main(): Promise<void> {
       e2eP95: number;
       non200: number;
       statuses: string;
+      /** CPU time per notification of the phase, µs, by process (sending through draining). */
+      cpuMicros: { worker: number; receiver: number; ehr: number };
     }
+    const processes = [workerChild, receiverChild, ehrChild.child];
     const results: PhaseResult[] = [];
     for (const [index, phase] of phaseSpecs.entries()) {
       const prefix = `ma-p${index}`;
@@ -475,6 +517,7 @@ async function main(): Promise<void> {
         }
       }, 2000);
       let load: LoadResult;
+      const cpuBefore = await Promise.all(processes.map(cpuSeconds));
       try {
         if (PAUSE_WORKER) {
           workerChild.kill('SIGSTOP');
@@ -495,6 +538,10 @@ async function main(): Promise<void> {
           `${pendingJobs()} jobs pending`,
       );
       await drain(phase.name, 300_000);
+      const cpuAfter = await Promise.all(processes.map(cpuSeconds));
+      const [workerCpu = 0, receiverCpu = 0, ehrCpu = 0] = cpuAfter.map(
+        (after, i) => ((after - (cpuBefore[i] ?? 0)) * 1e6) / N,
+      );
       // The copies: their commit instants against the send instants.
       const e2e: number[] = [];
       let lastStored = 0;
@@ -534,10 +581,13 @@ async function main(): Promise<void> {
         statuses: Object.entries(load.statuses)
           .map(([code, count]) => `${code}×${count}`)
           .join(' '),
+        cpuMicros: { worker: workerCpu, receiver: receiverCpu, ehr: ehrCpu },
       };
       progress(
         `${phase.name}: stored ${N - missing} copies at ${result.storedPerSecond.toFixed(0)}/s; ` +
-          `notification → stored p50 ${result.e2eP50.toFixed(0)} ms, p95 ${result.e2eP95.toFixed(0)} ms`,
+          `notification → stored p50 ${result.e2eP50.toFixed(0)} ms, p95 ${result.e2eP95.toFixed(0)} ms; ` +
+          `CPU per notification: worker ${workerCpu.toFixed(0)} µs, receiver ${receiverCpu.toFixed(0)} µs, ` +
+          `EHR ${ehrCpu.toFixed(0)} µs`,
       );
       results.push(result);
     }
@@ -600,12 +650,43 @@ async function main(): Promise<void> {
     );
     console.log('');
     table(
-      ['baseline (same run, fresh file)', 'ops/s', 'p50 ms', 'p99 ms'],
-      baselines.map((b) => [b.name, b.opsPerSecond.toFixed(0), b.p50.toFixed(3), b.p99.toFixed(3)]),
+      ['baseline (same run, fresh file)', 'ops/s', 'p50 ms', 'p99 ms', 'CPU µs/op'],
+      baselines.map((b) => [
+        b.name,
+        b.opsPerSecond.toFixed(0),
+        b.p50.toFixed(3),
+        b.p99.toFixed(3),
+        b.cpuMicros.toFixed(0),
+      ]),
     );
     console.log(
       'Ratios divide by the faster of each baseline pair. acks/s: receiver throughput; stored/s: the whole pipeline ' +
         '(notification → copy committed), which is what can be sustained; e2e: send → copy meta.lastUpdated.',
+    );
+    console.log('');
+    // CPU time is what a notification costs whatever else shares the machine (throughput is not).
+    const bareCreateCpu = createSeq.cpuMicros;
+    table(
+      [
+        'phase: CPU per notification (µs)',
+        'worker',
+        'receiver',
+        'EHR',
+        'worker ÷ bare create',
+        'worker stored/CPU-s',
+      ],
+      results.map((r) => [
+        r.name,
+        r.cpuMicros.worker.toFixed(0),
+        r.cpuMicros.receiver.toFixed(0),
+        r.cpuMicros.ehr.toFixed(0),
+        ratio(r.cpuMicros.worker, bareCreateCpu),
+        (1e6 / r.cpuMicros.worker).toFixed(0),
+      ]),
+    );
+    console.log(
+      `Each process's CPU (all threads) from the first send to the queue drained, ÷ notifications; bare create, ` +
+        `sequential: ${bareCreateCpu.toFixed(0)} µs CPU each (same run).`,
     );
     console.log('');
     const rows: string[][] = [];
@@ -652,6 +733,13 @@ async function main(): Promise<void> {
         },
         target: '≥ 2,000/s and ≥ 0.7 × bare creates',
         met: r.storedPerSecond >= 2000 && r.storedPerSecond >= 0.7 * bestCreate,
+      });
+      recordFigure({
+        bench: 'ingest',
+        figure: `${r.name}: worker CPU per stored notification`,
+        value: Math.round(r.cpuMicros.worker),
+        unit: 'µs',
+        baseline: { name: 'bare store create CPU, sequential', value: Math.round(bareCreateCpu) },
       });
       recordFigure({
         bench: 'ingest',

@@ -7,7 +7,7 @@
  * and ends.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { Job } from '../store/port.ts';
+import type { Job, StoredResource, TenantId } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import type { IngestJob } from './jobs.ts';
 import type { ConnectionBinding } from './receiver.ts';
@@ -21,6 +21,8 @@ import { refusedIdSearch, updateSubscription } from './worker-context.ts';
 
 /** EHR reads in flight at once when a batch's id-only focuses are read ahead. */
 const PREFETCH_CONCURRENCY = 8;
+/** Stored copies asked for per `_id` search of the store (keeps the statement's parameters few). */
+const COPIES_PER_SEARCH = 100;
 
 /** An id-only event's focus to read ahead, keyed by "connection|focus as sent". */
 interface Wanted {
@@ -43,6 +45,8 @@ export type TrackerChange = (r: SubscriptionRecord, flags: { reset: boolean }) =
 /** What one job's handler sees of its batch: the read-ahead, and where its tracker changes go. */
 export interface JobBookkeeping {
   prefetched(connectionId: string, focus: string): PrefetchedFocus | undefined;
+  /** The stored copy of a focus as read ahead (`null`: none), undefined when not read ahead. */
+  storedCopy(tenant: TenantId, resourceType: string, id: string): StoredResource | null | undefined;
   deferTracker(binding: ConnectionBinding, topic: IngestTopic, change: TrackerChange): void;
 }
 
@@ -56,6 +60,8 @@ export class BatchBookkeeping implements JobBookkeeping {
   readonly #ctx: IngestContext;
   /** Focus reads done ahead for this batch (the resource, or how the read failed), by "connection|focus as sent". */
   readonly #prefetched = new Map<string, PrefetchedFocus>();
+  /** The stored copies of the batch's focuses (`null`: none), by "tenant|Type/id". */
+  readonly #copies = new Map<string, StoredResource | null>();
   /** Tracker changes of the batch's jobs, by subscription (tenant|connection|topic). */
   #pendingTrackers = new Map<
     string,
@@ -180,6 +186,67 @@ export class BatchBookkeeping implements JobBookkeeping {
     return reads;
   }
 
+  /**
+   * Reads the stored copies of the batch's focuses (carried or read ahead) from the store, one
+   * `_id` search per tenant and type instead of one read per job, so each job compares versions
+   * without a read of its own (./copies.ts CopyContext.readAhead). A search that fails leaves the
+   * jobs to read as before.
+   */
+  async readCopiesAhead(jobs: readonly Job[]): Promise<void> {
+    const groups = new Map<string, { tenant: TenantId; resourceType: string; ids: Set<string> }>();
+    for (const job of jobs) {
+      const payload = job.payload as IngestJob;
+      if (payload.kind !== 'event' || payload.focus === undefined) {
+        continue;
+      }
+      const focusRef = normalizeReference(payload.focus);
+      const prefetched = this.prefetched(payload.connectionId, payload.focus);
+      const focus =
+        payload.resources.find((r) => `${r.resourceType}/${r.id ?? ''}` === focusRef) ??
+        (prefetched && 'resource' in prefetched ? prefetched.resource : undefined);
+      if (!focus?.id) {
+        continue;
+      }
+      const key = `${job.tenant}|${focus.resourceType}`;
+      const group = groups.get(key) ?? {
+        tenant: job.tenant,
+        resourceType: focus.resourceType,
+        ids: new Set(),
+      };
+      group.ids.add(focus.id);
+      groups.set(key, group);
+    }
+    for (const { tenant, resourceType, ids } of groups.values()) {
+      const wanted = [...ids];
+      for (let at = 0; at < wanted.length; at += COPIES_PER_SEARCH) {
+        const chunk = wanted.slice(at, at + COPIES_PER_SEARCH);
+        let found: readonly StoredResource[];
+        try {
+          ({ resources: found } = await this.#ctx.deps.store.resources.search(tenant, {
+            resourceType,
+            filters: [{ code: '_id', kind: 'token', values: chunk.map((value) => ({ value })) }],
+            sort: [],
+            count: chunk.length,
+            offset: 0,
+            total: false,
+          }));
+        } catch {
+          continue; // each job reads its copy, as without the read-ahead
+        }
+        for (const id of chunk) {
+          this.#copies.set(`${tenant}|${resourceType}/${id}`, null);
+        }
+        for (const copy of found) {
+          this.#copies.set(`${tenant}|${resourceType}/${copy.id}`, copy);
+        }
+      }
+    }
+  }
+
+  storedCopy(tenant: TenantId, resourceType: string, id: string): StoredResource | null | undefined {
+    return this.#copies.get(`${tenant}|${resourceType}/${id}`);
+  }
+
   /** The focus read ahead for this connection and focus (as sent), if it was. */
   prefetched(connectionId: string, focus: string): PrefetchedFocus | undefined {
     return this.#prefetched.get(`${connectionId}|${focus}`);
@@ -188,6 +255,7 @@ export class BatchBookkeeping implements JobBookkeeping {
   /** Forgets the batch's read-ahead (after its acks). */
   clearPrefetched(): void {
     this.#prefetched.clear();
+    this.#copies.clear();
   }
 
   /** Queues a tracker change for the end of the batch (one record write per subscription per batch). */
@@ -202,6 +270,7 @@ export class BatchBookkeeping implements JobBookkeeping {
   forJob(position: number): JobBookkeeping {
     return {
       prefetched: (connectionId, focus) => this.prefetched(connectionId, focus),
+      storedCopy: (tenant, resourceType, id) => this.storedCopy(tenant, resourceType, id),
       deferTracker: (binding, topic, change) => this.#defer(position, binding, topic, change),
     };
   }

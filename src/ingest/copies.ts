@@ -80,12 +80,19 @@ export interface CopyContext {
   readonly fhirBaseUrl: string;
   readonly publicUrl: string;
   readonly now: () => Date;
+  /** The id of each copy's AuditEvent. */
   readonly generateId: () => string;
   /**
    * How a copy's transaction is committed: `store.resources.writeBatch` by default; the worker
    * passes a group commit, so the copies of a batch's jobs (processed side by side) share one.
    */
   readonly write?: (tenant: TenantId, operations: readonly BatchOperation[]) => Promise<BatchResult[]>;
+  /**
+   * The stored copy as the worker read it ahead for its batch (`null`: there was none), or
+   * undefined when it was not read ahead. Taken for the first attempt only: a copy written since
+   * makes the write conflict, and the retry reads again.
+   */
+  readonly readAhead?: (resourceType: string, id: string) => StoredResource | null | undefined;
 }
 
 async function readCopy(ctx: CopyContext, type: string, id: string): Promise<StoredResource | undefined> {
@@ -161,7 +168,8 @@ async function writeCopy<O extends string>(
   decide: (existing: StoredResource | undefined) => Resource | O,
 ): Promise<{ outcome: CopyOutcome | O; copy?: StoredResource }> {
   for (let attempt = 0; attempt < 8; attempt++) {
-    const existing = await readCopy(ctx, resourceType, id);
+    const ahead = attempt === 0 ? ctx.readAhead?.(resourceType, id) : undefined;
+    const existing = ahead === undefined ? await readCopy(ctx, resourceType, id) : (ahead ?? undefined);
     const next = decide(existing);
     if (typeof next === 'string') {
       return { outcome: next, ...(existing ? { copy: existing } : {}) };

@@ -10,6 +10,7 @@ import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { Store, TenantId } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { markDeletedAtSource, storeCopy } from './copies.ts';
+import type { CopyContext } from './copies.ts';
 import { classifyEhrError } from './ehr-port.ts';
 import { domainEvent, encountersUsing, recomputeFor } from './encounter-events.ts';
 import { plainTarget, readByIds } from './id-search.ts';
@@ -73,8 +74,10 @@ export async function ingestResources(
   carried: ReadonlyMap<string, Resource>,
   /** Reads already tried for this attempt (the batch's read-ahead) that failed, by reference. */
   failed: ReadonlyMap<string, unknown> = new Map(),
+  /** Stored copies the batch read ahead (./copies.ts CopyContext.readAhead). */
+  readAhead?: CopyContext['readAhead'],
 ): Promise<void> {
-  const copies = copyContextFor(ctx, binding);
+  const copies = copyContextFor(ctx, binding, readAhead);
   const ehr = ctx.deps.ehrFor(binding.connection);
   const seen = new Set<string>();
   // What came along, plus the encounters the location filter read (fetch-back reuses them).
@@ -133,6 +136,7 @@ export async function ingestResources(
       ...recomputeFor(copy, users),
       ...(ctx.deps.jobsForCopy?.(copy) ?? []),
     ]);
+    ctx.stored?.add(binding.tenant, key);
     if (
       resource.resourceType === 'Patient' &&
       (result.outcome === 'created' || !(await hasCoverage(ctx.deps.store, binding.tenant, resource.id)))
@@ -163,7 +167,7 @@ export async function ingestResources(
         continue;
       }
       const [type, id] = normalized.split('/') as [string, string];
-      if (!(await isStored(ctx.deps.store, binding.tenant, type, id))) {
+      if (!(await isStored(ctx, binding.tenant, type, id))) {
         missing.push(reference);
       }
     }
@@ -260,11 +264,17 @@ async function hasCoverage(store: Store, tenant: TenantId, patientId: string): P
   return result.resources.length > 0;
 }
 
-async function isStored(store: Store, tenant: TenantId, type: string, id: string): Promise<boolean> {
-  try {
-    await store.resources.read(tenant, type, id);
+/** Whether the resource is stored: known to be (./stored-references.ts), else read. */
+async function isStored(ctx: IngestContext, tenant: TenantId, type: string, id: string): Promise<boolean> {
+  const reference = `${type}/${id}`;
+  if (ctx.stored?.has(tenant, reference)) {
     return true;
+  }
+  try {
+    await ctx.deps.store.resources.read(tenant, type, id);
   } catch {
     return false;
   }
+  ctx.stored?.add(tenant, reference);
+  return true;
 }

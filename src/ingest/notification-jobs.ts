@@ -74,7 +74,15 @@ export async function handleEvent(
       }
     }
     const focus = focusRef ? carried.get(focusRef) : undefined;
-    await ingestResources(ctx, binding, focus ? [focus] : [], focus ? [] : [job.focus], carried, failed);
+    await ingestResources(
+      ctx,
+      binding,
+      focus ? [focus] : [],
+      focus ? [] : [job.focus],
+      carried,
+      failed,
+      (type, id) => batch.storedCopy(binding.tenant, type, id),
+    );
   }
   batch.deferTracker(binding, job.topic, (r, flags) => {
     let tracker = r.tracker;

@@ -4,8 +4,8 @@
  * worker (./worker.ts) builds one context; the job handlers (./notification-jobs.ts), fetch-back
  * (./fetch-back.ts) and recovery (./recovery.ts) take it as their first argument.
  */
-import { randomUUID } from 'node:crypto';
 import type { EhrConnectionConfig } from '../config/config.ts';
+import { newAuditEventId } from '../fhir/audit.ts';
 import type { Logger } from '../logger.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import type { GroupCommit } from '../store/group-commit.ts';
@@ -13,6 +13,7 @@ import type { BatchOperation, Store } from '../store/port.ts';
 import type { CopyContext } from './copies.ts';
 import type { EhrPort, SubscriptionMaintainer } from './ehr-port.ts';
 import type { IdSearchSupport } from './id-search.ts';
+import type { StoredReferences } from './stored-references.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { SubscriptionRecord } from './records.ts';
 import type { IngestTopic } from './topics.ts';
@@ -54,6 +55,8 @@ export interface IngestContext {
   readonly copyWrites?: GroupCommit;
   /** Which EHRs take `_id` searches (./id-search.ts); without it everything is read one at a time. */
   readonly idSearch?: IdSearchSupport;
+  /** Resources known to be stored (./stored-references.ts); without it fetch-back asks the store each time. */
+  readonly stored?: StoredReferences;
 }
 
 function endpoint(ctx: IngestContext, binding: ConnectionBinding): string {
@@ -78,7 +81,11 @@ export function updateSubscription(
 }
 
 /** Where and how copies of this connection's resources are stored (./copies.ts). */
-export function copyContextFor(ctx: IngestContext, binding: ConnectionBinding): CopyContext {
+export function copyContextFor(
+  ctx: IngestContext,
+  binding: ConnectionBinding,
+  readAhead?: CopyContext['readAhead'],
+): CopyContext {
   return {
     store: ctx.deps.store,
     tenant: binding.tenant,
@@ -86,8 +93,10 @@ export function copyContextFor(ctx: IngestContext, binding: ConnectionBinding): 
     fhirBaseUrl: binding.connection.fhirBaseUrl,
     publicUrl: ctx.deps.publicUrl,
     now: ctx.now,
-    generateId: randomUUID,
+    // The copies' AuditEvents: time-ordered ids append to the store's id indexes (src/fhir/audit.ts).
+    generateId: newAuditEventId,
     ...(ctx.copyWrites ? { write: ctx.copyWrites.write.bind(ctx.copyWrites) } : {}),
+    ...(readAhead ? { readAhead } : {}),
   };
 }
 

@@ -1,0 +1,241 @@
+/**
+ * What one ingest worker batch does, over real HTTP against the sandbox EHR on a real SQLite store:
+ * it takes up to 64 notification jobs at once (INGEST_BATCH_SIZE: one lease, one copy transaction,
+ * one ack for all of them; each copy's AuditEvent with a time-ordered id), and fetch-back does not read the store again for references it already
+ * knows are stored (the patient, encounter and drug every administration of a visit names).
+ *
+ * Dripline runs with `ingest: false` and `chargeCapture: false`: each test drives the worker itself.
+ * The store is the test's, seen through a view that counts resource reads by type.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import type { AuditEvent, Encounter, MedicationAdministration, MedicationRequest } from '@medplum/fhirtypes';
+import type { EhrConnectionConfig } from '../../src/config/config.ts';
+import { sourceVersionOf } from '../../src/ingest/copies.ts';
+import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import { loadRecord } from '../../src/ingest/records.ts';
+import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
+import { sandboxConnection } from '../../src/sandbox/index.ts';
+import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import type { Store, StoreQuery } from '../../src/store/port.ts';
+import { searchAll } from '../../src/store/search-all.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { startTestServer } from '../support/harness.ts';
+import type { TestServer } from '../support/harness.ts';
+import { waitFor } from '../support/wait.ts';
+import { newAdministration } from './administrations.ts';
+
+const TENANT = 'sandbox';
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const DAY = { date: '2026-11-26', patients: 4, seed: 17 };
+
+interface Rig {
+  readonly ehr: SandboxEhr;
+  readonly server: TestServer;
+  /** Resource reads (and searches) through the store, by type, since the last `reads.clear()`. */
+  readonly reads: Map<string, number>;
+  /** Runs the ingest worker until nothing is ready and the EHR has nothing left to deliver. */
+  drainIngest(): Promise<void>;
+  readyJobs(): Promise<number>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup();
+  }
+});
+
+/** The store, with every `resources.read` counted by type (and every search, as "search <type>"). */
+function countingReads(store: Store, reads: Map<string, number>): Store {
+  const resources = new Proxy(store.resources, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (prop === 'read') {
+        return (tenant: string, type: string, id: string) => {
+          reads.set(type, (reads.get(type) ?? 0) + 1);
+          return target.read(tenant, type, id);
+        };
+      }
+      if (prop === 'search') {
+        return (tenant: string, query: StoreQuery) => {
+          const key = `search ${query.resourceType}`;
+          reads.set(key, (reads.get(key) ?? 0) + 1);
+          return target.search(tenant, query);
+        };
+      }
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'resources') {
+        return resources;
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+async function startRig(): Promise<Rig> {
+  const ehr = await startSandboxEhr({ port: 0, seed: DAY });
+  cleanups.push(() => ehr.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'dripline-worker-batch-'));
+  const real = await openSqliteStore({ path: join(dir, 'dripline.sqlite') });
+  cleanups.push(async () => {
+    await real.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const reads = new Map<string, number>();
+  const connection: EhrConnectionConfig = { ...(await sandboxConnection(ehr)), payload: 'id-only' };
+  const server = await startTestServer(
+    { LOG_LEVEL: 'warn' },
+    {
+      store: countingReads(real, reads),
+      extraConnections: [{ tenant: TENANT, connection }],
+      ingest: false,
+      chargeCapture: false,
+    },
+  );
+  cleanups.push(() => server.stop());
+  const { ingest } = server.running;
+  const rig: Rig = {
+    ehr,
+    server,
+    reads,
+    async drainIngest() {
+      for (let idle = 0; idle < 2;) {
+        await ehr.idle();
+        idle = (await ingest.worker.runOnce()) === 0 ? idle + 1 : 0;
+      }
+    },
+    readyJobs: async () => (await real.jobs.listJobs(TENANT, INGEST_QUEUE, 'ready', 10_000)).length,
+  };
+  await ingest.maintainNow();
+  await waitFor(
+    'active subscriptions',
+    async () => {
+      await rig.drainIngest();
+      const records = await Promise.all(INGEST_TOPICS.map((t) => loadRecord(real, TENANT, connection.id, t)));
+      return records.every((r) => r?.status === 'active' && r.ehrSubscriptionId);
+    },
+    10_000,
+    25,
+  );
+  return rig;
+}
+
+async function stored(rig: Rig, administrations: readonly MedicationAdministration[]): Promise<number> {
+  let count = 0;
+  for (const ma of administrations) {
+    const copy = await rig.server.running.store.resources
+      .read(TENANT, 'MedicationAdministration', ma.id!)
+      .catch(() => undefined);
+    count += copy ? 1 : 0;
+  }
+  return count;
+}
+
+describe('an ingest worker batch', () => {
+  test('takes 64 notifications at once', async () => {
+    const rig = await startRig();
+    await newAdministration(rig.ehr);
+    await rig.drainIngest();
+
+    const administrations: MedicationAdministration[] = [];
+    for (let i = 0; i < 67; i++) {
+      administrations.push(await newAdministration(rig.ehr));
+    }
+    await rig.ehr.idle();
+    expect(await rig.readyJobs()).toBe(67);
+
+    expect(await rig.server.running.ingest.worker.runOnce()).toBe(64);
+    expect(await stored(rig, administrations)).toBe(64);
+    expect(await rig.readyJobs()).toBe(3);
+    await rig.drainIngest();
+    expect(await stored(rig, administrations)).toBe(67);
+
+    // Each copy's AuditEvent has a time-ordered id (UUID v7), as the FHIR API's do: a batch's
+    // AuditEvents append to the store's id indexes instead of landing on random pages.
+    const audits = (await searchAll<AuditEvent>(rig.server.running.store, TENANT, 'AuditEvent')).filter((a) =>
+      a.entity?.some((e) => e.what?.reference?.startsWith('MedicationAdministration/')),
+    );
+    expect(audits.length).toBeGreaterThanOrEqual(67);
+    for (const audit of audits) {
+      expect(audit.id).toMatch(UUID_V7);
+    }
+  });
+
+  test('does not read the store again for references it knows are stored', async () => {
+    const rig = await startRig();
+    // Administrations of one visit: the first brings its patient, encounter and order.
+    const order = (await rig.ehr.listResources('MedicationRequest'))[0] as MedicationRequest;
+    const visit = await rig.ehr.createResource<Encounter>({
+      resourceType: 'Encounter',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: order.subject,
+      period: { start: '2026-11-26T08:30:00-05:00' },
+    });
+    const inVisit = { context: { reference: `Encounter/${visit.id ?? ''}` } };
+    const first = await newAdministration(rig.ehr, inVisit);
+    await rig.drainIngest();
+    expect(first.subject.reference).toMatch(/^Patient\//);
+    expect(first.context?.reference).toMatch(/^Encounter\/./);
+    expect(first.request?.reference).toMatch(/^MedicationRequest\//);
+
+    rig.reads.clear();
+    const next: MedicationAdministration[] = [];
+    for (let i = 0; i < 8; i++) {
+      next.push(await newAdministration(rig.ehr, inVisit));
+    }
+    await rig.drainIngest();
+    const types = ['Patient', 'Encounter', 'Medication', 'MedicationRequest'];
+    const reads = Object.fromEntries(types.map((type) => [type, rig.reads.get(type) ?? 0]));
+    expect(await stored(rig, next)).toBe(8);
+    expect(reads).toEqual({ Patient: 0, Encounter: 0, Medication: 0, MedicationRequest: 0 });
+  });
+
+  test('reads the stored copies of its focuses with one search, new and updated alike', async () => {
+    const rig = await startRig();
+    await newAdministration(rig.ehr);
+    await rig.drainIngest();
+    const created: MedicationAdministration[] = [];
+    for (let i = 0; i < 8; i++) {
+      created.push(await newAdministration(rig.ehr));
+    }
+    rig.reads.clear();
+    await rig.drainIngest();
+    const newOnes = {
+      reads: rig.reads.get('MedicationAdministration') ?? 0,
+      searches: rig.reads.get('search MedicationAdministration') ?? 0,
+    };
+    expect(await stored(rig, created)).toBe(8);
+
+    const updated: MedicationAdministration[] = [];
+    for (const ma of created) {
+      updated.push(await rig.ehr.updateResource({ ...ma, status: 'completed' }));
+    }
+    rig.reads.clear();
+    await rig.drainIngest();
+    const updates = {
+      reads: rig.reads.get('MedicationAdministration') ?? 0,
+      searches: rig.reads.get('search MedicationAdministration') ?? 0,
+    };
+    // One search per batch for the copies to compare with, none read one by one.
+    expect({ newOnes, updates }).toEqual({
+      newOnes: { reads: 0, searches: 1 },
+      updates: { reads: 0, searches: 1 },
+    });
+    for (const ma of updated) {
+      const copy = await rig.server.running.store.resources.read(TENANT, 'MedicationAdministration', ma.id!);
+      expect(copy).toMatchObject({ status: 'completed', meta: { versionId: '2' } });
+      expect(sourceVersionOf(copy).versionId).toBe(ma.meta?.versionId);
+    }
+  });
+});
