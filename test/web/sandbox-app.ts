@@ -45,12 +45,16 @@ export async function startSandboxApp(prefix: string, patients: number): Promise
     await run?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
+  // Chromium starts while the sandbox replays its day (neither needs the other).
+  const launching = launchChromium().then((launched) => (browser = launched));
   try {
-    run = await runSandbox(config, createLogger('silent'));
+    // The claim sweep every 300 ms rather than every 5 s (as test/sandbox/day.test.ts): the day's
+    // claims are built as soon as its charges are in, not at the next 5-second tick.
+    run = await runSandbox(config, createLogger('silent'), { claimWorkflow: { sweepMs: 300 } });
     await run.replayed;
-    browser = await launchChromium();
-    return { config, run, browser, appUrl, stop };
+    return { config, run, browser: await launching, appUrl, stop };
   } catch (err) {
+    await launching.catch(() => undefined);
     await stop();
     throw err;
   }
