@@ -48,9 +48,9 @@ export async function startSandboxApp(prefix: string, patients: number): Promise
   // Chromium starts while the sandbox replays its day (neither needs the other).
   const launching = launchChromium().then((launched) => (browser = launched));
   try {
-    // The claim sweep every 300 ms rather than every 5 s (as test/sandbox/day.test.ts): the day's
-    // claims are built as soon as its charges are in, not at the next 5-second tick.
-    run = await runSandbox(config, createLogger('silent'), { claimWorkflow: { sweepMs: 300 } });
+    // The claim sweep at its default 5 s: the browser tests read states a faster sweep moves on
+    // (a work item's correction-sent before the corrected claim is paid and resolves it).
+    run = await runSandbox(config, createLogger('silent'));
     await run.replayed;
     return { config, run, browser: await launching, appUrl, stop };
   } catch (err) {
