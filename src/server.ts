@@ -233,7 +233,6 @@ export async function startServer(
     // The denial forecast counts the tenant's posted payments (analytics sits above claims).
     denialModel: (tenant) => analytics.denialModel(tenant),
     leaseMs: config.jobLeaseMs,
-    sweepMs: config.claimSweepMs,
     now,
     ...options.claimWorkflow,
   });

@@ -235,11 +235,6 @@ export interface DriplineConfig {
    * src/remittance/appeals/sweep.ts) without anyone asking; 0 turns the timer off. Default 1 h.
    */
   readonly appealSweepMs: number;
-  /**
-   * How often the claim workflow looks for finished encounters to bill (src/claims/workflow/
-   * sweep.ts): a visit's claim is built at the first sweep after its charges are in. Default 5 s.
-   */
-  readonly claimSweepMs: number;
   /** Bearer secret Prometheus presents to /metrics; unset means /metrics always answers 401. */
   readonly metricsToken?: string;
   /**
@@ -284,7 +279,6 @@ const ENV_VARS = {
   shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
   jobLeaseMs: 'JOB_LEASE_MS',
   appealSweepMs: 'APPEAL_SWEEP_MS',
-  claimSweepMs: 'CLAIM_SWEEP_MS',
   metricsToken: 'METRICS_TOKEN',
   clockOffsetMs: 'CLOCK_OFFSET_MS',
   workers: 'WORKERS',

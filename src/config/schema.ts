@@ -50,7 +50,6 @@ export const CONFIG_SCHEMA = {
     'shutdownTimeoutMs',
     'jobLeaseMs',
     'appealSweepMs',
-    'claimSweepMs',
     'clockOffsetMs',
   ],
   properties: {
@@ -362,7 +361,6 @@ export const CONFIG_SCHEMA = {
     jobLeaseMs: { type: 'integer', minimum: 1_000, maximum: 3_600_000, default: 60_000 },
     // 0: no timer (the sweep then runs only when asked, API or CLI).
     appealSweepMs: { type: 'integer', minimum: 0, maximum: 86_400_000, default: 3_600_000 },
-    claimSweepMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 5_000 },
     metricsToken: { type: 'string', minLength: 16 },
     // Ten years either way.
     clockOffsetMs: { type: 'integer', minimum: -315_576_000_000, maximum: 315_576_000_000, default: 0 },

@@ -131,9 +131,6 @@ beforeAll(async () => {
     RATE_LIMIT_PER_MINUTE: '10000000',
     // A killed worker's jobs are leased; after the restart they wait this long.
     JOB_LEASE_MS: '2000',
-    // The claim sweep every 300 ms rather than every 5 s (as test/sandbox/day.test.ts): the day's
-    // claims are built, and after the restart the rest billed, without waiting out 5-second ticks.
-    CLAIM_SWEEP_MS: '300',
   };
   child = await startDriplineChild(SERVER, env);
   store = await openSqliteStore({ path: join(dir, 'data', 'dripline.sqlite') });

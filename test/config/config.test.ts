@@ -42,12 +42,6 @@ describe('loadConfig', () => {
     expect(config.tenants).toEqual([]);
   });
 
-  test('the claim sweep interval: 5 s unless CLAIM_SWEEP_MS says otherwise, at least 100 ms', () => {
-    expect(loadConfig({}).claimSweepMs).toBe(5_000);
-    expect(loadConfig({ CLAIM_SWEEP_MS: '300' }).claimSweepMs).toBe(300);
-    expect(() => loadConfig({ CLAIM_SWEEP_MS: '50' })).toThrow(/CLAIM_SWEEP_MS/);
-  });
-
   test.each([
     [{ PORT: '70000' }, /port \(environment variable PORT\)/],
     [{ PORT: 'eighty' }, /PORT/],
