@@ -92,7 +92,7 @@ export async function startWorklistRig(items: number, testClock: Clock): Promise
       now: testClock,
     });
     const now = testClock();
-    // Written 100 items to a transaction: one commit each would be 500 syncs of the file.
+    // About 100 items (300 writes) to a transaction: one commit per item would be 500 syncs.
     let batch: Parameters<typeof server.store.resources.writeBatch>[1][number][] = [];
     for (let i = 0; i < ITEMS; i++) {
       const id = `load-${String(i).padStart(3, '0')}`;
