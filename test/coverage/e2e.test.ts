@@ -76,7 +76,8 @@ beforeAll(async () => {
   });
   run = await runSandbox(config, createLogger('silent'), {
     sandboxPriorAuth: { reviewDelayMs: 1_500 },
-    claimWorkflow: { recheckMs: 1_000 },
+    // The claim sweep every 300 ms rather than every 5 s (as test/sandbox/day.test.ts).
+    claimWorkflow: { recheckMs: 1_000, sweepMs: 300 },
     priorAuthWorker: { pollMs: 100 },
   });
   // A biller's client of Dripline, registered and authenticated as any SMART Backend Services client.

@@ -48,7 +48,9 @@ async function start(clockOffsetMs: number): Promise<SandboxRun> {
     logLevel: 'silent',
     env: { CLOCK_OFFSET_MS: String(clockOffsetMs) },
   });
-  const started = await runSandbox(config, createLogger('silent'));
+  // The claim sweep every 300 ms rather than every 5 s (as test/sandbox/day.test.ts): each run
+  // settles, and the corrected claim is built, without waiting out 5-second ticks.
+  const started = await runSandbox(config, createLogger('silent'), { claimWorkflow: { sweepMs: 300 } });
   await started.replayed;
   return started;
 }

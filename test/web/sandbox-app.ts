@@ -45,12 +45,16 @@ export async function startSandboxApp(prefix: string, patients: number): Promise
     await run?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
+  // Chromium starts while the sandbox replays its day (neither needs the other).
+  const launching = launchChromium().then((launched) => (browser = launched));
   try {
+    // The claim sweep at its default 5 s: the browser tests read states a faster sweep moves on
+    // (a work item's correction-sent before the corrected claim is paid and resolves it).
     run = await runSandbox(config, createLogger('silent'));
     await run.replayed;
-    browser = await launchChromium();
-    return { config, run, browser, appUrl, stop };
+    return { config, run, browser: await launching, appUrl, stop };
   } catch (err) {
+    await launching.catch(() => undefined);
     await stop();
     throw err;
   }

@@ -20,8 +20,16 @@ let rig: WorklistRig;
 let browser: Browser;
 
 beforeAll(async () => {
-  rig = await startWorklistRig(ITEMS, testClock);
-  browser = await launchChromium({ width: 390, height: 844 });
+  // Chromium starts while the rig writes its items (neither needs the other).
+  const [started, launched] = await Promise.allSettled([
+    startWorklistRig(ITEMS, testClock).then((r) => (rig = r)),
+    launchChromium({ width: 390, height: 844 }).then((b) => (browser = b)),
+  ]);
+  for (const outcome of [started, launched]) {
+    if (outcome.status === 'rejected') {
+      throw outcome.reason;
+    }
+  }
 }, 120_000);
 
 afterAll(async () => {

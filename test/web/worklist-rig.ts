@@ -92,6 +92,8 @@ export async function startWorklistRig(items: number, testClock: Clock): Promise
       now: testClock,
     });
     const now = testClock();
+    // About 100 items (300 writes) to a transaction: one commit per item would be 500 syncs.
+    let batch: Parameters<typeof server.store.resources.writeBatch>[1][number][] = [];
     for (let i = 0; i < ITEMS; i++) {
       const id = `load-${String(i).padStart(3, '0')}`;
       const patient = `p-${i % 120}`;
@@ -136,7 +138,7 @@ export async function startWorklistRig(items: number, testClock: Clock): Promise
         undefined,
         now,
       );
-      await server.store.resources.writeBatch(TENANT, [
+      batch.push(
         ...(i < 120
           ? [
               {
@@ -152,7 +154,11 @@ export async function startWorklistRig(items: number, testClock: Clock): Promise
           : []),
         { op: 'create', resource: claim, options: { id } },
         task,
-      ]);
+      );
+      if (batch.length >= 300 || i === ITEMS - 1) {
+        await server.store.resources.writeBatch(TENANT, batch);
+        batch = [];
+      }
     }
     const other = withState<Claim & { id: string }>(
       {

@@ -58,6 +58,11 @@ export interface RetryOptions {
   attempts?: number;
   /** Delay before the 2nd attempt; doubles each time. Default 500 ms. */
   baseDelayMs?: number;
+  /**
+   * Longest delay between two attempts, however many failed (capped exponential backoff, as
+   * delivery services do). Default: no cap.
+   */
+  maxDelayMs?: number;
   /** Per-request timeout when the subscription sets none. Default 10 s. */
   timeoutMs?: number;
 }
@@ -92,6 +97,7 @@ export class DeliveryQueue {
   readonly #options: DeliveryQueueOptions;
   readonly #attempts: number;
   readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
   readonly #timeoutMs: number;
   #faults: FaultOptions = {};
   readonly #lines = new Map<string, Promise<void>>();
@@ -106,6 +112,7 @@ export class DeliveryQueue {
     this.#options = options;
     this.#attempts = Math.max(1, options.retry?.attempts ?? 4);
     this.#baseDelayMs = Math.max(0, options.retry?.baseDelayMs ?? 500);
+    this.#maxDelayMs = Math.max(0, options.retry?.maxDelayMs ?? Number.POSITIVE_INFINITY);
     this.#timeoutMs = Math.max(1, options.retry?.timeoutMs ?? 10_000);
   }
 
@@ -271,7 +278,7 @@ export class DeliveryQueue {
         this.#timers.delete(timer);
         this.#schedule(request, attempt + 1, duplicate);
       },
-      this.#baseDelayMs * 2 ** (attempt - 1),
+      Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1)),
     );
     this.#timers.add(timer);
   }

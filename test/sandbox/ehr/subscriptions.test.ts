@@ -273,6 +273,40 @@ describe('event notifications', () => {
   });
 });
 
+describe('retry backoff', () => {
+  test('doubles from the base delay up to maxDelayMs, no further', async () => {
+    // Attempts 1..5, base 100 ms, cap 200 ms: gaps ≥ 100, 200, 200, 200. Uncapped the last gap
+    // would be ≥ 800 ms (timers never fire early), so a last gap under 800 ms shows the cap.
+    const capped = await startSandboxEhr({ retry: { attempts: 5, baseDelayMs: 100, maxDelayMs: 200 } });
+    try {
+      const capToken = await tokenFor(capped, 'system/*.rs system/Subscription.cruds');
+      const capWorld = await seedWorld(capped);
+      const path = `/hook/${++counter}`;
+      const res = await fhir(capped, capToken, 'Subscription', {
+        method: 'POST',
+        body: backportSubscription({ endpoint: receiver.url + path }),
+      });
+      expect(res.status).toBe(201);
+      await capped.idle();
+      receiver.respond = (r) => (statusOf(r.body).type === 'event-notification' ? 503 : 200);
+      await capped.createResource(medicationAdministration('ma-backoff', capWorld));
+      await capped.idle();
+      const at = receiver
+        .at(path)
+        .filter((r) => statusOf(r.body).type === 'event-notification')
+        .map((r) => r.at);
+      expect(at).toHaveLength(5);
+      const gaps = at.slice(1).map((t, i) => t - (at[i] ?? 0));
+      expect(gaps[0]).toBeGreaterThanOrEqual(90);
+      expect(gaps[1]).toBeGreaterThanOrEqual(190);
+      expect(gaps[3]).toBeGreaterThanOrEqual(190);
+      expect(gaps[3]).toBeLessThan(800);
+    } finally {
+      await capped.stop();
+    }
+  });
+});
+
 describe('heartbeat', () => {
   test('arrives after the heartbeat period with the current counter', async () => {
     const { path } = await subscribe({ heartbeatSeconds: 1 });
