@@ -45,6 +45,28 @@ describe('the inbox file', () => {
     await store.close();
   });
 
+  test('one ackMany acks jobs of both files, each in its own; stale tokens change nothing', async () => {
+    const store = await openSqliteStore({ path: freshPath() });
+    const now = new Date();
+    for (let n = 0; n < 3; n++) {
+      await store.jobs.enqueue('t1', { queue: INBOX_QUEUE, key: `n${n}`, payload: n });
+      await store.jobs.enqueue('t1', { queue: 'charges', key: `c${n}`, payload: n });
+    }
+    const leased = [
+      ...(await store.jobs.lease({ queue: INBOX_QUEUE, leaseMs: 60_000, limit: 10, now })),
+      ...(await store.jobs.lease({ queue: 'charges', leaseMs: 60_000, limit: 10, now })),
+    ];
+    const leases = leased.map((j, i) => ({ jobId: j.id, leaseToken: i % 3 === 2 ? 'stale' : j.leaseToken! }));
+    expect(await store.jobs.ackMany(leases)).toBe(4);
+    const states = async (queue: string) =>
+      (
+        await Promise.all(['done', 'leased'].map((s) => store.jobs.listJobs('t1', queue, s as 'done', 10)))
+      ).map((jobs) => jobs.length);
+    expect(await states(INBOX_QUEUE)).toEqual([2, 1]);
+    expect(await states('charges')).toEqual([2, 1]);
+    await store.close();
+  });
+
   test('an inbox enqueue commits while another connection holds the main file’s write lock', async () => {
     const path = freshPath();
     // A short busy timeout: were the enqueue to need the main file's lock, it would fail at once.

@@ -72,8 +72,9 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async ackMany(leases: readonly JobLease[]): Promise<number> {
-    const inInbox = leases.filter((lease) => this.inbox.has(lease.jobId));
-    const inMain = leases.filter((lease) => !inInbox.includes(lease));
+    const held = this.inbox.holding(leases.map((lease) => lease.jobId));
+    const inInbox = leases.filter((lease) => held.has(lease.jobId));
+    const inMain = leases.filter((lease) => !held.has(lease.jobId));
     return (await this.inbox.ackMany(inInbox)) + (await this.main.ackMany(inMain));
   }
 

@@ -77,6 +77,7 @@ const SQL = {
     'WHERE id = ?',
   list: 'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? ORDER BY created_at, rowid LIMIT ?',
   has: 'SELECT 1 AS found FROM jobs WHERE id = ?',
+  holding: 'SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?))',
   // Seeks jobs_list (tenant, queue, state, created_at): a job finishes after it is created.
   purgeDone:
     'DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs ' +
@@ -101,6 +102,15 @@ export class SqliteJobTable implements JobQueue {
   /** Whether this table holds the job (a primary-key read: no lock taken). */
   has(jobId: string): boolean {
     return this.#conn.get(SQL.has, jobId) !== undefined;
+  }
+
+  /** Which of the jobs this table holds: one query (the ids as a JSON array), not one per id. */
+  holding(jobIds: readonly string[]): Set<string> {
+    if (jobIds.length === 0) {
+      return new Set();
+    }
+    const rows = this.#conn.all(SQL.holding, JSON.stringify(jobIds));
+    return new Set(rows.map((row) => String(row['id'])));
   }
 
   async enqueue(tenant: TenantId, request: EnqueueRequest): Promise<EnqueueResult> {
