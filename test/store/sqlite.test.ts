@@ -266,6 +266,29 @@ describe('sequences on one file', () => {
   }, 60_000);
 });
 
+describe('index rows', () => {
+  test('a resource with more rows of one table than one INSERT takes has every row written', async () => {
+    const store = await openSqliteStore({ path: freshPath() });
+    const identifier = Array.from({ length: 41 }, (_, i) => ({ system: 'urn:many', value: `ID-${i}` }));
+    const { resource } = await store.resources.create('t', { ...patient({ mrn: 'MANY' }), identifier });
+    const rows = (sql: string): number => Number(store.connection.get(sql)?.['n']);
+    expect(rows("SELECT count(*) AS n FROM idx_token WHERE code = 'identifier'")).toBe(41);
+    expect(rows('SELECT count(*) AS n FROM identifiers')).toBe(41);
+    for (const value of ['ID-0', 'ID-15', 'ID-16', 'ID-40']) {
+      const found = await store.resources.search('t', {
+        resourceType: 'Patient',
+        filters: [{ code: 'identifier', kind: 'token', values: [{ system: 'urn:many', value }] }],
+        sort: [],
+        count: 10,
+        offset: 0,
+        total: false,
+      });
+      expect(found.resources.map((r) => r.id)).toEqual([resource.id]);
+    }
+    await store.close();
+  });
+});
+
 describe('search index version', () => {
   test('data indexed under other search parameters is re-indexed at open, once, with progress', async () => {
     const path = freshPath();
