@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
  */
 import { evalFhirPathTyped, parseFhirPath, toTypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import type { IndexEntry, IndexedResource } from './port.ts';
-import { SEARCH_PARAMETERS } from './search-parameters.ts';
+import type { IndexEntry, IndexedResource, StoreFilter } from './port.ts';
+import { ANSWERED_FROM, SEARCH_PARAMETERS } from './search-parameters.ts';
+import type { SearchParamDefinition } from './search-parameters.ts';
 
 /** FHIR string search is case- and accent-insensitive (R4 search 3.1.1.4.7). */
 export function normalizeString(value: string): string {
@@ -281,9 +282,50 @@ export const SEARCH_INDEX_VERSION = createHash('sha256')
   .digest('hex')
   .slice(0, 16);
 
+/**
+ * The filters as the index answers them: a reference parameter indexed under another's rows
+ * (ANSWERED_FROM: `patient` on AuditEvent is `entity` narrowed to Patient) becomes a filter on
+ * that parameter with its values of the narrowed target types (other values cannot match it).
+ * Both store adapters search through this, so the two parameters match the same resources as when
+ * each had rows of its own; a file indexed before still holds the narrowed rows, unread.
+ */
+export function indexedFilters(
+  resourceType: string,
+  filters: readonly StoreFilter[],
+): readonly StoreFilter[] {
+  const answeredFrom = ANSWERED_FROM[resourceType];
+  if (!answeredFrom || !filters.some((f) => f.kind === 'reference' && answeredFrom[f.code] !== undefined)) {
+    return filters;
+  }
+  return filters.map((filter) => {
+    const wide = filter.kind === 'reference' ? answeredFrom[filter.code] : undefined;
+    if (filter.kind !== 'reference' || wide === undefined) {
+      return filter;
+    }
+    const targets = getTargets(resourceType, filter.code);
+    return {
+      code: wide,
+      kind: 'reference',
+      values: filter.values.filter((value) => targets.includes(value.slice(0, value.indexOf('/')))),
+    };
+  });
+}
+
+function getTargets(resourceType: string, code: string): readonly string[] {
+  return SEARCH_PARAMETERS[resourceType]?.find((d) => d.code === code)?.targets ?? [];
+}
+
+/** The parameters with index rows of their own, by type: all but those ANSWERED_FROM another's. */
+const INDEXED_PARAMETERS: Readonly<Record<string, readonly SearchParamDefinition[]>> = Object.fromEntries(
+  Object.entries(SEARCH_PARAMETERS).map(([type, definitions]) => [
+    type,
+    definitions.filter((d) => ANSWERED_FROM[type]?.[d.code] === undefined),
+  ]),
+);
+
 /** Derives the index entries, sort keys and identifiers of one resource (pure). */
 export function indexResource(resource: Resource): IndexedResource {
-  const definitions = SEARCH_PARAMETERS[resource.resourceType] ?? [];
+  const definitions = INDEXED_PARAMETERS[resource.resourceType] ?? [];
   const entries: IndexEntry[] = [];
   const sortKeys: Record<string, string> = {};
   const seen = new Set<string>();

@@ -290,3 +290,30 @@ export function getSearchParameter(resourceType: string, code: string): SearchPa
     SEARCH_PARAMETERS[resourceType]?.find((p) => p.code === code)
   );
 }
+
+/**
+ * Reference parameters answered from another parameter's index rows, by type: `patient` →
+ * `subject` on Encounter, `patient` → `entity` on AuditEvent, `encounter` → `context` on
+ * ChargeItem ... Such a parameter has the same expression as the other, narrowed to some target
+ * types, so its entries are exactly the other's entries of those types, and a search on it with
+ * values of those types matches the same resources as the other with the same values. Indexing it
+ * as well stored every such reference twice: an AuditEvent (one per audited read) wrote its
+ * patient under both `entity` and `patient`, each row on a random page of the reference index.
+ * Derived from the table above, so a parameter added to it is covered by the same rule.
+ */
+export const ANSWERED_FROM: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.fromEntries(
+  Object.entries(SEARCH_PARAMETERS).map(([type, definitions]) => [
+    type,
+    Object.fromEntries(
+      definitions.flatMap((narrow) => {
+        if (narrow.kind !== 'reference' || narrow.targets === undefined) {
+          return [];
+        }
+        const wide = definitions.find(
+          (d) => d.kind === 'reference' && d.targets === undefined && d.expression === narrow.expression,
+        );
+        return wide ? [[narrow.code, wide.code]] : [];
+      }),
+    ),
+  ]),
+);

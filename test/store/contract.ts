@@ -361,6 +361,57 @@ export function describeStoreContract(
       });
     });
 
+    describe('a reference parameter narrowed to some target types (patient beside subject, entity, target)', () => {
+      it('matches exactly the resources whose wider parameter holds a reference of those types', async (store) => {
+        const tenant = newTenant();
+        const audit = (id: string, whats: string[]): Resource => ({
+          resourceType: 'AuditEvent',
+          id,
+          type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+          recorded: '2026-03-01T10:00:00.000Z',
+          agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
+          source: { observer: { display: 'test' } },
+          entity: whats.map((reference) => ({ what: { reference } })),
+        });
+        await store.resources.create(tenant, audit('ae-a', ['Patient/a']), { id: 'ae-a' });
+        await store.resources.create(tenant, audit('ae-b', ['Claim/c', 'Patient/b']), { id: 'ae-b' });
+        await store.resources.create(tenant, audit('ae-c', ['Claim/c']), { id: 'ae-c' });
+        const ids = async (resourceType: string, filters: StoreFilter[]): Promise<string[]> =>
+          (await store.resources.search(tenant, query(resourceType, filters))).resources
+            .map((r) => r.id)
+            .sort();
+        expect(await ids('AuditEvent', [ref('patient', ['Patient/a'])])).toEqual(['ae-a']);
+        expect(await ids('AuditEvent', [ref('patient', ['Patient/a', 'Patient/b'])])).toEqual([
+          'ae-a',
+          'ae-b',
+        ]);
+        expect(await ids('AuditEvent', [ref('entity', ['Claim/c'])])).toEqual(['ae-b', 'ae-c']);
+        // A value of another type is no patient: it matches nothing, as it never did.
+        expect(await ids('AuditEvent', [ref('patient', ['Claim/c'])])).toEqual([]);
+        expect(await ids('AuditEvent', [ref('patient', ['Claim/c', 'Patient/b'])])).toEqual(['ae-b']);
+        expect(await ids('AuditEvent', [ref('patient', ['Patient/b']), ref('entity', ['Claim/c'])])).toEqual([
+          'ae-b',
+        ]);
+        expect(
+          await ids('AuditEvent', [ref('patient', ['Patient/b']), ref('entity', ['Patient/a'])]),
+        ).toEqual([]);
+
+        const inGroup = await store.resources.create(tenant, {
+          resourceType: 'Encounter',
+          status: 'finished',
+          class: { system: ACT_CODE_SYSTEM, code: 'AMB' },
+          subject: { reference: 'Group/g' },
+        });
+        const ofPatient = await store.resources.create(
+          tenant,
+          encounter({ patientId: 'a', period: { start: '2024-03-10T10:00:00Z' } }),
+        );
+        expect(await ids('Encounter', [ref('patient', ['Patient/a'])])).toEqual([ofPatient.resource.id]);
+        expect(await ids('Encounter', [ref('subject', ['Group/g'])])).toEqual([inGroup.resource.id]);
+        expect(await ids('Encounter', [ref('patient', ['Group/g'])])).toEqual([]);
+      });
+    });
+
     describe('conditional create (ifNoneExistIdentifier)', () => {
       it('a hit returns the existing resource with created=false and writes nothing', async (store) => {
         const tenant = newTenant();

@@ -4,11 +4,12 @@ import { describe, expect, test } from '@jest/globals';
 import {
   compileExpression,
   dateRange,
+  indexedFilters,
   indexResource,
   normalizeReference,
   normalizeString,
 } from '../../src/store/search-index.ts';
-import { SEARCH_PARAMETERS } from '../../src/store/search-parameters.ts';
+import { ANSWERED_FROM, SEARCH_PARAMETERS } from '../../src/store/search-parameters.ts';
 import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../../src/contract/canonical.ts';
 
 /** One rich example per kept type, touching the elements its search parameters read. */
@@ -135,10 +136,38 @@ describe('compiled search expressions', () => {
 describe('indexResource', () => {
   test('references are normalized to Type/id and typed parameters keep only their targets', () => {
     const entries = indexResource(EXAMPLES[1]!).entries;
-    expect(entries).toContainEqual({ code: 'patient', kind: 'reference', value: 'Patient/p1' });
+    expect(entries).toContainEqual({ code: 'subject', kind: 'reference', value: 'Patient/p1' });
+    expect(entries).toContainEqual({ code: 'location', kind: 'reference', value: 'Location/chair-3' });
     const groupSubject = indexResource(EXAMPLES[3]!).entries;
     expect(groupSubject).toContainEqual({ code: 'subject', kind: 'reference', value: 'Group/g1' });
-    expect(groupSubject.some((e) => e.code === 'patient')).toBe(false);
+  });
+
+  test("a parameter narrowing another's references has no rows of its own: searches on it read the other's", () => {
+    expect(ANSWERED_FROM['Encounter']).toEqual({ patient: 'subject' });
+    expect(ANSWERED_FROM['AuditEvent']).toEqual({ patient: 'entity' });
+    expect(ANSWERED_FROM['ChargeItem']).toEqual({ patient: 'subject', encounter: 'context' });
+    expect(ANSWERED_FROM['Provenance']).toEqual({ patient: 'target' });
+    for (const example of EXAMPLES) {
+      const narrowed = Object.keys(ANSWERED_FROM[example.resourceType] ?? {});
+      expect(indexResource(example).entries.filter((e) => narrowed.includes(e.code))).toEqual([]);
+    }
+    // One reference row per audited patient read (it was two: entity and patient).
+    const audit = indexResource({
+      resourceType: 'AuditEvent',
+      entity: [{ what: { reference: 'Patient/p1' } }],
+    } as Resource);
+    expect(audit.entries.filter((e) => e.kind === 'reference')).toEqual([
+      { code: 'entity', kind: 'reference', value: 'Patient/p1' },
+    ]);
+    expect(
+      indexedFilters('Encounter', [
+        { code: 'patient', kind: 'reference', values: ['Patient/p1', 'Group/g1'] },
+        { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
+      ]),
+    ).toEqual([
+      { code: 'subject', kind: 'reference', values: ['Patient/p1'] },
+      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
+    ]);
   });
 
   test('open periods run to the end of time; zones are applied', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import type { AuditEvent, Patient } from '@medplum/fhirtypes';
+import type { AuditEvent, Encounter, Patient } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { MUTABLE_TYPES_SQL, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts';
 import { compileSearch } from '../../src/store/sqlite/search-sql.ts';
@@ -266,6 +266,29 @@ describe('sequences on one file', () => {
   }, 60_000);
 });
 
+describe('index rows', () => {
+  test('a resource with more rows of one table than one INSERT takes has every row written', async () => {
+    const store = await openSqliteStore({ path: freshPath() });
+    const identifier = Array.from({ length: 41 }, (_, i) => ({ system: 'urn:many', value: `ID-${i}` }));
+    const { resource } = await store.resources.create('t', { ...patient({ mrn: 'MANY' }), identifier });
+    const rows = (sql: string): number => Number(store.connection.get(sql)?.['n']);
+    expect(rows("SELECT count(*) AS n FROM idx_token WHERE code = 'identifier'")).toBe(41);
+    expect(rows('SELECT count(*) AS n FROM identifiers')).toBe(41);
+    for (const value of ['ID-0', 'ID-15', 'ID-16', 'ID-40']) {
+      const found = await store.resources.search('t', {
+        resourceType: 'Patient',
+        filters: [{ code: 'identifier', kind: 'token', values: [{ system: 'urn:many', value }] }],
+        sort: [],
+        count: 10,
+        offset: 0,
+        total: false,
+      });
+      expect(found.resources.map((r) => r.id)).toEqual([resource.id]);
+    }
+    await store.close();
+  });
+});
+
 describe('search index version', () => {
   test('data indexed under other search parameters is re-indexed at open, once, with progress', async () => {
     const path = freshPath();
@@ -425,8 +448,47 @@ describe('lean writes (schema 4)', () => {
     const values = reopened.connection
       .all("SELECT code, value FROM idx_reference WHERE type = 'AuditEvent' ORDER BY code, value")
       .map((r) => `${String(r['code'])}=${String(r['value'])}`);
-    expect(values).toEqual(['agent=Device/d1', 'entity=Patient/p-re', 'patient=Patient/p-re']);
+    // `patient` is answered from `entity`'s rows (ANSWERED_FROM): it has none of its own.
+    expect(values).toEqual(['agent=Device/d1', 'entity=Patient/p-re']);
     await reopened.close();
+  });
+
+  test('a file indexed when narrowed parameters had rows of their own answers the same; an update drops them', async () => {
+    const store = await openSqliteStore({ path: freshPath() });
+    const { resource } = await store.resources.create('t', patient({ mrn: 'NARROW' }));
+    await store.resources.create('t', event('ae-narrow', resource.id), { id: 'ae-narrow' });
+    const visit = (
+      await store.resources.create('t', {
+        resourceType: 'Encounter',
+        status: 'in-progress',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        subject: { reference: `Patient/${resource.id}` },
+      })
+    ).resource as Encounter & { id: string };
+    // What the previous derivation also wrote: each patient reference again under `patient`.
+    store.connection.run(
+      "INSERT INTO idx_reference (tenant, type, code, value, res) SELECT tenant, type, 'patient', value, res FROM idx_reference WHERE code IN ('entity', 'subject')",
+    );
+    const byPatient = async (type: string): Promise<string[]> =>
+      (
+        await store.resources.search('t', {
+          resourceType: type,
+          filters: [{ code: 'patient', kind: 'reference', values: [`Patient/${resource.id}`] }],
+          sort: [],
+          count: 10,
+          offset: 0,
+          total: true,
+        })
+      ).resources.map((r) => r.id);
+    expect(await byPatient('AuditEvent')).toEqual(['ae-narrow']);
+    expect(await byPatient('Encounter')).toEqual([visit.id]);
+    await store.resources.update('t', { ...visit, status: 'finished' });
+    expect(await byPatient('Encounter')).toEqual([visit.id]);
+    const narrowedRows = (type: string): number =>
+      count(store, `SELECT count(*) AS n FROM idx_reference WHERE type = '${type}' AND code = 'patient'`);
+    expect(narrowedRows('Encounter')).toBe(0);
+    expect(narrowedRows('AuditEvent')).toBe(1);
+    await store.close();
   });
 
   test("a search's second filter checks each candidate through an index: the partial per-resource tree, or for an append-only type the primary key", async () => {

@@ -16,6 +16,7 @@
 import { badRequest, OperationOutcomeError } from '@medplum/core';
 import type { Document } from 'mongodb';
 import type { DatePrefix, IndexedResource, StoreFilter, StoreQuery, StoreSort } from '../port.ts';
+import { indexedFilters } from '../search-index.ts';
 
 export interface TokenDoc {
   c: string;
@@ -259,7 +260,7 @@ export function toMongoFilter(
 ): Document {
   const filter: Document = { tenant, type: query.resourceType };
   const conditions: Document[] = [];
-  for (const f of query.filters) {
+  for (const f of indexedFilters(query.resourceType, query.filters)) {
     const condition = filterCondition(f, normalize);
     if (condition) {
       conditions.push(condition);

@@ -30,7 +30,7 @@ import type {
 import { appendOnlyConflict, isAppendOnlyType } from '../append-only.ts';
 import { INBOX_QUEUE } from '../port.ts';
 import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
-import type { Row, SqliteConnection } from './db.ts';
+import type { Row, SqliteConnection, SqlParam } from './db.ts';
 import { spanClass } from './date-spans.ts';
 import type { SqliteJobQueue } from './job-queue.ts';
 import { MUTABLE_TYPES_SQL } from './schema.ts';
@@ -75,16 +75,6 @@ const SQL = {
   findByIdentifierAnySystem:
     'SELECT r.json AS json FROM identifiers i JOIN resources r ON r.pk = i.res ' +
     'WHERE i.tenant = ? AND i.type = ? AND i.value = ? ORDER BY r.id LIMIT 1',
-  insertToken:
-    'INSERT OR IGNORE INTO idx_token (tenant, type, code, system, value, res) VALUES (?, ?, ?, ?, ?, ?)',
-  insertReference:
-    'INSERT OR IGNORE INTO idx_reference (tenant, type, code, value, res) VALUES (?, ?, ?, ?, ?)',
-  insertDate:
-    'INSERT OR IGNORE INTO idx_date (tenant, type, code, span, start_at, end_at, res) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  insertString: 'INSERT OR IGNORE INTO idx_string (tenant, type, code, value, res) VALUES (?, ?, ?, ?, ?)',
-  insertSortKey: 'INSERT OR REPLACE INTO sort_keys (res, code, key) VALUES (?, ?, ?)',
-  insertIdentifier:
-    'INSERT OR IGNORE INTO identifiers (tenant, type, system, value, res) VALUES (?, ?, ?, ?, ?)',
   // A mutable resource's index rows, found through the per-resource index trees; the predicate is
   // theirs, word for word, so SQLite can use those partial indexes (schema.ts, migration 4).
   deleteIndex: [
@@ -380,37 +370,89 @@ export class SqliteResourceStore implements ResourceStore {
     return done;
   }
 
+  /**
+   * A resource's index rows, one multi-row INSERT per table: a write indexes a dozen or more rows
+   * (an AuditEvent 11, a Patient ~25), and each statement call costs more than the row it adds.
+   */
   #writeIndex(tenant: TenantId, type: string, pk: number, indexed: IndexedResource): void {
-    const conn = this.#conn;
+    const tokens: SqlParam[] = [];
+    const references: SqlParam[] = [];
+    const dates: SqlParam[] = [];
+    const strings: SqlParam[] = [];
     for (const entry of indexed.entries) {
       switch (entry.kind) {
         case 'token':
-          conn.run(SQL.insertToken, tenant, type, entry.code, entry.system ?? '', entry.value, pk);
+          tokens.push(tenant, type, entry.code, entry.system ?? '', entry.value, pk);
           break;
         case 'reference':
-          conn.run(SQL.insertReference, tenant, type, entry.code, entry.value, pk);
+          references.push(tenant, type, entry.code, entry.value, pk);
           break;
         case 'date': {
           const start = canonicalInstant(entry.start);
           const end = canonicalInstant(entry.end);
           if (start !== undefined && end !== undefined) {
-            conn.run(SQL.insertDate, tenant, type, entry.code, spanClass(start, end), start, end, pk);
+            dates.push(tenant, type, entry.code, spanClass(start, end), start, end, pk);
           }
           break;
         }
         case 'string':
-          conn.run(SQL.insertString, tenant, type, entry.code, normalizeString(entry.value), pk);
+          strings.push(tenant, type, entry.code, normalizeString(entry.value), pk);
           break;
       }
     }
+    const sortKeys: SqlParam[] = [];
     for (const [code, key] of Object.entries(indexed.sortKeys)) {
-      conn.run(SQL.insertSortKey, pk, code, key);
+      sortKeys.push(pk, code, key);
     }
+    const identifiers: SqlParam[] = [];
     for (const identifier of indexed.identifiers) {
-      conn.run(SQL.insertIdentifier, tenant, type, identifier.system ?? '', identifier.value, pk);
+      identifiers.push(tenant, type, identifier.system ?? '', identifier.value, pk);
+    }
+    this.#insertRows(INSERT_ROWS.token, tokens);
+    this.#insertRows(INSERT_ROWS.reference, references);
+    this.#insertRows(INSERT_ROWS.date, dates);
+    this.#insertRows(INSERT_ROWS.string, strings);
+    this.#insertRows(INSERT_ROWS.sortKey, sortKeys);
+    this.#insertRows(INSERT_ROWS.identifier, identifiers);
+  }
+
+  /** `params` (whole rows of `insert.columns` values) in statements of up to MAX_ROWS_PER_INSERT rows. */
+  #insertRows(insert: MultiRowInsert, params: readonly SqlParam[]): void {
+    const perRow = insert.columns;
+    for (let at = 0; at < params.length; at += perRow * MAX_ROWS_PER_INSERT) {
+      const chunk = params.slice(at, at + perRow * MAX_ROWS_PER_INSERT);
+      const rows = chunk.length / perRow;
+      this.#conn.statement(insert.sql(rows)).run(...chunk);
     }
   }
 }
+
+/** Rows per multi-row INSERT at most (the statement cache holds one statement per row count). */
+const MAX_ROWS_PER_INSERT = 16;
+
+interface MultiRowInsert {
+  readonly columns: number;
+  /** The statement's text for `rows` rows (cached: the same text is the same prepared statement). */
+  readonly sql: (rows: number) => string;
+}
+
+function multiRowInsert(head: string, columns: number): MultiRowInsert {
+  const row = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
+  const texts: string[] = [];
+  return {
+    columns,
+    sql: (rows) => (texts[rows] ??= `${head} VALUES ${Array.from({ length: rows }, () => row).join(', ')}`),
+  };
+}
+
+const INSERT_ROWS = {
+  token: multiRowInsert('INSERT OR IGNORE INTO idx_token (tenant, type, code, system, value, res)', 6),
+  reference: multiRowInsert('INSERT OR IGNORE INTO idx_reference (tenant, type, code, value, res)', 5),
+  date: multiRowInsert('INSERT OR IGNORE INTO idx_date (tenant, type, code, span, start_at, end_at, res)', 7),
+  string: multiRowInsert('INSERT OR IGNORE INTO idx_string (tenant, type, code, value, res)', 5),
+  sortKey: multiRowInsert('INSERT OR REPLACE INTO sort_keys (res, code, key)', 3),
+  identifier: multiRowInsert('INSERT OR IGNORE INTO identifiers (tenant, type, system, value, res)', 5),
+} as const;
 
 function parse(json: unknown): StoredResource {
   return JSON.parse(json as string) as StoredResource;

@@ -17,7 +17,7 @@
 import { badRequest, OperationOutcomeError } from '@medplum/core';
 import type { DatePrefix, StoreFilter, StoreQuery, StoreSort, TenantId } from '../port.ts';
 import { isAppendOnlyType } from '../append-only.ts';
-import { normalizeString } from '../search-index.ts';
+import { indexedFilters, normalizeString } from '../search-index.ts';
 import type { SqlParam } from './db.ts';
 import { earliestStartEndingAfter, SPAN_CLASSES } from './date-spans.ts';
 import { MUTABLE_TYPES_SQL } from './schema.ts';
@@ -76,7 +76,7 @@ export function compileSearch(tenant: TenantId, query: StoreQuery): CompiledSear
   if (!Number.isInteger(query.offset) || query.offset < 0) {
     throw new OperationOutcomeError(badRequest(`Invalid offset: ${String(query.offset)}`));
   }
-  const compiled = compileFilters(query.filters);
+  const compiled = compileFilters(indexedFilters(query.resourceType, query.filters));
   const hasIdFilter = compiled.some((c) => c.kind === 'column' && c.byId);
   let best: IndexCondition | undefined;
   if (!hasIdFilter) {
