@@ -14,14 +14,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type {
-  Encounter,
-  Medication,
-  MedicationAdministration,
-  MedicationRequest,
-  Resource,
-  Subscription,
-} from '@medplum/fhirtypes';
+import type { Medication, MedicationAdministration, Resource, Subscription } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { ehrClientCache } from '../../src/ehr/ingest-port.ts';
 import { DELETED_AT_SOURCE, sourceVersionOf } from '../../src/ingest/copies.ts';
@@ -44,7 +37,7 @@ import type { TestServer } from '../support/harness.ts';
 import { waitFor as waitForShared } from '../support/wait.ts';
 import { mulberry32 as seeded } from '../../src/sandbox/random.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
-import { newAdministration } from './administrations.ts';
+import { newAdministration, newVisit } from './administrations.ts';
 
 const TENANT = 'sandbox';
 const MA_TOPIC_URL = TOPIC_MEDICATION_ADMINISTRATION;
@@ -962,14 +955,7 @@ describe('10. finished jobs are purged after the retention period', () => {
         )
       ).flat().length;
     // In an encounter, so that storing it starts charge capture (an encounter-changed job).
-    const order = (await rig.ehr.listResources('MedicationRequest'))[0] as MedicationRequest;
-    const encounter = await rig.ehr.createResource<Encounter>({
-      resourceType: 'Encounter',
-      status: 'in-progress',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-      subject: order.subject,
-      period: { start: '2026-11-26T08:45:00-05:00' },
-    });
+    const encounter = await newVisit(rig.ehr, '2026-11-26T08:45:00-05:00');
     const administration = await newAdministration(rig.ehr, {
       context: { reference: `Encounter/${encounter.id}` },
     });

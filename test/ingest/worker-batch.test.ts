@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { AuditEvent, Encounter, MedicationAdministration, MedicationRequest } from '@medplum/fhirtypes';
+import type { AuditEvent, MedicationAdministration } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { sourceVersionOf } from '../../src/ingest/copies.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
@@ -26,7 +26,7 @@ import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
-import { newAdministration } from './administrations.ts';
+import { newAdministration, newVisit } from './administrations.ts';
 
 const TENANT = 'sandbox';
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -174,14 +174,7 @@ describe('an ingest worker batch', () => {
   test('does not read the store again for references it knows are stored', async () => {
     const rig = await startRig();
     // Administrations of one visit: the first brings its patient, encounter and order.
-    const order = (await rig.ehr.listResources('MedicationRequest'))[0] as MedicationRequest;
-    const visit = await rig.ehr.createResource<Encounter>({
-      resourceType: 'Encounter',
-      status: 'in-progress',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-      subject: order.subject,
-      period: { start: '2026-11-26T08:30:00-05:00' },
-    });
+    const visit = await newVisit(rig.ehr, '2026-11-26T08:30:00-05:00');
     const inVisit = { context: { reference: `Encounter/${visit.id ?? ''}` } };
     const first = await newAdministration(rig.ehr, inVisit);
     await rig.drainIngest();

@@ -47,11 +47,12 @@ describe('the inbox file', () => {
 
   test('one ackMany acks jobs of both files, each in its own; stale tokens change nothing', async () => {
     const store = await openSqliteStore({ path: freshPath() });
-    const now = new Date();
     for (let n = 0; n < 3; n++) {
       await store.jobs.enqueue('t1', { queue: INBOX_QUEUE, key: `n${n}`, payload: n });
       await store.jobs.enqueue('t1', { queue: 'charges', key: `c${n}`, payload: n });
     }
+    // After the enqueues: a job runs at its enqueue time, so a clock read before might miss one.
+    const now = new Date();
     const leased = [
       ...(await store.jobs.lease({ queue: INBOX_QUEUE, leaseMs: 60_000, limit: 10, now })),
       ...(await store.jobs.lease({ queue: 'charges', leaseMs: 60_000, limit: 10, now })),
