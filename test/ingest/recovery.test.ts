@@ -275,6 +275,33 @@ async function postNotification(rig: Rig, record: SubscriptionRecord, bundle: ob
   return response.status;
 }
 
+/** An id-only notification of the administration topic: event `eventNumber`, a created `id`. */
+function administrationCreated(
+  rig: Rig,
+  record: SubscriptionRecord,
+  eventNumber: number,
+  id: string,
+): object {
+  return renderNotification({
+    fhirBaseUrl: rig.ehr.fhirBaseUrl,
+    subscriptionId: record.ehrSubscriptionId!,
+    topic: MA_TOPIC_URL,
+    status: 'active',
+    type: 'event-notification',
+    eventsSinceSubscriptionStart: eventNumber,
+    events: [
+      {
+        eventNumber,
+        timestamp: new Date().toISOString(),
+        interaction: 'create',
+        focus: { resourceType: 'MedicationAdministration', id },
+      },
+    ],
+    content: 'id-only',
+    timestamp: new Date().toISOString(),
+  });
+}
+
 const countOf = (calls: CallLog, prefix: string): number => calls.filter((c) => c.startsWith(prefix)).length;
 
 // ---------------------------------------------------------------------------------------------
@@ -646,24 +673,7 @@ describe('6. fetch-back answers that are final', () => {
       const record = await rig.record('MedicationAdministration');
       const next = (rig.ehr.subscriptionInfo(record.ehrSubscriptionId!)?.eventCount ?? 0) + 1;
       const focusId = 'elsewhere-1';
-      const bundle = renderNotification({
-        fhirBaseUrl: rig.ehr.fhirBaseUrl,
-        subscriptionId: record.ehrSubscriptionId!,
-        topic: MA_TOPIC_URL,
-        status: 'active',
-        type: 'event-notification',
-        eventsSinceSubscriptionStart: next,
-        events: [
-          {
-            eventNumber: next,
-            timestamp: new Date().toISOString(),
-            interaction: 'create',
-            focus: { resourceType: 'MedicationAdministration', id: focusId },
-          },
-        ],
-        content: 'id-only',
-        timestamp: new Date().toISOString(),
-      });
+      const bundle = administrationCreated(rig, record, next, focusId);
       // The same notification, with its focus pointing at another server (and one outside the base).
       const text = JSON.stringify(bundle).replaceAll(
         `${rig.ehr.fhirBaseUrl}/MedicationAdministration/${focusId}`,
@@ -977,24 +987,7 @@ describe('10. finished jobs are purged after the retention period', () => {
     // The EHR delivers the same event again (same subscription, same event number).
     const payload = first!.payload as Extract<IngestJob, { kind: 'event' }>;
     const record = await rig.record('MedicationAdministration');
-    const bundle = renderNotification({
-      fhirBaseUrl: rig.ehr.fhirBaseUrl,
-      subscriptionId: record.ehrSubscriptionId!,
-      topic: MA_TOPIC_URL,
-      status: 'active',
-      type: 'event-notification',
-      eventsSinceSubscriptionStart: payload.eventNumber,
-      events: [
-        {
-          eventNumber: payload.eventNumber,
-          timestamp: new Date().toISOString(),
-          interaction: 'create',
-          focus: { resourceType: 'MedicationAdministration', id: administration.id! },
-        },
-      ],
-      content: 'id-only',
-      timestamp: new Date().toISOString(),
-    });
+    const bundle = administrationCreated(rig, record, payload.eventNumber, administration.id!);
     expect(await postNotification(rig, record, bundle)).toBe(200);
     await rig.drain();
     const again = (await rig.jobs('done')).filter(isEventOf);
