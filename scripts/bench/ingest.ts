@@ -69,6 +69,20 @@ import { administration, MEDICATIONS, PATIENTS, TENANT } from './ingest-load.ts'
 import type { LoadResult, LoadSpec, Payload } from './ingest-load.ts';
 import { recordFigure } from './results.ts';
 
+/** A comma-separated choice among `allowed` (all of them, in order, when unset). */
+function listEnv<T extends string>(name: string, allowed: readonly T[]): T[] {
+  const chosen = (process.env[name] ?? allowed.join(','))
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const v of chosen) {
+    if (!allowed.includes(v as T)) {
+      throw new Error(`${name}: unknown value "${v}" (${allowed.join(', ')})`);
+    }
+  }
+  return chosen as T[];
+}
+
 function intEnv(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') {
@@ -171,24 +185,8 @@ async function main(): Promise<void> {
   const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 50, 1);
   const RATE = intEnv('BENCH_RATE', 500, 1);
   const PAUSE_WORKER = process.env['BENCH_PAUSE_WORKER'] === '1';
-  const PHASES = (process.env['BENCH_PHASES'] ?? 'saturation,paced')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  for (const p of PHASES) {
-    if (p !== 'saturation' && p !== 'paced') {
-      throw new Error(`BENCH_PHASES: unknown phase "${p}" (saturation, paced)`);
-    }
-  }
-  const PAYLOADS = (process.env['BENCH_PAYLOADS'] ?? 'full-resource,id-only')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  for (const p of PAYLOADS) {
-    if (p !== 'full-resource' && p !== 'id-only') {
-      throw new Error(`BENCH_PAYLOADS: unknown payload "${p}" (full-resource, id-only)`);
-    }
-  }
+  const PHASES = listEnv('BENCH_PHASES', ['saturation', 'paced']);
+  const PAYLOADS = listEnv('BENCH_PAYLOADS', ['full-resource', 'id-only']);
 
   // Imported here so the load-generator thread stays light.
   const { openStore } = await import('../../src/store/open.ts');
@@ -226,7 +224,7 @@ async function main(): Promise<void> {
     // ---- The EHR, in its own process ---------------------------------------------------------
     const phaseSpecs: { name: string; payload: Payload; rate: number }[] = [];
     for (const phase of PHASES) {
-      for (const payload of PAYLOADS as Payload[]) {
+      for (const payload of PAYLOADS) {
         phaseSpecs.push({ name: `${payload} ${phase}`, payload, rate: phase === 'paced' ? RATE : 0 });
       }
     }

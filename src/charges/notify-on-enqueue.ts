@@ -4,6 +4,7 @@
  * charge capture at once instead of at its next poll.
  */
 import type { BatchOperation, Store, TenantId } from '../store/port.ts';
+import { overriding } from '../store/view.ts';
 
 /**
  * A view of `store` that calls `onEnqueue` after a job of `queue` was enqueued through it (single
@@ -11,46 +12,25 @@ import type { BatchOperation, Store, TenantId } from '../store/port.ts';
  * process instead of waiting for its poll.
  */
 export function notifyOnEnqueue(store: Store, queue: string, onEnqueue: () => void): Store {
-  const resources = new Proxy(store.resources, {
-    get(target, prop) {
-      if (prop === 'writeBatch') {
-        return async (tenant: TenantId, operations: readonly BatchOperation[]) => {
-          const result = await target.writeBatch(tenant, operations);
-          if (operations.some((o) => o.op === 'enqueue' && o.job.queue === queue)) {
-            onEnqueue();
-          }
-          return result;
-        };
-      }
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  const jobs = new Proxy(store.jobs, {
-    get(target, prop) {
-      if (prop === 'enqueue') {
-        return async (...args: Parameters<Store['jobs']['enqueue']>) => {
-          const result = await target.enqueue(...args);
-          if (args[1].queue === queue) {
-            onEnqueue();
-          }
-          return result;
-        };
-      }
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'resources') {
-        return resources;
-      }
-      if (prop === 'jobs') {
-        return jobs;
-      }
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
+  const { resources, jobs } = store;
+  return overriding(store, {
+    resources: overriding(resources, {
+      writeBatch: async (tenant: TenantId, operations: readonly BatchOperation[]) => {
+        const result = await resources.writeBatch(tenant, operations);
+        if (operations.some((o) => o.op === 'enqueue' && o.job.queue === queue)) {
+          onEnqueue();
+        }
+        return result;
+      },
+    }),
+    jobs: overriding(jobs, {
+      enqueue: async (...args: Parameters<Store['jobs']['enqueue']>) => {
+        const result = await jobs.enqueue(...args);
+        if (args[1].queue === queue) {
+          onEnqueue();
+        }
+        return result;
+      },
+    }),
   });
 }

@@ -20,6 +20,7 @@ import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
+import { overriding } from '../../src/store/view.ts';
 import type { Store, StoreQuery } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -52,33 +53,19 @@ afterEach(async () => {
 
 /** The store, with every `resources.read` counted by type (and every search, as "search <type>"). */
 function countingReads(store: Store, reads: Map<string, number>): Store {
-  const resources = new Proxy(store.resources, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (prop === 'read') {
-        return (tenant: string, type: string, id: string) => {
-          reads.set(type, (reads.get(type) ?? 0) + 1);
-          return target.read(tenant, type, id);
-        };
-      }
-      if (prop === 'search') {
-        return (tenant: string, query: StoreQuery) => {
-          const key = `search ${query.resourceType}`;
-          reads.set(key, (reads.get(key) ?? 0) + 1);
-          return target.search(tenant, query);
-        };
-      }
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'resources') {
-        return resources;
-      }
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
+  const { resources } = store;
+  const count = (key: string) => reads.set(key, (reads.get(key) ?? 0) + 1);
+  return overriding(store, {
+    resources: overriding(resources, {
+      read: (tenant: string, type: string, id: string) => {
+        count(type);
+        return resources.read(tenant, type, id);
+      },
+      search: (tenant: string, query: StoreQuery) => {
+        count(`search ${query.resourceType}`);
+        return resources.search(tenant, query);
+      },
+    }),
   });
 }
 

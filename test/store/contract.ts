@@ -28,6 +28,7 @@ import type {
 import { INBOX_QUEUE } from '../../src/store/port.ts';
 import {
   ACT_CODE_SYSTEM,
+  auditEvent,
   claim,
   coverage,
   encounter,
@@ -364,18 +365,9 @@ export function describeStoreContract(
     describe('a reference parameter narrowed to some target types (patient beside subject, entity, target)', () => {
       it('matches exactly the resources whose wider parameter holds a reference of those types', async (store) => {
         const tenant = newTenant();
-        const audit = (id: string, whats: string[]): Resource => ({
-          resourceType: 'AuditEvent',
-          id,
-          type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-          recorded: '2026-03-01T10:00:00.000Z',
-          agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
-          source: { observer: { display: 'test' } },
-          entity: whats.map((reference) => ({ what: { reference } })),
-        });
-        await store.resources.create(tenant, audit('ae-a', ['Patient/a']), { id: 'ae-a' });
-        await store.resources.create(tenant, audit('ae-b', ['Claim/c', 'Patient/b']), { id: 'ae-b' });
-        await store.resources.create(tenant, audit('ae-c', ['Claim/c']), { id: 'ae-c' });
+        await store.resources.create(tenant, auditEvent('ae-a', ['Patient/a']), { id: 'ae-a' });
+        await store.resources.create(tenant, auditEvent('ae-b', ['Claim/c', 'Patient/b']), { id: 'ae-b' });
+        await store.resources.create(tenant, auditEvent('ae-c', ['Claim/c']), { id: 'ae-c' });
         const ids = async (resourceType: string, filters: StoreFilter[]): Promise<string[]> =>
           (await store.resources.search(tenant, query(resourceType, filters))).resources
             .map((r) => r.id)

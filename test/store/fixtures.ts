@@ -3,6 +3,7 @@
  * Every factory returns a fresh object; callers pass what the test asserts on.
  */
 import type {
+  AuditEvent,
   Claim,
   Coverage,
   Encounter,
@@ -152,5 +153,18 @@ export function claim(options: {
         unitPrice: { value: 412.5, currency: 'USD' },
       },
     ],
+  };
+}
+
+/** A REST AuditEvent of a device reading `whats` (references, e.g. `Patient/a`). */
+export function auditEvent(id: string, whats: readonly string[]): AuditEvent & { id: string } {
+  return {
+    resourceType: 'AuditEvent',
+    id,
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+    recorded: '2026-03-01T10:00:00.000Z',
+    agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
+    source: { observer: { display: 'test' } },
+    entity: whats.map((reference) => ({ what: { reference } })),
   };
 }

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import type { AuditEvent, Encounter, Patient } from '@medplum/fhirtypes';
+import type { Encounter, Patient } from '@medplum/fhirtypes';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { MUTABLE_TYPES_SQL, SCHEMA_VERSION } from '../../src/store/sqlite/schema.ts';
 import { compileSearch } from '../../src/store/sqlite/search-sql.ts';
 import type { StoreQuery } from '../../src/store/port.ts';
 import { spawnChild, stopChild } from '../support/child.ts';
 import { describeStoreContract } from './contract.ts';
-import { patient } from './fixtures.ts';
+import { auditEvent, patient } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dripline-sqlite-'));
 afterAll(() => {
@@ -345,15 +345,7 @@ describe('search index version', () => {
 });
 
 describe('lean writes (schema 4)', () => {
-  const event = (id: string, patientId: string): AuditEvent & { id: string } => ({
-    resourceType: 'AuditEvent',
-    id,
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-    recorded: '2026-03-01T10:00:00.000Z',
-    agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
-    source: { observer: { display: 'test' } },
-    entity: [{ what: { reference: `Patient/${patientId}` } }],
-  });
+  const event = (id: string, patientId: string) => auditEvent(id, [`Patient/${patientId}`]);
   const count = (
     store: { connection: { get: (sql: string) => Record<string, unknown> | undefined } },
     sql: string,

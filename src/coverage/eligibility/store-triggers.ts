@@ -7,6 +7,7 @@
  */
 import type { TenantConfig } from '../../config/config.ts';
 import type { BatchOperation, Store, TenantId } from '../../store/port.ts';
+import { overriding } from '../../store/view.ts';
 import { ELIGIBILITY_QUEUE } from './records.ts';
 import { eligibilityJobsFor } from './triggers.ts';
 
@@ -29,30 +30,18 @@ export function withEligibilityTriggers(
         : [],
     );
   };
-  const resources = new Proxy(store.resources, {
-    get(target, prop) {
-      if (prop === 'writeBatch') {
-        return async (tenant: TenantId, operations: readonly BatchOperation[]) => {
-          const jobs = jobsFor(tenant, operations);
-          const result = await target.writeBatch(tenant, [...operations, ...jobs]);
-          if (jobs.some((j) => j.op === 'enqueue' && j.job.queue === ELIGIBILITY_QUEUE)) {
-            onEnqueue();
-          }
-          // The caller reads its own operations' results by position: the jobs come after them.
-          return result.slice(0, operations.length);
-        };
-      }
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'resources') {
-        return resources;
-      }
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
+  const { resources } = store;
+  return overriding(store, {
+    resources: overriding(resources, {
+      writeBatch: async (tenant: TenantId, operations: readonly BatchOperation[]) => {
+        const jobs = jobsFor(tenant, operations);
+        const result = await resources.writeBatch(tenant, [...operations, ...jobs]);
+        if (jobs.some((j) => j.op === 'enqueue' && j.job.queue === ELIGIBILITY_QUEUE)) {
+          onEnqueue();
+        }
+        // The caller reads its own operations' results by position: the jobs come after them.
+        return result.slice(0, operations.length);
+      },
+    }),
   });
 }
