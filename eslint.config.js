@@ -46,6 +46,25 @@ export default tseslint.config(
     },
   },
   {
+    // Every server process and test file loads the modules that use these packages; few use them.
+    // Import them at the point of use (`await import(...)`), so only what runs pays for loading.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'pdfkit',
+              message: "pdfkit (~0.3 CPU-s to load) is imported on first render: await import('pdfkit').",
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'scripts/**/*.ts', 'src/cli/**/*.ts'],
     rules: {
       'no-console': 'off',

@@ -3,8 +3,11 @@
  * pdfkit, for appeal packets and patient statements: the content is built by pure functions, this
  * module only lays it out. Letter size, Helvetica (a PDF standard font: nothing embedded), text
  * kept as text so the PDF can be read back (and by screen readers).
+ *
+ * pdfkit (with fontkit, brotli and its ciphers, ~0.3 CPU-s to load) is imported on the first
+ * render, not with this module: every server process and test file loads the remittance routes,
+ * few render a document.
  */
-import PDFDocument from 'pdfkit';
 
 export type Block =
   | { readonly kind: 'title'; readonly text: string }
@@ -95,7 +98,8 @@ function draw(doc: PDFKit.PDFDocument, block: Block): void {
 }
 
 /** The blocks as a PDF (bytes). */
-export function renderPdf(info: DocumentInfo, blocks: readonly Block[]): Promise<Buffer> {
+export async function renderPdf(info: DocumentInfo, blocks: readonly Block[]): Promise<Buffer> {
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({
     size: 'LETTER',
     margin: MARGIN,
@@ -111,7 +115,7 @@ export function renderPdf(info: DocumentInfo, blocks: readonly Block[]): Promise
     draw(doc, block);
   }
   doc.end();
-  return done;
+  return await done;
 }
 
 export const usd = (x: number): string =>
