@@ -59,6 +59,11 @@ export default tseslint.config(
               message: "pdfkit (~0.3 CPU-s to load) is imported on first render: await import('pdfkit').",
               allowTypeImports: true,
             },
+            {
+              name: 'esbuild',
+              message: "esbuild is imported when the app's bundle is built: await import('esbuild').",
+              allowTypeImports: true,
+            },
           ],
         },
       ],

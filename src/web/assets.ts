@@ -3,9 +3,10 @@
  * in memory and served under content-hashed names. Building at start means `npm ci && npm start`
  * (and every test that starts a server) serves the current client with no extra step, offline:
  * esbuild ships its binary in an npm package, Chart.js is bundled, nothing comes from a CDN.
+ * esbuild's module is imported here, when a bundle is built (a tenant with an EHR launch, or the
+ * app's first request), not by every process that loads the web routes.
  */
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 export interface AppBundle {
   readonly script: string;
@@ -15,6 +16,7 @@ export interface AppBundle {
 }
 
 export async function buildAppBundle(): Promise<AppBundle> {
+  const { build } = await import('esbuild');
   const entry = fileURLToPath(new URL('./client/main.ts', import.meta.url));
   const result = await build({
     entryPoints: [entry],
