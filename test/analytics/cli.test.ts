@@ -1,14 +1,15 @@
 /**
- * `npm run cli -- report` as an operator runs it (a child process on a real data directory): every
- * measure of the tenant over the range as a table (or JSON), the numbers the API gives; a backwards
- * range or an unknown slice is a usage error (exit 2) and prints no report.
+ * `npm run cli -- report` on a real data directory (run in this process through the entry function
+ * the binary runs, test/support/cli.ts): every measure of the tenant over the range as a table (or
+ * JSON), the numbers the API gives; a backwards range or an unknown slice is a usage error (exit 2)
+ * and prints no report.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { runCli } from '../support/child.ts';
+import { cliInProcess } from '../support/cli.ts';
 import type { CliRun } from '../support/child.ts';
 import { paidAndDenied } from './fixtures.ts';
 
@@ -81,7 +82,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const cli = async (args: string[]): Promise<CliRun> => runCli(args, env);
+const cli = async (args: string[]): Promise<CliRun> => cliInProcess(args, env);
 
 describe('npm run cli -- report', () => {
   test('prints every measure of the range as a table, sliced by payer', async () => {

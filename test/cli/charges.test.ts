@@ -1,28 +1,20 @@
-/** `dripline charges` as a user runs it: a child process on the project's Node, a Bundle file in. */
-import { execFile } from 'node:child_process';
+/**
+ * `dripline charges` with a Bundle file in, run in this process through the entry function the
+ * binary runs (test/support/cli.ts; test/cli/cli.test.ts runs the binary itself).
+ */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, test } from '@jest/globals';
 import type { Bundle, Claim, OperationOutcome, Parameters } from '@medplum/fhirtypes';
+import { cliInProcess } from '../support/cli.ts';
+import type { CliRun } from '../support/child.ts';
 
-const run = promisify(execFile);
-const CLI = path.resolve('src/cli/main.ts');
 const FIXTURE = path.resolve('fixtures/bundles/office-infliximab.json');
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-charges-'));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    // A CLI that hangs is killed and fails its test rather than outliving it.
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      timeout: 60_000,
-      killSignal: 'SIGKILL',
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err: any) {
-    return { code: err.code as number, stdout: err.stdout as string, stderr: err.stderr as string };
-  }
+async function cli(args: string[]): Promise<CliRun> {
+  return cliInProcess(args, process.env);
 }
 
 function file(name: string, content: unknown): string {

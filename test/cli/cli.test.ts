@@ -1,20 +1,32 @@
-/** The CLI as a user runs it: a child process on the project's Node, against a real data directory. */
+/**
+ * The CLI against a real data directory and a running server: the commands run in this process
+ * through the entry function the binary runs (test/support/cli.ts); the exit statuses of a usage
+ * error and a bad configuration come from the real binary, a child process on the project's Node.
+ */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { cliInProcess } from '../support/cli.ts';
+import type { CliRun } from '../support/child.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 
 const run = promisify(execFile);
-// A test runs up to five CLI processes, each about a CPU-second of module loading: past jest's
-// 30 s on two cores shared with another jest worker (three tests timed out there). A deadline only.
+// The two tests that start the binary load Dripline's modules in a child each: on two cores shared
+// with another jest worker that can pass jest's 30 s. A deadline only.
 jest.setTimeout(120_000);
 const CLI = path.resolve('src/cli/main.ts');
 
-async function cli(
+/** `npm run cli -- <args>` in this process, with this process's environment and `env`. */
+async function cli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return cliInProcess(args, { ...process.env, ...env });
+}
+
+/** The same command line through the real binary: a child process. */
+async function binary(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -198,13 +210,14 @@ describe('dripline CLI', () => {
     expect(unknownTenant.stderr).toMatch(/unknown tenant "nobody"/);
     const badScope = await cli(['client', 'create', '--tenant', 'sandbox', '--scope', 'patient/*.rs'], env);
     expect(badScope.code).toBe(2);
-    const unknown = await cli(['frobnicate'], env);
+    // The binary exits with the status.
+    const unknown = await binary(['frobnicate'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Usage/);
   });
 
   test('a bad configuration exits 78 naming the field', async () => {
-    const res = await cli(['client', 'create', '--tenant', 'sandbox', '--scope', 'system/*.rs'], {
+    const res = await binary(['client', 'create', '--tenant', 'sandbox', '--scope', 'system/*.rs'], {
       ...env,
       PORT: 'x',
     });

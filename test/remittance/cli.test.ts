@@ -1,9 +1,9 @@
 /**
- * `npm run cli -- remit <file>...` as an operator runs it (a child process on a real data
- * directory): the files are received and posted in that process, with progress on stderr and a JSON
- * summary per file on stdout; an unbalanced file exits 4 naming the rule and segment. A denial
- * posted from the command line opens its work item as the server's posting does, and
- * `work-items list|assign|resolve` works the queue.
+ * `npm run cli -- remit <file>...` on a real data directory (run in this process through the entry
+ * function the binary runs, test/support/cli.ts): the files are received and posted, with progress
+ * on stderr and a JSON summary per file on stdout; an unbalanced file exits 4 naming the rule and
+ * segment. A denial posted from the command line opens its work item as the server's posting does,
+ * and `work-items list|assign|resolve` works the queue.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { write835ToString } from '../../src/x12/835/write835.ts';
-import { runCli } from '../support/child.ts';
+import { cliInProcess } from '../support/cli.ts';
 import type { CliRun } from '../support/child.ts';
 import { cliDataDir, paymentOf, remittance, seedSubmittedClaims, TENANT, WRITE_OPTIONS } from './support.ts';
 import type { CliDataDir } from './support.ts';
@@ -28,7 +28,7 @@ afterAll(() => {
   data.remove();
 });
 
-const cli = async (args: string[]): Promise<CliRun> => runCli(args, data.env);
+const cli = async (args: string[]): Promise<CliRun> => cliInProcess(args, data.env);
 
 describe('npm run cli -- remit', () => {
   test('receives and posts 835 files with progress; an unbalanced one exits 4 naming rule and segment', async () => {

@@ -1,8 +1,8 @@
 /**
- * `npm run cli -- appeal …` as a biller runs it (a child process on a real data directory, its
- * clock moved to the fixture's day): open from a work item (and again: the same appeal), a claim
- * that is not denied exits 4, an outcome above the amount appealed exits 4, a valid one is recorded,
- * and the packet is written as a PDF.
+ * `npm run cli -- appeal …` on a real data directory (run in this process through the entry
+ * function the binary runs, test/support/cli.ts; its clock moved to the fixture's day): open from a
+ * work item (and again: the same appeal), a claim that is not denied exits 4, an outcome above the
+ * amount appealed exits 4, a valid one is recorded, and the packet is written as a PDF.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { officeInfusionContext } from '../../../src/claims/x12-samples.ts';
 import { dateInput, moneyInput, newWorkItem, stringInput } from '../../../src/remittance/work/items.ts';
 import { openSqliteStore } from '../../../src/store/sqlite/index.ts';
-import { runCli } from '../../support/child.ts';
+import { cliInProcess } from '../../support/cli.ts';
 import type { CliRun } from '../../support/child.ts';
 import { cliDataDir, NOW, TENANT } from '../support.ts';
 import type { CliDataDir } from '../support.ts';
@@ -53,7 +53,7 @@ afterAll(() => {
   data.remove();
 });
 
-const cli = async (args: string[]): Promise<CliRun> => runCli(args, data.env);
+const cli = async (args: string[]): Promise<CliRun> => cliInProcess(args, data.env);
 
 describe('npm run cli -- appeal', () => {
   test('open, open again, refusals exit 4, an outcome, the packet', async () => {

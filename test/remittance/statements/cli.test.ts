@@ -1,15 +1,15 @@
 /**
- * `npm run cli -- statements …` as a biller runs it (a child process on a real data directory, its
- * clock at the fixture's day): a posted remittance leaves a deductible; `statements run` writes the
- * statement PDF into the data folder, again finds it; `statements pay` above the balance exits 4, a
- * payment is recorded once per key.
+ * `npm run cli -- statements …` on a real data directory (run in this process through the entry
+ * function the binary runs, test/support/cli.ts; its clock at the fixture's day): a posted
+ * remittance leaves a deductible; `statements run` writes the statement PDF into the data folder,
+ * again finds it; `statements pay` above the balance exits 4, a payment is recorded once per key.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openSqliteStore } from '../../../src/store/sqlite/index.ts';
 import { write835ToString } from '../../../src/x12/835/write835.ts';
-import { runCli } from '../../support/child.ts';
+import { cliInProcess } from '../../support/cli.ts';
 import type { CliRun } from '../../support/child.ts';
 import {
   cliDataDir,
@@ -59,7 +59,7 @@ afterAll(() => {
   data.remove();
 });
 
-const cli = async (args: string[]): Promise<CliRun> => runCli(args, data.env);
+const cli = async (args: string[]): Promise<CliRun> => cliInProcess(args, data.env);
 
 describe('npm run cli -- statements', () => {
   test('run writes the PDF and finds it again; pay refuses more than the balance, records once per key', async () => {
