@@ -5,10 +5,15 @@
  *
  * Every answer must be below 500; every 4xx an OperationOutcome (the token endpoint: an RFC 6749
  * error object); every 401/403 a WWW-Authenticate challenge. Two passes: FUZZ_REQUESTS (default
- * 5,000) random requests from FUZZ_SEED, spread evenly over the routes (bad path segments and
+ * 2,000) random requests from FUZZ_SEED, spread evenly over the routes (bad path segments and
  * percent-encodings, queries, methods, credentials, content types, raw and mutated bodies); then a
  * structural pass over the bodies handlers read (each shallow position of a route's own seed body
  * replaced by each wrong JSON type).
+ *
+ * Why 2,000 (11 or more per route; it was 5,000): with the URL-decoding guard and the error
+ * handler's URIError answer both taken out, 200 random requests already fail (7 failures, 500: 14,
+ * 5,000: 209); with the body-shape check taken out only the structural pass finds it (45 failures,
+ * the same at 500 and 5,000 random requests). Set FUZZ_REQUESTS higher for a longer search.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -24,7 +29,7 @@ import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts
 import { unreachableEhrConnection } from '../support/ehr-connection.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261204);
-const REQUESTS = Number(process.env['FUZZ_REQUESTS'] ?? 5000);
+const REQUESTS = Number(process.env['FUZZ_REQUESTS'] ?? 2000);
 const CONCURRENCY = 12;
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 const SECRET = 'fuzz-subscription-secret-0123456789';
@@ -587,7 +592,7 @@ describe('fuzzing every route', () => {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 
     expect({ failures: failures.length, first: failures.slice(0, 25) }).toEqual({ failures: 0, first: [] });
-    expect(requests.length).toBeGreaterThanOrEqual(5000);
+    expect(requests.length).toBeGreaterThanOrEqual(2000);
     expect(requests.length - REQUESTS).toBeGreaterThan(500); // the structural pass
     // Every route was reached many times, with and without credentials.
     expect(perRoute.size).toBe(new Set(routes.map((r) => `${r.method} ${r.template}`)).size);
