@@ -271,8 +271,14 @@ describe('never "conforms" where @medplum/core finds an error', () => {
     for (const at of paths(claim)) {
       for (const [name, replace] of MUTATIONS) {
         const candidate = mutated(claim, at, replace);
-        const error = medplumError(candidate, type);
         const fast = conformsFast(candidate, type);
+        // @medplum/core's verdict (~80% of this test's time) decides the claim only where the fast
+        // check accepts; where it refuses, the full validator runs anyway. Those are asked only
+        // until the count below is reached.
+        if (!fast && invalid > 100) {
+          continue;
+        }
+        const error = medplumError(candidate, type);
         fastAccepted += fast ? 1 : 0;
         invalid += error ? 1 : 0;
         if (fast && error) {
