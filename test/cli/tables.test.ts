@@ -1,23 +1,19 @@
-/** `dripline tables import-cms` as a user runs it: a child process on the project's Node. */
-import { execFile } from 'node:child_process';
+/**
+ * `dripline tables import-cms`, run in this process through the entry function the binary runs
+ * (test/support/cli.ts; test/cli/cli.test.ts runs the binary itself).
+ */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, expect, test } from '@jest/globals';
+import { cliInProcess } from '../support/cli.ts';
+import type { CliRun } from '../support/child.ts';
 
-const run = promisify(execFile);
-const CLI = path.resolve('src/cli/main.ts');
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-tables-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err: any) {
-    return { code: err.code as number, stdout: err.stdout as string, stderr: err.stderr as string };
-  }
+async function cli(args: string[]): Promise<CliRun> {
+  return cliInProcess(args, process.env);
 }
 
 test('imports a quarter from a folder of CMS files into <out>/cms/<quarter>.json and prints a summary', async () => {
