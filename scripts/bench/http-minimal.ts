@@ -45,23 +45,31 @@ export async function minimalFhirApp(dir: string): Promise<MinimalFhirApp> {
   const insertAudit = db.prepare('INSERT INTO audit (tenant, json) VALUES (?, ?)');
 
   // One transaction per event-loop turn for every write queued in it; callers wait for its commit.
-  let queued: { rows: (() => void)[]; done: (() => void)[] } | undefined;
+  type Batch = { rows: (() => void)[]; done: (() => void)[] };
+  let queued: Batch | undefined;
+  const commit = (batch: Batch): void => {
+    if (queued === batch) {
+      queued = undefined;
+    }
+    if (batch.rows.length === 0 || !db.isOpen) {
+      return; // nothing to write, or a request that arrived after close(): the run is over
+    }
+    const rows = batch.rows.splice(0);
+    db.exec('BEGIN IMMEDIATE');
+    for (const row of rows) {
+      row();
+    }
+    db.exec('COMMIT');
+    for (const d of batch.done.splice(0)) {
+      d();
+    }
+  };
   function durably(write: () => void): Promise<void> {
     return new Promise((resolve) => {
       if (!queued) {
-        const batch = { rows: [] as (() => void)[], done: [] as (() => void)[] };
+        const batch: Batch = { rows: [], done: [] };
         queued = batch;
-        setImmediate(() => {
-          queued = undefined;
-          db.exec('BEGIN IMMEDIATE');
-          for (const row of batch.rows) {
-            row();
-          }
-          db.exec('COMMIT');
-          for (const d of batch.done) {
-            d();
-          }
-        });
+        setImmediate(() => commit(batch));
       }
       queued.rows.push(write);
       queued.done.push(resolve);
@@ -152,6 +160,10 @@ export async function minimalFhirApp(dir: string): Promise<MinimalFhirApp> {
       db.exec('COMMIT');
     },
     close() {
+      // Requests still in flight when the load stops have a batch queued for the next turn.
+      if (queued) {
+        commit(queued);
+      }
       db.close();
     },
   };

@@ -21,7 +21,8 @@
  * - Claim?claim-state=held              (worklist, FHIR API; first page and a keyset page 2)
  * - Claim?claim-state=built,held,ready  (the recheck's rebuildable claims, keyset pages of 1,000)
  * - Encounter?date=ge…&date=lt…         (one day's visits)
- * measured at 10,000 resources (the baseline, same run) and at N; p50 / p95 / max printed.
+ * measured at 10,000 resources (the baseline, same run) and at N; p50 / p95 / max printed. Beside
+ * each write window's rate, its CPU per resource (this process: the store runs in it).
  */
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -260,6 +261,10 @@ async function main(): Promise<void> {
     let written = 0;
     let pending: BatchOperation[] = [];
     let windowStart = performance.now();
+    // CPU per resource in each window beside the wall rate: a window whose wall rate falls while
+    // its CPU per resource holds waited on the OS for pages; one whose CPU rises did more work.
+    let windowCpu = process.cpuUsage();
+    let firstCpu: NodeJS.CpuUsage | undefined;
     let firstRate = Number.NaN;
     let lastRate = Number.NaN;
     let searchesAt10k: Map<string, Percentiles & { rows: number }> | undefined;
@@ -279,6 +284,7 @@ async function main(): Promise<void> {
           await flush();
           if (written === WINDOW) {
             firstRate = WINDOW / ((performance.now() - windowStart) / 1000);
+            firstCpu = process.cpuUsage(windowCpu);
             console.log(
               `  ${written.toLocaleString('en-US')} written: ${Math.round(firstRate).toLocaleString('en-US')} resources/s; searches at 10,000…`,
             );
@@ -286,6 +292,7 @@ async function main(): Promise<void> {
           }
           if (written === N - WINDOW) {
             windowStart = performance.now();
+            windowCpu = process.cpuUsage();
           }
           if (written % 100_000 === 0) {
             console.log(
@@ -297,10 +304,30 @@ async function main(): Promise<void> {
     }
     await flush();
     lastRate = WINDOW / ((performance.now() - windowStart) / 1000);
+    const lastCpu = process.cpuUsage(windowCpu);
     const loadS = (performance.now() - began) / 1000;
     console.log(
       `loaded ${written.toLocaleString('en-US')} resources in ${loadS.toFixed(0)} s; last ${WINDOW.toLocaleString('en-US')}: ${Math.round(lastRate).toLocaleString('en-US')} resources/s (first ${WINDOW.toLocaleString('en-US')}: ${Math.round(firstRate).toLocaleString('en-US')}/s)`,
     );
+    const perResource = (cpu: NodeJS.CpuUsage | undefined): string =>
+      cpu
+        ? `${Math.round((cpu.user + cpu.system) / WINDOW)} µs (user ${Math.round(cpu.user / WINDOW)}, system ${Math.round(cpu.system / WINDOW)})`
+        : '—';
+    console.log(
+      `CPU per resource written: first ${WINDOW.toLocaleString('en-US')} ${perResource(firstCpu)}; last ${WINDOW.toLocaleString('en-US')} ${perResource(lastCpu)}`,
+    );
+    if (firstCpu) {
+      recordFigure({
+        bench: 'scale',
+        figure: `CPU per resource over the last 10,000 of ${written.toLocaleString('en-US')}`,
+        value: Math.round((lastCpu.user + lastCpu.system) / WINDOW),
+        unit: 'µs',
+        baseline: {
+          name: 'CPU per resource over the first 10,000',
+          value: Math.round((firstCpu.user + firstCpu.system) / WINDOW),
+        },
+      });
+    }
     const atN = await measureSearches(store, patientsTotal);
     console.log('');
     console.log(
