@@ -139,16 +139,25 @@ export class ChargeCaptureWorker extends LoopingWorker {
       const key = `${job.tenant}|${payload?.encounter ?? ''}`;
       groups.set(key, [...(groups.get(key) ?? []), job]);
     }
+    const done: Job[] = [];
     for (const group of groups.values()) {
-      await this.#handle(group);
+      if (await this.#handle(group)) {
+        done.push(...group);
+      }
     }
+    // The batch's acks in one transaction instead of one per job: a crash before it re-runs the
+    // batch's groups, whose recomputation finds their charges written and plans nothing.
+    await this.#deps.store.jobs.ackMany(
+      done.map((job) => ({ jobId: job.id, leaseToken: job.leaseToken ?? '' })),
+    );
     return jobs.length;
   }
 
-  async #handle(jobs: readonly Job[]): Promise<void> {
+  /** Recomputes one encounter's group; true when its jobs are done (the caller acks them). */
+  async #handle(jobs: readonly Job[]): Promise<boolean> {
     const [first] = jobs;
     if (!first) {
-      return;
+      return false;
     }
     const payloads = jobs.map((j) => j.payload as Partial<EncounterChangedEvent> | undefined);
     const encounter = payloads[0]?.encounter;
@@ -165,9 +174,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
         );
         this.#deps.logger.debug({ ...summary, jobs: jobs.length }, 'charges captured');
       }
-      for (const job of jobs) {
-        await this.#deps.store.jobs.ack(job.id, job.leaseToken ?? '');
-      }
+      return true;
     } catch (err) {
       const message = (err as Error).message;
       if (err instanceof IncompleteInputsError) {
@@ -182,7 +189,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
           });
         }
         this.#deps.logger.debug({ jobs: jobs.map((j) => j.id), attempts: first.attempts }, message);
-        return;
+        return false;
       }
       this.#deps.logger.warn(
         { jobs: jobs.map((j) => j.id), attempts: first.attempts, err: message },
@@ -195,6 +202,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
           now: this.#now(),
         });
       }
+      return false;
     }
   }
 

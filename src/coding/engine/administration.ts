@@ -24,6 +24,7 @@ import {
   overlaps,
 } from './dates.ts';
 import type { DayZone, Interval } from './dates.ts';
+import { draftLine } from './draft.ts';
 import type { DraftLine } from './draft.ts';
 import { rationale, withSources } from './sources.ts';
 
@@ -327,24 +328,26 @@ export function codeEncounterAdministrations(
       rules: readonly string[],
       opts: { initial?: boolean; minutes?: number; modifiers?: string[] } = {},
     ): void => {
-      lines.push({
-        kind: 'administration',
-        system: 'CPT',
-        code,
-        label: codeLabel(tables, code),
-        units,
-        modifiers: opts.modifiers ?? [],
-        dateOfService: date,
-        encounterId,
-        administrationIds: ids(s),
-        diagnoses,
-        rationale: withSources(
-          rationale(rules, text, opts.minutes !== undefined ? { minutes: opts.minutes } : undefined),
-          s.items.map((i) => i.familySources),
-        ),
-        ...(opts.initial ? { initial: true } : {}),
-        at: s.start,
-      });
+      lines.push(
+        draftLine({
+          kind: 'administration',
+          system: 'CPT',
+          code,
+          label: codeLabel(tables, code),
+          units,
+          modifiers: opts.modifiers ?? [],
+          dateOfService: date,
+          encounterId,
+          administrationIds: ids(s),
+          diagnoses,
+          rationale: withSources(
+            rationale(rules, text, opts.minutes !== undefined ? { minutes: opts.minutes } : undefined),
+            s.items.map((i) => i.familySources),
+          ),
+          initial: opts.initial ? true : undefined,
+          at: s.start,
+        }),
+      );
     };
     const dateOf = (minute: number): string => (facility ? localDate(minute, zone) : ctx.officeDate);
 

@@ -149,17 +149,20 @@ export function classifyAdministrations(
     }
     const family = category.family;
     const familyNote = category.note;
+    // Every Classified is built with the same fields in the same order (absent ones undefined), so
+    // the steps reading them see one object shape: spreading optional fields made a shape per
+    // combination, and the engine's hot functions were compiled, thrown away and compiled again.
     const base = {
       adm,
       drug,
-      ...(resolution.hcpcs ? { hcpcs: resolution.hcpcs } : {}),
-      ...(resolution.billing ? { billing: resolution.billing } : {}),
-      ...(resolution.cms ? { cms: resolution.cms } : {}),
+      hcpcs: resolution.hcpcs || undefined,
+      billing: resolution.billing || undefined,
+      cms: resolution.cms || undefined,
       quarter: {
         id: resolution.quarter.quarter.id,
         ...(resolution.quarter.note ? { note: resolution.quarter.note } : {}),
       },
-      ...(resolution.pkg ? { pkg: resolution.pkg } : {}),
+      pkg: resolution.pkg || undefined,
       family,
       familyNote,
       familySources: category.sources,
@@ -179,7 +182,7 @@ export function classifyAdministrations(
         );
         return;
       }
-      drugOnly.push({ ...base, technique: 'injection', techniqueNote: message, start });
+      drugOnly.push(classifiedItem(base, 'injection', message, undefined, start, undefined));
     };
 
     if (adm.route === 'other') {
@@ -326,14 +329,49 @@ export function classifyAdministrations(
       });
     }
 
-    classified.push({
-      ...base,
-      technique,
-      techniqueNote,
-      ...(startRaw !== undefined && end !== undefined ? { interval: { start: startRaw, end } } : {}),
-      start,
-      ...(minutes !== undefined ? { minutes } : {}),
-    });
+    classified.push(
+      classifiedItem(
+        base,
+        technique,
+        techniqueNote,
+        startRaw !== undefined && end !== undefined ? { start: startRaw, end } : undefined,
+        start,
+        minutes,
+      ),
+    );
   }
   return { classified, drugOnly, held, issues };
+}
+
+type ClassifiedBase = Omit<Classified, 'technique' | 'techniqueNote' | 'interval' | 'start' | 'minutes'>;
+
+/** A Classified in its one shape (see `base` in classifyAdministrations). */
+function classifiedItem(
+  base: ClassifiedBase,
+  technique: CodedTechnique,
+  techniqueNote: string,
+  interval: Interval | undefined,
+  start: number | undefined,
+  minutes: number | undefined,
+): Classified {
+  return {
+    adm: base.adm,
+    drug: base.drug,
+    hcpcs: base.hcpcs,
+    billing: base.billing,
+    cms: base.cms,
+    quarter: base.quarter,
+    pkg: base.pkg,
+    family: base.family,
+    familyNote: base.familyNote,
+    familySources: base.familySources,
+    hormonal: base.hormonal,
+    technique,
+    techniqueNote,
+    interval,
+    start,
+    minutes,
+    site: base.site,
+    drugKey: base.drugKey,
+  };
 }

@@ -36,8 +36,9 @@ export function epochMinutes(iso: string | undefined): number | undefined {
   if (!iso) {
     return undefined;
   }
-  if (parsedMinutes.has(iso)) {
-    return parsedMinutes.get(iso);
+  const parsed = parsedMinutes.get(iso);
+  if (parsed !== undefined || parsedMinutes.has(iso)) {
+    return parsed;
   }
   const ms = Date.parse(iso);
   const minutes = Number.isFinite(ms) ? Math.floor(ms / 60_000) : undefined;

@@ -31,6 +31,33 @@ export interface DraftLine {
   readonly payment?: ExpectedPayment;
 }
 
+/**
+ * A draft line in its one shape: every field, in this order, absent ones undefined. Lines built
+ * with optional fields spread in had a shape per combination, and merging/keying them (finishLines)
+ * was compiled, thrown away on the next shape and compiled again.
+ */
+export function draftLine(l: DraftLine): DraftLine {
+  return {
+    kind: l.kind,
+    system: l.system,
+    code: l.code,
+    label: l.label,
+    units: l.units,
+    modifiers: l.modifiers,
+    dateOfService: l.dateOfService,
+    encounterId: l.encounterId,
+    administrationIds: l.administrationIds,
+    ndc: l.ndc,
+    diagnoses: l.diagnoses,
+    rationale: l.rationale,
+    initial: l.initial,
+    revenueHint: l.revenueHint,
+    at: l.at,
+    hold: l.hold,
+    payment: l.payment,
+  };
+}
+
 function mergeRationale(a: LineRationale, b: LineRationale): LineRationale {
   const minutes =
     a.minutes !== undefined || b.minutes !== undefined ? (a.minutes ?? 0) + (b.minutes ?? 0) : undefined;
@@ -76,18 +103,22 @@ export function finishLines(
       merged.set(k, d);
       continue;
     }
-    merged.set(k, {
-      ...prev,
-      units: prev.units + d.units,
-      administrationIds: [...new Set([...prev.administrationIds, ...d.administrationIds])],
-      diagnoses: prev.diagnoses,
-      rationale: mergeRationale(prev.rationale, d.rationale),
-      ...(prev.ndc && d.ndc && prev.ndc.ndc11 === d.ndc.ndc11 && prev.ndc.unit === d.ndc.unit
-        ? { ndc: { ...prev.ndc, quantity: Math.round((prev.ndc.quantity + d.ndc.quantity) * 1000) / 1000 } }
-        : {}),
-      ...(prev.payment && d.payment ? { payment: mergePayment(prev.payment, d.payment) } : {}),
-      at: Math.min(prev.at, d.at),
-    });
+    merged.set(
+      k,
+      draftLine({
+        ...prev,
+        units: prev.units + d.units,
+        administrationIds: [...new Set([...prev.administrationIds, ...d.administrationIds])],
+        diagnoses: prev.diagnoses,
+        rationale: mergeRationale(prev.rationale, d.rationale),
+        ndc:
+          prev.ndc && d.ndc && prev.ndc.ndc11 === d.ndc.ndc11 && prev.ndc.unit === d.ndc.unit
+            ? { ...prev.ndc, quantity: Math.round((prev.ndc.quantity + d.ndc.quantity) * 1000) / 1000 }
+            : prev.ndc,
+        payment: prev.payment && d.payment ? mergePayment(prev.payment, d.payment) : prev.payment,
+        at: Math.min(prev.at, d.at),
+      }),
+    );
   }
   const byKind = tables.revenueCodes.byKind;
   const lines = [...merged.values()].sort(

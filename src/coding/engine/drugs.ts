@@ -12,6 +12,7 @@
 import type { CodingTables, DrugEntry, DrugPackage, PayerRuleSet } from '../tables/types.ts';
 import type { CodingIssue, NdcLine, TenantCodingOptions } from '../types.ts';
 import type { Classified } from './classify.ts';
+import { draftLine } from './draft.ts';
 import type { DraftLine } from './draft.ts';
 import { ceilUnits, convert, round3 } from './units.ts';
 import type { Amount, Concentration } from './units.ts';
@@ -146,21 +147,23 @@ export function drugLines(
         ...where,
         rule: 'R9.1',
       });
-      heldLines.push({
-        kind: 'drug',
-        system: 'HCPCS',
-        code: hcpcs,
-        label: item.cms?.label ?? drug.hcpcsLabel,
-        units: 0,
-        modifiers: [],
-        dateOfService,
-        encounterId,
-        administrationIds: [adm.id],
-        diagnoses,
-        rationale: rationale(['R9.1'], `${drug.name}: held — ${counted.reason}`),
-        hold: { code: counted.code, reason: counted.reason },
-        at: item.start ?? 0,
-      });
+      heldLines.push(
+        draftLine({
+          kind: 'drug',
+          system: 'HCPCS',
+          code: hcpcs,
+          label: item.cms?.label ?? drug.hcpcsLabel,
+          units: 0,
+          modifiers: [],
+          dateOfService,
+          encounterId,
+          administrationIds: [adm.id],
+          diagnoses,
+          rationale: rationale(['R9.1'], `${drug.name}: held — ${counted.reason}`),
+          hold: { code: counted.code, reason: counted.reason },
+          at: item.start ?? 0,
+        }),
+      );
       continue;
     }
     if (counted.warning) {
@@ -400,56 +403,60 @@ export function drugLines(
         ? 'drug:hydration'
         : 'drug-packaged'
       : `drug:${drug.therapyClass}`;
-    lines.push({
-      kind: 'drug',
-      system: 'HCPCS',
-      code: acc.hcpcs,
-      label: drug.hcpcsLabel,
-      units,
-      modifiers,
-      dateOfService: acc.dateOfService,
-      encounterId: acc.encounterId,
-      administrationIds: acc.ids,
-      ...(ndc ? { ndc } : {}),
-      diagnoses: acc.diagnoses,
-      rationale: rationale(
-        rules,
-        `${drug.name} ${acc.doseText.join(' + ')} = ${round3(acc.doseBilling)} × ${bu} → ${units} unit(s) (rounded up, R9.2)${notes}${wasteText}${ndcText}${paymentText}${dmeNote}`,
-        { amounts },
-      ),
-      revenueHint,
-      payment,
-      at: acc.at,
-    });
-    if (jwUnits > 0) {
-      const wastePayment = expectedPayment(item.cms, item.quarter.id, jwUnits, ctx.institutional);
-      lines.push({
-        kind: 'drug-waste',
+    lines.push(
+      draftLine({
+        kind: 'drug',
         system: 'HCPCS',
         code: acc.hcpcs,
         label: drug.hcpcsLabel,
-        units: jwUnits,
-        modifiers: ['JW', ...(m340 ? [m340] : [])],
+        units,
+        modifiers,
         dateOfService: acc.dateOfService,
         encounterId: acc.encounterId,
         administrationIds: acc.ids,
-        ...(ndcWaste ? { ndc: ndcWaste } : {}),
+        ndc,
         diagnoses: acc.diagnoses,
         rationale: rationale(
-          m340 ? ['R10.1', 'R12.1'] : ['R10.1'],
-          `${drug.name}: ${round3(waste ?? 0)} × ${bu} ${acc.wasteDocumented ? 'documented as discarded' : 'discarded (computed: packages used × package size − dose)'} from a single-dose container; dose + waste = ${units + jwUnits} unit(s), of which ${jwUnits} discarded → JW line${dmeNote}`,
-          {
-            amounts: {
-              wasteBillingUnits: round3(waste ?? 0),
-              jwUnits,
-              ...(wastePayment.amount !== undefined ? { expectedPayment: wastePayment.amount } : {}),
-            },
-          },
+          rules,
+          `${drug.name} ${acc.doseText.join(' + ')} = ${round3(acc.doseBilling)} × ${bu} → ${units} unit(s) (rounded up, R9.2)${notes}${wasteText}${ndcText}${paymentText}${dmeNote}`,
+          { amounts },
         ),
-        revenueHint: `drug-waste:${drug.therapyClass}`,
-        payment: wastePayment,
+        revenueHint,
+        payment,
         at: acc.at,
-      });
+      }),
+    );
+    if (jwUnits > 0) {
+      const wastePayment = expectedPayment(item.cms, item.quarter.id, jwUnits, ctx.institutional);
+      lines.push(
+        draftLine({
+          kind: 'drug-waste',
+          system: 'HCPCS',
+          code: acc.hcpcs,
+          label: drug.hcpcsLabel,
+          units: jwUnits,
+          modifiers: ['JW', ...(m340 ? [m340] : [])],
+          dateOfService: acc.dateOfService,
+          encounterId: acc.encounterId,
+          administrationIds: acc.ids,
+          ndc: ndcWaste,
+          diagnoses: acc.diagnoses,
+          rationale: rationale(
+            m340 ? ['R10.1', 'R12.1'] : ['R10.1'],
+            `${drug.name}: ${round3(waste ?? 0)} × ${bu} ${acc.wasteDocumented ? 'documented as discarded' : 'discarded (computed: packages used × package size − dose)'} from a single-dose container; dose + waste = ${units + jwUnits} unit(s), of which ${jwUnits} discarded → JW line${dmeNote}`,
+            {
+              amounts: {
+                wasteBillingUnits: round3(waste ?? 0),
+                jwUnits,
+                ...(wastePayment.amount !== undefined ? { expectedPayment: wastePayment.amount } : {}),
+              },
+            },
+          ),
+          revenueHint: `drug-waste:${drug.therapyClass}`,
+          payment: wastePayment,
+          at: acc.at,
+        }),
+      );
     }
   }
   return { lines, issues };

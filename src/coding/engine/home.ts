@@ -12,6 +12,7 @@ import type { CodingIssue, EncounterContext } from '../types.ts';
 import type { Classified } from './classify.ts';
 import { dayIndex, dayString, epochMinutes, overlaps } from './dates.ts';
 import type { DayZone } from './dates.ts';
+import { draftLine } from './draft.ts';
 import type { DraftLine } from './draft.ts';
 import { rationale } from './sources.ts';
 
@@ -115,24 +116,26 @@ export function homeLines(
           continue;
         }
         const entry = home.perDiem.find((p) => p.code === code);
-        lines.push({
-          kind: 'home-per-diem',
-          system: 'HCPCS',
-          code,
-          label: entry?.label ?? 'Home infusion per diem',
-          units: days,
-          modifiers: [],
-          dateOfService: dayString(first),
-          encounterId: episodeId,
-          administrationIds: therapy.map((i) => i.adm.id),
-          diagnoses: dxOf(episodeId, encounters),
-          rationale: rationale(
-            'R15.2',
-            `home infusion per diem for ${[...new Set(therapy.map((i) => i.drug.name))].join(' + ')}: ${days} day(s) with access to the therapy ${dayString(first)}…${dayString(last)} (${epStart !== undefined ? 'episode start' : 'first administration'} to ${epEnd !== undefined ? 'episode end' : 'last administration'}); drugs and nursing billed separately`,
-            { amounts: { days } },
-          ),
-          at: first * 1440,
-        });
+        lines.push(
+          draftLine({
+            kind: 'home-per-diem',
+            system: 'HCPCS',
+            code,
+            label: entry?.label ?? 'Home infusion per diem',
+            units: days,
+            modifiers: [],
+            dateOfService: dayString(first),
+            encounterId: episodeId,
+            administrationIds: therapy.map((i) => i.adm.id),
+            diagnoses: dxOf(episodeId, encounters),
+            rationale: rationale(
+              'R15.2',
+              `home infusion per diem for ${[...new Set(therapy.map((i) => i.drug.name))].join(' + ')}: ${days} day(s) with access to the therapy ${dayString(first)}…${dayString(last)} (${epStart !== undefined ? 'episode start' : 'first administration'} to ${epEnd !== undefined ? 'episode end' : 'last administration'}); drugs and nursing billed separately`,
+              { amounts: { days } },
+            ),
+            at: first * 1440,
+          }),
+        );
       }
     }
 
@@ -173,35 +176,13 @@ export function homeLines(
       const given = items.filter((i) => i.adm.encounterId === v.id).map((i) => i.adm.id);
       const date = dayString(dayIndex(start, zone));
       const dx = dxOf(v.id, encounters);
-      lines.push({
-        kind: 'home-nursing',
-        system: 'CPT',
-        code: home.nursing.visit,
-        label: 'Home infusion nursing visit',
-        units: 1,
-        modifiers: [],
-        dateOfService: date,
-        encounterId: v.id,
-        administrationIds: given,
-        diagnoses: dx,
-        rationale: rationale(
-          'R15.2',
-          `home infusion nursing visit${minutes !== undefined ? ` of ${minutes} min` : ''}: one visit covers up to ${home.nursing.visitMinutes} min`,
-          minutes !== undefined ? { minutes } : undefined,
-        ),
-        at: start,
-      });
-      const extra =
-        minutes !== undefined
-          ? nursingAdditionalHours(minutes, home.nursing.visitMinutes, ctx.nursingHours)
-          : 0;
-      if (extra > 0 && minutes !== undefined) {
-        lines.push({
+      lines.push(
+        draftLine({
           kind: 'home-nursing',
           system: 'CPT',
-          code: home.nursing.additionalHour,
-          label: 'Home infusion nursing, add-on hour',
-          units: extra,
+          code: home.nursing.visit,
+          label: 'Home infusion nursing visit',
+          units: 1,
           modifiers: [],
           dateOfService: date,
           encounterId: v.id,
@@ -209,11 +190,37 @@ export function homeLines(
           diagnoses: dx,
           rationale: rationale(
             'R15.2',
-            `nursing visit of ${minutes} min: ${minutes - home.nursing.visitMinutes} min past the first ${home.nursing.visitMinutes} → ${extra} additional hour(s) (${ctx.nursingHours === 'whole-hours' ? 'whole hours only — the CPT "> 30 min" reading is UNCONFIRMED for 99602 and configurable' : 'a last partial hour counts when > 30 min (configured)'})`,
-            { minutes },
+            `home infusion nursing visit${minutes !== undefined ? ` of ${minutes} min` : ''}: one visit covers up to ${home.nursing.visitMinutes} min`,
+            minutes !== undefined ? { minutes } : undefined,
           ),
           at: start,
-        });
+        }),
+      );
+      const extra =
+        minutes !== undefined
+          ? nursingAdditionalHours(minutes, home.nursing.visitMinutes, ctx.nursingHours)
+          : 0;
+      if (extra > 0 && minutes !== undefined) {
+        lines.push(
+          draftLine({
+            kind: 'home-nursing',
+            system: 'CPT',
+            code: home.nursing.additionalHour,
+            label: 'Home infusion nursing, add-on hour',
+            units: extra,
+            modifiers: [],
+            dateOfService: date,
+            encounterId: v.id,
+            administrationIds: given,
+            diagnoses: dx,
+            rationale: rationale(
+              'R15.2',
+              `nursing visit of ${minutes} min: ${minutes - home.nursing.visitMinutes} min past the first ${home.nursing.visitMinutes} → ${extra} additional hour(s) (${ctx.nursingHours === 'whole-hours' ? 'whole hours only — the CPT "> 30 min" reading is UNCONFIRMED for 99602 and configurable' : 'a last partial hour counts when > 30 min (configured)'})`,
+              { minutes },
+            ),
+            at: start,
+          }),
+        );
       }
     }
     return { lines, issues };
@@ -286,23 +293,25 @@ export function homeLines(
     const firstKey = `${d.episode}|${d.category}`;
     const first = !seen.has(firstKey);
     seen.add(firstKey);
-    lines.push({
-      kind: 'home-professional',
-      system: 'HCPCS',
-      code: first ? codes.firstVisit : codes.subsequentVisit,
-      label: `Medicare HIT category ${d.category}, ${first ? 'first' : 'subsequent'} visit`,
-      units: 1,
-      modifiers: [],
-      dateOfService: dayString(d.day),
-      encounterId: d.episode,
-      administrationIds: [...d.ids],
-      diagnoses: dxOf(d.episode, encounters),
-      rationale: rationale(
-        'R15.1',
-        `Medicare home infusion therapy category ${d.category}: nursing visit (${[...d.visits].join(', ')}) while the drug was given on ${dayString(d.day)} = one infusion drug administration calendar day, one unit (claim units per G-code UNCONFIRMED); ${first ? 'first such day in the input → first-visit code' : 'after the first day → subsequent-visit code'} (the 60-day re-admission rule is not evaluated)`,
-      ),
-      at: d.at,
-    });
+    lines.push(
+      draftLine({
+        kind: 'home-professional',
+        system: 'HCPCS',
+        code: first ? codes.firstVisit : codes.subsequentVisit,
+        label: `Medicare HIT category ${d.category}, ${first ? 'first' : 'subsequent'} visit`,
+        units: 1,
+        modifiers: [],
+        dateOfService: dayString(d.day),
+        encounterId: d.episode,
+        administrationIds: [...d.ids],
+        diagnoses: dxOf(d.episode, encounters),
+        rationale: rationale(
+          'R15.1',
+          `Medicare home infusion therapy category ${d.category}: nursing visit (${[...d.visits].join(', ')}) while the drug was given on ${dayString(d.day)} = one infusion drug administration calendar day, one unit (claim units per G-code UNCONFIRMED); ${first ? 'first such day in the input → first-visit code' : 'after the first day → subsequent-visit code'} (the 60-day re-admission rule is not evaluated)`,
+        ),
+        at: d.at,
+      }),
+    );
   }
   return { lines, issues };
 }

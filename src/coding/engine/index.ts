@@ -12,7 +12,7 @@ import { codeEncounterAdministrations, INITIAL_CODES } from './administration.ts
 import { classifyAdministrations } from './classify.ts';
 import type { Classified } from './classify.ts';
 import { dayZone, epochMinutes, localDate } from './dates.ts';
-import { finishLines } from './draft.ts';
+import { draftLine, finishLines } from './draft.ts';
 import type { DraftLine } from './draft.ts';
 import { drugLines } from './drugs.ts';
 import type { DrugItem } from './drugs.ts';
@@ -227,7 +227,7 @@ function applySeparateEncounterModifier(
         continue;
       }
       const i = drafts.indexOf(d);
-      drafts[i] = {
+      drafts[i] = draftLine({
         ...d,
         modifiers: [modifier],
         rationale: {
@@ -235,7 +235,7 @@ function applySeparateEncounterModifier(
           sources: [...new Set([...d.rationale.sources, ...rationale(['R2.4', 'R2.2'], '').sources])],
           text: `${d.rationale.text}; second encounter on ${d.dateOfService} (patient left and returned) → its initial takes ${modifier} (R2.4, configurable per payer)`,
         },
-      };
+      });
     }
   }
 }

@@ -225,15 +225,50 @@ function undescribedEntry(tables: CodingTables, code: string | undefined, text: 
   });
 }
 
+/**
+ * Resolutions by loaded tables, quarter chosen and documented drug: a resolution depends on nothing
+ * else, the same few drugs are documented all day, and resolving one (NDC readings, crosswalk and
+ * catalog lookups, findings) cost more than the rest of classifying its administration.
+ */
+const resolutions = new WeakMap<CodingTables, WeakMap<QuarterChoice, Map<string, DrugResolution>>>();
+const MAX_RESOLUTIONS_PER_QUARTER = 10_000;
+
 export function resolveAdministrationDrug(
   tables: CodingTables,
   adm: DocumentedAdministration,
   dateOfService: string,
 ): DrugResolution {
   const quarter = quarterFor(tables.cms, dateOfService);
+  let byQuarter = resolutions.get(tables);
+  if (!byQuarter) {
+    byQuarter = new WeakMap();
+    resolutions.set(tables, byQuarter);
+  }
+  let byDrug = byQuarter.get(quarter);
+  if (!byDrug) {
+    byDrug = new Map();
+    byQuarter.set(quarter, byDrug);
+  }
+  const { ndc, rxnorm, hcpcs, text } = adm.drug;
+  // A map key only: fields joined by a separator no code or drug text contains (absent ≠ empty).
+  const key = `${ndc ?? '\u0001'}\u0000${rxnorm ?? '\u0001'}\u0000${hcpcs ?? '\u0001'}\u0000${text ?? '\u0001'}`;
+  let resolution = byDrug.get(key);
+  if (!resolution) {
+    resolution = resolveDocumentedDrug(tables, adm.drug, quarter);
+    if (byDrug.size < MAX_RESOLUTIONS_PER_QUARTER) {
+      byDrug.set(key, resolution);
+    }
+  }
+  return resolution;
+}
+
+function resolveDocumentedDrug(
+  tables: CodingTables,
+  documented: DocumentedAdministration['drug'],
+  quarter: QuarterChoice,
+): DrugResolution {
   const q = quarter.quarter;
   const findings: ResolutionFinding[] = [];
-  const documented = adm.drug;
 
   // The NDC as printed → the 11-digit NDC a table knows (an unhyphenated 10-digit code has three readings).
   let ndc11: string | undefined;

@@ -77,8 +77,18 @@ const UNITS: Readonly<Record<string, UnitDef>> = {
   '{implant}': { dimension: 'count', factor: 1 },
 };
 
+/** Definitions by unit as written: every dose and package asks, and a day writes a handful of units. */
+const unitDefs = new Map<string, UnitDef | undefined>();
+
 export function unitDef(unit: string): UnitDef | undefined {
-  return UNITS[unit.trim().toLowerCase()];
+  if (unitDefs.has(unit)) {
+    return unitDefs.get(unit);
+  }
+  const def = UNITS[unit.trim().toLowerCase()];
+  if (unitDefs.size < 10_000) {
+    unitDefs.set(unit, def);
+  }
+  return def;
 }
 
 export interface Amount {
