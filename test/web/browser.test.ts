@@ -4,7 +4,8 @@
  * SMART App Launch with PKCE, an id_token and partitioned cookies. Each view is checked, acted in,
  * screenshot (test-output/screenshots) and checked with axe-core (0 serious or critical); then the
  * failures: unknown iss, replayed state, a person without a role, an action without the CSRF
- * token, an ended session. (500 work items at 390 px: worklist-load.test.ts.)
+ * token, an ended session. Then, in the same world and browser, the patient's page
+ * (./patient-page.ts). (500 work items at 390 px: worklist-load.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type {
@@ -43,6 +44,7 @@ import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
 import { screenshot, seriousViolations } from './chromium.ts';
 import { appFrame, showsHeading, signInToChart } from './app-helpers.ts';
+import { patientPageTests } from './patient-page.ts';
 import { startSandboxApp } from './sandbox-app.ts';
 import type { SandboxApp } from './sandbox-app.ts';
 
@@ -701,3 +703,5 @@ describe('what is refused, readably', () => {
     await screenshot(page, '09-session-expired');
   }, 30_000);
 });
+
+patientPageTests(() => app!);
