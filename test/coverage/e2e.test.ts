@@ -11,7 +11,9 @@
  * the units the payer certified: its claim carries the same number and the scrubber holds it, naming
  * the number. Every step is read through Dripline's own HTTP API where one exists; waits are
  * conditions with deadlines. The sandbox was seeded ten days before the run's today (the state a
- * restarted sandbox reads), so the follow-up is in the past too and bills at any hour.
+ * restarted sandbox reads), so the follow-up is in the past too and bills at any hour. The PAS
+ * details (states, messages kept, every request answered) are checked first in the same world
+ * (./pas/e2e-checks.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +36,7 @@ import type { Task } from '@medplum/fhirtypes';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
 import { addDays, localDate } from '../../src/time/zone.ts';
 import { chartFollowUpVisit } from './follow-up-visit.ts';
+import { pasEndToEndTests } from './pas/e2e-checks.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { fhirFetch } from '../support/harness.ts';
 import { clockEnv, testClock } from '../support/clock.ts';
@@ -109,6 +112,10 @@ const entries = <T>(bundle: any): T[] => (bundle.entry ?? []).map((e: { resource
 const drugOf = (claim: Claim): string | undefined => claim.item?.[0]?.productOrService.coding?.[0]?.code;
 const ledger = async (patient: string): Promise<LedgerReport> =>
   (await get(`/api/coverage/authorizations?patient=${patient}`)) as LedgerReport;
+
+// The PAS proofs of test/coverage/pas first, in this world (they read the day's requests before
+// the follow-up visit below adds one).
+pasEndToEndTests(() => run);
 
 test('order → eligibility → PAS pended → subscription notification → approved → ledger → claim with the number, adjudicated → a follow-up past the units held naming it', async () => {
   // 1. The order came in from the EHR and became a PAS request the payer pended.

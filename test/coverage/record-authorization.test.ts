@@ -4,7 +4,7 @@
  * 400 OperationOutcome with nothing written, an unknown patient 404, the record read back by the
  * ledger (`GET /api/coverage/authorizations`) with its units, the same authorization again kept
  * once (200), the same number with other dates a 409, and one AuditEvent for the write. The
- * billers' app calls the same functions (test/web/browser-coverage.test.ts).
+ * billers' app calls the same functions (test/web/patient-page.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AuditEvent, ClaimResponse, Patient } from '@medplum/fhirtypes';

@@ -57,7 +57,8 @@ describe.each(['rest-hook', 'backport', 'r5'] as const)(
     let outside: Set<string>;
 
     beforeAll(async () => {
-      ehr = await startSandboxEhr({ port: 0, seed: { date: '2026-11-26', patients: 24 } });
+      // 16 patients: the fewest with every setting, home infusion included (src/sandbox/ehr/seed/generate.ts).
+      ehr = await startSandboxEhr({ port: 0, seed: { date: '2026-11-26', patients: 16 } });
       const connection = { ...(await sandboxConnection(ehr)), mode, locations: [OFFICE, HOPD] };
       server = await startTestServer(
         { LOG_LEVEL: 'warn' },

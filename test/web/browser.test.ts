@@ -4,7 +4,9 @@
  * SMART App Launch with PKCE, an id_token and partitioned cookies. Each view is checked, acted in,
  * screenshot (test-output/screenshots) and checked with axe-core (0 serious or critical); then the
  * failures: unknown iss, replayed state, a person without a role, an action without the CSRF
- * token, an ended session. (500 work items at 390 px: worklist-load.test.ts.)
+ * token, an ended session. Then, in the same world and browser, the patient's page
+ * (./patient-page.ts). The world is the sandbox as `npm start` runs it, checked as such first
+ * (../sandbox/sandbox-mode-checks.ts). (500 work items at 390 px: worklist-load.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type {
@@ -39,21 +41,25 @@ import {
   stringInput,
 } from '../../src/remittance/work/items.ts';
 import { testClock, testToday } from '../support/clock.ts';
+import { capturedLogs, sandboxModeTests } from '../sandbox/sandbox-mode-checks.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
 import { screenshot, seriousViolations } from './chromium.ts';
 import { appFrame, showsHeading, signInToChart } from './app-helpers.ts';
+import { patientPageTests } from './patient-page.ts';
 import { startSandboxApp } from './sandbox-app.ts';
 import type { SandboxApp } from './sandbox-app.ts';
 
 const TENANT = 'sandbox';
+/** The sandbox's logs at debug level (no PHI in them: ../sandbox/sandbox-mode-checks.ts). */
+const { logger, logs } = capturedLogs();
 let app: SandboxApp | undefined;
 let run: SandboxRun;
 let browser: Browser;
 let appUrl: string;
 
 beforeAll(async () => {
-  app = await startSandboxApp('dripline-web-', 16);
+  app = await startSandboxApp('dripline-web-', 16, { logger, logLevel: 'debug' });
   ({ run, browser, appUrl } = app);
   await waitFor(
     'held claims with their Tasks',
@@ -71,6 +77,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.stop();
 });
+
+// Sandbox mode as `npm start` runs it, in this world first: the day billed, no PHI in the logs.
+sandboxModeTests(() => run, logs);
 
 /** A held claim's encounter, and the claim (one whose errors may all be overridden when there is one). */
 async function heldClaim(): Promise<{
@@ -701,3 +710,5 @@ describe('what is refused, readably', () => {
     await screenshot(page, '09-session-expired');
   }, 30_000);
 });
+
+patientPageTests(() => app!);

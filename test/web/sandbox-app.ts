@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
+import type { Logger } from '../../src/logger.ts';
 import { runSandbox } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import { clockEnv } from '../support/clock.ts';
@@ -25,8 +26,15 @@ export interface SandboxApp {
   stop(): Promise<void>;
 }
 
-/** Starts the sandbox with `patients` patients in a temporary data folder and waits for its day. */
-export async function startSandboxApp(prefix: string, patients: number): Promise<SandboxApp> {
+/**
+ * Starts the sandbox with `patients` patients in a temporary data folder and waits for its day;
+ * its logs go to `logger` (at `logLevel`), none by default.
+ */
+export async function startSandboxApp(
+  prefix: string,
+  patients: number,
+  { logger = createLogger('silent'), logLevel = 'silent' }: { logger?: Logger; logLevel?: string } = {},
+): Promise<SandboxApp> {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const port = await freePort();
   const appUrl = `http://localhost:${port}`;
@@ -34,7 +42,7 @@ export async function startSandboxApp(prefix: string, patients: number): Promise
     dataDir: dir,
     port,
     patients,
-    logLevel: 'silent',
+    logLevel,
     publicHost: 'localhost',
     env: clockEnv(),
   });
@@ -50,7 +58,7 @@ export async function startSandboxApp(prefix: string, patients: number): Promise
   try {
     // The claim sweep at its default 5 s: the browser tests read states a faster sweep moves on
     // (a work item's correction-sent before the corrected claim is paid and resolves it).
-    run = await runSandbox(config, createLogger('silent'));
+    run = await runSandbox(config, logger);
     await run.replayed;
     return { config, run, browser: await launching, appUrl, stop };
   } catch (err) {

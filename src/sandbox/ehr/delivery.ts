@@ -6,7 +6,12 @@
  *
  * Retries release the per-subscription line while they wait, so a retried notification can
  * arrive after a newer one, as with real senders (at-least-once, unordered).
+ *
+ * Sent with node:http(s) and a keep-alive agent rather than fetch: the same POST on the wire, at
+ * a fraction of undici's CPU per request (every sandbox day and kill -9 proof sends thousands).
  */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export type DeliveryKind = 'handshake' | 'heartbeat' | 'event-notification' | 'classic';
 
@@ -104,6 +109,8 @@ export class DeliveryQueue {
   readonly #held = new Map<string, Held>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #abort = new AbortController();
+  readonly #httpAgent = new HttpAgent({ keepAlive: true });
+  readonly #httpsAgent = new HttpsAgent({ keepAlive: true });
   #pending = 0;
   #waiters: (() => void)[] = [];
   #stopped = false;
@@ -165,6 +172,8 @@ export class DeliveryQueue {
       clearTimeout(timer);
     }
     this.#timers.clear();
+    this.#httpAgent.destroy();
+    this.#httpsAgent.destroy();
     for (const held of this.#held.values()) {
       clearTimeout(held.timer);
     }
@@ -287,22 +296,44 @@ export class DeliveryQueue {
     if (this.#faults.unreachable) {
       return { error: 'fault: endpoint unreachable' };
     }
+    let url: URL;
     try {
-      const response = await fetch(request.url, {
-        method: 'POST',
-        headers: request.headers,
-        ...(request.body === '' ? {} : { body: request.body }),
-        redirect: 'manual',
-        signal: AbortSignal.any([
-          this.#abort.signal,
-          AbortSignal.timeout(request.timeoutMs ?? this.#timeoutMs),
-        ]),
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      return { status: response.status };
+      url = new URL(request.url);
     } catch (err) {
       return { error: err instanceof Error ? err.message : String(err) };
     }
+    const secure = url.protocol === 'https:';
+    const signal = AbortSignal.any([
+      this.#abort.signal,
+      AbortSignal.timeout(request.timeoutMs ?? this.#timeoutMs),
+    ]);
+    // Answered once the whole response has been read (or failed: refused, reset, timed out, aborted).
+    return new Promise((resolve) => {
+      const failed = (err: unknown): void =>
+        resolve({ error: err instanceof Error ? err.message : String(err) });
+      const outgoing = (secure ? httpsRequest : httpRequest)(
+        url,
+        {
+          method: 'POST',
+          // A length, as fetch sends one, rather than a chunked body.
+          headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
+          agent: secure ? this.#httpsAgent : this.#httpAgent,
+          signal,
+        },
+        (response) => {
+          response.on('error', failed);
+          response.on('end', () => resolve({ status: response.statusCode }));
+          response.on('close', () => {
+            if (!response.complete) {
+              failed(new Error('the response was cut off'));
+            }
+          });
+          response.resume();
+        },
+      );
+      outgoing.on('error', failed);
+      outgoing.end(request.body);
+    });
   }
 
   #sleep(ms: number): Promise<void> {
