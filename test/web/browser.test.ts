@@ -9,48 +9,24 @@
  * (../sandbox/sandbox-mode-checks.ts). (500 work items at 390 px: worklist-load.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type {
-  AuditEvent,
-  Claim,
-  ClaimResponse,
-  ExplanationOfBenefit,
-  Practitioner,
-  Task,
-} from '@medplum/fhirtypes';
+import type { AuditEvent, Claim, Practitioner, Task } from '@medplum/fhirtypes';
 import type { Frame, Page } from 'playwright-core';
 import { seededPayers } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
-import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
-import {
-  ADJUDICATION_SYSTEM,
-  CARC_SYSTEM,
-  EXT_REMARK,
-  GROUP_CODE_SYSTEM,
-  RARC_SYSTEM,
-} from '../../src/contract/remittance.ts';
 import { carcInfo, rarcInfo } from '../../src/remittance/codes.ts';
-import {
-  dateInput,
-  fixInputs,
-  moneyInput,
-  newWorkItem,
-  reasonCodeOf,
-  stringInput,
-} from '../../src/remittance/work/items.ts';
-import { testClock, testToday } from '../support/clock.ts';
 import { capturedLogs, sandboxModeTests } from '../sandbox/sandbox-mode-checks.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
 import { screenshot, seriousViolations } from './chromium.ts';
 import { appFrame, showsHeading, signInToChart } from './app-helpers.ts';
 import { patientPageTests } from './patient-page.ts';
+import { dayFrom, heldClaim, seedAuthorization, seedDenial, seedPayment, TENANT } from './sandbox-seeds.ts';
 import { startSandboxApp } from './sandbox-app.ts';
 import type { SandboxApp } from './sandbox-app.ts';
 
-const TENANT = 'sandbox';
 /** The sandbox's logs at debug level (no PHI in them: ../sandbox/sandbox-mode-checks.ts). */
 const { logger, logs } = capturedLogs();
 let app: SandboxApp | undefined;
@@ -81,124 +57,6 @@ afterAll(async () => {
 // Sandbox mode as `npm start` runs it, in this world first: the day billed, no PHI in the logs.
 sandboxModeTests(() => run, logs);
 
-/** A held claim's encounter, and the claim (one whose errors may all be overridden when there is one). */
-async function heldClaim(): Promise<{
-  claim: Claim & { id: string };
-  encounter: string;
-  overridable: boolean;
-}> {
-  const held = await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
-    { code: 'claim-state', kind: 'token', values: [{ value: 'held' }] },
-  ]);
-  const scored = await Promise.all(
-    held.map(async (claim) => {
-      const task = (await run.server.store.resources.read(TENANT, 'Task', claimTaskId(claim.id))) as Task;
-      const errors = findingsOfTask(task).filter((f) => f.severity === 'error');
-      return { claim, overridable: errors.length > 0 && errors.every((f) => f.overridable) };
-    }),
-  );
-  const chosen = scored.find((s) => s.overridable) ?? scored[0]!;
-  const encounter = chosen.claim.item?.[0]?.encounter?.[0]?.reference?.split('/')[1] ?? '';
-  return { ...chosen, encounter };
-}
-
-/** A day `days` from the sandbox tenant's today (its time zone, as the app's date inputs). */
-const dayFrom = (days: number): string => testToday(tenantZone(), days);
-const tenantZone = (): string => run.tenants.find((t) => t.id === TENANT)?.timeZone ?? 'UTC';
-
-/**
- * A denial work item on a claim, as the 835 posting's triage writes one (src/remittance/work):
- * CO-197 with N54, the recommended fix and its evidence, $250 at stake, the payer's decision
- * 5 days ago, an appeal deadline.
- */
-async function seedDenial(id: string, claim: Claim & { id: string }, payer = 'sandbox'): Promise<void> {
-  const now = testClock().toISOString();
-  const task = newWorkItem(
-    {
-      id,
-      kind: 'denial',
-      queue: 'authorization',
-      state: 'open',
-      claims: [claim.id],
-      ...(claim.patient.reference ? { patient: claim.patient.reference } : {}),
-      deadline: dayFrom(60),
-      priority: 'urgent',
-      source: `ClaimResponse/${id}-source`,
-      description: 'Denied: no authorization on file',
-      reasonCode: reasonCodeOf([{ group: 'CO', carc: '197' }], ['N54']),
-      now,
-    },
-    [
-      moneyInput('dollars-at-stake', 250),
-      stringInput('payer', payer),
-      dateInput('decided', dayFrom(-5)),
-      ...fixInputs({
-        rule: 'CO-197-auth-on-file',
-        action: 'correct',
-        text: 'An authorization is on file for this service: send a corrected claim that names it.',
-        source: 'Dripline denial triage (src/remittance/triage/fixes.ts)',
-        evidence: ['Authorization AUTH-BROWSER-1 covers the date of service.'],
-      }),
-    ],
-    'Opened by the test.',
-  );
-  await run.server.store.resources.writeBatch(TENANT, [{ op: 'create', resource: task, options: { id } }]);
-}
-
-/** A prior authorization a biller recorded by hand: AUTH-BROWSER-1, any service, 30 days. */
-async function seedAuthorization(patient: string): Promise<void> {
-  const authorization: ClaimResponse = {
-    resourceType: 'ClaimResponse',
-    status: 'active',
-    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
-    use: 'preauthorization',
-    patient: { reference: patient },
-    created: testClock().toISOString(),
-    insurer: { display: 'Sandbox payer' },
-    outcome: 'complete',
-    preAuthRef: 'AUTH-BROWSER-1',
-    preAuthPeriod: { start: dayFrom(-10), end: dayFrom(20) },
-  };
-  await run.server.store.resources.create(TENANT, authorization);
-}
-
-/** A payment posted on a claim (as an 835 posts one): line 1 paid $80, CO-45 $20, remark N54. */
-async function seedPayment(claim: Claim & { id: string }): Promise<void> {
-  const eob: ExplanationOfBenefit = {
-    resourceType: 'ExplanationOfBenefit',
-    status: 'active',
-    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
-    use: 'claim',
-    patient: claim.patient,
-    created: testClock().toISOString(),
-    insurer: { display: 'Sandbox payer' },
-    provider: { display: 'Sandbox infusion center' },
-    outcome: 'complete',
-    claim: { reference: `Claim/${claim.id}` },
-    insurance: [{ focal: true, coverage: { display: 'Primary coverage' } }],
-    payment: { date: dayFrom(0), amount: { value: 80, currency: 'USD' } },
-    item: [
-      {
-        sequence: 1,
-        productOrService: { coding: [{ code: '96365' }] },
-        extension: [{ url: EXT_REMARK, valueCoding: { system: RARC_SYSTEM, code: 'N54' } }],
-        adjudication: [
-          {
-            category: { coding: [{ system: ADJUDICATION_SYSTEM, code: 'benefit' }] },
-            amount: { value: 80, currency: 'USD' },
-          },
-          {
-            category: { coding: [{ system: GROUP_CODE_SYSTEM, code: 'CO' }] },
-            reason: { coding: [{ system: CARC_SYSTEM, code: '45' }] },
-            amount: { value: 20, currency: 'USD' },
-          },
-        ],
-      },
-    ],
-  };
-  await run.server.store.resources.create(TENANT, eob);
-}
-
 describe('launched from the EHR chart', () => {
   let page: Page;
   let frame: Frame;
@@ -206,7 +64,7 @@ describe('launched from the EHR chart', () => {
 
   beforeAll(async () => {
     page = browser.page;
-    target = await heldClaim();
+    target = await heldClaim(run);
   });
 
   test('the Billing button opens the encounter in context inside the EHR (SMART EHR launch)', async () => {
@@ -317,7 +175,7 @@ describe('launched from the EHR chart', () => {
       90_000,
       500,
     );
-    await seedDenial('wi-browser-denial', adjudicated);
+    await seedDenial(run, 'wi-browser-denial', adjudicated);
     await frame.getByRole('link', { name: 'Denials' }).click();
     await showsHeading(frame, 'Denials and underpayments');
     const card = frame.locator('article.work-item', { hasText: adjudicated.id.slice(0, 12) }).filter({
@@ -329,7 +187,7 @@ describe('launched from the EHR chart', () => {
     await expect(card.locator('.fix').textContent()).resolves.toMatch(
       /send a corrected claim.*AUTH-BROWSER-1/s,
     );
-    await expect(card.textContent()).resolves.toContain(dayFrom(60));
+    await expect(card.textContent()).resolves.toContain(dayFrom(run, 60));
     await screenshot(page, '11-denials');
     expect(await seriousViolations(frame)).toEqual([]);
 
@@ -368,7 +226,7 @@ describe('launched from the EHR chart', () => {
     const payer = (await seededPayers(run.ehr)).find(
       (p) => p.payerId === adjudicated.insurer?.identifier?.value,
     )!;
-    await seedDenial('wi-browser-appeal', adjudicated, payer.id);
+    await seedDenial(run, 'wi-browser-appeal', adjudicated, payer.id);
     await frame.getByRole('link', { name: 'Denials' }).click();
     await showsHeading(frame, 'Denials and underpayments');
     await frame.evaluate(`window.dispatchEvent(new HashChangeEvent('hashchange'))`);
@@ -411,7 +269,7 @@ describe('launched from the EHR chart', () => {
         { code: 'claim-state', kind: 'token', values: [{ value: 'adjudicated' }] },
       ])
     )[0]!;
-    await seedPayment(paid);
+    await seedPayment(run, paid);
     await frame.evaluate(`location.hash = ${JSON.stringify(`#/claim/${paid.id}`)}`);
     await showsHeading(frame, /^Claim /);
     const payment = frame.locator('section.eob').filter({ hasText: 'paid $80.00' });
@@ -425,12 +283,14 @@ describe('launched from the EHR chart', () => {
 
   test('prior authorization and eligibility of the patient in context: the ledger and what the payer said', async () => {
     const patient = target.claim.patient.reference ?? '';
-    await seedAuthorization(patient);
+    await seedAuthorization(run, patient);
     await frame.getByRole('link', { name: 'Authorizations' }).click();
     await showsHeading(frame, /^Prior authorization and eligibility — /);
     const authorization = frame.locator('article.authorization', { hasText: 'AUTH-BROWSER-1' });
     await authorization.waitFor();
-    await expect(authorization.textContent()).resolves.toContain(`${dayFrom(-10)} to ${dayFrom(20)}`);
+    await expect(authorization.textContent()).resolves.toContain(
+      `${dayFrom(run, -10)} to ${dayFrom(run, 20)}`,
+    );
     await expect(authorization.locator('h3').textContent()).resolves.toMatch(/Active$/);
     await frame.getByRole('heading', { name: 'Eligibility', exact: true }).waitFor();
     // Ask the payers now: the eligibility worker asks (as POST /api/eligibility/check does).
@@ -534,8 +394,8 @@ describe('launched from the EHR chart', () => {
     await frame.getByRole('link', { name: 'Analytics' }).click();
     await showsHeading(frame, 'Analytics');
     // The tenant's today (the date input's max): not the UTC date in the Americas' evening.
-    const to = dayFrom(0);
-    const from = dayFrom(-89);
+    const to = dayFrom(run, 0);
+    const from = dayFrom(run, -89);
     await frame.getByLabel('From').fill(from);
     await frame.getByLabel('To').fill(to);
     await frame.getByRole('button', { name: 'Show' }).click();
@@ -553,7 +413,7 @@ describe('launched from the EHR chart', () => {
 
 describe('an administrator', () => {
   test("reads a patient's audit trail, with who saw it", async () => {
-    const target = await heldClaim();
+    const target = await heldClaim(run);
     await signInToChart(browser.page, run.ehr.chartUrl, /Sam Whitfield/);
     await browser.page
       .locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`)
@@ -612,7 +472,7 @@ describe('what is refused, readably', () => {
     await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
     await page.getByRole('button', { name: /Jordan Reyes/ }).click();
     await showsHeading(page, 'Worklist');
-    await seedDenial('wi-browser-refusal', (await heldClaim()).claim);
+    await seedDenial(run, 'wi-browser-refusal', (await heldClaim(run)).claim);
     await page.evaluate(`location.hash = '#/recovery'`);
     await showsHeading(page, 'Denials and underpayments');
     await page.locator('article.work-item').first().waitFor();
@@ -620,7 +480,7 @@ describe('what is refused, readably', () => {
     expect(await page.getByRole('button', { name: 'Correct and resubmit' }).count()).toBe(0);
     const before = (await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal')) as Task &
       StoredResource;
-    const refusalPatient = (await heldClaim()).claim.patient.reference?.split('/')[1] ?? '';
+    const refusalPatient = (await heldClaim(run)).claim.patient.reference?.split('/')[1] ?? '';
     const statuses = await page.evaluate(async (patient) => {
       const session = (await (await fetch('/app/api/session')).json()) as { csrf: string };
       const act = (action: string, body: object) =>
@@ -658,7 +518,7 @@ describe('what is refused, readably', () => {
       .getByRole('button', { name: new RegExp(`^${nurse.name![0]!.given![0]} ${nurse.name![0]!.family}`) })
       .click();
     await page.locator('h1').first().waitFor();
-    const { claim } = await heldClaim();
+    const { claim } = await heldClaim(run);
     const reads = await page.evaluate(
       async ([patient, id]) => [
         (await fetch('/app/api/work-items')).status,
@@ -681,7 +541,7 @@ describe('what is refused, readably', () => {
     await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
     await page.getByRole('button', { name: /Jordan Reyes/ }).click();
     await showsHeading(page, 'Worklist');
-    const target = await heldClaim();
+    const target = await heldClaim(run);
     const status = await page.evaluate(async (id) => {
       const r = await fetch(`/app/api/claims/${id}/override`, {
         method: 'POST',
