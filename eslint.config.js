@@ -64,6 +64,12 @@ export default tseslint.config(
               message: "esbuild is imported when the app's bundle is built: await import('esbuild').",
               allowTypeImports: true,
             },
+            {
+              name: 'prom-client',
+              message:
+                "prom-client's entry point loads @opentelemetry/api: take its classes from src/ops/prometheus.ts.",
+              allowTypeImports: true,
+            },
           ],
         },
       ],
