@@ -65,6 +65,12 @@ export default tseslint.config(
               allowTypeImports: true,
             },
             {
+              name: 'fhir-kit-client',
+              message:
+                "fhir-kit-client is imported by an EHR client's first call: await import('fhir-kit-client').",
+              allowTypeImports: true,
+            },
+            {
               name: 'prom-client',
               message:
                 "prom-client's entry point loads @opentelemetry/api: take its classes from src/ops/prometheus.ts.",
