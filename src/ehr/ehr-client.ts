@@ -20,8 +20,7 @@
  *   `retryable`.
  */
 import type { Bundle, BundleEntry, CapabilityStatement, Resource } from '@medplum/fhirtypes';
-import { Client } from 'fhir-kit-client';
-import type { FhirResource } from 'fhir-kit-client';
+import type { Client, FhirResource } from 'fhir-kit-client';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import { createTokenProvider, EhrError } from './token-provider.ts';
 import {
@@ -182,7 +181,11 @@ export function createEhrClient(options: EhrClientOptions): EhrClient {
       ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
       timeoutMs,
     });
-  const kit = new Client({ baseUrl: fhirBaseUrl });
+  // fhir-kit-client (with its HTTP agent and debug logger: ~50 ms CPU to load) is imported by the
+  // first call: most processes build clients they never call (a server's payer and ingest ports).
+  let kitClient: Promise<Client> | undefined;
+  const kit = (): Promise<Client> =>
+    (kitClient ??= import('fhir-kit-client').then(({ Client }) => new Client({ baseUrl: fhirBaseUrl })));
 
   /**
    * The path relative to the FHIR base of an absolute URL that lies under it, or
@@ -356,7 +359,7 @@ export function createEhrClient(options: EhrClientOptions): EhrClient {
     return {
       request,
       idempotent: true,
-      call: (o) => kit.request(path, { method: 'GET', options: o }),
+      call: async (o) => (await kit()).request(path, { method: 'GET', options: o }),
     };
   }
 
@@ -456,8 +459,8 @@ export function createEhrClient(options: EhrClientOptions): EhrClient {
       const spec: CallSpec = {
         request: `POST ${resource.resourceType}`,
         idempotent: createOptions.ifNoneExist !== undefined,
-        call: (o) =>
-          kit.create({
+        call: async (o) =>
+          (await kit()).create({
             resourceType: resource.resourceType,
             body: resource as unknown as FhirResource,
             options: { ...o, headers: { ...headers, ...o.headers } },
@@ -473,8 +476,8 @@ export function createEhrClient(options: EhrClientOptions): EhrClient {
       const spec: CallSpec = {
         request: `PUT ${resource.resourceType}/${id}`,
         idempotent: true,
-        call: (o) =>
-          kit.update({
+        call: async (o) =>
+          (await kit()).update({
             resourceType: resource.resourceType,
             id,
             body: resource as unknown as FhirResource,
@@ -500,8 +503,8 @@ export function createEhrClient(options: EhrClientOptions): EhrClient {
         request: `${op.method} ${clean}`,
         // $status/$events and friends are queries; a POST here carries Parameters, not a new resource.
         idempotent: true,
-        call: (o) =>
-          kit.request(url, {
+        call: async (o) =>
+          (await kit()).request(url, {
             method: op.method,
             ...(op.body !== undefined ? { body: op.body } : {}),
             options: {

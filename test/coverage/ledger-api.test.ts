@@ -31,8 +31,8 @@ import { createLogger } from '../../src/logger.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { addDays, localDate } from '../../src/time/zone.ts';
-import { runCli } from '../support/child.ts';
 import type { CliRun } from '../support/child.ts';
+import { cliInProcess } from '../support/cli.ts';
 import { clockEnv, testClock } from '../support/clock.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
@@ -387,7 +387,7 @@ describe('npm run cli -- authorizations <patient>', () => {
       LOG_LEVEL: 'silent',
       ...clockEnv(),
     };
-    const run = async (args: string[]): Promise<CliRun> => runCli(args, env);
+    const run = async (args: string[]): Promise<CliRun> => cliInProcess(args, env);
     const printed = await run(['authorizations', PATIENT, '--tenant', TENANT]);
     expect([printed.code, printed.stderr]).toEqual([0, '']);
     const fromCli = JSON.parse(printed.stdout) as LedgerReport;

