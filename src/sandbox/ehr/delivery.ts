@@ -311,26 +311,34 @@ export class DeliveryQueue {
     return new Promise((resolve) => {
       const failed = (err: unknown): void =>
         resolve({ error: err instanceof Error ? err.message : String(err) });
-      const outgoing = (secure ? httpsRequest : httpRequest)(
-        url,
-        {
-          method: 'POST',
-          // A length, as fetch sends one, rather than a chunked body.
-          headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
-          agent: secure ? this.#httpsAgent : this.#httpAgent,
-          signal,
-        },
-        (response) => {
-          response.on('error', failed);
-          response.on('end', () => resolve({ status: response.statusCode }));
-          response.on('close', () => {
-            if (!response.complete) {
-              failed(new Error('the response was cut off'));
-            }
-          });
-          response.resume();
-        },
-      );
+      // request() throws at once for what fetch rejected (a header value it refuses, a protocol it
+      // does not speak): a failed delivery like any other, not a rejected send.
+      let outgoing: ReturnType<typeof httpRequest>;
+      try {
+        outgoing = (secure ? httpsRequest : httpRequest)(
+          url,
+          {
+            method: 'POST',
+            // A length, as fetch sends one, rather than a chunked body.
+            headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
+            agent: secure ? this.#httpsAgent : this.#httpAgent,
+            signal,
+          },
+          (response) => {
+            response.on('error', failed);
+            response.on('end', () => resolve({ status: response.statusCode }));
+            response.on('close', () => {
+              if (!response.complete) {
+                failed(new Error('the response was cut off'));
+              }
+            });
+            response.resume();
+          },
+        );
+      } catch (err) {
+        failed(err);
+        return;
+      }
       outgoing.on('error', failed);
       outgoing.end(request.body);
     });

@@ -134,6 +134,25 @@ describe('handshake', () => {
     expect(status.status).toBe('error');
     expect(status.error.coding[0].code).toBe('no-response');
   });
+
+  test('a header the HTTP client refuses (an R5 parameter name with a space) fails the handshake: error, not stuck', async () => {
+    const { id, path } = await subscribe({}, (endpoint) => ({
+      resourceType: 'Subscription',
+      status: 'requested',
+      topic: ENCOUNTER_TOPIC,
+      filterBy: [{ resourceType: 'Encounter', filterParameter: 'patient', value: world.patient }],
+      channelType: {
+        system: 'http://terminology.hl7.org/CodeSystem/subscription-channel-type',
+        code: 'rest-hook',
+      },
+      endpoint,
+      parameter: [{ name: 'Not A Token', value: 'x' }],
+      content: 'id-only',
+    }));
+    const sub = await readSubscription(id);
+    expect(sub.status).toBe('error');
+    expect(receiver.at(path)).toEqual([]);
+  });
 });
 
 describe('event notifications', () => {
