@@ -84,7 +84,9 @@ export function unitDef(unit: string): UnitDef | undefined {
   if (unitDefs.has(unit)) {
     return unitDefs.get(unit);
   }
-  const def = UNITS[unit.trim().toLowerCase()];
+  const name = unit.trim().toLowerCase();
+  // Own names only: UNITS is a plain object, and `constructor` or `__proto__` are names on every one.
+  const def = Object.hasOwn(UNITS, name) ? UNITS[name] : undefined;
   if (unitDefs.size < 10_000) {
     unitDefs.set(unit, def);
   }

@@ -119,3 +119,15 @@ describe('stable keys', () => {
     expect(k2).toEqual(k1);
   });
 });
+
+describe('R9.1 dose units', () => {
+  // A unit is looked up in a table of unit names: a name every object has (constructor,
+  // __proto__) is as unknown as any other, and says so in the same words.
+  test.each(['furlongs', 'constructor', '__proto__'])('"%s" is a unit Dripline cannot convert', (unit) => {
+    const r = codeEncounters(
+      input('office', [adm('o', { ndc: '0409-4759-01' }, '09:00', '09:02', { dose: { value: 4, unit } })]),
+      TABLES,
+    );
+    expect(JSON.stringify(r)).toContain(`the dose unit \\"${unit}\\" is not a unit Dripline can convert`);
+  });
+});
