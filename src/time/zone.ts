@@ -58,7 +58,7 @@ export function isTimeZoneName(name: string): boolean {
   }
 }
 
-/** The wall-clock fields of an instant in a zone. */
+/** The wall-clock fields of an instant in a zone, read from Intl (slow: ~10 µs a call). */
 function wallClock(
   ms: number,
   zone: string,
@@ -79,12 +79,58 @@ function wallClock(
   };
 }
 
-/** The zone's offset from UTC at an instant, in minutes east (New York in winter: −300). */
-export function offsetMinutesAt(instant: Instant, zone: string): number {
-  const ms = epochMs(instant);
+/** The zone's offset from UTC at an instant, in seconds east, from Intl's wall clock. */
+function offsetSecondsFromIntl(ms: number, zone: string): number {
   const w = wallClock(ms, zone);
   const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
-  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
+  return (asUtc - Math.floor(ms / 1000) * 1000) / 1000;
+}
+
+/**
+ * Offsets already read, by zone and quarter hour. Every date and offset Dripline derives goes
+ * through Intl's formatToParts, which dominated the time of dates of service and of instants
+ * written in a zone; a zone's offset changes only at its transitions, a few a year, so a quarter
+ * hour whose first and last millisecond have the same offset has it throughout (the tz database
+ * never puts two transitions within 15 minutes of each other: one would be needed to leave and
+ * one to return). A quarter hour with a transition inside is never cached: read for each instant.
+ */
+const QUARTER_HOUR_MS = 15 * 60_000;
+/** Quarter hours kept per zone (~104 days of distinct instants); the map starts over when full. */
+const OFFSETS_PER_ZONE = 10_000;
+const offsetsByZone = new Map<string, Map<number, number>>();
+
+function offsetSecondsAt(ms: number, zone: string): number {
+  let offsets = offsetsByZone.get(zone);
+  if (!offsets) {
+    formatter(zone); // throws for a zone Intl does not know, before anything is cached for it
+    offsets = new Map();
+    offsetsByZone.set(zone, offsets);
+  }
+  const quarter = Math.floor(ms / QUARTER_HOUR_MS);
+  const cached = offsets.get(quarter);
+  if (cached !== undefined) {
+    return cached;
+  }
+  const first = offsetSecondsFromIntl(quarter * QUARTER_HOUR_MS, zone);
+  const last = offsetSecondsFromIntl((quarter + 1) * QUARTER_HOUR_MS - 1, zone);
+  if (first !== last) {
+    return offsetSecondsFromIntl(ms, zone);
+  }
+  if (offsets.size >= OFFSETS_PER_ZONE) {
+    offsets.clear();
+  }
+  offsets.set(quarter, first);
+  return first;
+}
+
+/** The zone's wall-clock time of an instant as if it were UTC (milliseconds: seconds precision). */
+function wallAsUtc(ms: number, zone: string): number {
+  return Math.floor(ms / 1000) * 1000 + offsetSecondsAt(ms, zone) * 1000;
+}
+
+/** The zone's offset from UTC at an instant, in minutes east (New York in winter: −300). */
+export function offsetMinutesAt(instant: Instant, zone: string): number {
+  return Math.round(offsetSecondsAt(epochMs(instant), zone) / 60);
 }
 
 /** "±HH:MM" for an offset in minutes. */
@@ -103,8 +149,15 @@ export function isoInZone(instant: Instant, zone: string): string {
 
 /** The calendar date (YYYY-MM-DD) of an instant in a zone. */
 export function localDate(instant: Instant, zone: string): string {
-  const w = wallClock(epochMs(instant), zone);
-  return `${String(w.y).padStart(4, '0')}-${String(w.mo).padStart(2, '0')}-${String(w.d).padStart(2, '0')}`;
+  const ms = epochMs(instant);
+  const wall = new Date(wallAsUtc(ms, zone));
+  const y = wall.getUTCFullYear();
+  if (y < 1 || y > 9999) {
+    // Intl names years outside 1–9999 by era: keep its reading there.
+    const w = wallClock(ms, zone);
+    return `${String(w.y).padStart(4, '0')}-${String(w.mo).padStart(2, '0')}-${String(w.d).padStart(2, '0')}`;
+  }
+  return `${String(y).padStart(4, '0')}-${String(wall.getUTCMonth() + 1).padStart(2, '0')}-${String(wall.getUTCDate()).padStart(2, '0')}`;
 }
 
 /** `date` moved by whole calendar days. */

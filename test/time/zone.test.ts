@@ -84,3 +84,88 @@ test('time zone names', () => {
     expect([bad, isTimeZoneName(bad)]).toEqual([bad, false]);
   }
 });
+
+/**
+ * Offsets are remembered per zone and quarter hour (src/time/zone.ts): every answer must still be
+ * Intl's, at each minute around every transition of 2026 (a quarter hour holding a transition is
+ * never remembered), in zones whose transitions fall on the half hour (Lord Howe: 30-minute DST),
+ * whose offsets are not whole hours (Kathmandu, Chatham) and whose DST is negative (Dublin). Asked
+ * twice: the second answer comes from what the first remembered.
+ */
+describe('offsets and dates as Intl reads them, around every transition', () => {
+  const formats = new Map<string, Intl.DateTimeFormat>();
+  function intlWall(ms: number, zone: string): { date: string; offset: number } {
+    const format =
+      formats.get(zone) ??
+      new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      });
+    formats.set(zone, format);
+    const parts = Object.fromEntries(format.formatToParts(ms).map((p) => [p.type, p.value]));
+    const asUtc = Date.UTC(
+      +parts.year!,
+      +parts.month! - 1,
+      +parts.day!,
+      +parts.hour!,
+      +parts.minute!,
+      +parts.second!,
+    );
+    return {
+      date: `${parts.year}-${parts.month}-${parts.day}`,
+      offset: Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000),
+    };
+  }
+  /** The instants of a year where the zone's offset changes, to the minute (days apart, then halved). */
+  function transitions(zone: string, year: number): number[] {
+    const found: number[] = [];
+    for (let at = Date.UTC(year, 0, 1); at < Date.UTC(year + 1, 0, 1); at += 86_400_000) {
+      let [before, after] = [at, at + 86_400_000];
+      if (intlWall(before, zone).offset !== intlWall(after, zone).offset) {
+        while (after - before > 60_000) {
+          const middle = before + Math.floor((after - before) / 120_000) * 60_000;
+          if (intlWall(middle, zone).offset === intlWall(before, zone).offset) {
+            before = middle;
+          } else {
+            after = middle;
+          }
+        }
+        found.push(after);
+      }
+    }
+    return found;
+  }
+
+  test.each([
+    ['America/New_York', 2026, 2],
+    ['Australia/Lord_Howe', 2026, 2],
+    ['Asia/Kathmandu', 2026, 0],
+    ['Pacific/Chatham', 2026, 2],
+    ['Europe/Dublin', 2026, 2],
+    // Liberia left Monrovia Mean Time (−0:44:30) for UTC in 1972: a transition inside a quarter hour.
+    ['Africa/Monrovia', 1972, 1],
+  ])('%s in %d (%d transitions)', (zone, year, count) => {
+    const changes = transitions(zone, year);
+    expect(changes).toHaveLength(count);
+    // Two hours each side of each transition minute by minute (odd seconds), 20 minutes each side
+    // every 5 seconds, and two ordinary instants; all asked twice.
+    const instants = changes.flatMap((t) => [
+      ...Array.from({ length: 241 }, (_, i) => t - 7_200_000 + i * 60_000 + (i % 7) * 1_000 + (i % 3)),
+      ...Array.from({ length: 481 }, (_, i) => t - 1_200_000 + i * 5_000),
+    ]);
+    instants.push(Date.UTC(year, 5, 1, 23, 59, 59, 999), Date.UTC(year, 11, 31, 12));
+    for (const round of [1, 2]) {
+      const wrong = instants.filter((ms) => {
+        const intl = intlWall(ms, zone);
+        return offsetMinutesAt(ms, zone) !== intl.offset || localDate(ms, zone) !== intl.date;
+      });
+      expect({ round, wrong: wrong.map((ms) => new Date(ms).toISOString()) }).toEqual({ round, wrong: [] });
+    }
+  });
+});
