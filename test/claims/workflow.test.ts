@@ -27,6 +27,7 @@ import {
 } from '../../src/claims/workflow/identity.ts';
 import { CLAIM_ANSWER_QUEUE, CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { claimStateOf } from '../../src/claims/workflow/state.ts';
+import { standingClaims } from '../../src/claims/workflow/sweep.ts';
 import { isDenial } from '../../src/claims/workflow/submission.ts';
 import { claimTaskId, findingsOfTask } from '../../src/claims/workflow/tasks.ts';
 import { authorizationOnFile } from '../../src/coverage/authorizations.ts';
@@ -94,25 +95,32 @@ const stateCounts = async (): Promise<Record<string, number>> => {
   return counts;
 };
 
-/** Ingest, charge capture and claim building are idle, and the claim count is stable. */
+/**
+ * Ingest, charge capture and claim building are idle, no claim is still `built`, and every finished
+ * encounter with billable charges has its claim: the sweep that bills runs on a timer, so idle
+ * queues alone do not say the day is billed. (The payer is down: claims wait in `submitting`.)
+ */
 async function claimsSettled(): Promise<boolean> {
-  let last = -1;
-  for (let i = 0; i < 3; i++) {
-    await ehr.idle();
-    for (const q of [INGEST_QUEUE, ENCOUNTER_CHANGED_QUEUE, CLAIM_READY_QUEUE]) {
-      if (!(await queueIdle(q))) {
-        return false;
-      }
-    }
-    const n = (await claims()).length;
-    if (n === 0 || (last >= 0 && n !== last)) {
+  await ehr.idle();
+  for (const q of [INGEST_QUEUE, ENCOUNTER_CHANGED_QUEUE, CLAIM_READY_QUEUE]) {
+    if (!(await queueIdle(q))) {
       return false;
     }
-    last = n;
-    await new Promise((r) => setTimeout(r, 300));
   }
-  const counts = await stateCounts();
-  return (counts['built'] ?? 0) + (counts['x12:built'] ?? 0) === 0;
+  const list = await claims();
+  if (list.length === 0 || list.some((c) => claimStateOf(c) === 'built')) {
+    return false;
+  }
+  const { claimed } = standingClaims(list);
+  const billable = new Set(
+    (await all<ChargeItem>('ChargeItem'))
+      .filter((c) => c.status === 'billable')
+      .map((c) => c.context?.reference ?? ''),
+  );
+  return (await all<Encounter>('Encounter')).every((e) => {
+    const ref = `Encounter/${e.id}`;
+    return e.status !== 'finished' || !billable.has(ref) || claimed.has(ref);
+  });
 }
 
 async function parseX12(text: string): Promise<{ name: string; [element: string]: unknown }[]> {
@@ -172,7 +180,15 @@ beforeAll(async () => {
   });
   await ehr.replay({ speed: 0 });
   try {
-    await waitFor('claims built and scrubbed', claimsSettled, Number(process.env['WF_WAIT'] ?? 120_000));
+    let settledLooks = 0; // two looks in a row
+    await waitFor(
+      'claims built and scrubbed',
+      async () => {
+        settledLooks = (await claimsSettled()) ? settledLooks + 1 : 0;
+        return settledLooks >= 2;
+      },
+      Number(process.env['WF_WAIT'] ?? 120_000),
+    );
   } catch (err) {
     const store = server.running.store;
     console.error(
