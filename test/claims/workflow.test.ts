@@ -52,6 +52,7 @@ import { X12parser } from 'x12-parser';
 import { Readable } from 'node:stream';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor } from '../support/wait.ts';
+import { advancingClock } from '../../src/time/clock.ts';
 import { EXT_CLAIM_FREQUENCY, EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE } from '../../src/contract/canonical.ts';
 import { EXT_CLAIM_PAYMENT_STATUS } from '../../src/contract/remittance.ts';
 
@@ -62,7 +63,11 @@ const TENANT = 'sandbox';
 const DAY = { date: '2026-11-26', patients: 16 };
 
 const X12_PAYER = 'medicaid-oh';
+/** The longest wait between two submission attempts (the claim workflow's backoff, capped here). */
+const MAX_RETRY_DELAY_MS = 1_000;
 
+/** Every party's clock: moved past the claims' retry backoff once the payer is back, instead of waiting it out. */
+const clock = advancingClock();
 let ehr: SandboxEhr;
 let payer: SandboxPayer;
 let server: TestServer;
@@ -137,9 +142,10 @@ async function parseX12(text: string): Promise<{ name: string; [element: string]
 
 beforeAll(async () => {
   loadFhirDefinitions();
-  ehr = await startSandboxEhr({ port: 0, seed: DAY });
+  ehr = await startSandboxEhr({ port: 0, seed: DAY, now: clock.now });
   const connection = await sandboxConnection(ehr);
   payer = await startSandboxPayer({
+    now: clock.now,
     port: 0,
     payerIds: Object.fromEntries(SEED_PAYERS.map((p) => [p.payerId, p.kind])),
   });
@@ -149,12 +155,13 @@ beforeAll(async () => {
   server = await startTestServer(
     { LOG_LEVEL: 'warn' },
     {
+      now: clock.now,
       extraConnections: [{ tenant: TENANT, connection }],
       claimWorkflow: {
         holdMs: 0,
         sweepMs: 300,
         recheckMs: 300,
-        retryDelayMs: (attempts) => Math.min(150 * 2 ** Math.max(attempts - 1, 0), 1_000),
+        retryDelayMs: (attempts) => Math.min(150 * 2 ** Math.max(attempts - 1, 0), MAX_RETRY_DELAY_MS),
       },
     },
     {
@@ -239,6 +246,7 @@ describe('claim workflow over the sandbox day', () => {
 
   test('after the payer recovers every ready claim is submitted once and adjudicated (or rejected)', async () => {
     payer.setBehaviour({});
+    clock.advance(MAX_RETRY_DELAY_MS); // every submission waiting for its next attempt is due
     await waitFor(
       'submissions to finish',
       async () => {
