@@ -70,7 +70,7 @@ export function bindConnections(
 export function createIngest(deps: IngestDeps): Ingest {
   const now = deps.now ?? (() => new Date());
   const connections = bindConnections(deps.config, deps.extraConnections);
-  const directory = new SubscriptionDirectory(deps.store);
+  const directory = new SubscriptionDirectory(deps.store, now);
   const manager = new SubscriptionManager({
     store: deps.store,
     directory,

@@ -16,6 +16,7 @@ import { jsonDepth } from '../http/json-body.ts';
 import { forbidden, unauthorized } from '../http/auth-errors.ts';
 import { HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Logger } from '../logger.ts';
+import type { Clock } from '../time/clock.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, Store, TenantId } from '../store/port.ts';
 import type { IngestJob } from './jobs.ts';
@@ -53,14 +54,16 @@ const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 /**
  * Subscription records by connection, cached: the hot path must not read the store to
  * authenticate. A miss (e.g. a subscription just created by another process) reloads, at most
- * once a second per connection.
+ * once a second (of the injected clock) per connection.
  */
 export class SubscriptionDirectory {
   readonly #store: Store;
+  readonly #now: Clock;
   readonly #cache = new Map<string, { records: SubscriptionRecord[]; loadedAt: number }>();
 
-  constructor(store: Store) {
+  constructor(store: Store, now: Clock = () => new Date()) {
     this.#store = store;
+    this.#now = now;
   }
 
   async find(binding: ConnectionBinding, secret: string): Promise<SubscriptionRecord | undefined> {
@@ -69,7 +72,7 @@ export class SubscriptionDirectory {
     if (hit) {
       return hit;
     }
-    if (cached && Date.now() - cached.loadedAt < 1000) {
+    if (cached && this.#now().getTime() - cached.loadedAt < 1000) {
       return undefined;
     }
     const records = await this.reload(binding);
@@ -84,7 +87,7 @@ export class SubscriptionDirectory {
         records.push(record);
       }
     }
-    this.#cache.set(binding.connection.id, { records, loadedAt: Date.now() });
+    this.#cache.set(binding.connection.id, { records, loadedAt: this.#now().getTime() });
     return records;
   }
 

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import { SubscriptionDirectory } from '../../src/ingest/receiver.ts';
 import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
+import { advancingClock } from '../../src/time/clock.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { describeShared } from '../support/shared.ts';
@@ -183,6 +185,34 @@ describe('authentication and ownership', () => {
     expect((await post('ehr-signed', text, { ...auth, 'x-signature': 'ab'.repeat(32) })).status).toBe(401);
     const signature = createHmac('sha256', HMAC_SECRET).update(text).digest('hex');
     expect((await post('ehr-signed', text, { ...auth, 'x-signature': signature })).status).toBe(200);
+  });
+});
+
+describe('the subscription directory', () => {
+  test('a secret it does not know reloads the records at most once a second of its clock', async () => {
+    const { store } = server.running;
+    const clock = advancingClock();
+    const directory = new SubscriptionDirectory(store, clock.now);
+    const binding = { tenant: 'sandbox', connection: connection('ehr-directory') };
+    const secret = 'directory-secret-0123456789';
+    expect(await directory.find(binding, secret)).toBeUndefined(); // loaded: no records yet
+    await updateRecord(
+      store,
+      'sandbox',
+      binding.connection,
+      'MedicationAdministration',
+      'http://x/notify',
+      (r) => ({
+        ...r,
+        ehrSubscriptionId: 'sub-directory',
+        secretSha256: sha256Hex(secret),
+        status: 'active',
+      }),
+    );
+    // Within the second the miss is answered from what was loaded; a second later it reloads.
+    expect(await directory.find(binding, secret)).toBeUndefined();
+    clock.advance(1_000);
+    expect((await directory.find(binding, secret))?.ehrSubscriptionId).toBe('sub-directory');
   });
 });
 

@@ -5,10 +5,12 @@
  * subscription repair, counter resets, `poll` mode, 404/410 and foreign references on fetch-back,
  * an EHR that is down while jobs wait, and a Subscription deleted on the EHR.
  *
- * Determinism: Dripline runs with `ingest: false` (no background worker, no scheduler) and each
- * test drives the worker (`runOnce`) and maintenance (`maintainNow`) itself; faults use a seeded
- * random. Real time only enters where the subject is time (heartbeats, gap grace, job backoff),
- * with periods of a second or less.
+ * Determinism: Dripline runs with `ingest: false` (no background worker, no scheduler) and none of
+ * the workers downstream of ingest (what ingest enqueues for them stays queued, to be counted);
+ * each test drives the worker (`runOnce`) and maintenance (`maintainNow`) itself; faults use a
+ * seeded random. Dripline and the EHR share a clock the test moves forward past a gap's grace, a
+ * heartbeat period or a job's backoff instead of sleeping through them; real time only enters
+ * where the subject is the EHR's own timers (its heartbeats, every second).
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -35,6 +37,8 @@ import type { Job } from '../../src/store/port.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor as waitForShared } from '../support/wait.ts';
+import { advancingClock } from '../../src/time/clock.ts';
+import type { AdvancingClock, Clock } from '../../src/time/clock.ts';
 import { mulberry32 as seeded } from '../../src/sandbox/random.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 import { newAdministration, newVisit } from './administrations.ts';
@@ -42,7 +46,10 @@ import { newAdministration, newVisit } from './administrations.ts';
 const TENANT = 'sandbox';
 const MA_TOPIC_URL = TOPIC_MEDICATION_ADMINISTRATION;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The seeded day when a test replays it: every setting (5b's locations), over 100 steps. */
+const FULL_DAY = { date: '2026-11-26', patients: 16 };
+/** Otherwise: the reference data `newAdministration` and `newVisit` take their order and patient from. */
+const SMALL_DAY = { date: '2026-11-26', patients: 2 };
 
 function waitFor<T>(
   what: string,
@@ -58,10 +65,11 @@ type CallLog = string[];
 function recordingEhrFor(
   calls: CallLog,
   maxAttempts: number,
+  now: Clock,
   catchUpMaxPages?: number,
 ): (connection: EhrConnectionConfig) => EhrClientPort {
   // A short client-level retry so that job-level retries (the subject here) show quickly.
-  const clients = ehrClientCache({ maxAttempts, ...(catchUpMaxPages ? { catchUpMaxPages } : {}) });
+  const clients = ehrClientCache({ maxAttempts, now, ...(catchUpMaxPages ? { catchUpMaxPages } : {}) });
   return (connection) => {
     const port = clients(connection);
     return {
@@ -94,7 +102,10 @@ function recordingEhrFor(
 }
 
 interface Rig {
+  /** Real time (the EHR stamps `meta.lastUpdated` by it) once the EHR's reference data was loaded. */
   readonly startedAt: number;
+  /** Dripline's and the EHR's clock: the system clock, moved forward by the test. */
+  readonly clock: AdvancingClock;
   readonly ehr: SandboxEhr;
   readonly server: TestServer;
   readonly connection: EhrConnectionConfig;
@@ -135,9 +146,11 @@ afterEach(async () => {
 
 async function startRig(options: RigOptions = {}): Promise<Rig> {
   const ehrRequests: string[] = [];
+  const clock = advancingClock();
   const ehr = await startSandboxEhr({
     port: 0,
-    seed: { date: '2026-11-26', patients: 16 },
+    seed: SMALL_DAY,
+    now: clock.now,
     retry: { attempts: 2, baseDelayMs: 50, timeoutMs: 2_000 },
     onRequest: (method, path) => ehrRequests.push(`${method} ${path}`),
     ...options.ehr,
@@ -154,9 +167,16 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
   const server = await startTestServer(
     { LOG_LEVEL: 'warn' },
     {
+      now: clock.now,
       extraConnections: [{ tenant: TENANT, connection }],
-      ehrFor: recordingEhrFor(calls, options.clientAttempts ?? 1, options.catchUp?.maxPages),
+      ehrFor: recordingEhrFor(calls, options.clientAttempts ?? 1, clock.now, options.catchUp?.maxPages),
       ingest: false,
+      chargeCapture: false,
+      claims: false,
+      authorizationLedger: false,
+      priorAuth: false,
+      eligibility: false,
+      remittance: false,
       gapGraceMs: options.gapGraceMs ?? 200,
       ...(options.catchUp ? { catchUpPageSize: options.catchUp.pageSize } : {}),
       ...(options.retentionMs !== undefined ? { finishedJobRetentionMs: options.retentionMs } : {}),
@@ -172,6 +192,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
   };
   const rig: Rig = {
     startedAt,
+    clock,
     ehr,
     server,
     connection,
@@ -308,7 +329,7 @@ const countOf = (calls: CallLog, prefix: string): number => calls.filter((c) => 
 
 describe('1. dropped notifications are recovered with $events', () => {
   test('a gap seen from a later event number', async () => {
-    const rig = await startRig();
+    const rig = await startRig({ ehr: { seed: FULL_DAY } });
     const dropped: number[] = [];
     rig.ehr.setFaults({ dropRate: 0.3, random: seeded(7) });
     await rig.ehr.replay({ speed: 0, limit: 60 });
@@ -326,7 +347,7 @@ describe('1. dropped notifications are recovered with $events', () => {
     expect(dropped.length).toBeGreaterThan(0);
     expect(await mismatches(rig, ['MedicationAdministration'])).not.toEqual([]);
 
-    await sleep(250); // past gapGraceMs: the late events are not coming
+    rig.clock.advance(250); // past gapGraceMs: the late events are not coming
     rig.calls.length = 0;
     await rig.maintain();
 
@@ -358,7 +379,7 @@ describe('1. dropped notifications are recovered with $events', () => {
       await rig.drain();
       return (await rig.record('MedicationAdministration')).tracker.reported >= ma.tracker.reported + 2;
     });
-    await sleep(250);
+    rig.clock.advance(250); // past gapGraceMs
     await rig.maintain();
     expect(rig.calls.some((c) => c.endsWith('/$events'))).toBe(true);
     expect(await storedCopy(rig, 'MedicationAdministration', a.id!)).toBeDefined();
@@ -380,7 +401,7 @@ function missing(record: SubscriptionRecord): number[] {
 
 describe('2. without $events, recovery falls back to the _lastUpdated catch-up', () => {
   test('the EHR answers 404 to $events', async () => {
-    const rig = await startRig({ ehr: { eventsOperation: false } });
+    const rig = await startRig({ ehr: { seed: FULL_DAY, eventsOperation: false } });
     rig.ehr.setFaults({ dropRate: 0.3, random: seeded(11) });
     await rig.ehr.replay({ speed: 0, limit: 60 });
     await rig.ehr.idle();
@@ -390,7 +411,7 @@ describe('2. without $events, recovery falls back to the _lastUpdated catch-up',
     await rig.drain();
     expect(missing(await rig.record('MedicationAdministration')).length).toBeGreaterThan(0);
 
-    await sleep(250);
+    rig.clock.advance(250); // past gapGraceMs
     rig.calls.length = 0;
     await rig.maintain();
 
@@ -416,6 +437,8 @@ describe('3. silence past the heartbeat period: $status, repair, catch-up', () =
     // Partition: the EHR cannot reach Dripline; its heartbeat/notification retries run out.
     rig.ehr.setFaults({ unreachable: true });
     const during = await newAdministration(rig.ehr);
+    // A visit starts too, so that both subscriptions' deliveries fail now (not at the next heartbeat).
+    await newVisit(rig.ehr, '2026-11-26T08:45:00-05:00');
     await waitFor('the EHR to put both subscriptions in error', async () =>
       (await Promise.all(INGEST_TOPICS.map((t) => rig.record(t)))).every(
         (r) => rig.ehr.subscriptionInfo(r.ehrSubscriptionId!)?.status === 'error',
@@ -423,7 +446,7 @@ describe('3. silence past the heartbeat period: $status, repair, catch-up', () =
     );
     rig.ehr.setFaults({}); // the network heals, but an EHR in error sends nothing more
     await rig.drain();
-    await sleep(1_600); // > 1.5 × heartbeatSeconds of silence
+    rig.clock.advance(1_600); // > 1.5 × heartbeatSeconds of silence
     expect(rig.ehr.subscriptionInfo(subscriptionId)?.status).toBe('error');
     rig.calls.length = 0;
 
@@ -442,7 +465,7 @@ describe('3. silence past the heartbeat period: $status, repair, catch-up', () =
     const remote = await ehrSubscriptionOf(rig, after);
     expect(remote.status).toBe('active');
     // Caught up: what happened while the channel was broken is stored.
-    await sleep(250);
+    rig.clock.advance(250); // past gapGraceMs
     await rig.maintain();
     expect(await storedCopy(rig, 'MedicationAdministration', during.id!)).toBeDefined();
     expect(await mismatches(rig, ['MedicationAdministration'])).toEqual([]);
@@ -521,7 +544,7 @@ describe('4. a counter that goes down means a resync', () => {
 
 describe('5. poll mode', () => {
   test('no Subscriptions on the EHR; maintenance runs the _lastUpdated catch-up', async () => {
-    const rig = await startRig({ connection: { mode: 'poll' } });
+    const rig = await startRig({ connection: { mode: 'poll' }, ehr: { seed: FULL_DAY } });
     await rig.ehr.replay({ speed: 0, limit: 40 });
     await rig.maintain();
     expect(await rig.ehr.listResources('Subscription')).toEqual([]);
@@ -547,7 +570,11 @@ describe('5. poll mode', () => {
 
 describe('5b. catch-up in windows, within the connection’s locations', () => {
   test('more changes than one catch-up reads: it continues from the last change read until all are in', async () => {
-    const rig = await startRig({ connection: { mode: 'poll' }, catchUp: { pageSize: 10, maxPages: 2 } });
+    const rig = await startRig({
+      connection: { mode: 'poll' },
+      catchUp: { pageSize: 10, maxPages: 2 },
+      ehr: { seed: FULL_DAY },
+    });
     await rig.ehr.replay({ speed: 0 });
     const administrations = (await rig.ehr.listResources('MedicationAdministration')).length;
     expect(administrations).toBeGreaterThan(20); // more than one window of 2 × 10
@@ -575,7 +602,7 @@ describe('5b. catch-up in windows, within the connection’s locations', () => {
   test('an EHR that refuses _sort is searched unsorted: everything still comes in when it fits one window', async () => {
     const rig = await startRig({
       connection: { mode: 'poll' },
-      ehr: { unsupportedSearchParameters: ['_sort'] },
+      ehr: { seed: FULL_DAY, unsupportedSearchParameters: ['_sort'] },
     });
     await rig.ehr.replay({ speed: 0 });
     await rig.maintain();
@@ -591,7 +618,10 @@ describe('5b. catch-up in windows, within the connection’s locations', () => {
 
   test('a connection for one location catches up only that location’s encounters and administrations', async () => {
     const office = 'Location/loc-office-infusion-suite';
-    const rig = await startRig({ connection: { mode: 'poll', locations: [office] } });
+    const rig = await startRig({
+      connection: { mode: 'poll', locations: [office] },
+      ehr: { seed: FULL_DAY },
+    });
     await rig.ehr.replay({ speed: 0 });
     await rig.maintain();
     const encounterSearches = rig.calls.filter((c) => c.startsWith('search Encounter?'));
@@ -709,13 +739,13 @@ describe('7. the EHR is down during fetch-back', () => {
     for (const job of waiting) {
       expect(job.attempts).toBe(1);
       expect(job.lastError).toMatch(/unavailable/i);
-      expect(Date.parse(job.runAt)).toBeGreaterThan(Date.now());
+      expect(Date.parse(job.runAt)).toBeGreaterThan(rig.clock.now().getTime());
     }
     expect(await rig.jobs('dead')).toEqual([]);
 
     // Still down at the next attempt: attempts go up, the jobs wait longer.
     const firstRun = Math.max(...waiting.map((j) => Date.parse(j.runAt)));
-    await sleep(Math.max(0, firstRun - Date.now()) + 20);
+    rig.clock.advance(Math.max(0, firstRun - rig.clock.now().getTime()) + 20);
     await rig.drain();
     const again = await rig.jobs('ready');
     expect(again.map((j) => j.attempts)).toEqual([2, 2]);
@@ -723,7 +753,7 @@ describe('7. the EHR is down during fetch-back', () => {
 
     rig.ehr.setUnavailable(false);
     const secondRun = Math.max(...again.map((j) => Date.parse(j.runAt)));
-    await sleep(Math.max(0, secondRun - Date.now()) + 20);
+    rig.clock.advance(Math.max(0, secondRun - rig.clock.now().getTime()) + 20);
     await rig.drain();
     expect(await rig.jobs('ready')).toEqual([]);
     expect(await rig.jobs('dead')).toEqual([]);
@@ -742,7 +772,7 @@ describe('7. the EHR is down during fetch-back', () => {
     const worker = new IngestWorker({
       store: rig.server.running.store,
       connections: rig.server.running.ingest.connections,
-      ehrFor: recordingEhrFor(rig.calls, 1),
+      ehrFor: recordingEhrFor(rig.calls, 1, rig.clock.now),
       maintainer: { ensure: () => Promise.resolve([]), repair: () => Promise.resolve() },
       publicUrl: rig.server.config.publicUrl,
       logger: createLogger('silent'),
@@ -772,7 +802,8 @@ describe('7. the EHR is down during fetch-back', () => {
 
 describe('7b. a drug that arrives late', () => {
   test('its administrations’ encounters are recomputed once it is stored (the trigger is in the copy’s transaction)', async () => {
-    const rig = await startRig({ connection: { payload: 'full-resource' } });
+    // A seeded encounter of the day's reference data (the EHR holds it, Dripline does not yet).
+    const rig = await startRig({ connection: { payload: 'full-resource' }, ehr: { seed: FULL_DAY } });
     const medication = await rig.ehr.createResource<Medication>({
       resourceType: 'Medication',
       code: {
@@ -794,7 +825,8 @@ describe('7b. a drug that arrives late', () => {
 
     rig.ehr.setUnavailable(false);
     const waiting = await rig.jobs('ready');
-    await sleep(Math.max(0, Math.max(...waiting.map((j) => Date.parse(j.runAt))) - Date.now()) + 20);
+    const runAt = Math.max(...waiting.map((j) => Date.parse(j.runAt)));
+    rig.clock.advance(Math.max(0, runAt - rig.clock.now().getTime()) + 20);
     await rig.drain();
     expect(await storedCopy(rig, 'Medication', medication.id!)).toBeDefined();
     const store = rig.server.running.store;

@@ -169,3 +169,71 @@ describe('offsets and dates as Intl reads them, around every transition', () => 
     }
   });
 });
+
+describe('a fixed-offset zone (±HH:MM)', () => {
+  /** What Intl reads for the zone: the oracle (src/time/zone.ts answers these without Intl). */
+  function intlWall(ms: number, zone: string): { date: string; offset: number } {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      })
+        .formatToParts(ms)
+        .map((p) => [p.type, p.value]),
+    );
+    const asUtc = Date.UTC(
+      Number(parts['year']),
+      Number(parts['month']) - 1,
+      Number(parts['day']),
+      Number(parts['hour']),
+      Number(parts['minute']),
+      Number(parts['second']),
+    );
+    return {
+      date: `${parts['year']}-${parts['month']}-${parts['day']}`,
+      offset: Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000),
+    };
+  }
+
+  const zones = ['-05:00', '+05:45', '-09:30', '+14:00', '+00:00', '-00:00', '+23:59'];
+  const instants = [
+    '2026-12-04T04:59:59.999Z',
+    '2026-12-04T05:00:00Z',
+    '2026-03-08T07:30:00Z',
+    '2026-12-31T23:59:30Z',
+    '2027-01-01T00:00:00.500Z',
+    '1969-12-31T23:59:59.250Z',
+  ];
+  test.each(zones)('%s: offsets, dates and instants read as Intl reads them', (zone) => {
+    for (const instant of instants) {
+      const ms = Date.parse(instant);
+      const intl = intlWall(ms, zone);
+      expect([instant, offsetMinutesAt(instant, zone)]).toEqual([instant, intl.offset]);
+      expect([instant, localDate(instant, zone)]).toEqual([instant, intl.date]);
+      const iso = isoInZone(instant, zone);
+      expect(Date.parse(iso)).toBe(ms);
+      expect(iso.slice(0, 10)).toBe(intl.date);
+    }
+    for (const minutes of [0, 59, 600, 1439, 1440, 2000]) {
+      const iso = zonedIso('2026-11-26', minutes, zone);
+      const ms = Date.parse(iso);
+      expect([minutes, iso.slice(11, 16)]).toEqual([
+        minutes,
+        `${String(Math.floor(minutes / 60) % 24).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`,
+      ]);
+      expect([minutes, intlWall(ms, zone).offset]).toEqual([minutes, offsetMinutesAt(ms, zone)]);
+    }
+  });
+
+  test('an offset Intl does not take is refused, as before; a bad instant is still not an instant', () => {
+    expect(() => localDate('2026-12-04T05:00:00Z', '+24:00')).toThrow(RangeError);
+    expect(() => offsetMinutesAt('2026-12-04T05:00:00Z', '+24:00')).toThrow(RangeError);
+    expect(() => offsetMinutesAt('not a time', '-05:00')).toThrow(RangeError);
+  });
+});

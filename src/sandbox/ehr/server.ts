@@ -15,7 +15,7 @@ import { NotifyingRepository } from './repository.ts';
 import { generateInfusionDay } from './seed/generate.ts';
 import type { PayerEnrollmentChange, SeededError, TimelineStep } from './seed/model.ts';
 import { registerSandboxClient } from '../register-client.ts';
-import { appLaunchConfiguration, createAppLaunchRouter, createIdTokenKey } from './app-launch/routes.ts';
+import { appLaunchConfiguration, createAppLaunchRouter, lazyIdTokenKey } from './app-launch/routes.ts';
 import { AppLaunchRegistry } from './app-launch/registry.ts';
 import type { AppRegistration } from './app-launch/registry.ts';
 import { staffResources } from './app-launch/staff.ts';
@@ -168,7 +168,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     ...(options.fhirUserForm ? { fhirUserForm: options.fhirUserForm } : {}),
   };
   const appLaunch = {
-    router: createAppLaunchRouter(launchDeps, await createIdTokenKey()),
+    router: createAppLaunchRouter(launchDeps, lazyIdTokenKey()),
     configuration: appLaunchConfiguration(launchDeps),
   };
   let unavailable: number | undefined;

@@ -33,8 +33,14 @@ import { searchAll } from '../../../src/store/search-all.ts';
 import { fhirFetch, startTestServer } from '../../support/harness.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
+import { advancingClock } from '../../../src/time/clock.ts';
 import { billing, coverage, order, orderer, patient } from './fixtures.ts';
 
+/**
+ * Dripline's and the payers' clock: the tests move it past a retry's backoff and an inquiry's
+ * schedule instead of waiting for them (the payers' own review timers run in real time).
+ */
+const clock = advancingClock();
 let payer: SandboxPayer;
 /** A second payer, on its own PAS endpoint, which Dripline does not subscribe to. */
 let other: SandboxPayer;
@@ -131,13 +137,13 @@ async function stateReached(
 let endpoint: PayerEndpoint;
 
 beforeAll(async () => {
-  payer = await startSandboxPayer({ pas: { reviewDelayMs: 300 } });
+  payer = await startSandboxPayer({ pas: { reviewDelayMs: 300 }, now: clock.now });
   [endpoint] = (await sandboxPayers(
     payer,
     [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
     { priorAuth: true },
   )) as [PayerEndpoint];
-  other = await startSandboxPayer({ pas: { reviewDelayMs: 300 } });
+  other = await startSandboxPayer({ pas: { reviewDelayMs: 300 }, now: clock.now });
   const [zetaEndpoint] = (await sandboxPayers(
     other,
     [{ id: 'zeta', name: 'Zeta Health', payerId: 'ZETA1', kind: 'commercial' }],
@@ -168,6 +174,7 @@ beforeAll(async () => {
   server = await startTestServer(
     {},
     {
+      now: clock.now,
       priorAuthWorker: { pollMs: 50 },
       claimWorkflow: { tenants: runtime },
       ingest: false,
@@ -381,6 +388,13 @@ describe('the payer down, or answering with something that is not PAS', () => {
       requestDocumentId(kept.id),
     );
     payer.setBehaviour({});
+    // The next attempt is due when its backoff is over: move the clock there.
+    const retry = (await server.running.store.jobs.listJobs(A, PRIOR_AUTH_QUEUE, 'ready', 10)).find((j) =>
+      j.key.startsWith('send|'),
+    );
+    if (retry) {
+      clock.advance(Math.max(0, Date.parse(retry.runAt) - clock.now().getTime()));
+    }
     await stateReached(A, 'mr-2', 1, 'certified', 30_000);
     const requestAfter = await server.running.store.resources.read(
       A,
@@ -582,11 +596,12 @@ describe('a payer without subscriptions', () => {
         (j) => j.key === `inquire|${caseId}|1`,
       ),
     );
-    const due = Date.parse(inquiry.runAt) - Date.now();
+    const due = Date.parse(inquiry.runAt) - clock.now().getTime();
     expect(due).toBeGreaterThan(1_000);
     expect(due).toBeLessThanOrEqual(3_000);
-    // The payer decides; at the next inquiry Dripline learns it.
+    // The payer decides; at the next inquiry (the clock moved to it) Dripline learns it.
     await other.pas.finishReviews();
+    clock.advance(due);
     const certified = await stateReached(A, 'mr-4', 1, 'certified', 15_000);
     const docs = (await searchAll(server.running.store, A, 'DocumentReference', [])).filter(
       (d) =>

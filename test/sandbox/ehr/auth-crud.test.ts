@@ -45,6 +45,21 @@ describe('public endpoints', () => {
     expect(body['token_endpoint']).toBe(ehr.tokenUrl);
     expect(body['token_endpoint_auth_methods_supported']).toEqual(['private_key_jwt']);
   });
+
+  test('the JWKS is one RS256 public key, the same to every caller, the first ones at once included', async () => {
+    const read = async (): Promise<Record<string, unknown>[]> => {
+      const res = await fetch(`${ehr.url}/.well-known/jwks.json`);
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { keys: Record<string, unknown>[] }).keys;
+    };
+    const [first, ...others] = await Promise.all([read(), read(), read()]);
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    expect(first[0]).not.toHaveProperty('d');
+    for (const keys of [...others, await read()]) {
+      expect(keys).toEqual(first);
+    }
+  });
 });
 
 describe('authorization', () => {

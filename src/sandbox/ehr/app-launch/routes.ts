@@ -68,6 +68,24 @@ export async function createIdTokenKey(): Promise<IdTokenKey> {
   return { privateKey, jwks: { keys: [jwk] } };
 }
 
+/**
+ * The id_token key, made when first asked for (an id_token signed, the JWKS read) and the same
+ * from then on: an RSA key costs ~50 ms of CPU, and most EHR runs (every ingest test's) launch no
+ * app. A failed attempt is not kept, so the next ask tries again.
+ */
+export function lazyIdTokenKey(
+  create: () => Promise<IdTokenKey> = createIdTokenKey,
+): () => Promise<IdTokenKey> {
+  let key: Promise<IdTokenKey> | undefined;
+  return () => {
+    key ??= create().catch((err: unknown) => {
+      key = undefined;
+      throw err;
+    });
+    return key;
+  };
+}
+
 /** The extra members of the EHR's `.well-known/smart-configuration` for app launch. */
 export function appLaunchConfiguration(deps: Pick<AppLaunchDeps, 'publicUrl'>): Record<string, unknown> {
   return {
@@ -115,7 +133,7 @@ function cookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Router {
+export function createAppLaunchRouter(deps: AppLaunchDeps, idTokenKey: () => Promise<IdTokenKey>): Router {
   const router = express.Router();
   /** EHR sign-in sessions of the chart page: session id → "Practitioner/<id>". */
   const sessions = new Map<string, string>();
@@ -392,7 +410,7 @@ export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Rou
           .setAudience(clientId)
           .setIssuedAt(Math.floor(at.getTime() / 1000))
           .setExpirationTime(Math.floor(at.getTime() / 1000) + 300)
-          .sign(key.privateKey)
+          .sign((await idTokenKey()).privateKey)
       : undefined;
     res
       .status(200)
@@ -410,8 +428,8 @@ export function createAppLaunchRouter(deps: AppLaunchDeps, key: IdTokenKey): Rou
       });
   });
 
-  router.get('/.well-known/jwks.json', (_req: Request, res: Response) => {
-    res.json(key.jwks);
+  router.get('/.well-known/jwks.json', async (_req: Request, res: Response) => {
+    res.json((await idTokenKey()).jwks);
   });
   return router;
 }
