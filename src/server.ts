@@ -19,7 +19,7 @@ import { AnalyticsService } from './analytics/service.ts';
 import { ehrClientCache } from './ehr/ingest-port.ts';
 import type { EhrClientPort, Ingest } from './ingest/index.ts';
 import { createIngest } from './ingest/index.ts';
-import { loadCodingTables } from './coding/tables/load.ts';
+import { codingTablesOnFirstUse } from './coding/tables/load.ts';
 import { ChargeCaptureWorker } from './charges/capture.ts';
 import { notifyOnEnqueue } from './charges/notify-on-enqueue.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from './ingest/jobs.ts';
@@ -160,7 +160,8 @@ export async function startServer(
     audience: `${config.publicUrl}/fhir`,
     lifetimeSeconds: config.auth.accessTokenSeconds,
   });
-  const codingTables = loadCodingTables();
+  // Read when first needed (a charge coded, a claim scrubbed): see codingTablesOnFirstUse.
+  const codingTables = codingTablesOnFirstUse();
   const chargeCapture = new ChargeCaptureWorker({
     store,
     tables: codingTables,
@@ -223,7 +224,7 @@ export async function startServer(
   });
   const remittanceWork: WorkEngineDeps = {
     tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
-    references: createReferenceRates(codingTables.cms),
+    references: createReferenceRates(() => codingTables.cms),
     publicUrl: config.publicUrl,
   };
   const analytics = new AnalyticsService({ store, now });
