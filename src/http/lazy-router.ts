@@ -1,9 +1,9 @@
 /**
  * A router built on its first request. Every server start, and every test file that starts one,
  * loaded every route module (the billers' app, analytics, statements, appeals, estimates: ~50
- * modules, ~60–80 ms of CPU) although most starts never serve most of them. Mounted in place of
- * the router, this imports and builds it when a request first reaches its mount path; later
- * requests go straight to it.
+ * modules, each ~1 ms of CPU to load) although most starts never serve most of them. Mounted in
+ * place of the router, this imports and builds it when a request first reaches its mount path;
+ * later requests go straight to it.
  *
  * The app's route table (./route-table.ts) reads a mounted router's `stack`: here the built
  * router's, empty until it is built, and `onLoad` tells the app to read the table again. The
