@@ -71,6 +71,12 @@ export default tseslint.config(
               allowTypeImports: true,
             },
             {
+              name: 'jose',
+              message:
+                "jose's entry point loads all of it (46 modules; JWE, JWKS fetching): import each function from its subpath, e.g. 'jose/jwt/verify'.",
+              allowTypeImports: true,
+            },
+            {
               name: 'prom-client',
               message:
                 "prom-client's entry point loads @opentelemetry/api: take its classes from src/ops/prometheus.ts.",

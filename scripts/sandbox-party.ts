@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { JWK } from 'jose';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 
 /** A non-negative number from the environment (integers only unless `fractions`), or undefined. */
 export function numberEnv(name: string, options: { fractions?: boolean } = {}): number | undefined {

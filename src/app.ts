@@ -17,6 +17,7 @@ import { percentEncodingGuard } from './http/request-guards.ts';
 import { errorHandler, notFoundHandler, outcome, sendOutcome } from './http/outcomes.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './ops/metrics.ts';
+import { isLazyRouter } from './http/lazy-router.ts';
 import { routeTable } from './http/route-table.ts';
 import type { RouteTable } from './http/route-table.ts';
 import type { Store } from './store/port.ts';
@@ -32,8 +33,11 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly codingTables: CodingTables;
   readonly now?: () => Date;
-  /** Capability routers with their own authentication (e.g. the EHR notification receiver at /ehr). */
-  readonly routers?: readonly { readonly path: string; readonly router: express.Router }[];
+  /**
+   * Capability routers with their own authentication (e.g. the EHR notification receiver at /ehr),
+   * or lazy routers (src/http/lazy-router.ts) that build them on their first request.
+   */
+  readonly routers?: readonly { readonly path: string; readonly router: express.RequestHandler }[];
   /** FHIR operation routers mounted inside /fhir behind bearer auth. */
   readonly fhirOperations?: readonly express.Router[];
 }
@@ -161,5 +165,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   routes.table = routeTable(app);
+  // A lazy router's routes join the table once it is built (on its first request).
+  for (const { router } of deps.routers ?? []) {
+    if (isLazyRouter(router)) {
+      router.onLoad(() => {
+        routes.table = routeTable(app);
+      });
+    }
+  }
   return app;
 }

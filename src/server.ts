@@ -14,18 +14,16 @@ import { listen } from './http/listen.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, registerWorkerJobs } from './ops/metrics.ts';
 import { registerAnalyticsGauges } from './analytics/gauges.ts';
-import { createAnalyticsRoutes } from './analytics/routes.ts';
 import { AnalyticsService } from './analytics/service.ts';
 import { ehrClientCache } from './ehr/ingest-port.ts';
 import type { EhrClientPort, Ingest } from './ingest/index.ts';
 import { createIngest } from './ingest/index.ts';
-import { loadCodingTables } from './coding/tables/load.ts';
+import { codingTablesOnFirstUse } from './coding/tables/load.ts';
 import { ChargeCaptureWorker } from './charges/capture.ts';
 import { notifyOnEnqueue } from './charges/notify-on-enqueue.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from './ingest/jobs.ts';
 import { openStore } from './store/open.ts';
 import { buildClaim } from './claims/build.ts';
-import { createClaimRoutes } from './claims/routes.ts';
 import { scrubClaim } from './claims/scrub.ts';
 import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
 import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
@@ -33,8 +31,6 @@ import { authorizationRequirement } from './claims/ledger.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
-import { createCoverageRoutes } from './coverage/ledger-routes.ts';
-import { createEstimateRoutes } from './coverage/estimate/routes.ts';
 import type { AllowedAmountsFor } from './coverage/estimate/inputs.ts';
 import { loadChargemaster } from './claims/chargemaster.ts';
 import { expectedAllowed } from './remittance/contracts/expected.ts';
@@ -44,17 +40,14 @@ import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
 import { createRemittance } from './remittance/wiring.ts';
 import type { Remittance } from './remittance/wiring.ts';
 import { createReferenceRates } from './remittance/contracts/references.ts';
-import { createWorkItemRoutes } from './remittance/work/routes.ts';
 import { createAppealOutcomeHook } from './remittance/appeals/posted-hook.ts';
-import { createAppealRoutes } from './remittance/appeals/routes.ts';
 import { AppealSweepTimer } from './remittance/appeals/timer.ts';
-import { createStatementRoutes } from './remittance/statements/routes.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
 import { createPaymentEvaluator, createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
-import { createWebApp } from './web/routes.ts';
+import { homeRouter } from './web/home.ts';
+import { lazyRouter } from './http/lazy-router.ts';
 import { crossSiteCookies } from './web/security.ts';
-import { createEligibilityRoutes } from './coverage/eligibility/routes.ts';
 import { withEligibilityTriggers } from './coverage/eligibility/store-triggers.ts';
 import type { EligibilityWorkerDeps } from './coverage/eligibility/worker.ts';
 import { EligibilityWorker } from './coverage/eligibility/worker.ts';
@@ -160,7 +153,8 @@ export async function startServer(
     audience: `${config.publicUrl}/fhir`,
     lifetimeSeconds: config.auth.accessTokenSeconds,
   });
-  const codingTables = loadCodingTables();
+  // Read when first needed (a charge coded, a claim scrubbed): see codingTablesOnFirstUse.
+  const codingTables = codingTablesOnFirstUse();
   const chargeCapture = new ChargeCaptureWorker({
     store,
     tables: codingTables,
@@ -223,7 +217,7 @@ export async function startServer(
   });
   const remittanceWork: WorkEngineDeps = {
     tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
-    references: createReferenceRates(codingTables.cms),
+    references: createReferenceRates(() => codingTables.cms),
     publicUrl: config.publicUrl,
   };
   const analytics = new AnalyticsService({ store, now });
@@ -284,19 +278,28 @@ export async function startServer(
     loadContext: (tenant, claimId) => claims.loadContext(tenant, claimId),
     now,
   });
-  const web = createWebApp({
-    store,
-    publicUrl: config.publicUrl,
-    tenants: tenantsNow,
-    now,
-    logger,
-    workflow: claims,
-    x12: { loadClaimContext: x12Deps.loadClaimContext, envelope: x12Deps.envelope },
-    requirement,
-    eligibility,
-    notifyPriorAuth: () => priorAuth.notify(),
-    analytics,
-  });
+  // The route modules below are imported on their route's first request (src/http/lazy-router.ts):
+  // most starts never serve most of them.
+  const web = lazyRouter(
+    async () =>
+      (await import('./web/routes.ts')).createWebApp({
+        store,
+        publicUrl: config.publicUrl,
+        tenants: tenantsNow,
+        now,
+        logger,
+        workflow: claims,
+        x12: { loadClaimContext: x12Deps.loadClaimContext, envelope: x12Deps.envelope },
+        requirement,
+        eligibility,
+        notifyPriorAuth: () => priorAuth.notify(),
+        analytics,
+      }).router,
+  );
+  // The app's bundle is built ahead of the first page when a tenant can launch it (./web/routes.ts).
+  if (tenantsNow().some((t) => (t.ehrLaunch ?? []).length > 0)) {
+    web.load().catch((err: unknown) => logger.error({ err }, "the billers' app failed to load"));
+  }
   if (!crossSiteCookies(config.publicUrl)) {
     logger.warn(
       { publicUrl: config.publicUrl },
@@ -359,103 +362,119 @@ export async function startServer(
     fhirOperations: [createX12Router(x12Deps)],
     routers: [
       { path: '/ehr', router: ingest.router },
-      { path: '/app', router: web.router },
-      { path: '/', router: web.home },
+      { path: '/app', router: web },
+      { path: '/', router: homeRouter() },
       { path: '/pas', router: createPasNotifyRouter(priorAuthRoutes) },
       { path: '/api/prior-auth', router: createPriorAuthApi(priorAuthRoutes) },
       {
         path: '/api/eligibility',
-        router: createEligibilityRoutes({
-          store,
-          tokenService,
-          worker: eligibility,
-          publicUrl: config.publicUrl,
-          now,
-        }),
+        router: lazyRouter(async () =>
+          (await import('./coverage/eligibility/routes.ts')).createEligibilityRoutes({
+            store,
+            tokenService,
+            worker: eligibility,
+            publicUrl: config.publicUrl,
+            now,
+          }),
+        ),
       },
       {
         path: '/api/claims',
-        router: createClaimRoutes({
-          store,
-          tokenService,
-          workflow: claims,
-          publicUrl: config.publicUrl,
-          now,
-          x12Batches: {
-            x12: x12Deps,
+        router: lazyRouter(async () =>
+          (await import('./claims/routes.ts')).createClaimRoutes({
+            store,
+            tokenService,
             workflow: claims,
-            tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+            publicUrl: config.publicUrl,
             now,
-          },
-        }),
+            x12Batches: {
+              x12: x12Deps,
+              workflow: claims,
+              tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
+              now,
+            },
+          }),
+        ),
       },
       {
         path: '/api/coverage',
-        router: createCoverageRoutes({
-          store,
-          tokenService,
-          tenants,
-          requirement,
-          publicUrl: config.publicUrl,
-          now,
-        }),
+        router: lazyRouter(async () =>
+          (await import('./coverage/ledger-routes.ts')).createCoverageRoutes({
+            store,
+            tokenService,
+            tenants,
+            requirement,
+            publicUrl: config.publicUrl,
+            now,
+          }),
+        ),
       },
       {
         path: '/api/coverage',
-        router: createEstimateRoutes({
-          store,
-          tokenService,
-          tenants,
-          tables: codingTables,
-          allowedAmounts,
-          publicUrl: config.publicUrl,
-          now,
-        }),
+        router: lazyRouter(async () =>
+          (await import('./coverage/estimate/routes.ts')).createEstimateRoutes({
+            store,
+            tokenService,
+            tenants,
+            tables: codingTables,
+            allowedAmounts,
+            publicUrl: config.publicUrl,
+            now,
+          }),
+        ),
       },
       { path: '/api/remittance', router: remittance.router },
       {
         path: '/api/analytics',
-        router: createAnalyticsRoutes({
-          store,
-          service: analytics,
-          references: remittanceWork.references,
-          tokenService,
-          tenants,
-          publicUrl: config.publicUrl,
-          now,
-        }),
+        router: lazyRouter(async () =>
+          (await import('./analytics/routes.ts')).createAnalyticsRoutes({
+            store,
+            service: analytics,
+            references: remittanceWork.references,
+            tokenService,
+            tenants,
+            publicUrl: config.publicUrl,
+            now,
+          }),
+        ),
       },
       {
         path: '/api/remittance',
-        router: createWorkItemRoutes({
-          store,
-          tokenService,
-          publicUrl: config.publicUrl,
-          now,
-          tenants: remittanceWork.tenants,
-          resubmit: (tenant, claimId, input) => claims.resubmit(tenant, claimId, input),
-        }),
+        router: lazyRouter(async () =>
+          (await import('./remittance/work/routes.ts')).createWorkItemRoutes({
+            store,
+            tokenService,
+            publicUrl: config.publicUrl,
+            now,
+            tenants: remittanceWork.tenants,
+            resubmit: (tenant, claimId, input) => claims.resubmit(tenant, claimId, input),
+          }),
+        ),
       },
       {
         path: '/api/remittance',
-        router: createAppealRoutes({
-          store,
-          tokenService,
-          publicUrl: config.publicUrl,
-          now,
-          tenants: remittanceWork.tenants,
-        }),
+        router: lazyRouter(async () =>
+          (await import('./remittance/appeals/routes.ts')).createAppealRoutes({
+            store,
+            tokenService,
+            publicUrl: config.publicUrl,
+            now,
+            tenants: remittanceWork.tenants,
+          }),
+        ),
       },
       {
         path: '/api/remittance',
-        router: createStatementRoutes({
-          store,
-          tokenService,
-          publicUrl: config.publicUrl,
-          now,
-          tenants: remittanceWork.tenants,
-          dataDir: config.dataDir,
-        }),
+        router: lazyRouter(async () =>
+          (await import('./remittance/statements/routes.ts')).createStatementRoutes({
+            store,
+            tokenService,
+            publicUrl: config.publicUrl,
+            now,
+            tenants: remittanceWork.tenants,
+            dataDir: config.dataDir,
+          }),
+        ),
       },
     ],
   });

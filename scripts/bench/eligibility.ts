@@ -13,7 +13,8 @@
  * Environment: BENCH_SECONDS (5), BENCH_CONCURRENCY (4). Exits 1 if a round trip failed.
  */
 import { cpus, loadavg } from 'node:os';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 import { readX12Answer } from '../../src/coverage/eligibility/answers.ts';
 import {
   createEligibilityPayerPort,

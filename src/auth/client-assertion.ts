@@ -18,7 +18,12 @@
  * Signature comparison is done by WebCrypto through `jose` (no secrets are compared here).
  */
 import type { CryptoKey, JWK, JWTPayload, ProtectedHeaderParameters } from 'jose';
-import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, errors, importJWK, jwtVerify } from 'jose';
+import * as errors from 'jose/errors';
+import { calculateJwkThumbprint } from 'jose/jwk/thumbprint';
+import { decodeJwt } from 'jose/jwt/decode';
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
+import { importJWK } from 'jose/key/import';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { AuthStore, ClientRecord } from '../store/port.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { calculateJwkThumbprint } from 'jose/jwk/thumbprint';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 import type { AuthStore, ClientRecord, ClientRegistry, TenantId } from '../store/port.ts';
 import type { ClientAssertionAlg } from './client-assertion.ts';
 import { validateRegisteredScopes } from './scopes.ts';

@@ -11,7 +11,11 @@
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { CryptoKey, JWK, JWTPayload } from 'jose';
-import { calculateJwkThumbprint, errors, importJWK, jwtVerify, SignJWT } from 'jose';
+import * as errors from 'jose/errors';
+import { SignJWT } from 'jose/jwt/sign';
+import { calculateJwkThumbprint } from 'jose/jwk/thumbprint';
+import { importJWK } from 'jose/key/import';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { AuthStore } from '../store/port.ts';
 import { clientKeyId } from './client-assertion.ts';
 import type { ParsedScope } from './scopes.ts';

@@ -4,7 +4,7 @@
  */
 import * as oidc from 'openid-client';
 import type { JWK } from 'jose';
-import { importJWK } from 'jose';
+import { importJWK } from 'jose/key/import';
 import { datedBy } from '../auth/client-assertion.ts';
 
 export interface ClientFile {

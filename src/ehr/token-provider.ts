@@ -12,7 +12,7 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { CryptoKey, JWK } from 'jose';
-import { importJWK } from 'jose';
+import { importJWK } from 'jose/key/import';
 import * as oidc from 'openid-client';
 import { datedBy } from '../auth/client-assertion.ts';
 

@@ -26,6 +26,7 @@ import { BASE_BUNDLES, installSchemaCache } from './schema-cache.ts';
 export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../profiles');
 
 let loaded = false;
+let ownProfilesRegistered = false;
 const ownProfiles = new Map<string, StructureDefinition>();
 
 export function loadFhirDefinitions(): void {
@@ -40,11 +41,28 @@ export function loadFhirDefinitions(): void {
   indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
   for (const definition of readOwnProfiles()) {
     ownProfiles.set(definition.url, definition);
+  }
+  loaded = true;
+}
+
+/**
+ * Registers Dripline's profiles with @medplum/core (`loadDataType`: its table of profiles by URL,
+ * which its validator reads for the type of a slice that names a profile, such as our extensions in
+ * our profiles' extension slices). Done on the first compile of a profile (`compiledProfileType`),
+ * the only way to validate against one, rather than at load: parsing them is ~40–50 ms of CPU,
+ * every start paid it, and a start that never validates against a profile never needs it.
+ */
+function registerOwnProfiles(): void {
+  if (ownProfilesRegistered) {
+    return;
+  }
+  loadFhirDefinitions();
+  for (const definition of ownProfiles.values()) {
     if (!isProfileLoaded(definition.url)) {
       loadDataType(definition);
     }
   }
-  loaded = true;
+  ownProfilesRegistered = true;
 }
 
 /** Dripline's StructureDefinitions (profiles and extensions), by canonical URL. */
@@ -83,7 +101,7 @@ const compiledTypes = new Map<string, string>();
 export function compiledProfileType(profile: StructureDefinition): string {
   let type = compiledTypes.get(profile.url);
   if (type === undefined) {
-    loadFhirDefinitions();
+    registerOwnProfiles();
     type = `${COMPILED}${profile.url}`;
     getAllDataTypes()[type] = parseStructureDefinition(profile);
     compiledTypes.set(profile.url, type);

@@ -4,7 +4,8 @@
  * would to any EHR, and the EHR replays a seeded infusion-center day so data flows at once.
  */
 import path from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 import type { DriplineConfig, EhrConnectionConfig, EhrLaunchConfig, TenantConfig } from '../config/config.ts';
 import { STAFF_ROLE_SYSTEM } from './ehr/app-launch/staff.ts';
 import { tenantTimeZone } from '../config/config.ts';

@@ -12,7 +12,7 @@
  */
 import type { Practitioner, PractitionerRole, Bundle } from '@medplum/fhirtypes';
 import type { JWK } from 'jose';
-import { importJWK } from 'jose';
+import { importJWK } from 'jose/key/import';
 import * as oidc from 'openid-client';
 import type { AppRole, EhrLaunchConfig, TenantConfig } from '../config/config.ts';
 import { normalizeFhirUser, roleByConfig, roleByPractitionerRoles } from './roles.ts';

@@ -18,6 +18,7 @@ import type { X12Envelope } from '../claims/x12-routes.ts';
 import type { AppBundle } from './assets.ts';
 import { buildAppBundle } from './assets.ts';
 import { createAppApi } from './api/routes.ts';
+import { homeRouter } from './home.ts';
 import { LaunchError, SmartLaunchClient, launchTarget } from './launch.ts';
 import type { LaunchDeps } from './launch.ts';
 import { noticePage, shellPage } from './pages.ts';
@@ -257,9 +258,5 @@ export function createWebApp(deps: WebDeps): WebApp {
   router.use(async (_req: Request, res: Response) => {
     await notice(res, 404, { title: 'Not found', message: 'There is no such page in Dripline.' });
   });
-  const home = express.Router({ strict: true });
-  home.get('/', (_req: Request, res: Response) => {
-    res.redirect(303, '/app/');
-  });
-  return { router, home, sessions };
+  return { router, home: homeRouter(), sessions };
 }

@@ -8,6 +8,7 @@ import {
   CodingTableError,
   DEFAULT_TABLES_DIR,
   UCUM_UNITS,
+  codingTablesOnFirstUse,
   findDrug,
   loadCodingTables,
   normalizeNdc,
@@ -74,6 +75,18 @@ describe('shipped tables', () => {
     expect(loadCodingTables()).toBe(tables);
     expect(loadCodingTables(DEFAULT_TABLES_DIR)).toBe(tables);
     expect(Object.isFrozen(tables.drugs.drugs[0])).toBe(true);
+  });
+
+  test('on first use: the same tables, in place of the accessors once read', () => {
+    const view = codingTablesOnFirstUse();
+    expect(Object.getOwnPropertyDescriptor(view, 'cms')).not.toHaveProperty('value');
+    expect(view.cms).toBe(tables.cms);
+    expect(Object.getOwnPropertyDescriptor(view, 'cms')).toHaveProperty('value', tables.cms);
+    expect({ ...view }).toEqual({ ...tables });
+    for (const name of Object.keys(tables) as (keyof typeof tables)[]) {
+      expect(view[name]).toBe(tables[name]);
+    }
+    expect(Object.isFrozen(view)).toBe(true);
   });
 
   test('every table has a header with sources and an effective date', () => {
@@ -487,6 +500,16 @@ describe('cross-checks reject a corrupted copy with file and path', () => {
     expect(loadError(dir).message).toContain(
       `revenue-codes.json: $.byKind['drug:fluids']: "fluids" is not a drug therapyClass`,
     );
+  });
+
+  test('codingTablesOnFirstUse reads a directory only when a table is asked for, and throws then', () => {
+    const dir = brokenCopy('payer-medicare.json', (t) => {
+      t.distinctServiceModifier.separateSite = '25';
+      return t;
+    });
+    const view = codingTablesOnFirstUse(dir); // nothing read yet: a broken table does not throw here
+    expect(() => view.payers).toThrow(/payer-medicare\.json: \$\.distinctServiceModifier\.separateSite/);
+    expect(() => view.drugs).toThrow(CodingTableError);
   });
 
   test('a failed load is not cached', () => {

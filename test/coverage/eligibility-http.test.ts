@@ -21,7 +21,8 @@ import type {
   Resource,
   Task,
 } from '@medplum/fhirtypes';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 import { runEligibility } from '../../src/cli/eligibility-command.ts';
 import { ID_PAYER_ID } from '../../src/contract/canonical.ts';
 import { ELIGIBILITY_QUEUE, eligibilityTaskId, messageText } from '../../src/coverage/eligibility/records.ts';

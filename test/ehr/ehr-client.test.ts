@@ -10,7 +10,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import express from 'express';
 import type { Request, Response } from 'express';
 import type { JWK } from 'jose';
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
+import { importJWK } from 'jose/key/import';
+import { jwtVerify } from 'jose/jwt/verify';
 import { createEhrClient } from '../../src/ehr/ehr-client.ts';
 import {
   EhrForbiddenError,

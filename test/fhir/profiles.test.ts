@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { buildAll } from '../../scripts/profiles/build.ts';
-import { OperationOutcomeError, validateResource } from '@medplum/core';
+import { isProfileLoaded, OperationOutcomeError, validateResource } from '@medplum/core';
 import type { ChargeItem, Resource } from '@medplum/fhirtypes';
 import { officeInfusionContext } from '../../src/claims/x12-samples.ts';
 import {
+  compiledProfileType,
   getOwnProfile,
   loadFhirDefinitions,
   PROFILES_DIR,
@@ -23,6 +24,16 @@ test('committed profiles match scripts/profiles/definitions.ts (run npm run prof
   for (const [name, text] of buildAll()) {
     expect(readFileSync(path.join(PROFILES_DIR, name), 'utf8')).toBe(text);
   }
+});
+
+test("our profiles reach @medplum/core's profile table on the first compile of one, not at load", () => {
+  loadFhirDefinitions();
+  const claim = getOwnProfile(PROFILE_CLAIM)!;
+  expect(claim.url).toBe(PROFILE_CLAIM);
+  expect(isProfileLoaded(PROFILE_CLAIM)).toBe(false);
+  compiledProfileType(getOwnProfile(CHARGE_ITEM_PROFILE)!);
+  expect(isProfileLoaded(PROFILE_CLAIM)).toBe(true);
+  expect(isProfileLoaded(CHARGE_ITEM_PROFILE)).toBe(true);
 });
 
 describe('profile validation over HTTP', () => {

@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Express } from 'express';
+import { loadLazyRouters } from '../../src/http/lazy-router.ts';
 import { routeTable } from '../../src/http/route-table.ts';
 import type { RouteEntry } from '../../src/http/route-table.ts';
 import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
@@ -557,8 +558,11 @@ function check(request: FuzzRequest, status: number, headers: Headers, text: str
 describe('fuzzing every route', () => {
   test(`${REQUESTS}+ generated bad requests (seed ${SEED}): no 5xx, an OperationOutcome on every 4xx`, async () => {
     const app = server.running.server.listeners('request')[0] as Express;
+    // The routers a server builds on their first request (src/http/lazy-router.ts), built now.
+    await loadLazyRouters(app.router);
     const routes = routeTable(app).routes;
     expect(routes.length).toBeGreaterThan(50);
+    expect(routes.map((r) => `${r.method} ${r.template}`)).toContain('GET /api/claims/worklist');
     const requests = [...generate(routes, REQUESTS, SEED), ...structural(routes, 40)];
     // Every request addresses a path of this server (none starts '//', read as another host).
     expect(requests.filter((r) => r.path.startsWith('//')).map((r) => r.path)).toEqual([]);

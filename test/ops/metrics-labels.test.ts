@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Express } from 'express';
+import { loadLazyRouters } from '../../src/http/lazy-router.ts';
 import { routeTable } from '../../src/http/route-table.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
@@ -49,6 +50,14 @@ function madeUp(i: number): { method: string; path: string } {
 }
 
 describe('metrics labels', () => {
+  test('a route built on its first request (src/http/lazy-router.ts) is labelled by its template from that request on', async () => {
+    const app = server.running.server.listeners('request')[0] as Express;
+    expect(routeTable(app).match('GET', '/api/analytics/denial-risk')).toBeUndefined(); // not built yet
+    expect((await fetch(`${server.url}/api/analytics/denial-risk`)).status).toBe(401);
+    expect(routeTable(app).match('GET', '/api/analytics/denial-risk')).toBe('/api/analytics/denial-risk');
+    expect([...(await series())]).toContain('{method="GET",route="/api/analytics/denial-risk",status="401"}');
+  });
+
   test('1,000 distinct unknown paths add no series', async () => {
     // One of each kind first, and a scrape: the series they fall into exist from then on.
     for (let i = 0; i < 8; i++) {
@@ -78,7 +87,9 @@ describe('metrics labels', () => {
 describe('the route table', () => {
   const app = (): Express => server.running.server.listeners('request')[0] as Express;
 
-  test('lists every route of the app as a template', () => {
+  test('lists every route of the app as a template', async () => {
+    // The routers a server builds on their first request (src/http/lazy-router.ts), built now.
+    await loadLazyRouters(app().router);
     const templates = new Set(routeTable(app()).routes.map((r) => `${r.method} ${r.template}`));
     for (const expected of [
       'GET /healthz',

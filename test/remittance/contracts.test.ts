@@ -98,6 +98,20 @@ const line = (
   ...(extra.modifiers ? { modifiers: extra.modifiers } : {}),
 });
 
+describe('reference rates', () => {
+  test('read their tables on the first rate asked for, once', () => {
+    let reads = 0;
+    const rates = createReferenceRates(() => {
+      reads++;
+      return loadCodingTables().cms;
+    });
+    expect(reads).toBe(0);
+    expect(rates.rate('medicare-asp', 'J1745', DOS)?.perUnit).toBeCloseTo(J1745_LIMIT / 1.06, 6);
+    expect(rates.isDrug('J1745', DOS)).toBe(true);
+    expect(reads).toBe(1);
+  });
+});
+
 describe('expectedAllowed: the contract term that prices a line', () => {
   test('a fee schedule prices per unit, naming the contract and the term', () => {
     const expected = expectedAllowed({ contracts, payer: 'lakeshore', line: line('96413', 1), references });

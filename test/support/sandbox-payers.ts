@@ -4,7 +4,8 @@
  * reach it with that client. Also the sandbox tenant's billing provider, as the seeded day's claims
  * name it.
  */
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 import type { BillingProvider } from '../../src/config/billing.ts';
 import { SEED_PAYERS } from '../../src/sandbox/ehr/seed-data/cast.ts';
 import type { SandboxPayer } from '../../src/sandbox/payer/server.ts';

@@ -8,7 +8,10 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash, randomUUID } from 'node:crypto';
 import type { CryptoKey, JWK, KeyObject } from 'jose';
-import { SignJWT, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { SignJWT } from 'jose/jwt/sign';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { EhrLaunchConfig } from '../../src/config/config.ts';
 import { LaunchError, SmartLaunchClient, launchTarget, redirectUri } from '../../src/web/launch.ts';
 import type { LaunchTarget } from '../../src/web/launch.ts';

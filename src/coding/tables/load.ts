@@ -249,6 +249,50 @@ export function loadCodingTables(dir: string = DEFAULT_TABLES_DIR): CodingTables
   return frozen;
 }
 
+/** Every table of a `CodingTables` (the compiler checks none is missing). */
+const TABLE_NAMES: Readonly<Record<keyof CodingTables, true>> = {
+  drugs: true,
+  administrationCodes: true,
+  payers: true,
+  mue: true,
+  ncci: true,
+  homeInfusion: true,
+  revenueCodes: true,
+  categoryRules: true,
+  cms: true,
+};
+
+/**
+ * The tables of `dir` (default: the shipped tables) as `loadCodingTables` gives them, read and
+ * checked when a table is first asked for rather than now. A server builds its workers and routes
+ * with the tables at start, and reading them (~0.1 CPU-s: 8,000 CMS rows parsed, checked, indexed
+ * and frozen) was part of every start, every server test file's included, whether or not anything
+ * was coded. The first read puts the tables in place of the accessors (and freezes the object), so
+ * later reads are plain property reads; a table that fails its checks throws `CodingTableError`
+ * from that read, and again from the next.
+ */
+export function codingTablesOnFirstUse(dir: string = DEFAULT_TABLES_DIR): CodingTables {
+  const view = {} as CodingTables;
+  const settle = (): void => {
+    const tables = loadCodingTables(dir);
+    for (const name of Object.keys(TABLE_NAMES) as (keyof CodingTables)[]) {
+      Object.defineProperty(view, name, { value: tables[name], enumerable: true });
+    }
+    Object.freeze(view);
+  };
+  for (const name of Object.keys(TABLE_NAMES) as (keyof CodingTables)[]) {
+    Object.defineProperty(view, name, {
+      get: () => {
+        settle();
+        return view[name];
+      },
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return view;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -102,11 +102,21 @@ function tableFor(
     : undefined;
 }
 
-/** Reference rates from the CMS quarter tables (ASP) and the shipped reference tables. */
+/**
+ * Reference rates from the CMS quarter tables (ASP) and the shipped reference tables. Both are read
+ * on the first rate asked for, not when the rates are made: a server makes them at start, and a
+ * start that never prices a claim against a contract never reads them.
+ */
 export function createReferenceRates(
-  cms: CmsTables,
-  tables: readonly ReferenceRateTable[] = loadReferenceTables(),
+  cmsTables: CmsTables | (() => CmsTables),
+  referenceTables?: readonly ReferenceRateTable[],
 ): ReferenceRates {
+  let read: { cms: CmsTables; tables: readonly ReferenceRateTable[] } | undefined;
+  const loaded = (): { cms: CmsTables; tables: readonly ReferenceRateTable[] } =>
+    (read ??= {
+      cms: typeof cmsTables === 'function' ? cmsTables() : cmsTables,
+      tables: referenceTables ?? loadReferenceTables(),
+    });
   const indexes = new Map<ReferenceRateTable, Map<string, number>>();
   const index = (table: ReferenceRateTable): Map<string, number> => {
     let map = indexes.get(table);
@@ -118,6 +128,7 @@ export function createReferenceRates(
   };
   return {
     rate(schedule, code, date) {
+      const { cms, tables } = loaded();
       if (schedule === 'medicare-asp') {
         const choice = quarterFor(cms, date);
         const limit = choice.quarter.drugs.get(code)?.paymentLimit;
@@ -148,7 +159,7 @@ export function createReferenceRates(
       if (/^[JQ]\d{4}$/.test(code)) {
         return true;
       }
-      return quarterFor(cms, date).quarter.drugs.get(code)?.paymentLimit !== undefined;
+      return quarterFor(loaded().cms, date).quarter.drugs.get(code)?.paymentLimit !== undefined;
     },
   };
 }

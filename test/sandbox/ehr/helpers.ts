@@ -7,7 +7,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { JWK } from 'jose';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 import { requestBackendToken } from '../../../src/cli/token-command.ts';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/server.ts';
 import {

@@ -4,7 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { SignJWT } from 'jose/jwt/sign';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 import { requestBackendToken } from '../../../src/cli/token-command.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import { EXT_CLAIM_FREQUENCY, ID_CLAIM, ID_CLAIM_SUBMISSION } from '../../../src/contract/canonical.ts';

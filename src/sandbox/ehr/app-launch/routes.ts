@@ -12,7 +12,9 @@ import type { Encounter, Location, Patient, Practitioner, PractitionerRole } fro
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import type { CryptoKey, JWK } from 'jose';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { SignJWT } from 'jose/jwt/sign';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
 import {
   ClientAssertionError,
   CLIENT_ASSERTION_TYPE,
