@@ -5,7 +5,9 @@
  *
  *   node test/ingest/kill9-server.ts
  *
- * Prints `LISTENING <url>` on stdout. Logs (pino JSON) go to stderr.
+ * Prints `LISTENING <url>` on stdout, once its compiled modules are in Node's compile cache (the
+ * next start reuses them though this one is SIGKILLed: test/support/listening.ts). Logs (pino
+ * JSON) go to stderr.
  *
  * One test knob, KILL9_LEASE_MS: when set, the ingest worker is the production IngestWorker, wired
  * exactly as createIngest wires it, but with that lease length instead of the built-in 60 s (which
@@ -20,6 +22,7 @@ import { IngestWorker } from '../../src/ingest/worker.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import { systemClock } from '../../src/time/clock.ts';
+import { announceListening } from '../support/listening.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, process.stderr);
@@ -59,7 +62,7 @@ if (leaseMs !== undefined) {
   // As Ingest.start(): one maintenance pass per connection now (subscriptions, gaps).
   await running.ingest.maintainNow();
 }
-process.stdout.write(`LISTENING ${running.url}\n`);
+announceListening(running.url);
 
 process.once('SIGTERM', () => {
   // The replacement worker first (it finishes the job in hand), then the server closes the store.
