@@ -131,6 +131,8 @@ beforeAll(async () => {
     RATE_LIMIT_PER_MINUTE: '10000000',
     // A killed worker's jobs are leased; after the restart they wait this long.
     JOB_LEASE_MS: '2000',
+    // Bill every 500 ms rather than every 5 s (kill9-server.ts): the waits below were sweep ticks.
+    KILL9_SWEEP_MS: '500',
   };
   child = await startDriplineChild(SERVER, env);
   store = await openSqliteStore({ path: join(dir, 'data', 'dripline.sqlite') });

@@ -14,6 +14,10 @@
  * no configuration reaches yet). A worker killed mid-job leaves its jobs leased until the lease
  * expires; with 60 s, the proof would spend a minute waiting for them. Unset, the server starts
  * exactly as src/main.ts starts it.
+ *
+ * And KILL9_SWEEP_MS: when set, the claim workflow looks for encounters to bill that often instead
+ * of every 5 s (DEFAULT_SWEEP_MS; no configuration reaches it either). The claims proof waits for
+ * submissions in flight and then for billing to settle: most of that wait was sweep ticks.
  */
 import { loadConfig } from '../../src/config/config.ts';
 import { ehrClientCache } from '../../src/ehr/ingest-port.ts';
@@ -26,12 +30,21 @@ import { announceListening } from '../support/listening.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, process.stderr);
-const leaseMs = process.env['KILL9_LEASE_MS'] ? Number(process.env['KILL9_LEASE_MS']) : undefined;
-if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 100)) {
-  throw new Error(`KILL9_LEASE_MS must be an integer >= 100 (got ${String(leaseMs)})`);
+/** A test knob in milliseconds (an integer >= 100), or undefined when unset. */
+function knobMs(name: string): number | undefined {
+  const value = process.env[name] ? Number(process.env[name]) : undefined;
+  if (value !== undefined && (!Number.isInteger(value) || value < 100)) {
+    throw new Error(`${name} must be an integer >= 100 (got ${String(value)})`);
+  }
+  return value;
 }
+const leaseMs = knobMs('KILL9_LEASE_MS');
+const sweepMs = knobMs('KILL9_SWEEP_MS');
 
-const running = await startServer(config, logger, leaseMs === undefined ? {} : { ingest: false });
+const running = await startServer(config, logger, {
+  ...(leaseMs === undefined ? {} : { ingest: false }),
+  ...(sweepMs === undefined ? {} : { claimWorkflow: { sweepMs } }),
+});
 let stopWorker = (): Promise<void> => Promise.resolve();
 if (leaseMs !== undefined) {
   // What createIngest builds, with the lease length set (and startServer's clock).
