@@ -63,6 +63,8 @@ let child: DriplineChild | undefined;
 let store: SqliteStore;
 let submittingAtKill = 0;
 let answeredAtKill = 0;
+/** Claims the payer had answered while Dripline still held them `submitting`, at the kill. */
+let unheardAtKill = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dripline-claims-kill9-'));
@@ -81,8 +83,9 @@ beforeAll(async () => {
     now: testClock,
     timeZone: TIME_ZONE,
   });
-  // Slow answers: the kill lands while submissions are in flight.
-  payer.setBehaviour({ delayMs: 150 });
+  // Slow answers, given after the claim is adjudicated and recorded: the kill lands while a claim
+  // the payer has answered is still `submitting` at Dripline.
+  payer.setBehaviour({ answerDelayMs: 400 });
   const { publicKey, privateKey } = await generateKeyPair('ES384', { extractable: true });
   const kid = 'k9-payer';
   const scope = 'system/Claim.crs system/ClaimResponse.rs';
@@ -132,6 +135,8 @@ beforeAll(async () => {
     RATE_LIMIT_PER_MINUTE: '10000000',
     // A killed worker's jobs are leased; after the restart they wait this long.
     JOB_LEASE_MS: '2000',
+    // Bill every 500 ms rather than every 5 s (kill9-server.ts): the waits below were sweep ticks.
+    KILL9_SWEEP_MS: '500',
   };
   child = await startDriplineChild(SERVER, env);
   store = await openSqliteStore({ path: join(dir, 'data', 'dripline.sqlite') });
@@ -148,22 +153,29 @@ beforeAll(async () => {
   );
   await ehr.replay({ speed: 0 });
 
-  // Kill when the payer has answered some claims and others are being sent.
+  // Kill when the payer has answered some claims, one of them a claim Dripline still holds as
+  // `submitting` (answered, the answer not yet heard): after the restart Dripline must ask for
+  // that answer, not have the claim adjudicated again.
   const first = child;
   await waitFor(
-    'submissions in flight',
+    'a submission answered but not yet heard',
     async () => {
       const claims = await searchAll<Claim>(store, TENANT, 'Claim');
-      const submitting = claims.filter((c) => claimStateOf(c) === 'submitting').length;
-      if ((await payer.claimResponses()).length >= 2 && submitting > 0) {
+      const submitting = claims.filter((c) => claimStateOf(c) === 'submitting');
+      const responses = await payer.claimResponses();
+      const answered = new Set(responses.map((r) => r.request?.reference));
+      const unheard = submitting.filter((c) => answered.has(`Claim/${c.id}`)).length;
+      if (responses.length >= 2 && unheard > 0) {
         first.process.kill('SIGKILL');
-        submittingAtKill = submitting;
-        answeredAtKill = (await payer.claimResponses()).length;
+        submittingAtKill = submitting.length;
+        unheardAtKill = unheard;
+        answeredAtKill = responses.length;
         return true;
       }
       return false;
     },
     60_000,
+    20,
   );
   await first.exited;
   child = await startDriplineChild(SERVER, env);
@@ -183,8 +195,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the kill landed mid-submission', () => {
+test('the kill landed mid-submission, with a claim answered by the payer and not yet heard', () => {
   expect(submittingAtKill).toBeGreaterThan(0);
+  expect(unheardAtKill).toBeGreaterThan(0);
   expect(answeredAtKill).toBeGreaterThanOrEqual(2);
 });
 
@@ -261,7 +274,7 @@ test('every claim is held with a Task or answered by the payer, and none was adj
   console.log(
     `claims kill -9: ${claims.length} claims ${JSON.stringify(
       states.reduce<Record<string, number>>((n, s) => ({ ...n, [s ?? '?']: (n[s ?? '?'] ?? 0) + 1 }), {}),
-    )}; killed with ${submittingAtKill} submitting and ${answeredAtKill} answered`,
+    )}; killed with ${submittingAtKill} submitting (${unheardAtKill} of them answered) and ${answeredAtKill} answered`,
   );
 });
 

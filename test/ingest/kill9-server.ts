@@ -5,13 +5,19 @@
  *
  *   node test/ingest/kill9-server.ts
  *
- * Prints `LISTENING <url>` on stdout. Logs (pino JSON) go to stderr.
+ * Prints `LISTENING <url>` on stdout, once its compiled modules are in Node's compile cache (the
+ * next start reuses them though this one is SIGKILLed: test/support/listening.ts). Logs (pino
+ * JSON) go to stderr.
  *
  * One test knob, KILL9_LEASE_MS: when set, the ingest worker is the production IngestWorker, wired
  * exactly as createIngest wires it, but with that lease length instead of the built-in 60 s (which
  * no configuration reaches yet). A worker killed mid-job leaves its jobs leased until the lease
  * expires; with 60 s, the proof would spend a minute waiting for them. Unset, the server starts
  * exactly as src/main.ts starts it.
+ *
+ * And KILL9_SWEEP_MS: when set, the claim workflow looks for encounters to bill that often instead
+ * of every 5 s (DEFAULT_SWEEP_MS; no configuration reaches it either). The claims proof waits for
+ * submissions in flight and then for billing to settle: most of that wait was sweep ticks.
  */
 import { loadConfig } from '../../src/config/config.ts';
 import { ehrClientCache } from '../../src/ehr/ingest-port.ts';
@@ -20,15 +26,25 @@ import { IngestWorker } from '../../src/ingest/worker.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import { systemClock } from '../../src/time/clock.ts';
+import { announceListening } from '../support/listening.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, process.stderr);
-const leaseMs = process.env['KILL9_LEASE_MS'] ? Number(process.env['KILL9_LEASE_MS']) : undefined;
-if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 100)) {
-  throw new Error(`KILL9_LEASE_MS must be an integer >= 100 (got ${String(leaseMs)})`);
+/** A test knob in milliseconds (an integer >= 100), or undefined when unset. */
+function knobMs(name: string): number | undefined {
+  const value = process.env[name] ? Number(process.env[name]) : undefined;
+  if (value !== undefined && (!Number.isInteger(value) || value < 100)) {
+    throw new Error(`${name} must be an integer >= 100 (got ${String(value)})`);
+  }
+  return value;
 }
+const leaseMs = knobMs('KILL9_LEASE_MS');
+const sweepMs = knobMs('KILL9_SWEEP_MS');
 
-const running = await startServer(config, logger, leaseMs === undefined ? {} : { ingest: false });
+const running = await startServer(config, logger, {
+  ...(leaseMs === undefined ? {} : { ingest: false }),
+  ...(sweepMs === undefined ? {} : { claimWorkflow: { sweepMs } }),
+});
 let stopWorker = (): Promise<void> => Promise.resolve();
 if (leaseMs !== undefined) {
   // What createIngest builds, with the lease length set (and startServer's clock).
@@ -59,7 +75,7 @@ if (leaseMs !== undefined) {
   // As Ingest.start(): one maintenance pass per connection now (subscriptions, gaps).
   await running.ingest.maintainNow();
 }
-process.stdout.write(`LISTENING ${running.url}\n`);
+announceListening(running.url);
 
 process.once('SIGTERM', () => {
   // The replacement worker first (it finishes the job in hand), then the server closes the store.

@@ -11,14 +11,16 @@
  *   "acknowledged" when the wiretap saw the child answer 200 to a notification carrying it.
  * - The burst: 1,000 writes (MedicationAdministration creates and updates, some Encounter updates)
  *   make the EHR number and deliver 1,000 events, with injected duplicates (20%) and reordering,
- *   seeded. After KILL_AFTER_ACKS acknowledgements the child is SIGKILLed; the writes go on while
- *   it is down (deliveries fail and the EHR retries them with backoff); it is restarted on the same
- *   port and data; everything drains.
+ *   seeded. After KILL_AFTER_ACKS acknowledgements of each payload the child is SIGKILLed; the
+ *   writes go on while it is down (deliveries fail and the EHR retries them with backoff); it is
+ *   restarted on the same port and data; everything drains.
  * - Then: every acknowledged event has exactly one job, done; nothing dead or pending; every EHR
  *   resource's stored copy equals it (content and EHR version); no EHR version was stored twice;
  *   every copy version was audited once; no change caused two encounter-changed domain events.
  *
- * Run per payload: full-resource (the notification carries the version) and id-only (fetch-back).
+ * Proven for both payloads at once: full-resource (the notification carries the version) and
+ * id-only (fetch-back), each a tenant of its own with a connection to the same EHR, in one child:
+ * every write is one event for each payload, and the one kill lands in both bursts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
@@ -50,8 +52,6 @@ import type { DriplineChild } from '../support/child.ts';
 import { mulberry32 as prng } from '../../src/sandbox/random.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const TENANT = 'kill9';
-const CONNECTION_ID = 'kill9-ehr';
 const WRITES = 1000;
 const KILL_AFTER_ACKS = 300;
 /** The writer holds here until the kill, so the rest of the burst is written while Dripline is down. */
@@ -293,8 +293,8 @@ async function burst(ehr: SandboxEhr, random: () => number, hold: Promise<void>)
 // Checks
 // ---------------------------------------------------------------------------------------------
 
-async function allJobs(store: SqliteStore, queue: string, state: JobState): Promise<Job[]> {
-  return store.jobs.listJobs(TENANT, queue, state, 1_000_000);
+async function allJobs(store: SqliteStore, tenant: string, queue: string, state: JobState): Promise<Job[]> {
+  return store.jobs.listJobs(tenant, queue, state, 1_000_000);
 }
 
 /** Stored copy equals the EHR's current version: same EHR version and same content. */
@@ -310,14 +310,16 @@ function sameAsEhr(copy: Resource, original: Resource): boolean {
 // The run
 // ---------------------------------------------------------------------------------------------
 
+/** What one payload's proof saw: its tenant's subscriptions, exchanges and queue. */
 interface RunResult {
+  /** The exchanges of this payload's subscriptions. */
   readonly exchanges: readonly Exchange[];
-  /** Index in `exchanges` of the last exchange recorded before the kill. */
+  /** Sequence number (Exchange.seq) of the last exchange recorded before the kill. */
   readonly killedAfter: number;
   readonly killSignal: NodeJS.Signals | null;
-  /** Queue state in the database file right after the kill. */
+  /** This tenant's queue state in the database file right after the kill. */
   readonly atKill: { ready: number; leased: number; done: number; integrity: string };
-  /** Events the EHR numbered while Dripline was down. */
+  /** Events the EHR numbered for this payload's subscriptions while Dripline was down. */
   readonly eventsWhileDown: number;
   readonly topicOf: ReadonlyMap<string, IngestTopic>;
   readonly eventCounts: ReadonlyMap<IngestTopic, number>;
@@ -325,226 +327,256 @@ interface RunResult {
   readonly timings: Record<string, number>;
 }
 
-// The two payloads' proofs run at the same time, each with its own EHR, wiretap, child, port and
-// data folder: they wait mostly on deliveries (one in flight per subscription) and child starts,
-// not on a core. Each describe below registers its run and its cleanup; the file's beforeAll
-// starts both and waits for both.
-const runs: (() => Promise<void>)[] = [];
-const cleanups: (() => Promise<void>)[] = [];
+const PAYLOADS = ['full-resource', 'id-only'] as const;
+type Payload = (typeof PAYLOADS)[number];
+/** Each payload is a tenant of its own with one connection to the same EHR. */
+const tenantOf = (payload: Payload): string => `kill9-${payload}`;
+const connectionOf = (payload: Payload): string => `kill9-ehr-${payload}`;
 
-// A deadline, as in test/claims/kill9.test.ts: two Dripline starts and the burst per payload, on
-// two cores shared with another jest worker, passed 120 s at load ~18.
+// Both payloads' proofs share one EHR, one burst, one wiretap and one Dripline child: the child
+// serves a tenant per payload (a connection each, to the same EHR, so every write is one event for
+// each payload's subscription of its topic), and the one SIGKILL lands in both proofs' bursts. Each
+// Dripline start costs ~2 CPU-s: one child started twice instead of one per payload.
+const dir = mkdtempSync(join(tmpdir(), 'dripline-kill9-'));
+const dataDir = join(dir, 'data');
+let ehr: SandboxEhr | undefined;
+let tap: Wiretap | undefined;
+let child: Child | undefined;
+let store: SqliteStore | undefined;
+const results = new Map<Payload, RunResult>();
+/** The sandbox EHR's subscription status changes and deliveries that failed for good. */
+const ehrLog: string[] = [];
+
+const openStore = (): Promise<SqliteStore> => openSqliteStore({ path: join(dataDir, 'dripline.sqlite') });
+
+// A deadline, as in test/claims/kill9.test.ts: two Dripline starts and the burst of both payloads,
+// on two cores shared with another jest worker, passed 120 s at load ~18.
 beforeAll(async () => {
-  const outcomes = await Promise.allSettled(runs.map((run) => run()));
-  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failure) {
-    throw failure.reason;
-  }
-}, 420_000);
-
-afterAll(async () => {
-  await Promise.all(cleanups.map((cleanup) => cleanup()));
-});
-
-describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payloads', (payload) => {
-  const dir = mkdtempSync(join(tmpdir(), 'dripline-kill9-'));
-  const dataDir = join(dir, 'data');
-  let ehr: SandboxEhr | undefined;
-  let tap: Wiretap | undefined;
-  let child: Child | undefined;
-  let store: SqliteStore | undefined;
-  let result: RunResult;
-  /** The sandbox EHR's subscription status changes and deliveries that failed for good. */
-  const ehrLog: string[] = [];
-
-  const openStore = (): Promise<SqliteStore> => openSqliteStore({ path: join(dataDir, 'dripline.sqlite') });
-
-  runs.push(async () => {
-    const t0 = Date.now();
-    const timings: Record<string, number> = {};
-    const random = prng(SEED);
-    ehr = await startSandboxEhr({
-      port: 0,
-      seed: false,
-      // The child Dripline runs on the run's clock (test/support/child.ts): so does its EHR.
-      now: testClock,
-      logger: {
-        info: (obj, msg) => {
-          if (msg?.startsWith('subscription')) {
-            ehrLog.push(`${msg} ${JSON.stringify(obj)}`);
-          }
-        },
-        warn: (obj, msg) => {
-          const o = obj as { attempt?: number; maxAttempts?: number };
-          if (o.attempt !== undefined && o.attempt === o.maxAttempts) {
-            ehrLog.push(`${msg ?? ''} (final) ${JSON.stringify(obj)}`);
-          }
-        },
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const random = prng(SEED);
+  ehr = await startSandboxEhr({
+    port: 0,
+    seed: false,
+    // The child Dripline runs on the run's clock (test/support/child.ts): so does its EHR.
+    now: testClock,
+    logger: {
+      info: (obj, msg) => {
+        if (msg?.startsWith('subscription')) {
+          ehrLog.push(`${msg} ${JSON.stringify(obj)}`);
+        }
       },
-      // Enough attempts to outlast the restart (CHILD_START_MS): 100 ms doubling up to 1 s, about
-      // 66 s in all. The cap keeps the drain after the restart short: uncapped, a notification
-      // that failed while Dripline was down waited up to 12.8 s for its next attempt.
-      retry: { attempts: 70, baseDelayMs: 100, maxDelayMs: 1000, timeoutMs: 5000 },
-    });
-    await seedReferenceData(ehr);
-    const connection: EhrConnectionConfig = { ...(await sandboxConnection(ehr)), id: CONNECTION_ID, payload };
-    const configFile = join(dir, 'dripline.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({ tenants: [{ id: TENANT, name: 'Kill -9 clinic', connections: [connection] }] }),
-    );
-    const port = await freePort();
-    tap = await startWiretap(port);
-    const env = {
-      DRIPLINE_CONFIG: configFile,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: tap.url,
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_MINUTE: '10000000',
-      KILL9_LEASE_MS: String(LEASE_MS),
+      warn: (obj, msg) => {
+        const o = obj as { attempt?: number; maxAttempts?: number };
+        if (o.attempt !== undefined && o.attempt === o.maxAttempts) {
+          ehrLog.push(`${msg ?? ''} (final) ${JSON.stringify(obj)}`);
+        }
+      },
+    },
+    // Enough attempts to outlast the restart (CHILD_START_MS): 100 ms doubling up to 1 s, about
+    // 66 s in all. The cap keeps the drain after the restart short: uncapped, a notification
+    // that failed while Dripline was down waited up to 12.8 s for its next attempt.
+    retry: { attempts: 70, baseDelayMs: 100, maxDelayMs: 1000, timeoutMs: 5000 },
+  });
+  await seedReferenceData(ehr);
+  const tenants = [];
+  for (const payload of PAYLOADS) {
+    const connection: EhrConnectionConfig = {
+      ...(await sandboxConnection(ehr)),
+      id: connectionOf(payload),
+      payload,
     };
-    child = await startChild(env);
-    timings.started = Date.now() - t0;
-    store = await openStore();
-    const records = async () =>
-      Promise.all(INGEST_TOPICS.map((topic) => loadRecord(store!, TENANT, CONNECTION_ID, topic)));
-    await waitFor(
-      'both subscriptions active',
-      async () => (await records()).every((r) => r?.status === 'active'),
-      20_000,
+    tenants.push({ id: tenantOf(payload), name: `Kill -9 clinic (${payload})`, connections: [connection] });
+  }
+  const configFile = join(dir, 'dripline.json');
+  writeFileSync(configFile, JSON.stringify({ tenants }));
+  const port = await freePort();
+  tap = await startWiretap(port);
+  const env = {
+    DRIPLINE_CONFIG: configFile,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: tap.url,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    KILL9_LEASE_MS: String(LEASE_MS),
+  };
+  child = await startChild(env);
+  timings.started = Date.now() - t0;
+  store = await openStore();
+  const records = async () =>
+    Promise.all(
+      PAYLOADS.flatMap((payload) =>
+        INGEST_TOPICS.map(async (topic) => ({
+          payload,
+          record: await loadRecord(store!, tenantOf(payload), connectionOf(payload), topic),
+        })),
+      ),
     );
-    const topicOf = new Map<string, IngestTopic>();
-    for (const record of await records()) {
-      topicOf.set(`Subscription/${record?.ehrSubscriptionId ?? ''}`, record!.topic);
-    }
-    // Dripline marks a subscription active when it answers the handshake; the EHR only when it has
-    // read that answer. Events of a subscription the EHR still holds as `requested` are numbered but
-    // not delivered (the flake "event 1 never acknowledged (deliveries none)"): wait for both.
-    await waitFor(
-      'the EHR to hold both subscriptions active',
-      () =>
-        [...topicOf.keys()].every(
-          (ref) => ehr?.subscriptionInfo(ref.split('/')[1] ?? '')?.status === 'active',
-        ),
-      20_000,
-    );
-    timings.subscribed = Date.now() - t0;
+  await waitFor(
+    'all four subscriptions active',
+    async () => (await records()).every(({ record }) => record?.status === 'active'),
+    20_000,
+  );
+  /** "Subscription/<EHR id>" → the payload and topic it serves. */
+  const subscriptions = new Map<string, { payload: Payload; topic: IngestTopic }>();
+  for (const { payload, record } of await records()) {
+    subscriptions.set(`Subscription/${record?.ehrSubscriptionId ?? ''}`, { payload, topic: record!.topic });
+  }
+  // Dripline marks a subscription active when it answers the handshake; the EHR only when it has
+  // read that answer. Events of a subscription the EHR still holds as `requested` are numbered but
+  // not delivered (the flake "event 1 never acknowledged (deliveries none)"): wait for all of them.
+  await waitFor(
+    'the EHR to hold all four subscriptions active',
+    () =>
+      [...subscriptions.keys()].every(
+        (ref) => ehr?.subscriptionInfo(ref.split('/')[1] ?? '')?.status === 'active',
+      ),
+    20_000,
+  );
+  timings.subscribed = Date.now() - t0;
 
-    // The burst, with duplicates and reordering from the same seeded source.
-    ehr.setFaults({ duplicateRate: 0.2, reorder: true, random });
-    let acks = 0;
-    let killedAfter = -1;
-    let killed!: () => void;
-    const killedSignal = new Promise<void>((resolve) => {
-      killed = resolve;
-    });
-    const first = child;
-    // Past the threshold, kill at the first answer after which the child's queue shows a job leased
-    // (a job in hand) or waiting, so the crash lands mid-processing when it can.
-    let sinceThreshold = 0;
-    const workInHand = (): boolean =>
-      Number(
-        store!.inboxConnection.get(
-          "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')",
-          INGEST_QUEUE,
-        )?.['n'] ?? 0,
-      ) > 0;
-    tap.onExchange = (exchange) => {
-      if (exchange.status === 200 && exchange.type === 'event-notification') {
-        acks++;
-      }
-      if (acks >= KILL_AFTER_ACKS && killedAfter < 0 && (workInHand() || ++sinceThreshold > 200)) {
-        killedAfter = exchange.seq;
-        first.process.kill('SIGKILL');
-        killed();
-      }
-    };
-    const eventTotal = (): number =>
-      [...topicOf.keys()].reduce(
-        (sum, ref) => sum + (ehr?.subscriptionInfo(ref.split('/')[1] ?? '')?.eventCount ?? 0),
-        0,
-      );
-    const writing = burst(ehr, random, killedSignal);
-    await within(killedSignal, 60_000, () => undefined);
-    if (killedAfter < 0) {
-      throw new Error(`only ${acks} acknowledgements in 60 s: the kill never happened`);
+  // The burst, with duplicates and reordering from the same seeded source.
+  ehr.setFaults({ duplicateRate: 0.2, reorder: true, random });
+  const acks = new Map<Payload, number>(PAYLOADS.map((p) => [p, 0]));
+  let killedAfter = -1;
+  let killed!: () => void;
+  const killedSignal = new Promise<void>((resolve) => {
+    killed = resolve;
+  });
+  const first = child;
+  // Once each payload has its acknowledgements, kill at the first answer after which the child's
+  // queue shows a job leased (a job in hand) or waiting, so the crash lands mid-processing when
+  // it can.
+  let sinceThreshold = 0;
+  const workInHand = (): boolean =>
+    Number(
+      store!.inboxConnection.get(
+        "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')",
+        INGEST_QUEUE,
+      )?.['n'] ?? 0,
+    ) > 0;
+  tap.onExchange = (exchange) => {
+    const payload = subscriptions.get(exchange.subscription ?? '')?.payload;
+    if (payload && exchange.status === 200 && exchange.type === 'event-notification') {
+      acks.set(payload, (acks.get(payload) ?? 0) + 1);
     }
-    const eventsAtKill = eventTotal();
-    const { signal } = await first.exited;
-    timings.killed = Date.now() - t0;
-    // What the kill left behind, read from the file before anything touches it again.
-    const inspect = await openStore();
+    if (
+      killedAfter < 0 &&
+      PAYLOADS.every((p) => (acks.get(p) ?? 0) >= KILL_AFTER_ACKS) &&
+      (workInHand() || ++sinceThreshold > 200)
+    ) {
+      killedAfter = exchange.seq;
+      first.process.kill('SIGKILL');
+      killed();
+    }
+  };
+  const eventTotal = (payload: Payload): number =>
+    [...subscriptions]
+      .filter(([, s]) => s.payload === payload)
+      .reduce((sum, [ref]) => sum + (ehr?.subscriptionInfo(ref.split('/')[1] ?? '')?.eventCount ?? 0), 0);
+  const writing = burst(ehr, random, killedSignal);
+  await within(killedSignal, 60_000, () => undefined);
+  if (killedAfter < 0) {
+    throw new Error(
+      `only ${JSON.stringify(Object.fromEntries(acks))} acknowledgements in 60 s: the kill never happened`,
+    );
+  }
+  const eventsAtKill = new Map(PAYLOADS.map((p) => [p, eventTotal(p)]));
+  const { signal } = await first.exited;
+  timings.killed = Date.now() - t0;
+  // What the kill left behind, read from the file before anything touches it again.
+  const inspect = await openStore();
+  const atKill = new Map<Payload, RunResult['atKill']>();
+  const integrity = String(inspect.connection.get('PRAGMA integrity_check')?.['integrity_check']);
+  for (const payload of PAYLOADS) {
     const count = async (state: JobState): Promise<number> =>
-      (await allJobs(inspect, INGEST_QUEUE, state)).length;
-    const atKill = {
+      (await allJobs(inspect, tenantOf(payload), INGEST_QUEUE, state)).length;
+    atKill.set(payload, {
       ready: await count('ready'),
       leased: await count('leased'),
       done: await count('done'),
-      integrity: String(inspect.connection.get('PRAGMA integrity_check')?.['integrity_check']),
-    };
-    await inspect.close();
-    // Restart on the same port and data; the writer has been going on meanwhile.
-    child = await startChild(env);
-    const eventsWhileDown = eventTotal() - eventsAtKill;
-    timings.restarted = Date.now() - t0;
-    await writing;
-    timings.written = Date.now() - t0;
+      integrity,
+    });
+  }
+  await inspect.close();
+  // Restart on the same port and data; the writer has been going on meanwhile.
+  child = await startChild(env);
+  const eventsWhileDown = new Map(PAYLOADS.map((p) => [p, eventTotal(p) - (eventsAtKill.get(p) ?? 0)]));
+  timings.restarted = Date.now() - t0;
+  await writing;
+  timings.written = Date.now() - t0;
 
-    // Quiescence: the EHR has nothing left to deliver or retry, and Dripline's queue has nothing
-    // ready or leased (twice in a row, 300 ms apart).
-    const quiet = async (): Promise<boolean> => {
-      await ehr!.idle();
-      const pending =
-        (await allJobs(store!, INGEST_QUEUE, 'ready')).length +
-        (await allJobs(store!, INGEST_QUEUE, 'leased')).length;
-      return pending === 0;
-    };
-    await waitFor(
-      'ingest to drain',
-      async () => (await quiet()) && (await sleep(300), await quiet()),
-      // A deadline: with both payloads at once, three jest workers and the machine at load 13 the
-      // drain passed 90 s.
-      180_000,
-    );
-    timings.drained = Date.now() - t0;
+  // Quiescence: the EHR has nothing left to deliver or retry, and Dripline's queue has nothing
+  // ready or leased (twice in a row, 300 ms apart).
+  const quiet = async (): Promise<boolean> => {
+    await ehr!.idle();
+    let pending = 0;
+    for (const payload of PAYLOADS) {
+      for (const state of ['ready', 'leased'] as const) {
+        pending += (await allJobs(store!, tenantOf(payload), INGEST_QUEUE, state)).length;
+      }
+    }
+    return pending === 0;
+  };
+  await waitFor(
+    'ingest to drain',
+    async () => (await quiet()) && (await sleep(300), await quiet()),
+    // A deadline: with both payloads at once, three jest workers and the machine at load 13 the
+    // drain passed 90 s.
+    180_000,
+  );
+  timings.drained = Date.now() - t0;
 
+  for (const payload of PAYLOADS) {
+    const topicOf = new Map<string, IngestTopic>();
     const eventCounts = new Map<IngestTopic, number>();
     const subscriptionStatus = new Map<IngestTopic, string | undefined>();
-    for (const [ref, topic] of topicOf) {
+    for (const [ref, s] of subscriptions) {
+      if (s.payload !== payload) {
+        continue;
+      }
       const info = ehr.subscriptionInfo(ref.split('/')[1] ?? '');
-      eventCounts.set(topic, info?.eventCount ?? 0);
-      subscriptionStatus.set(topic, info?.status);
+      topicOf.set(ref, s.topic);
+      eventCounts.set(s.topic, info?.eventCount ?? 0);
+      subscriptionStatus.set(s.topic, info?.status);
     }
-    result = {
-      exchanges: [...tap.exchanges],
+    results.set(payload, {
+      exchanges: tap.exchanges.filter((e) => topicOf.has(e.subscription ?? '')),
       killedAfter,
       killSignal: signal,
-      atKill,
-      eventsWhileDown,
+      atKill: atKill.get(payload)!,
+      eventsWhileDown: eventsWhileDown.get(payload) ?? 0,
       topicOf,
       eventCounts,
       subscriptionStatus,
       timings,
-    };
-  });
+    });
+  }
+}, 420_000);
 
-  cleanups.push(async () => {
-    if (child && child.process.exitCode === null && child.process.signalCode === null) {
-      child.process.kill('SIGTERM');
-      await within(child.exited, 10_000, () => undefined);
-      if (child.process.exitCode === null && child.process.signalCode === null) {
-        child.process.kill('SIGKILL');
-      }
+afterAll(async () => {
+  if (child && child.process.exitCode === null && child.process.signalCode === null) {
+    child.process.kill('SIGTERM');
+    await within(child.exited, 10_000, () => undefined);
+    if (child.process.exitCode === null && child.process.signalCode === null) {
+      child.process.kill('SIGKILL');
     }
-    await store?.close();
-    await tap?.close();
-    await ehr?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  }
+  await store?.close();
+  await tap?.close();
+  await ehr?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
-  /** Acknowledged event numbers by topic, and how often each was delivered with a 200. */
+describe.each(PAYLOADS)('kill -9 mid-burst, %s payloads', (payload) => {
+  const tenant = tenantOf(payload);
+  const connectionId = connectionOf(payload);
+  let result: RunResult;
+  beforeAll(() => {
+    result = results.get(payload)!;
+  });
   const acknowledged = (): Map<IngestTopic, Map<number, number>> => {
     const out = new Map<IngestTopic, Map<number, number>>(INGEST_TOPICS.map((t) => [t, new Map()]));
     for (const e of result.exchanges) {
@@ -608,7 +640,7 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
 
   test('every event was acknowledged, and every acknowledged event has exactly one job, done', async () => {
     const acked = acknowledged();
-    const done = await allJobs(store!, INGEST_QUEUE, 'done');
+    const done = await allJobs(store!, tenant, INGEST_QUEUE, 'done');
     const keys = new Map<string, number>();
     for (const job of done) {
       keys.set(job.key, (keys.get(job.key) ?? 0) + 1);
@@ -629,7 +661,7 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
       // Event numbers count per EHR subscription (its id scopes the job key).
       const scope = [...result.topicOf].find(([, t]) => t === topic)?.[0].split('/')[1] ?? '';
       for (const n of acked.get(topic)!.keys()) {
-        const jobs = keys.get(jobKeys.event(CONNECTION_ID, topic, n, scope)) ?? 0;
+        const jobs = keys.get(jobKeys.event(connectionId, topic, n, scope)) ?? 0;
         if (jobs !== 1) {
           problems.push(`${topic} event ${n}: ${jobs} done jobs`);
         }
@@ -645,9 +677,9 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
     console.log(
       `[${payload}] ${done.length} ingest jobs done, ${redone} of them on a second or later attempt`,
     );
-    expect(await allJobs(store!, INGEST_QUEUE, 'dead')).toEqual([]);
-    expect(await allJobs(store!, INGEST_QUEUE, 'ready')).toEqual([]);
-    expect(await allJobs(store!, INGEST_QUEUE, 'leased')).toEqual([]);
+    expect(await allJobs(store!, tenant, INGEST_QUEUE, 'dead')).toEqual([]);
+    expect(await allJobs(store!, tenant, INGEST_QUEUE, 'ready')).toEqual([]);
+    expect(await allJobs(store!, tenant, INGEST_QUEUE, 'leased')).toEqual([]);
   });
 
   test('every stored copy equals the EHR’s current resource', async () => {
@@ -657,7 +689,7 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
       for (const original of await ehr!.listResources(type)) {
         compared++;
         try {
-          const copy = await store!.resources.read(TENANT, type, original.id!);
+          const copy = await store!.resources.read(tenant, type, original.id!);
           if (!sameAsEhr(copy, original)) {
             mismatched.push(
               `${type}/${original.id} ours=${sourceVersionOf(copy).versionId} ehr=${original.meta?.versionId}`,
@@ -687,7 +719,7 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
     ]) {
       for (const original of await ehr!.listResources(type)) {
         const history = await store!.resources
-          .history(TENANT, type, original.id!, { count: 1000 })
+          .history(tenant, type, original.id!, { count: 1000 })
           .catch(() => undefined);
         if (!history) {
           continue; // not needed for billing (e.g. a payer Organization two references away)
@@ -708,7 +740,7 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
         }
       }
     }
-    const audits = await store!.resources.search(TENANT, {
+    const audits = await store!.resources.search(tenant, {
       resourceType: 'AuditEvent',
       filters: [],
       sort: [],
@@ -720,7 +752,7 @@ describe.each(['full-resource', 'id-only'] as const)('kill -9 mid-burst, %s payl
 
     const events: Job[] = [];
     for (const state of ['ready', 'leased', 'done', 'dead'] as const) {
-      events.push(...(await allJobs(store!, ENCOUNTER_CHANGED_QUEUE, state)));
+      events.push(...(await allJobs(store!, tenant, ENCOUNTER_CHANGED_QUEUE, state)));
     }
     const byCause = new Map<string, number>();
     const byEncounterAndCause = new Map<string, number>();

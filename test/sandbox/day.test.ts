@@ -171,13 +171,16 @@ beforeAll(async () => {
   );
   await ehr.replay({ speed: 0 });
   await ehr.idle();
-  await coverageSettled(server.store, SANDBOX_TENANT, { timeoutMs: 120_000 });
+  // Looked at every 100 ms: what it waits for is state (queues, open PAS cases), not a timer.
+  await coverageSettled(server.store, SANDBOX_TENANT, { timeoutMs: 120_000, pollMs: 100 });
   coverage = await coverageFigures(server.store, SANDBOX_TENANT);
   server.claims.start();
-  let last = -1;
-  let stable = 0;
+  // Settled: queues idle, no claim between build and answer, and two claim sweeps later still so
+  // with the same claims. The sweep that ends second after a quiet look began after it, so it saw
+  // everything that look saw and billed what was left to bill (sweeps count finished sweeps).
+  let quietAt: { claims: number; sweeps: number } | undefined;
   await waitFor(
-    'the day to settle: queues idle, no claim between build and answer, the count unchanged',
+    'the day to settle: queues idle, no claim between build and answer, the count unchanged over two sweeps',
     async () => {
       await ehr.idle();
       const queues = [
@@ -191,12 +194,17 @@ beforeAll(async () => {
       const busy = !(await Promise.all(queues.map(idle))).every(Boolean);
       const claims = await searchAll<Claim>(server.store, SANDBOX_TENANT, 'Claim');
       const moving = claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? ''));
-      stable = !busy && !moving && claims.length > 0 && claims.length === last ? stable + 1 : 0;
-      last = claims.length;
-      return stable >= 3;
+      // Read after the state it vouches for.
+      const sweeps = server.claims.sweeps;
+      if (busy || moving || claims.length === 0 || (quietAt && quietAt.claims !== claims.length)) {
+        quietAt = undefined;
+        return false;
+      }
+      quietAt ??= { claims: claims.length, sweeps };
+      return sweeps >= quietAt.sweeps + 2;
     },
     150_000,
-    500,
+    100,
   );
   const observed = await observeDay(server.store, SANDBOX_TENANT);
   outcome = dayOutcome(ehr.seededErrors, observed.claims, observed.coding);

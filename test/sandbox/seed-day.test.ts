@@ -23,19 +23,28 @@ test.each([
   expect(sandboxSeedDay(new Date(now), { timeZone: NY, patients: 16 })).toBe(day);
 });
 
+/** Every encounter end of the seeded day `date`, generated once per date (the day is deterministic). */
+const encounterEnds = new Map<string, number[]>();
+function endsOf(date: string): number[] {
+  let ends = encounterEnds.get(date);
+  if (!ends) {
+    const day = generateInfusionDay({ date, patients: 16, timeZone: NY });
+    ends = [...day.reference, ...day.timeline.map((s) => s.resource)].flatMap((r) =>
+      r.resourceType === 'Encounter' && r.period?.end ? [Date.parse(r.period.end)] : [],
+    );
+    encounterEnds.set(date, ends);
+  }
+  return ends;
+}
+
 test.each([11, 6])(
   'every visit of the chosen day has ended, every half hour of a day (month %i)',
   (month) => {
     for (let minute = 0; minute < 24 * 60; minute += 30) {
       const now = new Date(Date.UTC(2026, month, 4, 0, minute));
-      const day = generateInfusionDay({
-        date: sandboxSeedDay(now, { timeZone: NY, patients: 16 }),
-        patients: 16,
-        timeZone: NY,
-      });
-      const ends = [...day.reference, ...day.timeline.map((s) => s.resource)]
-        .flatMap((r) => (r.resourceType === 'Encounter' && r.period?.end ? [Date.parse(r.period.end)] : []))
-        .filter((t) => t > now.getTime());
+      const ends = endsOf(sandboxSeedDay(now, { timeZone: NY, patients: 16 })).filter(
+        (t) => t > now.getTime(),
+      );
       expect([now.toISOString(), ends]).toEqual([now.toISOString(), []]);
     }
   },

@@ -4,7 +4,7 @@
  * Jest alive. Proven by running a Jest of its own on a test that abandons a never-ending child.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,6 +80,23 @@ test('children start with the compile cache of the run (test/support/global-setu
   expect(process.env['NODE_COMPILE_CACHE']).toBeDefined();
   // Node keeps each Node version's entries in a folder of their own under the given one.
   expect(path.dirname(out.trim())).toBe(process.env['NODE_COMPILE_CACHE']);
+});
+
+test('a child SIGKILLed once it said LISTENING has left what it compiled in the compile cache', async () => {
+  // Node writes the cache at a normal exit only; the kill -9 proofs' server children never have one.
+  const cache = mkdtempSync(path.join(dir, 'compile-cache-'));
+  const files = (): string[] =>
+    readdirSync(cache, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name);
+  expect(files()).toEqual([]);
+  const child = await startDriplineChild(path.join(import.meta.dirname, 'fixtures', 'listening-probe.ts'), {
+    NODE_COMPILE_CACHE: cache,
+  });
+  child.process.kill('SIGKILL');
+  expect((await child.exited).signal).toBe('SIGKILL');
+  // The probe, listening.ts and src/time/clock.ts at least.
+  expect(files().length).toBeGreaterThanOrEqual(3);
 });
 
 describe('a Dripline child that does not listen', () => {

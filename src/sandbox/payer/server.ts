@@ -110,6 +110,12 @@ export interface SandboxPayerBehaviour {
   /** Delay before every answer, in ms. */
   delayMs?: number;
   /**
+   * Delay after the work and before its answer leaves, in ms: a claim is adjudicated and recorded
+   * at once and its ClaimResponse sent this much later (a crash of the submitter meanwhile leaves
+   * a claim the payer has answered and the submitter has not heard of).
+   */
+  answerDelayMs?: number;
+  /**
    * `Claim/$submit` is adjudicated and recorded as usual, but the answer is garbled on the way
    * back: `not-json` (a 200 with an HTML page) or `invalid-fhir` (a 200 ClaimResponse missing its
    * required elements). Searching ClaimResponse still finds the real one.
@@ -403,9 +409,17 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(async (_req, res, next) => {
-    const { delayMs, unavailable } = behaviour;
+    const { delayMs, unavailable, answerDelayMs } = behaviour;
     if (delayMs !== undefined && delayMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+    if (answerDelayMs !== undefined && answerDelayMs > 0) {
+      // Every handler answers through res.end (express's send and json included): hold that.
+      const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
+      res.end = ((...args: unknown[]) => {
+        setTimeout(() => end(...args), answerDelayMs);
+        return res;
+      }) as typeof res.end;
     }
     if (unavailable === undefined) {
       next();
