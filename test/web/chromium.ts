@@ -76,9 +76,15 @@ export interface AxeViolation {
   readonly nodes: readonly { target: readonly string[] }[];
 }
 
-/** axe-core's serious and critical violations in a page or frame (WCAG 2.x A/AA rules). */
+/**
+ * axe-core's serious and critical violations in a page or frame (WCAG 2.x A/AA rules). axe is
+ * injected once per document: the app is one document whose views change by the URL's fragment,
+ * and evaluating axe's 0.5 MB again for each view cost more than checking the view.
+ */
 export async function seriousViolations(target: Page | Frame): Promise<AxeViolation[]> {
-  await target.evaluate(AXE);
+  if (!(await target.evaluate<boolean>(`typeof axe === 'object'`))) {
+    await target.evaluate(AXE);
+  }
   // Runs in the page (a string: the test's types hold no DOM).
   const violations = await target.evaluate<AxeViolation[]>(`axe
     .run(document, {
