@@ -18,7 +18,7 @@ if (!existsSync(CHROMIUM)) {
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Screenshots of every view (git-ignored). */
+/** Screenshots of every view, when asked for (git-ignored). */
 export const SCREENSHOTS = path.join(REPO_ROOT, 'test-output', 'screenshots');
 
 export interface Browser {
@@ -55,16 +55,22 @@ export async function launchChromium(viewport = { width: 1280, height: 900 }): P
   };
 }
 
+/** Screenshots are taken when asked for (`TEST_SCREENSHOTS=1`): for people to look at, no test does. */
+export const TAKE_SCREENSHOTS = process.env['TEST_SCREENSHOTS'] === '1';
+
 /**
- * The whole page, or (`fullPage: false`) the screenful a person sees first: for a view hundreds of
- * rows long, the full page is a very tall image that takes seconds to render and shows nothing the
- * first screen and the test's assertions don't.
+ * When screenshots are asked for (`TAKE_SCREENSHOTS`), the whole page, or (`fullPage: false`) the
+ * screenful a person sees first: for a view hundreds of rows long, the full page is a very tall
+ * image that takes seconds to render and shows nothing the first screen and the test's assertions
+ * don't. Otherwise nothing: each costs Chromium a paint of the page and a PNG, ~0.3–0.8 s, and
+ * no assertion reads them.
  */
-export async function screenshot(page: Page, name: string, { fullPage = true } = {}): Promise<string> {
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}): Promise<void> {
+  if (!TAKE_SCREENSHOTS) {
+    return;
+  }
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const file = path.join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage });
-  return file;
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
 const AXE = readFileSync(path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
