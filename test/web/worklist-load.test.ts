@@ -1,7 +1,7 @@
 /**
  * The worklist with 500 open work items, in real Chromium at phone width (390 px): all 500 rows
  * drawn, sorted and filtered, nothing but the table scrolling sideways, and 0 serious or critical
- * axe-core violations. How fast it is usable is measured by `npm run bench:worklist`
+ * axe-core violations (in each kind of row: `onePerKind` in ./chromium.ts). How fast it is usable is measured by `npm run bench:worklist`
  * (scripts/bench/worklist.ts), not here: on a shared, loaded machine a timing is noise, not a
  * verdict. A second tenant holds a claim of its own: this person can neither read nor act on it.
  */
@@ -51,7 +51,8 @@ test(`${ITEMS} work items: all drawn, sorted and filtered, readable at 390 px`, 
   expect(overflow).toBeLessThanOrEqual(0);
   // The first screen: the full 500 rows are a very tall image, seconds to render (see screenshot()).
   await screenshot(page, '10-worklist-500-items-390px', { fullPage: false });
-  expect(await seriousViolations(page)).toEqual([]);
+  // Every kind of row (urgent or not, aged or not, ...) and everything around the rows.
+  expect(await seriousViolations(page, { onePerKind: 'table.grid tbody tr' })).toEqual([]);
 
   // Sorted by what is at stake (claim i is $100 + i), both ways.
   const firstAmount = async (): Promise<string> =>
