@@ -83,15 +83,37 @@ export interface AxeViolation {
 }
 
 /**
+ * A row's kind, in the page: its elements, their classes and attribute names (empty or not), and
+ * which of them hold text. Rows of one kind are the same markup with other words.
+ */
+const KIND_OF = `(row) =>
+  [row, ...row.querySelectorAll('*')]
+    .map((e) => [
+      e.tagName,
+      e.getAttributeNames().sort().map((n) => (e.getAttribute(n) === '' ? n + '=' : n)).join(','),
+      e.getAttribute('class'),
+      e.childElementCount === 0 && e.textContent.trim() !== '' ? 'text' : '',
+    ].join('|'))
+    .join(' ')`;
+
+/** The kinds of the rows `selector` finds (see KIND_OF), sorted. */
+export async function rowKinds(target: Page | Frame, selector: string): Promise<string[]> {
+  return target.evaluate<string[]>(
+    `[...new Set([...document.querySelectorAll(${JSON.stringify(selector)})].map(${KIND_OF}))].sort()`,
+  );
+}
+
+/**
  * axe-core's serious and critical violations in a page or frame (WCAG 2.x A/AA rules). axe is
  * injected once per document: the app is one document whose views change by the URL's fragment,
  * and evaluating axe's 0.5 MB again for each view cost more than checking the view.
  *
  * `onePerKind` (a selector of a long list's rows, all drawn from one template) checks one row of
- * each kind — the same elements, classes, attribute names (empty or not), and cells with or
- * without text — and leaves the others out: they are the same markup with other words, and axe's
- * cost grows with each row (500 rows: ~15 s of Chromium). Document-wide rules (duplicate ids,
- * landmarks) still see every row; every other element is checked as always.
+ * each kind (KIND_OF) and leaves the others out: they are the same markup with other words, and
+ * axe's cost grows with each row. Document-wide rules (duplicate ids, landmarks) still see every
+ * row; every other element is checked as always. (axe's colour contrast also costs with every
+ * element on the page, checked or not: check a long list in a state that draws fewer rows of every
+ * kind — `rowKinds` tells which kinds a state draws.)
  */
 export async function seriousViolations(
   target: Page | Frame,
@@ -102,15 +124,7 @@ export async function seriousViolations(
   }
   // Runs in the page (a string: the test's types hold no DOM).
   const violations = await target.evaluate<AxeViolation[]>(`(() => {
-    const kindOf = (row) =>
-      [row, ...row.querySelectorAll('*')]
-        .map((e) => [
-          e.tagName,
-          e.getAttributeNames().sort().map((n) => (e.getAttribute(n) === '' ? n + '=' : n)).join(','),
-          e.getAttribute('class'),
-          e.childElementCount === 0 && e.textContent.trim() !== '' ? 'text' : '',
-        ].join('|'))
-        .join(' ');
+    const kindOf = ${KIND_OF};
     const kinds = new Set();
     const repeats = ${JSON.stringify(onePerKind ?? null)} === null ? [] : [
       ...document.querySelectorAll(${JSON.stringify(onePerKind ?? '')}),
