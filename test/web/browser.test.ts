@@ -2,9 +2,9 @@
  * The billers' app in real headless Chromium, launched the way people launch it: from the sandbox
  * EHR's chart page, as a cross-site iframe (the EHR on 127.0.0.1, Dripline on localhost), through
  * SMART App Launch with PKCE, an id_token and partitioned cookies. Each view is checked, acted in,
- * screenshot (test-output/screenshots) and checked with axe-core (0 serious or critical); then the
- * failures: unknown iss, replayed state, a person without a role, an action without the CSRF
- * token, an ended session. Then, in the same world and browser, the patient's page
+ * screenshot (with TEST_SCREENSHOTS=1: ./chromium.ts) and checked with axe-core (0 serious or
+ * critical); then the failures: unknown iss, replayed state, a person without a role, an action
+ * without the CSRF token, an ended session. Then, in the same world and browser, the patient's page
  * (./patient-page.ts). The world is the sandbox as `npm start` runs it, checked as such first
  * (../sandbox/sandbox-mode-checks.ts). (500 work items at 390 px: worklist-load.test.ts.)
  */

@@ -206,7 +206,7 @@ export function patientPageTests(world: () => SandboxApp): void {
       const button = frame.getByRole('button', { name: /^Request prior authorization of / }).first();
       await button.waitFor();
       await screenshot(page, '16-orders');
-      expect(await seriousViolations(frame)).toEqual([]);
+      // No axe here: the page is as the test above left it and checked it, orders included.
       await button.click();
       await said(frame, /^Prior authorization of .* (requested|already requested)/);
       const ids = new Set(target.orders.map((o) => o.id));
