@@ -14,6 +14,40 @@ import {
 
 const NY = 'America/New_York';
 
+/**
+ * What Intl reads for an instant in a zone: the oracle that src/time/zone.ts's remembered offsets
+ * and its fixed-offset arithmetic must agree with.
+ */
+const formats = new Map<string, Intl.DateTimeFormat>();
+function intlWall(ms: number, zone: string): { date: string; offset: number } {
+  const format =
+    formats.get(zone) ??
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+  formats.set(zone, format);
+  const parts = Object.fromEntries(format.formatToParts(ms).map((p) => [p.type, p.value]));
+  const asUtc = Date.UTC(
+    +parts.year!,
+    +parts.month! - 1,
+    +parts.day!,
+    +parts.hour!,
+    +parts.minute!,
+    +parts.second!,
+  );
+  return {
+    date: `${parts.year}-${parts.month}-${parts.day}`,
+    offset: Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000),
+  };
+}
+
 describe('localDate', () => {
   test.each([
     ['2026-12-04T00:30:00Z', NY, '2026-12-03'],
@@ -93,35 +127,6 @@ test('time zone names', () => {
  * twice: the second answer comes from what the first remembered.
  */
 describe('offsets and dates as Intl reads them, around every transition', () => {
-  const formats = new Map<string, Intl.DateTimeFormat>();
-  function intlWall(ms: number, zone: string): { date: string; offset: number } {
-    const format =
-      formats.get(zone) ??
-      new Intl.DateTimeFormat('en-US', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      });
-    formats.set(zone, format);
-    const parts = Object.fromEntries(format.formatToParts(ms).map((p) => [p.type, p.value]));
-    const asUtc = Date.UTC(
-      +parts.year!,
-      +parts.month! - 1,
-      +parts.day!,
-      +parts.hour!,
-      +parts.minute!,
-      +parts.second!,
-    );
-    return {
-      date: `${parts.year}-${parts.month}-${parts.day}`,
-      offset: Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000),
-    };
-  }
   /** The instants of a year where the zone's offset changes, to the minute (days apart, then halved). */
   function transitions(zone: string, year: number): number[] {
     const found: number[] = [];
@@ -171,36 +176,6 @@ describe('offsets and dates as Intl reads them, around every transition', () => 
 });
 
 describe('a fixed-offset zone (±HH:MM)', () => {
-  /** What Intl reads for the zone: the oracle (src/time/zone.ts answers these without Intl). */
-  function intlWall(ms: number, zone: string): { date: string; offset: number } {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat('en-US', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      })
-        .formatToParts(ms)
-        .map((p) => [p.type, p.value]),
-    );
-    const asUtc = Date.UTC(
-      Number(parts['year']),
-      Number(parts['month']) - 1,
-      Number(parts['day']),
-      Number(parts['hour']),
-      Number(parts['minute']),
-      Number(parts['second']),
-    );
-    return {
-      date: `${parts['year']}-${parts['month']}-${parts['day']}`,
-      offset: Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000),
-    };
-  }
-
   const zones = ['-05:00', '+05:45', '-09:30', '+14:00', '+00:00', '-00:00', '+23:59'];
   const instants = [
     '2026-12-04T04:59:59.999Z',
