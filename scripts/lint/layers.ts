@@ -17,7 +17,7 @@ export interface Layer {
 }
 
 export const LAYERS: readonly Layer[] = [
-  { name: 'base', paths: ['contract', 'time', 'config', 'store', 'http', 'ops', 'logger.ts'] },
+  { name: 'base', paths: ['contract', 'time', 'async', 'config', 'store', 'http', 'ops', 'logger.ts'] },
   { name: 'coding', paths: ['coding'] },
   { name: 'x12', paths: ['x12'] },
   { name: 'auth', paths: ['auth'] },

@@ -15,6 +15,7 @@ import type { CryptoKey, JWK } from 'jose';
 import { importJWK } from 'jose/key/import';
 import * as oidc from 'openid-client';
 import { datedBy } from '../auth/client-assertion.ts';
+import { untilSuccess } from '../async/until-success.ts';
 
 export type TokenAssertionAlg = 'RS384' | 'ES384';
 
@@ -168,7 +169,6 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
 
   let cached: { token: string; refreshAt: number } | undefined;
   let inflight: Promise<string> | undefined;
-  let configPromise: Promise<oidc.Configuration> | undefined;
 
   async function discoverTokenUrl(): Promise<URL> {
     const base = absoluteHttpUrl(fhirBaseUrl, 'the FHIR base URL');
@@ -259,13 +259,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     return config;
   }
 
-  async function configuration(): Promise<oidc.Configuration> {
-    configPromise ??= buildConfiguration().catch((err: unknown) => {
-      configPromise = undefined; // a failed discovery is tried again next time
-      throw err;
-    });
-    return configPromise;
-  }
+  // A failed discovery is tried again next time.
+  const configuration = untilSuccess(buildConfiguration);
 
   async function requestToken(): Promise<string> {
     const config = await configuration();

@@ -15,6 +15,7 @@
  * handler (a 500: the server's fault, not the request's) and is tried again by the next request.
  */
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { untilSuccess } from '../async/until-success.ts';
 
 export interface LazyRouter extends RequestHandler {
   /** The built router's layers (what the route table reads); none until it is built. */
@@ -27,24 +28,15 @@ export interface LazyRouter extends RequestHandler {
 
 export function lazyRouter(build: () => Promise<Router>): LazyRouter {
   let router: Router | undefined;
-  let building: Promise<Router> | undefined;
   const listeners: (() => void)[] = [];
-  const load = (): Promise<Router> => {
-    building ??= build().then(
-      (built) => {
-        router = built;
-        for (const listener of listeners.splice(0)) {
-          listener();
-        }
-        return built;
-      },
-      (err: unknown) => {
-        building = undefined;
-        throw err;
-      },
-    );
-    return building;
-  };
+  const load = untilSuccess(async (): Promise<Router> => {
+    const built = await build();
+    router = built;
+    for (const listener of listeners.splice(0)) {
+      listener();
+    }
+    return built;
+  });
   const handler = (req: Request, res: Response, next: NextFunction): void => {
     if (router) {
       router(req, res, next);

@@ -15,7 +15,6 @@ import type { Store } from '../store/port.ts';
 import type { ClaimWorkflowWorker } from '../claims/workflow/worker.ts';
 import type { ClaimContext } from '../claims/types.ts';
 import type { X12Envelope } from '../claims/x12-routes.ts';
-import type { AppBundle } from './assets.ts';
 import { buildAppBundle } from './assets.ts';
 import { createAppApi } from './api/routes.ts';
 import { homeRouter } from './home.ts';
@@ -32,6 +31,7 @@ import {
   sameSecret,
 } from './security.ts';
 import { LAUNCH_TTL_MS, SessionStore } from './sessions.ts';
+import { untilSuccess } from '../async/until-success.ts';
 
 export interface WebDeps {
   readonly store: Store;
@@ -76,14 +76,8 @@ export function createWebApp(deps: WebDeps): WebApp {
   };
   const client = new SmartLaunchClient(launchDeps);
   const log = deps.logger.child({ component: 'web' });
-  let bundlePromise: Promise<AppBundle> | undefined;
-  const bundle = (): Promise<AppBundle> => {
-    bundlePromise ??= buildAppBundle().catch((err: unknown) => {
-      bundlePromise = undefined;
-      throw err;
-    });
-    return bundlePromise;
-  };
+  // A failed build is tried again by the next page.
+  const bundle = untilSuccess(buildAppBundle);
   // Built ahead of the first page when a tenant can launch the app (an EHR launch configured);
   // without one nothing can open it, so a server (or a test) that never serves it never pays the
   // build (~0.3–0.5 CPU-s of esbuild); a notice page still builds it on demand.

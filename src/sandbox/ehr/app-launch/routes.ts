@@ -28,6 +28,7 @@ import { appFramePage, chartPage, errorPage, signInPage } from './pages.ts';
 import type { EncounterRow, PersonRow } from './pages.ts';
 import type { AppLaunchRegistry } from './registry.ts';
 import { grantScopes } from './registry.ts';
+import { untilSuccess } from '../../../async/until-success.ts';
 
 export interface AppLaunchDeps {
   readonly repo: NotifyingRepository;
@@ -78,14 +79,7 @@ export async function createIdTokenKey(): Promise<IdTokenKey> {
 export function lazyIdTokenKey(
   create: () => Promise<IdTokenKey> = createIdTokenKey,
 ): () => Promise<IdTokenKey> {
-  let key: Promise<IdTokenKey> | undefined;
-  return () => {
-    key ??= create().catch((err: unknown) => {
-      key = undefined;
-      throw err;
-    });
-    return key;
-  };
+  return untilSuccess(create);
 }
 
 /** The extra members of the EHR's `.well-known/smart-configuration` for app launch. */
