@@ -1,6 +1,8 @@
 // Native ESM Jest: sources are TypeScript run through @swc/jest (no type-check here; `npm run typecheck` does that).
 export default {
-  testEnvironment: 'node',
+  // Node's environment, with V8 code caches kept across the files a worker runs
+  // (test/support/code-cache.ts): jest compiles every module again for every test file.
+  testEnvironment: '<rootDir>/test/support/code-cache-environment.ts',
   roots: ['<rootDir>/test', '<rootDir>/src'],
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
