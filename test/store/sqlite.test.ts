@@ -120,6 +120,44 @@ describe('SQLite store specifics', () => {
     await b.close();
   });
 
+  test('a poll of a queue with nothing due does not wait for another writer', async () => {
+    const path = freshPath();
+    const now = new Date('2026-03-02T15:00:00Z');
+    // A short busy timeout: a poll that asked for the write lock would fail "database is locked".
+    const poller = await openSqliteStore({ path, busyTimeoutMs: 200 });
+    const writer = await openSqliteStore({ path });
+    await poller.jobs.enqueue('t', {
+      queue: 'later',
+      key: 'k',
+      payload: null,
+      runAt: '2026-03-02T16:00:00Z',
+    });
+    writer.connection.db.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(poller.jobs.lease({ queue: 'empty', leaseMs: 60_000, limit: 5, now })).resolves.toEqual(
+        [],
+      );
+      await expect(poller.jobs.lease({ queue: 'later', leaseMs: 60_000, limit: 5, now })).resolves.toEqual(
+        [],
+      );
+    } finally {
+      writer.connection.db.exec('ROLLBACK');
+    }
+    // Once due, the same job is leased, and a lease that expired is taken again.
+    const due = new Date('2026-03-02T16:00:00Z');
+    const [job] = await poller.jobs.lease({ queue: 'later', leaseMs: 1_000, limit: 5, now: due });
+    expect(job?.key).toBe('k');
+    const again = await poller.jobs.lease({
+      queue: 'later',
+      leaseMs: 1_000,
+      limit: 5,
+      now: new Date(due.getTime() + 1_000),
+    });
+    expect(again.map((j) => j.key)).toEqual(['k']);
+    await writer.close();
+    await poller.close();
+  });
+
   test('three processes leasing from one file never lease the same job', async () => {
     const path = freshPath();
     const store = await openSqliteStore({ path });

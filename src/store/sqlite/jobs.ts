@@ -64,6 +64,11 @@ const SQL = {
     "  SELECT id, lease_expires_at AS run_at FROM jobs WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ? " +
     '  ORDER BY run_at, id LIMIT ?)) ' +
     'RETURNING *',
+  // The lease's own two candidate sets, read without a lock: does this queue have anything due?
+  anyDue:
+    "SELECT 1 AS due FROM jobs WHERE queue = ? AND state = 'ready' AND run_at <= ? " +
+    'UNION ALL ' +
+    "SELECT 1 AS due FROM jobs WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ? LIMIT 1",
   get: 'SELECT * FROM jobs WHERE id = ?',
   ack:
     "UPDATE jobs SET state = 'done', lease_token = NULL, lease_expires_at = NULL, updated_at = ? " +
@@ -153,6 +158,12 @@ export class SqliteJobTable implements JobQueue {
     }
     const now = options.now.toISOString();
     const expires = new Date(options.now.getTime() + options.leaseMs).toISOString();
+    // An idle worker polls several times a second: a poll of a queue with nothing due answers from
+    // a plain read, without taking the file's write lock (and waiting on other writers for it). A
+    // job made due after this read is the next poll's, as it would be one made due after the lease.
+    if (this.#conn.get(SQL.anyDue, options.queue, now, options.queue, now) === undefined) {
+      return [];
+    }
     // IMMEDIATE: the write lock is held from the first read, so another connection (or process)
     // sharing the file cannot select the same rows in between; UPDATE ... RETURNING is one statement.
     const rows = this.#conn.transaction(() => {
