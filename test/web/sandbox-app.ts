@@ -56,8 +56,9 @@ export async function startSandboxApp(
   // Chromium starts while the sandbox replays its day (neither needs the other).
   const launching = launchChromium().then((launched) => (browser = launched));
   try {
-    // The claim sweep at its default 5 s: the browser tests read states a faster sweep moves on
-    // (a work item's correction-sent before the corrected claim is paid and resolves it).
+    // The claim sweep's timer at its default 5 s: the browser tests read states a faster sweep
+    // moves on (a work item's correction-sent before the corrected claim is paid and resolves it),
+    // and ask for the sweep they wait on (`claims.sweepNow()`) rather than for the timer.
     run = await runSandbox(config, logger);
     await run.replayed;
     return { config, run, browser: await launching, appUrl, stop };

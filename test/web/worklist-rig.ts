@@ -1,7 +1,7 @@
 /**
  * A Dripline with `items` held claims, each with an open work item, and the sandbox EHR (unseeded:
  * its staff only) that signs people in through a standalone SMART launch; a second tenant holds a
- * claim of its own. Dripline runs with its workers off, so the claims stay exactly as written. Used
+ * claim of its own. Dripline runs with all its workers off, so the claims stay exactly as written. Used
  * by test/web/worklist-load.test.ts (what the worklist shows at 500 items) and
  * scripts/bench/worklist.ts (how fast it is usable).
  */
@@ -85,10 +85,15 @@ export async function startWorklistRig(items: number, testClock: Clock): Promise
         },
       ],
     };
+    // No worker at all: none has work here, and each idle one polls its queue every 250 ms.
     server = await startServer(config, createLogger('silent'), {
       ingest: false,
       chargeCapture: false,
       claims: false,
+      authorizationLedger: false,
+      priorAuth: false,
+      eligibility: false,
+      remittance: false,
       now: testClock,
     });
     const now = testClock();

@@ -37,6 +37,8 @@ export class ClaimWorkflowWorker extends LoopingWorker {
   readonly #ports: PayerPorts;
   #lastSweep = 0;
   #sweeps = 0;
+  /** Callers of sweepNow, answered when the loop's next sweep has finished. */
+  #asked: { resolve: () => void; reject: (err: unknown) => void }[] = [];
 
   constructor(deps: ClaimWorkflowDeps) {
     super({
@@ -57,16 +59,50 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     return this.#sweeps;
   }
 
-  /** Sweeps when due, then leases and processes one batch of each queue; returns the jobs handled. */
+  /**
+   * Sweeps at the loop's next turn instead of when `sweepMs` is next due, and resolves once that
+   * sweep has finished (rejects when it failed, or when the worker stops first): for a caller that
+   * knows the charges it waits on are final — charge capture idle — and would otherwise wait out
+   * the interval (up to 5 s by default). The sweep is the loop's own, never one beside it: a
+   * tenant's sweep keeps a watermark and the encounters it left pending, which two at once would
+   * overwrite. Answered only while the worker runs (`start()`).
+   */
+  sweepNow(): Promise<void> {
+    const swept = new Promise<void>((resolve, reject) => {
+      this.#asked.push({ resolve, reject });
+    });
+    this.notify();
+    return swept;
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    for (const asked of this.#asked.splice(0)) {
+      asked.reject(new Error('the claim workflow worker stopped before the sweep asked for'));
+    }
+  }
+
+  /** Sweeps when due or asked, then leases and processes one batch of each queue; returns the jobs handled. */
   async runOnce(): Promise<number> {
     const { deps, now } = this.#ctx;
     const started = now();
-    if (started.getTime() - this.#lastSweep >= (deps.sweepMs ?? DEFAULT_SWEEP_MS)) {
+    const asked = this.#asked.splice(0);
+    if (asked.length > 0 || started.getTime() - this.#lastSweep >= (deps.sweepMs ?? DEFAULT_SWEEP_MS)) {
       this.#lastSweep = started.getTime();
-      for (const tenant of deps.tenants) {
-        await this.sweep(tenant.id);
+      try {
+        for (const tenant of deps.tenants) {
+          await this.sweep(tenant.id);
+        }
+      } catch (err) {
+        for (const caller of asked) {
+          caller.reject(err);
+        }
+        throw err;
       }
       this.#sweeps += 1;
+      for (const caller of asked) {
+        caller.resolve();
+      }
     }
     let handled = 0;
     for (const queue of [CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE]) {
