@@ -3,6 +3,10 @@
  * and the FHIR REST interactions it serves.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { parseSearchRequest } from '@medplum/core';
+import { MemoryRepository } from '@medplum/fhir-router';
+import type { Patient } from '@medplum/fhirtypes';
+import { NotifyingRepository } from '../../../src/sandbox/ehr/repository.ts';
 import { startSandboxEhr } from '../../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../../src/sandbox/ehr/server.ts';
 import { backportSubscription, fhir, MA_TOPIC, tokenFor } from './helpers.ts';
@@ -120,6 +124,52 @@ describe('FHIR REST', () => {
       url = page.body.link.find((l: any) => l.relation === 'next')?.url;
     }
     expect(seen).toEqual(all);
+  });
+
+  test('sorted searches answer what MemoryRepository answers: order (ties in write order), totals, pages', async () => {
+    // Instants with ties, offsets and a later day; families to sort on as a second key.
+    const stamps = ['2026-11-26T10:00:00.000Z', '2026-11-26T09:00:00.000Z', '2026-11-26T10:00:00.000Z'];
+    stamps.push('2026-11-26T05:30:00.000-05:00', '2026-11-27T00:00:00.000Z', '2026-11-26T09:00:00.000Z');
+    const patients: Patient[] = stamps.map((lastUpdated, i) => ({
+      resourceType: 'Patient',
+      id: `p${i}`,
+      meta: { versionId: `v${i}`, lastUpdated },
+      name: [{ family: ['Ortiz', 'Abe', 'Ng'][i % 3] ?? '' }],
+    }));
+    const sandbox = new NotifyingRepository();
+    const reference = new MemoryRepository();
+    for (const repo of [sandbox, reference]) {
+      await repo.withSeeding(async () => {
+        for (const p of patients) {
+          await repo.createResource(p, undefined, true);
+        }
+      });
+    }
+    const queries = [
+      '_sort=_lastUpdated',
+      '_sort=-_lastUpdated',
+      '_sort=_lastUpdated&_count=2',
+      '_sort=_lastUpdated&_count=2&_offset=2',
+      '_sort=-_lastUpdated&_count=4&_offset=4',
+      '_sort=_lastUpdated&_lastUpdated=gt2026-11-26T09:00:00Z&_count=3',
+      '_sort=family,-_lastUpdated',
+      '_sort=_lastUpdated&family=Ng',
+      '_sort=_lastUpdated&_id=p5,p1,p0&_count=2',
+      '_sort=_lastUpdated&family=Nobody',
+    ];
+    for (const query of queries) {
+      const request = parseSearchRequest(`Patient?${query}`);
+      const [ours, theirs] = await Promise.all([sandbox.search(request), reference.search(request)]);
+      const summary = (b: typeof ours) => ({
+        query,
+        total: b.total,
+        ids: (b.entry ?? []).map((e) => e.resource?.id),
+      });
+      expect(summary(ours)).toEqual(summary(theirs));
+    }
+    // The comparison says something: pages differ, and ties keep the order they were written in.
+    const tie = await sandbox.search(parseSearchRequest('Patient?_sort=_lastUpdated'));
+    expect((tie.entry ?? []).map((e) => e.resource?.id)).toEqual(['p3', 'p1', 'p5', 'p0', 'p2', 'p4']);
   });
 
   test('_id takes a comma-separated list (any of them), with other parameters and paging', async () => {
