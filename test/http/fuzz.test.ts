@@ -485,14 +485,18 @@ function structural(routes: readonly RouteEntry[], positionsPerSeed: number): Fu
       authorization: `Bearer ${route.template.startsWith('/ehr/') ? SECRET : tokens['full']!}`,
     };
     for (const seed of seeds) {
-      const count = Math.min(positionsPerSeed, positions(seed as Json).length);
-      for (let p = 0; p < count; p++) {
+      // One copy per seed, each position swapped for each wrong type and put back after its
+      // bodies are written (an assignment keeps a key's place, so each body is the seed with only
+      // that value changed).
+      const copy = structuredClone(seed) as Json;
+      for (const [container, key] of positions(copy).slice(0, positionsPerSeed)) {
+        const slot = container as Record<string | number, Json>;
+        const original = slot[key]!;
         for (const wrong of WRONG_TYPES) {
-          const copy = structuredClone(seed) as Json;
-          const [container, key] = positions(copy)[p]!;
-          (container as Record<string | number, Json>)[key] = structuredClone(wrong);
+          slot[key] = wrong;
           out.push({ route, method, path, headers, body: JSON.stringify(copy) });
         }
+        slot[key] = original;
       }
     }
   }
