@@ -16,7 +16,7 @@
  * the same at 500 and 5,000 random requests). Set FUZZ_REQUESTS higher for a longer search.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Express } from 'express';
@@ -26,6 +26,7 @@ import type { RouteEntry } from '../../src/http/route-table.ts';
 import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
 import { mulberry32 } from '../../src/sandbox/random.ts';
 import { encounter, patient } from '../fhir/fixtures.ts';
+import { sendAsFetch } from '../support/fetch-like.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
@@ -79,90 +80,13 @@ beforeAll(async () => {
     other: await server.token('clinic-b', 'system/*.cruds'),
   };
 }, 60_000);
+/** Keep-alive connections for the fuzz requests (sent as fetch sends them: test/support/fetch-like.ts). */
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
 afterAll(async () => {
   agent.destroy();
   await server.stop();
 });
-
-/**
- * What fetch sends besides a request's own headers (Node 24's undici): the fuzz requests go
- * through node:http with these added, as fetch would have sent them, for a fraction of its CPU
- * per request (undici's streams and header lists were a quarter of this file's time).
- */
-const FETCH_HEADERS = {
-  accept: '*/*',
-  'accept-language': '*',
-  'sec-fetch-mode': 'cors',
-  'user-agent': 'node',
-  'accept-encoding': 'gzip, deflate',
-};
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
-interface Answer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly text: string;
-}
-
-/**
- * One request as fetch sends it: the URL resolved the WHATWG way (dot segments, percent-encoding,
- * no fragment), a string body without a content type is text/plain;charset=UTF-8, a body has its
- * length, redirects followed (a 303, or a 301/302 after a POST, as a GET without the body and its
- * headers); the answer decoded as UTF-8 as fetch's text() does.
- */
-async function send(request: FuzzRequest): Promise<Answer> {
-  let url = new URL(`${server.url}${request.path}`);
-  let method = request.method;
-  let body = request.body;
-  const headers: Record<string, string> = { ...FETCH_HEADERS, ...request.headers };
-  for (let redirects = 0; ; redirects++) {
-    const answer = await sendOnce(url, method, headers, body);
-    const location = answer.headers['location'];
-    if (![301, 302, 303, 307, 308].includes(answer.status) || location === undefined || redirects === 20) {
-      return answer;
-    }
-    url = new URL(location, url);
-    if (answer.status === 303 ? method !== 'HEAD' : answer.status < 303 && method === 'POST') {
-      method = 'GET';
-      body = undefined;
-      delete headers['content-type'];
-    }
-  }
-}
-
-function sendOnce(
-  url: URL,
-  method: string,
-  own: Record<string, string>,
-  body: string | Buffer | undefined,
-): Promise<Answer> {
-  const headers = { ...own };
-  if (body !== undefined) {
-    if (typeof body === 'string' && headers['content-type'] === undefined) {
-      headers['content-type'] = 'text/plain;charset=UTF-8';
-    }
-    headers['content-length'] = String(Buffer.byteLength(body));
-  }
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { agent, host: url.hostname, port: url.port, method, path: `${url.pathname}${url.search}`, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: new TextDecoder().decode(Buffer.concat(chunks)),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Generators
@@ -665,7 +589,7 @@ describe('fuzzing every route', () => {
     const worker = async (): Promise<void> => {
       while (next < requests.length) {
         const request = requests[next++]!;
-        const res = await send(request);
+        const res = await sendAsFetch(agent, `${server.url}${request.path}`, request);
         const text = res.text;
         const key = `${request.route.method} ${request.route.template}`;
         perRoute.set(key, (perRoute.get(key) ?? 0) + 1);
