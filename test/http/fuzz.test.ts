@@ -306,17 +306,20 @@ type Position = [Json[] | Record<string, Json>, string | number];
 function positions(root: Json): Position[] {
   const out: Position[] = [];
   const queue: Json[] = [root];
+  // Plain loops: the random pass walks every mutated body 1-3 times (~5,000 walks of up to ~600
+  // positions), where forEach's and Object.entries' allocations showed in the profile.
   for (let i = 0; i < queue.length; i++) {
     const value = queue[i]!;
     if (Array.isArray(value)) {
-      value.forEach((v, k) => {
+      for (let k = 0; k < value.length; k++) {
         out.push([value, k]);
-        queue.push(v);
-      });
+        queue.push(value[k]!);
+      }
     } else if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        out.push([value, k]);
-        queue.push(v);
+      const keys = Object.keys(value);
+      for (let k = 0; k < keys.length; k++) {
+        out.push([value, keys[k]!]);
+        queue.push(value[keys[k]!]!);
       }
     }
   }
