@@ -268,6 +268,10 @@ describe('never "conforms" where @medplum/core finds an error', () => {
     let fastAccepted = 0;
     let invalid = 0;
     const wrong: string[] = [];
+    // @medplum/core's verdict per candidate's JSON: over a third of the candidates are the same
+    // value again (a mutation that leaves a leaf as it is: the unchanged claim), and the verdict
+    // is a function of the value.
+    const verdicts = new Map<string, string | undefined>();
     for (const at of paths(claim)) {
       for (const [name, replace] of MUTATIONS) {
         const candidate = mutated(claim, at, replace);
@@ -278,7 +282,9 @@ describe('never "conforms" where @medplum/core finds an error', () => {
         if (!fast && invalid > 100) {
           continue;
         }
-        const error = medplumError(candidate, type);
+        const json = JSON.stringify(candidate);
+        const error = verdicts.has(json) ? verdicts.get(json) : medplumError(candidate, type);
+        verdicts.set(json, error);
         fastAccepted += fast ? 1 : 0;
         invalid += error ? 1 : 0;
         if (fast && error) {

@@ -6,8 +6,11 @@
  * the same child. Sampling the heap's growth in the test process instead measured garbage the
  * collector had not reached yet, and failed on a loaded CI machine with nothing held.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { spawnChild } from '../support/child.ts';
 
 const CHILD = fileURLToPath(new URL('./children/intake-heap.ts', import.meta.url));
@@ -20,8 +23,13 @@ interface Outcome {
   readonly stderr: string;
 }
 
+const dir = mkdtempSync(path.join(tmpdir(), 'dripline-intake-memory-'));
+/** The 835 both children take in: the first child writes it, the other reads it. */
+const FILE = path.join(dir, `remittance-${CLAIMS}.835`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 async function runWithSmallHeap(mode: 'intake' | 'hold'): Promise<Outcome> {
-  const child = spawnChild(CHILD, [mode, String(CLAIMS)], {
+  const child = spawnChild(CHILD, [mode, String(CLAIMS), FILE], {
     env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` },
   });
   let stdout = '';

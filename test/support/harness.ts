@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { RunningServer, StartOptions } from '../../src/server.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { systemClock } from '../../src/time/clock.ts';
@@ -97,6 +98,17 @@ export async function startTestServer(
       ).access_token;
     },
     async stop() {
+      // The folder is deleted next: closing the last connection checkpoints the WAL into the
+      // file, and without its fsyncs a stop of a server holding a day's data waits ~20–45 ms
+      // instead of ~60–85 (nothing is read from the files again; durability while the test runs
+      // is the product's own).
+      // (A store a test handed in is the test's: left as it is.)
+      const store = (options.store ? {} : running.store) as Partial<SqliteStore>;
+      for (const connection of [store.connection, store.inboxConnection]) {
+        if (connection && !connection.closed) {
+          connection.db.exec('PRAGMA synchronous = OFF');
+        }
+      }
       await running.stop();
       rmSync(dir, { recursive: true, force: true });
     },
