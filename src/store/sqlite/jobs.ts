@@ -45,6 +45,12 @@ export const JOBS_SCHEMA = `
   CREATE INDEX jobs_list ON jobs (tenant, queue, state, created_at);
 `;
 
+// A queue's due jobs, as two sets (each on its own index; bound: queue, now): ready ones whose
+// time has come, and leased ones whose lease expired. The lease takes from them; an idle poll
+// only asks whether either holds anything, so the two can never disagree.
+const DUE_READY = "FROM jobs WHERE queue = ? AND state = 'ready' AND run_at <= ?";
+const DUE_EXPIRED = "FROM jobs WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ?";
+
 const SQL = {
   insert:
     'INSERT INTO jobs (id, tenant, queue, key, payload, state, attempts, max_attempts, run_at, created_at, updated_at) ' +
@@ -59,16 +65,13 @@ const SQL = {
     "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = lower(hex(randomblob(16))), " +
     'lease_expires_at = ?, updated_at = ? ' +
     'WHERE id IN (SELECT id FROM (' +
-    "  SELECT id, run_at FROM jobs WHERE queue = ? AND state = 'ready' AND run_at <= ? " +
+    `  SELECT id, run_at ${DUE_READY} ` +
     '  UNION ALL ' +
-    "  SELECT id, lease_expires_at AS run_at FROM jobs WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ? " +
+    `  SELECT id, lease_expires_at AS run_at ${DUE_EXPIRED} ` +
     '  ORDER BY run_at, id LIMIT ?)) ' +
     'RETURNING *',
   // The lease's own two candidate sets, read without a lock: does this queue have anything due?
-  anyDue:
-    "SELECT 1 AS due FROM jobs WHERE queue = ? AND state = 'ready' AND run_at <= ? " +
-    'UNION ALL ' +
-    "SELECT 1 AS due FROM jobs WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ? LIMIT 1",
+  anyDue: `SELECT 1 AS due ${DUE_READY} UNION ALL SELECT 1 AS due ${DUE_EXPIRED} LIMIT 1`,
   get: 'SELECT * FROM jobs WHERE id = ?',
   ack:
     "UPDATE jobs SET state = 'done', lease_token = NULL, lease_expires_at = NULL, updated_at = ? " +
