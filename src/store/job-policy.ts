@@ -17,3 +17,18 @@ export function retryDelayMs(attempts: number, random: number = Math.random()): 
   const base = Math.min(BASE_MS * 2 ** exponent, CAP_MS);
   return Math.round(Math.min(base * (1 - JITTER + 2 * JITTER * random), CAP_MS));
 }
+
+/**
+ * Thrown by a job's step when it must wait for other work before it can go on (a check whose
+ * answer it needs): the worker defers the job (`JobQueue.defer`) by `waitMs` instead of failing it,
+ * so the wait spends none of its attempts. The step bounds its own waiting.
+ */
+export class JobMustWait extends Error {
+  readonly waitMs: number;
+
+  constructor(reason: string, waitMs: number) {
+    super(reason);
+    this.name = 'JobMustWait';
+    this.waitMs = waitMs;
+  }
+}

@@ -227,6 +227,7 @@ export interface Job {
   /** Opaque token of the current lease; ack/fail must present it (a stale lease cannot ack). */
   readonly leaseToken?: string;
   readonly leaseExpiresAt?: string;
+  /** Why the job last stopped short of done: its failure, or what it waits for (`JobQueue.defer`). */
   readonly lastError?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -274,6 +275,14 @@ export interface JobQueue {
     leaseToken: string,
     failure: { error: string; retryable: boolean; now: Date; retryAt?: string },
   ): Promise<boolean>;
+  /**
+   * Puts a leased job back, ready at `runAt`, without counting the lease as an attempt: the job
+   * found that it must wait for other work (a check whose answer it needs), which is not a failure,
+   * so it must not bring the job nearer its dead letter however often it waits. `reason` becomes
+   * the job's `lastError` (what it last stopped on). The caller bounds how long it keeps waiting.
+   * Returns false (and changes nothing) when the lease token is stale.
+   */
+  defer(jobId: string, leaseToken: string, wait: { runAt: string; reason: string; now: Date }): Promise<boolean>;
   getJob(jobId: string): Promise<Job | undefined>;
   /** Jobs of a queue in a state (for dead-letter inspection and tests), oldest first. */
   listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]>;

@@ -1541,6 +1541,48 @@ export function describeStoreContract(
         expect(await store.jobs.listJobs(tenant, queue, 'dead', 1)).toHaveLength(1);
       });
 
+      it('defer puts a leased job back at runAt without spending an attempt; a stale lease cannot', async (store) => {
+        const tenant = newTenant();
+        const queue = newQueue();
+        const { jobId } = await store.jobs.enqueue(tenant, {
+          queue,
+          key: 'waits',
+          payload: null,
+          runAt: past(),
+          maxAttempts: 2,
+        });
+        let now = new Date();
+        // Waiting ten times, more than its attempts allow, never dead-letters it.
+        for (let i = 0; i < 10; i++) {
+          const [job] = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 1, now });
+          expect(job).toMatchObject({ id: jobId, attempts: 1 });
+          const runAt = new Date(now.getTime() + 1000).toISOString();
+          const wait = { runAt, reason: `waiting ${i}`, now };
+          expect(await store.jobs.defer(jobId, 'not-the-lease', wait)).toBe(false);
+          expect(await store.jobs.defer(jobId, job!.leaseToken!, wait)).toBe(true);
+          expect(await store.jobs.defer(jobId, job!.leaseToken!, wait)).toBe(false);
+          const waiting = await store.jobs.getJob(jobId);
+          expect(waiting).toMatchObject({ state: 'ready', attempts: 0, runAt, lastError: `waiting ${i}` });
+          expect(waiting?.leaseToken).toBeUndefined();
+          expect(
+            await store.jobs.lease({ queue, leaseMs: 60_000, limit: 1, now: new Date(Date.parse(runAt) - 1) }),
+          ).toEqual([]);
+          now = new Date(runAt);
+        }
+        // Its two attempts are all still there: two failures dead-letter it, not one.
+        let [job] = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 1, now });
+        await store.jobs.fail(jobId, job!.leaseToken!, { error: 'first', retryable: true, now });
+        expect((await store.jobs.getJob(jobId))?.state).toBe('ready');
+        now = future(3_600_000);
+        [job] = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 1, now });
+        expect(job?.attempts).toBe(2);
+        await store.jobs.fail(jobId, job!.leaseToken!, { error: 'second', retryable: true, now });
+        expect(await store.jobs.getJob(jobId)).toMatchObject({ state: 'dead', attempts: 2 });
+        // Nor can a finished job be deferred.
+        expect(await store.jobs.defer(jobId, job!.leaseToken!, { runAt: past(), reason: 'late', now })).toBe(false);
+        expect((await store.jobs.getJob(jobId))?.state).toBe('dead');
+      });
+
       it('a job whose runAt is in the future is not leased until then', async (store) => {
         const tenant = newTenant();
         const queue = newQueue();

@@ -11,6 +11,7 @@ import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import { localDate } from '../../time/zone.ts';
 import { eligibilityUnderWay } from '../../coverage/eligibility/records.ts';
+import { JobMustWait } from '../../store/job-policy.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../../store/port.ts';
 import type { BuildClaimInput, ClaimFrequency, LineOverride } from '../build.ts';
 import { buildVoidClaim, lineOverridesOf } from '../build.ts';
@@ -37,6 +38,9 @@ import { moveClaim, recordsOf } from './move.ts';
 import { claimStateOf, isRebuildable, withState } from './state.ts';
 import { claimTaskId, noPayerTask } from './tasks.ts';
 import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE } from '../../contract/canonical.ts';
+
+/** How often a new claim looks again for the eligibility answer it waits for (a payer answers in seconds). */
+const ELIGIBILITY_WAIT_POLL_MS = 1000;
 
 /** Builds (if not yet stored), scrubs and holds or readies the claim of these encounters. */
 export async function buildAndScrub(
@@ -72,8 +76,12 @@ export async function buildAndScrub(
       return { note: 'encounters or patient not stored' };
     }
     if (await eligibilityUnderWay(ctx.store, tenant, `Patient/${gathered.patient.id}`, ctx.now())) {
-      // The payer is being asked about the coverage right now: scrub with its answer (retried shortly).
-      throw new Error('an eligibility check of the patient is under way; the claim waits for its answer');
+      // The payer is being asked about the coverage right now: scrub with its answer. Waiting is not
+      // failing: the job keeps its attempts, and eligibilityUnderWay bounds the wait.
+      throw new JobMustWait(
+        'an eligibility check of the patient is under way; the claim waits for its answer',
+        ELIGIBILITY_WAIT_POLL_MS,
+      );
     }
     const original = job.replaces ? await ctx.read<Claim>(tenant, 'Claim', job.replaces) : undefined;
     if (job.replaces && !original) {

@@ -16,7 +16,7 @@
  * claim-state-since when it was entered.
  */
 import type { DocumentReference } from '@medplum/fhirtypes';
-import { retryDelayMs } from '../../store/job-policy.ts';
+import { JobMustWait, retryDelayMs } from '../../store/job-policy.ts';
 import type { Job, TenantId } from '../../store/port.ts';
 import { LoopingWorker } from '../../store/worker-loop.ts';
 import type { ClaimContext, ClaimState, ScrubFinding } from '../types.ts';
@@ -183,6 +183,15 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       await store.jobs.ack(job.id, job.leaseToken ?? '');
     } catch (err) {
       const message = (err as Error).message;
+      if (err instanceof JobMustWait) {
+        ctx.logger.debug({ job: job.id, queue: job.queue, err: message }, 'claim step waits');
+        await store.jobs.defer(job.id, job.leaseToken ?? '', {
+          runAt: new Date(ctx.now().getTime() + err.waitMs).toISOString(),
+          reason: message,
+          now: ctx.now(),
+        });
+        return;
+      }
       const delay = ctx.deps.retryDelayMs?.(job.attempts) ?? retryDelayMs(job.attempts);
       const retryAt = new Date(ctx.now().getTime() + delay).toISOString();
       const last = job.attempts >= job.maxAttempts;

@@ -235,6 +235,24 @@ export class MongoJobQueue implements JobQueue {
     return result.modifiedCount === 1;
   }
 
+  async defer(
+    jobId: string,
+    leaseToken: string,
+    wait: { runAt: string; reason: string; now: Date },
+  ): Promise<boolean> {
+    const runAt = isoInstant(wait.runAt, 'runAt');
+    // The lease's attempt is handed back (a leased job has attempts >= 1): waiting is not failing.
+    const result = await this.#jobs.updateOne(
+      { _id: jobId, state: 'leased', leaseToken },
+      {
+        $set: { state: 'ready', runAt, lastError: wait.reason, updatedAt: wait.now },
+        $inc: { attempts: -1 },
+        $unset: { leaseToken: '', leaseExpiresAt: '' },
+      },
+    );
+    return result.modifiedCount === 1;
+  }
+
   async getJob(jobId: string): Promise<Job | undefined> {
     const doc = await this.#jobs.findOne({ _id: jobId });
     return doc ? toJob(doc) : undefined;

@@ -86,6 +86,14 @@ export class SqliteJobQueue implements JobQueue {
     return this.#holding(jobId).fail(jobId, leaseToken, failure);
   }
 
+  async defer(
+    jobId: string,
+    leaseToken: string,
+    wait: { runAt: string; reason: string; now: Date },
+  ): Promise<boolean> {
+    return this.#holding(jobId).defer(jobId, leaseToken, wait);
+  }
+
   async getJob(jobId: string): Promise<Job | undefined> {
     return (await this.inbox.getJob(jobId)) ?? this.main.getJob(jobId);
   }

@@ -80,6 +80,11 @@ const SQL = {
   retry:
     "UPDATE jobs SET state = 'ready', run_at = ?, lease_token = NULL, lease_expires_at = NULL, last_error = ?, " +
     'updated_at = ? WHERE id = ?',
+  // The lease's attempt is handed back: a job that waits has not failed (JobQueue.defer).
+  defer:
+    "UPDATE jobs SET state = 'ready', run_at = ?, attempts = max(attempts - 1, 0), lease_token = NULL, " +
+    'lease_expires_at = NULL, last_error = ?, updated_at = ? ' +
+    "WHERE id = ? AND lease_token = ? AND state = 'leased'",
   dead:
     "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ? " +
     'WHERE id = ?',
@@ -217,6 +222,18 @@ export class SqliteJobTable implements JobQueue {
       }
       return true;
     });
+  }
+
+  async defer(
+    jobId: string,
+    leaseToken: string,
+    wait: { runAt: string; reason: string; now: Date },
+  ): Promise<boolean> {
+    const runAt = requireInstant(wait.runAt, 'runAt');
+    const { changes } = this.#conn.transaction(() =>
+      this.#conn.run(SQL.defer, runAt, wait.reason, wait.now.toISOString(), jobId, leaseToken),
+    );
+    return changes === 1;
   }
 
   async getJob(jobId: string): Promise<Job | undefined> {
