@@ -282,7 +282,11 @@ export interface JobQueue {
    * the job's `lastError` (what it last stopped on). The caller bounds how long it keeps waiting.
    * Returns false (and changes nothing) when the lease token is stale.
    */
-  defer(jobId: string, leaseToken: string, wait: { runAt: string; reason: string; now: Date }): Promise<boolean>;
+  defer(
+    jobId: string,
+    leaseToken: string,
+    wait: { runAt: string; reason: string; now: Date },
+  ): Promise<boolean>;
   getJob(jobId: string): Promise<Job | undefined>;
   /** Jobs of a queue in a state (for dead-letter inspection and tests), oldest first. */
   listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]>;

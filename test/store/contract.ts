@@ -1565,7 +1565,12 @@ export function describeStoreContract(
           expect(waiting).toMatchObject({ state: 'ready', attempts: 0, runAt, lastError: `waiting ${i}` });
           expect(waiting?.leaseToken).toBeUndefined();
           expect(
-            await store.jobs.lease({ queue, leaseMs: 60_000, limit: 1, now: new Date(Date.parse(runAt) - 1) }),
+            await store.jobs.lease({
+              queue,
+              leaseMs: 60_000,
+              limit: 1,
+              now: new Date(Date.parse(runAt) - 1),
+            }),
           ).toEqual([]);
           now = new Date(runAt);
         }
@@ -1579,7 +1584,9 @@ export function describeStoreContract(
         await store.jobs.fail(jobId, job!.leaseToken!, { error: 'second', retryable: true, now });
         expect(await store.jobs.getJob(jobId)).toMatchObject({ state: 'dead', attempts: 2 });
         // Nor can a finished job be deferred.
-        expect(await store.jobs.defer(jobId, job!.leaseToken!, { runAt: past(), reason: 'late', now })).toBe(false);
+        expect(await store.jobs.defer(jobId, job!.leaseToken!, { runAt: past(), reason: 'late', now })).toBe(
+          false,
+        );
         expect((await store.jobs.getJob(jobId))?.state).toBe('dead');
       });
 
