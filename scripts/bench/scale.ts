@@ -25,7 +25,7 @@
  * each write window's rate, its CPU per resource (this process: the store runs in it).
  */
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -249,6 +249,52 @@ async function measureSearches(
 
 const ms = (v: number): string => `${v.toFixed(1)} ms`;
 
+/**
+ * This process's I/O so far (Linux /proc/self/io; undefined elsewhere): bytes asked of the OS by
+ * read/write calls (SQLite's page reads and WAL/checkpoint writes, whether the OS answered from its
+ * page cache or not) and bytes that reached the storage device.
+ */
+interface IoCounters {
+  readonly rchar: number;
+  readonly wchar: number;
+  readonly readBytes: number;
+  readonly writeBytes: number;
+}
+
+function ioCounters(): IoCounters | undefined {
+  try {
+    const fields = new Map(
+      readFileSync('/proc/self/io', 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [key, value] = line.split(':');
+          return [key?.trim() ?? '', Number(value)] as const;
+        }),
+    );
+    return {
+      rchar: fields.get('rchar') ?? 0,
+      wchar: fields.get('wchar') ?? 0,
+      readBytes: fields.get('read_bytes') ?? 0,
+      writeBytes: fields.get('write_bytes') ?? 0,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function ioSince(start: IoCounters | undefined): IoCounters | undefined {
+  const now = ioCounters();
+  return start && now
+    ? {
+        rchar: now.rchar - start.rchar,
+        wchar: now.wchar - start.wchar,
+        readBytes: now.readBytes - start.readBytes,
+        writeBytes: now.writeBytes - start.writeBytes,
+      }
+    : undefined;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dripline-bench-scale-'));
   const path = join(dir, 'scale.sqlite');
@@ -264,6 +310,10 @@ async function main(): Promise<void> {
     // CPU per resource in each window beside the wall rate: a window whose wall rate falls while
     // its CPU per resource holds waited on the OS for pages; one whose CPU rises did more work.
     let windowCpu = process.cpuUsage();
+    // And the bytes read and written per resource: a B-tree insert into an index larger than the
+    // page cache reads its pages from the OS, and a checkpoint writes back every page it touched.
+    let windowIo = ioCounters();
+    let firstIo: IoCounters | undefined;
     let firstCpu: NodeJS.CpuUsage | undefined;
     let firstRate = Number.NaN;
     let lastRate = Number.NaN;
@@ -285,6 +335,7 @@ async function main(): Promise<void> {
           if (written === WINDOW) {
             firstRate = WINDOW / ((performance.now() - windowStart) / 1000);
             firstCpu = process.cpuUsage(windowCpu);
+            firstIo = ioSince(windowIo);
             console.log(
               `  ${written.toLocaleString('en-US')} written: ${Math.round(firstRate).toLocaleString('en-US')} resources/s; searches at 10,000…`,
             );
@@ -293,6 +344,7 @@ async function main(): Promise<void> {
           if (written === N - WINDOW) {
             windowStart = performance.now();
             windowCpu = process.cpuUsage();
+            windowIo = ioCounters();
           }
           if (written % 100_000 === 0) {
             console.log(
@@ -305,6 +357,7 @@ async function main(): Promise<void> {
     await flush();
     lastRate = WINDOW / ((performance.now() - windowStart) / 1000);
     const lastCpu = process.cpuUsage(windowCpu);
+    const lastIo = ioSince(windowIo);
     const loadS = (performance.now() - began) / 1000;
     console.log(
       `loaded ${written.toLocaleString('en-US')} resources in ${loadS.toFixed(0)} s; last ${WINDOW.toLocaleString('en-US')}: ${Math.round(lastRate).toLocaleString('en-US')} resources/s (first ${WINDOW.toLocaleString('en-US')}: ${Math.round(firstRate).toLocaleString('en-US')}/s)`,
@@ -316,6 +369,30 @@ async function main(): Promise<void> {
     console.log(
       `CPU per resource written: first ${WINDOW.toLocaleString('en-US')} ${perResource(firstCpu)}; last ${WINDOW.toLocaleString('en-US')} ${perResource(lastCpu)}`,
     );
+    const kib = (bytes: number): string => `${(bytes / 1024 / WINDOW).toFixed(1)} KiB`;
+    const perResourceIo = (io: IoCounters | undefined): string =>
+      io
+        ? `read ${kib(io.rchar)} (${kib(io.readBytes)} from storage), written ${kib(io.wchar)} (${kib(io.writeBytes)} to storage)`
+        : '— (no /proc/self/io)';
+    console.log(
+      `I/O per resource written: first ${WINDOW.toLocaleString('en-US')} ${perResourceIo(firstIo)}; last ${WINDOW.toLocaleString('en-US')} ${perResourceIo(lastIo)}`,
+    );
+    if (firstIo && lastIo) {
+      recordFigure({
+        bench: 'scale',
+        figure: `bytes read from the OS per resource over the last 10,000 of ${written.toLocaleString('en-US')}`,
+        value: Math.round(lastIo.rchar / WINDOW),
+        unit: 'B',
+        baseline: { name: 'per resource over the first 10,000', value: Math.round(firstIo.rchar / WINDOW) },
+      });
+      recordFigure({
+        bench: 'scale',
+        figure: `bytes written to the OS per resource over the last 10,000 of ${written.toLocaleString('en-US')}`,
+        value: Math.round(lastIo.wchar / WINDOW),
+        unit: 'B',
+        baseline: { name: 'per resource over the first 10,000', value: Math.round(firstIo.wchar / WINDOW) },
+      });
+    }
     if (firstCpu) {
       recordFigure({
         bench: 'scale',
