@@ -128,26 +128,6 @@ async function claimsSettled(): Promise<boolean> {
   });
 }
 
-/**
- * When every claim build left is deferred (the build waits while its patient's eligibility check is
- * under way: ../../src/claims/workflow/build-and-scrub.ts) and none runs, moves the shared clock to
- * the first one's turn and nudges the worker: nothing else was going to happen before it.
- */
-async function skipToDeferredBuild(): Promise<void> {
-  const store = server.running.store;
-  if ((await store.jobs.listJobs(TENANT, CLAIM_READY_QUEUE, 'leased', 1)).length > 0) {
-    return;
-  }
-  const now = clock.now().getTime();
-  const turns = (await store.jobs.listJobs(TENANT, CLAIM_READY_QUEUE, 'ready', 1000)).map((j) =>
-    Date.parse(j.runAt),
-  );
-  if (turns.length > 0 && turns.every((t) => t > now)) {
-    clock.advance(Math.min(...turns) - now);
-    server.running.claims.notify();
-  }
-}
-
 async function parseX12(text: string): Promise<{ name: string; [element: string]: unknown }[]> {
   const parser = new X12parser();
   const out: { name: string }[] = [];
@@ -212,9 +192,6 @@ beforeAll(async () => {
       'claims built and scrubbed',
       async () => {
         settledLooks = (await claimsSettled()) ? settledLooks + 1 : 0;
-        if (settledLooks === 0) {
-          await skipToDeferredBuild();
-        }
         return settledLooks >= 2;
       },
       Number(process.env['WF_WAIT'] ?? 120_000),
