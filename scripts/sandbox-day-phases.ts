@@ -60,23 +60,18 @@ export class DayPhases {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-/**
- * Resolves with what `look` found once it finds something (not undefined), looking every `pollMs`;
- * throws at `deadline` (epoch ms) naming `what` it was waiting for.
- */
-export async function waitUntil<T>(
-  what: string,
-  look: () => Promise<T | undefined> | T | undefined,
-  options: { readonly deadline: number; readonly pollMs?: number },
-): Promise<T> {
-  for (;;) {
-    const found = await look();
-    if (found !== undefined) {
-      return found;
-    }
-    if (Date.now() > options.deadline) {
-      throw new Error(`the sandbox day gave up waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+/** Resolves as `promise` does, or throws at `deadline` (epoch ms) naming `what` it was waiting for. */
+export async function beforeDeadline<T>(what: string, promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the sandbox day gave up waiting for ${what}`)),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

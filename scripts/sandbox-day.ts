@@ -58,7 +58,7 @@ import { PRIOR_AUTH_QUEUE } from '../src/coverage/pas/records.ts';
 import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbox/day-coverage.ts';
 import { reportRemittance, X12PayerWait } from './sandbox-day-remittance.ts';
 import { keepDataFolder, reportRecovery } from './sandbox-day-recovery.ts';
-import { DayPhases, waitUntil } from './sandbox-day-phases.ts';
+import { beforeDeadline, DayPhases } from './sandbox-day-phases.ts';
 import { advancingClock, systemClock } from '../src/time/clock.ts';
 import type { AdvancingClock } from '../src/time/clock.ts';
 import { DEFAULT_RECHECK_MS, DEFAULT_SWEEP_MS } from '../src/claims/workflow/context.ts';
@@ -193,9 +193,10 @@ async function claimsHeldFor(store: Store, ruleId: string): Promise<(Claim & Sto
 const X12_PAYER_DELAY_MS = 2000;
 
 /**
- * Moves the day's clock forward by `ms` (default the sweep interval) and waits until the claim
- * worker has finished a sweep (with the held-claim recheck when that is due): nothing was going to
- * happen before it.
+ * Moves the day's clock forward by `ms` (default the sweep interval) and asks the claim worker for
+ * a sweep (with the held-claim recheck when that is due), resolving once it has finished: nothing
+ * was going to happen before it. The sweep asked for begins after the ask (`sweepNow`), so it sees
+ * everything the look before it saw; no polling of the sweep counter.
  */
 async function nextSweep(
   run: SandboxRun,
@@ -203,13 +204,8 @@ async function nextSweep(
   deadline: number,
   ms = DEFAULT_SWEEP_MS,
 ): Promise<void> {
-  const before = run.server.claims.sweeps;
   clock.advance(ms);
-  run.server.claims.notify();
-  await waitUntil('the claim sweep', () => (run.server.claims.sweeps > before ? true : undefined), {
-    deadline,
-    pollMs: 20,
-  });
+  await beforeDeadline('the claim sweep', run.server.claims.sweepNow(), deadline);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * The claim sweep's interval is measured on the injected clock, and the worker counts the sweeps
- * it has finished: the sandbox day (scripts/sandbox-day.ts), once its queues are idle, moves its
- * clock by the interval and waits for the next sweep instead of sleeping through it.
+ * The claim sweep's interval is measured on the injected clock, the worker counts the sweeps it
+ * has finished, and a sweep can be asked for (`sweepNow`): the sandbox day (scripts/sandbox-day.ts),
+ * once its queues are idle, moves its clock by the interval and asks for the next sweep instead of
+ * sleeping through it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

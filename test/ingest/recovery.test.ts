@@ -374,7 +374,9 @@ describe('1. dropped notifications are recovered with $events', () => {
     expect(await storedCopy(rig, 'MedicationAdministration', a.id!)).toBeUndefined();
 
     // The next heartbeat reports 2 events; nothing was processed: a gap, recovered after grace.
+    // (Sent now rather than at the end of its 1 s period: what it reports is the subject.)
     const ma = await rig.record('MedicationAdministration');
+    rig.ehr.heartbeatNow();
     await waitFor('the heartbeat to report the dropped events', async () => {
       await rig.drain();
       return (await rig.record('MedicationAdministration')).tracker.reported >= ma.tracker.reported + 2;
@@ -491,6 +493,9 @@ describe('4. a counter that goes down means a resync', () => {
     // Written on the EHR while its counter restarted: event 1 of the new count.
     const afterRestart = await newAdministration(rig.ehr);
     rig.calls.length = 0;
+    // The next heartbeat, sent now rather than at the end of its 1 s period, after the event.
+    await rig.ehr.idle();
+    rig.ehr.heartbeatNow();
     await waitFor('a resync catch-up to store what changed', async () => {
       await rig.drain();
       return (await storedCopy(rig, 'MedicationAdministration', afterRestart.id!)) !== undefined;

@@ -119,6 +119,33 @@ async function idle(queue: string): Promise<boolean> {
   return ready.length === 0 && leased.length === 0;
 }
 
+/**
+ * The day's claims (ids and versions) when nothing is moving — the EHR has sent everything, every
+ * queue is idle and no claim is between build and answer —, else undefined.
+ */
+async function quietClaims(): Promise<string | undefined> {
+  await ehr.idle();
+  const queues = [
+    INGEST_QUEUE,
+    ENCOUNTER_CHANGED_QUEUE,
+    CLAIM_READY_QUEUE,
+    CLAIM_SUBMIT_QUEUE,
+    ELIGIBILITY_QUEUE,
+    PRIOR_AUTH_QUEUE,
+  ];
+  if (!(await Promise.all(queues.map(idle))).every(Boolean)) {
+    return undefined;
+  }
+  const claims = await searchAll<Claim>(server.store, SANDBOX_TENANT, 'Claim');
+  if (claims.length === 0 || claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? ''))) {
+    return undefined;
+  }
+  return claims
+    .map((c) => `${c.id}@${c.meta?.versionId ?? ''}`)
+    .sort()
+    .join(' ');
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dripline-day-'));
   const port = await freePort();
@@ -175,33 +202,19 @@ beforeAll(async () => {
   await coverageSettled(server.store, SANDBOX_TENANT, { timeoutMs: 120_000, pollMs: 100 });
   coverage = await coverageFigures(server.store, SANDBOX_TENANT);
   server.claims.start();
-  // Settled: queues idle, no claim between build and answer, and two claim sweeps later still so
-  // with the same claims. The sweep that ends second after a quiet look began after it, so it saw
-  // everything that look saw and billed what was left to bill (sweeps count finished sweeps).
-  let quietAt: { claims: number; sweeps: number } | undefined;
+  // Settled: queues idle, no claim between build and answer, and still so, with the same claims
+  // (ids and versions), after a sweep asked for once that look was quiet (sweepNow: a sweep of the
+  // loop's begun after the ask, so it saw everything the look saw and billed what was left to bill)
+  // instead of after two more sweeps of the timer.
   await waitFor(
-    'the day to settle: queues idle, no claim between build and answer, the count unchanged over two sweeps',
+    'the day to settle: queues idle, no claim between build and answer, the claims unchanged over a sweep',
     async () => {
-      await ehr.idle();
-      const queues = [
-        INGEST_QUEUE,
-        ENCOUNTER_CHANGED_QUEUE,
-        CLAIM_READY_QUEUE,
-        CLAIM_SUBMIT_QUEUE,
-        ELIGIBILITY_QUEUE,
-        PRIOR_AUTH_QUEUE,
-      ];
-      const busy = !(await Promise.all(queues.map(idle))).every(Boolean);
-      const claims = await searchAll<Claim>(server.store, SANDBOX_TENANT, 'Claim');
-      const moving = claims.some((c) => ['built', 'submitting'].includes(claimStateOf(c) ?? ''));
-      // Read after the state it vouches for.
-      const sweeps = server.claims.sweeps;
-      if (busy || moving || claims.length === 0 || (quietAt && quietAt.claims !== claims.length)) {
-        quietAt = undefined;
+      const before = await quietClaims();
+      if (before === undefined) {
         return false;
       }
-      quietAt ??= { claims: claims.length, sweeps };
-      return sweeps >= quietAt.sweeps + 2;
+      await server.claims.sweepNow();
+      return (await quietClaims()) === before;
     },
     150_000,
     100,

@@ -70,12 +70,16 @@ async function holdings(): Promise<Holdings> {
   return out;
 }
 
-/** Nothing queued, nothing moving, every finished encounter with charges billed (three looks). */
+/**
+ * Nothing queued, nothing moving, every finished encounter with charges billed, and still so after
+ * a claim sweep asked for once a look found it so.
+ */
 async function settled(): Promise<void> {
   await billingSettled(run!.server.store, SANDBOX_TENANT, {
     timeoutMs: 90_000,
     intervalMs: 200,
     beforeLook: () => run!.ehr.idle(),
+    sweepNow: () => run!.server.claims.sweepNow(),
   });
 }
 

@@ -56,7 +56,20 @@ export async function billingBacklog(store: Store, tenant: string): Promise<stri
   return out;
 }
 
-/** Polls `billingBacklog` (after `beforeLook`, e.g. the EHR's deliveries) until empty three times running. */
+/** The tenant's claims as ids and versions: any claim stored or moved changes it. */
+async function claimVersions(store: Store, tenant: string): Promise<string> {
+  return (await searchAll<Claim>(store, tenant, 'Claim'))
+    .map((c) => `${c.id}@${c.meta?.versionId ?? ''}`)
+    .sort()
+    .join(' ');
+}
+
+/**
+ * Polls `billingBacklog` (after `beforeLook`, e.g. the EHR's deliveries) until empty three times
+ * running; or, given `sweepNow` (the claim worker's: a sweep begun after the ask, resolved once
+ * finished), until a look is empty and still empty, with the same claims, after the sweep it asks
+ * for then — that sweep saw everything the look saw, so nothing is left for the timer's next one.
+ */
 export async function billingSettled(
   store: Store,
   tenant: string,
@@ -64,16 +77,25 @@ export async function billingSettled(
     readonly timeoutMs: number;
     readonly intervalMs?: number;
     readonly beforeLook?: () => Promise<void>;
+    readonly sweepNow?: () => Promise<void>;
   },
 ): Promise<void> {
   let quiet = 0;
   let last: string[] = [];
+  const sweepNow = options.sweepNow;
   try {
     await waitFor(
       'billing to settle',
       async () => {
         await options.beforeLook?.();
         last = await billingBacklog(store, tenant);
+        if (sweepNow && last.length === 0) {
+          const claims = await claimVersions(store, tenant);
+          await sweepNow();
+          await options.beforeLook?.();
+          last = await billingBacklog(store, tenant);
+          return last.length === 0 && (await claimVersions(store, tenant)) === claims;
+        }
         quiet = last.length === 0 ? quiet + 1 : 0;
         return quiet >= 3;
       },

@@ -52,8 +52,8 @@ export class ClaimWorkflowWorker extends LoopingWorker {
   }
 
   /**
-   * Sweeps of every tenant this worker's loop has finished (the sandbox day, once its queues are
-   * idle, waits for the next one rather than for the sweep interval to pass).
+   * Sweeps of every tenant this worker's loop has finished. A caller waiting for a sweep asks for
+   * one (`sweepNow`) rather than watching this count: the sweep that answers began after the ask.
    */
   get sweeps(): number {
     return this.#sweeps;

@@ -108,6 +108,19 @@ export class SubscriptionEngine implements WriteHooks {
     }
   }
 
+  /**
+   * Sends the heartbeat of every active subscription that asked for one now, as its period ending
+   * would, and restarts the period: for a caller that waits for the next heartbeat (what it
+   * reports is the point, not how long the period is).
+   */
+  heartbeatNow(): void {
+    for (const state of this.#subs.values()) {
+      if (state.spec.heartbeatPeriodSeconds) {
+        this.#heartbeat(state.id);
+      }
+    }
+  }
+
   async stop(): Promise<void> {
     this.#heartbeats.stop();
     await this.queue.stop();

@@ -94,6 +94,8 @@ export interface SandboxEhr {
   deleteResource(type: string, id: string): Promise<void>;
   /** Simulates a restart of an EHR that keeps event counters in memory: every counter starts again from 0. */
   resetEventCounters(): void;
+  /** Sends each active subscription's heartbeat now rather than when its period ends (the period restarts). */
+  heartbeatNow(): void;
   /** Resolves when every queued notification delivery has been attempted (incl. retries currently scheduled). */
   idle(): Promise<void>;
   /** Server-side state of a Subscription (status, event counter), or undefined. */
@@ -271,6 +273,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
       }
     },
     resetEventCounters: () => engine.resetEventCounters(),
+    heartbeatNow: () => engine.heartbeatNow(),
     idle: () => engine.queue.idle(),
     subscriptionInfo: (id) => engine.info(id),
 

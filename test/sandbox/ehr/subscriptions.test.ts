@@ -341,6 +341,23 @@ describe('heartbeat', () => {
       .map((r) => r.at);
     expect((heartbeatAt ?? 0) - (eventAt ?? 0)).toBeGreaterThanOrEqual(900);
   });
+
+  test('heartbeatNow sends it at once, with the current counter, to the subscriptions that asked for one', async () => {
+    const beating = await subscribe({ heartbeatSeconds: 3600 });
+    const silent = await subscribe({});
+    await ehr.createResource(medicationAdministration('ma-heartbeat-now', world));
+    await ehr.idle();
+    expect(notifications(beating.path, 'heartbeat')).toEqual([]);
+    ehr.heartbeatNow();
+    await ehr.idle();
+    const heartbeats = notifications(beating.path, 'heartbeat');
+    expect(heartbeats).toHaveLength(1);
+    expect(statusOf(heartbeats[0])).toMatchObject({
+      status: 'active',
+      'events-since-subscription-start': '1',
+    });
+    expect(notifications(silent.path, 'heartbeat')).toEqual([]);
+  });
 });
 
 describe('$status and $events', () => {
