@@ -178,10 +178,11 @@ export function openTask(task: (Task & StoredResource) | undefined): (Task & Sto
 }
 
 /**
- * Whether an eligibility check of the patient is under way: a job due now (not a pre-visit check
- * waiting for its day), created within the last `withinMs`. A claim about to be scrubbed waits for
- * it a short while, so the scrubber reads the answer it is about to get; an older one (a payer that
- * has been down) no longer holds anything up.
+ * Whether an eligibility check of the patient is under way: a job being asked now, or due now and
+ * not yet tried (not a pre-visit check waiting for its day), created within the last `withinMs`. A
+ * claim about to be scrubbed waits for it a short while, so the scrubber reads the answer it is
+ * about to get. A check that has failed and waits for its retry (a payer that is down or refusing)
+ * holds nothing up: no answer is about to come. Nor does an older one.
  */
 export async function eligibilityUnderWay(
   store: Pick<Store, 'jobs'>,
@@ -197,7 +198,7 @@ export async function eligibilityUnderWay(
       jobs.some(
         (j) =>
           (j.payload as { patient?: unknown } | undefined)?.patient === patient &&
-          Date.parse(j.runAt) <= now.getTime() &&
+          (state === 'leased' || (j.attempts === 0 && Date.parse(j.runAt) <= now.getTime())) &&
           Date.parse(j.createdAt) >= since,
       )
     ) {
