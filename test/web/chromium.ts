@@ -53,10 +53,6 @@ export async function launchChromium(viewport = { width: 1280, height: 900 }): P
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      // The GPU process as a thread of the browser process: with --disable-gpu it only composites
-      // frames in software, and as a process of its own costs its IPC and upkeep (measured: an EHR
-      // launch of the app, two browsers alternated in one run, 20 pairs: 1.45 → 1.35 CPU-s).
-      '--in-process-gpu',
       `--disable-features=${DISABLED_FEATURES.join(',')}`,
     ],
   });
