@@ -63,10 +63,19 @@ export function sandboxModeTests(world: () => SandboxRun, logs: readonly string[
         .map((e) => `Encounter/${e.id}`)
         .filter((ref) => !billed.has(ref));
     };
-    // The claim sweep bills a visit once it has ended: on a day that has ended, all of them.
+    // The claim sweep bills a visit once it has ended: on a day that has ended, all of them. Each
+    // look that finds one unbilled asks for the loop's next sweep (`sweepNow`, as the world's
+    // start does) and waits for it, rather than looking again every 100 ms until the 5 s timer
+    // sweeps (up to two timer sweeps: the first may find charge capture still busy).
     await waitFor(
       'every charged visit to be on a claim',
-      async () => (await unbilled()).length === 0,
+      async () => {
+        if ((await unbilled()).length === 0) {
+          return true;
+        }
+        await world().server.claims.sweepNow();
+        return false;
+      },
       45_000,
     ).catch(() => undefined);
     expect(await unbilled()).toEqual([]);
