@@ -378,20 +378,21 @@ async function main(): Promise<void> {
       `I/O per resource written: first ${WINDOW.toLocaleString('en-US')} ${perResourceIo(firstIo)}; last ${WINDOW.toLocaleString('en-US')} ${perResourceIo(lastIo)}`,
     );
     if (firstIo && lastIo) {
-      recordFigure({
-        bench: 'scale',
-        figure: `bytes read from the OS per resource over the last 10,000 of ${written.toLocaleString('en-US')}`,
-        value: Math.round(lastIo.rchar / WINDOW),
-        unit: 'B',
-        baseline: { name: 'per resource over the first 10,000', value: Math.round(firstIo.rchar / WINDOW) },
-      });
-      recordFigure({
-        bench: 'scale',
-        figure: `bytes written to the OS per resource over the last 10,000 of ${written.toLocaleString('en-US')}`,
-        value: Math.round(lastIo.wchar / WINDOW),
-        unit: 'B',
-        baseline: { name: 'per resource over the first 10,000', value: Math.round(firstIo.wchar / WINDOW) },
-      });
+      for (const [way, bytes] of [
+        ['read from', (io: IoCounters) => io.rchar],
+        ['written to', (io: IoCounters) => io.wchar],
+      ] as const) {
+        recordFigure({
+          bench: 'scale',
+          figure: `bytes ${way} the OS per resource over the last 10,000 of ${written.toLocaleString('en-US')}`,
+          value: Math.round(bytes(lastIo) / WINDOW),
+          unit: 'B',
+          baseline: {
+            name: 'per resource over the first 10,000',
+            value: Math.round(bytes(firstIo) / WINDOW),
+          },
+        });
+      }
     }
     if (firstCpu) {
       recordFigure({
