@@ -29,7 +29,7 @@ export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.
 
 let loaded = false;
 let ownProfilesRegistered = false;
-const ownProfiles = new Map<string, StructureDefinition>();
+let ownProfiles: Map<string, StructureDefinition> | undefined;
 
 export function loadFhirDefinitions(): void {
   if (loaded) {
@@ -43,10 +43,22 @@ export function loadFhirDefinitions(): void {
   if (!installSearchParameterCache()) {
     indexSearchParameterBundle(readJson(SEARCH_PARAMETER_BUNDLE) as Bundle<SearchParameter>);
   }
-  for (const definition of readOwnProfiles()) {
-    ownProfiles.set(definition.url, definition);
-  }
   loaded = true;
+}
+
+/**
+ * Dripline's profiles by URL, read from profiles/ on first use rather than at load: parsing them
+ * (~440 KB of JSON) is ~15 ms of CPU, and a process that never writes or checks a resource that
+ * claims one of them never needs them. A broken profile file throws at that first use.
+ */
+function ownProfileTable(): Map<string, StructureDefinition> {
+  ownProfiles ??= new Map(readOwnProfiles().map((definition) => [definition.url, definition]));
+  return ownProfiles;
+}
+
+/** Whether profiles/ has been read in this process (for tests). */
+export function ownProfilesRead(): boolean {
+  return ownProfiles !== undefined;
 }
 
 /**
@@ -61,7 +73,7 @@ function registerOwnProfiles(): void {
     return;
   }
   loadFhirDefinitions();
-  for (const definition of ownProfiles.values()) {
+  for (const definition of ownProfileTable().values()) {
     if (!isProfileLoaded(definition.url)) {
       loadDataType(definition);
     }
@@ -71,11 +83,11 @@ function registerOwnProfiles(): void {
 
 /** Dripline's StructureDefinitions (profiles and extensions), by canonical URL. */
 export function getOwnProfile(url: string): StructureDefinition | undefined {
-  return ownProfiles.get(url);
+  return ownProfileTable().get(url);
 }
 
 export function listOwnProfiles(): StructureDefinition[] {
-  return [...ownProfiles.values()];
+  return [...ownProfileTable().values()];
 }
 
 function readOwnProfiles(): StructureDefinition[] {
@@ -121,7 +133,7 @@ export function compiledProfileType(profile: StructureDefinition): string {
 export function validateWithOwnProfiles(resource: Resource): void {
   validateR4(resource);
   for (const url of resource.meta?.profile ?? []) {
-    const profile = ownProfiles.get(url);
+    const profile = ownProfileTable().get(url);
     if (profile) {
       validateAgainstProfile(resource, profile);
     }

@@ -10,6 +10,7 @@ import {
   compiledProfileType,
   getOwnProfile,
   loadFhirDefinitions,
+  ownProfilesRead,
   PROFILES_DIR,
   validateAgainstProfile,
 } from '../../src/fhir/definitions.ts';
@@ -26,9 +27,11 @@ test('committed profiles match scripts/profiles/definitions.ts (run npm run prof
   }
 });
 
-test("our profiles reach @medplum/core's profile table on the first compile of one, not at load", () => {
+test("our profiles are read on first use and reach @medplum/core's profile table on the first compile of one, not at load", () => {
   loadFhirDefinitions();
+  expect(ownProfilesRead()).toBe(false);
   const claim = getOwnProfile(PROFILE_CLAIM)!;
+  expect(ownProfilesRead()).toBe(true);
   expect(claim.url).toBe(PROFILE_CLAIM);
   expect(isProfileLoaded(PROFILE_CLAIM)).toBe(false);
   compiledProfileType(getOwnProfile(CHARGE_ITEM_PROFILE)!);
