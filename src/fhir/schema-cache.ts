@@ -132,7 +132,7 @@ export function buildSchemaCacheFile(): Buffer {
   return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), ...chunks]);
 }
 
-/** The cache file's header and body, or undefined when there is no file. */
+/** The cache file's header (its body is read per type), or undefined when there is no file. */
 export function readSchemaCache(file = SCHEMA_CACHE_FILE): SchemaCache | undefined {
   const opened = CacheFile.open(file);
   if (opened === undefined) {
