@@ -28,7 +28,8 @@ import { installSearchParameterCache, SEARCH_PARAMETER_BUNDLE } from './search-p
 export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../profiles');
 
 let loaded = false;
-let ownProfilesRegistered = false;
+/** URLs of the profiles `registerOwnProfiles` has handled. */
+const registeredProfiles = new Set<string>();
 let ownProfiles: Map<string, StructureDefinition> | undefined;
 
 export function loadFhirDefinitions(): void {
@@ -62,23 +63,33 @@ export function ownProfilesRead(): boolean {
 }
 
 /**
- * Registers Dripline's profiles with @medplum/core (`loadDataType`: its table of profiles by URL,
- * which its validator reads for the type of a slice that names a profile, such as our extensions in
- * our profiles' extension slices). Done on the first compile of a profile (`compiledProfileType`),
- * the only way to validate against one, rather than at load: parsing them is ~40–50 ms of CPU,
- * every start paid it, and a start that never validates against a profile never needs it.
+ * Registers the profile, when it is one of Dripline's, and each of Dripline's profiles it names
+ * (an element type's profile, such as an extension slice's; and so on from those) with
+ * @medplum/core (`loadDataType`: its tables by profile URL, which its validator reads for the types
+ * inside a profile, slice discriminators, and for a slice whose type names a profile; nothing else
+ * of it looks a profile up). Done on the first compile of a profile (`compiledProfileType`), the only
+ * way to validate against one, rather than at load, and only those a validation against it can
+ * read: parsing all of them is ~35–50 ms of CPU, and a process that validates ChargeItems never needs
+ * the Claim profile (240 KB).
  */
-function registerOwnProfiles(): void {
-  if (ownProfilesRegistered) {
-    return;
-  }
+function registerOwnProfiles(profile: StructureDefinition): void {
   loadFhirDefinitions();
-  for (const definition of ownProfileTable().values()) {
-    if (!isProfileLoaded(definition.url)) {
-      loadDataType(definition);
+  const pending = [profile.url];
+  for (let url = pending.pop(); url !== undefined; url = pending.pop()) {
+    if (registeredProfiles.has(url)) {
+      continue;
+    }
+    registeredProfiles.add(url);
+    const own = ownProfileTable().get(url);
+    if (own !== undefined && !isProfileLoaded(url)) {
+      loadDataType(own);
+    }
+    for (const element of (own ?? profile).snapshot?.element ?? []) {
+      for (const type of element.type ?? []) {
+        pending.push(...(type.profile ?? []).filter((named) => ownProfileTable().has(named)));
+      }
     }
   }
-  ownProfilesRegistered = true;
 }
 
 /** Dripline's StructureDefinitions (profiles and extensions), by canonical URL. */
@@ -117,7 +128,7 @@ const compiledTypes = new Map<string, string>();
 export function compiledProfileType(profile: StructureDefinition): string {
   let type = compiledTypes.get(profile.url);
   if (type === undefined) {
-    registerOwnProfiles();
+    registerOwnProfiles(profile);
     type = `${COMPILED}${profile.url}`;
     getAllDataTypes()[type] = parseStructureDefinition(profile);
     compiledTypes.set(profile.url, type);
