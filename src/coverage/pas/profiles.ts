@@ -42,7 +42,7 @@ const COMPILED = 'DriplineCompiledProfile:';
 
 let definitions: Map<string, StructureDefinition> | undefined;
 
-/** The PAS StructureDefinitions by canonical URL, read and compiled once per process. */
+/** The PAS StructureDefinitions by canonical URL, read once per process. */
 export function pasProfiles(): ReadonlyMap<string, StructureDefinition> {
   if (!definitions) {
     loadFhirDefinitions();
@@ -52,13 +52,26 @@ export function pasProfiles(): ReadonlyMap<string, StructureDefinition> {
       .sort()) {
       const sd = JSON.parse(readFileSync(path.join(PAS_PROFILES_DIR, file), 'utf8')) as StructureDefinition;
       loaded.set(sd.url, sd);
-      // Parsed once, kept under a type name of its own; its inner types stay out of the global table
-      // (registering them with loadDataType would replace base R4 types such as BundleEntry).
-      getAllDataTypes()[`${COMPILED}${sd.id ?? ''}`] = parseStructureDefinition(sd);
     }
     definitions = loaded;
   }
   return definitions;
+}
+
+/**
+ * The type name a PAS profile is validated as: parsed on the first validation against it, kept under
+ * a name of its own; its inner types stay out of the global table (registering them with loadDataType
+ * would replace base R4 types such as BundleEntry). Parsing all 18 when the first was needed cost
+ * ~110–160 ms of CPU; a process needs those of the messages it sends and reads (an exchange without
+ * inquiries or updates never needs theirs). A profile that does not parse throws, as it did at load.
+ */
+function compiledPasType(sd: StructureDefinition): string {
+  const type = `${COMPILED}${sd.id ?? ''}`;
+  const types = getAllDataTypes();
+  if (!Object.hasOwn(types, type)) {
+    types[type] = parseStructureDefinition(sd);
+  }
+  return type;
 }
 
 function issuesOf(err: unknown, prefix: string | undefined): OperationOutcomeIssue[] {
@@ -102,10 +115,9 @@ export function validateAgainst(
       },
     ];
   }
+  const type = compiledPasType(sd);
   try {
-    return validateTypedValue({ type: `${COMPILED}${sd.id}`, value: resource }).filter(
-      (i) => i.severity === 'error',
-    );
+    return validateTypedValue({ type, value: resource }).filter((i) => i.severity === 'error');
   } catch (err) {
     return issuesOf(err, at);
   }

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { validateResource } from '@medplum/core';
+import { getAllDataTypes, validateResource } from '@medplum/core';
 import type { Bundle, Claim, OperationOutcome, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import {
   pasProfiles,
@@ -20,6 +20,17 @@ import { requestInput, services } from './fixtures.ts';
 
 const texts = (outcome: OperationOutcome | undefined): string[] =>
   (outcome?.issue ?? []).map((i) => `${i.details?.text ?? ''} @ ${i.expression?.[0] ?? ''}`);
+
+test('a PAS profile is parsed on the first validation against it, not when the profiles are read', () => {
+  const compiled = (url: string): boolean =>
+    Object.hasOwn(getAllDataTypes(), `DriplineCompiledProfile:${pasProfiles().get(url)?.id ?? ''}`);
+  const urls = [PAS_PROFILE.claim, PAS_PROFILE.claimInquiry];
+  expect(urls.filter((url) => pasProfiles().has(url))).toEqual(urls);
+  expect(urls.filter(compiled)).toEqual([]);
+  const claim = buildPasRequest(requestInput()).entry?.[0]?.resource as Claim;
+  expect(validateAgainst(claim, PAS_PROFILE.claim)).toEqual([]);
+  expect(urls.filter(compiled)).toEqual([PAS_PROFILE.claim]);
+});
 
 describe('buildPasRequest', () => {
   const bundle = buildPasRequest(requestInput());
