@@ -113,14 +113,24 @@ function isConflict(err: unknown): boolean {
   );
 }
 
-/** Stores (or keeps) the copy of one EHR resource; safe to call twice or out of order. */
+/**
+ * Stores (or keeps) the copy of one EHR resource; safe to call twice or out of order. `fillOnly`:
+ * the resource was read only because no copy was stored (what a delivered resource references), so
+ * it fills that gap and never replaces a copy stored meanwhile: that copy came from a delivery,
+ * which speaks for its version, where this read may have happened before the EHR's last change
+ * (with opaque versions sharing a timestamp, the tie rule would let the older read win).
+ */
 export async function storeCopy(
   ctx: CopyContext,
   resource: Resource & { id: string },
   alsoWrite: (copy: Resource) => readonly BatchOperation[] = () => [],
+  options: { readonly fillOnly?: boolean } = {},
 ): Promise<{ outcome: CopyOutcome; copy?: StoredResource }> {
   return writeCopy<'stale' | 'unchanged'>(ctx, resource.resourceType, resource.id, alsoWrite, (existing) => {
     const next = toCopy(resource, ctx.fhirBaseUrl);
+    if (existing && options.fillOnly) {
+      return 'unchanged';
+    }
     if (existing) {
       const order = compareSourceVersions(sourceVersionOf(next), sourceVersionOf(existing));
       if (order <= 0) {

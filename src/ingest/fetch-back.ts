@@ -131,11 +131,13 @@ export async function ingestResources(
     // Encounters already coded without this resource (a late drug or coverage) are recomputed,
     // enqueued in the copy's own transaction so a crash cannot lose the trigger.
     const users = await encountersUsing(ctx.deps.store, binding.tenant, resource);
-    const result = await storeCopy(copies, resource as Resource & { id: string }, (copy) => [
-      ...domainEvent(copy),
-      ...recomputeFor(copy, users),
-      ...(ctx.deps.jobsForCopy?.(copy) ?? []),
-    ]);
+    // Below the focus (depth 0), resources are read because no copy was stored: they fill gaps.
+    const result = await storeCopy(
+      copies,
+      resource as Resource & { id: string },
+      (copy) => [...domainEvent(copy), ...recomputeFor(copy, users), ...(ctx.deps.jobsForCopy?.(copy) ?? [])],
+      { fillOnly: depth > 0 },
+    );
     ctx.stored?.add(binding.tenant, key);
     if (
       resource.resourceType === 'Patient' &&

@@ -98,6 +98,26 @@ describe('storeCopy', () => {
     expect(sourceVersionOf(copy).versionId).toBe('7');
   });
 
+  test('a fill (read because no copy was stored) never replaces a copy stored meanwhile, even on the opaque-version tie', async () => {
+    // Opaque versions sharing a timestamp: a delivery is trusted as the newer one...
+    const opaque = (v: string, status: string): any => ({
+      ...version('1', status),
+      id: 'ma-opaque',
+      meta: { versionId: v, lastUpdated: '2026-11-26T11:00:00Z' },
+    });
+    expect((await storeCopy(ctx, opaque('b7f1', 'completed'))).outcome).toBe('created');
+    // ...but a read made to fill a gap may predate the EHR's last change: it changes nothing.
+    expect((await storeCopy(ctx, opaque('a3c9', 'in-progress'), undefined, { fillOnly: true })).outcome).toBe(
+      'unchanged',
+    );
+    const kept = await store.resources.read('sandbox', 'MedicationAdministration', 'ma-opaque');
+    expect([kept['status'], sourceVersionOf(kept).versionId]).toEqual(['completed', 'b7f1']);
+    // Where nothing is stored, it fills the gap; a delivery with another opaque version replaces.
+    const gap = { ...opaque('c2d4', 'in-progress'), id: 'ma-gap' };
+    expect((await storeCopy(ctx, gap, undefined, { fillOnly: true })).outcome).toBe('created');
+    expect((await storeCopy(ctx, opaque('d5e6', 'in-progress'))).outcome).toBe('updated');
+  });
+
   test('deleted at source is recorded as a tag, not a delete', async () => {
     expect((await markDeletedAtSource(ctx, 'MedicationAdministration', 'ma-1')).outcome).toBe('updated');
     const tagged = await store.resources.read('sandbox', 'MedicationAdministration', 'ma-1');
