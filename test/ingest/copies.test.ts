@@ -111,7 +111,10 @@ describe('storeCopy', () => {
       'unchanged',
     );
     const kept = await store.resources.read('sandbox', 'MedicationAdministration', 'ma-opaque');
-    expect([kept['status'], sourceVersionOf(kept).versionId]).toEqual(['completed', 'b7f1']);
+    expect([(kept as { status?: string }).status, sourceVersionOf(kept).versionId]).toEqual([
+      'completed',
+      'b7f1',
+    ]);
     // Where nothing is stored, it fills the gap; a delivery with another opaque version replaces.
     const gap = { ...opaque('c2d4', 'in-progress'), id: 'ma-gap' };
     expect((await storeCopy(ctx, gap, undefined, { fillOnly: true })).outcome).toBe('created');
