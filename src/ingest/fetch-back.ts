@@ -128,6 +128,11 @@ export async function ingestResources(
       return;
     }
     seen.add(key);
+    // What it references is stored first, so the domain event its copy enqueues finds the inputs
+    // of the charges it triggers (charge capture otherwise looks, finds them missing and retries).
+    // A reference the EHR cannot answer now fails the job after the resource itself is stored, as
+    // when it was stored first: what a notification carried is kept while the EHR is down.
+    const referencesFailed = depth < 2 ? await storeReferences(resource, depth) : undefined;
     // Encounters already coded without this resource (a late drug or coverage) are recomputed,
     // enqueued in the copy's own transaction so a crash cannot lose the trigger.
     const users = await encountersUsing(ctx.deps.store, binding.tenant, resource);
@@ -159,29 +164,41 @@ export async function ingestResources(
         await store(coverage, 1);
       }
     }
-    if (depth >= 2) {
-      return;
+    if (referencesFailed) {
+      throw referencesFailed.err;
     }
-    const missing: string[] = [];
-    for (const reference of relatedReferences(resource)) {
-      const normalized = normalizeReference(reference);
-      if (!normalized || seen.has(normalized)) {
-        continue;
+  };
+
+  /** Stores what `resource` references that is not stored yet; the first failure, if any, is returned. */
+  const storeReferences = async (
+    resource: Resource,
+    depth: number,
+  ): Promise<{ err: unknown } | undefined> => {
+    try {
+      const missing: string[] = [];
+      for (const reference of relatedReferences(resource)) {
+        const normalized = normalizeReference(reference);
+        if (!normalized || seen.has(normalized)) {
+          continue;
+        }
+        const [type, id] = normalized.split('/') as [string, string];
+        if (!(await isStored(ctx, binding.tenant, type, id))) {
+          missing.push(reference);
+        }
       }
-      const [type, id] = normalized.split('/') as [string, string];
-      if (!(await isStored(ctx, binding.tenant, type, id))) {
-        missing.push(reference);
+      await readAheadByIds(missing);
+      for (const reference of missing) {
+        if (seen.has(normalizeReference(reference) ?? '')) {
+          continue; // stored meanwhile by an earlier reference's own references
+        }
+        const related = await fetch(reference);
+        if (related) {
+          await store(related, depth + 1);
+        }
       }
-    }
-    await readAheadByIds(missing);
-    for (const reference of missing) {
-      if (seen.has(normalizeReference(reference) ?? '')) {
-        continue; // stored meanwhile by an earlier reference's own references
-      }
-      const related = await fetch(reference);
-      if (related) {
-        await store(related, depth + 1);
-      }
+      return undefined;
+    } catch (err) {
+      return { err };
     }
   };
 

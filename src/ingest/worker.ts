@@ -17,6 +17,7 @@ import type { Job, TenantId } from '../store/port.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
 import { GroupCommit } from '../store/group-commit.ts';
+import { normalizeReference } from '../store/search-index.ts';
 import { BatchBookkeeping } from './batch-bookkeeping.ts';
 import type { JobBookkeeping } from './batch-bookkeeping.ts';
 import { classifyEhrError, ehrSaidLater } from './ehr-port.ts';
@@ -48,6 +49,18 @@ function priorAttempts(key: string): number {
 function storesCopies(job: Job): boolean {
   const payload = job.payload as IngestJob;
   return payload.kind === 'classic' || (payload.kind === 'event' && payload.focus !== undefined);
+}
+
+/** The connection and resource a copy-storing job is about ("connection|Type/id"), when it names one. */
+function focusOf(job: Job): string | undefined {
+  const payload = job.payload as IngestJob;
+  const reference =
+    payload.kind === 'classic'
+      ? `${payload.target.resourceType}/${payload.target.id}`
+      : payload.kind === 'event' && payload.focus !== undefined
+        ? normalizeReference(payload.focus)
+        : undefined;
+  return reference === undefined ? undefined : `${job.tenant}|${payload.connectionId}|${reference}`;
 }
 
 export class IngestWorker extends LoopingWorker {
@@ -88,11 +101,27 @@ export class IngestWorker extends LoopingWorker {
     // Copies are written with optimistic concurrency, so two jobs about the same resource still
     // end with the newer EHR version (the loser of a conflict reads again and decides again).
     // Tracker changes are applied in the jobs' order whatever order they finish in.
+    // Jobs about the same resource run one after the other, in delivery order: an EHR whose
+    // versions are opaque and share a timestamp is trusted on the newer delivery, so the later
+    // job's copy must be the one written last.
+    const sameFocus = new Map<string, Promise<void>>();
     await Promise.all(
       jobs.map(async (job, position) => {
-        if (storesCopies(job) && (await this.#handle(job, this.#batch.forJob(position)))) {
-          succeeded.add(job);
+        if (!storesCopies(job)) {
+          return;
         }
+        const run = async (): Promise<void> => {
+          if (await this.#handle(job, this.#batch.forJob(position))) {
+            succeeded.add(job);
+          }
+        };
+        const focus = focusOf(job);
+        if (focus === undefined) {
+          return run();
+        }
+        const after = (sameFocus.get(focus) ?? Promise.resolve()).then(run);
+        sameFocus.set(focus, after);
+        return after;
       }),
     );
     // The rest (subscription status, catch-ups, maintenance) one at a time, in order.

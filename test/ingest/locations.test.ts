@@ -118,6 +118,18 @@ describe.each(['rest-hook', 'backport', 'r5'] as const)(
       expect(charged.size).toBeGreaterThan(0);
     });
 
+    test('charge capture found every encounter’s inputs stored on its first look (none retried for a missing one)', async () => {
+      // Ingest stores what a resource references before the resource, whose copy enqueues the event.
+      const done = await server.running.store.jobs.listJobs(
+        'sandbox',
+        ENCOUNTER_CHANGED_QUEUE,
+        'done',
+        10_000,
+      );
+      expect(done.length).toBeGreaterThan(inside.size);
+      expect(done.filter((j) => j.attempts > 1).map((j) => j.lastError)).toEqual([]);
+    });
+
     test('nothing is dead-lettered', async () => {
       expect(await server.running.store.jobs.listJobs('sandbox', INGEST_QUEUE, 'dead', 10)).toEqual([]);
     });
