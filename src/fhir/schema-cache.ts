@@ -106,6 +106,12 @@ export function installedMedplumVersions(): MedplumVersions {
   return installedVersions;
 }
 
+/** Whether a cache built from these @medplum versions holds what the installed ones would give. */
+export function builtForInstalledMedplum(built: MedplumVersions): boolean {
+  const installed = installedMedplumVersions();
+  return built.core === installed.core && built.definitions === installed.definitions;
+}
+
 /** The base StructureDefinitions, parsed, as the cache file's bytes (deterministic). */
 export function buildSchemaCacheFile(): Buffer {
   const types: TypeEntry[] = [];
@@ -178,9 +184,7 @@ export function installSchemaCache(file = SCHEMA_CACHE_FILE): boolean {
   if (cache === undefined) {
     return false;
   }
-  const installed = installedMedplumVersions();
-  const built = cache.header.medplum;
-  if (built.core !== installed.core || built.definitions !== installed.definitions) {
+  if (!builtForInstalledMedplum(cache.header.medplum)) {
     return false;
   }
   indexDefaultSearchParameters(

