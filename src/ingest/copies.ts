@@ -127,10 +127,10 @@ export async function storeCopy(
   options: { readonly fillOnly?: boolean } = {},
 ): Promise<{ outcome: CopyOutcome; copy?: StoredResource }> {
   return writeCopy<'stale' | 'unchanged'>(ctx, resource.resourceType, resource.id, alsoWrite, (existing) => {
-    const next = toCopy(resource, ctx.fhirBaseUrl);
     if (existing && options.fillOnly) {
       return 'unchanged';
     }
+    const next = toCopy(resource, ctx.fhirBaseUrl);
     if (existing) {
       const order = compareSourceVersions(sourceVersionOf(next), sourceVersionOf(existing));
       if (order <= 0) {

@@ -242,6 +242,13 @@ export interface LeaseOptions {
   readonly now: Date;
 }
 
+/** When a deferred job is due again, why it waits (its `lastError`), and the current time. */
+export interface JobWait {
+  readonly runAt: string;
+  readonly reason: string;
+  readonly now: Date;
+}
+
 /** A job as its current lease holder names it (for `JobQueue.ackMany`). */
 export interface JobLease {
   readonly jobId: string;
@@ -282,11 +289,7 @@ export interface JobQueue {
    * the job's `lastError` (what it last stopped on). The caller bounds how long it keeps waiting.
    * Returns false (and changes nothing) when the lease token is stale.
    */
-  defer(
-    jobId: string,
-    leaseToken: string,
-    wait: { runAt: string; reason: string; now: Date },
-  ): Promise<boolean>;
+  defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean>;
   getJob(jobId: string): Promise<Job | undefined>;
   /** Jobs of a queue in a state (for dead-letter inspection and tests), oldest first. */
   listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]>;

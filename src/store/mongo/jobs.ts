@@ -15,6 +15,7 @@ import type {
   JobLease,
   JobQueue,
   JobState,
+  JobWait,
   LeaseOptions,
   TenantId,
 } from '../port.ts';
@@ -235,11 +236,7 @@ export class MongoJobQueue implements JobQueue {
     return result.modifiedCount === 1;
   }
 
-  async defer(
-    jobId: string,
-    leaseToken: string,
-    wait: { runAt: string; reason: string; now: Date },
-  ): Promise<boolean> {
+  async defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean> {
     const runAt = isoInstant(wait.runAt, 'runAt');
     // The lease's attempt is handed back (a leased job has attempts >= 1): waiting is not failing.
     const result = await this.#jobs.updateOne(

@@ -14,6 +14,7 @@ import type {
   JobLease,
   JobQueue,
   JobState,
+  JobWait,
   LeaseOptions,
   TenantId,
 } from '../port.ts';
@@ -86,11 +87,7 @@ export class SqliteJobQueue implements JobQueue {
     return this.#holding(jobId).fail(jobId, leaseToken, failure);
   }
 
-  async defer(
-    jobId: string,
-    leaseToken: string,
-    wait: { runAt: string; reason: string; now: Date },
-  ): Promise<boolean> {
+  async defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean> {
     return this.#holding(jobId).defer(jobId, leaseToken, wait);
   }
 

@@ -14,6 +14,7 @@ import type {
   JobLease,
   JobQueue,
   JobState,
+  JobWait,
   LeaseOptions,
   TenantId,
 } from '../port.ts';
@@ -224,11 +225,7 @@ export class SqliteJobTable implements JobQueue {
     });
   }
 
-  async defer(
-    jobId: string,
-    leaseToken: string,
-    wait: { runAt: string; reason: string; now: Date },
-  ): Promise<boolean> {
+  async defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean> {
     const runAt = requireInstant(wait.runAt, 'runAt');
     const { changes } = this.#conn.transaction(() =>
       this.#conn.run(SQL.defer, runAt, wait.reason, wait.now.toISOString(), jobId, leaseToken),
