@@ -24,9 +24,15 @@ export interface SourceVersion {
 
 /**
  * Orders two EHR versions of one resource: numeric versionIds compare as numbers, otherwise
- * lastUpdated decides; equal or unknowable counts as "same" (do not overwrite).
+ * lastUpdated decides; the same version, or none to compare, counts as "same" (do not overwrite).
+ * `'unordered'`: two different opaque versions whose timestamps are equal or missing — the data
+ * cannot say which is newer (FHIR R4 makes versionId opaque, and lastUpdated's precision is the
+ * server's); only the EHR can, by being asked for its current version.
  */
-export function compareSourceVersions(incoming: SourceVersion, existing: SourceVersion): -1 | 0 | 1 {
+export function compareSourceVersions(
+  incoming: SourceVersion,
+  existing: SourceVersion,
+): -1 | 0 | 1 | 'unordered' {
   const a = incoming.versionId;
   const b = existing.versionId;
   if (a !== undefined && b !== undefined && /^\d+$/.test(a) && /^\d+$/.test(b)) {
@@ -40,8 +46,7 @@ export function compareSourceVersions(incoming: SourceVersion, existing: SourceV
     }
   }
   if (a !== undefined && b !== undefined && a !== b) {
-    // Different opaque versions with no usable timestamps: trust the newer delivery.
-    return 1;
+    return 'unordered';
   }
   return 0;
 }
@@ -71,7 +76,12 @@ export function toCopy(resource: Resource, fhirBaseUrl: string): Resource {
   return { ...resource, meta: { ...meta, source, ...(extension.length > 0 ? { extension } : {}) } };
 }
 
-export type CopyOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
+/**
+ * `unordered`: nothing written — the incoming version and the stored one cannot be ordered
+ * (compareSourceVersions); the caller asks the EHR for its current version and stores that with
+ * `readAfter` (storeCopy).
+ */
+export type CopyOutcome = 'created' | 'updated' | 'unchanged' | 'stale' | 'unordered';
 
 export interface CopyContext {
   readonly store: Store;
@@ -113,32 +123,51 @@ function isConflict(err: unknown): boolean {
   );
 }
 
-/**
- * Stores (or keeps) the copy of one EHR resource; safe to call twice or out of order. `fillOnly`:
- * the resource was read only because no copy was stored (what a delivered resource references), so
- * it fills that gap and never replaces a copy stored meanwhile: that copy came from a delivery,
- * which speaks for its version, where this read may have happened before the EHR's last change
- * (with opaque versions sharing a timestamp, the tie rule would let the older read win).
- */
+export interface StoreCopyOptions {
+  /**
+   * The resource was read only because no copy was stored (what a delivered resource references),
+   * so it fills that gap and never replaces a copy stored meanwhile: that copy came from a
+   * delivery, which speaks for its version, where this read may have happened before the EHR's
+   * last change.
+   */
+  readonly fillOnly?: boolean;
+  /**
+   * The resource is the EHR's current version, read after the stored copy whose store version
+   * (`meta.versionId` in Dripline's store) this names was written: so it is at least as new, and
+   * settles an `unordered` comparison. A copy written since is compared on its own terms.
+   */
+  readonly readAfter?: string;
+}
+
+/** Stores (or keeps) the copy of one EHR resource; safe to call twice or out of order. */
 export async function storeCopy(
   ctx: CopyContext,
   resource: Resource & { id: string },
   alsoWrite: (copy: Resource) => readonly BatchOperation[] = () => [],
-  options: { readonly fillOnly?: boolean } = {},
+  options: StoreCopyOptions = {},
 ): Promise<{ outcome: CopyOutcome; copy?: StoredResource }> {
-  return writeCopy<'stale' | 'unchanged'>(ctx, resource.resourceType, resource.id, alsoWrite, (existing) => {
-    if (existing && options.fillOnly) {
-      return 'unchanged';
-    }
-    const next = toCopy(resource, ctx.fhirBaseUrl);
-    if (existing) {
-      const order = compareSourceVersions(sourceVersionOf(next), sourceVersionOf(existing));
-      if (order <= 0) {
-        return order < 0 ? 'stale' : 'unchanged';
+  return writeCopy<'stale' | 'unchanged' | 'unordered'>(
+    ctx,
+    resource.resourceType,
+    resource.id,
+    alsoWrite,
+    (existing) => {
+      if (existing && options.fillOnly) {
+        return 'unchanged';
       }
-    }
-    return next;
-  });
+      const next = toCopy(resource, ctx.fhirBaseUrl);
+      if (existing) {
+        const order = compareSourceVersions(sourceVersionOf(next), sourceVersionOf(existing));
+        if (order === 'unordered') {
+          return options.readAfter === existing.meta.versionId ? next : 'unordered';
+        }
+        if (order <= 0) {
+          return order < 0 ? 'stale' : 'unchanged';
+        }
+      }
+      return next;
+    },
+  );
 }
 
 /** Tags the stored copy as deleted at the EHR (404/410 on fetch-back, or a delete notification). */

@@ -10,7 +10,7 @@ import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { Store, TenantId } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { markDeletedAtSource, storeCopy } from './copies.ts';
-import type { CopyContext } from './copies.ts';
+import type { CopyContext, StoreCopyOptions } from './copies.ts';
 import { classifyEhrError } from './ehr-port.ts';
 import { domainEvent, encountersUsing, recomputeFor } from './encounter-events.ts';
 import { plainTarget, readByIds } from './id-search.ts';
@@ -18,6 +18,12 @@ import { keepInLocations } from './location-filter.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { IngestContext } from './worker-context.ts';
 import { copyContextFor, refusedIdSearch } from './worker-context.ts';
+
+/**
+ * Reads of the EHR's current version to settle versions that cannot be ordered, before the job is
+ * failed and retried: more are needed only while the EHR keeps changing the resource in between.
+ */
+const SETTLE_ROUNDS = 3;
 
 /** References whose targets Dripline needs to bill a resource, fetched when not yet stored. */
 function relatedReferences(resource: Resource): string[] {
@@ -133,16 +139,23 @@ export async function ingestResources(
     // A reference the EHR cannot answer now fails the job after the resource itself is stored, as
     // when it was stored first: what a notification carried is kept while the EHR is down.
     const referencesFailed = depth < 2 ? await storeReferences(resource, depth) : undefined;
-    // Encounters already coded without this resource (a late drug or coverage) are recomputed,
-    // enqueued in the copy's own transaction so a crash cannot lose the trigger.
-    const users = await encountersUsing(ctx.deps.store, binding.tenant, resource);
     // Below the focus (depth 0), resources are read because no copy was stored: they fill gaps.
-    const result = await storeCopy(
-      copies,
-      resource as Resource & { id: string },
-      (copy) => [...domainEvent(copy), ...recomputeFor(copy, users), ...(ctx.deps.jobsForCopy?.(copy) ?? [])],
-      { fillOnly: depth > 0 },
-    );
+    let result = await storeOne(resource as Resource & { id: string }, { fillOnly: depth > 0 });
+    // The stored copy and this version cannot be ordered (opaque versions, one timestamp): the
+    // EHR's current version, read now, is at least as new as both.
+    for (let round = 0; result.outcome === 'unordered'; round++) {
+      if (round === SETTLE_ROUNDS) {
+        throw new Error(
+          `${key}: the EHR's versions could not be ordered, ${String(round)} reads; retried later`,
+        );
+      }
+      const readAfter = result.copy?.meta.versionId;
+      const current = await readCurrent(resource.resourceType, resource.id);
+      if (!current?.id) {
+        return;
+      }
+      result = await storeOne(current as Resource & { id: string }, readAfter ? { readAfter } : {});
+    }
     ctx.stored?.add(binding.tenant, key);
     if (
       resource.resourceType === 'Patient' &&
@@ -166,6 +179,34 @@ export async function ingestResources(
     }
     if (referencesFailed) {
       throw referencesFailed.err;
+    }
+  };
+
+  const storeOne = async (
+    resource: Resource & { id: string },
+    options: StoreCopyOptions,
+  ): ReturnType<typeof storeCopy> => {
+    // Encounters already coded without this resource (a late drug or coverage) are recomputed,
+    // enqueued in the copy's own transaction so a crash cannot lose the trigger.
+    const users = await encountersUsing(ctx.deps.store, binding.tenant, resource);
+    return storeCopy(
+      copies,
+      resource,
+      (copy) => [...domainEvent(copy), ...recomputeFor(copy, users), ...(ctx.deps.jobsForCopy?.(copy) ?? [])],
+      options,
+    );
+  };
+
+  /** The EHR's current version (not what came along), or undefined when it is gone (recorded). */
+  const readCurrent = async (resourceType: string, id: string): Promise<Resource | undefined> => {
+    try {
+      return await ehr.readUrl(`${resourceType}/${id}`);
+    } catch (err) {
+      if (classifyEhrError(err) === 'gone') {
+        await markDeletedAtSource(copies, resourceType, id, (copy) => domainEvent(copy));
+        return undefined;
+      }
+      throw err;
     }
   };
 

@@ -30,6 +30,18 @@ describe('compareSourceVersions', () => {
       -1,
     ],
     [{}, {}, 0],
+    // Opaque versions: only a timestamp that differs orders them.
+    [
+      { versionId: 'b', lastUpdated: '2026-11-26T09:00:00Z' },
+      { versionId: 'a', lastUpdated: '2026-11-26T09:00:00Z' },
+      'unordered',
+    ],
+    [{ versionId: 'b' }, { versionId: 'a' }, 'unordered'],
+    [
+      { versionId: 'a', lastUpdated: '2026-11-26T09:00:00Z' },
+      { versionId: 'a', lastUpdated: '2026-11-26T09:00:00Z' },
+      0,
+    ],
   ])('%j vs %j', (a, b, expected) => {
     expect(compareSourceVersions(a, b)).toBe(expected);
   });
@@ -98,15 +110,15 @@ describe('storeCopy', () => {
     expect(sourceVersionOf(copy).versionId).toBe('7');
   });
 
+  const opaque = (v: string, status: string, id = 'ma-opaque'): any => ({
+    ...version('1', status),
+    id,
+    meta: { versionId: v, lastUpdated: '2026-11-26T11:00:00Z' },
+  });
+
   test('a fill (read because no copy was stored) never replaces a copy stored meanwhile, even on the opaque-version tie', async () => {
-    // Opaque versions sharing a timestamp: a delivery is trusted as the newer one...
-    const opaque = (v: string, status: string): any => ({
-      ...version('1', status),
-      id: 'ma-opaque',
-      meta: { versionId: v, lastUpdated: '2026-11-26T11:00:00Z' },
-    });
     expect((await storeCopy(ctx, opaque('b7f1', 'completed'))).outcome).toBe('created');
-    // ...but a read made to fill a gap may predate the EHR's last change: it changes nothing.
+    // A read made to fill a gap may predate the EHR's last change: it changes nothing.
     expect((await storeCopy(ctx, opaque('a3c9', 'in-progress'), undefined, { fillOnly: true })).outcome).toBe(
       'unchanged',
     );
@@ -115,10 +127,39 @@ describe('storeCopy', () => {
       'completed',
       'b7f1',
     ]);
-    // Where nothing is stored, it fills the gap; a delivery with another opaque version replaces.
-    const gap = { ...opaque('c2d4', 'in-progress'), id: 'ma-gap' };
+    // Where nothing is stored, it fills the gap.
+    const gap = opaque('c2d4', 'in-progress', 'ma-gap');
     expect((await storeCopy(ctx, gap, undefined, { fillOnly: true })).outcome).toBe('created');
-    expect((await storeCopy(ctx, opaque('d5e6', 'in-progress'))).outcome).toBe('updated');
+  });
+
+  test('opaque versions sharing a timestamp are not ordered by delivery: only a read made after the stored copy replaces it', async () => {
+    const stored = await storeCopy(ctx, opaque('e1', 'completed', 'ma-tie'));
+    expect(stored.outcome).toBe('created');
+    const storeVersion = stored.copy?.meta.versionId ?? '';
+    // A second delivery with another version and the same timestamp may be older (a retried
+    // notification): nothing is written, whichever came last.
+    const retried = await storeCopy(ctx, opaque('e0', 'in-progress', 'ma-tie'));
+    expect([retried.outcome, retried.copy?.meta.versionId]).toEqual(['unordered', storeVersion]);
+    // The EHR's current version, read after that copy was stored, settles it...
+    const current = await storeCopy(ctx, opaque('e2', 'stopped', 'ma-tie'), undefined, {
+      readAfter: storeVersion,
+    });
+    expect(current.outcome).toBe('updated');
+    const copy = await store.resources.read('sandbox', 'MedicationAdministration', 'ma-tie');
+    expect([(copy as { status?: string }).status, sourceVersionOf(copy).versionId]).toEqual([
+      'stopped',
+      'e2',
+    ]);
+    // ...and a read that names a copy since replaced does not: it is compared on its own terms.
+    expect(
+      (await storeCopy(ctx, opaque('e1', 'completed', 'ma-tie'), undefined, { readAfter: storeVersion }))
+        .outcome,
+    ).toBe('unordered');
+    // The current version read again changes nothing.
+    expect(
+      (await storeCopy(ctx, opaque('e2', 'stopped', 'ma-tie'), undefined, { readAfter: copy.meta.versionId }))
+        .outcome,
+    ).toBe('unchanged');
   });
 
   test('deleted at source is recorded as a tag, not a delete', async () => {
