@@ -164,6 +164,27 @@ export function describeStoreContract(
         await expectStatus(store.resources.read(tenant, 'Encounter', resource.id), 404);
       });
 
+      it('readJson: the current version as read returns it, as text with its version and lastUpdated', async (store) => {
+        const tenant = newTenant();
+        const v1 = (await store.resources.create(tenant, patient({ mrn: 'JSON-1', family: 'Before' })))
+          .resource;
+        const first = await store.resources.readJson(tenant, 'Patient', v1.id);
+        expect(JSON.parse(first.json)).toEqual(await store.resources.read(tenant, 'Patient', v1.id));
+        expect(first).toMatchObject({ versionId: '1', lastUpdated: v1.meta.lastUpdated });
+        const v2 = (
+          await store.resources.update(tenant, {
+            ...(v1 as Patient & StoredResource),
+            name: [{ family: 'After' }],
+          })
+        ).resource;
+        const second = await store.resources.readJson(tenant, 'Patient', v1.id);
+        expect(JSON.parse(second.json)).toEqual(v2);
+        expect(second).toMatchObject({ versionId: '2', lastUpdated: v2.meta.lastUpdated });
+        await expectStatus(store.resources.readJson(tenant, 'Patient', 'nope'), 404);
+        await expectStatus(store.resources.readJson(tenant, 'Encounter', v1.id), 404);
+        await expectStatus(store.resources.readJson(newTenant(), 'Patient', v1.id), 404);
+      });
+
       it('update writes a new version; vread keeps every version; meta is set by the store', async (store) => {
         const tenant = newTenant();
         const v1 = (await store.resources.create(tenant, patient({ mrn: 'A', family: 'Before' }))).resource;
@@ -518,6 +539,7 @@ export function describeStoreContract(
         ).resource;
 
         await expectStatus(store.resources.read(b, 'Patient', pa.id), 404);
+        await expectStatus(store.resources.readJson(b, 'Patient', pa.id), 404);
         await expectStatus(store.resources.vread(b, 'Patient', pa.id, '1'), 404);
         await expectStatus(store.resources.history(b, 'Patient', pa.id), 404);
         await expectStatus(

@@ -20,6 +20,7 @@ import type {
   CreateOptions,
   IndexedResource,
   ResourceStore,
+  StoredJson,
   StoredResource,
   StoreQuery,
   StoreSearchResult,
@@ -124,6 +125,18 @@ export class SqliteResourceStore implements ResourceStore {
       throw new OperationOutcomeError(notFound);
     }
     return parse(row['json']);
+  }
+
+  async readJson(tenant: TenantId, resourceType: string, id: string): Promise<StoredJson> {
+    const row = this.#conn.get(SQL.currentWithJson, tenant, resourceType, id);
+    if (!row) {
+      throw new OperationOutcomeError(notFound);
+    }
+    return {
+      json: String(row['json']),
+      versionId: String(row['version']),
+      lastUpdated: String(row['last_updated']),
+    };
   }
 
   async vread(
