@@ -63,8 +63,12 @@ const SQL = {
   vread: 'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND version = ?',
   currentWithJson:
     'SELECT version, last_updated, json FROM resources WHERE tenant = ? AND type = ? AND id = ?',
+  /**
+   * A new resource's row, or nothing when (tenant, type, id) exists (its UNIQUE key: no look-up
+   * first). Every column has a value, so OR IGNORE can only ignore that key. pk is the rowid.
+   */
   insertCurrent:
-    'INSERT INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?) RETURNING pk',
+    'INSERT OR IGNORE INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?)',
   updateCurrent: 'UPDATE resources SET version = ?, last_updated = ?, json = ? WHERE pk = ?',
   /** The superseded version into history; a database from before schema 4 may already hold it. */
   supersede:
@@ -302,13 +306,13 @@ export class SqliteResourceStore implements ResourceStore {
     }
     const id = options?.id ?? this.#generateId();
     assertValidId(id);
-    if (this.#conn.get(SQL.current, tenant, type, id)) {
-      throw new OperationOutcomeError(conflict(`${type}/${id} already exists`));
-    }
     const stored = this.#stamp(resource, id, 1);
     const json = JSON.stringify(stored);
-    const inserted = this.#conn.get(SQL.insertCurrent, tenant, type, id, 1, stored.meta.lastUpdated, json);
-    const pk = Number(inserted?.['pk']);
+    const inserted = this.#conn.run(SQL.insertCurrent, tenant, type, id, 1, stored.meta.lastUpdated, json);
+    if (inserted.changes === 0) {
+      throw new OperationOutcomeError(conflict(`${type}/${id} already exists`));
+    }
+    const pk = inserted.lastInsertRowid;
     if (rows) {
       rows.add(tenant, type, pk, indexResource(stored));
     } else {
