@@ -18,7 +18,7 @@ import { FhirRepository } from '@medplum/fhir-router';
 import type { ReadHistoryOptions, UpdateResourceOptions } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, OperationOutcome, Reference, Resource } from '@medplum/fhirtypes';
 import type { GroupCommit } from '../store/group-commit.ts';
-import type { BatchOperation, BatchResult, Store, StoredResource } from '../store/port.ts';
+import type { BatchOperation, BatchResult, Store, StoredJson, StoredResource } from '../store/port.ts';
 import { compileExpression, normalizeReference } from '../store/search-index.ts';
 import { getSearchParameter, SEARCH_PARAMETERS } from '../store/search-parameters.ts';
 import { buildAuditEvent, newAuditEventId, patientsOf } from './audit.ts';
@@ -186,6 +186,25 @@ export class DriplineRepository extends FhirRepository {
     const resource = await this.ctx.store.resources.read(this.ctx.access.tenant, resourceType, id);
     await this.auditRead('read', [`${resourceType}/${id}`], [resource]);
     return resource as unknown as WithId<T>;
+  }
+
+  /**
+   * The read interaction as the stored JSON text (what `readResource` returns, serialized), audited
+   * alike: the FHIR read route answers with the text as stored instead of parsing it and
+   * serializing it again. A Patient names itself, so its text is not even parsed.
+   */
+  async readResourceJson(resourceType: string, id: string): Promise<StoredJson> {
+    this.checkInteraction(resourceType, 'read', 'read');
+    const stored = await this.ctx.store.resources.readJson(this.ctx.access.tenant, resourceType, id);
+    if (!NON_PHI_TYPES.has(resourceType)) {
+      const patients =
+        resourceType === 'Patient' ? [`Patient/${id}`] : patientsOf(JSON.parse(stored.json) as Resource);
+      await this.ctx.audit.write(
+        this.ctx.access.tenant,
+        this.auditEvent('read', [`${resourceType}/${id}`], patients),
+      );
+    }
+    return stored;
   }
 
   async readReference<T extends Resource>(reference: Reference<T>): Promise<WithId<T>> {

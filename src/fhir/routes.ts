@@ -31,7 +31,7 @@ import { buildAuditEvent, newAuditEventId } from './audit.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { AuditWriter } from './audit-writer.ts';
-import { isResourceBody, sendResource } from '../http/fhir-response.ts';
+import { isResourceBody, sendResource, sendStoredJson } from '../http/fhir-response.ts';
 
 export interface FhirRoutesDeps {
   /** Operation routers mounted behind bearer auth, before the FHIR router (e.g. Claim $x12). */
@@ -210,6 +210,14 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
       access.assert(resourceType, SCOPE_FOR[interaction]);
     }
     const search = req.originalUrl.indexOf('?');
+    const id = route.params.id;
+    if (interaction === 'read' && resourceType !== undefined && id !== undefined && search < 0) {
+      // A plain read (no query: no _summary, _elements or _format to apply) is answered with the
+      // stored text: what fhir-router would call (repo.readResource) without the parse and the
+      // serialization again. Errors take the one error path as fhir-router's would.
+      sendStoredJson(res, await repo.readResourceJson(resourceType, id));
+      return;
+    }
     const fhirRequest: FhirRequest = {
       method,
       // fhir-router routes on `url` (path without the /fhir base, plus query) and insists pathname is empty.

@@ -1,6 +1,7 @@
 /** FHIR request/response helpers shared by Dripline's FHIR API and the sandbox parties' servers. */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Response } from 'express';
+import type { StoredJson } from '../store/port.ts';
 import { FHIR_JSON } from './outcomes.ts';
 
 export function isResourceBody(body: unknown): body is Resource {
@@ -28,4 +29,11 @@ export function sendResource(res: Response, status: number, resource: Resource, 
     }
   }
   res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
+}
+
+/** Sends a stored resource's JSON text as it is (200, ETag / Last-Modified from its version). */
+export function sendStoredJson(res: Response, stored: StoredJson): void {
+  res.set('ETag', `W/"${stored.versionId}"`);
+  res.set('Last-Modified', new Date(stored.lastUpdated).toUTCString());
+  res.status(200).type(FHIR_JSON).send(stored.json);
 }

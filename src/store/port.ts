@@ -13,6 +13,13 @@ export type TenantId = string;
 /** A stored resource always carries an id and meta.versionId / meta.lastUpdated set by the store. */
 export type StoredResource = Resource & { id: string; meta: { versionId: string; lastUpdated: string } };
 
+/** A current version as stored: the JSON text `read` parses, with its meta.versionId and meta.lastUpdated. */
+export interface StoredJson {
+  readonly json: string;
+  readonly versionId: string;
+  readonly lastUpdated: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Search index
 // ---------------------------------------------------------------------------------------------
@@ -151,6 +158,11 @@ export interface WriteResult {
 export interface ResourceStore {
   create(tenant: TenantId, resource: Resource, options?: CreateOptions): Promise<WriteResult>;
   read(tenant: TenantId, resourceType: string, id: string): Promise<StoredResource>;
+  /**
+   * The same version as `read`, as its JSON text: what the FHIR read answers with, without parsing
+   * the stored text and serializing it again.
+   */
+  readJson(tenant: TenantId, resourceType: string, id: string): Promise<StoredJson>;
   vread(tenant: TenantId, resourceType: string, id: string, versionId: string): Promise<StoredResource>;
   update(
     tenant: TenantId,

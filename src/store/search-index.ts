@@ -323,6 +323,25 @@ const INDEXED_PARAMETERS: Readonly<Record<string, readonly SearchParamDefinition
   ]),
 );
 
+/**
+ * One string per distinct entry, for dropping repeats (cheaper than JSON.stringify of the entry,
+ * which this replaced). Kind and code never hold a space; the fields between them and the last are
+ * length-prefixed, so two different entries never share a key.
+ */
+function entryKey(entry: IndexEntry): string {
+  switch (entry.kind) {
+    case 'token':
+      return entry.system === undefined
+        ? `token ${entry.code} - ${entry.value}`
+        : `token ${entry.code} ${String(entry.system.length)}:${entry.system} ${entry.value}`;
+    case 'date':
+      return `date ${entry.code} ${String(entry.start.length)}:${entry.start} ${entry.end}`;
+    case 'reference':
+    case 'string':
+      return `${entry.kind} ${entry.code} ${entry.value}`;
+  }
+}
+
 /** Derives the index entries, sort keys and identifiers of one resource (pure). */
 export function indexResource(resource: Resource): IndexedResource {
   const definitions = INDEXED_PARAMETERS[resource.resourceType] ?? [];
@@ -330,7 +349,7 @@ export function indexResource(resource: Resource): IndexedResource {
   const sortKeys: Record<string, string> = {};
   const seen = new Set<string>();
   const push = (entry: IndexEntry): void => {
-    const key = JSON.stringify(entry);
+    const key = entryKey(entry);
     if (!seen.has(key)) {
       seen.add(key);
       entries.push(entry);

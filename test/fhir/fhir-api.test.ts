@@ -88,6 +88,53 @@ describe('CRUD and versioning', () => {
     expect(history.body.entry.map((e: any) => e.resource.meta.versionId)).toEqual(['2', '1']);
   });
 
+  test('a read answers the current version with its ETag and Last-Modified, audited naming its patient', async () => {
+    const p = await create(patient('MRN-READ-AUDIT'));
+    const e = await create(encounter(p.id, '2024-05-01T09:00:00Z', '2024-05-01T11:00:00Z'));
+    const updated = await fhirFetch(`${server.fhir}/Encounter/${e.id}`, token, {
+      method: 'PUT',
+      body: { ...e, status: 'cancelled' },
+    });
+    expect(updated.status).toBe(200);
+    for (const [resource, type] of [
+      [p, 'Patient'],
+      [updated.body, 'Encounter'],
+    ] as const) {
+      const plain = await fhirFetch(`${server.fhir}/${type}/${resource.id}`, token);
+      expect(plain.status).toBe(200);
+      expect(plain.headers.get('content-type')).toContain('application/fhir+json');
+      expect(plain.body).toEqual(resource);
+      expect(plain.headers.get('etag')).toBe(`W/"${resource.meta.versionId}"`);
+      expect(plain.headers.get('last-modified')).toBe(new Date(resource.meta.lastUpdated).toUTCString());
+      // With a query string the read goes through fhir-router: the same answer.
+      const viaRouter = await fhirFetch(`${server.fhir}/${type}/${resource.id}?_format=json`, token);
+      expect(viaRouter.status).toBe(200);
+      expect(viaRouter.body).toEqual(plain.body);
+      expect(viaRouter.headers.get('etag')).toBe(plain.headers.get('etag'));
+      expect(viaRouter.headers.get('last-modified')).toBe(plain.headers.get('last-modified'));
+    }
+    const audits = await fhirFetch(
+      `${server.fhir}/AuditEvent?entity=Encounter/${e.id},Patient/${p.id}`,
+      token,
+    );
+    const reads = audits.body.entry
+      .map((x: any) => x.resource)
+      .filter((a: any) => a.subtype[0].code === 'read');
+    expect(reads).toHaveLength(4);
+    for (const a of reads) {
+      const what = a.entity.find((x: any) => x.type.code === '2').what.reference;
+      expect([`Patient/${p.id}`, `Encounter/${e.id}`]).toContain(what);
+      expect(a.entity.filter((x: any) => x.role?.code === '1').map((x: any) => x.what.reference)).toEqual([
+        `Patient/${p.id}`,
+      ]);
+      expect(a.agent[0].who.identifier.value).toBeDefined();
+      expect(a.action).toBe('R');
+    }
+    const missing = await fhirFetch(`${server.fhir}/Patient/no-such-patient`, token);
+    expect(missing.status).toBe(404);
+    expect(missing.body.resourceType).toBe('OperationOutcome');
+  });
+
   test('update of an unknown id is 404 (no update-as-create)', async () => {
     const res = await fhirFetch(`${server.fhir}/Patient/does-not-exist`, token, {
       method: 'PUT',

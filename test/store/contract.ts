@@ -164,6 +164,27 @@ export function describeStoreContract(
         await expectStatus(store.resources.read(tenant, 'Encounter', resource.id), 404);
       });
 
+      it('readJson: the current version as read returns it, as text with its version and lastUpdated', async (store) => {
+        const tenant = newTenant();
+        const v1 = (await store.resources.create(tenant, patient({ mrn: 'JSON-1', family: 'Before' })))
+          .resource;
+        const first = await store.resources.readJson(tenant, 'Patient', v1.id);
+        expect(JSON.parse(first.json)).toEqual(await store.resources.read(tenant, 'Patient', v1.id));
+        expect(first).toMatchObject({ versionId: '1', lastUpdated: v1.meta.lastUpdated });
+        const v2 = (
+          await store.resources.update(tenant, {
+            ...(v1 as Patient & StoredResource),
+            name: [{ family: 'After' }],
+          })
+        ).resource;
+        const second = await store.resources.readJson(tenant, 'Patient', v1.id);
+        expect(JSON.parse(second.json)).toEqual(v2);
+        expect(second).toMatchObject({ versionId: '2', lastUpdated: v2.meta.lastUpdated });
+        await expectStatus(store.resources.readJson(tenant, 'Patient', 'nope'), 404);
+        await expectStatus(store.resources.readJson(tenant, 'Encounter', v1.id), 404);
+        await expectStatus(store.resources.readJson(newTenant(), 'Patient', v1.id), 404);
+      });
+
       it('update writes a new version; vread keeps every version; meta is set by the store', async (store) => {
         const tenant = newTenant();
         const v1 = (await store.resources.create(tenant, patient({ mrn: 'A', family: 'Before' }))).resource;
@@ -518,6 +539,7 @@ export function describeStoreContract(
         ).resource;
 
         await expectStatus(store.resources.read(b, 'Patient', pa.id), 404);
+        await expectStatus(store.resources.readJson(b, 'Patient', pa.id), 404);
         await expectStatus(store.resources.vread(b, 'Patient', pa.id, '1'), 404);
         await expectStatus(store.resources.history(b, 'Patient', pa.id), 404);
         await expectStatus(
@@ -1234,6 +1256,95 @@ export function describeStoreContract(
           400,
         );
         expect(await store.jobs.listJobs(tenant, queue, 'ready', 10)).toEqual([]);
+      });
+
+      it('a conditional create sees the identifier an earlier create of the batch recorded', async (store) => {
+        const tenant = newTenant();
+        const results = await store.resources.writeBatch(tenant, [
+          { op: 'create', resource: patient({ mrn: 'WB-SAME', family: 'First' }) },
+          {
+            op: 'create',
+            resource: patient({ mrn: 'WB-SAME', family: 'Second' }),
+            options: { ifNoneExistIdentifier: { system: MRN_SYSTEM, value: 'WB-SAME' } },
+          },
+        ]);
+        const [first, second] = results;
+        expect(first?.op === 'create' && first.result.created).toBe(true);
+        expect(second?.op === 'create' && second.result.created).toBe(false);
+        expect(second?.op === 'create' && second.result.resource.id).toBe(
+          first?.op === 'create' ? first.result.resource.id : 'no first result',
+        );
+        expect((await store.resources.search(tenant, query('Patient', [], { total: true }))).total).toBe(1);
+      });
+
+      it('an update of a resource the batch created leaves only the new version searchable', async (store) => {
+        const tenant = newTenant();
+        const id = randomUUID();
+        const created = patient({ mrn: 'WB-OLD', family: 'Older' });
+        await store.resources.writeBatch(tenant, [
+          { op: 'create', resource: created, options: { id } },
+          { op: 'update', resource: { ...patient({ mrn: 'WB-NEW-MRN', family: 'Newer' }), id } },
+        ]);
+        const ids = async (filter: StoreFilter): Promise<string[]> =>
+          (await store.resources.search(tenant, query('Patient', [filter]))).resources.map((r) => r.id);
+        expect(await ids(token('identifier', [{ system: MRN_SYSTEM, value: 'WB-OLD' }]))).toEqual([]);
+        expect(await ids(str('family', ['Older']))).toEqual([]);
+        expect(await ids(token('identifier', [{ system: MRN_SYSTEM, value: 'WB-NEW-MRN' }]))).toEqual([id]);
+        expect(await ids(str('family', ['Newer']))).toEqual([id]);
+        const retry = await store.resources.create(tenant, patient({ mrn: 'WB-OLD' }), {
+          ifNoneExistIdentifier: { system: MRN_SYSTEM, value: 'WB-OLD' },
+        });
+        expect(retry.created).toBe(true);
+      });
+
+      it('a batch of many resources indexes every one (more index rows than one statement takes)', async (store) => {
+        const tenant = newTenant();
+        const count = 150;
+        const results = await store.resources.writeBatch(
+          tenant,
+          Array.from({ length: count }, (_, i) => ({
+            op: 'create' as const,
+            resource: patient({ mrn: `WB-MANY-${i}`, family: `Many${i}`, birthDate: '1970-01-02' }),
+          })),
+        );
+        const ids = results.map((r) => (r.op === 'create' ? r.result.resource.id : ''));
+        for (const i of [0, 63, 64, 65, 127, 128, 149]) {
+          const byMrn = await store.resources.search(
+            tenant,
+            query('Patient', [token('identifier', [{ system: MRN_SYSTEM, value: `WB-MANY-${i}` }])]),
+          );
+          expect(byMrn.resources.map((r) => r.id)).toEqual([ids[i]]);
+          const byName = await store.resources.search(
+            tenant,
+            query('Patient', [str('family', [`Many${i}`], true)]),
+          );
+          expect(byName.resources.map((r) => r.id)).toEqual([ids[i]]);
+          const again = await store.resources.create(tenant, patient({ mrn: `WB-MANY-${i}` }), {
+            ifNoneExistIdentifier: { system: MRN_SYSTEM, value: `WB-MANY-${i}` },
+          });
+          expect(again.created).toBe(false);
+        }
+        const born = await store.resources.search(
+          tenant,
+          query(
+            'Patient',
+            [dateFilter('birthdate', 'ge', '1970-01-01T00:00:00.000Z', '1970-01-02T00:00:00.000Z')],
+            {
+              count: 1000,
+              total: true,
+            },
+          ),
+        );
+        expect(born.total).toBe(count);
+        const sorted = await store.resources.search(
+          tenant,
+          query('Patient', [], { sort: [{ code: 'family', descending: false }], count: 1000 }),
+        );
+        const byFamily = ids
+          .map((id, i) => ({ id, family: `Many${i}` }))
+          .sort((a, b) => (a.family < b.family ? -1 : 1))
+          .map((p) => p.id);
+        expect(sorted.resources.map((r) => r.id)).toEqual(byFamily);
       });
     });
 

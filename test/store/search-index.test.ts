@@ -194,6 +194,34 @@ describe('indexResource', () => {
     const entries = indexResource(EXAMPLES[7]!).entries.map((e) => JSON.stringify(e));
     expect(new Set(entries).size).toBe(entries.length);
   });
+
+  test('entries that differ in any field are all kept; exact repeats are dropped', () => {
+    const index = indexResource({
+      resourceType: 'Patient',
+      id: 'p1',
+      meta: { versionId: '1', lastUpdated: '2026-01-01T00:00:00.000Z' },
+      identifier: [
+        { value: 'A1' },
+        { system: 'urn:x', value: 'A1' },
+        { system: 'urn:x', value: 'A1' },
+        { system: 'urn:x A1', value: 'B' },
+        { system: 'urn:x', value: 'A1 B' },
+        { system: 'urn:y', value: 'A1' },
+      ],
+      name: [{ family: 'Nunez' }, { family: 'Nunez' }, { family: 'Nunez Diaz' }],
+    });
+    expect(index.entries.filter((e) => e.code === 'identifier')).toEqual([
+      { code: 'identifier', kind: 'token', value: 'A1' },
+      { code: 'identifier', kind: 'token', value: 'A1', system: 'urn:x' },
+      { code: 'identifier', kind: 'token', value: 'B', system: 'urn:x A1' },
+      { code: 'identifier', kind: 'token', value: 'A1 B', system: 'urn:x' },
+      { code: 'identifier', kind: 'token', value: 'A1', system: 'urn:y' },
+    ]);
+    expect(index.entries.filter((e) => e.code === 'family')).toEqual([
+      { code: 'family', kind: 'string', value: 'nunez' },
+      { code: 'family', kind: 'string', value: 'nunez diaz' },
+    ]);
+  });
 });
 
 describe('value helpers', () => {

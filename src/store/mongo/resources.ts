@@ -13,6 +13,7 @@ import type {
   ResourceStore,
   StoreQuery,
   StoreSearchResult,
+  StoredJson,
   StoredResource,
   TenantId,
   UpdateOptions,
@@ -295,6 +296,15 @@ export class MongoResourceStore implements ResourceStore {
       throw new OperationOutcomeError(notFound);
     }
     return doc.resource;
+  }
+
+  async readJson(tenant: TenantId, resourceType: string, id: string): Promise<StoredJson> {
+    const resource = await this.read(tenant, resourceType, id);
+    return {
+      json: JSON.stringify(resource),
+      versionId: resource.meta.versionId,
+      lastUpdated: resource.meta.lastUpdated,
+    };
   }
 
   async vread(

@@ -20,6 +20,7 @@ import type {
   CreateOptions,
   IndexedResource,
   ResourceStore,
+  StoredJson,
   StoredResource,
   StoreQuery,
   StoreSearchResult,
@@ -62,8 +63,12 @@ const SQL = {
   vread: 'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND version = ?',
   currentWithJson:
     'SELECT version, last_updated, json FROM resources WHERE tenant = ? AND type = ? AND id = ?',
+  /**
+   * A new resource's row, or nothing when (tenant, type, id) exists (its UNIQUE key: no look-up
+   * first). Every column has a value, so OR IGNORE can only ignore that key. pk is the rowid.
+   */
   insertCurrent:
-    'INSERT INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?) RETURNING pk',
+    'INSERT OR IGNORE INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?)',
   updateCurrent: 'UPDATE resources SET version = ?, last_updated = ?, json = ? WHERE pk = ?',
   /** The superseded version into history; a database from before schema 4 may already hold it. */
   supersede:
@@ -124,6 +129,18 @@ export class SqliteResourceStore implements ResourceStore {
       throw new OperationOutcomeError(notFound);
     }
     return parse(row['json']);
+  }
+
+  async readJson(tenant: TenantId, resourceType: string, id: string): Promise<StoredJson> {
+    const row = this.#conn.get(SQL.currentWithJson, tenant, resourceType, id);
+    if (!row) {
+      throw new OperationOutcomeError(notFound);
+    }
+    return {
+      json: String(row['json']),
+      versionId: String(row['version']),
+      lastUpdated: String(row['last_updated']),
+    };
   }
 
   async vread(
@@ -240,25 +257,41 @@ export class SqliteResourceStore implements ResourceStore {
       }
       return this.#jobs.enqueueInbox(tenant, inbox).map((result) => ({ op: 'enqueue', result }));
     }
-    return this.#conn.transaction(() =>
-      operations.map((operation): BatchResult => {
+    return this.#conn.transaction(() => {
+      // The batch's index rows go in together at the end (see IndexRows); an operation that reads
+      // or deletes index rows (a conditional create, an update) sees those of the ones before it.
+      const rows = new IndexRows();
+      const results = operations.map((operation): BatchResult => {
         switch (operation.op) {
           case 'create':
-            return { op: 'create', result: this.createInTx(tenant, operation.resource, operation.options) };
+            if (operation.options?.ifNoneExistIdentifier) {
+              this.#insertIndexRows(rows);
+            }
+            return {
+              op: 'create',
+              result: this.createInTx(tenant, operation.resource, operation.options, rows),
+            };
           case 'update':
+            this.#insertIndexRows(rows);
             return { op: 'update', result: this.updateInTx(tenant, operation.resource, operation.options) };
           case 'enqueue':
             return { op: 'enqueue', result: this.#jobs.main.enqueueInTx(tenant, operation.job) };
         }
-      }),
-    );
+      });
+      this.#insertIndexRows(rows);
+      return results;
+    });
   }
 
   // -------------------------------------------------------------------------------------------
   // Inside a transaction
   // -------------------------------------------------------------------------------------------
 
-  createInTx(tenant: TenantId, resource: Resource, options?: CreateOptions): WriteResult {
+  /**
+   * Creates inside the caller's transaction. With `rows`, the index rows are added to it for the
+   * caller to insert before the transaction ends; without, they are inserted here.
+   */
+  createInTx(tenant: TenantId, resource: Resource, options?: CreateOptions, rows?: IndexRows): WriteResult {
     assertValidResourceType(resource.resourceType);
     const type = resource.resourceType;
     const wanted = options?.ifNoneExistIdentifier;
@@ -273,14 +306,18 @@ export class SqliteResourceStore implements ResourceStore {
     }
     const id = options?.id ?? this.#generateId();
     assertValidId(id);
-    if (this.#conn.get(SQL.current, tenant, type, id)) {
-      throw new OperationOutcomeError(conflict(`${type}/${id} already exists`));
-    }
     const stored = this.#stamp(resource, id, 1);
     const json = JSON.stringify(stored);
-    const inserted = this.#conn.get(SQL.insertCurrent, tenant, type, id, 1, stored.meta.lastUpdated, json);
-    const pk = Number(inserted?.['pk']);
-    this.#writeIndex(tenant, type, pk, indexResource(stored));
+    const inserted = this.#conn.run(SQL.insertCurrent, tenant, type, id, 1, stored.meta.lastUpdated, json);
+    if (inserted.changes === 0) {
+      throw new OperationOutcomeError(conflict(`${type}/${id} already exists`));
+    }
+    const pk = inserted.lastInsertRowid;
+    if (rows) {
+      rows.add(tenant, type, pk, indexResource(stored));
+    } else {
+      this.#writeIndex(tenant, type, pk, indexResource(stored));
+    }
     return { resource: stored, created: true };
   }
 
@@ -370,65 +407,95 @@ export class SqliteResourceStore implements ResourceStore {
     return done;
   }
 
-  /**
-   * A resource's index rows, one multi-row INSERT per table: a write indexes a dozen or more rows
-   * (an AuditEvent 11, a Patient ~25), and each statement call costs more than the row it adds.
-   */
+  /** A resource's index rows, inserted at once. */
   #writeIndex(tenant: TenantId, type: string, pk: number, indexed: IndexedResource): void {
-    const tokens: SqlParam[] = [];
-    const references: SqlParam[] = [];
-    const dates: SqlParam[] = [];
-    const strings: SqlParam[] = [];
+    const rows = new IndexRows();
+    rows.add(tenant, type, pk, indexed);
+    this.#insertIndexRows(rows);
+  }
+
+  /** The rows gathered so far, one multi-row INSERT per table and chunk; leaves `rows` empty. */
+  #insertIndexRows(rows: IndexRows): void {
+    for (const table of INDEX_TABLES) {
+      const params = rows[table];
+      if (params.length > 0) {
+        this.#insertRows(INSERT_ROWS[table], params);
+        params.length = 0;
+      }
+    }
+  }
+
+  /**
+   * `params` (whole rows of `insert.columns` values) in statements of MAX_ROWS_PER_INSERT rows,
+   * then the rest in one statement of up to SMALL_INSERT_ROWS rows at a time.
+   */
+  #insertRows(insert: MultiRowInsert, params: readonly SqlParam[]): void {
+    const perRow = insert.columns;
+    const rowCount = params.length / perRow;
+    let row = 0;
+    while (row < rowCount) {
+      const left = rowCount - row;
+      const rows = left >= MAX_ROWS_PER_INSERT ? MAX_ROWS_PER_INSERT : Math.min(left, SMALL_INSERT_ROWS);
+      this.#conn.statement(insert.sql(rows)).run(...params.slice(row * perRow, (row + rows) * perRow));
+      row += rows;
+    }
+  }
+}
+
+const INDEX_TABLES = ['token', 'reference', 'date', 'string', 'sortKey', 'identifier'] as const;
+
+/**
+ * Index rows of one or more resources, by table, as flat parameter lists. Why gather them: each
+ * statement call costs more than the row it adds (an AuditEvent has ~11 rows over 5 tables, a
+ * Patient ~25), so a group commit of n writes inserts its rows in a few statements per table
+ * instead of a few per resource.
+ */
+export class IndexRows {
+  readonly token: SqlParam[] = [];
+  readonly reference: SqlParam[] = [];
+  readonly date: SqlParam[] = [];
+  readonly string: SqlParam[] = [];
+  readonly sortKey: SqlParam[] = [];
+  readonly identifier: SqlParam[] = [];
+
+  add(tenant: TenantId, type: string, pk: number, indexed: IndexedResource): void {
     for (const entry of indexed.entries) {
       switch (entry.kind) {
         case 'token':
-          tokens.push(tenant, type, entry.code, entry.system ?? '', entry.value, pk);
+          this.token.push(tenant, type, entry.code, entry.system ?? '', entry.value, pk);
           break;
         case 'reference':
-          references.push(tenant, type, entry.code, entry.value, pk);
+          this.reference.push(tenant, type, entry.code, entry.value, pk);
           break;
         case 'date': {
           const start = canonicalInstant(entry.start);
           const end = canonicalInstant(entry.end);
           if (start !== undefined && end !== undefined) {
-            dates.push(tenant, type, entry.code, spanClass(start, end), start, end, pk);
+            this.date.push(tenant, type, entry.code, spanClass(start, end), start, end, pk);
           }
           break;
         }
         case 'string':
-          strings.push(tenant, type, entry.code, normalizeString(entry.value), pk);
+          this.string.push(tenant, type, entry.code, normalizeString(entry.value), pk);
           break;
       }
     }
-    const sortKeys: SqlParam[] = [];
     for (const [code, key] of Object.entries(indexed.sortKeys)) {
-      sortKeys.push(pk, code, key);
+      this.sortKey.push(pk, code, key);
     }
-    const identifiers: SqlParam[] = [];
     for (const identifier of indexed.identifiers) {
-      identifiers.push(tenant, type, identifier.system ?? '', identifier.value, pk);
-    }
-    this.#insertRows(INSERT_ROWS.token, tokens);
-    this.#insertRows(INSERT_ROWS.reference, references);
-    this.#insertRows(INSERT_ROWS.date, dates);
-    this.#insertRows(INSERT_ROWS.string, strings);
-    this.#insertRows(INSERT_ROWS.sortKey, sortKeys);
-    this.#insertRows(INSERT_ROWS.identifier, identifiers);
-  }
-
-  /** `params` (whole rows of `insert.columns` values) in statements of up to MAX_ROWS_PER_INSERT rows. */
-  #insertRows(insert: MultiRowInsert, params: readonly SqlParam[]): void {
-    const perRow = insert.columns;
-    for (let at = 0; at < params.length; at += perRow * MAX_ROWS_PER_INSERT) {
-      const chunk = params.slice(at, at + perRow * MAX_ROWS_PER_INSERT);
-      const rows = chunk.length / perRow;
-      this.#conn.statement(insert.sql(rows)).run(...chunk);
+      this.identifier.push(tenant, type, identifier.system ?? '', identifier.value, pk);
     }
   }
 }
 
-/** Rows per multi-row INSERT at most (the statement cache holds one statement per row count). */
-const MAX_ROWS_PER_INSERT = 16;
+/**
+ * Rows per multi-row INSERT at most (7 columns: 448 parameters), and the largest other row count:
+ * the statement cache holds one statement per row count, so a table has at most
+ * SMALL_INSERT_ROWS + 1 of them.
+ */
+const MAX_ROWS_PER_INSERT = 64;
+const SMALL_INSERT_ROWS = 16;
 
 interface MultiRowInsert {
   readonly columns: number;
