@@ -3,6 +3,8 @@ export default {
   // Node's environment, with V8 code caches kept across the files a worker runs
   // (test/support/code-cache.ts): jest compiles every module again for every test file.
   testEnvironment: '<rootDir>/test/support/code-cache-environment.ts',
+  // Jest's runtime, with module sources read once per worker (test/support/shared-sources.ts).
+  runtime: '<rootDir>/test/support/jest-runtime.ts',
   roots: ['<rootDir>/test', '<rootDir>/src'],
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
