@@ -51,7 +51,7 @@ describe('module sources shared by the test files of a jest worker', () => {
     expect(new SharedSourceMap(shared).get(filename)).toBe('export const a = 3;\n');
   });
 
-  it('answers nothing for a deleted module or a folder, so jest reads it and says why', () => {
+  it('answers nothing for a deleted module, a folder or a bad path, so jest reads it and says why', () => {
     const shared = new SharedSources();
     const filename = file('a.js', 'export const a = 1;\n');
     expect(new SharedSourceMap(shared).get(filename)).toBe('export const a = 1;\n');
@@ -60,6 +60,7 @@ describe('module sources shared by the test files of a jest worker', () => {
     const folder = path.join(dir, 'folder.js');
     mkdirSync(folder);
     expect(new SharedSourceMap(shared).get(folder)).toBeUndefined();
+    expect(new SharedSourceMap(shared).get(path.join(dir, 'no\0such.js'))).toBeUndefined();
   });
 
   it('holds a module’s source for the rest of a test file, as jest’s own file cache does', () => {

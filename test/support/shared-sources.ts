@@ -15,7 +15,12 @@ interface Kept {
   readonly stamp: string;
 }
 
-/** What a file's stat says about its contents: any write or replacement changes it. */
+/**
+ * What a file's stat says about its contents: a write moves the change time, a replacement the
+ * inode. File times come from the kernel's coarse clock (a few milliseconds), so a write of the
+ * same length within the tick of the stamp's own stat would pass unseen — as it would by jest's
+ * own transform cache, which goes by modification time alone.
+ */
 function stampOf(stats: Stats): string {
   return `${stats.mtimeMs}:${stats.ctimeMs}:${stats.size}:${stats.ino}`;
 }
@@ -31,20 +36,21 @@ export class SharedSources {
 
   /** The file's current text, or undefined when it cannot be read (jest then reads it and says why). */
   read(filename: string): string | undefined {
-    const stats = statSync(filename, { throwIfNoEntry: false });
-    if (stats === undefined || !stats.isFile()) {
-      this.#kept.delete(filename);
-      return undefined;
-    }
-    const stamp = stampOf(stats);
     const kept = this.#kept.get(filename);
-    if (kept !== undefined && kept.stamp === stamp) {
-      return kept.source;
-    }
-    // Stamped before reading: a write that lands during the read changes the stamp the next use
-    // sees, so the text read here is never kept past it.
+    let stamp: string;
     let source: string;
     try {
+      const stats = statSync(filename, { throwIfNoEntry: false });
+      if (stats === undefined || !stats.isFile()) {
+        this.#kept.delete(filename);
+        return undefined;
+      }
+      stamp = stampOf(stats);
+      if (kept !== undefined && kept.stamp === stamp) {
+        return kept.source;
+      }
+      // Stamped before reading: a write that lands during the read changes the stamp the next
+      // use sees, so the text read here is never kept past it.
       source = readFileSync(filename, 'utf8');
     } catch {
       this.#kept.delete(filename);
