@@ -23,7 +23,7 @@ export default {
     ],
   },
   // Every test file imports describe, expect, jest… from @jest/globals (the types have no globals):
-  // nothing is put on the global object, nor a \`jest\` object made for each CommonJS module loaded.
+  // nothing is put on the global object, nor a `jest` object made for each CommonJS module loaded.
   injectGlobals: false,
   testTimeout: 30000,
   // Node's compile cache for the Node processes the tests start (test/support/global-setup.ts).
