@@ -514,7 +514,10 @@ beforeAll(async () => {
   timings.written = Date.now() - t0;
 
   // Quiescence: the EHR has nothing left to deliver or retry, and Dripline's queue has nothing
-  // ready or leased (twice in a row, 300 ms apart).
+  // ready or leased. Once true it stays true, so one look is enough: the writer is done, the EHR
+  // settles a delivery only after Dripline answered it (an answer means the event's job is
+  // committed), a job enqueues what follows from it before its ack, and the child runs no
+  // maintenance timer (kill9-server.ts: one pass at start).
   const quiet = async (): Promise<boolean> => {
     await ehr!.idle();
     let pending = 0;
@@ -527,7 +530,7 @@ beforeAll(async () => {
   };
   await waitFor(
     'ingest to drain',
-    async () => (await quiet()) && (await sleep(300), await quiet()),
+    quiet,
     // A deadline: with both payloads at once, three jest workers and the machine at load 13 the
     // drain passed 90 s.
     180_000,
