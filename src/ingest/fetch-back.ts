@@ -89,14 +89,18 @@ export async function ingestResources(
   // What came along, plus the encounters the location filter read (fetch-back reuses them).
   const known = new Map(carried);
 
-  const fetch = async (reference: string): Promise<Resource | undefined> => {
+  /**
+   * What `reference` points at: what came along or was read ahead, else read from the EHR; `current`
+   * reads the EHR's current version whatever came along. Undefined when it is gone (recorded).
+   */
+  const fetch = async (reference: string, current = false): Promise<Resource | undefined> => {
     const normalized = normalizeReference(reference);
-    const local = normalized ? known.get(normalized) : undefined;
+    const local = normalized && !current ? known.get(normalized) : undefined;
     if (local) {
       return local;
     }
     try {
-      if (normalized && failed.has(normalized)) {
+      if (normalized && !current && failed.has(normalized)) {
         throw failed.get(normalized);
       }
       return await ehr.readUrl(reference);
@@ -150,7 +154,7 @@ export async function ingestResources(
         );
       }
       const readAfter = result.copy?.meta.versionId;
-      const current = await readCurrent(resource.resourceType, resource.id);
+      const current = await fetch(`${resource.resourceType}/${resource.id}`, true);
       if (!current?.id) {
         return;
       }
@@ -195,19 +199,6 @@ export async function ingestResources(
       (copy) => [...domainEvent(copy), ...recomputeFor(copy, users), ...(ctx.deps.jobsForCopy?.(copy) ?? [])],
       options,
     );
-  };
-
-  /** The EHR's current version (not what came along), or undefined when it is gone (recorded). */
-  const readCurrent = async (resourceType: string, id: string): Promise<Resource | undefined> => {
-    try {
-      return await ehr.readUrl(`${resourceType}/${id}`);
-    } catch (err) {
-      if (classifyEhrError(err) === 'gone') {
-        await markDeletedAtSource(copies, resourceType, id, (copy) => domainEvent(copy));
-        return undefined;
-      }
-      throw err;
-    }
   };
 
   /** Stores what `resource` references that is not stored yet; the first failure, if any, is returned. */

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { MedicationAdministration, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { ehrClientCache } from '../../src/ehr/ingest-port.ts';
-import { sourceVersionOf } from '../../src/ingest/copies.ts';
+import { DELETED_AT_SOURCE, sourceVersionOf } from '../../src/ingest/copies.ts';
 import { ingestResources } from '../../src/ingest/fetch-back.ts';
 import type { IngestContext } from '../../src/ingest/worker-context.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -124,4 +124,19 @@ test('when the EHR has moved on meanwhile, its version read back is the one stor
     'rate lowered',
     changed.meta?.versionId,
   ]);
+});
+
+test('when the EHR has deleted it meanwhile, the copy is marked deleted at source, not replaced', async () => {
+  const list = (await ehr.listResources('MedicationAdministration')) as MedicationAdministration[];
+  const target = list[2];
+  if (!target?.id) {
+    throw new Error('the seeded day has fewer than three administrations');
+  }
+  const before = (await ehr.readResource('MedicationAdministration', target.id)) as MedicationAdministration;
+  await deliver(before);
+  await ehr.deleteResource('MedicationAdministration', target.id);
+  await deliver(delivered({ ...before, status: 'stopped' }, 'other-2', before.meta?.lastUpdated ?? ''));
+  const kept = (await storedCopy(target.id)) as MedicationAdministration;
+  expect(kept.meta?.tag).toContainEqual(DELETED_AT_SOURCE);
+  expect([kept.status, sourceVersionOf(kept).versionId]).toEqual([before.status, before.meta?.versionId]);
 });
