@@ -77,36 +77,36 @@ const deliver = (resource: Resource): Promise<void> =>
 const storedCopy = async (id: string): Promise<Resource> =>
   store.resources.read(TENANT, 'MedicationAdministration', id);
 
-test('a retried older version sharing the newer one’s timestamp does not replace it: the EHR is asked', async () => {
-  const [first] = (await ehr.listResources('MedicationAdministration')) as MedicationAdministration[];
-  if (!first?.id) {
-    throw new Error('the seeded day has no administration');
+/** The seeded day's `n`th administration as the EHR holds it now, delivered and stored. */
+async function deliveredAdministration(n: number): Promise<MedicationAdministration & { id: string }> {
+  const listed = (await ehr.listResources('MedicationAdministration'))[n];
+  if (!listed?.id) {
+    throw new Error(`the seeded day has no administration ${String(n)}`);
   }
+  const current = (await ehr.readResource('MedicationAdministration', listed.id)) as MedicationAdministration;
+  await deliver(current);
+  return { ...current, id: listed.id };
+}
+
+test('a retried older version sharing the newer one’s timestamp does not replace it: the EHR is asked', async () => {
   // The EHR's current version, delivered first.
-  const current = (await ehr.readResource('MedicationAdministration', first.id)) as MedicationAdministration;
+  const current = await deliveredAdministration(0);
   const at = current.meta?.lastUpdated ?? '';
   const currentVersion = current.meta?.versionId ?? '';
-  await deliver(current);
-  expect(sourceVersionOf(await storedCopy(first.id)).versionId).toBe(currentVersion);
+  expect(sourceVersionOf(await storedCopy(current.id)).versionId).toBe(currentVersion);
   // Then an older version (as a retried notification carries it), with another opaque version and
   // the same timestamp: the delivery order would make it win.
   ehrReads.length = 0;
   await deliver(
     delivered({ ...current, status: current.status === 'stopped' ? 'completed' : 'stopped' }, 'older-1', at),
   );
-  const kept = (await storedCopy(first.id)) as MedicationAdministration;
+  const kept = (await storedCopy(current.id)) as MedicationAdministration;
   expect([kept.status, sourceVersionOf(kept).versionId]).toEqual([current.status, currentVersion]);
-  expect(ehrReads).toEqual([expect.stringContaining(`/MedicationAdministration/${first.id}`)]);
+  expect(ehrReads).toEqual([expect.stringContaining(`/MedicationAdministration/${current.id}`)]);
 });
 
 test('when the EHR has moved on meanwhile, its version read back is the one stored', async () => {
-  const list = (await ehr.listResources('MedicationAdministration')) as MedicationAdministration[];
-  const target = list[1];
-  if (!target?.id) {
-    throw new Error('the seeded day has fewer than two administrations');
-  }
-  const before = (await ehr.readResource('MedicationAdministration', target.id)) as MedicationAdministration;
-  await deliver(before);
+  const before = await deliveredAdministration(1);
   // The EHR changes it; a delivery that cannot be ordered against the stored copy arrives.
   const changed = await ehr.updateResource<MedicationAdministration>({
     ...before,
@@ -119,7 +119,7 @@ test('when the EHR has moved on meanwhile, its version read back is the one stor
       before.meta?.lastUpdated ?? '',
     ),
   );
-  const kept = (await storedCopy(target.id)) as MedicationAdministration;
+  const kept = (await storedCopy(before.id)) as MedicationAdministration;
   expect([kept.note?.[0]?.text, sourceVersionOf(kept).versionId]).toEqual([
     'rate lowered',
     changed.meta?.versionId,
@@ -127,16 +127,10 @@ test('when the EHR has moved on meanwhile, its version read back is the one stor
 });
 
 test('when the EHR has deleted it meanwhile, the copy is marked deleted at source, not replaced', async () => {
-  const list = (await ehr.listResources('MedicationAdministration')) as MedicationAdministration[];
-  const target = list[2];
-  if (!target?.id) {
-    throw new Error('the seeded day has fewer than three administrations');
-  }
-  const before = (await ehr.readResource('MedicationAdministration', target.id)) as MedicationAdministration;
-  await deliver(before);
-  await ehr.deleteResource('MedicationAdministration', target.id);
+  const before = await deliveredAdministration(2);
+  await ehr.deleteResource('MedicationAdministration', before.id);
   await deliver(delivered({ ...before, status: 'stopped' }, 'other-2', before.meta?.lastUpdated ?? ''));
-  const kept = (await storedCopy(target.id)) as MedicationAdministration;
+  const kept = (await storedCopy(before.id)) as MedicationAdministration;
   expect(kept.meta?.tag).toContainEqual(DELETED_AT_SOURCE);
   expect([kept.status, sourceVersionOf(kept).versionId]).toEqual([before.status, before.meta?.versionId]);
 });
