@@ -241,6 +241,8 @@ export interface Job {
   readonly leaseExpiresAt?: string;
   /** Why the job last stopped short of done: its failure, or what it waits for (`JobQueue.defer`). */
   readonly lastError?: string;
+  /** What the job, deferred, waits on (`JobWait.waitKey`); dropped when it is leased again. */
+  readonly waitKey?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -259,6 +261,12 @@ export interface JobWait {
   readonly runAt: string;
   readonly reason: string;
   readonly now: Date;
+  /**
+   * What it waits on (e.g. a patient's eligibility check): whoever ends that work calls
+   * `JobQueue.wake` with this key, in the job's tenant and queue, and the job is due at once;
+   * `runAt` stays the fallback.
+   */
+  readonly waitKey?: string;
 }
 
 /** A job as its current lease holder names it (for `JobQueue.ackMany`). */
@@ -302,6 +310,15 @@ export interface JobQueue {
    * Returns false (and changes nothing) when the lease token is stale.
    */
   defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean>;
+  /**
+   * The work that `waitKey` names has ended: the tenant's jobs of the queue deferred waiting on it
+   * (`JobWait.waitKey`), still `ready` and due after `now`, become due at `now`. Leased, done and
+   * dead jobs, other keys and other tenants are untouched; a job's key is dropped when it is leased
+   * again, so a later retry's backoff is never cut short. Idempotent (a second wake finds them due).
+   * A wake lost to a crash costs the waiting jobs only the rest of their wait: they come back at
+   * their own runAt. Resolves with how many jobs it made due.
+   */
+  wake(tenant: TenantId, queue: string, waitKey: string, now: Date): Promise<number>;
   getJob(jobId: string): Promise<Job | undefined>;
   /** Jobs of a queue in a state (for dead-letter inspection and tests), oldest first. */
   listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]>;

@@ -1701,6 +1701,97 @@ export function describeStoreContract(
         expect((await store.jobs.getJob(jobId))?.state).toBe('dead');
       });
 
+      it('wake makes due the ready jobs deferred on its key, in its tenant and queue only; leased, done and retrying jobs keep theirs', async (store) => {
+        const tenant = newTenant();
+        const otherTenant = newTenant();
+        const queue = newQueue();
+        const otherQueue = newQueue();
+        const now = new Date();
+        const later = new Date(now.getTime() + 60_000).toISOString();
+        const soon = new Date(now.getTime() + 1_000);
+        const leased = async (t: TenantId, q: string, key: string): Promise<Job> => {
+          const { jobId } = await store.jobs.enqueue(t, { queue: q, key, payload: { key }, runAt: past() });
+          const [job] = await store.jobs.lease({ queue: q, leaseMs: 60_000, limit: 1, now });
+          expect(job?.id).toBe(jobId);
+          return job!;
+        };
+        /** A job deferred until `runAt`, waiting on `waitKey` when given. */
+        const deferred = async (
+          t: TenantId,
+          q: string,
+          key: string,
+          waitKey: string | undefined,
+          runAt = later,
+        ): Promise<string> => {
+          const job = await leased(t, q, key);
+          const wait = { runAt, reason: `${key} waits`, now, ...(waitKey === undefined ? {} : { waitKey }) };
+          expect(await store.jobs.defer(job.id, job.leaseToken!, wait)).toBe(true);
+          return job.id;
+        };
+        const waiting = [
+          await deferred(tenant, queue, 'a', 'Patient/p'),
+          await deferred(tenant, queue, 'b', 'Patient/p'),
+        ];
+        expect(await store.jobs.getJob(waiting[0]!)).toMatchObject({
+          state: 'ready',
+          attempts: 0,
+          runAt: later,
+          waitKey: 'Patient/p',
+        });
+        const untouched = [
+          await deferred(tenant, queue, 'other key', 'Patient/q'),
+          await deferred(tenant, queue, 'no key', undefined),
+          await deferred(otherTenant, queue, 'other tenant', 'Patient/p'),
+          await deferred(tenant, otherQueue, 'other queue', 'Patient/p'),
+        ];
+        // Jobs that waited on the key and have been leased again since: one still leased, one done,
+        // one failed and waiting for its retry (a wake must not cut its backoff short).
+        const again = [
+          await deferred(tenant, queue, 'leased', 'Patient/p', soon.toISOString()),
+          await deferred(tenant, queue, 'done', 'Patient/p', soon.toISOString()),
+          await deferred(tenant, queue, 'retrying', 'Patient/p', soon.toISOString()),
+        ];
+        const leasedAgain = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 10, now: soon });
+        expect(leasedAgain.map((j) => j.id).sort()).toEqual([...again].sort());
+        expect(leasedAgain.map((j) => j.waitKey)).toEqual([undefined, undefined, undefined]);
+        const token = (id: string): string => leasedAgain.find((j) => j.id === id)!.leaseToken!;
+        expect(await store.jobs.ack(again[1]!, token(again[1]!))).toBe(true);
+        const retryAt = future(3_600_000).toISOString();
+        expect(
+          await store.jobs.fail(again[2]!, token(again[2]!), {
+            error: 'payer down',
+            retryable: true,
+            now: soon,
+            retryAt,
+          }),
+        ).toBe(true);
+        const before = await Promise.all([...untouched, ...again].map((id) => store.jobs.getJob(id)));
+
+        const wokenAt = new Date(soon.getTime() + 1);
+        expect(await store.jobs.wake(tenant, queue, 'Patient/p', wokenAt)).toBe(2);
+        for (const id of waiting) {
+          expect(await store.jobs.getJob(id)).toMatchObject({
+            state: 'ready',
+            attempts: 0,
+            runAt: wokenAt.toISOString(),
+          });
+        }
+        expect(await Promise.all([...untouched, ...again].map((id) => store.jobs.getJob(id)))).toEqual(
+          before,
+        );
+        expect((await store.jobs.getJob(again[2]!))?.runAt).toBe(retryAt);
+        // Idempotent: a second wake finds them due already.
+        expect(await store.jobs.wake(tenant, queue, 'Patient/p', new Date(wokenAt.getTime() + 1))).toBe(0);
+        // Due now, not at their deferred runAt; leased, they wait on nothing any more.
+        const due = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 10, now: wokenAt });
+        expect(due.map((j) => j.id).sort()).toEqual([...waiting].sort());
+        expect(due.map((j) => j.waitKey)).toEqual([undefined, undefined]);
+        expect(
+          await store.jobs.lease({ queue: otherQueue, leaseMs: 60_000, limit: 10, now: wokenAt }),
+        ).toEqual([]);
+        expect(await store.jobs.wake(tenant, queue, 'Patient/p', new Date(wokenAt.getTime() + 2))).toBe(0);
+      });
+
       it('a job whose runAt is in the future is not leased until then', async (store) => {
         const tenant = newTenant();
         const queue = newQueue();

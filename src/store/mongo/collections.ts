@@ -66,6 +66,8 @@ export interface JobDoc {
   leaseToken?: string;
   leaseExpiresAt?: Date;
   lastError?: string;
+  /** What the job, deferred, waits on (JobWait.waitKey); absent otherwise. */
+  waitKey?: string;
   createdAt: Date;
   updatedAt: Date;
   /**
@@ -124,6 +126,12 @@ const INDEXES: Readonly<Record<keyof Collections, IndexDescription[]>> = {
     { key: { queue: 1, state: 1, runAt: 1 }, name: 'job_ready' },
     { key: { queue: 1, state: 1, leaseExpiresAt: 1 }, name: 'job_leased' },
     { key: { tenant: 1, queue: 1, state: 1, createdAt: 1, seq: 1 }, name: 'job_list' },
+    // Only deferred jobs carry a wait key: a partial index holds just them (JobQueue.wake).
+    {
+      key: { tenant: 1, queue: 1, waitKey: 1, state: 1, runAt: 1 },
+      name: 'job_waiting',
+      partialFilterExpression: { waitKey: { $exists: true } },
+    },
   ],
   // oauth_clients and settings are keyed by _id (clientId / setting key).
   clients: [],

@@ -37,6 +37,7 @@ function toJob(doc: JobDoc): Job {
     ...(doc.leaseToken !== undefined && doc.leaseToken !== null ? { leaseToken: doc.leaseToken } : {}),
     ...(doc.leaseExpiresAt ? { leaseExpiresAt: doc.leaseExpiresAt.toISOString() } : {}),
     ...(doc.lastError !== undefined && doc.lastError !== null ? { lastError: doc.lastError } : {}),
+    ...(doc.waitKey !== undefined && doc.waitKey !== null ? { waitKey: doc.waitKey } : {}),
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
   };
@@ -163,9 +164,11 @@ export class MongoJobQueue implements JobQueue {
           ],
           ...(leasedIds.length > 0 ? { _id: { $nin: leasedIds } } : {}),
         },
+        // A leased job waits on nothing (JobQueue.wake): its key goes, so no wake cuts a later backoff.
         {
           $set: { state: 'leased', leaseToken: randomUUID(), leaseExpiresAt, updatedAt: now },
           $inc: { attempts: 1 },
+          $unset: { waitKey: '' },
         },
         { sort: { runAt: 1, _id: 1 }, returnDocument: 'after' },
       );
@@ -242,12 +245,32 @@ export class MongoJobQueue implements JobQueue {
     const result = await this.#jobs.updateOne(
       { _id: jobId, state: 'leased', leaseToken },
       {
-        $set: { state: 'ready', runAt, lastError: wait.reason, updatedAt: wait.now },
+        $set: {
+          state: 'ready',
+          runAt,
+          lastError: wait.reason,
+          updatedAt: wait.now,
+          ...(wait.waitKey !== undefined ? { waitKey: wait.waitKey } : {}),
+        },
         $inc: { attempts: -1 },
-        $unset: { leaseToken: '', leaseExpiresAt: '' },
+        $unset: {
+          leaseToken: '',
+          leaseExpiresAt: '',
+          ...(wait.waitKey === undefined ? { waitKey: '' } : {}),
+        },
       },
     );
     return result.modifiedCount === 1;
+  }
+
+  async wake(tenant: TenantId, queue: string, waitKey: string, now: Date): Promise<number> {
+    // One updateMany (job_waiting: only deferred jobs carry a key); each document's update is
+    // atomic, and the filter is re-checked as it is written, so a job leased meanwhile is left alone.
+    const result = await this.#jobs.updateMany(
+      { tenant, queue, waitKey, state: 'ready', runAt: { $gt: now } },
+      { $set: { runAt: now, updatedAt: now } },
+    );
+    return result.modifiedCount;
   }
 
   async getJob(jobId: string): Promise<Job | undefined> {

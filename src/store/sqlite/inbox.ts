@@ -25,11 +25,11 @@ import { performance } from 'node:perf_hooks';
 import { INBOX_QUEUE } from '../port.ts';
 import { SqliteConnection } from './db.ts';
 import type { SqliteConnectionOptions } from './db.ts';
-import { JOBS_SCHEMA } from './jobs.ts';
+import { JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
 import { migrate } from './schema.ts';
 
 /** The inbox file's own migrations (its `meta.schema_version` counts these). */
-const INBOX_MIGRATIONS: readonly string[] = [JOBS_SCHEMA];
+const INBOX_MIGRATIONS: readonly string[] = [JOBS_SCHEMA, JOBS_WAIT_SCHEMA];
 
 /** The inbox is small and hot: a modest page cache is plenty (the main file's is 64 MB). */
 const INBOX_PAGE_CACHE_KIB = 8 * 1024;
@@ -65,9 +65,9 @@ export function openInbox(options: Omit<SqliteConnectionOptions, 'pageCacheKib'>
 const LEGACY_PENDING = `SELECT * FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')`;
 const INSERT_MOVED =
   'INSERT OR IGNORE INTO jobs (id, tenant, queue, key, payload, state, attempts, max_attempts, run_at, ' +
-  'lease_token, lease_expires_at, last_error, created_at, updated_at) ' +
+  'lease_token, lease_expires_at, last_error, created_at, updated_at, wait_key) ' +
   'VALUES (:id, :tenant, :queue, :key, :payload, :state, :attempts, :max_attempts, :run_at, ' +
-  ':lease_token, :lease_expires_at, :last_error, :created_at, :updated_at)';
+  ':lease_token, :lease_expires_at, :last_error, :created_at, :updated_at, :wait_key)';
 const DELETE_MOVED = `DELETE FROM jobs WHERE id = ? AND state IN ('ready', 'leased')`;
 
 /**

@@ -46,6 +46,16 @@ export const JOBS_SCHEMA = `
   CREATE INDEX jobs_list ON jobs (tenant, queue, state, created_at);
 `;
 
+/**
+ * What a deferred job waits on (`JobWait.waitKey`), added to both files' jobs tables (main
+ * migration 5, inbox migration 2). Only deferred jobs carry one, so the index is partial: a wake
+ * seeks the few waiting jobs and costs other writes nothing.
+ */
+export const JOBS_WAIT_SCHEMA = `
+  ALTER TABLE jobs ADD COLUMN wait_key TEXT;
+  CREATE INDEX jobs_waiting ON jobs (tenant, queue, wait_key, state, run_at) WHERE wait_key IS NOT NULL;
+`;
+
 // A queue's due jobs, as two sets (each on its own index; bound: queue, now): ready ones whose
 // time has come, and leased ones whose lease expired. The lease takes from them; an idle poll
 // only asks whether either holds anything, so the two can never disagree.
@@ -62,9 +72,10 @@ const SQL = {
     "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_expires_at = NULL, updated_at = ?, " +
     "last_error = coalesce(last_error, 'lease expired on the final attempt') " +
     "WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ? AND attempts >= max_attempts",
+  // A leased job waits on nothing (JobQueue.wake): its key goes, so no wake cuts a later backoff.
   lease:
     "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = lower(hex(randomblob(16))), " +
-    'lease_expires_at = ?, updated_at = ? ' +
+    'lease_expires_at = ?, updated_at = ?, wait_key = NULL ' +
     'WHERE id IN (SELECT id FROM (' +
     `  SELECT id, run_at ${DUE_READY} ` +
     '  UNION ALL ' +
@@ -84,8 +95,15 @@ const SQL = {
   // The lease's attempt is handed back: a job that waits has not failed (JobQueue.defer).
   defer:
     "UPDATE jobs SET state = 'ready', run_at = ?, attempts = max(attempts - 1, 0), lease_token = NULL, " +
-    'lease_expires_at = NULL, last_error = ?, updated_at = ? ' +
+    'lease_expires_at = NULL, last_error = ?, updated_at = ?, wait_key = ? ' +
     "WHERE id = ? AND lease_token = ? AND state = 'leased'",
+  // Seeks jobs_waiting (wait_key = ? implies the index's wait_key IS NOT NULL).
+  anyWaiting:
+    "SELECT 1 AS waiting FROM jobs WHERE tenant = ? AND queue = ? AND wait_key = ? AND state = 'ready' " +
+    'AND run_at > ? LIMIT 1',
+  wake:
+    'UPDATE jobs SET run_at = ?, updated_at = ? ' +
+    "WHERE tenant = ? AND queue = ? AND wait_key = ? AND state = 'ready' AND run_at > ?",
   dead:
     "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ? " +
     'WHERE id = ?',
@@ -228,9 +246,28 @@ export class SqliteJobTable implements JobQueue {
   async defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean> {
     const runAt = requireInstant(wait.runAt, 'runAt');
     const { changes } = this.#conn.transaction(() =>
-      this.#conn.run(SQL.defer, runAt, wait.reason, wait.now.toISOString(), jobId, leaseToken),
+      this.#conn.run(
+        SQL.defer,
+        runAt,
+        wait.reason,
+        wait.now.toISOString(),
+        wait.waitKey ?? null,
+        jobId,
+        leaseToken,
+      ),
     );
     return changes === 1;
+  }
+
+  async wake(tenant: TenantId, queue: string, waitKey: string, now: Date): Promise<number> {
+    const at = now.toISOString();
+    // Most ends of the awaited work find nobody waiting: a plain read answers that without taking
+    // the file's write lock. A job deferred after this read comes back at its own runAt (a late
+    // wake is no worse than a lost one).
+    if (this.#conn.get(SQL.anyWaiting, tenant, queue, waitKey, at) === undefined) {
+      return 0;
+    }
+    return this.#conn.transaction(() => this.#conn.run(SQL.wake, at, at, tenant, queue, waitKey, at).changes);
   }
 
   async getJob(jobId: string): Promise<Job | undefined> {
@@ -261,6 +298,7 @@ function toJob(row: Row): Job {
   const leaseToken = optionalString(row['lease_token']);
   const leaseExpiresAt = optionalString(row['lease_expires_at']);
   const lastError = optionalString(row['last_error']);
+  const waitKey = optionalString(row['wait_key']);
   return {
     id: String(row['id']),
     tenant: String(row['tenant']),
@@ -274,6 +312,7 @@ function toJob(row: Row): Job {
     ...(leaseToken === undefined ? {} : { leaseToken }),
     ...(leaseExpiresAt === undefined ? {} : { leaseExpiresAt }),
     ...(lastError === undefined ? {} : { lastError }),
+    ...(waitKey === undefined ? {} : { waitKey }),
     createdAt: String(row['created_at']),
     updatedAt: String(row['updated_at']),
   };

@@ -6,9 +6,9 @@
 import type { SqliteConnection } from './db.ts';
 import { APPEND_ONLY_TYPES } from '../append-only.ts';
 import { spanClassSql } from './date-spans.ts';
-import { JOBS_SCHEMA } from './jobs.ts';
+import { JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * The predicate of the partial per-resource index trees (append-only types: ../append-only.ts). Statements that delete through them repeat
@@ -167,6 +167,8 @@ ${JOBS_SCHEMA}
   DROP INDEX identifiers_res;
   CREATE INDEX identifiers_res ON identifiers (res) WHERE ${MUTABLE_TYPES_SQL};
   `,
+  // 5: what a deferred job waits on, so the end of that work makes it due (JobQueue.wake).
+  JOBS_WAIT_SCHEMA,
 ];
 
 /**
