@@ -27,6 +27,7 @@ import { buildClaim } from './claims/build.ts';
 import { scrubClaim } from './claims/scrub.ts';
 import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
 import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
+import { CLAIM_READY_QUEUE } from './claims/workflow/jobs.ts';
 import { authorizationRequirement } from './claims/ledger.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
@@ -95,13 +96,21 @@ export interface StartOptions {
   /** The largest 835 accepted, bytes (tests; default MAX_REMITTANCE_BYTES). */
   readonly remittanceMaxBytes?: number;
   /**
-   * Claim workflow tuning (tests): hold after an encounter ends, sweep period, retry backoff; and
-   * `tenants` with payers added at run time (the in-process sandbox payer).
+   * Claim workflow tuning (tests): hold after an encounter ends, sweep period, retry backoff, the
+   * look-again period of a claim waiting for an eligibility check; and `tenants` with payers added
+   * at run time (the in-process sandbox payer).
    */
   readonly claimWorkflow?: Partial<
     Pick<
       ClaimWorkflowDeps,
-      'holdMs' | 'sweepMs' | 'recheckMs' | 'retryDelayMs' | 'pollMs' | 'payerPort' | 'tenants'
+      | 'holdMs'
+      | 'sweepMs'
+      | 'recheckMs'
+      | 'retryDelayMs'
+      | 'pollMs'
+      | 'payerPort'
+      | 'tenants'
+      | 'eligibilityWaitPollMs'
     >
   >;
   /** Start the authorization ledger worker (its work items; default: when WORKERS names it). */
@@ -187,6 +196,9 @@ export async function startServer(
     now,
     tenants: tenantsNow,
     leaseMs: config.jobLeaseMs,
+    // A new claim waits for its patient's check under way; the check's end wakes it (the claims
+    // worker is built below, and started after this worker can run).
+    waiting: [{ queue: CLAIM_READY_QUEUE, notify: () => claims.notify() }],
     ...options.eligibilityWorker,
   });
   const ingest = createIngest({

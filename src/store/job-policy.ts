@@ -21,14 +21,17 @@ export function retryDelayMs(attempts: number, random: number = Math.random()): 
 /**
  * Thrown by a job's step when it must wait for other work before it can go on (a check whose
  * answer it needs): the worker defers the job (`JobQueue.defer`) by `waitMs` instead of failing it,
- * so the wait spends none of its attempts. The step bounds its own waiting.
+ * so the wait spends none of its attempts. With a `waitKey` naming that work, its end makes the job
+ * due at once (`JobQueue.wake`), and `waitMs` is only the fallback. The step bounds its own waiting.
  */
 export class JobMustWait extends Error {
   readonly waitMs: number;
+  readonly waitKey: string | undefined;
 
-  constructor(reason: string, waitMs: number) {
+  constructor(reason: string, waitMs: number, waitKey?: string) {
     super(reason);
     this.name = 'JobMustWait';
     this.waitMs = waitMs;
+    this.waitKey = waitKey;
   }
 }

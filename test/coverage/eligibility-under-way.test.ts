@@ -2,15 +2,26 @@
  * Which eligibility checks a new claim waits for (src/coverage/eligibility/records.ts,
  * `eligibilityUnderWay`, read by the claim build): a check being asked, or due and not yet tried —
  * not one that has failed and waits for its retry (the payer is down: no answer is about to come),
- * a pre-visit check not yet due, another patient's, or an old one. Over a real SQLite store.
+ * a pre-visit check not yet due, another patient's, or an old one. And when the wait ends: every
+ * end of a check (src/coverage/eligibility/worker.ts) makes due at once the jobs waiting on it
+ * (`eligibilityWaitKey`, `JobQueue.wake`). Over a real SQLite store.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { ELIGIBILITY_QUEUE, eligibilityUnderWay } from '../../src/coverage/eligibility/records.ts';
+import { codingTablesOnFirstUse } from '../../src/coding/tables/load.ts';
+import type { TenantConfig } from '../../src/config/config.ts';
+import {
+  ELIGIBILITY_QUEUE,
+  eligibilityUnderWay,
+  eligibilityWaitKey,
+} from '../../src/coverage/eligibility/records.ts';
+import { EligibilityWorker } from '../../src/coverage/eligibility/worker.ts';
+import { createLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { payer } from '../claims/fixtures.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-eligibility-under-way-'));
 let store: SqliteStore;
@@ -84,4 +95,75 @@ test('a pre-visit check not yet due, and one older than the wait, are not under 
   expect(await eligibilityUnderWay(store, old.tenant, 'Patient/p', new Date(now.getTime() + 31_000))).toBe(
     false,
   );
+});
+
+test('every end of a check — answered, failed and retried later, given up — makes due at once the jobs waiting on that patient in its tenant, and only those', async () => {
+  // A store of its own: the worker leases every tenant's due checks, the other tests' included.
+  const own = await openSqliteStore({ path: path.join(dir, 'wake.db') });
+  const now = new Date();
+  const waitUntil = new Date(now.getTime() + 60_000).toISOString();
+  const tenants: TenantConfig[] = [
+    // No payers: the check ends at once, answered with a note.
+    { id: 'answered', name: 'Answered', connections: [], coding: {}, payers: [] },
+    // A payer, but the patient is not stored: the check fails and is retried later, or, on its last
+    // attempt, given up.
+    { id: 'retried', name: 'Retried', connections: [], coding: {}, payers: [payer()] },
+    { id: 'given-up', name: 'Given up', connections: [], coding: {}, payers: [payer()] },
+  ];
+  const WAITING_QUEUE = 'waits-for-eligibility';
+  let nudged = 0;
+  const worker = new EligibilityWorker({
+    store: own,
+    tables: codingTablesOnFirstUse(),
+    logger: createLogger('silent'),
+    publicUrl: 'http://dripline.test',
+    now: () => now,
+    tenants: () => tenants,
+    waiting: [{ queue: WAITING_QUEUE, notify: () => (nudged += 1) }],
+  });
+  /** A job of the waiting queue, deferred until a minute from now on a patient's check. */
+  const waiting = async (tenant: string, patient: string): Promise<string> => {
+    const { jobId } = await own.jobs.enqueue(tenant, {
+      queue: WAITING_QUEUE,
+      key: `${tenant}|${patient}`,
+      payload: null,
+      runAt: now.toISOString(),
+    });
+    const [job] = await own.jobs.lease({ queue: WAITING_QUEUE, leaseMs: 60_000, limit: 1, now });
+    expect(job?.id).toBe(jobId);
+    const wait = { runAt: waitUntil, reason: 'waits', now, waitKey: eligibilityWaitKey(patient) };
+    expect(await own.jobs.defer(jobId, job!.leaseToken!, wait)).toBe(true);
+    return jobId;
+  };
+  const woken = [
+    await waiting('answered', 'Patient/p'),
+    await waiting('retried', 'Patient/p'),
+    await waiting('given-up', 'Patient/p'),
+  ];
+  const still = [await waiting('answered', 'Patient/q'), await waiting('other', 'Patient/p')];
+  for (const tenant of tenants) {
+    await own.jobs.enqueue(tenant.id, {
+      queue: ELIGIBILITY_QUEUE,
+      key: `check-${tenant.id}`,
+      payload: { kind: 'check', patient: 'Patient/p', mode: 'now', reason: 'test' },
+      runAt: now.toISOString(),
+      ...(tenant.id === 'given-up' ? { maxAttempts: 1 } : {}),
+    });
+  }
+
+  expect(await worker.runOnce()).toBe(3);
+  const checks = await Promise.all(
+    tenants.map(async (t) => (await own.jobs.listJobs(t.id, ELIGIBILITY_QUEUE, 'done', 10)).length),
+  );
+  expect(checks).toEqual([1, 0, 0]);
+  expect((await own.jobs.listJobs('retried', ELIGIBILITY_QUEUE, 'ready', 10))[0]?.attempts).toBe(1);
+  expect(await own.jobs.listJobs('given-up', ELIGIBILITY_QUEUE, 'dead', 10)).toHaveLength(1);
+  for (const id of woken) {
+    expect(await own.jobs.getJob(id)).toMatchObject({ state: 'ready', runAt: now.toISOString() });
+  }
+  for (const id of still) {
+    expect((await own.jobs.getJob(id))?.runAt).toBe(waitUntil);
+  }
+  expect(nudged).toBe(3);
+  await own.close();
 });

@@ -10,7 +10,7 @@ import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import { tenantCalendarZone } from '../../config/config.ts';
 import { localDate } from '../../time/zone.ts';
-import { eligibilityUnderWay } from '../../coverage/eligibility/records.ts';
+import { eligibilityUnderWay, eligibilityWaitKey } from '../../coverage/eligibility/records.ts';
 import { JobMustWait } from '../../store/job-policy.ts';
 import type { BatchOperation, StoredResource, TenantId } from '../../store/port.ts';
 import type { BuildClaimInput, ClaimFrequency, LineOverride } from '../build.ts';
@@ -39,8 +39,12 @@ import { claimStateOf, isRebuildable, withState } from './state.ts';
 import { claimTaskId, noPayerTask } from './tasks.ts';
 import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE } from '../../contract/canonical.ts';
 
-/** How often a new claim looks again for the eligibility answer it waits for (a payer answers in seconds). */
-const ELIGIBILITY_WAIT_POLL_MS = 1000;
+/**
+ * How often a new claim looks again for the eligibility answer it waits for, unless
+ * `eligibilityWaitPollMs` says otherwise: the fallback, for a check's end whose wake was lost (the
+ * end of the check makes the claim due at once: `eligibilityWaitKey`).
+ */
+export const ELIGIBILITY_WAIT_POLL_MS = 1000;
 
 /** Builds (if not yet stored), scrubs and holds or readies the claim of these encounters. */
 export async function buildAndScrub(
@@ -75,12 +79,15 @@ export async function buildAndScrub(
     if (!gathered.patient || !gathered.setting || gathered.encounters.length === 0) {
       return { note: 'encounters or patient not stored' };
     }
-    if (await eligibilityUnderWay(ctx.store, tenant, `Patient/${gathered.patient.id}`, ctx.now())) {
+    const patient = `Patient/${gathered.patient.id}`;
+    if (await eligibilityUnderWay(ctx.store, tenant, patient, ctx.now())) {
       // The payer is being asked about the coverage right now: scrub with its answer. Waiting is not
-      // failing: the job keeps its attempts, and eligibilityUnderWay bounds the wait.
+      // failing: the job keeps its attempts, and eligibilityUnderWay bounds the wait. The check's
+      // end wakes the job (the eligibility worker); the poll is for a wake lost to a crash.
       throw new JobMustWait(
         'an eligibility check of the patient is under way; the claim waits for its answer',
-        ELIGIBILITY_WAIT_POLL_MS,
+        ctx.deps.eligibilityWaitPollMs ?? ELIGIBILITY_WAIT_POLL_MS,
+        eligibilityWaitKey(patient),
       );
     }
     const original = job.replaces ? await ctx.read<Claim>(tenant, 'Claim', job.replaces) : undefined;

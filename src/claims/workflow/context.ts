@@ -52,6 +52,11 @@ export interface ClaimWorkflowDeps {
    * start); the sweeps between read only what changed since the previous one.
    */
   readonly fullScanMs?: number;
+  /**
+   * How long a new claim waiting for an eligibility check under way waits before it looks again
+   * (default 1 s: ELIGIBILITY_WAIT_POLL_MS); the check's end makes it due sooner.
+   */
+  readonly eligibilityWaitPollMs?: number;
   /** Delay before retrying a submission after `attempts` failed ones (default the store's backoff). */
   readonly retryDelayMs?: (attempts: number) => number;
   readonly leaseMs?: number;

@@ -189,6 +189,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
           runAt: new Date(ctx.now().getTime() + err.waitMs).toISOString(),
           reason: message,
           now: ctx.now(),
+          ...(err.waitKey !== undefined ? { waitKey: err.waitKey } : {}),
         });
         return;
       }

@@ -178,6 +178,12 @@ export function openTask(task: (Task & StoredResource) | undefined): (Task & Sto
 }
 
 /**
+ * What work waiting for a check of the patient (a claim build) waits on: the eligibility worker
+ * wakes the jobs deferred with this key (`JobQueue.wake`, in the tenant) when the check ends.
+ */
+export const eligibilityWaitKey = (patient: string): string => `eligibility-check|${patient}`;
+
+/**
  * Whether an eligibility check of the patient is under way: a job being asked now, or due now and
  * not yet tried (not a pre-visit check waiting for its day), created within the last `withinMs`. A
  * claim about to be scrubbed waits for it a short while, so the scrubber reads the answer it is

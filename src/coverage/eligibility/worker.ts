@@ -14,7 +14,7 @@ import type { CheckDeps, CheckMode, CheckResult, EligibilityJob } from './check.
 import { NotYetError, runCheck } from './check.ts';
 import type { EligibilityEndpoint, EligibilityPayerPort } from './payer-client.ts';
 import { createEligibilityPayerPort } from './payer-client.ts';
-import { ELIGIBILITY_QUEUE } from './records.ts';
+import { ELIGIBILITY_QUEUE, eligibilityWaitKey } from './records.ts';
 import { enqueueEligibility } from './triggers.ts';
 
 export interface EligibilityWorkerDeps {
@@ -30,6 +30,17 @@ export interface EligibilityWorkerDeps {
   readonly leaseMs?: number;
   readonly pollMs?: number;
   readonly batchSize?: number;
+  /**
+   * Work that waits for a patient's check to end (a new claim: src/claims/workflow/build-and-scrub.ts,
+   * a layer above): the queues whose jobs are deferred with `eligibilityWaitKey(patient)`.
+   */
+  readonly waiting?: readonly EligibilityWaiter[];
+}
+
+/** A queue whose jobs wait on patients' checks, and the nudge of the worker that leases it. */
+export interface EligibilityWaiter {
+  readonly queue: string;
+  readonly notify: () => void;
 }
 
 const STRENGTH: Readonly<Record<CheckMode, number>> = { 'if-stale': 0, 'pre-visit': 1, now: 2 };
@@ -97,6 +108,18 @@ export class EligibilityWorker extends LoopingWorker {
       return;
     }
     const payload = strongest.payload as Partial<EligibilityJob> | undefined;
+    await this.#run(jobs, strongest, payload);
+    if (typeof payload?.patient === 'string') {
+      await this.#wakeWaiting(strongest.tenant, payload.patient);
+    }
+  }
+
+  /** Runs the check of a patient's jobs and writes its end: the jobs acked, or failed (retried or dead). */
+  async #run(
+    jobs: readonly Job[],
+    strongest: Job,
+    payload: Partial<EligibilityJob> | undefined,
+  ): Promise<void> {
     try {
       if (payload?.kind !== 'check' || typeof payload.patient !== 'string' || !payload.mode) {
         this.#deps.logger.warn({ job: strongest.id }, 'eligibility job without a patient dropped');
@@ -146,6 +169,33 @@ export class EligibilityWorker extends LoopingWorker {
           now: this.#deps.now(),
           ...(retryAt ? { retryAt } : {}),
         });
+      }
+    }
+  }
+
+  /**
+   * The patient's check has ended (answered, failed, or given up): nothing of it is under way any
+   * more (`eligibilityUnderWay`), so the work waiting for it is made due now instead of at its next
+   * look. Only after the end is written: a crash in between costs the waiting jobs their poll, and a
+   * wake that fails is logged and left to the same poll.
+   */
+  async #wakeWaiting(tenant: TenantId, patient: string): Promise<void> {
+    for (const waiter of this.#deps.waiting ?? []) {
+      try {
+        const woken = await this.#deps.store.jobs.wake(
+          tenant,
+          waiter.queue,
+          eligibilityWaitKey(patient),
+          this.#deps.now(),
+        );
+        if (woken > 0) {
+          waiter.notify();
+        }
+      } catch (err) {
+        this.#deps.logger.warn(
+          { queue: waiter.queue, err: (err as Error).message },
+          'could not wake the work waiting for an eligibility check; it looks again on its own',
+        );
       }
     }
   }
