@@ -196,8 +196,8 @@ export async function startServer(
     now,
     tenants: tenantsNow,
     leaseMs: config.jobLeaseMs,
-    // A new claim waits for its patient's check under way; the check's end wakes it (the claims
-    // worker is built below, and started after this worker can run).
+    // A new claim waits for its patient's check under way; the check's end wakes it. `claims` is
+    // built below and started before this worker, so the nudge never runs ahead of it.
     waiting: [{ queue: CLAIM_READY_QUEUE, notify: () => claims.notify() }],
     ...options.eligibilityWorker,
   });
