@@ -153,7 +153,7 @@ describe('date ranges by span class', () => {
         .map((r) => [Number(r['res']), Number(r['span'])]),
     );
     expect(new Set(expected.values()).size).toBe(SPAN_CLASS_MAX_MS.length + 1);
-    // As schema 2 left the table: no span column, an end_at index.
+    // As schema 2 left the tables: no span column, an end_at index; jobs without wait_key (schema 5).
     first.connection.db.exec(`
       CREATE TABLE old_date (tenant TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL,
         start_at TEXT NOT NULL, end_at TEXT NOT NULL, res INTEGER NOT NULL REFERENCES resources (pk),
@@ -163,6 +163,8 @@ describe('date ranges by span class', () => {
       ALTER TABLE old_date RENAME TO idx_date;
       CREATE INDEX idx_date_res ON idx_date (res, code);
       CREATE INDEX idx_date_end ON idx_date (tenant, type, code, end_at);
+      DROP INDEX jobs_waiting;
+      ALTER TABLE jobs DROP COLUMN wait_key;
       UPDATE meta SET value = '2' WHERE key = 'schema_version';
     `);
     await first.close();
