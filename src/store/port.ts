@@ -269,6 +269,11 @@ export interface JobWait {
   readonly waitKey?: string;
 }
 
+export interface ListJobsOptions {
+  /** Only jobs created at or after this ISO instant. */
+  readonly createdSince?: string;
+}
+
 /** A job as its current lease holder names it (for `JobQueue.ackMany`). */
 export interface JobLease {
   readonly jobId: string;
@@ -320,8 +325,18 @@ export interface JobQueue {
    */
   wake(tenant: TenantId, queue: string, waitKey: string, now: Date): Promise<number>;
   getJob(jobId: string): Promise<Job | undefined>;
-  /** Jobs of a queue in a state (for dead-letter inspection and tests), oldest first. */
-  listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]>;
+  /**
+   * Jobs of a queue in a state (dead-letter inspection, a queue's backlog), oldest first; with
+   * `createdSince` (an ISO instant), only those created at or after it, so a caller asking about
+   * recent work is not handed the oldest `limit` of a long backlog instead.
+   */
+  listJobs(
+    tenant: TenantId,
+    queue: string,
+    state: JobState,
+    limit: number,
+    options?: ListJobsOptions,
+  ): Promise<Job[]>;
   /**
    * Deletes up to `limit` of the tenant's `done` jobs of the queue that finished (were last
    * updated) before `finishedBefore` (an instant), oldest first; resolves with how many. Their keys

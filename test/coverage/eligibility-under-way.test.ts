@@ -22,6 +22,7 @@ import { createLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { payer } from '../claims/fixtures.ts';
+import { waitFor } from '../support/wait.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-eligibility-under-way-'));
 let store: SqliteStore;
@@ -95,6 +96,32 @@ test('a pre-visit check not yet due, and one older than the wait, are not under 
   expect(await eligibilityUnderWay(store, old.tenant, 'Patient/p', new Date(now.getTime() + 31_000))).toBe(
     false,
   );
+});
+
+test('a long backlog of older checks does not hide the patient’s recent one', async () => {
+  tenantNo += 1;
+  const tenant = `t${tenantNo}`;
+  // 1,200 checks of other patients, due and untried (a busy morning's backlog), then, a moment
+  // later, Patient/p's: only checks within the wait count, whatever lies before them.
+  await store.resources.writeBatch(
+    tenant,
+    Array.from({ length: 1_200 }, (_, i) => ({
+      op: 'enqueue' as const,
+      job: { queue: ELIGIBILITY_QUEUE, key: `backlog-${i}`, payload: { patient: `Patient/other-${i}` } },
+    })),
+  );
+  const backlogDone = Date.now();
+  await waitFor('the clock to pass the backlog', () => Date.now() > backlogDone + 1, 1_000, 1);
+  await store.jobs.enqueue(tenant, {
+    queue: ELIGIBILITY_QUEUE,
+    key: 'recent',
+    payload: { patient: 'Patient/p' },
+  });
+  const now = new Date();
+  // The wait reaches back to just after the backlog.
+  const withinMs = now.getTime() - (backlogDone + 1);
+  expect(await eligibilityUnderWay(store, tenant, 'Patient/p', now, withinMs)).toBe(true);
+  expect(await eligibilityUnderWay(store, tenant, 'Patient/other-1199', now, withinMs)).toBe(false);
 });
 
 test('every end of a check — answered, failed and retried later, given up — makes due at once the jobs waiting on that patient in its tenant, and only those', async () => {

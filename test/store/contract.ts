@@ -1652,6 +1652,33 @@ export function describeStoreContract(
         expect(await store.jobs.listJobs(tenant, queue, 'dead', 1)).toHaveLength(1);
       });
 
+      it('listJobs with createdSince gives only the jobs created at or after it, oldest first', async (store) => {
+        const tenant = newTenant();
+        const queue = newQueue();
+        const early = await store.jobs.enqueue(tenant, { queue, key: 'early', payload: 1 });
+        const createdEarly = (await store.jobs.getJob(early.jobId))!.createdAt;
+        await sleep(2); // distinct createdAt
+        const late = await store.jobs.enqueue(tenant, { queue, key: 'late', payload: 2 });
+        const createdLate = (await store.jobs.getJob(late.jobId))!.createdAt;
+        expect(createdLate > createdEarly).toBe(true);
+        const ids = async (createdSince: string, limit = 10): Promise<string[]> =>
+          (await store.jobs.listJobs(tenant, queue, 'ready', limit, { createdSince })).map((j) => j.id);
+        expect(await ids(createdEarly)).toEqual([early.jobId, late.jobId]);
+        expect(await ids(createdLate)).toEqual([late.jobId]);
+        // The limit counts from the bound, not from the queue's oldest job.
+        expect(await ids(createdEarly, 1)).toEqual([early.jobId]);
+        expect(await ids(new Date(Date.parse(createdLate) + 1).toISOString())).toEqual([]);
+        // Another tenant's jobs are not listed however recent.
+        expect(
+          (await store.jobs.listJobs(newTenant(), queue, 'ready', 10, { createdSince: createdEarly })).length,
+        ).toBe(0);
+        await expect(
+          store.jobs.listJobs(tenant, queue, 'ready', 10, { createdSince: 'yesterday' }),
+        ).rejects.toMatchObject({
+          outcome: { issue: [{ code: 'invalid' }] },
+        });
+      });
+
       it('defer puts a leased job back at runAt without spending an attempt; a stale lease cannot', async (store) => {
         const tenant = newTenant();
         const queue = newQueue();

@@ -197,15 +197,16 @@ export async function eligibilityUnderWay(
   now: Date,
   withinMs = 30_000,
 ): Promise<boolean> {
-  const since = now.getTime() - withinMs;
+  // Only the checks asked for within the window: a backlog of older checks (a busy morning's
+  // pre-visit checks) must not crowd the patient's recent one out of the page read.
+  const createdSince = new Date(now.getTime() - withinMs).toISOString();
   for (const state of ['leased', 'ready'] as const) {
-    const jobs = await store.jobs.listJobs(tenant, ELIGIBILITY_QUEUE, state, 1000);
+    const jobs = await store.jobs.listJobs(tenant, ELIGIBILITY_QUEUE, state, 1000, { createdSince });
     if (
       jobs.some(
         (j) =>
           (j.payload as { patient?: unknown } | undefined)?.patient === patient &&
-          (state === 'leased' || (j.attempts === 0 && Date.parse(j.runAt) <= now.getTime())) &&
-          Date.parse(j.createdAt) >= since,
+          (state === 'leased' || (j.attempts === 0 && Date.parse(j.runAt) <= now.getTime())),
       )
     ) {
       return true;

@@ -17,6 +17,7 @@ import type {
   JobState,
   JobWait,
   LeaseOptions,
+  ListJobsOptions,
   TenantId,
 } from '../port.ts';
 import type { JobDoc } from './collections.ts';
@@ -278,7 +279,13 @@ export class MongoJobQueue implements JobQueue {
     return doc ? toJob(doc) : undefined;
   }
 
-  async listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]> {
+  async listJobs(
+    tenant: TenantId,
+    queue: string,
+    state: JobState,
+    limit: number,
+    options: ListJobsOptions = {},
+  ): Promise<Job[]> {
     if (!Number.isInteger(limit) || limit < 0) {
       throw new OperationOutcomeError(badRequest(`Invalid limit: ${limit}`));
     }
@@ -286,7 +293,17 @@ export class MongoJobQueue implements JobQueue {
       return [];
     }
     const docs = await this.#jobs
-      .find({ tenant, queue, state }, { sort: { createdAt: 1, seq: 1 }, limit })
+      .find(
+        {
+          tenant,
+          queue,
+          state,
+          ...(options.createdSince === undefined
+            ? {}
+            : { createdAt: { $gte: isoInstant(options.createdSince, 'createdSince') } }),
+        },
+        { sort: { createdAt: 1, seq: 1 }, limit },
+      )
       .toArray();
     return docs.map(toJob);
   }

@@ -16,6 +16,7 @@ import type {
   JobState,
   JobWait,
   LeaseOptions,
+  ListJobsOptions,
   TenantId,
 } from '../port.ts';
 import { INBOX_QUEUE } from '../port.ts';
@@ -103,12 +104,18 @@ export class SqliteJobQueue implements JobQueue {
    * The inbox queue's jobs are in the inbox file, plus, finished or dead, in the main file when
    * they were written before the inbox had a file of its own: both, oldest first.
    */
-  async listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]> {
+  async listJobs(
+    tenant: TenantId,
+    queue: string,
+    state: JobState,
+    limit: number,
+    options: ListJobsOptions = {},
+  ): Promise<Job[]> {
     if (!this.inInbox(queue)) {
-      return this.main.listJobs(tenant, queue, state, limit);
+      return this.main.listJobs(tenant, queue, state, limit, options);
     }
-    const legacy = await this.main.listJobs(tenant, queue, state, limit);
-    const current = await this.inbox.listJobs(tenant, queue, state, limit);
+    const legacy = await this.main.listJobs(tenant, queue, state, limit, options);
+    const current = await this.inbox.listJobs(tenant, queue, state, limit, options);
     if (legacy.length === 0) {
       return current;
     }

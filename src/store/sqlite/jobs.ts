@@ -16,6 +16,7 @@ import type {
   JobState,
   JobWait,
   LeaseOptions,
+  ListJobsOptions,
   TenantId,
 } from '../port.ts';
 import type { Row, SqliteConnection } from './db.ts';
@@ -107,7 +108,11 @@ const SQL = {
   dead:
     "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ? " +
     'WHERE id = ?',
+  // Both seek jobs_list (tenant, queue, state, created_at).
   list: 'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? ORDER BY created_at, rowid LIMIT ?',
+  listSince:
+    'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? AND created_at >= ? ' +
+    'ORDER BY created_at, rowid LIMIT ?',
   has: 'SELECT 1 AS found FROM jobs WHERE id = ?',
   holding: 'SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?))',
   // Seeks jobs_list (tenant, queue, state, created_at): a job finishes after it is created.
@@ -275,8 +280,18 @@ export class SqliteJobTable implements JobQueue {
     return row ? toJob(row) : undefined;
   }
 
-  async listJobs(tenant: TenantId, queue: string, state: JobState, limit: number): Promise<Job[]> {
-    return this.#conn.all(SQL.list, tenant, queue, state, limit).map(toJob);
+  async listJobs(
+    tenant: TenantId,
+    queue: string,
+    state: JobState,
+    limit: number,
+    options: ListJobsOptions = {},
+  ): Promise<Job[]> {
+    if (options.createdSince === undefined) {
+      return this.#conn.all(SQL.list, tenant, queue, state, limit).map(toJob);
+    }
+    const since = requireInstant(options.createdSince, 'createdSince');
+    return this.#conn.all(SQL.listSince, tenant, queue, state, since, limit).map(toJob);
   }
 
   async purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number> {
