@@ -3,10 +3,11 @@
  * EHR's chart page, as a cross-site iframe (the EHR on 127.0.0.1, Dripline on localhost), through
  * SMART App Launch with PKCE, an id_token and partitioned cookies. Each view is checked, acted in,
  * screenshot (with TEST_SCREENSHOTS=1: ./chromium.ts) and checked with axe-core (0 serious or
- * critical); then the failures: unknown iss, replayed state, a person without a role, an action
- * without the CSRF token, an ended session. Then, in the same world and browser, the patient's page
- * (./patient-page.ts). The world is the sandbox as `npm start` runs it, checked as such first
- * (../sandbox/sandbox-mode-checks.ts). (500 work items at 390 px: worklist-load.test.ts.)
+ * critical); then, in the same world, browser and biller's session, the patient's page
+ * (./patient-page.ts); then the failures: unknown iss, replayed state, a person without a role, an
+ * action without the CSRF token, an ended session. The world is the sandbox as `npm start` runs
+ * it, checked as such first (../sandbox/sandbox-mode-checks.ts). (500 work items at 390 px:
+ * worklist-load.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AuditEvent, Claim, Practitioner, Task } from '@medplum/fhirtypes';
@@ -33,6 +34,8 @@ let app: SandboxApp | undefined;
 let run: SandboxRun;
 let browser: Browser;
 let appUrl: string;
+/** The biller's app as the first test launched it from the EHR chart (the patient page goes on in it). */
+let billersApp: { page: Page; frame: Frame } | undefined;
 
 beforeAll(async () => {
   app = await startSandboxApp('dripline-web-', 16, { logger, logLevel: 'debug' });
@@ -79,6 +82,7 @@ describe('launched from the EHR chart', () => {
     await screenshot(page, '01-ehr-chart');
     await page.locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`).click();
     frame = await appFrame(page, appUrl);
+    billersApp = { page, frame };
     await showsHeading(frame, /— encounter$/);
     await frame.getByRole('heading', { name: 'Charges' }).waitFor();
     // The claim of this encounter, held, with its findings in words.
@@ -418,6 +422,18 @@ describe('launched from the EHR chart', () => {
   }, 90_000);
 });
 
+// The patient's page, in the biller's session the first test launched (a launch of its own would
+// check nothing the first test does not, and costs Chromium a sign-in and three documents).
+patientPageTests(
+  () => app!,
+  () => {
+    if (!billersApp) {
+      throw new Error("the biller's app was not launched (the first test of 'launched from the EHR chart')");
+    }
+    return billersApp;
+  },
+);
+
 describe('an administrator', () => {
   test("reads a patient's audit trail, with who saw it", async () => {
     const target = await heldClaim(run);
@@ -577,5 +593,3 @@ describe('what is refused, readably', () => {
     await screenshot(page, '09-session-expired');
   }, 30_000);
 });
-
-patientPageTests(() => app!);

@@ -1,11 +1,13 @@
 /**
- * The billers' app's patient page in real headless Chromium, launched from the sandbox EHR's chart
- * as a biller: the patient's statements downloaded as the PDF `/api/remittance/statements/{id}/pdf`
- * serves; an authorization recorded by hand (the checks of `POST /api/coverage/authorizations`);
- * an order's prior authorization asked for (the queue `POST /api/prior-auth` fills); a coder may
- * do none of it. Each view screenshot and checked with axe-core; each read and action audited with
- * the person as the agent. Registered by browser.test.ts after its own views, in its sandbox world
- * and Chromium (one world and one browser for both: each costs seconds of CPU to start).
+ * The billers' app's patient page in real headless Chromium, in a biller's session launched from
+ * the sandbox EHR's chart: the patient's statements downloaded as the PDF
+ * `/api/remittance/statements/{id}/pdf` serves; an authorization recorded by hand (the checks of
+ * `POST /api/coverage/authorizations`); an order's prior authorization asked for (the queue
+ * `POST /api/prior-auth` fills); a coder may do none of it. Each view screenshot and checked with
+ * axe-core; each read and action audited with the person as the agent. Registered by
+ * browser.test.ts after its own views, in its sandbox world, Chromium and biller's session (one
+ * world, one browser and one launch for both: each costs seconds of CPU; the launch itself is
+ * browser.test's first test).
  */
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type {
@@ -24,7 +26,7 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { testClock, testToday } from '../support/clock.ts';
 import { pdfText } from '../support/pdf-text.ts';
 import { waitFor } from '../support/wait.ts';
-import { appFrame, said, showsHeading, signInToChart } from './app-helpers.ts';
+import { said, showsHeading } from './app-helpers.ts';
 import type { SandboxApp } from './sandbox-app.ts';
 import type { Browser } from './chromium.ts';
 import { screenshot, seriousViolations } from './chromium.ts';
@@ -40,12 +42,8 @@ let appUrl: string;
 const tenantToday = (days: number): string =>
   testToday(run.tenants.find((t) => t.id === TENANT)?.timeZone ?? 'UTC', days);
 
-/** A patient of the day with an infusion order on file, and one of their encounters. */
-async function patientWithOrder(): Promise<{
-  patient: string;
-  encounter: string;
-  orders: MedicationRequest[];
-}> {
+/** A patient of the day with an infusion order on file and a claim. */
+async function patientWithOrder(): Promise<{ patient: string; orders: MedicationRequest[] }> {
   return waitFor(
     'a patient with an order and a claim',
     async () => {
@@ -54,9 +52,8 @@ async function patientWithOrder(): Promise<{
       for (const claim of claims) {
         const patient = claim.patient.reference ?? '';
         const mine = orders.filter((o) => o.subject.reference === patient);
-        const encounter = claim.item?.[0]?.encounter?.[0]?.reference?.split('/')[1];
-        if (mine.length > 0 && encounter) {
-          return { patient, encounter, orders: mine };
+        if (mine.length > 0) {
+          return { patient, orders: mine };
         }
       }
       return undefined;
@@ -108,8 +105,15 @@ async function seedStatement(patient: string): Promise<void> {
 const byPerson = (audits: readonly AuditEvent[], person: string): AuditEvent[] =>
   audits.filter((a) => a.agent.some((g) => g.requestor && g.who?.display === person));
 
-/** Registers the patient page's tests, in the world `world` gives once its beforeAll has run. */
-export function patientPageTests(world: () => SandboxApp): void {
+/**
+ * Registers the patient page's tests, in the world `world` gives once its beforeAll has run; the
+ * biller's part in the app `billersApp` gives (launched from the EHR chart by Avery Okafor, a
+ * biller), the coder's in a session of its own.
+ */
+export function patientPageTests(
+  world: () => SandboxApp,
+  billersApp: () => { page: Page; frame: Frame },
+): void {
   beforeAll(() => {
     ({ config, run, browser, appUrl } = world());
   });
@@ -120,14 +124,12 @@ export function patientPageTests(world: () => SandboxApp): void {
     let target: Awaited<ReturnType<typeof patientWithOrder>>;
 
     beforeAll(async () => {
-      page = browser.page;
+      ({ page, frame } = billersApp());
       target = await patientWithOrder();
       await seedStatement(target.patient);
-      await signInToChart(page, run.ehr.chartUrl, /Avery Okafor/);
-      await page.locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`).click();
-      frame = await appFrame(page, appUrl);
-      await showsHeading(frame, /— encounter$/);
-      await frame.getByRole('link', { name: 'Authorizations' }).click();
+      await frame.evaluate(
+        `location.hash = ${JSON.stringify(`#/coverage/${target.patient.split('/')[1] ?? ''}`)}`,
+      );
       await showsHeading(frame, /^Prior authorization and eligibility — /);
     }, 120_000);
 
