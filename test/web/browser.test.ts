@@ -22,8 +22,8 @@ import { capturedLogs, sandboxModeTests } from '../sandbox/sandbox-mode-checks.t
 import { waitFor } from '../support/wait.ts';
 import type { Browser } from './chromium.ts';
 import { screenshot, seriousViolations } from './chromium.ts';
-import { appFrame, showsHeading, signInToChart } from './app-helpers.ts';
-import { patientPageTests } from './patient-page.ts';
+import { appFrame, showsHeading, signedInTopLevel, signInToChart } from './app-helpers.ts';
+import { coderPatientPageTests, patientPageTests } from './patient-page.ts';
 import { dayFrom, heldClaim, seedAuthorization, seedDenial, seedPayment, TENANT } from './sandbox-seeds.ts';
 import { startSandboxApp } from './sandbox-app.ts';
 import type { SandboxApp } from './sandbox-app.ts';
@@ -492,9 +492,33 @@ describe('what is refused, readably', () => {
 
   test('a coder reads the denials but may not reassign, resubmit or ask the payers; a clinician may not read them', async () => {
     const page = browser.page;
+    // A nurse (clinician) sees the encounter in context only.
+    const nurse = ((await run.ehr.listResources('Practitioner')) as Practitioner[]).find((p) =>
+      p.name?.[0]?.suffix?.includes('RN'),
+    )!;
     await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
-    await page.getByRole('button', { name: /Jordan Reyes/ }).click();
-    await showsHeading(page, 'Worklist');
+    await page
+      .getByRole('button', { name: new RegExp(`^${nurse.name![0]!.given![0]} ${nurse.name![0]!.family}`) })
+      .click();
+    await page.locator('h1').first().waitFor();
+    const { claim } = await heldClaim(run);
+    const reads = await page.evaluate(
+      async ([patient, id]) => [
+        (await fetch('/app/api/work-items')).status,
+        (await fetch('/app/api/underpayments')).status,
+        (await fetch(`/app/api/patients/${patient}/coverage`)).status,
+        (await fetch(`/app/api/claims/${id}`)).status, // with its payments (EOB lines)
+      ],
+      [claim.patient.reference?.split('/')[1] ?? '', claim.id] as const,
+    );
+    expect(reads).toEqual([403, 403, 403, 403]);
+    await page.evaluate(`location.hash = '#/recovery'`);
+    await showsHeading(page, 'No access');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/app\/signed-out$/);
+
+    // The coder (standalone, top level), left signed in for the tests after this one.
+    await signedInTopLevel(page, appUrl, run.ehr.fhirBaseUrl, /Jordan Reyes/);
     await seedDenial(run, 'wi-browser-refusal', (await heldClaim(run)).claim);
     await page.evaluate(`location.hash = '#/recovery'`);
     await showsHeading(page, 'Denials and underpayments');
@@ -529,41 +553,15 @@ describe('what is refused, readably', () => {
     expect(await page.getByRole('button', { name: 'Open an appeal' }).count()).toBe(0);
     const after = await run.server.store.resources.read(TENANT, 'Task', 'wi-browser-refusal');
     expect(after.meta.versionId).toBe(before.meta.versionId);
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(/\/app\/signed-out$/);
-
-    // A nurse (clinician) sees the encounter in context only.
-    const nurse = ((await run.ehr.listResources('Practitioner')) as Practitioner[]).find((p) =>
-      p.name?.[0]?.suffix?.includes('RN'),
-    )!;
-    await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
-    await page
-      .getByRole('button', { name: new RegExp(`^${nurse.name![0]!.given![0]} ${nurse.name![0]!.family}`) })
-      .click();
-    await page.locator('h1').first().waitFor();
-    const { claim } = await heldClaim(run);
-    const reads = await page.evaluate(
-      async ([patient, id]) => [
-        (await fetch('/app/api/work-items')).status,
-        (await fetch('/app/api/underpayments')).status,
-        (await fetch(`/app/api/patients/${patient}/coverage`)).status,
-        (await fetch(`/app/api/claims/${id}`)).status, // with its payments (EOB lines)
-      ],
-      [claim.patient.reference?.split('/')[1] ?? '', claim.id] as const,
-    );
-    expect(reads).toEqual([403, 403, 403, 403]);
-    await page.evaluate(`location.hash = '#/recovery'`);
-    await showsHeading(page, 'No access');
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(/\/app\/signed-out$/);
   }, 60_000);
+
+  // The patient's page and analytics at phone width, in the coder's session (./patient-page.ts).
+  coderPatientPageTests(() => app!);
 
   test('an action without the CSRF token, and one after signing out', async () => {
     const page = browser.page;
-    // Standalone launch (top level, no EHR frame): the EHR asks who signs in.
-    await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
-    await page.getByRole('button', { name: /Jordan Reyes/ }).click();
-    await showsHeading(page, 'Worklist');
+    // A session top level (no EHR frame): the coder's, as the tests before left it.
+    await signedInTopLevel(page, appUrl, run.ehr.fhirBaseUrl, /Jordan Reyes/);
     const target = await heldClaim(run);
     const status = await page.evaluate(async (id) => {
       const r = await fetch(`/app/api/claims/${id}/override`, {
