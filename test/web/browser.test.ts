@@ -38,26 +38,30 @@ let appUrl: string;
 let billersApp: { page: Page; frame: Frame } | undefined;
 
 beforeAll(async () => {
-  app = await startSandboxApp('dripline-web-', 16, { logger, logLevel: 'debug' });
+  app = await startSandboxApp('dripline-web-', 16, {
+    logger,
+    logLevel: 'debug',
+    // The claim sweep bills the day once charge capture is idle; asking for a sweep at each look
+    // (sweepNow: the loop's own sweep, its timer left at the 5 s `npm start` runs) bills it then,
+    // instead of up to 5 s later on the timer.
+    afterReplay: (sandbox) =>
+      waitFor(
+        'held claims with their Tasks',
+        async () => {
+          const held = await searchAll<Claim>(sandbox.server.store, TENANT, 'Claim', [
+            { code: 'claim-state', kind: 'token', values: [{ value: 'held' }] },
+          ]);
+          if (held.length > 0) {
+            return held;
+          }
+          await sandbox.server.claims.sweepNow();
+          return undefined;
+        },
+        60_000,
+        250,
+      ),
+  });
   ({ run, browser, appUrl } = app);
-  // The claim sweep bills the day once charge capture is idle; asking for a sweep at each look
-  // (sweepNow: the loop's own sweep, its timer left at the 5 s `npm start` runs) bills it then,
-  // instead of up to 5 s later on the timer.
-  await waitFor(
-    'held claims with their Tasks',
-    async () => {
-      const held = await searchAll<Claim>(run.server.store, TENANT, 'Claim', [
-        { code: 'claim-state', kind: 'token', values: [{ value: 'held' }] },
-      ]);
-      if (held.length > 0) {
-        return held;
-      }
-      await run.server.claims.sweepNow();
-      return undefined;
-    },
-    60_000,
-    250,
-  );
 }, 120_000);
 
 afterAll(async () => {
