@@ -1,6 +1,6 @@
 /**
  * What the browser tests of the billers' app share: waiting for a view's heading, finding the app
- * in the EHR's iframe, and signing a person in to the sandbox EHR's chart.
+ * in the EHR's iframe, signing a person in to the sandbox EHR's chart, and to the app top level.
  */
 import type { Frame, Page } from 'playwright-core';
 import { waitFor } from '../support/wait.ts';
@@ -43,4 +43,32 @@ export async function said(frame: Frame | Page, prefix: string | RegExp): Promis
   const region = frame.locator('.live[role=status]', { hasText: prefix });
   await region.waitFor({ timeout: 20_000 });
   return (await region.textContent()) ?? '';
+}
+
+/**
+ * Makes the page the app, top level, in `person`'s session (a button on the EHR's sign-in list):
+ * the session the page already holds when it is that person's (answers 'kept'), otherwise a
+ * standalone launch, where the EHR asks who signs in (answers 'launched'). Tests that need a
+ * person's session and are not about the launch go on in the one the test before left: each
+ * launch costs Chromium two documents and a sign-in.
+ */
+export async function signedInTopLevel(
+  page: Page,
+  appUrl: string,
+  fhirBaseUrl: string,
+  person: RegExp,
+): Promise<'kept' | 'launched'> {
+  if (page.url().startsWith(`${appUrl}/app/`)) {
+    const name = await page.evaluate(async () => {
+      const response = await fetch('/app/api/session');
+      return response.ok ? ((await response.json()) as { name?: string }).name : undefined;
+    });
+    if (name !== undefined && person.test(name)) {
+      return 'kept';
+    }
+  }
+  await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(fhirBaseUrl)}`);
+  await page.getByRole('button', { name: person }).click();
+  await showsHeading(page, 'Worklist');
+  return 'launched';
 }

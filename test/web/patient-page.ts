@@ -1,11 +1,14 @@
 /**
- * The billers' app's patient page in real headless Chromium, launched from the sandbox EHR's chart
- * as a biller: the patient's statements downloaded as the PDF `/api/remittance/statements/{id}/pdf`
- * serves; an authorization recorded by hand (the checks of `POST /api/coverage/authorizations`);
- * an order's prior authorization asked for (the queue `POST /api/prior-auth` fills); a coder may
- * do none of it. Each view screenshot and checked with axe-core; each read and action audited with
- * the person as the agent. Registered by browser.test.ts after its own views, in its sandbox world
- * and Chromium (one world and one browser for both: each costs seconds of CPU to start).
+ * The billers' app's patient page in real headless Chromium, in a biller's session launched from
+ * the sandbox EHR's chart: the patient's statements downloaded as the PDF
+ * `/api/remittance/statements/{id}/pdf` serves; an authorization recorded by hand (the checks of
+ * `POST /api/coverage/authorizations`); an order's prior authorization asked for (the queue
+ * `POST /api/prior-auth` fills); a coder may do none of it. Each view screenshot and checked with
+ * axe-core; each read and action audited with the person as the agent. Registered by
+ * browser.test.ts in its sandbox world and Chromium: the biller's part after its own views, in the
+ * biller's session its first test launched; the coder's among its refusals, in the coder's session
+ * they leave (one world, one browser and as few launches as there are people: each costs seconds
+ * of CPU; the launches themselves are browser.test's subject).
  */
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type {
@@ -15,7 +18,7 @@ import type {
   ExplanationOfBenefit,
   MedicationRequest,
 } from '@medplum/fhirtypes';
-import type { Frame, Page } from 'playwright-core';
+import type { ConsoleMessage, Frame, Page } from 'playwright-core';
 import type { DriplineConfig } from '../../src/config/config.ts';
 import { PRIOR_AUTH_QUEUE } from '../../src/coverage/pas/records.ts';
 import { runStatements } from '../../src/remittance/statements/run.ts';
@@ -24,7 +27,7 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { testClock, testToday } from '../support/clock.ts';
 import { pdfText } from '../support/pdf-text.ts';
 import { waitFor } from '../support/wait.ts';
-import { appFrame, said, showsHeading, signInToChart } from './app-helpers.ts';
+import { said, showsHeading, signedInTopLevel } from './app-helpers.ts';
 import type { SandboxApp } from './sandbox-app.ts';
 import type { Browser } from './chromium.ts';
 import { screenshot, seriousViolations } from './chromium.ts';
@@ -40,12 +43,8 @@ let appUrl: string;
 const tenantToday = (days: number): string =>
   testToday(run.tenants.find((t) => t.id === TENANT)?.timeZone ?? 'UTC', days);
 
-/** A patient of the day with an infusion order on file, and one of their encounters. */
-async function patientWithOrder(): Promise<{
-  patient: string;
-  encounter: string;
-  orders: MedicationRequest[];
-}> {
+/** A patient of the day with an infusion order on file and a claim. */
+async function patientWithOrder(): Promise<{ patient: string; orders: MedicationRequest[] }> {
   return waitFor(
     'a patient with an order and a claim',
     async () => {
@@ -54,9 +53,8 @@ async function patientWithOrder(): Promise<{
       for (const claim of claims) {
         const patient = claim.patient.reference ?? '';
         const mine = orders.filter((o) => o.subject.reference === patient);
-        const encounter = claim.item?.[0]?.encounter?.[0]?.reference?.split('/')[1];
-        if (mine.length > 0 && encounter) {
-          return { patient, encounter, orders: mine };
+        if (mine.length > 0) {
+          return { patient, orders: mine };
         }
       }
       return undefined;
@@ -108,8 +106,14 @@ async function seedStatement(patient: string): Promise<void> {
 const byPerson = (audits: readonly AuditEvent[], person: string): AuditEvent[] =>
   audits.filter((a) => a.agent.some((g) => g.requestor && g.who?.display === person));
 
-/** Registers the patient page's tests, in the world `world` gives once its beforeAll has run. */
-export function patientPageTests(world: () => SandboxApp): void {
+/**
+ * Registers the patient page's biller tests, in the world `world` gives once its beforeAll has run
+ * and the app `billersApp` gives (launched from the EHR chart by Avery Okafor, a biller).
+ */
+export function patientPageTests(
+  world: () => SandboxApp,
+  billersApp: () => { page: Page; frame: Frame },
+): void {
   beforeAll(() => {
     ({ config, run, browser, appUrl } = world());
   });
@@ -120,14 +124,12 @@ export function patientPageTests(world: () => SandboxApp): void {
     let target: Awaited<ReturnType<typeof patientWithOrder>>;
 
     beforeAll(async () => {
-      page = browser.page;
+      ({ page, frame } = billersApp());
       target = await patientWithOrder();
       await seedStatement(target.patient);
-      await signInToChart(page, run.ehr.chartUrl, /Avery Okafor/);
-      await page.locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`).click();
-      frame = await appFrame(page, appUrl);
-      await showsHeading(frame, /— encounter$/);
-      await frame.getByRole('link', { name: 'Authorizations' }).click();
+      await frame.evaluate(
+        `location.hash = ${JSON.stringify(`#/coverage/${target.patient.split('/')[1] ?? ''}`)}`,
+      );
       await showsHeading(frame, /^Prior authorization and eligibility — /);
     }, 120_000);
 
@@ -270,25 +272,35 @@ export function patientPageTests(world: () => SandboxApp): void {
       expect(answers[8]).toBe('POST /app/api/patients/bad!id/authorizations 400 OperationOutcome');
     }, 60_000);
   });
+}
 
+/**
+ * Registers the coder's patient-page test, in the world `world` gives, top level in the coder's
+ * (Jordan Reyes's) session: the one the test before left, or a launch of its own. Left signed in.
+ */
+export function coderPatientPageTests(world: () => SandboxApp): void {
   describe('what a coder may not do', () => {
     test('no form, no button; the API refuses recording, asking, and any action without the CSRF token', async () => {
+      ({ config, run, browser, appUrl } = world());
       const target = await patientWithOrder();
       const page = browser.page;
       // At phone width (390 px), top level: nothing but the tables scrolls sideways, and the strict
-      // Content-Security-Policy refuses nothing the app does (charts included).
+      // Content-Security-Policy refuses nothing the app does (charts included) — from the app's
+      // document on: loaded at this width, by the launch or else again.
       await page.setViewportSize({ width: 390, height: 844 });
       const refused: string[] = [];
-      page.on('console', (message) => {
+      const onConsole = (message: ConsoleMessage): void => {
         if (/Content.Security.Policy/i.test(message.text())) {
           refused.push(message.text());
         }
-      });
+      };
+      page.on('console', onConsole);
       const overflow = (): Promise<number> =>
         page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
-      await page.goto(`${appUrl}/app/launch?iss=${encodeURIComponent(run.ehr.fhirBaseUrl)}`);
-      await page.getByRole('button', { name: /Jordan Reyes/ }).click();
-      await showsHeading(page, 'Worklist');
+      if ((await signedInTopLevel(page, appUrl, run.ehr.fhirBaseUrl, /Jordan Reyes/)) === 'kept') {
+        await page.reload();
+        await page.locator('main h1').first().waitFor();
+      }
       const patientId = target.patient.split('/')[1] ?? '';
       await page.evaluate(`location.hash = '#/coverage/${patientId}'`);
       await showsHeading(page, /^Prior authorization and eligibility — /);
@@ -296,7 +308,7 @@ export function patientPageTests(world: () => SandboxApp): void {
       await page.locator('h2#statements').waitFor();
       expect(await overflow()).toBeLessThanOrEqual(0);
       await screenshot(page, '17-patient-page-390px');
-      expect(await seriousViolations(page)).toEqual([]);
+      expect(await seriousViolations(page, { onePerKind: 'tbody tr' })).toEqual([]);
       expect(await page.locator('form.record-authorization').count()).toBe(0);
       expect(await page.getByRole('button', { name: /^Request prior authorization/ }).count()).toBe(0);
       // What the refused calls would write: an authorization (a preauthorization ClaimResponse).
@@ -335,10 +347,9 @@ export function patientPageTests(world: () => SandboxApp): void {
       await page.getByRole('heading', { name: 'A/R aging', exact: true }).waitFor();
       expect(await overflow()).toBeLessThanOrEqual(0);
       await screenshot(page, '18-analytics-390px');
-      expect(await seriousViolations(page)).toEqual([]);
+      expect(await seriousViolations(page, { onePerKind: 'tbody tr' })).toEqual([]);
       expect(refused).toEqual([]);
-      await page.getByRole('button', { name: 'Sign out' }).click();
-      await page.waitForURL(/\/app\/signed-out$/);
+      page.off('console', onConsole);
       await page.setViewportSize({ width: 1280, height: 900 });
     }, 60_000);
   });

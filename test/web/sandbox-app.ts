@@ -28,12 +28,18 @@ export interface SandboxApp {
 
 /**
  * Starts the sandbox with `patients` patients in a temporary data folder and waits for its day;
- * its logs go to `logger` (at `logLevel`), none by default.
+ * its logs go to `logger` (at `logLevel`), none by default. `afterReplay` (what the tests wait for
+ * in the replayed day) runs while Chromium finishes starting: neither needs the other, and the
+ * start of Chromium takes longer than the sandbox's.
  */
 export async function startSandboxApp(
   prefix: string,
   patients: number,
-  { logger = createLogger('silent'), logLevel = 'silent' }: { logger?: Logger; logLevel?: string } = {},
+  {
+    logger = createLogger('silent'),
+    logLevel = 'silent',
+    afterReplay,
+  }: { logger?: Logger; logLevel?: string; afterReplay?: (run: SandboxRun) => Promise<unknown> } = {},
 ): Promise<SandboxApp> {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const port = await freePort();
@@ -61,6 +67,7 @@ export async function startSandboxApp(
     // and ask for the sweep they wait on (`claims.sweepNow()`) rather than for the timer.
     run = await runSandbox(config, logger);
     await run.replayed;
+    await afterReplay?.(run);
     return { config, run, browser: await launching, appUrl, stop };
   } catch (err) {
     await launching.catch(() => undefined);
