@@ -30,7 +30,7 @@ const logged: object[] = [];
 const echo: LeanRoute = {
   method: 'POST',
   template: '/hooks/:hookId/notify',
-  async handle(params, _req, body) {
+  handle(params, _req, body) {
     handled.push({ params, body: body.toString('utf8') });
     const [hookId] = params;
     if (hookId === 'secret') {
@@ -39,7 +39,7 @@ const echo: LeanRoute = {
     if (hookId === 'bug') {
       throw new Error('a bug with PHI in it: Alvarez');
     }
-    return { status: 200, body: JSON.stringify({ lean: true, hookId, bytes: body.length }) };
+    return Promise.resolve({ status: 200, body: JSON.stringify({ lean: true, hookId, bytes: body.length }) });
   },
 };
 
@@ -50,12 +50,15 @@ beforeAll(async () => {
       routes: [echo],
       maxBodyBytes: LIMIT,
       log: { error: (obj) => logged.push(obj) },
-      admit: async (_req: Request, res: Response, template: string) => {
+      admit: (_req: Request, res: Response, template: string) => {
         admitted.push(template);
         res.setHeader('X-Admitted', template);
         if (refuse) {
-          throw new HttpError(429, outcome('throttled', 'Too many requests'), { 'Retry-After': '7' });
+          return Promise.reject(
+            new HttpError(429, outcome('throttled', 'Too many requests'), { 'Retry-After': '7' }),
+          );
         }
+        return Promise.resolve();
       },
     }),
   );
