@@ -27,7 +27,7 @@ import type { ParsedNotification } from './notification.ts';
 import { parseNotification } from './notification-parser.ts';
 import type { SubscriptionRecord } from './records.ts';
 import type { IngestTopic } from './topics.ts';
-import { loadRecord, secretMatches } from './records.ts';
+import { digestMatches, loadRecord, secretDigest, storedDigest } from './records.ts';
 import { INGEST_TOPICS } from './topics.ts';
 
 export interface ConnectionBinding {
@@ -61,7 +61,11 @@ const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 export class SubscriptionDirectory {
   readonly #store: Store;
   readonly #now: Clock;
-  readonly #cache = new Map<string, { records: SubscriptionRecord[]; loadedAt: number }>();
+  /** The records with their secrets' digests as bytes (decoded once per load, not per request). */
+  readonly #cache = new Map<
+    string,
+    { records: SubscriptionRecord[]; digests: (Buffer | undefined)[]; loadedAt: number }
+  >();
 
   constructor(store: Store, now: Clock = () => new Date()) {
     this.#store = store;
@@ -69,16 +73,18 @@ export class SubscriptionDirectory {
   }
 
   async find(binding: ConnectionBinding, secret: string): Promise<SubscriptionRecord | undefined> {
+    const presented = secretDigest(secret);
     const cached = this.#cache.get(binding.connection.id);
-    const hit = cached?.records.find((r) => secretMatches(secret, r.secretSha256));
+    const hit = cached?.records.find((_r, i) => digestMatches(presented, cached.digests[i]));
     if (hit) {
       return hit;
     }
     if (cached && this.#now().getTime() - cached.loadedAt < 1000) {
       return undefined;
     }
-    const records = await this.reload(binding);
-    return records.find((r) => secretMatches(secret, r.secretSha256));
+    await this.reload(binding);
+    const loaded = this.#cache.get(binding.connection.id);
+    return loaded?.records.find((_r, i) => digestMatches(presented, loaded.digests[i]));
   }
 
   async reload(binding: ConnectionBinding): Promise<SubscriptionRecord[]> {
@@ -89,7 +95,11 @@ export class SubscriptionDirectory {
         records.push(record);
       }
     }
-    this.#cache.set(binding.connection.id, { records, loadedAt: this.#now().getTime() });
+    this.#cache.set(binding.connection.id, {
+      records,
+      digests: records.map((r) => storedDigest(r.secretSha256)),
+      loadedAt: this.#now().getTime(),
+    });
     return records;
   }
 
