@@ -17,7 +17,7 @@ import { unreachableEhrConnection } from '../support/ehr-connection.ts';
 const SECRET = 'lean-secret-0123456789abcdef';
 const METRICS_TOKEN = 'metrics-secret-0123456789';
 /** Requests per minute: enough for every test before the rate limit's, which uses up the rest. */
-const LIMIT = 40;
+const LIMIT = 12;
 const connection = unreachableEhrConnection('ehr-lean');
 
 let server: TestServer;
