@@ -155,7 +155,8 @@ export function leanRoutes(options: LeanRoutesOptions): RequestHandler {
       }
       const match = pattern.exec(url);
       if (match) {
-        void serve(route, match.slice(1), req, res);
+        // serve answers every error itself; should answering fail too, the connection is cut.
+        serve(route, match.slice(1), req, res).catch(() => res.destroy());
         return;
       }
     }
