@@ -4,9 +4,10 @@
  * temp-dir store and talk to it over real HTTP.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import express from 'express';
-import type { Express, NextFunction, Request, Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import { createTokenRouter } from './auth/token-route.ts';
 import type { TokenService } from './auth/token-service.ts';
@@ -14,7 +15,10 @@ import type { DriplineConfig } from './config/config.ts';
 import { createFhirRoutes } from './fhir/routes.ts';
 import { unauthorized } from './http/auth-errors.ts';
 import { percentEncodingGuard } from './http/request-guards.ts';
-import { errorHandler, notFoundHandler, outcome, sendOutcome } from './http/outcomes.ts';
+import { leanRoutes } from './http/lean-route.ts';
+import type { LeanRoute } from './http/lean-route.ts';
+import { createRateLimiter } from './http/rate-limit.ts';
+import { errorHandler, notFoundHandler } from './http/outcomes.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './ops/metrics.ts';
 import { isLazyRouter } from './http/lazy-router.ts';
@@ -40,6 +44,11 @@ export interface AppDeps {
   readonly routers?: readonly { readonly path: string; readonly router: express.RequestHandler }[];
   /** FHIR operation routers mounted inside /fhir behind bearer auth. */
   readonly fhirOperations?: readonly express.Router[];
+  /**
+   * Hot endpoints answered before the middleware stack (src/http/lean-route.ts): each must also be
+   * served by a router above, which takes every request of it the lean route does not.
+   */
+  readonly leanRoutes?: readonly LeanRoute[];
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -49,6 +58,30 @@ export function secretsEqual(a: string, b: string): boolean {
   const da = createHash('sha256').update(a).digest();
   const db = createHash('sha256').update(b).digest();
   return timingSafeEqual(da, db);
+}
+
+/**
+ * The headers a middleware that only sets fixed headers (helmet with static directives) sets, read
+ * once by running it against a recording response: lean routes send them without running it.
+ */
+function headersSetBy(middleware: RequestHandler): [string, string][] {
+  const set: [string, string][] = [];
+  const recorder = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      set.push([name, Array.isArray(value) ? value.join(', ') : String(value)]);
+    },
+    removeHeader() {},
+  };
+  let passed = false;
+  // A request it never reads (helmet sets the same headers whatever the request).
+  const request = new IncomingMessage(new Socket()) as Request;
+  middleware(request, recorder as unknown as Response, () => {
+    passed = true;
+  });
+  if (!passed) {
+    throw new Error('the security headers middleware did not finish synchronously');
+  }
+  return set;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -65,17 +98,18 @@ export function createApp(deps: AppDeps): Express {
 
   // Request id, access log and metrics. Only method, route template, status and timing are logged:
   // never bodies, raw paths or query strings (ids and search parameters can carry PHI).
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  const observe = (req: Request, res: Response, template?: string): void => {
     const incoming = req.headers['x-request-id'];
     const requestId =
       typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
-    res.set('X-Request-Id', requestId);
+    res.setHeader('X-Request-Id', requestId);
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       // originalUrl: nested routers rewrite req.url while they run.
-      const route = routes.table?.match(req.method, req.originalUrl.split('?')[0] ?? '') ?? 'unmatched';
+      const route =
+        template ?? routes.table?.match(req.method, req.originalUrl.split('?')[0] ?? '') ?? 'unmatched';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       const auth = res.locals.auth as { tenant?: string; clientId?: string } | undefined;
       logger.info(
@@ -90,26 +124,39 @@ export function createApp(deps: AppDeps): Express {
         'request',
       );
     });
+  };
+  const security = helmet({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+  const rateLimiter = createRateLimiter(config.http.rateLimitPerMinute);
+
+  // Lean routes first: they get what the stack below gives every request (request id, access log,
+  // metrics, the security headers, the rate limit), then answer without the router's walk.
+  if ((deps.leanRoutes ?? []).length > 0) {
+    const securityHeaders = headersSetBy(security);
+    app.use(
+      leanRoutes({
+        routes: deps.leanRoutes ?? [],
+        maxBodyBytes: config.http.maxBodyBytes,
+        log: logger,
+        admit: async (req, res, template) => {
+          observe(req, res, template);
+          for (const [name, value] of securityHeaders) {
+            res.setHeader(name, value);
+          }
+          await rateLimiter.hit(req, res);
+        },
+      }),
+    );
+  }
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    observe(req, res);
     next();
   });
-
-  app.use(
-    helmet({
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-      crossOriginResourcePolicy: { policy: 'same-site' },
-    }),
-  );
-  app.use(
-    rateLimit({
-      windowMs: 60_000,
-      limit: config.http.rateLimitPerMinute,
-      standardHeaders: 'draft-7',
-      legacyHeaders: false,
-      handler: (_req, res) => {
-        sendOutcome(res, 429, outcome('throttled', 'Too many requests'));
-      },
-    }),
-  );
+  app.use(security);
+  app.use(rateLimiter.middleware);
 
   // Before any router: a URL that does not decode is a 400, whichever route it addresses.
   app.use(percentEncodingGuard);

@@ -18,6 +18,7 @@ import { AnalyticsService } from './analytics/service.ts';
 import { ehrClientCache } from './ehr/ingest-port.ts';
 import type { EhrClientPort, Ingest } from './ingest/index.ts';
 import { createIngest } from './ingest/index.ts';
+import { notifyLeanRoute } from './ingest/receiver.ts';
 import { codingTablesOnFirstUse } from './coding/tables/load.ts';
 import { ChargeCaptureWorker } from './charges/capture.ts';
 import { notifyOnEnqueue } from './charges/notify-on-enqueue.ts';
@@ -59,6 +60,9 @@ import { PRIOR_AUTH_QUEUE } from './coverage/pas/records.ts';
 import { priorAuthJobsFor } from './coverage/pas/jobs.ts';
 import { createPasNotifyRouter, createPriorAuthApi } from './coverage/pas/routes.ts';
 import type { Clock } from './time/clock.ts';
+
+/** Where the EHR notification receiver is mounted. */
+const EHR_MOUNT = '/ehr';
 
 export interface RunningServer {
   readonly url: string;
@@ -372,8 +376,11 @@ export async function startServer(
     codingTables,
     now,
     fhirOperations: [createX12Router(x12Deps)],
+    // The EHRs' notifications are acknowledged before the middleware stack (src/http/lean-route.ts);
+    // the router serves the rest of /ehr (classic PUT/DELETE, queries, compressed bodies).
+    leanRoutes: [notifyLeanRoute(ingest.receiver, EHR_MOUNT)],
     routers: [
-      { path: '/ehr', router: ingest.router },
+      { path: EHR_MOUNT, router: ingest.router },
       { path: '/app', router: web },
       { path: '/', router: homeRouter() },
       { path: '/pas', router: createPasNotifyRouter(priorAuthRoutes) },

@@ -10,7 +10,8 @@ import type { Store, TenantId } from '../store/port.ts';
 import type { IngestJob } from './jobs.ts';
 import { INGEST_QUEUE, jobKeys } from './jobs.ts';
 import type { ConnectionBinding } from './receiver.ts';
-import { createReceiverRouter, SubscriptionDirectory } from './receiver.ts';
+import { createNotificationReceiver, SubscriptionDirectory } from './receiver.ts';
+import type { NotificationReceiver } from './receiver.ts';
 import type { EhrSubscriptionsPort } from './subscription-manager.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
 import type { EhrPort } from './ehr-port.ts';
@@ -41,6 +42,8 @@ export interface IngestDeps {
 
 export interface Ingest {
   readonly router: Router;
+  /** The receiver behind `router`, for a lean notification route (src/http/lean-route.ts). */
+  readonly receiver: NotificationReceiver;
   readonly worker: IngestWorker;
   readonly connections: ReadonlyMap<string, ConnectionBinding>;
   /** Subscription secrets by connection, as the receiver sees them. */
@@ -93,7 +96,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     ...(deps.catchUpPageSize !== undefined ? { catchUpPageSize: deps.catchUpPageSize } : {}),
     ...(deps.jobsForCopy ? { jobsForCopy: deps.jobsForCopy } : {}),
   });
-  const router = createReceiverRouter({
+  const receiver = createNotificationReceiver({
     store: deps.store,
     directory,
     connections,
@@ -124,7 +127,8 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   let timer: NodeJS.Timeout | undefined;
   return {
-    router,
+    router: receiver.router,
+    receiver,
     worker,
     connections,
     directory,

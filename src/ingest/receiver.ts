@@ -9,10 +9,12 @@
  * happens in the worker. See ../shared/research/subscriptions-smart.md §1.4 and §2.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import express, { Router } from 'express';
 import type { Request, Response } from 'express';
 import type { EhrConnectionConfig } from '../config/config.ts';
 import { jsonDepth } from '../http/json-body.ts';
+import type { LeanRoute } from '../http/lean-route.ts';
 import { forbidden, unauthorized } from '../http/auth-errors.ts';
 import { HttpError, outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Logger } from '../logger.ts';
@@ -25,7 +27,7 @@ import type { ParsedNotification } from './notification.ts';
 import { parseNotification } from './notification-parser.ts';
 import type { SubscriptionRecord } from './records.ts';
 import type { IngestTopic } from './topics.ts';
-import { loadRecord, secretMatches } from './records.ts';
+import { digestMatches, loadRecord, secretDigest, storedDigest } from './records.ts';
 import { INGEST_TOPICS } from './topics.ts';
 
 export interface ConnectionBinding {
@@ -59,7 +61,11 @@ const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 export class SubscriptionDirectory {
   readonly #store: Store;
   readonly #now: Clock;
-  readonly #cache = new Map<string, { records: SubscriptionRecord[]; loadedAt: number }>();
+  /** The records with their secrets' digests as bytes (decoded once per load, not per request). */
+  readonly #cache = new Map<
+    string,
+    { records: SubscriptionRecord[]; digests: (Buffer | undefined)[]; loadedAt: number }
+  >();
 
   constructor(store: Store, now: Clock = () => new Date()) {
     this.#store = store;
@@ -67,16 +73,18 @@ export class SubscriptionDirectory {
   }
 
   async find(binding: ConnectionBinding, secret: string): Promise<SubscriptionRecord | undefined> {
+    const presented = secretDigest(secret);
     const cached = this.#cache.get(binding.connection.id);
-    const hit = cached?.records.find((r) => secretMatches(secret, r.secretSha256));
+    const hit = cached?.records.find((_r, i) => digestMatches(presented, cached.digests[i]));
     if (hit) {
       return hit;
     }
     if (cached && this.#now().getTime() - cached.loadedAt < 1000) {
       return undefined;
     }
-    const records = await this.reload(binding);
-    return records.find((r) => secretMatches(secret, r.secretSha256));
+    await this.reload(binding);
+    const loaded = this.#cache.get(binding.connection.id);
+    return loaded?.records.find((_r, i) => digestMatches(presented, loaded.digests[i]));
   }
 
   async reload(binding: ConnectionBinding): Promise<SubscriptionRecord[]> {
@@ -87,7 +95,11 @@ export class SubscriptionDirectory {
         records.push(record);
       }
     }
-    this.#cache.set(binding.connection.id, { records, loadedAt: this.#now().getTime() });
+    this.#cache.set(binding.connection.id, {
+      records,
+      digests: records.map((r) => storedDigest(r.secretSha256)),
+      loadedAt: this.#now().getTime(),
+    });
     return records;
   }
 
@@ -100,8 +112,8 @@ function mediaType(header: string | undefined): string | undefined {
   return header?.split(';')[0]?.trim().toLowerCase();
 }
 
-function bearerSecret(req: Request): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+function bearerSecret(authorization: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   return match?.[1];
 }
 
@@ -113,9 +125,9 @@ function signatureValid(body: Buffer, secret: string, presented: string | undefi
   return timingSafeEqual(expected, Buffer.from(presented, 'hex'));
 }
 
-function headersOf(req: Request): Record<string, string | undefined> {
+function headersOf(incoming: IncomingHttpHeaders): Record<string, string | undefined> {
   const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
+  for (const [name, value] of Object.entries(incoming)) {
     headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
   return headers;
@@ -210,20 +222,53 @@ export function jobsFor(
   }
 }
 
+/** One notification request as it reached Dripline, however it was routed. */
+export interface ReceivedNotification {
+  readonly connectionId: string;
+  readonly method: 'POST' | 'PUT' | 'DELETE';
+  /** `{type}/{id}` of `/notify/{type}/{id}` (classic senders that address the resource). */
+  readonly type?: string;
+  readonly id?: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The raw body bytes (empty when there is none). */
+  readonly body: Buffer;
+}
+
+/** The 200 answer to every accepted notification. */
+export const ACCEPTED_BODY = JSON.stringify({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
+});
+
+export interface NotificationReceiver {
+  /**
+   * Authenticates, validates and durably enqueues one notification; resolves once its jobs are
+   * committed (the caller then answers 200 with ACCEPTED_BODY). Bad input throws HttpError /
+   * OperationOutcomeError for the one error path (src/http/outcomes.ts).
+   */
+  receive(request: ReceivedNotification): Promise<void>;
+  /** The express routes: `POST /:connectionId/notify`, `PUT`/`DELETE /:connectionId/notify/:type/:id`. */
+  readonly router: Router;
+}
+
 export function createReceiverRouter(deps: ReceiverDeps): Router {
+  return createNotificationReceiver(deps).router;
+}
+
+export function createNotificationReceiver(deps: ReceiverDeps): NotificationReceiver {
   const now = deps.now ?? (() => new Date());
   const { directory } = deps;
   const commits = new GroupCommit(deps.store);
   const router = Router();
   const readBody = express.raw({ type: () => true, limit: deps.maxBodyBytes });
 
-  const handle = async (req: Request, res: Response): Promise<void> => {
-    const connectionId = String(req.params.connectionId);
+  const receive = async (req: ReceivedNotification): Promise<void> => {
+    const { connectionId } = req;
     const binding = deps.connections.get(connectionId);
     if (!binding) {
       throw new HttpError(404, outcome('not-found', `Unknown EHR connection "${connectionId}"`));
     }
-    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const { body } = req;
     if (body.length > 0) {
       const type = mediaType(req.headers['content-type']);
       if (!type || !ACCEPTED_TYPES.has(type)) {
@@ -238,7 +283,7 @@ export function createReceiverRouter(deps: ReceiverDeps): Router {
     }
 
     // Authenticate before looking at the body: the per-subscription secret from channel.header.
-    const secret = bearerSecret(req);
+    const secret = bearerSecret(req.headers.authorization);
     const record = secret ? await directory.find(binding, secret) : undefined;
     if (!record) {
       throw unauthorized('Missing or unknown subscription secret', {
@@ -255,15 +300,14 @@ export function createReceiverRouter(deps: ReceiverDeps): Router {
     if (jsonDepth(text) > deps.maxJsonDepth) {
       throw new HttpError(400, outcome('too-costly', `JSON nesting deeper than ${deps.maxJsonDepth} levels`));
     }
-    const type = req.params.type === undefined ? undefined : String(req.params.type);
-    const id = req.params.id === undefined ? undefined : String(req.params.id);
+    const { type, id } = req;
     if (type !== undefined && (!RESOURCE_TYPE.test(type) || id === undefined || !RESOURCE_ID.test(id))) {
       throw new HttpError(400, outcome('invalid', 'The path must be /notify/{ResourceType}/{id}'));
     }
     const parsed = parseNotification({
-      method: req.method as 'POST' | 'PUT' | 'DELETE',
+      method: req.method,
       ...(type !== undefined && id !== undefined ? { pathTarget: { resourceType: type, id } } : {}),
-      headers: headersOf(req),
+      headers: headersOf(req.headers),
       body: text,
     });
 
@@ -308,15 +352,18 @@ export function createReceiverRouter(deps: ReceiverDeps): Router {
       },
       'notification accepted',
     );
-    res
-      .status(200)
-      .type('application/fhir+json')
-      .send(
-        JSON.stringify({
-          resourceType: 'OperationOutcome',
-          issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
-        }),
-      );
+  };
+
+  const handle = async (req: Request, res: Response): Promise<void> => {
+    await receive({
+      connectionId: String(req.params.connectionId),
+      method: req.method as 'POST' | 'PUT' | 'DELETE',
+      ...(req.params.type === undefined ? {} : { type: String(req.params.type) }),
+      ...(req.params.id === undefined ? {} : { id: String(req.params.id) }),
+      headers: req.headers,
+      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    });
+    res.status(200).type('application/fhir+json').send(ACCEPTED_BODY);
   };
 
   router.post('/:connectionId/notify', readBody, handle);
@@ -326,5 +373,20 @@ export function createReceiverRouter(deps: ReceiverDeps): Router {
     res.set('Allow', req.params.type ? 'PUT, DELETE' : 'POST');
     sendOutcome(res, 405, outcome('not-supported', `${req.method} is not supported here`));
   });
-  return router;
+  return { receive, router };
+}
+
+/**
+ * `POST {mount}/:connectionId/notify` as a lean route (src/http/lean-route.ts): the same `receive`
+ * as the router's, answered before the app's middleware stack. `mount` is where the router is mounted.
+ */
+export function notifyLeanRoute(receiver: NotificationReceiver, mount: string): LeanRoute {
+  return {
+    method: 'POST',
+    template: `${mount}/:connectionId/notify`,
+    async handle([connectionId = ''], req, body) {
+      await receiver.receive({ connectionId, method: 'POST', headers: req.headers, body });
+      return { status: 200, body: ACCEPTED_BODY };
+    },
+  };
 }

@@ -4,7 +4,7 @@
  * id, the EHR's subscription id, a SHA-256 of the per-subscription secret (the secret itself lives
  * only on the EHR, in channel.header), and the event tracker state.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
 import type { Extension, Subscription } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../config/config.ts';
@@ -45,14 +45,27 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/** The SHA-256 digest of a presented secret, computed once per request whatever it is compared with. */
+export function secretDigest(presented: string): Buffer {
+  return hash('sha256', presented, 'buffer');
+}
+
+/** A stored secret's SHA-256 (hex) as bytes, or undefined when there is none or it is malformed. */
+export function storedDigest(storedSha256: string | undefined): Buffer | undefined {
+  if (!storedSha256 || !/^[0-9a-f]{64}$/i.test(storedSha256)) {
+    return undefined;
+  }
+  return Buffer.from(storedSha256, 'hex');
+}
+
+/** Constant-time check of a presented secret's digest against a stored digest. */
+export function digestMatches(presented: Buffer, stored: Buffer | undefined): boolean {
+  return stored !== undefined && stored.length === presented.length && timingSafeEqual(presented, stored);
+}
+
 /** Constant-time check of a presented secret against a stored SHA-256. */
 export function secretMatches(presented: string, storedSha256: string | undefined): boolean {
-  if (!storedSha256) {
-    return false;
-  }
-  const a = Buffer.from(sha256Hex(presented), 'hex');
-  const b = Buffer.from(storedSha256, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return digestMatches(secretDigest(presented), storedDigest(storedSha256));
 }
 
 function ext(resource: Subscription, url: string): Extension | undefined {
