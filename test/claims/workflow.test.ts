@@ -85,6 +85,18 @@ async function all<T>(type: string): Promise<(T & StoredResource)[]> {
 }
 
 const claims = (): Promise<(Claim & StoredResource)[]> => all<Claim>('Claim');
+
+/**
+ * A look that asks the claim worker for a sweep first: the sweep takes over corrections, rechecks
+ * held claims and bills what charge capture finished, so a wait for its work need not wait out
+ * `sweepMs` (the timer's own sweeps are the worker's tests' subject, not this file's).
+ */
+const afterSweep =
+  <T>(look: () => Promise<T>) =>
+  async (): Promise<T> => {
+    await server.running.claims.sweepNow();
+    return look();
+  };
 /** Claims by state; X12-channel claims (waiting for a batch, not for $submit) apart as `x12:<state>`. */
 const stateCounts = async (): Promise<Record<string, number>> => {
   const counts: Record<string, number> = {};
@@ -190,10 +202,10 @@ beforeAll(async () => {
     let settledLooks = 0; // two looks in a row
     await waitFor(
       'claims built and scrubbed',
-      async () => {
+      afterSweep(async () => {
         settledLooks = (await claimsSettled()) ? settledLooks + 1 : 0;
         return settledLooks >= 2;
-      },
+      }),
       Number(process.env['WF_WAIT'] ?? 120_000),
     );
   } catch (err) {
@@ -247,6 +259,7 @@ describe('claim workflow over the sandbox day', () => {
   test('after the payer recovers every ready claim is submitted once and adjudicated (or rejected)', async () => {
     payer.setBehaviour({});
     clock.advance(MAX_RETRY_DELAY_MS); // every submission waiting for its next attempt is due
+    server.running.claims.notify(); // and the worker looks now, not at its next poll
     await waitFor(
       'submissions to finish',
       async () => {
@@ -652,10 +665,10 @@ describe('X12 channel: batches for the clearinghouse', () => {
     });
     const rebuilt = await waitFor(
       'the waiting X12 claim to be rebuilt from its changed inputs',
-      async () => {
+      afterSweep(async () => {
         const c = (await store.resources.read(TENANT, 'Claim', waiting.id)) as Claim & StoredResource;
         return claimStateOf(c) === 'ready' && c.meta.versionId !== waiting.meta.versionId ? c : undefined;
-      },
+      }),
       20_000,
     );
     const history = await store.resources.history(TENANT, 'Claim', waiting.id);
@@ -776,10 +789,10 @@ describe('corrected claims (frequency 7)', () => {
 
     const corrected = await waitFor(
       'the corrected claim to be adjudicated',
-      async () => {
+      afterSweep(async () => {
         const c = (await claims()).find((x) => x.id === correctionId);
         return c && claimStateOf(c) === 'adjudicated' ? c : undefined;
-      },
+      }),
       25_000,
     );
     // Frequency 7, related → the original (prior), with the payer's claim number when it gave one.
@@ -857,10 +870,10 @@ describe('void claims (frequency 8)', () => {
 
     const voided = await waitFor(
       'the void claim to be adjudicated',
-      async () => {
+      afterSweep(async () => {
         const c = (await claims()).find((x) => x.id === voidId);
         return c && claimStateOf(c) === 'adjudicated' ? c : undefined;
-      },
+      }),
       18_000,
     );
     // Frequency 8, related → the original (prior, with the payer's claim number), the same lines.
@@ -909,10 +922,10 @@ describe('void claims (frequency 8)', () => {
     const rebillId = claimIdFor(encounters, '1|rebill:1');
     const rebill = await waitFor(
       'a new original claim for the reverted encounter',
-      async () => {
+      afterSweep(async () => {
         const c = (await claims()).find((x) => x.id === rebillId);
         return c && ['adjudicated', 'held', 'rejected'].includes(claimStateOf(c) ?? '') ? c : undefined;
-      },
+      }),
       20_000,
     );
     expect(rebill.extension?.find((e) => e.url === EXT_CLAIM_FREQUENCY)?.valueCode).toBe('1');
@@ -1001,10 +1014,10 @@ describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answ
     // Rebuilt with the number and scrubbed again: the prior-auth finding is gone.
     const rebuilt = await waitFor(
       'the claim to be rebuilt with the authorization number',
-      async () => {
+      afterSweep(async () => {
         const c = await read(claim.id);
         return c.insurance?.[0]?.preAuthRef?.[0] === number && claimStateOf(c) !== 'built' ? c : undefined;
-      },
+      }),
       20_000,
     );
     if (claimStateOf(rebuilt) === 'held') {
@@ -1219,7 +1232,7 @@ describe('held drug lines (units unknown) keep their claim', () => {
     await ehr.updateResource({ ...ma, dosage: { ...ma.dosage, dose: perKg } });
     await waitFor(
       'the claim held on its held drug line',
-      async () => (await findings()).includes('charge-held'),
+      afterSweep(async () => (await findings()).includes('charge-held')),
       25_000,
     );
     expect(await billed()).not.toContain(code);
@@ -1231,7 +1244,11 @@ describe('held drug lines (units unknown) keep their claim', () => {
     // The amount given is documented again: the line is billable, back on the claim, the finding gone.
     const current = (await ehr.readResource('MedicationAdministration', ma.id!)) as MedicationAdministration;
     await ehr.updateResource({ ...current, dosage: { ...current.dosage, dose: ma.dosage!.dose } });
-    await waitFor('the drug line back on the claim', async () => (await billed()).includes(code), 25_000);
+    await waitFor(
+      'the drug line back on the claim',
+      afterSweep(async () => (await billed()).includes(code)),
+      25_000,
+    );
     const state = claimStateOf((await store.resources.read(TENANT, 'Claim', claim.id)) as Claim);
     if (state === 'held') {
       expect(await findings()).not.toContain('charge-held');

@@ -78,9 +78,13 @@ beforeAll(async () => {
     replayed: 0,
   });
   run = await runSandbox(config, createLogger('silent'), {
-    sandboxPriorAuth: { reviewDelayMs: 1_500 },
-    // The claim sweep every 300 ms rather than every 5 s (as test/sandbox/day.test.ts).
-    claimWorkflow: { recheckMs: 1_000, sweepMs: 300 },
+    // The payer's review ends half a second after it pends a request: long enough that the pended
+    // answer is kept first (the history below proves the order), no longer than that needs.
+    sandboxPriorAuth: { reviewDelayMs: 500 },
+    // The claim sweep and the held-claim recheck every 300 ms rather than every 5 s and 30 s (as
+    // test/coverage/ledger-e2e.test.ts): a claim held for prior authorization is rebuilt with the
+    // number on the next recheck after the approval.
+    claimWorkflow: { recheckMs: 300, sweepMs: 300 },
     priorAuthWorker: { pollMs: 100 },
   });
   // A biller's client of Dripline, registered and authenticated as any SMART Backend Services client.
@@ -228,12 +232,14 @@ test('order → eligibility → PAS pended → subscription notification → app
   expect(followUp.administrations).toBeGreaterThan(0);
   const held = await waitFor(
     'the follow-up claim to be held',
-    async () =>
-      entries<Claim>(await get(`/fhir/Claim?patient=${patient}&use=claim`)).find(
+    async () => {
+      await run.server.claims.sweepNow(); // the sweep bills the visit: asked, not waited for
+      return entries<Claim>(await get(`/fhir/Claim?patient=${patient}&use=claim`)).find(
         (c) =>
           (c.item ?? []).some((i) => i.encounter?.some((e) => e.reference === followUp.encounter)) &&
           claimStateOf(c) === 'held',
-      ),
+      );
+    },
     90_000,
   );
   expect(held.id).not.toBe(billed.id);

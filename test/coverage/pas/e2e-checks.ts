@@ -83,10 +83,13 @@ export function pasEndToEndTests(world: () => SandboxRun): void {
     expect(authorization!.services.map((s) => s.code)).toEqual(['J1745']);
 
     // 4. The patient's claim carries the certification number (rebuilt when the authorization arrived).
+    // Each look asks the claim worker for a sweep (it bills the visit, or rechecks its held claim)
+    // rather than waiting out the sweep's timer.
     const billed = await waitFor(
       'the claim carrying the authorization number',
-      async () =>
-        (
+      async () => {
+        await world().server.claims.sweepNow();
+        return (
           await searchAll<Claim>(store, TENANT, 'Claim', [
             { code: 'patient', kind: 'reference', values: [approved.patient.reference!] },
           ])
@@ -94,7 +97,8 @@ export function pasEndToEndTests(world: () => SandboxRun): void {
           (c) =>
             c.use === 'claim' &&
             (c.insurance ?? []).some((i) => i.focal && (i.preAuthRef ?? []).includes(authorization!.number)),
-        ),
+        );
+      },
       60_000,
     );
     expect(billed.item?.some((i) => i.productOrService.coding?.some((c) => c.code === 'J1745'))).toBe(true);
