@@ -117,6 +117,8 @@ export interface StartOptions {
       | 'eligibilityWaitPollMs'
     >
   >;
+  /** Charge capture tuning (tests): how often an idle worker looks for jobs nobody woke it for. */
+  readonly chargeCaptureWorker?: { readonly pollMs?: number };
   /** Start the authorization ledger worker (its work items; default: when WORKERS names it). */
   readonly authorizationLedger?: boolean;
   /** Authorization ledger worker tuning (tests): how often it reads changes, and does a full pass. */
@@ -179,6 +181,9 @@ export async function startServer(
     },
     leaseMs: config.jobLeaseMs,
     now,
+    ...(options.chargeCaptureWorker?.pollMs !== undefined
+      ? { pollMs: options.chargeCaptureWorker.pollMs }
+      : {}),
   });
   // The tenants with their payers (the in-process sandbox adds its payers at run time).
   const tenantsNow = (): DriplineConfig['tenants'] => options.claimWorkflow?.tenants ?? config.tenants;
@@ -238,7 +243,9 @@ export async function startServer(
   };
   const analytics = new AnalyticsService({ store, now });
   const claims = new ClaimWorkflowWorker({
-    store,
+    // A correction or void taken over hands its encounters back to charge capture
+    // (corrections.ts): wake it then, as ingest's encounter events do, not at its next poll.
+    store: notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
     tables: codingTables,
     logger: logger.child({ component: 'claims' }),
     publicUrl: config.publicUrl,
