@@ -44,7 +44,7 @@ import type { Job, JobState } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { freePort } from '../../src/http/free-port.ts';
-import { startDriplineChild, within } from '../support/child.ts';
+import { spawnHeldDriplineChild, within } from '../support/child.ts';
 import { testClock } from '../support/clock.ts';
 import type { DriplineChild } from '../support/child.ts';
 import { mulberry32 as prng } from '../../src/sandbox/random.ts';
@@ -120,8 +120,7 @@ function exchangeLog(): Exchanges {
 
 type Child = DriplineChild;
 
-const startChild = (env: Record<string, string>): Promise<Child> =>
-  startDriplineChild(join(here, 'kill9-server.ts'), env);
+const SERVER = join(here, 'kill9-server.ts');
 
 // ---------------------------------------------------------------------------------------------
 // EHR data and the burst
@@ -291,6 +290,26 @@ beforeAll(async () => {
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   const random = prng(SEED);
+  const configFile = join(dir, 'dripline.json');
+  const port = await freePort();
+  const env = {
+    DRIPLINE_CONFIG: configFile,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    KILL9_LEASE_MS: String(LEASE_MS),
+    // Only the ingest worker, as a documented deployment runs it (README, "Running several
+    // processes"): the proof is about ingest, and the other workers only took CPU from it (charge
+    // capture alone ~13 % of the restarted child's, coding each encounter-changed event). Their
+    // queues stay as ingest filled them: the encounter-changed events are counted in every state.
+    WORKERS: 'ingest',
+  };
+  // Both Dripline starts are spawned ahead: each loads its modules (most of a start) while this
+  // process starts the EHR, or while the burst runs, and goes on when let (spawnHeldDriplineChild).
+  const firstStart = spawnHeldDriplineChild(SERVER, env);
   ehr = await startSandboxEhr({
     port: 0,
     seed: false,
@@ -325,25 +344,9 @@ beforeAll(async () => {
     };
     tenants.push({ id: tenantOf(payload), name: `Kill -9 clinic (${payload})`, connections: [connection] });
   }
-  const configFile = join(dir, 'dripline.json');
   writeFileSync(configFile, JSON.stringify({ tenants }));
-  const port = await freePort();
-  const env = {
-    DRIPLINE_CONFIG: configFile,
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '10000000',
-    KILL9_LEASE_MS: String(LEASE_MS),
-    // Only the ingest worker, as a documented deployment runs it (README, "Running several
-    // processes"): the proof is about ingest, and the other workers only took CPU from it (charge
-    // capture alone ~13 % of the restarted child's, coding each encounter-changed event). Their
-    // queues stay as ingest filled them: the encounter-changed events are counted in every state.
-    WORKERS: 'ingest',
-  };
-  child = await startChild(env);
+  child = await firstStart.start();
+  const restart = spawnHeldDriplineChild(SERVER, env);
   timings.started = Date.now() - t0;
   store = await openStore();
   const records = async () =>
@@ -443,7 +446,7 @@ beforeAll(async () => {
   }
   await inspect.close();
   // Restart on the same port and data; the writer has been going on meanwhile.
-  child = await startChild(env);
+  child = await restart.start();
   const eventsWhileDown = new Map(PAYLOADS.map((p) => [p, eventTotal(p) - (eventsAtKill.get(p) ?? 0)]));
   timings.restarted = Date.now() - t0;
   await writing;
