@@ -30,20 +30,9 @@ import { IngestWorker } from '../../src/ingest/worker.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import { systemClock } from '../../src/time/clock.ts';
-import { announceListening } from '../support/listening.ts';
+import { announceListening, awaitHeldStart } from '../support/listening.ts';
 
-if (process.env['DRIPLINE_HELD_START'] === '1') {
-  await new Promise<void>((resolve) => {
-    // The test process went away before letting it start.
-    const gone = (): never => process.exit(1);
-    process.stdin.once('end', gone);
-    process.stdin.once('data', () => {
-      process.stdin.off('end', gone);
-      process.stdin.destroy();
-      resolve();
-    });
-  });
-}
+await awaitHeldStart();
 const config = loadConfig();
 const logger = createLogger(config.logLevel, process.stderr);
 /** A test knob in milliseconds (an integer >= 100), or undefined when unset. */

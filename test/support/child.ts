@@ -118,6 +118,8 @@ export async function startDriplineChild(
 export interface HeldDriplineChild {
   /** Lets it go on (configuration, store, port) and waits until it listens (up to `startMs`). */
   start(startMs?: number): Promise<DriplineChild>;
+  /** What it wrote to stderr so far (the last 20,000 characters). */
+  stderr(): string;
 }
 
 /**
@@ -133,6 +135,7 @@ export function spawnHeldDriplineChild(script: string, env: Record<string, strin
       spawned.process.stdin?.end('start\n');
       return untilListening(spawned, startMs);
     },
+    stderr: () => spawned.stderr(),
   };
 }
 
