@@ -15,6 +15,10 @@
  * expires; with 60 s, the proof would spend a minute waiting for them. Unset, the server starts
  * exactly as src/main.ts starts it.
  *
+ * And DRIPLINE_HELD_START=1 (test/support/child.ts spawnHeldDriplineChild): the modules load,
+ * then it waits for a line on stdin before it reads its configuration, opens the store or takes
+ * its port, so a test can spawn it ahead of need (a restart's module loading done before the kill).
+ *
  * And KILL9_SWEEP_MS: when set, the claim workflow looks for encounters to bill that often instead
  * of every 5 s (DEFAULT_SWEEP_MS; no configuration reaches it either). The claims proof waits for
  * submissions in flight and then for billing to settle: most of that wait was sweep ticks.
@@ -26,8 +30,9 @@ import { IngestWorker } from '../../src/ingest/worker.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import { systemClock } from '../../src/time/clock.ts';
-import { announceListening } from '../support/listening.ts';
+import { announceListening, awaitHeldStart } from '../support/listening.ts';
 
+await awaitHeldStart();
 const config = loadConfig();
 const logger = createLogger(config.logLevel, process.stderr);
 /** A test knob in milliseconds (an integer >= 100), or undefined when unset. */

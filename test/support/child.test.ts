@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { spawnChild, startDriplineChild, within } from './child.ts';
+import { spawnChild, spawnHeldDriplineChild, startDriplineChild, within } from './child.ts';
 import { waitFor } from './wait.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-child-'));
@@ -97,6 +97,19 @@ test('a child SIGKILLed once it said LISTENING has left what it compiled in the 
   expect((await child.exited).signal).toBe('SIGKILL');
   // The probe, listening.ts and src/time/clock.ts at least.
   expect(files().length).toBeGreaterThanOrEqual(3);
+});
+
+test('a held child loads its modules, then goes no further (its store, its port) until let start', async () => {
+  const started = path.join(mkdtempSync(path.join(dir, 'held-')), 'started');
+  const held = spawnHeldDriplineChild(path.join(import.meta.dirname, 'fixtures', 'held-probe.ts'), {
+    PROBE_STARTED: started,
+  });
+  await waitFor('the held probe to load', () => held.stderr().includes('LOADED'));
+  expect(existsSync(started)).toBe(false);
+  const child = await held.start(30_000);
+  expect(existsSync(started)).toBe(true);
+  child.process.kill('SIGKILL');
+  expect((await child.exited).signal).toBe('SIGKILL');
 });
 
 describe('a Dripline child that does not listen', () => {

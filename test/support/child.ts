@@ -111,7 +111,39 @@ export async function startDriplineChild(
   env: Record<string, string>,
   startMs = CHILD_START_MS,
 ): Promise<DriplineChild> {
-  const child = spawnChild(script, [], { env: { PATH: process.env['PATH'] ?? '', ...clockEnv(), ...env } });
+  return untilListening(spawnDripline(script, env, false), startMs);
+}
+
+/** A Dripline child spawned ahead of need, holding before it reads its configuration. */
+export interface HeldDriplineChild {
+  /** Lets it go on (configuration, store, port) and waits until it listens (up to `startMs`). */
+  start(startMs?: number): Promise<DriplineChild>;
+  /** What it wrote to stderr so far (the last 20,000 characters). */
+  stderr(): string;
+}
+
+/**
+ * Spawns `script` with DRIPLINE_HELD_START=1: a script that honours it (test/ingest/kill9-server.ts)
+ * loads its modules, then waits for a line on stdin before it reads its configuration, opens its
+ * store or takes its port. Loading the modules is most of a start, so a test can have it done while
+ * it does something else (writes the configuration file, inspects the store a killed child left).
+ */
+export function spawnHeldDriplineChild(script: string, env: Record<string, string>): HeldDriplineChild {
+  const spawned = spawnDripline(script, { ...env, DRIPLINE_HELD_START: '1' }, true);
+  return {
+    start(startMs = CHILD_START_MS) {
+      spawned.process.stdin?.end('start\n');
+      return untilListening(spawned, startMs);
+    },
+    stderr: () => spawned.stderr(),
+  };
+}
+
+function spawnDripline(script: string, env: Record<string, string>, stdin: boolean): DriplineChild {
+  const child = spawnChild(script, [], {
+    env: { PATH: process.env['PATH'] ?? '', ...clockEnv(), ...env },
+    stdin,
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
@@ -119,9 +151,14 @@ export async function startDriplineChild(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
+  return { process: child, exited, stderr: () => stderr };
+}
+
+async function untilListening(spawned: DriplineChild, startMs: number): Promise<DriplineChild> {
+  const { process: child, exited } = spawned;
   // Set when the deadline passed: the kill that follows must not be reported as a crash.
   let late = false;
-  const tooLate = (): Error => new Error(`Dripline did not start within ${startMs} ms: ${stderr}`);
+  const tooLate = (): Error => new Error(`Dripline did not start within ${startMs} ms: ${spawned.stderr()}`);
   const listening = new Promise<void>((resolve, reject) => {
     if (!child.stdout) {
       reject(new Error('no stdout pipe'));
@@ -137,7 +174,7 @@ export async function startDriplineChild(
       reject(
         late
           ? tooLate()
-          : new Error(`Dripline exited before listening (${String(code ?? signal)}): ${stderr}`),
+          : new Error(`Dripline exited before listening (${String(code ?? signal)}): ${spawned.stderr()}`),
       ),
     );
   });
@@ -146,7 +183,7 @@ export async function startDriplineChild(
     await stopChild(child);
     throw tooLate();
   });
-  return { process: child, exited, stderr: () => stderr };
+  return spawned;
 }
 
 /** What a finished CLI run printed, and its exit code. */

@@ -14,3 +14,24 @@ export function announceListening(url: string): void {
   flushCompileCache();
   process.stdout.write(`LISTENING ${url}\n`);
 }
+
+/**
+ * Under DRIPLINE_HELD_START=1 (test/support/child.ts spawnHeldDriplineChild), waits for a line on
+ * stdin: called once the child's modules are loaded, before it reads its configuration, opens its
+ * store or takes its port. Exits when stdin closes first (the test process went away). A no-op
+ * otherwise.
+ */
+export async function awaitHeldStart(): Promise<void> {
+  if (process.env['DRIPLINE_HELD_START'] !== '1') {
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const gone = (): never => process.exit(1);
+    process.stdin.once('end', gone);
+    process.stdin.once('data', () => {
+      process.stdin.off('end', gone);
+      process.stdin.destroy();
+      resolve();
+    });
+  });
+}

@@ -72,6 +72,12 @@ export interface RetryOptions {
   timeoutMs?: number;
 }
 
+/** What one attempt came to: the endpoint's HTTP status, or the error when no answer came. */
+export interface DeliveryAttemptOutcome {
+  readonly status?: number;
+  readonly error?: string;
+}
+
 export interface DeliveryLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -83,8 +89,11 @@ export interface DeliveryQueueOptions {
   readonly canSend: (request: DeliveryRequest) => boolean;
   /** Called once per delivery when it is over (success, final failure, drop, cancel); awaited before idle() resolves. */
   readonly onSettled: (request: DeliveryRequest, result: DeliveryResult) => void | Promise<void>;
-  /** Called after every attempt that reached the network (for heartbeat bookkeeping). */
-  readonly onAttempt?: (request: DeliveryRequest) => void;
+  /**
+   * Called after every attempt that was sent (or failed to be: refused, reset, timed out), with
+   * the endpoint's status when it answered, else why not (heartbeat bookkeeping, observers).
+   */
+  readonly onAttempt?: (request: DeliveryRequest, outcome: DeliveryAttemptOutcome) => void;
   readonly logger?: DeliveryLogger;
 }
 
@@ -249,7 +258,10 @@ export class DeliveryQueue {
     if (this.#stopped) {
       return;
     }
-    this.#options.onAttempt?.(request);
+    this.#options.onAttempt?.(request, {
+      ...(status !== undefined ? { status } : {}),
+      ...(error ? { error } : {}),
+    });
     const ok =
       status !== undefined && (request.kind === 'handshake' ? status === 200 : status >= 200 && status < 300);
     if (ok) {

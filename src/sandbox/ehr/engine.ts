@@ -7,7 +7,13 @@
 import { badRequest, notFound, OperationOutcomeError } from '@medplum/core';
 import type { WithId } from '@medplum/core';
 import type { Bundle, CodeableConcept, Resource, Subscription } from '@medplum/fhirtypes';
-import type { DeliveryLogger, DeliveryRequest, DeliveryResult, RetryOptions } from './delivery.ts';
+import type {
+  DeliveryAttemptOutcome,
+  DeliveryLogger,
+  DeliveryRequest,
+  DeliveryResult,
+  RetryOptions,
+} from './delivery.ts';
 import { DeliveryQueue, HeartbeatScheduler } from './delivery.ts';
 import type { NotifyingRepository, WriteHooks } from './repository.ts';
 import type { NotificationEventRecord } from './notification-render.ts';
@@ -31,6 +37,16 @@ export interface SubscriptionEngineOptions {
   readonly now: () => Date;
   readonly logger: DeliveryLogger;
   readonly retry?: RetryOptions;
+  /** Sees every delivery attempt and what came of it (see SandboxEhrOptions.onDelivery). */
+  readonly onDelivery?: (attempt: DeliveryAttempt) => void;
+}
+
+/** One attempt to deliver a notification, as the EHR saw it. */
+export interface DeliveryAttempt extends DeliveryAttemptOutcome {
+  readonly subscriptionId: string;
+  readonly kind: DeliveryRequest['kind'];
+  /** The event an event notification carries (each carries one). */
+  readonly eventNumber?: number;
 }
 
 /** What the server knows about one Subscription beyond the resource itself. */
@@ -76,11 +92,17 @@ export class SubscriptionEngine implements WriteHooks {
       logger: options.logger,
       canSend: (request) => this.#canSend(request),
       onSettled: (request, result) => this.#settled(request, result),
-      onAttempt: (request) => {
+      onAttempt: (request, outcome) => {
         const state = this.#subs.get(request.subscriptionId);
         if (state?.status === 'active') {
           this.#heartbeats.touch(state.id, state.spec.heartbeatPeriodSeconds);
         }
+        options.onDelivery?.({
+          subscriptionId: request.subscriptionId,
+          kind: request.kind,
+          ...(request.eventNumber !== undefined ? { eventNumber: request.eventNumber } : {}),
+          ...outcome,
+        });
       },
     });
     this.#heartbeats = new HeartbeatScheduler((id) => this.#heartbeat(id));

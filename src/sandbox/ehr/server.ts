@@ -9,7 +9,7 @@ import { loadFhirDefinitions } from '../../fhir/definitions.ts';
 import { SANDBOX_EHR_TENANT } from './auth-store.ts';
 import type { FaultOptions, RetryOptions } from './delivery.ts';
 import { SubscriptionEngine } from './engine.ts';
-import type { SubscriptionInfo } from './engine.ts';
+import type { DeliveryAttempt, SubscriptionInfo } from './engine.ts';
 import { createSandboxFhirApp } from './fhir-server.ts';
 import { NotifyingRepository } from './repository.ts';
 import { generateInfusionDay } from './seed/generate.ts';
@@ -23,7 +23,7 @@ import type { Practitioner } from '@medplum/fhirtypes';
 import { listenSandbox } from '../listen.ts';
 
 export type { FaultOptions, RetryOptions } from './delivery.ts';
-export type { SubscriptionInfo } from './engine.ts';
+export type { DeliveryAttempt, SubscriptionInfo } from './engine.ts';
 
 export interface SandboxEhrLogger {
   info(obj: object, msg?: string): void;
@@ -52,6 +52,12 @@ export interface SandboxEhrOptions {
   retry?: RetryOptions;
   /** Offer `Subscription/{id}/$events` (default true); false makes it answer 404, as on EHRs without it. */
   eventsOperation?: boolean;
+  /**
+   * Sees every attempt to deliver a notification (handshakes and heartbeats too) with the
+   * subscriber's HTTP status, or the error when it did not answer: e.g. to know which events a
+   * subscriber acknowledged, as a proxy in front of it would, without the proxy's hop.
+   */
+  onDelivery?: (attempt: DeliveryAttempt) => void;
   /** Sees every HTTP request the EHR receives (method, path with query), e.g. to assert what was never asked. */
   onRequest?: (method: string, path: string) => void;
   /** Search parameters the EHR refuses with 400 (e.g. `['_sort']`, as some EHRs do). */
@@ -124,6 +130,7 @@ export async function startSandboxEhr(options: SandboxEhrOptions = {}): Promise<
     now,
     logger,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
   });
 
   let timeline: TimelineStep[] = [];

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { generateInfusionDay } from '../../../src/sandbox/ehr/seed/generate.ts';
 import { startSandboxEhr } from '../../../src/sandbox/ehr/server.ts';
-import type { SandboxEhr } from '../../../src/sandbox/ehr/server.ts';
+import type { DeliveryAttempt, SandboxEhr } from '../../../src/sandbox/ehr/server.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Receiver } from './helpers.ts';
 import {
@@ -232,6 +232,51 @@ describe('replay of the seeded day', () => {
       expect((await fresh.listResources(steps[0]?.resource.resourceType ?? '')).length).toBeGreaterThan(0);
     } finally {
       await fresh.stop();
+    }
+  });
+});
+
+describe('delivery observer (onDelivery)', () => {
+  test('sees every attempt with the status the subscriber answered, or the error when none came', async () => {
+    const attempts: DeliveryAttempt[] = [];
+    const ehr = await startSandboxEhr({
+      retry: { attempts: 2, baseDelayMs: 10 },
+      onDelivery: (attempt) => attempts.push(attempt),
+    });
+    try {
+      const token = await tokenFor(ehr, 'system/*.rs system/Subscription.cruds');
+      const world = await seedWorld(ehr);
+      const { id, path } = await subscribe(ehr, token);
+      // The first event's first attempt is refused with 503 (then retried), the second answered 200.
+      let refused = false;
+      receiver.respond = (req) => (req.path === path && !refused && (refused = true) ? 503 : 200);
+      await ehr.createResource(medicationAdministration('observed-1', world));
+      await ehr.createResource(medicationAdministration('observed-2', world));
+      await ehr.idle();
+      receiver.respond = () => 200;
+      // A subscriber that is not there: the connection fails, so the attempt carries an error.
+      const closed = await startReceiver();
+      await closed.close();
+      const gone = await fhir(ehr, token, 'Subscription', {
+        method: 'POST',
+        body: backportSubscription({ endpoint: `${closed.url}/gone` }),
+      });
+      await ehr.idle();
+      const events = attempts.filter((a) => a.subscriptionId === id && a.kind === 'event-notification');
+      expect(events.map((a) => [a.eventNumber, a.status])).toEqual([
+        [1, 503],
+        [2, 200],
+        [1, 200],
+      ]);
+      expect(attempts.find((a) => a.subscriptionId === id && a.kind === 'handshake')?.status).toBe(200);
+      const handshake = attempts.find((a) => a.subscriptionId === gone.body.id);
+      expect(handshake).toMatchObject({ kind: 'handshake' });
+      expect(handshake?.status).toBeUndefined();
+      expect(handshake?.error).toEqual(expect.any(String));
+    } finally {
+      receiver.respond = () => 200;
+      created = [];
+      await ehr.stop();
     }
   });
 });
