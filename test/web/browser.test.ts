@@ -36,6 +36,8 @@ let browser: Browser;
 let appUrl: string;
 /** The biller's app as the first test launched it from the EHR chart (the patient page goes on in it). */
 let billersApp: { page: Page; frame: Frame } | undefined;
+/** The encounter the biller opened from the chart in the first test (the audit trail names her for its patient). */
+let billersEncounter: string | undefined;
 
 beforeAll(async () => {
   app = await startSandboxApp('dripline-web-', 16, {
@@ -79,6 +81,7 @@ describe('launched from the EHR chart', () => {
   beforeAll(async () => {
     page = browser.page;
     target = await heldClaim(run);
+    billersEncounter = target.encounter;
   });
 
   test('the Billing button opens the encounter in context inside the EHR (SMART EHR launch)', async () => {
@@ -440,11 +443,11 @@ patientPageTests(
 
 describe('an administrator', () => {
   test("reads a patient's audit trail, with who saw it", async () => {
-    const target = await heldClaim(run);
+    // The encounter the biller opened first: its patient's trail names her. (A held claim looked up
+    // now may be another patient's: the claim she opened was overridden and sent meanwhile.)
+    const encounter = billersEncounter ?? (await heldClaim(run)).encounter;
     await signInToChart(browser.page, run.ehr.chartUrl, /Sam Whitfield/);
-    await browser.page
-      .locator(`form:has(input[name="encounter"][value="${target.encounter}"]) button`)
-      .click();
+    await browser.page.locator(`form:has(input[name="encounter"][value="${encounter}"]) button`).click();
     const frame = await appFrame(browser.page, appUrl);
     await showsHeading(frame, /— encounter$/);
     await frame.getByRole('link', { name: 'Audit' }).click();
