@@ -44,7 +44,7 @@ import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE, EXT_CLAIM_STATE_SINCE } from '../../c
  * `eligibilityWaitPollMs` says otherwise: the fallback, for a check's end whose wake was lost (the
  * end of the check makes the claim due at once: `eligibilityWaitKey`).
  */
-export const ELIGIBILITY_WAIT_POLL_MS = 1000;
+const ELIGIBILITY_WAIT_POLL_MS = 1000;
 
 /** Builds (if not yet stored), scrubs and holds or readies the claim of these encounters. */
 export async function buildAndScrub(
