@@ -35,7 +35,7 @@ import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { StoredResource } from '../../src/store/port.ts';
 import { sandboxSeedDay } from '../../src/sandbox/day.ts';
-import { startDriplineChild } from '../support/child.ts';
+import { driplineChildEnv, startDriplineChild } from '../support/child.ts';
 import { testClock } from '../support/clock.ts';
 import type { DriplineChild } from '../support/child.ts';
 import { waitFor } from '../support/wait.ts';
@@ -126,13 +126,7 @@ beforeAll(async () => {
   );
   const port = await freePort();
   const env = {
-    DRIPLINE_CONFIG: configFile,
-    DATA_DIR: join(dir, 'data'),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '10000000',
+    ...driplineChildEnv({ configFile, dataDir: join(dir, 'data'), port }),
     // A killed worker's jobs are leased; after the restart they wait this long.
     JOB_LEASE_MS: '2000',
     // Bill every 500 ms rather than every 5 s (kill9-server.ts): the waits below were sweep ticks.

@@ -29,7 +29,7 @@ import type { JobState } from '../../src/store/port.ts';
 import { inboxPathFor } from '../../src/store/sqlite/inbox.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
-import { startDriplineChild } from '../support/child.ts';
+import { driplineChildEnv, startDriplineChild } from '../support/child.ts';
 import type { DriplineChild } from '../support/child.ts';
 import { testClock } from '../support/clock.ts';
 import { unreachableEhrConnection } from '../support/ehr-connection.ts';
@@ -154,13 +154,7 @@ describe('kill -9 between a copy and its ack; jobs left in the main file by an o
     );
     const port = await freePort();
     env = {
-      DRIPLINE_CONFIG: configFile,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_MINUTE: '10000000',
+      ...driplineChildEnv({ configFile, dataDir, port }),
       KILL9_LEASE_MS: String(LEASE_MS),
     };
   });

@@ -44,7 +44,7 @@ import type { Job, JobState } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { freePort } from '../../src/http/free-port.ts';
-import { spawnHeldDriplineChild, within } from '../support/child.ts';
+import { driplineChildEnv, spawnHeldDriplineChild, within } from '../support/child.ts';
 import { testClock } from '../support/clock.ts';
 import type { DriplineChild } from '../support/child.ts';
 import { mulberry32 as prng } from '../../src/sandbox/random.ts';
@@ -293,13 +293,7 @@ beforeAll(async () => {
   const configFile = join(dir, 'dripline.json');
   const port = await freePort();
   const env = {
-    DRIPLINE_CONFIG: configFile,
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '10000000',
+    ...driplineChildEnv({ configFile, dataDir, port }),
     KILL9_LEASE_MS: String(LEASE_MS),
     // Only the ingest worker, as a documented deployment runs it (README, "Running several
     // processes"): the proof is about ingest, and the other workers only took CPU from it (charge

@@ -102,6 +102,27 @@ export async function stopChild(child: ChildProcess, ms = 10_000): Promise<void>
 export const CHILD_START_MS = 60_000;
 
 /**
+ * The environment a Dripline child runs from (as `npm start` reads it): its configuration file and
+ * data folder, listening on 127.0.0.1:`port` and naming that as its public URL, logging warnings,
+ * with no practical rate limit (the tests send bursts from one address). Tests add their knobs.
+ */
+export function driplineChildEnv(options: {
+  readonly configFile: string;
+  readonly dataDir: string;
+  readonly port: number;
+}): Record<string, string> {
+  return {
+    DRIPLINE_CONFIG: options.configFile,
+    DATA_DIR: options.dataDir,
+    PORT: String(options.port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${options.port}`,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: '10000000',
+  };
+}
+
+/**
  * Starts `script` (a Dripline entry printing `LISTENING <url>`) and waits until it listens (up to
  * `startMs`). The child runs on the test run's clock (test/support/clock.ts) unless `env` says
  * otherwise.
