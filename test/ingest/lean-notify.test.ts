@@ -13,6 +13,7 @@ import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { unreachableEhrConnection } from '../support/ehr-connection.ts';
+import { backportNotification } from '../support/backport-notification.ts';
 
 const SECRET = 'lean-secret-0123456789abcdef';
 const METRICS_TOKEN = 'metrics-secret-0123456789';
@@ -26,35 +27,11 @@ let nextEvent = 1;
 /** A Backport IG event notification (one event, a fresh event number each time). */
 function notification(): string {
   const n = nextEvent++;
-  return JSON.stringify({
-    resourceType: 'Bundle',
-    type: 'history',
-    timestamp: '2026-11-26T15:00:00Z',
-    entry: [
-      {
-        fullUrl: 'urn:uuid:4d1a2f36-4a7b-4d4c-9c35-5a2a9f1c7d10',
-        resource: {
-          resourceType: 'Parameters',
-          parameter: [
-            { name: 'subscription', valueReference: { reference: 'Subscription/sub-lean' } },
-            { name: 'status', valueCode: 'active' },
-            { name: 'type', valueCode: 'event-notification' },
-            { name: 'events-since-subscription-start', valueString: String(n) },
-            {
-              name: 'notification-event',
-              part: [
-                { name: 'event-number', valueString: String(n) },
-                {
-                  name: 'focus',
-                  valueReference: { reference: `http://127.0.0.1:9/fhir/MedicationAdministration/ma-${n}` },
-                },
-              ],
-            },
-          ],
-        },
-      },
-    ],
-  });
+  return JSON.stringify(
+    backportNotification('Subscription/sub-lean', 'event-notification', String(n), [
+      { n, focus: `http://127.0.0.1:9/fhir/MedicationAdministration/ma-${n}` },
+    ]),
+  );
 }
 
 function notify(body: string | Buffer, headers: Record<string, string> = {}): Promise<Response> {

@@ -15,8 +15,8 @@ import { advancingClock } from '../../src/time/clock.ts';
 import { startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { describeShared } from '../support/shared.ts';
-import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 import { unreachableEhrConnection } from '../support/ehr-connection.ts';
+import { backportNotification as notification } from '../support/backport-notification.ts';
 
 const SECRET_MA = 'ma-secret-0123456789abcdef';
 const SECRET_ENC = 'enc-secret-0123456789abcdef';
@@ -29,53 +29,6 @@ let server: TestServer;
 
 async function jobs(tenant = 'sandbox'): Promise<any[]> {
   return server.running.store.jobs.listJobs(tenant, INGEST_QUEUE, 'ready', 1000);
-}
-
-function statusParameters(subscription: string, type: string, count: string, events: any[] = []): any {
-  return {
-    resourceType: 'Parameters',
-    parameter: [
-      { name: 'subscription', valueReference: { reference: subscription } },
-      {
-        name: 'topic',
-        valueCanonical: TOPIC_MEDICATION_ADMINISTRATION,
-      },
-      { name: 'status', valueCode: 'active' },
-      { name: 'type', valueCode: type },
-      { name: 'events-since-subscription-start', valueString: count },
-      ...events.map((e) => ({
-        name: 'notification-event',
-        part: [
-          { name: 'event-number', valueString: String(e.n) },
-          { name: 'timestamp', valueInstant: '2026-11-26T15:00:00Z' },
-          ...(e.focus ? [{ name: 'focus', valueReference: { reference: e.focus } }] : []),
-        ],
-      })),
-    ],
-  };
-}
-
-function notification(subscription: string, type: string, count: string, events: any[] = []): any {
-  return {
-    resourceType: 'Bundle',
-    type: 'history',
-    timestamp: '2026-11-26T15:00:00Z',
-    entry: [
-      {
-        fullUrl: 'urn:uuid:4d1a2f36-4a7b-4d4c-9c35-5a2a9f1c7d10',
-        resource: statusParameters(subscription, type, count, events),
-        request: { method: 'GET', url: `${subscription}/$status` },
-        response: { status: '200' },
-      },
-      ...events
-        .filter((e) => e.focus)
-        .map((e) => ({
-          fullUrl: e.focus,
-          request: { method: 'PUT', url: e.focus.split('/fhir/')[1] },
-          response: { status: '200' },
-        })),
-    ],
-  };
 }
 
 async function post(
@@ -243,7 +196,7 @@ describe('accepted shapes', () => {
   test('a multi-event notification with a full resource carries it to the job', async () => {
     const focus = 'http://127.0.0.1:9/fhir/MedicationAdministration/ma-9';
     const body = notification('Subscription/sub-ma', 'event-notification', '9', [{ n: 8 }, { n: 9, focus }]);
-    body.entry[1] = {
+    body.entry![1] = {
       fullUrl: focus,
       resource: {
         resourceType: 'MedicationAdministration',
