@@ -108,6 +108,26 @@ export function pasEndToEndTests(world: () => SandboxRun): void {
   }, 150_000);
 
   test('every request of the day was answered, each answer applied to its own request', async () => {
+    // The day's orders are still being planned after the replay ends; a request is kept
+    // (`prepared`) before its send job runs; a send the payer did not answer is retried after a
+    // back-off. So wait until no order or send job is queued or under way: then nothing may be left
+    // prepared (kept and never sent) or unanswered.
+    const store = world().server.store;
+    const planningOrSending = async (): Promise<number> => {
+      let n = 0;
+      for (const state of ['ready', 'leased'] as const) {
+        const jobs = await store.jobs.listJobs(TENANT, PRIOR_AUTH_QUEUE, state, 1_000);
+        n += jobs.filter((j) =>
+          ['order', 'send'].includes((j.payload as { kind?: string }).kind ?? ''),
+        ).length;
+      }
+      return n;
+    };
+    await waitFor(
+      'no PAS order or send queued',
+      async () => ((await planningOrSending()) === 0 ? true : undefined),
+      60_000,
+    );
     const claims = await preauthorizations();
     expect(claims.length).toBeGreaterThan(1);
     // Nothing kept and left unsent, nothing answered with something Dripline could not read.
@@ -119,5 +139,5 @@ export function pasEndToEndTests(world: () => SandboxRun): void {
         t.code?.coding?.some((c) => c.code === 'unknown-answer' || c.code === 'invalid-answer'),
     );
     expect(unmatched).toEqual([]);
-  });
+  }, 90_000);
 }
