@@ -36,7 +36,11 @@
  *   CPU/notification  each process's CPU time (user + system, all threads, reported over an IPC
  *                     channel) from the phase's first send until its queue drained, ÷ BENCH_N:
  *                     what the work costs whatever else shares the machine. The worker's is set
- *                     against the CPU of one bare create (below) in the same run.
+ *                     against the CPU of one bare create (below) in the same run. This process's
+ *                     own (the load generator's thread, the drain's polling) is counted too.
+ *   CPU ceiling       the machine's cores ÷ the CPU per notification of all four processes: the
+ *                     most this machine can store per second with that code; with /proc/stat, the
+ *                     share of the machine busy over the phase (near 100 %: CPU-bound).
  *
  * Baselines (same run, a fresh SQLite file with the store's default settings, BENCH_N each,
  * sequentially and with 50 in flight):
@@ -56,7 +60,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -106,6 +110,27 @@ function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] as number;
+}
+
+/**
+ * The machine's CPU time so far from /proc/stat (jiffies, all cores): busy (everything but idle and
+ * iowait) and total. Undefined where /proc/stat is not there (the figures that need it are skipped).
+ */
+function machineCpu(): { busy: number; total: number } | undefined {
+  let line: string | undefined;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  } catch {
+    return undefined;
+  }
+  const fields = (line ?? '').trim().split(/\s+/).slice(1).map(Number);
+  if (fields.length < 5 || fields.some((n) => !Number.isFinite(n))) {
+    return undefined;
+  }
+  // user nice system idle iowait irq softirq steal …: guest time is already counted in user.
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
 }
 
 /**
@@ -496,8 +521,13 @@ async function main(): Promise<void> {
       e2eP95: number;
       non200: number;
       statuses: string;
-      /** CPU time per notification of the phase, µs, by process (sending through draining). */
-      cpuMicros: { worker: number; receiver: number; ehr: number };
+      /**
+       * CPU time per notification of the phase, µs, by process (sending through draining); `bench`
+       * is this process: the load generator's thread and the drain's polling.
+       */
+      cpuMicros: { worker: number; receiver: number; ehr: number; bench: number };
+      /** The share of the machine's CPU time that was busy from the first send to the queue drained. */
+      machineBusy: number | undefined;
     }
     const processes = [workerChild, receiverChild, ehrChild.child];
     const results: PhaseResult[] = [];
@@ -516,6 +546,8 @@ async function main(): Promise<void> {
       }, 2000);
       let load: LoadResult;
       const cpuBefore = await Promise.all(processes.map(cpuSeconds));
+      const benchBefore = process.cpuUsage();
+      const machineBefore = machineCpu();
       try {
         if (PAUSE_WORKER) {
           workerChild.kill('SIGSTOP');
@@ -537,9 +569,16 @@ async function main(): Promise<void> {
       );
       await drain(phase.name, 300_000);
       const cpuAfter = await Promise.all(processes.map(cpuSeconds));
+      const benchUsed = process.cpuUsage(benchBefore);
+      const machineAfter = machineCpu();
       const [workerCpu = 0, receiverCpu = 0, ehrCpu = 0] = cpuAfter.map(
         (after, i) => ((after - (cpuBefore[i] ?? 0)) * 1e6) / N,
       );
+      const benchCpu = (benchUsed.user + benchUsed.system) / N;
+      const machineBusy =
+        machineBefore && machineAfter && machineAfter.total > machineBefore.total
+          ? (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)
+          : undefined;
       // The copies: their commit instants against the send instants.
       const e2e: number[] = [];
       let lastStored = 0;
@@ -579,13 +618,15 @@ async function main(): Promise<void> {
         statuses: Object.entries(load.statuses)
           .map(([code, count]) => `${code}×${count}`)
           .join(' '),
-        cpuMicros: { worker: workerCpu, receiver: receiverCpu, ehr: ehrCpu },
+        cpuMicros: { worker: workerCpu, receiver: receiverCpu, ehr: ehrCpu, bench: benchCpu },
+        machineBusy,
       };
       progress(
         `${phase.name}: stored ${N - missing} copies at ${result.storedPerSecond.toFixed(0)}/s; ` +
           `notification → stored p50 ${result.e2eP50.toFixed(0)} ms, p95 ${result.e2eP95.toFixed(0)} ms; ` +
           `CPU per notification: worker ${workerCpu.toFixed(0)} µs, receiver ${receiverCpu.toFixed(0)} µs, ` +
-          `EHR ${ehrCpu.toFixed(0)} µs`,
+          `EHR ${ehrCpu.toFixed(0)} µs, bench ${benchCpu.toFixed(0)} µs; machine ` +
+          (machineBusy === undefined ? 'busy unknown' : `${(machineBusy * 100).toFixed(0)} % busy`),
       );
       results.push(result);
     }
@@ -664,12 +705,23 @@ async function main(): Promise<void> {
     console.log('');
     // CPU time is what a notification costs whatever else shares the machine (throughput is not).
     const bareCreateCpu = createSeq.cpuMicros;
+    const cores = availableParallelism();
+    // Every notification costs CPU in all four processes, which share this machine's cores: the
+    // most the machine can store per second is its cores' time over that sum (the CPU ceiling).
+    const allCpu = (r: PhaseResult): number =>
+      r.cpuMicros.worker + r.cpuMicros.receiver + r.cpuMicros.ehr + r.cpuMicros.bench;
+    const ceiling = (r: PhaseResult): number => (cores * 1e6) / allCpu(r);
     table(
       [
         'phase: CPU per notification (µs)',
         'worker',
         'receiver',
         'EHR',
+        'bench',
+        'all',
+        'machine busy',
+        'CPU ceiling/s',
+        'stored ÷ ceiling',
         'worker ÷ bare create',
         'worker stored/CPU-s',
       ],
@@ -678,12 +730,18 @@ async function main(): Promise<void> {
         r.cpuMicros.worker.toFixed(0),
         r.cpuMicros.receiver.toFixed(0),
         r.cpuMicros.ehr.toFixed(0),
+        r.cpuMicros.bench.toFixed(0),
+        allCpu(r).toFixed(0),
+        r.machineBusy === undefined ? 'n/a' : `${(r.machineBusy * 100).toFixed(0)} %`,
+        ceiling(r).toFixed(0),
+        ratio(r.storedPerSecond, ceiling(r)),
         ratio(r.cpuMicros.worker, bareCreateCpu),
         (1e6 / r.cpuMicros.worker).toFixed(0),
       ]),
     );
     console.log(
-      `Each process's CPU (all threads) from the first send to the queue drained, ÷ notifications; bare create, ` +
+      `Each process's CPU (all threads) from the first send to the queue drained, ÷ notifications; bench: this ` +
+        `process (load generator thread, drain polling); CPU ceiling: ${cores} cores ÷ all; bare create, ` +
         `sequential: ${bareCreateCpu.toFixed(0)} µs CPU each (same run).`,
     );
     console.log('');
@@ -748,6 +806,29 @@ async function main(): Promise<void> {
         target: r.rate === 0 ? '≤ 20 ms at 50 senders, workers saturated' : '≤ 20 ms',
         met: r.ackP99 <= 20,
       });
+      if (r.rate === 0) {
+        // At saturation: how close the pipeline came to what the machine's CPU allows, and how
+        // busy the machine was (near 100 %: the rate is the CPU's, and only less CPU per
+        // notification, in any of the four processes, stores more).
+        recordFigure({
+          bench: 'ingest',
+          figure: `${r.name}: stored end to end vs the machine's CPU ceiling`,
+          value: Math.round(r.storedPerSecond),
+          unit: 'stored/s',
+          baseline: {
+            name: `${cores} cores ÷ CPU per notification of all four processes (${allCpu(r).toFixed(0)} µs)`,
+            value: Math.round(ceiling(r)),
+          },
+        });
+        if (r.machineBusy !== undefined) {
+          recordFigure({
+            bench: 'ingest',
+            figure: `${r.name}: machine CPU busy, first send to queue drained`,
+            value: Math.round(r.machineBusy * 100),
+            unit: '%',
+          });
+        }
+      }
     }
   } finally {
     progress('stopping');
