@@ -275,19 +275,15 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
         status === undefined ? !(cause instanceof oidc.ResponseBodyError) : isRetryableStatus(status);
       const what =
         oauthError !== undefined ? ` (${oauthError})` : status !== undefined ? ` (HTTP ${status})` : '';
-      throw new EhrTokenError(
-        `the EHR token endpoint refused the client_credentials grant${what}`,
-        retryable,
-        {
-          ...(status !== undefined ? { status } : {}),
-          ...(oauthError !== undefined ? { oauthError } : {}),
-          // openid-client errors describe the response, never the assertion; keep them for diagnosis.
-          cause,
-        },
-      );
+      throw new EhrTokenError(`the token endpoint refused the client_credentials grant${what}`, retryable, {
+        ...(status !== undefined ? { status } : {}),
+        ...(oauthError !== undefined ? { oauthError } : {}),
+        // openid-client errors describe the response, never the assertion; keep them for diagnosis.
+        cause,
+      });
     }
     if (response.token_type.toLowerCase() !== 'bearer') {
-      throw new EhrTokenError('the EHR token endpoint issued a non-Bearer token', false);
+      throw new EhrTokenError('the token endpoint issued a non-Bearer token', false);
     }
     const lifetimeMs =
       (typeof response.expires_in === 'number' && response.expires_in > 0

@@ -5,7 +5,8 @@
  * - a conforming decision: the case's ClaimResponse gets a new version (src/claims/authorizations.ts
  *   reads its numbers, periods and units), the submission's state becomes the decision, earlier
  *   submissions are superseded; a denial or a request for more information becomes the case's work
- *   item, a later decision closes it; a pend is followed up (subscription, else `$inquire`);
+ *   item, a later decision closes it; a pend is followed up (subscription, else `$inquire`) and
+ *   closes a work item about the exchange itself (the payer unavailable, an unreadable answer);
  * - a refusal (HTTP 4xx with its OperationOutcome) or a business error (`ClaimResponse.error`):
  *   the submission is `rejected` / `error` and a person is asked to fix and resend;
  * - an answer that is not a valid PAS response: kept with the OperationOutcome saying why, a work
@@ -62,6 +63,13 @@ const outcomeText = (outcome: OperationOutcome | undefined): string =>
     )
     .join('; ')
     .slice(0, 2000);
+
+/**
+ * Work items about the exchange with the payer, not about what was asked: the payer could not be
+ * reached or could not process the request, or its answer could not be read. A readable answer
+ * (a pend included) ends their cause; a denial's or a request for more information's stays.
+ */
+const EXCHANGE_WORK = new Set<string>(['payer-error', 'invalid-answer']);
 
 /** n of a submission id `{case}-{n}`. */
 const sequenceOf = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1));
@@ -239,6 +247,10 @@ export async function applyAnswer(
       );
     } else if (task && task.status === 'requested' && reading.status !== 'pended') {
       operations.push(taskDone(task, `${payer.name} decided ${submission.id}: ${reading.status}.`, now));
+    } else if (task && task.status === 'requested' && EXCHANGE_WORK.has(task.code?.coding?.[0]?.code ?? '')) {
+      operations.push(
+        taskDone(task, `${payer.name} received ${submission.id} and answered it: pended for review.`, now),
+      );
     }
     followUp = reading.status === 'pended';
   }

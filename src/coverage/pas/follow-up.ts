@@ -15,6 +15,7 @@ import type { AnswerContext } from './answers.ts';
 import { applyAnswer } from './answers.ts';
 import { inquiryFromRequest } from './inquiry.ts';
 import type { PriorAuthJob } from './jobs.ts';
+import { enqueueInLine } from './jobs.ts';
 import type { PasPayerPort } from './payer-client.ts';
 import {
   messageDocument,
@@ -48,7 +49,7 @@ export interface FollowUpContext {
   answers(tenant: TenantId): AnswerContext;
 }
 
-/** One subscribe job per payer and known payer subscription (a repaired one gets a new job). */
+/** One subscribe job at a time per payer and known payer subscription (a repaired one gets a new job). */
 export async function enqueueSubscribe(
   ctx: FollowUpContext,
   tenant: TenantId,
@@ -67,10 +68,10 @@ export async function enqueueSubscribe(
   ) {
     return;
   }
-  await ctx.store.jobs.enqueue(tenant, {
-    queue: PRIOR_AUTH_QUEUE,
-    key: `subscribe|${payer.id}|${known?.payerSubscriptionId ?? 'new'}`,
-    payload: { kind: 'subscribe', payer: payer.id } satisfies PriorAuthJob,
+  // In line: a subscribe that died while the payer was unavailable is followed by a new one.
+  await enqueueInLine(ctx.store, tenant, `subscribe|${payer.id}|${known?.payerSubscriptionId ?? 'new'}`, {
+    kind: 'subscribe',
+    payer: payer.id,
   });
 }
 

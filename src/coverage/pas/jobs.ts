@@ -24,6 +24,36 @@ export type PriorAuthJob =
   | { readonly kind: 'subscribe'; readonly payer: string };
 
 /**
+ * Enqueues a prior-auth job unless one of its line is still to run: a line is a chain of keys
+ * (`{key}`, `{key}|2`, `{key}|3`, ...), each made only once the one before has ended (done, or dead
+ * after its last attempt). So at most one job of a line is ever ready or leased: an order job run
+ * again, or a second ask, adds nothing while one is queued (the payer is never asked the same thing
+ * by two jobs at once), and an ask after the last one died gets a new one. Two callers racing for
+ * the next key make one job (keys are unique per tenant and queue). Resolves with whether one was made.
+ */
+export async function enqueueInLine(
+  store: Pick<Store, 'jobs'>,
+  tenant: TenantId,
+  key: string,
+  payload: PriorAuthJob,
+): Promise<boolean> {
+  for (let n = 1; ; n++) {
+    const queued = await store.jobs.enqueue(tenant, {
+      queue: PRIOR_AUTH_QUEUE,
+      key: n === 1 ? key : `${key}|${n}`,
+      payload,
+    });
+    if (queued.created) {
+      return true;
+    }
+    const state = (await store.jobs.getJob(queued.jobId))?.state;
+    if (state === 'ready' || state === 'leased') {
+      return false;
+    }
+  }
+}
+
+/**
  * The ingest hook: a stored order copy (each EHR version) starts its prior authorization job, in
  * the copy's transaction: a drug order (MedicationRequest) or a service order (ServiceRequest:
  * hydration, home nursing), asked for when the payer's rule names its code.

@@ -8,7 +8,8 @@
  * Jobs (durable, keyed so the same event twice is one job):
  * - `order`: plan (./order-plan.ts), then the initial request, a Claim Update (the order's units or
  *   dates changed) or a cancel (the order was withdrawn, or the API asked); key `order|{id}|{version}`;
- * - `send`: POST the kept Bundle to the payer's `Claim/$submit` (payer down: retried with backoff);
+ * - `send`: POST the kept Bundle to the payer's `Claim/$submit` (payer down: retried with backoff;
+ *   after the last attempt a person is told, and asking again queues a new send);
  * - `notification`: a payer's subscription notification, matched to this tenant's request;
  * - `inquire`: `$inquire` for a pended request of a payer that offers no subscription, on the
  *   payer's slow schedule (`pas.inquireMinutes`);
@@ -36,6 +37,7 @@ import {
 } from './follow-up.ts';
 import type { FollowUpContext } from './follow-up.ts';
 import type { PriorAuthJob } from './jobs.ts';
+import { enqueueInLine } from './jobs.ts';
 import { planOrder } from './order-plan.ts';
 import type { PasPayerPort } from './payer-client.ts';
 import { createPasPayerPort, PasPayerUnavailable } from './payer-client.ts';
@@ -91,6 +93,9 @@ const SAME = (
         i.servicedPeriod?.end,
       ]),
   ) === JSON.stringify(services.map((s) => [s.code, s.units, s.start, s.end]));
+
+/** The key of a kept request's send (the first of its line: #enqueueSend). */
+const sendKey = (claim: string): string => `send|${claim}`;
 
 /** States after which a new order version is a new request, not an update (spec-64: no update after a denial). */
 const CLOSED = new Set(['denied', 'rejected', 'error', 'cancelled', 'unanswered']);
@@ -202,11 +207,16 @@ export class PriorAuthWorker extends LoopingWorker {
     }
     const now = this.#deps.now();
     const task = await readOptional(this.#deps.store, job.tenant, 'Task', `${payload.caseId}-work`);
+    // Only an unavailable payer is retried (PasPayerUnavailable): the attempts all met it. Asking
+    // again is what sends the request then (#enqueueSend gives a dead send a successor).
+    const unavailable = (err as { retryable?: unknown }).retryable === true;
     await this.#deps.store.resources.writeBatch(job.tenant, [
       taskWrite({
         id: `${payload.caseId}-work`,
         code: 'payer-error',
-        note: `${payload.claim} could not be sent after ${job.attempts} attempts (${err.message}); it is kept and can be sent again.`,
+        note: unavailable
+          ? `${payload.claim} could not be sent: the payer was unavailable on all ${job.attempts} attempts (last: ${err.message}). The request is kept as built; asking for the order's prior authorization again sends it.`
+          : `Sending ${payload.claim} failed (${err.message}). Once that is fixed, asking for the order's prior authorization again sends the kept request.`,
         focus: `Claim/${payload.claim}`,
         ...(task ? { existing: task as never } : {}),
         now,
@@ -262,7 +272,7 @@ export class PriorAuthWorker extends LoopingWorker {
     const submissions = await submissionsOf(this.#deps.store, tenant, caseId);
     const latest = submissions.at(-1);
     if (latest && stateOf(latest) === 'prepared') {
-      // Kept but not yet answered (a crash between keeping and sending): send what was kept.
+      // Kept but not yet answered (its send still queued, or dead after its last attempt): send what was kept.
       return this.#enqueueSend(tenant, caseId, latest.id);
     }
     if (latest && stateOf(latest) === 'unanswered' && !job.cancel) {
@@ -274,7 +284,7 @@ export class PriorAuthWorker extends LoopingWorker {
           options: { ifMatchVersion: latest.meta.versionId, upsert: false },
         },
       ]);
-      return this.#enqueueSend(tenant, caseId, latest.id, `retry-${latest.meta.versionId}`);
+      return this.#enqueueSend(tenant, caseId, latest.id);
     }
     const cancel = job.cancel === true || plan.withdrawn;
     const live = latest && !CLOSED.has(stateOf(latest) ?? '') ? latest : undefined;
@@ -354,7 +364,7 @@ export class PriorAuthWorker extends LoopingWorker {
         resources: [claim, document],
         publicUrl: this.#deps.publicUrl,
       }),
-      { op: 'enqueue', job: { queue: PRIOR_AUTH_QUEUE, key: `send|${id}`, payload: send } },
+      { op: 'enqueue', job: { queue: PRIOR_AUTH_QUEUE, key: sendKey(id), payload: send } },
     ]);
     this.#deps.logger.info(
       { tenant, case: caseId, submission: id, update: live !== undefined, cancel, rule: plan.rule },
@@ -363,12 +373,17 @@ export class PriorAuthWorker extends LoopingWorker {
     this.notify();
   }
 
-  async #enqueueSend(tenant: TenantId, caseId: string, claim: string, attempt?: string): Promise<void> {
-    await this.#deps.store.jobs.enqueue(tenant, {
-      queue: PRIOR_AUTH_QUEUE,
-      key: `send|${claim}${attempt ? `|${attempt}` : ''}`,
-      payload: { kind: 'send', caseId, claim, document: requestDocumentId(claim) } satisfies PriorAuthJob,
-    });
+  /**
+   * Queues a send of a kept request unless one is still queued (enqueueInLine): a re-run order job
+   * or a second ask adds nothing while a send is ready or leased, and an ask after the last send
+   * died (the payer unavailable on every attempt) gets a new one. The first of the line is the send
+   * kept with the request (`send|{claim}`).
+   */
+  async #enqueueSend(tenant: TenantId, caseId: string, claim: string): Promise<void> {
+    const payload: PriorAuthJob = { kind: 'send', caseId, claim, document: requestDocumentId(claim) };
+    if (await enqueueInLine(this.#deps.store, tenant, sendKey(claim), payload)) {
+      this.notify();
+    }
   }
 
   async #send(tenant: TenantId, job: Extract<PriorAuthJob, { kind: 'send' }>): Promise<void> {

@@ -1,0 +1,319 @@
+/**
+ * A PAS request the payer could not be reached for is sent again when a person asks again, over
+ * real HTTP against the sandbox payer's PAS endpoint: its send job dies after its last attempt (a
+ * work item says so), the payer comes back, `POST /api/prior-auth` asks again, and the kept request
+ * is sent, answered, and the work item closed. The same after a resend of a request whose answer
+ * could not be read. Asking again while a send of the request is still queued sends nothing more:
+ * the payer is never asked twice for the same kept request.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type {
+  Bundle,
+  Claim,
+  MedicationRequest,
+  Organization,
+  Resource,
+  Subscription,
+  Task,
+} from '@medplum/fhirtypes';
+import type { PayerEndpoint } from '../../../src/config/billing.ts';
+import { createPasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
+import type { PasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
+import { PRIOR_AUTH_QUEUE, stateOf } from '../../../src/coverage/pas/records.ts';
+import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
+import { sandboxPayers } from '../../../src/sandbox/index.ts';
+import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
+import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
+import type { Job, JobState, StoredResource } from '../../../src/store/port.ts';
+import { readOptional } from '../../../src/store/read-optional.ts';
+import { searchAll } from '../../../src/store/search-all.ts';
+import { advancingClock } from '../../../src/time/clock.ts';
+import { fhirFetch, startTestServer } from '../../support/harness.ts';
+import type { TestServer } from '../../support/harness.ts';
+import { waitFor } from '../../support/wait.ts';
+import { billing, coverage, order, orderer, patient } from './fixtures.ts';
+
+/** Dripline's and the payer's clock: moved past each retry's backoff instead of waiting for it. */
+const clock = advancingClock();
+const T = 'clinic-r';
+const SCOPE = 'system/MedicationRequest.r system/Claim.cr system/ClaimResponse.r system/Task.r';
+
+let payer: SandboxPayer;
+let server: TestServer;
+
+/** Every `Claim/$submit` Dripline made, in order: the submission, and how it ended. */
+const submits: { claim: string; outcome: number | 'unreachable' }[] = [];
+/** The most submits of one request that were at the payer at the same time. */
+let mostInFlight = 0;
+const inFlight = new Map<string, number>();
+
+/** The real HTTP port to the payer, with each submit recorded. */
+function recordingPort(endpoint: PayerEndpoint): PasPayerPort {
+  const real = createPasPayerPort(endpoint, { now: clock.now });
+  return {
+    ...real,
+    async submit(body) {
+      const claim = (JSON.parse(body) as Bundle).entry?.[0]?.resource?.id ?? '?';
+      const now = (inFlight.get(claim) ?? 0) + 1;
+      inFlight.set(claim, now);
+      mostInFlight = Math.max(mostInFlight, now);
+      try {
+        const answer = await real.submit(body);
+        submits.push({ claim, outcome: answer.status });
+        return answer;
+      } catch (err) {
+        submits.push({ claim, outcome: 'unreachable' });
+        throw err;
+      } finally {
+        inFlight.set(claim, (inFlight.get(claim) ?? 1) - 1);
+      }
+    },
+  };
+}
+
+const drugOrder = (id: string, hcpcs: string, doseMg: number): MedicationRequest & { id: string } => ({
+  ...order,
+  id,
+  medicationCodeableConcept: {
+    coding: [{ system: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: hcpcs }],
+  },
+  dosageInstruction: [
+    {
+      text: `${doseMg} mg IV`,
+      timing: { repeat: { count: 1 } },
+      doseAndRate: [
+        { doseQuantity: { value: doseMg, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' } },
+      ],
+    },
+  ],
+});
+
+/** A person asks for the order's prior authorization (a new token each time: the clock has moved on). */
+const ask = async (orderId: string): Promise<number> =>
+  (
+    await fhirFetch(`${server.url}/api/prior-auth`, await server.token(T, SCOPE), {
+      method: 'POST',
+      body: { order: `MedicationRequest/${orderId}` },
+      headers: { 'content-type': 'application/json' },
+    })
+  ).status;
+
+async function requestOf(orderId: string): Promise<(Claim & StoredResource) | undefined> {
+  return (
+    await searchAll<Claim>(server.running.store, T, 'Claim', [
+      { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
+    ])
+  ).find((c) => c.extension?.some((e) => e.valueString?.startsWith(`MedicationRequest/${orderId}/`)));
+}
+
+const stateReached = (orderId: string, state: string, timeoutMs = 20_000): Promise<Claim & StoredResource> =>
+  waitFor(
+    `the request of ${orderId} ${state}`,
+    async () => {
+      const claim = await requestOf(orderId);
+      return claim && stateOf(claim) === state ? claim : undefined;
+    },
+    timeoutMs,
+  );
+
+const jobsOf = async (state: JobState, match: (job: Job) => boolean): Promise<Job[]> =>
+  (await server.running.store.jobs.listJobs(T, PRIOR_AUTH_QUEUE, state, 500)).filter(match);
+
+const sendOf =
+  (claim: string) =>
+  (job: Job): boolean =>
+    job.key.startsWith('send|') && (job.payload as { claim?: string }).claim === claim;
+
+const sendJobs = (claim: string, state: JobState): Promise<Job[]> => jobsOf(state, sendOf(claim));
+
+const subscribe = (job: Job): boolean => job.key.startsWith('subscribe|buckeye|');
+
+/**
+ * The payer is down: each attempt of the jobs `match` picks fails; the clock moves past each
+ * backoff until `dead` of them are dead.
+ */
+async function dieWhilePayerDown(what: string, match: (job: Job) => boolean, dead: number): Promise<void> {
+  await waitFor(
+    `${what} dead`,
+    async () => {
+      if ((await jobsOf('dead', match)).length >= dead) {
+        return true;
+      }
+      const backingOff = (await jobsOf('ready', match)).find((j) => j.attempts >= 1);
+      if (backingOff) {
+        clock.advance(Math.max(0, Date.parse(backingOff.runAt) - clock.now().getTime()));
+      }
+      return false;
+    },
+    30_000,
+    50,
+  );
+}
+
+/** The queue holds no order job still to run (each ask has been handled). */
+const asksHandled = (): Promise<boolean> =>
+  waitFor('the asks handled', async () => {
+    const live = [
+      ...(await server.running.store.jobs.listJobs(T, PRIOR_AUTH_QUEUE, 'ready', 500)),
+      ...(await server.running.store.jobs.listJobs(T, PRIOR_AUTH_QUEUE, 'leased', 500)),
+    ];
+    return !live.some((j) => j.key.startsWith('order|'));
+  });
+
+const workItem = (claim: Claim & { id: string }): Promise<Task & StoredResource> =>
+  server.running.store.resources.read(
+    T,
+    'Task',
+    `${claim.id.slice(0, claim.id.lastIndexOf('-'))}-work`,
+  ) as Promise<Task & StoredResource>;
+
+const submitsOf = (claim: string): (number | 'unreachable')[] =>
+  submits.filter((s) => s.claim === claim).map((s) => s.outcome);
+
+beforeAll(async () => {
+  // Reviews end only when the test says (finishReviews): a pended answer stays pended meanwhile.
+  payer = await startSandboxPayer({ pas: { reviewDelayMs: 600_000 }, now: clock.now });
+  const [endpoint] = (await sandboxPayers(
+    payer,
+    [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
+    { priorAuth: true },
+  )) as [PayerEndpoint];
+  const tenant = { id: T, name: T, timeZone: 'America/New_York', billing, payers: [endpoint] };
+  server = await startTestServer(
+    {},
+    {
+      now: clock.now,
+      priorAuthWorker: { pollMs: 50, payerPort: recordingPort },
+      claimWorkflow: {
+        tenants: [{ ...tenant, connections: [], coding: {} }],
+      },
+      ingest: false,
+      chargeCapture: false,
+      claims: false,
+    },
+    { tenants: [tenant] },
+  );
+  const payerOrg: Organization & { id: string } = {
+    resourceType: 'Organization',
+    id: 'payer-bhp',
+    identifier: [{ system: 'https://ehr.test/sid/payer-id', value: 'BHP01' }],
+    name: 'Buckeye Health Plan',
+  };
+  const seeded: (Resource & { id: string })[] = [
+    payerOrg,
+    patient,
+    { ...coverage, payor: [{ reference: 'Organization/payer-bhp' }] },
+    orderer,
+    // Ocrelizumab (J2350) and vedolizumab (J3380): approved as asked; infliximab (J1745): pended.
+    drugOrder('mr-down', 'J2350', 600),
+    drugOrder('mr-busy', 'J3380', 300),
+    drugOrder('mr-unread', 'J1745', 400),
+  ];
+  for (const r of seeded) {
+    const { meta: _meta, ...plain } = r;
+    await server.running.store.resources.create(T, plain, { id: r.id });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await server.stop();
+  await payer.stop();
+});
+
+describe('a request whose every send failed', () => {
+  test('asked again once the payer is back: sent, answered, and the work item closed', async () => {
+    payer.setBehaviour({ unavailable: 503 });
+    expect(await ask('mr-down')).toBe(202);
+    const kept = await stateReached('mr-down', 'prepared');
+    await dieWhilePayerDown('the send', sendOf(kept.id), 1);
+    const task = await waitFor('the payer-error work item', async () => {
+      const t = await workItem(kept).catch(() => undefined);
+      return t?.code?.coding?.[0]?.code === 'payer-error' ? t : undefined;
+    });
+    expect(task.status).toBe('requested');
+    expect(task.note?.at(-1)?.text).toMatch(/the payer was unavailable on all 8 attempts/);
+    expect(task.note?.at(-1)?.text).toMatch(/asking for the order's prior authorization again sends it/);
+    expect(submitsOf(kept.id)).toEqual(Array(8).fill('unreachable'));
+    // The subscription asked for before the first request died the same way.
+    await dieWhilePayerDown('the subscribe', subscribe, 1);
+
+    payer.setBehaviour({});
+    expect(await ask('mr-down')).toBe(202);
+    await stateReached('mr-down', 'certified', 10_000);
+    expect(submitsOf(kept.id)).toEqual([...Array(8).fill('unreachable'), 200]);
+    const closed = await workItem(kept);
+    expect(closed.status).toBe('completed');
+    expect(closed.note?.at(-1)?.text).toMatch(/decided .*: certified/);
+    // The ask subscribed again: the payer's notifications will reach Dripline.
+    await waitFor(
+      'the subscription active',
+      async () => {
+        const record = await readOptional<Subscription>(
+          server.running.store,
+          T,
+          'Subscription',
+          subscriptionRecordId('buckeye'),
+        );
+        return record && readRecord(record).status === 'active';
+      },
+      10_000,
+    );
+  });
+
+  test('asked again while a send is still queued: nothing more is queued, the payer is asked once', async () => {
+    payer.setBehaviour({ unavailable: 503 });
+    expect(await ask('mr-busy')).toBe(202);
+    const kept = await stateReached('mr-busy', 'prepared');
+    await waitFor('a failed attempt', async () =>
+      (await sendJobs(kept.id, 'ready')).some((j) => j.attempts >= 1),
+    );
+    expect(await ask('mr-busy')).toBe(202);
+    expect(await ask('mr-busy')).toBe(202);
+    await asksHandled();
+    const queued = [...(await sendJobs(kept.id, 'ready')), ...(await sendJobs(kept.id, 'leased'))];
+    expect(queued).toHaveLength(1);
+
+    payer.setBehaviour({});
+    const [retry] = await sendJobs(kept.id, 'ready');
+    if (retry) {
+      clock.advance(Math.max(0, Date.parse(retry.runAt) - clock.now().getTime()));
+    }
+    await stateReached('mr-busy', 'certified', 10_000);
+    await asksHandled();
+    expect(submitsOf(kept.id).filter((s) => s !== 'unreachable')).toEqual([200]);
+    expect(mostInFlight).toBe(1);
+  });
+});
+
+describe('a request whose answer could not be read, resent', () => {
+  test('the resend failed to its last attempt: asked again, sent, pended, the work item closed', async () => {
+    payer.setBehaviour({ garbleSubmitAnswers: 'invalid-fhir' });
+    expect(await ask('mr-unread')).toBe(202);
+    const unanswered = await stateReached('mr-unread', 'unanswered');
+    payer.setBehaviour({ unavailable: 503 });
+    expect(await ask('mr-unread')).toBe(202);
+    await stateReached('mr-unread', 'prepared');
+    await dieWhilePayerDown('the resend', sendOf(unanswered.id), 1);
+    await waitFor('the payer-error work item', async () => {
+      const t = await workItem(unanswered);
+      return t.code?.coding?.[0]?.code === 'payer-error';
+    });
+
+    payer.setBehaviour({});
+    expect(await ask('mr-unread')).toBe(202);
+    await stateReached('mr-unread', 'pended', 10_000);
+    // The payer has the request now: what the work item asked for is done.
+    const closed = await waitFor(
+      'the work item closed',
+      async () => {
+        const t = await workItem(unanswered);
+        return t.status === 'completed' ? t : undefined;
+      },
+      10_000,
+    );
+    expect(closed.note?.at(-1)?.text).toMatch(/pended/);
+    expect(submitsOf(unanswered.id)).toEqual([200, ...Array(8).fill('unreachable'), 200]);
+    await payer.pas.finishReviews();
+    await stateReached('mr-unread', 'certified');
+  });
+});
