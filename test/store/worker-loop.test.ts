@@ -9,7 +9,7 @@ import { WorkerLoop } from '../../src/store/worker-loop.ts';
 import { waitFor } from '../support/wait.ts';
 
 const POLL_MS = 60_000;
-/** Due instants are 0.1–0.3 s away; the rest is room for a loaded machine. */
+/** Due instants are 0.1–1 s away; the rest is room for a loaded machine. */
 const DEADLINE_MS = 5_000;
 
 /** A loop whose batches find nothing, recording when each ran (ms, system clock). */
@@ -30,18 +30,25 @@ function idleLoop(): { loop: WorkerLoop; batches: number[] } {
 
 const inMs = (ms: number): Date => new Date(Date.now() + ms);
 
+/**
+ * A batch ran at or after `from` (and before `to`). A timer may fire a millisecond or two before
+ * its instant by Date.now() (Node schedules from the event loop's cached time): the loop's batch
+ * then finds nothing due and it sleeps the rest, so an extra early batch is allowed.
+ */
+const ranBetween = (batches: readonly number[], from: Date, to = Infinity): boolean =>
+  batches.some((at) => at >= from.getTime() && at < to);
+
 test('a sleeping loop wakes at each instant it was told work becomes due, in order', async () => {
   const { loop, batches } = idleLoop();
   loop.start();
   try {
     await waitFor('the first batch', () => batches.length === 1);
-    const later = inMs(300);
+    const later = inMs(1_000);
     const sooner = inMs(100);
     loop.notify(later);
     loop.notify(sooner);
-    await waitFor('a batch at each due instant', () => batches.length >= 3, DEADLINE_MS);
-    expect(batches[1]).toBeGreaterThanOrEqual(sooner.getTime());
-    expect(batches[2]).toBeGreaterThanOrEqual(later.getTime());
+    await waitFor('a batch at the later instant', () => ranBetween(batches, later), DEADLINE_MS);
+    expect(ranBetween(batches, sooner, later.getTime())).toBe(true);
   } finally {
     await loop.stop();
   }
@@ -55,8 +62,7 @@ test('an instant told while the loop waits for a later one brings its wake forwa
     loop.notify(inMs(30_000));
     const soon = inMs(100);
     loop.notify(soon);
-    await waitFor('a batch at the sooner instant', () => batches.length >= 2, DEADLINE_MS);
-    expect(batches[1]).toBeGreaterThanOrEqual(soon.getTime());
+    await waitFor('a batch at the sooner instant', () => ranBetween(batches, soon), DEADLINE_MS);
   } finally {
     await loop.stop();
   }
