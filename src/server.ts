@@ -216,7 +216,7 @@ export async function startServer(
     // orders, visits and coverages it stores start eligibility checks in the same transaction.
     store: withEligibilityTriggers(
       notifyOnEnqueue(
-        notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+        notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, (dueAt) => chargeCapture.notify(dueAt)),
         PRIOR_AUTH_QUEUE,
         () => priorAuth.notify(),
       ),
@@ -245,7 +245,7 @@ export async function startServer(
   const claims = new ClaimWorkflowWorker({
     // A correction or void taken over hands its encounters back to charge capture
     // (corrections.ts): wake it then, as ingest's encounter events do, not at its next poll.
-    store: notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, () => chargeCapture.notify()),
+    store: notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, (dueAt) => chargeCapture.notify(dueAt)),
     tables: codingTables,
     logger: logger.child({ component: 'claims' }),
     publicUrl: config.publicUrl,

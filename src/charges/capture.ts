@@ -34,6 +34,7 @@ import type { EncounterChangedEvent } from '../ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Job, Store, StoredResource, TenantId } from '../store/port.ts';
+import { retryDelayMs } from '../store/job-policy.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
 import { captureOperations } from './capture-writes.ts';
@@ -118,6 +119,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
       name: 'charge capture',
       logger: deps.logger,
       ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
     });
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
@@ -188,6 +190,8 @@ export class ChargeCaptureWorker extends LoopingWorker {
             retryAt: retryAt.toISOString(),
           });
         }
+        // The retry is this worker's own work: wake for it then, not at the next poll.
+        this.notify(retryAt);
         this.#deps.logger.debug({ jobs: jobs.map((j) => j.id), attempts: first.attempts }, message);
         return false;
       }
@@ -196,11 +200,15 @@ export class ChargeCaptureWorker extends LoopingWorker {
         'charge capture job failed',
       );
       for (const job of jobs) {
+        // The store's backoff (job-policy.ts), drawn here so the loop knows when to look again.
+        const retryAt = new Date(this.#now().getTime() + retryDelayMs(job.attempts));
         await this.#deps.store.jobs.fail(job.id, job.leaseToken ?? '', {
           error: message,
           retryable: true,
           now: this.#now(),
+          retryAt: retryAt.toISOString(),
         });
+        this.notify(retryAt);
       }
       return false;
     }

@@ -2,16 +2,26 @@ import { randomUUID } from 'node:crypto';
 
 /**
  * The run loop every queue worker shares: run batches while there is work; when a batch finds
- * nothing, sleep until `notify()` (work was enqueued in this process) or the poll interval (work
- * enqueued by another process); `stop()` lets the batch in hand finish. A nudge that arrives while
- * a batch runs is remembered, so work enqueued mid-batch is not left waiting for the poll.
+ * nothing, sleep until `notify()` (work was enqueued in this process), the earliest instant this
+ * process said work becomes due (`notify(dueAt)`: a retry's backoff, a job enqueued to run later),
+ * or the poll interval (work enqueued by another process); `stop()` lets the batch in hand finish.
+ * A nudge that arrives while a batch runs is remembered, so work enqueued mid-batch is not left
+ * waiting for the poll.
  */
 export interface WorkerLoopOptions {
   /** Leases and processes one batch; returns how many jobs it handled. */
   readonly runOnce: () => Promise<number>;
   readonly onError: (err: unknown) => void;
   readonly pollMs?: number;
+  /** The clock the worker's jobs are scheduled by (their `runAt`), to turn a due instant into a wait. */
+  readonly now?: () => Date;
 }
+
+/**
+ * Due instants a loop remembers at most (a burst of retries): the earliest are kept; work due
+ * after them is found by a batch run for another reason, or at the poll.
+ */
+const MAX_DUE_INSTANTS = 1024;
 
 export class WorkerLoop {
   readonly #options: WorkerLoopOptions;
@@ -19,6 +29,10 @@ export class WorkerLoop {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #pendingWake = false;
+  /** Instants (ms on the worker's clock) work this process scheduled becomes due, ascending. */
+  readonly #due: number[] = [];
+  /** While asleep: brings the wake forward to an earlier due instant. */
+  #wakeBy: ((at: number) => void) | undefined;
 
   constructor(options: WorkerLoopOptions) {
     this.#options = options;
@@ -39,7 +53,17 @@ export class WorkerLoop {
     await this.#loop;
   }
 
-  notify(): void {
+  /**
+   * Work was enqueued in this process: due now, or at `dueAt` (on the worker's clock) — a job
+   * failed for a retry after a backoff, or enqueued with a future `runAt`. The loop then sleeps no
+   * longer than until `dueAt` instead of finding the job at its next poll.
+   */
+  notify(dueAt?: Date): void {
+    const at = dueAt?.getTime();
+    if (at !== undefined && Number.isFinite(at) && at > this.#now()) {
+      this.#remember(at);
+      return;
+    }
     if (this.#wake) {
       this.#wake();
     } else {
@@ -47,8 +71,30 @@ export class WorkerLoop {
     }
   }
 
+  #now(): number {
+    return (this.#options.now?.() ?? new Date()).getTime();
+  }
+
+  #remember(at: number): void {
+    const index = this.#due.findIndex((due) => due >= at);
+    if (this.#due[index] === at) {
+      return;
+    }
+    this.#due.splice(index === -1 ? this.#due.length : index, 0, at);
+    if (this.#due.length > MAX_DUE_INSTANTS) {
+      this.#due.pop();
+    }
+    if (this.#due[0] === at) {
+      this.#wakeBy?.(at);
+    }
+  }
+
   async #run(): Promise<void> {
     while (this.#running) {
+      // Instants that have come are this batch's: the lease finds their jobs due.
+      const now = this.#now();
+      const future = this.#due.findIndex((due) => due > now);
+      this.#due.splice(0, future === -1 ? this.#due.length : future);
       let handled = 0;
       try {
         handled = await this.#options.runOnce();
@@ -63,13 +109,22 @@ export class WorkerLoop {
         continue;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.pollMs ?? 250);
+        let wakeAt = Math.min(this.#now() + (this.#options.pollMs ?? 250), this.#due[0] ?? Infinity);
+        let timer = setTimeout(resolve, Math.max(0, wakeAt - this.#now()));
         this.#wake = () => {
           clearTimeout(timer);
           resolve();
         };
+        this.#wakeBy = (at) => {
+          if (at < wakeAt) {
+            clearTimeout(timer);
+            wakeAt = at;
+            timer = setTimeout(resolve, Math.max(0, at - this.#now()));
+          }
+        };
       });
       this.#wake = undefined;
+      this.#wakeBy = undefined;
       this.#pendingWake = false;
     }
   }
@@ -87,6 +142,8 @@ export abstract class LoopingWorker {
     readonly name: string;
     readonly logger: { error(obj: object, msg?: string): void };
     readonly pollMs?: number;
+    /** The clock the worker schedules its jobs by (`notify(dueAt)`); default the system clock. */
+    readonly now?: () => Date;
   }) {
     const worker = randomUUID();
     this.#loop = new WorkerLoop({
@@ -99,6 +156,7 @@ export abstract class LoopingWorker {
         options.logger.error({ err: (err as Error).message, worker }, `${options.name} batch failed`);
       },
       ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+      ...(options.now ? { now: options.now } : {}),
     });
   }
 
@@ -114,9 +172,9 @@ export abstract class LoopingWorker {
     await this.#loop.stop();
   }
 
-  /** Nudge: work was enqueued in this process. */
-  notify(): void {
-    this.#loop.notify();
+  /** Nudge: work was enqueued in this process, due now or at `dueAt` (WorkerLoop.notify). */
+  notify(dueAt?: Date): void {
+    this.#loop.notify(dueAt);
   }
 
   /** Jobs this worker's loop has handled since the process started (the jobs metric). */

@@ -175,6 +175,10 @@ beforeAll(async () => {
         recheckMs: 300,
         retryDelayMs: (attempts) => Math.min(150 * 2 ** Math.max(attempts - 1, 0), MAX_RETRY_DELAY_MS),
       },
+      // Charge capture's idle poll out of reach: whatever hands it work must wake it — ingest's
+      // encounter events, a correction or void the claim workflow takes over, and its own retries
+      // (a Condition not stored yet fails a home episode's first attempt: woken at the retry).
+      chargeCaptureWorker: { pollMs: 60_000 },
     },
     {
       tenants: [

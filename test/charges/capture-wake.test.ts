@@ -1,0 +1,184 @@
+/**
+ * Charge capture's loop wakes for work it knows is due later, not at its poll: a job it failed for
+ * a retry (inputs not stored yet, or a transient error) and a job enqueued to run later through the
+ * view that wakes it (notifyOnEnqueue). The poll here is 60 s, out of every deadline's reach: only
+ * the wake at the job's due instant can get the work done in time. (Over the sandbox day:
+ * test/claims/workflow.test.ts, with the same 60 s poll.)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
+import type { Encounter } from '@medplum/fhirtypes';
+import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
+import { notifyOnEnqueue } from '../../src/charges/notify-on-enqueue.ts';
+import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import type { CodingTables } from '../../src/coding/tables/types.ts';
+import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { Job, Store } from '../../src/store/port.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { overriding } from '../../src/store/view.ts';
+import { waitFor } from '../support/wait.ts';
+
+const TENANT = 't';
+/** Far beyond every deadline below: work found only by the poll fails the test. */
+const POLL_MS = 60_000;
+/** A retry is due 0.5–1.2 s after its failure; the rest is room for a loaded machine. */
+const DEADLINE_MS = 10_000;
+
+const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-wake-'));
+/** Each test's own store: a job another test left behind is not leased by the next one's worker. */
+let store: SqliteStore;
+let tables: CodingTables;
+
+/** A finished office visit of `patient` (its group is codable: charge capture asks for coverage). */
+async function visit(id: string, patient: string): Promise<void> {
+  const encounter: Encounter = {
+    resourceType: 'Encounter',
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
+    subject: { reference: `Patient/${patient}` },
+    period: { start: '2026-12-01T15:00:00Z', end: '2026-12-01T16:00:00Z' },
+  };
+  await store.resources.create(TENANT, encounter, { id });
+}
+
+async function patient(id: string, withCoverage: boolean): Promise<void> {
+  await store.resources.create(TENANT, { resourceType: 'Patient', name: [{ family: id }] }, { id });
+  if (withCoverage) {
+    await coverage(id);
+  }
+}
+
+async function coverage(patientId: string): Promise<void> {
+  await store.resources.create(TENANT, {
+    resourceType: 'Coverage',
+    status: 'active',
+    beneficiary: { reference: `Patient/${patientId}` },
+    payor: [{ display: 'Commercial payer' }],
+  });
+}
+
+function worker(over: Store = store): ChargeCaptureWorker {
+  return new ChargeCaptureWorker({
+    store: over,
+    tables,
+    logger: createLogger('silent'),
+    publicUrl: 'http://dripline.test',
+    pollMs: POLL_MS,
+  });
+}
+
+async function job(jobId: string): Promise<Job> {
+  const found = await store.jobs.getJob(jobId);
+  if (!found) {
+    throw new Error(`job ${jobId} not found`);
+  }
+  return found;
+}
+
+let stores = 0;
+beforeAll(() => {
+  tables = loadCodingTables();
+});
+beforeEach(async () => {
+  store = await openSqliteStore({ path: path.join(dir, `store-${++stores}.db`) });
+});
+afterEach(async () => {
+  await store.close();
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a job retried because its inputs are not stored yet runs at its retry, not at the poll', async () => {
+  await patient('pat-late', false);
+  await visit('enc-late', 'pat-late');
+  const capture = worker();
+  capture.start();
+  try {
+    const { jobId } = await store.jobs.enqueue(TENANT, {
+      queue: ENCOUNTER_CHANGED_QUEUE,
+      key: 'late-coverage',
+      payload: { encounter: 'Encounter/enc-late', causes: [] },
+    });
+    capture.notify();
+    // The patient's coverage is not stored yet: the job is failed for a retry in 0.5 s.
+    await waitFor('an attempt failed for a retry', async () => (await job(jobId)).lastError);
+    // The coverage arrives through a write that wakes no one (another process, say).
+    await coverage('pat-late');
+    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
+    expect((await job(jobId)).attempts).toBeGreaterThanOrEqual(2);
+  } finally {
+    await capture.stop();
+  }
+});
+
+test('a job retried after a transient failure runs at its backoff, not at the poll', async () => {
+  await patient('pat-busy', true);
+  await visit('enc-busy', 'pat-busy');
+  // The store fails the worker's first search (a lock held too long), then answers.
+  let failures = 0;
+  const flaky = overriding<Store>(store, {
+    resources: overriding(store.resources, {
+      search: async (...args: Parameters<Store['resources']['search']>) => {
+        if (failures === 0) {
+          failures++;
+          throw new Error('database is locked');
+        }
+        return store.resources.search(...args);
+      },
+    }),
+  });
+  const capture = worker(flaky);
+  capture.start();
+  try {
+    const { jobId } = await store.jobs.enqueue(TENANT, {
+      queue: ENCOUNTER_CHANGED_QUEUE,
+      key: 'transient',
+      payload: { encounter: 'Encounter/enc-busy', causes: [] },
+    });
+    capture.notify();
+    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
+    const done = await job(jobId);
+    expect(failures).toBe(1);
+    expect(done.attempts).toBe(2);
+    expect(done.lastError).toBe('database is locked');
+  } finally {
+    await capture.stop();
+  }
+});
+
+test('a job enqueued to run later through the waking view runs when due, not at the poll', async () => {
+  await patient('pat-later', true);
+  await visit('enc-later', 'pat-later');
+  const capture = worker();
+  const waking = notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, (dueAt) => capture.notify(dueAt));
+  capture.start();
+  try {
+    const runAt = new Date(Date.now() + 300);
+    const [enqueued] = await waking.resources.writeBatch(TENANT, [
+      {
+        op: 'enqueue',
+        job: {
+          queue: ENCOUNTER_CHANGED_QUEUE,
+          key: 'later',
+          payload: { encounter: 'Encounter/enc-later', causes: [] },
+          runAt: runAt.toISOString(),
+        },
+      },
+    ]);
+    if (enqueued?.op !== 'enqueue') {
+      throw new Error('no job enqueued');
+    }
+    const jobId = enqueued.result.jobId;
+    await waitFor('the job ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
+    expect(Date.parse((await job(jobId)).updatedAt)).toBeGreaterThanOrEqual(runAt.getTime());
+  } finally {
+    await capture.stop();
+  }
+});
