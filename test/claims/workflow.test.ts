@@ -1048,7 +1048,16 @@ describe('claims the payer has not accepted: rebuilt on a fix, resubmitted, answ
       async () => (await reasonsOf(claim.id)).some((r) => r.includes('not valid FHIR')),
       20_000,
     );
-    expect(claimStateOf(await read(claim.id))).toBe('submitting');
+    // The garbled answer left the claim submitting: the version its Provenance names says so. (The
+    // retry, a status inquiry the garbling does not touch, may already have taken the real answer.)
+    const garbled = (
+      await all<{ target?: { reference?: string }[]; reason?: { text?: string }[] }>('Provenance')
+    )
+      .filter((p) => p.target?.[0]?.reference?.startsWith(`Claim/${claim.id}/_history/`))
+      .find((p) => (p.reason?.[0]?.text ?? '').includes('not valid FHIR'));
+    const garbledVersion = garbled?.target?.[0]?.reference?.split('/_history/')[1];
+    const versions = (await store().resources.history(TENANT, 'Claim', claim.id)).resources as Claim[];
+    expect(claimStateOf(versions.find((v) => v.meta?.versionId === garbledVersion)!)).toBe('submitting');
     payer.setBehaviour({});
     const done = await waitFor(
       'the released claim to be adjudicated',
