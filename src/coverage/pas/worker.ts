@@ -207,6 +207,9 @@ export class PriorAuthWorker extends LoopingWorker {
     }
     const now = this.#deps.now();
     const task = await readOptional(this.#deps.store, job.tenant, 'Task', `${payload.caseId}-work`);
+    // For the request's patient, as the case's other work items are.
+    const patient = (await readOptional<Claim>(this.#deps.store, job.tenant, 'Claim', payload.claim))?.patient
+      .reference;
     // Only an unavailable payer is retried (PasPayerUnavailable): the attempts all met it. Asking
     // again is what sends the request then (#enqueueSend gives a dead send a successor).
     const unavailable = (err as { retryable?: unknown }).retryable === true;
@@ -218,6 +221,7 @@ export class PriorAuthWorker extends LoopingWorker {
           ? `${payload.claim} could not be sent: the payer was unavailable on all ${job.attempts} attempts (last: ${err.message}). The request is kept as built; asking for the order's prior authorization again sends it.`
           : `Sending ${payload.claim} failed (${err.message}). Once that is fixed, asking for the order's prior authorization again sends the kept request.`,
         focus: `Claim/${payload.claim}`,
+        ...(patient ? { patient } : {}),
         ...(task ? { existing: task as never } : {}),
         now,
       }),

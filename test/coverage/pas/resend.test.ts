@@ -231,6 +231,7 @@ describe('a request whose every send failed', () => {
       return t?.code?.coding?.[0]?.code === 'payer-error' ? t : undefined;
     });
     expect(task.status).toBe('requested');
+    expect(task.for?.reference).toBe('Patient/pat-1');
     expect(task.note?.at(-1)?.text).toMatch(/the payer was unavailable on all 8 attempts/);
     expect(task.note?.at(-1)?.text).toMatch(/asking for the order's prior authorization again sends it/);
     expect(submitsOf(kept.id)).toEqual(Array(8).fill('unreachable'));
