@@ -5,8 +5,9 @@
  * - a conforming decision: the case's ClaimResponse gets a new version (src/claims/authorizations.ts
  *   reads its numbers, periods and units), the submission's state becomes the decision, earlier
  *   submissions are superseded; a denial or a request for more information becomes the case's work
- *   item, a later decision closes it; a pend is followed up (subscription, else `$inquire`) and
- *   closes a work item about the exchange itself (the payer unavailable, an unreadable answer);
+ *   item, a later decision closes it; a pend is followed up (subscription, else `$inquire`); any
+ *   readable answer, one that changes nothing included, closes a work item about the exchange
+ *   itself (the payer unavailable, an unreadable answer);
  * - a refusal (HTTP 4xx with its OperationOutcome) or a business error (`ClaimResponse.error`):
  *   the submission is `rejected` / `error` and a person is asked to fix and resend;
  * - an answer that is not a valid PAS response: kept with the OperationOutcome saying why, a work
@@ -18,6 +19,7 @@ import type { PayerEndpoint } from '../../config/billing.ts';
 import type { MessageKind, PasState } from './records.ts';
 import {
   auditWrite,
+  EXCHANGE_WORK,
   messageDocument,
   responseCopy,
   stateOf,
@@ -63,13 +65,6 @@ const outcomeText = (outcome: OperationOutcome | undefined): string =>
     )
     .join('; ')
     .slice(0, 2000);
-
-/**
- * Work items about the exchange with the payer, not about what was asked: the payer could not be
- * reached or could not process the request, or its answer could not be read. A readable answer
- * (a pend included) ends their cause; a denial's or a request for more information's stays.
- */
-const EXCHANGE_WORK = new Set<string>(['payer-error', 'invalid-answer']);
 
 /** n of a submission id `{case}-{n}`. */
 const sequenceOf = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1));
@@ -160,6 +155,18 @@ export async function applyAnswer(
       options: { ifMatchVersion: claim.meta.versionId, upsert: false },
     });
   };
+  /** Closes an open work item about the exchange itself: the payer has answered. */
+  const exchangeDone = (): void => {
+    if (task && task.status === 'requested' && EXCHANGE_WORK.has(task.code?.coding?.[0]?.code ?? '')) {
+      const said =
+        reading.status !== 'pended'
+          ? `decided ${submission.id}: ${reading.status}.`
+          : answer.kind === 'inquiry-answer'
+            ? `answered an inquiry about ${submission.id}: still pended for review (Dripline keeps inquiring on the payer's schedule).`
+            : `received ${submission.id} and answered it: pended for review.`;
+      operations.push(taskDone(task, `${payer.name} ${said}`, now));
+    }
+  };
   await keep();
   let state: PasState | 'unchanged' = 'unchanged';
   let followUp = false;
@@ -221,7 +228,9 @@ export async function applyAnswer(
       claimState(submission, state);
     }
     if (!responseChanged && !stateChanged) {
-      // Nothing new: no state change, no work item note (the message itself is kept once, by its bytes).
+      // Nothing new: no state change (the message itself is kept once, by its bytes); but the payer
+      // answered, so a work item about reaching it is done (an inquiry after one died, say).
+      exchangeDone();
       return finish();
     }
     for (const earlier of await submissionsOf(store, tenant, caseId)) {
@@ -247,10 +256,8 @@ export async function applyAnswer(
       );
     } else if (task && task.status === 'requested' && reading.status !== 'pended') {
       operations.push(taskDone(task, `${payer.name} decided ${submission.id}: ${reading.status}.`, now));
-    } else if (task && task.status === 'requested' && EXCHANGE_WORK.has(task.code?.coding?.[0]?.code ?? '')) {
-      operations.push(
-        taskDone(task, `${payer.name} received ${submission.id} and answered it: pended for review.`, now),
-      );
+    } else {
+      exchangeDone();
     }
     followUp = reading.status === 'pended';
   }

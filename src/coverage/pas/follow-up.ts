@@ -14,14 +14,13 @@ import { searchAll } from '../../store/search-all.ts';
 import type { AnswerContext } from './answers.ts';
 import { applyAnswer } from './answers.ts';
 import { inquiryFromRequest } from './inquiry.ts';
-import type { PriorAuthJob } from './jobs.ts';
-import { enqueueInLine } from './jobs.ts';
+import type { JobLine, PriorAuthJob } from './jobs.ts';
+import { enqueueInLine, enqueueNextInLine } from './jobs.ts';
 import type { PasPayerPort } from './payer-client.ts';
 import {
   messageDocument,
   messageText,
   payerOf,
-  PRIOR_AUTH_QUEUE,
   requestDocumentId,
   stateOf,
   submissionsOf,
@@ -85,14 +84,29 @@ export function payerOfSubmission(ctx: FollowUpContext, tenant: TenantId, claim:
   return payer;
 }
 
-/** A pended request is followed by the payer's subscription, else by `$inquire` on a slow schedule. */
+/** The line of a case's inquiries: round n is `inquire|{case}|{n}` (enqueueNextInLine). */
+const inquiryLine = (caseId: string, runAt: Date): JobLine => ({
+  key: (round) => `inquire|${caseId}|${round}`,
+  payload: (round) => ({ kind: 'inquire', caseId, round }),
+  runAt: runAt.toISOString(),
+});
+
+/**
+ * A pended request is followed by the payer's subscription, else by `$inquire` on the payer's slow
+ * schedule: the case's next inquiry round, unless one is still to run, so a case never has two
+ * inquiries in flight (one line per case, whichever of its submissions is pending: `inquire` asks
+ * about the latest). `after`: the round just answered, whose job (still leased) queues the next.
+ * `asked`: the order was asked for again (a person's ask, or its next version from the EHR) while
+ * its request is pended; an inquiry is queued only if none is (the last died while the payer was
+ * unavailable), and runs now. Resolves with whether an inquiry was queued.
+ */
 export async function followUp(
   ctx: FollowUpContext,
   tenant: TenantId,
   payer: PayerEndpoint,
   caseId: string,
-  round = 1,
-): Promise<void> {
+  options: { readonly after?: number; readonly asked?: boolean } = {},
+): Promise<boolean> {
   const record = await readOptional<Subscription>(
     ctx.store,
     tenant,
@@ -102,15 +116,11 @@ export async function followUp(
   const unsupported = record ? readRecord(record).unsupported : false;
   if (payer.pas?.subscription !== 'off' && !unsupported) {
     await enqueueSubscribe(ctx, tenant, payer);
-    return;
+    return false;
   }
-  const minutes = payer.pas?.inquireMinutes ?? 240;
-  await ctx.store.jobs.enqueue(tenant, {
-    queue: PRIOR_AUTH_QUEUE,
-    key: `inquire|${caseId}|${round}`,
-    payload: { kind: 'inquire', caseId, round } satisfies PriorAuthJob,
-    runAt: new Date(ctx.now().getTime() + minutes * 60_000).toISOString(),
-  });
+  const minutes = options.asked ? 0 : (payer.pas?.inquireMinutes ?? 240);
+  const runAt = new Date(ctx.now().getTime() + minutes * 60_000);
+  return enqueueNextInLine(ctx.store, tenant, inquiryLine(caseId, runAt), (options.after ?? 0) + 1);
 }
 
 export async function ensureSubscription(
@@ -339,7 +349,7 @@ export async function inquire(
     { kind: 'inquiry-answer', text: answer.text, status: answer.status, ...(reading ? { reading } : {}) },
   );
   if (outcome.state === 'pended' || (outcome.state === 'unchanged' && stateOf(latest) === 'pended')) {
-    await followUp(ctx, tenant, payer, job.caseId, job.round + 1);
+    await followUp(ctx, tenant, payer, job.caseId, { after: job.round });
   }
 }
 

@@ -24,24 +24,36 @@ export type PriorAuthJob =
   | { readonly kind: 'subscribe'; readonly payer: string };
 
 /**
- * Enqueues a prior-auth job unless one of its line is still to run: a line is a chain of keys
- * (`{key}`, `{key}|2`, `{key}|3`, ...), each made only once the one before has ended (done, or dead
- * after its last attempt). So at most one job of a line is ever ready or leased: an order job run
- * again, or a second ask, adds nothing while one is queued (the payer is never asked the same thing
- * by two jobs at once), and an ask after the last one died gets a new one. Two callers racing for
- * the next key make one job (keys are unique per tenant and queue). Resolves with whether one was made.
+ * A line of prior-auth jobs: keys of which at most one job is ever ready or leased, the n-th made
+ * only once the one before has ended (done, or dead after its last attempt).
  */
-export async function enqueueInLine(
+export interface JobLine {
+  /** The key of the line's n-th job (n from 1). */
+  readonly key: (n: number) => string;
+  readonly payload: (n: number) => PriorAuthJob;
+  /** When the job made may run (default now). */
+  readonly runAt?: string;
+}
+
+/**
+ * Enqueues the next job of a line unless one of it is still to run, trying the line's keys from
+ * `from` (default 1; a job queuing its successor starts past its own key, which is leased): a key
+ * already taken by a job that ended is passed over, one taken by a job still to run ends the walk
+ * with nothing made. Two callers racing for the same key make one job (keys are unique per tenant
+ * and queue). Resolves with whether one was made.
+ */
+export async function enqueueNextInLine(
   store: Pick<Store, 'jobs'>,
   tenant: TenantId,
-  key: string,
-  payload: PriorAuthJob,
+  line: JobLine,
+  from = 1,
 ): Promise<boolean> {
-  for (let n = 1; ; n++) {
+  for (let n = from; ; n++) {
     const queued = await store.jobs.enqueue(tenant, {
       queue: PRIOR_AUTH_QUEUE,
-      key: n === 1 ? key : `${key}|${n}`,
-      payload,
+      key: line.key(n),
+      payload: line.payload(n),
+      ...(line.runAt ? { runAt: line.runAt } : {}),
     });
     if (queued.created) {
       return true;
@@ -51,6 +63,24 @@ export async function enqueueInLine(
       return false;
     }
   }
+}
+
+/**
+ * Enqueues a prior-auth job unless one of its line is still to run: the line of `key` is
+ * `{key}`, `{key}|2`, `{key}|3`, ... (enqueueNextInLine). So an order job run again, or a second
+ * ask, adds nothing while one is queued (the payer is never asked the same thing by two jobs at
+ * once), and an ask after the last one died gets a new one. Resolves with whether one was made.
+ */
+export function enqueueInLine(
+  store: Pick<Store, 'jobs'>,
+  tenant: TenantId,
+  key: string,
+  payload: PriorAuthJob,
+): Promise<boolean> {
+  return enqueueNextInLine(store, tenant, {
+    key: (n) => (n === 1 ? key : `${key}|${n}`),
+    payload: () => payload,
+  });
 }
 
 /**

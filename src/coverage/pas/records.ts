@@ -177,12 +177,19 @@ export type PasTaskCode =
 const TASK_TEXT: Readonly<Record<PasTaskCode, string>> = {
   denied: 'Prior authorization denied',
   'more-information': 'The payer needs more information for a prior authorization',
-  'payer-error': 'The payer could not process a prior authorization request',
+  'payer-error': 'The payer could not be reached for, or could not process, a prior authorization request',
   'payer-refused': 'The payer refused a prior authorization request',
   'invalid-answer': 'A payer answer is not a valid PAS response',
   'cannot-request': 'A prior authorization request cannot be made',
   'unknown-answer': 'A PAS answer names no request of this tenant',
 };
+
+/**
+ * Work items about the exchange with the payer, not about what was asked: the payer could not be
+ * reached or could not process the request, or its answer could not be read. A readable answer
+ * (a pend included) ends their cause; a denial's or a request for more information's stays.
+ */
+export const EXCHANGE_WORK: ReadonlySet<string> = new Set<PasTaskCode>(['payer-error', 'invalid-answer']);
 
 /** The work item of a case (one per case; a new note on each new reason). */
 export function taskWrite(input: {

@@ -12,11 +12,12 @@
  *   after the last attempt a person is told, and asking again queues a new send);
  * - `notification`: a payer's subscription notification, matched to this tenant's request;
  * - `inquire`: `$inquire` for a pended request of a payer that offers no subscription, on the
- *   payer's slow schedule (`pas.inquireMinutes`);
+ *   payer's slow schedule (`pas.inquireMinutes`), one round at a time per case (./follow-up.ts);
+ *   after the last attempt of a round a person is told, and asking again inquires again;
  * - `subscribe`: make sure the tenant's PAS subscription at a payer exists.
  */
 import { randomUUID } from 'node:crypto';
-import type { Claim } from '@medplum/fhirtypes';
+import type { Claim, Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
@@ -42,10 +43,12 @@ import { planOrder } from './order-plan.ts';
 import type { PasPayerPort } from './payer-client.ts';
 import { createPasPayerPort, PasPayerUnavailable } from './payer-client.ts';
 import { validatePasRequestBundle } from './profiles.ts';
+import type { PasTaskCode } from './records.ts';
 import {
   asSent,
   auditWrite,
   caseIdFor,
+  EXCHANGE_WORK,
   messageDocument,
   messageText,
   PRIOR_AUTH_QUEUE,
@@ -199,27 +202,68 @@ export class PriorAuthWorker extends LoopingWorker {
     }
   }
 
-  /** The last attempt failed: a person is told (the request stays as it was kept). */
+  /**
+   * The last attempt failed: a person is told what happened and what to do (the request stays as it
+   * was kept). Only an unavailable payer is retried (PasPayerUnavailable): a retryable error at the
+   * last attempt means every attempt met it.
+   */
   async #gaveUp(job: Job, err: Error): Promise<void> {
     const payload = job.payload as PriorAuthJob;
-    if (payload.kind !== 'send') {
-      return;
-    }
-    const now = this.#deps.now();
-    const task = await readOptional(this.#deps.store, job.tenant, 'Task', `${payload.caseId}-work`);
-    // Only an unavailable payer is retried (PasPayerUnavailable): the attempts all met it. Asking
-    // again is what sends the request then (#enqueueSend gives a dead send a successor).
     const unavailable = (err as { retryable?: unknown }).retryable === true;
-    await this.#deps.store.resources.writeBatch(job.tenant, [
-      taskWrite({
-        id: `${payload.caseId}-work`,
-        code: 'payer-error',
+    if (payload.kind === 'send') {
+      const claim = await readOptional<Claim>(this.#deps.store, job.tenant, 'Claim', payload.claim);
+      // Asking again is what sends the request then (#enqueueSend gives a dead send a successor).
+      return this.#tell(job.tenant, payload.caseId, claim, {
         note: unavailable
           ? `${payload.claim} could not be sent: the payer was unavailable on all ${job.attempts} attempts (last: ${err.message}). The request is kept as built; asking for the order's prior authorization again sends it.`
           : `Sending ${payload.claim} failed (${err.message}). Once that is fixed, asking for the order's prior authorization again sends the kept request.`,
         focus: `Claim/${payload.claim}`,
-        ...(task ? { existing: task as never } : {}),
-        now,
+      });
+    }
+    if (payload.kind === 'inquire') {
+      const submissions = await submissionsOf(this.#deps.store, job.tenant, payload.caseId);
+      const pended = submissions.filter((c) => stateOf(c) !== 'superseded').at(-1);
+      if (!pended || stateOf(pended) !== 'pended') {
+        return; // decided meanwhile (a notification, a newer request): nothing is left to follow
+      }
+      // Nothing follows the request any more; asking again queues an inquiry (followUp, asked). An
+      // open work item about what was asked (the payer needs more information) stays what it is:
+      // an answer to a later inquiry must not close it as if it were only about reaching the payer.
+      return this.#tell(job.tenant, payload.caseId, pended, {
+        keepOpenWork: true,
+        note: unavailable
+          ? `${pended.id} is pended at the payer, and the inquiry about it could not be made: the payer was unavailable on all ${job.attempts} attempts (last: ${err.message}). Dripline no longer follows it; asking for the order's prior authorization again inquires again.`
+          : `${pended.id} is pended at the payer, and the inquiry about it failed (${err.message}). Dripline no longer follows it; once that is fixed, asking for the order's prior authorization again inquires again.`,
+        focus: `Claim/${pended.id}`,
+      });
+    }
+  }
+
+  /**
+   * The case's work item says what happened with the exchange (`payer-error`), for the request's
+   * patient; with `keepOpenWork`, an open work item about what was asked keeps its code (the note
+   * is added to it).
+   */
+  async #tell(
+    tenant: TenantId,
+    caseId: string,
+    claim: Claim | undefined,
+    what: { readonly note: string; readonly focus: string; readonly keepOpenWork?: boolean },
+  ): Promise<void> {
+    const task = await readOptional<Task>(this.#deps.store, tenant, 'Task', `${caseId}-work`);
+    const open =
+      task?.status === 'requested' ? (task.code?.coding?.[0]?.code as PasTaskCode | undefined) : undefined;
+    const code = what.keepOpenWork && open && !EXCHANGE_WORK.has(open) ? open : 'payer-error';
+    const patient = claim?.patient.reference;
+    await this.#deps.store.resources.writeBatch(tenant, [
+      taskWrite({
+        id: `${caseId}-work`,
+        code,
+        note: what.note,
+        focus: what.focus,
+        ...(patient ? { patient } : {}),
+        ...(task ? { existing: task } : {}),
+        now: this.#deps.now(),
       }),
     ]);
   }
@@ -292,7 +336,19 @@ export class PriorAuthWorker extends LoopingWorker {
       return;
     }
     if (!cancel && live && SAME(live, plan.services)) {
-      return; // this order version asks for what is already asked
+      // This order version asks for what is already asked. A pended request is followed again if
+      // nothing follows it (its last inquiry died while the payer was unavailable).
+      if (
+        stateOf(live) === 'pended' &&
+        (await followUp(this.#followUpContext(), tenant, plan.payer, caseId, { asked: true }))
+      ) {
+        this.#deps.logger.info(
+          { tenant, case: caseId, submission: live.id },
+          'prior authorization inquiry queued again',
+        );
+        this.notify();
+      }
+      return;
     }
     const n = submissions.length + 1;
     const id = submissionId(caseId, n);

@@ -5,8 +5,13 @@
  * is sent, answered, and the work item closed. The same after a resend of a request whose answer
  * could not be read. Asking again while a send of the request is still queued sends nothing more:
  * the payer is never asked twice for the same kept request.
+ *
+ * The same for a pended request followed by `$inquire` (a second sandbox payer, which Dripline does
+ * not subscribe to): its inquiry dies while the payer is down (a work item says so), the payer comes
+ * back, a person asks again, an inquiry runs and the rounds go on until the decision is applied;
+ * asking while an inquiry is queued queues no second one.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type {
   Bundle,
   Claim,
@@ -36,9 +41,12 @@ import { billing, coverage, order, orderer, patient } from './fixtures.ts';
 /** Dripline's and the payer's clock: moved past each retry's backoff instead of waiting for it. */
 const clock = advancingClock();
 const T = 'clinic-r';
+/** A tenant whose payer (`quiet`, its own sandbox payer) is followed by `$inquire` only. */
+const Q = 'clinic-q';
 const SCOPE = 'system/MedicationRequest.r system/Claim.cr system/ClaimResponse.r system/Task.r';
 
 let payer: SandboxPayer;
+let quiet: SandboxPayer;
 let server: TestServer;
 
 /** Every `Claim/$submit` Dripline made, in order: the submission, and how it ended. */
@@ -47,11 +55,34 @@ const submits: { claim: string; outcome: number | 'unreachable' }[] = [];
 let mostInFlight = 0;
 const inFlight = new Map<string, number>();
 
-/** The real HTTP port to the payer, with each submit recorded. */
+/** Every `Claim/$inquire` Dripline made: the submission asked about, and how it ended. */
+const inquiries: { claim: string; outcome: number | 'unreachable' }[] = [];
+/** The most inquiries about one case that were at the payer at the same time. */
+let mostInquiriesInFlight = 0;
+
+/** The real HTTP port to the payer, with each submit and inquiry recorded. */
 function recordingPort(endpoint: PayerEndpoint): PasPayerPort {
   const real = createPasPayerPort(endpoint, { now: clock.now });
   return {
     ...real,
+    async inquire(body) {
+      // The inquiry's Claim is `{submission}-inq{round}`; the submission is `{case}-{n}`.
+      const claim = ((body as Bundle).entry?.[0]?.resource?.id ?? '?').replace(/-inq\d+$/, '');
+      const caseId = claim.slice(0, claim.lastIndexOf('-'));
+      const now = (inFlight.get(caseId) ?? 0) + 1;
+      inFlight.set(caseId, now);
+      mostInquiriesInFlight = Math.max(mostInquiriesInFlight, now);
+      try {
+        const answer = await real.inquire(body);
+        inquiries.push({ claim, outcome: answer.status });
+        return answer;
+      } catch (err) {
+        inquiries.push({ claim, outcome: 'unreachable' });
+        throw err;
+      } finally {
+        inFlight.set(caseId, (inFlight.get(caseId) ?? 1) - 1);
+      }
+    },
     async submit(body) {
       const claim = (JSON.parse(body) as Bundle).entry?.[0]?.resource?.id ?? '?';
       const now = (inFlight.get(claim) ?? 0) + 1;
@@ -89,35 +120,46 @@ const drugOrder = (id: string, hcpcs: string, doseMg: number): MedicationRequest
 });
 
 /** A person asks for the order's prior authorization (a new token each time: the clock has moved on). */
-const ask = async (orderId: string): Promise<number> =>
+const ask = async (orderId: string, tenant = T): Promise<number> =>
   (
-    await fhirFetch(`${server.url}/api/prior-auth`, await server.token(T, SCOPE), {
+    await fhirFetch(`${server.url}/api/prior-auth`, await server.token(tenant, SCOPE), {
       method: 'POST',
       body: { order: `MedicationRequest/${orderId}` },
       headers: { 'content-type': 'application/json' },
     })
   ).status;
 
-async function requestOf(orderId: string): Promise<(Claim & StoredResource) | undefined> {
+async function requestOf(orderId: string, tenant = T): Promise<(Claim & StoredResource) | undefined> {
   return (
-    await searchAll<Claim>(server.running.store, T, 'Claim', [
+    await searchAll<Claim>(server.running.store, tenant, 'Claim', [
       { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
     ])
   ).find((c) => c.extension?.some((e) => e.valueString?.startsWith(`MedicationRequest/${orderId}/`)));
 }
 
-const stateReached = (orderId: string, state: string, timeoutMs = 20_000): Promise<Claim & StoredResource> =>
+const stateReached = (
+  orderId: string,
+  state: string,
+  timeoutMs = 20_000,
+  tenant = T,
+): Promise<Claim & StoredResource> =>
   waitFor(
     `the request of ${orderId} ${state}`,
     async () => {
-      const claim = await requestOf(orderId);
+      const claim = await requestOf(orderId, tenant);
       return claim && stateOf(claim) === state ? claim : undefined;
     },
     timeoutMs,
   );
 
-const jobsOf = async (state: JobState, match: (job: Job) => boolean): Promise<Job[]> =>
-  (await server.running.store.jobs.listJobs(T, PRIOR_AUTH_QUEUE, state, 500)).filter(match);
+const jobsOf = async (state: JobState, match: (job: Job) => boolean, tenant = T): Promise<Job[]> =>
+  (await server.running.store.jobs.listJobs(tenant, PRIOR_AUTH_QUEUE, state, 500)).filter(match);
+
+/** The jobs `match` picks that are still to run (ready or leased). */
+const queuedJobs = async (match: (job: Job) => boolean, tenant = T): Promise<Job[]> => [
+  ...(await jobsOf('ready', match, tenant)),
+  ...(await jobsOf('leased', match, tenant)),
+];
 
 const sendOf =
   (claim: string) =>
@@ -132,14 +174,19 @@ const subscribe = (job: Job): boolean => job.key.startsWith('subscribe|buckeye|'
  * The payer is down: each attempt of the jobs `match` picks fails; the clock moves past each
  * backoff until `dead` of them are dead.
  */
-async function dieWhilePayerDown(what: string, match: (job: Job) => boolean, dead: number): Promise<void> {
+async function dieWhilePayerDown(
+  what: string,
+  match: (job: Job) => boolean,
+  dead: number,
+  tenant = T,
+): Promise<void> {
   await waitFor(
     `${what} dead`,
     async () => {
-      if ((await jobsOf('dead', match)).length >= dead) {
+      if ((await jobsOf('dead', match, tenant)).length >= dead) {
         return true;
       }
-      const backingOff = (await jobsOf('ready', match)).find((j) => j.attempts >= 1);
+      const backingOff = (await jobsOf('ready', match, tenant)).find((j) => j.attempts >= 1);
       if (backingOff) {
         clock.advance(Math.max(0, Date.parse(backingOff.runAt) - clock.now().getTime()));
       }
@@ -151,21 +198,32 @@ async function dieWhilePayerDown(what: string, match: (job: Job) => boolean, dea
 }
 
 /** The queue holds no order job still to run (each ask has been handled). */
-const asksHandled = (): Promise<boolean> =>
-  waitFor('the asks handled', async () => {
-    const live = [
-      ...(await server.running.store.jobs.listJobs(T, PRIOR_AUTH_QUEUE, 'ready', 500)),
-      ...(await server.running.store.jobs.listJobs(T, PRIOR_AUTH_QUEUE, 'leased', 500)),
-    ];
-    return !live.some((j) => j.key.startsWith('order|'));
-  });
+const asksHandled = (tenant = T): Promise<boolean> =>
+  waitFor(
+    'the asks handled',
+    async () => (await queuedJobs((j) => j.key.startsWith('order|'), tenant)).length === 0,
+  );
 
-const workItem = (claim: Claim & { id: string }): Promise<Task & StoredResource> =>
-  server.running.store.resources.read(
-    T,
-    'Task',
-    `${claim.id.slice(0, claim.id.lastIndexOf('-'))}-work`,
-  ) as Promise<Task & StoredResource>;
+/** The case of a submission `{case}-{n}`. */
+const caseOf = (claim: Claim & { id: string }): string => claim.id.slice(0, claim.id.lastIndexOf('-'));
+
+const workItem = (claim: Claim & { id: string }, tenant = T): Promise<Task & StoredResource> =>
+  server.running.store.resources.read(tenant, 'Task', `${caseOf(claim)}-work`) as Promise<
+    Task & StoredResource
+  >;
+
+/** The case's inquiry jobs (every round, and any queued after one died). */
+const inquiryOf =
+  (caseId: string) =>
+  (job: Job): boolean =>
+    job.key.startsWith(`inquire|${caseId}|`);
+
+/** Moves the clock to a job's runAt. */
+const runAtNow = (job: Job): void =>
+  clock.advance(Math.max(0, Date.parse(job.runAt) - clock.now().getTime()));
+
+const inquiriesOf = (claim: string): (number | 'unreachable')[] =>
+  inquiries.filter((s) => s.claim === claim).map((s) => s.outcome);
 
 const submitsOf = (claim: string): (number | 'unreachable')[] =>
   submits.filter((s) => s.claim === claim).map((s) => s.outcome);
@@ -178,20 +236,34 @@ beforeAll(async () => {
     [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
     { priorAuth: true },
   )) as [PayerEndpoint];
+  quiet = await startSandboxPayer({ pas: { reviewDelayMs: 600_000 }, now: clock.now });
+  const [quietEndpoint] = (await sandboxPayers(
+    quiet,
+    [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
+    { priorAuth: true },
+  )) as [PayerEndpoint];
   const tenant = { id: T, name: T, timeZone: 'America/New_York', billing, payers: [endpoint] };
+  const inquiring = {
+    ...tenant,
+    id: Q,
+    name: Q,
+    payers: [
+      { ...quietEndpoint, pas: { ...quietEndpoint.pas!, subscription: 'off' as const, inquireMinutes: 5 } },
+    ],
+  };
   server = await startTestServer(
     {},
     {
       now: clock.now,
       priorAuthWorker: { pollMs: 50, payerPort: recordingPort },
       claimWorkflow: {
-        tenants: [{ ...tenant, connections: [], coding: {} }],
+        tenants: [tenant, inquiring].map((t) => ({ ...t, connections: [], coding: {} })),
       },
       ingest: false,
       chargeCapture: false,
       claims: false,
     },
-    { tenants: [tenant] },
+    { tenants: [tenant, inquiring] },
   );
   const payerOrg: Organization & { id: string } = {
     resourceType: 'Organization',
@@ -213,11 +285,24 @@ beforeAll(async () => {
     const { meta: _meta, ...plain } = r;
     await server.running.store.resources.create(T, plain, { id: r.id });
   }
+  // Infliximab (J1745) is pended at the quiet payer too.
+  for (const r of [
+    ...seeded.slice(0, 4),
+    drugOrder('mq-down', 'J1745', 400),
+    drugOrder('mq-busy', 'J1745', 400),
+    drugOrder('mq-more', 'J1745', 400),
+    // Immune globulin (J1459): pended until the payer has the documentation it asks for.
+    drugOrder('mq-info', 'J1459', 2000),
+  ]) {
+    const { meta: _meta, ...plain } = r;
+    await server.running.store.resources.create(Q, plain, { id: r.id });
+  }
 }, 60_000);
 
 afterAll(async () => {
   await server.stop();
   await payer.stop();
+  await quiet.stop();
 });
 
 describe('a request whose every send failed', () => {
@@ -231,6 +316,7 @@ describe('a request whose every send failed', () => {
       return t?.code?.coding?.[0]?.code === 'payer-error' ? t : undefined;
     });
     expect(task.status).toBe('requested');
+    expect(task.for?.reference).toBe('Patient/pat-1');
     expect(task.note?.at(-1)?.text).toMatch(/the payer was unavailable on all 8 attempts/);
     expect(task.note?.at(-1)?.text).toMatch(/asking for the order's prior authorization again sends it/);
     expect(submitsOf(kept.id)).toEqual(Array(8).fill('unreachable'));
@@ -315,5 +401,154 @@ describe('a request whose answer could not be read, resent', () => {
     expect(submitsOf(unanswered.id)).toEqual([200, ...Array(8).fill('unreachable'), 200]);
     await payer.pas.finishReviews();
     await stateReached('mr-unread', 'certified');
+  });
+});
+
+describe('a pended request whose inquiry died', () => {
+  // Each test starts with the payer up (one that timed out may have left it down).
+  beforeEach(() => quiet.setBehaviour({}));
+
+  test('asked again once the payer is back: an inquiry runs, the rounds go on, the decision is applied', async () => {
+    expect(await ask('mq-down', Q)).toBe(202);
+    const pended = await stateReached('mq-down', 'pended', 20_000, Q);
+    const inquiry = inquiryOf(caseOf(pended));
+    const [first] = await waitFor('the inquiry scheduled', async () => {
+      const ready = await jobsOf('ready', inquiry, Q);
+      return ready.length > 0 ? ready : undefined;
+    });
+    quiet.setBehaviour({ unavailable: 503 });
+    runAtNow(first!);
+    await dieWhilePayerDown('the inquiry', inquiry, 1, Q);
+    expect(inquiriesOf(pended.id)).toEqual(Array(8).fill('unreachable'));
+    // Nothing follows the request any more: a person is told what happened and what to do.
+    expect(await queuedJobs(inquiry, Q)).toEqual([]);
+    const task = await waitFor(
+      'the payer-error work item',
+      async () => {
+        const t = await workItem(pended, Q).catch(() => undefined);
+        return t?.code?.coding?.[0]?.code === 'payer-error' ? t : undefined;
+      },
+      10_000,
+    );
+    expect(task.status).toBe('requested');
+    expect(task.for?.reference).toBe('Patient/pat-1');
+    expect(task.focus?.reference).toBe(`Claim/${pended.id}`);
+    expect(task.note?.at(-1)?.text).toMatch(/pended .* the payer was unavailable on all 8 attempts/);
+    expect(task.note?.at(-1)?.text).toMatch(
+      /asking for the order's prior authorization again inquires again/,
+    );
+
+    quiet.setBehaviour({});
+    expect(await ask('mq-down', Q)).toBe(202);
+    // The payer is still reviewing: the inquiry learns the request is pended, which ends the work
+    // item's cause, and the next round is scheduled on the payer's slow schedule.
+    const closed = await waitFor(
+      'the work item closed',
+      async () => {
+        const t = await workItem(pended, Q);
+        return t.status === 'completed' ? t : undefined;
+      },
+      10_000,
+    );
+    expect(closed.note?.at(-1)?.text).toMatch(/still pended/);
+    expect(inquiriesOf(pended.id)).toEqual([...Array(8).fill('unreachable'), 200]);
+    const [next] = await waitFor('the next round scheduled', async () => {
+      const ready = await jobsOf('ready', inquiry, Q);
+      return ready.length > 0 ? ready : undefined;
+    });
+    expect(Date.parse(next!.runAt) - clock.now().getTime()).toBeGreaterThan(4 * 60_000);
+
+    await quiet.pas.finishReviews();
+    runAtNow(next!);
+    await stateReached('mq-down', 'certified', 10_000, Q);
+    const decision = await server.running.store.resources.read(Q, 'ClaimResponse', caseOf(pended));
+    expect(decision.resourceType === 'ClaimResponse' && decision.request?.reference).toBe(
+      `Claim/${pended.id}`,
+    );
+    expect(inquiriesOf(pended.id)).toEqual([...Array(8).fill('unreachable'), 200, 200]);
+    expect(await queuedJobs(inquiry, Q)).toEqual([]);
+    expect(mostInquiriesInFlight).toBe(1);
+  }, 60_000);
+
+  test('asked again while an inquiry is queued: no second inquiry', async () => {
+    expect(await ask('mq-busy', Q)).toBe(202);
+    const pended = await stateReached('mq-busy', 'pended', 20_000, Q);
+    const inquiry = inquiryOf(caseOf(pended));
+    await waitFor('the inquiry scheduled', async () => (await jobsOf('ready', inquiry, Q)).length === 1);
+    expect(await ask('mq-busy', Q)).toBe(202);
+    expect(await ask('mq-busy', Q)).toBe(202);
+    await asksHandled(Q);
+    expect((await queuedJobs(inquiry, Q)).map((j) => j.key)).toEqual([`inquire|${caseOf(pended)}|1`]);
+    expect(inquiriesOf(pended.id)).toEqual([]);
+  });
+
+  test('a Claim Update pended after the case’s inquiries ended is followed by $inquire too', async () => {
+    const scheduled = async (caseId: string): Promise<Job> =>
+      waitFor('an inquiry scheduled', async () => (await jobsOf('ready', inquiryOf(caseId), Q))[0], 10_000);
+    expect(await ask('mq-more', Q)).toBe(202);
+    const first = await stateReached('mq-more', 'pended', 20_000, Q);
+    await quiet.pas.finishReviews();
+    runAtNow(await scheduled(caseOf(first)));
+    await stateReached('mq-more', 'certified', 10_000, Q);
+    expect(await queuedJobs(inquiryOf(caseOf(first)), Q)).toEqual([]);
+
+    // A fourth dose: the update is pended, and followed like the first request.
+    const current = (await server.running.store.resources.read(
+      Q,
+      'MedicationRequest',
+      'mq-more',
+    )) as MedicationRequest & StoredResource;
+    await server.running.store.resources.update(Q, {
+      ...current,
+      dosageInstruction: [{ ...current.dosageInstruction![0]!, timing: { repeat: { count: 4 } } }],
+    });
+    expect(await ask('mq-more', Q)).toBe(202);
+    const update = await waitFor('the update pended', async () => {
+      const claim = await readOptional<Claim>(server.running.store, Q, 'Claim', `${caseOf(first)}-2`);
+      return claim && stateOf(claim) === 'pended' ? claim : undefined;
+    });
+    const next = await scheduled(caseOf(first));
+    expect(next.key).toBe(`inquire|${caseOf(first)}|2`);
+    await quiet.pas.finishReviews();
+    runAtNow(next);
+    await waitFor('the update certified', async () => {
+      const claim = await readOptional<Claim>(server.running.store, Q, 'Claim', update.id);
+      return claim && stateOf(claim) === 'certified';
+    });
+    expect(inquiriesOf(update.id)).toEqual([200]);
+  });
+
+  test('an inquiry died while the payer needs more information: that work item stays open until decided', async () => {
+    expect(await ask('mq-info', Q)).toBe(202);
+    const pended = await stateReached('mq-info', 'pended', 20_000, Q);
+    const inquiry = inquiryOf(caseOf(pended));
+    const needs = await workItem(pended, Q);
+    expect([needs.code?.coding?.[0]?.code, needs.status]).toEqual(['more-information', 'requested']);
+    quiet.setBehaviour({ unavailable: 503 });
+    runAtNow((await jobsOf('ready', inquiry, Q))[0]!);
+    await dieWhilePayerDown('the inquiry', inquiry, 1, Q);
+    // The person is told on the work item they have, which still says what the payer needs.
+    const told = await waitFor('the note on the work item', async () => {
+      const t = await workItem(pended, Q);
+      return t.note?.length === 2 ? t : undefined;
+    });
+    expect([told.code?.coding?.[0]?.code, told.status]).toEqual(['more-information', 'requested']);
+    expect(told.note?.at(-1)?.text).toMatch(/inquires again/);
+
+    quiet.setBehaviour({});
+    expect(await ask('mq-info', Q)).toBe(202);
+    // Reaching the payer again answers nothing the payer asked for: the work item stays open.
+    await waitFor('the inquiry answered', () => inquiriesOf(pended.id).at(-1) === 200);
+    const [next] = await waitFor('the next round scheduled', async () => {
+      const ready = await jobsOf('ready', inquiry, Q);
+      return ready.length > 0 ? ready : undefined;
+    });
+    const open = await workItem(pended, Q);
+    expect([open.code?.coding?.[0]?.code, open.status]).toEqual(['more-information', 'requested']);
+
+    await quiet.pas.finishReviews();
+    runAtNow(next!);
+    await stateReached('mq-info', 'certified', 10_000, Q);
+    expect((await workItem(pended, Q)).status).toBe('completed');
   });
 });
