@@ -4,6 +4,7 @@
  * of its queue it enqueued to run later, and the jobs a batch that threw left leased. Each worker
  * runs over a real SQLite store with a 60 s poll: only the wake at the job's due instant can get
  * the work done before the deadline. (Charge capture's own: test/charges/capture-wake.test.ts.)
+ * Last, the eligibility triggers (a check for the day before a visit) pass their instant on.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,13 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
-import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { CLAIM_ANSWER_QUEUE, CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { ClaimWorkflowWorker } from '../../src/claims/workflow/worker.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { ELIGIBILITY_QUEUE } from '../../src/coverage/eligibility/records.ts';
+import { withEligibilityTriggers } from '../../src/coverage/eligibility/store-triggers.ts';
 import { enqueueEligibility } from '../../src/coverage/eligibility/triggers.ts';
 import { EligibilityWorker } from '../../src/coverage/eligibility/worker.ts';
 import { PRIOR_AUTH_QUEUE } from '../../src/coverage/pas/records.ts';
@@ -26,12 +28,14 @@ import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import type { IngestJob } from '../../src/ingest/jobs.ts';
 import { IngestWorker } from '../../src/ingest/worker.ts';
 import { createLogger } from '../../src/logger.ts';
+import { RemittanceWorker } from '../../src/remittance/worker.ts';
 import { JobMustWait } from '../../src/store/job-policy.ts';
 import type { Job, Store } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
 import { officeTenant } from '../claims/sweep-worker.ts';
+import { addDays, localDate } from '../../src/time/zone.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 't';
@@ -328,4 +332,64 @@ test('a batch that throws before it acks wakes when the leases it left expire, n
     // Its first lease was never given back: the second lease, after it expired, ran it again.
     expect((await job(jobId)).attempts).toBe(2);
   });
+});
+
+test('remittance: posting a payer’s answer failed for a retry runs again at its backoff, not at the poll', async () => {
+  const flaky = failingFirstRead('ClaimResponse', () => new Error('database is locked'));
+  const worker = new RemittanceWorker({
+    store: flaky.store,
+    publicUrl: 'http://dripline.test',
+    now,
+    logger,
+    remittanceDir: dir,
+    tenants: () => [officeTenant(TENANT)],
+    leaseMs: 60_000,
+    pollMs: POLL_MS,
+  });
+  await running(worker, async () => {
+    const { jobId } = await store.jobs.enqueue(TENANT, {
+      queue: CLAIM_ANSWER_QUEUE,
+      key: 'answer|claim-1',
+      payload: { claim: 'claim-1', answer: 'ClaimResponse/answer-1', payer: 'commercial-payer' },
+    });
+    worker.notify();
+    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
+    expect(flaky.failures()).toBe(1);
+    expect([(await job(jobId)).attempts, (await job(jobId)).lastError]).toEqual([2, 'database is locked']);
+  });
+});
+
+test('the eligibility triggers tell the worker when a check enqueued for later is due', async () => {
+  const told: (Date | undefined)[] = [];
+  const tenant = officeTenant(TENANT, { timeZone: 'UTC' });
+  const triggering = withEligibilityTriggers(
+    store,
+    () => [tenant],
+    now,
+    (dueAt) => told.push(dueAt),
+  );
+  await store.resources.create(
+    TENANT,
+    { resourceType: 'Patient', name: [{ family: 'Soon' }] },
+    { id: 'pat-soon' },
+  );
+  const visitDay = addDays(localDate(now(), 'UTC'), 3);
+  await triggering.resources.writeBatch(TENANT, [
+    {
+      op: 'create',
+      resource: {
+        resourceType: 'Encounter',
+        id: 'enc-soon',
+        status: 'planned',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        subject: { reference: 'Patient/pat-soon' },
+        period: { start: `${visitDay}T15:00:00Z` },
+      },
+      options: { id: 'enc-soon' },
+    },
+  ]);
+  const [check] = await store.jobs.listJobs(TENANT, ELIGIBILITY_QUEUE, 'ready', 10);
+  // The day before the visit, at 06:00 in the tenant's zone: the worker's loop wakes then.
+  expect(check?.runAt).toBe(`${addDays(visitDay, -1)}T06:00:00.000Z`);
+  expect(told).toEqual([new Date(check!.runAt)]);
 });
