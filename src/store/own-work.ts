@@ -36,7 +36,8 @@ export function ownWorkView(store: Store, hooks: OwnWorkHooks): Store {
   };
   /**
    * When a job failed for a retry is due: the instant the caller drew, else the one the store drew
-   * (its backoff with jitter), read back. A read that fails costs the job only the poll.
+   * (its backoff with jitter), read back. A read that fails costs the job only the poll. A caller's
+   * instant on the job's last attempt (dead-lettered, not retried) wakes the loop once for nothing.
    */
   const retryDue = async (jobId: string, retryAt: string | undefined): Promise<void> => {
     if (retryAt !== undefined) {
