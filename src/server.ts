@@ -218,11 +218,11 @@ export async function startServer(
       notifyOnEnqueue(
         notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, (dueAt) => chargeCapture.notify(dueAt)),
         PRIOR_AUTH_QUEUE,
-        () => priorAuth.notify(),
+        (dueAt) => priorAuth.notify(dueAt),
       ),
       tenantsNow,
       now,
-      () => eligibility.notify(),
+      (dueAt) => eligibility.notify(dueAt),
     ),
     logger,
     ehrFor: options.ehrFor ?? ehrClientCache({ now }),

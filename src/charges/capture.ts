@@ -121,7 +121,8 @@ export class ChargeCaptureWorker extends LoopingWorker {
       ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
       ...(deps.now ? { now: deps.now } : {}),
     });
-    this.#deps = deps;
+    // Its retries wake its loop when due (LoopingWorker.ownStore), not at the next poll.
+    this.#deps = { ...deps, store: this.ownStore(deps.store, [ENCOUNTER_CHANGED_QUEUE]) };
     this.#now = deps.now ?? (() => new Date());
     loadFhirDefinitions();
   }
@@ -190,8 +191,6 @@ export class ChargeCaptureWorker extends LoopingWorker {
             retryAt: retryAt.toISOString(),
           });
         }
-        // The retry is this worker's own work: wake for it then, not at the next poll.
-        this.notify(retryAt);
         this.#deps.logger.debug({ jobs: jobs.map((j) => j.id), attempts: first.attempts }, message);
         return false;
       }
@@ -200,7 +199,8 @@ export class ChargeCaptureWorker extends LoopingWorker {
         'charge capture job failed',
       );
       for (const job of jobs) {
-        // The store's backoff (job-policy.ts), drawn here so the loop knows when to look again.
+        // The store's backoff (job-policy.ts), drawn here: the loop is told this instant without
+        // reading the job back (./own-work.ts).
         const retryAt = new Date(this.#now().getTime() + retryDelayMs(job.attempts));
         await this.#deps.store.jobs.fail(job.id, job.leaseToken ?? '', {
           error: message,
@@ -208,7 +208,6 @@ export class ChargeCaptureWorker extends LoopingWorker {
           now: this.#now(),
           retryAt: retryAt.toISOString(),
         });
-        this.notify(retryAt);
       }
       return false;
     }

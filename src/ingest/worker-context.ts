@@ -38,6 +38,8 @@ export interface IngestWorkerDeps {
   readonly catchUpPageSize?: number;
   readonly leaseMs?: number;
   readonly batchSize?: number;
+  /** How often the worker looks for work no one in this process told it of (default 250 ms). */
+  readonly pollMs?: number;
   /** How long finished ingest jobs are kept before maintenance purges them (./retention.ts). */
   readonly finishedJobRetentionMs?: number;
   /**

@@ -70,13 +70,20 @@ export class IngestWorker extends LoopingWorker {
   readonly #batch: BatchBookkeeping;
 
   constructor(deps: IngestWorkerDeps) {
-    super({ name: 'ingest worker', logger: deps.logger });
-    this.#deps = deps;
+    super({
+      name: 'ingest worker',
+      logger: deps.logger,
+      ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+    // Its retries and continuations (an EHR that said "later") wake its loop when due
+    // (LoopingWorker.ownStore), not at the next poll.
+    this.#deps = { ...deps, store: this.ownStore(deps.store, [INGEST_QUEUE]) };
     this.#now = deps.now ?? (() => new Date());
     this.#ctx = {
-      deps,
+      deps: this.#deps,
       now: this.#now,
-      copyWrites: new GroupCommit(deps.store),
+      copyWrites: new GroupCommit(this.#deps.store),
       idSearch: new IdSearchSupport(this.#now),
       stored: new StoredReferences(),
     };

@@ -33,8 +33,10 @@ export class RemittanceWorker extends LoopingWorker {
       name: 'remittance',
       logger: deps.logger,
       ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+      now: deps.now,
     });
-    this.#deps = deps;
+    // Its retries wake its loop when due (LoopingWorker.ownStore), not at the next poll.
+    this.#deps = { ...deps, store: this.ownStore(deps.store, [REMITTANCE_POST_QUEUE, CLAIM_ANSWER_QUEUE]) };
   }
 
   /** Leases and runs one file posting job and up to 16 answers to post; returns the number of jobs handled. */

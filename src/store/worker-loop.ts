@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { ownWorkView } from './own-work.ts';
+import type { Store } from './port.ts';
 
 /**
  * The run loop every queue worker shares: run batches while there is work; when a batch finds
@@ -132,11 +134,15 @@ export class WorkerLoop {
 
 /**
  * A queue worker: a subclass says how to run one batch (`runOnce`); the loop, start/stop and
- * nudges are this class's. Batch failures are logged with the worker's id and `name`.
+ * nudges are this class's. Batch failures are logged with the worker's id and `name`. A subclass
+ * that works its queues through `ownStore(store, queues)` wakes for its own retries, defers and
+ * later-due enqueues, and after a batch that threw, when the leases it left behind expire.
  */
 export abstract class LoopingWorker {
   readonly #loop: WorkerLoop;
   #handled = 0;
+  /** Jobs the batch in hand leased through `ownStore` and has not given back: id → lease expiry (ms). */
+  readonly #held = new Map<string, number>();
 
   protected constructor(options: {
     readonly name: string;
@@ -148,12 +154,14 @@ export abstract class LoopingWorker {
     const worker = randomUUID();
     this.#loop = new WorkerLoop({
       runOnce: async () => {
+        this.#held.clear();
         const handled = await this.runOnce();
         this.#handled += handled;
         return handled;
       },
       onError: (err) => {
         options.logger.error({ err: (err as Error).message, worker }, `${options.name} batch failed`);
+        this.#wakeWhenLeasesExpire();
       },
       ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -162,6 +170,27 @@ export abstract class LoopingWorker {
 
   /** Leases and processes one batch; returns how many jobs it handled. */
   abstract runOnce(): Promise<number>;
+
+  /**
+   * `store` as this worker's own (./own-work.ts): a job it fails for a retry or defers through it,
+   * or enqueues on one of `queues` with a later `runAt`, wakes this loop when it is due.
+   */
+  protected ownStore(store: Store, queues: readonly string[]): Store {
+    return ownWorkView(store, { queues, dueAt: (at) => this.notify(at), held: this.#held });
+  }
+
+  /**
+   * The batch threw (an ack or a fail that did not reach the store, say) with jobs still leased:
+   * nothing leases them again before their leases expire, and then only a batch would find them —
+   * at the poll, up to `pollMs` later. Wake when the first of them expires instead.
+   */
+  #wakeWhenLeasesExpire(): void {
+    const expires = Math.min(...this.#held.values());
+    this.#held.clear();
+    if (Number.isFinite(expires)) {
+      this.notify(new Date(expires));
+    }
+  }
 
   start(): void {
     this.#loop.start();

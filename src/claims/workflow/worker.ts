@@ -45,8 +45,14 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       name: 'claim workflow',
       logger: deps.logger,
       ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
     });
-    this.#ctx = createWorkflowContext(deps, () => this.notify());
+    // Its retries and defers (a claim waiting for its patient's eligibility check) wake its loop
+    // when due (LoopingWorker.ownStore), not at the next poll.
+    this.#ctx = createWorkflowContext(
+      { ...deps, store: this.ownStore(deps.store, [CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE]) },
+      () => this.notify(),
+    );
     this.#sweep = new BillingSweep(this.#ctx);
     this.#ports = new PayerPorts(this.#ctx);
   }

@@ -17,7 +17,8 @@ export function withEligibilityTriggers(
   store: Store,
   tenants: () => readonly TenantConfig[],
   now: () => Date,
-  onEnqueue: () => void = () => undefined,
+  /** After jobs were enqueued: `dueAt` absent when one is due at once, else the earliest `runAt`. */
+  onEnqueue: (dueAt?: Date) => void = () => undefined,
 ): Store {
   const jobsFor = (tenant: TenantId, operations: readonly BatchOperation[]): BatchOperation[] => {
     const config = tenants().find((t) => t.id === tenant);
@@ -36,8 +37,16 @@ export function withEligibilityTriggers(
       writeBatch: async (tenant: TenantId, operations: readonly BatchOperation[]) => {
         const jobs = jobsFor(tenant, operations);
         const result = await resources.writeBatch(tenant, [...operations, ...jobs]);
-        if (jobs.some((j) => j.op === 'enqueue' && j.job.queue === ELIGIBILITY_QUEUE)) {
-          onEnqueue();
+        const due = jobs.flatMap((j) =>
+          j.op === 'enqueue' && j.job.queue === ELIGIBILITY_QUEUE ? [j.job.runAt] : [],
+        );
+        if (due.length > 0) {
+          // A pre-visit check runs the day before the visit: its worker wakes then, not at once.
+          onEnqueue(
+            due.some((at) => at === undefined)
+              ? undefined
+              : new Date(Math.min(...due.map((at) => Date.parse(at ?? '')))),
+          );
         }
         // The caller reads its own operations' results by position: the jobs come after them.
         return result.slice(0, operations.length);

@@ -57,10 +57,13 @@ export class EligibilityWorker extends LoopingWorker {
       name: 'eligibility worker',
       logger: deps.logger,
       ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+      now: deps.now,
     });
-    this.#deps = deps;
+    // Its retries (a patient not stored yet, a payer down) wake its loop when due
+    // (LoopingWorker.ownStore), not at the next poll.
+    this.#deps = { ...deps, store: this.ownStore(deps.store, [ELIGIBILITY_QUEUE]) };
     this.#check = {
-      store: deps.store,
+      store: this.#deps.store,
       tables: deps.tables,
       publicUrl: deps.publicUrl,
       now: deps.now,

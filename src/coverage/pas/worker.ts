@@ -112,8 +112,11 @@ export class PriorAuthWorker extends LoopingWorker {
       name: 'prior authorization worker',
       logger: deps.logger,
       ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+      now: deps.now,
     });
-    this.#deps = deps;
+    // Its retries and the inquiries it schedules wake its loop when due (LoopingWorker.ownStore),
+    // not at the next poll.
+    this.#deps = { ...deps, store: this.ownStore(deps.store, [PRIOR_AUTH_QUEUE]) };
   }
 
   async runOnce(): Promise<number> {
