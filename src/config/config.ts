@@ -167,6 +167,14 @@ export interface TenantConfig {
    * above `holdAbove` (0..1; unset: never held, the score is information only).
    */
   readonly denialRisk?: { readonly holdAbove?: number };
+  /**
+   * Bill hold ("charge lag"): how many hours after an encounter ends its claim waits before it is
+   * built, so late documentation, late orders and waste records land on the first claim instead of
+   * a corrected or voided one after adjudication (src/claims/workflow/bill-hold.ts). Elapsed hours
+   * from the encounter's end, not calendar days. Unset: 0, the claim is built once the visit's
+   * notifications are stored. See `tenantBillHoldMs`.
+   */
+  readonly billHold?: { readonly hours: number };
 }
 
 export interface TenantStatementsConfig {
@@ -423,6 +431,11 @@ export function tenantLedgerSettings(tenant: Pick<TenantConfig, 'authorizations'
     visitsAhead: tenant.authorizations?.visitsAhead ?? 3,
     expiringDays: tenant.authorizations?.expiringDays ?? 14,
   };
+}
+
+/** A tenant's bill hold in milliseconds (config `billHold.hours`), or undefined when it sets none. */
+export function tenantBillHoldMs(tenant: Pick<TenantConfig, 'billHold'>): number | undefined {
+  return tenant.billHold === undefined ? undefined : tenant.billHold.hours * 3_600_000;
 }
 
 /** The zone "today" and "yesterday" are taken in for a tenant: `tenantTimeZone`, else UTC. */

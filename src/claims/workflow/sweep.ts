@@ -14,6 +14,7 @@ import { tenantTimeZone } from '../../config/config.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../ingest/jobs.ts';
 import type { StoreFilter, StoredResource, TenantId } from '../../store/port.ts';
 import { serviceDate } from '../../time/zone.ts';
+import { billHoldMsOf, holdEndsAt } from './bill-hold.ts';
 import type { WorkflowContext } from './context.ts';
 import { byRef, refOf } from './context.ts';
 import { takeOverCorrections } from './corrections.ts';
@@ -146,7 +147,8 @@ export class BillingSweep {
       return takenOver; // charge capture recomputes those encounters first
     }
     const now = ctx.now().getTime();
-    const hold = ctx.deps.holdMs ?? 0;
+    // The tenant's bill hold wins over the worker's holdMs (./bill-hold.ts).
+    const hold = billHoldMsOf(config, ctx.deps.holdMs);
     const ingestBacklogSince = await oldestPendingIngest(ctx, tenant);
     const building = await encountersBeingBuilt(ctx, tenant);
     const previous = this.#scans.get(tenant);
@@ -174,8 +176,8 @@ export class BillingSweep {
         pending.add(ref); // looked at again once its build has stored the claim (or given up)
         continue;
       }
-      const ended = Date.parse(encounter.period?.end ?? encounter.meta.lastUpdated);
-      if (Number.isFinite(ended) && (ended + hold > now || ended + hold >= ingestBacklogSince)) {
+      const released = holdEndsAt(encounter, hold);
+      if (Number.isFinite(released) && (released > now || released >= ingestBacklogSince)) {
         // Looked at again on every sweep until its hold is over and every notification received
         // before then has been fetched back and stored (id-only notifications don't say which
         // encounter they belong to, so any of them may carry this visit's last administration).

@@ -1,0 +1,104 @@
+/**
+ * The bill hold (config `tenants[].billHold.hours`): a tenant's encounters get no claim until that
+ * many hours after they ended, on the injected clock; a tenant without one bills at once; the
+ * tenant's setting wins over the worker's `holdMs`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
+import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
+import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
+import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { officeTenant, sweepWorker } from './sweep-worker.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-bill-hold-'));
+/** One clock for the store and the worker. */
+let clock = new Date('2026-12-04T12:00:00Z');
+let store: SqliteStore;
+
+beforeAll(async () => {
+  store = await openSqliteStore({ path: path.join(dir, 'store.db'), now: () => clock });
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A finished office visit with a billable charge, as charge capture leaves it. */
+async function finishedVisit(tenant: string, id: string, start: string, end: string): Promise<void> {
+  const encounter: Encounter = {
+    resourceType: 'Encounter',
+    id,
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
+    subject: { reference: `Patient/pat-${id}` },
+    period: { start, end },
+  };
+  const charge: ChargeItem = {
+    resourceType: 'ChargeItem',
+    id: `charge-${id}`,
+    status: 'billable',
+    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
+    subject: { reference: `Patient/pat-${id}` },
+    context: { reference: `Encounter/${id}` },
+    occurrenceDateTime: start.slice(0, 10),
+  };
+  await store.resources.create(tenant, encounter, { id });
+  await store.resources.create(tenant, charge, { id: charge.id });
+}
+
+/** The encounters whose claim build the sweeps have queued. */
+async function billed(tenant: string): Promise<string[]> {
+  const jobs = await store.jobs.listJobs(tenant, CLAIM_READY_QUEUE, 'ready', 100);
+  return jobs.flatMap((j) => (j.payload as ClaimReadyJob).encounters).sort();
+}
+
+test('a visit inside its tenant’s 24 h hold gets no claim until 24 h after it ended; a tenant without a hold bills at once', async () => {
+  const tenants = [officeTenant('holds-a-day', { billHoldHours: 24 }), officeTenant('bills-at-once')];
+  // Both end at 23:50 in New York (the tenants' zone).
+  clock = new Date('2026-12-04T23:55:00-05:00');
+  await finishedVisit('holds-a-day', 'late-1', '2026-12-04T22:00:00-05:00', '2026-12-04T23:50:00-05:00');
+  await finishedVisit('bills-at-once', 'late-2', '2026-12-04T22:00:00-05:00', '2026-12-04T23:50:00-05:00');
+  const sweeper = sweepWorker(store, tenants, () => clock);
+
+  expect(await sweeper.sweep('bills-at-once')).toBe(1);
+  expect(await billed('bills-at-once')).toEqual(['Encounter/late-2']);
+  expect(await sweeper.sweep('holds-a-day')).toBe(0);
+
+  // The next calendar day has begun, and most of it passed: still inside the hold (elapsed hours,
+  // not days), whether the sweep reads what changed or, as a restarted worker, everything.
+  clock = new Date('2026-12-05T00:10:00-05:00');
+  expect(await sweeper.sweep('holds-a-day')).toBe(0);
+  clock = new Date('2026-12-05T23:49:59-05:00');
+  expect(await sweeper.sweep('holds-a-day')).toBe(0);
+  expect(await sweepWorker(store, tenants, () => clock).sweep('holds-a-day')).toBe(0);
+  expect(await billed('holds-a-day')).toEqual([]);
+
+  clock = new Date('2026-12-05T23:50:00-05:00');
+  expect(await sweeper.sweep('holds-a-day')).toBe(1);
+  expect(await billed('holds-a-day')).toEqual(['Encounter/late-1']);
+});
+
+test('the tenant’s hold wins over the worker’s holdMs, both longer and shorter', async () => {
+  const worker10Min = (tenant: ReturnType<typeof officeTenant>) =>
+    sweepWorker(store, tenant, () => clock, 10 * 60_000);
+  clock = new Date('2026-12-07T15:00:00Z');
+  await finishedVisit('holds-two-hours', 'visit-3', '2026-12-07T13:00:00Z', '2026-12-07T14:00:00Z');
+  await finishedVisit('holds-nothing', 'visit-4', '2026-12-07T13:00:00Z', '2026-12-07T14:59:00Z');
+  const twoHours = worker10Min(officeTenant('holds-two-hours', { billHoldHours: 2 }));
+  // An hour after the visit: the worker's 10 minutes are over, the tenant's 2 hours are not.
+  expect(await twoHours.sweep('holds-two-hours')).toBe(0);
+  // The tenant holds nothing: billed 1 minute after the end, inside the worker's 10 minutes.
+  expect(await worker10Min(officeTenant('holds-nothing', { billHoldHours: 0 })).sweep('holds-nothing')).toBe(
+    1,
+  );
+
+  clock = new Date('2026-12-07T16:00:00Z');
+  expect(await twoHours.sweep('holds-two-hours')).toBe(1);
+  expect(await billed('holds-two-hours')).toEqual(['Encounter/visit-3']);
+});
