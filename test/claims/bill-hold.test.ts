@@ -102,3 +102,65 @@ test('the tenant’s hold wins over the worker’s holdMs, both longer and short
   expect(await twoHours.sweep('holds-two-hours')).toBe(1);
   expect(await billed('holds-two-hours')).toEqual(['Encounter/visit-3']);
 });
+
+test('visits inside their hold are read again when it is over or when they change, not on every sweep', async () => {
+  const tenant = 'holds-three-days';
+  clock = new Date('2026-12-10T15:00:00Z');
+  for (const id of ['quiet-1', 'quiet-2', 'quiet-3', 'corrected']) {
+    await finishedVisit(tenant, id, '2026-12-10T12:00:00Z', '2026-12-10T14:00:00Z');
+  }
+  // The store's reads of one encounter by id, counted.
+  const reads: string[] = [];
+  const resources = new Proxy(store.resources, {
+    get: (target, key) => {
+      if (key === 'read') {
+        return (...args: Parameters<typeof store.resources.read>) => {
+          reads.push(`${args[1]}/${args[2]}`);
+          return target.read(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const counted = new Proxy(store, {
+    get: (target, key) => (key === 'resources' ? resources : Reflect.get(target, key)),
+  });
+  const sweeper = sweepWorker(counted, officeTenant(tenant, { billHoldHours: 72 }), () => clock);
+  expect(await sweeper.sweep(tenant)).toBe(0);
+  // Later sweeps read what changed from a minute before the latest write they saw: once the clinic
+  // has written more than a minute later, the held visits are not read again.
+  clock = new Date('2026-12-10T15:05:00Z');
+  await finishedVisit(tenant, 'later', '2026-12-10T14:00:00Z', '2026-12-10T15:04:00Z');
+  expect(await sweeper.sweep(tenant)).toBe(0);
+  reads.length = 0;
+  for (const minutes of [10, 15, 20]) {
+    clock = new Date(Date.parse('2026-12-10T15:00:00Z') + minutes * 60_000);
+    expect(await sweeper.sweep(tenant)).toBe(0);
+  }
+  expect(reads.filter((r) => /^Encounter\/(quiet|corrected)/.test(r))).toEqual([]);
+
+  // The EHR corrects one visit's end to three days earlier (a visit closed late): it is read again,
+  // and its hold is over.
+  clock = new Date('2026-12-10T15:25:00Z');
+  const corrected = (await store.resources.read(tenant, 'Encounter', 'corrected')) as Encounter & {
+    id: string;
+  };
+  await store.resources.update(tenant, {
+    ...corrected,
+    period: { start: '2026-12-07T12:00:00Z', end: '2026-12-07T14:00:00Z' },
+  });
+  expect(await sweeper.sweep(tenant)).toBe(1);
+  expect(await billed(tenant)).toEqual(['Encounter/corrected']);
+
+  // At the end of their hold the others (three patients) are read again, and billed; the later
+  // visit waits on.
+  clock = new Date('2026-12-13T14:00:00Z');
+  expect(await sweeper.sweep(tenant)).toBe(3);
+  expect(await billed(tenant)).toEqual([
+    'Encounter/corrected',
+    'Encounter/quiet-1',
+    'Encounter/quiet-2',
+    'Encounter/quiet-3',
+  ]);
+});

@@ -35,6 +35,8 @@ interface BillingScan {
   readonly replaced: readonly (Claim & StoredResource)[];
   /** The latest meta.lastUpdated among what was read: where the next change scan starts. */
   readonly latest?: string;
+  /** The encounters a change scan looked at (a full scan looks at all of them). */
+  readonly examined?: ReadonlySet<string>;
 }
 
 /**
@@ -118,8 +120,15 @@ async function encountersBeingBuilt(ctx: WorkflowContext, tenant: TenantId): Pro
 export class BillingSweep {
   readonly #ctx: WorkflowContext;
   readonly #recheck: HeldClaimRecheck;
-  /** Per tenant: when the last sweep started (wall clock), the last full scan, and encounters waiting for their hold. */
-  readonly #scans = new Map<TenantId, { watermark?: string; fullAt: number; pending: Set<string> }>();
+  /**
+   * Per tenant: where the next change scan starts, the last full scan, the encounters looked at
+   * again on every sweep (waiting for ingest to catch up, or for their build), and those inside
+   * their bill hold with when it is over (looked at again then, or when they or their charges change).
+   */
+  readonly #scans = new Map<
+    TenantId,
+    { watermark?: string; fullAt: number; pending: Set<string>; held: Map<string, number> }
+  >();
 
   constructor(ctx: WorkflowContext) {
     this.#ctx = ctx;
@@ -161,10 +170,22 @@ export class BillingSweep {
             tenant,
             // Watermarks are the store's own meta.lastUpdated stamps (its clock, not ours).
             Date.parse(previous.watermark) - SCAN_OVERLAP_MS,
-            previous.pending,
+            new Set([
+              ...previous.pending,
+              ...[...previous.held].filter(([, releasedAt]) => releasedAt <= now).map(([ref]) => ref),
+            ]),
           );
     const { claimIds, replaced } = scan;
     const pending = new Set<string>();
+    // A hold of days keeps hundreds of encounters waiting: each is read again when its hold is over
+    // (or it changed), not on every sweep (500 held on SQLite: 75 → 2 ms a sweep, every 5 s).
+    const held = new Map<string, number>(
+      full
+        ? []
+        : [...(previous?.held ?? [])].filter(
+            ([ref, releasedAt]) => releasedAt > now && !scan.examined?.has(ref),
+          ),
+    );
     const groups = new Map<string, string[]>();
     for (const encounter of scan.unclaimed) {
       const ref = `Encounter/${encounter.id}`;
@@ -177,10 +198,14 @@ export class BillingSweep {
         continue;
       }
       const released = holdEndsAt(encounter, hold);
-      if (Number.isFinite(released) && (released > now || released >= ingestBacklogSince)) {
-        // Looked at again on every sweep until its hold is over and every notification received
-        // before then has been fetched back and stored (id-only notifications don't say which
-        // encounter they belong to, so any of them may carry this visit's last administration).
+      if (released > now) {
+        held.set(ref, released);
+        continue;
+      }
+      if (Number.isFinite(released) && released >= ingestBacklogSince) {
+        // Looked at again on every sweep until every notification received before its hold was over
+        // has been fetched back and stored (id-only notifications don't say which encounter they
+        // belong to, so any of them may carry this visit's last administration).
         pending.add(ref);
         continue;
       }
@@ -237,6 +262,7 @@ export class BillingSweep {
       ...(watermark ? { watermark } : {}),
       fullAt: full ? now : (previous?.fullAt ?? now),
       pending,
+      held,
     });
     created += await this.#recheck.runIfDue(tenant, config, now, watermark);
     return created;
@@ -273,8 +299,9 @@ export class BillingSweep {
 
   /**
    * The same as #fullScan, for what changed since `since` (store time, ms): billable charges and
-   * finished encounters written since then, the encounters still waiting for their hold
-   * (`pending`), and the claims of those encounters; claims written since then for the replaced ones.
+   * finished encounters written since then, the encounters to look at again (`pending`: waiting
+   * for ingest or their build, or at the end of their bill hold), and the claims of those
+   * encounters; claims written since then for the replaced ones.
    */
   async #changedScan(tenant: TenantId, since: number, pending: ReadonlySet<string>): Promise<BillingScan> {
     const ctx = this.#ctx;
@@ -350,6 +377,6 @@ export class BillingSweep {
       }
     }
     const latest = latestOf(changedItems, changedEncounters, changedClaims);
-    return { unclaimed, claimIds, replaced, ...(latest ? { latest } : {}) };
+    return { unclaimed, claimIds, replaced, ...(latest ? { latest } : {}), examined: candidates };
   }
 }
