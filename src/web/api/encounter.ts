@@ -1,7 +1,8 @@
 /**
  * The encounter in context: each charge line with its rationale in words (rule, minutes, amounts,
  * sources), the documentation issues charge capture found, the claim(s) billing it with state and
- * scrub findings, and the prior authorizations they use.
+ * scrub findings, the prior authorizations they use, and — while it waits for its claim inside the
+ * tenant's bill hold — when that hold is over, so nobody wonders why no claim exists.
  */
 import type {
   ChargeItem,
@@ -14,8 +15,10 @@ import type {
 } from '@medplum/fhirtypes';
 import { EXT_CHARGE_LINE_KEY, EXT_CHARGE_MODIFIER, EXT_CODING_RATIONALE } from '../../contract/canonical.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
+import { billHoldMsOf, holdEndsAt } from '../../claims/workflow/bill-hold.ts';
 import { claimPayerOf } from '../../claims/workflow/identity.ts';
 import { claimStateOf } from '../../claims/workflow/state.ts';
+import { standingClaims } from '../../claims/workflow/sweep.ts';
 import { claimTaskId, findingsOfTask } from '../../claims/workflow/tasks.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Store, TenantId } from '../../store/port.ts';
@@ -48,8 +51,9 @@ function rationale(
 export async function encounterView(
   store: Pick<Store, 'resources'>,
   tenant: TenantId,
-  config: Pick<TenantConfig, 'payers'>,
+  config: Pick<TenantConfig, 'payers' | 'billHold'>,
   encounterId: string,
+  now: Date,
 ): Promise<EncounterView | undefined> {
   const encounter = await readOrUndefined<Encounter>(store, tenant, 'Encounter', encounterId);
   if (!encounter) {
@@ -85,6 +89,15 @@ export async function encounterView(
     }),
   );
   const used = new Set(claimViews.flatMap((c) => c.preAuthRefs));
+  // What the claim sweep waits for (src/claims/workflow/sweep.ts): a finished encounter with a
+  // billable charge and no claim standing for it is billed once the tenant's bill hold is over.
+  const holdMs = billHoldMsOf(config);
+  const releasedAt = holdEndsAt(encounter, holdMs);
+  const held =
+    encounter.status === 'finished' &&
+    items.some((item) => item.status === 'billable') &&
+    !standingClaims(claims).claimed.has(reference) &&
+    releasedAt > now.getTime();
   const authorizations = authorizationsOf(responses, []).filter((a) => used.has(a.number) || used.size === 0);
   return {
     encounter: {
@@ -126,6 +139,7 @@ export async function encounterView(
         })),
       ),
     claims: claimViews,
+    ...(held ? { billHold: { until: new Date(releasedAt).toISOString(), hours: holdMs / 3_600_000 } } : {}),
     authorizations: authorizations.map((a) => ({
       number: a.number,
       ...(a.start ? { start: a.start } : {}),
