@@ -369,6 +369,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
         `Invalid configuration: tenants[${tenant.id}].timeZone "${tenant.timeZone}" is not an IANA time zone name (e.g. "America/New_York") or "UTC"`,
       );
     }
+    const hold = tenant.billHold?.hours;
+    const late = hold === undefined ? undefined : tenant.payers.find((p) => hold >= p.timelyFilingDays * 24);
+    if (late) {
+      // Timely filing counts from the date of service: a hold as long would make every claim late.
+      throw new ConfigError(
+        `Invalid configuration: tenants[${tenant.id}].billHold.hours ${hold} is not shorter than payer "${late.id}"'s timely filing (${late.timelyFilingDays} days)`,
+      );
+    }
     if (ids.has(tenant.id)) {
       throw new ConfigError(`Invalid configuration: tenants has a duplicate id "${tenant.id}"`);
     }

@@ -112,6 +112,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  test('a bill hold as long as a payer’s timely filing window stops the boot naming the field and the payer', () => {
+    const payer = { id: 'acme', name: 'Acme', payerId: 'A1', kind: 'commercial', channel: 'fhir' };
+    const tenant = (hours: number) => ({
+      id: 'clinic',
+      name: 'Clinic',
+      billHold: { hours },
+      payers: [
+        { ...payer, timelyFilingDays: 365 },
+        { ...payer, id: 'quick', timelyFilingDays: 30 },
+      ],
+    });
+    expect(loadConfig({ DRIPLINE_CONFIG: file({ tenants: [tenant(719)] }) }).tenants[0]?.billHold).toEqual({
+      hours: 719,
+    });
+    expect(() => loadConfig({ DRIPLINE_CONFIG: file({ tenants: [tenant(720)] }) })).toThrow(
+      /tenants\[clinic\]\.billHold\.hours 720 is not shorter than payer "quick"'s timely filing \(30 days\)/,
+    );
+  });
+
   test('a missing config file is reported', () => {
     expect(() => loadConfig({ DRIPLINE_CONFIG: '/nonexistent/dripline.json' })).toThrow(
       /Cannot read DRIPLINE_CONFIG/,
