@@ -120,8 +120,8 @@ export interface EncounterView {
   }[];
   /**
    * Present while the encounter waits for its claim inside the tenant's bill hold (config
-   * `billHold.hours`): when the hold is over (an instant; the claim is built at the sweep after)
-   * and how long it is.
+   * `billHold.hours`): when the hold is over (an instant: its own, or a later visit's that bills on
+   * the same claim; the claim is built at the sweep after) and how long it is.
    */
   readonly billHold?: { until: string; hours: number };
   readonly authorizations: readonly {

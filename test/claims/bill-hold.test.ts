@@ -29,14 +29,20 @@ afterAll(async () => {
 });
 
 /** A finished office visit with a billable charge, as charge capture leaves it. */
-async function finishedVisit(tenant: string, id: string, start: string, end: string): Promise<void> {
+async function finishedVisit(
+  tenant: string,
+  id: string,
+  start: string,
+  end: string,
+  patient = `pat-${id}`,
+): Promise<void> {
   const encounter: Encounter = {
     resourceType: 'Encounter',
     id,
     status: 'finished',
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
     type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-    subject: { reference: `Patient/pat-${id}` },
+    subject: { reference: `Patient/${patient}` },
     period: { start, end },
   };
   const charge: ChargeItem = {
@@ -44,7 +50,7 @@ async function finishedVisit(tenant: string, id: string, start: string, end: str
     id: `charge-${id}`,
     status: 'billable',
     code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
-    subject: { reference: `Patient/pat-${id}` },
+    subject: { reference: `Patient/${patient}` },
     context: { reference: `Encounter/${id}` },
     occurrenceDateTime: start.slice(0, 10),
   };
@@ -162,5 +168,32 @@ test('visits inside their hold are read again when it is over or when they chang
     'Encounter/quiet-1',
     'Encounter/quiet-2',
     'Encounter/quiet-3',
+  ]);
+});
+
+test('a patient’s visits of one day go out on one claim: the first waits for the last one’s hold', async () => {
+  const tenant = 'holds-a-day-too';
+  clock = new Date('2026-12-14T19:05:00Z');
+  // Morning and afternoon visits of one patient (New York: 10:00 and 14:00 ends), and another patient's.
+  await finishedVisit(tenant, 'morning', '2026-12-14T13:00:00Z', '2026-12-14T15:00:00Z', 'ana');
+  await finishedVisit(tenant, 'afternoon', '2026-12-14T17:00:00Z', '2026-12-14T19:00:00Z', 'ana');
+  await finishedVisit(tenant, 'other', '2026-12-14T13:00:00Z', '2026-12-14T15:00:00Z', 'ben');
+  const sweeper = sweepWorker(store, officeTenant(tenant, { billHoldHours: 24 }), () => clock);
+  expect(await sweeper.sweep(tenant)).toBe(0);
+
+  // The morning visit's hold is over, the afternoon one's is not: only the other patient's is billed.
+  clock = new Date('2026-12-15T15:00:00Z');
+  expect(await sweeper.sweep(tenant)).toBe(1);
+  expect(await billed(tenant)).toEqual(['Encounter/other']);
+  clock = new Date('2026-12-15T18:59:59Z');
+  expect(await sweeper.sweep(tenant)).toBe(0);
+
+  clock = new Date('2026-12-15T19:00:00Z');
+  expect(await sweeper.sweep(tenant)).toBe(1);
+  const jobs = await store.jobs.listJobs(tenant, CLAIM_READY_QUEUE, 'ready', 100);
+  // One claim for the patient's day, one for the other patient.
+  expect(jobs.map((j) => [...(j.payload as ClaimReadyJob).encounters].sort().join(' + ')).sort()).toEqual([
+    'Encounter/afternoon + Encounter/morning',
+    'Encounter/other',
   ]);
 });

@@ -16,7 +16,7 @@ import { encounterView } from '../../src/web/api/encounter.ts';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-encounter-bill-hold-'));
 let store: SqliteStore;
 const TENANT = 'clinic';
-const HOLDS_THREE_DAYS = { payers: [], billHold: { hours: 72 } };
+const HOLDS_THREE_DAYS = { payers: [], coding: {}, timeZone: 'America/New_York', billHold: { hours: 72 } };
 
 beforeAll(async () => {
   store = await openSqliteStore({ path: path.join(dir, 'store.db') });
@@ -27,24 +27,24 @@ afterAll(async () => {
 });
 
 /** A finished office visit ending at `end`, with a billable charge (as charge capture leaves it). */
-async function finishedVisit(id: string, end: string): Promise<void> {
+async function finishedVisit(id: string, end: string, patient = `pat-${id}`): Promise<void> {
   const encounter: Encounter = {
     resourceType: 'Encounter',
     id,
     status: 'finished',
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
     type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-    subject: { reference: `Patient/pat-${id}` },
-    period: { start: '2026-12-04T13:00:00Z', end },
+    subject: { reference: `Patient/${patient}` },
+    period: { start: end.slice(0, 11) + '13:00:00Z', end },
   };
   const charge: ChargeItem = {
     resourceType: 'ChargeItem',
     id: `charge-${id}`,
     status: 'billable',
     code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
-    subject: { reference: `Patient/pat-${id}` },
+    subject: { reference: `Patient/${patient}` },
     context: { reference: `Encounter/${id}` },
-    occurrenceDateTime: '2026-12-04',
+    occurrenceDateTime: end.slice(0, 10),
   };
   await store.resources.create(TENANT, encounter, { id });
   await store.resources.create(TENANT, charge, { id: charge.id });
@@ -63,7 +63,7 @@ test('inside the hold: held until the end of the visit plus the tenant’s hours
   const noHold = await encounterView(
     store,
     TENANT,
-    { payers: [] },
+    { payers: [], coding: {} },
     'waiting',
     new Date('2026-12-04T15:00:00Z'),
   );
@@ -106,4 +106,17 @@ test('a claim standing for the encounter, or no billable charge: nothing held', 
   expect(
     (await encounterView(store, TENANT, HOLDS_THREE_DAYS, 'not-billable', now))?.billHold,
   ).toBeUndefined();
+});
+
+test('a visit whose own hold is over waits for the hold of the patient’s later visit that day (one claim)', async () => {
+  await finishedVisit('morning', '2026-12-14T15:00:00Z', 'ana');
+  await finishedVisit('afternoon', '2026-12-14T19:00:00Z', 'ana');
+  await finishedVisit('next-day', '2026-12-15T19:00:00Z', 'ana');
+  const held = async (id: string, iso: string) =>
+    (await encounterView(store, TENANT, HOLDS_THREE_DAYS, id, new Date(iso)))?.billHold?.until;
+
+  expect(await held('morning', '2026-12-14T16:00:00Z')).toBe('2026-12-17T19:00:00.000Z');
+  // Its own 72 hours are over; the afternoon visit's are not (the next day's visit is another claim).
+  expect(await held('morning', '2026-12-17T15:00:00Z')).toBe('2026-12-17T19:00:00.000Z');
+  expect(await held('morning', '2026-12-17T19:00:00Z')).toBeUndefined();
 });

@@ -204,7 +204,7 @@ export function createAppApi(deps: AppApiDeps): Router {
     const view = await encounterView(
       deps.store,
       session.tenant,
-      tenantConfig(session) ?? { payers: [] },
+      tenantConfig(session) ?? { payers: [], coding: {} },
       id,
       deps.now(),
     );
