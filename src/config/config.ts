@@ -167,6 +167,14 @@ export interface TenantConfig {
    * above `holdAbove` (0..1; unset: never held, the score is information only).
    */
   readonly denialRisk?: { readonly holdAbove?: number };
+  /**
+   * Bill hold ("charge lag"): how many hours after an encounter ends its claim waits before it is
+   * built, so late documentation, late orders and waste records land on the first claim instead of
+   * a corrected or voided one after adjudication (src/claims/workflow/bill-hold.ts). Elapsed hours
+   * from the encounter's end, not calendar days. Unset: 0, the claim is built once the visit's
+   * notifications are stored. See `tenantBillHoldMs`.
+   */
+  readonly billHold?: { readonly hours: number };
 }
 
 export interface TenantStatementsConfig {
@@ -361,6 +369,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DriplineConfig
         `Invalid configuration: tenants[${tenant.id}].timeZone "${tenant.timeZone}" is not an IANA time zone name (e.g. "America/New_York") or "UTC"`,
       );
     }
+    const hold = tenant.billHold?.hours;
+    const late = hold === undefined ? undefined : tenant.payers.find((p) => hold >= p.timelyFilingDays * 24);
+    if (late) {
+      // Timely filing counts from the date of service: a hold as long would make every claim late.
+      throw new ConfigError(
+        `Invalid configuration: tenants[${tenant.id}].billHold.hours ${hold} is not shorter than payer "${late.id}"'s timely filing (${late.timelyFilingDays} days)`,
+      );
+    }
     if (ids.has(tenant.id)) {
       throw new ConfigError(`Invalid configuration: tenants has a duplicate id "${tenant.id}"`);
     }
@@ -423,6 +439,11 @@ export function tenantLedgerSettings(tenant: Pick<TenantConfig, 'authorizations'
     visitsAhead: tenant.authorizations?.visitsAhead ?? 3,
     expiringDays: tenant.authorizations?.expiringDays ?? 14,
   };
+}
+
+/** A tenant's bill hold in milliseconds (config `billHold.hours`), or undefined when it sets none. */
+export function tenantBillHoldMs(tenant: Pick<TenantConfig, 'billHold'>): number | undefined {
+  return tenant.billHold === undefined ? undefined : tenant.billHold.hours * 3_600_000;
 }
 
 /** The zone "today" and "yesterday" are taken in for a tenant: `tenantTimeZone`, else UTC. */

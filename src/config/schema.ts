@@ -133,6 +133,14 @@ export const CONFIG_SCHEMA = {
               },
             },
           },
+          // Bill hold (config.ts TenantConfig.billHold): whole hours after an encounter ends. At most
+          // 30 days: a longer hold eats into timely filing windows (90 days at some payers).
+          billHold: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['hours'],
+            properties: { hours: { type: 'integer', minimum: 0, maximum: 720 } },
+          },
           denialRisk: {
             type: 'object',
             additionalProperties: false,

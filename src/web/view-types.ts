@@ -118,6 +118,12 @@ export interface EncounterView {
     findings: readonly FindingView[];
     preAuthRefs: readonly string[];
   }[];
+  /**
+   * Present while the encounter waits for its claim inside the tenant's bill hold (config
+   * `billHold.hours`): when the hold is over (an instant: its own, or a later visit's that bills on
+   * the same claim; the claim is built at the sweep after) and how long it is.
+   */
+  readonly billHold?: { until: string; hours: number };
   readonly authorizations: readonly {
     number: string;
     start?: string;

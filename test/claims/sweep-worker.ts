@@ -16,10 +16,13 @@ import { payer, PROVIDER } from './fixtures.ts';
 
 const tables = loadCodingTables();
 
-/** An office tenant: New York unless `timeZone` says another zone or `null` (none configured). */
+/**
+ * An office tenant: New York unless `timeZone` says another zone or `null` (none configured); a
+ * bill hold of `billHoldHours` when given.
+ */
 export function officeTenant(
   id: string,
-  options: { timeZone?: string | null; payers?: PayerEndpoint[] } = {},
+  options: { timeZone?: string | null; payers?: PayerEndpoint[]; billHoldHours?: number } = {},
 ): TenantConfig {
   const timeZone = options.timeZone === undefined ? 'America/New_York' : options.timeZone;
   return {
@@ -30,12 +33,13 @@ export function officeTenant(
     coding: {},
     billing: PROVIDER,
     payers: options.payers ?? [payer('commercial')],
+    ...(options.billHoldHours !== undefined ? { billHold: { hours: options.billHoldHours } } : {}),
   };
 }
 
 export function sweepWorker(
   store: Store,
-  tenant: string | TenantConfig,
+  tenant: string | TenantConfig | readonly TenantConfig[],
   now: () => Date,
   holdMs?: number,
 ): ClaimWorkflowWorker {
@@ -44,7 +48,7 @@ export function sweepWorker(
     tables,
     logger: createLogger('silent'),
     publicUrl: 'http://dripline.test',
-    tenants: [typeof tenant === 'string' ? officeTenant(tenant) : tenant],
+    tenants: typeof tenant === 'string' ? [officeTenant(tenant)] : 'id' in tenant ? [tenant] : tenant,
     buildClaim,
     scrubClaim: (ctx, t) => scrubClaim(ctx, t),
     now,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { loadChargemaster } from '../../src/claims/chargemaster.ts';
-import { ConfigError, loadConfig, WORKER_NAMES } from '../../src/config/config.ts';
+import { ConfigError, loadConfig, tenantBillHoldMs, WORKER_NAMES } from '../../src/config/config.ts';
 
 function file(content: unknown): string {
   const p = path.join(mkdtempSync(path.join(tmpdir(), 'dripline-config-')), 'config.json');
@@ -83,6 +83,52 @@ describe('loadConfig', () => {
     [{ tenants: [], colour: 'blue' }, /colour/],
   ])('a bad config file stops the boot: %j', (content, message) => {
     expect(() => loadConfig({ DRIPLINE_CONFIG: file(content) })).toThrow(message);
+  });
+
+  test('a tenant may set a bill hold in whole hours (default none: billed once the visit is stored)', () => {
+    const config = loadConfig({
+      DRIPLINE_CONFIG: file({
+        tenants: [
+          { id: 'holds', name: 'Holds three days', billHold: { hours: 72 } },
+          { id: 'zero', name: 'Holds nothing', billHold: { hours: 0 } },
+          { id: 'unset', name: 'Says nothing' },
+        ],
+      }),
+    });
+    expect(config.tenants.map((t) => tenantBillHoldMs(t))).toEqual([72 * 3_600_000, 0, undefined]);
+  });
+
+  test.each([
+    [{ hours: -1 }, /tenants\.0\.billHold\.hours .*must be >= 0/],
+    [{ hours: 721 }, /tenants\.0\.billHold\.hours .*must be <= 720/],
+    [{ hours: 1.5 }, /tenants\.0\.billHold\.hours .*must be integer/],
+    [{ hours: 'three days' }, /tenants\.0\.billHold\.hours .*must be integer/],
+    [{}, /tenants\.0\.billHold\.hours .*must have required property/],
+    [{ hours: 24, days: 1 }, /tenants\.0\.billHold\.days .*must NOT have additional properties/],
+    [24, /tenants\.0\.billHold .*must be object/],
+  ])('a bad bill hold stops the boot naming the field: %j', (billHold, message) => {
+    const env = { DRIPLINE_CONFIG: file({ tenants: [{ id: 'clinic', name: 'Clinic', billHold }] }) };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  test('a bill hold as long as a payer’s timely filing window stops the boot naming the field and the payer', () => {
+    const payer = { id: 'acme', name: 'Acme', payerId: 'A1', kind: 'commercial', channel: 'fhir' };
+    const tenant = (hours: number) => ({
+      id: 'clinic',
+      name: 'Clinic',
+      billHold: { hours },
+      payers: [
+        { ...payer, timelyFilingDays: 365 },
+        { ...payer, id: 'quick', timelyFilingDays: 30 },
+      ],
+    });
+    expect(loadConfig({ DRIPLINE_CONFIG: file({ tenants: [tenant(719)] }) }).tenants[0]?.billHold).toEqual({
+      hours: 719,
+    });
+    expect(() => loadConfig({ DRIPLINE_CONFIG: file({ tenants: [tenant(720)] }) })).toThrow(
+      /tenants\[clinic\]\.billHold\.hours 720 is not shorter than payer "quick"'s timely filing \(30 days\)/,
+    );
   });
 
   test('a missing config file is reported', () => {

@@ -40,7 +40,8 @@ export interface ClaimWorkflowDeps {
   /**
    * How long after an encounter ends before its claim is built (default 0): time for the EHR to
    * send the visit's last notifications. Billing also waits until every notification received
-   * before then has been fetched back (./sweep.ts).
+   * before then has been fetched back (./sweep.ts). A tenant's `billHold` setting, when it sets
+   * one, wins over this (./bill-hold.ts).
    */
   readonly holdMs?: number;
   /** How often the worker looks for encounters to bill (default 5 s). */

@@ -4,8 +4,10 @@
  * replaces it, its encounters, the inputs it was scrubbed from). Pure.
  */
 import { createHash } from 'node:crypto';
-import type { Claim } from '@medplum/fhirtypes';
+import type { Claim, Encounter } from '@medplum/fhirtypes';
+import { settingOf } from '../../coding/fhir/extract.ts';
 import { normalizeReference } from '../../store/search-index.ts';
+import { serviceDate } from '../../time/zone.ts';
 import {
   EXT_CLAIM_FREQUENCY,
   EXT_CLAIM_INPUTS,
@@ -22,6 +24,25 @@ import {
 /** Hex SHA-256 of `text`, cut to `length`: the stable ids the workflow derives. */
 export function sha(text: string, length = 32): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, length);
+}
+
+/**
+ * Which claim an encounter bills on, as a key: visits of one patient, setting and day of service
+ * (in the facility's `zone`) bill together, a home-infusion encounter alone. Undefined when the
+ * encounter names no care setting (it is not billed).
+ */
+export function claimGroupOf(encounter: Encounter, zone: string | undefined): string | undefined {
+  const setting = settingOf(encounter);
+  if (!setting) {
+    return undefined;
+  }
+  if (setting === 'home') {
+    return `Encounter/${encounter.id}`;
+  }
+  const subject = encounter.subject?.reference;
+  const patient = (subject ? normalizeReference(subject) : undefined) ?? '?';
+  const day = serviceDate(encounter.period?.start ?? encounter.period?.end ?? '', zone);
+  return `${patient}|${setting}|${day}`;
 }
 
 /** The stable id of the claim of these encounters (any order) at this frequency code. */

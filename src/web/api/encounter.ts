@@ -1,7 +1,8 @@
 /**
  * The encounter in context: each charge line with its rationale in words (rule, minutes, amounts,
  * sources), the documentation issues charge capture found, the claim(s) billing it with state and
- * scrub findings, and the prior authorizations they use.
+ * scrub findings, the prior authorizations they use, and — while it waits for its claim inside the
+ * tenant's bill hold — when that hold is over, so nobody wonders why no claim exists.
  */
 import type {
   ChargeItem,
@@ -14,11 +15,14 @@ import type {
 } from '@medplum/fhirtypes';
 import { EXT_CHARGE_LINE_KEY, EXT_CHARGE_MODIFIER, EXT_CODING_RATIONALE } from '../../contract/canonical.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
-import { claimPayerOf } from '../../claims/workflow/identity.ts';
+import { billHoldMsOf, holdEndsAt } from '../../claims/workflow/bill-hold.ts';
+import { claimGroupOf, claimPayerOf } from '../../claims/workflow/identity.ts';
 import { claimStateOf } from '../../claims/workflow/state.ts';
+import { standingClaims } from '../../claims/workflow/sweep.ts';
 import { claimTaskId, findingsOfTask } from '../../claims/workflow/tasks.ts';
 import type { TenantConfig } from '../../config/config.ts';
-import type { Store, TenantId } from '../../store/port.ts';
+import { tenantTimeZone } from '../../config/config.ts';
+import type { Store, StoredResource, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import type { ChargeLineView, EncounterView } from '../view-types.ts';
 import { findingView, personName, readOrUndefined } from './lookup.ts';
@@ -48,8 +52,9 @@ function rationale(
 export async function encounterView(
   store: Pick<Store, 'resources'>,
   tenant: TenantId,
-  config: Pick<TenantConfig, 'payers'>,
+  config: Pick<TenantConfig, 'payers' | 'billHold' | 'timeZone' | 'coding'>,
   encounterId: string,
+  now: Date,
 ): Promise<EncounterView | undefined> {
   const encounter = await readOrUndefined<Encounter>(store, tenant, 'Encounter', encounterId);
   if (!encounter) {
@@ -86,6 +91,7 @@ export async function encounterView(
   );
   const used = new Set(claimViews.flatMap((c) => c.preAuthRefs));
   const authorizations = authorizationsOf(responses, []).filter((a) => used.has(a.number) || used.size === 0);
+  const heldUntil = await billHoldOf(store, tenant, config, encounter, items, claims, now);
   return {
     encounter: {
       id: encounter.id,
@@ -126,6 +132,9 @@ export async function encounterView(
         })),
       ),
     claims: claimViews,
+    ...(heldUntil !== undefined
+      ? { billHold: { until: new Date(heldUntil).toISOString(), hours: billHoldMsOf(config) / 3_600_000 } }
+      : {}),
     authorizations: authorizations.map((a) => ({
       number: a.number,
       ...(a.start ? { start: a.start } : {}),
@@ -136,4 +145,62 @@ export async function encounterView(
       })),
     })),
   };
+}
+
+/** Whether the claim sweep waits to bill this encounter: finished, billable, and no claim stands for it. */
+function awaitsClaim(
+  encounter: Encounter,
+  charges: readonly ChargeItem[],
+  claims: readonly (Claim & StoredResource)[],
+): boolean {
+  return (
+    encounter.status === 'finished' &&
+    charges.some((charge) => charge.status === 'billable') &&
+    !standingClaims(claims).claimed.has(`Encounter/${encounter.id}`)
+  );
+}
+
+/**
+ * When the tenant's bill hold releases an encounter that awaits its claim (epoch ms), or undefined
+ * when nothing holds it: as the claim sweep (src/claims/workflow/sweep.ts) decides, the encounter
+ * waits for its own hold and for those of the other visits on its claim (the patient's that day in
+ * the setting) that await theirs.
+ */
+async function billHoldOf(
+  store: Pick<Store, 'resources'>,
+  tenant: TenantId,
+  config: Pick<TenantConfig, 'billHold' | 'timeZone' | 'coding'>,
+  encounter: Encounter & StoredResource,
+  charges: readonly ChargeItem[],
+  claims: readonly (Claim & StoredResource)[],
+  now: Date,
+): Promise<number | undefined> {
+  const holdMs = billHoldMsOf(config);
+  if (holdMs === 0 || !awaitsClaim(encounter, charges, claims)) {
+    return undefined;
+  }
+  const holds = [holdEndsAt(encounter, holdMs)];
+  const key = claimGroupOf(encounter, tenantTimeZone(config));
+  const patient = encounter.subject?.reference;
+  if (key !== undefined && key !== `Encounter/${encounter.id}` && patient) {
+    const visits = await searchAll<Encounter>(store, tenant, 'Encounter', [
+      { code: 'patient', kind: 'reference', values: [patient] },
+      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
+    ]);
+    for (const other of visits) {
+      if (other.id === encounter.id || claimGroupOf(other, tenantTimeZone(config)) !== key) {
+        continue;
+      }
+      const byOther = [{ code: 'encounter', kind: 'reference', values: [`Encounter/${other.id}`] }] as const;
+      const [theirCharges, theirClaims] = await Promise.all([
+        searchAll<ChargeItem>(store, tenant, 'ChargeItem', byOther),
+        searchAll<Claim>(store, tenant, 'Claim', byOther),
+      ]);
+      if (awaitsClaim(other, theirCharges, theirClaims)) {
+        holds.push(holdEndsAt(other, holdMs));
+      }
+    }
+  }
+  const until = Math.max(...holds.filter((at) => at > now.getTime()));
+  return Number.isFinite(until) ? until : undefined;
 }

@@ -201,7 +201,13 @@ export function createAppApi(deps: AppApiDeps): Router {
       return;
     }
     const session = sessionOf(res);
-    const view = await encounterView(deps.store, session.tenant, tenantConfig(session) ?? { payers: [] }, id);
+    const view = await encounterView(
+      deps.store,
+      session.tenant,
+      tenantConfig(session) ?? { payers: [], coding: {} },
+      id,
+      deps.now(),
+    );
     if (!view) {
       sendOutcome(res, 404, outcome('not-found', `Encounter/${id} not found`));
       return;

@@ -105,26 +105,34 @@ export async function encounterView(ctx: ViewContext, id: string): Promise<void>
           data.issues.map((i) => h('li', {}, i.text)),
         ),
     h('h2', {}, 'Claims'),
-    data.claims.length === 0
-      ? h('p', {}, 'No claim yet.')
-      : data.claims.map((c) =>
-          h(
-            'section',
-            { class: 'card', 'aria-label': `Claim ${c.id}` },
-            h(
-              'h3',
-              {},
-              h('a', { href: `#/claim/${c.id}` }, `Claim ${c.id.slice(0, 12)}`),
-              ` — ${stateWords(c.state)}`,
-            ),
-            h(
-              'p',
-              {},
-              `${c.payer} · ${dollars(c.total)}${c.preAuthRefs.length > 0 ? ` · authorization ${c.preAuthRefs.join(', ')}` : ''}`,
-            ),
-            findingList(c.findings),
-          ),
+    // No claim stands for an encounter inside its bill hold: say so, and until when.
+    data.billHold
+      ? h(
+          'p',
+          {},
+          `No claim yet: held until ${dateTime(data.billHold.until)} by the ${data.billHold.hours}-hour bill hold after a visit ends, so that late documentation lands on the first claim.`,
+        )
+      : data.claims.length === 0
+        ? h('p', {}, 'No claim yet.')
+        : null,
+    data.claims.map((c) =>
+      h(
+        'section',
+        { class: 'card', 'aria-label': `Claim ${c.id}` },
+        h(
+          'h3',
+          {},
+          h('a', { href: `#/claim/${c.id}` }, `Claim ${c.id.slice(0, 12)}`),
+          ` — ${stateWords(c.state)}`,
         ),
+        h(
+          'p',
+          {},
+          `${c.payer} · ${dollars(c.total)}${c.preAuthRefs.length > 0 ? ` · authorization ${c.preAuthRefs.join(', ')}` : ''}`,
+        ),
+        findingList(c.findings),
+      ),
+    ),
     h('h2', {}, 'Authorizations'),
     data.authorizations.length === 0
       ? h('p', {}, 'No prior authorization on file for this patient.')
