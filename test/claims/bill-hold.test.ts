@@ -7,15 +7,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
+import type { Encounter } from '@medplum/fhirtypes';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
-import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { officeTenant, sweepWorker } from './sweep-worker.ts';
+import { storeBillableOfficeVisit } from '../support/billable-visit.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-bill-hold-'));
+/** A finished office visit with a billable charge, as charge capture leaves it. */
+const finishedVisit = (tenant: string, id: string, start: string, end: string, patient = `pat-${id}`) =>
+  storeBillableOfficeVisit(store, tenant, { id, patient, start, end });
 /** One clock for the store and the worker. */
 let clock = new Date('2026-12-04T12:00:00Z');
 let store: SqliteStore;
@@ -27,36 +30,6 @@ afterAll(async () => {
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** A finished office visit with a billable charge, as charge capture leaves it. */
-async function finishedVisit(
-  tenant: string,
-  id: string,
-  start: string,
-  end: string,
-  patient = `pat-${id}`,
-): Promise<void> {
-  const encounter: Encounter = {
-    resourceType: 'Encounter',
-    id,
-    status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-    subject: { reference: `Patient/${patient}` },
-    period: { start, end },
-  };
-  const charge: ChargeItem = {
-    resourceType: 'ChargeItem',
-    id: `charge-${id}`,
-    status: 'billable',
-    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
-    subject: { reference: `Patient/${patient}` },
-    context: { reference: `Encounter/${id}` },
-    occurrenceDateTime: start.slice(0, 10),
-  };
-  await store.resources.create(tenant, encounter, { id });
-  await store.resources.create(tenant, charge, { id: charge.id });
-}
 
 /** The encounters whose claim build the sweeps have queued. */
 async function billed(tenant: string): Promise<string[]> {

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
+import type { Claim } from '@medplum/fhirtypes';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
-import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { storeBillableOfficeVisit } from '../support/billable-visit.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { payer, PROVIDER } from './fixtures.ts';
@@ -29,34 +29,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A finished office visit of `patient` and a billable charge for it. */
-async function visit(t: string, id: string, patient: string, start: string, end: string): Promise<void> {
-  const encounter: Encounter = {
-    resourceType: 'Encounter',
-    id,
-    status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-    subject: { reference: `Patient/${patient}` },
-    period: { start, end },
-  };
-  const charge: ChargeItem = {
-    resourceType: 'ChargeItem',
-    id: `charge-${id}`,
-    status: 'billable',
-    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
-    subject: { reference: `Patient/${patient}` },
-    context: { reference: `Encounter/${id}` },
-    occurrenceDateTime: start.slice(0, 10),
-  };
-  await store.resources.create(t, encounter, { id });
-  await store.resources.create(t, charge, { id: charge.id });
-}
-
 async function builds(t: string): Promise<string[][]> {
   const jobs = await store.jobs.listJobs(t, CLAIM_READY_QUEUE, 'ready', 100);
   return jobs.map((j) => [...(j.payload as ClaimReadyJob).encounters].sort()).sort();
 }
+
+/** A finished office visit of `patient` and a billable charge for it. */
+const visit = (t: string, id: string, patient: string, start: string, end: string): Promise<void> =>
+  storeBillableOfficeVisit(store, t, { id, patient, start, end });
 
 // 15:00 and 20:00 on 3 December in New York; the EHR wrote the evening visit in UTC (next day).
 const AFTERNOON = ['2026-12-03T15:00:00-05:00', '2026-12-03T16:00:00-05:00'] as const;

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Claim, Encounter } from '@medplum/fhirtypes';
-import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import type { ChargeItem, Claim } from '@medplum/fhirtypes';
+import { storeBillableOfficeVisit } from '../support/billable-visit.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { encounterView } from '../../src/web/api/encounter.ts';
@@ -26,29 +26,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A finished office visit ending at `end`, with a billable charge (as charge capture leaves it). */
-async function finishedVisit(id: string, end: string, patient = `pat-${id}`): Promise<void> {
-  const encounter: Encounter = {
-    resourceType: 'Encounter',
-    id,
-    status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-    subject: { reference: `Patient/${patient}` },
-    period: { start: end.slice(0, 11) + '13:00:00Z', end },
-  };
-  const charge: ChargeItem = {
-    resourceType: 'ChargeItem',
-    id: `charge-${id}`,
-    status: 'billable',
-    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
-    subject: { reference: `Patient/${patient}` },
-    context: { reference: `Encounter/${id}` },
-    occurrenceDateTime: end.slice(0, 10),
-  };
-  await store.resources.create(TENANT, encounter, { id });
-  await store.resources.create(TENANT, charge, { id: charge.id });
-}
+/**
+ * A finished office visit from 13:00 UTC to `end`, with a billable charge (as charge capture leaves
+ * it). The charge's date is the visit's end day (the visits here start and end on one UTC day).
+ */
+const finishedVisit = (id: string, end: string, patient = `pat-${id}`): Promise<void> =>
+  storeBillableOfficeVisit(store, TENANT, { id, patient, start: end.slice(0, 11) + '13:00:00Z', end });
 
 test('inside the hold: held until the end of the visit plus the tenant’s hours; after it, or with no hold, nothing', async () => {
   await finishedVisit('waiting', '2026-12-04T14:30:00Z');
