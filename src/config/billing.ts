@@ -76,7 +76,11 @@ export interface PayerPasEndpoint {
   readonly receiverId?: string;
   /** `auto`: subscribe to the PAS topic for pended answers, `$inquire` only if the payer offers no subscription; `off`: `$inquire` only. */
   readonly subscription: 'auto' | 'off';
-  /** The slow schedule of `$inquire` for a pended request, minutes (default 240). */
+  /**
+   * The slow schedule of `$inquire` for a pended request, minutes after the pend or the last
+   * inquiry (default 240): how a payer without a subscription is followed, and at a subscribed
+   * payer the fallback when no notification has decided the request by then.
+   */
   readonly inquireMinutes: number;
   /** Days a request's course covers from its first day (default 180). */
   readonly courseDays: number;

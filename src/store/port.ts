@@ -215,6 +215,11 @@ export interface EnqueueRequest {
   readonly runAt?: string;
   /** Attempts before dead-letter. Default 8. */
   readonly maxAttempts?: number;
+  /**
+   * What the job, enqueued to run later, may be wanted sooner for (`JobWait.waitKey`): a
+   * `JobQueue.wake` with this key makes it due at once; `runAt` stays its time otherwise.
+   */
+  readonly waitKey?: string;
 }
 
 export interface EnqueueResult {
@@ -317,7 +322,8 @@ export interface JobQueue {
   defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean>;
   /**
    * The work that `waitKey` names has ended: the tenant's jobs of the queue deferred waiting on it
-   * (`JobWait.waitKey`), still `ready` and due after `now`, become due at `now`. Leased, done and
+   * (`JobWait.waitKey`, or enqueued with `EnqueueRequest.waitKey`), still `ready` and due after
+   * `now`, become due at `now`. Leased, done and
    * dead jobs, other keys and other tenants are untouched; a job's key is dropped when it is leased
    * again, so a later retry's backoff is never cut short. Idempotent (a second wake finds them due).
    * A wake lost to a crash costs the waiting jobs only the rest of their wait: they come back at

@@ -1819,6 +1819,36 @@ export function describeStoreContract(
         expect(await store.jobs.wake(tenant, queue, 'Patient/p', new Date(wokenAt.getTime() + 2))).toBe(0);
       });
 
+      it('a job enqueued to run later with a waitKey is made due by a wake of that key, and only then', async (store) => {
+        const tenant = newTenant();
+        const queue = newQueue();
+        const now = new Date();
+        const later = new Date(now.getTime() + 4 * 3_600_000).toISOString();
+        const { jobId } = await store.jobs.enqueue(tenant, {
+          queue,
+          key: 'fallback',
+          payload: null,
+          runAt: later,
+          waitKey: 'case-1',
+        });
+        const { jobId: other } = await store.jobs.enqueue(tenant, {
+          queue,
+          key: 'other',
+          payload: null,
+          runAt: later,
+        });
+        expect(await store.jobs.getJob(jobId)).toMatchObject({
+          state: 'ready',
+          runAt: later,
+          waitKey: 'case-1',
+        });
+        expect(await store.jobs.lease({ queue, leaseMs: 60_000, limit: 10, now })).toEqual([]);
+        expect(await store.jobs.wake(tenant, queue, 'case-1', now)).toBe(1);
+        const due = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 10, now });
+        expect(due.map((j) => [j.id, j.waitKey])).toEqual([[jobId, undefined]]);
+        expect((await store.jobs.getJob(other))?.runAt).toBe(later);
+      });
+
       it('a job whose runAt is in the future is not leased until then', async (store) => {
         const tenant = newTenant();
         const queue = newQueue();

@@ -5,7 +5,7 @@
  * - a conforming decision: the case's ClaimResponse gets a new version (src/claims/authorizations.ts
  *   reads its numbers, periods and units), the submission's state becomes the decision, earlier
  *   submissions are superseded; a denial or a request for more information becomes the case's work
- *   item, a later decision closes it; a pend is followed up (subscription, else `$inquire`); any
+ *   item, a later decision closes it; a pend is followed up (subscription, and `$inquire` on the slow schedule); any
  *   readable answer, one that changes nothing included, closes a work item about the exchange
  *   itself (the payer unavailable, an unreadable answer);
  * - a refusal (HTTP 4xx with its OperationOutcome) or a business error (`ClaimResponse.error`):

@@ -2,10 +2,13 @@
  * Following a prior authorization request after the payer's first answer (Da Vinci PAS 2.2.1,
  * ../shared/research/pas.md §3): the tenant's PAS subscription at the payer (made before the first
  * request goes out, one per payer endpoint and sending system), the payer's notifications matched to
- * this tenant's requests, and — only for payers that offer no subscription — `$inquire` on the
- * payer's slow schedule (spec-9, spec-42: inquiries are not for polling).
+ * this tenant's requests, and `$inquire` on the payer's slow schedule (spec-9, spec-42: inquiries
+ * are not for polling): how a payer that offers no subscription is followed, and at a subscribed
+ * payer the fallback for a notification that never comes (pas.md §3.1 "lost messages": a lost
+ * notification, the payer's outage, a subscription the payer ended without a word).
  */
-import type { Bundle, Claim, Subscription } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import type { Bundle, Claim, Subscription, Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Logger } from '../../logger.ts';
@@ -18,12 +21,15 @@ import type { JobLine, PriorAuthJob } from './jobs.ts';
 import { enqueueInLine, enqueueNextInLine } from './jobs.ts';
 import type { PasPayerPort } from './payer-client.ts';
 import {
+  auditWrite,
   messageDocument,
   messageText,
   payerOf,
+  PRIOR_AUTH_QUEUE,
   requestDocumentId,
   stateOf,
   submissionsOf,
+  taskDone,
   taskWrite,
 } from './records.ts';
 import { readPasInquiry } from './response.ts';
@@ -35,6 +41,7 @@ import {
   readRecord,
   recordResource,
   subscriptionRecordId,
+  subscriptionWorkId,
 } from './subscription.ts';
 import { readOptional } from '../../store/read-optional.ts';
 
@@ -84,28 +91,38 @@ export function payerOfSubmission(ctx: FollowUpContext, tenant: TenantId, claim:
   return payer;
 }
 
+/** What a case's inquiry rounds wait on: a person's ask wakes the one waiting for its time (followUp). */
+export const inquiryWaitKey = (caseId: string): string => `inquire|${caseId}`;
+
 /** The line of a case's inquiries: round n is `inquire|{case}|{n}` (enqueueNextInLine). */
 const inquiryLine = (caseId: string, runAt: Date): JobLine => ({
   key: (round) => `inquire|${caseId}|${round}`,
   payload: (round) => ({ kind: 'inquire', caseId, round }),
   runAt: runAt.toISOString(),
+  waitKey: inquiryWaitKey(caseId),
 });
 
 /**
- * A pended request is followed by the payer's subscription, else by `$inquire` on the payer's slow
- * schedule: the case's next inquiry round, unless one is still to run, so a case never has two
- * inquiries in flight (one line per case, whichever of its submissions is pending: `inquire` asks
- * about the latest). `after`: the round just answered, whose job (still leased) queues the next.
- * `asked`: the order was asked for again (a person's ask, or its next version from the EHR) while
- * its request is pended; an inquiry is queued only if none is (the last died while the payer was
- * unavailable), and runs now. Resolves with whether an inquiry was queued.
+ * A pended request is followed by the payer's subscription where Dripline has (or is making) one,
+ * and in every case by `$inquire` on the payer's slow schedule (`pas.inquireMinutes` after the pend
+ * or the last round, default 240): at a payer that offers no subscription that is how the decision
+ * is learnt; at a subscribed payer it is the fallback for a notification that never comes, and a
+ * round due after the notification decided the request asks nothing (`inquire`). The case's next
+ * round is queued unless one is still to run, so a case never has two inquiries in flight (one line
+ * per case, whichever of its submissions is pending: `inquire` asks about the latest). `after`: the
+ * round just answered, whose job (still leased) queues the next. `asked`: the order was asked for
+ * again (a person's ask, or its next version from the EHR) while its request is pended; an inquiry
+ * is queued only if none is (the last died while the payer was unavailable), and runs now.
+ * `person`: the ask was a person's; at a subscribed payer, whose notification has not come, the
+ * round waiting for its time runs now (one already leased is the inquiry in flight: nothing more).
+ * Resolves with whether an inquiry was queued or made due.
  */
 export async function followUp(
   ctx: FollowUpContext,
   tenant: TenantId,
   payer: PayerEndpoint,
   caseId: string,
-  options: { readonly after?: number; readonly asked?: boolean } = {},
+  options: { readonly after?: number; readonly asked?: boolean; readonly person?: boolean } = {},
 ): Promise<boolean> {
   const record = await readOptional<Subscription>(
     ctx.store,
@@ -114,13 +131,29 @@ export async function followUp(
     subscriptionRecordId(payer.id),
   );
   const unsupported = record ? readRecord(record).unsupported : false;
-  if (payer.pas?.subscription !== 'off' && !unsupported) {
+  const subscribed = payer.pas?.subscription !== 'off' && !unsupported;
+  if (subscribed) {
     await enqueueSubscribe(ctx, tenant, payer);
-    return false;
   }
   const minutes = options.asked ? 0 : (payer.pas?.inquireMinutes ?? 240);
   const runAt = new Date(ctx.now().getTime() + minutes * 60_000);
-  return enqueueNextInLine(ctx.store, tenant, inquiryLine(caseId, runAt), (options.after ?? 0) + 1);
+  if (await enqueueNextInLine(ctx.store, tenant, inquiryLine(caseId, runAt), (options.after ?? 0) + 1)) {
+    return true;
+  }
+  if (subscribed && options.person) {
+    return (await ctx.store.jobs.wake(tenant, PRIOR_AUTH_QUEUE, inquiryWaitKey(caseId), ctx.now())) > 0;
+  }
+  return false;
+}
+
+/**
+ * The case's request is no longer pended (decided, refused, or its answer unreadable): a round of
+ * its inquiry line waiting for its time runs now and, finding nothing pended, ends — so a decided
+ * case leaves no fallback inquiry queued for hours (a queue that looks busy). A wake lost to a crash
+ * costs only that round's no-op run at its own time.
+ */
+export async function followUpEnded(ctx: FollowUpContext, tenant: TenantId, caseId: string): Promise<void> {
+  await ctx.store.jobs.wake(tenant, PRIOR_AUTH_QUEUE, inquiryWaitKey(caseId), ctx.now());
 }
 
 export async function ensureSubscription(
@@ -193,6 +226,9 @@ export async function ensureSubscription(
     { tenant, payer: payer.id, status: answer.status, subscribed: accepted },
     'PAS subscription',
   );
+  if (accepted) {
+    await subscriptionWorkDone(ctx, tenant, payer);
+  }
   if (!accepted) {
     // No subscription: the pended requests of this payer are followed by $inquire.
     for (const claim of await searchAll<Claim>(store, tenant, 'Claim', [
@@ -203,6 +239,35 @@ export async function ensureSubscription(
       }
     }
   }
+}
+
+/** The payer's work item saying Dripline could not subscribe there is done: it has subscribed. */
+async function subscriptionWorkDone(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  payer: PayerEndpoint,
+): Promise<void> {
+  const task = await readOptional<Task>(ctx.store, tenant, 'Task', subscriptionWorkId(payer.id));
+  if (task?.status !== 'requested') {
+    return;
+  }
+  const now = ctx.now();
+  const done = taskDone(
+    task,
+    `Dripline has subscribed to ${payer.name}'s prior authorization notifications.`,
+    now,
+  );
+  await ctx.store.resources.writeBatch(tenant, [
+    done,
+    auditWrite({
+      id: randomUUID(),
+      now,
+      payer: payer.id,
+      created: false,
+      resources: done.op === 'enqueue' ? [] : [done.resource],
+      publicUrl: ctx.publicUrl,
+    }),
+  ]);
 }
 
 export async function applyNotification(
@@ -263,6 +328,9 @@ export async function applyNotification(
       { tenant, submission: target.submission.id, decision: outcome.state },
       'prior authorization notification applied',
     );
+    if (outcome.state !== 'pended' && outcome.state !== 'unchanged') {
+      await followUpEnded(ctx, tenant, target.caseId);
+    }
   }
 }
 

@@ -6,8 +6,9 @@
  * payer finds the exact request. The inquiry's own Claim.identifier is a new trace number, not a
  * search key. Pure.
  *
- * Dripline asks `$inquire` only for payers that offer no subscription, on a slow schedule (spec-9,
- * spec-42: inquiries are not for polling): src/coverage/pas/worker.ts.
+ * Dripline asks `$inquire` on a slow schedule (spec-9, spec-42: inquiries are not for polling): how
+ * a payer that offers no subscription is followed, and at a subscribed payer the fallback when no
+ * notification has come (./follow-up.ts).
  */
 import type { Bundle, Claim, ClaimResponse, Extension } from '@medplum/fhirtypes';
 import { buildPasRequest, stableUuid } from './request-bundle.ts';

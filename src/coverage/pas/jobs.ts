@@ -17,6 +17,8 @@ export type PriorAuthJob =
       readonly orderType?: 'ServiceRequest';
       readonly cancel?: boolean;
       readonly reason: string;
+      /** Asked for by someone (API, billers' app, CLI), not an order version from the EHR. */
+      readonly asked?: true;
     }
   | { readonly kind: 'send'; readonly caseId: string; readonly claim: string; readonly document: string }
   | { readonly kind: 'notification'; readonly payer: string; readonly body: unknown; readonly text: string }
@@ -33,6 +35,8 @@ export interface JobLine {
   readonly payload: (n: number) => PriorAuthJob;
   /** When the job made may run (default now). */
   readonly runAt?: string;
+  /** A `JobQueue.wake` with this key makes the line's job waiting for its runAt due at once. */
+  readonly waitKey?: string;
 }
 
 /**
@@ -54,6 +58,7 @@ export async function enqueueNextInLine(
       key: line.key(n),
       payload: line.payload(n),
       ...(line.runAt ? { runAt: line.runAt } : {}),
+      ...(line.waitKey ? { waitKey: line.waitKey } : {}),
     });
     if (queued.created) {
       return true;
@@ -153,6 +158,7 @@ export async function enqueueOrder(
     ...(service ? { orderType: 'ServiceRequest' as const } : {}),
     ...(options.cancel ? { cancel: true } : {}),
     reason: options.reason,
+    asked: true,
   };
   const result = await store.jobs.enqueue(tenant, { queue: PRIOR_AUTH_QUEUE, key, payload: job });
   return { created: result.created, key };

@@ -22,6 +22,9 @@ import {
 
 export const subscriptionRecordId = (payer: string): string => `pas-sub-${payer}`;
 
+/** The payer's work item about its subscription (Dripline could not subscribe): not a case's. */
+export const subscriptionWorkId = (payer: string): string => `pas-sub-${payer}-work`;
+
 export function notifyPath(tenant: string, payer: string): string {
   return `/pas/${encodeURIComponent(tenant)}/${encodeURIComponent(payer)}/notify`;
 }

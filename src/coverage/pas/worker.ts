@@ -11,8 +11,9 @@
  * - `send`: POST the kept Bundle to the payer's `Claim/$submit` (payer down: retried with backoff;
  *   after the last attempt a person is told, and asking again queues a new send);
  * - `notification`: a payer's subscription notification, matched to this tenant's request;
- * - `inquire`: `$inquire` for a pended request of a payer that offers no subscription, on the
- *   payer's slow schedule (`pas.inquireMinutes`), one round at a time per case (./follow-up.ts);
+ * - `inquire`: `$inquire` for a pended request on the payer's slow schedule (`pas.inquireMinutes`),
+ *   one round at a time per case (./follow-up.ts): how a payer without a subscription is followed,
+ *   and at a subscribed payer the fallback when no notification has decided the request by then;
  *   after the last attempt of a round a person is told, and asking again inquires again;
  * - `subscribe`: make sure the tenant's PAS subscription at a payer exists.
  */
@@ -33,6 +34,7 @@ import {
   enqueueSubscribe,
   ensureSubscription,
   followUp,
+  followUpEnded,
   inquire,
   payerOfSubmission,
 } from './follow-up.ts';
@@ -51,6 +53,7 @@ import {
   EXCHANGE_WORK,
   messageDocument,
   messageText,
+  payerOf,
   PRIOR_AUTH_QUEUE,
   requestDocumentId,
   stateOf,
@@ -60,6 +63,7 @@ import {
   withState,
 } from './records.ts';
 import { buildPasRequest, buildPasUpdate } from './request-bundle.ts';
+import { subscriptionWorkId } from './subscription.ts';
 import { readOptional } from '../../store/read-optional.ts';
 
 export interface PriorAuthWorkerDeps {
@@ -215,8 +219,11 @@ export class PriorAuthWorker extends LoopingWorker {
     const unavailable = (err as { retryable?: unknown }).retryable === true;
     if (payload.kind === 'send') {
       const claim = await readOptional<Claim>(this.#deps.store, job.tenant, 'Claim', payload.claim);
-      // Asking again is what sends the request then (#enqueueSend gives a dead send a successor).
+      // Asking again is what sends the request then (#enqueueSend gives a dead send a successor). An
+      // open work item about what was asked (the payer needs more information, before this Claim
+      // Update) stays what it is, as for a dead inquiry.
       return this.#tell(job.tenant, payload.caseId, claim, {
+        keepOpenWork: true,
         note: unavailable
           ? `${payload.claim} could not be sent: the payer was unavailable on all ${job.attempts} attempts (last: ${err.message}). The request is kept as built; asking for the order's prior authorization again sends it.`
           : `Sending ${payload.claim} failed (${err.message}). Once that is fixed, asking for the order's prior authorization again sends the kept request.`,
@@ -240,6 +247,53 @@ export class PriorAuthWorker extends LoopingWorker {
         focus: `Claim/${pended.id}`,
       });
     }
+    if (payload.kind === 'subscribe') {
+      return this.#subscribeGaveUp(job, err, unavailable);
+    }
+  }
+
+  /**
+   * Dripline could not subscribe at the payer: no notification will come, so its pended requests
+   * are followed by `$inquire` only (followUp's fallback). A person is told on the payer's work item
+   * (not a case's: the subscription serves them all); a later subscribe that succeeds closes it.
+   */
+  async #subscribeGaveUp(job: Job, err: Error, unavailable: boolean): Promise<void> {
+    const payload = job.payload as Extract<PriorAuthJob, { kind: 'subscribe' }>;
+    const payer = this.#tenant(job.tenant).payers.find((p) => p.id === payload.payer);
+    if (!payer?.pas) {
+      return;
+    }
+    const minutes = payer.pas.inquireMinutes;
+    const relying = `Until it does, ${payer.name}'s pended prior authorization requests are followed by inquiries only (Claim/$inquire, ${minutes} minutes after each pend or inquiry), so decisions arrive later; asking for a pended order's prior authorization inquires at once.`;
+    await this.#work(job.tenant, payer.id, {
+      id: subscriptionWorkId(payer.id),
+      code: 'payer-error',
+      note: unavailable
+        ? `Dripline could not subscribe to ${payer.name}'s prior authorization notifications: the payer was unavailable on all ${job.attempts} attempts (last: ${err.message}). ${relying} Asking for any order's prior authorization at this payer tries to subscribe again.`
+        : `Subscribing to ${payer.name}'s prior authorization notifications failed (${err.message}). ${relying} Once that is fixed (the payer's PAS endpoint or credentials in the configuration), asking for any order's prior authorization at this payer subscribes again.`,
+    });
+  }
+
+  /** Writes a work item (a new one, or a note on the one there) with its AuditEvent, as other PAS writes. */
+  async #work(
+    tenant: TenantId,
+    payer: string,
+    input: Omit<Parameters<typeof taskWrite>[0], 'existing' | 'now'>,
+  ): Promise<void> {
+    const existing = await readOptional<Task>(this.#deps.store, tenant, 'Task', input.id);
+    const now = this.#deps.now();
+    const write = taskWrite({ ...input, ...(existing ? { existing } : {}), now });
+    await this.#deps.store.resources.writeBatch(tenant, [
+      write,
+      auditWrite({
+        id: randomUUID(),
+        now,
+        payer,
+        created: !existing,
+        resources: write.op === 'enqueue' ? [] : [write.resource],
+        publicUrl: this.#deps.publicUrl,
+      }),
+    ]);
   }
 
   /**
@@ -258,17 +312,13 @@ export class PriorAuthWorker extends LoopingWorker {
       task?.status === 'requested' ? (task.code?.coding?.[0]?.code as PasTaskCode | undefined) : undefined;
     const code = what.keepOpenWork && open && !EXCHANGE_WORK.has(open) ? open : 'payer-error';
     const patient = claim?.patient.reference;
-    await this.#deps.store.resources.writeBatch(tenant, [
-      taskWrite({
-        id: `${caseId}-work`,
-        code,
-        note: what.note,
-        focus: what.focus,
-        ...(patient ? { patient } : {}),
-        ...(task ? { existing: task } : {}),
-        now: this.#deps.now(),
-      }),
-    ]);
+    await this.#work(tenant, (claim && payerOf(claim)) ?? 'unknown', {
+      id: `${caseId}-work`,
+      code,
+      note: what.note,
+      focus: what.focus,
+      ...(patient ? { patient } : {}),
+    });
   }
 
   async #order(tenant: TenantId, job: Extract<PriorAuthJob, { kind: 'order' }>): Promise<void> {
@@ -298,18 +348,13 @@ export class PriorAuthWorker extends LoopingWorker {
     }
     const caseId = caseIdFor(tenant, plan.payer.id, orderRef);
     if (plan.kind === 'cannot') {
-      const task = await readOptional(this.#deps.store, tenant, 'Task', `${caseId}-work`);
-      await this.#deps.store.resources.writeBatch(tenant, [
-        taskWrite({
-          id: `${caseId}-work`,
-          code: 'cannot-request',
-          note: plan.reason,
-          focus: orderRef,
-          ...(plan.patient ? { patient: plan.patient } : {}),
-          ...(task ? { existing: task as never } : {}),
-          now,
-        }),
-      ]);
+      await this.#work(tenant, plan.payer.id, {
+        id: `${caseId}-work`,
+        code: 'cannot-request',
+        note: plan.reason,
+        focus: orderRef,
+        ...(plan.patient ? { patient: plan.patient } : {}),
+      });
       return;
     }
     if (plan.payer.pas.subscription !== 'off') {
@@ -340,14 +385,16 @@ export class PriorAuthWorker extends LoopingWorker {
     }
     if (!cancel && live && SAME(live, plan.services)) {
       // This order version asks for what is already asked. A pended request is followed again if
-      // nothing follows it (its last inquiry died while the payer was unavailable).
+      // nothing follows it (its last inquiry died while the payer was unavailable); a person asking
+      // about one pended at a subscribed payer, whose notification has not come, inquires now.
+      const person = job.asked === true;
       if (
         stateOf(live) === 'pended' &&
-        (await followUp(this.#followUpContext(), tenant, plan.payer, caseId, { asked: true }))
+        (await followUp(this.#followUpContext(), tenant, plan.payer, caseId, { asked: true, person }))
       ) {
         this.#deps.logger.info(
           { tenant, case: caseId, submission: live.id },
-          'prior authorization inquiry queued again',
+          'prior authorization inquiry queued to run now',
         );
         this.notify();
       }
@@ -381,21 +428,16 @@ export class PriorAuthWorker extends LoopingWorker {
     const patient = plan.parties.order.subject.reference ?? '';
     if (invalid) {
       // Never sent: what the request lacks is a person's to fix (the order, the coverage, the configuration).
-      const task = await readOptional(this.#deps.store, tenant, 'Task', `${caseId}-work`);
       const why = (invalid.issue ?? [])
         .map((i) => `${i.details?.text ?? ''} (${i.expression?.[0] ?? ''})`)
         .join('; ');
-      await this.#deps.store.resources.writeBatch(tenant, [
-        taskWrite({
-          id: `${caseId}-work`,
-          code: 'cannot-request',
-          note: `The PAS request for ${plan.source} does not conform: ${why}`,
-          focus: orderRef,
-          patient,
-          ...(task ? { existing: task as never } : {}),
-          now,
-        }),
-      ]);
+      await this.#work(tenant, plan.payer.id, {
+        id: `${caseId}-work`,
+        code: 'cannot-request',
+        note: `The PAS request for ${plan.source} does not conform: ${why}`,
+        focus: orderRef,
+        patient,
+      });
       return;
     }
     const text = JSON.stringify(bundle);
@@ -467,6 +509,8 @@ export class PriorAuthWorker extends LoopingWorker {
     );
     if (outcome.followUp) {
       await followUp(this.#followUpContext(), tenant, payer, job.caseId);
+    } else if (outcome.state !== 'unchanged') {
+      await followUpEnded(this.#followUpContext(), tenant, job.caseId);
     }
   }
 }

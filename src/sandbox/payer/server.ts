@@ -123,6 +123,13 @@ export interface SandboxPayerBehaviour {
   garbleSubmitAnswers?: 'not-json' | 'invalid-fhir';
   /** The 271s of the X12 eligibility endpoint are garbled: a segment no 271 has, or no IEA. */
   garbleEligibility?: 'unknown-segment' | 'broken-envelope';
+  /**
+   * PAS event notifications are held back, as if lost: a decision reaches the submitter only by
+   * `$inquire`, or when `pas.releaseNotifications()` delivers them late.
+   */
+  holdPasNotifications?: boolean;
+  /** PAS Subscription creates are answered with this HTTP status (e.g. 503); `$submit`, `$inquire` work. */
+  pasSubscriptionsUnavailable?: number;
 }
 
 export interface SandboxPayer {
@@ -133,7 +140,7 @@ export interface SandboxPayer {
   /** The Da Vinci PAS endpoint (`{url}/pas/fhir`): prior authorization `$submit`, `$inquire`, Subscription. */
   readonly pasFhirBaseUrl: string;
   /** The PAS endpoint's cases, and a way to end its pending reviews now. */
-  readonly pas: Pick<PasEndpoint, 'cases' | 'finishReviews'>;
+  readonly pas: Pick<PasEndpoint, 'cases' | 'finishReviews' | 'releaseNotifications'>;
   /** The X12 eligibility endpoint: a 270 POSTed (application/edi-x12) is answered with a 271. */
   readonly x12EligibilityUrl: string;
   /** Replaces the members eligibility answers for. */
@@ -446,6 +453,8 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     ...(options.pas?.reviewDelayMs !== undefined ? { reviewDelayMs: options.pas.reviewDelayMs } : {}),
     ...(options.pas?.members ? { members: options.pas.members } : {}),
     garble: () => behaviour.garbleSubmitAnswers,
+    holdNotifications: () => behaviour.holdPasNotifications === true,
+    subscriptionsUnavailable: () => behaviour.pasSubscriptionsUnavailable,
   });
   app.use('/pas/fhir', pas.router);
   app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));

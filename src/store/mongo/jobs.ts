@@ -90,6 +90,7 @@ export class MongoJobQueue implements JobQueue {
       createdAt: now,
       updatedAt: now,
       seq: new ObjectId(),
+      ...(request.waitKey !== undefined ? { waitKey: request.waitKey } : {}),
     };
     const upsert = (): Promise<Document> =>
       this.#jobs.updateOne(key, { $setOnInsert: insert }, { upsert: true, ...(session ? { session } : {}) });

@@ -65,8 +65,8 @@ const DUE_EXPIRED = "FROM jobs WHERE queue = ? AND state = 'leased' AND lease_ex
 
 const SQL = {
   insert:
-    'INSERT INTO jobs (id, tenant, queue, key, payload, state, attempts, max_attempts, run_at, created_at, updated_at) ' +
-    "VALUES (?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?, ?) ON CONFLICT (tenant, queue, key) DO NOTHING",
+    'INSERT INTO jobs (id, tenant, queue, key, payload, state, attempts, max_attempts, run_at, created_at, updated_at, wait_key) ' +
+    "VALUES (?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?, ?, ?) ON CONFLICT (tenant, queue, key) DO NOTHING",
   byKey: 'SELECT id FROM jobs WHERE tenant = ? AND queue = ? AND key = ?',
   // A lease that expired on the job's last allowed attempt dead-letters it instead of re-leasing.
   deadExpired:
@@ -176,6 +176,7 @@ export class SqliteJobTable implements JobQueue {
       runAt,
       now,
       now,
+      request.waitKey ?? null,
     );
     if (changes === 1) {
       return { jobId: id, created: true };

@@ -12,221 +12,49 @@
  * asking while an inquiry is queued queues no second one.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import type {
-  Bundle,
-  Claim,
-  MedicationRequest,
-  Organization,
-  Resource,
-  Subscription,
-  Task,
-} from '@medplum/fhirtypes';
+import type { Claim, MedicationRequest, Organization, Resource, Subscription } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
-import { createPasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
-import type { PasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
-import { PRIOR_AUTH_QUEUE, stateOf } from '../../../src/coverage/pas/records.ts';
+import { stateOf } from '../../../src/coverage/pas/records.ts';
 import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
 import { sandboxPayers } from '../../../src/sandbox/index.ts';
 import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { Job, JobState, StoredResource } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
-import { searchAll } from '../../../src/store/search-all.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
-import { fhirFetch, startTestServer } from '../../support/harness.ts';
+import { startTestServer } from '../../support/harness.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
-import { billing, coverage, order, orderer, patient } from './fixtures.ts';
+import { billing, coverage, orderer, patient } from './fixtures.ts';
+import { caseOf, drugOrder, inquiryOf, pasHarness, sendOf } from './resend-harness.ts';
 
 /** Dripline's and the payer's clock: moved past each retry's backoff instead of waiting for it. */
 const clock = advancingClock();
 const T = 'clinic-r';
 /** A tenant whose payer (`quiet`, its own sandbox payer) is followed by `$inquire` only. */
 const Q = 'clinic-q';
-const SCOPE = 'system/MedicationRequest.r system/Claim.cr system/ClaimResponse.r system/Task.r';
 
 let payer: SandboxPayer;
 let quiet: SandboxPayer;
 let server: TestServer;
 
-/** Every `Claim/$submit` Dripline made, in order: the submission, and how it ended. */
-const submits: { claim: string; outcome: number | 'unreachable' }[] = [];
-/** The most submits of one request that were at the payer at the same time. */
-let mostInFlight = 0;
-const inFlight = new Map<string, number>();
-
-/** Every `Claim/$inquire` Dripline made: the submission asked about, and how it ended. */
-const inquiries: { claim: string; outcome: number | 'unreachable' }[] = [];
-/** The most inquiries about one case that were at the payer at the same time. */
-let mostInquiriesInFlight = 0;
-
-/** The real HTTP port to the payer, with each submit and inquiry recorded. */
-function recordingPort(endpoint: PayerEndpoint): PasPayerPort {
-  const real = createPasPayerPort(endpoint, { now: clock.now });
-  return {
-    ...real,
-    async inquire(body) {
-      // The inquiry's Claim is `{submission}-inq{round}`; the submission is `{case}-{n}`.
-      const claim = ((body as Bundle).entry?.[0]?.resource?.id ?? '?').replace(/-inq\d+$/, '');
-      const caseId = claim.slice(0, claim.lastIndexOf('-'));
-      const now = (inFlight.get(caseId) ?? 0) + 1;
-      inFlight.set(caseId, now);
-      mostInquiriesInFlight = Math.max(mostInquiriesInFlight, now);
-      try {
-        const answer = await real.inquire(body);
-        inquiries.push({ claim, outcome: answer.status });
-        return answer;
-      } catch (err) {
-        inquiries.push({ claim, outcome: 'unreachable' });
-        throw err;
-      } finally {
-        inFlight.set(caseId, (inFlight.get(caseId) ?? 1) - 1);
-      }
-    },
-    async submit(body) {
-      const claim = (JSON.parse(body) as Bundle).entry?.[0]?.resource?.id ?? '?';
-      const now = (inFlight.get(claim) ?? 0) + 1;
-      inFlight.set(claim, now);
-      mostInFlight = Math.max(mostInFlight, now);
-      try {
-        const answer = await real.submit(body);
-        submits.push({ claim, outcome: answer.status });
-        return answer;
-      } catch (err) {
-        submits.push({ claim, outcome: 'unreachable' });
-        throw err;
-      } finally {
-        inFlight.set(claim, (inFlight.get(claim) ?? 1) - 1);
-      }
-    },
-  };
-}
-
-const drugOrder = (id: string, hcpcs: string, doseMg: number): MedicationRequest & { id: string } => ({
-  ...order,
-  id,
-  medicationCodeableConcept: {
-    coding: [{ system: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: hcpcs }],
-  },
-  dosageInstruction: [
-    {
-      text: `${doseMg} mg IV`,
-      timing: { repeat: { count: 1 } },
-      doseAndRate: [
-        { doseQuantity: { value: doseMg, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' } },
-      ],
-    },
-  ],
-});
-
-/** A person asks for the order's prior authorization (a new token each time: the clock has moved on). */
-const ask = async (orderId: string, tenant = T): Promise<number> =>
-  (
-    await fhirFetch(`${server.url}/api/prior-auth`, await server.token(tenant, SCOPE), {
-      method: 'POST',
-      body: { order: `MedicationRequest/${orderId}` },
-      headers: { 'content-type': 'application/json' },
-    })
-  ).status;
-
-async function requestOf(orderId: string, tenant = T): Promise<(Claim & StoredResource) | undefined> {
-  return (
-    await searchAll<Claim>(server.running.store, tenant, 'Claim', [
-      { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
-    ])
-  ).find((c) => c.extension?.some((e) => e.valueString?.startsWith(`MedicationRequest/${orderId}/`)));
-}
-
-const stateReached = (
-  orderId: string,
-  state: string,
-  timeoutMs = 20_000,
-  tenant = T,
-): Promise<Claim & StoredResource> =>
-  waitFor(
-    `the request of ${orderId} ${state}`,
-    async () => {
-      const claim = await requestOf(orderId, tenant);
-      return claim && stateOf(claim) === state ? claim : undefined;
-    },
-    timeoutMs,
-  );
-
-const jobsOf = async (state: JobState, match: (job: Job) => boolean, tenant = T): Promise<Job[]> =>
-  (await server.running.store.jobs.listJobs(tenant, PRIOR_AUTH_QUEUE, state, 500)).filter(match);
-
-/** The jobs `match` picks that are still to run (ready or leased). */
-const queuedJobs = async (match: (job: Job) => boolean, tenant = T): Promise<Job[]> => [
-  ...(await jobsOf('ready', match, tenant)),
-  ...(await jobsOf('leased', match, tenant)),
-];
-
-const sendOf =
-  (claim: string) =>
-  (job: Job): boolean =>
-    job.key.startsWith('send|') && (job.payload as { claim?: string }).claim === claim;
+const h = pasHarness(clock, T, () => server);
+const {
+  ask,
+  asksHandled,
+  dieWhilePayerDown,
+  inquiriesOf,
+  jobsOf,
+  queuedJobs,
+  runAtNow,
+  stateReached,
+  submitsOf,
+  workItem,
+} = h;
 
 const sendJobs = (claim: string, state: JobState): Promise<Job[]> => jobsOf(state, sendOf(claim));
 
 const subscribe = (job: Job): boolean => job.key.startsWith('subscribe|buckeye|');
-
-/**
- * The payer is down: each attempt of the jobs `match` picks fails; the clock moves past each
- * backoff until `dead` of them are dead.
- */
-async function dieWhilePayerDown(
-  what: string,
-  match: (job: Job) => boolean,
-  dead: number,
-  tenant = T,
-): Promise<void> {
-  await waitFor(
-    `${what} dead`,
-    async () => {
-      if ((await jobsOf('dead', match, tenant)).length >= dead) {
-        return true;
-      }
-      const backingOff = (await jobsOf('ready', match, tenant)).find((j) => j.attempts >= 1);
-      if (backingOff) {
-        clock.advance(Math.max(0, Date.parse(backingOff.runAt) - clock.now().getTime()));
-      }
-      return false;
-    },
-    30_000,
-    50,
-  );
-}
-
-/** The queue holds no order job still to run (each ask has been handled). */
-const asksHandled = (tenant = T): Promise<boolean> =>
-  waitFor(
-    'the asks handled',
-    async () => (await queuedJobs((j) => j.key.startsWith('order|'), tenant)).length === 0,
-  );
-
-/** The case of a submission `{case}-{n}`. */
-const caseOf = (claim: Claim & { id: string }): string => claim.id.slice(0, claim.id.lastIndexOf('-'));
-
-const workItem = (claim: Claim & { id: string }, tenant = T): Promise<Task & StoredResource> =>
-  server.running.store.resources.read(tenant, 'Task', `${caseOf(claim)}-work`) as Promise<
-    Task & StoredResource
-  >;
-
-/** The case's inquiry jobs (every round, and any queued after one died). */
-const inquiryOf =
-  (caseId: string) =>
-  (job: Job): boolean =>
-    job.key.startsWith(`inquire|${caseId}|`);
-
-/** Moves the clock to a job's runAt. */
-const runAtNow = (job: Job): void =>
-  clock.advance(Math.max(0, Date.parse(job.runAt) - clock.now().getTime()));
-
-const inquiriesOf = (claim: string): (number | 'unreachable')[] =>
-  inquiries.filter((s) => s.claim === claim).map((s) => s.outcome);
-
-const submitsOf = (claim: string): (number | 'unreachable')[] =>
-  submits.filter((s) => s.claim === claim).map((s) => s.outcome);
 
 beforeAll(async () => {
   // Reviews end only when the test says (finishReviews): a pended answer stays pended meanwhile.
@@ -255,7 +83,7 @@ beforeAll(async () => {
     {},
     {
       now: clock.now,
-      priorAuthWorker: { pollMs: 50, payerPort: recordingPort },
+      priorAuthWorker: { pollMs: 50, payerPort: h.recordingPort },
       claimWorkflow: {
         tenants: [tenant, inquiring].map((t) => ({ ...t, connections: [], coding: {} })),
       },
@@ -367,7 +195,7 @@ describe('a request whose every send failed', () => {
     await stateReached('mr-busy', 'certified', 10_000);
     await asksHandled();
     expect(submitsOf(kept.id).filter((s) => s !== 'unreachable')).toEqual([200]);
-    expect(mostInFlight).toBe(1);
+    expect(h.mostSubmitsInFlight()).toBe(1);
   });
 });
 
@@ -467,7 +295,7 @@ describe('a pended request whose inquiry died', () => {
     );
     expect(inquiriesOf(pended.id)).toEqual([...Array(8).fill('unreachable'), 200, 200]);
     expect(await queuedJobs(inquiry, Q)).toEqual([]);
-    expect(mostInquiriesInFlight).toBe(1);
+    expect(h.mostInquiriesInFlight()).toBe(1);
   }, 60_000);
 
   test('asked again while an inquiry is queued: no second inquiry', async () => {

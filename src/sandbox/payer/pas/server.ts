@@ -68,6 +68,10 @@ export interface PasEndpointOptions {
   readonly garble?: () => 'not-json' | 'invalid-fhir' | undefined;
   /** The payer's members (member ids); absent, every member id is taken as one of its members. */
   readonly members?: readonly string[];
+  /** While true, event notifications are held back (lost) until `releaseNotifications`. */
+  readonly holdNotifications?: () => boolean;
+  /** An HTTP status (e.g. 503) Subscription creates are answered with: only that service down. */
+  readonly subscriptionsUnavailable?: () => number | undefined;
 }
 
 export interface PasEndpoint {
@@ -76,6 +80,8 @@ export interface PasEndpoint {
   cases(): PayerCase[];
   /** Decides pended items now instead of at the end of the review delay. */
   finishReviews(): Promise<void>;
+  /** Sends the event notifications held back (`holdNotifications`): a late delivery. How many. */
+  releaseNotifications(): number;
   stop(): void;
 }
 
@@ -89,7 +95,12 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
   const cases = new Map<string, PayerCase>();
   const answered = new Map<string, { hash: string; body: string }>();
   const reviews = new Map<string, NodeJS.Timeout>();
-  const subscriptions = new PasSubscriptions({ base, now, log: options.log });
+  const subscriptions = new PasSubscriptions({
+    base,
+    now,
+    log: options.log,
+    ...(options.holdNotifications ? { hold: options.holdNotifications } : {}),
+  });
   let counter = 0;
   const numbers: Numbering = {
     next: (prefix) => `${prefix}${String(++counter).padStart(6, '0')}`,
@@ -283,6 +294,11 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
   router.post('/Claim/\\$inquire', inquire);
   router.post('/Subscription', (req, res) => {
     requireScope(getAuthContext(res), 'Subscription', 'create');
+    const down = options.subscriptionsUnavailable?.();
+    if (down !== undefined) {
+      sendOutcome(res, down, outcome('transient', 'The payer cannot create subscriptions now'));
+      return;
+    }
     const parsed = parsePasSubscription(req.body);
     if (!parsed.ok) {
       res.status(400).type(FHIR_JSON).send(JSON.stringify(parsed.outcome));
@@ -355,6 +371,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
       }
       return Promise.resolve();
     },
+    releaseNotifications: () => subscriptions.release(),
     stop() {
       for (const timer of reviews.values()) {
         clearTimeout(timer);

@@ -77,12 +77,32 @@ export class PasSubscriptions {
   readonly #log: DeliveryLog;
   readonly #retryMs: number;
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #hold: () => boolean;
+  /** Event notifications held back (`hold`), oldest first: lost, until `release`. */
+  readonly #held: { subscription: PayerSubscription; event: { number: number; response: Bundle } }[] = [];
 
-  constructor(options: { base: string; now: () => Date; log: DeliveryLog; retryMs?: number }) {
+  constructor(options: {
+    base: string;
+    now: () => Date;
+    log: DeliveryLog;
+    retryMs?: number;
+    /** While true, event notifications are not sent (a lost notification, the payer's outage). */
+    hold?: () => boolean;
+  }) {
     this.#base = options.base;
     this.#now = options.now;
     this.#log = options.log;
     this.#retryMs = options.retryMs ?? 500;
+    this.#hold = options.hold ?? ((): boolean => false);
+  }
+
+  /** Sends the event notifications held back so far (a late delivery); resolves how many. */
+  release(): number {
+    const held = this.#held.splice(0);
+    for (const { subscription, event } of held) {
+      void this.#deliver(subscription, 'event-notification', event, 4);
+    }
+    return held.length;
   }
 
   get(id: string): PayerSubscription | undefined {
@@ -130,7 +150,12 @@ export class PasSubscriptions {
         subscription.orgIds.includes(senderId)
       ) {
         subscription.events += 1;
-        void this.#deliver(subscription, 'event-notification', { number: subscription.events, response }, 4);
+        const event = { number: subscription.events, response };
+        if (this.#hold()) {
+          this.#held.push({ subscription, event });
+        } else {
+          void this.#deliver(subscription, 'event-notification', event, 4);
+        }
         sent += 1;
       }
     }
