@@ -9,6 +9,7 @@
  * (e.g. `encounter` on MedicationAdministration for R4's `context`) the entry says so.
  */
 import { EXT_CLAIM_PAYER, EXT_CLAIM_STATE } from '../contract/canonical.ts';
+import { EXT_PAS_STATE } from '../contract/pas.ts';
 
 export type SearchParamKind = 'token' | 'reference' | 'date' | 'string';
 
@@ -184,6 +185,11 @@ export const SEARCH_PARAMETERS: Readonly<Record<string, readonly SearchParamDefi
       'claim-payer',
       extensionValue('Claim', EXT_CLAIM_PAYER),
       'Dripline: the tenant payer (config payers[].id) the claim goes to',
+    ),
+    token(
+      'pas-state',
+      extensionValue('Claim', EXT_PAS_STATE),
+      'Dripline: where a prior authorization request stands (prepared, pended, certified, denied …)',
     ),
   ],
   ClaimResponse: [
