@@ -77,9 +77,11 @@ export interface PayerPasEndpoint {
   /** `auto`: subscribe to the PAS topic for pended answers, `$inquire` only if the payer offers no subscription; `off`: `$inquire` only. */
   readonly subscription: 'auto' | 'off';
   /**
-   * The slow schedule of `$inquire` for a pended request, minutes after the pend or the last
-   * inquiry (default 240): how a payer without a subscription is followed, and at a subscribed
-   * payer the fallback when no notification has decided the request by then.
+   * The slow schedule of `$inquire` for a pended request (default 240): the first round this many
+   * minutes after the pend; then, where Dripline has no subscription in place, a round every this
+   * many minutes (how the decision is learnt there), and where it has one, the fallback when no
+   * notification has decided the request, with waits doubling up to a day
+   * (src/coverage/pas/inquiry-schedule.ts).
    */
   readonly inquireMinutes: number;
   /** Days a request's course covers from its first day (default 180). */

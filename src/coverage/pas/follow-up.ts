@@ -5,7 +5,9 @@
  * this tenant's requests, and `$inquire` on the payer's slow schedule (spec-9, spec-42: inquiries
  * are not for polling): how a payer that offers no subscription is followed, and at a subscribed
  * payer the fallback for a notification that never comes (pas.md §3.1 "lost messages": a lost
- * notification, the payer's outage, a subscription the payer ended without a word).
+ * notification, the payer's outage, a subscription the payer ended without a word), backing off
+ * there (./inquiry-schedule.ts). A notification that names no request is kept with an audited work
+ * item.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Claim, Subscription, Task } from '@medplum/fhirtypes';
@@ -17,6 +19,7 @@ import { searchAll } from '../../store/search-all.ts';
 import type { AnswerContext } from './answers.ts';
 import { applyAnswer } from './answers.ts';
 import { inquiryFromRequest } from './inquiry.ts';
+import { nextInquiryAt } from './inquiry-schedule.ts';
 import type { JobLine, PriorAuthJob } from './jobs.ts';
 import { enqueueInLine, enqueueNextInLine } from './jobs.ts';
 import type { PasPayerPort } from './payer-client.ts';
@@ -30,7 +33,7 @@ import {
   stateOf,
   submissionsOf,
   taskDone,
-  taskWrite,
+  writeWork,
 } from './records.ts';
 import { readPasInquiry } from './response.ts';
 import {
@@ -102,48 +105,134 @@ const inquiryLine = (caseId: string, runAt: Date): JobLine => ({
   waitKey: inquiryWaitKey(caseId),
 });
 
-/**
- * A pended request is followed by the payer's subscription where Dripline has (or is making) one,
- * and in every case by `$inquire` on the payer's slow schedule (`pas.inquireMinutes` after the pend
- * or the last round, default 240): at a payer that offers no subscription that is how the decision
- * is learnt; at a subscribed payer it is the fallback for a notification that never comes, and a
- * round due after the notification decided the request asks nothing (`inquire`). The case's next
- * round is queued unless one is still to run, so a case never has two inquiries in flight (one line
- * per case, whichever of its submissions is pending: `inquire` asks about the latest). `after`: the
- * round just answered, whose job (still leased) queues the next. `asked`: the order was asked for
- * again (a person's ask, or its next version from the EHR) while its request is pended; an inquiry
- * is queued only if none is (the last died while the payer was unavailable), and runs now.
- * `person`: the ask was a person's; at a subscribed payer, whose notification has not come, the
- * round waiting for its time runs now (one already leased is the inquiry in flight: nothing more).
- * Resolves with whether an inquiry was queued or made due.
- */
-export async function followUp(
+/** How Dripline learns of decisions at a payer. */
+interface PayerFollowing {
+  /** It subscribes there (configured, and the payer has not said it offers none). */
+  readonly subscribed: boolean;
+  /** Its subscription there is in place: the payer's notification is the primary channel (nextInquiryAt). */
+  readonly notified: boolean;
+}
+
+async function payerFollowing(
   ctx: FollowUpContext,
   tenant: TenantId,
   payer: PayerEndpoint,
-  caseId: string,
-  options: { readonly after?: number; readonly asked?: boolean; readonly person?: boolean } = {},
-): Promise<boolean> {
+): Promise<PayerFollowing> {
   const record = await readOptional<Subscription>(
     ctx.store,
     tenant,
     'Subscription',
     subscriptionRecordId(payer.id),
   );
-  const unsupported = record ? readRecord(record).unsupported : false;
-  const subscribed = payer.pas?.subscription !== 'off' && !unsupported;
-  if (subscribed) {
+  const known = record ? readRecord(record) : undefined;
+  const subscribed = payer.pas?.subscription !== 'off' && !known?.unsupported;
+  const notified =
+    subscribed &&
+    known?.payerSubscriptionId !== undefined &&
+    known.status !== 'error' &&
+    known.status !== 'off';
+  return { subscribed, notified };
+}
+
+interface FollowUpOptions {
+  /** The round just answered, whose job (still leased) queues the next. */
+  readonly after?: number;
+  /** The order was asked for again while its request is pended. */
+  readonly asked?: boolean;
+  /** The ask was a person's. */
+  readonly person?: boolean;
+  /** When the request was pended (default now: it just was). */
+  readonly pendedAt?: Date;
+}
+
+/**
+ * A pended request is followed by the payer's subscription where Dripline has (or is making) one,
+ * and in every case by `$inquire` rounds (./inquiry-schedule.ts: the first `pas.inquireMinutes`
+ * after the pend; then every `inquireMinutes` where no subscription is in place, backing off to a
+ * day where the payer notifies): at a payer that offers no subscription that is how the decision is
+ * learnt; at a subscribed payer it is the fallback for a notification that never comes, and a
+ * round due after the notification decided the request asks nothing (`inquire`). The case's next
+ * round is queued unless one is still to run, so a case never has two inquiries in flight (one line
+ * per case, whichever of its submissions is pending: `inquire` asks about the latest).
+ * `asked`: the order was asked for again (a person's ask, or its next version from the EHR) while
+ * its request is pended; an inquiry is queued only if none is (the last died while the payer was
+ * unavailable), and runs now. `person`: the ask was a person's; at any payer, the round waiting
+ * for its time runs now (one already leased is the inquiry in flight: nothing more). Resolves with
+ * whether an inquiry was queued or made due.
+ */
+export async function followUp(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  payer: PayerEndpoint,
+  caseId: string,
+  options: FollowUpOptions = {},
+): Promise<boolean> {
+  const following = await payerFollowing(ctx, tenant, payer);
+  if (following.subscribed) {
     await enqueueSubscribe(ctx, tenant, payer);
   }
-  const minutes = options.asked ? 0 : (payer.pas?.inquireMinutes ?? 240);
-  const runAt = new Date(ctx.now().getTime() + minutes * 60_000);
+  return queueRound(ctx, tenant, payer, caseId, following, options);
+}
+
+async function queueRound(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  payer: PayerEndpoint,
+  caseId: string,
+  following: PayerFollowing,
+  options: FollowUpOptions,
+): Promise<boolean> {
+  const now = ctx.now();
+  const runAt = options.asked
+    ? now
+    : nextInquiryAt({
+        notified: following.notified,
+        inquireMinutes: payer.pas?.inquireMinutes ?? 240,
+        pendedAt: options.pendedAt ?? now,
+        now,
+        afterRound: options.after !== undefined,
+      });
   if (await enqueueNextInLine(ctx.store, tenant, inquiryLine(caseId, runAt), (options.after ?? 0) + 1)) {
     return true;
   }
-  if (subscribed && options.person) {
-    return (await ctx.store.jobs.wake(tenant, PRIOR_AUTH_QUEUE, inquiryWaitKey(caseId), ctx.now())) > 0;
+  if (options.person) {
+    return (await ctx.store.jobs.wake(tenant, PRIOR_AUTH_QUEUE, inquiryWaitKey(caseId), now)) > 0;
   }
   return false;
+}
+
+/**
+ * Gives each of the tenant's pended requests that no inquiry round follows its round (followUp;
+ * the worker does this when it starts): those pended at a subscribed payer before rounds followed
+ * requests there, and any whose last round died while the payer was unavailable. One search of the
+ * pended requests (`pas-state`), one look at each payer's subscription. Idempotent: a case with a
+ * round queued or running gets nothing. Resolves with how many rounds were queued.
+ */
+export async function resumeRounds(ctx: FollowUpContext, tenant: TenantId): Promise<number> {
+  const payers = new Map<string, PayerFollowing>();
+  let queued = 0;
+  for (const claim of await searchAll<Claim>(ctx.store, tenant, 'Claim', [
+    { code: 'pas-state', kind: 'token', values: [{ value: 'pended' }] },
+  ])) {
+    const payer = ctx.tenant(tenant).payers.find((p) => p.id === payerOf(claim));
+    if (!payer?.pas || stateOf(claim) !== 'pended') {
+      continue; // a payer no longer configured for PAS: nothing to ask it with
+    }
+    let following = payers.get(payer.id);
+    if (!following) {
+      following = await payerFollowing(ctx, tenant, payer);
+      payers.set(payer.id, following);
+      if (following.subscribed) {
+        await enqueueSubscribe(ctx, tenant, payer);
+      }
+    }
+    const caseId = claim.id.slice(0, claim.id.lastIndexOf('-'));
+    const pendedAt = new Date(claim.meta.lastUpdated);
+    if (await queueRound(ctx, tenant, payer, caseId, following, { pendedAt })) {
+      queued += 1;
+    }
+  }
+  return queued;
 }
 
 /**
@@ -235,7 +324,9 @@ export async function ensureSubscription(
       { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
     ])) {
       if (stateOf(claim) === 'pended' && payerOf(claim) === payer.id) {
-        await followUp(ctx, tenant, payer, claim.id.slice(0, claim.id.lastIndexOf('-')));
+        await followUp(ctx, tenant, payer, claim.id.slice(0, claim.id.lastIndexOf('-')), {
+          pendedAt: new Date(claim.meta.lastUpdated),
+        });
       }
     }
   }
@@ -289,19 +380,20 @@ export async function applyNotification(
   const unknown = async (why: string): Promise<void> => {
     const document = messageDocument({ kind: 'notification', text: job.text, now });
     const id = `pas-unmatched-${document.id.slice('pasmsg-'.length, 'pasmsg-'.length + 20)}`;
-    const task = await readOptional(ctx.store, tenant, 'Task', id);
-    await ctx.store.resources.writeBatch(tenant, [
-      ...((await readOptional(ctx.store, tenant, 'DocumentReference', document.id))
-        ? []
-        : [{ op: 'create' as const, resource: document, options: { id: document.id } }]),
-      taskWrite({
+    const kept = (await readOptional(ctx.store, tenant, 'DocumentReference', document.id))
+      ? []
+      : [{ op: 'create' as const, resource: document, options: { id: document.id } }];
+    await writeWork(
+      ctx.store,
+      tenant,
+      { payer: payer.id, now, publicUrl: ctx.publicUrl },
+      {
         id,
         code: why.startsWith('not a valid') ? 'invalid-answer' : 'unknown-answer',
         note: `${payer.name}: ${why} (DocumentReference/${document.id})`,
-        ...(task ? { existing: task as never } : {}),
-        now,
-      }),
-    ]);
+      },
+      kept,
+    );
   };
   if (!parsed.ok) {
     return unknown(`not a valid PAS notification: ${parsed.reason}`);
@@ -417,7 +509,10 @@ export async function inquire(
     { kind: 'inquiry-answer', text: answer.text, status: answer.status, ...(reading ? { reading } : {}) },
   );
   if (outcome.state === 'pended' || (outcome.state === 'unchanged' && stateOf(latest) === 'pended')) {
-    await followUp(ctx, tenant, payer, job.caseId, { after: job.round });
+    await followUp(ctx, tenant, payer, job.caseId, {
+      after: job.round,
+      pendedAt: new Date(latest.meta.lastUpdated),
+    });
   }
 }
 

@@ -8,7 +8,7 @@
  *
  * Dripline asks `$inquire` on a slow schedule (spec-9, spec-42: inquiries are not for polling): how
  * a payer that offers no subscription is followed, and at a subscribed payer the fallback when no
- * notification has come (./follow-up.ts).
+ * notification has come, backing off (./inquiry-schedule.ts, ./follow-up.ts).
  */
 import type { Bundle, Claim, ClaimResponse, Extension } from '@medplum/fhirtypes';
 import { buildPasRequest, stableUuid } from './request-bundle.ts';

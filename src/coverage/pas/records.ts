@@ -15,10 +15,11 @@
  * - a person's work (a denial, a request for more information, a payer error, an answer that is not
  *   PAS) is a Task per case.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Claim, ClaimResponse, DocumentReference, Resource, Task } from '@medplum/fhirtypes';
 import { buildAuditEvent, patientsOf } from '../../fhir/audit.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../../store/port.ts';
+import { readOptional } from '../../store/read-optional.ts';
 import type { PasStatus } from './response.ts';
 import {
   CS_PRIOR_AUTH_TASK,
@@ -222,6 +223,34 @@ export function taskWrite(input: {
         options: { ifMatchVersion: input.existing.meta.versionId, upsert: false },
       }
     : { op: 'create', resource: task, options: { id: task.id } };
+}
+
+/**
+ * Writes a work item (a new one, or a note on the one there) with its AuditEvent, as every PAS
+ * write; `alongside`: writes of the same transaction the work item is about (a message it names), which
+ * the AuditEvent names too.
+ */
+export async function writeWork(
+  store: Pick<Store, 'resources'>,
+  tenant: TenantId,
+  at: { readonly payer: string; readonly now: Date; readonly publicUrl: string },
+  input: Omit<Parameters<typeof taskWrite>[0], 'existing' | 'now'>,
+  alongside: readonly BatchOperation[] = [],
+): Promise<void> {
+  const existing = await readOptional<Task>(store, tenant, 'Task', input.id);
+  const write = taskWrite({ ...input, ...(existing ? { existing } : {}), now: at.now });
+  const written = [...alongside, write];
+  await store.resources.writeBatch(tenant, [
+    ...written,
+    auditWrite({
+      id: randomUUID(),
+      now: at.now,
+      payer: at.payer,
+      created: !existing,
+      resources: written.flatMap((o) => (o.op === 'enqueue' ? [] : [o.resource])),
+      publicUrl: at.publicUrl,
+    }),
+  ]);
 }
 
 /** Closes a case's open work item (the payer has now decided). */

@@ -11,10 +11,12 @@
  * - `send`: POST the kept Bundle to the payer's `Claim/$submit` (payer down: retried with backoff;
  *   after the last attempt a person is told, and asking again queues a new send);
  * - `notification`: a payer's subscription notification, matched to this tenant's request;
- * - `inquire`: `$inquire` for a pended request on the payer's slow schedule (`pas.inquireMinutes`),
- *   one round at a time per case (./follow-up.ts): how a payer without a subscription is followed,
- *   and at a subscribed payer the fallback when no notification has decided the request by then;
- *   after the last attempt of a round a person is told, and asking again inquires again;
+ * - `inquire`: `$inquire` for a pended request on the payer's slow schedule (`pas.inquireMinutes`;
+ *   backing off to a day where the payer notifies: ./inquiry-schedule.ts), one round at a time per
+ *   case (./follow-up.ts): how a payer without a subscription is followed, and at a subscribed payer
+ *   the fallback when no notification has decided the request by then; a person's ask runs the
+ *   waiting round now; after the last attempt of a round a person is told, and asking again
+ *   inquires again; on start, a pended request no round follows gets one (resumeRounds);
  * - `subscribe`: make sure the tenant's PAS subscription at a payer exists.
  */
 import { randomUUID } from 'node:crypto';
@@ -37,6 +39,7 @@ import {
   followUpEnded,
   inquire,
   payerOfSubmission,
+  resumeRounds,
 } from './follow-up.ts';
 import type { FollowUpContext } from './follow-up.ts';
 import type { PriorAuthJob } from './jobs.ts';
@@ -59,8 +62,8 @@ import {
   stateOf,
   submissionId,
   submissionsOf,
-  taskWrite,
   withState,
+  writeWork,
 } from './records.ts';
 import { buildPasRequest, buildPasUpdate } from './request-bundle.ts';
 import { subscriptionWorkId } from './subscription.ts';
@@ -110,6 +113,8 @@ const CLOSED = new Set(['denied', 'rejected', 'error', 'cancelled', 'unanswered'
 export class PriorAuthWorker extends LoopingWorker {
   readonly #deps: PriorAuthWorkerDeps;
   readonly #ports = new Map<string, PasPayerPort>();
+  /** The first batch after `start()` resumes the tenants' inquiry rounds first (#resumeRounds). */
+  #resume = false;
 
   constructor(deps: PriorAuthWorkerDeps) {
     super({
@@ -123,7 +128,36 @@ export class PriorAuthWorker extends LoopingWorker {
     this.#deps = { ...deps, store: this.ownStore(deps.store, [PRIOR_AUTH_QUEUE]) };
   }
 
+  override start(): void {
+    this.#resume = true;
+    super.start();
+  }
+
+  /**
+   * Each tenant's pended requests that no inquiry round follows get one (resumeRounds): those
+   * pended at a subscribed payer before rounds followed requests there, and any whose last round
+   * died. Once per start, in the loop (never beside a batch); a tenant it fails for is logged and
+   * left to the next start (or a person's ask).
+   */
+  async #resumeRounds(): Promise<void> {
+    for (const tenant of this.#deps.tenants()) {
+      try {
+        const queued = await resumeRounds(this.#followUpContext(), tenant.id);
+        this.#deps.logger.info({ tenant: tenant.id, queued }, 'prior authorization inquiry rounds resumed');
+      } catch (err) {
+        this.#deps.logger.warn(
+          { tenant: tenant.id, err: (err as Error).message },
+          'prior authorization inquiry rounds not resumed',
+        );
+      }
+    }
+  }
+
   async runOnce(): Promise<number> {
+    if (this.#resume) {
+      this.#resume = false;
+      await this.#resumeRounds();
+    }
     const jobs = await this.#deps.store.jobs.lease({
       queue: PRIOR_AUTH_QUEUE,
       leaseMs: this.#deps.leaseMs ?? 60_000,
@@ -274,26 +308,10 @@ export class PriorAuthWorker extends LoopingWorker {
     });
   }
 
-  /** Writes a work item (a new one, or a note on the one there) with its AuditEvent, as other PAS writes. */
-  async #work(
-    tenant: TenantId,
-    payer: string,
-    input: Omit<Parameters<typeof taskWrite>[0], 'existing' | 'now'>,
-  ): Promise<void> {
-    const existing = await readOptional<Task>(this.#deps.store, tenant, 'Task', input.id);
-    const now = this.#deps.now();
-    const write = taskWrite({ ...input, ...(existing ? { existing } : {}), now });
-    await this.#deps.store.resources.writeBatch(tenant, [
-      write,
-      auditWrite({
-        id: randomUUID(),
-        now,
-        payer,
-        created: !existing,
-        resources: write.op === 'enqueue' ? [] : [write.resource],
-        publicUrl: this.#deps.publicUrl,
-      }),
-    ]);
+  /** Writes a work item with its AuditEvent (writeWork). */
+  #work(tenant: TenantId, payer: string, input: Parameters<typeof writeWork>[3]): Promise<void> {
+    const { store, publicUrl } = this.#deps;
+    return writeWork(store, tenant, { payer, now: this.#deps.now(), publicUrl }, input);
   }
 
   /**
@@ -386,7 +404,7 @@ export class PriorAuthWorker extends LoopingWorker {
     if (!cancel && live && SAME(live, plan.services)) {
       // This order version asks for what is already asked. A pended request is followed again if
       // nothing follows it (its last inquiry died while the payer was unavailable); a person asking
-      // about one pended at a subscribed payer, whose notification has not come, inquires now.
+      // about one pended at any payer inquires now (the round waiting for its time runs now).
       const person = job.asked === true;
       if (
         stateOf(live) === 'pended' &&

@@ -4,8 +4,9 @@
  * inquires `inquireMinutes` after the pend (the injected clock is moved, never waited for), applies
  * the decision the inquiry learns, and the notification that arrives late changes nothing more; a
  * person's ask inquires at once. A subscribe that dies leaves a work item saying Dripline relies on
- * inquiries, closed once it subscribes. The work items written when a PAS job dies, and the "cannot
- * request" one, are audited; a dead send keeps an open "more information" work item what it is.
+ * inquiries, closed once it subscribes. The work items written when a PAS job dies, the "cannot
+ * request" one and a notification's that names no request are audited; a dead send keeps an open
+ * "more information" work item what it is.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type {
@@ -21,7 +22,9 @@ import type {
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import { stateOf } from '../../../src/coverage/pas/records.ts';
 import {
+  pasSubscription,
   readRecord,
+  recordResource,
   subscriptionRecordId,
   subscriptionWorkId,
 } from '../../../src/coverage/pas/subscription.ts';
@@ -32,7 +35,7 @@ import type { Job, StoredResource } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
 import { searchAll } from '../../../src/store/search-all.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
-import { startTestServer } from '../../support/harness.ts';
+import { fhirFetch, startTestServer } from '../../support/harness.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
 import { billing, coverage, orderer, patient } from './fixtures.ts';
@@ -294,7 +297,7 @@ describe('a subscribe that died', () => {
   });
 });
 
-describe('work items written when a job dies, or a request cannot be made', () => {
+describe('work items written when a job dies, a request cannot be made, or a notification names none', () => {
   test('a dead send keeps an open "more information" work item what it is, and its note is audited', async () => {
     expect(await ask('mf-info')).toBe(202);
     const pended = await stateReached('mf-info', 'pended');
@@ -324,6 +327,38 @@ describe('work items written when a job dies, or a request cannot be made', () =
     expect(told.note?.at(-1)?.text).toMatch(/could not be sent: the payer was unavailable on all 8 attempts/);
     expect(await auditsOf(F, `Task/${needs.id}`)).toHaveLength(audited + 1);
     payer.setBehaviour({});
+  });
+
+  test('a notification naming no request: kept with its work item, both audited', async () => {
+    // N makes no subscription (no billing provider); the record stands for one it would have made.
+    const secret = 'test-secret-of-the-unmatched-notification-0123';
+    const sent = pasSubscription({
+      endpoint: `${server.url}/pas/${N}/buckeye/notify`,
+      senderId: billing.npi,
+      secret,
+    });
+    await store().resources.create(
+      N,
+      recordResource({ payer: 'buckeye', sent, secret, payerSubscriptionId: 'sub-n', status: 'active' }),
+      { id: subscriptionRecordId('buckeye') },
+    );
+    const res = await fhirFetch(`${server.url}/pas/${N}/buckeye/notify`, undefined, {
+      method: 'POST',
+      body: { resourceType: 'Patient', id: 'not-a-notification' },
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    expect(res.status).toBe(400);
+    const task = await waitFor(
+      'the unmatched work item',
+      async () =>
+        (await searchAll<Task>(store(), N, 'Task', [])).find((t) => t.id?.startsWith('pas-unmatched-')),
+      10_000,
+    );
+    expect(codeOf(task)).toBe('invalid-answer');
+    const audits = await auditsOf(N, `Task/${task.id}`);
+    expect(audits).toHaveLength(1);
+    const kept = /DocumentReference\/(\S+)\)/.exec(task.note?.at(-1)?.text ?? '')?.[1];
+    expect(audits[0]?.entity?.map((e) => e.what?.reference)).toContain(`DocumentReference/${kept}`);
   });
 
   test('"cannot request" is audited', async () => {

@@ -9,7 +9,8 @@
  * The same for a pended request followed by `$inquire` (a second sandbox payer, which Dripline does
  * not subscribe to): its inquiry dies while the payer is down (a work item says so), the payer comes
  * back, a person asks again, an inquiry runs and the rounds go on until the decision is applied;
- * asking while an inquiry is queued queues no second one.
+ * a person asking while a round waits for its time runs that round at once (no second one queued),
+ * as at a subscribed payer.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { Claim, MedicationRequest, Organization, Resource, Subscription } from '@medplum/fhirtypes';
@@ -298,16 +299,25 @@ describe('a pended request whose inquiry died', () => {
     expect(h.mostInquiriesInFlight()).toBe(1);
   }, 60_000);
 
-  test('asked again while an inquiry is queued: no second inquiry', async () => {
+  test('a person asking while a round waits for its time: that round runs at once, the next on the slow schedule', async () => {
     expect(await ask('mq-busy', Q)).toBe(202);
     const pended = await stateReached('mq-busy', 'pended', 20_000, Q);
     const inquiry = inquiryOf(caseOf(pended));
     await waitFor('the inquiry scheduled', async () => (await jobsOf('ready', inquiry, Q)).length === 1);
-    expect(await ask('mq-busy', Q)).toBe(202);
-    expect(await ask('mq-busy', Q)).toBe(202);
-    await asksHandled(Q);
-    expect((await queuedJobs(inquiry, Q)).map((j) => j.key)).toEqual([`inquire|${caseOf(pended)}|1`]);
     expect(inquiriesOf(pended.id)).toEqual([]);
+
+    // As at a subscribed payer (fallback.test): the waiting round is woken, no second one queued.
+    expect(await ask('mq-busy', Q)).toBe(202);
+    await waitFor('the inquiry made', () => inquiriesOf(pended.id).length === 1, 10_000);
+    await asksHandled(Q);
+    const next = await waitFor('the next round queued', async () =>
+      (await jobsOf('ready', inquiry, Q)).find((j) => j.key === `inquire|${caseOf(pended)}|2`),
+    );
+    expect((await queuedJobs(inquiry, Q)).map((j) => j.key)).toEqual([next.key]);
+    const wait = Date.parse(next.runAt) - clock.now().getTime();
+    expect([wait > 4 * 60_000, wait <= 5 * 60_000]).toEqual([true, true]);
+    expect(inquiriesOf(pended.id)).toEqual([200]);
+    expect(h.mostInquiriesInFlight()).toBe(1);
   });
 
   test('a Claim Update pended after the case’s inquiries ended is followed by $inquire too', async () => {
