@@ -321,7 +321,7 @@ export async function ensureSubscription(
   if (!accepted) {
     // No subscription: the pended requests of this payer are followed by $inquire.
     for (const claim of await searchAll<Claim>(store, tenant, 'Claim', [
-      { code: 'use', kind: 'token', values: [{ value: 'preauthorization' }] },
+      { code: 'pas-state', kind: 'token', values: [{ value: 'pended' }] },
     ])) {
       if (stateOf(claim) === 'pended' && payerOf(claim) === payer.id) {
         await followUp(ctx, tenant, payer, claim.id.slice(0, claim.id.lastIndexOf('-')), {
