@@ -14,8 +14,6 @@ import type {
   ClaimResponse,
   DocumentReference,
   MedicationRequest,
-  Organization,
-  Resource,
   Subscription,
   Task,
 } from '@medplum/fhirtypes';
@@ -35,11 +33,19 @@ import type { Job, StoredResource } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
 import { searchAll } from '../../../src/store/search-all.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
-import { fhirFetch, startTestServer } from '../../support/harness.ts';
+import { fhirFetch } from '../../support/harness.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
-import { billing, coverage, orderer, patient } from './fixtures.ts';
-import { caseOf, drugOrder, inquiryOf, pasHarness, sendOf } from './resend-harness.ts';
+import { billing } from './fixtures.ts';
+import {
+  caseOf,
+  drugOrder,
+  inquiryOf,
+  pasHarness,
+  sendOf,
+  seedPasOrders,
+  startPasServer,
+} from './resend-harness.ts';
 
 const clock = advancingClock();
 /** Subscribed at `payer`; inquiries 30 minutes after a pend. */
@@ -114,30 +120,7 @@ beforeAll(async () => {
     { ...base, id: S, name: S, payers: [await endpointAt(subs)] },
     { id: N, name: N, timeZone: 'America/New_York', payers: [await endpointAt(payer)] },
   ];
-  server = await startTestServer(
-    {},
-    {
-      now: clock.now,
-      priorAuthWorker: { pollMs: 50, payerPort: h.recordingPort },
-      claimWorkflow: { tenants: tenants.map((t) => ({ ...t, connections: [], coding: {} })) },
-      ingest: false,
-      chargeCapture: false,
-      claims: false,
-    },
-    { tenants },
-  );
-  const payerOrg: Organization & { id: string } = {
-    resourceType: 'Organization',
-    id: 'payer-bhp',
-    identifier: [{ system: 'https://ehr.test/sid/payer-id', value: 'BHP01' }],
-    name: 'Buckeye Health Plan',
-  };
-  const parties: (Resource & { id: string })[] = [
-    payerOrg,
-    patient,
-    { ...coverage, payor: [{ reference: 'Organization/payer-bhp' }] },
-    orderer,
-  ];
+  server = await startPasServer(h, clock, tenants);
   // Infliximab (J1745): pended; immune globulin (J1459): pended until the payer has the
   // documentation it asks for; ocrelizumab (J2350): approved as asked.
   const orders: Record<string, (MedicationRequest & { id: string })[]> = {
@@ -150,12 +133,7 @@ beforeAll(async () => {
     [S]: [drugOrder('ms-pend', 'J1745', 400), drugOrder('ms-next', 'J2350', 600)],
     [N]: [drugOrder('mn-1', 'J1745', 400)],
   };
-  for (const [tenant, own] of Object.entries(orders)) {
-    for (const r of [...parties, ...own]) {
-      const { meta: _meta, ...plain } = r;
-      await store().resources.create(tenant, plain, { id: r.id });
-    }
-  }
+  await seedPasOrders(server, orders);
 }, 60_000);
 
 afterAll(async () => {

@@ -4,18 +4,19 @@
  * case were at the payer at once), a person's ask through `POST /api/prior-auth`, and waits on the
  * requests, jobs and work items of a tenant, moving the shared clock instead of waiting for it.
  */
-import type { Bundle, Claim, MedicationRequest, Task } from '@medplum/fhirtypes';
+import type { Bundle, Claim, MedicationRequest, Organization, Resource, Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
+import type { TenantConfig } from '../../../src/config/config.ts';
 import { createPasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
 import type { PasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
 import { PRIOR_AUTH_QUEUE, stateOf } from '../../../src/coverage/pas/records.ts';
 import type { Job, JobState, StoredResource } from '../../../src/store/port.ts';
 import { searchAll } from '../../../src/store/search-all.ts';
 import type { AdvancingClock } from '../../../src/time/clock.ts';
-import { fhirFetch } from '../../support/harness.ts';
+import { fhirFetch, startTestServer } from '../../support/harness.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
-import { order } from './fixtures.ts';
+import { coverage, order, orderer, patient } from './fixtures.ts';
 
 export const PAS_SCOPE = 'system/MedicationRequest.r system/Claim.cr system/ClaimResponse.r system/Task.r';
 
@@ -221,4 +222,54 @@ export function pasHarness(clock: AdvancingClock, tenant: string, server: () => 
     /** The most inquiries about one case that were at the payer at the same time. */
     mostInquiriesInFlight: (): number => most.inquiries,
   };
+}
+
+/** A tenant of these tests, as its config file entry says it (no EHR connections, default coding). */
+type PasTenant = Omit<TenantConfig, 'connections' | 'coding'>;
+
+/**
+ * Dripline for these tests: the prior-auth worker alone (polling every 50 ms, its payer port the
+ * harness's recording one), on the shared clock, with `tenants`.
+ */
+export function startPasServer(
+  h: PasHarness,
+  clock: AdvancingClock,
+  tenants: readonly PasTenant[],
+): Promise<TestServer> {
+  return startTestServer(
+    {},
+    {
+      now: clock.now,
+      priorAuthWorker: { pollMs: 50, payerPort: h.recordingPort },
+      claimWorkflow: { tenants: tenants.map((t) => ({ ...t, connections: [], coding: {} })) },
+      ingest: false,
+      chargeCapture: false,
+      claims: false,
+    },
+    { tenants: tenants.map((t) => ({ ...t })) },
+  );
+}
+
+/** The payer (Buckeye Health Plan, BHP01), the patient, her coverage with that payer, the orderer. */
+export function pasParties(): (Resource & { id: string })[] {
+  const payerOrg: Organization & { id: string } = {
+    resourceType: 'Organization',
+    id: 'payer-bhp',
+    identifier: [{ system: 'https://ehr.test/sid/payer-id', value: 'BHP01' }],
+    name: 'Buckeye Health Plan',
+  };
+  return [payerOrg, patient, { ...coverage, payor: [{ reference: 'Organization/payer-bhp' }] }, orderer];
+}
+
+/** Stores the parties and each tenant's own orders in that tenant, as ingest would have copied them. */
+export async function seedPasOrders(
+  server: TestServer,
+  orders: Record<string, readonly (MedicationRequest & { id: string })[]>,
+): Promise<void> {
+  for (const [tenant, own] of Object.entries(orders)) {
+    for (const r of [...pasParties(), ...own]) {
+      const { meta: _meta, ...plain } = r;
+      await server.running.store.resources.create(tenant, plain, { id: r.id });
+    }
+  }
 }

@@ -23,11 +23,10 @@ import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { Job, JobState, StoredResource } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
-import { startTestServer } from '../../support/harness.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
 import { billing, coverage, orderer, patient } from './fixtures.ts';
-import { caseOf, drugOrder, inquiryOf, pasHarness, sendOf } from './resend-harness.ts';
+import { caseOf, drugOrder, inquiryOf, pasHarness, sendOf, startPasServer } from './resend-harness.ts';
 
 /** Dripline's and the payer's clock: moved past each retry's backoff instead of waiting for it. */
 const clock = advancingClock();
@@ -80,20 +79,7 @@ beforeAll(async () => {
       { ...quietEndpoint, pas: { ...quietEndpoint.pas!, subscription: 'off' as const, inquireMinutes: 5 } },
     ],
   };
-  server = await startTestServer(
-    {},
-    {
-      now: clock.now,
-      priorAuthWorker: { pollMs: 50, payerPort: h.recordingPort },
-      claimWorkflow: {
-        tenants: [tenant, inquiring].map((t) => ({ ...t, connections: [], coding: {} })),
-      },
-      ingest: false,
-      chargeCapture: false,
-      claims: false,
-    },
-    { tenants: [tenant, inquiring] },
-  );
+  server = await startPasServer(h, clock, [tenant, inquiring]);
   const payerOrg: Organization & { id: string } = {
     resourceType: 'Organization',
     id: 'payer-bhp',

@@ -7,7 +7,7 @@
  * once however often it starts.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { MedicationRequest, Organization, Resource, Subscription } from '@medplum/fhirtypes';
+import type { MedicationRequest, Subscription } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import { PRIOR_AUTH_QUEUE } from '../../../src/coverage/pas/records.ts';
 import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
@@ -17,11 +17,10 @@ import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { Job } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
-import { startTestServer } from '../../support/harness.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
-import { billing, coverage, orderer, patient } from './fixtures.ts';
-import { caseOf, drugOrder, inquiryOf, pasHarness } from './resend-harness.ts';
+import { billing } from './fixtures.ts';
+import { caseOf, drugOrder, inquiryOf, pasHarness, seedPasOrders, startPasServer } from './resend-harness.ts';
 
 const clock = advancingClock();
 /** Subscribed at `payer`. */
@@ -79,30 +78,7 @@ beforeAll(async () => {
       ],
     },
   ];
-  server = await startTestServer(
-    {},
-    {
-      now: clock.now,
-      priorAuthWorker: { pollMs: 50, payerPort: h.recordingPort },
-      claimWorkflow: { tenants: tenants.map((t) => ({ ...t, connections: [], coding: {} })) },
-      ingest: false,
-      chargeCapture: false,
-      claims: false,
-    },
-    { tenants },
-  );
-  const payerOrg: Organization & { id: string } = {
-    resourceType: 'Organization',
-    id: 'payer-bhp',
-    identifier: [{ system: 'https://ehr.test/sid/payer-id', value: 'BHP01' }],
-    name: 'Buckeye Health Plan',
-  };
-  const parties: (Resource & { id: string })[] = [
-    payerOrg,
-    patient,
-    { ...coverage, payor: [{ reference: 'Organization/payer-bhp' }] },
-    orderer,
-  ];
+  server = await startPasServer(h, clock, tenants);
   // Infliximab (J1745): pended; ocrelizumab (J2350): approved as asked.
   const orders: Record<string, (MedicationRequest & { id: string })[]> = {
     [R]: [
@@ -112,12 +88,7 @@ beforeAll(async () => {
     ],
     [U]: [drugOrder('ru-even', 'J1745', 400)],
   };
-  for (const [tenant, own] of Object.entries(orders)) {
-    for (const r of [...parties, ...own]) {
-      const { meta: _meta, ...plain } = r;
-      await store().resources.create(tenant, plain, { id: r.id });
-    }
-  }
+  await seedPasOrders(server, orders);
 }, 60_000);
 
 afterAll(async () => {
