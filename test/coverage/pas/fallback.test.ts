@@ -26,8 +26,6 @@ import {
   subscriptionRecordId,
   subscriptionWorkId,
 } from '../../../src/coverage/pas/subscription.ts';
-import { sandboxPayers } from '../../../src/sandbox/index.ts';
-import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { Job, StoredResource } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
@@ -44,6 +42,7 @@ import {
   pasHarness,
   sendOf,
   seedPasOrders,
+  startPasPayer,
   startPasServer,
 } from './resend-harness.ts';
 
@@ -103,22 +102,19 @@ const auditsOf = async (tenant: string, reference: string): Promise<AuditEvent[]
 const codeOf = (task: Task): string | undefined => task.code?.coding?.[0]?.code;
 
 beforeAll(async () => {
-  // Reviews end only when the test says (finishReviews): a pended answer stays pended meanwhile.
-  payer = await startSandboxPayer({ pas: { reviewDelayMs: 600_000 }, now: clock.now });
-  subs = await startSandboxPayer({ pas: { reviewDelayMs: 600_000 }, now: clock.now });
-  const endpointAt = async (at: SandboxPayer): Promise<PayerEndpoint> => {
-    const [endpoint] = (await sandboxPayers(
-      at,
-      [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
-      { priorAuth: true },
-    )) as [PayerEndpoint];
-    return { ...endpoint, pas: { ...endpoint.pas!, inquireMinutes: MINUTES } };
-  };
+  let payerEndpoint: PayerEndpoint;
+  let subsEndpoint: PayerEndpoint;
+  ({ payer, endpoint: payerEndpoint } = await startPasPayer(clock));
+  ({ payer: subs, endpoint: subsEndpoint } = await startPasPayer(clock));
+  const inquiring = (endpoint: PayerEndpoint): PayerEndpoint => ({
+    ...endpoint,
+    pas: { ...endpoint.pas!, inquireMinutes: MINUTES },
+  });
   const base = { timeZone: 'America/New_York', billing };
   const tenants = [
-    { ...base, id: F, name: F, payers: [await endpointAt(payer)] },
-    { ...base, id: S, name: S, payers: [await endpointAt(subs)] },
-    { id: N, name: N, timeZone: 'America/New_York', payers: [await endpointAt(payer)] },
+    { ...base, id: F, name: F, payers: [inquiring(payerEndpoint)] },
+    { ...base, id: S, name: S, payers: [inquiring(subsEndpoint)] },
+    { id: N, name: N, timeZone: 'America/New_York', payers: [inquiring(payerEndpoint)] },
   ];
   server = await startPasServer(h, clock, tenants);
   // Infliximab (J1745): pended; immune globulin (J1459): pended until the payer has the

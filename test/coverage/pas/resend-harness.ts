@@ -10,6 +10,9 @@ import type { TenantConfig } from '../../../src/config/config.ts';
 import { createPasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
 import type { PasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
 import { PRIOR_AUTH_QUEUE, stateOf } from '../../../src/coverage/pas/records.ts';
+import { sandboxPayers } from '../../../src/sandbox/index.ts';
+import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
+import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { Job, JobState, StoredResource } from '../../../src/store/port.ts';
 import { searchAll } from '../../../src/store/search-all.ts';
 import type { AdvancingClock } from '../../../src/time/clock.ts';
@@ -272,4 +275,21 @@ export async function seedPasOrders(
       await server.running.store.resources.create(tenant, plain, { id: r.id });
     }
   }
+}
+
+/**
+ * A sandbox payer on the shared clock whose PAS reviews end only when the test says
+ * (finishReviews), so a pended answer stays pended meanwhile, and its Buckeye Health Plan (BHP01)
+ * endpoint with prior authorization.
+ */
+export async function startPasPayer(
+  clock: AdvancingClock,
+): Promise<{ readonly payer: SandboxPayer; readonly endpoint: PayerEndpoint }> {
+  const payer = await startSandboxPayer({ pas: { reviewDelayMs: 600_000 }, now: clock.now });
+  const [endpoint] = (await sandboxPayers(
+    payer,
+    [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
+    { priorAuth: true },
+  )) as [PayerEndpoint];
+  return { payer, endpoint };
 }

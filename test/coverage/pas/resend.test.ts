@@ -17,8 +17,6 @@ import type { Claim, MedicationRequest, Organization, Resource, Subscription } f
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import { stateOf } from '../../../src/coverage/pas/records.ts';
 import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
-import { sandboxPayers } from '../../../src/sandbox/index.ts';
-import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { Job, JobState, StoredResource } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
@@ -26,7 +24,15 @@ import { advancingClock } from '../../../src/time/clock.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
 import { billing, coverage, orderer, patient } from './fixtures.ts';
-import { caseOf, drugOrder, inquiryOf, pasHarness, sendOf, startPasServer } from './resend-harness.ts';
+import {
+  caseOf,
+  drugOrder,
+  inquiryOf,
+  pasHarness,
+  sendOf,
+  startPasPayer,
+  startPasServer,
+} from './resend-harness.ts';
 
 /** Dripline's and the payer's clock: moved past each retry's backoff instead of waiting for it. */
 const clock = advancingClock();
@@ -57,19 +63,10 @@ const sendJobs = (claim: string, state: JobState): Promise<Job[]> => jobsOf(stat
 const subscribe = (job: Job): boolean => job.key.startsWith('subscribe|buckeye|');
 
 beforeAll(async () => {
-  // Reviews end only when the test says (finishReviews): a pended answer stays pended meanwhile.
-  payer = await startSandboxPayer({ pas: { reviewDelayMs: 600_000 }, now: clock.now });
-  const [endpoint] = (await sandboxPayers(
-    payer,
-    [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
-    { priorAuth: true },
-  )) as [PayerEndpoint];
-  quiet = await startSandboxPayer({ pas: { reviewDelayMs: 600_000 }, now: clock.now });
-  const [quietEndpoint] = (await sandboxPayers(
-    quiet,
-    [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
-    { priorAuth: true },
-  )) as [PayerEndpoint];
+  let endpoint: PayerEndpoint;
+  let quietEndpoint: PayerEndpoint;
+  ({ payer, endpoint } = await startPasPayer(clock));
+  ({ payer: quiet, endpoint: quietEndpoint } = await startPasPayer(clock));
   const tenant = { id: T, name: T, timeZone: 'America/New_York', billing, payers: [endpoint] };
   const inquiring = {
     ...tenant,

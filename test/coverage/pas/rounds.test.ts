@@ -11,8 +11,6 @@ import type { MedicationRequest, Subscription } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import { PRIOR_AUTH_QUEUE } from '../../../src/coverage/pas/records.ts';
 import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
-import { sandboxPayers } from '../../../src/sandbox/index.ts';
-import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { Job } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
@@ -20,7 +18,15 @@ import { advancingClock } from '../../../src/time/clock.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
 import { billing } from './fixtures.ts';
-import { caseOf, drugOrder, inquiryOf, pasHarness, seedPasOrders, startPasServer } from './resend-harness.ts';
+import {
+  caseOf,
+  drugOrder,
+  inquiryOf,
+  pasHarness,
+  seedPasOrders,
+  startPasPayer,
+  startPasServer,
+} from './resend-harness.ts';
 
 const clock = advancingClock();
 /** Subscribed at `payer`. */
@@ -54,13 +60,8 @@ const resumes = (tenant: string): number[] =>
     .map((l) => (JSON.parse(l) as { queued: number }).queued);
 
 beforeAll(async () => {
-  // Reviews end only when the test says (finishReviews): a pended answer stays pended meanwhile.
-  payer = await startSandboxPayer({ pas: { reviewDelayMs: 600_000 }, now: clock.now });
-  const [endpoint] = (await sandboxPayers(
-    payer,
-    [{ id: 'buckeye', name: 'Buckeye Health Plan', payerId: 'BHP01', kind: 'commercial' }],
-    { priorAuth: true },
-  )) as [PayerEndpoint];
+  let endpoint: PayerEndpoint;
+  ({ payer, endpoint } = await startPasPayer(clock));
   const base = { timeZone: 'America/New_York', billing };
   const tenants = [
     {
