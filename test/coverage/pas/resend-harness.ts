@@ -1,8 +1,10 @@
 /**
- * What the PAS follow-up tests over real HTTP share (resend.test, fallback.test): a recording port to
- * the sandbox payer (every `Claim/$submit` and `Claim/$inquire` Dripline made, and how many of one
- * case were at the payer at once), a person's ask through `POST /api/prior-auth`, and waits on the
- * requests, jobs and work items of a tenant, moving the shared clock instead of waiting for it.
+ * What the PAS follow-up tests over real HTTP share (resend.test, fallback.test, rounds.test): the
+ * sandbox payer and Dripline as they start them (startPasPayer, startPasServer) and the parties and
+ * orders they seed (seedPasOrders); a recording port to the payer (every `Claim/$submit` and
+ * `Claim/$inquire` Dripline made, and how many of one case were at the payer at once), a person's
+ * ask through `POST /api/prior-auth`, and waits on the requests, jobs and work items of a tenant,
+ * moving the shared clock instead of waiting for it.
  */
 import type { Bundle, Claim, MedicationRequest, Organization, Resource, Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
