@@ -25,6 +25,7 @@ import { enqueueInLine, enqueueNextInLine } from './jobs.ts';
 import type { PasPayerPort } from './payer-client.ts';
 import {
   auditWrite,
+  caseIdOf,
   messageDocument,
   messageText,
   payerOf,
@@ -226,7 +227,7 @@ export async function resumeRounds(ctx: FollowUpContext, tenant: TenantId): Prom
         await enqueueSubscribe(ctx, tenant, payer);
       }
     }
-    const caseId = claim.id.slice(0, claim.id.lastIndexOf('-'));
+    const caseId = caseIdOf(claim.id);
     const pendedAt = new Date(claim.meta.lastUpdated);
     if (await queueRound(ctx, tenant, payer, caseId, following, { pendedAt })) {
       queued += 1;
@@ -317,14 +318,13 @@ export async function ensureSubscription(
   );
   if (accepted) {
     await subscriptionWorkDone(ctx, tenant, payer);
-  }
-  if (!accepted) {
+  } else {
     // No subscription: the pended requests of this payer are followed by $inquire.
     for (const claim of await searchAll<Claim>(store, tenant, 'Claim', [
       { code: 'pas-state', kind: 'token', values: [{ value: 'pended' }] },
     ])) {
       if (stateOf(claim) === 'pended' && payerOf(claim) === payer.id) {
-        await followUp(ctx, tenant, payer, claim.id.slice(0, claim.id.lastIndexOf('-')), {
+        await followUp(ctx, tenant, payer, caseIdOf(claim.id), {
           pendedAt: new Date(claim.meta.lastUpdated),
         });
       }
@@ -457,7 +457,7 @@ async function requestNamedBy(
     // same endpoint share its notifications.
     const sentTo = claim ? ctx.tenant(tenant).payers.find((p) => p.id === payerOf(claim)) : undefined;
     if (claim?.use === 'preauthorization' && sentTo && sentTo.pas?.fhirBaseUrl === payer.pas?.fhirBaseUrl) {
-      return { caseId: id.slice(0, id.lastIndexOf('-')), submission: claim, payer: sentTo };
+      return { caseId: caseIdOf(id), submission: claim, payer: sentTo };
     }
   }
   return undefined;

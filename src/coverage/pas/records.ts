@@ -45,6 +45,9 @@ export function caseIdFor(tenant: string, payerId: string, order: string): strin
 
 export const submissionId = (caseId: string, n: number): string => `${caseId}-${n}`;
 
+/** The case a submission id belongs to (the inverse of submissionId). */
+export const caseIdOf = (submission: string): string => submission.slice(0, submission.lastIndexOf('-'));
+
 const OWN = new Set<string>([EXT_PAS_STATE, EXT_PAS_SOURCE, EXT_PAS_PAYER]);
 
 export function stateOf(claim: Claim): PasState | undefined {

@@ -30,7 +30,7 @@ import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { secretMatches } from '../../ingest/records.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
-import { PRIOR_AUTH_QUEUE, payerOf, sourceOf, stateOf } from './records.ts';
+import { caseIdOf, PRIOR_AUTH_QUEUE, payerOf, sourceOf, stateOf } from './records.ts';
 import { readClaimResponse } from './response.ts';
 import { parsePasNotification, readRecord, recordResource, subscriptionRecordId } from './subscription.ts';
 import type { PriorAuthJob } from './jobs.ts';
@@ -66,7 +66,7 @@ export async function statusOf(
   ).filter((c) => sourceOf(c)?.startsWith(`${type}/${order}/`));
   const cases = new Map<string, Claim[]>();
   for (const claim of claims) {
-    const caseId = claim.id.slice(0, claim.id.lastIndexOf('-'));
+    const caseId = caseIdOf(claim.id);
     cases.set(caseId, [...(cases.get(caseId) ?? []), claim]);
   }
   const out: Record<string, unknown>[] = [];

@@ -10,7 +10,7 @@
 import { expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, DocumentReference, Subscription } from '@medplum/fhirtypes';
 import { authorizationsOf } from '../../../src/coverage/authorizations.ts';
-import { PRIOR_AUTH_QUEUE, sourceOf, stateOf } from '../../../src/coverage/pas/records.ts';
+import { caseIdOf, PRIOR_AUTH_QUEUE, sourceOf, stateOf } from '../../../src/coverage/pas/records.ts';
 import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
 import type { SandboxRun } from '../../../src/sandbox/index.ts';
 import { searchAll } from '../../../src/store/search-all.ts';
@@ -39,7 +39,7 @@ export function pasEndToEndTests(world: () => SandboxRun): void {
       45_000,
     );
     expect(sourceOf(request)).toMatch(/^MedicationRequest\/mr-\d+-infliximab-[^/]+\/_history\/[0-9a-f-]+$/);
-    const caseId = request.id!.slice(0, request.id!.lastIndexOf('-'));
+    const caseId = caseIdOf(request.id!);
 
     // 2. Approved once the payer's review ends: the decision came by the subscription notification.
     const approved = await waitFor(

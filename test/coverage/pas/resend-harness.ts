@@ -11,7 +11,7 @@ import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import type { TenantConfig } from '../../../src/config/config.ts';
 import { createPasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
 import type { PasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
-import { PRIOR_AUTH_QUEUE, stateOf } from '../../../src/coverage/pas/records.ts';
+import { caseIdOf, PRIOR_AUTH_QUEUE, stateOf } from '../../../src/coverage/pas/records.ts';
 import { sandboxPayers } from '../../../src/sandbox/index.ts';
 import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
@@ -46,7 +46,7 @@ export const drugOrder = (id: string, hcpcs: string, doseMg: number): Medication
 });
 
 /** The case of a submission `{case}-{n}`. */
-export const caseOf = (claim: Claim & { id: string }): string => claim.id.slice(0, claim.id.lastIndexOf('-'));
+export const caseOf = (claim: Claim & { id: string }): string => caseIdOf(claim.id);
 
 /** The case's inquiry jobs (every round, and any queued after one died). */
 export const inquiryOf =
@@ -88,7 +88,7 @@ export function pasHarness(clock: AdvancingClock, tenant: string, server: () => 
       async inquire(body) {
         // The inquiry's Claim is `{submission}-inq{round}`; the submission is `{case}-{n}`.
         const claim = ((body as Bundle).entry?.[0]?.resource?.id ?? '?').replace(/-inq\d+$/, '');
-        const caseId = claim.slice(0, claim.lastIndexOf('-'));
+        const caseId = caseIdOf(claim);
         enter(`inquire|${caseId}`, 'inquiries');
         try {
           const answer = await real.inquire(body);

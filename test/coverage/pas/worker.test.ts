@@ -18,7 +18,7 @@ import type {
 import { authorizationsOf } from '../../../src/coverage/authorizations.ts';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import { PriorAuthUsageError, runPriorAuth } from '../../../src/cli/prior-auth-command.ts';
-import { PRIOR_AUTH_QUEUE, requestDocumentId, stateOf } from '../../../src/coverage/pas/records.ts';
+import { caseIdOf, PRIOR_AUTH_QUEUE, requestDocumentId, stateOf } from '../../../src/coverage/pas/records.ts';
 import {
   recordResource,
   subscriptionRecordId,
@@ -282,7 +282,7 @@ describe('asked through the API', () => {
   test('cancel: a Claim Update cancelling all; the authorization on file authorizes nothing any more', async () => {
     expect((await ask('mr-1', { cancel: true })).status).toBe(202);
     const cancelled = await stateReached(A, 'mr-1', 3, 'cancelled');
-    const caseId = cancelled.id.slice(0, cancelled.id.lastIndexOf('-'));
+    const caseId = caseIdOf(cancelled.id);
     const response = (await server.running.store.resources.read(A, 'ClaimResponse', caseId)) as ClaimResponse;
     expect(response.status).toBe('cancelled');
     expect(authorizationsOf([response], [cancelled])).toEqual([]);
@@ -307,7 +307,7 @@ describe('asked through the API', () => {
 });
 
 describe('what a person has to act on', () => {
-  const caseOf = (claim: Claim & StoredResource): string => claim.id.slice(0, claim.id.lastIndexOf('-'));
+  const caseOf = (claim: Claim & StoredResource): string => caseIdOf(claim.id);
 
   test('a denial: the ClaimResponse on file authorizes nothing; an urgent work item names the payer’s reason', async () => {
     await ask('mr-6');
@@ -411,7 +411,7 @@ describe('the payer down, or answering with something that is not PAS', () => {
     payer.setBehaviour({ garbleSubmitAnswers: 'invalid-fhir' });
     await ask('mr-3');
     const unanswered = await stateReached(A, 'mr-3', 1, 'unanswered');
-    const caseId = unanswered.id.slice(0, unanswered.id.lastIndexOf('-'));
+    const caseId = caseIdOf(unanswered.id);
     const task = (await server.running.store.resources.read(A, 'Task', `${caseId}-work`)) as Task;
     expect(task.code?.coding?.[0]?.code).toBe('invalid-answer');
     expect(task.note?.at(-1)?.text).toMatch(/bare ClaimResponse/);
@@ -517,7 +517,7 @@ describe('the notification receiver', () => {
     const zToken = await server.token(Z, SCOPE);
     await ask('mr-2', {}, zToken);
     const theirs = await stateReached(Z, 'mr-2', 1, 'certified');
-    const caseId = theirs.id.slice(0, theirs.id.lastIndexOf('-'));
+    const caseId = caseIdOf(theirs.id);
     const before = (await server.running.store.resources.history(Z, 'ClaimResponse', caseId)).total;
     const response = {
       resourceType: 'Bundle',
@@ -590,7 +590,7 @@ describe('a payer without subscriptions', () => {
   test('a pended request is followed by $inquire on the payer’s slow schedule', async () => {
     await ask('mr-4');
     const pended = await stateReached(A, 'mr-4', 1, 'pended');
-    const caseId = pended.id.slice(0, pended.id.lastIndexOf('-'));
+    const caseId = caseIdOf(pended.id);
     const inquiry = await waitFor('the inquiry scheduled', async () =>
       (await server.running.store.jobs.listJobs(A, PRIOR_AUTH_QUEUE, 'ready', 50)).find(
         (j) => j.key === `inquire|${caseId}|1`,
