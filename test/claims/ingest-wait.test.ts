@@ -8,10 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
-import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { storeBillableOfficeVisit } from '../support/billable-visit.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -34,28 +33,9 @@ afterAll(async () => {
 /** A worker as a (re)started process makes it: its first sweep is a full scan. */
 const worker = (tenant: string) => sweepWorker(store, tenant, () => clock, HOLD_MS);
 
-async function finishedVisit(tenant: string, id: string, start: string, end: string): Promise<void> {
-  const encounter: Encounter = {
-    resourceType: 'Encounter',
-    id,
-    status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-    subject: { reference: `Patient/pat-${id}` },
-    period: { start, end },
-  };
-  const charge: ChargeItem = {
-    resourceType: 'ChargeItem',
-    id: `charge-${id}`,
-    status: 'billable',
-    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
-    subject: { reference: `Patient/pat-${id}` },
-    context: { reference: `Encounter/${id}` },
-    occurrenceDateTime: start.slice(0, 10),
-  };
-  await store.resources.create(tenant, encounter, { id });
-  await store.resources.create(tenant, charge, { id: charge.id });
-}
+/** A finished office visit of `pat-{id}` with a billable charge, as charge capture leaves it. */
+const finishedVisit = (tenant: string, id: string, start: string, end: string): Promise<void> =>
+  storeBillableOfficeVisit(store, tenant, { id, patient: `pat-${id}`, start, end });
 
 /** An id-only notification as the receiver writes it, received at the clock's current time. */
 async function notificationReceived(tenant: string, key: string): Promise<void> {
