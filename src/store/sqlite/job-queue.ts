@@ -53,9 +53,12 @@ export class SqliteJobQueue implements JobQueue {
     return this.#table(request.queue).enqueue(tenant, request);
   }
 
-  /** Several inbox jobs in one inbox transaction (the receiver's group commit). */
-  enqueueInbox(tenant: TenantId, requests: readonly EnqueueRequest[]): EnqueueResult[] {
-    return this.inbox.connection.transaction(() =>
+  /**
+   * Several inbox jobs in one inbox transaction (the receiver's group commit), waiting for the
+   * inbox's write lock off the event loop (`transactionOffLoop`).
+   */
+  enqueueInbox(tenant: TenantId, requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
+    return this.inbox.connection.transactionOffLoop(() =>
       requests.map((request) => this.inbox.enqueueInTx(tenant, request)),
     );
   }

@@ -255,9 +255,12 @@ export class SqliteResourceStore implements ResourceStore {
       if (inbox.length < operations.length) {
         throw new Error(`Jobs of the "${INBOX_QUEUE}" queue can be batched only with each other`);
       }
-      return this.#jobs.enqueueInbox(tenant, inbox).map((result) => ({ op: 'enqueue', result }));
+      const results = await this.#jobs.enqueueInbox(tenant, inbox);
+      return results.map((result) => ({ op: 'enqueue', result }));
     }
-    return this.#conn.transaction(() => {
+    // Off the event loop: the batches of the receiver's and the API's group commits, and the
+    // workers' copies, wait for the lock without stopping the process (db.ts transactionOffLoop).
+    return this.#conn.transactionOffLoop(() => {
       // The batch's index rows go in together at the end (see IndexRows); an operation that reads
       // or deletes index rows (a conditional create, an update) sees those of the ones before it.
       const rows = new IndexRows();

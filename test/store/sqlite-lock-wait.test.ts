@@ -1,0 +1,115 @@
+/**
+ * The embedded store's batches (`resources.writeBatch`: the receiver's and the FHIR API's group
+ * commits, the workers' copies) wait for another connection's write lock on a timer
+ * (src/store/sqlite/db.ts `transactionOffLoop`), so the process goes on answering requests
+ * meanwhile. The other connection here is another process's, as a worker's would be; it releases
+ * its lock from a timer of this process, which can only fire while the event loop is free.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import type { MedicationAdministration } from '@medplum/fhirtypes';
+import { INBOX_QUEUE } from '../../src/store/port.ts';
+import { inboxPathFor } from '../../src/store/sqlite/inbox.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'dripline-lock-wait-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let counter = 0;
+function freshPath(): string {
+  counter += 1;
+  return join(dir, `store-${counter}.sqlite`);
+}
+
+const administration: MedicationAdministration = {
+  resourceType: 'MedicationAdministration',
+  status: 'completed',
+  subject: { reference: 'Patient/p1' },
+  medicationCodeableConcept: { text: 'a drug' },
+  effectiveDateTime: '2026-12-01T10:00:00Z',
+};
+
+/** Holds `file`'s write lock from another connection until `releaseAfterMs` on this process's timers. */
+function holdWriteLock(
+  file: string,
+  releaseAfterMs: number,
+): { released: Promise<void>; ticks: () => number } {
+  const other = new DatabaseSync(file);
+  other.exec('BEGIN IMMEDIATE');
+  let ticks = 0;
+  const ticker = setInterval(() => {
+    ticks += 1;
+  }, 2);
+  const released = new Promise<void>((resolve) => {
+    setTimeout(() => {
+      clearInterval(ticker);
+      other.exec('ROLLBACK');
+      other.close();
+      resolve();
+    }, releaseAfterMs);
+  });
+  return { released, ticks: () => ticks };
+}
+
+describe('a batch waiting for another connection’s write lock', () => {
+  test('a resource batch commits once the lock is free, the event loop running meanwhile', async () => {
+    const path = freshPath();
+    // Longer than the test's own timeout: a wait inside SQLite's busy handler would stop this
+    // thread, so the timer releasing the lock could never fire.
+    const store = await openSqliteStore({ path, busyTimeoutMs: 60_000 });
+    const lock = holdWriteLock(path, 100);
+    const written = store.resources.writeBatch('t1', [{ op: 'create', resource: administration }]);
+    const [result] = await written;
+    await lock.released;
+    expect(result?.op).toBe('create');
+    expect(lock.ticks()).toBeGreaterThan(5);
+    const id = result?.op === 'create' ? result.result.resource.id : undefined;
+    expect(id).toBeDefined();
+    const stored = await store.resources.read('t1', 'MedicationAdministration', id ?? '');
+    expect(stored?.resourceType === 'MedicationAdministration' && stored.status).toBe('completed');
+    await store.close();
+  });
+
+  test('a receiver’s inbox batch commits once a worker’s inbox lock is free, the loop running meanwhile', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore({ path, busyTimeoutMs: 60_000 });
+    const lock = holdWriteLock(inboxPathFor(path), 100);
+    const [result] = await store.resources.writeBatch('t1', [
+      { op: 'enqueue', job: { queue: INBOX_QUEUE, key: 'while-locked', payload: { n: 1 } } },
+    ]);
+    await lock.released;
+    expect(result?.op === 'enqueue' && result.result.created).toBe(true);
+    expect(lock.ticks()).toBeGreaterThan(5);
+    expect((await store.jobs.listJobs('t1', INBOX_QUEUE, 'ready', 10)).map((job) => job.key)).toEqual([
+      'while-locked',
+    ]);
+    await store.close();
+  });
+
+  test('gives up after the busy timeout, as a blocking transaction does, writing nothing', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore({ path, busyTimeoutMs: 150 });
+    const lock = holdWriteLock(path, 400);
+    await expect(
+      store.resources.writeBatch('t1', [{ op: 'create', resource: administration }]),
+    ).rejects.toThrow(/locked/);
+    // The loop ran during the wait (a busy-handler wait would have frozen the ticker for 150 ms).
+    expect(lock.ticks()).toBeGreaterThan(5);
+    await lock.released;
+    const found = await store.resources.search('t1', {
+      resourceType: 'MedicationAdministration',
+      filters: [],
+      sort: [],
+      count: 0,
+      offset: 0,
+      total: true,
+    });
+    expect(found.total).toBe(0);
+    await store.close();
+  });
+});
