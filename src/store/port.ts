@@ -332,6 +332,14 @@ export interface JobQueue {
   wake(tenant: TenantId, queue: string, waitKey: string, now: Date): Promise<number>;
   getJob(jobId: string): Promise<Job | undefined>;
   /**
+   * The tenant's job of the queue keyed `keyPrefix` and the highest number after it (a decimal
+   * integer without leading zeros: `{keyPrefix}9` before `{keyPrefix}10`), in any state; undefined
+   * when no key of the queue is `keyPrefix` and such a number. One call (a range of the unique key
+   * index read, on both adapters), however many numbers are taken: a line of jobs numbered in their
+   * keys finds its latest here instead of trying its keys one by one.
+   */
+  highestNumbered(tenant: TenantId, queue: string, keyPrefix: string): Promise<Job | undefined>;
+  /**
    * Jobs of a queue in a state (dead-letter inspection, a queue's backlog), oldest first; with
    * `createdSince` (an ISO instant), only those created at or after it, so a caller asking about
    * recent work is not handed the oldest `limit` of a long backlog instead.

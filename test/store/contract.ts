@@ -2024,6 +2024,49 @@ export function describeStoreContract(
           outcome: { issue: [expect.objectContaining({ code: 'invalid' })] },
         });
       });
+
+      it("highestNumbered: the tenant's job of the queue keyed the prefix and the highest number, in any state", async (store) => {
+        const tenant = newTenant();
+        const queue = newQueue();
+        const prefix = 'line|a.b|';
+        expect(await store.jobs.highestNumbered(tenant, queue, prefix)).toBeUndefined();
+        // 9 before 10 (numbers, not strings); 1..12 ended, then one more queued.
+        for (let n = 1; n <= 12; n++) {
+          await store.jobs.enqueue(tenant, { queue, key: `${prefix}${n}`, payload: { n }, runAt: past() });
+        }
+        const leased = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 20, now: new Date() });
+        expect(leased).toHaveLength(12);
+        for (const job of leased) {
+          await store.jobs.fail(job.id, job.leaseToken!, { error: 'no', retryable: false, now: new Date() });
+        }
+        expect(await store.jobs.highestNumbered(tenant, queue, prefix)).toMatchObject({
+          key: `${prefix}12`,
+          payload: { n: 12 },
+          state: 'dead',
+        });
+        // Not numbered after the prefix: other lines, other words, leading zeros, a regex's meaning.
+        for (const key of [
+          'line|a.b',
+          `${prefix}099`,
+          `${prefix}13x`,
+          `${prefix}x13`,
+          'line|aXb|99',
+          `${prefix}7|100`,
+        ]) {
+          await store.jobs.enqueue(tenant, { queue, key, payload: {} });
+        }
+        // Nor other tenants' or queues'.
+        await store.jobs.enqueue(newTenant(), { queue, key: `${prefix}500`, payload: {} });
+        await store.jobs.enqueue(tenant, { queue: newQueue(), key: `${prefix}500`, payload: {} });
+        expect((await store.jobs.highestNumbered(tenant, queue, prefix))?.key).toBe(`${prefix}12`);
+        const { jobId } = await store.jobs.enqueue(tenant, { queue, key: `${prefix}13`, payload: { n: 13 } });
+        expect(await store.jobs.highestNumbered(tenant, queue, prefix)).toMatchObject({
+          id: jobId,
+          state: 'ready',
+        });
+        expect((await store.jobs.highestNumbered(tenant, queue, 'line|a.b|7|'))?.key).toBe(`${prefix}7|100`);
+        expect(await store.jobs.highestNumbered(tenant, queue, 'line|')).toBeUndefined();
+      });
     });
 
     describe('auth store', () => {

@@ -100,7 +100,7 @@ export const inquiryWaitKey = (caseId: string): string => `inquire|${caseId}`;
 
 /** The line of a case's inquiries: round n is `inquire|{case}|{n}` (enqueueNextInLine). */
 const inquiryLine = (caseId: string, runAt: Date): JobLine => ({
-  key: (round) => `inquire|${caseId}|${round}`,
+  numbered: `inquire|${caseId}|`,
   payload: (round) => ({ kind: 'inquire', caseId, round }),
   runAt: runAt.toISOString(),
   waitKey: inquiryWaitKey(caseId),

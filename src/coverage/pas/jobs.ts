@@ -3,7 +3,7 @@
  * it: the ingest hook (an order copy, each EHR version, in the copy's own transaction) and the
  * API/CLI (an order now, or its cancel). Keys make the same event one job.
  */
-import type { BatchOperation, Store, TenantId } from '../../store/port.ts';
+import type { BatchOperation, JobState, Store, TenantId } from '../../store/port.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { sourceVersionOf } from '../../ingest/copies.ts';
 import { PRIOR_AUTH_QUEUE } from './records.ts';
@@ -27,11 +27,14 @@ export type PriorAuthJob =
 
 /**
  * A line of prior-auth jobs: keys of which at most one job is ever ready or leased, the n-th made
- * only once the one before has ended (done, or dead after its last attempt).
+ * only once the one before has ended (done, or dead after its last attempt). Its keys are numbered
+ * (`{numbered}{n}`), so its latest is found in one look (JobQueue.highestNumbered).
  */
 export interface JobLine {
-  /** The key of the line's n-th job (n from 1). */
-  readonly key: (n: number) => string;
+  /** What the line's keys are numbered after: the n-th job's key is `{numbered}{n}`. */
+  readonly numbered: string;
+  /** The first job's key when it is not `{numbered}1` (a line grown from a key of its own). */
+  readonly firstKey?: string;
   readonly payload: (n: number) => PriorAuthJob;
   /** When the job made may run (default now). */
   readonly runAt?: string;
@@ -39,12 +42,21 @@ export interface JobLine {
   readonly waitKey?: string;
 }
 
+/** The key of a line's n-th job (n from 1). */
+function lineKey(line: JobLine, n: number): string {
+  return n === 1 && line.firstKey !== undefined ? line.firstKey : `${line.numbered}${n}`;
+}
+
 /**
- * Enqueues the next job of a line unless one of it is still to run, trying the line's keys from
- * `from` (default 1; a job queuing its successor starts past its own key, which is leased): a key
- * already taken by a job that ended is passed over, one taken by a job still to run ends the walk
- * with nothing made. Two callers racing for the same key make one job (keys are unique per tenant
- * and queue). Resolves with whether one was made.
+ * Enqueues the next job of a line unless one of it is still to run. From the line's start (`from`
+ * 1, the default) it looks at the line's latest job only: the one job of a line that can still be
+ * to run is its latest (each is made after the one before ended). One still to run ends it with
+ * nothing made; else the next number is tried — not each key from 1, two store calls a key, which
+ * a case pended for months (hundreds of rounds) paid on every pend and ask. A job queuing its
+ * successor starts past its own key (`from`; its own job is leased). A key taken meanwhile (a
+ * racing caller) by a job that ended is passed over, one still to run ends the walk; two callers
+ * racing for the same key make one job (keys are unique per tenant and queue). Resolves with
+ * whether one was made.
  */
 export async function enqueueNextInLine(
   store: Pick<Store, 'jobs'>,
@@ -52,10 +64,20 @@ export async function enqueueNextInLine(
   line: JobLine,
   from = 1,
 ): Promise<boolean> {
-  for (let n = from; ; n++) {
+  let n = from;
+  if (from === 1) {
+    const latest = await store.jobs.highestNumbered(tenant, PRIOR_AUTH_QUEUE, line.numbered);
+    if (latest) {
+      if (stillToRun(latest.state)) {
+        return false;
+      }
+      n = Number(latest.key.slice(line.numbered.length)) + 1;
+    }
+  }
+  for (; ; n++) {
     const queued = await store.jobs.enqueue(tenant, {
       queue: PRIOR_AUTH_QUEUE,
-      key: line.key(n),
+      key: lineKey(line, n),
       payload: line.payload(n),
       ...(line.runAt ? { runAt: line.runAt } : {}),
       ...(line.waitKey ? { waitKey: line.waitKey } : {}),
@@ -63,11 +85,14 @@ export async function enqueueNextInLine(
     if (queued.created) {
       return true;
     }
-    const state = (await store.jobs.getJob(queued.jobId))?.state;
-    if (state === 'ready' || state === 'leased') {
+    if (stillToRun((await store.jobs.getJob(queued.jobId))?.state)) {
       return false;
     }
   }
+}
+
+function stillToRun(state: JobState | undefined): boolean {
+  return state === 'ready' || state === 'leased';
 }
 
 /**
@@ -82,10 +107,7 @@ export function enqueueInLine(
   key: string,
   payload: PriorAuthJob,
 ): Promise<boolean> {
-  return enqueueNextInLine(store, tenant, {
-    key: (n) => (n === 1 ? key : `${key}|${n}`),
-    payload: () => payload,
-  });
+  return enqueueNextInLine(store, tenant, { numbered: `${key}|`, firstKey: key, payload: () => payload });
 }
 
 /**

@@ -22,6 +22,7 @@ import type {
 } from '../port.ts';
 import type { JobDoc } from './collections.ts';
 import { isDuplicateKeyError } from './connection.ts';
+import { escapeRegex } from './query.ts';
 import { isoInstant } from './values.ts';
 
 function toJob(doc: JobDoc): Job {
@@ -277,6 +278,21 @@ export class MongoJobQueue implements JobQueue {
 
   async getJob(jobId: string): Promise<Job | undefined> {
     const doc = await this.#jobs.findOne({ _id: jobId });
+    return doc ? toJob(doc) : undefined;
+  }
+
+  async highestNumbered(tenant: TenantId, queue: string, keyPrefix: string): Promise<Job | undefined> {
+    // An anchored prefix: a range of job_key (tenant, queue, key). A longer number is a greater
+    // one, and among numbers as long, the greater key (simple binary order of strings).
+    const [doc] = await this.#jobs
+      .aggregate<JobDoc>([
+        { $match: { tenant, queue, key: { $regex: `^${escapeRegex(keyPrefix)}[1-9][0-9]*$` } } },
+        { $addFields: { keyLength: { $strLenCP: '$key' } } },
+        { $sort: { keyLength: -1, key: -1 } },
+        { $limit: 1 },
+        { $project: { keyLength: 0 } },
+      ])
+      .toArray();
     return doc ? toJob(doc) : undefined;
   }
 

@@ -103,6 +103,17 @@ export class SqliteJobQueue implements JobQueue {
     return (await this.inbox.getJob(jobId)) ?? this.main.getJob(jobId);
   }
 
+  /** As listJobs: the inbox queue's in both files (a legacy job moved is in the inbox too). */
+  async highestNumbered(tenant: TenantId, queue: string, keyPrefix: string): Promise<Job | undefined> {
+    const current = await this.#table(queue).highestNumbered(tenant, queue, keyPrefix);
+    if (!this.inInbox(queue)) {
+      return current;
+    }
+    const legacy = await this.main.highestNumbered(tenant, queue, keyPrefix);
+    // Both numbered after the same prefix: the longer key is the higher number, then the greater.
+    return legacy && (!current || numberedAfter(legacy.key, current.key)) ? legacy : current;
+  }
+
   /**
    * The inbox queue's jobs are in the inbox file, plus, finished or dead, in the main file when
    * they were written before the inbox had a file of its own: both, oldest first.
@@ -135,4 +146,9 @@ export class SqliteJobQueue implements JobQueue {
     }
     return purged + (await this.main.purgeDone(tenant, queue, finishedBefore, limit - purged));
   }
+}
+
+/** Whether `a` is numbered above `b`, both `{prefix}{n}` with the same prefix (no leading zeros). */
+function numberedAfter(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
 }

@@ -86,6 +86,12 @@ const SQL = {
   // The lease's own two candidate sets, read without a lock: does this queue have anything due?
   anyDue: `SELECT 1 AS due ${DUE_READY} UNION ALL SELECT 1 AS due ${DUE_EXPIRED} LIMIT 1`,
   get: 'SELECT * FROM jobs WHERE id = ?',
+  // Seeks the unique (tenant, queue, key) index: keys from `{prefix}1` up to before `{prefix}:` are
+  // the prefix and a digit 1-9 (BINARY order); of those, digits only after the prefix. A longer
+  // number is a greater one, and among numbers as long, the greater key.
+  highestNumbered:
+    'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND key >= ? AND key < ? ' +
+    "AND substr(key, length(?) + 1) NOT GLOB '*[^0-9]*' ORDER BY length(key) DESC, key DESC LIMIT 1",
   ack:
     "UPDATE jobs SET state = 'done', lease_token = NULL, lease_expires_at = NULL, updated_at = ? " +
     "WHERE id = ? AND lease_token = ? AND state = 'leased'",
@@ -278,6 +284,18 @@ export class SqliteJobTable implements JobQueue {
 
   async getJob(jobId: string): Promise<Job | undefined> {
     const row = this.#conn.get(SQL.get, jobId);
+    return row ? toJob(row) : undefined;
+  }
+
+  async highestNumbered(tenant: TenantId, queue: string, keyPrefix: string): Promise<Job | undefined> {
+    const row = this.#conn.get(
+      SQL.highestNumbered,
+      tenant,
+      queue,
+      `${keyPrefix}1`,
+      `${keyPrefix}:`,
+      keyPrefix,
+    );
     return row ? toJob(row) : undefined;
   }
 
