@@ -1,13 +1,14 @@
 /**
  * bench:ingest's workload and load generator. The generator runs in a worker thread started on this
- * file (its own event loop, like bench:http's autocannon), with keep-alive HTTP/1.1 connections;
- * the main thread (./ingest.ts) seeds the EHR with the same administrations.
+ * file (its own event loop, like bench:http's autocannon), with keep-alive HTTP/1.1 connections of
+ * the lean client ./raw-http.ts (requests prepared before the first send); the main thread
+ * (./ingest.ts) seeds the EHR with the same administrations.
  */
-import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Bundle, MedicationAdministration } from '@medplum/fhirtypes';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
+import { preparePost, RawConnection } from './raw-http.ts';
 
 export const TENANT = 'bench';
 export const PATIENTS = 50;
@@ -106,53 +107,44 @@ export function notificationBody(spec: LoadSpec, i: number): string {
 
 /** The load generator (worker thread): sends spec.count notifications and times each. */
 async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
-  const bodies = Array.from({ length: spec.count }, (_, i) => Buffer.from(notificationBody(spec, i)));
   const target = new URL(spec.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const requests = Array.from({ length: spec.count }, (_, i) =>
+    preparePost(
+      target,
+      { 'content-type': 'application/fhir+json', authorization: `Bearer ${spec.secret}` },
+      Buffer.from(notificationBody(spec, i)),
+    ),
+  );
+  // One connection per sender: a sender waits for its answer before it sends again.
+  const idle = Array.from({ length: spec.concurrency }, () => new RawConnection(target));
+  const connections = [...idle];
   const sentAt = new Array<number>(spec.count).fill(0);
   const latency = new Array<number>(spec.count).fill(0);
   const statuses: Record<string, number> = {};
   const errors: string[] = [];
   let lastAck = 0;
-  const send = (i: number): Promise<void> =>
-    new Promise((resolve) => {
-      const body = bodies[i] as Buffer;
-      sentAt[i] = Date.now();
-      const t0 = performance.now();
-      const req = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/fhir+json',
-            'content-length': String(body.length),
-            authorization: `Bearer ${spec.secret}`,
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            latency[i] = performance.now() - t0;
-            lastAck = Date.now();
-            const code = String(res.statusCode ?? 0);
-            statuses[code] = (statuses[code] ?? 0) + 1;
-            resolve();
-          });
-        },
-      );
-      req.on('error', (err) => {
-        latency[i] = performance.now() - t0;
-        if (errors.length < 10) {
-          errors.push(err.message);
-        }
-        statuses['error'] = (statuses['error'] ?? 0) + 1;
-        resolve();
-      });
-      req.end(body);
-    });
+  const send = async (i: number): Promise<void> => {
+    const connection = idle.pop();
+    if (!connection) {
+      throw new Error('more requests in flight than senders');
+    }
+    sentAt[i] = Date.now();
+    const t0 = performance.now();
+    try {
+      const status = await connection.send(requests[i] as Buffer);
+      latency[i] = performance.now() - t0;
+      lastAck = Date.now();
+      statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
+    } catch (err) {
+      latency[i] = performance.now() - t0;
+      if (errors.length < 10) {
+        errors.push(err instanceof Error ? err.message : String(err));
+      }
+      statuses['error'] = (statuses['error'] ?? 0) + 1;
+    } finally {
+      idle.push(connection);
+    }
+  };
 
   const firstSend = Date.now();
   let next = 0;
@@ -190,7 +182,9 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
     }
     await Promise.all(pending);
   }
-  agent.destroy();
+  for (const connection of connections) {
+    connection.close();
+  }
   return { sentAt, latency, statuses, errors, firstSend, lastAck };
 }
 

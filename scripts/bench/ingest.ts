@@ -23,6 +23,12 @@
  *
  * Phases, BENCH_N notifications each:
  *   saturation  closed loop, 50 in flight: the most the receiver acknowledges; queue grows.
+ *   overload    open loop at 1.2 × the rate the same payload's saturation phase stored (above what
+ *               the workers sustain: they stay saturated and the queue grows while it sends), at
+ *               most 50 in flight: ack latency while the workers are saturated, the senders
+ *               sending as an EHR's backlog replay does rather than as fast as answers come back.
+ *               The closed loop's latency is its own throughput's: with 50 in flight its mean is
+ *               50 ÷ acks/s (Little's law) whatever the server does.
  *   paced       open loop at BENCH_RATE/s (default 500, the target), at most 50 in flight: ack
  *               latency and notification-to-stored time at the target rate.
  * After each phase the bench waits until the worker has drained the queue.
@@ -49,8 +55,8 @@
  *   bare create    store.resources.create of the same MedicationAdministration: the one write a
  *                  stored copy requires. ratio = stored/s ÷ this.
  *
- * Environment: BENCH_N (3000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
- * (saturation,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
+ * Environment: BENCH_N (10,000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
+ * (saturation,overload,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
  * alone keeps a CPU profile to that path), BENCH_CPU_PROF. BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
  * while each phase sends and resumes it to drain: the acks then have the machine without the
  * worker, which tells the worker's CPU and locks apart from the receiver's own cost (stored/s and
@@ -146,8 +152,12 @@ async function startChild(
   marker: string,
   children: ChildProcess[],
   nodeArgs: readonly string[] = [],
+  niceness = 0,
 ): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, ['--no-warnings', ...nodeArgs, fileURLToPath(script), ...args], {
+  const command = [process.execPath, '--no-warnings', ...nodeArgs, fileURLToPath(script), ...args];
+  // `nice` (coreutils) before exec: every thread of the process starts at that niceness.
+  const [file = '', ...rest] = niceness > 0 ? ['nice', '-n', String(niceness), ...command] : command;
+  const child = spawn(file, rest, {
     env,
     // The IPC channel answers `cpuSeconds` (./ingest-node.ts, ./ingest-ehr.ts).
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -205,12 +215,18 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   child.stderr?.destroy();
 }
 
+/**
+ * The worker process's niceness, as README "Running several processes" advises for workers that
+ * share a host with receivers: the receiver, which an EHR waits on, gets the CPU first.
+ */
+const WORKER_NICENESS = 10;
+
 async function main(): Promise<void> {
-  const N = intEnv('BENCH_N', 3000, 50);
+  const N = intEnv('BENCH_N', 10_000, 50);
   const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 50, 1);
   const RATE = intEnv('BENCH_RATE', 500, 1);
   const PAUSE_WORKER = process.env['BENCH_PAUSE_WORKER'] === '1';
-  const PHASES = listEnv('BENCH_PHASES', ['saturation', 'paced']);
+  const PHASES = listEnv('BENCH_PHASES', ['saturation', 'overload', 'paced']);
   const PAYLOADS = listEnv('BENCH_PAYLOADS', ['full-resource', 'id-only']);
 
   // Imported here so the load-generator thread stays light.
@@ -247,10 +263,15 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     // ---- The EHR, in its own process ---------------------------------------------------------
-    const phaseSpecs: { name: string; payload: Payload; rate: number }[] = [];
+    const phaseSpecs: { name: string; payload: Payload; kind: string; rate: number }[] = [];
     for (const phase of PHASES) {
       for (const payload of PAYLOADS) {
-        phaseSpecs.push({ name: `${payload} ${phase}`, payload, rate: phase === 'paced' ? RATE : 0 });
+        phaseSpecs.push({
+          name: `${payload} ${phase}`,
+          payload,
+          kind: phase,
+          rate: phase === 'paced' ? RATE : 0,
+        });
       }
     }
     const administrations = [
@@ -342,6 +363,7 @@ async function main(): Promise<void> {
       'LISTENING ',
       children,
       profileArgs('worker'),
+      WORKER_NICENESS,
     );
     const driplineUrl = publicUrl;
     const opened = store;
@@ -512,8 +534,11 @@ async function main(): Promise<void> {
     interface PhaseResult {
       name: string;
       payload: Payload;
+      kind: string;
       rate: number;
       acksPerSecond: number;
+      /** Jobs in the queue when the last notification was acknowledged (the workers behind). */
+      pendingAtLastAck: number;
       ackP50: number;
       ackP99: number;
       storedPerSecond: number;
@@ -531,12 +556,18 @@ async function main(): Promise<void> {
     }
     const processes = [workerChild, receiverChild, ehrChild.child];
     const results: PhaseResult[] = [];
+    /** 1.2 × what the workers stored at saturation (the payload's), or 4 × BENCH_RATE without one. */
+    const overloadRate = (payload: Payload): number => {
+      const saturated = results.find((r) => r.payload === payload && r.kind === 'saturation');
+      return Math.ceil(saturated ? 1.2 * saturated.storedPerSecond : 4 * RATE);
+    };
     for (const [index, phase] of phaseSpecs.entries()) {
       const prefix = `ma-p${index}`;
-      const spec = specFor(phase.payload, prefix, N, phase.rate);
+      const rate = phase.kind === 'overload' ? overloadRate(phase.payload) : phase.rate;
+      const spec = specFor(phase.payload, prefix, N, rate);
       progress(
         `${phase.name}: ${N} notifications, ` +
-          (phase.rate > 0 ? `${phase.rate}/s, at most ${CONCURRENCY} in flight` : `${CONCURRENCY} in flight`),
+          (rate > 0 ? `${rate}/s, at most ${CONCURRENCY} in flight` : `${CONCURRENCY} in flight`),
       );
       let sending = true;
       const ticker = setInterval(() => {
@@ -562,10 +593,11 @@ async function main(): Promise<void> {
       }
       const acked = load.statuses['200'] ?? 0;
       const acksPerSecond = N / ((load.lastAck - load.firstSend) / 1000);
+      const pendingAtLastAck = pendingJobs();
       progress(
         `${phase.name}: ${acked}/${N} acknowledged at ${acksPerSecond.toFixed(0)}/s; ack p50 ` +
           `${percentile(load.latency, 50).toFixed(1)} ms, p99 ${percentile(load.latency, 99).toFixed(1)} ms; ` +
-          `${pendingJobs()} jobs pending`,
+          `${pendingAtLastAck} jobs pending`,
       );
       await drain(phase.name, 300_000);
       const cpuAfter = await Promise.all(processes.map(cpuSeconds));
@@ -607,8 +639,10 @@ async function main(): Promise<void> {
       const result: PhaseResult = {
         name: phase.name,
         payload: phase.payload,
-        rate: phase.rate,
+        kind: phase.kind,
+        rate,
         acksPerSecond,
+        pendingAtLastAck,
         ackP50: percentile(load.latency, 50),
         ackP99: percentile(load.latency, 99),
         storedPerSecond: N / ((lastStored - load.firstSend) / 1000),
@@ -803,9 +837,22 @@ async function main(): Promise<void> {
         value: Number(r.ackP99.toFixed(1)),
         unit: 'ms',
         baseline: { name: 'bare enqueue p99, 50 in flight', value: Number(enqueueConc.p99.toFixed(2)) },
-        target: r.rate === 0 ? '≤ 20 ms at 50 senders, workers saturated' : '≤ 20 ms',
+        target: r.kind === 'paced' ? '≤ 20 ms' : '≤ 20 ms at 50 senders, workers saturated',
         met: r.ackP99 <= 20,
       });
+      if (r.kind === 'overload') {
+        // The workers were saturated: the queue grew while the notifications came.
+        recordFigure({
+          bench: 'ingest',
+          figure: `${r.name}: offered rate, and jobs queued when the last was acknowledged`,
+          value: r.rate,
+          unit: `notifications/s; ${r.pendingAtLastAck} queued`,
+          baseline: {
+            name: 'what the workers stored at saturation (same payload)',
+            value: Math.round(r.rate / 1.2),
+          },
+        });
+      }
       if (r.rate === 0) {
         // At saturation: how close the pipeline came to what the machine's CPU allows, and how
         // busy the machine was (near 100 %: the rate is the CPU's, and only less CPU per
