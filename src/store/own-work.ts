@@ -8,7 +8,16 @@
  * `LoopingWorker.ownStore` builds it: a worker that leases, fails and defers through it gets all
  * of this without a line of its own.
  */
-import type { BatchOperation, EnqueueRequest, Job, JobLease, JobWait, LeaseOptions, Store } from './port.ts';
+import type {
+  BatchOperation,
+  EnqueueRequest,
+  Job,
+  JobLease,
+  JobWait,
+  LeaseOptions,
+  LeaseRenewal,
+  Store,
+} from './port.ts';
 import { overriding } from './view.ts';
 
 export interface OwnWorkHooks {
@@ -90,6 +99,19 @@ export function ownWorkView(store: Store, hooks: OwnWorkHooks): Store {
           hooks.dueAt(new Date(wait.runAt));
         }
         return deferred;
+      },
+      // A renewed lease expires later; one another worker took is no longer this batch's to wake for.
+      extendLease: async (jobId: string, leaseToken: string, renewal: LeaseRenewal): Promise<boolean> => {
+        const renewed = await jobs.extendLease(jobId, leaseToken, renewal);
+        if (!renewed) {
+          hooks.held.delete(jobId);
+        } else {
+          const held = hooks.held.get(jobId);
+          if (held !== undefined) {
+            hooks.held.set(jobId, Math.max(held, renewal.now.getTime() + renewal.leaseMs));
+          }
+        }
+        return renewed;
       },
       enqueue: async (...args: Parameters<Store['jobs']['enqueue']>) => {
         const result = await jobs.enqueue(...args);

@@ -261,6 +261,12 @@ export interface LeaseOptions {
   readonly now: Date;
 }
 
+/** How long a renewed lease lasts from now (`JobQueue.extendLease`), on the holder's clock. */
+export interface LeaseRenewal {
+  readonly leaseMs: number;
+  readonly now: Date;
+}
+
 /** When a deferred job is due again, why it waits (its `lastError`), and the current time. */
 export interface JobWait {
   readonly runAt: string;
@@ -320,6 +326,14 @@ export interface JobQueue {
    * Returns false (and changes nothing) when the lease token is stale.
    */
   defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean>;
+  /**
+   * Renews a lease its holder still holds, for work that runs longer than the lease (a payer's
+   * slow answer): the job's `leaseExpiresAt` becomes `renewal.now + renewal.leaseMs`, never earlier
+   * than it was. Resolves false, and changes nothing, when `leaseToken` is not the job's current
+   * lease: the job was acked, failed or deferred, or its lease expired and another lease took it.
+   * A lease that expired but that no other lease has taken is still its holder's, and renews.
+   */
+  extendLease(jobId: string, leaseToken: string, renewal: LeaseRenewal): Promise<boolean>;
   /**
    * The work that `waitKey` names has ended: the tenant's jobs of the queue deferred waiting on it
    * (`JobWait.waitKey`, or enqueued with `EnqueueRequest.waitKey`), still `ready` and due after

@@ -1503,6 +1503,84 @@ export function describeStoreContract(
         expect(await store.jobs.ack(jobId, second!.leaseToken!)).toBe(true);
       });
 
+      it('extendLease moves the expiry of a lease still held, never back; another worker does not take it at the old expiry', async (store) => {
+        const tenant = newTenant();
+        const queue = newQueue();
+        const { jobId } = await store.jobs.enqueue(tenant, {
+          queue,
+          key: 'slow',
+          payload: null,
+          runAt: past(),
+        });
+        const t0 = new Date();
+        const [job] = await store.jobs.lease({ queue, leaseMs: 1000, limit: 1, now: t0 });
+        const token = job!.leaseToken!;
+        const at = (ms: number): Date => new Date(t0.getTime() + ms);
+        expect(await store.jobs.extendLease(jobId, token, { leaseMs: 1000, now: at(600) })).toBe(true);
+        expect(await store.jobs.getJob(jobId)).toMatchObject({
+          state: 'leased',
+          attempts: 1,
+          leaseToken: token,
+          leaseExpiresAt: at(1600).toISOString(),
+        });
+        // At the old expiry, and up to the new one, the job is still its holder's.
+        expect(await store.jobs.lease({ queue, leaseMs: 1000, limit: 1, now: at(1000) })).toEqual([]);
+        expect(await store.jobs.lease({ queue, leaseMs: 1000, limit: 1, now: at(1599) })).toEqual([]);
+        // A shorter renewal does not bring the expiry back.
+        expect(await store.jobs.extendLease(jobId, token, { leaseMs: 100, now: at(700) })).toBe(true);
+        expect((await store.jobs.getJob(jobId))?.leaseExpiresAt).toBe(at(1600).toISOString());
+        // A renewal with another token is not the holder's: false, nothing changes.
+        expect(await store.jobs.extendLease(jobId, 'not-the-token', { leaseMs: 60_000, now: at(800) })).toBe(
+          false,
+        );
+        expect((await store.jobs.getJob(jobId))?.leaseExpiresAt).toBe(at(1600).toISOString());
+        // Expired but taken by nobody: still the holder's, and renewed.
+        expect(await store.jobs.extendLease(jobId, token, { leaseMs: 1000, now: at(2000) })).toBe(true);
+        expect(await store.jobs.lease({ queue, leaseMs: 1000, limit: 1, now: at(2500) })).toEqual([]);
+        // Expired and taken by another lease: the first holder can no longer renew it.
+        const [retaken] = await store.jobs.lease({ queue, leaseMs: 1000, limit: 1, now: at(3000) });
+        expect(retaken).toMatchObject({ id: jobId, attempts: 2 });
+        expect(await store.jobs.extendLease(jobId, token, { leaseMs: 60_000, now: at(3100) })).toBe(false);
+        expect((await store.jobs.getJob(jobId))?.leaseExpiresAt).toBe(at(4000).toISOString());
+        expect(
+          await store.jobs.extendLease(jobId, retaken!.leaseToken!, { leaseMs: 1000, now: at(3500) }),
+        ).toBe(true);
+        // Finished: nothing to renew.
+        expect(await store.jobs.ack(jobId, retaken!.leaseToken!)).toBe(true);
+        expect(
+          await store.jobs.extendLease(jobId, retaken!.leaseToken!, { leaseMs: 1000, now: at(3600) }),
+        ).toBe(false);
+        expect(await store.jobs.getJob(jobId)).toMatchObject({ state: 'done' });
+        expect((await store.jobs.getJob(jobId))?.leaseExpiresAt).toBeUndefined();
+      });
+
+      it('extendLease: failed, deferred and unknown jobs cannot renew; a negative leaseMs is a 400', async (store) => {
+        const tenant = newTenant();
+        const queue = newQueue();
+        for (const key of ['failed', 'deferred']) {
+          await store.jobs.enqueue(tenant, { queue, key, payload: null, runAt: past() });
+        }
+        const now = new Date();
+        const leased = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 2, now });
+        const [failed, deferred] = ['failed', 'deferred'].map((key) => leased.find((j) => j.key === key)!);
+        await expect(
+          store.jobs.extendLease(failed!.id, failed!.leaseToken!, { leaseMs: -1, now }),
+        ).rejects.toMatchObject({ outcome: { issue: [expect.objectContaining({ code: 'invalid' })] } });
+        expect(
+          await store.jobs.fail(failed!.id, failed!.leaseToken!, { error: 'down', retryable: true, now }),
+        ).toBe(true);
+        expect(
+          await store.jobs.defer(deferred!.id, deferred!.leaseToken!, { runAt: past(), reason: 'w', now }),
+        ).toBe(true);
+        for (const job of [failed!, deferred!]) {
+          expect(await store.jobs.extendLease(job.id, job.leaseToken!, { leaseMs: 60_000, now })).toBe(false);
+          expect(await store.jobs.getJob(job.id)).toMatchObject({ state: 'ready' });
+        }
+        expect(
+          await store.jobs.extendLease('00000000-0000-4000-8000-000000000000', 'x', { leaseMs: 1000, now }),
+        ).toBe(false);
+      });
+
       it('a lease that expires on the final attempt dead-letters the job', async (store) => {
         const tenant = newTenant();
         const queue = newQueue();
@@ -1953,6 +2031,18 @@ export function describeStoreContract(
         expect(leased.map((j) => j.payload)).toEqual([{ n: 1 }, { n: 2 }]);
         const [first, second] = leased;
         expect((await store.jobs.getJob(first!.id))?.state).toBe('leased');
+        // A worker renews an inbox job's lease where the job is.
+        const renewedUntil = future(120_000);
+        expect(
+          await store.jobs.extendLease(first!.id, first!.leaseToken!, {
+            leaseMs: 60_000,
+            now: new Date(renewedUntil.getTime() - 60_000),
+          }),
+        ).toBe(true);
+        expect((await store.jobs.getJob(first!.id))?.leaseExpiresAt).toBe(renewedUntil.toISOString());
+        expect(
+          await store.jobs.extendLease(first!.id, 'not-the-token', { leaseMs: 60_000, now: new Date() }),
+        ).toBe(false);
         expect(
           await store.jobs.fail(second!.id, second!.leaseToken!, {
             error: 'later',

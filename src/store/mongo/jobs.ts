@@ -17,6 +17,7 @@ import type {
   JobState,
   JobWait,
   LeaseOptions,
+  LeaseRenewal,
   ListJobsOptions,
   TenantId,
 } from '../port.ts';
@@ -264,6 +265,22 @@ export class MongoJobQueue implements JobQueue {
       },
     );
     return result.modifiedCount === 1;
+  }
+
+  async extendLease(jobId: string, leaseToken: string, renewal: LeaseRenewal): Promise<boolean> {
+    if (!Number.isFinite(renewal.leaseMs) || renewal.leaseMs < 0) {
+      throw new OperationOutcomeError(badRequest(`Invalid leaseMs: ${renewal.leaseMs}`));
+    }
+    // The filter is re-checked as the document is written: a lease taken by another worker
+    // meanwhile has another token, and the renewal matches nothing. `$max` never moves it back.
+    const result = await this.#jobs.updateOne(
+      { _id: jobId, state: 'leased', leaseToken },
+      {
+        $max: { leaseExpiresAt: new Date(renewal.now.getTime() + renewal.leaseMs) },
+        $set: { updatedAt: renewal.now },
+      },
+    );
+    return result.matchedCount === 1;
   }
 
   async wake(tenant: TenantId, queue: string, waitKey: string, now: Date): Promise<number> {

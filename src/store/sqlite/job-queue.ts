@@ -2,10 +2,10 @@
  * The embedded store's JobQueue: one port over two job tables, the inbox file's for INBOX_QUEUE
  * (./inbox.ts says why) and the main file's for every other queue. Callers see one queue.
  *
- * A queue's enqueue, lease, wake and listing go to its table; ack, fail and getJob name only a job id,
- * so they go to the table holding it (a primary-key read in the inbox, which takes no lock). Job
- * ids are UUIDs and a job is in one file only (a legacy job being moved is briefly in both; the
- * inbox's copy is the live one).
+ * A queue's enqueue, lease, wake and listing go to its table; ack, fail, defer, extendLease and
+ * getJob name only a job id, so they go to the table holding it (a primary-key read in the inbox,
+ * which takes no lock). Job ids are UUIDs and a job is in one file only (a legacy job being moved
+ * is briefly in both; the inbox's copy is the live one).
  */
 import type {
   EnqueueRequest,
@@ -16,6 +16,7 @@ import type {
   JobState,
   JobWait,
   LeaseOptions,
+  LeaseRenewal,
   ListJobsOptions,
   TenantId,
 } from '../port.ts';
@@ -93,6 +94,10 @@ export class SqliteJobQueue implements JobQueue {
 
   async defer(jobId: string, leaseToken: string, wait: JobWait): Promise<boolean> {
     return this.#holding(jobId).defer(jobId, leaseToken, wait);
+  }
+
+  async extendLease(jobId: string, leaseToken: string, renewal: LeaseRenewal): Promise<boolean> {
+    return this.#holding(jobId).extendLease(jobId, leaseToken, renewal);
   }
 
   async wake(tenant: TenantId, queue: string, waitKey: string, now: Date): Promise<number> {

@@ -16,6 +16,7 @@ import type {
   JobState,
   JobWait,
   LeaseOptions,
+  LeaseRenewal,
   ListJobsOptions,
   TenantId,
 } from '../port.ts';
@@ -103,6 +104,10 @@ const SQL = {
   defer:
     "UPDATE jobs SET state = 'ready', run_at = ?, attempts = max(attempts - 1, 0), lease_token = NULL, " +
     'lease_expires_at = NULL, last_error = ?, updated_at = ?, wait_key = ? ' +
+    "WHERE id = ? AND lease_token = ? AND state = 'leased'",
+  // ISO instants of one format compare as text: max() keeps the later expiry.
+  extendLease:
+    'UPDATE jobs SET lease_expires_at = max(lease_expires_at, ?), updated_at = ? ' +
     "WHERE id = ? AND lease_token = ? AND state = 'leased'",
   // Seeks jobs_waiting (wait_key = ? implies the index's wait_key IS NOT NULL).
   anyWaiting:
@@ -271,6 +276,14 @@ export class SqliteJobTable implements JobQueue {
     return changes === 1;
   }
 
+  async extendLease(jobId: string, leaseToken: string, renewal: LeaseRenewal): Promise<boolean> {
+    const expires = new Date(renewal.now.getTime() + validLeaseMs(renewal.leaseMs)).toISOString();
+    const { changes } = this.#conn.transaction(() =>
+      this.#conn.run(SQL.extendLease, expires, renewal.now.toISOString(), jobId, leaseToken),
+    );
+    return changes === 1;
+  }
+
   async wake(tenant: TenantId, queue: string, waitKey: string, now: Date): Promise<number> {
     const at = now.toISOString();
     // Most ends of the awaited work find nobody waiting: a plain read answers that without taking
@@ -322,6 +335,13 @@ export class SqliteJobTable implements JobQueue {
       () => this.#conn.run(SQL.purgeDone, tenant, queue, before, before, limit).changes,
     );
   }
+}
+
+function validLeaseMs(leaseMs: number): number {
+  if (!Number.isFinite(leaseMs) || leaseMs < 0) {
+    throw new OperationOutcomeError(badRequest(`Invalid leaseMs: ${String(leaseMs)}`));
+  }
+  return leaseMs;
 }
 
 function optionalString(value: unknown): string | undefined {
