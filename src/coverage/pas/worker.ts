@@ -26,6 +26,7 @@ import type { TenantConfig } from '../../config/config.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { Job, Store, TenantId } from '../../store/port.ts';
+import { keptThrough, LeaseKeeper, LeaseLost } from '../../store/lease-keeper.ts';
 import { LoopingWorker } from '../../store/worker-loop.ts';
 import type { AnswerContext } from './answers.ts';
 import { applyAnswer } from './answers.ts';
@@ -158,17 +159,39 @@ export class PriorAuthWorker extends LoopingWorker {
       this.#resume = false;
       await this.#resumeRounds();
     }
+    const leaseMs = this.#deps.leaseMs ?? 60_000;
     const jobs = await this.#deps.store.jobs.lease({
       queue: PRIOR_AUTH_QUEUE,
-      leaseMs: this.#deps.leaseMs ?? 60_000,
+      leaseMs,
       limit: 8,
       now: this.#deps.now(),
     });
     for (const job of jobs) {
+      // The payer's answer can take longer than the lease: its calls keep the job's lease.
+      const keeper = new LeaseKeeper({
+        jobs: this.#deps.store.jobs,
+        leased: [job],
+        leaseMs,
+        now: this.#deps.now,
+        onRenewalError: (err) =>
+          this.#deps.logger.warn(
+            { job: job.id, err: (err as Error).message },
+            'prior authorization job lease not renewed; trying again',
+          ),
+      });
       try {
-        await this.#handle(job);
+        await this.#handle(job, keeper);
         await this.#deps.store.jobs.ack(job.id, job.leaseToken ?? '');
       } catch (err) {
+        if (err instanceof LeaseLost) {
+          // Another worker leased the job while the payer answered: it makes the call and records
+          // its answer. Recording this one too could put an older answer over the owner's.
+          this.#deps.logger.warn(
+            { job: job.id, kind: job.key.split('|')[0], tenant: job.tenant },
+            'prior authorization job lease lost during a payer call; its answer is left to the job owner',
+          );
+          continue;
+        }
         const retryable = (err as { retryable?: unknown }).retryable === true;
         this.#deps.logger.warn(
           { job: job.key.split('|')[0], attempts: job.attempts, err: (err as Error).message },
@@ -205,14 +228,15 @@ export class PriorAuthWorker extends LoopingWorker {
     return port;
   }
 
-  #followUpContext(): FollowUpContext {
+  /** With `keeper`: each payer call keeps the lease of the job in hand (LeaseKeeper.during). */
+  #followUpContext(keeper?: LeaseKeeper): FollowUpContext {
     return {
       store: this.#deps.store,
       publicUrl: this.#deps.publicUrl,
       now: this.#deps.now,
       logger: this.#deps.logger,
       tenant: (id) => this.#tenant(id),
-      port: (payer) => this.#port(payer),
+      port: (payer) => (keeper ? keptThrough(this.#port(payer), keeper) : this.#port(payer)),
       answers: (tenant) => this.#context(tenant),
     };
   }
@@ -227,19 +251,19 @@ export class PriorAuthWorker extends LoopingWorker {
     };
   }
 
-  async #handle(job: Job): Promise<void> {
+  async #handle(job: Job, keeper: LeaseKeeper): Promise<void> {
     const payload = job.payload as PriorAuthJob;
     switch (payload.kind) {
       case 'order':
         return this.#order(job.tenant, payload);
       case 'send':
-        return this.#send(job.tenant, payload);
+        return this.#send(job.tenant, payload, this.#followUpContext(keeper));
       case 'notification':
         return applyNotification(this.#followUpContext(), job.tenant, payload);
       case 'inquire':
-        return inquire(this.#followUpContext(), job.tenant, payload);
+        return inquire(this.#followUpContext(keeper), job.tenant, payload);
       case 'subscribe':
-        return ensureSubscription(this.#followUpContext(), job.tenant, payload.payer);
+        return ensureSubscription(this.#followUpContext(keeper), job.tenant, payload.payer);
     }
   }
 
@@ -505,7 +529,11 @@ export class PriorAuthWorker extends LoopingWorker {
     }
   }
 
-  async #send(tenant: TenantId, job: Extract<PriorAuthJob, { kind: 'send' }>): Promise<void> {
+  async #send(
+    tenant: TenantId,
+    job: Extract<PriorAuthJob, { kind: 'send' }>,
+    kept: FollowUpContext,
+  ): Promise<void> {
     const claim = await readOptional<Claim>(this.#deps.store, tenant, 'Claim', job.claim);
     if (!claim || stateOf(claim) !== 'prepared') {
       return; // answered already
@@ -514,8 +542,8 @@ export class PriorAuthWorker extends LoopingWorker {
     if (!document || document.resourceType !== 'DocumentReference') {
       throw new Error(`the kept request ${job.document} of ${job.claim} is missing`);
     }
-    const payer = payerOfSubmission(this.#followUpContext(), tenant, claim);
-    const answer = await this.#port(payer).submit(messageText(document));
+    const payer = payerOfSubmission(kept, tenant, claim);
+    const answer = await kept.port(payer).submit(messageText(document));
     const outcome = await applyAnswer(
       this.#context(tenant),
       { caseId: job.caseId, submission: claim, payer },

@@ -130,6 +130,11 @@ export interface SandboxPayerBehaviour {
   holdPasNotifications?: boolean;
   /** PAS Subscription creates are answered with this HTTP status (e.g. 503); `$submit`, `$inquire` work. */
   pasSubscriptionsUnavailable?: number;
+  /**
+   * PAS `Claim/$submit` answers leave this many ms after the request is decided and kept (a payer
+   * slower than the submitter's job lease); tokens and other calls answer at once.
+   */
+  holdPasSubmitAnswersMs?: number;
 }
 
 export interface SandboxPayer {
@@ -140,7 +145,7 @@ export interface SandboxPayer {
   /** The Da Vinci PAS endpoint (`{url}/pas/fhir`): prior authorization `$submit`, `$inquire`, Subscription. */
   readonly pasFhirBaseUrl: string;
   /** The PAS endpoint's cases, and a way to end its pending reviews now. */
-  readonly pas: Pick<PasEndpoint, 'cases' | 'finishReviews' | 'releaseNotifications'>;
+  readonly pas: Pick<PasEndpoint, 'cases' | 'finishReviews' | 'releaseNotifications' | 'submitsReceived'>;
   /** The X12 eligibility endpoint: a 270 POSTed (application/edi-x12) is answered with a 271. */
   readonly x12EligibilityUrl: string;
   /** Replaces the members eligibility answers for. */
@@ -455,6 +460,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     garble: () => behaviour.garbleSubmitAnswers,
     holdNotifications: () => behaviour.holdPasNotifications === true,
     subscriptionsUnavailable: () => behaviour.pasSubscriptionsUnavailable,
+    holdSubmitAnswers: () => behaviour.holdPasSubmitAnswersMs,
   });
   app.use('/pas/fhir', pas.router);
   app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));

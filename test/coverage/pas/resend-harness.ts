@@ -234,15 +234,16 @@ type PasTenant = Omit<TenantConfig, 'connections' | 'coding'>;
 
 /**
  * Dripline for these tests: the prior-auth worker alone (polling every 50 ms, its payer port the
- * harness's recording one), on the shared clock, with `tenants`.
+ * harness's recording one), on the shared clock, with `tenants` (and `env`, e.g. JOB_LEASE_MS).
  */
 export function startPasServer(
   h: PasHarness,
   clock: AdvancingClock,
   tenants: readonly PasTenant[],
+  env: Record<string, string> = {},
 ): Promise<TestServer> {
   return startTestServer(
-    {},
+    env,
     {
       now: clock.now,
       priorAuthWorker: { pollMs: 50, payerPort: h.recordingPort },

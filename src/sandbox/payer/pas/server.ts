@@ -72,6 +72,8 @@ export interface PasEndpointOptions {
   readonly holdNotifications?: () => boolean;
   /** An HTTP status (e.g. 503) Subscription creates are answered with: only that service down. */
   readonly subscriptionsUnavailable?: () => number | undefined;
+  /** ms a `$submit` answer is held after the request is decided and kept (a slow payer); absent, none. */
+  readonly holdSubmitAnswers?: () => number | undefined;
 }
 
 export interface PasEndpoint {
@@ -82,6 +84,8 @@ export interface PasEndpoint {
   finishReviews(): Promise<void>;
   /** Sends the event notifications held back (`holdNotifications`): a late delivery. How many. */
   releaseNotifications(): number;
+  /** `Claim/$submit` requests received with a valid token, the same Bundle sent again included. */
+  submitsReceived(): number;
   stop(): void;
 }
 
@@ -136,8 +140,19 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     return [...cases.values()].find((c) => c.claimKeys.some((k) => keys.has(k)));
   };
 
+  let submitsReceived = 0;
   const submit = (req: Request, res: Response): void => {
     requireScope(getAuthContext(res), 'Claim', 'create');
+    submitsReceived += 1;
+    const holdMs = options.holdSubmitAnswers?.() ?? 0;
+    if (holdMs > 0) {
+      // Every answer below leaves through res.end (send included): the decision is kept at once.
+      const end = res.end.bind(res) as (...args: unknown[]) => Response;
+      res.end = ((...args: unknown[]) => {
+        setTimeout(() => end(...args), holdMs);
+        return res;
+      }) as Response['end'];
+    }
     const bundle = req.body as Bundle;
     const invalid = validatePasRequestBundle(bundle);
     if (invalid) {
@@ -372,6 +387,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
       return Promise.resolve();
     },
     releaseNotifications: () => subscriptions.release(),
+    submitsReceived: () => submitsReceived,
     stop() {
       for (const timer of reviews.values()) {
         clearTimeout(timer);
