@@ -13,6 +13,8 @@
 import type { Claim, ClaimResponse, DocumentReference, Resource } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { BatchOperation, Job, StoredResource, TenantId } from '../../store/port.ts';
+import type { LeaseKeeper } from '../../store/lease-keeper.ts';
+import { keptThrough, LeaseLost } from '../../store/lease-keeper.ts';
 import type { PayerPort } from '../payer-port.ts';
 import { createFhirPayerPort } from '../payer-port.ts';
 import { otherSubscriberOf } from '../../x12/837/subscriber.ts';
@@ -83,12 +85,16 @@ export function isDenial(response: ClaimResponse): boolean {
   return false;
 }
 
-/** Submits a ready claim (or finishes an interrupted submission) to its FHIR payer. */
+/**
+ * Submits a ready claim (or finishes an interrupted submission) to its FHIR payer; with `keeper`,
+ * the payer calls keep the job's lease (a payer answer lost to LeaseLost is the job owner's).
+ */
 export async function submitClaim(
   ctx: WorkflowContext,
   ports: PayerPorts,
   tenant: TenantId,
   job: ClaimSubmitJob,
+  keeper?: LeaseKeeper,
 ): Promise<ClaimStepResult> {
   const config = ctx.tenant(tenant);
   const found = await ctx.read<Claim>(tenant, 'Claim', job.claim);
@@ -110,7 +116,7 @@ export async function submitClaim(
     return { claim: stored.id, state: 'ready', note: 'X12 channel: left for the batch export' };
   }
   const key = `${stored.id}-v${job.version}`;
-  const port = ports.get(tenant, payer);
+  const port = keeper ? keptThrough(ports.get(tenant, payer), keeper) : ports.get(tenant, payer);
   let response: ClaimResponse | undefined;
   if (state === 'ready') {
     stored = await moveClaim(ctx, tenant, stored, 'submitting', {
@@ -132,7 +138,7 @@ export async function submitClaim(
         await answeredBefore(ctx, tenant, stored.id, payer),
       );
     } catch (err) {
-      throw classifyPayerError(err);
+      throw err instanceof LeaseLost ? err : classifyPayerError(err);
     }
   }
   if (!response) {
@@ -143,6 +149,9 @@ export async function submitClaim(
         await supportingResources(ctx, tenant, stored),
       );
     } catch (err) {
+      if (err instanceof LeaseLost) {
+        throw err; // not this worker's job any more: nothing is written about the call
+      }
       const classified = classifyPayerError(err);
       if (classified instanceof RetryLaterError) {
         throw classified;

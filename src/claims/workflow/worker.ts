@@ -18,6 +18,7 @@
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { JobMustWait, retryDelayMs } from '../../store/job-policy.ts';
 import type { Job, TenantId } from '../../store/port.ts';
+import { LeaseKeeper, LeaseLost } from '../../store/lease-keeper.ts';
 import { LoopingWorker } from '../../store/worker-loop.ts';
 import type { ClaimContext, ClaimState, ScrubFinding } from '../types.ts';
 import type { ClaimAction } from './actions.ts';
@@ -30,6 +31,9 @@ import type { ClaimReadyJob, ClaimStepResult, ClaimSubmitJob } from './jobs.ts';
 import { CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE } from './jobs.ts';
 import { markSentInBatch, PayerPorts, recordSubmitFailure, submitClaim } from './submission.ts';
 import { BillingSweep } from './sweep.ts';
+
+/** A claim job's lease when the deps name none. */
+const DEFAULT_LEASE_MS = 120_000;
 
 export class ClaimWorkflowWorker extends LoopingWorker {
   readonly #ctx: WorkflowContext;
@@ -114,7 +118,7 @@ export class ClaimWorkflowWorker extends LoopingWorker {
     for (const queue of [CLAIM_READY_QUEUE, CLAIM_SUBMIT_QUEUE]) {
       const jobs = await deps.store.jobs.lease({
         queue,
-        leaseMs: deps.leaseMs ?? 120_000,
+        leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
         limit: deps.batchSize ?? 16,
         now: now(),
       });
@@ -184,11 +188,37 @@ export class ClaimWorkflowWorker extends LoopingWorker {
       const result =
         job.queue === CLAIM_READY_QUEUE
           ? await this.buildAndScrub(job.tenant, job.payload as ClaimReadyJob)
-          : await this.submit(job.tenant, job.payload as ClaimSubmitJob);
+          : await submitClaim(
+              ctx,
+              this.#ports,
+              job.tenant,
+              job.payload as ClaimSubmitJob,
+              // The payer's answer can take longer than the lease: its calls keep the job's lease.
+              new LeaseKeeper({
+                jobs: store.jobs,
+                leased: [job],
+                leaseMs: ctx.deps.leaseMs ?? DEFAULT_LEASE_MS,
+                now: ctx.now,
+                onRenewalError: (err) =>
+                  ctx.logger.warn(
+                    { job: job.id, err: (err as Error).message },
+                    'claim submit job lease not renewed; trying again',
+                  ),
+              }),
+            );
       ctx.logger.debug({ job: job.id, queue: job.queue, ...result }, 'claim step done');
       await store.jobs.ack(job.id, job.leaseToken ?? '');
     } catch (err) {
       const message = (err as Error).message;
+      if (err instanceof LeaseLost) {
+        // Another worker leased the job while the payer answered: the claim stays `submitting`, and
+        // the owner asks the payer for its answer to the submission key before sending anything.
+        ctx.logger.warn(
+          { job: job.id, queue: job.queue },
+          'claim submit job lease lost during a payer call; its answer is left to the job owner',
+        );
+        return;
+      }
       if (err instanceof JobMustWait) {
         ctx.logger.debug({ job: job.id, queue: job.queue, err: message }, 'claim step waits');
         await store.jobs.defer(job.id, job.leaseToken ?? '', {

@@ -9,6 +9,7 @@ import type { CodingTables } from '../../coding/tables/types.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Logger } from '../../logger.ts';
 import type { Job, Store, TenantId } from '../../store/port.ts';
+import { keptThrough, LeaseKeeper, LeaseLost } from '../../store/lease-keeper.ts';
 import { LoopingWorker } from '../../store/worker-loop.ts';
 import type { CheckDeps, CheckMode, CheckResult, EligibilityJob } from './check.ts';
 import { NotYetError, runCheck } from './check.ts';
@@ -87,7 +88,7 @@ export class EligibilityWorker extends LoopingWorker {
   async runOnce(): Promise<number> {
     const jobs = await this.#deps.store.jobs.lease({
       queue: ELIGIBILITY_QUEUE,
-      leaseMs: this.#deps.leaseMs ?? 60_000,
+      leaseMs: this.#leaseMs(),
       limit: this.#deps.batchSize ?? 16,
       now: this.#deps.now(),
     });
@@ -111,28 +112,43 @@ export class EligibilityWorker extends LoopingWorker {
       return;
     }
     const payload = strongest.payload as Partial<EligibilityJob> | undefined;
-    await this.#run(jobs, strongest, payload);
-    if (typeof payload?.patient === 'string') {
+    const ended = await this.#run(jobs, strongest, payload);
+    if (ended && typeof payload?.patient === 'string') {
       await this.#wakeWaiting(strongest.tenant, payload.patient);
     }
   }
 
-  /** Runs the check of a patient's jobs and writes its end: the jobs acked, or failed (retried or dead). */
+  /**
+   * Runs the check of a patient's jobs and writes its end: the jobs acked, or failed (retried or
+   * dead). Resolves false when the check did not end here: a job's lease was lost while a payer
+   * answered (another worker runs it now).
+   */
   async #run(
     jobs: readonly Job[],
     strongest: Job,
     payload: Partial<EligibilityJob> | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
+    // A payer's answer can take longer than the lease: its calls keep the leases of all the jobs.
+    const keeper = new LeaseKeeper({
+      jobs: this.#deps.store.jobs,
+      leased: jobs,
+      leaseMs: this.#leaseMs(),
+      now: this.#deps.now,
+      onRenewalError: (err) =>
+        this.#deps.logger.warn(
+          { jobs: jobs.map((j) => j.id), err: (err as Error).message },
+          'eligibility job lease not renewed; trying again',
+        ),
+    });
+    const check: CheckDeps = {
+      ...this.#check,
+      port: (tenant, endpoint) => keptThrough(this.#port(tenant, endpoint), keeper),
+    };
     try {
       if (payload?.kind !== 'check' || typeof payload.patient !== 'string' || !payload.mode) {
         this.#deps.logger.warn({ job: strongest.id }, 'eligibility job without a patient dropped');
       } else {
-        const result = await runCheck(
-          this.#check,
-          strongest.tenant,
-          payload as EligibilityJob,
-          strongest.key,
-        );
+        const result = await runCheck(check, strongest.tenant, payload as EligibilityJob, strongest.key);
         for (const job of jobs) {
           this.#remember(job.id, result);
         }
@@ -153,7 +169,18 @@ export class EligibilityWorker extends LoopingWorker {
       for (const job of jobs) {
         await this.#deps.store.jobs.ack(job.id, job.leaseToken ?? '');
       }
+      return true;
     } catch (err) {
+      if (err instanceof LeaseLost) {
+        // The new owner asks and records; this answer is not written over (or beside) its own. The
+        // patient's other jobs still held here come back when their leases end, by when the
+        // owner's answer is on file (an if-stale check then finds it fresh).
+        this.#deps.logger.warn(
+          { jobs: jobs.map((j) => j.id), lost: err.jobIds },
+          'eligibility job lease lost during a payer call; its answer is left to the job owner',
+        );
+        return false;
+      }
       const message = (err as Error).message;
       const retryAt =
         err instanceof NotYetError
@@ -173,7 +200,12 @@ export class EligibilityWorker extends LoopingWorker {
           ...(retryAt ? { retryAt } : {}),
         });
       }
+      return true;
     }
+  }
+
+  #leaseMs(): number {
+    return this.#deps.leaseMs ?? 60_000;
   }
 
   /**
