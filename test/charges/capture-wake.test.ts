@@ -5,10 +5,7 @@
  * the wake at the job's due instant can get the work done in time. (Over the sandbox day:
  * test/claims/workflow.test.ts, with the same 60 s poll.)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
+import { beforeAll, expect, test } from '@jest/globals';
 import type { Encounter } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { notifyOnEnqueue } from '../../src/charges/notify-on-enqueue.ts';
@@ -18,9 +15,9 @@ import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Job, Store } from '../../src/store/port.ts';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
+import { storePerTest } from '../support/store-per-test.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 't';
@@ -29,7 +26,9 @@ const POLL_MS = 60_000;
 /** A retry is due 0.5–1.2 s after its failure; the rest is room for a loaded machine. */
 const DEADLINE_MS = 10_000;
 
-const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-wake-'));
+storePerTest('dripline-capture-wake-', (opened) => {
+  store = opened;
+});
 /** Each test's own store: a job another test left behind is not leased by the next one's worker. */
 let store: SqliteStore;
 let tables: CodingTables;
@@ -81,18 +80,8 @@ async function job(jobId: string): Promise<Job> {
   return found;
 }
 
-let stores = 0;
 beforeAll(() => {
   tables = loadCodingTables();
-});
-beforeEach(async () => {
-  store = await openSqliteStore({ path: path.join(dir, `store-${++stores}.db`) });
-});
-afterEach(async () => {
-  await store.close();
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a job retried because its inputs are not stored yet runs at its retry, not at the poll', async () => {

@@ -6,10 +6,7 @@
  * test/coverage/pas/lease.test.ts.) And the keeper itself: a job whose lease ran down while the
  * jobs before it in the batch ran is renewed before its call, and one already taken is not called.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
+import { beforeAll, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse, Coverage, Organization, Patient } from '@medplum/fhirtypes';
 import { buildClaim } from '../../src/claims/build.ts';
 import type { PayerPort } from '../../src/claims/payer-port.ts';
@@ -27,10 +24,10 @@ import { EligibilityWorker } from '../../src/coverage/eligibility/worker.ts';
 import { createLogger } from '../../src/logger.ts';
 import { LeaseKeeper, LeaseLost } from '../../src/store/lease-keeper.ts';
 import type { Job } from '../../src/store/port.ts';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { payer } from '../claims/fixtures.ts';
 import { officeTenant } from '../claims/sweep-worker.ts';
+import { storePerTest } from '../support/store-per-test.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 't';
@@ -40,22 +37,14 @@ const ANSWER_AFTER_MS = 1_500;
 const now = (): Date => new Date();
 const logger = createLogger('silent');
 
-const dir = mkdtempSync(path.join(tmpdir(), 'dripline-lease-keeper-'));
+storePerTest('dripline-lease-keeper-', (opened) => {
+  store = opened;
+});
 let store: SqliteStore;
 let tables: CodingTables;
-let stores = 0;
 
 beforeAll(() => {
   tables = loadCodingTables();
-});
-beforeEach(async () => {
-  store = await openSqliteStore({ path: path.join(dir, `store-${++stores}.db`) });
-});
-afterEach(async () => {
-  await store.close();
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** A payer that answers each call `ANSWER_AFTER_MS` after it came, and counts the calls. */

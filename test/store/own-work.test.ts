@@ -6,10 +6,7 @@
  * the work done before the deadline. (Charge capture's own: test/charges/capture-wake.test.ts.)
  * Last, the eligibility triggers (a check for the day before a visit) pass their instant on.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
+import { beforeAll, expect, test } from '@jest/globals';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
 import { CLAIM_ANSWER_QUEUE, CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
@@ -31,11 +28,11 @@ import { createLogger } from '../../src/logger.ts';
 import { RemittanceWorker } from '../../src/remittance/worker.ts';
 import { JobMustWait } from '../../src/store/job-policy.ts';
 import type { Job, Store } from '../../src/store/port.ts';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
 import { officeTenant } from '../claims/sweep-worker.ts';
 import { addDays, localDate } from '../../src/time/zone.ts';
+import { storePerTest } from '../support/store-per-test.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 't';
@@ -46,23 +43,15 @@ const DEADLINE_MS = 10_000;
 const now = (): Date => new Date();
 const logger = createLogger('silent');
 
-const dir = mkdtempSync(path.join(tmpdir(), 'dripline-own-work-'));
+const dir = storePerTest('dripline-own-work-', (opened) => {
+  store = opened;
+});
 /** Each test's own store: a job another test left behind is not leased by the next one's worker. */
 let store: SqliteStore;
 let tables: CodingTables;
-let stores = 0;
 
 beforeAll(() => {
   tables = loadCodingTables();
-});
-beforeEach(async () => {
-  store = await openSqliteStore({ path: path.join(dir, `store-${++stores}.db`) });
-});
-afterEach(async () => {
-  await store.close();
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function job(jobId: string): Promise<Job> {
