@@ -90,7 +90,7 @@ const plain = (text: string | null): string => (text ?? '').replace(/[\u202f\u00
 const appGet = (path: string): Promise<any> =>
   page.evaluate(async (url) => {
     const response = await fetch(url);
-    return { status: response.status, body: (await response.json()) as unknown };
+    return { status: response.status, body: await response.json() };
   }, `/app/api/${path}`);
 
 const open = (hash: string): Promise<unknown> => page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
