@@ -121,13 +121,21 @@ export interface EncounterView {
   /**
    * Present while the encounter waits for its claim inside the tenant's bill hold (config
    * `billHold.hours`): when the hold is over (an instant: its own, or a later visit's that bills on
-   * the same claim; the claim is built at the sweep after) and how long it is.
+   * the same claim; the claim is built at the sweep after), how long it is, and the tenant's zone
+   * people read the instant in (src/claims/workflow/bill-hold-status.ts).
    */
-  readonly billHold?: { until: string; hours: number };
+  readonly billHold?: BillHoldView;
   readonly authorizations: readonly {
     number: string;
     start?: string;
     end?: string;
     services: readonly { code: string; units?: number }[];
   }[];
+}
+
+/** A bill hold as the views show it: held until `until` (read in `timeZone`) by the `hours`-hour hold. */
+export interface BillHoldView {
+  readonly until: string;
+  readonly hours: number;
+  readonly timeZone: string;
 }

@@ -6,14 +6,22 @@
  * processes they start, so every party agrees on the time.
  */
 import { loadConfig } from '../../src/config/config.ts';
-import { systemClock } from '../../src/time/clock.ts';
+import { advancingClock, systemClock } from '../../src/time/clock.ts';
 import { addDays, localDate } from '../../src/time/zone.ts';
-import type { Clock } from '../../src/time/clock.ts';
+import type { AdvancingClock, Clock } from '../../src/time/clock.ts';
 
 const offset = process.env['CLOCK_OFFSET_MS'];
 const { clockOffsetMs } = loadConfig(offset === undefined ? {} : { CLOCK_OFFSET_MS: offset });
 
 export const testClock: Clock = systemClock(clockOffsetMs);
+
+/**
+ * The test run's clock that the test may also move forward (src/time/clock.ts `advancingClock`):
+ * handed to the parties it runs in process, for a test that lets days pass without waiting them.
+ */
+export function testAdvancingClock(): AdvancingClock {
+  return advancingClock(clockOffsetMs);
+}
 
 /** The environment that gives a child Dripline the same clock. */
 export function clockEnv(): Record<string, string> {

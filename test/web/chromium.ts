@@ -51,14 +51,22 @@ const LAUNCHER = fileURLToPath(new URL('./chromium-launcher.sh', import.meta.url
  */
 const DISABLED_FEATURES = ['WebUIOmniboxPopup', 'WebUIOmniboxAimPopup'];
 
-/** A fresh profile each time; the flags Chromium needs on this machine (no network beyond loopback). */
-export async function launchChromium(viewport = { width: 1280, height: 900 }): Promise<Browser> {
+/**
+ * A fresh profile each time; the flags Chromium needs on this machine (no network beyond loopback).
+ * `timezoneId` sets the browser's zone (else the machine's), for a test that the app reads times
+ * in the tenant's zone, not the browser's.
+ */
+export async function launchChromium(
+  viewport = { width: 1280, height: 900 },
+  { timezoneId }: { timezoneId?: string } = {},
+): Promise<Browser> {
   const profile = mkdtempSync(path.join(tmpdir(), 'dripline-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: LAUNCHER,
     env: { ...process.env, DRIPLINE_CHROMIUM: CHROMIUM },
     headless: true,
     viewport,
+    ...(timezoneId ? { timezoneId } : {}),
     args: [
       '--no-sandbox',
       '--disable-gpu',

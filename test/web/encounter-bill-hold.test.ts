@@ -38,8 +38,16 @@ test('inside the hold: held until the end of the visit plus the tenant’s hours
   const at = (iso: string) =>
     encounterView(store, TENANT, HOLDS_THREE_DAYS, 'waiting', new Date(iso)).then((v) => v?.billHold);
 
-  expect(await at('2026-12-04T15:00:00Z')).toEqual({ until: '2026-12-07T14:30:00.000Z', hours: 72 });
-  expect(await at('2026-12-07T14:29:59Z')).toEqual({ until: '2026-12-07T14:30:00.000Z', hours: 72 });
+  expect(await at('2026-12-04T15:00:00Z')).toEqual({
+    until: '2026-12-07T14:30:00.000Z',
+    hours: 72,
+    timeZone: 'America/New_York',
+  });
+  expect(await at('2026-12-07T14:29:59Z')).toEqual({
+    until: '2026-12-07T14:30:00.000Z',
+    hours: 72,
+    timeZone: 'America/New_York',
+  });
   // The hold is over: the claim is built at the next sweep; no hold to explain.
   expect(await at('2026-12-07T14:30:00Z')).toBeUndefined();
   // A tenant without a hold bills at once.

@@ -68,6 +68,8 @@ class ScriptedEhr {
   nonce?: string;
   readonly code = randomUUID();
   tokenExchanges = 0;
+  /** The EHR's clock (epoch ms): what it checks the client assertion's iat/exp against and stamps id_tokens with. */
+  now: () => number = () => Date.now();
 
   readonly fetch: typeof fetch = async (input, init) => {
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
@@ -145,12 +147,13 @@ class ScriptedEhr {
         issuer: CLIENT_ID,
         subject: CLIENT_ID,
         audience: TOKEN_URL,
+        currentDate: new Date(this.now()),
       });
     } catch {
       return refuse('invalid_client');
     }
     const options = this.idToken;
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.now() / 1000);
     const expiresIn = options.expiresIn ?? 300;
     const idToken = await new SignJWT({
       fhirUser: options.fhirUser ?? 'Practitioner/p1',
@@ -218,6 +221,29 @@ async function failureOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('an EHR launch', () => {
+  test('after the shared clock moves forward (sandbox day, tests), the next launch signs its assertion on the moved clock', async () => {
+    let leadMs = 0;
+    const now = (): Date => new Date(Date.now() + leadMs);
+    const onTheClock = (): ScriptedEhr => Object.assign(new ScriptedEhr(), { now: () => now().getTime() });
+    let ehr = onTheClock();
+    const app = new SmartLaunchClient({
+      publicUrl: APP_URL,
+      tenants: () => [],
+      now,
+      fetch: (input, init) => ehr.fetch(input, init),
+    });
+    const launch = async (): Promise<unknown> => {
+      const { url, pending } = await app.begin(target(), undefined);
+      return app.finish(target(), { ...pending, expiresAt: now().getTime() + 60_000 }, ehr.authorize(url));
+    };
+    await expect(launch()).resolves.toMatchObject({ fhirUser: 'Practitioner/p1' });
+    // Three days later on the shared clock, within the discovery cache's five minutes of real time.
+    leadMs = 72 * 3_600_000;
+    ehr = onTheClock();
+    await expect(launch()).resolves.toMatchObject({ fhirUser: 'Practitioner/p1' });
+    expect(ehr.unexpected).toEqual([]);
+  });
+
   test('asks for the code with PKCE S256, state, nonce, aud and the launch id; checks everything; yields the person', async () => {
     const ehr = new ScriptedEhr();
     const app = client(ehr);

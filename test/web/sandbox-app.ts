@@ -6,12 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DriplineConfig } from '../../src/config/config.ts';
+import type { DriplineConfig, TenantConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Logger } from '../../src/logger.ts';
-import { runSandbox } from '../../src/sandbox/index.ts';
+import { runSandbox, SANDBOX_TENANT } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
+import type { Clock } from '../../src/time/clock.ts';
 import { clockEnv } from '../support/clock.ts';
 import type { Browser } from './chromium.ts';
 import { launchChromium } from './chromium.ts';
@@ -30,7 +31,9 @@ export interface SandboxApp {
  * Starts the sandbox with `patients` patients in a temporary data folder and waits for its day;
  * its logs go to `logger` (at `logLevel`), none by default. `afterReplay` (what the tests wait for
  * in the replayed day) runs while Chromium finishes starting: neither needs the other, and the
- * start of Chromium takes longer than the sandbox's.
+ * start of Chromium takes longer than the sandbox's. `now` is the clock every party runs on (else
+ * the test run's), `sandboxTenant` settings are added to the sandbox tenant's (e.g. a bill hold),
+ * and `browserTimeZone` is Chromium's zone (else the machine's).
  */
 export async function startSandboxApp(
   prefix: string,
@@ -39,12 +42,22 @@ export async function startSandboxApp(
     logger = createLogger('silent'),
     logLevel = 'silent',
     afterReplay,
-  }: { logger?: Logger; logLevel?: string; afterReplay?: (run: SandboxRun) => Promise<unknown> } = {},
+    now,
+    sandboxTenant,
+    browserTimeZone,
+  }: {
+    logger?: Logger;
+    logLevel?: string;
+    afterReplay?: (run: SandboxRun) => Promise<unknown>;
+    now?: Clock;
+    sandboxTenant?: Partial<TenantConfig>;
+    browserTimeZone?: string;
+  } = {},
 ): Promise<SandboxApp> {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const port = await freePort();
   const appUrl = `http://localhost:${port}`;
-  const config = localSandboxConfig({
+  const loaded = localSandboxConfig({
     dataDir: dir,
     port,
     patients,
@@ -52,6 +65,12 @@ export async function startSandboxApp(
     publicHost: 'localhost',
     env: clockEnv(),
   });
+  const config: DriplineConfig = sandboxTenant
+    ? {
+        ...loaded,
+        tenants: loaded.tenants.map((t) => (t.id === SANDBOX_TENANT ? { ...t, ...sandboxTenant } : t)),
+      }
+    : loaded;
   let run: SandboxRun | undefined;
   let browser: Browser | undefined;
   const stop = async (): Promise<void> => {
@@ -60,12 +79,14 @@ export async function startSandboxApp(
     rmSync(dir, { recursive: true, force: true });
   };
   // Chromium starts while the sandbox replays its day (neither needs the other).
-  const launching = launchChromium().then((launched) => (browser = launched));
+  const launching = launchChromium(undefined, browserTimeZone ? { timezoneId: browserTimeZone } : {}).then(
+    (launched) => (browser = launched),
+  );
   try {
     // The claim sweep's timer at its default 5 s: the browser tests read states a faster sweep
     // moves on (a work item's correction-sent before the corrected claim is paid and resolves it),
     // and ask for the sweep they wait on (`claims.sweepNow()`) rather than for the timer.
-    run = await runSandbox(config, logger);
+    run = await runSandbox(config, logger, now ? { now } : {});
     await run.replayed;
     await afterReplay?.(run);
     return { config, run, browser: await launching, appUrl, stop };

@@ -15,14 +15,12 @@ import type {
 } from '@medplum/fhirtypes';
 import { EXT_CHARGE_LINE_KEY, EXT_CHARGE_MODIFIER, EXT_CODING_RATIONALE } from '../../contract/canonical.ts';
 import { authorizationsOf } from '../../coverage/authorizations.ts';
-import { billHoldMsOf, holdEndsAt } from '../../claims/workflow/bill-hold.ts';
-import { claimGroupOf, claimPayerOf } from '../../claims/workflow/identity.ts';
+import { billHoldStatus } from '../../claims/workflow/bill-hold-status.ts';
+import { claimPayerOf } from '../../claims/workflow/identity.ts';
 import { claimStateOf } from '../../claims/workflow/state.ts';
-import { standingClaims } from '../../claims/workflow/sweep.ts';
 import { claimTaskId, findingsOfTask } from '../../claims/workflow/tasks.ts';
 import type { TenantConfig } from '../../config/config.ts';
-import { tenantTimeZone } from '../../config/config.ts';
-import type { Store, StoredResource, TenantId } from '../../store/port.ts';
+import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import type { ChargeLineView, EncounterView } from '../view-types.ts';
 import { findingView, personName, readOrUndefined } from './lookup.ts';
@@ -91,7 +89,7 @@ export async function encounterView(
   );
   const used = new Set(claimViews.flatMap((c) => c.preAuthRefs));
   const authorizations = authorizationsOf(responses, []).filter((a) => used.has(a.number) || used.size === 0);
-  const heldUntil = await billHoldOf(store, tenant, config, encounter, items, claims, now);
+  const billHold = await billHoldStatus(store, tenant, config, encounter, now, { charges: items, claims });
   return {
     encounter: {
       id: encounter.id,
@@ -132,9 +130,7 @@ export async function encounterView(
         })),
       ),
     claims: claimViews,
-    ...(heldUntil !== undefined
-      ? { billHold: { until: new Date(heldUntil).toISOString(), hours: billHoldMsOf(config) / 3_600_000 } }
-      : {}),
+    ...(billHold ? { billHold } : {}),
     authorizations: authorizations.map((a) => ({
       number: a.number,
       ...(a.start ? { start: a.start } : {}),
@@ -145,62 +141,4 @@ export async function encounterView(
       })),
     })),
   };
-}
-
-/** Whether the claim sweep waits to bill this encounter: finished, billable, and no claim stands for it. */
-function awaitsClaim(
-  encounter: Encounter,
-  charges: readonly ChargeItem[],
-  claims: readonly (Claim & StoredResource)[],
-): boolean {
-  return (
-    encounter.status === 'finished' &&
-    charges.some((charge) => charge.status === 'billable') &&
-    !standingClaims(claims).claimed.has(`Encounter/${encounter.id}`)
-  );
-}
-
-/**
- * When the tenant's bill hold releases an encounter that awaits its claim (epoch ms), or undefined
- * when nothing holds it: as the claim sweep (src/claims/workflow/sweep.ts) decides, the encounter
- * waits for its own hold and for those of the other visits on its claim (the patient's that day in
- * the setting) that await theirs.
- */
-async function billHoldOf(
-  store: Pick<Store, 'resources'>,
-  tenant: TenantId,
-  config: Pick<TenantConfig, 'billHold' | 'timeZone' | 'coding'>,
-  encounter: Encounter & StoredResource,
-  charges: readonly ChargeItem[],
-  claims: readonly (Claim & StoredResource)[],
-  now: Date,
-): Promise<number | undefined> {
-  const holdMs = billHoldMsOf(config);
-  if (holdMs === 0 || !awaitsClaim(encounter, charges, claims)) {
-    return undefined;
-  }
-  const holds = [holdEndsAt(encounter, holdMs)];
-  const key = claimGroupOf(encounter, tenantTimeZone(config));
-  const patient = encounter.subject?.reference;
-  if (key !== undefined && key !== `Encounter/${encounter.id}` && patient) {
-    const visits = await searchAll<Encounter>(store, tenant, 'Encounter', [
-      { code: 'patient', kind: 'reference', values: [patient] },
-      { code: 'status', kind: 'token', values: [{ value: 'finished' }] },
-    ]);
-    for (const other of visits) {
-      if (other.id === encounter.id || claimGroupOf(other, tenantTimeZone(config)) !== key) {
-        continue;
-      }
-      const byOther = [{ code: 'encounter', kind: 'reference', values: [`Encounter/${other.id}`] }] as const;
-      const [theirCharges, theirClaims] = await Promise.all([
-        searchAll<ChargeItem>(store, tenant, 'ChargeItem', byOther),
-        searchAll<Claim>(store, tenant, 'Claim', byOther),
-      ]);
-      if (awaitsClaim(other, theirCharges, theirClaims)) {
-        holds.push(holdEndsAt(other, holdMs));
-      }
-    }
-  }
-  const until = Math.max(...holds.filter((at) => at > now.getTime()));
-  return Number.isFinite(until) ? until : undefined;
 }

@@ -22,6 +22,7 @@ import { listWorkItems, underpaymentTotals, workItemAction } from '../../remitta
 import type { Store } from '../../store/port.ts';
 import type { Permission } from '../roles.ts';
 import type { WebSession } from '../sessions.ts';
+import { withBillHolds } from './ledger-holds.ts';
 import { patientNames } from './lookup.ts';
 import { existingPatient } from './path-params.ts';
 
@@ -154,7 +155,10 @@ export function addRecoveryRoutes(router: Router, deps: RecoveryApiDeps, kit: Ap
     );
   }
 
-  /** A patient's prior authorizations (the ledger: used vs authorized, expiry) and eligibility. */
+  /**
+   * A patient's prior authorizations (the ledger: used vs authorized, expiry; each charge no claim
+   * bills yet with its bill hold, when one keeps it) and eligibility.
+   */
   router.get('/patients/:id/coverage', kit.allow('read'), async (req: Request, res: Response) => {
     const session = kit.sessionOf(res);
     const config = deps.tenants().find((t) => t.id === session.tenant);
@@ -168,13 +172,16 @@ export function addRecoveryRoutes(router: Router, deps: RecoveryApiDeps, kit: Ap
       return;
     }
     const now = deps.now();
-    const { report, read } = await loadLedgerReport(
+    const ledger = await loadLedgerReport(deps.store, config, patient, now, deps.requirement(config));
+    // Each charge no claim bills yet says whether the bill hold keeps it, as the encounter view does.
+    const { report, read: encounters } = await withBillHolds(
       deps.store,
+      session.tenant,
       config,
-      patient,
+      ledger.report,
       now,
-      deps.requirement(config),
     );
+    const read = [...new Set([...ledger.read, ...encounters])];
     const answers = await latestAnswers(deps.store, session.tenant, patient);
     const eligibility = [...answers.entries()].map(([coverage, { summary }]) => ({
       coverage,

@@ -9,9 +9,20 @@ import { get, post } from '../api.ts';
 import type { ViewContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import type { Child } from '../dom.ts';
-import { dollars } from '../format.ts';
+import { dollars, heldWords, stateWords } from '../format.ts';
+import type { BillHoldView } from '../../view-types.ts';
 import type { Order } from './coverage-actions.ts';
 import { askPriorAuthButton, priorAuthWords, recordAuthorizationForm } from './coverage-actions.ts';
+
+/** A charge as the ledger counts it: its claim and where that stands, else the bill hold keeping it. */
+interface LedgerCharge {
+  readonly code: string;
+  readonly date: string;
+  readonly units: number;
+  readonly claim?: string;
+  readonly claimState?: string;
+  readonly billHold?: BillHoldView;
+}
 
 interface Service {
   readonly code: string;
@@ -20,6 +31,7 @@ interface Service {
   readonly used: number;
   readonly remaining?: number;
   readonly beyond: number;
+  readonly uses: readonly LedgerCharge[];
 }
 
 interface Entry {
@@ -40,7 +52,7 @@ interface CoverageAnswer {
   readonly today: string;
   readonly payer?: { readonly id: string; readonly name: string };
   readonly authorizations: readonly Entry[];
-  readonly withoutAuthorization: readonly { code: string; date: string; units: number; rule: string }[];
+  readonly withoutAuthorization: readonly (LedgerCharge & { rule: string })[];
   readonly workItems: readonly { task: string; kind: string; status: string; description?: string }[];
   readonly eligibility: readonly {
     coverage: string;
@@ -103,7 +115,23 @@ function table(label: string, head: readonly string[], rows: readonly (readonly 
   );
 }
 
+/** The claim that bills a charge and where it stands; else that there is none yet, and why when held. */
+function claimOf(charge: LedgerCharge): Child {
+  return charge.claim
+    ? h(
+        'a',
+        { href: `#/claim/${encodeURIComponent(charge.claim.replace(/^Claim\//, ''))}` },
+        stateWords(charge.claimState ?? 'untracked'),
+      )
+    : charge.billHold
+      ? `No claim yet: ${heldWords(charge.billHold)}`
+      : 'No claim yet';
+}
+
 function authorizationCard(entry: Entry): HTMLElement {
+  // Used, but no claim bills them yet because the bill hold keeps their visit: said, so the count
+  // does not read as visits missing their claim.
+  const held = entry.services.flatMap((s) => s.uses.filter((u) => u.claim === undefined && u.billHold));
   return h(
     'article',
     { class: 'card authorization', 'aria-labelledby': `auth-${entry.number}` },
@@ -134,6 +162,13 @@ function authorizationCard(entry: Entry): HTMLElement {
         s.beyond ? `${s.beyond} ${s.measure}` : '—',
       ]),
     ),
+    held.length
+      ? h(
+          'ul',
+          { class: 'held', 'aria-label': `Used under authorization ${entry.number}, no claim yet` },
+          held.map((u) => h('li', {}, `${u.code} on ${u.date} (${u.units} units): `, claimOf(u))),
+        )
+      : null,
   );
 }
 
@@ -264,8 +299,8 @@ export async function coverageView(ctx: ViewContext, patientId: string): Promise
             h('h3', {}, 'Given without an authorization'),
             table(
               'Given without an authorization',
-              ['Service', 'Date', 'Units', 'Why one is needed'],
-              answer.withoutAuthorization.map((c) => [c.code, c.date, c.units, c.rule]),
+              ['Service', 'Date', 'Units', 'Why one is needed', 'Claim'],
+              answer.withoutAuthorization.map((c) => [c.code, c.date, c.units, c.rule, claimOf(c)]),
             ),
           ]
         : null,

@@ -2,7 +2,7 @@
 import { get } from '../api.ts';
 import type { ViewContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
-import { dateTime, dollars, stateWords } from '../format.ts';
+import { dateTime, dollars, heldWords, stateWords } from '../format.ts';
 import type { EncounterView, FindingView } from '../../view-types.ts';
 
 export function findingList(findings: readonly FindingView[]): HTMLElement {
@@ -110,7 +110,7 @@ export async function encounterView(ctx: ViewContext, id: string): Promise<void>
       ? h(
           'p',
           {},
-          `No claim yet: held until ${dateTime(data.billHold.until)} by the ${data.billHold.hours}-hour bill hold after a visit ends, so that late documentation lands on the first claim.`,
+          `No claim yet: ${heldWords(data.billHold)} after a visit ends, so that late documentation lands on the first claim.`,
         )
       : data.claims.length === 0
         ? h('p', {}, 'No claim yet.')
