@@ -821,8 +821,16 @@ async function main(): Promise<void> {
           name: 'bare store creates (best of sequential, 50 in flight)',
           value: Math.round(bestCreate),
         },
-        target: '≥ 2,000/s and ≥ 0.7 × bare creates',
-        met: r.storedPerSecond >= 2000 && r.storedPerSecond >= 0.7 * bestCreate,
+        // Paced, the rate stored is the rate offered: the pipeline keeps up or it does not.
+        ...(r.kind === 'paced'
+          ? {
+              target: `keeps up with the ${r.rate}/s offered (2% slack)`,
+              met: r.storedPerSecond >= 0.98 * r.rate,
+            }
+          : {
+              target: '≥ 2,000/s and ≥ 0.7 × bare creates',
+              met: r.storedPerSecond >= 2000 && r.storedPerSecond >= 0.7 * bestCreate,
+            }),
       });
       recordFigure({
         bench: 'ingest',
