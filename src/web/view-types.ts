@@ -106,7 +106,15 @@ export interface ChargeLineView {
 
 /** The encounter in context (GET /api/encounters/:id). */
 export interface EncounterView {
-  readonly encounter: { id: string; status: string; start?: string; end?: string; setting?: string };
+  /** `timeZone`: the tenant's, in which people read the visit's times (not the browser's). */
+  readonly encounter: {
+    id: string;
+    status: string;
+    start?: string;
+    end?: string;
+    setting?: string;
+    timeZone: string;
+  };
   readonly patient: { reference: string; name: string; birthDate?: string };
   readonly charges: readonly ChargeLineView[];
   readonly issues: readonly { code: string; text: string }[];

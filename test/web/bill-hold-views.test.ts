@@ -138,6 +138,12 @@ test('encounter view: no claim yet, held until the visit’s end + 72 h in the c
   expect(plain(await said.textContent())).toContain(
     `No claim yet: held until ${clinicTime(visit.until)} by the ${HOLD_HOURS}-hour bill hold`,
   );
+  // The visit's own times read in the clinic's zone too, not the browser's.
+  expect(answer.body.encounter.timeZone).toBe(zone);
+  const { start, end } = visit.encounter.period ?? {};
+  expect(plain(await page.locator('p.meta').first().textContent())).toContain(
+    `${clinicTime(Date.parse(start ?? ''))} to ${clinicTime(Date.parse(end ?? ''))}`,
+  );
 }, 60_000);
 
 test('ledger: the visit’s charges, used under the authorization, say they are held and until when', async () => {

@@ -20,6 +20,7 @@ import { claimPayerOf } from '../../claims/workflow/identity.ts';
 import { claimStateOf } from '../../claims/workflow/state.ts';
 import { claimTaskId, findingsOfTask } from '../../claims/workflow/tasks.ts';
 import type { TenantConfig } from '../../config/config.ts';
+import { tenantCalendarZone } from '../../config/config.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import type { ChargeLineView, EncounterView } from '../view-types.ts';
@@ -97,6 +98,7 @@ export async function encounterView(
       ...(encounter.period?.start ? { start: encounter.period.start } : {}),
       ...(encounter.period?.end ? { end: encounter.period.end } : {}),
       ...(encounter.class.code ? { setting: encounter.class.display ?? encounter.class.code } : {}),
+      timeZone: tenantCalendarZone(config),
     },
     patient: {
       reference: patientRef,

@@ -2,8 +2,12 @@
 import { get } from '../api.ts';
 import type { ViewContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
-import { dateTime, dollars, heldWords, stateWords } from '../format.ts';
+import { dollars, heldWords, stateWords, zonedDateTime } from '../format.ts';
 import type { EncounterView, FindingView } from '../../view-types.ts';
+
+/** A visit's start or end as the clinic reads it (its zone, not the browser's). */
+const visitTime = (iso: string | undefined, timeZone: string): string =>
+  iso === undefined ? '' : zonedDateTime(iso, timeZone);
 
 export function findingList(findings: readonly FindingView[]): HTMLElement {
   return findings.length === 0
@@ -39,7 +43,7 @@ export async function encounterView(ctx: ViewContext, id: string): Promise<void>
     h(
       'p',
       { class: 'meta' },
-      `${dateTime(data.encounter.start)}${data.encounter.end ? ` to ${dateTime(data.encounter.end)}` : ''} · ${data.encounter.setting ?? ''} · ${data.encounter.status}`,
+      `${visitTime(data.encounter.start, data.encounter.timeZone)}${data.encounter.end ? ` to ${visitTime(data.encounter.end, data.encounter.timeZone)}` : ''} · ${data.encounter.setting ?? ''} · ${data.encounter.status}`,
       data.patient.birthDate ? ` · born ${data.patient.birthDate}` : '',
     ),
     h('h2', {}, 'Charges'),
