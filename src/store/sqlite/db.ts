@@ -123,27 +123,33 @@ export class SqliteConnection {
    */
   async transactionOffLoop<T>(fn: () => T): Promise<T> {
     const deadline = performance.now() + this.#busyTimeoutMs;
-    while (!this.#tryBeginImmediate()) {
+    for (;;) {
+      const busy = this.#tryBeginImmediate();
+      if (busy === undefined) {
+        return this.#commitAfter(fn);
+      }
       if (performance.now() >= deadline) {
-        return this.transaction(fn);
+        throw busy;
       }
       await delay(LOCK_POLL_MS);
     }
-    return this.#commitAfter(fn);
   }
 
-  /** BEGIN IMMEDIATE without waiting: false when another connection holds the write lock. */
-  #tryBeginImmediate(): boolean {
+  /**
+   * BEGIN IMMEDIATE without waiting: undefined once begun, SQLite's "database is locked" error
+   * when another connection holds the write lock.
+   */
+  #tryBeginImmediate(): Error | undefined {
     if (this.db.isTransaction) {
       throw new Error('SQLite transaction already open on this connection');
     }
     this.db.exec('PRAGMA busy_timeout = 0');
     try {
       this.db.exec('BEGIN IMMEDIATE');
-      return true;
+      return undefined;
     } catch (err) {
       if ((err as { errcode?: unknown }).errcode === SQLITE_BUSY) {
-        return false;
+        return err as Error;
       }
       throw err;
     } finally {
