@@ -3,19 +3,15 @@
  * many hours after they ended, on the injected clock; a tenant without one bills at once; the
  * tenant's setting wins over the worker's `holdMs`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import type { Encounter } from '@medplum/fhirtypes';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { storePerFile } from '../support/store-per-test.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { officeTenant, sweepWorker } from './sweep-worker.ts';
 import { storeBillableOfficeVisit } from '../support/billable-visit.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-bill-hold-'));
 /** A finished office visit with a billable charge, as charge capture leaves it. */
 const finishedVisit = (tenant: string, id: string, start: string, end: string, patient = `pat-${id}`) =>
   storeBillableOfficeVisit(store, tenant, { id, patient, start, end });
@@ -23,13 +19,13 @@ const finishedVisit = (tenant: string, id: string, start: string, end: string, p
 let clock = new Date('2026-12-04T12:00:00Z');
 let store: SqliteStore;
 
-beforeAll(async () => {
-  store = await openSqliteStore({ path: path.join(dir, 'store.db'), now: () => clock });
-});
-afterAll(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+storePerFile(
+  'dripline-claims-bill-hold-',
+  () => clock,
+  (opened) => {
+    store = opened;
+  },
+);
 
 /** The encounters whose claim build the sweeps have queued. */
 async function billed(tenant: string): Promise<string[]> {

@@ -4,31 +4,27 @@
  * carry the visit's last administration. Notifications received later never hold it, so a steady
  * stream of new ones cannot starve billing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { storeBillableOfficeVisit } from '../support/billable-visit.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { storePerFile } from '../support/store-per-test.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { sweepWorker } from './sweep-worker.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-ingest-wait-'));
 const HOLD_MS = 10 * 60_000;
 /** One clock for the store (job receipt times) and the worker. */
 let clock = new Date('2026-12-04T15:00:00Z');
 let store: SqliteStore;
 
-beforeAll(async () => {
-  store = await openSqliteStore({ path: path.join(dir, 'store.db'), now: () => clock });
-});
-afterAll(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+storePerFile(
+  'dripline-claims-ingest-wait-',
+  () => clock,
+  (opened) => {
+    store = opened;
+  },
+);
 
 /** A worker as a (re)started process makes it: its first sweep is a full scan. */
 const worker = (tenant: string) => sweepWorker(store, tenant, () => clock, HOLD_MS);

@@ -4,29 +4,25 @@
  * would otherwise group it with that visit under another claim id (found by the claims kill -9
  * test under load: one encounter on two claims).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
 import type { ClaimReadyJob } from '../../src/claims/workflow/jobs.ts';
 import { CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { storePerFile } from '../support/store-per-test.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { sweepWorker } from './sweep-worker.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'dripline-claims-sweep-building-'));
 let clock = new Date('2026-12-04T15:00:00Z');
 let store: SqliteStore;
 
-beforeAll(async () => {
-  store = await openSqliteStore({ path: path.join(dir, 'store.db'), now: () => clock });
-});
-afterAll(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+storePerFile(
+  'dripline-claims-sweep-building-',
+  () => clock,
+  (opened) => {
+    store = opened;
+  },
+);
 
 /** A worker as a (re)started process makes it: its first sweep is a full scan. */
 const worker = (tenant: string) => sweepWorker(store, tenant, () => clock, 10 * 60_000);

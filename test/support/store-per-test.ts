@@ -1,11 +1,12 @@
 /**
- * A fresh embedded store for each test of a file, in a temporary folder removed after the file:
- * a job one test left behind is never leased by the next test's worker.
+ * Embedded stores for a test file, in a temporary folder removed after the file: one for the whole
+ * file (`storePerFile`), or a fresh one for each test (`storePerTest`: a job one test left behind
+ * is never leased by the next test's worker).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeEach } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 
@@ -30,4 +31,21 @@ export function storePerTest(prefix: string, use: (store: SqliteStore) => void):
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
+}
+
+/**
+ * Registers the hooks: before the file's first test `use` gets the file's store on the clock `now`
+ * (the tests move it), closed and removed after the last.
+ */
+export function storePerFile(prefix: string, now: () => Date, use: (store: SqliteStore) => void): void {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  let opened: SqliteStore | undefined;
+  beforeAll(async () => {
+    opened = await openSqliteStore({ path: path.join(dir, 'store.db'), now });
+    use(opened);
+  });
+  afterAll(async () => {
+    await opened?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 }
