@@ -3,7 +3,8 @@
  * read from the EHR ahead of processing (by `_id` search where the EHR takes it, else a few reads
  * at a time, so the round trips overlap), and the
  * event-number tracker changes its jobs make, written once per subscription at the batch's end.
- * Separate from the job handlers because it spans jobs; the worker decides when a batch starts
+ * Separate from the job handlers because it spans jobs; one per batch (the worker reads the next
+ * batch's focuses while the one before it is written), and the worker decides when a batch starts
  * and ends.
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -250,12 +251,6 @@ export class BatchBookkeeping implements JobBookkeeping {
   /** The focus read ahead for this connection and focus (as sent), if it was. */
   prefetched(connectionId: string, focus: string): PrefetchedFocus | undefined {
     return this.#prefetched.get(`${connectionId}|${focus}`);
-  }
-
-  /** Forgets the batch's read-ahead (after its acks). */
-  clearPrefetched(): void {
-    this.#prefetched.clear();
-    this.#copies.clear();
   }
 
   /** Queues a tracker change for the end of the batch (one record write per subscription per batch). */

@@ -8,7 +8,8 @@
  * and changes nothing.
  *
  * This file is the loop: lease a batch, read its focuses ahead, run each job, write the batch's
- * bookkeeping, ack; and what a failed job becomes (retry, continuation, dead letter). The work is
+ * bookkeeping, ack, with the next batch leased and read from the EHR while one is written; and
+ * what a failed job becomes (retry, continuation, dead letter). The work is
  * in its parts: ./notification-jobs.ts (status, event and classic jobs), ./fetch-back.ts (storing
  * with what a claim needs), ./recovery.ts (gaps, catch-ups, maintenance), ./encounter-events.ts
  * (what a copy tells charge capture), ./batch-bookkeeping.ts (what a batch carries across jobs).
@@ -63,11 +64,22 @@ function focusOf(job: Job): string | undefined {
   return reference === undefined ? undefined : `${job.tenant}|${payload.connectionId}|${reference}`;
 }
 
+/** A leased batch, with what it carries across its jobs (its focuses as read from the EHR). */
+interface LeasedBatch {
+  readonly jobs: readonly Job[];
+  readonly bookkeeping: BatchBookkeeping;
+  /** As many jobs as asked for: more are probably queued. */
+  readonly full: boolean;
+}
+
 export class IngestWorker extends LoopingWorker {
   readonly #deps: IngestWorkerDeps;
   readonly #now: () => Date;
   readonly #ctx: IngestContext;
-  readonly #batch: BatchBookkeeping;
+  /** The next batch, leased and its focuses being read while the batch in hand is written. */
+  #ahead: Promise<LeasedBatch> | undefined;
+  /** Whether batches are leased ahead: only while the loop runs (see `start`). */
+  #leaseAhead = false;
 
   constructor(deps: IngestWorkerDeps) {
     super({
@@ -87,22 +99,70 @@ export class IngestWorker extends LoopingWorker {
       idSearch: new IdSearchSupport(this.#now),
       stored: new StoredReferences(),
     };
-    this.#batch = new BatchBookkeeping(this.#ctx);
+  }
+
+  /**
+   * Runs the loop, leasing each batch while the one before it is written (`runOnce`). A caller of
+   * `runOnce` alone gets one batch per call, as it asks.
+   */
+  override start(): void {
+    this.#leaseAhead = true;
+    super.start();
+  }
+
+  /**
+   * Finishes the batch in hand, then the batch leased ahead (it is this worker's until its leases
+   * expire: left alone, it would wait that long for another worker), then stops.
+   */
+  override async stop(): Promise<void> {
+    this.#leaseAhead = false;
+    await super.stop();
+    if (this.#ahead) {
+      try {
+        await this.runOnce();
+      } catch (err) {
+        this.#deps.logger.error({ err: (err as Error).message }, 'ingest batch leased ahead failed');
+      }
+    }
+  }
+
+  /** Leases a batch and reads its id-only events' focuses from their EHRs. */
+  async #leaseBatch(): Promise<LeasedBatch> {
+    const limit = this.#deps.batchSize ?? INGEST_BATCH_SIZE;
+    const jobs = await this.#deps.store.jobs.lease({
+      queue: INGEST_QUEUE,
+      leaseMs: this.#deps.leaseMs ?? 60_000,
+      limit,
+      now: this.#now(),
+    });
+    const bookkeeping = new BatchBookkeeping(this.#ctx);
+    // The EHR round trips of the batch's id-only events overlap.
+    await bookkeeping.prefetchFocuses(jobs);
+    return { jobs, bookkeeping, full: jobs.length === limit };
   }
 
   /** Leases and processes one batch; returns how many jobs it handled (for tests and the loop). */
   async runOnce(): Promise<number> {
-    const jobs = await this.#deps.store.jobs.lease({
-      queue: INGEST_QUEUE,
-      leaseMs: this.#deps.leaseMs ?? 60_000,
-      limit: this.#deps.batchSize ?? INGEST_BATCH_SIZE,
-      now: this.#now(),
-    });
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    const { jobs, bookkeeping: batch, full } = await (ahead ?? this.#leaseBatch());
+    if (jobs.length === 0) {
+      return 0;
+    }
+    // A full batch says more is queued: the next batch is leased and its focuses read from the
+    // EHR now, while this one is written, so the worker's thread does not sit idle waiting on the
+    // EHR between batches. Only the EHR reads run ahead: the next batch reads its stored copies
+    // after this batch's copies are written. A focus in both batches is read for the next one
+    // after this one's read, so its copy is at least as new, and it is written after this one's.
+    if (full && this.#leaseAhead) {
+      const next = this.#leaseBatch();
+      // Awaited by the next runOnce; a lease that failed is that batch's error, not an unhandled one.
+      next.catch(() => undefined);
+      this.#ahead = next;
+    }
     const succeeded = new Set<Job>();
-    // The EHR round trips of the batch's id-only events overlap.
-    await this.#batch.prefetchFocuses(jobs);
-    // Their stored copies, read with a search per type instead of a read per job.
-    await this.#batch.readCopiesAhead(jobs);
+    // The stored copies of its focuses, read with a search per type instead of a read per job.
+    await batch.readCopiesAhead(jobs);
     // Jobs that store what a notification is about run side by side, so their copies reach the
     // group commit together: one transaction for the batch's copies instead of one per job.
     // Copies are written with optimistic concurrency, so two jobs about the same resource still
@@ -118,7 +178,7 @@ export class IngestWorker extends LoopingWorker {
           return;
         }
         const run = async (): Promise<void> => {
-          if (await this.#handle(job, this.#batch.forJob(position))) {
+          if (await this.#handle(job, batch.forJob(position))) {
             succeeded.add(job);
           }
         };
@@ -136,7 +196,7 @@ export class IngestWorker extends LoopingWorker {
       if (storesCopies(job)) {
         continue;
       }
-      if (await this.#handle(job, this.#batch.forJob(position))) {
+      if (await this.#handle(job, batch.forJob(position))) {
         succeeded.add(job);
       }
       // The store is synchronous: without a turn of the event loop between jobs, a batch would
@@ -145,13 +205,12 @@ export class IngestWorker extends LoopingWorker {
     }
     // Event-number bookkeeping of the whole batch in one write per subscription, then the acks in
     // one transaction: a crash in between redoes the batch, whose effects compare equal.
-    await this.#batch.flushTrackers();
+    await batch.flushTrackers();
     await this.#deps.store.jobs.ackMany(
       jobs
         .filter((job) => succeeded.has(job))
         .map((job) => ({ jobId: job.id, leaseToken: job.leaseToken ?? '' })),
     );
-    this.#batch.clearPrefetched();
     return jobs.length;
   }
 
@@ -229,12 +288,13 @@ export class IngestWorker extends LoopingWorker {
 
   /** Processes one job's payload and its bookkeeping (for tests). Throws to ask for a retry. */
   async processNow(tenant: TenantId, job: IngestJob): Promise<void> {
-    await this.process(tenant, job);
-    await this.#batch.flushTrackers();
+    const batch = new BatchBookkeeping(this.#ctx);
+    await this.process(tenant, job, batch);
+    await batch.flushTrackers();
   }
 
   /** Processes one job's payload; event bookkeeping is deferred to the end of the batch. */
-  async process(tenant: TenantId, job: IngestJob, batch: JobBookkeeping = this.#batch): Promise<void> {
+  async process(tenant: TenantId, job: IngestJob, batch: JobBookkeeping): Promise<void> {
     const binding = this.#deps.connections.get(job.connectionId);
     if (!binding || binding.tenant !== tenant) {
       this.#deps.logger.warn({ connectionId: job.connectionId }, 'job for an unknown connection dropped');

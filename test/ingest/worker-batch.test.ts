@@ -21,7 +21,7 @@ import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { overriding } from '../../src/store/view.ts';
-import type { Store, StoreQuery } from '../../src/store/port.ts';
+import type { Job, JobLease, Store, StoreQuery } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { startTestServer } from '../support/harness.ts';
@@ -38,6 +38,10 @@ interface Rig {
   readonly server: TestServer;
   /** Resource reads (and searches) through the store, by type, since the last `reads.clear()`. */
   readonly reads: Map<string, number>;
+  /** Every request the EHR received ("GET /fhir/…?…"), in order. */
+  readonly ehrRequests: string[];
+  /** Called as each batch's acks reach the store (before they are written). */
+  onAcks: ((acked: readonly JobLease[]) => Promise<void>) | undefined;
   /** Runs the ingest worker until nothing is ready and the EHR has nothing left to deliver. */
   drainIngest(): Promise<void>;
   readyJobs(): Promise<number>;
@@ -51,11 +55,20 @@ afterEach(async () => {
   }
 });
 
-/** The store, with every `resources.read` counted by type (and every search, as "search <type>"). */
-function countingReads(store: Store, reads: Map<string, number>): Store {
-  const { resources } = store;
+/**
+ * The store, with every `resources.read` counted by type (and every search, as "search <type>"),
+ * and each batch's acks shown to `rig.onAcks` first.
+ */
+function observed(store: Store, reads: Map<string, number>, rig: () => Rig): Store {
+  const { resources, jobs } = store;
   const count = (key: string) => reads.set(key, (reads.get(key) ?? 0) + 1);
   return overriding(store, {
+    jobs: overriding(jobs, {
+      ackMany: async (leases: readonly JobLease[]) => {
+        await rig().onAcks?.(leases);
+        return jobs.ackMany(leases);
+      },
+    }),
     resources: overriding(resources, {
       read: (tenant: string, type: string, id: string) => {
         count(type);
@@ -70,7 +83,12 @@ function countingReads(store: Store, reads: Map<string, number>): Store {
 }
 
 async function startRig(): Promise<Rig> {
-  const ehr = await startSandboxEhr({ port: 0, seed: DAY });
+  const ehrRequests: string[] = [];
+  const ehr = await startSandboxEhr({
+    port: 0,
+    seed: DAY,
+    onRequest: (method, path) => ehrRequests.push(`${method} ${path}`),
+  });
   cleanups.push(() => ehr.stop());
   const dir = mkdtempSync(join(tmpdir(), 'dripline-worker-batch-'));
   const real = await openSqliteStore({ path: join(dir, 'dripline.sqlite') });
@@ -83,7 +101,7 @@ async function startRig(): Promise<Rig> {
   const server = await startTestServer(
     { LOG_LEVEL: 'warn' },
     {
-      store: countingReads(real, reads),
+      store: observed(real, reads, () => rig),
       extraConnections: [{ tenant: TENANT, connection }],
       ingest: false,
       chargeCapture: false,
@@ -95,6 +113,8 @@ async function startRig(): Promise<Rig> {
     ehr,
     server,
     reads,
+    ehrRequests,
+    onAcks: undefined,
     async drainIngest() {
       for (let idle = 0; idle < 2;) {
         await ehr.idle();
@@ -217,5 +237,66 @@ describe('an ingest worker batch', () => {
       expect(copy).toMatchObject({ status: 'completed', meta: { versionId: '2' } });
       expect(sourceVersionOf(copy).versionId).toBe(ma.meta?.versionId);
     }
+  });
+});
+
+describe('the ingest worker loop', () => {
+  /** Administrations enough for two full batches and a third, notified and queued. */
+  async function backlog(rig: Rig): Promise<MedicationAdministration[]> {
+    await newAdministration(rig.ehr);
+    await rig.drainIngest();
+    const administrations: MedicationAdministration[] = [];
+    for (let i = 0; i < 2 * 64 + 5; i++) {
+      administrations.push(await newAdministration(rig.ehr));
+    }
+    await rig.ehr.idle();
+    expect(await rig.readyJobs()).toBe(133);
+    return administrations;
+  }
+
+  const leasedJobs = (rig: Rig): Promise<Job[]> =>
+    rig.server.running.store.jobs.listJobs(TENANT, INGEST_QUEUE, 'leased', 10_000);
+
+  test('leases the next batch and reads its focuses from the EHR while one batch is written', async () => {
+    const rig = await startRig();
+    const administrations = await backlog(rig);
+    // When the first batch's acks arrive: the jobs leased besides the batch's own (the next
+    // batch), and whether each of their focuses was already asked of the EHR.
+    let atFirstAcks: { leasedAhead: number; focusesAsked: number } | undefined;
+    rig.onAcks = async (acked) => {
+      if (atFirstAcks) {
+        return;
+      }
+      const ackedIds = new Set(acked.map((lease) => lease.jobId));
+      const ahead = (await leasedJobs(rig)).filter((job) => !ackedIds.has(job.id));
+      const focusIds = ahead.map((job) => String((job.payload as { focus?: string }).focus).split('/')[1]!);
+      atFirstAcks = {
+        leasedAhead: ahead.length,
+        focusesAsked: focusIds.filter((id) => rig.ehrRequests.some((request) => request.includes(id))).length,
+      };
+    };
+    const { worker } = rig.server.running.ingest;
+    worker.start();
+    cleanups.push(() => worker.stop());
+    await waitFor('the backlog stored', async () => (await stored(rig, administrations)) === 133, 20_000, 25);
+    expect(atFirstAcks).toEqual({ leasedAhead: 64, focusesAsked: 64 });
+  });
+
+  test('stops after the batch leased ahead, leaving no job leased', async () => {
+    const rig = await startRig();
+    const administrations = await backlog(rig);
+    const { worker } = rig.server.running.ingest;
+    let stopping: Promise<void> | undefined;
+    rig.onAcks = () => {
+      stopping ??= worker.stop();
+      return Promise.resolve();
+    };
+    worker.start();
+    await waitFor('asked to stop', () => stopping !== undefined, 20_000, 5);
+    await stopping;
+    expect(await leasedJobs(rig)).toEqual([]);
+    // The batch in hand and the one leased ahead: the third is left ready for whoever runs next.
+    expect(await stored(rig, administrations)).toBe(128);
+    expect(await rig.readyJobs()).toBe(5);
   });
 });
