@@ -39,25 +39,39 @@ const SQLITE_BUSY = 5;
 const LOCK_POLL_MS = 1;
 /** SQLite's page cache per connection, in KiB (negative cache_size = KiB). */
 const PAGE_CACHE_KIB = 64 * 1024;
+/**
+ * WAL pages after which a commit runs a checkpoint itself (~32 MB instead of SQLite's ~4 MB: each
+ * checkpoint syncs the database file, and with many small index rows per write the default made
+ * checkpoints the p99 of every write). Once the background thread checkpoints the file
+ * (./background-checkpoints.ts), only a backstop.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 8000;
 
 export class SqliteConnection {
   readonly db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   readonly #busyTimeoutMs: number;
   #closed = false;
+  /** The file (the background checkpoints open their own connection to it). */
+  readonly path: string;
+  readonly synchronous: SynchronousMode;
+  /** Called after every COMMIT on this connection (./background-checkpoints.ts counts them). */
+  afterCommit: (() => void) | undefined;
+  /** Whether a background thread checkpoints this file, so a worker need not (./inbox.ts). */
+  checkpointedInBackground = false;
 
   constructor(options: SqliteConnectionOptions) {
     const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
     this.#busyTimeoutMs = busyTimeoutMs;
+    this.path = options.path;
+    this.synchronous = options.synchronous === 'FULL' ? 'FULL' : 'NORMAL';
     this.db = new DatabaseSync(options.path, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
     this.db.exec('PRAGMA journal_mode = WAL');
-    this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(`PRAGMA synchronous = ${this.synchronous}`);
     this.db.exec(`PRAGMA busy_timeout = ${String(Math.trunc(busyTimeoutMs))}`);
     this.db.exec('PRAGMA foreign_keys = ON');
     this.db.exec('PRAGMA temp_store = MEMORY');
-    // Checkpoint every ~32 MB of WAL instead of ~4 MB: each checkpoint syncs the database file, and
-    // with many small index rows per write the default made checkpoints the p99 of every write.
-    this.db.exec('PRAGMA wal_autocheckpoint = 8000');
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${String(WAL_AUTOCHECKPOINT_PAGES)}`);
     // Page cache of 64 MB instead of SQLite's 2 MB: every write inserts rows at scattered places of
     // a dozen B-trees (ids, index values); once those outgrow the cache each insert rereads pages
     // from the OS, and the write rate fell ~5× between 10,000 and 400,000 resources (bench:scale).
@@ -162,6 +176,7 @@ export class SqliteConnection {
     try {
       const result = fn();
       this.db.exec('COMMIT');
+      this.afterCommit?.();
       return result;
     } catch (err) {
       if (this.db.isTransaction) {

@@ -16,9 +16,10 @@
  * leased, so it runs again after its lease, and a re-run compares equal (ingest's copies and the
  * domain events keyed by the copy's version).
  *
- * Checkpoints: the workers run them (`checkpointIfDue`, from their leases), so a receiver's commit
- * does not pay for one; the connection's own auto-checkpoint stays on as a backstop for a receiver
- * left without workers.
+ * Checkpoints: a thread runs them once the store is written hard (./background-checkpoints.ts);
+ * until then the workers do (`checkpointIfDue`, from their leases), so a receiver's commit does not
+ * pay for one; the connection's own auto-checkpoint stays on as a backstop for a receiver left
+ * without workers.
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -110,6 +111,9 @@ export class InboxCheckpoints {
 
   /** Called from a worker's lease: never on a receiver's path. */
   checkpointIfDue(): void {
+    if (this.#inbox.checkpointedInBackground) {
+      return; // ./background-checkpoints.ts: a thread of this process does it
+    }
     const at = this.#elapsedMs();
     if (at - this.#last < CHECKPOINT_INTERVAL_MS) {
       return;

@@ -11,6 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../port.ts';
 import { SqliteAuthStore } from './auth.ts';
+import { BackgroundCheckpoints } from './background-checkpoints.ts';
+import type { BackgroundCheckpointOptions } from './background-checkpoints.ts';
 import { SqliteConnection } from './db.ts';
 import type { SynchronousMode } from './db.ts';
 import { inboxPathFor, moveLegacyInboxJobs, openInbox } from './inbox.ts';
@@ -33,6 +35,8 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Progress of a reindex at open (search parameters changed since the data was indexed). */
   readonly onReindexProgress?: (done: number, total: number) => void;
+  /** When and how often a thread checkpoints the files (./background-checkpoints.ts). */
+  readonly backgroundCheckpoints?: BackgroundCheckpointOptions;
 }
 
 export interface SqliteStore extends Store {
@@ -45,6 +49,8 @@ export interface SqliteStore extends Store {
   readonly connection: SqliteConnection;
   /** The inbox file's connection (./inbox.ts). */
   readonly inboxConnection: SqliteConnection;
+  /** The checkpoints of both files, off the writers' threads once the store is written hard. */
+  readonly backgroundCheckpoints: BackgroundCheckpoints;
 }
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
@@ -74,6 +80,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   });
   resources.reindexIfNeeded(options.onReindexProgress);
   const auth = new SqliteAuthStore(conn);
+  const backgroundCheckpoints = new BackgroundCheckpoints(
+    [conn, inboxConnection],
+    options.backgroundCheckpoints,
+  );
   return {
     kind: 'sqlite',
     resources,
@@ -82,11 +92,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     sequences: new SqliteSequenceStore(conn),
     connection: conn,
     inboxConnection,
+    backgroundCheckpoints,
     async ping(): Promise<void> {
       conn.get('SELECT 1 AS ok');
       inboxConnection.get('SELECT 1 AS ok');
     },
     async close(): Promise<void> {
+      await backgroundCheckpoints.stop();
       inboxConnection.close();
       conn.close();
     },
