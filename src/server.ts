@@ -30,6 +30,7 @@ import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
 import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
 import { CLAIM_READY_QUEUE } from './claims/workflow/jobs.ts';
 import { authorizationRequirement } from './claims/ledger.ts';
+import { withBillHolds } from './claims/workflow/ledger-bill-holds.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
@@ -430,6 +431,7 @@ export async function startServer(
             tokenService,
             tenants,
             requirement,
+            billHolds: (tenant, report, at) => withBillHolds(store, tenant.id, tenant, report, at),
             publicUrl: config.publicUrl,
             now,
           }),

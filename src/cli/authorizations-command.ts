@@ -1,10 +1,12 @@
 /**
  * `authorizations <patient> [--tenant <id>]`: a patient's authorization ledger, as
- * `GET /api/coverage/authorizations?patient=` answers it (src/coverage/ledger-report.ts), read from
+ * `GET /api/coverage/authorizations?patient=` answers it (src/coverage/ledger-report.ts, with each
+ * held charge's `billHold`: src/claims/workflow/ledger-bill-holds.ts), read from
  * the configured store. The read is audited like the API's, with the operator's user name as the
  * agent. The tenant may be left out when only one is configured.
  */
 import { authorizationRequirement } from '../claims/ledger.ts';
+import { withBillHolds } from '../claims/workflow/ledger-bill-holds.ts';
 import { loadCodingTables } from '../coding/tables/load.ts';
 import type { DriplineConfig } from '../config/config.ts';
 import type { LedgerReport } from '../coverage/ledger-report.ts';
@@ -45,13 +47,16 @@ export async function runAuthorizations(
 ): Promise<LedgerReport> {
   const tenant = chosenTenant(config, args.tenant);
   const now = systemClock(config.clockOffsetMs)();
-  const { report, read } = await loadLedgerReport(
+  const ledger = await loadLedgerReport(
     store,
     tenant,
     args.patient,
     now,
     authorizationRequirement(tenant, loadCodingTables()),
   );
+  // Each charge no claim bills yet says whether the bill hold keeps it, as the API's answer does.
+  const { report, read: encounters } = await withBillHolds(store, tenant.id, tenant, ledger.report, now);
+  const read = [...new Set([...ledger.read, ...encounters])];
   await recordOperatorAccess(store, config, tenant.id, now, {
     interaction: 'search-type',
     resources: read,

@@ -2,7 +2,9 @@
  * The authorization ledger over HTTP, mounted at `/api/coverage` (bearer-protected, SMART scopes):
  *
  * - `GET /authorizations?patient=Patient/{id}` (or `patient={id}`): the patient's ledger
- *   (./ledger-report.ts), one view per authorization. Scopes: read and search on ClaimResponse,
+ *   (./ledger-report.ts), one view per authorization, each charge no claim bills yet carrying
+ *   `billHold: {until, hours, timeZone}` while the tenant's bill hold keeps its visit from its claim
+ *   (`billHolds`). Scopes: read and search on ClaimResponse,
  *   ChargeItem, Claim, Encounter, Task and Coverage, read on Organization (the payer shown)
  *   (src/auth/disclosure.ts `authorizationLedger`). The read is
  *   audited like a FHIR search, naming every resource the answer was made from and the patient.
@@ -22,6 +24,7 @@ import { recordAccess } from '../fhir/audit-access.ts';
 import { outcome, sendOutcome } from '../http/outcomes.ts';
 import type { Store } from '../store/port.ts';
 import type { AuthorizationRequirement } from './ledger-alerts.ts';
+import type { LedgerReport } from './ledger-report.ts';
 import { loadLedgerReport } from './ledger-report.ts';
 import { patientReference } from './ledger-store.ts';
 import { readAuthorizationInput, recordAuthorization } from './record-authorization.ts';
@@ -32,6 +35,17 @@ export interface CoverageRoutesDeps {
   readonly tokenService: Pick<TokenService, 'verifyAccessToken'>;
   readonly tenants: () => readonly TenantConfig[];
   readonly requirement: (tenant: TenantConfig) => AuthorizationRequirement;
+  /**
+   * Adds `billHold` to each charge no claim bills yet whose visit the tenant's bill hold keeps, and
+   * names what it read for that. The hold is the claim sweep's rule, in the claims layer above this
+   * one (src/claims/workflow/ledger-bill-holds.ts `withBillHolds`): the server hands it in, as it
+   * hands in `requirement`.
+   */
+  readonly billHolds: (
+    tenant: TenantConfig,
+    report: LedgerReport,
+    now: Date,
+  ) => Promise<{ readonly report: LedgerReport; readonly read: readonly string[] }>;
   readonly publicUrl: string;
   readonly now: () => Date;
 }
@@ -64,13 +78,9 @@ export function createCoverageRoutes(deps: CoverageRoutesDeps): Router {
       return;
     }
     const now = deps.now();
-    const { report, read } = await loadLedgerReport(
-      deps.store,
-      config,
-      patient,
-      now,
-      deps.requirement(config),
-    );
+    const ledger = await loadLedgerReport(deps.store, config, patient, now, deps.requirement(config));
+    const { report, read: encounters } = await deps.billHolds(config, ledger.report, now);
+    const read = [...new Set([...ledger.read, ...encounters])];
     await recordAccess(
       deps.store,
       auth.tenant,

@@ -11,7 +11,9 @@
  * whose lease ran out while the jobs before it in its batch ran. Then another worker owns the job
  * and does its work: the call's answer is not this worker's to record, and `during` rejects with
  * `LeaseLost` instead of handing it back (nor is a call made for a job found lost before it). The
- * worker logs that and leaves the job to its owner: no ack, no failure, no work item.
+ * worker logs that and leaves the job to its owner: no ack, no failure, no work item. The answer
+ * rides on the `LeaseLost` (`resolvedWith`) for a worker whose call made something the new owner
+ * will make again (a PAS subscription: ../coverage/pas/subscription-orphan.ts).
  */
 import type { Job, JobQueue } from './port.ts';
 
@@ -19,11 +21,20 @@ import type { Job, JobQueue } from './port.ts';
 export class LeaseLost extends Error {
   /** The jobs whose leases were found taken. */
   readonly jobIds: readonly string[];
+  /**
+   * What the call resolved with when it was made and answered though the lease was lost meanwhile:
+   * not to be recorded, but the worker may have to undo what it made outside (a subscription the
+   * new owner makes again). Absent when the call was not made, or rejected.
+   */
+  readonly resolvedWith?: { readonly value: unknown };
 
-  constructor(jobIds: readonly string[]) {
+  constructor(jobIds: readonly string[], resolvedWith?: { readonly value: unknown }) {
     super(`the lease of job ${jobIds.join(', ')} was lost while it ran: another worker owns it`);
     this.name = 'LeaseLost';
     this.jobIds = jobIds;
+    if (resolvedWith) {
+      this.resolvedWith = resolvedWith;
+    }
   }
 }
 
@@ -105,7 +116,7 @@ export class LeaseKeeper {
     if (!this.lost && this.#earliestExpiry() <= now().getTime()) {
       await this.#renew();
     }
-    this.#throwIfLost();
+    this.#throwIfLost(settled.ok ? { value: settled.value } : undefined);
     if (!settled.ok) {
       throw settled.error;
     }
@@ -116,9 +127,9 @@ export class LeaseKeeper {
     return Math.min(...this.#expires.values());
   }
 
-  #throwIfLost(): void {
+  #throwIfLost(resolvedWith?: { readonly value: unknown }): void {
     if (this.lost) {
-      throw new LeaseLost(this.#lost);
+      throw new LeaseLost(this.#lost, resolvedWith);
     }
   }
 

@@ -256,3 +256,49 @@ test('the keeper renews a lease run down before its call, and makes no call for 
     attempts: 2,
   });
 });
+
+test('a call answered after its lease was taken rejects with LeaseLost carrying what it resolved with', async () => {
+  const queue = 'lease-keeper-test';
+  const leaseMs = 300;
+  for (const key of ['made', 'failed']) {
+    await store.jobs.enqueue(TENANT, { queue, key, payload: null });
+  }
+  const leased = await store.jobs.lease({ queue, leaseMs, limit: 2, now: now() });
+  const keeperOf = (key: string): LeaseKeeper =>
+    new LeaseKeeper({ jobs: store.jobs, leased: [leased.find((j) => j.key === key)!], leaseMs, now });
+  const [made, failed] = [keeperOf('made'), keeperOf('failed')];
+  // Each call waits for a renewal to find its lease taken, then settles; what each rejects with.
+  const found = (keeper: LeaseKeeper): Promise<true> =>
+    waitFor('a renewal to find the lease taken', () => keeper.lost, 5_000, 20);
+  const rejection = (settling: Promise<unknown>): Promise<unknown> =>
+    settling.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  const answered = rejection(
+    made.during(async () => {
+      await found(made);
+      return { status: 201, id: 'sub-1' };
+    }),
+  );
+  const refused = rejection(
+    failed.during(async () => {
+      await found(failed);
+      throw new Error('refused');
+    }),
+  );
+  // Another worker takes both leases, as after they ran out unrenewed.
+  const taken = await store.jobs.lease({
+    queue,
+    leaseMs: 60_000,
+    limit: 2,
+    now: new Date(Date.now() + 60_000),
+  });
+  expect(taken).toHaveLength(2);
+  const lost = await answered;
+  expect(lost).toBeInstanceOf(LeaseLost);
+  expect((lost as LeaseLost).resolvedWith).toEqual({ value: { status: 201, id: 'sub-1' } });
+  const lostFailing = await refused;
+  expect(lostFailing).toBeInstanceOf(LeaseLost);
+  expect((lostFailing as LeaseLost).resolvedWith).toBeUndefined();
+});

@@ -1,6 +1,6 @@
 /**
  * The authorization ledger as the app answers it (`GET /app/api/patients/{id}/coverage`, through
- * src/web/api/ledger-holds.ts): a charge that no claim bills yet carries `billHold` while its visit
+ * src/claims/workflow/ledger-bill-holds.ts): a charge that no claim bills yet carries `billHold` while its visit
  * waits inside the tenant's bill hold — the same answer as the encounter view's — and nothing when
  * a claim bills it, when the hold is over, or when the tenant has no hold. And the words both views
  * say, in the tenant's zone whatever the reader's (src/web/client/format.ts). The browser test
@@ -15,7 +15,7 @@ import type { LedgerReport } from '../../src/coverage/ledger-report.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { encounterView } from '../../src/web/api/encounter.ts';
-import { withBillHolds } from '../../src/web/api/ledger-holds.ts';
+import { withBillHolds } from '../../src/claims/workflow/ledger-bill-holds.ts';
 import { heldWords } from '../../src/web/client/format.ts';
 import { storeBillableOfficeVisit } from '../support/billable-visit.ts';
 

@@ -22,7 +22,7 @@ import { inquiryFromRequest } from './inquiry.ts';
 import { nextInquiryAt } from './inquiry-schedule.ts';
 import type { JobLine, PriorAuthJob } from './jobs.ts';
 import { enqueueInLine, enqueueNextInLine } from './jobs.ts';
-import type { PasPayerPort } from './payer-client.ts';
+import type { PasPayerPort, PayerAnswer } from './payer-client.ts';
 import {
   auditWrite,
   caseIdOf,
@@ -48,6 +48,8 @@ import {
   subscriptionWorkId,
 } from './subscription.ts';
 import { readOptional } from '../../store/read-optional.ts';
+import { LeaseLost } from '../../store/lease-keeper.ts';
+import { removeLostSubscription } from './subscription-orphan.ts';
 
 export interface FollowUpContext {
   readonly store: Store;
@@ -284,7 +286,16 @@ export async function ensureSubscription(
         }
       : { op: 'create', resource: kept, options: { id } },
   ]);
-  const answer = await ctx.port(payer).createSubscription(sent);
+  let answer: PayerAnswer;
+  try {
+    answer = await ctx.port(payer).createSubscription(sent);
+  } catch (err) {
+    if (err instanceof LeaseLost) {
+      // The job's new owner subscribes again: what this call made is not to stay beside it.
+      await removeLostSubscription(ctx, tenant, payer.id, err);
+    }
+    throw err;
+  }
   const version = written && written.op !== 'enqueue' ? written.result.resource.meta.versionId : undefined;
   const current = (await readOptional<Subscription>(store, tenant, 'Subscription', id)) ?? kept;
   const payerId2 = (answer.body as { id?: string } | undefined)?.id;

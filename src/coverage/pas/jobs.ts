@@ -23,7 +23,13 @@ export type PriorAuthJob =
   | { readonly kind: 'send'; readonly caseId: string; readonly claim: string; readonly document: string }
   | { readonly kind: 'notification'; readonly payer: string; readonly body: unknown; readonly text: string }
   | { readonly kind: 'inquire'; readonly caseId: string; readonly round: number }
-  | { readonly kind: 'subscribe'; readonly payer: string };
+  | { readonly kind: 'subscribe'; readonly payer: string }
+  | {
+      readonly kind: 'unsubscribe';
+      readonly payer: string;
+      /** The payer's id of a subscription Dripline made and does not keep (./subscription-orphan.ts). */
+      readonly subscription: string;
+    };
 
 /**
  * A line of prior-auth jobs: keys of which at most one job is ever ready or leased, the n-th made

@@ -39,6 +39,8 @@ export interface PasPayerPort {
   inquire(body: Resource): Promise<PayerAnswer>;
   createSubscription(body: Resource): Promise<PayerAnswer>;
   readSubscription(id: string): Promise<PayerAnswer>;
+  /** DELETE `Subscription/{id}` (PAS servers expose Subscription create, update and delete). */
+  deleteSubscription(id: string): Promise<PayerAnswer>;
 }
 
 export const DEFAULT_PAS_SCOPE = 'system/Claim.cr system/ClaimResponse.rs system/Subscription.cruds';
@@ -69,7 +71,7 @@ export function createPasPayerPort(payer: PayerEndpoint, options: PasPayerOption
     timeoutMs,
   });
 
-  async function call(method: 'GET' | 'POST', path: string, body?: string): Promise<PayerAnswer> {
+  async function call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: string): Promise<PayerAnswer> {
     for (let attempt = 0; ; attempt++) {
       const token = await tokens.getToken().catch((err: unknown) => {
         if ((err as { retryable?: boolean }).retryable === false) {
@@ -125,5 +127,6 @@ export function createPasPayerPort(payer: PayerEndpoint, options: PasPayerOption
     inquire: (body) => call('POST', 'Claim/$inquire', JSON.stringify(body)),
     createSubscription: (body) => call('POST', 'Subscription', JSON.stringify(body)),
     readSubscription: (id) => call('GET', `Subscription/${encodeURIComponent(id)}`),
+    deleteSubscription: (id) => call('DELETE', `Subscription/${encodeURIComponent(id)}`),
   };
 }

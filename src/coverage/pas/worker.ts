@@ -17,7 +17,8 @@
  *   the fallback when no notification has decided the request by then; a person's ask runs the
  *   waiting round now; after the last attempt of a round a person is told, and asking again
  *   inquires again; on start, a pended request no round follows gets one (resumeRounds);
- * - `subscribe`: make sure the tenant's PAS subscription at a payer exists.
+ * - `subscribe`: make sure the tenant's PAS subscription at a payer exists;
+ * - `unsubscribe`: delete one Dripline made and does not keep (./subscription-orphan.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Claim, Task } from '@medplum/fhirtypes';
@@ -68,6 +69,7 @@ import {
 } from './records.ts';
 import { buildPasRequest, buildPasUpdate } from './request-bundle.ts';
 import { subscriptionWorkId } from './subscription.ts';
+import { unsubscribe } from './subscription-orphan.ts';
 import { readOptional } from '../../store/read-optional.ts';
 
 export interface PriorAuthWorkerDeps {
@@ -264,6 +266,8 @@ export class PriorAuthWorker extends LoopingWorker {
         return inquire(this.#followUpContext(keeper), job.tenant, payload);
       case 'subscribe':
         return ensureSubscription(this.#followUpContext(keeper), job.tenant, payload.payer);
+      case 'unsubscribe':
+        return this.#unsubscribe(job.tenant, payload, this.#followUpContext(keeper));
     }
   }
 
@@ -308,6 +312,30 @@ export class PriorAuthWorker extends LoopingWorker {
     if (payload.kind === 'subscribe') {
       return this.#subscribeGaveUp(job, err, unavailable);
     }
+    if (payload.kind === 'unsubscribe') {
+      // Left at the payer: its notifications carry a secret Dripline no longer holds and are refused.
+      this.#deps.logger.error(
+        { tenant: job.tenant, payer: payload.payer, subscription: payload.subscription, err: err.message },
+        'PAS subscription Dripline does not keep could not be deleted at the payer',
+      );
+    }
+  }
+
+  /** Deletes a subscription Dripline made and does not keep (./subscription-orphan.ts). */
+  async #unsubscribe(
+    tenant: TenantId,
+    job: Extract<PriorAuthJob, { kind: 'unsubscribe' }>,
+    kept: FollowUpContext,
+  ): Promise<void> {
+    const payer = this.#tenant(tenant).payers.find((p) => p.id === job.payer);
+    if (!payer?.pas) {
+      return; // no longer configured: nothing to ask it with
+    }
+    await unsubscribe(kept.port(payer), job);
+    this.#deps.logger.info(
+      { tenant, payer: job.payer, subscription: job.subscription },
+      'PAS subscription Dripline does not keep deleted at the payer',
+    );
   }
 
   /**

@@ -135,6 +135,11 @@ export interface SandboxPayerBehaviour {
    * slower than the submitter's job lease); tokens and other calls answer at once.
    */
   holdPasSubmitAnswersMs?: number;
+  /**
+   * PAS Subscription creates are answered this many ms after the subscription is made and its
+   * handshake sent (a payer slower than the subscriber's job lease).
+   */
+  holdPasSubscribeAnswersMs?: number;
 }
 
 export interface SandboxPayer {
@@ -145,7 +150,10 @@ export interface SandboxPayer {
   /** The Da Vinci PAS endpoint (`{url}/pas/fhir`): prior authorization `$submit`, `$inquire`, Subscription. */
   readonly pasFhirBaseUrl: string;
   /** The PAS endpoint's cases, and a way to end its pending reviews now. */
-  readonly pas: Pick<PasEndpoint, 'cases' | 'finishReviews' | 'releaseNotifications' | 'submitsReceived'>;
+  readonly pas: Pick<
+    PasEndpoint,
+    'cases' | 'finishReviews' | 'releaseNotifications' | 'submitsReceived' | 'subscriptions'
+  >;
   /** The X12 eligibility endpoint: a 270 POSTed (application/edi-x12) is answered with a 271. */
   readonly x12EligibilityUrl: string;
   /** Replaces the members eligibility answers for. */
@@ -461,6 +469,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     holdNotifications: () => behaviour.holdPasNotifications === true,
     subscriptionsUnavailable: () => behaviour.pasSubscriptionsUnavailable,
     holdSubmitAnswers: () => behaviour.holdPasSubmitAnswersMs,
+    holdSubscribeAnswers: () => behaviour.holdPasSubscribeAnswersMs,
   });
   app.use('/pas/fhir', pas.router);
   app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));

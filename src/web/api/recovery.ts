@@ -22,7 +22,7 @@ import { listWorkItems, underpaymentTotals, workItemAction } from '../../remitta
 import type { Store } from '../../store/port.ts';
 import type { Permission } from '../roles.ts';
 import type { WebSession } from '../sessions.ts';
-import { withBillHolds } from './ledger-holds.ts';
+import { withBillHolds } from '../../claims/workflow/ledger-bill-holds.ts';
 import { patientNames } from './lookup.ts';
 import { existingPatient } from './path-params.ts';
 

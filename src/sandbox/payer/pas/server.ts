@@ -74,6 +74,8 @@ export interface PasEndpointOptions {
   readonly subscriptionsUnavailable?: () => number | undefined;
   /** ms a `$submit` answer is held after the request is decided and kept (a slow payer); absent, none. */
   readonly holdSubmitAnswers?: () => number | undefined;
+  /** ms a Subscription create is answered after the subscription is made (its handshake gone); absent, none. */
+  readonly holdSubscribeAnswers?: () => number | undefined;
 }
 
 export interface PasEndpoint {
@@ -86,10 +88,27 @@ export interface PasEndpoint {
   releaseNotifications(): number;
   /** `Claim/$submit` requests received with a valid token, the same Bundle sent again included. */
   submitsReceived(): number;
+  /** The subscriptions the payer holds (not deleted), as it would show them, oldest first. */
+  subscriptions(): Subscription[];
   stop(): void;
 }
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+/**
+ * The answer leaves `holdMs` after the work it answers is done and kept (a slow payer): every
+ * answer leaves through res.end (send included).
+ */
+function holdAnswer(res: Response, holdMs: number | undefined): void {
+  if (!holdMs || holdMs <= 0) {
+    return;
+  }
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((...args: unknown[]) => {
+    setTimeout(() => end(...args), holdMs);
+    return res;
+  }) as Response['end'];
+}
 
 export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
   const { base, now } = options;
@@ -144,15 +163,8 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
   const submit = (req: Request, res: Response): void => {
     requireScope(getAuthContext(res), 'Claim', 'create');
     submitsReceived += 1;
-    const holdMs = options.holdSubmitAnswers?.() ?? 0;
-    if (holdMs > 0) {
-      // Every answer below leaves through res.end (send included): the decision is kept at once.
-      const end = res.end.bind(res) as (...args: unknown[]) => Response;
-      res.end = ((...args: unknown[]) => {
-        setTimeout(() => end(...args), holdMs);
-        return res;
-      }) as Response['end'];
-    }
+    // The decision is kept at once; only its answer waits.
+    holdAnswer(res, options.holdSubmitAnswers?.());
     const bundle = req.body as Bundle;
     const invalid = validatePasRequestBundle(bundle);
     if (invalid) {
@@ -319,6 +331,8 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
       res.status(400).type(FHIR_JSON).send(JSON.stringify(parsed.outcome));
       return;
     }
+    // The subscription exists (and its handshake is on its way) before its answer leaves.
+    holdAnswer(res, options.holdSubscribeAnswers?.());
     const created = subscriptions.put(req.body as Subscription, parsed);
     res
       .status(201)
@@ -388,6 +402,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     },
     releaseNotifications: () => subscriptions.release(),
     submitsReceived: () => submitsReceived,
+    subscriptions: () => subscriptions.list().map((s) => subscriptions.view(s)),
     stop() {
       for (const timer of reviews.values()) {
         clearTimeout(timer);

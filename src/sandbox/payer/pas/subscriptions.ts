@@ -109,6 +109,11 @@ export class PasSubscriptions {
     return this.#subscriptions.get(id);
   }
 
+  /** Every subscription held, oldest first. */
+  list(): PayerSubscription[] {
+    return [...this.#subscriptions.values()];
+  }
+
   /** Creates (or, with `id`, replaces) a subscription; the handshake goes out at once. */
   put(
     body: Subscription,
