@@ -232,7 +232,7 @@ describe('the lean read answers as the stack does', () => {
     expect(served).toHaveLength(cases.length);
   });
 
-  test('an expired token, one of a disabled client, one for another audience: 401 invalid_token', async () => {
+  test('an expired token, one of a disabled client, one for another audience, one whose tenant was altered: 401 invalid_token', async () => {
     const expired = await mint('system/*.cruds', 'sandbox', new Date(Date.now() - 3_600_000));
     const elsewhere = await createTokenService({
       authStore: server.running.store.auth,
@@ -240,6 +240,10 @@ describe('the lean read answers as the stack does', () => {
       audience: 'https://elsewhere.example/fhir',
     });
     const otherAudience = await mint('system/*.cruds', 'sandbox', new Date(), elsewhere);
+    const [header, payload, signature] = full.split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as object;
+    const altered = Buffer.from(JSON.stringify({ ...claims, tenant: 'clinic-b' })).toString('base64url');
+    const forged = `${header}.${altered}.${signature}`;
     const client = await server.client('sandbox', 'system/*.cruds');
     const revoked = (
       await tokens.issueAccessToken({
@@ -252,12 +256,12 @@ describe('the lean read answers as the stack does', () => {
     expect((await both(`/fhir/Patient/${patientId}`, bearer(revoked))).status).toBe(200);
     await disableClient(server.running.store.auth, client.client_id);
 
-    for (const token of [expired, otherAudience, revoked]) {
+    for (const token of [expired, otherAudience, forged, revoked]) {
       const res = await both(`/fhir/Patient/${patientId}`, bearer(token));
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="dripline", error="invalid_token"/);
     }
-    expect(served).toHaveLength(4);
+    expect(served).toHaveLength(5);
   });
 
   test("another tenant's token: 404, as for a resource that tenant does not have", async () => {
