@@ -135,11 +135,14 @@ export function createApp(deps: AppDeps): Express {
   // metrics, the security headers, the rate limit), then answer without the router's walk.
   if ((deps.leanRoutes ?? []).length > 0) {
     const securityHeaders = headersSetBy(security);
+    // The ETag res.send gives a body that names none (express's `etag` setting).
+    const etag = app.get('etag fn') as ((body: Buffer) => string) | undefined;
     app.use(
       leanRoutes({
         routes: deps.leanRoutes ?? [],
         maxBodyBytes: config.http.maxBodyBytes,
         log: logger,
+        ...(etag ? { etag: (body: Buffer) => etag(body) } : {}),
         admit: async (req, res, template) => {
           observe(req, res, template);
           for (const [name, value] of securityHeaders) {

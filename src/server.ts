@@ -32,6 +32,7 @@ import { CLAIM_READY_QUEUE } from './claims/workflow/jobs.ts';
 import { authorizationRequirement } from './claims/ledger.ts';
 import { withBillHolds } from './claims/workflow/ledger-bill-holds.ts';
 import { createX12Router } from './claims/x12-routes.ts';
+import { leanReadRoutes } from './fhir/lean-read.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
 import type { AllowedAmountsFor } from './coverage/estimate/inputs.ts';
@@ -385,8 +386,12 @@ export async function startServer(
     now,
     fhirOperations: [createX12Router(x12Deps)],
     // The EHRs' notifications are acknowledged before the middleware stack (src/http/lean-route.ts);
-    // the router serves the rest of /ehr (classic PUT/DELETE, queries, compressed bodies).
-    leanRoutes: [notifyLeanRoute(ingest.receiver, EHR_MOUNT)],
+    // the router serves the rest of /ehr (classic PUT/DELETE, queries, compressed bodies). So are
+    // plain FHIR reads by id (src/fhir/lean-read.ts); the FHIR routes serve every other request.
+    leanRoutes: [
+      notifyLeanRoute(ingest.receiver, EHR_MOUNT),
+      ...leanReadRoutes({ store, tokenService, publicUrl: config.publicUrl, now }),
+    ],
     routers: [
       { path: EHR_MOUNT, router: ingest.router },
       { path: '/app', router: web },

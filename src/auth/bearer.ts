@@ -27,41 +27,52 @@ export interface RequireBearerOptions {
 const BEARER_RE = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /**
- * Express middleware: verifies `Authorization: Bearer <token>` and sets `res.locals.auth`.
- * Without a usable token: 401, `WWW-Authenticate: Bearer realm="dripline"` (plus
- * `error="invalid_token"` when a token was presented) and an OperationOutcome.
+ * Verifies an `Authorization` header value: the caller's AuthContext, or a 401 AuthError
+ * (`WWW-Authenticate: Bearer realm="dripline"`, plus `error="invalid_token"` when a token was
+ * presented). The one bearer check: requireBearer below and the lean FHIR read
+ * (src/fhir/lean-read.ts) both call it.
+ */
+export async function authenticateBearer(
+  tokenService: Pick<TokenService, 'verifyAccessToken'>,
+  header: string | undefined,
+  now: Date,
+): Promise<AuthContext> {
+  if (header === undefined || header.trim() === '') {
+    throw unauthorized('a bearer access token is required');
+  }
+  const m = BEARER_RE.exec(header);
+  if (!m) {
+    const bearerScheme = /^bearer(\s|$)/i.test(header.trim());
+    throw bearerScheme
+      ? unauthorized('the bearer token is malformed', { invalidToken: true })
+      : unauthorized('a bearer access token is required');
+  }
+  let verified;
+  try {
+    verified = await tokenService.verifyAccessToken(m[1] ?? '', now);
+  } catch (err) {
+    if (err instanceof InvalidAccessTokenError) {
+      throw unauthorized(err.message, { invalidToken: true });
+    }
+    throw err;
+  }
+  return { clientId: verified.clientId, tenant: verified.tenant, scopes: verified.scopes };
+}
+
+/**
+ * Express middleware: verifies `Authorization: Bearer <token>` (authenticateBearer) and sets
+ * `res.locals.auth`.
  */
 export function requireBearer(
   tokenService: Pick<TokenService, 'verifyAccessToken'>,
   options: RequireBearerOptions = {},
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const header = req.headers.authorization;
-    if (header === undefined || header.trim() === '') {
-      throw unauthorized('a bearer access token is required');
-    }
-    const m = BEARER_RE.exec(header);
-    if (!m) {
-      const bearerScheme = /^bearer(\s|$)/i.test(header.trim());
-      throw bearerScheme
-        ? unauthorized('the bearer token is malformed', { invalidToken: true })
-        : unauthorized('a bearer access token is required');
-    }
-    let verified;
-    try {
-      verified = await tokenService.verifyAccessToken(m[1] ?? '', options.now?.() ?? new Date());
-    } catch (err) {
-      if (err instanceof InvalidAccessTokenError) {
-        throw unauthorized(err.message, { invalidToken: true });
-      }
-      throw err;
-    }
-    const auth: AuthContext = {
-      clientId: verified.clientId,
-      tenant: verified.tenant,
-      scopes: verified.scopes,
-    };
-    res.locals.auth = auth;
+    res.locals.auth = await authenticateBearer(
+      tokenService,
+      req.headers.authorization,
+      options.now?.() ?? new Date(),
+    );
     next();
   };
 }

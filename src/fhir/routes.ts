@@ -8,9 +8,8 @@ import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
 import type { Resource } from '@medplum/fhirtypes';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import type { AuthContext, InsufficientScopeError } from '../auth/bearer.ts';
 import { getAuthContext, requireBearer } from '../auth/bearer.ts';
-import { interactionNeeds, OPERATION_NEEDS, requireScopes } from '../auth/disclosure.ts';
+import { OPERATION_NEEDS, requireScopes } from '../auth/disclosure.ts';
 import { smartConfiguration } from '../auth/token-route.ts';
 import type { TokenService } from '../auth/token-service.ts';
 import type { DriplineConfig } from '../config/config.ts';
@@ -22,7 +21,7 @@ import { fhirBodyShapeProblem } from './body-shape.ts';
 import { buildCapabilityStatement, SUPPORTED_INTERACTIONS } from './capability.ts';
 import { createOperationDefinitionRouter } from './operations.ts';
 import type { TypeInteraction } from './capability.ts';
-import type { AccessPolicy } from './repository.ts';
+import { accessPolicy } from './access-policy.ts';
 import { DriplineRepository } from './repository.ts';
 import { infusionCharges, parseInfusionChargesParameters } from '../coding/operation.ts';
 import type { InfusionChargesRequest } from '../coding/operation.ts';
@@ -64,27 +63,6 @@ const SCOPE_FOR: Readonly<Record<TypeInteraction, 'create' | 'read' | 'update' |
 };
 
 const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
-
-/**
- * The repository's access policy for one request. fhir-router turns what the repository throws into
- * a bare OperationOutcome; the policy keeps the scope error itself so the route can answer with its
- * challenge (`WWW-Authenticate ... insufficient_scope, scope=...`).
- */
-function accessPolicy(auth: AuthContext): AccessPolicy & { denied?: InsufficientScopeError } {
-  const policy: AccessPolicy & { denied?: InsufficientScopeError } = {
-    tenant: auth.tenant,
-    clientId: auth.clientId,
-    assert: (resourceType, interaction) => {
-      try {
-        requireScopes(auth, interactionNeeds(resourceType, interaction));
-      } catch (err) {
-        policy.denied ??= err as InsufficientScopeError;
-        throw err;
-      }
-    },
-  };
-  return policy;
-}
 
 /**
  * The FHIR REST paths, one set per supported type, so express knows each request's route
@@ -214,7 +192,8 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
     if (interaction === 'read' && resourceType !== undefined && id !== undefined && search < 0) {
       // A plain read (no query: no _summary, _elements or _format to apply) is answered with the
       // stored text: what fhir-router would call (repo.readResource) without the parse and the
-      // serialization again. Errors take the one error path as fhir-router's would.
+      // serialization again. Errors take the one error path as fhir-router's would. (Most plain
+      // reads are answered before this stack, by ./lean-read.ts, the same way.)
       sendStoredJson(res, await repo.readResourceJson(resourceType, id));
       return;
     }

@@ -31,9 +31,13 @@ export function sendResource(res: Response, status: number, resource: Resource, 
   res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
 }
 
+/** The ETag and Last-Modified of a stored resource's answer, from its version. */
+export function storedJsonHeaders(stored: StoredJson): { ETag: string; 'Last-Modified': string } {
+  return { ETag: `W/"${stored.versionId}"`, 'Last-Modified': new Date(stored.lastUpdated).toUTCString() };
+}
+
 /** Sends a stored resource's JSON text as it is (200, ETag / Last-Modified from its version). */
 export function sendStoredJson(res: Response, stored: StoredJson): void {
-  res.set('ETag', `W/"${stored.versionId}"`);
-  res.set('Last-Modified', new Date(stored.lastUpdated).toUTCString());
+  res.set(storedJsonHeaders(stored));
   res.status(200).type(FHIR_JSON).send(stored.json);
 }

@@ -7,9 +7,11 @@
  * limit, and every error goes through the one error path (./outcomes.ts `errorAnswer`).
  *
  * A lean route serves only the plain form of its requests: its method, a path of the template's
- * shape with no query string and no percent-encoding, and no Content-Encoding. Anything else
- * (a query, `%XX`, a compressed body, another method, a trailing slash) falls through to the
- * express stack, where the same endpoint is also mounted and answers as before.
+ * shape with no query string and no percent-encoding, no Content-Encoding, and whatever else its
+ * `accepts` asks. Anything else (a query, `%XX`, a compressed body, another method, a trailing
+ * slash) falls through to the express stack, where the same endpoint is also mounted and answers
+ * as before. Its answers are sent as express's `res.send` sends them: Content-Type, Content-Length
+ * and, unless the answer names one, the ETag the app's `etag fn` makes of the body.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
@@ -19,6 +21,8 @@ export interface LeanAnswer {
   readonly status: number;
   /** A JSON text (sent as `application/fhir+json; charset=utf-8`). */
   readonly body: string;
+  /** Headers of the answer (e.g. ETag, Last-Modified); set after those of the app's `admit`. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface LeanRoute {
@@ -28,14 +32,32 @@ export interface LeanRoute {
    * label): static segments and `:name` parameters, e.g. `/ehr/:connectionId/notify`.
    */
   readonly template: string;
-  /** Answers one request: `params` in template order, `body` the raw bytes (empty when none). */
-  handle(params: readonly string[], req: IncomingMessage, body: Buffer): Promise<LeanAnswer>;
+  /**
+   * Whether this route serves the request (`params` in template order); false passes it on to the
+   * express stack. Checked before `admit`. Absent: every request of the template's shape.
+   */
+  accepts?(params: readonly string[], req: Request): boolean;
+  /**
+   * Whether the body is read (under the size limit, 413 above it) before `handle`; default true.
+   * A route whose stack counterpart ignores bodies (a GET) says false: `handle` gets an empty one.
+   */
+  readonly readsBody?: boolean;
+  /**
+   * Answers one request: `params` in template order, `body` the raw bytes (empty when none); `res`
+   * for what `admit` left in `res.locals` (the request id) and what the access log reads there.
+   */
+  handle(params: readonly string[], req: Request, body: Buffer, res: Response): Promise<LeanAnswer>;
 }
 
 export interface LeanRoutesOptions {
   readonly routes: readonly LeanRoute[];
   readonly maxBodyBytes: number;
   readonly log: { error: (obj: object, msg: string) => void };
+  /**
+   * The ETag express's `res.send` gives a body when the answer names none (the app's
+   * `etag fn`); absent: no ETag.
+   */
+  readonly etag?: (body: Buffer) => string | undefined;
   /**
    * What every request gets before its route (request id, access log and metrics on finish,
    * security headers, the rate limit): sets headers on `res`, throws an error to refuse.
@@ -105,11 +127,25 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function send(res: Response, status: number, body: string): void {
+const NO_BODY = Buffer.alloc(0);
+
+type Etag = LeanRoutesOptions['etag'];
+
+function send(res: Response, status: number, body: string, etag: Etag): void {
   res.statusCode = status;
   res.setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
+  if (etag === undefined || res.hasHeader('ETag')) {
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(body);
+    return;
+  }
+  const bytes = Buffer.from(body);
+  const tag = etag(bytes);
+  if (tag !== undefined) {
+    res.setHeader('ETag', tag);
+  }
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
 }
 
 /** The express middleware (mounted first) that serves `routes` and passes everything else on. */
@@ -119,9 +155,12 @@ export function leanRoutes(options: LeanRoutesOptions): RequestHandler {
   const serve = async (route: LeanRoute, params: string[], req: Request, res: Response): Promise<void> => {
     try {
       await options.admit(req, res, route.template);
-      const body = await readBody(req, options.maxBodyBytes);
-      const answer = await route.handle(params, req, body);
-      send(res, answer.status, answer.body);
+      const body = route.readsBody === false ? NO_BODY : await readBody(req, options.maxBodyBytes);
+      const answer = await route.handle(params, req, body, res);
+      for (const [name, value] of Object.entries(answer.headers ?? {})) {
+        res.setHeader(name, value);
+      }
+      send(res, answer.status, answer.body, options.etag);
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
@@ -134,7 +173,7 @@ export function leanRoutes(options: LeanRoutesOptions): RequestHandler {
       if (answer.fallbackChallenge !== undefined && !res.hasHeader('WWW-Authenticate')) {
         res.setHeader('WWW-Authenticate', answer.fallbackChallenge);
       }
-      send(res, answer.status, JSON.stringify(answer.body));
+      send(res, answer.status, JSON.stringify(answer.body), options.etag);
     }
   };
 
@@ -155,8 +194,13 @@ export function leanRoutes(options: LeanRoutesOptions): RequestHandler {
       }
       const match = pattern.exec(url);
       if (match) {
+        const params = match.slice(1);
+        if (route.accepts !== undefined && !route.accepts(params, req)) {
+          next();
+          return;
+        }
         // serve answers every error itself; should answering fail too, the connection is cut.
-        serve(route, match.slice(1), req, res).catch(() => res.destroy());
+        serve(route, params, req, res).catch(() => res.destroy());
         return;
       }
     }

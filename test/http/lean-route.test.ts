@@ -3,7 +3,9 @@
  * endpoint also served by a router behind them: the plain form of a request is answered by the
  * lean route (the router never sees it), everything else falls through to the router; the body is
  * read whole under the size limit; the app's `admit` runs first and can refuse; every error is
- * answered through the one error path (src/http/outcomes.ts).
+ * answered through the one error path (src/http/outcomes.ts). A route can decline a request
+ * (`accepts`), skip the body (`readsBody: false`) and name headers; an answer without an ETag
+ * gets the one express's `res.send` gives the same body.
  */
 import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
@@ -43,12 +45,33 @@ const echo: LeanRoute = {
   },
 };
 
+/** A GET whose stack counterpart ignores bodies: declines `pass`, names an ETag for `tagged`. */
+const item: LeanRoute = {
+  method: 'GET',
+  template: '/items/:itemId',
+  readsBody: false,
+  accepts: ([itemId]) => itemId !== 'pass',
+  handle(params, _req, body) {
+    handled.push({ params, body: body.toString('utf8') });
+    const [itemId = ''] = params;
+    return Promise.resolve({
+      status: 200,
+      body: JSON.stringify({ item: itemId }),
+      ...(itemId === 'tagged'
+        ? { headers: { ETag: 'W/"7"', 'Last-Modified': 'Sun, 06 Dec 2026 09:00:00 GMT' } }
+        : {}),
+    });
+  },
+};
+
 beforeAll(async () => {
   const app = express();
+  const etag = app.get('etag fn') as (body: Buffer) => string;
   app.use(
     leanRoutes({
-      routes: [echo],
+      routes: [echo, item],
       maxBodyBytes: LIMIT,
+      etag,
       log: { error: (obj) => logged.push(obj) },
       admit: (_req: Request, res: Response, template: string) => {
         admitted.push(template);
@@ -66,6 +89,9 @@ beforeAll(async () => {
   app.use(express.raw({ type: () => true, limit: LIMIT }));
   app.all('/hooks/:hookId/notify', (req, res) => {
     res.json({ router: true, method: req.method, bytes: Buffer.isBuffer(req.body) ? req.body.length : 0 });
+  });
+  app.get('/items/:itemId', (req, res) => {
+    res.type('application/fhir+json').send(JSON.stringify({ item: req.params.itemId, router: true }));
   });
   app.use(errorHandler({ error: (obj) => logged.push(obj) }));
   server = app.listen(0, '127.0.0.1');
@@ -192,5 +218,51 @@ describe('lean routes', () => {
     expect(JSON.stringify(bug.body)).not.toContain('Alvarez');
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ path: '/hooks/:hookId/notify' });
+  });
+
+  test('a route that declines a request passes it on to the router', async () => {
+    const res = await fetch(`${base}/items/pass`);
+    expect([res.status, await res.json()]).toEqual([200, { item: 'pass', router: true }]);
+    expect(handled).toEqual([]);
+    expect(admitted).toEqual([]);
+  });
+
+  test('a route that reads no body gets an empty one, whatever its size (no 413)', async () => {
+    // fetch sends no body with GET: a raw request does.
+    const raw = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${base}/items/i-2`,
+        { method: 'GET', headers: { 'content-length': LIMIT * 4 } },
+        (r) => {
+          let text = '';
+          r.setEncoding('utf8');
+          r.on('data', (chunk: string) => (text += chunk));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end('x'.repeat(LIMIT * 4));
+    });
+    expect(raw).toEqual({ status: 200, body: JSON.stringify({ item: 'i-2' }) });
+    expect(handled).toContainEqual({ params: ['i-2'], body: '' });
+  });
+
+  test("an answer's headers are sent; without an ETag it gets the one express's res.send gives the same body", async () => {
+    const tagged = await fetch(`${base}/items/tagged`);
+    expect(tagged.headers.get('etag')).toBe('W/"7"');
+    expect(tagged.headers.get('last-modified')).toBe('Sun, 06 Dec 2026 09:00:00 GMT');
+
+    const lean = await fetch(`${base}/items/same`);
+    const leanBody = await lean.text();
+    // The router answers another body for the same path; express's ETag of the lean body:
+    const expected = (express().get('etag fn') as (body: Buffer) => string)(Buffer.from(leanBody));
+    expect(lean.headers.get('etag')).toBe(expected);
+    expect(lean.headers.get('content-length')).toBe(String(Buffer.byteLength(leanBody)));
+
+    // An error answer too (express's error handler sends its OperationOutcome with res.send).
+    const denied = await post('/hooks/secret/notify', '{}');
+    expect(denied.headers.get('etag')).toBe(
+      (express().get('etag fn') as (body: Buffer) => string)(Buffer.from(JSON.stringify(denied.body))),
+    );
   });
 });
