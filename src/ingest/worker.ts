@@ -36,9 +36,13 @@ const RETRY_SUFFIX = /\|retry-(\d+)$/;
  * Jobs leased per batch. A batch pays once for its lease and ack (inbox transactions), its copies'
  * transaction (commit, WAL pages shared by the copies' index rows), its `_id` searches and its
  * tracker write. bench:ingest id-only saturation, worker CPU per stored notification (three runs
- * each, same machine, shared): 16 → 1,038–1,039 µs; 64 → 667–815 µs; 128 → 770 µs.
+ * each, same machine, shared): 16 → 1,038–1,039 µs; 64 → 667–815 µs; 128 → 770 µs. Since the next
+ * batch is leased while one is written and checkpoints run in a thread (session 20, four quiet
+ * alternated runs, stored/s): 64 → id-only 2,124–2,768, full-resource 2,748–3,243; 128 → 2,536–3,529
+ * and 2,922–3,812 (worker 220–310 µs per notification against 251–415); 256 → 3,067–3,102 and
+ * 2,761–3,190, with a worse ack p99 (27–30 ms).
  */
-export const INGEST_BATCH_SIZE = 64;
+export const INGEST_BATCH_SIZE = 128;
 
 /** Attempts made by the jobs a continuation replaced (0 for an original job). */
 function priorAttempts(key: string): number {

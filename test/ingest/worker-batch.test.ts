@@ -1,6 +1,6 @@
 /**
  * What one ingest worker batch does, over real HTTP against the sandbox EHR on a real SQLite store:
- * it takes up to 64 notification jobs at once (INGEST_BATCH_SIZE: one lease, one copy transaction,
+ * it takes up to INGEST_BATCH_SIZE (128) notification jobs at once (one lease, one copy transaction,
  * one ack for all of them; each copy's AuditEvent with a time-ordered id), and fetch-back does not read the store again for references it already
  * knows are stored (the patient, encounter and drug every administration of a visit names).
  *
@@ -15,6 +15,7 @@ import type { AuditEvent, MedicationAdministration } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { sourceVersionOf } from '../../src/ingest/copies.ts';
 import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import { INGEST_BATCH_SIZE } from '../../src/ingest/worker.ts';
 import { loadRecord } from '../../src/ingest/records.ts';
 import { INGEST_TOPICS } from '../../src/ingest/topics.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
@@ -30,6 +31,7 @@ import { waitFor } from '../support/wait.ts';
 import { newAdministration, newVisit } from './administrations.ts';
 
 const TENANT = 'sandbox';
+const BATCH = INGEST_BATCH_SIZE;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const DAY = { date: '2026-11-26', patients: 4, seed: 17 };
 
@@ -149,23 +151,23 @@ async function stored(rig: Rig, administrations: readonly MedicationAdministrati
 }
 
 describe('an ingest worker batch', () => {
-  test('takes 64 notifications at once', async () => {
+  test('takes INGEST_BATCH_SIZE notifications at once', async () => {
     const rig = await startRig();
     await newAdministration(rig.ehr);
     await rig.drainIngest();
 
     const administrations: MedicationAdministration[] = [];
-    for (let i = 0; i < 67; i++) {
+    for (let i = 0; i < BATCH + 3; i++) {
       administrations.push(await newAdministration(rig.ehr));
     }
     await rig.ehr.idle();
-    expect(await rig.readyJobs()).toBe(67);
+    expect(await rig.readyJobs()).toBe(BATCH + 3);
 
-    expect(await rig.server.running.ingest.worker.runOnce()).toBe(64);
-    expect(await stored(rig, administrations)).toBe(64);
+    expect(await rig.server.running.ingest.worker.runOnce()).toBe(BATCH);
+    expect(await stored(rig, administrations)).toBe(BATCH);
     expect(await rig.readyJobs()).toBe(3);
     await rig.drainIngest();
-    expect(await stored(rig, administrations)).toBe(67);
+    expect(await stored(rig, administrations)).toBe(BATCH + 3);
 
     // Each copy's AuditEvent has a time-ordered id (UUID v7), as the FHIR API's do: a batch's
     // AuditEvents append to the store's id indexes instead of landing on random pages.
@@ -246,11 +248,11 @@ describe('the ingest worker loop', () => {
     await newAdministration(rig.ehr);
     await rig.drainIngest();
     const administrations: MedicationAdministration[] = [];
-    for (let i = 0; i < 2 * 64 + 5; i++) {
+    for (let i = 0; i < 2 * BATCH + 5; i++) {
       administrations.push(await newAdministration(rig.ehr));
     }
     await rig.ehr.idle();
-    expect(await rig.readyJobs()).toBe(133);
+    expect(await rig.readyJobs()).toBe(2 * BATCH + 5);
     return administrations;
   }
 
@@ -278,8 +280,13 @@ describe('the ingest worker loop', () => {
     const { worker } = rig.server.running.ingest;
     worker.start();
     cleanups.push(() => worker.stop());
-    await waitFor('the backlog stored', async () => (await stored(rig, administrations)) === 133, 20_000, 25);
-    expect(atFirstAcks).toEqual({ leasedAhead: 64, focusesAsked: 64 });
+    await waitFor(
+      'the backlog stored',
+      async () => (await stored(rig, administrations)) === 2 * BATCH + 5,
+      20_000,
+      25,
+    );
+    expect(atFirstAcks).toEqual({ leasedAhead: BATCH, focusesAsked: BATCH });
   });
 
   test('stops after the batch leased ahead, leaving no job leased', async () => {
@@ -296,7 +303,7 @@ describe('the ingest worker loop', () => {
     await stopping;
     expect(await leasedJobs(rig)).toEqual([]);
     // The batch in hand and the one leased ahead: the third is left ready for whoever runs next.
-    expect(await stored(rig, administrations)).toBe(128);
+    expect(await stored(rig, administrations)).toBe(2 * BATCH);
     expect(await rig.readyJobs()).toBe(5);
   });
 });
