@@ -8,15 +8,12 @@
  * subscription too, unless that worker, finding its lease lost, has it removed (a second one
  * would notify every decision twice).
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Subscription } from '@medplum/fhirtypes';
-import { codingTablesOnFirstUse } from '../../../src/coding/tables/load.ts';
 import type { TenantConfig } from '../../../src/config/config.ts';
 import { PRIOR_AUTH_QUEUE } from '../../../src/coverage/pas/records.ts';
 import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
-import { PriorAuthWorker } from '../../../src/coverage/pas/worker.ts';
-import { createLogger } from '../../../src/logger.ts';
+import type { PriorAuthWorker } from '../../../src/coverage/pas/worker.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { Job } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
@@ -24,7 +21,14 @@ import { advancingClock } from '../../../src/time/clock.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
 import { billing } from './fixtures.ts';
-import { drugOrder, pasHarness, seedPasOrders, startPasPayer, startPasServer } from './resend-harness.ts';
+import {
+  drugOrder,
+  pasHarness,
+  seedPasOrders,
+  startPasPayer,
+  startPasServer,
+  startRivalWorker,
+} from './resend-harness.ts';
 
 const clock = advancingClock();
 const T = 'clinic-lease-sub';
@@ -53,26 +57,7 @@ beforeAll(async () => {
   // Ocrelizumab (J2350): certified as asked, so nothing but the subscription is followed.
   await seedPasOrders(server, { [T]: [drugOrder('mr-sub', 'J2350', 600)] });
   const tenants: TenantConfig[] = [{ ...tenant, connections: [], coding: {} }];
-  other = new PriorAuthWorker({
-    store: server.running.store,
-    tenants: () => tenants,
-    tables: codingTablesOnFirstUse(),
-    logger: createLogger(
-      'info',
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          otherLogs.push(chunk.toString('utf8'));
-          cb();
-        },
-      }),
-    ),
-    publicUrl: server.url,
-    now: clock.now,
-    leaseMs: LEASE_MS,
-    pollMs: 50,
-    payerPort: h.recordingPort,
-  });
-  other.start();
+  other = startRivalWorker(h, server, clock, tenants, { leaseMs: LEASE_MS, logs: otherLogs });
 }, 60_000);
 
 afterAll(async () => {

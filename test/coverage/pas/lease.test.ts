@@ -7,14 +7,11 @@
  * once. And a worker whose lease is taken while the payer answers (another worker leased the job
  * after the lease ran out) does not record that answer: the job's new owner decides.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Claim, ClaimResponse } from '@medplum/fhirtypes';
-import { codingTablesOnFirstUse } from '../../../src/coding/tables/load.ts';
 import type { TenantConfig } from '../../../src/config/config.ts';
 import { PRIOR_AUTH_QUEUE, stateOf } from '../../../src/coverage/pas/records.ts';
-import { PriorAuthWorker } from '../../../src/coverage/pas/worker.ts';
-import { createLogger } from '../../../src/logger.ts';
+import type { PriorAuthWorker } from '../../../src/coverage/pas/worker.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
@@ -29,6 +26,7 @@ import {
   sendOf,
   startPasPayer,
   startPasServer,
+  startRivalWorker,
 } from './resend-harness.ts';
 
 const clock = advancingClock();
@@ -58,26 +56,7 @@ beforeAll(async () => {
     [T]: [drugOrder('mr-slow', 'J2350', 600), drugOrder('mr-taken', 'J3380', 300)],
   });
   const tenants: TenantConfig[] = [{ ...tenant, connections: [], coding: {} }];
-  other = new PriorAuthWorker({
-    store: server.running.store,
-    tenants: () => tenants,
-    tables: codingTablesOnFirstUse(),
-    logger: createLogger(
-      'info',
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          otherLogs.push(chunk.toString('utf8'));
-          cb();
-        },
-      }),
-    ),
-    publicUrl: server.url,
-    now: clock.now,
-    leaseMs: LEASE_MS,
-    pollMs: 50,
-    payerPort: h.recordingPort,
-  });
-  other.start();
+  other = startRivalWorker(h, server, clock, tenants, { leaseMs: LEASE_MS, logs: otherLogs });
 }, 60_000);
 
 afterAll(async () => {

@@ -6,12 +6,16 @@
  * ask through `POST /api/prior-auth`, and waits on the requests, jobs and work items of a tenant,
  * moving the shared clock instead of waiting for it.
  */
+import { Writable } from 'node:stream';
 import type { Bundle, Claim, MedicationRequest, Organization, Resource, Task } from '@medplum/fhirtypes';
+import { codingTablesOnFirstUse } from '../../../src/coding/tables/load.ts';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import type { TenantConfig } from '../../../src/config/config.ts';
 import { createPasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
 import type { PasPayerPort } from '../../../src/coverage/pas/payer-client.ts';
 import { caseIdOf, PRIOR_AUTH_QUEUE, stateOf } from '../../../src/coverage/pas/records.ts';
+import { PriorAuthWorker } from '../../../src/coverage/pas/worker.ts';
+import { createLogger } from '../../../src/logger.ts';
 import { sandboxPayers } from '../../../src/sandbox/index.ts';
 import { startSandboxPayer } from '../../../src/sandbox/payer/server.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
@@ -295,4 +299,38 @@ export async function startPasPayer(
     { priorAuth: true },
   )) as [PayerEndpoint];
   return { payer, endpoint };
+}
+
+/**
+ * A second prior-auth worker on the server's store, polling the same queue (another process's, as
+ * far as the queue can tell), with its logs kept in `logs`; started, and stopped by the caller.
+ */
+export function startRivalWorker(
+  h: PasHarness,
+  server: TestServer,
+  clock: AdvancingClock,
+  tenants: readonly TenantConfig[],
+  options: { readonly leaseMs: number; readonly logs: string[] },
+): PriorAuthWorker {
+  const worker = new PriorAuthWorker({
+    store: server.running.store,
+    tenants: () => tenants,
+    tables: codingTablesOnFirstUse(),
+    logger: createLogger(
+      'info',
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          options.logs.push(chunk.toString('utf8'));
+          cb();
+        },
+      }),
+    ),
+    publicUrl: server.url,
+    now: clock.now,
+    leaseMs: options.leaseMs,
+    pollMs: 50,
+    payerPort: h.recordingPort,
+  });
+  worker.start();
+  return worker;
 }
