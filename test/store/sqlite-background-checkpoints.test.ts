@@ -101,4 +101,37 @@ describe('background checkpoints', () => {
     expect(store.inboxConnection.checkpointedInBackground).toBe(false);
     await store.close();
   });
+
+  test('a thread that fails leaves the connections checkpointing as before', async () => {
+    const path = join(dir, `store-${String(++opened)}.sqlite`);
+    const errors: Error[] = [];
+    const store = await openSqliteStore({
+      path,
+      backgroundCheckpoints: {
+        startAtWalBytes: START_AT,
+        intervalMs: 20,
+        onError: (err) => errors.push(err),
+        threadModule: new URL('./no-such-checkpoint-thread.ts', import.meta.url),
+      },
+    });
+    try {
+      await writePatients(store, 1000);
+      await waitFor(
+        'the failed thread noticed',
+        () => errors.length > 0 && !store.backgroundCheckpoints.running,
+        10_000,
+        10,
+      );
+      expect(autocheckpoint(store, 'connection')).toBe(WAL_AUTOCHECKPOINT_PAGES);
+      expect(autocheckpoint(store, 'inboxConnection')).toBe(WAL_AUTOCHECKPOINT_PAGES);
+      expect(store.inboxConnection.checkpointedInBackground).toBe(false);
+      // Not started again and again as the WAL stays large: the commits do it from now on.
+      await writePatients(store, 500);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(store.backgroundCheckpoints.running).toBe(false);
+      expect(errors).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -37,7 +37,11 @@ export interface BackgroundCheckpointOptions {
   readonly startAtWalBytes?: number;
   readonly intervalMs?: number;
   readonly onError?: (err: Error) => void;
+  /** The thread's module: ./checkpoint-thread.ts (another only to show what a failed thread leaves). */
+  readonly threadModule?: URL;
 }
+
+const CHECKPOINT_THREAD = new URL('./checkpoint-thread.ts', import.meta.url);
 
 function walBytes(path: string): number {
   try {
@@ -52,9 +56,12 @@ export class BackgroundCheckpoints {
   readonly #startAt: number;
   readonly #intervalMs: number;
   readonly #onError: (err: Error) => void;
+  readonly #threadModule: URL;
   #thread: Worker | undefined;
   #commits = 0;
   #stopped = false;
+  /** The thread ended without being asked: not started again (the commits checkpoint). */
+  #failed = false;
   #rounds = 0;
 
   constructor(connections: readonly SqliteConnection[], options: BackgroundCheckpointOptions = {}) {
@@ -62,6 +69,7 @@ export class BackgroundCheckpoints {
     this.#startAt = options.startAtWalBytes ?? START_AT_WAL_BYTES;
     this.#intervalMs = options.intervalMs ?? CHECKPOINT_INTERVAL_MS;
     this.#onError = options.onError ?? ((): void => undefined);
+    this.#threadModule = options.threadModule ?? CHECKPOINT_THREAD;
     for (const connection of connections) {
       connection.afterCommit = () => this.#noteCommit();
     }
@@ -78,7 +86,7 @@ export class BackgroundCheckpoints {
   }
 
   #noteCommit(): void {
-    if (this.#thread || this.#stopped || ++this.#commits % COMMITS_PER_LOOK !== 0) {
+    if (this.#thread || this.#stopped || this.#failed || ++this.#commits % COMMITS_PER_LOOK !== 0) {
       return;
     }
     if (this.#connections.some((connection) => walBytes(connection.path) >= this.#startAt)) {
@@ -96,13 +104,16 @@ export class BackgroundCheckpoints {
       intervalMs: this.#intervalMs,
       synchronous: first.synchronous,
     };
-    const thread = new Worker(new URL('./checkpoint-thread.ts', import.meta.url), { workerData: data });
+    const thread = new Worker(this.#threadModule, { workerData: data });
     thread.on('message', () => {
       this.#rounds++;
     });
     thread.on('error', (err: Error) => this.#onError(err));
     thread.on('exit', () => {
       if (this.#thread === thread && !this.#stopped) {
+        // A thread that cannot run would fail again: the WAL stays large, and a new one would be
+        // started every few commits. The connections checkpoint as before from now on.
+        this.#failed = true;
         this.#setBackground(false);
         this.#thread = undefined;
       }
