@@ -12,6 +12,7 @@ import helmet from 'helmet';
 import { createTokenRouter } from './auth/token-route.ts';
 import type { TokenService } from './auth/token-service.ts';
 import type { DriplineConfig } from './config/config.ts';
+import type { AuditWriter } from './fhir/audit-writer.ts';
 import { createFhirRoutes } from './fhir/routes.ts';
 import { unauthorized } from './http/auth-errors.ts';
 import { percentEncodingGuard } from './http/request-guards.ts';
@@ -49,6 +50,8 @@ export interface AppDeps {
    * served by a router above, which takes every request of it the lean route does not.
    */
   readonly leanRoutes?: readonly LeanRoute[];
+  /** The FHIR read audits' group commit, when lean routes share it (src/fhir/routes.ts `audit`). */
+  readonly fhirAudit?: AuditWriter;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -193,6 +196,7 @@ export function createApp(deps: AppDeps): Express {
       tokenService: deps.tokenService,
       tokenUrl: `${config.publicUrl}/oauth2/token`,
       ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.fhirAudit ? { audit: deps.fhirAudit } : {}),
     }),
   );
   app.use(

@@ -32,6 +32,7 @@ import { CLAIM_READY_QUEUE } from './claims/workflow/jobs.ts';
 import { authorizationRequirement } from './claims/ledger.ts';
 import { withBillHolds } from './claims/workflow/ledger-bill-holds.ts';
 import { createX12Router } from './claims/x12-routes.ts';
+import { AuditWriter } from './fhir/audit-writer.ts';
 import { leanReadRoutes } from './fhir/lean-read.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
@@ -376,6 +377,8 @@ export async function startServer(
     eligibility,
     remittance: remittance.worker,
   });
+  // One group commit for the FHIR read audits, whether the lean read or the FHIR routes answer.
+  const fhirAudit = new AuditWriter(store);
   const app = createApp({
     config,
     store,
@@ -390,8 +393,9 @@ export async function startServer(
     // plain FHIR reads by id (src/fhir/lean-read.ts); the FHIR routes serve every other request.
     leanRoutes: [
       notifyLeanRoute(ingest.receiver, EHR_MOUNT),
-      ...leanReadRoutes({ store, tokenService, publicUrl: config.publicUrl, now }),
+      ...leanReadRoutes({ store, tokenService, publicUrl: config.publicUrl, now, audit: fhirAudit }),
     ],
+    fhirAudit,
     routers: [
       { path: EHR_MOUNT, router: ingest.router },
       { path: '/app', router: web },

@@ -26,7 +26,7 @@ import { storedJsonHeaders } from '../http/fhir-response.ts';
 import type { LeanRoute } from '../http/lean-route.ts';
 import type { Store } from '../store/port.ts';
 import { accessPolicy } from './access-policy.ts';
-import { AuditWriter } from './audit-writer.ts';
+import type { AuditWriter } from './audit-writer.ts';
 import { SUPPORTED_INTERACTIONS } from './capability.ts';
 import { DriplineRepository } from './repository.ts';
 
@@ -54,6 +54,8 @@ export interface LeanReadDeps {
   /** The server's public base URL (the AuditEvents' source, the FHIR base URL under it). */
   readonly publicUrl: string;
   readonly now: () => Date;
+  /** The read audits' group commit, the FHIR routes' own (./routes.ts `audit`). */
+  readonly audit: AuditWriter;
 }
 
 /** A request the stack would answer otherwise: a conditional one (304 when it matches). */
@@ -63,10 +65,9 @@ function conditional(req: Request): boolean {
 
 /** One lean route per readable type (`/fhir/Patient/:id`, ...): each its own metrics label. */
 export function leanReadRoutes(deps: LeanReadDeps): LeanRoute[] {
-  const { store, tokenService, publicUrl, now } = deps;
-  // Read audits are group-committed per event-loop turn (./audit-writer.ts); the stack's reads
-  // (a query, a conditional header) commit theirs through its own writer.
-  const audit = new AuditWriter(store);
+  // Read audits are group-committed per event-loop turn (./audit-writer.ts), with the stack's reads
+  // (a query, a conditional header): one writer serves both.
+  const { store, tokenService, publicUrl, now, audit } = deps;
   const fhirBaseUrl = `${publicUrl}${FHIR_MOUNT}`;
   return leanReadTypes().map((resourceType) => ({
     method: 'GET',

@@ -41,6 +41,11 @@ export interface FhirRoutesDeps {
   readonly tokenService: TokenService;
   readonly version: string;
   readonly now?: () => Date;
+  /**
+   * The read audits' group commit, shared with the lean read (./lean-read.ts) so the reads of one
+   * event-loop turn share one transaction whichever path answered them. Default: one of its own.
+   */
+  readonly audit?: AuditWriter;
 }
 
 /** fhir-router interactions we expose, mapped to the CapabilityStatement's codes. */
@@ -85,7 +90,7 @@ export function createFhirRoutes(deps: FhirRoutesDeps): Router {
   const now = deps.now ?? (() => new Date());
   const fhirBaseUrl = `${config.publicUrl}/fhir`;
   const fhirRouter = new FhirRouter();
-  const audit = new AuditWriter(deps.store);
+  const audit = deps.audit ?? new AuditWriter(deps.store);
   const commits = new GroupCommit(deps.store);
   const capabilityStatement = buildCapabilityStatement(config, { version: deps.version });
   const smart = smartConfiguration({

@@ -20,6 +20,7 @@ import { disableClient } from '../../src/auth/client-registration.ts';
 import { createTokenService } from '../../src/auth/token-service.ts';
 import type { TokenService } from '../../src/auth/token-service.ts';
 import { codingTablesOnFirstUse } from '../../src/coding/tables/load.ts';
+import { AuditWriter } from '../../src/fhir/audit-writer.ts';
 import { leanReadRoutes, leanReadTypes } from '../../src/fhir/lean-read.ts';
 import { DriplineRepository } from '../../src/fhir/repository.ts';
 import type { LeanRoute } from '../../src/http/lean-route.ts';
@@ -148,6 +149,7 @@ beforeAll(async () => {
     tokenService: tokens,
     publicUrl: server.config.publicUrl,
     now: () => new Date(),
+    audit: new AuditWriter(server.running.store),
   }).map((route): LeanRoute => ({
     ...route,
     handle: (params, req, body, res) => {
