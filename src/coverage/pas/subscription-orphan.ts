@@ -18,6 +18,8 @@
  * Left: a create whose answer never came (a timeout, the process gone between the answer and the
  * enqueue) may still leave one at the payer, unknown to Dripline.
  */
+import type { TenantConfig } from '../../config/config.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
 import type { Logger } from '../../logger.ts';
 import type { LeaseLost } from '../../store/lease-keeper.ts';
 import type { Store, TenantId } from '../../store/port.ts';
@@ -84,5 +86,29 @@ export async function unsubscribe(
   }
   throw new DeleteRefused(
     `payer ${job.payer} refused to delete subscription ${job.subscription} (HTTP ${answer.status})`,
+  );
+}
+
+/**
+ * The `unsubscribe` job (./worker.ts): the payer, if still configured for PAS, is asked to delete
+ * the subscription; `port` keeps the job's lease through its answer.
+ */
+export async function runUnsubscribe(
+  ctx: {
+    readonly logger: Logger;
+    tenant(id: TenantId): TenantConfig;
+    port(payer: PayerEndpoint): PasPayerPort;
+  },
+  tenant: TenantId,
+  job: Extract<PriorAuthJob, { kind: 'unsubscribe' }>,
+): Promise<void> {
+  const payer = ctx.tenant(tenant).payers.find((p) => p.id === job.payer);
+  if (!payer?.pas) {
+    return; // no longer configured: nothing to ask it with
+  }
+  await unsubscribe(ctx.port(payer), job);
+  ctx.logger.info(
+    { tenant, payer: job.payer, subscription: job.subscription },
+    'PAS subscription Dripline does not keep deleted at the payer',
   );
 }
