@@ -140,6 +140,12 @@ export interface SandboxPayerBehaviour {
    * handshake sent (a payer slower than the subscriber's job lease).
    */
   holdPasSubscribeAnswersMs?: number;
+  /** PAS Subscription creates make the subscription (its handshake sent) and reset the connection unanswered. */
+  dropPasSubscribeAnswers?: boolean;
+  /** PAS Subscription deletes are refused with this HTTP status (e.g. 403, 405), as a real server could. */
+  refusePasSubscriptionDeletes?: number;
+  /** PAS Subscription searches are refused with this HTTP status (e.g. 405): a payer without search. */
+  refusePasSubscriptionSearch?: number;
 }
 
 export interface SandboxPayer {
@@ -470,6 +476,9 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     subscriptionsUnavailable: () => behaviour.pasSubscriptionsUnavailable,
     holdSubmitAnswers: () => behaviour.holdPasSubmitAnswersMs,
     holdSubscribeAnswers: () => behaviour.holdPasSubscribeAnswersMs,
+    dropSubscribeAnswers: () => behaviour.dropPasSubscribeAnswers === true,
+    refuseSubscriptionDeletes: () => behaviour.refusePasSubscriptionDeletes,
+    refuseSubscriptionSearch: () => behaviour.refusePasSubscriptionSearch,
   });
   app.use('/pas/fhir', pas.router);
   app.use('/fhir', fhirRouter(undefined, fhirBaseUrl));

@@ -12,7 +12,8 @@
  * - `POST Claim/$inquire` (scope ClaimResponse read): a PAS Inquiry Bundle, matched by example (the
  *   member id, the requesting provider, authorization or reference numbers), answered with a
  *   Parameters of Inquiry Response Bundles named `return` (as the OperationDefinition names it).
- * - `Subscription` create / read / update / delete (scopes on Subscription): ./subscriptions.ts.
+ * - `Subscription` create / read / update / delete, and search by `url` (the channel endpoint) and
+ *   `status` as the Backport IG's R4 server lists them (scopes on Subscription): ./subscriptions.ts.
  * - `GET ClaimResponse/{id}`: the current answer of a case.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -76,6 +77,12 @@ export interface PasEndpointOptions {
   readonly holdSubmitAnswers?: () => number | undefined;
   /** ms a Subscription create is answered after the subscription is made (its handshake gone); absent, none. */
   readonly holdSubscribeAnswers?: () => number | undefined;
+  /** While true, a Subscription create makes the subscription and drops the connection unanswered. */
+  readonly dropSubscribeAnswers?: () => boolean;
+  /** An HTTP status (e.g. 403, 405) a Subscription delete is refused with, as a real server could. */
+  readonly refuseSubscriptionDeletes?: () => number | undefined;
+  /** An HTTP status (e.g. 405) a Subscription search is refused with (a server without search). */
+  readonly refuseSubscriptionSearch?: () => number | undefined;
 }
 
 export interface PasEndpoint {
@@ -94,6 +101,16 @@ export interface PasEndpoint {
 }
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** Subscription search parameters served (Backport IG 1.1, R4 server CapabilityStatement). */
+const SUBSCRIPTION_SEARCH = new Set(['url', 'status', '_count']);
+
+/** A refusal as a real server answers it: 405 names what the resource does allow. */
+function refuse(res: Response, status: number, what: string): void {
+  if (status === 405) {
+    res.set('Allow', 'GET, POST, PUT');
+  }
+  sendOutcome(res, status, outcome(status === 405 ? 'not-supported' : 'forbidden', `${what} refused`));
+}
 
 /**
  * The answer leaves `holdMs` after the work it answers is done and kept (a slow payer): every
@@ -334,11 +351,52 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     // The subscription exists (and its handshake is on its way) before its answer leaves.
     holdAnswer(res, options.holdSubscribeAnswers?.());
     const created = subscriptions.put(req.body as Subscription, parsed);
+    if (options.dropSubscribeAnswers?.() === true) {
+      // Made, and the answer lost on the way: the connection is reset with nothing sent.
+      req.socket.destroy();
+      return;
+    }
     res
       .status(201)
       .location(`${base}/Subscription/${created.id}`)
       .type(FHIR_JSON)
       .send(JSON.stringify(subscriptions.view(created)));
+  });
+  router.get('/Subscription', (req, res) => {
+    requireScope(getAuthContext(res), 'Subscription', 'search');
+    const refused = options.refuseSubscriptionSearch?.();
+    if (refused !== undefined) {
+      refuse(res, refused, 'Subscription search');
+      return;
+    }
+    const query = req.query as Record<string, unknown>;
+    const unsupported = Object.entries(query).filter(
+      ([name, v]) => !SUBSCRIPTION_SEARCH.has(name) || typeof v !== 'string',
+    );
+    if (unsupported.length > 0) {
+      const names = unsupported.map(([name]) => name).join(', ');
+      sendOutcome(res, 400, outcome('not-supported', `Unsupported search parameter (or repeated): ${names}`));
+      return;
+    }
+    const { url, status } = query as { url?: string; status?: string };
+    const found = subscriptions
+      .list()
+      .filter(
+        (s) => (url === undefined || s.endpoint === url) && (status === undefined || s.status === status),
+      )
+      .map((s) => subscriptions.view(s));
+    const result: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: found.length,
+      link: [{ relation: 'self', url: `${base}${req.url}` }],
+      entry: found.map((s) => ({
+        fullUrl: `${base}/Subscription/${s.id ?? ''}`,
+        resource: s,
+        search: { mode: 'match' },
+      })),
+    };
+    res.type(FHIR_JSON).send(JSON.stringify(result));
   });
   router.get('/Subscription/:id', (req, res) => {
     requireScope(getAuthContext(res), 'Subscription', 'read');
@@ -367,6 +425,11 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
   });
   router.delete('/Subscription/:id', (req, res) => {
     requireScope(getAuthContext(res), 'Subscription', 'delete');
+    const refused = options.refuseSubscriptionDeletes?.();
+    if (refused !== undefined) {
+      refuse(res, refused, 'Subscription delete');
+      return;
+    }
     if (!subscriptions.delete(req.params['id'] ?? '')) {
       sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
       return;
@@ -449,7 +512,25 @@ function capabilityStatement(base: string, tokenUrl: string, now: Date): Capabil
           {
             type: 'Subscription',
             supportedProfile: [PAS_PROFILE.subscription],
-            interaction: [{ code: 'create' }, { code: 'read' }, { code: 'update' }, { code: 'delete' }],
+            interaction: [
+              { code: 'create' },
+              { code: 'read' },
+              { code: 'update' },
+              { code: 'delete' },
+              { code: 'search-type' },
+            ],
+            searchParam: [
+              {
+                name: 'url',
+                type: 'uri',
+                definition: 'http://hl7.org/fhir/SearchParameter/Subscription-url',
+              },
+              {
+                name: 'status',
+                type: 'token',
+                definition: 'http://hl7.org/fhir/SearchParameter/Subscription-status',
+              },
+            ],
           },
         ],
       },
