@@ -143,6 +143,11 @@ export const EXT_PAS_SUBSCRIPTION_UNSUPPORTED = define(
   'pas-subscription-unsupported',
   'PAS subscription record: the payer offers no PAS subscription, so pended requests use $inquire',
 );
+export const EXT_PAS_SUBSCRIPTION_UNCONFIRMED = define(
+  'extension',
+  'pas-subscription-unconfirmed',
+  'PAS subscription record: a create got no answer, so the payer may hold one Dripline does not know',
+);
 export const ID_PAS_MESSAGE = define(
   'identifier-system',
   'pas-message',

@@ -1,16 +1,15 @@
 /**
  * Following a prior authorization request after the payer's first answer (Da Vinci PAS 2.2.1,
- * ../shared/research/pas.md §3): the tenant's PAS subscription at the payer (made before the first
- * request goes out, one per payer endpoint and sending system), the payer's notifications matched to
- * this tenant's requests, and `$inquire` on the payer's slow schedule (spec-9, spec-42: inquiries
- * are not for polling): how a payer that offers no subscription is followed, and at a subscribed
- * payer the fallback for a notification that never comes (pas.md §3.1 "lost messages": a lost
- * notification, the payer's outage, a subscription the payer ended without a word), backing off
- * there (./inquiry-schedule.ts). A notification that names no request is kept with an audited work
- * item.
+ * ../shared/research/pas.md §3): the tenant's PAS subscription at the payer (made by
+ * ./subscribe.ts before the first request goes out, one per payer endpoint and sending system),
+ * the payer's notifications matched to this tenant's requests, and `$inquire` on the payer's slow
+ * schedule (spec-9, spec-42: inquiries are not for polling): how a payer that offers no
+ * subscription is followed, and at a subscribed payer the fallback for a notification that never
+ * comes (pas.md §3.1 "lost messages": a lost notification, the payer's outage, a subscription the
+ * payer ended without a word), backing off there (./inquiry-schedule.ts). A notification that names
+ * no request is kept with an audited work item.
  */
-import { randomUUID } from 'node:crypto';
-import type { Bundle, Claim, Subscription, Task } from '@medplum/fhirtypes';
+import type { Bundle, Claim, Subscription } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Logger } from '../../logger.ts';
@@ -22,9 +21,8 @@ import { inquiryFromRequest } from './inquiry.ts';
 import { nextInquiryAt } from './inquiry-schedule.ts';
 import type { JobLine, PriorAuthJob } from './jobs.ts';
 import { enqueueInLine, enqueueNextInLine } from './jobs.ts';
-import type { PasPayerPort, PayerAnswer } from './payer-client.ts';
+import type { PasPayerPort } from './payer-client.ts';
 import {
-  auditWrite,
   caseIdOf,
   messageDocument,
   messageText,
@@ -33,23 +31,11 @@ import {
   requestDocumentId,
   stateOf,
   submissionsOf,
-  taskDone,
   writeWork,
 } from './records.ts';
 import { readPasInquiry } from './response.ts';
-import {
-  newSecret,
-  notifyPath,
-  parsePasNotification,
-  pasSubscription,
-  readRecord,
-  recordResource,
-  subscriptionRecordId,
-  subscriptionWorkId,
-} from './subscription.ts';
+import { parsePasNotification, readRecord, subscriptionRecordId } from './subscription.ts';
 import { readOptional } from '../../store/read-optional.ts';
-import { LeaseLost } from '../../store/lease-keeper.ts';
-import { removeLostSubscription } from './subscription-orphan.ts';
 
 export interface FollowUpContext {
   readonly store: Store;
@@ -246,130 +232,6 @@ export async function resumeRounds(ctx: FollowUpContext, tenant: TenantId): Prom
  */
 export async function followUpEnded(ctx: FollowUpContext, tenant: TenantId, caseId: string): Promise<void> {
   await ctx.store.jobs.wake(tenant, PRIOR_AUTH_QUEUE, inquiryWaitKey(caseId), ctx.now());
-}
-
-export async function ensureSubscription(
-  ctx: FollowUpContext,
-  tenant: TenantId,
-  payerId: string,
-): Promise<void> {
-  const config = ctx.tenant(tenant);
-  const payer = config.payers.find((p) => p.id === payerId);
-  if (!payer?.pas || !config.billing) {
-    return;
-  }
-  const store = ctx.store;
-  const id = subscriptionRecordId(payer.id);
-  const existing = await readOptional<Subscription>(store, tenant, 'Subscription', id);
-  const record = existing ? readRecord(existing) : undefined;
-  if (
-    record &&
-    (record.unsupported ||
-      (record.payerSubscriptionId && record.status !== 'error' && record.status !== 'off'))
-  ) {
-    return;
-  }
-  const secret = newSecret();
-  const sent = pasSubscription({
-    endpoint: `${ctx.publicUrl}${notifyPath(tenant, payer.id)}`,
-    senderId: config.billing.npi,
-    secret,
-  });
-  // The secret's hash is kept before the payer can handshake with it.
-  const kept = recordResource({ payer: payer.id, sent, secret, status: 'requested' });
-  const [written] = await store.resources.writeBatch(tenant, [
-    existing
-      ? {
-          op: 'update',
-          resource: kept,
-          options: { ifMatchVersion: existing.meta.versionId, upsert: false },
-        }
-      : { op: 'create', resource: kept, options: { id } },
-  ]);
-  let answer: PayerAnswer;
-  try {
-    answer = await ctx.port(payer).createSubscription(sent);
-  } catch (err) {
-    if (err instanceof LeaseLost) {
-      // The job's new owner subscribes again: what this call made is not to stay beside it.
-      await removeLostSubscription(ctx, tenant, payer.id, err);
-    }
-    throw err;
-  }
-  const version = written && written.op !== 'enqueue' ? written.result.resource.meta.versionId : undefined;
-  const current = (await readOptional<Subscription>(store, tenant, 'Subscription', id)) ?? kept;
-  const payerId2 = (answer.body as { id?: string } | undefined)?.id;
-  const accepted = answer.status >= 200 && answer.status < 300 && payerId2 !== undefined;
-  const next = recordResource({
-    payer: payer.id,
-    sent,
-    ...(readRecord(current).secretSha256 ? { secretSha256: readRecord(current).secretSha256 } : {}),
-    ...(accepted ? { payerSubscriptionId: payerId2 } : {}),
-    // A handshake may already have made it active.
-    status: accepted ? (current.status === 'active' ? 'active' : 'requested') : 'off',
-    unsupported: !accepted,
-  });
-  await store.resources.writeBatch(tenant, [
-    {
-      op: 'update',
-      resource: next,
-      options: {
-        ...(current.meta?.versionId
-          ? { ifMatchVersion: current.meta.versionId }
-          : version
-            ? { ifMatchVersion: version }
-            : {}),
-        upsert: false,
-      },
-    },
-  ]);
-  ctx.logger.info(
-    { tenant, payer: payer.id, status: answer.status, subscribed: accepted },
-    'PAS subscription',
-  );
-  if (accepted) {
-    await subscriptionWorkDone(ctx, tenant, payer);
-  } else {
-    // No subscription: the pended requests of this payer are followed by $inquire.
-    for (const claim of await searchAll<Claim>(store, tenant, 'Claim', [
-      { code: 'pas-state', kind: 'token', values: [{ value: 'pended' }] },
-    ])) {
-      if (stateOf(claim) === 'pended' && payerOf(claim) === payer.id) {
-        await followUp(ctx, tenant, payer, caseIdOf(claim.id), {
-          pendedAt: new Date(claim.meta.lastUpdated),
-        });
-      }
-    }
-  }
-}
-
-/** The payer's work item saying Dripline could not subscribe there is done: it has subscribed. */
-async function subscriptionWorkDone(
-  ctx: FollowUpContext,
-  tenant: TenantId,
-  payer: PayerEndpoint,
-): Promise<void> {
-  const task = await readOptional<Task>(ctx.store, tenant, 'Task', subscriptionWorkId(payer.id));
-  if (task?.status !== 'requested') {
-    return;
-  }
-  const now = ctx.now();
-  const done = taskDone(
-    task,
-    `Dripline has subscribed to ${payer.name}'s prior authorization notifications.`,
-    now,
-  );
-  await ctx.store.resources.writeBatch(tenant, [
-    done,
-    auditWrite({
-      id: randomUUID(),
-      now,
-      payer: payer.id,
-      created: false,
-      resources: done.op === 'enqueue' ? [] : [done.resource],
-      publicUrl: ctx.publicUrl,
-    }),
-  ]);
 }
 
 export async function applyNotification(

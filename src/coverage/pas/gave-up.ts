@@ -12,6 +12,7 @@ import type { PriorAuthJob } from './jobs.ts';
 import type { PasTaskCode } from './records.ts';
 import { EXCHANGE_WORK, payerOf, stateOf, submissionsOf, writeWork } from './records.ts';
 import { subscriptionWorkId } from './subscription.ts';
+import { orphanWork } from './subscription-orphan.ts';
 
 /** Tells a person, on the work item the failed job's kind has (nothing for kinds a retry needs no one for). */
 export async function tellGaveUp(ctx: FollowUpContext, job: Job, err: Error): Promise<void> {
@@ -50,12 +51,9 @@ export async function tellGaveUp(ctx: FollowUpContext, job: Job, err: Error): Pr
   if (payload.kind === 'subscribe') {
     return subscribeGaveUp(ctx, job, err, unavailable);
   }
-  if (payload.kind === 'unsubscribe') {
-    // Left at the payer: its notifications carry a secret Dripline no longer holds and are refused.
-    ctx.logger.error(
-      { tenant: job.tenant, payer: payload.payer, subscription: payload.subscription, err: err.message },
-      'PAS subscription Dripline does not keep could not be deleted at the payer',
-    );
+  if (payload.kind === 'unsubscribe' || payload.kind === 'sweep-subscriptions') {
+    // A subscription may be left at the payer: a person asks the payer to delete it.
+    return orphanWork(ctx, job, err, unavailable);
   }
 }
 

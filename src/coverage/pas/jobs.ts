@@ -29,6 +29,13 @@ export type PriorAuthJob =
       readonly payer: string;
       /** The payer's id of a subscription Dripline made and does not keep (./subscription-orphan.ts). */
       readonly subscription: string;
+    }
+  | {
+      /** Find and delete subscriptions a create with no answer may have left (./subscription-orphan.ts). */
+      readonly kind: 'sweep-subscriptions';
+      readonly payer: string;
+      /** The payer's id of the subscription Dripline keeps there. */
+      readonly keep: string;
     };
 
 /**

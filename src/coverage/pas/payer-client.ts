@@ -26,9 +26,14 @@ export interface PayerAnswer {
 
 export class PasPayerUnavailable extends Error {
   readonly retryable = true;
-  constructor(message: string) {
+  /** The payer's HTTP status (429, 5xx); absent when no answer came (network, timeout, reset). */
+  readonly status?: number;
+  constructor(message: string, status?: number) {
     super(message);
     this.name = 'PasPayerUnavailable';
+    if (status !== undefined) {
+      this.status = status;
+    }
   }
 }
 
@@ -41,6 +46,8 @@ export interface PasPayerPort {
   readSubscription(id: string): Promise<PayerAnswer>;
   /** DELETE `Subscription/{id}` (PAS servers expose Subscription create, update and delete). */
   deleteSubscription(id: string): Promise<PayerAnswer>;
+  /** GET `Subscription?{query}` (Backport R4 server: search by `url`, the channel endpoint). */
+  searchSubscriptions(query: Readonly<Record<string, string>>): Promise<PayerAnswer>;
 }
 
 export const DEFAULT_PAS_SCOPE = 'system/Claim.cr system/ClaimResponse.rs system/Subscription.cruds';
@@ -104,6 +111,7 @@ export function createPasPayerPort(payer: PayerEndpoint, options: PasPayerOption
       if (res.status === 429 || res.status >= 500) {
         throw new PasPayerUnavailable(
           `payer ${payer.id}: ${method} ${path.split('?')[0] ?? ''} answered ${res.status}`,
+          res.status,
         );
       }
       let parsed: unknown;
@@ -128,5 +136,6 @@ export function createPasPayerPort(payer: PayerEndpoint, options: PasPayerOption
     createSubscription: (body) => call('POST', 'Subscription', JSON.stringify(body)),
     readSubscription: (id) => call('GET', `Subscription/${encodeURIComponent(id)}`),
     deleteSubscription: (id) => call('DELETE', `Subscription/${encodeURIComponent(id)}`),
+    searchSubscriptions: (query) => call('GET', `Subscription?${new URLSearchParams(query).toString()}`),
   };
 }

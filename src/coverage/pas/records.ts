@@ -176,7 +176,8 @@ export type PasTaskCode =
   | 'payer-refused'
   | 'invalid-answer'
   | 'cannot-request'
-  | 'unknown-answer';
+  | 'unknown-answer'
+  | 'subscription-left';
 
 const TASK_TEXT: Readonly<Record<PasTaskCode, string>> = {
   denied: 'Prior authorization denied',
@@ -186,6 +187,7 @@ const TASK_TEXT: Readonly<Record<PasTaskCode, string>> = {
   'invalid-answer': 'A payer answer is not a valid PAS response',
   'cannot-request': 'A prior authorization request cannot be made',
   'unknown-answer': 'A PAS answer names no request of this tenant',
+  'subscription-left': 'A PAS subscription Dripline does not use may be left at the payer',
 };
 
 /**

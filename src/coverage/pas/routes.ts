@@ -247,6 +247,8 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
                 sent: existing,
                 ...(record.secretSha256 ? { secretSha256: record.secretSha256 } : {}),
                 ...(record.payerSubscriptionId ? { payerSubscriptionId: record.payerSubscriptionId } : {}),
+                // The handshake of a create whose answer may never come: that stays known.
+                ...(record.unconfirmed ? { unconfirmed: true } : {}),
                 status: 'active',
               }),
               options: { ifMatchVersion: existing.meta.versionId, upsert: false },

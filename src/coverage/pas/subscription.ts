@@ -14,6 +14,7 @@ import { sha256Hex } from '../../ingest/records.ts';
 import { EXT_CHANNEL_SECRET_HASH } from '../../contract/canonical.ts';
 import {
   EXT_PAS_PAYER_SUBSCRIPTION,
+  EXT_PAS_SUBSCRIPTION_UNCONFIRMED,
   EXT_PAS_SUBSCRIPTION_UNSUPPORTED,
   PAS_BACKPORT,
   PAS_PROFILE,
@@ -68,6 +69,11 @@ export interface SubscriptionRecord {
   readonly secretSha256?: string;
   readonly status: Subscription['status'];
   readonly unsupported: boolean;
+  /**
+   * A create was sent whose answer Dripline never had (set before each create, cleared by an
+   * answer): the payer may hold a subscription Dripline does not know (./subscribe.ts).
+   */
+  readonly unconfirmed: boolean;
   readonly versionId?: string;
 }
 
@@ -80,6 +86,7 @@ export function readRecord(resource: Subscription & { meta?: { versionId?: strin
     ...(hash ? { secretSha256: hash } : {}),
     status: resource.status,
     unsupported: ext(EXT_PAS_SUBSCRIPTION_UNSUPPORTED)?.valueBoolean === true,
+    unconfirmed: ext(EXT_PAS_SUBSCRIPTION_UNCONFIRMED)?.valueBoolean === true,
     ...(resource.meta?.versionId ? { versionId: resource.meta.versionId } : {}),
   };
 }
@@ -93,6 +100,7 @@ export function recordResource(input: {
   readonly payerSubscriptionId?: string;
   readonly status: Subscription['status'];
   readonly unsupported?: boolean;
+  readonly unconfirmed?: boolean;
 }): Subscription & { id: string } {
   const { header: _secret, ...channel } = input.sent.channel;
   const hash = input.secret !== undefined ? sha256Hex(input.secret) : input.secretSha256;
@@ -107,6 +115,7 @@ export function recordResource(input: {
         ? [{ url: EXT_PAS_PAYER_SUBSCRIPTION, valueString: input.payerSubscriptionId }]
         : []),
       ...(input.unsupported ? [{ url: EXT_PAS_SUBSCRIPTION_UNSUPPORTED, valueBoolean: true }] : []),
+      ...(input.unconfirmed ? [{ url: EXT_PAS_SUBSCRIPTION_UNCONFIRMED, valueBoolean: true }] : []),
     ],
   };
 }

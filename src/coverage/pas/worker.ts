@@ -20,8 +20,10 @@
  *   the fallback when no notification has decided the request by then; a person's ask runs the
  *   waiting round now; after the last attempt of a round a person is told, and asking again
  *   inquires again; on start, a pended request no round follows gets one (resumeRounds);
- * - `subscribe`: make sure the tenant's PAS subscription at a payer exists;
- * - `unsubscribe`: delete one Dripline made and does not keep (./subscription-orphan.ts).
+ * - `subscribe` (./subscribe.ts): make sure the tenant's PAS subscription at a payer exists;
+ * - `unsubscribe`: delete one Dripline made and does not keep (./subscription-orphan.ts);
+ * - `sweep-subscriptions`: after a create that got no answer, find and delete what it may have
+ *   left at the payer (./subscription-orphan.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { PayerEndpoint } from '../../config/billing.ts';
@@ -33,7 +35,7 @@ import { keptThrough, LeaseKeeper, LeaseLost } from '../../store/lease-keeper.ts
 import { LoopingWorker } from '../../store/worker-loop.ts';
 import type { AnswerContext } from './answers.ts';
 import type { PriorAuthTable } from './auth-rules.ts';
-import { applyNotification, ensureSubscription, inquire, resumeRounds } from './follow-up.ts';
+import { applyNotification, inquire, resumeRounds } from './follow-up.ts';
 import type { FollowUpContext } from './follow-up.ts';
 import { tellGaveUp } from './gave-up.ts';
 import type { PriorAuthJob } from './jobs.ts';
@@ -43,7 +45,8 @@ import type { PasPayerPort } from './payer-client.ts';
 import { createPasPayerPort, PasPayerUnavailable } from './payer-client.ts';
 import { PRIOR_AUTH_QUEUE } from './records.ts';
 import { runSend } from './send.ts';
-import { runUnsubscribe } from './subscription-orphan.ts';
+import { ensureSubscription } from './subscribe.ts';
+import { runSweep, runUnsubscribe } from './subscription-orphan.ts';
 
 export interface PriorAuthWorkerDeps {
   readonly store: Store;
@@ -224,6 +227,8 @@ export class PriorAuthWorker extends LoopingWorker {
         return ensureSubscription(this.#followUpContext(keeper), job.tenant, payload.payer);
       case 'unsubscribe':
         return runUnsubscribe(this.#followUpContext(keeper), job.tenant, payload);
+      case 'sweep-subscriptions':
+        return runSweep(this.#followUpContext(keeper), job.tenant, payload);
     }
   }
 }

@@ -44,9 +44,8 @@ const otherLogs: string[] = [];
 const h = pasHarness(clock, T, () => server);
 const { ask, queuedJobs } = h;
 
-/** The jobs about the tenant's subscription at the payer: making it, and removing one. */
-const subscriptionJob = (job: Job): boolean =>
-  job.key.startsWith('subscribe|') || job.key.startsWith('unsubscribe|');
+/** The jobs about the tenant's subscription at the payer: making it, sweeping, removing one. */
+const subscriptionJob = (job: Job): boolean => /^(subscribe|subscribe-sweep|unsubscribe)\|/.test(job.key);
 
 beforeAll(async () => {
   const started = await startPasPayer(clock);
