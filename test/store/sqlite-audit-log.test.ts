@@ -114,6 +114,24 @@ describe('the SQLite audit log', () => {
     }
   });
 
+  test('the thread stops looking at an empty journal, and an append wakes it', async () => {
+    const store = await openSqliteStore({
+      path: freshPath(),
+      auditLog: { threadAtEventsPerSecond: 0, threadSleepAfterMs: 30 },
+    });
+    try {
+      await untilJournaling(store);
+      await waitFor('the thread asleep', () => store.auditLog.threadSleeping, 10_000, 5);
+      const filed = store.auditLog.filedByThread;
+      await store.auditLog.append(TENANT, [readAudit(randomUUIDv7(), 'Patient/woken')]);
+      expect(store.auditLog.threadSleeping).toBe(false);
+      await waitFor('the thread filed it', () => store.auditLog.filedByThread > filed, 10_000, 5);
+      expect(journalRowCount(store.auditJournalConnection)).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a row moved twice (a crash between the two files’ commits) is filed once', async () => {
     const store = await openSqliteStore({ path: freshPath() });
     try {

@@ -33,6 +33,8 @@ export interface AuditLogOptions {
   readonly maxBacklog?: number;
   /** Events the thread files per transaction. Default 128. */
   readonly batchSize?: number;
+  /** How long the journal stays empty before the thread stops looking at it (ms). Default 1,000. */
+  readonly threadSleepAfterMs?: number;
   /** Told when the thread fails (it is not started again). */
   readonly onError?: (err: Error) => void;
   /** The thread's module: ./audit-thread.ts (another only to show what a failed thread leaves). */
@@ -41,6 +43,10 @@ export interface AuditLogOptions {
 
 const AUDIT_THREAD = new URL('./audit-thread.ts', import.meta.url);
 const SETTLE_BATCH = 512;
+/** The thread looks at the journal this often while it is written (ms): ~40 reads' events at 8,000/s. */
+const THREAD_POLL_MS = 5;
+/** …and stops looking once it stayed empty this long (ms), until an append wakes it. */
+const THREAD_SLEEP_AFTER_MS = 1000;
 
 export class SqliteAuditLog implements AuditLog {
   readonly #main: SqliteConnection;
@@ -51,6 +57,7 @@ export class SqliteAuditLog implements AuditLog {
   readonly #threadAt: number;
   readonly #maxBacklog: number;
   readonly #batchSize: number;
+  readonly #sleepAfterMs: number;
   readonly #onError: (err: Error) => void;
   readonly #threadModule: URL;
   #thread: Worker | undefined;
@@ -66,13 +73,10 @@ export class SqliteAuditLog implements AuditLog {
   #backlog = 0;
   #filed = 0;
   #waiters: (() => void)[] = [];
-  /**
-   * Whether the thread may be idle: it files batch after batch while the journal holds rows, so it
-   * is told of appends (a message each, not free) only when its last batch emptied the journal.
-   */
-  #threadIdle = true;
-  /** Rows journaled since the thread was last told. */
-  #unannounced = false;
+  /** The thread stopped looking at the journal (./audit-thread.ts): an append must wake it. */
+  #threadSleeping = false;
+  /** Rows journaled since the thread's last message. */
+  #appendedSinceHeard = false;
 
   constructor(
     deps: {
@@ -92,6 +96,7 @@ export class SqliteAuditLog implements AuditLog {
     this.#threadAt = options.threadAtEventsPerSecond ?? 1000;
     this.#maxBacklog = options.maxBacklog ?? 4096;
     this.#batchSize = options.batchSize ?? 128;
+    this.#sleepAfterMs = options.threadSleepAfterMs ?? THREAD_SLEEP_AFTER_MS;
     this.#onError = options.onError ?? ((): void => undefined);
     this.#threadModule = options.threadModule ?? AUDIT_THREAD;
   }
@@ -105,6 +110,11 @@ export class SqliteAuditLog implements AuditLog {
   async threadCpuMicros(): Promise<number> {
     const usage = await this.#thread?.cpuUsage();
     return usage ? usage.user + usage.system : 0;
+  }
+
+  /** Whether the thread has stopped looking at the journal until an append wakes it. */
+  get threadSleeping(): boolean {
+    return this.#threadSleeping;
   }
 
   /** Events the thread has filed since it started. */
@@ -134,8 +144,10 @@ export class SqliteAuditLog implements AuditLog {
     }));
     await this.#journal.transactionOffLoop(() => appendJournaledInTx(this.#journal, tenant, stamped));
     this.#backlog += stamped.length;
-    this.#unannounced = true;
-    this.#wakeThreadIfIdle();
+    this.#appendedSinceHeard = true;
+    if (this.#threadSleeping) {
+      this.#wake();
+    }
     if (this.#backlog > this.#maxBacklog && this.journaling) {
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
@@ -191,20 +203,30 @@ export class SqliteAuditLog implements AuditLog {
       synchronous: this.#main.synchronous,
       busyTimeoutMs: this.#busyTimeoutMs,
       batchSize: this.#batchSize,
+      pollMs: THREAD_POLL_MS,
+      sleepAfterMs: this.#sleepAfterMs,
     };
     const thread = new Worker(this.#threadModule, { workerData: data });
     this.#thread = thread;
     thread.on('message', (message: AuditThreadMessage) => {
+      if (this.#thread !== thread) {
+        return;
+      }
+      const appended = this.#appendedSinceHeard;
+      this.#appendedSinceHeard = false;
       if ('ready' in message) {
-        this.#ready = this.#thread === thread;
+        this.#ready = true;
+      } else if ('sleeping' in message) {
+        this.#threadSleeping = true;
+        this.#backlog = 0;
+        this.#release();
+        if (appended) {
+          // Journaled after the thread's last look, perhaps: it must look once more.
+          this.#wake();
+        }
       } else {
         this.#filed += message.moved;
         this.#backlog = message.remaining;
-        if (message.remaining === 0) {
-          // Rows journaled after the thread counted would wait for the next append: tell it now.
-          this.#threadIdle = true;
-          this.#wakeThreadIfIdle();
-        }
         if (this.#backlog <= this.#maxBacklog) {
           this.#release();
         }
@@ -231,12 +253,9 @@ export class SqliteAuditLog implements AuditLog {
     thread.unref();
   }
 
-  #wakeThreadIfIdle(): void {
-    if (this.#threadIdle && this.#unannounced && this.#thread) {
-      this.#threadIdle = false;
-      this.#unannounced = false;
-      this.#thread.postMessage('appended');
-    }
+  #wake(): void {
+    this.#threadSleeping = false;
+    this.#thread?.postMessage('appended');
   }
 
   /** Lets every append waiting for the thread's lag go on. */
