@@ -2,13 +2,14 @@
  * Group commit for read audits. A PHI read must not be answered before its AuditEvent is durable,
  * but one transaction per read caps read throughput at the store's commit rate. Requests that reach
  * this point in the same event-loop turn share one transaction per tenant; each caller still waits
- * for the commit that holds its event.
+ * for the commit that holds its event. The store's audit log (Store.auditLog) may journal them and
+ * file them as AuditEvents on another thread.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Store, TenantId } from '../store/port.ts';
 
 interface Pending {
-  readonly events: (Resource & { id: string })[];
+  readonly events: (AuditEvent & { id: string })[];
   readonly waiters: { resolve: () => void; reject: (err: unknown) => void }[];
 }
 
@@ -21,7 +22,7 @@ export class AuditWriter {
     this.#store = store;
   }
 
-  write(tenant: TenantId, event: Resource & { id: string }): Promise<void> {
+  write(tenant: TenantId, event: AuditEvent & { id: string }): Promise<void> {
     return new Promise((resolve, reject) => {
       let pending = this.#pending.get(tenant);
       if (!pending) {
@@ -44,10 +45,7 @@ export class AuditWriter {
     await Promise.all(
       [...batches].map(async ([tenant, { events, waiters }]) => {
         try {
-          await this.#store.resources.writeBatch(
-            tenant,
-            events.map((resource) => ({ op: 'create' as const, resource, options: { id: resource.id } })),
-          );
+          await this.#store.auditLog.append(tenant, events);
           for (const w of waiters) {
             w.resolve();
           }

@@ -16,7 +16,14 @@ import {
 import type { SearchRequest, WithId } from '@medplum/core';
 import { FhirRepository } from '@medplum/fhir-router';
 import type { ReadHistoryOptions, UpdateResourceOptions } from '@medplum/fhir-router';
-import type { Bundle, BundleEntry, OperationOutcome, Reference, Resource } from '@medplum/fhirtypes';
+import type {
+  AuditEvent,
+  Bundle,
+  BundleEntry,
+  OperationOutcome,
+  Reference,
+  Resource,
+} from '@medplum/fhirtypes';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, BatchResult, Store, StoredJson, StoredResource } from '../store/port.ts';
 import { compileExpression, normalizeReference } from '../store/search-index.ts';
@@ -478,7 +485,7 @@ export class DriplineRepository extends FhirRepository {
     resources: string[],
     patients: string[],
     query?: string,
-  ): Resource & { id: string } {
+  ): AuditEvent & { id: string } {
     return buildAuditEvent({
       id: newAuditEventId(),
       now: this.ctx.now(),

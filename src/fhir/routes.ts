@@ -5,7 +5,7 @@
 import { getStatus, OperationOutcomeError } from '@medplum/core';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
-import type { Resource } from '@medplum/fhirtypes';
+import type { AuditEvent } from '@medplum/fhirtypes';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { getAuthContext, requireBearer } from '../auth/bearer.ts';
@@ -248,7 +248,7 @@ function operationAudit(
   now: Date,
   publicUrl: string,
   requestId: unknown,
-): Resource & { id: string } {
+): AuditEvent & { id: string } {
   const patients = [
     ...new Set(
       request.resources

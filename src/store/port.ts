@@ -6,7 +6,7 @@
  * Every method that touches tenant data takes the tenant id as its first argument, and adapters
  * key every row/document by it: a caller bound to one tenant cannot name another tenant's data.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 
 export type TenantId = string;
 
@@ -442,9 +442,21 @@ export interface SequenceStore {
 // The whole store
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The audit trail's events that are written on their own: the AuditEvents of reads (a write's
+ * event goes in the write's own transaction). An adapter may take them in a cheaper form and file
+ * them as AuditEvent resources later, but its reads and searches of AuditEvents see every event
+ * appended before them.
+ */
+export interface AuditLog {
+  /** Records the events (each with its id, never used before); resolves once they are durable. */
+  append(tenant: TenantId, events: readonly (AuditEvent & { id: string })[]): Promise<void>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
   readonly resources: ResourceStore;
+  readonly auditLog: AuditLog;
   readonly jobs: JobQueue;
   readonly auth: ClientRegistry;
   readonly sequences: SequenceStore;

@@ -61,15 +61,25 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     await reindexIfNeeded(collections, options.onReindexProgress);
     const now = options.now ?? (() => new Date());
     const jobs = new MongoJobQueue(collections.jobs, now);
+    const resources = new MongoResourceStore({
+      client,
+      collections,
+      jobs,
+      now,
+      generateId: options.generateId ?? randomUUID,
+    });
     return {
       kind: 'mongodb',
-      resources: new MongoResourceStore({
-        client,
-        collections,
-        jobs,
-        now,
-        generateId: options.generateId ?? randomUUID,
-      }),
+      resources,
+      // Each event an AuditEvent document with its index entries, as any create.
+      auditLog: {
+        async append(tenant, events): Promise<void> {
+          await resources.writeBatch(
+            tenant,
+            events.map((resource) => ({ op: 'create' as const, resource, options: { id: resource.id } })),
+          );
+        },
+      },
       jobs,
       auth: new MongoClientRegistry(collections),
       sequences: new MongoSequenceStore(collections.sequences),

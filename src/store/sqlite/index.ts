@@ -10,6 +10,9 @@
    satisfy the port and turn throws into rejections; no transaction ever spans an await. */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../port.ts';
+import { auditJournalPathFor, openAuditJournal } from './audit-journal.ts';
+import { SqliteAuditLog } from './audit-log.ts';
+import type { AuditLogOptions } from './audit-log.ts';
 import { SqliteAuthStore } from './auth.ts';
 import { BackgroundCheckpoints } from './background-checkpoints.ts';
 import type { BackgroundCheckpointOptions } from './background-checkpoints.ts';
@@ -37,6 +40,8 @@ export interface SqliteStoreOptions {
   readonly onReindexProgress?: (done: number, total: number) => void;
   /** When and how often a thread checkpoints the files (./background-checkpoints.ts). */
   readonly backgroundCheckpoints?: BackgroundCheckpointOptions;
+  /** When a thread files the read audits, and how far it may lag (./audit-log.ts). */
+  readonly auditLog?: AuditLogOptions;
 }
 
 export interface SqliteStore extends Store {
@@ -45,11 +50,14 @@ export interface SqliteStore extends Store {
   readonly jobs: SqliteJobQueue;
   readonly auth: SqliteAuthStore;
   readonly sequences: SqliteSequenceStore;
+  readonly auditLog: SqliteAuditLog;
   /** The underlying connection (for diagnostics such as PRAGMA integrity_check). */
   readonly connection: SqliteConnection;
   /** The inbox file's connection (./inbox.ts). */
   readonly inboxConnection: SqliteConnection;
-  /** The checkpoints of both files, off the writers' threads once the store is written hard. */
+  /** The audit journal file's connection (./audit-journal.ts). */
+  readonly auditJournalConnection: SqliteConnection;
+  /** The checkpoints of the files, off the writers' threads once the store is written hard. */
   readonly backgroundCheckpoints: BackgroundCheckpoints;
 }
 
@@ -60,28 +68,47 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   };
   const conn = new SqliteConnection({ path: options.path, ...connectionOptions });
   let inbox: SqliteConnection | undefined;
+  let journal: SqliteConnection | undefined;
   try {
     migrate(conn);
     inbox = openInbox({ path: inboxPathFor(options.path), ...connectionOptions });
     moveLegacyInboxJobs(conn, inbox);
+    journal = openAuditJournal({ path: auditJournalPathFor(options.path), ...connectionOptions });
   } catch (err) {
+    journal?.close();
     inbox?.close();
     conn.close();
     throw err;
   }
   const inboxConnection = inbox;
+  const journalConnection = journal;
   const now = options.now ?? ((): Date => new Date());
   const jobs = new SqliteJobQueue(new SqliteJobTable(conn, now), new SqliteJobTable(inboxConnection, now));
+  let auditLog: SqliteAuditLog | undefined = undefined;
   const resources = new SqliteResourceStore({
     conn,
     jobs,
     now,
     generateId: options.generateId ?? ((): string => randomUUID()),
+    settleAuditEvents: () => auditLog?.settle(),
   });
+  auditLog = new SqliteAuditLog(
+    {
+      main: conn,
+      journal: journalConnection,
+      resources,
+      now,
+      busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
+    },
+    options.auditLog,
+  );
+  // Events a process left journaled when it stopped are filed before anything reads the store.
+  auditLog.settle();
   resources.reindexIfNeeded(options.onReindexProgress);
+  const journaled = auditLog;
   const auth = new SqliteAuthStore(conn);
   const backgroundCheckpoints = new BackgroundCheckpoints(
-    [conn, inboxConnection],
+    [conn, inboxConnection, journalConnection],
     options.backgroundCheckpoints,
   );
   return {
@@ -90,15 +117,20 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     jobs,
     auth,
     sequences: new SqliteSequenceStore(conn),
+    auditLog,
     connection: conn,
     inboxConnection,
+    auditJournalConnection: journalConnection,
     backgroundCheckpoints,
     async ping(): Promise<void> {
       conn.get('SELECT 1 AS ok');
       inboxConnection.get('SELECT 1 AS ok');
+      journalConnection.get('SELECT 1 AS ok');
     },
     async close(): Promise<void> {
+      await journaled.stop();
       await backgroundCheckpoints.stop();
+      journalConnection.close();
       inboxConnection.close();
       conn.close();
     },

@@ -30,9 +30,9 @@ import type {
 } from '../port.ts';
 import { appendOnlyConflict, isAppendOnlyType } from '../append-only.ts';
 import { INBOX_QUEUE } from '../port.ts';
-import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
-import type { Row, SqliteConnection, SqlParam } from './db.ts';
-import { spanClass } from './date-spans.ts';
+import { indexResource, SEARCH_INDEX_VERSION } from '../search-index.ts';
+import type { Row, SqliteConnection } from './db.ts';
+import { IndexRows, insertIndexRows } from './index-rows.ts';
 import type { SqliteJobQueue } from './job-queue.ts';
 import { MUTABLE_TYPES_SQL } from './schema.ts';
 import { compileSearch, LARGE_MATCH_SET } from './search-sql.ts';
@@ -44,6 +44,11 @@ export interface ResourceStoreDeps {
   readonly jobs: SqliteJobQueue;
   readonly now: () => Date;
   readonly generateId: () => string;
+  /**
+   * Files the read audits waiting in the audit journal (./audit-log.ts): called before any read or
+   * search of AuditEvents, so they see every event appended before them.
+   */
+  readonly settleAuditEvents?: () => void;
 }
 
 interface CurrentRow {
@@ -57,18 +62,22 @@ const VERSIONS =
   'UNION ALL ' +
   'SELECT version, last_updated, json FROM history WHERE tenant = ?1 AND type = ?2 AND id = ?3 AND version < ?4)';
 
+/**
+ * A new resource's row, or nothing when (tenant, type, id) exists (its UNIQUE key: no look-up
+ * first). Every column has a value, so OR IGNORE can only ignore that key. pk is the rowid.
+ */
+export const INSERT_CURRENT =
+  'INSERT OR IGNORE INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?)';
+
+const AUDIT_EVENT = 'AuditEvent';
+
 const SQL = {
   current: 'SELECT pk, version FROM resources WHERE tenant = ? AND type = ? AND id = ?',
   read: 'SELECT json FROM resources WHERE tenant = ? AND type = ? AND id = ?',
   vread: 'SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND version = ?',
   currentWithJson:
     'SELECT version, last_updated, json FROM resources WHERE tenant = ? AND type = ? AND id = ?',
-  /**
-   * A new resource's row, or nothing when (tenant, type, id) exists (its UNIQUE key: no look-up
-   * first). Every column has a value, so OR IGNORE can only ignore that key. pk is the rowid.
-   */
-  insertCurrent:
-    'INSERT OR IGNORE INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?)',
+  insertCurrent: INSERT_CURRENT,
   updateCurrent: 'UPDATE resources SET version = ?, last_updated = ?, json = ? WHERE pk = ?',
   /** The superseded version into history; a database from before schema 4 may already hold it. */
   supersede:
@@ -111,12 +120,21 @@ export class SqliteResourceStore implements ResourceStore {
   readonly #jobs: SqliteJobQueue;
   readonly #now: () => Date;
   readonly #generateId: () => string;
+  readonly #settleAuditEvents: () => void;
 
   constructor(deps: ResourceStoreDeps) {
     this.#conn = deps.conn;
     this.#jobs = deps.jobs;
     this.#now = deps.now;
     this.#generateId = deps.generateId;
+    this.#settleAuditEvents = deps.settleAuditEvents ?? ((): void => undefined);
+  }
+
+  /** Before reading `type`: the AuditEvents journaled so far are filed (ResourceStoreDeps). */
+  #settle(type: string): void {
+    if (type === AUDIT_EVENT) {
+      this.#settleAuditEvents();
+    }
   }
 
   async create(tenant: TenantId, resource: Resource, options?: CreateOptions): Promise<WriteResult> {
@@ -124,6 +142,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async read(tenant: TenantId, resourceType: string, id: string): Promise<StoredResource> {
+    this.#settle(resourceType);
     const row = this.#conn.get(SQL.read, tenant, resourceType, id);
     if (!row) {
       throw new OperationOutcomeError(notFound);
@@ -132,6 +151,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async readJson(tenant: TenantId, resourceType: string, id: string): Promise<StoredJson> {
+    this.#settle(resourceType);
     const row = this.#conn.get(SQL.currentWithJson, tenant, resourceType, id);
     if (!row) {
       throw new OperationOutcomeError(notFound);
@@ -149,6 +169,7 @@ export class SqliteResourceStore implements ResourceStore {
     id: string,
     versionId: string,
   ): Promise<StoredResource> {
+    this.#settle(resourceType);
     const version = /^[1-9][0-9]{0,15}$/.test(versionId) ? Number(versionId) : undefined;
     if (version === undefined) {
       throw new OperationOutcomeError(notFound);
@@ -181,6 +202,7 @@ export class SqliteResourceStore implements ResourceStore {
     id: string,
     options?: { count?: number; offset?: number; since?: string },
   ): Promise<{ resources: StoredResource[]; total: number }> {
+    this.#settle(resourceType);
     const since = options?.since === undefined ? '' : canonicalInstant(options.since);
     if (since === undefined) {
       throw new OperationOutcomeError(badRequest(`Invalid _since: ${String(options?.since)}`));
@@ -200,6 +222,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async search(tenant: TenantId, query: StoreQuery): Promise<StoreSearchResult> {
+    this.#settle(query.resourceType);
     const compiled = compileSearch(tenant, query);
     const run = (): StoreSearchResult => {
       const rows =
@@ -268,20 +291,20 @@ export class SqliteResourceStore implements ResourceStore {
         switch (operation.op) {
           case 'create':
             if (operation.options?.ifNoneExistIdentifier) {
-              this.#insertIndexRows(rows);
+              insertIndexRows(this.#conn, rows);
             }
             return {
               op: 'create',
               result: this.createInTx(tenant, operation.resource, operation.options, rows),
             };
           case 'update':
-            this.#insertIndexRows(rows);
+            insertIndexRows(this.#conn, rows);
             return { op: 'update', result: this.updateInTx(tenant, operation.resource, operation.options) };
           case 'enqueue':
             return { op: 'enqueue', result: this.#jobs.main.enqueueInTx(tenant, operation.job) };
         }
       });
-      this.#insertIndexRows(rows);
+      insertIndexRows(this.#conn, rows);
       return results;
     });
   }
@@ -414,115 +437,9 @@ export class SqliteResourceStore implements ResourceStore {
   #writeIndex(tenant: TenantId, type: string, pk: number, indexed: IndexedResource): void {
     const rows = new IndexRows();
     rows.add(tenant, type, pk, indexed);
-    this.#insertIndexRows(rows);
-  }
-
-  /** The rows gathered so far, one multi-row INSERT per table and chunk; leaves `rows` empty. */
-  #insertIndexRows(rows: IndexRows): void {
-    for (const table of INDEX_TABLES) {
-      const params = rows[table];
-      if (params.length > 0) {
-        this.#insertRows(INSERT_ROWS[table], params);
-        params.length = 0;
-      }
-    }
-  }
-
-  /**
-   * `params` (whole rows of `insert.columns` values) in statements of MAX_ROWS_PER_INSERT rows,
-   * then the rest in one statement of up to SMALL_INSERT_ROWS rows at a time.
-   */
-  #insertRows(insert: MultiRowInsert, params: readonly SqlParam[]): void {
-    const perRow = insert.columns;
-    const rowCount = params.length / perRow;
-    let row = 0;
-    while (row < rowCount) {
-      const left = rowCount - row;
-      const rows = left >= MAX_ROWS_PER_INSERT ? MAX_ROWS_PER_INSERT : Math.min(left, SMALL_INSERT_ROWS);
-      this.#conn.statement(insert.sql(rows)).run(...params.slice(row * perRow, (row + rows) * perRow));
-      row += rows;
-    }
+    insertIndexRows(this.#conn, rows);
   }
 }
-
-const INDEX_TABLES = ['token', 'reference', 'date', 'string', 'sortKey', 'identifier'] as const;
-
-/**
- * Index rows of one or more resources, by table, as flat parameter lists. Why gather them: each
- * statement call costs more than the row it adds (an AuditEvent has ~11 rows over 5 tables, a
- * Patient ~25), so a group commit of n writes inserts its rows in a few statements per table
- * instead of a few per resource.
- */
-export class IndexRows {
-  readonly token: SqlParam[] = [];
-  readonly reference: SqlParam[] = [];
-  readonly date: SqlParam[] = [];
-  readonly string: SqlParam[] = [];
-  readonly sortKey: SqlParam[] = [];
-  readonly identifier: SqlParam[] = [];
-
-  add(tenant: TenantId, type: string, pk: number, indexed: IndexedResource): void {
-    for (const entry of indexed.entries) {
-      switch (entry.kind) {
-        case 'token':
-          this.token.push(tenant, type, entry.code, entry.system ?? '', entry.value, pk);
-          break;
-        case 'reference':
-          this.reference.push(tenant, type, entry.code, entry.value, pk);
-          break;
-        case 'date': {
-          const start = canonicalInstant(entry.start);
-          const end = canonicalInstant(entry.end);
-          if (start !== undefined && end !== undefined) {
-            this.date.push(tenant, type, entry.code, spanClass(start, end), start, end, pk);
-          }
-          break;
-        }
-        case 'string':
-          this.string.push(tenant, type, entry.code, normalizeString(entry.value), pk);
-          break;
-      }
-    }
-    for (const [code, key] of Object.entries(indexed.sortKeys)) {
-      this.sortKey.push(pk, code, key);
-    }
-    for (const identifier of indexed.identifiers) {
-      this.identifier.push(tenant, type, identifier.system ?? '', identifier.value, pk);
-    }
-  }
-}
-
-/**
- * Rows per multi-row INSERT at most (7 columns: 448 parameters), and the largest other row count:
- * the statement cache holds one statement per row count, so a table has at most
- * SMALL_INSERT_ROWS + 1 of them.
- */
-const MAX_ROWS_PER_INSERT = 64;
-const SMALL_INSERT_ROWS = 16;
-
-interface MultiRowInsert {
-  readonly columns: number;
-  /** The statement's text for `rows` rows (cached: the same text is the same prepared statement). */
-  readonly sql: (rows: number) => string;
-}
-
-function multiRowInsert(head: string, columns: number): MultiRowInsert {
-  const row = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
-  const texts: string[] = [];
-  return {
-    columns,
-    sql: (rows) => (texts[rows] ??= `${head} VALUES ${Array.from({ length: rows }, () => row).join(', ')}`),
-  };
-}
-
-const INSERT_ROWS = {
-  token: multiRowInsert('INSERT OR IGNORE INTO idx_token (tenant, type, code, system, value, res)', 6),
-  reference: multiRowInsert('INSERT OR IGNORE INTO idx_reference (tenant, type, code, value, res)', 5),
-  date: multiRowInsert('INSERT OR IGNORE INTO idx_date (tenant, type, code, span, start_at, end_at, res)', 7),
-  string: multiRowInsert('INSERT OR IGNORE INTO idx_string (tenant, type, code, value, res)', 5),
-  sortKey: multiRowInsert('INSERT OR REPLACE INTO sort_keys (res, code, key)', 3),
-  identifier: multiRowInsert('INSERT OR IGNORE INTO identifiers (tenant, type, system, value, res)', 5),
-} as const;
 
 function parse(json: unknown): StoredResource {
   return JSON.parse(json as string) as StoredResource;

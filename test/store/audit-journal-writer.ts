@@ -1,0 +1,36 @@
+/**
+ * Child process of sqlite-audit-log.test.ts: appends read audits through the store's audit log
+ * with a thread that never files them (./audit-thread-idle.ts), so every acknowledged event is in
+ * the journal only, and prints `A <id>` per acknowledged event until it is killed.
+ *
+ *   node test/store/audit-journal-writer.ts <db path>
+ *
+ * It also ends when its stdin closes, so it never outlives the test that started it.
+ */
+import { randomUUIDv7 } from 'node:crypto';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { readAudit } from './audit-fixtures.ts';
+
+const path = process.argv[2];
+if (!path) {
+  throw new Error('usage: audit-journal-writer.ts <db path>');
+}
+process.stdin.once('end', () => process.exit(0));
+process.stdin.resume();
+const store = await openSqliteStore({
+  path,
+  auditLog: { threadAtEventsPerSecond: 0, threadModule: new URL('./audit-thread-idle.ts', import.meta.url) },
+});
+// The thread starts at the first append and is ready soon after: until then appends go direct.
+while (!store.auditLog.journaling) {
+  await store.auditLog.append('crash-tenant', [readAudit(randomUUIDv7(), 'Patient/warm-up')]);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+}
+console.log('JOURNALING');
+for (let i = 0; ; i++) {
+  const events = [readAudit(randomUUIDv7(), `Patient/p-${i}`), readAudit(randomUUIDv7(), `Patient/q-${i}`)];
+  await store.auditLog.append('crash-tenant', events);
+  for (const event of events) {
+    console.log(`A ${event.id}`);
+  }
+}
