@@ -9,6 +9,11 @@
  * - create: the same token check, the body parsed, id and meta stamped, the resource row and its
  *   AuditEvent row in one group-committed transaction, 201 with the stored JSON.
  *
+ * - searchable read (`searchableAudit`): the read, with the AuditEvent also findable by the
+ *   resource it names and by its time: two index rows per event (entity, date), in the same
+ *   transaction. An audit trail nobody can search by patient or by day cannot answer "who saw this
+ *   patient's record", so this is the least a read with an audit trail does.
+ *
  * What they leave out is what Dripline adds on purpose: FHIR validation, search index rows and
  * version history, scopes, tenants' isolation checks, rate limiting, security headers, metrics.
  */
@@ -35,15 +40,23 @@ export interface MinimalFhirApp {
 const FHIR_JSON = 'application/fhir+json';
 const TENANT = 'bench';
 
-export async function minimalFhirApp(dir: string): Promise<MinimalFhirApp> {
-  const db = new DatabaseSync(join(dir, 'minimal.sqlite'));
+export async function minimalFhirApp(
+  dir: string,
+  options: { readonly searchableAudit?: boolean } = {},
+): Promise<MinimalFhirApp> {
+  const db = new DatabaseSync(
+    join(dir, options.searchableAudit ? 'minimal-searchable.sqlite' : 'minimal.sqlite'),
+  );
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec(`
     CREATE TABLE resources (tenant TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
       json TEXT NOT NULL, PRIMARY KEY (tenant, type, id)) WITHOUT ROWID;
     CREATE TABLE audit (pk INTEGER PRIMARY KEY, tenant TEXT NOT NULL, json TEXT NOT NULL);
+    CREATE TABLE audit_index (tenant TEXT NOT NULL, code TEXT NOT NULL, value TEXT NOT NULL,
+      audit INTEGER NOT NULL, PRIMARY KEY (tenant, code, value, audit)) WITHOUT ROWID;
   `);
+  const insertIndex = db.prepare('INSERT INTO audit_index (tenant, code, value, audit) VALUES (?, ?, ?, ?)');
   const readRow = db.prepare('SELECT json FROM resources WHERE tenant = ? AND type = ? AND id = ?');
   const insertRow = db.prepare('INSERT INTO resources (tenant, type, id, json) VALUES (?, ?, ?, ?)');
   const insertAudit = db.prepare('INSERT INTO audit (tenant, json) VALUES (?, ?)');
@@ -102,13 +115,21 @@ export async function minimalFhirApp(dir: string): Promise<MinimalFhirApp> {
       () => res.status(401).end(),
     );
   };
-  const audit = (action: string, reference: string): string =>
+  const writeAudit = (action: string, reference: string): void => {
+    const recorded = new Date().toISOString();
+    const { lastInsertRowid } = insertAudit.run(TENANT, audit(action, reference, recorded));
+    if (options.searchableAudit) {
+      insertIndex.run(TENANT, 'entity', reference, lastInsertRowid);
+      insertIndex.run(TENANT, 'date', recorded, lastInsertRowid);
+    }
+  };
+  const audit = (action: string, reference: string, recorded: string): string =>
     JSON.stringify({
       resourceType: 'AuditEvent',
       id: randomUUID(),
       type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
       action,
-      recorded: new Date().toISOString(),
+      recorded,
       outcome: '0',
       agent: [{ who: { reference: 'Device/bench' }, requestor: true }],
       source: { observer: { display: 'minimal' } },
@@ -123,7 +144,7 @@ export async function minimalFhirApp(dir: string): Promise<MinimalFhirApp> {
       res.status(404).end();
       return;
     }
-    void durably(() => insertAudit.run(TENANT, audit('R', `${type}/${id}`))).then(() => {
+    void durably(() => writeAudit('R', `${type}/${id}`)).then(() => {
       res.type(FHIR_JSON).send(row['json']);
     });
   });
@@ -146,7 +167,7 @@ export async function minimalFhirApp(dir: string): Promise<MinimalFhirApp> {
       });
       void durably(() => {
         insertRow.run(TENANT, type, id, json);
-        insertAudit.run(TENANT, audit('C', `${type}/${id}`));
+        writeAudit('C', `${type}/${id}`);
       }).then(() => {
         res.status(201).type(FHIR_JSON).location(`/fhir/${type}/${id}`).send(json);
       });
