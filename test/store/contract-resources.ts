@@ -316,6 +316,41 @@ export function describeResourceContract(it: ContractTest): void {
     });
   });
 
+  describe('audit log', () => {
+    it('appended events are AuditEvents at once: read, history, searched by patient and date', async (store) => {
+      const tenant = newTenant();
+      const event = (id: string, patientId: string) => ({
+        resourceType: 'AuditEvent' as const,
+        id,
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+        action: 'R' as const,
+        recorded: '2026-03-02T10:00:00.000Z',
+        agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
+        source: { observer: { display: 'test' } },
+        entity: [{ what: { reference: `Patient/${patientId}` } }],
+      });
+      await store.auditLog.append(tenant, [event('log-1', 'p-log'), event('log-2', 'p-other')]);
+      await store.auditLog.append(tenant, [event('log-3', 'p-log')]);
+      const read = await store.resources.read(tenant, 'AuditEvent', 'log-2');
+      expect(read.meta.versionId).toBe('1');
+      expect((await store.resources.history(tenant, 'AuditEvent', 'log-1')).total).toBe(1);
+      const byPatient = await store.resources.search(
+        tenant,
+        query('AuditEvent', [{ code: 'patient', kind: 'reference', values: ['Patient/p-log'] }]),
+      );
+      expect(byPatient.resources.map((r) => r.id).sort()).toEqual(['log-1', 'log-3']);
+      const byDate = await store.resources.search(
+        tenant,
+        query('AuditEvent', [
+          dateFilter('date', 'eq', '2026-03-02T00:00:00.000Z', '2026-03-03T00:00:00.000Z'),
+        ]),
+      );
+      expect(byDate.resources).toHaveLength(3);
+      // Append-only as any AuditEvent.
+      await expectStatus(store.resources.update(tenant, { ...event('log-1', 'p-log'), outcome: '8' }), 409);
+    });
+  });
+
   describe('a reference parameter narrowed to some target types (patient beside subject, entity, target)', () => {
     it('matches exactly the resources whose wider parameter holds a reference of those types', async (store) => {
       const tenant = newTenant();

@@ -94,6 +94,26 @@ describe('the SQLite audit log', () => {
     }
   });
 
+  test('another connection to the same files (another process) sees the events journaled here', async () => {
+    const path = freshPath();
+    const writer = await openSqliteStore({
+      path,
+      auditLog: { threadAtEventsPerSecond: 0, threadModule: IDLE_THREAD },
+    });
+    const reader = await openSqliteStore({ path });
+    try {
+      await untilJournaling(writer);
+      const event = readAudit(randomUUIDv7(), 'Patient/elsewhere');
+      await writer.auditLog.append(TENANT, [event]);
+      expect(journalRowCount(writer.auditJournalConnection)).toBe(1);
+      const found = await reader.resources.search(TENANT, byEntity('Patient/elsewhere'));
+      expect(found.resources.map((r) => r.id)).toEqual([event.id]);
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
   test('the real thread files them on its own', async () => {
     const store = await openSqliteStore({ path: freshPath(), auditLog: { threadAtEventsPerSecond: 0 } });
     try {
