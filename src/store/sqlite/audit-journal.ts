@@ -15,14 +15,13 @@
  * moved again, as no-ops. `seq` is AUTOINCREMENT so a number is never reused: a mover deletes
  * "through seq n" after its commit, and a reused number could name a row it never moved.
  */
-import path from 'node:path';
 import type { StoredResource, TenantId } from '../port.ts';
 import { indexResource } from '../search-index.ts';
-import { SqliteConnection } from './db.ts';
+import type { SqliteConnection } from './db.ts';
 import type { SqliteConnectionOptions } from './db.ts';
 import { IndexRows, insertIndexRows } from './index-rows.ts';
 import { INSERT_CURRENT } from './resources.ts';
-import { migrate } from './schema.ts';
+import { openSideFile, sideFilePathFor } from './side-file.ts';
 
 const AUDIT_JOURNAL_MIGRATIONS: readonly string[] = [
   `
@@ -47,20 +46,12 @@ const SQL = {
 
 /** The journal file beside the main one: `<name>-audit<ext>`. */
 export function auditJournalPathFor(mainPath: string): string {
-  const ext = path.extname(mainPath);
-  return `${mainPath.slice(0, mainPath.length - ext.length)}-audit${ext}`;
+  return sideFilePathFor(mainPath, 'audit');
 }
 
 /** Opens (creating or migrating) the journal file. */
 export function openAuditJournal(options: Omit<SqliteConnectionOptions, 'pageCacheKib'>): SqliteConnection {
-  const conn = new SqliteConnection({ ...options, pageCacheKib: JOURNAL_PAGE_CACHE_KIB });
-  try {
-    migrate(conn, AUDIT_JOURNAL_MIGRATIONS);
-  } catch (err) {
-    conn.close();
-    throw err;
-  }
-  return conn;
+  return openSideFile(options, JOURNAL_PAGE_CACHE_KIB, AUDIT_JOURNAL_MIGRATIONS);
 }
 
 /** Appends stamped AuditEvents inside the caller's transaction on the journal. */

@@ -21,13 +21,12 @@
  * pay for one; the connection's own auto-checkpoint stays on as a backstop for a receiver left
  * without workers.
  */
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { INBOX_QUEUE } from '../port.ts';
-import { SqliteConnection } from './db.ts';
+import type { SqliteConnection } from './db.ts';
 import type { SqliteConnectionOptions } from './db.ts';
 import { JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
-import { migrate } from './schema.ts';
+import { openSideFile, sideFilePathFor } from './side-file.ts';
 
 /** The inbox file's own migrations (its `meta.schema_version` counts these). */
 const INBOX_MIGRATIONS: readonly string[] = [JOBS_SCHEMA, JOBS_WAIT_SCHEMA];
@@ -47,20 +46,12 @@ const CHECKPOINT_INTERVAL_MS = 500;
 
 /** The inbox file beside the main one: `<name>-inbox<ext>`. */
 export function inboxPathFor(mainPath: string): string {
-  const ext = path.extname(mainPath);
-  return `${mainPath.slice(0, mainPath.length - ext.length)}-inbox${ext}`;
+  return sideFilePathFor(mainPath, 'inbox');
 }
 
 /** Opens (creating or migrating) the inbox file. */
 export function openInbox(options: Omit<SqliteConnectionOptions, 'pageCacheKib'>): SqliteConnection {
-  const conn = new SqliteConnection({ ...options, pageCacheKib: INBOX_PAGE_CACHE_KIB });
-  try {
-    migrate(conn, INBOX_MIGRATIONS);
-  } catch (err) {
-    conn.close();
-    throw err;
-  }
-  return conn;
+  return openSideFile(options, INBOX_PAGE_CACHE_KIB, INBOX_MIGRATIONS);
 }
 
 const LEGACY_PENDING = `SELECT * FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')`;
