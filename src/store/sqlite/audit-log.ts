@@ -43,8 +43,12 @@ export interface AuditLogOptions {
 
 const AUDIT_THREAD = new URL('./audit-thread.ts', import.meta.url);
 const SETTLE_BATCH = 512;
-/** The thread looks at the journal this often while it is written (ms): ~40 reads' events at 8,000/s. */
-const THREAD_POLL_MS = 5;
+/**
+ * The thread looks at the journal this often while it is written (ms): ~120 reads' events at
+ * 8,000/s. Larger batches file cheaper (a filing micro-benchmark, best of 12 runs: 55.2 µs an event
+ * in batches of 32, 45.4 in batches of 128), and no reader waits for them (`settle`).
+ */
+const THREAD_POLL_MS = 15;
 /** …and stops looking once it stayed empty this long (ms), until an append wakes it. */
 const THREAD_SLEEP_AFTER_MS = 1000;
 
