@@ -22,7 +22,9 @@
  *   guide asks for.
  * - a search the client can find its own by: the Backport R4 server lists Subscription search by
  *   `url` (R4's Subscription-url is `channel.endpoint`) and `status`; our endpoint names the
- *   tenant and the payer configuration, so every subscription at it is Dripline's for that pair.
+ *   tenant and the payer configuration, so every subscription at it is Dripline's for that pair. A
+ *   payer answers a client's search with what that client may see (its own subscriptions), so
+ *   another client's at the same endpoint is neither found nor deleted.
  *   Search is the guide's SHOULD (its `url` parameter SHALL in the machine-readable statement),
  *   not a PAS SHALL: where a payer refuses it, a person is told what to ask the payer to delete.
  * The search runs after a create is answered, so what it finds is only ever a create of the past.

@@ -8,7 +8,12 @@
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Subscription, Task } from '@medplum/fhirtypes';
-import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
+import {
+  notifyPath,
+  pasSubscription,
+  readRecord,
+  subscriptionRecordId,
+} from '../../../src/coverage/pas/subscription.ts';
 import { orphanWorkId } from '../../../src/coverage/pas/subscription-orphan.ts';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
@@ -17,6 +22,7 @@ import { readOptional } from '../../../src/store/read-optional.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
+import { call, tokenFor } from '../../sandbox/payer/helpers.ts';
 import { billing } from './fixtures.ts';
 import { drugOrder, pasHarness, seedPasOrders, startPasPayer, startPasServer } from './resend-harness.ts';
 
@@ -24,6 +30,7 @@ const clock = advancingClock();
 const SWEPT = 'clinic-sub-swept';
 const DELETE_REFUSED = 'clinic-sub-del-refused';
 const SEARCH_REFUSED = 'clinic-sub-search-refused';
+const OTHER_CLIENT = 'clinic-sub-other-client';
 
 let payer: SandboxPayer;
 let endpoint: PayerEndpoint;
@@ -37,7 +44,7 @@ beforeAll(async () => {
   const started = await startPasPayer(clock);
   payer = started.payer;
   endpoint = started.endpoint;
-  const tenants = [SWEPT, DELETE_REFUSED, SEARCH_REFUSED].map((id) => ({
+  const tenants = [SWEPT, DELETE_REFUSED, SEARCH_REFUSED, OTHER_CLIENT].map((id) => ({
     id,
     name: id,
     timeZone: 'America/New_York',
@@ -78,6 +85,7 @@ async function keptId(tenant: string): Promise<string | undefined> {
  * (with `then`) and the retry runs now. Resolves with the first subscription (Dripline never heard of it).
  */
 async function subscribeUnanswered(tenant: string, then: Parameters<SandboxPayer['setBehaviour']>[0]) {
+  const before = new Set(heldFor(tenant).map((s) => s.id));
   payer.setBehaviour({ dropPasSubscribeAnswers: true });
   expect(await h.ask('mr-sub', tenant)).toBe(202);
   const backingOff = await waitFor(
@@ -87,8 +95,9 @@ async function subscribeUnanswered(tenant: string, then: Parameters<SandboxPayer
     15_000,
     50,
   );
-  const [first] = heldFor(tenant);
-  expect(heldFor(tenant)).toHaveLength(1);
+  const made = heldFor(tenant).filter((s) => !before.has(s.id));
+  expect(made).toHaveLength(1);
+  const [first] = made;
   expect(await keptId(tenant)).toBeUndefined();
   payer.setBehaviour(then);
   h.runAtNow(backingOff);
@@ -157,4 +166,26 @@ test('a search the payer refuses leaves a work item naming the payer, the endpoi
   expect(note).toContain(`Subscription/${kept}`);
   expect(note).toContain(`/pas/${SEARCH_REFUSED}/buckeye/notify`);
   payer.setBehaviour({});
+}, 40_000);
+
+test("another client's subscription at the same endpoint is neither found nor deleted by the sweep", async () => {
+  // Another client of the payer (not Dripline's credentials) subscribes at this tenant's endpoint.
+  const stranger = await tokenFor(payer, 'system/Subscription.cruds');
+  const theirs = await call(payer.pasFhirBaseUrl, stranger, 'Subscription', {
+    method: 'POST',
+    body: pasSubscription({
+      endpoint: `${server.url}${notifyPath(OTHER_CLIENT, 'buckeye')}`,
+      senderId: '1999999984',
+      secret: 'not-dripline',
+    }),
+  });
+  expect(theirs.status).toBe(201);
+  const first = await subscribeUnanswered(OTHER_CLIENT, {});
+  const kept = await settled(OTHER_CLIENT, 0);
+  // Dripline's first is swept; the other client's stays, never searched out nor deleted.
+  const deletions = await h.jobsOf('done', (j) => j.key.startsWith('unsubscribe|'), OTHER_CLIENT);
+  expect(deletions.map((j) => j.payload)).toEqual([
+    { kind: 'unsubscribe', payer: 'buckeye', subscription: first.id },
+  ]);
+  expect(heldFor(OTHER_CLIENT).map((s) => s.id)).toEqual([theirs.body.id, kept]);
 }, 40_000);
