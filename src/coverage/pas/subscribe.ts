@@ -1,7 +1,8 @@
 /**
  * The `subscribe` job (./worker.ts): Dripline's PAS subscription at a payer (./subscription.ts) is
- * made when the tenant has none there, or the one it had is in error or off. The record, with the
- * new secret's hash, is kept before the payer is asked (its handshake is checked against it).
+ * made when the tenant has none there, or the one it had is in error or off (that one is then
+ * deleted at the payer: replacedGoes). The record, with the new secret's hash, is kept before the
+ * payer is asked (its handshake is checked against it).
  *
  * A create whose answer never came (a timeout, a connection reset after the payer made it, the
  * process gone meanwhile) may have left a subscription at the payer that Dripline does not know:
@@ -51,7 +52,7 @@ import {
   subscriptionRecordId,
   subscriptionWorkId,
 } from './subscription.ts';
-import { removeLostSubscription, sweepKey } from './subscription-orphan.ts';
+import { removeLostSubscription, sweepKey, unsubscribeKey } from './subscription-orphan.ts';
 
 /**
  * An answer that says the payer did nothing with the request: 429 (RFC 6585 §4, too many
@@ -84,6 +85,8 @@ export async function ensureSubscription(
   }
   // An earlier create the payer may have answered without Dripline hearing it.
   const unconfirmedBefore = record?.unconfirmed === true;
+  // The subscription this one replaces (in error or off): deleted at the payer (replacedGoes).
+  const replaced = record?.payerSubscriptionId;
   const secret = newSecret();
   const sent = pasSubscription({
     endpoint: `${ctx.publicUrl}${notifyPath(tenant, payer.id)}`,
@@ -101,6 +104,7 @@ export async function ensureSubscription(
           options: { ifMatchVersion: existing.meta.versionId, upsert: false },
         }
       : { op: 'create', resource: kept, options: { id } },
+    ...(replaced ? [replacedGoes(payer.id, replaced)] : []),
   ]);
   const version = written && written.op !== 'enqueue' ? written.result.resource.meta.versionId : undefined;
   let answer: PayerAnswer;
@@ -180,6 +184,30 @@ export async function ensureSubscription(
       }
     }
   }
+}
+
+/**
+ * The `unsubscribe` job of the subscription a new one replaces, queued with the record that drops
+ * it (its secret replaced at once, so from then on Dripline refuses whatever it sends). Deleted in
+ * `error` and in `off` alike, by the Subscriptions R5 Backport IG 1.1's status semantics
+ * (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/errors.html, "Handling Errors"): a server
+ * keeps a subscription in error, keeps counting its events and MAY keep sending heartbeats with an
+ * `error` status, and either status is reset to `requested` or `active` by an update — neither is
+ * an end, so one left could notify again beside the new (every decision twice, one refused). A
+ * subscription that is `off` notifies nobody now (FHIR R4 subscription-status: "too many errors
+ * have occurred or the subscription has expired"), but it is still held for Dripline's endpoint:
+ * deleting it costs one call (a payer that purged it answers 404 or 410: done) and leaves the payer
+ * only the subscription Dripline keeps, as the sweep after a create with no answer does.
+ */
+function replacedGoes(payer: string, subscription: string): BatchOperation {
+  return {
+    op: 'enqueue',
+    job: {
+      queue: PRIOR_AUTH_QUEUE,
+      key: unsubscribeKey(payer, subscription),
+      payload: { kind: 'unsubscribe', payer, subscription } satisfies PriorAuthJob,
+    },
+  };
 }
 
 /** The record's `unconfirmed` set back to what it was before a create the payer did nothing with. */

@@ -1,7 +1,9 @@
 /**
  * PAS subscriptions Dripline made at a payer and does not keep. Left there, each would stay beside
  * the kept one: every decision notified twice (the second refused by Dripline for its stale secret,
- * and retried by the payer until it marks it in error). Two ways one is made:
+ * and retried by the payer until it marks it in error). Three ways one is left:
+ * - the kept one went to `error` or `off` and a new one replaces it (./subscribe.ts replacedGoes):
+ *   its deletion is queued with the record that drops it;
  * - the subscribe job's lease was lost while the payer answered the create (LeaseLost): the worker
  *   records nothing and the job's new owner subscribes again (with a secret of its own, which
  *   replaces the record's); the worker holding the answer knows the payer's id of what it made and
