@@ -8,8 +8,8 @@
  * process gone meanwhile) may have left a subscription at the payer that Dripline does not know:
  * the retry makes a second, and the first would notify every decision beside it (refused by
  * Dripline for its stale secret). The record says so (`unconfirmed`, set before each create and
- * cleared by an answer); once a later create is answered, a `sweep-subscriptions` job looks for
- * and deletes what is left (./subscription-orphan.ts).
+ * cleared by an answer); once a later create is answered — made, or refused with a 4xx — a
+ * `sweep-subscriptions` job looks for and deletes what is left (./subscription-orphan.ts).
  *
  * Why look for them afterwards rather than make the create idempotent — what a payer lets a
  * client do, by Da Vinci PAS 2.2.1 (specification.html, spec-54/55: payers SHALL support the R4
@@ -131,26 +131,28 @@ export async function ensureSubscription(
     // A handshake may already have made it active.
     status: accepted ? (current.status === 'active' ? 'active' : 'requested') : 'off',
     unsupported: !accepted,
-    // Refused: an earlier create's doubt stays until one is answered with a subscription.
-    unconfirmed: !accepted && unconfirmedBefore,
   });
-  const sweep: BatchOperation[] =
-    accepted && unconfirmedBefore
-      ? [
-          {
-            op: 'enqueue',
-            job: {
-              queue: PRIOR_AUTH_QUEUE,
-              key: sweepKey(payer.id, payerId2),
-              payload: {
-                kind: 'sweep-subscriptions',
-                payer: payer.id,
-                keep: payerId2,
-              } satisfies PriorAuthJob,
-            },
+  // An earlier create's doubt passes to a sweep once this one is answered: with what it made
+  // kept, or, refused, with nothing kept (the payer is not asked again: `unsupported`).
+  const sweep: BatchOperation[] = unconfirmedBefore
+    ? [
+        {
+          op: 'enqueue',
+          job: {
+            queue: PRIOR_AUTH_QUEUE,
+            key: sweepKey(
+              payer.id,
+              accepted ? payerId2 : { refusedAt: current.meta?.versionId ?? version ?? '' },
+            ),
+            payload: {
+              kind: 'sweep-subscriptions',
+              payer: payer.id,
+              ...(accepted ? { keep: payerId2 } : {}),
+            } satisfies PriorAuthJob,
           },
-        ]
-      : [];
+        },
+      ]
+    : [];
   await store.resources.writeBatch(tenant, [
     {
       op: 'update',

@@ -4,7 +4,10 @@
  * subscribe job's retry makes a second; once it is answered, Dripline searches the payer's
  * subscriptions at its notify endpoint and has the first deleted (src/coverage/pas/subscribe.ts,
  * subscription-orphan.ts). Where the payer refuses that delete or that search, a person is told on
- * a work item naming the payer and the subscription. One tenant per test (each its own endpoint).
+ * a work item naming the payer and the subscription; where it refuses the retry's create, the
+ * first is still swept. Another client's subscription at the same endpoint is not Dripline's to
+ * see or delete (the payer scopes the search to the client). One tenant per test (each its own
+ * endpoint).
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Subscription, Task } from '@medplum/fhirtypes';
@@ -31,6 +34,7 @@ const SWEPT = 'clinic-sub-swept';
 const DELETE_REFUSED = 'clinic-sub-del-refused';
 const SEARCH_REFUSED = 'clinic-sub-search-refused';
 const OTHER_CLIENT = 'clinic-sub-other-client';
+const CREATE_REFUSED = 'clinic-sub-create-refused';
 
 let payer: SandboxPayer;
 let endpoint: PayerEndpoint;
@@ -44,7 +48,7 @@ beforeAll(async () => {
   const started = await startPasPayer(clock);
   payer = started.payer;
   endpoint = started.endpoint;
-  const tenants = [SWEPT, DELETE_REFUSED, SEARCH_REFUSED, OTHER_CLIENT].map((id) => ({
+  const tenants = [SWEPT, DELETE_REFUSED, SEARCH_REFUSED, OTHER_CLIENT, CREATE_REFUSED].map((id) => ({
     id,
     name: id,
     timeZone: 'America/New_York',
@@ -188,4 +192,35 @@ test("another client's subscription at the same endpoint is neither found nor de
     { kind: 'unsubscribe', payer: 'buckeye', subscription: first.id },
   ]);
   expect(heldFor(OTHER_CLIENT).map((s) => s.id)).toEqual([theirs.body.id, kept]);
+}, 40_000);
+
+test('a create refused after one whose answer never came still has what that one made deleted', async () => {
+  const first = await subscribeUnanswered(CREATE_REFUSED, { refusePasSubscriptionCreates: 403 });
+  // The payer refused the retry: Dripline keeps no subscription there and follows by $inquire.
+  await waitFor(
+    'the subscription jobs ended, none kept',
+    async () => {
+      const record = await readOptional<Subscription>(
+        server.running.store,
+        CREATE_REFUSED,
+        'Subscription',
+        subscriptionRecordId('buckeye'),
+      );
+      return (
+        record !== undefined &&
+        readRecord(record).unsupported &&
+        (await h.queuedJobs(subscriptionJob, CREATE_REFUSED)).length === 0
+      );
+    },
+    20_000,
+    50,
+  );
+  expect(await keptId(CREATE_REFUSED)).toBeUndefined();
+  expect(heldFor(CREATE_REFUSED)).toEqual([]);
+  const deletions = await h.jobsOf('done', (j) => j.key.startsWith('unsubscribe|'), CREATE_REFUSED);
+  expect(deletions.map((j) => j.payload)).toEqual([
+    { kind: 'unsubscribe', payer: 'buckeye', subscription: first.id },
+  ]);
+  expect(await h.jobsOf('dead', subscriptionJob, CREATE_REFUSED)).toEqual([]);
+  payer.setBehaviour({});
 }, 40_000);

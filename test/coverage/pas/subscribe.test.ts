@@ -123,3 +123,17 @@ test('the subscription replaced (in error or off) is queued for deletion before 
     .map((j) => j.payload);
   expect(deletions).toEqual([{ kind: 'unsubscribe', payer: 'buckeye', subscription: 'sub-1' }]);
 });
+
+test('a create refused after one with no answer clears the doubt and queues a sweep keeping none', async () => {
+  const refused = () => Promise.resolve({ status: 403, text: '' });
+  const ctx = payerAnswering([unavailable(), refused]);
+  await expect(ensureSubscription(ctx, T, 'buckeye')).rejects.toBeInstanceOf(PasPayerUnavailable);
+  await ensureSubscription(ctx, T, 'buckeye');
+  expect(await unconfirmed()).toBe(false);
+  expect(await sweeps()).toEqual([{ kind: 'sweep-subscriptions', payer: 'buckeye' }]);
+});
+
+test('a create refused with no doubt before it queues no sweep', async () => {
+  await ensureSubscription(payerAnswering([() => Promise.resolve({ status: 403, text: '' })]), T, 'buckeye');
+  expect(await sweeps()).toEqual([]);
+});

@@ -80,6 +80,8 @@ export interface PasEndpointOptions {
   readonly holdSubscribeAnswers?: () => number | undefined;
   /** While true, a Subscription create makes the subscription and drops the connection unanswered. */
   readonly dropSubscribeAnswers?: () => boolean;
+  /** An HTTP status (e.g. 403) a Subscription create is refused with: nothing is made. */
+  readonly refuseSubscriptionCreates?: () => number | undefined;
   /** An HTTP status (e.g. 403, 405) a Subscription delete is refused with, as a real server could. */
   readonly refuseSubscriptionDeletes?: () => number | undefined;
   /** An HTTP status (e.g. 405) a Subscription search is refused with (a server without search). */
@@ -342,6 +344,11 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     const down = options.subscriptionsUnavailable?.();
     if (down !== undefined) {
       sendOutcome(res, down, outcome('transient', 'The payer cannot create subscriptions now'));
+      return;
+    }
+    const refused = options.refuseSubscriptionCreates?.();
+    if (refused !== undefined) {
+      refuse(res, refused, 'Subscription create');
       return;
     }
     const parsed = parsePasSubscription(req.body);
