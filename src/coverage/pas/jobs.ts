@@ -34,8 +34,11 @@ export type PriorAuthJob =
       /** Find and delete subscriptions a create with no answer may have left (./subscription-orphan.ts). */
       readonly kind: 'sweep-subscriptions';
       readonly payer: string;
-      /** The payer's id of the subscription Dripline keeps there. */
-      readonly keep: string;
+      /**
+       * The payer's id of the subscription Dripline keeps there; absent when the payer refused the
+       * later create (it keeps none there: every one found goes).
+       */
+      readonly keep?: string;
     };
 
 /**

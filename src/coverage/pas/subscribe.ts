@@ -1,14 +1,15 @@
 /**
  * The `subscribe` job (./worker.ts): Dripline's PAS subscription at a payer (./subscription.ts) is
- * made when the tenant has none there, or the one it had is in error or off. The record, with the
- * new secret's hash, is kept before the payer is asked (its handshake is checked against it).
+ * made when the tenant has none there, or the one it had is in error or off (that one is then
+ * deleted at the payer: replacedGoes). The record, with the new secret's hash, is kept before the
+ * payer is asked (its handshake is checked against it).
  *
  * A create whose answer never came (a timeout, a connection reset after the payer made it, the
  * process gone meanwhile) may have left a subscription at the payer that Dripline does not know:
  * the retry makes a second, and the first would notify every decision beside it (refused by
  * Dripline for its stale secret). The record says so (`unconfirmed`, set before each create and
- * cleared by an answer); once a later create is answered, a `sweep-subscriptions` job looks for
- * and deletes what is left (./subscription-orphan.ts).
+ * cleared by an answer); once a later create is answered — made, or refused with a 4xx — a
+ * `sweep-subscriptions` job looks for and deletes what is left (./subscription-orphan.ts).
  *
  * Why look for them afterwards rather than make the create idempotent — what a payer lets a
  * client do, by Da Vinci PAS 2.2.1 (specification.html, spec-54/55: payers SHALL support the R4
@@ -22,7 +23,9 @@
  *   guide asks for.
  * - a search the client can find its own by: the Backport R4 server lists Subscription search by
  *   `url` (R4's Subscription-url is `channel.endpoint`) and `status`; our endpoint names the
- *   tenant and the payer configuration, so every subscription at it is Dripline's for that pair.
+ *   tenant and the payer configuration, so every subscription at it is Dripline's for that pair. A
+ *   payer answers a client's search with what that client may see (its own subscriptions), so
+ *   another client's at the same endpoint is neither found nor deleted.
  *   Search is the guide's SHOULD (its `url` parameter SHALL in the machine-readable statement),
  *   not a PAS SHALL: where a payer refuses it, a person is told what to ask the payer to delete.
  * The search runs after a create is answered, so what it finds is only ever a create of the past.
@@ -49,7 +52,7 @@ import {
   subscriptionRecordId,
   subscriptionWorkId,
 } from './subscription.ts';
-import { removeLostSubscription, sweepKey } from './subscription-orphan.ts';
+import { removeLostSubscription, sweepKey, unsubscribeKey } from './subscription-orphan.ts';
 
 /**
  * An answer that says the payer did nothing with the request: 429 (RFC 6585 §4, too many
@@ -82,6 +85,8 @@ export async function ensureSubscription(
   }
   // An earlier create the payer may have answered without Dripline hearing it.
   const unconfirmedBefore = record?.unconfirmed === true;
+  // The subscription this one replaces (in error or off): deleted at the payer (replacedGoes).
+  const replaced = record?.payerSubscriptionId;
   const secret = newSecret();
   const sent = pasSubscription({
     endpoint: `${ctx.publicUrl}${notifyPath(tenant, payer.id)}`,
@@ -99,6 +104,7 @@ export async function ensureSubscription(
           options: { ifMatchVersion: existing.meta.versionId, upsert: false },
         }
       : { op: 'create', resource: kept, options: { id } },
+    ...(replaced ? [replacedGoes(payer.id, replaced)] : []),
   ]);
   const version = written && written.op !== 'enqueue' ? written.result.resource.meta.versionId : undefined;
   let answer: PayerAnswer;
@@ -125,26 +131,28 @@ export async function ensureSubscription(
     // A handshake may already have made it active.
     status: accepted ? (current.status === 'active' ? 'active' : 'requested') : 'off',
     unsupported: !accepted,
-    // Refused: an earlier create's doubt stays until one is answered with a subscription.
-    unconfirmed: !accepted && unconfirmedBefore,
   });
-  const sweep: BatchOperation[] =
-    accepted && unconfirmedBefore
-      ? [
-          {
-            op: 'enqueue',
-            job: {
-              queue: PRIOR_AUTH_QUEUE,
-              key: sweepKey(payer.id, payerId2),
-              payload: {
-                kind: 'sweep-subscriptions',
-                payer: payer.id,
-                keep: payerId2,
-              } satisfies PriorAuthJob,
-            },
+  // An earlier create's doubt passes to a sweep once this one is answered: with what it made
+  // kept, or, refused, with nothing kept (the payer is not asked again: `unsupported`).
+  const sweep: BatchOperation[] = unconfirmedBefore
+    ? [
+        {
+          op: 'enqueue',
+          job: {
+            queue: PRIOR_AUTH_QUEUE,
+            key: sweepKey(
+              payer.id,
+              accepted ? payerId2 : { refusedAt: current.meta?.versionId ?? version ?? '' },
+            ),
+            payload: {
+              kind: 'sweep-subscriptions',
+              payer: payer.id,
+              ...(accepted ? { keep: payerId2 } : {}),
+            } satisfies PriorAuthJob,
           },
-        ]
-      : [];
+        },
+      ]
+    : [];
   await store.resources.writeBatch(tenant, [
     {
       op: 'update',
@@ -178,6 +186,30 @@ export async function ensureSubscription(
       }
     }
   }
+}
+
+/**
+ * The `unsubscribe` job of the subscription a new one replaces, queued with the record that drops
+ * it (its secret replaced at once, so from then on Dripline refuses whatever it sends). Deleted in
+ * `error` and in `off` alike, by the Subscriptions R5 Backport IG 1.1's status semantics
+ * (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/errors.html, "Handling Errors"): a server
+ * keeps a subscription in error, keeps counting its events and MAY keep sending heartbeats with an
+ * `error` status, and either status is reset to `requested` or `active` by an update — neither is
+ * an end, so one left could notify again beside the new (every decision twice, one refused). A
+ * subscription that is `off` notifies nobody now (FHIR R4 subscription-status: "too many errors
+ * have occurred or the subscription has expired"), but it is still held for Dripline's endpoint:
+ * deleting it costs one call (a payer that purged it answers 404 or 410: done) and leaves the payer
+ * only the subscription Dripline keeps, as the sweep after a create with no answer does.
+ */
+function replacedGoes(payer: string, subscription: string): BatchOperation {
+  return {
+    op: 'enqueue',
+    job: {
+      queue: PRIOR_AUTH_QUEUE,
+      key: unsubscribeKey(payer, subscription),
+      payload: { kind: 'unsubscribe', payer, subscription } satisfies PriorAuthJob,
+    },
+  };
 }
 
 /** The record's `unconfirmed` set back to what it was before a create the payer did nothing with. */

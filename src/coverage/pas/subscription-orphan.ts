@@ -1,14 +1,17 @@
 /**
  * PAS subscriptions Dripline made at a payer and does not keep. Left there, each would stay beside
  * the kept one: every decision notified twice (the second refused by Dripline for its stale secret,
- * and retried by the payer until it marks it in error). Two ways one is made:
+ * and retried by the payer until it marks it in error). Three ways one is left:
+ * - the kept one went to `error` or `off` and a new one replaces it (./subscribe.ts replacedGoes):
+ *   its deletion is queued with the record that drops it;
  * - the subscribe job's lease was lost while the payer answered the create (LeaseLost): the worker
  *   records nothing and the job's new owner subscribes again (with a secret of its own, which
  *   replaces the record's); the worker holding the answer knows the payer's id of what it made and
  *   has it deleted (`unsubscribe` job, removeLostSubscription);
  * - a create whose answer never came (./subscribe.ts: the record stays `unconfirmed`): once a later
  *   create is answered, a `sweep-subscriptions` job searches the payer's subscriptions at
- *   Dripline's notify endpoint for that tenant and payer and has every one but the kept deleted.
+ *   Dripline's notify endpoint for that tenant and payer and has every one but the kept deleted —
+ *   every one, when the payer refused that later create (Dripline keeps none there then).
  *
  * Why delete: the Subscriptions R5 Backport IG 1.1 and Da Vinci PAS 2.2.1 (../shared/research/pas.md
  * §3.1) have PAS servers expose Subscription create, update and delete; neither requires
@@ -37,8 +40,14 @@ import { notifyPath, readRecord, subscriptionRecordId } from './subscription.ts'
 export const unsubscribeKey = (payer: string, subscription: string): string =>
   `unsubscribe|${payer}|${subscription}`;
 
-/** One sweep per subscription kept after a create with no answer. */
-export const sweepKey = (payer: string, keep: string): string => `subscribe-sweep|${payer}|${keep}`;
+/**
+ * One sweep per subscription kept after a create with no answer; without one kept (the payer
+ * refused the later create), one per version of the record that refusal left.
+ */
+export const sweepKey = (payer: string, keep: string | { readonly refusedAt: string }): string =>
+  typeof keep === 'string'
+    ? `subscribe-sweep|${payer}|${keep}`
+    : `subscribe-sweep|${payer}|none|${keep.refusedAt}`;
 
 /** What the jobs here need: the store, the tenants' payers and each payer's port. */
 export interface OrphanContext {
@@ -140,10 +149,11 @@ export async function runUnsubscribe(
 
 /**
  * The `sweep-subscriptions` job: `GET Subscription?url={notify endpoint}` at the payer, and an
- * `unsubscribe` job for each subscription found at that endpoint but the kept one. Only what the
- * search returned is deleted, and only while the record still keeps `job.keep` when the search
- * has answered: a later subscribe writes its record before it asks the payer, so a subscription it
- * makes cannot be among what this search found. Each result's endpoint is checked again (a payer
+ * `unsubscribe` job for each subscription found at that endpoint but the kept one (every one when
+ * none is kept). Only what the search returned is deleted, and only while the record still keeps
+ * `job.keep` (without one: still refused, keeping none) when the search has answered: a later
+ * subscribe writes its record before it asks the payer, so a subscription it makes cannot be among
+ * what this search found. Each result's endpoint is checked again (a payer
  * that ignores an unknown search parameter answers with all it holds). Refused (a 4xx, or not a
  * searchset), or a result with more pages: a person is told.
  */
@@ -168,7 +178,12 @@ export async function runSweep(
     'Subscription',
     subscriptionRecordId(payer.id),
   );
-  if (!record || readRecord(record).payerSubscriptionId !== job.keep) {
+  const known = record ? readRecord(record) : undefined;
+  const unchanged =
+    job.keep !== undefined
+      ? known?.payerSubscriptionId === job.keep
+      : known?.unsupported === true && known.payerSubscriptionId === undefined;
+  if (!unchanged) {
     return; // subscribed anew since: that subscribe's own answer decides what is left
   }
   const left = (bundle.entry ?? [])
@@ -235,7 +250,9 @@ export async function orphanWork(
   const note =
     payload.kind === 'unsubscribe'
       ? `${payer.name} (${payer.id}) holds a PAS subscription Dripline made and does not use, Subscription/${payload.subscription} at ${payer.pas.fhirBaseUrl}, and Dripline could not delete it: ${why}. ${consequence} Ask ${payer.name} to delete Subscription/${payload.subscription}, then complete this work item.`
-      : `A subscribe to ${payer.name}'s (${payer.id}) PAS notifications got no answer, so ${payer.name} may hold a subscription Dripline does not know beside the one it keeps (Subscription/${payload.keep} at ${payer.pas.fhirBaseUrl}), and Dripline could not look for it: ${why}. ${consequence} Ask ${payer.name} to delete every Subscription whose channel endpoint is ${ctx.publicUrl}${notifyPath(job.tenant, payer.id)} but Subscription/${payload.keep}, then complete this work item.`;
+      : payload.keep !== undefined
+        ? `A subscribe to ${payer.name}'s (${payer.id}) PAS notifications got no answer, so ${payer.name} may hold a subscription Dripline does not know beside the one it keeps (Subscription/${payload.keep} at ${payer.pas.fhirBaseUrl}), and Dripline could not look for it: ${why}. ${consequence} Ask ${payer.name} to delete every Subscription whose channel endpoint is ${ctx.publicUrl}${notifyPath(job.tenant, payer.id)} but Subscription/${payload.keep}, then complete this work item.`
+        : `A subscribe to ${payer.name}'s (${payer.id}) PAS notifications got no answer and the next was refused, so ${payer.name} may hold a subscription Dripline does not know (at ${payer.pas.fhirBaseUrl}), and Dripline could not look for it: ${why}. ${consequence} Ask ${payer.name} to delete every Subscription whose channel endpoint is ${ctx.publicUrl}${notifyPath(job.tenant, payer.id)}, then complete this work item.`;
   await writeWork(
     ctx.store,
     job.tenant,

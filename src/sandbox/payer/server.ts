@@ -142,6 +142,8 @@ export interface SandboxPayerBehaviour {
   holdPasSubscribeAnswersMs?: number;
   /** PAS Subscription creates make the subscription (its handshake sent) and reset the connection unanswered. */
   dropPasSubscribeAnswers?: boolean;
+  /** PAS Subscription creates are refused with this HTTP status (e.g. 403): a payer that stopped taking them. */
+  refusePasSubscriptionCreates?: number;
   /** PAS Subscription deletes are refused with this HTTP status (e.g. 403, 405), as a real server could. */
   refusePasSubscriptionDeletes?: number;
   /** PAS Subscription searches are refused with this HTTP status (e.g. 405): a payer without search. */
@@ -477,6 +479,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     holdSubmitAnswers: () => behaviour.holdPasSubmitAnswersMs,
     holdSubscribeAnswers: () => behaviour.holdPasSubscribeAnswersMs,
     dropSubscribeAnswers: () => behaviour.dropPasSubscribeAnswers === true,
+    refuseSubscriptionCreates: () => behaviour.refusePasSubscriptionCreates,
     refuseSubscriptionDeletes: () => behaviour.refusePasSubscriptionDeletes,
     refuseSubscriptionSearch: () => behaviour.refusePasSubscriptionSearch,
   });

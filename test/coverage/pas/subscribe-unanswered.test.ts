@@ -4,11 +4,19 @@
  * subscribe job's retry makes a second; once it is answered, Dripline searches the payer's
  * subscriptions at its notify endpoint and has the first deleted (src/coverage/pas/subscribe.ts,
  * subscription-orphan.ts). Where the payer refuses that delete or that search, a person is told on
- * a work item naming the payer and the subscription. One tenant per test (each its own endpoint).
+ * a work item naming the payer and the subscription; where it refuses the retry's create, the
+ * first is still swept. Another client's subscription at the same endpoint is not Dripline's to
+ * see or delete (the payer scopes the search to the client). One tenant per test (each its own
+ * endpoint).
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Subscription, Task } from '@medplum/fhirtypes';
-import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
+import {
+  notifyPath,
+  pasSubscription,
+  readRecord,
+  subscriptionRecordId,
+} from '../../../src/coverage/pas/subscription.ts';
 import { orphanWorkId } from '../../../src/coverage/pas/subscription-orphan.ts';
 import type { PayerEndpoint } from '../../../src/config/billing.ts';
 import type { SandboxPayer } from '../../../src/sandbox/payer/server.ts';
@@ -17,6 +25,7 @@ import { readOptional } from '../../../src/store/read-optional.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
 import type { TestServer } from '../../support/harness.ts';
 import { waitFor } from '../../support/wait.ts';
+import { call, tokenFor } from '../../sandbox/payer/helpers.ts';
 import { billing } from './fixtures.ts';
 import { drugOrder, pasHarness, seedPasOrders, startPasPayer, startPasServer } from './resend-harness.ts';
 
@@ -24,6 +33,8 @@ const clock = advancingClock();
 const SWEPT = 'clinic-sub-swept';
 const DELETE_REFUSED = 'clinic-sub-del-refused';
 const SEARCH_REFUSED = 'clinic-sub-search-refused';
+const OTHER_CLIENT = 'clinic-sub-other-client';
+const CREATE_REFUSED = 'clinic-sub-create-refused';
 
 let payer: SandboxPayer;
 let endpoint: PayerEndpoint;
@@ -37,7 +48,7 @@ beforeAll(async () => {
   const started = await startPasPayer(clock);
   payer = started.payer;
   endpoint = started.endpoint;
-  const tenants = [SWEPT, DELETE_REFUSED, SEARCH_REFUSED].map((id) => ({
+  const tenants = [SWEPT, DELETE_REFUSED, SEARCH_REFUSED, OTHER_CLIENT, CREATE_REFUSED].map((id) => ({
     id,
     name: id,
     timeZone: 'America/New_York',
@@ -78,6 +89,7 @@ async function keptId(tenant: string): Promise<string | undefined> {
  * (with `then`) and the retry runs now. Resolves with the first subscription (Dripline never heard of it).
  */
 async function subscribeUnanswered(tenant: string, then: Parameters<SandboxPayer['setBehaviour']>[0]) {
+  const before = new Set(heldFor(tenant).map((s) => s.id));
   payer.setBehaviour({ dropPasSubscribeAnswers: true });
   expect(await h.ask('mr-sub', tenant)).toBe(202);
   const backingOff = await waitFor(
@@ -87,8 +99,9 @@ async function subscribeUnanswered(tenant: string, then: Parameters<SandboxPayer
     15_000,
     50,
   );
-  const [first] = heldFor(tenant);
-  expect(heldFor(tenant)).toHaveLength(1);
+  const made = heldFor(tenant).filter((s) => !before.has(s.id));
+  expect(made).toHaveLength(1);
+  const [first] = made;
   expect(await keptId(tenant)).toBeUndefined();
   payer.setBehaviour(then);
   h.runAtNow(backingOff);
@@ -156,5 +169,58 @@ test('a search the payer refuses leaves a work item naming the payer, the endpoi
   expect(note).toContain('HTTP 405');
   expect(note).toContain(`Subscription/${kept}`);
   expect(note).toContain(`/pas/${SEARCH_REFUSED}/buckeye/notify`);
+  payer.setBehaviour({});
+}, 40_000);
+
+test("another client's subscription at the same endpoint is neither found nor deleted by the sweep", async () => {
+  // Another client of the payer (not Dripline's credentials) subscribes at this tenant's endpoint.
+  const stranger = await tokenFor(payer, 'system/Subscription.cruds');
+  const theirs = await call(payer.pasFhirBaseUrl, stranger, 'Subscription', {
+    method: 'POST',
+    body: pasSubscription({
+      endpoint: `${server.url}${notifyPath(OTHER_CLIENT, 'buckeye')}`,
+      senderId: '1999999984',
+      secret: 'not-dripline',
+    }),
+  });
+  expect(theirs.status).toBe(201);
+  const first = await subscribeUnanswered(OTHER_CLIENT, {});
+  const kept = await settled(OTHER_CLIENT, 0);
+  // Dripline's first is swept; the other client's stays, never searched out nor deleted.
+  const deletions = await h.jobsOf('done', (j) => j.key.startsWith('unsubscribe|'), OTHER_CLIENT);
+  expect(deletions.map((j) => j.payload)).toEqual([
+    { kind: 'unsubscribe', payer: 'buckeye', subscription: first.id },
+  ]);
+  expect(heldFor(OTHER_CLIENT).map((s) => s.id)).toEqual([theirs.body.id, kept]);
+}, 40_000);
+
+test('a create refused after one whose answer never came still has what that one made deleted', async () => {
+  const first = await subscribeUnanswered(CREATE_REFUSED, { refusePasSubscriptionCreates: 403 });
+  // The payer refused the retry: Dripline keeps no subscription there and follows by $inquire.
+  await waitFor(
+    'the subscription jobs ended, none kept',
+    async () => {
+      const record = await readOptional<Subscription>(
+        server.running.store,
+        CREATE_REFUSED,
+        'Subscription',
+        subscriptionRecordId('buckeye'),
+      );
+      return (
+        record !== undefined &&
+        readRecord(record).unsupported &&
+        (await h.queuedJobs(subscriptionJob, CREATE_REFUSED)).length === 0
+      );
+    },
+    20_000,
+    50,
+  );
+  expect(await keptId(CREATE_REFUSED)).toBeUndefined();
+  expect(heldFor(CREATE_REFUSED)).toEqual([]);
+  const deletions = await h.jobsOf('done', (j) => j.key.startsWith('unsubscribe|'), CREATE_REFUSED);
+  expect(deletions.map((j) => j.payload)).toEqual([
+    { kind: 'unsubscribe', payer: 'buckeye', subscription: first.id },
+  ]);
+  expect(await h.jobsOf('dead', subscriptionJob, CREATE_REFUSED)).toEqual([]);
   payer.setBehaviour({});
 }, 40_000);

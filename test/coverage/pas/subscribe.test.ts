@@ -14,7 +14,12 @@ import type { PayerAnswer } from '../../../src/coverage/pas/payer-client.ts';
 import { PasPayerUnavailable } from '../../../src/coverage/pas/payer-client.ts';
 import { PRIOR_AUTH_QUEUE } from '../../../src/coverage/pas/records.ts';
 import { ensureSubscription } from '../../../src/coverage/pas/subscribe.ts';
-import { readRecord, subscriptionRecordId } from '../../../src/coverage/pas/subscription.ts';
+import {
+  pasSubscription,
+  readRecord,
+  recordResource,
+  subscriptionRecordId,
+} from '../../../src/coverage/pas/subscription.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
 import type { SqliteStore } from '../../../src/store/sqlite/index.ts';
@@ -95,5 +100,40 @@ test('a 503 after a create with no answer keeps the doubt of the first', async (
 test('the first subscribe ever, answered, has nothing to sweep', async () => {
   await ensureSubscription(payerAnswering([made('sub-1')]), T, 'buckeye');
   expect(await unconfirmed()).toBe(false);
+  expect(await sweeps()).toEqual([]);
+});
+
+test('the subscription replaced (in error or off) is queued for deletion before the payer is asked', async () => {
+  const sent = pasSubscription({
+    endpoint: 'https://dripline.test/pas/clinic/buckeye/notify',
+    senderId: '1',
+    secret: 's',
+  });
+  await store.resources.create(
+    T,
+    recordResource({ payer: 'buckeye', sent, secret: 's', payerSubscriptionId: 'sub-1', status: 'error' }),
+    { id: subscriptionRecordId('buckeye') },
+  );
+  // Whatever the create's answer (here none): the replaced one's secret is gone from the record.
+  await expect(ensureSubscription(payerAnswering([unavailable()]), T, 'buckeye')).rejects.toBeInstanceOf(
+    PasPayerUnavailable,
+  );
+  const deletions = (await store.jobs.listJobs(T, PRIOR_AUTH_QUEUE, 'ready', 10))
+    .filter((j) => j.key.startsWith('unsubscribe|'))
+    .map((j) => j.payload);
+  expect(deletions).toEqual([{ kind: 'unsubscribe', payer: 'buckeye', subscription: 'sub-1' }]);
+});
+
+test('a create refused after one with no answer clears the doubt and queues a sweep keeping none', async () => {
+  const refused = () => Promise.resolve({ status: 403, text: '' });
+  const ctx = payerAnswering([unavailable(), refused]);
+  await expect(ensureSubscription(ctx, T, 'buckeye')).rejects.toBeInstanceOf(PasPayerUnavailable);
+  await ensureSubscription(ctx, T, 'buckeye');
+  expect(await unconfirmed()).toBe(false);
+  expect(await sweeps()).toEqual([{ kind: 'sweep-subscriptions', payer: 'buckeye' }]);
+});
+
+test('a create refused with no doubt before it queues no sweep', async () => {
+  await ensureSubscription(payerAnswering([() => Promise.resolve({ status: 403, text: '' })]), T, 'buckeye');
   expect(await sweeps()).toEqual([]);
 });

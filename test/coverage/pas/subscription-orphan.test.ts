@@ -190,3 +190,47 @@ test("the sweep deletes what its search found at Dripline's endpoint, but the ke
   await runSweep(found({ entry: [...entries, { resource: at('kept2', endpoint) }] }), T, other);
   expect(await queued()).toEqual([{ kind: 'unsubscribe', payer: 'buckeye', subscription: 'left' }]);
 });
+
+test('a sweep keeping none (the later create refused) deletes all it found, while the record keeps none', async () => {
+  const endpoint = `${PUBLIC_URL}${notifyPath(T, 'buckeye')}`;
+  const at = (id: string): Subscription => ({
+    resourceType: 'Subscription',
+    id,
+    status: 'active',
+    reason: 'r',
+    criteria: 'c',
+    channel: { type: 'rest-hook', endpoint },
+  });
+  const ctx = orphanContext({
+    searchSubscriptions: () =>
+      Promise.resolve({
+        status: 200,
+        text: '',
+        body: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: at('left-1') }] },
+      }),
+  });
+  const job = { kind: 'sweep-subscriptions', payer: 'buckeye' } as const;
+  const record = (input: { payerSubscriptionId?: string; unsupported?: boolean }) =>
+    recordResource({ payer: 'buckeye', sent: at('x'), secretSha256: 'h', status: 'off', ...input });
+  const queued = async () =>
+    (await store.jobs.listJobs(T, PRIOR_AUTH_QUEUE, 'ready', 10)).map((j) => j.payload);
+  // Subscribing again since (the record no longer refused): that subscribe decides; nothing goes.
+  const written = await store.resources.create(T, record({}), { id: 'pas-sub-buckeye' });
+  await runSweep(ctx, T, job);
+  expect(await queued()).toEqual([]);
+  // Still refused, keeping none: what the search found goes.
+  await store.resources.update(T, record({ unsupported: true }), {
+    ifMatchVersion: written.resource.meta.versionId,
+  });
+  await runSweep(ctx, T, job);
+  expect(await queued()).toEqual([{ kind: 'unsubscribe', payer: 'buckeye', subscription: 'left-1' }]);
+  // Its search refused: the work item names the endpoint, and no subscription kept.
+  const refused = Object.assign(new Error('payer buckeye did not search its subscriptions (HTTP 405)'), {
+    retryable: false,
+  });
+  await orphanWork(ctx, deadJob(job), refused, false);
+  const note = (await readOptional<Task>(store, T, 'Task', orphanWorkId('buckeye')))?.note?.[0]?.text ?? '';
+  expect(note).toContain('the next was refused');
+  expect(note).toContain(`whose channel endpoint is ${endpoint},`);
+  expect(note).not.toContain('Subscription/undefined');
+});

@@ -246,6 +246,45 @@ describe('pended, reviewed, notified', () => {
   });
 });
 
+describe("a client's subscriptions are its own", () => {
+  test('search, read, update and delete find only the calling client’s subscriptions', async () => {
+    const other = await tokenFor(payer, SCOPE);
+    const endpoint = `${hookUrl}/scoped`;
+    const at = (filter: string): object => ({
+      ...subscription(filter),
+      channel: { ...(subscription(filter) as { channel: object }).channel, endpoint },
+    });
+    const mine = await call(payer.pasFhirBaseUrl, token, 'Subscription', {
+      method: 'POST',
+      body: at('org-identifier=1'),
+    });
+    const theirs = await call(payer.pasFhirBaseUrl, other, 'Subscription', {
+      method: 'POST',
+      body: at('org-identifier=2'),
+    });
+    expect([mine.status, theirs.status]).toEqual([201, 201]);
+    const search = `Subscription?url=${encodeURIComponent(endpoint)}`;
+    const found = async (t: string): Promise<string[]> =>
+      ((await call(payer.pasFhirBaseUrl, t, search)).body as Bundle).entry?.map(
+        (e) => e.resource?.id ?? '',
+      ) ?? [];
+    // The same endpoint, searched by each: each finds its own only.
+    expect(await found(token)).toEqual([mine.body.id]);
+    expect(await found(other)).toEqual([theirs.body.id]);
+    // Another client's subscription is not found to read, update or delete, and stays.
+    const path = `Subscription/${mine.body.id as string}`;
+    expect((await call(payer.pasFhirBaseUrl, other, path)).status).toBe(404);
+    expect(
+      (await call(payer.pasFhirBaseUrl, other, path, { method: 'PUT', body: at('org-identifier=2') })).status,
+    ).toBe(404);
+    expect((await call(payer.pasFhirBaseUrl, other, path, { method: 'DELETE' })).status).toBe(404);
+    expect((await call(payer.pasFhirBaseUrl, token, path)).body.channel.endpoint).toBe(endpoint);
+    expect((await call(payer.pasFhirBaseUrl, token, path, { method: 'DELETE' })).status).toBe(204);
+    expect(await found(token)).toEqual([]);
+    expect(await found(other)).toEqual([theirs.body.id]);
+  });
+});
+
 describe('updates, cancels and $inquire', () => {
   test('more units on an approved request, then cancel all; an update after a denial is refused', async () => {
     const initial = request('J3380', 6);

@@ -13,7 +13,8 @@
  *   member id, the requesting provider, authorization or reference numbers), answered with a
  *   Parameters of Inquiry Response Bundles named `return` (as the OperationDefinition names it).
  * - `Subscription` create / read / update / delete, and search by `url` (the channel endpoint) and
- *   `status` as the Backport IG's R4 server lists them (scopes on Subscription): ./subscriptions.ts.
+ *   `status` as the Backport IG's R4 server lists them (scopes on Subscription), each scoped to the
+ *   authenticated client's own subscriptions (another's is not found): ./subscriptions.ts.
  * - `GET ClaimResponse/{id}`: the current answer of a case.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -79,6 +80,8 @@ export interface PasEndpointOptions {
   readonly holdSubscribeAnswers?: () => number | undefined;
   /** While true, a Subscription create makes the subscription and drops the connection unanswered. */
   readonly dropSubscribeAnswers?: () => boolean;
+  /** An HTTP status (e.g. 403) a Subscription create is refused with: nothing is made. */
+  readonly refuseSubscriptionCreates?: () => number | undefined;
   /** An HTTP status (e.g. 403, 405) a Subscription delete is refused with, as a real server could. */
   readonly refuseSubscriptionDeletes?: () => number | undefined;
   /** An HTTP status (e.g. 405) a Subscription search is refused with (a server without search). */
@@ -343,6 +346,11 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
       sendOutcome(res, down, outcome('transient', 'The payer cannot create subscriptions now'));
       return;
     }
+    const refused = options.refuseSubscriptionCreates?.();
+    if (refused !== undefined) {
+      refuse(res, refused, 'Subscription create');
+      return;
+    }
     const parsed = parsePasSubscription(req.body);
     if (!parsed.ok) {
       res.status(400).type(FHIR_JSON).send(JSON.stringify(parsed.outcome));
@@ -350,7 +358,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     }
     // The subscription exists (and its handshake is on its way) before its answer leaves.
     holdAnswer(res, options.holdSubscribeAnswers?.());
-    const created = subscriptions.put(req.body as Subscription, parsed);
+    const created = subscriptions.put(req.body as Subscription, parsed, getAuthContext(res).clientId);
     if (options.dropSubscribeAnswers?.() === true) {
       // Made, and the answer lost on the way: the connection is reset with nothing sent.
       req.socket.destroy();
@@ -379,8 +387,9 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
       return;
     }
     const { url, status } = query as { url?: string; status?: string };
+    // What this client may see: its own subscriptions, never another client's.
     const found = subscriptions
-      .list()
+      .list(getAuthContext(res).clientId)
       .filter(
         (s) => (url === undefined || s.endpoint === url) && (status === undefined || s.status === status),
       )
@@ -400,7 +409,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
   });
   router.get('/Subscription/:id', (req, res) => {
     requireScope(getAuthContext(res), 'Subscription', 'read');
-    const found = subscriptions.get(req.params['id'] ?? '');
+    const found = subscriptions.get(req.params['id'] ?? '', getAuthContext(res).clientId);
     if (!found) {
       sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
       return;
@@ -415,13 +424,16 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
       res.status(400).type(FHIR_JSON).send(JSON.stringify(parsed.outcome));
       return;
     }
-    if (!subscriptions.get(id)) {
+    const owner = getAuthContext(res).clientId;
+    if (!subscriptions.get(id, owner)) {
       sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
       return;
     }
     res
       .type(FHIR_JSON)
-      .send(JSON.stringify(subscriptions.view(subscriptions.put(req.body as Subscription, parsed, id))));
+      .send(
+        JSON.stringify(subscriptions.view(subscriptions.put(req.body as Subscription, parsed, owner, id))),
+      );
   });
   router.delete('/Subscription/:id', (req, res) => {
     requireScope(getAuthContext(res), 'Subscription', 'delete');
@@ -430,7 +442,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
       refuse(res, refused, 'Subscription delete');
       return;
     }
-    if (!subscriptions.delete(req.params['id'] ?? '')) {
+    if (!subscriptions.delete(req.params['id'] ?? '', getAuthContext(res).clientId)) {
       sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
       return;
     }

@@ -7,6 +7,10 @@
  * SubscriptionStatus Parameters, then the whole PAS Response Bundle (spec-61) — with the client's
  * channel header. Event numbers count per subscription; a failed delivery is retried with backoff
  * a few times, then the subscription is marked `error`.
+ *
+ * Each subscription belongs to the client that created it (its SMART client_id): as a real payer
+ * scopes what a client may see and change, another client's is not found by search, read, update
+ * or delete (PAS 2.2.1 spec-59: only the sending system may create or modify its subscriptions).
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Extension, OperationOutcome, Subscription } from '@medplum/fhirtypes';
@@ -18,6 +22,8 @@ const FILTER = /^(org-identifier|orgIdentifier)=(\S+)$/;
 
 export interface PayerSubscription {
   readonly id: string;
+  /** The client (SMART client_id) that created it: the only one that sees or changes it. */
+  readonly owner: string;
   /** Organization ids (interchange sender ids) whose requests it hears about. */
   readonly orgIds: readonly string[];
   readonly endpoint: string;
@@ -105,24 +111,32 @@ export class PasSubscriptions {
     return held.length;
   }
 
-  get(id: string): PayerSubscription | undefined {
-    return this.#subscriptions.get(id);
+  /** The subscription `id` if `owner` holds it (another client's is not found). */
+  get(id: string, owner: string): PayerSubscription | undefined {
+    const found = this.#subscriptions.get(id);
+    return found?.owner === owner ? found : undefined;
   }
 
-  /** Every subscription held, oldest first. */
-  list(): PayerSubscription[] {
-    return [...this.#subscriptions.values()];
+  /** Every subscription held, oldest first; with `owner`, only that client's. */
+  list(owner?: string): PayerSubscription[] {
+    const all = [...this.#subscriptions.values()];
+    return owner === undefined ? all : all.filter((s) => s.owner === owner);
   }
 
-  /** Creates (or, with `id`, replaces) a subscription; the handshake goes out at once. */
+  /**
+   * Creates (or, with `id`, replaces) `owner`'s subscription; the handshake goes out at once. The
+   * caller checks that a replaced one is `owner`'s (get).
+   */
   put(
     body: Subscription,
     parsed: { orgIds: string[]; endpoint: string; headers: [string, string][] },
+    owner: string,
     id: string = randomUUID(),
   ): PayerSubscription {
     const previous = this.#subscriptions.get(id);
     const subscription: PayerSubscription = {
       id,
+      owner,
       orgIds: parsed.orgIds,
       endpoint: parsed.endpoint,
       headers: parsed.headers,
@@ -135,8 +149,9 @@ export class PasSubscriptions {
     return subscription;
   }
 
-  delete(id: string): boolean {
-    return this.#subscriptions.delete(id);
+  /** Deletes `owner`'s subscription `id`; false when `owner` holds none by that id. */
+  delete(id: string, owner: string): boolean {
+    return this.get(id, owner) !== undefined && this.#subscriptions.delete(id);
   }
 
   /** The subscription as the payer shows it (status as it stands, secrets kept back). */
