@@ -114,6 +114,8 @@ export const PAS_BACKPORT = {
   payloadContent:
     'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content',
   subscription: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription',
+  heartbeatPeriod:
+    'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period',
 } as const;
 
 // ----- What Dripline defines for prior authorization (not published: kept on its own records) -----

@@ -49,7 +49,7 @@ export interface FollowUpContext {
 
 /** One subscribe job at a time per payer and known payer subscription (a repaired one gets a new job). */
 export async function enqueueSubscribe(
-  ctx: FollowUpContext,
+  ctx: Pick<FollowUpContext, 'store'>,
   tenant: TenantId,
   payer: PayerEndpoint,
 ): Promise<void> {

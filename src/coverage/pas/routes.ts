@@ -10,8 +10,10 @@
  *   item (scopes: read Claim, ClaimResponse, Task); audited as a read of PHI.
  * - `POST /pas/{tenant}/{payer}/notify`: the receiver of the payer's PAS subscription notifications,
  *   authenticated by the subscription's own secret (`Authorization: Bearer`, constant-time against
- *   its SHA-256); a notification naming another subscription than the secret's is 403. A handshake
- *   or heartbeat marks the subscription active; an event is durably queued, then 200. Anything
+ *   its SHA-256); a notification naming another subscription than the secret's is 403. The status
+ *   a notification reports is kept (a handshake, or one saying `active`, marks the subscription
+ *   active; `error` or `off` is recorded and the subscription replaced: noteStatus); an event is
+ *   durably queued, then 200. Anything
  *   else authenticated is queued too (the worker keeps it with a work item) and answered 400.
  */
 import { createHash } from 'node:crypto';
@@ -22,17 +24,25 @@ import { getAuthContext, requireBearer } from '../../auth/bearer.ts';
 import { requireScopes } from '../../auth/disclosure.ts';
 import type { TokenService } from '../../auth/token-service.ts';
 import type { TenantConfig } from '../../config/config.ts';
+import type { PayerEndpoint } from '../../config/billing.ts';
 import { recordAccess } from '../../fhir/audit-access.ts';
 import { unauthorized } from '../../http/auth-errors.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
 import { fhirBodyShapeProblem } from '../../fhir/body-shape.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { secretMatches } from '../../ingest/records.ts';
-import type { Store, TenantId } from '../../store/port.ts';
+import type { Store, StoredResource, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import { caseIdOf, PRIOR_AUTH_QUEUE, payerOf, sourceOf, stateOf } from './records.ts';
 import { readClaimResponse } from './response.ts';
-import { parsePasNotification, readRecord, recordResource, subscriptionRecordId } from './subscription.ts';
+import {
+  parsePasNotification,
+  readRecord,
+  recordedStatus,
+  recordResource,
+  subscriptionRecordId,
+} from './subscription.ts';
+import { enqueueSubscribe } from './follow-up.ts';
 import type { PriorAuthJob } from './jobs.ts';
 import type { OrderType } from './jobs.ts';
 import { enqueueOrder, parseOrderReference } from './jobs.ts';
@@ -237,24 +247,10 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
         );
         return;
       }
+      if (parsed.ok && existing) {
+        await noteStatus(deps, tenant.id, payer, existing, recordedStatus(parsed.type, parsed.status));
+      }
       if (parsed.ok && (parsed.type === 'handshake' || parsed.type === 'heartbeat')) {
-        if (existing && existing.status !== 'active') {
-          await deps.store.resources.writeBatch(tenant.id, [
-            {
-              op: 'update',
-              resource: recordResource({
-                payer: payer.id,
-                sent: existing,
-                ...(record.secretSha256 ? { secretSha256: record.secretSha256 } : {}),
-                ...(record.payerSubscriptionId ? { payerSubscriptionId: record.payerSubscriptionId } : {}),
-                // The handshake of a create whose answer may never come: that stays known.
-                ...(record.unconfirmed ? { unconfirmed: true } : {}),
-                status: 'active',
-              }),
-              options: { ifMatchVersion: existing.meta.versionId, upsert: false },
-            },
-          ]);
-        }
         sendOutcome(res, 200, {
           resourceType: 'OperationOutcome',
           issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
@@ -279,4 +275,47 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
     },
   );
   return router;
+}
+
+/**
+ * The status a payer's notification reports, kept on Dripline's record (idempotent: written only
+ * when it changes). A subscription the payer put in `error` or `off` gets a `subscribe` job, queued
+ * after the record says so (enqueueSubscribe: one in line per payer subscription, so the same
+ * heartbeat again queues nothing more, and one again after a job that died queues the next): it
+ * replaces the subscription and deletes the one in error at the payer (./subscribe.ts says why a
+ * new one rather than the old one's update). Nothing of the notification is logged.
+ */
+async function noteStatus(
+  deps: PriorAuthRoutesDeps,
+  tenant: TenantId,
+  payer: PayerEndpoint,
+  existing: Subscription & StoredResource,
+  status: Subscription['status'] | undefined,
+): Promise<void> {
+  if (status === undefined) {
+    return;
+  }
+  const record = readRecord(existing);
+  if (existing.status !== status) {
+    await deps.store.resources.writeBatch(tenant, [
+      {
+        op: 'update',
+        resource: recordResource({
+          payer: payer.id,
+          sent: existing,
+          ...(record.secretSha256 ? { secretSha256: record.secretSha256 } : {}),
+          ...(record.payerSubscriptionId ? { payerSubscriptionId: record.payerSubscriptionId } : {}),
+          // The handshake of a create whose answer may never come: that stays known.
+          ...(record.unconfirmed ? { unconfirmed: true } : {}),
+          ...(record.unsupported ? { unsupported: true } : {}),
+          status,
+        }),
+        options: { ifMatchVersion: existing.meta.versionId, upsert: false },
+      },
+    ]);
+  }
+  if (status === 'error' || status === 'off') {
+    await enqueueSubscribe(deps, tenant, payer);
+    deps.notify();
+  }
 }

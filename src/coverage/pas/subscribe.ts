@@ -29,6 +29,20 @@
  *   Search is the guide's SHOULD (its `url` parameter SHALL in the machine-readable statement),
  *   not a PAS SHALL: where a payer refuses it, a person is told what to ask the payer to delete.
  * The search runs after a create is answered, so what it finds is only ever a create of the past.
+ *
+ * A subscription the payer put in `error` or `off` (a heartbeat or notification saying so, kept by
+ * the notify route: ./routes.ts noteStatus, which queues this job) is replaced by a new one, not
+ * reactivated by an update. The Backport IG 1.1 (errors.html, "Recovering from Errors") says a
+ * client SHOULD ask for reactivation by updating `status` to `requested` or `active` once it has
+ * recovered — but what that asks of Dripline here is what a create asks: an R4 update replaces the
+ * whole Subscription, and Dripline keeps only its secret's hash, so the update would carry a new
+ * secret, kept before it is sent, exactly as a create's is. The create is the path whose failures
+ * are already handled (an answer that never came, a refusal, a lost lease: swept or deleted); an
+ * `off` subscription may have expired (R4 subscription-status), which an update need not revive;
+ * and the one in error is deleted at the payer (replacedGoes), so the payer keeps one subscription
+ * either way. The recovery the IG puts first — learning what was missed while no notification
+ * came — is the pended requests' `$inquire` rounds (./follow-up.ts), each request's fallback for
+ * a notification that never comes.
  */
 import { randomUUID } from 'node:crypto';
 import type { Claim, Subscription, Task } from '@medplum/fhirtypes';

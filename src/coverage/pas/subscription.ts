@@ -30,6 +30,13 @@ export function notifyPath(tenant: string, payer: string): string {
   return `/pas/${encodeURIComponent(tenant)}/${encodeURIComponent(payer)}/notify`;
 }
 
+/**
+ * The heartbeat Dripline asks a payer for (seconds): the Backport IG's way for a server to say its
+ * subscription is in `error` or `off` (errors.html, "Handling Errors": a server MAY keep sending
+ * heartbeats with an `error` status), which the notify route records (./routes.ts).
+ */
+export const PAS_HEARTBEAT_SECONDS = 3600;
+
 export function newSecret(): string {
   return randomBytes(32).toString('base64url');
 }
@@ -53,6 +60,7 @@ export function pasSubscription(input: {
       },
     } as object),
     channel: {
+      extension: [{ url: PAS_BACKPORT.heartbeatPeriod, valueUnsignedInt: PAS_HEARTBEAT_SECONDS }],
       type: 'rest-hook',
       endpoint: input.endpoint,
       payload: 'application/fhir+json',
@@ -120,6 +128,28 @@ export function recordResource(input: {
   };
 }
 
+/**
+ * What a notification's SubscriptionStatus `status` makes of Dripline's record (Subscriptions R5
+ * Backport IG 1.1, errors.html "Handling Errors": a server in error keeps counting events and MAY
+ * keep sending heartbeats with an `error` status; FHIR R4 subscription-status: `error` "the server
+ * has an error executing the notification", `off` "too many errors have occurred or the
+ * subscription has expired"). A handshake Dripline answered is what makes the payer's `active`
+ * (the handshake itself reports `requested`). Absent: the record keeps what it says.
+ */
+const RECORDED_STATUS: Readonly<Record<string, Subscription['status']>> = {
+  requested: 'active',
+  active: 'active',
+  error: 'error',
+  off: 'off',
+};
+
+export function recordedStatus(
+  type: string,
+  reported: string | undefined,
+): Subscription['status'] | undefined {
+  return type === 'handshake' ? 'active' : reported === undefined ? undefined : RECORDED_STATUS[reported];
+}
+
 export interface NotificationEvent {
   readonly number?: number;
   /** The focus reference, and the resource it names in the notification (the PAS Response Bundle). */
@@ -131,6 +161,8 @@ export type ParsedNotification =
   | {
       readonly ok: true;
       readonly type: string;
+      /** The subscription's status as the notification reports it (requested | active | error | off …). */
+      readonly status?: string;
       /** The subscription the notification names (its id). */
       readonly subscription?: string;
       readonly events: readonly NotificationEvent[];
@@ -175,5 +207,12 @@ export function parsePasNotification(body: unknown): ParsedNotification {
         ...(resource ? { resource } : {}),
       };
     });
-  return { ok: true, type, ...(subscription ? { subscription } : {}), events };
+  const reported = param('status')?.valueCode;
+  return {
+    ok: true,
+    type,
+    ...(reported ? { status: reported } : {}),
+    ...(subscription ? { subscription } : {}),
+    events,
+  };
 }

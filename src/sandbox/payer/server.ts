@@ -160,7 +160,13 @@ export interface SandboxPayer {
   /** The PAS endpoint's cases, and a way to end its pending reviews now. */
   readonly pas: Pick<
     PasEndpoint,
-    'cases' | 'finishReviews' | 'releaseNotifications' | 'submitsReceived' | 'subscriptions'
+    | 'cases'
+    | 'failSubscription'
+    | 'finishReviews'
+    | 'heartbeatNow'
+    | 'releaseNotifications'
+    | 'submitsReceived'
+    | 'subscriptions'
   >;
   /** The X12 eligibility endpoint: a 270 POSTed (application/edi-x12) is answered with a 271. */
   readonly x12EligibilityUrl: string;

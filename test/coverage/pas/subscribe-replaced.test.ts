@@ -1,9 +1,9 @@
 /**
  * A PAS subscription that went to `error` or `off` is replaced, and the one replaced is deleted at
  * the payer (src/coverage/pas/subscribe.ts replacedGoes: by the Backport IG's status semantics
- * neither status is an end), over real HTTP against the sandbox payer. Dripline does not yet learn
- * these statuses from the payer itself, so each test sets its record's status as that would. One
- * tenant per status (each its own endpoint).
+ * neither status is an end), over real HTTP against the sandbox payer. Here the record's status is
+ * set directly and the next ask replaces it (subscribe-heartbeat.test.ts: the payer's own heartbeat
+ * saying so, with no ask). One tenant per status (each its own endpoint).
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Subscription } from '@medplum/fhirtypes';

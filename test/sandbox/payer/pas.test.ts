@@ -31,7 +31,11 @@ let payer: SandboxPayer;
 let token: string;
 let hook: Server;
 let hookUrl: string;
-const received: { headers: Record<string, string | string[] | undefined>; body: Bundle }[] = [];
+const received: {
+  url: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  body: Bundle;
+}[] = [];
 let sequence = 0;
 
 beforeAll(async () => {
@@ -42,6 +46,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received.push({
+        url: req.url,
         headers: req.headers,
         body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Bundle,
       });
@@ -243,6 +248,64 @@ describe('pended, reviewed, notified', () => {
     expect(
       (await call(payer.pasFhirBaseUrl, token, 'Subscription', { method: 'POST', body: other })).status,
     ).toBe(400);
+  });
+});
+
+describe('heartbeats and errors (Backport IG "Handling Errors")', () => {
+  test('a subscription that asked for heartbeats hears its status; in error a decision is counted, not sent; an update makes it active again', async () => {
+    const base = subscription('org-identifier=1234567893') as { channel: object };
+    const body = {
+      ...base,
+      channel: {
+        ...base.channel,
+        endpoint: `${hookUrl}/beats`,
+        extension: [{ url: PAS_BACKPORT.heartbeatPeriod, valueUnsignedInt: 3600 }],
+      },
+    };
+    const created = await call(payer.pasFhirBaseUrl, token, 'Subscription', { method: 'POST', body });
+    expect(created.status).toBe(201);
+    const path = `Subscription/${created.body.id as string}`;
+    const statusNow = async (): Promise<string> =>
+      (await call(payer.pasFhirBaseUrl, token, path)).body.status;
+    await waitFor('the subscription active', async () => (await statusNow()) === 'active');
+    /** What each notification at this endpoint said: type, status, events since the start. */
+    const said = (): string[] =>
+      received
+        .filter((r) => r.url === '/notify/beats')
+        .map((r) => {
+          const p = (r.body.entry?.[0]?.resource as Parameters).parameter ?? [];
+          const v = (name: string): string | undefined => {
+            const x = p.find((q) => q.name === name);
+            return x?.valueCode ?? x?.valueString;
+          };
+          return `${v('type') ?? ''} ${v('status') ?? ''} ${v('events-since-subscription-start') ?? ''}`;
+        });
+    payer.pas.heartbeatNow();
+    await waitFor('a heartbeat saying active', () => said().includes('heartbeat active 0'));
+
+    expect(payer.pas.failSubscription(created.body.id, 'error')).toBe(true);
+    await waitFor('a heartbeat saying error', () => said().includes('heartbeat error 0'));
+    expect(await statusNow()).toBe('error');
+    const inError = await call(payer.pasFhirBaseUrl, token, 'Subscription?status=error');
+    expect((inError.body as Bundle).entry?.map((e) => e.resource?.id)).toContain(created.body.id);
+
+    // A decision while in error: counted (the next heartbeat says 1), never sent.
+    expect(readPasResponse((await submit(request('J1745', 1200))).body).status).toBe('pended');
+    await payer.pas.finishReviews();
+    payer.pas.heartbeatNow();
+    await waitFor('a heartbeat counting the event', () => said().includes('heartbeat error 1'));
+    expect(said().filter((x) => x.startsWith('event-notification'))).toEqual([]);
+
+    // The client's reactivation: an update makes it requested, handshakes, and it is active again.
+    expect((await call(payer.pasFhirBaseUrl, token, path, { method: 'PUT', body })).status).toBe(200);
+    await waitFor('active again', async () => (await statusNow()) === 'active');
+    payer.pas.heartbeatNow();
+    await waitFor('a heartbeat saying active, the count kept', () => said().includes('heartbeat active 1'));
+    expect(said().filter((x) => x.startsWith('handshake'))).toEqual([
+      'handshake requested 0',
+      'handshake requested 1',
+    ]);
+    expect((await call(payer.pasFhirBaseUrl, token, path, { method: 'DELETE' })).status).toBe(204);
   });
 });
 

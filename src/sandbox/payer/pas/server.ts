@@ -100,6 +100,13 @@ export interface PasEndpoint {
   submitsReceived(): number;
   /** The subscriptions the payer holds (not deleted), as it would show them, oldest first. */
   subscriptions(): Subscription[];
+  /**
+   * Puts subscription `id` in `error` or `off`, as a failure on the payer's side would, and sends a
+   * heartbeat saying so to a subscription that asked for heartbeats; false when none has that id.
+   */
+  failSubscription(id: string, status: 'error' | 'off'): boolean;
+  /** Sends the heartbeat of every subscription that asked for one (`active` or in `error`) now. */
+  heartbeatNow(): void;
   stop(): void;
 }
 
@@ -478,6 +485,8 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     releaseNotifications: () => subscriptions.release(),
     submitsReceived: () => submitsReceived,
     subscriptions: () => subscriptions.list().map((s) => subscriptions.view(s)),
+    failSubscription: (id, status) => subscriptions.fail(id, status),
+    heartbeatNow: () => subscriptions.heartbeatNow(),
     stop() {
       for (const timer of reviews.values()) {
         clearTimeout(timer);

@@ -6,7 +6,12 @@
  * once and, when a request's decision changes, POSTs a Backport `history` Bundle — the
  * SubscriptionStatus Parameters, then the whole PAS Response Bundle (spec-61) — with the client's
  * channel header. Event numbers count per subscription; a failed delivery is retried with backoff
- * a few times, then the subscription is marked `error`.
+ * a few times, then the subscription is marked `error`. A subscription that asked for a heartbeat
+ * (`backport-heartbeat-period`) gets one each period while `active` or in `error`, reporting its
+ * status (Backport IG errors.html: a server in error keeps counting events and MAY keep sending
+ * heartbeats with an `error` status); `fail` puts one in `error` or `off` as a failure on the
+ * payer's side would, and says so in a heartbeat at once. An update (PUT) makes it `requested`
+ * again and handshakes: the client's reactivation.
  *
  * Each subscription belongs to the client that created it (its SMART client_id): as a real payer
  * scopes what a client may see and change, another client's is not found by search, read, update
@@ -28,6 +33,8 @@ export interface PayerSubscription {
   readonly orgIds: readonly string[];
   readonly endpoint: string;
   readonly headers: readonly (readonly [string, string])[];
+  /** The heartbeat period it asked for (seconds); absent, none is sent. */
+  readonly heartbeatSeconds?: number;
   status: 'requested' | 'active' | 'error' | 'off';
   events: number;
   resource: Subscription & { id: string };
@@ -47,7 +54,7 @@ const outcome = (text: string): OperationOutcome => ({
 export function parsePasSubscription(
   body: unknown,
 ):
-  | { ok: true; orgIds: string[]; endpoint: string; headers: [string, string][] }
+  | { ok: true; orgIds: string[]; endpoint: string; headers: [string, string][]; heartbeatSeconds?: number }
   | { ok: false; outcome: OperationOutcome } {
   const s = body as Subscription | undefined;
   if (s?.resourceType !== 'Subscription') {
@@ -73,7 +80,14 @@ export function parsePasSubscription(
     const colon = h.indexOf(':');
     return colon > 0 ? [[h.slice(0, colon).trim(), h.slice(colon + 1).trim()]] : [];
   });
-  return { ok: true, orgIds: (match[2] ?? '').split(','), endpoint: s.channel.endpoint ?? '', headers };
+  const period = s.channel.extension?.find((e) => e.url === PAS_BACKPORT.heartbeatPeriod)?.valueUnsignedInt;
+  return {
+    ok: true,
+    orgIds: (match[2] ?? '').split(','),
+    endpoint: s.channel.endpoint ?? '',
+    headers,
+    ...(period !== undefined && period > 0 ? { heartbeatSeconds: period } : {}),
+  };
 }
 
 export class PasSubscriptions {
@@ -83,6 +97,8 @@ export class PasSubscriptions {
   readonly #log: DeliveryLog;
   readonly #retryMs: number;
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Each subscription's heartbeat timer (those that asked for one). */
+  readonly #heartbeats = new Map<string, NodeJS.Timeout>();
   readonly #hold: () => boolean;
   /** Event notifications held back (`hold`), oldest first: lost, until `release`. */
   readonly #held: { subscription: PayerSubscription; event: { number: number; response: Bundle } }[] = [];
@@ -129,7 +145,7 @@ export class PasSubscriptions {
    */
   put(
     body: Subscription,
-    parsed: { orgIds: string[]; endpoint: string; headers: [string, string][] },
+    parsed: { orgIds: string[]; endpoint: string; headers: [string, string][]; heartbeatSeconds?: number },
     owner: string,
     id: string = randomUUID(),
   ): PayerSubscription {
@@ -140,18 +156,70 @@ export class PasSubscriptions {
       orgIds: parsed.orgIds,
       endpoint: parsed.endpoint,
       headers: parsed.headers,
+      ...(parsed.heartbeatSeconds !== undefined ? { heartbeatSeconds: parsed.heartbeatSeconds } : {}),
       status: 'requested',
       events: previous?.events ?? 0,
       resource: { ...body, id, status: 'requested' },
     };
     this.#subscriptions.set(id, subscription);
+    this.#beat(subscription);
     void this.#deliver(subscription, 'handshake', undefined, 3);
     return subscription;
   }
 
   /** Deletes `owner`'s subscription `id`; false when `owner` holds none by that id. */
   delete(id: string, owner: string): boolean {
-    return this.get(id, owner) !== undefined && this.#subscriptions.delete(id);
+    if (this.get(id, owner) === undefined) {
+      return false;
+    }
+    clearInterval(this.#heartbeats.get(id));
+    this.#heartbeats.delete(id);
+    return this.#subscriptions.delete(id);
+  }
+
+  /**
+   * Puts subscription `id` in `error` or `off`, as a failure on the payer's side would, and sends
+   * its heartbeat now (if it asked for heartbeats) saying so; false when no subscription has that id.
+   */
+  fail(id: string, status: 'error' | 'off'): boolean {
+    const subscription = this.#subscriptions.get(id);
+    if (!subscription) {
+      return false;
+    }
+    subscription.status = status;
+    this.#heartbeat(subscription);
+    return true;
+  }
+
+  /** Sends every subscription's heartbeat now (those that asked for one, `active` or in `error`). */
+  heartbeatNow(): void {
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.status === 'active' || subscription.status === 'error') {
+        this.#heartbeat(subscription);
+      }
+    }
+  }
+
+  /** Starts (or restarts) the subscription's heartbeat timer, if it asked for heartbeats. */
+  #beat(subscription: PayerSubscription): void {
+    clearInterval(this.#heartbeats.get(subscription.id));
+    this.#heartbeats.delete(subscription.id);
+    if (subscription.heartbeatSeconds === undefined) {
+      return;
+    }
+    const timer = setInterval(() => {
+      if (subscription.status === 'active' || subscription.status === 'error') {
+        this.#heartbeat(subscription);
+      }
+    }, subscription.heartbeatSeconds * 1000);
+    timer.unref();
+    this.#heartbeats.set(subscription.id, timer);
+  }
+
+  #heartbeat(subscription: PayerSubscription): void {
+    if (subscription.heartbeatSeconds !== undefined) {
+      void this.#deliver(subscription, 'heartbeat', undefined, 1);
+    }
   }
 
   /** The subscription as the payer shows it (status as it stands, secrets kept back). */
@@ -165,6 +233,13 @@ export class PasSubscriptions {
     let sent = 0;
     for (const subscription of this.#subscriptions.values()) {
       if (
+        senderId !== undefined &&
+        subscription.status === 'error' &&
+        subscription.orgIds.includes(senderId)
+      ) {
+        // In error the event is counted, not sent (IG "Handling Errors").
+        subscription.events += 1;
+      } else if (
         senderId !== undefined &&
         subscription.status === 'active' &&
         subscription.orgIds.includes(senderId)
@@ -187,12 +262,16 @@ export class PasSubscriptions {
       clearTimeout(timer);
     }
     this.#timers.clear();
+    for (const timer of this.#heartbeats.values()) {
+      clearInterval(timer);
+    }
+    this.#heartbeats.clear();
   }
 
   /** The Backport notification: SubscriptionStatus first, then the full PAS Response Bundle. */
   notification(
     subscription: PayerSubscription,
-    type: 'handshake' | 'event-notification',
+    type: 'handshake' | 'heartbeat' | 'event-notification',
     event?: { number: number; response: Bundle },
   ): Bundle {
     const timestamp = this.#now().toISOString();
@@ -202,7 +281,7 @@ export class PasSubscriptions {
         fhirBaseUrl: this.#base,
         subscriptionId: subscription.id,
         topic: PAS_TOPIC,
-        status: type === 'handshake' ? 'requested' : 'active',
+        status: type === 'handshake' ? 'requested' : subscription.status,
         type,
         eventsSinceSubscriptionStart: subscription.events,
         events:
@@ -249,7 +328,7 @@ export class PasSubscriptions {
 
   async #deliver(
     subscription: PayerSubscription,
-    type: 'handshake' | 'event-notification',
+    type: 'handshake' | 'heartbeat' | 'event-notification',
     event: { number: number; response: Bundle } | undefined,
     attemptsLeft: number,
     delayMs = this.#retryMs,
@@ -282,7 +361,10 @@ export class PasSubscriptions {
       return;
     }
     if (attemptsLeft <= 1) {
-      subscription.status = 'error';
+      // An `off` subscription stays off (its last heartbeat, saying so, may find no one).
+      if (subscription.status !== 'off') {
+        subscription.status = 'error';
+      }
       return;
     }
     const timer = setTimeout(() => {
