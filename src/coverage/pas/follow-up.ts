@@ -9,7 +9,7 @@
  * payer ended without a word), backing off there (./inquiry-schedule.ts). A notification that names
  * no request is kept with an audited work item.
  */
-import type { Bundle, Claim, Subscription } from '@medplum/fhirtypes';
+import type { Bundle, Claim } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { Logger } from '../../logger.ts';
@@ -34,7 +34,7 @@ import {
   writeWork,
 } from './records.ts';
 import { readPasInquiry } from './response.ts';
-import { parsePasNotification, readRecord, subscriptionRecordId } from './subscription.ts';
+import { parsePasNotification, readSubscriptionRecord } from './subscription.ts';
 import { readOptional } from '../../store/read-optional.ts';
 
 export interface FollowUpContext {
@@ -53,13 +53,7 @@ export async function enqueueSubscribe(
   tenant: TenantId,
   payer: PayerEndpoint,
 ): Promise<void> {
-  const record = await readOptional<Subscription>(
-    ctx.store,
-    tenant,
-    'Subscription',
-    subscriptionRecordId(payer.id),
-  );
-  const known = record ? readRecord(record) : undefined;
+  const { known } = await readSubscriptionRecord(ctx.store, tenant, payer.id);
   if (
     known?.unsupported ||
     (known?.payerSubscriptionId && known.status !== 'error' && known.status !== 'off')
@@ -107,13 +101,7 @@ async function payerFollowing(
   tenant: TenantId,
   payer: PayerEndpoint,
 ): Promise<PayerFollowing> {
-  const record = await readOptional<Subscription>(
-    ctx.store,
-    tenant,
-    'Subscription',
-    subscriptionRecordId(payer.id),
-  );
-  const known = record ? readRecord(record) : undefined;
+  const { known } = await readSubscriptionRecord(ctx.store, tenant, payer.id);
   const subscribed = payer.pas?.subscription !== 'off' && !known?.unsupported;
   const notified =
     subscribed &&

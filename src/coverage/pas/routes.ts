@@ -38,9 +38,9 @@ import { readClaimResponse } from './response.ts';
 import {
   parsePasNotification,
   readRecord,
+  readSubscriptionRecord,
   recordedStatus,
   recordResource,
-  subscriptionRecordId,
 } from './subscription.ts';
 import { enqueueSubscribe } from './follow-up.ts';
 import type { PriorAuthJob } from './jobs.ts';
@@ -219,13 +219,11 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
         );
         return;
       }
-      const existing = await readOptional<Subscription>(
+      const { stored: existing, known: record } = await readSubscriptionRecord(
         deps.store,
         tenant.id,
-        'Subscription',
-        subscriptionRecordId(payer.id),
+        payer.id,
       );
-      const record = existing ? readRecord(existing) : undefined;
       const presented = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
       if (!presented || !record || !secretMatches(presented, record.secretSha256)) {
         throw unauthorized('Missing or unknown subscription secret', {

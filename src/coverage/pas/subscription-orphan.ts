@@ -34,7 +34,7 @@ import { readOptional } from '../../store/read-optional.ts';
 import type { PriorAuthJob } from './jobs.ts';
 import type { PasPayerPort, PayerAnswer } from './payer-client.ts';
 import { PRIOR_AUTH_QUEUE, writeWork } from './records.ts';
-import { notifyPath, readRecord, subscriptionRecordId } from './subscription.ts';
+import { notifyPath, readSubscriptionRecord } from './subscription.ts';
 
 /** One job per subscription to remove: the same loss found twice queues it once. */
 export const unsubscribeKey = (payer: string, subscription: string): string =>
@@ -172,13 +172,7 @@ export async function runSweep(
   if (answer.status < 200 || answer.status >= 300 || bundle?.resourceType !== 'Bundle') {
     throw new Refused(`payer ${job.payer} did not search its subscriptions (HTTP ${answer.status})`);
   }
-  const record = await readOptional<Subscription>(
-    ctx.store,
-    tenant,
-    'Subscription',
-    subscriptionRecordId(payer.id),
-  );
-  const known = record ? readRecord(record) : undefined;
+  const { known } = await readSubscriptionRecord(ctx.store, tenant, payer.id);
   const unchanged =
     job.keep !== undefined
       ? known?.payerSubscriptionId === job.keep

@@ -11,6 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Bundle, Extension, Parameters, Subscription } from '@medplum/fhirtypes';
 import { sha256Hex } from '../../ingest/records.ts';
+import type { Store, StoredResource, TenantId } from '../../store/port.ts';
+import { readOptional } from '../../store/read-optional.ts';
 import { EXT_CHANNEL_SECRET_HASH } from '../../contract/canonical.ts';
 import {
   EXT_PAS_PAYER_SUBSCRIPTION,
@@ -83,6 +85,21 @@ export interface SubscriptionRecord {
    */
   readonly unconfirmed: boolean;
   readonly versionId?: string;
+}
+
+/** A payer's subscription record in a tenant: as stored, and as read (both undefined when none). */
+export async function readSubscriptionRecord(
+  store: Pick<Store, 'resources'>,
+  tenant: TenantId,
+  payerId: string,
+): Promise<{ readonly stored?: Subscription & StoredResource; readonly known?: SubscriptionRecord }> {
+  const stored = await readOptional<Subscription>(
+    store,
+    tenant,
+    'Subscription',
+    subscriptionRecordId(payerId),
+  );
+  return stored ? { stored, known: readRecord(stored) } : {};
 }
 
 export function readRecord(resource: Subscription & { meta?: { versionId?: string } }): SubscriptionRecord {
