@@ -29,7 +29,10 @@ export interface SubscriptionRig {
   readonly heldFor: (tenant: string) => Subscription[];
   /** The tenant's record of its subscription at the payer. */
   readonly recordOf: (tenant: string) => Promise<(Subscription & StoredResource) | undefined>;
-  /** The payer id of the subscription the tenant keeps (not `not`), once active and its jobs ended. */
+  /**
+   * The payer id of the subscription the tenant keeps (not `not`), once active in its record and at
+   * the payer, and its jobs ended.
+   */
   readonly keptActive: (tenant: string, not?: string) => Promise<string>;
 }
 
@@ -85,14 +88,16 @@ export function subscriptionRig(
       subscriptionRecordId('buckeye'),
     );
 
+  const heldBy = (tenant: string): Subscription[] =>
+    payerNow()
+      .pas.subscriptions()
+      .filter((s) => s.channel.endpoint?.includes(`/pas/${tenant}/`));
+
   return {
     h,
     payer: payerNow,
     server: serverNow,
-    heldFor: (tenant) =>
-      payerNow()
-        .pas.subscriptions()
-        .filter((s) => s.channel.endpoint?.includes(`/pas/${tenant}/`)),
+    heldFor: heldBy,
     recordOf,
     keptActive: (tenant, not) =>
       waitFor(
@@ -103,6 +108,9 @@ export function subscriptionRig(
           return kept?.payerSubscriptionId &&
             kept.payerSubscriptionId !== not &&
             kept.status === 'active' &&
+            // The payer makes it active once Dripline has answered its handshake, and Dripline
+            // records `active` before that answer leaves: the payer's side can lag a moment.
+            heldBy(tenant).some((s) => s.id === kept.payerSubscriptionId && s.status === 'active') &&
             (await h.queuedJobs(subscriptionJob, tenant)).length === 0
             ? kept.payerSubscriptionId
             : undefined;
