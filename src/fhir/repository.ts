@@ -456,13 +456,14 @@ export class DriplineRepository extends FhirRepository {
     interaction: 'create' | 'update',
     resources: string[],
     patients: string[],
-  ): { op: 'create'; resource: Resource & { id: string }; options: { id: string } }[] {
+  ): { op: 'create'; resource: Resource & { id: string }; options: { id: string; indexLater: true } }[] {
     const type = resources[0]?.split('/')[0] ?? '';
     if (NON_PHI_TYPES.has(type)) {
       return [];
     }
     const event = this.auditEvent(interaction, resources, patients);
-    return [{ op: 'create', resource: event, options: { id: event.id } }];
+    // A new v7 id, made for this write: the store may index it after the write is answered.
+    return [{ op: 'create', resource: event, options: { id: event.id, indexLater: true } }];
   }
 
   private async auditRead(

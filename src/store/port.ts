@@ -134,6 +134,13 @@ export interface CreateOptions {
   readonly ifNoneExistIdentifier?: { readonly system?: string; readonly value: string };
   /** Use this id instead of generating one (used for stable ids derived from inputs). */
   readonly id?: string;
+  /**
+   * The resource is a write's AuditEvent with an id never used before (the FHIR API's, made for
+   * this write): an adapter may store it with the write and build its search index later, as long
+   * as every read and search of AuditEvents sees it once the write has committed. An id that exists
+   * is then not reported as a conflict (the first copy is kept), so stable ids must not use it.
+   */
+  readonly indexLater?: boolean;
 }
 
 export interface UpdateOptions {

@@ -1,8 +1,9 @@
 /**
- * Reads over HTTP while the store journals their AuditEvents (src/store/sqlite/audit-log.ts, its
- * thread started from the first read here): every read is answered only once its event is durable
- * in the journal, and an AuditEvent search right after the reads finds one event per read, naming
- * the client, though no thread has filed them.
+ * Reads and creates over HTTP while the store journals their AuditEvents
+ * (src/store/sqlite/audit-log.ts, its thread started from the first read here): every read is
+ * answered only once its event is durable in the journal, every create once its event is pending in
+ * the create's own transaction (src/store/sqlite/audit-pending.ts), and an AuditEvent search right
+ * after finds one event per interaction, naming the client, though no thread has filed them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { journalRowCount } from '../../src/store/sqlite/audit-journal.ts';
+import { pendingRowCount } from '../../src/store/sqlite/audit-pending.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
@@ -35,7 +37,7 @@ beforeAll(async () => {
     },
   });
   server = await startTestServer({}, { store });
-  token = await server.token(TENANT, 'system/Patient.rs system/AuditEvent.rs');
+  token = await server.token(TENANT, 'system/Patient.crs system/AuditEvent.rs');
 });
 
 afterAll(async () => {
@@ -73,5 +75,23 @@ describe('read audits through the journal', () => {
     const clientIds = new Set(readEvents.map((e) => e?.agent[0]?.who?.identifier?.value));
     expect(clientIds.size).toBe(1);
     expect(store.auditLog.journaling).toBe(true);
+  });
+
+  test('10 creates, then AuditEvent?entity finds each one’s create event, still pending', async () => {
+    expect(store.auditLog.journaling).toBe(true);
+    const created = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        fhirFetch(`${server.fhir}/Patient`, token, { method: 'POST', body: patient(`MRN-PENDING-${i}`) }),
+      ),
+    );
+    expect(created.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 201));
+    expect(pendingRowCount(store.connection)).toBeGreaterThanOrEqual(10);
+    for (const response of created) {
+      const id = (response.body as { id: string }).id;
+      const found = await fhirFetch(`${server.fhir}/AuditEvent?entity=Patient/${id}&_count=10`, token);
+      const events = ((found.body as Bundle<AuditEvent>).entry ?? []).map((e) => e.resource);
+      expect(events.map((e) => e?.subtype?.[0]?.code)).toEqual(['create']);
+    }
+    expect(pendingRowCount(store.connection)).toBe(0);
   });
 });

@@ -1,15 +1,17 @@
 /**
- * Child process of sqlite-audit-log.test.ts: appends read audits through the store's audit log
- * with a thread that never files them (./audit-thread-idle.ts), so every acknowledged event is in
- * the journal only, and prints `A <id>` per acknowledged event until it is killed.
+ * Child process of sqlite-audit-log.test.ts and sqlite-write-audits.test.ts: with a thread that
+ * never files them (./audit-thread-idle.ts), appends read audits through the store's audit log
+ * (mode `reads`: every acknowledged event is in the journal only), or writes Patients each with
+ * its create's AuditEvent marked `indexLater` (mode `writes`: every acknowledged event is in the
+ * main file's pending table only), and prints `A <id>` per acknowledged event until it is killed.
  *
- *   node test/store/audit-journal-writer.ts <db path>
+ *   node test/store/audit-journal-writer.ts <db path> [reads|writes]
  *
  * It also ends when its stdin closes, so it never outlives the test that started it.
  */
 import { randomUUIDv7 } from 'node:crypto';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { readAudit } from './audit-fixtures.ts';
+import { createAudit, readAudit } from './audit-fixtures.ts';
 
 const path = process.argv[2];
 if (!path) {
@@ -27,7 +29,17 @@ while (!store.auditLog.journaling) {
   await new Promise((resolve) => setTimeout(resolve, 5));
 }
 console.log('JOURNALING');
+const writes = process.argv[3] === 'writes';
 for (let i = 0; ; i++) {
+  if (writes) {
+    const event = createAudit(randomUUIDv7(), `Patient/w-${i}`);
+    await store.resources.writeBatch('crash-tenant', [
+      { op: 'create', resource: { resourceType: 'Patient' }, options: { id: `w-${i}` } },
+      { op: 'create', resource: event, options: { id: event.id, indexLater: true } },
+    ]);
+    console.log(`A ${event.id}`);
+    continue;
+  }
   const events = [readAudit(randomUUIDv7(), `Patient/p-${i}`), readAudit(randomUUIDv7(), `Patient/q-${i}`)];
   await store.auditLog.append('crash-tenant', events);
   for (const event of events) {

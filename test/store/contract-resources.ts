@@ -349,6 +349,50 @@ export function describeResourceContract(it: ContractTest): void {
       // Append-only as any AuditEvent.
       await expectStatus(store.resources.update(tenant, { ...event('log-1', 'p-log'), outcome: '8' }), 409);
     });
+
+    it("a write's AuditEvent indexed later is found at once, and commits with the write or not at all", async (store) => {
+      const tenant = newTenant();
+      const event = (id: string, patientId: string) => ({
+        resourceType: 'AuditEvent' as const,
+        id,
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+        action: 'C' as const,
+        recorded: '2026-03-02T10:00:00.000Z',
+        agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
+        source: { observer: { display: 'test' } },
+        entity: [{ what: { reference: `Patient/${patientId}` } }],
+      });
+      const [created, audited] = await store.resources.writeBatch(tenant, [
+        { op: 'create', resource: { resourceType: 'Patient' }, options: { id: 'p-later' } },
+        { op: 'create', resource: event('later-1', 'p-later'), options: { id: 'later-1', indexLater: true } },
+      ]);
+      expect(created?.op === 'create' && created.result.created).toBe(true);
+      expect(audited?.op === 'create' ? audited.result.resource.meta.versionId : undefined).toBe('1');
+      expect((await store.resources.read(tenant, 'AuditEvent', 'later-1')).id).toBe('later-1');
+      const byPatient = await store.resources.search(
+        tenant,
+        query('AuditEvent', [{ code: 'patient', kind: 'reference', values: ['Patient/p-later'] }]),
+      );
+      expect(byPatient.resources.map((r) => r.id)).toEqual(['later-1']);
+      // The same Patient again is a conflict: the batch fails, and its event is not kept either.
+      await expectStatus(
+        store.resources.writeBatch(tenant, [
+          {
+            op: 'create',
+            resource: event('later-2', 'p-later'),
+            options: { id: 'later-2', indexLater: true },
+          },
+          { op: 'create', resource: { resourceType: 'Patient' }, options: { id: 'p-later' } },
+        ]),
+        409,
+      );
+      await expectStatus(store.resources.read(tenant, 'AuditEvent', 'later-2'), 404);
+      const after = await store.resources.search(
+        tenant,
+        query('AuditEvent', [{ code: 'patient', kind: 'reference', values: ['Patient/p-later'] }]),
+      );
+      expect(after.resources.map((r) => r.id)).toEqual(['later-1']);
+    });
   });
 
   describe('a reference parameter narrowed to some target types (patient beside subject, entity, target)', () => {

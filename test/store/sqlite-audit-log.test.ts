@@ -15,10 +15,9 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import type { StoreQuery } from '../../src/store/port.ts';
 import { appendJournaledInTx, journalRowCount, moveJournaled } from '../../src/store/sqlite/audit-journal.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { spawnChild, stopChild, within } from '../support/child.ts';
 import { waitFor } from '../support/wait.ts';
-import { readAudit } from './audit-fixtures.ts';
+import { readAudit, untilJournaling } from './audit-fixtures.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'dripline-audit-log-'));
@@ -42,21 +41,6 @@ function byEntity(reference: string): StoreQuery {
   };
 }
 
-async function untilJournaling(store: SqliteStore): Promise<void> {
-  await waitFor(
-    'the audit thread ready',
-    async () => {
-      if (!store.auditLog.journaling) {
-        // The thread starts at an append; until it is ready, appends go direct.
-        await store.auditLog.append(TENANT, [readAudit(randomUUIDv7(), 'Patient/warm-up')]);
-      }
-      return store.auditLog.journaling;
-    },
-    20_000,
-    10,
-  );
-}
-
 describe('the SQLite audit log', () => {
   test('few reads: events are written straight into the main file, no thread', async () => {
     const store = await openSqliteStore({ path: freshPath() });
@@ -78,7 +62,7 @@ describe('the SQLite audit log', () => {
       auditLog: { threadAtEventsPerSecond: 0, threadModule: IDLE_THREAD },
     });
     try {
-      await untilJournaling(store);
+      await untilJournaling(store, TENANT);
       const events = Array.from({ length: 5 }, () => readAudit(randomUUIDv7(), 'Patient/many'));
       await store.auditLog.append(TENANT, events);
       // Durable in the journal, not yet in the main file (this thread never files).
@@ -102,7 +86,7 @@ describe('the SQLite audit log', () => {
     });
     const reader = await openSqliteStore({ path });
     try {
-      await untilJournaling(writer);
+      await untilJournaling(writer, TENANT);
       const event = readAudit(randomUUIDv7(), 'Patient/elsewhere');
       await writer.auditLog.append(TENANT, [event]);
       expect(journalRowCount(writer.auditJournalConnection)).toBe(1);
@@ -117,7 +101,7 @@ describe('the SQLite audit log', () => {
   test('the real thread files them on its own', async () => {
     const store = await openSqliteStore({ path: freshPath(), auditLog: { threadAtEventsPerSecond: 0 } });
     try {
-      await untilJournaling(store);
+      await untilJournaling(store, TENANT);
       const events = Array.from({ length: 300 }, (_, i) => readAudit(randomUUIDv7(), `Patient/t-${i % 7}`));
       for (let i = 0; i < events.length; i += 30) {
         await store.auditLog.append(TENANT, events.slice(i, i + 30));
@@ -140,7 +124,7 @@ describe('the SQLite audit log', () => {
       auditLog: { threadAtEventsPerSecond: 0, threadSleepAfterMs: 30 },
     });
     try {
-      await untilJournaling(store);
+      await untilJournaling(store, TENANT);
       await waitFor('the thread asleep', () => store.auditLog.threadSleeping, 10_000, 5);
       const filed = store.auditLog.filedByThread;
       await store.auditLog.append(TENANT, [readAudit(randomUUIDv7(), 'Patient/woken')]);
@@ -181,7 +165,7 @@ describe('the SQLite audit log', () => {
       auditLog: { threadAtEventsPerSecond: 0, threadModule: IDLE_THREAD, maxBacklog: 4 },
     });
     try {
-      await untilJournaling(store);
+      await untilJournaling(store, TENANT);
       let done = false;
       const appended = store.auditLog
         .append(

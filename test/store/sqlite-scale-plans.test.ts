@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Encounter } from '@medplum/fhirtypes';
 import type { BatchOperation, DatePrefix, StoreQuery } from '../../src/store/port.ts';
@@ -168,6 +169,10 @@ describe('date ranges by span class', () => {
       UPDATE meta SET value = '2' WHERE key = 'schema_version';
     `);
     await first.close();
+    // Closing files what the pending audit table holds: only then can the file lose it (schema 6).
+    const closed = new DatabaseSync(path);
+    closed.exec('DROP TABLE audit_pending');
+    closed.close();
 
     const migrated = await openSqliteStore({ path });
     try {

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Encounter, Patient } from '@medplum/fhirtypes';
@@ -236,6 +237,16 @@ function withoutWaitKeys(conn: SqliteConnection): void {
   conn.run('ALTER TABLE jobs DROP COLUMN wait_key');
 }
 
+/**
+ * As a closed file from before schema 6 would look: no pending audit table (dropped once the store
+ * is closed: closing files what the table holds).
+ */
+function withoutPendingAudits(path: string): void {
+  const db = new DatabaseSync(path);
+  db.exec('DROP TABLE audit_pending');
+  db.close();
+}
+
 describe('wait keys on one file (schema 5)', () => {
   test('a file written before them migrates: a job pending there is deferred on a key and woken', async () => {
     const path = freshPath();
@@ -244,6 +255,7 @@ describe('wait keys on one file (schema 5)', () => {
     withoutWaitKeys(first.connection);
     first.connection.run("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
     await first.close();
+    withoutPendingAudits(path);
     const migrated = await openSqliteStore({ path });
     expect(migrated.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe(
       String(SCHEMA_VERSION),
@@ -284,6 +296,7 @@ describe('sequences on one file', () => {
     first.connection.run('DROP TABLE sequences');
     first.connection.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
     await first.close();
+    withoutPendingAudits(path);
     const migrated = await openSqliteStore({ path });
     expect(await migrated.sequences.next('t', 'isa|S|R')).toBe(1);
     expect(await migrated.sequences.next('t', 'isa|S|R')).toBe(2);
@@ -487,6 +500,7 @@ describe('lean writes (schema 4)', () => {
     withoutWaitKeys(first.connection);
     first.connection.run("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
     await first.close();
+    withoutPendingAudits(path);
 
     const migrated = await openSqliteStore({ path });
     expect(migrated.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe(

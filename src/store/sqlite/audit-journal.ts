@@ -9,18 +9,15 @@
  * a thread (./audit-thread.ts) files the rows in the main file in batches, on another core.
  *
  * Moving (`moveJournaled`) is idempotent, so the thread, another process, and a reader that
- * needs the events now may all move the same rows: the main file keeps the first copy of an id
- * (INSERT OR IGNORE on (tenant, type, id)) and only a row it kept gets index rows; rows leave the
- * journal after the main file's commit. A crash between the two commits leaves rows that are
+ * needs the events now may all move the same rows: filing keeps the first copy of an id
+ * (./audit-filing.ts); rows leave the journal after the main file's commit. A crash between the two commits leaves rows that are
  * moved again, as no-ops. `seq` is AUTOINCREMENT so a number is never reused: a mover deletes
  * "through seq n" after its commit, and a reused number could name a row it never moved.
  */
 import type { StoredResource, TenantId } from '../port.ts';
-import { indexResource } from '../search-index.ts';
+import { fileAuditEventsInTx } from './audit-filing.ts';
 import type { SqliteConnection } from './db.ts';
 import type { SqliteConnectionOptions } from './db.ts';
-import { IndexRows, insertIndexRows } from './index-rows.ts';
-import { INSERT_CURRENT } from './resources.ts';
 import { openSideFile, sideFilePathFor } from './side-file.ts';
 
 const AUDIT_JOURNAL_MIGRATIONS: readonly string[] = [
@@ -86,20 +83,7 @@ export function moveJournaled(main: SqliteConnection, journal: SqliteConnection,
   if (last === undefined) {
     return 0;
   }
-  main.transaction(() => {
-    const index = new IndexRows();
-    const insert = main.statement(INSERT_CURRENT);
-    for (const row of rows) {
-      const tenant = String(row['tenant']);
-      const json = String(row['json']);
-      const event = JSON.parse(json) as StoredResource;
-      const inserted = insert.run(tenant, event.resourceType, event.id, 1, event.meta.lastUpdated, json);
-      if (Number(inserted.changes) === 1) {
-        index.add(tenant, event.resourceType, Number(inserted.lastInsertRowid), indexResource(event));
-      }
-    }
-    insertIndexRows(main, index);
-  });
+  main.transaction(() => fileAuditEventsInTx(main, rows));
   journal.run(SQL.removeThrough, Number(last['seq']));
   return rows.length;
 }

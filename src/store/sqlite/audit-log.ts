@@ -1,7 +1,8 @@
 /**
  * The SQLite adapter's AuditLog: read audits written straight into the main file while reads are
  * few, and through the audit journal (./audit-journal.ts) with a thread filing them once reads
- * are many.
+ * are many. FHIR writes' AuditEvents follow the same switch: filed with the write while events are
+ * few, kept pending in the write's transaction (./audit-pending.ts) for the thread once many.
  *
  * - Direct: an append is a group-committed create of each event (as every other write).
  * - Journaled: once `threadAtEventsPerSecond` events arrive within a second, a thread
@@ -21,9 +22,10 @@ import { Worker } from 'node:worker_threads';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { AuditLog, StoredResource, TenantId } from '../port.ts';
 import { appendJournaledInTx, journalHasRows, moveJournaled } from './audit-journal.ts';
+import { movePending, pendingHasRows } from './audit-pending.ts';
 import type { AuditThreadData, AuditThreadMessage } from './audit-thread.ts';
 import type { SqliteConnection } from './db.ts';
-import type { SqliteResourceStore } from './resources.ts';
+import type { SqliteResourceStore, WriteAuditHooks } from './resources.ts';
 import { assertValidId } from './values.ts';
 
 export interface AuditLogOptions {
@@ -52,7 +54,7 @@ const THREAD_POLL_MS = 15;
 /** …and stops looking once it stayed empty this long (ms), until an append wakes it. */
 const THREAD_SLEEP_AFTER_MS = 1000;
 
-export class SqliteAuditLog implements AuditLog {
+export class SqliteAuditLog implements AuditLog, WriteAuditHooks {
   readonly #main: SqliteConnection;
   readonly #journal: SqliteConnection;
   readonly #resources: SqliteResourceStore;
@@ -147,7 +149,24 @@ export class SqliteAuditLog implements AuditLog {
       meta: { ...event.meta, versionId: '1', lastUpdated },
     }));
     await this.#journal.transactionOffLoop(() => appendJournaledInTx(this.#journal, tenant, stamped));
-    this.#backlog += stamped.length;
+    await this.#queued(stamped.length);
+  }
+
+  /** FHIR writes' AuditEvents are kept pending (./audit-pending.ts) while the thread files them. */
+  get pending(): boolean {
+    return this.journaling;
+  }
+
+  written(filed: number, pended: number): Promise<void> | undefined {
+    if (filed > 0) {
+      this.#countTowardsThread(filed);
+    }
+    return pended > 0 ? this.#queued(pended) : undefined;
+  }
+
+  /** `count` events now wait for the thread (journaled or pending): it must look, and may lag too far. */
+  async #queued(count: number): Promise<void> {
+    this.#backlog += count;
     this.#appendedSinceHeard = true;
     if (this.#threadSleeping) {
       this.#wake();
@@ -158,12 +177,15 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   /**
-   * Files every event the journal holds, here and now (a reader of AuditEvents calls it first). One
-   * probe when the journal is empty.
+   * Files every event the journal and the pending table hold, here and now (a reader of
+   * AuditEvents calls it first). Two probes when both are empty.
    */
   settle(): void {
     while (journalHasRows(this.#journal)) {
       moveJournaled(this.#main, this.#journal, SETTLE_BATCH);
+    }
+    while (pendingHasRows(this.#main)) {
+      movePending(this.#main, SETTLE_BATCH);
     }
     this.#backlog = 0;
     this.#release();

@@ -1,7 +1,7 @@
 /**
  * The body of the audit filing thread (./audit-log.ts starts it): its own connections to the main
- * file and the audit journal, and the journal's rows filed as AuditEvents (./audit-journal.ts
- * `moveJournaled`): batch after batch while the journal holds rows, a look every `pollMs` while it
+ * file and the audit journal, and the rows waiting in the journal and in the main file's pending
+ * table filed as AuditEvents (./audit-journal.ts `moveJournaled`, ./audit-pending.ts `movePending`): batch after batch while the journal holds rows, a look every `pollMs` while it
  * is written, and asleep until the log says it appended some once it stayed empty `sleepAfterMs`.
  *
  * One batch per macrotask, so a 'stop' is seen between two batches while the journal never empties
@@ -13,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { journalRowCount, moveJournaled, openAuditJournal } from './audit-journal.ts';
+import { movePending, pendingRowCount } from './audit-pending.ts';
 import { SqliteConnection } from './db.ts';
 import type { SynchronousMode } from './db.ts';
 
@@ -62,10 +63,10 @@ function fileBatch(): void {
   if (stopping) {
     return;
   }
-  const moved = moveJournaled(main, journal, data.batchSize);
+  const moved = moveJournaled(main, journal, data.batchSize) + movePending(main, data.batchSize);
   if (moved > 0) {
     emptySince = undefined;
-    const remaining = journalRowCount(journal);
+    const remaining = journalRowCount(journal) + pendingRowCount(main);
     post({ moved, remaining });
     if (remaining > 0) {
       next(0);

@@ -1,7 +1,7 @@
 /**
  * The search index rows of resources being written, gathered by table and inserted with multi-row
- * INSERTs: shared by the resource store's writes (./resources.ts) and the audit journal's mover
- * (./audit-journal-move.ts), which index the same way.
+ * INSERTs: shared by the resource store's writes (./resources.ts) and the filing of waiting audit
+ * events (./audit-filing.ts), which index the same way.
  */
 import type { TenantId, IndexedResource } from '../port.ts';
 import { normalizeString } from '../search-index.ts';

@@ -91,6 +91,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     now,
     generateId: options.generateId ?? ((): string => randomUUID()),
     settleAuditEvents: () => auditLog?.settle(),
+    writeAudits: {
+      get pending(): boolean {
+        return auditLog?.pending ?? false;
+      },
+      written: (filed, pended) => auditLog?.written(filed, pended),
+    },
   });
   auditLog = new SqliteAuditLog(
     {

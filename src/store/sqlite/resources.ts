@@ -31,10 +31,11 @@ import type {
 import { appendOnlyConflict, isAppendOnlyType } from '../append-only.ts';
 import { INBOX_QUEUE } from '../port.ts';
 import { indexResource, SEARCH_INDEX_VERSION } from '../search-index.ts';
+import { pendAuditEventInTx } from './audit-pending.ts';
 import type { Row, SqliteConnection } from './db.ts';
 import { IndexRows, insertIndexRows } from './index-rows.ts';
 import type { SqliteJobQueue } from './job-queue.ts';
-import { MUTABLE_TYPES_SQL } from './schema.ts';
+import { INSERT_CURRENT, MUTABLE_TYPES_SQL } from './schema.ts';
 import { compileSearch, LARGE_MATCH_SET } from './search-sql.ts';
 import type { IdWalk, KeysetDriver } from './search-sql.ts';
 import { assertValidId, assertValidResourceType, canonicalInstant } from './values.ts';
@@ -49,6 +50,22 @@ export interface ResourceStoreDeps {
    * search of AuditEvents, so they see every event appended before them.
    */
   readonly settleAuditEvents?: () => void;
+  /** Where FHIR writes' AuditEvents (`CreateOptions.indexLater`) go: the audit log (./audit-log.ts). */
+  readonly writeAudits?: WriteAuditHooks;
+}
+
+/**
+ * The audit log's side of FHIR writes' AuditEvents: whether they are kept pending now, to be filed
+ * by its thread (./audit-pending.ts), and what it is told after each commit.
+ */
+export interface WriteAuditHooks {
+  /** Whether such events are kept pending now (the filing thread runs) rather than filed at once. */
+  readonly pending: boolean;
+  /**
+   * After a commit that filed `filed` such events at once and kept `pended` pending. The writer
+   * waits for what it returns: the thread's lag is bounded, so writes go at the rate it files.
+   */
+  written(filed: number, pended: number): Promise<void> | undefined;
 }
 
 interface CurrentRow {
@@ -61,13 +78,6 @@ const VERSIONS =
   'SELECT version, last_updated, json FROM resources WHERE tenant = ?1 AND type = ?2 AND id = ?3 ' +
   'UNION ALL ' +
   'SELECT version, last_updated, json FROM history WHERE tenant = ?1 AND type = ?2 AND id = ?3 AND version < ?4)';
-
-/**
- * A new resource's row, or nothing when (tenant, type, id) exists (its UNIQUE key: no look-up
- * first). Every column has a value, so OR IGNORE can only ignore that key. pk is the rowid.
- */
-export const INSERT_CURRENT =
-  'INSERT OR IGNORE INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?)';
 
 const AUDIT_EVENT = 'AuditEvent';
 
@@ -121,6 +131,7 @@ export class SqliteResourceStore implements ResourceStore {
   readonly #now: () => Date;
   readonly #generateId: () => string;
   readonly #settleAuditEvents: () => void;
+  readonly #writeAudits: WriteAuditHooks | undefined;
 
   constructor(deps: ResourceStoreDeps) {
     this.#conn = deps.conn;
@@ -128,6 +139,7 @@ export class SqliteResourceStore implements ResourceStore {
     this.#now = deps.now;
     this.#generateId = deps.generateId;
     this.#settleAuditEvents = deps.settleAuditEvents ?? ((): void => undefined);
+    this.#writeAudits = deps.writeAudits;
   }
 
   /** Before reading `type`: the AuditEvents journaled so far are filed (ResourceStoreDeps). */
@@ -281,15 +293,28 @@ export class SqliteResourceStore implements ResourceStore {
       const results = await this.#jobs.enqueueInbox(tenant, inbox);
       return results.map((result) => ({ op: 'enqueue', result }));
     }
+    const pending = this.#writeAudits?.pending ?? false;
+    let filedAudits = 0;
+    let pendedAudits = 0;
     // Off the event loop: the batches of the receiver's and the API's group commits, and the
     // workers' copies, wait for the lock without stopping the process (db.ts transactionOffLoop).
-    return this.#conn.transactionOffLoop(() => {
+    const written = await this.#conn.transactionOffLoop(() => {
       // The batch's index rows go in together at the end (see IndexRows); an operation that reads
       // or deletes index rows (a conditional create, an update) sees those of the ones before it.
       const rows = new IndexRows();
       const results = operations.map((operation): BatchResult => {
         switch (operation.op) {
           case 'create':
+            if (operation.options?.indexLater && operation.resource.resourceType === AUDIT_EVENT) {
+              if (pending) {
+                pendedAudits++;
+                return {
+                  op: 'create',
+                  result: this.#pendAuditInTx(tenant, operation.resource, operation.options),
+                };
+              }
+              filedAudits++;
+            }
             if (operation.options?.ifNoneExistIdentifier) {
               insertIndexRows(this.#conn, rows);
             }
@@ -307,6 +332,17 @@ export class SqliteResourceStore implements ResourceStore {
       insertIndexRows(this.#conn, rows);
       return results;
     });
+    await this.#writeAudits?.written(filedAudits, pendedAudits);
+    return written;
+  }
+
+  /** A FHIR write's AuditEvent kept in the pending table, filed later (./audit-pending.ts). */
+  #pendAuditInTx(tenant: TenantId, resource: Resource, options: CreateOptions): WriteResult {
+    const id = options.id ?? this.#generateId();
+    assertValidId(id);
+    const stored = this.#stamp(resource, id, 1);
+    pendAuditEventInTx(this.#conn, tenant, stored);
+    return { resource: stored, created: true };
   }
 
   // -------------------------------------------------------------------------------------------

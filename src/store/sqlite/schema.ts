@@ -8,13 +8,20 @@ import { APPEND_ONLY_TYPES } from '../append-only.ts';
 import { spanClassSql } from './date-spans.ts';
 import { JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * The predicate of the partial per-resource index trees (append-only types: ../append-only.ts). Statements that delete through them repeat
  * it word for word: SQLite uses a partial index only when the query's WHERE contains its WHERE.
  */
 export const MUTABLE_TYPES_SQL = `type NOT IN (${APPEND_ONLY_TYPES.map((t) => `'${t}'`).join(', ')})`;
+
+/**
+ * A new resource's row, or nothing when (tenant, type, id) exists (its UNIQUE key: no look-up
+ * first). Every column has a value, so OR IGNORE can only ignore that key. pk is the rowid.
+ */
+export const INSERT_CURRENT =
+  'INSERT OR IGNORE INTO resources (tenant, type, id, version, last_updated, json) VALUES (?, ?, ?, ?, ?, ?)';
 
 const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -169,6 +176,15 @@ ${JOBS_SCHEMA}
   `,
   // 5: what a deferred job waits on, so the end of that work makes it due (JobQueue.wake).
   JOBS_WAIT_SCHEMA,
+  // 6: FHIR writes' AuditEvents waiting to be filed, kept in the write's transaction
+  // (./audit-pending.ts). AUTOINCREMENT: a mover deletes "through seq n", so a number is never reused.
+  `
+  CREATE TABLE audit_pending (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    json   TEXT NOT NULL          -- the AuditEvent as it will be stored (id and meta stamped)
+  );
+  `,
 ];
 
 /**
