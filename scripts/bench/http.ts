@@ -41,6 +41,7 @@ import type { RunningServer } from '../../src/server.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import type { Store } from '../../src/store/port.ts';
 import { journalRowCount } from '../../src/store/sqlite/audit-journal.ts';
+import { pendingRowCount } from '../../src/store/sqlite/audit-pending.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { minimalFhirApp } from './http-minimal.ts';
 import { recordFigure } from './results.ts';
@@ -243,8 +244,8 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
 }
 
 /**
- * The audit thread's part of a read (src/store/sqlite/audit-log.ts): its CPU, and the wait until it
- * has filed every journaled event after the load stops.
+ * The audit thread's part of a read or a create (src/store/sqlite/audit-log.ts): its CPU, and the
+ * wait until it has filed every event journaled (reads) or pending (creates) after the load stops.
  */
 function auditBackground(store: Store): Pick<Phase, 'background'> {
   if (store.kind !== 'sqlite') {
@@ -255,7 +256,7 @@ function auditBackground(store: Store): Pick<Phase, 'background'> {
     background: {
       cpuMicros: () => sqlite.auditLog.threadCpuMicros(),
       async drained(): Promise<void> {
-        while (journalRowCount(sqlite.auditJournalConnection) > 0) {
+        while (journalRowCount(sqlite.auditJournalConnection) + pendingRowCount(sqlite.connection) > 0) {
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
       },
@@ -497,6 +498,7 @@ async function main(): Promise<void> {
         name: 'Dripline create (POST /fhir/Patient)',
         options: { url: `${base}/fhir/Patient`, ...postOptions },
         prepare: freshToken,
+        ...auditBackground(dripline.store),
       },
       {
         name: `Dripline read (GET /fhir/Patient/{id}, ${ids.length} ids)`,
