@@ -1,5 +1,5 @@
 /**
- * Child process of sqlite-audit-log.test.ts and sqlite-write-audits.test.ts: with a thread that
+ * Child process of the kill -9 proofs (./audit-killed-writer.ts): with a thread that
  * never files them (./audit-thread-idle.ts), appends read audits through the store's audit log
  * (mode `reads`: every acknowledged event is in the journal only), or writes Patients each with
  * its create's AuditEvent marked `indexLater` (mode `writes`: every acknowledged event is in the

@@ -316,19 +316,22 @@ export function describeResourceContract(it: ContractTest): void {
     });
   });
 
+  /** A RESTful AuditEvent naming one Patient, recorded on 2026-03-02. */
+  const restAuditEvent = (id: string, patientId: string, action: 'C' | 'R') => ({
+    resourceType: 'AuditEvent' as const,
+    id,
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+    action,
+    recorded: '2026-03-02T10:00:00.000Z',
+    agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
+    source: { observer: { display: 'test' } },
+    entity: [{ what: { reference: `Patient/${patientId}` } }],
+  });
+
   describe('audit log', () => {
     it('appended events are AuditEvents at once: read, history, searched by patient and date', async (store) => {
       const tenant = newTenant();
-      const event = (id: string, patientId: string) => ({
-        resourceType: 'AuditEvent' as const,
-        id,
-        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-        action: 'R' as const,
-        recorded: '2026-03-02T10:00:00.000Z',
-        agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
-        source: { observer: { display: 'test' } },
-        entity: [{ what: { reference: `Patient/${patientId}` } }],
-      });
+      const event = (id: string, patientId: string) => restAuditEvent(id, patientId, 'R');
       await store.auditLog.append(tenant, [event('log-1', 'p-log'), event('log-2', 'p-other')]);
       await store.auditLog.append(tenant, [event('log-3', 'p-log')]);
       const read = await store.resources.read(tenant, 'AuditEvent', 'log-2');
@@ -352,16 +355,7 @@ export function describeResourceContract(it: ContractTest): void {
 
     it("a write's AuditEvent indexed later is found at once, and commits with the write or not at all", async (store) => {
       const tenant = newTenant();
-      const event = (id: string, patientId: string) => ({
-        resourceType: 'AuditEvent' as const,
-        id,
-        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-        action: 'C' as const,
-        recorded: '2026-03-02T10:00:00.000Z',
-        agent: [{ who: { reference: 'Device/d1' }, requestor: true }],
-        source: { observer: { display: 'test' } },
-        entity: [{ what: { reference: `Patient/${patientId}` } }],
-      });
+      const event = (id: string, patientId: string) => restAuditEvent(id, patientId, 'C');
       const [created, audited] = await store.resources.writeBatch(tenant, [
         { op: 'create', resource: { resourceType: 'Patient' }, options: { id: 'p-later' } },
         { op: 'create', resource: event('later-1', 'p-later'), options: { id: 'later-1', indexLater: true } },

@@ -9,17 +9,14 @@ import { randomUUIDv7 } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { StoreQuery } from '../../src/store/port.ts';
 import { appendJournaledInTx, journalRowCount, moveJournaled } from '../../src/store/sqlite/audit-journal.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { spawnChild, stopChild, within } from '../support/child.ts';
 import { waitFor } from '../support/wait.ts';
+import { KILLED_WRITER_TENANT, killedAuditWriter } from './audit-killed-writer.ts';
 import { readAudit, untilJournaling } from './audit-fixtures.ts';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'dripline-audit-log-'));
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -220,42 +217,14 @@ describe('the SQLite audit log', () => {
 
   test('kill -9 with events only in the journal: every acknowledged event is found after reopening', async () => {
     const path = freshPath();
-    const child = spawnChild(join(here, 'audit-journal-writer.ts'), [path], { stdin: true });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const acked: string[] = [];
-    let journaling = false;
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => {
-      child.once('exit', (_code, signal) => resolve(signal));
-    });
-    try {
-      const lines = createInterface({ input: child.stdout! });
-      for await (const line of lines) {
-        if (line === 'JOURNALING') {
-          journaling = true;
-        } else if (line.startsWith('A ')) {
-          acked.push(line.slice(2));
-          if (acked.length === 200) {
-            child.kill('SIGKILL');
-          }
-        }
-      }
-      expect(await within(exited, 10_000, () => null)).toBe('SIGKILL');
-    } finally {
-      await stopChild(child);
-    }
-    expect(journaling).toBe(true);
-    expect(acked.length).toBeGreaterThanOrEqual(200);
-    expect(stderr).toBe('');
+    const acked = await killedAuditWriter(path, 'reads', 200);
     const store = await openSqliteStore({ path });
     try {
       // Filed at open: the journal is empty and every acknowledged id is an AuditEvent.
       expect(journalRowCount(store.auditJournalConnection)).toBe(0);
       const missing: string[] = [];
       for (const id of acked) {
-        await store.resources.read('crash-tenant', 'AuditEvent', id).catch(() => missing.push(id));
+        await store.resources.read(KILLED_WRITER_TENANT, 'AuditEvent', id).catch(() => missing.push(id));
       }
       expect(missing).toEqual([]);
     } finally {

@@ -9,18 +9,15 @@ import { randomUUIDv7 } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { BatchOperation, StoreQuery } from '../../src/store/port.ts';
 import { pendingRowCount } from '../../src/store/sqlite/audit-pending.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
-import { spawnChild, stopChild, within } from '../support/child.ts';
 import { waitFor } from '../support/wait.ts';
+import { KILLED_WRITER_TENANT, killedAuditWriter } from './audit-killed-writer.ts';
 import { createAudit, untilJournaling } from './audit-fixtures.ts';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'dripline-write-audits-'));
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -145,42 +142,14 @@ describe("the SQLite store's pending write audits", () => {
 
   test('kill -9 with events only pending: every acknowledged write’s event is found after reopening', async () => {
     const path = freshPath();
-    const child = spawnChild(join(here, 'audit-journal-writer.ts'), [path, 'writes'], { stdin: true });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const acked: string[] = [];
-    let journaling = false;
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => {
-      child.once('exit', (_code, signal) => resolve(signal));
-    });
-    try {
-      const lines = createInterface({ input: child.stdout! });
-      for await (const line of lines) {
-        if (line === 'JOURNALING') {
-          journaling = true;
-        } else if (line.startsWith('A ')) {
-          acked.push(line.slice(2));
-          if (acked.length === 100) {
-            child.kill('SIGKILL');
-          }
-        }
-      }
-      expect(await within(exited, 10_000, () => null)).toBe('SIGKILL');
-    } finally {
-      await stopChild(child);
-    }
-    expect(journaling).toBe(true);
-    expect(acked.length).toBeGreaterThanOrEqual(100);
-    expect(stderr).toBe('');
+    const acked = await killedAuditWriter(path, 'writes', 100);
     const store = await openSqliteStore({ path });
     try {
       // Filed at open: nothing pending, and every acknowledged id is an AuditEvent.
       expect(pendingRowCount(store.connection)).toBe(0);
       const missing: string[] = [];
       for (const id of acked) {
-        await store.resources.read('crash-tenant', 'AuditEvent', id).catch(() => missing.push(id));
+        await store.resources.read(KILLED_WRITER_TENANT, 'AuditEvent', id).catch(() => missing.push(id));
       }
       expect(missing).toEqual([]);
     } finally {
