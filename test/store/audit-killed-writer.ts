@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from '@jest/globals';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { spawnChild, stopChild, within } from '../support/child.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -49,4 +51,25 @@ export async function killedAuditWriter(
   expect(acked.length).toBeGreaterThanOrEqual(killAfter);
   expect(stderr).toBe('');
   return acked;
+}
+
+/**
+ * Reopens the killed writer's store (which files what it left) and says how many events still
+ * wait by `waiting` and which acknowledged ids are not AuditEvents: both should be none.
+ */
+export async function afterReopening(
+  path: string,
+  acked: readonly string[],
+  waiting: (store: SqliteStore) => number,
+): Promise<{ waiting: number; missing: string[] }> {
+  const store = await openSqliteStore({ path });
+  try {
+    const missing: string[] = [];
+    for (const id of acked) {
+      await store.resources.read(KILLED_WRITER_TENANT, 'AuditEvent', id).catch(() => missing.push(id));
+    }
+    return { waiting: waiting(store), missing };
+  } finally {
+    await store.close();
+  }
 }

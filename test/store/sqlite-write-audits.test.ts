@@ -15,7 +15,7 @@ import { pendingRowCount } from '../../src/store/sqlite/audit-pending.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { waitFor } from '../support/wait.ts';
-import { KILLED_WRITER_TENANT, killedAuditWriter } from './audit-killed-writer.ts';
+import { afterReopening, killedAuditWriter } from './audit-killed-writer.ts';
 import { createAudit, untilJournaling } from './audit-fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dripline-write-audits-'));
@@ -143,17 +143,10 @@ describe("the SQLite store's pending write audits", () => {
   test('kill -9 with events only pending: every acknowledged write’s event is found after reopening', async () => {
     const path = freshPath();
     const acked = await killedAuditWriter(path, 'writes', 100);
-    const store = await openSqliteStore({ path });
-    try {
-      // Filed at open: nothing pending, and every acknowledged id is an AuditEvent.
-      expect(pendingRowCount(store.connection)).toBe(0);
-      const missing: string[] = [];
-      for (const id of acked) {
-        await store.resources.read(KILLED_WRITER_TENANT, 'AuditEvent', id).catch(() => missing.push(id));
-      }
-      expect(missing).toEqual([]);
-    } finally {
-      await store.close();
-    }
+    // Filed at open: nothing waits any more, and every acknowledged id is an AuditEvent.
+    expect(await afterReopening(path, acked, (store) => pendingRowCount(store.connection))).toEqual({
+      waiting: 0,
+      missing: [],
+    });
   });
 });
