@@ -3,7 +3,8 @@
  * registry version (AuthStore.clientRegistryVersion) is unchanged, and reads it again as soon as
  * it moves: a client disabled or re-keyed, through this store or through another connection to the
  * same file (as `dripline client disable` in another process), has its unexpired tokens refused on
- * the very next request.
+ * the very next request. (A change from another connection is seen from the next turn of the event
+ * loop on, the first a request arriving after it can be read in: src/store/sqlite/auth.ts.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 
 const PUBLIC_URL = 'http://127.0.0.1:9';
+/** The next turn of the event loop: where a request sent after a change is read. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 let dir: string;
 /** The server's connection, and another one to the same file (another process's). */
 let server: SqliteStore;
@@ -103,6 +106,7 @@ describe('client registrations behind access tokens', () => {
     await tokens.verifyAccessToken(token);
     await tokens.verifyAccessToken(token);
     await disableClient(other.auth, clientId);
+    await nextTurn();
     expect(await refusal(token)).toMatch(/disabled/);
   });
 
@@ -110,6 +114,7 @@ describe('client registrations behind access tokens', () => {
     const { clientId, token } = await clientWithToken();
     await tokens.verifyAccessToken(token);
     await rotateClientKey(other.auth, clientId, { publicUrl: PUBLIC_URL });
+    await nextTurn();
     expect(await refusal(token)).toMatch(/replaced/);
   });
 

@@ -247,6 +247,38 @@ function withoutPendingAudits(path: string): void {
   db.close();
 }
 
+describe('client registry version across connections', () => {
+  test('read once per turn of the event loop: another connection’s client change is seen from the next turn on', async () => {
+    const path = freshPath();
+    const server = await openSqliteStore({ path });
+    const cli = await openSqliteStore({ path });
+    try {
+      await cli.auth.createClient({
+        clientId: 'other-process-client',
+        tenant: 't1',
+        scope: 'system/Patient.rs',
+        jwks: { keys: [] },
+        createdAt: '2026-12-06T15:00:00.000Z',
+      });
+      const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
+      const before = await server.auth.clientRegistryVersion();
+      // As `dripline client disable` in another process, committed while this turn goes on.
+      await cli.auth.updateClient('other-process-client', { disabled: true });
+      expect(await server.auth.clientRegistryVersion()).toBe(before);
+      await nextTurn();
+      const after = await server.auth.clientRegistryVersion();
+      expect(after).not.toBe(before);
+      expect((await server.auth.getClient('other-process-client'))?.disabled).toBe(true);
+      await nextTurn();
+      expect(await server.auth.clientRegistryVersion()).toBe(after);
+    } finally {
+      await cli.close();
+      await server.close();
+    }
+  });
+});
+
 describe('wait keys on one file (schema 5)', () => {
   test('a file written before them migrates: a job pending there is deferred on a key and woken', async () => {
     const path = freshPath();
