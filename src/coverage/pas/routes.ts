@@ -25,6 +25,7 @@ import { requireScopes } from '../../auth/disclosure.ts';
 import type { TokenService } from '../../auth/token-service.ts';
 import type { TenantConfig } from '../../config/config.ts';
 import type { PayerEndpoint } from '../../config/billing.ts';
+import type { Logger } from '../../logger.ts';
 import { recordAccess } from '../../fhir/audit-access.ts';
 import { unauthorized } from '../../http/auth-errors.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
@@ -58,6 +59,8 @@ export interface PriorAuthRoutesDeps {
   readonly now: () => Date;
   readonly maxBodyBytes: number;
   readonly maxJsonDepth: number;
+  /** The app's logger: the notify route logs ids of subscriptions and counts, never a body. */
+  readonly logger: Logger;
 }
 
 const NOTIFY_REALM = 'dripline-pas-notify';
@@ -226,6 +229,10 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
       );
       const presented = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
       if (!presented || !record || !secretMatches(presented, record.secretSha256)) {
+        deps.logger.warn(
+          { tenant: tenant.id, payer: payer.id, secret: presented ? 'unknown' : 'missing' },
+          'PAS notification refused: its subscription secret is not the one kept',
+        );
         throw unauthorized('Missing or unknown subscription secret', {
           realm: NOTIFY_REALM,
           ...(presented ? { invalidToken: true } : {}),
@@ -238,6 +245,15 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
         parsed.subscription &&
         parsed.subscription !== record.payerSubscriptionId
       ) {
+        deps.logger.warn(
+          {
+            tenant: tenant.id,
+            payer: payer.id,
+            subscription: parsed.subscription,
+            expected: record.payerSubscriptionId,
+          },
+          'PAS notification refused: it names another subscription than its secret',
+        );
         sendOutcome(
           res,
           403,
@@ -248,7 +264,21 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
       if (parsed.ok && existing) {
         await noteStatus(deps, tenant.id, payer, existing, recordedStatus(parsed.type, parsed.status));
       }
+      // Ids and counts only: a notification's events carry PHI (the PAS Response Bundle).
+      const logged = {
+        tenant: tenant.id,
+        payer: payer.id,
+        ...(parsed.ok
+          ? {
+              subscription: parsed.subscription ?? record.payerSubscriptionId,
+              type: parsed.type,
+              ...(parsed.status ? { status: parsed.status } : {}),
+              events: parsed.events.length,
+            }
+          : {}),
+      };
       if (parsed.ok && (parsed.type === 'handshake' || parsed.type === 'heartbeat')) {
+        deps.logger.info(logged, 'PAS notification accepted');
         sendOutcome(res, 200, {
           resourceType: 'OperationOutcome',
           issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
@@ -263,9 +293,11 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
       await deps.store.jobs.enqueue(tenant.id, { queue: PRIOR_AUTH_QUEUE, key, payload: job });
       deps.notify();
       if (!parsed.ok) {
+        deps.logger.warn(logged, 'PAS notification not readable: kept for a work item, answered 400');
         sendOutcome(res, 400, outcome('invalid', parsed.reason));
         return;
       }
+      deps.logger.info(logged, 'PAS notification accepted');
       sendOutcome(res, 200, {
         resourceType: 'OperationOutcome',
         issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
