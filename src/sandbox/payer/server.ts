@@ -148,6 +148,10 @@ export interface SandboxPayerBehaviour {
   refusePasSubscriptionDeletes?: number;
   /** PAS Subscription searches are refused with this HTTP status (e.g. 405): a payer without search. */
   refusePasSubscriptionSearch?: number;
+  /** PAS subscriptions get no heartbeat (the payer's heartbeats stopped); events are still sent. */
+  silencePasHeartbeats?: boolean;
+  /** PAS `Subscription/{id}/$status` is refused with this HTTP status (e.g. 403, 501). */
+  refusePasSubscriptionStatus?: number;
 }
 
 export interface SandboxPayer {
@@ -163,6 +167,7 @@ export interface SandboxPayer {
     | 'cases'
     | 'failSubscription'
     | 'finishReviews'
+    | 'forgetSubscription'
     | 'heartbeatNow'
     | 'releaseNotifications'
     | 'submitsReceived'
@@ -481,6 +486,8 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     ...(options.pas?.members ? { members: options.pas.members } : {}),
     garble: () => behaviour.garbleSubmitAnswers,
     holdNotifications: () => behaviour.holdPasNotifications === true,
+    silenceHeartbeats: () => behaviour.silencePasHeartbeats === true,
+    refuseSubscriptionStatus: () => behaviour.refusePasSubscriptionStatus,
     subscriptionsUnavailable: () => behaviour.pasSubscriptionsUnavailable,
     holdSubmitAnswers: () => behaviour.holdPasSubmitAnswersMs,
     holdSubscribeAnswers: () => behaviour.holdPasSubscribeAnswersMs,

@@ -12,9 +12,10 @@
  * - `POST Claim/$inquire` (scope ClaimResponse read): a PAS Inquiry Bundle, matched by example (the
  *   member id, the requesting provider, authorization or reference numbers), answered with a
  *   Parameters of Inquiry Response Bundles named `return` (as the OperationDefinition names it).
- * - `Subscription` create / read / update / delete, and search by `url` (the channel endpoint) and
- *   `status` as the Backport IG's R4 server lists them (scopes on Subscription), each scoped to the
- *   authenticated client's own subscriptions (another's is not found): ./subscriptions.ts.
+ * - `Subscription` create / read / update / delete, search by `url` (the channel endpoint) and
+ *   `status` as the Backport IG's R4 server lists them, and `GET Subscription/{id}/$status` (scopes
+ *   on Subscription), each scoped to the authenticated client's own subscriptions (another's is not
+ *   found): ./subscriptions.ts.
  * - `GET ClaimResponse/{id}`: the current answer of a case.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -72,6 +73,10 @@ export interface PasEndpointOptions {
   readonly members?: readonly string[];
   /** While true, event notifications are held back (lost) until `releaseNotifications`. */
   readonly holdNotifications?: () => boolean;
+  /** While true, no heartbeat is sent (heartbeatNow and a failure's heartbeat included). */
+  readonly silenceHeartbeats?: () => boolean;
+  /** An HTTP status (e.g. 403, 501) `Subscription/{id}/$status` is refused with. */
+  readonly refuseSubscriptionStatus?: () => number | undefined;
   /** An HTTP status (e.g. 503) Subscription creates are answered with: only that service down. */
   readonly subscriptionsUnavailable?: () => number | undefined;
   /** ms a `$submit` answer is held after the request is decided and kept (a slow payer); absent, none. */
@@ -107,6 +112,8 @@ export interface PasEndpoint {
   failSubscription(id: string, status: 'error' | 'off'): boolean;
   /** Sends the heartbeat of every subscription that asked for one (`active` or in `error`) now. */
   heartbeatNow(): void;
+  /** The payer drops subscription `id` (purged, as an `off` or expired one may be); false when none. */
+  forgetSubscription(id: string): boolean;
   stop(): void;
 }
 
@@ -150,6 +157,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     now,
     log: options.log,
     ...(options.holdNotifications ? { hold: options.holdNotifications } : {}),
+    ...(options.silenceHeartbeats ? { silent: options.silenceHeartbeats } : {}),
   });
   let counter = 0;
   const numbers: Numbering = {
@@ -414,6 +422,20 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     };
     res.type(FHIR_JSON).send(JSON.stringify(result));
   });
+  router.get('/Subscription/:id/\\$status', (req, res) => {
+    requireScope(getAuthContext(res), 'Subscription', 'read');
+    const refused = options.refuseSubscriptionStatus?.();
+    if (refused !== undefined) {
+      refuse(res, refused, 'Subscription $status');
+      return;
+    }
+    const found = subscriptions.get(req.params['id'] ?? '', getAuthContext(res).clientId);
+    if (!found) {
+      sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
+      return;
+    }
+    res.type(FHIR_JSON).send(JSON.stringify(subscriptions.statusBundle(found)));
+  });
   router.get('/Subscription/:id', (req, res) => {
     requireScope(getAuthContext(res), 'Subscription', 'read');
     const found = subscriptions.get(req.params['id'] ?? '', getAuthContext(res).clientId);
@@ -487,6 +509,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     subscriptions: () => subscriptions.list().map((s) => subscriptions.view(s)),
     failSubscription: (id, status) => subscriptions.fail(id, status),
     heartbeatNow: () => subscriptions.heartbeatNow(),
+    forgetSubscription: (id) => subscriptions.forget(id),
     stop() {
       for (const timer of reviews.values()) {
         clearTimeout(timer);
@@ -533,6 +556,13 @@ function capabilityStatement(base: string, tokenUrl: string, now: Date): Capabil
           {
             type: 'Subscription',
             supportedProfile: [PAS_PROFILE.subscription],
+            operation: [
+              {
+                name: 'status',
+                definition:
+                  'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status',
+              },
+            ],
             interaction: [
               { code: 'create' },
               { code: 'read' },
