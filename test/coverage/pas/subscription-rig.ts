@@ -1,6 +1,6 @@
 /**
  * The rig of the PAS subscription tests over real HTTP (subscribe-replaced, subscribe-heartbeat,
- * notify-log): the sandbox payer and a Dripline with one tenant per case (each its own notify
+ * notify-log, subscription-silence, subscription-check-start): the sandbox payer and a Dripline with one tenant per case (each its own notify
  * endpoint) holding one order — certified as asked (ocrelizumab, J2350: nothing but the
  * subscription is followed), or one the payer pends — and what those tests look at: the tenant's
  * subscriptions at the payer, its record, the one it keeps.
