@@ -157,6 +157,7 @@ export async function runSubscriptionCheck(
   const answer = await ctx.port(payer).subscriptionStatus(job.subscription);
   if (answer.status === 404 || answer.status === 410) {
     await replace(ctx, tenant, payer, 'off');
+    await checkWorkDone(ctx, tenant, payer);
     ctx.logger.warn(
       { tenant, payer: payer.id, subscription: job.subscription, status: answer.status },
       'PAS subscription silent and gone at the payer: replaced',
@@ -185,6 +186,7 @@ export async function runSubscriptionCheck(
   };
   if (reading.status !== 'active') {
     await replace(ctx, tenant, payer, reading.status === 'off' ? 'off' : 'error');
+    await checkWorkDone(ctx, tenant, payer);
     ctx.logger.warn(logged, 'PAS subscription silent and not active at the payer: replaced');
     return;
   }
@@ -351,7 +353,7 @@ export async function checkGaveUp(ctx: FollowUpContext, job: Job, err: Error): P
   );
 }
 
-/** The payer answered a check: its open work item about checks is done. */
+/** The payer answered a check (whatever it said): its open work item about checks is done. */
 async function checkWorkDone(ctx: FollowUpContext, tenant: TenantId, payer: PayerEndpoint): Promise<void> {
   const task = await readOptional<Task>(ctx.store, tenant, 'Task', checkWorkId(payer.id));
   if (task?.status !== 'requested') {
