@@ -55,6 +55,7 @@ import { searchAll } from '../src/store/search-all.ts';
 import { freePort } from '../src/http/free-port.ts';
 import { loadCodingTables } from '../src/coding/tables/load.ts';
 import { PRIOR_AUTH_QUEUE } from '../src/coverage/pas/records.ts';
+import { isSilenceCheck } from '../src/coverage/pas/subscription-check.ts';
 import { coverageFigures, coverageSettled, savedFromDenial } from '../src/sandbox/day-coverage.ts';
 import { reportRemittance, X12PayerWait } from './sandbox-day-remittance.ts';
 import { keepDataFolder, reportRecovery } from './sandbox-day-recovery.ts';
@@ -71,7 +72,8 @@ function all<T extends Resource>(store: Store, type: T['resourceType']): Promise
 async function pendingJobs(store: Store, queue: string): Promise<number> {
   const ready = await store.jobs.listJobs(SANDBOX_TENANT, queue, 'ready', 10_000);
   const leased = await store.jobs.listJobs(SANDBOX_TENANT, queue, 'leased', 10_000);
-  return ready.length + leased.length;
+  // A kept PAS subscription's silence check always waits for its time: not work under way.
+  return [...ready, ...leased].filter((j) => !isSilenceCheck(j)).length;
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;

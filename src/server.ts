@@ -341,6 +341,7 @@ export async function startServer(
     now,
     maxBodyBytes: config.http.maxBodyBytes,
     maxJsonDepth: config.http.maxJsonDepth,
+    logger: logger.child({ component: 'pas-notify' }),
   };
   const remittance = createRemittance({
     store,

@@ -150,6 +150,21 @@ export const EXT_PAS_SUBSCRIPTION_UNCONFIRMED = define(
   'pas-subscription-unconfirmed',
   'PAS subscription record: a create got no answer, so the payer may hold one Dripline does not know',
 );
+export const CS_PAS_RECORD = define(
+  'code-system',
+  'pas-record',
+  'Basic.code of Dripline’s own PAS records (the last contact of a payer’s subscription)',
+);
+export const EXT_PAS_LAST_CONTACT = define(
+  'extension',
+  'pas-subscription-last-contact',
+  'PAS subscription contact: when Dripline last heard from the payer about it (handshake, heartbeat, event)',
+);
+export const EXT_PAS_EVENTS_RECEIVED = define(
+  'extension',
+  'pas-subscription-events-received',
+  'PAS subscription contact: the highest event number Dripline received in its notifications',
+);
 export const ID_PAS_MESSAGE = define(
   'identifier-system',
   'pas-message',

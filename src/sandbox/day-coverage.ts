@@ -16,6 +16,7 @@ import type { PayerEndpoint } from '../config/billing.ts';
 import { authorizationsOf } from '../coverage/authorizations.ts';
 import { ELIGIBILITY_QUEUE } from '../coverage/eligibility/records.ts';
 import { PRIOR_AUTH_QUEUE, stateOf } from '../coverage/pas/records.ts';
+import { isSilenceCheck } from '../coverage/pas/subscription-check.ts';
 import type { PasState } from '../coverage/pas/records.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../ingest/jobs.ts';
 import type { Store, StoredResource, TenantId } from '../store/port.ts';
@@ -78,7 +79,8 @@ const UNSETTLED: ReadonlySet<PasState> = new Set(['prepared', 'pended', 'unanswe
 async function pendingJobs(store: Store, tenant: TenantId, queue: string): Promise<number> {
   let n = 0;
   for (const state of ['ready', 'leased'] as const) {
-    n += (await store.jobs.listJobs(tenant, queue, state, 10_000)).length;
+    // A kept PAS subscription's silence check always waits for its time: not work under way.
+    n += (await store.jobs.listJobs(tenant, queue, state, 10_000)).filter((j) => !isSilenceCheck(j)).length;
   }
   return n;
 }

@@ -36,6 +36,7 @@ import { claimStateOf } from '../../src/claims/workflow/state.ts';
 import { write837ToString } from '../../src/x12/837/write837.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import { PRIOR_AUTH_QUEUE, stateOf as pasStateOf } from '../../src/coverage/pas/records.ts';
+import { isSilenceCheck } from '../../src/coverage/pas/subscription-check.ts';
 import { coverageFigures, coverageSettled, savedFromDenial } from '../../src/sandbox/day-coverage.ts';
 import type { CoverageFigures, SavedClaim } from '../../src/sandbox/day-coverage.ts';
 import { DEFAULT_PAS_POLICY, policyFor } from '../../src/sandbox/payer/pas/policy.ts';
@@ -114,9 +115,10 @@ function decided(code: string, units: number | undefined): 'approved' | 'modifie
 }
 
 async function idle(queue: string): Promise<boolean> {
-  const ready = await server.store.jobs.listJobs(SANDBOX_TENANT, queue, 'ready', 1);
-  const leased = await server.store.jobs.listJobs(SANDBOX_TENANT, queue, 'leased', 1);
-  return ready.length === 0 && leased.length === 0;
+  // A kept PAS subscription's silence check always waits for its time: not work under way.
+  const ready = await server.store.jobs.listJobs(SANDBOX_TENANT, queue, 'ready', 100);
+  const leased = await server.store.jobs.listJobs(SANDBOX_TENANT, queue, 'leased', 100);
+  return [...ready, ...leased].every(isSilenceCheck);
 }
 
 /**

@@ -13,6 +13,7 @@ import type { PasTaskCode } from './records.ts';
 import { EXCHANGE_WORK, payerOf, stateOf, submissionsOf, writeWork } from './records.ts';
 import { subscriptionWorkId } from './subscription.ts';
 import { orphanWork } from './subscription-orphan.ts';
+import { checkGaveUp } from './subscription-check.ts';
 
 /** Tells a person, on the work item the failed job's kind has (nothing for kinds a retry needs no one for). */
 export async function tellGaveUp(ctx: FollowUpContext, job: Job, err: Error): Promise<void> {
@@ -50,6 +51,9 @@ export async function tellGaveUp(ctx: FollowUpContext, job: Job, err: Error): Pr
   }
   if (payload.kind === 'subscribe') {
     return subscribeGaveUp(ctx, job, err, unavailable);
+  }
+  if (payload.kind === 'check-subscription') {
+    return checkGaveUp(ctx, job, err);
   }
   if (payload.kind === 'unsubscribe' || payload.kind === 'sweep-subscriptions') {
     // A subscription may be left at the payer: a person asks the payer to delete it.

@@ -31,6 +31,19 @@ export type PriorAuthJob =
       readonly subscription: string;
     }
   | {
+      /**
+       * Has the payer gone silent about the kept subscription (./subscription-check.ts)? Round n of
+       * the subscription's line of checks.
+       */
+      readonly kind: 'check-subscription';
+      readonly payer: string;
+      /** The payer's id of the subscription watched. */
+      readonly subscription: string;
+      readonly round: number;
+      /** The events-since-subscription-start the last `$status` reported (what is already re-polled). */
+      readonly knownEvents?: number;
+    }
+  | {
       /** Find and delete subscriptions a create with no answer may have left (./subscription-orphan.ts). */
       readonly kind: 'sweep-subscriptions';
       readonly payer: string;

@@ -48,6 +48,8 @@ export interface PasPayerPort {
   deleteSubscription(id: string): Promise<PayerAnswer>;
   /** GET `Subscription?{query}` (Backport R4 server: search by `url`, the channel endpoint). */
   searchSubscriptions(query: Readonly<Record<string, string>>): Promise<PayerAnswer>;
+  /** GET `Subscription/{id}/$status` (Backport IG: a searchset Bundle of its SubscriptionStatus). */
+  subscriptionStatus(id: string): Promise<PayerAnswer>;
 }
 
 export const DEFAULT_PAS_SCOPE = 'system/Claim.cr system/ClaimResponse.rs system/Subscription.cruds';
@@ -137,5 +139,6 @@ export function createPasPayerPort(payer: PayerEndpoint, options: PasPayerOption
     readSubscription: (id) => call('GET', `Subscription/${encodeURIComponent(id)}`),
     deleteSubscription: (id) => call('DELETE', `Subscription/${encodeURIComponent(id)}`),
     searchSubscriptions: (query) => call('GET', `Subscription?${new URLSearchParams(query).toString()}`),
+    subscriptionStatus: (id) => call('GET', `Subscription/${encodeURIComponent(id)}/$status`),
   };
 }

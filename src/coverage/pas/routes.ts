@@ -12,37 +12,33 @@
  *   authenticated by the subscription's own secret (`Authorization: Bearer`, constant-time against
  *   its SHA-256); a notification naming another subscription than the secret's is 403. The status
  *   a notification reports is kept (a handshake, or one saying `active`, marks the subscription
- *   active; `error` or `off` is recorded and the subscription replaced: noteStatus); an event is
- *   durably queued, then 200. Anything
+ *   active; `error` or `off` is recorded and the subscription replaced: noteStatus), and so is the
+ *   contact itself (when, and the highest event number: ./subscription-contact.ts, what the
+ *   silence check goes by); an event is durably queued, then 200. Anything
  *   else authenticated is queued too (the worker keeps it with a work item) and answered 400.
  */
 import { createHash } from 'node:crypto';
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import type { Claim, ClaimResponse, Subscription, Task } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
 import { getAuthContext, requireBearer } from '../../auth/bearer.ts';
 import { requireScopes } from '../../auth/disclosure.ts';
 import type { TokenService } from '../../auth/token-service.ts';
 import type { TenantConfig } from '../../config/config.ts';
-import type { PayerEndpoint } from '../../config/billing.ts';
+import type { Logger } from '../../logger.ts';
 import { recordAccess } from '../../fhir/audit-access.ts';
 import { unauthorized } from '../../http/auth-errors.ts';
 import { strictJsonBody } from '../../http/json-body.ts';
 import { fhirBodyShapeProblem } from '../../fhir/body-shape.ts';
 import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { secretMatches } from '../../ingest/records.ts';
-import type { Store, StoredResource, TenantId } from '../../store/port.ts';
+import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
 import { caseIdOf, PRIOR_AUTH_QUEUE, payerOf, sourceOf, stateOf } from './records.ts';
 import { readClaimResponse } from './response.ts';
-import {
-  parsePasNotification,
-  readRecord,
-  readSubscriptionRecord,
-  recordedStatus,
-  recordResource,
-} from './subscription.ts';
-import { enqueueSubscribe } from './follow-up.ts';
+import { parsePasNotification, readSubscriptionRecord, recordedStatus } from './subscription.ts';
+import { noteStatus } from './subscription-check.ts';
+import { noteContact } from './subscription-contact.ts';
 import type { PriorAuthJob } from './jobs.ts';
 import type { OrderType } from './jobs.ts';
 import { enqueueOrder, parseOrderReference } from './jobs.ts';
@@ -58,6 +54,8 @@ export interface PriorAuthRoutesDeps {
   readonly now: () => Date;
   readonly maxBodyBytes: number;
   readonly maxJsonDepth: number;
+  /** The app's logger: the notify route logs ids of subscriptions and counts, never a body. */
+  readonly logger: Logger;
 }
 
 const NOTIFY_REALM = 'dripline-pas-notify';
@@ -226,6 +224,10 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
       );
       const presented = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
       if (!presented || !record || !secretMatches(presented, record.secretSha256)) {
+        deps.logger.warn(
+          { tenant: tenant.id, payer: payer.id, secret: presented ? 'unknown' : 'missing' },
+          'PAS notification refused: its subscription secret is not the one kept',
+        );
         throw unauthorized('Missing or unknown subscription secret', {
           realm: NOTIFY_REALM,
           ...(presented ? { invalidToken: true } : {}),
@@ -238,6 +240,15 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
         parsed.subscription &&
         parsed.subscription !== record.payerSubscriptionId
       ) {
+        deps.logger.warn(
+          {
+            tenant: tenant.id,
+            payer: payer.id,
+            subscription: parsed.subscription,
+            expected: record.payerSubscriptionId,
+          },
+          'PAS notification refused: it names another subscription than its secret',
+        );
         sendOutcome(
           res,
           403,
@@ -248,7 +259,38 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
       if (parsed.ok && existing) {
         await noteStatus(deps, tenant.id, payer, existing, recordedStatus(parsed.type, parsed.status));
       }
+      const heardOf = parsed.ok ? (parsed.subscription ?? record.payerSubscriptionId) : undefined;
+      if (parsed.ok && heardOf) {
+        // What the silence check (./subscription-check.ts) goes by: the payer spoke of it now.
+        const numbers = parsed.events.flatMap((e) => (e.number !== undefined ? [e.number] : []));
+        // Not kept, it costs at most a `$status` the payer need not have been asked: the
+        // notification is taken all the same.
+        await noteContact(deps.store, tenant.id, payer.id, {
+          subscription: heardOf,
+          at: deps.now(),
+          ...(numbers.length > 0 ? { highestEvent: Math.max(...numbers) } : {}),
+        }).catch((err: unknown) =>
+          deps.logger.warn(
+            { tenant: tenant.id, payer: payer.id, subscription: heardOf, err: (err as Error).message },
+            'PAS notification taken, its contact not kept',
+          ),
+        );
+      }
+      // Ids and counts only: a notification's events carry PHI (the PAS Response Bundle).
+      const logged = {
+        tenant: tenant.id,
+        payer: payer.id,
+        ...(parsed.ok
+          ? {
+              subscription: parsed.subscription ?? record.payerSubscriptionId,
+              type: parsed.type,
+              ...(parsed.status ? { status: parsed.status } : {}),
+              events: parsed.events.length,
+            }
+          : {}),
+      };
       if (parsed.ok && (parsed.type === 'handshake' || parsed.type === 'heartbeat')) {
+        deps.logger.info(logged, 'PAS notification accepted');
         sendOutcome(res, 200, {
           resourceType: 'OperationOutcome',
           issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
@@ -263,9 +305,11 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
       await deps.store.jobs.enqueue(tenant.id, { queue: PRIOR_AUTH_QUEUE, key, payload: job });
       deps.notify();
       if (!parsed.ok) {
+        deps.logger.warn(logged, 'PAS notification not readable: kept for a work item, answered 400');
         sendOutcome(res, 400, outcome('invalid', parsed.reason));
         return;
       }
+      deps.logger.info(logged, 'PAS notification accepted');
       sendOutcome(res, 200, {
         resourceType: 'OperationOutcome',
         issue: [{ severity: 'information', code: 'informational', details: { text: 'accepted' } }],
@@ -273,47 +317,4 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
     },
   );
   return router;
-}
-
-/**
- * The status a payer's notification reports, kept on Dripline's record (idempotent: written only
- * when it changes). A subscription the payer put in `error` or `off` gets a `subscribe` job, queued
- * after the record says so (enqueueSubscribe: one in line per payer subscription, so the same
- * heartbeat again queues nothing more, and one again after a job that died queues the next): it
- * replaces the subscription and deletes the one in error at the payer (./subscribe.ts says why a
- * new one rather than the old one's update). Nothing of the notification is logged.
- */
-async function noteStatus(
-  deps: PriorAuthRoutesDeps,
-  tenant: TenantId,
-  payer: PayerEndpoint,
-  existing: Subscription & StoredResource,
-  status: Subscription['status'] | undefined,
-): Promise<void> {
-  if (status === undefined) {
-    return;
-  }
-  const record = readRecord(existing);
-  if (existing.status !== status) {
-    await deps.store.resources.writeBatch(tenant, [
-      {
-        op: 'update',
-        resource: recordResource({
-          payer: payer.id,
-          sent: existing,
-          ...(record.secretSha256 ? { secretSha256: record.secretSha256 } : {}),
-          ...(record.payerSubscriptionId ? { payerSubscriptionId: record.payerSubscriptionId } : {}),
-          // The handshake of a create whose answer may never come: that stays known.
-          ...(record.unconfirmed ? { unconfirmed: true } : {}),
-          ...(record.unsupported ? { unsupported: true } : {}),
-          status,
-        }),
-        options: { ifMatchVersion: existing.meta.versionId, upsert: false },
-      },
-    ]);
-  }
-  if (status === 'error' || status === 'off') {
-    await enqueueSubscribe(deps, tenant, payer);
-    deps.notify();
-  }
 }

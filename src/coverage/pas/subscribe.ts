@@ -67,6 +67,7 @@ import {
   subscriptionWorkId,
 } from './subscription.ts';
 import { removeLostSubscription, sweepKey, unsubscribeKey } from './subscription-orphan.ts';
+import { firstCheck } from './subscription-check.ts';
 
 /**
  * An answer that says the payer did nothing with the request: 429 (RFC 6585 §4, too many
@@ -181,6 +182,8 @@ export async function ensureSubscription(
       },
     },
     ...sweep,
+    // Watched for silence from now on (./subscription-check.ts).
+    ...(accepted ? [firstCheck(payer.id, payerId2, next, ctx.now())] : []),
   ]);
   ctx.logger.info(
     { tenant, payer: payer.id, status: answer.status, subscribed: accepted, sweep: sweep.length > 0 },

@@ -233,3 +233,55 @@ export function parsePasNotification(body: unknown): ParsedNotification {
     events,
   };
 }
+
+/** What a payer's `$status` answer says of one subscription. */
+export interface SubscriptionStatusReading {
+  /** Its status as the payer holds it (requested | active | error | off …); absent when not said. */
+  readonly status?: string;
+  /** events-since-subscription-start: every event the payer counted for it, sent or not. */
+  readonly eventsSinceStart?: number;
+}
+
+/**
+ * The answer of `GET Subscription/{id}/$status` (Subscriptions R5 Backport IG 1.1,
+ * OperationDefinition backport-subscription-status: a `searchset` Bundle holding one
+ * SubscriptionStatus per subscription asked about; on R4 the SubscriptionStatus is a Parameters,
+ * profile backport-subscription-status-r4). The entry naming `subscription` is read (or the only
+ * one, when it names none); undefined when the answer is not such a Bundle.
+ */
+export function readStatusAnswer(body: unknown, subscription: string): SubscriptionStatusReading | undefined {
+  const bundle = body as Bundle | undefined;
+  if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'searchset') {
+    return undefined;
+  }
+  const statuses = (bundle.entry ?? [])
+    .map((e) => e.resource)
+    .filter((r): r is Parameters => r?.resourceType === 'Parameters');
+  const names = (p: Parameters): string | undefined =>
+    p.parameter
+      ?.find((x) => x.name === 'subscription')
+      ?.valueReference?.reference?.split('/')
+      .at(-1);
+  const found =
+    statuses.find((p) => names(p) === subscription) ?? (statuses.length === 1 ? statuses[0] : undefined);
+  if (!found) {
+    return undefined;
+  }
+  const param = (name: string): NonNullable<Parameters['parameter']>[number] | undefined =>
+    found.parameter?.find((p) => p.name === name);
+  const count = param('events-since-subscription-start');
+  const events = Number(count?.valueString ?? count?.valueUnsignedInt ?? count?.valueInteger);
+  const status = param('status')?.valueCode;
+  return {
+    ...(status ? { status } : {}),
+    ...(Number.isInteger(events) && events >= 0 ? { eventsSinceStart: events } : {}),
+  };
+}
+
+/** The heartbeat period (seconds) a kept subscription asked the payer for (default PAS_HEARTBEAT_SECONDS). */
+export function heartbeatSecondsOf(record: Subscription): number {
+  const asked = record.channel.extension?.find(
+    (e) => e.url === PAS_BACKPORT.heartbeatPeriod,
+  )?.valueUnsignedInt;
+  return asked !== undefined && asked > 0 ? asked : PAS_HEARTBEAT_SECONDS;
+}

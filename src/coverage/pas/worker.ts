@@ -23,7 +23,9 @@
  * - `subscribe` (./subscribe.ts): make sure the tenant's PAS subscription at a payer exists;
  * - `unsubscribe`: delete one Dripline made and does not keep (./subscription-orphan.ts);
  * - `sweep-subscriptions`: after a create that got no answer, find and delete what it may have
- *   left at the payer (./subscription-orphan.ts).
+ *   left at the payer (./subscription-orphan.ts);
+ * - `check-subscription`: a kept subscription silent past its heartbeat period gets a `$status`,
+ *   and what was missed is inquired (./subscription-check.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { PayerEndpoint } from '../../config/billing.ts';
@@ -47,6 +49,7 @@ import { PRIOR_AUTH_QUEUE } from './records.ts';
 import { runSend } from './send.ts';
 import { ensureSubscription } from './subscribe.ts';
 import { runSweep, runUnsubscribe } from './subscription-orphan.ts';
+import { runSubscriptionCheck, startChecks } from './subscription-check.ts';
 
 export interface PriorAuthWorkerDeps {
   readonly store: Store;
@@ -96,7 +99,11 @@ export class PriorAuthWorker extends LoopingWorker {
     for (const tenant of this.#deps.tenants()) {
       try {
         const queued = await resumeRounds(this.#followUpContext(), tenant.id);
-        this.#deps.logger.info({ tenant: tenant.id, queued }, 'prior authorization inquiry rounds resumed');
+        const checks = await startChecks(this.#followUpContext(), tenant.id);
+        this.#deps.logger.info(
+          { tenant: tenant.id, queued, checks },
+          'prior authorization inquiry rounds resumed, subscription checks started',
+        );
       } catch (err) {
         this.#deps.logger.warn(
           { tenant: tenant.id, err: (err as Error).message },
@@ -229,6 +236,8 @@ export class PriorAuthWorker extends LoopingWorker {
         return runUnsubscribe(this.#followUpContext(keeper), job.tenant, payload);
       case 'sweep-subscriptions':
         return runSweep(this.#followUpContext(keeper), job.tenant, payload);
+      case 'check-subscription':
+        return runSubscriptionCheck(this.#followUpContext(keeper), job.tenant, payload);
     }
   }
 }

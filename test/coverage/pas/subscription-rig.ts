@@ -1,8 +1,9 @@
 /**
- * The rig of the PAS subscription replacement tests (subscribe-replaced, subscribe-heartbeat): the
- * sandbox payer and a Dripline with one tenant per case (each its own notify endpoint) holding one
- * certified-as-asked order (ocrelizumab, J2350: nothing but the subscription is followed), and what
- * those tests look at: the tenant's subscriptions at the payer, its record, the one it keeps.
+ * The rig of the PAS subscription tests over real HTTP (subscribe-replaced, subscribe-heartbeat,
+ * notify-log, subscription-silence, subscription-check-start): the sandbox payer and a Dripline with one tenant per case (each its own notify
+ * endpoint) holding one order — certified as asked (ocrelizumab, J2350: nothing but the
+ * subscription is followed), or one the payer pends — and what those tests look at: the tenant's
+ * subscriptions at the payer, its record, the one it keeps.
  */
 import { afterAll, beforeAll } from '@jest/globals';
 import type { Subscription } from '@medplum/fhirtypes';
@@ -36,11 +37,15 @@ export interface SubscriptionRig {
   readonly keptActive: (tenant: string, not?: string) => Promise<string>;
 }
 
-/** Registers the file's beforeAll/afterAll; `order` is the order's id in every tenant. */
+/**
+ * Registers the file's beforeAll/afterAll; `order` is the order's id in every tenant, for `hcpcs`
+ * (default J2350, approved as asked; J1745 is pended until the payer's review ends).
+ */
 export function subscriptionRig(
   clock: AdvancingClock,
   tenantIds: readonly string[],
   order: string,
+  hcpcs = 'J2350',
 ): SubscriptionRig {
   let payer: SandboxPayer | undefined;
   let server: TestServer | undefined;
@@ -65,7 +70,9 @@ export function subscriptionRig(
     server = await startPasServer(h, clock, tenants);
     await seedPasOrders(
       server,
-      Object.fromEntries(tenants.map((t) => [t.id, [drugOrder(order, 'J2350', 600)]])),
+      Object.fromEntries(
+        tenants.map((t) => [t.id, [drugOrder(order, hcpcs, hcpcs === 'J2350' ? 600 : 400)]]),
+      ),
     );
   }, 60_000);
 

@@ -309,6 +309,70 @@ describe('heartbeats and errors (Backport IG "Handling Errors")', () => {
   });
 });
 
+describe('$status and a payer whose heartbeats stopped (Backport IG "Broken Communication")', () => {
+  test('$status answers a searchset of the subscription’s status and event count, to its own client only; heartbeats can stop; a refusal is a refusal', async () => {
+    const base = subscription('org-identifier=1234567893') as { channel: object };
+    const body = {
+      ...base,
+      channel: {
+        ...base.channel,
+        endpoint: `${hookUrl}/silent`,
+        extension: [{ url: PAS_BACKPORT.heartbeatPeriod, valueUnsignedInt: 3600 }],
+      },
+    };
+    const created = await call(payer.pasFhirBaseUrl, token, 'Subscription', { method: 'POST', body });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const status = (t = token) => call(payer.pasFhirBaseUrl, t, `Subscription/${id}/$status`);
+    /** The one status in a $status answer: status, type, events since the start. */
+    const read = (answer: { body: Bundle }): string => {
+      const p = (answer.body.entry?.[0]?.resource as Parameters).parameter ?? [];
+      const v = (name: string): string | undefined => {
+        const x = p.find((q) => q.name === name);
+        return x?.valueCode ?? x?.valueString ?? x?.valueReference?.reference;
+      };
+      return `${v('status') ?? ''} ${v('type') ?? ''} ${v('events-since-subscription-start') ?? ''} ${v('subscription') ?? ''}`;
+    };
+    await waitFor('the subscription active', async () => read(await status()).startsWith('active '));
+    const first = await status();
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+    expect(read(first)).toBe(`active query-status 0 ${payer.pasFhirBaseUrl}/Subscription/${id}`);
+
+    // Heartbeats stop: none is sent, not even on demand; events still are, and $status counts them.
+    const beats = (): number =>
+      received
+        .filter((r) => r.url === '/notify/silent')
+        .filter((r) => {
+          const p = (r.body.entry?.[0]?.resource as Parameters).parameter ?? [];
+          return p.some((q) => q.name === 'type' && q.valueCode === 'heartbeat');
+        }).length;
+    payer.setBehaviour({ silencePasHeartbeats: true });
+    payer.pas.heartbeatNow();
+    expect(readPasResponse((await submit(request('J1745', 1200))).body).status).toBe('pended');
+    await payer.pas.finishReviews();
+    await waitFor('the decision counted', async () =>
+      read(await status()).startsWith('active query-status 1'),
+    );
+    expect(beats()).toBe(0);
+    payer.setBehaviour({});
+    payer.pas.heartbeatNow();
+    await waitFor('a heartbeat once they resume', () => beats() === 1);
+
+    // Another client's subscription is not found; one the payer no longer holds neither.
+    const other = await tokenFor(payer, SCOPE);
+    expect((await status(other)).status).toBe(404);
+    payer.setBehaviour({ refusePasSubscriptionStatus: 403 });
+    const refused = await status();
+    expect(refused.status).toBe(403);
+    expect(refused.body.resourceType).toBe('OperationOutcome');
+    payer.setBehaviour({});
+    expect(payer.pas.forgetSubscription(id)).toBe(true);
+    expect((await status()).status).toBe(404);
+    expect((await call(payer.pasFhirBaseUrl, token, `Subscription/${id}`)).status).toBe(404);
+  });
+});
+
 describe("a client's subscriptions are its own", () => {
   test('search, read, update and delete find only the calling client’s subscriptions', async () => {
     const other = await tokenFor(payer, SCOPE);

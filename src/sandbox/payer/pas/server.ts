@@ -12,26 +12,20 @@
  * - `POST Claim/$inquire` (scope ClaimResponse read): a PAS Inquiry Bundle, matched by example (the
  *   member id, the requesting provider, authorization or reference numbers), answered with a
  *   Parameters of Inquiry Response Bundles named `return` (as the OperationDefinition names it).
- * - `Subscription` create / read / update / delete, and search by `url` (the channel endpoint) and
- *   `status` as the Backport IG's R4 server lists them (scopes on Subscription), each scoped to the
- *   authenticated client's own subscriptions (another's is not found): ./subscriptions.ts.
+ * - `Subscription` create / read / update / delete, search by `url` (the channel endpoint) and
+ *   `status` as the Backport IG's R4 server lists them, and `GET Subscription/{id}/$status` (scopes
+ *   on Subscription), each scoped to the authenticated client's own subscriptions (another's is not
+ *   found): ./subscription-routes.ts (the subscriptions and their notifications: ./subscriptions.ts).
  * - `GET ClaimResponse/{id}`: the current answer of a case.
+ * Its CapabilityStatement (`GET metadata`, public): ./capability.ts.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type {
-  Bundle,
-  CapabilityStatement,
-  Claim,
-  Coverage,
-  Parameters,
-  Resource,
-  Subscription,
-} from '@medplum/fhirtypes';
+import type { Bundle, Claim, Coverage, Parameters, Resource, Subscription } from '@medplum/fhirtypes';
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { getAuthContext, requireBearer, requireScope } from '../../../auth/bearer.ts';
 import type { TokenService } from '../../../auth/token-service.ts';
-import { smartConfiguration, smartRestSecurity } from '../../../auth/token-route.ts';
+import { smartConfiguration } from '../../../auth/token-route.ts';
 import { strictJsonBody } from '../../../http/json-body.ts';
 import { FHIR_JSON, outcome, sendOutcome } from '../../../http/outcomes.ts';
 import {
@@ -53,9 +47,13 @@ import {
 import type { PasPolicy } from './policy.ts';
 import { DEFAULT_PAS_POLICY } from './policy.ts';
 import type { DeliveryLog } from './subscriptions.ts';
-import { parsePasSubscription, PasSubscriptions } from './subscriptions.ts';
+import { PasSubscriptions } from './subscriptions.ts';
+import { holdAnswer } from './answer-faults.ts';
+import { capabilityStatement } from './capability.ts';
+import type { SubscriptionFaults } from './subscription-routes.ts';
+import { addSubscriptionRoutes } from './subscription-routes.ts';
 
-export interface PasEndpointOptions {
+export interface PasEndpointOptions extends SubscriptionFaults {
   /** `{payer}/pas/fhir`. */
   readonly base: string;
   readonly issuer: string;
@@ -72,20 +70,10 @@ export interface PasEndpointOptions {
   readonly members?: readonly string[];
   /** While true, event notifications are held back (lost) until `releaseNotifications`. */
   readonly holdNotifications?: () => boolean;
-  /** An HTTP status (e.g. 503) Subscription creates are answered with: only that service down. */
-  readonly subscriptionsUnavailable?: () => number | undefined;
+  /** While true, no heartbeat is sent (heartbeatNow and a failure's heartbeat included). */
+  readonly silenceHeartbeats?: () => boolean;
   /** ms a `$submit` answer is held after the request is decided and kept (a slow payer); absent, none. */
   readonly holdSubmitAnswers?: () => number | undefined;
-  /** ms a Subscription create is answered after the subscription is made (its handshake gone); absent, none. */
-  readonly holdSubscribeAnswers?: () => number | undefined;
-  /** While true, a Subscription create makes the subscription and drops the connection unanswered. */
-  readonly dropSubscribeAnswers?: () => boolean;
-  /** An HTTP status (e.g. 403) a Subscription create is refused with: nothing is made. */
-  readonly refuseSubscriptionCreates?: () => number | undefined;
-  /** An HTTP status (e.g. 403, 405) a Subscription delete is refused with, as a real server could. */
-  readonly refuseSubscriptionDeletes?: () => number | undefined;
-  /** An HTTP status (e.g. 405) a Subscription search is refused with (a server without search). */
-  readonly refuseSubscriptionSearch?: () => number | undefined;
 }
 
 export interface PasEndpoint {
@@ -107,35 +95,12 @@ export interface PasEndpoint {
   failSubscription(id: string, status: 'error' | 'off'): boolean;
   /** Sends the heartbeat of every subscription that asked for one (`active` or in `error`) now. */
   heartbeatNow(): void;
+  /** The payer drops subscription `id` (purged, as an `off` or expired one may be); false when none. */
+  forgetSubscription(id: string): boolean;
   stop(): void;
 }
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
-/** Subscription search parameters served (Backport IG 1.1, R4 server CapabilityStatement). */
-const SUBSCRIPTION_SEARCH = new Set(['url', 'status', '_count']);
-
-/** A refusal as a real server answers it: 405 names what the resource does allow. */
-function refuse(res: Response, status: number, what: string): void {
-  if (status === 405) {
-    res.set('Allow', 'GET, POST, PUT');
-  }
-  sendOutcome(res, status, outcome(status === 405 ? 'not-supported' : 'forbidden', `${what} refused`));
-}
-
-/**
- * The answer leaves `holdMs` after the work it answers is done and kept (a slow payer): every
- * answer leaves through res.end (send included).
- */
-function holdAnswer(res: Response, holdMs: number | undefined): void {
-  if (!holdMs || holdMs <= 0) {
-    return;
-  }
-  const end = res.end.bind(res) as (...args: unknown[]) => Response;
-  res.end = ((...args: unknown[]) => {
-    setTimeout(() => end(...args), holdMs);
-    return res;
-  }) as Response['end'];
-}
 
 export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
   const { base, now } = options;
@@ -150,6 +115,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     now,
     log: options.log,
     ...(options.holdNotifications ? { hold: options.holdNotifications } : {}),
+    ...(options.silenceHeartbeats ? { silent: options.silenceHeartbeats } : {}),
   });
   let counter = 0;
   const numbers: Numbering = {
@@ -346,115 +312,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
   router.use(strictJsonBody({ maxBytes: MAX_BODY_BYTES, maxDepth: 64 }));
   router.post('/Claim/\\$submit', submit);
   router.post('/Claim/\\$inquire', inquire);
-  router.post('/Subscription', (req, res) => {
-    requireScope(getAuthContext(res), 'Subscription', 'create');
-    const down = options.subscriptionsUnavailable?.();
-    if (down !== undefined) {
-      sendOutcome(res, down, outcome('transient', 'The payer cannot create subscriptions now'));
-      return;
-    }
-    const refused = options.refuseSubscriptionCreates?.();
-    if (refused !== undefined) {
-      refuse(res, refused, 'Subscription create');
-      return;
-    }
-    const parsed = parsePasSubscription(req.body);
-    if (!parsed.ok) {
-      res.status(400).type(FHIR_JSON).send(JSON.stringify(parsed.outcome));
-      return;
-    }
-    // The subscription exists (and its handshake is on its way) before its answer leaves.
-    holdAnswer(res, options.holdSubscribeAnswers?.());
-    const created = subscriptions.put(req.body as Subscription, parsed, getAuthContext(res).clientId);
-    if (options.dropSubscribeAnswers?.() === true) {
-      // Made, and the answer lost on the way: the connection is reset with nothing sent.
-      req.socket.destroy();
-      return;
-    }
-    res
-      .status(201)
-      .location(`${base}/Subscription/${created.id}`)
-      .type(FHIR_JSON)
-      .send(JSON.stringify(subscriptions.view(created)));
-  });
-  router.get('/Subscription', (req, res) => {
-    requireScope(getAuthContext(res), 'Subscription', 'search');
-    const refused = options.refuseSubscriptionSearch?.();
-    if (refused !== undefined) {
-      refuse(res, refused, 'Subscription search');
-      return;
-    }
-    const query = req.query as Record<string, unknown>;
-    const unsupported = Object.entries(query).filter(
-      ([name, v]) => !SUBSCRIPTION_SEARCH.has(name) || typeof v !== 'string',
-    );
-    if (unsupported.length > 0) {
-      const names = unsupported.map(([name]) => name).join(', ');
-      sendOutcome(res, 400, outcome('not-supported', `Unsupported search parameter (or repeated): ${names}`));
-      return;
-    }
-    const { url, status } = query as { url?: string; status?: string };
-    // What this client may see: its own subscriptions, never another client's.
-    const found = subscriptions
-      .list(getAuthContext(res).clientId)
-      .filter(
-        (s) => (url === undefined || s.endpoint === url) && (status === undefined || s.status === status),
-      )
-      .map((s) => subscriptions.view(s));
-    const result: Bundle = {
-      resourceType: 'Bundle',
-      type: 'searchset',
-      total: found.length,
-      link: [{ relation: 'self', url: `${base}${req.url}` }],
-      entry: found.map((s) => ({
-        fullUrl: `${base}/Subscription/${s.id ?? ''}`,
-        resource: s,
-        search: { mode: 'match' },
-      })),
-    };
-    res.type(FHIR_JSON).send(JSON.stringify(result));
-  });
-  router.get('/Subscription/:id', (req, res) => {
-    requireScope(getAuthContext(res), 'Subscription', 'read');
-    const found = subscriptions.get(req.params['id'] ?? '', getAuthContext(res).clientId);
-    if (!found) {
-      sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
-      return;
-    }
-    res.type(FHIR_JSON).send(JSON.stringify(subscriptions.view(found)));
-  });
-  router.put('/Subscription/:id', (req, res) => {
-    requireScope(getAuthContext(res), 'Subscription', 'update');
-    const id = req.params['id'] ?? '';
-    const parsed = parsePasSubscription(req.body);
-    if (!parsed.ok) {
-      res.status(400).type(FHIR_JSON).send(JSON.stringify(parsed.outcome));
-      return;
-    }
-    const owner = getAuthContext(res).clientId;
-    if (!subscriptions.get(id, owner)) {
-      sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
-      return;
-    }
-    res
-      .type(FHIR_JSON)
-      .send(
-        JSON.stringify(subscriptions.view(subscriptions.put(req.body as Subscription, parsed, owner, id))),
-      );
-  });
-  router.delete('/Subscription/:id', (req, res) => {
-    requireScope(getAuthContext(res), 'Subscription', 'delete');
-    const refused = options.refuseSubscriptionDeletes?.();
-    if (refused !== undefined) {
-      refuse(res, refused, 'Subscription delete');
-      return;
-    }
-    if (!subscriptions.delete(req.params['id'] ?? '', getAuthContext(res).clientId)) {
-      sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
-      return;
-    }
-    res.status(204).end();
-  });
+  addSubscriptionRoutes(router, base, subscriptions, options);
   router.get('/ClaimResponse/:id', (req, res) => {
     requireScope(getAuthContext(res), 'ClaimResponse', 'read');
     const found = cases.get(req.params['id'] ?? '');
@@ -487,6 +345,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     subscriptions: () => subscriptions.list().map((s) => subscriptions.view(s)),
     failSubscription: (id, status) => subscriptions.fail(id, status),
     heartbeatNow: () => subscriptions.heartbeatNow(),
+    forgetSubscription: (id) => subscriptions.forget(id),
     stop() {
       for (const timer of reviews.values()) {
         clearTimeout(timer);
@@ -494,67 +353,5 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
       reviews.clear();
       subscriptions.stop();
     },
-  };
-}
-
-function capabilityStatement(base: string, tokenUrl: string, now: Date): CapabilityStatement {
-  return {
-    resourceType: 'CapabilityStatement',
-    status: 'active',
-    date: now.toISOString(),
-    kind: 'instance',
-    fhirVersion: '4.0.1',
-    format: ['json'],
-    instantiates: [
-      'http://hl7.org/fhir/us/davinci-pas/CapabilityStatement/EHRBase'.replace('EHRBase', 'PayerBase'),
-    ],
-    software: { name: 'Dripline sandbox payer (Da Vinci PAS 2.2.1)', version: '0.1.0' },
-    implementation: { description: 'Sandbox payer: prior authorization (PAS 2.2.1)', url: base },
-    rest: [
-      {
-        mode: 'server',
-        security: smartRestSecurity(tokenUrl),
-        resource: [
-          {
-            type: 'Claim',
-            supportedProfile: [PAS_PROFILE.claim, PAS_PROFILE.claimUpdate, PAS_PROFILE.claimInquiry],
-            operation: [
-              {
-                name: 'submit',
-                definition: 'http://hl7.org/fhir/us/davinci-pas/OperationDefinition/Claim-submit',
-              },
-              {
-                name: 'inquire',
-                definition: 'http://hl7.org/fhir/us/davinci-pas/OperationDefinition/Claim-inquire',
-              },
-            ],
-          },
-          { type: 'ClaimResponse', interaction: [{ code: 'read' }] },
-          {
-            type: 'Subscription',
-            supportedProfile: [PAS_PROFILE.subscription],
-            interaction: [
-              { code: 'create' },
-              { code: 'read' },
-              { code: 'update' },
-              { code: 'delete' },
-              { code: 'search-type' },
-            ],
-            searchParam: [
-              {
-                name: 'url',
-                type: 'uri',
-                definition: 'http://hl7.org/fhir/SearchParameter/Subscription-url',
-              },
-              {
-                name: 'status',
-                type: 'token',
-                definition: 'http://hl7.org/fhir/SearchParameter/Subscription-status',
-              },
-            ],
-          },
-        ],
-      },
-    ],
   };
 }

@@ -10,8 +10,9 @@
  * (`backport-heartbeat-period`) gets one each period while `active` or in `error`, reporting its
  * status (Backport IG errors.html: a server in error keeps counting events and MAY keep sending
  * heartbeats with an `error` status); `fail` puts one in `error` or `off` as a failure on the
- * payer's side would, and says so in a heartbeat at once. An update (PUT) makes it `requested`
- * again and handshakes: the client's reactivation.
+ * payer's side would, and says so in a heartbeat at once (unless its heartbeats are `silent`: a
+ * payer whose heartbeats stopped). `$status` answers how one stands (statusBundle). An update (PUT)
+ * makes it `requested` again and handshakes: the client's reactivation.
  *
  * Each subscription belongs to the client that created it (its SMART client_id): as a real payer
  * scopes what a client may see and change, another client's is not found by search, read, update
@@ -100,6 +101,7 @@ export class PasSubscriptions {
   /** Each subscription's heartbeat timer (those that asked for one). */
   readonly #heartbeats = new Map<string, NodeJS.Timeout>();
   readonly #hold: () => boolean;
+  readonly #silent: () => boolean;
   /** Event notifications held back (`hold`), oldest first: lost, until `release`. */
   readonly #held: { subscription: PayerSubscription; event: { number: number; response: Bundle } }[] = [];
 
@@ -110,12 +112,15 @@ export class PasSubscriptions {
     retryMs?: number;
     /** While true, event notifications are not sent (a lost notification, the payer's outage). */
     hold?: () => boolean;
+    /** While true, no heartbeat is sent (the payer's heartbeats stopped: a broken channel, a bug). */
+    silent?: () => boolean;
   }) {
     this.#base = options.base;
     this.#now = options.now;
     this.#log = options.log;
     this.#retryMs = options.retryMs ?? 500;
     this.#hold = options.hold ?? ((): boolean => false);
+    this.#silent = options.silent ?? ((): boolean => false);
   }
 
   /** Sends the event notifications held back so far (a late delivery); resolves how many. */
@@ -191,6 +196,47 @@ export class PasSubscriptions {
     return true;
   }
 
+  /**
+   * The payer no longer holds subscription `id` (purged, as a server may an `off` or expired one):
+   * nothing more is sent for it, and it is not found; false when none has that id.
+   */
+  forget(id: string): boolean {
+    clearInterval(this.#heartbeats.get(id));
+    this.#heartbeats.delete(id);
+    return this.#subscriptions.delete(id);
+  }
+
+  /**
+   * The `$status` answer of a subscription (Backport IG 1.1, OperationDefinition
+   * backport-subscription-status): a searchset Bundle holding its SubscriptionStatus Parameters,
+   * type `query-status`, with its status and events-since-subscription-start as they stand.
+   */
+  statusBundle(subscription: PayerSubscription): Bundle {
+    const timestamp = this.#now().toISOString();
+    const id = randomUUID();
+    const status = renderStatusParameters(
+      {
+        fhirBaseUrl: this.#base,
+        subscriptionId: subscription.id,
+        topic: PAS_TOPIC,
+        status: subscription.status,
+        type: 'query-status',
+        eventsSinceSubscriptionStart: subscription.events,
+        content: 'full-resource',
+        timestamp,
+      },
+      id,
+    );
+    return {
+      resourceType: 'Bundle',
+      id: randomUUID(),
+      type: 'searchset',
+      timestamp,
+      total: 1,
+      entry: [{ fullUrl: `urn:uuid:${id}`, resource: status, search: { mode: 'match' } }],
+    };
+  }
+
   /** Sends every subscription's heartbeat now (those that asked for one, `active` or in `error`). */
   heartbeatNow(): void {
     for (const subscription of this.#subscriptions.values()) {
@@ -217,7 +263,7 @@ export class PasSubscriptions {
   }
 
   #heartbeat(subscription: PayerSubscription): void {
-    if (subscription.heartbeatSeconds !== undefined) {
+    if (subscription.heartbeatSeconds !== undefined && !this.#silent()) {
       void this.#deliver(subscription, 'heartbeat', undefined, 1);
     }
   }

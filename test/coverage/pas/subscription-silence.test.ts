@@ -1,0 +1,156 @@
+/**
+ * A PAS subscription the payer went silent about — no heartbeat, no event for longer than its
+ * heartbeat period allows — gets a `$status` (Backport IG 1.1 "Broken Communication"), and Dripline
+ * acts on the answer (src/coverage/pas/subscription-check.ts): events it never received → the
+ * pended requests are inquired now; `error` or gone → the subscription is replaced; `$status`
+ * refused → retried, then a work item naming the subscription. Over real HTTP against the sandbox
+ * payer, whose heartbeats are stopped; the shared clock is moved past the silence allowed (an hour
+ * and a half: the first fallback inquiry is due only 4 hours after the pend, so nothing else would
+ * learn the decision meanwhile). One tenant per case.
+ */
+import { expect, test } from '@jest/globals';
+import type { Task } from '@medplum/fhirtypes';
+import { checkWorkId } from '../../../src/coverage/pas/subscription-check.ts';
+import { readContact } from '../../../src/coverage/pas/subscription-contact.ts';
+import type { Job } from '../../../src/store/port.ts';
+import { readOptional } from '../../../src/store/read-optional.ts';
+import { advancingClock } from '../../../src/time/clock.ts';
+import { waitFor } from '../../support/wait.ts';
+import { subscriptionJob, subscriptionRig } from './subscription-rig.ts';
+
+const clock = advancingClock();
+const HEARD = 'clinic-quiet-heard';
+const MISSED = 'clinic-quiet-missed';
+const IN_ERROR = 'clinic-quiet-error';
+const GONE = 'clinic-quiet-gone';
+const REFUSED = 'clinic-quiet-refused';
+const rig = subscriptionRig(clock, [HEARD, MISSED, IN_ERROR, GONE, REFUSED], 'mr-quiet', 'J1745');
+const { h, heldFor, keptActive } = rig;
+
+/** Past the silence a subscription asking for hourly heartbeats is allowed (1.5 h). */
+const SILENCE = 91 * 60_000;
+
+const checkOf =
+  (subscription: string) =>
+  (job: Job): boolean =>
+    job.key.startsWith(`subscription-check|buckeye|${subscription}|`);
+
+/** The tenant's order asked for and pended, its subscription kept: its payer id. */
+async function pendedAndKept(tenant: string): Promise<string> {
+  expect(await h.ask('mr-quiet', tenant)).toBe(202);
+  const kept = await keptActive(tenant);
+  await h.stateReached('mr-quiet', 'pended', 20_000, tenant);
+  return kept;
+}
+
+test('heard from each period (heartbeats): the checks find it so and ask the payer nothing', async () => {
+  const kept = await pendedAndKept(HEARD);
+  const asked = (): string[] =>
+    rig.server().logs.filter((l) => l.includes(HEARD) && l.includes('PAS subscription silent'));
+  const contactAt = async (): Promise<string | undefined> =>
+    (await readContact(rig.server().running.store, HEARD, 'buckeye'))?.at;
+  const handshake = await contactAt();
+  expect(handshake).toBeDefined();
+  // An hour on, a heartbeat; another hour on, 2 h after the handshake but 1 h after the heartbeat.
+  clock.advance(60 * 60_000);
+  rig.payer().pas.heartbeatNow();
+  const beat = await waitFor('the heartbeat noted', async () => {
+    const at = await contactAt();
+    return at !== handshake ? at : undefined;
+  });
+  clock.advance(60 * 60_000);
+  await waitFor(
+    'the first check done',
+    async () => (await h.jobsOf('done', checkOf(kept), HEARD)).length === 1,
+  );
+  // It found the heartbeat and waits until the silence since it would be overdue.
+  const [waiting] = await h.queuedJobs(checkOf(kept), HEARD);
+  expect(waiting?.payload).toEqual({
+    kind: 'check-subscription',
+    payer: 'buckeye',
+    subscription: kept,
+    round: 2,
+  });
+  expect(Date.parse(waiting!.runAt)).toBe(Date.parse(beat) + 90 * 60_000 + 1);
+  expect(asked()).toEqual([]);
+}, 60_000);
+
+test('silent, and the payer counted an event Dripline never received: the pended request is inquired now', async () => {
+  const kept = await pendedAndKept(MISSED);
+  // The payer's decision is notified into the void, and its heartbeats have stopped.
+  rig.payer().setBehaviour({ holdPasNotifications: true, silencePasHeartbeats: true });
+  await rig.payer().pas.finishReviews();
+  clock.advance(SILENCE);
+  const claim = await h.stateReached('mr-quiet', 'certified', 20_000, MISSED);
+  expect(h.inquiriesOf(claim.id)).toEqual([200]);
+  // Still the same subscription: active at the payer, nothing to replace.
+  expect(heldFor(MISSED).map((s) => [s.id, s.status])).toEqual([[kept, 'active']]);
+  const checks = await h.jobsOf('done', checkOf(kept), MISSED);
+  expect(checks.map((j) => j.payload)).toEqual([
+    { kind: 'check-subscription', payer: 'buckeye', subscription: kept, round: 1 },
+  ]);
+  // The next check waits for the next period, knowing that event: asked again, nothing re-polled.
+  const [waiting] = await h.queuedJobs(checkOf(kept), MISSED);
+  // (Every tenant here sends as the same NPI, so its subscription counted the other pends' decisions too.)
+  expect(waiting?.payload).toMatchObject({ round: 2 });
+  expect((waiting?.payload as { knownEvents?: number }).knownEvents).toBeGreaterThanOrEqual(1);
+  clock.advance(SILENCE);
+  await waitFor(
+    'the second check done',
+    async () => (await h.jobsOf('done', checkOf(kept), MISSED)).length === 2,
+  );
+  expect(h.inquiriesOf(claim.id)).toEqual([200]);
+  rig.payer().setBehaviour({});
+}, 60_000);
+
+test.each([
+  [
+    'in error, though no heartbeat said so',
+    IN_ERROR,
+    (id: string) => rig.payer().pas.failSubscription(id, 'error'),
+  ],
+  ['gone from the payer (404)', GONE, (id: string) => rig.payer().pas.forgetSubscription(id)],
+] as const)(
+  'silent and %s: the subscription is replaced',
+  async (_case, tenant, fail) => {
+    const old = await pendedAndKept(tenant);
+    rig.payer().setBehaviour({ silencePasHeartbeats: true });
+    expect(fail(old)).toBe(true);
+    clock.advance(SILENCE);
+    const replacement = await keptActive(tenant, old);
+    expect(heldFor(tenant).map((s) => [s.id, s.status])).toEqual([[replacement, 'active']]);
+    expect(await h.jobsOf('dead', subscriptionJob, tenant)).toEqual([]);
+    // The old one's checks end; the new one is watched.
+    expect(await h.queuedJobs(checkOf(old), tenant)).toEqual([]);
+    expect((await h.queuedJobs(checkOf(replacement), tenant)).map((j) => j.payload)).toEqual([
+      { kind: 'check-subscription', payer: 'buckeye', subscription: replacement, round: 1 },
+    ]);
+    rig.payer().setBehaviour({});
+  },
+  60_000,
+);
+
+test('silent, and $status refused: retried, then a work item naming the subscription; a later answer closes it', async () => {
+  const kept = await pendedAndKept(REFUSED);
+  rig.payer().setBehaviour({ silencePasHeartbeats: true, refusePasSubscriptionStatus: 403 });
+  clock.advance(SILENCE);
+  await h.dieWhilePayerDown('the check', checkOf(kept), 1, REFUSED);
+  const [dead] = await h.jobsOf('dead', checkOf(kept), REFUSED);
+  expect(dead?.attempts).toBe(dead?.maxAttempts);
+  const store = rig.server().running.store;
+  const work = await readOptional<Task>(store, REFUSED, 'Task', checkWorkId('buckeye'));
+  expect(work?.status).toBe('requested');
+  expect(work?.note?.at(-1)?.text).toContain(`Subscription/${kept}/$status`);
+  expect(work?.note?.at(-1)?.text).toContain('HTTP 403');
+  // Still watched: the next check waits its period, and finds the payer answering.
+  const [waiting] = await h.queuedJobs(checkOf(kept), REFUSED);
+  expect(waiting?.payload).toMatchObject({ round: 2 });
+  rig.payer().setBehaviour({ silencePasHeartbeats: true });
+  clock.advance(SILENCE);
+  await waitFor('the work item done', async () => {
+    const task = await readOptional<Task>(store, REFUSED, 'Task', checkWorkId('buckeye'));
+    return task?.status === 'completed';
+  });
+  expect(heldFor(REFUSED).map((s) => [s.id, s.status])).toEqual([[kept, 'active']]);
+  rig.payer().setBehaviour({});
+}, 60_000);
