@@ -105,6 +105,16 @@ const subscription = (filter: string): object => ({
   },
 });
 
+describe('the PAS endpoint’s CapabilityStatement', () => {
+  test('instantiates the PAS Intermediary capabilities (the server side of a PAS exchange)', async () => {
+    const metadata = await call(payer.pasFhirBaseUrl, undefined, 'metadata');
+    expect(metadata.status).toBe(200);
+    expect(metadata.body.instantiates).toEqual([
+      'http://hl7.org/fhir/us/davinci-pas/CapabilityStatement/IntermediaryCapabilities',
+    ]);
+  });
+});
+
 describe('$submit decisions under the payer policy', () => {
   test('approve: A1 with a certification number, the requested period and units; the answer conforms', async () => {
     const res = await submit(request('J3380', 6));

@@ -15,9 +15,7 @@ export function capabilityStatement(base: string, tokenUrl: string, now: Date): 
     kind: 'instance',
     fhirVersion: '4.0.1',
     format: ['json'],
-    instantiates: [
-      'http://hl7.org/fhir/us/davinci-pas/CapabilityStatement/EHRBase'.replace('EHRBase', 'PayerBase'),
-    ],
+    instantiates: ['http://hl7.org/fhir/us/davinci-pas/CapabilityStatement/IntermediaryCapabilities'],
     software: { name: 'Dripline sandbox payer (Da Vinci PAS 2.2.1)', version: '0.1.0' },
     implementation: { description: 'Sandbox payer: prior authorization (PAS 2.2.1)', url: base },
     rest: [
