@@ -14,7 +14,8 @@
  *   a notification reports is kept (a handshake, or one saying `active`, marks the subscription
  *   active; `error` or `off` is recorded and the subscription replaced: noteStatus), and so is the
  *   contact itself (when, and the event numbers and count: ./subscription-contact.ts, what the
- *   silence check goes by); an event is durably queued, then 200. Anything
+ *   silence check goes by; events counted and never received get a recovery queued,
+ *   ./subscription-recovery.ts); an event is durably queued, then 200. Anything
  *   else authenticated is queued too (the worker keeps it with a work item) and answered 400.
  */
 import { createHash } from 'node:crypto';
@@ -39,6 +40,7 @@ import { readClaimResponse } from './response.ts';
 import { parsePasNotification, readSubscriptionRecord, recordedStatus } from './subscription.ts';
 import { noteStatus } from './subscription-check.ts';
 import { noteContact } from './subscription-contact.ts';
+import { scheduleRecovery } from './subscription-recovery.ts';
 import type { PriorAuthJob } from './jobs.ts';
 import type { OrderType } from './jobs.ts';
 import { enqueueOrder, parseOrderReference } from './jobs.ts';
@@ -261,8 +263,8 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
       }
       const heardOf = parsed.ok ? (parsed.subscription ?? record.payerSubscriptionId) : undefined;
       /**
-       * What the silence check (./subscription-check.ts) goes by: the payer spoke of it now, and
-       * which of its events came.
+       * What the silence check (./subscription-check.ts) goes by: the payer spoke of it now; and
+       * which events it counted that never came, queued to recover (./subscription-recovery.ts).
        * An event counts as received once it is queued. Not kept, it costs at most a `$status` the
        * payer need not have been asked, or a gap seen at the next notification instead: the
        * notification is taken all the same.
@@ -272,12 +274,15 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
           return;
         }
         try {
-          await noteContact(deps.store, tenant.id, payer.id, {
+          const contact = await noteContact(deps.store, tenant.id, payer.id, {
             subscription: heardOf,
             at: deps.now(),
             numbers: parsed.events.flatMap((e) => (e.number !== undefined ? [e.number] : [])),
             ...(parsed.eventsSinceStart !== undefined ? { reported: parsed.eventsSinceStart } : {}),
           });
+          if (await scheduleRecovery(deps.store, tenant.id, payer.id, contact)) {
+            deps.notify();
+          }
         } catch (err) {
           deps.logger.warn(
             { tenant: tenant.id, payer: payer.id, subscription: heardOf, err: (err as Error).message },
