@@ -165,6 +165,11 @@ export const EXT_PAS_EVENTS_RECEIVED = define(
   'pas-subscription-events-received',
   'PAS subscription contact: the highest event number Dripline received in its notifications',
 );
+export const EXT_PAS_EVENT_LEDGER = define(
+  'extension',
+  'pas-subscription-event-ledger',
+  'PAS subscription contact: the event numbers received, the count the payer reported, and since when any are missing (JSON)',
+);
 export const ID_PAS_MESSAGE = define(
   'identifier-system',
   'pas-message',

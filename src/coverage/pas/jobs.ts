@@ -44,6 +44,17 @@ export type PriorAuthJob =
       readonly knownEvents?: number;
     }
   | {
+      /**
+       * Events of the kept subscription a notification showed were never received: recovered once
+       * the IG's wait is over (./subscription-recovery.ts). Round n of the subscription's line.
+       */
+      readonly kind: 'recover-events';
+      readonly payer: string;
+      /** The payer's id of the subscription whose events are missing. */
+      readonly subscription: string;
+      readonly round: number;
+    }
+  | {
       /** Find and delete subscriptions a create with no answer may have left (./subscription-orphan.ts). */
       readonly kind: 'sweep-subscriptions';
       readonly payer: string;

@@ -13,8 +13,9 @@
  *   its SHA-256); a notification naming another subscription than the secret's is 403. The status
  *   a notification reports is kept (a handshake, or one saying `active`, marks the subscription
  *   active; `error` or `off` is recorded and the subscription replaced: noteStatus), and so is the
- *   contact itself (when, and the highest event number: ./subscription-contact.ts, what the
- *   silence check goes by); an event is durably queued, then 200. Anything
+ *   contact itself (when, and the event numbers and count: ./subscription-contact.ts, what the
+ *   silence check goes by; events counted and never received get a recovery queued,
+ *   ./subscription-recovery.ts); an event is durably queued, then 200. Anything
  *   else authenticated is queued too (the worker keeps it with a work item) and answered 400.
  */
 import { createHash } from 'node:crypto';
@@ -39,6 +40,7 @@ import { readClaimResponse } from './response.ts';
 import { parsePasNotification, readSubscriptionRecord, recordedStatus } from './subscription.ts';
 import { noteStatus } from './subscription-check.ts';
 import { noteContact } from './subscription-contact.ts';
+import { scheduleRecovery } from './subscription-recovery.ts';
 import type { PriorAuthJob } from './jobs.ts';
 import type { OrderType } from './jobs.ts';
 import { enqueueOrder, parseOrderReference } from './jobs.ts';
@@ -260,22 +262,34 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
         await noteStatus(deps, tenant.id, payer, existing, recordedStatus(parsed.type, parsed.status));
       }
       const heardOf = parsed.ok ? (parsed.subscription ?? record.payerSubscriptionId) : undefined;
-      if (parsed.ok && heardOf) {
-        // What the silence check (./subscription-check.ts) goes by: the payer spoke of it now.
-        const numbers = parsed.events.flatMap((e) => (e.number !== undefined ? [e.number] : []));
-        // Not kept, it costs at most a `$status` the payer need not have been asked: the
-        // notification is taken all the same.
-        await noteContact(deps.store, tenant.id, payer.id, {
-          subscription: heardOf,
-          at: deps.now(),
-          ...(numbers.length > 0 ? { highestEvent: Math.max(...numbers) } : {}),
-        }).catch((err: unknown) =>
+      /**
+       * What the silence check (./subscription-check.ts) goes by: the payer spoke of it now; and
+       * which events it counted that never came, queued to recover (./subscription-recovery.ts).
+       * An event counts as received once it is queued. Not kept, it costs at most a `$status` the
+       * payer need not have been asked, or a gap seen at the next notification instead: the
+       * notification is taken all the same.
+       */
+      const noteHeard = async (): Promise<void> => {
+        if (!parsed.ok || !heardOf) {
+          return;
+        }
+        try {
+          const contact = await noteContact(deps.store, tenant.id, payer.id, {
+            subscription: heardOf,
+            at: deps.now(),
+            numbers: parsed.events.flatMap((e) => (e.number !== undefined ? [e.number] : [])),
+            ...(parsed.eventsSinceStart !== undefined ? { reported: parsed.eventsSinceStart } : {}),
+          });
+          if (await scheduleRecovery(deps.store, tenant.id, payer.id, contact)) {
+            deps.notify();
+          }
+        } catch (err) {
           deps.logger.warn(
             { tenant: tenant.id, payer: payer.id, subscription: heardOf, err: (err as Error).message },
             'PAS notification taken, its contact not kept',
-          ),
-        );
-      }
+          );
+        }
+      };
       // Ids and counts only: a notification's events carry PHI (the PAS Response Bundle).
       const logged = {
         tenant: tenant.id,
@@ -290,6 +304,7 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
           : {}),
       };
       if (parsed.ok && (parsed.type === 'handshake' || parsed.type === 'heartbeat')) {
+        await noteHeard();
         deps.logger.info(logged, 'PAS notification accepted');
         sendOutcome(res, 200, {
           resourceType: 'OperationOutcome',
@@ -303,6 +318,7 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
       const job: PriorAuthJob = { kind: 'notification', payer: payer.id, body: req.body as unknown, text };
       // Kept before it is acknowledged: nothing answered 200 is ever lost, and a bad one is recorded too.
       await deps.store.jobs.enqueue(tenant.id, { queue: PRIOR_AUTH_QUEUE, key, payload: job });
+      await noteHeard();
       deps.notify();
       if (!parsed.ok) {
         deps.logger.warn(logged, 'PAS notification not readable: kept for a work item, answered 400');

@@ -8,7 +8,9 @@
  * - `active`, counting more events (events-since-subscription-start) than Dripline received: a
  *   decision's notification was lost. Each of the payer's pended requests has its inquiry round
  *   made due now (./follow-up.ts followUp, as a person's ask does): `$inquire` is the recovery every
- *   PAS payer offers (PAS 2.2.1 requires it of payers, while the IG's `$events` is a MAY);
+ *   PAS payer offers (PAS 2.2.1 requires it of payers, while the IG's `$events` is a MAY). Those
+ *   events are noted recovered on the contact (noteRecovered), as the recovery of events a
+ *   notification shows missing does (./subscription-recovery.ts, which shares repollPended);
  * - `active` and nothing missed: the payer's heartbeats alone are not arriving; logged, and asked
  *   again after the next period;
  * - `error`, `off`, anything else, or a 404/410 (the payer no longer holds it): recorded on the
@@ -44,7 +46,7 @@ import {
   readSubscriptionRecord,
   recordResource,
 } from './subscription.ts';
-import { readContact } from './subscription-contact.ts';
+import { noteRecovered, readContact } from './subscription-contact.ts';
 
 type CheckJob = Extract<PriorAuthJob, { kind: 'check-subscription' }>;
 
@@ -192,6 +194,15 @@ export async function runSubscriptionCheck(
   }
   const missed = (reading.eventsSinceStart ?? 0) > knownEvents;
   const repolled = missed ? await repollPended(ctx, tenant, payer) : 0;
+  if (missed) {
+    // Recovered: a notification counting them next (a heartbeat) shows nothing missing
+    // (./subscription-recovery.ts would inquire again otherwise).
+    await noteRecovered(ctx.store, tenant, payer.id, {
+      subscription: job.subscription,
+      through: reading.eventsSinceStart ?? 0,
+      now,
+    });
+  }
   ctx.logger.warn(
     { ...logged, repolled },
     missed
@@ -228,7 +239,11 @@ function next(
  * run now, for a case none follows): what a person's ask does (followUp `asked`, `person`).
  * Resolves with how many cases.
  */
-async function repollPended(ctx: FollowUpContext, tenant: TenantId, payer: PayerEndpoint): Promise<number> {
+export async function repollPended(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  payer: PayerEndpoint,
+): Promise<number> {
   const cases = new Set<string>();
   for (const claim of await searchAll<Claim>(ctx.store, tenant, 'Claim', [
     { code: 'pas-state', kind: 'token', values: [{ value: 'pended' }] },

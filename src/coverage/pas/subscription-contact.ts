@@ -1,36 +1,46 @@
 /**
- * When Dripline last heard from a payer about its PAS subscription there, and the highest event
- * number it received: kept per tenant and payer (`pas-sub-{payer}-contact`, a Basic in the
- * tenant's store, not served by the FHIR API) by the notify route (./routes.ts) on each handshake,
- * heartbeat and event it takes, and read by the silence check (./subscription-check.ts).
+ * When Dripline last heard from a payer about its PAS subscription there, and which of its events
+ * it received (the ledger of ./missing-events.ts): kept per tenant and payer
+ * (`pas-sub-{payer}-contact`, a Basic in the tenant's store, not served by the FHIR API) by the
+ * notify route (./routes.ts) on each handshake, heartbeat and event it takes, and read by the
+ * silence check (./subscription-check.ts) and the recovery of missing events
+ * (./subscription-recovery.ts), which note what they recovered (noteRecovered).
  *
  * A record of its own, not more on the subscription record (./subscription.ts): that one is
  * written with version checks by the subscribe job as it replaces a subscription, and a heartbeat
  * landing between its read and its write would fail that job; this one is written by the notify
- * route alone (concurrent notifications retry on a version conflict and keep the later instant and
- * the higher number). It names the subscription it is about: after a replacement, what was heard
- * of the old one says nothing of the new.
+ * route and the recoveries (a write that loses to another retries on the version conflict, merging
+ * into what it lost to: the later instant, every number received). It names the subscription it is
+ * about: after a replacement, what was heard of the old one says nothing of the new.
  */
 import { getStatus, OperationOutcomeError } from '@medplum/core';
 import type { Basic, Extension } from '@medplum/fhirtypes';
 import {
   CS_PAS_RECORD,
+  EXT_PAS_EVENT_LEDGER,
   EXT_PAS_EVENTS_RECEIVED,
   EXT_PAS_LAST_CONTACT,
   EXT_PAS_PAYER_SUBSCRIPTION,
 } from '../../contract/pas.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { readOptional } from '../../store/read-optional.ts';
+import type { EventLedger, HeardEvents } from './missing-events.ts';
+import { EMPTY_LEDGER, eventsAccounted, recovered, takeNotification } from './missing-events.ts';
 
 export const contactRecordId = (payer: string): string => `pas-sub-${payer}-contact`;
 
 export interface SubscriptionContact {
   /** The payer's id of the subscription heard from. */
   readonly subscription: string;
-  /** When (an instant, UTC) Dripline last took a notification about it. */
-  readonly at: string;
-  /** The highest event number received in its notifications (0: none yet). */
+  /**
+   * When (an instant, UTC) Dripline last took a notification about it; absent when none came yet
+   * (only a recovery was noted: a `$status` answered about a subscription never heard from).
+   */
+  readonly at?: string;
+  /** The highest event number received in its notifications, or recovered (0: none yet). */
   readonly eventsReceived: number;
+  /** Its events: received, reported, missing (./missing-events.ts). */
+  readonly ledger: EventLedger;
 }
 
 /** The tenant's last contact with its subscription at the payer; undefined when none is kept. */
@@ -46,11 +56,35 @@ export async function readContact(
 function contactOf(basic: Basic): SubscriptionContact | undefined {
   const ext = (url: string): Extension | undefined => basic.extension?.find((e) => e.url === url);
   const subscription = ext(EXT_PAS_PAYER_SUBSCRIPTION)?.valueString;
-  const at = ext(EXT_PAS_LAST_CONTACT)?.valueInstant;
-  if (!subscription || !at) {
+  if (!subscription) {
     return undefined;
   }
-  return { subscription, at, eventsReceived: ext(EXT_PAS_EVENTS_RECEIVED)?.valueInteger ?? 0 };
+  const at = ext(EXT_PAS_LAST_CONTACT)?.valueInstant;
+  const ledger = ledgerOf(ext(EXT_PAS_EVENT_LEDGER)?.valueString, ext(EXT_PAS_EVENTS_RECEIVED)?.valueInteger);
+  return { subscription, ...(at ? { at } : {}), eventsReceived: eventsAccounted(ledger), ledger };
+}
+
+/**
+ * The stored ledger; a record written before ledgers were kept (the highest number only) is read
+ * as having received every event up to it, as it was then taken to.
+ */
+function ledgerOf(text: string | undefined, highest: number | undefined): EventLedger {
+  if (text) {
+    try {
+      const parsed = JSON.parse(text) as Partial<EventLedger>;
+      if (typeof parsed.through === 'number' && typeof parsed.reported === 'number') {
+        return {
+          through: parsed.through,
+          ahead: Array.isArray(parsed.ahead) ? parsed.ahead.filter((n) => Number.isInteger(n)) : [],
+          reported: parsed.reported,
+          ...(typeof parsed.missingSince === 'string' ? { missingSince: parsed.missingSince } : {}),
+        };
+      }
+    } catch {
+      // Unreadable: as an old record (below).
+    }
+  }
+  return { ...EMPTY_LEDGER, through: highest ?? 0, reported: highest ?? 0 };
 }
 
 function contactResource(payer: string, contact: SubscriptionContact): Basic & { id: string } {
@@ -60,8 +94,9 @@ function contactResource(payer: string, contact: SubscriptionContact): Basic & {
     code: { coding: [{ system: CS_PAS_RECORD, code: 'subscription-contact' }] },
     extension: [
       { url: EXT_PAS_PAYER_SUBSCRIPTION, valueString: contact.subscription },
-      { url: EXT_PAS_LAST_CONTACT, valueInstant: contact.at },
-      { url: EXT_PAS_EVENTS_RECEIVED, valueInteger: contact.eventsReceived },
+      ...(contact.at ? [{ url: EXT_PAS_LAST_CONTACT, valueInstant: contact.at }] : []),
+      { url: EXT_PAS_EVENTS_RECEIVED, valueInteger: eventsAccounted(contact.ledger) },
+      { url: EXT_PAS_EVENT_LEDGER, valueString: JSON.stringify(contact.ledger) },
     ],
   };
 }
@@ -70,28 +105,27 @@ function contactResource(payer: string, contact: SubscriptionContact): Basic & {
 const ATTEMPTS = 5;
 
 /**
- * A notification about `subscription` was taken at `at`, with events numbered up to
- * `highestEvent`: the contact kept moves to the later instant and the higher number (the same
- * subscription), or starts again (another one). Idempotent; a concurrent write is retried.
+ * Changes the contact kept about `subscription` (`change` gets the one kept about it, undefined
+ * when none is, and returns the next; the same one again: nothing written). Retried on a
+ * concurrent write. Resolves with the contact as written (or as it stood).
  */
-export async function noteContact(
+async function changeContact(
   store: Pick<Store, 'resources'>,
   tenant: TenantId,
   payer: string,
-  heard: { readonly subscription: string; readonly at: Date; readonly highestEvent?: number },
-): Promise<void> {
+  subscription: string,
+  change: (same: SubscriptionContact | undefined) => SubscriptionContact,
+): Promise<SubscriptionContact> {
   for (let attempt = 1; ; attempt++) {
     const stored = await readOptional<Basic>(store, tenant, 'Basic', contactRecordId(payer));
     const before = stored ? contactOf(stored) : undefined;
-    const same = before?.subscription === heard.subscription ? before : undefined;
-    const at = heard.at.toISOString();
-    const next: SubscriptionContact = {
-      subscription: heard.subscription,
-      at: same && Date.parse(same.at) > heard.at.getTime() ? same.at : at,
-      eventsReceived: Math.max(same?.eventsReceived ?? 0, heard.highestEvent ?? 0),
-    };
-    if (same && same.at === next.at && same.eventsReceived === next.eventsReceived) {
-      return;
+    const same = before?.subscription === subscription ? before : undefined;
+    const next = change(same);
+    if (
+      same &&
+      JSON.stringify(contactResource(payer, same)) === JSON.stringify(contactResource(payer, next))
+    ) {
+      return same;
     }
     try {
       await store.resources.writeBatch(tenant, [
@@ -103,13 +137,61 @@ export async function noteContact(
             }
           : { op: 'create', resource: contactResource(payer, next), options: { id: contactRecordId(payer) } },
       ]);
-      return;
+      return next;
     } catch (err) {
-      // Another notification's write came first (412 on the version, 409 on the create): again.
+      // Another write came first (412 on the version, 409 on the create): again, on what it wrote.
       const status = err instanceof OperationOutcomeError ? getStatus(err.outcome) : undefined;
       if (attempt >= ATTEMPTS || (status !== 412 && status !== 409)) {
         throw err;
       }
     }
   }
+}
+
+/**
+ * A notification about `subscription` was taken at `at`, with its events' numbers and the count it
+ * reports: the contact kept moves to the later instant and takes them into its ledger (the same
+ * subscription), or starts again (another one). Idempotent. Resolves with the contact kept, whose
+ * ledger says what is missing.
+ */
+export function noteContact(
+  store: Pick<Store, 'resources'>,
+  tenant: TenantId,
+  payer: string,
+  heard: { readonly subscription: string; readonly at: Date } & Partial<HeardEvents>,
+): Promise<SubscriptionContact> {
+  return changeContact(store, tenant, payer, heard.subscription, (same) => {
+    const ledger = takeNotification(
+      same?.ledger ?? EMPTY_LEDGER,
+      { numbers: heard.numbers ?? [], ...(heard.reported !== undefined ? { reported: heard.reported } : {}) },
+      heard.at,
+    );
+    return {
+      subscription: heard.subscription,
+      at: same?.at && Date.parse(same.at) > heard.at.getTime() ? same.at : heard.at.toISOString(),
+      eventsReceived: eventsAccounted(ledger),
+      ledger,
+    };
+  });
+}
+
+/**
+ * The payer's pended requests were inquired about (at `now`) for every event of `subscription` up
+ * to `through`: those events are recovered, whichever of them were missing. Idempotent.
+ */
+export function noteRecovered(
+  store: Pick<Store, 'resources'>,
+  tenant: TenantId,
+  payer: string,
+  recovery: { readonly subscription: string; readonly through: number; readonly now: Date },
+): Promise<SubscriptionContact> {
+  return changeContact(store, tenant, payer, recovery.subscription, (same) => {
+    const ledger = recovered(same?.ledger ?? EMPTY_LEDGER, recovery.through, recovery.now);
+    return {
+      subscription: recovery.subscription,
+      ...(same?.at ? { at: same.at } : {}),
+      eventsReceived: eventsAccounted(ledger),
+      ledger,
+    };
+  });
 }

@@ -182,6 +182,8 @@ export type ParsedNotification =
       readonly status?: string;
       /** The subscription the notification names (its id). */
       readonly subscription?: string;
+      /** events-since-subscription-start: every event the payer counted for it so far, sent or not. */
+      readonly eventsSinceStart?: number;
       readonly events: readonly NotificationEvent[];
     }
   | { readonly ok: false; readonly reason: string };
@@ -225,13 +227,21 @@ export function parsePasNotification(body: unknown): ParsedNotification {
       };
     });
   const reported = param('status')?.valueCode;
+  const count = eventCount(param('events-since-subscription-start'));
   return {
     ok: true,
     type,
     ...(reported ? { status: reported } : {}),
     ...(subscription ? { subscription } : {}),
+    ...(count !== undefined ? { eventsSinceStart: count } : {}),
     events,
   };
+}
+
+/** An events-since-subscription-start (a string on R4, an unsignedInt or integer elsewhere). */
+function eventCount(param: NonNullable<Parameters['parameter']>[number] | undefined): number | undefined {
+  const count = Number(param?.valueString ?? param?.valueUnsignedInt ?? param?.valueInteger);
+  return param && Number.isInteger(count) && count >= 0 ? count : undefined;
 }
 
 /** What a payer's `$status` answer says of one subscription. */
@@ -269,12 +279,11 @@ export function readStatusAnswer(body: unknown, subscription: string): Subscript
   }
   const param = (name: string): NonNullable<Parameters['parameter']>[number] | undefined =>
     found.parameter?.find((p) => p.name === name);
-  const count = param('events-since-subscription-start');
-  const events = Number(count?.valueString ?? count?.valueUnsignedInt ?? count?.valueInteger);
+  const events = eventCount(param('events-since-subscription-start'));
   const status = param('status')?.valueCode;
   return {
     ...(status ? { status } : {}),
-    ...(Number.isInteger(events) && events >= 0 ? { eventsSinceStart: events } : {}),
+    ...(events !== undefined ? { eventsSinceStart: events } : {}),
   };
 }
 

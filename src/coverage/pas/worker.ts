@@ -25,7 +25,9 @@
  * - `sweep-subscriptions`: after a create that got no answer, find and delete what it may have
  *   left at the payer (./subscription-orphan.ts);
  * - `check-subscription`: a kept subscription silent past its heartbeat period gets a `$status`,
- *   and what was missed is inquired (./subscription-check.ts).
+ *   and what was missed is inquired (./subscription-check.ts);
+ * - `recover-events`: events a notification showed were never received are inquired, after the
+ *   IG's wait for one still on its way (./subscription-recovery.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { PayerEndpoint } from '../../config/billing.ts';
@@ -50,6 +52,7 @@ import { runSend } from './send.ts';
 import { ensureSubscription } from './subscribe.ts';
 import { runSweep, runUnsubscribe } from './subscription-orphan.ts';
 import { runSubscriptionCheck, startChecks } from './subscription-check.ts';
+import { runEventRecovery } from './subscription-recovery.ts';
 
 export interface PriorAuthWorkerDeps {
   readonly store: Store;
@@ -238,6 +241,8 @@ export class PriorAuthWorker extends LoopingWorker {
         return runSweep(this.#followUpContext(keeper), job.tenant, payload);
       case 'check-subscription':
         return runSubscriptionCheck(this.#followUpContext(keeper), job.tenant, payload);
+      case 'recover-events':
+        return runEventRecovery(this.#followUpContext(keeper), job.tenant, payload);
     }
   }
 }

@@ -105,6 +105,7 @@ export interface SandboxPayer {
   readonly pas: Pick<
     PasEndpoint,
     | 'cases'
+    | 'dropNotifications'
     | 'failSubscription'
     | 'finishReviews'
     | 'forgetSubscription'

@@ -12,6 +12,7 @@ import { expect, test } from '@jest/globals';
 import type { Task } from '@medplum/fhirtypes';
 import { checkWorkId } from '../../../src/coverage/pas/subscription-check.ts';
 import { readContact } from '../../../src/coverage/pas/subscription-contact.ts';
+import { isEventRecovery } from '../../../src/coverage/pas/subscription-recovery.ts';
 import type { Job } from '../../../src/store/port.ts';
 import { readOptional } from '../../../src/store/read-optional.ts';
 import { advancingClock } from '../../../src/time/clock.ts';
@@ -100,6 +101,19 @@ test('silent, and the payer counted an event Dripline never received: the pended
     async () => (await h.jobsOf('done', checkOf(kept), MISSED)).length === 2,
   );
   expect(h.inquiriesOf(claim.id)).toEqual([200]);
+  // Heartbeats resume, counting the events the check recovered: nothing is missing any more, so
+  // no recovery of their own (src/coverage/pas/subscription-recovery.ts) asks again.
+  rig.payer().setBehaviour({ holdPasNotifications: true });
+  const heartbeats = (): number =>
+    rig
+      .server()
+      .logs.flatMap((chunk) => chunk.split('\n'))
+      .filter((l) => l.includes(`"tenant":"${MISSED}"`) && l.includes('"type":"heartbeat"')).length;
+  rig.payer().pas.heartbeatNow();
+  await waitFor('the heartbeat taken', () => heartbeats() === 1);
+  const contact = await readContact(rig.server().running.store, MISSED, 'buckeye');
+  expect(contact?.ledger.missingSince).toBeUndefined();
+  expect(await h.queuedJobs(isEventRecovery, MISSED)).toEqual([]);
   rig.payer().setBehaviour({});
 }, 60_000);
 

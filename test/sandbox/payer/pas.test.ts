@@ -383,6 +383,48 @@ describe('$status and a payer whose heartbeats stopped (Backport IG "Broken Comm
   });
 });
 
+describe('a notification lost for good (Backport IG "Missing Event")', () => {
+  test('a dropped event is counted and never sent: the next is numbered past it, and $status counts both', async () => {
+    const base = subscription('org-identifier=1234567893') as { channel: object };
+    const body = { ...base, channel: { ...base.channel, endpoint: `${hookUrl}/dropped` } };
+    const created = await call(payer.pasFhirBaseUrl, token, 'Subscription', { method: 'POST', body });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const path = `Subscription/${id}`;
+    await waitFor(
+      'the subscription active',
+      async () => (await call(payer.pasFhirBaseUrl, token, path)).body.status === 'active',
+    );
+    /** The event notifications at this endpoint: their event numbers and events since the start. */
+    const events = (): string[] =>
+      received
+        .filter((r) => r.url === '/notify/dropped')
+        .map((r) => (r.body.entry?.[0]?.resource as Parameters).parameter ?? [])
+        .filter((p) => p.some((q) => q.name === 'type' && q.valueCode === 'event-notification'))
+        .map((p) => {
+          const event = p.find((q) => q.name === 'notification-event');
+          const number = event?.part?.find((q) => q.name === 'event-number')?.valueString;
+          const count = p.find((q) => q.name === 'events-since-subscription-start')?.valueString;
+          return `${number ?? ''} of ${count ?? ''}`;
+        });
+    expect(payer.pas.dropNotifications('no-such-subscription')).toBe(false);
+    expect(payer.pas.dropNotifications(id)).toBe(true);
+
+    expect(readPasResponse((await submit(request('J1745', 1200))).body).status).toBe('pended');
+    await payer.pas.finishReviews();
+    expect(readPasResponse((await submit(request('J1745', 1200))).body).status).toBe('pended');
+    await payer.pas.finishReviews();
+    await waitFor('the second decision notified', () => events().length > 0);
+    expect(events()).toEqual(['2 of 2']);
+    const status = await call(payer.pasFhirBaseUrl, token, `${path}/$status`);
+    const parameters = (status.body.entry?.[0]?.resource as Parameters).parameter ?? [];
+    expect(parameters.find((q) => q.name === 'events-since-subscription-start')?.valueString).toBe('2');
+    // Lost, not held: nothing brings it late.
+    expect(payer.pas.releaseNotifications()).toBe(0);
+    expect((await call(payer.pasFhirBaseUrl, token, path, { method: 'DELETE' })).status).toBe(204);
+  });
+});
+
 describe("a client's subscriptions are its own", () => {
   test('search, read, update and delete find only the calling client’s subscriptions', async () => {
     const other = await tokenFor(payer, SCOPE);

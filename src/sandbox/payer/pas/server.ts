@@ -97,6 +97,11 @@ export interface PasEndpoint {
   heartbeatNow(): void;
   /** The payer drops subscription `id` (purged, as an `off` or expired one may be); false when none. */
   forgetSubscription(id: string): boolean;
+  /**
+   * The next `count` (default 1) event notifications of subscription `id` are counted and never
+   * sent (lost for good; the next one's number skips them); false when none has that id.
+   */
+  dropNotifications(id: string, count?: number): boolean;
   stop(): void;
 }
 
@@ -346,6 +351,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     failSubscription: (id, status) => subscriptions.fail(id, status),
     heartbeatNow: () => subscriptions.heartbeatNow(),
     forgetSubscription: (id) => subscriptions.forget(id),
+    dropNotifications: (id, count) => subscriptions.drop(id, count),
     stop() {
       for (const timer of reviews.values()) {
         clearTimeout(timer);

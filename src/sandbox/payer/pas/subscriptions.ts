@@ -12,7 +12,9 @@
  * heartbeats with an `error` status); `fail` puts one in `error` or `off` as a failure on the
  * payer's side would, and says so in a heartbeat at once (unless its heartbeats are `silent`: a
  * payer whose heartbeats stopped). `$status` answers how one stands (statusBundle). An update (PUT)
- * makes it `requested` again and handshakes: the client's reactivation.
+ * makes it `requested` again and handshakes: the client's reactivation. `drop` loses a
+ * subscription's next event notifications for good while counting them (Backport IG errors.html
+ * "Missing Event": what the client sees is the next notification's number or count skipping).
  *
  * Each subscription belongs to the client that created it (its SMART client_id): as a real payer
  * scopes what a client may see and change, another client's is not found by search, read, update
@@ -102,6 +104,8 @@ export class PasSubscriptions {
   readonly #heartbeats = new Map<string, NodeJS.Timeout>();
   readonly #hold: () => boolean;
   readonly #silent: () => boolean;
+  /** Per subscription, how many of its next event notifications are dropped (`drop`). */
+  readonly #dropping = new Map<string, number>();
   /** Event notifications held back (`hold`), oldest first: lost, until `release`. */
   readonly #held: { subscription: PayerSubscription; event: { number: number; response: Bundle } }[] = [];
 
@@ -130,6 +134,20 @@ export class PasSubscriptions {
       void this.#deliver(subscription, 'event-notification', event, 4);
     }
     return held.length;
+  }
+
+  /**
+   * The next `count` event notifications of subscription `id` are counted (their numbers taken,
+   * events-since-subscription-start moving on) and never sent: lost for good, as a delivery a proxy
+   * acknowledged and never passed on (release does not bring them). The notification after them
+   * skips their numbers. False when no subscription has that id.
+   */
+  drop(id: string, count = 1): boolean {
+    if (!this.#subscriptions.has(id)) {
+      return false;
+    }
+    this.#dropping.set(id, (this.#dropping.get(id) ?? 0) + count);
+    return true;
   }
 
   /** The subscription `id` if `owner` holds it (another client's is not found). */
@@ -292,7 +310,14 @@ export class PasSubscriptions {
       ) {
         subscription.events += 1;
         const event = { number: subscription.events, response };
-        if (this.#hold()) {
+        const dropping = this.#dropping.get(subscription.id) ?? 0;
+        if (dropping > 0) {
+          this.#dropping.set(subscription.id, dropping - 1);
+          this.#log.info(
+            { subscription: subscription.id, event: event.number },
+            'sandbox payer: PAS notification dropped',
+          );
+        } else if (this.#hold()) {
           this.#held.push({ subscription, event });
         } else {
           void this.#deliver(subscription, 'event-notification', event, 4);

@@ -1,0 +1,107 @@
+/**
+ * Events of a PAS subscription that a notification showed Dripline never received (Subscriptions
+ * R5 Backport IG 1.1, errors.html "Missing Event"; the decision: ./missing-events.ts, on the
+ * contact record the notify route keeps, ./subscription-contact.ts): an event numbered past the
+ * next one expected, or a heartbeat counting more events than were delivered. Recovered as the
+ * silence check recovers events its `$status` shows missing (./subscription-check.ts): each of the
+ * payer's pended requests has its inquiry round made due now (repollPended) — `$inquire` is the
+ * recovery every PAS payer offers, `$events` a MAY — and the events are noted recovered.
+ *
+ * The notify route only queues the work (scheduleRecovery) and answers; a leased
+ * `recover-events` job does it, one at a time per subscription (a line, ./jobs.ts
+ * enqueueNextInLine), due when the IG's wait is over. So the same gap reported again — the same
+ * notification redelivered, the next heartbeat — queues nothing while its job waits or runs, and
+ * finds nothing missing once it ran; an event that arrives during the wait closes its gap, and the
+ * job then asks the payer nothing. More found missing while a job ran gets the line's next job.
+ * It calls no payer (the inquiries are jobs of their own), so only the store can fail it: retried,
+ * and one dead after its last attempt is followed by a new one at the next notification showing
+ * the events still missing. Times are the injected clock's; logs carry ids and counts, never PHI.
+ */
+import type { Job, Store, TenantId } from '../../store/port.ts';
+import type { FollowUpContext } from './follow-up.ts';
+import type { JobLine, PriorAuthJob } from './jobs.ts';
+import { enqueueNextInLine } from './jobs.ts';
+import { missingRanges, recoveryDueAt } from './missing-events.ts';
+import type { SubscriptionContact } from './subscription-contact.ts';
+import { noteRecovered, readContact } from './subscription-contact.ts';
+import { repollPended } from './subscription-check.ts';
+
+type RecoverJob = Extract<PriorAuthJob, { kind: 'recover-events' }>;
+
+const recoveryLine = (payer: string, subscription: string, runAt: Date): JobLine => ({
+  numbered: `missed-events|${payer}|${subscription}|`,
+  payload: (round) => ({ kind: 'recover-events', payer, subscription, round }),
+  runAt: runAt.toISOString(),
+});
+
+/** A recovery of a subscription's missing events (tests, the queue's figures). */
+export const isEventRecovery = (job: Pick<Job, 'key'>): boolean => job.key.startsWith('missed-events|');
+
+/**
+ * The contact just kept shows events missing: their recovery is queued, due at the end of the
+ * IG's wait, unless one of the subscription's is still to run. Resolves with whether one was.
+ */
+export async function scheduleRecovery(
+  store: Pick<Store, 'jobs'>,
+  tenant: TenantId,
+  payer: string,
+  contact: SubscriptionContact,
+): Promise<boolean> {
+  const due = recoveryDueAt(contact.ledger);
+  return (
+    due !== undefined && enqueueNextInLine(store, tenant, recoveryLine(payer, contact.subscription, due))
+  );
+}
+
+/** The `recover-events` job (./worker.ts). */
+export async function runEventRecovery(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  job: RecoverJob,
+): Promise<void> {
+  const payer = ctx.tenant(tenant).payers.find((p) => p.id === job.payer);
+  if (!payer?.pas || payer.pas.subscription === 'off') {
+    return; // no longer subscribed there
+  }
+  const contact = await readContact(ctx.store, tenant, payer.id);
+  if (contact?.subscription !== job.subscription) {
+    // Replaced, and its successor heard from: what was missing of the old one is no longer known
+    // (the pended requests' own inquiry rounds remain their fallback, ./follow-up.ts).
+    return;
+  }
+  const now = ctx.now();
+  const due = recoveryDueAt(contact.ledger);
+  const logged = { tenant, payer: payer.id, subscription: job.subscription };
+  if (due === undefined) {
+    ctx.logger.info(logged, 'PAS events missing a moment ago have arrived: nothing to recover');
+    return;
+  }
+  if (due.getTime() > now.getTime()) {
+    // Those missing when this job was queued arrived, and others went missing since: their wait.
+    await enqueueNextInLine(ctx.store, tenant, recoveryLine(payer.id, job.subscription, due), job.round + 1);
+    return;
+  }
+  const missing = missingRanges(contact.ledger);
+  const through = contact.ledger.reported;
+  const repolled = await repollPended(ctx, tenant, payer);
+  const after = await noteRecovered(ctx.store, tenant, payer.id, {
+    subscription: job.subscription,
+    through,
+    now,
+  });
+  ctx.logger.warn(
+    {
+      ...logged,
+      missing: missing.reduce((n, r) => n + r.to - r.from + 1, 0),
+      from: missing[0]?.from,
+      through,
+      repolled,
+    },
+    'PAS events the payer counted never arrived: pended requests inquired now',
+  );
+  // More went missing while this ran (past `through`): the line's next job recovers them.
+  const next = recoveryDueAt(after.ledger);
+  if (next) {
+    await enqueueNextInLine(ctx.store, tenant, recoveryLine(payer.id, job.subscription, next), job.round + 1);
+  }
+}
