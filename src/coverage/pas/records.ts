@@ -272,6 +272,37 @@ export function taskDone(existing: Task & StoredResource, note: string, now: Dat
   };
 }
 
+/**
+ * Completes the payer's work item `taskId` with `note`, and its AuditEvent, when it is still open
+ * (a person has not completed or cancelled it); nothing otherwise. The conditional update (the
+ * version read) makes a person's change in between win.
+ */
+export async function completeOpenWorkItem(
+  ctx: { readonly store: Store; readonly now: () => Date; readonly publicUrl: string },
+  tenant: TenantId,
+  payerId: string,
+  taskId: string,
+  note: string,
+): Promise<void> {
+  const task = await readOptional<Task>(ctx.store, tenant, 'Task', taskId);
+  if (task?.status !== 'requested') {
+    return;
+  }
+  const now = ctx.now();
+  const done = taskDone(task, note, now);
+  await ctx.store.resources.writeBatch(tenant, [
+    done,
+    auditWrite({
+      id: randomUUID(),
+      now,
+      payer: payerId,
+      created: false,
+      resources: done.op === 'enqueue' ? [] : [done.resource],
+      publicUrl: ctx.publicUrl,
+    }),
+  ]);
+}
+
 /** An AuditEvent for writes of the resources (PHI) Dripline's prior authorization work makes. */
 export function auditWrite(input: {
   readonly id: string;

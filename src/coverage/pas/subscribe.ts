@@ -44,8 +44,7 @@
  * came — is the pended requests' `$inquire` rounds (./follow-up.ts), each request's fallback for
  * a notification that never comes.
  */
-import { randomUUID } from 'node:crypto';
-import type { Claim, Subscription, Task } from '@medplum/fhirtypes';
+import type { Claim, Subscription } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { BatchOperation, TenantId } from '../../store/port.ts';
 import { LeaseLost } from '../../store/lease-keeper.ts';
@@ -56,7 +55,7 @@ import type { FollowUpContext } from './follow-up.ts';
 import type { PriorAuthJob } from './jobs.ts';
 import type { PayerAnswer } from './payer-client.ts';
 import { PasPayerUnavailable } from './payer-client.ts';
-import { auditWrite, caseIdOf, payerOf, PRIOR_AUTH_QUEUE, stateOf, taskDone } from './records.ts';
+import { caseIdOf, completeOpenWorkItem, payerOf, PRIOR_AUTH_QUEUE, stateOf } from './records.ts';
 import {
   newSecret,
   notifyPath,
@@ -268,25 +267,11 @@ async function subscriptionWorkDone(
   tenant: TenantId,
   payer: PayerEndpoint,
 ): Promise<void> {
-  const task = await readOptional<Task>(ctx.store, tenant, 'Task', subscriptionWorkId(payer.id));
-  if (task?.status !== 'requested') {
-    return;
-  }
-  const now = ctx.now();
-  const done = taskDone(
-    task,
+  await completeOpenWorkItem(
+    ctx,
+    tenant,
+    payer.id,
+    subscriptionWorkId(payer.id),
     `Dripline has subscribed to ${payer.name}'s prior authorization notifications.`,
-    now,
   );
-  await ctx.store.resources.writeBatch(tenant, [
-    done,
-    auditWrite({
-      id: randomUUID(),
-      now,
-      payer: payer.id,
-      created: false,
-      resources: done.op === 'enqueue' ? [] : [done.resource],
-      publicUrl: ctx.publicUrl,
-    }),
-  ]);
 }

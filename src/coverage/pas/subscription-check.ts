@@ -26,7 +26,6 @@
  * subscription without one its line (startChecks). A replaced subscription's line ends at its next
  * round. Times are the injected clock's; instants are kept in UTC and shown in the tenant's zone.
  */
-import { randomUUID } from 'node:crypto';
 import { getStatus, OperationOutcomeError } from '@medplum/core';
 import type { Claim, Subscription, Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
@@ -38,7 +37,7 @@ import type { FollowUpContext } from './follow-up.ts';
 import { enqueueSubscribe, followUp } from './follow-up.ts';
 import type { JobLine, PriorAuthJob } from './jobs.ts';
 import { enqueueNextInLine } from './jobs.ts';
-import { auditWrite, caseIdOf, payerOf, PRIOR_AUTH_QUEUE, stateOf, taskDone, writeWork } from './records.ts';
+import { caseIdOf, completeOpenWorkItem, payerOf, PRIOR_AUTH_QUEUE, stateOf, writeWork } from './records.ts';
 import {
   heartbeatSecondsOf,
   readRecord,
@@ -370,21 +369,11 @@ export async function checkGaveUp(ctx: FollowUpContext, job: Job, err: Error): P
 
 /** The payer answered a check (whatever it said): its open work item about checks is done. */
 async function checkWorkDone(ctx: FollowUpContext, tenant: TenantId, payer: PayerEndpoint): Promise<void> {
-  const task = await readOptional<Task>(ctx.store, tenant, 'Task', checkWorkId(payer.id));
-  if (task?.status !== 'requested') {
-    return;
-  }
-  const now = ctx.now();
-  const done = taskDone(task, `${payer.name} answered how Dripline's PAS subscription stands.`, now);
-  await ctx.store.resources.writeBatch(tenant, [
-    done,
-    auditWrite({
-      id: randomUUID(),
-      now,
-      payer: payer.id,
-      created: false,
-      resources: done.op === 'enqueue' ? [] : [done.resource],
-      publicUrl: ctx.publicUrl,
-    }),
-  ]);
+  await completeOpenWorkItem(
+    ctx,
+    tenant,
+    payer.id,
+    checkWorkId(payer.id),
+    `${payer.name} answered how Dripline's PAS subscription stands.`,
+  );
 }
