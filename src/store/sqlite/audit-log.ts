@@ -25,7 +25,7 @@ import { appendJournaledInTx, journalHasRows, moveJournaled } from './audit-jour
 import { movePending, pendingHasRows } from './audit-pending.ts';
 import type { AuditThreadData, AuditThreadMessage } from './audit-thread.ts';
 import type { SqliteConnection } from './db.ts';
-import type { SqliteResourceStore, WriteAuditHooks } from './resources.ts';
+import type { AuditLogHooks, SqliteResourceStore } from './resources.ts';
 import { assertValidId } from './values.ts';
 
 export interface AuditLogOptions {
@@ -54,7 +54,7 @@ const THREAD_POLL_MS = 15;
 /** …and stops looking once it stayed empty this long (ms), until an append wakes it. */
 const THREAD_SLEEP_AFTER_MS = 1000;
 
-export class SqliteAuditLog implements AuditLog, WriteAuditHooks {
+export class SqliteAuditLog implements AuditLog, AuditLogHooks {
   readonly #main: SqliteConnection;
   readonly #journal: SqliteConnection;
   readonly #resources: SqliteResourceStore;

@@ -90,8 +90,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     jobs,
     now,
     generateId: options.generateId ?? ((): string => randomUUID()),
-    settleAuditEvents: () => auditLog?.settle(),
-    writeAudits: {
+    // The audit log needs the resource store (it writes direct through it): made just below.
+    auditLog: {
+      settle: () => auditLog?.settle(),
       get pending(): boolean {
         return auditLog?.pending ?? false;
       },

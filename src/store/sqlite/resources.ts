@@ -45,20 +45,19 @@ export interface ResourceStoreDeps {
   readonly jobs: SqliteJobQueue;
   readonly now: () => Date;
   readonly generateId: () => string;
-  /**
-   * Files the read audits waiting in the audit journal (./audit-log.ts): called before any read or
-   * search of AuditEvents, so they see every event appended before them.
-   */
-  readonly settleAuditEvents?: () => void;
-  /** Where FHIR writes' AuditEvents (`CreateOptions.indexLater`) go: the audit log (./audit-log.ts). */
-  readonly writeAudits?: WriteAuditHooks;
+  /** The audit log (./audit-log.ts): where AuditEvents wait to be filed. */
+  readonly auditLog?: AuditLogHooks;
 }
 
 /**
- * The audit log's side of FHIR writes' AuditEvents: whether they are kept pending now, to be filed
- * by its thread (./audit-pending.ts), and what it is told after each commit.
+ * What the resource store asks of the audit log: to file the events waiting in the audit journal
+ * and the pending table before any read or search of AuditEvents, whether a FHIR write's AuditEvent
+ * (`CreateOptions.indexLater`) is kept pending now (./audit-pending.ts), and to be told after each
+ * commit.
  */
-export interface WriteAuditHooks {
+export interface AuditLogHooks {
+  /** Files every waiting event, so a read or search of AuditEvents sees all written before it. */
+  settle(): void;
   /** Whether such events are kept pending now (the filing thread runs) rather than filed at once. */
   readonly pending: boolean;
   /**
@@ -130,22 +129,20 @@ export class SqliteResourceStore implements ResourceStore {
   readonly #jobs: SqliteJobQueue;
   readonly #now: () => Date;
   readonly #generateId: () => string;
-  readonly #settleAuditEvents: () => void;
-  readonly #writeAudits: WriteAuditHooks | undefined;
+  readonly #auditLog: AuditLogHooks | undefined;
 
   constructor(deps: ResourceStoreDeps) {
     this.#conn = deps.conn;
     this.#jobs = deps.jobs;
     this.#now = deps.now;
     this.#generateId = deps.generateId;
-    this.#settleAuditEvents = deps.settleAuditEvents ?? ((): void => undefined);
-    this.#writeAudits = deps.writeAudits;
+    this.#auditLog = deps.auditLog;
   }
 
-  /** Before reading `type`: the AuditEvents journaled so far are filed (ResourceStoreDeps). */
+  /** Before reading `type`: the AuditEvents waiting so far are filed (AuditLogHooks). */
   #settle(type: string): void {
     if (type === AUDIT_EVENT) {
-      this.#settleAuditEvents();
+      this.#auditLog?.settle();
     }
   }
 
@@ -293,7 +290,7 @@ export class SqliteResourceStore implements ResourceStore {
       const results = await this.#jobs.enqueueInbox(tenant, inbox);
       return results.map((result) => ({ op: 'enqueue', result }));
     }
-    const pending = this.#writeAudits?.pending ?? false;
+    const pending = this.#auditLog?.pending ?? false;
     let filedAudits = 0;
     let pendedAudits = 0;
     // Off the event loop: the batches of the receiver's and the API's group commits, and the
@@ -332,7 +329,7 @@ export class SqliteResourceStore implements ResourceStore {
       insertIndexRows(this.#conn, rows);
       return results;
     });
-    await this.#writeAudits?.written(filedAudits, pendedAudits);
+    await this.#auditLog?.written(filedAudits, pendedAudits);
     return written;
   }
 
