@@ -37,7 +37,15 @@ export type TrackOutcome =
   /** The number is far below what was seen: the sender's counter was reset. */
   | { readonly kind: 'reset'; readonly state: EventTrackerState };
 
-function normalize(contiguous: number, ahead: number[]): { contiguous: number; ahead: number[] } {
+/**
+ * The contiguous mark moved past every number in `ahead` that continues it; the numbers still
+ * ahead (above a missing one), ascending, deduplicated, the newest MAX_AHEAD kept. Shared with the
+ * PAS side's ledger (../coverage/pas/missing-events.ts): the same bookkeeping of event numbers.
+ */
+export function advanceContiguous(
+  contiguous: number,
+  ahead: readonly number[],
+): { contiguous: number; ahead: number[] } {
   let c = contiguous;
   const sorted = [...new Set(ahead)].filter((n) => n > c).sort((a, b) => a - b);
   while (sorted.length > 0 && sorted[0] === c + 1) {
@@ -65,7 +73,7 @@ export function recordEvent(state: EventTrackerState, n: number, now: string): T
     }
     return { kind: 'duplicate', state: { ...state, lastHeard: now } };
   }
-  const { contiguous, ahead } = normalize(state.contiguous, [...state.ahead, n]);
+  const { contiguous, ahead } = advanceContiguous(state.contiguous, [...state.ahead, n]);
   const reported = Math.max(state.reported, n);
   return {
     kind: 'new',
@@ -101,7 +109,7 @@ export function recordReported(
 
 /** Marks the range up to `upTo` as recovered (by $events or a catch-up query). */
 export function recordRecovered(state: EventTrackerState, upTo: number, now: string): EventTrackerState {
-  const { contiguous, ahead } = normalize(Math.max(state.contiguous, upTo), [...state.ahead]);
+  const { contiguous, ahead } = advanceContiguous(Math.max(state.contiguous, upTo), [...state.ahead]);
   return withGap(
     {
       ...keepSync(state),

@@ -13,7 +13,9 @@
  * (../../ingest/event-tracker.ts), whose event number 1 arriving again after others counts as a
  * reset of the sender's counter: a payer redelivering its first event would look like one here, and
  * a PAS subscription is never reset — a replaced one has a new id, and its ledger starts again.
+ * Only the walk of numbers past the contiguous mark is shared (advanceContiguous).
  */
+import { advanceContiguous } from '../../ingest/event-tracker.ts';
 
 export interface EventLedger {
   /** Every event numbered up to this one was received, or recovered (0: none yet). */
@@ -35,9 +37,6 @@ export const EMPTY_LEDGER: EventLedger = { through: 0, ahead: [], reported: 0 };
  * `$inquire` round per pended request the recovery need not have made.
  */
 export const MISSING_EVENT_GRACE_MS = 10_000;
-
-/** Numbers kept ahead of a missing one; beyond this the oldest are dropped (their gap is recovered). */
-const MAX_AHEAD = 1000;
 
 /** What a notification says of its subscription's events: their numbers, and the count it reports. */
 export interface HeardEvents {
@@ -97,12 +96,9 @@ function settle(
   missingSince: string | undefined,
   now: Date,
 ): EventLedger {
-  let mark = through;
-  const sorted = [...new Set(ahead)].filter((n) => n > mark).sort((a, b) => a - b);
-  while (sorted[0] === mark + 1) {
-    mark = sorted.shift() as number;
-  }
-  const kept = sorted.slice(-MAX_AHEAD);
+  // The EHR side's walk of event numbers (bounded: beyond its bound the oldest numbers ahead are
+  // dropped, and their gap is recovered); only what counts as a reset differs (above).
+  const { contiguous: mark, ahead: kept } = advanceContiguous(through, ahead);
   const missing = kept.length > 0 || reported > mark;
   return {
     through: mark,
