@@ -9,13 +9,17 @@
  * - create: the same token check, the body parsed, id and meta stamped, the resource row and its
  *   AuditEvent row in one group-committed transaction, 201 with the stored JSON.
  *
- * - searchable read (`searchableAudit`): the read, with the AuditEvent also findable by the
- *   resource it names and by its time: two index rows per event (entity, date), in the same
- *   transaction. An audit trail nobody can search by patient or by day cannot answer "who saw this
- *   patient's record", so this is the least a read with an audit trail does.
+ * - searchable (`searchable`): every AuditEvent also findable by the resource it names and by its
+ *   time, two index rows per event (entity, date), in the same transaction. An audit trail nobody
+ *   can search by patient or by day cannot answer "who saw this patient's record", so this is the
+ *   least a read with an audit trail does. A created Patient is also findable by the search
+ *   parameters its body fills (identifier, name, family, given, birthdate, gender: the 7 values
+ *   Dripline indexes for the bench's body, src/store/search-index.ts), one row each, read straight
+ *   from the known fields: FHIR's create makes the resource findable by search at once
+ *   (https://hl7.org/fhir/R4/http.html#create, #search), so this is the least a create does.
  *
- * What they leave out is what Dripline adds on purpose: FHIR validation, search index rows and
- * version history, scopes, tenants' isolation checks, rate limiting, security headers, metrics.
+ * What they leave out is what Dripline adds on purpose: FHIR validation, search index rows (all of
+ * them, apart from the searchable variant's few), sort keys and version history, scopes, tenants' isolation checks, rate limiting, security headers, metrics.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -27,6 +31,7 @@ import { exportJWK } from 'jose/key/export';
 import { generateKeyPair } from 'jose/key/generate/keypair';
 import { importJWK } from 'jose/key/import';
 import { jwtVerify } from 'jose/jwt/verify';
+import { WAL_AUTOCHECKPOINT_PAGES } from '../../src/store/sqlite/db.ts';
 
 export interface MinimalFhirApp {
   readonly app: express.Express;
@@ -42,20 +47,31 @@ const TENANT = 'bench';
 
 export async function minimalFhirApp(
   dir: string,
-  options: { readonly searchableAudit?: boolean } = {},
+  options: { readonly searchable?: boolean } = {},
 ): Promise<MinimalFhirApp> {
-  const db = new DatabaseSync(
-    join(dir, options.searchableAudit ? 'minimal-searchable.sqlite' : 'minimal.sqlite'),
-  );
+  const db = new DatabaseSync(join(dir, options.searchable ? 'minimal-searchable.sqlite' : 'minimal.sqlite'));
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
+  // Dripline's page cache and checkpoint spacing (src/store/sqlite/db.ts), so the baseline does not
+  // pay for SQLite's small defaults what Dripline does not.
+  db.exec(`PRAGMA cache_size = -${String(64 * 1024)}`);
+  db.exec(`PRAGMA wal_autocheckpoint = ${String(WAL_AUTOCHECKPOINT_PAGES)}`);
   db.exec(`
     CREATE TABLE resources (tenant TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
       json TEXT NOT NULL, PRIMARY KEY (tenant, type, id)) WITHOUT ROWID;
     CREATE TABLE audit (pk INTEGER PRIMARY KEY, tenant TEXT NOT NULL, json TEXT NOT NULL);
     CREATE TABLE audit_index (tenant TEXT NOT NULL, code TEXT NOT NULL, value TEXT NOT NULL,
       audit INTEGER NOT NULL, PRIMARY KEY (tenant, code, value, audit)) WITHOUT ROWID;
+    -- seq: the write's number, so a value's new rows go at the end of its range (random ids would
+    -- land each row on a random page of a long range, as Dripline's integer pk keys avoid).
+    CREATE TABLE resource_index (tenant TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL,
+      value TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+      PRIMARY KEY (tenant, type, code, value, seq)) WITHOUT ROWID;
   `);
+  const insertResourceIndex = db.prepare(
+    'INSERT INTO resource_index (tenant, type, code, value, seq, id) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  let writeSeq = 0;
   const insertIndex = db.prepare('INSERT INTO audit_index (tenant, code, value, audit) VALUES (?, ?, ?, ?)');
   const readRow = db.prepare('SELECT json FROM resources WHERE tenant = ? AND type = ? AND id = ?');
   const insertRow = db.prepare('INSERT INTO resources (tenant, type, id, json) VALUES (?, ?, ?, ?)');
@@ -118,7 +134,7 @@ export async function minimalFhirApp(
   const writeAudit = (action: string, reference: string): void => {
     const recorded = new Date().toISOString();
     const { lastInsertRowid } = insertAudit.run(TENANT, audit(action, reference, recorded));
-    if (options.searchableAudit) {
+    if (options.searchable) {
       insertIndex.run(TENANT, 'entity', reference, lastInsertRowid);
       insertIndex.run(TENANT, 'date', recorded, lastInsertRowid);
     }
@@ -167,6 +183,12 @@ export async function minimalFhirApp(
       });
       void durably(() => {
         insertRow.run(TENANT, type, id, json);
+        if (options.searchable) {
+          writeSeq += 1;
+          for (const [code, value] of patientSearchValues(body as MinimalPatient)) {
+            insertResourceIndex.run(TENANT, type, code, value, writeSeq, id);
+          }
+        }
         writeAudit('C', `${type}/${id}`);
       }).then(() => {
         res.status(201).type(FHIR_JSON).location(`/fhir/${type}/${id}`).send(json);
@@ -192,4 +214,41 @@ export async function minimalFhirApp(
       db.close();
     },
   };
+}
+
+interface MinimalPatient {
+  readonly identifier?: readonly { readonly system?: string; readonly value?: string }[];
+  readonly name?: readonly { readonly family?: string; readonly given?: readonly string[] }[];
+  readonly birthDate?: string;
+  readonly gender?: string;
+}
+
+/** The search values of a Patient's identifier, names, birth date and gender, as [code, value]. */
+function patientSearchValues(patient: MinimalPatient): [string, string][] {
+  const values: [string, string][] = [];
+  for (const identifier of patient.identifier ?? []) {
+    values.push(['identifier', `${identifier.system ?? ''}|${identifier.value ?? ''}`]);
+  }
+  for (const name of patient.name ?? []) {
+    const family = name.family?.toLowerCase();
+    const given = (name.given ?? []).map((g) => g.toLowerCase());
+    for (const part of [family, ...given]) {
+      if (part !== undefined) {
+        values.push(['name', part]);
+      }
+    }
+    if (family !== undefined) {
+      values.push(['family', family]);
+    }
+    for (const part of given) {
+      values.push(['given', part]);
+    }
+  }
+  if (patient.birthDate !== undefined) {
+    values.push(['birthdate', patient.birthDate]);
+  }
+  if (patient.gender !== undefined) {
+    values.push(['gender', patient.gender]);
+  }
+  return values;
 }

@@ -13,6 +13,8 @@
  *                                 AuditEvent per request — the baseline for "how much is ours"
  *   7. minimal read, searchable   the same read with its AuditEvent findable by entity and date (two
  *                                 index rows): the least a read with an audit trail anyone can search does
+ *   8. minimal create, searchable the same create with the Patient findable by the search parameters its
+ *                                 body fills (7 rows) and its AuditEvent by entity and date (2 rows)
  *
  * Besides req/s, each phase prints the servers' CPU time per request on the main thread (the load
  * generator runs in a worker thread), which other work on the machine does not inflate; Dripline's
@@ -453,7 +455,7 @@ async function main(): Promise<void> {
         (read) => read.filter((r) => r !== undefined),
       ),
     );
-    const searchable = await minimalFhirApp(dataDir, { searchableAudit: true });
+    const searchable = await minimalFhirApp(dataDir, { searchable: true });
     const closeLeast = closeMinimal;
     closeMinimal = (): void => {
       closeLeast();
@@ -530,23 +532,41 @@ async function main(): Promise<void> {
           requests: readRequests,
         },
       },
+      {
+        name: 'minimal create, searchable (+ 7 Patient index rows, entity, date rows)',
+        options: {
+          url: `${leastSearchable.url}/fhir/Patient`,
+          ...postOptions,
+          headers: { ...postOptions.headers, authorization: `Bearer ${searchable.token}` },
+        },
+      },
     ];
 
     const results: PhaseResult[] = [];
     for (const phase of phases) {
       results.push(await runPhase(phase));
     }
-    const [helloResult, jsonPost, jsonGet, create, read, leastCreate, leastRead, leastSearchableRead] =
-      results as [
-        PhaseResult,
-        PhaseResult,
-        PhaseResult,
-        PhaseResult,
-        PhaseResult,
-        PhaseResult,
-        PhaseResult,
-        PhaseResult,
-      ];
+    const [
+      helloResult,
+      jsonPost,
+      jsonGet,
+      create,
+      read,
+      leastCreate,
+      leastRead,
+      leastSearchableRead,
+      leastSearchableCreate,
+    ] = results as [
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+      PhaseResult,
+    ];
     printTable(results, helloResult);
     console.log(
       `Dripline create vs express JSON POST: req/s ${ratio(create.rps, jsonPost.rps)}, p50 ${ratio(create.p50, jsonPost.p50)}, p99 ${ratio(create.p99, jsonPost.p99)}`,
@@ -558,6 +578,9 @@ async function main(): Promise<void> {
       `Dripline create vs minimal create: req/s ${ratio(create.rps, leastCreate.rps)}, CPU per request ${ratio(create.cpuMicros, leastCreate.cpuMicros)}`,
     );
     console.log(
+      `Dripline create vs minimal create with the Patient and its audit searchable: req/s ${ratio(create.rps, leastSearchableCreate.rps)}, CPU per request ${ratio(create.cpuMicros, leastSearchableCreate.cpuMicros)}`,
+    );
+    console.log(
       `Dripline read   vs minimal read:   req/s ${ratio(read.rps, leastRead.rps)}, CPU per request ${ratio(read.cpuMicros, leastRead.cpuMicros)}`,
     );
     console.log(
@@ -566,7 +589,8 @@ async function main(): Promise<void> {
     console.log(
       `minimal read (what the requirement costs) vs hello world: req/s ${ratio(leastRead.rps, helloResult.rps)}; ` +
         `with its audit searchable: ${ratio(leastSearchableRead.rps, helloResult.rps)}; ` +
-        `minimal create vs hello world: ${ratio(leastCreate.rps, helloResult.rps)}`,
+        `minimal create vs hello world: ${ratio(leastCreate.rps, helloResult.rps)}; ` +
+        `searchable: ${ratio(leastSearchableCreate.rps, helloResult.rps)}`,
     );
     // Issue 17's FHIR API targets, against the hello world at the same concurrency.
     recordFigure({
@@ -615,6 +639,20 @@ async function main(): Promise<void> {
       value: Math.round(create.rps),
       unit: 'req/s',
       baseline: { name: 'minimal create', value: Math.round(leastCreate.rps) },
+    });
+    recordFigure({
+      bench: 'http',
+      figure: `FHIR create vs the least equivalent work with the Patient and its audit searchable, ${CONNECTIONS} connections`,
+      value: Math.round(create.rps),
+      unit: 'req/s',
+      baseline: { name: 'minimal create, searchable', value: Math.round(leastSearchableCreate.rps) },
+    });
+    recordFigure({
+      bench: 'http',
+      figure: `minimal create with the Patient and its audit searchable (what the requirement costs) vs hello world, ${CONNECTIONS} connections`,
+      value: Math.round(leastSearchableCreate.rps),
+      unit: 'req/s',
+      baseline: { name: 'express hello world', value: Math.round(helloResult.rps) },
     });
     for (const r of results) {
       if (r.non2xx > 0 || r.errors > 0 || r.warmupFailures > 0) {
