@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { apiRouters } from './api-routers.ts';
 import { createApp } from './app.ts';
 import { createTokenService } from './auth/token-service.ts';
 import type { DriplineConfig, EhrConnectionConfig, TenantConfig, WorkerName } from './config/config.ts';
@@ -30,16 +31,11 @@ import type { ClaimWorkflowDeps } from './claims/workflow/context.ts';
 import { ClaimWorkflowWorker } from './claims/workflow/worker.ts';
 import { CLAIM_READY_QUEUE } from './claims/workflow/jobs.ts';
 import { authorizationRequirement } from './claims/ledger.ts';
-import { withBillHolds } from './claims/workflow/ledger-bill-holds.ts';
 import { createX12Router } from './claims/x12-routes.ts';
 import { AuditWriter } from './fhir/audit-writer.ts';
 import { leanReadRoutes } from './fhir/lean-read.ts';
 import { x12RouterDeps } from './claims/x12-wiring.ts';
 import type { AuthorizationRequirement } from './coverage/ledger-alerts.ts';
-import type { AllowedAmountsFor } from './coverage/estimate/inputs.ts';
-import { loadChargemaster } from './claims/chargemaster.ts';
-import { expectedAllowed } from './remittance/contracts/expected.ts';
-import { tenantContracts } from './remittance/work/engine.ts';
 import type { LedgerWorkerDeps } from './coverage/ledger-worker.ts';
 import { AuthorizationLedgerWorker } from './coverage/ledger-worker.ts';
 import { createRemittance } from './remittance/wiring.ts';
@@ -274,29 +270,6 @@ export async function startServer(
     now,
     ...options.ledgerWorker,
   });
-  // A patient estimate prices a line by the payer's contract when one prices it (remittance's
-  // expectedAllowed), else by the tenant's chargemaster (its gross charge, named as such).
-  const allowedAmounts: AllowedAmountsFor = (tenant, payer) => (line) => {
-    const expected = expectedAllowed({
-      contracts: tenantContracts(tenant),
-      payer: payer.id,
-      line,
-      references: remittanceWork.references,
-    });
-    if (expected) {
-      return {
-        amount: expected.amount,
-        source: `contract "${expected.contract.id}" term "${expected.term.id}" (${expected.term.description}): ${expected.basis}`,
-      };
-    }
-    const chargemaster = tenant.chargemasterFile
-      ? loadChargemaster(tenant.chargemasterFile)
-      : loadChargemaster();
-    return {
-      amount: chargemaster.priceOf(line.code, line.units),
-      source: `chargemaster ${tenant.chargemasterFile ? 'of the tenant' : '(shipped defaults)'}: ${chargemaster.unitPrice(line.code)} per unit × ${line.units} (no payer contract prices ${line.code})`,
-    };
-  };
   const x12Deps = x12RouterDeps({
     store,
     publicUrl: config.publicUrl,
@@ -403,117 +376,22 @@ export async function startServer(
       { path: '/', router: homeRouter() },
       { path: '/pas', router: createPasNotifyRouter(priorAuthRoutes) },
       { path: '/api/prior-auth', router: createPriorAuthApi(priorAuthRoutes) },
-      {
-        path: '/api/eligibility',
-        router: lazyRouter(async () =>
-          (await import('./coverage/eligibility/routes.ts')).createEligibilityRoutes({
-            store,
-            tokenService,
-            worker: eligibility,
-            publicUrl: config.publicUrl,
-            now,
-          }),
-        ),
-      },
-      {
-        path: '/api/claims',
-        router: lazyRouter(async () =>
-          (await import('./claims/routes.ts')).createClaimRoutes({
-            store,
-            tokenService,
-            workflow: claims,
-            publicUrl: config.publicUrl,
-            now,
-            x12Batches: {
-              x12: x12Deps,
-              workflow: claims,
-              tenants: () => options.claimWorkflow?.tenants ?? config.tenants,
-              now,
-            },
-          }),
-        ),
-      },
-      {
-        path: '/api/coverage',
-        router: lazyRouter(async () =>
-          (await import('./coverage/ledger-routes.ts')).createCoverageRoutes({
-            store,
-            tokenService,
-            tenants,
-            requirement,
-            billHolds: (tenant, report, at) => withBillHolds(store, tenant.id, tenant, report, at),
-            publicUrl: config.publicUrl,
-            now,
-          }),
-        ),
-      },
-      {
-        path: '/api/coverage',
-        router: lazyRouter(async () =>
-          (await import('./coverage/estimate/routes.ts')).createEstimateRoutes({
-            store,
-            tokenService,
-            tenants,
-            tables: codingTables,
-            allowedAmounts,
-            publicUrl: config.publicUrl,
-            now,
-          }),
-        ),
-      },
-      { path: '/api/remittance', router: remittance.router },
-      {
-        path: '/api/analytics',
-        router: lazyRouter(async () =>
-          (await import('./analytics/routes.ts')).createAnalyticsRoutes({
-            store,
-            service: analytics,
-            references: remittanceWork.references,
-            tokenService,
-            tenants,
-            publicUrl: config.publicUrl,
-            now,
-          }),
-        ),
-      },
-      {
-        path: '/api/remittance',
-        router: lazyRouter(async () =>
-          (await import('./remittance/work/routes.ts')).createWorkItemRoutes({
-            store,
-            tokenService,
-            publicUrl: config.publicUrl,
-            now,
-            tenants: remittanceWork.tenants,
-            resubmit: (tenant, claimId, input) => claims.resubmit(tenant, claimId, input),
-          }),
-        ),
-      },
-      {
-        path: '/api/remittance',
-        router: lazyRouter(async () =>
-          (await import('./remittance/appeals/routes.ts')).createAppealRoutes({
-            store,
-            tokenService,
-            publicUrl: config.publicUrl,
-            now,
-            tenants: remittanceWork.tenants,
-          }),
-        ),
-      },
-      {
-        path: '/api/remittance',
-        router: lazyRouter(async () =>
-          (await import('./remittance/statements/routes.ts')).createStatementRoutes({
-            store,
-            tokenService,
-            publicUrl: config.publicUrl,
-            now,
-            tenants: remittanceWork.tenants,
-            dataDir: config.dataDir,
-          }),
-        ),
-      },
+      ...apiRouters({
+        store,
+        tokenService,
+        publicUrl: config.publicUrl,
+        dataDir: config.dataDir,
+        now,
+        tenants,
+        tables: codingTables,
+        requirement,
+        eligibility,
+        claims,
+        x12: x12Deps,
+        analytics,
+        remittance,
+        remittanceWork,
+      }),
     ],
   });
   const server = createServer(app);

@@ -30,7 +30,7 @@ export const LAYERS: readonly Layer[] = [
   { name: 'remittance', paths: ['remittance'] },
   { name: 'analytics', paths: ['analytics'] },
   { name: 'web', paths: ['web'] },
-  { name: 'app', paths: ['app.ts', 'server.ts', 'main.ts', 'cli', 'sandbox'] },
+  { name: 'app', paths: ['app.ts', 'server.ts', 'api-routers.ts', 'main.ts', 'cli', 'sandbox'] },
 ];
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
