@@ -4,7 +4,7 @@
  * drugs by the catalog's short HCPCS label, anything else named as a service with its code. The
  * coding tables are loaded once, on first use (~0.6 s).
  */
-import { codeLabel } from '../../coding/engine/administration.ts';
+import { codeLabel } from '../../coding/engine/administration-labels.ts';
 import { findDrug, loadCodingTables } from '../../coding/tables/load.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
 
