@@ -14,6 +14,8 @@
 import type { X12Segment } from '../parse.ts';
 import { element } from '../parse.ts';
 import { adjustmentCents, balanceClaim, balanceTransaction } from './balance.ts';
+import { emptyParty, openParty, readPartyDetail } from './header-parties.ts';
+import type { PartyDraft } from './header-parties.ts';
 import {
   readAmt,
   readBpr,
@@ -23,7 +25,6 @@ import {
   readLq,
   readMia,
   readMoa,
-  readN1,
   readNm1,
   readPer,
   readPlb,
@@ -62,15 +63,6 @@ const MAX_FINDINGS = 200;
 
 type Phase = 'start' | 'header' | 'detail' | 'claim' | 'service' | 'summary';
 
-interface PartyDraft {
-  name?: string;
-  idQualifier?: string;
-  id?: string;
-  address?: { lines: string[]; city?: string; state?: string; postalCode?: string; country?: string };
-  references: Qualified<string>[];
-  contacts: { function: string; name?: string; numbers: readonly Qualified<string>[] }[];
-}
-
 type ClaimDraft = {
   -readonly [K in keyof ClaimPayment835]: ClaimPayment835[K];
 } & {
@@ -97,8 +89,6 @@ function added<T>(list: readonly T[], ...items: T[]): readonly T[] {
   (list as T[]).push(...items);
   return list;
 }
-
-const emptyParty = (): PartyDraft => ({ references: [], contacts: [] });
 
 /** One transaction set being read. */
 export class TransactionReader implements FindingSink {
@@ -258,40 +248,20 @@ export class TransactionReader implements FindingSink {
         return;
       }
       case 'N1': {
-        const n1 = readN1(e);
-        const party: PartyDraft = {
-          ...emptyParty(),
-          ...(n1.name ? { name: n1.name } : {}),
-          ...(n1.idQualifier ? { idQualifier: n1.idQualifier } : {}),
-          ...(n1.id ? { id: n1.id } : {}),
-        };
-        if (n1.entity === 'PR' && !this.#payer && !this.#payee) {
-          this.#payer = party;
-        } else if (n1.entity === 'PE' && !this.#payee) {
-          this.#payee = party;
-          if (!n1.idQualifier) {
-            e.fault(
-              'required',
-              'N103/N104 (the payee identification: XX NPI, FI tax id, XV plan id) are required',
-              {
-                element: 'N103',
-              },
-            );
-          }
-        } else {
-          e.fault(
-            'segment-order',
-            `N1*${n1.entity}: the header holds the payer (N1*PR) then the payee (N1*PE), once each`,
-          );
+        const opened = openParty(e, { payer: this.#payer, payee: this.#payee });
+        if (opened.role === 'payer') {
+          this.#payer = opened.party;
+        } else if (opened.role === 'payee') {
+          this.#payee = opened.party;
         }
-        this.#party = party;
+        this.#party = opened.party;
         return;
       }
       case 'N3':
       case 'N4':
       case 'PER':
       case 'RDM':
-        this.#partyDetail(e);
+        readPartyDetail(e, this.#party, this.#party !== undefined && this.#party === this.#payee);
         return;
       case 'TS3':
       case 'TS2':
@@ -299,37 +269,6 @@ export class TransactionReader implements FindingSink {
         return;
       default:
         e.fault('segment-order', `${id} in the header of the transaction set (before LX/CLP)`);
-    }
-  }
-
-  #partyDetail(e: Elements): void {
-    const party = this.#party;
-    const id = e.segment.id;
-    if (!party) {
-      e.fault('segment-order', `${id} outside loop 1000A/1000B (no N1 before it)`);
-      return;
-    }
-    if (id === 'N3') {
-      const lines = [e.required(1, 'address information'), e.text(2)].filter(
-        (l): l is string => l !== undefined,
-      );
-      party.address = { ...(party.address ?? {}), lines: [...(party.address?.lines ?? []), ...lines] };
-    } else if (id === 'N4') {
-      const city = e.text(1);
-      const state = e.text(2);
-      const postalCode = e.text(3);
-      const country = e.text(4);
-      party.address = {
-        lines: party.address?.lines ?? [],
-        ...(city ? { city } : {}),
-        ...(state ? { state } : {}),
-        ...(postalCode ? { postalCode } : {}),
-        ...(country ? { country } : {}),
-      };
-    } else if (id === 'PER') {
-      party.contacts.push(readPer(e));
-    } else if (id === 'RDM' && party !== this.#payee) {
-      e.fault('segment-order', 'RDM (remittance delivery method) belongs to the payee (loop 1000B)');
     }
   }
 
