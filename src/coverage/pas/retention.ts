@@ -33,8 +33,9 @@ export const DEFAULT_HOUSEKEEPING_RETENTION_MS = 14 * DAY_MS;
 export const PURGE_INTERVAL_MS = 3_600_000;
 
 /**
- * Finished jobs purged per transaction: a short one (a few ms of the main file's write lock, which
- * FHIR writes and every other queue wait for meanwhile).
+ * Finished jobs purged per transaction: a short hold of the main file's write lock, which FHIR
+ * writes and every other queue wait for meanwhile (1,000 took ~12 ms on the development VM, in a
+ * queue also holding 200,000 kept jobs; a pass with nothing to purge, ~0.3 ms).
  */
 export const PURGE_BATCH = 1_000;
 
