@@ -292,6 +292,16 @@ export interface ListJobsOptions {
   readonly createdSince?: string;
 }
 
+/** Which finished jobs `JobQueue.purgeDone` may take. */
+export interface PurgeDoneOptions {
+  /**
+   * Only jobs whose key starts with this: the rest of the queue (keys that are idempotency records)
+   * stays. Read as a range of the unique (tenant, queue, key) index on both adapters, so a batch
+   * reads the prefix's jobs only, however many others the queue holds; taken in key order.
+   */
+  readonly keyPrefix?: string;
+}
+
 /** A job as its current lease holder names it (for `JobQueue.ackMany`). */
 export interface JobLease {
   readonly jobId: string;
@@ -374,11 +384,19 @@ export interface JobQueue {
   ): Promise<Job[]>;
   /**
    * Deletes up to `limit` of the tenant's `done` jobs of the queue that finished (were last
-   * updated) before `finishedBefore` (an instant), oldest first; resolves with how many. Their keys
-   * are free again: enqueueing one makes a new job. Only for queues whose jobs are safe to run
-   * twice (ingest's: a re-run compares equal). Dead jobs are never purged: people look at them.
+   * updated) before `finishedBefore` (an instant), oldest first (with `keyPrefix`: only keys
+   * starting with it, in key order); resolves with how many. Their keys are free again: enqueueing
+   * one makes a new job. Only for jobs safe to run twice (ingest's: a re-run compares equal), or
+   * whose keys nothing asks about once they ended (PAS housekeeping, by `keyPrefix`). Dead jobs are
+   * never purged: people look at them.
    */
-  purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number>;
+  purgeDone(
+    tenant: TenantId,
+    queue: string,
+    finishedBefore: string,
+    limit: number,
+    options?: PurgeDoneOptions,
+  ): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -386,6 +386,67 @@ export function describeJobSchedulingContract(it: ContractTest): void {
       });
     });
 
+    it('purgeDone with a key prefix: only finished jobs keyed with it; the rest of the queue, dead and unfinished ones stay', async (store) => {
+      const tenant = newTenant();
+      const queue = newQueue();
+      const prefix = 'hk|a.b|';
+      // Keys with the prefix, and keys beside it: shorter, one character past its end, a greater
+      // next character, and a key that merely contains it.
+      const purgeable = [`${prefix}1`, `${prefix}2`, `${prefix}10`, prefix, `${prefix}\u{10ffff}`];
+      const kept = ['hk|a.b', 'hk|a.b}', 'hk|a.c|1', `x${prefix}1`, 'order|1'];
+      for (const key of [...purgeable, ...kept, `${prefix}dead`, `${prefix}ready`]) {
+        await store.jobs.enqueue(tenant, { queue, key, payload: { key }, runAt: past() });
+      }
+      const other = newTenant();
+      await store.jobs.enqueue(other, { queue, key: `${prefix}1`, payload: {}, runAt: past() });
+      const otherQueue = newQueue();
+      await store.jobs.enqueue(tenant, { queue: otherQueue, key: `${prefix}1`, payload: {}, runAt: past() });
+      const now = new Date();
+      const all = [
+        ...(await store.jobs.lease({ queue, leaseMs: 60_000, limit: 50, now })),
+        ...(await store.jobs.lease({ queue: otherQueue, leaseMs: 60_000, limit: 50, now })),
+      ];
+      const leased = all.filter((j) => j.tenant === tenant && j.queue === queue);
+      const byKey = new Map(leased.map((j) => [j.key, j]));
+      const beside = all.filter((j) => !leased.includes(j));
+      expect(beside).toHaveLength(2);
+      for (const job of all.filter((j) => ![`${prefix}dead`, `${prefix}ready`].includes(j.key))) {
+        expect(await store.jobs.ack(job.id, job.leaseToken!)).toBe(true);
+      }
+      const dead = byKey.get(`${prefix}dead`)!;
+      await store.jobs.fail(dead.id, dead.leaseToken!, { error: 'no', retryable: false, now });
+      const later = future(1000).toISOString();
+      const options = { keyPrefix: prefix };
+
+      expect(await store.jobs.purgeDone(tenant, queue, past(), 10, options)).toBe(0);
+      expect(await store.jobs.purgeDone(tenant, queue, later, 3, options)).toBe(3);
+      expect(await store.jobs.purgeDone(tenant, queue, later, 3, options)).toBe(2);
+      expect(await store.jobs.purgeDone(tenant, queue, later, 3, options)).toBe(0);
+      for (const key of purgeable) {
+        expect(await store.jobs.getJob(byKey.get(key)!.id)).toBeUndefined();
+      }
+      for (const key of kept) {
+        expect((await store.jobs.getJob(byKey.get(key)!.id))?.state).toBe('done');
+      }
+      expect((await store.jobs.getJob(dead.id))?.state).toBe('dead');
+      expect((await store.jobs.getJob(byKey.get(`${prefix}ready`)!.id))?.state).toBe('leased');
+      expect((await store.jobs.listJobs(tenant, queue, 'done', 50)).map((j) => j.key).sort()).toEqual(
+        [...kept].sort(),
+      );
+      // Another tenant's, another queue's: not touched.
+      for (const job of beside) {
+        expect((await store.jobs.getJob(job.id))?.state).toBe('done');
+      }
+      // The purged key makes a new job; without a prefix the rest of the queue goes.
+      expect((await store.jobs.enqueue(tenant, { queue, key: `${prefix}1`, payload: {} })).created).toBe(
+        true,
+      );
+      expect(await store.jobs.purgeDone(tenant, queue, later, 50)).toBe(kept.length);
+      await expect(store.jobs.purgeDone(tenant, queue, 'yesterday', 10, options)).rejects.toMatchObject({
+        outcome: { issue: [expect.objectContaining({ code: 'invalid' })] },
+      });
+    });
+
     it("highestNumbered: the tenant's job of the queue keyed the prefix and the highest number, in any state", async (store) => {
       const tenant = newTenant();
       const queue = newQueue();

@@ -63,6 +63,13 @@ export type PriorAuthJob =
        * later create (it keeps none there: every one found goes).
        */
       readonly keep?: string;
+    }
+  | {
+      /**
+       * Purge the tenant's finished housekeeping jobs past their retention (./retention.ts): one per
+       * tenant per hour, whichever worker enqueues it first.
+       */
+      readonly kind: 'purge-finished';
     };
 
 /**

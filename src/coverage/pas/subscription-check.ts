@@ -58,14 +58,18 @@ export function silenceAllowedMs(record: Subscription): number {
   return heartbeatSecondsOf(record) * 1000 * 1.5;
 }
 
+/** What every silence check's key starts with (its line: `{prefix}{payer}|{subscription}|{round}`). */
+export const SILENCE_CHECK_KEY_PREFIX = 'subscription-check|';
+
 /**
  * A subscription's silence check: one always waits for its time while a subscription is kept, so
  * a queue holding only these has no work under way (what the sandbox day's "settled" looks for).
  */
-export const isSilenceCheck = (job: Pick<Job, 'key'>): boolean => job.key.startsWith('subscription-check|');
+export const isSilenceCheck = (job: Pick<Job, 'key'>): boolean =>
+  job.key.startsWith(SILENCE_CHECK_KEY_PREFIX);
 
 const checkLine = (payer: string, subscription: string, runAt: Date, knownEvents?: number): JobLine => ({
-  numbered: `subscription-check|${payer}|${subscription}|`,
+  numbered: `${SILENCE_CHECK_KEY_PREFIX}${payer}|${subscription}|`,
   payload: (round) => ({
     kind: 'check-subscription',
     payer,

@@ -28,14 +28,18 @@ import { repollPended } from './subscription-check.ts';
 
 type RecoverJob = Extract<PriorAuthJob, { kind: 'recover-events' }>;
 
+/** What every recovery's key starts with (its line: `{prefix}{payer}|{subscription}|{round}`). */
+export const EVENT_RECOVERY_KEY_PREFIX = 'missed-events|';
+
 const recoveryLine = (payer: string, subscription: string, runAt: Date): JobLine => ({
-  numbered: `missed-events|${payer}|${subscription}|`,
+  numbered: `${EVENT_RECOVERY_KEY_PREFIX}${payer}|${subscription}|`,
   payload: (round) => ({ kind: 'recover-events', payer, subscription, round }),
   runAt: runAt.toISOString(),
 });
 
 /** A recovery of a subscription's missing events (tests, the queue's figures). */
-export const isEventRecovery = (job: Pick<Job, 'key'>): boolean => job.key.startsWith('missed-events|');
+export const isEventRecovery = (job: Pick<Job, 'key'>): boolean =>
+  job.key.startsWith(EVENT_RECOVERY_KEY_PREFIX);
 
 /**
  * The contact just kept shows events missing: their recovery is queued, due at the end of the

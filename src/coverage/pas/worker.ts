@@ -27,7 +27,9 @@
  * - `check-subscription`: a kept subscription silent past its heartbeat period gets a `$status`,
  *   and what was missed is inquired (./subscription-check.ts);
  * - `recover-events`: events a notification showed were never received are inquired, after the
- *   IG's wait for one still on its way (./subscription-recovery.ts).
+ *   IG's wait for one still on its way (./subscription-recovery.ts);
+ * - `purge-finished`: finished housekeeping jobs (checks, recoveries) past their retention are
+ *   purged (./retention.ts); the worker queues one per tenant per hour.
  */
 import { randomUUID } from 'node:crypto';
 import type { PayerEndpoint } from '../../config/billing.ts';
@@ -53,6 +55,12 @@ import { ensureSubscription } from './subscribe.ts';
 import { runSweep, runUnsubscribe } from './subscription-orphan.ts';
 import { runSubscriptionCheck, startChecks } from './subscription-check.ts';
 import { runEventRecovery } from './subscription-recovery.ts';
+import {
+  DEFAULT_HOUSEKEEPING_RETENTION_MS,
+  enqueuePurge,
+  purgeFinishedHousekeeping,
+  purgeKey,
+} from './retention.ts';
 
 export interface PriorAuthWorkerDeps {
   readonly store: Store;
@@ -67,6 +75,8 @@ export interface PriorAuthWorkerDeps {
   readonly priorAuth?: PriorAuthTable;
   /** The PAS port of a payer (tests); default SMART Backend Services over HTTP. */
   readonly payerPort?: (payer: PayerEndpoint) => PasPayerPort;
+  /** How long finished housekeeping jobs are kept (./retention.ts; default two weeks). */
+  readonly finishedJobRetentionMs?: number;
 }
 
 export class PriorAuthWorker extends LoopingWorker {
@@ -74,6 +84,8 @@ export class PriorAuthWorker extends LoopingWorker {
   readonly #ports = new Map<string, PasPayerPort>();
   /** The first batch after `start()` resumes the tenants' inquiry rounds first (#resumeRounds). */
   #resume = false;
+  /** The purge job (./retention.ts purgeKey) this worker last queued, by tenant. */
+  readonly #purgeQueued = new Map<TenantId, string>();
 
   constructor(deps: PriorAuthWorkerDeps) {
     super({
@@ -121,6 +133,7 @@ export class PriorAuthWorker extends LoopingWorker {
       this.#resume = false;
       await this.#resumeRounds();
     }
+    await this.#queuePurges();
     const leaseMs = this.#deps.leaseMs ?? 60_000;
     const jobs = await this.#deps.store.jobs.lease({
       queue: PRIOR_AUTH_QUEUE,
@@ -170,6 +183,30 @@ export class PriorAuthWorker extends LoopingWorker {
       }
     }
     return jobs.length;
+  }
+
+  /**
+   * Each tenant's purge job of this hour, queued once per hour by this worker (a map look a batch
+   * otherwise); other workers queue the same key, so it is one job. One not queued (the store
+   * failed) is tried again at the next batch.
+   */
+  async #queuePurges(): Promise<void> {
+    const now = this.#deps.now();
+    const key = purgeKey(now);
+    for (const tenant of this.#deps.tenants()) {
+      if (this.#purgeQueued.get(tenant.id) === key) {
+        continue;
+      }
+      try {
+        await enqueuePurge(this.#deps.store, tenant.id, now);
+        this.#purgeQueued.set(tenant.id, key);
+      } catch (err) {
+        this.#deps.logger.warn(
+          { tenant: tenant.id, err: (err as Error).message },
+          'PAS housekeeping purge not queued; trying again',
+        );
+      }
+    }
   }
 
   #tenant(id: TenantId): TenantConfig {
@@ -243,6 +280,13 @@ export class PriorAuthWorker extends LoopingWorker {
         return runSubscriptionCheck(this.#followUpContext(keeper), job.tenant, payload);
       case 'recover-events':
         return runEventRecovery(this.#followUpContext(keeper), job.tenant, payload);
+      case 'purge-finished':
+        await purgeFinishedHousekeeping(
+          this.#deps,
+          job.tenant,
+          this.#deps.finishedJobRetentionMs ?? DEFAULT_HOUSEKEEPING_RETENTION_MS,
+        );
+        return;
     }
   }
 }

@@ -19,8 +19,10 @@ import type {
   LeaseOptions,
   LeaseRenewal,
   ListJobsOptions,
+  PurgeDoneOptions,
   TenantId,
 } from '../port.ts';
+import { prefixEnd } from '../key-prefix.ts';
 import type { JobDoc } from './collections.ts';
 import { isDuplicateKeyError } from './connection.ts';
 import { escapeRegex } from './query.ts';
@@ -342,14 +344,34 @@ export class MongoJobQueue implements JobQueue {
     return docs.map(toJob);
   }
 
-  async purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number> {
+  async purgeDone(
+    tenant: TenantId,
+    queue: string,
+    finishedBefore: string,
+    limit: number,
+    options: PurgeDoneOptions = {},
+  ): Promise<number> {
     const before = isoInstant(finishedBefore, 'finishedBefore');
     if (!Number.isInteger(limit) || limit < 1) {
       return 0;
     }
-    const filter = { tenant, queue, state: 'done' as const, updatedAt: { $lt: before } };
+    const prefix = options.keyPrefix ?? '';
+    const end = prefixEnd(prefix);
+    const filter = {
+      tenant,
+      queue,
+      ...(end === undefined ? {} : { key: { $gte: prefix, $lt: end } }),
+      state: 'done' as const,
+      updatedAt: { $lt: before },
+    };
+    // A prefix is a range of job_key: only its keys are read, not every finished job of the queue.
     const ids = await this.#jobs
-      .find(filter, { sort: { createdAt: 1, seq: 1 }, limit, projection: { _id: 1 } })
+      .find(
+        filter,
+        end === undefined
+          ? { sort: { createdAt: 1, seq: 1 }, limit, projection: { _id: 1 } }
+          : { sort: { key: 1 }, hint: 'job_key', limit, projection: { _id: 1 } },
+      )
       .toArray();
     if (ids.length === 0) {
       return 0;

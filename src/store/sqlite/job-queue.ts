@@ -18,6 +18,7 @@ import type {
   LeaseOptions,
   LeaseRenewal,
   ListJobsOptions,
+  PurgeDoneOptions,
   TenantId,
 } from '../port.ts';
 import { INBOX_QUEUE } from '../port.ts';
@@ -144,12 +145,18 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   /** The inbox queue's finished jobs in the inbox file, then those left in the main file. */
-  async purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number> {
-    const purged = await this.#table(queue).purgeDone(tenant, queue, finishedBefore, limit);
+  async purgeDone(
+    tenant: TenantId,
+    queue: string,
+    finishedBefore: string,
+    limit: number,
+    options: PurgeDoneOptions = {},
+  ): Promise<number> {
+    const purged = await this.#table(queue).purgeDone(tenant, queue, finishedBefore, limit, options);
     if (!this.inInbox(queue) || purged >= limit) {
       return purged;
     }
-    return purged + (await this.main.purgeDone(tenant, queue, finishedBefore, limit - purged));
+    return purged + (await this.main.purgeDone(tenant, queue, finishedBefore, limit - purged, options));
   }
 }
 

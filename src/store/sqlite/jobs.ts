@@ -18,8 +18,10 @@ import type {
   LeaseOptions,
   LeaseRenewal,
   ListJobsOptions,
+  PurgeDoneOptions,
   TenantId,
 } from '../port.ts';
+import { prefixEnd } from '../key-prefix.ts';
 import type { Row, SqliteConnection } from './db.ts';
 import { requireInstant } from './values.ts';
 import { DEFAULT_MAX_ATTEMPTS, retryDelayMs } from '../job-policy.ts';
@@ -131,7 +133,18 @@ const SQL = {
     'DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs ' +
     "WHERE tenant = ? AND queue = ? AND state = 'done' AND created_at < ? AND updated_at < ? " +
     'ORDER BY created_at LIMIT ?)',
+  // Seeks the unique (tenant, queue, key) index over the prefix's keys only, in key order (no sort):
+  // a batch reads the prefix's rows, never the queue's other finished jobs. `+` keeps the planner
+  // off jobs_list (state, created_at) whatever statistics say: that would read every finished job
+  // of the queue older than the instant, the ones it keeps for good included.
+  purgeDoneByKey:
+    'DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs ' +
+    "WHERE tenant = ? AND queue = ? AND key >= ? AND key < ? AND +state = 'done' AND +updated_at < ? " +
+    'ORDER BY key LIMIT ?)',
 } as const;
+
+/** The statement purging a key prefix's finished jobs (tests read its plan). */
+export const PURGE_DONE_BY_KEY_SQL = SQL.purgeDoneByKey;
 
 export class SqliteJobTable implements JobQueue {
   readonly #conn: SqliteConnection;
@@ -326,13 +339,26 @@ export class SqliteJobTable implements JobQueue {
     return this.#conn.all(SQL.listSince, tenant, queue, state, since, limit).map(toJob);
   }
 
-  async purgeDone(tenant: TenantId, queue: string, finishedBefore: string, limit: number): Promise<number> {
+  async purgeDone(
+    tenant: TenantId,
+    queue: string,
+    finishedBefore: string,
+    limit: number,
+    options: PurgeDoneOptions = {},
+  ): Promise<number> {
     const before = requireInstant(finishedBefore, 'finishedBefore');
     if (!Number.isInteger(limit) || limit < 1) {
       return 0;
     }
+    const prefix = options.keyPrefix ?? '';
+    const end = prefixEnd(prefix);
+    if (end === undefined) {
+      return this.#conn.transaction(
+        () => this.#conn.run(SQL.purgeDone, tenant, queue, before, before, limit).changes,
+      );
+    }
     return this.#conn.transaction(
-      () => this.#conn.run(SQL.purgeDone, tenant, queue, before, before, limit).changes,
+      () => this.#conn.run(SQL.purgeDoneByKey, tenant, queue, prefix, end, before, limit).changes,
     );
   }
 }
