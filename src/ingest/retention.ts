@@ -12,6 +12,7 @@
  * Dead jobs are never purged: they wait for a person.
  */
 import type { TenantId } from '../store/port.ts';
+import { purgeFinishedInBatches } from '../store/purge-finished.ts';
 import type { IngestContext } from './worker-context.ts';
 import { INGEST_QUEUE } from './jobs.ts';
 
@@ -19,12 +20,6 @@ export const DAY_MS = 86_400_000;
 
 /** The default retention (the configuration's `ingestJobRetentionDays` default). */
 export const DEFAULT_FINISHED_JOB_RETENTION_MS = 14 * DAY_MS;
-
-/**
- * Finished jobs purged per transaction: a short one (a few ms), so a receiver's enqueue waiting for
- * the inbox's write lock meanwhile is not held up.
- */
-export const PURGE_BATCH = 1_000;
 
 /**
  * Transactions per maintenance pass at most. Maintenance runs every heartbeat or poll interval
@@ -38,15 +33,5 @@ export const PURGE_ROUNDS = 20;
 export async function purgeFinishedJobs(ctx: IngestContext, tenant: TenantId): Promise<number> {
   const retention = ctx.deps.finishedJobRetentionMs ?? DEFAULT_FINISHED_JOB_RETENTION_MS;
   const before = new Date(ctx.now().getTime() - retention).toISOString();
-  let purged = 0;
-  for (let round = 0; round < PURGE_ROUNDS; round++) {
-    const deleted = await ctx.deps.store.jobs.purgeDone(tenant, INGEST_QUEUE, before, PURGE_BATCH);
-    purged += deleted;
-    if (deleted < PURGE_BATCH) {
-      break;
-    }
-    // A turn of the event loop between transactions: a receiver in this process answers meanwhile.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return purged;
+  return purgeFinishedInBatches(ctx.deps.store.jobs, tenant, INGEST_QUEUE, before, { rounds: PURGE_ROUNDS });
 }

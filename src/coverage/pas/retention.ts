@@ -16,6 +16,7 @@
  */
 import type { Logger } from '../../logger.ts';
 import type { EnqueueResult, Store, TenantId } from '../../store/port.ts';
+import { purgeFinishedInBatches } from '../../store/purge-finished.ts';
 import type { PriorAuthJob } from './jobs.ts';
 import { PRIOR_AUTH_QUEUE } from './records.ts';
 import { SILENCE_CHECK_KEY_PREFIX } from './subscription-check.ts';
@@ -31,13 +32,6 @@ export const DEFAULT_HOUSEKEEPING_RETENTION_MS = 14 * DAY_MS;
 
 /** How often a tenant's purge runs: an hour holds a few housekeeping jobs a subscription. */
 export const PURGE_INTERVAL_MS = 3_600_000;
-
-/**
- * Finished jobs purged per transaction: a short hold of the main file's write lock, which FHIR
- * writes and every other queue wait for meanwhile (1,000 took ~12 ms on the development VM, in a
- * queue also holding 200,000 kept jobs; a pass with nothing to purge, ~0.3 ms).
- */
-export const PURGE_BATCH = 1_000;
 
 /**
  * Transactions per purge at most: 20,000 jobs an hour, far beyond what a tenant's subscriptions
@@ -117,8 +111,8 @@ export function enqueuePurge(
 
 /**
  * The `purge-finished` job (./worker.ts): the tenant's housekeeping jobs finished more than
- * `retentionMs` ago, in batches of PURGE_BATCH, at most PURGE_ROUNDS of them. Resolves with how
- * many were purged.
+ * `retentionMs` ago, in short transactions (src/store/purge-finished.ts), at most PURGE_ROUNDS of
+ * them. Resolves with how many were purged.
  */
 export async function purgeFinishedHousekeeping(
   ctx: { readonly store: Pick<Store, 'jobs'>; readonly now: () => Date; readonly logger: Logger },
@@ -126,22 +120,10 @@ export async function purgeFinishedHousekeeping(
   retentionMs: number,
 ): Promise<number> {
   const before = new Date(ctx.now().getTime() - retentionMs).toISOString();
-  let purged = 0;
-  let rounds = 0;
-  for (const keyPrefix of HOUSEKEEPING_KEY_PREFIXES) {
-    while (rounds < PURGE_ROUNDS) {
-      rounds += 1;
-      const deleted = await ctx.store.jobs.purgeDone(tenant, PRIOR_AUTH_QUEUE, before, PURGE_BATCH, {
-        keyPrefix,
-      });
-      purged += deleted;
-      if (deleted < PURGE_BATCH) {
-        break;
-      }
-      // A turn of the event loop between transactions: requests in this process are answered meanwhile.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
+  const purged = await purgeFinishedInBatches(ctx.store.jobs, tenant, PRIOR_AUTH_QUEUE, before, {
+    rounds: PURGE_ROUNDS,
+    keyPrefixes: HOUSEKEEPING_KEY_PREFIXES,
+  });
   if (purged > 0) {
     ctx.logger.info({ tenant, purged, finishedBefore: before }, 'finished PAS housekeeping jobs purged');
   }
