@@ -54,11 +54,21 @@ export function advanceContiguous(
   return { contiguous: c, ahead: sorted.slice(-MAX_AHEAD) };
 }
 
-/** Records that event `n` was processed. */
-export function recordEvent(state: EventTrackerState, n: number, now: string): TrackOutcome {
+/**
+ * Records that event `n` was processed. `senderCount`: the notification's own
+ * events-since-subscription-start, when it carries one (recorded first, by recordReported).
+ */
+export function recordEvent(
+  state: EventTrackerState,
+  n: number,
+  now: string,
+  senderCount?: number,
+): TrackOutcome {
   if (n <= state.contiguous || state.ahead.includes(n)) {
-    // A counter that restarts from 1 after we saw much more is a reset, not a duplicate.
-    if (n === 1 && state.contiguous > 1 && state.reported > 1) {
+    // A counter that restarts from 1 after we saw much more is a reset, not a duplicate, when
+    // nothing else tells: a notification that counts its events says itself whether its counter
+    // went down (recordReported), so its event 1 under a count that did not is a redelivery.
+    if (n === 1 && state.contiguous > 1 && state.reported > 1 && senderCount === undefined) {
       return {
         kind: 'reset',
         state: {

@@ -91,7 +91,7 @@ export async function handleEvent(
       flags.reset ||= reported.reset;
       tracker = reported.state;
     }
-    const outcome = recordEvent(tracker, job.eventNumber, now);
+    const outcome = recordEvent(tracker, job.eventNumber, now, job.eventsSinceSubscriptionStart);
     flags.reset ||= outcome.kind === 'reset';
     return { ...r, tracker: outcome.state };
   });

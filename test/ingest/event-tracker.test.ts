@@ -65,6 +65,15 @@ describe('event tracker', () => {
     expect(restarted.kind).toBe('reset');
   });
 
+  test('event 1 again under a count that did not go down is a redelivery, not a reset', () => {
+    const state = apply([1, 2, 3, 4]);
+    const counted = recordReported(state, 4, T0);
+    expect(counted.reset).toBe(false);
+    const again = recordEvent(counted.state, 1, T0, 4);
+    expect(again.kind).toBe('duplicate');
+    expect(again.state).toMatchObject({ contiguous: 4, reported: 4 });
+  });
+
   test('recovery marks the range done', () => {
     const state = recordRecovered(apply([1, 4]), 3, T0);
     expect(state).toMatchObject({ contiguous: 4, ahead: [] });

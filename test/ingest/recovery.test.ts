@@ -1037,4 +1037,43 @@ describe('10. finished jobs are purged after the retention period', () => {
     expect(await changes()).toBe(eventsBefore);
     expect(await rig.jobs('dead')).toEqual([]);
   });
+
+  test('event 1 redelivered after its job was purged, under the current count, starts no resync', async () => {
+    const rig = await startRig({ retentionMs: 0 });
+    const first = await newAdministration(rig.ehr);
+    await newAdministration(rig.ehr);
+    await newAdministration(rig.ehr);
+    await rig.ehr.idle();
+    await rig.drain();
+    const record = await rig.record('MedicationAdministration');
+    expect(record.tracker.contiguous).toBe(3);
+    await rig.maintain(); // purges the finished event jobs: their keys no longer stop a redelivery
+    const bundle = renderNotification({
+      fhirBaseUrl: rig.ehr.fhirBaseUrl,
+      subscriptionId: record.ehrSubscriptionId!,
+      topic: MA_TOPIC_URL,
+      status: 'active',
+      type: 'event-notification',
+      eventsSinceSubscriptionStart: 3, // the EHR's count now: it did not start again
+      events: [
+        {
+          eventNumber: 1,
+          timestamp: new Date().toISOString(),
+          interaction: 'create',
+          focus: { resourceType: 'MedicationAdministration', id: first.id! },
+        },
+      ],
+      content: 'id-only',
+      timestamp: new Date().toISOString(),
+    });
+    expect(await postNotification(rig, record, bundle)).toBe(200);
+    await rig.drain();
+    const resyncs = [...(await rig.jobs('ready')), ...(await rig.jobs('done'))].filter(
+      (j) => (j.payload as IngestJob).kind === 'catch-up',
+    );
+    expect(resyncs).toEqual([]);
+    const after = await rig.record('MedicationAdministration');
+    expect(after.tracker).toMatchObject({ contiguous: 3, reported: 3 });
+    expect(after.tracker.epoch ?? 0).toBe(record.tracker.epoch ?? 0);
+  });
 });
