@@ -8,6 +8,34 @@ import { carcCategory, isDenialAdjustment } from './adjudication.ts';
 import { cents, inRange, ratio, result, rowsInRange, sliced } from './measure-kit.ts';
 
 /** Clean-claim rate: decided originals whose first decision is not a denial / decided originals. */
+/** A count `n` of `d` per slice. */
+interface Counted {
+  n: number;
+  d: number;
+}
+
+const countedRow = (key: string, acc: Counted): MeasureRow => ({
+  key,
+  value: ratio(acc.n, acc.d),
+  numerator: acc.n,
+  denominator: acc.d,
+});
+
+/** A measure that is the share `n` ÷ `d` of what it counted, in total and per slice. */
+function countedRatio(
+  measure: MeasureResult['measure'],
+  q: MeasureQuery,
+  parts: { total: Counted; slices: Map<string, Counted> },
+): MeasureResult {
+  return result(
+    measure,
+    q,
+    'ratio',
+    { total: countedRow('all', parts.total), slices: parts.slices },
+    countedRow,
+  );
+}
+
 export function cleanClaimRate(data: AnalyticsData, q: MeasureQuery): MeasureResult {
   const claims = rowsInRange(data, q, (r) => r.decidedOriginal);
   const parts = sliced(
@@ -19,19 +47,7 @@ export function cleanClaimRate(data: AnalyticsData, q: MeasureQuery): MeasureRes
       acc.n += r.firstDenied ? 0 : 1;
     },
   );
-  const row = (key: string, acc: { n: number; d: number }): MeasureRow => ({
-    key,
-    value: ratio(acc.n, acc.d),
-    numerator: acc.n,
-    denominator: acc.d,
-  });
-  return result(
-    'clean-claim-rate',
-    q,
-    'ratio',
-    { total: row('all', parts.total), slices: parts.slices },
-    row,
-  );
+  return countedRatio('clean-claim-rate', q, parts);
 }
 
 interface DenialAcc {
@@ -114,19 +130,7 @@ export function firstPassResolutionRate(data: AnalyticsData, q: MeasureQuery): M
       acc.n += settled ? 1 : 0;
     },
   );
-  const row = (key: string, acc: { n: number; d: number }): MeasureRow => ({
-    key,
-    value: ratio(acc.n, acc.d),
-    numerator: acc.n,
-    denominator: acc.d,
-  });
-  return result(
-    'first-pass-resolution-rate',
-    q,
-    'ratio',
-    { total: row('all', parts.total), slices: parts.slices },
-    row,
-  );
+  return countedRatio('first-pass-resolution-rate', q, parts);
 }
 
 /**
