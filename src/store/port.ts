@@ -47,7 +47,10 @@ export interface IndexedResource {
    * (SQLite's and MongoDB's null ordering). Adapters always add `id` ascending as the last tie-breaker.
    */
   readonly sortKeys: Readonly<Record<string, string>>;
-  /** Business identifiers, for conditional create (`CreateOptions.ifNoneExistIdentifier`). */
+  /**
+   * Business identifiers, for conditional create (`CreateOptions.ifNoneExistIdentifier`): the
+   * values of the type's `identifier` search parameter (the token entries of code `identifier`).
+   */
   readonly identifiers: readonly { readonly system?: string; readonly value: string }[];
 }
 
@@ -128,8 +131,9 @@ export interface StoreSearchResult {
 export interface CreateOptions {
   /**
    * Conditional create (FHIR `If-None-Exist` by identifier): when a current resource of the same
-   * type in the tenant has an identifier with this system and value, nothing is written and that
-   * resource is returned with `created: false`. Atomic with the insert.
+   * type in the tenant has an identifier with this system and value (its `identifier` search
+   * parameter: IndexedResource.identifiers), nothing is written and that resource is returned with
+   * `created: false`. Atomic with the insert.
    */
   readonly ifNoneExistIdentifier?: { readonly system?: string; readonly value: string };
   /** Use this id instead of generating one (used for stable ids derived from inputs). */

@@ -400,9 +400,13 @@ export function indexResource(resource: Resource): IndexedResource {
     }
   }
 
-  const identifiers = (
-    'identifier' in resource && Array.isArray(resource.identifier) ? (resource.identifier as unknown[]) : []
-  ).flatMap((i) => (isRecord(i) && typeof i.value === 'string' ? tokenValues(i) : []));
+  // The identifier search parameter's own values: conditional create asks what a search by
+  // `identifier` would find (the SQLite adapter reads them from the token rows themselves).
+  const identifiers = entries.flatMap((e) =>
+    e.kind === 'token' && e.code === 'identifier'
+      ? [e.system === undefined ? { value: e.value } : { system: e.system, value: e.value }]
+      : [],
+  );
 
   return { entries, sortKeys, identifiers };
 }

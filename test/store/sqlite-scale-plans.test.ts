@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Encounter } from '@medplum/fhirtypes';
 import type { BatchOperation, DatePrefix, StoreQuery } from '../../src/store/port.ts';
@@ -17,6 +16,7 @@ import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { LARGE_MATCH_SET } from '../../src/store/sqlite/search-sql.ts';
 import { compileSearch } from '../../src/store/sqlite/search-sql.ts';
+import { asBeforeSchema6 } from './older-schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dripline-scale-plans-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -170,9 +170,7 @@ describe('date ranges by span class', () => {
     `);
     await first.close();
     // Closing files what the pending audit table holds: only then can the file lose it (schema 6).
-    const closed = new DatabaseSync(path);
-    closed.exec('DROP TABLE audit_pending');
-    closed.close();
+    asBeforeSchema6(path);
 
     const migrated = await openSqliteStore({ path });
     try {

@@ -2,7 +2,6 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Encounter, Patient } from '@medplum/fhirtypes';
@@ -13,7 +12,8 @@ import { compileSearch } from '../../src/store/sqlite/search-sql.ts';
 import type { StoreQuery } from '../../src/store/port.ts';
 import { spawnChild, stopChild } from '../support/child.ts';
 import { describeStoreContract } from './contract.ts';
-import { auditEvent, patient } from './fixtures.ts';
+import { auditEvent, MRN_SYSTEM, patient } from './fixtures.ts';
+import { asBeforeSchema6, withIdentifiersTable } from './older-schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dripline-sqlite-'));
 afterAll(() => {
@@ -237,16 +237,6 @@ function withoutWaitKeys(conn: SqliteConnection): void {
   conn.run('ALTER TABLE jobs DROP COLUMN wait_key');
 }
 
-/**
- * As a closed file from before schema 6 would look: no pending audit table (dropped once the store
- * is closed: closing files what the table holds).
- */
-function withoutPendingAudits(path: string): void {
-  const db = new DatabaseSync(path);
-  db.exec('DROP TABLE audit_pending');
-  db.close();
-}
-
 describe('client registry version across connections', () => {
   test('read once per turn of the event loop: another connection’s client change is seen from the next turn on', async () => {
     const path = freshPath();
@@ -287,7 +277,7 @@ describe('wait keys on one file (schema 5)', () => {
     withoutWaitKeys(first.connection);
     first.connection.run("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
     await first.close();
-    withoutPendingAudits(path);
+    asBeforeSchema6(path);
     const migrated = await openSqliteStore({ path });
     expect(migrated.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe(
       String(SCHEMA_VERSION),
@@ -328,7 +318,7 @@ describe('sequences on one file', () => {
     first.connection.run('DROP TABLE sequences');
     first.connection.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
     await first.close();
-    withoutPendingAudits(path);
+    asBeforeSchema6(path);
     const migrated = await openSqliteStore({ path });
     expect(await migrated.sequences.next('t', 'isa|S|R')).toBe(1);
     expect(await migrated.sequences.next('t', 'isa|S|R')).toBe(2);
@@ -401,7 +391,6 @@ describe('index rows', () => {
     const { resource } = await store.resources.create('t', { ...patient({ mrn: 'MANY' }), identifier });
     const rows = (sql: string): number => Number(store.connection.get(sql)?.['n']);
     expect(rows("SELECT count(*) AS n FROM idx_token WHERE code = 'identifier'")).toBe(41);
-    expect(rows('SELECT count(*) AS n FROM identifiers')).toBe(41);
     for (const value of ['ID-0', 'ID-15', 'ID-16', 'ID-40']) {
       const found = await store.resources.search('t', {
         resourceType: 'Patient',
@@ -438,14 +427,7 @@ describe('search index version', () => {
     expect(await byName(first)).toBe(1);
     // As a store written by a version with other search parameters would look: no index rows for
     // today's parameters, and another fingerprint.
-    for (const table of [
-      'idx_token',
-      'idx_reference',
-      'idx_date',
-      'idx_string',
-      'sort_keys',
-      'identifiers',
-    ]) {
+    for (const table of ['idx_token', 'idx_reference', 'idx_date', 'idx_string', 'sort_keys']) {
       first.connection.run(`DELETE FROM ${table}`);
     }
     first.connection.run("UPDATE meta SET value = 'an-older-index' WHERE key = 'search_index'");
@@ -469,6 +451,43 @@ describe('search index version', () => {
     expect(again).toEqual([]);
     expect(await byName(third)).toBe(1);
     await third.close();
+  });
+});
+
+describe('conditional create through the identifier token rows (schema 7)', () => {
+  test('a file written before schema 7 migrates: its identifiers table goes, and conditional create still finds what was written', async () => {
+    const path = freshPath();
+    const first = await openSqliteStore({ path });
+    const { resource } = await first.resources.create('t', patient({ mrn: 'BEFORE-7' }));
+    const pk = Number(first.connection.get('SELECT pk FROM resources WHERE id = ?', resource.id)?.['pk']);
+    first.connection.run("UPDATE meta SET value = '6' WHERE key = 'schema_version'");
+    await first.close();
+    withIdentifiersTable(path, [
+      { tenant: 't', type: 'Patient', system: MRN_SYSTEM, value: 'BEFORE-7', res: pk },
+    ]);
+
+    const migrated = await openSqliteStore({ path });
+    try {
+      expect(migrated.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe(
+        String(SCHEMA_VERSION),
+      );
+      expect(migrated.connection.get("SELECT name FROM sqlite_schema WHERE name LIKE 'identifiers%'")).toBe(
+        undefined,
+      );
+      for (const wanted of [{ system: MRN_SYSTEM, value: 'BEFORE-7' }, { value: 'BEFORE-7' }]) {
+        const again = await migrated.resources.create('t', patient({ mrn: 'BEFORE-7' }), {
+          ifNoneExistIdentifier: wanted,
+        });
+        expect(again).toMatchObject({ created: false, resource: { id: resource.id } });
+      }
+      const other = await migrated.resources.create('t', patient({ mrn: 'AFTER-7' }), {
+        ifNoneExistIdentifier: { system: MRN_SYSTEM, value: 'AFTER-7' },
+      });
+      expect(other.created).toBe(true);
+      expect(Number(migrated.connection.get('SELECT count(*) AS n FROM resources')?.['n'])).toBe(2);
+    } finally {
+      await migrated.close();
+    }
   });
 });
 
@@ -498,7 +517,7 @@ describe('lean writes (schema 4)', () => {
     expect(history.map((r) => r['version'])).toEqual([1]);
     expect(JSON.parse(String(history[0]?.['json']))).toEqual(resource);
     // The update replaced the Patient's index rows through the per-resource trees.
-    for (const table of ['idx_token', 'idx_reference', 'idx_date', 'idx_string', 'identifiers']) {
+    for (const table of ['idx_token', 'idx_reference', 'idx_date', 'idx_string']) {
       const plan = store.connection
         .all(`EXPLAIN QUERY PLAN DELETE FROM ${table} WHERE res = 1 AND ${MUTABLE_TYPES_SQL}`)
         .map((r) => String(r['detail']));
@@ -524,7 +543,6 @@ describe('lean writes (schema 4)', () => {
       ['idx_reference', 'res, code'],
       ['idx_date', 'res, code'],
       ['idx_string', 'res, code'],
-      ['identifiers', 'res'],
     ] as const) {
       first.connection.run(`DROP INDEX ${table}_res`);
       first.connection.run(`CREATE INDEX ${table}_res ON ${table} (${columns})`);
@@ -532,7 +550,7 @@ describe('lean writes (schema 4)', () => {
     withoutWaitKeys(first.connection);
     first.connection.run("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
     await first.close();
-    withoutPendingAudits(path);
+    asBeforeSchema6(path);
 
     const migrated = await openSqliteStore({ path });
     expect(migrated.connection.get("SELECT value FROM meta WHERE key = 'schema_version'")?.['value']).toBe(

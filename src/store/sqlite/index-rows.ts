@@ -9,7 +9,7 @@ import type { SqliteConnection, SqlParam } from './db.ts';
 import { spanClass } from './date-spans.ts';
 import { canonicalInstant } from './values.ts';
 
-const INDEX_TABLES = ['token', 'reference', 'date', 'string', 'sortKey', 'identifier'] as const;
+const INDEX_TABLES = ['token', 'reference', 'date', 'string', 'sortKey'] as const;
 
 /**
  * Index rows of one or more resources, by table, as flat parameter lists. Why gather them: each
@@ -23,7 +23,6 @@ export class IndexRows {
   readonly date: SqlParam[] = [];
   readonly string: SqlParam[] = [];
   readonly sortKey: SqlParam[] = [];
-  readonly identifier: SqlParam[] = [];
 
   add(tenant: TenantId, type: string, pk: number, indexed: IndexedResource): void {
     for (const entry of indexed.entries) {
@@ -49,9 +48,6 @@ export class IndexRows {
     }
     for (const [code, key] of Object.entries(indexed.sortKeys)) {
       this.sortKey.push(pk, code, key);
-    }
-    for (const identifier of indexed.identifiers) {
-      this.identifier.push(tenant, type, identifier.system ?? '', identifier.value, pk);
     }
   }
 }
@@ -85,7 +81,6 @@ const INSERT_ROWS = {
   date: multiRowInsert('INSERT OR IGNORE INTO idx_date (tenant, type, code, span, start_at, end_at, res)', 7),
   string: multiRowInsert('INSERT OR IGNORE INTO idx_string (tenant, type, code, value, res)', 5),
   sortKey: multiRowInsert('INSERT OR REPLACE INTO sort_keys (res, code, key)', 3),
-  identifier: multiRowInsert('INSERT OR IGNORE INTO identifiers (tenant, type, system, value, res)', 5),
 } as const;
 
 /** The rows gathered so far, one multi-row INSERT per table and chunk; leaves `rows` empty. */

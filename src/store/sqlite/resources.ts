@@ -92,12 +92,14 @@ const SQL = {
   supersede:
     'INSERT OR IGNORE INTO history (tenant, type, id, version, last_updated, json) ' +
     'SELECT tenant, type, id, version, last_updated, json FROM resources WHERE pk = ?',
+  // Conditional create: the identifier search parameter's token rows (schema.ts, migration 7).
   findByIdentifierWithSystem:
-    'SELECT r.json AS json FROM identifiers i JOIN resources r ON r.pk = i.res ' +
-    'WHERE i.tenant = ? AND i.type = ? AND i.value = ? AND i.system = ? ORDER BY r.id LIMIT 1',
+    'SELECT r.json AS json FROM idx_token i JOIN resources r ON r.pk = i.res ' +
+    "WHERE i.tenant = ? AND i.type = ? AND i.code = 'identifier' AND i.value = ? AND i.system = ? " +
+    'ORDER BY r.id LIMIT 1',
   findByIdentifierAnySystem:
-    'SELECT r.json AS json FROM identifiers i JOIN resources r ON r.pk = i.res ' +
-    'WHERE i.tenant = ? AND i.type = ? AND i.value = ? ORDER BY r.id LIMIT 1',
+    'SELECT r.json AS json FROM idx_token i JOIN resources r ON r.pk = i.res ' +
+    "WHERE i.tenant = ? AND i.type = ? AND i.code = 'identifier' AND i.value = ? ORDER BY r.id LIMIT 1",
   // A mutable resource's index rows, found through the per-resource index trees; the predicate is
   // theirs, word for word, so SQLite can use those partial indexes (schema.ts, migration 4).
   deleteIndex: [
@@ -106,7 +108,6 @@ const SQL = {
     `DELETE FROM idx_date WHERE res = ? AND ${MUTABLE_TYPES_SQL}`,
     `DELETE FROM idx_string WHERE res = ? AND ${MUTABLE_TYPES_SQL}`,
     'DELETE FROM sort_keys WHERE res = ?',
-    `DELETE FROM identifiers WHERE res = ? AND ${MUTABLE_TYPES_SQL}`,
   ],
   /** Every index row of the append-only types (re-derivation only: a full pass over the tables). */
   deleteAppendOnlyIndex: [
@@ -115,7 +116,6 @@ const SQL = {
     `DELETE FROM idx_date WHERE NOT ${MUTABLE_TYPES_SQL}`,
     `DELETE FROM idx_string WHERE NOT ${MUTABLE_TYPES_SQL}`,
     `DELETE FROM sort_keys WHERE res IN (SELECT pk FROM resources WHERE NOT ${MUTABLE_TYPES_SQL})`,
-    `DELETE FROM identifiers WHERE NOT ${MUTABLE_TYPES_SQL}`,
   ],
   // Every version of one resource, newest first: the current one from `resources`, the superseded
   // ones from history (below the current version: schema-3 files also hold the current one there).

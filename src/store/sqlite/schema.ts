@@ -8,7 +8,7 @@ import { APPEND_ONLY_TYPES } from '../append-only.ts';
 import { spanClassSql } from './date-spans.ts';
 import { JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * The predicate of the partial per-resource index trees (append-only types: ../append-only.ts). Statements that delete through them repeat
@@ -184,6 +184,14 @@ ${JOBS_SCHEMA}
     tenant TEXT NOT NULL,
     json   TEXT NOT NULL          -- the AuditEvent as it will be stored (id and meta stamped)
   );
+  `,
+  // 7: conditional create reads a resource's identifiers from its \`identifier\` token rows
+  // (idx_token, code 'identifier': the same values, keyed (tenant, type, code, value, system, res)),
+  // so the identifiers table, a second copy written with every write (two more B-trees, on random
+  // pages when identifiers are random), goes.
+  `
+  DROP INDEX identifiers_res;
+  DROP TABLE identifiers;
   `,
 ];
 
