@@ -32,7 +32,7 @@ import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
 import { officeTenant } from '../claims/sweep-worker.ts';
 import { addDays, localDate } from '../../src/time/zone.ts';
-import { storePerTest } from '../support/store-per-test.ts';
+import { storeForEachConcurrentTest } from '../support/store-per-test.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 't';
@@ -43,18 +43,23 @@ const DEADLINE_MS = 10_000;
 const now = (): Date => new Date();
 const logger = createLogger('silent');
 
-const dir = storePerTest('dripline-own-work-', (opened) => {
-  store = opened;
-});
-/** Each test's own store: a job another test left behind is not leased by the next one's worker. */
-let store: SqliteStore;
+/**
+ * Each test's own store: a job another test left behind is not leased by another test's worker.
+ * The tests run at once: most wait out a retry's backoff of about a second.
+ */
+const stores = storeForEachConcurrentTest('dripline-own-work-');
 let tables: CodingTables;
+
+/** A test run at once with the others (`test.concurrent`), on a store of its own. */
+function concurrentTest(name: string, body: (store: SqliteStore) => Promise<void>): void {
+  test.concurrent(name, () => stores.using(body));
+}
 
 beforeAll(() => {
   tables = loadCodingTables();
 });
 
-async function job(jobId: string): Promise<Job> {
+async function job(store: Store, jobId: string): Promise<Job> {
   const found = await store.jobs.getJob(jobId);
   if (!found) {
     throw new Error(`job ${jobId} not found`);
@@ -76,7 +81,11 @@ async function running<W extends { start(): void; stop(): Promise<void> }>(
 }
 
 /** The store, whose first read of a resource of `type` throws `error()` (later reads answer). */
-function failingFirstRead(type: string, error: () => Error): { store: Store; failures: () => number } {
+function failingFirstRead(
+  store: Store,
+  type: string,
+  error: () => Error,
+): { store: Store; failures: () => number } {
   let failures = 0;
   const view = overriding<Store>(store, {
     resources: overriding(store.resources, {
@@ -106,7 +115,7 @@ function claimsWorker(over: Store): ClaimWorkflowWorker {
   });
 }
 
-async function enqueueClaimStep(key: string): Promise<string> {
+async function enqueueClaimStep(store: Store, key: string): Promise<string> {
   const { jobId } = await store.jobs.enqueue(TENANT, {
     queue: CLAIM_READY_QUEUE,
     key,
@@ -115,105 +124,121 @@ async function enqueueClaimStep(key: string): Promise<string> {
   return jobId;
 }
 
-test('claims: a claim step failed for a retry runs again at its backoff, not at the poll', async () => {
-  // The first look at the claim meets a store that is busy (a lock held too long).
-  const flaky = failingFirstRead('Claim', () => new Error('database is locked'));
-  await running(claimsWorker(flaky.store), async (worker) => {
-    const jobId = await enqueueClaimStep('enc-retried');
-    worker.notify();
-    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    const done = await job(jobId);
-    expect(flaky.failures()).toBe(1);
-    expect([done.attempts, done.lastError]).toEqual([2, 'database is locked']);
-  });
-});
+concurrentTest(
+  'claims: a claim step failed for a retry runs again at its backoff, not at the poll',
+  async (store) => {
+    // The first look at the claim meets a store that is busy (a lock held too long).
+    const flaky = failingFirstRead(store, 'Claim', () => new Error('database is locked'));
+    await running(claimsWorker(flaky.store), async (worker) => {
+      const jobId = await enqueueClaimStep(store, 'enc-retried');
+      worker.notify();
+      await waitFor('the retry ran', async () => (await job(store, jobId)).state === 'done', DEADLINE_MS);
+      const done = await job(store, jobId);
+      expect(flaky.failures()).toBe(1);
+      expect([done.attempts, done.lastError]).toEqual([2, 'database is locked']);
+    });
+  },
+);
 
-test('claims: a claim step that must wait runs again when its wait is over, not at the poll', async () => {
-  // The first look finds work it must wait for (as a patient's eligibility check under way), for 0.3 s.
-  const waiting = failingFirstRead('Claim', () => new JobMustWait('waits for other work', 300));
-  await running(claimsWorker(waiting.store), async (worker) => {
-    const jobId = await enqueueClaimStep('enc-deferred');
-    worker.notify();
-    await waitFor('the deferred step ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    const done = await job(jobId);
-    expect(waiting.failures()).toBe(1);
-    // A wait spends no attempt: only the run that finished counts.
-    expect([done.attempts, done.lastError]).toEqual([1, 'waits for other work']);
-  });
-});
+concurrentTest(
+  'claims: a claim step that must wait runs again when its wait is over, not at the poll',
+  async (store) => {
+    // The first look finds work it must wait for (as a patient's eligibility check under way), for 0.3 s.
+    const waiting = failingFirstRead(store, 'Claim', () => new JobMustWait('waits for other work', 300));
+    await running(claimsWorker(waiting.store), async (worker) => {
+      const jobId = await enqueueClaimStep(store, 'enc-deferred');
+      worker.notify();
+      await waitFor(
+        'the deferred step ran',
+        async () => (await job(store, jobId)).state === 'done',
+        DEADLINE_MS,
+      );
+      const done = await job(store, jobId);
+      expect(waiting.failures()).toBe(1);
+      // A wait spends no attempt: only the run that finished counts.
+      expect([done.attempts, done.lastError]).toEqual([1, 'waits for other work']);
+    });
+  },
+);
 
-test('eligibility: a check of a patient not stored yet runs again at its retry, not at the poll', async () => {
-  const worker = new EligibilityWorker({
-    store,
-    tables,
-    logger,
-    publicUrl: 'http://dripline.test',
-    now,
-    tenants: () => [officeTenant(TENANT)],
-    pollMs: POLL_MS,
-  });
-  await running(worker, async () => {
-    const { jobId } = await enqueueEligibility(store, TENANT, 'Patient/pat-late', 'test');
-    worker.notify();
-    await waitFor('an attempt failed for a retry', async () => (await job(jobId)).lastError);
-    // The patient arrives through a write that wakes no one (another process, say).
+concurrentTest(
+  'eligibility: a check of a patient not stored yet runs again at its retry, not at the poll',
+  async (store) => {
+    const worker = new EligibilityWorker({
+      store,
+      tables,
+      logger,
+      publicUrl: 'http://dripline.test',
+      now,
+      tenants: () => [officeTenant(TENANT)],
+      pollMs: POLL_MS,
+    });
+    await running(worker, async () => {
+      const { jobId } = await enqueueEligibility(store, TENANT, 'Patient/pat-late', 'test');
+      worker.notify();
+      await waitFor('an attempt failed for a retry', async () => (await job(store, jobId)).lastError);
+      // The patient arrives through a write that wakes no one (another process, say).
+      await store.resources.create(
+        TENANT,
+        { resourceType: 'Patient', name: [{ family: 'Late' }] },
+        { id: 'pat-late' },
+      );
+      await waitFor('the retry ran', async () => (await job(store, jobId)).state === 'done', DEADLINE_MS);
+      expect((await job(store, jobId)).attempts).toBe(2);
+      expect(await store.jobs.listJobs(TENANT, ELIGIBILITY_QUEUE, 'dead', 10)).toEqual([]);
+    });
+  },
+);
+
+concurrentTest(
+  'prior authorization: an order whose patient is not stored yet is looked at again at the store’s backoff',
+  async (store) => {
     await store.resources.create(
       TENANT,
-      { resourceType: 'Patient', name: [{ family: 'Late' }] },
-      { id: 'pat-late' },
+      {
+        resourceType: 'MedicationRequest',
+        status: 'active',
+        intent: 'order',
+        subject: { reference: 'Patient/pat-pa' },
+        medicationCodeableConcept: { text: 'infliximab' },
+      },
+      { id: 'order-pa' },
     );
-    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    expect((await job(jobId)).attempts).toBe(2);
-    expect(await store.jobs.listJobs(TENANT, ELIGIBILITY_QUEUE, 'dead', 10)).toEqual([]);
-  });
-});
-
-test('prior authorization: an order whose patient is not stored yet is looked at again at the store’s backoff', async () => {
-  await store.resources.create(
-    TENANT,
-    {
-      resourceType: 'MedicationRequest',
-      status: 'active',
-      intent: 'order',
-      subject: { reference: 'Patient/pat-pa' },
-      medicationCodeableConcept: { text: 'infliximab' },
-    },
-    { id: 'order-pa' },
-  );
-  const worker = new PriorAuthWorker({
-    store,
-    tenants: () => [officeTenant(TENANT)],
-    tables,
-    logger,
-    publicUrl: 'http://dripline.test',
-    now,
-    pollMs: POLL_MS,
-  });
-  await running(worker, async () => {
-    const { jobId } = await store.jobs.enqueue(TENANT, {
-      queue: PRIOR_AUTH_QUEUE,
-      key: 'order|order-pa|1',
-      payload: { kind: 'order', order: 'order-pa' },
+    const worker = new PriorAuthWorker({
+      store,
+      tenants: () => [officeTenant(TENANT)],
+      tables,
+      logger,
+      publicUrl: 'http://dripline.test',
+      now,
+      pollMs: POLL_MS,
     });
-    worker.notify();
-    // Failed without an instant of its own: the store draws its backoff (1 s ± 20 %).
-    await waitFor('an attempt failed for a retry', async () => (await job(jobId)).lastError);
-    // The patient and a coverage no configured payer answers for: nothing to ask, the job is done.
-    await store.resources.create(
-      TENANT,
-      { resourceType: 'Patient', name: [{ family: 'Pa' }] },
-      { id: 'pat-pa' },
-    );
-    await store.resources.create(TENANT, {
-      resourceType: 'Coverage',
-      status: 'active',
-      beneficiary: { reference: 'Patient/pat-pa' },
-      payor: [{ display: 'A payer not configured' }],
+    await running(worker, async () => {
+      const { jobId } = await store.jobs.enqueue(TENANT, {
+        queue: PRIOR_AUTH_QUEUE,
+        key: 'order|order-pa|1',
+        payload: { kind: 'order', order: 'order-pa' },
+      });
+      worker.notify();
+      // Failed without an instant of its own: the store draws its backoff (1 s ± 20 %).
+      await waitFor('an attempt failed for a retry', async () => (await job(store, jobId)).lastError);
+      // The patient and a coverage no configured payer answers for: nothing to ask, the job is done.
+      await store.resources.create(
+        TENANT,
+        { resourceType: 'Patient', name: [{ family: 'Pa' }] },
+        { id: 'pat-pa' },
+      );
+      await store.resources.create(TENANT, {
+        resourceType: 'Coverage',
+        status: 'active',
+        beneficiary: { reference: 'Patient/pat-pa' },
+        payor: [{ display: 'A payer not configured' }],
+      });
+      await waitFor('the retry ran', async () => (await job(store, jobId)).state === 'done', DEADLINE_MS);
+      expect((await job(store, jobId)).attempts).toBe(2);
     });
-    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    expect((await job(jobId)).attempts).toBe(2);
-  });
-});
+  },
+);
 
 const CONNECTION: EhrConnectionConfig = {
   id: 'ehr-1',
@@ -255,7 +280,7 @@ function ingestWorker(over: Store, failing: number, leaseMs?: number): IngestWor
   });
 }
 
-async function enqueueMaintain(maxAttempts?: number): Promise<string> {
+async function enqueueMaintain(store: Store, maxAttempts?: number): Promise<string> {
   const payload: IngestJob = { kind: 'maintain', connectionId: CONNECTION.id };
   const { jobId } = await store.jobs.enqueue(TENANT, {
     queue: INGEST_QUEUE,
@@ -266,119 +291,140 @@ async function enqueueMaintain(maxAttempts?: number): Promise<string> {
   return jobId;
 }
 
-test('ingest: a job failed for a retry runs again at the store’s backoff, not at the poll', async () => {
-  await running(ingestWorker(store, 1), async (worker) => {
-    const jobId = await enqueueMaintain();
-    worker.notify();
-    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    expect([(await job(jobId)).attempts, (await job(jobId)).lastError]).toEqual([2, 'EHR unavailable (503)']);
-  });
-});
+concurrentTest(
+  'ingest: a job failed for a retry runs again at the store’s backoff, not at the poll',
+  async (store) => {
+    await running(ingestWorker(store, 1), async (worker) => {
+      const jobId = await enqueueMaintain(store);
+      worker.notify();
+      await waitFor('the retry ran', async () => (await job(store, jobId)).state === 'done', DEADLINE_MS);
+      expect([(await job(store, jobId)).attempts, (await job(store, jobId)).lastError]).toEqual([
+        2,
+        'EHR unavailable (503)',
+      ]);
+    });
+  },
+);
 
-test('ingest: the continuation of a job out of attempts runs when due, not at the poll', async () => {
-  await running(ingestWorker(store, 1), async (worker) => {
-    // One attempt only: the EHR's "later" continues the work in a new job due after the backoff.
-    const jobId = await enqueueMaintain(1);
-    worker.notify();
-    const continuation = await waitFor('the continuation enqueued', async () => {
-      const [next] = (await store.jobs.listJobs(TENANT, INGEST_QUEUE, 'ready', 10)).filter(
-        (j) => j.key === 'maintain|ehr-1|retry-1',
+concurrentTest(
+  'ingest: the continuation of a job out of attempts runs when due, not at the poll',
+  async (store) => {
+    await running(ingestWorker(store, 1), async (worker) => {
+      // One attempt only: the EHR's "later" continues the work in a new job due after the backoff.
+      const jobId = await enqueueMaintain(store, 1);
+      worker.notify();
+      const continuation = await waitFor('the continuation enqueued', async () => {
+        const [next] = (await store.jobs.listJobs(TENANT, INGEST_QUEUE, 'ready', 10)).filter(
+          (j) => j.key === 'maintain|ehr-1|retry-1',
+        );
+        return next;
+      });
+      expect((await job(store, jobId)).state).toBe('done');
+      await waitFor(
+        'the continuation ran',
+        async () => (await job(store, continuation.id)).state === 'done',
+        DEADLINE_MS,
       );
-      return next;
     });
-    expect((await job(jobId)).state).toBe('done');
-    await waitFor(
-      'the continuation ran',
-      async () => (await job(continuation.id)).state === 'done',
-      DEADLINE_MS,
-    );
-  });
-});
+  },
+);
 
-test('a batch that throws before it acks wakes when the leases it left expire, not at the poll', async () => {
-  // The batch's acks fail once (the store busy): the batch throws with its job still leased.
-  let ackFailures = 0;
-  const flaky = overriding<Store>(store, {
-    jobs: overriding(store.jobs, {
-      ackMany: async (...args: Parameters<Store['jobs']['ackMany']>) => {
-        if (ackFailures === 0 && args[0].length > 0) {
-          ackFailures++;
-          throw new Error('database is locked');
-        }
-        return store.jobs.ackMany(...args);
-      },
-    }),
-  });
-  await running(ingestWorker(flaky, 0, 500), async (worker) => {
-    const jobId = await enqueueMaintain();
-    worker.notify();
-    await waitFor(
-      'the job done after its lease expired',
-      async () => (await job(jobId)).state === 'done',
-      DEADLINE_MS,
-    );
-    expect(ackFailures).toBe(1);
-    // Its first lease was never given back: the second lease, after it expired, ran it again.
-    expect((await job(jobId)).attempts).toBe(2);
-  });
-});
-
-test('remittance: posting a payer’s answer failed for a retry runs again at its backoff, not at the poll', async () => {
-  const flaky = failingFirstRead('ClaimResponse', () => new Error('database is locked'));
-  const worker = new RemittanceWorker({
-    store: flaky.store,
-    publicUrl: 'http://dripline.test',
-    now,
-    logger,
-    remittanceDir: dir,
-    tenants: () => [officeTenant(TENANT)],
-    leaseMs: 60_000,
-    pollMs: POLL_MS,
-  });
-  await running(worker, async () => {
-    const { jobId } = await store.jobs.enqueue(TENANT, {
-      queue: CLAIM_ANSWER_QUEUE,
-      key: 'answer|claim-1',
-      payload: { claim: 'claim-1', answer: 'ClaimResponse/answer-1', payer: 'commercial-payer' },
+concurrentTest(
+  'a batch that throws before it acks wakes when the leases it left expire, not at the poll',
+  async (store) => {
+    // The batch's acks fail once (the store busy): the batch throws with its job still leased.
+    let ackFailures = 0;
+    const flaky = overriding<Store>(store, {
+      jobs: overriding(store.jobs, {
+        ackMany: async (...args: Parameters<Store['jobs']['ackMany']>) => {
+          if (ackFailures === 0 && args[0].length > 0) {
+            ackFailures++;
+            throw new Error('database is locked');
+          }
+          return store.jobs.ackMany(...args);
+        },
+      }),
     });
-    worker.notify();
-    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    expect(flaky.failures()).toBe(1);
-    expect([(await job(jobId)).attempts, (await job(jobId)).lastError]).toEqual([2, 'database is locked']);
-  });
-});
+    await running(ingestWorker(flaky, 0, 500), async (worker) => {
+      const jobId = await enqueueMaintain(store);
+      worker.notify();
+      await waitFor(
+        'the job done after its lease expired',
+        async () => (await job(store, jobId)).state === 'done',
+        DEADLINE_MS,
+      );
+      expect(ackFailures).toBe(1);
+      // Its first lease was never given back: the second lease, after it expired, ran it again.
+      expect((await job(store, jobId)).attempts).toBe(2);
+    });
+  },
+);
 
-test('the eligibility triggers tell the worker when a check enqueued for later is due', async () => {
-  const told: (Date | undefined)[] = [];
-  const tenant = officeTenant(TENANT, { timeZone: 'UTC' });
-  const triggering = withEligibilityTriggers(
-    store,
-    () => [tenant],
-    now,
-    (dueAt) => told.push(dueAt),
-  );
-  await store.resources.create(
-    TENANT,
-    { resourceType: 'Patient', name: [{ family: 'Soon' }] },
-    { id: 'pat-soon' },
-  );
-  const visitDay = addDays(localDate(now(), 'UTC'), 3);
-  await triggering.resources.writeBatch(TENANT, [
-    {
-      op: 'create',
-      resource: {
-        resourceType: 'Encounter',
-        id: 'enc-soon',
-        status: 'planned',
-        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-        subject: { reference: 'Patient/pat-soon' },
-        period: { start: `${visitDay}T15:00:00Z` },
+concurrentTest(
+  'remittance: posting a payer’s answer failed for a retry runs again at its backoff, not at the poll',
+  async (store) => {
+    const flaky = failingFirstRead(store, 'ClaimResponse', () => new Error('database is locked'));
+    const worker = new RemittanceWorker({
+      store: flaky.store,
+      publicUrl: 'http://dripline.test',
+      now,
+      logger,
+      remittanceDir: stores.dir,
+      tenants: () => [officeTenant(TENANT)],
+      leaseMs: 60_000,
+      pollMs: POLL_MS,
+    });
+    await running(worker, async () => {
+      const { jobId } = await store.jobs.enqueue(TENANT, {
+        queue: CLAIM_ANSWER_QUEUE,
+        key: 'answer|claim-1',
+        payload: { claim: 'claim-1', answer: 'ClaimResponse/answer-1', payer: 'commercial-payer' },
+      });
+      worker.notify();
+      await waitFor('the retry ran', async () => (await job(store, jobId)).state === 'done', DEADLINE_MS);
+      expect(flaky.failures()).toBe(1);
+      expect([(await job(store, jobId)).attempts, (await job(store, jobId)).lastError]).toEqual([
+        2,
+        'database is locked',
+      ]);
+    });
+  },
+);
+
+concurrentTest(
+  'the eligibility triggers tell the worker when a check enqueued for later is due',
+  async (store) => {
+    const told: (Date | undefined)[] = [];
+    const tenant = officeTenant(TENANT, { timeZone: 'UTC' });
+    const triggering = withEligibilityTriggers(
+      store,
+      () => [tenant],
+      now,
+      (dueAt) => told.push(dueAt),
+    );
+    await store.resources.create(
+      TENANT,
+      { resourceType: 'Patient', name: [{ family: 'Soon' }] },
+      { id: 'pat-soon' },
+    );
+    const visitDay = addDays(localDate(now(), 'UTC'), 3);
+    await triggering.resources.writeBatch(TENANT, [
+      {
+        op: 'create',
+        resource: {
+          resourceType: 'Encounter',
+          id: 'enc-soon',
+          status: 'planned',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+          subject: { reference: 'Patient/pat-soon' },
+          period: { start: `${visitDay}T15:00:00Z` },
+        },
+        options: { id: 'enc-soon' },
       },
-      options: { id: 'enc-soon' },
-    },
-  ]);
-  const [check] = await store.jobs.listJobs(TENANT, ELIGIBILITY_QUEUE, 'ready', 10);
-  // The day before the visit, at 06:00 in the tenant's zone: the worker's loop wakes then.
-  expect(check?.runAt).toBe(`${addDays(visitDay, -1)}T06:00:00.000Z`);
-  expect(told).toEqual([new Date(check!.runAt)]);
-});
+    ]);
+    const [check] = await store.jobs.listJobs(TENANT, ELIGIBILITY_QUEUE, 'ready', 10);
+    // The day before the visit, at 06:00 in the tenant's zone: the worker's loop wakes then.
+    expect(check?.runAt).toBe(`${addDays(visitDay, -1)}T06:00:00.000Z`);
+    expect(told).toEqual([new Date(check!.runAt)]);
+  },
+);

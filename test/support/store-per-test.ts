@@ -1,7 +1,7 @@
 /**
  * Embedded stores for a test file, in a temporary folder removed after the file: one for the whole
  * file (`storePerFile`), or a fresh one for each test (`storePerTest`: a job one test left behind
- * is never leased by the next test's worker).
+ * is never leased by the next test's worker; `storeForEachConcurrentTest` for tests run at once).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,4 +48,32 @@ export function storePerFile(prefix: string, now: () => Date, use: (store: Sqlit
     await opened?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+}
+
+/**
+ * Embedded stores for tests that run at once (`test.concurrent`: jest runs no beforeEach or
+ * afterEach for them): `using(body)` hands `body` a store of its own, closed after it whatever
+ * happened. The folder (`dir`, for a test's other files) is removed after the file.
+ */
+export function storeForEachConcurrentTest(prefix: string): {
+  readonly dir: string;
+  using<T>(body: (store: SqliteStore) => Promise<T>): Promise<T>;
+} {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  let count = 0;
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    async using<T>(body: (store: SqliteStore) => Promise<T>): Promise<T> {
+      count += 1;
+      const store = await openSqliteStore({ path: path.join(dir, `store-${count}.db`) });
+      try {
+        return await body(store);
+      } finally {
+        await store.close();
+      }
+    },
+  };
 }
