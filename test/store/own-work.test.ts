@@ -6,7 +6,7 @@
  * the work done before the deadline. (Charge capture's own: test/charges/capture-wake.test.ts.)
  * Last, the eligibility triggers (a check for the day before a visit) pass their instant on.
  */
-import { beforeAll, expect, test } from '@jest/globals';
+import { beforeAll, expect } from '@jest/globals';
 import { buildClaim } from '../../src/claims/build.ts';
 import { scrubClaim } from '../../src/claims/scrub.ts';
 import { CLAIM_ANSWER_QUEUE, CLAIM_READY_QUEUE } from '../../src/claims/workflow/jobs.ts';
@@ -28,7 +28,6 @@ import { createLogger } from '../../src/logger.ts';
 import { RemittanceWorker } from '../../src/remittance/worker.ts';
 import { JobMustWait } from '../../src/store/job-policy.ts';
 import type { Job, Store } from '../../src/store/port.ts';
-import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
 import { officeTenant } from '../claims/sweep-worker.ts';
 import { addDays, localDate } from '../../src/time/zone.ts';
@@ -47,13 +46,8 @@ const logger = createLogger('silent');
  * Each test's own store: a job another test left behind is not leased by another test's worker.
  * The tests run at once: most wait out a retry's backoff of about a second.
  */
-const stores = storeForEachConcurrentTest('dripline-own-work-');
+const { dir, test: concurrentTest } = storeForEachConcurrentTest('dripline-own-work-');
 let tables: CodingTables;
-
-/** A test run at once with the others (`test.concurrent`), on a store of its own. */
-function concurrentTest(name: string, body: (store: SqliteStore) => Promise<void>): void {
-  test.concurrent(name, () => stores.using(body));
-}
 
 beforeAll(() => {
   tables = loadCodingTables();
@@ -369,7 +363,7 @@ concurrentTest(
       publicUrl: 'http://dripline.test',
       now,
       logger,
-      remittanceDir: stores.dir,
+      remittanceDir: dir,
       tenants: () => [officeTenant(TENANT)],
       leaseMs: 60_000,
       pollMs: POLL_MS,

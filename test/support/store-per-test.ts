@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, test } from '@jest/globals';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 
@@ -52,28 +52,30 @@ export function storePerFile(prefix: string, now: () => Date, use: (store: Sqlit
 
 /**
  * Embedded stores for tests that run at once (`test.concurrent`: jest runs no beforeEach or
- * afterEach for them): `using(body)` hands `body` a store of its own, closed after it whatever
- * happened. The folder (`dir`, for a test's other files) is removed after the file.
+ * afterEach for them): `test(name, body)` is a concurrent test whose `body` gets a store of its
+ * own, closed after it whatever happened. The folder (`dir`, for a test's other files) is removed
+ * after the file.
  */
 export function storeForEachConcurrentTest(prefix: string): {
   readonly dir: string;
-  using<T>(body: (store: SqliteStore) => Promise<T>): Promise<T>;
+  readonly test: (name: string, body: (store: SqliteStore) => Promise<void>, timeoutMs?: number) => void;
 } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   let count = 0;
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
+  const using = async (body: (store: SqliteStore) => Promise<void>): Promise<void> => {
+    count += 1;
+    const store = await openSqliteStore({ path: path.join(dir, `store-${count}.db`) });
+    try {
+      await body(store);
+    } finally {
+      await store.close();
+    }
+  };
   return {
     dir,
-    async using<T>(body: (store: SqliteStore) => Promise<T>): Promise<T> {
-      count += 1;
-      const store = await openSqliteStore({ path: path.join(dir, `store-${count}.db`) });
-      try {
-        return await body(store);
-      } finally {
-        await store.close();
-      }
-    },
+    test: (name, body, timeoutMs) => test.concurrent(name, () => using(body), timeoutMs),
   };
 }
