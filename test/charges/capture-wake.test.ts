@@ -5,7 +5,7 @@
  * the wake at the job's due instant can get the work done in time. (Over the sandbox day:
  * test/claims/workflow.test.ts, with the same 60 s poll.)
  */
-import { beforeAll, expect, test } from '@jest/globals';
+import { beforeAll, expect } from '@jest/globals';
 import type { Encounter } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { notifyOnEnqueue } from '../../src/charges/notify-on-enqueue.ts';
@@ -15,9 +15,8 @@ import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Job, Store } from '../../src/store/port.ts';
-import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
-import { storePerTest } from '../support/store-per-test.ts';
+import { storeForEachConcurrentTest } from '../support/store-per-test.ts';
 import { waitFor } from '../support/wait.ts';
 
 const TENANT = 't';
@@ -26,15 +25,15 @@ const POLL_MS = 60_000;
 /** A retry is due 0.5–1.2 s after its failure; the rest is room for a loaded machine. */
 const DEADLINE_MS = 10_000;
 
-storePerTest('dripline-capture-wake-', (opened) => {
-  store = opened;
-});
-/** Each test's own store: a job another test left behind is not leased by the next one's worker. */
-let store: SqliteStore;
+/**
+ * Each test's own store: a job another test left behind is not leased by another test's worker.
+ * The tests run at once: two of them wait out a retry's backoff.
+ */
+const { test: concurrentTest } = storeForEachConcurrentTest('dripline-capture-wake-');
 let tables: CodingTables;
 
 /** A finished office visit of `patient` (its group is codable: charge capture asks for coverage). */
-async function visit(id: string, patient: string): Promise<void> {
+async function visit(store: Store, id: string, patient: string): Promise<void> {
   const encounter: Encounter = {
     resourceType: 'Encounter',
     status: 'finished',
@@ -46,14 +45,14 @@ async function visit(id: string, patient: string): Promise<void> {
   await store.resources.create(TENANT, encounter, { id });
 }
 
-async function patient(id: string, withCoverage: boolean): Promise<void> {
+async function patient(store: Store, id: string, withCoverage: boolean): Promise<void> {
   await store.resources.create(TENANT, { resourceType: 'Patient', name: [{ family: id }] }, { id });
   if (withCoverage) {
-    await coverage(id);
+    await coverage(store, id);
   }
 }
 
-async function coverage(patientId: string): Promise<void> {
+async function coverage(store: Store, patientId: string): Promise<void> {
   await store.resources.create(TENANT, {
     resourceType: 'Coverage',
     status: 'active',
@@ -62,7 +61,7 @@ async function coverage(patientId: string): Promise<void> {
   });
 }
 
-function worker(over: Store = store): ChargeCaptureWorker {
+function worker(over: Store): ChargeCaptureWorker {
   return new ChargeCaptureWorker({
     store: over,
     tables,
@@ -72,7 +71,7 @@ function worker(over: Store = store): ChargeCaptureWorker {
   });
 }
 
-async function job(jobId: string): Promise<Job> {
+async function job(store: Store, jobId: string): Promise<Job> {
   const found = await store.jobs.getJob(jobId);
   if (!found) {
     throw new Error(`job ${jobId} not found`);
@@ -84,90 +83,99 @@ beforeAll(() => {
   tables = loadCodingTables();
 });
 
-test('a job retried because its inputs are not stored yet runs at its retry, not at the poll', async () => {
-  await patient('pat-late', false);
-  await visit('enc-late', 'pat-late');
-  const capture = worker();
-  capture.start();
-  try {
-    const { jobId } = await store.jobs.enqueue(TENANT, {
-      queue: ENCOUNTER_CHANGED_QUEUE,
-      key: 'late-coverage',
-      payload: { encounter: 'Encounter/enc-late', causes: [] },
-    });
-    capture.notify();
-    // The patient's coverage is not stored yet: the job is failed for a retry in 0.5 s.
-    await waitFor('an attempt failed for a retry', async () => (await job(jobId)).lastError);
-    // The coverage arrives through a write that wakes no one (another process, say).
-    await coverage('pat-late');
-    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    expect((await job(jobId)).attempts).toBeGreaterThanOrEqual(2);
-  } finally {
-    await capture.stop();
-  }
-});
-
-test('a job retried after a transient failure runs at its backoff, not at the poll', async () => {
-  await patient('pat-busy', true);
-  await visit('enc-busy', 'pat-busy');
-  // The store fails the worker's first search (a lock held too long), then answers.
-  let failures = 0;
-  const flaky = overriding<Store>(store, {
-    resources: overriding(store.resources, {
-      search: async (...args: Parameters<Store['resources']['search']>) => {
-        if (failures === 0) {
-          failures++;
-          throw new Error('database is locked');
-        }
-        return store.resources.search(...args);
-      },
-    }),
-  });
-  const capture = worker(flaky);
-  capture.start();
-  try {
-    const { jobId } = await store.jobs.enqueue(TENANT, {
-      queue: ENCOUNTER_CHANGED_QUEUE,
-      key: 'transient',
-      payload: { encounter: 'Encounter/enc-busy', causes: [] },
-    });
-    capture.notify();
-    await waitFor('the retry ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    const done = await job(jobId);
-    expect(failures).toBe(1);
-    expect(done.attempts).toBe(2);
-    expect(done.lastError).toBe('database is locked');
-  } finally {
-    await capture.stop();
-  }
-});
-
-test('a job enqueued to run later through the waking view runs when due, not at the poll', async () => {
-  await patient('pat-later', true);
-  await visit('enc-later', 'pat-later');
-  const capture = worker();
-  const waking = notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, (dueAt) => capture.notify(dueAt));
-  capture.start();
-  try {
-    const runAt = new Date(Date.now() + 300);
-    const [enqueued] = await waking.resources.writeBatch(TENANT, [
-      {
-        op: 'enqueue',
-        job: {
-          queue: ENCOUNTER_CHANGED_QUEUE,
-          key: 'later',
-          payload: { encounter: 'Encounter/enc-later', causes: [] },
-          runAt: runAt.toISOString(),
-        },
-      },
-    ]);
-    if (enqueued?.op !== 'enqueue') {
-      throw new Error('no job enqueued');
+concurrentTest(
+  'a job retried because its inputs are not stored yet runs at its retry, not at the poll',
+  async (store) => {
+    await patient(store, 'pat-late', false);
+    await visit(store, 'enc-late', 'pat-late');
+    const capture = worker(store);
+    capture.start();
+    try {
+      const { jobId } = await store.jobs.enqueue(TENANT, {
+        queue: ENCOUNTER_CHANGED_QUEUE,
+        key: 'late-coverage',
+        payload: { encounter: 'Encounter/enc-late', causes: [] },
+      });
+      capture.notify();
+      // The patient's coverage is not stored yet: the job is failed for a retry in 0.5 s.
+      await waitFor('an attempt failed for a retry', async () => (await job(store, jobId)).lastError);
+      // The coverage arrives through a write that wakes no one (another process, say).
+      await coverage(store, 'pat-late');
+      await waitFor('the retry ran', async () => (await job(store, jobId)).state === 'done', DEADLINE_MS);
+      expect((await job(store, jobId)).attempts).toBeGreaterThanOrEqual(2);
+    } finally {
+      await capture.stop();
     }
-    const jobId = enqueued.result.jobId;
-    await waitFor('the job ran', async () => (await job(jobId)).state === 'done', DEADLINE_MS);
-    expect(Date.parse((await job(jobId)).updatedAt)).toBeGreaterThanOrEqual(runAt.getTime());
-  } finally {
-    await capture.stop();
-  }
-});
+  },
+);
+
+concurrentTest(
+  'a job retried after a transient failure runs at its backoff, not at the poll',
+  async (store) => {
+    await patient(store, 'pat-busy', true);
+    await visit(store, 'enc-busy', 'pat-busy');
+    // The store fails the worker's first search (a lock held too long), then answers.
+    let failures = 0;
+    const flaky = overriding<Store>(store, {
+      resources: overriding(store.resources, {
+        search: async (...args: Parameters<Store['resources']['search']>) => {
+          if (failures === 0) {
+            failures++;
+            throw new Error('database is locked');
+          }
+          return store.resources.search(...args);
+        },
+      }),
+    });
+    const capture = worker(flaky);
+    capture.start();
+    try {
+      const { jobId } = await store.jobs.enqueue(TENANT, {
+        queue: ENCOUNTER_CHANGED_QUEUE,
+        key: 'transient',
+        payload: { encounter: 'Encounter/enc-busy', causes: [] },
+      });
+      capture.notify();
+      await waitFor('the retry ran', async () => (await job(store, jobId)).state === 'done', DEADLINE_MS);
+      const done = await job(store, jobId);
+      expect(failures).toBe(1);
+      expect(done.attempts).toBe(2);
+      expect(done.lastError).toBe('database is locked');
+    } finally {
+      await capture.stop();
+    }
+  },
+);
+
+concurrentTest(
+  'a job enqueued to run later through the waking view runs when due, not at the poll',
+  async (store) => {
+    await patient(store, 'pat-later', true);
+    await visit(store, 'enc-later', 'pat-later');
+    const capture = worker(store);
+    const waking = notifyOnEnqueue(store, ENCOUNTER_CHANGED_QUEUE, (dueAt) => capture.notify(dueAt));
+    capture.start();
+    try {
+      const runAt = new Date(Date.now() + 300);
+      const [enqueued] = await waking.resources.writeBatch(TENANT, [
+        {
+          op: 'enqueue',
+          job: {
+            queue: ENCOUNTER_CHANGED_QUEUE,
+            key: 'later',
+            payload: { encounter: 'Encounter/enc-later', causes: [] },
+            runAt: runAt.toISOString(),
+          },
+        },
+      ]);
+      if (enqueued?.op !== 'enqueue') {
+        throw new Error('no job enqueued');
+      }
+      const jobId = enqueued.result.jobId;
+      await waitFor('the job ran', async () => (await job(store, jobId)).state === 'done', DEADLINE_MS);
+      expect(Date.parse((await job(store, jobId)).updatedAt)).toBeGreaterThanOrEqual(runAt.getTime());
+    } finally {
+      await capture.stop();
+    }
+  },
+);
