@@ -166,7 +166,8 @@ export function pasHarness(clock: AdvancingClock, tenant: string, server: () => 
 
   /**
    * The payer is down: each attempt of the jobs `match` picks fails; the clock moves past each
-   * backoff until `dead` of them are dead.
+   * backoff, and the worker is told the job is due (as its poll would find it), until `dead` of
+   * them are dead.
    */
   async function dieWhilePayerDown(
     what: string,
@@ -183,11 +184,12 @@ export function pasHarness(clock: AdvancingClock, tenant: string, server: () => 
         const backingOff = (await jobsOf('ready', match, t)).find((j) => j.attempts >= 1);
         if (backingOff) {
           runAtNow(backingOff);
+          server().running.priorAuth.notify();
         }
         return false;
       },
       30_000,
-      50,
+      20,
     );
   }
 
