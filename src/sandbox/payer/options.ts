@@ -92,6 +92,8 @@ export interface SandboxPayerBehaviour {
   silencePasHeartbeats?: boolean;
   /** PAS `Subscription/{id}/$status` is refused with this HTTP status (e.g. 403, 501). */
   refusePasSubscriptionStatus?: number;
+  /** PAS `Subscription/{id}/$events` is refused with this HTTP status (e.g. 404, 501): a payer without it. */
+  refusePasSubscriptionEvents?: number;
 }
 
 export interface SandboxPayer {
@@ -110,6 +112,7 @@ export interface SandboxPayer {
     | 'finishReviews'
     | 'forgetSubscription'
     | 'heartbeatNow'
+    | 'inquiriesReceived'
     | 'releaseNotifications'
     | 'submitsReceived'
     | 'subscriptions'

@@ -155,6 +155,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     holdNotifications: () => behaviour.holdPasNotifications === true,
     silenceHeartbeats: () => behaviour.silencePasHeartbeats === true,
     refuseSubscriptionStatus: () => behaviour.refusePasSubscriptionStatus,
+    refuseSubscriptionEvents: () => behaviour.refusePasSubscriptionEvents,
     subscriptionsUnavailable: () => behaviour.pasSubscriptionsUnavailable,
     holdSubmitAnswers: () => behaviour.holdPasSubmitAnswersMs,
     holdSubscribeAnswers: () => behaviour.holdPasSubscribeAnswersMs,
