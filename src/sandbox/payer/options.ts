@@ -94,6 +94,11 @@ export interface SandboxPayerBehaviour {
   refusePasSubscriptionStatus?: number;
   /** PAS `Subscription/{id}/$events` is refused with this HTTP status (e.g. 404, 501): a payer without it. */
   refusePasSubscriptionEvents?: number;
+  /**
+   * PAS `$events` answers only this many of a subscription's latest events (0: none), as a payer
+   * keeping a shorter history than the events missing.
+   */
+  pasEventsAnswered?: number;
 }
 
 export interface SandboxPayer {

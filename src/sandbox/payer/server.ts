@@ -156,6 +156,7 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     silenceHeartbeats: () => behaviour.silencePasHeartbeats === true,
     refuseSubscriptionStatus: () => behaviour.refusePasSubscriptionStatus,
     refuseSubscriptionEvents: () => behaviour.refusePasSubscriptionEvents,
+    eventsAnswered: () => behaviour.pasEventsAnswered,
     subscriptionsUnavailable: () => behaviour.pasSubscriptionsUnavailable,
     holdSubmitAnswers: () => behaviour.holdPasSubmitAnswersMs,
     holdSubscribeAnswers: () => behaviour.holdPasSubscribeAnswersMs,

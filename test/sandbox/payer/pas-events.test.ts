@@ -167,6 +167,10 @@ test('$events answers the counted events of the asked range, a dropped one inclu
   expect(readEvents((await events('?eventsUntilNumber=1')).body).events).toEqual([`1 ${first}`]);
   // Past the last event: none (not an error).
   expect(readEvents((await events('?eventsSinceNumber=3')).body).events).toEqual([]);
+  // A payer keeping a shorter history answers only its latest events.
+  payer.setBehaviour({ pasEventsAnswered: 1 });
+  expect(readEvents((await events('')).body).events).toEqual([`2 ${second}`]);
+  payer.setBehaviour({});
 
   // Counted while in error (never sent): kept all the same.
   expect(payer.pas.failSubscription(id, 'error')).toBe(true);

@@ -73,6 +73,8 @@ export interface PasEndpointOptions extends SubscriptionFaults {
   readonly holdNotifications?: () => boolean;
   /** While true, no heartbeat is sent (heartbeatNow and a failure's heartbeat included). */
   readonly silenceHeartbeats?: () => boolean;
+  /** How many of a subscription's latest events `$events` answers (a payer keeping less history). */
+  readonly eventsAnswered?: () => number | undefined;
   /** ms a `$submit` answer is held after the request is decided and kept (a slow payer); absent, none. */
   readonly holdSubmitAnswers?: () => number | undefined;
 }
@@ -124,6 +126,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     log: options.log,
     ...(options.holdNotifications ? { hold: options.holdNotifications } : {}),
     ...(options.silenceHeartbeats ? { silent: options.silenceHeartbeats } : {}),
+    ...(options.eventsAnswered ? { answered: options.eventsAnswered } : {}),
   });
   let counter = 0;
   const numbers: Numbering = {

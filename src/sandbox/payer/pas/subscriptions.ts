@@ -128,6 +128,7 @@ export class PasSubscriptions {
   readonly #heartbeats = new Map<string, NodeJS.Timeout>();
   readonly #hold: () => boolean;
   readonly #silent: () => boolean;
+  readonly #answered: () => number | undefined;
   /** Per subscription, how many of its next event notifications are dropped (`drop`). */
   readonly #dropping = new Map<string, number>();
   /** Event notifications held back (`hold`), oldest first: lost, until `release`. */
@@ -142,6 +143,8 @@ export class PasSubscriptions {
     hold?: () => boolean;
     /** While true, no heartbeat is sent (the payer's heartbeats stopped: a broken channel, a bug). */
     silent?: () => boolean;
+    /** How many of a subscription's latest events `$events` still answers (default all kept). */
+    answered?: () => number | undefined;
   }) {
     this.#base = options.base;
     this.#now = options.now;
@@ -149,6 +152,7 @@ export class PasSubscriptions {
     this.#retryMs = options.retryMs ?? 500;
     this.#hold = options.hold ?? ((): boolean => false);
     this.#silent = options.silent ?? ((): boolean => false);
+    this.#answered = options.answered ?? ((): undefined => undefined);
   }
 
   /** Sends the event notifications held back so far (a late delivery); resolves how many. */
@@ -288,9 +292,12 @@ export class PasSubscriptions {
    * subscription's full-resource content, whatever `content` hinted: the IG lets a server ignore it).
    */
   eventsBundle(subscription: PayerSubscription, since?: number, until?: number): Bundle {
-    const events = subscription.kept.filter(
-      (e) => (since === undefined || e.number >= since) && (until === undefined || e.number <= until),
-    );
+    const answered = this.#answered() ?? MAX_KEPT_EVENTS;
+    const events = subscription.kept
+      .slice(Math.max(0, subscription.kept.length - answered))
+      .filter(
+        (e) => (since === undefined || e.number >= since) && (until === undefined || e.number <= until),
+      );
     return this.notification(subscription, 'query-event', events);
   }
 
