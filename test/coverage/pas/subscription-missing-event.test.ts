@@ -29,7 +29,8 @@ const LATE = 'clinic-gap-late';
 const REFUSED = 'clinic-gap-refused';
 const DOWN = 'clinic-gap-down';
 const SHORT = 'clinic-gap-short';
-const rig = subscriptionRig(clock, [BEAT, SKIP, NEXT, LATE, REFUSED, DOWN, SHORT], 'mr-gap', 'J1745');
+const TWICE = 'clinic-gap-twice';
+const rig = subscriptionRig(clock, [BEAT, SKIP, NEXT, LATE, REFUSED, DOWN, SHORT, TWICE], 'mr-gap', 'J1745');
 const { h, keptActive } = rig;
 
 /** The tenant's order asked for and pended, its subscription kept: its payer id. */
@@ -276,4 +277,39 @@ test('a payer whose $events no longer has the missing event: what it did not han
   } finally {
     rig.payer().setBehaviour({});
   }
+}, 60_000);
+
+test('an event recovered by $events and then delivered late is applied once: one notification job', async () => {
+  const kept = await pendedAndKept(TWICE);
+  rig.payer().setBehaviour({ holdPasNotifications: true });
+  await rig.payer().pas.finishReviews();
+  await heartbeat(TWICE);
+  await waitFor('the recovery queued', async () => (await recoveries(TWICE)).length === 1);
+  clock.advance(MISSING_EVENT_GRACE_MS);
+  const claim = await h.stateReached('mr-gap', 'certified', 20_000, TWICE);
+  await waitFor(
+    'the recovery done',
+    async () => (await h.jobsOf('done', isEventRecovery, TWICE)).length === 1,
+  );
+  rig.payer().setBehaviour({});
+  const accepted = (): number =>
+    logLines(TWICE).filter(
+      (l) => l['msg'] === 'PAS notification accepted' && l['type'] === 'event-notification',
+    ).length;
+  // The held notification arrives late (every tenant's held ones go now): taken, and deduped.
+  expect(rig.payer().pas.releaseNotifications()).toBeGreaterThan(0);
+  await waitFor('the late notification taken', () => accepted() > 0);
+  // Whatever their state: a second job would be one still to run.
+  const applied = async (): Promise<string[]> => {
+    const keys: string[] = [];
+    for (const state of ['ready', 'leased', 'done', 'dead'] as const) {
+      const jobs = await h.jobsOf(state, (j) => j.key.startsWith(`notify|buckeye|${kept}|`), TWICE);
+      keys.push(...jobs.map((j) => j.key));
+    }
+    return keys;
+  };
+  expect(await applied()).toEqual([`notify|buckeye|${kept}|1`]);
+  expect(h.inquiriesOf(claim.id)).toEqual([]);
+  const contact = await readContact(rig.server().running.store, TWICE, 'buckeye');
+  expect(contact?.ledger.missingSince).toBeUndefined();
 }, 60_000);
