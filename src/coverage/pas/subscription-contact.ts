@@ -4,7 +4,8 @@
  * (`pas-sub-{payer}-contact`, a Basic in the tenant's store, not served by the FHIR API) by the
  * notify route (./routes.ts) on each handshake, heartbeat and event it takes, and read by the
  * silence check (./subscription-check.ts) and the recovery of missing events
- * (./subscription-recovery.ts), which note what they recovered (noteRecovered).
+ * (./subscription-recovery.ts), which note what they recovered (noteRecovered) and the events the
+ * payer's `$events` handed back (noteReceived, ./subscription-events.ts).
  *
  * A record of its own, not more on the subscription record (./subscription.ts): that one is
  * written with version checks by the subscribe job as it replaces a subscription, and a heartbeat
