@@ -234,8 +234,10 @@ export async function applyNotification(
   }
   const now = ctx.now();
   const parsed = parsePasNotification(job.body);
-  const events = parsed.ok && parsed.type === 'event-notification' ? parsed.events : [];
-  if (parsed.ok && parsed.type !== 'event-notification') {
+  // An event delivered, or one `$events` recovered (./subscription-events.ts): the same decision.
+  const carriesEvents = parsed.ok && (parsed.type === 'event-notification' || parsed.type === 'query-event');
+  const events = parsed.ok && carriesEvents ? parsed.events : [];
+  if (parsed.ok && !carriesEvents) {
     return;
   }
   const unknown = async (why: string): Promise<void> => {

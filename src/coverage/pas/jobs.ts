@@ -3,7 +3,8 @@
  * it: the ingest hook (an order copy, each EHR version, in the copy's own transaction) and the
  * API/CLI (an order now, or its cancel). Keys make the same event one job.
  */
-import type { BatchOperation, JobState, Store, TenantId } from '../../store/port.ts';
+import { createHash } from 'node:crypto';
+import type { BatchOperation, EnqueueRequest, JobState, Store, TenantId } from '../../store/port.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { sourceVersionOf } from '../../ingest/copies.ts';
 import { PRIOR_AUTH_QUEUE } from './records.ts';
@@ -71,6 +72,36 @@ export type PriorAuthJob =
        */
       readonly kind: 'purge-finished';
     };
+
+/**
+ * The job applying a payer's notification (the notify route's, ./routes.ts; and each event
+ * `$events` recovered, ./subscription-events.ts): keyed by the subscription it names and its event
+ * numbers, so one event is one job however it came — delivered twice, or recovered and then
+ * delivered late (either way round). One naming no event numbers is keyed by its text's hash.
+ */
+export function notificationJob(
+  payer: string,
+  notification: {
+    readonly subscription?: string;
+    readonly numbers: readonly (number | undefined)[];
+    readonly body: unknown;
+    readonly text: string;
+  },
+): EnqueueRequest {
+  const numbers = notification.numbers.map((n) => n ?? '').join(',');
+  const tail = numbers || createHash('sha256').update(notification.text).digest('hex').slice(0, 32);
+  const payload: PriorAuthJob = {
+    kind: 'notification',
+    payer,
+    body: notification.body,
+    text: notification.text,
+  };
+  return {
+    queue: PRIOR_AUTH_QUEUE,
+    key: `notify|${payer}|${notification.subscription ?? ''}|${tail}`,
+    payload,
+  };
+}
 
 /**
  * A line of prior-auth jobs: keys of which at most one job is ever ready or leased, the n-th made

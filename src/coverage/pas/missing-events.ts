@@ -8,8 +8,9 @@
  * for lost, and only then recovers.
  *
  * Kept on the subscription's contact record (./subscription-contact.ts) by the notify route (every
- * handshake, heartbeat and event) and by what recovers (./subscription-recovery.ts, and the silence
- * check's `$status`: ./subscription-check.ts). Not the EHR side's tracker
+ * handshake, heartbeat and event) and by what recovers (./subscription-recovery.ts with the
+ * payer's `$events`, ./subscription-events.ts, and the silence check's `$status`:
+ * ./subscription-check.ts). Not the EHR side's tracker
  * (../../ingest/event-tracker.ts), whose event number 1 arriving again after others counts as a
  * reset of the sender's counter: a payer redelivering its first event would look like one here, and
  * a PAS subscription is never reset — a replaced one has a new id, and its ledger starts again.
@@ -33,8 +34,9 @@ export const EMPTY_LEDGER: EventLedger = { through: 0, ahead: [], reported: 0 };
 /**
  * How long events may be missing before Dripline recovers them: the IG's wait for an event still
  * on its way. The EHR side's default gap grace (../../ingest/recovery.ts), for the same reason; the
- * sandbox payer retries a failed delivery within 3.5 s. A notification later than this costs one
- * `$inquire` round per pended request the recovery need not have made.
+ * sandbox payer retries a failed delivery within 3.5 s. A notification later than this costs a
+ * `$events` call the recovery need not have made (or, at a payer without it, one `$inquire` round
+ * per pended request).
  */
 export const MISSING_EVENT_GRACE_MS = 10_000;
 

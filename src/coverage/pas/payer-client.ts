@@ -50,6 +50,11 @@ export interface PasPayerPort {
   searchSubscriptions(query: Readonly<Record<string, string>>): Promise<PayerAnswer>;
   /** GET `Subscription/{id}/$status` (Backport IG: a searchset Bundle of its SubscriptionStatus). */
   subscriptionStatus(id: string): Promise<PayerAnswer>;
+  /**
+   * GET `Subscription/{id}/$events` for the events numbered `from` through `to`, full-resource
+   * (Backport IG: a notification Bundle of those the payer still has; a MAY, so often refused).
+   */
+  subscriptionEvents(id: string, range: { readonly from: number; readonly to: number }): Promise<PayerAnswer>;
 }
 
 export const DEFAULT_PAS_SCOPE = 'system/Claim.cr system/ClaimResponse.rs system/Subscription.cruds';
@@ -140,5 +145,14 @@ export function createPasPayerPort(payer: PayerEndpoint, options: PasPayerOption
     deleteSubscription: (id) => call('DELETE', `Subscription/${encodeURIComponent(id)}`),
     searchSubscriptions: (query) => call('GET', `Subscription?${new URLSearchParams(query).toString()}`),
     subscriptionStatus: (id) => call('GET', `Subscription/${encodeURIComponent(id)}/$status`),
+    subscriptionEvents: (id, range) =>
+      call(
+        'GET',
+        `Subscription/${encodeURIComponent(id)}/$events?${new URLSearchParams({
+          eventsSinceNumber: String(range.from),
+          eventsUntilNumber: String(range.to),
+          content: 'full-resource',
+        }).toString()}`,
+      ),
   };
 }

@@ -18,7 +18,6 @@
  *   ./subscription-recovery.ts); an event is durably queued, then 200. Anything
  *   else authenticated is queued too (the worker keeps it with a work item) and answered 400.
  */
-import { createHash } from 'node:crypto';
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import type { Claim, ClaimResponse, Task } from '@medplum/fhirtypes';
@@ -35,15 +34,14 @@ import { outcome, sendOutcome } from '../../http/outcomes.ts';
 import { secretMatches } from '../../ingest/records.ts';
 import type { Store, TenantId } from '../../store/port.ts';
 import { searchAll } from '../../store/search-all.ts';
-import { caseIdOf, PRIOR_AUTH_QUEUE, payerOf, sourceOf, stateOf } from './records.ts';
+import { caseIdOf, payerOf, sourceOf, stateOf } from './records.ts';
 import { readClaimResponse } from './response.ts';
 import { parsePasNotification, readSubscriptionRecord, recordedStatus } from './subscription.ts';
 import { noteStatus } from './subscription-check.ts';
 import { noteContact } from './subscription-contact.ts';
 import { scheduleRecovery } from './subscription-recovery.ts';
-import type { PriorAuthJob } from './jobs.ts';
 import type { OrderType } from './jobs.ts';
-import { enqueueOrder, parseOrderReference } from './jobs.ts';
+import { enqueueOrder, notificationJob, parseOrderReference } from './jobs.ts';
 import { readOptional } from '../../store/read-optional.ts';
 
 export interface PriorAuthRoutesDeps {
@@ -313,11 +311,14 @@ export function createPasNotifyRouter(deps: PriorAuthRoutesDeps): Router {
         return;
       }
       const text = JSON.stringify(req.body);
-      const number = parsed.ok ? parsed.events.map((e) => e.number ?? '').join(',') : '';
-      const key = `notify|${payer.id}|${parsed.ok ? (parsed.subscription ?? '') : ''}|${number || createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
-      const job: PriorAuthJob = { kind: 'notification', payer: payer.id, body: req.body as unknown, text };
+      const job = notificationJob(payer.id, {
+        ...(parsed.ok && parsed.subscription ? { subscription: parsed.subscription } : {}),
+        numbers: parsed.ok ? parsed.events.map((e) => e.number) : [],
+        body: req.body as unknown,
+        text,
+      });
       // Kept before it is acknowledged: nothing answered 200 is ever lost, and a bad one is recorded too.
-      await deps.store.jobs.enqueue(tenant.id, { queue: PRIOR_AUTH_QUEUE, key, payload: job });
+      await deps.store.jobs.enqueue(tenant.id, job);
       await noteHeard();
       deps.notify();
       if (!parsed.ok) {

@@ -4,7 +4,8 @@
  * (`pas-sub-{payer}-contact`, a Basic in the tenant's store, not served by the FHIR API) by the
  * notify route (./routes.ts) on each handshake, heartbeat and event it takes, and read by the
  * silence check (./subscription-check.ts) and the recovery of missing events
- * (./subscription-recovery.ts), which note what they recovered (noteRecovered).
+ * (./subscription-recovery.ts), which note what they recovered (noteRecovered) and the events the
+ * payer's `$events` handed back (noteReceived, ./subscription-events.ts).
  *
  * A record of its own, not more on the subscription record (./subscription.ts): that one is
  * written with version checks by the subscribe job as it replaces a subscription, and a heartbeat
@@ -107,7 +108,8 @@ const ATTEMPTS = 5;
 /**
  * Changes the contact kept about `subscription` (`change` gets the one kept about it, undefined
  * when none is, and returns the next; the same one again: nothing written). Retried on a
- * concurrent write. Resolves with the contact as written (or as it stood).
+ * concurrent write. Resolves with the contact as written (or as it stood). With `keepOther`, a
+ * contact kept about another subscription (its replacement, heard from) is left as it stands.
  */
 async function changeContact(
   store: Pick<Store, 'resources'>,
@@ -115,10 +117,14 @@ async function changeContact(
   payer: string,
   subscription: string,
   change: (same: SubscriptionContact | undefined) => SubscriptionContact,
+  keepOther = false,
 ): Promise<SubscriptionContact> {
   for (let attempt = 1; ; attempt++) {
     const stored = await readOptional<Basic>(store, tenant, 'Basic', contactRecordId(payer));
     const before = stored ? contactOf(stored) : undefined;
+    if (keepOther && before && before.subscription !== subscription) {
+      return before;
+    }
     const same = before?.subscription === subscription ? before : undefined;
     const next = change(same);
     if (
@@ -194,4 +200,42 @@ export function noteRecovered(
       ledger,
     };
   });
+}
+
+/**
+ * Events of `subscription` the payer handed back when asked (`$events`, ./subscription-events.ts),
+ * queued at `now` as their notifications would have been: received, in its ledger, with the count
+ * the answer reports. Not contact (the silence check's `at` stays): an answer to Dripline's ask
+ * says nothing of whether the payer's notifications reach it. Idempotent.
+ */
+export function noteReceived(
+  store: Pick<Store, 'resources'>,
+  tenant: TenantId,
+  payer: string,
+  received: { readonly subscription: string; readonly now: Date } & HeardEvents,
+): Promise<SubscriptionContact> {
+  return changeContact(
+    store,
+    tenant,
+    payer,
+    received.subscription,
+    (same) => {
+      const ledger = takeNotification(
+        same?.ledger ?? EMPTY_LEDGER,
+        {
+          numbers: received.numbers,
+          ...(received.reported !== undefined ? { reported: received.reported } : {}),
+        },
+        received.now,
+      );
+      return {
+        subscription: received.subscription,
+        ...(same?.at ? { at: same.at } : {}),
+        eventsReceived: eventsAccounted(ledger),
+        ledger,
+      };
+    },
+    // Replaced meanwhile: the old one's events say nothing of the new one's ledger.
+    true,
+  );
 }

@@ -2,10 +2,15 @@
  * Events of a PAS subscription that a notification showed Dripline never received (Subscriptions
  * R5 Backport IG 1.1, errors.html "Missing Event"; the decision: ./missing-events.ts, on the
  * contact record the notify route keeps, ./subscription-contact.ts): an event numbered past the
- * next one expected, or a heartbeat counting more events than were delivered. Recovered as the
- * silence check recovers events its `$status` shows missing (./subscription-check.ts): each of the
- * payer's pended requests has its inquiry round made due now (repollPended) — `$inquire` is the
- * recovery every PAS payer offers, `$events` a MAY — and the events are noted recovered.
+ * next one expected, or a heartbeat counting more events than were delivered. Recovered first
+ * with the payer's `$events` (./subscription-events.ts): the missing ranges asked back, each event
+ * handed back applied as its notification would have been, so a lost decision costs one call, not
+ * one `$inquire` per pended request. Only when `$events` is refused (404, 501, 400 …), the payer
+ * stays unavailable for it, its answer is unreadable, or it hands back fewer events than are
+ * missing, are the rest recovered as the silence check recovers events its `$status` shows missing
+ * (./subscription-check.ts): each of the payer's pended requests has its inquiry round made due now
+ * (repollPended) — `$inquire` is the recovery every PAS payer offers — and the events are noted
+ * recovered.
  *
  * The notify route only queues the work (scheduleRecovery) and answers; a leased
  * `recover-events` job does it, one at a time per subscription (a line, ./jobs.ts
@@ -13,9 +18,10 @@
  * notification redelivered, the next heartbeat — queues nothing while its job waits or runs, and
  * finds nothing missing once it ran; an event that arrives during the wait closes its gap, and the
  * job then asks the payer nothing. More found missing while a job ran gets the line's next job.
- * It calls no payer (the inquiries are jobs of their own), so only the store can fail it: retried,
- * and one dead after its last attempt is followed by a new one at the next notification showing
- * the events still missing. Times are the injected clock's; logs carry ids and counts, never PHI.
+ * It calls the payer for `$events` only (the inquiries are jobs of their own): a payer unavailable
+ * for it, or the store, fails it (retried; see EVENTS_ATTEMPTS), and one dead after its last
+ * attempt is followed by a new one at the next notification showing the events still missing.
+ * Times are the injected clock's; logs carry ids and counts, never PHI.
  */
 import type { Job, Store, TenantId } from '../../store/port.ts';
 import type { FollowUpContext } from './follow-up.ts';
@@ -25,6 +31,7 @@ import { missingRanges, recoveryDueAt } from './missing-events.ts';
 import type { SubscriptionContact } from './subscription-contact.ts';
 import { noteRecovered, readContact } from './subscription-contact.ts';
 import { repollPended } from './subscription-check.ts';
+import { askMissedEvents } from './subscription-events.ts';
 
 type RecoverJob = Extract<PriorAuthJob, { kind: 'recover-events' }>;
 
@@ -57,11 +64,12 @@ export async function scheduleRecovery(
   );
 }
 
-/** The `recover-events` job (./worker.ts). */
+/** The `recover-events` job (./worker.ts); `attempt` is its Job.attempts (this one included). */
 export async function runEventRecovery(
   ctx: FollowUpContext,
   tenant: TenantId,
   job: RecoverJob,
+  attempt = 1,
 ): Promise<void> {
   const payer = ctx.tenant(tenant).payers.find((p) => p.id === job.payer);
   if (!payer?.pas || payer.pas.subscription === 'off') {
@@ -87,24 +95,33 @@ export async function runEventRecovery(
   }
   const missing = missingRanges(contact.ledger);
   const through = contact.ledger.reported;
-  const repolled = await repollPended(ctx, tenant, payer);
-  const after = await noteRecovered(ctx.store, tenant, payer.id, {
-    subscription: job.subscription,
-    through,
-    now,
-  });
+  const events = await askMissedEvents(ctx, tenant, payer, job.subscription, missing, attempt);
+  // What `$events` did not hand back (of those missing when this job began) is inquired; a
+  // subscription replaced meanwhile leaves them to the pended requests' own rounds (above).
+  const asked = await readContact(ctx.store, tenant, payer.id);
+  const same = asked?.subscription === job.subscription ? asked : undefined;
+  const still = same ? missingRanges(same.ledger).filter((r) => r.from <= through) : [];
+  const repolled = still.length > 0 ? await repollPended(ctx, tenant, payer) : 0;
+  const after =
+    still.length > 0
+      ? await noteRecovered(ctx.store, tenant, payer.id, { subscription: job.subscription, through, now })
+      : same;
   ctx.logger.warn(
     {
       ...logged,
       missing: missing.reduce((n, r) => n + r.to - r.from + 1, 0),
       from: missing[0]?.from,
       through,
+      events: events.answer,
+      recovered: events.recovered,
       repolled,
     },
-    'PAS events the payer counted never arrived: pended requests inquired now',
+    still.length > 0
+      ? 'PAS events the payer counted never arrived: pended requests inquired now'
+      : 'PAS events the payer counted never arrived: recovered with $events',
   );
   // More went missing while this ran (past `through`): the line's next job recovers them.
-  const next = recoveryDueAt(after.ledger);
+  const next = after ? recoveryDueAt(after.ledger) : undefined;
   if (next) {
     await enqueueNextInLine(ctx.store, tenant, recoveryLine(payer.id, job.subscription, next), job.round + 1);
   }

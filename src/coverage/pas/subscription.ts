@@ -238,6 +238,43 @@ export function parsePasNotification(body: unknown): ParsedNotification {
   };
 }
 
+/**
+ * Each event of a notification Bundle as a notification of its own: the same Bundle with only that
+ * event's `notification-event` in its SubscriptionStatus and only that event's focus entry. How the
+ * events of a `$events` answer (Backport IG 1.1, backport-subscription-events: a `history` Bundle,
+ * its SubscriptionStatus of type `query-event`) are applied one by one, each as the notification
+ * that would have brought it (./subscription-events.ts). Events without a number are left out.
+ */
+export function eventNotifications(body: unknown): { readonly number: number; readonly body: Bundle }[] {
+  const bundle = body as Bundle;
+  const parsed = parsePasNotification(body);
+  const [first, ...rest] = bundle.entry ?? [];
+  const status = first?.resource as Parameters | undefined;
+  if (!parsed.ok || !first || status?.resourceType !== 'Parameters') {
+    return [];
+  }
+  const others = (status.parameter ?? []).filter((p) => p.name !== 'notification-event');
+  const events = (status.parameter ?? []).filter((p) => p.name === 'notification-event');
+  return parsed.events.flatMap((event, i) => {
+    if (event.number === undefined) {
+      return [];
+    }
+    const focus = rest.filter(
+      (e) =>
+        event.focus !== undefined &&
+        (e.fullUrl === event.focus || (e.fullUrl ?? '').endsWith(`/${event.focus}`)),
+    );
+    const one: Bundle = {
+      ...bundle,
+      entry: [
+        { ...first, resource: { ...status, parameter: [...others, ...events.slice(i, i + 1)] } },
+        ...focus,
+      ],
+    };
+    return [{ number: event.number, body: one }];
+  });
+}
+
 /** An events-since-subscription-start (a string on R4, an unsignedInt or integer elsewhere). */
 function eventCount(param: NonNullable<Parameters['parameter']>[number] | undefined): number | undefined {
   const count = Number(param?.valueString ?? param?.valueUnsignedInt ?? param?.valueInteger);

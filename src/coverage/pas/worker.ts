@@ -26,8 +26,9 @@
  *   left at the payer (./subscription-orphan.ts);
  * - `check-subscription`: a kept subscription silent past its heartbeat period gets a `$status`,
  *   and what was missed is inquired (./subscription-check.ts);
- * - `recover-events`: events a notification showed were never received are inquired, after the
- *   IG's wait for one still on its way (./subscription-recovery.ts);
+ * - `recover-events`: events a notification showed were never received are asked back with the
+ *   payer's `$events`, else inquired, after the IG's wait for one still on its way
+ *   (./subscription-recovery.ts);
  * - `purge-finished`: finished housekeeping jobs (checks, recoveries) past their retention are
  *   purged (./retention.ts); the worker queues one per tenant per hour.
  */
@@ -279,7 +280,7 @@ export class PriorAuthWorker extends LoopingWorker {
       case 'check-subscription':
         return runSubscriptionCheck(this.#followUpContext(keeper), job.tenant, payload);
       case 'recover-events':
-        return runEventRecovery(this.#followUpContext(keeper), job.tenant, payload);
+        return runEventRecovery(this.#followUpContext(keeper), job.tenant, payload, job.attempts);
       case 'purge-finished':
         await purgeFinishedHousekeeping(
           this.#deps,

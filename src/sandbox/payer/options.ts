@@ -92,6 +92,13 @@ export interface SandboxPayerBehaviour {
   silencePasHeartbeats?: boolean;
   /** PAS `Subscription/{id}/$status` is refused with this HTTP status (e.g. 403, 501). */
   refusePasSubscriptionStatus?: number;
+  /** PAS `Subscription/{id}/$events` is refused with this HTTP status (e.g. 404, 501): a payer without it. */
+  refusePasSubscriptionEvents?: number;
+  /**
+   * PAS `$events` answers only this many of a subscription's latest events (0: none), as a payer
+   * keeping a shorter history than the events missing.
+   */
+  pasEventsAnswered?: number;
 }
 
 export interface SandboxPayer {
@@ -110,6 +117,7 @@ export interface SandboxPayer {
     | 'finishReviews'
     | 'forgetSubscription'
     | 'heartbeatNow'
+    | 'inquiriesReceived'
     | 'releaseNotifications'
     | 'submitsReceived'
     | 'subscriptions'

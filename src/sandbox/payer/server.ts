@@ -155,6 +155,8 @@ export async function startSandboxPayer(options: SandboxPayerOptions = {}): Prom
     holdNotifications: () => behaviour.holdPasNotifications === true,
     silenceHeartbeats: () => behaviour.silencePasHeartbeats === true,
     refuseSubscriptionStatus: () => behaviour.refusePasSubscriptionStatus,
+    refuseSubscriptionEvents: () => behaviour.refusePasSubscriptionEvents,
+    eventsAnswered: () => behaviour.pasEventsAnswered,
     subscriptionsUnavailable: () => behaviour.pasSubscriptionsUnavailable,
     holdSubmitAnswers: () => behaviour.holdPasSubmitAnswersMs,
     holdSubscribeAnswers: () => behaviour.holdPasSubscribeAnswersMs,

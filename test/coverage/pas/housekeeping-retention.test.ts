@@ -3,7 +3,7 @@
  * events, the purges themselves — are purged once finished longer than the retention (two weeks),
  * by the hourly purge job the worker queues (src/coverage/pas/retention.ts); the queue's other
  * finished jobs, whose keys are idempotency records (the order's, its send, its inquiry, the
- * subscribe), stay, and a subscription's line of checks goes on. Over real HTTP against the
+ * subscribe, the notification `$events` recovered), stay, and a subscription's line of checks goes on. Over real HTTP against the
  * sandbox payer, on the shared clock: a case pended, its decision's notification dropped and
  * recovered, two silence checks run; then the clock is moved past the retention.
  */
@@ -64,7 +64,11 @@ test('after the retention the finished checks and recoveries go; the idempotency
   expect(new Set(purgeable.map(kindOf))).toEqual(
     new Set(['check-subscription', 'recover-events', 'purge-finished']),
   );
-  expect(new Set(records.map(kindOf))).toEqual(new Set(['order', 'send', 'inquire', 'subscribe']));
+  // The recovered decision came back by `$events` as its notification's job (an idempotency record
+  // too); the case's waiting inquiry round ran as the decision ended it.
+  expect(new Set(records.map(kindOf))).toEqual(
+    new Set(['order', 'send', 'inquire', 'subscribe', 'notification']),
+  );
   expect(await h.jobsOf('dead', () => true, T)).toEqual([]);
 
   // Two weeks and an hour on: the hour's purge takes what finished before the retention.

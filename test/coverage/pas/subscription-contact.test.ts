@@ -14,6 +14,7 @@ import {
 import {
   contactRecordId,
   noteContact,
+  noteReceived,
   noteRecovered,
   readContact,
 } from '../../../src/coverage/pas/subscription-contact.ts';
@@ -112,4 +113,20 @@ test('a contact kept before ledgers were (the highest number only) counts every 
     reported: 6,
   });
   expect(contact.ledger).toEqual({ through: 6, ahead: [], reported: 6 });
+});
+
+test('events handed back by $events are received, the last contact stays; a replacement’s contact is left alone', async () => {
+  await noteContact(store, T, 'buckeye', { subscription: 's-1', at: at(10), numbers: [3], reported: 3 });
+  await noteReceived(store, T, 'buckeye', { subscription: 's-1', numbers: [1, 2], reported: 4, now: at(11) });
+  // Received through 3; the answer counted a 4th: still missing, since first seen missing.
+  expect(await readContact(store, T, 'buckeye')).toEqual({
+    subscription: 's-1',
+    at: at(10).toISOString(),
+    eventsReceived: 3,
+    ledger: { through: 3, ahead: [], reported: 4, missingSince: at(10).toISOString() },
+  });
+  await noteContact(store, T, 'buckeye', { subscription: 's-2', at: at(20), numbers: [1], reported: 1 });
+  const replaced = await readContact(store, T, 'buckeye');
+  await noteReceived(store, T, 'buckeye', { subscription: 's-1', numbers: [4], reported: 4, now: at(21) });
+  expect(await readContact(store, T, 'buckeye')).toEqual(replaced);
 });

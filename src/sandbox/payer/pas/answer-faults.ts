@@ -10,7 +10,9 @@ export function refuse(res: Response, status: number, what: string): void {
   if (status === 405) {
     res.set('Allow', 'GET, POST, PUT');
   }
-  sendOutcome(res, status, outcome(status === 405 ? 'not-supported' : 'forbidden', `${what} refused`));
+  const code =
+    status === 405 || status === 501 ? 'not-supported' : status === 404 ? 'not-found' : 'forbidden';
+  sendOutcome(res, status, outcome(code, `${what} refused`));
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The sandbox payer's PAS endpoint as its CapabilityStatement says it (./server.ts): SMART security,
  * Claim `$submit` and `$inquire` on the PAS profiles, ClaimResponse read, and Subscription create,
- * read, update, delete, search (`url`, `status`) and `$status` (./subscription-routes.ts).
+ * read, update, delete, search (`url`, `status`), `$status` and `$events` (./subscription-routes.ts).
  */
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { smartRestSecurity } from '../../../auth/token-route.ts';
@@ -46,6 +46,11 @@ export function capabilityStatement(base: string, tokenUrl: string, now: Date): 
                 name: 'status',
                 definition:
                   'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status',
+              },
+              {
+                name: 'events',
+                definition:
+                  'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events',
               },
             ],
             interaction: [

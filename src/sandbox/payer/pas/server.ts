@@ -13,9 +13,10 @@
  *   member id, the requesting provider, authorization or reference numbers), answered with a
  *   Parameters of Inquiry Response Bundles named `return` (as the OperationDefinition names it).
  * - `Subscription` create / read / update / delete, search by `url` (the channel endpoint) and
- *   `status` as the Backport IG's R4 server lists them, and `GET Subscription/{id}/$status` (scopes
- *   on Subscription), each scoped to the authenticated client's own subscriptions (another's is not
- *   found): ./subscription-routes.ts (the subscriptions and their notifications: ./subscriptions.ts).
+ *   `status` as the Backport IG's R4 server lists them, `GET Subscription/{id}/$status` and
+ *   `GET Subscription/{id}/$events` (the events it counted, sent or not; scopes on Subscription),
+ *   each scoped to the authenticated client's own subscriptions (another's is not found):
+ *   ./subscription-routes.ts (the subscriptions and their notifications: ./subscriptions.ts).
  * - `GET ClaimResponse/{id}`: the current answer of a case.
  * Its CapabilityStatement (`GET metadata`, public): ./capability.ts.
  */
@@ -72,6 +73,8 @@ export interface PasEndpointOptions extends SubscriptionFaults {
   readonly holdNotifications?: () => boolean;
   /** While true, no heartbeat is sent (heartbeatNow and a failure's heartbeat included). */
   readonly silenceHeartbeats?: () => boolean;
+  /** How many of a subscription's latest events `$events` answers (a payer keeping less history). */
+  readonly eventsAnswered?: () => number | undefined;
   /** ms a `$submit` answer is held after the request is decided and kept (a slow payer); absent, none. */
   readonly holdSubmitAnswers?: () => number | undefined;
 }
@@ -86,6 +89,8 @@ export interface PasEndpoint {
   releaseNotifications(): number;
   /** `Claim/$submit` requests received with a valid token, the same Bundle sent again included. */
   submitsReceived(): number;
+  /** `Claim/$inquire` requests received with a valid token (answered or refused as invalid). */
+  inquiriesReceived(): number;
   /** The subscriptions the payer holds (not deleted), as it would show them, oldest first. */
   subscriptions(): Subscription[];
   /**
@@ -121,6 +126,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     log: options.log,
     ...(options.holdNotifications ? { hold: options.holdNotifications } : {}),
     ...(options.silenceHeartbeats ? { silent: options.silenceHeartbeats } : {}),
+    ...(options.eventsAnswered ? { answered: options.eventsAnswered } : {}),
   });
   let counter = 0;
   const numbers: Numbering = {
@@ -263,8 +269,10 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     res.status(200).type(FHIR_JSON).send(body);
   };
 
+  let inquiriesReceived = 0;
   const inquire = (req: Request, res: Response): void => {
     requireScope(getAuthContext(res), 'ClaimResponse', 'read');
+    inquiriesReceived += 1;
     const bundle = req.body as Bundle;
     const invalid = validatePasInquiryBundle(bundle);
     if (invalid) {
@@ -347,6 +355,7 @@ export function createPasEndpoint(options: PasEndpointOptions): PasEndpoint {
     },
     releaseNotifications: () => subscriptions.release(),
     submitsReceived: () => submitsReceived,
+    inquiriesReceived: () => inquiriesReceived,
     subscriptions: () => subscriptions.list().map((s) => subscriptions.view(s)),
     failSubscription: (id, status) => subscriptions.fail(id, status),
     heartbeatNow: () => subscriptions.heartbeatNow(),

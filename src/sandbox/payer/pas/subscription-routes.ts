@@ -1,10 +1,11 @@
 /**
  * The sandbox payer's PAS Subscription routes (./server.ts mounts them behind its SMART
  * authorization): create, search by `url` (the channel endpoint) and `status` as the Backport
- * IG's R4 server lists them, `GET Subscription/{id}/$status`, read, update and delete (scopes on
- * Subscription), each scoped to the authenticated client's own subscriptions (another's is not
- * found), with the faults the payer's behaviour injects (`options`). The subscriptions themselves,
- * their handshakes, heartbeats and notifications: ./subscriptions.ts.
+ * IG's R4 server lists them, `GET Subscription/{id}/$status` and `$events`, read, update and
+ * delete (scopes on Subscription), each scoped to the authenticated client's own subscriptions
+ * (another's is not found), with the faults the payer's behaviour injects (`options`). The
+ * subscriptions themselves, their handshakes, heartbeats, notifications and kept events:
+ * ./subscriptions.ts.
  */
 import type { Bundle, Subscription } from '@medplum/fhirtypes';
 import type { Router } from 'express';
@@ -32,6 +33,54 @@ export interface SubscriptionFaults {
   readonly refuseSubscriptionSearch?: () => number | undefined;
   /** An HTTP status (e.g. 403, 501) `Subscription/{id}/$status` is refused with. */
   readonly refuseSubscriptionStatus?: () => number | undefined;
+  /** An HTTP status (e.g. 404, 501) `Subscription/{id}/$events` is refused with: a payer without it. */
+  readonly refuseSubscriptionEvents?: () => number | undefined;
+}
+
+/** The `$events` parameters (Backport IG 1.1, OperationDefinition backport-subscription-events). */
+const EVENTS_PARAMS = new Set(['eventsSinceNumber', 'eventsUntilNumber', 'content']);
+/** The content codes a client may hint (backport-content-value-set). */
+const CONTENT_CODES = new Set(['empty', 'id-only', 'full-resource']);
+
+/**
+ * The `$events` query read strictly, as a real server would: each parameter at most once, event
+ * numbers positive integers, since ≤ until, content a known code; else why not (a 400).
+ */
+export function readEventsQuery(
+  query: Record<string, unknown>,
+): { ok: true; since?: number; until?: number } | { ok: false; reason: string } {
+  const unknown = Object.entries(query).filter(
+    ([name, v]) => !EVENTS_PARAMS.has(name) || typeof v !== 'string',
+  );
+  if (unknown.length > 0) {
+    return {
+      ok: false,
+      reason: `Unknown (or repeated) $events parameter: ${unknown.map(([name]) => name).join(', ')}`,
+    };
+  }
+  const number = (name: string): number | undefined | false => {
+    const text = query[name] as string | undefined;
+    if (text === undefined) {
+      return undefined;
+    }
+    return /^[1-9]\d{0,15}$/.test(text) ? Number(text) : false;
+  };
+  const since = number('eventsSinceNumber');
+  const until = number('eventsUntilNumber');
+  if (since === false || until === false) {
+    return {
+      ok: false,
+      reason: 'eventsSinceNumber and eventsUntilNumber are event numbers (integers from 1)',
+    };
+  }
+  if (since !== undefined && until !== undefined && since > until) {
+    return { ok: false, reason: 'eventsSinceNumber is after eventsUntilNumber' };
+  }
+  const content = query['content'] as string | undefined;
+  if (content !== undefined && !CONTENT_CODES.has(content)) {
+    return { ok: false, reason: 'content is one of empty, id-only, full-resource' };
+  }
+  return { ok: true, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
 }
 
 /** Adds the Subscription routes to the PAS endpoint's `router` (`base`: the endpoint's own URL). */
@@ -122,6 +171,26 @@ export function addSubscriptionRoutes(
       return;
     }
     res.type(FHIR_JSON).send(JSON.stringify(subscriptions.statusBundle(found)));
+  });
+  router.get('/Subscription/:id/\\$events', (req, res) => {
+    requireScope(getAuthContext(res), 'Subscription', 'read');
+    const refused = options.refuseSubscriptionEvents?.();
+    if (refused !== undefined) {
+      refuse(res, refused, 'Subscription $events');
+      return;
+    }
+    // Another client's subscription is not found, as for $status.
+    const found = subscriptions.get(req.params['id'] ?? '', getAuthContext(res).clientId);
+    if (!found) {
+      sendOutcome(res, 404, outcome('not-found', 'Subscription not found'));
+      return;
+    }
+    const asked = readEventsQuery(req.query);
+    if (!asked.ok) {
+      sendOutcome(res, 400, outcome('invalid', asked.reason));
+      return;
+    }
+    res.type(FHIR_JSON).send(JSON.stringify(subscriptions.eventsBundle(found, asked.since, asked.until)));
   });
   router.get('/Subscription/:id', (req, res) => {
     requireScope(getAuthContext(res), 'Subscription', 'read');

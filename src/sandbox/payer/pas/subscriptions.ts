@@ -15,6 +15,9 @@
  * makes it `requested` again and handshakes: the client's reactivation. `drop` loses a
  * subscription's next event notifications for good while counting them (Backport IG errors.html
  * "Missing Event": what the client sees is the next notification's number or count skipping).
+ * Every event counted is kept (its number, focus and PAS Response Bundle; the latest
+ * MAX_KEPT_EVENTS a subscription), sent or not, so `$events` can answer it again (eventsBundle:
+ * Backport IG 1.1, OperationDefinition backport-subscription-events).
  *
  * Each subscription belongs to the client that created it (its SMART client_id): as a real payer
  * scopes what a client may see and change, another client's is not found by search, read, update
@@ -26,7 +29,26 @@ import { validateAgainst } from '../../../coverage/pas/profiles.ts';
 import { PAS_BACKPORT, PAS_PROFILE, PAS_TOPIC } from '../../../contract/pas.ts';
 import { renderStatusParameters } from '../../ehr/notification-render.ts';
 
+/** The notifications the payer sends, and the `$events` answer (`query-event`). */
+type NotificationType = 'handshake' | 'heartbeat' | 'event-notification' | 'query-event';
+
 const FILTER = /^(org-identifier|orgIdentifier)=(\S+)$/;
+
+/**
+ * Events a subscription keeps for `$events`: the latest this many (older ones are no longer
+ * answered, as a real server keeps a bounded history; a client then falls back to `$inquire`).
+ */
+export const MAX_KEPT_EVENTS = 1000;
+
+/** An event the payer counted for a subscription: what its notification carried (or would have). */
+export interface KeptEvent {
+  readonly number: number;
+  /** The id of the PAS Response Bundle the notification's focus names (the same in `$events`). */
+  readonly focusId: string;
+  readonly response: Bundle;
+  /** When it was triggered (an instant, UTC). */
+  readonly timestamp: string;
+}
 
 export interface PayerSubscription {
   readonly id: string;
@@ -40,6 +62,8 @@ export interface PayerSubscription {
   readonly heartbeatSeconds?: number;
   status: 'requested' | 'active' | 'error' | 'off';
   events: number;
+  /** Its events as counted, oldest first (the latest MAX_KEPT_EVENTS): what `$events` answers. */
+  readonly kept: KeptEvent[];
   resource: Subscription & { id: string };
 }
 
@@ -104,10 +128,11 @@ export class PasSubscriptions {
   readonly #heartbeats = new Map<string, NodeJS.Timeout>();
   readonly #hold: () => boolean;
   readonly #silent: () => boolean;
+  readonly #answered: () => number | undefined;
   /** Per subscription, how many of its next event notifications are dropped (`drop`). */
   readonly #dropping = new Map<string, number>();
   /** Event notifications held back (`hold`), oldest first: lost, until `release`. */
-  readonly #held: { subscription: PayerSubscription; event: { number: number; response: Bundle } }[] = [];
+  readonly #held: { subscription: PayerSubscription; event: KeptEvent }[] = [];
 
   constructor(options: {
     base: string;
@@ -118,6 +143,8 @@ export class PasSubscriptions {
     hold?: () => boolean;
     /** While true, no heartbeat is sent (the payer's heartbeats stopped: a broken channel, a bug). */
     silent?: () => boolean;
+    /** How many of a subscription's latest events `$events` still answers (default all kept). */
+    answered?: () => number | undefined;
   }) {
     this.#base = options.base;
     this.#now = options.now;
@@ -125,6 +152,7 @@ export class PasSubscriptions {
     this.#retryMs = options.retryMs ?? 500;
     this.#hold = options.hold ?? ((): boolean => false);
     this.#silent = options.silent ?? ((): boolean => false);
+    this.#answered = options.answered ?? ((): undefined => undefined);
   }
 
   /** Sends the event notifications held back so far (a late delivery); resolves how many. */
@@ -182,6 +210,7 @@ export class PasSubscriptions {
       ...(parsed.heartbeatSeconds !== undefined ? { heartbeatSeconds: parsed.heartbeatSeconds } : {}),
       status: 'requested',
       events: previous?.events ?? 0,
+      kept: previous?.kept ?? [],
       resource: { ...body, id, status: 'requested' },
     };
     this.#subscriptions.set(id, subscription);
@@ -255,6 +284,23 @@ export class PasSubscriptions {
     };
   }
 
+  /**
+   * The `$events` answer of a subscription (Backport IG 1.1, OperationDefinition
+   * backport-subscription-events): a notification Bundle (`history`) whose SubscriptionStatus is of
+   * type `query-event`, carrying the kept events numbered from `since` through `until` (inclusive;
+   * absent: from the first kept, through the last) with their PAS Response Bundles (the
+   * subscription's full-resource content, whatever `content` hinted: the IG lets a server ignore it).
+   */
+  eventsBundle(subscription: PayerSubscription, since?: number, until?: number): Bundle {
+    const answered = this.#answered() ?? MAX_KEPT_EVENTS;
+    const events = subscription.kept
+      .slice(Math.max(0, subscription.kept.length - answered))
+      .filter(
+        (e) => (since === undefined || e.number >= since) && (until === undefined || e.number <= until),
+      );
+    return this.notification(subscription, 'query-event', events);
+  }
+
   /** Sends every subscription's heartbeat now (those that asked for one, `active` or in `error`). */
   heartbeatNow(): void {
     for (const subscription of this.#subscriptions.values()) {
@@ -301,15 +347,14 @@ export class PasSubscriptions {
         subscription.status === 'error' &&
         subscription.orgIds.includes(senderId)
       ) {
-        // In error the event is counted, not sent (IG "Handling Errors").
-        subscription.events += 1;
+        // In error the event is counted (and kept for `$events`), not sent (IG "Handling Errors").
+        this.#count(subscription, response);
       } else if (
         senderId !== undefined &&
         subscription.status === 'active' &&
         subscription.orgIds.includes(senderId)
       ) {
-        subscription.events += 1;
-        const event = { number: subscription.events, response };
+        const event = this.#count(subscription, response);
         const dropping = this.#dropping.get(subscription.id) ?? 0;
         if (dropping > 0) {
           this.#dropping.set(subscription.id, dropping - 1);
@@ -328,6 +373,20 @@ export class PasSubscriptions {
     return sent;
   }
 
+  /** The subscription's next event: counted, and kept for `$events` (the latest MAX_KEPT_EVENTS). */
+  #count(subscription: PayerSubscription, response: Bundle): KeptEvent {
+    subscription.events += 1;
+    const event: KeptEvent = {
+      number: subscription.events,
+      focusId: response.id ?? randomUUID(),
+      response,
+      timestamp: this.#now().toISOString(),
+    };
+    subscription.kept.push(event);
+    subscription.kept.splice(0, Math.max(0, subscription.kept.length - MAX_KEPT_EVENTS));
+    return event;
+  }
+
   stop(): void {
     for (const timer of this.#timers) {
       clearTimeout(timer);
@@ -339,14 +398,16 @@ export class PasSubscriptions {
     this.#heartbeats.clear();
   }
 
-  /** The Backport notification: SubscriptionStatus first, then the full PAS Response Bundle. */
+  /**
+   * The Backport notification: SubscriptionStatus first, then each event's full PAS Response
+   * Bundle (one event in a notification; those asked for in a `query-event` answer).
+   */
   notification(
     subscription: PayerSubscription,
-    type: 'handshake' | 'heartbeat' | 'event-notification',
-    event?: { number: number; response: Bundle },
+    type: NotificationType,
+    events: readonly KeptEvent[] = [],
   ): Bundle {
     const timestamp = this.#now().toISOString();
-    const focusId = event ? (event.response.id ?? randomUUID()) : undefined;
     const status = renderStatusParameters(
       {
         fhirBaseUrl: this.#base,
@@ -355,17 +416,12 @@ export class PasSubscriptions {
         status: type === 'handshake' ? 'requested' : subscription.status,
         type,
         eventsSinceSubscriptionStart: subscription.events,
-        events:
-          event && focusId
-            ? [
-                {
-                  eventNumber: event.number,
-                  timestamp,
-                  interaction: 'update',
-                  focus: { resourceType: 'Bundle', id: focusId },
-                },
-              ]
-            : [],
+        events: events.map((e) => ({
+          eventNumber: e.number,
+          timestamp: e.timestamp,
+          interaction: 'update' as const,
+          focus: { resourceType: 'Bundle', id: e.focusId },
+        })),
         content: 'full-resource',
         timestamp,
       },
@@ -383,16 +439,12 @@ export class PasSubscriptions {
           request: { method: 'GET', url: `${this.#base}/Subscription/${subscription.id}/$status` },
           response: { status: '200' },
         },
-        ...(event && focusId
-          ? [
-              {
-                fullUrl: `${this.#base}/Bundle/${focusId}`,
-                resource: { ...event.response, id: focusId },
-                request: { method: 'GET' as const, url: `${this.#base}/Bundle/${focusId}` },
-                response: { status: '200' },
-              },
-            ]
-          : []),
+        ...events.map((e) => ({
+          fullUrl: `${this.#base}/Bundle/${e.focusId}`,
+          resource: { ...e.response, id: e.focusId },
+          request: { method: 'GET' as const, url: `${this.#base}/Bundle/${e.focusId}` },
+          response: { status: '200' },
+        })),
       ],
     };
   }
@@ -400,11 +452,11 @@ export class PasSubscriptions {
   async #deliver(
     subscription: PayerSubscription,
     type: 'handshake' | 'heartbeat' | 'event-notification',
-    event: { number: number; response: Bundle } | undefined,
+    event: KeptEvent | undefined,
     attemptsLeft: number,
     delayMs = this.#retryMs,
   ): Promise<void> {
-    const body = JSON.stringify(this.notification(subscription, type, event));
+    const body = JSON.stringify(this.notification(subscription, type, event ? [event] : []));
     let ok = false;
     try {
       const res = await fetch(subscription.endpoint, {
