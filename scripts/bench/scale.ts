@@ -29,7 +29,7 @@
  * each write window's rate, its CPU per resource (this process: the store runs in it).
  *
  * The same fall without Dripline's code: after the load, the very rows it wrote (resources, index
- * rows, sort keys, identifiers) are copied into a fresh file of the same schema and page cache by
+ * rows, sort keys) are copied into a fresh file of the same schema and page cache by
  * SQLite alone (`INSERT … SELECT` from the loaded file, attached, in batches of BATCH resources in
  * pk order, one transaction each), its first and last 10,000 timed as ours are. What SQLite's
  * B-trees cost at N against at 10,000 for these rows, with no JavaScript per row: if that copy's
@@ -317,7 +317,6 @@ const WRITTEN_TABLES = [
   ['idx_date', 'res'],
   ['idx_string', 'res'],
   ['sort_keys', 'res'],
-  ['identifiers', 'res'],
 ] as const;
 
 /**

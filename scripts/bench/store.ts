@@ -255,11 +255,6 @@ async function engineSqliteOps(path: string): Promise<BenchOps> {
         for (const [code, key] of Object.entries(indexed.sortKeys)) {
           stmt('INSERT OR REPLACE INTO sort_keys (res, code, key) VALUES (?, ?, ?)').run(pk, code, key);
         }
-        for (const i of indexed.identifiers) {
-          stmt(
-            'INSERT OR IGNORE INTO identifiers (tenant, type, system, value, res) VALUES (?, ?, ?, ?, ?)',
-          ).run(TENANT, 'Encounter', i.system ?? '', i.value, pk);
-        }
         db.exec('COMMIT');
       } catch (err) {
         db.exec('ROLLBACK');
