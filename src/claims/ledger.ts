@@ -5,7 +5,7 @@
  * rule as the ledger's work items ask it. Pure.
  */
 import type { ChargeItem, Claim, ClaimItem } from '@medplum/fhirtypes';
-import { findDrug } from '../coding/tables/load.ts';
+import { findDrug } from '../coding/tables/find-drug.ts';
 import type { CodingTables } from '../coding/tables/types.ts';
 import type { PayerEndpoint } from '../config/billing.ts';
 import type { Authorization } from '../coverage/authorizations.ts';

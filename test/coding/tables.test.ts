@@ -9,10 +9,10 @@ import {
   DEFAULT_TABLES_DIR,
   UCUM_UNITS,
   codingTablesOnFirstUse,
-  findDrug,
   loadCodingTables,
   normalizeNdc,
 } from '../../src/coding/tables/load.ts';
+import { findDrug } from '../../src/coding/tables/find-drug.ts';
 import { THERAPIES } from '../../src/sandbox/ehr/seed-data/therapies.ts';
 import { generateInfusionDay } from '../../src/sandbox/ehr/seed/generate.ts';
 import { SYSTEMS } from '../../src/sandbox/ehr/seed/systems.ts';

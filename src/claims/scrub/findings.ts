@@ -5,7 +5,7 @@
  */
 import type { Claim, ClaimItem } from '@medplum/fhirtypes';
 import { SYSTEMS } from '../../coding/fhir/extract.ts';
-import { findDrug } from '../../coding/tables/load.ts';
+import { findDrug } from '../../coding/tables/find-drug.ts';
 import type { CodingTables, DrugEntry, Verification } from '../../coding/tables/types.ts';
 import type { ScrubFinding } from '../types.ts';
 import type { ClaimRules, RuleId } from './rules.ts';

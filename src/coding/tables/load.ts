@@ -8,8 +8,7 @@
  * replace the hand-entered placeholders of the same codes (Medicare practitioner values, Medicaid's
  * where Medicare has none, marked as such).
  *
- * Also: `normalizeNdc` (coding-rules R11.1) and `findDrug` (NDC, then RxNorm, then HCPCS — any code
- * of the drug universe, ./universe.ts).
+ * Also: `normalizeNdc` (coding-rules R11.1). Finding a drug by what was documented: ./find-drug.ts.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +17,7 @@ import type { ValidateFunction } from 'ajv';
 import { describeSchemaError } from '../../config/schema-issues.ts';
 import type { PayerKind } from '../types.ts';
 import { readCmsTables, withCmsMue } from './cms.ts';
-import { categoryRuleIssues, drugEntryFor } from './universe.ts';
+import { categoryRuleIssues } from './universe.ts';
 import { THERAPY_CLASSES } from './schemas.ts';
 // The schemas (./schemas.ts) compiled ahead of time by ajv (src/config/standalone-validators.ts):
 // compiling them here cost every process and test file that loads the tables ~150 ms of CPU.
@@ -30,8 +29,6 @@ import type {
   CmsTables,
   CodingTables,
   DrugCatalog,
-  DrugEntry,
-  DrugPackage,
   HomeInfusionTable,
   MueTable,
   NcciTable,
@@ -529,78 +526,4 @@ function crossCheck(t: CodingTables): TableIssue[] {
     }
   }
   return issues;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lookup
-// ---------------------------------------------------------------------------------------------
-
-interface DrugIndex {
-  readonly byNdc: ReadonlyMap<string, { drug: DrugEntry; package: DrugPackage }>;
-  readonly byRxnorm: ReadonlyMap<string, DrugEntry>;
-  readonly byHcpcs: ReadonlyMap<string, DrugEntry>;
-}
-
-const indexes = new WeakMap<CodingTables, DrugIndex>();
-
-function indexOf(tables: CodingTables): DrugIndex {
-  let idx = indexes.get(tables);
-  if (!idx) {
-    const byNdc = new Map<string, { drug: DrugEntry; package: DrugPackage }>();
-    const byRxnorm = new Map<string, DrugEntry>();
-    const byHcpcs = new Map<string, DrugEntry>();
-    for (const drug of tables.drugs.drugs) {
-      for (const pkg of drug.packages) {
-        const ndc11 = normalizeNdc(pkg.ndc) ?? pkg.ndc11;
-        if (!byNdc.has(ndc11)) {
-          byNdc.set(ndc11, { drug, package: pkg });
-        }
-      }
-      for (const rx of drug.rxnorm ?? []) {
-        if (!byRxnorm.has(rx)) {
-          byRxnorm.set(rx, drug);
-        }
-      }
-      const h = drug.hcpcs.toUpperCase();
-      if (!byHcpcs.has(h)) {
-        byHcpcs.set(h, drug);
-      }
-    }
-    idx = { byNdc, byRxnorm, byHcpcs };
-    indexes.set(tables, idx);
-  }
-  return idx;
-}
-
-/**
- * The catalog drug for what was documented: by NDC first (both sides normalized to 11 digits; the
- * matching package is returned too), then by RxNorm code, then by HCPCS code (first catalog entry
- * in file order, else the entry derived from the CMS tables, ./universe.ts). Undefined when nothing
- * matches.
- */
-export function findDrug(
-  tables: CodingTables,
-  query: { readonly ndc?: string; readonly rxnorm?: string; readonly hcpcs?: string },
-): { drug: DrugEntry; package?: DrugPackage } | undefined {
-  const idx = indexOf(tables);
-  if (query.ndc !== undefined) {
-    const ndc11 = normalizeNdc(query.ndc);
-    const hit = ndc11 === undefined ? undefined : idx.byNdc.get(ndc11);
-    if (hit) {
-      return { drug: hit.drug, package: hit.package };
-    }
-  }
-  if (query.rxnorm !== undefined) {
-    const drug = idx.byRxnorm.get(query.rxnorm.trim());
-    if (drug) {
-      return { drug };
-    }
-  }
-  if (query.hcpcs !== undefined) {
-    const drug = idx.byHcpcs.get(query.hcpcs.trim().toUpperCase()) ?? drugEntryFor(tables, query.hcpcs);
-    if (drug) {
-      return { drug };
-    }
-  }
-  return undefined;
 }

@@ -7,7 +7,7 @@
 import type { CodeableConcept, Encounter, Medication, MedicationRequest } from '@medplum/fhirtypes';
 import { settingOf, SYSTEMS } from '../../coding/fhir/extract.ts';
 import { EXT_ADMINISTRATION_CATEGORY } from '../../contract/canonical.ts';
-import { findDrug } from '../../coding/tables/load.ts';
+import { findDrug } from '../../coding/tables/find-drug.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
 import type { CareSetting } from '../../coding/types.ts';
 import { localDate } from '../../time/zone.ts';

@@ -5,7 +5,8 @@
  * coding tables are loaded once, on first use (~0.6 s).
  */
 import { codeLabel } from '../../coding/engine/administration-labels.ts';
-import { findDrug, loadCodingTables } from '../../coding/tables/load.ts';
+import { findDrug } from '../../coding/tables/find-drug.ts';
+import { loadCodingTables } from '../../coding/tables/load.ts';
 import type { CodingTables } from '../../coding/tables/types.ts';
 
 let tables: CodingTables | undefined;
