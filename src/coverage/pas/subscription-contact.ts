@@ -3,9 +3,10 @@
  * it received (the ledger of ./missing-events.ts): kept per tenant and payer
  * (`pas-sub-{payer}-contact`, a Basic in the tenant's store, not served by the FHIR API) by the
  * notify route (./routes.ts) on each handshake, heartbeat and event it takes, and read by the
- * silence check (./subscription-check.ts) and the recovery of missing events
- * (./subscription-recovery.ts), which note what they recovered (noteRecovered) and the events the
- * payer's `$events` handed back (noteReceived, ./subscription-events.ts).
+ * silence check (./subscription-check.ts), which notes the count a `$status` reports
+ * (noteReported), and the recovery of missing events (./subscription-recovery.ts), which notes what
+ * it recovered (noteRecovered) and the events the payer's `$events` handed back (noteReceived,
+ * ./subscription-events.ts).
  *
  * A record of its own, not more on the subscription record (./subscription.ts): that one is
  * written with version checks by the subscribe job as it replaces a subscription, and a heartbeat
@@ -195,6 +196,35 @@ export function noteRecovered(
     const ledger = recovered(same?.ledger ?? EMPTY_LEDGER, recovery.through, recovery.now);
     return {
       subscription: recovery.subscription,
+      ...(same?.at ? { at: same.at } : {}),
+      eventsReceived: eventsAccounted(ledger),
+      ledger,
+    };
+  });
+}
+
+/**
+ * The payer answered `$status` (at `now`) counting `reported` events of `subscription` since it
+ * started (./subscription-check.ts): the count is taken into its ledger as a heartbeat reporting
+ * it would be, so the events never received are missing there and recovered as such
+ * (./subscription-recovery.ts). Not contact (`at` stays): an answer to Dripline's ask says nothing
+ * of whether the payer's notifications reach it. A contact kept about another subscription (the
+ * one this replaced) starts again, as a notification about this one would have it. Idempotent.
+ */
+export function noteReported(
+  store: Pick<Store, 'resources'>,
+  tenant: TenantId,
+  payer: string,
+  status: { readonly subscription: string; readonly reported: number; readonly now: Date },
+): Promise<SubscriptionContact> {
+  return changeContact(store, tenant, payer, status.subscription, (same) => {
+    const ledger = takeNotification(
+      same?.ledger ?? EMPTY_LEDGER,
+      { numbers: [], reported: status.reported },
+      status.now,
+    );
+    return {
+      subscription: status.subscription,
       ...(same?.at ? { at: same.at } : {}),
       eventsReceived: eventsAccounted(ledger),
       ledger,

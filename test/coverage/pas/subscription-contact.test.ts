@@ -1,8 +1,8 @@
 /**
  * The last contact with a payer's PAS subscription (src/coverage/pas/subscription-contact.ts): the
  * later instant and every event number received are kept, whatever order notifications are noted
- * in, concurrent ones included; what was recovered is noted too; another subscription starts it
- * again; a record kept before ledgers were is read as it was meant.
+ * in, concurrent ones included; what was recovered, and a count `$status` reported, are noted too;
+ * another subscription starts it again; a record kept before ledgers were is read as it was meant.
  */
 import { expect, test } from '@jest/globals';
 import type { Basic } from '@medplum/fhirtypes';
@@ -16,6 +16,7 @@ import {
   noteContact,
   noteReceived,
   noteRecovered,
+  noteReported,
   readContact,
 } from '../../../src/coverage/pas/subscription-contact.ts';
 import type { SqliteStore } from '../../../src/store/sqlite/index.ts';
@@ -80,6 +81,28 @@ test('a recovery noted: those events are accounted for, the last contact stays w
     subscription: 's-2',
     eventsReceived: 2,
     ledger: { through: 2, ahead: [], reported: 2 },
+  });
+});
+
+test('a $status count noted: the events past those received are missing, the last contact stays', async () => {
+  await noteContact(store, T, 'buckeye', { subscription: 's-1', at: at(10), numbers: [1], reported: 1 });
+  await noteReported(store, T, 'buckeye', { subscription: 's-1', reported: 3, now: at(40) });
+  const missing = {
+    subscription: 's-1',
+    at: at(10).toISOString(),
+    eventsReceived: 1,
+    ledger: { through: 1, ahead: [], reported: 3, missingSince: at(40).toISOString() },
+  };
+  expect(await readContact(store, T, 'buckeye')).toEqual(missing);
+  // The same answer again (the next check, still silent): nothing changes, the wait is not put off.
+  await noteReported(store, T, 'buckeye', { subscription: 's-1', reported: 3, now: at(50) });
+  expect(await readContact(store, T, 'buckeye')).toEqual(missing);
+  // Of a subscription never heard from (the one it replaced was): kept about it, without an instant.
+  await noteReported(store, T, 'buckeye', { subscription: 's-2', reported: 2, now: at(55) });
+  expect(await readContact(store, T, 'buckeye')).toEqual({
+    subscription: 's-2',
+    eventsReceived: 0,
+    ledger: { through: 0, ahead: [], reported: 2, missingSince: at(55).toISOString() },
   });
 });
 
