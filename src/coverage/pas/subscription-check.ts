@@ -6,11 +6,13 @@
  * then ask the server how the subscription stands (`GET Subscription/{id}/$status`) and recover
  * what it missed. Here, by what the payer answers:
  * - `active`, counting more events (events-since-subscription-start) than Dripline received: a
- *   decision's notification was lost. Each of the payer's pended requests has its inquiry round
- *   made due now (./follow-up.ts followUp, as a person's ask does): `$inquire` is the recovery every
- *   PAS payer offers (PAS 2.2.1 requires it of payers, while the IG's `$events` is a MAY). Those
- *   events are noted recovered on the contact (noteRecovered), as the recovery of events a
- *   notification shows missing does (./subscription-recovery.ts, which shares repollPended);
+ *   decision's notification was lost. The count is kept on the contact's ledger as a heartbeat
+ *   reporting it would be (noteReported), and the same `recover-events` job a heartbeat's gap gets
+ *   is queued (./subscription-recovery.ts scheduleRecovery, one in line per subscription): the
+ *   payer's `$events` is asked for just the missing ranges, and only what it does not hand back
+ *   makes the pended requests' `$inquire` rounds due (the recovery every PAS payer offers: PAS
+ *   2.2.1 requires it, while the IG's `$events` is a MAY). Not one inquiry per pended request for
+ *   a decision one call brings back;
  * - `active` and nothing missed: the payer's heartbeats alone are not arriving; logged, and asked
  *   again after the next period;
  * - `error`, `off`, anything else, or a 404/410 (the payer no longer holds it): recorded on the
@@ -27,17 +29,16 @@
  * round. Times are the injected clock's; instants are kept in UTC and shown in the tenant's zone.
  */
 import { getStatus, OperationOutcomeError } from '@medplum/core';
-import type { Claim, Subscription, Task } from '@medplum/fhirtypes';
+import type { Subscription, Task } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../../config/billing.ts';
 import type { BatchOperation, Job, Store, StoredResource, TenantId } from '../../store/port.ts';
 import { readOptional } from '../../store/read-optional.ts';
-import { searchAll } from '../../store/search-all.ts';
 import { isoInZone } from '../../time/zone.ts';
 import type { FollowUpContext } from './follow-up.ts';
-import { enqueueSubscribe, followUp } from './follow-up.ts';
+import { enqueueSubscribe } from './follow-up.ts';
 import type { JobLine, PriorAuthJob } from './jobs.ts';
 import { enqueueNextInLine } from './jobs.ts';
-import { caseIdOf, completeOpenWorkItem, payerOf, PRIOR_AUTH_QUEUE, stateOf, writeWork } from './records.ts';
+import { completeOpenWorkItem, PRIOR_AUTH_QUEUE, writeWork } from './records.ts';
 import {
   heartbeatSecondsOf,
   readRecord,
@@ -45,7 +46,8 @@ import {
   readSubscriptionRecord,
   recordResource,
 } from './subscription.ts';
-import { noteRecovered, readContact } from './subscription-contact.ts';
+import { noteReported, readContact } from './subscription-contact.ts';
+import { scheduleRecovery } from './subscription-recovery.ts';
 
 type CheckJob = Extract<PriorAuthJob, { kind: 'check-subscription' }>;
 
@@ -196,29 +198,35 @@ export async function runSubscriptionCheck(
     return;
   }
   const missed = (reading.eventsSinceStart ?? 0) > knownEvents;
-  const repolled = missed ? await repollPended(ctx, tenant, payer) : 0;
-  if (missed) {
-    // Recovered: a notification counting them next (a heartbeat) shows nothing missing
-    // (./subscription-recovery.ts would inquire again otherwise).
-    await noteRecovered(ctx.store, tenant, payer.id, {
-      subscription: job.subscription,
-      through: reading.eventsSinceStart ?? 0,
-      now,
-    });
-  }
+  // Their recovery is queued (idempotent: none more while one waits or runs). Not contact: the
+  // answer to Dripline's ask says nothing of whether the payer's notifications reach it.
+  const recovery = missed
+    ? await scheduleRecovery(
+        ctx.store,
+        tenant,
+        payer.id,
+        await noteReported(ctx.store, tenant, payer.id, {
+          subscription: job.subscription,
+          reported: reading.eventsSinceStart ?? 0,
+          now,
+        }),
+      )
+    : false;
   ctx.logger.warn(
-    { ...logged, repolled },
+    { ...logged, ...(missed ? { recoveryQueued: recovery } : {}) },
     missed
-      ? 'PAS subscription silent with events Dripline did not receive: pended requests inquired now'
+      ? 'PAS subscription silent with events Dripline did not receive: their recovery queued'
       : 'PAS subscription silent but active at the payer: its heartbeats are not arriving',
   );
   await checkWorkDone(ctx, tenant, payer);
+  // Events missed are left to the ledger (the next check finds them again only while the
+  // recovery has not accounted for them, and then queues one only if none is in line).
   await next(
     ctx,
     tenant,
     job,
     new Date(now.getTime() + allowed),
-    Math.max(knownEvents, reading.eventsSinceStart ?? 0),
+    missed ? job.knownEvents : Math.max(knownEvents, reading.eventsSinceStart ?? 0),
   );
 }
 
@@ -235,34 +243,6 @@ function next(
     checkLine(job.payer, job.subscription, runAt, knownEvents),
     job.round + 1,
   );
-}
-
-/**
- * The payer's pended requests: the inquiry round of each is made due now (a round is queued, to
- * run now, for a case none follows): what a person's ask does (followUp `asked`, `person`).
- * Resolves with how many cases.
- */
-export async function repollPended(
-  ctx: FollowUpContext,
-  tenant: TenantId,
-  payer: PayerEndpoint,
-): Promise<number> {
-  const cases = new Set<string>();
-  for (const claim of await searchAll<Claim>(ctx.store, tenant, 'Claim', [
-    { code: 'pas-state', kind: 'token', values: [{ value: 'pended' }] },
-  ])) {
-    const caseId = caseIdOf(claim.id);
-    if (stateOf(claim) !== 'pended' || payerOf(claim) !== payer.id || cases.has(caseId)) {
-      continue;
-    }
-    cases.add(caseId);
-    await followUp(ctx, tenant, payer, caseId, {
-      asked: true,
-      person: true,
-      pendedAt: new Date(claim.meta.lastUpdated),
-    });
-  }
-  return cases.size;
 }
 
 /** The payer says the subscription is not active (or gone): recorded and replaced (noteStatus). */

@@ -7,10 +7,10 @@
  * handed back applied as its notification would have been, so a lost decision costs one call, not
  * one `$inquire` per pended request. Only when `$events` is refused (404, 501, 400 …), the payer
  * stays unavailable for it, its answer is unreadable, or it hands back fewer events than are
- * missing, are the rest recovered as the silence check recovers events its `$status` shows missing
- * (./subscription-check.ts): each of the payer's pended requests has its inquiry round made due now
- * (repollPended) — `$inquire` is the recovery every PAS payer offers — and the events are noted
- * recovered.
+ * missing, are the rest recovered by inquiry: each of the payer's pended requests has its inquiry
+ * round made due now (repollPended) — `$inquire` is the recovery every PAS payer offers — and the
+ * events are noted recovered. Events the silence check's `$status` shows missing
+ * (./subscription-check.ts) are recovered the same way: it notes the count and queues this job.
  *
  * The notify route only queues the work (scheduleRecovery) and answers; a leased
  * `recover-events` job does it, one at a time per subscription (a line, ./jobs.ts
@@ -23,14 +23,18 @@
  * attempt is followed by a new one at the next notification showing the events still missing.
  * Times are the injected clock's; logs carry ids and counts, never PHI.
  */
+import type { Claim } from '@medplum/fhirtypes';
+import type { PayerEndpoint } from '../../config/billing.ts';
 import type { Job, Store, TenantId } from '../../store/port.ts';
+import { searchAll } from '../../store/search-all.ts';
 import type { FollowUpContext } from './follow-up.ts';
+import { followUp } from './follow-up.ts';
 import type { JobLine, PriorAuthJob } from './jobs.ts';
 import { enqueueNextInLine } from './jobs.ts';
 import { missingRanges, recoveryDueAt } from './missing-events.ts';
+import { caseIdOf, payerOf, stateOf } from './records.ts';
 import type { SubscriptionContact } from './subscription-contact.ts';
 import { noteRecovered, readContact } from './subscription-contact.ts';
-import { repollPended } from './subscription-check.ts';
 import { askMissedEvents } from './subscription-events.ts';
 
 type RecoverJob = Extract<PriorAuthJob, { kind: 'recover-events' }>;
@@ -125,4 +129,32 @@ export async function runEventRecovery(
   if (next) {
     await enqueueNextInLine(ctx.store, tenant, recoveryLine(payer.id, job.subscription, next), job.round + 1);
   }
+}
+
+/**
+ * The payer's pended requests: the inquiry round of each is made due now (a round is queued, to
+ * run now, for a case none follows): what a person's ask does (followUp `asked`, `person`).
+ * Resolves with how many cases.
+ */
+export async function repollPended(
+  ctx: FollowUpContext,
+  tenant: TenantId,
+  payer: PayerEndpoint,
+): Promise<number> {
+  const cases = new Set<string>();
+  for (const claim of await searchAll<Claim>(ctx.store, tenant, 'Claim', [
+    { code: 'pas-state', kind: 'token', values: [{ value: 'pended' }] },
+  ])) {
+    const caseId = caseIdOf(claim.id);
+    if (stateOf(claim) !== 'pended' || payerOf(claim) !== payer.id || cases.has(caseId)) {
+      continue;
+    }
+    cases.add(caseId);
+    await followUp(ctx, tenant, payer, caseId, {
+      asked: true,
+      person: true,
+      pendedAt: new Date(claim.meta.lastUpdated),
+    });
+  }
+  return cases.size;
 }

@@ -1,8 +1,8 @@
 /**
  * A PAS subscription the payer went silent about — no heartbeat, no event for longer than its
  * heartbeat period allows — gets a `$status` (Backport IG 1.1 "Broken Communication"), and Dripline
- * acts on the answer (src/coverage/pas/subscription-check.ts): events it never received → the
- * pended requests are inquired now; `error` or gone → the subscription is replaced; `$status`
+ * acts on the answer (src/coverage/pas/subscription-check.ts): events it never received → their
+ * recovery is queued, which asks `$events` and inquires the pended requests only when refused; `error` or gone → the subscription is replaced; `$status`
  * refused → retried, then a work item naming the subscription. Over real HTTP against the sandbox
  * payer, whose heartbeats are stopped; the shared clock is moved past the silence allowed (an hour
  * and a half: the first fallback inquiry is due only 4 hours after the pend, so nothing else would
@@ -10,6 +10,7 @@
  */
 import { expect, test } from '@jest/globals';
 import type { Task } from '@medplum/fhirtypes';
+import { MISSING_EVENT_GRACE_MS } from '../../../src/coverage/pas/missing-events.ts';
 import { checkWorkId } from '../../../src/coverage/pas/subscription-check.ts';
 import { readContact } from '../../../src/coverage/pas/subscription-contact.ts';
 import { isEventRecovery } from '../../../src/coverage/pas/subscription-recovery.ts';
@@ -22,10 +23,11 @@ import { subscriptionJob, subscriptionRig } from './subscription-rig.ts';
 const clock = advancingClock();
 const HEARD = 'clinic-quiet-heard';
 const MISSED = 'clinic-quiet-missed';
+const NO_EVENTS = 'clinic-quiet-no-events';
 const IN_ERROR = 'clinic-quiet-error';
 const GONE = 'clinic-quiet-gone';
 const REFUSED = 'clinic-quiet-refused';
-const rig = subscriptionRig(clock, [HEARD, MISSED, IN_ERROR, GONE, REFUSED], 'mr-quiet', 'J1745');
+const rig = subscriptionRig(clock, [HEARD, MISSED, NO_EVENTS, IN_ERROR, GONE, REFUSED], 'mr-quiet', 'J1745');
 const { h, heldFor, keptActive } = rig;
 
 /** Past the silence a subscription asking for hourly heartbeats is allowed (1.5 h). */
@@ -76,33 +78,84 @@ test('heard from each period (heartbeats): the checks find it so and ask the pay
   expect(asked()).toEqual([]);
 }, 60_000);
 
-test('silent, and the payer counted an event Dripline never received: the pended request is inquired now', async () => {
-  const kept = await pendedAndKept(MISSED);
-  // The payer's decision is notified into the void, and its heartbeats have stopped.
-  rig.payer().setBehaviour({ holdPasNotifications: true, silencePasHeartbeats: true });
+/** Every recovery job of the tenant, whatever its state. */
+async function recoveries(tenant: string): Promise<Job[]> {
+  const all: Job[] = [];
+  for (const state of ['ready', 'leased', 'done', 'dead'] as const) {
+    all.push(...(await h.jobsOf(state, isEventRecovery, tenant)));
+  }
+  return all;
+}
+
+/** The log lines of the tenant's recoveries of missing events, parsed. */
+const recoveryLogs = (tenant: string): Record<string, unknown>[] =>
+  rig
+    .server()
+    .logs.flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes(`"tenant":"${tenant}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((l) => String(l['msg']).startsWith('PAS events the payer counted never arrived'));
+
+/** Silent past the silence allowed, with the decision notified into the void: its recovery queued, then due. */
+async function silentWithMissedDecision(tenant: string, kept: string): Promise<void> {
   await rig.payer().pas.finishReviews();
   clock.advance(SILENCE);
+  const [queued] = await waitFor('the recovery queued', async () => {
+    const found = await recoveries(tenant);
+    return found.length > 0 ? found : undefined;
+  });
+  expect(queued?.payload).toEqual({ kind: 'recover-events', payer: 'buckeye', subscription: kept, round: 1 });
+  // The check counted the events on the ledger (as a heartbeat would) but heard nothing itself.
+  const contact = await readContact(rig.server().running.store, tenant, 'buckeye');
+  expect(contact?.ledger.missingSince).toBeDefined();
+  clock.advance(MISSING_EVENT_GRACE_MS);
+}
+
+test('silent, and the payer counted an event Dripline never received: $events brings it back, nothing inquired', async () => {
+  const kept = await pendedAndKept(MISSED);
+  const inquiriesBefore = rig.payer().pas.inquiriesReceived();
+  // The payer's decision is notified into the void, and its heartbeats have stopped.
+  rig.payer().setBehaviour({ holdPasNotifications: true, silencePasHeartbeats: true });
+  await silentWithMissedDecision(MISSED, kept);
   const claim = await h.stateReached('mr-quiet', 'certified', 20_000, MISSED);
-  expect(h.inquiriesOf(claim.id)).toEqual([200]);
+  await waitFor(
+    'the recovery done',
+    async () => (await h.jobsOf('done', isEventRecovery, MISSED)).length === 1,
+  );
+  // Not one inquiry, from Dripline or at the payer: the one `$events` call brought the decision.
+  expect(h.inquiriesOf(claim.id)).toEqual([]);
+  expect(rig.payer().pas.inquiriesReceived()).toBe(inquiriesBefore);
+  expect(recoveryLogs(MISSED)).toEqual([
+    expect.objectContaining({
+      subscription: kept,
+      events: 'answered',
+      repolled: 0,
+      msg: 'PAS events the payer counted never arrived: recovered with $events',
+    }),
+  ]);
   // Still the same subscription: active at the payer, nothing to replace.
   expect(heldFor(MISSED).map((s) => [s.id, s.status])).toEqual([[kept, 'active']]);
   const checks = await h.jobsOf('done', checkOf(kept), MISSED);
   expect(checks.map((j) => j.payload)).toEqual([
     { kind: 'check-subscription', payer: 'buckeye', subscription: kept, round: 1 },
   ]);
-  // The next check waits for the next period, knowing that event: asked again, nothing re-polled.
+  // The next check waits for the next period; the ledger, not the check, knows the events now.
   const [waiting] = await h.queuedJobs(checkOf(kept), MISSED);
-  // (Every tenant here sends as the same NPI, so its subscription counted the other pends' decisions too.)
-  expect(waiting?.payload).toMatchObject({ round: 2 });
-  expect((waiting?.payload as { knownEvents?: number }).knownEvents).toBeGreaterThanOrEqual(1);
+  expect(waiting?.payload).toEqual({
+    kind: 'check-subscription',
+    payer: 'buckeye',
+    subscription: kept,
+    round: 2,
+  });
   clock.advance(SILENCE);
   await waitFor(
     'the second check done',
     async () => (await h.jobsOf('done', checkOf(kept), MISSED)).length === 2,
   );
-  expect(h.inquiriesOf(claim.id)).toEqual([200]);
-  // Heartbeats resume, counting the events the check recovered: nothing is missing any more, so
-  // no recovery of their own (src/coverage/pas/subscription-recovery.ts) asks again.
+  // Nothing missing any more: no second recovery, no inquiry.
+  expect((await recoveries(MISSED)).length).toBe(1);
+  expect(h.inquiriesOf(claim.id)).toEqual([]);
+  // Heartbeats resume, counting the events recovered: nothing is missing, nothing queued.
   rig.payer().setBehaviour({ holdPasNotifications: true });
   const heartbeats = (): number =>
     rig
@@ -115,6 +168,32 @@ test('silent, and the payer counted an event Dripline never received: the pended
   expect(contact?.ledger.missingSince).toBeUndefined();
   expect(await h.queuedJobs(isEventRecovery, MISSED)).toEqual([]);
   rig.payer().setBehaviour({});
+}, 60_000);
+
+test('silent, with a missed decision, at a payer refusing $events: the pended request is inquired', async () => {
+  const kept = await pendedAndKept(NO_EVENTS);
+  rig.payer().setBehaviour({
+    holdPasNotifications: true,
+    silencePasHeartbeats: true,
+    refusePasSubscriptionEvents: 501,
+  });
+  try {
+    await silentWithMissedDecision(NO_EVENTS, kept);
+    const claim = await h.stateReached('mr-quiet', 'certified', 20_000, NO_EVENTS);
+    expect(h.inquiriesOf(claim.id)).toEqual([200]);
+    await waitFor('the recovery logged', () => recoveryLogs(NO_EVENTS).length === 1);
+    expect(recoveryLogs(NO_EVENTS)).toEqual([
+      expect.objectContaining({
+        subscription: kept,
+        events: 501,
+        recovered: 0,
+        repolled: 1,
+        msg: 'PAS events the payer counted never arrived: pended requests inquired now',
+      }),
+    ]);
+  } finally {
+    rig.payer().setBehaviour({});
+  }
 }, 60_000);
 
 test.each([
