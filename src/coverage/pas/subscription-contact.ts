@@ -103,6 +103,21 @@ function contactResource(payer: string, contact: SubscriptionContact): Basic & {
   };
 }
 
+/**
+ * The contact about `subscription` (`same`, or a new one) with `heard` taken into its ledger at
+ * `now`, and `at` as its last contact (absent: none yet).
+ */
+function takingEvents(
+  subscription: string,
+  same: SubscriptionContact | undefined,
+  heard: HeardEvents,
+  now: Date,
+  at: string | undefined,
+): SubscriptionContact {
+  const ledger = takeNotification(same?.ledger ?? EMPTY_LEDGER, heard, now);
+  return { subscription, ...(at ? { at } : {}), eventsReceived: eventsAccounted(ledger), ledger };
+}
+
 /** Attempts at a write that another notification's write keeps beating (each re-reads). */
 const ATTEMPTS = 5;
 
@@ -167,19 +182,15 @@ export function noteContact(
   payer: string,
   heard: { readonly subscription: string; readonly at: Date } & Partial<HeardEvents>,
 ): Promise<SubscriptionContact> {
-  return changeContact(store, tenant, payer, heard.subscription, (same) => {
-    const ledger = takeNotification(
-      same?.ledger ?? EMPTY_LEDGER,
+  return changeContact(store, tenant, payer, heard.subscription, (same) =>
+    takingEvents(
+      heard.subscription,
+      same,
       { numbers: heard.numbers ?? [], ...(heard.reported !== undefined ? { reported: heard.reported } : {}) },
       heard.at,
-    );
-    return {
-      subscription: heard.subscription,
-      at: same?.at && Date.parse(same.at) > heard.at.getTime() ? same.at : heard.at.toISOString(),
-      eventsReceived: eventsAccounted(ledger),
-      ledger,
-    };
-  });
+      same?.at && Date.parse(same.at) > heard.at.getTime() ? same.at : heard.at.toISOString(),
+    ),
+  );
 }
 
 /**
@@ -217,19 +228,9 @@ export function noteReported(
   payer: string,
   status: { readonly subscription: string; readonly reported: number; readonly now: Date },
 ): Promise<SubscriptionContact> {
-  return changeContact(store, tenant, payer, status.subscription, (same) => {
-    const ledger = takeNotification(
-      same?.ledger ?? EMPTY_LEDGER,
-      { numbers: [], reported: status.reported },
-      status.now,
-    );
-    return {
-      subscription: status.subscription,
-      ...(same?.at ? { at: same.at } : {}),
-      eventsReceived: eventsAccounted(ledger),
-      ledger,
-    };
-  });
+  return changeContact(store, tenant, payer, status.subscription, (same) =>
+    takingEvents(status.subscription, same, { numbers: [], reported: status.reported }, status.now, same?.at),
+  );
 }
 
 /**
@@ -249,22 +250,7 @@ export function noteReceived(
     tenant,
     payer,
     received.subscription,
-    (same) => {
-      const ledger = takeNotification(
-        same?.ledger ?? EMPTY_LEDGER,
-        {
-          numbers: received.numbers,
-          ...(received.reported !== undefined ? { reported: received.reported } : {}),
-        },
-        received.now,
-      );
-      return {
-        subscription: received.subscription,
-        ...(same?.at ? { at: same.at } : {}),
-        eventsReceived: eventsAccounted(ledger),
-        ledger,
-      };
-    },
+    (same) => takingEvents(received.subscription, same, received, received.now, same?.at),
     // Replaced meanwhile: the old one's events say nothing of the new one's ledger.
     true,
   );
