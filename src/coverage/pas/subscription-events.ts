@@ -83,8 +83,12 @@ export async function askMissedEvents(
     if (!parsed.ok || (parsed.subscription !== undefined && parsed.subscription !== subscription)) {
       return { recovered, answer: 'unreadable' };
     }
-    const events = eventNotifications(answer.body).filter(
-      ({ number, body }) => number >= range.from && number <= range.to && carriesResponse(body),
+    // Only events numbered in the range asked, carrying their focus, the PAS Response Bundle (spec-61).
+    const events = eventNotifications(answer.body, parsed).filter(
+      ({ number, resource }) =>
+        number >= range.from &&
+        number <= range.to &&
+        (resource as Bundle | undefined)?.resourceType === 'Bundle',
     );
     for (const event of events) {
       await ctx.store.jobs.enqueue(
@@ -107,11 +111,4 @@ export async function askMissedEvents(
     recovered += events.length;
   }
   return { recovered, answer: 'answered' };
-}
-
-/** The one event of a notification carries its focus, a Bundle (the PAS Response Bundle: spec-61). */
-function carriesResponse(body: Bundle): boolean {
-  const parsed = parsePasNotification(body);
-  const resource = parsed.ok ? (parsed.events[0]?.resource as Bundle | undefined) : undefined;
-  return resource?.resourceType === 'Bundle';
 }

@@ -243,11 +243,14 @@ export function parsePasNotification(body: unknown): ParsedNotification {
  * event's `notification-event` in its SubscriptionStatus and only that event's focus entry. How the
  * events of a `$events` answer (Backport IG 1.1, backport-subscription-events: a `history` Bundle,
  * its SubscriptionStatus of type `query-event`) are applied one by one, each as the notification
- * that would have brought it (./subscription-events.ts). Events without a number are left out.
+ * that would have brought it (./subscription-events.ts), with the focus each carries. Events without
+ * a number are left out. `parsed`: the body as parsePasNotification read it, when the caller has it.
  */
-export function eventNotifications(body: unknown): { readonly number: number; readonly body: Bundle }[] {
+export function eventNotifications(
+  body: unknown,
+  parsed: ParsedNotification = parsePasNotification(body),
+): { readonly number: number; readonly body: Bundle; readonly resource?: unknown }[] {
   const bundle = body as Bundle;
-  const parsed = parsePasNotification(body);
   const [first, ...rest] = bundle.entry ?? [];
   const status = first?.resource as Parameters | undefined;
   if (!parsed.ok || !first || status?.resourceType !== 'Parameters') {
@@ -271,7 +274,7 @@ export function eventNotifications(body: unknown): { readonly number: number; re
         ...focus,
       ],
     };
-    return [{ number: event.number, body: one }];
+    return [{ number: event.number, body: one, ...(event.resource ? { resource: event.resource } : {}) }];
   });
 }
 
