@@ -9,17 +9,23 @@
  * - create: the same token check, the body parsed, id and meta stamped, the resource row and its
  *   AuditEvent row in one group-committed transaction, 201 with the stored JSON.
  *
- * - searchable (`searchable`): every AuditEvent also findable by the resource it names and by its
- *   time, two index rows per event (entity, date), in the same transaction. An audit trail nobody
- *   can search by patient or by day cannot answer "who saw this patient's record", so this is the
- *   least a read with an audit trail does. A created Patient is also findable by the search
+ * - searchable (`searchable: 'entity-date'`): every AuditEvent also findable by the resource it
+ *   names and by its time, two index rows per event (entity, date), in the same transaction. An
+ *   audit trail nobody can search by patient or by day cannot answer "who saw this patient's
+ *   record", so this is the least a read with an audit trail does.
+ * - audit searchable by every parameter it fills (`searchable: 'audit-parameters'`): the same, plus
+ *   the AuditEvent's type, subtype, action and outcome: the six rows Dripline's search index files
+ *   for the event (src/store/search-parameters.ts). They are FHIR R4's AuditEvent search parameters
+ *   (https://hl7.org/fhir/R4/auditevent.html#search) that an audit repository is asked by (IHE
+ *   RESTful ATNA, Retrieve ATNA Audit Event [ITI-81], searches by date with type, subtype, outcome
+ *   or patient), so a FHIR server that answers them pays for these rows whatever its design. A created Patient is also findable by the search
  *   parameters its body fills (identifier, name, family, given, birthdate, gender: the 7 values
  *   Dripline indexes for the bench's body, src/store/search-index.ts), one row each, read straight
  *   from the known fields: FHIR's create makes the resource findable by search at once
  *   (https://hl7.org/fhir/R4/http.html#create, #search), so this is the least a create does.
  *
  * What they leave out is what Dripline adds on purpose: FHIR validation, search index rows (all of
- * them, apart from the searchable variant's few), sort keys and version history, scopes, tenants' isolation checks, rate limiting, security headers, metrics.
+ * them, apart from the searchable variants' few), sort keys and version history, scopes, tenants' isolation checks, rate limiting, security headers, metrics.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -44,12 +50,17 @@ export interface MinimalFhirApp {
 
 const FHIR_JSON = 'application/fhir+json';
 const TENANT = 'bench';
+const AUDIT_EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
+const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';
+
+/** Which index rows the minimal app files with each write (see the module comment). */
+export type MinimalSearchable = 'entity-date' | 'audit-parameters';
 
 export async function minimalFhirApp(
   dir: string,
-  options: { readonly searchable?: boolean } = {},
+  options: { readonly searchable?: MinimalSearchable } = {},
 ): Promise<MinimalFhirApp> {
-  const db = new DatabaseSync(join(dir, options.searchable ? 'minimal-searchable.sqlite' : 'minimal.sqlite'));
+  const db = new DatabaseSync(join(dir, `minimal-${options.searchable ?? 'plain'}.sqlite`));
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   // Dripline's page cache and checkpoint spacing (src/store/sqlite/db.ts), so the baseline does not
@@ -131,19 +142,27 @@ export async function minimalFhirApp(
       () => res.status(401).end(),
     );
   };
-  const writeAudit = (action: string, reference: string): void => {
+  const writeAudit = (interaction: 'read' | 'create', reference: string): void => {
     const recorded = new Date().toISOString();
-    const { lastInsertRowid } = insertAudit.run(TENANT, audit(action, reference, recorded));
+    const action = interaction === 'read' ? 'R' : 'C';
+    const { lastInsertRowid } = insertAudit.run(TENANT, audit(interaction, action, reference, recorded));
     if (options.searchable) {
       insertIndex.run(TENANT, 'entity', reference, lastInsertRowid);
       insertIndex.run(TENANT, 'date', recorded, lastInsertRowid);
     }
+    if (options.searchable === 'audit-parameters') {
+      insertIndex.run(TENANT, 'type', `${AUDIT_EVENT_TYPE}|rest`, lastInsertRowid);
+      insertIndex.run(TENANT, 'subtype', `${RESTFUL_INTERACTION}|${interaction}`, lastInsertRowid);
+      insertIndex.run(TENANT, 'action', action, lastInsertRowid);
+      insertIndex.run(TENANT, 'outcome', '0', lastInsertRowid);
+    }
   };
-  const audit = (action: string, reference: string, recorded: string): string =>
+  const audit = (interaction: string, action: string, reference: string, recorded: string): string =>
     JSON.stringify({
       resourceType: 'AuditEvent',
       id: randomUUID(),
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+      type: { system: AUDIT_EVENT_TYPE, code: 'rest' },
+      subtype: [{ system: RESTFUL_INTERACTION, code: interaction }],
       action,
       recorded,
       outcome: '0',
@@ -160,7 +179,7 @@ export async function minimalFhirApp(
       res.status(404).end();
       return;
     }
-    void durably(() => writeAudit('R', `${type}/${id}`)).then(() => {
+    void durably(() => writeAudit('read', `${type}/${id}`)).then(() => {
       res.type(FHIR_JSON).send(row['json']);
     });
   });
@@ -189,7 +208,7 @@ export async function minimalFhirApp(
             insertResourceIndex.run(TENANT, type, code, value, writeSeq, id);
           }
         }
-        writeAudit('C', `${type}/${id}`);
+        writeAudit('create', `${type}/${id}`);
       }).then(() => {
         res.status(201).type(FHIR_JSON).location(`/fhir/${type}/${id}`).send(json);
       });
