@@ -16,7 +16,7 @@ import type { EhrSubscriptionsPort } from './subscription-manager.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
 import type { EhrPort } from './ehr-port.ts';
 import { IngestWorker } from './worker.ts';
-import { DAY_MS } from './retention.ts';
+import { DAY_MS } from '../time/clock.ts';
 import type { IngestWorkerDeps } from './worker-context.ts';
 
 export type EhrClientPort = EhrPort & EhrSubscriptionsPort;

@@ -15,8 +15,7 @@ import type { TenantId } from '../store/port.ts';
 import { purgeFinishedInBatches } from '../store/purge-finished.ts';
 import type { IngestContext } from './worker-context.ts';
 import { INGEST_QUEUE } from './jobs.ts';
-
-export const DAY_MS = 86_400_000;
+import { DAY_MS } from '../time/clock.ts';
 
 /** The default retention (the configuration's `ingestJobRetentionDays` default). */
 export const DEFAULT_FINISHED_JOB_RETENTION_MS = 14 * DAY_MS;

@@ -7,6 +7,9 @@
  */
 export type Clock = () => Date;
 
+/** 24 hours in milliseconds: a span of time (a calendar day in a zone is ./zone.ts's). */
+export const DAY_MS = 86_400_000;
+
 /** The system clock, moved by `offsetMs` (0: the system clock itself). */
 export function systemClock(offsetMs = 0): Clock {
   return offsetMs === 0 ? () => new Date() : () => new Date(Date.now() + offsetMs);

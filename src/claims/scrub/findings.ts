@@ -10,8 +10,7 @@ import type { CodingTables, DrugEntry, Verification } from '../../coding/tables/
 import type { ScrubFinding } from '../types.ts';
 import type { ClaimRules, RuleId } from './rules.ts';
 import { EXT_CLAIM_FREQUENCY } from '../../contract/canonical.ts';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../../time/clock.ts';
 
 export interface Line {
   readonly item: ClaimItem;

@@ -21,8 +21,7 @@ import type { PriorAuthJob } from './jobs.ts';
 import { PRIOR_AUTH_QUEUE } from './records.ts';
 import { SILENCE_CHECK_KEY_PREFIX } from './subscription-check.ts';
 import { EVENT_RECOVERY_KEY_PREFIX } from './subscription-recovery.ts';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../../time/clock.ts';
 
 /**
  * How long a finished housekeeping job is kept by default: two weeks of a subscription's checks to

@@ -9,8 +9,9 @@
  * has no such bound and is read up to `hi`; few entries live there.
  */
 
+import { DAY_MS } from '../../time/clock.ts';
+
 const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 /**
  * Upper bounds (ms, inclusive) of the bounded classes: a visit or an administration (4 h), a day
