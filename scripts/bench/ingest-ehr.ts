@@ -9,7 +9,14 @@
  */
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import { sandboxConnection } from '../../src/sandbox/index.ts';
-import { administration, MEDICATIONS, PATIENTS } from './ingest-load.ts';
+import {
+  administration,
+  MEDICATIONS,
+  PATIENTS,
+  VISIT_MEDICATION,
+  VISIT_PREFIX,
+  visitEncounter,
+} from './ingest-load.ts';
 
 const batches = JSON.parse(process.argv[2] ?? '[]') as { prefix: string; count: number }[];
 const ehr = await startSandboxEhr({ port: 0, seed: false });
@@ -45,9 +52,13 @@ for (let p = 0; p < PATIENTS; p++) {
     period: { start: '2026-11-26T08:00:00Z', end: '2026-11-26T12:00:00Z' },
   });
 }
+await ehr.createResource(VISIT_MEDICATION);
 // No Subscription exists at the EHR, so these writes notify nobody.
 for (const { prefix, count } of batches) {
   for (let i = 0; i < count; i++) {
+    if (prefix.startsWith(VISIT_PREFIX)) {
+      await ehr.createResource(visitEncounter(prefix, i));
+    }
     const { meta: _meta, ...resource } = administration(prefix, i);
     await ehr.createResource(resource);
   }

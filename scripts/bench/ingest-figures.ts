@@ -16,6 +16,39 @@ export function recordFigures(results: readonly PhaseResult[], baselines: Baseli
   // Issue 17's ingest targets: id-only end to end ≥ 2,000 stored/s and ≥ 0.7 × bare creates; ack
   // p99 ≤ 20 ms at 50 in flight while the workers are saturated.
   for (const r of results) {
+    if (r.kind === 'charges') {
+      // Issue 17's "≥ 2,000 id-only notifications/s end to end (… stored → charges recomputed)".
+      recordFigure({
+        bench: 'ingest',
+        figure: `${r.name}: stored and charges recomputed end to end`,
+        value: Math.round(r.chargedPerSecond ?? 0),
+        unit: 'notifications/s',
+        baseline: {
+          name: 'bare store creates (best of sequential, 50 in flight)',
+          value: Math.round(createBest),
+        },
+        target: '≥ 2,000/s',
+        met: (r.chargedPerSecond ?? 0) >= 2000,
+      });
+      recordFigure({
+        bench: 'ingest',
+        figure: `${r.name}: charge capture CPU per visit`,
+        value: Math.round(r.cpuMicros.capture),
+        unit: 'µs',
+        baseline: { name: 'bare store create CPU, sequential', value: Math.round(bareCreateCpu) },
+      });
+      recordFigure({
+        bench: 'ingest',
+        figure: `${r.name}: the machine's CPU ceiling (all five processes)`,
+        value: Math.round(cpuCeiling(r)),
+        unit: 'notifications/s',
+        baseline: {
+          name: 'bare store creates (best of sequential, 50 in flight)',
+          value: Math.round(createBest),
+        },
+      });
+      continue;
+    }
     recordFigure({
       bench: 'ingest',
       figure: `${r.name}: stored end to end`,

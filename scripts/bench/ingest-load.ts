@@ -6,13 +6,57 @@
  */
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { Bundle, MedicationAdministration } from '@medplum/fhirtypes';
+import type { Bundle, Encounter, MedicationAdministration } from '@medplum/fhirtypes';
 import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 import { preparePost, RawConnection } from './raw-http.ts';
 
 export const TENANT = 'bench';
 export const PATIENTS = 50;
 export const MEDICATIONS = 10;
+
+/**
+ * The charge-capture phase's administrations start with this prefix: each is its own visit (an
+ * Encounter of its own, one infliximab infusion, the patient's visit that day), as an infusion
+ * clinic's day is made, so charge capture codes a visit of realistic size. The other phases' 50
+ * encounters gather thousands of administrations each: a load for ingest alone, which no clinic's
+ * visit looks like.
+ */
+export const VISIT_PREFIX = 'ma-visit';
+/** The visits' drug: infliximab 100 mg vial (J1745, its NDC in the sandbox's drug table). */
+export const VISIT_MEDICATION = {
+  resourceType: 'Medication' as const,
+  id: 'med-infliximab',
+  code: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01' }] },
+};
+
+/** The day (YYYY-MM-DD) of visit `i`: one visit per patient a day, going back from 2026-11-26. */
+function visitDay(i: number): string {
+  return new Date(Date.UTC(2026, 10, 26) - Math.floor(i / PATIENTS) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Visit `i` of the charge-capture phase `prefix`: an office visit, finished. */
+export function visitEncounter(prefix: string, i: number): Encounter & { id: string } {
+  const day = visitDay(i);
+  return {
+    resourceType: 'Encounter',
+    id: `${prefix}-enc-${i}`,
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    // Place of service 11, office: the setting the administration codes follow.
+    type: [
+      {
+        coding: [
+          {
+            system: 'https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set',
+            code: '11',
+          },
+        ],
+      },
+    ],
+    subject: { reference: `Patient/pat-${i % PATIENTS}` },
+    period: { start: `${day}T08:00:00Z`, end: `${day}T12:00:00Z` },
+  };
+}
 
 export type Payload = 'full-resource' | 'id-only';
 
@@ -43,6 +87,24 @@ export interface LoadResult {
 
 export function administration(prefix: string, i: number): MedicationAdministration & { id: string } {
   const patient = i % PATIENTS;
+  if (prefix.startsWith(VISIT_PREFIX)) {
+    const day = visitDay(i);
+    return {
+      resourceType: 'MedicationAdministration',
+      id: `${prefix}-${i}`,
+      meta: { versionId: '1', lastUpdated: `${day}T11:00:00.000Z` },
+      status: 'completed',
+      medicationReference: { reference: `Medication/${VISIT_MEDICATION.id}` },
+      subject: { reference: `Patient/pat-${patient}` },
+      context: { reference: `Encounter/${prefix}-enc-${i}` },
+      effectivePeriod: { start: `${day}T09:00:00Z`, end: `${day}T11:00:00Z` },
+      performer: [{ actor: { reference: 'Practitioner/nurse-1' } }],
+      dosage: {
+        route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008', display: 'Intravenous' }] },
+        dose: { value: 500, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+      },
+    };
+  }
   return {
     resourceType: 'MedicationAdministration',
     id: `${prefix}-${i}`,

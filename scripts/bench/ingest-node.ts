@@ -5,6 +5,7 @@
  *
  *   node scripts/bench/ingest-node.ts receiver   # WORKERS=none: authenticates, enqueues, acks
  *   node scripts/bench/ingest-node.ts worker     # the ingest worker (fetch-back, copies) only
+ *   node scripts/bench/ingest-node.ts capture    # charge capture only (the charge-capture phase)
  *
  * The worker runs without the subscription scheduler: maintenance would subscribe at the EHR and
  * replace the secrets the bench seeded (the bench posts the notifications itself). Prints
@@ -15,13 +16,13 @@ import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 
 const role = process.argv[2];
-if (role !== 'receiver' && role !== 'worker') {
-  throw new Error('usage: ingest-node.ts receiver|worker');
+if (role !== 'receiver' && role !== 'worker' && role !== 'capture') {
+  throw new Error('usage: ingest-node.ts receiver|worker|capture');
 }
 const config = loadConfig();
 const running = await startServer(config, createLogger(config.logLevel, process.stderr), {
   ingest: false,
-  chargeCapture: false,
+  chargeCapture: role === 'capture',
 });
 if (role === 'worker') {
   running.ingest.worker.start();

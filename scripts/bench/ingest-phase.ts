@@ -15,15 +15,21 @@
  *   CPU ceiling       the machine's cores ÷ the CPU per notification of all four processes: the
  *                     most this machine can store per second with that code; with /proc/stat, the
  *                     share of the machine busy over the phase (near 100 %: CPU-bound).
+ * The charge-capture phase (`charges`, closed loop, run first) sends visits (./ingest-load.ts
+ * VISIT_PREFIX) with a charge-capture process running beside the worker, and also measures
+ *   charged/s         BENCH_N / (capture queue drained − first send): received → fetched back →
+ *                     stored → charges recomputed, the whole of what a notification sets off; the
+ *                     capture process's CPU counts among the processes' (started before, stopped
+ *                     after the phase, so no other phase's encounters are coded).
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { TENANT } from './ingest-load.ts';
+import { TENANT, VISIT_PREFIX } from './ingest-load.ts';
 import type { LoadResult, Payload } from './ingest-load.ts';
 import type { RunningRig } from './ingest-rig.ts';
 import type { NotificationSender } from './ingest-send.ts';
 
-export type PhaseKind = 'saturation' | 'overload' | 'paced';
+export type PhaseKind = 'charges' | 'saturation' | 'overload' | 'paced';
 
 export interface PhaseSpec {
   /** `<payload> <kind>`, as the tables and the recorded figures name the phase. */
@@ -36,20 +42,29 @@ export interface PhaseSpec {
   readonly prefix: string;
 }
 
-/** Each kind with each payload, in that order. */
+/**
+ * Each kind with each payload, in that order; the charge-capture phase first (its capture process
+ * must not find the other phases' encounter jobs), with id-only (the payload that fetches back) only.
+ */
 export function planPhases(
   kinds: readonly PhaseKind[],
   payloads: readonly Payload[],
   rate: number,
 ): PhaseSpec[] {
-  return kinds
-    .flatMap((kind) => payloads.map((payload) => ({ kind, payload })))
+  const ordered = [...kinds].sort((a, b) => Number(b === 'charges') - Number(a === 'charges'));
+  return ordered
+    .flatMap((kind) =>
+      (kind === 'charges' ? payloads.filter((p) => p === 'id-only') : payloads).map((payload) => ({
+        kind,
+        payload,
+      })),
+    )
     .map(({ kind, payload }, index) => ({
-      name: `${payload} ${kind}`,
+      name: kind === 'charges' ? `${payload} with charge capture` : `${payload} ${kind}`,
       payload,
       kind,
       rate: kind === 'paced' ? rate : 0,
-      prefix: `ma-p${index}`,
+      prefix: kind === 'charges' ? `${VISIT_PREFIX}-p${index}` : `ma-p${index}`,
     }));
 }
 
@@ -75,6 +90,10 @@ export interface PhaseResult {
   ackP50: number;
   ackP99: number;
   storedPerSecond: number;
+  /** The charge-capture phase: notifications per second, first send → charges recomputed for all. */
+  chargedPerSecond?: number;
+  /** The charge-capture phase: ChargeItems the phase's visits got. */
+  chargeItems?: number;
   e2eP50: number;
   e2eP95: number;
   non200: number;
@@ -85,7 +104,7 @@ export interface PhaseResult {
    * CPU time per notification of the phase, µs, by process (sending through draining); `bench`
    * is this process: the load generator's thread and the drain's polling.
    */
-  cpuMicros: { worker: number; receiver: number; ehr: number; bench: number };
+  cpuMicros: { worker: number; receiver: number; ehr: number; capture: number; bench: number };
   /** The share of the machine's CPU time that was busy from the first send to the queue drained. */
   machineBusy: number | undefined;
 }
@@ -122,7 +141,9 @@ function machineCpu(): { busy: number; total: number } | undefined {
 
 /** CPU per notification of all four processes, µs. */
 export function allCpuMicros(r: PhaseResult): number {
-  return r.cpuMicros.worker + r.cpuMicros.receiver + r.cpuMicros.ehr + r.cpuMicros.bench;
+  return (
+    r.cpuMicros.worker + r.cpuMicros.receiver + r.cpuMicros.ehr + r.cpuMicros.capture + r.cpuMicros.bench
+  );
 }
 
 /**
@@ -165,6 +186,11 @@ export async function runPhase(
     }
   }, 2000);
   let load: LoadResult;
+  const charges = phase.kind === 'charges';
+  if (charges) {
+    await rig.startCapture();
+  }
+  const chargeItemsBefore = charges ? rig.chargeItems() : 0;
   const cpuBefore = await rig.cpuSeconds();
   const benchBefore = process.cpuUsage();
   const machineBefore = machineCpu();
@@ -189,7 +215,24 @@ export async function runPhase(
       `${pendingAtLastAck} jobs pending`,
   );
   await sender.drain(phase.name, 300_000);
+  let chargedAt = 0;
+  if (charges) {
+    const deadline = Date.now() + 300_000;
+    while (rig.pendingCaptureJobs() > 0) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${phase.name}: ${rig.pendingCaptureJobs()} charge-capture jobs still pending after 300 s`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    chargedAt = Date.now();
+  }
   const cpuAfter = await rig.cpuSeconds();
+  if (charges) {
+    await rig.stopCapture();
+  }
+  const chargeItems = charges ? rig.chargeItems() - chargeItemsBefore : 0;
   const benchUsed = process.cpuUsage(benchBefore);
   const machineAfter = machineCpu();
   const perNotification = (name: keyof typeof cpuAfter): number =>
@@ -197,6 +240,7 @@ export async function runPhase(
   const workerCpu = perNotification('worker');
   const receiverCpu = perNotification('receiver');
   const ehrCpu = perNotification('ehr');
+  const captureCpu = perNotification('capture');
   const benchCpu = (benchUsed.user + benchUsed.system) / N;
   const machineBusy =
     machineBefore && machineAfter && machineAfter.total > machineBefore.total
@@ -219,6 +263,12 @@ export async function runPhase(
   if (missing > 0) {
     console.error(`FAIL ${phase.name}: ${missing} administrations not stored after the queue drained`);
   }
+  // Each visit is one infusion: a drug line and an administration line at least.
+  if (charges && chargeItems < 2 * N) {
+    console.error(
+      `FAIL ${phase.name}: ${chargeItems} ChargeItems for ${N} visits (at least ${2 * N} expected)`,
+    );
+  }
   const non200 = N - acked;
   if (non200 > 0) {
     console.error(
@@ -235,6 +285,7 @@ export async function runPhase(
     ackP50: percentile(load.latency, 50),
     ackP99: percentile(load.latency, 99),
     storedPerSecond: N / ((lastStored - load.firstSend) / 1000),
+    ...(charges ? { chargedPerSecond: N / ((chargedAt - load.firstSend) / 1000), chargeItems } : {}),
     e2eP50: percentile(e2e, 50),
     e2eP95: percentile(e2e, 95),
     non200,
@@ -242,14 +293,24 @@ export async function runPhase(
     statuses: Object.entries(load.statuses)
       .map(([code, count]) => `${code}×${count}`)
       .join(' '),
-    cpuMicros: { worker: workerCpu, receiver: receiverCpu, ehr: ehrCpu, bench: benchCpu },
+    cpuMicros: {
+      worker: workerCpu,
+      receiver: receiverCpu,
+      ehr: ehrCpu,
+      capture: captureCpu,
+      bench: benchCpu,
+    },
     machineBusy,
   };
   progress(
     `${phase.name}: stored ${N - missing} copies at ${result.storedPerSecond.toFixed(0)}/s; ` +
       `notification → stored p50 ${result.e2eP50.toFixed(0)} ms, p95 ${result.e2eP95.toFixed(0)} ms; ` +
       `CPU per notification: worker ${workerCpu.toFixed(0)} µs, receiver ${receiverCpu.toFixed(0)} µs, ` +
-      `EHR ${ehrCpu.toFixed(0)} µs, bench ${benchCpu.toFixed(0)} µs; machine ` +
+      `EHR ${ehrCpu.toFixed(0)} µs, ` +
+      (charges
+        ? `capture ${captureCpu.toFixed(0)} µs (${chargeItems} ChargeItems, all charged at ${(result.chargedPerSecond ?? 0).toFixed(0)}/s), `
+        : '') +
+      `bench ${benchCpu.toFixed(0)} µs; machine ` +
       (machineBusy === undefined ? 'busy unknown' : `${(machineBusy * 100).toFixed(0)} % busy`),
   );
   return result;

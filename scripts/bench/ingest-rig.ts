@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { freePort } from '../../src/http/free-port.ts';
-import { INGEST_QUEUE } from '../../src/ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -60,6 +60,8 @@ export interface ProcessCpu {
   readonly worker: number;
   readonly receiver: number;
   readonly ehr: number;
+  /** The charge-capture process's, while it runs (0 before it starts). */
+  readonly capture: number;
 }
 
 /** The started processes, as the bench's phases use them. */
@@ -72,6 +74,14 @@ export interface RunningRig {
   pendingJobs(): number;
   /** Ingest jobs dead-lettered. */
   deadJobs(): number;
+  /** Charge-capture jobs ready or leased: encounters whose charges are yet to be recomputed. */
+  pendingCaptureJobs(): number;
+  /** ChargeItems stored (every tenant's: the bench has one). */
+  chargeItems(): number;
+  /** Starts a charge-capture process (WORKERS=none, charge capture only) beside the others. */
+  startCapture(): Promise<void>;
+  /** Stops it (its queue's jobs stay, unprocessed). */
+  stopCapture(): Promise<void>;
   cpuSeconds(): Promise<ProcessCpu>;
   /** SIGSTOP / SIGCONT to the worker process (BENCH_PAUSE_WORKER). */
   pauseWorker(): void;
@@ -276,6 +286,7 @@ export class IngestRig {
           INGEST_QUEUE,
         )?.['n'] ?? 0,
       );
+    let captureChild: ChildProcess | undefined;
     return {
       ehrBaseUrl,
       store,
@@ -287,11 +298,42 @@ export class IngestRig {
       }),
       pendingJobs,
       deadJobs,
+      pendingCaptureJobs: () =>
+        Number(
+          store.connection.get(
+            "SELECT count(*) AS n FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')",
+            ENCOUNTER_CHANGED_QUEUE,
+          )?.['n'] ?? 0,
+        ),
+      chargeItems: () =>
+        Number(
+          store.connection.get("SELECT count(*) AS n FROM resources WHERE type = 'ChargeItem'")?.['n'] ?? 0,
+        ),
+      startCapture: async () => {
+        ({ child: captureChild } = await startChild(
+          'capture',
+          new URL('./ingest-node.ts', import.meta.url),
+          ['capture'],
+          env(await freePort(HOST)),
+          'LISTENING ',
+          children,
+          profileArgs('capture'),
+          WORKER_NICENESS,
+        ));
+      },
+      stopCapture: async () => {
+        if (captureChild) {
+          await stopProcess(captureChild);
+          captureChild = undefined;
+        }
+      },
       cpuSeconds: async () => {
-        const [worker = 0, receiver = 0, ehr = 0] = await Promise.all(
-          [workerChild, receiverChild, ehrChild.child].map(cpuSeconds),
+        const [worker = 0, receiver = 0, ehr = 0, capture = 0] = await Promise.all(
+          [workerChild, receiverChild, ehrChild.child, ...(captureChild ? [captureChild] : [])].map(
+            cpuSeconds,
+          ),
         );
-        return { worker, receiver, ehr };
+        return { worker, receiver, ehr, capture };
       },
       pauseWorker: () => {
         workerChild.kill('SIGSTOP');

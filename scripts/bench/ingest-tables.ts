@@ -89,6 +89,7 @@ export function printTables(
       'worker',
       'receiver',
       'EHR',
+      'capture',
       'bench',
       'all',
       'machine busy',
@@ -102,6 +103,7 @@ export function printTables(
       r.cpuMicros.worker.toFixed(0),
       r.cpuMicros.receiver.toFixed(0),
       r.cpuMicros.ehr.toFixed(0),
+      r.cpuMicros.capture.toFixed(0),
       r.cpuMicros.bench.toFixed(0),
       allCpuMicros(r).toFixed(0),
       r.machineBusy === undefined ? 'n/a' : `${(r.machineBusy * 100).toFixed(0)} %`,
@@ -138,6 +140,14 @@ export function printTables(
       mark(r.storedPerSecond >= 500 * 0.98),
       'sustained = the worker keeps up',
     ]);
+    if (r.chargedPerSecond !== undefined) {
+      rows.push([
+        `${r.name}: ≥ 2,000 notifications/s stored and charges recomputed`,
+        `${r.chargedPerSecond.toFixed(0)}/s`,
+        mark(r.chargedPerSecond >= 2000),
+        `${r.chargeItems ?? 0} ChargeItems for the phase's visits`,
+      ]);
+    }
   }
   rows.push([
     'ratio acks/s ÷ bare enqueue/s (reported)',

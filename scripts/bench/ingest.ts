@@ -25,13 +25,17 @@
  *               50 ÷ acks/s (Little's law) whatever the server does.
  *   paced       open loop at BENCH_RATE/s (default 500, the target), at most 50 in flight: ack
  *               latency and notification-to-stored time at the target rate.
+ *   charges     id-only, closed loop, run first: each notification a visit of its own (an
+ *               infliximab infusion), with a charge-capture process beside the worker; also
+ *               measured until every visit's charges are recomputed (issue 17's "received →
+ *               fetched back → stored → charges recomputed").
  * After each phase the bench waits until the worker has drained the queue. Bare store writes of
  * the same count in the same run (./ingest-baselines.ts: bare enqueue, bare create) are what the
  * phases' rates are divided by. The report is printed (./ingest-tables.ts) and its headline
  * figures recorded for `npm run bench` (./ingest-figures.ts).
  *
  * Environment: BENCH_N (10,000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
- * (saturation,overload,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
+ * (charges,saturation,overload,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
  * alone keeps a CPU profile to that path), BENCH_CPU_PROF=<dir> (the receiver's and the worker's CPU
  * profiles are written there). BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
  * while each phase sends and resumes it to drain: the acks then have the machine without the
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
   const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 50, 1);
   const RATE = intEnv('BENCH_RATE', 500, 1);
   const PAUSE_WORKER = process.env['BENCH_PAUSE_WORKER'] === '1';
-  const PHASES = listEnv('BENCH_PHASES', ['saturation', 'overload', 'paced']);
+  const PHASES = listEnv('BENCH_PHASES', ['charges', 'saturation', 'overload', 'paced']);
   const PAYLOADS = listEnv('BENCH_PAYLOADS', ['full-resource', 'id-only']);
 
   const startedAt = Date.now();
@@ -125,7 +129,7 @@ async function main(): Promise<void> {
     const results: PhaseResult[] = [];
     for (const phase of phases) {
       const result = await runPhase(phase, results, running, sender, settings, progress);
-      failed ||= result.missing > 0 || result.non200 > 0;
+      failed ||= result.missing > 0 || result.non200 > 0 || (result.chargeItems ?? 2 * N) < 2 * N;
       results.push(result);
     }
     const dead = running.deadJobs();
