@@ -34,6 +34,7 @@ import type { EncounterChangedEvent } from '../ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Job, Store, StoredResource, TenantId } from '../store/port.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
@@ -113,6 +114,12 @@ function isConflict(err: unknown): boolean {
 export class ChargeCaptureWorker extends LoopingWorker {
   readonly #deps: ChargeCaptureDeps;
   readonly #now: () => Date;
+  /**
+   * The groups of a batch run side by side and their writes share one transaction (one COMMIT for
+   * the batch's charges instead of one per group); a write that fails is retried alone, so one
+   * group's conflict is that group's alone (../store/group-commit.ts).
+   */
+  readonly #writes: GroupCommit;
 
   constructor(deps: ChargeCaptureDeps) {
     super({
@@ -124,6 +131,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
     // Its retries wake its loop when due (LoopingWorker.ownStore), not at the next poll.
     this.#deps = { ...deps, store: this.ownStore(deps.store, [ENCOUNTER_CHANGED_QUEUE]) };
     this.#now = deps.now ?? (() => new Date());
+    this.#writes = new GroupCommit(this.#deps.store);
     loadFhirDefinitions();
   }
 
@@ -142,12 +150,17 @@ export class ChargeCaptureWorker extends LoopingWorker {
       const key = `${job.tenant}|${payload?.encounter ?? ''}`;
       groups.set(key, [...(groups.get(key) ?? []), job]);
     }
+    // Side by side: each group reads and plans on its own, and their writes meet in one group
+    // commit. Two groups that share encounters (a patient's visits that day) plan the same charges;
+    // the second to write conflicts (If-Match, create-with-id), looks again and finds them written.
     const done: Job[] = [];
-    for (const group of groups.values()) {
-      if (await this.#handle(group)) {
-        done.push(...group);
-      }
-    }
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        if (await this.#handle(group)) {
+          done.push(...group);
+        }
+      }),
+    );
     // The batch's acks in one transaction instead of one per job: a crash before it re-runs the
     // batch's groups, whose recomputation finds their charges written and plans nothing.
     await this.#deps.store.jobs.ackMany(
@@ -258,7 +271,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
         return total;
       }
       try {
-        await this.#deps.store.resources.writeBatch(
+        await this.#writes.write(
           tenant,
           captureOperations(gathered, plan, this.#now(), this.#deps.publicUrl),
         );
