@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Encounter, MedicationAdministration } from '@medplum/fhirtypes';
+import type { ChargeItem, Encounter, Medication, MedicationAdministration } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
@@ -53,14 +53,11 @@ async function visit(id: string, patient: string, day: string, hour: number): Pr
 
 beforeAll(async () => {
   store = await openSqliteStore({ path: path.join(dir, 'store.db') });
-  await store.resources.create(
-    TENANT,
-    {
-      resourceType: 'Medication',
-      code: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01' }] },
-    },
-    { id: 'infliximab' },
-  );
+  const infliximab: Medication = {
+    resourceType: 'Medication',
+    code: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01' }] },
+  };
+  await store.resources.create(TENANT, infliximab, { id: 'infliximab' });
   for (const patient of ['pat-1', 'pat-2']) {
     await store.resources.create(
       TENANT,
