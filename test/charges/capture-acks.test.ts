@@ -7,9 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { Encounter } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
-import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { officeVisit } from './office-visit.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -38,14 +37,11 @@ beforeAll(async () => {
   await store.resources.create('t', { resourceType: 'Patient', name: [{ family: 'Lind' }] }, { id: 'pat-2' });
   // Three finished office visits on three days (three encounter groups), and one of pat-2.
   for (const day of [1, 2, 3, 4]) {
-    const visit: Encounter = {
-      resourceType: 'Encounter',
-      status: 'finished',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-      type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-      subject: { reference: day === 4 ? 'Patient/pat-2' : 'Patient/pat-1' },
-      period: { start: `2026-12-0${day}T15:00:00Z`, end: `2026-12-0${day}T16:00:00Z` },
-    };
+    const visit = officeVisit(
+      day === 4 ? 'pat-2' : 'pat-1',
+      `2026-12-0${day}T15:00:00Z`,
+      `2026-12-0${day}T16:00:00Z`,
+    );
     await store.resources.create('t', visit, { id: `enc-${day}` });
   }
 });

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Encounter, Medication, MedicationAdministration } from '@medplum/fhirtypes';
+import type { ChargeItem, Medication, MedicationAdministration } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
-import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { officeVisit } from './office-visit.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -27,15 +27,7 @@ let store: SqliteStore;
 /** A finished office visit of `patient` on 2026-12-`day` with one infliximab infusion, 09:00–11:00. */
 async function visit(id: string, patient: string, day: string, hour: number): Promise<void> {
   const at = (h: number): string => `2026-12-${day}T${String(h).padStart(2, '0')}:00:00Z`;
-  const encounter: Encounter = {
-    resourceType: 'Encounter',
-    status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-    subject: { reference: `Patient/${patient}` },
-    period: { start: at(hour), end: at(hour + 3) },
-  };
-  await store.resources.create(TENANT, encounter, { id });
+  await store.resources.create(TENANT, officeVisit(patient, at(hour), at(hour + 3)), { id });
   const administration: MedicationAdministration = {
     resourceType: 'MedicationAdministration',
     status: 'completed',

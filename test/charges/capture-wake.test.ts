@@ -6,10 +6,9 @@
  * test/claims/workflow.test.ts, with the same 60 s poll.)
  */
 import { beforeAll, expect } from '@jest/globals';
-import type { Encounter } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { notifyOnEnqueue } from '../../src/charges/notify-on-enqueue.ts';
-import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { officeVisit } from './office-visit.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
@@ -34,15 +33,9 @@ let tables: CodingTables;
 
 /** A finished office visit of `patient` (its group is codable: charge capture asks for coverage). */
 async function visit(store: Store, id: string, patient: string): Promise<void> {
-  const encounter: Encounter = {
-    resourceType: 'Encounter',
-    status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
-    subject: { reference: `Patient/${patient}` },
-    period: { start: '2026-12-01T15:00:00Z', end: '2026-12-01T16:00:00Z' },
-  };
-  await store.resources.create(TENANT, encounter, { id });
+  await store.resources.create(TENANT, officeVisit(patient, '2026-12-01T15:00:00Z', '2026-12-01T16:00:00Z'), {
+    id,
+  });
 }
 
 async function patient(store: Store, id: string, withCoverage: boolean): Promise<void> {
