@@ -20,7 +20,8 @@
  *
  * Idempotent and retry-safe: the same inputs give the same plan, an applied plan makes the next one
  * empty, writes are optimistic (If-Match / create-with-id) and each group's writes go in one batch;
- * after writing, the inputs are read again and the group recomputed if they moved meanwhile.
+ * after writing, what was written meanwhile is checked (or, where the store cannot tell, the inputs
+ * are read again) and the group recomputed if its inputs moved.
  *
  * This module is the worker (jobs, retries, the settle loop). Reading a group is ./group.ts,
  * planning it ./plan-group.ts (with the pure ./reconcile.ts), its writes ./capture-writes.ts.
@@ -31,15 +32,16 @@ import type { CodingTables } from '../coding/tables/types.ts';
 import type { TenantCodingOptions } from '../coding/types.ts';
 import { loadFhirDefinitions } from '../fhir/definitions.ts';
 import type { EncounterChangedEvent } from '../ingest/jobs.ts';
-import { ENCOUNTER_CHANGED_QUEUE } from '../ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, ENCOUNTER_KEY_SEPARATOR, encounterChangedKey } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
-import type { Job, Store, StoredResource, TenantId } from '../store/port.ts';
+import type { Job, Store, StoredResource, TenantId, WriteMark } from '../store/port.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
 import { captureOperations } from './capture-writes.ts';
-import { gatherGroup, groupReader, isNotFound, refOf } from './group.ts';
+import type { GroupInputs, GroupReader } from './group.ts';
+import { gatherGroup, groupReader, inputsMoved, isNotFound, refOf } from './group.ts';
 import { planGroup } from './plan-group.ts';
 
 export interface ChargeCaptureDeps {
@@ -101,6 +103,14 @@ export interface ProcessOptions {
   readonly allowIncomplete?: boolean;
 }
 
+/**
+ * What charge capture itself writes (with the append-only AuditEvents and Provenances): never an
+ * input of the charges, so not a sign that the inputs moved.
+ */
+const CAPTURE_OUTPUT_TYPES = ['ChargeItem', 'Task'] as const;
+/** More resources than this written meanwhile: reading the group again is cheaper than sifting them. */
+const WRITTEN_SINCE_LIMIT = 2000;
+
 /** Attempts that wait for missing references before coding with what is there. */
 const INCOMPLETE_ATTEMPTS = 4;
 
@@ -142,6 +152,10 @@ export class ChargeCaptureWorker extends LoopingWorker {
       leaseMs: this.#deps.leaseMs ?? 60_000,
       limit: this.#deps.batchSize ?? 32,
       now: this.#now(),
+      // With each change, the encounter's other changes due, however far apart they were enqueued
+      // (ingest stores an administration and, a batch later, its encounter): one recomputation
+      // covers them all, since every change committed before this lease is in what it reads.
+      siblingsBy: ENCOUNTER_KEY_SEPARATOR,
     });
     // Several changes to one encounter collapse into one recomputation.
     const groups = new Map<string, Job[]>();
@@ -241,9 +255,13 @@ export class ChargeCaptureWorker extends LoopingWorker {
     }
     await this.#followMovedAdministrations(tenant, event.causes);
     const coding = this.#deps.codingOptions?.(tenant);
-    const reader = groupReader(this.#deps.store, tenant, coding?.timeZone ?? coding?.utcOffset);
+    const zone = coding?.timeZone ?? coding?.utcOffset;
     let total = EMPTY_SUMMARY(encounter);
     for (let attempt = 0; attempt < 6; attempt++) {
+      // Where the store's writes stood before anything was read (see #inputsMoved).
+      const mark = await this.#deps.store.resources.writeMark(tenant);
+      const requested = new Set<string>();
+      const reader = groupReader(this.#deps.store, tenant, zone, requested);
       const gathered = await gatherGroup(reader, encounter);
       if (!gathered) {
         return total;
@@ -289,12 +307,37 @@ export class ChargeCaptureWorker extends LoopingWorker {
         tasks: total.tasks + plan.tasks.length,
       };
       // Inputs that moved while we computed (a concurrent ingest) mean the plan may be stale: redo.
+      if (mark && !(await this.#inputsMoved(tenant, mark, reader, gathered, requested))) {
+        return total;
+      }
       const after = await gatherGroup(reader, encounter);
       if (!after || after.fingerprint === gathered.fingerprint) {
         return total;
       }
     }
     throw new Error(`charge capture for ${encounter} did not settle: inputs kept changing`);
+  }
+
+  /**
+   * Whether anything written since `mark` (before this run read its group; its own write included)
+   * could be an input of the group. The settle loop's guard: another capture process may finish a
+   * newer run of the group between this run's reads and its write — a create no If-Match catches —
+   * and no later job would repair that. Asking the store what was written since is far cheaper than
+   * reading the group again (six searches and a dozen reads); when it cannot tell (MongoDB, or too
+   * much was written), the group is read again.
+   */
+  async #inputsMoved(
+    tenant: TenantId,
+    mark: WriteMark,
+    reader: GroupReader,
+    gathered: GroupInputs,
+    requested: ReadonlySet<string>,
+  ): Promise<boolean> {
+    const written = await this.#deps.store.resources.writtenSince(tenant, mark, {
+      exceptTypes: CAPTURE_OUTPUT_TYPES,
+      limit: WRITTEN_SINCE_LIMIT,
+    });
+    return written === undefined || (await inputsMoved(reader, gathered, requested, written));
   }
 
   /**
@@ -329,7 +372,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
         };
         await this.#deps.store.jobs.enqueue(tenant, {
           queue: ENCOUNTER_CHANGED_QUEUE,
-          key: `${before}|moved|${ref}/${current.meta.versionId}`,
+          key: encounterChangedKey(before, `moved|${ref}/${current.meta.versionId}`),
           payload: event,
         });
       }

@@ -18,7 +18,7 @@ import { settingOf } from '../coding/fhir/extract.ts';
 import type { CareSetting } from '../coding/types.ts';
 import { DELETED_AT_SOURCE } from '../ingest/copies.ts';
 import { hashText } from '../ingest/jobs.ts';
-import type { Store, StoreFilter, StoredResource, TenantId } from '../store/port.ts';
+import type { Store, StoreFilter, StoredResource, TenantId, WrittenResource } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { addDays, localDate, startOfDay } from '../time/zone.ts';
@@ -38,6 +38,8 @@ export interface GroupInputs {
   readonly claims: ReadonlyMap<string, Claim & { id: string }>;
   /** Changes whenever an input does. */
   readonly fingerprint: string;
+  /** The day whose visits of the patient were searched for (an office or hospital visit's group). */
+  readonly sameDay?: { readonly start: string; readonly end: string };
   /** References the inputs make that are not stored (yet): ingest stores a resource before what it references. */
   readonly missing: readonly string[];
 }
@@ -97,7 +99,13 @@ export interface GroupReader {
   search(resourceType: string, filters: StoreFilter[]): Promise<StoredResource[]>;
 }
 
-export function groupReader(store: Store, tenant: TenantId, zone: string | undefined): GroupReader {
+/** `requested`, when given, collects every reference read, found or not (see inputsMoved). */
+export function groupReader(
+  store: Store,
+  tenant: TenantId,
+  zone: string | undefined,
+  requested?: Set<string>,
+): GroupReader {
   return {
     ...(zone ? { zone } : {}),
     async read(reference) {
@@ -105,6 +113,7 @@ export function groupReader(store: Store, tenant: TenantId, zone: string | undef
       if (!normalized) {
         return undefined;
       }
+      requested?.add(normalized);
       const [type, id] = normalized.split('/') as [string, string];
       try {
         return await store.resources.read(tenant, type, id);
@@ -130,6 +139,7 @@ async function groupOf(
   members: (Encounter & StoredResource)[];
   root: Encounter & StoredResource;
   setting?: CareSetting;
+  sameDay?: { start: string; end: string };
 }> {
   const parent = refOf(encounter.partOf);
   const root = ((parent ? await reader.read(parent) : undefined) ?? encounter) as Encounter & StoredResource;
@@ -144,7 +154,8 @@ async function groupOf(
   const setting = settingOf(root) ?? settingOf(encounter);
   const patient = refOf(encounter.subject);
   const day = encounter.period?.start ? localDay(encounter.period.start, reader.zone) : undefined;
-  if (setting !== undefined && setting !== 'home' && !parent && patient && day) {
+  const searchesDay = setting !== undefined && setting !== 'home' && !parent && patient && day;
+  if (searchesDay) {
     // The patient's other visits in this setting that day (left and came back): coded together.
     const sameDay = await reader.search('Encounter', [
       ...byReference('patient', patient),
@@ -158,7 +169,7 @@ async function groupOf(
     }
   }
   const members = [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
-  return { members, root, ...(setting ? { setting } : {}) };
+  return { members, root, ...(setting ? { setting } : {}), ...(searchesDay ? { sameDay: day } : {}) };
 }
 
 /** How this run treats one member of the group; undefined: not finished yet (coded when it is). */
@@ -192,7 +203,7 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
   if (!encounter) {
     return undefined; // not stored (yet): its arrival emits another event
   }
-  const { members, root, setting } = await groupOf(reader, encounter);
+  const { members, root, setting, sameDay } = await groupOf(reader, encounter);
   const versions = new Map<string, string>();
   const note = (r: StoredResource): void => {
     versions.set(`${r.resourceType}/${r.id}`, r.meta.versionId);
@@ -289,10 +300,62 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     scopes,
     ...(setting ? { setting } : {}),
     ...(patient ? { patient } : {}),
+    ...(sameDay ? { sameDay } : {}),
     resources,
     versions,
     claims,
     fingerprint,
     missing: ready.length > 0 ? missing : [],
   };
+}
+
+/**
+ * Whether a resource written since a group was gathered could be one of its inputs: one it read
+ * (or looked for and did not find: a Medication stored after its administration), one that names a
+ * member encounter (administrations, part-of visits, claims: the searches by encounter), the
+ * patient's coverage, or the patient's encounter on the group's day (the same-day search). Another
+ * resource of the patient is no input: nothing else is searched by patient. Over-inclusive where
+ * in doubt: a false "moved" costs one more read of the group, a missed one a stale charge that no
+ * later job would repair.
+ */
+export async function inputsMoved(
+  reader: GroupReader,
+  gathered: GroupInputs,
+  requested: ReadonlySet<string>,
+  written: readonly WrittenResource[],
+): Promise<boolean> {
+  const members = new Set(gathered.members.map((m) => `Encounter/${m.id}`));
+  for (const w of written) {
+    if (
+      gathered.versions.has(w.reference) ||
+      requested.has(w.reference) ||
+      members.has(w.reference) ||
+      w.references.some((r) => members.has(r))
+    ) {
+      return true;
+    }
+    if (!gathered.patient || !w.references.includes(gathered.patient)) {
+      continue;
+    }
+    if (w.reference.startsWith('Coverage/')) {
+      return true;
+    }
+    if (w.reference.startsWith('Encounter/') && gathered.sameDay) {
+      const other = (await reader.read(w.reference)) as Encounter | undefined;
+      if (!other || overlapsDay(other, gathered.sameDay)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** Whether an encounter's period may touch the day (no start: it may). */
+function overlapsDay(encounter: Encounter, day: { start: string; end: string }): boolean {
+  const start = Date.parse(encounter.period?.start ?? '');
+  const end = encounter.period?.end ? Date.parse(encounter.period.end) : Number.POSITIVE_INFINITY;
+  if (!Number.isFinite(start)) {
+    return true;
+  }
+  return start <= Date.parse(day.end) && (Number.isNaN(end) || end >= Date.parse(day.start));
 }

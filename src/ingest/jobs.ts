@@ -71,9 +71,15 @@ export interface EncounterChangedEvent {
   readonly causes: readonly string[];
 }
 
+/**
+ * Ends an encounter-changed key's encounter part: the jobs about one encounter share their key up
+ * to it, so charge capture leases them together (LeaseOptions.siblingsBy).
+ */
+export const ENCOUNTER_KEY_SEPARATOR = '|';
+
 /** One domain event per changed copy version, written in the same transaction as the copy. */
 export function encounterChangedKey(encounter: string, cause: string): string {
-  return `${encounter}|${cause}`;
+  return `${encounter}${ENCOUNTER_KEY_SEPARATOR}${cause}`;
 }
 
 export function hashText(text: string): string {

@@ -20,3 +20,12 @@ export function prefixEnd(prefix: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The key prefix a job shares with its siblings (LeaseOptions.siblingsBy): the key up to and
+ * including the first `separator`; undefined when the key has none.
+ */
+export function siblingPrefix(key: string, separator: string): string | undefined {
+  const at = separator === '' ? -1 : key.indexOf(separator);
+  return at < 0 ? undefined : key.slice(0, at + separator.length);
+}

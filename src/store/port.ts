@@ -194,6 +194,33 @@ export interface ResourceStore {
    * Jobs of INBOX_QUEUE can be batched only with each other (on SQLite they are in another file).
    */
   writeBatch(tenant: TenantId, operations: readonly BatchOperation[]): Promise<BatchResult[]>;
+  /**
+   * Where the store's writes stand now, to ask `writtenSince` later; undefined when the adapter
+   * cannot list what was written since a point (the caller then reads again).
+   */
+  writeMark(tenant: TenantId): Promise<WriteMark | undefined>;
+  /**
+   * The tenant's resources created or updated since `mark` (committed), once each, with the
+   * references their search index holds — without those of `exceptTypes` and of the append-only
+   * types (AuditEvent, Provenance: records of writes, never anyone's input). Undefined when more
+   * than `limit` were written, or when the adapter cannot tell: the caller then reads again.
+   */
+  writtenSince(
+    tenant: TenantId,
+    mark: WriteMark,
+    options: { readonly exceptTypes: readonly string[]; readonly limit: number },
+  ): Promise<WrittenResource[] | undefined>;
+}
+
+/** A point in a store's order of commits (opaque: only the adapter that made it reads it). */
+export type WriteMark = string & { readonly __writeMark: unique symbol };
+
+/** A resource written since a WriteMark. */
+export interface WrittenResource {
+  /** "Type/id". */
+  readonly reference: string;
+  /** The references its current version's search index holds ("Type/id"). */
+  readonly references: readonly string[];
 }
 
 /**
@@ -270,7 +297,17 @@ export interface LeaseOptions {
   readonly limit: number;
   /** Current time, passed in so tests and workers control the clock. */
   readonly now: Date;
+  /**
+   * With each job leased, also lease its due siblings: the tenant's ready jobs of the queue whose
+   * key starts the same up to and including the first `siblingsBy` (charge capture's "|": every
+   * change of one encounter, however far apart they were enqueued). They come on top of `limit`,
+   * at most SIBLINGS_PER_PREFIX a prefix. A key without the separator has no siblings.
+   */
+  readonly siblingsBy?: string;
 }
+
+/** At most this many siblings are leased with each prefix (LeaseOptions.siblingsBy). */
+export const SIBLINGS_PER_PREFIX = 100;
 
 /** How long a renewed lease lasts from now (`JobQueue.extendLease`), on the holder's clock. */
 export interface LeaseRenewal {

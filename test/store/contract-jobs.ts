@@ -233,6 +233,39 @@ export function describeJobLeaseContract(it: ContractTest): void {
       expect(otherQueue.created).toBe(true);
     });
 
+    it('lease with siblingsBy also leases the due ready jobs sharing the key up to the separator', async (store) => {
+      const tenant = newTenant();
+      const otherTenant = newTenant();
+      const queue = newQueue();
+      // Due one millisecond apart, in enqueue order: a lease takes the earliest due first.
+      let due = Date.now() - 60_000;
+      const enqueue = async (
+        t: string,
+        key: string,
+        runAt = new Date(due++).toISOString(),
+      ): Promise<string> => (await store.jobs.enqueue(t, { queue, key, payload: { key }, runAt })).jobId;
+      const first = await enqueue(tenant, 'Encounter/e1|MedicationAdministration/a/_history/1');
+      await enqueue(tenant, 'Encounter/e2|MedicationAdministration/b/_history/1');
+      const sibling = await enqueue(tenant, 'Encounter/e1|Encounter/e1/_history/2');
+      // Not siblings: not due yet; another tenant's; a key that only starts like the prefix.
+      await enqueue(tenant, 'Encounter/e1|later', new Date(Date.now() + 3_600_000).toISOString());
+      await enqueue(otherTenant, 'Encounter/e1|x');
+      await enqueue(tenant, 'Encounter/e10|y');
+      const now = new Date();
+      const leased = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 1, now, siblingsBy: '|' });
+      expect(leased.map((job) => job.id).sort()).toEqual([first, sibling].sort());
+      for (const job of leased) {
+        expect(job).toMatchObject({ state: 'leased', attempts: 1 });
+        expect(job.leaseToken).toEqual(expect.any(String));
+        expect(await store.jobs.ack(job.id, job.leaseToken!)).toBe(true);
+      }
+      // Without the option a lease takes `limit` jobs and nothing more.
+      const plain = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 1, now });
+      expect(plain.map((job) => job.key)).toEqual(['Encounter/e2|MedicationAdministration/b/_history/1']);
+      const rest = await store.jobs.lease({ queue, leaseMs: 60_000, limit: 10, now, siblingsBy: '|' });
+      expect(rest.map((job) => job.key).sort()).toEqual(['Encounter/e10|y', 'Encounter/e1|x']);
+    });
+
     it('lease / ack: attempts, token, expiry; ack with a stale token is false and changes nothing', async (store) => {
       const tenant = newTenant();
       const queue = newQueue();

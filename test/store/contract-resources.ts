@@ -273,6 +273,51 @@ export function describeResourceContract(it: ContractTest): void {
     });
   });
 
+  describe('what was written since a mark (writeMark / writtenSince)', () => {
+    it("lists the tenant's creates and updates after the mark once each, with their references", async (store) => {
+      const tenant = newTenant();
+      const earlier = (await store.resources.create(tenant, patient({ mrn: 'WS-0', family: 'Earlier' })))
+        .resource as Patient & StoredResource;
+      const pat = (await store.resources.create(tenant, patient({ mrn: 'WS-1', family: 'Before' })))
+        .resource as Patient & StoredResource;
+      const mark = await store.resources.writeMark(tenant);
+      if (mark === undefined) {
+        return; // the adapter cannot tell (MongoDB): its callers read again
+      }
+      const visit = (await store.resources.create(tenant, encounter({ patientId: pat.id }))).resource;
+      await store.resources.update(tenant, { ...pat, name: [{ family: 'After' }] });
+      await store.resources.update(tenant, { ...pat, name: [{ family: 'Again' }] });
+      // Not listed: another tenant's write, an excepted type, an append-only type.
+      await store.resources.create(newTenant(), patient({ mrn: 'WS-2', family: 'Elsewhere' }));
+      await store.resources.create(tenant, {
+        resourceType: 'Task',
+        status: 'ready',
+        intent: 'order',
+        for: { reference: `Patient/${pat.id}` },
+      });
+      await store.resources.create(tenant, {
+        resourceType: 'Provenance',
+        target: [{ reference: `Patient/${pat.id}` }],
+        recorded: '2026-03-01T10:00:00.000Z',
+        agent: [{ who: { reference: 'Device/d1' } }],
+      });
+      const options = { exceptTypes: ['Task'], limit: 10 };
+      const written = await store.resources.writtenSince(tenant, mark, options);
+      expect(written?.map((w) => w.reference).sort()).toEqual(
+        [`Encounter/${visit.id ?? ''}`, `Patient/${pat.id}`].sort(),
+      );
+      expect(written?.find((w) => w.reference.startsWith('Encounter/'))?.references).toContain(
+        `Patient/${pat.id}`,
+      );
+      expect(written?.map((w) => w.reference)).not.toContain(`Patient/${earlier.id}`);
+      // More than the limit: the caller is told to read again.
+      expect(await store.resources.writtenSince(tenant, mark, { ...options, limit: 1 })).toBeUndefined();
+      const now = await store.resources.writeMark(tenant);
+      expect(now).toBeDefined();
+      expect(await store.resources.writtenSince(tenant, now!, options)).toEqual([]);
+    });
+  });
+
   describe('append-only types', () => {
     it('an AuditEvent or Provenance that exists is never replaced (409); its index still answers searches', async (store) => {
       const tenant = newTenant();

@@ -55,6 +55,20 @@ describe('SQLite store specifics', () => {
     await full.close();
   });
 
+  test('tells what was written since a mark, across connections to the file (the contract runs it fully here)', async () => {
+    const path = freshPath();
+    const reader = await openSqliteStore({ path });
+    const writer = await openSqliteStore({ path });
+    const mark = await reader.resources.writeMark('t1');
+    expect(mark).toBeDefined();
+    const { resource } = await writer.resources.create('t1', patient({ mrn: 'P-9', family: 'Elsewhere' }));
+    expect(await reader.resources.writtenSince('t1', mark!, { exceptTypes: [], limit: 10 })).toEqual([
+      { reference: `Patient/${resource.id}`, references: [] },
+    ]);
+    await writer.close();
+    await reader.close();
+  });
+
   test('uses the injected clock and id generator', async () => {
     let n = 0;
     const store = await openSqliteStore({

@@ -22,7 +22,8 @@ import type {
   PurgeDoneOptions,
   TenantId,
 } from '../port.ts';
-import { prefixEnd } from '../key-prefix.ts';
+import { SIBLINGS_PER_PREFIX } from '../port.ts';
+import { prefixEnd, siblingPrefix } from '../key-prefix.ts';
 import type { JobDoc } from './collections.ts';
 import { isDuplicateKeyError } from './connection.ts';
 import { escapeRegex } from './query.ts';
@@ -184,7 +185,47 @@ export class MongoJobQueue implements JobQueue {
       leasedIds.push(doc._id);
       leased.push(toJob(doc));
     }
+    if (options.siblingsBy !== undefined) {
+      leased.push(...(await this.#leaseSiblings(leased, options, leaseExpiresAt)));
+    }
     return leased;
+  }
+
+  /** The due siblings of `leased` (LeaseOptions.siblingsBy), one atomic findOneAndUpdate each. */
+  async #leaseSiblings(leased: readonly Job[], options: LeaseOptions, leaseExpiresAt: Date): Promise<Job[]> {
+    const prefixes = new Map<string, { tenant: string; from: string; to: string }>();
+    for (const job of leased) {
+      const from = siblingPrefix(job.key, options.siblingsBy ?? '');
+      const to = from === undefined ? undefined : prefixEnd(from);
+      if (from !== undefined && to !== undefined) {
+        prefixes.set(`${job.tenant}\u0000${from}`, { tenant: job.tenant, from, to });
+      }
+    }
+    const siblings: Job[] = [];
+    for (const { tenant, from, to } of prefixes.values()) {
+      for (let n = 0; n < SIBLINGS_PER_PREFIX; n++) {
+        const doc = await this.#jobs.findOneAndUpdate(
+          {
+            tenant,
+            queue: options.queue,
+            key: { $gte: from, $lt: to },
+            state: 'ready',
+            runAt: { $lte: options.now },
+          },
+          {
+            $set: { state: 'leased', leaseToken: randomUUID(), leaseExpiresAt, updatedAt: options.now },
+            $inc: { attempts: 1 },
+            $unset: { waitKey: '' },
+          },
+          { sort: { key: 1 }, returnDocument: 'after' },
+        );
+        if (!doc) {
+          break;
+        }
+        siblings.push(toJob(doc));
+      }
+    }
+    return siblings;
   }
 
   async ack(jobId: string, leaseToken: string): Promise<boolean> {

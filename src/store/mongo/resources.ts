@@ -17,7 +17,9 @@ import type {
   StoredResource,
   TenantId,
   UpdateOptions,
+  WriteMark,
   WriteResult,
+  WrittenResource,
 } from '../port.ts';
 import { appendOnlyConflict, isAppendOnlyType } from '../append-only.ts';
 import { indexResource, normalizeString, SEARCH_INDEX_VERSION } from '../search-index.ts';
@@ -150,6 +152,18 @@ export class MongoResourceStore implements ResourceStore {
       }
       return results;
     });
+  }
+
+  /**
+   * Not kept here: a replica set's commits have no order this adapter could read back cheaply (an
+   * oplog reader or a counter document every write would contend on), so callers read again.
+   */
+  writeMark(_tenant: TenantId): Promise<WriteMark | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  writtenSince(): Promise<WrittenResource[] | undefined> {
+    return Promise.resolve(undefined);
   }
 
   async #create(

@@ -21,7 +21,8 @@ import type {
   PurgeDoneOptions,
   TenantId,
 } from '../port.ts';
-import { prefixEnd } from '../key-prefix.ts';
+import { SIBLINGS_PER_PREFIX } from '../port.ts';
+import { prefixEnd, siblingPrefix } from '../key-prefix.ts';
 import type { Row, SqliteConnection } from './db.ts';
 import { requireInstant } from './values.ts';
 import { DEFAULT_MAX_ATTEMPTS, retryDelayMs } from '../job-policy.ts';
@@ -85,6 +86,13 @@ const SQL = {
     '  UNION ALL ' +
     `  SELECT id, lease_expires_at AS run_at ${DUE_EXPIRED} ` +
     '  ORDER BY run_at, id LIMIT ?)) ' +
+    'RETURNING *',
+  // A leased job's due siblings (LeaseOptions.siblingsBy): a range of the unique key index.
+  leaseSiblings:
+    "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = lower(hex(randomblob(16))), " +
+    'lease_expires_at = ?, updated_at = ?, wait_key = NULL ' +
+    'WHERE id IN (SELECT id FROM jobs WHERE tenant = ? AND queue = ? AND key >= ? AND key < ? ' +
+    "AND state = 'ready' AND run_at <= ? LIMIT ?) " +
     'RETURNING *',
   // The lease's own two candidate sets, read without a lock: does this queue have anything due?
   anyDue: `SELECT 1 AS due ${DUE_READY} UNION ALL SELECT 1 AS due ${DUE_EXPIRED} LIMIT 1`,
@@ -225,7 +233,44 @@ export class SqliteJobTable implements JobQueue {
     // sharing the file cannot select the same rows in between; UPDATE ... RETURNING is one statement.
     const rows = this.#conn.transaction(() => {
       this.#conn.run(SQL.deadExpired, now, options.queue, now);
-      return this.#conn.all(SQL.lease, expires, now, options.queue, now, options.queue, now, options.limit);
+      const leased = this.#conn.all(
+        SQL.lease,
+        expires,
+        now,
+        options.queue,
+        now,
+        options.queue,
+        now,
+        options.limit,
+      );
+      const separator = options.siblingsBy;
+      if (separator === undefined) {
+        return leased;
+      }
+      const prefixes = new Map<string, { tenant: string; from: string; to: string }>();
+      for (const row of leased) {
+        const from = siblingPrefix(String(row['key']), separator);
+        const to = from === undefined ? undefined : prefixEnd(from);
+        if (from !== undefined && to !== undefined) {
+          prefixes.set(`${String(row['tenant'])}\u0000${from}`, { tenant: String(row['tenant']), from, to });
+        }
+      }
+      for (const { tenant, from, to } of prefixes.values()) {
+        leased.push(
+          ...this.#conn.all(
+            SQL.leaseSiblings,
+            expires,
+            now,
+            tenant,
+            options.queue,
+            from,
+            to,
+            now,
+            SIBLINGS_PER_PREFIX,
+          ),
+        );
+      }
+      return leased;
     });
     return rows.map(toJob).sort((a, b) => (a.runAt < b.runAt ? -1 : a.runAt > b.runAt ? 1 : 0));
   }

@@ -26,7 +26,9 @@ import type {
   StoreSearchResult,
   TenantId,
   UpdateOptions,
+  WriteMark,
   WriteResult,
+  WrittenResource,
 } from '../port.ts';
 import { appendOnlyConflict, isAppendOnlyType } from '../append-only.ts';
 import { INBOX_QUEUE } from '../port.ts';
@@ -39,6 +41,7 @@ import { INSERT_CURRENT, MUTABLE_TYPES_SQL } from './schema.ts';
 import { compileSearch, LARGE_MATCH_SET } from './search-sql.ts';
 import type { IdWalk, KeysetDriver } from './search-sql.ts';
 import { assertValidId, assertValidResourceType, canonicalInstant } from './values.ts';
+import { writeMarkOf, writtenSinceIn } from './written-since.ts';
 
 export interface ResourceStoreDeps {
   readonly conn: SqliteConnection;
@@ -251,6 +254,18 @@ export class SqliteResourceStore implements ResourceStore {
     return (query.total || compiled.walk || compiled.keysetDriver) && query.count > 0
       ? this.#conn.transaction(run, 'DEFERRED')
       : run();
+  }
+
+  async writeMark(_tenant: TenantId): Promise<WriteMark | undefined> {
+    return writeMarkOf(this.#conn);
+  }
+
+  async writtenSince(
+    tenant: TenantId,
+    mark: WriteMark,
+    options: { readonly exceptTypes: readonly string[]; readonly limit: number },
+  ): Promise<WrittenResource[] | undefined> {
+    return writtenSinceIn(this.#conn, tenant, mark, options);
   }
 
   /** A keyset page from the search index when its match set is small (see KeysetDriver). */
