@@ -1,23 +1,23 @@
 /**
  * What charge capture writes for a plan, as one batch: each ChargeItem version with its Provenance
- * (the exact stored versions it came from, and the rule) and AuditEvent, and the work Tasks. Pure
- * apart from the AuditEvent ids; the worker hands the operations to the store.
+ * (the exact stored versions it came from, and the rule), the work Tasks, and the AuditEvent of the
+ * transaction. Pure apart from the AuditEvent's id; the worker hands the operations to the store.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type {
   ChargeItem,
   MedicationAdministration,
   Provenance,
   ProvenanceEntity,
-  Resource,
 } from '@medplum/fhirtypes';
-import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
+import type { AuditLifecycle } from '../fhir/audit.ts';
+import { buildAuditEvent, newAuditEventId, patientsOf } from '../fhir/audit.ts';
 import { validateWithOwnProfiles } from '../fhir/definitions.ts';
 import type { BatchOperation } from '../store/port.ts';
 import type { GroupInputs } from './group.ts';
 import { refOf } from './group.ts';
 import { primaryCoverage } from './plan-group.ts';
-import type { CapturePlan, ChargeChange, TaskWrite } from './reconcile.ts';
+import type { CapturePlan, ChargeChange } from './reconcile.ts';
 import { describeCharge, ruleOf, withoutStamp } from './reconcile.ts';
 import { ID_AGENT } from '../contract/canonical.ts';
 
@@ -28,8 +28,11 @@ function shortHash(text: string): string {
 }
 
 /**
- * The one transaction that applies a plan: every ChargeItem change with its Provenance and
- * AuditEvent, and the Tasks. Each resource is validated (its profiles too) before it is written.
+ * The one transaction that applies a plan: every ChargeItem change with its Provenance, the Tasks,
+ * and one AuditEvent naming everything written — each entity says whether it was created or changed
+ * (as the claim workflow's events do), the patients those resources belong to. One event for the
+ * transaction instead of one per resource written: four fewer writes for a visit's three charges
+ * and its Task. Each resource is validated (its profiles too) before it is written.
  */
 export function captureOperations(
   gathered: GroupInputs,
@@ -38,6 +41,8 @@ export function captureOperations(
   publicUrl: string,
 ): BatchOperation[] {
   const operations: BatchOperation[] = [];
+  const written = new Map<string, AuditLifecycle>();
+  const patients = new Set<string>();
   for (const change of plan.changes) {
     const version = change.kind === 'create' ? '1' : String(Number(change.previous.meta.versionId) + 1);
     const resource = withoutStamp(change.resource);
@@ -54,62 +59,45 @@ export function captureOperations(
     const provenance = provenanceOf(gathered, change, version, now);
     validateWithOwnProfiles(provenance);
     operations.push({ op: 'create', resource: provenance, options: { id: provenance.id } });
-    operations.push(
-      audit(
-        change.kind === 'create' ? 'create' : 'update',
-        [`ChargeItem/${resource.id}/_history/${version}`, `Provenance/${provenance.id}`],
-        resource,
-        now,
-        publicUrl,
-      ),
+    written.set(
+      `ChargeItem/${resource.id}/_history/${version}`,
+      change.kind === 'create' ? 'originate' : 'amend',
     );
+    written.set(`Provenance/${provenance.id}`, 'originate');
+    patientsOf(resource).forEach((p) => patients.add(p));
   }
   for (const write of plan.tasks) {
-    operations.push(...taskOperations(write, now, publicUrl));
+    const resource = withoutStamp(write.resource);
+    validateWithOwnProfiles(resource);
+    const version = write.previous ? String(Number(write.previous.meta.versionId) + 1) : '1';
+    operations.push(
+      write.previous
+        ? {
+            op: 'update',
+            resource,
+            options: { ifMatchVersion: write.previous.meta.versionId, upsert: false },
+          }
+        : { op: 'create', resource, options: { id: resource.id } },
+    );
+    written.set(`Task/${resource.id}/_history/${version}`, write.previous ? 'amend' : 'originate');
+    patientsOf(resource).forEach((p) => patients.add(p));
+  }
+  if (written.size > 0) {
+    const changed = [...written.values()].includes('amend');
+    const event = buildAuditEvent({
+      id: newAuditEventId(),
+      now,
+      interaction: changed ? 'update' : 'create',
+      outcome: '0',
+      clientId: CHARGE_CAPTURE_CLIENT,
+      resources: [...written.keys()],
+      patients: [...patients],
+      publicUrl,
+      lifecycles: Object.fromEntries(written),
+    });
+    operations.push({ op: 'create', resource: event, options: { id: event.id } });
   }
   return operations;
-}
-
-function taskOperations(write: TaskWrite, now: Date, publicUrl: string): BatchOperation[] {
-  const resource = withoutStamp(write.resource);
-  validateWithOwnProfiles(resource);
-  const version = write.previous ? String(Number(write.previous.meta.versionId) + 1) : '1';
-  return [
-    write.previous
-      ? {
-          op: 'update',
-          resource,
-          options: { ifMatchVersion: write.previous.meta.versionId, upsert: false },
-        }
-      : { op: 'create', resource, options: { id: resource.id } },
-    audit(
-      write.previous ? 'update' : 'create',
-      [`Task/${resource.id}/_history/${version}`],
-      resource,
-      now,
-      publicUrl,
-    ),
-  ];
-}
-
-function audit(
-  interaction: 'create' | 'update',
-  resources: string[],
-  resource: Resource,
-  now: Date,
-  publicUrl: string,
-): BatchOperation {
-  const event = buildAuditEvent({
-    id: randomUUID(),
-    now,
-    interaction,
-    outcome: '0',
-    clientId: CHARGE_CAPTURE_CLIENT,
-    resources,
-    patients: patientsOf(resource),
-    publicUrl,
-  });
-  return { op: 'create', resource: event, options: { id: event.id } };
 }
 
 /** Where a ChargeItem version came from: the exact stored versions of its sources, and the rule. */

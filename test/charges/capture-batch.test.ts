@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Medication, MedicationAdministration } from '@medplum/fhirtypes';
+import type { AuditEvent, ChargeItem, Medication, MedicationAdministration } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { officeVisit } from './office-visit.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
@@ -129,6 +129,27 @@ test("two groups' charges in one batch are written in one transaction", async ()
     op.op === 'create' && op.resource.resourceType === 'ChargeItem' ? [op.resource.id] : [],
   );
   expect(written.sort()).toEqual([...a, ...b].map((c) => c.id).sort());
+  // One AuditEvent per group's transaction, naming every ChargeItem version and Provenance it
+  // wrote (created: "originate") and the patient, instead of one event per ChargeItem.
+  const events = (writes[0] ?? []).flatMap((op) =>
+    op.op === 'create' && op.resource.resourceType === 'AuditEvent' ? [op.resource as AuditEvent] : [],
+  );
+  expect(events).toHaveLength(2);
+  for (const [charges, patient] of [
+    [a, 'Patient/pat-1'],
+    [b, 'Patient/pat-2'],
+  ] as const) {
+    const event = events.find((e) =>
+      e.entity?.some((x) => x.what?.reference === `ChargeItem/${charges[0]?.id ?? ''}/_history/1`),
+    );
+    const named = (event?.entity ?? []).map((x) => [x.what?.reference, x.lifecycle?.code]);
+    for (const charge of charges) {
+      expect(named).toContainEqual([`ChargeItem/${charge.id}/_history/1`, 'originate']);
+    }
+    expect(named.filter(([ref]) => ref?.startsWith('Provenance/'))).toHaveLength(charges.length);
+    expect(named.map(([ref]) => ref)).toContain(patient);
+    expect(event?.subtype?.[0]?.code).toBe('create');
+  }
 });
 
 test('two jobs whose encounters are one group, in one batch, write each charge once', async () => {
