@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { AuditEvent, ChargeItem, Medication, MedicationAdministration } from '@medplum/fhirtypes';
+import type { ChargeItem, Medication, MedicationAdministration } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { officeVisit } from './office-visit.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
@@ -132,7 +132,7 @@ test("two groups' charges in one batch are written in one transaction", async ()
   // One AuditEvent per group's transaction, naming every ChargeItem version and Provenance it
   // wrote (created: "originate") and the patient, instead of one event per ChargeItem.
   const events = (writes[0] ?? []).flatMap((op) =>
-    op.op === 'create' && op.resource.resourceType === 'AuditEvent' ? [op.resource as AuditEvent] : [],
+    op.op === 'create' && op.resource.resourceType === 'AuditEvent' ? [op.resource] : [],
   );
   expect(events).toHaveLength(2);
   for (const [charges, patient] of [
