@@ -4,12 +4,7 @@
  * transaction. Pure apart from the AuditEvent's id; the worker hands the operations to the store.
  */
 import { createHash } from 'node:crypto';
-import type {
-  ChargeItem,
-  MedicationAdministration,
-  Provenance,
-  ProvenanceEntity,
-} from '@medplum/fhirtypes';
+import type { ChargeItem, MedicationAdministration, Provenance, ProvenanceEntity } from '@medplum/fhirtypes';
 import type { AuditLifecycle } from '../fhir/audit.ts';
 import { buildAuditEvent, newAuditEventId, patientsOf } from '../fhir/audit.ts';
 import { validateWithOwnProfiles } from '../fhir/definitions.ts';
