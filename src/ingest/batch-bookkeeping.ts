@@ -17,6 +17,7 @@ import type { IngestTopic } from './topics.ts';
 import { classifyEhrError } from './ehr-port.ts';
 import { plainTarget, readByIds } from './id-search.ts';
 import { enqueueCatchUp } from './recovery.ts';
+import { relatedReferences } from './related-references.ts';
 import type { IngestContext } from './worker-context.ts';
 import { refusedIdSearch, updateSubscription } from './worker-context.ts';
 
@@ -46,6 +47,8 @@ export type TrackerChange = (r: SubscriptionRecord, flags: { reset: boolean }) =
 /** What one job's handler sees of its batch: the read-ahead, and where its tracker changes go. */
 export interface JobBookkeeping {
   prefetched(connectionId: string, focus: string): PrefetchedFocus | undefined;
+  /** What a read-ahead focus references, read ahead too ("Type/id"), when it was. */
+  relatedAhead(connectionId: string, reference: string): Resource | undefined;
   /** The stored copy of a focus as read ahead (`null`: none), undefined when not read ahead. */
   storedCopy(tenant: TenantId, resourceType: string, id: string): StoredResource | null | undefined;
   deferTracker(binding: ConnectionBinding, topic: IngestTopic, change: TrackerChange): void;
@@ -61,6 +64,8 @@ export class BatchBookkeeping implements JobBookkeeping {
   readonly #ctx: IngestContext;
   /** Focus reads done ahead for this batch (the resource, or how the read failed), by "connection|focus as sent". */
   readonly #prefetched = new Map<string, PrefetchedFocus>();
+  /** What the read-ahead focuses reference and the store lacked, read ahead, by "connection|Type/id". */
+  readonly #related = new Map<string, Resource>();
   /** The stored copies of the batch's focuses (`null`: none), by "tenant|Type/id". */
   readonly #copies = new Map<string, StoredResource | null>();
   /** Tracker changes of the batch's jobs, by subscription (tenant|connection|topic). */
@@ -122,6 +127,75 @@ export class BatchBookkeeping implements JobBookkeeping {
       }
     };
     await Promise.all(Array.from({ length: Math.min(PREFETCH_CONCURRENCY, reads.length) }, worker));
+    await this.#prefetchRelated();
+  }
+
+  /**
+   * What the read-ahead focuses reference and the store lacks (a visit's administration names its
+   * new encounter), read by one `_id` search per connection and type where the EHR declares it and
+   * two or more are wanted: otherwise each job read them one at a time. Only a read ahead: fetch-
+   * back stores a reference only to fill a gap (`fillOnly`), so one read before a newer copy was
+   * stored cannot replace it, and what the search did not return (or a search that failed) is left
+   * to the job's own reads, which decide as they always have.
+   */
+  async #prefetchRelated(): Promise<void> {
+    const groups = new Map<string, { binding: ConnectionBinding; resourceType: string; ids: Set<string> }>();
+    for (const [key, prefetched] of this.#prefetched) {
+      if (!('resource' in prefetched)) {
+        continue;
+      }
+      const binding = this.#ctx.deps.connections.get(key.slice(0, key.indexOf('|')));
+      if (!binding) {
+        continue;
+      }
+      for (const reference of relatedReferences(prefetched.resource)) {
+        const target = plainTarget(reference, binding.connection.fhirBaseUrl);
+        if (!target || (await this.#isStored(binding.tenant, `${target.resourceType}/${target.id}`))) {
+          continue;
+        }
+        const groupKey = `${binding.connection.id}|${target.resourceType}`;
+        const group = groups.get(groupKey) ?? { binding, resourceType: target.resourceType, ids: new Set() };
+        group.ids.add(target.id);
+        groups.set(groupKey, group);
+      }
+    }
+    await Promise.all(
+      [...groups.values()].map(async ({ binding, resourceType, ids }) => {
+        const ehr = this.#ctx.deps.ehrFor(binding.connection);
+        const idSearch = this.#ctx.idSearch;
+        if (
+          ids.size < 2 ||
+          !idSearch ||
+          !(await idSearch.supports(binding.connection.id, ehr, resourceType))
+        ) {
+          return;
+        }
+        try {
+          for (const [id, found] of await readByIds(ehr, resourceType, [...ids])) {
+            this.#related.set(`${binding.connection.id}|${resourceType}/${id}`, found);
+          }
+        } catch (error) {
+          if (classifyEhrError(error) !== 'retryable') {
+            refusedIdSearch(this.#ctx, binding.connection.id, resourceType, error);
+          }
+        }
+      }),
+    );
+  }
+
+  /** Whether `reference` ("Type/id") is stored: known to be (./stored-references.ts), else read. */
+  async #isStored(tenant: TenantId, reference: string): Promise<boolean> {
+    if (this.#ctx.stored?.has(tenant, reference)) {
+      return true;
+    }
+    const [type, id] = reference.split('/') as [string, string];
+    try {
+      await this.#ctx.deps.store.resources.read(tenant, type, id);
+    } catch {
+      return false;
+    }
+    this.#ctx.stored?.add(tenant, reference);
+    return true;
   }
 
   /**
@@ -248,6 +322,10 @@ export class BatchBookkeeping implements JobBookkeeping {
     return this.#copies.get(`${tenant}|${resourceType}/${id}`);
   }
 
+  relatedAhead(connectionId: string, reference: string): Resource | undefined {
+    return this.#related.get(`${connectionId}|${reference}`);
+  }
+
   /** The focus read ahead for this connection and focus (as sent), if it was. */
   prefetched(connectionId: string, focus: string): PrefetchedFocus | undefined {
     return this.#prefetched.get(`${connectionId}|${focus}`);
@@ -265,6 +343,7 @@ export class BatchBookkeeping implements JobBookkeeping {
   forJob(position: number): JobBookkeeping {
     return {
       prefetched: (connectionId, focus) => this.prefetched(connectionId, focus),
+      relatedAhead: (connectionId, reference) => this.relatedAhead(connectionId, reference),
       storedCopy: (tenant, resourceType, id) => this.storedCopy(tenant, resourceType, id),
       deferTracker: (binding, topic, change) => this.#defer(position, binding, topic, change),
     };

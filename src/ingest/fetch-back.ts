@@ -6,7 +6,7 @@
  * declares it. Every ingest path (events, classic bodies, catch-ups, $events) stores
  * through here, so this is where the connection's locations are applied.
  */
-import type { Reference, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import type { Store, TenantId } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { markDeletedAtSource, storeCopy } from './copies.ts';
@@ -15,6 +15,7 @@ import { classifyEhrError } from './ehr-port.ts';
 import { domainEvent, encountersUsing, recomputeFor } from './encounter-events.ts';
 import { plainTarget, readByIds } from './id-search.ts';
 import { keepInLocations } from './location-filter.ts';
+import { relatedReferences } from './related-references.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { IngestContext } from './worker-context.ts';
 import { copyContextFor, refusedIdSearch } from './worker-context.ts';
@@ -24,47 +25,6 @@ import { copyContextFor, refusedIdSearch } from './worker-context.ts';
  * failed and retried: more are needed only while the EHR keeps changing the resource in between.
  */
 const SETTLE_ROUNDS = 3;
-
-/** References whose targets Dripline needs to bill a resource, fetched when not yet stored. */
-function relatedReferences(resource: Resource): string[] {
-  const refs: (Reference | undefined)[] = [];
-  switch (resource.resourceType) {
-    case 'MedicationAdministration':
-      refs.push(resource.context, resource.subject, resource.medicationReference, resource.request);
-      break;
-    case 'Encounter':
-      refs.push(
-        resource.subject,
-        resource.serviceProvider,
-        resource.partOf,
-        ...(resource.reasonReference ?? []),
-        ...(resource.diagnosis ?? []).map((d) => d.condition),
-        ...(resource.location ?? []).map((l) => l.location),
-        // The attending of an institutional claim (837I loop 2310A).
-        ...(resource.participant ?? [])
-          .map((p) => p.individual)
-          .filter((r) => r?.reference?.includes('Practitioner/')),
-      );
-      break;
-    case 'MedicationRequest':
-      refs.push(
-        resource.medicationReference,
-        resource.subject,
-        resource.encounter,
-        ...(resource.reasonReference ?? []),
-        // The ordering practitioner: the attending when the encounter names none.
-        resource.requester?.reference?.includes('Practitioner/') ? resource.requester : undefined,
-      );
-      break;
-    case 'Coverage':
-      // The subscriber when it is not the patient (a RelatedPerson): 837 loop 2010BA.
-      refs.push(...(resource.payor ?? []), resource.subscriber);
-      break;
-    default:
-      break;
-  }
-  return refs.map((r) => r?.reference).filter((r): r is string => typeof r === 'string' && r !== '');
-}
 
 /**
  * Stores the given resources and those referenced by `references` (fetched from the EHR), plus

@@ -11,6 +11,7 @@ import { markDeletedAtSource } from './copies.ts';
 import { domainEvent } from './encounter-events.ts';
 import { heard, recordEvent, recordReported } from './event-tracker.ts';
 import { ingestResources } from './fetch-back.ts';
+import { relatedReferences } from './related-references.ts';
 import type { IngestJob } from './jobs.ts';
 import type { ConnectionBinding } from './receiver.ts';
 import type { SubscriptionRecord } from './records.ts';
@@ -74,6 +75,14 @@ export async function handleEvent(
       }
     }
     const focus = focusRef ? carried.get(focusRef) : undefined;
+    // What the focus references that the batch read ahead (its new encounter, by one `_id` search).
+    for (const reference of focus ? relatedReferences(focus) : []) {
+      const ref = normalizeReference(reference);
+      const ahead = ref ? batch.relatedAhead(binding.connection.id, ref) : undefined;
+      if (ref && ahead && !carried.has(ref)) {
+        carried.set(ref, ahead);
+      }
+    }
     await ingestResources(
       ctx,
       binding,

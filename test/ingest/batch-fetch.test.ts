@@ -9,7 +9,7 @@
  * Dripline runs with `ingest: false` and `chargeCapture: false`: each test drives the workers itself.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { Condition, MedicationAdministration, Resource } from '@medplum/fhirtypes';
+import type { Condition, MedicationAdministration, MedicationRequest, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { DELETED_AT_SOURCE, sourceVersionOf } from '../../src/ingest/copies.ts';
 import type { IngestJob } from '../../src/ingest/jobs.ts';
@@ -197,6 +197,41 @@ describe('id-only focuses of a batch', () => {
 });
 
 describe('references a copy needs', () => {
+  test.each([true, false])(
+    'what a batch of focuses references and the store lacks (each its own new order) is read with one _id search when declared (%s)',
+    async (declared) => {
+      const rig = await startRig(declared);
+      await newAdministration(rig.ehr);
+      await rig.drainIngest();
+      const template = (await rig.ehr.listResources('MedicationRequest'))[0] as MedicationRequest;
+      const { id: _id, meta: _meta, ...order } = template;
+      const orders: MedicationRequest[] = [];
+      for (let i = 0; i < 6; i++) {
+        // A new order at the EHR (orders are not notified): only fetch-back brings it.
+        const created = await rig.ehr.createResource<MedicationRequest>({ ...order });
+        orders.push(created);
+        await newAdministration(rig.ehr, { request: { reference: `MedicationRequest/${created.id}` } });
+      }
+      await rig.ehr.idle();
+      rig.ehrRequests.length = 0;
+      await rig.drainIngest();
+
+      for (const created of orders) {
+        const copy = await storedCopy(rig, 'MedicationRequest', created.id!);
+        expect(sourceVersionOf(copy!).versionId).toBe(created.meta?.versionId);
+      }
+      const orderReads = reads(rig, 'MedicationRequest');
+      if (declared) {
+        expect(idSearches(rig, 'MedicationRequest')).toHaveLength(1);
+        expect(orderReads).toEqual([]);
+      } else {
+        expect(idSearches(rig, 'MedicationRequest')).toEqual([]);
+        expect(orderReads.sort()).toEqual(orders.map((o) => `GET /fhir/MedicationRequest/${o.id}`).sort());
+      }
+      expect(await rig.jobs(INGEST_QUEUE, 'dead')).toEqual([]);
+    },
+  );
+
   test.each([true, false])(
     'several of one type (an encounter’s conditions) are read with one _id search when declared (%s)',
     async (declared) => {
