@@ -77,6 +77,8 @@ export interface PhaseSettings {
   readonly rate: number;
   /** BENCH_PAUSE_WORKER */
   readonly pauseWorker: boolean;
+  /** BENCH_CAPTURE_PROCESSES: charge-capture processes in the charge-capture phase. */
+  readonly captureProcesses: number;
 }
 
 export interface PhaseResult {
@@ -188,7 +190,7 @@ export async function runPhase(
   let load: LoadResult;
   const charges = phase.kind === 'charges';
   if (charges) {
-    await rig.startCapture();
+    await rig.startCapture(settings.captureProcesses);
   }
   const chargeItemsBefore = charges ? rig.chargeItems() : 0;
   const cpuBefore = await rig.cpuSeconds();

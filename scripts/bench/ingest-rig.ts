@@ -60,7 +60,7 @@ export interface ProcessCpu {
   readonly worker: number;
   readonly receiver: number;
   readonly ehr: number;
-  /** The charge-capture process's, while it runs (0 before it starts). */
+  /** The charge-capture processes', while they run (0 before they start). */
   readonly capture: number;
 }
 
@@ -78,8 +78,8 @@ export interface RunningRig {
   pendingCaptureJobs(): number;
   /** ChargeItems stored (every tenant's: the bench has one). */
   chargeItems(): number;
-  /** Starts a charge-capture process (WORKERS=none, charge capture only) beside the others. */
-  startCapture(): Promise<void>;
+  /** Starts `processes` charge-capture processes (WORKERS=none, charge capture only) beside the others. */
+  startCapture(processes: number): Promise<void>;
   /** Stops it (its queue's jobs stay, unprocessed). */
   stopCapture(): Promise<void>;
   cpuSeconds(): Promise<ProcessCpu>;
@@ -286,7 +286,7 @@ export class IngestRig {
           INGEST_QUEUE,
         )?.['n'] ?? 0,
       );
-    let captureChild: ChildProcess | undefined;
+    let captureChildren: ChildProcess[] = [];
     return {
       ehrBaseUrl,
       store,
@@ -309,31 +309,30 @@ export class IngestRig {
         Number(
           store.connection.get("SELECT count(*) AS n FROM resources WHERE type = 'ChargeItem'")?.['n'] ?? 0,
         ),
-      startCapture: async () => {
-        ({ child: captureChild } = await startChild(
-          'capture',
-          new URL('./ingest-node.ts', import.meta.url),
-          ['capture'],
-          env(await freePort(HOST)),
-          'LISTENING ',
-          children,
-          profileArgs('capture'),
-          WORKER_NICENESS,
-        ));
-      },
-      stopCapture: async () => {
-        if (captureChild) {
-          await stopProcess(captureChild);
-          captureChild = undefined;
+      startCapture: async (processes) => {
+        for (let i = 0; i < processes; i++) {
+          const { child } = await startChild(
+            i === 0 ? 'capture' : `capture-${String(i + 1)}`,
+            new URL('./ingest-node.ts', import.meta.url),
+            ['capture'],
+            env(await freePort(HOST)),
+            'LISTENING ',
+            children,
+            profileArgs(i === 0 ? 'capture' : `capture-${String(i + 1)}`),
+            WORKER_NICENESS,
+          );
+          captureChildren.push(child);
         }
       },
+      stopCapture: async () => {
+        await Promise.all(captureChildren.map(stopProcess));
+        captureChildren = [];
+      },
       cpuSeconds: async () => {
-        const [worker = 0, receiver = 0, ehr = 0, capture = 0] = await Promise.all(
-          [workerChild, receiverChild, ehrChild.child, ...(captureChild ? [captureChild] : [])].map(
-            cpuSeconds,
-          ),
+        const [worker = 0, receiver = 0, ehr = 0, ...captures] = await Promise.all(
+          [workerChild, receiverChild, ehrChild.child, ...captureChildren].map(cpuSeconds),
         );
-        return { worker, receiver, ehr, capture };
+        return { worker, receiver, ehr, capture: captures.reduce((sum, s) => sum + s, 0) };
       },
       pauseWorker: () => {
         workerChild.kill('SIGSTOP');

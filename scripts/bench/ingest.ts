@@ -37,7 +37,9 @@
  * Environment: BENCH_N (10,000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
  * (charges,saturation,overload,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
  * alone keeps a CPU profile to that path), BENCH_CPU_PROF=<dir> (the receiver's and the worker's CPU
- * profiles are written there). BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
+ * profiles are written there), BENCH_CAPTURE_PROCESSES (1: charge-capture processes sharing the
+ * store in the charge-capture phase; on 2 cores a second one made each visit dearer — lock waits,
+ * a group's same-day visits planned twice — and charged no more). BENCH_PAUSE_WORKER=1 stops the worker process (SIGSTOP)
  * while each phase sends and resumes it to drain: the acks then have the machine without the
  * worker, which tells the worker's CPU and locks apart from the receiver's own cost (stored/s and
  * e2e are then meaningless). The worker is idle when stopped (the previous phase drained), so it
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
   const N = intEnv('BENCH_N', 10_000, 50);
   const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 50, 1);
   const RATE = intEnv('BENCH_RATE', 500, 1);
+  const CAPTURE_PROCESSES = intEnv('BENCH_CAPTURE_PROCESSES', 1, 1);
   const PAUSE_WORKER = process.env['BENCH_PAUSE_WORKER'] === '1';
   const PHASES = listEnv('BENCH_PHASES', ['charges', 'saturation', 'overload', 'paced']);
   const PAYLOADS = listEnv('BENCH_PAYLOADS', ['full-resource', 'id-only']);
@@ -125,7 +128,13 @@ async function main(): Promise<void> {
 
     const baselines = await measureBaselines(dir, running.ehrBaseUrl, N, CONCURRENCY, progress);
 
-    const settings = { n: N, concurrency: CONCURRENCY, rate: RATE, pauseWorker: PAUSE_WORKER };
+    const settings = {
+      n: N,
+      concurrency: CONCURRENCY,
+      rate: RATE,
+      pauseWorker: PAUSE_WORKER,
+      captureProcesses: CAPTURE_PROCESSES,
+    };
     const results: PhaseResult[] = [];
     for (const phase of phases) {
       const result = await runPhase(phase, results, running, sender, settings, progress);
