@@ -34,7 +34,7 @@ import { loadFhirDefinitions } from '../fhir/definitions.ts';
 import type { EncounterChangedEvent } from '../ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE, ENCOUNTER_KEY_SEPARATOR, encounterChangedKey } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
-import type { Job, Store, StoredResource, TenantId, WriteMark } from '../store/port.ts';
+import type { Job, Store, StoredResource, TenantId, WriteMark, WrittenResource } from '../store/port.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { normalizeReference } from '../store/search-index.ts';
@@ -97,6 +97,11 @@ export class IncompleteInputsError extends Error {
 
 export interface ProcessOptions {
   /**
+   * Where the store's writes stood before the batch began (the worker's runOnce): a first attempt
+   * checks what was written since it, so the batch's groups share one look (see #writtenSince).
+   */
+  readonly since?: { readonly mark: WriteMark | undefined };
+  /**
    * Code even when referenced resources are missing (unknown drugs then become documentation
    * issues). The worker waits a few attempts first; direct calls default to true.
    */
@@ -130,6 +135,15 @@ export class ChargeCaptureWorker extends LoopingWorker {
    * group's conflict is that group's alone (../store/group-commit.ts).
    */
   readonly #writes: GroupCommit;
+  /** The last look at what was written since a mark (#writtenSince). */
+  #lastLook:
+    | {
+        readonly tenant: TenantId;
+        readonly mark: WriteMark;
+        readonly commits: number;
+        readonly written: Promise<WrittenResource[] | undefined>;
+      }
+    | undefined;
 
   constructor(deps: ChargeCaptureDeps) {
     super({
@@ -167,10 +181,18 @@ export class ChargeCaptureWorker extends LoopingWorker {
     // Side by side: each group reads and plans on its own, and their writes meet in one group
     // commit. Two groups that share encounters (a patient's visits that day) plan the same charges;
     // the second to write conflicts (If-Match, create-with-id), looks again and finds them written.
+    // Where the store's writes stood before any group read: each group's first look at what was
+    // written meanwhile starts here, so the batch's groups share one look (#writtenSince).
+    const marks = new Map<TenantId, { mark: WriteMark | undefined }>();
+    for (const job of jobs) {
+      if (!marks.has(job.tenant)) {
+        marks.set(job.tenant, { mark: await this.#deps.store.resources.writeMark(job.tenant) });
+      }
+    }
     const done: Job[] = [];
     await Promise.all(
       [...groups.values()].map(async (group) => {
-        if (await this.#handle(group)) {
+        if (await this.#handle(group, marks.get(group[0]?.tenant ?? ''))) {
           done.push(...group);
         }
       }),
@@ -184,7 +206,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
   }
 
   /** Recomputes one encounter's group; true when its jobs are done (the caller acks them). */
-  async #handle(jobs: readonly Job[]): Promise<boolean> {
+  async #handle(jobs: readonly Job[], since: { mark: WriteMark | undefined } | undefined): Promise<boolean> {
     const [first] = jobs;
     if (!first) {
       return false;
@@ -200,7 +222,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
         const summary = await this.process(
           first.tenant,
           { encounter, causes },
-          { allowIncomplete: attempts >= INCOMPLETE_ATTEMPTS },
+          { allowIncomplete: attempts >= INCOMPLETE_ATTEMPTS, ...(since ? { since } : {}) },
         );
         this.#deps.logger.debug({ ...summary, jobs: jobs.length }, 'charges captured');
       }
@@ -259,7 +281,10 @@ export class ChargeCaptureWorker extends LoopingWorker {
     let total = EMPTY_SUMMARY(encounter);
     for (let attempt = 0; attempt < 6; attempt++) {
       // Where the store's writes stood before anything was read (see #inputsMoved).
-      const mark = await this.#deps.store.resources.writeMark(tenant);
+      const mark =
+        attempt === 0 && options.since
+          ? options.since.mark
+          : await this.#deps.store.resources.writeMark(tenant);
       const requested = new Set<string>();
       const reader = groupReader(this.#deps.store, tenant, zone, requested);
       const gathered = await gatherGroup(reader, encounter);
@@ -288,11 +313,13 @@ export class ChargeCaptureWorker extends LoopingWorker {
       if (plan.changes.length === 0 && plan.tasks.length === 0) {
         return total;
       }
+      let committedBy: number;
       try {
         await this.#writes.write(
           tenant,
           captureOperations(gathered, plan, this.#now(), this.#deps.publicUrl),
         );
+        committedBy = this.#writes.commits;
       } catch (err) {
         if (isConflict(err)) {
           continue; // another writer got there first: look again
@@ -307,7 +334,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
         tasks: total.tasks + plan.tasks.length,
       };
       // Inputs that moved while we computed (a concurrent ingest) mean the plan may be stale: redo.
-      if (mark && !(await this.#inputsMoved(tenant, mark, reader, gathered, requested))) {
+      if (mark && !(await this.#inputsMoved(tenant, mark, committedBy, reader, gathered, requested))) {
         return total;
       }
       const after = await gatherGroup(reader, encounter);
@@ -329,15 +356,36 @@ export class ChargeCaptureWorker extends LoopingWorker {
   async #inputsMoved(
     tenant: TenantId,
     mark: WriteMark,
+    committedBy: number,
     reader: GroupReader,
     gathered: GroupInputs,
     requested: ReadonlySet<string>,
   ): Promise<boolean> {
-    const written = await this.#deps.store.resources.writtenSince(tenant, mark, {
+    const written = await this.#writtenSince(tenant, mark, committedBy);
+    return written === undefined || (await inputsMoved(reader, gathered, requested, written));
+  }
+
+  /**
+   * What was written since `mark`, asked once for the groups of a batch: a look taken after the
+   * write transaction numbered `committedBy` (GroupCommit.commits) committed covers every write
+   * up to it, so a group whose write went in that transaction or an earlier one reuses it; a later
+   * one asks again.
+   */
+  #writtenSince(
+    tenant: TenantId,
+    mark: WriteMark,
+    committedBy: number,
+  ): Promise<WrittenResource[] | undefined> {
+    const last = this.#lastLook;
+    if (last?.tenant === tenant && last.mark === mark && last.commits >= committedBy) {
+      return last.written;
+    }
+    const written = this.#deps.store.resources.writtenSince(tenant, mark, {
       exceptTypes: CAPTURE_OUTPUT_TYPES,
       limit: WRITTEN_SINCE_LIMIT,
     });
-    return written === undefined || (await inputsMoved(reader, gathered, requested, written));
+    this.#lastLook = { tenant, mark, commits: this.#writes.commits, written };
+    return written;
   }
 
   /**

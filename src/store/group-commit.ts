@@ -34,11 +34,20 @@ export class GroupCommit {
   readonly #waiting = new Map<TenantId, Pending[]>();
   /** Tenants with a flush scheduled or in flight. */
   readonly #flushing = new Set<TenantId>();
+  #commits = 0;
 
   /** @param maxOperations operations per transaction at most (a larger group is split). */
   constructor(store: Store, maxOperations = 500) {
     this.#store = store;
     this.#maxOperations = maxOperations;
+  }
+
+  /**
+   * Transactions committed so far (counted before their writers are answered): read right after a
+   * write resolves, at least the number of the transaction that committed it.
+   */
+  get commits(): number {
+    return this.#commits;
   }
 
   /**
@@ -72,6 +81,7 @@ export class GroupCommit {
           tenant,
           group.flatMap((p) => p.operations),
         );
+        this.#commits++;
         let offset = 0;
         for (const pending of group) {
           pending.resolve(results.slice(offset, offset + pending.operations.length));
@@ -81,7 +91,9 @@ export class GroupCommit {
         // Alone, each write commits or fails on its own merits.
         for (const pending of group) {
           try {
-            pending.resolve(await this.#store.resources.writeBatch(tenant, pending.operations));
+            const results = await this.#store.resources.writeBatch(tenant, pending.operations);
+            this.#commits++;
+            pending.resolve(results);
           } catch (err) {
             pending.reject(err);
           }

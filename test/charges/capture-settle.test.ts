@@ -207,3 +207,45 @@ test("an encounter's changes are leased together and recomputed once", async () 
   expect(await worker.runOnce()).toBe(1);
   expect((await chargesOf('enc-5')).length).toBeGreaterThan(1);
 });
+
+test("a batch's groups share one look at what was written while they computed", async () => {
+  await visit('enc-6', 'pat-1', '06');
+  await visit('enc-7', 'pat-2', '06');
+  let looks = 0;
+  let writes = 0;
+  const watched: Store = overriding<Store>(store, {
+    resources: overriding(store.resources, {
+      writtenSince: async (...args: Parameters<Store['resources']['writtenSince']>) => {
+        looks++;
+        return store.resources.writtenSince(...args);
+      },
+      writeBatch: async (tenant: TenantId, operations: readonly BatchOperation[]) => {
+        writes++;
+        return store.resources.writeBatch(tenant, operations);
+      },
+    }),
+  });
+  let due = Date.now() - 60_000;
+  for (const encounter of ['enc-6', 'enc-7']) {
+    await store.jobs.enqueue(TENANT, {
+      queue: ENCOUNTER_CHANGED_QUEUE,
+      key: encounterChangedKey(`Encounter/${encounter}`, 'look'),
+      payload: { encounter: `Encounter/${encounter}`, causes: [] },
+      runAt: new Date(due++).toISOString(),
+    });
+  }
+  const worker = new ChargeCaptureWorker({
+    store: watched,
+    tables: loadCodingTables(),
+    logger: createLogger('silent'),
+    publicUrl: 'http://dripline.test',
+    now: () => new Date(Date.now() + 1_000),
+  });
+
+  expect(await worker.runOnce()).toBe(2);
+  expect((await chargesOf('enc-6')).length).toBeGreaterThan(1);
+  expect((await chargesOf('enc-7')).length).toBeGreaterThan(1);
+  // One transaction for both groups' charges, then one look covering it.
+  expect(writes).toBe(1);
+  expect(looks).toBe(1);
+});
