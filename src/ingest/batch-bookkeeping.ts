@@ -150,7 +150,14 @@ export class BatchBookkeeping implements JobBookkeeping {
       }
       for (const reference of relatedReferences(prefetched.resource)) {
         const target = plainTarget(reference, binding.connection.fhirBaseUrl);
-        if (!target || (await this.#isStored(binding.tenant, `${target.resourceType}/${target.id}`))) {
+        const ref = target ? `${target.resourceType}/${target.id}` : undefined;
+        // Known stored (the common case: a visit's patient, drug, encounter) without an await.
+        if (
+          !target ||
+          !ref ||
+          this.#ctx.stored?.has(binding.tenant, ref) ||
+          (await this.#isStored(binding.tenant, ref))
+        ) {
           continue;
         }
         const groupKey = `${binding.connection.id}|${target.resourceType}`;
