@@ -7,11 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
-import { officeVisit } from './office-visit.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import { captureWorker, officeVisit } from './office-visit.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
-import { createLogger } from '../../src/logger.ts';
 import type { JobLease, Store } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -83,14 +80,7 @@ test('a batch of encounter-changed jobs is acknowledged in one ackMany, none one
     });
     ids.push(jobId);
   }
-  const worker = new ChargeCaptureWorker({
-    store: watched,
-    tables: loadCodingTables(),
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    // After the enqueues: a job runs at its enqueue time.
-    now: () => new Date(Date.now() + 1_000),
-  });
+  const worker = captureWorker(watched);
 
   expect(await worker.runOnce()).toBe(6);
 

@@ -8,12 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Medication, MedicationAdministration } from '@medplum/fhirtypes';
-import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
-import { officeVisit } from './office-visit.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import type { ChargeItem, MedicationAdministration } from '@medplum/fhirtypes';
+import type { ChargeCaptureWorker } from '../../src/charges/capture.ts';
+import { captureWorker, officeVisit, seedClinic } from './office-visit.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
-import { createLogger } from '../../src/logger.ts';
 import type { BatchOperation, Store, StoredResource, TenantId } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -45,24 +43,7 @@ async function visit(id: string, patient: string, day: string, hour: number): Pr
 
 beforeAll(async () => {
   store = await openSqliteStore({ path: path.join(dir, 'store.db') });
-  const infliximab: Medication = {
-    resourceType: 'Medication',
-    code: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01' }] },
-  };
-  await store.resources.create(TENANT, infliximab, { id: 'infliximab' });
-  for (const patient of ['pat-1', 'pat-2']) {
-    await store.resources.create(
-      TENANT,
-      { resourceType: 'Patient', name: [{ family: patient }] },
-      { id: patient },
-    );
-    await store.resources.create(TENANT, {
-      resourceType: 'Coverage',
-      status: 'active',
-      beneficiary: { reference: `Patient/${patient}` },
-      payor: [{ display: 'Commercial payer' }],
-    });
-  }
+  await seedClinic(store, TENANT, ['pat-1', 'pat-2']);
   // Two patients' visits on the 1st: two groups of their own.
   await visit('enc-a', 'pat-1', '01', 9);
   await visit('enc-b', 'pat-2', '01', 9);
@@ -96,15 +77,7 @@ async function workerFor(
       payload: { encounter: `Encounter/${encounter}`, causes: [] },
     });
   }
-  const worker = new ChargeCaptureWorker({
-    store: watched,
-    tables: loadCodingTables(),
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    // After the enqueues: a job runs at its enqueue time.
-    now: () => new Date(Date.now() + 1_000),
-  });
-  return { worker, writes };
+  return { worker: captureWorker(watched), writes };
 }
 
 const chargesOf = async (encounter: string): Promise<(ChargeItem & StoredResource)[]> =>

@@ -10,17 +10,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, Medication, MedicationAdministration } from '@medplum/fhirtypes';
-import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import type { ChargeItem, MedicationAdministration } from '@medplum/fhirtypes';
 import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../../src/ingest/jobs.ts';
-import { createLogger } from '../../src/logger.ts';
 import type { BatchOperation, Store, StoredResource, StoreQuery, TenantId } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
-import { officeVisit } from './office-visit.ts';
+import { captureWorker, officeVisit, seedClinic } from './office-visit.ts';
 
 const TENANT = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-settle-'));
@@ -61,24 +58,7 @@ async function visit(id: string, patient: string, day: string): Promise<void> {
 
 beforeAll(async () => {
   store = await openSqliteStore({ path: path.join(dir, 'store.db') });
-  const infliximab: Medication = {
-    resourceType: 'Medication',
-    code: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01' }] },
-  };
-  await store.resources.create(TENANT, infliximab, { id: 'infliximab' });
-  for (const patient of ['pat-1', 'pat-2', 'pat-3']) {
-    await store.resources.create(
-      TENANT,
-      { resourceType: 'Patient', name: [{ family: patient }] },
-      { id: patient },
-    );
-    await store.resources.create(TENANT, {
-      resourceType: 'Coverage',
-      status: 'active',
-      beneficiary: { reference: `Patient/${patient}` },
-      payor: [{ display: 'Commercial payer' }],
-    });
-  }
+  await seedClinic(store, TENANT, ['pat-1', 'pat-2', 'pat-3']);
 });
 afterAll(async () => {
   await store.close();
@@ -90,7 +70,7 @@ afterAll(async () => {
  * write (what a concurrent ingest would store while the charges were computed).
  */
 function watchedWorker(beforeWrite?: () => Promise<void>): {
-  worker: ChargeCaptureWorker;
+  worker: ReturnType<typeof captureWorker>;
   searches: () => number;
 } {
   let searches = 0;
@@ -109,14 +89,7 @@ function watchedWorker(beforeWrite?: () => Promise<void>): {
       },
     }),
   });
-  const worker = new ChargeCaptureWorker({
-    store: watched,
-    tables: loadCodingTables(),
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    now: () => new Date(Date.now() + 1_000),
-  });
-  return { worker, searches: () => searches };
+  return { worker: captureWorker(watched), searches: () => searches };
 }
 
 const chargesOf = async (encounter: string): Promise<(ChargeItem & StoredResource)[]> =>
@@ -187,14 +160,7 @@ test("an encounter's changes are leased together and recomputed once", async () 
       runAt: new Date(due++).toISOString(),
     });
   }
-  const worker = new ChargeCaptureWorker({
-    store,
-    tables: loadCodingTables(),
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    now: () => new Date(Date.now() + 1_000),
-    batchSize: 1,
-  });
+  const worker = captureWorker(store, { batchSize: 1 });
 
   // A batch of one job brings its encounter's other change along.
   expect(await worker.runOnce()).toBe(2);
@@ -234,13 +200,7 @@ test("a batch's groups share one look at what was written while they computed", 
       runAt: new Date(due++).toISOString(),
     });
   }
-  const worker = new ChargeCaptureWorker({
-    store: watched,
-    tables: loadCodingTables(),
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    now: () => new Date(Date.now() + 1_000),
-  });
+  const worker = captureWorker(watched);
 
   expect(await worker.runOnce()).toBe(2);
   expect((await chargesOf('enc-6')).length).toBeGreaterThan(1);

@@ -1,9 +1,14 @@
 /**
- * A finished office visit as the charge-capture tests store it: the Encounter whose setting
- * (Dripline's care-setting code) makes its group codable.
+ * What the charge-capture tests share: a finished office visit (the Encounter whose setting,
+ * Dripline's care-setting code, makes its group codable), the clinic's drug and insured patients,
+ * and a worker whose clock runs a second ahead (so a job runs at its enqueue time).
  */
-import type { Encounter } from '@medplum/fhirtypes';
+import type { Encounter, Medication } from '@medplum/fhirtypes';
+import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { Store, TenantId } from '../../src/store/port.ts';
 
 export function officeVisit(patient: string, start: string, end: string): Encounter {
   return {
@@ -14,4 +19,38 @@ export function officeVisit(patient: string, start: string, end: string): Encoun
     subject: { reference: `Patient/${patient}` },
     period: { start, end },
   };
+}
+
+/** Medication/infliximab (by its NDC), and each patient with an active commercial coverage. */
+export async function seedClinic(store: Store, tenant: TenantId, patients: readonly string[]): Promise<void> {
+  const infliximab: Medication = {
+    resourceType: 'Medication',
+    code: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '57894-0030-01' }] },
+  };
+  await store.resources.create(tenant, infliximab, { id: 'infliximab' });
+  for (const patient of patients) {
+    await store.resources.create(
+      tenant,
+      { resourceType: 'Patient', name: [{ family: patient }] },
+      { id: patient },
+    );
+    await store.resources.create(tenant, {
+      resourceType: 'Coverage',
+      status: 'active',
+      beneficiary: { reference: `Patient/${patient}` },
+      payor: [{ display: 'Commercial payer' }],
+    });
+  }
+}
+
+/** A charge-capture worker over `store`, silent, its clock a second ahead of the enqueues. */
+export function captureWorker(store: Store, options: { batchSize?: number } = {}): ChargeCaptureWorker {
+  return new ChargeCaptureWorker({
+    store,
+    tables: loadCodingTables(),
+    logger: createLogger('silent'),
+    publicUrl: 'http://dripline.test',
+    now: () => new Date(Date.now() + 1_000),
+    ...options,
+  });
 }

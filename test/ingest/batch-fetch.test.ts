@@ -196,6 +196,30 @@ describe('id-only focuses of a batch', () => {
   });
 });
 
+/**
+ * Each of `created` stored at its EHR version; read with one `_id` search of `type` when the EHR
+ * declares `_id`, else one read each; no ingest job dead.
+ */
+async function expectReadTogether(
+  rig: Rig,
+  type: string,
+  created: readonly Resource[],
+  declared: boolean,
+): Promise<void> {
+  for (const resource of created) {
+    const copy = await storedCopy(rig, type, resource.id!);
+    expect(sourceVersionOf(copy!).versionId).toBe(resource.meta?.versionId);
+  }
+  if (declared) {
+    expect(idSearches(rig, type)).toHaveLength(1);
+    expect(reads(rig, type)).toEqual([]);
+  } else {
+    expect(idSearches(rig, type)).toEqual([]);
+    expect(reads(rig, type).sort()).toEqual(created.map((r) => `GET /fhir/${type}/${r.id}`).sort());
+  }
+  expect(await rig.jobs(INGEST_QUEUE, 'dead')).toEqual([]);
+}
+
 describe('references a copy needs', () => {
   test.each([true, false])(
     'what a batch of focuses references and the store lacks (each its own new order) is read with one _id search when declared (%s)',
@@ -216,19 +240,7 @@ describe('references a copy needs', () => {
       rig.ehrRequests.length = 0;
       await rig.drainIngest();
 
-      for (const created of orders) {
-        const copy = await storedCopy(rig, 'MedicationRequest', created.id!);
-        expect(sourceVersionOf(copy!).versionId).toBe(created.meta?.versionId);
-      }
-      const orderReads = reads(rig, 'MedicationRequest');
-      if (declared) {
-        expect(idSearches(rig, 'MedicationRequest')).toHaveLength(1);
-        expect(orderReads).toEqual([]);
-      } else {
-        expect(idSearches(rig, 'MedicationRequest')).toEqual([]);
-        expect(orderReads.sort()).toEqual(orders.map((o) => `GET /fhir/MedicationRequest/${o.id}`).sort());
-      }
-      expect(await rig.jobs(INGEST_QUEUE, 'dead')).toEqual([]);
+      await expectReadTogether(rig, 'MedicationRequest', orders, declared);
     },
   );
 
@@ -257,19 +269,7 @@ describe('references a copy needs', () => {
       await rig.drainIngest();
 
       expect(await storedCopy(rig, 'Encounter', encounter.id)).toBeDefined();
-      for (const condition of conditions) {
-        const copy = await storedCopy(rig, 'Condition', condition.id!);
-        expect(sourceVersionOf(copy!).versionId).toBe(condition.meta?.versionId);
-      }
-      const conditionReads = reads(rig, 'Condition');
-      if (declared) {
-        expect(idSearches(rig, 'Condition')).toHaveLength(1);
-        expect(conditionReads).toEqual([]);
-      } else {
-        expect(idSearches(rig, 'Condition')).toEqual([]);
-        expect(conditionReads.sort()).toEqual(conditions.map((c) => `GET /fhir/Condition/${c.id}`).sort());
-      }
-      expect(await rig.jobs(INGEST_QUEUE, 'dead')).toEqual([]);
+      await expectReadTogether(rig, 'Condition', conditions, declared);
     },
   );
 });
