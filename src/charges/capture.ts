@@ -178,9 +178,6 @@ export class ChargeCaptureWorker extends LoopingWorker {
       const key = `${job.tenant}|${payload?.encounter ?? ''}`;
       groups.set(key, [...(groups.get(key) ?? []), job]);
     }
-    // Side by side: each group reads and plans on its own, and their writes meet in one group
-    // commit. Two groups that share encounters (a patient's visits that day) plan the same charges;
-    // the second to write conflicts (If-Match, create-with-id), looks again and finds them written.
     // Where the store's writes stood before any group read: each group's first look at what was
     // written meanwhile starts here, so the batch's groups share one look (#writtenSince).
     const marks = new Map<TenantId, { mark: WriteMark | undefined }>();
@@ -189,6 +186,9 @@ export class ChargeCaptureWorker extends LoopingWorker {
         marks.set(job.tenant, { mark: await this.#deps.store.resources.writeMark(job.tenant) });
       }
     }
+    // Side by side: each group reads and plans on its own, and their writes meet in one group
+    // commit. Two groups that share encounters (a patient's visits that day) plan the same charges;
+    // the second to write conflicts (If-Match, create-with-id), looks again and finds them written.
     const done: Job[] = [];
     await Promise.all(
       [...groups.values()].map(async (group) => {

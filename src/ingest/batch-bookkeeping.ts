@@ -17,6 +17,7 @@ import type { IngestTopic } from './topics.ts';
 import { classifyEhrError } from './ehr-port.ts';
 import { plainTarget, readByIds } from './id-search.ts';
 import { enqueueCatchUp } from './recovery.ts';
+import { isStored } from './fetch-back.ts';
 import { relatedReferences } from './related-references.ts';
 import type { IngestContext } from './worker-context.ts';
 import { refusedIdSearch, updateSubscription } from './worker-context.ts';
@@ -150,13 +151,11 @@ export class BatchBookkeeping implements JobBookkeeping {
       }
       for (const reference of relatedReferences(prefetched.resource)) {
         const target = plainTarget(reference, binding.connection.fhirBaseUrl);
-        const ref = target ? `${target.resourceType}/${target.id}` : undefined;
         // Known stored (the common case: a visit's patient, drug, encounter) without an await.
         if (
           !target ||
-          !ref ||
-          this.#ctx.stored?.has(binding.tenant, ref) ||
-          (await this.#isStored(binding.tenant, ref))
+          this.#ctx.stored?.has(binding.tenant, `${target.resourceType}/${target.id}`) ||
+          (await isStored(this.#ctx, binding.tenant, target.resourceType, target.id))
         ) {
           continue;
         }
@@ -188,21 +187,6 @@ export class BatchBookkeeping implements JobBookkeeping {
         }
       }),
     );
-  }
-
-  /** Whether `reference` ("Type/id") is stored: known to be (./stored-references.ts), else read. */
-  async #isStored(tenant: TenantId, reference: string): Promise<boolean> {
-    if (this.#ctx.stored?.has(tenant, reference)) {
-      return true;
-    }
-    const [type, id] = reference.split('/') as [string, string];
-    try {
-      await this.#ctx.deps.store.resources.read(tenant, type, id);
-    } catch {
-      return false;
-    }
-    this.#ctx.stored?.add(tenant, reference);
-    return true;
   }
 
   /**
