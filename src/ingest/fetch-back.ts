@@ -276,7 +276,12 @@ async function hasCoverage(store: Store, tenant: TenantId, patientId: string): P
 }
 
 /** Whether the resource is stored: known to be (./stored-references.ts), else read. */
-export async function isStored(ctx: IngestContext, tenant: TenantId, type: string, id: string): Promise<boolean> {
+export async function isStored(
+  ctx: IngestContext,
+  tenant: TenantId,
+  type: string,
+  id: string,
+): Promise<boolean> {
   const reference = `${type}/${id}`;
   if (ctx.stored?.has(tenant, reference)) {
     return true;
