@@ -22,10 +22,22 @@ export function prefixEnd(prefix: string): string | undefined {
 }
 
 /**
- * The key prefix a job shares with its siblings (LeaseOptions.siblingsBy): the key up to and
- * including the first `separator`; undefined when the key has none.
+ * The key ranges of the siblings of leased jobs (LeaseOptions.siblingsBy), one per tenant and
+ * prefix: each job's key up to and including the first `separator`, as a range of the unique
+ * (tenant, queue, key) index. A key without the separator has no siblings.
  */
-export function siblingPrefix(key: string, separator: string): string | undefined {
-  const at = separator === '' ? -1 : key.indexOf(separator);
-  return at < 0 ? undefined : key.slice(0, at + separator.length);
+export function siblingRanges(
+  jobs: readonly { readonly tenant: string; readonly key: string }[],
+  separator: string,
+): { tenant: string; from: string; to: string }[] {
+  const ranges = new Map<string, { tenant: string; from: string; to: string }>();
+  for (const { tenant, key } of jobs) {
+    const at = separator === '' ? -1 : key.indexOf(separator);
+    const from = at < 0 ? undefined : key.slice(0, at + separator.length);
+    const to = from === undefined ? undefined : prefixEnd(from);
+    if (from !== undefined && to !== undefined) {
+      ranges.set(`${tenant}\u0000${from}`, { tenant, from, to });
+    }
+  }
+  return [...ranges.values()];
 }

@@ -23,7 +23,7 @@ import type {
   TenantId,
 } from '../port.ts';
 import { SIBLINGS_PER_PREFIX } from '../port.ts';
-import { prefixEnd, siblingPrefix } from '../key-prefix.ts';
+import { prefixEnd, siblingRanges } from '../key-prefix.ts';
 import type { JobDoc } from './collections.ts';
 import { isDuplicateKeyError } from './connection.ts';
 import { escapeRegex } from './query.ts';
@@ -193,16 +193,8 @@ export class MongoJobQueue implements JobQueue {
 
   /** The due siblings of `leased` (LeaseOptions.siblingsBy), one atomic findOneAndUpdate each. */
   async #leaseSiblings(leased: readonly Job[], options: LeaseOptions, leaseExpiresAt: Date): Promise<Job[]> {
-    const prefixes = new Map<string, { tenant: string; from: string; to: string }>();
-    for (const job of leased) {
-      const from = siblingPrefix(job.key, options.siblingsBy ?? '');
-      const to = from === undefined ? undefined : prefixEnd(from);
-      if (from !== undefined && to !== undefined) {
-        prefixes.set(`${job.tenant}\u0000${from}`, { tenant: job.tenant, from, to });
-      }
-    }
     const siblings: Job[] = [];
-    for (const { tenant, from, to } of prefixes.values()) {
+    for (const { tenant, from, to } of siblingRanges(leased, options.siblingsBy ?? '')) {
       for (let n = 0; n < SIBLINGS_PER_PREFIX; n++) {
         const doc = await this.#jobs.findOneAndUpdate(
           {

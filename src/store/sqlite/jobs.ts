@@ -22,7 +22,7 @@ import type {
   TenantId,
 } from '../port.ts';
 import { SIBLINGS_PER_PREFIX } from '../port.ts';
-import { prefixEnd, siblingPrefix } from '../key-prefix.ts';
+import { prefixEnd, siblingRanges } from '../key-prefix.ts';
 import type { Row, SqliteConnection } from './db.ts';
 import { requireInstant } from './values.ts';
 import { DEFAULT_MAX_ATTEMPTS, retryDelayMs } from '../job-policy.ts';
@@ -247,15 +247,8 @@ export class SqliteJobTable implements JobQueue {
       if (separator === undefined) {
         return leased;
       }
-      const prefixes = new Map<string, { tenant: string; from: string; to: string }>();
-      for (const row of leased) {
-        const from = siblingPrefix(String(row['key']), separator);
-        const to = from === undefined ? undefined : prefixEnd(from);
-        if (from !== undefined && to !== undefined) {
-          prefixes.set(`${String(row['tenant'])}\u0000${from}`, { tenant: String(row['tenant']), from, to });
-        }
-      }
-      for (const { tenant, from, to } of prefixes.values()) {
+      const keys = leased.map((row) => ({ tenant: String(row['tenant']), key: String(row['key']) }));
+      for (const { tenant, from, to } of siblingRanges(keys, separator)) {
         leased.push(
           ...this.#conn.all(
             SQL.leaseSiblings,
