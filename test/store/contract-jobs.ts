@@ -46,6 +46,13 @@ export function describeJobLeaseContract(it: ContractTest): void {
       expect(await store.jobs.listJobs(tenant, queue, 'ready', 10)).toHaveLength(1);
     });
 
+    it('listing with a limit that is not a count is a 400, not a server error', async (store) => {
+      const tenant = newTenant();
+      for (const limit of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await expectStatus(store.jobs.listJobs(tenant, newQueue(), 'ready', limit), 400);
+      }
+    });
+
     it('a failing operation (If-Match mismatch) leaves no trace of the earlier ones, jobs included', async (store) => {
       const tenant = newTenant();
       const queue = newQueue();

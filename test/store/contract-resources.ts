@@ -271,6 +271,20 @@ export function describeResourceContract(it: ContractTest): void {
       );
       await expectStatus(store.resources.vread(tenant, 'Patient', v1.id, '5'), 404);
     });
+
+    it('paging that is not a count and an offset is a 400, not a server error', async (store) => {
+      const tenant = newTenant();
+      const { resource } = await store.resources.create(tenant, patient({ mrn: 'MRN-PG', family: 'Paged' }));
+      for (const options of [
+        { count: 1.5 },
+        { count: -1 },
+        { offset: -1 },
+        { offset: 0.5 },
+        { count: Number.NaN },
+      ]) {
+        await expectStatus(store.resources.history(tenant, 'Patient', resource.id, options), 400);
+      }
+    });
   });
 
   describe('what was written since a mark (writeMark / writtenSince)', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from '@jest/globals';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { PURGE_DONE_BY_KEY_SQL } from '../../src/store/sqlite/jobs.ts';
+import { purgeDoneByKeySql } from '../../src/store/sqlite/jobs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dripline-job-purge-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,15 +18,7 @@ test('a prefix purge seeks the unique key index over the prefix range', async ()
   const store = await openSqliteStore({ path: join(dir, 'plan.sqlite') });
   try {
     const plan = store.connection
-      .all(
-        `EXPLAIN QUERY PLAN ${PURGE_DONE_BY_KEY_SQL}`,
-        't',
-        'q',
-        'hk|',
-        'hk}',
-        new Date().toISOString(),
-        10,
-      )
+      .all(`EXPLAIN QUERY PLAN ${purgeDoneByKeySql(10)}`, 't', 'q', 'hk|', 'hk}', new Date().toISOString())
       .map((row) => String(row['detail']));
     const unique = store.connection
       .all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'")

@@ -18,6 +18,7 @@ import type { StoredResource, TenantId } from '../port.ts';
 import { fileAuditEventsInTx } from './audit-filing.ts';
 import type { SqliteConnection } from './db.ts';
 import type { SqliteConnectionOptions } from './db.ts';
+import { limitSql } from './limit.ts';
 import { openSideFile, sideFilePathFor } from './side-file.ts';
 
 const AUDIT_JOURNAL_MIGRATIONS: readonly string[] = [
@@ -35,7 +36,7 @@ const JOURNAL_PAGE_CACHE_KIB = 4 * 1024;
 
 const SQL = {
   append: 'INSERT INTO audit_journal (tenant, json) VALUES (?, ?)',
-  oldest: 'SELECT seq, tenant, json FROM audit_journal ORDER BY seq LIMIT ?',
+  oldest: (limit: number) => `SELECT seq, tenant, json FROM audit_journal ORDER BY seq ${limitSql(limit)}`,
   removeThrough: 'DELETE FROM audit_journal WHERE seq <= ?',
   any: 'SELECT seq FROM audit_journal LIMIT 1',
   count: 'SELECT count(*) AS n FROM audit_journal',
@@ -78,7 +79,7 @@ export function journalRowCount(journal: SqliteConnection): number {
  * in one transaction), then removes them from the journal. Returns how many rows it took.
  */
 export function moveJournaled(main: SqliteConnection, journal: SqliteConnection, limit: number): number {
-  const rows = journal.all(SQL.oldest, limit);
+  const rows = journal.all(SQL.oldest(limit));
   const last = rows.at(-1);
   if (last === undefined) {
     return 0;

@@ -16,10 +16,11 @@
 import type { StoredResource, TenantId } from '../port.ts';
 import { fileAuditEventsInTx } from './audit-filing.ts';
 import type { SqliteConnection } from './db.ts';
+import { limitSql } from './limit.ts';
 
 const SQL = {
   pend: 'INSERT INTO audit_pending (tenant, json) VALUES (?, ?)',
-  oldest: 'SELECT seq, tenant, json FROM audit_pending ORDER BY seq LIMIT ?',
+  oldest: (limit: number) => `SELECT seq, tenant, json FROM audit_pending ORDER BY seq ${limitSql(limit)}`,
   removeThrough: 'DELETE FROM audit_pending WHERE seq <= ?',
   any: 'SELECT seq FROM audit_pending LIMIT 1',
   count: 'SELECT count(*) AS n FROM audit_pending',
@@ -43,7 +44,7 @@ export function pendingRowCount(main: SqliteConnection): number {
 /** Files up to `limit` of the oldest pending events and removes them, in one transaction. */
 export function movePending(main: SqliteConnection, limit: number): number {
   return main.transaction(() => {
-    const rows = main.all(SQL.oldest, limit);
+    const rows = main.all(SQL.oldest(limit));
     const last = rows.at(-1);
     if (last === undefined) {
       return 0;

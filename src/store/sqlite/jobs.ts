@@ -24,6 +24,7 @@ import type {
 import { SIBLINGS_PER_PREFIX } from '../port.ts';
 import { prefixEnd, siblingRanges } from '../key-prefix.ts';
 import type { Row, SqliteConnection } from './db.ts';
+import { limitSql } from './limit.ts';
 import { requireInstant } from './values.ts';
 import { DEFAULT_MAX_ATTEMPTS, retryDelayMs } from '../job-policy.ts';
 
@@ -78,21 +79,21 @@ const SQL = {
     "last_error = coalesce(last_error, 'lease expired on the final attempt') " +
     "WHERE queue = ? AND state = 'leased' AND lease_expires_at <= ? AND attempts >= max_attempts",
   // A leased job waits on nothing (JobQueue.wake): its key goes, so no wake cuts a later backoff.
-  lease:
+  lease: (limit: number) =>
     "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = lower(hex(randomblob(16))), " +
     'lease_expires_at = ?, updated_at = ?, wait_key = NULL ' +
     'WHERE id IN (SELECT id FROM (' +
     `  SELECT id, run_at ${DUE_READY} ` +
     '  UNION ALL ' +
     `  SELECT id, lease_expires_at AS run_at ${DUE_EXPIRED} ` +
-    '  ORDER BY run_at, id LIMIT ?)) ' +
+    `  ORDER BY run_at, id ${limitSql(limit)})) ` +
     'RETURNING *',
   // A leased job's due siblings (LeaseOptions.siblingsBy): a range of the unique key index.
-  leaseSiblings:
+  leaseSiblings: (limit: number) =>
     "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_token = lower(hex(randomblob(16))), " +
     'lease_expires_at = ?, updated_at = ?, wait_key = NULL ' +
     'WHERE id IN (SELECT id FROM jobs WHERE tenant = ? AND queue = ? AND key >= ? AND key < ? ' +
-    "AND state = 'ready' AND run_at <= ? LIMIT ?) " +
+    `AND state = 'ready' AND run_at <= ? ${limitSql(limit)}) ` +
     'RETURNING *',
   // The lease's own two candidate sets, read without a lock: does this queue have anything due?
   anyDue: `SELECT 1 AS due ${DUE_READY} UNION ALL SELECT 1 AS due ${DUE_EXPIRED} LIMIT 1`,
@@ -130,29 +131,30 @@ const SQL = {
     "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ? " +
     'WHERE id = ?',
   // Both seek jobs_list (tenant, queue, state, created_at).
-  list: 'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? ORDER BY created_at, rowid LIMIT ?',
-  listSince:
+  list: (limit: number) =>
+    `SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? ORDER BY created_at, rowid ${limitSql(limit)}`,
+  listSince: (limit: number) =>
     'SELECT * FROM jobs WHERE tenant = ? AND queue = ? AND state = ? AND created_at >= ? ' +
-    'ORDER BY created_at, rowid LIMIT ?',
+    `ORDER BY created_at, rowid ${limitSql(limit)}`,
   has: 'SELECT 1 AS found FROM jobs WHERE id = ?',
   holding: 'SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?))',
   // Seeks jobs_list (tenant, queue, state, created_at): a job finishes after it is created.
-  purgeDone:
+  purgeDone: (limit: number) =>
     'DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs ' +
     "WHERE tenant = ? AND queue = ? AND state = 'done' AND created_at < ? AND updated_at < ? " +
-    'ORDER BY created_at LIMIT ?)',
+    `ORDER BY created_at ${limitSql(limit)})`,
   // Seeks the unique (tenant, queue, key) index over the prefix's keys only, in key order (no sort):
   // a batch reads the prefix's rows, never the queue's other finished jobs. `+` keeps the planner
   // off jobs_list (state, created_at) whatever statistics say: that would read every finished job
   // of the queue older than the instant, the ones it keeps for good included.
-  purgeDoneByKey:
+  purgeDoneByKey: (limit: number) =>
     'DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs ' +
     "WHERE tenant = ? AND queue = ? AND key >= ? AND key < ? AND +state = 'done' AND +updated_at < ? " +
-    'ORDER BY key LIMIT ?)',
+    `ORDER BY key ${limitSql(limit)})`,
 } as const;
 
 /** The statement purging a key prefix's finished jobs (tests read its plan). */
-export const PURGE_DONE_BY_KEY_SQL = SQL.purgeDoneByKey;
+export const purgeDoneByKeySql = SQL.purgeDoneByKey;
 
 export class SqliteJobTable implements JobQueue {
   readonly #conn: SqliteConnection;
@@ -234,14 +236,13 @@ export class SqliteJobTable implements JobQueue {
     const rows = this.#conn.transaction(() => {
       this.#conn.run(SQL.deadExpired, now, options.queue, now);
       const leased = this.#conn.all(
-        SQL.lease,
+        SQL.lease(options.limit),
         expires,
         now,
         options.queue,
         now,
         options.queue,
         now,
-        options.limit,
       );
       const separator = options.siblingsBy;
       if (separator === undefined) {
@@ -251,7 +252,7 @@ export class SqliteJobTable implements JobQueue {
       for (const { tenant, from, to } of siblingRanges(keys, separator)) {
         leased.push(
           ...this.#conn.all(
-            SQL.leaseSiblings,
+            SQL.leaseSiblings(SIBLINGS_PER_PREFIX),
             expires,
             now,
             tenant,
@@ -259,7 +260,6 @@ export class SqliteJobTable implements JobQueue {
             from,
             to,
             now,
-            SIBLINGS_PER_PREFIX,
           ),
         );
       }
@@ -370,11 +370,14 @@ export class SqliteJobTable implements JobQueue {
     limit: number,
     options: ListJobsOptions = {},
   ): Promise<Job[]> {
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new OperationOutcomeError(badRequest(`Invalid limit: ${String(limit)}`));
+    }
     if (options.createdSince === undefined) {
-      return this.#conn.all(SQL.list, tenant, queue, state, limit).map(toJob);
+      return this.#conn.all(SQL.list(limit), tenant, queue, state).map(toJob);
     }
     const since = requireInstant(options.createdSince, 'createdSince');
-    return this.#conn.all(SQL.listSince, tenant, queue, state, since, limit).map(toJob);
+    return this.#conn.all(SQL.listSince(limit), tenant, queue, state, since).map(toJob);
   }
 
   async purgeDone(
@@ -392,11 +395,11 @@ export class SqliteJobTable implements JobQueue {
     const end = prefixEnd(prefix);
     if (end === undefined) {
       return this.#conn.transaction(
-        () => this.#conn.run(SQL.purgeDone, tenant, queue, before, before, limit).changes,
+        () => this.#conn.run(SQL.purgeDone(limit), tenant, queue, before, before).changes,
       );
     }
     return this.#conn.transaction(
-      () => this.#conn.run(SQL.purgeDoneByKey, tenant, queue, prefix, end, before, limit).changes,
+      () => this.#conn.run(SQL.purgeDoneByKey(limit), tenant, queue, prefix, end, before).changes,
     );
   }
 }

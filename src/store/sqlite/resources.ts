@@ -37,6 +37,7 @@ import { pendAuditEventInTx } from './audit-pending.ts';
 import type { Row, SqliteConnection } from './db.ts';
 import { IndexRows, insertIndexRows } from './index-rows.ts';
 import type { SqliteJobQueue } from './job-queue.ts';
+import { limitSql } from './limit.ts';
 import { INSERT_CURRENT, MUTABLE_TYPES_SQL } from './schema.ts';
 import { compileSearch, LARGE_MATCH_SET } from './search-sql.ts';
 import type { IdWalk, KeysetDriver } from './search-sql.ts';
@@ -122,9 +123,10 @@ const SQL = {
   ],
   // Every version of one resource, newest first: the current one from `resources`, the superseded
   // ones from history (below the current version: schema-3 files also hold the current one there).
-  // Parameters: ?1 tenant, ?2 type, ?3 id, ?4 current version, ?5 _since; the page adds ?6 ?7.
+  // Parameters: ?1 tenant, ?2 type, ?3 id, ?4 current version, ?5 _since; the page adds ?6 (offset).
   historyCount: `${VERSIONS} SELECT count(*) AS n FROM versions WHERE last_updated >= ?5`,
-  historyPage: `${VERSIONS} SELECT json FROM versions WHERE last_updated >= ?5 ORDER BY version DESC LIMIT ?6 OFFSET ?7`,
+  historyPage: (count: number | 'all') =>
+    `${VERSIONS} SELECT json FROM versions WHERE last_updated >= ?5 ORDER BY version DESC ${limitSql(count)} OFFSET ?6`,
 } as const;
 
 export class SqliteResourceStore implements ResourceStore {
@@ -219,8 +221,15 @@ export class SqliteResourceStore implements ResourceStore {
     if (since === undefined) {
       throw new OperationOutcomeError(badRequest(`Invalid _since: ${String(options?.since)}`));
     }
-    const count = options?.count ?? -1; // LIMIT -1: no limit
+    const count = options?.count ?? 'all';
     const offset = options?.offset ?? 0;
+    if (
+      (count !== 'all' && (!Number.isSafeInteger(count) || count < 0)) ||
+      !Number.isSafeInteger(offset) ||
+      offset < 0
+    ) {
+      throw new OperationOutcomeError(badRequest('Invalid history paging'));
+    }
     return this.#conn.transaction(() => {
       const current = this.#conn.get(SQL.current, tenant, resourceType, id) as CurrentRow | undefined;
       if (!current) {
@@ -228,7 +237,7 @@ export class SqliteResourceStore implements ResourceStore {
       }
       const key = [tenant, resourceType, id, current.version, since] as const;
       const total = Number(this.#conn.get(SQL.historyCount, ...key)?.['n'] ?? 0);
-      const rows = this.#conn.all(SQL.historyPage, ...key, count, offset);
+      const rows = this.#conn.all(SQL.historyPage(count), ...key, offset);
       return { resources: rows.map((r) => parse(r['json'])), total };
     }, 'DEFERRED');
   }

@@ -1,7 +1,8 @@
 /**
  * StoreQuery -> parameterized SQL. Values are only ever bound as parameters; the SQL text depends
- * only on the query's shape (filter kinds, prefixes, number of values, sort codes), so prepared
- * statements are reused across searches of the same shape.
+ * only on the query's shape (filter kinds, prefixes, number of values, sort codes) and its page
+ * size, so prepared statements are reused across searches of the same shape. Counts are written
+ * into the SQL (./limit.ts: a bound LIMIT is prepared again on every run); offsets are bound.
  *
  * Plan shape. Every filter on a search parameter is a condition on one index table. The most
  * selective one (by kind: reference, token, exact string, string prefix, date) *drives* the search
@@ -20,11 +21,12 @@ import { isAppendOnlyType } from '../append-only.ts';
 import { indexedFilters, normalizeString } from '../search-index.ts';
 import type { SqlParam } from './db.ts';
 import { earliestStartEndingAfter, SPAN_CLASSES } from './date-spans.ts';
+import { limitSql } from './limit.ts';
 import { MUTABLE_TYPES_SQL } from './schema.ts';
 import { prefixUpperBound, requireInstant } from './values.ts';
 
 export interface CompiledSearch {
-  /** SELECT r.json ... ORDER BY ... LIMIT ? OFFSET ? */
+  /** SELECT r.json ... ORDER BY ... LIMIT <count> OFFSET ? */
   readonly selectSql: string;
   readonly selectParams: SqlParam[];
   /** SELECT count(*) AS n ... */
@@ -116,22 +118,23 @@ export function compileSearch(tenant: TenantId, query: StoreQuery): CompiledSear
 
   const selectSql =
     `SELECT r.json AS json FROM resources r ${joins.map((j) => j.sql).join(' ')} ` +
-    `WHERE ${whereSql} ORDER BY ${orderBy.join(', ')} LIMIT ? OFFSET ?`;
-  const selectParams = [...joins.flatMap((j) => j.params), ...whereParams, query.count, query.offset];
+    `WHERE ${whereSql} ORDER BY ${orderBy.join(', ')} ${limitSql(query.count)} OFFSET ?`;
+  const selectParams = [...joins.flatMap((j) => j.params), ...whereParams, query.offset];
   const countSql = `SELECT count(*) AS n FROM resources r WHERE ${whereSql}`;
   const idOrder = query.sort.length === 0 || (query.sort.length === 1 && orderBy[0] === 'r.id ASC');
   let keysetDriver: KeysetDriver | undefined;
   if (keyset && best && query.count > 0) {
     const sub = best.driver(tenant, query.resourceType);
     const driven = whereOf(tenant, query, compiled, best);
+    const limit = WALK_READS_PER_RESULT * (query.offset + query.count);
     keysetDriver = {
-      probeSql: `SELECT count(*) AS n FROM (${sub.sql} LIMIT ?)`,
-      probeParams: [...sub.params, WALK_READS_PER_RESULT * (query.offset + query.count)],
-      limit: WALK_READS_PER_RESULT * (query.offset + query.count),
+      probeSql: `SELECT count(*) AS n FROM (${sub.sql} ${limitSql(limit)})`,
+      probeParams: sub.params,
+      limit,
       selectSql:
         `SELECT r.json AS json FROM resources r ${joins.map((j) => j.sql).join(' ')} ` +
-        `WHERE ${driven.whereSql} ORDER BY ${orderBy.join(', ')} LIMIT ? OFFSET ?`,
-      selectParams: [...joins.flatMap((j) => j.params), ...driven.whereParams, query.count, query.offset],
+        `WHERE ${driven.whereSql} ORDER BY ${orderBy.join(', ')} ${limitSql(query.count)} OFFSET ?`,
+      selectParams: [...joins.flatMap((j) => j.params), ...driven.whereParams, query.offset],
     };
   }
   return {
@@ -250,16 +253,16 @@ function idWalk(
   const { whereSql, whereParams } = whereOf(tenant, query, compiled, undefined);
   const select = (bounded: boolean): string =>
     `SELECT r.json AS json FROM resources r WHERE ${whereSql}${bounded ? ' AND r.id <= ?' : ''} ` +
-    'ORDER BY r.id ASC LIMIT ? OFFSET ?';
+    `ORDER BY r.id ASC ${limitSql(query.count)} OFFSET ?`;
   return {
-    probeSql: `SELECT count(*) AS n FROM (${sub.sql} LIMIT ?)`,
-    probeParams: [...sub.params, LARGE_MATCH_SET],
+    probeSql: `SELECT count(*) AS n FROM (${sub.sql} ${limitSql(LARGE_MATCH_SET)})`,
+    probeParams: sub.params,
     boundSql: 'SELECT id FROM resources WHERE tenant = ? AND type = ? ORDER BY id ASC LIMIT 1 OFFSET ?',
     boundParams: [tenant, query.resourceType, reads - 1],
     selectSql: select(true),
     selectAllSql: select(false),
     whereParams,
-    pageParams: [query.count, query.offset],
+    pageParams: [query.offset],
   };
 }
 

@@ -11,6 +11,7 @@
  */
 import type { TenantId, WriteMark, WrittenResource } from '../port.ts';
 import type { SqliteConnection } from './db.ts';
+import { limitSql } from './limit.ts';
 import { MUTABLE_TYPES_SQL } from './schema.ts';
 
 const SQL = {
@@ -20,14 +21,14 @@ const SQL = {
   // Rowid ranges: each reads only the rows written after the mark, whatever the tables hold. The
   // unary + keeps SQLite from driving by the (tenant, …) indexes instead: that reads the tenant's
   // every row.
-  created:
+  created: (limit: number) =>
     'SELECT pk, type, id FROM resources WHERE pk > ? AND +tenant = ? ' +
-    `AND +${MUTABLE_TYPES_SQL} AND +type NOT IN (SELECT value FROM json_each(?)) LIMIT ?`,
-  updated:
+    `AND +${MUTABLE_TYPES_SQL} AND +type NOT IN (SELECT value FROM json_each(?)) ${limitSql(limit)}`,
+  updated: (limit: number) =>
     'SELECT r.pk AS pk, r.type AS type, r.id AS id FROM history h ' +
     'JOIN resources r ON r.tenant = h.tenant AND r.type = h.type AND r.id = h.id ' +
     `WHERE h.rowid > ? AND +h.tenant = ? AND +h.${MUTABLE_TYPES_SQL} ` +
-    'AND +h.type NOT IN (SELECT value FROM json_each(?)) LIMIT ?',
+    `AND +h.type NOT IN (SELECT value FROM json_each(?)) ${limitSql(limit)}`,
   // The predicate is the partial index's, word for word (schema.ts, migration 4).
   references: `SELECT res, value FROM idx_reference WHERE res IN (SELECT value FROM json_each(?)) AND ${MUTABLE_TYPES_SQL}`,
 } as const;
@@ -59,14 +60,14 @@ export function writtenSinceIn(
     return undefined;
   }
   const except = JSON.stringify(options.exceptTypes);
-  const limit = Math.max(0, Math.trunc(options.limit));
+  const limit = Math.min(Math.max(0, Math.trunc(options.limit)), Number.MAX_SAFE_INTEGER - 1);
   return conn.transaction(() => {
     const byPk = new Map<number, string>();
     for (const [sql, after] of [
       [SQL.created, since.created],
       [SQL.updated, since.updated],
     ] as const) {
-      for (const row of conn.all(sql, after, tenant, except, limit + 1)) {
+      for (const row of conn.all(sql(limit + 1), after, tenant, except)) {
         byPk.set(Number(row['pk']), `${String(row['type'])}/${String(row['id'])}`);
       }
       if (byPk.size > limit) {
