@@ -142,12 +142,15 @@ export function compiledProfileType(profile: StructureDefinition): string {
  * first that fails, as `validateResource` does.
  */
 export function validateWithOwnProfiles(resource: Resource): void {
+  const profiles = (resource.meta?.profile ?? []).flatMap((url) => ownProfileTable().get(url) ?? []);
+  // A conforming resource is decided by the compiled checks alone, the base R4 pass once and only
+  // when no profile's check covers it (a ChargeItem was walked twice: as R4, then as our profile).
+  if (profiles.length > 0 && conformsFastToProfiles(resource, profiles)) {
+    return;
+  }
   validateR4(resource);
-  for (const url of resource.meta?.profile ?? []) {
-    const profile = ownProfileTable().get(url);
-    if (profile) {
-      validateAgainstProfile(resource, profile);
-    }
+  for (const profile of profiles) {
+    validateAgainstProfile(resource, profile);
   }
 }
 

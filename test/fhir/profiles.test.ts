@@ -4,15 +4,18 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { buildAll } from '../../scripts/profiles/build.ts';
 import { isProfileLoaded, OperationOutcomeError, validateResource } from '@medplum/core';
-import type { ChargeItem, Resource } from '@medplum/fhirtypes';
+import type { ChargeItem, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { fastCovers } from '../../src/fhir/fast-conformance.ts';
 import { officeInfusionContext } from '../../src/claims/x12-samples.ts';
 import {
   compiledProfileType,
+  conformsFastToProfiles,
   getOwnProfile,
   loadFhirDefinitions,
   ownProfilesRead,
   PROFILES_DIR,
   validateAgainstProfile,
+  validateWithOwnProfiles,
 } from '../../src/fhir/definitions.ts';
 import { fhirFetch, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
@@ -173,5 +176,52 @@ describe('compiled profiles (parsed once) judge as @medplum/core parsing the pro
       .slice(1)
       .map(([, r]) => outcome(() => validateAgainstProfile(r, getOwnProfile(r.meta!.profile![0]!)!)));
     expect(refused.every((o) => o !== 'valid')).toBe(true);
+  });
+});
+
+describe('validateWithOwnProfiles: one walk for a conforming profiled resource, every violation still refused', () => {
+  const profile = (): StructureDefinition => getOwnProfile(CHARGE_ITEM_PROFILE) as StructureDefinition;
+  const item = (extra: Partial<ChargeItem> = {}): ChargeItem => ({
+    resourceType: 'ChargeItem',
+    meta: { profile: [CHARGE_ITEM_PROFILE] },
+    status: 'billable',
+    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96413' }] },
+    subject: { reference: 'Patient/p1' },
+    context: { reference: 'Encounter/e1' },
+    occurrenceDateTime: '2026-11-26T09:00:00Z',
+    quantity: { value: 1 },
+    ...extra,
+  });
+  const refusal = (resource: Resource): string[] | 'valid' => {
+    try {
+      validateWithOwnProfiles(resource);
+      return 'valid';
+    } catch (err) {
+      if (!(err instanceof OperationOutcomeError)) {
+        throw err;
+      }
+      return err.outcome.issue.map((i) => `${i.details?.text ?? ''}: ${i.expression?.join() ?? ''}`);
+    }
+  };
+
+  test("a conforming ChargeItem passes, decided by the profile's compiled check alone", () => {
+    loadFhirDefinitions();
+    expect(refusal(item())).toBe('valid');
+    // The profile's check covers base R4, so the base pass is not walked as well.
+    expect(fastCovers(compiledProfileType(profile()), 'ChargeItem')).toBe(true);
+    expect(conformsFastToProfiles(item(), [profile()])).toBe(true);
+  });
+
+  test('what only the profile requires is refused', () => {
+    const { context: _context, ...withoutEncounter } = item();
+    expect(refusal(withoutEncounter)).toEqual(['Missing required property: ChargeItem.context']);
+  });
+
+  test('what base R4 forbids is refused, with or without the profile claim', () => {
+    const bad = { ...item(), unknownElement: true } as ChargeItem;
+    expect(refusal(bad)).toEqual(['Invalid additional property "unknownElement": ChargeItem.unknownElement']);
+    const { meta: _meta, ...plain } = bad;
+    expect(refusal(plain)).toEqual(refusal(bad));
+    expect(refusal(item({ quantity: { value: 'one' as unknown as number } }))).not.toBe('valid');
   });
 });
