@@ -165,8 +165,12 @@ export interface KeysetDriver {
 }
 
 /**
- * The WHERE clause: tenant and type, keyset, column conditions, the driver as `r.pk IN (...)` and
- * every other index condition as a correlated (NOT) EXISTS.
+ * The WHERE clause: tenant and type, keyset, column conditions, and the index conditions. With a
+ * driver: `r.pk IN (SELECT d.res FROM (driver) AS d WHERE …)`, every other index condition a
+ * correlated (NOT) EXISTS on the driver's `d.res`, so a candidate that fails one is dropped from
+ * the index rows alone, before its resource row is read (the patient's same-day encounters: the
+ * patient's every encounter a candidate, two in it on the day; 60 → 34 µs with 61 candidates).
+ * Without one, each is a (NOT) EXISTS on `r.pk`.
  */
 function whereOf(
   tenant: TenantId,
@@ -183,21 +187,20 @@ function whereOf(
   if (query.afterId !== undefined) {
     where.push({ sql: 'r.id > ?', params: [query.afterId] });
   }
+  const candidate = driver ? 'd.res' : 'r.pk';
+  const checks: Clause[] = [];
   for (const c of compiled) {
     if (c.kind === 'column') {
       where.push(c.clause);
-    } else if (c.condition === driver) {
-      const sub = c.condition.driver(tenant, query.resourceType);
-      where.push({ sql: `r.pk IN (${sub.sql})`, params: sub.params });
-    } else {
+    } else if (c.condition !== driver) {
       // The candidate's own rows: through the per-resource tree (res, code), which leaves out the
       // append-only types (schema.ts, migration 4) — so the check repeats its predicate word for
       // word to be allowed to use it — or, for an append-only type, by the primary key's prefix.
       const own = isAppendOnlyType(query.resourceType)
-        ? { sql: 'tenant = ? AND type = ? AND res = r.pk', params: [tenant, query.resourceType] }
-        : { sql: `res = r.pk AND ${MUTABLE_TYPES_SQL}`, params: [] };
+        ? { sql: `tenant = ? AND type = ? AND res = ${candidate}`, params: [tenant, query.resourceType] }
+        : { sql: `res = ${candidate} AND ${MUTABLE_TYPES_SQL}`, params: [] };
       for (const row of c.condition.rows) {
-        where.push({
+        checks.push({
           sql:
             `${row.negated ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM ${c.condition.table} ` +
             `WHERE ${own.sql} AND code = ? AND ${row.sql})`,
@@ -205,6 +208,19 @@ function whereOf(
         });
       }
     }
+  }
+  if (driver) {
+    const sub = driver.driver(tenant, query.resourceType);
+    where.push(
+      checks.length === 0
+        ? { sql: `r.pk IN (${sub.sql})`, params: sub.params }
+        : {
+            sql: `r.pk IN (SELECT d.res FROM (${sub.sql}) AS d WHERE ${checks.map((c) => c.sql).join(' AND ')})`,
+            params: [...sub.params, ...checks.flatMap((c) => c.params)],
+          },
+    );
+  } else {
+    where.push(...checks);
   }
   return {
     whereSql: where.map((c) => `(${c.sql})`).join(' AND '),
@@ -532,7 +548,7 @@ function dateGroup(code: string, filters: readonly Extract<StoreFilter, { kind: 
           });
         }
         if (branches.length === 0) {
-          return { sql: 'SELECT NULL WHERE 0', params: [] };
+          return { sql: 'SELECT NULL AS res WHERE 0', params: [] };
         }
         return {
           sql: branches.map((b) => b.sql).join(' UNION ALL '),
