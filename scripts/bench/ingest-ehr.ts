@@ -17,6 +17,14 @@ import {
   VISIT_PREFIX,
   visitEncounter,
 } from './ingest-load.ts';
+import {
+  DAY_MEDICATIONS,
+  DAY_PREFIX,
+  dayAdministrations,
+  dayEncounter,
+  dayVisits,
+} from './ingest-day-shape.ts';
+import type { DayStatus } from './ingest-day-shape.ts';
 
 const batches = JSON.parse(process.argv[2] ?? '[]') as { prefix: string; count: number }[];
 const ehr = await startSandboxEhr({ port: 0, seed: false });
@@ -53,8 +61,22 @@ for (let p = 0; p < PATIENTS; p++) {
   });
 }
 await ehr.createResource(VISIT_MEDICATION);
+for (const medication of DAY_MEDICATIONS) {
+  await ehr.createResource(medication);
+}
 // No Subscription exists at the EHR, so these writes notify nobody.
 for (const { prefix, count } of batches) {
+  if (prefix.startsWith(DAY_PREFIX)) {
+    // The day-shaped phase's visits as they arrive: the encounters, and the administrations their
+    // notifications will point at (created once, as documented; the encounters change in waves).
+    for (let i = 0; i < dayVisits(count); i++) {
+      await ehr.createResource(dayEncounter(prefix, i, 'arrived'));
+      for (const administration of dayAdministrations(prefix, i)) {
+        await ehr.createResource(administration);
+      }
+    }
+    continue;
+  }
   for (let i = 0; i < count; i++) {
     if (prefix.startsWith(VISIT_PREFIX)) {
       await ehr.createResource(visitEncounter(prefix, i));
@@ -66,9 +88,21 @@ for (const { prefix, count } of batches) {
 const connection = await sandboxConnection(ehr);
 process.stdout.write(`READY ${JSON.stringify({ connection })}\n`);
 // bench:ingest asks for this process's CPU time over the IPC channel (all threads, µs).
-process.on('message', (message) => {
+process.on('message', (message: unknown) => {
   if (message === 'cpu') {
     process.send?.({ cpu: process.cpuUsage() });
+    return;
+  }
+  // The day-shaped phase's next wave of encounter changes (./ingest-day-shape.ts): made through the
+  // EHR's own write path, as its users would; no Subscription exists here, so nobody is notified.
+  const advance = (message as { advance?: { prefix: string; count: number; status: DayStatus } }).advance;
+  if (advance) {
+    void (async () => {
+      for (let i = 0; i < advance.count; i++) {
+        await ehr.updateResource(dayEncounter(advance.prefix, i, advance.status));
+      }
+      process.send?.({ advanced: advance.count });
+    })();
   }
 });
 process.once('SIGTERM', () => {

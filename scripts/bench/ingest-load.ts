@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { Bundle, Encounter, MedicationAdministration } from '@medplum/fhirtypes';
-import { TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
+import { TOPIC_ENCOUNTER, TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 import { preparePost, RawConnection } from './raw-http.ts';
 
 export const TENANT = 'bench';
@@ -72,6 +72,14 @@ export interface LoadSpec {
   readonly concurrency: number;
   /** Open loop at this many per second; 0 = closed loop. */
   readonly rate: number;
+  /**
+   * The notifications' focuses when not `<prefix>-<i>` administrations: `ids` of `focusType`
+   * (the day-shaped phase's waves, ./ingest-day-shape.ts; id-only). `count` is then ids.length.
+   */
+  readonly focus?: {
+    readonly type: 'Encounter' | 'MedicationAdministration';
+    readonly ids: readonly string[];
+  };
 }
 
 export interface LoadResult {
@@ -125,9 +133,11 @@ export function administration(prefix: string, i: number): MedicationAdministrat
 
 /** A Backport IG event-notification with one event (as the sandbox EHR renders them). */
 export function notificationBody(spec: LoadSpec, i: number): string {
-  const resource = administration(spec.prefix, i);
+  const type = spec.focus?.type ?? 'MedicationAdministration';
+  const resource = spec.focus ? undefined : administration(spec.prefix, i);
+  const id = spec.focus ? (spec.focus.ids[i] ?? '') : (resource?.id ?? '');
   const eventNumber = spec.firstEvent + i;
-  const focus = `${spec.fhirBaseUrl}/MedicationAdministration/${resource.id}`;
+  const focus = `${spec.fhirBaseUrl}/${type}/${id}`;
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'history',
@@ -139,7 +149,10 @@ export function notificationBody(spec: LoadSpec, i: number): string {
           resourceType: 'Parameters',
           parameter: [
             { name: 'subscription', valueReference: { reference: spec.subscriptionUrl } },
-            { name: 'topic', valueCanonical: TOPIC_MEDICATION_ADMINISTRATION },
+            {
+              name: 'topic',
+              valueCanonical: type === 'Encounter' ? TOPIC_ENCOUNTER : TOPIC_MEDICATION_ADMINISTRATION,
+            },
             { name: 'status', valueCode: 'active' },
             { name: 'type', valueCode: 'event-notification' },
             { name: 'events-since-subscription-start', valueString: String(eventNumber) },
@@ -158,8 +171,8 @@ export function notificationBody(spec: LoadSpec, i: number): string {
       },
       {
         fullUrl: focus,
-        ...(spec.payload === 'full-resource' ? { resource } : {}),
-        request: { method: 'PUT', url: `MedicationAdministration/${resource.id}` },
+        ...(spec.payload === 'full-resource' && resource ? { resource } : {}),
+        request: { method: 'PUT', url: `${type}/${id}` },
         response: { status: '200' },
       },
     ],

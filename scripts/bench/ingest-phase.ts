@@ -24,12 +24,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { DAY_PREFIX } from './ingest-day-shape.ts';
 import { TENANT, VISIT_PREFIX } from './ingest-load.ts';
 import type { LoadResult, Payload } from './ingest-load.ts';
 import type { RunningRig } from './ingest-rig.ts';
 import type { NotificationSender } from './ingest-send.ts';
 
-export type PhaseKind = 'charges' | 'saturation' | 'overload' | 'paced';
+export type PhaseKind = 'charges' | 'charges-day' | 'saturation' | 'overload' | 'paced';
 
 export interface PhaseSpec {
   /** `<payload> <kind>`, as the tables and the recorded figures name the phase. */
@@ -42,29 +43,46 @@ export interface PhaseSpec {
   readonly prefix: string;
 }
 
+const capturing = (kind: PhaseKind): boolean => kind === 'charges' || kind === 'charges-day';
+
+/** The phase's name in the tables and the recorded figures. */
+function phaseName(kind: PhaseKind, payload: Payload): string {
+  if (kind === 'charges') {
+    return `${payload} with charge capture`;
+  }
+  return kind === 'charges-day' ? `${payload} day-shaped with charge capture` : `${payload} ${kind}`;
+}
+
 /**
- * Each kind with each payload, in that order; the charge-capture phase first (its capture process
- * must not find the other phases' encounter jobs), with id-only (the payload that fetches back) only.
+ * Each kind with each payload, in that order; the charge-capture phases first (their capture
+ * process must not find the other phases' encounter jobs), with id-only (the payload that fetches
+ * back) only.
  */
 export function planPhases(
   kinds: readonly PhaseKind[],
   payloads: readonly Payload[],
   rate: number,
 ): PhaseSpec[] {
-  const ordered = [...kinds].sort((a, b) => Number(b === 'charges') - Number(a === 'charges'));
+  const order: PhaseKind[] = ['charges', 'charges-day', 'saturation', 'overload', 'paced'];
+  const ordered = [...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b));
   return ordered
     .flatMap((kind) =>
-      (kind === 'charges' ? payloads.filter((p) => p === 'id-only') : payloads).map((payload) => ({
+      (capturing(kind) ? payloads.filter((p) => p === 'id-only') : payloads).map((payload) => ({
         kind,
         payload,
       })),
     )
     .map(({ kind, payload }, index) => ({
-      name: kind === 'charges' ? `${payload} with charge capture` : `${payload} ${kind}`,
+      name: phaseName(kind, payload),
       payload,
       kind,
       rate: kind === 'paced' ? rate : 0,
-      prefix: kind === 'charges' ? `${VISIT_PREFIX}-p${index}` : `ma-p${index}`,
+      prefix:
+        kind === 'charges'
+          ? `${VISIT_PREFIX}-p${index}`
+          : kind === 'charges-day'
+            ? `${DAY_PREFIX}-p${index}`
+            : `ma-p${index}`,
     }));
 }
 
@@ -124,7 +142,7 @@ export function percentile(values: readonly number[], p: number): number {
  * The machine's CPU time so far from /proc/stat (jiffies, all cores): busy (everything but idle and
  * iowait) and total. Undefined where /proc/stat is not there (the figures that need it are skipped).
  */
-function machineCpu(): { busy: number; total: number } | undefined {
+export function machineCpu(): { busy: number; total: number } | undefined {
   let line: string | undefined;
   try {
     line = readFileSync('/proc/stat', 'utf8').split('\n')[0];

@@ -40,6 +40,8 @@ const SECRETS: Record<Payload, string> = {
   'full-resource': 'bench-secret-full-0123456789',
   'id-only': 'bench-secret-idonly-0123456789',
 };
+/** The id-only connection's Encounter subscription's (the day-shaped phase's encounter changes). */
+const ENCOUNTER_SECRET = 'bench-secret-idonly-encounter-0123456789';
 
 /** MedicationAdministrations the EHR holds before the bench starts: `<prefix>-0` … `<prefix>-<count − 1>`. */
 export interface AdministrationBatch {
@@ -69,7 +71,10 @@ export interface RunningRig {
   readonly ehrBaseUrl: string;
   /** This process's own connection to the files the receiver and the worker share. */
   readonly store: SqliteStore;
-  target(payload: Payload): NotifyTarget;
+  /** Where one payload's notifications go; `topic` Encounter: the id-only connection's Encounter subscription. */
+  target(payload: Payload, topic?: 'MedicationAdministration' | 'Encounter'): NotifyTarget;
+  /** The EHR sets `count` visits of the day-shaped phase `prefix` to `status` (./ingest-ehr.ts). */
+  advanceEhr(prefix: string, count: number, status: string): Promise<void>;
   /** Ingest jobs ready or leased in the inbox: what the worker has yet to do. */
   pendingJobs(): number;
   /** Ingest jobs dead-lettered. */
@@ -147,6 +152,25 @@ function cpuSeconds(child: ChildProcess): Promise<number> {
       resolve(((message.cpu?.user ?? Number.NaN) + (message.cpu?.system ?? Number.NaN)) / 1e6);
     });
     child.send('cpu');
+  });
+}
+
+/** Asks the EHR child to set day-shaped visits' encounters to `status`; resolves once it has. */
+function advance(child: ChildProcess, prefix: string, count: number, status: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('the EHR did not advance its encounters within 120 s')),
+      120_000,
+    );
+    child.once('message', (message: { advanced?: number }) => {
+      clearTimeout(timer);
+      if (message.advanced === count) {
+        resolve();
+      } else {
+        reject(new Error(`the EHR answered ${JSON.stringify(message)} to an advance of ${count}`));
+      }
+    });
+    child.send({ advance: { prefix, count, status } });
   });
 }
 
@@ -245,6 +269,19 @@ export class IngestRig {
         }),
       );
     }
+    await updateRecord(
+      store,
+      TENANT,
+      connections['id-only'],
+      'Encounter',
+      `${publicUrl}/ehr/${connections['id-only'].id}/notify`,
+      (r) => ({
+        ...r,
+        ehrSubscriptionId: 'sub-id-only-encounter',
+        secretSha256: sha256Hex(ENCOUNTER_SECRET),
+        status: 'active',
+      }),
+    );
     const profile = process.env['BENCH_CPU_PROF'];
     const profileArgs = (name: string): string[] =>
       profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
@@ -290,12 +327,21 @@ export class IngestRig {
     return {
       ehrBaseUrl,
       store,
-      target: (payload) => ({
-        url: `${publicUrl}/ehr/${connections[payload].id}/notify`,
-        secret: SECRETS[payload],
-        subscriptionUrl: `${ehrBaseUrl}/Subscription/sub-${payload}`,
-        fhirBaseUrl: ehrBaseUrl,
-      }),
+      target: (payload, topic) =>
+        topic === 'Encounter'
+          ? {
+              url: `${publicUrl}/ehr/${connections['id-only'].id}/notify`,
+              secret: ENCOUNTER_SECRET,
+              subscriptionUrl: `${ehrBaseUrl}/Subscription/sub-id-only-encounter`,
+              fhirBaseUrl: ehrBaseUrl,
+            }
+          : {
+              url: `${publicUrl}/ehr/${connections[payload].id}/notify`,
+              secret: SECRETS[payload],
+              subscriptionUrl: `${ehrBaseUrl}/Subscription/sub-${payload}`,
+              fhirBaseUrl: ehrBaseUrl,
+            },
+      advanceEhr: (prefix, count, status) => advance(ehrChild.child, prefix, count, status),
       pendingJobs,
       deadJobs,
       pendingCaptureJobs: () =>

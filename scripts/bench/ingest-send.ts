@@ -14,8 +14,10 @@ export class NotificationSender {
   private readonly rig: RunningRig;
   private readonly concurrency: number;
   private readonly progress: (message: string) => void;
-  /** Each connection's next event number: the subscription's events go on across batches. */
+  /** Each subscription's next event number: its events go on across batches. */
   private readonly nextEvent: Record<Payload, number> = { 'full-resource': 1, 'id-only': 1 };
+  /** The id-only connection's Encounter subscription's (the day-shaped phase's encounter waves). */
+  private nextEncounterEvent = 1;
 
   constructor(rig: RunningRig, concurrency: number, progress: (message: string) => void) {
     this.rig = rig;
@@ -35,6 +37,27 @@ export class NotificationSender {
       rate,
     };
     this.nextEvent[payload] += count;
+    return spec;
+  }
+
+  /** An id-only batch about `focus.ids` (one wave of the day-shaped phase), on that type's subscription. */
+  nextFocusSpec(focus: NonNullable<LoadSpec['focus']>): LoadSpec {
+    const encounter = focus.type === 'Encounter';
+    const spec: LoadSpec = {
+      ...this.rig.target('id-only', focus.type),
+      payload: 'id-only',
+      prefix: '',
+      count: focus.ids.length,
+      firstEvent: encounter ? this.nextEncounterEvent : this.nextEvent['id-only'],
+      concurrency: this.concurrency,
+      rate: 0,
+      focus,
+    };
+    if (encounter) {
+      this.nextEncounterEvent += focus.ids.length;
+    } else {
+      this.nextEvent['id-only'] += focus.ids.length;
+    }
     return spec;
   }
 

@@ -28,14 +28,18 @@
  *   charges     id-only, closed loop, run first: each notification a visit of its own (an
  *               infliximab infusion), with a charge-capture process beside the worker; also
  *               measured until every visit's charges are recomputed (issue 17's "received →
- *               fetched back → stored → charges recomputed").
+ *               fetched back → stored → charges recomputed"). The worst case for charge capture.
+ *   charges-day id-only, closed loop, second: the stream a clinic's day sends (./ingest-day-shape.ts:
+ *               per visit three encounter changes and two or three administrations, each a new
+ *               version, in waves each drained before the EHR makes the next changes), charges
+ *               recomputed as the visits change; BENCH_N notifications about.
  * After each phase the bench waits until the worker has drained the queue. Bare store writes of
  * the same count in the same run (./ingest-baselines.ts: bare enqueue, bare create) are what the
  * phases' rates are divided by. The report is printed (./ingest-tables.ts) and its headline
  * figures recorded for `npm run bench` (./ingest-figures.ts).
  *
  * Environment: BENCH_N (10,000), BENCH_CONCURRENCY (50), BENCH_RATE (500), BENCH_PHASES
- * (charges,saturation,overload,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
+ * (charges,charges-day,saturation,overload,paced), BENCH_PAYLOADS (full-resource,id-only: which payloads each phase sends; one
  * alone keeps a CPU profile to that path), BENCH_CPU_PROF=<dir> (the receiver's and the worker's CPU
  * profiles are written there), BENCH_CAPTURE_PROCESSES (1: charge-capture processes sharing the
  * store in the charge-capture phase; on 2 cores a second one made each visit dearer — lock waits,
@@ -52,6 +56,7 @@ import { join } from 'node:path';
 import { measureBaselines } from './ingest-baselines.ts';
 import { recordFigures } from './ingest-figures.ts';
 import { PATIENTS } from './ingest-load.ts';
+import { runDayPhase } from './ingest-day-phase.ts';
 import { planPhases, runPhase } from './ingest-phase.ts';
 import type { PhaseResult } from './ingest-phase.ts';
 import { IngestRig } from './ingest-rig.ts';
@@ -90,7 +95,7 @@ async function main(): Promise<void> {
   const RATE = intEnv('BENCH_RATE', 500, 1);
   const CAPTURE_PROCESSES = intEnv('BENCH_CAPTURE_PROCESSES', 1, 1);
   const PAUSE_WORKER = process.env['BENCH_PAUSE_WORKER'] === '1';
-  const PHASES = listEnv('BENCH_PHASES', ['charges', 'saturation', 'overload', 'paced']);
+  const PHASES = listEnv('BENCH_PHASES', ['charges', 'charges-day', 'saturation', 'overload', 'paced']);
   const PAYLOADS = listEnv('BENCH_PAYLOADS', ['full-resource', 'id-only']);
 
   const startedAt = Date.now();
@@ -137,8 +142,14 @@ async function main(): Promise<void> {
     };
     const results: PhaseResult[] = [];
     for (const phase of phases) {
-      const result = await runPhase(phase, results, running, sender, settings, progress);
-      failed ||= result.missing > 0 || result.non200 > 0 || (result.chargeItems ?? 2 * N) < 2 * N;
+      const result =
+        phase.kind === 'charges-day'
+          ? await runDayPhase(phase, running, sender, settings, progress)
+          : await runPhase(phase, results, running, sender, settings, progress);
+      failed ||=
+        result.missing > 0 ||
+        result.non200 > 0 ||
+        (phase.kind === 'charges' && (result.chargeItems ?? 0) < 2 * N);
       results.push(result);
     }
     const dead = running.deadJobs();
