@@ -217,6 +217,24 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
       scopes.set(`Encounter/${member.id}`, scope);
     }
   }
+  const patient = refOf(encounter.subject) ?? refOf(root.subject);
+  if (scopes.size === 0) {
+    // No member is ready or void: the plan is empty whatever else holds (planCapture plans charges
+    // and Tasks for the encounters in scope only), so nothing more is read — the patient, coverage
+    // and claims were four reads of each change of a visit before it finishes. Its finishing codes it.
+    return {
+      members,
+      scopes,
+      ...(setting ? { setting } : {}),
+      ...(patient ? { patient } : {}),
+      ...(sameDay ? { sameDay } : {}),
+      resources: [],
+      versions,
+      claims: new Map(),
+      fingerprint: fingerprintOf(versions),
+      missing: [],
+    };
+  }
   const ready = members.filter((m) => scopes.get(`Encounter/${m.id}`)?.state === 'ready');
   const resources: StoredResource[] = [...ready];
   const seen = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
@@ -260,7 +278,6 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     await follow([ma.medicationReference, ...(ma.reasonReference ?? [])]);
     await follow([ma.request], false); // only whether there is an order matters
   }
-  const patient = refOf(encounter.subject) ?? refOf(root.subject);
   if (patient) {
     await follow([{ reference: patient }]);
     const coverages = await reader.search('Coverage', byReference('patient', patient));
@@ -289,12 +306,7 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     }
   }
 
-  const fingerprint = hashText(
-    [...versions]
-      .map(([ref, v]) => `${ref}/${v}`)
-      .sort()
-      .join(','),
-  );
+  const fingerprint = fingerprintOf(versions);
   return {
     members,
     scopes,
@@ -307,6 +319,16 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     fingerprint,
     missing: ready.length > 0 ? missing : [],
   };
+}
+
+/** The exact versions a group was read at, as one hash (the settle loop compares two reads). */
+function fingerprintOf(versions: ReadonlyMap<string, string>): string {
+  return hashText(
+    [...versions]
+      .map(([ref, v]) => `${ref}/${v}`)
+      .sort()
+      .join(','),
+  );
 }
 
 /**

@@ -1,0 +1,97 @@
+/**
+ * A change of a visit that has not finished (arrived, in progress, an administration documented
+ * during it) can change no charge and no Task: charge capture plans for the encounters in scope
+ * only. So its run reads the group's encounters and stops, without the patient, the coverage or
+ * the claims (bench:ingest's day-shaped phase: four of every five notifications of a visit are
+ * such changes). The visit is coded when it finishes, with everything read then.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
+import type { Store, StoredResource, StoreQuery, TenantId } from '../../src/store/port.ts';
+import { searchAll } from '../../src/store/search-all.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { overriding } from '../../src/store/view.ts';
+import { captureWorker, officeVisit, seedClinic } from './office-visit.ts';
+
+const TENANT = 't';
+const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-unfinished-'));
+let store: SqliteStore;
+
+beforeAll(async () => {
+  store = await openSqliteStore({ path: path.join(dir, 'store.db') });
+  await seedClinic(store, TENANT, ['pat-1']);
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A worker over `store` that records the types it searched and the references it read. */
+function recordingWorker(): { worker: ReturnType<typeof captureWorker>; searched: string[]; read: string[] } {
+  const searched: string[] = [];
+  const read: string[] = [];
+  const watched: Store = overriding<Store>(store, {
+    resources: overriding(store.resources, {
+      search: async (tenant: TenantId, query: StoreQuery) => {
+        searched.push(query.resourceType);
+        return store.resources.search(tenant, query);
+      },
+      read: async (tenant: TenantId, type: string, id: string) => {
+        read.push(`${type}/${id}`);
+        return store.resources.read(tenant, type, id);
+      },
+    }),
+  });
+  return { worker: captureWorker(watched), searched, read };
+}
+
+test("an unfinished visit's change reads only its group's encounters; its finishing codes it", async () => {
+  const finished = officeVisit('pat-1', '2026-12-01T09:00:00Z', '2026-12-01T12:00:00Z');
+  const { end: _end, ...started } = finished.period ?? {};
+  const inProgress: Encounter = { ...finished, status: 'in-progress', period: started };
+  const { resource: encounter } = await store.resources.create(TENANT, inProgress, { id: 'enc-1' });
+  await store.resources.create(
+    TENANT,
+    {
+      resourceType: 'MedicationAdministration',
+      status: 'completed',
+      medicationReference: { reference: 'Medication/infliximab' },
+      subject: { reference: 'Patient/pat-1' },
+      context: { reference: 'Encounter/enc-1' },
+      effectivePeriod: { start: '2026-12-01T09:00:00Z', end: '2026-12-01T11:00:00Z' },
+      dosage: {
+        route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008' }] },
+        dose: { value: 500, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+      },
+    },
+    { id: 'ma-1' },
+  );
+
+  const during = recordingWorker();
+  const pending = await during.worker.process(TENANT, {
+    encounter: 'Encounter/enc-1',
+    causes: ['MedicationAdministration/ma-1/_history/1'],
+  });
+  expect(pending.encounters).toEqual({ 'Encounter/enc-1': 'pending' });
+  expect(pending.created + pending.updated + pending.voided + pending.tasks).toBe(0);
+  expect(during.searched.filter((type) => type !== 'Encounter')).toEqual([]);
+  expect(during.read.filter((ref) => !ref.startsWith('Encounter/'))).toEqual([]);
+
+  await store.resources.update(TENANT, { ...(encounter as Encounter & StoredResource), ...finished });
+  const after = recordingWorker();
+  const coded = await after.worker.process(TENANT, { encounter: 'Encounter/enc-1', causes: [] });
+  expect(coded.encounters).toEqual({ 'Encounter/enc-1': 'ready' });
+  expect(after.searched).toEqual(expect.arrayContaining(['Coverage', 'Claim', 'MedicationAdministration']));
+  const charges = await searchAll<ChargeItem>(store, TENANT, 'ChargeItem', [
+    { code: 'encounter', kind: 'reference', values: ['Encounter/enc-1'] },
+  ]);
+  // The infusion's administration code and its drug, with the patient's coverage on each.
+  expect(charges.length).toBeGreaterThanOrEqual(2);
+  expect(
+    charges.every((c) => (c.extension ?? []).length > 0 && c.subject.reference === 'Patient/pat-1'),
+  ).toBe(true);
+});
