@@ -91,6 +91,35 @@ describe('a batch waiting for another connection’s write lock', () => {
     await store.close();
   });
 
+  test('a worker’s lease and its acks wait for another process’s lock, the loop running meanwhile', async () => {
+    // Charge capture's leases and acks waited in SQLite's busy handler for the ingest worker's
+    // group commits: its one thread asleep, in steps of 1, 2, 5, 10 ms.
+    const path = freshPath();
+    // A wait in the busy handler would hold this thread (and the releasing timer) for all of it.
+    const store = await openSqliteStore({ path, busyTimeoutMs: 5_000 });
+    await store.jobs.enqueue('t1', { queue: 'capture-like', key: 'enc-1|a', payload: {} });
+    const leaseLock = holdWriteLock(path, 100);
+    const leased = await store.jobs.lease({
+      queue: 'capture-like',
+      leaseMs: 60_000,
+      limit: 10,
+      now: new Date(Date.now() + 1000),
+    });
+    await leaseLock.released;
+    expect(leased.map((job) => job.key)).toEqual(['enc-1|a']);
+    expect(leaseLock.ticks()).toBeGreaterThan(5);
+
+    const ackLock = holdWriteLock(path, 100);
+    const acked = await store.jobs.ackMany(
+      leased.map((job) => ({ jobId: job.id, leaseToken: job.leaseToken ?? '' })),
+    );
+    await ackLock.released;
+    expect(acked).toBe(1);
+    expect(ackLock.ticks()).toBeGreaterThan(5);
+    expect((await store.jobs.getJob(leased[0]?.id ?? ''))?.state).toBe('done');
+    await store.close();
+  });
+
   test('gives up after the busy timeout, as a blocking transaction does, writing nothing', async () => {
     const path = freshPath();
     const store = await openSqliteStore({ path, busyTimeoutMs: 150 });
