@@ -88,6 +88,11 @@ function localDay(instant: string, zone: string | undefined): { start: string; e
   return { start: new Date(start).toISOString(), end: new Date(start + 86_400_000).toISOString() };
 }
 
+/** The instant a day (24 h) before `instant` (`days` −1: after). */
+function dayBefore(instant: string, days = 1): string {
+  return new Date(Date.parse(instant) - days * 86_400_000).toISOString();
+}
+
 export function byReference(code: string, value: string): StoreFilter[] {
   return [{ code, kind: 'reference', values: [value] }];
 }
@@ -156,11 +161,16 @@ async function groupOf(
   const day = encounter.period?.start ? localDay(encounter.period.start, reader.zone) : undefined;
   const searchesDay = setting !== undefined && setting !== 'home' && !parent && patient && day;
   if (searchesDay) {
-    // The patient's other visits in this setting that day (left and came back): coded together.
+    // The patient's other visits in this setting that day (left and came back): coded together. A
+    // visit is on the day it starts (its date of service), so the search is for periods starting
+    // in the day — `sa` [day before, day start) is "starts at or after the day's start", `lt`
+    // [day end, …) "starts before its end" (port.ts) — not for periods touching it: an encounter
+    // left open in the EHR (in progress, no end) touches every later day, and a patient's open
+    // visits were each read, and grouped, with every change of each of them.
     const sameDay = await reader.search('Encounter', [
       ...byReference('patient', patient),
-      { code: 'date', kind: 'date', prefix: 'ge', start: day.start, end: day.end },
-      { code: 'date', kind: 'date', prefix: 'le', start: day.start, end: day.end },
+      { code: 'date', kind: 'date', prefix: 'sa', start: dayBefore(day.start), end: day.start },
+      { code: 'date', kind: 'date', prefix: 'lt', start: day.end, end: dayBefore(day.end, -1) },
     ]);
     for (const other of sameDay as (Encounter & StoredResource)[]) {
       if (!other.partOf && settingOf(other) === setting) {

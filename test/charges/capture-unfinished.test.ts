@@ -23,7 +23,7 @@ let store: SqliteStore;
 
 beforeAll(async () => {
   store = await openSqliteStore({ path: path.join(dir, 'store.db') });
-  await seedClinic(store, TENANT, ['pat-1']);
+  await seedClinic(store, TENANT, ['pat-1', 'pat-2']);
 });
 afterAll(async () => {
   await store.close();
@@ -94,4 +94,28 @@ test("an unfinished visit's change reads only its group's encounters; its finish
   expect(
     charges.every((c) => (c.extension ?? []).length > 0 && c.subject.reference === 'Patient/pat-1'),
   ).toBe(true);
+});
+
+test("an encounter left open on an earlier day is not one of today's visits", async () => {
+  // The EHR never closed an earlier visit: in progress, no end, so its period touches every later day.
+  const earlier = officeVisit('pat-2', '2026-11-20T09:00:00Z', '2026-11-20T12:00:00Z');
+  const { end: _end, ...started } = earlier.period ?? {};
+  await store.resources.create(
+    TENANT,
+    { ...earlier, status: 'in-progress', period: started },
+    { id: 'enc-open' },
+  );
+  await store.resources.create(TENANT, officeVisit('pat-2', '2026-12-02T09:00:00Z', '2026-12-02T12:00:00Z'), {
+    id: 'enc-today',
+  });
+  // A second visit that day (left and came back) is still coded with it.
+  await store.resources.create(TENANT, officeVisit('pat-2', '2026-12-02T14:00:00Z', '2026-12-02T15:00:00Z'), {
+    id: 'enc-later-today',
+  });
+  const { worker } = recordingWorker();
+  const summary = await worker.process(TENANT, { encounter: 'Encounter/enc-today', causes: [] });
+  expect(summary.encounters).toEqual({
+    'Encounter/enc-later-today': 'ready',
+    'Encounter/enc-today': 'ready',
+  });
 });
