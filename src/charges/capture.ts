@@ -401,6 +401,11 @@ export class ChargeCaptureWorker extends LoopingWorker {
       const id = ref.split('/')[1] ?? '';
       let versions: StoredResource[];
       try {
+        // A first version has no earlier encounter to leave charges on: one read, not a history.
+        const current = await this.#deps.store.resources.read(tenant, 'MedicationAdministration', id);
+        if (current.meta.versionId === '1') {
+          continue;
+        }
         versions = (
           await this.#deps.store.resources.history(tenant, 'MedicationAdministration', id, { count: 2 })
         ).resources;

@@ -79,7 +79,10 @@ test("an unfinished visit's change reads only its group's encounters; its finish
   expect(pending.encounters).toEqual({ 'Encounter/enc-1': 'pending' });
   expect(pending.created + pending.updated + pending.voided + pending.tasks).toBe(0);
   expect(during.searched.filter((type) => type !== 'Encounter')).toEqual([]);
-  expect(during.read.filter((ref) => !ref.startsWith('Encounter/'))).toEqual([]);
+  // Besides the encounters, only the cause itself: whether it moved from another visit.
+  expect(during.read.filter((ref) => !ref.startsWith('Encounter/'))).toEqual([
+    'MedicationAdministration/ma-1',
+  ]);
 
   await store.resources.update(TENANT, { ...(encounter as Encounter & StoredResource), ...finished });
   const after = recordingWorker();
