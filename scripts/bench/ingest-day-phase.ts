@@ -47,6 +47,7 @@ export async function runDayPhase(
   );
   await rig.startCapture(settings.captureProcesses);
   const chargeItemsBefore = rig.chargeItems();
+  const versionsBefore = rig.versionsWritten();
   const cpu: { -readonly [K in keyof ProcessCpu]: number } = { worker: 0, receiver: 0, ehr: 0, capture: 0 };
   let benchMicros = 0;
   let busy = 0;
@@ -101,6 +102,7 @@ export async function runDayPhase(
   }
   await rig.stopCapture();
   const chargeItems = rig.chargeItems() - chargeItemsBefore;
+  const versions = rig.versionsWritten() - versionsBefore;
 
   // What the day left: every visit finished, every administration stored, every visit charged.
   let missing = 0;
@@ -155,6 +157,7 @@ export async function runDayPhase(
     storedPerSecond: total / (storedMs / 1000),
     chargedPerSecond: total / (chargedMs / 1000),
     chargeItems,
+    versionsPerNotification: versions / total,
     e2eP50: percentile(e2e, 50),
     e2eP95: percentile(e2e, 95),
     non200: total - acked,
@@ -173,7 +176,8 @@ export async function runDayPhase(
   };
   progress(
     `${phase.name}: ${total} notifications charged at ${(result.chargedPerSecond ?? 0).toFixed(0)}/s ` +
-      `(stored at ${result.storedPerSecond.toFixed(0)}/s; ${chargeItems} ChargeItems for ${visits} visits); ` +
+      `(stored at ${result.storedPerSecond.toFixed(0)}/s; ${chargeItems} ChargeItems for ${visits} visits; ` +
+      `${(versions / total).toFixed(2)} resource versions written per notification); ` +
       `CPU per notification: worker ${result.cpuMicros.worker.toFixed(0)} µs, receiver ` +
       `${result.cpuMicros.receiver.toFixed(0)} µs, EHR ${result.cpuMicros.ehr.toFixed(0)} µs, capture ` +
       `${result.cpuMicros.capture.toFixed(0)} µs, bench ${result.cpuMicros.bench.toFixed(0)} µs; machine ` +

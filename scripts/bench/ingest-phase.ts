@@ -114,6 +114,11 @@ export interface PhaseResult {
   chargedPerSecond?: number;
   /** The charge-capture phase: ChargeItems the phase's visits got. */
   chargeItems?: number;
+  /**
+   * The day-shaped phase: resource versions the store wrote per notification (copies, charges,
+   * Provenance, Tasks, AuditEvents), each under the one write lock SQLite has.
+   */
+  versionsPerNotification?: number;
   e2eP50: number;
   e2eP95: number;
   non200: number;

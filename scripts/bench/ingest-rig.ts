@@ -83,6 +83,8 @@ export interface RunningRig {
   pendingCaptureJobs(): number;
   /** ChargeItems stored (every tenant's: the bench has one). */
   chargeItems(): number;
+  /** Resource versions written so far: rows of the current versions and of the superseded ones. */
+  versionsWritten(): number;
   /** Starts `processes` charge-capture processes (WORKERS=none, charge capture only) beside the others. */
   startCapture(processes: number): Promise<void>;
   /** Stops it (its queue's jobs stay, unprocessed). */
@@ -354,6 +356,12 @@ export class IngestRig {
       chargeItems: () =>
         Number(
           store.connection.get("SELECT count(*) AS n FROM resources WHERE type = 'ChargeItem'")?.['n'] ?? 0,
+        ),
+      versionsWritten: () =>
+        Number(
+          store.connection.get(
+            'SELECT (SELECT count(*) FROM resources) + (SELECT count(*) FROM history) AS n',
+          )?.['n'] ?? 0,
         ),
       startCapture: async (processes) => {
         for (let i = 0; i < processes; i++) {
