@@ -45,9 +45,13 @@ export const DAY_MEDICATIONS: readonly (Medication & { id: string })[] = [
   },
 ];
 
-/** Visit i's day: one visit per patient a day, going back from 2026-10-26 (before `charges`' days). */
+/**
+ * Visit i's day: one visit per patient a day, going forward from 2026-11-27 — after every day of
+ * the `charges` phase (which goes back from 2026-11-26), so no visit here is the same patient's
+ * second visit that day (coded together with the other phase's: every change of it a full run).
+ */
 function dayOf(i: number): string {
-  return new Date(Date.UTC(2026, 9, 26) - Math.floor(i / PATIENTS) * 86_400_000).toISOString().slice(0, 10);
+  return new Date(Date.UTC(2026, 10, 27) + Math.floor(i / PATIENTS) * 86_400_000).toISOString().slice(0, 10);
 }
 
 /** Visit i's Encounter as the EHR holds it at `status`. */
