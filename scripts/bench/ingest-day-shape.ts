@@ -16,7 +16,7 @@
  * drained), so the drains' tails count against it.
  */
 import type { Encounter, Medication, MedicationAdministration } from '@medplum/fhirtypes';
-import { PATIENTS, VISIT_MEDICATION } from './ingest-load.ts';
+import { officeEncounter, PATIENTS, VISIT_MEDICATION } from './ingest-load.ts';
 
 /** The day-shaped phase's visits' ids start with this prefix. */
 export const DAY_PREFIX = 'day';
@@ -57,25 +57,10 @@ function dayOf(i: number): string {
 /** Visit i's Encounter as the EHR holds it at `status`. */
 export function dayEncounter(prefix: string, i: number, status: DayStatus): Encounter & { id: string } {
   const day = dayOf(i);
-  return {
-    resourceType: 'Encounter',
-    id: `${prefix}-enc-${i}`,
-    status,
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-    // Place of service 11, office: the setting the administration codes follow.
-    type: [
-      {
-        coding: [
-          {
-            system: 'https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set',
-            code: '11',
-          },
-        ],
-      },
-    ],
-    subject: { reference: `Patient/pat-${i % PATIENTS}` },
-    period: { start: `${day}T08:30:00Z`, ...(status === 'finished' ? { end: `${day}T11:30:00Z` } : {}) },
-  };
+  return officeEncounter(`${prefix}-enc-${i}`, `pat-${i % PATIENTS}`, status, {
+    start: `${day}T08:30:00Z`,
+    ...(status === 'finished' ? { end: `${day}T11:30:00Z` } : {}),
+  });
 }
 
 /** The administrations of visit i, in the order given: two, or three for every third visit. */

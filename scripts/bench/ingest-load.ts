@@ -37,12 +37,24 @@ function visitDay(i: number): string {
 /** Visit `i` of the charge-capture phase `prefix`: an office visit, finished. */
 export function visitEncounter(prefix: string, i: number): Encounter & { id: string } {
   const day = visitDay(i);
+  return officeEncounter(`${prefix}-enc-${i}`, `pat-${i % PATIENTS}`, 'finished', {
+    start: `${day}T08:00:00Z`,
+    end: `${day}T12:00:00Z`,
+  });
+}
+
+/** An office visit (place of service 11: the setting the administration codes follow). */
+export function officeEncounter(
+  id: string,
+  patient: string,
+  status: Encounter['status'],
+  period: NonNullable<Encounter['period']>,
+): Encounter & { id: string } {
   return {
     resourceType: 'Encounter',
-    id: `${prefix}-enc-${i}`,
-    status: 'finished',
+    id,
+    status,
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-    // Place of service 11, office: the setting the administration codes follow.
     type: [
       {
         coding: [
@@ -53,8 +65,8 @@ export function visitEncounter(prefix: string, i: number): Encounter & { id: str
         ],
       },
     ],
-    subject: { reference: `Patient/pat-${i % PATIENTS}` },
-    period: { start: `${day}T08:00:00Z`, end: `${day}T12:00:00Z` },
+    subject: { reference: `Patient/${patient}` },
+    period,
   };
 }
 

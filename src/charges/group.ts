@@ -228,22 +228,19 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     }
   }
   const patient = refOf(encounter.subject) ?? refOf(root.subject);
+  const group = {
+    members,
+    scopes,
+    ...(setting ? { setting } : {}),
+    ...(patient ? { patient } : {}),
+    ...(sameDay ? { sameDay } : {}),
+    versions,
+  };
   if (scopes.size === 0) {
     // No member is ready or void: the plan is empty whatever else holds (planCapture plans charges
     // and Tasks for the encounters in scope only), so nothing more is read — the patient, coverage
     // and claims were four reads of each change of a visit before it finishes. Its finishing codes it.
-    return {
-      members,
-      scopes,
-      ...(setting ? { setting } : {}),
-      ...(patient ? { patient } : {}),
-      ...(sameDay ? { sameDay } : {}),
-      resources: [],
-      versions,
-      claims: new Map(),
-      fingerprint: fingerprintOf(versions),
-      missing: [],
-    };
+    return { ...group, resources: [], claims: new Map(), fingerprint: fingerprintOf(versions), missing: [] };
   }
   const ready = members.filter((m) => scopes.get(`Encounter/${m.id}`)?.state === 'ready');
   const resources: StoredResource[] = [...ready];
@@ -316,17 +313,11 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     }
   }
 
-  const fingerprint = fingerprintOf(versions);
   return {
-    members,
-    scopes,
-    ...(setting ? { setting } : {}),
-    ...(patient ? { patient } : {}),
-    ...(sameDay ? { sameDay } : {}),
+    ...group,
     resources,
-    versions,
     claims,
-    fingerprint,
+    fingerprint: fingerprintOf(versions),
     missing: ready.length > 0 ? missing : [],
   };
 }

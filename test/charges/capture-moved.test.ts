@@ -16,7 +16,7 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
-import { captureWorker, officeVisit, seedClinic } from './office-visit.ts';
+import { captureWorker, infusion, officeVisit, seedClinic } from './office-visit.ts';
 
 const TENANT = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-moved-'));
@@ -59,18 +59,7 @@ test('an administration moved to another visit: the old visit is announced and i
   await store.resources.create(TENANT, officeVisit('pat-1', '2026-12-03T09:00:00Z', '2026-12-03T12:00:00Z'), {
     id: 'enc-b',
   });
-  const given: MedicationAdministration = {
-    resourceType: 'MedicationAdministration',
-    status: 'completed',
-    medicationReference: { reference: 'Medication/infliximab' },
-    subject: { reference: 'Patient/pat-1' },
-    context: { reference: 'Encounter/enc-a' },
-    effectivePeriod: { start: '2026-12-01T09:00:00Z', end: '2026-12-01T11:00:00Z' },
-    dosage: {
-      route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008' }] },
-      dose: { value: 500, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
-    },
-  };
+  const given = infusion('ma-1', 'enc-a', 'pat-1', '2026-12-01T09:00:00Z', '2026-12-01T11:00:00Z');
   const { resource: first } = await store.resources.create(TENANT, given, { id: 'ma-1' });
   const firstRun = countingWorker();
   await firstRun.worker.process(TENANT, {

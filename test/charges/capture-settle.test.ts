@@ -10,14 +10,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, MedicationAdministration } from '@medplum/fhirtypes';
+import type { ChargeItem } from '@medplum/fhirtypes';
 import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../../src/ingest/jobs.ts';
 import type { BatchOperation, Store, StoredResource, StoreQuery, TenantId } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
-import { captureWorker, officeVisit, seedClinic } from './office-visit.ts';
+import { captureWorker, infusion, officeVisit, seedClinic } from './office-visit.ts';
 
 const TENANT = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-settle-'));
@@ -25,28 +25,6 @@ let store: SqliteStore;
 
 const at = (day: string, h: number, m = 0): string =>
   `2026-12-${day}T${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00Z`;
-
-function infusion(
-  id: string,
-  encounter: string,
-  patient: string,
-  start: string,
-  end: string,
-): MedicationAdministration {
-  return {
-    resourceType: 'MedicationAdministration',
-    id,
-    status: 'completed',
-    medicationReference: { reference: 'Medication/infliximab' },
-    subject: { reference: `Patient/${patient}` },
-    context: { reference: `Encounter/${encounter}` },
-    effectivePeriod: { start, end },
-    dosage: {
-      route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008' }] },
-      dose: { value: 500, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
-    },
-  };
-}
 
 /** A finished office visit of `patient` on 2026-12-`day`, 09:00–12:00, with one infusion 09:00–11:00. */
 async function visit(id: string, patient: string, day: string): Promise<void> {

@@ -15,7 +15,7 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
-import { captureWorker, officeVisit, seedClinic } from './office-visit.ts';
+import { captureWorker, infusion, officeVisit, seedClinic } from './office-visit.ts';
 
 const TENANT = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-unfinished-'));
@@ -56,18 +56,7 @@ test("an unfinished visit's change reads only its group's encounters; its finish
   const { resource: encounter } = await store.resources.create(TENANT, inProgress, { id: 'enc-1' });
   await store.resources.create(
     TENANT,
-    {
-      resourceType: 'MedicationAdministration',
-      status: 'completed',
-      medicationReference: { reference: 'Medication/infliximab' },
-      subject: { reference: 'Patient/pat-1' },
-      context: { reference: 'Encounter/enc-1' },
-      effectivePeriod: { start: '2026-12-01T09:00:00Z', end: '2026-12-01T11:00:00Z' },
-      dosage: {
-        route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008' }] },
-        dose: { value: 500, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
-      },
-    },
+    infusion('ma-1', 'enc-1', 'pat-1', '2026-12-01T09:00:00Z', '2026-12-01T11:00:00Z'),
     { id: 'ma-1' },
   );
 

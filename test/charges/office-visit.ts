@@ -3,7 +3,7 @@
  * Dripline's care-setting code, makes its group codable), the clinic's drug and insured patients,
  * and a worker whose clock runs a second ahead (so a job runs at its enqueue time).
  */
-import type { Encounter, Medication } from '@medplum/fhirtypes';
+import type { Encounter, Medication, MedicationAdministration } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
@@ -18,6 +18,29 @@ export function officeVisit(patient: string, start: string, end: string): Encoun
     type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'office' }] }],
     subject: { reference: `Patient/${patient}` },
     period: { start, end },
+  };
+}
+
+/** Infliximab 500 mg IV (Medication/infliximab) given to `patient` at `encounter`. */
+export function infusion(
+  id: string,
+  encounter: string,
+  patient: string,
+  start: string,
+  end: string,
+): MedicationAdministration {
+  return {
+    resourceType: 'MedicationAdministration',
+    id,
+    status: 'completed',
+    medicationReference: { reference: 'Medication/infliximab' },
+    subject: { reference: `Patient/${patient}` },
+    context: { reference: `Encounter/${encounter}` },
+    effectivePeriod: { start, end },
+    dosage: {
+      route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008' }] },
+      dose: { value: 500, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' },
+    },
   };
 }
 
