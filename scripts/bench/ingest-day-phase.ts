@@ -13,23 +13,13 @@ import type { Encounter } from '@medplum/fhirtypes';
 import { dayAdministrations, dayVisits, dayWaves } from './ingest-day-shape.ts';
 import { TENANT } from './ingest-load.ts';
 import type { LoadResult } from './ingest-load.ts';
-import { machineCpu, percentile } from './ingest-phase.ts';
+import { captureDrained, machineCpu, percentile } from './ingest-phase.ts';
 import type { PhaseResult, PhaseSettings, PhaseSpec } from './ingest-phase.ts';
 import type { ProcessCpu, RunningRig } from './ingest-rig.ts';
 import type { NotificationSender } from './ingest-send.ts';
 
 /** Lines each visit is charged at least: the infusion, the push, infliximab and diphenhydramine. */
 const LINES_PER_VISIT = 4;
-
-async function captureDrained(rig: RunningRig, label: string): Promise<void> {
-  const deadline = Date.now() + 300_000;
-  while (rig.pendingCaptureJobs() > 0) {
-    if (Date.now() > deadline) {
-      throw new Error(`${label}: ${rig.pendingCaptureJobs()} charge-capture jobs still pending after 300 s`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 export async function runDayPhase(
   phase: PhaseSpec,

@@ -179,6 +179,17 @@ export function cpuCeiling(r: PhaseResult): number {
   return (availableParallelism() * 1e6) / allCpuMicros(r);
 }
 
+/** Resolves once no charge-capture job is pending; throws after 300 s. */
+export async function captureDrained(rig: RunningRig, label: string): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  while (rig.pendingCaptureJobs() > 0) {
+    if (Date.now() > deadline) {
+      throw new Error(`${label}: ${rig.pendingCaptureJobs()} charge-capture jobs still pending after 300 s`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** 1.2 × what the workers stored at saturation (the payload's), or 4 × BENCH_RATE without one. */
 function overloadRate(earlier: readonly PhaseResult[], payload: Payload, rate: number): number {
   const saturated = earlier.find((r) => r.payload === payload && r.kind === 'saturation');
@@ -242,15 +253,7 @@ export async function runPhase(
   await sender.drain(phase.name, 300_000);
   let chargedAt = 0;
   if (charges) {
-    const deadline = Date.now() + 300_000;
-    while (rig.pendingCaptureJobs() > 0) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${phase.name}: ${rig.pendingCaptureJobs()} charge-capture jobs still pending after 300 s`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await captureDrained(rig, phase.name);
     chargedAt = Date.now();
   }
   const cpuAfter = await rig.cpuSeconds();

@@ -88,9 +88,9 @@ function localDay(instant: string, zone: string | undefined): { start: string; e
   return { start: new Date(start).toISOString(), end: new Date(start + 86_400_000).toISOString() };
 }
 
-/** The instant a day (24 h) before `instant` (`days` −1: after). */
-function dayBefore(instant: string, days = 1): string {
-  return new Date(Date.parse(instant) - days * 86_400_000).toISOString();
+/** The instant `days` × 24 h after `instant` (negative: before). */
+function shiftedByDays(instant: string, days: number): string {
+  return new Date(Date.parse(instant) + days * 86_400_000).toISOString();
 }
 
 export function byReference(code: string, value: string): StoreFilter[] {
@@ -169,8 +169,8 @@ async function groupOf(
     // visits were each read, and grouped, with every change of each of them.
     const sameDay = await reader.search('Encounter', [
       ...byReference('patient', patient),
-      { code: 'date', kind: 'date', prefix: 'sa', start: dayBefore(day.start), end: day.start },
-      { code: 'date', kind: 'date', prefix: 'lt', start: day.end, end: dayBefore(day.end, -1) },
+      { code: 'date', kind: 'date', prefix: 'sa', start: shiftedByDays(day.start, -1), end: day.start },
+      { code: 'date', kind: 'date', prefix: 'lt', start: day.end, end: shiftedByDays(day.end, 1) },
     ]);
     for (const other of sameDay as (Encounter & StoredResource)[]) {
       if (!other.partOf && settingOf(other) === setting) {
