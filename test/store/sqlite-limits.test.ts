@@ -92,3 +92,21 @@ test("the store's searches, history, leases and listings prepare no statement wi
   expect(limited.length).toBeGreaterThan(5); // the check saw the paged statements
   expect(limited.filter((sql) => /\bLIMIT\s+\?/i.test(sql))).toEqual([]);
 });
+
+test('the statement cache keeps a statement in use however many others come and go', async () => {
+  const store = await openSqliteStore({ path: join(dir, 'cache.sqlite') });
+  try {
+    const hot = 'SELECT count(*) AS n FROM resources';
+    const first = store.connection.statement(hot);
+    // Pages of many sizes: each count is its own SQL text (limitSql), more of them than the cache holds.
+    for (let count = 1; count <= 1500; count++) {
+      store.connection.all(`SELECT id FROM resources ${limitSql(count)}`);
+      if (count % 100 === 0) {
+        expect(store.connection.statement(hot)).toBe(first);
+      }
+    }
+    expect(store.connection.statement(hot)).toBe(first);
+  } finally {
+    await store.close();
+  }
+});

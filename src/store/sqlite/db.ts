@@ -82,10 +82,17 @@ export class SqliteConnection {
     return this.#closed;
   }
 
-  /** A prepared statement for this SQL text, cached (bounded, oldest evicted first). */
+  /**
+   * A prepared statement for this SQL text, cached (bounded, the least recently used evicted
+   * first: counts are written into SQL text (./limit.ts), so pages of many sizes make many texts,
+   * and evicting the oldest inserted would evict the hottest statements, prepared first).
+   */
   statement(sql: string): StatementSync {
     const cached = this.#statements.get(sql);
     if (cached) {
+      // Most recently used last (a Map keeps insertion order).
+      this.#statements.delete(sql);
+      this.#statements.set(sql, cached);
       return cached;
     }
     const prepared = this.db.prepare(sql);
