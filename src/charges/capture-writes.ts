@@ -1,7 +1,8 @@
 /**
- * What charge capture writes for a plan, as one batch: each ChargeItem version with its Provenance
- * (the exact stored versions it came from, and the rule), the work Tasks, and the AuditEvent of the
- * transaction. Pure apart from the AuditEvent's id; the worker hands the operations to the store.
+ * What charge capture writes for a plan, as one batch: each ChargeItem version, one Provenance for
+ * each kind of change it makes (the exact stored versions the charges came from, and each charge's
+ * rule), the work Tasks, and the AuditEvent of the transaction. Pure apart from the AuditEvent's id;
+ * the worker hands the operations to the store.
  */
 import { createHash } from 'node:crypto';
 import type { ChargeItem, MedicationAdministration, Provenance, ProvenanceEntity } from '@medplum/fhirtypes';
@@ -23,11 +24,14 @@ function shortHash(text: string): string {
 }
 
 /**
- * The one transaction that applies a plan: every ChargeItem change with its Provenance, the Tasks,
- * and one AuditEvent naming everything written — each entity says whether it was created or changed
- * (as the claim workflow's events do), the patients those resources belong to. One event for the
- * transaction instead of one per resource written: four fewer writes for a visit's three charges
- * and its Task. Each resource is validated (its profiles too) before it is written.
+ * The one transaction that applies a plan: every ChargeItem change, a Provenance for each kind of
+ * change (created, recomputed, voided), the Tasks, and one AuditEvent naming everything written —
+ * each entity says whether it was created or changed (as the claim workflow's events do), the
+ * patients those resources belong to. One event and one Provenance per activity instead of one
+ * per resource written: FHIR's Provenance is one activity with all its targets (R4 §6.3, target
+ * 1..*), and each ChargeItem carries its own rule and its `service` and `context` references, so
+ * the charge's exact source versions are the Provenance entities those references name. Each
+ * resource is validated (its profiles too) before it is written.
  */
 export function captureOperations(
   gathered: GroupInputs,
@@ -38,6 +42,7 @@ export function captureOperations(
   const operations: BatchOperation[] = [];
   const written = new Map<string, AuditLifecycle>();
   const patients = new Set<string>();
+  const byKind = new Map<ChargeChange['kind'], VersionedChange[]>();
   for (const change of plan.changes) {
     const version = change.kind === 'create' ? '1' : String(Number(change.previous.meta.versionId) + 1);
     const resource = withoutStamp(change.resource);
@@ -51,15 +56,20 @@ export function captureOperations(
             options: { ifMatchVersion: change.previous.meta.versionId, upsert: false },
           },
     );
-    const provenance = provenanceOf(gathered, change, version, now);
-    validateWithOwnProfiles(provenance);
-    operations.push({ op: 'create', resource: provenance, options: { id: provenance.id } });
+    const ofKind = byKind.get(change.kind) ?? [];
+    ofKind.push({ change, version });
+    byKind.set(change.kind, ofKind);
     written.set(
       `ChargeItem/${resource.id}/_history/${version}`,
       change.kind === 'create' ? 'originate' : 'amend',
     );
-    written.set(`Provenance/${provenance.id}`, 'originate');
     patientsOf(resource).forEach((p) => patients.add(p));
+  }
+  for (const [kind, changes] of byKind) {
+    const provenance = provenanceOf(gathered, kind, changes, now);
+    validateWithOwnProfiles(provenance);
+    operations.push({ op: 'create', resource: provenance, options: { id: provenance.id } });
+    written.set(`Provenance/${provenance.id}`, 'originate');
   }
   for (const write of plan.tasks) {
     const resource = withoutStamp(write.resource);
@@ -95,14 +105,29 @@ export function captureOperations(
   return operations;
 }
 
-/** Where a ChargeItem version came from: the exact stored versions of its sources, and the rule. */
+interface VersionedChange {
+  readonly change: ChargeChange;
+  /** The ChargeItem version this change writes. */
+  readonly version: string;
+}
+
+const ACTIVITY: Readonly<Record<ChargeChange['kind'], { code: string; display: string; verb: string }>> = {
+  create: { code: 'CREATE', display: 'create', verb: 'created' },
+  update: { code: 'UPDATE', display: 'revise', verb: 'recomputed' },
+  void: { code: 'NULLIFY', display: 'nullify', verb: 'voided' },
+};
+
+/**
+ * Where one kind of change's ChargeItem versions came from: the exact stored versions of their
+ * sources (administrations, their encounters and medications, the charge's encounter, the primary
+ * coverage), each previous version a change replaces (`revision`), and each charge's rule.
+ */
 function provenanceOf(
   gathered: GroupInputs,
-  change: ChargeChange,
-  version: string,
+  kind: ChargeChange['kind'],
+  changes: readonly VersionedChange[],
   now: Date,
 ): Provenance & { id: string } {
-  const item: ChargeItem & { id: string } = change.resource;
   const versioned = (ref: string): string => {
     const v = gathered.versions.get(ref);
     return v ? `${ref}/_history/${v}` : ref;
@@ -114,52 +139,49 @@ function provenanceOf(
     }
   };
   const byRef = new Map(gathered.resources.map((r) => [`${r.resourceType}/${r.id}`, r]));
-  for (const service of item.service ?? []) {
-    const ma = refOf(service);
-    add(ma);
-    const resource = ma ? (byRef.get(ma) as MedicationAdministration | undefined) : undefined;
-    add(refOf(resource?.context));
-    add(refOf(resource?.medicationReference));
-  }
-  add(refOf(item.context));
-  if (change.kind !== 'void') {
-    const coverage = primaryCoverage(gathered);
+  const coverage = kind === 'void' ? undefined : primaryCoverage(gathered);
+  const revisions: ProvenanceEntity[] = [];
+  const reasons: string[] = [];
+  const descriptions: string[] = [];
+  for (const { change } of changes) {
+    const item: ChargeItem & { id: string } = change.resource;
+    for (const service of item.service ?? []) {
+      const ma = refOf(service);
+      add(ma);
+      const resource = ma ? (byRef.get(ma) as MedicationAdministration | undefined) : undefined;
+      add(refOf(resource?.context));
+      add(refOf(resource?.medicationReference));
+    }
+    add(refOf(item.context));
     add(coverage ? `Coverage/${coverage.id}` : undefined);
+    if (change.kind !== 'create') {
+      revisions.push({
+        role: 'revision',
+        what: { reference: `ChargeItem/${item.id}/_history/${change.previous.meta.versionId}` },
+      });
+    }
+    const rule = change.kind === 'void' ? ruleOf(change.previous) : change.line.rationale.rule;
+    descriptions.push(
+      change.kind === 'update'
+        ? `${describeCharge(item)} by rule ${rule ?? '?'} (was ${describeCharge(change.previous)})`
+        : `${describeCharge(item)} (rule ${rule ?? '?'})`,
+    );
+    reasons.push(
+      change.kind === 'void' ? change.reason : `rule ${rule ?? '?'}: ${change.line.rationale.text}`,
+    );
   }
-  const entity: ProvenanceEntity[] = sources.map((ref) => ({
-    role: 'source',
-    what: { reference: versioned(ref) },
-  }));
-  if (change.kind !== 'create') {
-    entity.push({
-      role: 'revision',
-      what: { reference: `ChargeItem/${item.id}/_history/${change.previous.meta.versionId}` },
-    });
-  }
-  const rule = change.kind === 'void' ? ruleOf(change.previous) : change.line.rationale.rule;
-  const activity =
-    change.kind === 'create'
-      ? {
-          code: 'CREATE',
-          display: 'create',
-          text: `charge capture created ${describeCharge(item)} by rule ${rule ?? '?'}`,
-        }
-      : change.kind === 'update'
-        ? {
-            code: 'UPDATE',
-            display: 'revise',
-            text: `charge capture recomputed ${describeCharge(item)} by rule ${rule ?? '?'} (was ${describeCharge(change.previous)})`,
-          }
-        : {
-            code: 'NULLIFY',
-            display: 'nullify',
-            text: `charge capture voided ${describeCharge(item)} (rule ${rule ?? '?'})`,
-          };
-  const target = `ChargeItem/${item.id}/_history/${version}`;
+  const entity: ProvenanceEntity[] = [
+    ...sources.map((ref) => ({ role: 'source' as const, what: { reference: versioned(ref) } })),
+    ...revisions,
+  ];
+  const targets = changes.map(
+    ({ change, version }) => `ChargeItem/${change.resource.id}/_history/${version}`,
+  );
+  const activity = ACTIVITY[kind];
   return {
     resourceType: 'Provenance',
-    id: `prov-${shortHash(target)}`,
-    target: [{ reference: target }],
+    id: `prov-${shortHash(`${kind} ${targets.join(' ')}`)}`,
+    target: targets.map((reference) => ({ reference })),
     recorded: now.toISOString(),
     activity: {
       coding: [
@@ -169,13 +191,10 @@ function provenanceOf(
           display: activity.display,
         },
       ],
-      text: activity.text,
+      text: `charge capture ${activity.verb} ${descriptions.join('; ')}`,
     },
-    reason: [
-      {
-        text: change.kind === 'void' ? change.reason : `rule ${rule ?? '?'}: ${change.line.rationale.text}`,
-      },
-    ],
+    // One reason per target, in target order: why that charge version says what it says.
+    reason: reasons.map((text, i) => ({ text: `${targets[i] ?? ''}: ${text}` })),
     agent: [
       {
         type: {

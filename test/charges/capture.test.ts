@@ -170,29 +170,35 @@ describe('charge capture of the seeded day', () => {
     }
   });
 
-  test('a Provenance for each ChargeItem version points at the administration versions it came from', async () => {
+  test('each ChargeItem version is the target of one Provenance naming the administration versions it came from', async () => {
     const items = await all('ChargeItem');
     for (const item of items) {
+      const target = `ChargeItem/${item.id}/_history/${item.meta.versionId}`;
       const provenances = await search('Provenance', 'target', `ChargeItem/${item.id}`);
-      const current = provenances.find(
-        (p) => p.target[0].reference === `ChargeItem/${item.id}/_history/${item.meta.versionId}`,
-      );
-      expect(current).toBeDefined();
+      const current = provenances.filter((p) => p.target.some((t: any) => t.reference === target));
+      expect(current).toHaveLength(1);
+      // One Provenance per version written, never two for the same version.
       expect(provenances.length).toBe(Number(item.meta.versionId));
-      expect(current.agent[0].who.display).toBe('Dripline charge capture');
-      expect(current.activity.text).toMatch(/rule/);
-      const sources = current.entity
+      const [provenance] = current;
+      expect(provenance.agent[0].who.display).toBe('Dripline charge capture');
+      expect(provenance.activity.text).toMatch(/rule/);
+      expect(provenance.reason.map((r: any) => r.text)).toContainEqual(expect.stringMatching(`^${target}: `));
+      const sources = provenance.entity
         .filter((e: any) => e.role === 'source')
         .map((e: any) => e.what.reference);
-      const administrations = sources.filter((r: string) => r.startsWith('MedicationAdministration/'));
-      expect(administrations.length).toBe(item.service.length);
-      for (const ref of administrations) {
+      // Each administration the charge serves is named at the exact version that was coded.
+      for (const service of item.service) {
+        const ref = sources.find((r: string) => r.startsWith(`${service.reference}/_history/`));
+        expect(ref).toBeDefined();
         const [, type, id, , version] = /^(\w+)\/([^/]+)\/(_history)\/(.+)$/.exec(ref)!;
         expect(servesAdministration(item, id!)).toBe(true);
         await expect(
           server.running.store.resources.vread(TENANT, type!, id!, version!),
         ).resolves.toBeTruthy();
       }
+      // Every administration named belongs to the same encounter's group.
+      const administrations = sources.filter((r: string) => r.startsWith('MedicationAdministration/'));
+      expect(administrations.length).toBeGreaterThanOrEqual(item.service.length);
       expect(sources.some((r: string) => r.startsWith(`${item.context.reference}/_history/`))).toBe(true);
     }
   });
