@@ -283,36 +283,45 @@ export const SEARCH_INDEX_VERSION = createHash('sha256')
   .slice(0, 16);
 
 /**
- * The filters as the index answers them: a reference parameter indexed under another's rows
- * (ANSWERED_FROM: `patient` on AuditEvent is `entity` narrowed to Patient) becomes a filter on
- * that parameter with its values of the narrowed target types (other values cannot match it).
+ * The filters as the index answers them: a parameter indexed under another's rows (ANSWERED_FROM)
+ * becomes a filter on that parameter — a narrowing reference parameter (`patient` on AuditEvent is
+ * `entity` narrowed to Patient) with its values of the narrowed target types (other values cannot
+ * match it), an alias (`date` on ChargeItem is `occurrence`) as it is.
  * Both store adapters search through this, so the two parameters match the same resources as when
- * each had rows of its own; a file indexed before still holds the narrowed rows, unread.
+ * each had rows of its own; a file indexed before still holds the answered parameters' rows, unread.
  */
 export function indexedFilters(
   resourceType: string,
   filters: readonly StoreFilter[],
 ): readonly StoreFilter[] {
   const answeredFrom = ANSWERED_FROM[resourceType];
-  if (!answeredFrom || !filters.some((f) => f.kind === 'reference' && answeredFrom[f.code] !== undefined)) {
+  if (!answeredFrom || !filters.some((f) => answeredFrom[f.code] !== undefined)) {
     return filters;
   }
   return filters.map((filter) => {
-    const wide = filter.kind === 'reference' ? answeredFrom[filter.code] : undefined;
-    if (filter.kind !== 'reference' || wide === undefined) {
+    const from = answeredFrom[filter.code];
+    if (from === undefined) {
       return filter;
     }
     const targets = getTargets(resourceType, filter.code);
+    if (filter.kind !== 'reference' || targets === undefined) {
+      return { ...filter, code: from };
+    }
     return {
-      code: wide,
+      code: from,
       kind: 'reference',
       values: filter.values.filter((value) => targets.includes(value.slice(0, value.indexOf('/')))),
     };
   });
 }
 
-function getTargets(resourceType: string, code: string): readonly string[] {
-  return SEARCH_PARAMETERS[resourceType]?.find((d) => d.code === code)?.targets ?? [];
+/** The sort key a sort by `code` reads: an alias's is the parameter it is answered from (ANSWERED_FROM). */
+export function indexedSortCode(resourceType: string, code: string): string {
+  return ANSWERED_FROM[resourceType]?.[code] ?? code;
+}
+
+function getTargets(resourceType: string, code: string): readonly string[] | undefined {
+  return SEARCH_PARAMETERS[resourceType]?.find((d) => d.code === code)?.targets;
 }
 
 /** The parameters with index rows of their own, by type: all but those ANSWERED_FROM another's. */

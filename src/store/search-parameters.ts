@@ -305,20 +305,31 @@ export function getSearchParameter(resourceType: string, code: string): SearchPa
  * values of those types matches the same resources as the other with the same values. Indexing it
  * as well stored every such reference twice: an AuditEvent (one per audited read) wrote its
  * patient under both `entity` and `patient`, each row on a random page of the reference index.
+ * The same holds for an alias: a parameter of the same kind and expression as one listed before it
+ * (`date` on ChargeItem is R4's `occurrence`, on MedicationAdministration `effective-time`) has
+ * exactly its entries and sort key, so it is answered from that one's rows: a ChargeItem wrote its
+ * date of service twice, as a date row and as a sort key.
  * Derived from the table above, so a parameter added to it is covered by the same rule.
  */
 export const ANSWERED_FROM: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.fromEntries(
   Object.entries(SEARCH_PARAMETERS).map(([type, definitions]) => [
     type,
     Object.fromEntries(
-      definitions.flatMap((narrow) => {
-        if (narrow.kind !== 'reference' || narrow.targets === undefined) {
-          return [];
+      definitions.flatMap((param, index) => {
+        if (param.kind === 'reference' && param.targets !== undefined) {
+          const wide = definitions.find(
+            (d) => d.kind === 'reference' && d.targets === undefined && d.expression === param.expression,
+          );
+          return wide ? [[param.code, wide.code]] : [];
         }
-        const wide = definitions.find(
-          (d) => d.kind === 'reference' && d.targets === undefined && d.expression === narrow.expression,
+        const first = definitions.find(
+          (d, i) =>
+            i < index &&
+            d.kind === param.kind &&
+            d.expression === param.expression &&
+            d.targets === undefined,
         );
-        return wide ? [[narrow.code, wide.code]] : [];
+        return first && param.targets === undefined ? [[param.code, first.code]] : [];
       }),
     ),
   ]),

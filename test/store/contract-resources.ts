@@ -487,6 +487,46 @@ export function describeResourceContract(it: ContractTest): void {
     });
   });
 
+  describe('an alias (date beside occurrence on ChargeItem, effective-time on MedicationAdministration)', () => {
+    it('filters and sorts as the parameter it is answered from', async (store) => {
+      const tenant = newTenant();
+      const charge = (id: string, day: string): Resource & { id: string } => ({
+        resourceType: 'ChargeItem',
+        id,
+        status: 'billable',
+        code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '96365' }] },
+        subject: { reference: 'Patient/a' },
+        occurrenceDateTime: day,
+      });
+      for (const [id, day] of [
+        ['ci-2', '2026-03-02'],
+        ['ci-1', '2026-03-01'],
+        ['ci-3', '2026-03-03'],
+      ] as const) {
+        await store.resources.create(tenant, charge(id, day), { id });
+      }
+      const ids = async (filters: StoreFilter[], extra?: Partial<StoreQuery>): Promise<string[]> =>
+        (await store.resources.search(tenant, query('ChargeItem', filters, extra))).resources.map(
+          (r) => r.id,
+        );
+      const from = (code: string): StoreFilter => ({
+        code,
+        kind: 'date',
+        prefix: 'ge',
+        start: '2026-03-02T00:00:00.000Z',
+        end: '2026-03-02T23:59:59.999Z',
+      });
+      expect((await ids([from('date')])).sort()).toEqual(['ci-2', 'ci-3']);
+      expect((await ids([from('occurrence')])).sort()).toEqual(['ci-2', 'ci-3']);
+      expect(await ids([], { sort: [{ code: 'date', descending: true }] })).toEqual(['ci-3', 'ci-2', 'ci-1']);
+      expect(await ids([], { sort: [{ code: 'date', descending: false }] })).toEqual([
+        'ci-1',
+        'ci-2',
+        'ci-3',
+      ]);
+    });
+  });
+
   describe('conditional create (ifNoneExistIdentifier)', () => {
     it('a hit returns the existing resource with created=false and writes nothing', async (store) => {
       const tenant = newTenant();

@@ -309,27 +309,34 @@ describe('toMongoFilter / toMongoSort', () => {
   });
 
   test('sort: codes under sort., special fields, id tie-breaker', () => {
-    expect(toMongoSort([])).toEqual({ id: 1 });
+    expect(toMongoSort('Claim', [])).toEqual({ id: 1 });
     expect(
-      toMongoSort([
+      toMongoSort('Claim', [
         { code: 'created', descending: true },
         { code: '_lastUpdated', descending: false },
       ]),
     ).toEqual({ 'sort.created': -1, lastUpdated: 1, id: 1 });
-    expect(toMongoSort([{ code: '_id', descending: true }])).toEqual({ id: -1 });
+    expect(toMongoSort('Claim', [{ code: '_id', descending: true }])).toEqual({ id: -1 });
     expect(
       Object.keys(
-        toMongoSort([
+        toMongoSort('Claim', [
           { code: 'b', descending: false },
           { code: 'a', descending: false },
         ]),
       ),
     ).toEqual(['sort.b', 'sort.a', 'id']);
+    // An alias sorts on the key of the parameter it is answered from (ANSWERED_FROM).
+    expect(toMongoSort('ChargeItem', [{ code: 'date', descending: true }])).toEqual({
+      'sort.occurrence': -1,
+      id: 1,
+    });
   });
 
   test('sort: a code that is not a plain field name is a bad request', () => {
-    expect(() => toMongoSort([{ code: 'a.b', descending: false }])).toThrow(OperationOutcomeError);
-    expect(() => toMongoSort([{ code: '$where', descending: false }])).toThrow(OperationOutcomeError);
+    expect(() => toMongoSort('Claim', [{ code: 'a.b', descending: false }])).toThrow(OperationOutcomeError);
+    expect(() => toMongoSort('Claim', [{ code: '$where', descending: false }])).toThrow(
+      OperationOutcomeError,
+    );
   });
 
   test('paging bounds', () => {

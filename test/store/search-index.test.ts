@@ -142,15 +142,32 @@ describe('indexResource', () => {
     expect(groupSubject).toContainEqual({ code: 'subject', kind: 'reference', value: 'Group/g1' });
   });
 
-  test("a parameter narrowing another's references has no rows of its own: searches on it read the other's", () => {
+  test("a parameter narrowing another's references, or an alias, has no rows of its own: searches on it read the other's", () => {
     expect(ANSWERED_FROM['Encounter']).toEqual({ patient: 'subject' });
     expect(ANSWERED_FROM['AuditEvent']).toEqual({ patient: 'entity' });
-    expect(ANSWERED_FROM['ChargeItem']).toEqual({ patient: 'subject', encounter: 'context' });
+    expect(ANSWERED_FROM['ChargeItem']).toEqual({
+      patient: 'subject',
+      encounter: 'context',
+      date: 'occurrence',
+    });
+    expect(ANSWERED_FROM['MedicationAdministration']).toEqual({
+      patient: 'subject',
+      encounter: 'context',
+      date: 'effective-time',
+    });
     expect(ANSWERED_FROM['Provenance']).toEqual({ patient: 'target' });
     for (const example of EXAMPLES) {
       const narrowed = Object.keys(ANSWERED_FROM[example.resourceType] ?? {});
       expect(indexResource(example).entries.filter((e) => narrowed.includes(e.code))).toEqual([]);
     }
+    // An alias has neither rows nor a sort key of its own: a ChargeItem's date of service once.
+    const charge = indexResource({
+      resourceType: 'ChargeItem',
+      status: 'billable',
+      occurrenceDateTime: '2026-03-01',
+    } as Resource);
+    expect(charge.entries.filter((e) => e.kind === 'date').map((e) => e.code)).toEqual(['occurrence']);
+    expect(Object.keys(charge.sortKeys).sort()).toEqual(['occurrence', 'status']);
     // One reference row per audited patient read (it was two: entity and patient).
     const audit = indexResource({
       resourceType: 'AuditEvent',

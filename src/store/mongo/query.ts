@@ -16,7 +16,7 @@
 import { badRequest, OperationOutcomeError } from '@medplum/core';
 import type { Document } from 'mongodb';
 import type { DatePrefix, IndexedResource, StoreFilter, StoreQuery, StoreSort } from '../port.ts';
-import { indexedFilters } from '../search-index.ts';
+import { indexedFilters, indexedSortCode } from '../search-index.ts';
 
 export interface TokenDoc {
   c: string;
@@ -275,7 +275,7 @@ export function toMongoFilter(
   return filter;
 }
 
-function sortField(sort: StoreSort): string {
+function sortField(resourceType: string, sort: StoreSort): string {
   if (sort.code === '_id') {
     return 'id';
   }
@@ -283,7 +283,7 @@ function sortField(sort: StoreSort): string {
     return 'lastUpdated';
   }
   assertSafeCode(sort.code);
-  return `sort.${sort.code}`;
+  return `sort.${indexedSortCode(resourceType, sort.code)}`;
 }
 
 /**
@@ -291,10 +291,10 @@ function sortField(sort: StoreSort): string {
  * was already sorted on). MongoDB orders a missing key first ascending and last descending,
  * as the port requires.
  */
-export function toMongoSort(sort: readonly StoreSort[]): Record<string, 1 | -1> {
+export function toMongoSort(resourceType: string, sort: readonly StoreSort[]): Record<string, 1 | -1> {
   const result: Record<string, 1 | -1> = {};
   for (const s of sort) {
-    const field = sortField(s);
+    const field = sortField(resourceType, s);
     if (!(field in result)) {
       result[field] = s.descending ? -1 : 1;
     }

@@ -388,7 +388,7 @@ export class MongoResourceStore implements ResourceStore {
       throw new OperationOutcomeError(badRequest(`Invalid resource type: ${query.resourceType}`));
     }
     const filter = toMongoFilter(tenant, query, normalizeString);
-    const sort = toMongoSort(query.sort);
+    const sort = toMongoSort(query.resourceType, query.sort);
     const [docs, total] = await Promise.all([
       query.count === 0
         ? Promise.resolve([])

@@ -18,7 +18,7 @@
 import { badRequest, OperationOutcomeError } from '@medplum/core';
 import type { DatePrefix, StoreFilter, StoreQuery, StoreSort, TenantId } from '../port.ts';
 import { isAppendOnlyType } from '../append-only.ts';
-import { indexedFilters, normalizeString } from '../search-index.ts';
+import { indexedFilters, indexedSortCode, normalizeString } from '../search-index.ts';
 import type { SqlParam } from './db.ts';
 import { earliestStartEndingAfter, SPAN_CLASSES } from './date-spans.ts';
 import { limitSql } from './limit.ts';
@@ -109,7 +109,7 @@ export function compileSearch(tenant: TenantId, query: StoreQuery): CompiledSear
       // SQLite orders NULL first ascending and last descending, as the port requires.
       joins.push({
         sql: `LEFT JOIN sort_keys s${i} ON s${i}.res = r.pk AND s${i}.code = ?`,
-        params: [sort.code],
+        params: [indexedSortCode(query.resourceType, sort.code)],
       });
       orderBy.push(`s${i}.key ${dir}`);
     }
