@@ -1,6 +1,6 @@
 /** The store contract (./contract.ts): resources: create, read, update, history, append-only types, narrowed references, conditional create, tenant isolation. */
 import { describe, expect } from '@jest/globals';
-import type { Encounter, Patient, Resource } from '@medplum/fhirtypes';
+import type { ChargeItem, Encounter, Patient, Resource } from '@medplum/fhirtypes';
 import type { StoredResource, StoreFilter, StoreQuery } from '../../src/store/port.ts';
 import {
   ACT_CODE_SYSTEM,
@@ -490,7 +490,7 @@ export function describeResourceContract(it: ContractTest): void {
   describe('an alias (date beside occurrence on ChargeItem, effective-time on MedicationAdministration)', () => {
     it('filters and sorts as the parameter it is answered from', async (store) => {
       const tenant = newTenant();
-      const charge = (id: string, day: string): Resource & { id: string } => ({
+      const charge = (id: string, day: string): ChargeItem & { id: string } => ({
         resourceType: 'ChargeItem',
         id,
         status: 'billable',
