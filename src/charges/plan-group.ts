@@ -109,13 +109,11 @@ export async function planGroup(
       existing.set(item.id, item as StoredChargeItem);
     }
   }
-  for (const p of produced) {
-    if (!existing.has(p.resource.id)) {
-      const stored = await reader.read(`ChargeItem/${p.resource.id}`);
-      if (stored) {
-        existing.set(stored.id, stored as StoredChargeItem);
-      }
-    }
+  const elsewhere = produced
+    .filter((p) => !existing.has(p.resource.id))
+    .map((p) => `ChargeItem/${p.resource.id}`);
+  for (const stored of (await reader.readMany(elsewhere)).values()) {
+    existing.set(stored.id, stored as StoredChargeItem);
   }
 
   const administrations = new Map<string, AdministrationState>();
@@ -153,11 +151,8 @@ export async function planGroup(
     ...[...scopes.keys()].map((ref) => documentationTaskId(ref)),
     ...[...gathered.claims].map(([ref, claim]) => correctedClaimTaskId(`Claim/${claim.id}`, ref)),
   ];
-  for (const id of taskIds) {
-    const task = await reader.read(`Task/${id}`);
-    if (task) {
-      tasks.set(id, task as StoredTask);
-    }
+  for (const task of (await reader.readMany(taskIds.map((id) => `Task/${id}`))).values()) {
+    tasks.set(task.id, task as StoredTask);
   }
 
   const claims = new Map([...gathered.claims].filter(([ref]) => scopes.has(ref)));

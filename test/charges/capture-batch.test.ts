@@ -12,7 +12,7 @@ import type { ChargeItem, MedicationAdministration, Provenance } from '@medplum/
 import type { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { captureWorker, officeVisit, seedClinic } from './office-visit.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
-import type { BatchOperation, Store, StoredResource, TenantId } from '../../src/store/port.ts';
+import type { BatchOperation, Store, StoredResource, StoreQuery, TenantId } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -145,4 +145,35 @@ test('two jobs whose encounters are one group, in one batch, write each charge o
   );
   // Both jobs are done.
   expect(await store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, 'ready', 10)).toEqual([]);
+});
+
+test("a group's charges and Task are looked up by their stable ids in one search each, not a read each", async () => {
+  await visit('enc-e', 'pat-2', '03', 9);
+  const reads: string[] = [];
+  const idSearches: string[] = [];
+  const watched: Store = overriding<Store>(store, {
+    resources: overriding(store.resources, {
+      read: async (tenant: TenantId, type: string, id: string) => {
+        reads.push(`${type}/${id}`);
+        return store.resources.read(tenant, type, id);
+      },
+      search: async (tenant: TenantId, query: StoreQuery) => {
+        if (query.filters.some((f) => f.code === '_id')) {
+          idSearches.push(query.resourceType);
+        }
+        return store.resources.search(tenant, query);
+      },
+    }),
+  });
+  await store.jobs.enqueue(TENANT, {
+    queue: ENCOUNTER_CHANGED_QUEUE,
+    key: 'ids-enc-e',
+    payload: { encounter: 'Encounter/enc-e', causes: [] },
+  });
+  expect(await captureWorker(watched).runOnce()).toBe(1);
+
+  expect((await chargesOf('enc-e')).length).toBeGreaterThan(1);
+  // Before the charges existed, each produced charge (and the Task) was one read that missed.
+  expect(reads.filter((r) => r.startsWith('ChargeItem/') || r.startsWith('Task/'))).toEqual([]);
+  expect(idSearches.sort()).toEqual(['ChargeItem', 'Task']);
 });
