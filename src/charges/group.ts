@@ -218,7 +218,7 @@ async function groupOf(
 /** How this run treats one member of the group; undefined: not finished yet (coded when it is). */
 function scopeOf(
   member: Encounter & StoredResource,
-  root: Encounter & StoredResource,
+  root: { readonly id: string },
   setting: CareSetting | undefined,
 ): EncounterScope | undefined {
   if (deletedAtSource(member)) {
@@ -245,6 +245,34 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
   const encounter = (await reader.read(reference)) as (Encounter & StoredResource) | undefined;
   if (!encounter) {
     return undefined; // not stored (yet): its arrival emits another event
+  }
+  const parent = refOf(encounter.partOf);
+  const own = scopeOf(
+    encounter,
+    { id: parent?.split('/')[1] ?? encounter.id },
+    parent ? undefined : settingOf(encounter),
+  );
+  if (!own && !(await everCharged(reader, reference))) {
+    // This encounter is not finished (nor void, nor an open home episode) and never was (no
+    // charge names it): a member out of scope gives the coding nothing (only ready members'
+    // administrations are read), so its change can alter no member's plan — the others' own
+    // changes recompute them. (One that was coded and is reopened is read in full: its leaving
+    // the group's coding may change the others' charges, a second visit's modifiers or an
+    // episode's per diems.) Nothing else is read: the same-day and part-of searches were half the
+    // cost of each change of a visit before it finishes (bench:ingest's day shape: four of every
+    // five notifications).
+    const versions = new Map([[`Encounter/${encounter.id}`, encounter.meta.versionId]]);
+    const patient = refOf(encounter.subject);
+    return {
+      members: [encounter],
+      scopes: new Map(),
+      ...(patient ? { patient } : {}),
+      versions,
+      resources: [],
+      claims: new Map(),
+      fingerprint: fingerprintOf(versions),
+      missing: [],
+    };
   }
   const { members, root, setting, sameDay } = await groupOf(reader, encounter);
   const versions = new Map<string, string>();
@@ -353,6 +381,14 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     fingerprint: fingerprintOf(versions),
     missing: ready.length > 0 ? missing : [],
   };
+}
+
+/** Whether any ChargeItem names the encounter (charge capture coded it once, at least). */
+async function everCharged(reader: GroupReader, encounter: string): Promise<boolean> {
+  return (
+    (await reader.search('ChargeItem', byReference('encounter', normalizeReference(encounter) ?? encounter)))
+      .length > 0
+  );
 }
 
 /** The exact versions a group was read at, as one hash (the settle loop compares two reads). */

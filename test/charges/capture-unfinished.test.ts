@@ -1,9 +1,11 @@
 /**
  * A change of a visit that has not finished (arrived, in progress, an administration documented
  * during it) can change no charge and no Task: charge capture plans for the encounters in scope
- * only. So its run reads the group's encounters and stops, without the patient, the coverage or
- * the claims (bench:ingest's day-shaped phase: four of every five notifications of a visit are
- * such changes). The visit is coded when it finishes, with everything read then.
+ * only, and codes only finished members. So its run reads the encounter, looks whether it was ever
+ * charged, and stops: no same-day or part-of search, no patient, coverage or claims
+ * (bench:ingest's day-shaped phase: four of every five notifications of a visit are such
+ * changes). The visit is coded when it finishes, with everything read then. A visit that was coded
+ * and is reopened is read in full: its leaving the group may change the others' charges.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,7 +69,8 @@ test("an unfinished visit's change reads only its group's encounters; its finish
   });
   expect(pending.encounters).toEqual({ 'Encounter/enc-1': 'pending' });
   expect(pending.created + pending.updated + pending.voided + pending.tasks).toBe(0);
-  expect(during.searched.filter((type) => type !== 'Encounter')).toEqual([]);
+  // Only whether it was ever charged: no same-day or part-of search of encounters.
+  expect(during.searched).toEqual(['ChargeItem']);
   // Besides the encounters, only the cause itself: whether it moved from another visit.
   expect(during.read.filter((ref) => !ref.startsWith('Encounter/'))).toEqual([
     'MedicationAdministration/ma-1',
@@ -110,4 +113,55 @@ test("an encounter left open on an earlier day is not one of today's visits", as
     'Encounter/enc-later-today': 'ready',
     'Encounter/enc-today': 'ready',
   });
+});
+
+test("an unfinished visit's change leaves the patient's finished visit that day as it was; a reopened one is read in full", async () => {
+  await store.resources.create(TENANT, officeVisit('pat-1', '2026-12-03T08:00:00Z', '2026-12-03T09:00:00Z'), {
+    id: 'enc-morning',
+  });
+  await store.resources.create(
+    TENANT,
+    infusion('ma-morning', 'enc-morning', 'pat-1', '2026-12-03T08:05:00Z', '2026-12-03T08:50:00Z'),
+    { id: 'ma-morning' },
+  );
+  const afternoon = officeVisit('pat-1', '2026-12-03T14:00:00Z', '2026-12-03T16:00:00Z');
+  const { end: _end, ...started } = afternoon.period ?? {};
+  await store.resources.create(
+    TENANT,
+    { ...afternoon, status: 'arrived', period: started },
+    { id: 'enc-afternoon' },
+  );
+
+  const morning = await recordingWorker().worker.process(TENANT, {
+    encounter: 'Encounter/enc-morning',
+    causes: [],
+  });
+  expect(morning.encounters).toEqual({
+    'Encounter/enc-afternoon': 'pending',
+    'Encounter/enc-morning': 'ready',
+  });
+  const charged = await searchAll<ChargeItem>(store, TENANT, 'ChargeItem', [
+    { code: 'encounter', kind: 'reference', values: ['Encounter/enc-morning'] },
+  ]);
+  expect(charged.length).toBeGreaterThanOrEqual(2);
+
+  // The afternoon visit arrives: nothing of the morning's is read or written.
+  const arrived = recordingWorker();
+  const summary = await arrived.worker.process(TENANT, { encounter: 'Encounter/enc-afternoon', causes: [] });
+  expect(summary.encounters).toEqual({ 'Encounter/enc-afternoon': 'pending' });
+  expect(summary.created + summary.updated + summary.voided + summary.tasks).toBe(0);
+  expect(arrived.searched).toEqual(['ChargeItem']);
+  expect(arrived.read).toEqual(['Encounter/enc-afternoon']);
+
+  // The morning visit reopened in the EHR was coded: its change reads the day's group in full.
+  const current = (await store.resources.read(TENANT, 'Encounter', 'enc-morning')) as Encounter &
+    StoredResource;
+  await store.resources.update(TENANT, { ...current, status: 'in-progress' });
+  const reopened = recordingWorker();
+  const again = await reopened.worker.process(TENANT, { encounter: 'Encounter/enc-morning', causes: [] });
+  expect(again.encounters).toEqual({
+    'Encounter/enc-afternoon': 'pending',
+    'Encounter/enc-morning': 'pending',
+  });
+  expect(reopened.searched).toEqual(expect.arrayContaining(['ChargeItem', 'Encounter']));
 });
