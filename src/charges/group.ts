@@ -252,7 +252,7 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     { id: parent?.split('/')[1] ?? encounter.id },
     parent ? undefined : settingOf(encounter),
   );
-  if (!own && !(await everCharged(reader, reference))) {
+  if (!own && !(await everCharged(reader, `Encounter/${encounter.id}`))) {
     // This encounter is not finished (nor void, nor an open home episode) and never was (no
     // charge names it): a member out of scope gives the coding nothing (only ready members'
     // administrations are read), so its change can alter no member's plan — the others' own
@@ -261,18 +261,13 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     // episode's per diems.) Nothing else is read: the same-day and part-of searches were half the
     // cost of each change of a visit before it finishes (bench:ingest's day shape: four of every
     // five notifications).
-    const versions = new Map([[`Encounter/${encounter.id}`, encounter.meta.versionId]]);
     const patient = refOf(encounter.subject);
-    return {
+    return nothingToCode({
       members: [encounter],
       scopes: new Map(),
       ...(patient ? { patient } : {}),
-      versions,
-      resources: [],
-      claims: new Map(),
-      fingerprint: fingerprintOf(versions),
-      missing: [],
-    };
+      versions: new Map([[`Encounter/${encounter.id}`, encounter.meta.versionId]]),
+    });
   }
   const { members, root, setting, sameDay } = await groupOf(reader, encounter);
   const versions = new Map<string, string>();
@@ -301,7 +296,7 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
     // No member is ready or void: the plan is empty whatever else holds (planCapture plans charges
     // and Tasks for the encounters in scope only), so nothing more is read — the patient, coverage
     // and claims were four reads of each change of a visit before it finishes. Its finishing codes it.
-    return { ...group, resources: [], claims: new Map(), fingerprint: fingerprintOf(versions), missing: [] };
+    return nothingToCode(group);
   }
   const ready = members.filter((m) => scopes.get(`Encounter/${m.id}`)?.state === 'ready');
   const resources: StoredResource[] = [...ready];
@@ -385,10 +380,20 @@ export async function gatherGroup(reader: GroupReader, reference: string): Promi
 
 /** Whether any ChargeItem names the encounter (charge capture coded it once, at least). */
 async function everCharged(reader: GroupReader, encounter: string): Promise<boolean> {
-  return (
-    (await reader.search('ChargeItem', byReference('encounter', normalizeReference(encounter) ?? encounter)))
-      .length > 0
-  );
+  return (await reader.search('ChargeItem', byReference('encounter', encounter))).length > 0;
+}
+
+/** A group with no member in scope, read no further: its plan is empty. */
+function nothingToCode(
+  group: Pick<GroupInputs, 'members' | 'scopes' | 'patient' | 'versions' | 'setting' | 'sameDay'>,
+): GroupInputs {
+  return {
+    ...group,
+    resources: [],
+    claims: new Map(),
+    fingerprint: fingerprintOf(group.versions),
+    missing: [],
+  };
 }
 
 /** The exact versions a group was read at, as one hash (the settle loop compares two reads). */
