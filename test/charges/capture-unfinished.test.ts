@@ -17,7 +17,7 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
-import { captureWorker, infusion, officeVisit, seedClinic } from './office-visit.ts';
+import { captureWorker, infusion, officeVisit, seedClinic, unfinishedVisit } from './office-visit.ts';
 
 const TENANT = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-unfinished-'));
@@ -53,8 +53,7 @@ function recordingWorker(): { worker: ReturnType<typeof captureWorker>; searched
 
 test("an unfinished visit's change reads only its group's encounters; its finishing codes it", async () => {
   const finished = officeVisit('pat-1', '2026-12-01T09:00:00Z', '2026-12-01T12:00:00Z');
-  const { end: _end, ...started } = finished.period ?? {};
-  const inProgress: Encounter = { ...finished, status: 'in-progress', period: started };
+  const inProgress = unfinishedVisit('pat-1', '2026-12-01T09:00:00Z', 'in-progress');
   const { resource: encounter } = await store.resources.create(TENANT, inProgress, { id: 'enc-1' });
   await store.resources.create(
     TENANT,
@@ -93,13 +92,9 @@ test("an unfinished visit's change reads only its group's encounters; its finish
 
 test("an encounter left open on an earlier day is not one of today's visits", async () => {
   // The EHR never closed an earlier visit: in progress, no end, so its period touches every later day.
-  const earlier = officeVisit('pat-2', '2026-11-20T09:00:00Z', '2026-11-20T12:00:00Z');
-  const { end: _end, ...started } = earlier.period ?? {};
-  await store.resources.create(
-    TENANT,
-    { ...earlier, status: 'in-progress', period: started },
-    { id: 'enc-open' },
-  );
+  await store.resources.create(TENANT, unfinishedVisit('pat-2', '2026-11-20T09:00:00Z', 'in-progress'), {
+    id: 'enc-open',
+  });
   await store.resources.create(TENANT, officeVisit('pat-2', '2026-12-02T09:00:00Z', '2026-12-02T12:00:00Z'), {
     id: 'enc-today',
   });
@@ -124,13 +119,9 @@ test("an unfinished visit's change leaves the patient's finished visit that day 
     infusion('ma-morning', 'enc-morning', 'pat-1', '2026-12-03T08:05:00Z', '2026-12-03T08:50:00Z'),
     { id: 'ma-morning' },
   );
-  const afternoon = officeVisit('pat-1', '2026-12-03T14:00:00Z', '2026-12-03T16:00:00Z');
-  const { end: _end, ...started } = afternoon.period ?? {};
-  await store.resources.create(
-    TENANT,
-    { ...afternoon, status: 'arrived', period: started },
-    { id: 'enc-afternoon' },
-  );
+  await store.resources.create(TENANT, unfinishedVisit('pat-1', '2026-12-03T14:00:00Z', 'arrived'), {
+    id: 'enc-afternoon',
+  });
 
   const morning = await recordingWorker().worker.process(TENANT, {
     encounter: 'Encounter/enc-morning',

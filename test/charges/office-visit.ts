@@ -21,6 +21,11 @@ export function officeVisit(patient: string, start: string, end: string): Encoun
   };
 }
 
+/** An office visit the EHR has not finished: `status`, its period started and without an end. */
+export function unfinishedVisit(patient: string, start: string, status: Encounter['status']): Encounter {
+  return { ...officeVisit(patient, start, start), status, period: { start } };
+}
+
 /** Infliximab 500 mg IV (Medication/infliximab) given to `patient` at `encounter`. */
 export function infusion(
   id: string,
