@@ -46,6 +46,7 @@ import { AppealSweepTimer } from './remittance/appeals/timer.ts';
 import type { WorkEngineDeps } from './remittance/work/engine.ts';
 import { createPaymentEvaluator, createRemittanceWorkHook } from './remittance/work/engine.ts';
 import type { Store } from './store/port.ts';
+import type { SqliteStore } from './store/sqlite/index.ts';
 import { homeRouter } from './web/home.ts';
 import { lazyRouter } from './http/lazy-router.ts';
 import { crossSiteCookies } from './web/security.ts';
@@ -180,6 +181,11 @@ export async function startServer(
     },
     leaseMs: config.jobLeaseMs,
     now,
+    // The embedded store's second connection plans batches on another core while this one
+    // writes (./charges/plan-thread.ts); MongoDB's capture plans in place.
+    ...(store.kind === 'sqlite'
+      ? { planningThread: { storePath: (store as SqliteStore).connection.path } }
+      : {}),
     ...(options.chargeCaptureWorker?.pollMs !== undefined
       ? { pollMs: options.chargeCaptureWorker.pollMs }
       : {}),

@@ -32,17 +32,21 @@ import type { CodingTables } from '../coding/tables/types.ts';
 import type { TenantCodingOptions } from '../coding/types.ts';
 import { loadFhirDefinitions } from '../fhir/definitions.ts';
 import type { EncounterChangedEvent } from '../ingest/jobs.ts';
-import { ENCOUNTER_CHANGED_QUEUE, ENCOUNTER_KEY_SEPARATOR, encounterChangedKey } from '../ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { Job, Store, StoredResource, TenantId, WriteMark, WrittenResource } from '../store/port.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
-import { captureOperations } from './capture-writes.ts';
-import type { GroupInputs, GroupReader } from './group.ts';
+import type { GroupReader } from './group.ts';
 import { gatherGroup, groupReader, inputsMoved, isNotFound, refOf } from './group.ts';
-import { planGroup } from './plan-group.ts';
+import type { LeasedBatch } from './capture-lease.ts';
+import { leaseCaptureBatch } from './capture-lease.ts';
+import type { GroupSummary, PlannedGroup } from './group-planner.ts';
+import { planEncounterGroup } from './group-planner.ts';
+import type { PlanThreadData } from './plan-thread.ts';
+import { PlanningThread } from './planning-thread.ts';
 
 export interface ChargeCaptureDeps {
   readonly store: Store;
@@ -57,6 +61,11 @@ export interface ChargeCaptureDeps {
   readonly batchSize?: number;
   /** Idle poll interval when no one notifies (default 250 ms). */
   readonly pollMs?: number;
+  /**
+   * A planning thread to start with the loop (./planning-thread.ts): batches are planned there
+   * while the worker writes. Without one, each group is planned on the worker's thread.
+   */
+  readonly planningThread?: PlanThreadData;
 }
 
 /** What one run did for an encounter group (for logs and tests). */
@@ -106,6 +115,8 @@ export interface ProcessOptions {
    * issues). The worker waits a few attempts first; direct calls default to true.
    */
   readonly allowIncomplete?: boolean;
+  /** The first attempt's plan, made ahead (on the planning thread) with the options above. */
+  readonly planned?: Promise<PlannedGroup>;
 }
 
 /**
@@ -135,6 +146,13 @@ export class ChargeCaptureWorker extends LoopingWorker {
    * group's conflict is that group's alone (../store/group-commit.ts).
    */
   readonly #writes: GroupCommit;
+  /** The next batch, leased and being planned while the batch in hand is written. */
+  #ahead: Promise<LeasedBatch> | undefined;
+  /** Whether batches are leased ahead: only while the loop runs with a planner (see `start`). */
+  #leaseAhead = false;
+  /** The planning thread, while the loop runs (see `start`). */
+  #planner: PlanningThread | undefined;
+  #plannedAhead = 0;
   /** The last look at what was written since a mark (#writtenSince). */
   #lastLook:
     | {
@@ -159,41 +177,79 @@ export class ChargeCaptureWorker extends LoopingWorker {
     loadFhirDefinitions();
   }
 
+  /**
+   * Runs the loop; with a planning thread, under load (a full batch) each batch is leased and its
+   * plans asked for while the batch before it is written (`runOnce`). A caller of `runOnce` alone
+   * gets one batch per call, planned on this thread.
+   */
+  override start(): void {
+    this.#leaseAhead = this.#deps.planningThread !== undefined;
+    super.start();
+  }
+
+  /**
+   * Finishes the batch in hand, then the batch leased ahead (it is this worker's until its leases
+   * expire: left alone, it would wait that long for another worker), then stops.
+   */
+  override async stop(): Promise<void> {
+    this.#leaseAhead = false;
+    await super.stop();
+    if (this.#ahead) {
+      try {
+        await this.runOnce();
+      } catch (err) {
+        this.#deps.logger.error({ err: (err as Error).message }, 'charge capture batch leased ahead failed');
+      }
+    }
+    const planner = this.#planner;
+    this.#planner = undefined;
+    await planner?.close();
+  }
+
+  /** The planning thread: not started (no load yet, or none configured), starting, ready, or failed. */
+  get planningThread(): 'off' | PlanningThread['state'] {
+    return this.#planner?.state ?? 'off';
+  }
+
+  /** Groups whose first plan was made ahead on the planning thread, so far (tests, diagnostics). */
+  get plannedAhead(): number {
+    return this.#plannedAhead;
+  }
+
   /** Leases and processes one batch; returns how many jobs it handled. */
   async runOnce(): Promise<number> {
-    const jobs = await this.#deps.store.jobs.lease({
-      queue: ENCOUNTER_CHANGED_QUEUE,
-      leaseMs: this.#deps.leaseMs ?? 60_000,
-      limit: this.#deps.batchSize ?? 32,
-      now: this.#now(),
-      // With each change, the encounter's other changes due, however far apart they were enqueued
-      // (ingest stores an administration and, a batch later, its encounter): one recomputation
-      // covers them all, since every change committed before this lease is in what it reads.
-      siblingsBy: ENCOUNTER_KEY_SEPARATOR,
-    });
-    // Several changes to one encounter collapse into one recomputation.
-    const groups = new Map<string, Job[]>();
-    for (const job of jobs) {
-      const payload = job.payload as Partial<EncounterChangedEvent> | undefined;
-      const key = `${job.tenant}|${payload?.encounter ?? ''}`;
-      groups.set(key, [...(groups.get(key) ?? []), job]);
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    const batch = await (ahead ?? this.#leaseBatch());
+    if (batch.jobs.length === 0) {
+      return 0;
     }
-    // Where the store's writes stood before any group read: each group's first look at what was
-    // written meanwhile starts here, so the batch's groups share one look (#writtenSince).
-    const marks = new Map<TenantId, { mark: WriteMark | undefined }>();
-    for (const job of jobs) {
-      if (!marks.has(job.tenant)) {
-        marks.set(job.tenant, { mark: await this.#deps.store.resources.writeMark(job.tenant) });
-      }
+    // A full batch says more is queued: the next one is leased and planned on the planning thread
+    // while this one is written. Its plans may miss this batch's writes (a group in both, or a
+    // patient's visit that day in each): such a plan's writes conflict (create-with-id, If-Match),
+    // or its inputs are found moved after writing, and the group is planned again here.
+    if (batch.full && this.#leaseAhead && this.#deps.planningThread) {
+      // Started with the first full batch (load), not with the worker: a worker that never has
+      // a full batch plans on its own thread and needs none.
+      this.#planner ??= new PlanningThread(this.#deps.planningThread, (err) =>
+        this.#deps.logger.error(
+          { err: err.message },
+          'charge capture planning thread failed; planning on the worker thread',
+        ),
+      );
+      const next = this.#leaseBatch();
+      // Awaited by the next runOnce; a lease that failed is that batch's error, not an unhandled one.
+      next.catch(() => undefined);
+      this.#ahead = next;
     }
     // Side by side: each group reads and plans on its own, and their writes meet in one group
     // commit. Two groups that share encounters (a patient's visits that day) plan the same charges;
     // the second to write conflicts (If-Match, create-with-id), looks again and finds them written.
     const done: Job[] = [];
     await Promise.all(
-      [...groups.values()].map(async (group) => {
-        if (await this.#handle(group, marks.get(group[0]?.tenant ?? ''))) {
-          done.push(...group);
+      batch.groups.map(async ({ jobs, since, planned }) => {
+        if (await this.#handle(jobs, since, planned)) {
+          done.push(...jobs);
         }
       }),
     );
@@ -202,11 +258,29 @@ export class ChargeCaptureWorker extends LoopingWorker {
     await this.#deps.store.jobs.ackMany(
       done.map((job) => ({ jobId: job.id, leaseToken: job.leaseToken ?? '' })),
     );
-    return jobs.length;
+    return batch.jobs.length;
+  }
+
+  /** Leases a batch and asks the planning thread (when it is up) for its groups' plans (./capture-lease.ts). */
+  #leaseBatch(): Promise<LeasedBatch> {
+    return leaseCaptureBatch({
+      store: this.#deps.store,
+      limit: this.#deps.batchSize ?? 32,
+      leaseMs: this.#deps.leaseMs ?? 60_000,
+      now: this.#now,
+      incompleteAttempts: INCOMPLETE_ATTEMPTS,
+      publicUrl: this.#deps.publicUrl,
+      ...(this.#deps.codingOptions ? { codingOptions: this.#deps.codingOptions } : {}),
+      ...(this.#planner?.ready ? { planner: this.#planner } : {}),
+    });
   }
 
   /** Recomputes one encounter's group; true when its jobs are done (the caller acks them). */
-  async #handle(jobs: readonly Job[], since: { mark: WriteMark | undefined } | undefined): Promise<boolean> {
+  async #handle(
+    jobs: readonly Job[],
+    since: { mark: WriteMark | undefined } | undefined,
+    planned?: Promise<PlannedGroup>,
+  ): Promise<boolean> {
     const [first] = jobs;
     if (!first) {
       return false;
@@ -222,7 +296,11 @@ export class ChargeCaptureWorker extends LoopingWorker {
         const summary = await this.process(
           first.tenant,
           { encounter, causes },
-          { allowIncomplete: attempts >= INCOMPLETE_ATTEMPTS, ...(since ? { since } : {}) },
+          {
+            allowIncomplete: attempts >= INCOMPLETE_ATTEMPTS,
+            ...(since ? { since } : {}),
+            ...(planned ? { planned } : {}),
+          },
         );
         this.#deps.logger.debug({ ...summary, jobs: jobs.length }, 'charges captured');
       }
@@ -280,45 +358,48 @@ export class ChargeCaptureWorker extends LoopingWorker {
     const zone = coding?.timeZone ?? coding?.utcOffset;
     let total = EMPTY_SUMMARY(encounter);
     for (let attempt = 0; attempt < 6; attempt++) {
-      // Where the store's writes stood before anything was read (see #inputsMoved).
-      const mark =
-        attempt === 0 && options.since
-          ? options.since.mark
-          : await this.#deps.store.resources.writeMark(tenant);
-      const requested = new Set<string>();
-      const reader = groupReader(this.#deps.store, tenant, zone, requested);
-      const gathered = await gatherGroup(reader, encounter);
-      if (!gathered) {
+      // The first attempt's plan may have been made ahead, on the planning thread; a retry (a
+      // conflict, or inputs that moved) plans here, after what made it retry was written.
+      const ahead = attempt === 0 && options.planned ? await this.#madeAhead(options.planned) : undefined;
+      if (ahead) {
+        this.#plannedAhead++;
+      }
+      const planned =
+        ahead ??
+        (await planEncounterGroup(this.#deps.store, this.#deps.tables, {
+          tenant,
+          encounter,
+          // Where the store's writes stood before anything was read (see #inputsMoved).
+          ...(attempt === 0 && options.since ? { since: options.since } : {}),
+          allowIncomplete: options.allowIncomplete !== false,
+          now: this.#now().toISOString(),
+          ...(coding ? { coding } : {}),
+          publicUrl: this.#deps.publicUrl,
+        }));
+      if (planned.kind === 'absent') {
         return total;
       }
-      if (gathered.missing.length > 0 && options.allowIncomplete === false) {
-        throw new IncompleteInputsError(gathered.missing);
+      if (planned.kind === 'incomplete') {
+        throw new IncompleteInputsError(planned.missing);
       }
-      const plan = await planGroup(reader, gathered, {
-        tables: this.#deps.tables,
-        ...(coding ? { coding } : {}),
-        now: this.#now,
-      });
+      const { group, mark } = planned;
       total = {
         ...total,
         encounters: Object.fromEntries(
-          gathered.members.map((m) => [
+          group.members.map((m) => [
             `Encounter/${m.id}`,
-            gathered.scopes.get(`Encounter/${m.id}`)?.state ?? 'pending',
+            group.scopes.get(`Encounter/${m.id}`)?.state ?? 'pending',
           ]),
         ),
-        unchanged: plan.unchanged,
-        deferred: [...plan.deferred.values()].reduce((n, list) => n + list.length, 0),
+        unchanged: planned.unchanged,
+        deferred: planned.deferred,
       };
-      if (plan.changes.length === 0 && plan.tasks.length === 0) {
+      if (planned.operations.length === 0) {
         return total;
       }
       let committedBy: number;
       try {
-        await this.#writes.write(
-          tenant,
-          captureOperations(gathered, plan, this.#now(), this.#deps.publicUrl),
-        );
+        await this.#writes.write(tenant, planned.operations);
         committedBy = this.#writes.commits;
       } catch (err) {
         if (isConflict(err)) {
@@ -328,21 +409,35 @@ export class ChargeCaptureWorker extends LoopingWorker {
       }
       total = {
         ...total,
-        created: total.created + plan.changes.filter((c) => c.kind === 'create').length,
-        updated: total.updated + plan.changes.filter((c) => c.kind === 'update').length,
-        voided: total.voided + plan.changes.filter((c) => c.kind === 'void').length,
-        tasks: total.tasks + plan.tasks.length,
+        created: total.created + planned.created,
+        updated: total.updated + planned.updated,
+        voided: total.voided + planned.voided,
+        tasks: total.tasks + planned.tasks,
       };
       // Inputs that moved while we computed (a concurrent ingest) mean the plan may be stale: redo.
-      if (mark && !(await this.#inputsMoved(tenant, mark, committedBy, reader, gathered, requested))) {
+      const reader = groupReader(this.#deps.store, tenant, zone);
+      if (
+        mark &&
+        !(await this.#inputsMoved(tenant, mark, committedBy, reader, group, new Set(planned.requested)))
+      ) {
         return total;
       }
       const after = await gatherGroup(reader, encounter);
-      if (!after || after.fingerprint === gathered.fingerprint) {
+      if (!after || after.fingerprint === group.fingerprint) {
         return total;
       }
     }
     throw new Error(`charge capture for ${encounter} did not settle: inputs kept changing`);
+  }
+
+  /** A plan made ahead, or undefined when it failed (the planning thread gone): planned here instead. */
+  async #madeAhead(planned: Promise<PlannedGroup>): Promise<PlannedGroup | undefined> {
+    try {
+      return await planned;
+    } catch (err) {
+      this.#deps.logger.warn({ err: (err as Error).message }, 'plan made ahead failed; planning again');
+      return undefined;
+    }
   }
 
   /**
@@ -358,7 +453,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
     mark: WriteMark,
     committedBy: number,
     reader: GroupReader,
-    gathered: GroupInputs,
+    gathered: GroupSummary,
     requested: ReadonlySet<string>,
   ): Promise<boolean> {
     const written = await this.#writtenSince(tenant, mark, committedBy);

@@ -417,7 +417,7 @@ function fingerprintOf(versions: ReadonlyMap<string, string>): string {
  */
 export async function inputsMoved(
   reader: GroupReader,
-  gathered: GroupInputs,
+  gathered: Pick<GroupInputs, 'members' | 'versions' | 'patient' | 'sameDay'>,
   requested: ReadonlySet<string>,
   written: readonly WrittenResource[],
 ): Promise<boolean> {

@@ -52,6 +52,8 @@ export class SqliteConnection {
   readonly #statements = new Map<string, StatementSync>();
   readonly #busyTimeoutMs: number;
   #closed = false;
+  /** Inside `readSnapshot`: a read transaction is open, and reads nest in it. */
+  #inSnapshot = false;
   /** The file (the background checkpoints open their own connection to it). */
   readonly path: string;
   readonly synchronous: SynchronousMode;
@@ -126,12 +128,44 @@ export class SqliteConnection {
    * returning means committed.
    */
   transaction<T>(fn: () => T, mode: 'IMMEDIATE' | 'DEFERRED' = 'IMMEDIATE'): T {
+    if (this.#inSnapshot) {
+      if (mode !== 'DEFERRED') {
+        throw new Error('SQLite write begun inside a read snapshot');
+      }
+      return fn(); // already one snapshot
+    }
     if (this.db.isTransaction) {
       // Defensive: callers never nest; an open transaction here would be a bug.
       throw new Error('SQLite transaction already open on this connection');
     }
     this.db.exec(mode === 'IMMEDIATE' ? 'BEGIN IMMEDIATE' : 'BEGIN DEFERRED');
     return this.#commitAfter(fn);
+  }
+
+  /**
+   * Runs `fn`, which only reads, in one read transaction: every read sees the same snapshot, and
+   * the connection's page cache is kept across them. Why: in WAL mode a connection drops its whole
+   * page cache when it starts a read after another connection committed; on a connection that
+   * only reads beside a busy writer (charge capture's planning thread), every statement began by
+   * re-reading each page it touched, and planning cost about three times what it did on the
+   * writer's own connection. The snapshot holds the WAL from being reset while it lasts: keep it
+   * short (a batch of reads, not a loop). Unlike `transaction`, it spans awaits: `fn` must not
+   * write, and nothing else may use the connection meanwhile but reads (a write throws).
+   */
+  async readSnapshot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.db.isTransaction || this.#inSnapshot) {
+      throw new Error('SQLite transaction already open on this connection');
+    }
+    this.db.exec('BEGIN DEFERRED');
+    this.#inSnapshot = true;
+    try {
+      return await fn();
+    } finally {
+      this.#inSnapshot = false;
+      if (this.db.isTransaction) {
+        this.db.exec('COMMIT');
+      }
+    }
   }
 
   /**
