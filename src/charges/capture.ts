@@ -127,6 +127,14 @@ const CAPTURE_OUTPUT_TYPES = ['ChargeItem', 'Task'] as const;
 /** More resources than this written meanwhile: reading the group again is cheaper than sifting them. */
 const WRITTEN_SINCE_LIMIT = 2000;
 
+/**
+ * Batches leased and being planned ahead of the one being written. With one, the writer and the
+ * planning thread each sat idle about a quarter of the time, each waiting on the other's slower
+ * batch (1,000 finished visits in a row: 1,050–1,200 µs of wall time a visit); with two, the
+ * thread has the next batch queued (960–1,100 µs).
+ */
+const BATCHES_AHEAD = 2;
+
 /** Attempts that wait for missing references before coding with what is there. */
 const INCOMPLETE_ATTEMPTS = 4;
 
@@ -146,8 +154,8 @@ export class ChargeCaptureWorker extends LoopingWorker {
    * group's conflict is that group's alone (../store/group-commit.ts).
    */
   readonly #writes: GroupCommit;
-  /** The next batch, leased and being planned while the batch in hand is written. */
-  #ahead: Promise<LeasedBatch> | undefined;
+  /** The next batches, leased and being planned while the batch in hand is written. */
+  #ahead: Promise<LeasedBatch>[] = [];
   /** Whether batches are leased ahead: only while the loop runs with a planner (see `start`). */
   #leaseAhead = false;
   /** The planning thread, while the loop runs (see `start`). */
@@ -194,7 +202,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
   override async stop(): Promise<void> {
     this.#leaseAhead = false;
     await super.stop();
-    if (this.#ahead) {
+    while (this.#ahead.length > 0) {
       try {
         await this.runOnce();
       } catch (err) {
@@ -218,9 +226,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
 
   /** Leases and processes one batch; returns how many jobs it handled. */
   async runOnce(): Promise<number> {
-    const ahead = this.#ahead;
-    this.#ahead = undefined;
-    const batch = await (ahead ?? this.#leaseBatch());
+    const batch = await (this.#ahead.shift() ?? this.#leaseBatch());
     if (batch.jobs.length === 0) {
       return 0;
     }
@@ -237,10 +243,12 @@ export class ChargeCaptureWorker extends LoopingWorker {
           'charge capture planning thread failed; planning on the worker thread',
         ),
       );
-      const next = this.#leaseBatch();
-      // Awaited by the next runOnce; a lease that failed is that batch's error, not an unhandled one.
-      next.catch(() => undefined);
-      this.#ahead = next;
+      while (this.#ahead.length < BATCHES_AHEAD) {
+        const next = this.#leaseBatch();
+        // Awaited by a later runOnce; a lease that failed is that batch's error, not an unhandled one.
+        next.catch(() => undefined);
+        this.#ahead.push(next);
+      }
     }
     // Side by side: each group reads and plans on its own, and their writes meet in one group
     // commit. Two groups that share encounters (a patient's visits that day) plan the same charges;
