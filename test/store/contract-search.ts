@@ -1,6 +1,6 @@
 /** The store contract (./contract.ts): search. */
 import { beforeAll, describe, expect } from '@jest/globals';
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Patient, Resource, Task } from '@medplum/fhirtypes';
 import type {
   DatePrefix,
   StoredResource,
@@ -436,6 +436,50 @@ export function describeSearchContract(it: ContractTest, opened: () => Store | u
       expect(
         (await find(query('Patient', [], { sort: [{ code: 'family', descending: false }] }))).map(key),
       ).toEqual(['muller', 'mullins', 'nguyen', 'ostergaard']);
+    });
+
+    it('sort by a token: its smallest value, missing first ascending and last descending, as updated', async () => {
+      const store = opened()!;
+      const own = newTenant();
+      // Task codes: t-2 has two (its smallest, "a-review", sorts it first), t-3 none.
+      const task = (id: string, codes: string[], status: 'requested' | 'completed' = 'requested') =>
+        store.resources.create(
+          own,
+          {
+            resourceType: 'Task',
+            status,
+            intent: 'order',
+            ...(codes.length > 0
+              ? { code: { coding: codes.map((code) => ({ system: 'urn:test:task', code })) } }
+              : {}),
+          } satisfies Task,
+          { id },
+        );
+      await task('t-1', ['b-charge']);
+      await task('t-2', ['c-claim', 'a-review']);
+      await task('t-3', []);
+      await task('t-4', ['b-charge']);
+      const sorted = async (sort: StoreQuery['sort']): Promise<string[]> =>
+        (await store.resources.search(own, { ...query('Task', []), sort })).resources.map((r) => r.id);
+      expect(await sorted([{ code: 'code', descending: false }])).toEqual(['t-3', 't-2', 't-1', 't-4']);
+      expect(await sorted([{ code: 'code', descending: true }])).toEqual(['t-1', 't-4', 't-2', 't-3']);
+      // An update moves the resource to where its new values sort.
+      const done: Task & { id: string } = {
+        resourceType: 'Task',
+        id: 't-2',
+        status: 'completed',
+        intent: 'order',
+        code: { coding: [{ system: 'urn:test:task', code: 'd-done' }] },
+      };
+      await store.resources.update(own, done);
+      expect(await sorted([{ code: 'code', descending: false }])).toEqual(['t-3', 't-1', 't-4', 't-2']);
+      // Two token sorts: status, then code descending.
+      expect(
+        await sorted([
+          { code: 'status', descending: false },
+          { code: 'code', descending: true },
+        ]),
+      ).toEqual(['t-2', 't-1', 't-4', 't-3']);
     });
 
     it('sort by _lastUpdated follows write order', async () => {

@@ -7,6 +7,7 @@ import type { TenantId, IndexedResource } from '../port.ts';
 import { normalizeString } from '../search-index.ts';
 import type { SqliteConnection, SqlParam } from './db.ts';
 import { spanClass } from './date-spans.ts';
+import { sortsByTokenRows } from './token-sort.ts';
 import { canonicalInstant } from './values.ts';
 
 const INDEX_TABLES = ['token', 'reference', 'date', 'string', 'sortKey'] as const;
@@ -47,7 +48,9 @@ export class IndexRows {
       }
     }
     for (const [code, key] of Object.entries(indexed.sortKeys)) {
-      this.sortKey.push(pk, code, key);
+      if (!sortsByTokenRows(type, code)) {
+        this.sortKey.push(pk, code, key);
+      }
     }
   }
 }

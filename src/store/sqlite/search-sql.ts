@@ -23,6 +23,7 @@ import type { SqlParam } from './db.ts';
 import { earliestStartEndingAfter, SPAN_CLASSES } from './date-spans.ts';
 import { limitSql } from './limit.ts';
 import { MUTABLE_TYPES_SQL } from './schema.ts';
+import { sortsByTokenRows } from './token-sort.ts';
 import { prefixUpperBound, requireInstant } from './values.ts';
 
 export interface CompiledSearch {
@@ -99,12 +100,21 @@ export function compileSearch(tenant: TenantId, query: StoreQuery): CompiledSear
   const { whereSql, whereParams } = whereOf(tenant, query, compiled, driver);
   const joins: Clause[] = [];
   const orderBy: string[] = [];
+  /** Parameters of the ORDER BY terms, which follow the WHERE clause's. */
+  const orderParams: SqlParam[] = [];
   query.sort.forEach((sort: StoreSort, i) => {
     const dir = sort.descending ? 'DESC' : 'ASC';
     if (sort.code === '_id') {
       orderBy.push(`r.id ${dir}`);
     } else if (sort.code === '_lastUpdated') {
       orderBy.push(`r.last_updated ${dir}`);
+    } else if (sortsByTokenRows(query.resourceType, indexedSortCode(query.resourceType, sort.code))) {
+      // The smallest of the resource's values, through idx_token_res: its partial index's
+      // predicate word for word (./schema.ts), so SQLite uses it (./token-sort.ts).
+      orderBy.push(
+        `(SELECT min(value) FROM idx_token WHERE res = r.pk AND code = ? AND ${MUTABLE_TYPES_SQL}) ${dir}`,
+      );
+      orderParams.push(indexedSortCode(query.resourceType, sort.code));
     } else {
       // SQLite orders NULL first ascending and last descending, as the port requires.
       joins.push({
@@ -119,7 +129,7 @@ export function compileSearch(tenant: TenantId, query: StoreQuery): CompiledSear
   const selectSql =
     `SELECT r.json AS json FROM resources r ${joins.map((j) => j.sql).join(' ')} ` +
     `WHERE ${whereSql} ORDER BY ${orderBy.join(', ')} ${limitSql(query.count)} OFFSET ?`;
-  const selectParams = [...joins.flatMap((j) => j.params), ...whereParams, query.offset];
+  const selectParams = [...joins.flatMap((j) => j.params), ...whereParams, ...orderParams, query.offset];
   const countSql = `SELECT count(*) AS n FROM resources r WHERE ${whereSql}`;
   const idOrder = query.sort.length === 0 || (query.sort.length === 1 && orderBy[0] === 'r.id ASC');
   let keysetDriver: KeysetDriver | undefined;
@@ -134,7 +144,7 @@ export function compileSearch(tenant: TenantId, query: StoreQuery): CompiledSear
       selectSql:
         `SELECT r.json AS json FROM resources r ${joins.map((j) => j.sql).join(' ')} ` +
         `WHERE ${driven.whereSql} ORDER BY ${orderBy.join(', ')} ${limitSql(query.count)} OFFSET ?`,
-      selectParams: [...joins.flatMap((j) => j.params), ...driven.whereParams, query.offset],
+      selectParams: [...joins.flatMap((j) => j.params), ...driven.whereParams, ...orderParams, query.offset],
     };
   }
   return {
