@@ -11,14 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from '@jest/globals';
 import type { ChargeItem } from '@medplum/fhirtypes';
-import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
-import { loadCodingTables } from '../../src/coding/tables/load.ts';
+import type { ChargeCaptureWorker } from '../../src/charges/capture.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
-import { createLogger } from '../../src/logger.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
-import { infusion, officeVisit, seedClinic } from './office-visit.ts';
+import { captureWorker, infusion, officeVisit, seedClinic } from './office-visit.ts';
 
 const TENANT = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-planning-thread-'));
@@ -59,12 +57,7 @@ async function enqueue(store: SqliteStore, encounters: readonly string[]): Promi
 }
 
 function worker(store: SqliteStore, planningThread?: { storePath: string }): ChargeCaptureWorker {
-  return new ChargeCaptureWorker({
-    store,
-    tables: loadCodingTables(),
-    logger: createLogger('silent'),
-    publicUrl: 'http://dripline.test',
-    now: () => new Date(Date.now() + 1_000),
+  return captureWorker(store, {
     batchSize: BATCH,
     pollMs: 10,
     ...(planningThread ? { planningThread } : {}),

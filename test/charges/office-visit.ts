@@ -5,6 +5,7 @@
  */
 import type { Encounter, Medication, MedicationAdministration } from '@medplum/fhirtypes';
 import { ChargeCaptureWorker } from '../../src/charges/capture.ts';
+import type { ChargeCaptureDeps } from '../../src/charges/capture.ts';
 import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
 import { loadCodingTables } from '../../src/coding/tables/load.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -72,7 +73,10 @@ export async function seedClinic(store: Store, tenant: TenantId, patients: reado
 }
 
 /** A charge-capture worker over `store`, silent, its clock a second ahead of the enqueues. */
-export function captureWorker(store: Store, options: { batchSize?: number } = {}): ChargeCaptureWorker {
+export function captureWorker(
+  store: Store,
+  options: Pick<ChargeCaptureDeps, 'batchSize' | 'pollMs' | 'planningThread'> = {},
+): ChargeCaptureWorker {
   return new ChargeCaptureWorker({
     store,
     tables: loadCodingTables(),
