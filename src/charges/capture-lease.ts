@@ -3,12 +3,12 @@
  * siblings), grouped by encounter, the store's write mark taken before anything is read, and — when
  * the planning thread is up — the groups' plans asked for in one message (./planning-thread.ts).
  */
-import type { TenantCodingOptions } from '../coding/types.ts';
 import type { EncounterChangedEvent } from '../ingest/jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE, ENCOUNTER_KEY_SEPARATOR } from '../ingest/jobs.ts';
 import type { Job, Store, TenantId, WriteMark } from '../store/port.ts';
 import { normalizeReference } from '../store/search-index.ts';
-import type { PlannedGroup, PlanRequest } from './group-planner.ts';
+import type { PlanContext, PlannedGroup, PlanRequest } from './group-planner.ts';
+import { planRequestFor } from './group-planner.ts';
 import type { PlanningThread } from './planning-thread.ts';
 
 /** One encounter's jobs of a leased batch, with where the store stood and its plan if asked for. */
@@ -25,15 +25,12 @@ export interface LeasedBatch {
   readonly full: boolean;
 }
 
-export interface CaptureLeaseOptions {
+export interface CaptureLeaseOptions extends PlanContext {
   readonly store: Store;
   readonly limit: number;
   readonly leaseMs: number;
-  readonly now: () => Date;
   /** Attempts after which a group is coded without the references not stored yet. */
   readonly incompleteAttempts: number;
-  readonly publicUrl: string;
-  readonly codingOptions?: (tenant: TenantId) => TenantCodingOptions | undefined;
   /** Asked for the groups' plans; without it, each group is planned when it is handled. */
   readonly planner?: Pick<PlanningThread, 'planBatch'>;
 }
@@ -99,14 +96,8 @@ function planRequest(options: CaptureLeaseOptions, group: LeasedGroup): PlanRequ
   if (!first || !encounter?.startsWith('Encounter/')) {
     return undefined;
   }
-  const coding = options.codingOptions?.(first.tenant);
-  return {
-    tenant: first.tenant,
-    encounter,
+  return planRequestFor(options, first.tenant, encounter, {
     ...(group.since ? { since: group.since } : {}),
     allowIncomplete: Math.max(...group.jobs.map((j) => j.attempts)) >= options.incompleteAttempts,
-    now: options.now().toISOString(),
-    ...(coding ? { coding } : {}),
-    publicUrl: options.publicUrl,
-  };
+  });
 }

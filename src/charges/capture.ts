@@ -43,8 +43,8 @@ import type { GroupReader } from './group.ts';
 import { gatherGroup, groupReader, inputsMoved, isNotFound, refOf } from './group.ts';
 import type { LeasedBatch } from './capture-lease.ts';
 import { leaseCaptureBatch } from './capture-lease.ts';
-import type { GroupSummary, PlannedGroup } from './group-planner.ts';
-import { planEncounterGroup } from './group-planner.ts';
+import type { GroupSummary, PlanContext, PlannedGroup } from './group-planner.ts';
+import { planEncounterGroup, planRequestFor } from './group-planner.ts';
 import type { PlanThreadData } from './plan-thread.ts';
 import { PlanningThread } from './planning-thread.ts';
 
@@ -148,6 +148,8 @@ function isConflict(err: unknown): boolean {
 export class ChargeCaptureWorker extends LoopingWorker {
   readonly #deps: ChargeCaptureDeps;
   readonly #now: () => Date;
+  /** What each plan request is made with (./group-planner.ts planRequestFor). */
+  readonly #planContext: PlanContext;
   /**
    * The groups of a batch run side by side and their writes share one transaction (one COMMIT for
    * the batch's charges instead of one per group); a write that fails is retried alone, so one
@@ -181,6 +183,11 @@ export class ChargeCaptureWorker extends LoopingWorker {
     // Its retries wake its loop when due (LoopingWorker.ownStore), not at the next poll.
     this.#deps = { ...deps, store: this.ownStore(deps.store, [ENCOUNTER_CHANGED_QUEUE]) };
     this.#now = deps.now ?? (() => new Date());
+    this.#planContext = {
+      now: this.#now,
+      publicUrl: deps.publicUrl,
+      ...(deps.codingOptions ? { codingOptions: deps.codingOptions } : {}),
+    };
     this.#writes = new GroupCommit(this.#deps.store);
     loadFhirDefinitions();
   }
@@ -275,10 +282,8 @@ export class ChargeCaptureWorker extends LoopingWorker {
       store: this.#deps.store,
       limit: this.#deps.batchSize ?? 32,
       leaseMs: this.#deps.leaseMs ?? 60_000,
-      now: this.#now,
+      ...this.#planContext,
       incompleteAttempts: INCOMPLETE_ATTEMPTS,
-      publicUrl: this.#deps.publicUrl,
-      ...(this.#deps.codingOptions ? { codingOptions: this.#deps.codingOptions } : {}),
       ...(this.#planner?.ready ? { planner: this.#planner } : {}),
     });
   }
@@ -374,16 +379,15 @@ export class ChargeCaptureWorker extends LoopingWorker {
       }
       const planned =
         ahead ??
-        (await planEncounterGroup(this.#deps.store, this.#deps.tables, {
-          tenant,
-          encounter,
-          // Where the store's writes stood before anything was read (see #inputsMoved).
-          ...(attempt === 0 && options.since ? { since: options.since } : {}),
-          allowIncomplete: options.allowIncomplete !== false,
-          now: this.#now().toISOString(),
-          ...(coding ? { coding } : {}),
-          publicUrl: this.#deps.publicUrl,
-        }));
+        (await planEncounterGroup(
+          this.#deps.store,
+          this.#deps.tables,
+          planRequestFor(this.#planContext, tenant, encounter, {
+            // Where the store's writes stood before anything was read (see #inputsMoved).
+            ...(attempt === 0 && options.since ? { since: options.since } : {}),
+            allowIncomplete: options.allowIncomplete !== false,
+          }),
+        ));
       if (planned.kind === 'absent') {
         return total;
       }

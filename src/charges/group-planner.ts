@@ -32,6 +32,32 @@ export interface PlanRequest {
   readonly publicUrl: string;
 }
 
+/** Where a worker's plan requests get their clock, base URL and the tenant's coding options. */
+export interface PlanContext {
+  readonly now: () => Date;
+  readonly publicUrl: string;
+  readonly codingOptions?: (tenant: TenantId) => TenantCodingOptions | undefined;
+}
+
+/** The request for a run of `encounter`'s group, made now (ahead, or in place). */
+export function planRequestFor(
+  context: PlanContext,
+  tenant: TenantId,
+  encounter: string,
+  options: { readonly since?: PlanRequest['since']; readonly allowIncomplete: boolean },
+): PlanRequest {
+  const coding = context.codingOptions?.(tenant);
+  return {
+    tenant,
+    encounter,
+    ...(options.since ? { since: options.since } : {}),
+    allowIncomplete: options.allowIncomplete,
+    now: context.now().toISOString(),
+    ...(coding ? { coding } : {}),
+    publicUrl: context.publicUrl,
+  };
+}
+
 /** What the worker keeps of the group read: enough to tell whether an input moved (./group.ts inputsMoved). */
 export type GroupSummary = Pick<
   GroupInputs,
