@@ -66,13 +66,23 @@ export async function runDayPhase(
     const cpuAfter = await rig.cpuSeconds();
     const benchUsed = process.cpuUsage(benchBefore);
     const machineAfter = machineCpu();
+    const waveCpu: string[] = [];
     for (const name of ['worker', 'receiver', 'ehr', 'capture'] as const) {
-      cpu[name] += cpuAfter[name] - cpuBefore[name];
+      const used = cpuAfter[name] - cpuBefore[name];
+      cpu[name] += used;
+      waveCpu.push(`${name} ${((used * 1e6) / wave.ids.length).toFixed(0)}`);
     }
     benchMicros += benchUsed.user + benchUsed.system;
+    waveCpu.push(`bench ${((benchUsed.user + benchUsed.system) / wave.ids.length).toFixed(0)}`);
+    let waveBusy = '';
     if (machineBefore && machineAfter) {
       busy += machineAfter.busy - machineBefore.busy;
       ticks += machineAfter.total - machineBefore.total;
+      const waveTicks = machineAfter.total - machineBefore.total;
+      waveBusy =
+        waveTicks > 0
+          ? `, machine ${((100 * (machineAfter.busy - machineBefore.busy)) / waveTicks).toFixed(0)} % busy`
+          : '';
     }
     sendMs += load.lastAck - load.firstSend;
     storedMs += stored - load.firstSend;
@@ -87,7 +97,8 @@ export async function runDayPhase(
     }
     progress(
       `${phase.name}: wave "${wave.label}", ${wave.ids.length} notifications, charged in ` +
-        `${((charged - load.firstSend) / 1000).toFixed(2)} s`,
+        `${((charged - load.firstSend) / 1000).toFixed(2)} s (stored in ${((stored - load.firstSend) / 1000).toFixed(2)} s); ` +
+        `CPU µs per notification: ${waveCpu.join(', ')}${waveBusy}`,
     );
   }
   await rig.stopCapture();

@@ -7,9 +7,14 @@ import { bestCreate } from './ingest-baselines.ts';
 import type { Baselines } from './ingest-baselines.ts';
 import { allCpuMicros, cpuCeiling } from './ingest-phase.ts';
 import type { PhaseResult } from './ingest-phase.ts';
+import type { MinimalPipelineResult } from './ingest-minimal.ts';
 import { recordFigure } from './results.ts';
 
-export function recordFigures(results: readonly PhaseResult[], baselines: Baselines): void {
+export function recordFigures(
+  results: readonly PhaseResult[],
+  baselines: Baselines,
+  leastPipeline?: MinimalPipelineResult,
+): void {
   const createBest = bestCreate(baselines);
   const bareCreateCpu = baselines.createSequential.cpuMicros;
   const cores = availableParallelism();
@@ -181,6 +186,30 @@ export function recordFigures(results: readonly PhaseResult[], baselines: Baseli
           unit: '%',
         });
       }
+    }
+    if (leastPipeline && r.kind === 'saturation' && r.payload === 'id-only') {
+      // The least equivalent pipeline (./ingest-minimal.ts): how far "stored ÷ bare creates" can go
+      // on this machine whatever the implementation, and how far Dripline is from it.
+      const least = {
+        name: 'the least equivalent pipeline (plain node:http + node:sqlite, same EHR and senders)',
+        value: Math.round(leastPipeline.storedPerSecond),
+      };
+      recordFigure({
+        bench: 'ingest',
+        figure: 'least equivalent ingest pipeline (id-only, closed loop): stored end to end',
+        value: least.value,
+        unit: 'stored/s',
+        baseline: bareCreates,
+        target: '≥ 0.7 × bare creates (what the target asks of Dripline)',
+        met: leastPipeline.storedPerSecond >= 0.7 * createBest,
+      });
+      recordFigure({
+        bench: 'ingest',
+        figure: `${r.name}: stored end to end vs the least equivalent pipeline`,
+        value: Math.round(r.storedPerSecond),
+        unit: 'stored/s',
+        baseline: least,
+      });
     }
   }
 }

@@ -31,7 +31,7 @@ import type { Payload } from './ingest-load.ts';
  * The worker process's niceness, as README "Running several processes" advises for workers that
  * share a host with receivers: the receiver, which an EHR waits on, gets the CPU first.
  */
-const WORKER_NICENESS = 10;
+export const WORKER_NICENESS = 10;
 
 const HOST = '127.0.0.1';
 
@@ -69,6 +69,8 @@ export interface ProcessCpu {
 /** The started processes, as the bench's phases use them. */
 export interface RunningRig {
   readonly ehrBaseUrl: string;
+  /** The EHR's connection for Dripline's client (its SMART Backend Services key and scopes). */
+  readonly ehrConnection: EhrConnectionConfig;
   /** This process's own connection to the files the receiver and the worker share. */
   readonly store: SqliteStore;
   /** Where one payload's notifications go; `topic` Encounter: the id-only connection's Encounter subscription. */
@@ -100,7 +102,7 @@ export interface RunningRig {
  * `marker` (the rest of the line is returned). The child is added to `children` at once, so the
  * caller's `finally` stops it whatever happens.
  */
-async function startChild(
+export async function startChild(
   name: string,
   script: URL,
   args: readonly string[],
@@ -143,7 +145,7 @@ async function startChild(
  * The child's CPU time so far (user + system, all its threads), in seconds, as it reports it over
  * the IPC channel: the cost of its work whatever else runs on the machine.
  */
-function cpuSeconds(child: ChildProcess): Promise<number> {
+export function cpuSeconds(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error('child did not report its CPU time within 60 s')),
@@ -177,7 +179,7 @@ function advance(child: ChildProcess, prefix: string, count: number, status: str
 }
 
 /** SIGTERM (a graceful stop writes a --cpu-prof profile), SIGKILL after 15 s. */
-async function stopProcess(child: ChildProcess): Promise<void> {
+export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
     return;
   }
@@ -328,6 +330,7 @@ export class IngestRig {
     let captureChildren: ChildProcess[] = [];
     return {
       ehrBaseUrl,
+      ehrConnection: base,
       store,
       target: (payload, topic) =>
         topic === 'Encounter'

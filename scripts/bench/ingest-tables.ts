@@ -8,6 +8,7 @@ import { baselineList, bestCreate, bestEnqueue } from './ingest-baselines.ts';
 import type { Baselines } from './ingest-baselines.ts';
 import { allCpuMicros, cpuCeiling } from './ingest-phase.ts';
 import type { PhaseResult } from './ingest-phase.ts';
+import type { MinimalPipelineResult } from './ingest-minimal.ts';
 
 const mark = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
 
@@ -34,6 +35,7 @@ export function printTables(
   results: readonly PhaseResult[],
   baselines: Baselines,
   concurrency: number,
+  leastPipeline?: MinimalPipelineResult,
 ): void {
   const enqueueBest = bestEnqueue(baselines);
   const createBest = bestCreate(baselines);
@@ -157,4 +159,36 @@ export function printTables(
   ]);
   table(['target', 'measured', 'verdict', 'note'], rows);
   console.log('');
+  const idOnly = results.find((r) => r.kind === 'saturation' && r.payload === 'id-only');
+  if (leastPipeline && idOnly) {
+    const c = leastPipeline.cpuMicros;
+    const all = c.receiver + c.worker + c.ehr + c.bench;
+    table(
+      [
+        'id-only, closed loop',
+        'stored/s',
+        'CPU µs/notification',
+        'machine busy',
+        '÷ bare create',
+        'Dripline ÷ this',
+      ],
+      [
+        [
+          'least equivalent pipeline (./ingest-minimal.ts)',
+          leastPipeline.storedPerSecond.toFixed(0),
+          all.toFixed(0),
+          leastPipeline.machineBusy === undefined
+            ? 'n/a'
+            : `${(leastPipeline.machineBusy * 100).toFixed(0)} %`,
+          ratio(leastPipeline.storedPerSecond, createBest),
+          ratio(idOnly.storedPerSecond, leastPipeline.storedPerSecond),
+        ],
+      ],
+    );
+    console.log(
+      `The least equivalent pipeline: plain node:http and node:sqlite, same EHR, same senders, same layout; CPU: ` +
+        `receiver ${c.receiver.toFixed(0)}, worker ${c.worker.toFixed(0)}, EHR ${c.ehr.toFixed(0)}, bench ${c.bench.toFixed(0)} µs.`,
+    );
+    console.log('');
+  }
 }

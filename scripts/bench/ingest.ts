@@ -33,6 +33,9 @@
  *               per visit three encounter changes and two or three administrations, each a new
  *               version, in waves each drained before the EHR makes the next changes), charges
  *               recomputed as the visits change; BENCH_N notifications about.
+ * After the phases, beside id-only saturation: the least equivalent pipeline (./ingest-minimal.ts),
+ * plain node:http and node:sqlite doing what "received → fetched back → stored" requires, on the
+ * same EHR from the same senders: what stored/s can be here whatever the implementation.
  * After each phase the bench waits until the worker has drained the queue. Bare store writes of
  * the same count in the same run (./ingest-baselines.ts: bare enqueue, bare create) are what the
  * phases' rates are divided by. The report is printed (./ingest-tables.ts) and its headline
@@ -56,6 +59,8 @@ import { join } from 'node:path';
 import { measureBaselines } from './ingest-baselines.ts';
 import { recordFigures } from './ingest-figures.ts';
 import { PATIENTS } from './ingest-load.ts';
+import { measureMinimalPipeline, MINIMAL_PREFIX, MINIMAL_WARM_PREFIX } from './ingest-minimal.ts';
+import type { MinimalPipelineResult } from './ingest-minimal.ts';
 import { runDayPhase } from './ingest-day-phase.ts';
 import { planPhases, runPhase } from './ingest-phase.ts';
 import type { PhaseResult } from './ingest-phase.ts';
@@ -120,11 +125,19 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     const phases = planPhases(PHASES, PAYLOADS, RATE);
+    // Beside id-only saturation, the least equivalent pipeline (./ingest-minimal.ts) on the same EHR.
+    const minimal = phases.some((p) => p.kind === 'saturation' && p.payload === 'id-only');
     // The EHR holds what the id-only notifications point at: the warm-up's and each id-only phase's.
     const running = await rig.start(
       [
         { prefix: warmUpPrefix('id-only'), count: PATIENTS },
         ...phases.filter((p) => p.payload === 'id-only').map((p) => ({ prefix: p.prefix, count: N })),
+        ...(minimal
+          ? [
+              { prefix: MINIMAL_WARM_PREFIX, count: PATIENTS },
+              { prefix: MINIMAL_PREFIX, count: N },
+            ]
+          : []),
       ],
       N,
     );
@@ -158,8 +171,13 @@ async function main(): Promise<void> {
       console.error(`FAIL: ${dead} ingest jobs dead-lettered`);
     }
 
-    printTables(results, baselines, CONCURRENCY);
-    recordFigures(results, baselines);
+    let leastPipeline: MinimalPipelineResult | undefined;
+    if (minimal) {
+      leastPipeline = await measureMinimalPipeline(dir, running, sender, N, CONCURRENCY, progress);
+    }
+
+    printTables(results, baselines, CONCURRENCY, leastPipeline);
+    recordFigures(results, baselines, leastPipeline);
   } finally {
     progress('stopping');
     await rig.stop();
