@@ -12,7 +12,7 @@ import { compileSearch } from '../../src/store/sqlite/search-sql.ts';
 import type { StoreQuery } from '../../src/store/port.ts';
 import { spawnChild, stopChild } from '../support/child.ts';
 import { describeStoreContract } from './contract.ts';
-import { auditEvent, MRN_SYSTEM, patient } from './fixtures.ts';
+import { auditEvent, encounter, MRN_SYSTEM, patient } from './fixtures.ts';
 import { asBeforeSchema6, withIdentifiersTable } from './older-schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dripline-sqlite-'));
@@ -46,13 +46,65 @@ describe('SQLite store specifics', () => {
       String(SCHEMA_VERSION),
     );
     expect(second.connection.get('PRAGMA journal_mode')?.['journal_mode']).toBe('wal');
-    expect(second.connection.get('PRAGMA foreign_keys')?.['foreign_keys']).toBe(1);
+    // Off on purpose (src/store/sqlite/index.ts): the index rows' parents are checked by the test below.
+    expect(second.connection.get('PRAGMA foreign_keys')?.['foreign_keys']).toBe(0);
     expect(second.connection.get('PRAGMA synchronous')?.['synchronous']).toBe(1); // NORMAL
     await second.close();
 
     const full = await openSqliteStore({ path, synchronous: 'FULL' });
     expect(full.connection.get('PRAGMA synchronous')?.['synchronous']).toBe(2);
     await full.close();
+  });
+
+  test('every index row names a stored resource after every kind of write (foreign_key_check)', async () => {
+    const path = freshPath();
+    const store = await openSqliteStore({ path });
+    const created = await store.resources.create('t1', patient({ mrn: 'FK-1', family: 'Keyed' }));
+    const patientId = created.resource.id;
+    const visit = await store.resources.create('t1', encounter({ patientId, visitNumber: 'V-FK-1' }));
+    await store.resources.update('t1', { ...visit.resource, status: 'cancelled' } as Encounter & {
+      id: string;
+    });
+    await store.resources.update('t1', { ...(created.resource as Patient), gender: 'male' } as Patient & {
+      id: string;
+    });
+    await store.resources.create('t2', patient({ mrn: 'FK-1' }), { id: patientId });
+    await store.resources.writeBatch('t1', [
+      { op: 'create', resource: patient({ mrn: 'FK-2' }) },
+      {
+        op: 'create',
+        resource: patient({ mrn: 'FK-2' }),
+        options: { ifNoneExistIdentifier: { system: MRN_SYSTEM, value: 'FK-2' } },
+      },
+      { op: 'update', resource: { ...visit.resource, status: 'finished' } as Encounter & { id: string } },
+      {
+        op: 'create',
+        resource: auditEvent('ae-fk-1', [`Patient/${patientId}`]),
+        options: { id: 'ae-fk-1', indexLater: true },
+      },
+      { op: 'enqueue', job: { queue: 'q', key: 'fk', payload: {} } },
+    ]);
+    await store.resources.create('t1', auditEvent('ae-fk-2', [`Encounter/${visit.resource.id}`]), {
+      id: 'ae-fk-2',
+    });
+    // A reindex (another index fingerprint) rewrites every index row.
+    store.connection.run("UPDATE meta SET value = 'an-older-index' WHERE key = 'search_index'");
+    await store.close();
+    const reopened = await openSqliteStore({ path });
+    const rows = (table: string): number =>
+      Number(reopened.connection.get(`SELECT count(*) AS n FROM ${table}`)?.['n'] ?? 0);
+    for (const table of ['idx_token', 'idx_reference', 'idx_date', 'idx_string', 'sort_keys']) {
+      expect(rows(table)).toBeGreaterThan(0);
+    }
+    expect(reopened.connection.all('PRAGMA foreign_key_check')).toEqual([]);
+    // The check sees an orphan (and the store does not refuse one: enforcement is off on purpose).
+    reopened.connection.run(
+      "INSERT INTO idx_token (tenant, type, code, system, value, res) VALUES ('t1', 'Patient', 'gender', '', 'x', 999999)",
+    );
+    expect(reopened.connection.all('PRAGMA foreign_key_check')).toEqual([
+      expect.objectContaining({ table: 'idx_token', parent: 'resources' }),
+    ]);
+    await reopened.close();
   });
 
   test('tells what was written since a mark, across connections to the file (the contract runs it fully here)', async () => {
