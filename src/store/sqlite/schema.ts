@@ -6,9 +6,9 @@
 import type { SqliteConnection } from './db.ts';
 import { APPEND_ONLY_TYPES } from '../append-only.ts';
 import { spanClassSql } from './date-spans.ts';
-import { JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
+import { JOBS_PARTIAL_INDEXES_SCHEMA, JOBS_SCHEMA, JOBS_WAIT_SCHEMA } from './jobs.ts';
 
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * The predicate of the partial per-resource index trees (append-only types: ../append-only.ts). Statements that delete through them repeat
@@ -193,6 +193,8 @@ ${JOBS_SCHEMA}
   DROP INDEX identifiers_res;
   DROP TABLE identifiers;
   `,
+  // 8: the lease's indexes hold only ready and leased jobs (./jobs.ts JOBS_PARTIAL_INDEXES_SCHEMA).
+  JOBS_PARTIAL_INDEXES_SCHEMA,
 ];
 
 /**
