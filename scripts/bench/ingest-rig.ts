@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
+import { defaultCompileCacheDirectory } from '../../src/compile-cache.ts';
 import { freePort } from '../../src/http/free-port.ts';
 import { ENCOUNTER_CHANGED_QUEUE, INGEST_QUEUE } from '../../src/ingest/jobs.ts';
 import { sha256Hex, updateRecord } from '../../src/ingest/records.ts';
@@ -245,6 +246,8 @@ export class IngestRig {
     const publicUrl = `http://${HOST}:${port}`;
     const env = (listen: number): Record<string, string> => ({
       PATH: process.env['PATH'] ?? '',
+      // As `npm start` sets it (src/compile-cache.ts), for the processes and the threads they start.
+      NODE_COMPILE_CACHE: process.env['NODE_COMPILE_CACHE'] ?? defaultCompileCacheDirectory(),
       DRIPLINE_CONFIG: configFile,
       DATA_DIR: dataDir,
       PORT: String(listen),

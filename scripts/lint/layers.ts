@@ -17,7 +17,10 @@ export interface Layer {
 }
 
 export const LAYERS: readonly Layer[] = [
-  { name: 'base', paths: ['contract', 'time', 'async', 'config', 'store', 'http', 'ops', 'logger.ts'] },
+  {
+    name: 'base',
+    paths: ['contract', 'time', 'async', 'config', 'store', 'http', 'ops', 'logger.ts', 'compile-cache.ts'],
+  },
   { name: 'coding', paths: ['coding'] },
   { name: 'x12', paths: ['x12'] },
   { name: 'auth', paths: ['auth'] },
@@ -30,7 +33,7 @@ export const LAYERS: readonly Layer[] = [
   { name: 'remittance', paths: ['remittance'] },
   { name: 'analytics', paths: ['analytics'] },
   { name: 'web', paths: ['web'] },
-  { name: 'app', paths: ['app.ts', 'server.ts', 'api-routers.ts', 'main.ts', 'cli', 'sandbox'] },
+  { name: 'app', paths: ['app.ts', 'server.ts', 'api-routers.ts', 'main.ts', 'start.ts', 'cli', 'sandbox'] },
 ];
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
