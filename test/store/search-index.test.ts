@@ -134,6 +134,25 @@ describe('compiled search expressions', () => {
 });
 
 describe('indexResource', () => {
+  test("reads a resource's content only, not the id and meta a write stamps (the store derives it before the lock)", () => {
+    // src/store/sqlite/resources.ts derives a write's index entries before it stamps the resource.
+    for (const [type, definitions] of Object.entries(SEARCH_PARAMETERS)) {
+      for (const definition of definitions) {
+        for (const path of definition.expression.split('|').map((p) => p.trim())) {
+          expect(path).not.toMatch(new RegExp(`^(${type}\\.)?(id|meta)\\b`));
+        }
+      }
+    }
+    for (const example of EXAMPLES) {
+      const stamped = {
+        ...example,
+        id: 'stamped-1',
+        meta: { versionId: '7', lastUpdated: '2026-12-07T10:00:00.000Z', tag: [{ code: 'x' }] },
+      } as Resource;
+      expect(indexResource(stamped)).toEqual(indexResource(example));
+    }
+  });
+
   test('references are normalized to Type/id and typed parameters keep only their targets', () => {
     const entries = indexResource(EXAMPLES[1]!).entries;
     expect(entries).toContainEqual({ code: 'subject', kind: 'reference', value: 'Patient/p1' });

@@ -152,7 +152,8 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async create(tenant: TenantId, resource: Resource, options?: CreateOptions): Promise<WriteResult> {
-    return this.#conn.transaction(() => this.createInTx(tenant, resource, options));
+    const indexed = indexResource(resource); // before the lock: see `writeBatch`
+    return this.#conn.transaction(() => this.createInTx(tenant, resource, options, undefined, indexed));
   }
 
   async read(tenant: TenantId, resourceType: string, id: string): Promise<StoredResource> {
@@ -207,7 +208,8 @@ export class SqliteResourceStore implements ResourceStore {
     resource: Resource & { id: string },
     options?: UpdateOptions,
   ): Promise<WriteResult> {
-    return this.#conn.transaction(() => this.updateInTx(tenant, resource, options));
+    const indexed = indexResource(resource); // before the lock: see `writeBatch`
+    return this.#conn.transaction(() => this.updateInTx(tenant, resource, options, indexed));
   }
 
   async history(
@@ -317,13 +319,26 @@ export class SqliteResourceStore implements ResourceStore {
     const pending = this.#auditLog?.pending ?? false;
     let filedAudits = 0;
     let pendedAudits = 0;
+    // A resource's index entries follow from its content alone, not from the id and meta the
+    // write stamps (no indexed parameter reads them: test/store/search-index.test.ts), so they are
+    // derived here, before the write lock is taken: the lock is held for the SQL alone, and the
+    // other writers of the file (a worker's copies, charge capture) wait that much less for it.
+    const indexed = operations.map((operation) =>
+      operation.op === 'enqueue' ||
+      (pending &&
+        operation.op === 'create' &&
+        operation.options?.indexLater &&
+        operation.resource.resourceType === AUDIT_EVENT)
+        ? undefined
+        : indexResource(operation.resource),
+    );
     // Off the event loop: the batches of the receiver's and the API's group commits, and the
     // workers' copies, wait for the lock without stopping the process (db.ts transactionOffLoop).
     const written = await this.#conn.transactionOffLoop(() => {
       // The batch's index rows go in together at the end (see IndexRows); an operation that reads
       // or deletes index rows (a conditional create, an update) sees those of the ones before it.
       const rows = new IndexRows();
-      const results = operations.map((operation): BatchResult => {
+      const results = operations.map((operation, i): BatchResult => {
         switch (operation.op) {
           case 'create':
             if (operation.options?.indexLater && operation.resource.resourceType === AUDIT_EVENT) {
@@ -341,11 +356,14 @@ export class SqliteResourceStore implements ResourceStore {
             }
             return {
               op: 'create',
-              result: this.createInTx(tenant, operation.resource, operation.options, rows),
+              result: this.createInTx(tenant, operation.resource, operation.options, rows, indexed[i]),
             };
           case 'update':
             insertIndexRows(this.#conn, rows);
-            return { op: 'update', result: this.updateInTx(tenant, operation.resource, operation.options) };
+            return {
+              op: 'update',
+              result: this.updateInTx(tenant, operation.resource, operation.options, indexed[i]),
+            };
           case 'enqueue':
             return { op: 'enqueue', result: this.#jobs.main.enqueueInTx(tenant, operation.job) };
         }
@@ -372,9 +390,16 @@ export class SqliteResourceStore implements ResourceStore {
 
   /**
    * Creates inside the caller's transaction. With `rows`, the index rows are added to it for the
-   * caller to insert before the transaction ends; without, they are inserted here.
+   * caller to insert before the transaction ends; without, they are inserted here. `indexed`: the
+   * resource's index entries when the caller derived them already (`indexResource(resource)`).
    */
-  createInTx(tenant: TenantId, resource: Resource, options?: CreateOptions, rows?: IndexRows): WriteResult {
+  createInTx(
+    tenant: TenantId,
+    resource: Resource,
+    options?: CreateOptions,
+    rows?: IndexRows,
+    indexed?: IndexedResource,
+  ): WriteResult {
     assertValidResourceType(resource.resourceType);
     const type = resource.resourceType;
     const wanted = options?.ifNoneExistIdentifier;
@@ -397,14 +422,19 @@ export class SqliteResourceStore implements ResourceStore {
     }
     const pk = inserted.lastInsertRowid;
     if (rows) {
-      rows.add(tenant, type, pk, indexResource(stored));
+      rows.add(tenant, type, pk, indexed ?? indexResource(stored));
     } else {
-      this.#writeIndex(tenant, type, pk, indexResource(stored));
+      this.#writeIndex(tenant, type, pk, indexed ?? indexResource(stored));
     }
     return { resource: stored, created: true };
   }
 
-  updateInTx(tenant: TenantId, resource: Resource & { id: string }, options?: UpdateOptions): WriteResult {
+  updateInTx(
+    tenant: TenantId,
+    resource: Resource & { id: string },
+    options?: UpdateOptions,
+    indexed?: IndexedResource,
+  ): WriteResult {
     assertValidResourceType(resource.resourceType);
     assertValidId(resource.id);
     const type = resource.resourceType;
@@ -416,7 +446,7 @@ export class SqliteResourceStore implements ResourceStore {
       if (options?.ifMatchVersion !== undefined) {
         throw new OperationOutcomeError(preconditionFailed);
       }
-      return this.createInTx(tenant, resource, { id: resource.id });
+      return this.createInTx(tenant, resource, { id: resource.id }, undefined, indexed);
     }
     if (options?.ifMatchVersion !== undefined && options.ifMatchVersion !== String(current.version)) {
       throw new OperationOutcomeError(preconditionFailed);
@@ -433,7 +463,7 @@ export class SqliteResourceStore implements ResourceStore {
     for (const sql of SQL.deleteIndex) {
       this.#conn.run(sql, pk);
     }
-    this.#writeIndex(tenant, type, pk, indexResource(stored));
+    this.#writeIndex(tenant, type, pk, indexed ?? indexResource(stored));
     return { resource: stored, created: true };
   }
 
