@@ -422,34 +422,50 @@ export async function startServer(
   // (WORKERS=none) only acknowledges and enqueues, and worker processes share the queues by lease.
   const runs = (name: WorkerName, option: boolean | undefined): boolean =>
     option ?? config.workers.includes(name);
-  if (runs('ingest', options.ingest)) {
+  const running = {
+    ingest: runs('ingest', options.ingest),
+    chargeCapture: runs('charge-capture', options.chargeCapture),
+    claims: runs('claims', options.claims),
+    authorizationLedger: runs('authorization-ledger', options.authorizationLedger),
+    priorAuth: runs('prior-auth', options.priorAuth),
+    eligibility: runs('eligibility', options.eligibility),
+    remittance: runs('remittance', options.remittance),
+  };
+  if (running.ingest) {
     ingest.start();
   }
-  if (runs('charge-capture', options.chargeCapture)) {
+  if (running.chargeCapture) {
     chargeCapture.start();
   }
-  if (runs('claims', options.claims)) {
+  if (running.claims) {
     claims.start();
   }
-  if (runs('authorization-ledger', options.authorizationLedger)) {
+  if (running.authorizationLedger) {
     authorizationLedger.start();
   }
-  if (runs('prior-auth', options.priorAuth)) {
+  if (running.priorAuth) {
     priorAuth.start();
   }
-  if (runs('eligibility', options.eligibility)) {
+  if (running.eligibility) {
     eligibility.start();
   }
-  if (runs('remittance', options.remittance)) {
+  if (running.remittance) {
     remittance.worker.start();
     remittance.inbox.start();
     appealSweep.start();
   }
   // Analytics reads each tenant's history once at start, so the first answer (and the first
-  // claim's denial forecast) does not wait for the full scan.
-  const warming = Promise.all(tenants().map((t) => analytics.denialModel(t))).catch((err: unknown) =>
-    logger.warn({ err }, 'analytics warm-up failed; the first answer reads the store'),
-  );
+  // claim's denial forecast) does not wait for the full scan — where they will be asked for: in a
+  // process that builds claims (the scrub step forecasts denials) or runs no worker at all (a
+  // receiver, which serves the app). A worker process without the claim workflow (README "Running
+  // several processes") would read a tenant's whole history, and keep its facts in memory, at
+  // every start for nothing; asked after all, it reads them then.
+  const warms = running.claims || !Object.values(running).some(Boolean);
+  const warming = warms
+    ? Promise.all(tenants().map((t) => analytics.denialModel(t))).catch((err: unknown) =>
+        logger.warn({ err }, 'analytics warm-up failed; the first answer reads the store'),
+      )
+    : Promise.resolve();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
