@@ -746,4 +746,49 @@ describe('lean writes (schema 4)', () => {
     expect((await store.resources.search('t', audits)).resources.map((r) => r.id)).toEqual(['ae-plan']);
     await store.close();
   });
+
+  test("a patient's encounters starting in a day: the day's two bounds are checked on the one date entry, with one look-up", async () => {
+    const store = await openSqliteStore({ path: freshPath() });
+    const day = (d: string): { start: string; end: string } => ({
+      start: `${d}T09:00:00Z`,
+      end: `${d}T11:00:00Z`,
+    });
+    for (const [visit, d] of [
+      ['V-1', '2026-12-06'],
+      ['V-2', '2026-12-07'],
+      ['V-3', '2026-12-08'],
+    ] as const) {
+      await store.resources.create('t', encounter({ patientId: 'p1', visitNumber: visit, period: day(d) }));
+    }
+    const query: StoreQuery = {
+      resourceType: 'Encounter',
+      filters: [
+        { code: 'patient', kind: 'reference', values: ['Patient/p1'] },
+        {
+          code: 'date',
+          kind: 'date',
+          prefix: 'sa',
+          start: '2026-12-06T00:00:00.000Z',
+          end: '2026-12-07T00:00:00.000Z',
+        },
+        {
+          code: 'date',
+          kind: 'date',
+          prefix: 'lt',
+          start: '2026-12-08T00:00:00.000Z',
+          end: '2026-12-09T00:00:00.000Z',
+        },
+      ],
+      sort: [],
+      count: 10,
+      offset: 0,
+      total: false,
+    };
+    const { selectSql } = compileSearch('t', query);
+    expect(selectSql.match(/EXISTS \(SELECT 1 FROM idx_date/g)).toHaveLength(1);
+    expect(selectSql).toMatch(/start_at >= \? AND start_at < \?/);
+    const found = await store.resources.search('t', query);
+    expect(found.resources.map((r) => (r as Encounter).identifier?.[0]?.value)).toEqual(['V-2']);
+    await store.close();
+  });
 });

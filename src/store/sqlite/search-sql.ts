@@ -209,7 +209,19 @@ function whereOf(
       const own = isAppendOnlyType(query.resourceType)
         ? { sql: `tenant = ? AND type = ? AND res = ${candidate}`, params: [tenant, query.resourceType] }
         : { sql: `res = ${candidate} AND ${MUTABLE_TYPES_SQL}`, params: [] };
-      for (const row of c.condition.rows) {
+      // A date parameter's filters hold on its one entry (dateGroup): one look-up of that entry
+      // checks them all (`date=sa…&date=lt…`, a day's window: half the look-ups per candidate).
+      const rows =
+        c.condition.table === 'idx_date' && c.condition.rows.length > 1
+          ? [
+              {
+                sql: c.condition.rows.map((row) => row.sql).join(' AND '),
+                params: c.condition.rows.flatMap((row) => row.params),
+                negated: false,
+              },
+            ]
+          : c.condition.rows;
+      for (const row of rows) {
         checks.push({
           sql:
             `${row.negated ? 'NOT EXISTS' : 'EXISTS'} (SELECT 1 FROM ${c.condition.table} ` +
