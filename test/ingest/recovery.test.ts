@@ -34,7 +34,7 @@ import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { SandboxEhr, SandboxEhrOptions } from '../../src/sandbox/ehr/server.ts';
 import { renderNotification } from '../../src/sandbox/ehr/notification-render.ts';
 import type { Job } from '../../src/store/port.ts';
-import { startTestServer } from '../support/harness.ts';
+import { NO_WORKERS, startTestServer } from '../support/harness.ts';
 import type { TestServer } from '../support/harness.ts';
 import { waitFor as waitForShared } from '../support/wait.ts';
 import { advancingClock } from '../../src/time/clock.ts';
@@ -170,13 +170,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
       now: clock.now,
       extraConnections: [{ tenant: TENANT, connection }],
       ehrFor: recordingEhrFor(calls, options.clientAttempts ?? 1, clock.now, options.catchUp?.maxPages),
-      ingest: false,
-      chargeCapture: false,
-      claims: false,
-      authorizationLedger: false,
-      priorAuth: false,
-      eligibility: false,
-      remittance: false,
+      ...NO_WORKERS,
       gapGraceMs: options.gapGraceMs ?? 200,
       ...(options.catchUp ? { catchUpPageSize: options.catchUp.pageSize } : {}),
       ...(options.retentionMs !== undefined ? { finishedJobRetentionMs: options.retentionMs } : {}),

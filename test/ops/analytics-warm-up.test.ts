@@ -10,20 +10,10 @@ import { afterAll, expect, test } from '@jest/globals';
 import type { Store } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { StartOptions } from '../../src/server.ts';
-import { startTestServer } from '../support/harness.ts';
+import { NO_WORKERS, startTestServer } from '../support/harness.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-warm-up-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const NO_WORKERS: StartOptions = {
-  ingest: false,
-  chargeCapture: false,
-  claims: false,
-  authorizationLedger: false,
-  priorAuth: false,
-  eligibility: false,
-  remittance: false,
-};
 
 /** Starts a server on a store that counts Claim searches, stops it (which awaits the warm-up), returns the count. */
 async function claimSearchesAtStart(name: string, options: StartOptions): Promise<number> {

@@ -31,6 +31,17 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** Start options that run no queue worker (as a receiver, WORKERS=none); spread and turn one on. */
+export const NO_WORKERS = {
+  ingest: false,
+  chargeCapture: false,
+  claims: false,
+  authorizationLedger: false,
+  priorAuth: false,
+  eligibility: false,
+  remittance: false,
+} as const satisfies StartOptions;
+
 export interface TestConfigFile {
   /** Tenants added to (or, same id, replacing) the default test tenants, e.g. `sandbox` with `payers`/`billing`. */
   readonly tenants?: readonly Record<string, unknown>[];

@@ -22,6 +22,7 @@ import { EXT_CLAIM_PAYER } from '../../src/contract/canonical.ts';
 import { withState } from '../../src/claims/workflow/state.ts';
 import { claimTaskWrite } from '../../src/claims/workflow/tasks.ts';
 import type { Clock } from '../../src/time/clock.ts';
+import { NO_WORKERS } from '../support/harness.ts';
 
 export const TENANT = 'load';
 export const OTHER_TENANT = 'other';
@@ -87,13 +88,7 @@ export async function startWorklistRig(items: number, testClock: Clock): Promise
     };
     // No worker at all: none has work here, and each idle one polls its queue every 250 ms.
     server = await startServer(config, createLogger('silent'), {
-      ingest: false,
-      chargeCapture: false,
-      claims: false,
-      authorizationLedger: false,
-      priorAuth: false,
-      eligibility: false,
-      remittance: false,
+      ...NO_WORKERS,
       now: testClock,
     });
     const now = testClock();
