@@ -3,7 +3,7 @@
  * (src/compile-cache.ts): a thread reads the directory from the environment it inherits.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -56,10 +56,13 @@ test('the process and a thread it starts afterwards both compile through the cac
 });
 
 test('a directory that cannot be written leaves the cache off and the environment as it was', async () => {
+  // Under a file: no directory can be made there.
+  const file = path.join(dir, 'a-file');
+  writeFileSync(file, '');
   const lines = await run(`
     import { getCompileCacheDir } from 'node:module';
     import { enableCompileCacheForProcess } from '${MODULE}';
-    console.log(String(enableCompileCacheForProcess('/dev/null/cache')));
+    console.log(String(enableCompileCacheForProcess(${JSON.stringify(path.join(file, 'cache'))})));
     console.log(String(getCompileCacheDir()), String(process.env.NODE_COMPILE_CACHE));
   `);
   expect(lines).toEqual(['undefined', 'undefined undefined']);
