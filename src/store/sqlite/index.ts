@@ -71,7 +71,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   let journal: SqliteConnection | undefined;
   try {
     migrate(conn);
-    // Index rows (idx_*, sort_keys, identifiers) are derived data that only the resource store
+    // Index rows (idx_*, sort_keys) are derived data that only the resource store
     // writes, in the transaction that writes the row they name (./index-rows.ts), and resource rows
     // are never deleted; the foreign-key check on each index row (a look-up of its parent) can never
     // fail there, and cost ~9 % of an ingest copy's CPU and ~6 % of charge capture's (bench:ingest,
