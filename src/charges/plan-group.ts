@@ -5,7 +5,7 @@
  */
 import type { Coverage, MedicationAdministration } from '@medplum/fhirtypes';
 import { codeEncounters } from '../coding/engine/index.ts';
-import { toChargeItems } from '../coding/fhir/emit.ts';
+import { legacyChargeItemId, toChargeItems } from '../coding/fhir/emit.ts';
 import type { EmitContext } from '../coding/fhir/emit.ts';
 import { extractCodingInput } from '../coding/fhir/extract.ts';
 import type { CodingTables } from '../coding/tables/types.ts';
@@ -109,9 +109,10 @@ export async function planGroup(
       existing.set(item.id, item as StoredChargeItem);
     }
   }
+  // Under its id, or the id lines had before (kept by the charges stored then).
   const elsewhere = produced
-    .filter((p) => !existing.has(p.resource.id))
-    .map((p) => `ChargeItem/${p.resource.id}`);
+    .filter((p) => !existing.has(p.resource.id) && !existing.has(legacyChargeItemId(p.line)))
+    .flatMap((p) => [`ChargeItem/${p.resource.id}`, `ChargeItem/${legacyChargeItemId(p.line)}`]);
   for (const stored of (await reader.readMany(elsewhere)).values()) {
     existing.set(stored.id, stored as StoredChargeItem);
   }

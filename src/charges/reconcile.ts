@@ -119,6 +119,11 @@ export function isCaptured(item: ChargeItem): boolean {
   return (item.extension ?? []).some((e) => e.url === EXT_CHARGE_LINE_KEY);
 }
 
+/** The coding line a captured ChargeItem was made for (its line-key extension). */
+function lineKeyOf(item: ChargeItem): string | undefined {
+  return item.extension?.find((e) => e.url === EXT_CHARGE_LINE_KEY)?.valueString;
+}
+
 /** JSON with sorted keys: stored resources may come back with another key order. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
@@ -370,9 +375,15 @@ export function planCapture(input: PlanInput): CapturePlan {
     return ref && input.encounters.has(ref) ? ref : undefined;
   };
   const existing = new Map(input.existing.filter(isCaptured).map((c) => [c.id, c]));
-  const produced = input.produced.filter(
-    (p) => input.encounters.get(inScope(p.resource) ?? '')?.state === 'ready',
-  );
+  const byLineKey = new Map([...existing.values()].map((c) => [lineKeyOf(c), c]));
+  // A line's stored charge is found by its id, or by its line key when it was stored under the id
+  // lines had before (../coding/fhir/emit.ts legacyChargeItemId): it keeps that id.
+  const produced = input.produced
+    .filter((p) => input.encounters.get(inScope(p.resource) ?? '')?.state === 'ready')
+    .map((p): ProducedCharge => {
+      const stored = existing.has(p.resource.id) ? undefined : byLineKey.get(p.line.key);
+      return stored ? { ...p, resource: { ...p.resource, id: stored.id } } : p;
+    });
   const producedIds = new Set(produced.map((p) => p.resource.id));
 
   const byEncounter = new Map<string, ChargeChange[]>();
