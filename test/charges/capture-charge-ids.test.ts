@@ -15,7 +15,7 @@ import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../../src/ingest/j
 import type { Store, StoredResource, TenantId } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { captureWorker, infusion, officeVisit, seedClinic } from './office-visit.ts';
+import { captureWorker, infusion, seedClinic, storeVisitWithInfusion } from './office-visit.ts';
 
 const TENANT: TenantId = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-charge-ids-'));
@@ -27,13 +27,12 @@ async function clinic(): Promise<Store> {
   stores += 1;
   const store = await openSqliteStore({ path: path.join(dir, `store-${String(stores)}.sqlite`) });
   await seedClinic(store, TENANT, ['pat-1']);
-  await store.resources.create(TENANT, officeVisit('pat-1', '2026-12-01T09:00:00Z', '2026-12-01T12:00:00Z'), {
-    id: 'enc-1',
-  });
-  await store.resources.create(
+  await storeVisitWithInfusion(
+    store,
     TENANT,
-    infusion('ma-1', 'enc-1', 'pat-1', '2026-12-01T09:00:00Z', '2026-12-01T11:00:00Z'),
-    { id: 'ma-1' },
+    'pat-1',
+    { id: 'enc-1', start: '2026-12-01T09:00:00Z', end: '2026-12-01T12:00:00Z' },
+    { id: 'ma-1', start: '2026-12-01T09:00:00Z', end: '2026-12-01T11:00:00Z' },
   );
   return store;
 }

@@ -17,7 +17,14 @@ import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
-import { captureWorker, infusion, officeVisit, seedClinic, unfinishedVisit } from './office-visit.ts';
+import {
+  captureWorker,
+  infusion,
+  officeVisit,
+  seedClinic,
+  storeVisitWithInfusion,
+  unfinishedVisit,
+} from './office-visit.ts';
 
 const TENANT = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-unfinished-'));
@@ -111,13 +118,12 @@ test("an encounter left open on an earlier day is not one of today's visits", as
 });
 
 test("an unfinished visit's change leaves the patient's finished visit that day as it was; a reopened one is read in full", async () => {
-  await store.resources.create(TENANT, officeVisit('pat-1', '2026-12-03T08:00:00Z', '2026-12-03T09:00:00Z'), {
-    id: 'enc-morning',
-  });
-  await store.resources.create(
+  await storeVisitWithInfusion(
+    store,
     TENANT,
-    infusion('ma-morning', 'enc-morning', 'pat-1', '2026-12-03T08:05:00Z', '2026-12-03T08:50:00Z'),
-    { id: 'ma-morning' },
+    'pat-1',
+    { id: 'enc-morning', start: '2026-12-03T08:00:00Z', end: '2026-12-03T09:00:00Z' },
+    { id: 'ma-morning', start: '2026-12-03T08:05:00Z', end: '2026-12-03T08:50:00Z' },
   );
   await store.resources.create(TENANT, unfinishedVisit('pat-1', '2026-12-03T14:00:00Z', 'arrived'), {
     id: 'enc-afternoon',

@@ -50,6 +50,23 @@ export function infusion(
   };
 }
 
+/**
+ * Stores `patient`'s finished office visit `visit.id` (`visit.start`–`visit.end`) and its
+ * infliximab infusion `given.id` (`given.start`–`given.end`).
+ */
+export async function storeVisitWithInfusion(
+  store: Store,
+  tenant: TenantId,
+  patient: string,
+  visit: { readonly id: string; readonly start: string; readonly end: string },
+  given: { readonly id: string; readonly start: string; readonly end: string },
+): Promise<void> {
+  await store.resources.create(tenant, officeVisit(patient, visit.start, visit.end), { id: visit.id });
+  await store.resources.create(tenant, infusion(given.id, visit.id, patient, given.start, given.end), {
+    id: given.id,
+  });
+}
+
 /** Medication/infliximab (by its NDC), and each patient with an active commercial coverage. */
 export async function seedClinic(store: Store, tenant: TenantId, patients: readonly string[]): Promise<void> {
   const infliximab: Medication = {
