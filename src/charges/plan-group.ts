@@ -111,8 +111,9 @@ export async function planGroup(
   }
   // Under its id, or the id lines had before (kept by the charges stored then).
   const elsewhere = produced
-    .filter((p) => !existing.has(p.resource.id) && !existing.has(legacyChargeItemId(p.line)))
-    .flatMap((p) => [`ChargeItem/${p.resource.id}`, `ChargeItem/${legacyChargeItemId(p.line)}`]);
+    .map((p) => [p.resource.id, legacyChargeItemId(p.line)] as const)
+    .filter(([id, legacy]) => !existing.has(id) && !existing.has(legacy))
+    .flatMap(([id, legacy]) => [`ChargeItem/${id}`, `ChargeItem/${legacy}`]);
   for (const stored of (await reader.readMany(elsewhere)).values()) {
     existing.set(stored.id, stored as StoredChargeItem);
   }
