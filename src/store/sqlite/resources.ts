@@ -129,6 +129,13 @@ const SQL = {
     `${VERSIONS} SELECT json FROM versions WHERE last_updated >= ?5 ORDER BY version DESC ${limitSql(count)} OFFSET ?6`,
 } as const;
 
+/** A FHIR write's own AuditEvent (`CreateOptions.indexLater`): filed with the write, or kept pending. */
+function isWriteAudit<T extends { readonly resource: Resource; readonly options?: CreateOptions }>(
+  operation: T,
+): operation is T & { readonly options: CreateOptions } {
+  return operation.options?.indexLater === true && operation.resource.resourceType === AUDIT_EVENT;
+}
+
 export class SqliteResourceStore implements ResourceStore {
   readonly #conn: SqliteConnection;
   readonly #jobs: SqliteJobQueue;
@@ -324,11 +331,7 @@ export class SqliteResourceStore implements ResourceStore {
     // derived here, before the write lock is taken: the lock is held for the SQL alone, and the
     // other writers of the file (a worker's copies, charge capture) wait that much less for it.
     const indexed = operations.map((operation) =>
-      operation.op === 'enqueue' ||
-      (pending &&
-        operation.op === 'create' &&
-        operation.options?.indexLater &&
-        operation.resource.resourceType === AUDIT_EVENT)
+      operation.op === 'enqueue' || (pending && operation.op === 'create' && isWriteAudit(operation))
         ? undefined
         : indexResource(operation.resource),
     );
@@ -341,7 +344,7 @@ export class SqliteResourceStore implements ResourceStore {
       const results = operations.map((operation, i): BatchResult => {
         switch (operation.op) {
           case 'create':
-            if (operation.options?.indexLater && operation.resource.resourceType === AUDIT_EVENT) {
+            if (isWriteAudit(operation)) {
               if (pending) {
                 pendedAudits++;
                 return {
