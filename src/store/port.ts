@@ -528,5 +528,11 @@ export interface Store {
   readonly sequences: SequenceStore;
   /** Resolves when the store answers (for /readyz); rejects otherwise. */
   ping(): Promise<void>;
+  /**
+   * Calls `listener` soon after another connection — another process sharing the store — commits
+   * (jobs it enqueued are then due here); returns the unsubscribe. Best effort, and absent where
+   * the store cannot tell: a queue worker wakes on it and still polls (src/store/worker-loop.ts).
+   */
+  readonly watchCommits?: (listener: () => void) => () => void;
   close(): Promise<void>;
 }

@@ -143,6 +143,9 @@ export abstract class LoopingWorker {
   #handled = 0;
   /** Jobs the batch in hand leased through `ownStore` and has not given back: id → lease expiry (ms). */
   readonly #held = new Map<string, number>();
+  /** The store's signal of other processes' commits, from `ownStore`. */
+  #watchCommits: Store['watchCommits'];
+  #unwatchCommits: (() => void) | undefined;
 
   protected constructor(options: {
     readonly name: string;
@@ -176,6 +179,7 @@ export abstract class LoopingWorker {
    * or enqueues on one of `queues` with a later `runAt`, wakes this loop when it is due.
    */
   protected ownStore(store: Store, queues: readonly string[]): Store {
+    this.#watchCommits = store.watchCommits;
     return ownWorkView(store, { queues, dueAt: (at) => this.notify(at), held: this.#held });
   }
 
@@ -192,12 +196,20 @@ export abstract class LoopingWorker {
     }
   }
 
+  /**
+   * Runs the loop. Where the store says when another process commits (`Store.watchCommits`), the
+   * worker also wakes then: a job another process enqueued (a receiver's notification, ingest's
+   * encounter event for a charge-capture process) is leased at once, not at the next poll.
+   */
   start(): void {
+    this.#unwatchCommits ??= this.#watchCommits?.(() => this.notify());
     this.#loop.start();
   }
 
   /** Finishes the batch in hand, then stops. */
   async stop(): Promise<void> {
+    this.#unwatchCommits?.();
+    this.#unwatchCommits = undefined;
     await this.#loop.stop();
   }
 

@@ -1,7 +1,8 @@
 /**
  * Charge capture's loop wakes for work it knows is due later, not at its poll: a job it failed for
- * a retry (inputs not stored yet, or a transient error) and a job enqueued to run later through the
- * view that wakes it (notifyOnEnqueue). The poll here is 60 s, out of every deadline's reach: only
+ * a retry (inputs not stored yet, or a transient error), a job enqueued to run later through the
+ * view that wakes it (notifyOnEnqueue), and a job another process enqueued in the shared file (the
+ * store's signal of others' commits, src/store/sqlite/commit-signal.ts). The poll here is 60 s, out of every deadline's reach: only
  * the wake at the job's due instant can get the work done in time. (Over the sandbox day:
  * test/claims/workflow.test.ts, with the same 60 s poll.)
  */
@@ -14,6 +15,7 @@ import type { CodingTables } from '../../src/coding/tables/types.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Job, Store } from '../../src/store/port.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { overriding } from '../../src/store/view.ts';
 import { storeForEachConcurrentTest } from '../support/store-per-test.ts';
 import { waitFor } from '../support/wait.ts';
@@ -169,6 +171,45 @@ concurrentTest(
       expect(Date.parse((await job(store, jobId)).updatedAt)).toBeGreaterThanOrEqual(runAt.getTime());
     } finally {
       await capture.stop();
+    }
+  },
+);
+
+concurrentTest(
+  'a job another process enqueued in the shared file runs at once, not at the poll',
+  async (store) => {
+    await patient(store, 'pat-elsewhere', true);
+    await visit(store, 'enc-elsewhere', 'pat-elsewhere');
+    // Another process on the same file (an ingest worker's, say): a connection of its own, whose
+    // writes wake nothing in this one.
+    const elsewhere = await openSqliteStore({ path: store.connection.path });
+    const capture = worker(store);
+    try {
+      const first = await elsewhere.jobs.enqueue(TENANT, {
+        queue: ENCOUNTER_CHANGED_QUEUE,
+        key: 'elsewhere-1',
+        payload: { encounter: 'Encounter/enc-elsewhere', causes: [] },
+      });
+      capture.start();
+      await waitFor(
+        'the job there at start ran',
+        async () => (await job(store, first.jobId)).state === 'done',
+      );
+      // The loop found nothing more and sleeps for its 60 s poll (its empty look is long over).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = await elsewhere.jobs.enqueue(TENANT, {
+        queue: ENCOUNTER_CHANGED_QUEUE,
+        key: 'elsewhere-2',
+        payload: { encounter: 'Encounter/enc-elsewhere', causes: [] },
+      });
+      await waitFor(
+        'the job enqueued elsewhere ran',
+        async () => (await job(store, second.jobId)).state === 'done',
+        DEADLINE_MS,
+      );
+    } finally {
+      await capture.stop();
+      await elsewhere.close();
     }
   },
 );

@@ -15,6 +15,7 @@ import { SqliteAuditLog } from './audit-log.ts';
 import type { AuditLogOptions } from './audit-log.ts';
 import { SqliteAuthStore } from './auth.ts';
 import { BackgroundCheckpoints } from './background-checkpoints.ts';
+import { CommitSignal } from './commit-signal.ts';
 import type { BackgroundCheckpointOptions } from './background-checkpoints.ts';
 import { SqliteConnection } from './db.ts';
 import type { SynchronousMode } from './db.ts';
@@ -126,6 +127,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     [conn, inboxConnection, journalConnection],
     options.backgroundCheckpoints,
   );
+  // Jobs live in the main file (workers' follow-ups) and the inbox (receivers'): a commit to either
+  // from another process may be work for a worker here.
+  const commits = new CommitSignal([conn, inboxConnection]);
   return {
     kind: 'sqlite',
     resources,
@@ -142,7 +146,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
       inboxConnection.get('SELECT 1 AS ok');
       journalConnection.get('SELECT 1 AS ok');
     },
+    watchCommits: (listener) => commits.subscribe(listener),
     async close(): Promise<void> {
+      commits.close();
       await journaled.stop();
       await backgroundCheckpoints.stop();
       journalConnection.close();
