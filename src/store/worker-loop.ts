@@ -6,7 +6,8 @@ import type { Store } from './port.ts';
  * The run loop every queue worker shares: run batches while there is work; when a batch finds
  * nothing, sleep until `notify()` (work was enqueued in this process), the earliest instant this
  * process said work becomes due (`notify(dueAt)`: a retry's backoff, a job enqueued to run later),
- * or the poll interval (work enqueued by another process); `stop()` lets the batch in hand finish.
+ * another process's commit (`watchCommits`, where the store can tell) or the poll interval (work
+ * enqueued by another process, where it cannot); `stop()` lets the batch in hand finish.
  * A nudge that arrives while a batch runs is remembered, so work enqueued mid-batch is not left
  * waiting for the poll.
  */
@@ -17,6 +18,11 @@ export interface WorkerLoopOptions {
   readonly pollMs?: number;
   /** The clock the worker's jobs are scheduled by (their `runAt`), to turn a due instant into a wait. */
   readonly now?: () => Date;
+  /**
+   * Calls the listener when another process commits to the store (`Store.watchCommits`); returns
+   * the unsubscribe, or undefined where the store cannot tell. The loop listens while idle only.
+   */
+  readonly watchCommits?: (listener: () => void) => (() => void) | undefined;
 }
 
 /**
@@ -35,6 +41,8 @@ export class WorkerLoop {
   readonly #due: number[] = [];
   /** While asleep: brings the wake forward to an earlier due instant. */
   #wakeBy: ((at: number) => void) | undefined;
+  /** While idle: stops listening for other processes' commits (`watchCommits`). */
+  #unwatch: (() => void) | undefined;
 
   constructor(options: WorkerLoopOptions) {
     this.#options = options;
@@ -53,6 +61,12 @@ export class WorkerLoop {
     this.#running = false;
     this.#wake?.();
     await this.#loop;
+    this.#stopListening();
+  }
+
+  #stopListening(): void {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
   }
 
   /**
@@ -104,11 +118,21 @@ export class WorkerLoop {
         this.#options.onError(err);
       }
       if (handled > 0 || !this.#running) {
+        // Busy: the batches find the work; no need to hear of others' commits meanwhile.
+        this.#stopListening();
         continue;
       }
       if (this.#pendingWake) {
         this.#pendingWake = false;
         continue;
+      }
+      if (this.#unwatch === undefined && this.#options.watchCommits) {
+        this.#unwatch = this.#options.watchCommits(() => this.notify());
+        if (this.#unwatch) {
+          // One more look now that it listens: a commit between the empty batch and the listening
+          // would otherwise wait for the poll.
+          continue;
+        }
       }
       await new Promise<void>((resolve) => {
         let wakeAt = Math.min(this.#now() + (this.#options.pollMs ?? 250), this.#due[0] ?? Infinity);
@@ -143,9 +167,12 @@ export abstract class LoopingWorker {
   #handled = 0;
   /** Jobs the batch in hand leased through `ownStore` and has not given back: id → lease expiry (ms). */
   readonly #held = new Map<string, number>();
-  /** The store's signal of other processes' commits, from `ownStore`. */
+  /**
+   * The store's signal of other processes' commits, from `ownStore`: an idle worker also wakes
+   * then, so a job another process enqueued (a receiver's notification, ingest's encounter event
+   * for a charge-capture process) is leased at once, not at the next poll.
+   */
   #watchCommits: Store['watchCommits'];
-  #unwatchCommits: (() => void) | undefined;
 
   protected constructor(options: {
     readonly name: string;
@@ -168,6 +195,7 @@ export abstract class LoopingWorker {
       },
       ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
       ...(options.now ? { now: options.now } : {}),
+      watchCommits: (listener) => this.#watchCommits?.(listener),
     });
   }
 
@@ -196,20 +224,12 @@ export abstract class LoopingWorker {
     }
   }
 
-  /**
-   * Runs the loop. Where the store says when another process commits (`Store.watchCommits`), the
-   * worker also wakes then: a job another process enqueued (a receiver's notification, ingest's
-   * encounter event for a charge-capture process) is leased at once, not at the next poll.
-   */
   start(): void {
-    this.#unwatchCommits ??= this.#watchCommits?.(() => this.notify());
     this.#loop.start();
   }
 
   /** Finishes the batch in hand, then stops. */
   async stop(): Promise<void> {
-    this.#unwatchCommits?.();
-    this.#unwatchCommits = undefined;
     await this.#loop.stop();
   }
 

@@ -7,9 +7,9 @@
  * through `fs.watch`) reports to any process watching that file; `PRAGMA data_version` then says
  * whether the change came from another connection, so this connection's own commits — whose jobs
  * already wake their workers in-process (src/charges/notify-on-enqueue.ts, own-work.ts) — wake no
- * one. Listeners are called at most once per `minIntervalMs` (the first change at once, the rest
- * of a burst once at the interval's end), so a busy writer elsewhere costs an idle worker a few
- * hundred cheap look-ups a second, not one per commit.
+ * one. It is read at most once per `minIntervalMs` (the first change at once, the rest of a burst
+ * once at the interval's end), and only while someone listens: a busy writer elsewhere costs an
+ * idle worker a few hundred cheap look-ups a second, not one per commit, and a busy worker none.
  *
  * Best effort by design: where the file cannot be watched (no watch support, the file gone), no
  * signal comes and workers find the work at their poll, as before.
@@ -18,41 +18,50 @@ import { existsSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import type { SqliteConnection } from './db.ts';
 
-/** The shortest gap between two calls of the listeners: a burst of commits is one wake-up. */
+/** The shortest gap between two looks at who committed: a burst of commits is one look. */
 const DEFAULT_MIN_INTERVAL_MS = 2;
 
 export class CommitSignal {
   readonly #connections: readonly SqliteConnection[];
   readonly #minIntervalMs: number;
-  readonly #listeners = new Set<() => void>();
+  /**
+   * Each listener with the data_version of each file as of its subscription or its last call: it
+   * is called for a commit after those, so one that subscribes after a look still hears of a
+   * commit that look reported to the others, and none hears twice of one commit.
+   */
+  readonly #listeners = new Map<() => void, (number | undefined)[]>();
   readonly #watchers: (FSWatcher | undefined)[];
-  /** data_version last read per connection: a change means another connection committed. */
-  readonly #versions: (number | undefined)[];
-  #lastFired = -Infinity;
+  #lastLook = -Infinity;
   #trailing: NodeJS.Timeout | undefined;
+  /** Files changed since the last look. */
+  readonly #changed: boolean[];
   #closed = false;
 
   constructor(connections: readonly SqliteConnection[], minIntervalMs = DEFAULT_MIN_INTERVAL_MS) {
     this.#connections = connections;
     this.#minIntervalMs = minIntervalMs;
     this.#watchers = connections.map(() => undefined);
-    this.#versions = connections.map(() => undefined);
+    this.#changed = connections.map(() => false);
   }
 
-  /** Calls `listener` soon after another connection commits to one of the files; returns the unsubscribe. */
+  /**
+   * Calls `listener` soon after another connection commits to one of the files, from now on;
+   * returns the unsubscribe. A queue worker listens only while it sleeps (src/store/worker-loop.ts),
+   * so a busy one pays nothing but the file watch's callback.
+   */
   subscribe(listener: () => void): () => void {
     if (this.#closed) {
       return () => undefined;
     }
-    this.#listeners.add(listener);
-    if (this.#listeners.size === 1) {
-      this.#connections.forEach((_, i) => this.#watch(i));
-    }
+    this.#listeners.set(
+      listener,
+      this.#connections.map((connection) => dataVersion(connection)),
+    );
+    // Watched from the first subscription until the store closes: no watch set up and torn down
+    // at every sleep of a worker.
+    this.#connections.forEach((_, i) => this.#watch(i));
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) {
-        this.#unwatch();
-      }
     };
   }
 
@@ -60,7 +69,12 @@ export class CommitSignal {
   close(): void {
     this.#closed = true;
     this.#listeners.clear();
-    this.#unwatch();
+    for (const watcher of this.#watchers) {
+      watcher?.close();
+    }
+    this.#watchers.fill(undefined);
+    clearTimeout(this.#trailing);
+    this.#trailing = undefined;
   }
 
   #watch(i: number): void {
@@ -72,7 +86,6 @@ export class CommitSignal {
     if (!existsSync(wal)) {
       return;
     }
-    this.#versions[i] = dataVersion(connection);
     try {
       // Not persistent: a process with nothing else to do exits while its workers sleep.
       const watcher = watch(wal, { persistent: false }, (event) => {
@@ -81,12 +94,12 @@ export class CommitSignal {
           watcher.close();
           this.#watchers[i] = undefined;
           setTimeout(() => {
-            if (this.#listeners.size > 0 && !this.#closed) {
+            if (!this.#closed) {
               this.#watch(i);
             }
           }, 100).unref();
         }
-        this.#changed(i);
+        this.#onChange(i);
       });
       watcher.on('error', () => {
         watcher.close();
@@ -98,47 +111,52 @@ export class CommitSignal {
     }
   }
 
-  #unwatch(): void {
-    for (const watcher of this.#watchers) {
-      watcher?.close();
-    }
-    this.#watchers.fill(undefined);
-    clearTimeout(this.#trailing);
-    this.#trailing = undefined;
-  }
-
-  #changed(i: number): void {
-    const connection = this.#connections[i];
-    if (!connection || connection.closed || this.#closed) {
+  #onChange(i: number): void {
+    if (this.#listeners.size === 0 || this.#closed) {
       return;
     }
-    // Inside a transaction of this connection, data_version is that snapshot's: not a sign of who wrote.
-    if (!connection.db.isTransaction) {
-      const version = dataVersion(connection);
-      if (version !== undefined && version === this.#versions[i]) {
-        return;
-      }
-      this.#versions[i] = version;
-    }
+    this.#changed[i] = true;
     if (this.#trailing) {
       return;
     }
-    const wait = this.#lastFired + this.#minIntervalMs - performance.now();
+    const wait = this.#lastLook + this.#minIntervalMs - performance.now();
     if (wait <= 0) {
-      this.#fire();
+      this.#look();
       return;
     }
     this.#trailing = setTimeout(() => {
       this.#trailing = undefined;
-      this.#fire();
+      this.#look();
     }, wait);
     this.#trailing.unref();
   }
 
-  #fire(): void {
-    this.#lastFired = performance.now();
-    for (const listener of this.#listeners) {
-      listener();
+  /** Reads the changed files' data_version once and calls each listener a commit is news to. */
+  #look(): void {
+    this.#lastLook = performance.now();
+    const versions = this.#connections.map((connection, i) => {
+      if (!this.#changed[i] || connection.closed) {
+        return null;
+      }
+      this.#changed[i] = false;
+      // Inside a transaction of this connection, data_version is that snapshot's: no sign of who
+      // wrote, so every listener is called (`undefined` never equals a version read).
+      return connection.db.isTransaction ? undefined : dataVersion(connection);
+    });
+    for (const [listener, seen] of [...this.#listeners]) {
+      let news = false;
+      versions.forEach((version, i) => {
+        if (version === null) {
+          return;
+        }
+        if (version === undefined || version !== seen[i]) {
+          seen[i] = version;
+          news = true;
+        }
+      });
+      if (news) {
+        listener();
+      }
     }
   }
 }
