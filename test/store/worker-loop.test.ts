@@ -79,3 +79,52 @@ test('an instant already past wakes the loop at once, as a plain notify does', a
     await loop.stop();
   }
 });
+
+test("an idle loop listens for other processes' commits and wakes on one; a busy one stops listening", async () => {
+  const batches: number[] = [];
+  let work = 0;
+  const listeners = new Set<() => void>();
+  let subscriptions = 0;
+  const loop = new WorkerLoop({
+    runOnce: () => {
+      batches.push(Date.now());
+      if (work > 0) {
+        work--;
+        return Promise.resolve(1);
+      }
+      return Promise.resolve(0);
+    },
+    onError: (err) => {
+      throw err;
+    },
+    pollMs: POLL_MS,
+    watchCommits: (listener) => {
+      subscriptions++;
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  });
+  loop.start();
+  try {
+    // The empty first batch, then listening, then one more look (a commit in between is not missed).
+    await waitFor(
+      'listening after an empty batch and a second look',
+      () => listeners.size === 1 && batches.length === 2,
+    );
+    // Another process commits: the sleeping loop runs a batch at once, not at its 60 s poll.
+    work = 1;
+    for (const listener of listeners) {
+      listener();
+    }
+    await waitFor('a batch woken by the commit', () => work === 0, DEADLINE_MS);
+    // That batch found work: the loop stopped listening; idle again, it listens anew.
+    await waitFor(
+      'listening again once idle',
+      () => subscriptions === 2 && listeners.size === 1,
+      DEADLINE_MS,
+    );
+  } finally {
+    await loop.stop();
+  }
+  expect(listeners.size).toBe(0);
+});
