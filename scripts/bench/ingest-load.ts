@@ -5,7 +5,7 @@
  * (./ingest.ts) seeds the EHR with the same administrations.
  */
 import { performance } from 'node:perf_hooks';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import type { Bundle, Encounter, MedicationAdministration } from '@medplum/fhirtypes';
 import { TOPIC_ENCOUNTER, TOPIC_MEDICATION_ADMINISTRATION } from '../../src/contract/canonical.ts';
 import { preparePost, RawConnection } from './raw-http.ts';
@@ -275,10 +275,13 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   return { sentAt, latency, statuses, errors, firstSend, lastAck };
 }
 
+// The load generator thread (./ingest-send.ts): one for the whole run, sending each batch it is
+// given in turn, so its start and its JIT warm-up are not paid again by every batch.
 if (!isMainThread) {
-  const spec = workerData as LoadSpec;
-  generateLoad(spec).then(
-    (result) => parentPort?.postMessage({ result }),
-    (err: unknown) => parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) }),
-  );
+  parentPort?.on('message', (spec: LoadSpec) => {
+    generateLoad(spec).then(
+      (result) => parentPort?.postMessage({ result }),
+      (err: unknown) => parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) }),
+    );
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * How bench:ingest (./ingest.ts) sends notifications: each batch runs the load generator
- * (./ingest-load.ts) in a worker thread of this process, with keep-alive HTTP/1.1 connections,
+ * (./ingest-load.ts) in a worker thread of this process (one for the run), with keep-alive HTTP/1.1 connections,
  * each connection's event numbers going on from the previous batch's (every notification a new
  * event); the wait until the worker process has drained the ingest queue; and the warm-up before
  * any measurement.
@@ -18,6 +18,8 @@ export class NotificationSender {
   private readonly nextEvent: Record<Payload, number> = { 'full-resource': 1, 'id-only': 1 };
   /** The id-only connection's Encounter subscription's (the day-shaped phase's encounter waves). */
   private nextEncounterEvent = 1;
+  /** The load generator's thread, from the first batch to `close`. */
+  private worker: Worker | undefined;
 
   constructor(rig: RunningRig, concurrency: number, progress: (message: string) => void) {
     this.rig = rig;
@@ -61,20 +63,39 @@ export class NotificationSender {
     return spec;
   }
 
-  /** Sends the batch from the load generator's thread and resolves with its timings. */
+  /**
+   * Sends the batch from the load generator's thread and resolves with its timings. One thread
+   * sends every batch of the run, one after the other (as one EHR's sender would): a thread
+   * started per batch paid its start and JIT warm-up again each time — in the day-shaped phase,
+   * six times — and its teardown overlapped the batch's drain, on the same two cores.
+   */
   send(spec: LoadSpec): Promise<LoadResult> {
+    const worker = (this.worker ??= new Worker(new URL('./ingest-load.ts', import.meta.url)));
     return new Promise((resolve, reject) => {
-      const worker = new Worker(new URL('./ingest-load.ts', import.meta.url), { workerData: spec });
-      worker.once('message', (message: { result?: LoadResult; error?: string }) => {
+      const onError = (err: Error): void => {
+        worker.off('message', onMessage);
+        this.worker = undefined;
+        reject(err);
+      };
+      const onMessage = (message: { result?: LoadResult; error?: string }): void => {
+        worker.off('error', onError);
         if (message.result) {
           resolve(message.result);
         } else {
           reject(new Error(`load generator: ${message.error ?? 'no result'}`));
         }
-        void worker.terminate();
-      });
-      worker.once('error', reject);
+      };
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+      worker.postMessage(spec);
     });
+  }
+
+  /** Ends the load generator's thread. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
   }
 
   /** Resolves once no ingest job is pending; throws after `timeoutMs`. */

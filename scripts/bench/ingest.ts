@@ -123,6 +123,7 @@ async function main(): Promise<void> {
 
   const rig = new IngestRig(dir, progress);
   let failed = false;
+  let sender: NotificationSender | undefined;
   try {
     const phases = planPhases(PHASES, PAYLOADS, RATE);
     // Beside id-only saturation, the least equivalent pipeline (./ingest-minimal.ts) on the same EHR.
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
       ],
       N,
     );
-    const sender = new NotificationSender(running, CONCURRENCY, progress);
+    sender = new NotificationSender(running, CONCURRENCY, progress);
     await warmUp(sender, progress);
 
     const baselines = await measureBaselines(dir, running.ehrBaseUrl, N, CONCURRENCY, progress);
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
     recordFigures(results, baselines, leastPipeline);
   } finally {
     progress('stopping');
+    await sender?.close();
     await rig.stop();
     rmSync(dir, { recursive: true, force: true });
   }
