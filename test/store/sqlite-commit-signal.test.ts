@@ -24,81 +24,72 @@ afterAll(() => {
 const SETTLE_MS = 300;
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
-async function pair(name: string): Promise<{ here: SqliteStore; elsewhere: SqliteStore }> {
+/** A listener on `store` that counts its calls. */
+function listen(store: SqliteStore): { readonly calls: () => number; readonly unsubscribe: () => void } {
+  let calls = 0;
+  const unsubscribe = store.watchCommits?.(() => {
+    calls++;
+  });
+  if (!unsubscribe) {
+    throw new Error('the embedded store offers no commit signal');
+  }
+  return { calls: () => calls, unsubscribe };
+}
+
+/** Two stores on one file — this process's and "another process's" — for `body`; both closed after it. */
+async function withPair(
+  name: string,
+  body: (here: SqliteStore, elsewhere: SqliteStore) => Promise<void>,
+): Promise<void> {
   const file = path.join(dir, `${name}.db`);
   const here = await openSqliteStore({ path: file });
   const elsewhere = await openSqliteStore({ path: file });
-  return { here, elsewhere };
+  try {
+    await body(here, elsewhere);
+  } finally {
+    // `here` may be closed already (the last test closes it): closing again is a no-op.
+    await Promise.all([elsewhere.close(), here.close()]);
+  }
 }
 
-test('another connection committing a resource or an inbox job calls the listener', async () => {
-  const { here, elsewhere } = await pair('others');
-  let calls = 0;
-  const unsubscribe = here.watchCommits?.(() => {
-    calls++;
-  });
-  try {
-    expect(unsubscribe).toBeDefined();
-    await elsewhere.resources.create(TENANT, { resourceType: 'Patient', name: [{ family: 'Elsewhere' }] });
-    await waitFor('a call after the resource', () => calls >= 1);
-    const before = calls;
+const patient = (family: string) => ({ resourceType: 'Patient' as const, name: [{ family }] });
+
+test('another connection committing a resource or an inbox job calls the listener', () =>
+  withPair('others', async (here, elsewhere) => {
+    const listener = listen(here);
+    await elsewhere.resources.create(TENANT, patient('Elsewhere'));
+    await waitFor('a call after the resource', () => listener.calls() >= 1);
+    const before = listener.calls();
     // A receiver's job: in the inbox file, beside the main one.
     await elsewhere.jobs.enqueue(TENANT, { queue: INGEST_QUEUE, key: 'from-elsewhere', payload: {} });
-    await waitFor('a call after the inbox job', () => calls > before);
-  } finally {
-    unsubscribe?.();
-    await elsewhere.close();
-    await here.close();
-  }
-});
+    await waitFor('a call after the inbox job', () => listener.calls() > before);
+    listener.unsubscribe();
+  }));
 
-test("the store's own commits call no listener", async () => {
-  const { here, elsewhere } = await pair('own');
-  let calls = 0;
-  const unsubscribe = here.watchCommits?.(() => {
-    calls++;
-  });
-  try {
-    await here.resources.create(TENANT, { resourceType: 'Patient', name: [{ family: 'Here' }] });
+test("the store's own commits call no listener", () =>
+  withPair('own', async (here, elsewhere) => {
+    const listener = listen(here);
+    await here.resources.create(TENANT, patient('Here'));
     await here.jobs.enqueue(TENANT, { queue: INGEST_QUEUE, key: 'from-here', payload: {} });
     await settle();
-    expect(calls).toBe(0);
+    expect(listener.calls()).toBe(0);
     // The watch is live all the same: the other connection's commit is seen.
-    await elsewhere.resources.create(TENANT, { resourceType: 'Patient', name: [{ family: 'Elsewhere' }] });
-    await waitFor('a call after the other connection', () => calls >= 1);
-  } finally {
-    unsubscribe?.();
-    await elsewhere.close();
-    await here.close();
-  }
-});
+    await elsewhere.resources.create(TENANT, patient('Elsewhere'));
+    await waitFor('a call after the other connection', () => listener.calls() >= 1);
+    listener.unsubscribe();
+  }));
 
-test('after unsubscribing, and after the store closes, nothing is called', async () => {
-  const { here, elsewhere } = await pair('unsubscribed');
-  let unsubscribed = 0;
-  let closed = 0;
-  const unsubscribe = here.watchCommits?.(() => {
-    unsubscribed++;
-  });
-  here.watchCommits?.(() => {
-    closed++;
-  });
-  let open = true;
-  try {
-    unsubscribe?.();
-    await elsewhere.resources.create(TENANT, { resourceType: 'Patient', name: [{ family: 'One' }] });
-    await waitFor('the listener still subscribed called', () => closed >= 1);
-    expect(unsubscribed).toBe(0);
-    open = false;
+test('after unsubscribing, and after the store closes, nothing is called', () =>
+  withPair('unsubscribed', async (here, elsewhere) => {
+    const unsubscribed = listen(here);
+    const kept = listen(here);
+    unsubscribed.unsubscribe();
+    await elsewhere.resources.create(TENANT, patient('One'));
+    await waitFor('the listener still subscribed called', () => kept.calls() >= 1);
+    expect(unsubscribed.calls()).toBe(0);
     await here.close();
-    const afterClose = closed;
-    await elsewhere.resources.create(TENANT, { resourceType: 'Patient', name: [{ family: 'Two' }] });
+    const afterClose = kept.calls();
+    await elsewhere.resources.create(TENANT, patient('Two'));
     await settle();
-    expect(closed).toBe(afterClose);
-  } finally {
-    await elsewhere.close();
-    if (open) {
-      await here.close();
-    }
-  }
-});
+    expect(kept.calls()).toBe(afterClose);
+  }));

@@ -130,6 +130,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   // Jobs live in the main file (workers' follow-ups) and the inbox (receivers'): a commit to either
   // from another process may be work for a worker here.
   const commits = new CommitSignal([conn, inboxConnection]);
+  let closing: Promise<void> | undefined;
   return {
     kind: 'sqlite',
     resources,
@@ -147,13 +148,18 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
       journalConnection.get('SELECT 1 AS ok');
     },
     watchCommits: (listener) => commits.subscribe(listener),
-    async close(): Promise<void> {
-      commits.close();
-      await journaled.stop();
-      await backgroundCheckpoints.stop();
-      journalConnection.close();
-      inboxConnection.close();
-      conn.close();
+    // Once: a second call (a test's cleanup after the test closed it, a stop racing a signal)
+    // waits for the first instead of reading through closed connections.
+    close(): Promise<void> {
+      closing ??= (async () => {
+        commits.close();
+        await journaled.stop();
+        await backgroundCheckpoints.stop();
+        journalConnection.close();
+        inboxConnection.close();
+        conn.close();
+      })();
+      return closing;
     },
   };
 }
