@@ -273,6 +273,44 @@ export function describeJobLeaseContract(it: ContractTest): void {
       expect(rest.map((job) => job.key).sort()).toEqual(['Encounter/e10|y', 'Encounter/e1|x']);
     });
 
+    it('lease with siblingsBy over several prefixes takes the siblings of those that have them', async (store) => {
+      const tenant = newTenant();
+      const queue = newQueue();
+      let due = Date.now() - 60_000;
+      const enqueue = async (key: string): Promise<string> =>
+        (
+          await store.jobs.enqueue(tenant, {
+            queue,
+            key,
+            payload: { key },
+            runAt: new Date(due++).toISOString(),
+          })
+        ).jobId;
+      // Leased first (the earliest due): one job of each of three encounters.
+      await enqueue('Encounter/a|1');
+      await enqueue('Encounter/b|1');
+      await enqueue('Encounter/c|1');
+      // Later: a sibling of the second encounter and of the third, and a job of a fourth.
+      const bSibling = await enqueue('Encounter/b|2');
+      const cSibling = await enqueue('Encounter/c|2');
+      await enqueue('Encounter/d|1');
+      const leased = await store.jobs.lease({
+        queue,
+        leaseMs: 60_000,
+        limit: 3,
+        now: new Date(),
+        siblingsBy: '|',
+      });
+      expect(leased.map((job) => job.key).sort()).toEqual([
+        'Encounter/a|1',
+        'Encounter/b|1',
+        'Encounter/b|2',
+        'Encounter/c|1',
+        'Encounter/c|2',
+      ]);
+      expect(leased.filter((job) => job.id === bSibling || job.id === cSibling)).toHaveLength(2);
+    });
+
     it('lease / ack: attempts, token, expiry; ack with a stale token is false and changes nothing', async (store) => {
       const tenant = newTenant();
       const queue = newQueue();

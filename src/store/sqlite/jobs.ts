@@ -111,6 +111,12 @@ const SQL = {
     'WHERE id IN (SELECT id FROM jobs WHERE tenant = ? AND queue = ? AND key >= ? AND key < ? ' +
     `AND state = 'ready' AND run_at <= ? ${limitSql(limit)}) ` +
     'RETURNING *',
+  // Which of the ranges (a JSON array of [tenant, from, to]) hold a due sibling: in one statement,
+  // since most hold none (a visit's change is usually the only job of its encounter in the queue).
+  rangesWithSiblings:
+    'SELECT r.key AS i FROM json_each(?) AS r WHERE EXISTS (SELECT 1 FROM jobs ' +
+    'WHERE tenant = r.value ->> 0 AND queue = ? AND key >= r.value ->> 1 AND key < r.value ->> 2 ' +
+    "AND state = 'ready' AND run_at <= ?)",
   // The lease's own two candidate sets, read without a lock: does this queue have anything due?
   anyDue: `SELECT 1 AS due ${DUE_READY} UNION ALL SELECT 1 AS due ${DUE_EXPIRED} LIMIT 1`,
   get: 'SELECT * FROM jobs WHERE id = ?',
@@ -123,6 +129,11 @@ const SQL = {
   ack:
     "UPDATE jobs SET state = 'done', lease_token = NULL, lease_expires_at = NULL, updated_at = ? " +
     "WHERE id = ? AND lease_token = ? AND state = 'leased'",
+  // A batch's acks in one statement: the (id, lease token) pairs as a JSON array of pairs.
+  ackMany:
+    "UPDATE jobs SET state = 'done', lease_token = NULL, lease_expires_at = NULL, updated_at = ? " +
+    'FROM (SELECT value ->> 0 AS id, value ->> 1 AS token FROM json_each(?)) AS acked ' +
+    "WHERE jobs.id = acked.id AND jobs.lease_token = acked.token AND jobs.state = 'leased'",
   leased: "SELECT attempts, max_attempts FROM jobs WHERE id = ? AND lease_token = ? AND state = 'leased'",
   retry:
     "UPDATE jobs SET state = 'ready', run_at = ?, lease_token = NULL, lease_expires_at = NULL, last_error = ?, " +
@@ -270,7 +281,19 @@ export class SqliteJobTable implements JobQueue {
         return leased;
       }
       const keys = leased.map((row) => ({ tenant: String(row['tenant']), key: String(row['key']) }));
-      for (const { tenant, from, to } of siblingRanges(keys, separator)) {
+      const ranges = siblingRanges(keys, separator);
+      if (ranges.length === 0) {
+        return leased;
+      }
+      const holding = this.#conn
+        .all(
+          SQL.rangesWithSiblings,
+          JSON.stringify(ranges.map((r) => [r.tenant, r.from, r.to])),
+          options.queue,
+          now,
+        )
+        .map((row) => ranges[Number(row['i'])]);
+      for (const { tenant, from, to } of holding.filter((r) => r !== undefined)) {
         leased.push(
           ...this.#conn.all(
             SQL.leaseSiblings(SIBLINGS_PER_PREFIX),
@@ -303,12 +326,8 @@ export class SqliteJobTable implements JobQueue {
     const now = this.#now().toISOString();
     // On a timer while another process holds the write lock (see lease): charge capture's acks
     // waited in the busy handler for the ingest worker's commits, ~8 % of its time.
-    return this.#conn.transactionOffLoop(() =>
-      leases.reduce(
-        (acked, lease) => acked + this.#conn.run(SQL.ack, now, lease.jobId, lease.leaseToken).changes,
-        0,
-      ),
-    );
+    const pairs = JSON.stringify(leases.map((lease) => [lease.jobId, lease.leaseToken]));
+    return this.#conn.transactionOffLoop(() => this.#conn.run(SQL.ackMany, now, pairs).changes);
   }
 
   async fail(
