@@ -23,6 +23,7 @@ import { notifyLeanRoute } from './ingest/receiver.ts';
 import { codingTablesOnFirstUse } from './coding/tables/load.ts';
 import { ChargeCaptureWorker } from './charges/capture.ts';
 import { notifyOnEnqueue } from './charges/notify-on-enqueue.ts';
+import { mayBeCoded } from './charges/group.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from './ingest/jobs.ts';
 import { openStore } from './store/open.ts';
 import { buildClaim } from './claims/build.ts';
@@ -240,6 +241,8 @@ export async function startServer(
       : {}),
     // An order (each EHR version) starts its prior authorization (src/coverage/pas/worker.ts).
     jobsForCopy: priorAuthJobsFor,
+    // An encounter no version of which charge capture could code starts none (src/charges/group.ts).
+    mayBeCoded,
   });
   const remittanceWork: WorkEngineDeps = {
     tenants: () => options.claimWorkflow?.tenants ?? config.tenants,

@@ -217,8 +217,8 @@ async function groupOf(
 
 /** How this run treats one member of the group; undefined: not finished yet (coded when it is). */
 function scopeOf(
-  member: Encounter & StoredResource,
-  root: { readonly id: string },
+  member: Encounter,
+  root: { readonly id?: string | undefined },
   setting: CareSetting | undefined,
 ): EncounterScope | undefined {
   if (deletedAtSource(member)) {
@@ -235,6 +235,18 @@ function scopeOf(
     return { state: 'ready' };
   }
   return undefined; // not finished yet: coded when it is
+}
+
+/**
+ * Whether a run of charge capture could hold this version of the encounter in scope (ready or
+ * void), wherever it stands in a group. Over-inclusive where the group decides: an encounter
+ * without a care setting may be the root of a home episode (a visit's setting then counts:
+ * groupOf), and one whose parent is not stored is its own group's root. Ingest starts no capture
+ * for the changes of an encounter no version of which could be coded (src/ingest/copies.ts
+ * NOT_CODABLE_YET): such an encounter gives its group nothing (only members in scope are coded).
+ */
+export function mayBeCoded(encounter: Encounter): boolean {
+  return scopeOf(encounter, encounter, settingOf(encounter) ?? 'home') !== undefined;
 }
 
 /**

@@ -232,6 +232,11 @@ export const CS_SOURCE_STATUS = define(
   'source-status',
   'Copies of EHR data: deleted or gone at the source',
 );
+export const CS_COPY_CODING = define(
+  'code-system',
+  'copy-coding',
+  'Copies of EHR encounters: no version stored so far could be coded (its changes start no charge capture)',
+);
 
 // ----- Identifier systems ------------------------------------------------------------------------
 

@@ -158,9 +158,7 @@ export class AuthorizationLedgerWorker extends LoopingWorker {
       return 0;
     }
     await store.resources.writeBatch(config.id, operations);
-    const written = operations.filter(
-      (op) => op.op !== 'enqueue' && op.resource.resourceType === 'Task',
-    ).length;
+    const written = operations.filter((op) => 'resource' in op && op.resource.resourceType === 'Task').length;
     this.#deps.logger.info({ tenant: config.id, tasks: written }, 'authorization ledger work items updated');
     return written;
   }

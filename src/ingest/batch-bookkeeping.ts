@@ -18,6 +18,7 @@ import { classifyEhrError } from './ehr-port.ts';
 import { plainTarget, readByIds } from './id-search.ts';
 import { enqueueCatchUp } from './recovery.ts';
 import { isStored } from './fetch-back.ts';
+import { placingEncounter } from './location-filter.ts';
 import { relatedReferences } from './related-references.ts';
 import type { IngestContext } from './worker-context.ts';
 import { refusedIdSearch, updateSubscription } from './worker-context.ts';
@@ -273,14 +274,20 @@ export class BatchBookkeeping implements JobBookkeeping {
       if (!focus?.id) {
         continue;
       }
-      const key = `${job.tenant}|${focus.resourceType}`;
-      const group = groups.get(key) ?? {
-        tenant: job.tenant,
-        resourceType: focus.resourceType,
-        ids: new Set(),
+      const want = (resourceType: string, id: string): void => {
+        const key = `${job.tenant}|${resourceType}`;
+        const group = groups.get(key) ?? { tenant: job.tenant, resourceType, ids: new Set<string>() };
+        group.ids.add(id);
+        groups.set(key, group);
       };
-      group.ids.add(focus.id);
-      groups.set(key, group);
+      want(focus.resourceType, focus.id);
+      // An administration's encounter says whether its change starts charge capture
+      // (./encounter-events.ts domainEventUnlessNotCodable), read here with the batch's others.
+      const encounter =
+        this.#ctx.deps.mayBeCoded && focus.resourceType !== 'Encounter' ? placingEncounter(focus) : undefined;
+      if (encounter) {
+        want('Encounter', encounter.slice('Encounter/'.length));
+      }
     }
     for (const { tenant, resourceType, ids } of groups.values()) {
       const wanted = [...ids];

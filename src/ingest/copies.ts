@@ -5,17 +5,40 @@
  * retries change nothing. Each write is audited in the same transaction.
  */
 import { OperationOutcomeError } from '@medplum/core';
-import type { Extension, Resource } from '@medplum/fhirtypes';
+import type { Coding, Encounter, Extension, Resource } from '@medplum/fhirtypes';
 import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
 import { NON_PHI_TYPES } from '../fhir/capability.ts';
 import type { BatchOperation, BatchResult, Store, StoredResource, TenantId } from '../store/port.ts';
-import { CS_SOURCE_STATUS, EXT_SOURCE_LAST_UPDATED, EXT_SOURCE_VERSION } from '../contract/canonical.ts';
+import {
+  CS_COPY_CODING,
+  CS_SOURCE_STATUS,
+  EXT_SOURCE_LAST_UPDATED,
+  EXT_SOURCE_VERSION,
+} from '../contract/canonical.ts';
 
 /** Tag on a copy whose resource the EHR deleted (Dripline never deletes: history is evidence). */
 export const DELETED_AT_SOURCE = {
   system: CS_SOURCE_STATUS,
   code: 'deleted',
 };
+
+/**
+ * Tag on an encounter's copy while neither it nor any version of it stored before could be coded
+ * (CopyContext.mayBeCoded): its changes, and those of what belongs to it, can move no charge, so
+ * they start no charge capture (./encounter-events.ts). Decided at each write of the copy, under
+ * its If-Match on the version before (so never wrong about a version written concurrently); once
+ * gone it never comes back. An EHR's own tag of this system is not kept.
+ */
+export const NOT_CODABLE_YET = {
+  system: CS_COPY_CODING,
+  code: 'not-codable-yet',
+} as const;
+
+export function notCodableYet(copy: Resource | undefined): boolean {
+  return (copy?.meta?.tag ?? []).some(
+    (t) => t.system === NOT_CODABLE_YET.system && t.code === NOT_CODABLE_YET.code,
+  );
+}
 
 export interface SourceVersion {
   readonly versionId?: string;
@@ -103,7 +126,19 @@ export interface CopyContext {
    * makes the write conflict, and the retry reads again.
    */
   readonly readAhead?: (resourceType: string, id: string) => StoredResource | null | undefined;
+  /**
+   * Whether charge capture could code this version of an encounter (charges' `mayBeCoded`): an
+   * encounter's copy is tagged NOT_CODABLE_YET while no version of it could. Without it nothing is
+   * tagged, and every change starts charge capture.
+   */
+  readonly mayBeCoded?: (encounter: Encounter) => boolean;
 }
+
+/** The changes a copy's write makes beside it, from the copy and the stored version it replaces. */
+export type AlsoWrite = (
+  copy: Resource,
+  existing: StoredResource | undefined,
+) => readonly BatchOperation[] | Promise<readonly BatchOperation[]>;
 
 async function readCopy(ctx: CopyContext, type: string, id: string): Promise<StoredResource | undefined> {
   try {
@@ -143,7 +178,7 @@ export interface StoreCopyOptions {
 export async function storeCopy(
   ctx: CopyContext,
   resource: Resource & { id: string },
-  alsoWrite: (copy: Resource) => readonly BatchOperation[] = () => [],
+  alsoWrite: AlsoWrite = () => [],
   options: StoreCopyOptions = {},
 ): Promise<{ outcome: CopyOutcome; copy?: StoredResource }> {
   return writeCopy<'stale' | 'unchanged' | 'unordered'>(
@@ -175,7 +210,7 @@ export async function markDeletedAtSource(
   ctx: CopyContext,
   resourceType: string,
   id: string,
-  alsoWrite: (copy: Resource) => readonly BatchOperation[] = () => [],
+  alsoWrite: AlsoWrite = () => [],
 ): Promise<{ outcome: CopyOutcome | 'absent'; copy?: StoredResource }> {
   const result = await writeCopy<'absent' | 'unchanged'>(ctx, resourceType, id, alsoWrite, (existing) => {
     if (!existing) {
@@ -203,7 +238,7 @@ async function writeCopy<O extends string>(
   ctx: CopyContext,
   resourceType: string,
   id: string,
-  alsoWrite: (copy: Resource) => readonly BatchOperation[],
+  alsoWrite: AlsoWrite,
   decide: (existing: StoredResource | undefined) => Resource | O,
 ): Promise<{ outcome: CopyOutcome | O; copy?: StoredResource }> {
   for (let attempt = 0; attempt < 8; attempt++) {
@@ -213,7 +248,7 @@ async function writeCopy<O extends string>(
     if (typeof next === 'string') {
       return { outcome: next, ...(existing ? { copy: existing } : {}) };
     }
-    const resource = { ...next, id };
+    const resource = withCodingTag(ctx, { ...next, id }, existing);
     const operations: BatchOperation[] = [
       existing
         ? {
@@ -223,7 +258,7 @@ async function writeCopy<O extends string>(
           }
         : { op: 'create', resource, options: { id } },
     ];
-    operations.push(...alsoWrite(resource));
+    operations.push(...(await alsoWrite(resource, existing)));
     if (!NON_PHI_TYPES.has(resourceType)) {
       const event = buildAuditEvent({
         id: ctx.generateId(),
@@ -241,7 +276,8 @@ async function writeCopy<O extends string>(
       const [first] = ctx.write
         ? await ctx.write(ctx.tenant, operations)
         : await ctx.store.resources.writeBatch(ctx.tenant, operations);
-      const copy = first && first.op !== 'enqueue' ? first.result.resource : undefined;
+      const copy =
+        first && (first.op === 'create' || first.op === 'update') ? first.result.resource : undefined;
       return { outcome: existing ? 'updated' : 'created', ...(copy ? { copy } : {}) };
     } catch (err) {
       if (!isConflict(err)) {
@@ -251,4 +287,25 @@ async function writeCopy<O extends string>(
     }
   }
   throw new Error(`could not store ${resourceType}/${id}: too many concurrent writers`);
+}
+
+/** The copy with NOT_CODABLE_YET as it should be: on an encounter no version of which could be coded. */
+function withCodingTag<R extends Resource>(
+  ctx: CopyContext,
+  copy: R,
+  existing: StoredResource | undefined,
+): R {
+  if (copy.resourceType !== 'Encounter') {
+    return copy;
+  }
+  const tag: Coding[] = (copy.meta?.tag ?? []).filter((t) => t.system !== NOT_CODABLE_YET.system);
+  if (
+    ctx.mayBeCoded !== undefined &&
+    !ctx.mayBeCoded(copy) &&
+    (existing === undefined || notCodableYet(existing))
+  ) {
+    tag.push({ ...NOT_CODABLE_YET });
+  }
+  const { tag: _old, ...meta } = copy.meta ?? {};
+  return { ...copy, meta: { ...meta, ...(tag.length > 0 ? { tag } : {}) } };
 }

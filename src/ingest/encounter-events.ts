@@ -6,10 +6,10 @@
  * `encountersUsing` reads the store.
  */
 import type { MedicationAdministration, Resource } from '@medplum/fhirtypes';
-import type { BatchOperation, Store, TenantId } from '../store/port.ts';
+import type { BatchOperation, Store, StoredResource, TenantId } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
 import { normalizeReference } from '../store/search-index.ts';
-import { sourceVersionOf } from './copies.ts';
+import { notCodableYet, sourceVersionOf } from './copies.ts';
 import type { EncounterChangedEvent } from './jobs.ts';
 import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey, hashText } from './jobs.ts';
 import { placingEncounter } from './location-filter.ts';
@@ -80,6 +80,38 @@ export function domainEvent(copy: Resource): BatchOperation[] {
     return [];
   }
   return [encounterChanged(encounter, causeOf(copy))];
+}
+
+/**
+ * The domain event of a changed copy — or none while the encounter it belongs to cannot be coded
+ * (its copy tagged NOT_CODABLE_YET: no version of it could be, so capture would read it and find
+ * nothing to code, and no run of capture can have coded it: four of five changes of a day's visits
+ * are before they finish). An encounter's copy decides by its own tag, decided under its write's
+ * If-Match (./copies.ts). What belongs to an encounter (an administration, an order) is written
+ * with a check of the encounter's version instead: should the encounter change before the copy
+ * commits (it finishes), the write fails and is decided again — an administration stored after
+ * the finished encounter was coded is always announced. One that moved from another encounter is
+ * announced too: charge capture follows the move to the encounter it left (src/charges/capture.ts).
+ */
+export async function domainEventUnlessNotCodable(
+  /** The encounter's stored copy (undefined: not stored); a stale one only fails the write's check. */
+  storedEncounter: (id: string) => Promise<StoredResource | undefined>,
+  copy: Resource,
+  existing: Resource | undefined,
+): Promise<BatchOperation[]> {
+  if (copy.resourceType === 'Encounter') {
+    return notCodableYet(copy) ? [] : domainEvent(copy);
+  }
+  const encounter = encounterOf(copy);
+  if (!encounter || (existing && encounterOf(existing) !== encounter)) {
+    return domainEvent(copy);
+  }
+  const id = encounter.slice('Encounter/'.length);
+  const stored = await storedEncounter(id);
+  if (!stored || !notCodableYet(stored)) {
+    return domainEvent(copy);
+  }
+  return [{ op: 'check', resourceType: 'Encounter', id, versionId: stored.meta.versionId }];
 }
 
 /** `Type/id/_history/<the EHR's version>`, or a hash of the content when the EHR gave none. */

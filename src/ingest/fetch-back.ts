@@ -7,12 +7,18 @@
  * through here, so this is where the connection's locations are applied.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { Store, TenantId } from '../store/port.ts';
+import type { Store, StoredResource, TenantId } from '../store/port.ts';
+import { readOptional } from '../store/read-optional.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { markDeletedAtSource, storeCopy } from './copies.ts';
 import type { CopyContext, StoreCopyOptions } from './copies.ts';
 import { classifyEhrError } from './ehr-port.ts';
-import { domainEvent, encountersUsing, recomputeFor } from './encounter-events.ts';
+import {
+  domainEvent,
+  domainEventUnlessNotCodable,
+  encountersUsing,
+  recomputeFor,
+} from './encounter-events.ts';
 import { plainTarget, readByIds } from './id-search.ts';
 import { keepInLocations } from './location-filter.ts';
 import { relatedReferences } from './related-references.ts';
@@ -153,12 +159,35 @@ export async function ingestResources(
     // Encounters already coded without this resource (a late drug or coverage) are recomputed,
     // enqueued in the copy's own transaction so a crash cannot lose the trigger.
     const users = await encountersUsing(ctx.deps.store, binding.tenant, resource);
-    return storeCopy(
+    let attempts = 0;
+    const result = await storeCopy(
       copies,
       resource,
-      (copy) => [...domainEvent(copy), ...recomputeFor(copy, users), ...(ctx.deps.jobsForCopy?.(copy) ?? [])],
+      async (copy, existing) => [
+        ...(ctx.deps.mayBeCoded
+          ? await domainEventUnlessNotCodable((id) => storedEncounter(id, attempts++ === 0), copy, existing)
+          : domainEvent(copy)),
+        ...recomputeFor(copy, users),
+        ...(ctx.deps.jobsForCopy?.(copy) ?? []),
+      ],
       options,
     );
+    if (result.copy) {
+      stored.set(`${result.copy.resourceType}/${result.copy.id}`, result.copy);
+    }
+    return result;
+  };
+
+  /** Copies this call stored or found stored, by "Type/id": an administration's encounter, mostly. */
+  const stored = new Map<string, StoredResource>();
+
+  /**
+   * An encounter's stored copy: at a first attempt as this call or the batch saw it (a stale one
+   * only fails the write's version check), at a retry as the store holds it now.
+   */
+  const storedEncounter = async (id: string, first: boolean): Promise<StoredResource | undefined> => {
+    const known = first ? (stored.get(`Encounter/${id}`) ?? readAhead?.('Encounter', id)) : undefined;
+    return known ?? (await readOptional(ctx.deps.store, binding.tenant, 'Encounter', id));
   };
 
   /** Stores what `resource` references that is not stored yet; the first failure, if any, is returned. */

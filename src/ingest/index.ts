@@ -38,6 +38,8 @@ export interface IngestDeps {
   readonly finishedJobRetentionMs?: number;
   /** Jobs a stored copy starts in capabilities above ingest (the worker's `jobsForCopy`). */
   readonly jobsForCopy?: IngestWorkerDeps['jobsForCopy'];
+  /** Whether charge capture could code an encounter's version (the worker's `mayBeCoded`). */
+  readonly mayBeCoded?: IngestWorkerDeps['mayBeCoded'];
 }
 
 export interface Ingest {
@@ -95,6 +97,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     ...(deps.gapGraceMs !== undefined ? { gapGraceMs: deps.gapGraceMs } : {}),
     ...(deps.catchUpPageSize !== undefined ? { catchUpPageSize: deps.catchUpPageSize } : {}),
     ...(deps.jobsForCopy ? { jobsForCopy: deps.jobsForCopy } : {}),
+    ...(deps.mayBeCoded ? { mayBeCoded: deps.mayBeCoded } : {}),
   });
   const receiver = createNotificationReceiver({
     store: deps.store,

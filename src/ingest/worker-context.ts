@@ -47,6 +47,13 @@ export interface IngestWorkerDeps {
    * authorization), written in the copy's own transaction so a crash cannot lose them.
    */
   readonly jobsForCopy?: (copy: Resource) => BatchOperation[];
+  /**
+   * Whether charge capture could code this version of an encounter (src/charges/group.ts
+   * `mayBeCoded`): given, the changes of an encounter no version of which could be coded, and of
+   * what belongs to it, start no charge capture (./encounter-events.ts). Without it every change
+   * does.
+   */
+  readonly mayBeCoded?: CopyContext['mayBeCoded'];
 }
 
 export interface IngestContext {
@@ -99,6 +106,7 @@ export function copyContextFor(
     generateId: newAuditEventId,
     ...(ctx.copyWrites ? { write: ctx.copyWrites.write.bind(ctx.copyWrites) } : {}),
     ...(readAhead ? { readAhead } : {}),
+    ...(ctx.deps.mayBeCoded ? { mayBeCoded: ctx.deps.mayBeCoded } : {}),
   };
 }
 

@@ -234,11 +234,27 @@ export const INBOX_QUEUE = 'ingest';
 export type BatchOperation =
   | { readonly op: 'create'; readonly resource: Resource; readonly options?: CreateOptions }
   | { readonly op: 'update'; readonly resource: Resource & { id: string }; readonly options?: UpdateOptions }
-  | { readonly op: 'enqueue'; readonly job: EnqueueRequest };
+  | { readonly op: 'enqueue'; readonly job: EnqueueRequest }
+  | VersionCheck;
+
+/**
+ * A batch's condition on a resource it does not write: the batch fails, as a conflict
+ * (precondition-failed), unless the resource's current version is `versionId` — and a write of
+ * that resource committed concurrently makes one of the two fail, as two writes of it would. What
+ * a batch writes may depend on a resource it only read (ingest leaves a domain event out while
+ * the encounter it names cannot be coded: src/ingest/encounter-events.ts).
+ */
+export interface VersionCheck {
+  readonly op: 'check';
+  readonly resourceType: string;
+  readonly id: string;
+  readonly versionId: string;
+}
 
 export type BatchResult =
   | { readonly op: 'create' | 'update'; readonly result: WriteResult }
-  | { readonly op: 'enqueue'; readonly result: EnqueueResult };
+  | { readonly op: 'enqueue'; readonly result: EnqueueResult }
+  | { readonly op: 'check' };
 
 // ---------------------------------------------------------------------------------------------
 // Durable job queue

@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Encounter } from '@medplum/fhirtypes';
+import { mayBeCoded } from '../../src/charges/group.ts';
+import { SYSTEMS } from '../../src/coding/fhir/extract.ts';
+import { DELETED_AT_SOURCE } from '../../src/ingest/copies.ts';
 import type { Store, StoredResource, StoreQuery, TenantId } from '../../src/store/port.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -161,4 +164,45 @@ test("an unfinished visit's change leaves the patient's finished visit that day 
     'Encounter/enc-morning': 'pending',
   });
   expect(reopened.searched).toEqual(expect.arrayContaining(['ChargeItem', 'Encounter']));
+});
+
+test('mayBeCoded: what it says cannot be coded, a run of capture leaves uncoded; what may be, it says so', async () => {
+  const start = '2026-12-03T09:00:00Z';
+  const office = (status: Encounter['status']): Encounter => unfinishedVisit('pat-2', start, status);
+  const noSetting = (status: Encounter['status']): Encounter => {
+    const { type: _type, ...rest } = office(status);
+    return rest;
+  };
+  const home = (status: Encounter['status']): Encounter => ({
+    ...office(status),
+    type: [{ coding: [{ system: SYSTEMS.careSetting, code: 'home' }] }],
+  });
+  // Not codable: an office visit before it finishes; a visit with no setting not yet started.
+  const notCodable = [office('planned'), office('arrived'), office('in-progress'), noSetting('planned')];
+  // Codable (or may be): finished, void, deleted at the EHR, an open home episode, and a visit
+  // whose setting is not said (it may be a home episode's root, open while the therapy runs).
+  const codable = [
+    office('finished'),
+    office('cancelled'),
+    office('entered-in-error'),
+    { ...office('in-progress'), meta: { tag: [DELETED_AT_SOURCE] } },
+    home('in-progress'),
+    noSetting('in-progress'),
+  ];
+  expect(notCodable.map(mayBeCoded)).toEqual(notCodable.map(() => false));
+  expect(codable.map(mayBeCoded)).toEqual(codable.map(() => true));
+
+  for (const [i, visit] of notCodable.entries()) {
+    const id = `enc-not-codable-${String(i)}`;
+    await store.resources.create(TENANT, visit, { id });
+    await store.resources.create(TENANT, infusion(`ma-nc-${String(i)}`, id, 'pat-2', start, start), {
+      id: `ma-nc-${String(i)}`,
+    });
+    const run = await captureWorker(store).process(TENANT, { encounter: `Encounter/${id}`, causes: [] });
+    expect(run.created + run.updated + run.voided + run.tasks).toBe(0);
+    const charged = await searchAll<ChargeItem>(store, TENANT, 'ChargeItem', [
+      { code: 'encounter', kind: 'reference', values: [`Encounter/${id}`] },
+    ]);
+    expect(charged).toEqual([]);
+  }
 });

@@ -336,7 +336,7 @@ describe('the Task and the submit job a move writes', () => {
     const { operations } = writes(storedClaim('submitting'), 'adjudicated', {
       detail: { reason: 'paid', extra: [extra] },
     });
-    expect(operations.map((o) => (o.op === 'enqueue' ? 'job' : o.resource.resourceType))).toEqual([
+    expect(operations.map((o) => ('resource' in o ? o.resource.resourceType : 'job'))).toEqual([
       'Claim',
       'Provenance',
       'AuditEvent',

@@ -3,13 +3,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Coding, Encounter, MedicationAdministration } from '@medplum/fhirtypes';
+import { mayBeCoded } from '../../src/charges/group.ts';
+import { CS_CARE_SETTING } from '../../src/contract/canonical.ts';
 import {
   compareSourceVersions,
   DELETED_AT_SOURCE,
   markDeletedAtSource,
+  NOT_CODABLE_YET,
+  notCodableYet,
   sourceVersionOf,
   storeCopy,
+  toCopy,
 } from '../../src/ingest/copies.ts';
+import { domainEventUnlessNotCodable } from '../../src/ingest/encounter-events.ts';
+import { readOptional } from '../../src/store/read-optional.ts';
 import type { CopyContext } from '../../src/ingest/copies.ts';
 import type { Store } from '../../src/store/port.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -169,5 +177,125 @@ describe('storeCopy', () => {
     expect(sourceVersionOf(tagged).versionId).toBe('7');
     expect((await markDeletedAtSource(ctx, 'MedicationAdministration', 'ma-1')).outcome).toBe('unchanged');
     expect((await markDeletedAtSource(ctx, 'MedicationAdministration', 'never-seen')).outcome).toBe('absent');
+  });
+});
+
+describe("an encounter's NOT_CODABLE_YET tag", () => {
+  let store: Store;
+  let ctx: CopyContext;
+  beforeAll(async () => {
+    store = await openSqliteStore({
+      path: path.join(mkdtempSync(path.join(tmpdir(), 'copies-tag-')), 'db.sqlite'),
+    });
+    ctx = {
+      store,
+      tenant: 'sandbox',
+      connectionId: 'ehr-1',
+      fhirBaseUrl: 'https://ehr.example.org/fhir',
+      publicUrl: 'http://localhost:8080',
+      now: () => new Date('2026-11-26T12:00:00Z'),
+      generateId: randomUUID,
+      mayBeCoded,
+    };
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  const visit = (
+    id: string,
+    v: string,
+    status: Encounter['status'],
+    tag?: Coding[],
+  ): Encounter & { id: string } => ({
+    resourceType: 'Encounter',
+    id,
+    meta: { versionId: v, ...(tag ? { tag } : {}) },
+    status,
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    type: [{ coding: [{ system: CS_CARE_SETTING, code: 'office' }] }],
+    subject: { reference: 'Patient/p1' },
+  });
+  const tagged = async (id: string): Promise<boolean> =>
+    notCodableYet(await store.resources.read('sandbox', 'Encounter', id));
+
+  test('is on every version until the first that could be coded, and never comes back', async () => {
+    await storeCopy(ctx, visit('e-1', '1', 'arrived'));
+    expect(await tagged('e-1')).toBe(true);
+    await storeCopy(ctx, visit('e-1', '2', 'in-progress'));
+    expect(await tagged('e-1')).toBe(true);
+    await storeCopy(ctx, visit('e-1', '3', 'finished'));
+    expect(await tagged('e-1')).toBe(false);
+    // Reopened: not codable now, but it was coded once — its changes may move its charges.
+    await storeCopy(ctx, visit('e-1', '4', 'in-progress'));
+    expect(await tagged('e-1')).toBe(false);
+  });
+
+  test("an EHR's own tag of the system is not kept, nor taken as the copy's", async () => {
+    await storeCopy(
+      ctx,
+      visit('e-2', '1', 'finished', [{ ...NOT_CODABLE_YET }, { system: 'urn:x', code: 'y' }]),
+    );
+    const copy = await store.resources.read('sandbox', 'Encounter', 'e-2');
+    expect(copy.meta.tag).toEqual([{ system: 'urn:x', code: 'y' }]);
+  });
+
+  test('a copy stored before the tag existed (or without the predicate) is never tagged later', async () => {
+    const { mayBeCoded: _m, ...untagging } = ctx;
+    await storeCopy(untagging, visit('e-3', '1', 'arrived'));
+    expect(await tagged('e-3')).toBe(false);
+    await storeCopy(ctx, visit('e-3', '2', 'in-progress'));
+    expect(await tagged('e-3')).toBe(false);
+  });
+
+  test('a deleted encounter is void, so codable: the tag goes', async () => {
+    await storeCopy(ctx, visit('e-4', '1', 'in-progress'));
+    expect(await tagged('e-4')).toBe(true);
+    await markDeletedAtSource(ctx, 'Encounter', 'e-4');
+    expect(await tagged('e-4')).toBe(false);
+  });
+
+  test('what belongs to a tagged encounter is stored with a check of its version instead of an event; a move is announced', async () => {
+    await storeCopy(ctx, visit('e-5', '1', 'in-progress'));
+    await storeCopy(ctx, visit('e-6', '1', 'finished'));
+    const read = (id: string) => store.resources.read('sandbox', 'Encounter', id);
+    const administration = (context: string): MedicationAdministration => ({
+      resourceType: 'MedicationAdministration',
+      id: 'ma-5',
+      status: 'completed',
+      subject: { reference: 'Patient/p1' },
+      context: { reference: context },
+      medicationCodeableConcept: { text: 'infliximab' },
+      effectiveDateTime: '2026-11-26T10:00:00Z',
+    });
+    const ops = (context: string, existing?: MedicationAdministration) =>
+      domainEventUnlessNotCodable(
+        (id) => readOptional(store, 'sandbox', 'Encounter', id),
+        toCopy(administration(context), ctx.fhirBaseUrl),
+        existing,
+      );
+    const stored = await read('e-5');
+    expect(await ops('Encounter/e-5')).toEqual([
+      { op: 'check', resourceType: 'Encounter', id: 'e-5', versionId: stored.meta.versionId },
+    ]);
+    expect((await ops('Encounter/e-6')).map((o) => o.op)).toEqual(['enqueue']);
+    // Moved from a codable encounter into a tagged one: announced (capture follows the move).
+    expect((await ops('Encounter/e-5', administration('Encounter/e-6'))).map((o) => o.op)).toEqual([
+      'enqueue',
+    ]);
+    // An encounter not stored: announced (its arrival may come later, codable or not).
+    expect((await ops('Encounter/e-absent')).map((o) => o.op)).toEqual(['enqueue']);
+
+    // Stored with the check: the administration's write fails while the encounter moved on, so
+    // one stored after the visit finished is never left unannounced.
+    const batch = [
+      { op: 'create' as const, resource: { resourceType: 'Patient' as const }, options: { id: 'p-ma-5' } },
+      ...(await ops('Encounter/e-5')),
+    ];
+    await storeCopy(ctx, visit('e-5', '2', 'finished'));
+    await expect(store.resources.writeBatch('sandbox', batch)).rejects.toMatchObject({
+      outcome: { id: 'precondition-failed' },
+    });
+    expect((await ops('Encounter/e-5')).map((o) => o.op)).toEqual(['enqueue']);
   });
 });

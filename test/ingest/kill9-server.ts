@@ -23,6 +23,7 @@
  * of every 5 s (DEFAULT_SWEEP_MS; no configuration reaches it either). The claims proof waits for
  * submissions in flight and then for billing to settle: most of that wait was sweep ticks.
  */
+import { mayBeCoded } from '../../src/charges/group.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { ehrClientCache } from '../../src/ehr/ingest-port.ts';
 import { SubscriptionManager } from '../../src/ingest/subscription-manager.ts';
@@ -71,6 +72,9 @@ if (leaseMs !== undefined) {
     logger,
     leaseMs,
     now,
+    // As startServer wires it: changes of an encounter no version of which could be coded start
+    // no charge capture.
+    mayBeCoded,
   });
   worker.start();
   stopWorker = () => worker.stop();

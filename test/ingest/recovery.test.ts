@@ -950,7 +950,7 @@ describe('9. a batch of notifications', () => {
     const ackedTogether: number[] = [];
     resources.writeBatch = (tenant, operations) => {
       administrationsPerTransaction.push(
-        operations.filter((o) => o.op !== 'enqueue' && o.resource.resourceType === 'MedicationAdministration')
+        operations.filter((o) => 'resource' in o && o.resource.resourceType === 'MedicationAdministration')
           .length,
       );
       return writeBatch.call(store.resources, tenant, operations);

@@ -42,7 +42,7 @@ function recordWrites(): string[] {
     .spyOn(fx.store.resources, 'writeBatch')
     .mockImplementation((tenant: string, operations: readonly BatchOperation[]) => {
       for (const o of operations) {
-        if (o.op !== 'enqueue') {
+        if ('resource' in o) {
           written.push(`${o.op} ${o.resource.resourceType}`);
         }
       }

@@ -448,6 +448,49 @@ export function describeResourceContract(it: ContractTest): void {
     });
   });
 
+  describe("a batch's version check (a condition on a resource the batch only read)", () => {
+    it('commits the batch while the resource is at that version, and fails all of it (412) otherwise', async (store) => {
+      const tenant = newTenant();
+      const queue = newQueue();
+      const visit = (
+        await store.resources.create(tenant, encounter({ patientId: 'p-check', status: 'in-progress' }))
+      ).resource;
+      const batch = (versionId: string, n: number) =>
+        store.resources.writeBatch(tenant, [
+          { op: 'create', resource: { resourceType: 'Patient' }, options: { id: `p-check-${n}` } },
+          { op: 'check', resourceType: 'Encounter', id: visit.id, versionId },
+          { op: 'enqueue', job: { queue, key: `k-${n}`, payload: { n } } },
+        ]);
+      const results = await batch('1', 1);
+      expect(results.map((r) => r.op)).toEqual(['create', 'check', 'enqueue']);
+      expect((await store.jobs.listJobs(tenant, queue, 'ready', 10)).map((j) => j.key)).toEqual(['k-1']);
+
+      await store.resources.update(tenant, { ...(visit as Encounter & { id: string }), status: 'finished' });
+      await expectStatus(batch('1', 2), 412);
+      // Nothing of the failed batch is kept: not the write before the check, not the job after it.
+      await expectStatus(store.resources.read(tenant, 'Patient', 'p-check-2'), 404);
+      expect((await store.jobs.listJobs(tenant, queue, 'ready', 10)).map((j) => j.key)).toEqual(['k-1']);
+      expect((await batch('2', 3)).map((r) => r.op)).toEqual(['create', 'check', 'enqueue']);
+
+      // A resource that is not stored is at no version; another tenant's is not this tenant's.
+      await expectStatus(
+        store.resources.writeBatch(tenant, [
+          { op: 'check', resourceType: 'Encounter', id: 'absent', versionId: '1' },
+        ]),
+        412,
+      );
+      await expectStatus(
+        store.resources.writeBatch(newTenant(), [
+          { op: 'check', resourceType: 'Encounter', id: visit.id, versionId: '2' },
+        ]),
+        412,
+      );
+      // The check wrote nothing: the resource's version and history are as they were.
+      expect((await store.resources.read(tenant, 'Encounter', visit.id)).meta.versionId).toBe('2');
+      expect((await store.resources.history(tenant, 'Encounter', visit.id)).total).toBe(2);
+    });
+  });
+
   describe('a reference parameter narrowed to some target types (patient beside subject, entity, target)', () => {
     it('matches exactly the resources whose wider parameter holds a reference of those types', async (store) => {
       const tenant = newTenant();

@@ -30,7 +30,9 @@ export async function moveClaim(
   if (state === 'ready') {
     ctx.notify();
   }
-  return (first && first.op !== 'enqueue' ? first.result.resource : stored) as Claim & StoredResource;
+  return (
+    first && (first.op === 'create' || first.op === 'update') ? first.result.resource : stored
+  ) as Claim & StoredResource;
 }
 
 /** The operations of moveClaim (for a caller that moves several claims in one transaction). */

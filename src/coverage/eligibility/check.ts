@@ -470,7 +470,7 @@ async function checkCoverage(
     ...writeWithAudit(answerDocument, previousAnswer, audit),
   ]);
   const response =
-    written && written.op !== 'enqueue'
+    written && (written.op === 'create' || written.op === 'update')
       ? (written.result.resource as CoverageEligibilityResponse)
       : read.response;
   const summary = summarize({ ...response, id: responseId });
@@ -565,7 +565,7 @@ async function writeTask(
       now,
     );
   }
-  if (!operation || operation.op === 'enqueue') {
+  if (!operation || !('resource' in operation)) {
     return;
   }
   await deps.store.resources.writeBatch(tenant, [

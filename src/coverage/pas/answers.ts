@@ -273,7 +273,7 @@ export async function applyAnswer(
         now,
         payer: payer.id,
         created: true,
-        resources: operations.flatMap((o) => (o.op === 'enqueue' ? [] : [o.resource])),
+        resources: operations.flatMap((o) => ('resource' in o ? [o.resource] : [])),
         publicUrl: ctx.publicUrl,
       }),
     );

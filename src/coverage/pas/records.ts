@@ -252,7 +252,7 @@ export async function writeWork(
       now: at.now,
       payer: at.payer,
       created: !existing,
-      resources: written.flatMap((o) => (o.op === 'enqueue' ? [] : [o.resource])),
+      resources: written.flatMap((o) => ('resource' in o ? [o.resource] : [])),
       publicUrl: at.publicUrl,
     }),
   ]);
@@ -297,7 +297,7 @@ export async function completeOpenWorkItem(
       now,
       payer: payerId,
       created: false,
-      resources: done.op === 'enqueue' ? [] : [done.resource],
+      resources: 'resource' in done ? [done.resource] : [],
       publicUrl: ctx.publicUrl,
     }),
   ]);

@@ -120,7 +120,10 @@ export async function ensureSubscription(
       : { op: 'create', resource: kept, options: { id } },
     ...(replaced ? [replacedGoes(payer.id, replaced)] : []),
   ]);
-  const version = written && written.op !== 'enqueue' ? written.result.resource.meta.versionId : undefined;
+  const version =
+    written && (written.op === 'create' || written.op === 'update')
+      ? written.result.resource.meta.versionId
+      : undefined;
   let answer: PayerAnswer;
   try {
     answer = await ctx.port(payer).createSubscription(sent);

@@ -31,6 +31,8 @@ export interface ResourceDoc extends SearchFields {
   version: number;
   lastUpdated: string;
   resource: StoredResource;
+  /** Set by a batch's version check (port.ts VersionCheck), so a concurrent write conflicts with it. */
+  checkedBy?: string;
 }
 
 export interface HistoryDoc {

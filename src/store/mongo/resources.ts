@@ -3,6 +3,7 @@
  * claims in one transaction), reads, history, search, and the re-derivation of search fields when
  * the search parameters changed.
  */
+import { randomUUID } from 'node:crypto';
 import { badRequest, conflict, notFound, OperationOutcomeError, preconditionFailed } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import type { ClientSession, MongoClient, ObjectId } from 'mongodb';
@@ -17,6 +18,7 @@ import type {
   StoredResource,
   TenantId,
   UpdateOptions,
+  VersionCheck,
   WriteMark,
   WriteResult,
   WrittenResource,
@@ -148,6 +150,10 @@ export class MongoResourceStore implements ResourceStore {
               result: await this.#jobs.enqueueInSession(tenant, operation.job, session),
             });
             break;
+          case 'check':
+            await this.#checkVersion(session, tenant, operation);
+            results.push({ op: 'check' });
+            break;
         }
       }
       return results;
@@ -164,6 +170,22 @@ export class MongoResourceStore implements ResourceStore {
 
   writtenSince(): Promise<WrittenResource[] | undefined> {
     return Promise.resolve(undefined);
+  }
+
+  /**
+   * The check writes the resource's document (a fresh `checkedBy`): a transaction reads a snapshot,
+   * so a check that only read would let a concurrent write of the resource commit beside it; a
+   * write makes the two conflict, and one of them is retried.
+   */
+  async #checkVersion(session: ClientSession, tenant: TenantId, check: VersionCheck): Promise<void> {
+    const touched = await this.#c.resources.updateOne(
+      { tenant, type: check.resourceType, id: check.id, version: Number(check.versionId) },
+      { $set: { checkedBy: randomUUID() } },
+      { session },
+    );
+    if (touched.matchedCount === 0) {
+      throw new OperationOutcomeError(preconditionFailed);
+    }
   }
 
   async #create(

@@ -26,6 +26,7 @@ import type {
   StoreSearchResult,
   TenantId,
   UpdateOptions,
+  VersionCheck,
   WriteMark,
   WriteResult,
   WrittenResource,
@@ -331,7 +332,9 @@ export class SqliteResourceStore implements ResourceStore {
     // derived here, before the write lock is taken: the lock is held for the SQL alone, and the
     // other writers of the file (a worker's copies, charge capture) wait that much less for it.
     const indexed = operations.map((operation) =>
-      operation.op === 'enqueue' || (pending && operation.op === 'create' && isWriteAudit(operation))
+      operation.op === 'enqueue' ||
+      operation.op === 'check' ||
+      (pending && operation.op === 'create' && isWriteAudit(operation))
         ? undefined
         : indexResource(operation.resource),
     );
@@ -369,6 +372,11 @@ export class SqliteResourceStore implements ResourceStore {
             };
           case 'enqueue':
             return { op: 'enqueue', result: this.#jobs.main.enqueueInTx(tenant, operation.job) };
+          case 'check':
+            // The write lock is held for the whole transaction: no other write of the resource
+            // can commit between this look and the batch's commit.
+            this.#checkVersionInTx(tenant, operation);
+            return { op: 'check' };
         }
       });
       insertIndexRows(this.#conn, rows);
@@ -376,6 +384,14 @@ export class SqliteResourceStore implements ResourceStore {
     });
     await this.#auditLog?.written(filedAudits, pendedAudits);
     return written;
+  }
+
+  #checkVersionInTx(tenant: TenantId, check: VersionCheck): void {
+    const current = this.#conn.get(SQL.current, tenant, check.resourceType, check.id) as
+      CurrentRow | undefined;
+    if (!current || String(current.version) !== check.versionId) {
+      throw new OperationOutcomeError(preconditionFailed);
+    }
   }
 
   /** A FHIR write's AuditEvent kept in the pending table, filed later (./audit-pending.ts). */
