@@ -56,7 +56,8 @@ describe('job lease indexes', () => {
     try {
       const t0 = new Date('2026-12-07T10:00:00Z');
       const at = (seconds: number): Date => new Date(t0.getTime() + seconds * 1000);
-      await store.jobs.enqueue('t', { queue: 'q', key: 'a', payload: 1 });
+      // Both run times explicit: a default (the store's clock, now) would be after t0 some days.
+      await store.jobs.enqueue('t', { queue: 'q', key: 'a', payload: 1, runAt: at(0).toISOString() });
       await store.jobs.enqueue('t', { queue: 'q', key: 'b', payload: 2, runAt: at(60).toISOString() });
       const first = await store.jobs.lease({ queue: 'q', leaseMs: 10_000, limit: 10, now: at(1) });
       expect(first.map((j) => j.key)).toEqual(['a']);
