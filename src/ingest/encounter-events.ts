@@ -114,6 +114,19 @@ export async function domainEventUnlessNotCodable(
   return [{ op: 'check', resourceType: 'Encounter', id, versionId: stored.meta.versionId }];
 }
 
+/**
+ * The encounter's stored copy for `domainEventUnlessNotCodable`, across a copy's write attempts:
+ * at the first, as already `known` (stored by the same job, or read ahead with its batch) — a stale
+ * copy only fails the write's version check — and at every retry as the store holds it now.
+ */
+export function storedEncounterLookup(
+  known: (id: string) => StoredResource | undefined,
+  read: (id: string) => Promise<StoredResource | undefined>,
+): (id: string) => Promise<StoredResource | undefined> {
+  let calls = 0;
+  return async (id) => (calls++ === 0 ? known(id) : undefined) ?? (await read(id));
+}
+
 /** `Type/id/_history/<the EHR's version>`, or a hash of the content when the EHR gave none. */
 function causeOf(copy: Resource): string {
   const version = sourceVersionOf(copy).versionId ?? hashText(JSON.stringify({ ...copy, meta: undefined }));

@@ -18,6 +18,7 @@ import {
   domainEventUnlessNotCodable,
   encountersUsing,
   recomputeFor,
+  storedEncounterLookup,
 } from './encounter-events.ts';
 import { plainTarget, readByIds } from './id-search.ts';
 import { keepInLocations } from './location-filter.ts';
@@ -159,13 +160,16 @@ export async function ingestResources(
     // Encounters already coded without this resource (a late drug or coverage) are recomputed,
     // enqueued in the copy's own transaction so a crash cannot lose the trigger.
     const users = await encountersUsing(ctx.deps.store, binding.tenant, resource);
-    let attempts = 0;
+    const encounterOfCopy = storedEncounterLookup(
+      (id) => stored.get(`Encounter/${id}`) ?? readAhead?.('Encounter', id) ?? undefined,
+      (id) => readOptional(ctx.deps.store, binding.tenant, 'Encounter', id),
+    );
     const result = await storeCopy(
       copies,
       resource,
       async (copy, existing) => [
         ...(ctx.deps.mayBeCoded
-          ? await domainEventUnlessNotCodable((id) => storedEncounter(id, attempts++ === 0), copy, existing)
+          ? await domainEventUnlessNotCodable(encounterOfCopy, copy, existing)
           : domainEvent(copy)),
         ...recomputeFor(copy, users),
         ...(ctx.deps.jobsForCopy?.(copy) ?? []),
@@ -180,15 +184,6 @@ export async function ingestResources(
 
   /** Copies this call stored or found stored, by "Type/id": an administration's encounter, mostly. */
   const stored = new Map<string, StoredResource>();
-
-  /**
-   * An encounter's stored copy: at a first attempt as this call or the batch saw it (a stale one
-   * only fails the write's version check), at a retry as the store holds it now.
-   */
-  const storedEncounter = async (id: string, first: boolean): Promise<StoredResource | undefined> => {
-    const known = first ? (stored.get(`Encounter/${id}`) ?? readAhead?.('Encounter', id)) : undefined;
-    return known ?? (await readOptional(ctx.deps.store, binding.tenant, 'Encounter', id));
-  };
 
   /** Stores what `resource` references that is not stored yet; the first failure, if any, is returned. */
   const storeReferences = async (

@@ -16,7 +16,8 @@ import {
   storeCopy,
   toCopy,
 } from '../../src/ingest/copies.ts';
-import { domainEventUnlessNotCodable } from '../../src/ingest/encounter-events.ts';
+import { domainEventUnlessNotCodable, storedEncounterLookup } from '../../src/ingest/encounter-events.ts';
+import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
 import { readOptional } from '../../src/store/read-optional.ts';
 import type { CopyContext } from '../../src/ingest/copies.ts';
 import type { Store } from '../../src/store/port.ts';
@@ -297,5 +298,37 @@ describe("an encounter's NOT_CODABLE_YET tag", () => {
       outcome: { id: 'precondition-failed' },
     });
     expect((await ops('Encounter/e-5')).map((o) => o.op)).toEqual(['enqueue']);
+  });
+
+  test('an administration decided on a stale copy of its encounter is decided again on the current one, and announced', async () => {
+    await storeCopy(ctx, visit('e-7', '1', 'in-progress'));
+    const stale = await store.resources.read('sandbox', 'Encounter', 'e-7');
+    await storeCopy(ctx, visit('e-7', '2', 'finished')); // the visit finishes meanwhile
+    let reads = 0;
+    const lookup = storedEncounterLookup(
+      () => stale, // as the batch read it ahead, before the finishing
+      (id) => {
+        reads++;
+        return readOptional(store, 'sandbox', 'Encounter', id);
+      },
+    );
+    const administration: MedicationAdministration & { id: string } = {
+      resourceType: 'MedicationAdministration',
+      id: 'ma-7',
+      meta: { versionId: '1' },
+      status: 'completed',
+      subject: { reference: 'Patient/p1' },
+      context: { reference: 'Encounter/e-7' },
+      medicationCodeableConcept: { text: 'infliximab' },
+      effectiveDateTime: '2026-11-26T10:00:00Z',
+    };
+    const result = await storeCopy(ctx, administration, (copy, existing) =>
+      domainEventUnlessNotCodable(lookup, copy, existing),
+    );
+    expect(result.outcome).toBe('created');
+    // The first attempt's check failed (the encounter was at version 2); the retry read it.
+    expect(reads).toBe(1);
+    const jobs = await store.jobs.listJobs('sandbox', ENCOUNTER_CHANGED_QUEUE, 'ready', 10);
+    expect(jobs.map((j) => j.key)).toContain('Encounter/e-7|MedicationAdministration/ma-7/_history/1');
   });
 });
