@@ -56,14 +56,14 @@ describe('compareSourceVersions', () => {
   });
 });
 
-describe('storeCopy', () => {
-  let store: Store;
-  let ctx: CopyContext;
-  beforeAll(async () => {
-    store = await openSqliteStore({
-      path: path.join(mkdtempSync(path.join(tmpdir(), 'copies-')), 'db.sqlite'),
-    });
-    ctx = {
+/** A fresh store and a copy context over it (`extra`: the context's optional parts). */
+async function copyStore(extra: Partial<CopyContext> = {}): Promise<{ store: Store; ctx: CopyContext }> {
+  const store = await openSqliteStore({
+    path: path.join(mkdtempSync(path.join(tmpdir(), 'copies-')), 'db.sqlite'),
+  });
+  return {
+    store,
+    ctx: {
       store,
       tenant: 'sandbox',
       connectionId: 'ehr-1',
@@ -71,7 +71,16 @@ describe('storeCopy', () => {
       publicUrl: 'http://localhost:8080',
       now: () => new Date('2026-11-26T12:00:00Z'),
       generateId: randomUUID,
-    };
+      ...extra,
+    },
+  };
+}
+
+describe('storeCopy', () => {
+  let store: Store;
+  let ctx: CopyContext;
+  beforeAll(async () => {
+    ({ store, ctx } = await copyStore());
   });
   afterAll(async () => {
     await store.close();
@@ -185,19 +194,7 @@ describe("an encounter's NOT_CODABLE_YET tag", () => {
   let store: Store;
   let ctx: CopyContext;
   beforeAll(async () => {
-    store = await openSqliteStore({
-      path: path.join(mkdtempSync(path.join(tmpdir(), 'copies-tag-')), 'db.sqlite'),
-    });
-    ctx = {
-      store,
-      tenant: 'sandbox',
-      connectionId: 'ehr-1',
-      fhirBaseUrl: 'https://ehr.example.org/fhir',
-      publicUrl: 'http://localhost:8080',
-      now: () => new Date('2026-11-26T12:00:00Z'),
-      generateId: randomUUID,
-      mayBeCoded,
-    };
+    ({ store, ctx } = await copyStore({ mayBeCoded }));
   });
   afterAll(async () => {
     await store.close();
@@ -216,6 +213,16 @@ describe("an encounter's NOT_CODABLE_YET tag", () => {
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
     type: [{ coding: [{ system: CS_CARE_SETTING, code: 'office' }] }],
     subject: { reference: 'Patient/p1' },
+  });
+  /** Administration `id`, given at `context`. */
+  const given = (id: string, context: string): MedicationAdministration & { id: string } => ({
+    resourceType: 'MedicationAdministration',
+    id,
+    status: 'completed',
+    subject: { reference: 'Patient/p1' },
+    context: { reference: context },
+    medicationCodeableConcept: { text: 'infliximab' },
+    effectiveDateTime: '2026-11-26T10:00:00Z',
   });
   const tagged = async (id: string): Promise<boolean> =>
     notCodableYet(await store.resources.read('sandbox', 'Encounter', id));
@@ -260,15 +267,7 @@ describe("an encounter's NOT_CODABLE_YET tag", () => {
     await storeCopy(ctx, visit('e-5', '1', 'in-progress'));
     await storeCopy(ctx, visit('e-6', '1', 'finished'));
     const read = (id: string) => store.resources.read('sandbox', 'Encounter', id);
-    const administration = (context: string): MedicationAdministration => ({
-      resourceType: 'MedicationAdministration',
-      id: 'ma-5',
-      status: 'completed',
-      subject: { reference: 'Patient/p1' },
-      context: { reference: context },
-      medicationCodeableConcept: { text: 'infliximab' },
-      effectiveDateTime: '2026-11-26T10:00:00Z',
-    });
+    const administration = (context: string) => given('ma-5', context);
     const ops = (context: string, existing?: MedicationAdministration) =>
       domainEventUnlessNotCodable(
         (id) => readOptional(store, 'sandbox', 'Encounter', id),
@@ -312,16 +311,7 @@ describe("an encounter's NOT_CODABLE_YET tag", () => {
         return readOptional(store, 'sandbox', 'Encounter', id);
       },
     );
-    const administration: MedicationAdministration & { id: string } = {
-      resourceType: 'MedicationAdministration',
-      id: 'ma-7',
-      meta: { versionId: '1' },
-      status: 'completed',
-      subject: { reference: 'Patient/p1' },
-      context: { reference: 'Encounter/e-7' },
-      medicationCodeableConcept: { text: 'infliximab' },
-      effectiveDateTime: '2026-11-26T10:00:00Z',
-    };
+    const administration = { ...given('ma-7', 'Encounter/e-7'), meta: { versionId: '1' } };
     const result = await storeCopy(ctx, administration, (copy, existing) =>
       domainEventUnlessNotCodable(lookup, copy, existing),
     );
