@@ -27,20 +27,19 @@
  * planning it ./plan-group.ts (with the pure ./reconcile.ts), its writes ./capture-writes.ts.
  */
 import { OperationOutcomeError } from '@medplum/core';
-import type { MedicationAdministration } from '@medplum/fhirtypes';
 import type { CodingTables } from '../coding/tables/types.ts';
 import type { TenantCodingOptions } from '../coding/types.ts';
 import { loadFhirDefinitions } from '../fhir/definitions.ts';
 import type { EncounterChangedEvent } from '../ingest/jobs.ts';
-import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
-import type { Job, Store, StoredResource, TenantId, WriteMark, WrittenResource } from '../store/port.ts';
+import type { Job, Store, TenantId, WriteMark, WrittenResource } from '../store/port.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
 import type { GroupReader } from './group.ts';
-import { gatherGroup, groupReader, inputsMoved, isNotFound, refOf } from './group.ts';
+import { gatherGroup, groupReader, inputsMoved } from './group.ts';
 import type { LeasedBatch } from './capture-lease.ts';
 import { leaseCaptureBatch } from './capture-lease.ts';
 import type { GroupSummary, PlanContext, PlannedGroup } from './group-planner.ts';
@@ -366,7 +365,6 @@ export class ChargeCaptureWorker extends LoopingWorker {
     if (!encounter?.startsWith('Encounter/')) {
       return EMPTY_SUMMARY(event.encounter);
     }
-    await this.#followMovedAdministrations(tenant, event.causes);
     const coding = this.#deps.codingOptions?.(tenant);
     const zone = coding?.timeZone ?? coding?.utcOffset;
     let total = EMPTY_SUMMARY(encounter);
@@ -493,49 +491,5 @@ export class ChargeCaptureWorker extends LoopingWorker {
     });
     this.#lastLook = { tenant, mark, commits: this.#writes.commits, written };
     return written;
-  }
-
-  /**
-   * An administration moved to another encounter (context corrected) leaves charges on the old
-   * one; ingest only announces the new one, so announce the old one too.
-   */
-  async #followMovedAdministrations(tenant: TenantId, causes: readonly string[]): Promise<void> {
-    for (const cause of causes) {
-      const ref = normalizeReference(cause);
-      if (!ref?.startsWith('MedicationAdministration/')) {
-        continue;
-      }
-      const id = ref.split('/')[1] ?? '';
-      let versions: StoredResource[];
-      try {
-        // A first version has no earlier encounter to leave charges on: one read, not a history.
-        const current = await this.#deps.store.resources.read(tenant, 'MedicationAdministration', id);
-        if (current.meta.versionId === '1') {
-          continue;
-        }
-        versions = (
-          await this.#deps.store.resources.history(tenant, 'MedicationAdministration', id, { count: 2 })
-        ).resources;
-      } catch (err) {
-        if (isNotFound(err)) {
-          continue;
-        }
-        throw err;
-      }
-      const [current, previous] = versions as (MedicationAdministration & StoredResource)[];
-      const before = refOf(previous?.context);
-      const now = refOf(current?.context);
-      if (current && before?.startsWith('Encounter/') && before !== now) {
-        const event: EncounterChangedEvent = {
-          encounter: before,
-          causes: [`${ref}/_history/${current.meta.versionId}`],
-        };
-        await this.#deps.store.jobs.enqueue(tenant, {
-          queue: ENCOUNTER_CHANGED_QUEUE,
-          key: encounterChangedKey(before, `moved|${ref}/${current.meta.versionId}`),
-          payload: event,
-        });
-      }
-    }
   }
 }

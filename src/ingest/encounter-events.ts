@@ -70,16 +70,21 @@ export function recomputeFor(copy: Resource, encounters: readonly string[]): Bat
 }
 
 /**
- * The domain event for one changed copy, written in the copy's own transaction: charge capture
- * recomputes the encounter. Keyed by the EHR version that changed it, so a retry after a crash
- * neither loses nor duplicates it.
+ * The domain events for one changed copy, written in the copy's own transaction: charge capture
+ * recomputes the encounter — and, for a copy that moved from another encounter (an
+ * administration's context corrected), the encounter it left, whose charges it may still hold.
+ * `existing` is the version the write replaces (under If-Match), so the move is exact however
+ * many versions follow before capture runs. Keyed by the EHR version that changed it, so a retry
+ * after a crash neither loses nor duplicates them.
  */
-export function domainEvent(copy: Resource): BatchOperation[] {
+export function domainEvent(copy: Resource, existing?: Resource): BatchOperation[] {
   const encounter = encounterOf(copy);
-  if (!encounter) {
-    return [];
-  }
-  return [encounterChanged(encounter, causeOf(copy))];
+  const left = existing ? encounterOf(existing) : undefined;
+  const cause = causeOf(copy);
+  return [
+    ...(encounter ? [encounterChanged(encounter, cause)] : []),
+    ...(left && left !== encounter ? [encounterChanged(left, cause)] : []),
+  ];
 }
 
 /**
@@ -91,7 +96,7 @@ export function domainEvent(copy: Resource): BatchOperation[] {
  * with a check of the encounter's version instead: should the encounter change before the copy
  * commits (it finishes), the write fails and is decided again — an administration stored after
  * the finished encounter was coded is always announced. One that moved from another encounter is
- * announced too: charge capture follows the move to the encounter it left (src/charges/capture.ts).
+ * announced too, with the encounter it left (domainEvent).
  */
 export async function domainEventUnlessNotCodable(
   /** The encounter's stored copy (undefined: not stored); a stale one only fails the write's check. */
@@ -104,7 +109,7 @@ export async function domainEventUnlessNotCodable(
   }
   const encounter = encounterOf(copy);
   if (!encounter || (existing && encounterOf(existing) !== encounter)) {
-    return domainEvent(copy);
+    return domainEvent(copy, existing);
   }
   const id = encounter.slice('Encounter/'.length);
   const stored = await storedEncounter(id);

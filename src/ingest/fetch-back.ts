@@ -170,7 +170,7 @@ export async function ingestResources(
       async (copy, existing) => [
         ...(ctx.deps.mayBeCoded
           ? await domainEventUnlessNotCodable(encounterOfCopy, copy, existing)
-          : domainEvent(copy)),
+          : domainEvent(copy, existing)),
         ...recomputeFor(copy, users),
         ...(ctx.deps.jobsForCopy?.(copy) ?? []),
       ],

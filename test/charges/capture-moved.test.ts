@@ -1,49 +1,52 @@
 /**
  * An administration the EHR moves to another encounter (its context corrected) leaves charges on
- * the old one; ingest announces only the new one, so charge capture announces the old one too,
- * and its recomputation voids them. An administration's first version has moved from nowhere: its
- * run reads it once, without its history.
+ * the old one. Ingest, which writes the copy under If-Match on the version it replaces, knows the
+ * encounter it left and announces it in the same transaction, beside the one it joined; charge
+ * capture then voids the old visit's charges. Exact however many versions follow before capture
+ * runs: the encounter left is the replaced version's, not whatever history holds when capture
+ * looks (it used to compare the latest two versions, and missed a move followed by another change).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { ChargeItem, MedicationAdministration } from '@medplum/fhirtypes';
-import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
+import type { ChargeItem, Encounter, MedicationAdministration } from '@medplum/fhirtypes';
+import { mayBeCoded } from '../../src/charges/group.ts';
+import { storeCopy } from '../../src/ingest/copies.ts';
+import type { CopyContext } from '../../src/ingest/copies.ts';
+import { domainEvent, domainEventUnlessNotCodable } from '../../src/ingest/encounter-events.ts';
 import type { EncounterChangedEvent } from '../../src/ingest/jobs.ts';
-import type { Store, StoredResource, TenantId } from '../../src/store/port.ts';
+import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
+import { readOptional } from '../../src/store/read-optional.ts';
 import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
-import { overriding } from '../../src/store/view.ts';
 import { captureWorker, infusion, officeVisit, seedClinic } from './office-visit.ts';
 
 const TENANT = 't';
 const dir = mkdtempSync(path.join(tmpdir(), 'dripline-capture-moved-'));
 let store: SqliteStore;
+let copies: CopyContext;
 
 beforeAll(async () => {
   store = await openSqliteStore({ path: path.join(dir, 'store.db') });
   await seedClinic(store, TENANT, ['pat-1']);
+  copies = {
+    store,
+    tenant: TENANT,
+    connectionId: 'ehr-1',
+    fhirBaseUrl: 'https://ehr.example.org/fhir',
+    publicUrl: 'http://localhost:8080',
+    now: () => new Date('2026-12-04T12:00:00Z'),
+    generateId: randomUUID,
+    mayBeCoded,
+  };
 });
 afterAll(async () => {
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** A worker over `store` that counts the history reads it makes. */
-function countingWorker(): { worker: ReturnType<typeof captureWorker>; histories: () => number } {
-  let histories = 0;
-  const watched: Store = overriding<Store>(store, {
-    resources: overriding(store.resources, {
-      history: async (tenant: TenantId, type: string, id: string, options?: { count?: number }) => {
-        histories++;
-        return store.resources.history(tenant, type, id, options);
-      },
-    }),
-  });
-  return { worker: captureWorker(watched), histories: () => histories };
-}
 
 const billable = async (encounter: string): Promise<ChargeItem[]> =>
   (
@@ -52,40 +55,60 @@ const billable = async (encounter: string): Promise<ChargeItem[]> =>
     ])
   ).filter((c) => c.status === 'billable');
 
-test('an administration moved to another visit: the old visit is announced and its charges voided', async () => {
-  await store.resources.create(TENANT, officeVisit('pat-1', '2026-12-01T09:00:00Z', '2026-12-01T12:00:00Z'), {
-    id: 'enc-a',
-  });
-  await store.resources.create(TENANT, officeVisit('pat-1', '2026-12-03T09:00:00Z', '2026-12-03T12:00:00Z'), {
-    id: 'enc-b',
-  });
-  const given = infusion('ma-1', 'enc-a', 'pat-1', '2026-12-01T09:00:00Z', '2026-12-01T11:00:00Z');
-  const { resource: first } = await store.resources.create(TENANT, given, { id: 'ma-1' });
-  const firstRun = countingWorker();
-  await firstRun.worker.process(TENANT, {
-    encounter: 'Encounter/enc-a',
-    causes: ['MedicationAdministration/ma-1'],
-  });
-  expect((await billable('enc-a')).length).toBeGreaterThan(1);
-  expect(firstRun.histories()).toBe(0); // version 1: nothing it could have moved from
-
-  // The EHR corrects the context: the administration was given at the visit of the 3rd.
-  await store.resources.update(TENANT, {
-    ...(first as MedicationAdministration & StoredResource),
-    context: { reference: 'Encounter/enc-b' },
-    effectivePeriod: { start: '2026-12-03T09:00:00Z', end: '2026-12-03T11:00:00Z' },
-  });
-  const moved = countingWorker();
-  await moved.worker.process(TENANT, {
-    encounter: 'Encounter/enc-b',
-    causes: ['MedicationAdministration/ma-1'],
-  });
-  expect(moved.histories()).toBe(1);
-  expect((await billable('enc-b')).length).toBeGreaterThan(1);
-  const announced = (await store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, 'ready', 10)).map(
-    (job) => (job.payload as EncounterChangedEvent).encounter,
+/** The EHR's version `v` of a resource, stored as ingest stores it (with its domain events). */
+async function ingest(resource: Encounter | MedicationAdministration, v: string): Promise<void> {
+  await storeCopy(copies, { ...resource, id: resource.id ?? '', meta: { versionId: v } }, (copy, existing) =>
+    domainEventUnlessNotCodable((id) => readOptional(store, TENANT, 'Encounter', id), copy, existing),
   );
-  expect(announced).toEqual(['Encounter/enc-a']);
-  await captureWorker(store).process(TENANT, { encounter: 'Encounter/enc-a', causes: [] });
+}
+
+async function announced(): Promise<string[]> {
+  return (await store.jobs.listJobs(TENANT, ENCOUNTER_CHANGED_QUEUE, 'ready', 100))
+    .map((job) => (job.payload as EncounterChangedEvent).encounter)
+    .sort();
+}
+
+async function captureAll(): Promise<void> {
+  const worker = captureWorker(store);
+  while ((await worker.runOnce()) > 0) {
+    // until nothing is due
+  }
+}
+
+test('moved to another visit, then changed again before capture ran: both visits announced, the old one voided', async () => {
+  await ingest({ ...officeVisit('pat-1', '2026-12-01T09:00:00Z', '2026-12-01T12:00:00Z'), id: 'enc-a' }, '1');
+  await ingest({ ...officeVisit('pat-1', '2026-12-03T09:00:00Z', '2026-12-03T12:00:00Z'), id: 'enc-b' }, '1');
+  const atA = infusion('ma-1', 'enc-a', 'pat-1', '2026-12-01T09:00:00Z', '2026-12-01T11:00:00Z');
+  await ingest(atA, '1');
+  await captureAll();
+  expect((await billable('enc-a')).length).toBeGreaterThan(1);
+  expect(await billable('enc-b')).toEqual([]);
+
+  // The EHR corrects the context (given at the visit of the 3rd), then the dose, before capture runs.
+  const atB = infusion('ma-1', 'enc-b', 'pat-1', '2026-12-03T09:00:00Z', '2026-12-03T11:00:00Z');
+  await ingest(atB, '2');
+  await ingest({ ...atB, dosage: { ...atB.dosage, dose: { ...atB.dosage?.dose, value: 400 } } }, '3');
+  expect(await announced()).toEqual(['Encounter/enc-a', 'Encounter/enc-b', 'Encounter/enc-b']);
+  await captureAll();
   expect(await billable('enc-a')).toEqual([]);
+  expect((await billable('enc-b')).length).toBeGreaterThan(1);
+});
+
+test('the event of a moved copy names the encounter it left, keyed by its version: a redelivery adds none', () => {
+  const before = { ...infusion('ma-2', 'enc-a', 'pat-1', '2026-12-01T09:00:00Z', '2026-12-01T11:00:00Z') };
+  const after = {
+    ...infusion('ma-2', 'enc-b', 'pat-1', '2026-12-03T09:00:00Z', '2026-12-03T11:00:00Z'),
+    meta: { extension: [] },
+  };
+  const events = domainEvent(after, before);
+  expect(events.map((op) => (op.op === 'enqueue' ? op.job.payload : op))).toEqual([
+    expect.objectContaining({ encounter: 'Encounter/enc-b' }),
+    expect.objectContaining({ encounter: 'Encounter/enc-a' }),
+  ]);
+  const keys = events.map((op) => (op.op === 'enqueue' ? op.job.key : ''));
+  expect(new Set(keys).size).toBe(2);
+  expect(domainEvent(after, before).map((op) => (op.op === 'enqueue' ? op.job.key : ''))).toEqual(keys);
+  // Not moved (or new): only its own encounter.
+  expect(domainEvent(after, after)).toHaveLength(1);
+  expect(domainEvent(after)).toHaveLength(1);
 });
