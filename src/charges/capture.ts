@@ -27,19 +27,20 @@
  * planning it ./plan-group.ts (with the pure ./reconcile.ts), its writes ./capture-writes.ts.
  */
 import { OperationOutcomeError } from '@medplum/core';
+import type { Encounter } from '@medplum/fhirtypes';
 import type { CodingTables } from '../coding/tables/types.ts';
 import type { TenantCodingOptions } from '../coding/types.ts';
 import { loadFhirDefinitions } from '../fhir/definitions.ts';
 import type { EncounterChangedEvent } from '../ingest/jobs.ts';
-import { ENCOUNTER_CHANGED_QUEUE } from '../ingest/jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE, encounterChangedKey } from '../ingest/jobs.ts';
 import type { Logger } from '../logger.ts';
-import type { Job, Store, TenantId, WriteMark, WrittenResource } from '../store/port.ts';
+import type { Job, Store, StoredResource, TenantId, WriteMark, WrittenResource } from '../store/port.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
 import type { GroupReader } from './group.ts';
-import { gatherGroup, groupReader, inputsMoved } from './group.ts';
+import { codedWith, gatherGroup, groupReader, inputsMoved, isNotFound } from './group.ts';
 import type { LeasedBatch } from './capture-lease.ts';
 import { leaseCaptureBatch } from './capture-lease.ts';
 import type { GroupSummary, PlanContext, PlannedGroup } from './group-planner.ts';
@@ -304,6 +305,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
         this.#deps.logger.warn({ job: first.id }, 'encounter-changed job without an encounter dropped');
       } else {
         const causes = [...new Set(payloads.flatMap((p) => p?.causes ?? []))].sort();
+        const replaced = [...new Set(payloads.flatMap((p) => p?.replaced ?? []))].sort();
         const attempts = Math.max(...jobs.map((j) => j.attempts));
         const summary = await this.process(
           first.tenant,
@@ -314,6 +316,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
             ...(planned ? { planned } : {}),
           },
         );
+        await this.#recomputeLeftBehind(first.tenant, encounter, replaced, Object.keys(summary.encounters));
         this.#deps.logger.debug({ ...summary, jobs: jobs.length }, 'charges captured');
       }
       return true;
@@ -438,6 +441,50 @@ export class ChargeCaptureWorker extends LoopingWorker {
       }
     }
     throw new Error(`charge capture for ${encounter} did not settle: inputs kept changing`);
+  }
+
+  /**
+   * The visits an encounter was coded with before this change and is no longer with (its day,
+   * patient or episode corrected) hold charges coded with it (a second visit's modifier 59, an
+   * episode's per diems): each is announced, to be recomputed without it. Ingest names the exact
+   * version replaced (EncounterChangedEvent.replaced); it is read and grouped as it was, its
+   * fellow members as they are now. Announced after this run's write and before its ack, keyed by
+   * that version: a crash in between runs it again and enqueues nothing twice.
+   */
+  async #recomputeLeftBehind(
+    tenant: TenantId,
+    encounter: string,
+    replaced: readonly string[],
+    groupNow: readonly string[],
+  ): Promise<void> {
+    if (replaced.length === 0) {
+      return;
+    }
+    const coding = this.#deps.codingOptions?.(tenant);
+    const reader = groupReader(this.#deps.store, tenant, coding?.timeZone ?? coding?.utcOffset);
+    const still = new Set([normalizeReference(encounter) ?? encounter, ...groupNow]);
+    for (const version of replaced) {
+      const [, id = '', , versionId = ''] = version.split('/');
+      let before: StoredResource;
+      try {
+        before = await this.#deps.store.resources.vread(tenant, 'Encounter', id, versionId);
+      } catch (err) {
+        if (isNotFound(err)) {
+          continue;
+        }
+        throw err;
+      }
+      for (const member of await codedWith(reader, before as Encounter & StoredResource)) {
+        if (!still.has(member)) {
+          const event: EncounterChangedEvent = { encounter: member, causes: [version] };
+          await this.#deps.store.jobs.enqueue(tenant, {
+            queue: ENCOUNTER_CHANGED_QUEUE,
+            key: encounterChangedKey(member, `left|${version}`),
+            payload: event,
+          });
+        }
+      }
+    }
   }
 
   /** A plan made ahead, or undefined when it failed (the planning thread gone): planned here instead. */

@@ -250,6 +250,21 @@ export function mayBeCoded(encounter: Encounter): boolean {
 }
 
 /**
+ * The encounters a version of an encounter was (or would be) coded with, itself left out: its
+ * group as that version groups it (its patient's visits that day in its setting, its episode),
+ * with the other members as they are now. None when that version could not be coded (it gave its
+ * group nothing). Charge capture recomputes those a changed encounter left (moved to another day,
+ * patient or episode): their charges were coded with it.
+ */
+export async function codedWith(reader: GroupReader, version: Encounter & StoredResource): Promise<string[]> {
+  if (!mayBeCoded(version)) {
+    return [];
+  }
+  const { members } = await groupOf(reader, version);
+  return members.filter((m) => m.id !== version.id).map((m) => `Encounter/${m.id}`);
+}
+
+/**
  * The group of `reference` (undefined when that encounter is not stored yet: its arrival emits
  * another event) and everything its charges depend on.
  */

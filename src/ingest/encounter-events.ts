@@ -81,8 +81,14 @@ export function domainEvent(copy: Resource, existing?: Resource): BatchOperation
   const encounter = encounterOf(copy);
   const left = existing ? encounterOf(existing) : undefined;
   const cause = causeOf(copy);
+  // An encounter's own version replaced, if it could have been coded: the visits coded with it
+  // that this version is no longer with are recomputed too (EncounterChangedEvent.replaced).
+  const replaced =
+    copy.resourceType === 'Encounter' && existing?.meta?.versionId && !notCodableYet(existing)
+      ? [`Encounter/${existing.id ?? ''}/_history/${existing.meta.versionId}`]
+      : undefined;
   return [
-    ...(encounter ? [encounterChanged(encounter, cause)] : []),
+    ...(encounter ? [encounterChanged(encounter, cause, replaced)] : []),
     ...(left && left !== encounter ? [encounterChanged(left, cause)] : []),
   ];
 }
@@ -105,7 +111,7 @@ export async function domainEventUnlessNotCodable(
   existing: Resource | undefined,
 ): Promise<BatchOperation[]> {
   if (copy.resourceType === 'Encounter') {
-    return notCodableYet(copy) ? [] : domainEvent(copy);
+    return notCodableYet(copy) ? [] : domainEvent(copy, existing);
   }
   const encounter = encounterOf(copy);
   if (!encounter || (existing && encounterOf(existing) !== encounter)) {
@@ -138,8 +144,8 @@ function causeOf(copy: Resource): string {
   return `${copy.resourceType}/${copy.id ?? ''}/_history/${version}`;
 }
 
-function encounterChanged(encounter: string, cause: string): BatchOperation {
-  const event: EncounterChangedEvent = { encounter, causes: [cause] };
+function encounterChanged(encounter: string, cause: string, replaced?: readonly string[]): BatchOperation {
+  const event: EncounterChangedEvent = { encounter, causes: [cause], ...(replaced ? { replaced } : {}) };
   return {
     op: 'enqueue',
     job: { queue: ENCOUNTER_CHANGED_QUEUE, key: encounterChangedKey(encounter, cause), payload: event },

@@ -69,6 +69,12 @@ export interface EncounterChangedEvent {
   readonly encounter: string;
   /** The resource versions whose arrival caused this event ("Type/id/_history/v"). */
   readonly causes: readonly string[];
+  /**
+   * The stored versions of the encounter itself that this change replaced, where one could have
+   * been coded ("Encounter/id/_history/<store version>"): charge capture recomputes the visits it
+   * was coded with that it is no longer with (moved to another day, patient or episode).
+   */
+  readonly replaced?: readonly string[];
 }
 
 /**

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ChargeItem, Encounter, MedicationAdministration } from '@medplum/fhirtypes';
 import { mayBeCoded } from '../../src/charges/group.ts';
+import { EXT_CHARGE_MODIFIER } from '../../src/contract/canonical.ts';
 import { storeCopy } from '../../src/ingest/copies.ts';
 import type { CopyContext } from '../../src/ingest/copies.ts';
 import { domainEvent, domainEventUnlessNotCodable } from '../../src/ingest/encounter-events.ts';
@@ -111,4 +112,33 @@ test('the event of a moved copy names the encounter it left, keyed by its versio
   // Not moved (or new): only its own encounter.
   expect(domainEvent(after, after)).toHaveLength(1);
   expect(domainEvent(after)).toHaveLength(1);
+});
+
+/** The modifiers on an encounter's billable charges. */
+const modifiers = async (encounter: string): Promise<string[]> =>
+  (await billable(encounter)).flatMap((c) =>
+    (c.extension ?? []).filter((e) => e.url === EXT_CHARGE_MODIFIER).map((e) => e.valueCoding?.code ?? ''),
+  );
+
+test('a visit moved to another day: the visit it was coded with that day is recomputed without it', async () => {
+  // Two office visits of one patient on the 5th: coded together, the second initial infusion
+  // of the day carries modifier 59 (a distinct service).
+  const morning = { ...officeVisit('pat-1', '2026-12-05T09:00:00Z', '2026-12-05T11:30:00Z'), id: 'enc-m' };
+  const afternoon = { ...officeVisit('pat-1', '2026-12-05T13:00:00Z', '2026-12-05T16:00:00Z'), id: 'enc-n' };
+  await ingest(morning, '1');
+  await ingest(afternoon, '1');
+  await ingest(infusion('ma-m', 'enc-m', 'pat-1', '2026-12-05T09:00:00Z', '2026-12-05T11:00:00Z'), '1');
+  await ingest(infusion('ma-n', 'enc-n', 'pat-1', '2026-12-05T13:00:00Z', '2026-12-05T15:00:00Z'), '1');
+  await captureAll();
+  const together = [...(await modifiers('enc-m')), ...(await modifiers('enc-n'))];
+  expect(together).toContain('59');
+
+  // The morning visit was on the 6th in fact: corrected in the EHR, with its administration.
+  await ingest({ ...morning, period: { start: '2026-12-06T09:00:00Z', end: '2026-12-06T11:30:00Z' } }, '2');
+  await ingest(infusion('ma-m', 'enc-m', 'pat-1', '2026-12-06T09:00:00Z', '2026-12-06T11:00:00Z'), '2');
+  await captureAll();
+  // Each is now the only visit of its day: no distinct-service modifier on either.
+  expect(await modifiers('enc-m')).not.toContain('59');
+  expect(await modifiers('enc-n')).not.toContain('59');
+  expect((await billable('enc-n')).length).toBeGreaterThan(1);
 });
