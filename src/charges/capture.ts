@@ -474,7 +474,8 @@ export class ChargeCaptureWorker extends LoopingWorker {
         }
         throw err;
       }
-      for (const member of await codedWith(reader, before as Encounter & StoredResource)) {
+      const now = (await reader.read(encounter)) as Encounter | undefined;
+      for (const member of await codedWith(reader, before as Encounter & StoredResource, now)) {
         if (!still.has(member)) {
           const event: EncounterChangedEvent = { encounter: member, causes: [version] };
           await this.#deps.store.jobs.enqueue(tenant, {

@@ -88,6 +88,17 @@ function localDay(instant: string, zone: string | undefined): { start: string; e
   return { start: new Date(start).toISOString(), end: new Date(start + 86_400_000).toISOString() };
 }
 
+/** What decides an encounter's group (groupOf): its episode, patient, setting and day. */
+function groupingOf(encounter: Encounter, zone: string | undefined): string {
+  const start = encounter.period?.start;
+  return JSON.stringify([
+    refOf(encounter.partOf) ?? null,
+    refOf(encounter.subject) ?? null,
+    settingOf(encounter) ?? null,
+    start ? (localDay(start, zone)?.start ?? start) : null,
+  ]);
+}
+
 /** The instant `days` × 24 h after `instant` (negative: before). */
 function shiftedByDays(instant: string, days: number): string {
   return new Date(Date.parse(instant) + days * 86_400_000).toISOString();
@@ -256,8 +267,16 @@ export function mayBeCoded(encounter: Encounter): boolean {
  * group nothing). Charge capture recomputes those a changed encounter left (moved to another day,
  * patient or episode): their charges were coded with it.
  */
-export async function codedWith(reader: GroupReader, version: Encounter & StoredResource): Promise<string[]> {
-  if (!mayBeCoded(version)) {
+export async function codedWith(
+  reader: GroupReader,
+  version: Encounter & StoredResource,
+  /** The encounter as it is now: nothing is read when both are grouped alike (most changes). */
+  current?: Encounter,
+): Promise<string[]> {
+  if (
+    !mayBeCoded(version) ||
+    (current && groupingOf(current, reader.zone) === groupingOf(version, reader.zone))
+  ) {
     return [];
   }
   const { members } = await groupOf(reader, version);

@@ -141,4 +141,12 @@ test('a visit moved to another day: the visit it was coded with that day is reco
   expect(await modifiers('enc-m')).not.toContain('59');
   expect(await modifiers('enc-n')).not.toContain('59');
   expect((await billable('enc-n')).length).toBeGreaterThan(1);
+
+  // A change that keeps it on its day (its end time) leaves no visit behind: only it is announced
+  // (before the run and after it).
+  await ingest({ ...morning, period: { start: '2026-12-06T09:00:00Z', end: '2026-12-06T11:45:00Z' } }, '3');
+  expect(await announced()).toEqual(['Encounter/enc-m']);
+  const worker = captureWorker(store);
+  expect(await worker.runOnce()).toBe(1);
+  expect(await announced()).toEqual([]);
 });
