@@ -60,6 +60,25 @@ export async function encountersUsing(store: Store, tenant: TenantId, resource: 
   return [...found].sort();
 }
 
+/**
+ * Encounters whose charges used what the replaced version `existing` was and the copy no longer
+ * is: a Coverage whose beneficiary was corrected leaves the old patient's recent encounters billed
+ * to it (encountersUsing finds only the new patient's). Recomputed with the copy's own.
+ */
+export async function encountersLeft(
+  store: Store,
+  tenant: TenantId,
+  copy: Resource,
+  existing: Resource | undefined,
+): Promise<string[]> {
+  if (copy.resourceType !== 'Coverage' || existing?.resourceType !== 'Coverage') {
+    return [];
+  }
+  const before = normalizeReference(existing.beneficiary.reference ?? '');
+  const now = normalizeReference(copy.beneficiary.reference ?? '');
+  return before && before !== now ? encountersUsing(store, tenant, existing) : [];
+}
+
 /** The recomputation of `encounters`, caused by this version of the copy. */
 export function recomputeFor(copy: Resource, encounters: readonly string[]): BatchOperation[] {
   if (encounters.length === 0) {

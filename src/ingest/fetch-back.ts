@@ -16,6 +16,7 @@ import { classifyEhrError } from './ehr-port.ts';
 import {
   domainEvent,
   domainEventUnlessNotCodable,
+  encountersLeft,
   encountersUsing,
   recomputeFor,
   storedEncounterLookup,
@@ -171,7 +172,9 @@ export async function ingestResources(
         ...(ctx.deps.mayBeCoded
           ? await domainEventUnlessNotCodable(encounterOfCopy, copy, existing)
           : domainEvent(copy, existing)),
-        ...recomputeFor(copy, users),
+        ...recomputeFor(copy, [
+          ...new Set([...users, ...(await encountersLeft(ctx.deps.store, binding.tenant, copy, existing))]),
+        ]),
         ...(ctx.deps.jobsForCopy?.(copy) ?? []),
       ],
       options,

@@ -1,11 +1,16 @@
 /**
- * The encounter-changed jobs a stored copy triggers (src/ingest/encounter-events.ts), without a
- * store: which encounter, which cause, and keys that make a redelivered copy one job, not two.
+ * The encounter-changed jobs a stored copy triggers (src/ingest/encounter-events.ts): which
+ * encounter, which cause, and keys that make a redelivered copy one job, not two (without a store);
+ * and which encounters a corrected Coverage leaves behind (with one).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import type { Medication, MedicationAdministration, Patient } from '@medplum/fhirtypes';
+import type { Coverage, Medication, MedicationAdministration, Patient } from '@medplum/fhirtypes';
 import { toCopy } from '../../src/ingest/copies.ts';
-import { domainEvent, recomputeFor } from '../../src/ingest/encounter-events.ts';
+import { domainEvent, encountersLeft, recomputeFor } from '../../src/ingest/encounter-events.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { ENCOUNTER_CHANGED_QUEUE } from '../../src/ingest/jobs.ts';
 
 const BASE = 'https://ehr.example.org/fhir';
@@ -87,5 +92,49 @@ describe('recomputeFor', () => {
 
   test('no encounters, no jobs', () => {
     expect(recomputeFor(toCopy(medication, BASE), [])).toEqual([]);
+  });
+});
+
+describe('encountersLeft', () => {
+  test("a Coverage moved to another beneficiary recomputes the old patient's encounters; unmoved, nothing", async () => {
+    const store = await openSqliteStore({
+      path: path.join(mkdtempSync(path.join(tmpdir(), 'encounters-left-')), 'db.sqlite'),
+    });
+    try {
+      for (const [id, patient] of [
+        ['e-1', 'Patient/p-1'],
+        ['e-2', 'Patient/p-1'],
+        ['e-3', 'Patient/p-2'],
+      ] as const) {
+        await store.resources.create(
+          't',
+          {
+            resourceType: 'Encounter',
+            status: 'finished',
+            class: { code: 'AMB' },
+            subject: { reference: patient },
+          },
+          { id },
+        );
+      }
+      const coverage = (beneficiary: string): Coverage => ({
+        resourceType: 'Coverage',
+        id: 'cov-1',
+        status: 'active',
+        beneficiary: { reference: beneficiary },
+        payor: [{ reference: 'Organization/payer' }],
+      });
+      expect(await encountersLeft(store, 't', coverage('Patient/p-2'), coverage('Patient/p-1'))).toEqual([
+        'Encounter/e-1',
+        'Encounter/e-2',
+      ]);
+      expect(await encountersLeft(store, 't', coverage('Patient/p-1'), coverage('Patient/p-1'))).toEqual([]);
+      expect(await encountersLeft(store, 't', coverage('Patient/p-1'), undefined)).toEqual([]);
+      expect(
+        await encountersLeft(store, 't', administration('Encounter/e-3'), administration('Encounter/e-1')),
+      ).toEqual([]);
+    } finally {
+      await store.close();
+    }
   });
 });
