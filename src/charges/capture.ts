@@ -463,6 +463,7 @@ export class ChargeCaptureWorker extends LoopingWorker {
     const coding = this.#deps.codingOptions?.(tenant);
     const reader = groupReader(this.#deps.store, tenant, coding?.timeZone ?? coding?.utcOffset);
     const still = new Set([normalizeReference(encounter) ?? encounter, ...groupNow]);
+    const now = (await reader.read(encounter)) as Encounter | undefined;
     for (const version of replaced) {
       const [, id = '', , versionId = ''] = version.split('/');
       let before: StoredResource;
@@ -474,7 +475,6 @@ export class ChargeCaptureWorker extends LoopingWorker {
         }
         throw err;
       }
-      const now = (await reader.read(encounter)) as Encounter | undefined;
       for (const member of await codedWith(reader, before as Encounter & StoredResource, now)) {
         if (!still.has(member)) {
           const event: EncounterChangedEvent = { encounter: member, causes: [version] };

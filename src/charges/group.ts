@@ -16,7 +16,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { settingOf } from '../coding/fhir/extract.ts';
 import type { CareSetting } from '../coding/types.ts';
-import { DELETED_AT_SOURCE } from '../ingest/copies.ts';
+import { DELETED_AT_SOURCE, hasCopyTag } from '../ingest/copies.ts';
 import { hashText } from '../ingest/jobs.ts';
 import type { Store, StoreFilter, StoredResource, TenantId, WrittenResource } from '../store/port.ts';
 import { searchAll } from '../store/search-all.ts';
@@ -53,9 +53,7 @@ export function refOf(reference: Reference | undefined): string | undefined {
 }
 
 export function deletedAtSource(resource: Resource): boolean {
-  return (resource.meta?.tag ?? []).some(
-    (t) => t.system === DELETED_AT_SOURCE.system && t.code === DELETED_AT_SOURCE.code,
-  );
+  return hasCopyTag(resource, DELETED_AT_SOURCE);
 }
 
 /** The clinic's offset, as the EHR wrote it on the encounter's start ("…-05:00"), for dates of service. */

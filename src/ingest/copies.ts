@@ -34,10 +34,16 @@ export const NOT_CODABLE_YET = {
   code: 'not-codable-yet',
 } as const;
 
+/** Whether the copy carries `tag` (one of the copy tags above). */
+export function hasCopyTag(
+  copy: Resource | undefined,
+  tag: { readonly system: string; readonly code: string },
+): boolean {
+  return (copy?.meta?.tag ?? []).some((t) => t.system === tag.system && t.code === tag.code);
+}
+
 export function notCodableYet(copy: Resource | undefined): boolean {
-  return (copy?.meta?.tag ?? []).some(
-    (t) => t.system === NOT_CODABLE_YET.system && t.code === NOT_CODABLE_YET.code,
-  );
+  return hasCopyTag(copy, NOT_CODABLE_YET);
 }
 
 export interface SourceVersion {
@@ -216,11 +222,7 @@ export async function markDeletedAtSource(
     if (!existing) {
       return 'absent';
     }
-    if (
-      existing.meta.tag?.some(
-        (t) => t.system === DELETED_AT_SOURCE.system && t.code === DELETED_AT_SOURCE.code,
-      )
-    ) {
+    if (hasCopyTag(existing, DELETED_AT_SOURCE)) {
       return 'unchanged';
     }
     const { versionId: _v, lastUpdated: _l, ...meta } = existing.meta;
