@@ -6,9 +6,11 @@
  */
 import { OperationOutcomeError } from '@medplum/core';
 import type { Coding, Encounter, Extension, Resource } from '@medplum/fhirtypes';
-import { buildAuditEvent, patientsOf } from '../fhir/audit.ts';
+import { patientsOf } from '../fhir/audit.ts';
 import { NON_PHI_TYPES } from '../fhir/capability.ts';
 import type { BatchOperation, BatchResult, Store, StoredResource, TenantId } from '../store/port.ts';
+import type { CopyAudit } from './copy-audit.ts';
+import { copyAuditEvents } from './copy-audit.ts';
 import {
   CS_COPY_CODING,
   CS_SOURCE_STATUS,
@@ -123,9 +125,15 @@ export interface CopyContext {
   readonly generateId: () => string;
   /**
    * How a copy's transaction is committed: `store.resources.writeBatch` by default; the worker
-   * passes a group commit, so the copies of a batch's jobs (processed side by side) share one.
+   * passes a group commit, so the copies of a batch's jobs (processed side by side) share one. It
+   * must commit `audit`'s AuditEvent in the same transaction (./copy-audit.ts
+   * `copyGroupCommit`, whose trailer does).
    */
-  readonly write?: (tenant: TenantId, operations: readonly BatchOperation[]) => Promise<BatchResult[]>;
+  readonly write?: (
+    tenant: TenantId,
+    operations: readonly BatchOperation[],
+    audit?: CopyAudit,
+  ) => Promise<BatchResult[]>;
   /**
    * The stored copy as the worker read it ahead for its batch (`null`: there was none), or
    * undefined when it was not read ahead. Taken for the first attempt only: a copy written since
@@ -261,23 +269,23 @@ async function writeCopy<O extends string>(
         : { op: 'create', resource, options: { id } },
     ];
     operations.push(...(await alsoWrite(resource, existing)));
-    if (!NON_PHI_TYPES.has(resourceType)) {
-      const event = buildAuditEvent({
-        id: ctx.generateId(),
-        now: ctx.now(),
-        interaction: existing ? 'update' : 'create',
-        outcome: '0',
-        clientId: `ehr-connection/${ctx.connectionId}`,
-        resources: [`${resourceType}/${id}`],
-        patients: patientsOf(resource),
-        publicUrl: ctx.publicUrl,
-      });
-      operations.push({ op: 'create', resource: event, options: { id: event.id } });
-    }
+    // Its AuditEvent goes in the same transaction: through the group commit's trailer, shared
+    // with the other copies of the patient committed with it (./copy-audit.ts), or here.
+    const audit: CopyAudit | undefined = NON_PHI_TYPES.has(resourceType)
+      ? undefined
+      : {
+          clientId: `ehr-connection/${ctx.connectionId}`,
+          interaction: existing ? 'update' : 'create',
+          resource: `${resourceType}/${id}/_history/${existing ? Number(existing.meta.versionId) + 1 : 1}`,
+          patients: patientsOf(resource),
+        };
     try {
       const [first] = ctx.write
-        ? await ctx.write(ctx.tenant, operations)
-        : await ctx.store.resources.writeBatch(ctx.tenant, operations);
+        ? await ctx.write(ctx.tenant, operations, audit)
+        : await ctx.store.resources.writeBatch(ctx.tenant, [
+            ...operations,
+            ...(audit ? copyAuditEvents([audit], ctx) : []),
+          ]);
       const copy =
         first && (first.op === 'create' || first.op === 'update') ? first.result.resource : undefined;
       return { outcome: existing ? 'updated' : 'created', ...(copy ? { copy } : {}) };

@@ -17,9 +17,10 @@
 import type { Job, TenantId } from '../store/port.ts';
 import { retryDelayMs } from '../store/job-policy.ts';
 import { LoopingWorker } from '../store/worker-loop.ts';
-import { GroupCommit } from '../store/group-commit.ts';
 import { normalizeReference } from '../store/search-index.ts';
+import { newAuditEventId } from '../fhir/audit.ts';
 import { BatchBookkeeping } from './batch-bookkeeping.ts';
+import { copyGroupCommit } from './copy-audit.ts';
 import type { JobBookkeeping } from './batch-bookkeeping.ts';
 import { classifyEhrError, ehrSaidLater } from './ehr-port.ts';
 import { IdSearchSupport } from './id-search.ts';
@@ -99,7 +100,11 @@ export class IngestWorker extends LoopingWorker {
     this.#ctx = {
       deps: this.#deps,
       now: this.#now,
-      copyWrites: new GroupCommit(this.#deps.store),
+      copyWrites: copyGroupCommit(this.#deps.store, {
+        now: this.#now,
+        generateId: newAuditEventId,
+        publicUrl: this.#deps.publicUrl,
+      }),
       idSearch: new IdSearchSupport(this.#now),
       stored: new StoredReferences(),
     };

@@ -18,28 +18,48 @@
  * receiver answers 503 and the sender retries; the API answers the store's error). A group is the
  * same as its writes committed one after another in arrival order: idempotency keys, If-Match
  * versions and identifiers behave as they would alone (the same event twice in one group is one job).
+ *
+ * A write may carry a note for the transaction it ends up in: the `trailer` option turns the notes
+ * of the writes committed together into operations appended to that transaction (the ingest
+ * worker's copies: one AuditEvent per patient for the copies of a group, instead of one per copy).
+ * A write retried alone gets the trailer of its own note.
  */
 import type { BatchOperation, BatchResult, Store, TenantId } from './port.ts';
 
-interface Pending {
+interface Pending<Note> {
   readonly operations: readonly BatchOperation[];
+  readonly note: Note | undefined;
   readonly resolve: (results: BatchResult[]) => void;
   readonly reject: (err: unknown) => void;
 }
 
-export class GroupCommit {
+export interface GroupCommitOptions<Note> {
+  /** Operations per transaction at most (a larger group is split); default 500. */
+  readonly maxOperations?: number;
+  /**
+   * The operations appended to a transaction for the notes of the writes in it (in their order;
+   * called only when there is at least one). Their results are not handed to any writer.
+   */
+  readonly trailer?: (tenant: TenantId, notes: readonly Note[]) => BatchOperation[];
+}
+
+export class GroupCommit<Note = never> {
   readonly #store: Store;
   readonly #maxOperations: number;
+  readonly #trailer: GroupCommitOptions<Note>['trailer'];
   /** Writes waiting for the next flush, by tenant. */
-  readonly #waiting = new Map<TenantId, Pending[]>();
+  readonly #waiting = new Map<TenantId, Pending<Note>[]>();
   /** Tenants with a flush scheduled or in flight. */
   readonly #flushing = new Set<TenantId>();
   #commits = 0;
 
-  /** @param maxOperations operations per transaction at most (a larger group is split). */
-  constructor(store: Store, maxOperations = 500) {
+  /** @param options `maxOperations` alone, or the options. */
+  constructor(store: Store, options: number | GroupCommitOptions<Note> = {}) {
+    const { maxOperations = 500, trailer } =
+      typeof options === 'number' ? { maxOperations: options } : options;
     this.#store = store;
     this.#maxOperations = maxOperations;
+    this.#trailer = trailer;
   }
 
   /**
@@ -52,15 +72,17 @@ export class GroupCommit {
 
   /**
    * Resolves once `operations` are committed (with those of the writes grouped with them), with
-   * their results, as `store.resources.writeBatch(tenant, operations)` would.
+   * their results, as `store.resources.writeBatch(tenant, operations)` would; `note` goes to the
+   * trailer of the transaction that commits them.
    */
-  write(tenant: TenantId, operations: readonly BatchOperation[]): Promise<BatchResult[]> {
+  write(tenant: TenantId, operations: readonly BatchOperation[], note?: Note): Promise<BatchResult[]> {
     return new Promise<BatchResult[]>((resolve, reject) => {
+      const pending: Pending<Note> = { operations, note, resolve, reject };
       const waiting = this.#waiting.get(tenant);
       if (waiting) {
-        waiting.push({ operations, resolve, reject });
+        waiting.push(pending);
       } else {
-        this.#waiting.set(tenant, [{ operations, resolve, reject }]);
+        this.#waiting.set(tenant, [pending]);
       }
       if (!this.#flushing.has(tenant)) {
         this.#flushing.add(tenant);
@@ -77,10 +99,7 @@ export class GroupCommit {
         return;
       }
       try {
-        const results = await this.#store.resources.writeBatch(
-          tenant,
-          group.flatMap((p) => p.operations),
-        );
+        const results = await this.#store.resources.writeBatch(tenant, this.#transaction(tenant, group));
         this.#commits++;
         let offset = 0;
         for (const pending of group) {
@@ -91,7 +110,10 @@ export class GroupCommit {
         // Alone, each write commits or fails on its own merits.
         for (const pending of group) {
           try {
-            const results = await this.#store.resources.writeBatch(tenant, pending.operations);
+            const results = await this.#store.resources.writeBatch(
+              tenant,
+              this.#transaction(tenant, [pending]),
+            );
             this.#commits++;
             pending.resolve(results);
           } catch (err) {
@@ -102,8 +124,18 @@ export class GroupCommit {
     }
   }
 
+  /** The operations of one transaction: the writes' own, in order, then the trailer of their notes. */
+  #transaction(tenant: TenantId, group: readonly Pending<Note>[]): BatchOperation[] {
+    const operations = group.flatMap((p) => p.operations);
+    const notes = group.flatMap((p) => (p.note === undefined ? [] : [p.note]));
+    if (this.#trailer && notes.length > 0) {
+      operations.push(...this.#trailer(tenant, notes));
+    }
+    return operations;
+  }
+
   /** The next group of the tenant's waiting writes: whole requests, up to maxOperations (at least one). */
-  #take(tenant: TenantId): Pending[] {
+  #take(tenant: TenantId): Pending<Note>[] {
     const waiting = this.#waiting.get(tenant) ?? [];
     let operations = 0;
     let count = 0;

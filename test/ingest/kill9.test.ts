@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Encounter, MedicationAdministration, Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, Encounter, MedicationAdministration, Resource } from '@medplum/fhirtypes';
 import type { EhrConnectionConfig } from '../../src/config/config.ts';
 import { NON_PHI_TYPES } from '../../src/fhir/capability.ts';
 import { notCodableYet, sourceVersionOf } from '../../src/ingest/copies.ts';
@@ -41,6 +41,7 @@ import { sandboxConnection } from '../../src/sandbox/index.ts';
 import { startSandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { DeliveryAttempt, SandboxEhr } from '../../src/sandbox/ehr/server.ts';
 import type { Job, JobState, StoredResource } from '../../src/store/port.ts';
+import { searchAll } from '../../src/store/search-all.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { freePort } from '../../src/http/free-port.ts';
@@ -651,6 +652,8 @@ describe.each(PAYLOADS)('kill -9 mid-burst, %s payloads', (payload) => {
     const problems: string[] = [];
     let versions = 0;
     let phiVersions = 0;
+    /** Each PHI copy version stored, as its AuditEvent names it ("Type/id/_history/<store version>"). */
+    const phiStored = new Set<string>();
     /** Administration and encounter versions stored, with what decides whether they are announced. */
     const copyVersions = new Map<string, { stored: StoredResource; encounter?: string }>();
     /** Each encounter's stored versions, oldest first. */
@@ -678,6 +681,7 @@ describe.each(PAYLOADS)('kill -9 mid-burst, %s payloads', (payload) => {
         versions += resources.length;
         if (!NON_PHI_TYPES.has(type)) {
           phiVersions += resources.length;
+          resources.forEach((r) => phiStored.add(`${type}/${r.id}/_history/${r.meta.versionId}`));
         }
         if (type === 'MedicationAdministration' || type === 'Encounter') {
           resources.forEach((stored, i) => {
@@ -696,15 +700,34 @@ describe.each(PAYLOADS)('kill -9 mid-burst, %s payloads', (payload) => {
         }
       }
     }
-    const audits = await store!.resources.search(tenant, {
-      resourceType: 'AuditEvent',
-      filters: [],
-      sort: [],
-      count: 0,
-      offset: 0,
-      total: true,
-    });
-    expect(audits.total).toBe(phiVersions);
+    // Every PHI copy version is named by exactly one AuditEvent (the copies committed together
+    // share one per patient: src/ingest/copy-audit.ts), none names a version that was not stored
+    // (a rolled-back write's), and none names more than one patient.
+    const audited = new Map<string, number>();
+    for (const audit of await searchAll<AuditEvent>(store!, tenant, 'AuditEvent')) {
+      const patients = (audit.entity ?? []).filter((e) => e.role?.code === '1');
+      if (patients.length > 1) {
+        problems.push(`AuditEvent/${audit.id} names ${patients.length} patients`);
+      }
+      for (const entity of audit.entity ?? []) {
+        const what = entity.what?.reference ?? '';
+        if (entity.type?.code === '2' && what.includes('/_history/')) {
+          audited.set(what, (audited.get(what) ?? 0) + 1);
+        }
+      }
+    }
+    for (const version of phiStored) {
+      if (audited.get(version) !== 1) {
+        problems.push(`${version} audited ${audited.get(version) ?? 0} times`);
+      }
+    }
+    const listed = new Set([...phiStored].map((version) => version.split('/')[0]));
+    for (const version of audited.keys()) {
+      if (listed.has(version.split('/')[0]) && !phiStored.has(version)) {
+        problems.push(`${version} audited but not stored`);
+      }
+    }
+    expect(phiStored.size).toBe(phiVersions);
 
     const events: Job[] = [];
     for (const state of ['ready', 'leased', 'done', 'dead'] as const) {
