@@ -11,6 +11,8 @@ import { NON_PHI_TYPES } from '../fhir/capability.ts';
 import type { BatchOperation, BatchResult, Store, StoredResource, TenantId } from '../store/port.ts';
 import type { CopyAudit } from './copy-audit.ts';
 import { copyAuditEvents } from './copy-audit.ts';
+import type { EncounterChangedEvent } from './jobs.ts';
+import { ENCOUNTER_CHANGED_QUEUE } from './jobs.ts';
 import {
   CS_COPY_CODING,
   CS_SOURCE_STATUS,
@@ -126,13 +128,12 @@ export interface CopyContext {
   /**
    * How a copy's transaction is committed: `store.resources.writeBatch` by default; the worker
    * passes a group commit, so the copies of a batch's jobs (processed side by side) share one. It
-   * must commit `audit`'s AuditEvent in the same transaction (./copy-audit.ts
-   * `copyGroupCommit`, whose trailer does).
+   * must write what `note` says in the same transaction (./copy-commit.ts `copyGroupCommit`).
    */
   readonly write?: (
     tenant: TenantId,
     operations: readonly BatchOperation[],
-    audit?: CopyAudit,
+    note?: CopyNote,
   ) => Promise<BatchResult[]>;
   /**
    * The stored copy as the worker read it ahead for its batch (`null`: there was none), or
@@ -146,6 +147,16 @@ export interface CopyContext {
    * tagged, and every change starts charge capture.
    */
   readonly mayBeCoded?: (encounter: Encounter) => boolean;
+}
+
+/**
+ * What a copy's write leaves to the transaction that commits it (CopyContext.write), which writes
+ * it for all its copies together: the copy's AuditEvent, and its charge capture events
+ * (`encounter-changed` jobs), one per encounter for the transaction instead of one per copy.
+ */
+export interface CopyNote {
+  readonly audit?: CopyAudit;
+  readonly events: readonly EncounterChangedEvent[];
 }
 
 /** The changes a copy's write makes beside it, from the copy and the stored version it replaces. */
@@ -268,9 +279,13 @@ async function writeCopy<O extends string>(
           }
         : { op: 'create', resource, options: { id } },
     ];
-    operations.push(...(await alsoWrite(resource, existing)));
-    // Its AuditEvent goes in the same transaction: through the group commit's trailer, shared
-    // with the other copies of the patient committed with it (./copy-audit.ts), or here.
+    const also = await alsoWrite(resource, existing);
+    // Through a group commit, the copy's charge capture events go in its note, to be merged with
+    // those of the other copies of its transaction; alone, they are written as they are.
+    const events = ctx.write ? also.flatMap(encounterChange) : [];
+    operations.push(...(events.length > 0 ? also.filter((op) => encounterChange(op).length === 0) : also));
+    // Its AuditEvent goes in the same transaction: through the group commit's note, shared with
+    // the other copies of the patient committed with it (./copy-audit.ts), or here.
     const audit: CopyAudit | undefined = NON_PHI_TYPES.has(resourceType)
       ? undefined
       : {
@@ -281,7 +296,7 @@ async function writeCopy<O extends string>(
         };
     try {
       const [first] = ctx.write
-        ? await ctx.write(ctx.tenant, operations, audit)
+        ? await ctx.write(ctx.tenant, operations, { ...(audit ? { audit } : {}), events })
         : await ctx.store.resources.writeBatch(ctx.tenant, [
             ...operations,
             ...(audit ? copyAuditEvents([audit], ctx) : []),
@@ -297,6 +312,13 @@ async function writeCopy<O extends string>(
     }
   }
   throw new Error(`could not store ${resourceType}/${id}: too many concurrent writers`);
+}
+
+/** The charge capture event an operation enqueues, if it is one. */
+function encounterChange(op: BatchOperation): EncounterChangedEvent[] {
+  return op.op === 'enqueue' && op.job.queue === ENCOUNTER_CHANGED_QUEUE
+    ? [op.job.payload as EncounterChangedEvent]
+    : [];
 }
 
 /** The copy with NOT_CODABLE_YET as it should be: on an encounter no version of which could be coded. */

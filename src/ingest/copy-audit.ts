@@ -14,8 +14,7 @@
  */
 import type { AuditLifecycle } from '../fhir/audit.ts';
 import { buildAuditEvent } from '../fhir/audit.ts';
-import { GroupCommit } from '../store/group-commit.ts';
-import type { BatchOperation, Store } from '../store/port.ts';
+import type { BatchOperation } from '../store/port.ts';
 
 /** What one copy write tells the audit of its transaction. */
 export interface CopyAudit {
@@ -69,12 +68,5 @@ export function copyAuditEvents(audits: readonly CopyAudit[], deps: CopyAuditDep
       lifecycles,
     });
     return { op: 'create', resource: event, options: { id: event.id } };
-  });
-}
-
-/** The group commit of the worker's copies: each transaction ends with its copies' AuditEvents. */
-export function copyGroupCommit(store: Store, deps: CopyAuditDeps): GroupCommit<CopyAudit> {
-  return new GroupCommit<CopyAudit>(store, {
-    trailer: (_tenant, audits) => copyAuditEvents(audits, deps),
   });
 }

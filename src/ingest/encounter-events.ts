@@ -163,6 +163,36 @@ function causeOf(copy: Resource): string {
   return `${copy.resourceType}/${copy.id ?? ''}/_history/${version}`;
 }
 
+/**
+ * The charge capture events of copies committed in one transaction, one job per encounter: its
+ * causes and replaced versions are those of every event about it (capture runs an encounter once
+ * for all its jobs anyway: LeaseOptions.siblingsBy). A lone cause keeps the key it has alone; more
+ * are keyed by all of them, so a transaction retried whole writes the same job again.
+ */
+export function mergedEncounterChanges(events: readonly EncounterChangedEvent[]): BatchOperation[] {
+  const byEncounter = new Map<string, { causes: Set<string>; replaced: Set<string> }>();
+  for (const event of events) {
+    const merged = byEncounter.get(event.encounter) ?? { causes: new Set(), replaced: new Set() };
+    event.causes.forEach((cause) => merged.causes.add(cause));
+    event.replaced?.forEach((version) => merged.replaced.add(version));
+    byEncounter.set(event.encounter, merged);
+  }
+  return [...byEncounter].map(([encounter, merged]) => {
+    const causes = [...merged.causes].sort();
+    const replaced = [...merged.replaced].sort();
+    const payload: EncounterChangedEvent = {
+      encounter,
+      causes,
+      ...(replaced.length > 0 ? { replaced } : {}),
+    };
+    const key =
+      causes.length === 1
+        ? encounterChangedKey(encounter, causes[0] ?? '')
+        : encounterChangedKey(encounter, `causes-${hashText(causes.join(' '))}`);
+    return { op: 'enqueue', job: { queue: ENCOUNTER_CHANGED_QUEUE, key, payload } };
+  });
+}
+
 function encounterChanged(encounter: string, cause: string, replaced?: readonly string[]): BatchOperation {
   const event: EncounterChangedEvent = { encounter, causes: [cause], ...(replaced ? { replaced } : {}) };
   return {

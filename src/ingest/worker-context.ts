@@ -11,7 +11,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { GroupCommit } from '../store/group-commit.ts';
 import type { BatchOperation, Store } from '../store/port.ts';
 import type { CopyContext } from './copies.ts';
-import type { CopyAudit } from './copy-audit.ts';
+import type { CopyNote } from './copies.ts';
 import type { EhrPort, SubscriptionMaintainer } from './ehr-port.ts';
 import type { IdSearchSupport } from './id-search.ts';
 import type { StoredReferences } from './stored-references.ts';
@@ -62,7 +62,7 @@ export interface IngestContext {
   /** `deps.now`, or the system clock. */
   readonly now: () => Date;
   /** Commits copies (./copies.ts `CopyContext.write`); without it each copy commits alone. */
-  readonly copyWrites?: GroupCommit<CopyAudit>;
+  readonly copyWrites?: GroupCommit<CopyNote>;
   /** Which EHRs take `_id` searches (./id-search.ts); without it everything is read one at a time. */
   readonly idSearch?: IdSearchSupport;
   /** Resources known to be stored (./stored-references.ts); without it fetch-back asks the store each time. */

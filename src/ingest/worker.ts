@@ -20,7 +20,7 @@ import { LoopingWorker } from '../store/worker-loop.ts';
 import { normalizeReference } from '../store/search-index.ts';
 import { newAuditEventId } from '../fhir/audit.ts';
 import { BatchBookkeeping } from './batch-bookkeeping.ts';
-import { copyGroupCommit } from './copy-audit.ts';
+import { copyGroupCommit } from './copy-commit.ts';
 import type { JobBookkeeping } from './batch-bookkeeping.ts';
 import { classifyEhrError, ehrSaidLater } from './ehr-port.ts';
 import { IdSearchSupport } from './id-search.ts';
