@@ -15,8 +15,8 @@ import { createLogger } from '../../src/logger.ts';
 import { startServer } from '../../src/server.ts';
 import type { SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { RunningServer, StartOptions } from '../../src/server.ts';
-import { freePort } from '../../src/http/free-port.ts';
 import { systemClock } from '../../src/time/clock.ts';
+import { onFreePort } from './free-port-retry.ts';
 
 export interface TestServer {
   readonly url: string;
@@ -66,19 +66,6 @@ export async function startTestServer(
       tenants: [...baseTenants, ...extraTenants],
     }),
   );
-  // Port 0 first to learn a free port, then PUBLIC_URL must match it: bind, read, restart is racy,
-  // so PUBLIC_URL uses 127.0.0.1 and the port the OS gave a throwaway listener.
-  const port = await freePort();
-  const config = loadConfig({
-    DRIPLINE_CONFIG: configFile,
-    DATA_DIR: path.join(dir, 'data'),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_PER_MINUTE: '100000',
-    ...env,
-  });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -86,7 +73,22 @@ export async function startTestServer(
       cb();
     },
   });
-  const running = await startServer(config, createLogger(config.logLevel, sink), options);
+  // Port 0 first to learn a free port, then PUBLIC_URL must match it: bind, read, restart is racy,
+  // so PUBLIC_URL uses 127.0.0.1 and the port the OS gave a throwaway listener (again on another
+  // when a parallel test file took it first).
+  const { config, running } = await onFreePort(async (port) => {
+    const config = loadConfig({
+      DRIPLINE_CONFIG: configFile,
+      DATA_DIR: path.join(dir, 'data'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_MINUTE: '100000',
+      ...env,
+    });
+    return { config, running: await startServer(config, createLogger(config.logLevel, sink), options) };
+  });
   const client = (tenant: string, scope: string): Promise<RegisteredBackendClient> =>
     registerBackendClient(running.store.auth, {
       tenant,

@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DriplineConfig, TenantConfig } from '../../src/config/config.ts';
-import { freePort } from '../../src/http/free-port.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Logger } from '../../src/logger.ts';
 import { runSandbox, SANDBOX_TENANT } from '../../src/sandbox/index.ts';
 import type { SandboxRun } from '../../src/sandbox/index.ts';
 import type { Clock } from '../../src/time/clock.ts';
 import { clockEnv } from '../support/clock.ts';
+import { onFreePort } from '../support/free-port-retry.ts';
 import type { Browser } from './chromium.ts';
 import { launchChromium } from './chromium.ts';
 import { localSandboxConfig } from '../../src/sandbox/local-config.ts';
@@ -54,45 +54,47 @@ export async function startSandboxApp(
     browserTimeZone?: string;
   } = {},
 ): Promise<SandboxApp> {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  const port = await freePort();
-  const appUrl = `http://localhost:${port}`;
-  const loaded = localSandboxConfig({
-    dataDir: dir,
-    port,
-    patients,
-    logLevel,
-    publicHost: 'localhost',
-    env: clockEnv(),
+  // A parallel test file can take the probed port before the app listens: tried again on another.
+  return onFreePort(async (port) => {
+    const dir = mkdtempSync(path.join(tmpdir(), prefix));
+    const appUrl = `http://localhost:${port}`;
+    const loaded = localSandboxConfig({
+      dataDir: dir,
+      port,
+      patients,
+      logLevel,
+      publicHost: 'localhost',
+      env: clockEnv(),
+    });
+    const config: DriplineConfig = sandboxTenant
+      ? {
+          ...loaded,
+          tenants: loaded.tenants.map((t) => (t.id === SANDBOX_TENANT ? { ...t, ...sandboxTenant } : t)),
+        }
+      : loaded;
+    let run: SandboxRun | undefined;
+    let browser: Browser | undefined;
+    const stop = async (): Promise<void> => {
+      await browser?.close();
+      await run?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    // Chromium starts while the sandbox replays its day (neither needs the other).
+    const launching = launchChromium(undefined, browserTimeZone ? { timezoneId: browserTimeZone } : {}).then(
+      (launched) => (browser = launched),
+    );
+    try {
+      // The claim sweep's timer at its default 5 s: the browser tests read states a faster sweep
+      // moves on (a work item's correction-sent before the corrected claim is paid and resolves it),
+      // and ask for the sweep they wait on (`claims.sweepNow()`) rather than for the timer.
+      run = await runSandbox(config, logger, now ? { now } : {});
+      await run.replayed;
+      await afterReplay?.(run);
+      return { config, run, browser: await launching, appUrl, stop };
+    } catch (err) {
+      await launching.catch(() => undefined);
+      await stop();
+      throw err;
+    }
   });
-  const config: DriplineConfig = sandboxTenant
-    ? {
-        ...loaded,
-        tenants: loaded.tenants.map((t) => (t.id === SANDBOX_TENANT ? { ...t, ...sandboxTenant } : t)),
-      }
-    : loaded;
-  let run: SandboxRun | undefined;
-  let browser: Browser | undefined;
-  const stop = async (): Promise<void> => {
-    await browser?.close();
-    await run?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  // Chromium starts while the sandbox replays its day (neither needs the other).
-  const launching = launchChromium(undefined, browserTimeZone ? { timezoneId: browserTimeZone } : {}).then(
-    (launched) => (browser = launched),
-  );
-  try {
-    // The claim sweep's timer at its default 5 s: the browser tests read states a faster sweep
-    // moves on (a work item's correction-sent before the corrected claim is paid and resolves it),
-    // and ask for the sweep they wait on (`claims.sweepNow()`) rather than for the timer.
-    run = await runSandbox(config, logger, now ? { now } : {});
-    await run.replayed;
-    await afterReplay?.(run);
-    return { config, run, browser: await launching, appUrl, stop };
-  } catch (err) {
-    await launching.catch(() => undefined);
-    await stop();
-    throw err;
-  }
 }
