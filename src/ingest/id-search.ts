@@ -137,8 +137,11 @@ export function plainTarget(
 
 /**
  * The resources of `resourceType` with these ids that the EHR returns to an `_id` search, by id,
- * in searches of at most MAX_IDS_PER_SEARCH ids each. Throws what the search threw, or
- * IdSearchIgnoredError.
+ * in searches of at most MAX_IDS_PER_SEARCH ids each, all in flight at once: the worker reads its
+ * next batch this way while it writes the batch in hand, and with its thread busy each answer
+ * waits for a turn of the event loop; asked one after another, the next batch's reads finished
+ * after the batch in hand (bench:ingest id-only saturation: the worker waited ~7.6 ms a batch for
+ * them; ~4 ms at once). Throws what a search threw, or IdSearchIgnoredError.
  */
 export async function readByIds(
   ehr: EhrPort,
@@ -147,13 +150,17 @@ export async function readByIds(
 ): Promise<Map<string, Resource>> {
   const found = new Map<string, Resource>();
   const unique = [...new Set(ids)];
+  const chunks: string[][] = [];
   for (let at = 0; at < unique.length; at += MAX_IDS_PER_SEARCH) {
-    const chunk = unique.slice(at, at + MAX_IDS_PER_SEARCH);
-    const wanted = new Set(chunk);
-    const { resources } = await ehr.searchAll(resourceType, {
-      _id: chunk.join(','),
-      _count: String(chunk.length),
-    });
+    chunks.push(unique.slice(at, at + MAX_IDS_PER_SEARCH));
+  }
+  const answers = await Promise.all(
+    chunks.map((chunk) =>
+      ehr.searchAll(resourceType, { _id: chunk.join(','), _count: String(chunk.length) }),
+    ),
+  );
+  answers.forEach(({ resources }, i) => {
+    const wanted = new Set(chunks[i]);
     for (const resource of resources) {
       if (!resource.id || !wanted.has(resource.id)) {
         // A server that ignores `_id` answers with its whole type: nothing of that is used.
@@ -161,6 +168,6 @@ export async function readByIds(
       }
       found.set(resource.id, resource);
     }
-  }
+  });
   return found;
 }
