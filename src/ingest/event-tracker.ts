@@ -55,6 +55,48 @@ export function advanceContiguous(
 }
 
 /**
+ * advanceContiguous(contiguous, [...ahead, n]) for an `ahead` as it leaves it (ascending, distinct,
+ * all above `contiguous`) and an `n` above `contiguous` not in it, without sorting it again: the
+ * worker records each event of a batch in turn (bench:ingest's closed loop keeps dozens of numbers
+ * ahead, re-sorted per event). Any other `ahead` (a record written otherwise) goes the general way.
+ */
+function advanceWith(
+  contiguous: number,
+  ahead: readonly number[],
+  n: number,
+): { contiguous: number; ahead: number[] } {
+  let previous = contiguous;
+  for (const number of ahead) {
+    if (!(number > previous)) {
+      return advanceContiguous(contiguous, [...ahead, n]);
+    }
+    previous = number;
+  }
+  if (n === contiguous + 1) {
+    let c = n;
+    let i = 0;
+    while (i < ahead.length && ahead[i] === c + 1) {
+      c++;
+      i++;
+    }
+    const rest = ahead.slice(i);
+    return { contiguous: c, ahead: rest.length > MAX_AHEAD ? rest.slice(-MAX_AHEAD) : rest };
+  }
+  let low = 0;
+  let high = ahead.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((ahead[middle] ?? 0) < n) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  const next = [...ahead.slice(0, low), n, ...ahead.slice(low)];
+  return { contiguous, ahead: next.length > MAX_AHEAD ? next.slice(-MAX_AHEAD) : next };
+}
+
+/**
  * Records that event `n` was processed. `senderCount`: the notification's own
  * events-since-subscription-start, when it carries one (recorded first, by recordReported).
  */
@@ -83,7 +125,7 @@ export function recordEvent(
     }
     return { kind: 'duplicate', state: { ...state, lastHeard: now } };
   }
-  const { contiguous, ahead } = advanceContiguous(state.contiguous, [...state.ahead, n]);
+  const { contiguous, ahead } = advanceWith(state.contiguous, state.ahead, n);
   const reported = Math.max(state.reported, n);
   return {
     kind: 'new',
