@@ -279,11 +279,17 @@ async function writeCopy<O extends string>(
           }
         : { op: 'create', resource, options: { id } },
     ];
-    const also = await alsoWrite(resource, existing);
     // Through a group commit, the copy's charge capture events go in its note, to be merged with
     // those of the other copies of its transaction; alone, they are written as they are.
-    const events = ctx.write ? also.flatMap(encounterChange) : [];
-    operations.push(...(events.length > 0 ? also.filter((op) => encounterChange(op).length === 0) : also));
+    const events: EncounterChangedEvent[] = [];
+    for (const op of await alsoWrite(resource, existing)) {
+      const event = ctx.write ? encounterChange(op) : undefined;
+      if (event) {
+        events.push(event);
+      } else {
+        operations.push(op);
+      }
+    }
     // Its AuditEvent goes in the same transaction: through the group commit's note, shared with
     // the other copies of the patient committed with it (./copy-audit.ts), or here.
     const audit: CopyAudit | undefined = NON_PHI_TYPES.has(resourceType)
@@ -315,10 +321,10 @@ async function writeCopy<O extends string>(
 }
 
 /** The charge capture event an operation enqueues, if it is one. */
-function encounterChange(op: BatchOperation): EncounterChangedEvent[] {
+function encounterChange(op: BatchOperation): EncounterChangedEvent | undefined {
   return op.op === 'enqueue' && op.job.queue === ENCOUNTER_CHANGED_QUEUE
-    ? [op.job.payload as EncounterChangedEvent]
-    : [];
+    ? (op.job.payload as EncounterChangedEvent)
+    : undefined;
 }
 
 /** The copy with NOT_CODABLE_YET as it should be: on an encounter no version of which could be coded. */
