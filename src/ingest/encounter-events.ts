@@ -180,23 +180,20 @@ export function mergedEncounterChanges(events: readonly EncounterChangedEvent[])
   return [...byEncounter].map(([encounter, merged]) => {
     const causes = [...merged.causes].sort();
     const replaced = [...merged.replaced].sort();
-    const payload: EncounterChangedEvent = {
-      encounter,
-      causes,
-      ...(replaced.length > 0 ? { replaced } : {}),
-    };
-    const key =
-      causes.length === 1
-        ? encounterChangedKey(encounter, causes[0] ?? '')
-        : encounterChangedKey(encounter, `causes-${hashText(causes.join(' '))}`);
-    return { op: 'enqueue', job: { queue: ENCOUNTER_CHANGED_QUEUE, key, payload } };
+    return enqueued({ encounter, causes, ...(replaced.length > 0 ? { replaced } : {}) });
   });
 }
 
 function encounterChanged(encounter: string, cause: string, replaced?: readonly string[]): BatchOperation {
-  const event: EncounterChangedEvent = { encounter, causes: [cause], ...(replaced ? { replaced } : {}) };
-  return {
-    op: 'enqueue',
-    job: { queue: ENCOUNTER_CHANGED_QUEUE, key: encounterChangedKey(encounter, cause), payload: event },
-  };
+  return enqueued({ encounter, causes: [cause], ...(replaced ? { replaced } : {}) });
+}
+
+/** The job of an event: keyed by its one cause, or by all of them when it carries several. */
+function enqueued(event: EncounterChangedEvent): BatchOperation {
+  const [only, ...more] = event.causes;
+  const key =
+    only !== undefined && more.length === 0
+      ? encounterChangedKey(event.encounter, only)
+      : encounterChangedKey(event.encounter, `causes-${hashText(event.causes.join(' '))}`);
+  return { op: 'enqueue', job: { queue: ENCOUNTER_CHANGED_QUEUE, key, payload: event } };
 }
