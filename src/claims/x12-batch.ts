@@ -4,7 +4,8 @@
  * SHA-1) and the claims move to `submitted` in the same transaction. Downloading the batch again
  * gives the same bytes, so a lost response loses nothing; a claim is in at most one batch.
  *
- * Acknowledgments (999 / 277CA) and remittance (835) that move the claims on are later work.
+ * The 835 remittance that moves the claims on is posted by src/remittance; acknowledgments
+ * (999 / 277CA) are not read yet.
  */
 import { createHash } from 'node:crypto';
 import type { DocumentReference } from '@medplum/fhirtypes';

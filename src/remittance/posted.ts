@@ -9,8 +9,7 @@
  * Amounts are US dollars with cents, as the payer sent them. Adjustments keep the X12 claim
  * adjustment group code (CO, PR, OA, PI; 005010X221A1 §1.10.2.1 and the CAS segment) and the CARC;
  * remarks are RARCs (LQ*HE at line level, MOA/MIA at claim level). A FHIR payer's adjudications
- * are to be mapped to the same codes (not built yet: the FHIR channel still stores ClaimResponses
- * through the claim workflow).
+ * are mapped to the same codes (./sources/claim-response.ts).
  */
 import type { Claim, ExplanationOfBenefit } from '@medplum/fhirtypes';
 import type { PayerEndpoint } from '../config/billing.ts';
