@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
  */
 import { evalFhirPathTyped, parseFhirPath, toTypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import { DAY_MS } from '../time/clock.ts';
+import { daysFromCivil, daysInMonth, formatInstant, MAX_INSTANT_MS, MIN_INSTANT_MS } from './instants.ts';
 import type { IndexEntry, IndexedResource, StoreFilter } from './port.ts';
 import { ANSWERED_FROM, SEARCH_PARAMETERS } from './search-parameters.ts';
 import type { SearchParamDefinition } from './search-parameters.ts';
@@ -35,16 +37,22 @@ const DATE_PATTERN =
  * undefined for values that are not FHIR dates.
  */
 export function dateRange(value: string): { start: string; end: string } | undefined {
+  const range = dateRangeMs(value);
+  return range && { start: toInstant(range.startMs), end: toInstant(range.endMs) };
+}
+
+/** dateRange as epoch milliseconds (./instants.ts), before they are clamped and printed. */
+function dateRangeMs(value: string): { startMs: number; endMs: number } | undefined {
   const m = DATE_PATTERN.exec(value);
   if (!m) {
     return undefined;
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m;
   const year = Number(y);
-  const month = mo ? Number(mo) - 1 : 0;
+  const month = mo ? Number(mo) : 1;
   const day = d ? Number(d) : 1;
-  // Reject impossible calendar dates (2026-02-30) instead of letting Date.UTC roll them over.
-  if (month > 11 || day < 1 || new Date(Date.UTC(year, month, day)).getUTCDate() !== day) {
+  // Reject impossible calendar dates (2026-02-30) instead of letting them roll over.
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
     return undefined;
   }
   if (
@@ -54,23 +62,26 @@ export function dateRange(value: string): { start: string; end: string } | undef
   ) {
     return undefined;
   }
-  let startMs: number;
-  let endMs: number;
+  const dayMs = daysFromCivil(year, month, day) * DAY_MS;
   if (h === undefined) {
-    startMs = Date.UTC(year, month, day);
-    endMs = d ? Date.UTC(year, month, day + 1) : mo ? Date.UTC(year, month + 1, 1) : Date.UTC(year + 1, 0, 1);
-  } else {
-    const offsetMinutes = zoneOffsetMinutes(zone);
-    const seconds = s ? Number(s) : 0;
-    const millis = frac ? Math.floor(Number(frac) * 1000) : 0;
-    startMs = Date.UTC(year, month, day, Number(h), Number(mi), seconds, millis) - offsetMinutes * 60_000;
-    // Precision: minutes → +1 min, seconds → +1 s, fractional → +1 ms.
-    endMs = startMs + (s === undefined ? 60_000 : frac === undefined ? 1000 : 1);
+    const endMs = d
+      ? dayMs + DAY_MS
+      : mo
+        ? daysFromCivil(year, month + 1, 1) * DAY_MS
+        : daysFromCivil(year + 1, 1, 1) * DAY_MS;
+    return { startMs: dayMs, endMs };
   }
-  if (Number.isNaN(startMs) || Number.isNaN(endMs)) {
-    return undefined;
-  }
-  return { start: toInstant(startMs), end: toInstant(endMs) };
+  const seconds = s ? Number(s) : 0;
+  const millis = frac ? Math.floor(Number(frac) * 1000) : 0;
+  const startMs =
+    dayMs +
+    Number(h) * 3_600_000 +
+    Number(mi) * 60_000 +
+    seconds * 1000 +
+    millis -
+    zoneOffsetMinutes(zone) * 60_000;
+  // Precision: minutes → +1 min, seconds → +1 s, fractional → +1 ms.
+  return { startMs, endMs: startMs + (s === undefined ? 60_000 : frac === undefined ? 1000 : 1) };
 }
 
 function zoneOffsetMinutes(zone: string | undefined): number {
@@ -82,14 +93,15 @@ function zoneOffsetMinutes(zone: string | undefined): number {
   return sign * ((hours ?? 0) * 60 + (minutes ?? 0));
 }
 
+/** An instant, clamped to the years 0001–9999 (a zone offset can push a bound past either end). */
 function toInstant(ms: number): string {
-  if (ms <= Date.UTC(1, 0, 1)) {
+  if (ms <= MIN_INSTANT_MS) {
     return MIN_INSTANT;
   }
-  if (ms >= Date.UTC(9999, 11, 31, 23, 59, 59, 999)) {
+  if (ms >= MAX_INSTANT_MS) {
     return MAX_INSTANT;
   }
-  return new Date(ms).toISOString();
+  return formatInstant(ms);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,10 +149,12 @@ function dateValues(value: FhirValue): { start: string; end: string }[] {
     return range ? [range] : [];
   }
   if (isRecord(value) && (typeof value.start === 'string' || typeof value.end === 'string')) {
-    // Period: an open end means "still going".
-    const start = typeof value.start === 'string' ? dateRange(value.start)?.start : MIN_INSTANT;
-    const end = typeof value.end === 'string' ? dateRange(value.end)?.end : MAX_INSTANT;
-    return start && end ? [{ start, end }] : [];
+    // Period: an open end means "still going". Only the bound each end gives is printed.
+    const startMs = typeof value.start === 'string' ? dateRangeMs(value.start)?.startMs : MIN_INSTANT_MS;
+    const endMs = typeof value.end === 'string' ? dateRangeMs(value.end)?.endMs : MAX_INSTANT_MS;
+    return startMs !== undefined && endMs !== undefined
+      ? [{ start: toInstant(startMs), end: toInstant(endMs) }]
+      : [];
   }
   return [];
 }
@@ -276,7 +290,7 @@ function isUpper(code: number): boolean {
  * resource's index entries, so a search parameter added or changed applies to old data too.
  * Bump INDEX_DERIVATION when indexResource or normalizeString change what they produce.
  */
-const INDEX_DERIVATION = 1;
+const INDEX_DERIVATION = 2;
 export const SEARCH_INDEX_VERSION = createHash('sha256')
   .update(JSON.stringify({ derivation: INDEX_DERIVATION, parameters: SEARCH_PARAMETERS }))
   .digest('hex')

@@ -190,6 +190,21 @@ describe('search', () => {
     expect(after.body.total).toBe(2);
   });
 
+  test('dates before 1901 are searchable, each on its own day', async () => {
+    // Fix: Date.UTC read the year 1 as 1901, so every date before 1901 was indexed (and searched)
+    // as the same empty range at 0001-01-01: a search for one such day found all of them.
+    const born1899 = (await create({ ...patient('MRN-1899', 'Oldest'), birthDate: '1899-03-04' })).id;
+    const born1850 = (await create({ ...patient('MRN-1850', 'Oldest'), birthDate: '1850-07-01' })).id;
+    const ids = async (query: string): Promise<string[]> =>
+      (await fhirFetch(`${server.fhir}/Patient?family=Oldest&${query}`, token)).body.entry?.map(
+        (e: any) => e.resource.id,
+      ) ?? [];
+    expect(await ids('birthdate=1899-03-04')).toEqual([born1899]);
+    expect(await ids('birthdate=1850')).toEqual([born1850]);
+    expect(await ids('birthdate=lt1860')).toEqual([born1850]);
+    expect((await ids('birthdate=ge1899')).sort()).toEqual([born1899]);
+  });
+
   test('string search ignores case and accents', async () => {
     const res = await fhirFetch(`${server.fhir}/Patient?name=NGUYEN`, token);
     expect(res.body.total).toBe(1);

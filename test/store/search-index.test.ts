@@ -268,16 +268,32 @@ describe('value helpers', () => {
     ['2026-11-26T10:00', '2026-11-26T10:00:00.000Z', '2026-11-26T10:01:00.000Z'],
     ['2026-11-26T10:00:00+01:00', '2026-11-26T09:00:00.000Z', '2026-11-26T09:00:01.000Z'],
     ['2026-11-26T10:00:00.25Z', '2026-11-26T10:00:00.250Z', '2026-11-26T10:00:00.251Z'],
+    // Dates before 1901 and years below 100 (Date.UTC read them as 19xx: every date before 1901
+    // was indexed as the empty range at 0001-01-01, and 0050 as 1950).
+    ['1899-03-04', '1899-03-04T00:00:00.000Z', '1899-03-05T00:00:00.000Z'],
+    ['1901-01-01', '1901-01-01T00:00:00.000Z', '1901-01-02T00:00:00.000Z'],
+    ['1850', '1850-01-01T00:00:00.000Z', '1851-01-01T00:00:00.000Z'],
+    ['0050-06-01', '0050-06-01T00:00:00.000Z', '0050-06-02T00:00:00.000Z'],
+    ['1600-02-29', '1600-02-29T00:00:00.000Z', '1600-03-01T00:00:00.000Z'],
+    ['1899-12-31T23:59:59Z', '1899-12-31T23:59:59.000Z', '1900-01-01T00:00:00.000Z'],
+    // A zone offset that pushes a bound past the years 0001–9999 is clamped.
+    ['0001-01-01T00:30:00+01:00', '0001-01-01T00:00:00.000Z', '0001-01-01T00:00:00.000Z'],
+    ['9999-12-31', '9999-12-31T00:00:00.000Z', '9999-12-31T23:59:59.999Z'],
   ])('dateRange(%s)', (value, start, end) => {
     expect(dateRange(value)).toEqual({ start, end });
   });
 
-  test.each(['2026-02-30', '2026-13', '2026-11-26T24:00:00Z', 'yesterday', '26/11/2026'])(
-    'dateRange(%s) is invalid',
-    (v) => {
-      expect(dateRange(v)).toBeUndefined();
-    },
-  );
+  test.each([
+    '2026-02-30',
+    '2026-13',
+    '2026-11-26T24:00:00Z',
+    'yesterday',
+    '26/11/2026',
+    '1900-02-29',
+    '0000',
+  ])('dateRange(%s) is invalid', (v) => {
+    expect(dateRange(v)).toBeUndefined();
+  });
 
   test('normalizeReference and normalizeString', () => {
     expect(normalizeReference('Patient/1')).toBe('Patient/1');

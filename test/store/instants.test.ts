@@ -1,0 +1,67 @@
+/**
+ * The calendar arithmetic of src/store/instants.ts against an independent oracle: `Date`'s own
+ * proleptic Gregorian calendar, reached through setUTCFullYear (which, unlike Date.UTC, takes a
+ * year below 100 as it is) and toISOString.
+ */
+import { describe, expect, test } from '@jest/globals';
+import {
+  daysFromCivil,
+  daysInMonth,
+  formatInstant,
+  MAX_INSTANT_MS,
+  MIN_INSTANT_MS,
+} from '../../src/store/instants.ts';
+
+const DAY_MS = 86_400_000;
+
+function oracleMs(year: number, month: number, day: number): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getTime();
+}
+
+/** A deterministic spread of values (a linear congruential sequence), so a failure reproduces. */
+function* spread(count: number, min: number, max: number): Generator<number> {
+  let x = 12_345;
+  for (let i = 0; i < count; i++) {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+    yield min + Math.floor((x / 2_147_483_648) * (max - min + 1));
+  }
+}
+
+describe('instants', () => {
+  test('the first day of every month of years 1–2100 and 9990–9999 counts as Date does', () => {
+    const years = [
+      ...Array.from({ length: 2100 }, (_, i) => i + 1),
+      ...Array.from({ length: 10 }, (_, i) => 9990 + i),
+    ];
+    for (const year of years) {
+      for (let month = 1; month <= 12; month++) {
+        expect(daysFromCivil(year, month, 1) * DAY_MS).toBe(oracleMs(year, month, 1));
+        expect(daysInMonth(year, month)).toBe(
+          (oracleMs(year, month + 1, 1) - oracleMs(year, month, 1)) / DAY_MS,
+        );
+      }
+    }
+  });
+
+  test('formatInstant prints what toISOString prints, across the years 0001–9999', () => {
+    const edges = [
+      MIN_INSTANT_MS,
+      MAX_INSTANT_MS,
+      0,
+      -1,
+      DAY_MS - 1,
+      oracleMs(1900, 3, 1) - 1,
+      oracleMs(2000, 2, 29),
+    ];
+    for (const ms of [...edges, ...spread(20_000, MIN_INSTANT_MS, MAX_INSTANT_MS)]) {
+      expect(formatInstant(ms)).toBe(new Date(ms).toISOString());
+    }
+  });
+
+  test('the bounds are the first and last milliseconds of the years 0001–9999', () => {
+    expect(new Date(MIN_INSTANT_MS).toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(new Date(MAX_INSTANT_MS).toISOString()).toBe('9999-12-31T23:59:59.999Z');
+  });
+});
