@@ -8,7 +8,13 @@ import { createHash } from 'node:crypto';
 import { evalFhirPathTyped, parseFhirPath, toTypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { DAY_MS } from '../time/clock.ts';
-import { daysFromCivil, daysInMonth, formatInstant, MAX_INSTANT_MS, MIN_INSTANT_MS } from './instants.ts';
+import {
+  daysFromCivil,
+  daysInMonth,
+  formatInstant,
+  MAX_INSTANT_MS,
+  MIN_INSTANT_MS,
+} from '../time/calendar.ts';
 import type { IndexEntry, IndexedResource, StoreFilter } from './port.ts';
 import { ANSWERED_FROM, SEARCH_PARAMETERS } from './search-parameters.ts';
 import type { SearchParamDefinition } from './search-parameters.ts';
@@ -41,7 +47,7 @@ export function dateRange(value: string): { start: string; end: string } | undef
   return range && { start: toInstant(range.startMs), end: toInstant(range.endMs) };
 }
 
-/** dateRange as epoch milliseconds (./instants.ts), before they are clamped and printed. */
+/** dateRange as epoch milliseconds (src/time/calendar.ts), before they are clamped and printed. */
 function dateRangeMs(value: string): { startMs: number; endMs: number } | undefined {
   const m = DATE_PATTERN.exec(value);
   if (!m) {

@@ -4,6 +4,8 @@
  * an IANA name ("America/New_York", DST from the tz database via Intl) or a fixed offset
  * ("-05:00", which Intl also accepts as a zone). Pure: no clock; instants are passed in.
  */
+import { daysFromCivil } from './calendar.ts';
+import { DAY_MS } from './clock.ts';
 
 /** Dates are YYYY-MM-DD; an instant is epoch milliseconds, a Date, or an ISO string with an offset. */
 export type Instant = number | Date | string;
@@ -107,7 +109,7 @@ function wallClock(
 /** The zone's offset from UTC at an instant, in seconds east, from Intl's wall clock. */
 function offsetSecondsFromIntl(ms: number, zone: string): number {
   const w = wallClock(ms, zone);
-  const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
+  const asUtc = daysFromCivil(w.y, w.mo, w.d) * DAY_MS + ((w.h * 60 + w.mi) * 60 + w.s) * 1000;
   return (asUtc - Math.floor(ms / 1000) * 1000) / 1000;
 }
 
@@ -195,7 +197,9 @@ export function addDays(date: string, days: number): string {
   if (!m) {
     throw new RangeError(`not a date (YYYY-MM-DD): ${date}`);
   }
-  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days)).toISOString().slice(0, 10);
+  return new Date(daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]) + days) * DAY_MS)
+    .toISOString()
+    .slice(0, 10);
 }
 
 /** Whole calendar days from `from` to `to` (dates), negative when `to` is earlier. */
@@ -213,7 +217,7 @@ export function zonedEpochMs(date: string, minutes: number, zone: string): numbe
   if (!m) {
     throw new RangeError(`not a date (YYYY-MM-DD): ${date}`);
   }
-  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + minutes * 60_000;
+  const wall = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3])) * DAY_MS + minutes * 60_000;
   // Two passes: guess with the offset at the wall time read as UTC, then with the offset there.
   const first = wall - offsetMinutesAt(wall, zone) * 60_000;
   const second = wall - offsetMinutesAt(first, zone) * 60_000;

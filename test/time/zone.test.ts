@@ -9,6 +9,7 @@ import {
   offsetMinutesAt,
   serviceDate,
   startOfDay,
+  zonedEpochMs,
   zonedIso,
 } from '../../src/time/zone.ts';
 
@@ -210,5 +211,14 @@ describe('a fixed-offset zone (±HH:MM)', () => {
     expect(() => localDate('2026-12-04T05:00:00Z', '+24:00')).toThrow(RangeError);
     expect(() => offsetMinutesAt('2026-12-04T05:00:00Z', '+24:00')).toThrow(RangeError);
     expect(() => offsetMinutesAt('not a time', '-05:00')).toThrow(RangeError);
+  });
+});
+
+describe('years below 100', () => {
+  // Fix: Date.UTC reads a year below 100 as 1900 + year, so these moved to the 1900s.
+  test('addDays and zonedEpochMs keep the year as written', () => {
+    expect(addDays('0050-12-31', 1)).toBe('0051-01-01');
+    expect(addDays('0004-02-28', 1)).toBe('0004-02-29');
+    expect(new Date(zonedEpochMs('0050-06-01', 90, 'UTC')).toISOString()).toBe('0050-06-01T01:30:00.000Z');
   });
 });

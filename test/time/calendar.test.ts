@@ -1,5 +1,5 @@
 /**
- * The calendar arithmetic of src/store/instants.ts against an independent oracle: `Date`'s own
+ * The calendar arithmetic of src/time/calendar.ts against an independent oracle: `Date`'s own
  * proleptic Gregorian calendar, reached through setUTCFullYear (which, unlike Date.UTC, takes a
  * year below 100 as it is) and toISOString.
  */
@@ -10,7 +10,7 @@ import {
   formatInstant,
   MAX_INSTANT_MS,
   MIN_INSTANT_MS,
-} from '../../src/store/instants.ts';
+} from '../../src/time/calendar.ts';
 
 const DAY_MS = 86_400_000;
 

@@ -10,7 +10,7 @@
  * The day count is the days-from-civil algorithm (H. Hinnant, "chrono-Compatible Low-Level Date
  * Algorithms", https://howardhinnant.github.io/date_algorithms.html), which is exact for these years.
  */
-import { DAY_MS } from '../time/clock.ts';
+import { DAY_MS } from './clock.ts';
 
 /** Whether `year` has a 29 February (proleptic Gregorian). */
 export function isLeapYear(year: number): boolean {
