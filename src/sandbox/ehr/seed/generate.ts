@@ -30,7 +30,8 @@ import type {
   TimelineStep,
 } from './model.ts';
 import { admitPatient } from './patient.ts';
-import { makeClock, makeRng, nth, shiftDate } from './values.ts';
+import { addDays } from '../../../time/zone.ts';
+import { makeClock, makeRng, nth } from './values.ts';
 import { chartVisit } from './visit.ts';
 
 export interface InfusionDayOptions {
@@ -71,7 +72,7 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
     timeZone,
     rng,
     clock,
-    shift: (days) => shiftDate(date, days),
+    shift: (days) => addDays(date, days),
     reference,
     emit: (minute, action, resource, note) => {
       // Each step carries its own snapshot, so later edits of the same object cannot leak into it.
@@ -91,7 +92,7 @@ export function generateInfusionDay(options: InfusionDayOptions): InfusionDay {
   const seededErrors: SeededError[] = [];
   const payerEnrollment: PayerEnrollmentChange[] = [];
   // A coverage a payer ended "last month": its last day is the end of the month before the day's.
-  const lastMonthEnd = shiftDate(`${date.slice(0, 8)}01`, -1);
+  const lastMonthEnd = addDays(`${date.slice(0, 8)}01`, -1);
 
   order.forEach((planIndex, i) => {
     const entry = nth(entries, planIndex);

@@ -18,7 +18,8 @@ import { FAMILY, GIVEN, PLACES, STREETS } from '../seed-data/demographics.ts';
 import type { PlanEntry } from '../seed-data/plan.ts';
 import type { DayContext, PayerKey, Rng } from './model.ts';
 import { SYSTEMS } from './systems.ts';
-import { coding, nth, pad, ref, shiftDate } from './values.ts';
+import { addDays } from '../../../time/zone.ts';
+import { coding, nth, pad, ref } from './values.ts';
 
 /** What the visit needs to know of its patient. */
 export interface DayPatient {
@@ -86,7 +87,7 @@ function drawPatient(
     given = rng.pick(GIVEN[gender]);
   }
   usedNames.add(`${given} ${family}`);
-  const birthDate = shiftDate(`${Number(date.slice(0, 4)) - age}-01-01`, rng.int(0, 364));
+  const birthDate = addDays(`${Number(date.slice(0, 4)) - age}-01-01`, rng.int(0, 364));
   const [city, postalCode] = rng.pick(PLACES);
   const weightKg = gender === 'female' ? rng.int(52, 95) : rng.int(64, 112);
   const heightCm = gender === 'female' ? rng.int(152, 175) : rng.int(165, 190);
@@ -280,7 +281,7 @@ function spouseOf(patient: Patient, n: number): RelatedPerson {
     relationship: [coding('http://terminology.hl7.org/CodeSystem/v3-RoleCode', 'SPS', 'spouse')],
     name: [{ use: 'official', family: patient.name?.[0]?.family ?? '', given: [given] }],
     gender,
-    birthDate: shiftDate(patient.birthDate ?? '1970-01-01', ((n * 131) % 1461) - 730),
+    birthDate: addDays(patient.birthDate ?? '1970-01-01', ((n * 131) % 1461) - 730),
     ...(patient.address ? { address: structuredClone(patient.address) } : {}),
   };
 }

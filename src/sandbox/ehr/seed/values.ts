@@ -82,9 +82,3 @@ export function makeClock(date: string, timeZone: string): (minutes: number) => 
   zonedIso(date, 0, timeZone); // throws on a zone Intl does not know
   return (minutes) => zonedIso(date, minutes, timeZone);
 }
-
-/** `date` shifted by whole days, YYYY-MM-DD. */
-export function shiftDate(date: string, days: number): string {
-  const [y = 0, mo = 1, d = 1] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, mo - 1, d + days)).toISOString().slice(0, 10);
-}
