@@ -35,15 +35,19 @@ const RETRY_SUFFIX = /\|retry-(\d+)$/;
 
 /**
  * Jobs leased per batch. A batch pays once for its lease and ack (inbox transactions), its copies'
- * transaction (commit, WAL pages shared by the copies' index rows), its `_id` searches and its
- * tracker write. bench:ingest id-only saturation, worker CPU per stored notification (three runs
- * each, same machine, shared): 16 → 1,038–1,039 µs; 64 → 667–815 µs; 128 → 770 µs. Since the next
- * batch is leased while one is written and checkpoints run in a thread (session 20, four quiet
- * alternated runs, stored/s): 64 → id-only 2,124–2,768, full-resource 2,748–3,243; 128 → 2,536–3,529
- * and 2,922–3,812 (worker 220–310 µs per notification against 251–415); 256 → 3,067–3,102 and
- * 2,761–3,190, with a worse ack p99 (27–30 ms).
+ * transaction, its `_id` searches and its tracker write; and since the copies' transaction writes
+ * one AuditEvent per patient and one charge capture job per encounter (./copy-commit.ts), most of
+ * what it writes is per transaction too: its WAL pages are mostly the last leaf of each patient's,
+ * encounter's and medication's range of the reference index (a 128-notification transaction of
+ * bench:ingest's id-only saturation wrote ~546 pages, 294 of them idx_reference's), whatever the
+ * number of copies sharing them. So batches of 256 now pay less per notification than 128
+ * (alternated, BENCH_N 10,000, stored/s and worker CPU a notification): id-only saturation 6,515 /
+ * 6,498 against 5,666 / 5,189 (worker 130 against 152–170 µs), overload 6,784 / 6,807 against
+ * 5,984 / 5,291, full-resource saturation 6,369 against 5,368, day-shaped 2,452 / 2,223 against
+ * 2,261 / 2,176 charged; ack p99 no worse. (Measured before those per-transaction writes, 256 was
+ * no better than 128.) 512: a few per cent more, and saturation ack p99 up to 34.6 ms.
  */
-export const INGEST_BATCH_SIZE = 128;
+export const INGEST_BATCH_SIZE = 256;
 
 /** Attempts made by the jobs a continuation replaced (0 for an original job). */
 function priorAttempts(key: string): number {

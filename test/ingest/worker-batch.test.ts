@@ -1,6 +1,6 @@
 /**
  * What one ingest worker batch does, over real HTTP against the sandbox EHR on a real SQLite store:
- * it takes up to INGEST_BATCH_SIZE (128) notification jobs at once (one lease, one copy transaction,
+ * it takes up to INGEST_BATCH_SIZE (256) notification jobs at once (one lease, one copy transaction,
  * one ack for all of them; the copies' AuditEvents one per patient, with time-ordered ids), and fetch-back does not read the store again for references it already
  * knows are stored (the patient, encounter and drug every administration of a visit names).
  *
