@@ -32,8 +32,6 @@ export function normalizeString(value: string): string {
 // Dates: every FHIR date/dateTime/instant/Period becomes a half-open [start, end) of instants.
 // ---------------------------------------------------------------------------------------------
 
-const MIN_INSTANT = '0001-01-01T00:00:00.000Z';
-const MAX_INSTANT = '9999-12-31T23:59:59.999Z';
 const DATE_PATTERN =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
@@ -101,13 +99,7 @@ function zoneOffsetMinutes(zone: string | undefined): number {
 
 /** An instant, clamped to the years 0001–9999 (a zone offset can push a bound past either end). */
 function toInstant(ms: number): string {
-  if (ms <= MIN_INSTANT_MS) {
-    return MIN_INSTANT;
-  }
-  if (ms >= MAX_INSTANT_MS) {
-    return MAX_INSTANT;
-  }
-  return formatInstant(ms);
+  return formatInstant(Math.min(Math.max(ms, MIN_INSTANT_MS), MAX_INSTANT_MS));
 }
 
 // ---------------------------------------------------------------------------------------------

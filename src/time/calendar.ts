@@ -13,7 +13,7 @@
 import { DAY_MS } from './clock.ts';
 
 /** Whether `year` has a 29 February (proleptic Gregorian). */
-export function isLeapYear(year: number): boolean {
+function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 
