@@ -4,6 +4,7 @@
  * drug, code. A backwards range, a range longer than MAX_RANGE_DAYS, an impossible date or an
  * unknown slice is an AnalyticsQueryError (a 400 on the API, a usage error on the CLI).
  */
+import { daysInMonth } from '../time/calendar.ts';
 import { addDays, daysBetween } from '../time/zone.ts';
 import type { Dimension, MeasureQuery } from './measures.ts';
 import { DIMENSIONS } from './measures.ts';
@@ -21,13 +22,14 @@ export class AnalyticsQueryError extends Error {
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A real calendar day of the years 0001–9999 (calendar arithmetic: `Date.UTC` reads 0050 as 1950). */
 function isDate(value: string): boolean {
   const m = DATE.exec(value);
   if (!m) {
     return false;
   }
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.toISOString().slice(0, 10) === value;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
 }
 
 export interface RawQuery {

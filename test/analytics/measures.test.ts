@@ -387,6 +387,17 @@ describe('slices and ranges', () => {
     await expect(
       service.measure(NY, 'denial-rate', { from: '2026-02-30', to: '2026-03-01' }),
     ).rejects.toThrow(/must be a date/);
+    await expect(
+      service.measure(NY, 'denial-rate', { from: '2026-00-10', to: '2026-03-01' }),
+    ).rejects.toThrow(/must be a date/);
+    await expect(
+      service.measure(NY, 'denial-rate', { from: '0000-01-01', to: '0000-01-02' }),
+    ).rejects.toThrow(/must be a date/);
+    // Years below 100 are dates too (`Date.UTC` read 0050 as 1950 and refused them): this range is
+    // refused for its length only.
+    await expect(
+      service.measure(NY, 'denial-rate', { from: '0050-01-01', to: '2026-11-01' }),
+    ).rejects.toThrow(/at most 366/);
     await expect(service.measure(NY, 'denial-rate', { ...NOV, by: 'patient' })).rejects.toThrow(
       /"by" is one of/,
     );

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { cell, parseCsv } from '../../coding/cms/csv.ts';
 import type { ReferenceRateRow, ReferenceRateTable } from './reference-format.ts';
+import { daysInMonth } from '../../time/calendar.ts';
 
 export class ReferenceImportError extends Error {
   override readonly name = 'ReferenceImportError';
@@ -33,7 +34,7 @@ function quarterDates(period: string): { effective: string; through: string } | 
   const q = Number(m[2]);
   const first = String((q - 1) * 3 + 1).padStart(2, '0');
   const last = q * 3;
-  const lastDay = new Date(Date.UTC(Number(year), last, 0)).getUTCDate();
+  const lastDay = daysInMonth(Number(year), last);
   return { effective: `${year}-${first}-01`, through: `${year}-${String(last).padStart(2, '0')}-${lastDay}` };
 }
 
