@@ -227,6 +227,7 @@ export async function runPhase(
     await rig.startCapture(settings.captureProcesses);
   }
   const chargeItemsBefore = charges ? rig.chargeItems() : 0;
+  const versionsBefore = charges ? rig.versionsWritten() : 0;
   const cpuBefore = await rig.cpuSeconds();
   const benchBefore = process.cpuUsage();
   const machineBefore = machineCpu();
@@ -261,6 +262,7 @@ export async function runPhase(
     await rig.stopCapture();
   }
   const chargeItems = charges ? rig.chargeItems() - chargeItemsBefore : 0;
+  const versions = charges ? rig.versionsWritten() - versionsBefore : 0;
   const benchUsed = process.cpuUsage(benchBefore);
   const machineAfter = machineCpu();
   const perNotification = (name: keyof typeof cpuAfter): number =>
@@ -313,7 +315,13 @@ export async function runPhase(
     ackP50: percentile(load.latency, 50),
     ackP99: percentile(load.latency, 99),
     storedPerSecond: N / ((lastStored - load.firstSend) / 1000),
-    ...(charges ? { chargedPerSecond: N / ((chargedAt - load.firstSend) / 1000), chargeItems } : {}),
+    ...(charges
+      ? {
+          chargedPerSecond: N / ((chargedAt - load.firstSend) / 1000),
+          chargeItems,
+          versionsPerNotification: versions / N,
+        }
+      : {}),
     e2eP50: percentile(e2e, 50),
     e2eP95: percentile(e2e, 95),
     non200,
