@@ -4,7 +4,7 @@
  * drug, code. A backwards range, a range longer than MAX_RANGE_DAYS, an impossible date or an
  * unknown slice is an AnalyticsQueryError (a 400 on the API, a usage error on the CLI).
  */
-import { daysInMonth } from '../time/calendar.ts';
+import { isCivilDate } from '../time/calendar.ts';
 import { addDays, daysBetween } from '../time/zone.ts';
 import type { Dimension, MeasureQuery } from './measures.ts';
 import { DIMENSIONS } from './measures.ts';
@@ -28,8 +28,7 @@ function isDate(value: string): boolean {
   if (!m) {
     return false;
   }
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+  return isCivilDate(Number(m[1]), Number(m[2]), Number(m[3]));
 }
 
 export interface RawQuery {

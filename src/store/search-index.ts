@@ -10,7 +10,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { DAY_MS } from '../time/clock.ts';
 import {
   daysFromCivil,
-  daysInMonth,
+  isCivilDate,
   formatInstant,
   MAX_INSTANT_MS,
   MIN_INSTANT_MS,
@@ -56,7 +56,7 @@ function dateRangeMs(value: string): { startMs: number; endMs: number } | undefi
   const month = mo ? Number(mo) : 1;
   const day = d ? Number(d) : 1;
   // Reject impossible calendar dates (2026-02-30) instead of letting them roll over.
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+  if (!isCivilDate(year, month, day)) {
     return undefined;
   }
   if (

@@ -24,6 +24,13 @@ export function daysInMonth(year: number, month: number): number {
   return month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
 }
 
+/** Whether `year`-`month`-`day` is a real day of the years 0001–9999 (no 2026-02-30, no year 0). */
+export function isCivilDate(year: number, month: number, day: number): boolean {
+  return (
+    year >= 1 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month)
+  );
+}
+
 /** Days from 1970-01-01 to `year`-`month`-`day` (month 1–12; a day past the month's end rolls on). */
 export function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;

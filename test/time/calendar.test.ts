@@ -8,6 +8,7 @@ import {
   daysFromCivil,
   daysInMonth,
   formatInstant,
+  isCivilDate,
   MAX_INSTANT_MS,
   MIN_INSTANT_MS,
 } from '../../src/time/calendar.ts';
@@ -63,5 +64,30 @@ describe('instants', () => {
   test('the bounds are the first and last milliseconds of the years 0001–9999', () => {
     expect(new Date(MIN_INSTANT_MS).toISOString()).toBe('0001-01-01T00:00:00.000Z');
     expect(new Date(MAX_INSTANT_MS).toISOString()).toBe('9999-12-31T23:59:59.999Z');
+  });
+});
+
+describe('isCivilDate', () => {
+  test('a day is real exactly when Date keeps it as written (years 1–2100 and 9990–9999)', () => {
+    const years = [
+      ...Array.from({ length: 2100 }, (_, i) => i + 1),
+      ...Array.from({ length: 10 }, (_, i) => 9990 + i),
+    ];
+    for (const year of years) {
+      for (let month = 0; month <= 13; month++) {
+        for (const day of [0, 1, 28, 29, 30, 31, 32]) {
+          const kept = new Date(oracleMs(year, month, day)).toISOString().slice(0, 10);
+          const written = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+          expect([written, isCivilDate(year, month, day)]).toEqual([written, kept === written]);
+        }
+      }
+    }
+  });
+
+  test('years outside 0001–9999 are not days FHIR can write', () => {
+    expect(isCivilDate(0, 1, 1)).toBe(false);
+    expect(isCivilDate(10_000, 1, 1)).toBe(false);
+    expect(isCivilDate(1, 1, 1)).toBe(true);
+    expect(isCivilDate(9999, 12, 31)).toBe(true);
   });
 });
